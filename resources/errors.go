@@ -1,0 +1,55 @@
+package resources
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an [Error]. The codes follow RFC 7644 §3.12; package scim maps
+// each to exactly one HTTP status and scimType.
+type Code int
+
+// Error codes.
+const (
+	NotFound           Code = iota + 1 // 404
+	Uniqueness                         // 409 uniqueness
+	Mutability                         // 400 mutability
+	InvalidValue                       // 400 invalidValue
+	InvalidSyntax                      // 400 invalidSyntax
+	InvalidFilter                      // 400 invalidFilter
+	InvalidPath                        // 400 invalidPath
+	NoTarget                           // 400 noTarget
+	TooMany                            // 400 tooMany
+	PreconditionFailed                 // 412
+	Unauthorized                       // 401
+	Forbidden                          // 403
+)
+
+// Error is an error a client may see: a code and a detail a person can act on.
+// It never carries secrets. Return it by value.
+type Error struct {
+	Code   Code
+	Detail string
+}
+
+// Error implements error.
+func (e Error) Error() string { return e.Detail }
+
+// Errorf returns an [Error] with the given code and a formatted detail.
+func Errorf(code Code, format string, args ...any) Error {
+	return Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the [Code] of err if it is (or wraps) an [Error], else 0.
+func ErrorCode(err error) Code {
+	var e Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+// ErrVersionConflict is returned by a store when a conditional write finds that
+// the resource changed since it was read. Callers retry, or report
+// [PreconditionFailed] when the client asked for a specific version.
+var ErrVersionConflict = errors.New("version conflict")

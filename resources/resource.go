@@ -1,0 +1,105 @@
+package resources
+
+import (
+	"context"
+	"time"
+
+	"github.com/scim2/filter-parser/v2"
+)
+
+// Resource is a stored User or Group.
+//
+// Attributes holds the client-settable attributes under their canonical names
+// (see package schemas), extension attributes nested under their schema URN, and
+// externalId. It never holds id, meta, schemas, password, groups or members:
+// those are kept by the store and returned in the fields below.
+type Resource struct {
+	ID         string
+	Attributes map[string]any
+	// Version increases by one with every change, membership changes included.
+	Version  int64
+	Created  time.Time
+	Modified time.Time
+	// Groups are a user's groups, computed from group membership.
+	Groups []Ref
+	// Members are a group's members (users). Filled only when requested.
+	Members []Ref
+}
+
+// Ref points at another resource: a group of a user, a member of a group.
+type Ref struct {
+	ID      string
+	Display string
+}
+
+// Query selects and pages resources of one type.
+type Query struct {
+	// Filter is a parsed filter whose attribute paths have been checked against
+	// the schema (see [ParseFilter]); nil selects every resource.
+	Filter filter.Expression
+	// StartIndex is 1-based (RFC 7644 §3.4.2.4).
+	StartIndex int
+	// Count is the page size; 0 asks for totals only.
+	Count int
+	// WithMembers asks for group members to be loaded.
+	WithMembers bool
+}
+
+// Page is one page of a query's results.
+type Page struct {
+	Total     int
+	Resources []Resource
+}
+
+// UserWrite carries what a user write stores beside the document.
+type UserWrite struct {
+	// PasswordHash, when not empty, replaces the stored password hash.
+	PasswordHash string
+}
+
+// MemberDelta is a change to a group's membership, applied atomically with the
+// group document. Adding or removing one member costs O(1).
+type MemberDelta struct {
+	// RemoveAll empties the group before Add is applied.
+	RemoveAll bool
+	Add       []string
+	Remove    []string
+}
+
+// UserStore stores users. Every write is atomic: document, indexes, memberships
+// and password hash change together or not at all.
+type UserStore interface {
+	// CreateUser stores a new user. It fails with [Uniqueness] when the userName
+	// is taken (ignoring case).
+	CreateUser(ctx context.Context, org string, u Resource, w UserWrite) (Resource, error)
+	// GetUser returns a user with its groups, or [NotFound].
+	GetUser(ctx context.Context, org, id string) (Resource, error)
+	// ReplaceUser writes u if the stored version is still version, else it
+	// returns [ErrVersionConflict].
+	ReplaceUser(ctx context.Context, org string, u Resource, version int64, w UserWrite) (Resource, error)
+	// DeleteUser removes a user from every group and index. version 0 deletes
+	// whatever version is stored; otherwise a different stored version is
+	// [ErrVersionConflict].
+	DeleteUser(ctx context.Context, org, id string, version int64) error
+	// ListUsers runs a query.
+	ListUsers(ctx context.Context, org string, q Query) (Page, error)
+	// PasswordHash returns the stored password hash of a user, or "" if none.
+	PasswordHash(ctx context.Context, org, id string) (string, error)
+}
+
+// GroupStore stores groups and their membership.
+type GroupStore interface {
+	// CreateGroup stores a new group with members g.Members. It fails with
+	// [Uniqueness] when the displayName is taken (ignoring case) and with
+	// [InvalidValue] when a member is not a user of the organization.
+	CreateGroup(ctx context.Context, org string, g Resource) (Resource, error)
+	// GetGroup returns a group, with its members when withMembers is set.
+	GetGroup(ctx context.Context, org, id string, withMembers bool) (Resource, error)
+	// UpdateGroup writes g's attributes and applies d, if the stored version is
+	// still version, else it returns [ErrVersionConflict].
+	UpdateGroup(ctx context.Context, org string, g Resource, version int64, d MemberDelta) (Resource, error)
+	// DeleteGroup removes a group; its members lose it from their groups.
+	DeleteGroup(ctx context.Context, org, id string, version int64) error
+	// ListGroups runs a query.
+	ListGroups(ctx context.Context, org string, q Query) (Page, error)
+}

@@ -1,0 +1,290 @@
+// Package schemas holds the SCIM schema definitions scimd serves: the core User and
+// Group schemas (RFC 7643 §4), the Enterprise User extension (RFC 7643 §4.3), the
+// customer extension that carries onboarding state, and the WSO2 compatibility
+// extension. Every fact about an attribute (type, mutability, returned, caseExact,
+// uniqueness) lives here once, in github.com/elimity-com/scim/schema values, and
+// drives validation, filtering, projection and PATCH alike.
+//
+// # Attribute names
+//
+// SCIM attribute names and schema URNs are case-insensitive (RFC 7643 §2.1).
+// [ResourceType.Lookup] resolves any spelling of a path ("name.FamilyName",
+// "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department") to the
+// canonical attribute definition.
+package schemas
+
+import (
+	"strings"
+
+	"github.com/elimity-com/scim/optional"
+	"github.com/elimity-com/scim/schema"
+)
+
+// Schema and message URNs (RFC 7643 §3, §8.7; RFC 7644 §3).
+const (
+	UserURN           = "urn:ietf:params:scim:schemas:core:2.0:User"
+	GroupURN          = "urn:ietf:params:scim:schemas:core:2.0:Group"
+	EnterpriseUserURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	CustomerUserURN   = "urn:scim:schemas:extension:customer:2.0:User"
+	WSO2URN           = "urn:scim:wso2:schema"
+
+	ListResponseURN  = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	PatchOpURN       = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	ErrorURN         = "urn:ietf:params:scim:api:messages:2.0:Error"
+	SearchRequestURN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+)
+
+// Values of the customer extension's passwordSetup attribute.
+const (
+	PasswordSetupInvite            = "invite"
+	PasswordSetupTemporaryPassword = "temporaryPassword"
+)
+
+// Values of the customer extension's accountState attribute.
+const (
+	AccountStatePendingInvitation      = "pendingInvitation"
+	AccountStatePasswordChangeRequired = "passwordChangeRequired"
+	AccountStateActive                 = "active"
+)
+
+// ResourceType describes one SCIM resource type: its endpoint, core schema and
+// extensions (RFC 7643 §6).
+type ResourceType struct {
+	// Name is the resource type name used in meta.resourceType ("User", "Group").
+	Name string
+	// Endpoint is the path below the base URL ("/Users").
+	Endpoint string
+	// Schema is the core schema.
+	Schema schema.Schema
+	// Extensions are the schema extensions, none of them required.
+	Extensions []schema.Schema
+	// Hidden lists extension URNs that are accepted on input but not written to
+	// the "schemas" attribute of responses.
+	Hidden []string
+}
+
+// Attribute is the resolution of an attribute path against a resource type.
+type Attribute struct {
+	// URN is the schema the attribute belongs to.
+	URN string
+	// Core reports whether URN is the resource type's core schema.
+	Core bool
+	// Attr is the top-level attribute.
+	Attr schema.CoreAttribute
+	// Sub is the sub-attribute, when the path names one.
+	Sub *schema.CoreAttribute
+}
+
+// Leaf returns the attribute the path ends at: the sub-attribute if there is one.
+func (a Attribute) Leaf() schema.CoreAttribute {
+	if a.Sub != nil {
+		return *a.Sub
+	}
+	return a.Attr
+}
+
+// Name returns the canonical dotted name without the URN ("name.givenName").
+func (a Attribute) Name() string {
+	if a.Sub != nil {
+		return a.Attr.Name() + "." + a.Sub.Name()
+	}
+	return a.Attr.Name()
+}
+
+// FullName returns the canonical name, prefixed with the URN for extension
+// attributes.
+func (a Attribute) FullName() string {
+	if a.Core {
+		return a.Name()
+	}
+	return a.URN + ":" + a.Name()
+}
+
+// Common returns the common attributes of every resource (RFC 7643 §3.1) except
+// "schemas".
+func Common() []schema.CoreAttribute {
+	var out []schema.CoreAttribute
+	for _, a := range schema.CommonAttributes() {
+		if a.Name() != "schemas" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Users returns the User resource type.
+func Users() ResourceType {
+	return ResourceType{
+		Name:       "User",
+		Endpoint:   "/Users",
+		Schema:     userSchema(),
+		Extensions: []schema.Schema{schema.ExtensionEnterpriseUser(), CustomerUser(), WSO2User()},
+		Hidden:     []string{WSO2URN},
+	}
+}
+
+// Groups returns the Group resource type.
+func Groups() ResourceType {
+	return ResourceType{Name: "Group", Endpoint: "/Groups", Schema: groupSchema()}
+}
+
+// Extension returns the extension schema with the given URN, ignoring case.
+func (rt ResourceType) Extension(urn string) (schema.Schema, bool) {
+	for _, e := range rt.Extensions {
+		if strings.EqualFold(e.ID, urn) {
+			return e, true
+		}
+	}
+	return schema.Schema{}, false
+}
+
+// SplitURN splits a fully qualified attribute path into the extension URN it
+// starts with and the rest. It returns ok false when the path starts with no
+// extension URN of rt; the core schema URN prefix is stripped and reported as
+// the core URN.
+func (rt ResourceType) SplitURN(path string) (urn, rest string, ok bool) {
+	lower := strings.ToLower(path)
+	if strings.HasPrefix(lower, strings.ToLower(rt.Schema.ID)+":") {
+		return rt.Schema.ID, path[len(rt.Schema.ID)+1:], true
+	}
+	for _, e := range rt.Extensions {
+		if strings.HasPrefix(lower, strings.ToLower(e.ID)+":") {
+			return e.ID, path[len(e.ID)+1:], true
+		}
+	}
+	return "", path, false
+}
+
+// Lookup resolves an attribute path ("userName", "name.givenName",
+// "emails.value", "urn:...:enterprise:2.0:User:manager.value"), ignoring case.
+func (rt ResourceType) Lookup(path string) (Attribute, bool) {
+	urn, rest, hasURN := rt.SplitURN(path)
+	attrs := append(append([]schema.CoreAttribute{}, rt.Schema.Attributes...), Common()...)
+	core := true
+	if hasURN && urn != rt.Schema.ID {
+		ext, _ := rt.Extension(urn)
+		attrs = ext.Attributes
+		core = false
+	} else {
+		urn = rt.Schema.ID
+	}
+	name, sub, hasSub := strings.Cut(rest, ".")
+	attr, ok := find(attrs, name)
+	if !ok {
+		return Attribute{}, false
+	}
+	out := Attribute{URN: urn, Core: core, Attr: attr}
+	if hasSub {
+		s, ok := find(attr.SubAttributes(), sub)
+		if !ok {
+			return Attribute{}, false
+		}
+		out.Sub = &s
+	}
+	return out, true
+}
+
+// AttributesOf returns the top-level attributes of the schema with the given
+// URN, including the common attributes for the core schema.
+func (rt ResourceType) AttributesOf(urn string) []schema.CoreAttribute {
+	if strings.EqualFold(urn, rt.Schema.ID) {
+		return append(append([]schema.CoreAttribute{}, rt.Schema.Attributes...), Common()...)
+	}
+	ext, _ := rt.Extension(urn)
+	return ext.Attributes
+}
+
+// Find returns the attribute of attrs named name, ignoring case.
+func Find(attrs []schema.CoreAttribute, name string) (schema.CoreAttribute, bool) {
+	return find(attrs, name)
+}
+
+func find(attrs []schema.CoreAttribute, name string) (schema.CoreAttribute, bool) {
+	for _, a := range attrs {
+		if strings.EqualFold(a.Name(), name) {
+			return a, true
+		}
+	}
+	return schema.CoreAttribute{}, false
+}
+
+// userSchema is RFC 7643's User schema with scimd's rules: userName is the
+// customer's email and immutable once created.
+func userSchema() schema.Schema {
+	s := schema.CoreUserSchema()
+	attrs := make([]schema.CoreAttribute, len(s.Attributes))
+	for i, a := range s.Attributes {
+		if a.Name() == "userName" {
+			a = schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+				Description: optional.NewString("The customer's email address, used to sign in. Unique within the organization ignoring case, and immutable once the user is created. REQUIRED."),
+				Mutability:  schema.AttributeMutabilityImmutable(),
+				Name:        "userName",
+				Required:    true,
+				Uniqueness:  schema.AttributeUniquenessServer(),
+			}))
+		}
+		attrs[i] = a
+	}
+	s.Attributes = attrs
+	return s
+}
+
+func groupSchema() schema.Schema {
+	s := schema.CoreGroupSchema()
+	attrs := make([]schema.CoreAttribute, len(s.Attributes))
+	for i, a := range s.Attributes {
+		if a.Name() == "displayName" {
+			a = schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+				Description: optional.NewString("A human-readable name for the Group, unique within the organization ignoring case. REQUIRED."),
+				Name:        "displayName",
+				Required:    true,
+				Uniqueness:  schema.AttributeUniquenessServer(),
+			}))
+		}
+		attrs[i] = a
+	}
+	s.Attributes = attrs
+	return s
+}
+
+// CustomerUser returns scimd's customer extension schema: how the customer is
+// onboarded and the state of their account.
+func CustomerUser() schema.Schema {
+	return schema.Schema{
+		ID:          CustomerUserURN,
+		Name:        optional.NewString("CustomerUser"),
+		Description: optional.NewString("Onboarding and account state of a customer account."),
+		Attributes: []schema.CoreAttribute{
+			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+				CanonicalValues: []string{PasswordSetupInvite, PasswordSetupTemporaryPassword},
+				Description:     optional.NewString("How the customer gets a password: 'invite' emails a single-use link to set one; 'temporaryPassword' uses the password given by the admin, which the customer must change at first sign-in."),
+				Mutability:      schema.AttributeMutabilityImmutable(),
+				Name:            "passwordSetup",
+			})),
+			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+				CanonicalValues: []string{AccountStatePendingInvitation, AccountStatePasswordChangeRequired, AccountStateActive},
+				Description:     optional.NewString("The state of the account: 'pendingInvitation' until the customer sets a password from the invitation, 'passwordChangeRequired' until a temporary password is changed, then 'active'."),
+				Mutability:      schema.AttributeMutabilityReadOnly(),
+				Name:            "accountState",
+			})),
+		},
+	}
+}
+
+// WSO2User returns the subset of the WSO2/Asgardeo user extension that scimd
+// accepts for clients written against Asgardeo: askPassword true means invite.
+func WSO2User() schema.Schema {
+	return schema.Schema{
+		ID:          WSO2URN,
+		Name:        optional.NewString("WSO2User"),
+		Description: optional.NewString("Asgardeo compatibility: askPassword true is passwordSetup 'invite'."),
+		Attributes: []schema.CoreAttribute{
+			schema.SimpleCoreAttribute(schema.SimpleBooleanParams(schema.BooleanParams{
+				Description: optional.NewString("When true, the user is invited to set their own password."),
+				Mutability:  schema.AttributeMutabilityWriteOnly(),
+				Name:        "askPassword",
+				Returned:    schema.AttributeReturnedNever(),
+			})),
+		},
+	}
+}

@@ -32,20 +32,13 @@ func Location(rt schemas.ResourceType, baseURL, id string) string {
 // r.Attributes are shared, not copied: treat the result as read-only.
 func Document(rt schemas.ResourceType, r Resource, baseURL string) map[string]any {
 	doc := make(map[string]any, len(r.Attributes)+5)
-	urns := []string{rt.Schema.ID}
 	for k, v := range r.Attributes {
 		doc[k] = v
-		if _, ok := rt.Extension(k); ok && !hidden(rt, k) {
-			urns = append(urns, k)
-		}
 	}
-	for _, u := range rt.Extensions { // stable order
-		for i, k := range urns[1:] {
-			if k == u.ID {
-				urns = append(urns[:i+1], urns[i+2:]...)
-				urns = append(urns, k)
-				break
-			}
+	urns := []string{rt.Schema.ID}
+	for _, e := range rt.Extensions {
+		if _, ok := r.Attributes[e.ID]; ok && !hidden(rt, e.ID) {
+			urns = append(urns, e.ID)
 		}
 	}
 	doc["schemas"] = urns

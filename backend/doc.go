@@ -1,0 +1,85 @@
+// Package backend stores scimd's users, groups and tokens in Redis: a single
+// server, Sentinel or Cluster, or an embedded in-process server
+// (github.com/alicebob/miniredis/v2) that runs the very same Lua scripts.
+// [Store] implements resources.UserStore, resources.GroupStore and
+// resources.TokenStore.
+//
+// # Connecting
+//
+// [Open] takes a URL:
+//
+//   - "" starts the embedded server: in memory, lost on exit, for development.
+//   - redis://[user:pass@]host:port[/db][?options] and rediss:// (TLS), or
+//     unix:///path/to/socket: one server (go-redis ParseURL).
+//   - redis+sentinel://[user:pass@]sentinel:port?master_name=NAME[&addr=sentinel2:port...]
+//     and rediss+sentinel://: Sentinel failover (go-redis ParseFailoverURL; the
+//     user and password are the Sentinel's).
+//   - redis+cluster://[user:pass@]node:port[?addr=node2:port...] and
+//     rediss+cluster://: Redis Cluster (go-redis ParseClusterURL).
+//
+// # Key layout
+//
+// Every key of an organization starts with "scimd:{<org>}:". The braces make
+// the organization the Redis Cluster hash tag, so all of an organization's keys
+// live in one slot and one Lua script may touch any of them: an organization
+// is the unit of atomicity, and a cluster scales by organizations. Below,
+// keys are relative to that prefix; <kind> is "user" or "group".
+//
+//	<kind>:<id>                 HASH doc (JSON of the attributes), ver, created, modified,
+//	                            and bookkeeping: uk (uniqueness key), disp (display), ix (index entries)
+//	pw:<userId>                 STRING password hash, written only with its user
+//	ugroups:<userId>            HASH groupId -> group displayName
+//	members:<groupId>           HASH userId -> user display (displayName, else userName)
+//	unique:user:userName        HASH lowercase userName -> userId
+//	unique:group:displayName    HASH lowercase displayName -> groupId
+//	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index)
+//	all:<kind>                  ZSET id scored by creation sequence (ordering set)
+//	seq                         STRING sequence (INCR) behind the ordering sets
+//
+// Tokens are global: "scimd:tokens" is a HASH of token hash -> JSON token.
+//
+// Times are stored as RFC 3339 UTC with nine fraction digits, so that their
+// lexical order is their time order. Indexed attributes: for users userName,
+// externalId, emails.value (every value), name.givenName, name.familyName,
+// displayName, active ("true"/"false"), meta.created and meta.lastModified; for
+// groups displayName, externalId, meta.created and meta.lastModified. Values of
+// attributes that are not caseExact are indexed in lower case. Values holding
+// NUL are not indexed.
+//
+// # Atomicity
+//
+// Every write is one Lua script: document, version check, uniqueness, index
+// entries, ordering set, both sides of memberships and the password hash
+// change together or not at all. Each script performs every check (version,
+// uniqueness, existence of added members) before its first write, because
+// Redis does not roll back a script that fails halfway. Scripts pass the
+// resource's key as KEYS[1] (which routes them on Cluster) and build the other
+// keys of the organization from its prefix.
+//
+// Versions: every write of a resource bumps its version by one. Membership
+// changes are changes of the group: adding or removing members, and deleting
+// a member user, bump the group's version and lastModified, not the user's.
+// A user's or group's rename updates the display stored on the other side of
+// its memberships without bumping the other side's version.
+//
+// Adding or removing one member costs O(1), whatever the group's size;
+// renaming a group costs O(members), deleting a user O(its groups), deleting a
+// group O(members).
+//
+// # Queries
+//
+// Filters are planned onto the indexes. An attribute expression on an
+// indexed attribute with eq, sw, gt, ge, lt, le or pr is a range read of its
+// index (ZRANGEBYLEX); "userName eq" reads the uniqueness hash, in one script
+// round trip that also returns the user. "and" reads the side with fewer
+// entries (ZLEXCOUNT estimates) and checks the whole filter on those
+// candidates with resources.Match; "or" is the union of its sides when both
+// are indexed. Anything else (ne, co, ew, not, attributes without an index)
+// scans the organization in creation order, checking each document, and fails
+// with resources.TooMany when the organization has more than [Store.MaxScan]
+// resources of the type.
+//
+// Results are in creation order and paged by StartIndex and Count. Without a
+// filter a page costs O(log N + count) (ZCARD and ZRANGE on the ordering set);
+// with an indexed filter it costs O(matches) to order the matches.
+package backend

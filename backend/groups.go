@@ -1,0 +1,133 @@
+package backend
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// CreateGroup stores a new group with version 1 and members g.Members,
+// assigning an ID when g.ID is empty. It fails with [resources.Uniqueness]
+// when the displayName is taken (ignoring case) and with
+// [resources.InvalidValue] when a member is not a user of the organization;
+// then nothing is written. The result's Members carry the users' displays.
+func (s *Store) CreateGroup(ctx context.Context, org string, g resources.Resource) (resources.Resource, error) {
+	if g.ID == "" {
+		g.ID = newID()
+	}
+	add := make([]string, len(g.Members))
+	for i, m := range g.Members {
+		add[i] = m.ID
+	}
+	out, err := s.putGroup(ctx, org, g, 0, resources.MemberDelta{Add: add})
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("create group %s: %w", g.ID, err)
+	}
+	if out.Members == nil {
+		out.Members = []resources.Ref{}
+	}
+	return out, nil
+}
+
+// UpdateGroup writes g's attributes and applies d (RemoveAll, then Remove,
+// then Add) if the stored version is still version, else it returns
+// [resources.ErrVersionConflict]. Every added member must be a user of the
+// organization, else nothing is written. Members of g are ignored, and the
+// result carries only the added members (nil when none): reading every member
+// of a large group is what the delta avoids; use GetGroup for them.
+func (s *Store) UpdateGroup(ctx context.Context, org string, g resources.Resource, version int64, d resources.MemberDelta) (resources.Resource, error) {
+	if version <= 0 {
+		return resources.Resource{}, fmt.Errorf("update group %s: %w", g.ID, resources.ErrVersionConflict)
+	}
+	out, err := s.putGroup(ctx, org, g, version, d)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("update group %s: %w", g.ID, err)
+	}
+	return out, nil
+}
+
+func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, version int64, d resources.MemberDelta) (resources.Resource, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return resources.Resource{}, err
+	}
+	if g.Attributes == nil {
+		g.Attributes = map[string]any{}
+	}
+	doc, err := json.Marshal(g.Attributes)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("encode document: %w", err)
+	}
+	add, _ := json.Marshal(dedupe(d.Add))
+	remove, _ := json.Marshal(dedupe(d.Remove))
+	removeAll := "0"
+	if d.RemoveAll {
+		removeAll = "1"
+	}
+	uk, name := uniqueKey(g.Attributes, "displayName")
+	t, ts := now()
+	keys := []string{p + "group:" + g.ID, p + "unique:group:displayName", p + "all:group", p + "seq", p + "members:" + g.ID}
+	res, err := s.writeGroup.Run(ctx, s.client, keys,
+		p, g.ID, version, doc, uk, name, ts, s.groups.indexEntries(g.Attributes), removeAll, remove, add).Slice()
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("redis: %w", err)
+	}
+	if err := checkMarker(res, "group", g.ID, "displayName", name); err != nil {
+		return resources.Resource{}, err
+	}
+	out := resources.Resource{ID: g.ID, Attributes: g.Attributes, Modified: t}
+	out.Version, _ = res[1].(int64)
+	out.Created = parseTime(res[2])
+	out.Members = refs(res[3])
+	return out, nil
+}
+
+// dedupe returns ids without repeats, never nil (it is sent as a JSON array).
+func dedupe(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// GetGroup returns a group, with its members when withMembers is set, in one
+// round trip, or [resources.NotFound].
+func (s *Store) GetGroup(ctx context.Context, org, id string, withMembers bool) (resources.Resource, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("get group %s: %w", id, err)
+	}
+	rs, err := s.fetch(ctx, p, &s.groups, []string{id}, withMembers)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("get group %s: %w", id, err)
+	}
+	if rs[0] == nil {
+		return resources.Resource{}, resources.Errorf(resources.NotFound, "group %q not found", id)
+	}
+	return *rs[0], nil
+}
+
+// DeleteGroup removes a group; its members lose it from their groups (their
+// versions are unchanged). version 0 deletes any version.
+func (s *Store) DeleteGroup(ctx context.Context, org, id string, version int64) error {
+	p, err := prefix(org)
+	if err != nil {
+		return fmt.Errorf("delete group %s: %w", id, err)
+	}
+	keys := []string{p + "group:" + id, p + "unique:group:displayName", p + "all:group", p + "members:" + id}
+	res, err := s.deleteGroup.Run(ctx, s.client, keys, p, id, version).Slice()
+	if err != nil {
+		return fmt.Errorf("delete group %s: redis: %w", id, err)
+	}
+	if err := checkMarker(res, "group", id, "", ""); err != nil {
+		return fmt.Errorf("delete group %s: %w", id, err)
+	}
+	return nil
+}

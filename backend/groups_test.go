@@ -1,0 +1,181 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/resources"
+)
+
+func refIDs(rs []resources.Ref) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID + "=" + r.Display
+	}
+	return out
+}
+
+func wantRefs(t *testing.T, call string, got []resources.Ref, want ...string) {
+	t.Helper()
+	g := strings.Join(refIDs(got), ",")
+	if w := strings.Join(want, ","); g != w {
+		t.Fatalf("%s = %s, want %s", call, g, w)
+	}
+}
+
+func TestMembership(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u1 := mustCreateUser(t, s, user("one@example.com", "displayName", "One"))
+		u2 := mustCreateUser(t, s, user("two@example.com"))
+		g := mustCreateGroup(t, s, group("Admins", u1.ID, u1.ID))
+		wantRefs(t, "CreateGroup members", g.Members, u1.ID+"=One")
+		got, _ := s.GetUser(ctx, org, u1.ID)
+		wantRefs(t, "user one's groups", got.Groups, g.ID+"=Admins")
+		if got.Version != 1 {
+			t.Fatalf("user version after joining a group = %d, want 1 (membership bumps only the group)", got.Version)
+		}
+
+		g, err := s.UpdateGroup(ctx, org, g, 1, resources.MemberDelta{Add: []string{u2.ID}})
+		if err != nil {
+			t.Fatalf("UpdateGroup add: %v", err)
+		}
+		if g.Version != 2 {
+			t.Fatalf("group version after add = %d, want 2", g.Version)
+		}
+		gg, _ := s.GetGroup(ctx, org, g.ID, true)
+		wantRefs(t, "members", gg.Members, u1.ID+"=One", u2.ID+"=two@example.com")
+		if gg, _ := s.GetGroup(ctx, org, g.ID, false); gg.Members != nil {
+			t.Fatalf("GetGroup without members returned members %v", gg.Members)
+		}
+
+		// Rename the group: its members' groups follow.
+		g.Attributes["displayName"] = "Owners"
+		if g, err = s.UpdateGroup(ctx, org, g, 2, resources.MemberDelta{}); err != nil {
+			t.Fatalf("UpdateGroup rename: %v", err)
+		}
+		got, _ = s.GetUser(ctx, org, u2.ID)
+		wantRefs(t, "user two's groups after rename", got.Groups, g.ID+"=Owners")
+		// The old name is free, the new one taken.
+		mustCreateGroup(t, s, group("admins"))
+		_, err = s.CreateGroup(ctx, org, group("OWNERS"))
+		wantCode(t, "CreateGroup with a taken displayName", err, resources.Uniqueness)
+		if e := (resources.Error{}); !errors.As(err, &e) || e.Detail != `displayName "OWNERS" is already taken by another group` {
+			t.Fatalf("CreateGroup duplicate detail = %q", e.Detail)
+		}
+
+		// Rename a user: its display in the group follows.
+		u2.Attributes["displayName"] = "Two"
+		if _, err := s.ReplaceUser(ctx, org, u2, 1, resources.UserWrite{}); err != nil {
+			t.Fatalf("ReplaceUser: %v", err)
+		}
+		gg, _ = s.GetGroup(ctx, org, g.ID, true)
+		wantRefs(t, "members after user rename", gg.Members, u1.ID+"=One", u2.ID+"=Two")
+
+		// Remove one member.
+		if g, err = s.UpdateGroup(ctx, org, g, g.Version, resources.MemberDelta{Remove: []string{u1.ID}}); err != nil {
+			t.Fatalf("UpdateGroup remove: %v", err)
+		}
+		got, _ = s.GetUser(ctx, org, u1.ID)
+		wantRefs(t, "user one's groups after removal", got.Groups)
+
+		// Deleting a user removes it from its groups and bumps their version.
+		before := g.Version
+		if err := s.DeleteUser(ctx, org, u2.ID, 0); err != nil {
+			t.Fatalf("DeleteUser: %v", err)
+		}
+		gg, _ = s.GetGroup(ctx, org, g.ID, true)
+		wantRefs(t, "members after deleting user two", gg.Members)
+		if gg.Version != before+1 || !gg.Modified.After(g.Modified) {
+			t.Fatalf("group after member deletion: version %d modified %v, want %d and later than %v", gg.Version, gg.Modified, before+1, g.Modified)
+		}
+		if n := s.client.Exists(ctx, "scimd:{acme}:ugroups:"+u2.ID).Val(); n != 0 {
+			t.Fatalf("ugroups of deleted user still exists")
+		}
+
+		// RemoveAll then Add, and deleting a group clears its members' groups.
+		g2 := mustCreateGroup(t, s, group("Staff", u1.ID))
+		g2, err = s.UpdateGroup(ctx, org, g2, 1, resources.MemberDelta{RemoveAll: true, Add: []string{u1.ID}})
+		if err != nil {
+			t.Fatalf("UpdateGroup replace members: %v", err)
+		}
+		got, _ = s.GetUser(ctx, org, u1.ID)
+		wantRefs(t, "user one's groups", got.Groups, g2.ID+"=Staff")
+		if err := s.DeleteGroup(ctx, org, g2.ID, 0); err != nil {
+			t.Fatalf("DeleteGroup: %v", err)
+		}
+		got, _ = s.GetUser(ctx, org, u1.ID)
+		wantRefs(t, "user one's groups after group deletion", got.Groups)
+		_, err = s.GetGroup(ctx, org, g2.ID, true)
+		wantCode(t, "GetGroup deleted", err, resources.NotFound)
+		mustCreateGroup(t, s, group("staff"))
+	})
+}
+
+func TestMemberNotFound(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u := mustCreateUser(t, s, user("one@example.com"))
+		before := dump(t, s)
+		_, err := s.CreateGroup(ctx, org, group("G", u.ID, "nobody"))
+		wantCode(t, "CreateGroup with a missing member", err, resources.InvalidValue)
+		if e := (resources.Error{}); !errors.As(err, &e) || e.Detail != `members: no user with id "nobody"` {
+			t.Fatalf("detail = %q", e.Detail)
+		}
+		if after := dump(t, s); !maps.Equal(before, after) {
+			t.Fatalf("failed CreateGroup changed the data:\nbefore %v\nafter  %v", before, after)
+		}
+		g := mustCreateGroup(t, s, group("G"))
+		before = dump(t, s)
+		g.Attributes["displayName"] = "H"
+		_, err = s.UpdateGroup(ctx, org, g, 1, resources.MemberDelta{RemoveAll: true, Add: []string{u.ID, "nobody"}})
+		wantCode(t, "UpdateGroup with a missing member", err, resources.InvalidValue)
+		if after := dump(t, s); !maps.Equal(before, after) {
+			t.Fatalf("failed UpdateGroup changed the data:\nbefore %v\nafter  %v", before, after)
+		}
+	})
+}
+
+// TestInjectedFailure makes every write script fail right after its checks,
+// where a Redis error (or a bug) would strike first, and shows that nothing
+// was written: all checks precede all writes.
+func TestInjectedFailure(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u := mustCreateUser(t, s, user("one@example.com"))
+		g := mustCreateGroup(t, s, group("G", u.ID))
+		inject := func(src string) *redis.Script {
+			if !strings.Contains(src, "--@checked") {
+				t.Fatalf("script has no --@checked marker")
+			}
+			return redis.NewScript(strings.Replace(src, "--@checked", "error('injected failure')", 1))
+		}
+		s.writeUser, s.deleteUser = inject(writeUserSrc), inject(deleteUserSrc)
+		s.writeGroup, s.deleteGroup = inject(writeGroupSrc), inject(deleteGroupSrc)
+		before := dump(t, s)
+		u.Attributes["displayName"] = "X"
+		calls := map[string]error{}
+		_, calls["CreateUser"] = s.CreateUser(ctx, org, user("two@example.com"), resources.UserWrite{PasswordHash: "h"})
+		_, calls["ReplaceUser"] = s.ReplaceUser(ctx, org, u, 1, resources.UserWrite{PasswordHash: "h"})
+		calls["DeleteUser"] = s.DeleteUser(ctx, org, u.ID, 0)
+		_, calls["CreateGroup"] = s.CreateGroup(ctx, org, group("H", u.ID))
+		_, calls["UpdateGroup"] = s.UpdateGroup(ctx, org, g, 1, resources.MemberDelta{RemoveAll: true})
+		calls["DeleteGroup"] = s.DeleteGroup(ctx, org, g.ID, 0)
+		for call, err := range calls {
+			if err == nil || !strings.Contains(err.Error(), "injected failure") {
+				t.Errorf("%s = %v, want the injected failure", call, err)
+			}
+			if resources.ErrorCode(err) != 0 {
+				t.Errorf("%s: a Redis failure became a client error %v", call, err)
+			}
+		}
+		if after := dump(t, s); !maps.Equal(before, after) {
+			t.Fatalf("failed writes changed the data:\nbefore %v\nafter  %v", before, after)
+		}
+	})
+}

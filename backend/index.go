@@ -1,0 +1,182 @@
+package backend
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// Attribute types an index may hold.
+const (
+	typeString   = "string"
+	typeBoolean  = "boolean"
+	typeDateTime = "dateTime"
+)
+
+// indexAttr is an attribute with a lexicographic filter index: a sorted set
+// "ix:<kind>:<name>" of members value NUL id, all scored 0.
+type indexAttr struct {
+	name      string // canonical full name, e.g. "name.givenName"
+	typ       string
+	caseExact bool
+	// meta indexes (meta.created, meta.lastModified) are kept by the scripts.
+	meta bool
+	// multi is set for attributes of multi-valued parents (emails.value): one
+	// resource may hold several entries.
+	multi bool
+}
+
+func indexAttrs(rt schemas.ResourceType, names ...string) []indexAttr {
+	out := make([]indexAttr, 0, len(names))
+	for _, n := range names {
+		a, ok := rt.Lookup(n)
+		if !ok {
+			panic("backend: no attribute " + n) // a programming error, caught by every test
+		}
+		leaf := a.Leaf()
+		out = append(out, indexAttr{
+			name:      a.FullName(),
+			typ:       leaf.AttributeType(),
+			caseExact: leaf.CaseExact(),
+			meta:      strings.HasPrefix(n, "meta."),
+			multi:     a.Sub != nil && a.Attr.MultiValued(),
+		})
+	}
+	return out
+}
+
+func userIndexes() []indexAttr {
+	return indexAttrs(schemas.Users(), "userName", "externalId", "emails.value", "name.givenName",
+		"name.familyName", "displayName", "active", "meta.created", "meta.lastModified")
+}
+
+func groupIndexes() []indexAttr {
+	return indexAttrs(schemas.Groups(), "displayName", "externalId", "meta.created", "meta.lastModified")
+}
+
+// lookupIndex returns the index of the attribute with the given canonical full
+// name.
+func (k *kind) lookupIndex(name string) (indexAttr, bool) {
+	for _, ix := range k.indexes {
+		if ix.name == name {
+			return ix, true
+		}
+	}
+	return indexAttr{}, false
+}
+
+// indexEntries returns the flat list attr, value, attr, value... of a
+// document's entries in the non-meta indexes, as JSON for the write scripts.
+// Values holding NUL are not indexed: NUL separates value and id.
+func (k *kind) indexEntries(attrs map[string]any) string {
+	entries := []string{}
+	for _, ix := range k.indexes {
+		if ix.meta {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, v := range attrValues(attrs, ix.name) {
+			var s string
+			switch ix.typ {
+			case typeBoolean:
+				b, ok := toBool(v)
+				if !ok {
+					continue
+				}
+				s = "false"
+				if b {
+					s = "true"
+				}
+			default:
+				str, ok := v.(string)
+				if !ok {
+					continue
+				}
+				s = str
+				if !ix.caseExact {
+					s = strings.ToLower(s)
+				}
+			}
+			if strings.IndexByte(s, 0) >= 0 || seen[s] {
+				continue
+			}
+			seen[s] = true
+			entries = append(entries, ix.name, s)
+		}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(entries) // strings always encode
+	return strings.TrimSpace(buf.String())
+}
+
+// attrValues returns the values at a dotted path of core attributes; for a
+// multi-valued parent, one per element.
+func attrValues(attrs map[string]any, path string) []any {
+	name, sub, hasSub := strings.Cut(path, ".")
+	v, ok := attrs[name]
+	if !ok || v == nil {
+		return nil
+	}
+	if !hasSub {
+		return []any{v}
+	}
+	var out []any
+	add := func(m map[string]any) {
+		if x, ok := m[sub]; ok && x != nil {
+			out = append(out, x)
+		}
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		add(v)
+	case []any:
+		for _, e := range v {
+			if m, ok := e.(map[string]any); ok {
+				add(m)
+			}
+		}
+	case []map[string]any:
+		for _, m := range v {
+			add(m)
+		}
+	}
+	return out
+}
+
+// uniqueKey returns the key of a value in a uniqueness hash: uniqueness is
+// case-insensitive.
+func uniqueKey(attrs map[string]any, name string) (key, value string) {
+	value, _ = attrs[name].(string)
+	return strings.ToLower(value), value
+}
+
+// userDisplay is how a user is shown in its groups' members: its displayName
+// if set, else its userName.
+func userDisplay(attrs map[string]any) string {
+	if d, _ := attrs["displayName"].(string); d != "" {
+		return d
+	}
+	u, _ := attrs["userName"].(string)
+	return u
+}
+
+// toBool reads a boolean as filters compare it: a bool, or the string "true"
+// or "false" in any case.
+func toBool(v any) (bool, bool) {
+	switch x := v.(type) {
+	case bool:
+		return x, true
+	case string:
+		switch {
+		case strings.EqualFold(x, "true"):
+			return true, true
+		case strings.EqualFold(x, "false"):
+			return false, true
+		}
+	}
+	return false, false
+}

@@ -1,0 +1,519 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/scim2/filter-parser/v2"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// ListUsers runs a query over an organization's users. See the package
+// documentation for how filters are planned.
+func (s *Store) ListUsers(ctx context.Context, org string, q resources.Query) (resources.Page, error) {
+	page, err := s.list(ctx, org, &s.users, q)
+	if err != nil {
+		return resources.Page{}, fmt.Errorf("list users: %w", err)
+	}
+	return page, nil
+}
+
+// ListGroups runs a query over an organization's groups; members are loaded
+// only when q.WithMembers is set.
+func (s *Store) ListGroups(ctx context.Context, org string, q resources.Query) (resources.Page, error) {
+	page, err := s.list(ctx, org, &s.groups, q)
+	if err != nil {
+		return resources.Page{}, fmt.Errorf("list groups: %w", err)
+	}
+	return page, nil
+}
+
+// node is a filter planned onto the indexes. A leaf is a range read of one
+// index (or, for userName eq, one uniqueness hash field). exact reports
+// whether the ids a node yields are exactly the matches of its filter;
+// otherwise they are candidates, a superset, to check with resources.Match.
+type node struct {
+	// leaf
+	ix       indexAttr
+	min, max string
+	unique   string // userName eq: the lowercase userName
+	isUnique bool
+	// inner: and, or
+	op          filter.LogicalOperator
+	left, right *node
+
+	exact bool
+}
+
+type window struct{ start, count int }
+
+func pageWindow(q resources.Query) window {
+	w := window{start: q.StartIndex - 1, count: q.Count}
+	if w.start < 0 {
+		w.start = 0
+	}
+	if w.count < 0 {
+		w.count = 0
+	}
+	return w
+}
+
+func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query) (resources.Page, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return resources.Page{}, err
+	}
+	w := pageWindow(q)
+	withRefs := k.name == "user" || q.WithMembers
+	if q.Filter == nil {
+		return s.listAll(ctx, p, k, w, withRefs)
+	}
+	n := s.plan(k, q.Filter, false)
+	if n == nil {
+		return s.scan(ctx, p, k, q.Filter, w, withRefs)
+	}
+	if n.isUnique && n.exact && k.name == "user" {
+		return s.findByUserName(ctx, p, n.unique, w)
+	}
+	if n.exact && w.count == 0 && !n.isUnique && n.left == nil && !n.ix.multi {
+		total, err := s.client.ZLexCount(ctx, p+"ix:"+k.name+":"+n.ix.name, n.min, n.max).Result()
+		if err != nil {
+			return resources.Page{}, fmt.Errorf("redis: %w", err)
+		}
+		return resources.Page{Total: int(total), Resources: []resources.Resource{}}, nil
+	}
+	ids, err := s.run(ctx, p, k, n)
+	if err != nil {
+		return resources.Page{}, err
+	}
+	ids, err = s.inOrder(ctx, p, k, ids)
+	if err != nil {
+		return resources.Page{}, err
+	}
+	if n.exact {
+		page := resources.Page{Total: len(ids), Resources: []resources.Resource{}}
+		lo, hi := w.bounds(len(ids))
+		rs, err := s.fetch(ctx, p, k, ids[lo:hi], withRefs)
+		if err != nil {
+			return resources.Page{}, err
+		}
+		for _, r := range rs {
+			if r != nil {
+				page.Resources = append(page.Resources, *r)
+			}
+		}
+		return page, nil
+	}
+	m := s.matcher(k, q.Filter, w, q.WithMembers)
+	for len(ids) > 0 {
+		batch := ids[:min(scanBatch, len(ids))]
+		ids = ids[len(batch):]
+		if err := m.add(ctx, s, p, batch); err != nil {
+			return resources.Page{}, err
+		}
+	}
+	return m.page, nil
+}
+
+func (w window) bounds(n int) (lo, hi int) {
+	lo = min(w.start, n)
+	hi = min(lo+w.count, n)
+	return lo, hi
+}
+
+// listAll pages through the ordering set: O(log N + count).
+func (s *Store) listAll(ctx context.Context, p string, k *kind, w window, withRefs bool) (resources.Page, error) {
+	all := p + "all:" + k.name
+	pipe := s.client.Pipeline()
+	card := pipe.ZCard(ctx, all)
+	var rng *redis.StringSliceCmd
+	if w.count > 0 {
+		rng = pipe.ZRange(ctx, all, int64(w.start), int64(w.start+w.count-1))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return resources.Page{}, fmt.Errorf("redis: %w", err)
+	}
+	page := resources.Page{Total: int(card.Val()), Resources: []resources.Resource{}}
+	if rng == nil {
+		return page, nil
+	}
+	rs, err := s.fetch(ctx, p, k, rng.Val(), withRefs)
+	if err != nil {
+		return resources.Page{}, err
+	}
+	for _, r := range rs {
+		if r != nil {
+			page.Resources = append(page.Resources, *r)
+		}
+	}
+	return page, nil
+}
+
+// findByUserName answers "userName eq" with one script round trip.
+func (s *Store) findByUserName(ctx context.Context, p, lower string, w window) (resources.Page, error) {
+	res, err := s.findUserName.Run(ctx, s.client, []string{p + "unique:user:userName"}, p, lower).Slice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return resources.Page{}, fmt.Errorf("redis: %w", err)
+	}
+	page := resources.Page{Resources: []resources.Resource{}}
+	if len(res) < 6 {
+		return page, nil
+	}
+	id, _ := res[0].(string)
+	r, err := decode(id, res[1:5])
+	if err != nil || r == nil {
+		return page, err
+	}
+	r.Groups = refs(res[5])
+	page.Total = 1
+	if lo, hi := w.bounds(1); hi > lo {
+		page.Resources = append(page.Resources, *r)
+	}
+	return page, nil
+}
+
+// plan maps a filter onto the indexes; nil means no index helps. Inside a
+// value path (emails[value sw "a"]) leaves are candidates only.
+func (s *Store) plan(k *kind, e filter.Expression, inValuePath bool) *node {
+	switch e := e.(type) {
+	case *filter.AttributeExpression:
+		n := s.planLeaf(k, e)
+		if n != nil && inValuePath {
+			n.exact = false
+		}
+		return n
+	case *filter.ValuePath:
+		return s.plan(k, qualify(e.AttributePath, e.ValueFilter), true)
+	case *filter.LogicalExpression:
+		l, r := s.plan(k, e.Left, inValuePath), s.plan(k, e.Right, inValuePath)
+		switch filter.LogicalOperator(strings.ToLower(string(e.Operator))) {
+		case filter.AND:
+			if l == nil && r == nil {
+				return nil
+			}
+			if l == nil || r == nil {
+				if l == nil {
+					l = r
+				}
+				return &node{op: filter.AND, left: l, exact: false}
+			}
+			return &node{op: filter.AND, left: l, right: r, exact: false}
+		case filter.OR:
+			if l == nil || r == nil {
+				return nil
+			}
+			return &node{op: filter.OR, left: l, right: r, exact: l.exact && r.exact}
+		}
+	}
+	return nil
+}
+
+// qualify rewrites the attribute paths of a value path's filter to full
+// paths: emails[value eq "x"] -> emails.value eq "x". Only attribute
+// expressions and logical combinations are kept; anything else becomes nil.
+func qualify(parent filter.AttributePath, e filter.Expression) filter.Expression {
+	switch e := e.(type) {
+	case *filter.AttributeExpression:
+		sub := e.AttributePath.AttributeName
+		return &filter.AttributeExpression{
+			AttributePath: filter.AttributePath{URIPrefix: parent.URIPrefix, AttributeName: parent.AttributeName, SubAttribute: &sub},
+			Operator:      e.Operator,
+			CompareValue:  e.CompareValue,
+		}
+	case *filter.LogicalExpression:
+		return &filter.LogicalExpression{Left: qualify(parent, e.Left), Right: qualify(parent, e.Right), Operator: e.Operator}
+	}
+	return nil
+}
+
+func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
+	a, ok := resources.FilterAttribute(k.rt, e.AttributePath)
+	if !ok {
+		return nil
+	}
+	op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
+	name := a.FullName()
+	if a.Sub == nil && a.Attr.AttributeType() == "complex" {
+		// A complex attribute compared as a whole compares its "value"
+		// (emails eq "x" is emails.value eq "x"); "pr" is about the whole.
+		if op == filter.PR {
+			return nil
+		}
+		name += ".value"
+	}
+	ix, ok := k.lookupIndex(name)
+	if !ok {
+		return nil
+	}
+	n := &node{ix: ix, exact: true}
+	if op == filter.PR {
+		if ix.typ == typeString {
+			n.min, n.max = "[\x01", "+" // empty strings are not present
+		} else {
+			n.min, n.max = "-", "+"
+		}
+		return n
+	}
+	var v string
+	switch ix.typ {
+	case typeBoolean:
+		b, ok := toBool(e.CompareValue)
+		if !ok || op != filter.EQ {
+			return nil
+		}
+		v = fmt.Sprint(b)
+	case typeDateTime:
+		str, ok := e.CompareValue.(string)
+		if !ok {
+			return nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, str)
+		if err != nil {
+			return nil
+		}
+		v = t.UTC().Format(tsFormat)
+	default:
+		str, ok := e.CompareValue.(string)
+		if !ok || strings.IndexByte(str, 0) >= 0 {
+			return nil
+		}
+		v = str
+		if !ix.caseExact {
+			v = strings.ToLower(v)
+		}
+	}
+	switch op {
+	case filter.EQ:
+		if ix.name == "userName" && k.name == "user" {
+			n.isUnique, n.unique = true, v
+			return n
+		}
+		n.min, n.max = "["+v+"\x00", "("+v+"\x01"
+	case filter.SW:
+		if ix.typ != typeString {
+			return nil
+		}
+		n.min, n.max = "["+v, "("+v+"\xff"
+	case filter.GT:
+		n.min, n.max = "["+v+"\x01", "+"
+	case filter.GE:
+		n.min, n.max = "["+v+"\x00", "+"
+	case filter.LT:
+		n.min, n.max = "-", "("+v+"\x00"
+	case filter.LE:
+		n.min, n.max = "-", "("+v+"\x01"
+	default: // ne, co, ew: evaluated on documents
+		return nil
+	}
+	return n
+}
+
+// run returns the ids a planned node yields, without repeats.
+func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, error) {
+	switch {
+	case n.isUnique:
+		id, err := s.client.HGet(ctx, p+"unique:user:userName", n.unique).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		return []string{id}, nil
+	case n.op == filter.AND:
+		side := n.left
+		if n.right != nil {
+			l, err := s.estimate(ctx, p, k, n.left)
+			if err != nil {
+				return nil, err
+			}
+			r, err := s.estimate(ctx, p, k, n.right)
+			if err != nil {
+				return nil, err
+			}
+			if r < l {
+				side = n.right
+			}
+		}
+		return s.run(ctx, p, k, side)
+	case n.op == filter.OR:
+		l, err := s.run(ctx, p, k, n.left)
+		if err != nil {
+			return nil, err
+		}
+		r, err := s.run(ctx, p, k, n.right)
+		if err != nil {
+			return nil, err
+		}
+		return dedupe(append(l, r...)), nil
+	}
+	members, err := s.client.ZRangeByLex(ctx, p+"ix:"+k.name+":"+n.ix.name, &redis.ZRangeBy{Min: n.min, Max: n.max}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m[strings.LastIndexByte(m, 0)+1:]
+	}
+	if n.ix.multi {
+		ids = dedupe(ids)
+	}
+	return ids, nil
+}
+
+// estimate returns an upper bound of the number of ids a node yields,
+// cheaply: O(log N) per leaf.
+func (s *Store) estimate(ctx context.Context, p string, k *kind, n *node) (int64, error) {
+	switch {
+	case n.isUnique:
+		return 1, nil
+	case n.op == filter.AND:
+		l, err := s.estimate(ctx, p, k, n.left)
+		if err != nil || n.right == nil {
+			return l, err
+		}
+		r, err := s.estimate(ctx, p, k, n.right)
+		return min(l, r), err
+	case n.op == filter.OR:
+		l, err := s.estimate(ctx, p, k, n.left)
+		if err != nil {
+			return 0, err
+		}
+		r, err := s.estimate(ctx, p, k, n.right)
+		return l + r, err
+	}
+	c, err := s.client.ZLexCount(ctx, p+"ix:"+k.name+":"+n.ix.name, n.min, n.max).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redis: %w", err)
+	}
+	return c, nil
+}
+
+// inOrder sorts ids by creation (their score in the ordering set), dropping
+// ids deleted meanwhile.
+func (s *Store) inOrder(ctx context.Context, p string, k *kind, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return ids, nil
+	}
+	const chunk = 1000
+	pipe := s.client.Pipeline()
+	var cmds []*redis.FloatSliceCmd
+	for i := 0; i < len(ids); i += chunk {
+		cmds = append(cmds, pipe.ZMScore(ctx, p+"all:"+k.name, ids[i:min(i+chunk, len(ids))]...))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	type scored struct {
+		id    string
+		score float64
+	}
+	all := make([]scored, 0, len(ids))
+	for c, cmd := range cmds {
+		for i, sc := range cmd.Val() {
+			if sc == 0 { // missing: ZMSCORE answers nil, read as 0; sequence scores start at 1
+				continue
+			}
+			all = append(all, scored{ids[c*chunk+i], sc})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].score < all[j].score })
+	out := make([]string, len(all))
+	for i, x := range all {
+		out[i] = x.id
+	}
+	return out, nil
+}
+
+// matcher evaluates a filter on fetched documents, counting matches and
+// keeping those in the page window.
+type matcher struct {
+	k           *kind
+	e           filter.Expression
+	w           window
+	withMembers bool // return members
+	loadRefs    bool // load groups/members (to return them or to filter on them)
+	seen        int
+	page        resources.Page
+}
+
+func (s *Store) matcher(k *kind, e filter.Expression, w window, withMembers bool) *matcher {
+	return &matcher{
+		k: k, e: e, w: w, withMembers: withMembers,
+		loadRefs: k.name == "user" || withMembers || mentions(e, "members"),
+		page:     resources.Page{Resources: []resources.Resource{}},
+	}
+}
+
+func (m *matcher) add(ctx context.Context, s *Store, p string, ids []string) error {
+	rs, err := s.fetch(ctx, p, m.k, ids, m.loadRefs)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r == nil || !resources.Match(m.k.rt, resources.Document(m.k.rt, *r, ""), m.e) {
+			continue
+		}
+		if m.seen >= m.w.start && m.seen < m.w.start+m.w.count {
+			if m.k.name == "group" && !m.withMembers {
+				r.Members = nil
+			}
+			m.page.Resources = append(m.page.Resources, *r)
+		}
+		m.seen++
+	}
+	m.page.Total = m.seen
+	return nil
+}
+
+// scan evaluates a filter no index covers on every resource, in creation
+// order, up to MaxScan resources.
+func (s *Store) scan(ctx context.Context, p string, k *kind, e filter.Expression, w window, withRefs bool) (resources.Page, error) {
+	all := p + "all:" + k.name
+	n, err := s.client.ZCard(ctx, all).Result()
+	if err != nil {
+		return resources.Page{}, fmt.Errorf("redis: %w", err)
+	}
+	if n > int64(s.MaxScan) {
+		hint := "userName, externalId, emails.value, ..."
+		if k.name == "group" {
+			hint = "displayName, externalId, ..."
+		}
+		return resources.Page{}, resources.Errorf(resources.TooMany,
+			"filter %v needs a full scan of more than %d %ss; filter on an indexed attribute (%s)", e, s.MaxScan, k.name, hint)
+	}
+	m := s.matcher(k, e, w, withRefs && k.name == "group")
+	for start := int64(0); ; start += scanBatch {
+		ids, err := s.client.ZRange(ctx, all, start, start+scanBatch-1).Result()
+		if err != nil {
+			return resources.Page{}, fmt.Errorf("redis: %w", err)
+		}
+		if err := m.add(ctx, s, p, ids); err != nil {
+			return resources.Page{}, err
+		}
+		if len(ids) < scanBatch {
+			return m.page, nil
+		}
+	}
+}
+
+// mentions reports whether a filter refers to the attribute name.
+func mentions(e filter.Expression, name string) bool {
+	switch e := e.(type) {
+	case *filter.AttributeExpression:
+		return strings.EqualFold(e.AttributePath.AttributeName, name)
+	case *filter.ValuePath:
+		return strings.EqualFold(e.AttributePath.AttributeName, name) || mentions(e.ValueFilter, name)
+	case *filter.LogicalExpression:
+		return mentions(e.Left, name) || mentions(e.Right, name)
+	case *filter.NotExpression:
+		return mentions(e.Expression, name)
+	}
+	return false
+}

@@ -1,0 +1,243 @@
+package backend
+
+// Lua scripts. Every write is one script: it reads and checks everything first
+// (version, uniqueness, member existence) and returns a marker when a check
+// fails; only after the line marked "--@checked" does it write. Redis does not
+// roll back a script that fails halfway, so no check may come after a write,
+// and the writes are commands that cannot fail on keys of the right type.
+//
+// Keys not passed in KEYS are built from the organization's prefix
+// ("scimd:{org}:"), which carries the hash tag, so on Redis Cluster every key a
+// script touches lives in the slot of KEYS[1].
+
+// luaCommon is prepended to every write script.
+const luaCommon = `
+local NUL = string.char(0)
+local SEP = string.char(1)
+
+-- touch bumps a resource's version and lastModified (hash field and index).
+local function touch(prefix, kind, id, now)
+  local key = prefix .. kind .. ':' .. id
+  local ix = prefix .. 'ix:' .. kind .. ':meta.lastModified'
+  local old = redis.call('HGET', key, 'modified')
+  if old then redis.call('ZREM', ix, old .. NUL .. id) end
+  redis.call('ZADD', ix, 0, now .. NUL .. id)
+  redis.call('HSET', key, 'modified', now)
+  return redis.call('HINCRBY', key, 'ver', 1)
+end
+
+-- setIndex moves a resource's filter index entries from old to new, both
+-- flat lists attr, value, attr, value, ...
+local function setIndex(prefix, kind, id, old, new)
+  local keep, had = {}, {}
+  for i = 1, #new, 2 do keep[new[i] .. SEP .. new[i+1]] = true end
+  for i = 1, #old, 2 do
+    local k = old[i] .. SEP .. old[i+1]
+    had[k] = true
+    if not keep[k] then
+      redis.call('ZREM', prefix .. 'ix:' .. kind .. ':' .. old[i], old[i+1] .. NUL .. id)
+    end
+  end
+  for i = 1, #new, 2 do
+    if not had[new[i] .. SEP .. new[i+1]] then
+      redis.call('ZADD', prefix .. 'ix:' .. kind .. ':' .. new[i], 0, new[i+1] .. NUL .. id)
+    end
+  end
+end
+
+local function sortedKeys(key)
+  local ks = redis.call('HKEYS', key)
+  table.sort(ks)
+  return ks
+end
+`
+
+// writeUserSrc creates (expected version 0) or replaces a user.
+//
+// KEYS: 1 user, 2 password, 3 unique userName, 4 ordering set, 5 sequence,
+// 6 user's groups.
+// ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
+// userName, "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
+// 9 index entries (JSON).
+// Returns {"ok", version, created, groups (flat id, display)} or {marker}.
+const writeUserSrc = luaCommon + `
+local prefix, id, expect, uk, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[7]
+local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created')
+if expect == 0 then
+  if cur[1] then return {'exists'} end
+else
+  if not cur[1] then return {'notfound'} end
+  if tonumber(cur[1]) ~= expect then return {'conflict'} end
+end
+if uk ~= '' then
+  local owner = redis.call('HGET', KEYS[3], uk)
+  if owner and owner ~= id then return {'taken'} end
+end
+local new = cjson.decode(ARGV[9])
+local old = {}
+if cur[4] then old = cjson.decode(cur[4]) end
+--@checked
+local created = cur[5] or now
+if cur[2] and cur[2] ~= uk and redis.call('HGET', KEYS[3], cur[2]) == id then
+  redis.call('HDEL', KEYS[3], cur[2])
+end
+if uk ~= '' then redis.call('HSET', KEYS[3], uk, id) end
+setIndex(prefix, 'user', id, old, new)
+if expect == 0 then
+  redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), id)
+  redis.call('ZADD', prefix .. 'ix:user:meta.created', 0, now .. NUL .. id)
+  redis.call('HSET', KEYS[1], 'created', now)
+end
+local ver = touch(prefix, 'user', id, now)
+redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', ARGV[6], 'ix', ARGV[9])
+if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
+local groups = {}
+if expect ~= 0 then
+  groups = redis.call('HGETALL', KEYS[6])
+  if cur[3] ~= ARGV[6] then
+    for i = 1, #groups, 2 do
+      redis.call('HSET', prefix .. 'members:' .. groups[i], id, ARGV[6])
+    end
+  end
+end
+return {'ok', ver, created, groups}
+`
+
+// deleteUserSrc deletes a user.
+//
+// KEYS: 1 user, 2 password, 3 unique userName, 4 ordering set, 5 user's groups.
+// ARGV: 1 prefix, 2 id, 3 expected version (0: any), 4 now.
+// Returns {"ok"} or {marker}.
+const deleteUserSrc = luaCommon + `
+local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'ix', 'created', 'modified')
+if not cur[1] then return {'notfound'} end
+if expect ~= 0 and tonumber(cur[1]) ~= expect then return {'conflict'} end
+local old = {}
+if cur[3] then old = cjson.decode(cur[3]) end
+--@checked
+for _, gid in ipairs(sortedKeys(KEYS[5])) do
+  redis.call('HDEL', prefix .. 'members:' .. gid, id)
+  if redis.call('EXISTS', prefix .. 'group:' .. gid) == 1 then touch(prefix, 'group', gid, now) end
+end
+if cur[2] and cur[2] ~= '' and redis.call('HGET', KEYS[3], cur[2]) == id then
+  redis.call('HDEL', KEYS[3], cur[2])
+end
+setIndex(prefix, 'user', id, old, {})
+if cur[4] then redis.call('ZREM', prefix .. 'ix:user:meta.created', cur[4] .. NUL .. id) end
+if cur[5] then redis.call('ZREM', prefix .. 'ix:user:meta.lastModified', cur[5] .. NUL .. id) end
+redis.call('ZREM', KEYS[4], id)
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
+return {'ok'}
+`
+
+// writeGroupSrc creates (expected version 0) or updates a group and applies a
+// membership delta: remove all, then remove, then add.
+//
+// KEYS: 1 group, 2 unique displayName, 3 ordering set, 4 sequence, 5 members.
+// ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
+// displayName), 6 displayName, 7 now, 8 index entries (JSON), 9 remove all
+// ("1"/"0"), 10 remove (JSON ids), 11 add (JSON ids).
+// Returns {"ok", version, created, added (flat id, display)} or {marker, ...}.
+const writeGroupSrc = luaCommon + `
+local prefix, id, expect, uk, name, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[6], ARGV[7]
+local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created')
+if expect == 0 then
+  if cur[1] then return {'exists'} end
+else
+  if not cur[1] then return {'notfound'} end
+  if tonumber(cur[1]) ~= expect then return {'conflict'} end
+end
+if uk ~= '' then
+  local owner = redis.call('HGET', KEYS[2], uk)
+  if owner and owner ~= id then return {'taken'} end
+end
+local add = cjson.decode(ARGV[11])
+local remove = cjson.decode(ARGV[10])
+local disp = {}
+for i, uid in ipairs(add) do
+  local d = redis.call('HGET', prefix .. 'user:' .. uid, 'disp')
+  if not d then return {'nomember', uid} end
+  disp[i] = d
+end
+local new = cjson.decode(ARGV[8])
+local old = {}
+if cur[4] then old = cjson.decode(cur[4]) end
+--@checked
+local created = cur[5] or now
+if cur[2] and cur[2] ~= uk and redis.call('HGET', KEYS[2], cur[2]) == id then
+  redis.call('HDEL', KEYS[2], cur[2])
+end
+if uk ~= '' then redis.call('HSET', KEYS[2], uk, id) end
+setIndex(prefix, 'group', id, old, new)
+if expect == 0 then
+  redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), id)
+  redis.call('ZADD', prefix .. 'ix:group:meta.created', 0, now .. NUL .. id)
+  redis.call('HSET', KEYS[1], 'created', now)
+end
+if ARGV[9] == '1' then
+  for _, uid in ipairs(sortedKeys(KEYS[5])) do
+    redis.call('HDEL', prefix .. 'ugroups:' .. uid, id)
+  end
+  redis.call('DEL', KEYS[5])
+end
+for _, uid in ipairs(remove) do
+  redis.call('HDEL', KEYS[5], uid)
+  redis.call('HDEL', prefix .. 'ugroups:' .. uid, id)
+end
+if cur[3] and cur[3] ~= name then
+  for _, uid in ipairs(sortedKeys(KEYS[5])) do
+    redis.call('HSET', prefix .. 'ugroups:' .. uid, id, name)
+  end
+end
+local added = {}
+for i, uid in ipairs(add) do
+  redis.call('HSET', KEYS[5], uid, disp[i])
+  redis.call('HSET', prefix .. 'ugroups:' .. uid, id, name)
+  added[#added + 1] = uid
+  added[#added + 1] = disp[i]
+end
+local ver = touch(prefix, 'group', id, now)
+redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', name, 'ix', ARGV[8])
+return {'ok', ver, created, added}
+`
+
+// deleteGroupSrc deletes a group.
+//
+// KEYS: 1 group, 2 unique displayName, 3 ordering set, 4 members.
+// ARGV: 1 prefix, 2 id, 3 expected version (0: any).
+// Returns {"ok"} or {marker}.
+const deleteGroupSrc = luaCommon + `
+local prefix, id, expect = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'ix', 'created', 'modified')
+if not cur[1] then return {'notfound'} end
+if expect ~= 0 and tonumber(cur[1]) ~= expect then return {'conflict'} end
+local old = {}
+if cur[3] then old = cjson.decode(cur[3]) end
+--@checked
+for _, uid in ipairs(sortedKeys(KEYS[4])) do
+  redis.call('HDEL', prefix .. 'ugroups:' .. uid, id)
+end
+if cur[2] and cur[2] ~= '' and redis.call('HGET', KEYS[2], cur[2]) == id then
+  redis.call('HDEL', KEYS[2], cur[2])
+end
+setIndex(prefix, 'group', id, old, {})
+if cur[4] then redis.call('ZREM', prefix .. 'ix:group:meta.created', cur[4] .. NUL .. id) end
+if cur[5] then redis.call('ZREM', prefix .. 'ix:group:meta.lastModified', cur[5] .. NUL .. id) end
+redis.call('ZREM', KEYS[3], id)
+redis.call('DEL', KEYS[1], KEYS[4])
+return {'ok'}
+`
+
+// findUserNameSrc finds a user by lowercase userName: the SCIM existence
+// check IdPs send before every provisioning, in one round trip.
+//
+// KEYS: 1 unique userName. ARGV: 1 prefix, 2 lowercase userName.
+// Returns {} or {id, doc, ver, created, modified, groups (flat)}.
+const findUserNameSrc = `
+local id = redis.call('HGET', KEYS[1], ARGV[2])
+if not id then return {} end
+local d = redis.call('HMGET', ARGV[1] .. 'user:' .. id, 'doc', 'ver', 'created', 'modified')
+if not d[1] then return {} end
+return {id, d[1], d[2], d[3], d[4], redis.call('HGETALL', ARGV[1] .. 'ugroups:' .. id)}
+`

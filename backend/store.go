@@ -1,0 +1,184 @@
+package backend
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+)
+
+// DefaultMaxScan is the default of [Store.MaxScan].
+const DefaultMaxScan = 100000
+
+// tsFormat is how the store writes times: RFC 3339 in UTC with a fixed number
+// of fraction digits, so that lexical order is time order in the indexes.
+const tsFormat = "2006-01-02T15:04:05.000000000Z"
+
+// scanBatch is how many resources a scan fetches per round trip.
+const scanBatch = 500
+
+var (
+	_ resources.UserStore  = (*Store)(nil)
+	_ resources.GroupStore = (*Store)(nil)
+	_ resources.TokenStore = (*Store)(nil)
+)
+
+// Store keeps users, groups and tokens in Redis. It is safe for concurrent use.
+type Store struct {
+	client redis.UniversalClient
+	mini   *miniredis.Miniredis // nil unless embedded
+
+	// MaxScan bounds filters that no index covers: when an organization has
+	// more resources of the queried type, such a filter fails with
+	// [resources.TooMany] instead of reading them all. Set it before use.
+	MaxScan int
+
+	users, groups kind
+
+	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *redis.Script
+}
+
+// kind is a resource type as the store sees it.
+type kind struct {
+	name    string // "user", "group": the key segment
+	rt      schemas.ResourceType
+	indexes []indexAttr
+}
+
+// New wraps a go-redis client: a single server, Sentinel (failover) or
+// Cluster. Close closes the client.
+func New(client redis.UniversalClient) *Store {
+	return &Store{
+		client:       client,
+		MaxScan:      DefaultMaxScan,
+		users:        kind{name: "user", rt: schemas.Users(), indexes: userIndexes()},
+		groups:       kind{name: "group", rt: schemas.Groups(), indexes: groupIndexes()},
+		writeUser:    redis.NewScript(writeUserSrc),
+		deleteUser:   redis.NewScript(deleteUserSrc),
+		writeGroup:   redis.NewScript(writeGroupSrc),
+		deleteGroup:  redis.NewScript(deleteGroupSrc),
+		findUserName: redis.NewScript(findUserNameSrc),
+	}
+}
+
+// Open connects to the Redis deployment at url, or, when url is "", starts an
+// embedded in-process server (miniredis) that lives until [Store.Close]. See
+// the package documentation for the URL schemes. Open pings the server.
+func Open(ctx context.Context, url string) (*Store, error) {
+	if url == "" {
+		m := miniredis.NewMiniRedis()
+		if err := m.Start(); err != nil {
+			return nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		s := New(redis.NewClient(&redis.Options{Addr: m.Addr()}))
+		s.mini = m
+		return s, nil
+	}
+	client, err := dial(url)
+	if err != nil {
+		return nil, err
+	}
+	s := New(client)
+	if err := s.Ping(ctx); err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func dial(url string) (redis.UniversalClient, error) {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return nil, fmt.Errorf("redis url: missing scheme (want redis://, rediss://, redis+sentinel://, redis+cluster:// or their TLS forms)")
+	}
+	switch scheme {
+	case "redis", "rediss", "unix":
+		o, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		return redis.NewClient(o), nil
+	case "redis+sentinel", "rediss+sentinel":
+		o, err := redis.ParseFailoverURL(strings.TrimSuffix(scheme, "+sentinel") + "://" + rest)
+		if err != nil {
+			return nil, fmt.Errorf("redis sentinel url: %w", err)
+		}
+		if o.MasterName == "" {
+			return nil, errors.New("redis sentinel url: master_name is required")
+		}
+		return redis.NewFailoverClient(o), nil
+	case "redis+cluster", "rediss+cluster":
+		o, err := redis.ParseClusterURL(strings.TrimSuffix(scheme, "+cluster") + "://" + rest)
+		if err != nil {
+			return nil, fmt.Errorf("redis cluster url: %w", err)
+		}
+		return redis.NewClusterClient(o), nil
+	}
+	return nil, fmt.Errorf("redis url: unsupported scheme %q", scheme)
+}
+
+// Embedded reports whether the store runs on the in-process server started by
+// [Open]: data lives in memory only and is lost on exit.
+func (s *Store) Embedded() bool { return s.mini != nil }
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
+// Close closes the client and stops the embedded server, if any.
+func (s *Store) Close() error {
+	err := s.client.Close()
+	if s.mini != nil {
+		s.mini.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("close redis client: %w", err)
+	}
+	return nil
+}
+
+// prefix returns the key prefix of an organization. The organization is the
+// hash tag, so it must be non-empty and free of braces.
+func prefix(org string) (string, error) {
+	if org == "" || strings.ContainsAny(org, "{}") {
+		return "", fmt.Errorf("invalid organization %q", org)
+	}
+	return "scimd:{" + org + "}:", nil
+}
+
+// newID returns a random UUID (version 4, RFC 9562).
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+).
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func now() (time.Time, string) {
+	t := time.Now().UTC()
+	return t, t.Format(tsFormat)
+}
+
+func parseTime(v any) time.Time {
+	s, _ := v.(string)
+	t, _ := time.Parse(tsFormat, s)
+	return t
+}
+
+// scriptErr is the error of a script marker that is not a client error.
+func markerErr(marker string) error {
+	return fmt.Errorf("unexpected script result %q", marker)
+}

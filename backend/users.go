@@ -1,0 +1,256 @@
+package backend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// CreateUser stores a new user with version 1, assigning an ID when u.ID is
+// empty. It fails with [resources.Uniqueness] when the userName is taken,
+// ignoring case.
+func (s *Store) CreateUser(ctx context.Context, org string, u resources.Resource, w resources.UserWrite) (resources.Resource, error) {
+	if u.ID == "" {
+		u.ID = newID()
+	}
+	out, err := s.putUser(ctx, org, u, 0, w)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("create user %s: %w", u.ID, err)
+	}
+	return out, nil
+}
+
+// ReplaceUser replaces the attributes (and, when w says so, the password hash)
+// of the user u.ID if its stored version is still version, else it returns
+// [resources.ErrVersionConflict]. The user's groups are kept; when its display
+// (displayName, else userName) changes, so does its entry in its groups'
+// members, without bumping those groups' versions.
+func (s *Store) ReplaceUser(ctx context.Context, org string, u resources.Resource, version int64, w resources.UserWrite) (resources.Resource, error) {
+	if version <= 0 {
+		return resources.Resource{}, fmt.Errorf("replace user %s: %w", u.ID, resources.ErrVersionConflict)
+	}
+	out, err := s.putUser(ctx, org, u, version, w)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("replace user %s: %w", u.ID, err)
+	}
+	return out, nil
+}
+
+func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, version int64, w resources.UserWrite) (resources.Resource, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return resources.Resource{}, err
+	}
+	if u.Attributes == nil {
+		u.Attributes = map[string]any{}
+	}
+	doc, err := json.Marshal(u.Attributes)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("encode document: %w", err)
+	}
+	uk, userName := uniqueKey(u.Attributes, "userName")
+	t, ts := now()
+	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + "unique:user:userName", p + "all:user", p + "seq", p + "ugroups:" + u.ID}
+	res, err := s.writeUser.Run(ctx, s.client, keys,
+		p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, s.users.indexEntries(u.Attributes)).Slice()
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("redis: %w", err)
+	}
+	if err := checkMarker(res, "user", u.ID, "userName", userName); err != nil {
+		return resources.Resource{}, err
+	}
+	out := resources.Resource{ID: u.ID, Attributes: u.Attributes, Modified: t}
+	out.Version, _ = res[1].(int64)
+	out.Created = parseTime(res[2])
+	out.Groups = refs(res[3])
+	return out, nil
+}
+
+// checkMarker turns the marker of a failed write script into an error.
+func checkMarker(res []any, what, id, uniqueAttr, uniqueValue string) error {
+	marker, _ := res[0].(string)
+	switch marker {
+	case "ok":
+		return nil
+	case "conflict":
+		return resources.ErrVersionConflict
+	case "notfound":
+		return resources.Errorf(resources.NotFound, "%s %q not found", what, id)
+	case "exists":
+		return resources.Errorf(resources.Uniqueness, "%s id %q is already taken", what, id)
+	case "taken":
+		if what == "group" {
+			return resources.Errorf(resources.Uniqueness, "%s %q is already taken by another group", uniqueAttr, uniqueValue)
+		}
+		return resources.Errorf(resources.Uniqueness, "%s %q is already taken", uniqueAttr, uniqueValue)
+	case "nomember":
+		uid, _ := res[1].(string)
+		return resources.Errorf(resources.InvalidValue, "members: no user with id %q", uid)
+	}
+	return markerErr(marker)
+}
+
+// refs turns a flat list id, display, ... into sorted refs.
+func refs(v any) []resources.Ref {
+	flat, _ := v.([]any)
+	if len(flat) == 0 {
+		return nil
+	}
+	out := make([]resources.Ref, 0, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		id, _ := flat[i].(string)
+		d, _ := flat[i+1].(string)
+		out = append(out, resources.Ref{ID: id, Display: d})
+	}
+	sortRefs(out)
+	return out
+}
+
+func mapRefs(m map[string]string) []resources.Ref {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]resources.Ref, 0, len(m))
+	for id, d := range m {
+		out = append(out, resources.Ref{ID: id, Display: d})
+	}
+	sortRefs(out)
+	return out
+}
+
+// sortRefs orders refs by display, then id, so responses are stable.
+func sortRefs(rs []resources.Ref) {
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].Display != rs[j].Display {
+			return rs[i].Display < rs[j].Display
+		}
+		return rs[i].ID < rs[j].ID
+	})
+}
+
+// GetUser returns a user with its groups, in one round trip, or
+// [resources.NotFound].
+func (s *Store) GetUser(ctx context.Context, org, id string) (resources.Resource, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("get user %s: %w", id, err)
+	}
+	rs, err := s.fetch(ctx, p, &s.users, []string{id}, true)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("get user %s: %w", id, err)
+	}
+	if rs[0] == nil {
+		return resources.Resource{}, resources.Errorf(resources.NotFound, "user %q not found", id)
+	}
+	return *rs[0], nil
+}
+
+// fetch reads resources in one pipeline: for users with their groups, for
+// groups with their members when withRefs is set. Missing resources are nil.
+func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, withRefs bool) ([]*resources.Resource, error) {
+	out := make([]*resources.Resource, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	refKey := "ugroups:"
+	if k.name == "group" {
+		refKey = "members:"
+	}
+	pipe := s.client.Pipeline()
+	docs := make([]*redis.SliceCmd, len(ids))
+	var rc []*redis.MapStringStringCmd
+	if withRefs {
+		rc = make([]*redis.MapStringStringCmd, len(ids))
+	}
+	for i, id := range ids {
+		docs[i] = pipe.HMGet(ctx, p+k.name+":"+id, "doc", "ver", "created", "modified")
+		if withRefs {
+			rc[i] = pipe.HGetAll(ctx, p+refKey+id)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	for i, id := range ids {
+		r, err := decode(id, docs[i].Val())
+		if err != nil {
+			return nil, err
+		}
+		if r == nil {
+			continue
+		}
+		if withRefs {
+			refs := mapRefs(rc[i].Val())
+			if k.name == "group" {
+				if refs == nil {
+					refs = []resources.Ref{}
+				}
+				r.Members = refs
+			} else {
+				r.Groups = refs
+			}
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// decode builds a resource from doc, ver, created, modified; nil when the
+// resource does not exist.
+func decode(id string, vals []any) (*resources.Resource, error) {
+	if len(vals) < 4 || vals[0] == nil {
+		return nil, nil
+	}
+	doc, _ := vals[0].(string)
+	r := &resources.Resource{ID: id, Created: parseTime(vals[2]), Modified: parseTime(vals[3])}
+	if err := json.Unmarshal([]byte(doc), &r.Attributes); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", id, err)
+	}
+	ver, _ := vals[1].(string)
+	r.Version, _ = strconv.ParseInt(ver, 10, 64)
+	return r, nil
+}
+
+// DeleteUser removes a user: from every group (bumping each group's version),
+// every index and the uniqueness hash (its userName becomes free), with its
+// password hash. version 0 deletes any version.
+func (s *Store) DeleteUser(ctx context.Context, org, id string, version int64) error {
+	p, err := prefix(org)
+	if err != nil {
+		return fmt.Errorf("delete user %s: %w", id, err)
+	}
+	_, ts := now()
+	keys := []string{p + "user:" + id, p + "pw:" + id, p + "unique:user:userName", p + "all:user", p + "ugroups:" + id}
+	res, err := s.deleteUser.Run(ctx, s.client, keys, p, id, version, ts).Slice()
+	if err != nil {
+		return fmt.Errorf("delete user %s: redis: %w", id, err)
+	}
+	if err := checkMarker(res, "user", id, "", ""); err != nil {
+		return fmt.Errorf("delete user %s: %w", id, err)
+	}
+	return nil
+}
+
+// PasswordHash returns the stored password hash of a user, or "" if it has
+// none.
+func (s *Store) PasswordHash(ctx context.Context, org, id string) (string, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return "", fmt.Errorf("password hash of %s: %w", id, err)
+	}
+	h, err := s.client.Get(ctx, p+"pw:"+id).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("password hash of %s: redis: %w", id, err)
+	}
+	return h, nil
+}

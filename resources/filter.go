@@ -1,0 +1,838 @@
+package resources
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elimity-com/scim/schema"
+	"github.com/scim2/filter-parser/v2"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// maxFilterLen bounds the filters ParseFilter accepts, so that a hostile query
+// string costs bounded parsing time. A filter of 300 id comparisons fits.
+const maxFilterLen = 16 << 10
+
+// ParseFilter parses s as a SCIM filter (RFC 7644 §3.4.2.2) and checks it
+// against rt.
+//
+// Every attribute path must name an attribute of rt; operators must fit the
+// attribute's type (gt, ge, lt and le are refused on booleans, binaries and
+// complex attributes; co, sw and ew need a string or reference attribute);
+// value filters ("emails[type eq \"work\"]") apply only to multi-valued or
+// complex attributes. Failures are [InvalidFilter] errors naming the problem.
+//
+// The returned expression is canonical: attribute and sub-attribute names are
+// spelled as in the schema, URIPrefix is the extension URN for extension
+// attributes and nil for core ones, operators are lower case, booleans compared
+// as "True"/"False" strings become bools and numbers become float64. Paths
+// inside a [filter.ValuePath]'s filter stay relative to it (AttributeName
+// "type"). The form emails[type eq "work"].value eq "x" is returned as
+// emails[type eq "work" and value eq "x"], which RFC 7644 §3.4.2.2 gives the
+// same meaning: one value must satisfy both.
+//
+// An empty or blank s is an error: callers handle an absent filter themselves.
+func ParseFilter(rt schemas.ResourceType, s string) (filter.Expression, error) {
+	e, err := parseFilter(rt, s)
+	if err != nil {
+		return nil, Errorf(InvalidFilter, "filter: %v", err)
+	}
+	return e, nil
+}
+
+// FilterAttribute resolves the attribute path p of a top-level filter
+// expression, canonical or not, to its schema attribute.
+func FilterAttribute(rt schemas.ResourceType, p filter.AttributePath) (schemas.Attribute, bool) {
+	a, err := resolve(rt, attrPathString(p))
+	return a, err == nil
+}
+
+// Match reports whether doc satisfies e, following RFC 7644 §3.4.2.2. doc is a
+// resource as [Document] returns it; e is usually from [ParseFilter].
+//
+// Strings compare ignoring case unless the attribute is caseExact; dateTimes
+// compare as instants; "pr" means present and not empty; "eq null" means not
+// present. An expression on a multi-valued attribute matches when any of its
+// values matches, and "ne" is the negation of "eq": it holds when no value
+// equals the operand, including when the attribute is absent. A comparison of
+// a complex attribute itself ("emails eq \"a@b.c\"") compares its "value"
+// sub-attribute. A value filter matches when one value satisfies all of it.
+func Match(rt schemas.ResourceType, doc map[string]any, e filter.Expression) bool {
+	switch e := e.(type) {
+	case *filter.LogicalExpression:
+		return matchLogical(e, func(x filter.Expression) bool { return Match(rt, doc, x) })
+	case *filter.NotExpression:
+		return !Match(rt, doc, e.Expression)
+	case *filter.AttributeExpression:
+		return matchAttrExp(rt, doc, e)
+	case *filter.ValuePath:
+		a, ok := FilterAttribute(rt, e.AttributePath)
+		if !ok || a.Sub != nil {
+			return false
+		}
+		for _, elem := range attrValues(a.Attr, attrContainer(doc, a)[a.Attr.Name()]) {
+			if matchElement(a.Attr, elem, e.ValueFilter) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+func matchLogical(e *filter.LogicalExpression, f func(filter.Expression) bool) bool {
+	if strings.EqualFold(string(e.Operator), string(filter.OR)) {
+		return f(e.Left) || f(e.Right)
+	}
+	return f(e.Left) && f(e.Right)
+}
+
+// matchAttrExp evaluates a top-level attribute expression against doc.
+func matchAttrExp(rt schemas.ResourceType, doc map[string]any, e *filter.AttributeExpression) bool {
+	a, ok := FilterAttribute(rt, e.AttributePath)
+	if !ok {
+		return false
+	}
+	op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
+	v := attrContainer(doc, a)[a.Attr.Name()]
+	leaf := a.Leaf()
+	var vals []any
+	switch {
+	case a.Sub != nil:
+		for _, elem := range attrValues(a.Attr, v) {
+			if m, ok := elem.(map[string]any); ok {
+				vals = append(vals, m[a.Sub.Name()])
+			}
+		}
+	case a.Attr.AttributeType() == "complex":
+		if op == filter.PR {
+			return present(v)
+		}
+		sub, ok := schemas.Find(a.Attr.SubAttributes(), "value")
+		if !ok {
+			return false
+		}
+		leaf = sub
+		for _, elem := range attrValues(a.Attr, v) {
+			if m, ok := elem.(map[string]any); ok {
+				vals = append(vals, m["value"])
+			}
+		}
+	default:
+		vals = attrValues(a.Attr, v)
+	}
+	return compareValues(leaf, op, vals, e.CompareValue)
+}
+
+// matchElement evaluates a value filter against one value of attr: a map of
+// sub-attributes for a complex attribute, else the value itself (which the
+// filter calls "value").
+func matchElement(attr schema.CoreAttribute, elem any, e filter.Expression) bool {
+	switch e := e.(type) {
+	case *filter.LogicalExpression:
+		return matchLogical(e, func(x filter.Expression) bool { return matchElement(attr, elem, x) })
+	case *filter.NotExpression:
+		return !matchElement(attr, elem, e.Expression)
+	case *filter.AttributeExpression:
+		op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
+		if attr.AttributeType() != "complex" {
+			if !strings.EqualFold(e.AttributePath.AttributeName, "value") {
+				return false
+			}
+			return compareValues(attr, op, []any{elem}, e.CompareValue)
+		}
+		sub, ok := schemas.Find(attr.SubAttributes(), e.AttributePath.AttributeName)
+		m, isMap := elem.(map[string]any)
+		if !ok || !isMap {
+			return false
+		}
+		return compareValues(sub, op, attrValues(sub, m[sub.Name()]), e.CompareValue)
+	}
+	return false
+}
+
+// compareValues applies op to the values of one attribute: true when any value
+// satisfies it, except for "ne" and "eq null", which hold when none does.
+func compareValues(leaf schema.CoreAttribute, op filter.CompareOperator, vals []any, cv any) bool {
+	anyOf := func(f func(any) bool) bool {
+		for _, v := range vals {
+			if f(v) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case op == filter.PR:
+		return anyOf(present)
+	case cv == nil && op == filter.EQ:
+		return !anyOf(present)
+	case cv == nil && op == filter.NE:
+		return anyOf(present)
+	case cv == nil:
+		return false
+	case op == filter.NE:
+		return !anyOf(func(v any) bool { return compare(leaf, filter.EQ, v, cv) })
+	}
+	return anyOf(func(v any) bool { return compare(leaf, op, v, cv) })
+}
+
+// compare applies op to one value v and the operand cv, by leaf's type.
+func compare(leaf schema.CoreAttribute, op filter.CompareOperator, v, cv any) bool {
+	if v == nil {
+		return false
+	}
+	switch leaf.AttributeType() {
+	case "boolean":
+		a, ok1 := toBool(v)
+		b, ok2 := toBool(cv)
+		return ok1 && ok2 && op == filter.EQ && a == b
+	case "integer", "decimal":
+		a, ok1 := toFloat(v)
+		b, ok2 := toFloat(cv)
+		if !ok1 || !ok2 {
+			return false
+		}
+		return ordered(op, cmpFloat(a, b))
+	case "dateTime":
+		a, ok1 := v.(string)
+		b, ok2 := cv.(string)
+		if !ok1 || !ok2 {
+			return false
+		}
+		ta, err1 := time.Parse(time.RFC3339Nano, a)
+		tb, err2 := time.Parse(time.RFC3339Nano, b)
+		if err1 != nil || err2 != nil {
+			return false
+		}
+		return ordered(op, ta.Compare(tb))
+	case "complex":
+		return false
+	}
+	a, ok1 := v.(string)
+	b, ok2 := cv.(string)
+	if !ok1 || !ok2 {
+		return false
+	}
+	if !leaf.CaseExact() {
+		a, b = strings.ToLower(a), strings.ToLower(b)
+	}
+	switch op {
+	case filter.CO:
+		return strings.Contains(a, b)
+	case filter.SW:
+		return strings.HasPrefix(a, b)
+	case filter.EW:
+		return strings.HasSuffix(a, b)
+	}
+	return ordered(op, strings.Compare(a, b))
+}
+
+// ordered reports whether a comparison result c (-1, 0, 1) satisfies op.
+func ordered(op filter.CompareOperator, c int) bool {
+	switch op {
+	case filter.EQ:
+		return c == 0
+	case filter.NE:
+		return c != 0
+	case filter.GT:
+		return c > 0
+	case filter.GE:
+		return c >= 0
+	case filter.LT:
+		return c < 0
+	case filter.LE:
+		return c <= 0
+	}
+	return false
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func toBool(v any) (bool, bool) {
+	switch x := v.(type) {
+	case bool:
+		return x, true
+	case string:
+		switch {
+		case strings.EqualFold(x, "true"):
+			return true, true
+		case strings.EqualFold(x, "false"):
+			return false, true
+		}
+	}
+	return false, false
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// present reports whether v is a value in the sense of RFC 7644 §3.4.2.2 "pr":
+// not null, not an empty string, array or object.
+func present(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case string:
+		return x != ""
+	case []any:
+		return len(x) > 0
+	case []string:
+		return len(x) > 0
+	case []map[string]any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}
+
+// attrContainer returns the map holding a's top-level attribute in doc: doc
+// itself for core attributes, the extension's object otherwise (nil if absent).
+func attrContainer(doc map[string]any, a schemas.Attribute) map[string]any {
+	if a.Core {
+		return doc
+	}
+	m, _ := doc[a.URN].(map[string]any)
+	return m
+}
+
+// attrValues returns the values of attribute attr held in v: the elements of a
+// multi-valued attribute, else v itself. It is empty when v is absent.
+func attrValues(attr schema.CoreAttribute, v any) []any {
+	if v == nil {
+		return nil
+	}
+	if !attr.MultiValued() {
+		return []any{v}
+	}
+	return elements(v)
+}
+
+// elements returns the elements of an array held in a document, whatever its
+// Go type; a non-array is one element.
+func elements(v any) []any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return x
+	case []map[string]any:
+		out := make([]any, len(x))
+		for i, m := range x {
+			out[i] = m
+		}
+		return out
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	}
+	return []any{v}
+}
+
+// parseFilter does the work of ParseFilter; its errors are plain details.
+func parseFilter(rt schemas.ResourceType, s string) (filter.Expression, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("empty filter")
+	}
+	if len(s) > maxFilterLen {
+		return nil, fmt.Errorf("too long: %d bytes, at most %d", len(s), maxFilterLen)
+	}
+	l, err := lexLiterals(s)
+	if err != nil {
+		return nil, err
+	}
+	text, vps, err := extractValuePaths(l)
+	if err != nil {
+		return nil, err
+	}
+	e, err := filter.ParseFilter([]byte(strings.TrimSpace(text)))
+	if err != nil {
+		return nil, fmt.Errorf("invalid syntax in %s", quoteShort(s))
+	}
+	return checkTop(rt, l, vps, e)
+}
+
+// lexed is a filter or path whose string literals were replaced by
+// placeholders. The filter parser fails on escaped characters in literals
+// ("a\"b", "\u00e9"), so literals are decoded here as the JSON strings they
+// are (RFC 7644 §3.4.2.2: compValue is a JSON string) and put back in the AST.
+type lexed struct {
+	text   string
+	prefix string   // placeholder prefix, absent from the input
+	lits   []string // decoded literals; literal i is written "<prefix><i>"
+}
+
+// lexLiterals replaces the string literals of s with placeholders and turns
+// tabs and line breaks outside literals into spaces, which is all the
+// filter grammar allows as whitespace.
+func lexLiterals(s string) (lexed, error) {
+	l := lexed{prefix: "scimdlit"}
+	for strings.Contains(strings.ToLower(s), l.prefix) {
+		l.prefix += "x"
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '\t', '\n', '\r':
+			b.WriteByte(' ')
+			continue
+		case '"':
+		default:
+			b.WriteByte(c)
+			continue
+		}
+		j := i + 1
+		for j < len(s) && s[j] != '"' {
+			if s[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		if j >= len(s) {
+			return lexed{}, fmt.Errorf("unterminated string %s", quoteShort(s[i:]))
+		}
+		var lit string
+		if err := json.Unmarshal([]byte(s[i:j+1]), &lit); err != nil {
+			return lexed{}, fmt.Errorf("invalid string %s: it must be a JSON string", quoteShort(s[i:j+1]))
+		}
+		fmt.Fprintf(&b, `"%s%d"`, l.prefix, len(l.lits))
+		l.lits = append(l.lits, lit)
+		i = j
+	}
+	l.text = b.String()
+	return l, nil
+}
+
+// literal returns the compare value a parsed operand stands for: the decoded
+// literal for a placeholder string, the value itself otherwise.
+func (l lexed) literal(v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return v, nil
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(s, l.prefix))
+	if !strings.HasPrefix(s, l.prefix) || err != nil || n < 0 || n >= len(l.lits) {
+		return nil, fmt.Errorf("invalid string %q", s)
+	}
+	return l.lits[n], nil
+}
+
+// vpName returns the placeholder attribute name for value path n.
+func (l lexed) vpName(n int) string { return l.prefix + "vp" + strconv.Itoa(n) }
+
+// extractValuePaths parses every value filter "[...]" of l.text on its own with
+// the full filter grammar (the parser's value-filter grammar takes at most two
+// comparisons), folds a following ".sub op value" into it, and leaves
+// "[<placeholder> pr]" in the text for the outer parse.
+func extractValuePaths(l lexed) (string, []filter.Expression, error) {
+	var (
+		b   strings.Builder
+		vps []filter.Expression
+		s   = l.text
+		i   = 0
+	)
+	for {
+		open := strings.IndexByte(s[i:], '[')
+		if open < 0 {
+			b.WriteString(s[i:])
+			return b.String(), vps, nil
+		}
+		open += i
+		end := strings.IndexByte(s[open+1:], ']')
+		if end < 0 {
+			return "", nil, errors.New(`unclosed "["`)
+		}
+		end += open + 1
+		inner := strings.TrimSpace(s[open+1 : end])
+		if strings.Contains(inner, "[") {
+			return "", nil, errors.New("value filters cannot be nested")
+		}
+		e, err := filter.ParseFilter([]byte(inner))
+		if err != nil {
+			return "", nil, fmt.Errorf("invalid syntax in value filter %s", quoteShort(restoreLiterals(l, inner)))
+		}
+		n, tail, err := parseTail(l, s[end+1:])
+		if err != nil {
+			return "", nil, err
+		}
+		if tail != nil {
+			e = &filter.LogicalExpression{Left: e, Right: tail, Operator: filter.AND}
+		}
+		b.WriteString(s[i:open])
+		b.WriteString("[" + l.vpName(len(vps)) + " pr]")
+		vps = append(vps, e)
+		i = end + 1 + n
+	}
+}
+
+// parseTail parses the ".sub op value" or ".sub pr" that may follow a value
+// filter and returns how many bytes of s it took.
+func parseTail(l lexed, s string) (int, filter.Expression, error) {
+	if !strings.HasPrefix(s, ".") {
+		return 0, nil, nil
+	}
+	j := 1
+	for j < len(s) && (isNameChar(s[j]) || (j == 1 && s[j] == '$')) {
+		j++
+	}
+	sub := s[1:j]
+	k := j
+	for k < len(s) && s[k] == ' ' {
+		k++
+	}
+	start := k
+	for k < len(s) && isNameChar(s[k]) {
+		k++
+	}
+	op := strings.ToLower(s[start:k])
+	if sub == "" || start == j || op == "" {
+		return 0, nil, fmt.Errorf("expected a comparison after %s", quoteShort(restoreLiterals(l, "]"+s[:j])))
+	}
+	if op == "pr" {
+		return k, &filter.AttributeExpression{AttributePath: filter.AttributePath{AttributeName: sub}, Operator: filter.PR}, nil
+	}
+	for k < len(s) && s[k] == ' ' {
+		k++
+	}
+	vstart := k
+	if k < len(s) && s[k] == '"' {
+		if q := strings.IndexByte(s[k+1:], '"'); q >= 0 {
+			k += q + 2
+		}
+	} else {
+		for k < len(s) && s[k] != ' ' && s[k] != ')' {
+			k++
+		}
+	}
+	e, err := filter.ParseAttrExp([]byte(sub + " " + op + " " + s[vstart:k]))
+	if err != nil {
+		return 0, nil, fmt.Errorf("invalid comparison %s", quoteShort(restoreLiterals(l, s[1:k])))
+	}
+	return k, &e, nil
+}
+
+func isNameChar(c byte) bool {
+	return c == '-' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// restoreLiterals puts the original literals back into a fragment of l.text,
+// for error messages.
+func restoreLiterals(l lexed, s string) string {
+	for i := len(l.lits) - 1; i >= 0; i-- {
+		lit, _ := json.Marshal(l.lits[i])
+		s = strings.ReplaceAll(s, `"`+l.prefix+strconv.Itoa(i)+`"`, string(lit))
+	}
+	return s
+}
+
+// checkTop validates a parsed top-level expression against rt and returns its
+// canonical form.
+func checkTop(rt schemas.ResourceType, l lexed, vps []filter.Expression, e filter.Expression) (filter.Expression, error) {
+	switch e := e.(type) {
+	case *filter.LogicalExpression:
+		left, err := checkTop(rt, l, vps, e.Left)
+		if err != nil {
+			return nil, err
+		}
+		right, err := checkTop(rt, l, vps, e.Right)
+		if err != nil {
+			return nil, err
+		}
+		return &filter.LogicalExpression{Left: left, Right: right, Operator: filter.LogicalOperator(strings.ToLower(string(e.Operator)))}, nil
+	case *filter.NotExpression:
+		x, err := checkTop(rt, l, vps, e.Expression)
+		if err != nil {
+			return nil, err
+		}
+		return &filter.NotExpression{Expression: x}, nil
+	case *filter.AttributeExpression:
+		a, err := resolve(rt, attrPathString(e.AttributePath))
+		if err != nil {
+			return nil, err
+		}
+		cv, err := l.literal(e.CompareValue)
+		if err != nil {
+			return nil, err
+		}
+		op, cv, err := checkOperator(a.Leaf(), a.FullName(), a.Sub == nil, e.Operator, cv)
+		if err != nil {
+			return nil, err
+		}
+		return &filter.AttributeExpression{AttributePath: canonicalPath(a), Operator: op, CompareValue: cv}, nil
+	case *filter.ValuePath:
+		a, err := resolve(rt, attrPathString(e.AttributePath))
+		if err != nil {
+			return nil, err
+		}
+		if err := checkValuePathAttr(a); err != nil {
+			return nil, err
+		}
+		inner, err := l.valuePath(vps, e.ValueFilter)
+		if err != nil {
+			return nil, err
+		}
+		vf, err := checkElementFilter(a, l, inner)
+		if err != nil {
+			return nil, err
+		}
+		return &filter.ValuePath{AttributePath: canonicalPath(a), ValueFilter: vf}, nil
+	}
+	return nil, fmt.Errorf("unsupported expression %v", e)
+}
+
+// valuePath returns the value filter a "[<placeholder> pr]" stands for.
+func (l lexed) valuePath(vps []filter.Expression, e filter.Expression) (filter.Expression, error) {
+	if x, ok := e.(*filter.AttributeExpression); ok && x.Operator == filter.PR && x.AttributePath.URIPrefix == nil && x.AttributePath.SubAttribute == nil {
+		name := x.AttributePath.AttributeName
+		if n, err := strconv.Atoi(strings.TrimPrefix(name, l.prefix+"vp")); err == nil && name == l.vpName(n) && n < len(vps) {
+			return vps[n], nil
+		}
+	}
+	return nil, errors.New("invalid value filter")
+}
+
+// checkValuePathAttr checks that a value filter may apply to a.
+func checkValuePathAttr(a schemas.Attribute) error {
+	if a.Sub != nil {
+		return fmt.Errorf("value filter on sub-attribute %q: put it on %q", a.FullName(), a.Attr.Name())
+	}
+	if !a.Attr.MultiValued() && a.Attr.AttributeType() != "complex" {
+		return fmt.Errorf("value filter on %q, which is neither multi-valued nor complex", a.FullName())
+	}
+	return nil
+}
+
+// checkElementFilter validates the filter of a value path on a and returns its
+// canonical form, with paths relative to a.
+func checkElementFilter(a schemas.Attribute, l lexed, e filter.Expression) (filter.Expression, error) {
+	switch e := e.(type) {
+	case *filter.LogicalExpression:
+		left, err := checkElementFilter(a, l, e.Left)
+		if err != nil {
+			return nil, err
+		}
+		right, err := checkElementFilter(a, l, e.Right)
+		if err != nil {
+			return nil, err
+		}
+		return &filter.LogicalExpression{Left: left, Right: right, Operator: filter.LogicalOperator(strings.ToLower(string(e.Operator)))}, nil
+	case *filter.NotExpression:
+		x, err := checkElementFilter(a, l, e.Expression)
+		if err != nil {
+			return nil, err
+		}
+		return &filter.NotExpression{Expression: x}, nil
+	case *filter.AttributeExpression:
+		p := e.AttributePath
+		if p.URIPrefix != nil || p.SubAttribute != nil {
+			return nil, fmt.Errorf("%q in the value filter of %s: name a sub-attribute of %s", attrPathString(p), a.FullName(), a.Attr.Name())
+		}
+		leaf, name := a.Attr, "value"
+		if a.Attr.AttributeType() == "complex" {
+			sub, ok := schemas.Find(a.Attr.SubAttributes(), p.AttributeName)
+			if !ok {
+				return nil, fmt.Errorf("no sub-attribute %q in %s", p.AttributeName, a.Attr.Name())
+			}
+			leaf, name = sub, sub.Name()
+		} else if !strings.EqualFold(p.AttributeName, "value") {
+			return nil, fmt.Errorf("%q in the value filter of %s: its values are named \"value\"", p.AttributeName, a.FullName())
+		}
+		cv, err := l.literal(e.CompareValue)
+		if err != nil {
+			return nil, err
+		}
+		op, cv, err := checkOperator(leaf, a.FullName()+"."+name, false, e.Operator, cv)
+		if err != nil {
+			return nil, err
+		}
+		return &filter.AttributeExpression{AttributePath: filter.AttributePath{AttributeName: name}, Operator: op, CompareValue: cv}, nil
+	case *filter.ValuePath:
+		return nil, errors.New("value filters cannot be nested")
+	}
+	return nil, fmt.Errorf("unsupported expression %v", e)
+}
+
+// checkOperator checks that op and its operand cv fit attribute leaf, named
+// name for messages, and returns both in canonical form. whole is set when the
+// expression names an attribute without a sub-attribute: a complex attribute
+// then compares its "value" sub-attribute.
+func checkOperator(leaf schema.CoreAttribute, name string, whole bool, op filter.CompareOperator, cv any) (filter.CompareOperator, any, error) {
+	op = filter.CompareOperator(strings.ToLower(string(op)))
+	switch op {
+	case filter.PR:
+		return op, nil, nil
+	case filter.EQ, filter.NE, filter.CO, filter.SW, filter.EW, filter.GT, filter.GE, filter.LT, filter.LE:
+	default:
+		return "", nil, fmt.Errorf("unknown operator %q", op)
+	}
+	typ := leaf.AttributeType()
+	if typ == "complex" {
+		if !whole {
+			return "", nil, fmt.Errorf("attribute %q is complex: compare one of its sub-attributes", name)
+		}
+		if op != filter.EQ && op != filter.NE && op != filter.CO && op != filter.SW && op != filter.EW {
+			return "", nil, fmt.Errorf("operator %q cannot compare complex attribute %q", op, name)
+		}
+		sub, ok := schemas.Find(leaf.SubAttributes(), "value")
+		if !ok {
+			return "", nil, fmt.Errorf("attribute %q is complex: compare one of its sub-attributes", name)
+		}
+		leaf, name, typ = sub, name+".value", sub.AttributeType()
+	}
+	if cv == nil {
+		if op != filter.EQ && op != filter.NE {
+			return "", nil, fmt.Errorf("%s %s null: only eq and ne compare with null", name, op)
+		}
+		return op, nil, nil
+	}
+	switch op {
+	case filter.CO, filter.SW, filter.EW:
+		if typ != "string" && typ != "reference" {
+			return "", nil, fmt.Errorf("operator %q needs a string attribute, and %q is %s", op, name, typ)
+		}
+	case filter.GT, filter.GE, filter.LT, filter.LE:
+		if typ == "boolean" || typ == "binary" {
+			return "", nil, fmt.Errorf("operator %q cannot order %s attribute %q", op, typ, name)
+		}
+	}
+	bad := func(want string) error {
+		return fmt.Errorf("attribute %q is %s: cannot compare it with %s", name, typ, describeFilterValue(cv, want))
+	}
+	switch typ {
+	case "boolean":
+		b, ok := toBool(cv)
+		if !ok {
+			return "", nil, bad("a boolean")
+		}
+		return op, b, nil
+	case "integer", "decimal":
+		f, ok := toFloat(cv)
+		if !ok {
+			return "", nil, bad("a number")
+		}
+		if typ == "integer" && f != float64(int64(f)) {
+			return "", nil, bad("an integer")
+		}
+		return op, f, nil
+	case "dateTime":
+		s, ok := cv.(string)
+		if !ok {
+			return "", nil, bad("a date and time")
+		}
+		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+			return "", nil, fmt.Errorf("attribute %q is a dateTime: %q is not an RFC 3339 date and time", name, s)
+		}
+		return op, s, nil
+	}
+	if _, ok := cv.(string); !ok {
+		return "", nil, bad("a string")
+	}
+	return op, cv, nil
+}
+
+func describeFilterValue(v any, want string) string {
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("%s (want %s)", quoteShort(x), want)
+	case bool:
+		return fmt.Sprintf("%t (want %s)", x, want)
+	}
+	return fmt.Sprintf("%v (want %s)", v, want)
+}
+
+// resolve resolves a dotted attribute path, maybe prefixed with a schema URN,
+// with an error naming the part that does not exist.
+func resolve(rt schemas.ResourceType, path string) (schemas.Attribute, error) {
+	urn, rest, hasURN := rt.SplitURN(path)
+	if !hasURN {
+		urn = rt.Schema.ID
+	}
+	if rest == "" {
+		return schemas.Attribute{}, fmt.Errorf("path %q names a schema, not an attribute", path)
+	}
+	name, sub, hasSub := strings.Cut(rest, ".")
+	attr, ok := schemas.Find(rt.AttributesOf(urn), name)
+	if !ok {
+		if hasURN && urn != rt.Schema.ID {
+			return schemas.Attribute{}, fmt.Errorf("unknown attribute %q in schema %s", name, urn)
+		}
+		return schemas.Attribute{}, fmt.Errorf("unknown attribute %q", rest)
+	}
+	a := schemas.Attribute{URN: urn, Core: urn == rt.Schema.ID, Attr: attr}
+	if hasSub {
+		s, ok := schemas.Find(attr.SubAttributes(), sub)
+		if !ok {
+			return schemas.Attribute{}, fmt.Errorf("no sub-attribute %q in %s", sub, attr.Name())
+		}
+		a.Sub = &s
+	}
+	return a, nil
+}
+
+// attrPathString writes p the way [schemas.ResourceType.Lookup] reads paths.
+func attrPathString(p filter.AttributePath) string {
+	s := p.AttributeName
+	if p.URIPrefix != nil {
+		s = *p.URIPrefix + ":" + s
+	}
+	if p.SubAttribute != nil {
+		s += "." + *p.SubAttribute
+	}
+	return s
+}
+
+// canonicalPath returns the filter path of a: canonical names, URIPrefix set
+// for extension attributes only.
+func canonicalPath(a schemas.Attribute) filter.AttributePath {
+	p := filter.AttributePath{AttributeName: a.Attr.Name()}
+	if !a.Core {
+		urn := a.URN
+		p.URIPrefix = &urn
+	}
+	if a.Sub != nil {
+		sub := a.Sub.Name()
+		p.SubAttribute = &sub
+	}
+	return p
+}
+
+// quoteShort quotes s for an error message, cut to a readable length.
+func quoteShort(s string) string {
+	const max = 80
+	if r := []rune(s); len(r) > max {
+		return strconv.Quote(string(r[:max])) + "…"
+	}
+	return strconv.Quote(s)
+}

@@ -1,0 +1,1160 @@
+package resources
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elimity-com/scim/schema"
+	"github.com/scim2/filter-parser/v2"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// PatchOp is one decoded PATCH operation (RFC 7644 §3.5.2).
+type PatchOp struct {
+	// Op is "add", "replace" or "remove", in lower case whatever the client sent.
+	Op string
+	// Path is the target path as sent; empty when absent.
+	Path string
+	// Value is the decoded JSON value: nil for null or when absent.
+	Value any
+	// HasValue reports whether the operation had a "value" member, null included.
+	HasValue bool
+}
+
+// ParsePatch decodes the body of a PATCH request (RFC 7644 §3.5.2). The body
+// must be a JSON object whose "schemas" holds the PatchOp message URN and whose
+// "Operations" is a non-empty array of operations. Member names and op values
+// are matched ignoring case: Entra ID sends "Operations" and "Replace".
+// Malformed bodies are [InvalidSyntax]; an add or replace without a value is
+// [InvalidValue].
+func ParsePatch(body []byte) ([]PatchOp, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, Errorf(InvalidSyntax, "PATCH body is not valid JSON: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, Errorf(InvalidSyntax, "PATCH body is not valid JSON: data after the top-level object")
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, Errorf(InvalidSyntax, "PATCH body must be a JSON object")
+	}
+	sch, ok, err := member(m, "schemas", "PATCH body")
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !containsFold(sch, schemas.PatchOpURN) {
+		return nil, Errorf(InvalidSyntax, "PATCH body: \"schemas\" must contain %q", schemas.PatchOpURN)
+	}
+	rawOps, ok, err := member(m, "Operations", "PATCH body")
+	if err != nil {
+		return nil, err
+	}
+	list, isList := rawOps.([]any)
+	if !ok || !isList || len(list) == 0 {
+		return nil, Errorf(InvalidSyntax, "PATCH body: \"Operations\" must be a non-empty array of operations")
+	}
+	ops := make([]PatchOp, len(list))
+	for i, r := range list {
+		where := fmt.Sprintf("Operations[%d]", i)
+		om, ok := r.(map[string]any)
+		if !ok {
+			return nil, Errorf(InvalidSyntax, "%s: expected an object with \"op\", \"path\" and \"value\"", where)
+		}
+		opv, _, err := member(om, "op", where)
+		if err != nil {
+			return nil, err
+		}
+		name, _ := opv.(string)
+		name = strings.ToLower(name)
+		if name != "add" && name != "replace" && name != "remove" {
+			return nil, Errorf(InvalidSyntax, "%s: \"op\" must be \"add\", \"replace\" or \"remove\", got %s", where, describe(opv, false))
+		}
+		op := PatchOp{Op: name}
+		pv, _, err := member(om, "path", where)
+		if err != nil {
+			return nil, err
+		}
+		if pv != nil {
+			p, ok := pv.(string)
+			if !ok {
+				return nil, Errorf(InvalidPath, "%s: \"path\" must be a string, got %s", where, describe(pv, false))
+			}
+			op.Path = p
+		}
+		if op.Value, op.HasValue, err = member(om, "value", where); err != nil {
+			return nil, err
+		}
+		if name != "remove" && !op.HasValue {
+			return nil, Errorf(InvalidValue, "%s: %q needs a \"value\"", where, name)
+		}
+		ops[i] = op
+	}
+	return ops, nil
+}
+
+// member returns the member of m named name, ignoring case. Two members whose
+// names differ only in case are ambiguous and refused.
+func member(m map[string]any, name, where string) (any, bool, error) {
+	var (
+		found string
+		v     any
+		ok    bool
+	)
+	for k, x := range m {
+		if !strings.EqualFold(k, name) {
+			continue
+		}
+		if ok {
+			a, b := min(k, found), max(k, found)
+			return nil, false, Errorf(InvalidSyntax, "%s: both %q and %q given", where, a, b)
+		}
+		found, v, ok = k, x, true
+	}
+	return v, ok, nil
+}
+
+// containsFold reports whether v is an array holding s, ignoring case.
+func containsFold(v any, s string) bool {
+	list, _ := v.([]any)
+	for _, e := range list {
+		if x, ok := e.(string); ok && strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// ApplyPatch applies ops in order to a copy of doc and returns the result
+// (RFC 7644 §3.5.2). doc holds a resource's stored attributes (canonical names,
+// extensions under their URN, no id, meta, schemas, groups or members) and is
+// not modified. It is all or nothing: on error there is no result.
+//
+// Paths and the names inside values are matched ignoring case; values are
+// coerced with [CoerceValue]. readOnly attributes cannot be targeted
+// ([Mutability]); an immutable attribute may only be "changed" to the value it
+// has; a writeOnly attribute such as password lands in the result for the
+// caller to take out. Empty objects and arrays are removed from the result, as
+// RFC 7644 §3.5.2 makes them equivalent to unassigned.
+//
+// Rules beyond the RFC's letter, for identity providers: an add or replace of
+// "emails[type eq \"work\"].value" that matches no value creates one from the
+// filter's equalities (Entra ID); a remove of a multi-valued attribute with a
+// value removes only the values equal on the given sub-attributes (Entra ID's
+// legacy member removal, applied to every multi-valued attribute); setting
+// "primary" true on one value removes it from the others (RFC 7643 §2.4).
+func ApplyPatch(rt schemas.ResourceType, doc map[string]any, ops []PatchOp) (map[string]any, error) {
+	out, _ := deepCopy(doc).(map[string]any)
+	if out == nil {
+		out = map[string]any{}
+	}
+	p := patcher{rt: rt, doc: out}
+	for _, op := range ops {
+		if err := p.apply(op); err != nil {
+			return nil, err
+		}
+	}
+	prune(out)
+	return out, nil
+}
+
+// patcher applies operations to doc, which it owns.
+type patcher struct {
+	rt  schemas.ResourceType
+	doc map[string]any
+}
+
+// patchTarget is a resolved PATCH path.
+type patchTarget struct {
+	path string
+	// ext is set when the path is an extension schema URN: the target is all
+	// of that extension's attributes.
+	ext  string
+	attr schemas.Attribute
+	// filter is the value filter of a value path, with paths relative to attr.
+	filter filter.Expression
+}
+
+func (p *patcher) apply(op PatchOp) error {
+	before := p.immutables()
+	var err error
+	switch strings.ToLower(op.Op) {
+	case "add", "replace":
+		if op.Path == "" {
+			err = p.applyNoPath(strings.ToLower(op.Op), op.Value)
+			break
+		}
+		var t patchTarget
+		if t, err = parsePatchPath(p.rt, op.Path); err == nil {
+			err = p.set(strings.ToLower(op.Op), t, op.Value)
+		}
+	case "remove":
+		// RFC 7644 §3.5.2.2: a remove without a path fails with noTarget.
+		if op.Path == "" {
+			return Errorf(NoTarget, "remove needs a \"path\" naming what to remove")
+		}
+		var t patchTarget
+		if t, err = parsePatchPath(p.rt, op.Path); err == nil {
+			err = p.remove(t, op.Value)
+		}
+	default:
+		return Errorf(InvalidSyntax, "unknown PATCH op %q: expected add, replace or remove", op.Op)
+	}
+	if err != nil {
+		return err
+	}
+	return p.checkImmutables(before)
+}
+
+// applyNoPath applies an add or replace whose target is the resource itself:
+// every member of value is a path of its own (RFC 7644 §3.5.2.1, §3.5.2.3).
+// Entra ID writes keys such as "name.givenName" and
+// "emails[type eq \"work\"].value"; Okta writes {"active": false}.
+func (p *patcher) applyNoPath(op string, value any) error {
+	m, ok := value.(map[string]any)
+	if !ok {
+		return Errorf(InvalidValue, "%s without \"path\": \"value\" must be an object of attributes, got %s", op, describe(value, false))
+	}
+	for _, k := range sortedKeys(m) {
+		if strings.EqualFold(k, "schemas") {
+			continue
+		}
+		t, err := parsePatchPath(p.rt, k)
+		if err != nil {
+			return err
+		}
+		if err := p.set(op, t, m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// set applies an add or replace of v at t.
+func (p *patcher) set(op string, t patchTarget, v any) error {
+	// RFC 7644 §3.5.2: null is equivalent to unassigned.
+	if v == nil {
+		return p.remove(t, nil)
+	}
+	if t.ext != "" {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return Errorf(InvalidValue, "extension %q: expected an object of its attributes, got %s", t.ext, describe(v, false))
+		}
+		for _, k := range sortedKeys(m) {
+			if strings.EqualFold(k, "schemas") {
+				continue
+			}
+			sub, err := parsePatchPath(p.rt, t.ext+":"+k)
+			if err != nil {
+				return err
+			}
+			if err := p.set(op, sub, m[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := checkWritable(t); err != nil {
+		return err
+	}
+	a := t.attr
+	c := p.container(a, true)
+	key := a.Attr.Name()
+	if t.filter != nil {
+		return p.setFiltered(op, t, c, v)
+	}
+	switch {
+	case a.Sub != nil && a.Attr.MultiValued():
+		// No filter: the sub-attribute of every value, or of a new value if
+		// there is none.
+		cv, err := CoerceValue(p.rt, a, v)
+		if err != nil {
+			return err
+		}
+		elems := elements(c[key])
+		if len(elems) == 0 {
+			c[key] = []any{map[string]any{a.Sub.Name(): cv}}
+			return nil
+		}
+		var touched []int
+		for i, e := range elems {
+			if m, ok := e.(map[string]any); ok {
+				m[a.Sub.Name()] = deepCopy(cv)
+				touched = append(touched, i)
+			}
+		}
+		normalizePrimary(elems, touched)
+		c[key] = elems
+	case a.Sub != nil:
+		cv, err := CoerceValue(p.rt, a, v)
+		if err != nil {
+			return err
+		}
+		m, ok := c[key].(map[string]any)
+		if !ok {
+			m = map[string]any{}
+			c[key] = m
+		}
+		m[a.Sub.Name()] = cv
+	case a.Attr.MultiValued():
+		cv, err := CoerceValue(p.rt, a, v)
+		if err != nil {
+			return err
+		}
+		add := elements(cv)
+		if op == "replace" {
+			// RFC 7644 §3.5.2.3: without a filter, all values are replaced.
+			c[key] = add
+			normalizePrimary(add, indexes(len(add)))
+			return nil
+		}
+		// RFC 7644 §3.5.2.1: values are added; one already there is not
+		// added twice.
+		elems := slices.Clone(elements(c[key]))
+		var touched []int
+		for _, e := range add {
+			i := slices.IndexFunc(elems, func(x any) bool { return reflect.DeepEqual(x, e) })
+			if i < 0 {
+				elems = append(elems, e)
+				i = len(elems) - 1
+			}
+			touched = append(touched, i)
+		}
+		normalizePrimary(elems, touched)
+		c[key] = elems
+	case a.Attr.AttributeType() == "complex":
+		// RFC 7644 §3.5.2.1, §3.5.2.3: sub-attributes given replace or add
+		// to those present; the others are left unchanged.
+		cv, err := CoerceValue(p.rt, a, v)
+		if err != nil {
+			return err
+		}
+		m, ok := c[key].(map[string]any)
+		if !ok {
+			m = map[string]any{}
+			c[key] = m
+		}
+		for k, x := range cv.(map[string]any) {
+			m[k] = x
+		}
+	default:
+		cv, err := CoerceValue(p.rt, a, v)
+		if err != nil {
+			return err
+		}
+		c[key] = cv
+	}
+	return nil
+}
+
+// setFiltered applies an add or replace to the values of a multi-valued
+// attribute that t's filter selects.
+func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any) error {
+	a := t.attr
+	key := a.Attr.Name()
+	elems := slices.Clone(elements(c[key]))
+	var matched []int
+	for i, e := range elems {
+		if matchElement(a.Attr, e, t.filter) {
+			matched = append(matched, i)
+		}
+	}
+	whole := schemas.Attribute{URN: a.URN, Core: a.Core, Attr: a.Attr}
+	if a.Sub != nil {
+		cv, err := CoerceValue(p.rt, a, v)
+		if err != nil {
+			return err
+		}
+		if len(matched) == 0 {
+			// Entra ID: an update of emails[type eq "work"].value when there
+			// is no work email creates it.
+			elem, err := p.newElement(t, whole)
+			if err != nil {
+				return err
+			}
+			elem[a.Sub.Name()] = cv
+			elems = append(elems, elem)
+			matched = []int{len(elems) - 1}
+		}
+		for _, i := range matched {
+			if m, ok := elems[i].(map[string]any); ok {
+				m[a.Sub.Name()] = deepCopy(cv)
+			}
+		}
+	} else {
+		if a.Attr.AttributeType() != "complex" {
+			return Errorf(InvalidPath, "path %q: a value filter on %q selects values that cannot be updated in place: use a path without a filter", t.path, a.FullName())
+		}
+		cv, err := coerceOne(a.Attr, a.FullName(), v)
+		if err != nil {
+			return err
+		}
+		nv, ok := cv.(map[string]any)
+		if !ok {
+			return Errorf(InvalidValue, "attribute %q: expected one value (an object), got %s", a.FullName(), describe(v, false))
+		}
+		switch {
+		case len(matched) == 0 && op == "replace":
+			// RFC 7644 §3.5.2.3: a value filter that matches nothing is noTarget.
+			return Errorf(NoTarget, "path %q: no value of %s matches the filter", t.path, a.Attr.Name())
+		case len(matched) == 0:
+			elem, err := p.newElement(t, whole)
+			if err != nil {
+				return err
+			}
+			for k, x := range nv {
+				elem[k] = x
+			}
+			elems = append(elems, elem)
+			matched = []int{len(elems) - 1}
+		case op == "replace":
+			for _, i := range matched {
+				elems[i] = deepCopy(nv)
+			}
+		default:
+			for _, i := range matched {
+				if m, ok := elems[i].(map[string]any); ok {
+					for k, x := range nv {
+						m[k] = deepCopy(x)
+					}
+				}
+			}
+		}
+	}
+	normalizePrimary(elems, matched)
+	c[key] = elems
+	return nil
+}
+
+// newElement returns a new value for a filtered add or replace that matched
+// nothing, made of the filter's equalities, or [NoTarget] when the filter is
+// not made of equalities alone.
+func (p *patcher) newElement(t patchTarget, whole schemas.Attribute) (map[string]any, error) {
+	eqs := map[string]any{}
+	if !equalities(t.filter, eqs) {
+		return nil, Errorf(NoTarget, "path %q: no value of %s matches the filter, and a value can only be created from a filter of \"eq\" comparisons", t.path, t.attr.Attr.Name())
+	}
+	cv, err := CoerceValue(p.rt, whole, []any{eqs})
+	if err != nil {
+		return nil, err
+	}
+	return elements(cv)[0].(map[string]any), nil
+}
+
+// equalities collects into eqs the sub-attribute values a filter of "eq"
+// comparisons joined by "and" requires. It reports false for any other filter.
+func equalities(e filter.Expression, eqs map[string]any) bool {
+	switch e := e.(type) {
+	case *filter.AttributeExpression:
+		if e.Operator != filter.EQ || e.CompareValue == nil || e.AttributePath.SubAttribute != nil {
+			return false
+		}
+		name := e.AttributePath.AttributeName
+		if old, ok := eqs[name]; ok && !reflect.DeepEqual(old, e.CompareValue) {
+			return false
+		}
+		eqs[name] = e.CompareValue
+		return true
+	case *filter.LogicalExpression:
+		return e.Operator == filter.AND && equalities(e.Left, eqs) && equalities(e.Right, eqs)
+	}
+	return false
+}
+
+// remove applies a remove at t (RFC 7644 §3.5.2.2). Removing what is not
+// there is not an error. v, when not nil, selects the values of a
+// multi-valued attribute to remove.
+func (p *patcher) remove(t patchTarget, v any) error {
+	if t.ext != "" {
+		m, _ := p.doc[t.ext].(map[string]any)
+		for k := range m {
+			if a, err := resolve(p.rt, t.ext+":"+k); err != nil || a.Attr.Mutability() != "readOnly" {
+				delete(m, k)
+			}
+		}
+		return nil
+	}
+	if err := checkWritable(t); err != nil {
+		return err
+	}
+	a := t.attr
+	if a.Attr.Mutability() == "immutable" || a.Sub != nil && a.Sub.Mutability() == "immutable" {
+		return immutableError(p.rt, a.FullName())
+	}
+	if a.Attr.Required() && a.Sub == nil && t.filter == nil {
+		return Errorf(Mutability, "attribute %q is required and cannot be removed", a.FullName())
+	}
+	c := p.container(a, false)
+	key := a.Attr.Name()
+	if c == nil || c[key] == nil {
+		return nil
+	}
+	switch {
+	case t.filter != nil:
+		var kept []any
+		for _, e := range elements(c[key]) {
+			if !matchElement(a.Attr, e, t.filter) {
+				kept = append(kept, e)
+			} else if a.Sub != nil {
+				if m, ok := e.(map[string]any); ok {
+					delete(m, a.Sub.Name())
+				}
+				kept = append(kept, e)
+			}
+		}
+		c[key] = kept
+	case a.Sub != nil:
+		for _, e := range attrValues(a.Attr, c[key]) {
+			if m, ok := e.(map[string]any); ok {
+				delete(m, a.Sub.Name())
+			}
+		}
+	case a.Attr.MultiValued() && v != nil:
+		// Entra ID's legacy form: {"op":"Remove","path":"emails","value":[{"value":"x"}]}
+		// removes the values equal on the sub-attributes given.
+		cv, err := CoerceValue(p.rt, a, v)
+		if err != nil {
+			return err
+		}
+		sel := elements(cv)
+		var kept []any
+		for _, e := range elements(c[key]) {
+			if !slices.ContainsFunc(sel, func(s any) bool { return sameOn(a.Attr, s, e) }) {
+				kept = append(kept, e)
+			}
+		}
+		c[key] = kept
+	default:
+		delete(c, key)
+	}
+	return nil
+}
+
+// sameOn reports whether value e of attr equals selector s on every
+// sub-attribute s gives (or equals it, for a simple attribute).
+func sameOn(attr schema.CoreAttribute, s, e any) bool {
+	sm, ok1 := s.(map[string]any)
+	em, ok2 := e.(map[string]any)
+	if !ok1 || !ok2 {
+		return compare(attr, filter.EQ, e, s)
+	}
+	if len(sm) == 0 {
+		return false
+	}
+	for k, x := range sm {
+		sub, ok := schemas.Find(attr.SubAttributes(), k)
+		if !ok || !compare(sub, filter.EQ, em[k], x) {
+			return false
+		}
+	}
+	return true
+}
+
+// container returns the map holding a's top-level attribute, creating the
+// extension object if create is set.
+func (p *patcher) container(a schemas.Attribute, create bool) map[string]any {
+	if a.Core {
+		return p.doc
+	}
+	m, ok := p.doc[a.URN].(map[string]any)
+	if !ok && create {
+		m = map[string]any{}
+		p.doc[a.URN] = m
+	}
+	return m
+}
+
+// checkWritable refuses a target that is readOnly (RFC 7643 §2.2).
+func checkWritable(t patchTarget) error {
+	a := t.attr
+	if a.Attr.Mutability() == "readOnly" {
+		return Errorf(Mutability, "attribute %q is read-only", schemas.Attribute{URN: a.URN, Core: a.Core, Attr: a.Attr}.FullName())
+	}
+	if a.Sub != nil && a.Sub.Mutability() == "readOnly" {
+		return Errorf(Mutability, "attribute %q is read-only", a.FullName())
+	}
+	return nil
+}
+
+// immutableValue is the value of an immutable attribute before an operation.
+type immutableValue struct {
+	attr  schemas.Attribute
+	value any
+}
+
+// immutables returns the immutable top-level attributes of the resource type
+// and their values in p.doc. Immutable sub-attributes of multi-valued
+// attributes (those of Group members) are not tracked: members are changed
+// through [MemberChange].
+func (p *patcher) immutables() []immutableValue {
+	var out []immutableValue
+	urns := []string{p.rt.Schema.ID}
+	for _, e := range p.rt.Extensions {
+		urns = append(urns, e.ID)
+	}
+	for _, urn := range urns {
+		for _, attr := range p.rt.AttributesOf(urn) {
+			if attr.Mutability() != "immutable" {
+				continue
+			}
+			a := schemas.Attribute{URN: urn, Core: urn == p.rt.Schema.ID, Attr: attr}
+			c := p.container(a, false)
+			out = append(out, immutableValue{attr: a, value: deepCopy(c[attr.Name()])})
+		}
+	}
+	return out
+}
+
+// checkImmutables compares the immutable attributes with their values before
+// an operation (RFC 7643 §2.2: immutable values SHALL NOT be updated). A value
+// that only differs in case, for an attribute that is not caseExact, is put
+// back as it was: Entra ID resends userName on every sync.
+func (p *patcher) checkImmutables(before []immutableValue) error {
+	for _, b := range before {
+		c := p.container(b.attr, b.value != nil)
+		now := c[b.attr.Attr.Name()]
+		if reflect.DeepEqual(now, b.value) {
+			continue
+		}
+		if b.value == nil || now == nil || !compare(b.attr.Attr, filter.EQ, now, b.value) {
+			return immutableError(p.rt, b.attr.FullName())
+		}
+		c[b.attr.Attr.Name()] = b.value
+	}
+	return nil
+}
+
+func immutableError(rt schemas.ResourceType, name string) error {
+	return Errorf(Mutability, "attribute %q is immutable: it cannot be changed once the %s is created", name, strings.ToLower(rt.Name))
+}
+
+// normalizePrimary keeps "primary" true on at most one value (RFC 7643 §2.4):
+// the first of the touched values that has it, when one has.
+func normalizePrimary(elems []any, touched []int) {
+	winner := -1
+	for _, i := range touched {
+		if m, ok := elems[i].(map[string]any); ok && m["primary"] == true {
+			winner = i
+			break
+		}
+	}
+	if winner < 0 {
+		return
+	}
+	for i, e := range elems {
+		if m, ok := e.(map[string]any); ok && i != winner && m["primary"] == true {
+			delete(m, "primary")
+		}
+	}
+}
+
+func indexes(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// parsePatchPath resolves a PATCH path (RFC 7644 §3.5.2: attrPath or
+// valuePath [subAttr]) against rt, ignoring case. The filter parser's value
+// filter grammar is narrower than the RFC's, so the part between brackets is
+// parsed as a filter of its own.
+func parsePatchPath(rt schemas.ResourceType, path string) (patchTarget, error) {
+	s := strings.TrimSpace(path)
+	t := patchTarget{path: path}
+	if s == "" {
+		return t, Errorf(InvalidPath, "empty path")
+	}
+	if ext, ok := rt.Extension(s); ok {
+		t.ext = ext.ID
+		return t, nil
+	}
+	open := strings.IndexByte(s, '[')
+	if open < 0 {
+		a, err := resolve(rt, s)
+		if err != nil {
+			return t, Errorf(InvalidPath, "path %q: %v", path, err)
+		}
+		t.attr = a
+		return t, nil
+	}
+	l, err := lexLiterals(s[open:])
+	if err != nil {
+		return t, Errorf(InvalidPath, "path %q: %v", path, err)
+	}
+	end := strings.IndexByte(l.text, ']')
+	if end < 0 {
+		return t, Errorf(InvalidPath, "path %q: unclosed \"[\"", path)
+	}
+	inner, suffix := strings.TrimSpace(l.text[1:end]), l.text[end+1:]
+	if strings.Contains(inner, "[") {
+		return t, Errorf(InvalidPath, "path %q: value filters cannot be nested", path)
+	}
+	a, err := resolve(rt, strings.TrimSpace(s[:open]))
+	if err != nil {
+		return t, Errorf(InvalidPath, "path %q: %v", path, err)
+	}
+	if err := checkValuePathAttr(a); err != nil {
+		return t, Errorf(InvalidPath, "path %q: %v", path, err)
+	}
+	if !a.Attr.MultiValued() {
+		return t, Errorf(InvalidPath, "path %q: %q is not multi-valued: name its sub-attributes without a filter", path, a.FullName())
+	}
+	e, err := filter.ParseFilter([]byte(inner))
+	if err != nil {
+		return t, Errorf(InvalidPath, "path %q: invalid syntax in value filter %s", path, quoteShort(restoreLiterals(l, inner)))
+	}
+	if t.filter, err = checkElementFilter(a, l, e); err != nil {
+		return t, Errorf(InvalidPath, "path %q: %v", path, err)
+	}
+	if suffix != "" {
+		name, ok := strings.CutPrefix(suffix, ".")
+		if !ok {
+			return t, Errorf(InvalidPath, "path %q: unexpected %s after the value filter", path, quoteShort(restoreLiterals(l, suffix)))
+		}
+		sub, ok := schemas.Find(a.Attr.SubAttributes(), name)
+		if !ok {
+			return t, Errorf(InvalidPath, "path %q: no sub-attribute %q in %s", path, restoreLiterals(l, name), a.Attr.Name())
+		}
+		a.Sub = &sub
+	}
+	t.attr = a
+	return t, nil
+}
+
+// CoerceValue checks v against the attribute a points at and returns it in
+// canonical form: the sub-attribute when a.Sub is set, else the whole
+// attribute, whose value is a []any of its values when it is multi-valued (a
+// single value is wrapped). Errors are [InvalidValue] details naming
+// a.FullName().
+//
+// Booleans may be JSON booleans or the strings "true" and "false" in any case
+// (Entra ID sends "True"). Complex values are objects whose member names are
+// made canonical; an unknown sub-attribute is an error, null members and
+// readOnly sub-attributes are dropped (RFC 7644 §3.5.1), and a bare value for a
+// complex attribute with a "value" sub-attribute stands for {"value": v}
+// (Entra ID sends the manager's id alone). dateTimes must be RFC 3339; numbers
+// are float64. null coerces to nil, meaning unassigned.
+func CoerceValue(rt schemas.ResourceType, a schemas.Attribute, v any) (any, error) {
+	if a.Sub != nil {
+		return coerceAttr(*a.Sub, a.FullName(), v)
+	}
+	return coerceAttr(a.Attr, a.FullName(), v)
+}
+
+// coerceAttr coerces the value of attr, named name in errors: an array of
+// values when attr is multi-valued.
+func coerceAttr(attr schema.CoreAttribute, name string, v any) (any, error) {
+	if !attr.MultiValued() || v == nil {
+		return coerceOne(attr, name, v)
+	}
+	in := elements(v)
+	out := make([]any, 0, len(in))
+	for _, e := range in {
+		if e == nil {
+			continue
+		}
+		if _, nested := e.([]any); nested {
+			return nil, Errorf(InvalidValue, "attribute %q: expected an array of values, got an array of arrays", name)
+		}
+		cv, err := coerceOne(attr, name, e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cv)
+	}
+	return out, nil
+}
+
+// coerceOne coerces a single value of attr (one element if it is
+// multi-valued), named name in errors.
+func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	secret := attr.Mutability() == "writeOnly" || attr.Returned() == "never"
+	bad := func(want string) error {
+		return Errorf(InvalidValue, "attribute %q: expected %s, got %s", name, want, describe(v, secret))
+	}
+	switch attr.AttributeType() {
+	case "complex":
+		m, ok := v.(map[string]any)
+		if !ok {
+			sub, hasValue := schemas.Find(attr.SubAttributes(), "value")
+			switch v.(type) {
+			case []any, map[string]any:
+			default:
+				if hasValue {
+					cv, err := coerceOne(sub, name+".value", v)
+					if err != nil {
+						return nil, err
+					}
+					return map[string]any{"value": cv}, nil
+				}
+			}
+			return nil, bad("an object")
+		}
+		out := make(map[string]any, len(m))
+		seen := make(map[string]string, len(m))
+		for _, k := range sortedKeys(m) {
+			sub, ok := schemas.Find(attr.SubAttributes(), k)
+			if !ok {
+				return nil, Errorf(InvalidValue, "attribute %q: unknown sub-attribute %q", name, k)
+			}
+			if prev, dup := seen[sub.Name()]; dup {
+				return nil, Errorf(InvalidValue, "attribute %q: sub-attribute %q given twice, as %q and %q", name, sub.Name(), prev, k)
+			}
+			seen[sub.Name()] = k
+			if sub.Mutability() == "readOnly" {
+				continue
+			}
+			cv, err := coerceAttr(sub, name+"."+sub.Name(), m[k])
+			if err != nil {
+				return nil, err
+			}
+			if cv != nil {
+				out[sub.Name()] = cv
+			}
+		}
+		return out, nil
+	case "boolean":
+		b, ok := toBool(v)
+		if !ok {
+			return nil, bad("a boolean")
+		}
+		return b, nil
+	case "integer", "decimal":
+		f, ok := toFloat(v)
+		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, bad("a number")
+		}
+		if attr.AttributeType() == "integer" && f != math.Trunc(f) {
+			return nil, bad("an integer")
+		}
+		return f, nil
+	case "dateTime":
+		s, ok := v.(string)
+		if !ok {
+			return nil, bad("an RFC 3339 date and time")
+		}
+		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+			return nil, bad("an RFC 3339 date and time")
+		}
+		return s, nil
+	}
+	// string, reference, binary
+	s, ok := v.(string)
+	if !ok {
+		return nil, bad("a string")
+	}
+	return s, nil
+}
+
+// describe names a value for an error message; secret values are described
+// by their type only.
+func describe(v any, secret bool) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case string:
+		if secret {
+			return "a string"
+		}
+		return quoteShort(x)
+	case bool:
+		if secret {
+			return "a boolean"
+		}
+		return strconv.FormatBool(x)
+	case float64:
+		if secret {
+			return "a number"
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	if secret {
+		return "a value"
+	}
+	return quoteShort(fmt.Sprint(v))
+}
+
+// SplitMemberOps separates the operations on a Group's members, which the
+// caller turns into a [MemberDelta] with [MemberChange], from the rest, for
+// [ApplyPatch]. An operation is a member operation when its path names
+// members (any case, with or without a value filter). An add or replace
+// without a path whose value has a "members" member is split in two: that
+// member becomes its own operation with path "members". For resource types
+// without members every operation is in rest.
+func SplitMemberOps(rt schemas.ResourceType, ops []PatchOp) (memberOps []PatchOp, rest []PatchOp, err error) {
+	if a, err := resolve(rt, "members"); err != nil || !a.Core {
+		return nil, slices.Clone(ops), nil
+	}
+	isMembers := func(path string) (bool, error) {
+		t, err := parsePatchPath(rt, path)
+		if err != nil {
+			return false, err
+		}
+		return t.ext == "" && t.attr.Core && t.attr.Attr.Name() == "members", nil
+	}
+	for _, op := range ops {
+		if op.Path != "" {
+			ok, err := isMembers(op.Path)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok {
+				memberOps = append(memberOps, op)
+			} else {
+				rest = append(rest, op)
+			}
+			continue
+		}
+		m, isMap := op.Value.(map[string]any)
+		if lop := strings.ToLower(op.Op); !isMap || (lop != "add" && lop != "replace") {
+			rest = append(rest, op)
+			continue
+		}
+		left := make(map[string]any, len(m))
+		for _, k := range sortedKeys(m) {
+			if ok, _ := isMembers(k); ok {
+				memberOps = append(memberOps, PatchOp{Op: op.Op, Path: k, Value: m[k], HasValue: true})
+			} else {
+				left[k] = m[k]
+			}
+		}
+		if len(left) == len(m) {
+			rest = append(rest, op)
+		} else if len(left) > 0 {
+			rest = append(rest, PatchOp{Op: op.Op, Value: left, HasValue: true})
+		}
+	}
+	return memberOps, rest, nil
+}
+
+// MemberChange translates one member operation (see [SplitMemberOps]) into a
+// [MemberDelta]:
+//
+//   - add "members" with a list of {"value": id} (or bare ids): Add;
+//   - remove "members" with a list: Remove those (Entra ID's legacy form);
+//   - remove "members[value eq \"id\"]", or several joined by "or": Remove;
+//   - remove "members" without a value: RemoveAll;
+//   - replace "members" with a list: RemoveAll and Add;
+//   - replace "members[value eq \"id\"]" with a member: Remove and Add.
+//
+// Other filters on value (ne, sw, not, ...) are evaluated against the current
+// member ids, which current returns; it is only called then and may be nil
+// otherwise. Filters on other sub-attributes are [InvalidPath]: members only
+// carry ids. An id that is not a non-empty string is [InvalidValue].
+func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, err error) {
+	rt := schemas.Groups()
+	t, err := parsePatchPath(rt, op.Path)
+	if err != nil {
+		return d, err
+	}
+	if t.ext != "" || t.attr.Attr.Name() != "members" {
+		return d, Errorf(InvalidPath, "path %q does not name members", op.Path)
+	}
+	if t.attr.Sub != nil {
+		return d, Errorf(InvalidPath, "path %q: members are added, removed or replaced whole, not by sub-attribute", op.Path)
+	}
+	switch strings.ToLower(op.Op) {
+	case "add":
+		if t.filter != nil {
+			return d, Errorf(InvalidPath, "path %q: add members with path \"members\" and no filter", op.Path)
+		}
+		d.Add, err = memberIDs(op.Value)
+	case "remove":
+		if t.filter == nil {
+			if op.Value == nil {
+				d.RemoveAll = true
+				return d, nil
+			}
+			d.Remove, err = memberIDs(op.Value)
+			return d, err
+		}
+		d.Remove, err = filteredMembers(op.Path, t, current)
+	case "replace":
+		if t.filter == nil {
+			d.RemoveAll = true
+			d.Add, err = memberIDs(op.Value)
+			return d, err
+		}
+		if d.Remove, err = filteredMembers(op.Path, t, current); err != nil {
+			return MemberDelta{}, err
+		}
+		if d.Add, err = memberIDs(op.Value); err != nil {
+			return MemberDelta{}, err
+		}
+		d.Remove = slices.DeleteFunc(d.Remove, func(id string) bool { return slices.Contains(d.Add, id) })
+	default:
+		return d, Errorf(InvalidSyntax, "unknown PATCH op %q: expected add, replace or remove", op.Op)
+	}
+	if err != nil {
+		return MemberDelta{}, err
+	}
+	return d, nil
+}
+
+// memberIDs returns the ids of a members value: a list (or one) of
+// {"value": id, ...} objects or bare id strings, without duplicates.
+func memberIDs(v any) ([]string, error) {
+	var ids []string
+	for _, e := range elements(v) {
+		id, ok := e.(string)
+		if m, isMap := e.(map[string]any); isMap {
+			x, _, err := member(m, "value", "members")
+			if err != nil {
+				return nil, err
+			}
+			id, ok = x.(string)
+		}
+		if !ok || strings.TrimSpace(id) == "" {
+			return nil, Errorf(InvalidValue, "members: each member needs a non-empty \"value\" holding a user id, got %s", describe(e, false))
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// filteredMembers returns the member ids a filter on members selects: the ids
+// of "value eq" comparisons joined by "or" directly, else by evaluating it on
+// the current members.
+func filteredMembers(path string, t patchTarget, current func() ([]string, error)) ([]string, error) {
+	var ids []string
+	if valueEqualities(t.filter, &ids) {
+		return ids, nil
+	}
+	if !onlyValue(t.filter) {
+		return nil, Errorf(InvalidPath, "path %q: members: only filters on value are supported", path)
+	}
+	if current == nil {
+		return nil, Errorf(InvalidPath, "path %q: members: only \"value eq\" filters are supported here", path)
+	}
+	all, err := current()
+	if err != nil {
+		return nil, fmt.Errorf("members of filter %q: %w", path, err)
+	}
+	ids = nil
+	for _, id := range all {
+		if matchElement(t.attr.Attr, map[string]any{"value": id}, t.filter) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// valueEqualities appends to ids the operands of a filter made of
+// `value eq "id"` joined by "or", and reports whether it is one.
+func valueEqualities(e filter.Expression, ids *[]string) bool {
+	switch e := e.(type) {
+	case *filter.AttributeExpression:
+		id, ok := e.CompareValue.(string)
+		if e.AttributePath.AttributeName != "value" || e.Operator != filter.EQ || !ok || id == "" {
+			return false
+		}
+		if !slices.Contains(*ids, id) {
+			*ids = append(*ids, id)
+		}
+		return true
+	case *filter.LogicalExpression:
+		return e.Operator == filter.OR && valueEqualities(e.Left, ids) && valueEqualities(e.Right, ids)
+	}
+	return false
+}
+
+// onlyValue reports whether a value filter compares only the "value" sub-attribute.
+func onlyValue(e filter.Expression) bool {
+	switch e := e.(type) {
+	case *filter.AttributeExpression:
+		return e.AttributePath.AttributeName == "value"
+	case *filter.LogicalExpression:
+		return onlyValue(e.Left) && onlyValue(e.Right)
+	case *filter.NotExpression:
+		return onlyValue(e.Expression)
+	}
+	return false
+}
+
+// deepCopy copies the maps and arrays of a decoded JSON value.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	case []map[string]any, []string:
+		return deepCopy(elements(x))
+	}
+	return v
+}
+
+// prune deletes nulls, empty objects and empty arrays from m, depth first:
+// RFC 7644 §3.5.2 treats them as unassigned, and a document should not keep
+// "name": {} after its last sub-attribute is removed.
+func prune(m map[string]any) {
+	for k, v := range m {
+		if pruneValue(&v) {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+}
+
+// pruneValue prunes *v in place and reports whether it is now empty.
+func pruneValue(v *any) bool {
+	switch x := (*v).(type) {
+	case nil:
+		return true
+	case map[string]any:
+		prune(x)
+		return len(x) == 0
+	case []any:
+		kept := x[:0]
+		for _, e := range x {
+			if !pruneValue(&e) {
+				kept = append(kept, e)
+			}
+		}
+		clear(x[len(kept):])
+		*v = kept
+		return len(kept) == 0
+	}
+	return false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

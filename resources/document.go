@@ -56,7 +56,7 @@ func Document(rt schemas.ResourceType, r Resource, baseURL string) map[string]an
 			doc["groups"] = refs(r.Groups, baseURL+"/Groups/", "direct")
 		}
 	case "Group":
-		if r.Members != nil {
+		if len(r.Members) > 0 {
 			doc["members"] = refs(r.Members, baseURL+"/Users/", "User")
 		}
 	}

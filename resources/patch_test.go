@@ -232,7 +232,9 @@ func TestApplyPatch(t *testing.T) {
 		{
 			name: "replace an extension by its URN",
 			ops:  `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"Department":"R&D","manager":{"value":"m9"}}}]`,
-			edit: func(d map[string]any) { d[ent] = map[string]any{"department": "R&D", "manager": map[string]any{"value": "m9"}} },
+			edit: func(d map[string]any) {
+				d[ent] = map[string]any{"department": "R&D", "manager": map[string]any{"value": "m9"}}
+			},
 		},
 		{
 			name: "no-path value with an extension object",

@@ -1,0 +1,46 @@
+// Command scimd is a SCIM 2.0 provisioning server for an organization's
+// customer accounts, stored in Redis.
+//
+// Usage:
+//
+//	scimd [serve] [flags]                            run the server
+//	scimd token create --org O --role R --name N     mint an API token (printed once)
+//
+// Configuration comes from flags and the environment (flags win); see
+// README.md. With no Redis URL, scimd runs an embedded in-memory store.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "scimd:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program: main only supplies the process's context,
+// arguments, environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "token":
+		return tokenCommand(ctx, args, getenv, stdout)
+	default:
+		return fmt.Errorf("unknown command %q (want serve or token)", cmd)
+	}
+}

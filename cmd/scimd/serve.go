@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/backend"
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim"
+)
+
+// defaultOrg is the organization created on first start.
+const defaultOrg = "default"
+
+// serve runs the HTTP server until ctx ends, then drains it.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel()}))
+
+	store, err := backend.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+	if store.Embedded() {
+		log.Warn("using the embedded in-memory store: data is lost when scimd stops; set SCIM_REDIS_URL for production")
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	base := publicBaseURL(cfg.BaseURL, ln.Addr())
+	if err := bootstrap(ctx, store, cfg, base, stdout); err != nil {
+		ln.Close()
+		return err
+	}
+
+	api := scim.NewHandler(scim.Config{BaseURL: base + scim.BasePath, MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: 5 * time.Second},
+		resources.NewUsers(store), resources.NewGroups(store), store, log)
+	mux := http.NewServeMux()
+	mux.Handle(scim.BasePath+"/", api)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := store.Ping(pctx); err != nil {
+			log.Warn("readiness check failed", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"status":"redis unreachable"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"ready"}`)
+	})
+	srv := &http.Server{
+		Handler:           scim.Observe(log, mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("scimd listening", "addr", ln.Addr().String(), "base_url", base+scim.BasePath)
+	fmt.Fprintf(stdout, "scimd listening on %s (SCIM base URL %s)\n", ln.Addr(), base+scim.BasePath)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// publicBaseURL is the configured base URL, or one derived from the listener.
+func publicBaseURL(configured string, addr net.Addr) string {
+	if configured != "" {
+		return strings.TrimSuffix(strings.TrimRight(configured, "/"), scim.BasePath)
+	}
+	host := addr.String()
+	if tcp, ok := addr.(*net.TCPAddr); ok && (tcp.IP.IsUnspecified() || tcp.IP == nil) {
+		host = fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	return "http://" + host
+}
+
+// bootstrap gives the default organization an owner token: the configured
+// one, or a fresh one printed once when the organization is new.
+func bootstrap(ctx context.Context, store *backend.Store, cfg Config, base string, stdout io.Writer) error {
+	if cfg.BootstrapToken != "" {
+		return store.PutToken(ctx, resources.Token{Org: defaultOrg, Name: "bootstrap", Role: resources.RoleOwner,
+			Hash: resources.HashToken(resources.Secret(cfg.BootstrapToken)), Created: time.Now().UTC()})
+	}
+	created, err := store.CreateOrg(ctx, defaultOrg)
+	if err != nil {
+		return fmt.Errorf("create organization %q: %w", defaultOrg, err)
+	}
+	if !created {
+		return nil
+	}
+	secret := resources.NewTokenSecret()
+	if err := store.PutToken(ctx, resources.Token{Org: defaultOrg, Name: "initial-owner", Role: resources.RoleOwner,
+		Hash: resources.HashToken(secret), Created: time.Now().UTC()}); err != nil {
+		return fmt.Errorf("store the initial owner token: %w", err)
+	}
+	fmt.Fprintf(stdout, "Created organization %q. Its owner token (shown once, keep it):\n\n    %s\n\nTry: curl -H 'Authorization: Bearer %s' %s%s/Users\n\n",
+		defaultOrg, secret.Reveal(), secret.Reveal(), base, scim.BasePath)
+	return nil
+}

@@ -1,0 +1,176 @@
+package resources
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{
+		`userName eq "bjensen"`,
+		`USERNAME EQ "a\"b\\c\u00e9"`,
+		`emails[type eq "work" and value co "@example.com" and primary eq true]`,
+		`emails[type eq "work"].value eq "x" or emails[type eq "home"].value pr`,
+		`not (title pr) and (userType eq "A" or userType ne "B")`,
+		`meta.lastModified gt "2011-05-13T04:42:34Z"`,
+		schemas.EnterpriseUserURN + `:manager.value eq "x"`,
+		schemas.EnterpriseUserURN + `:manager[value eq "x"]`,
+		`members[value eq "u1"]`,
+		`active eq "True"`,
+		`userName eq null`,
+		`userName eq 1.5e3`,
+		`emails[value[type eq "x"]]`,
+		`scimdlit0 eq "scimdlitvp0"`,
+		`emails[type eq "w"].value`,
+		"userName eq \"a\"\tand\ntitle pr",
+	} {
+		f.Add(s)
+	}
+	user, group := testUserDoc(f), Document(schemas.Groups(), Resource{ID: "g", Attributes: map[string]any{"displayName": "G"}, Members: []Ref{{ID: "u1"}}}, "")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, c := range []struct {
+			rt  schemas.ResourceType
+			doc map[string]any
+		}{{schemas.Users(), user}, {schemas.Groups(), group}} {
+			e, err := ParseFilter(c.rt, s)
+			if err != nil {
+				if ErrorCode(err) != InvalidFilter {
+					t.Fatalf("ParseFilter(%q) error %v has code %d, want InvalidFilter", s, err, ErrorCode(err))
+				}
+				continue
+			}
+			if e == nil {
+				t.Fatalf("ParseFilter(%q) = nil, nil", s)
+			}
+			Match(c.rt, c.doc, e)
+		}
+	})
+}
+
+func FuzzApplyPatch(f *testing.F) {
+	for _, ops := range []string{
+		`[{"op":"Replace","path":"active","value":"False"}]`,
+		`[{"op":"replace","value":{"active":false}}]`,
+		`[{"op":"Add","value":{"name.givenName":"A","emails[type eq \"work\"].value":"a@b"}}]`,
+		`[{"op":"Add","path":"phoneNumbers[type eq \"mobile\"].value","value":"1"}]`,
+		`[{"op":"replace","path":"addresses[type eq \"work\" and primary eq true].streetAddress","value":"x"}]`,
+		`[{"op":"Remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"}]`,
+		`[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"department":"x"}}]`,
+		`[{"op":"add","path":"emails","value":[{"value":"b@x","primary":"True"}]}]`,
+		`[{"op":"remove","path":"emails[type eq \"work\"].value"}]`,
+		`[{"op":"Remove","path":"emails","value":[{"value":"bjensen@example.com"}]}]`,
+		`[{"op":"add","path":"groups","value":[{"value":"g"}]}]`,
+		`[{"op":"replace","value":{"meta":{"created":"x"},"id":"y"}}]`,
+		`[{"op":"Add","path":"members","value":[{"$ref":null,"value":"u1"}]},{"op":"Remove","path":"members[value eq \"u2\"]"}]`,
+		`[{"op":"replace","value":{"displayName":"G","members":[{"value":"u3"}]}}]`,
+		`[{"op":"remove","path":"members[value sw \"u\"]"}]`,
+		`[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"m","displayName":"d"}}]`,
+	} {
+		f.Add([]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":` + ops + `}`))
+	}
+	user := map[string]any{
+		"userName":                "bjensen@example.com",
+		"name":                    map[string]any{"givenName": "Barbara"},
+		"emails":                  []any{map[string]any{"value": "bjensen@example.com", "type": "work", "primary": true}},
+		schemas.EnterpriseUserURN: map[string]any{"department": "Ops", "manager": map[string]any{"value": "m1"}},
+		schemas.CustomerUserURN:   map[string]any{"passwordSetup": "invite"},
+	}
+	userCopy := deepCopy(user)
+	group := map[string]any{"displayName": "G"}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ops, err := ParsePatch(body)
+		if err != nil {
+			if ErrorCode(err) == 0 {
+				t.Fatalf("ParsePatch error %v is not a resources.Error", err)
+			}
+			return
+		}
+		out, err := ApplyPatch(schemas.Users(), user, ops)
+		if !reflect.DeepEqual(user, userCopy) {
+			t.Fatalf("ApplyPatch modified its input: %v", user)
+		}
+		if err == nil {
+			checkPatched(t, schemas.Users(), out)
+			if _, err := json.Marshal(out); err != nil {
+				t.Fatalf("result does not marshal: %v", err)
+			}
+		} else if ErrorCode(err) == 0 {
+			t.Fatalf("ApplyPatch error %v is not a resources.Error", err)
+		}
+
+		memberOps, rest, err := SplitMemberOps(schemas.Groups(), ops)
+		if err != nil {
+			return
+		}
+		if out, err := ApplyPatch(schemas.Groups(), group, rest); err == nil {
+			checkPatched(t, schemas.Groups(), out)
+			if _, ok := out["members"]; ok {
+				t.Fatalf("members left to ApplyPatch: %v", out)
+			}
+		}
+		for _, op := range memberOps {
+			d, err := MemberChange(op, func() ([]string, error) { return []string{"u1", "u2"}, nil })
+			if err != nil {
+				if ErrorCode(err) == 0 {
+					t.Fatalf("MemberChange error %v is not a resources.Error", err)
+				}
+				continue
+			}
+			for _, id := range append(d.Add, d.Remove...) {
+				if id == "" {
+					t.Fatalf("MemberChange(%+v) = %+v: empty id", op, d)
+				}
+			}
+		}
+	})
+}
+
+// checkPatched fails if a patched document holds a readOnly attribute or
+// sub-attribute, or an empty object or array.
+func checkPatched(tb testing.TB, rt schemas.ResourceType, doc map[string]any) {
+	tb.Helper()
+	for k, v := range doc {
+		if _, ok := rt.Extension(k); ok {
+			m, ok := v.(map[string]any)
+			if !ok {
+				tb.Fatalf("extension %s is %T, want an object", k, v)
+			}
+			for sk, sv := range m {
+				checkPatchedAttr(tb, rt, k+":"+sk, sv)
+			}
+			continue
+		}
+		checkPatchedAttr(tb, rt, k, v)
+	}
+}
+
+func checkPatchedAttr(tb testing.TB, rt schemas.ResourceType, path string, v any) {
+	tb.Helper()
+	a, ok := rt.Lookup(path)
+	if !ok {
+		tb.Fatalf("result holds unknown attribute %q", path)
+	}
+	if a.Attr.Mutability() == "readOnly" {
+		tb.Fatalf("result holds readOnly attribute %q: %v", path, v)
+	}
+	if !present(v) {
+		if _, isString := v.(string); !isString {
+			tb.Fatalf("result holds empty attribute %q: %v", path, v)
+		}
+	}
+	for _, e := range attrValues(a.Attr, v) {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		for sk := range m {
+			s, ok := rt.Lookup(path + "." + sk)
+			if !ok || s.Sub.Mutability() == "readOnly" {
+				tb.Fatalf("result holds readOnly or unknown sub-attribute %s.%s", path, sk)
+			}
+		}
+	}
+}

@@ -1,0 +1,211 @@
+package resources
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// Groups is the group service: the rules of /Groups. Members are users of the
+// same organization.
+type Groups struct {
+	store GroupStore
+	rt    schemas.ResourceType
+}
+
+// NewGroups returns the Groups service on store.
+func NewGroups(store GroupStore) *Groups {
+	return &Groups{store: store, rt: schemas.Groups()}
+}
+
+// ResourceType returns the Group resource type.
+func (g *Groups) ResourceType() schemas.ResourceType { return g.rt }
+
+// Create creates a group from a POST body.
+func (g *Groups) Create(ctx context.Context, org string, raw map[string]any) (Resource, error) {
+	attrs, members, err := g.normalize(raw)
+	if err != nil {
+		return Resource{}, err
+	}
+	refs := make([]Ref, len(members))
+	for i, id := range members {
+		refs[i] = Ref{ID: id}
+	}
+	return g.store.CreateGroup(ctx, org, Resource{Attributes: attrs, Members: refs})
+}
+
+// Get returns a group, with its members when withMembers is set.
+func (g *Groups) Get(ctx context.Context, org, id string, withMembers bool) (Resource, error) {
+	return g.store.GetGroup(ctx, org, id, withMembers)
+}
+
+// List runs a query over the organization's groups.
+func (g *Groups) List(ctx context.Context, org string, q Query) (Page, error) {
+	return g.store.ListGroups(ctx, org, q)
+}
+
+// Replace replaces a group, members included, from a PUT body.
+func (g *Groups) Replace(ctx context.Context, org, id string, raw map[string]any, ifMatch int64) (Resource, error) {
+	attrs, members, err := g.normalize(raw)
+	if err != nil {
+		return Resource{}, err
+	}
+	return g.update(ctx, org, id, ifMatch, func(Resource) (map[string]any, MemberDelta, error) {
+		return cloneMap(attrs), MemberDelta{RemoveAll: true, Add: members}, nil
+	})
+}
+
+// Patch applies PATCH operations to a group. Member operations become a
+// membership delta: adding or removing one member never rewrites the list.
+func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMatch int64) (Resource, error) {
+	ops, err := dropEchoedID(ops, id)
+	if err != nil {
+		return Resource{}, err
+	}
+	memberOps, rest, err := SplitMemberOps(g.rt, ops)
+	if err != nil {
+		return Resource{}, err
+	}
+	return g.update(ctx, org, id, ifMatch, func(cur Resource) (map[string]any, MemberDelta, error) {
+		attrs := cur.Attributes
+		if len(rest) > 0 {
+			if attrs, err = ApplyPatch(g.rt, cur.Attributes, rest); err != nil {
+				return nil, MemberDelta{}, err
+			}
+		}
+		var d memberSet
+		for _, op := range memberOps {
+			change, err := MemberChange(op, func() ([]string, error) {
+				full, err := g.store.GetGroup(ctx, org, id, true)
+				if err != nil {
+					return nil, err
+				}
+				ids := make([]string, len(full.Members))
+				for i, m := range full.Members {
+					ids[i] = m.ID
+				}
+				return ids, nil
+			})
+			if err != nil {
+				return nil, MemberDelta{}, err
+			}
+			d.apply(change)
+		}
+		return attrs, d.delta(), nil
+	})
+}
+
+// Delete deletes a group; its members lose it from their groups.
+func (g *Groups) Delete(ctx context.Context, org, id string, ifMatch int64) error {
+	err := g.store.DeleteGroup(ctx, org, id, ifMatch)
+	if ifMatch != 0 && errors.Is(err, ErrVersionConflict) {
+		return Errorf(PreconditionFailed, "group %q has changed: its version is no longer %s", id, ETag(ifMatch))
+	}
+	return err
+}
+
+func (g *Groups) update(ctx context.Context, org, id string, ifMatch int64, apply func(cur Resource) (map[string]any, MemberDelta, error)) (Resource, error) {
+	for attempt := 0; ; attempt++ {
+		cur, err := g.store.GetGroup(ctx, org, id, false)
+		if err != nil {
+			return Resource{}, err
+		}
+		if ifMatch != 0 && cur.Version != ifMatch {
+			return Resource{}, Errorf(PreconditionFailed, "group %q has changed: its version is %s, not %s", id, ETag(cur.Version), ETag(ifMatch))
+		}
+		attrs, d, err := apply(cur)
+		if err != nil {
+			return Resource{}, err
+		}
+		if err := g.check(attrs); err != nil {
+			return Resource{}, err
+		}
+		res, err := g.store.UpdateGroup(ctx, org, Resource{ID: id, Attributes: attrs}, cur.Version, d)
+		if !errors.Is(err, ErrVersionConflict) {
+			return res, err
+		}
+		if ifMatch != 0 {
+			return Resource{}, Errorf(PreconditionFailed, "group %q changed while it was being updated", id)
+		}
+		if attempt+1 >= maxWriteAttempts {
+			return Resource{}, err
+		}
+	}
+}
+
+// normalize checks a group body and splits off its members' ids.
+func (g *Groups) normalize(raw map[string]any) (map[string]any, []string, error) {
+	var rawMembers any
+	rest := make(map[string]any, len(raw))
+	for k, v := range raw {
+		if strings.EqualFold(k, "members") {
+			rawMembers = v
+			continue
+		}
+		rest[k] = v
+	}
+	b, err := normalize(g.rt, rest)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := g.check(b.attrs); err != nil {
+		return nil, nil, err
+	}
+	var members []string
+	if rawMembers != nil {
+		d, err := MemberChange(PatchOp{Op: "add", Path: "members", Value: rawMembers, HasValue: true}, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		members = d.Add
+	}
+	return b.attrs, members, nil
+}
+
+func (g *Groups) check(attrs map[string]any) error {
+	name, _ := attrs["displayName"].(string)
+	if strings.TrimSpace(name) == "" {
+		return Errorf(InvalidValue, "attribute \"displayName\" is required and must not be empty")
+	}
+	return nil
+}
+
+// memberSet folds a sequence of member changes into one delta.
+type memberSet struct {
+	removeAll   bool
+	add, remove map[string]bool
+}
+
+func (s *memberSet) apply(d MemberDelta) {
+	if s.add == nil {
+		s.add, s.remove = map[string]bool{}, map[string]bool{}
+	}
+	if d.RemoveAll {
+		s.removeAll = true
+		clear(s.add)
+		clear(s.remove)
+	}
+	for _, id := range d.Remove {
+		delete(s.add, id)
+		if !s.removeAll {
+			s.remove[id] = true
+		}
+	}
+	for _, id := range d.Add {
+		delete(s.remove, id)
+		s.add[id] = true
+	}
+}
+
+func (s *memberSet) delta() MemberDelta {
+	d := MemberDelta{RemoveAll: s.removeAll}
+	for id := range s.add {
+		d.Add = append(d.Add, id)
+	}
+	for id := range s.remove {
+		d.Remove = append(d.Remove, id)
+	}
+	return d
+}

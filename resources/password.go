@@ -1,0 +1,77 @@
+package resources
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
+const (
+	argonMemoryKiB = 19 * 1024
+	argonTime      = 2
+	argonThreads   = 1
+	argonKeyLen    = 32
+	argonSaltLen   = 16
+)
+
+// Password policy limits. The maximum bounds the work a request can cause.
+const (
+	MinPasswordLength = 8
+	MaxPasswordLength = 256
+)
+
+// CheckPasswordPolicy reports, without ever quoting the password, why it is not
+// acceptable for the account userName.
+func CheckPasswordPolicy(password Secret, userName string) error {
+	pw := password.Reveal()
+	n := utf8.RuneCountInString(pw)
+	switch {
+	case n < MinPasswordLength:
+		return Errorf(InvalidValue, "attribute \"password\": must be at least %d characters long", MinPasswordLength)
+	case n > MaxPasswordLength:
+		return Errorf(InvalidValue, "attribute \"password\": must be at most %d characters long", MaxPasswordLength)
+	case strings.EqualFold(pw, userName):
+		return Errorf(InvalidValue, "attribute \"password\": must not be the user's email address")
+	}
+	return nil
+}
+
+// HashPassword returns the argon2id hash of password in PHC string format.
+func HashPassword(password Secret) string {
+	salt := make([]byte, argonSaltLen)
+	_, _ = rand.Read(salt) // crypto/rand.Read never fails (Go 1.24+).
+	key := argon2.IDKey([]byte(password.Reveal()), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, argonMemoryKiB, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key))
+}
+
+// VerifyPassword reports whether password matches a hash made by HashPassword.
+func VerifyPassword(hash string, password Secret) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var memory, time uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil {
+		return false
+	}
+	enc := base64.RawStdEncoding
+	salt, err := enc.DecodeString(parts[4])
+	if err != nil {
+		return false
+	}
+	want, err := enc.DecodeString(parts[5])
+	if err != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(password.Reveal()), salt, time, memory, threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}

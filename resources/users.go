@@ -1,0 +1,255 @@
+package resources
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"strings"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// maxWriteAttempts bounds the read-apply-write retries of a write that lost a
+// race with another writer and carries no If-Match.
+const maxWriteAttempts = 8
+
+// Users is the customer-account service: the rules of /Users.
+type Users struct {
+	store UserStore
+	rt    schemas.ResourceType
+}
+
+// NewUsers returns the Users service on store.
+func NewUsers(store UserStore) *Users {
+	return &Users{store: store, rt: schemas.Users()}
+}
+
+// ResourceType returns the User resource type.
+func (u *Users) ResourceType() schemas.ResourceType { return u.rt }
+
+// Create creates a customer from a POST body (RFC 7644 §3.3).
+func (u *Users) Create(ctx context.Context, org string, raw map[string]any) (Resource, error) {
+	b, err := normalize(u.rt, raw)
+	if err != nil {
+		return Resource{}, err
+	}
+	w, err := u.prepare(b, nil)
+	if err != nil {
+		return Resource{}, err
+	}
+	return u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
+}
+
+// Get returns a customer.
+func (u *Users) Get(ctx context.Context, org, id string) (Resource, error) {
+	return u.store.GetUser(ctx, org, id)
+}
+
+// List runs a query over the organization's customers.
+func (u *Users) List(ctx context.Context, org string, q Query) (Page, error) {
+	return u.store.ListUsers(ctx, org, q)
+}
+
+// Replace replaces a customer from a PUT body (RFC 7644 §3.5.1). ifMatch, when
+// not 0, is the version the client expects to replace.
+func (u *Users) Replace(ctx context.Context, org, id string, raw map[string]any, ifMatch int64) (Resource, error) {
+	b, err := normalize(u.rt, raw)
+	if err != nil {
+		return Resource{}, err
+	}
+	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
+		next := body{attrs: cloneMap(b.attrs), password: b.password}
+		// An immutable attribute left out of a PUT keeps its value.
+		if ps, ok := extensionAttrs(cur.Attributes, schemas.CustomerUserURN, false)["passwordSetup"]; ok {
+			ext := extensionAttrs(next.attrs, schemas.CustomerUserURN, true)
+			if _, sent := ext["passwordSetup"]; !sent {
+				ext["passwordSetup"] = ps
+			}
+		}
+		return next, nil
+	})
+}
+
+// Patch applies PATCH operations to a customer (RFC 7644 §3.5.2).
+func (u *Users) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMatch int64) (Resource, error) {
+	ops, err := dropEchoedID(ops, id)
+	if err != nil {
+		return Resource{}, err
+	}
+	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
+		attrs, err := ApplyPatch(u.rt, cur.Attributes, ops)
+		if err != nil {
+			return body{}, err
+		}
+		b := body{attrs: attrs}
+		if pw, ok := attrs["password"]; ok {
+			delete(attrs, "password")
+			s, _ := pw.(string)
+			secret := Secret(s)
+			b.password = &secret
+		}
+		return b, nil
+	})
+}
+
+// Delete deletes a customer for good: it leaves every group and index.
+func (u *Users) Delete(ctx context.Context, org, id string, ifMatch int64) error {
+	if ifMatch == 0 {
+		return u.store.DeleteUser(ctx, org, id, 0)
+	}
+	err := u.store.DeleteUser(ctx, org, id, ifMatch)
+	if errors.Is(err, ErrVersionConflict) {
+		return Errorf(PreconditionFailed, "user %q has changed: its version is no longer %s", id, ETag(ifMatch))
+	}
+	return err
+}
+
+// update is the read-apply-write loop shared by PUT and PATCH: it retries when
+// another writer got in between, unless the client pinned a version.
+func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply func(cur Resource) (body, error)) (Resource, error) {
+	for attempt := 0; ; attempt++ {
+		cur, err := u.store.GetUser(ctx, org, id)
+		if err != nil {
+			return Resource{}, err
+		}
+		if ifMatch != 0 && cur.Version != ifMatch {
+			return Resource{}, Errorf(PreconditionFailed, "user %q has changed: its version is %s, not %s", id, ETag(cur.Version), ETag(ifMatch))
+		}
+		next, err := apply(cur)
+		if err != nil {
+			return Resource{}, err
+		}
+		w, err := u.prepare(next, &cur)
+		if err != nil {
+			return Resource{}, err
+		}
+		res, err := u.store.ReplaceUser(ctx, org, Resource{ID: id, Attributes: next.attrs}, cur.Version, w)
+		if !errors.Is(err, ErrVersionConflict) {
+			return res, err
+		}
+		if ifMatch != 0 {
+			return Resource{}, Errorf(PreconditionFailed, "user %q changed while it was being updated", id)
+		}
+		if attempt+1 >= maxWriteAttempts {
+			return Resource{}, err
+		}
+	}
+}
+
+// prepare enforces the customer rules on a user about to be written: userName
+// is a valid email and immutable, the onboarding method and password agree,
+// and the account state follows. cur is nil on create.
+func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
+	name := strings.TrimSpace(stringAttr(b.attrs, "userName"))
+	if cur != nil {
+		old := stringAttr(cur.Attributes, "userName")
+		if !strings.EqualFold(name, old) {
+			return UserWrite{}, Errorf(Mutability, "attribute \"userName\" is immutable: it cannot be changed once the user is created (it is %q; send the same value or leave it out)", old)
+		}
+		name = old // identity providers resend it in any case
+	} else if err := checkEmail(name); err != nil {
+		return UserWrite{}, err
+	}
+	b.attrs["userName"] = name
+	if _, ok := b.attrs["emails"]; !ok {
+		b.attrs["emails"] = []any{map[string]any{"value": name, "type": "work", "primary": true}}
+	}
+	if _, ok := b.attrs["userType"]; !ok {
+		b.attrs["userType"] = "Customer"
+	}
+	if _, ok := b.attrs["active"]; !ok {
+		b.attrs["active"] = true
+	}
+
+	// Asgardeo/WSO2 clients ask for an invitation with askPassword.
+	askPassword := extensionAttrs(b.attrs, schemas.WSO2URN, false)["askPassword"] == true
+	delete(b.attrs, schemas.WSO2URN)
+
+	ext := extensionAttrs(b.attrs, schemas.CustomerUserURN, true)
+	setup, _ := ext["passwordSetup"].(string)
+	if askPassword && setup == "" {
+		setup = schemas.PasswordSetupInvite
+	}
+	var oldExt map[string]any
+	if cur != nil {
+		oldExt = extensionAttrs(cur.Attributes, schemas.CustomerUserURN, false)
+		if old, _ := oldExt["passwordSetup"].(string); old != "" && setup != old {
+			return UserWrite{}, Errorf(Mutability, "attribute %q is immutable: it is %q and cannot be changed", schemas.CustomerUserURN+":passwordSetup", old)
+		}
+	}
+	var w UserWrite
+	if b.password != nil {
+		if err := CheckPasswordPolicy(*b.password, name); err != nil {
+			return UserWrite{}, err
+		}
+	}
+	state, _ := oldExt["accountState"].(string)
+	switch setup {
+	case schemas.PasswordSetupInvite:
+		if b.password != nil {
+			return UserWrite{}, Errorf(InvalidValue, "attribute \"password\" must not be sent with passwordSetup %q: the customer sets their own password from the invitation", setup)
+		}
+		if cur == nil {
+			state = schemas.AccountStatePendingInvitation
+		}
+	case schemas.PasswordSetupTemporaryPassword:
+		if cur == nil && b.password == nil {
+			return UserWrite{}, Errorf(InvalidValue, "passwordSetup %q requires the attribute \"password\"", setup)
+		}
+	case "":
+		if b.password != nil {
+			// A password an admin sets is a temporary one.
+			setup = schemas.PasswordSetupTemporaryPassword
+		}
+	default:
+		return UserWrite{}, Errorf(InvalidValue, "attribute %q must be %q or %q, got %q", schemas.CustomerUserURN+":passwordSetup",
+			schemas.PasswordSetupInvite, schemas.PasswordSetupTemporaryPassword, setup)
+	}
+	if b.password != nil {
+		w.PasswordHash = HashPassword(*b.password)
+		state = schemas.AccountStatePasswordChangeRequired
+	}
+	if state == "" {
+		state = schemas.AccountStateActive
+	}
+	if setup != "" {
+		ext["passwordSetup"] = setup
+	}
+	ext["accountState"] = state
+	return w, nil
+}
+
+// checkEmail requires userName to be a bare email address (no display name).
+func checkEmail(name string) error {
+	if name == "" {
+		return Errorf(InvalidValue, "attribute \"userName\" is required: the customer's email address")
+	}
+	addr, err := mail.ParseAddress(name)
+	if err != nil || addr.Address != name || !strings.Contains(name[strings.LastIndex(name, "@")+1:], ".") {
+		return Errorf(InvalidValue, "attribute \"userName\" must be an email address such as jane@example.com, got %q", name)
+	}
+	return nil
+}
+
+// cloneMap deep-copies a JSON document.
+func cloneMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = cloneValue(v)
+	}
+	return out
+}
+
+func cloneValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return cloneMap(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneValue(e)
+		}
+		return out
+	}
+	return v
+}

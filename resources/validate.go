@@ -1,0 +1,204 @@
+package resources
+
+import (
+	"strings"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// body is a resource as a client sent it in a POST or PUT, checked against the
+// schema and with attribute names made canonical.
+type body struct {
+	attrs    map[string]any
+	password *Secret
+}
+
+// normalize checks a POST/PUT body against rt (RFC 7643 §2, RFC 7644 §3.3,
+// §3.5.1). Names are matched ignoring case and made canonical; values are
+// coerced to their declared types (Entra ID sends "True" for true). readOnly
+// attributes (id, meta, groups, accountState) are ignored as RFC 7644 §3.5.1
+// says; unknown schema URNs are ignored (Entra ID sends Microsoft ones); an
+// unknown attribute of a known schema is an error naming it.
+func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
+	b := body{attrs: make(map[string]any, len(raw))}
+	if err := checkSchemas(rt, raw); err != nil {
+		return body{}, err
+	}
+	for key, v := range raw {
+		if v == nil || strings.EqualFold(key, "schemas") {
+			continue
+		}
+		if ext, ok := rt.Extension(key); ok {
+			obj, ok := v.(map[string]any)
+			if !ok {
+				return body{}, Errorf(InvalidSyntax, "extension %q: expected an object of its attributes", ext.ID)
+			}
+			out := map[string]any{}
+			for k, sv := range obj {
+				a, ok := rt.Lookup(ext.ID + ":" + k)
+				if !ok || a.Sub != nil {
+					return body{}, Errorf(InvalidValue, "unknown attribute %q in schema %s", k, ext.ID)
+				}
+				if err := b.put(rt, out, a, sv); err != nil {
+					return body{}, err
+				}
+			}
+			if len(out) > 0 {
+				b.attrs[ext.ID] = out
+			}
+			continue
+		}
+		if strings.HasPrefix(strings.ToLower(key), "urn:") {
+			continue // an extension we don't support: ignore, as clients expect
+		}
+		a, ok := rt.Lookup(key)
+		if !ok || a.Sub != nil {
+			return body{}, Errorf(InvalidValue, "unknown attribute %q: %s resources have no such attribute", key, rt.Name)
+		}
+		if err := b.put(rt, b.attrs, a, v); err != nil {
+			return body{}, err
+		}
+	}
+	for _, a := range rt.Schema.Attributes {
+		if a.Required() && a.Mutability() != "readOnly" {
+			if _, ok := b.attrs[a.Name()]; !ok {
+				return body{}, Errorf(InvalidValue, "attribute %q is required", a.Name())
+			}
+		}
+	}
+	return b, nil
+}
+
+// put coerces v for a and stores it in into, unless a is read-only or the value
+// is empty. The password is kept apart.
+func (b *body) put(rt schemas.ResourceType, into map[string]any, a schemas.Attribute, v any) error {
+	switch a.Attr.Mutability() {
+	case "readOnly":
+		return nil
+	case "writeOnly":
+		if a.Attr.Name() == "password" && a.Core {
+			s, ok := v.(string)
+			if !ok {
+				return Errorf(InvalidValue, "attribute \"password\": expected a string")
+			}
+			pw := Secret(s)
+			b.password = &pw
+			return nil
+		}
+	}
+	cv, err := CoerceValue(rt, a, v)
+	if err != nil {
+		return err
+	}
+	if empty(cv) {
+		return nil
+	}
+	if err := checkPrimary(a, cv); err != nil {
+		return err
+	}
+	into[a.Attr.Name()] = cv
+	return nil
+}
+
+// checkSchemas requires the core schema URN in "schemas" (RFC 7643 §3).
+func checkSchemas(rt schemas.ResourceType, raw map[string]any) error {
+	for k, v := range raw {
+		if !strings.EqualFold(k, "schemas") {
+			continue
+		}
+		list, ok := v.([]any)
+		if !ok {
+			return Errorf(InvalidSyntax, "attribute \"schemas\": expected an array of schema URNs")
+		}
+		for _, u := range list {
+			if s, ok := u.(string); ok && strings.EqualFold(s, rt.Schema.ID) {
+				return nil
+			}
+		}
+	}
+	return Errorf(InvalidSyntax, "attribute \"schemas\" must include %q", rt.Schema.ID)
+}
+
+// checkPrimary enforces RFC 7643 §2.4: "primary" true at most once.
+func checkPrimary(a schemas.Attribute, v any) error {
+	list, ok := v.([]any)
+	if !ok || !a.Attr.MultiValued() {
+		return nil
+	}
+	n := 0
+	for _, e := range list {
+		if m, ok := e.(map[string]any); ok && m["primary"] == true {
+			n++
+		}
+	}
+	if n > 1 {
+		return Errorf(InvalidValue, "attribute %q: at most one value may be primary, got %d", a.FullName(), n)
+	}
+	return nil
+}
+
+func empty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
+}
+
+// stringAttr returns a top-level string attribute of attrs.
+func stringAttr(attrs map[string]any, name string) string {
+	s, _ := attrs[name].(string)
+	return s
+}
+
+// extensionAttrs returns (creating it if asked) the attribute map of an extension.
+func extensionAttrs(attrs map[string]any, urn string, create bool) map[string]any {
+	m, _ := attrs[urn].(map[string]any)
+	if m == nil && create {
+		m = map[string]any{}
+		attrs[urn] = m
+	}
+	return m
+}
+
+// dropEchoedID removes the resource's own "id" and any "schemas" from the
+// values of no-path add/replace operations: Okta renames a group with
+// {"op":"replace","value":{"id":"<the group's id>","displayName":"…"}}. A
+// different id is an attempt to change a read-only attribute.
+func dropEchoedID(ops []PatchOp, id string) ([]PatchOp, error) {
+	out := make([]PatchOp, len(ops))
+	for i, op := range ops {
+		out[i] = op
+		m, ok := op.Value.(map[string]any)
+		if op.Path != "" || !ok {
+			continue
+		}
+		var trimmed map[string]any
+		for k, v := range m {
+			switch {
+			case strings.EqualFold(k, "schemas"):
+			case strings.EqualFold(k, "id"):
+				if v != id {
+					return nil, Errorf(Mutability, "attribute \"id\" is read-only: it cannot be changed")
+				}
+			default:
+				continue
+			}
+			if trimmed == nil {
+				trimmed = make(map[string]any, len(m))
+				for k2, v2 := range m {
+					trimmed[k2] = v2
+				}
+			}
+			delete(trimmed, k)
+		}
+		if trimmed != nil {
+			out[i].Value = trimmed
+		}
+	}
+	return out, nil
+}

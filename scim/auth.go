@@ -1,0 +1,101 @@
+package scim
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scimd/scimd/resources"
+)
+
+type principalKey struct{}
+
+// principal returns who the request acts for; the auth middleware put it there.
+func principal(ctx context.Context) resources.Principal {
+	p, _ := ctx.Value(principalKey{}).(resources.Principal)
+	return p
+}
+
+// authenticator checks bearer tokens. Verified tokens are cached for a short
+// time so that a request costs no extra Redis round trip; a revoked token stops
+// working within the cache TTL.
+type authenticator struct {
+	tokens resources.TokenStore
+	ttl    time.Duration
+
+	mu    sync.Mutex
+	cache map[string]cachedToken // by token hash
+}
+
+type cachedToken struct {
+	token   resources.Token
+	expires time.Time
+}
+
+const maxCachedTokens = 10000
+
+func newAuthenticator(tokens resources.TokenStore, ttl time.Duration) *authenticator {
+	return &authenticator{tokens: tokens, ttl: ttl, cache: map[string]cachedToken{}}
+}
+
+// authenticate returns the principal of a bearer token.
+func (a *authenticator) authenticate(ctx context.Context, header string) (resources.Principal, error) {
+	scheme, secret, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+		return resources.Principal{}, resources.Errorf(resources.Unauthorized, "authentication required: send \"Authorization: Bearer <token>\"")
+	}
+	hash := resources.HashToken(resources.Secret(strings.TrimSpace(secret)))
+	now := time.Now()
+	a.mu.Lock()
+	c, hit := a.cache[hash]
+	a.mu.Unlock()
+	if hit && now.Before(c.expires) {
+		return toPrincipal(c.token), nil
+	}
+	t, err := a.tokens.TokenByHash(ctx, hash)
+	if resources.ErrorCode(err) == resources.NotFound {
+		return resources.Principal{}, resources.Errorf(resources.Unauthorized, "the bearer token is not valid")
+	}
+	if err != nil {
+		return resources.Principal{}, err
+	}
+	if a.ttl > 0 {
+		a.mu.Lock()
+		if len(a.cache) >= maxCachedTokens {
+			clear(a.cache)
+		}
+		a.cache[hash] = cachedToken{token: t, expires: now.Add(a.ttl)}
+		a.mu.Unlock()
+	}
+	return toPrincipal(t), nil
+}
+
+func toPrincipal(t resources.Token) resources.Principal {
+	return resources.Principal{Org: t.Org, Role: t.Role, Name: t.Name}
+}
+
+// requireAuth authenticates every request and refuses writes to readers.
+func (h *Handler) requireAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.auth.authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			if resources.ErrorCode(err) == resources.Unauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
+			}
+			writeError(w, r, h.log, err)
+			return
+		}
+		if !p.Role.CanWrite() && r.Method != http.MethodGet && r.Method != http.MethodHead && !isSearch(r) {
+			writeError(w, r, h.log, resources.Errorf(resources.Forbidden, "role %q may only read; this needs an owner or collaborator token", p.Role))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// isSearch reports a POST /.search, which only reads (RFC 7644 §3.4.3).
+func isSearch(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/.search")
+}

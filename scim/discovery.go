@@ -1,0 +1,121 @@
+package scim
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/elimity-com/scim/schema"
+	"github.com/scimd/scimd/schemas"
+)
+
+const (
+	serviceProviderConfigURN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+	resourceTypeURN          = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+	schemaURN                = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+)
+
+// serviceProviderConfig advertises what scimd supports, truthfully (RFC 7643 §5).
+func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"schemas":          []string{serviceProviderConfigURN},
+		"documentationUri": "https://github.com/scimd/scimd#readme",
+		"patch":            map[string]any{"supported": true},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":           map[string]any{"supported": true, "maxResults": h.cfg.MaxCount},
+		"changePassword":   map[string]any{"supported": true},
+		"sort":             map[string]any{"supported": false},
+		"etag":             map[string]any{"supported": true},
+		"authenticationSchemes": []any{map[string]any{
+			"type":        "oauthbearertoken",
+			"name":        "Bearer token",
+			"description": "Authentication with a scimd API token in the Authorization header.",
+			"primary":     true,
+		}},
+		"meta": map[string]any{
+			"resourceType": "ServiceProviderConfig",
+			"location":     h.cfg.BaseURL + "/ServiceProviderConfig",
+		},
+	})
+}
+
+func (h *Handler) resourceTypeDocs() []map[string]any {
+	var out []map[string]any
+	for _, rt := range []schemas.ResourceType{schemas.Users(), schemas.Groups()} {
+		exts := []map[string]any{}
+		for _, e := range rt.Extensions {
+			exts = append(exts, map[string]any{"schema": e.ID, "required": false})
+		}
+		out = append(out, map[string]any{
+			"schemas":          []string{resourceTypeURN},
+			"id":               rt.Name,
+			"name":             rt.Name,
+			"endpoint":         rt.Endpoint,
+			"description":      rt.Schema.Description.Value(),
+			"schema":           rt.Schema.ID,
+			"schemaExtensions": exts,
+			"meta": map[string]any{
+				"resourceType": "ResourceType",
+				"location":     h.cfg.BaseURL + "/ResourceTypes/" + rt.Name,
+			},
+		})
+	}
+	return out
+}
+
+func (h *Handler) resourceTypes(w http.ResponseWriter, r *http.Request) {
+	docs := h.resourceTypeDocs()
+	writeJSON(w, http.StatusOK, listResponse{
+		Schemas: []string{schemas.ListResponseURN}, TotalResults: len(docs), ItemsPerPage: len(docs), StartIndex: 1, Resources: docs,
+	})
+}
+
+func (h *Handler) resourceType(w http.ResponseWriter, r *http.Request) {
+	for _, d := range h.resourceTypeDocs() {
+		if strings.EqualFold(d["id"].(string), r.PathValue("name")) {
+			writeJSON(w, http.StatusOK, d)
+			return
+		}
+	}
+	writeStatus(w, http.StatusNotFound, "", "no resource type "+r.PathValue("name"))
+}
+
+func (h *Handler) schemaDocs() []map[string]any {
+	var all []schema.Schema
+	users := schemas.Users()
+	all = append(all, users.Schema)
+	all = append(all, users.Extensions...)
+	all = append(all, schemas.Groups().Schema)
+	out := make([]map[string]any, 0, len(all))
+	for _, s := range all {
+		raw, err := json.Marshal(s)
+		if err != nil {
+			continue
+		}
+		var doc map[string]any
+		if json.Unmarshal(raw, &doc) != nil {
+			continue
+		}
+		doc["schemas"] = []string{schemaURN}
+		doc["meta"] = map[string]any{"resourceType": "Schema", "location": h.cfg.BaseURL + "/Schemas/" + s.ID}
+		out = append(out, doc)
+	}
+	return out
+}
+
+func (h *Handler) schemaList(w http.ResponseWriter, r *http.Request) {
+	docs := h.schemaDocs()
+	writeJSON(w, http.StatusOK, listResponse{
+		Schemas: []string{schemas.ListResponseURN}, TotalResults: len(docs), ItemsPerPage: len(docs), StartIndex: 1, Resources: docs,
+	})
+}
+
+func (h *Handler) schema(w http.ResponseWriter, r *http.Request) {
+	for _, d := range h.schemaDocs() {
+		if strings.EqualFold(d["id"].(string), r.PathValue("id")) {
+			writeJSON(w, http.StatusOK, d)
+			return
+		}
+	}
+	writeStatus(w, http.StatusNotFound, "", "no schema "+r.PathValue("id"))
+}

@@ -1,0 +1,64 @@
+package scim
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+)
+
+// errorKinds is the one table that maps a domain error code to its HTTP status
+// and scimType (RFC 7644 §3.12, Table 9).
+var errorKinds = map[resources.Code]struct {
+	status   int
+	scimType string
+}{
+	resources.NotFound:           {http.StatusNotFound, ""},
+	resources.Uniqueness:         {http.StatusConflict, "uniqueness"},
+	resources.Mutability:         {http.StatusBadRequest, "mutability"},
+	resources.InvalidValue:       {http.StatusBadRequest, "invalidValue"},
+	resources.InvalidSyntax:      {http.StatusBadRequest, "invalidSyntax"},
+	resources.InvalidFilter:      {http.StatusBadRequest, "invalidFilter"},
+	resources.InvalidPath:        {http.StatusBadRequest, "invalidPath"},
+	resources.NoTarget:           {http.StatusBadRequest, "noTarget"},
+	resources.TooMany:            {http.StatusBadRequest, "tooMany"},
+	resources.PreconditionFailed: {http.StatusPreconditionFailed, ""},
+	resources.Unauthorized:       {http.StatusUnauthorized, ""},
+	resources.Forbidden:          {http.StatusForbidden, ""},
+}
+
+// errorBody is a SCIM error response (RFC 7644 §3.12).
+type errorBody struct {
+	Schemas  []string `json:"schemas"`
+	Status   string   `json:"status"`
+	ScimType string   `json:"scimType,omitempty"`
+	Detail   string   `json:"detail,omitempty"`
+}
+
+// writeError answers err as a SCIM error. A domain [resources.Error] is shown to
+// the client; anything else is logged with its cause and answered as a bare 500.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e resources.Error
+	if errors.As(err, &e) {
+		kind, ok := errorKinds[e.Code]
+		if ok {
+			writeStatus(w, kind.status, kind.scimType, e.Detail)
+			return
+		}
+	}
+	log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeStatus(w, http.StatusInternalServerError, "", "internal error; the server logged the cause")
+}
+
+// writeStatus writes a SCIM error with an explicit status.
+func writeStatus(w http.ResponseWriter, status int, scimType, detail string) {
+	writeJSON(w, status, errorBody{
+		Schemas:  []string{schemas.ErrorURN},
+		Status:   strconv.Itoa(status),
+		ScimType: scimType,
+		Detail:   detail,
+	})
+}

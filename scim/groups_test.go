@@ -1,0 +1,147 @@
+package scim_test
+
+import (
+	"net/http"
+	"sort"
+	"testing"
+)
+
+// memberIDs returns the member ids of a group document, sorted.
+func memberIDs(body map[string]any) []string {
+	var ids []string
+	list, _ := body["members"].([]any)
+	for _, m := range list {
+		ids = append(ids, str(m, "value"))
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// groupIDs returns the group ids of a user document, sorted.
+func groupIDs(body map[string]any) []string {
+	var ids []string
+	list, _ := body["groups"].([]any)
+	for _, m := range list {
+		ids = append(ids, str(m, "value"))
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func sorted(ids ...string) []string {
+	out := append([]string(nil), ids...)
+	sort.Strings(out)
+	return out
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestGroupsAndMembership(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		u1 := str(a.do("POST", "/Users", ownerToken, user("u1@example.com", nil)).must(t, 201).body, "id")
+		u2 := str(a.do("POST", "/Users", ownerToken, user("u2@example.com", nil)).must(t, 201).body, "id")
+		u3 := str(a.do("POST", "/Users", ownerToken, user("u3@example.com", nil)).must(t, 201).body, "id")
+
+		g := a.do("POST", "/Groups", collabToken, group("Gold", u1, u2)).must(t, 201)
+		gid := str(g.body, "id")
+		if got := memberIDs(g.body); !equal(got, sorted(u1, u2)) {
+			t.Errorf("created members = %v, want %v", got, sorted(u1, u2))
+		}
+		a.do("POST", "/Groups", ownerToken, group("gold")).scimError(t, 409, "uniqueness", "gold")
+		a.do("POST", "/Groups", ownerToken, group("Ghost", "no-such-user")).scimError(t, 400, "invalidValue", "no-such-user")
+		if r := a.do("GET", "/Groups?filter="+urlQuery(`displayName eq "Ghost"`), ownerToken, nil).must(t, 200); r.body["totalResults"] != float64(0) {
+			t.Errorf("a refused group was stored: %s", r.raw)
+		}
+
+		u1doc := a.do("GET", "/Users/"+u1, ownerToken, nil).must(t, 200)
+		if got := groupIDs(u1doc.body); !equal(got, []string{gid}) || str(u1doc.body, "groups", 0, "display") != "Gold" {
+			t.Errorf("user groups = %s", u1doc.raw)
+		}
+
+		steps := []struct {
+			name string
+			ops  map[string]any
+			want []string
+		}{
+			{"Entra add with $ref null", patch(op("Add", "members", []any{map[string]any{"$ref": nil, "value": u3}})), sorted(u1, u2, u3)},
+			{"Entra legacy remove by value list", patch(op("Remove", "members", []any{map[string]any{"value": u1}})), sorted(u2, u3)},
+			{"RFC remove by filter", patch(op("remove", `members[value eq "`+u2+`"]`, nil)), []string{u3}},
+			{"Okta batch add", patch(op("add", "members", []any{map[string]any{"value": u1}, map[string]any{"value": u2}})), sorted(u1, u2, u3)},
+			{"replace members", patch(op("replace", "members", []any{map[string]any{"value": u1}})), []string{u1}},
+			{"remove all", patch(op("Remove", "members", nil)), nil},
+		}
+		for _, s := range steps {
+			t.Run(s.name, func(t *testing.T) {
+				a.do("PATCH", "/Groups/"+gid, ownerToken, s.ops).must(t, 200)
+				got := a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, 200)
+				if ids := memberIDs(got.body); !equal(ids, s.want) {
+					t.Errorf("members = %v, want %v", ids, s.want)
+				}
+				for _, u := range []string{u1, u2, u3} {
+					in := false
+					for _, w := range s.want {
+						in = in || w == u
+					}
+					ug := groupIDs(a.do("GET", "/Users/"+u, ownerToken, nil).must(t, 200).body)
+					if in != (len(ug) == 1) {
+						t.Errorf("user %s groups = %v, member = %v: they disagree", u, ug, in)
+					}
+				}
+			})
+		}
+
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", []any{map[string]any{"value": u1}}))).must(t, 200)
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", []any{map[string]any{"value": "missing"}}))).scimError(t, 400, "invalidValue", "missing")
+
+		// Rename is visible in the members' groups.
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("replace", "displayName", "Platinum"))).must(t, 200)
+		if d := str(a.do("GET", "/Users/"+u1, ownerToken, nil).body, "groups", 0, "display"); d != "Platinum" {
+			t.Errorf("user's group display = %q after rename, want Platinum", d)
+		}
+		// Entra's existence check for groups.
+		r := a.do("GET", "/Groups?excludedAttributes=members&filter="+urlQuery(`displayName eq "platinum"`), ownerToken, nil).must(t, 200)
+		if r.body["totalResults"] != float64(1) || str(r.body, "Resources", 0, "members") != "" {
+			t.Errorf("group filter = %s", r.raw)
+		}
+
+		// Deleting a user removes it from every group.
+		a.do("DELETE", "/Users/"+u1, ownerToken, nil).must(t, http.StatusNoContent)
+		if ids := memberIDs(a.do("GET", "/Groups/"+gid, ownerToken, nil).body); len(ids) != 0 {
+			t.Errorf("deleted user still a member: %v", ids)
+		}
+		// Deleting a group removes it from its members' groups.
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", []any{map[string]any{"value": u2}}))).must(t, 200)
+		a.do("DELETE", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusNoContent)
+		if ug := groupIDs(a.do("GET", "/Users/"+u2, ownerToken, nil).body); len(ug) != 0 {
+			t.Errorf("user still in deleted group: %v", ug)
+		}
+		a.do("POST", "/Groups", ownerToken, group("Platinum")).must(t, 201)
+	})
+}
+
+func TestGroupPut(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		u1 := str(a.do("POST", "/Users", ownerToken, user("a1@example.com", nil)).must(t, 201).body, "id")
+		u2 := str(a.do("POST", "/Users", ownerToken, user("a2@example.com", nil)).must(t, 201).body, "id")
+		gid := str(a.do("POST", "/Groups", ownerToken, group("G", u1)).must(t, 201).body, "id")
+		a.do("POST", "/Groups", ownerToken, group("H")).must(t, 201)
+		r := a.do("PUT", "/Groups/"+gid, ownerToken, group("G2", u2)).must(t, 200)
+		if ids := memberIDs(r.body); !equal(ids, []string{u2}) || str(r.body, "displayName") != "G2" {
+			t.Errorf("PUT group = %s", r.raw)
+		}
+		a.do("PUT", "/Groups/"+gid, ownerToken, group("h")).scimError(t, 409, "uniqueness", "")
+		if len(groupIDs(a.do("GET", "/Users/"+u1, ownerToken, nil).body)) != 0 {
+			t.Errorf("u1 still has the group after PUT removed it")
+		}
+	})
+}

@@ -1,0 +1,359 @@
+package scim
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+)
+
+// BasePath is where the SCIM API is mounted.
+const BasePath = "/scim/v2"
+
+// Config configures the SCIM handler.
+type Config struct {
+	// BaseURL is the public URL of the SCIM API, BasePath included
+	// ("https://scim.example.com/scim/v2"); it prefixes meta.location and the
+	// Location header.
+	BaseURL string
+	// MaxBodyBytes limits request bodies.
+	MaxBodyBytes int64
+	// DefaultCount is the page size when a list request gives none; MaxCount is
+	// the largest page served (RFC 7644 §3.4.2.4).
+	DefaultCount, MaxCount int
+	// TokenCacheTTL is how long a verified token is trusted without asking the
+	// store again.
+	TokenCacheTTL time.Duration
+}
+
+// Handler serves the SCIM API.
+type Handler struct {
+	cfg    Config
+	log    *slog.Logger
+	auth   *authenticator
+	users  *resources.Users
+	groups *resources.Groups
+	mux    *http.ServeMux
+}
+
+// NewHandler returns the SCIM API handler.
+func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, tokens resources.TokenStore, log *slog.Logger) *Handler {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.DefaultCount <= 0 {
+		cfg.DefaultCount = 100
+	}
+	if cfg.MaxCount <= 0 {
+		cfg.MaxCount = 1000
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	h := &Handler{cfg: cfg, log: log, auth: newAuthenticator(tokens, cfg.TokenCacheTTL), users: users, groups: groups, mux: http.NewServeMux()}
+
+	for _, e := range []endpoint{h.userEndpoint(), h.groupEndpoint()} {
+		h.mux.Handle(BasePath+e.rt.Endpoint, h.requireAuth(http.HandlerFunc(e.collection)))
+		h.mux.Handle(BasePath+e.rt.Endpoint+"/{id}", h.requireAuth(http.HandlerFunc(e.single)))
+	}
+	h.mux.Handle(BasePath+"/ServiceProviderConfig", h.requireAuth(readOnly(h.serviceProviderConfig)))
+	h.mux.Handle(BasePath+"/ResourceTypes", h.requireAuth(readOnly(h.resourceTypes)))
+	h.mux.Handle(BasePath+"/ResourceTypes/{name}", h.requireAuth(readOnly(h.resourceType)))
+	h.mux.Handle(BasePath+"/Schemas", h.requireAuth(readOnly(h.schemaList)))
+	h.mux.Handle(BasePath+"/Schemas/{id}", h.requireAuth(readOnly(h.schema)))
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusNotFound, "", "no SCIM endpoint at "+r.URL.Path)
+	})
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func readOnly(f http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET")
+			writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path+": discovery endpoints are read-only")
+			return
+		}
+		f(w, r)
+	}
+}
+
+// endpoint adapts a resource service to HTTP.
+type endpoint struct {
+	h       *Handler
+	rt      schemas.ResourceType
+	create  func(ctx context.Context, org string, raw map[string]any) (resources.Resource, error)
+	get     func(ctx context.Context, org, id string, p projection) (resources.Resource, error)
+	replace func(ctx context.Context, org, id string, raw map[string]any, ifMatch int64) (resources.Resource, error)
+	patch   func(ctx context.Context, org, id string, ops []resources.PatchOp, ifMatch int64) (resources.Resource, error)
+	remove  func(ctx context.Context, org, id string, ifMatch int64) error
+	list    func(ctx context.Context, org string, q resources.Query) (resources.Page, error)
+}
+
+func (h *Handler) userEndpoint() endpoint {
+	u := h.users
+	return endpoint{
+		h: h, rt: u.ResourceType(),
+		create: u.Create,
+		get: func(ctx context.Context, org, id string, _ projection) (resources.Resource, error) {
+			return u.Get(ctx, org, id)
+		},
+		replace: u.Replace, patch: u.Patch, remove: u.Delete, list: u.List,
+	}
+}
+
+func (h *Handler) groupEndpoint() endpoint {
+	g := h.groups
+	rt := g.ResourceType()
+	return endpoint{
+		h: h, rt: rt,
+		create: g.Create,
+		get: func(ctx context.Context, org, id string, p projection) (resources.Resource, error) {
+			return g.Get(ctx, org, id, !p.excludes(rt, "members"))
+		},
+		replace: g.Replace, patch: g.Patch, remove: g.Delete, list: g.List,
+	}
+}
+
+func (e endpoint) collection(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		e.listResources(w, r)
+	case http.MethodPost:
+		e.createResource(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)
+	}
+}
+
+func (e endpoint) single(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		e.getResource(w, r)
+	case http.MethodPut:
+		e.replaceResource(w, r)
+	case http.MethodPatch:
+		e.patchResource(w, r)
+	case http.MethodDelete:
+		e.deleteResource(w, r)
+	default:
+		w.Header().Set("Allow", "GET, PUT, PATCH, DELETE")
+		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)
+	}
+}
+
+func (e endpoint) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, errTooLarge):
+		writeStatus(w, http.StatusRequestEntityTooLarge, "", "the request body exceeds "+strconv.FormatInt(e.h.cfg.MaxBodyBytes, 10)+" bytes")
+	case errors.Is(err, errUnsupportedMedia):
+		writeStatus(w, http.StatusUnsupportedMediaType, "", "send the body as application/scim+json (or application/json)")
+	default:
+		writeError(w, r, e.h.log, err)
+	}
+}
+
+func (e endpoint) projection(r *http.Request) projection {
+	q := r.URL.Query()
+	return parseProjection(q.Get("attributes"), q.Get("excludedAttributes"))
+}
+
+// respond writes one resource with its ETag (RFC 7644 §3.14).
+func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, res resources.Resource) {
+	doc := resources.Document(e.rt, res, e.h.cfg.BaseURL)
+	w.Header().Set("ETag", resources.ETag(res.Version))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", resources.Location(e.rt, e.h.cfg.BaseURL, res.ID))
+	}
+	writeJSON(w, status, e.projection(r).apply(e.rt, doc))
+}
+
+func (e endpoint) readObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+	data, err := readBody(w, r, e.h.cfg.MaxBodyBytes)
+	if err == nil {
+		var m map[string]any
+		if m, err = decodeObject(data); err == nil {
+			return m, true
+		}
+	}
+	e.fail(w, r, err)
+	return nil, false
+}
+
+func (e endpoint) createResource(w http.ResponseWriter, r *http.Request) {
+	raw, ok := e.readObject(w, r)
+	if !ok {
+		return
+	}
+	res, err := e.create(r.Context(), principal(r.Context()).Org, raw)
+	if err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	e.respond(w, r, http.StatusCreated, res)
+}
+
+func (e endpoint) getResource(w http.ResponseWriter, r *http.Request) {
+	res, err := e.get(r.Context(), principal(r.Context()).Org, r.PathValue("id"), e.projection(r))
+	if err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, res.Version) {
+		w.Header().Set("ETag", resources.ETag(res.Version))
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	e.respond(w, r, http.StatusOK, res)
+}
+
+func (e endpoint) replaceResource(w http.ResponseWriter, r *http.Request) {
+	ifMatch, ok := e.ifMatch(w, r)
+	if !ok {
+		return
+	}
+	raw, ok := e.readObject(w, r)
+	if !ok {
+		return
+	}
+	res, err := e.replace(r.Context(), principal(r.Context()).Org, r.PathValue("id"), raw, ifMatch)
+	if err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	e.respond(w, r, http.StatusOK, res)
+}
+
+func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) {
+	ifMatch, ok := e.ifMatch(w, r)
+	if !ok {
+		return
+	}
+	data, err := readBody(w, r, e.h.cfg.MaxBodyBytes)
+	if err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	ops, err := resources.ParsePatch(data)
+	if err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	res, err := e.patch(r.Context(), principal(r.Context()).Org, r.PathValue("id"), ops, ifMatch)
+	if err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	if e.rt.Name == "Group" && !e.projection(r).excludes(e.rt, "members") {
+		// The write returns the group without its member list; load it for
+		// the response only when the client wants it.
+		if res, err = e.get(r.Context(), principal(r.Context()).Org, res.ID, e.projection(r)); err != nil {
+			e.fail(w, r, err)
+			return
+		}
+	}
+	e.respond(w, r, http.StatusOK, res)
+}
+
+func (e endpoint) deleteResource(w http.ResponseWriter, r *http.Request) {
+	ifMatch, ok := e.ifMatch(w, r)
+	if !ok {
+		return
+	}
+	if err := e.remove(r.Context(), principal(r.Context()).Org, r.PathValue("id"), ifMatch); err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ifMatch returns the version an If-Match header pins, 0 for none or "*".
+func (e endpoint) ifMatch(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return 0, true
+	}
+	v, ok := resources.ParseETag(h)
+	if !ok {
+		writeStatus(w, http.StatusPreconditionFailed, "", "If-Match "+strconv.Quote(h)+" is not a version of this resource")
+		return 0, false
+	}
+	return v, true
+}
+
+// etagMatches reports whether an If-None-Match list names version.
+func etagMatches(header string, version int64) bool {
+	for _, t := range strings.Split(header, ",") {
+		if t = strings.TrimSpace(t); t == "*" {
+			return true
+		}
+		if v, ok := resources.ParseETag(t); ok && v == version {
+			return true
+		}
+	}
+	return false
+}
+
+// listResponse is a SCIM ListResponse (RFC 7644 §3.4.2).
+type listResponse struct {
+	Schemas      []string         `json:"schemas"`
+	TotalResults int              `json:"totalResults"`
+	ItemsPerPage int              `json:"itemsPerPage"`
+	StartIndex   int              `json:"startIndex"`
+	Resources    []map[string]any `json:"Resources"`
+}
+
+func (e endpoint) listResources(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	query := resources.Query{StartIndex: 1, Count: e.h.cfg.DefaultCount}
+	if s := q.Get("startIndex"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			e.fail(w, r, resources.Errorf(resources.InvalidValue, "startIndex must be an integer, got %q", s))
+			return
+		}
+		query.StartIndex = max(n, 1) // RFC 7644 §3.4.2.4: less than 1 is 1
+	}
+	if s := q.Get("count"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			e.fail(w, r, resources.Errorf(resources.InvalidValue, "count must be an integer, got %q", s))
+			return
+		}
+		query.Count = min(max(n, 0), e.h.cfg.MaxCount) // negative is 0
+	}
+	if f := strings.TrimSpace(q.Get("filter")); f != "" {
+		expr, err := resources.ParseFilter(e.rt, f)
+		if err != nil {
+			e.fail(w, r, err)
+			return
+		}
+		query.Filter = expr
+	}
+	proj := e.projection(r)
+	query.WithMembers = e.rt.Name == "Group" && !proj.excludes(e.rt, "members")
+	page, err := e.list(r.Context(), principal(r.Context()).Org, query)
+	if err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	out := listResponse{
+		Schemas:      []string{schemas.ListResponseURN},
+		TotalResults: page.Total,
+		ItemsPerPage: len(page.Resources),
+		StartIndex:   query.StartIndex,
+		Resources:    make([]map[string]any, len(page.Resources)),
+	}
+	for i, res := range page.Resources {
+		out.Resources[i] = proj.apply(e.rt, resources.Document(e.rt, res, e.h.cfg.BaseURL))
+	}
+	writeJSON(w, http.StatusOK, out)
+}

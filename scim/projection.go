@@ -1,0 +1,198 @@
+package scim
+
+import (
+	"strings"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// projection is the attributes / excludedAttributes of a request (RFC 7644
+// §3.4.2.5, §3.9).
+type projection struct {
+	attributes []string
+	excluded   []string
+}
+
+func parseProjection(attributes, excluded string) projection {
+	return projection{attributes: splitList(attributes), excluded: splitList(excluded)}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// excludes reports whether the projection certainly leaves out the top-level
+// attribute name, so that it need not be loaded (e.g. a group's members).
+func (p projection) excludes(rt schemas.ResourceType, name string) bool {
+	if len(p.attributes) > 0 {
+		for _, a := range p.attributes {
+			if at, ok := rt.Lookup(a); ok && at.Attr.Name() == name {
+				return false
+			}
+		}
+		return true
+	}
+	for _, a := range p.excluded {
+		if at, ok := rt.Lookup(a); ok && at.Attr.Name() == name && at.Sub == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// apply returns doc projected. Attributes returned "always" (id, schemas) stay;
+// "never" ones are never in doc to begin with.
+func (p projection) apply(rt schemas.ResourceType, doc map[string]any) map[string]any {
+	if len(p.attributes) == 0 && len(p.excluded) == 0 {
+		return doc
+	}
+	if len(p.attributes) > 0 {
+		out := map[string]any{"schemas": doc["schemas"], "id": doc["id"]}
+		for _, path := range p.attributes {
+			copyPath(rt, doc, out, path)
+		}
+		return out
+	}
+	out := make(map[string]any, len(doc))
+	for k, v := range doc {
+		out[k] = v
+	}
+	for _, path := range p.excluded {
+		removePath(rt, out, path)
+	}
+	return out
+}
+
+// target resolves a projection path to the container key in doc (the
+// attribute, or the extension URN) and the attribute and sub-attribute names.
+func target(rt schemas.ResourceType, path string) (ext, attr, sub string, ok bool) {
+	if e, found := rt.Extension(path); found {
+		return e.ID, "", "", true
+	}
+	a, found := rt.Lookup(path)
+	if !found {
+		return "", "", "", false
+	}
+	if !a.Core {
+		ext = a.URN
+	}
+	if a.Sub != nil {
+		sub = a.Sub.Name()
+	}
+	return ext, a.Attr.Name(), sub, true
+}
+
+func copyPath(rt schemas.ResourceType, doc, out map[string]any, path string) {
+	ext, attr, sub, ok := target(rt, path)
+	if !ok {
+		return
+	}
+	src, dst := doc, out
+	if ext != "" {
+		m, _ := doc[ext].(map[string]any)
+		if m == nil {
+			return
+		}
+		if attr == "" {
+			out[ext] = m
+			return
+		}
+		d, _ := out[ext].(map[string]any)
+		if d == nil {
+			d = map[string]any{}
+			out[ext] = d
+		}
+		src, dst = m, d
+	}
+	v, present := src[attr]
+	if !present {
+		return
+	}
+	if sub == "" {
+		dst[attr] = v
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		d, _ := dst[attr].(map[string]any)
+		if d == nil {
+			d = map[string]any{}
+			dst[attr] = d
+		}
+		if sv, ok := x[sub]; ok {
+			d[sub] = sv
+		}
+	case []any:
+		prev, _ := dst[attr].([]any)
+		list := make([]any, len(x))
+		for i, e := range x {
+			m := map[string]any{}
+			if i < len(prev) {
+				m, _ = prev[i].(map[string]any)
+			}
+			if em, ok := e.(map[string]any); ok {
+				if sv, ok := em[sub]; ok {
+					m[sub] = sv
+				}
+			}
+			list[i] = m
+		}
+		dst[attr] = list
+	}
+}
+
+func removePath(rt schemas.ResourceType, out map[string]any, path string) {
+	ext, attr, sub, ok := target(rt, path)
+	if !ok || (ext == "" && (attr == "id" || attr == "schemas")) {
+		return
+	}
+	container := out
+	if ext != "" {
+		if attr == "" {
+			delete(out, ext)
+			return
+		}
+		m, _ := out[ext].(map[string]any)
+		if m == nil {
+			return
+		}
+		container = copyMap(m)
+		out[ext] = container
+	}
+	if sub == "" {
+		delete(container, attr)
+		return
+	}
+	switch x := container[attr].(type) {
+	case map[string]any:
+		m := copyMap(x)
+		delete(m, sub)
+		container[attr] = m
+	case []any:
+		list := make([]any, len(x))
+		for i, e := range x {
+			if em, ok := e.(map[string]any); ok {
+				em = copyMap(em)
+				delete(em, sub)
+				list[i] = em
+			} else {
+				list[i] = e
+			}
+		}
+		container[attr] = list
+	}
+}
+
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

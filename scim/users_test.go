@@ -1,0 +1,316 @@
+package scim_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+const customerURN = "urn:scim:schemas:extension:customer:2.0:User"
+
+func TestUserLifecycle(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user("Jane.Doe@Example.com", map[string]any{
+			"externalId": "ext-1", "password": "correct horse battery",
+			customerURN: map[string]any{"passwordSetup": "temporaryPassword"},
+		})).must(t, http.StatusCreated)
+		id := str(created.body, "id")
+		if id == "" {
+			t.Fatalf("POST /Users: no id in %s", created.raw)
+		}
+		if loc := created.header.Get("Location"); loc != a.srv.URL+"/scim/v2/Users/"+id {
+			t.Errorf("Location = %q, want the user's URL", loc)
+		}
+		if got := str(created.body, "meta", "location"); got != created.header.Get("Location") {
+			t.Errorf("meta.location = %q, want %q", got, created.header.Get("Location"))
+		}
+		if etag := created.header.Get("ETag"); etag == "" || etag != str(created.body, "meta", "version") {
+			t.Errorf("ETag = %q, meta.version = %q: want equal and set", etag, str(created.body, "meta", "version"))
+		}
+		if strings.Contains(created.raw, "password\"") || strings.Contains(created.raw, "correct horse") {
+			t.Errorf("POST response leaks the password: %s", created.raw)
+		}
+		if got := str(created.body, customerURN, "accountState"); got != "passwordChangeRequired" {
+			t.Errorf("accountState = %q, want passwordChangeRequired", got)
+		}
+		if got := str(created.body, "emails", 0, "value"); got != "Jane.Doe@Example.com" {
+			t.Errorf("emails[0].value = %q, want the userName", got)
+		}
+
+		got := a.do("GET", "/Users/"+id, readerToken, nil).must(t, http.StatusOK)
+		if str(got.body, "userName") != "Jane.Doe@Example.com" || str(got.body, "name", "givenName") != "Jane" {
+			t.Errorf("GET user = %s", got.raw)
+		}
+		if strings.Contains(got.raw, "correct horse") || strings.Contains(got.raw, `"password"`) {
+			t.Errorf("GET leaks the password: %s", got.raw)
+		}
+
+		// Names change freely; resending the userName in another case is fine.
+		put := a.do("PUT", "/Users/"+id, collabToken, user("jane.doe@example.com", map[string]any{
+			"name": map[string]any{"givenName": "Janet", "familyName": "Smith"},
+		})).must(t, http.StatusOK)
+		if str(put.body, "name", "givenName") != "Janet" || str(put.body, "userName") != "Jane.Doe@Example.com" {
+			t.Errorf("PUT result = %s", put.raw)
+		}
+		if str(put.body, "externalId") != "" {
+			t.Errorf("PUT without externalId kept it: %s", put.raw)
+		}
+		if str(put.body, customerURN, "passwordSetup") != "temporaryPassword" {
+			t.Errorf("PUT lost the immutable passwordSetup: %s", put.raw)
+		}
+
+		a.do("DELETE", "/Users/"+id, ownerToken, nil).must(t, http.StatusNoContent)
+		a.do("GET", "/Users/"+id, ownerToken, nil).scimError(t, 404, "", id)
+		a.do("DELETE", "/Users/"+id, ownerToken, nil).scimError(t, 404, "", id)
+		// The userName is free again.
+		a.do("POST", "/Users", ownerToken, user("jane.doe@example.com", nil)).must(t, http.StatusCreated)
+	})
+}
+
+func TestUserValidation(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.do("POST", "/Users", ownerToken, user("taken@example.com", nil)).must(t, http.StatusCreated)
+		cases := []struct {
+			name     string
+			body     any
+			status   int
+			scimType string
+			detail   string
+		}{
+			{"duplicate userName ignoring case", user("TAKEN@example.com", nil), 409, "uniqueness", "already taken"},
+			{"userName not an email", user("jane", nil), 400, "invalidValue", "email address"},
+			{"userName missing", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}}, 400, "invalidValue", "userName"},
+			{"schemas missing", map[string]any{"userName": "a@example.com"}, 400, "invalidSyntax", "schemas"},
+			{"not JSON", `{"userName":`, 400, "invalidSyntax", "JSON"},
+			{"wrong type", user("b@example.com", map[string]any{"active": "maybe"}), 400, "invalidValue", "active"},
+			{"unknown attribute", user("c@example.com", map[string]any{"shoeSize": 42}), 400, "invalidValue", "shoeSize"},
+			{"temporaryPassword without password", user("d@example.com", map[string]any{customerURN: map[string]any{"passwordSetup": "temporaryPassword"}}), 400, "invalidValue", "password"},
+			{"invite with password", user("e@example.com", map[string]any{"password": "long enough pw", customerURN: map[string]any{"passwordSetup": "invite"}}), 400, "invalidValue", "password"},
+			{"unknown passwordSetup", user("f@example.com", map[string]any{customerURN: map[string]any{"passwordSetup": "magic"}}), 400, "invalidValue", "passwordSetup"},
+			{"short password", user("g@example.com", map[string]any{"password": "short"}), 400, "invalidValue", "at least 8"},
+			{"two primary emails", user("h@example.com", map[string]any{"emails": []any{
+				map[string]any{"value": "h@example.com", "primary": true}, map[string]any{"value": "h2@example.com", "primary": true}}}), 400, "invalidValue", "primary"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				r := a.do("POST", "/Users", ownerToken, c.body)
+				r.scimError(t, c.status, c.scimType, c.detail)
+				if strings.Contains(r.raw, "long enough pw") {
+					t.Errorf("error leaks the password: %s", r.raw)
+				}
+			})
+		}
+		list := a.do("GET", "/Users", ownerToken, nil).must(t, 200)
+		if list.body["totalResults"] != float64(1) {
+			t.Errorf("bad input changed something: totalResults = %v, want 1", list.body["totalResults"])
+		}
+	})
+}
+
+func TestUserNameImmutable(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		id := str(a.do("POST", "/Users", ownerToken, user("fixed@example.com", nil)).must(t, 201).body, "id")
+		a.do("PUT", "/Users/"+id, ownerToken, user("other@example.com", nil)).scimError(t, 400, "mutability", "immutable")
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "userName", "other@example.com"))).scimError(t, 400, "mutability", "immutable")
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "", map[string]any{"userName": "other@example.com"}))).scimError(t, 400, "mutability", "userName")
+		// The same value again, in any case, is accepted.
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("Replace", "userName", "FIXED@example.com"))).must(t, 200)
+		got := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, 200)
+		if str(got.body, "userName") != "fixed@example.com" {
+			t.Errorf("userName = %q after refused changes", str(got.body, "userName"))
+		}
+	})
+}
+
+func TestInviteAndPasswordNeverReturned(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		r := a.do("POST", "/Users", ownerToken, user("invitee@example.com", map[string]any{
+			customerURN: map[string]any{"passwordSetup": "invite"}})).must(t, 201)
+		if got := str(r.body, customerURN, "accountState"); got != "pendingInvitation" {
+			t.Errorf("accountState = %q, want pendingInvitation", got)
+		}
+		wso2 := a.do("POST", "/Users", ownerToken, user("asgardeo@example.com", map[string]any{
+			"urn:scim:wso2:schema": map[string]any{"askPassword": "true"}})).must(t, 201)
+		if got := str(wso2.body, customerURN, "passwordSetup"); got != "invite" {
+			t.Errorf("askPassword true: passwordSetup = %q, want invite", got)
+		}
+		id := str(r.body, "id")
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", customerURN+":accountState", "active"))).scimError(t, 400, "mutability", "accountState")
+		list := a.do("GET", "/Users?attributes=password", ownerToken, nil).must(t, 200)
+		if strings.Contains(list.raw, "password\"") {
+			t.Errorf("list returns a password: %s", list.raw)
+		}
+	})
+}
+
+func TestUserPatchEntraAndOkta(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		id := str(a.do("POST", "/Users", ownerToken, user("p@example.com", map[string]any{"active": true})).must(t, 201).body, "id")
+		steps := []struct {
+			name  string
+			ops   map[string]any
+			check func(t *testing.T, body map[string]any)
+		}{
+			{"Entra disable with string boolean", patch(op("Replace", "active", "False")), func(t *testing.T, b map[string]any) {
+				if b["active"] != false {
+					t.Errorf("active = %v, want false", b["active"])
+				}
+			}},
+			{"Okta no-path replace", patch(op("replace", "", map[string]any{"active": true})), func(t *testing.T, b map[string]any) {
+				if b["active"] != true {
+					t.Errorf("active = %v, want true", b["active"])
+				}
+			}},
+			{"no-path keys that are paths", patch(op("Add", "", map[string]any{"name.givenName": "A", `emails[type eq "work"].value`: "p@example.com"})), func(t *testing.T, b map[string]any) {
+				if str(b, "name", "givenName") != "A" {
+					t.Errorf("name.givenName = %q", str(b, "name", "givenName"))
+				}
+			}},
+			{"value path creates element", patch(op("Add", `phoneNumbers[type eq "mobile"].value`, "+1 555")), func(t *testing.T, b map[string]any) {
+				if str(b, "phoneNumbers", 0, "value") != "+1 555" || str(b, "phoneNumbers", 0, "type") != "mobile" {
+					t.Errorf("phoneNumbers = %v", b["phoneNumbers"])
+				}
+			}},
+			{"enterprise by URN path", patch(op("Add", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "Sales")), func(t *testing.T, b map[string]any) {
+				if str(b, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "department") != "Sales" {
+					t.Errorf("department missing: %v", b)
+				}
+			}},
+			{"case-insensitive names", patch(op("replace", "name.FamilyName", "Roe")), func(t *testing.T, b map[string]any) {
+				if str(b, "name", "familyName") != "Roe" {
+					t.Errorf("familyName = %q", str(b, "name", "familyName"))
+				}
+			}},
+		}
+		for _, s := range steps {
+			t.Run(s.name, func(t *testing.T) {
+				r := a.do("PATCH", "/Users/"+id, ownerToken, s.ops).must(t, 200)
+				s.check(t, r.body)
+				s.check(t, a.do("GET", "/Users/"+id, ownerToken, nil).must(t, 200).body)
+			})
+		}
+		// Entra's follow-up existence check sees the user disabled or not.
+		f := a.do("GET", "/Users?filter=userName+eq+%22P@EXAMPLE.COM%22", ownerToken, nil).must(t, 200)
+		if f.body["totalResults"] != float64(1) || str(f.body, "Resources", 0, "id") != id {
+			t.Errorf("filter userName eq (other case) = %s", f.raw)
+		}
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("add", "groups", []any{map[string]any{"value": "x"}}))).scimError(t, 400, "mutability", "groups")
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "nosuch", "x"))).scimError(t, 400, "invalidPath", "nosuch")
+		a.do("PATCH", "/Users/"+id, ownerToken, map[string]any{"Operations": []any{}}).scimError(t, 400, "invalidSyntax", "")
+	})
+}
+
+func TestListPagingAndFilters(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		for i := 0; i < 7; i++ {
+			a.do("POST", "/Users", ownerToken, user(fmt.Sprintf("user%d@example.com", i), map[string]any{
+				"externalId": fmt.Sprintf("ext-%d", i%3),
+				"name":       map[string]any{"givenName": fmt.Sprintf("G%d", i), "familyName": "F"},
+			})).must(t, 201)
+		}
+		page := a.do("GET", "/Users?startIndex=3&count=2", ownerToken, nil).must(t, 200)
+		if page.body["totalResults"] != float64(7) || page.body["itemsPerPage"] != float64(2) || page.body["startIndex"] != float64(3) {
+			t.Errorf("paging = total %v items %v start %v", page.body["totalResults"], page.body["itemsPerPage"], page.body["startIndex"])
+		}
+		if str(page.body, "Resources", 0, "userName") != "user2@example.com" {
+			t.Errorf("page starts at %q, want user2 (creation order)", str(page.body, "Resources", 0, "userName"))
+		}
+		last := a.do("GET", "/Users?startIndex=6&count=5", ownerToken, nil).must(t, 200)
+		if last.body["itemsPerPage"] != float64(2) {
+			t.Errorf("last page itemsPerPage = %v, want 2", last.body["itemsPerPage"])
+		}
+		totals := a.do("GET", "/Users?count=0", ownerToken, nil).must(t, 200)
+		if totals.body["totalResults"] != float64(7) || totals.body["itemsPerPage"] != float64(0) {
+			t.Errorf("count=0 = %s", totals.raw)
+		}
+		filters := map[string]int{
+			`userName eq "user1@example.com"`:                        1,
+			`userName eq "nobody@example.com"`:                       0,
+			`externalId eq "ext-0"`:                                  3,
+			`externalId eq "EXT-0"`:                                  0, // externalId is caseExact
+			`userName sw "user"`:                                     7,
+			`userName co "3@"`:                                       1,
+			`userName ew "example.com"`:                              7,
+			`name.givenName gt "G4"`:                                 2,
+			`name.givenName ge "G4"`:                                 3,
+			`name.givenName lt "G1"`:                                 1,
+			`name.givenName le "G1"`:                                 2,
+			`name.givenName ne "G1"`:                                 6,
+			`title pr`:                                               0,
+			`externalId pr`:                                          7,
+			`not (externalId eq "ext-0")`:                            4,
+			`externalId eq "ext-0" and name.givenName eq "g3"`:       1,
+			`externalId eq "ext-1" or externalId eq "ext-2"`:         4,
+			`(externalId eq "ext-1" or userName eq "user0@example.com") and active eq true`: 3,
+			`emails[type eq "work" and value sw "user5"]`:            1,
+			`meta.created gt "2000-01-01T00:00:00Z"`:                 7,
+			`meta.resourceType eq "User"`:                            7,
+		}
+		for f, want := range filters {
+			t.Run(f, func(t *testing.T) {
+				r := a.do("GET", "/Users?filter="+urlQuery(f), ownerToken, nil).must(t, 200)
+				if r.body["totalResults"] != float64(want) {
+					t.Errorf("filter %s: totalResults = %v, want %d", f, r.body["totalResults"], want)
+				}
+				if n := len(r.body["Resources"].([]any)); n != want {
+					t.Errorf("filter %s: %d Resources, want %d", f, n, want)
+				}
+			})
+		}
+		a.do("GET", "/Users?filter="+urlQuery(`shoeSize eq 4`), ownerToken, nil).scimError(t, 400, "invalidFilter", "shoeSize")
+		a.do("GET", "/Users?filter="+urlQuery(`userName eq`), ownerToken, nil).scimError(t, 400, "invalidFilter", "")
+		a.do("GET", "/Users?count=abc", ownerToken, nil).scimError(t, 400, "invalidValue", "count")
+	})
+}
+
+func urlQuery(s string) string {
+	r := strings.NewReplacer(" ", "+", `"`, "%22", "[", "%5B", "]", "%5D", "&", "%26", "#", "%23", "(", "%28", ")", "%29")
+	return r.Replace(s)
+}
+
+func TestAuthAndTenancy(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		id := str(a.do("POST", "/Users", ownerToken, user("mine@example.com", nil)).must(t, 201).body, "id")
+		a.do("GET", "/Users", "", nil).scimError(t, 401, "", "Bearer")
+		a.do("GET", "/Users", "wrong-token", nil).scimError(t, 401, "", "not valid")
+		a.do("POST", "/Users", readerToken, user("r@example.com", nil)).scimError(t, 403, "", "reader")
+		a.do("DELETE", "/Users/"+id, readerToken, nil).scimError(t, 403, "", "reader")
+		a.do("GET", "/Users/"+id, readerToken, nil).must(t, 200)
+		// Another organization sees nothing and can change nothing.
+		a.do("GET", "/Users/"+id, otherToken, nil).scimError(t, 404, "", "")
+		a.do("DELETE", "/Users/"+id, otherToken, nil).scimError(t, 404, "", "")
+		a.do("PATCH", "/Users/"+id, otherToken, patch(op("replace", "active", false))).scimError(t, 404, "", "")
+		if r := a.do("GET", "/Users", otherToken, nil).must(t, 200); r.body["totalResults"] != float64(0) {
+			t.Errorf("other org lists %v users", r.body["totalResults"])
+		}
+		// The same userName may exist in another organization.
+		a.do("POST", "/Users", otherToken, user("mine@example.com", nil)).must(t, 201)
+		a.do("GET", "/Users/"+id, ownerToken, nil).must(t, 200)
+	})
+}
+
+func TestProtocolErrors(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.do("GET", "/Nope", ownerToken, nil).scimError(t, 404, "", "/Nope")
+		r := a.do("POST", "/Users", ownerToken, strings.Repeat("x", 70<<10))
+		r.must(t, http.StatusRequestEntityTooLarge)
+		a.do("POST", "/Users", ownerToken, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x@example.com"}`,
+			"Content-Type", "text/plain").must(t, http.StatusUnsupportedMediaType)
+		okta := a.do("POST", "/Users", ownerToken, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"okta@example.com"}`,
+			"Content-Type", "application/json")
+		okta.must(t, 201)
+		id := str(okta.body, "id")
+		stale := `W/"999"`
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "active", false)), "If-Match", stale).scimError(t, 412, "", "version")
+		a.do("DELETE", "/Users/"+id, ownerToken, nil, "If-Match", stale).must(t, 412)
+		a.do("GET", "/Users/"+id, ownerToken, nil).must(t, 200)
+		etag := okta.header.Get("ETag")
+		a.do("GET", "/Users/"+id, ownerToken, nil, "If-None-Match", etag).must(t, http.StatusNotModified)
+		next := a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "active", false)), "If-Match", etag).must(t, 200)
+		if next.header.Get("ETag") == etag {
+			t.Errorf("ETag did not change after a write")
+		}
+		a.do("PUT", "/ServiceProviderConfig", ownerToken, map[string]any{}).must(t, http.StatusMethodNotAllowed)
+	})
+}

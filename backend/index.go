@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/scim2/filter-parser/v2"
+
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -56,15 +58,43 @@ func groupIndexes() []indexAttr {
 	return indexAttrs(schemas.Groups(), "displayName", "externalId", "meta.created", "meta.lastModified")
 }
 
-// lookupIndex returns the index of the attribute with the given canonical full
-// name.
-func (k *kind) lookupIndex(name string) (indexAttr, bool) {
-	for _, ix := range k.indexes {
-		if ix.name == name {
-			return ix, true
+// indexPaths maps every spelling of the indexed attributes' paths, in lower
+// case, to their index: "name.givenname", "urn:...:core:2.0:user:name.givenname".
+// A complex attribute whose "value" is indexed maps too, with whole set.
+func indexPaths(rt schemas.ResourceType, indexes []indexAttr) map[string]indexPath {
+	out := map[string]indexPath{}
+	for _, ix := range indexes {
+		for _, p := range []string{ix.name, rt.Schema.ID + ":" + ix.name} {
+			p = strings.ToLower(p)
+			out[p] = indexPath{ix: ix}
+			if parent, ok := strings.CutSuffix(p, ".value"); ok {
+				if a, ok := rt.Lookup(parent); ok && a.Sub == nil && a.Attr.AttributeType() == "complex" {
+					out[parent] = indexPath{ix: ix, whole: true}
+				}
+			}
 		}
 	}
-	return indexAttr{}, false
+	return out
+}
+
+type indexPath struct {
+	ix    indexAttr
+	whole bool
+}
+
+// indexOf returns the index of a filter's attribute path, if it has one.
+// It resolves paths itself, without the schema, because planning is on the
+// path of every query.
+func (k *kind) indexOf(p filter.AttributePath) (ix indexAttr, whole, ok bool) {
+	name := p.AttributeName
+	if p.SubAttribute != nil {
+		name += "." + *p.SubAttribute
+	}
+	if p.URIPrefix != nil {
+		name = *p.URIPrefix + ":" + name
+	}
+	ip, ok := k.paths[strings.ToLower(name)]
+	return ip.ix, ip.whole, ok
 }
 
 // indexEntries returns the flat list attr, value, attr, value... of a

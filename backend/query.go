@@ -233,22 +233,11 @@ func qualify(parent filter.AttributePath, e filter.Expression) filter.Expression
 }
 
 func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
-	a, ok := resources.FilterAttribute(k.rt, e.AttributePath)
-	if !ok {
-		return nil
-	}
 	op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
-	name := a.FullName()
-	if a.Sub == nil && a.Attr.AttributeType() == "complex" {
+	ix, whole, ok := k.indexOf(e.AttributePath)
+	if !ok || whole && op == filter.PR {
 		// A complex attribute compared as a whole compares its "value"
-		// (emails eq "x" is emails.value eq "x"); "pr" is about the whole.
-		if op == filter.PR {
-			return nil
-		}
-		name += ".value"
-	}
-	ix, ok := k.lookupIndex(name)
-	if !ok {
+		// (emails eq "x" is emails.value eq "x"), but "pr" is about the whole.
 		return nil
 	}
 	n := &node{ix: ix, exact: true}

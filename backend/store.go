@@ -51,6 +51,11 @@ type kind struct {
 	name    string // "user", "group": the key segment
 	rt      schemas.ResourceType
 	indexes []indexAttr
+	paths   map[string]indexPath
+}
+
+func newKind(name string, rt schemas.ResourceType, indexes []indexAttr) kind {
+	return kind{name: name, rt: rt, indexes: indexes, paths: indexPaths(rt, indexes)}
 }
 
 // New wraps a go-redis client: a single server, Sentinel (failover) or
@@ -59,8 +64,8 @@ func New(client redis.UniversalClient) *Store {
 	return &Store{
 		client:       client,
 		MaxScan:      DefaultMaxScan,
-		users:        kind{name: "user", rt: schemas.Users(), indexes: userIndexes()},
-		groups:       kind{name: "group", rt: schemas.Groups(), indexes: groupIndexes()},
+		users:        newKind("user", schemas.Users(), userIndexes()),
+		groups:       newKind("group", schemas.Groups(), groupIndexes()),
 		writeUser:    redis.NewScript(writeUserSrc),
 		deleteUser:   redis.NewScript(deleteUserSrc),
 		writeGroup:   redis.NewScript(writeGroupSrc),

@@ -225,27 +225,27 @@ func TestListPagingAndFilters(t *testing.T) {
 			t.Errorf("count=0 = %s", totals.raw)
 		}
 		filters := map[string]int{
-			`userName eq "user1@example.com"`:                        1,
-			`userName eq "nobody@example.com"`:                       0,
-			`externalId eq "ext-0"`:                                  3,
-			`externalId eq "EXT-0"`:                                  0, // externalId is caseExact
-			`userName sw "user"`:                                     7,
-			`userName co "3@"`:                                       1,
-			`userName ew "example.com"`:                              7,
-			`name.givenName gt "G4"`:                                 2,
-			`name.givenName ge "G4"`:                                 3,
-			`name.givenName lt "G1"`:                                 1,
-			`name.givenName le "G1"`:                                 2,
-			`name.givenName ne "G1"`:                                 6,
-			`title pr`:                                               0,
-			`externalId pr`:                                          7,
-			`not (externalId eq "ext-0")`:                            4,
-			`externalId eq "ext-0" and name.givenName eq "g3"`:       1,
-			`externalId eq "ext-1" or externalId eq "ext-2"`:         4,
+			`userName eq "user1@example.com"`:                  1,
+			`userName eq "nobody@example.com"`:                 0,
+			`externalId eq "ext-0"`:                            3,
+			`externalId eq "EXT-0"`:                            0, // externalId is caseExact
+			`userName sw "user"`:                               7,
+			`userName co "3@"`:                                 1,
+			`userName ew "example.com"`:                        7,
+			`name.givenName gt "G4"`:                           2,
+			`name.givenName ge "G4"`:                           3,
+			`name.givenName lt "G1"`:                           1,
+			`name.givenName le "G1"`:                           2,
+			`name.givenName ne "G1"`:                           6,
+			`title pr`:                                         0,
+			`externalId pr`:                                    7,
+			`not (externalId eq "ext-0")`:                      4,
+			`externalId eq "ext-0" and name.givenName eq "g3"`: 1,
+			`externalId eq "ext-1" or externalId eq "ext-2"`:   4,
 			`(externalId eq "ext-1" or userName eq "user0@example.com") and active eq true`: 3,
-			`emails[type eq "work" and value sw "user5"]`:            1,
-			`meta.created gt "2000-01-01T00:00:00Z"`:                 7,
-			`meta.resourceType eq "User"`:                            7,
+			`emails[type eq "work" and value sw "user5"]`:                                   1,
+			`meta.created gt "2000-01-01T00:00:00Z"`:                                        7,
+			`meta.resourceType eq "User"`:                                                   7,
 		}
 		for f, want := range filters {
 			t.Run(f, func(t *testing.T) {

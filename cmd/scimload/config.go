@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// config is scimload's configuration, read once by run from flags and the
+// environment.
+type config struct {
+	url             string
+	token           string
+	redisURL        string
+	users           int
+	duration        time.Duration
+	concurrency     int
+	seedConcurrency int
+	skipSeed        bool
+}
+
+// parseConfig reads flags over environment over defaults and validates.
+func parseConfig(args []string, getenv func(string) string, output io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("scimload", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.StringVar(&cfg.url, "url", "http://localhost:8080/scim/v2", "scimd SCIM base URL")
+	// The token's default is filled in after parsing, so that -h never prints it.
+	fs.StringVar(&cfg.token, "token", "", "bearer token (default $SCIM_BOOTSTRAP_TOKEN)")
+	fs.StringVar(&cfg.redisURL, "redis-url", getenv("SCIM_REDIS_URL"), "the Redis scimd uses, for the baseline (default $SCIM_REDIS_URL)")
+	fs.IntVar(&cfg.users, "users", 10000, "users to seed and draw from")
+	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "how long each operation runs")
+	fs.IntVar(&cfg.concurrency, "concurrency", 16, "concurrent workers per operation")
+	fs.IntVar(&cfg.seedConcurrency, "seed-concurrency", 32, "concurrent workers while seeding")
+	fs.BoolVar(&cfg.skipSeed, "skip-seed", false, "don't seed; list the users an earlier run seeded")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.token == "" {
+		cfg.token = getenv("SCIM_BOOTSTRAP_TOKEN")
+	}
+	cfg.url = strings.TrimRight(cfg.url, "/")
+	return cfg, cfg.validate()
+}
+
+// validate names the setting at fault.
+func (c config) validate() error {
+	switch {
+	case !strings.HasPrefix(c.url, "http://") && !strings.HasPrefix(c.url, "https://"):
+		return fmt.Errorf("-url %q: want an http:// or https:// URL", c.url)
+	case c.token == "":
+		return errors.New("a bearer token is required: set SCIM_BOOTSTRAP_TOKEN or -token")
+	case c.redisURL == "":
+		return errors.New("the Redis URL is required for the baseline: set SCIM_REDIS_URL or -redis-url")
+	case c.users < 1:
+		return fmt.Errorf("-users %d: want at least 1", c.users)
+	case c.duration <= 0:
+		return fmt.Errorf("-duration %s: want more than 0", c.duration)
+	case c.concurrency < 1:
+		return fmt.Errorf("-concurrency %d: want at least 1", c.concurrency)
+	case c.seedConcurrency < 1:
+		return fmt.Errorf("-seed-concurrency %d: want at least 1", c.seedConcurrency)
+	}
+	return nil
+}

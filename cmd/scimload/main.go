@@ -1,0 +1,99 @@
+// Command scimload measures a running scimd against a baseline, in the same
+// run and on the same Redis, and prints the result as a Markdown table.
+//
+// Usage:
+//
+//	SCIM_BOOTSTRAP_TOKEN=… SCIM_REDIS_URL=redis://127.0.0.1:6379 \
+//	    go run ./cmd/scimload [-url http://localhost:8080/scim/v2] [-users 10000]
+//	    [-duration 10s] [-concurrency 16] [-seed-concurrency 32] [-skip-seed]
+//
+// # What it does
+//
+// It seeds -users users (userName loadNNNNNN@example.com; ones that already
+// exist are kept, so re-runs work) and a group "load-group". It then starts
+// an in-process baseline server whose handler does one go-redis GET of a
+// stored user document and writes it out: the least any Redis-backed HTTP
+// server can do per request. Finally it runs each operation for -duration with
+// -concurrency workers, the baseline first:
+//
+//	baseline    GET of the baseline server
+//	get         GET /Users/{id}
+//	filter      GET /Users?filter=userName eq "…"
+//	create      POST /Users
+//	patch       PATCH /Users/{id} replacing name.givenName
+//	member-add  PATCH /Groups/{id} adding one member, as Entra ID sends it
+//	list        GET /Users?startIndex=…&count=100
+//
+// Every request is a real HTTP request with the bearer token, over one shared
+// client. An answer with an unexpected status counts as an error; errors are
+// a column of the table, the first one of each operation is printed below it,
+// and scimload then exits with status 1. req/s counts every completed request,
+// so an operation with errors is not a valid measurement.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return // the flag package printed the usage
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scimload:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program: main only supplies the process's context,
+// arguments, environment and output. Results go to stdout, progress to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	c := scimClient{http: newHTTPClient(max(cfg.concurrency, cfg.seedConcurrency)), base: cfg.url, token: cfg.token}
+
+	pool, err := prepareUsers(ctx, c, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	groupID, err := ensureGroup(ctx, c, loadGroupName)
+	if err != nil {
+		return err
+	}
+
+	bl, err := startBaseline(ctx, cfg.redisURL)
+	if err != nil {
+		return err
+	}
+	defer bl.close()
+
+	ops := append([]operation{baselineOperation(c, bl.url)}, scimOperations(c, pool, groupID)...)
+	results := make([]stats, 0, len(ops))
+	for _, op := range ops {
+		fmt.Fprintf(stderr, "running %s for %s with %d workers\n", op.name, cfg.duration, cfg.concurrency)
+		s := measure(ctx, op, cfg.duration, cfg.concurrency)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		results = append(results, s)
+	}
+
+	writeFacts(stdout, cfg, pool.size())
+	writeTable(stdout, results)
+	if failed := writeErrors(stdout, results); failed > 0 {
+		return fmt.Errorf("%d of %d operations had errors", failed, len(results))
+	}
+	return nil
+}

@@ -14,9 +14,15 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
-// maxFilterLen bounds the filters ParseFilter accepts, so that a hostile query
-// string costs bounded parsing time. A filter of 300 id comparisons fits.
-const maxFilterLen = 16 << 10
+// Bounds on the filters and paths scimd parses, so that a hostile query string
+// costs little parsing time: the parser slows down sharply with nesting and
+// with long words. A filter of 300 id comparisons fits; the longest attribute
+// path (URN-prefixed) is under 100 bytes.
+const (
+	maxFilterLen   = 16 << 10
+	maxFilterDepth = 32
+	maxFilterWord  = 512
+)
 
 // ParseFilter parses s as a SCIM filter (RFC 7644 §3.4.2.2) and checks it
 // against rt.
@@ -401,9 +407,29 @@ func lexLiterals(s string) (lexed, error) {
 	for strings.Contains(strings.ToLower(s), l.prefix) {
 		l.prefix += "x"
 	}
-	var b strings.Builder
+	var (
+		b     strings.Builder
+		depth int
+		word  int
+	)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		switch c {
+		case '(':
+			if depth++; depth > maxFilterDepth {
+				return lexed{}, fmt.Errorf("parentheses nested more than %d deep", maxFilterDepth)
+			}
+		case ')':
+			depth--
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r', '(', ')', '[', ']':
+			word = 0
+		default:
+			if word++; word > maxFilterWord {
+				return lexed{}, fmt.Errorf("word longer than %d bytes", maxFilterWord)
+			}
+		}
 		switch c {
 		case '\t', '\n', '\r':
 			b.WriteByte(' ')

@@ -44,6 +44,8 @@ func TestParseFilterCanonical(t *testing.T) {
 		{schemas.Users(), `meta.lastModified gt "2011-05-13T04:42:34Z"`, `meta.lastModified gt "2011-05-13T04:42:34Z"`},
 		{schemas.Users(), `id eq "2819c223" or id eq "abc"`, `id eq "2819c223" or id eq "abc"`},
 		{schemas.Users(), `title pr and userType eq "Employee"`, `title pr and userType eq "Employee"`},
+		{schemas.Users(), strings.Repeat(`(`, 32) + `title pr` + strings.Repeat(`)`, 32), `title pr`},
+		{schemas.Users(), `displayName eq "` + strings.Repeat(`x`, 2000) + `"`, `displayName eq "` + strings.Repeat(`x`, 2000) + `"`},
 		{schemas.Users(), `title pr AND (userType eq "A" OR userType eq "B")`, `title pr and (userType eq "A" or userType eq "B")`},
 		{schemas.Users(), `not (userName sw "a")`, `not(userName sw "a")`},
 		{schemas.Users(), "userName eq \"a\"\tand\ntitle pr", `userName eq "a" and title pr`},
@@ -187,6 +189,8 @@ func TestParseFilterErrors(t *testing.T) {
 		{`emails[type eq "x"] pr`, `invalid syntax`},
 		{`emails[primary gt true]`, `operator "gt" cannot order boolean attribute "emails.primary"`},
 		{strings.Repeat(`userName eq "x" or `, 1000) + `title pr`, `too long`},
+		{strings.Repeat(`(`, 33) + `title pr` + strings.Repeat(`)`, 33), `parentheses nested more than 32 deep`},
+		{strings.Repeat(`a`, 513) + ` pr`, `word longer than 512 bytes`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.filter, func(t *testing.T) {

@@ -174,3 +174,60 @@ func checkPatchedAttr(tb testing.TB, rt schemas.ResourceType, path string, v any
 		}
 	}
 }
+
+// FuzzPatchOp fuzzes one operation's parts, which reaches deeper into path
+// parsing and value coercion than mutating whole bodies does.
+func FuzzPatchOp(f *testing.F) {
+	for _, c := range [][3]string{
+		{"Replace", "active", `"False"`},
+		{"add", `emails[type eq "work"].value`, `"a@b"`},
+		{"add", `phoneNumbers[type eq "mobile" and primary eq true].value`, `"1"`},
+		{"replace", `emails[type eq "work"]`, `{"value":"x","primary":"True"}`},
+		{"remove", `emails[not (type eq "work")]`, `null`},
+		{"Remove", "emails", `[{"value":"bjensen@example.com"}]`},
+		{"replace", "", `{"name.givenName":"A","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":"m2"}}`},
+		{"replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName", `"x"`},
+		{"remove", "urn:scim:schemas:extension:customer:2.0:User", `null`},
+		{"add", "groups", `[{"value":"g"}]`},
+		{"replace", "userName", `"BJENSEN@example.com"`},
+		{"add", "members", `[{"value":"u1"}]`},
+		{"remove", `members[value eq "u1" or value sw "u"]`, `null`},
+	} {
+		f.Add(c[0], c[1], c[2])
+	}
+	user := map[string]any{
+		"userName":                "bjensen@example.com",
+		"emails":                  []any{map[string]any{"value": "bjensen@example.com", "type": "work", "primary": true}},
+		schemas.EnterpriseUserURN: map[string]any{"manager": map[string]any{"value": "m1"}},
+		schemas.CustomerUserURN:   map[string]any{"passwordSetup": "invite"},
+	}
+	userCopy := deepCopy(user)
+	f.Fuzz(func(t *testing.T, op, path, value string) {
+		var v any
+		if json.Unmarshal([]byte(value), &v) != nil {
+			return
+		}
+		ops := []PatchOp{{Op: op, Path: path, Value: v, HasValue: true}}
+		out, err := ApplyPatch(schemas.Users(), user, ops)
+		if !reflect.DeepEqual(user, userCopy) {
+			t.Fatalf("ApplyPatch modified its input: %v", user)
+		}
+		if err == nil {
+			checkPatched(t, schemas.Users(), out)
+		} else if ErrorCode(err) == 0 {
+			t.Fatalf("ApplyPatch error %v is not a resources.Error", err)
+		}
+		memberOps, rest, err := SplitMemberOps(schemas.Groups(), ops)
+		if err != nil {
+			return
+		}
+		if out, err := ApplyPatch(schemas.Groups(), map[string]any{"displayName": "G"}, rest); err == nil {
+			checkPatched(t, schemas.Groups(), out)
+		}
+		for _, op := range memberOps {
+			if _, err := MemberChange(op, func() ([]string, error) { return []string{"u1"}, nil }); err != nil && ErrorCode(err) == 0 {
+				t.Fatalf("MemberChange error %v is not a resources.Error", err)
+			}
+		}
+	})
+}

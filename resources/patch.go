@@ -678,6 +678,9 @@ func parsePatchPath(rt schemas.ResourceType, path string) (patchTarget, error) {
 	if s == "" {
 		return t, Errorf(InvalidPath, "empty path")
 	}
+	if len(s) > maxFilterLen {
+		return t, Errorf(InvalidPath, "path too long: %d bytes, at most %d", len(s), maxFilterLen)
+	}
 	if ext, ok := rt.Extension(s); ok {
 		t.ext = ext.ID
 		return t, nil

@@ -464,6 +464,7 @@ func TestApplyPatchErrors(t *testing.T) {
 		{"garbage after filter", `[{"op":"remove","path":"emails[type eq \"work\"]x"}]`, InvalidPath, `unexpected "x" after the value filter`},
 		{"filter on a single-valued attribute", `[{"op":"remove","path":"name[givenName eq \"x\"]"}]`, InvalidPath, `"name" is not multi-valued`},
 		{"filter on a simple attribute", `[{"op":"remove","path":"userName[value eq \"x\"]"}]`, InvalidPath, `neither multi-valued nor complex`},
+		{"path too long", `[{"op":"remove","path":"emails[` + strings.Repeat(`value eq \"x\" or `, 1100) + `value pr]"}]`, InvalidPath, `path too long`},
 		{"empty path key", `[{"op":"add","value":{"":"x"}}]`, InvalidPath, `empty path`},
 		{"string boolean", `[{"op":"replace","path":"active","value":"maybe"}]`, InvalidValue, `attribute "active": expected a boolean, got "maybe"`},
 		{"string expected", `[{"op":"replace","path":"title","value":7}]`, InvalidValue, `attribute "title": expected a string, got 7`},

@@ -29,7 +29,7 @@ func wantRefs(t *testing.T, call string, got []resources.Ref, want ...string) {
 }
 
 func TestMembership(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *Store) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		u1 := mustCreateUser(t, s, user("one@example.com", "displayName", "One"))
 		u2 := mustCreateUser(t, s, user("two@example.com"))
@@ -145,7 +145,7 @@ func TestMemberNotFound(t *testing.T) {
 // where a Redis error (or a bug) would strike first, and shows that nothing
 // was written: all checks precede all writes.
 func TestInjectedFailure(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *Store) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		u := mustCreateUser(t, s, user("one@example.com"))
 		g := mustCreateGroup(t, s, group("G", u.ID))

@@ -66,7 +66,7 @@ func genUser(r *rand.Rand, i int) resources.Resource {
 // userName hash, and/or/not, value paths, scans) against resources.Match on
 // every document.
 func TestQueryMatchesFilter(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *Store) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		r := rand.New(rand.NewPCG(1, 2))
 		const n = 300

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
 )
@@ -20,6 +22,12 @@ type testStore struct {
 // newTestStores returns an embedded store and, when redis-server is
 // available, a store on a real redis-server (see package redistest).
 func newTestStores(tb testing.TB) []testStore {
+	return testStores(tb, false)
+}
+
+// testStores is newTestStores, plus, with cluster set and unless -short, a
+// store on a three-node Redis Cluster (slower to start: a few tests use it).
+func testStores(tb testing.TB, cluster bool) []testStore {
 	tb.Helper()
 	ctx := context.Background()
 	emb, err := Open(ctx, "")
@@ -31,6 +39,16 @@ func newTestStores(tb testing.TB) []testStore {
 	real, ok := realStore(tb)
 	if ok {
 		out = append(out, testStore{"redis", real})
+	}
+	if ok && cluster && !testing.Short() {
+		addrs := redistest.StartCluster(tb, 3)
+		url := "redis+cluster://" + addrs[0] + "?addr=" + addrs[1] + "&addr=" + addrs[2]
+		cs, err := Open(ctx, url)
+		if err != nil {
+			tb.Fatalf("Open %s: %v", url, err)
+		}
+		tb.Cleanup(func() { _ = cs.Close() })
+		out = append(out, testStore{"cluster", cs})
 	}
 	return out
 }
@@ -54,6 +72,13 @@ func realStore(tb testing.TB) (s *Store, ok bool) {
 
 func eachStore(t *testing.T, f func(t *testing.T, s *Store)) {
 	for _, ts := range newTestStores(t) {
+		t.Run(ts.name, func(t *testing.T) { f(t, ts.s) })
+	}
+}
+
+// eachStoreAndCluster is eachStore with a Redis Cluster variant too.
+func eachStoreAndCluster(t *testing.T, f func(t *testing.T, s *Store)) {
+	for _, ts := range testStores(t, true) {
 		t.Run(ts.name, func(t *testing.T) { f(t, ts.s) })
 	}
 }
@@ -104,7 +129,22 @@ func wantCode(t *testing.T, call string, err error, code resources.Code) {
 // keys returns every key of the organization, sorted.
 func keys(t *testing.T, s *Store) []string {
 	t.Helper()
-	ks, err := s.client.Keys(context.Background(), "scimd:{"+org+"}:*").Result()
+	ctx := context.Background()
+	pattern := "scimd:{" + org + "}:*"
+	var ks []string
+	var mu sync.Mutex
+	var err error
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			k, err := c.Keys(ctx, pattern).Result()
+			mu.Lock()
+			ks = append(ks, k...)
+			mu.Unlock()
+			return err
+		})
+	} else {
+		ks, err = s.client.Keys(ctx, pattern).Result()
+	}
 	if err != nil {
 		t.Fatalf("KEYS: %v", err)
 	}
@@ -134,7 +174,7 @@ func dump(t *testing.T, s *Store) map[string]string {
 }
 
 func TestUserLifecycle(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *Store) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		u, err := s.CreateUser(ctx, org, user("Ann@Example.com", "displayName", "Ann", "emails",
 			[]any{map[string]any{"value": "ann@example.com", "primary": true}}), resources.UserWrite{PasswordHash: "h1"})
@@ -290,7 +330,7 @@ func TestConcurrentReplace(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *Store) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		tok := resources.Token{Org: org, Name: "ci", Role: resources.RoleOwner, Hash: "abc"}
 		if err := s.PutToken(ctx, tok); err != nil {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,55 @@ import (
 // server stops when the test ends.
 func Start(tb testing.TB) (url string) {
 	tb.Helper()
+	return startRetry(tb, lookPath(tb))
+}
+
+// StartCluster starts a Redis Cluster of n primaries (no replicas) on free
+// loopback ports, the slots split evenly between them, and returns their
+// addresses ("127.0.0.1:port") once the cluster is ok. It stops with the test.
+func StartCluster(tb testing.TB, n int) (addrs []string) {
+	tb.Helper()
+	bin := lookPath(tb)
+	clients := make([]*redis.Client, n)
+	for i := range n {
+		url := startRetry(tb, bin, "--cluster-enabled", "yes", "--cluster-node-timeout", "5000")
+		opts, _ := redis.ParseURL(url)
+		addrs = append(addrs, opts.Addr)
+		clients[i] = redis.NewClient(opts)
+		defer clients[i].Close()
+	}
+	ctx := context.Background()
+	const slots = 16384
+	for i, c := range clients {
+		lo, hi := i*slots/n, (i+1)*slots/n-1
+		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err(); err != nil {
+			tb.Fatalf("CLUSTER ADDSLOTSRANGE %d %d on %s: %v", lo, hi, addrs[i], err)
+		}
+	}
+	for _, a := range addrs[1:] {
+		host, port, _ := net.SplitHostPort(a)
+		if err := clients[0].Do(ctx, "CLUSTER", "MEET", host, port).Err(); err != nil {
+			tb.Fatalf("CLUSTER MEET %s: %v", a, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, c := range clients {
+		for {
+			info, err := c.ClusterInfo(ctx).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d", n)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("redis cluster not ok after 30s: %v %s", err, info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return addrs
+}
+
+func lookPath(tb testing.TB) string {
+	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("SCIM_REQUIRE_REDIS") == "1" {
@@ -31,9 +81,14 @@ func Start(tb testing.TB) (url string) {
 		}
 		tb.Skipf("redis-server not found (set SCIM_REQUIRE_REDIS=1 to fail instead): %v", err)
 	}
+	return bin
+}
+
+func startRetry(tb testing.TB, bin string, args ...string) string {
+	tb.Helper()
 	var lastErr error
 	for range 3 {
-		url, err := start(tb, bin)
+		url, err := start(tb, bin, args...)
 		if err == nil {
 			return url
 		}
@@ -43,15 +98,16 @@ func Start(tb testing.TB) (url string) {
 	return ""
 }
 
-func start(tb testing.TB, bin string) (string, error) {
+func start(tb testing.TB, bin string, args ...string) (string, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", err
 	}
 	dir := tb.TempDir()
 	var out bytes.Buffer
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir)
+	args = append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir}, args...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return "", err

@@ -166,8 +166,8 @@ func (s *Store) findByUserName(ctx context.Context, p, lower string, w window) (
 		return page, nil
 	}
 	id, _ := res[0].(string)
-	r, err := decode(id, res[1:5])
-	if err != nil || r == nil {
+	r, ok, err := decode(id, res[1:5])
+	if err != nil || !ok {
 		return page, err
 	}
 	r.Groups = refs(res[5])

@@ -179,11 +179,11 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, with
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	for i, id := range ids {
-		r, err := decode(id, docs[i].Val())
+		r, ok, err := decode(id, docs[i].Val())
 		if err != nil {
 			return nil, err
 		}
-		if r == nil {
+		if !ok {
 			continue
 		}
 		if withRefs {
@@ -202,20 +202,20 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, with
 	return out, nil
 }
 
-// decode builds a resource from doc, ver, created, modified; nil when the
-// resource does not exist.
-func decode(id string, vals []any) (*resources.Resource, error) {
+// decode builds a resource from doc, ver, created, modified; ok is false
+// when the resource does not exist.
+func decode(id string, vals []any) (r *resources.Resource, ok bool, err error) {
 	if len(vals) < 4 || vals[0] == nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	doc, _ := vals[0].(string)
-	r := &resources.Resource{ID: id, Created: parseTime(vals[2]), Modified: parseTime(vals[3])}
+	r = &resources.Resource{ID: id, Created: parseTime(vals[2]), Modified: parseTime(vals[3])}
 	if err := json.Unmarshal([]byte(doc), &r.Attributes); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", id, err)
+		return nil, false, fmt.Errorf("decode %s: %w", id, err)
 	}
 	ver, _ := vals[1].(string)
 	r.Version, _ = strconv.ParseInt(ver, 10, 64)
-	return r, nil
+	return r, true, nil
 }
 
 // DeleteUser removes a user: from every group (bumping each group's version),

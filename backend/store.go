@@ -183,7 +183,7 @@ func parseTime(v any) time.Time {
 	return t
 }
 
-// scriptErr is the error of a script marker that is not a client error.
+// markerErr is the error of a script result scimd does not know: a bug.
 func markerErr(marker string) error {
 	return fmt.Errorf("unexpected script result %q", marker)
 }

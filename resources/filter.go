@@ -801,15 +801,18 @@ func describeFilterValue(v any, want string) string {
 // resolve resolves a dotted attribute path, maybe prefixed with a schema URN,
 // with an error naming the part that does not exist.
 func resolve(rt schemas.ResourceType, path string) (schemas.Attribute, error) {
-	urn, rest, hasURN := rt.SplitURN(path)
-	if !hasURN {
-		urn = rt.Schema.ID
+	urn, rest, hasURN := rt.Schema.ID, path, false
+	if strings.IndexByte(path, ':') >= 0 { // Match resolves paths per document: skip the URN work when there is none.
+		urn, rest, hasURN = rt.SplitURN(path)
+		if !hasURN {
+			urn = rt.Schema.ID
+		}
 	}
 	if rest == "" {
 		return schemas.Attribute{}, fmt.Errorf("path %q names a schema, not an attribute", path)
 	}
 	name, sub, hasSub := strings.Cut(rest, ".")
-	attr, ok := schemas.Find(rt.AttributesOf(urn), name)
+	attr, ok := findAttr(rt, urn, name)
 	if !ok {
 		if hasURN && urn != rt.Schema.ID {
 			return schemas.Attribute{}, fmt.Errorf("unknown attribute %q in schema %s", name, urn)
@@ -825,6 +828,19 @@ func resolve(rt schemas.ResourceType, path string) (schemas.Attribute, error) {
 		a.Sub = &s
 	}
 	return a, nil
+}
+
+// findAttr finds the top-level attribute name of schema urn, ignoring case. It
+// is rt.AttributesOf without building the common attributes on every call.
+func findAttr(rt schemas.ResourceType, urn, name string) (schema.CoreAttribute, bool) {
+	if urn != rt.Schema.ID {
+		ext, _ := rt.Extension(urn)
+		return schemas.Find(ext.Attributes, name)
+	}
+	if a, ok := schemas.Find(rt.Schema.Attributes, name); ok {
+		return a, true
+	}
+	return schemas.Find(schemas.Common(), name)
 }
 
 // attrPathString writes p the way [schemas.ResourceType.Lookup] reads paths.

@@ -388,3 +388,30 @@ func TestMatchRawExpressions(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkParseFilter(b *testing.B) {
+	rt := schemas.Users()
+	for _, s := range []string{
+		`userName eq "bjensen@example.com"`,
+		`emails[type eq "work" and value co "@example.com"] or meta.lastModified gt "2011-05-13T04:42:34Z"`,
+	} {
+		b.Run(s, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := ParseFilter(rt, s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkMatch(b *testing.B) {
+	rt := schemas.Users()
+	doc := testUserDoc(b)
+	e := mustParseFilter(b, rt, `emails[type eq "work" and value co "@example.com"] and userName eq "bjensen@example.com"`)
+	for b.Loop() {
+		if !Match(rt, doc, e) {
+			b.Fatal("no match")
+		}
+	}
+}

@@ -295,7 +295,9 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 				touched = append(touched, i)
 			}
 		}
-		normalizePrimary(elems, touched)
+		if err := normalizePrimary(a, elems, touched); err != nil {
+			return err
+		}
 		c[key] = elems
 	case a.Sub != nil:
 		cv, err := CoerceValue(p.rt, a, v)
@@ -317,8 +319,7 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 		if op == "replace" {
 			// RFC 7644 §3.5.2.3: without a filter, all values are replaced.
 			c[key] = add
-			normalizePrimary(add, indexes(len(add)))
-			return nil
+			return normalizePrimary(a, add, indexes(len(add)))
 		}
 		// RFC 7644 §3.5.2.1: values are added; one already there is not
 		// added twice.
@@ -332,7 +333,9 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 			}
 			touched = append(touched, i)
 		}
-		normalizePrimary(elems, touched)
+		if err := normalizePrimary(a, elems, touched); err != nil {
+			return err
+		}
 		c[key] = elems
 	case a.Attr.AttributeType() == "complex":
 		// RFC 7644 §3.5.2.1, §3.5.2.3: sub-attributes given replace or add
@@ -433,7 +436,9 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 			}
 		}
 	}
-	normalizePrimary(elems, matched)
+	if err := normalizePrimary(a, elems, matched); err != nil {
+		return err
+	}
 	c[key] = elems
 	return nil
 }
@@ -640,24 +645,31 @@ func immutableError(rt schemas.ResourceType, name string) error {
 	return Errorf(Mutability, "attribute %q is immutable: it cannot be changed once the %s is created", name, strings.ToLower(rt.Name))
 }
 
-// normalizePrimary keeps "primary" true on at most one value (RFC 7643 §2.4):
-// the first of the touched values that has it, when one has.
-func normalizePrimary(elems []any, touched []int) {
-	winner := -1
+// normalizePrimary keeps "primary" true on at most one value of a
+// multi-valued attribute (RFC 7643 §2.4). When the operation made one of the
+// touched values primary, the others lose it; making several primary at once
+// is [InvalidValue].
+func normalizePrimary(a schemas.Attribute, elems []any, touched []int) error {
+	winner, n := -1, 0
 	for _, i := range touched {
 		if m, ok := elems[i].(map[string]any); ok && m["primary"] == true {
-			winner = i
-			break
+			if n++; winner < 0 {
+				winner = i
+			}
 		}
 	}
+	if n > 1 {
+		return Errorf(InvalidValue, "attribute %q: at most one value may be primary, got %d", schemas.Attribute{URN: a.URN, Core: a.Core, Attr: a.Attr}.FullName(), n)
+	}
 	if winner < 0 {
-		return
+		return nil
 	}
 	for i, e := range elems {
 		if m, ok := e.(map[string]any); ok && i != winner && m["primary"] == true {
 			delete(m, "primary")
 		}
 	}
+	return nil
 }
 
 func indexes(n int) []int {
@@ -1006,6 +1018,9 @@ func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, 
 			return MemberDelta{}, err
 		}
 		d.Remove = slices.DeleteFunc(d.Remove, func(id string) bool { return slices.Contains(d.Add, id) })
+		if len(d.Remove) == 0 {
+			d.Remove = nil
+		}
 	default:
 		return d, Errorf(InvalidSyntax, "unknown PATCH op %q: expected add, replace or remove", op.Op)
 	}

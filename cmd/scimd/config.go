@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // environment.
 type Config struct {
 	// Addr is the listen address (SCIM_ADDR).
-	Addr string `validate:"required,hostname_port|startswith=:"`
+	Addr string `validate:"required"`
 	// RedisURL selects the store (SCIM_REDIS_URL); empty runs the embedded one.
 	RedisURL string `validate:"omitempty,url"`
 	// BaseURL is the public URL of the server (SCIM_BASE_URL), used in
@@ -81,6 +82,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("invalid %s: must be at least 16 characters", name)
 		}
 		return fmt.Errorf("invalid %s %q: fails %q", name, fmt.Sprint(fe.Value()), fe.Tag())
+	}
+	if err == nil {
+		if _, port, perr := net.SplitHostPort(c.Addr); perr != nil || port == "" {
+			return fmt.Errorf("invalid SCIM_ADDR (-addr) %q: want host:port or :port", c.Addr)
+		}
 	}
 	if err == nil && c.RedisURL != "" {
 		scheme, _, _ := strings.Cut(c.RedisURL, "://")

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/backend/redistest"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while run writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// start runs scimd on a free port and returns its base URL; the server stops,
+// gracefully, when the test ends.
+func start(t *testing.T, env map[string]string, args ...string) (base string, stdout *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, stdout, io.Discard)
+	}()
+	exited := false
+	t.Cleanup(func() {
+		cancel()
+		if exited {
+			return
+		}
+		if err := <-done; err != nil {
+			t.Errorf("run returned %v after SIGTERM-like cancel, want nil", err)
+		}
+	})
+	re := regexp.MustCompile(`listening on (\S+)`)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(stdout.String()); m != nil {
+			return "http://" + m[1], stdout
+		}
+		select {
+		case err := <-done:
+			exited = true
+			t.Fatalf("run exited early: %v", err)
+		default:
+		}
+	}
+	t.Fatalf("server did not start; stdout: %s", stdout.String())
+	return "", nil
+}
+
+func call(t *testing.T, method, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+func TestRunEmbeddedPrintsOwnerToken(t *testing.T) {
+	base, stdout := start(t, nil)
+	m := regexp.MustCompile(`scimd_[A-Za-z0-9_-]{20,}`).FindString(stdout.String())
+	if m == "" {
+		t.Fatalf("no owner token printed: %s", stdout.String())
+	}
+	status, body := call(t, "POST", base+"/scim/v2/Users", m,
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"first@example.com"}`)
+	if status != 201 {
+		t.Fatalf("POST /Users = %d %v, want 201", status, body)
+	}
+	if loc, _ := body["meta"].(map[string]any)["location"].(string); !strings.HasPrefix(loc, base+"/scim/v2/Users/") {
+		t.Errorf("meta.location = %q, want under %s", loc, base)
+	}
+	resp, err := http.Get(base + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("GET /readyz = %v, %v; want 200", resp, err)
+	}
+}
+
+func TestRunRedisBootstrapTokenAndBaseURL(t *testing.T) {
+	url := redistest.Start(t)
+	env := map[string]string{"SCIM_REDIS_URL": url, "SCIM_BOOTSTRAP_TOKEN": "test-bootstrap-token-xyz", "SCIM_BASE_URL": "https://scim.example.com"}
+	base, stdout := start(t, env)
+	if strings.Contains(stdout.String(), "test-bootstrap-token-xyz") {
+		t.Errorf("the bootstrap token was printed")
+	}
+	status, body := call(t, "POST", base+"/scim/v2/Users", "test-bootstrap-token-xyz",
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"redis@example.com"}`)
+	if status != 201 {
+		t.Fatalf("POST /Users = %d %v", status, body)
+	}
+	if loc, _ := body["meta"].(map[string]any)["location"].(string); !strings.HasPrefix(loc, "https://scim.example.com/scim/v2/Users/") {
+		t.Errorf("meta.location = %q, want under SCIM_BASE_URL", loc)
+	}
+	if status, _ := call(t, "GET", base+"/scim/v2/Users", "wrong", ""); status != 401 {
+		t.Errorf("wrong token: status %d, want 401", status)
+	}
+}
+
+func TestInvalidConfigurationNamesTheSetting(t *testing.T) {
+	cases := map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"log level":       {map[string]string{"SCIM_LOG_LEVEL": "loud"}, "SCIM_LOG_LEVEL"},
+		"redis scheme":    {map[string]string{"SCIM_REDIS_URL": "http://localhost:6379"}, "SCIM_REDIS_URL"},
+		"bootstrap token": {map[string]string{"SCIM_BOOTSTRAP_TOKEN": "short"}, "SCIM_BOOTSTRAP_TOKEN"},
+		"base url":        {map[string]string{"SCIM_BASE_URL": "not a url"}, "SCIM_BASE_URL"},
+		"addr":            {map[string]string{"SCIM_ADDR": "localhost"}, "SCIM_ADDR"},
+		"body limit":      {map[string]string{"SCIM_MAX_BODY_BYTES": "many"}, "SCIM_MAX_BODY_BYTES"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := run(context.Background(), nil, func(k string) string { return c.env[k] }, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("run with %v = %v, want an error naming %s", c.env, err, c.want)
+			}
+		})
+	}
+}

@@ -38,7 +38,7 @@ func (s *Store) CreateGroup(ctx context.Context, org string, g resources.Resourc
 // result carries only the added members (nil when none): reading every member
 // of a large group is what the delta avoids; use GetGroup for them.
 func (s *Store) UpdateGroup(ctx context.Context, org string, g resources.Resource, version int64, d resources.MemberDelta) (resources.Resource, error) {
-	if version <= 0 {
+	if version <= 0 && g.Attributes != nil {
 		return resources.Resource{}, fmt.Errorf("update group %s: %w", g.ID, resources.ErrVersionConflict)
 	}
 	out, err := s.putGroup(ctx, org, g, version, d)
@@ -53,8 +53,9 @@ func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, 
 	if err != nil {
 		return resources.Resource{}, err
 	}
+	mode := ""
 	if g.Attributes == nil {
-		g.Attributes = map[string]any{}
+		mode = "members"
 	}
 	doc, err := json.Marshal(g.Attributes)
 	if err != nil {
@@ -70,7 +71,7 @@ func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, 
 	t, ts := now()
 	keys := []string{p + "group:" + g.ID, p + "unique:group:displayName", p + "all:group", p + "seq", p + "members:" + g.ID}
 	res, err := s.writeGroup.Run(ctx, s.client, keys,
-		p, g.ID, version, doc, uk, name, ts, s.groups.indexEntries(g.Attributes), removeAll, remove, add).Slice()
+		p, g.ID, version, doc, uk, name, ts, s.groups.indexEntries(g.Attributes), removeAll, remove, add, mode).Slice()
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redis: %w", err)
 	}

@@ -137,12 +137,18 @@ return {'ok'}
 // KEYS: 1 group, 2 unique displayName, 3 ordering set, 4 sequence, 5 members.
 // ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
 // displayName), 6 displayName, 7 now, 8 index entries (JSON), 9 remove all
-// ("1"/"0"), 10 remove (JSON ids), 11 add (JSON ids).
+// ("1"/"0"), 10 remove (JSON ids), 11 add (JSON ids), 12 "members" to apply
+// only the membership delta to an existing group, whatever its version, leaving
+// its document as it is (ARGV 3-6 and 8 are then ignored).
 // Returns {"ok", version, created, added (flat id, display)} or {marker, ...}.
 const writeGroupSrc = luaCommon + `
 local prefix, id, expect, uk, name, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[6], ARGV[7]
 local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created')
-if expect == 0 then
+local membersOnly = ARGV[12] == 'members'
+if membersOnly then
+  if not cur[1] then return {'notfound'} end
+  uk, name = cur[2] or '', cur[3] or ''
+elseif expect == 0 then
   if cur[1] then return {'exists'} end
 else
   if not cur[1] then return {'notfound'} end
@@ -160,9 +166,10 @@ for i, uid in ipairs(add) do
   if not d then return {'nomember', uid} end
   disp[i] = d
 end
-local new = cjson.decode(ARGV[8])
 local old = {}
 if cur[4] then old = cjson.decode(cur[4]) end
+local new = old
+if not membersOnly then new = cjson.decode(ARGV[8]) end
 --@checked
 local created = cur[5] or now
 if cur[2] and cur[2] ~= uk and redis.call('HGET', KEYS[2], cur[2]) == id then
@@ -198,7 +205,9 @@ for i, uid in ipairs(add) do
   added[#added + 1] = disp[i]
 end
 local ver = touch(prefix, 'group', id, now)
-redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', name, 'ix', ARGV[8])
+if not membersOnly then
+  redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', name, 'ix', ARGV[8])
+end
 return {'ok', ver, created, added}
 `
 

@@ -23,6 +23,7 @@ const (
 	PreconditionFailed                 // 412
 	Unauthorized                       // 401
 	Forbidden                          // 403
+	Conflict                           // 409, no scimType: lost too many write races
 )
 
 // Error is an error a client may see: a code and a detail a person can act on.

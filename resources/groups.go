@@ -68,6 +68,15 @@ func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMat
 	if err != nil {
 		return Resource{}, err
 	}
+	if len(rest) == 0 && ifMatch == 0 {
+		// Only members change: apply the delta without reading the group, so
+		// concurrent member adds and removes never conflict.
+		d, err := g.memberDelta(ctx, org, id, memberOps)
+		if err != nil {
+			return Resource{}, err
+		}
+		return g.store.UpdateGroup(ctx, org, Resource{ID: id}, 0, d)
+	}
 	return g.update(ctx, org, id, ifMatch, func(cur Resource) (map[string]any, MemberDelta, error) {
 		attrs := cur.Attributes
 		if len(rest) > 0 {
@@ -75,26 +84,35 @@ func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMat
 				return nil, MemberDelta{}, err
 			}
 		}
-		var d memberSet
-		for _, op := range memberOps {
-			change, err := MemberChange(op, func() ([]string, error) {
-				full, err := g.store.GetGroup(ctx, org, id, true)
-				if err != nil {
-					return nil, err
-				}
-				ids := make([]string, len(full.Members))
-				for i, m := range full.Members {
-					ids[i] = m.ID
-				}
-				return ids, nil
-			})
-			if err != nil {
-				return nil, MemberDelta{}, err
-			}
-			d.apply(change)
+		d, err := g.memberDelta(ctx, org, id, memberOps)
+		if err != nil {
+			return nil, MemberDelta{}, err
 		}
-		return attrs, d.delta(), nil
+		return attrs, d, nil
 	})
+}
+
+// memberDelta folds member operations into one delta.
+func (g *Groups) memberDelta(ctx context.Context, org, id string, ops []PatchOp) (MemberDelta, error) {
+	var d memberSet
+	for _, op := range ops {
+		change, err := MemberChange(op, func() ([]string, error) {
+			full, err := g.store.GetGroup(ctx, org, id, true)
+			if err != nil {
+				return nil, err
+			}
+			ids := make([]string, len(full.Members))
+			for i, m := range full.Members {
+				ids[i] = m.ID
+			}
+			return ids, nil
+		})
+		if err != nil {
+			return MemberDelta{}, err
+		}
+		d.apply(change)
+	}
+	return d.delta(), nil
 }
 
 // Delete deletes a group; its members lose it from their groups.
@@ -130,6 +148,9 @@ func (g *Groups) update(ctx context.Context, org, id string, ifMatch int64, appl
 			return Resource{}, Errorf(PreconditionFailed, "group %q changed while it was being updated", id)
 		}
 		if attempt+1 >= maxWriteAttempts {
+			return Resource{}, Errorf(Conflict, "group %q is being changed by other requests at the same time; retry", id)
+		}
+		if err := backoff(ctx, attempt); err != nil {
 			return Resource{}, err
 		}
 	}

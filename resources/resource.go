@@ -96,7 +96,10 @@ type GroupStore interface {
 	// GetGroup returns a group, with its members when withMembers is set.
 	GetGroup(ctx context.Context, org, id string, withMembers bool) (Resource, error)
 	// UpdateGroup writes g's attributes and applies d, if the stored version is
-	// still version, else it returns [ErrVersionConflict].
+	// still version, else it returns [ErrVersionConflict]. When g.Attributes is
+	// nil it applies only d, whatever the version: membership changes commute,
+	// so concurrent member adds never conflict. The returned resource then has
+	// no attributes.
 	UpdateGroup(ctx context.Context, org string, g Resource, version int64, d MemberDelta) (Resource, error)
 	// DeleteGroup removes a group; its members lose it from their groups.
 	DeleteGroup(ctx context.Context, org, id string, version int64) error

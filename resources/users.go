@@ -3,8 +3,10 @@ package resources
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/scimd/scimd/schemas"
 )
@@ -12,6 +14,20 @@ import (
 // maxWriteAttempts bounds the read-apply-write retries of a write that lost a
 // race with another writer and carries no If-Match.
 const maxWriteAttempts = 8
+
+// backoff waits a random, growing time before retrying a write that lost a
+// race, so that contending writers spread out.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // Users is the customer-account service: the rules of /Users.
 type Users struct {
@@ -131,6 +147,9 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 			return Resource{}, Errorf(PreconditionFailed, "user %q changed while it was being updated", id)
 		}
 		if attempt+1 >= maxWriteAttempts {
+			return Resource{}, Errorf(Conflict, "user %q is being changed by other requests at the same time; retry", id)
+		}
+		if err := backoff(ctx, attempt); err != nil {
 			return Resource{}, err
 		}
 	}

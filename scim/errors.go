@@ -28,6 +28,7 @@ var errorKinds = map[resources.Code]struct {
 	resources.PreconditionFailed: {http.StatusPreconditionFailed, ""},
 	resources.Unauthorized:       {http.StatusUnauthorized, ""},
 	resources.Forbidden:          {http.StatusForbidden, ""},
+	resources.Conflict:           {http.StatusConflict, ""},
 }
 
 // errorBody is a SCIM error response (RFC 7644 §3.12).

@@ -252,9 +252,9 @@ func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, r, err)
 		return
 	}
-	if e.rt.Name == "Group" && !e.projection(r).excludes(e.rt, "members") {
-		// The write returns the group without its member list; load it for
-		// the response only when the client wants it.
+	if e.rt.Name == "Group" {
+		// A group write returns neither its full member list nor, for a
+		// members-only change, its attributes: load what the response shows.
 		if res, err = e.get(r.Context(), principal(r.Context()).Org, res.ID, e.projection(r)); err != nil {
 			e.fail(w, r, err)
 			return

@@ -378,6 +378,9 @@ func parseFilter(rt schemas.ResourceType, s string) (filter.Expression, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e, ok := simpleComparison(l); ok {
+		return checkTop(rt, l, nil, e)
+	}
 	text, vps, err := extractValuePaths(l)
 	if err != nil {
 		return nil, err
@@ -387,6 +390,33 @@ func parseFilter(rt schemas.ResourceType, s string) (filter.Expression, error) {
 		return nil, fmt.Errorf("invalid syntax in %s", quoteShort(s))
 	}
 	return checkTop(rt, l, vps, e)
+}
+
+// simpleComparison recognizes the filter identity providers send before every
+// create, `attrPath op "literal"` (userName eq "…", externalId eq "…"), without
+// the general parser, which costs as much as the whole rest of the request.
+// Anything else, or anything doubtful, goes to the general parser.
+func simpleComparison(l lexed) (*filter.AttributeExpression, bool) {
+	fields := strings.Fields(l.text)
+	if len(fields) != 3 || !strings.HasPrefix(fields[2], `"`+l.prefix) || !strings.HasSuffix(fields[2], `"`) {
+		return nil, false
+	}
+	for i := 0; i < len(fields[0]); i++ {
+		if c := fields[0][i]; !isNameChar(c) && c != '.' && c != ':' {
+			return nil, false
+		}
+	}
+	op := filter.CompareOperator(strings.ToLower(fields[1]))
+	switch op {
+	case filter.EQ, filter.NE, filter.CO, filter.SW, filter.EW, filter.GT, filter.GE, filter.LT, filter.LE:
+	default:
+		return nil, false
+	}
+	return &filter.AttributeExpression{
+		AttributePath: filter.AttributePath{AttributeName: fields[0]},
+		Operator:      op,
+		CompareValue:  strings.Trim(fields[2], `"`),
+	}, true
 }
 
 // lexed is a filter or path whose string literals were replaced by

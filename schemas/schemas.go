@@ -15,6 +15,7 @@ package schemas
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
@@ -101,8 +102,19 @@ func (a Attribute) FullName() string {
 }
 
 // Common returns the common attributes of every resource (RFC 7643 §3.1) except
-// "schemas".
-func Common() []schema.CoreAttribute {
+// "schemas". The result is shared: do not modify it.
+func Common() []schema.CoreAttribute { return common() }
+
+// The definitions are built once: building them validates every attribute name
+// with regular expressions, too slow for a request path. They are never
+// modified after.
+var (
+	common = sync.OnceValue(buildCommon)
+	users  = sync.OnceValue(buildUsers)
+	groups = sync.OnceValue(buildGroups)
+)
+
+func buildCommon() []schema.CoreAttribute {
 	var out []schema.CoreAttribute
 	for _, a := range schema.CommonAttributes() {
 		if a.Name() != "schemas" {
@@ -112,8 +124,10 @@ func Common() []schema.CoreAttribute {
 	return out
 }
 
-// Users returns the User resource type.
-func Users() ResourceType {
+// Users returns the User resource type. The result is shared: do not modify it.
+func Users() ResourceType { return users() }
+
+func buildUsers() ResourceType {
 	return ResourceType{
 		Name:       "User",
 		Endpoint:   "/Users",
@@ -123,8 +137,10 @@ func Users() ResourceType {
 	}
 }
 
-// Groups returns the Group resource type.
-func Groups() ResourceType {
+// Groups returns the Group resource type. The result is shared: do not modify it.
+func Groups() ResourceType { return groups() }
+
+func buildGroups() ResourceType {
 	return ResourceType{Name: "Group", Endpoint: "/Groups", Schema: groupSchema()}
 }
 
@@ -159,17 +175,21 @@ func (rt ResourceType) SplitURN(path string) (urn, rest string, ok bool) {
 // "emails.value", "urn:...:enterprise:2.0:User:manager.value"), ignoring case.
 func (rt ResourceType) Lookup(path string) (Attribute, bool) {
 	urn, rest, hasURN := rt.SplitURN(path)
-	attrs := append(append([]schema.CoreAttribute{}, rt.Schema.Attributes...), Common()...)
 	core := true
+	var attrs []schema.CoreAttribute
 	if hasURN && urn != rt.Schema.ID {
 		ext, _ := rt.Extension(urn)
 		attrs = ext.Attributes
 		core = false
 	} else {
 		urn = rt.Schema.ID
+		attrs = rt.Schema.Attributes
 	}
 	name, sub, hasSub := strings.Cut(rest, ".")
 	attr, ok := find(attrs, name)
+	if !ok && core {
+		attr, ok = find(common(), name)
+	}
 	if !ok {
 		return Attribute{}, false
 	}

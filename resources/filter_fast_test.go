@@ -1,0 +1,71 @@
+package resources
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/scim2/filter-parser/v2"
+	"github.com/scimd/scimd/schemas"
+)
+
+// generalParse parses s with the general parser only, bypassing the fast path.
+func generalParse(t *testing.T, rt schemas.ResourceType, s string) (filter.Expression, error) {
+	t.Helper()
+	l, err := lexLiterals(s)
+	if err != nil {
+		return nil, err
+	}
+	text, vps, err := extractValuePaths(l)
+	if err != nil {
+		return nil, err
+	}
+	e, err := filter.ParseFilter([]byte(strings.TrimSpace(text)))
+	if err != nil {
+		return nil, err
+	}
+	return checkTop(rt, l, vps, e)
+}
+
+// TestSimpleComparisonAgreesWithParser: the fast path for `attr op "literal"`
+// yields exactly what the general parser yields, errors included.
+func TestSimpleComparisonAgreesWithParser(t *testing.T) {
+	rt := schemas.Users()
+	for _, f := range []string{
+		`userName eq "jane@example.com"`,
+		`UserName EQ "Jane@Example.com"`,
+		`  externalId   eq   "a b \" c"  `,
+		`name.familyName sw "O'Brien"`,
+		`emails.value co "\u00e9"`,
+		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department ne "Sales"`,
+		`meta.lastModified gt "2020-01-01T00:00:00Z"`,
+		`active eq "true"`,
+		`nosuch eq "x"`,
+		`name.nosuch eq "x"`,
+		`emails sw "x"`,
+	} {
+		t.Run(f, func(t *testing.T) {
+			l, err := lexLiterals(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := simpleComparison(l); !ok {
+				t.Fatalf("simpleComparison(%q) did not take the fast path", f)
+			}
+			fast, ferr := ParseFilter(rt, f)
+			slow, serr := generalParse(t, rt, f)
+			if (ferr == nil) != (serr == nil) {
+				t.Fatalf("fast error %v, general error %v", ferr, serr)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Errorf("fast = %#v, general = %#v", fast, slow)
+			}
+		})
+	}
+	for _, f := range []string{`userName eq "a" and active eq true`, `emails[type eq "work"]`, `userName pr`, `active eq true`, `(userName eq "a")`} {
+		l, _ := lexLiterals(f)
+		if _, ok := simpleComparison(l); ok {
+			t.Errorf("simpleComparison(%q) took the fast path; it must not", f)
+		}
+	}
+}

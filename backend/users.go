@@ -209,8 +209,8 @@ func decode(id string, vals []any) (r *resources.Resource, ok bool, err error) {
 		return nil, false, nil
 	}
 	doc, _ := vals[0].(string)
-	r = &resources.Resource{ID: id, Created: parseTime(vals[2]), Modified: parseTime(vals[3])}
-	if err := json.Unmarshal([]byte(doc), &r.Attributes); err != nil {
+	r = &resources.Resource{ID: id, Created: parseTime(vals[2]), Modified: parseTime(vals[3]), Raw: []byte(doc)}
+	if err := json.Unmarshal(r.Raw, &r.Attributes); err != nil {
 		return nil, false, fmt.Errorf("decode %s: %w", id, err)
 	}
 	ver, _ := vals[1].(string)

@@ -16,6 +16,9 @@ import (
 type Resource struct {
 	ID         string
 	Attributes map[string]any
+	// Raw, when set by a store read, is the JSON encoding of Attributes as
+	// stored, so that a response can include it without encoding it again.
+	Raw []byte
 	// Version increases by one with every change, membership changes included.
 	Version  int64
 	Created  time.Time

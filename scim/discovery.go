@@ -65,7 +65,7 @@ func (h *Handler) resourceTypeDocs() []map[string]any {
 
 func (h *Handler) resourceTypes(w http.ResponseWriter, r *http.Request) {
 	docs := h.resourceTypeDocs()
-	writeJSON(w, http.StatusOK, listResponse{
+	writeJSON(w, http.StatusOK, listResponse[map[string]any]{
 		Schemas: []string{schemas.ListResponseURN}, TotalResults: len(docs), ItemsPerPage: len(docs), StartIndex: 1, Resources: docs,
 	})
 }
@@ -105,7 +105,7 @@ func (h *Handler) schemaDocs() []map[string]any {
 
 func (h *Handler) schemaList(w http.ResponseWriter, r *http.Request) {
 	docs := h.schemaDocs()
-	writeJSON(w, http.StatusOK, listResponse{
+	writeJSON(w, http.StatusOK, listResponse[map[string]any]{
 		Schemas: []string{schemas.ListResponseURN}, TotalResults: len(docs), ItemsPerPage: len(docs), StartIndex: 1, Resources: docs,
 	})
 }

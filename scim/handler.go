@@ -2,6 +2,7 @@ package scim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -168,12 +169,31 @@ func (e endpoint) projection(r *http.Request) projection {
 
 // respond writes one resource with its ETag (RFC 7644 §3.14).
 func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, res resources.Resource) {
-	doc := resources.Document(e.rt, res, e.h.cfg.BaseURL)
 	w.Header().Set("ETag", resources.ETag(res.Version))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", resources.Location(e.rt, e.h.cfg.BaseURL, res.ID))
 	}
-	writeJSON(w, status, e.projection(r).apply(e.rt, doc))
+	body, err := e.render(nil, res, e.projection(r))
+	if err != nil {
+		writeError(w, r, e.h.log, err)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// render appends the JSON of one resource, projected, to dst. Without a
+// projection the stored attributes are copied as they are.
+func (e endpoint) render(dst []byte, res resources.Resource, p projection) ([]byte, error) {
+	if p.empty() {
+		return resources.AppendDocument(dst, e.rt, res, e.h.cfg.BaseURL)
+	}
+	doc, err := json.Marshal(p.apply(e.rt, resources.Document(e.rt, res, e.h.cfg.BaseURL)))
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, doc...), nil
 }
 
 func (e endpoint) readObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
@@ -303,12 +323,12 @@ func etagMatches(header string, version int64) bool {
 }
 
 // listResponse is a SCIM ListResponse (RFC 7644 §3.4.2).
-type listResponse struct {
-	Schemas      []string         `json:"schemas"`
-	TotalResults int              `json:"totalResults"`
-	ItemsPerPage int              `json:"itemsPerPage"`
-	StartIndex   int              `json:"startIndex"`
-	Resources    []map[string]any `json:"Resources"`
+type listResponse[T any] struct {
+	Schemas      []string `json:"schemas"`
+	TotalResults int      `json:"totalResults"`
+	ItemsPerPage int      `json:"itemsPerPage"`
+	StartIndex   int      `json:"startIndex"`
+	Resources    []T      `json:"Resources"`
 }
 
 func (e endpoint) listResources(w http.ResponseWriter, r *http.Request) {
@@ -345,15 +365,21 @@ func (e endpoint) listResources(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, r, err)
 		return
 	}
-	out := listResponse{
+	out := listResponse[json.RawMessage]{
 		Schemas:      []string{schemas.ListResponseURN},
 		TotalResults: page.Total,
 		ItemsPerPage: len(page.Resources),
 		StartIndex:   query.StartIndex,
-		Resources:    make([]map[string]any, len(page.Resources)),
+		Resources:    make([]json.RawMessage, len(page.Resources)),
 	}
+	var buf []byte
 	for i, res := range page.Resources {
-		out.Resources[i] = proj.apply(e.rt, resources.Document(e.rt, res, e.h.cfg.BaseURL))
+		start := len(buf)
+		if buf, err = e.render(buf, res, proj); err != nil {
+			e.fail(w, r, err)
+			return
+		}
+		out.Resources[i] = buf[start:len(buf):len(buf)]
 	}
 	writeJSON(w, http.StatusOK, out)
 }

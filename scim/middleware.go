@@ -28,9 +28,23 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// accessLevel is the level of a request's log line: server errors are errors,
+// client errors are info, and successful requests are debug, so that an
+// identity provider's sync cycle does not flood the log (SCIM_LOG_LEVEL=debug
+// shows every request).
+func accessLevel(status int) slog.Level {
+	switch {
+	case status >= 500:
+		return slog.LevelError
+	case status >= 400:
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
+}
+
 // Observe wraps next with a request id (X-Request-Id, taken from the client
 // when it sends one), panic recovery and one JSON access-log line per request.
-// It logs method, path, status and duration: never bodies, headers or query
+// It logs method, path, status and duration (see accessLevel): never bodies, headers or query
 // strings, which may hold personal data.
 func Observe(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +64,7 @@ func Observe(log *slog.Logger, next http.Handler) http.Handler {
 					writeStatus(rec, http.StatusInternalServerError, "", "internal error; the server logged the cause")
 				}
 			}
-			log.InfoContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			log.Log(r.Context(), accessLevel(rec.status), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 				"status", rec.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 		}()
 		next.ServeHTTP(rec, r)

@@ -13,6 +13,8 @@ type projection struct {
 	excluded   []string
 }
 
+func (p projection) empty() bool { return len(p.attributes) == 0 && len(p.excluded) == 0 }
+
 func parseProjection(attributes, excluded string) projection {
 	return projection{attributes: splitList(attributes), excluded: splitList(excluded)}
 }

@@ -29,6 +29,9 @@ type Config struct {
 	LogLevel string `validate:"oneof=debug info warn error"`
 	// MaxBodyBytes limits request bodies (SCIM_MAX_BODY_BYTES).
 	MaxBodyBytes int64 `validate:"min=1024"`
+	// DebugAddr, when set, serves net/http/pprof there (SCIM_DEBUG_ADDR); keep
+	// it on a loopback address.
+	DebugAddr string
 	// ShutdownTimeout bounds the graceful drain on SIGTERM.
 	ShutdownTimeout time.Duration `validate:"min=0"`
 }
@@ -37,7 +40,7 @@ type Config struct {
 var settingNames = map[string]string{
 	"Addr": "SCIM_ADDR (-addr)", "RedisURL": "SCIM_REDIS_URL (-redis-url)", "BaseURL": "SCIM_BASE_URL (-base-url)",
 	"BootstrapToken": "SCIM_BOOTSTRAP_TOKEN", "LogLevel": "SCIM_LOG_LEVEL (-log-level)",
-	"MaxBodyBytes": "SCIM_MAX_BODY_BYTES (-max-body-bytes)", "ShutdownTimeout": "-shutdown-timeout",
+	"MaxBodyBytes": "SCIM_MAX_BODY_BYTES (-max-body-bytes)", "DebugAddr": "SCIM_DEBUG_ADDR (-debug-addr)", "ShutdownTimeout": "-shutdown-timeout",
 }
 
 // parseConfig reads flags over environment over defaults and validates.
@@ -55,6 +58,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	fs.StringVar(&cfg.RedisURL, "redis-url", env("SCIM_REDIS_URL", ""), "Redis URL (redis://, rediss://); empty runs the embedded store")
 	fs.StringVar(&cfg.BaseURL, "base-url", env("SCIM_BASE_URL", ""), "public base URL, e.g. https://scim.example.com")
 	fs.StringVar(&cfg.LogLevel, "log-level", strings.ToLower(env("SCIM_LOG_LEVEL", "info")), "log level: debug, info, warn, error")
+	fs.StringVar(&cfg.DebugAddr, "debug-addr", env("SCIM_DEBUG_ADDR", ""), "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long SIGTERM waits for requests to finish")
 	if v := getenv("SCIM_MAX_BODY_BYTES"); v != "" {

@@ -14,8 +14,8 @@ import (
 func TestAppendDocumentEqualsDocument(t *testing.T) {
 	created := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	attrs := map[string]any{
-		"userName": "a@example.com",
-		"name":     map[string]any{"givenName": "A \"quoted\" é"},
+		"userName":                "a@example.com",
+		"name":                    map[string]any{"givenName": "A \"quoted\" é"},
 		schemas.EnterpriseUserURN: map[string]any{"department": "Sales"},
 		schemas.CustomerUserURN:   map[string]any{"accountState": "active"},
 	}

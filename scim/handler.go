@@ -61,6 +61,9 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 		h.mux.Handle(BasePath+e.rt.Endpoint, h.requireAuth(http.HandlerFunc(e.collection)))
 		h.mux.Handle(BasePath+e.rt.Endpoint+"/{id}", h.requireAuth(http.HandlerFunc(e.single)))
 	}
+	h.mux.Handle(BasePath+"/Bulk", h.requireAuth(http.HandlerFunc(h.bulk)))
+	h.mux.Handle(BasePath+"/Me", http.HandlerFunc(h.me))
+	h.mux.Handle("/t/{org}"+BasePath+"/Me", http.HandlerFunc(h.me))
 	h.mux.Handle(BasePath+"/ServiceProviderConfig", h.requireAuth(readOnly(h.serviceProviderConfig)))
 	h.mux.Handle(BasePath+"/ResourceTypes", h.requireAuth(readOnly(h.resourceTypes)))
 	h.mux.Handle(BasePath+"/ResourceTypes/{name}", h.requireAuth(readOnly(h.resourceType)))

@@ -51,6 +51,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		resources.NewUsers(store), resources.NewGroups(store), store, log)
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
+	mux.Handle("/t/", api) // customer-facing routes carry the organization
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`)

@@ -71,6 +71,9 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	}
 	w := pageWindow(q)
 	withRefs := k.name == "user" || q.WithMembers
+	if q.Sort != nil {
+		return s.sortedList(ctx, p, k, q, w, withRefs)
+	}
 	if q.Filter == nil {
 		return s.listAll(ctx, p, k, w, withRefs)
 	}

@@ -44,6 +44,9 @@ type Query struct {
 	StartIndex int
 	// Count is the page size; 0 asks for totals only.
 	Count int
+	// Sort, when set, orders the results (RFC 7644 §3.4.2.3); otherwise they
+	// come in creation order.
+	Sort *Sort
 	// WithMembers asks for group members to be loaded.
 	WithMembers bool
 }

@@ -21,10 +21,10 @@ func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request) 
 		"schemas":          []string{serviceProviderConfigURN},
 		"documentationUri": "https://github.com/scimd/scimd#readme",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"bulk":             map[string]any{"supported": true, "maxOperations": h.cfg.MaxBulkOperations, "maxPayloadSize": h.cfg.MaxBulkPayload},
 		"filter":           map[string]any{"supported": true, "maxResults": h.cfg.MaxCount},
 		"changePassword":   map[string]any{"supported": true},
-		"sort":             map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": true},
 		"etag":             map[string]any{"supported": true},
 		"authenticationSchemes": []any{map[string]any{
 			"type":        "oauthbearertoken",

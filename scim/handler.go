@@ -31,6 +31,11 @@ type Config struct {
 	// TokenCacheTTL is how long a verified token is trusted without asking the
 	// store again.
 	TokenCacheTTL time.Duration
+	// MaxBulkOperations and MaxBulkPayload bound one /Bulk request: its number
+	// of operations and its body size in bytes (RFC 7644 §3.7.4). Defaults:
+	// 1000 and 1 MiB.
+	MaxBulkOperations int
+	MaxBulkPayload    int64
 }
 
 // Handler serves the SCIM API.
@@ -41,6 +46,8 @@ type Handler struct {
 	users  *resources.Users
 	groups *resources.Groups
 	mux    *http.ServeMux
+	// endpoints are the resource types, in the order root queries list them.
+	endpoints []endpoint
 }
 
 // NewHandler returns the SCIM API handler.
@@ -54,13 +61,25 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 	if cfg.MaxCount <= 0 {
 		cfg.MaxCount = 1000
 	}
+	if cfg.MaxBulkOperations <= 0 {
+		cfg.MaxBulkOperations = 1000
+	}
+	if cfg.MaxBulkPayload <= 0 {
+		cfg.MaxBulkPayload = 1 << 20
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	h := &Handler{cfg: cfg, log: log, auth: newAuthenticator(tokens, cfg.TokenCacheTTL), users: users, groups: groups, mux: http.NewServeMux()}
 
-	for _, e := range []endpoint{h.userEndpoint(), h.groupEndpoint()} {
+	h.endpoints = []endpoint{h.userEndpoint(), h.groupEndpoint()}
+	for _, e := range h.endpoints {
 		h.mux.Handle(BasePath+e.rt.Endpoint, h.requireAuth(http.HandlerFunc(e.collection)))
 		h.mux.Handle(BasePath+e.rt.Endpoint+"/{id}", h.requireAuth(http.HandlerFunc(e.single)))
 	}
+	for _, e := range h.endpoints {
+		h.mux.Handle(BasePath+e.rt.Endpoint+"/.search", h.requireAuth(http.HandlerFunc(e.search)))
+	}
+	h.mux.Handle(BasePath+"/{$}", h.requireAuth(http.HandlerFunc(h.rootQuery)))
+	h.mux.Handle(BasePath+"/.search", h.requireAuth(http.HandlerFunc(h.rootSearch)))
 	h.mux.Handle(BasePath+"/Bulk", h.requireAuth(http.HandlerFunc(h.bulk)))
 	h.mux.Handle(BasePath+"/Me", http.HandlerFunc(h.me))
 	h.mux.Handle("/t/{org}"+BasePath+"/Me", http.HandlerFunc(h.me))
@@ -335,54 +354,10 @@ type listResponse[T any] struct {
 }
 
 func (e endpoint) listResources(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	query := resources.Query{StartIndex: 1, Count: e.h.cfg.DefaultCount}
-	if s := q.Get("startIndex"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			e.fail(w, r, resources.Errorf(resources.InvalidValue, "startIndex must be an integer, got %q", s))
-			return
-		}
-		query.StartIndex = max(n, 1) // RFC 7644 §3.4.2.4: less than 1 is 1
-	}
-	if s := q.Get("count"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			e.fail(w, r, resources.Errorf(resources.InvalidValue, "count must be an integer, got %q", s))
-			return
-		}
-		query.Count = min(max(n, 0), e.h.cfg.MaxCount) // negative is 0
-	}
-	if f := strings.TrimSpace(q.Get("filter")); f != "" {
-		expr, err := resources.ParseFilter(e.rt, f)
-		if err != nil {
-			e.fail(w, r, err)
-			return
-		}
-		query.Filter = expr
-	}
-	proj := e.projection(r)
-	query.WithMembers = e.rt.Name == "Group" && !proj.excludes(e.rt, "members")
-	page, err := e.list(r.Context(), principal(r.Context()).Org, query)
+	params, err := e.h.queryParams(r)
 	if err != nil {
 		e.fail(w, r, err)
 		return
 	}
-	out := listResponse[json.RawMessage]{
-		Schemas:      []string{schemas.ListResponseURN},
-		TotalResults: page.Total,
-		ItemsPerPage: len(page.Resources),
-		StartIndex:   query.StartIndex,
-		Resources:    make([]json.RawMessage, len(page.Resources)),
-	}
-	var buf []byte
-	for i, res := range page.Resources {
-		start := len(buf)
-		if buf, err = e.render(buf, res, proj); err != nil {
-			e.fail(w, r, err)
-			return
-		}
-		out.Resources[i] = buf[start:len(buf):len(buf)]
-	}
-	writeJSON(w, http.StatusOK, out)
+	e.h.writeList(w, r, []endpoint{e}, params)
 }

@@ -1,0 +1,307 @@
+package scim
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+)
+
+// listParams are the query parameters of a list or search (RFC 7644 §3.4.2,
+// §3.4.3), from a query string or a SearchRequest body.
+type listParams struct {
+	filter            string
+	sortBy, sortOrder string
+	startIndex, count int
+	proj              projection
+	acrossTypes       bool
+}
+
+// queryParams reads list parameters from the query string (RFC 7644 §3.4.2).
+func (h *Handler) queryParams(r *http.Request) (listParams, error) {
+	q := r.URL.Query()
+	p := listParams{
+		filter: q.Get("filter"), sortBy: q.Get("sortBy"), sortOrder: q.Get("sortOrder"),
+		proj: parseProjection(q.Get("attributes"), q.Get("excludedAttributes")),
+	}
+	var err error
+	if p.startIndex, err = intParam(q, "startIndex", 1); err != nil {
+		return listParams{}, err
+	}
+	if p.count, err = intParam(q, "count", h.cfg.DefaultCount); err != nil {
+		return listParams{}, err
+	}
+	return h.clamp(p), nil
+}
+
+func intParam(q url.Values, name string, def int) (int, error) {
+	s := q.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, resources.Errorf(resources.InvalidValue, "%s must be an integer, got %q", name, s)
+	}
+	return n, nil
+}
+
+// clamp applies RFC 7644 §3.4.2.4: startIndex below 1 is 1, a negative count
+// is 0, and no page exceeds MaxCount.
+func (h *Handler) clamp(p listParams) listParams {
+	p.startIndex = max(p.startIndex, 1)
+	p.count = min(max(p.count, 0), h.cfg.MaxCount)
+	return p
+}
+
+// searchRequest is the body of POST /.search (RFC 7644 §3.4.3).
+type searchRequest struct {
+	Schemas            []string `json:"schemas"`
+	Attributes         []string `json:"attributes"`
+	ExcludedAttributes []string `json:"excludedAttributes"`
+	Filter             string   `json:"filter"`
+	SortBy             string   `json:"sortBy"`
+	SortOrder          string   `json:"sortOrder"`
+	StartIndex         *int     `json:"startIndex"`
+	Count              *int     `json:"count"`
+}
+
+// searchParams reads list parameters from a SearchRequest body.
+func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listParams, error) {
+	data, err := readBody(w, r, h.cfg.MaxBodyBytes)
+	if err != nil {
+		return listParams{}, err
+	}
+	raw, err := decodeObject(data)
+	if err != nil {
+		return listParams{}, err
+	}
+	// Member names are case-insensitive (RFC 7643 §2.1): fold them to the
+	// struct's before decoding.
+	folded := map[string]any{}
+	for k, v := range raw {
+		for _, name := range []string{"schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count"} {
+			if strings.EqualFold(k, name) {
+				folded[name] = v
+			}
+		}
+	}
+	data, _ = json.Marshal(folded)
+	var sr searchRequest
+	if err := json.Unmarshal(data, &sr); err != nil {
+		return listParams{}, resources.Errorf(resources.InvalidSyntax, "invalid SearchRequest: %v", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if !slices.ContainsFunc(sr.Schemas, func(s string) bool { return strings.EqualFold(s, schemas.SearchRequestURN) }) {
+		return listParams{}, resources.Errorf(resources.InvalidSyntax, "a search body must have \"schemas\": [%q]", schemas.SearchRequestURN)
+	}
+	p := listParams{
+		filter: sr.Filter, sortBy: sr.SortBy, sortOrder: sr.SortOrder, startIndex: 1, count: h.cfg.DefaultCount,
+		proj: projection{attributes: trimAll(sr.Attributes), excluded: trimAll(sr.ExcludedAttributes)},
+	}
+	if sr.StartIndex != nil {
+		p.startIndex = *sr.StartIndex
+	}
+	if sr.Count != nil {
+		p.count = *sr.Count
+	}
+	return h.clamp(p), nil
+}
+
+func trimAll(list []string) []string {
+	var out []string
+	for _, s := range list {
+		out = append(out, splitList(s)...)
+	}
+	return out
+}
+
+// search serves POST /{ResourceType}/.search (RFC 7644 §3.4.3).
+func (e endpoint) search(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path+": send a SearchRequest with POST")
+		return
+	}
+	params, err := e.h.searchParams(w, r)
+	if err != nil {
+		e.fail(w, r, err)
+		return
+	}
+	e.h.writeList(w, r, []endpoint{e}, params)
+}
+
+// rootQuery serves GET on the service root: a query across every resource
+// type (RFC 7644 §3.4.2.1).
+func (h *Handler) rootQuery(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on the service root")
+		return
+	}
+	params, err := h.queryParams(r)
+	if err != nil {
+		h.endpoints[0].fail(w, r, err)
+		return
+	}
+	params.acrossTypes = true
+	h.writeList(w, r, h.endpoints, params)
+}
+
+// rootSearch serves POST /.search across every resource type.
+func (h *Handler) rootSearch(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on /.search: send a SearchRequest with POST")
+		return
+	}
+	params, err := h.searchParams(w, r)
+	if err != nil {
+		h.endpoints[0].fail(w, r, err)
+		return
+	}
+	params.acrossTypes = true
+	h.writeList(w, r, h.endpoints, params)
+}
+
+// typedQuery is one resource type's part of a (possibly root) query.
+type typedQuery struct {
+	e endpoint
+	q resources.Query
+}
+
+// plan parses the filter and sort of p for each endpoint. On a root query a
+// resource type whose schema lacks an attribute the filter or sortBy names
+// takes no part (RFC 7644 §3.4.2.1); when no type can answer, the first
+// error is the client's.
+func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
+	var out []typedQuery
+	var firstErr error
+	for _, e := range eps {
+		q := resources.Query{StartIndex: p.startIndex, Count: p.count}
+		err := func() error {
+			if f := strings.TrimSpace(p.filter); f != "" {
+				expr, err := resources.ParseFilter(e.rt, f)
+				if err != nil {
+					return err
+				}
+				q.Filter = expr
+			}
+			s, err := resources.ParseSort(e.rt, p.sortBy, p.sortOrder)
+			q.Sort = s
+			return err
+		}()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		q.WithMembers = e.rt.Name == "Group" && !p.proj.excludes(e.rt, "members")
+		out = append(out, typedQuery{e, q})
+	}
+	if len(out) == 0 || (!p.acrossTypes && firstErr != nil) {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+// writeList runs a list over one or more resource types and writes the
+// ListResponse.
+func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoint, p listParams) {
+	fail := eps[0].fail
+	tqs, err := h.plan(eps, p)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	org := principal(r.Context()).Org
+	type item struct {
+		e   endpoint
+		res resources.Resource
+	}
+	var items []item
+	total := 0
+	if len(tqs) == 1 {
+		page, err := tqs[0].e.list(r.Context(), org, tqs[0].q)
+		if err != nil {
+			fail(w, r, err)
+			return
+		}
+		total = page.Total
+		for _, res := range page.Resources {
+			items = append(items, item{tqs[0].e, res})
+		}
+	} else {
+		// Across types: each type's first startIndex+count-1 results, merged
+		// (by the sort key when sorting, else users then groups), then paged.
+		var all []item
+		var keys []any
+		var present []bool
+		for _, tq := range tqs {
+			q := tq.q
+			q.StartIndex, q.Count = 1, p.startIndex-1+p.count
+			page, err := tq.e.list(r.Context(), org, q)
+			if err != nil {
+				fail(w, r, err)
+				return
+			}
+			total += page.Total
+			for _, res := range page.Resources {
+				all = append(all, item{tq.e, res})
+				if q.Sort != nil {
+					k, ok := q.Sort.SortKey(resources.Document(tq.e.rt, res, ""))
+					keys, present = append(keys, k), append(present, ok)
+				}
+			}
+		}
+		if p.sortBy != "" && len(keys) == len(all) {
+			idx := make([]int, len(all))
+			for i := range idx {
+				idx[i] = i
+			}
+			desc := strings.EqualFold(p.sortOrder, "descending")
+			slices.SortStableFunc(idx, func(a, b int) int {
+				if present[a] != present[b] {
+					if present[a] {
+						return -1
+					}
+					return 1
+				}
+				c := resources.CompareSortKeys(keys[a], keys[b])
+				if desc {
+					c = -c
+				}
+				return c
+			})
+			sorted := make([]item, len(all))
+			for i, j := range idx {
+				sorted[i] = all[j]
+			}
+			all = sorted
+		}
+		lo := min(p.startIndex-1, len(all))
+		items = all[lo:min(lo+p.count, len(all))]
+	}
+	out := listResponse[json.RawMessage]{
+		Schemas:      []string{schemas.ListResponseURN},
+		TotalResults: total,
+		ItemsPerPage: len(items),
+		StartIndex:   p.startIndex,
+		Resources:    make([]json.RawMessage, len(items)),
+	}
+	var buf []byte
+	for i, it := range items {
+		start := len(buf)
+		if buf, err = it.e.render(buf, it.res, p.proj); err != nil {
+			fail(w, r, err)
+			return
+		}
+		out.Resources[i] = buf[start:len(buf):len(buf)]
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -198,7 +198,7 @@ func tableRows(out string) map[string][]string {
 	return rows
 }
 
-var allOperations = []string{"baseline", "get", "filter", "create", "patch", "member-add", "list"}
+var allOperations = []string{"baseline", "get", "filter", "create", "patch", "member-add", "member-add-lean", "list"}
 
 func TestRun(t *testing.T) {
 	mr := miniredis.RunT(t)
@@ -257,7 +257,7 @@ func TestRunShowsErrors(t *testing.T) {
 	fake.groupStatus = http.StatusServiceUnavailable
 
 	stdout, _, err := runLoad(t, srv, "redis://"+mr.Addr())
-	if err == nil || !strings.Contains(err.Error(), "1 of 7 operations had errors") {
+	if err == nil || !strings.Contains(err.Error(), "2 of 8 operations had errors") {
 		t.Errorf("run() = %v, want the operations with errors counted", err)
 	}
 	rows := tableRows(stdout)

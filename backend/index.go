@@ -7,6 +7,7 @@ import (
 
 	"github.com/scim2/filter-parser/v2"
 
+	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -111,7 +112,7 @@ func (k *kind) indexEntries(attrs map[string]any) string {
 			var s string
 			switch ix.typ {
 			case typeBoolean:
-				b, ok := toBool(v)
+				b, ok := resources.ParseBool(v)
 				if !ok {
 					continue
 				}
@@ -192,21 +193,4 @@ func userDisplay(attrs map[string]any) string {
 	}
 	u, _ := attrs["userName"].(string)
 	return u
-}
-
-// toBool reads a boolean as filters compare it: a bool, or the string "true"
-// or "false" in any case.
-func toBool(v any) (bool, bool) {
-	switch x := v.(type) {
-	case bool:
-		return x, true
-	case string:
-		switch {
-		case strings.EqualFold(x, "true"):
-			return true, true
-		case strings.EqualFold(x, "false"):
-			return false, true
-		}
-	}
-	return false, false
 }

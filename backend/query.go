@@ -255,7 +255,7 @@ func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 	var v string
 	switch ix.typ {
 	case typeBoolean:
-		b, ok := toBool(e.CompareValue)
+		b, ok := resources.ParseBool(e.CompareValue)
 		if !ok || op != filter.EQ {
 			return nil
 		}

@@ -195,8 +195,8 @@ func compare(leaf schema.CoreAttribute, op filter.CompareOperator, v, cv any) bo
 	}
 	switch leaf.AttributeType() {
 	case "boolean":
-		a, ok1 := toBool(v)
-		b, ok2 := toBool(cv)
+		a, ok1 := ParseBool(v)
+		b, ok2 := ParseBool(cv)
 		return ok1 && ok2 && op == filter.EQ && a == b
 	case "integer", "decimal":
 		a, ok1 := toFloat(v)
@@ -268,7 +268,11 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
-func toBool(v any) (bool, bool) {
+// ParseBool reads a boolean as SCIM clients send it: a JSON boolean, or the
+// string "true" or "false" in any case (Entra ID sends "False"). ok is false
+// for anything else. Filters, PATCH and the store's indexes all read booleans
+// this way.
+func ParseBool(v any) (b, ok bool) {
 	switch x := v.(type) {
 	case bool:
 		return x, true
@@ -788,7 +792,7 @@ func checkOperator(leaf schema.CoreAttribute, name string, whole bool, op filter
 	}
 	switch typ {
 	case "boolean":
-		b, ok := toBool(cv)
+		b, ok := ParseBool(cv)
 		if !ok {
 			return "", nil, bad("a boolean")
 		}

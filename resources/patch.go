@@ -846,7 +846,7 @@ func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
 		}
 		return out, nil
 	case "boolean":
-		b, ok := toBool(v)
+		b, ok := ParseBool(v)
 		if !ok {
 			return nil, bad("a boolean")
 		}

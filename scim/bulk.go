@@ -1,8 +1,643 @@
 package scim
 
-import "net/http"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+)
+
+// Bulk message URNs (RFC 7644 §3.7).
+const (
+	bulkRequestURN  = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+	bulkResponseURN = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+)
+
+// bulkRefPrefix marks a reference to the resource a POST of the same request
+// creates (RFC 7644 §3.7.2).
+const bulkRefPrefix = "bulkId:"
 
 // bulk serves POST /Bulk (RFC 7644 §3.7).
+//
+// Each operation is dispatched as an internal request through the same mux,
+// with the caller's Authorization header and context, so that it passes the
+// very rules of a direct request: authentication, roles, tenancy, validation,
+// If-Match. Each operation is atomic on its own, as every single write is; the
+// bulk request as a whole is not (RFC 7644 does not ask it to be): operations
+// that succeeded before a later one failed stay done.
+//
+// Operations run in request order, except that a POST whose bulkId another
+// operation references runs before the first operation that references it,
+// so forward references work. The response lists the operations that ran, in
+// request order. A reader token is refused as a whole (403) by requireAuth:
+// every bulk operation writes.
 func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
-	writeStatus(w, http.StatusNotImplemented, "", "/Bulk is not implemented yet")
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path+": send a BulkRequest with POST")
+		return
+	}
+	// RFC 7644 §3.7.4: the payload limit is enforced while reading.
+	data, err := readBody(w, r, h.cfg.MaxBulkPayload)
+	switch {
+	case errors.Is(err, errTooLarge):
+		writeStatus(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("the bulk request exceeds maxPayloadSize (%d bytes)", h.cfg.MaxBulkPayload))
+		return
+	case errors.Is(err, errUnsupportedMedia):
+		writeStatus(w, http.StatusUnsupportedMediaType, "", "send the body as application/scim+json (or application/json)")
+		return
+	case err != nil:
+		writeError(w, r, h.log, err)
+		return
+	}
+	req, err := decodeBulk(data, h.cfg.MaxBulkOperations)
+	var tooMany tooManyOperations
+	if errors.As(err, &tooMany) {
+		writeStatus(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("the bulk request has %d operations; maxOperations is %d", tooMany.got, tooMany.max))
+		return
+	}
+	if err != nil {
+		writeError(w, r, h.log, err)
+		return
+	}
+	results := h.runBulk(r, req)
+	h.log.DebugContext(r.Context(), "bulk request", "org", principal(r.Context()).Org,
+		"operations", len(req.ops), "ran", len(results))
+	writeJSON(w, http.StatusOK, bulkResponse{Schemas: []string{bulkResponseURN}, Operations: results})
+}
+
+// bulkRequest is a decoded BulkRequest.
+type bulkRequest struct {
+	// failOnErrors is the number of errors after which processing stops; 0
+	// means never (RFC 7644 §3.7.3).
+	failOnErrors int
+	ops          []bulkOp
+}
+
+// bulkOp is one operation of a BulkRequest.
+type bulkOp struct {
+	method   string // upper case
+	bulkID   string
+	version  string
+	endpoint string // "Users" or "Groups"; empty when err is set
+	id       string // resource id from the path, perhaps a bulkId reference
+	data     any    // the data member as decoded (numbers as json.Number); nil if absent
+	refs     []string
+	// err, when set, fails the operation without running it.
+	err error
+}
+
+// bulkResponse is a BulkResponse (RFC 7644 §3.7.3).
+type bulkResponse struct {
+	Schemas    []string     `json:"schemas"`
+	Operations []bulkResult `json:"Operations"`
+}
+
+// bulkResult reports one operation. Status is a string, as in the RFC's
+// examples; Response carries the error body of a failed operation.
+type bulkResult struct {
+	Method   string          `json:"method"`
+	BulkID   string          `json:"bulkId,omitempty"`
+	Version  string          `json:"version,omitempty"`
+	Location string          `json:"location,omitempty"`
+	Status   string          `json:"status"`
+	Response json.RawMessage `json:"response,omitempty"`
+}
+
+// tooManyOperations reports a BulkRequest over maxOperations.
+type tooManyOperations struct{ got, max int }
+
+func (e tooManyOperations) Error() string {
+	return fmt.Sprintf("%d bulk operations, at most %d", e.got, e.max)
+}
+
+// decodeBulk parses a BulkRequest. A malformed request as a whole is an
+// invalidSyntax (or, for a duplicate bulkId, invalidValue) error; an operation
+// that is well-formed JSON but names an unsupported method or path gets its own
+// error in bulkOp.err, so that the other operations still run.
+func decodeBulk(data []byte, maxOps int) (bulkRequest, error) {
+	var top map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // pass numbers on to the operations as they were sent
+	if err := dec.Decode(&top); err != nil || top == nil {
+		msg := "the request body must be a BulkRequest JSON object"
+		if err != nil {
+			msg += ": " + strings.TrimPrefix(err.Error(), "json: ")
+		}
+		return bulkRequest{}, resources.Errorf(resources.InvalidSyntax, "%s", msg)
+	}
+	if dec.More() {
+		return bulkRequest{}, resources.Errorf(resources.InvalidSyntax, "the request body must hold exactly one JSON object")
+	}
+	if !bulkHasSchema(bulkMember(top, "schemas"), bulkRequestURN) {
+		return bulkRequest{}, resources.Errorf(resources.InvalidSyntax, "schemas must list %q", bulkRequestURN)
+	}
+	var req bulkRequest
+	if v, ok := top[bulkKey(top, "failOnErrors")]; ok && v != nil {
+		n, err := bulkInt(v)
+		if err != nil {
+			return bulkRequest{}, resources.Errorf(resources.InvalidSyntax, "failOnErrors must be an integer, got %s", bulkJSONText(v))
+		}
+		if n < 0 {
+			return bulkRequest{}, resources.Errorf(resources.InvalidValue, "failOnErrors must not be negative, got %d", n)
+		}
+		// Zero errors accepted and one error accepted both stop at the first
+		// error: "the number of errors ... before the operation is terminated".
+		req.failOnErrors = max(n, 1)
+	}
+	rawOps, ok := bulkMember(top, "Operations").([]any)
+	if !ok {
+		return bulkRequest{}, resources.Errorf(resources.InvalidSyntax, "Operations must be an array of operations")
+	}
+	if len(rawOps) > maxOps {
+		return bulkRequest{}, tooManyOperations{got: len(rawOps), max: maxOps}
+	}
+	req.ops = make([]bulkOp, len(rawOps))
+	seen := make(map[string]int, len(rawOps))
+	for i, raw := range rawOps {
+		o, err := decodeOp(i, raw)
+		if err != nil {
+			return bulkRequest{}, err
+		}
+		if o.bulkID != "" {
+			if j, dup := seen[o.bulkID]; dup {
+				return bulkRequest{}, resources.Errorf(resources.InvalidValue, "Operations[%d] and Operations[%d] have the same bulkId %q; a bulkId must be unique within a request", j, i, o.bulkID)
+			}
+			seen[o.bulkID] = i
+		}
+		req.ops[i] = o
+	}
+	return req, nil
+}
+
+// decodeOp parses Operations[i].
+func decodeOp(i int, raw any) (bulkOp, error) {
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return bulkOp{}, resources.Errorf(resources.InvalidSyntax, "Operations[%d] must be an object", i)
+	}
+	str := func(name string, required bool) (string, error) {
+		v, ok := m[bulkKey(m, name)]
+		if !ok || v == nil {
+			if required {
+				return "", resources.Errorf(resources.InvalidSyntax, "Operations[%d].%s is required", i, name)
+			}
+			return "", nil
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", resources.Errorf(resources.InvalidSyntax, "Operations[%d].%s must be a string, got %s", i, name, bulkJSONText(v))
+		}
+		return s, nil
+	}
+	var o bulkOp
+	var err error
+	if o.method, err = str("method", true); err != nil {
+		return bulkOp{}, err
+	}
+	o.method = strings.ToUpper(strings.TrimSpace(o.method))
+	path, err := str("path", true)
+	if err != nil {
+		return bulkOp{}, err
+	}
+	if o.bulkID, err = str("bulkId", false); err != nil {
+		return bulkOp{}, err
+	}
+	if v, ok := m[bulkKey(m, "bulkId")]; ok && v != nil && o.bulkID == "" {
+		return bulkOp{}, resources.Errorf(resources.InvalidValue, "Operations[%d].bulkId must not be empty", i)
+	}
+	if o.version, err = str("version", false); err != nil {
+		return bulkOp{}, err
+	}
+	if v, ok := m[bulkKey(m, "data")]; ok && v != nil {
+		if _, isObj := v.(map[string]any); !isObj {
+			return bulkOp{}, resources.Errorf(resources.InvalidSyntax, "Operations[%d].data must be an object, got %s", i, bulkJSONText(v))
+		}
+		o.data = v
+	}
+	o.err = o.target(i, path)
+	if o.err == nil && o.method != http.MethodDelete && o.data == nil {
+		o.err = resources.Errorf(resources.InvalidSyntax, "Operations[%d] (%s %s) needs data", i, o.method, path)
+	}
+	if o.err == nil {
+		if name, ok := strings.CutPrefix(o.id, bulkRefPrefix); ok {
+			o.refs = append(o.refs, name)
+		}
+		if o.method != http.MethodDelete {
+			o.data = replaceRefs(o.data, func(name string) string {
+				o.refs = append(o.refs, name)
+				return bulkRefPrefix + name
+			})
+		}
+	}
+	return o, nil
+}
+
+// target checks the method and path of an operation and sets endpoint and id.
+// Only /Users and /Groups are reachable: no /Bulk in /Bulk, no discovery.
+func (o *bulkOp) target(i int, path string) error {
+	switch o.method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return resources.Errorf(resources.InvalidValue, "Operations[%d].method %q is not supported; use POST, PUT, PATCH or DELETE", i, o.method)
+	}
+	rest, ok := strings.CutPrefix(path, "/")
+	if !ok || strings.ContainsAny(path, "?#") {
+		return resources.Errorf(resources.InvalidValue, "Operations[%d].path %q must be a resource path such as /Users or /Groups/{id}", i, path)
+	}
+	endpoint, id, hasID := strings.Cut(rest, "/")
+	switch {
+	case strings.EqualFold(endpoint, "Users"):
+		o.endpoint = "Users"
+	case strings.EqualFold(endpoint, "Groups"):
+		o.endpoint = "Groups"
+	default:
+		return resources.Errorf(resources.InvalidValue, "Operations[%d].path %q is not allowed in a bulk request; only /Users and /Groups are", i, path)
+	}
+	if o.method == http.MethodPost {
+		if hasID {
+			return resources.Errorf(resources.InvalidValue, "Operations[%d]: POST creates a resource: its path must be /%s, not %q", i, o.endpoint, path)
+		}
+		return nil
+	}
+	// No id starts with a dot: that would reach /Users/.search or, cleaned, a
+	// path other than the one sent.
+	if !hasID || id == "" || strings.HasPrefix(id, ".") || strings.Contains(id, "/") {
+		return resources.Errorf(resources.InvalidValue, "Operations[%d]: %s needs the path of one resource, /%s/{id}, got %q", i, o.method, o.endpoint, path)
+	}
+	o.id = id
+	return nil
+}
+
+// replaceRefs returns v with every bulkId reference in its string values
+// replaced by f(name). A string that starts with "bulkId:" is one reference
+// to the rest of it, whatever characters follow; a reference inside a longer
+// string (a PATCH filter such as members[value eq "bulkId:q"]) ends at the
+// first quote, space, slash or bracket. Object keys are left alone.
+func replaceRefs(v any, f func(name string) string) any {
+	switch x := v.(type) {
+	case string:
+		if name, ok := strings.CutPrefix(x, bulkRefPrefix); ok {
+			return f(name)
+		}
+		if !strings.Contains(x, bulkRefPrefix) {
+			return x
+		}
+		var b strings.Builder
+		for {
+			i := strings.Index(x, bulkRefPrefix)
+			if i < 0 {
+				b.WriteString(x)
+				return b.String()
+			}
+			b.WriteString(x[:i])
+			x = x[i+len(bulkRefPrefix):]
+			end := strings.IndexAny(x, "\"' \t\r\n/,;()[]{}?#&=")
+			if end < 0 {
+				end = len(x)
+			}
+			b.WriteString(f(x[:end]))
+			x = x[end:]
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k] = replaceRefs(e, f)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = replaceRefs(e, f)
+		}
+		return x
+	}
+	return v
+}
+
+// bulkPlan is the order in which operations run and the ones that cannot run
+// because they are part of a circular reference.
+type bulkPlan struct {
+	order  []int
+	cycles map[int]string // operation → the bulkIds of its cycle, quoted
+}
+
+// planBulk orders the operations so that a POST runs before the operations
+// that reference its bulkId; otherwise they keep request order.
+//
+// RFC 7644 §3.7.1 says the service provider "MUST try to resolve circular
+// cross-references between resources in a single bulk job but MAY stop after
+// a failed attempt and instead return HTTP status code 409 (Conflict)". The
+// attempt here is the ordering: operations on a cycle (group A lists B as a
+// member and B lists A) cannot be ordered and fail with 409 without running.
+// Splitting them into a create and a later PATCH would need per-attribute
+// knowledge of which references may be added afterwards; scimd does not do it.
+//
+// It is Tarjan's algorithm over "references" edges: it emits the strongly
+// connected components dependencies first, and a component of more than one
+// operation, or of one that references itself, is a cycle.
+func planBulk(ops []bulkOp) bulkPlan {
+	declared := make(map[string]int, len(ops))
+	for i, o := range ops {
+		if o.bulkID != "" && o.method == http.MethodPost && o.err == nil {
+			declared[o.bulkID] = i
+		}
+	}
+	p := bulkPlan{order: make([]int, 0, len(ops)), cycles: map[int]string{}}
+	index := make([]int, len(ops)) // 0: not visited yet; else visit number
+	low := make([]int, len(ops))
+	onStack := make([]bool, len(ops))
+	var stack []int
+	next := 1
+	var visit func(i int)
+	visit = func(i int) {
+		index[i], low[i] = next, next
+		next++
+		stack = append(stack, i)
+		onStack[i] = true
+		selfRef := false
+		for _, name := range ops[i].refs {
+			j, ok := declared[name]
+			switch {
+			case !ok:
+				// Fails when it runs: nothing declares the bulkId.
+			case j == i:
+				selfRef = true
+			case index[j] == 0:
+				visit(j)
+				low[i] = min(low[i], low[j])
+			case onStack[j]:
+				low[i] = min(low[i], index[j])
+			}
+		}
+		if low[i] != index[i] {
+			return // i belongs to a component rooted lower on the stack
+		}
+		k := len(stack) - 1
+		for stack[k] != i {
+			k--
+		}
+		comp := stack[k:]
+		stack = stack[:k]
+		for _, m := range comp {
+			onStack[m] = false
+		}
+		if len(comp) == 1 && !selfRef {
+			p.order = append(p.order, i)
+			return
+		}
+		slices.Sort(comp) // request order, for the detail and the run
+		names := make([]string, len(comp))
+		for n, m := range comp {
+			names[n] = strconv.Quote(ops[m].bulkID)
+		}
+		cycle := strings.Join(names, ", ")
+		for _, m := range comp {
+			p.cycles[m] = cycle
+			p.order = append(p.order, m)
+		}
+	}
+	for i := range ops {
+		if index[i] == 0 {
+			visit(i)
+		}
+	}
+	return p
+}
+
+// runBulk runs the operations of req in plan order and returns the results of
+// those that ran, in request order. It stops after failOnErrors errors (RFC
+// 7644 §3.7.3): the operations not run are not reported.
+func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
+	ops := req.ops
+	plan := planBulk(ops)
+	results := make([]*bulkResult, len(ops))
+	created := map[string]string{} // bulkId → id of the resource its POST created
+	declared := map[string]bool{}
+	for _, o := range ops {
+		if o.method == http.MethodPost && o.bulkID != "" {
+			declared[o.bulkID] = true
+		}
+	}
+	failures := 0
+	for _, i := range plan.order {
+		if r.Context().Err() != nil {
+			break // the client is gone
+		}
+		res := h.runOp(r, ops[i], plan.cycles[i], created, declared)
+		results[i] = &res
+		if res.Status[0] >= '4' {
+			failures++
+			if req.failOnErrors > 0 && failures >= req.failOnErrors {
+				break
+			}
+		}
+	}
+	out := make([]bulkResult, 0, len(ops))
+	for _, res := range results {
+		if res != nil {
+			out = append(out, *res)
+		}
+	}
+	return out
+}
+
+// runOp resolves the references of one operation and dispatches it.
+func (h *Handler) runOp(r *http.Request, o bulkOp, cycle string, created map[string]string, declared map[string]bool) bulkResult {
+	res := bulkResult{Method: o.method, BulkID: o.bulkID}
+	if o.err != nil {
+		return h.failOp(r, res, o.err)
+	}
+	if cycle != "" {
+		return h.failOp(r, res, resources.Errorf(resources.Conflict,
+			"bulkId %q is part of a circular reference among bulkIds %s that scimd cannot resolve; create the resources first and link them in a later operation", o.bulkID, cycle))
+	}
+	var unresolved error
+	resolve := func(name string) string {
+		if id, ok := created[name]; ok {
+			return id
+		}
+		if unresolved == nil {
+			if declared[name] {
+				unresolved = resources.Errorf(resources.Conflict, "bulkId %q cannot be resolved: the POST that declares it failed", name)
+			} else {
+				unresolved = resources.Errorf(resources.Conflict, "bulkId %q cannot be resolved: no POST operation in this request declares it", name)
+			}
+		}
+		return ""
+	}
+	id := o.id
+	if name, ok := strings.CutPrefix(id, bulkRefPrefix); ok {
+		id = resolve(name)
+	}
+	var body []byte
+	if o.method != http.MethodDelete {
+		var err error
+		if body, err = json.Marshal(replaceRefs(o.data, resolve)); err != nil {
+			return h.failOp(r, res, fmt.Errorf("encode bulk operation data: %w", err))
+		}
+	}
+	if unresolved != nil {
+		if id != "" {
+			res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + id
+		}
+		return h.failOp(r, res, unresolved)
+	}
+
+	target := BasePath + "/" + o.endpoint
+	if id != "" {
+		target += "/" + url.PathEscape(id)
+	}
+	rec := h.dispatch(r, o.method, target, body, o.version)
+	res.Status = strconv.Itoa(rec.status)
+	if rec.status >= 400 {
+		res.Response = errorResponse(rec)
+	} else {
+		res.Version = rec.header.Get("ETag")
+	}
+	if o.method == http.MethodPost {
+		if rec.status == http.StatusCreated {
+			res.Location = rec.header.Get("Location")
+			var doc struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(rec.body.Bytes(), &doc); err == nil && doc.ID != "" && o.bulkID != "" {
+				created[o.bulkID] = doc.ID
+			}
+		}
+	} else {
+		// RFC 7644 §3.7.3: location is required except for a failed POST.
+		res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + id
+	}
+	return res
+}
+
+// dispatch runs one operation through the SCIM mux as the bulk request's
+// caller and records the answer.
+func (h *Handler) dispatch(r *http.Request, method, target string, body []byte, version string) *opRecorder {
+	rec := &opRecorder{header: http.Header{}}
+	req, err := http.NewRequestWithContext(r.Context(), method, target, bytes.NewReader(body))
+	if err != nil {
+		writeError(rec, r, h.log, fmt.Errorf("build bulk operation request %s %s: %w", method, target, err))
+		return rec
+	}
+	req.RemoteAddr = r.RemoteAddr
+	req.Host = r.Host
+	req.Header.Set("Authorization", r.Header.Get("Authorization"))
+	if body != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if version != "" && method != http.MethodPost {
+		req.Header.Set("If-Match", version)
+	}
+	h.mux.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return rec
+}
+
+// failOp records an operation that failed before it was dispatched.
+func (h *Handler) failOp(r *http.Request, res bulkResult, err error) bulkResult {
+	rec := &opRecorder{header: http.Header{}}
+	writeError(rec, r, h.log, err)
+	res.Status = strconv.Itoa(rec.status)
+	res.Response = errorResponse(rec)
+	return res
+}
+
+// errorResponse returns the SCIM error body an operation answered, or one
+// made from its status when the body is not JSON.
+func errorResponse(rec *opRecorder) json.RawMessage {
+	body := bytes.TrimSpace(rec.body.Bytes())
+	if json.Valid(body) && len(body) > 0 && body[0] == '{' {
+		return body
+	}
+	b, _ := json.Marshal(errorBody{Schemas: []string{schemas.ErrorURN}, Status: strconv.Itoa(rec.status), Detail: http.StatusText(rec.status)})
+	return b
+}
+
+// opRecorder is the http.ResponseWriter of one bulk operation.
+type opRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+// Header implements http.ResponseWriter.
+func (o *opRecorder) Header() http.Header { return o.header }
+
+// WriteHeader implements http.ResponseWriter.
+func (o *opRecorder) WriteHeader(code int) {
+	if o.status == 0 {
+		o.status = code
+	}
+}
+
+// Write implements http.ResponseWriter.
+func (o *opRecorder) Write(b []byte) (int, error) {
+	if o.status == 0 {
+		o.status = http.StatusOK
+	}
+	return o.body.Write(b)
+}
+
+// bulkKey returns the key of m that equals name ignoring case (RFC 7643 §2.1),
+// or name when there is none.
+func bulkKey(m map[string]any, name string) string {
+	if _, ok := m[name]; ok {
+		return name
+	}
+	for k := range m {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return name
+}
+
+// bulkMember returns m's value for name, ignoring case.
+func bulkMember(m map[string]any, name string) any { return m[bulkKey(m, name)] }
+
+// bulkHasSchema reports whether a schemas value lists urn, ignoring case.
+func bulkHasSchema(v any, urn string) bool {
+	list, _ := v.([]any)
+	for _, s := range list {
+		if s, ok := s.(string); ok && strings.EqualFold(s, urn) {
+			return true
+		}
+	}
+	return false
+}
+
+// bulkInt returns v as an int when it is a JSON integer (or a string of one,
+// as some clients send).
+func bulkInt(v any) (int, error) {
+	switch x := v.(type) {
+	case json.Number:
+		n, err := strconv.ParseInt(x.String(), 10, 32)
+		return int(n), err
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 32)
+		return int(n), err
+	}
+	return 0, errors.New("not an integer")
+}
+
+// bulkJSONText shows a decoded JSON value in an error detail, shortened.
+func bulkJSONText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%T", v)
+	}
+	if len(b) > 40 {
+		return string(b[:37]) + "..."
+	}
+	return string(b)
 }

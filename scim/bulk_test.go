@@ -1,0 +1,396 @@
+package scim_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+const bulkRequestURN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+
+// bulkReq returns a BulkRequest of ops; failOnErrors is left out when 0.
+func bulkReq(failOnErrors int, ops ...map[string]any) map[string]any {
+	list := make([]any, len(ops))
+	for i, o := range ops {
+		list[i] = o
+	}
+	b := map[string]any{"schemas": []string{bulkRequestURN}, "Operations": list}
+	if failOnErrors != 0 {
+		b["failOnErrors"] = failOnErrors
+	}
+	return b
+}
+
+// bulkOp returns one bulk operation; bulkID, version and data are left out
+// when empty.
+func bulkOp(method, path, bulkID, version string, data map[string]any) map[string]any {
+	o := map[string]any{"method": method, "path": path}
+	if bulkID != "" {
+		o["bulkId"] = bulkID
+	}
+	if version != "" {
+		o["version"] = version
+	}
+	if data != nil {
+		o["data"] = data
+	}
+	return o
+}
+
+// results returns the Operations of a BulkResponse, checking its envelope.
+func results(tb testing.TB, r response) []map[string]any {
+	tb.Helper()
+	r.must(tb, http.StatusOK)
+	if got := str(r.body, "schemas", 0); got != "urn:ietf:params:scim:api:messages:2.0:BulkResponse" {
+		tb.Errorf("schemas = %q, want the BulkResponse URN", got)
+	}
+	list, ok := r.body["Operations"].([]any)
+	if !ok {
+		tb.Fatalf("BulkResponse has no Operations array: %s", r.raw)
+	}
+	out := make([]map[string]any, len(list))
+	for i, o := range list {
+		out[i], _ = o.(map[string]any)
+	}
+	return out
+}
+
+// wantResult checks one operation result: its status, and for an error the
+// scimType and a part of the detail of its response.
+func wantResult(tb testing.TB, res map[string]any, status, scimType, detail string) {
+	tb.Helper()
+	if got := str(res, "status"); got != status {
+		tb.Errorf("%s %s: status = %q, want %q; result: %v", str(res, "method"), str(res, "bulkId"), got, status, res)
+		return
+	}
+	if status[0] < '4' {
+		if res["response"] != nil {
+			tb.Errorf("successful operation has a response: %v", res)
+		}
+		return
+	}
+	if got := str(res, "response", "status"); got != status {
+		tb.Errorf("response.status = %q, want %q", got, status)
+	}
+	if got := str(res, "response", "scimType"); got != scimType {
+		tb.Errorf("response.scimType = %q, want %q; result: %v", got, scimType, res)
+	}
+	if got := str(res, "response", "detail"); !strings.Contains(got, detail) {
+		tb.Errorf("response.detail = %q, want it to contain %q", got, detail)
+	}
+}
+
+// count returns totalResults of a filtered list.
+func count(a *api, tb testing.TB, endpoint, filter string) float64 {
+	tb.Helper()
+	r := a.do("GET", endpoint+"?filter="+urlQuery(filter), ownerToken, nil).must(tb, 200)
+	n, _ := r.body["totalResults"].(float64)
+	return n
+}
+
+func TestBulkForwardReferences(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		// The group comes first and names users created later in the request.
+		r := a.do("POST", "/Bulk", collabToken, bulkReq(0,
+			bulkOp("POST", "/Groups", "team", "", group("Team", "bulkId:ann", "bulkId:bob")),
+			bulkOp("POST", "/Users", "ann", "", user("ann@example.com", nil)),
+			bulkOp("post", "/users", "bob", "", user("bob@example.com", nil)),
+			// Path and PATCH filter references to a user created above.
+			bulkOp("PATCH", "/Users/bulkId:bob", "", "", patch(op("replace", "displayName", "Bob"))),
+			bulkOp("PATCH", "/Groups/bulkId:team", "", "", patch(op("remove", `members[value eq "bulkId:ann"]`, nil))),
+		))
+		res := results(t, r)
+		if len(res) != 5 {
+			t.Fatalf("got %d results, want 5: %s", len(res), r.raw)
+		}
+		for i, want := range []struct{ method, bulkID, status string }{
+			{"POST", "team", "201"}, {"POST", "ann", "201"}, {"POST", "bob", "201"}, {"PATCH", "", "200"}, {"PATCH", "", "200"},
+		} {
+			if str(res[i], "method") != want.method || str(res[i], "bulkId") != want.bulkID {
+				t.Errorf("result %d = %v, want method %s bulkId %q (request order)", i, res[i], want.method, want.bulkID)
+			}
+			wantResult(t, res[i], want.status, "", "")
+			if loc := str(res[i], "location"); !strings.HasPrefix(loc, a.srv.URL+"/scim/v2/") {
+				t.Errorf("result %d location = %q", i, loc)
+			}
+			if v := str(res[i], "version"); !strings.HasPrefix(v, `W/"`) {
+				t.Errorf("result %d version = %q, want an ETag", i, v)
+			}
+		}
+		id := func(i int) string { loc := str(res[i], "location"); return loc[strings.LastIndex(loc, "/")+1:] }
+		gid, ann, bob := id(0), id(1), id(2)
+		if !strings.HasSuffix(str(res[3], "location"), "/Users/"+bob) || !strings.HasSuffix(str(res[4], "location"), "/Groups/"+gid) {
+			t.Errorf("bulkId paths not resolved in locations: %v, %v", res[3], res[4])
+		}
+		g := a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, 200)
+		if got := memberIDs(g.body); !equal(got, []string{bob}) {
+			t.Errorf("group members = %v, want [%s] (ann %s removed by a filter on her bulkId)", got, bob, ann)
+		}
+		if strings.Contains(g.raw, "bulkId:") {
+			t.Errorf("a bulkId reference was stored: %s", g.raw)
+		}
+		b := a.do("GET", "/Users/"+bob, ownerToken, nil).must(t, 200)
+		if str(b.body, "displayName") != "Bob" || !equal(groupIDs(b.body), []string{gid}) {
+			t.Errorf("bob = %s", b.raw)
+		}
+		if v := b.header.Get("ETag"); v != str(res[3], "version") {
+			t.Errorf("PATCH result version = %q, GET ETag = %q", str(res[3], "version"), v)
+		}
+	})
+}
+
+func TestBulkVersions(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		u := a.do("POST", "/Users", ownerToken, user("v@example.com", nil)).must(t, 201)
+		uid, uver := str(u.body, "id"), u.header.Get("ETag")
+		gone := a.do("POST", "/Users", ownerToken, user("gone@example.com", nil)).must(t, 201)
+		goneID, goneVer := str(gone.body, "id"), gone.header.Get("ETag")
+		keep := a.do("POST", "/Users", ownerToken, user("keep@example.com", nil)).must(t, 201)
+		keepID := str(keep.body, "id")
+		a.do("PATCH", "/Users/"+keepID, ownerToken, patch(op("replace", "displayName", "Kept"))).must(t, 200)
+		g := a.do("POST", "/Groups", ownerToken, group("Versioned")).must(t, 201)
+		gid, gver := str(g.body, "id"), g.header.Get("ETag")
+
+		res := results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			bulkOp("PATCH", "/Users/"+uid, "", uver, patch(op("replace", "displayName", "Vee"))),
+			bulkOp("PATCH", "/Groups/"+gid, "", gver, patch(op("add", "members", []any{map[string]any{"value": uid}}))),
+			bulkOp("DELETE", "/Users/"+goneID, "", goneVer, nil),
+			// keep's version moved on: both are refused and change nothing.
+			bulkOp("PATCH", "/Users/"+keepID, "", str(keep.body, "meta", "version"), patch(op("replace", "displayName", "Lost"))),
+			bulkOp("DELETE", "/Users/"+keepID, "", str(keep.body, "meta", "version"), nil),
+			bulkOp("PUT", "/Users/"+uid, "", `W/"not-a-version"`, user("v@example.com", nil)),
+		)))
+		if len(res) != 6 {
+			t.Fatalf("got %d results, want 6", len(res))
+		}
+		wantResult(t, res[0], "200", "", "")
+		wantResult(t, res[1], "200", "", "")
+		wantResult(t, res[2], "204", "", "")
+		wantResult(t, res[3], "412", "", "")
+		wantResult(t, res[4], "412", "", "")
+		wantResult(t, res[5], "412", "", "not-a-version")
+		if got := str(res[2], "location"); got != a.srv.URL+"/scim/v2/Users/"+goneID {
+			t.Errorf("DELETE location = %q", got)
+		}
+		if got := str(res[3], "location"); got != a.srv.URL+"/scim/v2/Users/"+keepID {
+			t.Errorf("failed PATCH location = %q, want the resource's", got)
+		}
+		a.do("GET", "/Users/"+goneID, ownerToken, nil).must(t, 404)
+		k := a.do("GET", "/Users/"+keepID, ownerToken, nil).must(t, 200)
+		if str(k.body, "displayName") != "Kept" {
+			t.Errorf("a refused PATCH changed the user: %s", k.raw)
+		}
+		v := a.do("GET", "/Users/"+uid, ownerToken, nil).must(t, 200)
+		if str(v.body, "displayName") != "Vee" || !equal(groupIDs(v.body), []string{gid}) {
+			t.Errorf("user after bulk = %s", v.raw)
+		}
+	})
+}
+
+func TestBulkFailOnErrors(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.do("POST", "/Users", ownerToken, user("taken@example.com", nil)).must(t, 201)
+		ops := []map[string]any{
+			bulkOp("POST", "/Users", "a", "", user("a@example.com", nil)),
+			bulkOp("POST", "/Users", "dup", "", user("TAKEN@example.com", nil)),
+			bulkOp("DELETE", "/Users/no-such-id", "", "", nil),
+			bulkOp("POST", "/Users", "b", "", user("b@example.com", nil)),
+		}
+		res := results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(1, ops...)))
+		if len(res) != 2 {
+			t.Fatalf("failOnErrors 1: got %d results, want 2 (stop after the first error): %v", len(res), res)
+		}
+		wantResult(t, res[0], "201", "", "")
+		wantResult(t, res[1], "409", "uniqueness", "already taken")
+		if res[1]["location"] != nil {
+			t.Errorf("failed POST has a location: %v", res[1])
+		}
+		if n := count(a, t, "/Users", `userName eq "b@example.com"`); n != 0 {
+			t.Errorf("an operation after failOnErrors was reached ran: %v users b", n)
+		}
+		if n := count(a, t, "/Users", `userName eq "taken@example.com"`); n != 1 {
+			t.Errorf("the failed POST changed something: %v users taken", n)
+		}
+
+		// Without failOnErrors every operation runs; with 2, the second error stops.
+		ops[0] = bulkOp("POST", "/Users", "c", "", user("c@example.com", nil))
+		res = results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0, ops...)))
+		if len(res) != 4 {
+			t.Fatalf("no failOnErrors: got %d results, want 4", len(res))
+		}
+		wantResult(t, res[2], "404", "", "no-such-id")
+		wantResult(t, res[3], "201", "", "")
+		ops[0] = bulkOp("POST", "/Users", "d", "", user("d@example.com", nil))
+		ops[3] = bulkOp("POST", "/Users", "e", "", user("e@example.com", nil))
+		if res = results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(2, ops...))); len(res) != 3 {
+			t.Errorf("failOnErrors 2: got %d results, want 3", len(res))
+		}
+		if n := count(a, t, "/Users", `userName eq "e@example.com"`); n != 0 {
+			t.Errorf("failOnErrors 2 ran the operation after the second error")
+		}
+	})
+}
+
+func TestBulkReferenceErrors(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.do("POST", "/Users", ownerToken, user("taken@example.com", nil)).must(t, 201)
+		res := results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			// A and B name each other: a cycle.
+			bulkOp("POST", "/Groups", "A", "", group("Cycle A", "bulkId:B")),
+			bulkOp("POST", "/Groups", "B", "", group("Cycle B", "bulkId:A")),
+			// A group that names itself.
+			bulkOp("POST", "/Groups", "self", "", group("Self", "bulkId:self")),
+			// Depends on the cycle; not on it.
+			bulkOp("PATCH", "/Groups/bulkId:A", "", "", patch(op("replace", "displayName", "Renamed"))),
+			// Nothing declares "ghost".
+			bulkOp("POST", "/Groups", "", "", group("Ghostly", "bulkId:ghost")),
+			bulkOp("DELETE", "/Users/bulkId:ghost", "", "", nil),
+			// Its POST fails.
+			bulkOp("POST", "/Users", "dup", "", user("taken@example.com", nil)),
+			bulkOp("POST", "/Groups", "", "", group("Orphan", "bulkId:dup")),
+		)))
+		if len(res) != 8 {
+			t.Fatalf("got %d results, want 8: %v", len(res), res)
+		}
+		wantResult(t, res[0], "409", "", "circular reference")
+		wantResult(t, res[1], "409", "", "circular reference")
+		wantResult(t, res[2], "409", "", `among bulkIds "self" `)
+		wantResult(t, res[3], "409", "", `bulkId "A" cannot be resolved`)
+		wantResult(t, res[4], "409", "", `no POST operation in this request declares it`)
+		wantResult(t, res[5], "409", "", `"ghost"`)
+		wantResult(t, res[6], "409", "uniqueness", "")
+		wantResult(t, res[7], "409", "", `the POST that declares it failed`)
+		if d := str(res[0], "response", "detail"); !strings.Contains(d, `among bulkIds "A", "B" `) {
+			t.Errorf("cycle detail = %q, want it to name the cycle", d)
+		}
+		if n := a.do("GET", "/Groups", ownerToken, nil).must(t, 200).body["totalResults"]; n != float64(0) {
+			t.Errorf("failed operations created %v groups", n)
+		}
+		if n := a.do("GET", "/Users", ownerToken, nil).must(t, 200).body["totalResults"]; n != float64(1) {
+			t.Errorf("users = %v, want 1", n)
+		}
+	})
+}
+
+func TestBulkCycleThroughSeveralPaths(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		// R → Z → R is found first; X reaches it only through Z, which has
+		// then been seen: X is on the cycle R → X → Z → R all the same.
+		res := results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			bulkOp("POST", "/Groups", "R", "", group("R", "bulkId:Z", "bulkId:X")),
+			bulkOp("POST", "/Groups", "X", "", group("X", "bulkId:Z")),
+			bulkOp("POST", "/Groups", "Z", "", group("Z", "bulkId:R")),
+			bulkOp("POST", "/Groups", "free", "", group("Free")),
+		)))
+		for i := range 3 {
+			wantResult(t, res[i], "409", "", `among bulkIds "R", "X", "Z" `)
+		}
+		wantResult(t, res[3], "201", "", "")
+	})
+}
+
+func TestBulkNamesIgnoreCase(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		body := `{"SCHEMAS":["URN:ietf:params:scim:api:messages:2.0:bulkrequest"],"FailOnErrors":"1","operations":[
+			{"Method":"post","PATH":"/USERS","BulkID":"u","DATA":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"case@example.com"}},
+			{"method":"POST","path":"/Groups","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Case","members":[{"value":"bulkId:u"}]}}]}`
+		res := results(t, a.do("POST", "/Bulk", ownerToken, body))
+		if len(res) != 2 {
+			t.Fatalf("got %d results, want 2", len(res))
+		}
+		wantResult(t, res[0], "201", "", "")
+		wantResult(t, res[1], "201", "", "")
+		if str(res[0], "bulkId") != "u" || !strings.Contains(str(res[0], "location"), "/scim/v2/Users/") {
+			t.Errorf("result = %v", res[0])
+		}
+	})
+}
+
+func TestBulkRejectedAsAWhole(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		many := make([]map[string]any, 1001)
+		for i := range many {
+			many[i] = bulkOp("POST", "/Users", "", "", user(fmt.Sprintf("m%d@example.com", i), nil))
+		}
+		big := user("big@example.com", map[string]any{"displayName": strings.Repeat("x", 1<<20)})
+		cases := []struct {
+			name     string
+			token    string
+			body     any
+			status   int
+			scimType string
+			detail   string
+		}{
+			{"duplicate bulkId", ownerToken, bulkReq(0,
+				bulkOp("POST", "/Users", "same", "", user("x1@example.com", nil)),
+				bulkOp("POST", "/Users", "same", "", user("x2@example.com", nil))), 400, "invalidValue", `"same"`},
+			{"too many operations", ownerToken, bulkReq(0, many...), 413, "", "maxOperations is 1000"},
+			{"payload too large", ownerToken, bulkReq(0, bulkOp("POST", "/Users", "", "", big)), 413, "", "maxPayloadSize (1048576 bytes)"},
+			{"not JSON", ownerToken, `{"schemas":`, 400, "invalidSyntax", "JSON"},
+			{"not an object", ownerToken, `[]`, 400, "invalidSyntax", "BulkRequest"},
+			{"no schemas", ownerToken, map[string]any{"Operations": []any{}}, 400, "invalidSyntax", "schemas"},
+			{"Operations missing", ownerToken, map[string]any{"schemas": []string{bulkRequestURN}}, 400, "invalidSyntax", "Operations"},
+			{"operation not an object", ownerToken, map[string]any{"schemas": []string{bulkRequestURN}, "Operations": []any{"POST"}}, 400, "invalidSyntax", "Operations[0]"},
+			{"method missing", ownerToken, bulkReq(0, map[string]any{"path": "/Users"}), 400, "invalidSyntax", "Operations[0].method"},
+			{"data not an object", ownerToken, bulkReq(0, map[string]any{"method": "POST", "path": "/Users", "data": "x"}), 400, "invalidSyntax", "Operations[0].data"},
+			{"failOnErrors not an integer", ownerToken, map[string]any{"schemas": []string{bulkRequestURN}, "failOnErrors": 1.5, "Operations": []any{}}, 400, "invalidSyntax", "failOnErrors"},
+			{"reader", readerToken, bulkReq(0, bulkOp("POST", "/Users", "", "", user("r@example.com", nil))), 403, "", "may only read"},
+			{"no token", "", bulkReq(0, bulkOp("POST", "/Users", "", "", user("n@example.com", nil))), 401, "", "Bearer"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("POST", "/Bulk", c.token, c.body).scimError(t, c.status, c.scimType, c.detail)
+			})
+		}
+		if n := a.do("GET", "/Users", ownerToken, nil).must(t, 200).body["totalResults"]; n != float64(0) {
+			t.Errorf("refused bulk requests created %v users", n)
+		}
+		a.do("GET", "/Bulk", readerToken, nil).scimError(t, 405, "", "POST")
+	})
+}
+
+func TestBulkOperationTargets(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		other := a.do("POST", "/Users", otherToken, user("globex@example.com", nil)).must(t, 201)
+		otherID := str(other.body, "id")
+		res := results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			bulkOp("PATCH", "/Users/"+otherID, "", "", patch(op("replace", "displayName", "Stolen"))),
+			bulkOp("DELETE", "/Users/"+otherID, "", "", nil),
+			bulkOp("POST", "/Bulk", "", "", bulkReq(0)),
+			bulkOp("GET", "/Users", "", "", nil),
+			bulkOp("PUT", "/Schemas/x", "", "", map[string]any{}),
+			bulkOp("POST", "/Users/x", "", "", user("p@example.com", nil)),
+			bulkOp("DELETE", "/Users", "", "", nil),
+			bulkOp("PATCH", "/Users/.search", "", "", patch(op("replace", "displayName", "x"))),
+			bulkOp("POST", "/Users", "", "", nil),
+			bulkOp("PATCH", "/Users/"+otherID, "", "", map[string]any{"Operations": "x"}),
+		)))
+		if len(res) != 10 {
+			t.Fatalf("got %d results, want 10", len(res))
+		}
+		wantResult(t, res[0], "404", "", otherID)
+		wantResult(t, res[1], "404", "", otherID)
+		wantResult(t, res[2], "400", "invalidValue", "only /Users and /Groups")
+		wantResult(t, res[3], "400", "invalidValue", "GET")
+		wantResult(t, res[4], "400", "invalidValue", "/Schemas/x")
+		wantResult(t, res[5], "400", "invalidValue", "POST creates")
+		wantResult(t, res[6], "400", "invalidValue", "/Users/{id}")
+		wantResult(t, res[7], "400", "invalidValue", "/Users/.search")
+		wantResult(t, res[8], "400", "invalidSyntax", "needs data")
+		wantResult(t, res[9], "400", "invalidSyntax", "")
+		got := a.do("GET", "/Users/"+otherID, otherToken, nil).must(t, 200)
+		if str(got.body, "displayName") == "Stolen" {
+			t.Errorf("another organization's user was changed: %s", got.raw)
+		}
+	})
+}
+
+func TestBulkAdvertised(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		r := a.do("GET", "/ServiceProviderConfig", readerToken, nil).must(t, 200)
+		if got := str(r.body, "bulk"); got != `{"maxOperations":1000,"maxPayloadSize":1048576,"supported":true}` {
+			t.Errorf("bulk = %s", got)
+		}
+	})
+}

@@ -205,7 +205,8 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 	state, _ := oldExt["accountState"].(string)
 	switch setup {
 	case schemas.PasswordSetupInvite:
-		if b.password != nil {
+		// A customer who accepted their invitation may change their password.
+		if b.password != nil && !b.self {
 			return UserWrite{}, Errorf(InvalidValue, "attribute \"password\" must not be sent with passwordSetup %q: the customer sets their own password from the invitation", setup)
 		}
 		if cur == nil {
@@ -216,7 +217,7 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 			return UserWrite{}, Errorf(InvalidValue, "passwordSetup %q requires the attribute \"password\"", setup)
 		}
 	case "":
-		if b.password != nil {
+		if b.password != nil && !b.self {
 			// A password an admin sets is a temporary one.
 			setup = schemas.PasswordSetupTemporaryPassword
 		}
@@ -227,6 +228,9 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 	if b.password != nil {
 		w.PasswordHash = HashPassword(*b.password)
 		state = schemas.AccountStatePasswordChangeRequired
+		if b.self {
+			state = schemas.AccountStateActive
+		}
 	}
 	if state == "" {
 		state = schemas.AccountStateActive

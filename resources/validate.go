@@ -11,6 +11,9 @@ import (
 type body struct {
 	attrs    map[string]any
 	password *Secret
+	// self reports a write by the customer themselves (/Me): a password they
+	// set is their own, not a temporary one.
+	self bool
 }
 
 // normalize checks a POST/PUT body against rt (RFC 7643 §2, RFC 7644 §3.3,

@@ -100,18 +100,8 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return resources.Page{}, err
 	}
 	if n.exact {
-		page := resources.Page{Total: len(ids), Resources: []resources.Resource{}}
 		lo, hi := w.bounds(len(ids))
-		rs, err := s.fetch(ctx, p, k, ids[lo:hi], withRefs)
-		if err != nil {
-			return resources.Page{}, err
-		}
-		for _, r := range rs {
-			if r != nil {
-				page.Resources = append(page.Resources, *r)
-			}
-		}
-		return page, nil
+		return s.page(ctx, p, k, len(ids), ids[lo:hi], withRefs)
 	}
 	m := s.matcher(k, q.Filter, w, q.WithMembers)
 	for len(ids) > 0 {
@@ -142,20 +132,11 @@ func (s *Store) listAll(ctx context.Context, p string, k *kind, w window, withRe
 	if _, err := pipe.Exec(ctx); err != nil {
 		return resources.Page{}, fmt.Errorf("redis: %w", err)
 	}
-	page := resources.Page{Total: int(card.Val()), Resources: []resources.Resource{}}
-	if rng == nil {
-		return page, nil
+	var ids []string
+	if rng != nil {
+		ids = rng.Val()
 	}
-	rs, err := s.fetch(ctx, p, k, rng.Val(), withRefs)
-	if err != nil {
-		return resources.Page{}, err
-	}
-	for _, r := range rs {
-		if r != nil {
-			page.Resources = append(page.Resources, *r)
-		}
-	}
-	return page, nil
+	return s.page(ctx, p, k, int(card.Val()), ids, withRefs)
 }
 
 // findByUserName answers "userName eq" with one script round trip.

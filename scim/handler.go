@@ -249,6 +249,12 @@ func (e endpoint) getResource(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, r, err)
 		return
 	}
+	e.respondRead(w, r, res)
+}
+
+// respondRead answers a read: 304 when If-None-Match names the current
+// version (RFC 7644 §3.14), else the resource.
+func (e endpoint) respondRead(w http.ResponseWriter, r *http.Request, res resources.Resource) {
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, res.Version) {
 		w.Header().Set("ETag", resources.ETag(res.Version))
 		w.WriteHeader(http.StatusNotModified)

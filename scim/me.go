@@ -81,12 +81,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 			e.fail(w, r, err)
 			return
 		}
-		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, res.Version) {
-			w.Header().Set("ETag", resources.ETag(res.Version))
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		e.respond(w, r, http.StatusOK, res)
+		e.respondRead(w, r, res)
 	case http.MethodPatch:
 		ifMatch, ok := e.ifMatch(w, r)
 		if !ok {

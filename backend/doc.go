@@ -2,7 +2,8 @@
 // server, Sentinel or Cluster, or an embedded in-process server
 // (github.com/alicebob/miniredis/v2) that runs the very same Lua scripts.
 // [Store] implements resources.UserStore, resources.GroupStore and
-// resources.TokenStore.
+// resources.TokenStore, and records every change in a per-organization change
+// log.
 //
 // # Connecting
 //
@@ -35,8 +36,29 @@
 //	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index)
 //	all:<kind>                  ZSET id scored by creation sequence (ordering set)
 //	seq                         STRING sequence (INCR) behind the ordering sets
+//	tokens                      HASH token name -> token hash (names unique per organization)
+//	changes                     STREAM the change log (audit trail), see below
 //
-// Tokens are global: "scimd:tokens" is a HASH of token hash -> JSON token.
+// Tokens are global: "scimd:tokens" is a HASH of token hash -> JSON token, so
+// that a request finds its token, and its organization, with one HGET.
+// "scimd:orgs" is the SET of organizations. The global hash and an
+// organization's "tokens" index are in different Cluster slots, so a token
+// write is two writes, ordered so that a crash between them is harmless:
+// creating writes the token, then the index (an orphan token's secret was
+// never shown); revoking deletes the token, then the index entry (the token
+// stops working first; revoking again finishes the job).
+//
+// # Change log
+//
+// Every write script appends one entry to the organization's "changes"
+// stream, in the same script as the change, so the log and the data never
+// disagree: fields time, who (an API token's name, "customer:<userId>", "cli"
+// or "system": see resources.Actor), action (create, replace, patch, delete,
+// members), type (User, Group, Token) and id (a token's name for tokens). A
+// write that fails a check appends nothing. Entries hold no personal data
+// (no userName, email or name) and no secrets. The stream is capped at about
+// [Store.MaxChanges] entries (XADD MAXLEN ~). Deleting a user also removes
+// it from its groups; that is recorded as the user's deletion only.
 //
 // Times are stored as RFC 3339 UTC with nine fraction digits, so that their
 // lexical order is their time order. Indexed attributes: for users userName,

@@ -54,8 +54,12 @@ func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, 
 		return resources.Resource{}, err
 	}
 	mode := ""
-	if g.Attributes == nil {
-		mode = "members"
+	action := resources.ActionCreate
+	switch {
+	case g.Attributes == nil:
+		mode, action = "members", resources.ActionMembers
+	case version != 0:
+		action = resources.UpdateAction(ctx)
 	}
 	doc, err := json.Marshal(g.Attributes)
 	if err != nil {
@@ -71,7 +75,8 @@ func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, 
 	t, ts := now()
 	keys := []string{p + "group:" + g.ID, p + "unique:group:displayName", p + "all:group", p + "seq", p + "members:" + g.ID}
 	res, err := s.writeGroup.Run(ctx, s.client, keys,
-		p, g.ID, version, doc, uk, name, ts, s.groups.indexEntries(g.Attributes), removeAll, remove, add, mode).Slice()
+		p, g.ID, version, doc, uk, name, ts, s.groups.indexEntries(g.Attributes), removeAll, remove, add, mode,
+		resources.Actor(ctx), string(action), s.MaxChanges).Slice()
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redis: %w", err)
 	}
@@ -122,8 +127,9 @@ func (s *Store) DeleteGroup(ctx context.Context, org, id string, version int64) 
 	if err != nil {
 		return fmt.Errorf("delete group %s: %w", id, err)
 	}
+	_, ts := now()
 	keys := []string{p + "group:" + id, p + "unique:group:displayName", p + "all:group", p + "members:" + id}
-	res, err := s.deleteGroup.Run(ctx, s.client, keys, p, id, version).Slice()
+	res, err := s.deleteGroup.Run(ctx, s.client, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("delete group %s: redis: %w", id, err)
 	}

@@ -45,6 +45,14 @@ local function setIndex(prefix, kind, id, old, new)
   end
 end
 
+-- audit appends one entry to the organization's change log, a stream capped
+-- at about maxlen entries (MAXLEN ~ trims whole radix-tree nodes: cheap). It
+-- runs in the script of the change it records, so the two are atomic.
+local function audit(prefix, maxlen, who, action, rtype, id, now)
+  redis.call('XADD', prefix .. 'changes', 'MAXLEN', '~', maxlen, '*',
+    'time', now, 'who', who, 'action', action, 'type', rtype, 'id', id)
+end
+
 local function sortedKeys(key)
   local ks = redis.call('HKEYS', key)
   table.sort(ks)
@@ -58,7 +66,7 @@ end
 // 6 user's groups.
 // ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
 // userName, "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
-// 9 index entries (JSON).
+// 9 index entries (JSON), 10 actor, 11 action, 12 change log cap.
 // Returns {"ok", version, created, groups (flat id, display)} or {marker}.
 const writeUserSrc = luaCommon + `
 local prefix, id, expect, uk, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[7]
@@ -100,13 +108,15 @@ if expect ~= 0 then
     end
   end
 end
+audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
 return {'ok', ver, created, groups}
 `
 
 // deleteUserSrc deletes a user.
 //
 // KEYS: 1 user, 2 password, 3 unique userName, 4 ordering set, 5 user's groups.
-// ARGV: 1 prefix, 2 id, 3 expected version (0: any), 4 now.
+// ARGV: 1 prefix, 2 id, 3 expected version (0: any), 4 now, 5 actor, 6 change
+// log cap.
 // Returns {"ok"} or {marker}.
 const deleteUserSrc = luaCommon + `
 local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
@@ -128,6 +138,7 @@ if cur[4] then redis.call('ZREM', prefix .. 'ix:user:meta.created', cur[4] .. NU
 if cur[5] then redis.call('ZREM', prefix .. 'ix:user:meta.lastModified', cur[5] .. NUL .. id) end
 redis.call('ZREM', KEYS[4], id)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
+audit(prefix, ARGV[6], ARGV[5], 'delete', 'User', id, now)
 return {'ok'}
 `
 
@@ -139,7 +150,8 @@ return {'ok'}
 // displayName), 6 displayName, 7 now, 8 index entries (JSON), 9 remove all
 // ("1"/"0"), 10 remove (JSON ids), 11 add (JSON ids), 12 "members" to apply
 // only the membership delta to an existing group, whatever its version, leaving
-// its document as it is (ARGV 3-6 and 8 are then ignored).
+// its document as it is (ARGV 3-6 and 8 are then ignored), 13 actor, 14
+// action, 15 change log cap.
 // Returns {"ok", version, created, added (flat id, display)} or {marker, ...}.
 const writeGroupSrc = luaCommon + `
 local prefix, id, expect, uk, name, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[6], ARGV[7]
@@ -208,13 +220,15 @@ local ver = touch(prefix, 'group', id, now)
 if not membersOnly then
   redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', name, 'ix', ARGV[8])
 end
+audit(prefix, ARGV[15], ARGV[13], ARGV[14], 'Group', id, now)
 return {'ok', ver, created, added}
 `
 
 // deleteGroupSrc deletes a group.
 //
 // KEYS: 1 group, 2 unique displayName, 3 ordering set, 4 members.
-// ARGV: 1 prefix, 2 id, 3 expected version (0: any).
+// ARGV: 1 prefix, 2 id, 3 expected version (0: any), 4 now, 5 actor, 6 change
+// log cap.
 // Returns {"ok"} or {marker}.
 const deleteGroupSrc = luaCommon + `
 local prefix, id, expect = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -235,6 +249,7 @@ if cur[4] then redis.call('ZREM', prefix .. 'ix:group:meta.created', cur[4] .. N
 if cur[5] then redis.call('ZREM', prefix .. 'ix:group:meta.lastModified', cur[5] .. NUL .. id) end
 redis.call('ZREM', KEYS[3], id)
 redis.call('DEL', KEYS[1], KEYS[4])
+audit(prefix, ARGV[6], ARGV[5], 'delete', 'Group', id, ARGV[4])
 return {'ok'}
 `
 
@@ -249,4 +264,40 @@ if not id then return {} end
 local d = redis.call('HMGET', ARGV[1] .. 'user:' .. id, 'doc', 'ver', 'created', 'modified')
 if not d[1] then return {} end
 return {id, d[1], d[2], d[3], d[4], redis.call('HGETALL', ARGV[1] .. 'ugroups:' .. id)}
+`
+
+// putTokenSrc records a token under its name in the organization's token
+// index, with its change log entry. The token itself (hash -> JSON) lives in
+// the global hash, in another slot on Cluster: the caller writes it first (see
+// [Store.CreateToken]).
+//
+// KEYS: 1 token index. ARGV: 1 prefix, 2 name, 3 hash, 4 "create" (fail when
+// the name is taken) or "put" (replace), 5 actor, 6 now, 7 change log cap.
+// Returns {"ok", replaced hash or ""} or {"taken"}.
+const putTokenSrc = luaCommon + `
+local old = redis.call('HGET', KEYS[1], ARGV[2])
+if old and ARGV[4] == 'create' then return {'taken'} end
+--@checked
+if old == ARGV[3] then return {'ok', ''} end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+local action = 'create'
+if old then action = 'replace' end
+audit(ARGV[1], ARGV[7], ARGV[5], action, 'Token', ARGV[2], ARGV[6])
+return {'ok', old or ''}
+`
+
+// revokeTokenSrc removes a token from the organization's token index, with its
+// change log entry, if the name still maps to the hash the caller revoked.
+//
+// KEYS: 1 token index. ARGV: 1 prefix, 2 name, 3 hash, 4 actor, 5 now, 6
+// change log cap.
+// Returns {"ok"} or {"notfound"} or {"conflict"}.
+const revokeTokenSrc = luaCommon + `
+local cur = redis.call('HGET', KEYS[1], ARGV[2])
+if not cur then return {'notfound'} end
+if cur ~= ARGV[3] then return {'conflict'} end
+--@checked
+redis.call('HDEL', KEYS[1], ARGV[2])
+audit(ARGV[1], ARGV[6], ARGV[4], 'delete', 'Token', ARGV[2], ARGV[5])
+return {'ok'}
 `

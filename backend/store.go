@@ -18,6 +18,11 @@ import (
 // DefaultMaxScan is the default of [Store.MaxScan].
 const DefaultMaxScan = 100000
 
+// DefaultMaxChanges is the default of [Store.MaxChanges]: about a hundred
+// thousand entries per organization, a few megabytes of Redis memory, keep
+// months of an identity provider's changes without growing without bound.
+const DefaultMaxChanges = 100000
+
 // tsFormat is how the store writes times: RFC 3339 in UTC with a fixed number
 // of fraction digits, so that lexical order is time order in the indexes.
 const tsFormat = "2006-01-02T15:04:05.000000000Z"
@@ -40,10 +45,15 @@ type Store struct {
 	// more resources of the queried type, such a filter fails with
 	// [resources.TooMany] instead of reading them all. Set it before use.
 	MaxScan int
+	// MaxChanges caps each organization's change log (the audit trail): older
+	// entries are trimmed, approximately (XADD MAXLEN ~), as new ones come.
+	// Set it before use.
+	MaxChanges int64
 
 	users, groups kind
 
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *redis.Script
+	putToken, revokeToken                                        *redis.Script
 }
 
 // kind is a resource type as the store sees it.
@@ -64,6 +74,7 @@ func New(client redis.UniversalClient) *Store {
 	return &Store{
 		client:       client,
 		MaxScan:      DefaultMaxScan,
+		MaxChanges:   DefaultMaxChanges,
 		users:        newKind("user", schemas.Users(), userIndexes()),
 		groups:       newKind("group", schemas.Groups(), groupIndexes()),
 		writeUser:    redis.NewScript(writeUserSrc),
@@ -71,6 +82,8 @@ func New(client redis.UniversalClient) *Store {
 		writeGroup:   redis.NewScript(writeGroupSrc),
 		deleteGroup:  redis.NewScript(deleteGroupSrc),
 		findUserName: redis.NewScript(findUserNameSrc),
+		putToken:     redis.NewScript(putTokenSrc),
+		revokeToken:  redis.NewScript(revokeTokenSrc),
 	}
 }
 

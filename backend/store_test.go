@@ -165,6 +165,8 @@ func dump(t *testing.T, s *Store) map[string]string {
 			v = s.client.HGetAll(ctx, k).Val()
 		case "zset":
 			v = s.client.ZRangeWithScores(ctx, k, 0, -1).Val()
+		case "stream":
+			v = s.client.XRange(ctx, k, "-", "+").Val()
 		default:
 			v = s.client.Get(ctx, k).Val()
 		}
@@ -228,9 +230,9 @@ func TestUserLifecycle(t *testing.T) {
 		if h, _ := s.PasswordHash(ctx, org, u.ID); h != "" {
 			t.Fatalf("PasswordHash after delete = %q, want none", h)
 		}
-		// Only the sequence counter and empty-by-now structures may remain.
-		if ks := keys(t, s); !slices.Equal(ks, []string{"scimd:{acme}:seq"}) {
-			t.Fatalf("keys after deleting the only user = %v, want only the sequence", ks)
+		// Only the sequence counter and the change log may remain.
+		if ks := keys(t, s); !slices.Equal(ks, []string{"scimd:{acme}:changes", "scimd:{acme}:seq"}) {
+			t.Fatalf("keys after deleting the only user = %v, want only the change log and the sequence", ks)
 		}
 		err = s.DeleteUser(ctx, org, u.ID, 0)
 		wantCode(t, "DeleteUser twice", err, resources.NotFound)

@@ -57,9 +57,14 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	}
 	uk, userName := uniqueKey(u.Attributes, "userName")
 	t, ts := now()
+	action := resources.ActionCreate
+	if version != 0 {
+		action = resources.UpdateAction(ctx)
+	}
 	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + "unique:user:userName", p + "all:user", p + "seq", p + "ugroups:" + u.ID}
 	res, err := s.writeUser.Run(ctx, s.client, keys,
-		p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, s.users.indexEntries(u.Attributes)).Slice()
+		p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, s.users.indexEntries(u.Attributes),
+		resources.Actor(ctx), string(action), s.MaxChanges).Slice()
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redis: %w", err)
 	}
@@ -228,7 +233,7 @@ func (s *Store) DeleteUser(ctx context.Context, org, id string, version int64) e
 	}
 	_, ts := now()
 	keys := []string{p + "user:" + id, p + "pw:" + id, p + "unique:user:userName", p + "all:user", p + "ugroups:" + id}
-	res, err := s.deleteUser.Run(ctx, s.client, keys, p, id, version, ts).Slice()
+	res, err := s.deleteUser.Run(ctx, s.client, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("delete user %s: redis: %w", id, err)
 	}

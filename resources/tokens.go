@@ -72,9 +72,47 @@ func HashToken(secret Secret) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// maxNameLen bounds token and organization names.
+const maxNameLen = 64
+
+// ValidateTokenName checks a token's name: 1 to 64 letters, digits, '.', '_'
+// or '-'. A name is unique within its organization and shown in logs and the
+// audit trail as the actor, so it is kept plain; having no ':' keeps it apart
+// from actors such as "customer:<userId>".
+func ValidateTokenName(name string) error {
+	if !plainName(name) {
+		return Errorf(InvalidValue, "invalid token name %q: use 1 to %d letters, digits, '.', '_' or '-'", name, maxNameLen)
+	}
+	return nil
+}
+
+// ValidateOrgName checks an organization's name: 1 to 64 letters, digits,
+// '.', '_' or '-'. It appears in URL paths (/t/{org}/...) and Redis keys,
+// where braces would break the hash tag.
+func ValidateOrgName(name string) error {
+	if !plainName(name) {
+		return Errorf(InvalidValue, "invalid organization name %q: use 1 to %d letters, digits, '.', '_' or '-'", name, maxNameLen)
+	}
+	return nil
+}
+
+func plainName(s string) bool {
+	if s == "" || len(s) > maxNameLen {
+		return false
+	}
+	for _, c := range s {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // TokenStore stores API tokens.
 type TokenStore interface {
-	// PutToken stores t, replacing any token with the same hash.
+	// PutToken stores t under its name in its organization, replacing the
+	// token of that name, if any (which then stops working).
 	PutToken(ctx context.Context, t Token) error
 	// TokenByHash returns the token with the given hash, or [NotFound].
 	TokenByHash(ctx context.Context, hash string) (Token, error)

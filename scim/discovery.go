@@ -64,20 +64,30 @@ func (h *Handler) resourceTypeDocs() []map[string]any {
 }
 
 func (h *Handler) resourceTypes(w http.ResponseWriter, r *http.Request) {
-	docs := h.resourceTypeDocs()
+	writeDocList(w, h.resourceTypeDocs())
+}
+
+func (h *Handler) resourceType(w http.ResponseWriter, r *http.Request) {
+	writeDocByID(w, h.resourceTypeDocs(), r.PathValue("name"), "resource type")
+}
+
+// writeDocList answers a discovery list: every document on one page.
+func writeDocList(w http.ResponseWriter, docs []map[string]any) {
 	writeJSON(w, http.StatusOK, listResponse[map[string]any]{
 		Schemas: []string{schemas.ListResponseURN}, TotalResults: len(docs), ItemsPerPage: len(docs), StartIndex: 1, Resources: docs,
 	})
 }
 
-func (h *Handler) resourceType(w http.ResponseWriter, r *http.Request) {
-	for _, d := range h.resourceTypeDocs() {
-		if strings.EqualFold(d["id"].(string), r.PathValue("name")) {
+// writeDocByID answers the discovery document with the given id, ignoring
+// case, or a 404 naming what was asked for.
+func writeDocByID(w http.ResponseWriter, docs []map[string]any, id, what string) {
+	for _, d := range docs {
+		if strings.EqualFold(d["id"].(string), id) {
 			writeJSON(w, http.StatusOK, d)
 			return
 		}
 	}
-	writeStatus(w, http.StatusNotFound, "", "no resource type "+r.PathValue("name"))
+	writeStatus(w, http.StatusNotFound, "", "no "+what+" "+id)
 }
 
 func (h *Handler) schemaDocs() []map[string]any {
@@ -104,18 +114,9 @@ func (h *Handler) schemaDocs() []map[string]any {
 }
 
 func (h *Handler) schemaList(w http.ResponseWriter, r *http.Request) {
-	docs := h.schemaDocs()
-	writeJSON(w, http.StatusOK, listResponse[map[string]any]{
-		Schemas: []string{schemas.ListResponseURN}, TotalResults: len(docs), ItemsPerPage: len(docs), StartIndex: 1, Resources: docs,
-	})
+	writeDocList(w, h.schemaDocs())
 }
 
 func (h *Handler) schema(w http.ResponseWriter, r *http.Request) {
-	for _, d := range h.schemaDocs() {
-		if strings.EqualFold(d["id"].(string), r.PathValue("id")) {
-			writeJSON(w, http.StatusOK, d)
-			return
-		}
-	}
-	writeStatus(w, http.StatusNotFound, "", "no schema "+r.PathValue("id"))
+	writeDocByID(w, h.schemaDocs(), r.PathValue("id"), "schema")
 }

@@ -1,15 +1,23 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	netmail "net/mail"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-playground/validator/v10"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/resources/mail"
 )
 
 // Config is scimd's configuration, read once by run from flags and the
@@ -34,13 +42,39 @@ type Config struct {
 	DebugAddr string
 	// ShutdownTimeout bounds the graceful drain on SIGTERM.
 	ShutdownTimeout time.Duration `validate:"min=0"`
+
+	// SMTPHost, when set, sends mail (invitations) through this SMTP server
+	// (SCIM_SMTP_HOST); otherwise mail goes to the outbox directory.
+	SMTPHost string `validate:"omitempty,hostname_rfc1123|ip"`
+	// SMTPPort is the SMTP server's port (SCIM_SMTP_PORT), 587 by default.
+	SMTPPort int `validate:"min=1,max=65535"`
+	// SMTPUsername and SMTPPassword, when set, authenticate with AUTH PLAIN
+	// (SCIM_SMTP_USERNAME, SCIM_SMTP_PASSWORD).
+	SMTPUsername string
+	SMTPPassword resources.Secret `validate:"required_with=SMTPUsername"`
+	// SMTPStartTLS is required, optional or off (SCIM_SMTP_STARTTLS).
+	SMTPStartTLS string `validate:"oneof=required optional off"`
+	// MailFrom is the sender of scimd's mail (SCIM_MAIL_FROM): an address or
+	// "Name <address>". Required with SMTPHost.
+	MailFrom string
+	// MailOutbox is the directory where mail goes when SMTPHost is empty
+	// (SCIM_MAIL_OUTBOX): one .eml file per message.
+	MailOutbox string
+	// InviteTTL is how long an invitation link works (SCIM_INVITE_TTL).
+	InviteTTL time.Duration `validate:"min=1m,max=720h"`
 }
+
+// defaultMailFrom is the sender of outbox mail when SCIM_MAIL_FROM is unset.
+const defaultMailFrom = "scimd <no-reply@localhost>"
 
 // settingNames maps Config fields to the setting a user wrote, for messages.
 var settingNames = map[string]string{
 	"Addr": "SCIM_ADDR (-addr)", "RedisURL": "SCIM_REDIS_URL (-redis-url)", "BaseURL": "SCIM_BASE_URL (-base-url)",
 	"BootstrapToken": "SCIM_BOOTSTRAP_TOKEN", "LogLevel": "SCIM_LOG_LEVEL (-log-level)",
 	"MaxBodyBytes": "SCIM_MAX_BODY_BYTES (-max-body-bytes)", "DebugAddr": "SCIM_DEBUG_ADDR (-debug-addr)", "ShutdownTimeout": "-shutdown-timeout",
+	"SMTPHost": "SCIM_SMTP_HOST (-smtp-host)", "SMTPPort": "SCIM_SMTP_PORT (-smtp-port)", "SMTPUsername": "SCIM_SMTP_USERNAME",
+	"SMTPPassword": "SCIM_SMTP_PASSWORD", "SMTPStartTLS": "SCIM_SMTP_STARTTLS (-smtp-starttls)", "MailFrom": "SCIM_MAIL_FROM (-mail-from)",
+	"MailOutbox": "SCIM_MAIL_OUTBOX (-mail-outbox)", "InviteTTL": "SCIM_INVITE_TTL (-invite-ttl)",
 }
 
 // parseConfig reads flags over environment over defaults and validates.
@@ -67,6 +101,9 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 		}
 	}
 	cfg.BootstrapToken = getenv("SCIM_BOOTSTRAP_TOKEN")
+	if err := mailFlags(fs, &cfg, env); err != nil {
+		return Config{}, err
+	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -82,8 +119,17 @@ func (c Config) Validate() error {
 	if verrs, ok := err.(validator.ValidationErrors); ok && len(verrs) > 0 {
 		fe := verrs[0]
 		name := settingNames[fe.Field()]
-		if fe.Field() == "BootstrapToken" {
+		switch fe.Field() {
+		case "BootstrapToken":
 			return fmt.Errorf("invalid %s: must be at least 16 characters", name)
+		case "SMTPPassword": // never quote a secret
+			return fmt.Errorf("%s is required with SCIM_SMTP_USERNAME", name)
+		case "SMTPStartTLS":
+			return fmt.Errorf("invalid %s %q: want required, optional or off", name, c.SMTPStartTLS)
+		case "SMTPPort":
+			return fmt.Errorf("invalid %s %d: want a port from 1 to 65535", name, c.SMTPPort)
+		case "InviteTTL":
+			return fmt.Errorf("invalid %s %s: want from 1m to 720h (30 days)", name, c.InviteTTL)
 		}
 		return fmt.Errorf("invalid %s %q: fails %q", name, fmt.Sprint(fe.Value()), fe.Tag())
 	}
@@ -100,7 +146,83 @@ func (c Config) Validate() error {
 			return fmt.Errorf("invalid SCIM_REDIS_URL (-redis-url): scheme %q is not redis:// or rediss://", scheme)
 		}
 	}
+	if err == nil {
+		err = c.validateMail()
+	}
 	return err
+}
+
+// mailFlags declares the mail settings: flags over environment over defaults.
+func mailFlags(fs *flag.FlagSet, cfg *Config, env func(k, def string) string) error {
+	tmp := env("TMPDIR", os.TempDir())
+	fs.StringVar(&cfg.SMTPHost, "smtp-host", env("SCIM_SMTP_HOST", ""), "SMTP server for invitation mail; empty writes mail to the outbox")
+	fs.StringVar(&cfg.SMTPStartTLS, "smtp-starttls", strings.ToLower(env("SCIM_SMTP_STARTTLS", string(mail.StartTLSRequired))), "STARTTLS: required, optional or off")
+	fs.StringVar(&cfg.MailFrom, "mail-from", env("SCIM_MAIL_FROM", ""), "sender of scimd's mail, e.g. \"Acme <no-reply@acme.com>\"")
+	fs.StringVar(&cfg.MailOutbox, "mail-outbox", env("SCIM_MAIL_OUTBOX", filepath.Join(tmp, "scimd-outbox")), "directory for mail when no SMTP server is set")
+	cfg.SMTPUsername = env("SCIM_SMTP_USERNAME", "")
+	cfg.SMTPPassword = resources.Secret(env("SCIM_SMTP_PASSWORD", ""))
+	port := 587
+	if v := env("SCIM_SMTP_PORT", ""); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("invalid SCIM_SMTP_PORT %q: not a number", v)
+		}
+		port = p
+	}
+	fs.IntVar(&cfg.SMTPPort, "smtp-port", port, "SMTP server port")
+	ttl := 72 * time.Hour
+	if v := env("SCIM_INVITE_TTL", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("invalid SCIM_INVITE_TTL %q: want a duration such as 72h or 30m", v)
+		}
+		ttl = d
+	}
+	fs.DurationVar(&cfg.InviteTTL, "invite-ttl", ttl, "how long an invitation link works")
+	return nil
+}
+
+// validateMail checks what the validator tags cannot say.
+func (c Config) validateMail() error {
+	if c.SMTPHost != "" && c.MailFrom == "" {
+		return errors.New("SCIM_MAIL_FROM (-mail-from) is required with SCIM_SMTP_HOST: the sender of invitation mail, e.g. \"Acme <no-reply@acme.com>\"")
+	}
+	if c.MailFrom != "" {
+		if _, err := netmail.ParseAddress(c.MailFrom); err != nil {
+			return fmt.Errorf("invalid SCIM_MAIL_FROM (-mail-from) %q: want an address such as no-reply@acme.com or \"Acme <no-reply@acme.com>\"", c.MailFrom)
+		}
+	}
+	if c.SMTPHost != "" && c.SMTPUsername != "" && c.SMTPStartTLS == string(mail.StartTLSOff) && !isLoopback(c.SMTPHost) {
+		return errors.New("SCIM_SMTP_STARTTLS (-smtp-starttls) off with SCIM_SMTP_USERNAME would send the SMTP password in clear text: use required or optional, or a relay on localhost")
+	}
+	if c.SMTPHost == "" && c.MailOutbox == "" {
+		return errors.New("SCIM_MAIL_OUTBOX (-mail-outbox) is empty and no SCIM_SMTP_HOST is set: mail has nowhere to go")
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// mailer returns where scimd's mail goes and a description for the start-up
+// message: the SMTP server when one is set, else the outbox directory.
+func (c Config) mailer() (resources.Mailer, string) {
+	if c.SMTPHost != "" {
+		m := &mail.SMTP{Host: c.SMTPHost, Port: c.SMTPPort, StartTLS: mail.StartTLS(c.SMTPStartTLS),
+			Username: c.SMTPUsername, Password: c.SMTPPassword, From: c.MailFrom}
+		return m, fmt.Sprintf("sending mail through SMTP %s (STARTTLS %s)", net.JoinHostPort(c.SMTPHost, strconv.Itoa(c.SMTPPort)), c.SMTPStartTLS)
+	}
+	from := c.MailFrom
+	if from == "" {
+		from = defaultMailFrom
+	}
+	return &mail.Outbox{Dir: c.MailOutbox, From: from},
+		fmt.Sprintf("writing mail to the outbox %s, not sending it (set SCIM_SMTP_HOST to send)", c.MailOutbox)
 }
 
 // logLevel maps the configured level name.

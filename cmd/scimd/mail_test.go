@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/resources/mail"
+)
+
+func TestInvalidMailConfigurationNamesTheSetting(t *testing.T) {
+	cases := map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"smtp host":        {map[string]string{"SCIM_SMTP_HOST": "smtp example.com", "SCIM_MAIL_FROM": "a@b.example"}, "SCIM_SMTP_HOST"},
+		"smtp port text":   {map[string]string{"SCIM_SMTP_PORT": "submission"}, "SCIM_SMTP_PORT"},
+		"smtp port range":  {map[string]string{"SCIM_SMTP_PORT": "70000"}, "SCIM_SMTP_PORT"},
+		"starttls":         {map[string]string{"SCIM_SMTP_STARTTLS": "maybe"}, "SCIM_SMTP_STARTTLS"},
+		"password missing": {map[string]string{"SCIM_SMTP_HOST": "smtp.example.com", "SCIM_MAIL_FROM": "a@b.example", "SCIM_SMTP_USERNAME": "u"}, "SCIM_SMTP_PASSWORD"},
+		"from missing":     {map[string]string{"SCIM_SMTP_HOST": "smtp.example.com"}, "SCIM_MAIL_FROM"},
+		"from invalid":     {map[string]string{"SCIM_MAIL_FROM": "not an address"}, "SCIM_MAIL_FROM"},
+		"clear password": {map[string]string{"SCIM_SMTP_HOST": "smtp.example.com", "SCIM_MAIL_FROM": "a@b.example",
+			"SCIM_SMTP_USERNAME": "u", "SCIM_SMTP_PASSWORD": "smtp-pass-secret", "SCIM_SMTP_STARTTLS": "off"}, "SCIM_SMTP_STARTTLS"},
+		"invite ttl text":  {map[string]string{"SCIM_INVITE_TTL": "3 days"}, "SCIM_INVITE_TTL"},
+		"invite ttl short": {map[string]string{"SCIM_INVITE_TTL": "10s"}, "SCIM_INVITE_TTL"},
+		"invite ttl long":  {map[string]string{"SCIM_INVITE_TTL": "2000h"}, "SCIM_INVITE_TTL"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := run(context.Background(), nil, func(k string) string { return c.env[k] }, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("run with %v = %v, want an error naming %s", c.env, err, c.want)
+			}
+			if strings.Contains(err.Error(), "smtp-pass-secret") {
+				t.Errorf("error %q quotes the SMTP password", err)
+			}
+		})
+	}
+}
+
+func TestMailerChoice(t *testing.T) {
+	getenv := func(env map[string]string) func(string) string { return func(k string) string { return env[k] } }
+	cfg, err := parseConfig(nil, getenv(map[string]string{"TMPDIR": "/var/tmp"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, where := cfg.mailer()
+	if o, ok := m.(*mail.Outbox); !ok || o.Dir != "/var/tmp/scimd-outbox" || o.From != defaultMailFrom {
+		t.Errorf("default mailer = %#v, want the outbox in $TMPDIR/scimd-outbox from %q", m, defaultMailFrom)
+	}
+	if !strings.Contains(where, "/var/tmp/scimd-outbox") {
+		t.Errorf("description %q does not name the outbox", where)
+	}
+	if cfg.InviteTTL.Hours() != 72 {
+		t.Errorf("default InviteTTL = %v, want 72h", cfg.InviteTTL)
+	}
+
+	cfg, err = parseConfig(nil, getenv(map[string]string{"SCIM_SMTP_HOST": "smtp.example.com", "SCIM_MAIL_FROM": "Acme <no-reply@acme.example>",
+		"SCIM_SMTP_USERNAME": "mailer", "SCIM_SMTP_PASSWORD": "smtp-pass-secret", "SCIM_INVITE_TTL": "24h"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, where = cfg.mailer()
+	s, ok := m.(*mail.SMTP)
+	if !ok || s.Host != "smtp.example.com" || s.Port != 587 || s.StartTLS != mail.StartTLSRequired || s.Username != "mailer" ||
+		s.Password.Reveal() != "smtp-pass-secret" || s.From != "Acme <no-reply@acme.example>" {
+		t.Errorf("SMTP mailer = %#v, want smtp.example.com:587, STARTTLS required, the configured credentials", m)
+	}
+	if strings.Contains(where, "smtp-pass-secret") || !strings.Contains(where, "smtp.example.com:587") {
+		t.Errorf("description %q: want the server, never the password", where)
+	}
+	if cfg.InviteTTL.Hours() != 24 {
+		t.Errorf("InviteTTL = %v, want 24h", cfg.InviteTTL)
+	}
+}

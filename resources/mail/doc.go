@@ -1,0 +1,18 @@
+// Package mail delivers scimd's emails to customers (invitations): [SMTP]
+// sends them through a mail server, and [Outbox], the development default,
+// writes each one as an RFC 5322 .eml file into a directory, where a developer
+// opens it with any mail client or reads it as text.
+//
+// Both implement resources.Mailer and compose the same message: a
+// multipart/alternative body (RFC 2046 §5.1.4) with a plain-text and an HTML
+// part, quoted-printable, UTF-8 (RFC 2045), and From, To, Subject, Date,
+// Message-ID and MIME-Version headers (RFC 5322 §3.6).
+//
+// # Secrets
+//
+// Message bodies carry invitation links, which are credentials until used;
+// the SMTP password is one too. Neither appears in an error or a log line:
+// errors name the stage of delivery that failed (connect, STARTTLS, AUTH,
+// MAIL, RCPT, DATA) and the server's reply, never the message. Outbox files
+// are written with mode 0600 in a directory created with mode 0700.
+package mail

@@ -1,0 +1,56 @@
+package mail
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/scimd/scimd/resources"
+)
+
+var _ resources.Mailer = (*Outbox)(nil)
+
+// Outbox is the development mailer: it writes each message as an RFC 5322
+// .eml file into Dir instead of sending it. A file name starts with the UTC
+// time it was written, so the newest message sorts last.
+type Outbox struct {
+	// Dir is the outbox directory, created (mode 0700) on the first message.
+	Dir string
+	// From is the sender: a bare address or "Name <address>".
+	From string
+}
+
+// Send writes m into the outbox. The file (mode 0600) appears whole or not
+// at all: it is written under a temporary name and renamed.
+func (o *Outbox) Send(ctx context.Context, m resources.Message) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	env, err := compose(o.From, m, now)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	name := now.Format("20060102T150405.000000000Z") + "-" + randomHex(4) + ".eml"
+	tmp, err := os.CreateTemp(o.Dir, ".writing-*")
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(env.data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("outbox: write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("outbox: write %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(o.Dir, name)); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	return nil
+}

@@ -76,22 +76,48 @@ func toPrincipal(t resources.Token) resources.Principal {
 	return resources.Principal{Org: t.Org, Role: t.Role, Name: t.Name}
 }
 
-// requireAuth authenticates every request and refuses writes to readers.
+// requireAuth authenticates every request, applies the abuse limits (see
+// ratelimit.go), refuses writes to readers, and puts the principal in the
+// context, with its token name as the actor of the audit trail
+// ([resources.WithActor]).
+//
+// A request whose context already has a principal is an operation of a /Bulk
+// request, dispatched internally: it is authenticated again but not counted
+// against the limits, which the /Bulk request passed as one request.
 func (h *Handler) requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, internal := r.Context().Value(principalKey{}).(resources.Principal)
+		var client string
+		if !internal {
+			client = h.clientAddr(r)
+			if wait, blocked := h.failures.blocked(client, time.Now()); blocked {
+				tooManyRequests(w, wait, "too many failed authentication attempts from your address; retry after the time in Retry-After")
+				return
+			}
+		}
 		p, err := h.auth.authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
 			if resources.ErrorCode(err) == resources.Unauthorized {
+				if !internal {
+					h.authFailed(r, client)
+				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
 			}
 			writeError(w, r, h.log, err)
 			return
 		}
+		if !internal {
+			if wait, ok := h.rates.allow(p.Org+"\x00"+p.Name, time.Now()); !ok {
+				tooManyRequests(w, wait, "this token sends requests faster than allowed; retry after the time in Retry-After")
+				return
+			}
+		}
 		if !p.Role.CanWrite() && r.Method != http.MethodGet && r.Method != http.MethodHead && !isSearch(r) {
 			writeError(w, r, h.log, resources.Errorf(resources.Forbidden, "role %q may only read; this needs an owner or collaborator token", p.Role))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		next.ServeHTTP(w, r.WithContext(resources.WithActor(ctx, p.Name)))
 	})
 }
 

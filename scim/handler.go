@@ -36,6 +36,25 @@ type Config struct {
 	// 1000 and 1 MiB.
 	MaxBulkOperations int
 	MaxBulkPayload    int64
+
+	// AuthFailureLimit failed authentications (a missing or unknown bearer
+	// token) from one client address within AuthFailureWindow make every
+	// request from that address answer 429, with Retry-After, until the
+	// window ends. Defaults: 20 per minute; a negative limit disables it.
+	// State is per process: with N replicas a client may fail up to N times
+	// the limit.
+	AuthFailureLimit  int
+	AuthFailureWindow time.Duration
+	// TokenRate (requests per second) and TokenBurst bound each API token's
+	// requests (a token bucket); beyond them requests answer 429 with
+	// Retry-After. A /Bulk request counts once. Defaults: 50 per second, bursts
+	// of 200; a negative rate disables it. Per process, like AuthFailureLimit.
+	TokenRate  float64
+	TokenBurst int
+	// TrustForwardedFor makes the client address of the limits the last
+	// X-Forwarded-For entry instead of the peer address. Set it only behind a
+	// proxy that appends that header; otherwise clients could forge it.
+	TrustForwardedFor bool
 }
 
 // Handler serves the SCIM API.
@@ -48,6 +67,10 @@ type Handler struct {
 	mux    *http.ServeMux
 	// endpoints are the resource types, in the order root queries list them.
 	endpoints []endpoint
+	// failures and rates are the abuse limits (ratelimit.go); nil when
+	// disabled.
+	failures *failureLimiter
+	rates    *tokenLimiter
 }
 
 // NewHandler returns the SCIM API handler.
@@ -68,7 +91,8 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 		cfg.MaxBulkPayload = 1 << 20
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	h := &Handler{cfg: cfg, log: log, auth: newAuthenticator(tokens, cfg.TokenCacheTTL), users: users, groups: groups, mux: http.NewServeMux()}
+	h := &Handler{cfg: cfg, log: log, auth: newAuthenticator(tokens, cfg.TokenCacheTTL), users: users, groups: groups, mux: http.NewServeMux(),
+		failures: newFailureLimiter(cfg.AuthFailureLimit, cfg.AuthFailureWindow), rates: newTokenLimiter(cfg.TokenRate, cfg.TokenBurst)}
 
 	h.endpoints = []endpoint{h.userEndpoint(), h.groupEndpoint()}
 	for _, e := range h.endpoints {
@@ -295,7 +319,9 @@ func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, r, err)
 		return
 	}
-	res, err := e.patch(r.Context(), principal(r.Context()).Org, r.PathValue("id"), ops, ifMatch)
+	// The store sees a PATCH as a replace; the audit trail says PATCH.
+	ctx := resources.WithAction(r.Context(), resources.ActionPatch)
+	res, err := e.patch(ctx, principal(ctx).Org, r.PathValue("id"), ops, ifMatch)
 	if err != nil {
 		e.fail(w, r, err)
 		return

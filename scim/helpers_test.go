@@ -28,8 +28,9 @@ const (
 
 // api is a running scimd SCIM handler on a real store.
 type api struct {
-	t   testing.TB
-	srv *httptest.Server
+	t     testing.TB
+	srv   *httptest.Server
+	store *backend.Store
 }
 
 // stores runs fn against the embedded store and a real redis-server.
@@ -39,7 +40,9 @@ func stores(t *testing.T, fn func(t *testing.T, a *api)) {
 	t.Run("redis", func(t *testing.T) { fn(t, newAPI(t, redistest.Start(t))) })
 }
 
-func newAPI(tb testing.TB, redisURL string) *api {
+// newAPI serves the SCIM API on a store at redisURL ("" for embedded); opts
+// adjust the handler's configuration.
+func newAPI(tb testing.TB, redisURL string, opts ...func(*scim.Config)) *api {
 	tb.Helper()
 	ctx := context.Background()
 	store, err := backend.Open(ctx, redisURL)
@@ -66,11 +69,14 @@ func newAPI(tb testing.TB, redisURL string) *api {
 	var srv *httptest.Server
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.Config.Handler.ServeHTTP(w, r) })
 	srv = httptest.NewServer(h)
-	handler := scim.NewHandler(scim.Config{BaseURL: srv.URL + scim.BasePath, MaxBodyBytes: 64 << 10},
-		resources.NewUsers(store), resources.NewGroups(store), store, log)
+	cfg := scim.Config{BaseURL: srv.URL + scim.BasePath, MaxBodyBytes: 64 << 10}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	handler := scim.NewHandler(cfg, resources.NewUsers(store), resources.NewGroups(store), store, log)
 	srv.Config.Handler = scim.Observe(log, handler)
 	tb.Cleanup(srv.Close)
-	return &api{t: tb, srv: srv}
+	return &api{t: tb, srv: srv, store: store}
 }
 
 // response is a decoded HTTP response.

@@ -1,0 +1,102 @@
+package scim_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// changes returns an organization's change log of users and groups, oldest
+// first (newAPI's token set-up is logged too, as "system").
+func (a *api) changes(org string) []resources.Change {
+	a.t.Helper()
+	cs, err := a.store.Changes(context.Background(), org, 1000)
+	if err != nil {
+		a.t.Fatalf("Changes: %v", err)
+	}
+	var out []resources.Change
+	for i := len(cs) - 1; i >= 0; i-- {
+		if cs[i].Type != resources.TypeToken {
+			out = append(out, cs[i])
+		}
+	}
+	return out
+}
+
+func TestAuditTrail(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		u := a.do("POST", "/Users", collabToken, user("jane.doe@example.com", map[string]any{
+			"displayName": "Jane Q. Doe", "emails": []any{map[string]any{"value": "jane.doe@example.com", "primary": true}},
+			"externalId": "hr-4711",
+		})).must(t, http.StatusCreated)
+		uid := str(u.body, "id")
+		a.do("PATCH", "/Users/"+uid, ownerToken, patch(op("replace", "nickName", "JD"))).must(t, http.StatusOK)
+		a.do("PUT", "/Users/"+uid, collabToken, user("jane.doe@example.com", nil)).must(t, http.StatusOK)
+		g := a.do("POST", "/Groups", ownerToken, group("Gold customers")).must(t, http.StatusCreated)
+		gid := str(g.body, "id")
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", []any{map[string]any{"value": uid}}))).must(t, http.StatusOK)
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("replace", "displayName", "Platinum"))).must(t, http.StatusOK)
+		a.do("PUT", "/Groups/"+gid, ownerToken, group("Platinum", uid)).must(t, http.StatusOK)
+		// Refused and failed requests leave no trace.
+		a.do("POST", "/Users", readerToken, user("x@example.com", nil)).must(t, http.StatusForbidden)
+		a.do("POST", "/Users", collabToken, user("JANE.DOE@example.com", nil)).must(t, http.StatusConflict)
+		a.do("DELETE", "/Users/"+uid, collabToken, nil, "If-Match", `W/"99"`).must(t, http.StatusPreconditionFailed)
+		a.do("POST", "/Users", otherToken, user("globex@example.com", nil)).must(t, http.StatusCreated)
+		a.do("DELETE", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusNoContent)
+		a.do("DELETE", "/Users/"+uid, collabToken, nil).must(t, http.StatusNoContent)
+
+		want := []string{
+			"collaborator create User " + uid,
+			"owner patch User " + uid,
+			"collaborator replace User " + uid,
+			"owner create Group " + gid,
+			"owner members Group " + gid,
+			"owner patch Group " + gid,
+			"owner replace Group " + gid,
+			"owner delete Group " + gid,
+			"collaborator delete User " + uid,
+		}
+		got := a.changes("acme")
+		var lines []string
+		for _, c := range got {
+			lines = append(lines, fmt.Sprintf("%s %s %s %s", c.Who, c.Action, c.Type, c.ResourceID))
+		}
+		if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("acme's change log:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+		}
+		for _, c := range got {
+			text := fmt.Sprintf("%+v", c)
+			for _, pii := range []string{"jane", "Jane", "Doe", "example.com", "hr-4711", "Gold", "Platinum", "JD"} {
+				if strings.Contains(text, pii) {
+					t.Errorf("change log entry %s holds personal data %q", text, pii)
+				}
+			}
+			if c.Time.IsZero() {
+				t.Errorf("change log entry %s has no time", text)
+			}
+		}
+		if other := a.changes("globex"); len(other) != 1 || other[0].Who != "owner" || other[0].Action != resources.ActionCreate {
+			t.Errorf("globex's change log = %+v, want its one create", other)
+		}
+	})
+}
+
+func TestAuditTrailBulk(t *testing.T) {
+	a := newAPI(t, "")
+	r := a.do("POST", "/Bulk", collabToken, map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:BulkRequest"},
+		"Operations": []any{
+			map[string]any{"method": "POST", "path": "/Users", "bulkId": "u", "data": user("bulk@example.com", nil)},
+			map[string]any{"method": "PATCH", "path": "/Users/bulkId:u", "data": patch(op("replace", "nickName", "B"))},
+		},
+	}).must(t, http.StatusOK)
+	got := a.changes("acme")
+	if len(got) != 2 || got[0].Who != "collaborator" || got[0].Action != resources.ActionCreate ||
+		got[1].Who != "collaborator" || got[1].Action != resources.ActionPatch {
+		t.Fatalf("change log after /Bulk = %+v, want a create and a patch by the collaborator token; bulk answered %s", got, r.raw)
+	}
+}

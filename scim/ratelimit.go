@@ -1,0 +1,232 @@
+package scim
+
+import (
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of the abuse limits in [Config].
+const (
+	// DefaultAuthFailureLimit failed authentications per client address
+	// within DefaultAuthFailureWindow block that address: far more than a
+	// misconfigured identity provider retries, far too few to guess a
+	// 256-bit token, and it keeps a scanner from costing a store lookup per
+	// request.
+	DefaultAuthFailureLimit  = 20
+	DefaultAuthFailureWindow = time.Minute
+	// DefaultTokenRate and DefaultTokenBurst bound one token's requests: a
+	// sustained 50 per second, with bursts of 200 (an identity provider's
+	// sync cycle starts with a burst of reads). One runaway client cannot
+	// starve the organizations that share the servers and the Redis.
+	DefaultTokenRate  = 50
+	DefaultTokenBurst = 200
+)
+
+// maxLimiterEntries bounds the memory of each limiter: beyond it, entries
+// that no longer limit anything are dropped, and if most still do, all are
+// (failing open is the price of a bound under a flood of addresses).
+const maxLimiterEntries = 100000
+
+// failureLimiter counts failed authentications per client in fixed windows.
+// Once a client reaches the limit, every request of that client is refused
+// until its window ends, with a valid token too: a client that has been
+// guessing tokens is not trusted because it finally found one, and an
+// identity provider sharing the address recovers when the window ends.
+type failureLimiter struct {
+	limit  int
+	window time.Duration
+
+	mu      sync.Mutex
+	clients map[string]*failureWindow
+}
+
+type failureWindow struct {
+	start time.Time
+	count int
+}
+
+func newFailureLimiter(limit int, window time.Duration) *failureLimiter {
+	if limit < 0 {
+		return nil
+	}
+	if limit == 0 {
+		limit = DefaultAuthFailureLimit
+	}
+	if window <= 0 {
+		window = DefaultAuthFailureWindow
+	}
+	return &failureLimiter{limit: limit, window: window, clients: map[string]*failureWindow{}}
+}
+
+// blocked reports whether client used up its failures, and how long until
+// its window ends.
+func (l *failureLimiter) blocked(client string, now time.Time) (time.Duration, bool) {
+	if l == nil {
+		return 0, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, ok := l.clients[client]
+	if !ok || f.count < l.limit {
+		return 0, false
+	}
+	left := f.start.Add(l.window).Sub(now)
+	if left <= 0 {
+		delete(l.clients, client)
+		return 0, false
+	}
+	return left, true
+}
+
+// fail counts a failed authentication of client; it reports whether this
+// failure reached the limit.
+func (l *failureLimiter) fail(client string, now time.Time) bool {
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, ok := l.clients[client]
+	if ok && !now.Before(f.start.Add(l.window)) {
+		ok = false
+	}
+	if !ok {
+		if len(l.clients) >= maxLimiterEntries {
+			for k, f := range l.clients {
+				if !now.Before(f.start.Add(l.window)) {
+					delete(l.clients, k)
+				}
+			}
+			if len(l.clients) > maxLimiterEntries*3/4 {
+				clear(l.clients)
+			}
+		}
+		f = &failureWindow{start: now}
+		l.clients[client] = f
+	}
+	f.count++
+	return f.count == l.limit
+}
+
+// tokenLimiter is a token bucket per API token: rate requests per second on
+// average, burst at once.
+type tokenLimiter struct {
+	rate, burst float64
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newTokenLimiter(rate float64, burst int) *tokenLimiter {
+	if rate < 0 {
+		return nil
+	}
+	if rate == 0 {
+		rate = DefaultTokenRate
+	}
+	if burst <= 0 {
+		burst = DefaultTokenBurst
+	}
+	return &tokenLimiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
+}
+
+// allow takes one request from key's bucket; when it is empty it reports how
+// long until it holds one again.
+func (l *tokenLimiter) allow(key string, now time.Time) (time.Duration, bool) {
+	if l == nil {
+		return 0, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= maxLimiterEntries {
+			full := time.Duration(l.burst / l.rate * float64(time.Second))
+			for k, b := range l.buckets {
+				if now.Sub(b.last) >= full { // refilled: the same as no entry
+					delete(l.buckets, k)
+				}
+			}
+			if len(l.buckets) > maxLimiterEntries*3/4 {
+				clear(l.buckets)
+			}
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[key] = b
+	}
+	if elapsed := now.Sub(b.last); elapsed > 0 {
+		b.tokens = math.Min(l.burst, b.tokens+elapsed.Seconds()*l.rate)
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0, true
+	}
+	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
+}
+
+// clientAddr is the address the per-client limits count against: the peer's
+// IP (r.RemoteAddr), or, when the server sits behind a trusted proxy
+// (Config.TrustForwardedFor), the last X-Forwarded-For address, the one that
+// proxy appended; earlier ones are whatever the client sent. X-Forwarded-For
+// is ignored otherwise: any client can send it, and trusting it would let one
+// dodge its limit by writing a new address into every request. An IPv6
+// address counts by its /64 network, which one host usually holds whole.
+func (h *Handler) clientAddr(r *http.Request) string {
+	addr := r.RemoteAddr
+	if h.cfg.TrustForwardedFor {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if last := strings.TrimSpace(parts[len(parts)-1]); last != "" {
+				addr = last
+			}
+		}
+	}
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// tooManyRequests answers 429 with Retry-After in whole seconds (RFC 6585
+// §4, RFC 9110 §10.2.3) and a SCIM error body.
+func tooManyRequests(w http.ResponseWriter, wait time.Duration, detail string) {
+	secs := int(math.Ceil(wait.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeStatus(w, http.StatusTooManyRequests, "", detail)
+}
+
+// authFailed counts a failed authentication of the request's client, and logs
+// once when the client reaches the limit. The log names the address (an
+// operator needs it to act) but never the token sent.
+func (h *Handler) authFailed(r *http.Request, client string) {
+	if h.failures.fail(client, time.Now()) {
+		h.log.LogAttrs(r.Context(), slog.LevelWarn, "client blocked after repeated authentication failures",
+			slog.String("client", client), slog.Int("failures", h.failures.limit), slog.Duration("window", h.failures.window))
+	}
+}

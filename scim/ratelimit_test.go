@@ -1,0 +1,107 @@
+package scim_test
+
+import (
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/scimd/scimd/scim"
+)
+
+// wantTooMany checks a 429 answer: Retry-After in whole seconds within
+// (0, maxWait], and a SCIM error body.
+func wantTooMany(tb testing.TB, r response, maxWait int) {
+	tb.Helper()
+	r.scimError(tb, http.StatusTooManyRequests, "", "retry")
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if err != nil || secs < 1 || secs > maxWait {
+		tb.Errorf("Retry-After = %q, want whole seconds in 1..%d", r.header.Get("Retry-After"), maxWait)
+	}
+}
+
+func TestAuthFailureLimit(t *testing.T) {
+	a := newAPI(t, "", func(c *scim.Config) { c.TrustForwardedFor = true })
+	from := func(addr string) []string { return []string{"X-Forwarded-For", "198.51.100.1, " + addr} }
+	for i := 1; i <= scim.DefaultAuthFailureLimit; i++ {
+		token := "wrong-token-0123456789"
+		if i%2 == 0 {
+			token = "" // a missing token is a failure too
+		}
+		if r := a.do("GET", "/Users", token, nil, from("203.0.113.7")...); r.status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d, want 401; body %s", i, r.status, r.raw)
+		}
+	}
+	wantTooMany(t, a.do("GET", "/Users", "wrong-token-0123456789", nil, from("203.0.113.7")...), 60)
+	// Blocked for every request, a valid token's too: a client that has been
+	// guessing tokens is not trusted because it found one.
+	wantTooMany(t, a.do("GET", "/Users", ownerToken, nil, from("203.0.113.7")...), 60)
+	// Other addresses are not affected; an IPv6 client counts by its /64.
+	a.do("GET", "/Users", ownerToken, nil, from("203.0.113.8")...).must(t, http.StatusOK)
+	a.do("GET", "/Users", ownerToken, nil, from("2001:db8::1")...).must(t, http.StatusOK)
+}
+
+func TestAuthFailureLimitIgnoresForwardedForByDefault(t *testing.T) {
+	a := newAPI(t, "", func(c *scim.Config) { c.AuthFailureLimit = 3 })
+	for i := range 3 {
+		// A new forged address every time does not make a new client.
+		fake := []string{"X-Forwarded-For", "192.0.2." + strconv.Itoa(i+1)}
+		a.do("GET", "/Groups", "wrong-token-0123456789", nil, fake...).must(t, http.StatusUnauthorized)
+	}
+	wantTooMany(t, a.do("GET", "/Groups", ownerToken, nil, "X-Forwarded-For", "192.0.2.99"), 60)
+}
+
+func TestAuthFailureLimitDisabled(t *testing.T) {
+	a := newAPI(t, "", func(c *scim.Config) { c.AuthFailureLimit = -1 })
+	for range scim.DefaultAuthFailureLimit + 5 {
+		a.do("GET", "/Users", "wrong-token-0123456789", nil).must(t, http.StatusUnauthorized)
+	}
+}
+
+func TestTokenRateLimit(t *testing.T) {
+	a := newAPI(t, "", func(c *scim.Config) {
+		c.TokenRate = 0.5 // one request per two seconds after the burst
+		c.TokenBurst = 5
+	})
+	for i := 1; i <= 5; i++ {
+		if r := a.do("GET", "/Users", ownerToken, nil); r.status != http.StatusOK {
+			t.Fatalf("request %d of the burst: status %d, want 200", i, r.status)
+		}
+	}
+	r := a.do("GET", "/Users", ownerToken, nil)
+	wantTooMany(t, r, 2)
+	if r.header.Get("WWW-Authenticate") != "" {
+		t.Errorf("a rate-limited request got a WWW-Authenticate challenge")
+	}
+	// Per token: another token of the same organization is unaffected.
+	a.do("GET", "/Users", collabToken, nil).must(t, http.StatusOK)
+	// Throttled requests do not count as authentication failures.
+	for range scim.DefaultAuthFailureLimit {
+		a.do("GET", "/Users", ownerToken, nil)
+	}
+	a.do("GET", "/Users", readerToken, nil).must(t, http.StatusOK)
+}
+
+func TestTokenRateLimitCountsBulkOnce(t *testing.T) {
+	a := newAPI(t, "", func(c *scim.Config) {
+		c.TokenRate = 0.1
+		c.TokenBurst = 2
+	})
+	ops := make([]any, 10)
+	for i := range ops {
+		ops[i] = map[string]any{"method": "POST", "path": "/Users", "bulkId": strconv.Itoa(i),
+			"data": user("bulk"+strconv.Itoa(i)+"@example.com", nil)}
+	}
+	r := a.do("POST", "/Bulk", ownerToken, map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:BulkRequest"}, "Operations": ops}).must(t, http.StatusOK)
+	results, _ := r.body["Operations"].([]any)
+	for i, res := range results {
+		if got := str(res, "status"); got != "201" {
+			t.Fatalf("bulk operation %d: status %s, want 201; body %s", i, got, r.raw)
+		}
+	}
+	if len(results) != len(ops) {
+		t.Fatalf("bulk answered %d operations, want %d", len(results), len(ops))
+	}
+	a.do("GET", "/Users", ownerToken, nil).must(t, http.StatusOK)
+	wantTooMany(t, a.do("GET", "/Users", ownerToken, nil), 10)
+}

@@ -4,7 +4,14 @@
 // Usage:
 //
 //	scimd [serve] [flags]                            run the server
+//	scimd org create --name O                        create an organization; print its owner token once
 //	scimd token create --org O --role R --name N     mint an API token (printed once)
+//	scimd token list --org O                         list tokens: name, role, created
+//	scimd token revoke --org O --name N              revoke a token (servers stop accepting it within 5 s)
+//	scimd audit --org O [--count N]                  print the change log (audit trail), newest first
+//
+// The admin commands take --redis-url (default SCIM_REDIS_URL): they work on
+// a Redis, not on the embedded store of a running server.
 //
 // Configuration comes from flags and the environment (flags win); see
 // README.md. With no Redis URL, scimd runs an embedded in-memory store.
@@ -40,7 +47,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "token":
 		return tokenCommand(ctx, args, getenv, stdout)
+	case "org":
+		return orgCommand(ctx, args, getenv, stdout)
+	case "audit":
+		return auditCommand(ctx, args, getenv, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve or token)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, org, token or audit)", cmd)
 	}
 }

@@ -20,6 +20,10 @@ import (
 // defaultOrg is the organization created on first start.
 const defaultOrg = "default"
 
+// tokenCacheTTL is how long the API trusts a verified token without asking
+// the store again: a revoked token works for at most this long.
+const tokenCacheTTL = 5 * time.Second
+
 // serve runs the HTTP server until ctx ends, then drains it.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
@@ -47,7 +51,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	api := scim.NewHandler(scim.Config{BaseURL: base + scim.BasePath, MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: 5 * time.Second},
+	api := scim.NewHandler(scim.Config{BaseURL: base + scim.BasePath, MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: tokenCacheTTL},
 		resources.NewUsers(store), resources.NewGroups(store), store, log)
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
@@ -131,19 +135,21 @@ func publicBaseURL(configured string, addr net.Addr) string {
 // bootstrap gives the default organization an owner token: the configured
 // one, or a fresh one printed once when the organization is new.
 func bootstrap(ctx context.Context, store *backend.Store, cfg Config, base string, stdout io.Writer) error {
-	if cfg.BootstrapToken != "" {
-		return store.PutToken(ctx, resources.Token{Org: defaultOrg, Name: "bootstrap", Role: resources.RoleOwner,
-			Hash: resources.HashToken(resources.Secret(cfg.BootstrapToken)), Created: time.Now().UTC()})
-	}
 	created, err := store.CreateOrg(ctx, defaultOrg)
 	if err != nil {
 		return fmt.Errorf("create organization %q: %w", defaultOrg, err)
+	}
+	if cfg.BootstrapToken != "" {
+		// PutToken: the same token again on every start changes nothing;
+		// a new one replaces (and so revokes) the previous.
+		return store.PutToken(ctx, resources.Token{Org: defaultOrg, Name: "bootstrap", Role: resources.RoleOwner,
+			Hash: resources.HashToken(resources.Secret(cfg.BootstrapToken)), Created: time.Now().UTC()})
 	}
 	if !created {
 		return nil
 	}
 	secret := resources.NewTokenSecret()
-	if err := store.PutToken(ctx, resources.Token{Org: defaultOrg, Name: "initial-owner", Role: resources.RoleOwner,
+	if err := store.CreateToken(ctx, resources.Token{Org: defaultOrg, Name: ownerTokenName, Role: resources.RoleOwner,
 		Hash: resources.HashToken(secret), Created: time.Now().UTC()}); err != nil {
 		return fmt.Errorf("store the initial owner token: %w", err)
 	}

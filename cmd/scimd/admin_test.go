@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/resources"
+)
+
+var tokenRE = regexp.MustCompile(`scimd_[A-Za-z0-9_-]{20,}`)
+
+// admin runs a scimd admin command against redisURL and returns its output.
+func admin(t *testing.T, redisURL string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	env := map[string]string{"SCIM_REDIS_URL": redisURL}
+	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, io.Discard)
+	return out.String(), err
+}
+
+func mustAdmin(t *testing.T, redisURL string, args ...string) string {
+	t.Helper()
+	out, err := admin(t, redisURL, args...)
+	if err != nil {
+		t.Fatalf("scimd %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+func TestOrgAndTokenCommands(t *testing.T) {
+	url := redistest.Start(t)
+	out := mustAdmin(t, url, "org", "create", "--name", "acme")
+	owner := tokenRE.FindString(out)
+	if owner == "" {
+		t.Fatalf("org create printed no owner token: %q", out)
+	}
+	if _, err := admin(t, url, "org", "create", "--name", "acme"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("org create of an existing organization = %v, want already exists", err)
+	}
+	if _, err := admin(t, url, "org", "create", "--name", "a{b}"); err == nil {
+		t.Errorf("org create with braces succeeded")
+	}
+
+	sync := strings.TrimSpace(mustAdmin(t, url, "token", "create", "--org", "acme", "--role", "reader", "--name", "sync"))
+	if !tokenRE.MatchString(sync) {
+		t.Fatalf("token create printed %q, want only the token", sync)
+	}
+	failures := map[string][]string{
+		"already has a token named": {"token", "create", "--org", "acme", "--role", "owner", "--name", "sync"},
+		"invalid --role":            {"token", "create", "--org", "acme", "--role", "admin", "--name", "x"},
+		"invalid token name":        {"token", "create", "--org", "acme", "--role", "reader", "--name", "two words"},
+		"--name is required":        {"token", "create", "--org", "acme"},
+		"does not exist":            {"token", "create", "--org", "acmee", "--name", "x"},
+		"no token named":            {"token", "revoke", "--org", "acme", "--name", "nope"},
+		"unknown token command":     {"token", "rotate"},
+	}
+	for want, args := range failures {
+		if _, err := admin(t, url, args...); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("scimd %s = %v, want an error saying %q", strings.Join(args, " "), err, want)
+		}
+	}
+	if _, err := admin(t, "", "token", "list", "--org", "acme"); err == nil || !strings.Contains(err.Error(), "SCIM_REDIS_URL") {
+		t.Errorf("token list without a Redis = %v, want an error naming SCIM_REDIS_URL", err)
+	}
+
+	list := mustAdmin(t, url, "token", "list", "--org", "acme")
+	lines := strings.Split(strings.TrimSpace(list), "\n")
+	if len(lines) != 3 || !regexp.MustCompile(`^initial-owner\s+owner\s+\d{4}-`).MatchString(lines[1]) ||
+		!regexp.MustCompile(`^sync\s+reader\s+\d{4}-`).MatchString(lines[2]) {
+		t.Fatalf("token list =\n%s\nwant a header, initial-owner (owner) and sync (reader)", list)
+	}
+	for _, secret := range []string{owner, sync} {
+		if strings.Contains(list, secret) || strings.Contains(list, resources.HashToken(resources.Secret(secret))) {
+			t.Errorf("token list shows a token's secret or hash:\n%s", list)
+		}
+	}
+
+	// The API accepts the new token, and stops after revocation (within
+	// the server's token cache TTL).
+	base, _ := start(t, map[string]string{"SCIM_REDIS_URL": url})
+	if status, body := call(t, "GET", base+"/scim/v2/Users", sync, ""); status != 200 {
+		t.Fatalf("GET /Users with the new reader token = %d %v, want 200", status, body)
+	}
+	if status, _ := call(t, "POST", base+"/scim/v2/Users", sync, `{"userName":"r@example.com"}`); status != 403 {
+		t.Errorf("POST /Users with a reader token = %d, want 403", status)
+	}
+	out = mustAdmin(t, url, "token", "revoke", "--org", "acme", "--name", "sync")
+	if !strings.Contains(out, "within 5s") {
+		t.Errorf("token revoke said %q, want it to name the cache delay", out)
+	}
+	deadline := time.Now().Add(tokenCacheTTL + 5*time.Second)
+	for {
+		status, _ := call(t, "GET", base+"/scim/v2/Users", sync, "")
+		if status == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a revoked token still answers %d after %s", status, tokenCacheTTL+5*time.Second)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if list := mustAdmin(t, url, "token", "list", "--org", "acme"); strings.Contains(list, "sync") {
+		t.Errorf("token list after revoke still shows it:\n%s", list)
+	}
+	// The owner token of the new organization works, in that organization.
+	if status, body := call(t, "POST", base+"/scim/v2/Users", owner, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"o@example.com"}`); status != 201 {
+		t.Errorf("POST /Users with the org's owner token = %d %v, want 201", status, body)
+	}
+}
+
+func TestAuditCommand(t *testing.T) {
+	url := redistest.Start(t)
+	owner := tokenRE.FindString(mustAdmin(t, url, "org", "create", "--name", "acme"))
+	mustAdmin(t, url, "token", "create", "--org", "acme", "--role", "collaborator", "--name", "okta")
+	base, _ := start(t, map[string]string{"SCIM_REDIS_URL": url})
+	status, body := call(t, "POST", base+"/scim/v2/Users", owner,
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"audit.me@example.com","name":{"givenName":"Audrey"}}`)
+	if status != 201 {
+		t.Fatalf("POST /Users = %d %v", status, body)
+	}
+	id, _ := body["id"].(string)
+
+	out := mustAdmin(t, url, "audit", "--org", "acme")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := []string{
+		`^TIME\s+WHO\s+ACTION\s+TYPE\s+ID$`,
+		`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s+initial-owner\s+create\s+User\s+` + id + `$`,
+		`^\S+\s+cli\s+create\s+Token\s+okta$`,
+		`^\S+\s+cli\s+create\s+Token\s+initial-owner$`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("scimd audit printed %d lines, want %d:\n%s", len(lines), len(want), out)
+	}
+	for i, re := range want {
+		if !regexp.MustCompile(re).MatchString(lines[i]) {
+			t.Errorf("scimd audit line %d = %q, want %s", i, lines[i], re)
+		}
+	}
+	for _, pii := range []string{"audit.me", "Audrey", "example.com", owner} {
+		if strings.Contains(out, pii) {
+			t.Errorf("scimd audit output holds %q:\n%s", pii, out)
+		}
+	}
+	if out := mustAdmin(t, url, "audit", "--org", "acme", "--count", "1"); strings.Count(strings.TrimSpace(out), "\n") != 1 || !strings.Contains(out, id) {
+		t.Errorf("scimd audit --count 1 =\n%s\nwant the header and the newest change", out)
+	}
+	if _, err := admin(t, url, "audit", "--org", "nope"); err == nil {
+		t.Errorf("scimd audit of an unknown organization succeeded")
+	}
+}

@@ -36,6 +36,9 @@
 //	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index)
 //	all:<kind>                  ZSET id scored by creation sequence (ordering set)
 //	seq                         STRING sequence (INCR) behind the ordering sets
+//	invite:<hash>               STRING userId: an invitation (hash of its token), PX its lifetime
+//	uinvite:<userId>            STRING the hash of the user's one current invitation, same PX
+//	ticket:<hash>               STRING userId: a password-change ticket, PX its lifetime
 //	tokens                      HASH token name -> token hash (names unique per organization)
 //	changes                     STREAM the change log (audit trail), see below
 //

@@ -54,6 +54,7 @@ type Store struct {
 
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *redis.Script
 	putToken, revokeToken                                        *redis.Script
+	issueInvite, redeemScript                                    *redis.Script
 }
 
 // kind is a resource type as the store sees it.
@@ -84,6 +85,8 @@ func New(client redis.UniversalClient) *Store {
 		findUserName: redis.NewScript(findUserNameSrc),
 		putToken:     redis.NewScript(putTokenSrc),
 		revokeToken:  redis.NewScript(revokeTokenSrc),
+		issueInvite:  redis.NewScript(issueInviteSrc),
+		redeemScript: redis.NewScript(redeemSrc),
 	}
 }
 

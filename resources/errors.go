@@ -23,7 +23,8 @@ const (
 	PreconditionFailed                 // 412
 	Unauthorized                       // 401
 	Forbidden                          // 403
-	Conflict                           // 409, no scimType: lost too many write races
+	Conflict                           // 409, no scimType: lost too many write races, or a state that forbids the request
+	Unavailable                        // 503: a service scimd depends on (the mail server) failed; retry later
 )
 
 // Error is an error a client may see: a code and a detail a person can act on.

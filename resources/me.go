@@ -117,7 +117,7 @@ func maySignIn(r Resource) bool {
 	if active, ok := r.Attributes["active"].(bool); ok && !active {
 		return false
 	}
-	return accountState(r) != schemas.AccountStatePendingInvitation
+	return !invited(r)
 }
 
 func accountState(r Resource) string {

@@ -27,19 +27,35 @@ const (
 )
 
 // CheckPasswordPolicy reports, without ever quoting the password, why it is not
-// acceptable for the account userName.
+// acceptable for the account userName (see [PasswordProblem]).
 func CheckPasswordPolicy(password Secret, userName string) error {
-	pw := password.Reveal()
-	n := utf8.RuneCountInString(pw)
-	switch {
-	case n < MinPasswordLength:
-		return Errorf(InvalidValue, "attribute \"password\": must be at least %d characters long", MinPasswordLength)
-	case n > MaxPasswordLength:
-		return Errorf(InvalidValue, "attribute \"password\": must be at most %d characters long", MaxPasswordLength)
-	case strings.EqualFold(pw, userName):
-		return Errorf(InvalidValue, "attribute \"password\": must not be the user's email address")
+	if problem := PasswordProblem(password, userName); problem != "" {
+		return Errorf(InvalidValue, "attribute \"password\": %s", problem)
 	}
 	return nil
+}
+
+// PasswordProblem returns why password is not acceptable for the account
+// userName, as the rest of a sentence about it ("must be at least 8
+// characters long"), or "" when it is: between [MinPasswordLength] and
+// [MaxPasswordLength] characters, not the email address or its local part,
+// and not one of the most common passwords (ignoring case). It never quotes
+// the password.
+func PasswordProblem(password Secret, userName string) string {
+	pw := password.Reveal()
+	n := utf8.RuneCountInString(pw)
+	local, _, _ := strings.Cut(userName, "@")
+	switch {
+	case n < MinPasswordLength:
+		return fmt.Sprintf("must be at least %d characters long", MinPasswordLength)
+	case n > MaxPasswordLength:
+		return fmt.Sprintf("must be at most %d characters long", MaxPasswordLength)
+	case strings.EqualFold(pw, userName) || strings.EqualFold(pw, local):
+		return "must not be the account's email address or its name part"
+	case commonPasswords[strings.ToLower(pw)]:
+		return "is too common: it is on the lists of passwords attackers try first"
+	}
+	return ""
 }
 
 // HashPassword returns the argon2id hash of password in PHC string format.

@@ -33,6 +33,8 @@ func backoff(ctx context.Context, attempt int) error {
 type Users struct {
 	store UserStore
 	rt    schemas.ResourceType
+	// onboarding, when set, sends invitations (see [Users.WithOnboarding]).
+	onboarding *Onboarding
 }
 
 // NewUsers returns the Users service on store.
@@ -43,7 +45,11 @@ func NewUsers(store UserStore) *Users {
 // ResourceType returns the User resource type.
 func (u *Users) ResourceType() schemas.ResourceType { return u.rt }
 
-// Create creates a customer from a POST body (RFC 7644 §3.3).
+// Create creates a customer from a POST body (RFC 7644 §3.3). A customer
+// with passwordSetup "invite" is sent an invitation (see [Users.WithOnboarding]);
+// when its email cannot be sent the customer is still created, in accountState
+// "invitationNotDelivered", and an administrator resends it
+// ([Users.ResendInvitation]).
 func (u *Users) Create(ctx context.Context, org string, raw map[string]any) (Resource, error) {
 	b, err := normalize(u.rt, raw)
 	if err != nil {
@@ -53,7 +59,20 @@ func (u *Users) Create(ctx context.Context, org string, raw map[string]any) (Res
 	if err != nil {
 		return Resource{}, err
 	}
-	return u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
+	res, err := u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
+	if err != nil || u.onboarding == nil || !invited(res) {
+		return res, err
+	}
+	sent, _, err := u.invite(ctx, org, res)
+	if err != nil {
+		// The customer exists: say so, and let an administrator resend.
+		u.onboarding.Log.ErrorContext(ctx, "invitation not issued", "org", org, "resource_id", res.ID, "err", err)
+		if marked, err := u.setAccountState(ctx, org, res, schemas.AccountStateInvitationNotDelivered); err == nil {
+			return marked, nil
+		}
+		return res, nil
+	}
+	return sent, nil
 }
 
 // Get returns a customer.

@@ -46,6 +46,9 @@ const (
 	AccountStatePendingInvitation      = "pendingInvitation"
 	AccountStatePasswordChangeRequired = "passwordChangeRequired"
 	AccountStateActive                 = "active"
+	// AccountStateInvitationNotDelivered is an invited account whose
+	// invitation email could not be sent: an administrator resends it.
+	AccountStateInvitationNotDelivered = "invitationNotDelivered"
 )
 
 // ResourceType describes one SCIM resource type: its endpoint, core schema and
@@ -282,8 +285,8 @@ func CustomerUser() schema.Schema {
 				Name:            "passwordSetup",
 			})),
 			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
-				CanonicalValues: []string{AccountStatePendingInvitation, AccountStatePasswordChangeRequired, AccountStateActive},
-				Description:     optional.NewString("The state of the account: 'pendingInvitation' until the customer sets a password from the invitation, 'passwordChangeRequired' until a temporary password is changed, then 'active'."),
+				CanonicalValues: []string{AccountStatePendingInvitation, AccountStateInvitationNotDelivered, AccountStatePasswordChangeRequired, AccountStateActive},
+				Description:     optional.NewString("The state of the account: 'pendingInvitation' until the customer sets a password from the invitation ('invitationNotDelivered' when its email could not be sent: resend it with POST /Users/{id}/resendInvitation), 'passwordChangeRequired' until a temporary password is changed, then 'active'."),
 				Mutability:      schema.AttributeMutabilityReadOnly(),
 				Name:            "accountState",
 			})),

@@ -29,6 +29,7 @@ var errorKinds = map[resources.Code]struct {
 	resources.Unauthorized:       {http.StatusUnauthorized, ""},
 	resources.Forbidden:          {http.StatusForbidden, ""},
 	resources.Conflict:           {http.StatusConflict, ""},
+	resources.Unavailable:        {http.StatusServiceUnavailable, ""},
 }
 
 // errorBody is a SCIM error response (RFC 7644 §3.12).

@@ -105,6 +105,7 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 	h.mux.Handle(BasePath+"/{$}", h.requireAuth(http.HandlerFunc(h.rootQuery)))
 	h.mux.Handle(BasePath+"/.search", h.requireAuth(http.HandlerFunc(h.rootSearch)))
 	h.mux.Handle(BasePath+"/Bulk", h.requireAuth(http.HandlerFunc(h.bulk)))
+	h.mux.Handle(BasePath+"/Users/{id}/resendInvitation", h.requireAuth(http.HandlerFunc(h.resendInvitation)))
 	h.mux.Handle(BasePath+"/Me", http.HandlerFunc(h.me))
 	h.mux.Handle("/t/{org}"+BasePath+"/Me", http.HandlerFunc(h.me))
 	h.mux.Handle(BasePath+"/ServiceProviderConfig", h.requireAuth(readOnly(h.serviceProviderConfig)))

@@ -51,8 +51,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
+	mailer, mailWhere := cfg.mailer()
+	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{
+		Store: store, Mailer: mailer, BaseURL: base, InviteTTL: cfg.InviteTTL, Log: log})
 	api := scim.NewHandler(scim.Config{BaseURL: base + scim.BasePath, MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: tokenCacheTTL},
-		resources.NewUsers(store), resources.NewGroups(store), store, log)
+		users, resources.NewGroups(store), store, log)
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
 	mux.Handle("/t/", api) // customer-facing routes carry the organization
@@ -80,6 +83,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	log.Info("mail", "destination", mailWhere)
+	fmt.Fprintf(stdout, "Mail: %s\n", mailWhere)
 	log.Info("scimd listening", "addr", ln.Addr().String(), "base_url", base+scim.BasePath)
 	fmt.Fprintf(stdout, "scimd listening on %s (SCIM base URL %s)\n", ln.Addr(), base+scim.BasePath)
 

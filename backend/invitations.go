@@ -1,0 +1,201 @@
+package backend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/resources"
+)
+
+var _ resources.OnboardingStore = (*Store)(nil)
+
+// Onboarding secrets: invitations and password-change tickets are random
+// tokens of which the store keeps only the hash (resources.HashToken), as
+// keys that expire on their own (PEXPIRE):
+//
+//	invite:<hash>    STRING userId, the invitation; PX its time to live
+//	uinvite:<userId> STRING hash of the user's one current invitation, same PX
+//	ticket:<hash>    STRING userId, a password-change ticket; PX its time to live
+//
+// A new invitation for a user deletes the one uinvite names (a resend revokes
+// the link sent before), in the script that stores it. Redeeming an
+// invitation or a ticket deletes it in the script that writes the password,
+// so it works once.
+
+// issueInviteSrc stores a new invitation for a user whose version is still
+// the one the caller checked (so its account is still waiting for one),
+// revoking the user's previous invitation.
+//
+// KEYS: 1 user, 2 user's invitation (uinvite), 3 new invitation (invite:<hash>).
+// ARGV: 1 prefix, 2 id, 3 hash, 4 time to live (ms), 5 expected version, 6
+// actor, 7 now, 8 change log cap.
+// Returns {"ok"} or {marker}.
+const issueInviteSrc = luaCommon + `
+local prefix, id = ARGV[1], ARGV[2]
+local ver = redis.call('HGET', KEYS[1], 'ver')
+if not ver then return {'notfound'} end
+if tonumber(ver) ~= tonumber(ARGV[5]) then return {'conflict'} end
+--@checked
+local old = redis.call('GET', KEYS[2])
+if old then redis.call('DEL', prefix .. 'invite:' .. old) end
+redis.call('SET', KEYS[3], id, 'PX', ARGV[4])
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+audit(prefix, ARGV[8], ARGV[6], 'invite', 'User', id, ARGV[7])
+return {'ok'}
+`
+
+// redeemSrc consumes a single-use secret (an invitation or a ticket) that
+// still names the user, and writes the user's document and password hash if
+// its version is still the one the caller read: the secret, the password and
+// the account state change together or not at all.
+//
+// KEYS: 1 user, 2 password, 3 the secret (invite:<hash> or ticket:<hash>),
+// 4 a key deleted with it (uinvite:<userId> for an invitation).
+// ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 now, 6 password hash,
+// 7 index entries (JSON), 8 actor, 9 action, 10 change log cap.
+// Returns {"ok", version, created} or {marker}.
+const redeemSrc = luaCommon + `
+local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5]
+if redis.call('GET', KEYS[3]) ~= id then return {'notoken'} end
+local cur = redis.call('HMGET', KEYS[1], 'ver', 'ix', 'created')
+if not cur[1] then return {'notfound'} end
+if tonumber(cur[1]) ~= expect then return {'conflict'} end
+local new = cjson.decode(ARGV[7])
+local old = {}
+if cur[2] then old = cjson.decode(cur[2]) end
+--@checked
+setIndex(prefix, 'user', id, old, new)
+local ver = touch(prefix, 'user', id, now)
+redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'ix', ARGV[7])
+redis.call('SET', KEYS[2], ARGV[6])
+redis.call('DEL', KEYS[3], KEYS[4])
+audit(prefix, ARGV[10], ARGV[8], ARGV[9], 'User', id, now)
+return {'ok', ver, cur[3]}
+`
+
+// PutInvitation stores hash as the user's invitation until ttl passes, if
+// the user's version is still version (else [resources.ErrVersionConflict]),
+// and revokes the invitation it had before. The change log records an
+// "invite" by [resources.Actor](ctx).
+func (s *Store) PutInvitation(ctx context.Context, org, userID, hash string, ttl time.Duration, version int64) error {
+	p, err := prefix(org)
+	if err != nil {
+		return fmt.Errorf("put invitation of %s: %w", userID, err)
+	}
+	_, ts := now()
+	keys := []string{p + "user:" + userID, p + "uinvite:" + userID, p + "invite:" + hash}
+	res, err := s.issueInvite.Run(ctx, s.client, keys, p, userID, hash, ttl.Milliseconds(), version,
+		resources.Actor(ctx), ts, s.MaxChanges).Slice()
+	if err != nil {
+		return fmt.Errorf("put invitation of %s: redis: %w", userID, err)
+	}
+	if err := checkMarker(res, "user", userID, "", ""); err != nil {
+		return fmt.Errorf("put invitation of %s: %w", userID, err)
+	}
+	return nil
+}
+
+// InvitationUser returns the id of the user whose invitation has hash, or
+// [resources.NotFound] when there is none: never issued, used, revoked by a
+// newer one, or expired.
+func (s *Store) InvitationUser(ctx context.Context, org, hash string) (string, error) {
+	return s.secretUser(ctx, org, "invite:", hash)
+}
+
+// RedeemInvitation writes u (its document, and w's password hash) if the
+// invitation hash still belongs to u.ID and the user's version is still
+// version, and deletes the invitation: it works once. It fails with
+// [resources.NotFound] when the invitation is gone and with
+// [resources.ErrVersionConflict] when the user changed.
+func (s *Store) RedeemInvitation(ctx context.Context, org, hash string, u resources.Resource, version int64, w resources.UserWrite) (resources.Resource, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("redeem invitation of %s: %w", u.ID, err)
+	}
+	out, err := s.redeem(ctx, p, p+"invite:"+hash, p+"uinvite:"+u.ID, u, version, w)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("redeem invitation of %s: %w", u.ID, err)
+	}
+	return out, nil
+}
+
+// PutTicket stores hash as a password-change ticket of the user until ttl
+// passes.
+func (s *Store) PutTicket(ctx context.Context, org, userID, hash string, ttl time.Duration) error {
+	p, err := prefix(org)
+	if err != nil {
+		return fmt.Errorf("put ticket of %s: %w", userID, err)
+	}
+	if err := s.client.Set(ctx, p+"ticket:"+hash, userID, ttl).Err(); err != nil {
+		return fmt.Errorf("put ticket of %s: redis: %w", userID, err)
+	}
+	return nil
+}
+
+// TicketUser returns the id of the user whose password-change ticket has
+// hash, or [resources.NotFound].
+func (s *Store) TicketUser(ctx context.Context, org, hash string) (string, error) {
+	return s.secretUser(ctx, org, "ticket:", hash)
+}
+
+// RedeemTicket writes u as [Store.RedeemInvitation] does, consuming the
+// password-change ticket hash instead of an invitation.
+func (s *Store) RedeemTicket(ctx context.Context, org, hash string, u resources.Resource, version int64, w resources.UserWrite) (resources.Resource, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("redeem ticket of %s: %w", u.ID, err)
+	}
+	key := p + "ticket:" + hash
+	out, err := s.redeem(ctx, p, key, key, u, version, w)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("redeem ticket of %s: %w", u.ID, err)
+	}
+	return out, nil
+}
+
+func (s *Store) secretUser(ctx context.Context, org, kind, hash string) (string, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return "", resources.Errorf(resources.NotFound, "not found")
+	}
+	id, err := s.client.Get(ctx, p+kind+hash).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", resources.Errorf(resources.NotFound, "not found")
+	}
+	if err != nil {
+		return "", fmt.Errorf("read %s: redis: %w", kind[:len(kind)-1], err)
+	}
+	return id, nil
+}
+
+func (s *Store) redeem(ctx context.Context, p, secretKey, alsoKey string, u resources.Resource, version int64, w resources.UserWrite) (resources.Resource, error) {
+	if w.PasswordHash == "" {
+		return resources.Resource{}, errors.New("no password hash")
+	}
+	doc, err := json.Marshal(u.Attributes)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("encode document: %w", err)
+	}
+	t, ts := now()
+	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, secretKey, alsoKey}
+	res, err := s.redeemScript.Run(ctx, s.client, keys, p, u.ID, version, doc, ts, w.PasswordHash,
+		s.users.indexEntries(u.Attributes), resources.Actor(ctx), string(resources.UpdateAction(ctx)), s.MaxChanges).Slice()
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("redis: %w", err)
+	}
+	if marker, _ := res[0].(string); marker == "notoken" {
+		return resources.Resource{}, resources.Errorf(resources.NotFound, "not found")
+	}
+	if err := checkMarker(res, "user", u.ID, "", ""); err != nil {
+		return resources.Resource{}, err
+	}
+	out := resources.Resource{ID: u.ID, Attributes: u.Attributes, Modified: t}
+	out.Version, _ = res[1].(int64)
+	out.Created = parseTime(res[2])
+	return out, nil
+}

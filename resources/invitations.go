@@ -1,0 +1,417 @@
+package resources
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// Onboarding: an administrator creates a customer with passwordSetup
+// "invite"; scimd mints a random single-use token, keeps only its hash, and
+// emails the customer a link to the page where they set their password
+// ([Users.AcceptInvitation]). A customer whose administrator set a temporary
+// password signs in with it on the sign-in page and gets a short-lived,
+// single-use ticket to choose their own ([Users.StartPasswordChange],
+// [Users.ChangeTemporaryPassword]). Tokens and tickets are secrets: they
+// appear in the email and the customer's browser only, never in a log, an
+// error or a response.
+
+// Defaults of [Onboarding].
+const (
+	DefaultInviteTTL = 72 * time.Hour
+	DefaultTicketTTL = 10 * time.Minute
+)
+
+// ActionInvite is the audit trail's action of an invitation sent or resent.
+const ActionInvite Action = "invite"
+
+// ErrInvalidInvitation is the one answer to an invitation token that is not
+// (or no longer) usable: unknown, forged, already used, replaced by a newer
+// one, expired, of another organization, or of an account that is no longer
+// waiting for it. The page shows its detail.
+var ErrInvalidInvitation = Error{Code: NotFound, Detail: "This invitation link is not valid. It may have expired, been used already, or been replaced by a newer invitation. Ask an administrator of your organization to send you a new one."}
+
+// ErrInvalidTicket is the one answer to a password-change ticket that is not
+// (or no longer) usable: the customer signs in again.
+var ErrInvalidTicket = Error{Code: NotFound, Detail: "Your sign-in has expired. Sign in again with your temporary password to choose a new one."}
+
+// OnboardingStore keeps the hashes of onboarding secrets: invitations and
+// password-change tickets. Each expires on its own and works once.
+type OnboardingStore interface {
+	// PutInvitation stores hash as the user's one invitation until ttl
+	// passes, revoking the one it had, if the user's version is still
+	// version (else [ErrVersionConflict]); [NotFound] if there is no user.
+	PutInvitation(ctx context.Context, org, userID, hash string, ttl time.Duration, version int64) error
+	// InvitationUser returns the id of the user an invitation hash belongs
+	// to, or [NotFound].
+	InvitationUser(ctx context.Context, org, hash string) (string, error)
+	// RedeemInvitation atomically consumes the invitation hash of u.ID and
+	// writes u with w's password hash, if the user's version is still
+	// version ([ErrVersionConflict]) and the invitation still exists
+	// ([NotFound]).
+	RedeemInvitation(ctx context.Context, org, hash string, u Resource, version int64, w UserWrite) (Resource, error)
+	// PutTicket stores hash as a password-change ticket of the user until ttl
+	// passes.
+	PutTicket(ctx context.Context, org, userID, hash string, ttl time.Duration) error
+	// TicketUser returns the id of the user a ticket hash belongs to, or
+	// [NotFound].
+	TicketUser(ctx context.Context, org, hash string) (string, error)
+	// RedeemTicket is RedeemInvitation for a password-change ticket.
+	RedeemTicket(ctx context.Context, org, hash string, u Resource, version int64, w UserWrite) (Resource, error)
+}
+
+// Onboarding configures invitations and password-change tickets. Without it
+// (see [Users.WithOnboarding]) invited customers are created waiting for an
+// invitation that is never sent.
+type Onboarding struct {
+	// Store keeps the secrets' hashes.
+	Store OnboardingStore
+	// Mailer sends the invitations.
+	Mailer Mailer
+	// BaseURL is the public URL of the server's customer pages, without a
+	// path ("https://id.example.com"): an invitation links to
+	// BaseURL/t/<org>/accounts/invite?token=<token>.
+	BaseURL string
+	// InviteTTL is how long an invitation works ([DefaultInviteTTL]);
+	// TicketTTL how long a password-change ticket does ([DefaultTicketTTL]).
+	InviteTTL, TicketTTL time.Duration
+	// Log receives delivery failures (never the link or the token).
+	Log *slog.Logger
+}
+
+// WithOnboarding makes u send invitations and issue password-change tickets
+// as o says, and returns u. Call it before u serves requests.
+func (u *Users) WithOnboarding(o Onboarding) *Users {
+	if o.InviteTTL <= 0 {
+		o.InviteTTL = DefaultInviteTTL
+	}
+	if o.TicketTTL <= 0 {
+		o.TicketTTL = DefaultTicketTTL
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
+	u.onboarding = &o
+	return u
+}
+
+// newSecret returns a random single-use secret: 32 bytes, base64url.
+func newSecret() Secret {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+).
+	return Secret(base64.RawURLEncoding.EncodeToString(b))
+}
+
+// invited reports whether an account is waiting for its customer to accept
+// an invitation (whether or not its email was delivered).
+func invited(r Resource) bool {
+	s := accountState(r)
+	return s == schemas.AccountStatePendingInvitation || s == schemas.AccountStateInvitationNotDelivered
+}
+
+// ResendInvitation sends the customer id a new invitation; the link sent
+// before stops working. It is [Conflict] unless the account is waiting for
+// an invitation, and [Unavailable] when the email cannot be sent (the
+// account is then invitationNotDelivered). It returns the user as stored
+// after the send.
+func (u *Users) ResendInvitation(ctx context.Context, org, id string) (Resource, error) {
+	if u.onboarding == nil {
+		return Resource{}, errors.New("resend invitation: onboarding is not configured")
+	}
+	cur, err := u.store.GetUser(ctx, org, id)
+	if err != nil {
+		return Resource{}, err
+	}
+	if !invited(cur) {
+		return Resource{}, Errorf(Conflict, "user %q is not waiting for an invitation: its accountState is %q (only accounts in %q or %q can be invited again)",
+			id, accountState(cur), schemas.AccountStatePendingInvitation, schemas.AccountStateInvitationNotDelivered)
+	}
+	res, sent, err := u.invite(ctx, org, cur)
+	if err != nil {
+		return Resource{}, err
+	}
+	if !sent {
+		return Resource{}, Errorf(Unavailable, "the invitation email to user %q could not be sent (the server logged why); its accountState is %q: try again later", id, schemas.AccountStateInvitationNotDelivered)
+	}
+	return res, nil
+}
+
+// invite mints an invitation for the invited user cur, stores its hash
+// (revoking any earlier one) and emails the link. sent reports the delivery:
+// on failure the account becomes invitationNotDelivered, and after a
+// successful resend pendingInvitation again. The failure is logged without
+// the link.
+func (u *Users) invite(ctx context.Context, org string, cur Resource) (res Resource, sent bool, err error) {
+	o := u.onboarding
+	token := newSecret()
+	for attempt := 0; ; attempt++ {
+		err := o.Store.PutInvitation(ctx, org, cur.ID, HashToken(token), o.InviteTTL, cur.Version)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrVersionConflict) {
+			return Resource{}, false, err
+		}
+		if attempt+1 >= maxWriteAttempts {
+			return Resource{}, false, Errorf(Conflict, "user %q is being changed by other requests at the same time; retry", cur.ID)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Resource{}, false, err
+		}
+		if cur, err = u.store.GetUser(ctx, org, cur.ID); err != nil {
+			return Resource{}, false, err
+		}
+		if !invited(cur) {
+			return Resource{}, false, Errorf(Conflict, "user %q accepted their invitation meanwhile", cur.ID)
+		}
+	}
+	expires := time.Now().Add(o.InviteTTL)
+	m, err := invitationMessage(org, cur, o.BaseURL+"/t/"+url.PathEscape(org)+"/accounts/invite?token="+token.Reveal(), expires)
+	if err != nil {
+		return Resource{}, false, err
+	}
+	// The user exists whether or not the email goes out: a client that
+	// hangs up now must not leave the delivery half done.
+	sendErr := o.Mailer.Send(context.WithoutCancel(ctx), m)
+	next := schemas.AccountStatePendingInvitation
+	if sendErr != nil {
+		o.Log.ErrorContext(ctx, "invitation email not sent", "org", org, "resource_id", cur.ID,
+			"err", strings.ReplaceAll(sendErr.Error(), token.Reveal(), "REDACTED"))
+		next = schemas.AccountStateInvitationNotDelivered
+	}
+	res, err = u.setAccountState(ctx, org, cur, next)
+	return res, sendErr == nil, err
+}
+
+// setAccountState writes state as cur's accountState, unless it is already
+// so or the account stopped waiting for an invitation meanwhile; it returns
+// the user as stored.
+func (u *Users) setAccountState(ctx context.Context, org string, cur Resource, state string) (Resource, error) {
+	for attempt := 0; ; attempt++ {
+		if accountState(cur) == state || !invited(cur) {
+			return cur, nil
+		}
+		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
+		extensionAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = state
+		res, err := u.store.ReplaceUser(ctx, org, next, cur.Version, UserWrite{})
+		if !errors.Is(err, ErrVersionConflict) {
+			if err == nil {
+				res.Groups = cur.Groups
+			}
+			return res, err
+		}
+		if attempt+1 >= maxWriteAttempts {
+			return Resource{}, Errorf(Conflict, "user %q is being changed by other requests at the same time; retry", cur.ID)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Resource{}, err
+		}
+		if cur, err = u.store.GetUser(ctx, org, cur.ID); err != nil {
+			return Resource{}, err
+		}
+	}
+}
+
+// Invitation returns the account an invitation token of org is for, if the
+// token is usable and the account still waits for it; else
+// [ErrInvalidInvitation].
+func (u *Users) Invitation(ctx context.Context, org string, token Secret) (Resource, error) {
+	if u.onboarding == nil || token == "" {
+		return Resource{}, ErrInvalidInvitation
+	}
+	id, err := u.onboarding.Store.InvitationUser(ctx, org, HashToken(token))
+	if err != nil {
+		return Resource{}, asInvalid(err, ErrInvalidInvitation)
+	}
+	cur, err := u.store.GetUser(ctx, org, id)
+	if err != nil {
+		return Resource{}, asInvalid(err, ErrInvalidInvitation)
+	}
+	if !invited(cur) {
+		return Resource{}, ErrInvalidInvitation
+	}
+	return cur, nil
+}
+
+// AcceptInvitation sets the password of the account an invitation token of
+// org is for and makes the account active, consuming the token: it works
+// once. The password must pass [CheckPasswordPolicy] (the error's detail is a
+// sentence for the customer). Every unusable token is [ErrInvalidInvitation],
+// and then nothing changes.
+func (u *Users) AcceptInvitation(ctx context.Context, org string, token, password Secret) (Resource, error) {
+	hash := HashToken(token)
+	return u.redeem(ctx, org, password, ErrInvalidInvitation,
+		func() (Resource, error) { return u.Invitation(ctx, org, token) },
+		func(cur Resource) error { return nil },
+		func(ctx context.Context, next Resource, version int64, w UserWrite) (Resource, error) {
+			return u.onboarding.Store.RedeemInvitation(ctx, org, hash, next, version, w)
+		})
+}
+
+// StartPasswordChange issues a password-change ticket for self, a customer
+// who signed in with a temporary password ([Users.Authenticate]): the secret
+// the change-password page carries instead of the password. It works once,
+// for [Onboarding.TicketTTL].
+func (u *Users) StartPasswordChange(ctx context.Context, org string, self Resource) (Secret, error) {
+	if u.onboarding == nil {
+		return "", errors.New("start password change: onboarding is not configured")
+	}
+	if accountState(self) != schemas.AccountStatePasswordChangeRequired {
+		return "", Errorf(Conflict, "user %q has no temporary password to change", self.ID)
+	}
+	ticket := newSecret()
+	if err := u.onboarding.Store.PutTicket(ctx, org, self.ID, HashToken(ticket), u.onboarding.TicketTTL); err != nil {
+		return "", err
+	}
+	return ticket, nil
+}
+
+// Ticket returns the account a password-change ticket of org is for, if the
+// ticket is usable and the account still has a temporary password; else
+// [ErrInvalidTicket].
+func (u *Users) Ticket(ctx context.Context, org string, ticket Secret) (Resource, error) {
+	if u.onboarding == nil || ticket == "" {
+		return Resource{}, ErrInvalidTicket
+	}
+	id, err := u.onboarding.Store.TicketUser(ctx, org, HashToken(ticket))
+	if err != nil {
+		return Resource{}, asInvalid(err, ErrInvalidTicket)
+	}
+	cur, err := u.store.GetUser(ctx, org, id)
+	if err != nil {
+		return Resource{}, asInvalid(err, ErrInvalidTicket)
+	}
+	if accountState(cur) != schemas.AccountStatePasswordChangeRequired {
+		return Resource{}, ErrInvalidTicket
+	}
+	return cur, nil
+}
+
+// ChangeTemporaryPassword replaces the temporary password of the account a
+// ticket of org is for and makes the account active, consuming the ticket.
+// The password must pass [CheckPasswordPolicy] and differ from the temporary
+// one. Every unusable ticket is [ErrInvalidTicket], and then nothing changes.
+func (u *Users) ChangeTemporaryPassword(ctx context.Context, org string, ticket, password Secret) (Resource, error) {
+	hash := HashToken(ticket)
+	return u.redeem(ctx, org, password, ErrInvalidTicket,
+		func() (Resource, error) { return u.Ticket(ctx, org, ticket) },
+		func(cur Resource) error {
+			old, err := u.store.PasswordHash(ctx, org, cur.ID)
+			if err != nil {
+				return err
+			}
+			if old != "" && VerifyPassword(old, password) {
+				return Errorf(InvalidValue, "Your new password must differ from your temporary password.")
+			}
+			return nil
+		},
+		func(ctx context.Context, next Resource, version int64, w UserWrite) (Resource, error) {
+			return u.onboarding.Store.RedeemTicket(ctx, org, hash, next, version, w)
+		})
+}
+
+// redeem is the read-check-write loop of accepting an invitation and of
+// changing a temporary password: load the account the secret is for, check
+// the new password, then consume the secret and write the password and the
+// active state in one store call, retrying if the account changed between.
+func (u *Users) redeem(ctx context.Context, org string, password Secret, invalid Error,
+	load func() (Resource, error), check func(cur Resource) error,
+	write func(ctx context.Context, next Resource, version int64, w UserWrite) (Resource, error),
+) (Resource, error) {
+	var w UserWrite
+	for attempt := 0; ; attempt++ {
+		cur, err := load()
+		if err != nil {
+			return Resource{}, err
+		}
+		if problem := PasswordProblem(password, stringAttr(cur.Attributes, "userName")); problem != "" {
+			return Resource{}, Errorf(InvalidValue, "Your new password %s.", problem)
+		}
+		if err := check(cur); err != nil {
+			return Resource{}, err
+		}
+		if w.PasswordHash == "" {
+			w.PasswordHash = HashPassword(password)
+		}
+		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
+		extensionAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStateActive
+		res, err := write(WithActor(ctx, CustomerActor(cur.ID)), next, cur.Version, w)
+		switch {
+		case err == nil:
+			res.Groups = cur.Groups
+			return res, nil
+		case ErrorCode(err) == NotFound:
+			return Resource{}, invalid
+		case !errors.Is(err, ErrVersionConflict):
+			return Resource{}, err
+		}
+		if attempt+1 >= maxWriteAttempts {
+			return Resource{}, Errorf(Conflict, "your account is being changed by other requests at the same time; try again")
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Resource{}, err
+		}
+	}
+}
+
+// asInvalid turns "not found" into the invalid-secret answer and keeps other
+// errors (the store failing) as they are.
+func asInvalid(err error, invalid Error) error {
+	if ErrorCode(err) == NotFound {
+		return invalid
+	}
+	return err
+}
+
+// invitationHTML is the HTML body of the invitation email.
+var invitationHTML = template.Must(template.New("invitation").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
+<body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1f2328; max-width: 36rem; margin: 0 auto; padding: 1.5rem;">
+<p>Hello{{with .Name}} {{.}}{{end}},</p>
+<p>An administrator of <strong>{{.Org}}</strong> created an account for you: <strong>{{.Email}}</strong>. To start using it, choose your password:</p>
+<p><a href="{{.Link}}" style="display: inline-block; background: #1f6feb; color: #ffffff; padding: 0.6rem 1.2rem; border-radius: 6px; text-decoration: none;">Set your password</a></p>
+<p>Or open this link: <a href="{{.Link}}">{{.Link}}</a></p>
+<p>The link works once and expires on {{.Expires}}. If you did not expect this email, you can ignore it.</p>
+</body></html>
+`))
+
+// invitationMessage composes the invitation email of the invited user r.
+func invitationMessage(org string, r Resource, link string, expires time.Time) (Message, error) {
+	email := stringAttr(r.Attributes, "userName")
+	name := ""
+	if n, ok := r.Attributes["name"].(map[string]any); ok {
+		name, _ = n["givenName"].(string)
+	}
+	if name == "" {
+		name = stringAttr(r.Attributes, "displayName")
+	}
+	data := struct{ Subject, Name, Org, Email, Link, Expires string }{
+		Subject: "Set up your " + org + " account",
+		Name:    name, Org: org, Email: email, Link: link,
+		Expires: expires.UTC().Format("Monday 2 January 2006 at 15:04 UTC"),
+	}
+	var text strings.Builder
+	if name != "" {
+		fmt.Fprintf(&text, "Hello %s,\n\n", name)
+	} else {
+		text.WriteString("Hello,\n\n")
+	}
+	fmt.Fprintf(&text, "An administrator of %s created an account for you: %s.\nTo start using it, choose your password here:\n\n%s\n\n", org, email, link)
+	fmt.Fprintf(&text, "The link works once and expires on %s.\nIf you did not expect this email, you can ignore it.\n", data.Expires)
+	var html bytes.Buffer
+	if err := invitationHTML.Execute(&html, data); err != nil {
+		return Message{}, fmt.Errorf("invitation email: %w", err)
+	}
+	return Message{To: email, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
+}

@@ -100,3 +100,27 @@ func TestAuditTrailBulk(t *testing.T) {
 		t.Fatalf("change log after /Bulk = %+v, want a create and a patch by the collaborator token; bulk answered %s", got, r.raw)
 	}
 }
+
+// TestAuditTrailSelfService: a customer's own change through /Me is theirs.
+func TestAuditTrailSelfService(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		uid := str(a.do("POST", "/Users", ownerToken, user("self@example.com", map[string]any{"password": "Temporary-pass-1"})).must(t, http.StatusCreated).body, "id")
+		req, _ := http.NewRequest("PATCH", a.srv.URL+"/t/acme/scim/v2/Me", strings.NewReader(
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"password","value":"Chosen-by-me-2"}]}`))
+		req.SetBasicAuth("self@example.com", "Temporary-pass-1")
+		req.Header.Set("Content-Type", "application/scim+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("PATCH /Me = %d, want 200", resp.StatusCode)
+		}
+		cs := a.changes("acme")
+		last := cs[len(cs)-1]
+		if got, want := fmt.Sprintf("%s %s %s %s", last.Who, last.Action, last.Type, last.ResourceID), "customer:"+uid+" patch User "+uid; got != want {
+			t.Errorf("last change = %q, want %q", got, want)
+		}
+	})
+}

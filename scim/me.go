@@ -68,6 +68,8 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The audit trail records the customer's own changes as theirs.
+	ctx = resources.WithActor(ctx, resources.CustomerActor(self.ID))
 	e := h.userEndpoint()
 	w.Header().Set("Location", resources.Location(e.rt, h.cfg.BaseURL, self.ID))
 	switch r.Method {
@@ -97,7 +99,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 			e.fail(w, r, err)
 			return
 		}
-		res, err := h.users.PatchSelf(ctx, org, self.ID, ops, ifMatch)
+		res, err := h.users.PatchSelf(resources.WithAction(ctx, resources.ActionPatch), org, self.ID, ops, ifMatch)
 		if err != nil {
 			e.fail(w, r, err)
 			return

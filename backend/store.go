@@ -96,6 +96,9 @@ func New(client redis.UniversalClient) *Store {
 func Open(ctx context.Context, url string) (*Store, error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()
+		// Invitations and tickets expire by the wall clock, as in Redis
+		// (miniredis otherwise expires keys only when told to).
+		m.ClockTTL(true)
 		if err := m.Start(); err != nil {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}

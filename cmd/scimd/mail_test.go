@@ -1,8 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/cookiejar"
+	netmail "net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -73,5 +81,73 @@ func TestMailerChoice(t *testing.T) {
 	}
 	if cfg.InviteTTL.Hours() != 24 {
 		t.Errorf("InviteTTL = %v, want 24h", cfg.InviteTTL)
+	}
+}
+
+// TestRunInvitationThroughOutbox runs scimd with the development outbox:
+// the invitation lands as an .eml file whose link sets the password.
+func TestRunInvitationThroughOutbox(t *testing.T) {
+	outbox := filepath.Join(t.TempDir(), "outbox")
+	env := map[string]string{"SCIM_BOOTSTRAP_TOKEN": "test-bootstrap-token-xyz", "SCIM_MAIL_OUTBOX": outbox}
+	base, stdout := start(t, env)
+	if !strings.Contains(stdout.String(), "Mail: writing mail to the outbox "+outbox) {
+		t.Errorf("start-up output does not name the outbox:\n%s", stdout.String())
+	}
+	status, body := call(t, "POST", base+"/scim/v2/Users", "test-bootstrap-token-xyz",
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"outbox@example.com",
+		  "urn:scim:schemas:extension:customer:2.0:User":{"passwordSetup":"invite"}}`)
+	if status != 201 {
+		t.Fatalf("POST /Users = %d %v", status, body)
+	}
+	files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("outbox has %d messages, want 1", len(files))
+	}
+	raw, _ := os.ReadFile(files[0])
+	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("the .eml does not parse: %v", err)
+	}
+	if to := msg.Header.Get("To"); !strings.Contains(to, "outbox@example.com") {
+		t.Errorf("To = %q", to)
+	}
+	// The text part is quoted-printable: undo soft line breaks to find the link.
+	text := strings.ReplaceAll(string(raw), "=\r\n", "")
+	link := regexp.MustCompile(regexp.QuoteMeta(base) + `/t/default/accounts/invite\?token=3D([A-Za-z0-9_-]{43})`).FindStringSubmatch(text)
+	if link == nil {
+		t.Fatalf("no invitation link under %s in:\n%s", base, text)
+	}
+	token := link[1]
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(base + "/t/default/accounts/invite?token=" + token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if resp.StatusCode != 200 || csrf == nil {
+		t.Fatalf("GET invite = %d:\n%s", resp.StatusCode, page)
+	}
+	resp, err = client.PostForm(base+"/t/default/accounts/invite", url.Values{"csrf": {string(csrf[1])}, "token": {token},
+		"password": {"Outbox-Chosen-9"}, "confirm": {"Outbox-Chosen-9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "all set") {
+		t.Fatalf("POST invite = %d:\n%s", resp.StatusCode, page)
+	}
+	req, _ := http.NewRequest("GET", base+"/t/default/scim/v2/Me", nil)
+	req.SetBasicAuth("outbox@example.com", "Outbox-Chosen-9")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /Me with the chosen password = %d, want 200", resp.StatusCode)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
+	"github.com/scimd/scimd/scim/accounts"
 )
 
 // defaultOrg is the organization created on first start.
@@ -59,6 +60,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
 	mux.Handle("/t/", api) // customer-facing routes carry the organization
+	mux.Handle("/t/{org}/accounts/", accounts.New(accounts.Config{SecureCookies: strings.HasPrefix(base, "https://")}, users, log))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`)

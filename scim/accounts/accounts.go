@@ -1,0 +1,434 @@
+package accounts
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+)
+
+//go:embed templates
+var files embed.FS
+
+// Cookie names. Both are scoped to /t/{org}/accounts/, HttpOnly and
+// SameSite=Strict.
+const (
+	csrfCookie   = "scimd_csrf"
+	ticketCookie = "scimd_ticket"
+)
+
+// maxFormBytes bounds a form body: a few fields, passwords at most
+// resources.MaxPasswordLength characters.
+const maxFormBytes = 16 << 10
+
+// Config configures the pages.
+type Config struct {
+	// SecureCookies marks the cookies Secure (sent over HTTPS only): set it
+	// when the public URL is https.
+	SecureCookies bool
+}
+
+// Handler serves the customer pages; mount it at "/t/{org}/accounts/".
+type Handler struct {
+	cfg   Config
+	users *resources.Users
+	log   *slog.Logger
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+	css   []byte
+}
+
+// New returns the customer pages' handler. users must have onboarding
+// configured (resources.Users.WithOnboarding) for invitations and
+// password-change tickets to work.
+func New(cfg Config, users *resources.Users, log *slog.Logger) *Handler {
+	h := &Handler{cfg: cfg, users: users, log: log, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	for _, name := range []string{"invite", "login", "change-password", "message"} {
+		h.pages[name] = template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
+	}
+	css, err := files.ReadFile("templates/style.css")
+	if err != nil {
+		panic(err) // embedded at build time: cannot happen
+	}
+	h.css = css
+	const base = "/t/{org}/accounts/"
+	h.mux.HandleFunc("GET "+base+"invite", h.inviteForm)
+	h.mux.HandleFunc("POST "+base+"invite", h.acceptInvite)
+	h.mux.HandleFunc("GET "+base+"login", h.loginForm)
+	h.mux.HandleFunc("POST "+base+"login", h.login)
+	h.mux.HandleFunc("GET "+base+"change-password", h.changeForm)
+	h.mux.HandleFunc("POST "+base+"change-password", h.changePassword)
+	h.mux.HandleFunc("GET "+base+"done", h.done)
+	h.mux.HandleFunc("GET "+base+"style.css", h.style)
+	h.mux.HandleFunc("GET "+base, func(w http.ResponseWriter, r *http.Request) {
+		h.message(w, r, http.StatusNotFound, "Page not found", []string{"There is no page at this address."}, nil)
+	})
+	return h
+}
+
+// ServeHTTP implements http.Handler: it sets the security headers, refuses
+// organizations whose name no organization can have, and routes.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	org, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/t/"), "/")
+	if resources.ValidateOrgName(org) != nil {
+		http.NotFound(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// field is one input of a form.
+type field struct {
+	ID, Name, Type, Label, Hint, Error, Value, Autocomplete string
+	MinLength, MaxLength                                    int
+	ReadOnly, Autofocus                                     bool
+}
+
+// Describe is the input's aria-describedby: its hint and error.
+func (f field) Describe() string {
+	var ids []string
+	if f.Hint != "" {
+		ids = append(ids, f.ID+"-hint")
+	}
+	if f.Error != "" {
+		ids = append(ids, f.ID+"-error")
+	}
+	return strings.Join(ids, " ")
+}
+
+// link is a call to action on a message page.
+type link struct{ Href, Text string }
+
+// page is what a template renders.
+type page struct {
+	Title, Org, Alert, CSRF, Email, Token string
+	Fields                                []field
+	Paragraphs                            []string
+	Link                                  *link
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	p.Org = r.PathValue("org")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := h.pages[name].ExecuteTemplate(w, "layout", p); err != nil {
+		h.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
+	}
+}
+
+// message renders a page of paragraphs and an optional link.
+func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, title string, paragraphs []string, l *link) {
+	h.render(w, r, status, "message", page{Title: title, Paragraphs: paragraphs, Link: l})
+}
+
+// failed answers an unexpected error: logged with its cause, shown as a
+// generic page.
+func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.ErrorContext(r.Context(), "accounts page failed", "org", r.PathValue("org"), "method", r.Method, "path", r.URL.Path, "err", err)
+	h.message(w, r, http.StatusInternalServerError, "Something went wrong",
+		[]string{"Something went wrong on our side, and nothing was changed. Please try again in a few minutes."}, nil)
+}
+
+func (h *Handler) style(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(h.css)
+}
+
+// cookie returns a cookie scoped to this organization's pages.
+func (h *Handler) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/t/" + r.PathValue("org") + "/accounts/", MaxAge: maxAge,
+		HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteStrictMode}
+}
+
+// csrfToken returns the request's CSRF token, setting a new cookie when it
+// has none (double-submit: the form field must match the cookie).
+func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+).
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, h.cookie(r, csrfCookie, tok, 0))
+	return tok
+}
+
+// parseForm reads a bounded form body and checks its CSRF token. When the
+// body cannot be read it answers and returns ok false; a failed CSRF check
+// (csrfOK false) is left to the caller, which shows its form again.
+func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) (csrfOK, ok bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		h.message(w, r, http.StatusBadRequest, "Form not accepted", []string{"The form could not be read. Go back and try again."}, nil)
+		return false, false
+	}
+	c, err := r.Cookie(csrfCookie)
+	sent := r.PostFormValue("csrf")
+	return err == nil && sent != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(sent)) == 1, true
+}
+
+// expiredForm is the alert of a form whose CSRF check failed.
+const expiredForm = "For your security, this form has expired. Please fill it in and submit it again."
+
+// passwordFields are the new-password and confirmation inputs.
+func passwordFields(email, pwErr, confirmErr string) []field {
+	return []field{
+		{ID: "username", Name: "username", Type: "email", Label: "Email", Value: email, Autocomplete: "username", ReadOnly: true},
+		{ID: "password", Name: "password", Type: "password", Label: "New password", Autocomplete: "new-password",
+			Hint:  "At least 8 characters. Not your email address, and not a common password.",
+			Error: pwErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength, Autofocus: true},
+		{ID: "confirm", Name: "confirm", Type: "password", Label: "Confirm new password", Autocomplete: "new-password",
+			Error: confirmErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},
+	}
+}
+
+// alertFor summarizes field errors for the top of the form.
+func alertFor(errs ...string) string {
+	for _, e := range errs {
+		if e != "" {
+			return "There is a problem: " + e
+		}
+	}
+	return ""
+}
+
+// checkNew checks the new password and its confirmation before anything
+// is stored; it returns the messages of the two fields.
+func checkNew(password, confirm, email string) (pwErr, confirmErr string) {
+	if p := resources.PasswordProblem(resources.Secret(password), email); p != "" {
+		return "Your new password " + p + ".", ""
+	}
+	if password != confirm {
+		return "", "The two passwords do not match. Type the same password twice."
+	}
+	return "", ""
+}
+
+func (h *Handler) invalidInvitation(w http.ResponseWriter, r *http.Request) {
+	h.message(w, r, http.StatusNotFound, "Invitation not valid", []string{resources.ErrInvalidInvitation.Detail}, nil)
+}
+
+// inviteForm shows the form of a usable invitation, or why it is not.
+func (h *Handler) inviteForm(w http.ResponseWriter, r *http.Request) {
+	org, token := r.PathValue("org"), resources.Secret(r.URL.Query().Get("token"))
+	u, err := h.users.Invitation(r.Context(), org, token)
+	if errors.Is(err, resources.ErrInvalidInvitation) {
+		h.invalidInvitation(w, r)
+		return
+	}
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	email := userName(u)
+	h.render(w, r, http.StatusOK, "invite", page{Title: "Set your password", CSRF: h.csrfToken(w, r), Email: email,
+		Token: token.Reveal(), Fields: passwordFields(email, "", "")})
+}
+
+// acceptInvite sets the password of an invitation's account.
+func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
+	csrfOK, ok := h.parseForm(w, r)
+	if !ok {
+		return
+	}
+	org, token := r.PathValue("org"), resources.Secret(r.PostFormValue("token"))
+	password, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
+	u, err := h.users.Invitation(r.Context(), org, token)
+	if errors.Is(err, resources.ErrInvalidInvitation) {
+		h.invalidInvitation(w, r)
+		return
+	}
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	email := userName(u)
+	form := func(status int, alert, pwErr, confirmErr string) {
+		h.render(w, r, status, "invite", page{Title: "Set your password", CSRF: h.csrfToken(w, r), Email: email,
+			Token: token.Reveal(), Alert: alert, Fields: passwordFields(email, pwErr, confirmErr)})
+	}
+	if !csrfOK {
+		form(http.StatusForbidden, expiredForm, "", "")
+		return
+	}
+	if pwErr, confirmErr := checkNew(password, confirm, email); pwErr != "" || confirmErr != "" {
+		form(http.StatusBadRequest, alertFor(pwErr, confirmErr), pwErr, confirmErr)
+		return
+	}
+	_, err = h.users.AcceptInvitation(r.Context(), org, token, resources.Secret(password))
+	switch {
+	case errors.Is(err, resources.ErrInvalidInvitation):
+		h.invalidInvitation(w, r)
+	case resources.ErrorCode(err) == resources.InvalidValue:
+		msg := resources.Error{}
+		errors.As(err, &msg)
+		form(http.StatusBadRequest, alertFor(msg.Detail), msg.Detail, "")
+	case err != nil:
+		h.failed(w, r, err)
+	default:
+		http.Redirect(w, r, "done", http.StatusSeeOther)
+	}
+}
+
+// loginFields are the sign-in inputs.
+func loginFields(email string, failed bool) []field {
+	errMsg := ""
+	if failed {
+		errMsg = "Invalid email or password."
+	}
+	return []field{
+		{ID: "email", Name: "email", Type: "email", Label: "Email", Value: email, Autocomplete: "username", Autofocus: true, Error: errMsg},
+		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "current-password", Error: errMsg},
+	}
+}
+
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r), Fields: loginFields("", false)})
+}
+
+// login signs a customer in: a temporary password leads on to
+// change-password with a ticket; an active account gets a "signed in" page.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	csrfOK, ok := h.parseForm(w, r)
+	if !ok {
+		return
+	}
+	org, email := r.PathValue("org"), strings.TrimSpace(r.PostFormValue("email"))
+	if !csrfOK {
+		h.render(w, r, http.StatusForbidden, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r), Alert: expiredForm, Fields: loginFields(email, false)})
+		return
+	}
+	u, err := h.users.Authenticate(r.Context(), org, email, resources.Secret(r.PostFormValue("password")))
+	if resources.ErrorCode(err) == resources.Unauthorized {
+		h.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r),
+			Alert: "Invalid email or password.", Fields: loginFields(email, true)})
+		return
+	}
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	if accountState(u) == schemas.AccountStatePasswordChangeRequired {
+		ticket, err := h.users.StartPasswordChange(r.Context(), org, u)
+		if err != nil {
+			h.failed(w, r, err)
+			return
+		}
+		http.SetCookie(w, h.cookie(r, ticketCookie, ticket.Reveal(), 0))
+		http.Redirect(w, r, "change-password", http.StatusSeeOther)
+		return
+	}
+	h.message(w, r, http.StatusOK, "You're signed in", []string{
+		"You signed in as " + userName(u) + ".",
+		"There is no application to continue to from this page: to use an application of " + org + ", sign in from that application with the same email and password.",
+	}, nil)
+}
+
+func (h *Handler) invalidTicket(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, h.cookie(r, ticketCookie, "", -1))
+	h.message(w, r, http.StatusForbidden, "Sign in again", []string{resources.ErrInvalidTicket.Detail}, &link{Href: "login", Text: "Sign in"})
+}
+
+// ticket returns the request's password-change ticket.
+func ticket(r *http.Request) resources.Secret {
+	c, err := r.Cookie(ticketCookie)
+	if err != nil {
+		return ""
+	}
+	return resources.Secret(c.Value)
+}
+
+func (h *Handler) changeForm(w http.ResponseWriter, r *http.Request) {
+	u, err := h.users.Ticket(r.Context(), r.PathValue("org"), ticket(r))
+	if errors.Is(err, resources.ErrInvalidTicket) {
+		h.invalidTicket(w, r)
+		return
+	}
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	email := userName(u)
+	h.render(w, r, http.StatusOK, "change-password", page{Title: "Choose a new password", CSRF: h.csrfToken(w, r), Email: email,
+		Fields: passwordFields(email, "", "")})
+}
+
+// changePassword replaces a temporary password.
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
+	csrfOK, ok := h.parseForm(w, r)
+	if !ok {
+		return
+	}
+	org, t := r.PathValue("org"), ticket(r)
+	password, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
+	u, err := h.users.Ticket(r.Context(), org, t)
+	if errors.Is(err, resources.ErrInvalidTicket) {
+		h.invalidTicket(w, r)
+		return
+	}
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	email := userName(u)
+	form := func(status int, alert, pwErr, confirmErr string) {
+		h.render(w, r, status, "change-password", page{Title: "Choose a new password", CSRF: h.csrfToken(w, r), Email: email,
+			Alert: alert, Fields: passwordFields(email, pwErr, confirmErr)})
+	}
+	if !csrfOK {
+		form(http.StatusForbidden, expiredForm, "", "")
+		return
+	}
+	if pwErr, confirmErr := checkNew(password, confirm, email); pwErr != "" || confirmErr != "" {
+		form(http.StatusBadRequest, alertFor(pwErr, confirmErr), pwErr, confirmErr)
+		return
+	}
+	_, err = h.users.ChangeTemporaryPassword(r.Context(), org, t, resources.Secret(password))
+	switch {
+	case errors.Is(err, resources.ErrInvalidTicket):
+		h.invalidTicket(w, r)
+	case resources.ErrorCode(err) == resources.InvalidValue:
+		msg := resources.Error{}
+		errors.As(err, &msg)
+		form(http.StatusBadRequest, alertFor(msg.Detail), msg.Detail, "")
+	case err != nil:
+		h.failed(w, r, err)
+	default:
+		http.SetCookie(w, h.cookie(r, ticketCookie, "", -1))
+		http.Redirect(w, r, "done", http.StatusSeeOther)
+	}
+}
+
+func (h *Handler) done(w http.ResponseWriter, r *http.Request) {
+	h.message(w, r, http.StatusOK, "You're all set", []string{
+		"Your password is saved and your account is active.",
+		"Sign in to the applications of " + r.PathValue("org") + " with your email and your new password.",
+	}, &link{Href: "login", Text: "Sign in"})
+}
+
+func userName(u resources.Resource) string {
+	s, _ := u.Attributes["userName"].(string)
+	return s
+}
+
+func accountState(u resources.Resource) string {
+	ext, _ := u.Attributes[schemas.CustomerUserURN].(map[string]any)
+	s, _ := ext["accountState"].(string)
+	return s
+}

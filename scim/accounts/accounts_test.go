@@ -1,0 +1,308 @@
+package accounts_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/backend/redistest"
+)
+
+const (
+	chosen   = "Chosen-Pass-2024!"
+	tempPass = "Temporary-Pass-1"
+	newPass  = "My-Own-Pass-2025"
+)
+
+// checkHeaders verifies the security headers of a page.
+func checkHeaders(t *testing.T, p page) {
+	t.Helper()
+	want := map[string]string{
+		"Cache-Control":           "no-store",
+		"Referrer-Policy":         "no-referrer",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+		"Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+	}
+	for k, v := range want {
+		if got := p.header.Get(k); !strings.Contains(got, v) {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if ct := p.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+}
+
+// noSecrets fails if a page shows a password.
+func noSecrets(t *testing.T, p page, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(p.body, s) {
+			t.Errorf("the page shows a password (%q):\n%s", s, p.body)
+		}
+	}
+}
+
+func TestInvitationAccepted(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		id := e.createCustomer("Jane.Doe@Example.com", "invite")
+		link := e.mail.lastLink(t)
+		if !strings.HasPrefix(link, e.srv.URL+"/t/acme/accounts/invite?token=") {
+			t.Fatalf("link %q, want under %s/t/acme/accounts/invite", link, e.srv.URL)
+		}
+		token := strings.TrimPrefix(link, e.srv.URL+"/t/acme/accounts/invite?token=")
+		if len(token) != 43 {
+			t.Errorf("token has %d characters, want 43 (32 random bytes, base64url)", len(token))
+		}
+
+		b := e.browser()
+		form := b.get(link).must(t, http.StatusOK, `<html lang="en">`, "Set your password", "Jane.Doe@Example.com",
+			`autocomplete="new-password"`, `autocomplete="username"`, `<label for="password">`, `<label for="confirm">`,
+			`aria-describedby="password-hint"`, `href="style.css"`)
+		checkHeaders(t, form)
+		if strings.Contains(form.body, "<script") {
+			t.Errorf("the page has a script")
+		}
+		csrf := form.hidden(t, "csrf")
+		if got := form.hidden(t, "token"); got != token {
+			t.Errorf("hidden token = %q, want the link's", got)
+		}
+		post := func(pw, confirm string) page {
+			return b.post("/t/acme/accounts/invite", url.Values{"csrf": {csrf}, "token": {token}, "password": {pw}, "confirm": {confirm}})
+		}
+
+		// Refused passwords: a clear message, linked to the field, and nothing changes.
+		for _, c := range []struct{ pw, confirm, want, field string }{
+			{"short", "short", "at least 8 characters", "password"},
+			{"password123", "password123", "too common", "password"},
+			{"jane.doe@example.com", "jane.doe@example.com", "email address", "password"},
+			{chosen, chosen + "x", "do not match", "confirm"},
+		} {
+			p := post(c.pw, c.confirm).must(t, http.StatusBadRequest, c.want, `role="alert"`, `aria-invalid="true"`,
+				`id="`+c.field+`-error"`)
+			if !strings.Contains(p.body, c.field+`-error"`) || !strings.Contains(p.body, `aria-describedby="`) {
+				t.Errorf("error of %s not linked with aria-describedby:\n%s", c.field, p.body)
+			}
+			noSecrets(t, p, chosen)
+		}
+		if s := e.state(id); s != "pendingInvitation" {
+			t.Fatalf("accountState after refused passwords = %q, want pendingInvitation", s)
+		}
+
+		// A forged CSRF token: refused, nothing changes.
+		b.post("/t/acme/accounts/invite", url.Values{"csrf": {"forged"}, "token": {token}, "password": {chosen}, "confirm": {chosen}}).
+			must(t, http.StatusForbidden, "form has expired")
+		if s := e.state(id); s != "pendingInvitation" {
+			t.Fatalf("accountState after a forged CSRF token = %q", s)
+		}
+
+		done := post(chosen, chosen).must(t, http.StatusOK, "all set", "account is active")
+		if !strings.HasSuffix(done.url, "/t/acme/accounts/done") {
+			t.Errorf("after success the browser is at %s, want .../done (303 See Other)", done.url)
+		}
+		noSecrets(t, done, chosen, token)
+		if s := e.state(id); s != "active" {
+			t.Errorf("accountState = %q, want active", s)
+		}
+		if st := e.me("acme", "jane.doe@example.com", chosen); st != http.StatusOK {
+			t.Errorf("GET /Me with the chosen password = %d, want 200", st)
+		}
+
+		// The link works once.
+		b.get(link).must(t, http.StatusNotFound, "not valid")
+		post("Another-Pass-2025", "Another-Pass-2025").must(t, http.StatusNotFound, "not valid")
+		if st := e.me("acme", "jane.doe@example.com", chosen); st != http.StatusOK {
+			t.Errorf("GET /Me after a reused link = %d, want 200 with the first password", st)
+		}
+		if strings.Contains(e.logs.String(), token) || strings.Contains(e.logs.String(), chosen) {
+			t.Errorf("the log holds the token or the password")
+		}
+	})
+}
+
+func TestInvitationRefused(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		id := e.createCustomer("ref@example.com", "invite")
+		link := e.mail.lastLink(t)
+		token := link[strings.Index(link, "token=")+len("token="):]
+		b := e.browser()
+
+		// Forged: any other token, a truncated one, none.
+		for _, q := range []string{"?token=" + strings.Repeat("A", 43), "?token=" + token[:20], "", "?token="} {
+			b.get("/t/acme/accounts/invite"+q).must(t, http.StatusNotFound, "not valid")
+		}
+		// Another organization's path.
+		b.get("/t/globex/accounts/invite?token="+token).must(t, http.StatusNotFound, "not valid")
+		other := b.get("/t/globex/accounts/login")
+		b.post("/t/globex/accounts/invite", url.Values{"csrf": {other.hidden(t, "csrf")}, "token": {token}, "password": {chosen}, "confirm": {chosen}}).
+			must(t, http.StatusNotFound, "not valid")
+		// An organization name no organization can have.
+		if p := b.get("/t/%7Bacme%7D/accounts/invite?token=" + token); p.status != http.StatusNotFound {
+			t.Errorf("GET with org {acme} = %d, want 404", p.status)
+		}
+		if s := e.state(id); s != "pendingInvitation" {
+			t.Errorf("accountState = %q, want pendingInvitation", s)
+		}
+
+		// A resend revokes the first link; the new one works.
+		status, _ := e.scim("POST", "/Users/"+id+"/resendInvitation", nil)
+		if status != http.StatusOK {
+			t.Fatalf("resendInvitation = %d", status)
+		}
+		b.get(link).must(t, http.StatusNotFound, "not valid")
+		fresh := e.mail.lastLink(t)
+		if fresh == link {
+			t.Fatalf("the resend sent the same link")
+		}
+		form := b.get(fresh).must(t, http.StatusOK, "Set your password")
+		b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
+			"password": {chosen}, "confirm": {chosen}}).must(t, http.StatusOK, "all set")
+		if s := e.state(id); s != "active" {
+			t.Errorf("accountState = %q, want active", s)
+		}
+	})
+}
+
+func TestInvitationExpired(t *testing.T) {
+	for _, v := range []string{"embedded", "redis"} {
+		t.Run(v, func(t *testing.T) {
+			url := ""
+			if v == "redis" {
+				url = redistest.Start(t)
+			}
+			e := newEnv(t, url, 200*time.Millisecond)
+			id := e.createCustomer("late@example.com", "invite")
+			link := e.mail.lastLink(t)
+			time.Sleep(400 * time.Millisecond)
+			e.browser().get(link).must(t, http.StatusNotFound, "not valid", "expired")
+			if s := e.state(id); s != "pendingInvitation" {
+				t.Errorf("accountState = %q, want pendingInvitation", s)
+			}
+		})
+	}
+}
+
+func TestInvitationNotDelivered(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		e.mail.setFail(true)
+		id := e.createCustomer("nomail@example.com", "invite")
+		if s := e.state(id); s != "invitationNotDelivered" {
+			t.Fatalf("accountState = %q, want invitationNotDelivered", s)
+		}
+		logs := e.logs.String()
+		if !strings.Contains(logs, "invitation email not sent") || !strings.Contains(logs, id) {
+			t.Errorf("the failure is not logged with the user id:\n%s", logs)
+		}
+		if strings.Contains(logs, "token=") || strings.Contains(logs, "/accounts/invite") {
+			t.Errorf("the log holds the invitation link:\n%s", logs)
+		}
+		e.mail.setFail(false)
+		if status, _ := e.scim("POST", "/Users/"+id+"/resendInvitation", nil); status != http.StatusOK {
+			t.Fatalf("resendInvitation = %d", status)
+		}
+		if s := e.state(id); s != "pendingInvitation" {
+			t.Errorf("accountState after resend = %q, want pendingInvitation", s)
+		}
+		token := e.mail.lastLink(t)
+		token = token[strings.Index(token, "token=")+6:]
+		if strings.Contains(e.logs.String(), token) {
+			t.Errorf("the log holds the token")
+		}
+	})
+}
+
+func TestTemporaryPassword(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		id := e.createCustomer("temp@example.com", tempPass)
+		b := e.browser()
+		login := b.get("/t/acme/accounts/login").must(t, http.StatusOK, "Sign in", `autocomplete="current-password"`, `autocomplete="username"`)
+		checkHeaders(t, login)
+		csrf := login.hidden(t, "csrf")
+		signIn := func(email, pw string) page {
+			return b.post("/t/acme/accounts/login", url.Values{"csrf": {csrf}, "email": {email}, "password": {pw}})
+		}
+
+		// Failures all read the same.
+		for _, c := range [][2]string{{"temp@example.com", "wrong-password"}, {"nobody@example.com", tempPass}, {"", ""}} {
+			p := signIn(c[0], c[1]).must(t, http.StatusUnauthorized, "Invalid email or password.")
+			noSecrets(t, p, tempPass, "wrong-password")
+		}
+		// Another organization does not know the account.
+		other := b.get("/t/globex/accounts/login")
+		b.post("/t/globex/accounts/login", url.Values{"csrf": {other.hidden(t, "csrf")}, "email": {"temp@example.com"}, "password": {tempPass}}).
+			must(t, http.StatusUnauthorized, "Invalid email or password.")
+
+		change := signIn("TEMP@example.com", tempPass).must(t, http.StatusOK, "Choose a new password", "temp@example.com",
+			`autocomplete="new-password"`)
+		if !strings.HasSuffix(change.url, "/t/acme/accounts/change-password") {
+			t.Errorf("after sign-in the browser is at %s, want .../change-password", change.url)
+		}
+		noSecrets(t, change, tempPass)
+		checkHeaders(t, change)
+		csrf = change.hidden(t, "csrf")
+		post := func(pw, confirm string) page {
+			return b.post("/t/acme/accounts/change-password", url.Values{"csrf": {csrf}, "password": {pw}, "confirm": {confirm}})
+		}
+		post(tempPass, tempPass).must(t, http.StatusBadRequest, "must differ from your temporary password")
+		post("12345678", "12345678").must(t, http.StatusBadRequest, "too common")
+		if s := e.state(id); s != "passwordChangeRequired" {
+			t.Fatalf("accountState = %q, want passwordChangeRequired", s)
+		}
+		// Without the ticket cookie: sign in again.
+		e.browser().get("/t/acme/accounts/change-password").must(t, http.StatusForbidden, "Sign in again")
+
+		post(newPass, newPass).must(t, http.StatusOK, "all set")
+		if s := e.state(id); s != "active" {
+			t.Errorf("accountState = %q, want active", s)
+		}
+		if st := e.me("acme", "temp@example.com", tempPass); st != http.StatusUnauthorized {
+			t.Errorf("GET /Me with the old password = %d, want 401", st)
+		}
+		if st := e.me("acme", "temp@example.com", newPass); st != http.StatusOK {
+			t.Errorf("GET /Me with the new password = %d, want 200", st)
+		}
+		// The ticket worked once.
+		b.get("/t/acme/accounts/change-password").must(t, http.StatusForbidden, "Sign in again")
+
+		// The old password fails; the new one signs in.
+		signIn("temp@example.com", tempPass).must(t, http.StatusUnauthorized, "Invalid email or password.")
+		signed := signIn("temp@example.com", newPass).must(t, http.StatusOK, "signed in", "no application to continue to")
+		noSecrets(t, signed, newPass)
+		for _, s := range []string{tempPass, newPass} {
+			if strings.Contains(e.logs.String(), s) {
+				t.Errorf("the log holds a password")
+			}
+		}
+	})
+}
+
+func TestPagesMisc(t *testing.T) {
+	e := newEnv(t, "", 0)
+	b := e.browser()
+	css := b.get("/t/acme/accounts/style.css")
+	if css.status != http.StatusOK || !strings.HasPrefix(css.header.Get("Content-Type"), "text/css") {
+		t.Errorf("style.css = %d %q", css.status, css.header.Get("Content-Type"))
+	}
+	b.get("/t/acme/accounts/nothing-here").must(t, http.StatusNotFound, "no page")
+	// A pending invitee cannot sign in with any password.
+	e.createCustomer("pending@example.com", "invite")
+	login := b.get("/t/acme/accounts/login")
+	b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"pending@example.com"}, "password": {"anything-at-all"}}).
+		must(t, http.StatusUnauthorized, "Invalid email or password.")
+	// A form without its CSRF cookie is refused.
+	e.browser().post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"pending@example.com"}, "password": {"x"}}).
+		must(t, http.StatusForbidden, "form has expired")
+	// Only GET and POST.
+	req, _ := http.NewRequest("PUT", e.srv.URL+"/t/acme/accounts/login", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("PUT login = %d, want 405", resp.StatusCode)
+	}
+}

@@ -1,0 +1,31 @@
+// Package accounts serves the customer pages of scimd under
+// /t/{org}/accounts/: where a customer accepts an invitation by choosing a
+// password, signs in, and replaces a temporary password. They are plain
+// HTML forms (html/template, embedded), without JavaScript.
+//
+// # Routes
+//
+//	GET  /t/{org}/accounts/invite?token=T   the invitation form (from the emailed link)
+//	POST /t/{org}/accounts/invite           set the password: the account becomes active
+//	GET  /t/{org}/accounts/login            the sign-in form
+//	POST /t/{org}/accounts/login            sign in; a temporary password leads on to change-password
+//	GET  /t/{org}/accounts/change-password  choose a new password (after signing in with a temporary one)
+//	POST /t/{org}/accounts/change-password  replace the temporary password: the account becomes active
+//	GET  /t/{org}/accounts/done             "you're all set"
+//	GET  /t/{org}/accounts/style.css        the pages' style sheet
+//
+// # Security
+//
+// Every response carries Cache-Control: no-store, Referrer-Policy: no-referrer
+// (the invitation URL holds its token), a Content-Security-Policy allowing
+// only the server's own style sheet and no framing, and nosniff. Every POST
+// form carries a CSRF token that must match a cookie (double submit, the
+// cookie SameSite=Strict and HttpOnly). After a sign-in with a temporary
+// password the change-password page is reached with a single-use ticket
+// (resources.Users.StartPasswordChange) in an HttpOnly cookie: the password
+// itself is never put in a page. Failed sign-ins all read "Invalid email or
+// password". Tokens, tickets and passwords are never logged.
+//
+// The organization in the path scopes everything: an invitation or ticket of
+// another organization is simply not found.
+package accounts

@@ -1,0 +1,274 @@
+package accounts_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scimd/scimd/backend"
+	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim"
+	"github.com/scimd/scimd/scim/accounts"
+)
+
+const (
+	ownerToken = "acme-owner-token-0123456789"
+	otherToken = "globex-owner-token-0123456789"
+)
+
+// mailbox is a resources.Mailer that keeps messages in memory, or fails.
+type mailbox struct {
+	mu   sync.Mutex
+	msgs []resources.Message
+	fail bool
+}
+
+func (m *mailbox) Send(_ context.Context, msg resources.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return errors.New("mail server unreachable")
+	}
+	m.msgs = append(m.msgs, msg)
+	return nil
+}
+
+func (m *mailbox) setFail(v bool) { m.mu.Lock(); m.fail = v; m.mu.Unlock() }
+
+// lastLink returns the invitation link of the newest message.
+func (m *mailbox) lastLink(tb testing.TB) string {
+	tb.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.msgs) == 0 {
+		tb.Fatalf("no message was sent")
+	}
+	link := regexp.MustCompile(`https?://\S+/accounts/invite\?token=[A-Za-z0-9_-]+`).FindString(m.msgs[len(m.msgs)-1].Text)
+	if link == "" {
+		tb.Fatalf("no invitation link in the message")
+	}
+	return link
+}
+
+// syncBuffer collects logs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
+
+// env is scimd's HTTP surface as serve wires it: the SCIM API, /Me and the
+// customer pages, on a real store, with mail kept in a mailbox.
+type env struct {
+	t     testing.TB
+	srv   *httptest.Server
+	store *backend.Store
+	mail  *mailbox
+	logs  *syncBuffer
+}
+
+// stores runs fn on the embedded store and on a real redis-server.
+func stores(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	t.Run("embedded", func(t *testing.T) { fn(t, newEnv(t, "", 0)) })
+	t.Run("redis", func(t *testing.T) { fn(t, newEnv(t, redistest.Start(t), 0)) })
+}
+
+func newEnv(tb testing.TB, redisURL string, inviteTTL time.Duration) *env {
+	tb.Helper()
+	ctx := context.Background()
+	store, err := backend.Open(ctx, redisURL)
+	if err != nil {
+		tb.Fatalf("backend.Open: %v", err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	for org, tok := range map[string]string{"acme": ownerToken, "globex": otherToken} {
+		if _, err := store.CreateOrg(ctx, org); err != nil {
+			tb.Fatal(err)
+		}
+		if err := store.PutToken(ctx, resources.Token{Org: org, Name: "owner", Role: resources.RoleOwner,
+			Hash: resources.HashToken(resources.Secret(tok)), Created: time.Now()}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	e := &env{t: tb, store: store, mail: &mailbox{}, logs: &syncBuffer{}}
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var handler http.Handler
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	tb.Cleanup(e.srv.Close)
+	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{
+		Store: store, Mailer: e.mail, BaseURL: e.srv.URL, InviteTTL: inviteTTL, Log: log})
+	api := scim.NewHandler(scim.Config{BaseURL: e.srv.URL + scim.BasePath}, users, resources.NewGroups(store), store, log)
+	mux := http.NewServeMux()
+	mux.Handle(scim.BasePath+"/", api)
+	mux.Handle("/t/", api)
+	mux.Handle("/t/{org}/accounts/", accounts.New(accounts.Config{}, users, log))
+	handler = scim.Observe(log, mux)
+	return e
+}
+
+// scim sends a SCIM request as the acme owner and decodes the answer.
+func (e *env) scim(method, path string, body any) (int, map[string]any) {
+	e.t.Helper()
+	return e.scimAs(ownerToken, method, path, body)
+}
+
+func (e *env) scimAs(token, method, path string, body any) (int, map[string]any) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+scim.BasePath+path, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+// createCustomer creates a customer of acme; setup is "invite" or a
+// temporary password.
+func (e *env) createCustomer(userName, setup string) string {
+	e.t.Helper()
+	u := map[string]any{"schemas": []string{schemas.UserURN}, "userName": userName,
+		"name": map[string]any{"givenName": "Jane", "familyName": "Doe"}}
+	if setup == "invite" {
+		u[schemas.CustomerUserURN] = map[string]any{"passwordSetup": "invite"}
+	} else {
+		u["password"] = setup
+		u[schemas.CustomerUserURN] = map[string]any{"passwordSetup": "temporaryPassword"}
+	}
+	status, body := e.scim("POST", "/Users", u)
+	if status != http.StatusCreated {
+		e.t.Fatalf("POST /Users = %d %v", status, body)
+	}
+	id, _ := body["id"].(string)
+	return id
+}
+
+// state returns a customer's accountState, read through SCIM.
+func (e *env) state(id string) string {
+	e.t.Helper()
+	status, body := e.scim("GET", "/Users/"+id, nil)
+	if status != http.StatusOK {
+		e.t.Fatalf("GET /Users/%s = %d %v", id, status, body)
+	}
+	ext, _ := body[schemas.CustomerUserURN].(map[string]any)
+	s, _ := ext["accountState"].(string)
+	return s
+}
+
+// me reports the status of GET /t/{org}/scim/v2/Me with HTTP Basic.
+func (e *env) me(org, user, password string) int {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+"/t/"+org+"/scim/v2/Me", nil)
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+password)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// browser is a client with a cookie jar that follows redirects, as a
+// browser does.
+type browser struct {
+	e      *env
+	client *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, client: &http.Client{Jar: jar}}
+}
+
+// page is a fetched HTML page.
+type page struct {
+	status int
+	header http.Header
+	body   string
+	url    string
+}
+
+func (b *browser) get(u string) page {
+	b.e.t.Helper()
+	if strings.HasPrefix(u, "/") {
+		u = b.e.srv.URL + u
+	}
+	resp, err := b.client.Get(u)
+	if err != nil {
+		b.e.t.Fatalf("GET %s: %v", u, err)
+	}
+	return b.read(resp)
+}
+
+// post submits form to path (relative to the server).
+func (b *browser) post(path string, form url.Values) page {
+	b.e.t.Helper()
+	resp, err := b.client.PostForm(b.e.srv.URL+path, form)
+	if err != nil {
+		b.e.t.Fatalf("POST %s: %v", path, err)
+	}
+	return b.read(resp)
+}
+
+func (b *browser) read(resp *http.Response) page {
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, header: resp.Header, body: string(data), url: resp.Request.URL.String()}
+}
+
+// hidden returns the value of a hidden input.
+func (p page) hidden(tb testing.TB, name string) string {
+	tb.Helper()
+	m := regexp.MustCompile(`<input type="hidden" name="` + name + `" value="([^"]*)">`).FindStringSubmatch(p.body)
+	if m == nil {
+		tb.Fatalf("no hidden input %q in page:\n%s", name, p.body)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// must fails unless the page has status and contains every text.
+func (p page) must(tb testing.TB, status int, texts ...string) page {
+	tb.Helper()
+	if p.status != status {
+		tb.Fatalf("status %d, want %d; page:\n%s", p.status, status, p.body)
+	}
+	for _, s := range texts {
+		if !strings.Contains(p.body, s) {
+			tb.Errorf("page lacks %q:\n%s", s, p.body)
+		}
+	}
+	return p
+}

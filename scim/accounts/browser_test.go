@@ -1,0 +1,193 @@
+package accounts_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath returns the headless browser to drive, skipping the test when
+// there is none, unless SCIM_REQUIRE_BROWSER=1 (as in CI): then it fails.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("SCIM_REQUIRE_BROWSER") == "1" {
+		t.Fatalf("no chromium on PATH and SCIM_REQUIRE_BROWSER=1 (apt-get install chromium)")
+	}
+	t.Skip("no chromium on PATH (apt-get install chromium; SCIM_REQUIRE_BROWSER=1 makes this a failure)")
+	return ""
+}
+
+// newBrowser starts headless Chromium with a fresh profile; it stops with
+// the test.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.WindowSize(720, 820),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return bctx
+}
+
+// screenshot saves the viewport as docs/screenshots/<name>.png when
+// SCIM_SCREENSHOTS=1 (the README shows them).
+func screenshot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		if os.Getenv("SCIM_SCREENSHOTS") != "1" {
+			return nil
+		}
+		png, err := chromedp.CaptureScreenshot()(ctx, target)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join("..", "..", "docs", "screenshots")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		t.Logf("screenshot %s", filepath.Join(dir, name+".png"))
+		return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	})
+}
+
+func TestBrowserInvitation(t *testing.T) {
+	ctx := newBrowser(t)
+	e := newEnv(t, "", 0)
+	id := e.createCustomer("jane.doe@example.com", "invite")
+	link := e.mail.lastLink(t)
+
+	submit := chromedp.Click(chromedp.CSS("button[type=submit]"))
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("password")),
+		screenshot(t, "invite-form"),
+		// A refused password first: the message is shown and linked.
+		chromedp.SendKeys(chromedp.ID("password"), "password123"),
+		chromedp.SendKeys(chromedp.ID("confirm"), "password123"),
+		submit,
+		chromedp.WaitVisible(chromedp.ID("password-error")),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	errText, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("password-error")))
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("password"), chosen),
+		chromedp.SendKeys(chromedp.ID("confirm"), chosen),
+		submit,
+		chromedp.WaitVisible(chromedp.CSS("a.button")),
+		screenshot(t, "invite-success"),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	title, body := text(ctx, t, "h1"), text(ctx, t, "main")
+	if !strings.Contains(errText, "too common") {
+		t.Errorf("error shown = %q, want the common-password message", errText)
+	}
+	if title != "You're all set" || !strings.Contains(body, "account is active") {
+		t.Errorf("after submitting: title %q, text %q; want the success page", title, body)
+	}
+	if s := e.state(id); s != "active" {
+		t.Errorf("accountState = %q, want active", s)
+	}
+}
+
+func TestBrowserTemporaryPassword(t *testing.T) {
+	ctx := newBrowser(t)
+	e := newEnv(t, "", 0)
+	id := e.createCustomer("sam.lee@example.com", tempPass)
+
+	submit := chromedp.Click(chromedp.CSS("button[type=submit]"))
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/t/acme/accounts/login"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), "sam.lee@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), tempPass),
+		submit,
+		chromedp.WaitVisible(chromedp.ID("confirm")),
+		screenshot(t, "change-password"),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	if title := text(ctx, t, "h1"); title != "Choose a new password" {
+		t.Fatalf("after sign-in: title %q, want the change-password page", title)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("password"), newPass),
+		chromedp.SendKeys(chromedp.ID("confirm"), newPass),
+		submit,
+		chromedp.WaitVisible(chromedp.CSS("a.button")),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	title := text(ctx, t, "h1")
+	// Sign in again with the new password.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("a.button")),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), "sam.lee@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), newPass),
+		submit,
+		chromedp.WaitNotPresent(chromedp.ID("email")),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	body := text(ctx, t, "main")
+	if title != "You're all set" {
+		t.Errorf("after changing: title %q, want the success page", title)
+	}
+	if !strings.Contains(body, "You signed in as sam.lee@example.com") {
+		t.Errorf("after signing in again: %q, want the signed-in page", body)
+	}
+	if s := e.state(id); s != "active" {
+		t.Errorf("accountState = %q, want active", s)
+	}
+}
+
+// text returns the visible text of the first element matching a CSS selector.
+func text(ctx context.Context, t *testing.T, css string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", css, err)
+	}
+	return s
+}

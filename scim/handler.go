@@ -51,6 +51,12 @@ type Config struct {
 	// of 200; a negative rate disables it. Per process, like AuthFailureLimit.
 	TokenRate  float64
 	TokenBurst int
+	// PublicRate (submissions per second) and PublicBurst bound form posts
+	// to the public customer pages per client address (see LimitPublic);
+	// zero means DefaultPublicRate and DefaultPublicBurst, a negative rate
+	// disables it.
+	PublicRate  float64
+	PublicBurst int
 	// TrustForwardedFor makes the client address of the limits the last
 	// X-Forwarded-For entry instead of the peer address. Set it only behind a
 	// proxy that appends that header; otherwise clients could forge it.
@@ -71,6 +77,7 @@ type Handler struct {
 	// disabled.
 	failures *failureLimiter
 	rates    *tokenLimiter
+	public   *tokenLimiter
 }
 
 // NewHandler returns the SCIM API handler.
@@ -92,7 +99,8 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	h := &Handler{cfg: cfg, log: log, auth: newAuthenticator(tokens, cfg.TokenCacheTTL), users: users, groups: groups, mux: http.NewServeMux(),
-		failures: newFailureLimiter(cfg.AuthFailureLimit, cfg.AuthFailureWindow), rates: newTokenLimiter(cfg.TokenRate, cfg.TokenBurst)}
+		failures: newFailureLimiter(cfg.AuthFailureLimit, cfg.AuthFailureWindow), rates: newTokenLimiter(cfg.TokenRate, cfg.TokenBurst),
+		public: newPublicLimiter(cfg.PublicRate, cfg.PublicBurst)}
 
 	h.endpoints = []endpoint{h.userEndpoint(), h.groupEndpoint()}
 	for _, e := range h.endpoints {

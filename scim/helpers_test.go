@@ -34,10 +34,10 @@ type api struct {
 }
 
 // stores runs fn against the embedded store and a real redis-server.
-func stores(t *testing.T, fn func(t *testing.T, a *api)) {
+func stores(t *testing.T, fn func(t *testing.T, a *api), opts ...func(*scim.Config)) {
 	t.Helper()
-	t.Run("embedded", func(t *testing.T) { fn(t, newAPI(t, "")) })
-	t.Run("redis", func(t *testing.T) { fn(t, newAPI(t, redistest.Start(t))) })
+	t.Run("embedded", func(t *testing.T) { fn(t, newAPI(t, "", opts...)) })
+	t.Run("redis", func(t *testing.T) { fn(t, newAPI(t, redistest.Start(t), opts...)) })
 }
 
 // newAPI serves the SCIM API on a store at redisURL ("" for embedded); opts

@@ -3,6 +3,7 @@ package scim
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -52,6 +53,13 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, h.log, resources.Errorf(resources.Unauthorized, "authentication required: send your email and password with HTTP Basic authentication"))
 		return
 	}
+	// Every attempt costs an argon2id hash: an address that keeps failing is
+	// refused before it costs one more (ratelimit.go).
+	client := h.clientAddr(r)
+	if wait, blocked := h.failures.blocked(client, time.Now()); blocked {
+		tooManyRequests(w, wait, "too many failed sign-ins from your address; retry after the time in Retry-After")
+		return
+	}
 	var self resources.Resource
 	var err error
 	if strings.ContainsAny(org, "{}") {
@@ -62,6 +70,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if resources.ErrorCode(err) == resources.Unauthorized {
+			h.authFailed(r, client)
 			w.Header().Set("WWW-Authenticate", basicChallenge)
 		}
 		writeError(w, r, h.log, err)

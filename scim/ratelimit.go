@@ -27,6 +27,13 @@ const (
 	// starve the organizations that share the servers and the Redis.
 	DefaultTokenRate  = 50
 	DefaultTokenBurst = 200
+	// DefaultPublicRate and DefaultPublicBurst bound form submissions to the
+	// public customer pages per client address: 10 at once, then one every
+	// five seconds. Every sign-in costs an argon2id hash (19 MiB, tens of
+	// milliseconds): the limit bounds what an address can make the server
+	// spend, and how fast it can guess passwords.
+	DefaultPublicRate  = 0.2
+	DefaultPublicBurst = 10
 )
 
 // maxLimiterEntries bounds the memory of each limiter: beyond it, entries
@@ -142,6 +149,17 @@ func newTokenLimiter(rate float64, burst int) *tokenLimiter {
 	return &tokenLimiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
 }
 
+// newPublicLimiter is the per-address limiter of the public pages.
+func newPublicLimiter(rate float64, burst int) *tokenLimiter {
+	if rate == 0 {
+		rate = DefaultPublicRate
+	}
+	if burst <= 0 {
+		burst = DefaultPublicBurst
+	}
+	return newTokenLimiter(rate, burst)
+}
+
 // allow takes one request from key's bucket; when it is empty it reports how
 // long until it holds one again.
 func (l *tokenLimiter) allow(key string, now time.Time) (time.Duration, bool) {
@@ -229,4 +247,31 @@ func (h *Handler) authFailed(r *http.Request, client string) {
 		h.log.LogAttrs(r.Context(), slog.LevelWarn, "client blocked after repeated authentication failures",
 			slog.String("client", client), slog.Int("failures", h.failures.limit), slog.Duration("window", h.failures.window))
 	}
+}
+
+// LimitPublic wraps the public customer pages (/t/{org}/accounts/...): a form
+// submission (POST) from an address over the PublicRate limit, or from an
+// address blocked for failed authentications, is answered 429 with
+// Retry-After; pages themselves (GET) are not limited.
+func (h *Handler) LimitPublic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			client, now := h.clientAddr(r), time.Now()
+			wait, blocked := h.failures.blocked(client, now)
+			if !blocked {
+				wait, blocked = h.public.allow(client, now)
+				blocked = !blocked
+			}
+			if blocked {
+				secs := int(math.Ceil(wait.Seconds()))
+				w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Header().Set("Cache-Control", "no-store")
+				w.WriteHeader(http.StatusTooManyRequests)
+				_, _ = w.Write([]byte("Too many attempts from your address. Please wait " + strconv.Itoa(max(secs, 1)) + " seconds and try again.\n"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

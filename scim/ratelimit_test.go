@@ -1,10 +1,14 @@
 package scim_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 
+	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
 )
 
@@ -104,4 +108,63 @@ func TestTokenRateLimitCountsBulkOnce(t *testing.T) {
 	}
 	a.do("GET", "/Users", ownerToken, nil).must(t, http.StatusOK)
 	wantTooMany(t, a.do("GET", "/Users", ownerToken, nil), 10)
+}
+
+// TestMeSignInFailureLimit: failed /Me sign-ins count against the address;
+// once over the limit even the right password is refused until the window ends.
+func TestMeSignInFailureLimit(t *testing.T) {
+	a := newAPI(t, "", func(c *scim.Config) { c.AuthFailureLimit = 3 })
+	a.do("POST", "/Users", ownerToken, user("limited@example.com", map[string]any{"password": "Right-pass-123"})).must(t, http.StatusCreated)
+	me := func(password string) *http.Response {
+		req, _ := http.NewRequest("GET", a.srv.URL+"/t/acme/scim/v2/Me", nil)
+		req.SetBasicAuth("limited@example.com", password)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := 0; i < 3; i++ {
+		if resp := me("wrong-guess-" + strconv.Itoa(i)); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401", i, resp.StatusCode)
+		}
+	}
+	resp := me("Right-pass-123")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("after 3 failures: status %d Retry-After %q, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// TestLimitPublic: form posts to the public pages are limited per address;
+// pages themselves are not.
+func TestLimitPublic(t *testing.T) {
+	h := scim.NewHandler(scim.Config{PublicRate: 0.01, PublicBurst: 2}, resources.NewUsers(nil), resources.NewGroups(nil), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	pages := h.LimitPublic(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	post := func(addr string) *http.Response {
+		r := httptest.NewRequest("POST", "/t/acme/accounts/login", nil)
+		r.RemoteAddr = addr
+		w := httptest.NewRecorder()
+		pages.ServeHTTP(w, r)
+		return w.Result()
+	}
+	for i := 0; i < 2; i++ {
+		if got := post("192.0.2.1:1234").StatusCode; got != http.StatusNoContent {
+			t.Fatalf("post %d: status %d, want it through", i, got)
+		}
+	}
+	resp := post("192.0.2.1:1234")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("third post: status %d Retry-After %q, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if got := post("192.0.2.2:1234").StatusCode; got != http.StatusNoContent {
+		t.Errorf("another address: status %d, want it through", got)
+	}
+	r := httptest.NewRequest("GET", "/t/acme/accounts/login", nil)
+	r.RemoteAddr = "192.0.2.1:1234"
+	w := httptest.NewRecorder()
+	pages.ServeHTTP(w, r)
+	if w.Code != http.StatusNoContent {
+		t.Errorf("GET of a page from the limited address: status %d, want it through", w.Code)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	netmail "net/mail"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/resources/mail"
+	"github.com/scimd/scimd/scim"
 )
 
 // Config is scimd's configuration, read once by run from flags and the
@@ -62,6 +64,20 @@ type Config struct {
 	MailOutbox string
 	// InviteTTL is how long an invitation link works (SCIM_INVITE_TTL).
 	InviteTTL time.Duration `validate:"min=1m,max=720h"`
+
+	// TokenRate and TokenBurst bound each API token's requests per second
+	// (SCIM_TOKEN_RATE, SCIM_TOKEN_BURST); a negative rate turns the limit off.
+	TokenRate  float64
+	TokenBurst int `validate:"min=0"`
+	// AuthFailureLimit failed sign-ins per minute from one address block it
+	// (SCIM_AUTH_FAILURE_LIMIT); negative turns the limit off.
+	AuthFailureLimit int
+	// PublicRate bounds form submissions to the public customer pages per
+	// client address and second (SCIM_PUBLIC_RATE); negative turns it off.
+	PublicRate float64
+	// TrustForwardedFor counts clients by the last X-Forwarded-For address
+	// (SCIM_TRUST_FORWARDED_FOR): set it only behind a proxy that appends it.
+	TrustForwardedFor bool
 }
 
 // defaultMailFrom is the sender of outbox mail when SCIM_MAIL_FROM is unset.
@@ -75,6 +91,7 @@ var settingNames = map[string]string{
 	"SMTPHost": "SCIM_SMTP_HOST (-smtp-host)", "SMTPPort": "SCIM_SMTP_PORT (-smtp-port)", "SMTPUsername": "SCIM_SMTP_USERNAME",
 	"SMTPPassword": "SCIM_SMTP_PASSWORD", "SMTPStartTLS": "SCIM_SMTP_STARTTLS (-smtp-starttls)", "MailFrom": "SCIM_MAIL_FROM (-mail-from)",
 	"MailOutbox": "SCIM_MAIL_OUTBOX (-mail-outbox)", "InviteTTL": "SCIM_INVITE_TTL (-invite-ttl)",
+	"TokenBurst": "SCIM_TOKEN_BURST (-token-burst)",
 }
 
 // parseConfig reads flags over environment over defaults and validates.
@@ -101,6 +118,9 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 		}
 	}
 	cfg.BootstrapToken = getenv("SCIM_BOOTSTRAP_TOKEN")
+	if err := limitFlags(fs, &cfg, getenv); err != nil {
+		return Config{}, err
+	}
 	if err := mailFlags(fs, &cfg, env); err != nil {
 		return Config{}, err
 	}
@@ -230,4 +250,41 @@ func (c Config) logLevel() slog.Level {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(c.LogLevel))
 	return l
+}
+
+// limitFlags declares the abuse-limit settings, defaulting from the
+// environment; a malformed environment value is an error naming it.
+func limitFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) error {
+	rate, burst, failures, public := float64(scim.DefaultTokenRate), scim.DefaultTokenBurst, scim.DefaultAuthFailureLimit, scim.DefaultPublicRate
+	trust := false
+	for _, v := range []struct {
+		name string
+		dst  any
+	}{
+		{"SCIM_TOKEN_RATE", &rate}, {"SCIM_TOKEN_BURST", &burst}, {"SCIM_AUTH_FAILURE_LIMIT", &failures},
+		{"SCIM_PUBLIC_RATE", &public}, {"SCIM_TRUST_FORWARDED_FOR", &trust},
+	} {
+		s := getenv(v.name)
+		if s == "" {
+			continue
+		}
+		var err error
+		switch d := v.dst.(type) {
+		case *float64:
+			*d, err = strconv.ParseFloat(s, 64)
+		case *int:
+			*d, err = strconv.Atoi(s)
+		case *bool:
+			*d, err = strconv.ParseBool(s)
+		}
+		if err != nil {
+			return fmt.Errorf("invalid %s %q: not a %T", v.name, s, reflect.ValueOf(v.dst).Elem().Interface())
+		}
+	}
+	fs.Float64Var(&cfg.TokenRate, "token-rate", rate, "requests per second per API token (negative: no limit)")
+	fs.IntVar(&cfg.TokenBurst, "token-burst", burst, "burst of requests per API token")
+	fs.IntVar(&cfg.AuthFailureLimit, "auth-failure-limit", failures, "failed sign-ins per minute that block an address (negative: no limit)")
+	fs.Float64Var(&cfg.PublicRate, "public-rate", public, "form submissions per second per address on the customer pages (negative: no limit)")
+	fs.BoolVar(&cfg.TrustForwardedFor, "trust-forwarded-for", trust, "count clients by X-Forwarded-For (only behind a proxy that appends it)")
+	return nil
 }

@@ -136,6 +136,8 @@ func TestInvalidConfigurationNamesTheSetting(t *testing.T) {
 		"bootstrap token": {map[string]string{"SCIM_BOOTSTRAP_TOKEN": "short"}, "SCIM_BOOTSTRAP_TOKEN"},
 		"base url":        {map[string]string{"SCIM_BASE_URL": "not a url"}, "SCIM_BASE_URL"},
 		"addr":            {map[string]string{"SCIM_ADDR": "localhost"}, "SCIM_ADDR"},
+		"token rate":      {map[string]string{"SCIM_TOKEN_RATE": "fast"}, "SCIM_TOKEN_RATE"},
+		"trust proxy":     {map[string]string{"SCIM_TRUST_FORWARDED_FOR": "perhaps"}, "SCIM_TRUST_FORWARDED_FOR"},
 		"body limit":      {map[string]string{"SCIM_MAX_BODY_BYTES": "many"}, "SCIM_MAX_BODY_BYTES"},
 	}
 	for name, c := range cases {

@@ -55,12 +55,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mailer, mailWhere := cfg.mailer()
 	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{
 		Store: store, Mailer: mailer, BaseURL: base, InviteTTL: cfg.InviteTTL, Log: log})
-	api := scim.NewHandler(scim.Config{BaseURL: base + scim.BasePath, MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: tokenCacheTTL},
+	api := scim.NewHandler(scim.Config{BaseURL: base + scim.BasePath, MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: tokenCacheTTL,
+		TokenRate: cfg.TokenRate, TokenBurst: cfg.TokenBurst, AuthFailureLimit: cfg.AuthFailureLimit,
+		PublicRate: cfg.PublicRate, TrustForwardedFor: cfg.TrustForwardedFor},
 		users, resources.NewGroups(store), store, log)
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
 	mux.Handle("/t/", api) // customer-facing routes carry the organization
-	mux.Handle("/t/{org}/accounts/", accounts.New(accounts.Config{SecureCookies: strings.HasPrefix(base, "https://")}, users, log))
+	mux.Handle("/t/{org}/accounts/", api.LimitPublic(accounts.New(accounts.Config{SecureCookies: strings.HasPrefix(base, "https://")}, users, log)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`)

@@ -39,6 +39,9 @@
 //	invite:<hash>               STRING userId: an invitation (hash of its token), PX its lifetime
 //	uinvite:<userId>            STRING the hash of the user's one current invitation, same PX
 //	ticket:<hash>               STRING userId: a password-change ticket, PX its lifetime
+//	confirm:<hash>              STRING userId: a self-registration's confirmation (hash of its token), PX its lifetime
+//	uconfirm:<userId>           STRING the hash of the user's one current confirmation, same PX
+//	settings                    HASH the organization's settings: selfRegistration "on" | "off"
 //	tokens                      HASH token name -> token hash (names unique per organization)
 //	changes                     STREAM the change log (audit trail), see below
 //
@@ -55,11 +58,12 @@
 //
 // Every write script appends one entry to the organization's "changes"
 // stream, in the same script as the change, so the log and the data never
-// disagree: fields time, who (an API token's name, "customer:<userId>", "cli"
-// or "system": see resources.Actor), action (create, replace, patch, delete,
-// members), type (User, Group, Token) and id (a token's name for tokens). A
-// write that fails a check appends nothing. Entries hold no personal data
-// (no userName, email or name) and no secrets. The stream is capped at about
+// disagree: fields time, who (an API token's name, "customer:<userId>", "cli",
+// "self-registration" or "system": see resources.Actor), action (create,
+// replace, patch, delete, members, invite, register, confirm), type (User,
+// Group, Token, Settings) and id (a token's name for tokens, a setting's name
+// for settings). A write that fails a check appends nothing. Entries hold no
+// personal data (no userName, email or name) and no secrets. The stream is capped at about
 // [Store.MaxChanges] entries (XADD MAXLEN ~). Deleting a user also removes
 // it from its groups; that is recorded as the user's deletion only.
 //

@@ -18,22 +18,26 @@ var _ resources.OnboardingStore = (*Store)(nil)
 // tokens of which the store keeps only the hash (resources.HashToken), as
 // keys that expire on their own (PEXPIRE):
 //
-//	invite:<hash>    STRING userId, the invitation; PX its time to live
-//	uinvite:<userId> STRING hash of the user's one current invitation, same PX
-//	ticket:<hash>    STRING userId, a password-change ticket; PX its time to live
+//	invite:<hash>     STRING userId, the invitation; PX its time to live
+//	uinvite:<userId>  STRING hash of the user's one current invitation, same PX
+//	ticket:<hash>     STRING userId, a password-change ticket; PX its time to live
+//	confirm:<hash>    STRING userId, a self-registration's confirmation; PX its time to live
+//	uconfirm:<userId> STRING hash of the user's one current confirmation, same PX
 //
 // A new invitation for a user deletes the one uinvite names (a resend revokes
-// the link sent before), in the script that stores it. Redeeming an
-// invitation or a ticket deletes it in the script that writes the password,
-// so it works once.
+// the link sent before), in the script that stores it; confirmations work the
+// same way. Redeeming an invitation, a ticket or a confirmation deletes it in
+// the script that writes the account, so it works once.
 
-// issueInviteSrc stores a new invitation for a user whose version is still
-// the one the caller checked (so its account is still waiting for one),
-// revoking the user's previous invitation.
+// issueInviteSrc stores a new invitation (or self-registration
+// confirmation) for a user whose version is still the one the caller checked
+// (so its account is still waiting for one), revoking the user's previous one.
 //
-// KEYS: 1 user, 2 user's invitation (uinvite), 3 new invitation (invite:<hash>).
+// KEYS: 1 user, 2 user's current secret (uinvite:<userId> or
+// uconfirm:<userId>), 3 new secret (invite:<hash> or confirm:<hash>).
 // ARGV: 1 prefix, 2 id, 3 hash, 4 time to live (ms), 5 expected version, 6
-// actor, 7 now, 8 change log cap.
+// actor, 7 now, 8 change log cap, 9 the secrets' key segment ("invite:" or
+// "confirm:"), 10 the change log action.
 // Returns {"ok"} or {marker}.
 const issueInviteSrc = luaCommon + `
 local prefix, id = ARGV[1], ARGV[2]
@@ -42,22 +46,25 @@ if not ver then return {'notfound'} end
 if tonumber(ver) ~= tonumber(ARGV[5]) then return {'conflict'} end
 --@checked
 local old = redis.call('GET', KEYS[2])
-if old then redis.call('DEL', prefix .. 'invite:' .. old) end
+if old then redis.call('DEL', prefix .. ARGV[9] .. old) end
 redis.call('SET', KEYS[3], id, 'PX', ARGV[4])
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-audit(prefix, ARGV[8], ARGV[6], 'invite', 'User', id, ARGV[7])
+audit(prefix, ARGV[8], ARGV[6], ARGV[10], 'User', id, ARGV[7])
 return {'ok'}
 `
 
-// redeemSrc consumes a single-use secret (an invitation or a ticket) that
-// still names the user, and writes the user's document and password hash if
-// its version is still the one the caller read: the secret, the password and
-// the account state change together or not at all.
+// redeemSrc consumes a single-use secret (an invitation, a ticket or a
+// self-registration confirmation) that still names the user, and writes the
+// user's document and password hash if its version is still the one the
+// caller read: the secret, the password and the account state change together
+// or not at all.
 //
-// KEYS: 1 user, 2 password, 3 the secret (invite:<hash> or ticket:<hash>),
-// 4 a key deleted with it (uinvite:<userId> for an invitation).
-// ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 now, 6 password hash,
-// 7 index entries (JSON), 8 actor, 9 action, 10 change log cap.
+// KEYS: 1 user, 2 password, 3 the secret (invite:<hash>, ticket:<hash> or
+// confirm:<hash>), 4 a key deleted with it (uinvite:<userId> for an
+// invitation, uconfirm:<userId> for a confirmation).
+// ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 now, 6 password hash (""
+// keeps the password: a confirmation), 7 index entries (JSON), 8 actor, 9
+// action, 10 change log cap.
 // Returns {"ok", version, created} or {marker}.
 const redeemSrc = luaCommon + `
 local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5]
@@ -72,7 +79,7 @@ if cur[2] then old = cjson.decode(cur[2]) end
 setIndex(prefix, 'user', id, old, new)
 local ver = touch(prefix, 'user', id, now)
 redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'ix', ARGV[7])
-redis.call('SET', KEYS[2], ARGV[6])
+if ARGV[6] ~= '' then redis.call('SET', KEYS[2], ARGV[6]) end
 redis.call('DEL', KEYS[3], KEYS[4])
 audit(prefix, ARGV[10], ARGV[8], ARGV[9], 'User', id, now)
 return {'ok', ver, cur[3]}
@@ -83,21 +90,27 @@ return {'ok', ver, cur[3]}
 // and revokes the invitation it had before. The change log records an
 // "invite" by [resources.Actor](ctx).
 func (s *Store) PutInvitation(ctx context.Context, org, userID, hash string, ttl time.Duration, version int64) error {
-	p, err := prefix(org)
-	if err != nil {
-		return fmt.Errorf("put invitation of %s: %w", userID, err)
-	}
-	_, ts := now()
-	keys := []string{p + "user:" + userID, p + "uinvite:" + userID, p + "invite:" + hash}
-	res, err := s.issueInvite.Run(ctx, s.client, keys, p, userID, hash, ttl.Milliseconds(), version,
-		resources.Actor(ctx), ts, s.MaxChanges).Slice()
-	if err != nil {
-		return fmt.Errorf("put invitation of %s: redis: %w", userID, err)
-	}
-	if err := checkMarker(res, "user", userID, "", ""); err != nil {
+	if err := s.issueSecret(ctx, org, userID, hash, ttl, version, "invite", resources.ActionInvite); err != nil {
 		return fmt.Errorf("put invitation of %s: %w", userID, err)
 	}
 	return nil
+}
+
+// issueSecret runs issueInviteSrc for kind "invite" (keys invite:<hash> and
+// uinvite:<userId>) or "confirm" (confirm:<hash> and uconfirm:<userId>).
+func (s *Store) issueSecret(ctx context.Context, org, userID, hash string, ttl time.Duration, version int64, kind string, action resources.Action) error {
+	p, err := prefix(org)
+	if err != nil {
+		return err
+	}
+	_, ts := now()
+	keys := []string{p + "user:" + userID, p + "u" + kind + ":" + userID, p + kind + ":" + hash}
+	res, err := s.issueInvite.Run(ctx, s.client, keys, p, userID, hash, ttl.Milliseconds(), version,
+		resources.Actor(ctx), ts, s.MaxChanges, kind+":", string(action)).Slice()
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return checkMarker(res, "user", userID, "", "")
 }
 
 // InvitationUser returns the id of the user whose invitation has hash, or
@@ -117,7 +130,7 @@ func (s *Store) RedeemInvitation(ctx context.Context, org, hash string, u resour
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redeem invitation of %s: %w", u.ID, err)
 	}
-	out, err := s.redeem(ctx, p, p+"invite:"+hash, p+"uinvite:"+u.ID, u, version, w)
+	out, err := s.redeem(ctx, p, p+"invite:"+hash, p+"uinvite:"+u.ID, u, version, w, false)
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redeem invitation of %s: %w", u.ID, err)
 	}
@@ -151,7 +164,7 @@ func (s *Store) RedeemTicket(ctx context.Context, org, hash string, u resources.
 		return resources.Resource{}, fmt.Errorf("redeem ticket of %s: %w", u.ID, err)
 	}
 	key := p + "ticket:" + hash
-	out, err := s.redeem(ctx, p, key, key, u, version, w)
+	out, err := s.redeem(ctx, p, key, key, u, version, w, false)
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redeem ticket of %s: %w", u.ID, err)
 	}
@@ -173,8 +186,10 @@ func (s *Store) secretUser(ctx context.Context, org, kind, hash string) (string,
 	return id, nil
 }
 
-func (s *Store) redeem(ctx context.Context, p, secretKey, alsoKey string, u resources.Resource, version int64, w resources.UserWrite) (resources.Resource, error) {
-	if w.PasswordHash == "" {
+// redeem runs redeemSrc. Only a confirmation (confirm true) may leave the
+// password as it is.
+func (s *Store) redeem(ctx context.Context, p, secretKey, alsoKey string, u resources.Resource, version int64, w resources.UserWrite, confirm bool) (resources.Resource, error) {
+	if w.PasswordHash == "" && !confirm {
 		return resources.Resource{}, errors.New("no password hash")
 	}
 	doc, err := json.Marshal(u.Attributes)

@@ -54,7 +54,7 @@ type Store struct {
 
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *redis.Script
 	putToken, revokeToken                                        *redis.Script
-	issueInvite, redeemScript                                    *redis.Script
+	issueInvite, redeemScript, setSetting                        *redis.Script
 }
 
 // kind is a resource type as the store sees it.
@@ -87,6 +87,7 @@ func New(client redis.UniversalClient) *Store {
 		revokeToken:  redis.NewScript(revokeTokenSrc),
 		issueInvite:  redis.NewScript(issueInviteSrc),
 		redeemScript: redis.NewScript(redeemSrc),
+		setSetting:   redis.NewScript(setSettingSrc),
 	}
 }
 

@@ -45,9 +45,11 @@ var ErrInvalidInvitation = Error{Code: NotFound, Detail: "This invitation link i
 // (or no longer) usable: the customer signs in again.
 var ErrInvalidTicket = Error{Code: NotFound, Detail: "Your sign-in has expired. Sign in again with your temporary password to choose a new one."}
 
-// OnboardingStore keeps the hashes of onboarding secrets: invitations and
-// password-change tickets. Each expires on its own and works once.
+// OnboardingStore keeps the hashes of onboarding secrets: invitations,
+// password-change tickets and self-registration confirmations. Each expires
+// on its own and works once.
 type OnboardingStore interface {
+	RegistrationStore
 	// PutInvitation stores hash as the user's one invitation until ttl
 	// passes, revoking the one it had, if the user's version is still
 	// version (else [ErrVersionConflict]); [NotFound] if there is no user.
@@ -70,21 +72,24 @@ type OnboardingStore interface {
 	RedeemTicket(ctx context.Context, org, hash string, u Resource, version int64, w UserWrite) (Resource, error)
 }
 
-// Onboarding configures invitations and password-change tickets. Without it
-// (see [Users.WithOnboarding]) invited customers are created waiting for an
-// invitation that is never sent.
+// Onboarding configures invitations, password-change tickets and
+// self-registration. Without it (see [Users.WithOnboarding]) invited customers
+// are created waiting for an invitation that is never sent, and
+// self-registration is closed.
 type Onboarding struct {
 	// Store keeps the secrets' hashes.
 	Store OnboardingStore
-	// Mailer sends the invitations.
+	// Mailer sends the invitations and the registration emails.
 	Mailer Mailer
 	// BaseURL is the public URL of the server's customer pages, without a
 	// path ("https://id.example.com"): an invitation links to
 	// BaseURL/t/<org>/accounts/invite?token=<token>.
 	BaseURL string
 	// InviteTTL is how long an invitation works ([DefaultInviteTTL]);
-	// TicketTTL how long a password-change ticket does ([DefaultTicketTTL]).
-	InviteTTL, TicketTTL time.Duration
+	// TicketTTL how long a password-change ticket does ([DefaultTicketTTL]);
+	// ConfirmTTL how long a self-registration's confirmation link does
+	// ([DefaultConfirmTTL]).
+	InviteTTL, TicketTTL, ConfirmTTL time.Duration
 	// Log receives delivery failures (never the link or the token).
 	Log *slog.Logger
 }
@@ -97,6 +102,9 @@ func (u *Users) WithOnboarding(o Onboarding) *Users {
 	}
 	if o.TicketTTL <= 0 {
 		o.TicketTTL = DefaultTicketTTL
+	}
+	if o.ConfirmTTL <= 0 {
+		o.ConfirmTTL = DefaultConfirmTTL
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)

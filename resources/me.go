@@ -58,7 +58,9 @@ func CustomerEditable(name string) bool {
 
 // Authenticate returns the user of org whose userName is userName (ignoring
 // case) if password is theirs and the account may sign in: it has a password,
-// is active, and is not waiting for its invitation to be accepted. Every
+// is active, and its accountState is active or passwordChangeRequired (not
+// waiting for an invitation to be accepted or a registration to be
+// confirmed). Every
 // failure is the same [Unauthorized] error, and every attempt verifies one
 // argon2id hash, so neither the answer nor its timing tells whether the email
 // has an account. The password is never logged or returned.
@@ -112,12 +114,20 @@ func (u *Users) findByUserName(ctx context.Context, org, userName string) (Resou
 	return page.Resources[0], true, nil
 }
 
-// maySignIn reports whether an account's state lets its customer sign in.
+// maySignIn reports whether an account's state lets its customer sign in:
+// only an active account, or one with a temporary password to change. Every
+// other state (waiting for an invitation to be accepted, a self-registration
+// not yet confirmed, and any state added later) is refused, so that a new
+// state is closed until someone decides otherwise.
 func maySignIn(r Resource) bool {
 	if active, ok := r.Attributes["active"].(bool); ok && !active {
 		return false
 	}
-	return !invited(r)
+	switch accountState(r) {
+	case schemas.AccountStateActive, schemas.AccountStatePasswordChangeRequired:
+		return true
+	}
+	return false
 }
 
 func accountState(r Resource) string {

@@ -49,6 +49,10 @@ const (
 	// AccountStateInvitationNotDelivered is an invited account whose
 	// invitation email could not be sent: an administrator resends it.
 	AccountStateInvitationNotDelivered = "invitationNotDelivered"
+	// AccountStatePendingConfirmation is a self-registered account whose
+	// customer has not yet confirmed their email address with the emailed
+	// link: it cannot sign in.
+	AccountStatePendingConfirmation = "pendingConfirmation"
 )
 
 // ResourceType describes one SCIM resource type: its endpoint, core schema and
@@ -285,8 +289,8 @@ func CustomerUser() schema.Schema {
 				Name:            "passwordSetup",
 			})),
 			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
-				CanonicalValues: []string{AccountStatePendingInvitation, AccountStateInvitationNotDelivered, AccountStatePasswordChangeRequired, AccountStateActive},
-				Description:     optional.NewString("The state of the account: 'pendingInvitation' until the customer sets a password from the invitation ('invitationNotDelivered' when its email could not be sent: resend it with POST /Users/{id}/resendInvitation), 'passwordChangeRequired' until a temporary password is changed, then 'active'."),
+				CanonicalValues: []string{AccountStatePendingInvitation, AccountStateInvitationNotDelivered, AccountStatePasswordChangeRequired, AccountStatePendingConfirmation, AccountStateActive},
+				Description:     optional.NewString("The state of the account: 'pendingInvitation' until the customer sets a password from the invitation ('invitationNotDelivered' when its email could not be sent: resend it with POST /Users/{id}/resendInvitation), 'passwordChangeRequired' until a temporary password is changed, 'pendingConfirmation' until a self-registered customer confirms their email address, then 'active'."),
 				Mutability:      schema.AttributeMutabilityReadOnly(),
 				Name:            "accountState",
 			})),

@@ -5,6 +5,8 @@
 //
 //	scimd [serve] [flags]                            run the server
 //	scimd org create --name O                        create an organization; print its owner token once
+//	scimd org set --name O --self-registration on|off  let customers register themselves (default off)
+//	scimd org show --name O                          print an organization's settings
 //	scimd token create --org O --role R --name N     mint an API token (printed once)
 //	scimd token list --org O                         list tokens: name, role, created
 //	scimd token revoke --org O --name N              revoke a token (servers stop accepting it within 5 s)

@@ -47,11 +47,11 @@ type Handler struct {
 }
 
 // New returns the customer pages' handler. users must have onboarding
-// configured (resources.Users.WithOnboarding) for invitations and
-// password-change tickets to work.
+// configured (resources.Users.WithOnboarding) for invitations,
+// password-change tickets and self-registration to work.
 func New(cfg Config, users *resources.Users, log *slog.Logger) *Handler {
 	h := &Handler{cfg: cfg, users: users, log: log, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
-	for _, name := range []string{"invite", "login", "change-password", "message"} {
+	for _, name := range []string{"invite", "login", "change-password", "message", "register", "confirm"} {
 		h.pages[name] = template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	css, err := files.ReadFile("templates/style.css")
@@ -67,6 +67,12 @@ func New(cfg Config, users *resources.Users, log *slog.Logger) *Handler {
 	h.mux.HandleFunc("GET "+base+"change-password", h.changeForm)
 	h.mux.HandleFunc("POST "+base+"change-password", h.changePassword)
 	h.mux.HandleFunc("GET "+base+"done", h.done)
+	h.mux.HandleFunc("GET "+base+"register", h.registerPage)
+	h.mux.HandleFunc("POST "+base+"register", h.register)
+	h.mux.HandleFunc("GET "+base+"registered", h.registered)
+	h.mux.HandleFunc("GET "+base+"confirm", h.confirmForm)
+	h.mux.HandleFunc("POST "+base+"confirm", h.confirm)
+	h.mux.HandleFunc("GET "+base+"confirmed", h.confirmed)
 	h.mux.HandleFunc("GET "+base+"style.css", h.style)
 	h.mux.HandleFunc("GET "+base, func(w http.ResponseWriter, r *http.Request) {
 		h.message(w, r, http.StatusNotFound, "Page not found", []string{"There is no page at this address."}, nil)

@@ -1,7 +1,8 @@
 // Package accounts serves the customer pages of scimd under
 // /t/{org}/accounts/: where a customer accepts an invitation by choosing a
-// password, signs in, and replaces a temporary password. They are plain
-// HTML forms (html/template, embedded), without JavaScript.
+// password, signs in, replaces a temporary password, and (where the
+// organization allows it) registers and confirms their address. They are
+// plain HTML forms (html/template, embedded), without JavaScript.
 //
 // # Routes
 //
@@ -12,6 +13,12 @@
 //	GET  /t/{org}/accounts/change-password  choose a new password (after signing in with a temporary one)
 //	POST /t/{org}/accounts/change-password  replace the temporary password: the account becomes active
 //	GET  /t/{org}/accounts/done             "you're all set"
+//	GET  /t/{org}/accounts/register         the self-registration form
+//	POST /t/{org}/accounts/register         register: always leads on to "registered"
+//	GET  /t/{org}/accounts/registered       "check your email"
+//	GET  /t/{org}/accounts/confirm?token=T  the confirmation button (from the emailed link; changes nothing)
+//	POST /t/{org}/accounts/confirm          confirm: the account becomes active
+//	GET  /t/{org}/accounts/confirmed        "your account is ready"
 //	GET  /t/{org}/accounts/style.css        the pages' style sheet
 //
 // # Security
@@ -26,6 +33,19 @@
 // itself is never put in a page. Failed sign-ins all read "Invalid email or
 // password". Tokens, tickets and passwords are never logged.
 //
-// The organization in the path scopes everything: an invitation or ticket of
-// another organization is simply not found.
+// The organization in the path scopes everything: an invitation, ticket or
+// confirmation of another organization is simply not found.
+//
+// # Self-registration
+//
+// The register, registered, confirm and confirmed pages answer 404
+// "Registration is not available", and change nothing, unless the
+// organization turned self-registration on (scimd org set --name ORG
+// --self-registration on). A valid registration form always leads to the same
+// "check your email" page, whether the address was new (an account waiting
+// for confirmation is created and a link emailed), already had an account
+// (nothing is created; its owner is told by email), or the email could not be
+// sent: the page does not tell which addresses have accounts. The emailed
+// link opens a page with a button; only its POST confirms, because mail
+// scanners fetch links.
 package accounts

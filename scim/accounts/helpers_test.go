@@ -99,6 +99,12 @@ func stores(t *testing.T, fn func(t *testing.T, e *env)) {
 
 func newEnv(tb testing.TB, redisURL string, inviteTTL time.Duration) *env {
 	tb.Helper()
+	return newEnvWith(tb, redisURL, func(o *resources.Onboarding) { o.InviteTTL = inviteTTL })
+}
+
+// newEnvWith is newEnv with onboarding settings changed by set.
+func newEnvWith(tb testing.TB, redisURL string, set func(o *resources.Onboarding)) *env {
+	tb.Helper()
 	ctx := context.Background()
 	store, err := backend.Open(ctx, redisURL)
 	if err != nil {
@@ -119,8 +125,9 @@ func newEnv(tb testing.TB, redisURL string, inviteTTL time.Duration) *env {
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	tb.Cleanup(e.srv.Close)
-	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{
-		Store: store, Mailer: e.mail, BaseURL: e.srv.URL, InviteTTL: inviteTTL, Log: log})
+	o := resources.Onboarding{Store: store, Mailer: e.mail, BaseURL: e.srv.URL, Log: log}
+	set(&o)
+	users := resources.NewUsers(store).WithOnboarding(o)
 	api := scim.NewHandler(scim.Config{BaseURL: e.srv.URL + scim.BasePath}, users, resources.NewGroups(store), store, log)
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)

@@ -1,0 +1,132 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/resources"
+)
+
+var _ resources.RegistrationStore = (*Store)(nil)
+
+// Self-registration keeps, besides the user (see the package documentation
+// for the key layout):
+//
+//	settings          HASH the organization's settings: selfRegistration "on" | "off"
+//	confirm:<hash>    STRING userId, a registration's confirmation token; PX its lifetime
+//	uconfirm:<userId> STRING hash of the user's one current confirmation, same PX
+//
+// Confirmation tokens are issued by the invitation script (issueInviteSrc)
+// and redeemed by redeemSrc without a password: the token, the version check
+// and the account state change together.
+
+// settingSelfRegistration is the settings field of self-registration.
+const settingSelfRegistration = "selfRegistration"
+
+// setSettingSrc sets one field of an organization's settings and records the
+// change, if it is one.
+//
+// KEYS: 1 settings. ARGV: 1 prefix, 2 field, 3 value, 4 actor, 5 now, 6
+// change log cap.
+// Returns {"ok", "1" if changed else "0"}.
+const setSettingSrc = luaCommon + `
+--@checked
+local old = redis.call('HGET', KEYS[1], ARGV[2])
+if old == ARGV[3] then return {'ok', '0'} end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+audit(ARGV[1], ARGV[6], ARGV[4], 'replace', 'Settings', ARGV[2], ARGV[5])
+return {'ok', '1'}
+`
+
+// OrgSettings returns an organization's settings. An organization that never
+// set one, or that does not exist, has the zero settings (self-registration
+// off).
+func (s *Store) OrgSettings(ctx context.Context, org string) (resources.OrgSettings, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return resources.OrgSettings{}, nil
+	}
+	v, err := s.client.HGet(ctx, p+"settings", settingSelfRegistration).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return resources.OrgSettings{}, fmt.Errorf("settings of %s: redis: %w", org, err)
+	}
+	return resources.OrgSettings{SelfRegistration: v == "on"}, nil
+}
+
+// SetSelfRegistration turns an organization's self-registration on or off and
+// reports whether that changed it. A change is recorded in the change log
+// (type Settings, id selfRegistration, action replace) by
+// [resources.Actor](ctx). It does not check that the organization exists:
+// callers do ([Store.OrgExists]).
+func (s *Store) SetSelfRegistration(ctx context.Context, org string, on bool) (bool, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return false, fmt.Errorf("set self-registration of %s: %w", org, err)
+	}
+	v := "off"
+	if on {
+		v = "on"
+	}
+	_, ts := now()
+	res, err := s.setSetting.Run(ctx, s.client, []string{p + "settings"}, p, settingSelfRegistration, v,
+		resources.Actor(ctx), ts, s.MaxChanges).Slice()
+	if err != nil {
+		return false, fmt.Errorf("set self-registration of %s: redis: %w", org, err)
+	}
+	changed, _ := res[1].(string)
+	return changed == "1", nil
+}
+
+// PutConfirmation stores hash as the user's confirmation token until ttl
+// passes, if the user's version is still version (else
+// [resources.ErrVersionConflict]), revoking the one it had. The change log
+// records [resources.UpdateAction](ctx) (resources.ActionRegister from
+// self-registration) by [resources.Actor](ctx).
+func (s *Store) PutConfirmation(ctx context.Context, org, userID, hash string, ttl time.Duration, version int64) error {
+	if err := s.issueSecret(ctx, org, userID, hash, ttl, version, "confirm", resources.UpdateAction(ctx)); err != nil {
+		return fmt.Errorf("put confirmation of %s: %w", userID, err)
+	}
+	return nil
+}
+
+// ConfirmationUser returns the id of the user whose confirmation token has
+// hash, or [resources.NotFound]: never issued, used, replaced or expired.
+func (s *Store) ConfirmationUser(ctx context.Context, org, hash string) (string, error) {
+	return s.secretUser(ctx, org, "confirm:", hash)
+}
+
+// HasConfirmation reports whether the user has a confirmation token that has
+// not expired.
+func (s *Store) HasConfirmation(ctx context.Context, org, userID string) (bool, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return false, nil
+	}
+	n, err := s.client.Exists(ctx, p+"uconfirm:"+userID).Result()
+	if err != nil {
+		return false, fmt.Errorf("confirmation of %s: redis: %w", userID, err)
+	}
+	return n == 1, nil
+}
+
+// RedeemConfirmation writes u (its document; the password is kept) if the
+// confirmation hash still belongs to u.ID and the user's version is still
+// version, and deletes the token: it works once. It fails with
+// [resources.NotFound] when the token is gone and with
+// [resources.ErrVersionConflict] when the user changed. The change log
+// records [resources.UpdateAction](ctx) by [resources.Actor](ctx).
+func (s *Store) RedeemConfirmation(ctx context.Context, org, hash string, u resources.Resource, version int64) (resources.Resource, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("redeem confirmation of %s: %w", u.ID, err)
+	}
+	out, err := s.redeem(ctx, p, p+"confirm:"+hash, p+"uconfirm:"+u.ID, u, version, resources.UserWrite{}, true)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("redeem confirmation of %s: %w", u.ID, err)
+	}
+	return out, nil
+}

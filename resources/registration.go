@@ -1,0 +1,440 @@
+package resources
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// Self-registration (DESIGN.md "Onboarding flows"), off unless the
+// organization enables it ([OrgSettings.SelfRegistration]): a customer fills
+// in a public form; scimd creates their account in accountState
+// "pendingConfirmation", with the password they chose already stored (hashed)
+// but unusable, and emails a single-use link that confirms the address
+// ([Users.ConfirmRegistration]): only then is the account active.
+//
+// The form's answer never tells whether the email already has an account: a
+// taken address gets no second account, and its owner is told by email that
+// someone tried to register with it ([Users.Register]).
+//
+// An unconfirmed account stays, visible to administrators as
+// pendingConfirmation, until it is confirmed or deleted. Once its link has
+// expired, registering the same address again replaces it: the stale account
+// is deleted and a new one created, so a customer who lost the email (or
+// whose email was never delivered) starts over after at most
+// [Onboarding.ConfirmTTL].
+
+// DefaultConfirmTTL is how long a registration's confirmation link works,
+// unless [Onboarding.ConfirmTTL] says otherwise.
+const DefaultConfirmTTL = 24 * time.Hour
+
+// RegistrationActor is the audit trail's actor of the accounts that
+// self-registration creates (and of the stale registrations it replaces):
+// nobody is signed in yet. The confirmation is the customer's own
+// ([CustomerActor]).
+const RegistrationActor = "self-registration"
+
+// Actions of the audit trail for self-registration.
+const (
+	// ActionRegister is a confirmation link issued for a new
+	// self-registered account.
+	ActionRegister Action = "register"
+	// ActionConfirm is a self-registered account confirmed by its customer.
+	ActionConfirm Action = "confirm"
+)
+
+// TypeSettings is the audit trail's resource type of an organization
+// setting; the resource id is the setting's name ("selfRegistration").
+const TypeSettings = "Settings"
+
+// MaxNameLength bounds a first or last name typed into the registration form.
+const MaxNameLength = 256
+
+// OrgSettings are an organization's own switches, kept in the store.
+type OrgSettings struct {
+	// SelfRegistration opens the public registration pages. Off by default.
+	SelfRegistration bool
+}
+
+// ErrRegistrationClosed is the answer of every registration call when the
+// organization does not allow self-registration (or does not exist: the two
+// are not told apart).
+var ErrRegistrationClosed = Error{Code: NotFound, Detail: "This organization does not offer self-registration. Ask an administrator of the organization to create an account for you."}
+
+// ErrInvalidConfirmation is the one answer to a confirmation token that is
+// not (or no longer) usable: unknown, forged, already used, expired, of
+// another organization, or of an account that is no longer waiting for it.
+var ErrInvalidConfirmation = Error{Code: NotFound, Detail: "This confirmation link is not valid. It may have expired or been used already. If your account is not active yet, register again once the link has expired."}
+
+// RegistrationStore keeps what self-registration needs: the organization's
+// settings and the hashes of confirmation tokens, each of which expires on its
+// own and works once.
+type RegistrationStore interface {
+	// OrgSettings returns the organization's settings; an organization that
+	// set nothing (or does not exist) has the zero settings.
+	OrgSettings(ctx context.Context, org string) (OrgSettings, error)
+	// PutConfirmation stores hash as the user's one confirmation token until
+	// ttl passes, if the user's version is still version (else
+	// [ErrVersionConflict]); [NotFound] if there is no user.
+	PutConfirmation(ctx context.Context, org, userID, hash string, ttl time.Duration, version int64) error
+	// ConfirmationUser returns the id of the user a confirmation hash
+	// belongs to, or [NotFound].
+	ConfirmationUser(ctx context.Context, org, hash string) (string, error)
+	// HasConfirmation reports whether the user has a confirmation token that
+	// has not expired.
+	HasConfirmation(ctx context.Context, org, userID string) (bool, error)
+	// RedeemConfirmation atomically consumes the confirmation hash of u.ID
+	// and writes u, if the user's version is still version
+	// ([ErrVersionConflict]) and the token still exists ([NotFound]).
+	RedeemConfirmation(ctx context.Context, org, hash string, u Resource, version int64) (Resource, error)
+}
+
+// Registration is the registration form as a customer filled it in.
+type Registration struct {
+	// Email is the address, and so the userName, of the new account.
+	Email string
+	// GivenName and FamilyName are the customer's first and last names.
+	GivenName, FamilyName string
+	// Password is the password they chose.
+	Password Secret
+}
+
+// SelfRegistration reports whether org lets customers register themselves.
+func (u *Users) SelfRegistration(ctx context.Context, org string) (bool, error) {
+	if u.onboarding == nil {
+		return false, nil
+	}
+	s, err := u.onboarding.Store.OrgSettings(ctx, org)
+	if err != nil {
+		return false, err
+	}
+	return s.SelfRegistration, nil
+}
+
+// CheckRegistration checks a registration form before anything is stored:
+// the email must be an address such as jane@example.com, both names given
+// and at most [MaxNameLength] characters, and the password must pass
+// [CheckPasswordPolicy]. Each problem is a sentence for the customer, keyed
+// by the form's field ("email", "givenName", "familyName", "password"); an
+// empty map means the form is acceptable.
+func CheckRegistration(r Registration) map[string]string {
+	problems := map[string]string{}
+	email := strings.TrimSpace(r.Email)
+	if email == "" {
+		problems["email"] = "Enter your email address."
+	} else if checkEmail(email) != nil {
+		problems["email"] = "Enter an email address such as jane@example.com."
+	}
+	for field, v := range map[string]string{"givenName": r.GivenName, "familyName": r.FamilyName} {
+		what := "first"
+		if field == "familyName" {
+			what = "last"
+		}
+		switch v = strings.TrimSpace(v); {
+		case v == "":
+			problems[field] = "Enter your " + what + " name."
+		case utf8.RuneCountInString(v) > MaxNameLength:
+			problems[field] = fmt.Sprintf("Your %s name must be at most %d characters long.", what, MaxNameLength)
+		case strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 || c == 0x7f }):
+			problems[field] = "Your " + what + " name must not contain control characters."
+		}
+	}
+	if p := PasswordProblem(r.Password, email); p != "" {
+		problems["password"] = "Your password " + p + "."
+	}
+	return problems
+}
+
+// Register handles a registration form of org. It is [ErrRegistrationClosed]
+// unless the organization allows self-registration, and [InvalidValue] when
+// [CheckRegistration] finds a problem; otherwise it returns nil, whatever
+// happened, so that the answer (and, as far as possible, its timing) never
+// tells whether the email already had an account:
+//
+//   - a new email: the account is created as an administrator's create would
+//     be (same uniqueness and email rules, audited with actor
+//     [RegistrationActor]), in accountState pendingConfirmation with the
+//     chosen password stored, and a confirmation link is emailed;
+//   - an email that has an account: nothing is created, and the address is
+//     told that someone tried to register with it (an email that grants
+//     nothing);
+//   - the email cannot be sent: the failure is logged (never the link), and
+//     the account stays unconfirmed until its link would have expired.
+//
+// Other errors are the store failing.
+func (u *Users) Register(ctx context.Context, org string, r Registration) error {
+	on, err := u.SelfRegistration(ctx, org)
+	if err != nil {
+		return err
+	}
+	if !on {
+		return ErrRegistrationClosed
+	}
+	r.Email, r.GivenName, r.FamilyName = strings.TrimSpace(r.Email), strings.TrimSpace(r.GivenName), strings.TrimSpace(r.FamilyName)
+	if problems := CheckRegistration(r); len(problems) > 0 {
+		for _, f := range []string{"email", "givenName", "familyName", "password"} {
+			if p, ok := problems[f]; ok {
+				return Errorf(InvalidValue, "%s", p)
+			}
+		}
+	}
+	// Hash first, whether or not the account will be created: both answers
+	// then cost one argon2id run.
+	hash := HashPassword(r.Password)
+	ctx = WithActor(ctx, RegistrationActor)
+
+	cur, found, err := u.findByUserName(ctx, org, r.Email)
+	if err != nil {
+		return err
+	}
+	if found {
+		replaced, err := u.replaceStale(ctx, org, cur)
+		if err != nil {
+			return err
+		}
+		if !replaced {
+			u.sendRegistrationMail(ctx, org, cur.ID, "registration attempt email not sent", func() (Message, error) {
+				return alreadyRegisteredMessage(org, cur, u.onboarding.BaseURL+"/t/"+url.PathEscape(org)+"/accounts/login")
+			})
+			return nil
+		}
+	}
+
+	raw := map[string]any{
+		"schemas":  []any{schemas.UserURN},
+		"userName": r.Email,
+		"name":     map[string]any{"givenName": r.GivenName, "familyName": r.FamilyName},
+	}
+	b, err := normalize(u.rt, raw)
+	if err != nil {
+		return err
+	}
+	w, err := u.prepare(b, nil)
+	if err != nil {
+		return err
+	}
+	w.PasswordHash = hash
+	extensionAttrs(b.attrs, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStatePendingConfirmation
+	res, err := u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
+	if ErrorCode(err) == Uniqueness {
+		// Registered by someone else in the meantime: the same answer as a
+		// taken email, and its owner is told.
+		u.sendRegistrationMail(ctx, org, "", "registration attempt email not sent", func() (Message, error) {
+			return alreadyRegisteredMessage(org, Resource{Attributes: map[string]any{"userName": r.Email}},
+				u.onboarding.BaseURL+"/t/"+url.PathEscape(org)+"/accounts/login")
+		})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+
+	token := newSecret()
+	ttl := u.onboarding.ConfirmTTL
+	if err := u.onboarding.Store.PutConfirmation(WithAction(ctx, ActionRegister), org, res.ID, HashToken(token), ttl, res.Version); err != nil {
+		// The account exists without a link: registering again replaces it.
+		u.onboarding.Log.ErrorContext(ctx, "registration confirmation not issued", "org", org, "resource_id", res.ID, "err", err)
+		return nil
+	}
+	link := u.onboarding.BaseURL + "/t/" + url.PathEscape(org) + "/accounts/confirm?token=" + token.Reveal()
+	u.sendRegistrationMail(ctx, org, res.ID, "registration confirmation email not sent", func() (Message, error) {
+		return confirmationMessage(org, res, link, time.Now().Add(ttl))
+	}, token.Reveal())
+	return nil
+}
+
+// replaceStale deletes cur, an existing account of the email being
+// registered, if it is an unconfirmed registration whose link has expired,
+// and reports whether it did. Anything else about cur (confirmed, invited,
+// still within its link's lifetime, changed meanwhile) keeps it.
+func (u *Users) replaceStale(ctx context.Context, org string, cur Resource) (bool, error) {
+	if accountState(cur) != schemas.AccountStatePendingConfirmation {
+		return false, nil
+	}
+	live, err := u.onboarding.Store.HasConfirmation(ctx, org, cur.ID)
+	if err != nil || live {
+		return false, err
+	}
+	err = u.store.DeleteUser(ctx, org, cur.ID, cur.Version)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrVersionConflict) || ErrorCode(err) == NotFound:
+		// Changed or deleted meanwhile: treat the email as taken.
+		return false, nil
+	}
+	return false, err
+}
+
+// sendRegistrationMail composes and sends a registration email, logging
+// (never returning) a failure: the form's answer must not depend on it. The
+// log carries the user id, and secrets (the link's token) are cut out of the
+// error.
+func (u *Users) sendRegistrationMail(ctx context.Context, org, userID, failure string, compose func() (Message, error), secrets ...string) {
+	o := u.onboarding
+	m, err := compose()
+	if err == nil {
+		err = o.Mailer.Send(context.WithoutCancel(ctx), m)
+	}
+	if err == nil {
+		return
+	}
+	msg := err.Error()
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, "REDACTED")
+	}
+	o.Log.ErrorContext(ctx, failure, "org", org, "resource_id", userID, "err", msg)
+}
+
+// pendingConfirmation reports whether an account waits for its customer to
+// confirm their registration.
+func pendingConfirmation(r Resource) bool {
+	return accountState(r) == schemas.AccountStatePendingConfirmation
+}
+
+// Confirmation returns the account a confirmation token of org is for, if
+// self-registration is on, the token is usable and the account still waits
+// for it; else [ErrRegistrationClosed] or [ErrInvalidConfirmation]. It
+// changes nothing (a GET of the emailed link calls it, and mail scanners
+// fetch links).
+func (u *Users) Confirmation(ctx context.Context, org string, token Secret) (Resource, error) {
+	on, err := u.SelfRegistration(ctx, org)
+	if err != nil {
+		return Resource{}, err
+	}
+	if !on {
+		return Resource{}, ErrRegistrationClosed
+	}
+	if token == "" {
+		return Resource{}, ErrInvalidConfirmation
+	}
+	id, err := u.onboarding.Store.ConfirmationUser(ctx, org, HashToken(token))
+	if err != nil {
+		return Resource{}, asInvalid(err, ErrInvalidConfirmation)
+	}
+	cur, err := u.store.GetUser(ctx, org, id)
+	if err != nil {
+		return Resource{}, asInvalid(err, ErrInvalidConfirmation)
+	}
+	if !pendingConfirmation(cur) {
+		return Resource{}, ErrInvalidConfirmation
+	}
+	return cur, nil
+}
+
+// ConfirmRegistration makes the account a confirmation token of org is for
+// active, consuming the token: it works once. The token is checked, burnt and
+// the account written in one store call, which fails if the account changed
+// since it was read (then it is read again). Every unusable token is
+// [ErrInvalidConfirmation] (or [ErrRegistrationClosed] while the organization
+// does not allow self-registration), and then nothing changes. The change log
+// records a "confirm" by the customer.
+func (u *Users) ConfirmRegistration(ctx context.Context, org string, token Secret) (Resource, error) {
+	hash := HashToken(token)
+	for attempt := 0; ; attempt++ {
+		cur, err := u.Confirmation(ctx, org, token)
+		if err != nil {
+			return Resource{}, err
+		}
+		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
+		extensionAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStateActive
+		wctx := WithAction(WithActor(ctx, CustomerActor(cur.ID)), ActionConfirm)
+		res, err := u.onboarding.Store.RedeemConfirmation(wctx, org, hash, next, cur.Version)
+		switch {
+		case err == nil:
+			res.Groups = cur.Groups
+			return res, nil
+		case ErrorCode(err) == NotFound:
+			return Resource{}, ErrInvalidConfirmation
+		case !errors.Is(err, ErrVersionConflict):
+			return Resource{}, err
+		}
+		if attempt+1 >= maxWriteAttempts {
+			return Resource{}, Errorf(Conflict, "your account is being changed by other requests at the same time; try again")
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Resource{}, err
+		}
+	}
+}
+
+// registrationHTML is the HTML body of the registration emails: a greeting,
+// paragraphs, and an optional button.
+var registrationHTML = template.Must(template.New("registration").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
+<body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1f2328; max-width: 36rem; margin: 0 auto; padding: 1.5rem;">
+<p>Hello{{with .Name}} {{.}}{{end}},</p>
+{{range .Before}}<p>{{.}}</p>
+{{end}}{{if .Link}}<p><a href="{{.Link}}" style="display: inline-block; background: #1f6feb; color: #ffffff; padding: 0.6rem 1.2rem; border-radius: 6px; text-decoration: none;">{{.Button}}</a></p>
+<p>Or open this link: <a href="{{.Link}}">{{.Link}}</a></p>
+{{end}}{{range .After}}<p>{{.}}</p>
+{{end}}</body></html>
+`))
+
+// registrationMail composes an email of the registration flow to the
+// account r: paragraphs before and after a link (none when link is "").
+func registrationMail(subject string, r Resource, before []string, button, link string, after []string) (Message, error) {
+	name := ""
+	if n, ok := r.Attributes["name"].(map[string]any); ok {
+		name, _ = n["givenName"].(string)
+	}
+	var text strings.Builder
+	if name != "" {
+		fmt.Fprintf(&text, "Hello %s,\n\n", name)
+	} else {
+		text.WriteString("Hello,\n\n")
+	}
+	for _, p := range before {
+		text.WriteString(p + "\n\n")
+	}
+	if link != "" {
+		text.WriteString(link + "\n\n")
+	}
+	text.WriteString(strings.Join(after, "\n\n") + "\n")
+	data := struct {
+		Subject, Name, Button, Link string
+		Before, After               []string
+	}{subject, name, button, link, before, after}
+	var html bytes.Buffer
+	if err := registrationHTML.Execute(&html, data); err != nil {
+		return Message{}, fmt.Errorf("registration email: %w", err)
+	}
+	return Message{To: stringAttr(r.Attributes, "userName"), Subject: subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// confirmationMessage is the email that asks a newly registered customer to
+// confirm their address.
+func confirmationMessage(org string, r Resource, link string, expires time.Time) (Message, error) {
+	email := stringAttr(r.Attributes, "userName")
+	return registrationMail("Confirm your "+org+" account", r,
+		[]string{fmt.Sprintf("You registered for an account of %s with this email address: %s. To activate it, confirm your address:", org, email)},
+		"Confirm my account", link,
+		[]string{
+			"The link works once and expires on " + expires.UTC().Format("Monday 2 January 2006 at 15:04 UTC") + ".",
+			"If you did not register, ignore this email: without confirmation the account never becomes active.",
+		})
+}
+
+// alreadyRegisteredMessage is the email to the owner of an address that
+// someone tried to register again. It grants nothing: its only link is the
+// sign-in page.
+func alreadyRegisteredMessage(org string, r Resource, signIn string) (Message, error) {
+	email := stringAttr(r.Attributes, "userName")
+	return registrationMail("Someone tried to register with your "+org+" address", r,
+		[]string{
+			fmt.Sprintf("Someone tried to register for an account of %s with your email address, %s. This address already has an account, so nothing was created or changed.", org, email),
+			"If it was you, sign in with your existing password here:",
+		}, "Sign in", signIn,
+		[]string{
+			"If you have forgotten your password, ask an administrator of " + org + " to reset it. If you have not yet confirmed your account, use the link in the confirmation email we sent you before.",
+			"If it was not you, you can ignore this email: your account is unchanged.",
+		})
+}

@@ -1,0 +1,206 @@
+package accounts
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// Self-registration pages: register, registered, confirm, confirmed. Each
+// answers 404 "Registration is not available" unless the organization turned
+// self-registration on (scimd org set --self-registration on), and then
+// changes nothing.
+
+// registrationOpen reports whether the organization allows self-registration;
+// when it does not (or the store fails) it has answered.
+func (h *Handler) registrationOpen(w http.ResponseWriter, r *http.Request) bool {
+	on, err := h.users.SelfRegistration(r.Context(), r.PathValue("org"))
+	if err != nil {
+		h.failed(w, r, err)
+		return false
+	}
+	if !on {
+		h.registrationClosed(w, r)
+		return false
+	}
+	return true
+}
+
+func (h *Handler) registrationClosed(w http.ResponseWriter, r *http.Request) {
+	h.message(w, r, http.StatusNotFound, "Registration is not available", []string{resources.ErrRegistrationClosed.Detail}, nil)
+}
+
+// registerForm holds what the customer typed, except the passwords, and the
+// messages of each field.
+type registerForm struct {
+	email, givenName, familyName string
+	errs                         map[string]string
+}
+
+// registerFields are the form's inputs, in order.
+var registerFields = []string{"email", "givenName", "familyName", "password", "confirm"}
+
+func (f registerForm) fields() []field {
+	e := f.errs
+	focus := "email"
+	for _, k := range registerFields {
+		if e[k] != "" {
+			focus = k
+			break
+		}
+	}
+	fs := []field{
+		{ID: "email", Name: "email", Type: "email", Label: "Email", Value: f.email, Autocomplete: "email",
+			Hint: "Your email address is also your username."},
+		{ID: "givenName", Name: "givenName", Type: "text", Label: "First name", Value: f.givenName, Autocomplete: "given-name"},
+		{ID: "familyName", Name: "familyName", Type: "text", Label: "Last name", Value: f.familyName, Autocomplete: "family-name"},
+		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "new-password",
+			Hint:      "At least 8 characters. Not your email address, and not a common password.",
+			MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},
+		{ID: "confirm", Name: "confirm", Type: "password", Label: "Confirm password", Autocomplete: "new-password",
+			MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},
+	}
+	for i := range fs {
+		fs[i].Error = e[fs[i].ID]
+		fs[i].Autofocus = fs[i].ID == focus
+	}
+	return fs
+}
+
+// alert summarizes the form's problems, in the order of the fields.
+func (f registerForm) alert() string {
+	var msgs []string
+	for _, k := range registerFields {
+		if m := f.errs[k]; m != "" {
+			msgs = append(msgs, m)
+		}
+	}
+	return alertFor(strings.Join(msgs, " "))
+}
+
+func (h *Handler) renderRegister(w http.ResponseWriter, r *http.Request, status int, f registerForm, alert string) {
+	h.render(w, r, status, "register", page{Title: "Create your account", CSRF: h.csrfToken(w, r), Alert: alert, Fields: f.fields()})
+}
+
+func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request) {
+	if !h.registrationOpen(w, r) {
+		return
+	}
+	h.renderRegister(w, r, http.StatusOK, registerForm{}, "")
+}
+
+// register handles the registration form. A valid form always leads to the
+// same "check your email" page, whether the email was new, already had an
+// account, or the email could not be sent (resources.Users.Register).
+func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
+	csrfOK, ok := h.parseForm(w, r)
+	if !ok || !h.registrationOpen(w, r) {
+		return
+	}
+	f := registerForm{email: strings.TrimSpace(r.PostFormValue("email")), givenName: strings.TrimSpace(r.PostFormValue("givenName")),
+		familyName: strings.TrimSpace(r.PostFormValue("familyName"))}
+	if !csrfOK {
+		h.renderRegister(w, r, http.StatusForbidden, f, expiredForm)
+		return
+	}
+	password, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
+	reg := resources.Registration{Email: f.email, GivenName: f.givenName, FamilyName: f.familyName, Password: resources.Secret(password)}
+	f.errs = resources.CheckRegistration(reg)
+	if f.errs["password"] == "" && password != confirm {
+		f.errs["confirm"] = "The two passwords do not match. Type the same password twice."
+	}
+	if len(f.errs) > 0 {
+		h.renderRegister(w, r, http.StatusBadRequest, f, f.alert())
+		return
+	}
+	err := h.users.Register(r.Context(), r.PathValue("org"), reg)
+	switch {
+	case errors.Is(err, resources.ErrRegistrationClosed):
+		h.registrationClosed(w, r)
+	case resources.ErrorCode(err) == resources.InvalidValue:
+		msg := resources.Error{}
+		errors.As(err, &msg)
+		h.renderRegister(w, r, http.StatusBadRequest, f, alertFor(msg.Detail))
+	case err != nil:
+		h.failed(w, r, err)
+	default:
+		http.Redirect(w, r, "registered", http.StatusSeeOther)
+	}
+}
+
+// registered is the one answer to every accepted registration form.
+func (h *Handler) registered(w http.ResponseWriter, r *http.Request) {
+	if !h.registrationOpen(w, r) {
+		return
+	}
+	h.message(w, r, http.StatusOK, "Check your email", []string{
+		"We sent a message to the address you entered. To activate your account, open the link in it and confirm. The link works once and expires; the message says when.",
+		"No message after a few minutes? Check your spam folder. If it does not arrive, you can register again once the link would have expired.",
+	}, nil)
+}
+
+func (h *Handler) invalidConfirmation(w http.ResponseWriter, r *http.Request) {
+	h.message(w, r, http.StatusNotFound, "Confirmation link not valid", []string{resources.ErrInvalidConfirmation.Detail},
+		&link{Href: "login", Text: "Sign in"})
+}
+
+// confirmError answers the errors of resources.Users.Confirmation and
+// ConfirmRegistration.
+func (h *Handler) confirmError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, resources.ErrRegistrationClosed):
+		h.registrationClosed(w, r)
+	case errors.Is(err, resources.ErrInvalidConfirmation):
+		h.invalidConfirmation(w, r)
+	default:
+		h.failed(w, r, err)
+	}
+}
+
+// confirmForm shows the confirmation button of a usable link. It changes
+// nothing: mail scanners and link previews fetch links.
+func (h *Handler) confirmForm(w http.ResponseWriter, r *http.Request) {
+	org, token := r.PathValue("org"), resources.Secret(r.URL.Query().Get("token"))
+	u, err := h.users.Confirmation(r.Context(), org, token)
+	if err != nil {
+		h.confirmError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "confirm", page{Title: "Confirm your account", CSRF: h.csrfToken(w, r), Email: userName(u), Token: token.Reveal()})
+}
+
+// confirm activates a self-registered account, consuming its token.
+func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
+	csrfOK, ok := h.parseForm(w, r)
+	if !ok {
+		return
+	}
+	org, token := r.PathValue("org"), resources.Secret(r.PostFormValue("token"))
+	u, err := h.users.Confirmation(r.Context(), org, token)
+	if err != nil {
+		h.confirmError(w, r, err)
+		return
+	}
+	if !csrfOK {
+		h.render(w, r, http.StatusForbidden, "confirm", page{Title: "Confirm your account", CSRF: h.csrfToken(w, r), Email: userName(u),
+			Token: token.Reveal(), Alert: expiredForm})
+		return
+	}
+	if _, err := h.users.ConfirmRegistration(r.Context(), org, token); err != nil {
+		h.confirmError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "confirmed", http.StatusSeeOther)
+}
+
+func (h *Handler) confirmed(w http.ResponseWriter, r *http.Request) {
+	if !h.registrationOpen(w, r) {
+		return
+	}
+	h.message(w, r, http.StatusOK, "Your account is ready", []string{
+		"Your email address is confirmed and your account is active.",
+		"Sign in to the applications of " + r.PathValue("org") + " with your email and the password you chose.",
+	}, &link{Href: "login", Text: "Sign in"})
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/backend/redistest"
+)
+
+func TestOrgSelfRegistration(t *testing.T) {
+	url := redistest.Start(t)
+	mustAdmin(t, url, "org", "create", "--name", "acme")
+	if out := mustAdmin(t, url, "org", "show", "--name", "acme"); !strings.Contains(out, "self-registration:  off") {
+		t.Errorf("org show of a new organization =\n%s\nwant self-registration off", out)
+	}
+	steps := []struct{ value, want string }{
+		{"on", `Self-registration of "acme" is now on.`},
+		{"on", `Self-registration of "acme" was already on.`},
+		{"off", `Self-registration of "acme" is now off.`},
+		{"on", "/t/acme/accounts/register"},
+	}
+	for _, s := range steps {
+		if out := mustAdmin(t, url, "org", "set", "--name", "acme", "--self-registration", s.value); !strings.Contains(out, s.want) {
+			t.Errorf("org set --self-registration %s =\n%s\nwant %q", s.value, out, s.want)
+		}
+	}
+	if out := mustAdmin(t, url, "org", "show", "--name", "acme"); !strings.Contains(out, "self-registration:  on") {
+		t.Errorf("org show =\n%s\nwant self-registration on", out)
+	}
+	failures := map[string][]string{
+		"does not exist":                {"org", "set", "--name", "acmee", "--self-registration", "on"},
+		"invalid --self-registration":   {"org", "set", "--name", "acme", "--self-registration", "yes"},
+		"nothing to set":                {"org", "set", "--name", "acme"},
+		"--name is required":            {"org", "set", "--self-registration", "on"},
+		"unknown org command":           {"org", "delete", "--name", "acme"},
+		"flag provided but not defined": {"org", "create", "--name", "x", "--self-registration", "on"},
+	}
+	for want, args := range failures {
+		if _, err := admin(t, url, args...); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("scimd %s = %v, want an error saying %q", strings.Join(args, " "), err, want)
+		}
+	}
+	// Changes only are recorded, by the CLI.
+	out := mustAdmin(t, url, "audit", "--org", "acme")
+	if n := strings.Count(out, "selfRegistration"); n != 3 {
+		t.Errorf("audit shows %d setting changes, want 3:\n%s", n, out)
+	}
+}

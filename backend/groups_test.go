@@ -179,3 +179,43 @@ func TestInjectedFailure(t *testing.T) {
 		}
 	})
 }
+
+// TestMembersOnlyUpdateKeepsCreation: a members-only change is a change of the
+// group, not a new group: its creation time, its place in the ordering set and
+// its meta.created index entry stay as they were.
+func TestMembersOnlyUpdateKeepsCreation(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u := mustCreateUser(t, s, user("m@example.com"))
+		g1 := mustCreateGroup(t, s, group("First"))
+		mustCreateGroup(t, s, group("Second"))
+		out, err := s.UpdateGroup(ctx, org, resources.Resource{ID: g1.ID}, 0, resources.MemberDelta{Add: []string{u.ID}})
+		if err != nil {
+			t.Fatalf("UpdateGroup members only: %v", err)
+		}
+		if out.Version != 2 {
+			t.Errorf("version after a member add = %d, want 2", out.Version)
+		}
+		got, err := s.GetGroup(ctx, org, g1.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Created.Equal(g1.Created) {
+			t.Errorf("created = %v after a member add, want %v", got.Created, g1.Created)
+		}
+		if got.Attributes["displayName"] != "First" {
+			t.Errorf("attributes after a members-only update = %v", got.Attributes)
+		}
+		page, err := s.ListGroups(ctx, org, resources.Query{StartIndex: 1, Count: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Resources) != 2 || page.Resources[0].ID != g1.ID {
+			t.Errorf("list order after a member add: first is %v, want the first group created", page.Resources[0].ID)
+		}
+		p, _ := prefix(org)
+		if n, _ := s.client.ZCard(ctx, p+"ix:group:meta.created").Result(); n != 2 {
+			t.Errorf("meta.created index has %d entries for 2 groups", n)
+		}
+	})
+}

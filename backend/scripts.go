@@ -189,7 +189,7 @@ if cur[2] and cur[2] ~= uk and redis.call('HGET', KEYS[2], cur[2]) == id then
 end
 if uk ~= '' then redis.call('HSET', KEYS[2], uk, id) end
 setIndex(prefix, 'group', id, old, new)
-if expect == 0 then
+if expect == 0 and not membersOnly then
   redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), id)
   redis.call('ZADD', prefix .. 'ix:group:meta.created', 0, now .. NUL .. id)
   redis.call('HSET', KEYS[1], 'created', now)

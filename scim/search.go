@@ -168,6 +168,9 @@ func (h *Handler) rootSearch(w http.ResponseWriter, r *http.Request) {
 	h.writeList(w, r, h.endpoints, params)
 }
 
+// maxRootDepth bounds startIndex+count of a query across resource types.
+const maxRootDepth = 10000
+
 // typedQuery is one resource type's part of a (possibly root) query.
 type typedQuery struct {
 	e endpoint
@@ -239,6 +242,12 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoi
 	} else {
 		// Across types: each type's first startIndex+count-1 results, merged
 		// (by the sort key when sorting, else users then groups), then paged.
+		// That costs the depth of the page, so the depth is bounded.
+		if p.startIndex-1 > maxRootDepth-p.count {
+			fail(w, r, resources.Errorf(resources.TooMany,
+				"a query across resource types pages at most %d results deep (startIndex+count); query /Users or /Groups for deeper pages", maxRootDepth))
+			return
+		}
 		var all []item
 		var keys []any
 		var present []bool

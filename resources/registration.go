@@ -371,7 +371,7 @@ func (u *Users) ConfirmRegistration(ctx context.Context, org string, token Secre
 var registrationHTML = template.Must(template.New("registration").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
 <body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1f2328; max-width: 36rem; margin: 0 auto; padding: 1.5rem;">
-<p>Hello{{with .Name}} {{.}}{{end}},</p>
+<p>Hello,</p>
 {{range .Before}}<p>{{.}}</p>
 {{end}}{{if .Link}}<p><a href="{{.Link}}" style="display: inline-block; background: #1f6feb; color: #ffffff; padding: 0.6rem 1.2rem; border-radius: 6px; text-decoration: none;">{{.Button}}</a></p>
 <p>Or open this link: <a href="{{.Link}}">{{.Link}}</a></p>
@@ -380,18 +380,12 @@ var registrationHTML = template.Must(template.New("registration").Parse(`<!DOCTY
 `))
 
 // registrationMail composes an email of the registration flow to the
-// account r: paragraphs before and after a link (none when link is "").
-func registrationMail(subject string, r Resource, before []string, button, link string, after []string) (Message, error) {
-	name := ""
-	if n, ok := r.Attributes["name"].(map[string]any); ok {
-		name, _ = n["givenName"].(string)
-	}
+// address to: paragraphs before and after a link (none when link is ""). It
+// greets nobody by name: a registration form's names were typed by whoever
+// filled it in, who may not own the address.
+func registrationMail(subject, to string, before []string, button, link string, after []string) (Message, error) {
 	var text strings.Builder
-	if name != "" {
-		fmt.Fprintf(&text, "Hello %s,\n\n", name)
-	} else {
-		text.WriteString("Hello,\n\n")
-	}
+	text.WriteString("Hello,\n\n")
 	for _, p := range before {
 		text.WriteString(p + "\n\n")
 	}
@@ -400,21 +394,21 @@ func registrationMail(subject string, r Resource, before []string, button, link 
 	}
 	text.WriteString(strings.Join(after, "\n\n") + "\n")
 	data := struct {
-		Subject, Name, Button, Link string
-		Before, After               []string
-	}{subject, name, button, link, before, after}
+		Subject, Button, Link string
+		Before, After         []string
+	}{subject, button, link, before, after}
 	var html bytes.Buffer
 	if err := registrationHTML.Execute(&html, data); err != nil {
 		return Message{}, fmt.Errorf("registration email: %w", err)
 	}
-	return Message{To: stringAttr(r.Attributes, "userName"), Subject: subject, Text: text.String(), HTML: html.String()}, nil
+	return Message{To: to, Subject: subject, Text: text.String(), HTML: html.String()}, nil
 }
 
 // confirmationMessage is the email that asks a newly registered customer to
 // confirm their address.
 func confirmationMessage(org string, r Resource, link string, expires time.Time) (Message, error) {
 	email := stringAttr(r.Attributes, "userName")
-	return registrationMail("Confirm your "+org+" account", r,
+	return registrationMail("Confirm your "+org+" account", email,
 		[]string{fmt.Sprintf("You registered for an account of %s with this email address: %s. To activate it, confirm your address:", org, email)},
 		"Confirm my account", link,
 		[]string{
@@ -428,7 +422,7 @@ func confirmationMessage(org string, r Resource, link string, expires time.Time)
 // sign-in page.
 func alreadyRegisteredMessage(org string, r Resource, signIn string) (Message, error) {
 	email := stringAttr(r.Attributes, "userName")
-	return registrationMail("Someone tried to register with your "+org+" address", r,
+	return registrationMail("Someone tried to register with your "+org+" address", email,
 		[]string{
 			fmt.Sprintf("Someone tried to register for an account of %s with your email address, %s. This address already has an account, so nothing was created or changed.", org, email),
 			"If it was you, sign in with your existing password here:",

@@ -180,6 +180,9 @@ func TestRegistration(t *testing.T) {
 			t.Errorf("token has %d characters, want 43", len(token))
 		}
 		sent := len(e.mail.messages())
+		if m := e.mail.messages()[sent-1]; strings.Contains(m.Text+m.HTML, "Nora") {
+			t.Errorf("the confirmation email repeats a name the registrant typed:\n%s", m.Text)
+		}
 
 		// The same email again (any case, another password): the same page,
 		// no second user, and the owner is told.

@@ -95,6 +95,12 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	if err != nil {
 		return resources.Page{}, err
 	}
+	if len(ids) > s.MaxScan {
+		// Ordering (and, for a partly indexed filter, checking) the matches
+		// costs their number: bounded like a scan.
+		return resources.Page{}, resources.Errorf(resources.TooMany,
+			"filter %v matches more than %d %ss; narrow it with an indexed attribute (userName, externalId, emails.value, ...)", q.Filter, s.MaxScan, k.name)
+	}
 	ids, err = s.inOrder(ctx, p, k, ids)
 	if err != nil {
 		return resources.Page{}, err

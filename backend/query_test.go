@@ -224,6 +224,10 @@ func TestScanLimit(t *testing.T) {
 		if page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10}); err != nil || page.Total != 1 {
 			t.Errorf("ListUsers with an indexed side = %d, %v; want 1 match", page.Total, err)
 		}
+		// An indexed side matching more than the bound is bounded too.
+		e, _ = resources.ParseFilter(schemas.Users(), `userName sw "u" and nickName eq "x"`)
+		_, err = s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10})
+		wantCode(t, "ListUsers with 6 candidates", err, resources.TooMany)
 	})
 }
 

@@ -1,10 +1,12 @@
 // Package resources is scimd's domain: customer Users and Groups, the rules that
 // govern them (validation against the schemas, userName immutability, write-only
-// passwords, read-only computed groups, membership), SCIM filter evaluation and
-// PATCH application (RFC 7644 §3.4.2.2, §3.5.2).
+// passwords, read-only computed groups, membership), onboarding (invitations,
+// temporary passwords, self-registration), SCIM filter evaluation and PATCH
+// application (RFC 7644 §3.4.2.2, §3.5.2).
 //
 // It knows nothing of HTTP or Redis. It declares the small store interfaces it
-// needs ([UserStore], [GroupStore], [TokenStore]); package backend implements them.
+// needs ([UserStore], [GroupStore], [TokenStore], [OnboardingStore],
+// [RegistrationStore]); package backend implements them.
 // Errors a client may see are [Error] values whose [Code] package scim maps to an
 // HTTP status and scimType.
 package resources

@@ -51,10 +51,21 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 			}
 			continue
 		}
-		if strings.HasPrefix(strings.ToLower(key), "urn:") {
+		if _, _, known := rt.SplitURN(key); !known && strings.HasPrefix(strings.ToLower(key), "urn:") {
 			continue // an extension we don't support: ignore, as clients expect
 		}
+		// A name may carry its schema's URN ("urn:…:core:2.0:User:password").
 		a, ok := rt.Lookup(key)
+		if ok && !a.Core && a.Sub == nil {
+			ext := extensionAttrs(b.attrs, a.URN, true)
+			if err := b.put(rt, ext, a, v); err != nil {
+				return body{}, err
+			}
+			if len(ext) == 0 {
+				delete(b.attrs, a.URN)
+			}
+			continue
+		}
 		if !ok || a.Sub != nil {
 			return body{}, Errorf(InvalidValue, "unknown attribute %q: %s resources have no such attribute", key, rt.Name)
 		}

@@ -180,3 +180,24 @@ func TestConformance(t *testing.T) {
 		}
 	})
 }
+
+func TestURNQualifiedNamesInBodies(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		r := a.do("POST", "/Users", ownerToken, map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+			"urn:ietf:params:scim:schemas:core:2.0:User:userName": "qualified@example.com",
+			"urn:ietf:params:scim:schemas:core:2.0:User:password": "Qualified-pass-1",
+			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Ops",
+		}).must(t, http.StatusCreated)
+		if str(r.body, "userName") != "qualified@example.com" || str(r.body, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "department") != "Ops" {
+			t.Errorf("URN-qualified names were not applied: %s", r.raw)
+		}
+		if got := str(r.body, "urn:scim:schemas:extension:customer:2.0:User", "accountState"); got != "passwordChangeRequired" {
+			t.Errorf("a URN-qualified password was dropped: accountState %q", got)
+		}
+		a.do("POST", "/Users", ownerToken, map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "q2@example.com",
+			"urn:ietf:params:scim:schemas:core:2.0:User:shoeSize": 9,
+		}).scimError(t, 400, "invalidValue", "shoeSize")
+	})
+}

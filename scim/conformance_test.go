@@ -185,8 +185,8 @@ func TestURNQualifiedNamesInBodies(t *testing.T) {
 	stores(t, func(t *testing.T, a *api) {
 		r := a.do("POST", "/Users", ownerToken, map[string]any{
 			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
-			"urn:ietf:params:scim:schemas:core:2.0:User:userName": "qualified@example.com",
-			"urn:ietf:params:scim:schemas:core:2.0:User:password": "Qualified-pass-1",
+			"urn:ietf:params:scim:schemas:core:2.0:User:userName":                   "qualified@example.com",
+			"urn:ietf:params:scim:schemas:core:2.0:User:password":                   "Qualified-pass-1",
 			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Ops",
 		}).must(t, http.StatusCreated)
 		if str(r.body, "userName") != "qualified@example.com" || str(r.body, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "department") != "Ops" {

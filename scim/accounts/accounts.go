@@ -254,10 +254,40 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	org, token := r.PathValue("org"), resources.Secret(r.PostFormValue("token"))
+	h.setPassword(w, r, csrfOK, newPasswordForm{
+		page: "invite", title: "Set your password", token: token.Reveal(),
+		account: func() (resources.Resource, error) { return h.users.Invitation(r.Context(), org, token) },
+		invalid: resources.ErrInvalidInvitation, refuse: h.invalidInvitation,
+		set: func(pw resources.Secret) error {
+			_, err := h.users.AcceptInvitation(r.Context(), org, token, pw)
+			return err
+		},
+	})
+}
+
+// newPasswordForm is one of the forms where a customer chooses a password
+// for an account a link or ticket names: accepting an invitation, replacing
+// a temporary password.
+type newPasswordForm struct {
+	page, title, token string
+	// account finds the account; invalid is its error for an unusable link
+	// or ticket, answered by refuse.
+	account func() (resources.Resource, error)
+	invalid error
+	refuse  func(http.ResponseWriter, *http.Request)
+	// set sets the password; done runs after it succeeded.
+	set  func(resources.Secret) error
+	done func()
+}
+
+// setPassword handles the submission of a newPasswordForm, already parsed
+// (csrfOK from parseForm): the password rules with messages next to the
+// fields, then the change.
+func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK bool, f newPasswordForm) {
 	password, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
-	u, err := h.users.Invitation(r.Context(), org, token)
-	if errors.Is(err, resources.ErrInvalidInvitation) {
-		h.invalidInvitation(w, r)
+	u, err := f.account()
+	if errors.Is(err, f.invalid) {
+		f.refuse(w, r)
 		return
 	}
 	if err != nil {
@@ -266,8 +296,8 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	email := userName(u)
 	form := func(status int, alert, pwErr, confirmErr string) {
-		h.render(w, r, status, "invite", page{Title: "Set your password", CSRF: h.csrfToken(w, r), Email: email,
-			Token: token.Reveal(), Alert: alert, Fields: passwordFields(email, pwErr, confirmErr)})
+		h.render(w, r, status, f.page, page{Title: f.title, CSRF: h.csrfToken(w, r), Email: email,
+			Token: f.token, Alert: alert, Fields: passwordFields(email, pwErr, confirmErr)})
 	}
 	if !csrfOK {
 		form(http.StatusForbidden, expiredForm, "", "")
@@ -277,10 +307,10 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		form(http.StatusBadRequest, alertFor(pwErr, confirmErr), pwErr, confirmErr)
 		return
 	}
-	_, err = h.users.AcceptInvitation(r.Context(), org, token, resources.Secret(password))
+	err = f.set(resources.Secret(password))
 	switch {
-	case errors.Is(err, resources.ErrInvalidInvitation):
-		h.invalidInvitation(w, r)
+	case errors.Is(err, f.invalid):
+		f.refuse(w, r)
 	case resources.ErrorCode(err) == resources.InvalidValue:
 		msg := resources.Error{}
 		errors.As(err, &msg)
@@ -288,6 +318,9 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.failed(w, r, err)
 	default:
+		if f.done != nil {
+			f.done()
+		}
 		http.Redirect(w, r, "done", http.StatusSeeOther)
 	}
 }
@@ -382,43 +415,16 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	org, t := r.PathValue("org"), ticket(r)
-	password, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
-	u, err := h.users.Ticket(r.Context(), org, t)
-	if errors.Is(err, resources.ErrInvalidTicket) {
-		h.invalidTicket(w, r)
-		return
-	}
-	if err != nil {
-		h.failed(w, r, err)
-		return
-	}
-	email := userName(u)
-	form := func(status int, alert, pwErr, confirmErr string) {
-		h.render(w, r, status, "change-password", page{Title: "Choose a new password", CSRF: h.csrfToken(w, r), Email: email,
-			Alert: alert, Fields: passwordFields(email, pwErr, confirmErr)})
-	}
-	if !csrfOK {
-		form(http.StatusForbidden, expiredForm, "", "")
-		return
-	}
-	if pwErr, confirmErr := checkNew(password, confirm, email); pwErr != "" || confirmErr != "" {
-		form(http.StatusBadRequest, alertFor(pwErr, confirmErr), pwErr, confirmErr)
-		return
-	}
-	_, err = h.users.ChangeTemporaryPassword(r.Context(), org, t, resources.Secret(password))
-	switch {
-	case errors.Is(err, resources.ErrInvalidTicket):
-		h.invalidTicket(w, r)
-	case resources.ErrorCode(err) == resources.InvalidValue:
-		msg := resources.Error{}
-		errors.As(err, &msg)
-		form(http.StatusBadRequest, alertFor(msg.Detail), msg.Detail, "")
-	case err != nil:
-		h.failed(w, r, err)
-	default:
-		http.SetCookie(w, h.cookie(r, ticketCookie, "", -1))
-		http.Redirect(w, r, "done", http.StatusSeeOther)
-	}
+	h.setPassword(w, r, csrfOK, newPasswordForm{
+		page: "change-password", title: "Choose a new password",
+		account: func() (resources.Resource, error) { return h.users.Ticket(r.Context(), org, t) },
+		invalid: resources.ErrInvalidTicket, refuse: h.invalidTicket,
+		set: func(pw resources.Secret) error {
+			_, err := h.users.ChangeTemporaryPassword(r.Context(), org, t, pw)
+			return err
+		},
+		done: func() { http.SetCookie(w, h.cookie(r, ticketCookie, "", -1)) },
+	})
 }
 
 func (h *Handler) done(w http.ResponseWriter, r *http.Request) {

@@ -238,16 +238,26 @@ func (u *Users) Invitation(ctx context.Context, org string, token Secret) (Resou
 	if u.onboarding == nil || token == "" {
 		return Resource{}, ErrInvalidInvitation
 	}
-	id, err := u.onboarding.Store.InvitationUser(ctx, org, HashToken(token))
+	return u.tokenAccount(ctx, org, token, u.onboarding.Store.InvitationUser, invited, ErrInvalidInvitation)
+}
+
+// tokenAccount returns the account a single-use secret of org (an
+// invitation, a confirmation, a password-change ticket) is for: lookup maps
+// the secret's hash to the user id, and the account must still be in the
+// state the secret is for (usable). Anything else is invalid.
+func (u *Users) tokenAccount(ctx context.Context, org string, secret Secret,
+	lookup func(ctx context.Context, org, hash string) (string, error), usable func(Resource) bool, invalid Error,
+) (Resource, error) {
+	id, err := lookup(ctx, org, HashToken(secret))
 	if err != nil {
-		return Resource{}, asInvalid(err, ErrInvalidInvitation)
+		return Resource{}, asInvalid(err, invalid)
 	}
 	cur, err := u.store.GetUser(ctx, org, id)
 	if err != nil {
-		return Resource{}, asInvalid(err, ErrInvalidInvitation)
+		return Resource{}, asInvalid(err, invalid)
 	}
-	if !invited(cur) {
-		return Resource{}, ErrInvalidInvitation
+	if !usable(cur) {
+		return Resource{}, invalid
 	}
 	return cur, nil
 }
@@ -292,18 +302,9 @@ func (u *Users) Ticket(ctx context.Context, org string, ticket Secret) (Resource
 	if u.onboarding == nil || ticket == "" {
 		return Resource{}, ErrInvalidTicket
 	}
-	id, err := u.onboarding.Store.TicketUser(ctx, org, HashToken(ticket))
-	if err != nil {
-		return Resource{}, asInvalid(err, ErrInvalidTicket)
-	}
-	cur, err := u.store.GetUser(ctx, org, id)
-	if err != nil {
-		return Resource{}, asInvalid(err, ErrInvalidTicket)
-	}
-	if accountState(cur) != schemas.AccountStatePasswordChangeRequired {
-		return Resource{}, ErrInvalidTicket
-	}
-	return cur, nil
+	return u.tokenAccount(ctx, org, ticket, u.onboarding.Store.TicketUser, func(r Resource) bool {
+		return accountState(r) == schemas.AccountStatePasswordChangeRequired
+	}, ErrInvalidTicket)
 }
 
 // ChangeTemporaryPassword replaces the temporary password of the account a

@@ -316,18 +316,7 @@ func (u *Users) Confirmation(ctx context.Context, org string, token Secret) (Res
 	if token == "" {
 		return Resource{}, ErrInvalidConfirmation
 	}
-	id, err := u.onboarding.Store.ConfirmationUser(ctx, org, HashToken(token))
-	if err != nil {
-		return Resource{}, asInvalid(err, ErrInvalidConfirmation)
-	}
-	cur, err := u.store.GetUser(ctx, org, id)
-	if err != nil {
-		return Resource{}, asInvalid(err, ErrInvalidConfirmation)
-	}
-	if !pendingConfirmation(cur) {
-		return Resource{}, ErrInvalidConfirmation
-	}
-	return cur, nil
+	return u.tokenAccount(ctx, org, token, u.onboarding.Store.ConfirmationUser, pendingConfirmation, ErrInvalidConfirmation)
 }
 
 // ConfirmRegistration makes the account a confirmation token of org is for

@@ -386,8 +386,12 @@ func TestRegistrationExpired(t *testing.T) {
 			if v == "redis" {
 				url = redistest.Start(t)
 			}
-			e := newEnvWith(t, url, func(o *resources.Onboarding) { o.ConfirmTTL = 300 * time.Millisecond })
+			// Long enough that registering again (argon2id, slower still
+			// under -race on a busy machine) happens within it.
+			const ttl = 3 * time.Second
+			e := newEnvWith(t, url, func(o *resources.Onboarding) { o.ConfirmTTL = ttl })
 			e.enable("acme", true)
+			start := time.Now()
 			e.register("acme", "late@example.com", "La", "Te", otherPass, otherPass).must(t, http.StatusOK, "Check your email")
 			stale := e.mail.confirmLink(t, "late@example.com")
 			old := e.usersNamed("late@example.com")
@@ -396,7 +400,7 @@ func TestRegistrationExpired(t *testing.T) {
 			if ids := e.usersNamed("late@example.com"); len(ids) != 1 || ids[0] != old[0] {
 				t.Fatalf("users = %v, want only %v", ids, old)
 			}
-			time.Sleep(500 * time.Millisecond)
+			time.Sleep(time.Until(start.Add(ttl + 300*time.Millisecond)))
 			e.browser().get(stale).must(t, http.StatusNotFound, "not valid", "expired")
 			if s := e.state(old[0]); s != "pendingConfirmation" {
 				t.Errorf("accountState = %q, want pendingConfirmation", s)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -68,7 +70,9 @@ return {'ok'}
 // Returns {"ok", version, created} or {marker}.
 const redeemSrc = luaCommon + `
 local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5]
-if redis.call('GET', KEYS[3]) ~= id then return {'notoken'} end
+-- The secret names the user: "<id>", or "<id> <version>" for a ticket.
+local owner = redis.call('GET', KEYS[3])
+if not owner or (owner ~= id and string.sub(owner, 1, #id + 1) ~= id .. ' ') then return {'notoken'} end
 local cur = redis.call('HMGET', KEYS[1], 'ver', 'ix', 'created')
 if not cur[1] then return {'notfound'} end
 if tonumber(cur[1]) ~= expect then return {'conflict'} end
@@ -139,12 +143,12 @@ func (s *Store) RedeemInvitation(ctx context.Context, org, hash string, u resour
 
 // PutTicket stores hash as a password-change ticket of the user until ttl
 // passes.
-func (s *Store) PutTicket(ctx context.Context, org, userID, hash string, ttl time.Duration) error {
+func (s *Store) PutTicket(ctx context.Context, org, userID string, version int64, hash string, ttl time.Duration) error {
 	p, err := prefix(org)
 	if err != nil {
 		return fmt.Errorf("put ticket of %s: %w", userID, err)
 	}
-	if err := s.client.Set(ctx, p+"ticket:"+hash, userID, ttl).Err(); err != nil {
+	if err := s.client.Set(ctx, p+"ticket:"+hash, userID+" "+strconv.FormatInt(version, 10), ttl).Err(); err != nil {
 		return fmt.Errorf("put ticket of %s: redis: %w", userID, err)
 	}
 	return nil
@@ -152,8 +156,14 @@ func (s *Store) PutTicket(ctx context.Context, org, userID, hash string, ttl tim
 
 // TicketUser returns the id of the user whose password-change ticket has
 // hash, or [resources.NotFound].
-func (s *Store) TicketUser(ctx context.Context, org, hash string) (string, error) {
-	return s.secretUser(ctx, org, "ticket:", hash)
+func (s *Store) TicketUser(ctx context.Context, org, hash string) (string, int64, error) {
+	v, err := s.secretUser(ctx, org, "ticket:", hash)
+	if err != nil {
+		return "", 0, err
+	}
+	id, version, _ := strings.Cut(v, " ")
+	n, _ := strconv.ParseInt(version, 10, 64)
+	return id, n, nil
 }
 
 // RedeemTicket writes u as [Store.RedeemInvitation] does, consuming the

@@ -101,13 +101,13 @@ func TestInvitationExpires(t *testing.T) {
 		if err := s.PutInvitation(ctx, org, u.ID, "h", 50*time.Millisecond, u.Version); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.PutTicket(ctx, org, u.ID, "t", 50*time.Millisecond); err != nil {
+		if err := s.PutTicket(ctx, org, u.ID, u.Version, "t", 50*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(150 * time.Millisecond) // the embedded store expires keys by the clock too
 		_, err := s.InvitationUser(ctx, org, "h")
 		wantCode(t, "InvitationUser after its TTL", err, resources.NotFound)
-		_, err = s.TicketUser(ctx, org, "t")
+		_, _, err = s.TicketUser(ctx, org, "t")
 		wantCode(t, "TicketUser after its TTL", err, resources.NotFound)
 		_, err = s.RedeemInvitation(ctx, org, "h", u, u.Version, resources.UserWrite{PasswordHash: "x"})
 		wantCode(t, "RedeemInvitation after its TTL", err, resources.NotFound)
@@ -118,10 +118,10 @@ func TestTickets(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		u := mustCreateUser(t, s, user("tick@example.com"))
-		if err := s.PutTicket(ctx, org, u.ID, "t1", time.Minute); err != nil {
+		if err := s.PutTicket(ctx, org, u.ID, u.Version, "t1", time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		if id, err := s.TicketUser(ctx, org, "t1"); err != nil || id != u.ID {
+		if id, v, err := s.TicketUser(ctx, org, "t1"); err != nil || id != u.ID || v != u.Version {
 			t.Fatalf("TicketUser = %q, %v", id, err)
 		}
 		w := resources.UserWrite{PasswordHash: "$argon2id$new"}

@@ -62,12 +62,12 @@ type OnboardingStore interface {
 	// version ([ErrVersionConflict]) and the invitation still exists
 	// ([NotFound]).
 	RedeemInvitation(ctx context.Context, org, hash string, u Resource, version int64, w UserWrite) (Resource, error)
-	// PutTicket stores hash as a password-change ticket of the user until ttl
-	// passes.
-	PutTicket(ctx context.Context, org, userID, hash string, ttl time.Duration) error
-	// TicketUser returns the id of the user a ticket hash belongs to, or
-	// [NotFound].
-	TicketUser(ctx context.Context, org, hash string) (string, error)
+	// PutTicket stores hash as a password-change ticket of the user, issued
+	// for its version, until ttl passes.
+	PutTicket(ctx context.Context, org, userID string, version int64, hash string, ttl time.Duration) error
+	// TicketUser returns the id of the user a ticket hash belongs to and the
+	// user version it was issued for, or [NotFound].
+	TicketUser(ctx context.Context, org, hash string) (userID string, version int64, err error)
 	// RedeemTicket is RedeemInvitation for a password-change ticket.
 	RedeemTicket(ctx context.Context, org, hash string, u Resource, version int64, w UserWrite) (Resource, error)
 }
@@ -289,7 +289,7 @@ func (u *Users) StartPasswordChange(ctx context.Context, org string, self Resour
 		return "", Errorf(Conflict, "user %q has no temporary password to change", self.ID)
 	}
 	ticket := newSecret()
-	if err := u.onboarding.Store.PutTicket(ctx, org, self.ID, HashToken(ticket), u.onboarding.TicketTTL); err != nil {
+	if err := u.onboarding.Store.PutTicket(ctx, org, self.ID, self.Version, HashToken(ticket), u.onboarding.TicketTTL); err != nil {
 		return "", err
 	}
 	return ticket, nil
@@ -302,8 +302,17 @@ func (u *Users) Ticket(ctx context.Context, org string, ticket Secret) (Resource
 	if u.onboarding == nil || ticket == "" {
 		return Resource{}, ErrInvalidTicket
 	}
-	return u.tokenAccount(ctx, org, ticket, u.onboarding.Store.TicketUser, func(r Resource) bool {
-		return accountState(r) == schemas.AccountStatePasswordChangeRequired
+	// A ticket is good for the account as it was when the customer signed in:
+	// once an administrator sets another temporary password (a new version),
+	// only that password leads to a new ticket.
+	var issued int64
+	lookup := func(ctx context.Context, org, hash string) (string, error) {
+		id, version, err := u.onboarding.Store.TicketUser(ctx, org, hash)
+		issued = version
+		return id, err
+	}
+	return u.tokenAccount(ctx, org, ticket, lookup, func(r Resource) bool {
+		return r.Version == issued && accountState(r) == schemas.AccountStatePasswordChangeRequired
 	}, ErrInvalidTicket)
 }
 

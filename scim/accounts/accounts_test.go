@@ -306,3 +306,31 @@ func TestPagesMisc(t *testing.T) {
 		t.Errorf("PUT login = %d, want 405", resp.StatusCode)
 	}
 }
+
+// TestTicketEndsWithAnotherTemporaryPassword: a password-change ticket is good
+// for the account as it was at sign-in; an administrator's new temporary
+// password in between ends it.
+func TestTicketEndsWithAnotherTemporaryPassword(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		id := e.createCustomer("reset@example.com", tempPass)
+		b := e.browser()
+		login := b.get("/t/acme/accounts/login").must(t, http.StatusOK, "Sign in")
+		change := b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"reset@example.com"}, "password": {tempPass}}).
+			must(t, http.StatusOK, "Choose a new password")
+		const adminPass = "Admin-Reset-Pass-9"
+		if st, body := e.scim("PATCH", "/Users/"+id, map[string]any{
+			"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+			"Operations": []any{map[string]any{"op": "replace", "path": "password", "value": adminPass}},
+		}); st != http.StatusOK {
+			t.Fatalf("admin reset: %d %v", st, body)
+		}
+		b.post("/t/acme/accounts/change-password", url.Values{"csrf": {change.hidden(t, "csrf")}, "password": {newPass}, "confirm": {newPass}}).
+			must(t, http.StatusForbidden, "Sign in again")
+		if st := e.me("acme", "reset@example.com", newPass); st != http.StatusUnauthorized {
+			t.Errorf("the stale ticket set a password: GET /Me with it = %d, want 401", st)
+		}
+		if s := e.state(id); s != "passwordChangeRequired" {
+			t.Errorf("accountState = %q, want passwordChangeRequired", s)
+		}
+	})
+}

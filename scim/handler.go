@@ -112,6 +112,10 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 	}
 	h.mux.Handle(BasePath+"/{$}", h.requireAuth(http.HandlerFunc(h.rootQuery)))
 	h.mux.Handle(BasePath+"/.search", h.requireAuth(http.HandlerFunc(h.rootSearch)))
+	if admin, ok := tokens.(tokenAdmin); ok {
+		h.mux.Handle(AdminPath, h.requireAuth(h.tokens(admin)))
+		h.mux.Handle(AdminPath+"/{name}", h.requireAuth(h.tokens(admin)))
+	}
 	h.mux.Handle(BasePath+"/Bulk", h.requireAuth(http.HandlerFunc(h.bulk)))
 	h.mux.Handle(BasePath+"/Users/{id}/resendInvitation", h.requireAuth(http.HandlerFunc(h.resendInvitation)))
 	h.mux.Handle(BasePath+"/Me", http.HandlerFunc(h.me))

@@ -348,19 +348,37 @@ func (u *Users) redeem(ctx context.Context, org string, password Secret, invalid
 	write func(ctx context.Context, next Resource, version int64, w UserWrite) (Resource, error),
 ) (Resource, error) {
 	var w UserWrite
+	return u.activate(ctx, invalid, load, func(cur Resource) (UserWrite, error) {
+		if problem := PasswordProblem(password, stringAttr(cur.Attributes, "userName")); problem != "" {
+			return UserWrite{}, Errorf(InvalidValue, "Your new password %s.", problem)
+		}
+		if err := check(cur); err != nil {
+			return UserWrite{}, err
+		}
+		if w.PasswordHash == "" { // hash once, however many attempts
+			w.PasswordHash = HashPassword(password)
+		}
+		return w, nil
+	}, write)
+}
+
+// activate is the loop behind every single-use secret: load the account the
+// secret names, prepare what to write beside it, then consume the secret and
+// make the account active in one store call (attributed to the customer),
+// retrying if the account changed in between. A secret the store no longer
+// has is invalid.
+func (u *Users) activate(ctx context.Context, invalid Error,
+	load func() (Resource, error), prepare func(cur Resource) (UserWrite, error),
+	write func(ctx context.Context, next Resource, version int64, w UserWrite) (Resource, error),
+) (Resource, error) {
 	for attempt := 0; ; attempt++ {
 		cur, err := load()
 		if err != nil {
 			return Resource{}, err
 		}
-		if problem := PasswordProblem(password, stringAttr(cur.Attributes, "userName")); problem != "" {
-			return Resource{}, Errorf(InvalidValue, "Your new password %s.", problem)
-		}
-		if err := check(cur); err != nil {
+		w, err := prepare(cur)
+		if err != nil {
 			return Resource{}, err
-		}
-		if w.PasswordHash == "" {
-			w.PasswordHash = HashPassword(password)
 		}
 		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
 		extensionAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStateActive

@@ -328,31 +328,12 @@ func (u *Users) Confirmation(ctx context.Context, org string, token Secret) (Res
 // records a "confirm" by the customer.
 func (u *Users) ConfirmRegistration(ctx context.Context, org string, token Secret) (Resource, error) {
 	hash := HashToken(token)
-	for attempt := 0; ; attempt++ {
-		cur, err := u.Confirmation(ctx, org, token)
-		if err != nil {
-			return Resource{}, err
-		}
-		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
-		extensionAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStateActive
-		wctx := WithAction(WithActor(ctx, CustomerActor(cur.ID)), ActionConfirm)
-		res, err := u.onboarding.Store.RedeemConfirmation(wctx, org, hash, next, cur.Version)
-		switch {
-		case err == nil:
-			res.Groups = cur.Groups
-			return res, nil
-		case ErrorCode(err) == NotFound:
-			return Resource{}, ErrInvalidConfirmation
-		case !errors.Is(err, ErrVersionConflict):
-			return Resource{}, err
-		}
-		if attempt+1 >= maxWriteAttempts {
-			return Resource{}, Errorf(Conflict, "your account is being changed by other requests at the same time; try again")
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return Resource{}, err
-		}
-	}
+	return u.activate(ctx, ErrInvalidConfirmation,
+		func() (Resource, error) { return u.Confirmation(ctx, org, token) },
+		func(Resource) (UserWrite, error) { return UserWrite{}, nil }, // the password was set at registration
+		func(ctx context.Context, next Resource, version int64, _ UserWrite) (Resource, error) {
+			return u.onboarding.Store.RedeemConfirmation(WithAction(ctx, ActionConfirm), org, hash, next, version)
+		})
 }
 
 // registrationHTML is the HTML body of the registration emails: a greeting,

@@ -91,6 +91,18 @@ type response struct {
 // encoded as JSON.
 func (a *api) do(method, path, token string, body any, headers ...string) response {
 	a.t.Helper()
+	authorization := ""
+	if token != "" {
+		authorization = "Bearer " + token
+	}
+	return a.send(method, scim.BasePath+path, authorization, body, headers...)
+}
+
+// send sends a request to path (relative to the server root) with the given
+// Authorization header; body may be a string (sent as is) or a value encoded
+// as JSON; headers are name, value pairs.
+func (a *api) send(method, path, authorization string, body any, headers ...string) response {
+	a.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -103,12 +115,12 @@ func (a *api) do(method, path, token string, body any, headers ...string) respon
 		}
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, a.srv.URL+scim.BasePath+path, rd)
+	req, err := http.NewRequest(method, a.srv.URL+path, rd)
 	if err != nil {
 		a.t.Fatalf("NewRequest: %v", err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/scim+json")

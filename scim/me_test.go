@@ -1,10 +1,8 @@
 package scim_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -32,39 +30,14 @@ func basic(user, password string) string {
 // Authorization header, and checks that the response leaks no password.
 func (a *api) me(method, path, authorization string, body any, headers ...string) response {
 	a.t.Helper()
-	var rd io.Reader
 	if body != nil {
-		data, err := json.Marshal(body)
+		data, err := json.Marshal(body) // a string body is JSON too here
 		if err != nil {
 			a.t.Fatalf("marshal: %v", err)
 		}
-		rd = bytes.NewReader(data)
+		body = string(data)
 	}
-	req, err := http.NewRequest(method, a.srv.URL+path, rd)
-	if err != nil {
-		a.t.Fatalf("NewRequest: %v", err)
-	}
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/scim+json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	out := response{status: resp.StatusCode, header: resp.Header, raw: string(data)}
-	if len(data) > 0 {
-		if err := json.Unmarshal(data, &out.body); err != nil {
-			a.t.Fatalf("%s %s: body is not a JSON object: %v\n%s", method, path, err, data)
-		}
-	}
+	out := a.send(method, path, authorization, body, headers...)
 	for _, s := range secrets {
 		if strings.Contains(out.raw, s) {
 			a.t.Errorf("%s %s: response contains a password: %s", method, path, out.raw)

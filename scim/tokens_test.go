@@ -2,7 +2,6 @@ package scim_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,18 +12,12 @@ import (
 // admin sends a request to the owners' token API.
 func (a *api) admin(method, path, token, body string) (int, string) {
 	a.t.Helper()
-	req, _ := http.NewRequest(method, a.srv.URL+scim.AdminPath+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
+	var b any
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		b = body
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(data)
+	r := a.send(method, scim.AdminPath+path, "Bearer "+token, b)
+	return r.status, r.raw
 }
 
 func TestOwnersManageTokens(t *testing.T) {

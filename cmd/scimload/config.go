@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,6 +21,8 @@ type config struct {
 	concurrency     int
 	seedConcurrency int
 	skipSeed        bool
+	// ops, when not empty, names the operations to run (baseline always runs).
+	ops []string
 }
 
 // parseConfig reads flags over environment over defaults and validates.
@@ -36,6 +39,8 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (c
 	fs.IntVar(&cfg.concurrency, "concurrency", 16, "concurrent workers per operation")
 	fs.IntVar(&cfg.seedConcurrency, "seed-concurrency", 32, "concurrent workers while seeding")
 	fs.BoolVar(&cfg.skipSeed, "skip-seed", false, "don't seed; list the users an earlier run seeded")
+	var ops string
+	fs.StringVar(&ops, "ops", "", "comma-separated operations to run (default all): get,filter,create,patch,member-add,member-add-lean,list")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -46,6 +51,9 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (c
 		cfg.token = getenv("SCIM_BOOTSTRAP_TOKEN")
 	}
 	cfg.url = strings.TrimRight(cfg.url, "/")
+	if ops != "" {
+		cfg.ops = strings.Split(ops, ",")
+	}
 	return cfg, cfg.validate()
 }
 
@@ -66,6 +74,11 @@ func (c config) validate() error {
 		return fmt.Errorf("-concurrency %d: want at least 1", c.concurrency)
 	case c.seedConcurrency < 1:
 		return fmt.Errorf("-seed-concurrency %d: want at least 1", c.seedConcurrency)
+	}
+	for _, op := range c.ops {
+		if !slices.Contains(operationNames, op) {
+			return fmt.Errorf("-ops: unknown operation %q; want some of %s", op, strings.Join(operationNames, ","))
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@
 //	SCIM_BOOTSTRAP_TOKEN=… SCIM_REDIS_URL=redis://127.0.0.1:6379 \
 //	    go run ./cmd/scimload [-url http://localhost:8080/scim/v2] [-users 10000]
 //	    [-duration 10s] [-concurrency 16] [-seed-concurrency 32] [-skip-seed]
+//	    [-ops get,filter,...]
 //
 // # What it does
 //
@@ -99,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := run(baseline); err != nil {
 		return err
 	}
-	for _, op := range scimOperations(c, pool, groupID) {
+	for _, op := range scimOperations(c, pool, groupID, cfg.ops) {
 		if err := run(op); err != nil {
 			return err
 		}

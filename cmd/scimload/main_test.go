@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,7 +199,7 @@ func tableRows(out string) map[string][]string {
 	return rows
 }
 
-var allOperations = []string{"baseline", "get", "filter", "create", "patch", "member-add", "member-add-lean", "list"}
+var allOperations = append([]string{"baseline"}, operationNames...)
 
 func TestRun(t *testing.T) {
 	mr := miniredis.RunT(t)
@@ -251,6 +252,19 @@ func TestRun(t *testing.T) {
 	}
 }
 
+func TestRunSomeOperations(t *testing.T) {
+	mr := miniredis.RunT(t)
+	_, srv := newFakeSCIM(t)
+	stdout, stderr, err := runLoad(t, srv, "redis://"+mr.Addr(), "-ops", "filter")
+	if err != nil {
+		t.Fatalf("run(-ops filter) = %v, want nil; stderr:\n%s", err, stderr)
+	}
+	rows := tableRows(stdout)
+	if rows["baseline"] == nil || rows["filter"] == nil || len(rows) != 2 {
+		t.Errorf("table rows = %q, want just baseline and filter", rows)
+	}
+}
+
 func TestRunShowsErrors(t *testing.T) {
 	mr := miniredis.RunT(t)
 	fake, srv := newFakeSCIM(t)
@@ -292,6 +306,10 @@ func TestParseConfig(t *testing.T) {
 		{name: "no redis", getenv: func(k string) string { return map[string]string{"SCIM_BOOTSTRAP_TOKEN": "t"}[k] }, wantErr: "SCIM_REDIS_URL"},
 		{name: "no workers", args: []string{"-concurrency", "0"}, getenv: getenv, wantErr: "-concurrency 0"},
 		{name: "bad url", args: []string{"-url", "localhost:8080"}, getenv: getenv, wantErr: "-url"},
+		{name: "some operations", args: []string{"-ops", "get,create"}, getenv: getenv, want: config{url: "http://localhost:8080/scim/v2",
+			token: "from-env", redisURL: "redis://r:6379", users: 10000, duration: 10 * time.Second, concurrency: 16, seedConcurrency: 32,
+			ops: []string{"get", "create"}}},
+		{name: "unknown operation", args: []string{"-ops", "get,delete"}, getenv: getenv, wantErr: `unknown operation "delete"`},
 		{name: "stray argument", args: []string{"extra"}, getenv: getenv, wantErr: `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
@@ -303,7 +321,7 @@ func TestParseConfig(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tt.want {
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("parseConfig(%q) = %+v, %v; want %+v, nil", tt.args, got, err, tt.want)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -29,9 +30,20 @@ func baselineOperation(c scimClient, baseURL string) operation {
 	}}
 }
 
+// operationNames are the names of [scimOperations], in the order they run.
+var operationNames = []string{"get", "filter", "create", "patch", "member-add", "member-add-lean", "list"}
+
 // scimOperations are the measured SCIM requests, drawing users at random
-// from pool.
-func scimOperations(c scimClient, pool userPool, groupID string) []operation {
+// from pool; only those named in only, unless it is empty.
+func scimOperations(c scimClient, pool userPool, groupID string, only []string) []operation {
+	ops := everyOperation(c, pool, groupID)
+	if len(only) == 0 {
+		return ops
+	}
+	return slices.DeleteFunc(ops, func(op operation) bool { return !slices.Contains(only, op.name) })
+}
+
+func everyOperation(c scimClient, pool userPool, groupID string) []operation {
 	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
 	var created atomic.Int64
 	pick := func() int { return rand.IntN(pool.size()) }

@@ -110,7 +110,7 @@ func (s *Store) GetGroup(ctx context.Context, org, id string, withMembers bool) 
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("get group %s: %w", id, err)
 	}
-	rs, err := s.fetch(ctx, p, &s.groups, []string{id}, withMembers)
+	rs, err := s.fetch(ctx, p, &s.groups, []string{id}, load{refs: withMembers, attrs: true})
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("get group %s: %w", id, err)
 	}

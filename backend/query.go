@@ -70,19 +70,19 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return resources.Page{}, err
 	}
 	w := pageWindow(q)
-	withRefs := k.name == "user" || q.WithMembers
+	ld := load{refs: k.name == "user" || q.WithMembers, attrs: !q.RawOnly}
 	if q.Sort != nil {
-		return s.sortedList(ctx, p, k, q, w, withRefs)
+		return s.sortedList(ctx, p, k, q, w, ld)
 	}
 	if q.Filter == nil {
-		return s.listAll(ctx, p, k, w, withRefs)
+		return s.listAll(ctx, p, k, w, ld)
 	}
 	n := s.plan(k, q.Filter, false)
 	if n == nil {
-		return s.scan(ctx, p, k, q.Filter, w, withRefs)
+		return s.scan(ctx, p, k, q.Filter, w, ld.refs)
 	}
 	if n.isUnique && n.exact && k.name == "user" {
-		return s.findByUserName(ctx, p, n.unique, w)
+		return s.findByUserName(ctx, p, n.unique, w, ld)
 	}
 	if n.exact && w.count == 0 && !n.isUnique && n.left == nil && !n.ix.multi {
 		total, err := s.client.ZLexCount(ctx, p+"ix:"+k.name+":"+n.ix.name, n.min, n.max).Result()
@@ -107,7 +107,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	}
 	if n.exact {
 		lo, hi := w.bounds(len(ids))
-		return s.page(ctx, p, k, len(ids), ids[lo:hi], withRefs)
+		return s.page(ctx, p, k, len(ids), ids[lo:hi], ld)
 	}
 	m := s.matcher(k, q.Filter, w, q.WithMembers)
 	for len(ids) > 0 {
@@ -127,7 +127,7 @@ func (w window) bounds(n int) (lo, hi int) {
 }
 
 // listAll pages through the ordering set: O(log N + count).
-func (s *Store) listAll(ctx context.Context, p string, k *kind, w window, withRefs bool) (resources.Page, error) {
+func (s *Store) listAll(ctx context.Context, p string, k *kind, w window, ld load) (resources.Page, error) {
 	all := p + "all:" + k.name
 	pipe := s.client.Pipeline()
 	card := pipe.ZCard(ctx, all)
@@ -142,11 +142,12 @@ func (s *Store) listAll(ctx context.Context, p string, k *kind, w window, withRe
 	if rng != nil {
 		ids = rng.Val()
 	}
-	return s.page(ctx, p, k, int(card.Val()), ids, withRefs)
+	return s.page(ctx, p, k, int(card.Val()), ids, ld)
 }
 
-// findByUserName answers "userName eq" with one script round trip.
-func (s *Store) findByUserName(ctx context.Context, p, lower string, w window) (resources.Page, error) {
+// findByUserName answers "userName eq" with one script round trip. The user's
+// groups are always loaded; ld says whether to decode the document.
+func (s *Store) findByUserName(ctx context.Context, p, lower string, w window, ld load) (resources.Page, error) {
 	res, err := s.findUserName.Run(ctx, s.client, []string{p + "unique:user:userName"}, p, lower).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return resources.Page{}, fmt.Errorf("redis: %w", err)
@@ -156,7 +157,7 @@ func (s *Store) findByUserName(ctx context.Context, p, lower string, w window) (
 		return page, nil
 	}
 	id, _ := res[0].(string)
-	r, ok, err := decode(id, res[1:5])
+	r, ok, err := decode(id, res[1:5], ld.attrs)
 	if err != nil || !ok {
 		return page, err
 	}
@@ -431,7 +432,7 @@ func (s *Store) matcher(k *kind, e filter.Expression, w window, withMembers bool
 }
 
 func (m *matcher) add(ctx context.Context, s *Store, p string, ids []string) error {
-	rs, err := s.fetch(ctx, p, m.k, ids, m.loadRefs)
+	rs, err := s.fetch(ctx, p, m.k, ids, load{refs: m.loadRefs, attrs: true})
 	if err != nil {
 		return err
 	}

@@ -18,9 +18,9 @@ import (
 // straight from the attribute's index: O(log N + startIndex + count), no
 // record loaded but the page's. Otherwise the matching resources, at most
 // MaxScan, are read in batches, keyed, sorted, and the page fetched.
-func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Query, w window, withRefs bool) (resources.Page, error) {
+func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Query, w window, ld load) (resources.Page, error) {
 	if q.Filter == nil {
-		if page, ok, err := s.sortedFromIndex(ctx, p, k, q, w, withRefs); ok || err != nil {
+		if page, ok, err := s.sortedFromIndex(ctx, p, k, q, w, ld); ok || err != nil {
 			return page, err
 		}
 	}
@@ -63,9 +63,9 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		present bool
 	}
 	items := make([]item, 0, len(ids))
-	loadRefs := withRefs || q.Sort.Attr.Attr.Name() == "groups" || q.Sort.Attr.Attr.Name() == "members"
+	keyed := load{refs: ld.refs || q.Sort.Attr.Attr.Name() == "groups" || q.Sort.Attr.Attr.Name() == "members", attrs: true}
 	for start := 0; start < len(ids); start += scanBatch {
-		rs, err := s.fetch(ctx, p, k, ids[start:min(start+scanBatch, len(ids))], loadRefs)
+		rs, err := s.fetch(ctx, p, k, ids[start:min(start+scanBatch, len(ids))], keyed)
 		if err != nil {
 			return resources.Page{}, err
 		}
@@ -102,12 +102,12 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 	for _, it := range items[lo:hi] {
 		pageIDs = append(pageIDs, it.id)
 	}
-	return s.page(ctx, p, k, len(items), pageIDs, withRefs)
+	return s.page(ctx, p, k, len(items), pageIDs, ld)
 }
 
 // sortedFromIndex reads a sorted page from a single-valued attribute's index
 // when every resource is in it. ok is false when the index cannot answer.
-func (s *Store) sortedFromIndex(ctx context.Context, p string, k *kind, q resources.Query, w window, withRefs bool) (resources.Page, bool, error) {
+func (s *Store) sortedFromIndex(ctx context.Context, p string, k *kind, q resources.Query, w window, ld load) (resources.Page, bool, error) {
 	ix, found := k.paths[strings.ToLower(q.Sort.Attr.FullName())]
 	if !found || ix.whole || ix.ix.multi {
 		return resources.Page{}, false, nil
@@ -138,14 +138,14 @@ func (s *Store) sortedFromIndex(ctx context.Context, p string, k *kind, q resour
 			}
 		}
 	}
-	page, err := s.page(ctx, p, k, int(total.Val()), ids, withRefs)
+	page, err := s.page(ctx, p, k, int(total.Val()), ids, ld)
 	return page, true, err
 }
 
 // page fetches the resources of one page, in the order of ids.
-func (s *Store) page(ctx context.Context, p string, k *kind, total int, ids []string, withRefs bool) (resources.Page, error) {
+func (s *Store) page(ctx context.Context, p string, k *kind, total int, ids []string, ld load) (resources.Page, error) {
 	page := resources.Page{Total: total, Resources: []resources.Resource{}}
-	rs, err := s.fetch(ctx, p, k, ids, withRefs)
+	rs, err := s.fetch(ctx, p, k, ids, ld)
 	if err != nil {
 		return resources.Page{}, err
 	}

@@ -143,11 +143,22 @@ func sortRefs(rs []resources.Ref) {
 // GetUser returns a user with its groups, in one round trip, or
 // [resources.NotFound].
 func (s *Store) GetUser(ctx context.Context, org, id string) (resources.Resource, error) {
+	return s.getUser(ctx, org, id, load{refs: true, attrs: true})
+}
+
+// ReadUser is [Store.GetUser] without decoding the document: the user's
+// Attributes are nil and Raw holds the stored JSON, for a caller that only
+// renders it.
+func (s *Store) ReadUser(ctx context.Context, org, id string) (resources.Resource, error) {
+	return s.getUser(ctx, org, id, load{refs: true})
+}
+
+func (s *Store) getUser(ctx context.Context, org, id string, ld load) (resources.Resource, error) {
 	p, err := prefix(org)
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("get user %s: %w", id, err)
 	}
-	rs, err := s.fetch(ctx, p, &s.users, []string{id}, true)
+	rs, err := s.fetch(ctx, p, &s.users, []string{id}, ld)
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("get user %s: %w", id, err)
 	}
@@ -157,9 +168,17 @@ func (s *Store) GetUser(ctx context.Context, org, id string) (resources.Resource
 	return *rs[0], nil
 }
 
-// fetch reads resources in one pipeline: for users with their groups, for
-// groups with their members when withRefs is set. Missing resources are nil.
-func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, withRefs bool) ([]*resources.Resource, error) {
+// load says what a read returns beside a resource's version and times.
+type load struct {
+	// refs: a user's groups, a group's members.
+	refs bool
+	// attrs: the document decoded into Attributes; otherwise Raw only.
+	attrs bool
+}
+
+// fetch reads resources in one pipeline, with their groups or members when
+// ld.refs is set. Missing resources are nil.
+func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld load) ([]*resources.Resource, error) {
 	out := make([]*resources.Resource, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -171,12 +190,12 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, with
 	pipe := s.client.Pipeline()
 	docs := make([]*redis.SliceCmd, len(ids))
 	var rc []*redis.MapStringStringCmd
-	if withRefs {
+	if ld.refs {
 		rc = make([]*redis.MapStringStringCmd, len(ids))
 	}
 	for i, id := range ids {
 		docs[i] = pipe.HMGet(ctx, p+k.name+":"+id, "doc", "ver", "created", "modified")
-		if withRefs {
+		if ld.refs {
 			rc[i] = pipe.HGetAll(ctx, p+refKey+id)
 		}
 	}
@@ -184,14 +203,14 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, with
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	for i, id := range ids {
-		r, ok, err := decode(id, docs[i].Val())
+		r, ok, err := decode(id, docs[i].Val(), ld.attrs)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			continue
 		}
-		if withRefs {
+		if ld.refs {
 			refs := mapRefs(rc[i].Val())
 			if k.name == "group" {
 				if refs == nil {
@@ -207,16 +226,19 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, with
 	return out, nil
 }
 
-// decode builds a resource from doc, ver, created, modified; ok is false
-// when the resource does not exist.
-func decode(id string, vals []any) (r *resources.Resource, ok bool, err error) {
+// decode builds a resource from doc, ver, created, modified, decoding the
+// document into Attributes when attrs is set; ok is false when the resource
+// does not exist.
+func decode(id string, vals []any, attrs bool) (r *resources.Resource, ok bool, err error) {
 	if len(vals) < 4 || vals[0] == nil {
 		return nil, false, nil
 	}
 	doc, _ := vals[0].(string)
 	r = &resources.Resource{ID: id, Created: parseTime(vals[2]), Modified: parseTime(vals[3]), Raw: []byte(doc)}
-	if err := json.Unmarshal(r.Raw, &r.Attributes); err != nil {
-		return nil, false, fmt.Errorf("decode %s: %w", id, err)
+	if attrs {
+		if err := r.DecodeAttributes(); err != nil {
+			return nil, false, err
+		}
 	}
 	ver, _ := vals[1].(string)
 	r.Version, _ = strconv.ParseInt(ver, 10, 64)

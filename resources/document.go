@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -31,7 +32,9 @@ func Location(rt schemas.ResourceType, baseURL, id string) string {
 
 // Document returns the full SCIM representation of r: every attribute it has,
 // before any projection. Write-only attributes are never in it. Maps in
-// r.Attributes are shared, not copied: treat the result as read-only.
+// r.Attributes are shared, not copied: treat the result as read-only. A
+// resource read for display must have its attributes decoded first
+// ([Resource.DecodeAttributes]).
 func Document(rt schemas.ResourceType, r Resource, baseURL string) map[string]any {
 	doc := make(map[string]any, len(r.Attributes)+5)
 	for k, v := range r.Attributes {
@@ -89,7 +92,7 @@ func refs(rs []Ref, prefix, typ string) []any {
 // AppendDocument appends the JSON encoding of [Document](rt, r, baseURL) to
 // dst. It copies r.Raw, the attributes as stored, instead of encoding them
 // again, and encodes the rest from a struct: a read answers without a JSON
-// round trip through maps.
+// round trip through maps. r.Attributes may be nil when r.Raw is set.
 func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL string) ([]byte, error) {
 	raw := r.Raw
 	if raw == nil {
@@ -109,7 +112,16 @@ func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL str
 		Version:      ETag(r.Version),
 	}}
 	for _, e := range rt.Extensions {
-		if _, ok := r.Attributes[e.ID]; ok && !hidden(rt, e.ID) {
+		if hidden(rt, e.ID) {
+			continue
+		}
+		present := false
+		if r.Attributes != nil {
+			_, present = r.Attributes[e.ID]
+		} else {
+			present = hasMember(raw, e.ID)
+		}
+		if present {
 			h.Schemas = append(h.Schemas, e.ID)
 		}
 	}
@@ -124,7 +136,7 @@ func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL str
 		return nil, err
 	}
 	dst = append(dst, head[:len(head)-1]...)
-	if inner := raw[1 : len(raw)-1]; len(bytesTrim(inner)) > 0 {
+	if inner := raw[1 : len(raw)-1]; skipSpace(inner, 0) < len(inner) {
 		dst = append(dst, ',')
 		dst = append(dst, inner...)
 	}
@@ -168,9 +180,98 @@ func refList(rs []Ref, prefix, typ string) []refJSON {
 
 var errBadDocument = errors.New("stored document is not a JSON object")
 
-func bytesTrim(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\n' || b[0] == '\t' || b[0] == '\r') {
-		b = b[1:]
+// hasMember reports whether the JSON object doc has a member named name at its
+// top level. It assumes doc is valid JSON, as a stored document is, and reads
+// it without allocating: answering a read needs to know which extension
+// schemas a document uses, not its decoded attributes.
+func hasMember(doc []byte, name string) bool {
+	i := skipSpace(doc, 0)
+	if i >= len(doc) || doc[i] != '{' {
+		return false
 	}
-	return b
+	i++
+	for {
+		i = skipSpace(doc, i)
+		if i >= len(doc) || doc[i] != '"' {
+			return false // '}' or malformed
+		}
+		end := skipString(doc, i)
+		if keyEquals(doc[i:end], name) {
+			return true
+		}
+		i = skipSpace(doc, end)
+		if i >= len(doc) || doc[i] != ':' {
+			return false
+		}
+		i = skipValue(doc, i+1)
+		i = skipSpace(doc, i)
+		if i >= len(doc) || doc[i] != ',' {
+			return false
+		}
+		i++
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at b[i] == '"'.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the index after the value that starts at or after b[i].
+func skipValue(b []byte, i int) int {
+	i = skipSpace(b, i)
+	depth := 0
+	for i < len(b) {
+		switch b[i] {
+		case '"':
+			i = skipString(b, i)
+			if depth == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 { // the end of the enclosing object: a scalar ended
+				return i
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return i
+}
+
+// keyEquals reports whether the JSON string quoted (quotes included) is name.
+func keyEquals(quoted []byte, name string) bool {
+	if len(quoted) == len(name)+2 && string(quoted[1:len(quoted)-1]) == name {
+		return true
+	}
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return false
+	}
+	var s string // an escaped key: rare, so decode it properly
+	return json.Unmarshal(quoted, &s) == nil && s == name
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/scimd/scimd/schemas"
 )
@@ -227,6 +228,33 @@ func FuzzPatchOp(f *testing.F) {
 		for _, op := range memberOps {
 			if _, err := MemberChange(op, func() ([]string, error) { return []string{"u1"}, nil }); err != nil && ErrorCode(err) == 0 {
 				t.Fatalf("MemberChange error %v is not a resources.Error", err)
+			}
+		}
+	})
+}
+
+// FuzzHasMember: on any JSON object, hasMember agrees with encoding/json
+// about which top-level members exist.
+func FuzzHasMember(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"a":{"b":[1,{"c":"}"}]},"d":"\"e"}`, ` { "a\u0062" : [ ] , "c" : null } `, `{}`} {
+		f.Add(s, "a")
+	}
+	f.Fuzz(func(t *testing.T, doc, name string) {
+		if !utf8.ValidString(doc) {
+			return // encoding/json writes only valid UTF-8, and decoding replaces the rest
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(doc), &m) != nil || m == nil {
+			return
+		}
+		keys := []string{name}
+		for k := range m {
+			keys = append(keys, k)
+		}
+		for _, k := range keys {
+			_, want := m[k]
+			if got := hasMember([]byte(doc), k); got != want {
+				t.Errorf("hasMember(%s, %q) = %v, want %v", doc, k, got, want)
 			}
 		}
 	})

@@ -42,6 +42,10 @@ func (m *memUsers) CreateUser(_ context.Context, _ string, u Resource, w UserWri
 	return u, nil
 }
 
+func (m *memUsers) ReadUser(ctx context.Context, org, id string) (Resource, error) {
+	return m.GetUser(ctx, org, id)
+}
+
 func (m *memUsers) GetUser(_ context.Context, _, id string) (Resource, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

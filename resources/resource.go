@@ -2,6 +2,8 @@ package resources
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/scim2/filter-parser/v2"
@@ -18,6 +20,8 @@ type Resource struct {
 	Attributes map[string]any
 	// Raw, when set by a store read, is the JSON encoding of Attributes as
 	// stored, so that a response can include it without encoding it again.
+	// A read for display ([Query].RawOnly, [UserStore].ReadUser) may set Raw
+	// and leave Attributes nil: see [Resource.DecodeAttributes].
 	Raw []byte
 	// Version increases by one with every change, membership changes included.
 	Version  int64
@@ -27,6 +31,18 @@ type Resource struct {
 	Groups []Ref
 	// Members are a group's members (users). Filled only when requested.
 	Members []Ref
+}
+
+// DecodeAttributes fills Attributes from Raw when a read for display left
+// them out; otherwise it does nothing.
+func (r *Resource) DecodeAttributes() error {
+	if r.Attributes != nil || r.Raw == nil {
+		return nil
+	}
+	if err := json.Unmarshal(r.Raw, &r.Attributes); err != nil {
+		return fmt.Errorf("decode %s: %w", r.ID, err)
+	}
+	return nil
 }
 
 // Ref points at another resource: a group of a user, a member of a group.
@@ -49,6 +65,11 @@ type Query struct {
 	Sort *Sort
 	// WithMembers asks for group members to be loaded.
 	WithMembers bool
+	// RawOnly tells the store that the caller only renders the results: it
+	// may then set Raw and leave Attributes nil, saving a JSON decode per
+	// resource. Render with [AppendDocument], or call
+	// [Resource.DecodeAttributes] before [Document].
+	RawOnly bool
 }
 
 // Page is one page of a query's results.
@@ -80,6 +101,9 @@ type UserStore interface {
 	CreateUser(ctx context.Context, org string, u Resource, w UserWrite) (Resource, error)
 	// GetUser returns a user with its groups, or [NotFound].
 	GetUser(ctx context.Context, org, id string) (Resource, error)
+	// ReadUser is GetUser for a caller that only renders the user: like a
+	// [Query].RawOnly result, it may leave Attributes nil with Raw set.
+	ReadUser(ctx context.Context, org, id string) (Resource, error)
 	// ReplaceUser writes u if the stored version is still version, else it
 	// returns [ErrVersionConflict].
 	ReplaceUser(ctx context.Context, org string, u Resource, version int64, w UserWrite) (Resource, error)

@@ -75,12 +75,14 @@ func (u *Users) Create(ctx context.Context, org string, raw map[string]any) (Res
 	return sent, nil
 }
 
-// Get returns a customer.
+// Get returns a customer for display: Attributes may be nil, with Raw set
+// (see [Resource.DecodeAttributes]).
 func (u *Users) Get(ctx context.Context, org, id string) (Resource, error) {
-	return u.store.GetUser(ctx, org, id)
+	return u.store.ReadUser(ctx, org, id)
 }
 
-// List runs a query over the organization's customers.
+// List runs a query over the organization's customers. With q.RawOnly the
+// results are for display only (see [Query]).
 func (u *Users) List(ctx context.Context, org string, q Query) (Page, error) {
 	return u.store.ListUsers(ctx, org, q)
 }

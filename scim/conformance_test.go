@@ -44,6 +44,9 @@ var conformance = []exchange{
 
 	// RFC 7644 §3.4.1: retrieving a resource.
 	{section: "7644 §3.4.1", name: "unknown id 404", method: "GET", path: "/Users/nope", status: 404},
+	{section: "7643 §3", name: "schemas lists the extensions in use", method: "GET", path: "/Users/${user}", status: 200, contains: []string{`"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","urn:scim:schemas:extension:customer:2.0:User"]`}},
+	{section: "7643 §3", name: "schemas lists the extensions in lists", method: "GET", path: "/Users?filter=" + urlQuery(`userName eq "fixture@example.com"`), status: 200, contains: []string{`"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","urn:scim:schemas:extension:customer:2.0:User"]`}},
+	{section: "7643 §3", name: "schemas without an extension", method: "GET", path: "/Groups/${group}", status: 200, contains: []string{`"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"]`}},
 	{section: "7644 §3.4.1", name: "password never returned", method: "GET", path: "/Users/${user}?attributes=password", status: 200, absent: []string{"password", "Fixture-pass-1"}},
 
 	// RFC 7644 §3.4.2.2: filtering.

@@ -248,6 +248,9 @@ func (e endpoint) render(dst []byte, res resources.Resource, p projection) ([]by
 	if p.empty() {
 		return resources.AppendDocument(dst, e.rt, res, e.h.cfg.BaseURL)
 	}
+	if err := res.DecodeAttributes(); err != nil {
+		return nil, err
+	}
 	doc, err := json.Marshal(p.apply(e.rt, resources.Document(e.rt, res, e.h.cfg.BaseURL)))
 	if err != nil {
 		return nil, err

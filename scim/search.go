@@ -205,6 +205,9 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 			continue
 		}
 		q.WithMembers = e.rt.Name == "Group" && !p.proj.excludes(e.rt, "members")
+		// The results are only rendered, except that a sorted query across
+		// types merges them by their decoded sort keys.
+		q.RawOnly = !p.acrossTypes || q.Sort == nil
 		out = append(out, typedQuery{e, q})
 	}
 	if len(out) == 0 || (!p.acrossTypes && firstErr != nil) {

@@ -91,8 +91,9 @@ func refs(rs []Ref, prefix, typ string) []any {
 
 // AppendDocument appends the JSON encoding of [Document](rt, r, baseURL) to
 // dst. It copies r.Raw, the attributes as stored, instead of encoding them
-// again, and encodes the rest from a struct: a read answers without a JSON
-// round trip through maps. r.Attributes may be nil when r.Raw is set.
+// again, and writes the rest (schemas, id, meta, groups or members) directly:
+// a read answers without a JSON round trip through maps. r.Attributes may be
+// nil when r.Raw is set.
 func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL string) ([]byte, error) {
 	raw := r.Raw
 	if raw == nil {
@@ -104,13 +105,8 @@ func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL str
 	if len(raw) < 2 || raw[0] != '{' {
 		return nil, errBadDocument
 	}
-	h := documentHead{Schemas: []string{rt.Schema.ID}, ID: r.ID, Meta: documentMeta{
-		ResourceType: rt.Name,
-		Created:      r.Created.UTC().Format(time.RFC3339Nano),
-		LastModified: r.Modified.UTC().Format(time.RFC3339Nano),
-		Location:     Location(rt, baseURL, r.ID),
-		Version:      ETag(r.Version),
-	}}
+	dst = append(dst, `{"schemas":[`...)
+	dst = appendJSONString(dst, rt.Schema.ID)
 	for _, e := range rt.Extensions {
 		if hidden(rt, e.ID) {
 			continue
@@ -122,20 +118,25 @@ func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL str
 			present = hasMember(raw, e.ID)
 		}
 		if present {
-			h.Schemas = append(h.Schemas, e.ID)
+			dst = appendJSONString(append(dst, ','), e.ID)
 		}
 	}
+	dst = appendJSONString(append(dst, `],"id":`...), r.ID)
+	dst = appendJSONString(append(dst, `,"meta":{"resourceType":`...), rt.Name)
+	dst = append(dst, `,"created":"`...)
+	dst = r.Created.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","lastModified":"`...)
+	dst = r.Modified.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = appendJSONString(append(dst, `","location":`...), Location(rt, baseURL, r.ID))
+	dst = append(dst, `,"version":"W/\"`...)
+	dst = strconv.AppendInt(dst, r.Version, 10)
+	dst = append(dst, `\""}`...)
 	switch rt.Name {
 	case "User":
-		h.Groups = refList(r.Groups, baseURL+"/Groups/", "direct")
+		dst = appendRefs(dst, "groups", r.Groups, baseURL+"/Groups/", "direct")
 	case "Group":
-		h.Members = refList(r.Members, baseURL+"/Users/", "User")
+		dst = appendRefs(dst, "members", r.Members, baseURL+"/Users/", "User")
 	}
-	head, err := json.Marshal(h)
-	if err != nil {
-		return nil, err
-	}
-	dst = append(dst, head[:len(head)-1]...)
 	if inner := raw[1 : len(raw)-1]; skipSpace(inner, 0) < len(inner) {
 		dst = append(dst, ',')
 		dst = append(dst, inner...)
@@ -143,39 +144,39 @@ func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL str
 	return append(dst, '}'), nil
 }
 
-// documentHead is what a stored document lacks; see [Document].
-type documentHead struct {
-	Schemas []string     `json:"schemas"`
-	ID      string       `json:"id"`
-	Meta    documentMeta `json:"meta"`
-	Groups  []refJSON    `json:"groups,omitempty"`
-	Members []refJSON    `json:"members,omitempty"`
-}
-
-type documentMeta struct {
-	ResourceType string `json:"resourceType"`
-	Created      string `json:"created"`
-	LastModified string `json:"lastModified"`
-	Location     string `json:"location"`
-	Version      string `json:"version"`
-}
-
-type refJSON struct {
-	Value   string `json:"value"`
-	Ref     string `json:"$ref"`
-	Type    string `json:"type"`
-	Display string `json:"display,omitempty"`
-}
-
-func refList(rs []Ref, prefix, typ string) []refJSON {
-	if len(rs) == 0 {
-		return nil
+// appendRefs appends ,"name":[...] for refs, nothing when there are none.
+func appendRefs(dst []byte, name string, refs []Ref, prefix, typ string) []byte {
+	if len(refs) == 0 {
+		return dst
 	}
-	out := make([]refJSON, len(rs))
-	for i, r := range rs {
-		out[i] = refJSON{Value: r.ID, Ref: prefix + r.ID, Type: typ, Display: r.Display}
+	dst = append(append(append(dst, `,"`...), name...), `":[`...)
+	for i, r := range refs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(append(dst, `{"value":`...), r.ID)
+		dst = appendJSONString(append(dst, `,"$ref":`...), prefix+r.ID)
+		dst = appendJSONString(append(dst, `,"type":`...), typ)
+		if r.Display != "" {
+			dst = appendJSONString(append(dst, `,"display":`...), r.Display)
+		}
+		dst = append(dst, '}')
 	}
-	return out
+	return append(dst, ']')
+}
+
+// appendJSONString appends s as a JSON string. Plain ASCII, by far the most
+// common, is copied; anything else is left to encoding/json.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always encodes
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 var errBadDocument = errors.New("stored document is not a JSON object")

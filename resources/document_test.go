@@ -30,7 +30,9 @@ func TestAppendDocumentEqualsDocument(t *testing.T) {
 		"raw only, no extensions": {schemas.Users(), Resource{ID: "u3", Raw: []byte(`{"userName":"c@example.com","x":{"urn:scim:schemas:extension:customer:2.0:User":1}}`),
 			Version: 1, Created: created, Modified: created}},
 		"group with members": {schemas.Groups(), Resource{ID: "g1", Attributes: map[string]any{"displayName": "G"}, Version: 2, Created: created, Modified: created, Members: []Ref{{ID: "u1"}, {ID: "u2", Display: "b"}}}},
-		"empty attributes":   {schemas.Groups(), Resource{ID: "g2", Attributes: map[string]any{}, Raw: []byte("{}"), Version: 1, Created: created, Modified: created}},
+		"refs that need escaping": {schemas.Groups(), Resource{ID: "g3", Attributes: map[string]any{"displayName": "<G>"}, Version: 12, Created: created, Modified: created,
+			Members: []Ref{{ID: "u\"1", Display: "Sales & \"Ops\" é\n\u2028"}}}},
+		"empty attributes": {schemas.Groups(), Resource{ID: "g2", Attributes: map[string]any{}, Raw: []byte("{}"), Version: 1, Created: created, Modified: created}},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

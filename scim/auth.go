@@ -87,8 +87,8 @@ func toPrincipal(t resources.Token) resources.Principal {
 func (h *Handler) requireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, internal := r.Context().Value(principalKey{}).(resources.Principal)
-		var client string
-		if !internal {
+		var client string // worked out only when needed
+		if !internal && h.failures.tracking() {
 			client = h.clientAddr(r)
 			if wait, blocked := h.failures.blocked(client, time.Now()); blocked {
 				tooManyRequests(w, wait, "too many failed authentication attempts from your address; retry after the time in Retry-After")
@@ -99,6 +99,9 @@ func (h *Handler) requireAuth(next http.Handler) http.Handler {
 		if err != nil {
 			if resources.ErrorCode(err) == resources.Unauthorized {
 				if !internal {
+					if client == "" {
+						client = h.clientAddr(r)
+					}
 					h.authFailed(r, client)
 				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)

@@ -222,6 +222,9 @@ func (e endpoint) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (e endpoint) projection(r *http.Request) projection {
+	if r.URL.RawQuery == "" {
+		return projection{}
+	}
 	q := r.URL.Query()
 	return parseProjection(q.Get("attributes"), q.Get("excludedAttributes"))
 }
@@ -232,7 +235,8 @@ func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, re
 	if status == http.StatusCreated {
 		w.Header().Set("Location", resources.Location(e.rt, e.h.cfg.BaseURL, res.ID))
 	}
-	body, err := e.render(nil, res, e.projection(r))
+	// Room for the stored document and what a response adds to it.
+	body, err := e.render(make([]byte, 0, len(res.Raw)+512), res, e.projection(r))
 	if err != nil {
 		writeError(w, r, e.h.log, err)
 		return

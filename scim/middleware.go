@@ -50,9 +50,9 @@ func Observe(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 {
-			b := make([]byte, 8)
-			_, _ = rand.Read(b)
-			id = hex.EncodeToString(b)
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
@@ -64,8 +64,13 @@ func Observe(log *slog.Logger, next http.Handler) http.Handler {
 					writeStatus(rec, http.StatusInternalServerError, "", "internal error; the server logged the cause")
 				}
 			}
-			log.Log(r.Context(), accessLevel(rec.status), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+			// Successful requests log at debug level: building the line's
+			// attributes only when it is written saves allocations on
+			// every request.
+			if level := accessLevel(rec.status); log.Enabled(r.Context(), level) {
+				log.Log(r.Context(), level, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+					"status", rec.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})

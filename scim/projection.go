@@ -20,6 +20,9 @@ func parseProjection(attributes, excluded string) projection {
 }
 
 func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,6 +53,9 @@ type failureLimiter struct {
 
 	mu      sync.Mutex
 	clients map[string]*failureWindow
+	// tracked is len(clients), readable without the lock: while no client
+	// has failed, requests skip working out their address.
+	tracked atomic.Int64
 }
 
 type failureWindow struct {
@@ -72,6 +76,10 @@ func newFailureLimiter(limit int, window time.Duration) *failureLimiter {
 	return &failureLimiter{limit: limit, window: window, clients: map[string]*failureWindow{}}
 }
 
+// tracking reports whether any client has failures counted; while none has,
+// no client is blocked.
+func (l *failureLimiter) tracking() bool { return l != nil && l.tracked.Load() > 0 }
+
 // blocked reports whether client used up its failures, and how long until
 // its window ends.
 func (l *failureLimiter) blocked(client string, now time.Time) (time.Duration, bool) {
@@ -87,6 +95,7 @@ func (l *failureLimiter) blocked(client string, now time.Time) (time.Duration, b
 	left := f.start.Add(l.window).Sub(now)
 	if left <= 0 {
 		delete(l.clients, client)
+		l.tracked.Store(int64(len(l.clients)))
 		return 0, false
 	}
 	return left, true
@@ -117,6 +126,7 @@ func (l *failureLimiter) fail(client string, now time.Time) bool {
 		}
 		f = &failureWindow{start: now}
 		l.clients[client] = f
+		l.tracked.Store(int64(len(l.clients)))
 	}
 	f.count++
 	return f.count == l.limit

@@ -23,6 +23,9 @@ type config struct {
 	skipSeed        bool
 	// ops, when not empty, names the operations to run (baseline always runs).
 	ops []string
+	// inProcessBaseline serves the baseline inside the load tool instead of
+	// in a process of its own.
+	inProcessBaseline bool
 }
 
 // parseConfig reads flags over environment over defaults and validates.
@@ -39,6 +42,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (c
 	fs.IntVar(&cfg.concurrency, "concurrency", 16, "concurrent workers per operation")
 	fs.IntVar(&cfg.seedConcurrency, "seed-concurrency", 32, "concurrent workers while seeding")
 	fs.BoolVar(&cfg.skipSeed, "skip-seed", false, "don't seed; list the users an earlier run seeded")
+	fs.BoolVar(&cfg.inProcessBaseline, "baseline-in-process", false, "serve the baseline inside scimload instead of in a process of its own")
 	var ops string
 	fs.StringVar(&ops, "ops", "", "comma-separated operations to run (default all): get,filter,create,patch,member-add,member-add-lean,list")
 	if err := fs.Parse(args); err != nil {

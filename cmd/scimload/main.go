@@ -6,15 +6,17 @@
 //	SCIM_BOOTSTRAP_TOKEN=… SCIM_REDIS_URL=redis://127.0.0.1:6379 \
 //	    go run ./cmd/scimload [-url http://localhost:8080/scim/v2] [-users 10000]
 //	    [-duration 10s] [-concurrency 16] [-seed-concurrency 32] [-skip-seed]
-//	    [-ops get,filter,...]
+//	    [-ops get,filter,...] [-baseline-in-process]
 //
 // # What it does
 //
 // It seeds -users users (userName loadNNNNNN@example.com; ones that already
 // exist are kept, so re-runs work) and a group "load-group". It then starts
-// an in-process baseline server whose handler does one go-redis GET of a
-// stored user document and writes it out: the least any Redis-backed HTTP
-// server can do per request. Finally it runs each operation for -duration with
+// a baseline server whose handler does one go-redis GET of a stored user
+// document and writes it out: the least any Redis-backed HTTP server can do
+// per request. The baseline runs in a child process (scimload itself), so
+// that it sits behind the same process boundaries as scimd;
+// -baseline-in-process serves it inside the load tool instead. Finally it runs each operation for -duration with
 // -concurrency workers, with a baseline run before the first and after each
 // one; an operation's ratio is against the mean of the two baselines around
 // it, because the machine's speed drifts while the tool runs:
@@ -47,6 +49,13 @@ import (
 )
 
 func main() {
+	if url := os.Getenv(baselineChildEnv); url != "" {
+		if err := serveBaselineChild(url, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "scimload baseline:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
@@ -77,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	bl, err := startBaseline(ctx, cfg.redisURL)
+	bl, err := startBaseline(ctx, cfg.redisURL, cfg.inProcessBaseline)
 	if err != nil {
 		return err
 	}

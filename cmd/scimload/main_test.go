@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,6 +201,19 @@ func tableRows(out string) map[string][]string {
 	return rows
 }
 
+// TestMain lets the test binary serve the baseline as scimload does when
+// started as its own child process.
+func TestMain(m *testing.M) {
+	if url := os.Getenv(baselineChildEnv); url != "" {
+		if err := serveBaselineChild(url, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 var allOperations = append([]string{"baseline"}, operationNames...)
 
 func TestRun(t *testing.T) {
@@ -216,6 +231,7 @@ func TestRun(t *testing.T) {
 		{"fresh seed", nil, "created 20, existing 0, failed 0"},
 		{"seed again", nil, "found 20 of the 20 seeded users by listing"},
 		{"skip seed", []string{"-skip-seed"}, "found 20 of the 20 seeded users by listing"},
+		{"baseline in process", []string{"-skip-seed", "-baseline-in-process"}, "found 20 of the 20 seeded users by listing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,6 +260,13 @@ func TestRun(t *testing.T) {
 			}
 			if !strings.Contains(stdout, "- users seeded: 20 (in use: 20)") {
 				t.Errorf("stdout = %q, want the machine facts", stdout)
+			}
+			where := "a process of its own"
+			if slices.Contains(tt.args, "-baseline-in-process") {
+				where = "the load tool's process"
+			}
+			if !strings.Contains(stdout, "- baseline served in: "+where) {
+				t.Errorf("stdout = %q, want the baseline served in %s", stdout, where)
 			}
 			if mr.Exists(baselineKey) {
 				t.Errorf("key %s still in Redis after the run", baselineKey)

@@ -15,7 +15,12 @@ func writeFacts(w io.Writer, cfg config, users int) {
 	fmt.Fprintf(w, "- NumCPU: %d\n", runtime.NumCPU())
 	fmt.Fprintf(w, "- users seeded: %d (in use: %d)\n", cfg.users, users)
 	fmt.Fprintf(w, "- concurrency: %d\n", cfg.concurrency)
-	fmt.Fprintf(w, "- duration per operation: %s\n\n", cfg.duration)
+	fmt.Fprintf(w, "- duration per operation: %s\n", cfg.duration)
+	where := "a process of its own"
+	if cfg.inProcessBaseline {
+		where = "the load tool's process"
+	}
+	fmt.Fprintf(w, "- baseline served in: %s\n\n", where)
 }
 
 // writeTable prints results as a Markdown table. The first row sums up the

@@ -299,21 +299,27 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoi
 		lo := min(p.startIndex-1, len(all))
 		items = all[lo:min(lo+p.count, len(all))]
 	}
-	out := listResponse[json.RawMessage]{
-		Schemas:      []string{schemas.ListResponseURN},
-		TotalResults: total,
-		ItemsPerPage: len(items),
-		StartIndex:   p.startIndex,
-		Resources:    make([]json.RawMessage, len(items)),
-	}
-	var buf []byte
+	// The ListResponse (RFC 7644 §3.4.2) is written directly around the
+	// rendered resources, which encoding/json would otherwise scan again.
+	buf := make([]byte, 0, 256+len(items)*1024)
+	buf = append(buf, `{"schemas":["`+schemas.ListResponseURN+`"],"totalResults":`...)
+	buf = strconv.AppendInt(buf, int64(total), 10)
+	buf = append(buf, `,"itemsPerPage":`...)
+	buf = strconv.AppendInt(buf, int64(len(items)), 10)
+	buf = append(buf, `,"startIndex":`...)
+	buf = strconv.AppendInt(buf, int64(p.startIndex), 10)
+	buf = append(buf, `,"Resources":[`...)
 	for i, it := range items {
-		start := len(buf)
+		if i > 0 {
+			buf = append(buf, ',')
+		}
 		if buf, err = it.e.render(buf, it.res, p.proj); err != nil {
 			fail(w, r, err)
 			return
 		}
-		out.Resources[i] = buf[start:len(buf):len(buf)]
 	}
-	writeJSON(w, http.StatusOK, out)
+	buf = append(buf, "]}\n"...)
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf)
 }

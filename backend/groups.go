@@ -84,6 +84,9 @@ func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, 
 		return resources.Resource{}, err
 	}
 	out := resources.Resource{ID: g.ID, Attributes: g.Attributes, Modified: t}
+	if g.Attributes != nil {
+		out.Raw = doc // the response copies it instead of encoding again
+	}
 	out.Version, _ = res[1].(int64)
 	out.Created = parseTime(res[2])
 	out.Members = refs(res[3])

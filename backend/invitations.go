@@ -219,7 +219,7 @@ func (s *Store) redeem(ctx context.Context, p, secretKey, alsoKey string, u reso
 	if err := checkMarker(res, "user", u.ID, "", ""); err != nil {
 		return resources.Resource{}, err
 	}
-	out := resources.Resource{ID: u.ID, Attributes: u.Attributes, Modified: t}
+	out := resources.Resource{ID: u.ID, Attributes: u.Attributes, Raw: doc, Modified: t}
 	out.Version, _ = res[1].(int64)
 	out.Created = parseTime(res[2])
 	return out, nil

@@ -71,7 +71,7 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	if err := checkMarker(res, "user", u.ID, "userName", userName); err != nil {
 		return resources.Resource{}, err
 	}
-	out := resources.Resource{ID: u.ID, Attributes: u.Attributes, Modified: t}
+	out := resources.Resource{ID: u.ID, Attributes: u.Attributes, Raw: doc, Modified: t}
 	out.Version, _ = res[1].(int64)
 	out.Created = parseTime(res[2])
 	out.Groups = refs(res[3])

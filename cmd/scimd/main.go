@@ -25,10 +25,22 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
+// defaultGCPercent is the garbage collector's target when GOGC is unset.
+// scimd's live heap is small (a few MB: caches, connection buffers) and each
+// request allocates a few kilobytes, so Go's default of 100 collects every
+// few hundred requests; 400 costs a few MB more and measured about 5 % more
+// throughput on reads (see README, Benchmarks). GOGC overrides it.
+const defaultGCPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// Process-wide, so set here once, like the signal handling.
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {

@@ -1,7 +1,9 @@
 package resources
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"net/mail"
@@ -160,6 +162,13 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 		if err != nil {
 			return Resource{}, err
 		}
+		if w.PasswordHash == "" && sameDocument(cur, next.attrs) {
+			// Nothing changes: identity providers resend unchanged values on
+			// every sync. No write, so the version, lastModified and the
+			// audit trail stay as they are (RFC 7644 §3.14: the version
+			// changes when the resource does).
+			return cur, nil
+		}
 		res, err := u.store.ReplaceUser(ctx, org, Resource{ID: id, Attributes: next.attrs}, cur.Version, w)
 		if !errors.Is(err, ErrVersionConflict) {
 			return res, err
@@ -296,4 +305,16 @@ func cloneValue(v any) any {
 		return out
 	}
 	return v
+}
+
+// sameDocument reports whether attrs would store exactly the document cur
+// was read with. Both are encoding/json's encoding of a map, keys sorted, so
+// equal bytes mean equal attributes; a difference in encoding only costs a
+// write.
+func sameDocument(cur Resource, attrs map[string]any) bool {
+	if cur.Raw == nil {
+		return false
+	}
+	doc, err := json.Marshal(attrs)
+	return err == nil && bytes.Equal(doc, cur.Raw)
 }

@@ -314,3 +314,38 @@ func TestProtocolErrors(t *testing.T) {
 		a.do("PUT", "/ServiceProviderConfig", ownerToken, map[string]any{}).must(t, http.StatusMethodNotAllowed)
 	})
 }
+
+// TestUnchangedPatchKeepsVersion: a PATCH or PUT that changes nothing, as
+// identity providers send on every sync, writes nothing: the version,
+// lastModified and the audit trail stay (RFC 7644 §3.14).
+func TestUnchangedPatchKeepsVersion(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user("same@example.com", map[string]any{"name": map[string]any{"givenName": "Sam"}})).must(t, 201)
+		id, etag := str(created.body, "id"), created.header.Get("ETag")
+		modified := str(created.body, "meta", "lastModified")
+		unchanged := []struct {
+			name, method string
+			body         any
+		}{
+			{"PATCH same givenName", "PATCH", patch(op("replace", "name.givenName", "Sam"))},
+			{"PATCH same userName, other case", "PATCH", patch(op("Replace", "userName", "SAME@example.com"))},
+			{"PATCH active True as Entra sends it", "PATCH", patch(op("Replace", "active", "True"))},
+			{"PUT of what GET returns", "PUT", created.body},
+		}
+		for _, u := range unchanged {
+			t.Run(u.name, func(t *testing.T) {
+				r := a.do(u.method, "/Users/"+id, ownerToken, u.body).must(t, 200)
+				if got := r.header.Get("ETag"); got != etag {
+					t.Errorf("ETag = %s, want %s unchanged", got, etag)
+				}
+				if got := str(r.body, "meta", "lastModified"); got != modified {
+					t.Errorf("lastModified = %s, want %s unchanged", got, modified)
+				}
+			})
+		}
+		changed := a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "name.givenName", "Samuel"))).must(t, 200)
+		if changed.header.Get("ETag") == etag || str(changed.body, "name", "givenName") != "Samuel" {
+			t.Errorf("a real change: ETag %s (was %s), body %s", changed.header.Get("ETag"), etag, changed.raw)
+		}
+	})
+}

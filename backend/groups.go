@@ -90,6 +90,9 @@ func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, 
 	out.Version, _ = res[1].(int64)
 	out.Created = parseTime(res[2])
 	out.Members = refs(res[3])
+	if len(res) > 4 {
+		out.Modified = parseTime(res[4]) // unchanged when the write changed nothing
+	}
 	return out, nil
 }
 

@@ -158,10 +158,14 @@ return {'ok'}
 // only the membership delta to an existing group, whatever its version, leaving
 // its document as it is (ARGV 3-6 and 8 are then ignored), 13 actor, 14
 // action, 15 change log cap.
-// Returns {"ok", version, created, added (flat id, display)} or {marker, ...}.
+// A write that changes nothing (the same document, members added that were
+// members already, removed that were not) leaves the version, lastModified
+// and the change log alone.
+// Returns {"ok", version, created, added (flat id, display), modified} or
+// {marker, ...}.
 const writeGroupSrc = luaCommon + `
 local prefix, id, expect, uk, name, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[6], ARGV[7]
-local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created')
+local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created', 'doc', 'modified')
 local membersOnly = ARGV[12] == 'members'
 if membersOnly then
   if not cur[1] then return {'notfound'} end
@@ -190,6 +194,7 @@ local new = old
 if not membersOnly then new = cjson.decode(ARGV[8]) end
 --@checked
 local created = cur[5] or now
+local changed = not membersOnly and (expect == 0 or cur[6] ~= ARGV[4])
 if cur[2] and cur[2] ~= uk and redis.call('HGET', KEYS[2], cur[2]) == id then
   redis.call('HDEL', KEYS[2], cur[2])
 end
@@ -201,13 +206,19 @@ if expect == 0 and not membersOnly then
   redis.call('HSET', KEYS[1], 'created', now)
 end
 if ARGV[9] == '1' then
+  -- Remove all, then add: only the members not added again leave.
+  local keep = {}
+  for _, uid in ipairs(add) do keep[uid] = true end
   for _, uid in ipairs(sortedKeys(KEYS[5])) do
-    redis.call('HDEL', prefix .. 'ugroups:' .. uid, id)
+    if not keep[uid] then
+      redis.call('HDEL', KEYS[5], uid)
+      redis.call('HDEL', prefix .. 'ugroups:' .. uid, id)
+      changed = true
+    end
   end
-  redis.call('DEL', KEYS[5])
 end
 for _, uid in ipairs(remove) do
-  redis.call('HDEL', KEYS[5], uid)
+  if redis.call('HDEL', KEYS[5], uid) == 1 then changed = true end
   redis.call('HDEL', prefix .. 'ugroups:' .. uid, id)
 end
 if cur[3] and cur[3] ~= name then
@@ -217,17 +228,18 @@ if cur[3] and cur[3] ~= name then
 end
 local added = {}
 for i, uid in ipairs(add) do
-  redis.call('HSET', KEYS[5], uid, disp[i])
+  if redis.call('HSET', KEYS[5], uid, disp[i]) == 1 then changed = true end
   redis.call('HSET', prefix .. 'ugroups:' .. uid, id, name)
   added[#added + 1] = uid
   added[#added + 1] = disp[i]
 end
+if not changed then return {'ok', tonumber(cur[1]), created, added, cur[7]} end
 local ver = touch(prefix, 'group', id, now)
 if not membersOnly then
   redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', name, 'ix', ARGV[8])
 end
 audit(prefix, ARGV[15], ARGV[13], ARGV[14], 'Group', id, now)
-return {'ok', ver, created, added}
+return {'ok', ver, created, added, now}
 `
 
 // deleteGroupSrc deletes a group.

@@ -40,7 +40,9 @@ func TestAuditTrail(t *testing.T) {
 		gid := str(g.body, "id")
 		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", []any{map[string]any{"value": uid}}))).must(t, http.StatusOK)
 		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("replace", "displayName", "Platinum"))).must(t, http.StatusOK)
+		// A PUT that changes the members (a PUT that changes nothing leaves no entry).
 		a.do("PUT", "/Groups/"+gid, ownerToken, group("Platinum", uid)).must(t, http.StatusOK)
+		a.do("PUT", "/Groups/"+gid, ownerToken, group("Platinum")).must(t, http.StatusOK)
 		// Refused and failed requests leave no trace.
 		a.do("POST", "/Users", readerToken, user("x@example.com", nil)).must(t, http.StatusForbidden)
 		a.do("POST", "/Users", collabToken, user("JANE.DOE@example.com", nil)).must(t, http.StatusConflict)

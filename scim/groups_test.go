@@ -145,3 +145,44 @@ func TestGroupPut(t *testing.T) {
 		}
 	})
 }
+
+// TestUnchangedGroupWriteKeepsVersion: re-adding a member, removing a
+// non-member or writing the same group again changes nothing, so the
+// version and lastModified stay; a real change still moves them.
+func TestUnchangedGroupWriteKeepsVersion(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		u1 := str(a.do("POST", "/Users", ownerToken, user("m1@example.com", nil)).must(t, 201).body, "id")
+		u2 := str(a.do("POST", "/Users", ownerToken, user("m2@example.com", nil)).must(t, 201).body, "id")
+		created := a.do("POST", "/Groups", ownerToken, group("Same", u1)).must(t, 201)
+		id, etag := str(created.body, "id"), created.header.Get("ETag")
+		modified := str(created.body, "meta", "lastModified")
+		member := func(uid string) []any { return []any{map[string]any{"value": uid, "$ref": nil}} }
+		unchanged := []struct {
+			name, method string
+			body         any
+		}{
+			{"PATCH add an existing member", "PATCH", patch(op("Add", "members", member(u1)))},
+			{"PATCH remove a non-member", "PATCH", patch(op("remove", "members", member(u2)))},
+			{"PATCH same displayName", "PATCH", patch(op("replace", "displayName", "Same"))},
+			{"PUT the same group", "PUT", group("Same", u1)},
+		}
+		for _, c := range unchanged {
+			t.Run(c.name, func(t *testing.T) {
+				r := a.do(c.method, "/Groups/"+id, ownerToken, c.body).must(t, 200)
+				if got := r.header.Get("ETag"); got != etag {
+					t.Errorf("ETag = %s, want %s unchanged", got, etag)
+				}
+				if got := str(r.body, "meta", "lastModified"); got != modified {
+					t.Errorf("lastModified = %s, want %s unchanged", got, modified)
+				}
+				if got := memberIDs(r.body); !equal(got, sorted(u1)) {
+					t.Errorf("members = %v, want [%s]", got, u1)
+				}
+			})
+		}
+		r := a.do("PATCH", "/Groups/"+id, ownerToken, patch(op("Add", "members", member(u2)))).must(t, 200)
+		if r.header.Get("ETag") == etag || !equal(memberIDs(r.body), sorted(u1, u2)) {
+			t.Errorf("adding a new member: ETag %s (was %s), members %v", r.header.Get("ETag"), etag, memberIDs(r.body))
+		}
+	})
+}

@@ -219,3 +219,33 @@ func TestMembersOnlyUpdateKeepsCreation(t *testing.T) {
 		}
 	})
 }
+
+// TestReplaceMembers: replacing a group's members (RemoveAll, then Add)
+// removes exactly those left out, and a replacement by the same members
+// changes nothing, version included.
+func TestReplaceMembers(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u1 := mustCreateUser(t, s, user("r1@example.com"))
+		u2 := mustCreateUser(t, s, user("r2@example.com"))
+		u3 := mustCreateUser(t, s, user("r3@example.com"))
+		g := mustCreateGroup(t, s, group("Team", u1.ID, u2.ID))
+		g, err := s.UpdateGroup(ctx, org, g, 1, resources.MemberDelta{RemoveAll: true, Add: []string{u2.ID, u3.ID}})
+		if err != nil || g.Version != 2 {
+			t.Fatalf("UpdateGroup replace members = version %d, %v; want 2, nil", g.Version, err)
+		}
+		gg, _ := s.GetGroup(ctx, org, g.ID, true)
+		wantRefs(t, "members", gg.Members, u2.ID+"=r2@example.com", u3.ID+"=r3@example.com")
+		for _, c := range []struct {
+			id   string
+			want []string
+		}{{u1.ID, nil}, {u2.ID, []string{g.ID + "=Team"}}, {u3.ID, []string{g.ID + "=Team"}}} {
+			got, _ := s.GetUser(ctx, org, c.id)
+			wantRefs(t, "groups of "+c.id, got.Groups, c.want...)
+		}
+		same, err := s.UpdateGroup(ctx, org, g, 2, resources.MemberDelta{RemoveAll: true, Add: []string{u3.ID, u2.ID}})
+		if err != nil || same.Version != 2 || !same.Modified.Equal(gg.Modified) {
+			t.Fatalf("replacing by the same members = version %d modified %v, %v; want 2, %v, nil", same.Version, same.Modified, err, gg.Modified)
+		}
+	})
+}

@@ -51,6 +51,9 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	if u.Attributes == nil {
 		u.Attributes = map[string]any{}
 	}
+	// Encoded here even when the caller has an encoding (u.Raw): a caller
+	// that read a user and changed its Attributes would otherwise store the
+	// old document.
 	doc, err := json.Marshal(u.Attributes)
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("encode document: %w", err)

@@ -105,7 +105,8 @@ type UserStore interface {
 	// [Query].RawOnly result, it may leave Attributes nil with Raw set.
 	ReadUser(ctx context.Context, org, id string) (Resource, error)
 	// ReplaceUser writes u if the stored version is still version, else it
-	// returns [ErrVersionConflict].
+	// returns [ErrVersionConflict]. It stores u.Attributes; u.Raw is
+	// ignored.
 	ReplaceUser(ctx context.Context, org string, u Resource, version int64, w UserWrite) (Resource, error)
 	// DeleteUser removes a user from every group and index. version 0 deletes
 	// whatever version is stored; otherwise a different stored version is

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/mail"
 	"strings"
@@ -162,11 +163,17 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 		if err != nil {
 			return Resource{}, err
 		}
-		if w.PasswordHash == "" && sameDocument(cur, next.attrs) {
+		doc, err := json.Marshal(next.attrs)
+		if err != nil {
+			return Resource{}, fmt.Errorf("encode user %s: %w", id, err)
+		}
+		if w.PasswordHash == "" && bytes.Equal(doc, cur.Raw) {
 			// Nothing changes: identity providers resend unchanged values on
 			// every sync. No write, so the version, lastModified and the
 			// audit trail stay as they are (RFC 7644 §3.14: the version
-			// changes when the resource does).
+			// changes when the resource does). Both documents are
+			// encoding/json's encoding of a map, keys sorted: equal bytes
+			// are equal attributes.
 			return cur, nil
 		}
 		res, err := u.store.ReplaceUser(ctx, org, Resource{ID: id, Attributes: next.attrs}, cur.Version, w)
@@ -305,16 +312,4 @@ func cloneValue(v any) any {
 		return out
 	}
 	return v
-}
-
-// sameDocument reports whether attrs would store exactly the document cur
-// was read with. Both are encoding/json's encoding of a map, keys sorted, so
-// equal bytes mean equal attributes; a difference in encoding only costs a
-// write.
-func sameDocument(cur Resource, attrs map[string]any) bool {
-	if cur.Raw == nil {
-		return false
-	}
-	doc, err := json.Marshal(attrs)
-	return err == nil && bytes.Equal(doc, cur.Raw)
 }

@@ -55,7 +55,7 @@ func startBaseline(ctx context.Context, redisURL string, inProcess bool) (*basel
 // is a process apart from the load tool, and each request crosses the same
 // process boundaries. (Served inside the load tool, a request wakes no other
 // process between client and server: measured on this project's 2-core
-// machine, that made the in-process floor about 17 % higher than the same
+// machine, that made the in-process floor 17 to 19 % higher than the same
 // handler in a process of its own.) The child stops when its standard input
 // closes.
 func startBaselineProcess(ctx context.Context, redisURL string) (*baseline, error) {

@@ -160,17 +160,11 @@ func (u *Users) PatchSelf(ctx context.Context, org, id string, ops []PatchOp, if
 		return Resource{}, err
 	}
 	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
-		attrs, err := ApplyPatch(u.rt, cur.Attributes, ops)
+		b, err := u.patched(cur, ops)
 		if err != nil {
 			return body{}, err
 		}
-		b := body{attrs: attrs, self: true}
-		if pw, ok := attrs["password"]; ok {
-			delete(attrs, "password")
-			s, _ := pw.(string)
-			secret := Secret(s)
-			b.password = &secret
-		}
+		b.self = true
 		return b, u.checkSelfWrite(ctx, org, cur, b)
 	})
 }

@@ -117,19 +117,25 @@ func (u *Users) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMatc
 		return Resource{}, err
 	}
 	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
-		attrs, err := ApplyPatch(u.rt, cur.Attributes, ops)
-		if err != nil {
-			return body{}, err
-		}
-		b := body{attrs: attrs}
-		if pw, ok := attrs["password"]; ok {
-			delete(attrs, "password")
-			s, _ := pw.(string)
-			secret := Secret(s)
-			b.password = &secret
-		}
-		return b, nil
+		return u.patched(cur, ops)
 	})
+}
+
+// patched applies ops to cur's attributes; a "password" they set is taken
+// out of the attributes into the body's password.
+func (u *Users) patched(cur Resource, ops []PatchOp) (body, error) {
+	attrs, err := ApplyPatch(u.rt, cur.Attributes, ops)
+	if err != nil {
+		return body{}, err
+	}
+	b := body{attrs: attrs}
+	if pw, ok := attrs["password"]; ok {
+		delete(attrs, "password")
+		s, _ := pw.(string)
+		secret := Secret(s)
+		b.password = &secret
+	}
+	return b, nil
 }
 
 // Delete deletes a customer for good: it leaves every group and index.

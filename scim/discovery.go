@@ -73,7 +73,7 @@ func (h *Handler) resourceType(w http.ResponseWriter, r *http.Request) {
 
 // writeDocList answers a discovery list: every document on one page.
 func writeDocList(w http.ResponseWriter, docs []map[string]any) {
-	writeJSON(w, http.StatusOK, listResponse[map[string]any]{
+	writeJSON(w, http.StatusOK, listResponse{
 		Schemas: []string{schemas.ListResponseURN}, TotalResults: len(docs), ItemsPerPage: len(docs), StartIndex: 1, Resources: docs,
 	})
 }

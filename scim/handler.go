@@ -274,6 +274,20 @@ func (e endpoint) readObject(w http.ResponseWriter, r *http.Request) (map[string
 	return nil, false
 }
 
+// readPatch reads a PatchOp request body (RFC 7644 §3.5.2); on failure it
+// has answered.
+func (e endpoint) readPatch(w http.ResponseWriter, r *http.Request) ([]resources.PatchOp, bool) {
+	data, err := readBody(w, r, e.h.cfg.MaxBodyBytes)
+	if err == nil {
+		var ops []resources.PatchOp
+		if ops, err = resources.ParsePatch(data); err == nil {
+			return ops, true
+		}
+	}
+	e.fail(w, r, err)
+	return nil, false
+}
+
 func (e endpoint) createResource(w http.ResponseWriter, r *http.Request) {
 	raw, ok := e.readObject(w, r)
 	if !ok {
@@ -329,14 +343,8 @@ func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data, err := readBody(w, r, e.h.cfg.MaxBodyBytes)
-	if err != nil {
-		e.fail(w, r, err)
-		return
-	}
-	ops, err := resources.ParsePatch(data)
-	if err != nil {
-		e.fail(w, r, err)
+	ops, ok := e.readPatch(w, r)
+	if !ok {
 		return
 	}
 	// The store sees a PATCH as a replace; the audit trail says PATCH.
@@ -397,12 +405,12 @@ func etagMatches(header string, version int64) bool {
 }
 
 // listResponse is a SCIM ListResponse (RFC 7644 §3.4.2).
-type listResponse[T any] struct {
-	Schemas      []string `json:"schemas"`
-	TotalResults int      `json:"totalResults"`
-	ItemsPerPage int      `json:"itemsPerPage"`
-	StartIndex   int      `json:"startIndex"`
-	Resources    []T      `json:"Resources"`
+type listResponse struct {
+	Schemas      []string         `json:"schemas"`
+	TotalResults int              `json:"totalResults"`
+	ItemsPerPage int              `json:"itemsPerPage"`
+	StartIndex   int              `json:"startIndex"`
+	Resources    []map[string]any `json:"Resources"`
 }
 
 func (e endpoint) listResources(w http.ResponseWriter, r *http.Request) {

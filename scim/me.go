@@ -98,14 +98,8 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		data, err := readBody(w, r, h.cfg.MaxBodyBytes)
-		if err != nil {
-			e.fail(w, r, err)
-			return
-		}
-		ops, err := resources.ParsePatch(data)
-		if err != nil {
-			e.fail(w, r, err)
+		ops, ok := e.readPatch(w, r)
+		if !ok {
 			return
 		}
 		res, err := h.users.PatchSelf(resources.WithAction(ctx, resources.ActionPatch), org, self.ID, ops, ifMatch)

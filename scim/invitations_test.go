@@ -13,51 +13,27 @@ import (
 
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/resources/mail/mailtest"
 	"github.com/scimd/scimd/scim"
 )
 
-// outbox is a resources.Mailer that keeps messages in memory, or fails.
-type outbox struct {
-	mu   sync.Mutex
-	msgs []resources.Message
-	fail bool
-}
-
-func (o *outbox) Send(_ context.Context, m resources.Message) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.fail {
-		return errors.New("mail server said no")
-	}
-	o.msgs = append(o.msgs, m)
-	return nil
-}
-
-func (o *outbox) setFail(fail bool) { o.mu.Lock(); o.fail = fail; o.mu.Unlock() }
-
-// last returns the newest message's invitation token.
-func (o *outbox) lastToken(tb testing.TB) string {
+// lastToken returns the invitation token of mb's newest message.
+func lastToken(tb testing.TB, mb *mailtest.Mailbox) string {
 	tb.Helper()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.msgs) == 0 {
-		tb.Fatalf("no message sent")
-	}
-	m := regexp.MustCompile(`/t/acme/accounts/invite\?token=([A-Za-z0-9_-]{43})`).FindStringSubmatch(o.msgs[len(o.msgs)-1].Text)
+	text := mb.Last(tb).Text
+	m := regexp.MustCompile(`/t/acme/accounts/invite\?token=([A-Za-z0-9_-]{43})`).FindStringSubmatch(text)
 	if m == nil {
-		tb.Fatalf("no invitation link in %q", o.msgs[len(o.msgs)-1].Text)
+		tb.Fatalf("no invitation link in %q", text)
 	}
 	return m[1]
 }
 
-func (o *outbox) count() int { o.mu.Lock(); defer o.mu.Unlock(); return len(o.msgs) }
-
 // onboardingAPI is newAPI with invitations: mail goes to the returned
-// outbox, logs to the returned buffer.
-func onboardingAPI(t *testing.T, redisURL string) (*api, *resources.Users, *outbox, *syncBuffer) {
+// mailbox, logs to the returned buffer.
+func onboardingAPI(t *testing.T, redisURL string) (*api, *resources.Users, *mailtest.Mailbox, *syncBuffer) {
 	t.Helper()
 	a := newAPI(t, redisURL)
-	mails, logs := &outbox{}, &syncBuffer{}
+	mails, logs := &mailtest.Mailbox{}, &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	users := resources.NewUsers(a.store).WithOnboarding(resources.Onboarding{
 		Store: a.store, Mailer: mails, BaseURL: a.srv.URL, Log: log})
@@ -99,10 +75,8 @@ func TestInvitationResend(t *testing.T) {
 			if got := str(r.body, customerURN, "accountState"); got != "pendingInvitation" {
 				t.Errorf("accountState after create = %q, want pendingInvitation", got)
 			}
-			first := mails.lastToken(t)
-			mails.mu.Lock()
-			m := mails.msgs[0]
-			mails.mu.Unlock()
+			first := lastToken(t, mails)
+			m := mails.Messages()[0]
 			if m.To != "ivy@example.com" || !strings.Contains(m.Subject, "acme") || !strings.Contains(m.HTML, first) {
 				t.Errorf("invitation = to %q, subject %q; want to the customer, naming the organization, with the link in HTML", m.To, m.Subject)
 			}
@@ -118,7 +92,7 @@ func TestInvitationResend(t *testing.T) {
 			if got := str(r.body, customerURN, "accountState"); got != "pendingInvitation" || r.header.Get("ETag") == "" {
 				t.Errorf("resend = accountState %q, ETag %q", got, r.header.Get("ETag"))
 			}
-			second := mails.lastToken(t)
+			second := lastToken(t, mails)
 			if second == first {
 				t.Fatalf("resend sent the same token")
 			}
@@ -127,7 +101,7 @@ func TestInvitationResend(t *testing.T) {
 			}
 
 			// Mail failure: still created, invitationNotDelivered, logged without the token.
-			mails.setFail(true)
+			mails.SetFail(true)
 			r = a.do("POST", "/Users", ownerToken, invitee("undelivered@example.com")).must(t, http.StatusCreated)
 			uid := str(r.body, "id")
 			if got := str(r.body, customerURN, "accountState"); got != "invitationNotDelivered" {
@@ -138,7 +112,7 @@ func TestInvitationResend(t *testing.T) {
 			if !strings.Contains(logs.String(), "invitation email not sent") {
 				t.Errorf("the failure was not logged: %s", logs.String())
 			}
-			mails.setFail(false)
+			mails.SetFail(false)
 			r = a.do("POST", "/Users/"+uid+"/resendInvitation", ownerToken, nil).must(t, http.StatusOK)
 			if got := str(r.body, customerURN, "accountState"); got != "pendingInvitation" {
 				t.Errorf("accountState after a successful resend = %q, want pendingInvitation", got)
@@ -162,7 +136,7 @@ func TestInvitationResend(t *testing.T) {
 					t.Errorf("the log holds an invitation token")
 				}
 			}
-			if n := mails.count(); n != 3 {
+			if n := len(mails.Messages()); n != 3 {
 				t.Errorf("%d messages sent, want 3", n)
 			}
 		})

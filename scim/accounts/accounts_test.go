@@ -49,7 +49,7 @@ func noSecrets(t *testing.T, p page, secrets ...string) {
 func TestInvitationAccepted(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		id := e.createCustomer("Jane.Doe@Example.com", "invite")
-		link := e.mail.lastLink(t)
+		link := lastLink(t, e.mail)
 		if !strings.HasPrefix(link, e.srv.URL+"/t/acme/accounts/invite?token=") {
 			t.Fatalf("link %q, want under %s/t/acme/accounts/invite", link, e.srv.URL)
 		}
@@ -126,7 +126,7 @@ func TestInvitationAccepted(t *testing.T) {
 func TestInvitationRefused(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		id := e.createCustomer("ref@example.com", "invite")
-		link := e.mail.lastLink(t)
+		link := lastLink(t, e.mail)
 		token := link[strings.Index(link, "token=")+len("token="):]
 		b := e.browser()
 
@@ -153,7 +153,7 @@ func TestInvitationRefused(t *testing.T) {
 			t.Fatalf("resendInvitation = %d", status)
 		}
 		b.get(link).must(t, http.StatusNotFound, "not valid")
-		fresh := e.mail.lastLink(t)
+		fresh := lastLink(t, e.mail)
 		if fresh == link {
 			t.Fatalf("the resend sent the same link")
 		}
@@ -175,7 +175,7 @@ func TestInvitationExpired(t *testing.T) {
 			}
 			e := newEnv(t, url, 200*time.Millisecond)
 			id := e.createCustomer("late@example.com", "invite")
-			link := e.mail.lastLink(t)
+			link := lastLink(t, e.mail)
 			time.Sleep(400 * time.Millisecond)
 			e.browser().get(link).must(t, http.StatusNotFound, "not valid", "expired")
 			if s := e.state(id); s != "pendingInvitation" {
@@ -187,7 +187,7 @@ func TestInvitationExpired(t *testing.T) {
 
 func TestInvitationNotDelivered(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
-		e.mail.setFail(true)
+		e.mail.SetFail(true)
 		id := e.createCustomer("nomail@example.com", "invite")
 		if s := e.state(id); s != "invitationNotDelivered" {
 			t.Fatalf("accountState = %q, want invitationNotDelivered", s)
@@ -199,14 +199,14 @@ func TestInvitationNotDelivered(t *testing.T) {
 		if strings.Contains(logs, "token=") || strings.Contains(logs, "/accounts/invite") {
 			t.Errorf("the log holds the invitation link:\n%s", logs)
 		}
-		e.mail.setFail(false)
+		e.mail.SetFail(false)
 		if status, _ := e.scim("POST", "/Users/"+id+"/resendInvitation", nil); status != http.StatusOK {
 			t.Fatalf("resendInvitation = %d", status)
 		}
 		if s := e.state(id); s != "pendingInvitation" {
 			t.Errorf("accountState after resend = %q, want pendingInvitation", s)
 		}
-		token := e.mail.lastLink(t)
+		token := lastLink(t, e.mail)
 		token = token[strings.Index(token, "token=")+6:]
 		if strings.Contains(e.logs.String(), token) {
 			t.Errorf("the log holds the token")

@@ -85,7 +85,7 @@ func TestBrowserInvitation(t *testing.T) {
 	ctx := newBrowser(t)
 	e := newEnv(t, "", 0)
 	id := e.createCustomer("jane.doe@example.com", "invite")
-	link := e.mail.lastLink(t)
+	link := lastLink(t, e.mail)
 
 	submit := chromedp.Click(chromedp.CSS("button[type=submit]"))
 	err := chromedp.Do(ctx,

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"html"
 	"io"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/resources/mail/mailtest"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/scim/accounts"
@@ -32,34 +32,12 @@ const (
 	otherToken = "globex-owner-token-0123456789"
 )
 
-// mailbox is a resources.Mailer that keeps messages in memory, or fails.
-type mailbox struct {
-	mu   sync.Mutex
-	msgs []resources.Message
-	fail bool
-}
+var inviteLinkRE = regexp.MustCompile(`https?://\S+/accounts/invite\?token=[A-Za-z0-9_-]+`)
 
-func (m *mailbox) Send(_ context.Context, msg resources.Message) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail {
-		return errors.New("mail server unreachable")
-	}
-	m.msgs = append(m.msgs, msg)
-	return nil
-}
-
-func (m *mailbox) setFail(v bool) { m.mu.Lock(); m.fail = v; m.mu.Unlock() }
-
-// lastLink returns the invitation link of the newest message.
-func (m *mailbox) lastLink(tb testing.TB) string {
+// lastLink returns the invitation link of mb's newest message.
+func lastLink(tb testing.TB, mb *mailtest.Mailbox) string {
 	tb.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.msgs) == 0 {
-		tb.Fatalf("no message was sent")
-	}
-	link := regexp.MustCompile(`https?://\S+/accounts/invite\?token=[A-Za-z0-9_-]+`).FindString(m.msgs[len(m.msgs)-1].Text)
+	link := inviteLinkRE.FindString(mb.Last(tb).Text)
 	if link == "" {
 		tb.Fatalf("no invitation link in the message")
 	}
@@ -86,7 +64,7 @@ type env struct {
 	t     testing.TB
 	srv   *httptest.Server
 	store *backend.Store
-	mail  *mailbox
+	mail  *mailtest.Mailbox
 	logs  *syncBuffer
 }
 
@@ -120,7 +98,7 @@ func newEnvWith(tb testing.TB, redisURL string, set func(o *resources.Onboarding
 			tb.Fatal(err)
 		}
 	}
-	e := &env{t: tb, store: store, mail: &mailbox{}, logs: &syncBuffer{}}
+	e := &env{t: tb, store: store, mail: &mailtest.Mailbox{}, logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))

@@ -59,7 +59,7 @@ func TestBrowserRegistration(t *testing.T) {
 	if len(ids) != 1 || e.state(ids[0]) != "pendingConfirmation" {
 		t.Fatalf("after registering: users %v, want one pendingConfirmation", ids)
 	}
-	link := e.mail.confirmLink(t, email)
+	link := confirmLink(t, e.mail, email)
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.CSS("button[type=submit]")),

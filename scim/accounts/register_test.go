@@ -11,6 +11,7 @@ import (
 
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/resources/mail/mailtest"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -27,24 +28,13 @@ func (e *env) enable(org string, on bool) {
 	}
 }
 
-// messages returns a copy of the messages sent so far.
-func (m *mailbox) messages() []resources.Message {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]resources.Message(nil), m.msgs...)
-}
-
 var confirmLinkRE = regexp.MustCompile(`https?://\S+/accounts/confirm\?token=[A-Za-z0-9_-]+`)
 
-// confirmLink returns the confirmation link of the newest message, which
+// confirmLink returns the confirmation link of mb's newest message, which
 // must be to.
-func (m *mailbox) confirmLink(tb testing.TB, to string) string {
+func confirmLink(tb testing.TB, mb *mailtest.Mailbox, to string) string {
 	tb.Helper()
-	msgs := m.messages()
-	if len(msgs) == 0 {
-		tb.Fatalf("no message was sent")
-	}
-	last := msgs[len(msgs)-1]
+	last := mb.Last(tb)
 	if last.To != to {
 		tb.Fatalf("the last message is to %q, want %q", last.To, to)
 	}
@@ -114,7 +104,7 @@ func TestRegistrationDisabled(t *testing.T) {
 		if ids := e.usersNamed("new@example.com"); len(ids) != 0 {
 			t.Errorf("a closed registration created users %v", ids)
 		}
-		if n := len(e.mail.messages()); n != 0 {
+		if n := len(e.mail.Messages()); n != 0 {
 			t.Errorf("a closed registration sent %d messages", n)
 		}
 	})
@@ -171,7 +161,7 @@ func TestRegistration(t *testing.T) {
 		b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {email}, "password": {regPass}}).
 			must(t, http.StatusUnauthorized, "Invalid email or password.")
 
-		link := e.mail.confirmLink(t, email)
+		link := confirmLink(t, e.mail, email)
 		if !strings.HasPrefix(link, e.srv.URL+"/t/acme/accounts/confirm?token=") {
 			t.Fatalf("link %q, want under %s/t/acme/accounts/confirm", link, e.srv.URL)
 		}
@@ -179,8 +169,8 @@ func TestRegistration(t *testing.T) {
 		if len(token) != 43 {
 			t.Errorf("token has %d characters, want 43", len(token))
 		}
-		sent := len(e.mail.messages())
-		if m := e.mail.messages()[sent-1]; strings.Contains(m.Text+m.HTML, "Nora") {
+		sent := len(e.mail.Messages())
+		if m := e.mail.Messages()[sent-1]; strings.Contains(m.Text+m.HTML, "Nora") {
 			t.Errorf("the confirmation email repeats a name the registrant typed:\n%s", m.Text)
 		}
 
@@ -195,7 +185,7 @@ func TestRegistration(t *testing.T) {
 		if ids := e.usersNamed(email); len(ids) != 1 || ids[0] != id {
 			t.Errorf("users named %s after registering it again = %v, want only %s", email, ids, id)
 		}
-		msgs := e.mail.messages()
+		msgs := e.mail.Messages()
 		if len(msgs) != sent+1 {
 			t.Fatalf("registering a taken email sent %d messages, want 1", len(msgs)-sent)
 		}
@@ -302,7 +292,7 @@ func TestRegistrationRefused(t *testing.T) {
 		if ids := e.usersNamed("weak@example.com"); len(ids) != 0 {
 			t.Errorf("refused forms created users %v", ids)
 		}
-		if n := len(e.mail.messages()); n != 0 {
+		if n := len(e.mail.Messages()); n != 0 {
 			t.Errorf("refused forms sent %d messages", n)
 		}
 		// A form without its CSRF cookie: refused, nothing created.
@@ -316,7 +306,7 @@ func TestRegistrationRefused(t *testing.T) {
 
 		// Forged, truncated and missing tokens.
 		e.register("acme", "tok@example.com", "To", "Ken", regPass, regPass).must(t, http.StatusOK, "Check your email")
-		link := e.mail.confirmLink(t, "tok@example.com")
+		link := confirmLink(t, e.mail, "tok@example.com")
 		token := link[strings.Index(link, "token=")+len("token="):]
 		id := e.usersNamed("tok@example.com")[0]
 		for _, q := range []string{"?token=" + strings.Repeat("A", 43), "?token=" + token[:20], "", "?token="} {
@@ -328,7 +318,7 @@ func TestRegistrationRefused(t *testing.T) {
 		}
 		// An invitation token is not a confirmation token, nor the reverse.
 		e.createCustomer("invited@example.com", "invite")
-		invite := e.mail.lastLink(t)
+		invite := lastLink(t, e.mail)
 		b.get("/t/acme/accounts/confirm?token="+invite[strings.Index(invite, "token=")+6:]).must(t, http.StatusNotFound, "not valid")
 		b.get("/t/acme/accounts/invite?token="+token).must(t, http.StatusNotFound, "not valid")
 		// Another organization's path.
@@ -354,7 +344,7 @@ func TestRegistrationMailFailure(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		e.enable("acme", true)
 		ok := e.register("acme", "ok@example.com", "Ok", "Kay", regPass, regPass).must(t, http.StatusOK, "Check your email")
-		e.mail.setFail(true)
+		e.mail.SetFail(true)
 		failed := e.register("acme", "nomail@example.com", "No", "Mail", regPass, regPass)
 		taken := e.register("acme", "ok@example.com", "Ok", "Kay", otherPass, otherPass)
 		for _, p := range []page{failed, taken} {
@@ -393,7 +383,7 @@ func TestRegistrationExpired(t *testing.T) {
 			e.enable("acme", true)
 			start := time.Now()
 			e.register("acme", "late@example.com", "La", "Te", otherPass, otherPass).must(t, http.StatusOK, "Check your email")
-			stale := e.mail.confirmLink(t, "late@example.com")
+			stale := confirmLink(t, e.mail, "late@example.com")
 			old := e.usersNamed("late@example.com")
 			// Within the link's lifetime, registering again creates nothing.
 			e.register("acme", "late@example.com", "La", "Te", regPass, regPass).must(t, http.StatusOK, "Check your email")
@@ -412,7 +402,7 @@ func TestRegistrationExpired(t *testing.T) {
 				t.Fatalf("users after registering again = %v, want one new user (not %s)", ids, old[0])
 			}
 			b := e.browser()
-			conf := b.get(e.mail.confirmLink(t, "late@example.com")).must(t, http.StatusOK, "Confirm my account")
+			conf := b.get(confirmLink(t, e.mail, "late@example.com")).must(t, http.StatusOK, "Confirm my account")
 			b.post("/t/acme/accounts/confirm", map[string][]string{"csrf": {conf.hidden(t, "csrf")}, "token": {conf.hidden(t, "token")}}).
 				must(t, http.StatusOK, "Your account is ready")
 			if st := e.me("acme", "late@example.com", regPass); st != http.StatusOK {

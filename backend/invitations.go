@@ -74,8 +74,8 @@ local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5]
 local owner = redis.call('GET', KEYS[3])
 if not owner or (owner ~= id and string.sub(owner, 1, #id + 1) ~= id .. ' ') then return {'notoken'} end
 local cur = redis.call('HMGET', KEYS[1], 'ver', 'ix', 'created')
-if not cur[1] then return {'notfound'} end
-if tonumber(cur[1]) ~= expect then return {'conflict'} end
+local fault = versionFault(cur[1], expect)
+if fault then return {fault} end
 local new = cjson.decode(ARGV[7])
 local old = {}
 if cur[2] then old = cjson.decode(cur[2]) end

@@ -53,6 +53,27 @@ local function audit(prefix, maxlen, who, action, rtype, id, now)
     'time', now, 'who', who, 'action', action, 'type', rtype, 'id', id)
 end
 
+-- versionFault is the marker of a write that expects version expect (0: a
+-- creation) of a resource whose stored version is ver (nil: none), or nil
+-- when they fit.
+local function versionFault(ver, expect)
+  if expect == 0 then
+    if ver then return 'exists' end
+  elseif not ver then
+    return 'notfound'
+  elseif tonumber(ver) ~= expect then
+    return 'conflict'
+  end
+end
+
+-- uniqueFault is 'taken' when the unique key uk of the hash belongs to
+-- another resource than id, else nil ("" is no key).
+local function uniqueFault(hash, uk, id)
+  if uk == '' then return nil end
+  local owner = redis.call('HGET', hash, uk)
+  if owner and owner ~= id then return 'taken' end
+end
+
 local function sortedKeys(key)
   local ks = redis.call('HKEYS', key)
   table.sort(ks)
@@ -71,16 +92,8 @@ end
 const writeUserSrc = luaCommon + `
 local prefix, id, expect, uk, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[7]
 local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created')
-if expect == 0 then
-  if cur[1] then return {'exists'} end
-else
-  if not cur[1] then return {'notfound'} end
-  if tonumber(cur[1]) ~= expect then return {'conflict'} end
-end
-if uk ~= '' then
-  local owner = redis.call('HGET', KEYS[3], uk)
-  if owner and owner ~= id then return {'taken'} end
-end
+local fault = versionFault(cur[1], expect) or uniqueFault(KEYS[3], uk, id)
+if fault then return {fault} end
 local new = cjson.decode(ARGV[9])
 local old = {}
 if cur[4] then old = cjson.decode(cur[4]) end
@@ -167,19 +180,15 @@ const writeGroupSrc = luaCommon + `
 local prefix, id, expect, uk, name, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[6], ARGV[7]
 local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created', 'doc', 'modified')
 local membersOnly = ARGV[12] == 'members'
+local fault
 if membersOnly then
   if not cur[1] then return {'notfound'} end
   uk, name = cur[2] or '', cur[3] or ''
-elseif expect == 0 then
-  if cur[1] then return {'exists'} end
 else
-  if not cur[1] then return {'notfound'} end
-  if tonumber(cur[1]) ~= expect then return {'conflict'} end
+  fault = versionFault(cur[1], expect)
 end
-if uk ~= '' then
-  local owner = redis.call('HGET', KEYS[2], uk)
-  if owner and owner ~= id then return {'taken'} end
-end
+fault = fault or uniqueFault(KEYS[2], uk, id)
+if fault then return {fault} end
 local add = cjson.decode(ARGV[11])
 local remove = cjson.decode(ARGV[10])
 local disp = {}

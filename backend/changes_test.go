@@ -24,6 +24,18 @@ func allChanges(t *testing.T, s *Store) []resources.Change {
 	return cs
 }
 
+// wantWhoDid checks the change log, oldest first, as "who action" lines.
+func wantWhoDid(t *testing.T, s *Store, want ...string) {
+	t.Helper()
+	var got []string
+	for _, c := range allChanges(t, s) {
+		got = append(got, c.Who+" "+string(c.Action))
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("change log = %v, want %v", got, want)
+	}
+}
+
 func TestChangeLogRecordsEachWrite(t *testing.T) {
 	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
 		as := func(who string) context.Context { return resources.WithActor(context.Background(), who) }

@@ -83,14 +83,7 @@ func TestInvitations(t *testing.T) {
 			t.Fatalf("ListUsers = %v, %v", page, err)
 		}
 
-		var actions []string
-		for _, c := range allChanges(t, s) {
-			actions = append(actions, c.Who+" "+string(c.Action))
-		}
-		want := []string{"system create", "owner invite", "owner invite", "customer:" + u.ID + " replace"}
-		if strings.Join(actions, ",") != strings.Join(want, ",") {
-			t.Errorf("change log = %v, want %v", actions, want)
-		}
+		wantWhoDid(t, s, "system create", "owner invite", "owner invite", "customer:"+u.ID+" replace")
 	})
 }
 

@@ -101,14 +101,7 @@ func TestConfirmations(t *testing.T) {
 				t.Errorf("key %s left after the confirmation was used", k)
 			}
 		}
-		var log []string
-		for _, c := range allChanges(t, s) {
-			log = append(log, c.Who+" "+string(c.Action))
-		}
-		want := []string{"self-registration create", "self-registration register", "self-registration register", "customer:" + u.ID + " confirm"}
-		if strings.Join(log, ",") != strings.Join(want, ",") {
-			t.Errorf("change log = %v, want %v", log, want)
-		}
+		wantWhoDid(t, s, "self-registration create", "self-registration register", "self-registration register", "customer:"+u.ID+" confirm")
 	})
 }
 

@@ -211,7 +211,7 @@ func (u *Users) setAccountState(ctx context.Context, org string, cur Resource, s
 			return cur, nil
 		}
 		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
-		extensionAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = state
+		subAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = state
 		res, err := u.store.ReplaceUser(ctx, org, next, cur.Version, UserWrite{})
 		if !errors.Is(err, ErrVersionConflict) {
 			if err == nil {
@@ -381,7 +381,7 @@ func (u *Users) activate(ctx context.Context, invalid Error,
 			return Resource{}, err
 		}
 		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
-		extensionAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStateActive
+		subAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStateActive
 		res, err := write(WithActor(ctx, CustomerActor(cur.ID)), next, cur.Version, w)
 		switch {
 		case err == nil:

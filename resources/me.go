@@ -131,7 +131,7 @@ func maySignIn(r Resource) bool {
 }
 
 func accountState(r Resource) string {
-	s, _ := extensionAttrs(r.Attributes, schemas.CustomerUserURN, false)["accountState"].(string)
+	s, _ := subAttrs(r.Attributes, schemas.CustomerUserURN, false)["accountState"].(string)
 	return s
 }
 
@@ -188,7 +188,7 @@ func (u *Users) ReplaceSelf(ctx context.Context, org, id string, raw map[string]
 				continue
 			}
 			if _, isExt := u.rt.Extension(k); isExt {
-				ext := extensionAttrs(attrs, k, true)
+				ext := subAttrs(attrs, k, true)
 				m, _ := v.(map[string]any) // normalize made it an object
 				for sk, sv := range m {
 					ext[sk] = cloneValue(sv)

@@ -222,8 +222,8 @@ func TestReplaceSelfRule(t *testing.T) {
 		if a["displayName"] != "Jane" || a["nickName"] != nil || a["name"] != nil {
 			t.Errorf("editable attributes after ReplaceSelf = displayName %v, nickName %v, name %v; want Jane, cleared, cleared", a["displayName"], a["nickName"], a["name"])
 		}
-		if a["externalId"] != "crm-1" || a["active"] != true || extensionAttrs(a, schemas.EnterpriseUserURN, false)["department"] != "Sales" ||
-			extensionAttrs(a, schemas.CustomerUserURN, false)["passwordSetup"] != "temporaryPassword" {
+		if a["externalId"] != "crm-1" || a["active"] != true || subAttrs(a, schemas.EnterpriseUserURN, false)["department"] != "Sales" ||
+			subAttrs(a, schemas.CustomerUserURN, false)["passwordSetup"] != "temporaryPassword" {
 			t.Errorf("ReplaceSelf lost protected attributes: %v", a)
 		}
 	})
@@ -316,7 +316,7 @@ func TestSelfPasswordAfterInvitation(t *testing.T) {
 	// password; from then on the customer may change it through /Me.
 	store.pw[res.ID] = HashPassword("accepted-pass-1")
 	stored := store.users[res.ID]
-	extensionAttrs(stored.Attributes, schemas.CustomerUserURN, false)["accountState"] = schemas.AccountStateActive
+	subAttrs(stored.Attributes, schemas.CustomerUserURN, false)["accountState"] = schemas.AccountStateActive
 	if _, err := u.Authenticate(ctx, "acme", "inv@example.com", "accepted-pass-1"); err != nil {
 		t.Fatalf("Authenticate(accepted invitation) = %v", err)
 	}
@@ -327,7 +327,7 @@ func TestSelfPasswordAfterInvitation(t *testing.T) {
 	if got := accountState(res); got != schemas.AccountStateActive {
 		t.Errorf("accountState = %q, want active", got)
 	}
-	if got := extensionAttrs(res.Attributes, schemas.CustomerUserURN, false)["passwordSetup"]; got != schemas.PasswordSetupInvite {
+	if got := subAttrs(res.Attributes, schemas.CustomerUserURN, false)["passwordSetup"]; got != schemas.PasswordSetupInvite {
 		t.Errorf("passwordSetup = %v, want invite kept", got)
 	}
 	// An administrator still may not set the password of an invited customer.

@@ -304,12 +304,7 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 		if err != nil {
 			return err
 		}
-		m, ok := c[key].(map[string]any)
-		if !ok {
-			m = map[string]any{}
-			c[key] = m
-		}
-		m[a.Sub.Name()] = cv
+		subAttrs(c, key, true)[a.Sub.Name()] = cv
 	case a.Attr.MultiValued():
 		cv, err := CoerceValue(p.rt, a, v)
 		if err != nil {
@@ -344,11 +339,7 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 		if err != nil {
 			return err
 		}
-		m, ok := c[key].(map[string]any)
-		if !ok {
-			m = map[string]any{}
-			c[key] = m
-		}
+		m := subAttrs(c, key, true)
 		for k, x := range cv.(map[string]any) {
 			m[k] = x
 		}

@@ -222,7 +222,7 @@ func (u *Users) Register(ctx context.Context, org string, r Registration) error 
 		return err
 	}
 	w.PasswordHash = hash
-	extensionAttrs(b.attrs, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStatePendingConfirmation
+	subAttrs(b.attrs, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStatePendingConfirmation
 	res, err := u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
 	if ErrorCode(err) == Uniqueness {
 		// Registered by someone else in the meantime: the same answer as a

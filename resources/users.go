@@ -100,8 +100,8 @@ func (u *Users) Replace(ctx context.Context, org, id string, raw map[string]any,
 	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
 		next := body{attrs: cloneMap(b.attrs), password: b.password}
 		// An immutable attribute left out of a PUT keeps its value.
-		if ps, ok := extensionAttrs(cur.Attributes, schemas.CustomerUserURN, false)["passwordSetup"]; ok {
-			ext := extensionAttrs(next.attrs, schemas.CustomerUserURN, true)
+		if ps, ok := subAttrs(cur.Attributes, schemas.CustomerUserURN, false)["passwordSetup"]; ok {
+			ext := subAttrs(next.attrs, schemas.CustomerUserURN, true)
 			if _, sent := ext["passwordSetup"]; !sent {
 				ext["passwordSetup"] = ps
 			}
@@ -224,17 +224,17 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 	}
 
 	// Asgardeo/WSO2 clients ask for an invitation with askPassword.
-	askPassword := extensionAttrs(b.attrs, schemas.WSO2URN, false)["askPassword"] == true
+	askPassword := subAttrs(b.attrs, schemas.WSO2URN, false)["askPassword"] == true
 	delete(b.attrs, schemas.WSO2URN)
 
-	ext := extensionAttrs(b.attrs, schemas.CustomerUserURN, true)
+	ext := subAttrs(b.attrs, schemas.CustomerUserURN, true)
 	setup, _ := ext["passwordSetup"].(string)
 	if askPassword && setup == "" {
 		setup = schemas.PasswordSetupInvite
 	}
 	var oldExt map[string]any
 	if cur != nil {
-		oldExt = extensionAttrs(cur.Attributes, schemas.CustomerUserURN, false)
+		oldExt = subAttrs(cur.Attributes, schemas.CustomerUserURN, false)
 		if old, _ := oldExt["passwordSetup"].(string); old != "" && setup != old {
 			return UserWrite{}, Errorf(Mutability, "attribute %q is immutable: it is %q and cannot be changed", schemas.CustomerUserURN+":passwordSetup", old)
 		}

@@ -57,7 +57,7 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 		// A name may carry its schema's URN ("urn:…:core:2.0:User:password").
 		a, ok := rt.Lookup(key)
 		if ok && !a.Core && a.Sub == nil {
-			ext := extensionAttrs(b.attrs, a.URN, true)
+			ext := subAttrs(b.attrs, a.URN, true)
 			if err := b.put(rt, ext, a, v); err != nil {
 				return body{}, err
 			}
@@ -169,12 +169,13 @@ func stringAttr(attrs map[string]any, name string) string {
 	return s
 }
 
-// extensionAttrs returns (creating it if asked) the attribute map of an extension.
-func extensionAttrs(attrs map[string]any, urn string, create bool) map[string]any {
-	m, _ := attrs[urn].(map[string]any)
+// subAttrs returns (creating it if asked) the attribute map under key: an
+// extension's attributes, or a complex attribute's sub-attributes.
+func subAttrs(attrs map[string]any, key string, create bool) map[string]any {
+	m, _ := attrs[key].(map[string]any)
 	if m == nil && create {
 		m = map[string]any{}
-		attrs[urn] = m
+		attrs[key] = m
 	}
 	return m
 }

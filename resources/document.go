@@ -42,7 +42,7 @@ func Document(rt schemas.ResourceType, r Resource, baseURL string) map[string]an
 	}
 	urns := []string{rt.Schema.ID}
 	for _, e := range rt.Extensions {
-		if _, ok := r.Attributes[e.ID]; ok && !hidden(rt, e.ID) {
+		if usesExtension(rt, r, nil, e.ID) {
 			urns = append(urns, e.ID)
 		}
 	}
@@ -66,6 +66,19 @@ func Document(rt schemas.ResourceType, r Resource, baseURL string) map[string]an
 		}
 	}
 	return doc
+}
+
+// usesExtension reports whether r has attributes of the extension urn that
+// responses show, asking r.Attributes or, when a read left them out, raw.
+func usesExtension(rt schemas.ResourceType, r Resource, raw []byte, urn string) bool {
+	if hidden(rt, urn) {
+		return false
+	}
+	if r.Attributes != nil {
+		_, ok := r.Attributes[urn]
+		return ok
+	}
+	return hasMember(raw, urn)
 }
 
 func hidden(rt schemas.ResourceType, urn string) bool {
@@ -108,16 +121,7 @@ func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL str
 	dst = append(dst, `{"schemas":[`...)
 	dst = appendJSONString(dst, rt.Schema.ID)
 	for _, e := range rt.Extensions {
-		if hidden(rt, e.ID) {
-			continue
-		}
-		present := false
-		if r.Attributes != nil {
-			_, present = r.Attributes[e.ID]
-		} else {
-			present = hasMember(raw, e.ID)
-		}
-		if present {
+		if usesExtension(rt, r, raw, e.ID) {
 			dst = appendJSONString(append(dst, ','), e.ID)
 		}
 	}

@@ -74,7 +74,7 @@ func newAPI(tb testing.TB, redisURL string, opts ...func(*scim.Config)) *api {
 		o(&cfg)
 	}
 	handler := scim.NewHandler(cfg, resources.NewUsers(store), resources.NewGroups(store), store, log)
-	srv.Config.Handler = scim.Observe(log, handler)
+	srv.Config.Handler = scim.Observe(log, nil, handler)
 	tb.Cleanup(srv.Close)
 	return &api{t: tb, srv: srv, store: store}
 }

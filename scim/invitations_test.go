@@ -38,7 +38,7 @@ func onboardingAPI(t *testing.T, redisURL string) (*api, *resources.Users, *mail
 	users := resources.NewUsers(a.store).WithOnboarding(resources.Onboarding{
 		Store: a.store, Mailer: mails, BaseURL: a.srv.URL, Log: log})
 	handler := scim.NewHandler(scim.Config{BaseURL: a.srv.URL + scim.BasePath}, users, resources.NewGroups(a.store), a.store, log)
-	a.srv.Config.Handler = scim.Observe(log, handler)
+	a.srv.Config.Handler = scim.Observe(log, nil, handler)
 	return a, users, mails, logs
 }
 

@@ -5,8 +5,60 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
+
+// Metrics counts the server's requests for Prometheus, by method, route and
+// status. The route is the pattern that served the request
+// ("/scim/v2/Users/{id}"), never the path itself, so that ids and
+// organizations in paths neither leak into metrics nor grow their cardinality.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewMetrics registers the request metrics with reg:
+// scimd_http_requests_total and scimd_http_request_duration_seconds.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scimd_http_requests_total",
+			Help: "HTTP requests served, by method, route pattern and status code.",
+		}, []string{"method", "route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "scimd_http_request_duration_seconds",
+			Help:    "Time to serve an HTTP request, by method and route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// observe records one served request. The ServeMuxes that route a request
+// set its Pattern as they match it, so after serving, r.Pattern names the
+// innermost route; a request no pattern matched is "unmatched".
+func (m *Metrics) observe(r *http.Request, status int, elapsed time.Duration) {
+	route := r.Pattern
+	if _, path, ok := strings.Cut(route, " "); ok {
+		route = path // "GET /healthz": the method is a label of its own
+	}
+	if route == "" {
+		route = "unmatched"
+	}
+	method := r.Method
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+	default:
+		method = "other" // a client may send any method: keep the label set bounded
+	}
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(method, route).Observe(elapsed.Seconds())
+}
 
 // statusRecorder remembers the status a handler wrote, for the access log.
 type statusRecorder struct {
@@ -43,10 +95,11 @@ func accessLevel(status int) slog.Level {
 }
 
 // Observe wraps next with a request id (X-Request-Id, taken from the client
-// when it sends one), panic recovery and one JSON access-log line per request.
-// It logs method, path, status and duration (see accessLevel): never bodies, headers or query
-// strings, which may hold personal data.
-func Observe(log *slog.Logger, next http.Handler) http.Handler {
+// when it sends one), panic recovery, request metrics (when metrics is not
+// nil) and one JSON access-log line per request. It logs method, path, status
+// and duration (see accessLevel): never bodies, headers or query strings,
+// which may hold personal data.
+func Observe(log *slog.Logger, metrics *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 {
@@ -63,6 +116,9 @@ func Observe(log *slog.Logger, next http.Handler) http.Handler {
 				if rec.status == 0 {
 					writeStatus(rec, http.StatusInternalServerError, "", "internal error; the server logged the cause")
 				}
+			}
+			if metrics != nil {
+				metrics.observe(r, rec.status, time.Since(start))
 			}
 			// Successful requests log at debug level: building the line's
 			// attributes only when it is written saves allocations on

@@ -149,3 +149,37 @@ func TestInvalidConfigurationNamesTheSetting(t *testing.T) {
 		})
 	}
 }
+
+func TestRunServesMetricsByRoute(t *testing.T) {
+	base, _ := start(t, map[string]string{"SCIM_BOOTSTRAP_TOKEN": "metrics-test-token-1234"})
+	status, body := call(t, "POST", base+"/scim/v2/Users", "metrics-test-token-1234",
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"metrics@example.com"}`)
+	if status != 201 {
+		t.Fatalf("POST /Users = %d %v", status, body)
+	}
+	id, _ := body["id"].(string)
+	for range 2 {
+		if status, _ := call(t, "GET", base+"/scim/v2/Users/"+id, "metrics-test-token-1234", ""); status != 200 {
+			t.Fatalf("GET /Users/%s = %d, want 200", id, status)
+		}
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	text, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`scimd_http_requests_total{code="201",method="POST",route="/scim/v2/Users"} 1`,
+		`scimd_http_requests_total{code="200",method="GET",route="/scim/v2/Users/{id}"} 2`,
+		`scimd_http_request_duration_seconds_count{method="GET",route="/scim/v2/Users/{id}"} 2`,
+		"go_goroutines ",
+	} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("GET /metrics lacks %q; got:\n%s", want, text)
+		}
+	}
+	if strings.Contains(string(text), id) {
+		t.Errorf("GET /metrics names the user id %s: routes must be patterns, not paths", id)
+	}
+}

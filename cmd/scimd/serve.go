@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
@@ -80,8 +83,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		_, _ = io.WriteString(w, `{"status":"ready"}`)
 	})
+	// Prometheus metrics: requests by route and status, and the Go runtime's
+	// and the process's own figures.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{
-		Handler:           scim.Observe(log, mux),
+		Handler:           scim.Observe(log, scim.NewMetrics(reg), mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

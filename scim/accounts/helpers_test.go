@@ -111,7 +111,7 @@ func newEnvWith(tb testing.TB, redisURL string, set func(o *resources.Onboarding
 	mux.Handle(scim.BasePath+"/", api)
 	mux.Handle("/t/", api)
 	mux.Handle("/t/{org}/accounts/", accounts.New(accounts.Config{}, users, log))
-	handler = scim.Observe(log, mux)
+	handler = scim.Observe(log, nil, mux)
 	return e
 }
 

@@ -82,20 +82,7 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		}
 	}
 	slices.SortStableFunc(items, func(a, b item) int {
-		switch {
-		case a.present != b.present: // missing values last, in either order
-			if a.present {
-				return -1
-			}
-			return 1
-		case !a.present:
-			return 0
-		}
-		c := resources.CompareSortKeys(a.key, b.key)
-		if q.Sort.Descending {
-			c = -c
-		}
-		return c
+		return q.Sort.Compare(a.key, a.present, b.key, b.present)
 	})
 	lo, hi := w.bounds(len(items))
 	pageIDs := make([]string, 0, hi-lo)
@@ -128,7 +115,7 @@ func (s *Store) sortedFromIndex(ctx context.Context, p string, k *kind, q resour
 		return resources.Page{}, false, fmt.Errorf("redis: %w", err)
 	}
 	if total.Val() != indexed.Val() {
-		return resources.Page{}, false, nil // some lack the attribute: they go last, which the index cannot say
+		return resources.Page{}, false, nil // some lack the attribute: they sort after every value, which the index cannot say
 	}
 	var ids []string
 	if rng != nil {

@@ -372,28 +372,144 @@ func elements(v any) []any {
 
 // parseFilter does the work of ParseFilter; its errors are plain details.
 func parseFilter(rt schemas.ResourceType, s string) (filter.Expression, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, errors.New("empty filter")
-	}
-	if len(s) > maxFilterLen {
-		return nil, fmt.Errorf("too long: %d bytes, at most %d", len(s), maxFilterLen)
-	}
-	l, err := lexLiterals(s)
+	l, vps, e, err := parseSyntax(s)
 	if err != nil {
 		return nil, err
 	}
+	return checkTop(rt, l, vps, e)
+}
+
+// parseSyntax parses s without checking it against a schema: the expression,
+// its literals (l) and its value filters (vps) for [checkTop].
+func parseSyntax(s string) (l lexed, vps []filter.Expression, e filter.Expression, err error) {
+	if strings.TrimSpace(s) == "" {
+		return l, nil, nil, errors.New("empty filter")
+	}
+	if len(s) > maxFilterLen {
+		return l, nil, nil, fmt.Errorf("too long: %d bytes, at most %d", len(s), maxFilterLen)
+	}
+	if l, err = lexLiterals(s); err != nil {
+		return l, nil, nil, err
+	}
 	if e, ok := simpleComparison(l); ok {
-		return checkTop(rt, l, nil, e)
+		return l, nil, e, nil
 	}
 	text, vps, err := extractValuePaths(l)
 	if err != nil {
-		return nil, err
+		return l, nil, nil, err
 	}
-	e, err := filter.ParseFilter([]byte(strings.TrimSpace(text)))
+	if e, err = filter.ParseFilter([]byte(strings.TrimSpace(text))); err != nil {
+		return l, nil, nil, fmt.Errorf("invalid syntax in %s", quoteShort(s))
+	}
+	return l, vps, e, nil
+}
+
+// TypeFilter is one resource type's part of a filter across resource types:
+// Expr, or, when the filter's outcome does not depend on the type's
+// resources, nil and that outcome in All (every resource matches, or none).
+type TypeFilter struct {
+	Expr filter.Expression
+	All  bool
+}
+
+// ParseFilterAcross parses s for a query across the resource types rts (RFC
+// 7644 §3.4.2.1), returning one [TypeFilter] per type, in order. For a type
+// whose schema lacks an attribute the filter names, the attribute is one
+// without a value (RFC 7644 §3.4.2.2): "pr" and comparisons are false, "ne"
+// and "eq null" true. An attribute no type has, or any other fault, is an
+// [InvalidFilter] error.
+func ParseFilterAcross(rts []schemas.ResourceType, s string) ([]TypeFilter, error) {
+	l, vps, e, err := parseSyntax(s)
 	if err != nil {
-		return nil, fmt.Errorf("invalid syntax in %s", quoteShort(s))
+		return nil, Errorf(InvalidFilter, "filter: %v", err)
 	}
-	return checkTop(rt, l, vps, e)
+	out := make([]TypeFilter, len(rts))
+	var unknown []string        // paths some type lacks, in order of appearance
+	lacking := map[string]int{} // how many types lack each of them
+	for i, rt := range rts {
+		seen := map[string]bool{}
+		pruned, outcome, err := foldLacking(rt, l, e, func(path string) {
+			key := strings.ToLower(path)
+			if seen[key] {
+				return
+			}
+			seen[key] = true
+			if lacking[key] == 0 {
+				unknown = append(unknown, path)
+			}
+			lacking[key]++
+		})
+		if err != nil {
+			return nil, Errorf(InvalidFilter, "filter: %v", err)
+		}
+		if pruned == nil {
+			out[i] = TypeFilter{All: outcome}
+			continue
+		}
+		if out[i].Expr, err = checkTop(rt, l, vps, pruned); err != nil {
+			return nil, Errorf(InvalidFilter, "filter: %v", err)
+		}
+	}
+	for _, path := range unknown {
+		if lacking[strings.ToLower(path)] == len(rts) {
+			return nil, Errorf(InvalidFilter, "filter: unknown attribute %q: no resource type has it", path)
+		}
+	}
+	return out, nil
+}
+
+// foldLacking replaces each comparison on an attribute rt lacks by its outcome for
+// a resource without that attribute, reporting the path to lacks, and folds
+// the outcomes into the logical expressions around them. It returns the
+// remaining expression, or nil and the whole filter's outcome.
+func foldLacking(rt schemas.ResourceType, l lexed, e filter.Expression, lacks func(path string)) (filter.Expression, bool, error) {
+	switch x := e.(type) {
+	case *filter.LogicalExpression:
+		left, lv, err := foldLacking(rt, l, x.Left, lacks)
+		if err != nil {
+			return nil, false, err
+		}
+		right, rv, err := foldLacking(rt, l, x.Right, lacks)
+		if err != nil {
+			return nil, false, err
+		}
+		or := strings.EqualFold(string(x.Operator), string(filter.OR))
+		switch {
+		case left == nil && lv == or, right == nil && rv == or: // true or …, false and …
+			return nil, or, nil
+		case left == nil: // false or x, true and x
+			return right, rv, nil
+		case right == nil:
+			return left, lv, nil
+		}
+		return &filter.LogicalExpression{Left: left, Right: right, Operator: x.Operator}, false, nil
+	case *filter.NotExpression:
+		inner, v, err := foldLacking(rt, l, x.Expression, lacks)
+		if inner == nil || err != nil {
+			return nil, !v, err
+		}
+		return &filter.NotExpression{Expression: inner}, false, nil
+	case *filter.AttributeExpression:
+		path := attrPathString(x.AttributePath)
+		if _, err := resolve(rt, path); err == nil {
+			return x, false, nil
+		}
+		lacks(path)
+		cv, err := l.literal(x.CompareValue)
+		if err != nil {
+			return nil, false, err
+		}
+		op := filter.CompareOperator(strings.ToLower(string(x.Operator)))
+		return nil, compareValues(schema.CoreAttribute{}, op, nil, cv), nil
+	case *filter.ValuePath:
+		path := attrPathString(x.AttributePath)
+		if _, err := resolve(rt, path); err == nil {
+			return x, false, nil
+		}
+		lacks(path)
+		return nil, false, nil // no value satisfies a value filter
+	}
+	return e, false, nil
 }
 
 // simpleComparison recognizes the filter identity providers send before every

@@ -100,9 +100,31 @@ func (s Sort) SortKey(doc map[string]any) (any, bool) {
 	return nil, false
 }
 
-// CompareSortKeys orders two keys from [Sort.SortKey] of the same attribute,
-// ascending; missing keys (ok false) come last whatever the order, so callers
-// apply Descending only to present keys.
+// Compare orders two resources by their keys from [Sort.SortKey] (key and
+// whether it is present), in s's order. A resource without a value sorts
+// after every value: last when ascending, first when descending (RFC 7644
+// §3.4.2.3). A nil s keeps every pair equal.
+func (s *Sort) Compare(a any, aOK bool, b any, bOK bool) int {
+	if s == nil {
+		return 0
+	}
+	var c int
+	switch {
+	case aOK && bOK:
+		c = CompareSortKeys(a, b)
+	case aOK:
+		c = -1
+	case bOK:
+		c = 1
+	}
+	if s.Descending {
+		c = -c
+	}
+	return c
+}
+
+// CompareSortKeys orders two present keys from [Sort.SortKey] of the same
+// attribute, ascending.
 func CompareSortKeys(a, b any) int {
 	switch x := a.(type) {
 	case string:

@@ -64,6 +64,16 @@ var conformance = []exchange{
 
 	// RFC 7644 §3.4.2.3: sorting.
 	{section: "7644 §3.4.2.3", name: "sortBy unknown attribute", method: "GET", path: "/Users?sortBy=favouriteColour", status: 400, scimType: "invalidValue"},
+	{section: "7644 §3.4.2.3", name: "no value sorts last ascending", method: "GET", path: "/Users?sortBy=name.givenName&count=1", status: 200, contains: []string{`"userName":"case@example.com"`}},
+	{section: "7644 §3.4.2.3", name: "no value sorts first descending", method: "GET", path: "/Users?sortBy=name.givenName&sortOrder=descending&count=1&attributes=name", status: 200, absent: []string{"givenName"}},
+
+	// RFC 7644 §3.4.2.1: queries across resource types, where an attribute
+	// one type lacks has no value for its resources.
+	{section: "7644 §3.4.2.1", name: "root filter on an attribute only groups have", method: "GET", path: "/?filter=" + urlQuery(`not (userName pr)`), status: 200, contains: []string{`"displayName":"Fixtures"`}, absent: []string{`"userName"`}},
+	{section: "7644 §3.4.2.1", name: "root filter or across types", method: "GET", path: "/?filter=" + urlQuery(`userName eq "fixture@example.com" or displayName eq "fixtures"`), status: 200, contains: []string{`"totalResults":2`, `"displayName":"Fixtures"`, `"userName":"fixture@example.com"`}},
+	{section: "7644 §3.4.2.1", name: "root filter on members", method: "POST", path: "/.search", body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName eq \"fixture@example.com\" or members.value pr"}`, status: 200, contains: []string{`"totalResults":1`}},
+	{section: "7644 §3.4.2.1", name: "root sortBy keeps every type", method: "GET", path: "/?sortBy=userName&sortOrder=descending&count=1", status: 200, contains: []string{`"displayName":"Fixtures"`}},
+	{section: "7644 §3.4.2.1", name: "root filter on an attribute no type has", method: "GET", path: "/?filter=" + urlQuery(`favouriteColour eq "blue" or userName pr`), status: 400, scimType: "invalidFilter", contains: []string{"favouriteColour"}},
 
 	// RFC 7644 §3.4.2.4: pagination.
 	{section: "7644 §3.4.2.4", name: "count=0 gives totals only", method: "GET", path: "/Users?count=0", status: 200, contains: []string{`"itemsPerPage":0`, `"Resources":[]`}},

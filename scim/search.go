@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -177,41 +178,57 @@ type typedQuery struct {
 	q resources.Query
 }
 
-// plan parses the filter and sort of p for each endpoint. On a root query a
-// resource type whose schema lacks an attribute the filter or sortBy names
-// takes no part (RFC 7644 §3.4.2.1); when no type can answer, the first
-// error is the client's.
+// plan parses the filter and sort of p for each endpoint. On a root query an
+// attribute that one resource type's schema lacks is, for its resources, an
+// attribute without a value (RFC 7644 §3.4.2.1): a filter on it is false
+// (the type may drop out), and they sort as having no value; only an
+// attribute that no type has is the client's error.
 func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
-	var out []typedQuery
-	var firstErr error
-	for _, e := range eps {
-		q := resources.Query{StartIndex: p.startIndex, Count: p.count}
-		err := func() error {
-			if f := strings.TrimSpace(p.filter); f != "" {
-				expr, err := resources.ParseFilter(e.rt, f)
-				if err != nil {
-					return err
-				}
-				q.Filter = expr
-			}
-			s, err := resources.ParseSort(e.rt, p.sortBy, p.sortOrder)
-			q.Sort = s
-			return err
-		}()
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
+	f := strings.TrimSpace(p.filter)
+	var across []resources.TypeFilter
+	if p.acrossTypes && f != "" {
+		rts := make([]schemas.ResourceType, len(eps))
+		for i, e := range eps {
+			rts[i] = e.rt
 		}
+		var err error
+		if across, err = resources.ParseFilterAcross(rts, f); err != nil {
+			return nil, err
+		}
+	}
+	var out []typedQuery
+	var sortErr error
+	sorted := false
+	for i, e := range eps {
+		q := resources.Query{StartIndex: p.startIndex, Count: p.count}
+		switch {
+		case across != nil && across[i].Expr == nil && !across[i].All:
+			continue // none of this type's resources can match
+		case across != nil:
+			q.Filter = across[i].Expr
+		case f != "":
+			expr, err := resources.ParseFilter(e.rt, f)
+			if err != nil {
+				return nil, err
+			}
+			q.Filter = expr
+		}
+		s, err := resources.ParseSort(e.rt, p.sortBy, p.sortOrder)
+		if err != nil {
+			if _, has := e.rt.Lookup(strings.TrimSpace(p.sortBy)); !p.acrossTypes || has {
+				return nil, err
+			}
+			sortErr = err // this type's resources have no value to sort by
+		}
+		q.Sort, sorted = s, sorted || s != nil
 		q.WithMembers = e.rt.Name == "Group" && !p.proj.excludes(e.rt, "members")
 		// The results are only rendered, except that a sorted query across
 		// types merges them by their decoded sort keys.
 		q.RawOnly = !p.acrossTypes || q.Sort == nil
 		out = append(out, typedQuery{e, q})
 	}
-	if len(out) == 0 || (!p.acrossTypes && firstErr != nil) {
-		return nil, firstErr
+	if sortErr != nil && !sorted {
+		return nil, sortErr // no type has the sortBy attribute
 	}
 	return out, nil
 }
@@ -252,8 +269,12 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoi
 			return
 		}
 		var all []item
-		var keys []any
-		var present []bool
+		type sortKey struct {
+			key     any
+			present bool
+		}
+		var keys []sortKey
+		var order *resources.Sort
 		for _, tq := range tqs {
 			q := tq.q
 			q.StartIndex, q.Count = 1, p.startIndex-1+p.count
@@ -263,32 +284,23 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoi
 				return
 			}
 			total += page.Total
+			order = cmp.Or(order, q.Sort)
 			for _, res := range page.Resources {
 				all = append(all, item{tq.e, res})
+				var k sortKey
 				if q.Sort != nil {
-					k, ok := q.Sort.SortKey(resources.Document(tq.e.rt, res, ""))
-					keys, present = append(keys, k), append(present, ok)
+					k.key, k.present = q.Sort.SortKey(resources.Document(tq.e.rt, res, ""))
 				}
+				keys = append(keys, k)
 			}
 		}
-		if p.sortBy != "" && len(keys) == len(all) {
+		if order != nil {
 			idx := make([]int, len(all))
 			for i := range idx {
 				idx[i] = i
 			}
-			desc := strings.EqualFold(p.sortOrder, "descending")
 			slices.SortStableFunc(idx, func(a, b int) int {
-				if present[a] != present[b] {
-					if present[a] {
-						return -1
-					}
-					return 1
-				}
-				c := resources.CompareSortKeys(keys[a], keys[b])
-				if desc {
-					c = -c
-				}
-				return c
+				return order.Compare(keys[a].key, keys[a].present, keys[b].key, keys[b].present)
 			})
 			sorted := make([]item, len(all))
 			for i, j := range idx {

@@ -46,11 +46,11 @@ func TestSorting(t *testing.T) {
 			{"sortBy=userName", "Alice bob carol dave"},
 			{"sortBy=userName&sortOrder=descending", "dave carol bob Alice"},
 			{"sortBy=USERNAME&sortOrder=Descending", "dave carol bob Alice"},
-			{"sortBy=name.givenName", "Alice bob carol dave"},  // caseExact false: case ignored
-			{"sortBy=name.familyName", "bob dave carol Alice"}, // missing last
-			{"sortBy=name.familyName&sortOrder=descending", "carol dave bob Alice"},
-			{"sortBy=emails", "Alice bob dave carol"},                            // by the primary value; Alice got her userName as primary email
-			{"sortBy=meta.created&sortOrder=descending", "dave bob Alice carol"}, // indexed, from the index
+			{"sortBy=name.givenName", "Alice bob carol dave"},                       // caseExact false: case ignored
+			{"sortBy=name.familyName", "bob dave carol Alice"},                      // no value: last when ascending
+			{"sortBy=name.familyName&sortOrder=descending", "Alice carol dave bob"}, // and first when descending (RFC 7644 §3.4.2.3)
+			{"sortBy=emails", "Alice bob dave carol"},                               // by the primary value; Alice got her userName as primary email
+			{"sortBy=meta.created&sortOrder=descending", "dave bob Alice carol"},    // indexed, from the index
 			{"sortBy=userName&startIndex=2&count=2", "bob carol"},
 			{"sortBy=userName&filter=" + urlQuery(`userName ne "bob@example.com"`), "Alice carol dave"},
 			{"sortBy=name.givenName&sortOrder=descending&filter=" + urlQuery(`name.familyName pr`), "dave carol bob"},

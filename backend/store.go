@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -119,6 +120,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return s, nil
 }
 
+// withoutURL strips the URL that net/url puts into its parse errors: a Redis
+// URL may hold a password, and this error is printed.
+func withoutURL(err error) error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
 // resp2 is the protocol scimd speaks unless the URL asks for another
 // (?protocol=3): it uses no RESP3 push messages, and with RESP2 go-redis skips
 // checking for them around every command, a measurable cost per request.
@@ -133,7 +144,7 @@ func dial(url string) (redis.UniversalClient, error) {
 	case "redis", "rediss", "unix":
 		o, err := redis.ParseURL(url)
 		if err != nil {
-			return nil, fmt.Errorf("redis url: %w", err)
+			return nil, fmt.Errorf("redis url: %w", withoutURL(err))
 		}
 		if o.Protocol == 0 {
 			o.Protocol = resp2
@@ -142,7 +153,7 @@ func dial(url string) (redis.UniversalClient, error) {
 	case "redis+sentinel", "rediss+sentinel":
 		o, err := redis.ParseFailoverURL(strings.TrimSuffix(scheme, "+sentinel") + "://" + rest)
 		if err != nil {
-			return nil, fmt.Errorf("redis sentinel url: %w", err)
+			return nil, fmt.Errorf("redis sentinel url: %w", withoutURL(err))
 		}
 		if o.MasterName == "" {
 			return nil, errors.New("redis sentinel url: master_name is required")
@@ -154,7 +165,7 @@ func dial(url string) (redis.UniversalClient, error) {
 	case "redis+cluster", "rediss+cluster":
 		o, err := redis.ParseClusterURL(strings.TrimSuffix(scheme, "+cluster") + "://" + rest)
 		if err != nil {
-			return nil, fmt.Errorf("redis cluster url: %w", err)
+			return nil, fmt.Errorf("redis cluster url: %w", withoutURL(err))
 		}
 		if o.Protocol == 0 {
 			o.Protocol = resp2

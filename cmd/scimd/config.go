@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	netmail "net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -148,6 +149,10 @@ func (c Config) Validate() error {
 			return fmt.Errorf("invalid %s %q: want required, optional or off", name, c.SMTPStartTLS)
 		case "SMTPPort":
 			return fmt.Errorf("invalid %s %d: want a port from 1 to 65535", name, c.SMTPPort)
+		case "RedisURL": // may hold a password: show it redacted
+			return fmt.Errorf("invalid %s %s: want a URL such as redis://:password@host:6379/0", name, redactedURL(c.RedisURL))
+		case "BaseURL":
+			return fmt.Errorf("invalid %s %s: want a URL such as https://scim.example.com", name, redactedURL(c.BaseURL))
 		case "InviteTTL":
 			return fmt.Errorf("invalid %s %s: want from 1m to 720h (30 days)", name, c.InviteTTL)
 		}
@@ -170,6 +175,15 @@ func (c Config) Validate() error {
 		err = c.validateMail()
 	}
 	return err
+}
+
+// redactedURL shows a URL from the configuration without its password, or
+// not at all when it does not parse.
+func redactedURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return strconv.Quote(u.Redacted())
+	}
+	return "(not shown: it does not parse, and may hold a password)"
 }
 
 // mailFlags declares the mail settings: flags over environment over defaults.

@@ -150,6 +150,24 @@ func TestInvalidConfigurationNamesTheSetting(t *testing.T) {
 	}
 }
 
+func TestInvalidRedisURLHidesItsPassword(t *testing.T) {
+	for _, u := range []string{
+		"redis://:hunter2-secret@local host:1/0",   // fails the config's URL check
+		"redis://:hunter2-secret@localhost:1/zero", // parses as a URL, fails go-redis
+		"redis+cluster://:hunter2-secret@[::1/",
+	} {
+		err := run(context.Background(), nil, func(k string) string {
+			return map[string]string{"SCIM_REDIS_URL": u}[k]
+		}, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "SCIM_REDIS_URL") && !strings.Contains(err.Error(), "redis") {
+			t.Errorf("run with SCIM_REDIS_URL=%s = %v, want an error about the Redis URL", u, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("run with a bad SCIM_REDIS_URL printed its password: %v", err)
+		}
+	}
+}
+
 func TestRunServesMetricsByRoute(t *testing.T) {
 	base, _ := start(t, map[string]string{"SCIM_BOOTSTRAP_TOKEN": "metrics-test-token-1234"})
 	status, body := call(t, "POST", base+"/scim/v2/Users", "metrics-test-token-1234",

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
 	"unicode/utf8"
 
@@ -58,11 +59,25 @@ func PasswordProblem(password Secret, userName string) string {
 	return ""
 }
 
+// argonSlots bounds the argon2id runs under way in the process to one per
+// CPU. Each holds argonMemoryKiB for tens of milliseconds and is CPU-bound,
+// so more at once would not finish sooner: they would only add memory, and a
+// flood of sign-ins from many addresses could exhaust it. It is a process
+// resource, so the bound is one for the process, whatever calls hash.
+var argonSlots = make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
+
+// argon2id runs argon2.IDKey in one of argonSlots, waiting for one if need be.
+func argon2id(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	argonSlots <- struct{}{}
+	defer func() { <-argonSlots }()
+	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+}
+
 // HashPassword returns the argon2id hash of password in PHC string format.
 func HashPassword(password Secret) string {
 	salt := make([]byte, argonSaltLen)
 	_, _ = rand.Read(salt) // crypto/rand.Read never fails (Go 1.24+).
-	key := argon2.IDKey([]byte(password.Reveal()), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	key := argon2id([]byte(password.Reveal()), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, argonMemoryKiB, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key))
@@ -88,6 +103,9 @@ func VerifyPassword(hash string, password Secret) bool {
 	if err != nil {
 		return false
 	}
-	got := argon2.IDKey([]byte(password.Reveal()), salt, time, memory, threads, uint32(len(want)))
+	if memory > argonMemoryKiB || time > 4*argonTime || threads > 4 {
+		return false // not a hash this server made: refuse the work it asks for
+	}
+	got := argon2id([]byte(password.Reveal()), salt, time, memory, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }

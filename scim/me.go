@@ -54,9 +54,11 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Every attempt costs an argon2id hash: an address that keeps failing is
-	// refused before it costs one more (ratelimit.go).
+	// refused before it costs one more, and concurrent attempts reserve
+	// their failure before hashing, so a burst cannot overrun the limit
+	// (ratelimit.go).
 	client := h.clientAddr(r)
-	if wait, blocked := h.failures.blocked(client, time.Now()); blocked {
+	if wait, ok := h.failures.begin(client, time.Now()); !ok {
 		tooManyRequests(w, wait, "too many failed sign-ins from your address; retry after the time in Retry-After")
 		return
 	}
@@ -68,9 +70,10 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 	} else {
 		self, err = h.users.Authenticate(ctx, org, userName, resources.Secret(password))
 	}
+	failed := resources.ErrorCode(err) == resources.Unauthorized
+	h.blockedLog(r, h.failures.end(client, failed, time.Now()), client)
 	if err != nil {
-		if resources.ErrorCode(err) == resources.Unauthorized {
-			h.authFailed(r, client)
+		if failed {
 			w.Header().Set("WWW-Authenticate", basicChallenge)
 		}
 		writeError(w, r, h.log, err)

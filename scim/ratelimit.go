@@ -61,6 +61,9 @@ type failureLimiter struct {
 type failureWindow struct {
 	start time.Time
 	count int
+	// pending counts the client's authentications under way (see
+	// [failureLimiter.begin]); it outlives the window.
+	pending int
 }
 
 func newFailureLimiter(limit int, window time.Duration) *failureLimiter {
@@ -101,6 +104,45 @@ func (l *failureLimiter) blocked(client string, now time.Time) (time.Duration, b
 	return left, true
 }
 
+// begin reserves a failure of client for an authentication about to be
+// tried, one that costs a password hash: with every failure it may still make
+// reserved, no number of concurrent attempts gets past the limit between
+// checking it and counting their failures. ok is false, with the time to
+// wait, when none is left; otherwise end must settle the reservation.
+func (l *failureLimiter) begin(client string, now time.Time) (wait time.Duration, ok bool) {
+	if l == nil {
+		return 0, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.current(client, now)
+	if f.count+f.pending >= l.limit {
+		if f.count >= l.limit {
+			return f.start.Add(l.window).Sub(now), false
+		}
+		return time.Second, false // attempts under way may fail: retry when they are done
+	}
+	f.pending++
+	return 0, true
+}
+
+// end settles a reservation of begin: a failed authentication counts; it
+// reports whether this failure reached the limit.
+func (l *failureLimiter) end(client string, failed bool, now time.Time) bool {
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.current(client, now)
+	f.pending = max(f.pending-1, 0)
+	if !failed {
+		return false
+	}
+	f.count++
+	return f.count == l.limit
+}
+
 // fail counts a failed authentication of client; it reports whether this
 // failure reached the limit.
 func (l *failureLimiter) fail(client string, now time.Time) bool {
@@ -109,9 +151,18 @@ func (l *failureLimiter) fail(client string, now time.Time) bool {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	f := l.current(client, now)
+	f.count++
+	return f.count == l.limit
+}
+
+// current returns client's current window, starting a new one when there is
+// none or it has ended. l.mu is held.
+func (l *failureLimiter) current(client string, now time.Time) *failureWindow {
 	f, ok := l.clients[client]
+	pending := 0
 	if ok && !now.Before(f.start.Add(l.window)) {
-		ok = false
+		ok, pending = false, f.pending
 	}
 	if !ok {
 		if len(l.clients) >= maxLimiterEntries {
@@ -124,12 +175,11 @@ func (l *failureLimiter) fail(client string, now time.Time) bool {
 				clear(l.clients)
 			}
 		}
-		f = &failureWindow{start: now}
+		f = &failureWindow{start: now, pending: pending}
 		l.clients[client] = f
 		l.tracked.Store(int64(len(l.clients)))
 	}
-	f.count++
-	return f.count == l.limit
+	return f
 }
 
 // tokenLimiter is a token bucket per API token: rate requests per second on
@@ -253,7 +303,12 @@ func tooManyRequests(w http.ResponseWriter, wait time.Duration, detail string) {
 // once when the client reaches the limit. The log names the address (an
 // operator needs it to act) but never the token sent.
 func (h *Handler) authFailed(r *http.Request, client string) {
-	if h.failures.fail(client, time.Now()) {
+	h.blockedLog(r, h.failures.fail(client, time.Now()), client)
+}
+
+// blockedLog logs, when reached, that client reached the failure limit.
+func (h *Handler) blockedLog(r *http.Request, reached bool, client string) {
+	if reached {
 		h.log.LogAttrs(r.Context(), slog.LevelWarn, "client blocked after repeated authentication failures",
 			slog.String("client", client), slog.Int("failures", h.failures.limit), slog.Duration("window", h.failures.window))
 	}

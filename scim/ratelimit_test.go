@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/scimd/scimd/resources"
@@ -133,6 +134,38 @@ func TestMeSignInFailureLimit(t *testing.T) {
 	resp := me("Right-pass-123")
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("after 3 failures: status %d Retry-After %q, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// TestMeConcurrentSignInsCannotOverrunTheLimit: a burst of wrong passwords
+// sent at once gets no more 401s (each one an argon2id hash) than the limit;
+// the rest are refused with 429 before any hashing.
+func TestMeConcurrentSignInsCannotOverrunTheLimit(t *testing.T) {
+	const limit, burst = 3, 24
+	a := newAPI(t, "", func(c *scim.Config) { c.AuthFailureLimit = limit })
+	statuses := make(chan int, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", a.srv.URL+"/t/acme/scim/v2/Me", nil)
+			req.SetBasicAuth("nobody"+strconv.Itoa(i)+"@example.com", "wrong-password-x")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[http.StatusUnauthorized] > limit || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != burst {
+		t.Errorf("%d concurrent wrong sign-ins: statuses %v, want at most %d × 401 and the rest 429", burst, count, limit)
 	}
 }
 

@@ -37,8 +37,8 @@ func TestMembership(t *testing.T) {
 		wantRefs(t, "CreateGroup members", g.Members, u1.ID+"=One")
 		got, _ := s.GetUser(ctx, org, u1.ID)
 		wantRefs(t, "user one's groups", got.Groups, g.ID+"=Admins")
-		if got.Version != 1 {
-			t.Fatalf("user version after joining a group = %d, want 1 (membership bumps only the group)", got.Version)
+		if got.Version != 2 {
+			t.Fatalf("user version after joining a group = %d, want 2 (its groups changed, so its ETag must)", got.Version)
 		}
 
 		g, err := s.UpdateGroup(ctx, org, g, 1, resources.MemberDelta{Add: []string{u2.ID}})
@@ -61,6 +61,9 @@ func TestMembership(t *testing.T) {
 		}
 		got, _ = s.GetUser(ctx, org, u2.ID)
 		wantRefs(t, "user two's groups after rename", got.Groups, g.ID+"=Owners")
+		if got.Version != 3 {
+			t.Fatalf("user two's version after joining and a rename of its group = %d, want 3", got.Version)
+		}
 		// The old name is free, the new one taken.
 		mustCreateGroup(t, s, group("admins"))
 		_, err = s.CreateGroup(ctx, org, group("OWNERS"))
@@ -71,11 +74,15 @@ func TestMembership(t *testing.T) {
 
 		// Rename a user: its display in the group follows.
 		u2.Attributes["displayName"] = "Two"
-		if _, err := s.ReplaceUser(ctx, org, u2, 1, resources.UserWrite{}); err != nil {
+		if _, err := s.ReplaceUser(ctx, org, u2, got.Version, resources.UserWrite{}); err != nil {
 			t.Fatalf("ReplaceUser: %v", err)
 		}
 		gg, _ = s.GetGroup(ctx, org, g.ID, true)
 		wantRefs(t, "members after user rename", gg.Members, u1.ID+"=One", u2.ID+"=Two")
+		if gg.Version != g.Version+1 {
+			t.Fatalf("group version after a member's rename = %d, want %d (its members' display changed)", gg.Version, g.Version+1)
+		}
+		g = gg
 
 		// Remove one member.
 		if g, err = s.UpdateGroup(ctx, org, g, g.Version, resources.MemberDelta{Remove: []string{u1.ID}}); err != nil {
@@ -83,6 +90,9 @@ func TestMembership(t *testing.T) {
 		}
 		got, _ = s.GetUser(ctx, org, u1.ID)
 		wantRefs(t, "user one's groups after removal", got.Groups)
+		if got.Version != 4 { // created, joined, group renamed, left
+			t.Fatalf("user one's version after leaving = %d, want 4", got.Version)
+		}
 
 		// Deleting a user removes it from its groups and bumps their version.
 		before := g.Version
@@ -149,6 +159,7 @@ func TestInjectedFailure(t *testing.T) {
 		ctx := context.Background()
 		u := mustCreateUser(t, s, user("one@example.com"))
 		g := mustCreateGroup(t, s, group("G", u.ID))
+		u, _ = s.GetUser(ctx, org, u.ID) // joining G gave it a new version
 		inject := func(src string) *redis.Script {
 			if !strings.Contains(src, "--@checked") {
 				t.Fatalf("script has no --@checked marker")
@@ -161,7 +172,7 @@ func TestInjectedFailure(t *testing.T) {
 		u.Attributes["displayName"] = "X"
 		calls := map[string]error{}
 		_, calls["CreateUser"] = s.CreateUser(ctx, org, user("two@example.com"), resources.UserWrite{PasswordHash: "h"})
-		_, calls["ReplaceUser"] = s.ReplaceUser(ctx, org, u, 1, resources.UserWrite{PasswordHash: "h"})
+		_, calls["ReplaceUser"] = s.ReplaceUser(ctx, org, u, u.Version, resources.UserWrite{PasswordHash: "h"})
 		calls["DeleteUser"] = s.DeleteUser(ctx, org, u.ID, 0)
 		_, calls["CreateGroup"] = s.CreateGroup(ctx, org, group("H", u.ID))
 		_, calls["UpdateGroup"] = s.UpdateGroup(ctx, org, g, 1, resources.MemberDelta{RemoveAll: true})

@@ -123,8 +123,10 @@ redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', ARGV[6], 'ix', ARG
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
 local groups = redis.call('HGETALL', KEYS[6])
 if cur[3] ~= ARGV[6] then
+  -- The groups show the new display in their members: a new version each.
   for i = 1, #groups, 2 do
     redis.call('HSET', prefix .. 'members:' .. groups[i], id, ARGV[6])
+    touch(prefix, 'group', groups[i], now)
   end
 end
 audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
@@ -221,24 +223,27 @@ if ARGV[9] == '1' then
   for _, uid in ipairs(sortedKeys(KEYS[5])) do
     if not keep[uid] then
       redis.call('HDEL', KEYS[5], uid)
-      redis.call('HDEL', prefix .. 'ugroups:' .. uid, id)
+      if redis.call('HDEL', prefix .. 'ugroups:' .. uid, id) == 1 then touch(prefix, 'user', uid, now) end
       changed = true
     end
   end
 end
+-- A user whose groups change (joined, left, renamed) gets a new version:
+-- its "groups" attribute is part of what its ETag stands for.
 for _, uid in ipairs(remove) do
   if redis.call('HDEL', KEYS[5], uid) == 1 then changed = true end
-  redis.call('HDEL', prefix .. 'ugroups:' .. uid, id)
+  if redis.call('HDEL', prefix .. 'ugroups:' .. uid, id) == 1 then touch(prefix, 'user', uid, now) end
 end
 if cur[3] and cur[3] ~= name then
   for _, uid in ipairs(sortedKeys(KEYS[5])) do
     redis.call('HSET', prefix .. 'ugroups:' .. uid, id, name)
+    touch(prefix, 'user', uid, now)
   end
 end
 local added = {}
 for i, uid in ipairs(add) do
   if redis.call('HSET', KEYS[5], uid, disp[i]) == 1 then changed = true end
-  redis.call('HSET', prefix .. 'ugroups:' .. uid, id, name)
+  if redis.call('HSET', prefix .. 'ugroups:' .. uid, id, name) == 1 then touch(prefix, 'user', uid, now) end
   added[#added + 1] = uid
   added[#added + 1] = disp[i]
 end
@@ -258,7 +263,7 @@ return {'ok', ver, created, added, now}
 // log cap.
 // Returns {"ok"} or {marker}.
 const deleteGroupSrc = luaCommon + `
-local prefix, id, expect = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'ix', 'created', 'modified')
 if not cur[1] then return {'notfound'} end
 if expect ~= 0 and tonumber(cur[1]) ~= expect then return {'conflict'} end
@@ -266,7 +271,7 @@ local old = {}
 if cur[3] then old = cjson.decode(cur[3]) end
 --@checked
 for _, uid in ipairs(sortedKeys(KEYS[4])) do
-  redis.call('HDEL', prefix .. 'ugroups:' .. uid, id)
+  if redis.call('HDEL', prefix .. 'ugroups:' .. uid, id) == 1 then touch(prefix, 'user', uid, now) end
 end
 if cur[2] and cur[2] ~= '' and redis.call('HGET', KEYS[2], cur[2]) == id then
   redis.call('HDEL', KEYS[2], cur[2])
@@ -276,7 +281,7 @@ if cur[4] then redis.call('ZREM', prefix .. 'ix:group:meta.created', cur[4] .. N
 if cur[5] then redis.call('ZREM', prefix .. 'ix:group:meta.lastModified', cur[5] .. NUL .. id) end
 redis.call('ZREM', KEYS[3], id)
 redis.call('DEL', KEYS[1], KEYS[4])
-audit(prefix, ARGV[6], ARGV[5], 'delete', 'Group', id, ARGV[4])
+audit(prefix, ARGV[6], ARGV[5], 'delete', 'Group', id, now)
 return {'ok'}
 `
 

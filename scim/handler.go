@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -310,9 +311,14 @@ func (e endpoint) getResource(w http.ResponseWriter, r *http.Request) {
 	e.respondRead(w, r, res)
 }
 
-// respondRead answers a read: 304 when If-None-Match names the current
-// version (RFC 7644 §3.14), else the resource.
+// respondRead answers a read: 412 when If-Match names no current version,
+// 304 when If-None-Match names the current version (RFC 7644 §3.14, RFC 9110
+// §13.2.2), else the resource.
 func (e endpoint) respondRead(w http.ResponseWriter, r *http.Request, res resources.Resource) {
+	if im := r.Header.Get("If-Match"); im != "" && !etagMatches(im, res.Version) {
+		writeStatus(w, http.StatusPreconditionFailed, "", "If-Match "+strconv.Quote(im)+" does not name the current version of this resource")
+		return
+	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, res.Version) {
 		w.Header().Set("ETag", resources.ETag(res.Version))
 		w.WriteHeader(http.StatusNotModified)
@@ -322,7 +328,7 @@ func (e endpoint) respondRead(w http.ResponseWriter, r *http.Request, res resour
 }
 
 func (e endpoint) replaceResource(w http.ResponseWriter, r *http.Request) {
-	ifMatch, ok := e.ifMatch(w, r)
+	ifMatch, ok := e.ifMatch(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}
@@ -339,7 +345,7 @@ func (e endpoint) replaceResource(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) {
-	ifMatch, ok := e.ifMatch(w, r)
+	ifMatch, ok := e.ifMatch(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}
@@ -366,7 +372,7 @@ func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e endpoint) deleteResource(w http.ResponseWriter, r *http.Request) {
-	ifMatch, ok := e.ifMatch(w, r)
+	ifMatch, ok := e.ifMatch(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}
@@ -377,21 +383,43 @@ func (e endpoint) deleteResource(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// ifMatch returns the version an If-Match header pins, 0 for none or "*".
-func (e endpoint) ifMatch(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	h := strings.TrimSpace(r.Header.Get("If-Match"))
-	if h == "" || h == "*" {
+// ifMatch returns the version an If-Match header pins on resource id, 0 for
+// none or "*" (RFC 7644 §3.14, RFC 9110 §13.1.1). A list of several tags
+// pins the one that is current, if any; the write then requires that version,
+// so a change in between still fails it. On failure it has answered 412.
+func (e endpoint) ifMatch(w http.ResponseWriter, r *http.Request, id string) (int64, bool) {
+	header := strings.TrimSpace(r.Header.Get("If-Match"))
+	if header == "" {
 		return 0, true
 	}
-	v, ok := resources.ParseETag(h)
-	if !ok {
-		writeStatus(w, http.StatusPreconditionFailed, "", "If-Match "+strconv.Quote(h)+" is not a version of this resource")
-		return 0, false
+	var versions []int64
+	for _, t := range strings.Split(header, ",") {
+		if t = strings.TrimSpace(t); t == "*" {
+			return 0, true
+		}
+		if v, ok := resources.ParseETag(t); ok {
+			versions = append(versions, v)
+		}
 	}
-	return v, true
+	if len(versions) == 1 {
+		return versions[0], true
+	}
+	if len(versions) > 1 {
+		cur, err := e.get(r.Context(), principal(r.Context()).Org, id, projection{excluded: []string{"members"}})
+		if err != nil {
+			e.fail(w, r, err)
+			return 0, false
+		}
+		if slices.Contains(versions, cur.Version) {
+			return cur.Version, true
+		}
+	}
+	writeStatus(w, http.StatusPreconditionFailed, "", "If-Match "+strconv.Quote(header)+" does not name the current version of this resource: read it again (its ETag) and retry")
+	return 0, false
 }
 
-// etagMatches reports whether an If-None-Match list names version.
+// etagMatches reports whether an If-Match or If-None-Match list names
+// version.
 func etagMatches(header string, version int64) bool {
 	for _, t := range strings.Split(header, ",") {
 		if t = strings.TrimSpace(t); t == "*" {

@@ -97,7 +97,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		}
 		e.respondRead(w, r, res)
 	case http.MethodPatch:
-		ifMatch, ok := e.ifMatch(w, r)
+		ifMatch, ok := e.ifMatch(w, r, self.ID)
 		if !ok {
 			return
 		}
@@ -112,7 +112,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		}
 		e.respond(w, r, http.StatusOK, res)
 	case http.MethodPut:
-		ifMatch, ok := e.ifMatch(w, r)
+		ifMatch, ok := e.ifMatch(w, r, self.ID)
 		if !ok {
 			return
 		}

@@ -41,6 +41,10 @@ var conformance = []exchange{
 	{section: "7643 §2.1", name: "attribute names ignore case", method: "POST", path: "/Users", body: `{"Schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"USERNAME":"case@example.com","Name":{"GivenName":"Case"}}`, status: 201, contains: []string{`"givenName":"Case"`, `"userName":"case@example.com"`}},
 	{section: "7643 §2.4", name: "two primary values refused", method: "POST", path: "/Users", body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"prim@example.com","emails":[{"value":"a@x.io","primary":true},{"value":"b@x.io","primary":true}]}`, status: 400, scimType: "invalidValue"},
 	{section: "7644 §3.3", name: "malformed JSON", method: "POST", path: "/Users", body: `{"schemas":`, status: 400, scimType: "invalidSyntax"},
+	{section: "7644 §3.3", name: "data after the object", method: "POST", path: "/Users", body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"trail@example.com"}}`, status: 400, scimType: "invalidSyntax", contains: []string{"more after it"}},
+	{section: "7644 §3.3", name: "not an object", method: "POST", path: "/Users", body: `[]`, status: 400, scimType: "invalidSyntax", contains: []string{"it is an array"}, absent: []string{"Go ", "interface"}},
+	{section: "7644 §3.3", name: "number out of range", method: "POST", path: "/Users", body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"big@example.com","title":1e400}`, status: 400, scimType: "invalidSyntax", contains: []string{"out of range"}, absent: []string{"Go ", "float64"}},
+	{section: "7644 §3.3", name: "trailing data created nothing", method: "GET", path: "/Users?filter=" + urlQuery(`userName eq "trail@example.com"`), status: 200, contains: []string{`"totalResults":0`}},
 
 	// RFC 7644 §3.4.1: retrieving a resource.
 	{section: "7644 §3.4.1", name: "unknown id 404", method: "GET", path: "/Users/nope", status: 404},
@@ -89,6 +93,8 @@ var conformance = []exchange{
 
 	// RFC 7644 §3.4.3: search.
 	{section: "7644 §3.4.3", name: "POST .search", method: "POST", path: "/Users/.search", body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName eq \"fixture@example.com\"","attributes":["userName"]}`, status: 200, contains: []string{`"totalResults":1`}},
+	{section: "7644 §3.4.3", name: "search with a wrong type", method: "POST", path: "/Users/.search", body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"count":"ten"}`, status: 400, scimType: "invalidSyntax", contains: []string{`\"count\" must be an integer, not a string`}, absent: []string{"Go ", "searchRequest"}},
+	{section: "7644 §3.4.3", name: "search attributes as one string", method: "POST", path: "/Users/.search", body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName eq \"fixture@example.com\"","attributes":"userName"}`, status: 200, contains: []string{`"userName":"fixture@example.com"`}, absent: []string{"givenName"}},
 	{section: "7644 §3.4.3", name: "search by a reader", method: "POST", path: "/.search", token: readerToken, body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"count":0}`, status: 200},
 
 	// RFC 7644 §3.5.1: replacing with PUT.

@@ -88,6 +88,9 @@ func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listPara
 	for k, v := range raw {
 		for _, name := range []string{"schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count"} {
 			if strings.EqualFold(k, name) {
+				if s, ok := v.(string); ok && (name == "attributes" || name == "excludedAttributes") {
+					v = []any{s} // one string of comma-separated names, as in a query string
+				}
 				folded[name] = v
 			}
 		}
@@ -95,7 +98,7 @@ func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listPara
 	data, _ = json.Marshal(folded)
 	var sr searchRequest
 	if err := json.Unmarshal(data, &sr); err != nil {
-		return listParams{}, resources.Errorf(resources.InvalidSyntax, "invalid SearchRequest: %v", strings.TrimPrefix(err.Error(), "json: "))
+		return listParams{}, resources.Errorf(resources.InvalidSyntax, "invalid SearchRequest: %s", jsonProblem(err))
 	}
 	if !slices.ContainsFunc(sr.Schemas, func(s string) bool { return strings.EqualFold(s, schemas.SearchRequestURN) }) {
 		return listParams{}, resources.Errorf(resources.InvalidSyntax, "a search body must have \"schemas\": [%q]", schemas.SearchRequestURN)

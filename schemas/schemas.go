@@ -250,10 +250,83 @@ func userSchema() schema.Schema {
 				Uniqueness:  schema.AttributeUniquenessServer(),
 			}))
 		}
+		if a.Name() == "groups" {
+			a = groupsAttribute()
+		}
 		attrs[i] = a
 	}
 	s.Attributes = attrs
 	return s
+}
+
+// groupsAttribute is RFC 7643's User "groups" as scimd fills it: groups have
+// users as members, not groups, so every membership is direct and every
+// reference is to a Group.
+func groupsAttribute() schema.CoreAttribute {
+	return schema.ComplexCoreAttribute(schema.ComplexParams{
+		Description: optional.NewString("The groups the customer is a member of, computed from the groups' members. READ-ONLY."),
+		MultiValued: true,
+		Mutability:  schema.AttributeMutabilityReadOnly(),
+		Name:        "groups",
+		SubAttributes: []schema.SimpleParams{
+			schema.SimpleStringParams(schema.StringParams{
+				Description: optional.NewString("The identifier of the User's group."),
+				Mutability:  schema.AttributeMutabilityReadOnly(),
+				Name:        "value",
+			}),
+			schema.SimpleReferenceParams(schema.ReferenceParams{
+				Description:    optional.NewString("The URI of the corresponding 'Group' resource to which the user belongs."),
+				Mutability:     schema.AttributeMutabilityReadOnly(),
+				Name:           "$ref",
+				ReferenceTypes: []schema.AttributeReferenceType{"Group"},
+			}),
+			schema.SimpleStringParams(schema.StringParams{
+				Description: optional.NewString("The group's displayName. READ-ONLY."),
+				Mutability:  schema.AttributeMutabilityReadOnly(),
+				Name:        "display",
+			}),
+			schema.SimpleStringParams(schema.StringParams{
+				CanonicalValues: []string{"direct"},
+				Description:     optional.NewString("How the user belongs to the group: always 'direct' (groups do not nest)."),
+				Mutability:      schema.AttributeMutabilityReadOnly(),
+				Name:            "type",
+			}),
+		},
+	})
+}
+
+// membersAttribute is RFC 7643's Group "members" as scimd allows it: the
+// members of a group are users (groups do not nest).
+func membersAttribute() schema.CoreAttribute {
+	return schema.ComplexCoreAttribute(schema.ComplexParams{
+		Description: optional.NewString("The members of the Group: users, by id."),
+		MultiValued: true,
+		Name:        "members",
+		SubAttributes: []schema.SimpleParams{
+			schema.SimpleStringParams(schema.StringParams{
+				Description: optional.NewString("The id of a User that is a member of this Group."),
+				Mutability:  schema.AttributeMutabilityImmutable(),
+				Name:        "value",
+			}),
+			schema.SimpleReferenceParams(schema.ReferenceParams{
+				Description:    optional.NewString("The URI of the User that is a member of this Group."),
+				Mutability:     schema.AttributeMutabilityImmutable(),
+				Name:           "$ref",
+				ReferenceTypes: []schema.AttributeReferenceType{"User"},
+			}),
+			schema.SimpleStringParams(schema.StringParams{
+				CanonicalValues: []string{"User"},
+				Description:     optional.NewString("The type of the member: always 'User'."),
+				Mutability:      schema.AttributeMutabilityImmutable(),
+				Name:            "type",
+			}),
+			schema.SimpleStringParams(schema.StringParams{
+				Description: optional.NewString("The member's displayName (or userName when it has none), filled in by the server."),
+				Mutability:  schema.AttributeMutabilityImmutable(),
+				Name:        "display",
+			}),
+		},
+	})
 }
 
 func groupSchema() schema.Schema {
@@ -267,6 +340,9 @@ func groupSchema() schema.Schema {
 				Required:    true,
 				Uniqueness:  schema.AttributeUniquenessServer(),
 			}))
+		}
+		if a.Name() == "members" {
+			a = membersAttribute()
 		}
 		attrs[i] = a
 	}

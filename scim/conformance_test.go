@@ -133,6 +133,11 @@ var conformance = []exchange{
 	{section: "7644 §4", name: "Schemas by id", method: "GET", path: "/Schemas/urn:scim:schemas:extension:customer:2.0:User", status: 200, contains: []string{`"name":"passwordSetup"`, `"name":"accountState"`}},
 	{section: "7644 §4", name: "unknown schema 404", method: "GET", path: "/Schemas/urn:nope", status: 404},
 	{section: "7644 §4", name: "discovery is read-only", method: "POST", path: "/ResourceTypes", body: `{}`, status: 405},
+	{section: "7644 §4", name: "discovery does not filter", method: "GET", path: "/ResourceTypes?filter=" + urlQuery(`id eq "User"`), status: 403, contains: []string{"filter"}},
+	{section: "7643 §5", name: "HTTP Basic advertised for /Me", method: "GET", path: "/ServiceProviderConfig", status: 200, contains: []string{`"type":"httpbasic"`}},
+	{section: "7643 §7", name: "members are users only", method: "GET", path: "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", status: 200, contains: []string{`"referenceTypes":["User"]`, `"canonicalValues":["User"]`}, absent: []string{`"Group"]`}},
+	{section: "7643 §7", name: "groups are direct only", method: "GET", path: "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", status: 200, contains: []string{`"canonicalValues":["direct"]`}, absent: []string{"indirect"}},
+	{section: "7644 §3.4.2.1", name: "service root without its slash", method: "GET", path: "?count=0", status: 200, contains: []string{`"totalResults":`}},
 
 	// RFC 7644 §3.6: deleting.
 	{section: "7644 §3.6", name: "delete 204", method: "DELETE", path: "/Users/${user2}", status: 204},

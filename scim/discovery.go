@@ -31,6 +31,10 @@ func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request) 
 			"name":        "Bearer token",
 			"description": "Authentication with a scimd API token in the Authorization header.",
 			"primary":     true,
+		}, map[string]any{
+			"type":        "httpbasic",
+			"name":        "HTTP Basic",
+			"description": "A customer's own email and password, for /Me only (at /t/{organization}" + BasePath + "/Me).",
 		}},
 		"meta": map[string]any{
 			"resourceType": "ServiceProviderConfig",

@@ -112,6 +112,7 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 		h.mux.Handle(BasePath+e.rt.Endpoint+"/.search", h.requireAuth(http.HandlerFunc(e.search)))
 	}
 	h.mux.Handle(BasePath+"/{$}", h.requireAuth(http.HandlerFunc(h.rootQuery)))
+	h.mux.Handle(BasePath, h.requireAuth(http.HandlerFunc(h.rootQuery))) // the service root without its slash, not a redirect
 	h.mux.Handle(BasePath+"/.search", h.requireAuth(http.HandlerFunc(h.rootSearch)))
 	if admin, ok := tokens.(tokenAdmin); ok {
 		h.mux.Handle(AdminPath, h.requireAuth(h.tokens(admin)))
@@ -140,6 +141,12 @@ func readOnly(f http.HandlerFunc) http.HandlerFunc {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET")
 			writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path+": discovery endpoints are read-only")
+			return
+		}
+		// RFC 7644 §4: discovery endpoints do not filter, and say so, lest a
+		// client take the whole answer for the matches.
+		if r.URL.Query().Has("filter") {
+			writeStatus(w, http.StatusForbidden, "", "discovery endpoints do not support filter: request "+r.URL.Path+" without it")
 			return
 		}
 		f(w, r)

@@ -62,7 +62,7 @@ func (p projection) apply(rt schemas.ResourceType, doc map[string]any) map[strin
 		for _, path := range p.attributes {
 			copyPath(rt, doc, out, path)
 		}
-		return out
+		return withoutEmpty(rt, out)
 	}
 	out := make(map[string]any, len(doc))
 	for k, v := range doc {
@@ -71,7 +71,48 @@ func (p projection) apply(rt schemas.ResourceType, doc map[string]any) map[strin
 	for _, path := range p.excluded {
 		removePath(rt, out, path)
 	}
-	return out
+	return withoutEmpty(rt, out)
+}
+
+// withoutEmpty drops what projecting sub-attributes left empty: a complex
+// value without a sub-attribute ("name":{}), a multi-valued one without
+// values, an extension without attributes. RFC 7643 §2.5: an attribute
+// without a value is unassigned, and is not returned.
+func withoutEmpty(rt schemas.ResourceType, doc map[string]any) map[string]any {
+	for k, v := range doc {
+		if _, isExt := rt.Extension(k); isExt {
+			if m, ok := v.(map[string]any); ok {
+				kept := make(map[string]any, len(m)) // m may be the document's own
+				for ek, ev := range m {
+					if !isEmptyValue(ev) {
+						kept[ek] = ev
+					}
+				}
+				doc[k], v = kept, kept
+			}
+		}
+		if k != "schemas" && k != "id" && isEmptyValue(v) {
+			delete(doc, k)
+		}
+	}
+	return doc
+}
+
+// isEmptyValue reports whether v is an empty object, or a list of nothing
+// but empty objects.
+func isEmptyValue(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		return len(x) == 0
+	case []any:
+		for _, e := range x {
+			if !isEmptyValue(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // target resolves a projection path to the container key in doc (the

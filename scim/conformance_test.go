@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/scim"
 )
 
 // exchange is one HTTP exchange of the conformance suite. Paths and bodies
@@ -101,6 +103,8 @@ var conformance = []exchange{
 
 	// RFC 7644 §3.5.1: replacing with PUT.
 	{section: "7644 §3.5.1", name: "readOnly attributes in PUT ignored", method: "PUT", path: "/Groups/${group}", body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Fixtures","id":"other","meta":{"version":"W/\"99\""},"members":[{"value":"${user}"}]}`, status: 200, contains: []string{`"id":"${group}"`, `"value":"${user}"`}},
+	{section: "7644 §3.4.2.2", name: "filter on meta.location as returned", method: "GET", path: "/Users?filter=" + urlQuery(`meta.location eq "${base}/Users/${user}"`), status: 200, contains: []string{`"totalResults":1`, `"id":"${user}"`}},
+	{section: "7644 §3.4.2.2", name: "filter on members.$ref as returned", method: "GET", path: "/Groups?filter=" + urlQuery(`members[$ref eq "${base}/Users/${user}"] or members.$ref eq "${base}/Users/nobody"`), status: 200, contains: []string{`"totalResults":1`, `"id":"${group}"`}},
 	{section: "7644 §3.5.1", name: "immutable userName changed", method: "PUT", path: "/Users/${user2}", body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"changed@example.com"}`, status: 400, scimType: "mutability", contains: []string{"immutable"}},
 	{section: "7644 §3.5.1", name: "PUT to unknown id", method: "PUT", path: "/Users/nope", body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x@example.com"}`, status: 404},
 
@@ -156,7 +160,7 @@ func TestConformance(t *testing.T) {
 			"password": "Fixture-pass-1",
 			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{"department": "Sales"},
 		}).must(t, 201)
-		vars := map[string]string{"user": str(u.body, "id")}
+		vars := map[string]string{"user": str(u.body, "id"), "base": a.srv.URL + scim.BasePath}
 		vars["user2"] = str(a.do("POST", "/Users", ownerToken, user("user2@example.com", nil)).must(t, 201).body, "id")
 		vars["group"] = str(a.do("POST", "/Groups", ownerToken, group("Fixtures")).must(t, 201).body, "id")
 		expand := func(s string) string {

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/elimity-com/scim/schema"
+	filter "github.com/scim2/filter-parser/v2"
+
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
@@ -216,6 +219,9 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 			}
 			q.Filter = expr
 		}
+		if q.Filter != nil && strings.Contains(f, "://") {
+			q.Filter = relativeRefs(e.rt, q.Filter, h.cfg.BaseURL)
+		}
 		s, err := resources.ParseSort(e.rt, p.sortBy, p.sortOrder)
 		if err != nil {
 			if _, has := e.rt.Lookup(strings.TrimSpace(p.sortBy)); !p.acrossTypes || has {
@@ -234,6 +240,55 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 		return nil, sortErr // no type has the sortBy attribute
 	}
 	return out, nil
+}
+
+// relativeRefs rewrites the comparisons of e on reference attributes
+// (meta.location, members.$ref, groups.$ref) whose value starts with the
+// service's base URL to the relative form resources are matched in ("/Users/
+// 2819c223-…"): the store does not know the URL clients see, so a filter
+// holding a reference the server returned would otherwise match nothing.
+func relativeRefs(rt schemas.ResourceType, e filter.Expression, base string) filter.Expression {
+	switch x := e.(type) {
+	case *filter.LogicalExpression:
+		return &filter.LogicalExpression{Left: relativeRefs(rt, x.Left, base), Right: relativeRefs(rt, x.Right, base), Operator: x.Operator}
+	case *filter.NotExpression:
+		return &filter.NotExpression{Expression: relativeRefs(rt, x.Expression, base)}
+	case *filter.AttributeExpression:
+		if a, ok := resources.FilterAttribute(rt, x.AttributePath); ok && a.Leaf().AttributeType() == "reference" {
+			return relativeRef(x, base)
+		}
+	case *filter.ValuePath:
+		a, ok := resources.FilterAttribute(rt, x.AttributePath)
+		if !ok || a.Attr.AttributeType() != "complex" {
+			return e
+		}
+		return &filter.ValuePath{AttributePath: x.AttributePath, ValueFilter: relativeSubRefs(a.Attr, x.ValueFilter, base)}
+	}
+	return e
+}
+
+// relativeSubRefs is relativeRefs inside the value filter of the complex
+// attribute attr.
+func relativeSubRefs(attr schema.CoreAttribute, e filter.Expression, base string) filter.Expression {
+	switch x := e.(type) {
+	case *filter.LogicalExpression:
+		return &filter.LogicalExpression{Left: relativeSubRefs(attr, x.Left, base), Right: relativeSubRefs(attr, x.Right, base), Operator: x.Operator}
+	case *filter.NotExpression:
+		return &filter.NotExpression{Expression: relativeSubRefs(attr, x.Expression, base)}
+	case *filter.AttributeExpression:
+		if sub, ok := schemas.Find(attr.SubAttributes(), x.AttributePath.AttributeName); ok && sub.AttributeType() == "reference" {
+			return relativeRef(x, base)
+		}
+	}
+	return e
+}
+
+func relativeRef(x *filter.AttributeExpression, base string) filter.Expression {
+	v, ok := x.CompareValue.(string)
+	if !ok || base == "" || len(v) <= len(base) || !strings.EqualFold(v[:len(base)], base) {
+		return x
+	}
+	return &filter.AttributeExpression{AttributePath: x.AttributePath, Operator: x.Operator, CompareValue: v[len(base):]}
 }
 
 // writeList runs a list over one or more resource types and writes the

@@ -127,3 +127,26 @@ func TestTickets(t *testing.T) {
 		wantCode(t, "RedeemInvitation of a ticket", err, resources.NotFound)
 	})
 }
+
+// TestDeleteUserTakesItsInvitationAlong: deleting a user deletes its pending
+// invitation and confirmation, keys and all: delete is complete.
+func TestDeleteUserTakesItsInvitationAlong(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := resources.WithActor(context.Background(), "owner")
+		u := mustCreateUser(t, s, user("gone@example.com"))
+		if err := s.PutInvitation(ctx, org, u.ID, "inv-hash", time.Hour, u.Version); err != nil {
+			t.Fatalf("PutInvitation: %v", err)
+		}
+		if err := s.PutConfirmation(ctx, org, u.ID, "conf-hash", time.Hour, u.Version); err != nil {
+			t.Fatalf("PutConfirmation: %v", err)
+		}
+		if err := s.DeleteUser(ctx, org, u.ID, 0); err != nil {
+			t.Fatalf("DeleteUser: %v", err)
+		}
+		for _, k := range []string{"invite:inv-hash", "uinvite:" + u.ID, "confirm:conf-hash", "uconfirm:" + u.ID} {
+			if n := s.client.Exists(ctx, "scimd:{acme}:"+k).Val(); n != 0 {
+				t.Errorf("key %s outlived its deleted user", k)
+			}
+		}
+	})
+}

@@ -159,6 +159,12 @@ if cur[4] then redis.call('ZREM', prefix .. 'ix:user:meta.created', cur[4] .. NU
 if cur[5] then redis.call('ZREM', prefix .. 'ix:user:meta.lastModified', cur[5] .. NUL .. id) end
 redis.call('ZREM', KEYS[4], id)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
+-- The user's pending invitation or confirmation goes with it.
+for _, kind in ipairs({'invite', 'confirm'}) do
+  local current = prefix .. 'u' .. kind .. ':' .. id
+  local hash = redis.call('GET', current)
+  if hash then redis.call('DEL', prefix .. kind .. ':' .. hash, current) end
+end
 audit(prefix, ARGV[6], ARGV[5], 'delete', 'User', id, now)
 return {'ok'}
 `

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -321,23 +322,16 @@ func replaceRefs(v any, f func(name string) string) any {
 	return v
 }
 
-// bulkPlan is the order in which operations run and the ones that cannot run
-// because they are part of a circular reference.
+// bulkPlan is the order in which operations run, and the cycles among them.
 type bulkPlan struct {
 	order  []int
-	cycles map[int]string // operation → the bulkIds of its cycle, quoted
+	cycles map[int][]int // operation → the operations of its cycle, in request order
 }
 
 // planBulk orders the operations so that a POST runs before the operations
-// that reference its bulkId; otherwise they keep request order.
-//
-// RFC 7644 §3.7.1 says the service provider "MUST try to resolve circular
-// cross-references between resources in a single bulk job but MAY stop after
-// a failed attempt and instead return HTTP status code 409 (Conflict)". The
-// attempt here is the ordering: operations on a cycle (group A lists B as a
-// member and B lists A) cannot be ordered and fail with 409 without running.
-// Splitting them into a create and a later PATCH would need per-attribute
-// knowledge of which references may be added afterwards; scimd does not do it.
+// that reference its bulkId; otherwise they keep request order. Operations on
+// a cycle (user A's manager is B and B's is A) cannot be ordered: they come
+// together, and runCycle resolves them.
 //
 // It is Tarjan's algorithm over "references" edges: it emits the strongly
 // connected components dependencies first, and a component of more than one
@@ -349,7 +343,7 @@ func planBulk(ops []bulkOp) bulkPlan {
 			declared[o.bulkID] = i
 		}
 	}
-	p := bulkPlan{order: make([]int, 0, len(ops)), cycles: map[int]string{}}
+	p := bulkPlan{order: make([]int, 0, len(ops)), cycles: map[int][]int{}}
 	index := make([]int, len(ops)) // 0: not visited yet; else visit number
 	low := make([]int, len(ops))
 	onStack := make([]bool, len(ops))
@@ -392,14 +386,10 @@ func planBulk(ops []bulkOp) bulkPlan {
 			p.order = append(p.order, i)
 			return
 		}
-		slices.Sort(comp) // request order, for the detail and the run
-		names := make([]string, len(comp))
-		for n, m := range comp {
-			names[n] = strconv.Quote(ops[m].bulkID)
-		}
-		cycle := strings.Join(names, ", ")
+		comp = slices.Clone(comp)
+		slices.Sort(comp) // request order
 		for _, m := range comp {
-			p.cycles[m] = cycle
+			p.cycles[m] = comp
 			p.order = append(p.order, m)
 		}
 	}
@@ -430,13 +420,25 @@ func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 		if r.Context().Err() != nil {
 			break // the client is gone
 		}
-		res := h.runOp(r, ops[i], plan.cycles[i], created, declared)
-		results[i] = &res
-		if res.Status[0] >= '4' {
-			failures++
-			if req.failOnErrors > 0 && failures >= req.failOnErrors {
-				break
+		if results[i] != nil {
+			continue // ran with its cycle
+		}
+		ran := map[int]bulkResult{}
+		if cycle := plan.cycles[i]; cycle != nil {
+			ran = h.runCycle(r, ops, cycle, created, declared)
+		} else {
+			ran[i] = h.runOp(r, ops[i], created, declared)
+		}
+		stop := false
+		for m, res := range ran {
+			results[m] = &res
+			if res.Status[0] >= '4' {
+				failures++
+				stop = stop || req.failOnErrors > 0 && failures >= req.failOnErrors
 			}
+		}
+		if stop {
+			break
 		}
 	}
 	out := make([]bulkResult, 0, len(ops))
@@ -448,46 +450,164 @@ func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 	return out
 }
 
-// runOp resolves the references of one operation and dispatches it.
-func (h *Handler) runOp(r *http.Request, o bulkOp, cycle string, created map[string]string, declared map[string]bool) bulkResult {
-	res := bulkResult{Method: o.method, BulkID: o.bulkID}
-	if o.err != nil {
-		return h.failOp(r, res, o.err)
+// runCycle runs the POSTs of a cycle of bulkId references (RFC 7644
+// §3.7.1: the service provider "MUST try to resolve circular
+// cross-references"): each is created without the attributes that name a
+// resource of the cycle not created yet, then those attributes are added
+// with a PATCH once every resource exists. A resource whose PATCH fails is
+// deleted again and its operation reports the PATCH's error: an operation
+// is done whole or not at all.
+func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created map[string]string, declared map[string]bool) map[int]bulkResult {
+	onCycle := map[string]bool{}
+	for _, m := range cycle {
+		onCycle[ops[m].bulkID] = true
 	}
-	if cycle != "" {
-		return h.failOp(r, res, resources.Errorf(resources.Conflict,
-			"bulkId %q is part of a circular reference among bulkIds %s that scimd cannot resolve; create the resources first and link them in a later operation", o.bulkID, cycle))
+	later := func(name string) bool {
+		_, done := created[name]
+		return onCycle[name] && !done
 	}
-	var unresolved error
-	resolve := func(name string) string {
-		if id, ok := created[name]; ok {
-			return id
+	out := make(map[int]bulkResult, len(cycle))
+	deferred := map[int][]any{} // PATCH operations to run once all exist
+	for _, m := range cycle {
+		o := ops[m]
+		if o.err == nil {
+			o.data, deferred[m] = withoutLaterRefs(o.data, later)
 		}
-		if unresolved == nil {
-			if declared[name] {
-				unresolved = resources.Errorf(resources.Conflict, "bulkId %q cannot be resolved: the POST that declares it failed", name)
-			} else {
-				unresolved = resources.Errorf(resources.Conflict, "bulkId %q cannot be resolved: no POST operation in this request declares it", name)
+		out[m] = h.runOp(r, o, created, declared)
+	}
+	for _, m := range cycle {
+		res := out[m]
+		if len(deferred[m]) == 0 || res.Status != strconv.Itoa(http.StatusCreated) {
+			continue
+		}
+		target := BasePath + "/" + ops[m].endpoint + "/" + url.PathEscape(created[ops[m].bulkID])
+		refs := &bulkResolver{created: created, declared: declared}
+		body, err := json.Marshal(replaceRefs(map[string]any{"schemas": []any{schemas.PatchOpURN}, "Operations": deferred[m]}, refs.id))
+		rec := &opRecorder{header: http.Header{}}
+		if err = cmp.Or(refs.err, err); err != nil {
+			writeError(rec, r, h.log, err)
+		} else {
+			rec = h.dispatch(r, http.MethodPatch, target, body, "")
+		}
+		if rec.status < 400 {
+			res.Version = rec.header.Get("ETag")
+		} else {
+			h.dispatch(r, http.MethodDelete, target, nil, "")
+			delete(created, ops[m].bulkID)
+			res = bulkResult{Method: res.Method, BulkID: res.BulkID, Status: strconv.Itoa(rec.status), Response: errorResponse(rec)}
+		}
+		out[m] = res
+	}
+	return out
+}
+
+// withoutLaterRefs splits the data of a POST: what can be created now, and
+// "add" PATCH operations for the attributes (top-level, or of an extension)
+// that reference a bulkId for which later reports true.
+func withoutLaterRefs(data any, later func(name string) bool) (any, []any) {
+	m, ok := data.(map[string]any)
+	if !ok {
+		return data, nil
+	}
+	refersLater := func(v any) bool {
+		found := false
+		replaceRefs(copyJSON(v), func(name string) string {
+			found = found || later(name)
+			return ""
+		})
+		return found
+	}
+	now := make(map[string]any, len(m))
+	var patch []any
+	for k, v := range m {
+		if ext, isExt := v.(map[string]any); isExt && strings.HasPrefix(strings.ToLower(k), "urn:") {
+			kept := make(map[string]any, len(ext))
+			for ek, ev := range ext {
+				if refersLater(ev) {
+					patch = append(patch, map[string]any{"op": "add", "path": k + ":" + ek, "value": ev})
+				} else {
+					kept[ek] = ev
+				}
 			}
+			now[k] = kept
+			continue
 		}
-		return ""
+		if refersLater(v) {
+			patch = append(patch, map[string]any{"op": "add", "path": k, "value": v})
+			continue
+		}
+		now[k] = v
 	}
+	return now, patch
+}
+
+// copyJSON returns a deep copy of a decoded JSON value.
+func copyJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = copyJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = copyJSON(e)
+		}
+		return out
+	}
+	return v
+}
+
+// bulkResolver replaces bulkId references by the ids of the resources their
+// POSTs created, and keeps the first it cannot resolve as the client's error.
+type bulkResolver struct {
+	created  map[string]string // bulkId → id of the resource its POST created
+	declared map[string]bool   // bulkIds some POST of the request declares
+	err      error
+}
+
+func (b *bulkResolver) id(name string) string {
+	if id, ok := b.created[name]; ok {
+		return id
+	}
+	if b.err == nil {
+		if b.declared[name] {
+			b.err = resources.Errorf(resources.Conflict, "bulkId %q cannot be resolved: the POST that declares it failed", name)
+		} else {
+			b.err = resources.Errorf(resources.Conflict, "bulkId %q cannot be resolved: no POST operation in this request declares it", name)
+		}
+	}
+	return ""
+}
+
+// runOp resolves the references of one operation and dispatches it.
+func (h *Handler) runOp(r *http.Request, o bulkOp, created map[string]string, declared map[string]bool) bulkResult {
+	res := bulkResult{Method: o.method, BulkID: o.bulkID}
+	refs := &bulkResolver{created: created, declared: declared}
 	id := o.id
 	if name, ok := strings.CutPrefix(id, bulkRefPrefix); ok {
-		id = resolve(name)
+		id = refs.id(name)
+	}
+	// RFC 7644 §3.7.3: location is required except for a failed POST; an
+	// operation whose resource cannot be named (an unresolved bulkId) has
+	// none to give.
+	if id != "" && o.method != http.MethodPost {
+		res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + id
+	}
+	if o.err != nil {
+		return h.failOp(r, res, o.err)
 	}
 	var body []byte
 	if o.method != http.MethodDelete {
 		var err error
-		if body, err = json.Marshal(replaceRefs(o.data, resolve)); err != nil {
+		if body, err = json.Marshal(replaceRefs(o.data, refs.id)); err != nil {
 			return h.failOp(r, res, fmt.Errorf("encode bulk operation data: %w", err))
 		}
 	}
-	if unresolved != nil {
-		if id != "" {
-			res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + id
-		}
-		return h.failOp(r, res, unresolved)
+	if refs.err != nil {
+		return h.failOp(r, res, refs.err)
 	}
 
 	target := BasePath + "/" + o.endpoint
@@ -511,9 +631,6 @@ func (h *Handler) runOp(r *http.Request, o bulkOp, cycle string, created map[str
 				created[o.bulkID] = doc.ID
 			}
 		}
-	} else {
-		// RFC 7644 §3.7.3: location is required except for a failed POST.
-		res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + id
 	}
 	return res
 }

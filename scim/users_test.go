@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/scim"
 )
 
 const customerURN = "urn:scim:schemas:extension:customer:2.0:User"
@@ -348,4 +350,74 @@ func TestUnchangedPatchKeepsVersion(t *testing.T) {
 			t.Errorf("a real change: ETag %s (was %s), body %s", changed.header.Get("ETag"), etag, changed.raw)
 		}
 	})
+}
+
+// TestUpdatesKeepCustomerDisabled: the defaults of a new customer (active
+// true, an email from the userName, userType "Customer") apply on create
+// only. A PUT that leaves "active" out keeps it; a PATCH that removes it
+// leaves it unassigned, and an account whose "active" is not true cannot
+// sign in.
+func TestUpdatesKeepCustomerDisabled(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		const name = "off@example.com"
+		auth := basic(name, newPassword)
+		id := activeCustomer(t, a, name, nil)
+		a.me("GET", mePath, auth, nil).must(t, http.StatusOK)
+		cases := []struct {
+			name, method string
+			body         any
+			want         any // "active" after the write; nil: unassigned
+		}{
+			{"PATCH remove active", "PATCH", patch(op("remove", "active", nil)), nil},
+			{"PATCH replace active with null", "PATCH", patch(map[string]any{"op": "replace", "path": "active", "value": nil}), nil},
+			{"PATCH no-path active null", "PATCH", patch(map[string]any{"op": "replace", "value": map[string]any{"active": nil}}), nil},
+			{"PUT without active", "PUT", user(name, nil), false},
+			{"PUT with active null", "PUT", user(name, map[string]any{"active": nil}), false},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "active", false))).must(t, http.StatusOK)
+				r := a.do(c.method, "/Users/"+id, ownerToken, c.body).must(t, http.StatusOK)
+				for _, body := range []map[string]any{r.body, a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).body} {
+					if got, ok := body["active"]; got != c.want || (c.want == nil && ok) {
+						t.Errorf("%s: active = %v (present %v), want %v", c.method, got, ok, c.want)
+					}
+				}
+				a.me("GET", mePath, auth, nil).scimError(t, http.StatusUnauthorized, "", badDetail)
+			})
+		}
+		// An active customer's PUT without "active" keeps it true.
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "active", true))).must(t, http.StatusOK)
+		if r := a.do("PUT", "/Users/"+id, ownerToken, user(name, nil)).must(t, http.StatusOK); r.body["active"] != true {
+			t.Errorf("PUT without active on an active customer: active = %v, want true", r.body["active"])
+		}
+		a.me("GET", mePath, auth, nil).must(t, http.StatusOK)
+
+		// Emails and userType removed stay removed, through later writes too.
+		removals := []struct {
+			name string
+			body any
+		}{
+			{"remove emails and userType", patch(op("remove", "emails", nil), op("remove", "userType", nil))},
+			{"replace emails with nothing", patch(op("replace", "emails", []any{}), map[string]any{"op": "replace", "path": "userType", "value": nil})},
+		}
+		for _, c := range removals {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("PATCH", "/Users/"+id, ownerToken, patch(op("add", "emails", []any{map[string]any{"value": name}}), op("add", "userType", "Customer"))).must(t, http.StatusOK)
+				a.do("PATCH", "/Users/"+id, ownerToken, c.body).must(t, http.StatusOK)
+				a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "nickName", c.name))).must(t, http.StatusOK)
+				got := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK)
+				if _, ok := got.body["emails"]; ok {
+					t.Errorf("emails came back: %s", got.raw)
+				}
+				if _, ok := got.body["userType"]; ok {
+					t.Errorf("userType came back: %s", got.raw)
+				}
+			})
+		}
+		put := a.do("PUT", "/Users/"+id, ownerToken, user(name, nil)).must(t, http.StatusOK)
+		if put.body["emails"] != nil || put.body["userType"] != nil {
+			t.Errorf("PUT without emails and userType recreated them: %s", put.raw)
+		}
+	}, func(c *scim.Config) { c.AuthFailureLimit = -1 })
 }

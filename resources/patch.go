@@ -624,12 +624,24 @@ func (p *patcher) checkImmutables(before []immutableValue) error {
 		if reflect.DeepEqual(now, b.value) {
 			continue
 		}
-		if b.value == nil || now == nil || !compare(b.attr.Attr, filter.EQ, now, b.value) {
+		if b.value == nil || now == nil || !sameImmutable(b.attr.Attr, now, b.value) {
 			return immutableError(p.rt, b.attr.FullName())
 		}
 		c[b.attr.Attr.Name()] = b.value
 	}
 	return nil
+}
+
+// sameImmutable reports whether now is the value was of the immutable
+// attribute attr: a string that is not caseExact compares under [FoldCase],
+// as uniqueness does.
+func sameImmutable(attr schema.CoreAttribute, now, was any) bool {
+	a, ok1 := now.(string)
+	b, ok2 := was.(string)
+	if ok1 && ok2 && !attr.CaseExact() {
+		return FoldCase(a) == FoldCase(b)
+	}
+	return reflect.DeepEqual(now, was)
 }
 
 func immutableError(rt schemas.ResourceType, name string) error {

@@ -216,7 +216,7 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 	name := strings.TrimSpace(stringAttr(b.attrs, "userName"))
 	if cur != nil {
 		old := stringAttr(cur.Attributes, "userName")
-		if !strings.EqualFold(name, old) {
+		if FoldCase(name) != FoldCase(old) {
 			return UserWrite{}, Errorf(Mutability, "attribute \"userName\" is immutable: it cannot be changed once the user is created (it is %q; send the same value or leave it out)", old)
 		}
 		name = old // identity providers resend it in any case

@@ -421,3 +421,24 @@ func TestUpdatesKeepCustomerDisabled(t *testing.T) {
 		}
 	}, func(c *scim.Config) { c.AuthFailureLimit = -1 })
 }
+
+// TestUserNameOneCaseFolding: uniqueness and the immutability of userName
+// fold case the same way (resources.FoldCase), so a userName the store holds
+// apart from another is never "the same" userName on a PUT or PATCH.
+func TestUserNameOneCaseFolding(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		// Lower case: "σς" and "σσ" differ, so these are two customers.
+		final := str(a.do("POST", "/Users", ownerToken, user("σς@greek.com", nil)).must(t, http.StatusCreated).body, "id")
+		a.do("POST", "/Users", ownerToken, user("ΣΣ@greek.com", nil)).must(t, http.StatusCreated)
+		a.do("POST", "/Users", ownerToken, user("Σς@GREEK.com", nil)).scimError(t, http.StatusConflict, "uniqueness", "already taken")
+		// So "ΣΣ@greek.com" is another userName for every writer.
+		a.do("PUT", "/Users/"+final, ownerToken, user("ΣΣ@greek.com", nil)).scimError(t, 400, "mutability", "userName")
+		a.do("PATCH", "/Users/"+final, ownerToken, patch(op("replace", "userName", "ΣΣ@greek.com"))).scimError(t, 400, "mutability", "userName")
+		// The same userName in another case is the same.
+		a.do("PUT", "/Users/"+final, ownerToken, user("Σς@GREEK.COM", nil)).must(t, http.StatusOK)
+		a.do("PATCH", "/Users/"+final, ownerToken, patch(op("replace", "userName", "Σς@Greek.com"))).must(t, http.StatusOK)
+		if got := str(a.do("GET", "/Users/"+final, ownerToken, nil).must(t, http.StatusOK).body, "userName"); got != "σς@greek.com" {
+			t.Errorf("userName = %q, want σς@greek.com as created", got)
+		}
+	})
+}

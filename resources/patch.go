@@ -765,7 +765,9 @@ func parsePatchPath(rt schemas.ResourceType, path string) (patchTarget, error) {
 // readOnly sub-attributes are dropped (RFC 7644 §3.5.1), and a bare value for a
 // complex attribute with a "value" sub-attribute stands for {"value": v}
 // (Entra ID sends the manager's id alone). dateTimes must be RFC 3339; numbers
-// are float64. null coerces to nil, meaning unassigned.
+// are float64. The value of a server-unique attribute (userName, a group's
+// displayName) is trimmed of surrounding spaces. null coerces to nil, meaning
+// unassigned.
 func CoerceValue(rt schemas.ResourceType, a schemas.Attribute, v any) (any, error) {
 	if a.Sub != nil {
 		return coerceAttr(*a.Sub, a.FullName(), v)
@@ -877,6 +879,12 @@ func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
 	s, ok := v.(string)
 	if !ok {
 		return nil, bad("a string")
+	}
+	if attr.Uniqueness() == "server" {
+		// userName, a group's displayName: surrounding spaces are no part
+		// of a name, on any write, so that uniqueness, immutability and
+		// filters all see the same name.
+		s = strings.TrimSpace(s)
 	}
 	return s, nil
 }

@@ -186,3 +186,32 @@ func TestUnchangedGroupWriteKeepsVersion(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupDisplayNameSpaces: a group's displayName is trimmed on every
+// write, so "Gold " is the name "Gold": uniqueness, filters and the
+// displayName shown agree.
+func TestGroupDisplayNameSpaces(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.do("POST", "/Groups", ownerToken, group("Gold")).must(t, http.StatusCreated)
+		a.do("POST", "/Groups", ownerToken, group("Gold ")).scimError(t, http.StatusConflict, "uniqueness", `"Gold"`)
+		a.do("POST", "/Groups", ownerToken, group("\tgold")).scimError(t, http.StatusConflict, "uniqueness", "gold")
+		a.do("POST", "/Groups", ownerToken, group("   ")).scimError(t, 400, "invalidValue", "displayName")
+		silver := a.do("POST", "/Groups", ownerToken, group(" Silver ")).must(t, http.StatusCreated)
+		id := str(silver.body, "id")
+		if got := str(silver.body, "displayName"); got != "Silver" {
+			t.Errorf("POST displayName = %q, want Silver", got)
+		}
+		a.do("PUT", "/Groups/"+id, ownerToken, group("Gold ")).scimError(t, http.StatusConflict, "uniqueness", "Gold")
+		a.do("PATCH", "/Groups/"+id, ownerToken, patch(op("replace", "displayName", " GOLD"))).scimError(t, http.StatusConflict, "uniqueness", "GOLD")
+		a.do("PATCH", "/Groups/"+id, ownerToken, patch(op("replace", "", map[string]any{"displayName": "Gold\n"}))).scimError(t, http.StatusConflict, "uniqueness", "Gold")
+		a.do("PATCH", "/Groups/"+id, ownerToken, patch(op("replace", "displayName", "Bronze  "))).must(t, http.StatusOK)
+		r := a.do("GET", "/Groups?filter="+urlQuery(`displayName eq "Bronze"`), ownerToken, nil).must(t, http.StatusOK)
+		if r.body["totalResults"] != float64(1) || str(r.body, "Resources", 0, "displayName") != "Bronze" {
+			t.Errorf("filter displayName eq \"Bronze\" after renaming to \"Bronze  \" = %s", r.raw)
+		}
+		a.do("PUT", "/Groups/"+id, ownerToken, group(" Platinum")).must(t, http.StatusOK)
+		if got := str(a.do("GET", "/Groups/"+id, ownerToken, nil).must(t, http.StatusOK).body, "displayName"); got != "Platinum" {
+			t.Errorf("PUT displayName = %q, want Platinum", got)
+		}
+	})
+}

@@ -442,3 +442,35 @@ func TestUserNameOneCaseFolding(t *testing.T) {
 		}
 	})
 }
+
+// TestUserNameSpaces: surrounding spaces are no part of a userName, for a
+// PUT and a PATCH alike: both trim before they compare with the stored one.
+func TestUserNameSpaces(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user(" F1@filt.org\t", nil)).must(t, http.StatusCreated)
+		id := str(created.body, "id")
+		if got := str(created.body, "userName"); got != "F1@filt.org" {
+			t.Errorf("POST userName = %q, want F1@filt.org", got)
+		}
+		a.do("POST", "/Users", ownerToken, user("f1@filt.org ", nil)).scimError(t, http.StatusConflict, "uniqueness", "already taken")
+		writes := []struct {
+			name, method string
+			body         any
+		}{
+			{"PUT", "PUT", user("F1@filt.org ", nil)},
+			{"PATCH with path", "PATCH", patch(op("replace", "userName", "F1@filt.org "))},
+			{"PATCH without path", "PATCH", patch(op("replace", "", map[string]any{"userName": " f1@filt.org"}))},
+			{"PATCH add", "PATCH", patch(op("add", "userName", "F1@FILT.ORG  "))},
+		}
+		for _, w := range writes {
+			t.Run(w.name, func(t *testing.T) {
+				r := a.do(w.method, "/Users/"+id, ownerToken, w.body).must(t, http.StatusOK)
+				if got := str(r.body, "userName"); got != "F1@filt.org" {
+					t.Errorf("userName = %q, want F1@filt.org", got)
+				}
+			})
+		}
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "userName", " F2@filt.org "))).scimError(t, 400, "mutability", "userName")
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "userName", "   "))).scimError(t, 400, "mutability", "userName")
+	})
+}

@@ -217,7 +217,7 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 	if cur != nil {
 		old := stringAttr(cur.Attributes, "userName")
 		if FoldCase(name) != FoldCase(old) {
-			return UserWrite{}, Errorf(Mutability, "attribute \"userName\" is immutable: it cannot be changed once the user is created (it is %q; send the same value or leave it out)", old)
+			return UserWrite{}, Errorf(Mutability, "attribute \"userName\" is immutable: it cannot be changed once the user is created (it is %q: send that value; its letter case does not matter)", old)
 		}
 		name = old // identity providers resend it in any case
 	} else if err := checkEmail(name); err != nil {

@@ -113,7 +113,12 @@ func TestUserValidation(t *testing.T) {
 func TestUserNameImmutable(t *testing.T) {
 	stores(t, func(t *testing.T, a *api) {
 		id := str(a.do("POST", "/Users", ownerToken, user("fixed@example.com", nil)).must(t, 201).body, "id")
-		a.do("PUT", "/Users/"+id, ownerToken, user("other@example.com", nil)).scimError(t, 400, "mutability", "immutable")
+		put := a.do("PUT", "/Users/"+id, ownerToken, user("other@example.com", nil))
+		put.scimError(t, 400, "mutability", `(it is "fixed@example.com": send that value`)
+		if d := str(put.body, "detail"); strings.Contains(d, "leave it out") {
+			t.Errorf("PUT detail = %q: a PUT that leaves userName out is refused too", d)
+		}
+		a.do("PUT", "/Users/"+id, ownerToken, map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}}).scimError(t, 400, "invalidValue", `"userName" is required`)
 		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "userName", "other@example.com"))).scimError(t, 400, "mutability", "immutable")
 		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "", map[string]any{"userName": "other@example.com"}))).scimError(t, 400, "mutability", "userName")
 		// The same value again, in any case, is accepted.

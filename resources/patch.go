@@ -880,6 +880,9 @@ func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
 	if !ok {
 		return nil, bad("a string")
 	}
+	if err := checkNUL(name, s); err != nil {
+		return nil, err
+	}
 	if attr.Uniqueness() == "server" {
 		// userName, a group's displayName: surrounding spaces are no part
 		// of a name, on any write, so that uniqueness, immutability and
@@ -887,6 +890,16 @@ func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
 		s = strings.TrimSpace(s)
 	}
 	return s, nil
+}
+
+// checkNUL refuses a string value holding NUL, the attribute named name's:
+// the stores' indexes cannot hold it (NUL separates value and id there), so
+// such a value would be found by one filter and not by another.
+func checkNUL(name, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return Errorf(InvalidValue, "attribute %q must not contain the NUL character (\\u0000)", name)
+	}
+	return nil
 }
 
 // describe names a value for an error message; secret values are described
@@ -1056,6 +1069,9 @@ func memberIDs(v any) ([]string, error) {
 		}
 		if !ok || strings.TrimSpace(id) == "" {
 			return nil, Errorf(InvalidValue, "members: each member needs a non-empty \"value\" holding a user id, got %s", describe(e, false))
+		}
+		if err := checkNUL("members.value", id); err != nil {
+			return nil, err
 		}
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)

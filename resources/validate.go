@@ -95,6 +95,9 @@ func (b *body) put(rt schemas.ResourceType, into map[string]any, a schemas.Attri
 			if !ok {
 				return Errorf(InvalidValue, "attribute \"password\": expected a string")
 			}
+			if err := checkNUL("password", s); err != nil {
+				return err
+			}
 			pw := Secret(s)
 			b.password = &pw
 			return nil

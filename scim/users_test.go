@@ -479,3 +479,50 @@ func TestUserNameSpaces(t *testing.T) {
 		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "userName", "   "))).scimError(t, 400, "mutability", "userName")
 	})
 }
+
+// TestNULRefused: a string value holding NUL cannot be indexed, so an
+// indexed filter and a scanned one would disagree about it: every write
+// refuses it, naming the attribute, and changes nothing.
+func TestNULRefused(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user("nul@example.com", nil)).must(t, http.StatusCreated)
+		id, etag := str(created.body, "id"), created.header.Get("ETag")
+		gid := str(a.do("POST", "/Groups", ownerToken, group("Nul")).must(t, http.StatusCreated).body, "id")
+		const nul = "a\x00b"
+		cases := []struct {
+			name, method, path string
+			body               any
+			detail             string
+		}{
+			{"POST userName", "POST", "/Users", user("n\x00@example.com", nil), `"userName"`},
+			{"POST name.givenName", "POST", "/Users", user("n1@example.com", map[string]any{"name": map[string]any{"givenName": nul}}), `"name.givenName"`},
+			{"POST emails.value", "POST", "/Users", user("n2@example.com", map[string]any{"emails": []any{map[string]any{"value": nul}}}), `"emails.value"`},
+			{"POST enterprise department", "POST", "/Users", user("n3@example.com", map[string]any{enterpriseURN: map[string]any{"department": nul}}), enterpriseURN + `:department"`},
+			{"POST password", "POST", "/Users", user("n4@example.com", map[string]any{"password": "long enough\x00pw"}), `"password"`},
+			{"PUT displayName", "PUT", "/Users/" + id, user("nul@example.com", map[string]any{"displayName": nul}), `"displayName"`},
+			{"PATCH displayName", "PATCH", "/Users/" + id, patch(op("replace", "displayName", nul)), `"displayName"`},
+			{"PATCH no path", "PATCH", "/Users/" + id, patch(op("add", "", map[string]any{"name.familyName": nul})), `"name.familyName"`},
+			{"PATCH value filter creates", "PATCH", "/Users/" + id, patch(op("add", `emails[type eq "home"].value`, nul)), `"emails.value"`},
+			{"PATCH password", "PATCH", "/Users/" + id, patch(op("replace", "password", "long enough\x00pw")), `"password"`},
+			{"POST group displayName", "POST", "/Groups", group(nul), `"displayName"`},
+			{"PATCH group members", "PATCH", "/Groups/" + gid, patch(op("add", "members", []any{map[string]any{"value": id + "\x00"}})), `"members.value"`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				r := a.do(c.method, c.path, ownerToken, c.body)
+				r.scimError(t, 400, "invalidValue", c.detail)
+				if d := str(r.body, "detail"); !strings.Contains(d, "NUL") || strings.Contains(d, "long enough") {
+					t.Errorf("detail = %q: want it to name NUL, and never the password", d)
+				}
+			})
+		}
+		if got := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("refused writes changed the user: ETag %s, was %s", got, etag)
+		}
+		for path, want := range map[string]float64{"/Users": 1, "/Groups": 1} {
+			if r := a.do("GET", path, ownerToken, nil).must(t, http.StatusOK); r.body["totalResults"] != want {
+				t.Errorf("GET %s: totalResults = %v, want %v: a refused POST stored something", path, r.body["totalResults"], want)
+			}
+		}
+	})
+}

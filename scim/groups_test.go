@@ -215,3 +215,37 @@ func TestGroupDisplayNameSpaces(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupBodyNamesAttributeOnce: a group body naming displayName or
+// members twice is refused, naming both.
+func TestGroupBodyNamesAttributeOnce(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		u := str(a.do("POST", "/Users", ownerToken, user("gm@example.com", nil)).must(t, http.StatusCreated).body, "id")
+		gid := str(a.do("POST", "/Groups", ownerToken, group("Once", u)).must(t, http.StatusCreated).body, "id")
+		twoNames := group("A")
+		twoNames["DisplayName"] = "B"
+		twoMembers := group("B", u)
+		twoMembers["Members"] = []any{}
+		cases := []struct {
+			name   string
+			body   map[string]any
+			detail string
+		}{
+			{"displayName", twoNames, `both "DisplayName" and "displayName" given`},
+			{"members", twoMembers, `both "Members" and "members" given`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("POST", "/Groups", ownerToken, c.body).scimError(t, 400, "invalidSyntax", c.detail)
+				a.do("PUT", "/Groups/"+gid, ownerToken, c.body).scimError(t, 400, "invalidSyntax", c.detail)
+			})
+		}
+		got := a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK)
+		if str(got.body, "displayName") != "Once" || !equal(memberIDs(got.body), []string{u}) {
+			t.Errorf("refused PUTs changed the group: %s", got.raw)
+		}
+		if r := a.do("GET", "/Groups", ownerToken, nil).must(t, http.StatusOK); r.body["totalResults"] != float64(1) {
+			t.Errorf("refused POSTs stored groups: totalResults = %v", r.body["totalResults"])
+		}
+	})
+}

@@ -526,3 +526,112 @@ func TestNULRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestBodyNamesAttributeOnce: a POST or PUT body that names one attribute
+// twice (in two letter cases, or inside its schema's object and with its
+// URN) is ambiguous: refused whole, naming both, rather than one of them
+// winning at random.
+func TestBodyNamesAttributeOnce(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user("once@example.com", nil)).must(t, http.StatusCreated)
+		id, etag := str(created.body, "id"), created.header.Get("ETag")
+		const coreURN = "urn:ietf:params:scim:schemas:core:2.0:User"
+		cases := []struct {
+			name   string
+			body   map[string]any
+			detail string
+		}{
+			{"two cases", user("a1@example.com", map[string]any{"username": "b1@example.com"}), `both "userName" and "username" given`},
+			{"two cases of a complex attribute", user("a2@example.com", map[string]any{"Name": map[string]any{"givenName": "X"}}), `both "Name" and "name" given`},
+			{"core URN and plain", user("a3@example.com", map[string]any{coreURN + ":userName": "b3@example.com"}), `"` + coreURN + `:userName"`},
+			{"core object and plain", user("a4@example.com", map[string]any{coreURN: map[string]any{"userName": "b4@example.com"}}), `"userName" in the "` + coreURN + `" object`},
+			{"extension object and URN", user("a5@example.com", map[string]any{
+				enterpriseURN:                 map[string]any{"department": "A"},
+				enterpriseURN + ":department": "B",
+			}), `"department" in the "` + enterpriseURN + `" object`},
+			{"extension object in two cases", user("a6@example.com", map[string]any{
+				enterpriseURN:                  map[string]any{"department": "A"},
+				strings.ToUpper(enterpriseURN): map[string]any{"Department": "B"},
+			}), `name the same attribute "` + enterpriseURN + `:department"`},
+			{"inside an extension object", user("a7@example.com", map[string]any{
+				enterpriseURN: map[string]any{"department": "A", "DEPARTMENT": "B"},
+			}), `"DEPARTMENT" in the`},
+			{"one of them null", user("a8@example.com", map[string]any{"DisplayName": nil, "displayName": "D"}), `both "DisplayName" and "displayName" given`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("POST", "/Users", ownerToken, c.body).scimError(t, 400, "invalidSyntax", c.detail)
+				c.body["userName"] = "once@example.com"
+				a.do("PUT", "/Users/"+id, ownerToken, c.body).scimError(t, 400, "invalidSyntax", "given")
+			})
+		}
+		if r := a.do("GET", "/Users", ownerToken, nil).must(t, http.StatusOK); r.body["totalResults"] != float64(1) {
+			t.Errorf("refused POSTs stored users: totalResults = %v, want 1", r.body["totalResults"])
+		}
+		if got := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("refused PUTs changed the user: ETag %s, was %s", got, etag)
+		}
+		// An extension object and another attribute of it by URN go together.
+		both := a.do("POST", "/Users", ownerToken, user("a9@example.com", map[string]any{
+			enterpriseURN:                 map[string]any{"department": "A"},
+			enterpriseURN + ":costCenter": "C",
+		})).must(t, http.StatusCreated)
+		if str(both.body, enterpriseURN, "department") != "A" || str(both.body, enterpriseURN, "costCenter") != "C" {
+			t.Errorf("extension object and URN attribute: %s", both.raw)
+		}
+	})
+}
+
+// TestCoreSchemaObject: the core attributes may be sent in an object under
+// the core schema's URN, as extension attributes are under theirs (RFC 7643
+// §3), like URN-qualified names.
+func TestCoreSchemaObject(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		const coreURN = "urn:ietf:params:scim:schemas:core:2.0:User"
+		r := a.do("POST", "/Users", ownerToken, map[string]any{
+			"schemas": []string{coreURN},
+			strings.ToLower(coreURN): map[string]any{
+				"userName": "core@example.com", "password": "Temporary-Pass-1", "name": map[string]any{"givenName": "Cora"},
+			},
+		}).must(t, http.StatusCreated)
+		if str(r.body, "userName") != "core@example.com" || str(r.body, "name", "givenName") != "Cora" ||
+			str(r.body, customerURN, "accountState") != "passwordChangeRequired" {
+			t.Errorf("POST with the core schema object = %s; want its userName, name and password taken", r.raw)
+		}
+		id := str(r.body, "id")
+		put := a.do("PUT", "/Users/"+id, ownerToken, map[string]any{
+			"schemas": []string{coreURN}, coreURN: map[string]any{"userName": "core@example.com", "nickName": "C"},
+		}).must(t, http.StatusOK)
+		if str(put.body, "nickName") != "C" || str(put.body, "name", "givenName") != "" {
+			t.Errorf("PUT with the core schema object = %s", put.raw)
+		}
+		a.do("POST", "/Users", ownerToken, map[string]any{"schemas": []string{coreURN}, coreURN: "x@example.com"}).
+			scimError(t, 400, "invalidSyntax", "expected an object")
+		a.do("POST", "/Users", ownerToken, map[string]any{"schemas": []string{coreURN}, coreURN: map[string]any{"userName": "y@example.com", "shoeSize": 42}}).
+			scimError(t, 400, "invalidValue", "shoeSize")
+
+		const groupURN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+		g := a.do("POST", "/Groups", ownerToken, map[string]any{
+			"schemas": []string{groupURN},
+			groupURN:  map[string]any{"displayName": "Core", "members": []any{map[string]any{"value": id}}},
+		}).must(t, http.StatusCreated)
+		gid := str(g.body, "id")
+		if str(g.body, "displayName") != "Core" || !equal(memberIDs(g.body), []string{id}) {
+			t.Errorf("POST group with the core schema object = %s", g.raw)
+		}
+		// members by URN are members too, never part of the document.
+		a.do("PUT", "/Groups/"+gid, ownerToken, map[string]any{
+			"schemas": []string{groupURN}, "displayName": "Core", groupURN + ":members": []any{},
+		}).must(t, http.StatusOK)
+		got := a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK)
+		if len(memberIDs(got.body)) != 0 || len(groupIDs(a.do("GET", "/Users/"+id, ownerToken, nil).body)) != 0 {
+			t.Errorf("PUT members by URN: group %s", got.raw)
+		}
+		a.do("PUT", "/Groups/"+gid, ownerToken, map[string]any{
+			"schemas": []string{groupURN}, "displayName": "Core", groupURN + ":members": []any{map[string]any{"value": id}},
+		}).must(t, http.StatusOK)
+		if !equal(groupIDs(a.do("GET", "/Users/"+id, ownerToken, nil).body), []string{gid}) {
+			t.Errorf("PUT members by URN did not make the user a member")
+		}
+	})
+}

@@ -1055,17 +1055,18 @@ func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, 
 }
 
 // memberIDs returns the ids of a members value: a list (or one) of
-// {"value": id, ...} objects or bare id strings, without duplicates.
+// {"value": id, ...} objects or bare id strings, without duplicates. Members
+// are users: a member of another type is [InvalidValue] (nested groups are
+// not supported), and so is an unknown sub-attribute (see [memberID]).
 func memberIDs(v any) ([]string, error) {
 	var ids []string
 	for _, e := range elements(v) {
 		id, ok := e.(string)
 		if m, isMap := e.(map[string]any); isMap {
-			x, _, err := member(m, "value", "members")
-			if err != nil {
+			var err error
+			if id, ok, err = memberID(m); err != nil {
 				return nil, err
 			}
-			id, ok = x.(string)
 		}
 		if !ok || strings.TrimSpace(id) == "" {
 			return nil, Errorf(InvalidValue, "members: each member needs a non-empty \"value\" holding a user id, got %s", describe(e, false))
@@ -1078,6 +1079,68 @@ func memberIDs(v any) ([]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+// memberID returns the "value" of a member object, ok false when it is
+// missing or not a non-empty string, after checking the other
+// sub-attributes (named in any case). Those accepted are the ones clients
+// send: what a GET shows of each member (value, $ref, type, display), which
+// a client may send back in a PUT (RFC 7644 §3.5.1), and Entra ID's
+// "$ref": null (identity-provider-requests.md, the team's record of what
+// identity providers send: "Members: add [{"$ref":null,"value":"<id>"}]").
+// Members are users and nested groups are not supported, so "type" must be
+// "User" and "$ref", when not null, the location of the user "value" names.
+// "display" may be any string: it is never stored, a member's display is
+// always its user's.
+func memberID(m map[string]any) (id string, ok bool, err error) {
+	x, _, err := member(m, "value", "members")
+	if err != nil {
+		return "", false, err
+	}
+	if id, ok = x.(string); !ok || strings.TrimSpace(id) == "" {
+		return "", false, nil
+	}
+	members, _ := schemas.Groups().Lookup("members")
+	seen := make(map[string]string, len(m))
+	for _, k := range sortedKeys(m) {
+		sub, known := schemas.Find(members.Attr.SubAttributes(), k)
+		if !known {
+			return "", false, Errorf(InvalidValue, "attribute \"members\": unknown sub-attribute %q", k)
+		}
+		if prev, dup := seen[sub.Name()]; dup {
+			return "", false, Errorf(InvalidValue, "attribute \"members\": sub-attribute %q given twice, as %q and %q", sub.Name(), prev, k)
+		}
+		seen[sub.Name()] = k
+		v := m[k]
+		if v == nil || sub.Name() == "value" {
+			continue
+		}
+		s, isString := v.(string)
+		if !isString {
+			return "", false, Errorf(InvalidValue, "attribute \"members.%s\": expected a string, got %s", sub.Name(), describe(v, false))
+		}
+		switch sub.Name() {
+		case "type":
+			if strings.EqualFold(s, "Group") {
+				return "", false, notUser(id)
+			}
+			if !strings.EqualFold(s, "User") {
+				return "", false, Errorf(InvalidValue, "attribute \"members.type\" must be \"User\" (members must be users), got %s", quoteShort(s))
+			}
+		case "$ref":
+			if strings.Contains(strings.ToLower(s), "/groups/") {
+				return "", false, notUser(id)
+			}
+			if s != "Users/"+id && !strings.HasSuffix(s, "/Users/"+id) {
+				return "", false, Errorf(InvalidValue, "attribute \"members.$ref\": %s is not the location of the user %q that \"value\" names; leave \"$ref\" out", quoteShort(s), id)
+			}
+		}
+	}
+	return id, true, nil
+}
+
+func notUser(id string) error {
+	return Errorf(InvalidValue, "members must be users: member %q is a group, and groups cannot be members (nested groups are not supported)", id)
 }
 
 // filteredMembers returns the member ids a filter on members selects: the ids

@@ -645,6 +645,7 @@ func TestMemberChange(t *testing.T) {
 		want MemberDelta
 	}{
 		{"Entra ID add", `{"op":"Add","path":"members","value":[{"$ref":null,"value":"u1"},{"value":"u2","display":"B"}]}`, MemberDelta{Add: []string{"u1", "u2"}}},
+		{"what a GET shows", `{"op":"add","path":"members","value":[{"value":"u1","$ref":"https://x/scim/v2/Users/u1","type":"User","display":"A"}]}`, MemberDelta{Add: []string{"u1"}}},
 		{"bare ids", `{"op":"add","path":"members","value":["u1","u1","u2"]}`, MemberDelta{Add: []string{"u1", "u2"}}},
 		{"single member", `{"op":"add","path":"members","value":{"Value":"u1"}}`, MemberDelta{Add: []string{"u1"}}},
 		{"add nothing", `{"op":"add","path":"members","value":[]}`, MemberDelta{}},
@@ -692,6 +693,12 @@ func TestMemberChangeErrors(t *testing.T) {
 		{"id not a string", `{"op":"add","path":"members","value":[{"value":42}]}`, nil, InvalidValue, `non-empty "value"`},
 		{"member not an object", `{"op":"add","path":"members","value":[true]}`, nil, InvalidValue, `got true`},
 		{"missing value", `{"op":"add","path":"members","value":[{"display":"x"}]}`, nil, InvalidValue, `non-empty "value"`},
+		{"a group", `{"op":"add","path":"members","value":[{"value":"g1","Type":"Group"}]}`, nil, InvalidValue, `members must be users: member "g1" is a group`},
+		{"a group's $ref", `{"op":"add","path":"members","value":[{"value":"g1","$ref":"https://x/scim/v2/Groups/g1"}]}`, nil, InvalidValue, `members must be users`},
+		{"$ref of another user", `{"op":"add","path":"members","value":[{"value":"u1","$ref":"https://x/scim/v2/Users/u2"}]}`, nil, InvalidValue, `"members.$ref": "https://x/scim/v2/Users/u2" is not the location of the user "u1"`},
+		{"unknown sub-attribute", `{"op":"replace","path":"members","value":[{"value":"u1","foo":1}]}`, nil, InvalidValue, `attribute "members": unknown sub-attribute "foo"`},
+		{"sub-attribute twice", `{"op":"add","path":"members","value":[{"value":"u1","type":"User","TYPE":"User"}]}`, nil, InvalidValue, `sub-attribute "type" given twice`},
+		{"display not a string", `{"op":"add","path":"members","value":[{"value":"u1","display":1}]}`, nil, InvalidValue, `"members.display": expected a string, got 1`},
 		{"filter needs current members", `{"op":"remove","path":"members[value ne \"u1\"]"}`, nil, InvalidPath, `only "value eq" filters`},
 	}
 	for _, tt := range tests {

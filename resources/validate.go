@@ -28,7 +28,8 @@ type body struct {
 // ambiguous and refused. readOnly attributes (id, meta, groups,
 // accountState) are ignored as RFC 7644 §3.5.1 says; unknown schema URNs are
 // ignored (Entra ID sends Microsoft ones); an unknown attribute of a known
-// schema is an error naming it.
+// schema is an error naming it. A multi-valued attribute must be an array
+// (RFC 7643 §2.4).
 func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 	b := body{attrs: make(map[string]any, len(raw))}
 	if err := checkSchemas(rt, raw); err != nil {
@@ -156,6 +157,11 @@ func (b *body) put(rt schemas.ResourceType, into map[string]any, a schemas.Attri
 			b.password = &pw
 			return nil
 		}
+	}
+	if _, list := v.([]any); a.Attr.MultiValued() && !list && v != nil {
+		// A PATCH may add one value alone; a resource's attribute is its
+		// list of values.
+		return Errorf(InvalidValue, "attribute %q must be an array of values (RFC 7643 §2.4), got %s", a.FullName(), describe(v, a.Attr.Mutability() == "writeOnly"))
 	}
 	cv, err := CoerceValue(rt, a, v)
 	if err != nil {

@@ -249,3 +249,55 @@ func TestGroupBodyNamesAttributeOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupMembersAreUsers: members is an array of users in a POST or PUT;
+// a member of type Group (nested groups are not supported), a $ref to
+// anything but the member's user, or an unknown sub-attribute is refused,
+// by PATCH too. What a GET shows of members may be sent back.
+func TestGroupMembersAreUsers(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		u := str(a.do("POST", "/Users", ownerToken, user("mu@example.com", nil)).must(t, http.StatusCreated).body, "id")
+		other := str(a.do("POST", "/Groups", ownerToken, group("Other")).must(t, http.StatusCreated).body, "id")
+		created := a.do("POST", "/Groups", ownerToken, group("Users only", u)).must(t, http.StatusCreated)
+		gid, etag := str(created.body, "id"), created.header.Get("ETag")
+		withMembers := func(m any) map[string]any {
+			g := group("Users only")
+			g["members"] = m
+			return g
+		}
+		cases := []struct {
+			name    string
+			members any
+			detail  string
+		}{
+			{"one id, not an array", u, `attribute "members" must be an array of values (RFC 7643 §2.4)`},
+			{"one member, not an array", map[string]any{"value": u}, `attribute "members" must be an array of values`},
+			{"type Group", []any{map[string]any{"value": other, "type": "Group"}}, "members must be users"},
+			{"type group, lower case", []any{map[string]any{"value": other, "TYPE": "group"}}, "nested groups are not supported"},
+			{"other type", []any{map[string]any{"value": u, "type": "Device"}}, `"members.type" must be "User"`},
+			{"$ref to a group", []any{map[string]any{"value": other, "$ref": a.srv.URL + "/scim/v2/Groups/" + other}}, "members must be users"},
+			{"$ref to another user", []any{map[string]any{"value": u, "$ref": a.srv.URL + "/scim/v2/Users/someone-else"}}, `is not the location of the user "` + u + `"`},
+			{"unknown sub-attribute", []any{map[string]any{"value": u, "foo": 1}}, `unknown sub-attribute "foo"`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("POST", "/Groups", ownerToken, withMembers(c.members)).scimError(t, 400, "invalidValue", c.detail)
+				a.do("PUT", "/Groups/"+gid, ownerToken, withMembers(c.members)).scimError(t, 400, "invalidValue", c.detail)
+				if list, ok := c.members.([]any); ok {
+					a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", list))).scimError(t, 400, "invalidValue", c.detail)
+				}
+			})
+		}
+		if got := a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("refused writes changed the group: ETag %s, was %s", got, etag)
+		}
+		// What a GET shows, sent back, changes nothing; Entra ID's "$ref": null and
+		// a display are accepted; PATCH may add one member alone.
+		a.do("PUT", "/Groups/"+gid, ownerToken, created.body).must(t, http.StatusOK)
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", []any{map[string]any{"value": u, "$ref": nil, "display": "Jane Doe", "type": "User"}}))).must(t, http.StatusOK)
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", map[string]any{"value": u}))).must(t, http.StatusOK)
+		if got := a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("writes of the same members changed the group: ETag %s, was %s", got, etag)
+		}
+	})
+}

@@ -635,3 +635,40 @@ func TestCoreSchemaObject(t *testing.T) {
 		}
 	})
 }
+
+// TestMultiValuedNeedsArray: in a POST or PUT body a multi-valued attribute
+// is an array (RFC 7643 §2.4); a single value is refused rather than
+// wrapped. A PATCH may still add one value alone.
+func TestMultiValuedNeedsArray(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user("arr@example.com", nil)).must(t, http.StatusCreated)
+		id, etag := str(created.body, "id"), created.header.Get("ETag")
+		cases := []struct {
+			name   string
+			extra  map[string]any
+			status int
+			typ    string
+			detail string
+		}{
+			{"emails string", map[string]any{"emails": "arr@example.com"}, 400, "invalidValue", `attribute "emails" must be an array of values (RFC 7643 §2.4), got "arr@example.com"`},
+			{"emails object", map[string]any{"emails": map[string]any{"value": "arr@example.com"}}, 400, "invalidValue", `attribute "emails" must be an array of values (RFC 7643 §2.4), got an object`},
+			{"phoneNumbers object", map[string]any{"phoneNumbers": map[string]any{"value": "+1 555"}}, 400, "invalidValue", `"phoneNumbers" must be an array`},
+			{"unknown sub-attribute", map[string]any{"emails": []any{map[string]any{"value": "arr@example.com", "foo": 1}}}, 400, "invalidValue", `unknown sub-attribute "foo"`},
+			{"unknown sub-attribute of a complex attribute", map[string]any{"name": map[string]any{"givenName": "A", "shoeSize": 1}}, 400, "invalidValue", `unknown sub-attribute "shoeSize"`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("POST", "/Users", ownerToken, user("arr2@example.com", c.extra)).scimError(t, c.status, c.typ, c.detail)
+				a.do("PUT", "/Users/"+id, ownerToken, user("arr@example.com", c.extra)).scimError(t, c.status, c.typ, c.detail)
+			})
+		}
+		if got := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("refused PUTs changed the user: ETag %s, was %s", got, etag)
+		}
+		// PATCH stays lenient: Entra ID and others add one value alone.
+		r := a.do("PATCH", "/Users/"+id, ownerToken, patch(op("add", "phoneNumbers", map[string]any{"value": "+1 555", "type": "work"}))).must(t, http.StatusOK)
+		if str(r.body, "phoneNumbers", 0, "value") != "+1 555" {
+			t.Errorf("PATCH add of one phoneNumber = %s", r.raw)
+		}
+	})
+}

@@ -391,7 +391,7 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 		if a.Attr.AttributeType() != "complex" {
 			return Errorf(InvalidPath, "path %q: a value filter on %q selects values that cannot be updated in place: use a path without a filter", t.path, a.FullName())
 		}
-		cv, err := coerceOne(a.Attr, a.FullName(), v)
+		cv, err := coerceOne(a.Attr, a.FullName(), v, refuseReadOnly)
 		if err != nil {
 			return err
 		}
@@ -757,29 +757,52 @@ func parsePatchPath(rt schemas.ResourceType, path string) (patchTarget, error) {
 // canonical form: the sub-attribute when a.Sub is set, else the whole
 // attribute, whose value is a []any of its values when it is multi-valued (a
 // single value is wrapped). Errors are [InvalidValue] details naming
-// a.FullName().
+// a.FullName(), or [Mutability] for a readOnly sub-attribute.
 //
 // Booleans may be JSON booleans or the strings "true" and "false" in any case
 // (Entra ID sends "True"). Complex values are objects whose member names are
-// made canonical; an unknown sub-attribute is an error, null members and
-// readOnly sub-attributes are dropped (RFC 7644 §3.5.1), and a bare value for a
-// complex attribute with a "value" sub-attribute stands for {"value": v}
-// (Entra ID sends the manager's id alone). dateTimes must be RFC 3339; numbers
-// are float64. The value of a server-unique attribute (userName, a group's
-// displayName) is trimmed of surrounding spaces. null coerces to nil, meaning
-// unassigned.
+// made canonical; an unknown sub-attribute is an error, null members are
+// dropped, and a bare value for a complex attribute with a "value"
+// sub-attribute stands for {"value": v} (Entra ID sends the manager's id
+// alone). A readOnly sub-attribute with a value is refused, as a PATCH path
+// naming it is: the client would lose what it sent without a word.
+// dateTimes must be RFC 3339; numbers are float64. The value of a
+// server-unique attribute (userName, a group's displayName) is trimmed of
+// surrounding spaces. null coerces to nil, meaning unassigned.
 func CoerceValue(rt schemas.ResourceType, a schemas.Attribute, v any) (any, error) {
+	return coerceValue(a, v, refuseReadOnly)
+}
+
+// readOnlyRule says what coercion does with a readOnly sub-attribute given a
+// value inside a complex value (manager.displayName of the enterprise
+// extension).
+type readOnlyRule int
+
+const (
+	// refuseReadOnly refuses it ([Mutability]): PATCH, whose operations
+	// name what they change. No identity provider is known to send one
+	// (identity-provider-requests.md: Entra ID sends the manager as a bare
+	// id or {"value": id}), scimd never stores or shows one, so no client
+	// echoes one back.
+	refuseReadOnly readOnlyRule = iota
+	// dropReadOnly ignores it: POST and PUT, whose bodies are whole
+	// resources (RFC 7644 §3.3, §3.5.1: readOnly values SHALL be ignored).
+	dropReadOnly
+)
+
+// coerceValue is [CoerceValue] with the readOnly rule ro.
+func coerceValue(a schemas.Attribute, v any, ro readOnlyRule) (any, error) {
 	if a.Sub != nil {
-		return coerceAttr(*a.Sub, a.FullName(), v)
+		return coerceAttr(*a.Sub, a.FullName(), v, ro)
 	}
-	return coerceAttr(a.Attr, a.FullName(), v)
+	return coerceAttr(a.Attr, a.FullName(), v, ro)
 }
 
 // coerceAttr coerces the value of attr, named name in errors: an array of
 // values when attr is multi-valued.
-func coerceAttr(attr schema.CoreAttribute, name string, v any) (any, error) {
+func coerceAttr(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (any, error) {
 	if !attr.MultiValued() || v == nil {
-		return coerceOne(attr, name, v)
+		return coerceOne(attr, name, v, ro)
 	}
 	in := elements(v)
 	out := make([]any, 0, len(in))
@@ -790,7 +813,7 @@ func coerceAttr(attr schema.CoreAttribute, name string, v any) (any, error) {
 		if _, nested := e.([]any); nested {
 			return nil, Errorf(InvalidValue, "attribute %q: expected an array of values, got an array of arrays", name)
 		}
-		cv, err := coerceOne(attr, name, e)
+		cv, err := coerceOne(attr, name, e, ro)
 		if err != nil {
 			return nil, err
 		}
@@ -801,7 +824,7 @@ func coerceAttr(attr schema.CoreAttribute, name string, v any) (any, error) {
 
 // coerceOne coerces a single value of attr (one element if it is
 // multi-valued), named name in errors.
-func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
+func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -818,7 +841,7 @@ func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
 			case []any, map[string]any:
 			default:
 				if hasValue {
-					cv, err := coerceOne(sub, name+".value", v)
+					cv, err := coerceOne(sub, name+".value", v, ro)
 					if err != nil {
 						return nil, err
 					}
@@ -839,9 +862,12 @@ func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
 			}
 			seen[sub.Name()] = k
 			if sub.Mutability() == "readOnly" {
+				if ro == refuseReadOnly && m[k] != nil {
+					return nil, Errorf(Mutability, "attribute %q is read-only: leave it out of the value", name+"."+sub.Name())
+				}
 				continue
 			}
-			cv, err := coerceAttr(sub, name+"."+sub.Name(), m[k])
+			cv, err := coerceAttr(sub, name+"."+sub.Name(), m[k], ro)
 			if err != nil {
 				return nil, err
 			}

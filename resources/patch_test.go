@@ -397,8 +397,8 @@ func TestApplyPatch(t *testing.T) {
 			},
 		},
 		{
-			name: "readOnly sub-attributes in values are ignored",
-			ops:  `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"m2","displayName":"Boss"}}]`,
+			name: "readOnly sub-attributes null in values are no value",
+			ops:  `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"m2","displayName":null}}]`,
 			edit: func(d map[string]any) { d[ent].(map[string]any)["manager"] = map[string]any{"value": "m2"} },
 		},
 		{
@@ -447,6 +447,8 @@ func TestApplyPatchErrors(t *testing.T) {
 		{"readOnly accountState", `[{"op":"replace","path":"urn:scim:schemas:extension:customer:2.0:User:accountState","value":"active"}]`, Mutability, `attribute "urn:scim:schemas:extension:customer:2.0:User:accountState" is read-only`},
 		{"readOnly accountState through the extension", `[{"op":"replace","value":{"urn:scim:schemas:extension:customer:2.0:User":{"accountState":"active"}}}]`, Mutability, `accountState" is read-only`},
 		{"readOnly manager.displayName", `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName","value":"Boss"}]`, Mutability, `manager.displayName" is read-only`},
+		{"readOnly manager.displayName in a value", `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"m2","displayName":"Boss"}}]`, Mutability, `manager.displayName" is read-only: leave it out of the value`},
+		{"readOnly manager.displayName in a no-path value", `[{"op":"add","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"m2","DisplayName":"Boss"}}}}]`, Mutability, `manager.displayName" is read-only`},
 		{"immutable userName", `[{"op":"replace","path":"userName","value":"other@example.com"}]`, Mutability, `attribute "userName" is immutable: it cannot be changed once the user is created`},
 		{"immutable userName without path", `[{"op":"replace","value":{"userName":"other@example.com"}}]`, Mutability, `attribute "userName" is immutable`},
 		{"remove userName", `[{"op":"remove","path":"userName"}]`, Mutability, `attribute "userName" is immutable`},
@@ -541,6 +543,7 @@ func TestCoerceValue(t *testing.T) {
 		path string
 		in   string
 		want string
+		code Code // of err; InvalidValue when 0
 		err  string
 	}{
 		{path: "active", in: `"TRUE"`, want: `true`},
@@ -556,7 +559,9 @@ func TestCoerceValue(t *testing.T) {
 		{path: "emails", in: `[]`, want: `[]`},
 		{path: "emails.primary", in: `"false"`, want: `false`},
 		{path: "emails", in: `[{"value":3}]`, err: `attribute "emails.value": expected a string, got 3`},
-		{path: "groups", in: `[{"value":"g","display":"x"}]`, want: `[{}]`}, // readOnly sub-attributes are dropped
+		{path: "groups", in: `[{"value":"g","display":"x"}]`, code: Mutability, err: `attribute "groups.display" is read-only: leave it out of the value`},
+		{path: ent + ":manager", in: `{"value":"m1","displayName":"Boss"}`, code: Mutability, err: `attribute "` + ent + `:manager.displayName" is read-only`},
+		{path: ent + ":manager", in: `{"value":"m1","displayName":null}`, want: `{"value":"m1"}`},
 		{path: ent + ":manager", in: `"m1"`, want: `{"value":"m1"}`},
 		{path: ent + ":manager", in: `true`, err: `attribute "` + ent + `:manager.value": expected a string, got true`},
 		{path: ent + ":manager", in: `{"value":"m1","$ref":"../Users/m1"}`, want: `{"$ref":"../Users/m1","value":"m1"}`},
@@ -576,7 +581,11 @@ func TestCoerceValue(t *testing.T) {
 			}
 			got, err := CoerceValue(rt, lookup(t, tt.path), in)
 			if tt.err != "" {
-				checkErr(t, err, InvalidValue, tt.err)
+				code := tt.code
+				if code == 0 {
+					code = InvalidValue
+				}
+				checkErr(t, err, code, tt.err)
 				return
 			}
 			if err != nil {

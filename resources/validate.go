@@ -59,7 +59,7 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 			if err := claim(a.FullName(), fmt.Sprintf("%q in the %q object", k, key)); err != nil {
 				return err
 			}
-			if err := b.put(rt, b.container(a), a, obj[k]); err != nil {
+			if err := b.put(b.container(a), a, obj[k]); err != nil {
 				return err
 			}
 		}
@@ -108,7 +108,7 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 		if v == nil {
 			continue
 		}
-		if err := b.put(rt, b.container(a), a, v); err != nil {
+		if err := b.put(b.container(a), a, v); err != nil {
 			return body{}, err
 		}
 	}
@@ -140,7 +140,7 @@ func (b *body) container(a schemas.Attribute) map[string]any {
 
 // put coerces v for a and stores it in into, unless a is read-only or the value
 // is empty. The password is kept apart.
-func (b *body) put(rt schemas.ResourceType, into map[string]any, a schemas.Attribute, v any) error {
+func (b *body) put(into map[string]any, a schemas.Attribute, v any) error {
 	switch a.Attr.Mutability() {
 	case "readOnly":
 		return nil
@@ -163,7 +163,7 @@ func (b *body) put(rt schemas.ResourceType, into map[string]any, a schemas.Attri
 		// list of values.
 		return Errorf(InvalidValue, "attribute %q must be an array of values (RFC 7643 §2.4), got %s", a.FullName(), describe(v, a.Attr.Mutability() == "writeOnly"))
 	}
-	cv, err := CoerceValue(rt, a, v)
+	cv, err := coerceValue(a, v, dropReadOnly)
 	if err != nil {
 		return err
 	}

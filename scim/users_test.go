@@ -672,3 +672,39 @@ func TestMultiValuedNeedsArray(t *testing.T) {
 		}
 	})
 }
+
+// TestPatchReadOnlySubAttribute: a readOnly sub-attribute with a value
+// inside a PATCH value is refused as the same attribute named by path is,
+// never dropped without a word; POST and PUT ignore it (RFC 7644 §3.3,
+// §3.5.1).
+func TestPatchReadOnlySubAttribute(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user("boss@example.com", map[string]any{
+			enterpriseURN: map[string]any{"manager": map[string]any{"value": "mgr0", "displayName": "Ignored"}},
+		})).must(t, http.StatusCreated)
+		id, etag := str(created.body, "id"), created.header.Get("ETag")
+		if str(created.body, enterpriseURN, "manager", "value") != "mgr0" || str(created.body, enterpriseURN, "manager", "displayName") != "" {
+			t.Errorf("POST manager = %s; want its value, displayName ignored", created.raw)
+		}
+		const detail = `"` + enterpriseURN + `:manager.displayName" is read-only`
+		refused := []map[string]any{
+			patch(op("replace", enterpriseURN+":manager", map[string]any{"value": "mgr1", "displayName": "Boss"})),
+			patch(op("add", enterpriseURN+":manager", map[string]any{"value": "mgr1", "DisplayName": "Boss"})),
+			patch(op("replace", "", map[string]any{enterpriseURN: map[string]any{"manager": map[string]any{"value": "mgr1", "displayName": "Boss"}}})),
+			patch(op("replace", enterpriseURN+":manager.displayName", "Boss")),
+		}
+		for _, body := range refused {
+			a.do("PATCH", "/Users/"+id, ownerToken, body).scimError(t, 400, "mutability", detail)
+		}
+		if got := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("refused PATCHes changed the user: ETag %s, was %s", got, etag)
+		}
+		// Entra ID's forms: the id alone, or {"value": id}; a null displayName is no value.
+		for _, v := range []any{"mgr2", map[string]any{"value": "mgr3"}, map[string]any{"value": "mgr4", "displayName": nil}} {
+			r := a.do("PATCH", "/Users/"+id, ownerToken, patch(op("Replace", enterpriseURN+":manager", v))).must(t, http.StatusOK)
+			if str(r.body, enterpriseURN, "manager", "value") == "" {
+				t.Errorf("PATCH manager %v = %s", v, r.raw)
+			}
+		}
+	})
+}

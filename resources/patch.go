@@ -1111,13 +1111,15 @@ func memberIDs(v any) ([]string, error) {
 // missing or not a non-empty string, after checking the other
 // sub-attributes (named in any case). Those accepted are the ones clients
 // send: what a GET shows of each member (value, $ref, type, display), which
-// a client may send back in a PUT (RFC 7644 §3.5.1), and Entra ID's
-// "$ref": null (identity-provider-requests.md, the team's record of what
-// identity providers send: "Members: add [{"$ref":null,"value":"<id>"}]").
-// Members are users and nested groups are not supported, so "type" must be
-// "User" and "$ref", when not null, the location of the user "value" names.
-// "display" may be any string: it is never stored, a member's display is
-// always its user's.
+// a client may send back in a PUT (RFC 7644 §3.5.1); Entra ID's "$ref": null
+// (identity-provider-requests.md, the team's record of what identity
+// providers send: "Members: add [{"$ref":null,"value":"<id>"}]"); and Okta's
+// "display", the member's userName (testdata/replay/okta.json, "add members
+// in a batch"). Members are users and nested groups are not supported, so
+// "type" must be "User" and "$ref", when not null, the location of the user
+// "value" names. "display" may be any string, unchecked: checking it would
+// mean reading every member's user, and it is never stored (a member's
+// display is always its user's).
 func memberID(m map[string]any) (id string, ok bool, err error) {
 	x, _, err := member(m, "value", "members")
 	if err != nil {

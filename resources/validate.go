@@ -26,7 +26,8 @@ type body struct {
 // URN, the core schema's included; naming one attribute twice (in two
 // letter cases, or both inside its schema's object and with its URN) is
 // ambiguous and refused. readOnly attributes (id, meta, groups,
-// accountState) are ignored as RFC 7644 §3.5.1 says; unknown schema URNs are
+// accountState) and sub-attributes (the enterprise manager.displayName) are
+// ignored as RFC 7644 §3.3 and §3.5.1 say; unknown schema URNs are
 // ignored (Entra ID sends Microsoft ones); an unknown attribute of a known
 // schema is an error naming it. A multi-valued attribute must be an array
 // (RFC 7643 §2.4).

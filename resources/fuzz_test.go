@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -283,5 +284,61 @@ func FuzzAppendDocument(f *testing.F) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("AppendDocument = %s\nDocument = %s", fast, slow)
 		}
+	})
+}
+
+// FuzzNormalize: any JSON object as a POST/PUT body of a user or a group
+// gives a resources.Error or a body, the same one every time (no attribute
+// resolved in map order), with no string holding NUL and no members in a
+// group's document.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a@b.c","username":"d@e.f"}`,
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"urn:ietf:params:scim:schemas:core:2.0:User":{"userName":"a@b.c","password":"x"}}`,
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a@b.c","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"A","manager":{"value":"m","displayName":"B"}},"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":"B"}`,
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a@b.c","emails":{"value":"a@b.c"},"name":{"givenName":"x\u0000"}}`,
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":" G ","members":[{"value":"u1","$ref":null,"display":"U"},"u2"]}`,
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"urn:ietf:params:scim:schemas:core:2.0:Group":{"displayName":"G","members":[{"value":"g","type":"Group"}]},"Members":"u1"}`,
+	} {
+		f.Add(s)
+	}
+	groups := &Groups{rt: schemas.Groups()}
+	f.Fuzz(func(t *testing.T, s string) {
+		var raw map[string]any
+		if json.Unmarshal([]byte(s), &raw) != nil {
+			return
+		}
+		type result struct {
+			attrs   map[string]any
+			members []string
+			err     error
+		}
+		runs := func(fn func() result) {
+			first := fn()
+			if first.err != nil && ErrorCode(first.err) == 0 {
+				t.Fatalf("normalize(%s) error %v is not a resources.Error", s, first.err)
+			}
+			for range 3 {
+				if again := fn(); !reflect.DeepEqual(again, first) {
+					t.Fatalf("normalize(%s) is not deterministic: %v, then %v", s, first, again)
+				}
+			}
+			if first.err == nil {
+				if b, _ := json.Marshal(first.attrs); bytes.Contains(b, []byte(`\u0000`)) {
+					t.Fatalf("normalize(%s) kept a NUL: %s", s, b)
+				}
+				if _, ok := first.attrs["members"]; ok {
+					t.Fatalf("normalize(%s) left members in the document", s)
+				}
+			}
+		}
+		runs(func() result {
+			b, err := normalize(schemas.Users(), raw)
+			return result{attrs: b.attrs, err: err}
+		})
+		runs(func() result {
+			attrs, members, err := groups.normalize(raw)
+			return result{attrs: attrs, members: members, err: err}
+		})
 	})
 }

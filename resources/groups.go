@@ -158,29 +158,20 @@ func (g *Groups) update(ctx context.Context, org, id string, ifMatch int64, appl
 
 // normalize checks a group body and splits off its members' ids.
 func (g *Groups) normalize(raw map[string]any) (map[string]any, []string, error) {
-	var rawMembers any
-	rest := make(map[string]any, len(raw))
-	for k, v := range raw {
-		if strings.EqualFold(k, "members") {
-			rawMembers = v
-			continue
-		}
-		rest[k] = v
-	}
-	b, err := normalize(g.rt, rest)
+	b, err := normalize(g.rt, raw)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := g.check(b.attrs); err != nil {
-		return nil, nil, err
-	}
 	var members []string
-	if rawMembers != nil {
-		d, err := MemberChange(PatchOp{Op: "add", Path: "members", Value: rawMembers, HasValue: true}, nil)
-		if err != nil {
+	if v, ok := b.attrs["members"]; ok {
+		// Members are kept by the store, not in the document.
+		delete(b.attrs, "members")
+		if members, err = memberIDs(v); err != nil {
 			return nil, nil, err
 		}
-		members = d.Add
+	}
+	if err := g.check(b.attrs); err != nil {
+		return nil, nil, err
 	}
 	return b.attrs, members, nil
 }

@@ -58,12 +58,12 @@ func CustomerEditable(name string) bool {
 
 // Authenticate returns the user of org whose userName is userName (ignoring
 // case) if password is theirs and the account may sign in: it has a password,
-// is active, and its accountState is active or passwordChangeRequired (not
-// waiting for an invitation to be accepted or a registration to be
-// confirmed). Every
-// failure is the same [Unauthorized] error, and every attempt verifies one
-// argon2id hash, so neither the answer nor its timing tells whether the email
-// has an account. The password is never logged or returned.
+// its "active" is true (not false, not unassigned), and its accountState is
+// active or passwordChangeRequired (not waiting for an invitation to be
+// accepted or a registration to be confirmed). Every failure is the same
+// [Unauthorized] error, and every attempt verifies one argon2id hash, so
+// neither the answer nor its timing tells whether the email has an account.
+// The password is never logged or returned.
 func (u *Users) Authenticate(ctx context.Context, org, userName string, password Secret) (Resource, error) {
 	res, found, err := u.findByUserName(ctx, org, userName)
 	if err != nil {
@@ -118,9 +118,10 @@ func (u *Users) findByUserName(ctx context.Context, org, userName string) (Resou
 // only an active account, or one with a temporary password to change. Every
 // other state (waiting for an invitation to be accepted, a self-registration
 // not yet confirmed, and any state added later) is refused, so that a new
-// state is closed until someone decides otherwise.
+// state is closed until someone decides otherwise. Likewise "active" must be
+// true: an account whose "active" was removed (unassigned) is disabled.
 func maySignIn(r Resource) bool {
-	if active, ok := r.Attributes["active"].(bool); ok && !active {
+	if active, _ := r.Attributes["active"].(bool); !active {
 		return false
 	}
 	switch accountState(r) {

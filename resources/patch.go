@@ -391,7 +391,7 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 		if a.Attr.AttributeType() != "complex" {
 			return Errorf(InvalidPath, "path %q: a value filter on %q selects values that cannot be updated in place: use a path without a filter", t.path, a.FullName())
 		}
-		cv, err := coerceOne(a.Attr, a.FullName(), v)
+		cv, err := coerceOne(a.Attr, a.FullName(), v, refuseReadOnly)
 		if err != nil {
 			return err
 		}
@@ -624,12 +624,24 @@ func (p *patcher) checkImmutables(before []immutableValue) error {
 		if reflect.DeepEqual(now, b.value) {
 			continue
 		}
-		if b.value == nil || now == nil || !compare(b.attr.Attr, filter.EQ, now, b.value) {
+		if b.value == nil || now == nil || !sameImmutable(b.attr.Attr, now, b.value) {
 			return immutableError(p.rt, b.attr.FullName())
 		}
 		c[b.attr.Attr.Name()] = b.value
 	}
 	return nil
+}
+
+// sameImmutable reports whether now is the value was of the immutable
+// attribute attr: a string that is not caseExact compares under [FoldCase],
+// as uniqueness does.
+func sameImmutable(attr schema.CoreAttribute, now, was any) bool {
+	a, ok1 := now.(string)
+	b, ok2 := was.(string)
+	if ok1 && ok2 && !attr.CaseExact() {
+		return FoldCase(a) == FoldCase(b)
+	}
+	return reflect.DeepEqual(now, was)
 }
 
 func immutableError(rt schemas.ResourceType, name string) error {
@@ -745,27 +757,52 @@ func parsePatchPath(rt schemas.ResourceType, path string) (patchTarget, error) {
 // canonical form: the sub-attribute when a.Sub is set, else the whole
 // attribute, whose value is a []any of its values when it is multi-valued (a
 // single value is wrapped). Errors are [InvalidValue] details naming
-// a.FullName().
+// a.FullName(), or [Mutability] for a readOnly sub-attribute.
 //
 // Booleans may be JSON booleans or the strings "true" and "false" in any case
 // (Entra ID sends "True"). Complex values are objects whose member names are
-// made canonical; an unknown sub-attribute is an error, null members and
-// readOnly sub-attributes are dropped (RFC 7644 §3.5.1), and a bare value for a
-// complex attribute with a "value" sub-attribute stands for {"value": v}
-// (Entra ID sends the manager's id alone). dateTimes must be RFC 3339; numbers
-// are float64. null coerces to nil, meaning unassigned.
+// made canonical; an unknown sub-attribute is an error, null members are
+// dropped, and a bare value for a complex attribute with a "value"
+// sub-attribute stands for {"value": v} (Entra ID sends the manager's id
+// alone). A readOnly sub-attribute with a value is refused, as a PATCH path
+// naming it is: the client would lose what it sent without a word.
+// dateTimes must be RFC 3339; numbers are float64. The value of a
+// server-unique attribute (userName, a group's displayName) is trimmed of
+// surrounding spaces. null coerces to nil, meaning unassigned.
 func CoerceValue(rt schemas.ResourceType, a schemas.Attribute, v any) (any, error) {
+	return coerceValue(a, v, refuseReadOnly)
+}
+
+// readOnlyRule says what coercion does with a readOnly sub-attribute given a
+// value inside a complex value (manager.displayName of the enterprise
+// extension).
+type readOnlyRule int
+
+const (
+	// refuseReadOnly refuses it ([Mutability]): PATCH, whose operations
+	// name what they change. No identity provider is known to send one
+	// (identity-provider-requests.md: Entra ID sends the manager as a bare
+	// id or {"value": id}), scimd never stores or shows one, so no client
+	// echoes one back.
+	refuseReadOnly readOnlyRule = iota
+	// dropReadOnly ignores it: POST and PUT, whose bodies are whole
+	// resources (RFC 7644 §3.3, §3.5.1: readOnly values SHALL be ignored).
+	dropReadOnly
+)
+
+// coerceValue is [CoerceValue] with the readOnly rule ro.
+func coerceValue(a schemas.Attribute, v any, ro readOnlyRule) (any, error) {
 	if a.Sub != nil {
-		return coerceAttr(*a.Sub, a.FullName(), v)
+		return coerceAttr(*a.Sub, a.FullName(), v, ro)
 	}
-	return coerceAttr(a.Attr, a.FullName(), v)
+	return coerceAttr(a.Attr, a.FullName(), v, ro)
 }
 
 // coerceAttr coerces the value of attr, named name in errors: an array of
 // values when attr is multi-valued.
-func coerceAttr(attr schema.CoreAttribute, name string, v any) (any, error) {
+func coerceAttr(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (any, error) {
 	if !attr.MultiValued() || v == nil {
-		return coerceOne(attr, name, v)
+		return coerceOne(attr, name, v, ro)
 	}
 	in := elements(v)
 	out := make([]any, 0, len(in))
@@ -776,7 +813,7 @@ func coerceAttr(attr schema.CoreAttribute, name string, v any) (any, error) {
 		if _, nested := e.([]any); nested {
 			return nil, Errorf(InvalidValue, "attribute %q: expected an array of values, got an array of arrays", name)
 		}
-		cv, err := coerceOne(attr, name, e)
+		cv, err := coerceOne(attr, name, e, ro)
 		if err != nil {
 			return nil, err
 		}
@@ -787,7 +824,7 @@ func coerceAttr(attr schema.CoreAttribute, name string, v any) (any, error) {
 
 // coerceOne coerces a single value of attr (one element if it is
 // multi-valued), named name in errors.
-func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
+func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -804,7 +841,7 @@ func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
 			case []any, map[string]any:
 			default:
 				if hasValue {
-					cv, err := coerceOne(sub, name+".value", v)
+					cv, err := coerceOne(sub, name+".value", v, ro)
 					if err != nil {
 						return nil, err
 					}
@@ -825,9 +862,12 @@ func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
 			}
 			seen[sub.Name()] = k
 			if sub.Mutability() == "readOnly" {
+				if ro == refuseReadOnly && m[k] != nil {
+					return nil, Errorf(Mutability, "attribute %q is read-only: leave it out of the value", name+"."+sub.Name())
+				}
 				continue
 			}
-			cv, err := coerceAttr(sub, name+"."+sub.Name(), m[k])
+			cv, err := coerceAttr(sub, name+"."+sub.Name(), m[k], ro)
 			if err != nil {
 				return nil, err
 			}
@@ -866,7 +906,26 @@ func coerceOne(attr schema.CoreAttribute, name string, v any) (any, error) {
 	if !ok {
 		return nil, bad("a string")
 	}
+	if err := checkNUL(name, s); err != nil {
+		return nil, err
+	}
+	if attr.Uniqueness() == "server" {
+		// userName, a group's displayName: surrounding spaces are no part
+		// of a name, on any write, so that uniqueness, immutability and
+		// filters all see the same name.
+		s = strings.TrimSpace(s)
+	}
 	return s, nil
+}
+
+// checkNUL refuses a string value holding NUL, the attribute named name's:
+// the stores' indexes cannot hold it (NUL separates value and id there), so
+// such a value would be found by one filter and not by another.
+func checkNUL(name, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return Errorf(InvalidValue, "attribute %q must not contain the NUL character (\\u0000)", name)
+	}
+	return nil
 }
 
 // describe names a value for an error message; secret values are described
@@ -1022,26 +1081,94 @@ func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, 
 }
 
 // memberIDs returns the ids of a members value: a list (or one) of
-// {"value": id, ...} objects or bare id strings, without duplicates.
+// {"value": id, ...} objects or bare id strings, without duplicates. Members
+// are users: a member of another type is [InvalidValue] (nested groups are
+// not supported), and so is an unknown sub-attribute (see [memberID]).
 func memberIDs(v any) ([]string, error) {
 	var ids []string
 	for _, e := range elements(v) {
 		id, ok := e.(string)
 		if m, isMap := e.(map[string]any); isMap {
-			x, _, err := member(m, "value", "members")
-			if err != nil {
+			var err error
+			if id, ok, err = memberID(m); err != nil {
 				return nil, err
 			}
-			id, ok = x.(string)
 		}
 		if !ok || strings.TrimSpace(id) == "" {
 			return nil, Errorf(InvalidValue, "members: each member needs a non-empty \"value\" holding a user id, got %s", describe(e, false))
+		}
+		if err := checkNUL("members.value", id); err != nil {
+			return nil, err
 		}
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
 	return ids, nil
+}
+
+// memberID returns the "value" of a member object, ok false when it is
+// missing or not a non-empty string, after checking the other
+// sub-attributes (named in any case). Those accepted are the ones clients
+// send: what a GET shows of each member (value, $ref, type, display), which
+// a client may send back in a PUT (RFC 7644 §3.5.1); Entra ID's "$ref": null
+// (identity-provider-requests.md, the team's record of what identity
+// providers send: "Members: add [{"$ref":null,"value":"<id>"}]"); and Okta's
+// "display", the member's userName (testdata/replay/okta.json, "add members
+// in a batch"). Members are users and nested groups are not supported, so
+// "type" must be "User" and "$ref", when not null, the location of the user
+// "value" names. "display" may be any string, unchecked: checking it would
+// mean reading every member's user, and it is never stored (a member's
+// display is always its user's).
+func memberID(m map[string]any) (id string, ok bool, err error) {
+	x, _, err := member(m, "value", "members")
+	if err != nil {
+		return "", false, err
+	}
+	if id, ok = x.(string); !ok || strings.TrimSpace(id) == "" {
+		return "", false, nil
+	}
+	members, _ := schemas.Groups().Lookup("members")
+	seen := make(map[string]string, len(m))
+	for _, k := range sortedKeys(m) {
+		sub, known := schemas.Find(members.Attr.SubAttributes(), k)
+		if !known {
+			return "", false, Errorf(InvalidValue, "attribute \"members\": unknown sub-attribute %q", k)
+		}
+		if prev, dup := seen[sub.Name()]; dup {
+			return "", false, Errorf(InvalidValue, "attribute \"members\": sub-attribute %q given twice, as %q and %q", sub.Name(), prev, k)
+		}
+		seen[sub.Name()] = k
+		v := m[k]
+		if v == nil || sub.Name() == "value" {
+			continue
+		}
+		s, isString := v.(string)
+		if !isString {
+			return "", false, Errorf(InvalidValue, "attribute \"members.%s\": expected a string, got %s", sub.Name(), describe(v, false))
+		}
+		switch sub.Name() {
+		case "type":
+			if strings.EqualFold(s, "Group") {
+				return "", false, notUser(id)
+			}
+			if !strings.EqualFold(s, "User") {
+				return "", false, Errorf(InvalidValue, "attribute \"members.type\" must be \"User\" (members must be users), got %s", quoteShort(s))
+			}
+		case "$ref":
+			if strings.Contains(strings.ToLower(s), "/groups/") {
+				return "", false, notUser(id)
+			}
+			if s != "Users/"+id && !strings.HasSuffix(s, "/Users/"+id) {
+				return "", false, Errorf(InvalidValue, "attribute \"members.$ref\": %s is not the location of the user %q that \"value\" names; leave \"$ref\" out", quoteShort(s), id)
+			}
+		}
+	}
+	return id, true, nil
+}
+
+func notUser(id string) error {
+	return Errorf(InvalidValue, "members must be users: member %q is a group, and groups cannot be members (nested groups are not supported)", id)
 }
 
 // filteredMembers returns the member ids a filter on members selects: the ids

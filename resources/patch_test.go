@@ -397,8 +397,8 @@ func TestApplyPatch(t *testing.T) {
 			},
 		},
 		{
-			name: "readOnly sub-attributes in values are ignored",
-			ops:  `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"m2","displayName":"Boss"}}]`,
+			name: "readOnly sub-attributes null in values are no value",
+			ops:  `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"m2","displayName":null}}]`,
 			edit: func(d map[string]any) { d[ent].(map[string]any)["manager"] = map[string]any{"value": "m2"} },
 		},
 		{
@@ -447,6 +447,8 @@ func TestApplyPatchErrors(t *testing.T) {
 		{"readOnly accountState", `[{"op":"replace","path":"urn:scim:schemas:extension:customer:2.0:User:accountState","value":"active"}]`, Mutability, `attribute "urn:scim:schemas:extension:customer:2.0:User:accountState" is read-only`},
 		{"readOnly accountState through the extension", `[{"op":"replace","value":{"urn:scim:schemas:extension:customer:2.0:User":{"accountState":"active"}}}]`, Mutability, `accountState" is read-only`},
 		{"readOnly manager.displayName", `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName","value":"Boss"}]`, Mutability, `manager.displayName" is read-only`},
+		{"readOnly manager.displayName in a value", `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"m2","displayName":"Boss"}}]`, Mutability, `manager.displayName" is read-only: leave it out of the value`},
+		{"readOnly manager.displayName in a no-path value", `[{"op":"add","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"m2","DisplayName":"Boss"}}}}]`, Mutability, `manager.displayName" is read-only`},
 		{"immutable userName", `[{"op":"replace","path":"userName","value":"other@example.com"}]`, Mutability, `attribute "userName" is immutable: it cannot be changed once the user is created`},
 		{"immutable userName without path", `[{"op":"replace","value":{"userName":"other@example.com"}}]`, Mutability, `attribute "userName" is immutable`},
 		{"remove userName", `[{"op":"remove","path":"userName"}]`, Mutability, `attribute "userName" is immutable`},
@@ -541,6 +543,7 @@ func TestCoerceValue(t *testing.T) {
 		path string
 		in   string
 		want string
+		code Code // of err; InvalidValue when 0
 		err  string
 	}{
 		{path: "active", in: `"TRUE"`, want: `true`},
@@ -556,7 +559,9 @@ func TestCoerceValue(t *testing.T) {
 		{path: "emails", in: `[]`, want: `[]`},
 		{path: "emails.primary", in: `"false"`, want: `false`},
 		{path: "emails", in: `[{"value":3}]`, err: `attribute "emails.value": expected a string, got 3`},
-		{path: "groups", in: `[{"value":"g","display":"x"}]`, want: `[{}]`}, // readOnly sub-attributes are dropped
+		{path: "groups", in: `[{"value":"g","display":"x"}]`, code: Mutability, err: `attribute "groups.display" is read-only: leave it out of the value`},
+		{path: ent + ":manager", in: `{"value":"m1","displayName":"Boss"}`, code: Mutability, err: `attribute "` + ent + `:manager.displayName" is read-only`},
+		{path: ent + ":manager", in: `{"value":"m1","displayName":null}`, want: `{"value":"m1"}`},
 		{path: ent + ":manager", in: `"m1"`, want: `{"value":"m1"}`},
 		{path: ent + ":manager", in: `true`, err: `attribute "` + ent + `:manager.value": expected a string, got true`},
 		{path: ent + ":manager", in: `{"value":"m1","$ref":"../Users/m1"}`, want: `{"$ref":"../Users/m1","value":"m1"}`},
@@ -576,7 +581,11 @@ func TestCoerceValue(t *testing.T) {
 			}
 			got, err := CoerceValue(rt, lookup(t, tt.path), in)
 			if tt.err != "" {
-				checkErr(t, err, InvalidValue, tt.err)
+				code := tt.code
+				if code == 0 {
+					code = InvalidValue
+				}
+				checkErr(t, err, code, tt.err)
 				return
 			}
 			if err != nil {
@@ -645,6 +654,7 @@ func TestMemberChange(t *testing.T) {
 		want MemberDelta
 	}{
 		{"Entra ID add", `{"op":"Add","path":"members","value":[{"$ref":null,"value":"u1"},{"value":"u2","display":"B"}]}`, MemberDelta{Add: []string{"u1", "u2"}}},
+		{"what a GET shows", `{"op":"add","path":"members","value":[{"value":"u1","$ref":"https://x/scim/v2/Users/u1","type":"User","display":"A"}]}`, MemberDelta{Add: []string{"u1"}}},
 		{"bare ids", `{"op":"add","path":"members","value":["u1","u1","u2"]}`, MemberDelta{Add: []string{"u1", "u2"}}},
 		{"single member", `{"op":"add","path":"members","value":{"Value":"u1"}}`, MemberDelta{Add: []string{"u1"}}},
 		{"add nothing", `{"op":"add","path":"members","value":[]}`, MemberDelta{}},
@@ -692,6 +702,12 @@ func TestMemberChangeErrors(t *testing.T) {
 		{"id not a string", `{"op":"add","path":"members","value":[{"value":42}]}`, nil, InvalidValue, `non-empty "value"`},
 		{"member not an object", `{"op":"add","path":"members","value":[true]}`, nil, InvalidValue, `got true`},
 		{"missing value", `{"op":"add","path":"members","value":[{"display":"x"}]}`, nil, InvalidValue, `non-empty "value"`},
+		{"a group", `{"op":"add","path":"members","value":[{"value":"g1","Type":"Group"}]}`, nil, InvalidValue, `members must be users: member "g1" is a group`},
+		{"a group's $ref", `{"op":"add","path":"members","value":[{"value":"g1","$ref":"https://x/scim/v2/Groups/g1"}]}`, nil, InvalidValue, `members must be users`},
+		{"$ref of another user", `{"op":"add","path":"members","value":[{"value":"u1","$ref":"https://x/scim/v2/Users/u2"}]}`, nil, InvalidValue, `"members.$ref": "https://x/scim/v2/Users/u2" is not the location of the user "u1"`},
+		{"unknown sub-attribute", `{"op":"replace","path":"members","value":[{"value":"u1","foo":1}]}`, nil, InvalidValue, `attribute "members": unknown sub-attribute "foo"`},
+		{"sub-attribute twice", `{"op":"add","path":"members","value":[{"value":"u1","type":"User","TYPE":"User"}]}`, nil, InvalidValue, `sub-attribute "type" given twice`},
+		{"display not a string", `{"op":"add","path":"members","value":[{"value":"u1","display":1}]}`, nil, InvalidValue, `"members.display": expected a string, got 1`},
 		{"filter needs current members", `{"op":"remove","path":"members[value ne \"u1\"]"}`, nil, InvalidPath, `only "value eq" filters`},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/scim2/filter-parser/v2"
@@ -44,6 +45,17 @@ func (r *Resource) DecodeAttributes() error {
 	}
 	return nil
 }
+
+// FoldCase returns the form under which two values of a string attribute
+// that is not caseExact are the same value (RFC 7643 §2.2: caseExact false).
+// It is the one case folding of uniqueness (userName, a group's displayName)
+// and of immutability (a userName resent in another case is the same
+// userName), so that the two never disagree: a value the store holds apart
+// from another is never "the same" when it is changed to it. It is
+// strings.ToLower, the folding the stores' uniqueness and filter indexes
+// use; full Unicode case folding (strings.EqualFold) would make "σς" and
+// "ΣΣ" the same userName here and two different ones there.
+func FoldCase(s string) string { return strings.ToLower(s) }
 
 // Ref points at another resource: a group of a user, a member of a group.
 type Ref struct {
@@ -97,7 +109,7 @@ type MemberDelta struct {
 // and password hash change together or not at all.
 type UserStore interface {
 	// CreateUser stores a new user. It fails with [Uniqueness] when the userName
-	// is taken (ignoring case).
+	// is taken (ignoring case: under [FoldCase]).
 	CreateUser(ctx context.Context, org string, u Resource, w UserWrite) (Resource, error)
 	// GetUser returns a user with its groups, or [NotFound].
 	GetUser(ctx context.Context, org, id string) (Resource, error)
@@ -121,7 +133,8 @@ type UserStore interface {
 // GroupStore stores groups and their membership.
 type GroupStore interface {
 	// CreateGroup stores a new group with members g.Members. It fails with
-	// [Uniqueness] when the displayName is taken (ignoring case) and with
+	// [Uniqueness] when the displayName is taken (ignoring case: under
+	// [FoldCase]) and with
 	// [InvalidValue] when a member is not a user of the organization.
 	CreateGroup(ctx context.Context, org string, g Resource) (Resource, error)
 	// GetGroup returns a group, with its members when withMembers is set.

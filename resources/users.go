@@ -90,8 +90,10 @@ func (u *Users) List(ctx context.Context, org string, q Query) (Page, error) {
 	return u.store.ListUsers(ctx, org, q)
 }
 
-// Replace replaces a customer from a PUT body (RFC 7644 §3.5.1). ifMatch, when
-// not 0, is the version the client expects to replace.
+// Replace replaces a customer from a PUT body (RFC 7644 §3.5.1): attributes it
+// leaves out are cleared, except "active" and the immutable passwordSetup,
+// which keep their values. ifMatch, when not 0, is the version the client
+// expects to replace.
 func (u *Users) Replace(ctx context.Context, org, id string, raw map[string]any, ifMatch int64) (Resource, error) {
 	b, err := normalize(u.rt, raw)
 	if err != nil {
@@ -99,6 +101,15 @@ func (u *Users) Replace(ctx context.Context, org, id string, raw map[string]any,
 	}
 	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
 		next := body{attrs: cloneMap(b.attrs), password: b.password}
+		// "active" left out (or null) keeps its value: RFC 7644 §3.5.1 lets
+		// the service provider treat an omitted attribute as not asserted,
+		// and a PUT from a system that does not manage it (an HR system)
+		// must not re-enable a disabled customer.
+		if v, ok := cur.Attributes["active"]; ok {
+			if _, sent := next.attrs["active"]; !sent {
+				next.attrs["active"] = v
+			}
+		}
 		// An immutable attribute left out of a PUT keeps its value.
 		if ps, ok := subAttrs(cur.Attributes, schemas.CustomerUserURN, false)["passwordSetup"]; ok {
 			ext := subAttrs(next.attrs, schemas.CustomerUserURN, true)
@@ -205,22 +216,27 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 	name := strings.TrimSpace(stringAttr(b.attrs, "userName"))
 	if cur != nil {
 		old := stringAttr(cur.Attributes, "userName")
-		if !strings.EqualFold(name, old) {
-			return UserWrite{}, Errorf(Mutability, "attribute \"userName\" is immutable: it cannot be changed once the user is created (it is %q; send the same value or leave it out)", old)
+		if FoldCase(name) != FoldCase(old) {
+			return UserWrite{}, Errorf(Mutability, "attribute \"userName\" is immutable: it cannot be changed once the user is created (it is %q: send that value; its letter case does not matter)", old)
 		}
 		name = old // identity providers resend it in any case
 	} else if err := checkEmail(name); err != nil {
 		return UserWrite{}, err
 	}
 	b.attrs["userName"] = name
-	if _, ok := b.attrs["emails"]; !ok {
-		b.attrs["emails"] = []any{map[string]any{"value": name, "type": "work", "primary": true}}
-	}
-	if _, ok := b.attrs["userType"]; !ok {
-		b.attrs["userType"] = "Customer"
-	}
-	if _, ok := b.attrs["active"]; !ok {
-		b.attrs["active"] = true
+	if cur == nil {
+		// Defaults of a new customer only: an update that removes one of
+		// these keeps it removed, and one that leaves "active" out never
+		// re-enables a disabled customer.
+		if _, ok := b.attrs["emails"]; !ok {
+			b.attrs["emails"] = []any{map[string]any{"value": name, "type": "work", "primary": true}}
+		}
+		if _, ok := b.attrs["userType"]; !ok {
+			b.attrs["userType"] = "Customer"
+		}
+		if _, ok := b.attrs["active"]; !ok {
+			b.attrs["active"] = true
+		}
 	}
 
 	// Asgardeo/WSO2 clients ask for an invitation with askPassword.

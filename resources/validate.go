@@ -1,6 +1,8 @@
 package resources
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/scimd/scimd/schemas"
@@ -18,36 +20,75 @@ type body struct {
 
 // normalize checks a POST/PUT body against rt (RFC 7643 §2, RFC 7644 §3.3,
 // §3.5.1). Names are matched ignoring case and made canonical; values are
-// coerced to their declared types (Entra ID sends "True" for true). readOnly
-// attributes (id, meta, groups, accountState) are ignored as RFC 7644 §3.5.1
-// says; unknown schema URNs are ignored (Entra ID sends Microsoft ones); an
-// unknown attribute of a known schema is an error naming it.
+// coerced to their declared types (Entra ID sends "True" for true). An
+// attribute may be named alone, with its schema's URN
+// ("urn:…:core:2.0:User:password"), or inside an object under its schema's
+// URN, the core schema's included; naming one attribute twice (in two
+// letter cases, or both inside its schema's object and with its URN) is
+// ambiguous and refused. readOnly attributes (id, meta, groups,
+// accountState) and sub-attributes (the enterprise manager.displayName) are
+// ignored as RFC 7644 §3.3 and §3.5.1 say; unknown schema URNs are
+// ignored (Entra ID sends Microsoft ones); an unknown attribute of a known
+// schema is an error naming it. A multi-valued attribute must be an array
+// (RFC 7643 §2.4).
 func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 	b := body{attrs: make(map[string]any, len(raw))}
 	if err := checkSchemas(rt, raw); err != nil {
 		return body{}, err
 	}
-	for key, v := range raw {
-		if v == nil || strings.EqualFold(key, "schemas") {
+	// given maps the canonical full name of each attribute seen to how the
+	// body named it, to refuse a second name for it.
+	given := map[string]string{}
+	claim := func(name, as string) error {
+		if prev, dup := given[name]; dup {
+			return Errorf(InvalidSyntax, "both %s and %s given: they name the same attribute %q; send it once", prev, as, name)
+		}
+		given[name] = as
+		return nil
+	}
+	// object puts the attributes of an object under the schema URN key.
+	object := func(key, urn string, v any) error {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return Errorf(InvalidSyntax, "%q: expected an object of the attributes of schema %s, got %s", key, urn, describe(v, false))
+		}
+		for _, k := range sortedKeys(obj) {
+			a, ok := rt.Lookup(urn + ":" + k)
+			if !ok || a.Sub != nil {
+				return Errorf(InvalidValue, "unknown attribute %q in schema %s", k, urn)
+			}
+			if err := claim(a.FullName(), fmt.Sprintf("%q in the %q object", k, key)); err != nil {
+				return err
+			}
+			if err := b.put(b.container(a), a, obj[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, key := range sortedKeys(raw) {
+		v := raw[key]
+		if strings.EqualFold(key, "schemas") {
+			if err := claim("schemas", strconv.Quote(key)); err != nil {
+				return body{}, err
+			}
 			continue
 		}
 		if ext, ok := rt.Extension(key); ok {
-			obj, ok := v.(map[string]any)
-			if !ok {
-				return body{}, Errorf(InvalidSyntax, "extension %q: expected an object of its attributes", ext.ID)
-			}
-			out := map[string]any{}
-			for k, sv := range obj {
-				a, ok := rt.Lookup(ext.ID + ":" + k)
-				if !ok || a.Sub != nil {
-					return body{}, Errorf(InvalidValue, "unknown attribute %q in schema %s", k, ext.ID)
-				}
-				if err := b.put(rt, out, a, sv); err != nil {
+			if v != nil {
+				if err := object(key, ext.ID, v); err != nil {
 					return body{}, err
 				}
 			}
-			if len(out) > 0 {
-				b.attrs[ext.ID] = out
+			continue
+		}
+		if strings.EqualFold(key, rt.Schema.ID) {
+			// The core attributes under their schema's URN, as extension
+			// attributes are under theirs.
+			if v != nil {
+				if err := object(key, rt.Schema.ID, v); err != nil {
+					return body{}, err
+				}
 			}
 			continue
 		}
@@ -56,21 +97,27 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 		}
 		// A name may carry its schema's URN ("urn:…:core:2.0:User:password").
 		a, ok := rt.Lookup(key)
-		if ok && !a.Core && a.Sub == nil {
-			ext := subAttrs(b.attrs, a.URN, true)
-			if err := b.put(rt, ext, a, v); err != nil {
-				return body{}, err
-			}
-			if len(ext) == 0 {
-				delete(b.attrs, a.URN)
-			}
-			continue
+		if !ok && v == nil {
+			continue // null is no value: nothing to refuse
 		}
 		if !ok || a.Sub != nil {
 			return body{}, Errorf(InvalidValue, "unknown attribute %q: %s resources have no such attribute", key, rt.Name)
 		}
-		if err := b.put(rt, b.attrs, a, v); err != nil {
+		if err := claim(a.FullName(), strconv.Quote(key)); err != nil {
 			return body{}, err
+		}
+		if v == nil {
+			continue
+		}
+		if err := b.put(b.container(a), a, v); err != nil {
+			return body{}, err
+		}
+	}
+	for urn, v := range b.attrs {
+		if m, ok := v.(map[string]any); ok && len(m) == 0 {
+			if _, isExt := rt.Extension(urn); isExt {
+				delete(b.attrs, urn)
+			}
 		}
 	}
 	for _, a := range rt.Schema.Attributes {
@@ -83,9 +130,18 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 	return b, nil
 }
 
+// container returns the map a's top-level attribute goes in: the body's
+// attributes, or its extension's object in them.
+func (b *body) container(a schemas.Attribute) map[string]any {
+	if a.Core {
+		return b.attrs
+	}
+	return subAttrs(b.attrs, a.URN, true)
+}
+
 // put coerces v for a and stores it in into, unless a is read-only or the value
 // is empty. The password is kept apart.
-func (b *body) put(rt schemas.ResourceType, into map[string]any, a schemas.Attribute, v any) error {
+func (b *body) put(into map[string]any, a schemas.Attribute, v any) error {
 	switch a.Attr.Mutability() {
 	case "readOnly":
 		return nil
@@ -95,12 +151,20 @@ func (b *body) put(rt schemas.ResourceType, into map[string]any, a schemas.Attri
 			if !ok {
 				return Errorf(InvalidValue, "attribute \"password\": expected a string")
 			}
+			if err := checkNUL("password", s); err != nil {
+				return err
+			}
 			pw := Secret(s)
 			b.password = &pw
 			return nil
 		}
 	}
-	cv, err := CoerceValue(rt, a, v)
+	if _, list := v.([]any); a.Attr.MultiValued() && !list && v != nil {
+		// A PATCH may add one value alone; a resource's attribute is its
+		// list of values.
+		return Errorf(InvalidValue, "attribute %q must be an array of values (RFC 7643 §2.4), got %s", a.FullName(), describe(v, a.Attr.Mutability() == "writeOnly"))
+	}
+	cv, err := coerceValue(a, v, dropReadOnly)
 	if err != nil {
 		return err
 	}

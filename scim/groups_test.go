@@ -186,3 +186,118 @@ func TestUnchangedGroupWriteKeepsVersion(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupDisplayNameSpaces: a group's displayName is trimmed on every
+// write, so "Gold " is the name "Gold": uniqueness, filters and the
+// displayName shown agree.
+func TestGroupDisplayNameSpaces(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.do("POST", "/Groups", ownerToken, group("Gold")).must(t, http.StatusCreated)
+		a.do("POST", "/Groups", ownerToken, group("Gold ")).scimError(t, http.StatusConflict, "uniqueness", `"Gold"`)
+		a.do("POST", "/Groups", ownerToken, group("\tgold")).scimError(t, http.StatusConflict, "uniqueness", "gold")
+		a.do("POST", "/Groups", ownerToken, group("   ")).scimError(t, 400, "invalidValue", "displayName")
+		silver := a.do("POST", "/Groups", ownerToken, group(" Silver ")).must(t, http.StatusCreated)
+		id := str(silver.body, "id")
+		if got := str(silver.body, "displayName"); got != "Silver" {
+			t.Errorf("POST displayName = %q, want Silver", got)
+		}
+		a.do("PUT", "/Groups/"+id, ownerToken, group("Gold ")).scimError(t, http.StatusConflict, "uniqueness", "Gold")
+		a.do("PATCH", "/Groups/"+id, ownerToken, patch(op("replace", "displayName", " GOLD"))).scimError(t, http.StatusConflict, "uniqueness", "GOLD")
+		a.do("PATCH", "/Groups/"+id, ownerToken, patch(op("replace", "", map[string]any{"displayName": "Gold\n"}))).scimError(t, http.StatusConflict, "uniqueness", "Gold")
+		a.do("PATCH", "/Groups/"+id, ownerToken, patch(op("replace", "displayName", "Bronze  "))).must(t, http.StatusOK)
+		r := a.do("GET", "/Groups?filter="+urlQuery(`displayName eq "Bronze"`), ownerToken, nil).must(t, http.StatusOK)
+		if r.body["totalResults"] != float64(1) || str(r.body, "Resources", 0, "displayName") != "Bronze" {
+			t.Errorf("filter displayName eq \"Bronze\" after renaming to \"Bronze  \" = %s", r.raw)
+		}
+		a.do("PUT", "/Groups/"+id, ownerToken, group(" Platinum")).must(t, http.StatusOK)
+		if got := str(a.do("GET", "/Groups/"+id, ownerToken, nil).must(t, http.StatusOK).body, "displayName"); got != "Platinum" {
+			t.Errorf("PUT displayName = %q, want Platinum", got)
+		}
+	})
+}
+
+// TestGroupBodyNamesAttributeOnce: a group body naming displayName or
+// members twice is refused, naming both.
+func TestGroupBodyNamesAttributeOnce(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		u := str(a.do("POST", "/Users", ownerToken, user("gm@example.com", nil)).must(t, http.StatusCreated).body, "id")
+		gid := str(a.do("POST", "/Groups", ownerToken, group("Once", u)).must(t, http.StatusCreated).body, "id")
+		twoNames := group("A")
+		twoNames["DisplayName"] = "B"
+		twoMembers := group("B", u)
+		twoMembers["Members"] = []any{}
+		cases := []struct {
+			name   string
+			body   map[string]any
+			detail string
+		}{
+			{"displayName", twoNames, `both "DisplayName" and "displayName" given`},
+			{"members", twoMembers, `both "Members" and "members" given`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("POST", "/Groups", ownerToken, c.body).scimError(t, 400, "invalidSyntax", c.detail)
+				a.do("PUT", "/Groups/"+gid, ownerToken, c.body).scimError(t, 400, "invalidSyntax", c.detail)
+			})
+		}
+		got := a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK)
+		if str(got.body, "displayName") != "Once" || !equal(memberIDs(got.body), []string{u}) {
+			t.Errorf("refused PUTs changed the group: %s", got.raw)
+		}
+		if r := a.do("GET", "/Groups", ownerToken, nil).must(t, http.StatusOK); r.body["totalResults"] != float64(1) {
+			t.Errorf("refused POSTs stored groups: totalResults = %v", r.body["totalResults"])
+		}
+	})
+}
+
+// TestGroupMembersAreUsers: members is an array of users in a POST or PUT;
+// a member of type Group (nested groups are not supported), a $ref to
+// anything but the member's user, or an unknown sub-attribute is refused,
+// by PATCH too. What a GET shows of members may be sent back.
+func TestGroupMembersAreUsers(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		u := str(a.do("POST", "/Users", ownerToken, user("mu@example.com", nil)).must(t, http.StatusCreated).body, "id")
+		other := str(a.do("POST", "/Groups", ownerToken, group("Other")).must(t, http.StatusCreated).body, "id")
+		created := a.do("POST", "/Groups", ownerToken, group("Users only", u)).must(t, http.StatusCreated)
+		gid, etag := str(created.body, "id"), created.header.Get("ETag")
+		withMembers := func(m any) map[string]any {
+			g := group("Users only")
+			g["members"] = m
+			return g
+		}
+		cases := []struct {
+			name    string
+			members any
+			detail  string
+		}{
+			{"one id, not an array", u, `attribute "members" must be an array of values (RFC 7643 §2.4)`},
+			{"one member, not an array", map[string]any{"value": u}, `attribute "members" must be an array of values`},
+			{"type Group", []any{map[string]any{"value": other, "type": "Group"}}, "members must be users"},
+			{"type group, lower case", []any{map[string]any{"value": other, "TYPE": "group"}}, "nested groups are not supported"},
+			{"other type", []any{map[string]any{"value": u, "type": "Device"}}, `"members.type" must be "User"`},
+			{"$ref to a group", []any{map[string]any{"value": other, "$ref": a.srv.URL + "/scim/v2/Groups/" + other}}, "members must be users"},
+			{"$ref to another user", []any{map[string]any{"value": u, "$ref": a.srv.URL + "/scim/v2/Users/someone-else"}}, `is not the location of the user "` + u + `"`},
+			{"unknown sub-attribute", []any{map[string]any{"value": u, "foo": 1}}, `unknown sub-attribute "foo"`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("POST", "/Groups", ownerToken, withMembers(c.members)).scimError(t, 400, "invalidValue", c.detail)
+				a.do("PUT", "/Groups/"+gid, ownerToken, withMembers(c.members)).scimError(t, 400, "invalidValue", c.detail)
+				if list, ok := c.members.([]any); ok {
+					a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", list))).scimError(t, 400, "invalidValue", c.detail)
+				}
+			})
+		}
+		if got := a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("refused writes changed the group: ETag %s, was %s", got, etag)
+		}
+		// What a GET shows, sent back, changes nothing; Entra ID's "$ref": null and
+		// a display are accepted; PATCH may add one member alone.
+		a.do("PUT", "/Groups/"+gid, ownerToken, created.body).must(t, http.StatusOK)
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", []any{map[string]any{"value": u, "$ref": nil, "display": "Jane Doe", "type": "User"}}))).must(t, http.StatusOK)
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", map[string]any{"value": u}))).must(t, http.StatusOK)
+		if got := a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("writes of the same members changed the group: ETag %s, was %s", got, etag)
+		}
+	})
+}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/scim"
 )
 
 const customerURN = "urn:scim:schemas:extension:customer:2.0:User"
@@ -111,7 +113,12 @@ func TestUserValidation(t *testing.T) {
 func TestUserNameImmutable(t *testing.T) {
 	stores(t, func(t *testing.T, a *api) {
 		id := str(a.do("POST", "/Users", ownerToken, user("fixed@example.com", nil)).must(t, 201).body, "id")
-		a.do("PUT", "/Users/"+id, ownerToken, user("other@example.com", nil)).scimError(t, 400, "mutability", "immutable")
+		put := a.do("PUT", "/Users/"+id, ownerToken, user("other@example.com", nil))
+		put.scimError(t, 400, "mutability", `(it is "fixed@example.com": send that value`)
+		if d := str(put.body, "detail"); strings.Contains(d, "leave it out") {
+			t.Errorf("PUT detail = %q: a PUT that leaves userName out is refused too", d)
+		}
+		a.do("PUT", "/Users/"+id, ownerToken, map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}}).scimError(t, 400, "invalidValue", `"userName" is required`)
 		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "userName", "other@example.com"))).scimError(t, 400, "mutability", "immutable")
 		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "", map[string]any{"userName": "other@example.com"}))).scimError(t, 400, "mutability", "userName")
 		// The same value again, in any case, is accepted.
@@ -346,6 +353,358 @@ func TestUnchangedPatchKeepsVersion(t *testing.T) {
 		changed := a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "name.givenName", "Samuel"))).must(t, 200)
 		if changed.header.Get("ETag") == etag || str(changed.body, "name", "givenName") != "Samuel" {
 			t.Errorf("a real change: ETag %s (was %s), body %s", changed.header.Get("ETag"), etag, changed.raw)
+		}
+	})
+}
+
+// TestUpdatesKeepCustomerDisabled: the defaults of a new customer (active
+// true, an email from the userName, userType "Customer") apply on create
+// only. A PUT that leaves "active" out keeps it; a PATCH that removes it
+// leaves it unassigned, and an account whose "active" is not true cannot
+// sign in.
+func TestUpdatesKeepCustomerDisabled(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		const name = "off@example.com"
+		auth := basic(name, newPassword)
+		id := activeCustomer(t, a, name, nil)
+		a.me("GET", mePath, auth, nil).must(t, http.StatusOK)
+		cases := []struct {
+			name, method string
+			body         any
+			want         any // "active" after the write; nil: unassigned
+		}{
+			{"PATCH remove active", "PATCH", patch(op("remove", "active", nil)), nil},
+			{"PATCH replace active with null", "PATCH", patch(map[string]any{"op": "replace", "path": "active", "value": nil}), nil},
+			{"PATCH no-path active null", "PATCH", patch(map[string]any{"op": "replace", "value": map[string]any{"active": nil}}), nil},
+			{"PUT without active", "PUT", user(name, nil), false},
+			{"PUT with active null", "PUT", user(name, map[string]any{"active": nil}), false},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "active", false))).must(t, http.StatusOK)
+				r := a.do(c.method, "/Users/"+id, ownerToken, c.body).must(t, http.StatusOK)
+				for _, body := range []map[string]any{r.body, a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).body} {
+					if got, ok := body["active"]; got != c.want || (c.want == nil && ok) {
+						t.Errorf("%s: active = %v (present %v), want %v", c.method, got, ok, c.want)
+					}
+				}
+				a.me("GET", mePath, auth, nil).scimError(t, http.StatusUnauthorized, "", badDetail)
+			})
+		}
+		// An active customer's PUT without "active" keeps it true.
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "active", true))).must(t, http.StatusOK)
+		if r := a.do("PUT", "/Users/"+id, ownerToken, user(name, nil)).must(t, http.StatusOK); r.body["active"] != true {
+			t.Errorf("PUT without active on an active customer: active = %v, want true", r.body["active"])
+		}
+		a.me("GET", mePath, auth, nil).must(t, http.StatusOK)
+
+		// Emails and userType removed stay removed, through later writes too.
+		removals := []struct {
+			name string
+			body any
+		}{
+			{"remove emails and userType", patch(op("remove", "emails", nil), op("remove", "userType", nil))},
+			{"replace emails with nothing", patch(op("replace", "emails", []any{}), map[string]any{"op": "replace", "path": "userType", "value": nil})},
+		}
+		for _, c := range removals {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("PATCH", "/Users/"+id, ownerToken, patch(op("add", "emails", []any{map[string]any{"value": name}}), op("add", "userType", "Customer"))).must(t, http.StatusOK)
+				a.do("PATCH", "/Users/"+id, ownerToken, c.body).must(t, http.StatusOK)
+				a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "nickName", c.name))).must(t, http.StatusOK)
+				got := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK)
+				if _, ok := got.body["emails"]; ok {
+					t.Errorf("emails came back: %s", got.raw)
+				}
+				if _, ok := got.body["userType"]; ok {
+					t.Errorf("userType came back: %s", got.raw)
+				}
+			})
+		}
+		put := a.do("PUT", "/Users/"+id, ownerToken, user(name, nil)).must(t, http.StatusOK)
+		if put.body["emails"] != nil || put.body["userType"] != nil {
+			t.Errorf("PUT without emails and userType recreated them: %s", put.raw)
+		}
+	}, func(c *scim.Config) { c.AuthFailureLimit = -1 })
+}
+
+// TestUserNameOneCaseFolding: uniqueness and the immutability of userName
+// fold case the same way (resources.FoldCase), so a userName the store holds
+// apart from another is never "the same" userName on a PUT or PATCH.
+func TestUserNameOneCaseFolding(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		// Lower case: "σς" and "σσ" differ, so these are two customers.
+		final := str(a.do("POST", "/Users", ownerToken, user("σς@greek.com", nil)).must(t, http.StatusCreated).body, "id")
+		a.do("POST", "/Users", ownerToken, user("ΣΣ@greek.com", nil)).must(t, http.StatusCreated)
+		a.do("POST", "/Users", ownerToken, user("Σς@GREEK.com", nil)).scimError(t, http.StatusConflict, "uniqueness", "already taken")
+		// So "ΣΣ@greek.com" is another userName for every writer.
+		a.do("PUT", "/Users/"+final, ownerToken, user("ΣΣ@greek.com", nil)).scimError(t, 400, "mutability", "userName")
+		a.do("PATCH", "/Users/"+final, ownerToken, patch(op("replace", "userName", "ΣΣ@greek.com"))).scimError(t, 400, "mutability", "userName")
+		// The same userName in another case is the same.
+		a.do("PUT", "/Users/"+final, ownerToken, user("Σς@GREEK.COM", nil)).must(t, http.StatusOK)
+		a.do("PATCH", "/Users/"+final, ownerToken, patch(op("replace", "userName", "Σς@Greek.com"))).must(t, http.StatusOK)
+		if got := str(a.do("GET", "/Users/"+final, ownerToken, nil).must(t, http.StatusOK).body, "userName"); got != "σς@greek.com" {
+			t.Errorf("userName = %q, want σς@greek.com as created", got)
+		}
+	})
+}
+
+// TestUserNameSpaces: surrounding spaces are no part of a userName, for a
+// PUT and a PATCH alike: both trim before they compare with the stored one.
+func TestUserNameSpaces(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user(" F1@filt.org\t", nil)).must(t, http.StatusCreated)
+		id := str(created.body, "id")
+		if got := str(created.body, "userName"); got != "F1@filt.org" {
+			t.Errorf("POST userName = %q, want F1@filt.org", got)
+		}
+		a.do("POST", "/Users", ownerToken, user("f1@filt.org ", nil)).scimError(t, http.StatusConflict, "uniqueness", "already taken")
+		writes := []struct {
+			name, method string
+			body         any
+		}{
+			{"PUT", "PUT", user("F1@filt.org ", nil)},
+			{"PATCH with path", "PATCH", patch(op("replace", "userName", "F1@filt.org "))},
+			{"PATCH without path", "PATCH", patch(op("replace", "", map[string]any{"userName": " f1@filt.org"}))},
+			{"PATCH add", "PATCH", patch(op("add", "userName", "F1@FILT.ORG  "))},
+		}
+		for _, w := range writes {
+			t.Run(w.name, func(t *testing.T) {
+				r := a.do(w.method, "/Users/"+id, ownerToken, w.body).must(t, http.StatusOK)
+				if got := str(r.body, "userName"); got != "F1@filt.org" {
+					t.Errorf("userName = %q, want F1@filt.org", got)
+				}
+			})
+		}
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "userName", " F2@filt.org "))).scimError(t, 400, "mutability", "userName")
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "userName", "   "))).scimError(t, 400, "mutability", "userName")
+	})
+}
+
+// TestNULRefused: a string value holding NUL cannot be indexed, so an
+// indexed filter and a scanned one would disagree about it: every write
+// refuses it, naming the attribute, and changes nothing.
+func TestNULRefused(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user("nul@example.com", nil)).must(t, http.StatusCreated)
+		id, etag := str(created.body, "id"), created.header.Get("ETag")
+		gid := str(a.do("POST", "/Groups", ownerToken, group("Nul")).must(t, http.StatusCreated).body, "id")
+		const nul = "a\x00b"
+		cases := []struct {
+			name, method, path string
+			body               any
+			detail             string
+		}{
+			{"POST userName", "POST", "/Users", user("n\x00@example.com", nil), `"userName"`},
+			{"POST name.givenName", "POST", "/Users", user("n1@example.com", map[string]any{"name": map[string]any{"givenName": nul}}), `"name.givenName"`},
+			{"POST emails.value", "POST", "/Users", user("n2@example.com", map[string]any{"emails": []any{map[string]any{"value": nul}}}), `"emails.value"`},
+			{"POST enterprise department", "POST", "/Users", user("n3@example.com", map[string]any{enterpriseURN: map[string]any{"department": nul}}), enterpriseURN + `:department"`},
+			{"POST password", "POST", "/Users", user("n4@example.com", map[string]any{"password": "long enough\x00pw"}), `"password"`},
+			{"PUT displayName", "PUT", "/Users/" + id, user("nul@example.com", map[string]any{"displayName": nul}), `"displayName"`},
+			{"PATCH displayName", "PATCH", "/Users/" + id, patch(op("replace", "displayName", nul)), `"displayName"`},
+			{"PATCH no path", "PATCH", "/Users/" + id, patch(op("add", "", map[string]any{"name.familyName": nul})), `"name.familyName"`},
+			{"PATCH value filter creates", "PATCH", "/Users/" + id, patch(op("add", `emails[type eq "home"].value`, nul)), `"emails.value"`},
+			{"PATCH password", "PATCH", "/Users/" + id, patch(op("replace", "password", "long enough\x00pw")), `"password"`},
+			{"POST group displayName", "POST", "/Groups", group(nul), `"displayName"`},
+			{"PATCH group members", "PATCH", "/Groups/" + gid, patch(op("add", "members", []any{map[string]any{"value": id + "\x00"}})), `"members.value"`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				r := a.do(c.method, c.path, ownerToken, c.body)
+				r.scimError(t, 400, "invalidValue", c.detail)
+				if d := str(r.body, "detail"); !strings.Contains(d, "NUL") || strings.Contains(d, "long enough") {
+					t.Errorf("detail = %q: want it to name NUL, and never the password", d)
+				}
+			})
+		}
+		if got := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("refused writes changed the user: ETag %s, was %s", got, etag)
+		}
+		for path, want := range map[string]float64{"/Users": 1, "/Groups": 1} {
+			if r := a.do("GET", path, ownerToken, nil).must(t, http.StatusOK); r.body["totalResults"] != want {
+				t.Errorf("GET %s: totalResults = %v, want %v: a refused POST stored something", path, r.body["totalResults"], want)
+			}
+		}
+	})
+}
+
+// TestBodyNamesAttributeOnce: a POST or PUT body that names one attribute
+// twice (in two letter cases, or inside its schema's object and with its
+// URN) is ambiguous: refused whole, naming both, rather than one of them
+// winning at random.
+func TestBodyNamesAttributeOnce(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user("once@example.com", nil)).must(t, http.StatusCreated)
+		id, etag := str(created.body, "id"), created.header.Get("ETag")
+		const coreURN = "urn:ietf:params:scim:schemas:core:2.0:User"
+		cases := []struct {
+			name   string
+			body   map[string]any
+			detail string
+		}{
+			{"two cases", user("a1@example.com", map[string]any{"username": "b1@example.com"}), `both "userName" and "username" given`},
+			{"two cases of a complex attribute", user("a2@example.com", map[string]any{"Name": map[string]any{"givenName": "X"}}), `both "Name" and "name" given`},
+			{"core URN and plain", user("a3@example.com", map[string]any{coreURN + ":userName": "b3@example.com"}), `"` + coreURN + `:userName"`},
+			{"core object and plain", user("a4@example.com", map[string]any{coreURN: map[string]any{"userName": "b4@example.com"}}), `"userName" in the "` + coreURN + `" object`},
+			{"extension object and URN", user("a5@example.com", map[string]any{
+				enterpriseURN:                 map[string]any{"department": "A"},
+				enterpriseURN + ":department": "B",
+			}), `"department" in the "` + enterpriseURN + `" object`},
+			{"extension object in two cases", user("a6@example.com", map[string]any{
+				enterpriseURN:                  map[string]any{"department": "A"},
+				strings.ToUpper(enterpriseURN): map[string]any{"Department": "B"},
+			}), `name the same attribute "` + enterpriseURN + `:department"`},
+			{"inside an extension object", user("a7@example.com", map[string]any{
+				enterpriseURN: map[string]any{"department": "A", "DEPARTMENT": "B"},
+			}), `"DEPARTMENT" in the`},
+			{"one of them null", user("a8@example.com", map[string]any{"DisplayName": nil, "displayName": "D"}), `both "DisplayName" and "displayName" given`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("POST", "/Users", ownerToken, c.body).scimError(t, 400, "invalidSyntax", c.detail)
+				c.body["userName"] = "once@example.com"
+				a.do("PUT", "/Users/"+id, ownerToken, c.body).scimError(t, 400, "invalidSyntax", "given")
+			})
+		}
+		if r := a.do("GET", "/Users", ownerToken, nil).must(t, http.StatusOK); r.body["totalResults"] != float64(1) {
+			t.Errorf("refused POSTs stored users: totalResults = %v, want 1", r.body["totalResults"])
+		}
+		if got := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("refused PUTs changed the user: ETag %s, was %s", got, etag)
+		}
+		// An extension object and another attribute of it by URN go together.
+		both := a.do("POST", "/Users", ownerToken, user("a9@example.com", map[string]any{
+			enterpriseURN:                 map[string]any{"department": "A"},
+			enterpriseURN + ":costCenter": "C",
+		})).must(t, http.StatusCreated)
+		if str(both.body, enterpriseURN, "department") != "A" || str(both.body, enterpriseURN, "costCenter") != "C" {
+			t.Errorf("extension object and URN attribute: %s", both.raw)
+		}
+	})
+}
+
+// TestCoreSchemaObject: the core attributes may be sent in an object under
+// the core schema's URN, as extension attributes are under theirs (RFC 7643
+// §3), like URN-qualified names.
+func TestCoreSchemaObject(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		const coreURN = "urn:ietf:params:scim:schemas:core:2.0:User"
+		r := a.do("POST", "/Users", ownerToken, map[string]any{
+			"schemas": []string{coreURN},
+			strings.ToLower(coreURN): map[string]any{
+				"userName": "core@example.com", "password": "Temporary-Pass-1", "name": map[string]any{"givenName": "Cora"},
+			},
+		}).must(t, http.StatusCreated)
+		if str(r.body, "userName") != "core@example.com" || str(r.body, "name", "givenName") != "Cora" ||
+			str(r.body, customerURN, "accountState") != "passwordChangeRequired" {
+			t.Errorf("POST with the core schema object = %s; want its userName, name and password taken", r.raw)
+		}
+		id := str(r.body, "id")
+		put := a.do("PUT", "/Users/"+id, ownerToken, map[string]any{
+			"schemas": []string{coreURN}, coreURN: map[string]any{"userName": "core@example.com", "nickName": "C"},
+		}).must(t, http.StatusOK)
+		if str(put.body, "nickName") != "C" || str(put.body, "name", "givenName") != "" {
+			t.Errorf("PUT with the core schema object = %s", put.raw)
+		}
+		a.do("POST", "/Users", ownerToken, map[string]any{"schemas": []string{coreURN}, coreURN: "x@example.com"}).
+			scimError(t, 400, "invalidSyntax", "expected an object")
+		a.do("POST", "/Users", ownerToken, map[string]any{"schemas": []string{coreURN}, coreURN: map[string]any{"userName": "y@example.com", "shoeSize": 42}}).
+			scimError(t, 400, "invalidValue", "shoeSize")
+
+		const groupURN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+		g := a.do("POST", "/Groups", ownerToken, map[string]any{
+			"schemas": []string{groupURN},
+			groupURN:  map[string]any{"displayName": "Core", "members": []any{map[string]any{"value": id}}},
+		}).must(t, http.StatusCreated)
+		gid := str(g.body, "id")
+		if str(g.body, "displayName") != "Core" || !equal(memberIDs(g.body), []string{id}) {
+			t.Errorf("POST group with the core schema object = %s", g.raw)
+		}
+		// members by URN are members too, never part of the document.
+		a.do("PUT", "/Groups/"+gid, ownerToken, map[string]any{
+			"schemas": []string{groupURN}, "displayName": "Core", groupURN + ":members": []any{},
+		}).must(t, http.StatusOK)
+		got := a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK)
+		if len(memberIDs(got.body)) != 0 || len(groupIDs(a.do("GET", "/Users/"+id, ownerToken, nil).body)) != 0 {
+			t.Errorf("PUT members by URN: group %s", got.raw)
+		}
+		a.do("PUT", "/Groups/"+gid, ownerToken, map[string]any{
+			"schemas": []string{groupURN}, "displayName": "Core", groupURN + ":members": []any{map[string]any{"value": id}},
+		}).must(t, http.StatusOK)
+		if !equal(groupIDs(a.do("GET", "/Users/"+id, ownerToken, nil).body), []string{gid}) {
+			t.Errorf("PUT members by URN did not make the user a member")
+		}
+	})
+}
+
+// TestMultiValuedNeedsArray: in a POST or PUT body a multi-valued attribute
+// is an array (RFC 7643 §2.4); a single value is refused rather than
+// wrapped. A PATCH may still add one value alone.
+func TestMultiValuedNeedsArray(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user("arr@example.com", nil)).must(t, http.StatusCreated)
+		id, etag := str(created.body, "id"), created.header.Get("ETag")
+		cases := []struct {
+			name   string
+			extra  map[string]any
+			status int
+			typ    string
+			detail string
+		}{
+			{"emails string", map[string]any{"emails": "arr@example.com"}, 400, "invalidValue", `attribute "emails" must be an array of values (RFC 7643 §2.4), got "arr@example.com"`},
+			{"emails object", map[string]any{"emails": map[string]any{"value": "arr@example.com"}}, 400, "invalidValue", `attribute "emails" must be an array of values (RFC 7643 §2.4), got an object`},
+			{"phoneNumbers object", map[string]any{"phoneNumbers": map[string]any{"value": "+1 555"}}, 400, "invalidValue", `"phoneNumbers" must be an array`},
+			{"unknown sub-attribute", map[string]any{"emails": []any{map[string]any{"value": "arr@example.com", "foo": 1}}}, 400, "invalidValue", `unknown sub-attribute "foo"`},
+			{"unknown sub-attribute of a complex attribute", map[string]any{"name": map[string]any{"givenName": "A", "shoeSize": 1}}, 400, "invalidValue", `unknown sub-attribute "shoeSize"`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a.do("POST", "/Users", ownerToken, user("arr2@example.com", c.extra)).scimError(t, c.status, c.typ, c.detail)
+				a.do("PUT", "/Users/"+id, ownerToken, user("arr@example.com", c.extra)).scimError(t, c.status, c.typ, c.detail)
+			})
+		}
+		if got := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("refused PUTs changed the user: ETag %s, was %s", got, etag)
+		}
+		// PATCH stays lenient: Entra ID and others add one value alone.
+		r := a.do("PATCH", "/Users/"+id, ownerToken, patch(op("add", "phoneNumbers", map[string]any{"value": "+1 555", "type": "work"}))).must(t, http.StatusOK)
+		if str(r.body, "phoneNumbers", 0, "value") != "+1 555" {
+			t.Errorf("PATCH add of one phoneNumber = %s", r.raw)
+		}
+	})
+}
+
+// TestPatchReadOnlySubAttribute: a readOnly sub-attribute with a value
+// inside a PATCH value is refused as the same attribute named by path is,
+// never dropped without a word; POST and PUT ignore it (RFC 7644 §3.3,
+// §3.5.1).
+func TestPatchReadOnlySubAttribute(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		created := a.do("POST", "/Users", ownerToken, user("boss@example.com", map[string]any{
+			enterpriseURN: map[string]any{"manager": map[string]any{"value": "mgr0", "displayName": "Ignored"}},
+		})).must(t, http.StatusCreated)
+		id, etag := str(created.body, "id"), created.header.Get("ETag")
+		if str(created.body, enterpriseURN, "manager", "value") != "mgr0" || str(created.body, enterpriseURN, "manager", "displayName") != "" {
+			t.Errorf("POST manager = %s; want its value, displayName ignored", created.raw)
+		}
+		const detail = `"` + enterpriseURN + `:manager.displayName" is read-only`
+		refused := []map[string]any{
+			patch(op("replace", enterpriseURN+":manager", map[string]any{"value": "mgr1", "displayName": "Boss"})),
+			patch(op("add", enterpriseURN+":manager", map[string]any{"value": "mgr1", "DisplayName": "Boss"})),
+			patch(op("replace", "", map[string]any{enterpriseURN: map[string]any{"manager": map[string]any{"value": "mgr1", "displayName": "Boss"}}})),
+			patch(op("replace", enterpriseURN+":manager.displayName", "Boss")),
+		}
+		for _, body := range refused {
+			a.do("PATCH", "/Users/"+id, ownerToken, body).scimError(t, 400, "mutability", detail)
+		}
+		if got := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).header.Get("ETag"); got != etag {
+			t.Errorf("refused PATCHes changed the user: ETag %s, was %s", got, etag)
+		}
+		// Entra ID's forms: the id alone, or {"value": id}; a null displayName is no value.
+		for _, v := range []any{"mgr2", map[string]any{"value": "mgr3"}, map[string]any{"value": "mgr4", "displayName": nil}} {
+			r := a.do("PATCH", "/Users/"+id, ownerToken, patch(op("Replace", enterpriseURN+":manager", v))).must(t, http.StatusOK)
+			if str(r.body, enterpriseURN, "manager", "value") == "" {
+				t.Errorf("PATCH manager %v = %s", v, r.raw)
+			}
 		}
 	})
 }

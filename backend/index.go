@@ -182,7 +182,7 @@ func attrValues(attrs map[string]any, path string) []any {
 // case-insensitive.
 func uniqueKey(attrs map[string]any, name string) (key, value string) {
 	value, _ = attrs[name].(string)
-	return strings.ToLower(value), value
+	return resources.FoldCase(value), value // the folding resources checks immutability with
 }
 
 // userDisplay is how a user is shown in its groups' members: its displayName

@@ -43,8 +43,10 @@ func TestOrgAndTokenCommands(t *testing.T) {
 	if _, err := admin(t, url, "org", "create", "--name", "acme"); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("org create of an existing organization = %v, want already exists", err)
 	}
-	if _, err := admin(t, url, "org", "create", "--name", "a{b}"); err == nil {
-		t.Errorf("org create with braces succeeded")
+	for _, bad := range []string{"a{b}", ".", "..", "a/b"} {
+		if _, err := admin(t, url, "org", "create", "--name", bad); err == nil || !strings.Contains(err.Error(), "invalid organization name") {
+			t.Errorf("org create --name %q = %v, want invalid organization name", bad, err)
+		}
 	}
 
 	sync := strings.TrimSpace(mustAdmin(t, url, "token", "create", "--org", "acme", "--role", "reader", "--name", "sync"))

@@ -349,7 +349,7 @@ func (u *Users) redeem(ctx context.Context, org string, password Secret, invalid
 ) (Resource, error) {
 	var w UserWrite
 	return u.activate(ctx, invalid, load, func(cur Resource) (UserWrite, error) {
-		if problem := PasswordProblem(password, stringAttr(cur.Attributes, "userName")); problem != "" {
+		if problem := PasswordProblem(password, stringAttr(cur.Attributes, "userName"), accountNames(cur)...); problem != "" {
 			return UserWrite{}, Errorf(InvalidValue, "Your new password %s.", problem)
 		}
 		if err := check(cur); err != nil {
@@ -399,6 +399,23 @@ func (u *Users) activate(ctx context.Context, invalid Error,
 			return Resource{}, err
 		}
 	}
+}
+
+// accountNames returns what an account is called besides its email (first,
+// last and display name), which a password should not be built from.
+func accountNames(r Resource) []string {
+	var names []string
+	if n, ok := r.Attributes["name"].(map[string]any); ok {
+		for _, k := range []string{"givenName", "familyName"} {
+			if s, _ := n[k].(string); s != "" {
+				names = append(names, s)
+			}
+		}
+	}
+	if s := stringAttr(r.Attributes, "displayName"); s != "" {
+		names = append(names, s)
+	}
+	return names
 }
 
 // asInvalid turns "not found" into the invalid-secret answer and keeps other

@@ -147,7 +147,7 @@ func CheckRegistration(r Registration) map[string]string {
 			problems[field] = "Your " + what + " name must not contain control characters."
 		}
 	}
-	if p := PasswordProblem(r.Password, email); p != "" {
+	if p := PasswordProblem(r.Password, email, r.GivenName, r.FamilyName); p != "" {
 		problems["password"] = "Your password " + p + "."
 	}
 	return problems

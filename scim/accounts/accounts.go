@@ -192,12 +192,16 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) (csrfOK, ok 
 // expiredForm is the alert of a form whose CSRF check failed.
 const expiredForm = "For your security, this form has expired. Please fill it in and submit it again."
 
+// passwordHint is the hint of every new-password field: the policy of
+// resources.PasswordProblem, in a customer's words.
+const passwordHint = "At least 8 characters, and hard to guess: not your email address or name, not a common password or pattern. Three or four unrelated words work well."
+
 // passwordFields are the new-password and confirmation inputs.
 func passwordFields(email, pwErr, confirmErr string) []field {
 	return []field{
 		{ID: "username", Name: "username", Type: "email", Label: "Email", Value: email, Autocomplete: "username", ReadOnly: true},
 		{ID: "password", Name: "password", Type: "password", Label: "New password", Autocomplete: "new-password",
-			Hint:  "At least 8 characters. Not your email address, and not a common password.",
+			Hint:  passwordHint,
 			Error: pwErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength, Autofocus: true},
 		{ID: "confirm", Name: "confirm", Type: "password", Label: "Confirm new password", Autocomplete: "new-password",
 			Error: confirmErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},

@@ -77,7 +77,7 @@ func TestInvitationAccepted(t *testing.T) {
 		// Refused passwords: a clear message, linked to the field, and nothing changes.
 		for _, c := range []struct{ pw, confirm, want, field string }{
 			{"short", "short", "at least 8 characters", "password"},
-			{"password123", "password123", "too common", "password"},
+			{"password123", "password123", "too easy to guess", "password"},
 			{"jane.doe@example.com", "jane.doe@example.com", "email address", "password"},
 			{chosen, chosen + "x", "do not match", "confirm"},
 		} {
@@ -247,7 +247,7 @@ func TestTemporaryPassword(t *testing.T) {
 			return b.post("/t/acme/accounts/change-password", url.Values{"csrf": {csrf}, "password": {pw}, "confirm": {confirm}})
 		}
 		post(tempPass, tempPass).must(t, http.StatusBadRequest, "must differ from your temporary password")
-		post("12345678", "12345678").must(t, http.StatusBadRequest, "too common")
+		post("12345678", "12345678").must(t, http.StatusBadRequest, "too easy to guess")
 		if s := e.state(id); s != "passwordChangeRequired" {
 			t.Fatalf("accountState = %q, want passwordChangeRequired", s)
 		}

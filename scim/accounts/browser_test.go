@@ -116,7 +116,7 @@ func TestBrowserInvitation(t *testing.T) {
 		t.Fatalf("browser: %v", err)
 	}
 	title, body := text(ctx, t, "h1"), text(ctx, t, "main")
-	if !strings.Contains(errText, "too common") {
+	if !strings.Contains(errText, "too easy to guess") {
 		t.Errorf("error shown = %q, want the common-password message", errText)
 	}
 	if title != "You're all set" || !strings.Contains(body, "account is active") {

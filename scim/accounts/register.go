@@ -57,7 +57,7 @@ func (f registerForm) fields() []field {
 		{ID: "givenName", Name: "givenName", Type: "text", Label: "First name", Value: f.givenName, Autocomplete: "given-name"},
 		{ID: "familyName", Name: "familyName", Type: "text", Label: "Last name", Value: f.familyName, Autocomplete: "family-name"},
 		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "new-password",
-			Hint:      "At least 8 characters. Not your email address, and not a common password.",
+			Hint:      passwordHint,
 			MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},
 		{ID: "confirm", Name: "confirm", Type: "password", Label: "Confirm password", Autocomplete: "new-password",
 			MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},

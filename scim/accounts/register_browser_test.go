@@ -79,7 +79,7 @@ func TestBrowserRegistration(t *testing.T) {
 	}
 	title, body := text(ctx, t, "h1"), text(ctx, t, "main")
 
-	if !strings.Contains(errText, "too common") || kept != "Alex" {
+	if !strings.Contains(errText, "too easy to guess") || kept != "Alex" {
 		t.Errorf("refused password: error %q, first name kept %q; want the common-password message and Alex", errText, kept)
 	}
 	if checkTitle != "Check your email" {

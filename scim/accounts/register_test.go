@@ -273,7 +273,7 @@ func TestRegistrationRefused(t *testing.T) {
 		e.enable("globex", true)
 		// Refused forms: a clear message on the field, nothing created, no mail.
 		for _, c := range []struct{ email, given, family, pw, confirm, want, field string }{
-			{"weak@example.com", "Wes", "Weak", "password123", "password123", "too common", "password"},
+			{"weak@example.com", "Wes", "Weak", "password123", "password123", "too easy to guess", "password"},
 			{"weak@example.com", "Wes", "Weak", "short", "short", "at least 8 characters", "password"},
 			{"weak@example.com", "Wes", "Weak", "weak@example.com", "weak@example.com", "email address", "password"},
 			{"weak@example.com", "Wes", "Weak", regPass, regPass + "x", "do not match", "confirm"},

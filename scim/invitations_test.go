@@ -4,15 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
+	scimdmail "github.com/scimd/scimd/resources/mail"
 	"github.com/scimd/scimd/resources/mail/mailtest"
 	"github.com/scimd/scimd/scim"
 )
@@ -32,14 +38,22 @@ func lastToken(tb testing.TB, mb *mailtest.Mailbox) string {
 // mailbox, logs to the returned buffer.
 func onboardingAPI(t *testing.T, redisURL string) (*api, *resources.Users, *mailtest.Mailbox, *syncBuffer) {
 	t.Helper()
+	mails := &mailtest.Mailbox{}
+	a, users, logs := onboardingAPIWith(t, redisURL, mails)
+	return a, users, mails, logs
+}
+
+// onboardingAPIWith is onboardingAPI sending mail through mailer.
+func onboardingAPIWith(t *testing.T, redisURL string, mailer resources.Mailer) (*api, *resources.Users, *syncBuffer) {
+	t.Helper()
 	a := newAPI(t, redisURL)
-	mails, logs := &mailtest.Mailbox{}, &syncBuffer{}
+	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	users := resources.NewUsers(a.store).WithOnboarding(resources.Onboarding{
-		Store: a.store, Mailer: mails, BaseURL: a.srv.URL, Log: log})
+		Store: a.store, Mailer: mailer, BaseURL: a.srv.URL, Log: log})
 	handler := scim.NewHandler(scim.Config{BaseURL: a.srv.URL + scim.BasePath}, users, resources.NewGroups(a.store), a.store, log)
 	a.srv.Config.Handler = scim.Observe(log, nil, handler)
-	return a, users, mails, logs
+	return a, users, logs
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
@@ -148,5 +162,94 @@ func TestInvitationWithoutOnboardingIsNotSent(t *testing.T) {
 	r := a.do("POST", "/Users", ownerToken, invitee("plain@example.com")).must(t, http.StatusCreated)
 	if got := str(r.body, customerURN, "accountState"); got != "pendingInvitation" {
 		t.Errorf("accountState = %q, want pendingInvitation", got)
+	}
+}
+
+// refusingSMTP is an SMTP server (github.com/emersion/go-smtp) that refuses
+// every message at DATA, or every recipient at RCPT, quoting what it refuses
+// as real servers do; it stops when the test ends.
+func refusingSMTP(t *testing.T, stage string) *scimdmail.SMTP {
+	t.Helper()
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return refusingSession{stage}, nil }))
+	srv.Domain, srv.AllowInsecureAuth = "localhost", true
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return &scimdmail.SMTP{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, StartTLS: scimdmail.StartTLSOff,
+		From: "no-reply@acme.example", Timeout: 5 * time.Second}
+}
+
+type refusingSession struct{ stage string }
+
+func (s refusingSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s refusingSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.stage != "RCPT" {
+		return nil
+	}
+	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + to + ">: Recipient address rejected"}
+}
+func (s refusingSession) Data(r io.Reader) error {
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
+		Message: "Message refused by content filter: " + strings.Join(strings.Fields(string(body)), " ")}
+}
+func (refusingSession) Reset()        {}
+func (refusingSession) Logout() error { return nil }
+
+// TestInvitationRefusedByMailServerLogsNoLink: when the mail server refuses
+// the invitation quoting it (the link, quoted-printable: token=3D...) or the
+// recipient, the customer is created invitationNotDelivered and the log
+// line has the server's codes, never the link or the address.
+func TestInvitationRefusedByMailServerLogsNoLink(t *testing.T) {
+	for _, c := range []struct{ stage, codes string }{{"DATA", "554 5.6.0"}, {"RCPT", "550 5.1.1"}} {
+		t.Run(c.stage, func(t *testing.T) {
+			a, _, logs := onboardingAPIWith(t, "", refusingSMTP(t, c.stage))
+			r := a.do("POST", "/Users", ownerToken, invitee("quoted.customer@example.com")).must(t, http.StatusCreated)
+			if got := str(r.body, customerURN, "accountState"); got != "invitationNotDelivered" {
+				t.Errorf("accountState = %q, want invitationNotDelivered", got)
+			}
+			a.do("POST", "/Users/"+str(r.body, "id")+"/resendInvitation", ownerToken, nil).
+				scimError(t, http.StatusServiceUnavailable, "", "could not be sent")
+			out := logs.String()
+			if !strings.Contains(out, "invitation email not sent") || !strings.Contains(out, c.codes) {
+				t.Errorf("the log lacks the failure with the server's codes %q:\n%s", c.codes, out)
+			}
+			for _, leak := range []string{"token", "=3D", "/accounts/invite", "quoted.customer", "refused by", "Recipient address"} {
+				if strings.Contains(out, leak) {
+					t.Errorf("the log holds %q (the link, the address or the server's text):\n%s", leak, out)
+				}
+			}
+		})
+	}
+}
+
+// TestInvitationStalledMailServer: a mail server that accepts connections
+// and never answers costs POST /Users the mailer's timeout, no more; the
+// customer is created invitationNotDelivered.
+func TestInvitationStalledMailServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never greets
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	mailer := &scimdmail.SMTP{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, From: "no-reply@acme.example", Timeout: 500 * time.Millisecond}
+	a, _, logs := onboardingAPIWith(t, "", mailer)
+	start := time.Now()
+	r := a.do("POST", "/Users", ownerToken, invitee("stalled@example.com")).must(t, http.StatusCreated)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("POST /Users took %v with a stalled mail server, want about the mailer's timeout", d)
+	}
+	if got := str(r.body, customerURN, "accountState"); got != "invitationNotDelivered" {
+		t.Errorf("accountState = %q, want invitationNotDelivered", got)
+	}
+	if out := logs.String(); !strings.Contains(out, "invitation email not sent") || !strings.Contains(out, "deadline exceeded") {
+		t.Errorf("the failure is not logged as a timeout:\n%s", out)
 	}
 }

@@ -32,8 +32,15 @@ const (
 	DefaultTicketTTL = 10 * time.Minute
 )
 
-// ActionInvite is the audit trail's action of an invitation sent or resent.
-const ActionInvite Action = "invite"
+// Actions of the audit trail for invitations and passwords.
+const (
+	// ActionInvite is an invitation (or a password-reset link) sent or
+	// resent, and the accountState it leaves.
+	ActionInvite Action = "invite"
+	// ActionSetPassword is a customer choosing their password with an
+	// emailed link or replacing a temporary one: not a profile edit.
+	ActionSetPassword Action = "setPassword"
+)
 
 // ErrInvalidInvitation is the one answer to an invitation token that is not
 // (or no longer) usable: unknown, forged, already used, replaced by a newer
@@ -212,7 +219,7 @@ func (u *Users) setAccountState(ctx context.Context, org string, cur Resource, s
 		}
 		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
 		subAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = state
-		res, err := u.store.ReplaceUser(ctx, org, next, cur.Version, UserWrite{})
+		res, err := u.store.ReplaceUser(WithAction(ctx, ActionInvite), org, next, cur.Version, UserWrite{})
 		if !errors.Is(err, ErrVersionConflict) {
 			if err == nil {
 				res.Groups = cur.Groups
@@ -266,14 +273,15 @@ func (u *Users) tokenAccount(ctx context.Context, org string, secret Secret,
 // org is for and makes the account active, consuming the token: it works
 // once. The password must pass [CheckPasswordPolicy] (the error's detail is a
 // sentence for the customer). Every unusable token is [ErrInvalidInvitation],
-// and then nothing changes.
+// and then nothing changes. The change log records a "setPassword" by the
+// customer.
 func (u *Users) AcceptInvitation(ctx context.Context, org string, token, password Secret) (Resource, error) {
 	hash := HashToken(token)
 	return u.redeem(ctx, org, password, ErrInvalidInvitation,
 		func() (Resource, error) { return u.Invitation(ctx, org, token) },
 		func(cur Resource) error { return nil },
 		func(ctx context.Context, next Resource, version int64, w UserWrite) (Resource, error) {
-			return u.onboarding.Store.RedeemInvitation(ctx, org, hash, next, version, w)
+			return u.onboarding.Store.RedeemInvitation(WithAction(ctx, ActionSetPassword), org, hash, next, version, w)
 		})
 }
 
@@ -320,6 +328,7 @@ func (u *Users) Ticket(ctx context.Context, org string, ticket Secret) (Resource
 // ticket of org is for and makes the account active, consuming the ticket.
 // The password must pass [CheckPasswordPolicy] and differ from the temporary
 // one. Every unusable ticket is [ErrInvalidTicket], and then nothing changes.
+// The change log records a "setPassword" by the customer.
 func (u *Users) ChangeTemporaryPassword(ctx context.Context, org string, ticket, password Secret) (Resource, error) {
 	hash := HashToken(ticket)
 	return u.redeem(ctx, org, password, ErrInvalidTicket,
@@ -335,7 +344,7 @@ func (u *Users) ChangeTemporaryPassword(ctx context.Context, org string, ticket,
 			return nil
 		},
 		func(ctx context.Context, next Resource, version int64, w UserWrite) (Resource, error) {
-			return u.onboarding.Store.RedeemTicket(ctx, org, hash, next, version, w)
+			return u.onboarding.Store.RedeemTicket(WithAction(ctx, ActionSetPassword), org, hash, next, version, w)
 		})
 }
 

@@ -120,6 +120,11 @@ func TestInvitationAccepted(t *testing.T) {
 		if strings.Contains(e.logs.String(), token) || strings.Contains(e.logs.String(), chosen) {
 			t.Errorf("the log holds the token or the password")
 		}
+		// The change log tells the password apart from a profile edit.
+		want := []string{"owner create", "owner invite", "customer:" + id + " setPassword"}
+		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("change log of the user = %v, want %v", got, want)
+		}
 	})
 }
 
@@ -211,6 +216,11 @@ func TestInvitationNotDelivered(t *testing.T) {
 		if strings.Contains(e.logs.String(), token) {
 			t.Errorf("the log holds the token")
 		}
+		// The state changes of delivery are the invitation's, not edits.
+		want := []string{"owner create", "owner invite", "owner invite", "owner invite", "owner invite"}
+		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("change log of the user = %v, want %v", got, want)
+		}
 	})
 }
 
@@ -275,6 +285,10 @@ func TestTemporaryPassword(t *testing.T) {
 			if strings.Contains(e.logs.String(), s) {
 				t.Errorf("the log holds a password")
 			}
+		}
+		want := []string{"owner create", "customer:" + id + " setPassword"}
+		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("change log of the user = %v, want %v", got, want)
 		}
 	})
 }

@@ -257,3 +257,20 @@ func (p page) must(tb testing.TB, status int, texts ...string) page {
 	}
 	return p
 }
+
+// changeLog returns acme's change-log entries of the resource id, oldest
+// first, as "who action".
+func (e *env) changeLog(id string) []string {
+	e.t.Helper()
+	changes, err := e.store.Changes(context.Background(), "acme", 1000)
+	if err != nil {
+		e.t.Fatalf("Changes: %v", err)
+	}
+	var out []string
+	for i := len(changes) - 1; i >= 0; i-- {
+		if c := changes[i]; c.ResourceID == id {
+			out = append(out, c.Who+" "+string(c.Action))
+		}
+	}
+	return out
+}

@@ -16,8 +16,8 @@
 //	GET  /t/{org}/accounts/register         the self-registration form
 //	POST /t/{org}/accounts/register         register: always leads on to "registered"
 //	GET  /t/{org}/accounts/registered       "check your email"
-//	GET  /t/{org}/accounts/confirm?token=T  the confirmation button (from the emailed link; changes nothing)
-//	POST /t/{org}/accounts/confirm          confirm: the account becomes active
+//	GET  /t/{org}/accounts/confirm?token=T  the confirmation form (from the emailed link; changes nothing)
+//	POST /t/{org}/accounts/confirm          confirm with the password chosen at registration: the account becomes active
 //	GET  /t/{org}/accounts/confirmed        "your account is ready"
 //	GET  /t/{org}/accounts/style.css        the pages' style sheet
 //
@@ -43,9 +43,11 @@
 // organization turned self-registration on (scimd org set --name ORG
 // --self-registration on). A valid registration form always leads to the same
 // "check your email" page, whether the address was new (an account waiting
-// for confirmation is created and a link emailed), already had an account
-// (nothing is created; its owner is told by email), or the email could not be
-// sent: the page does not tell which addresses have accounts. The emailed
-// link opens a page with a button; only its POST confirms, because mail
-// scanners fetch links.
+// for confirmation is created and a link emailed), was waiting for
+// confirmation (the registration is replaced and a new link emailed),
+// already had an account (nothing is created; its owner is told by email), or
+// the email could not be sent: the page does not tell which addresses have
+// accounts. The emailed link opens a form; only its POST confirms, because
+// mail scanners fetch links, and only with the password chosen at
+// registration, because whoever registered an address need not own it.
 package accounts

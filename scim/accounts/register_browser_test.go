@@ -62,7 +62,8 @@ func TestBrowserRegistration(t *testing.T) {
 	link := confirmLink(t, e.mail, email)
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(link),
-		chromedp.WaitVisible(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("password")),
+		chromedp.SendKeys(chromedp.ID("password"), regPass),
 		screenshot(t, "register-confirm"),
 	)
 	if err != nil {

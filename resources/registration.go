@@ -396,10 +396,10 @@ var registrationHTML = template.Must(template.New("registration").Parse(`<!DOCTY
 {{end}}</body></html>
 `))
 
-// registrationMail composes an email of the registration flow to the
-// address to: paragraphs before and after a link (none when link is ""). It
-// greets nobody by name: a registration form's names were typed by whoever
-// filled it in, who may not own the address.
+// registrationMail composes an email of the registration flow (or a
+// password reset) to the address to: paragraphs before and after a link (none
+// when link is ""). It greets nobody by name: a registration form's names
+// were typed by whoever filled it in, who may not own the address.
 func registrationMail(subject, to string, before []string, button, link string, after []string) (Message, error) {
 	var text strings.Builder
 	text.WriteString("Hello,\n\n")

@@ -132,7 +132,7 @@ func TestInvitationResend(t *testing.T) {
 				t.Errorf("accountState after a successful resend = %q, want pendingInvitation", got)
 			}
 
-			// Accepting activates; then a resend is 409 and the token is burnt.
+			// Accepting activates, and the token is burnt.
 			res, err := users.AcceptInvitation(ctx, "acme", resources.Secret(second), "Ivy-Chosen-Pass-1")
 			if err != nil {
 				t.Fatalf("AcceptInvitation: %v", err)
@@ -141,7 +141,6 @@ func TestInvitationResend(t *testing.T) {
 				t.Errorf("accountState after accepting = %q", got)
 			}
 			a.me("GET", mePath, basic("ivy@example.com", "Ivy-Chosen-Pass-1"), nil).must(t, http.StatusOK)
-			a.do("POST", "/Users/"+id+"/resendInvitation", ownerToken, nil).scimError(t, http.StatusConflict, "", "not waiting for an invitation")
 			if _, err := users.AcceptInvitation(ctx, "acme", resources.Secret(second), "Another-Pass-22"); !errors.Is(err, resources.ErrInvalidInvitation) {
 				t.Errorf("AcceptInvitation twice = %v, want ErrInvalidInvitation", err)
 			}
@@ -251,5 +250,92 @@ func TestInvitationStalledMailServer(t *testing.T) {
 	}
 	if out := logs.String(); !strings.Contains(out, "invitation email not sent") || !strings.Contains(out, "deadline exceeded") {
 		t.Errorf("the failure is not logged as a timeout:\n%s", out)
+	}
+}
+
+// TestResendIsPasswordReset: an invited customer who accepted and forgot
+// their password (an administrator may not set one: passwordSetup invite)
+// gets a reset link from resendInvitation. The account and its password stay
+// as they are until the link is used; then only the new password works.
+func TestResendIsPasswordReset(t *testing.T) {
+	for _, variant := range []string{"embedded", "redis"} {
+		t.Run(variant, func(t *testing.T) {
+			url := ""
+			if variant == "redis" {
+				url = redistest.Start(t)
+			}
+			a, users, mails, logs := onboardingAPI(t, url)
+			ctx := context.Background()
+			const old, fresh = "Forgotten-Pass-2024", "Remembered-Pass-2025"
+			r := a.do("POST", "/Users", ownerToken, invitee("forgetful@example.com")).must(t, http.StatusCreated)
+			id := str(r.body, "id")
+			if _, err := users.AcceptInvitation(ctx, "acme", resources.Secret(lastToken(t, mails)), old); err != nil {
+				t.Fatalf("AcceptInvitation: %v", err)
+			}
+			// What was refused before: a password from the administrator.
+			a.do("PATCH", "/Users/"+id, ownerToken, patch(op("replace", "password", fresh))).
+				scimError(t, http.StatusBadRequest, "invalidValue", "must not be sent with passwordSetup")
+
+			r = a.do("POST", "/Users/"+id+"/resendInvitation", collabToken, nil).must(t, http.StatusOK)
+			if got := str(r.body, customerURN, "accountState"); got != "active" {
+				t.Errorf("accountState after a reset link = %q, want active (unchanged)", got)
+			}
+			m := mails.Last(t)
+			if m.To != "forgetful@example.com" || !strings.Contains(m.Subject, "new password") || !strings.Contains(m.Text, "keeps working") {
+				t.Errorf("reset email = to %q, %q:\n%s", m.To, m.Subject, m.Text)
+			}
+			reset := lastToken(t, mails)
+			a.me("GET", mePath, basic("forgetful@example.com", old), nil).must(t, http.StatusOK)
+
+			// A second reset revokes the first link.
+			a.do("POST", "/Users/"+id+"/resendInvitation", ownerToken, nil).must(t, http.StatusOK)
+			if _, err := users.AcceptInvitation(ctx, "acme", resources.Secret(reset), fresh); !errors.Is(err, resources.ErrInvalidInvitation) {
+				t.Fatalf("AcceptInvitation with a revoked reset link = %v, want ErrInvalidInvitation", err)
+			}
+			reset = lastToken(t, mails)
+			if _, err := users.AcceptInvitation(ctx, "acme", resources.Secret(reset), fresh); err != nil {
+				t.Fatalf("AcceptInvitation with the reset link: %v", err)
+			}
+			a.me("GET", mePath, basic("forgetful@example.com", fresh), nil).must(t, http.StatusOK)
+			a.me("GET", mePath, basic("forgetful@example.com", old), nil).must(t, http.StatusUnauthorized)
+
+			// The mail server down: 503, and the account still works as it did.
+			mails.SetFail(true)
+			a.do("POST", "/Users/"+id+"/resendInvitation", ownerToken, nil).scimError(t, http.StatusServiceUnavailable, "", "unchanged")
+			if got := str(a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).body, customerURN, "accountState"); got != "active" {
+				t.Errorf("accountState after an undelivered reset = %q, want active", got)
+			}
+			a.me("GET", mePath, basic("forgetful@example.com", fresh), nil).must(t, http.StatusOK)
+			if !strings.Contains(logs.String(), "password reset email not sent") || strings.Contains(logs.String(), reset) {
+				t.Errorf("the failure is not logged, or the log holds a token:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// TestResendToAccountWithoutPassword: identity providers (Entra ID, Okta)
+// create customers without passwordSetup and without a password: active, and
+// no way to sign in. resendInvitation invites them.
+func TestResendToAccountWithoutPassword(t *testing.T) {
+	a, users, mails, _ := onboardingAPI(t, "")
+	r := a.do("POST", "/Users", ownerToken, user("from.entra@example.com", nil)).must(t, http.StatusCreated)
+	id := str(r.body, "id")
+	if n := len(mails.Messages()); n != 0 {
+		t.Fatalf("creating a customer without passwordSetup sent %d messages", n)
+	}
+	r = a.do("POST", "/Users/"+id+"/resendInvitation", ownerToken, nil).must(t, http.StatusOK)
+	if got := str(r.body, customerURN, "accountState"); got != "pendingInvitation" {
+		t.Errorf("accountState after resendInvitation = %q, want pendingInvitation", got)
+	}
+	if m := mails.Last(t); !strings.Contains(m.Subject, "Set up your") {
+		t.Errorf("email subject %q, want an invitation", m.Subject)
+	}
+	if _, err := users.AcceptInvitation(context.Background(), "acme", resources.Secret(lastToken(t, mails)), "Entra-Customer-Pass-1"); err != nil {
+		t.Fatalf("AcceptInvitation: %v", err)
+	}
+	a.me("GET", mePath, basic("from.entra@example.com", "Entra-Customer-Pass-1"), nil).must(t, http.StatusOK)
+	r = a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK)
+	if got := str(r.body, customerURN, "accountState"); got != "active" {
+		t.Errorf("accountState after accepting = %q, want active", got)
 	}
 }

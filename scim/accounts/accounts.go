@@ -123,9 +123,11 @@ type link struct{ Href, Text string }
 // page is what a template renders.
 type page struct {
 	Title, Org, Alert, CSRF, Email, Token string
-	Fields                                []field
-	Paragraphs                            []string
-	Link                                  *link
+	// Reset marks the invitation page of a password reset.
+	Reset      bool
+	Fields     []field
+	Paragraphs []string
+	Link       *link
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
@@ -247,8 +249,21 @@ func (h *Handler) inviteForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := userName(u)
-	h.render(w, r, http.StatusOK, "invite", page{Title: "Set your password", CSRF: h.csrfToken(w, r), Email: email,
+	title, reset := inviteTitle(u)
+	h.render(w, r, http.StatusOK, "invite", page{Title: title, Reset: reset, CSRF: h.csrfToken(w, r), Email: email,
 		Token: token.Reveal(), Fields: passwordFields(email, "", "")})
+}
+
+// inviteTitle is the title of the invitation page of account u, and whether
+// its link is a password reset: an account that has a password
+// (resources.Users.ResendInvitation), which keeps working until the new one
+// is saved.
+func inviteTitle(u resources.Resource) (string, bool) {
+	switch accountState(u) {
+	case schemas.AccountStateActive, schemas.AccountStatePasswordChangeRequired:
+		return "Choose a new password", true
+	}
+	return "Set your password", false
 }
 
 // acceptInvite sets the password of an invitation's account.
@@ -259,7 +274,7 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	org, token := r.PathValue("org"), resources.Secret(r.PostFormValue("token"))
 	h.setPassword(w, r, csrfOK, newPasswordForm{
-		page: "invite", title: "Set your password", token: token.Reveal(),
+		page: "invite", title: inviteTitle, token: token.Reveal(),
 		account: func() (resources.Resource, error) { return h.users.Invitation(r.Context(), org, token) },
 		invalid: resources.ErrInvalidInvitation, refuse: h.invalidInvitation,
 		set: func(pw resources.Secret) error {
@@ -273,7 +288,10 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 // for an account a link or ticket names: accepting an invitation, replacing
 // a temporary password.
 type newPasswordForm struct {
-	page, title, token string
+	page, token string
+	// title is the page's title for the account, and whether the form
+	// replaces a password that works (a reset).
+	title func(resources.Resource) (string, bool)
 	// account finds the account; invalid is its error for an unusable link
 	// or ticket, answered by refuse.
 	account func() (resources.Resource, error)
@@ -299,8 +317,9 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 		return
 	}
 	email := userName(u)
+	title, reset := f.title(u)
 	form := func(status int, alert, pwErr, confirmErr string) {
-		h.render(w, r, status, f.page, page{Title: f.title, CSRF: h.csrfToken(w, r), Email: email,
+		h.render(w, r, status, f.page, page{Title: title, Reset: reset, CSRF: h.csrfToken(w, r), Email: email,
 			Token: f.token, Alert: alert, Fields: passwordFields(email, pwErr, confirmErr)})
 	}
 	if !csrfOK {
@@ -420,7 +439,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	org, t := r.PathValue("org"), ticket(r)
 	h.setPassword(w, r, csrfOK, newPasswordForm{
-		page: "change-password", title: "Choose a new password",
+		page: "change-password", title: func(resources.Resource) (string, bool) { return "Choose a new password", false },
 		account: func() (resources.Resource, error) { return h.users.Ticket(r.Context(), org, t) },
 		invalid: resources.ErrInvalidTicket, refuse: h.invalidTicket,
 		set: func(pw resources.Secret) error {

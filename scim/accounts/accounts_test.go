@@ -348,3 +348,63 @@ func TestTicketEndsWithAnotherTemporaryPassword(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordResetLink: resendInvitation on an account with a password sends
+// a reset link; its page says so, the old password works until the new one is
+// saved, and then only the new one does.
+func TestPasswordResetLink(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		id := e.createCustomer("reset.me@example.com", tempPass)
+		if st, _ := e.scim("POST", "/Users/"+id+"/resendInvitation", nil); st != http.StatusOK {
+			t.Fatalf("resendInvitation = %d, want 200", st)
+		}
+		if s := e.state(id); s != "passwordChangeRequired" {
+			t.Errorf("accountState after a reset link = %q, want passwordChangeRequired (unchanged)", s)
+		}
+		b := e.browser()
+		form := b.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Choose a new password", "keeps working until you save the new one")
+		if st := e.me("acme", "reset.me@example.com", tempPass); st != http.StatusForbidden {
+			t.Errorf("GET /Me with the temporary password = %d, want 403 (it still works: change it first)", st)
+		}
+		b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
+			"password": {newPass}, "confirm": {newPass}}).must(t, http.StatusOK, "all set")
+		if s := e.state(id); s != "active" {
+			t.Errorf("accountState = %q, want active", s)
+		}
+		if st := e.me("acme", "reset.me@example.com", newPass); st != http.StatusOK {
+			t.Errorf("GET /Me with the new password = %d, want 200", st)
+		}
+		if st := e.me("acme", "reset.me@example.com", tempPass); st != http.StatusUnauthorized {
+			t.Errorf("GET /Me with the old password = %d, want 401", st)
+		}
+	})
+}
+
+// TestResendToPendingRegistration: an administrator's link to a registration
+// not yet confirmed invites the address: the confirmation link stops working
+// and the registrant's password is replaced by the one chosen from the link.
+func TestResendToPendingRegistration(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		e.enable("acme", true)
+		e.register("acme", "pending@example.com", "Pen", "Ding", otherPass, otherPass).must(t, http.StatusOK, "Check your email")
+		confirm := confirmLink(t, e.mail, "pending@example.com")
+		id := e.usersNamed("pending@example.com")[0]
+		if st, _ := e.scim("POST", "/Users/"+id+"/resendInvitation", nil); st != http.StatusOK {
+			t.Fatalf("resendInvitation = %d, want 200", st)
+		}
+		if s := e.state(id); s != "pendingInvitation" {
+			t.Errorf("accountState = %q, want pendingInvitation", s)
+		}
+		e.confirm(confirm, otherPass).must(t, http.StatusNotFound, "not valid")
+		b := e.browser()
+		form := b.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Set your password")
+		b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
+			"password": {newPass}, "confirm": {newPass}}).must(t, http.StatusOK, "all set")
+		if st := e.me("acme", "pending@example.com", newPass); st != http.StatusOK {
+			t.Errorf("GET /Me with the chosen password = %d, want 200", st)
+		}
+		if st := e.me("acme", "pending@example.com", otherPass); st != http.StatusUnauthorized {
+			t.Errorf("GET /Me with the registrant's password = %d, want 401", st)
+		}
+	})
+}

@@ -18,11 +18,24 @@ import (
 //go:embed templates
 var files embed.FS
 
-// Cookie names. Both are scoped to /t/{org}/accounts/, HttpOnly and
+// Cookie names. All are scoped to /t/{org}/accounts/, HttpOnly and
 // SameSite=Strict.
 const (
 	csrfCookie   = "scimd_csrf"
 	ticketCookie = "scimd_ticket"
+	// doneCookie carries, from a form that succeeded to the page it
+	// redirects to, what succeeded (a flash): the done and confirmed pages
+	// say only what happened to this browser's form.
+	doneCookie = "scimd_done"
+)
+
+// What a done or confirmed page shows, as doneCookie carries it.
+const (
+	donePassword  = "password"  // a password set from a link or ticket
+	doneConfirmed = "confirmed" // a registration confirmed
+	// doneDisabled follows either when the organization disabled the
+	// account (active false): the customer cannot sign in yet.
+	doneDisabled = "-disabled"
 )
 
 // maxFormBytes bounds a form body: a few fields, passwords at most
@@ -198,15 +211,17 @@ const expiredForm = "For your security, this form has expired. Please fill it in
 // resources.PasswordProblem, in a customer's words.
 const passwordHint = "At least 8 characters, and hard to guess: not your email address or name, not a common password or pattern. Three or four unrelated words work well."
 
-// passwordFields are the new-password and confirmation inputs.
+// passwordFields are the new-password and confirmation inputs; the focus is
+// on the new password, unless only the confirmation is in error.
 func passwordFields(email, pwErr, confirmErr string) []field {
+	focusConfirm := pwErr == "" && confirmErr != ""
 	return []field{
 		{ID: "username", Name: "username", Type: "email", Label: "Email", Value: email, Autocomplete: "username", ReadOnly: true},
 		{ID: "password", Name: "password", Type: "password", Label: "New password", Autocomplete: "new-password",
 			Hint:  passwordHint,
-			Error: pwErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength, Autofocus: true},
+			Error: pwErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength, Autofocus: !focusConfirm},
 		{ID: "confirm", Name: "confirm", Type: "password", Label: "Confirm new password", Autocomplete: "new-password",
-			Error: confirmErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},
+			Error: confirmErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength, Autofocus: focusConfirm},
 	}
 }
 
@@ -277,9 +292,8 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		page: "invite", title: inviteTitle, token: token.Reveal(),
 		account: func() (resources.Resource, error) { return h.users.Invitation(r.Context(), org, token) },
 		invalid: resources.ErrInvalidInvitation, refuse: h.invalidInvitation,
-		set: func(pw resources.Secret) error {
-			_, err := h.users.AcceptInvitation(r.Context(), org, token, pw)
-			return err
+		set: func(pw resources.Secret) (resources.Resource, error) {
+			return h.users.AcceptInvitation(r.Context(), org, token, pw)
 		},
 	})
 }
@@ -297,8 +311,9 @@ type newPasswordForm struct {
 	account func() (resources.Resource, error)
 	invalid error
 	refuse  func(http.ResponseWriter, *http.Request)
-	// set sets the password; done runs after it succeeded.
-	set  func(resources.Secret) error
+	// set sets the password and returns the account as written; done runs
+	// after it succeeded.
+	set  func(resources.Secret) (resources.Resource, error)
 	done func()
 }
 
@@ -330,7 +345,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 		form(http.StatusBadRequest, alertFor(pwErr, confirmErr), pwErr, confirmErr)
 		return
 	}
-	err = f.set(resources.Secret(password))
+	u, err = f.set(resources.Secret(password))
 	switch {
 	case errors.Is(err, f.invalid):
 		f.refuse(w, r)
@@ -344,6 +359,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 		if f.done != nil {
 			f.done()
 		}
+		h.flash(w, r, donePassword, u)
 		http.Redirect(w, r, "done", http.StatusSeeOther)
 	}
 }
@@ -442,19 +458,52 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		page: "change-password", title: func(resources.Resource) (string, bool) { return "Choose a new password", false },
 		account: func() (resources.Resource, error) { return h.users.Ticket(r.Context(), org, t) },
 		invalid: resources.ErrInvalidTicket, refuse: h.invalidTicket,
-		set: func(pw resources.Secret) error {
-			_, err := h.users.ChangeTemporaryPassword(r.Context(), org, t, pw)
-			return err
+		set: func(pw resources.Secret) (resources.Resource, error) {
+			return h.users.ChangeTemporaryPassword(r.Context(), org, t, pw)
 		},
 		done: func() { http.SetCookie(w, h.cookie(r, ticketCookie, "", -1)) },
 	})
 }
 
+// done tells the outcome of a password form this browser submitted; opened
+// any other way (no flash), it leads to the sign-in page, claiming nothing.
 func (h *Handler) done(w http.ResponseWriter, r *http.Request) {
-	h.message(w, r, http.StatusOK, "You're all set", []string{
-		"Your password is saved and your account is active.",
-		"Sign in to the applications of " + r.PathValue("org") + " with your email and your new password.",
-	}, &link{Href: "login", Text: "Sign in"})
+	org := r.PathValue("org")
+	switch h.takeFlash(w, r) {
+	case donePassword:
+		h.message(w, r, http.StatusOK, "You're all set", []string{
+			"Your password is saved and your account is active.",
+			"Sign in to the applications of " + org + " with your email and your new password.",
+		}, &link{Href: "login", Text: "Sign in"})
+	case donePassword + doneDisabled:
+		h.message(w, r, http.StatusOK, "Your password is saved", []string{
+			"Your password is saved, but your account is disabled by " + org + ": you cannot sign in until an administrator of " + org + " enables it.",
+			"Once it is enabled, sign in with your email and your new password.",
+		}, nil)
+	default:
+		http.Redirect(w, r, "login", http.StatusSeeOther)
+	}
+}
+
+// flash tells the page a successful form redirects to what succeeded (what,
+// one of donePassword and doneConfirmed), for the account u as written. It
+// lives a minute and is read once (takeFlash).
+func (h *Handler) flash(w http.ResponseWriter, r *http.Request, what string, u resources.Resource) {
+	if active, _ := u.Attributes["active"].(bool); !active {
+		what += doneDisabled
+	}
+	http.SetCookie(w, h.cookie(r, doneCookie, what, 60))
+}
+
+// takeFlash returns the request's flash (see flash) and clears it: a reload
+// or a later visit no longer claims anything.
+func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(doneCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, h.cookie(r, doneCookie, "", -1))
+	return c.Value
 }
 
 func userName(u resources.Resource) string {

@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -407,4 +408,52 @@ func TestResendToPendingRegistration(t *testing.T) {
 			t.Errorf("GET /Me with the registrant's password = %d, want 401", st)
 		}
 	})
+}
+
+var autofocusRE = regexp.MustCompile(`<input id="([a-z]+)"[^>]*\sautofocus>`)
+
+// TestPagesSayOnlyWhatHappened: the done and confirmed pages tell the outcome
+// of this browser's form, once; opened otherwise they lead to sign-in. A
+// password saved on a disabled account says so. A mismatched confirmation
+// puts the focus on it.
+func TestPagesSayOnlyWhatHappened(t *testing.T) {
+	e := newEnv(t, "", 0)
+	e.enable("acme", true)
+	for _, path := range []string{"/t/acme/accounts/done", "/t/globex/accounts/done", "/t/nosuchorg/accounts/done", "/t/acme/accounts/confirmed"} {
+		p := e.browser().get(path).must(t, http.StatusOK, "Sign in")
+		if !strings.HasSuffix(p.url, "/accounts/login") || strings.Contains(p.body, "all set") || strings.Contains(p.body, "active") {
+			t.Errorf("GET %s without submitting anything: at %s:\n%s\nwant the sign-in page", path, p.url, p.body)
+		}
+	}
+
+	id := e.createCustomer("disabled@example.com", "invite")
+	if st, body := e.scim("PATCH", "/Users/"+id, map[string]any{
+		"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+		"Operations": []any{map[string]any{"op": "replace", "path": "active", "value": false}},
+	}); st != http.StatusOK {
+		t.Fatalf("PATCH active false: %d %v", st, body)
+	}
+	b := e.browser()
+	form := b.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Set your password")
+	post := func(pw, confirm string) page {
+		return b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
+			"password": {pw}, "confirm": {confirm}})
+	}
+	for _, c := range []struct{ pw, confirm, focus string }{
+		{chosen, chosen + "x", "confirm"},
+		{"Welcome2026", "Welcome2026", "password"},
+		{"Welcome2026", "other", "password"},
+	} {
+		p := post(c.pw, c.confirm).must(t, http.StatusBadRequest)
+		if got := autofocusRE.FindAllStringSubmatch(p.body, -1); len(got) != 1 || got[0][1] != c.focus {
+			t.Errorf("refused %q/%q: autofocus on %v, want only %q", c.pw, c.confirm, got, c.focus)
+		}
+	}
+	done := post(chosen, chosen).must(t, http.StatusOK, "Your password is saved", "disabled by acme")
+	if strings.Contains(done.body, "account is active") || strings.Contains(done.body, `href="login"`) {
+		t.Errorf("the page after setting a disabled account's password says it is active or offers sign-in:\n%s", done.body)
+	}
+	if again := b.get("/t/acme/accounts/done"); !strings.HasSuffix(again.url, "/accounts/login") {
+		t.Errorf("reloading done: at %s, want the sign-in page (the outcome is told once)", again.url)
+	}
 }

@@ -12,13 +12,13 @@
 //	POST /t/{org}/accounts/login            sign in; a temporary password leads on to change-password
 //	GET  /t/{org}/accounts/change-password  choose a new password (after signing in with a temporary one)
 //	POST /t/{org}/accounts/change-password  replace the temporary password: the account becomes active
-//	GET  /t/{org}/accounts/done             "you're all set"
+//	GET  /t/{org}/accounts/done             after a password form: what it did (else on to sign-in)
 //	GET  /t/{org}/accounts/register         the self-registration form
 //	POST /t/{org}/accounts/register         register: always leads on to "registered"
 //	GET  /t/{org}/accounts/registered       "check your email"
 //	GET  /t/{org}/accounts/confirm?token=T  the confirmation form (from the emailed link; changes nothing)
 //	POST /t/{org}/accounts/confirm          confirm with the password chosen at registration: the account becomes active
-//	GET  /t/{org}/accounts/confirmed        "your account is ready"
+//	GET  /t/{org}/accounts/confirmed        after a confirmation: what it did (else on to sign-in)
 //	GET  /t/{org}/accounts/style.css        the pages' style sheet
 //
 // # Security

@@ -212,7 +212,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 		h.renderConfirm(w, r, http.StatusBadRequest, email, token.Reveal(), alertFor(msg), msg)
 		return
 	}
-	_, err = h.users.ConfirmRegistration(r.Context(), org, token, resources.Secret(password))
+	u, err = h.users.ConfirmRegistration(r.Context(), org, token, resources.Secret(password))
 	switch {
 	case errors.Is(err, resources.ErrRegistrationPassword):
 		msg := resources.ErrRegistrationPassword.Detail
@@ -220,16 +220,29 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.confirmError(w, r, err)
 	default:
+		h.flash(w, r, doneConfirmed, u)
 		http.Redirect(w, r, "confirmed", http.StatusSeeOther)
 	}
 }
 
+// confirmed tells the outcome of the confirmation form this browser
+// submitted; opened any other way (no flash), it leads to the sign-in page.
 func (h *Handler) confirmed(w http.ResponseWriter, r *http.Request) {
 	if !h.registrationOpen(w, r) {
 		return
 	}
-	h.message(w, r, http.StatusOK, "Your account is ready", []string{
-		"Your email address is confirmed and your account is active.",
-		"Sign in to the applications of " + r.PathValue("org") + " with your email and the password you chose.",
-	}, &link{Href: "login", Text: "Sign in"})
+	org := r.PathValue("org")
+	switch h.takeFlash(w, r) {
+	case doneConfirmed:
+		h.message(w, r, http.StatusOK, "Your account is ready", []string{
+			"Your email address is confirmed and your account is active.",
+			"Sign in to the applications of " + org + " with your email and the password you chose.",
+		}, &link{Href: "login", Text: "Sign in"})
+	case doneConfirmed + doneDisabled:
+		h.message(w, r, http.StatusOK, "Your address is confirmed", []string{
+			"Your email address is confirmed, but your account is disabled by " + org + ": you cannot sign in until an administrator of " + org + " enables it.",
+		}, nil)
+	default:
+		http.Redirect(w, r, "login", http.StatusSeeOther)
+	}
 }

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
@@ -47,6 +50,24 @@ type Config struct {
 	// SecureCookies marks the cookies Secure (sent over HTTPS only): set it
 	// when the public URL is https.
 	SecureCookies bool
+	// Limiter, when set, counts the pages' failed password checks (sign-in,
+	// confirming a registration) against the client's address, with the
+	// server's other failed authentications (/Me, bearer tokens), and refuses
+	// an address that used up its failures. nil: no limit here.
+	Limiter AuthLimiter
+}
+
+// AuthLimiter limits failed authentications per client address.
+// scim.Handler's abuse limits implement it, so that a password guessed on
+// these pages counts as one guessed through /Me does.
+type AuthLimiter interface {
+	// BeginAuth is called before a password of r is checked: it reserves a
+	// failure of r's client, so that concurrent attempts cannot overrun the
+	// limit. ok false, with how long to wait, refuses the attempt; otherwise
+	// EndAuth must follow.
+	BeginAuth(r *http.Request) (wait time.Duration, ok bool)
+	// EndAuth settles BeginAuth: failed counts a wrong password.
+	EndAuth(r *http.Request, failed bool)
 }
 
 // Handler serves the customer pages; mount it at "/t/{org}/accounts/".
@@ -382,6 +403,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 
 // login signs a customer in: a temporary password leads on to
 // change-password with a ticket; an active account gets a "signed in" page.
+// A failed sign-in counts against the client's address (Config.Limiter).
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	csrfOK, ok := h.parseForm(w, r)
 	if !ok {
@@ -392,7 +414,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusForbidden, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r), Alert: expiredForm, Fields: loginFields(email, false)})
 		return
 	}
-	u, err := h.users.Authenticate(r.Context(), org, email, resources.Secret(r.PostFormValue("password")))
+	var u resources.Resource
+	var err error
+	if !h.checkPassword(w, r, func() bool {
+		u, err = h.users.Authenticate(r.Context(), org, email, resources.Secret(r.PostFormValue("password")))
+		return resources.ErrorCode(err) == resources.Unauthorized
+	}) {
+		return
+	}
 	if resources.ErrorCode(err) == resources.Unauthorized {
 		h.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r),
 			Alert: "Invalid email or password.", Fields: loginFields(email, true)})
@@ -416,6 +445,30 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		"You signed in as " + userName(u) + ".",
 		"There is no application to continue to from this page: to use an application of " + org + ", sign in from that application with the same email and password.",
 	}, nil)
+}
+
+// checkPassword runs check, a password check that reports whether it failed,
+// within the limit on failed authentications (Config.Limiter). It reports
+// false, having answered 429, when the client's address may not try now.
+func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, check func() (failed bool)) bool {
+	l := h.cfg.Limiter
+	if l == nil {
+		check()
+		return true
+	}
+	wait, ok := l.BeginAuth(r)
+	if !ok {
+		secs := max(int(math.Ceil(wait.Seconds())), 1)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.message(w, r, http.StatusTooManyRequests, "Too many attempts", []string{
+			"There were too many failed attempts from your address. Please wait " + strconv.Itoa(secs) + " seconds and try again.",
+		}, nil)
+		return false
+	}
+	failed := true // until check says otherwise, should it panic
+	defer func() { l.EndAuth(r, failed) }()
+	failed = check()
+	return true
 }
 
 func (h *Handler) invalidTicket(w http.ResponseWriter, r *http.Request) {

@@ -1,14 +1,18 @@
 package accounts_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/accounts"
 )
 
 const (
@@ -455,5 +459,75 @@ func TestPagesSayOnlyWhatHappened(t *testing.T) {
 	}
 	if again := b.get("/t/acme/accounts/done"); !strings.HasSuffix(again.url, "/accounts/login") {
 		t.Errorf("reloading done: at %s, want the sign-in page (the outcome is told once)", again.url)
+	}
+}
+
+// countingLimiter is an accounts.AuthLimiter that blocks after limit
+// failures and records every settled attempt.
+type countingLimiter struct {
+	mu       sync.Mutex
+	limit    int
+	pending  int
+	failures int
+	settled  []bool
+}
+
+func (l *countingLimiter) BeginAuth(*http.Request) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failures+l.pending >= l.limit {
+		return 42 * time.Second, false
+	}
+	l.pending++
+	return 0, true
+}
+
+func (l *countingLimiter) EndAuth(_ *http.Request, failed bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending--
+	l.settled = append(l.settled, failed)
+	if failed {
+		l.failures++
+	}
+}
+
+func (l *countingLimiter) report() (failures, pending int, settled []bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failures, l.pending, append([]bool(nil), l.settled...)
+}
+
+// TestFailedPasswordsAreLimited: failed sign-ins and wrong passwords on the
+// confirmation page count toward the limit on failed authentications
+// (Config.Limiter, the server's per-address limit); once it is reached,
+// even the right password gets 429 with Retry-After.
+func TestFailedPasswordsAreLimited(t *testing.T) {
+	l := &countingLimiter{limit: 3}
+	e := newEnvPages(t, "", func(*resources.Onboarding) {}, accounts.Config{Limiter: l})
+	e.enable("acme", true)
+	e.createCustomer("limited@example.com", tempPass)
+	e.register("acme", "reg@example.com", "Reg", "Istered", regPass, regPass).must(t, http.StatusOK, "Check your email")
+	link := confirmLink(t, e.mail, "reg@example.com")
+
+	b := e.browser()
+	login := b.get("/t/acme/accounts/login")
+	signIn := func(pw string) page {
+		return b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"limited@example.com"}, "password": {pw}})
+	}
+	signIn(tempPass).must(t, http.StatusOK, "Choose a new password")
+	signIn("wrong-password-1").must(t, http.StatusUnauthorized, "Invalid email or password.")
+	e.confirm(link, otherPass).must(t, http.StatusUnauthorized, "not the password chosen")
+	if f, p, s := l.report(); f != 2 || p != 0 || fmt.Sprint(s) != "[false true true]" {
+		t.Fatalf("limiter after a sign-in, a failed one and a wrong confirmation: failures %d, pending %d, settled %v; want 2, 0, [false true true]", f, p, s)
+	}
+	signIn("wrong-password-2").must(t, http.StatusUnauthorized, "Invalid email or password.")
+	blocked := signIn(tempPass).must(t, http.StatusTooManyRequests, "Too many attempts", "42 seconds")
+	if got := blocked.header.Get("Retry-After"); got != "42" {
+		t.Errorf("Retry-After = %q, want 42", got)
+	}
+	e.confirm(link, regPass).must(t, http.StatusTooManyRequests, "Too many attempts")
+	if s := e.state(e.usersNamed("reg@example.com")[0]); s != "pendingConfirmation" {
+		t.Errorf("a blocked confirmation changed the account: accountState %q", s)
 	}
 }

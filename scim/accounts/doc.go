@@ -31,7 +31,11 @@
 // password the change-password page is reached with a single-use ticket
 // (resources.Users.StartPasswordChange) in an HttpOnly cookie: the password
 // itself is never put in a page. Failed sign-ins all read "Invalid email or
-// password". Tokens, tickets and passwords are never logged.
+// password". Failed sign-ins and wrong passwords on the confirmation page
+// count toward the server's limit on failed authentications per address
+// (Config.Limiter, the one /Me and bearer tokens count toward); a blocked
+// address gets 429 with Retry-After. Tokens, tickets and passwords are never
+// logged.
 //
 // The organization in the path scopes everything: an invitation, ticket or
 // confirmation of another organization is simply not found.

@@ -83,6 +83,12 @@ func newEnv(tb testing.TB, redisURL string, inviteTTL time.Duration) *env {
 // newEnvWith is newEnv with onboarding settings changed by set.
 func newEnvWith(tb testing.TB, redisURL string, set func(o *resources.Onboarding)) *env {
 	tb.Helper()
+	return newEnvPages(tb, redisURL, set, accounts.Config{})
+}
+
+// newEnvPages is newEnvWith with the pages configured by cfg.
+func newEnvPages(tb testing.TB, redisURL string, set func(o *resources.Onboarding), cfg accounts.Config) *env {
+	tb.Helper()
 	ctx := context.Background()
 	store, err := backend.Open(ctx, redisURL)
 	if err != nil {
@@ -110,7 +116,7 @@ func newEnvWith(tb testing.TB, redisURL string, set func(o *resources.Onboarding
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
 	mux.Handle("/t/", api)
-	mux.Handle("/t/{org}/accounts/", accounts.New(accounts.Config{}, users, log))
+	mux.Handle("/t/{org}/accounts/", accounts.New(cfg, users, log))
 	handler = scim.Observe(log, nil, mux)
 	return e
 }

@@ -189,7 +189,8 @@ func (h *Handler) confirmForm(w http.ResponseWriter, r *http.Request) {
 // confirm activates a self-registered account, consuming its token, if the
 // password is the one chosen at registration (resources.Users.ConfirmRegistration):
 // a link alone must not activate a password that the address's owner did
-// not choose. A wrong password changes nothing and leaves the link working.
+// not choose. A wrong password changes nothing, leaves the link working and
+// counts as a failed authentication of the client's address (Config.Limiter).
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	csrfOK, ok := h.parseForm(w, r)
 	if !ok {
@@ -212,7 +213,12 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 		h.renderConfirm(w, r, http.StatusBadRequest, email, token.Reveal(), alertFor(msg), msg)
 		return
 	}
-	u, err = h.users.ConfirmRegistration(r.Context(), org, token, resources.Secret(password))
+	if !h.checkPassword(w, r, func() bool {
+		u, err = h.users.ConfirmRegistration(r.Context(), org, token, resources.Secret(password))
+		return errors.Is(err, resources.ErrRegistrationPassword)
+	}) {
+		return
+	}
 	switch {
 	case errors.Is(err, resources.ErrRegistrationPassword):
 		msg := resources.ErrRegistrationPassword.Detail

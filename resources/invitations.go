@@ -32,8 +32,15 @@ const (
 	DefaultTicketTTL = 10 * time.Minute
 )
 
-// ActionInvite is the audit trail's action of an invitation sent or resent.
-const ActionInvite Action = "invite"
+// Actions of the audit trail for invitations and passwords.
+const (
+	// ActionInvite is an invitation (or a password-reset link) sent or
+	// resent, and the accountState it leaves.
+	ActionInvite Action = "invite"
+	// ActionSetPassword is a customer choosing their password with an
+	// emailed link or replacing a temporary one: not a profile edit.
+	ActionSetPassword Action = "setPassword"
+)
 
 // ErrInvalidInvitation is the one answer to an invitation token that is not
 // (or no longer) usable: unknown, forged, already used, replaced by a newer
@@ -128,31 +135,101 @@ func invited(r Resource) bool {
 	return s == schemas.AccountStatePendingInvitation || s == schemas.AccountStateInvitationNotDelivered
 }
 
-// ResendInvitation sends the customer id a new invitation; the link sent
-// before stops working. It is [Conflict] unless the account is waiting for
-// an invitation, and [Unavailable] when the email cannot be sent (the
-// account is then invitationNotDelivered). It returns the user as stored
-// after the send.
+// passwordState reports whether an account's state is one where its
+// customer signs in with a password (see [maySignIn]).
+func passwordState(r Resource) bool {
+	s := accountState(r)
+	return s == schemas.AccountStateActive || s == schemas.AccountStatePasswordChangeRequired
+}
+
+// ResendInvitation emails the customer id a new link to choose their
+// password; the link sent before stops working. What the link does depends on
+// the account:
+//
+//   - an account without a usable password (waiting for an invitation, a
+//     registration not yet confirmed, or no password at all, as identity
+//     providers create accounts without passwordSetup) is invited: it becomes
+//     pendingInvitation, and the link sets its first password;
+//   - an account with a password (active, or with a temporary password to
+//     change) gets a password reset: nothing changes, and its password keeps
+//     working, until the customer uses the link, which sets the new password
+//     and makes the account active.
+//
+// It is [Unavailable] when the email cannot be sent: an invited account is
+// then invitationNotDelivered, a reset one unchanged. It returns the user as
+// stored after the send.
 func (u *Users) ResendInvitation(ctx context.Context, org, id string) (Resource, error) {
 	if u.onboarding == nil {
 		return Resource{}, errors.New("resend invitation: onboarding is not configured")
 	}
-	cur, err := u.store.GetUser(ctx, org, id)
+	for attempt := 0; ; attempt++ {
+		cur, err := u.store.GetUser(ctx, org, id)
+		if err != nil {
+			return Resource{}, err
+		}
+		res, err := u.resend(ctx, org, cur)
+		if !errors.Is(err, ErrVersionConflict) {
+			return res, err
+		}
+		if attempt+1 >= maxWriteAttempts {
+			return Resource{}, Errorf(Conflict, "user %q is being changed by other requests at the same time; retry", id)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Resource{}, err
+		}
+	}
+}
+
+// resend is one attempt of [Users.ResendInvitation] on cur as read; it is
+// [ErrVersionConflict] when cur changed meanwhile.
+func (u *Users) resend(ctx context.Context, org string, cur Resource) (Resource, error) {
+	hash, err := u.store.PasswordHash(ctx, org, cur.ID)
 	if err != nil {
 		return Resource{}, err
 	}
+	if hash != "" && passwordState(cur) {
+		return u.sendPasswordReset(ctx, org, cur)
+	}
 	if !invited(cur) {
-		return Resource{}, Errorf(Conflict, "user %q is not waiting for an invitation: its accountState is %q (only accounts in %q or %q can be invited again)",
-			id, accountState(cur), schemas.AccountStatePendingInvitation, schemas.AccountStateInvitationNotDelivered)
+		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
+		subAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStatePendingInvitation
+		res, err := u.store.ReplaceUser(WithAction(ctx, ActionInvite), org, next, cur.Version, UserWrite{})
+		if err != nil {
+			return Resource{}, err
+		}
+		res.Groups, cur = cur.Groups, res
 	}
 	res, sent, err := u.invite(ctx, org, cur)
 	if err != nil {
 		return Resource{}, err
 	}
 	if !sent {
-		return Resource{}, Errorf(Unavailable, "the invitation email to user %q could not be sent (the server logged why); its accountState is %q: try again later", id, schemas.AccountStateInvitationNotDelivered)
+		return Resource{}, Errorf(Unavailable, "the invitation email to user %q could not be sent (the server logged why); its accountState is %q: try again later", cur.ID, schemas.AccountStateInvitationNotDelivered)
 	}
 	return res, nil
+}
+
+// sendPasswordReset emails cur, an account with a password, a link to choose
+// a new one (an invitation token: the same page, the same single use),
+// revoking the link sent before; it is [ErrVersionConflict] when cur changed
+// meanwhile. The account is not written: its password works until the link
+// is used.
+func (u *Users) sendPasswordReset(ctx context.Context, org string, cur Resource) (Resource, error) {
+	o := u.onboarding
+	token := newSecret()
+	if err := o.Store.PutInvitation(ctx, org, cur.ID, HashToken(token), o.InviteTTL, cur.Version); err != nil {
+		return Resource{}, err
+	}
+	m, err := passwordResetMessage(org, cur, o.BaseURL+"/t/"+url.PathEscape(org)+"/accounts/invite?token="+token.Reveal(), time.Now().Add(o.InviteTTL))
+	if err != nil {
+		return Resource{}, err
+	}
+	if err := o.Mailer.Send(context.WithoutCancel(ctx), m); err != nil {
+		o.Log.ErrorContext(ctx, "password reset email not sent", "org", org, "resource_id", cur.ID,
+			"err", strings.ReplaceAll(err.Error(), token.Reveal(), "REDACTED"))
+		return Resource{}, Errorf(Unavailable, "the email to user %q could not be sent (the server logged why); the account and its password are unchanged: try again later", cur.ID)
+	}
+	return cur, nil
 }
 
 // invite mints an invitation for the invited user cur, stores its hash
@@ -212,7 +289,7 @@ func (u *Users) setAccountState(ctx context.Context, org string, cur Resource, s
 		}
 		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
 		subAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = state
-		res, err := u.store.ReplaceUser(ctx, org, next, cur.Version, UserWrite{})
+		res, err := u.store.ReplaceUser(WithAction(ctx, ActionInvite), org, next, cur.Version, UserWrite{})
 		if !errors.Is(err, ErrVersionConflict) {
 			if err == nil {
 				res.Groups = cur.Groups
@@ -231,14 +308,16 @@ func (u *Users) setAccountState(ctx context.Context, org string, cur Resource, s
 	}
 }
 
-// Invitation returns the account an invitation token of org is for, if the
-// token is usable and the account still waits for it; else
-// [ErrInvalidInvitation].
+// Invitation returns the account an invitation token (or password-reset
+// link, see [Users.ResendInvitation]) of org is for, if the token is usable
+// and the account still waits for an invitation or has a password to
+// replace; else [ErrInvalidInvitation].
 func (u *Users) Invitation(ctx context.Context, org string, token Secret) (Resource, error) {
 	if u.onboarding == nil || token == "" {
 		return Resource{}, ErrInvalidInvitation
 	}
-	return u.tokenAccount(ctx, org, token, u.onboarding.Store.InvitationUser, invited, ErrInvalidInvitation)
+	usable := func(r Resource) bool { return invited(r) || passwordState(r) }
+	return u.tokenAccount(ctx, org, token, u.onboarding.Store.InvitationUser, usable, ErrInvalidInvitation)
 }
 
 // tokenAccount returns the account a single-use secret of org (an
@@ -262,18 +341,19 @@ func (u *Users) tokenAccount(ctx context.Context, org string, secret Secret,
 	return cur, nil
 }
 
-// AcceptInvitation sets the password of the account an invitation token of
-// org is for and makes the account active, consuming the token: it works
-// once. The password must pass [CheckPasswordPolicy] (the error's detail is a
+// AcceptInvitation sets the password of the account an invitation token (or
+// password-reset link) of org is for and makes the account active, consuming
+// the token: it works once. The password must pass [CheckPasswordPolicy] (the error's detail is a
 // sentence for the customer). Every unusable token is [ErrInvalidInvitation],
-// and then nothing changes.
+// and then nothing changes. The change log records a "setPassword" by the
+// customer.
 func (u *Users) AcceptInvitation(ctx context.Context, org string, token, password Secret) (Resource, error) {
 	hash := HashToken(token)
 	return u.redeem(ctx, org, password, ErrInvalidInvitation,
 		func() (Resource, error) { return u.Invitation(ctx, org, token) },
 		func(cur Resource) error { return nil },
 		func(ctx context.Context, next Resource, version int64, w UserWrite) (Resource, error) {
-			return u.onboarding.Store.RedeemInvitation(ctx, org, hash, next, version, w)
+			return u.onboarding.Store.RedeemInvitation(WithAction(ctx, ActionSetPassword), org, hash, next, version, w)
 		})
 }
 
@@ -320,6 +400,7 @@ func (u *Users) Ticket(ctx context.Context, org string, ticket Secret) (Resource
 // ticket of org is for and makes the account active, consuming the ticket.
 // The password must pass [CheckPasswordPolicy] and differ from the temporary
 // one. Every unusable ticket is [ErrInvalidTicket], and then nothing changes.
+// The change log records a "setPassword" by the customer.
 func (u *Users) ChangeTemporaryPassword(ctx context.Context, org string, ticket, password Secret) (Resource, error) {
 	hash := HashToken(ticket)
 	return u.redeem(ctx, org, password, ErrInvalidTicket,
@@ -335,7 +416,7 @@ func (u *Users) ChangeTemporaryPassword(ctx context.Context, org string, ticket,
 			return nil
 		},
 		func(ctx context.Context, next Resource, version int64, w UserWrite) (Resource, error) {
-			return u.onboarding.Store.RedeemTicket(ctx, org, hash, next, version, w)
+			return u.onboarding.Store.RedeemTicket(WithAction(ctx, ActionSetPassword), org, hash, next, version, w)
 		})
 }
 
@@ -349,7 +430,7 @@ func (u *Users) redeem(ctx context.Context, org string, password Secret, invalid
 ) (Resource, error) {
 	var w UserWrite
 	return u.activate(ctx, invalid, load, func(cur Resource) (UserWrite, error) {
-		if problem := PasswordProblem(password, stringAttr(cur.Attributes, "userName")); problem != "" {
+		if problem := PasswordProblem(password, stringAttr(cur.Attributes, "userName"), accountNames(cur)...); problem != "" {
 			return UserWrite{}, Errorf(InvalidValue, "Your new password %s.", problem)
 		}
 		if err := check(cur); err != nil {
@@ -401,6 +482,23 @@ func (u *Users) activate(ctx context.Context, invalid Error,
 	}
 }
 
+// accountNames returns what an account is called besides its email (first,
+// last and display name), which a password should not be built from.
+func accountNames(r Resource) []string {
+	var names []string
+	if n, ok := r.Attributes["name"].(map[string]any); ok {
+		for _, k := range []string{"givenName", "familyName"} {
+			if s, _ := n[k].(string); s != "" {
+				names = append(names, s)
+			}
+		}
+	}
+	if s := stringAttr(r.Attributes, "displayName"); s != "" {
+		names = append(names, s)
+	}
+	return names
+}
+
 // asInvalid turns "not found" into the invalid-secret answer and keeps other
 // errors (the store failing) as they are.
 func asInvalid(err error, invalid Error) error {
@@ -450,4 +548,17 @@ func invitationMessage(org string, r Resource, link string, expires time.Time) (
 		return Message{}, fmt.Errorf("invitation email: %w", err)
 	}
 	return Message{To: email, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// passwordResetMessage composes the email of a password reset: a link to
+// choose a new password for r, an account that has one.
+func passwordResetMessage(org string, r Resource, link string, expires time.Time) (Message, error) {
+	email := stringAttr(r.Attributes, "userName")
+	return registrationMail("Choose a new password for your "+org+" account", email,
+		[]string{fmt.Sprintf("An administrator of %s sent you a link to choose a new password for your account %s. Your current password keeps working until you choose a new one:", org, email)},
+		"Choose a new password", link,
+		[]string{
+			"The link works once and expires on " + expires.UTC().Format("Monday 2 January 2006 at 15:04 UTC") + ".",
+			"If you did not ask for this, you can ignore this email: your password stays as it is.",
+		})
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/trustelem/zxcvbn"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -27,6 +28,20 @@ const (
 	MaxPasswordLength = 256
 )
 
+// MinPasswordScore is the least zxcvbn score (0 to 4) a password must reach:
+// 3 means its guess estimate is at least 10^8 (zxcvbn: "safely unguessable:
+// moderate protection from an offline slow-hash scenario"). Score 2 would
+// accept a word and a year ("Summer2026", "Welcome2026"), the passwords that
+// password spraying tries first; at 3 a random string needs 9 characters
+// instead of 8, a small price.
+const MinPasswordScore = 3
+
+// strengthRunes bounds how much of a password zxcvbn rates: its cost grows
+// faster than the length (a quarter of a second for 256 characters, about
+// 10 ms for 64). A password whose first 64 characters are guessable is
+// refused; one whose first 64 are not is strong whatever follows.
+const strengthRunes = 64
+
 // CheckPasswordPolicy reports, without ever quoting the password, why it is not
 // acceptable for the account userName (see [PasswordProblem]).
 func CheckPasswordPolicy(password Secret, userName string) error {
@@ -39,10 +54,14 @@ func CheckPasswordPolicy(password Secret, userName string) error {
 // PasswordProblem returns why password is not acceptable for the account
 // userName, as the rest of a sentence about it ("must be at least 8
 // characters long"), or "" when it is: between [MinPasswordLength] and
-// [MaxPasswordLength] characters, not the email address or its local part,
-// and not one of the most common passwords (ignoring case). It never quotes
-// the password.
-func PasswordProblem(password Secret, userName string) string {
+// [MaxPasswordLength] characters, not only white space, not the email address
+// or its local part, and hard to guess: a zxcvbn score of at least
+// [MinPasswordScore] (github.com/trustelem/zxcvbn, which knows the most
+// common passwords, words, names, keyboard patterns, dates and repetitions;
+// NIST SP 800-63B §5.1.1.2 asks that such passwords be refused). names are
+// more of what the account is known by (first and last name): zxcvbn counts
+// them as guessable too. It never quotes the password.
+func PasswordProblem(password Secret, userName string, names ...string) string {
 	pw := password.Reveal()
 	n := utf8.RuneCountInString(pw)
 	local, _, _ := strings.Cut(userName, "@")
@@ -51,12 +70,32 @@ func PasswordProblem(password Secret, userName string) string {
 		return fmt.Sprintf("must be at least %d characters long", MinPasswordLength)
 	case n > MaxPasswordLength:
 		return fmt.Sprintf("must be at most %d characters long", MaxPasswordLength)
+	case !utf8.ValidString(pw):
+		return "must be text (valid UTF-8)"
+	case strings.TrimSpace(pw) == "":
+		return "must not be only spaces"
 	case strings.EqualFold(pw, userName) || strings.EqualFold(pw, local):
 		return "must not be the account's email address or its name part"
-	case commonPasswords[strings.ToLower(pw)]:
-		return "is too common: it is on the lists of passwords attackers try first"
+	case !strongEnough(pw, append([]string{userName, local}, names...)):
+		return "is too easy to guess: it is a common password, or a common pattern such as a word with a number or a year, " +
+			"a keyboard row or a repetition. Choose a longer one, for example three or four unrelated words"
 	}
 	return ""
+}
+
+// strongEnough reports whether zxcvbn rates pw at least [MinPasswordScore],
+// counting userInputs (the account's email, names) as guessable.
+func strongEnough(pw string, userInputs []string) bool {
+	if runes := []rune(pw); len(runes) > strengthRunes {
+		pw = string(runes[:strengthRunes])
+	}
+	var inputs []string
+	for _, in := range userInputs {
+		if in = strings.TrimSpace(in); in != "" {
+			inputs = append(inputs, strings.ToLower(in))
+		}
+	}
+	return zxcvbn.PasswordStrength(pw, inputs).Score >= MinPasswordScore
 }
 
 // argonSlots bounds the argon2id runs under way in the process to one per

@@ -18,19 +18,22 @@ import (
 // organization enables it ([OrgSettings.SelfRegistration]): a customer fills
 // in a public form; scimd creates their account in accountState
 // "pendingConfirmation", with the password they chose already stored (hashed)
-// but unusable, and emails a single-use link that confirms the address
-// ([Users.ConfirmRegistration]): only then is the account active.
+// but unusable, and emails a single-use link to the address. The link's page
+// asks for that password ([Users.ConfirmRegistration]): only someone who holds
+// both the address's mail and the password chosen at registration makes the
+// account active. A link alone never activates a password that the owner of
+// the address did not choose (someone else may have registered their address).
 //
 // The form's answer never tells whether the email already has an account: a
-// taken address gets no second account, and its owner is told by email that
-// someone tried to register with it ([Users.Register]).
+// confirmed, invited or administrator-created account gets no second account,
+// and its owner is told by email that someone tried to register with it
+// ([Users.Register]).
 //
 // An unconfirmed account stays, visible to administrators as
-// pendingConfirmation, until it is confirmed or deleted. Once its link has
-// expired, registering the same address again replaces it: the stale account
-// is deleted and a new one created, so a customer who lost the email (or
-// whose email was never delivered) starts over after at most
-// [Onboarding.ConfirmTTL].
+// pendingConfirmation, until it is confirmed or deleted. Registering the same
+// address again replaces the registration in place (names, password, a new
+// link; the previous link stops working), so the owner of an address can
+// always finish registering it, whoever registered it first.
 
 // DefaultConfirmTTL is how long a registration's confirmation link works,
 // unless [Onboarding.ConfirmTTL] says otherwise.
@@ -70,9 +73,15 @@ type OrgSettings struct {
 var ErrRegistrationClosed = Error{Code: NotFound, Detail: "This organization does not offer self-registration. Ask an administrator of the organization to create an account for you."}
 
 // ErrInvalidConfirmation is the one answer to a confirmation token that is
-// not (or no longer) usable: unknown, forged, already used, expired, of
-// another organization, or of an account that is no longer waiting for it.
-var ErrInvalidConfirmation = Error{Code: NotFound, Detail: "This confirmation link is not valid. It may have expired or been used already. If your account is not active yet, register again once the link has expired."}
+// not (or no longer) usable: unknown, forged, already used, replaced by a
+// newer registration, expired, of another organization, or of an account
+// that is no longer waiting for it.
+var ErrInvalidConfirmation = Error{Code: NotFound, Detail: "This confirmation link is not valid. It may have expired, been used already, or been replaced by a newer registration of the same address. If your account is not active yet, register again: that sends you a new link."}
+
+// ErrRegistrationPassword is the answer to a confirmation whose password is
+// not the one chosen at registration: nothing changes, and the link still
+// works.
+var ErrRegistrationPassword = Error{Code: Unauthorized, Detail: "This is not the password chosen when this account was registered. Type the password you chose when you registered. If you have forgotten it, register again with the same email address: that replaces the registration and sends you a new link."}
 
 // RegistrationStore keeps what self-registration needs: the organization's
 // settings and the hashes of confirmation tokens, each of which expires on its
@@ -88,9 +97,6 @@ type RegistrationStore interface {
 	// ConfirmationUser returns the id of the user a confirmation hash
 	// belongs to, or [NotFound].
 	ConfirmationUser(ctx context.Context, org, hash string) (string, error)
-	// HasConfirmation reports whether the user has a confirmation token that
-	// has not expired.
-	HasConfirmation(ctx context.Context, org, userID string) (bool, error)
 	// RedeemConfirmation atomically consumes the confirmation hash of u.ID
 	// and writes u, if the user's version is still version
 	// ([ErrVersionConflict]) and the token still exists ([NotFound]).
@@ -147,7 +153,7 @@ func CheckRegistration(r Registration) map[string]string {
 			problems[field] = "Your " + what + " name must not contain control characters."
 		}
 	}
-	if p := PasswordProblem(r.Password, email); p != "" {
+	if p := PasswordProblem(r.Password, email, r.GivenName, r.FamilyName); p != "" {
 		problems["password"] = "Your password " + p + "."
 	}
 	return problems
@@ -163,11 +169,15 @@ func CheckRegistration(r Registration) map[string]string {
 //     be (same uniqueness and email rules, audited with actor
 //     [RegistrationActor]), in accountState pendingConfirmation with the
 //     chosen password stored, and a confirmation link is emailed;
-//   - an email that has an account: nothing is created, and the address is
-//     told that someone tried to register with it (an email that grants
-//     nothing);
+//   - an email whose registration waits for confirmation: the registration
+//     is replaced in place (names, password hash) and a new link is emailed,
+//     which revokes the previous one; the account keeps its id;
+//   - an email with any other account: nothing is created or changed, and
+//     the address is told that someone tried to register with it (an email
+//     that grants nothing, and says what the owner can do given the account's
+//     state);
 //   - the email cannot be sent: the failure is logged (never the link), and
-//     the account stays unconfirmed until its link would have expired.
+//     the account stays unconfirmed until it is registered again.
 //
 // Other errors are the store failing.
 func (u *Users) Register(ctx context.Context, org string, r Registration) error {
@@ -186,28 +196,46 @@ func (u *Users) Register(ctx context.Context, org string, r Registration) error 
 			}
 		}
 	}
-	// Hash first, whether or not the account will be created: both answers
-	// then cost one argon2id run.
+	// Hash first, whether or not the account will be written: every answer
+	// then costs one argon2id run.
 	hash := HashPassword(r.Password)
 	ctx = WithActor(ctx, RegistrationActor)
 
-	cur, found, err := u.findByUserName(ctx, org, r.Email)
-	if err != nil {
-		return err
-	}
-	if found {
-		replaced, err := u.replaceStale(ctx, org, cur)
+	for attempt := 0; ; attempt++ {
+		cur, found, err := u.findByUserName(ctx, org, r.Email)
 		if err != nil {
 			return err
 		}
-		if !replaced {
-			u.sendRegistrationMail(ctx, org, cur.ID, "registration attempt email not sent", func() (Message, error) {
-				return alreadyRegisteredMessage(org, cur, u.onboarding.BaseURL+"/t/"+url.PathEscape(org)+"/accounts/login")
-			})
+		var res Resource
+		switch {
+		case !found:
+			res, err = u.createRegistration(ctx, org, r, hash)
+		case pendingConfirmation(cur):
+			res, err = u.replaceRegistration(ctx, org, cur, r, hash)
+		default:
+			return u.tellRegistered(ctx, org, cur)
+		}
+		if err == nil {
+			u.issueConfirmation(ctx, org, res)
 			return nil
 		}
+		// Lost a race: the email was registered (or created) meanwhile, or
+		// the registration changed or was deleted. Look again.
+		if ErrorCode(err) != Uniqueness && ErrorCode(err) != NotFound && !errors.Is(err, ErrVersionConflict) {
+			return err
+		}
+		if attempt+1 >= maxWriteAttempts {
+			return Errorf(Conflict, "this email address is being registered by other requests at the same time; try again")
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return err
+		}
 	}
+}
 
+// createRegistration creates the account of a registration of a new email,
+// waiting for confirmation with the chosen password's hash.
+func (u *Users) createRegistration(ctx context.Context, org string, r Registration, hash string) (Resource, error) {
 	raw := map[string]any{
 		"schemas":  []any{schemas.UserURN},
 		"userName": r.Email,
@@ -215,63 +243,63 @@ func (u *Users) Register(ctx context.Context, org string, r Registration) error 
 	}
 	b, err := normalize(u.rt, raw)
 	if err != nil {
-		return err
+		return Resource{}, err
 	}
 	w, err := u.prepare(b, nil)
 	if err != nil {
-		return err
+		return Resource{}, err
 	}
 	w.PasswordHash = hash
 	subAttrs(b.attrs, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStatePendingConfirmation
-	res, err := u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
-	if ErrorCode(err) == Uniqueness {
-		// Registered by someone else in the meantime: the same answer as a
-		// taken email, and its owner is told.
-		u.sendRegistrationMail(ctx, org, "", "registration attempt email not sent", func() (Message, error) {
-			return alreadyRegisteredMessage(org, Resource{Attributes: map[string]any{"userName": r.Email}},
-				u.onboarding.BaseURL+"/t/"+url.PathEscape(org)+"/accounts/login")
-		})
-		return nil
-	}
-	if err != nil {
-		return err
-	}
+	return u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
+}
 
+// replaceRegistration writes a new registration of the same email over cur,
+// a registration still waiting for confirmation: the names and password
+// hash are the new ones, everything else (id, groups an administrator added)
+// stays. It fails with [ErrVersionConflict] if cur changed meanwhile.
+func (u *Users) replaceRegistration(ctx context.Context, org string, cur Resource, r Registration, hash string) (Resource, error) {
+	next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
+	next.Attributes["name"] = map[string]any{"givenName": r.GivenName, "familyName": r.FamilyName}
+	w, err := u.prepare(body{attrs: next.Attributes}, &cur)
+	if err != nil {
+		return Resource{}, err
+	}
+	w.PasswordHash = hash
+	return u.store.ReplaceUser(ctx, org, next, cur.Version, w)
+}
+
+// issueConfirmation stores a new confirmation token for res, a registration
+// just written (revoking the one it had), and emails its link. Failures are
+// logged: the form's answer must not depend on them, and registering again
+// issues another link.
+func (u *Users) issueConfirmation(ctx context.Context, org string, res Resource) {
 	token := newSecret()
 	ttl := u.onboarding.ConfirmTTL
 	if err := u.onboarding.Store.PutConfirmation(WithAction(ctx, ActionRegister), org, res.ID, HashToken(token), ttl, res.Version); err != nil {
-		// The account exists without a link: registering again replaces it.
+		// Changed meanwhile (registered again: that registration's link
+		// wins), or the store failed.
 		u.onboarding.Log.ErrorContext(ctx, "registration confirmation not issued", "org", org, "resource_id", res.ID, "err", err)
-		return nil
+		return
 	}
 	link := u.onboarding.BaseURL + "/t/" + url.PathEscape(org) + "/accounts/confirm?token=" + token.Reveal()
 	u.sendRegistrationMail(ctx, org, res.ID, "registration confirmation email not sent", func() (Message, error) {
 		return confirmationMessage(org, res, link, time.Now().Add(ttl))
 	}, token.Reveal())
-	return nil
 }
 
-// replaceStale deletes cur, an existing account of the email being
-// registered, if it is an unconfirmed registration whose link has expired,
-// and reports whether it did. Anything else about cur (confirmed, invited,
-// still within its link's lifetime, changed meanwhile) keeps it.
-func (u *Users) replaceStale(ctx context.Context, org string, cur Resource) (bool, error) {
-	if accountState(cur) != schemas.AccountStatePendingConfirmation {
-		return false, nil
+// tellRegistered emails the owner of cur, an account that is not a pending
+// registration, that someone tried to register its address.
+func (u *Users) tellRegistered(ctx context.Context, org string, cur Resource) error {
+	hash, err := u.store.PasswordHash(ctx, org, cur.ID)
+	if err != nil {
+		return err
 	}
-	live, err := u.onboarding.Store.HasConfirmation(ctx, org, cur.ID)
-	if err != nil || live {
-		return false, err
-	}
-	err = u.store.DeleteUser(ctx, org, cur.ID, cur.Version)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, ErrVersionConflict) || ErrorCode(err) == NotFound:
-		// Changed or deleted meanwhile: treat the email as taken.
-		return false, nil
-	}
-	return false, err
+	signIn := u.onboarding.BaseURL + "/t/" + url.PathEscape(org) + "/accounts/login"
+	u.sendRegistrationMail(ctx, org, cur.ID, "registration attempt email not sent", func() (Message, error) {
+		return alreadyRegisteredMessage(org, cur, hash != "", signIn)
+	})
+	return nil
 }
 
 // sendRegistrationMail composes and sends a registration email, logging
@@ -320,17 +348,36 @@ func (u *Users) Confirmation(ctx context.Context, org string, token Secret) (Res
 }
 
 // ConfirmRegistration makes the account a confirmation token of org is for
-// active, consuming the token: it works once. The token is checked, burnt and
-// the account written in one store call, which fails if the account changed
-// since it was read (then it is read again). Every unusable token is
+// active, consuming the token: it works once. password must be the one
+// chosen at registration, else it is [ErrRegistrationPassword] and the token
+// still works: the token proves that the address receives the mail, the
+// password that the person confirming is the one who registered. The token
+// is checked, burnt and the account written in one store call, which fails
+// if the account changed since it was read and its password checked (then it
+// is read and checked again). Every unusable token is
 // [ErrInvalidConfirmation] (or [ErrRegistrationClosed] while the organization
 // does not allow self-registration), and then nothing changes. The change log
 // records a "confirm" by the customer.
-func (u *Users) ConfirmRegistration(ctx context.Context, org string, token Secret) (Resource, error) {
+func (u *Users) ConfirmRegistration(ctx context.Context, org string, token, password Secret) (Resource, error) {
 	hash := HashToken(token)
 	return u.activate(ctx, ErrInvalidConfirmation,
 		func() (Resource, error) { return u.Confirmation(ctx, org, token) },
-		func(Resource) (UserWrite, error) { return UserWrite{}, nil }, // the password was set at registration
+		func(cur Resource) (UserWrite, error) {
+			// Read after cur: the version check of the write below covers
+			// it, since every password write changes the version.
+			stored, err := u.store.PasswordHash(ctx, org, cur.ID)
+			if err != nil {
+				return UserWrite{}, err
+			}
+			verifyAgainst := stored
+			if verifyAgainst == "" {
+				verifyAgainst = dummyHash()
+			}
+			if !VerifyPassword(verifyAgainst, password) || stored == "" {
+				return UserWrite{}, ErrRegistrationPassword
+			}
+			return UserWrite{}, nil // the password is the one set at registration
+		},
 		func(ctx context.Context, next Resource, version int64, _ UserWrite) (Resource, error) {
 			return u.onboarding.Store.RedeemConfirmation(WithAction(ctx, ActionConfirm), org, hash, next, version)
 		})
@@ -349,10 +396,10 @@ var registrationHTML = template.Must(template.New("registration").Parse(`<!DOCTY
 {{end}}</body></html>
 `))
 
-// registrationMail composes an email of the registration flow to the
-// address to: paragraphs before and after a link (none when link is ""). It
-// greets nobody by name: a registration form's names were typed by whoever
-// filled it in, who may not own the address.
+// registrationMail composes an email of the registration flow (or a
+// password reset) to the address to: paragraphs before and after a link (none
+// when link is ""). It greets nobody by name: a registration form's names
+// were typed by whoever filled it in, who may not own the address.
 func registrationMail(subject, to string, before []string, button, link string, after []string) (Message, error) {
 	var text strings.Builder
 	text.WriteString("Hello,\n\n")
@@ -379,26 +426,40 @@ func registrationMail(subject, to string, before []string, button, link string, 
 func confirmationMessage(org string, r Resource, link string, expires time.Time) (Message, error) {
 	email := stringAttr(r.Attributes, "userName")
 	return registrationMail("Confirm your "+org+" account", email,
-		[]string{fmt.Sprintf("You registered for an account of %s with this email address: %s. To activate it, confirm your address:", org, email)},
+		[]string{fmt.Sprintf("You registered for an account of %s with this email address: %s. To activate it, confirm your address with the password you chose when you registered:", org, email)},
 		"Confirm my account", link,
 		[]string{
-			"The link works once and expires on " + expires.UTC().Format("Monday 2 January 2006 at 15:04 UTC") + ".",
-			"If you did not register, ignore this email: without confirmation the account never becomes active.",
+			"The link works once and expires on " + expires.UTC().Format("Monday 2 January 2006 at 15:04 UTC") + ". If you registered more than once, only the newest link works.",
+			"If you did not register, ignore this email: the account becomes active only with the password chosen at registration. If you want an account with this address yourself, register it: that replaces this registration.",
 		})
 }
 
 // alreadyRegisteredMessage is the email to the owner of an address that
-// someone tried to register again. It grants nothing: its only link is the
-// sign-in page.
-func alreadyRegisteredMessage(org string, r Resource, signIn string) (Message, error) {
+// someone tried to register while it has an account that is not a pending
+// registration. It grants nothing: its only link, if any, is the sign-in
+// page. What it suggests depends on the account: an invitation waiting to
+// be accepted, a temporary password to replace, a password to sign in with,
+// or none yet (hasPassword false).
+func alreadyRegisteredMessage(org string, r Resource, hasPassword bool, signIn string) (Message, error) {
 	email := stringAttr(r.Attributes, "userName")
-	return registrationMail("Someone tried to register with your "+org+" address", email,
-		[]string{
-			fmt.Sprintf("Someone tried to register for an account of %s with your email address, %s. This address already has an account, so nothing was created or changed.", org, email),
-			"If it was you, sign in with your existing password here:",
-		}, "Sign in", signIn,
-		[]string{
-			"If you have forgotten your password, ask an administrator of " + org + " to reset it. If you have not yet confirmed your account, use the link in the confirmation email we sent you before.",
-			"If it was not you, you can ignore this email: your account is unchanged.",
-		})
+	before := []string{fmt.Sprintf("Someone tried to register for an account of %s with your email address, %s. This address already has an account, so nothing was created or changed.", org, email)}
+	var after []string
+	link := ""
+	switch state := accountState(r); {
+	case invited(r):
+		before = append(before, "An administrator of "+org+" created this account and sent an invitation to this address. To start using the account, open the link in the invitation email and choose your password.")
+		after = []string{"If the invitation has expired or you cannot find it, ask an administrator of " + org + " to send you a new one."}
+	case state == schemas.AccountStatePasswordChangeRequired && hasPassword:
+		before = append(before, "If it was you, sign in with the temporary password an administrator of "+org+" gave you; you will then choose your own:")
+		link = signIn
+		after = []string{"If you do not have it, ask an administrator of " + org + " to send you a link to set your password."}
+	case state == schemas.AccountStateActive && hasPassword:
+		before = append(before, "If it was you, sign in with your password:")
+		link = signIn
+		after = []string{"If you have forgotten your password, ask an administrator of " + org + " to send you a link to choose a new one."}
+	default:
+		before = append(before, "This account has no password you can sign in with yet. If it was you, ask an administrator of "+org+" to send you a link to set your password.")
+	}
+	after = append(after, "If it was not you, you can ignore this email: your account is unchanged.")
+	return registrationMail("Someone tried to register with your "+org+" address", email, before, "Sign in", link, after)
 }

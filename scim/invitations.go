@@ -6,20 +6,25 @@ import (
 
 // resendInvitation serves POST /Users/{id}/resendInvitation, scimd's one
 // route outside RFC 7644, for administrators (owner and collaborator tokens;
-// readers get 403): it emails the customer a new invitation link, and the
-// link sent before stops working. The body is ignored.
+// readers get 403): it emails the customer a new link to choose their
+// password, and the link sent before stops working. The body is ignored.
+// For an account without a usable password (waiting for an invitation or a
+// registration's confirmation, or created without any password) it is an
+// invitation; for an account with a password, a password reset that changes
+// nothing until the customer uses the link (resources.Users.ResendInvitation).
 //
 // Answers:
-//   - 200 with the User resource, its accountState "pendingInvitation";
+//   - 200 with the User resource: accountState "pendingInvitation" for an
+//     invitation, unchanged for a reset;
 //   - 404 when there is no such user;
-//   - 409 when the account is not waiting for an invitation (accountState
-//     other than "pendingInvitation" or "invitationNotDelivered");
-//   - 503 when the email could not be sent: the account is then
-//     "invitationNotDelivered" and the server logged why.
+//   - 409 only when other requests kept changing the user meanwhile;
+//   - 503 when the email could not be sent: an invited account is then
+//     "invitationNotDelivered", a reset one unchanged, and the server logged
+//     why.
 func (h *Handler) resendInvitation(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path+": POST to send a new invitation")
+		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path+": POST to send a new invitation or password reset")
 		return
 	}
 	e := h.userEndpoint()

@@ -306,6 +306,21 @@ func (h *Handler) authFailed(r *http.Request, client string) {
 	h.blockedLog(r, h.failures.fail(client, time.Now()), client)
 }
 
+// BeginAuth reserves a failed authentication of r's client before a password
+// is checked, as /Me does (see failureLimiter.begin); ok false means the
+// client is blocked for wait. The customer pages call it (accounts.Limiter),
+// so that their failed sign-ins count against the same limit as /Me and API
+// tokens. Every BeginAuth that returns ok needs its EndAuth.
+func (h *Handler) BeginAuth(r *http.Request) (wait time.Duration, ok bool) {
+	return h.failures.begin(h.clientAddr(r), time.Now())
+}
+
+// EndAuth settles a BeginAuth: failed counts the failure.
+func (h *Handler) EndAuth(r *http.Request, failed bool) {
+	client := h.clientAddr(r)
+	h.blockedLog(r, h.failures.end(client, failed, time.Now()), client)
+}
+
 // blockedLog logs, when reached, that client reached the failure limit.
 func (h *Handler) blockedLog(r *http.Request, reached bool, client string) {
 	if reached {

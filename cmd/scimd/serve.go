@@ -67,7 +67,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux.Handle(scim.BasePath, api)
 	mux.Handle("/t/", api) // customer-facing routes carry the organization
 	mux.Handle("/admin/", api)
-	mux.Handle("/t/{org}/accounts/", api.LimitPublic(accounts.New(accounts.Config{SecureCookies: strings.HasPrefix(base, "https://")}, users, log)))
+	mux.Handle("/t/{org}/accounts/", api.LimitPublic(accounts.New(accounts.Config{SecureCookies: strings.HasPrefix(base, "https://"), Limiter: api}, users, log)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"mime"
 	"mime/multipart"
@@ -33,7 +34,8 @@ func compose(from string, m resources.Message, date time.Time) (envelope, error)
 	}
 	toAddr, err := mail.ParseAddress(m.To)
 	if err != nil {
-		return envelope{}, fmt.Errorf("invalid recipient address: %w", err)
+		// Not wrapped: net/mail quotes the part it could not parse.
+		return envelope{}, errors.New("invalid recipient address")
 	}
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)

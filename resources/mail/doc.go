@@ -13,6 +13,8 @@
 // Message bodies carry invitation links, which are credentials until used;
 // the SMTP password is one too. Neither appears in an error or a log line:
 // errors name the stage of delivery that failed (connect, STARTTLS, AUTH,
-// MAIL, RCPT, DATA) and the server's reply, never the message. Outbox files
+// MAIL, RCPT, DATA) and the server's reply code and enhanced status code,
+// never the text of its reply (servers quote the recipient's address and the
+// message, link included, in it), the message or the recipient. Outbox files
 // are written with mode 0600 in a directory created with mode 0700.
 package mail

@@ -167,6 +167,9 @@ func TestComposeRefusesHeaderInjection(t *testing.T) {
 type smtpServer struct {
 	addr     string
 	user, pw string
+	// reject, when set, may refuse a recipient (stage "RCPT", what the
+	// client sent) or a message (stage "DATA", the message as received).
+	reject func(stage string, got []byte) error
 
 	mu       sync.Mutex
 	received []delivery
@@ -205,12 +208,25 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error { s.d.to = to; return nil }
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.s.reject != nil {
+		if err := s.s.reject("RCPT", []byte(to)); err != nil {
+			return err
+		}
+	}
+	s.d.to = to
+	return nil
+}
 
 func (s *session) Data(r io.Reader) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if s.s.reject != nil {
+		if err := s.s.reject("DATA", data); err != nil {
+			return err
+		}
 	}
 	s.d.data = data
 	_, s.d.tls = s.conn.TLSConnectionState()
@@ -369,4 +385,76 @@ func TestSMTPFailures(t *testing.T) {
 			t.Errorf("Send to a silent server = %v, want the context's deadline", err)
 		}
 	})
+}
+
+// TestSMTPRefusalKeepsOnlyCodes: a server that quotes what it refuses (the
+// recipient's address, the message with its link, quoted-printable) gets only
+// its reply code and enhanced status code into the error, which is logged.
+func TestSMTPRefusalKeepsOnlyCodes(t *testing.T) {
+	cases := []struct {
+		stage, want string
+		reply       func(got []byte) error
+	}{
+		{"DATA", "DATA: the server replied 554 5.6.0", func(got []byte) error {
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
+				Message: "Message refused by content filter: " + strings.Join(strings.Fields(string(got)), " ")}
+		}},
+		{"RCPT", "RCPT TO: the server replied 550 5.1.1", func(got []byte) error {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
+				Message: "<" + string(got) + ">: Recipient address rejected: User unknown in virtual mailbox table"}
+		}},
+		{"DATA", "DATA: the server replied 451", func(got []byte) error {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.NoEnhancedCode, Message: "try later " + string(got[:200])}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.want, func(t *testing.T) {
+			srv := startSMTP(t, nil, "", "")
+			srv.reject = func(stage string, got []byte) error {
+				if stage != c.stage {
+					return nil
+				}
+				return c.reply(got)
+			}
+			host, port := hostPort(t, srv.addr)
+			m := &scimdmail.SMTP{Host: host, Port: port, StartTLS: scimdmail.StartTLSOff, From: "no-reply@acme.example"}
+			err := m.Send(context.Background(), message())
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Send = %v, want an error with %q", err, c.want)
+			}
+			for _, secret := range []string{"token", "=3D", "AbCdEf0123", "jane.doe", "example.com", "refused by", "Recipient", "try later"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q quotes the server's reply (%q)", err, secret)
+				}
+			}
+		})
+	}
+}
+
+// TestSMTPTimeoutBoundsSend: Timeout bounds a Send even when the caller's
+// context allows longer: a stalled server must not hold a request for long.
+func TestSMTPTimeoutBoundsSend(t *testing.T) {
+	if scimdmail.DefaultTimeout > 10*time.Second {
+		t.Errorf("DefaultTimeout = %v, want at most 10s", scimdmail.DefaultTimeout)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0") // accepts, never greets
+	defer ln.Close()
+	host, port := hostPort(t, ln.Addr().String())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	m := &scimdmail.SMTP{Host: host, Port: port, From: "no-reply@acme.example", Timeout: 300 * time.Millisecond}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- m.Send(ctx, message()) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Send to a silent server = %v, want a deadline error", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Send took %v, want about its Timeout (300ms)", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Send to a silent server still running after 10s with Timeout 300ms")
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/smtp"
+	"net/textproto"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -39,9 +41,11 @@ func (m StartTLS) Valid() bool {
 	return m == StartTLSRequired || m == StartTLSOptional || m == StartTLSOff
 }
 
-// DefaultTimeout is how long one [SMTP.Send] may take when its context has
-// no deadline.
-const DefaultTimeout = 30 * time.Second
+// DefaultTimeout is how long one [SMTP.Send] may take, connecting included,
+// unless [SMTP.Timeout] says otherwise. Mail is sent while a request waits
+// (an invitation within POST /Users): a stalled server must fail it well
+// before an identity provider gives up on the request and retries it.
+const DefaultTimeout = 10 * time.Second
 
 // SMTP sends messages through a mail server (RFC 5321): a connection per
 // message, STARTTLS as [SMTP.StartTLS] says, AUTH PLAIN (RFC 4616) when a
@@ -65,14 +69,18 @@ type SMTP struct {
 	TLSConfig *tls.Config
 	// LocalName is the name sent in EHLO; "" is "localhost".
 	LocalName string
-	// Timeout bounds a Send whose context has no deadline; 0 is
+	// Timeout bounds a whole Send, from connecting to the end of the
+	// message (a context with an earlier deadline ends it sooner); 0 is
 	// [DefaultTimeout].
 	Timeout time.Duration
 }
 
 // Send delivers m. It connects, upgrades with STARTTLS and authenticates as
-// configured, and sends one message to one recipient. ctx cancels it at any
-// stage.
+// configured, and sends one message to one recipient, within [SMTP.Timeout].
+// ctx cancels it at any stage. An error names the stage that failed and, for
+// a refusal, the server's status code and enhanced status code (RFC 3463)
+// only: servers quote the recipient's address or the message itself (its
+// link) in the rest of their reply.
 func (s *SMTP) Send(ctx context.Context, m resources.Message) error {
 	env, err := compose(s.From, m, time.Now())
 	if err != nil {
@@ -89,11 +97,8 @@ func (s *SMTP) send(ctx context.Context, env envelope) error {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(s.Host, strconv.Itoa(s.Port)))
 	if err != nil {
@@ -169,9 +174,45 @@ func (s *SMTP) send(ctx context.Context, env envelope) error {
 	return nil
 }
 
+// replyError is a refusal from the SMTP server: its reply code (RFC 5321
+// §4.2) and enhanced status code (RFC 3463, "" when it sent none). The text of
+// the reply is left out on purpose: servers quote the recipient's address
+// (RCPT) or the message itself, invitation link included (DATA), in it.
+type replyError struct {
+	code     int
+	enhanced string
+}
+
+func (e replyError) Error() string {
+	if e.enhanced == "" {
+		return fmt.Sprintf("the server replied %d", e.code)
+	}
+	return fmt.Sprintf("the server replied %d %s", e.code, e.enhanced)
+}
+
+// enhancedCode matches an enhanced status code at the start of a reply's
+// text (RFC 3463 §2: class.subject.detail).
+var enhancedCode = regexp.MustCompile(`^[245]\.[0-9]{1,3}\.[0-9]{1,3}\b`)
+
+// scrub keeps of a server's reply only what [replyError] keeps; a reply that
+// could not be parsed (net/textproto quotes it) is reported without its
+// text. Other errors (I/O, TLS) are scimd's own and pass as they are.
+func scrub(err error) error {
+	var reply *textproto.Error
+	if errors.As(err, &reply) {
+		return replyError{code: reply.Code, enhanced: enhancedCode.FindString(reply.Msg)}
+	}
+	var malformed textproto.ProtocolError
+	if errors.As(err, &malformed) {
+		return errors.New("the server's reply could not be read")
+	}
+	return err
+}
+
 // ctxErr prefers the context's error to the I/O error its cancellation
-// caused.
+// caused, and scrubs a server reply of its text (see [scrub]).
 func ctxErr(ctx context.Context, err error) error {
+	err = scrub(err)
 	cerr := ctx.Err()
 	if dl, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
 		cerr = context.DeadlineExceeded // the connection's deadline is the context's

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
@@ -18,11 +21,24 @@ import (
 //go:embed templates
 var files embed.FS
 
-// Cookie names. Both are scoped to /t/{org}/accounts/, HttpOnly and
+// Cookie names. All are scoped to /t/{org}/accounts/, HttpOnly and
 // SameSite=Strict.
 const (
 	csrfCookie   = "scimd_csrf"
 	ticketCookie = "scimd_ticket"
+	// doneCookie carries, from a form that succeeded to the page it
+	// redirects to, what succeeded (a flash): the done and confirmed pages
+	// say only what happened to this browser's form.
+	doneCookie = "scimd_done"
+)
+
+// What a done or confirmed page shows, as doneCookie carries it.
+const (
+	donePassword  = "password"  // a password set from a link or ticket
+	doneConfirmed = "confirmed" // a registration confirmed
+	// doneDisabled follows either when the organization disabled the
+	// account (active false): the customer cannot sign in yet.
+	doneDisabled = "-disabled"
 )
 
 // maxFormBytes bounds a form body: a few fields, passwords at most
@@ -34,6 +50,24 @@ type Config struct {
 	// SecureCookies marks the cookies Secure (sent over HTTPS only): set it
 	// when the public URL is https.
 	SecureCookies bool
+	// Limiter, when set, counts the pages' failed password checks (sign-in,
+	// confirming a registration) against the client's address, with the
+	// server's other failed authentications (/Me, bearer tokens), and refuses
+	// an address that used up its failures. nil: no limit here.
+	Limiter AuthLimiter
+}
+
+// AuthLimiter limits failed authentications per client address.
+// scim.Handler's abuse limits implement it, so that a password guessed on
+// these pages counts as one guessed through /Me does.
+type AuthLimiter interface {
+	// BeginAuth is called before a password of r is checked: it reserves a
+	// failure of r's client, so that concurrent attempts cannot overrun the
+	// limit. ok false, with how long to wait, refuses the attempt; otherwise
+	// EndAuth must follow.
+	BeginAuth(r *http.Request) (wait time.Duration, ok bool)
+	// EndAuth settles BeginAuth: failed counts a wrong password.
+	EndAuth(r *http.Request, failed bool)
 }
 
 // Handler serves the customer pages; mount it at "/t/{org}/accounts/".
@@ -123,9 +157,11 @@ type link struct{ Href, Text string }
 // page is what a template renders.
 type page struct {
 	Title, Org, Alert, CSRF, Email, Token string
-	Fields                                []field
-	Paragraphs                            []string
-	Link                                  *link
+	// Reset marks the invitation page of a password reset.
+	Reset      bool
+	Fields     []field
+	Paragraphs []string
+	Link       *link
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
@@ -192,15 +228,21 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) (csrfOK, ok 
 // expiredForm is the alert of a form whose CSRF check failed.
 const expiredForm = "For your security, this form has expired. Please fill it in and submit it again."
 
-// passwordFields are the new-password and confirmation inputs.
+// passwordHint is the hint of every new-password field: the policy of
+// resources.PasswordProblem, in a customer's words.
+const passwordHint = "At least 8 characters, and hard to guess: not your email address or name, not a common password or pattern. Three or four unrelated words work well."
+
+// passwordFields are the new-password and confirmation inputs; the focus is
+// on the new password, unless only the confirmation is in error.
 func passwordFields(email, pwErr, confirmErr string) []field {
+	focusConfirm := pwErr == "" && confirmErr != ""
 	return []field{
 		{ID: "username", Name: "username", Type: "email", Label: "Email", Value: email, Autocomplete: "username", ReadOnly: true},
 		{ID: "password", Name: "password", Type: "password", Label: "New password", Autocomplete: "new-password",
-			Hint:  "At least 8 characters. Not your email address, and not a common password.",
-			Error: pwErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength, Autofocus: true},
+			Hint:  passwordHint,
+			Error: pwErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength, Autofocus: !focusConfirm},
 		{ID: "confirm", Name: "confirm", Type: "password", Label: "Confirm new password", Autocomplete: "new-password",
-			Error: confirmErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},
+			Error: confirmErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength, Autofocus: focusConfirm},
 	}
 }
 
@@ -243,8 +285,21 @@ func (h *Handler) inviteForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := userName(u)
-	h.render(w, r, http.StatusOK, "invite", page{Title: "Set your password", CSRF: h.csrfToken(w, r), Email: email,
+	title, reset := inviteTitle(u)
+	h.render(w, r, http.StatusOK, "invite", page{Title: title, Reset: reset, CSRF: h.csrfToken(w, r), Email: email,
 		Token: token.Reveal(), Fields: passwordFields(email, "", "")})
+}
+
+// inviteTitle is the title of the invitation page of account u, and whether
+// its link is a password reset: an account that has a password
+// (resources.Users.ResendInvitation), which keeps working until the new one
+// is saved.
+func inviteTitle(u resources.Resource) (string, bool) {
+	switch accountState(u) {
+	case schemas.AccountStateActive, schemas.AccountStatePasswordChangeRequired:
+		return "Choose a new password", true
+	}
+	return "Set your password", false
 }
 
 // acceptInvite sets the password of an invitation's account.
@@ -255,12 +310,11 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	org, token := r.PathValue("org"), resources.Secret(r.PostFormValue("token"))
 	h.setPassword(w, r, csrfOK, newPasswordForm{
-		page: "invite", title: "Set your password", token: token.Reveal(),
+		page: "invite", title: inviteTitle, token: token.Reveal(),
 		account: func() (resources.Resource, error) { return h.users.Invitation(r.Context(), org, token) },
 		invalid: resources.ErrInvalidInvitation, refuse: h.invalidInvitation,
-		set: func(pw resources.Secret) error {
-			_, err := h.users.AcceptInvitation(r.Context(), org, token, pw)
-			return err
+		set: func(pw resources.Secret) (resources.Resource, error) {
+			return h.users.AcceptInvitation(r.Context(), org, token, pw)
 		},
 	})
 }
@@ -269,14 +323,18 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 // for an account a link or ticket names: accepting an invitation, replacing
 // a temporary password.
 type newPasswordForm struct {
-	page, title, token string
+	page, token string
+	// title is the page's title for the account, and whether the form
+	// replaces a password that works (a reset).
+	title func(resources.Resource) (string, bool)
 	// account finds the account; invalid is its error for an unusable link
 	// or ticket, answered by refuse.
 	account func() (resources.Resource, error)
 	invalid error
 	refuse  func(http.ResponseWriter, *http.Request)
-	// set sets the password; done runs after it succeeded.
-	set  func(resources.Secret) error
+	// set sets the password and returns the account as written; done runs
+	// after it succeeded.
+	set  func(resources.Secret) (resources.Resource, error)
 	done func()
 }
 
@@ -295,8 +353,9 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 		return
 	}
 	email := userName(u)
+	title, reset := f.title(u)
 	form := func(status int, alert, pwErr, confirmErr string) {
-		h.render(w, r, status, f.page, page{Title: f.title, CSRF: h.csrfToken(w, r), Email: email,
+		h.render(w, r, status, f.page, page{Title: title, Reset: reset, CSRF: h.csrfToken(w, r), Email: email,
 			Token: f.token, Alert: alert, Fields: passwordFields(email, pwErr, confirmErr)})
 	}
 	if !csrfOK {
@@ -307,7 +366,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 		form(http.StatusBadRequest, alertFor(pwErr, confirmErr), pwErr, confirmErr)
 		return
 	}
-	err = f.set(resources.Secret(password))
+	u, err = f.set(resources.Secret(password))
 	switch {
 	case errors.Is(err, f.invalid):
 		f.refuse(w, r)
@@ -321,6 +380,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 		if f.done != nil {
 			f.done()
 		}
+		h.flash(w, r, donePassword, u)
 		http.Redirect(w, r, "done", http.StatusSeeOther)
 	}
 }
@@ -343,6 +403,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 
 // login signs a customer in: a temporary password leads on to
 // change-password with a ticket; an active account gets a "signed in" page.
+// A failed sign-in counts against the client's address (Config.Limiter).
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	csrfOK, ok := h.parseForm(w, r)
 	if !ok {
@@ -353,7 +414,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusForbidden, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r), Alert: expiredForm, Fields: loginFields(email, false)})
 		return
 	}
-	u, err := h.users.Authenticate(r.Context(), org, email, resources.Secret(r.PostFormValue("password")))
+	var u resources.Resource
+	var err error
+	if !h.checkPassword(w, r, func() bool {
+		u, err = h.users.Authenticate(r.Context(), org, email, resources.Secret(r.PostFormValue("password")))
+		return resources.ErrorCode(err) == resources.Unauthorized
+	}) {
+		return
+	}
 	if resources.ErrorCode(err) == resources.Unauthorized {
 		h.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r),
 			Alert: "Invalid email or password.", Fields: loginFields(email, true)})
@@ -377,6 +445,30 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		"You signed in as " + userName(u) + ".",
 		"There is no application to continue to from this page: to use an application of " + org + ", sign in from that application with the same email and password.",
 	}, nil)
+}
+
+// checkPassword runs check, a password check that reports whether it failed,
+// within the limit on failed authentications (Config.Limiter). It reports
+// false, having answered 429, when the client's address may not try now.
+func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, check func() (failed bool)) bool {
+	l := h.cfg.Limiter
+	if l == nil {
+		check()
+		return true
+	}
+	wait, ok := l.BeginAuth(r)
+	if !ok {
+		secs := max(int(math.Ceil(wait.Seconds())), 1)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		h.message(w, r, http.StatusTooManyRequests, "Too many attempts", []string{
+			"There were too many failed attempts from your address. Please wait " + strconv.Itoa(secs) + " seconds and try again.",
+		}, nil)
+		return false
+	}
+	failed := true // until check says otherwise, should it panic
+	defer func() { l.EndAuth(r, failed) }()
+	failed = check()
+	return true
 }
 
 func (h *Handler) invalidTicket(w http.ResponseWriter, r *http.Request) {
@@ -416,22 +508,55 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	org, t := r.PathValue("org"), ticket(r)
 	h.setPassword(w, r, csrfOK, newPasswordForm{
-		page: "change-password", title: "Choose a new password",
+		page: "change-password", title: func(resources.Resource) (string, bool) { return "Choose a new password", false },
 		account: func() (resources.Resource, error) { return h.users.Ticket(r.Context(), org, t) },
 		invalid: resources.ErrInvalidTicket, refuse: h.invalidTicket,
-		set: func(pw resources.Secret) error {
-			_, err := h.users.ChangeTemporaryPassword(r.Context(), org, t, pw)
-			return err
+		set: func(pw resources.Secret) (resources.Resource, error) {
+			return h.users.ChangeTemporaryPassword(r.Context(), org, t, pw)
 		},
 		done: func() { http.SetCookie(w, h.cookie(r, ticketCookie, "", -1)) },
 	})
 }
 
+// done tells the outcome of a password form this browser submitted; opened
+// any other way (no flash), it leads to the sign-in page, claiming nothing.
 func (h *Handler) done(w http.ResponseWriter, r *http.Request) {
-	h.message(w, r, http.StatusOK, "You're all set", []string{
-		"Your password is saved and your account is active.",
-		"Sign in to the applications of " + r.PathValue("org") + " with your email and your new password.",
-	}, &link{Href: "login", Text: "Sign in"})
+	org := r.PathValue("org")
+	switch h.takeFlash(w, r) {
+	case donePassword:
+		h.message(w, r, http.StatusOK, "You're all set", []string{
+			"Your password is saved and your account is active.",
+			"Sign in to the applications of " + org + " with your email and your new password.",
+		}, &link{Href: "login", Text: "Sign in"})
+	case donePassword + doneDisabled:
+		h.message(w, r, http.StatusOK, "Your password is saved", []string{
+			"Your password is saved, but your account is disabled by " + org + ": you cannot sign in until an administrator of " + org + " enables it.",
+			"Once it is enabled, sign in with your email and your new password.",
+		}, nil)
+	default:
+		http.Redirect(w, r, "login", http.StatusSeeOther)
+	}
+}
+
+// flash tells the page a successful form redirects to what succeeded (what,
+// one of donePassword and doneConfirmed), for the account u as written. It
+// lives a minute and is read once (takeFlash).
+func (h *Handler) flash(w http.ResponseWriter, r *http.Request, what string, u resources.Resource) {
+	if active, _ := u.Attributes["active"].(bool); !active {
+		what += doneDisabled
+	}
+	http.SetCookie(w, h.cookie(r, doneCookie, what, 60))
+}
+
+// takeFlash returns the request's flash (see flash) and clears it: a reload
+// or a later visit no longer claims anything.
+func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(doneCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, h.cookie(r, doneCookie, "", -1))
+	return c.Value
 }
 
 func userName(u resources.Resource) string {

@@ -1,13 +1,19 @@
 package accounts_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim"
+	"github.com/scimd/scimd/scim/accounts"
 )
 
 const (
@@ -77,7 +83,7 @@ func TestInvitationAccepted(t *testing.T) {
 		// Refused passwords: a clear message, linked to the field, and nothing changes.
 		for _, c := range []struct{ pw, confirm, want, field string }{
 			{"short", "short", "at least 8 characters", "password"},
-			{"password123", "password123", "too common", "password"},
+			{"password123", "password123", "too easy to guess", "password"},
 			{"jane.doe@example.com", "jane.doe@example.com", "email address", "password"},
 			{chosen, chosen + "x", "do not match", "confirm"},
 		} {
@@ -119,6 +125,11 @@ func TestInvitationAccepted(t *testing.T) {
 		}
 		if strings.Contains(e.logs.String(), token) || strings.Contains(e.logs.String(), chosen) {
 			t.Errorf("the log holds the token or the password")
+		}
+		// The change log tells the password apart from a profile edit.
+		want := []string{"owner create", "owner invite", "customer:" + id + " setPassword"}
+		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("change log of the user = %v, want %v", got, want)
 		}
 	})
 }
@@ -211,6 +222,11 @@ func TestInvitationNotDelivered(t *testing.T) {
 		if strings.Contains(e.logs.String(), token) {
 			t.Errorf("the log holds the token")
 		}
+		// The state changes of delivery are the invitation's, not edits.
+		want := []string{"owner create", "owner invite", "owner invite", "owner invite", "owner invite"}
+		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("change log of the user = %v, want %v", got, want)
+		}
 	})
 }
 
@@ -247,7 +263,7 @@ func TestTemporaryPassword(t *testing.T) {
 			return b.post("/t/acme/accounts/change-password", url.Values{"csrf": {csrf}, "password": {pw}, "confirm": {confirm}})
 		}
 		post(tempPass, tempPass).must(t, http.StatusBadRequest, "must differ from your temporary password")
-		post("12345678", "12345678").must(t, http.StatusBadRequest, "too common")
+		post("12345678", "12345678").must(t, http.StatusBadRequest, "too easy to guess")
 		if s := e.state(id); s != "passwordChangeRequired" {
 			t.Fatalf("accountState = %q, want passwordChangeRequired", s)
 		}
@@ -275,6 +291,10 @@ func TestTemporaryPassword(t *testing.T) {
 			if strings.Contains(e.logs.String(), s) {
 				t.Errorf("the log holds a password")
 			}
+		}
+		want := []string{"owner create", "customer:" + id + " setPassword"}
+		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("change log of the user = %v, want %v", got, want)
 		}
 	})
 }
@@ -333,4 +353,205 @@ func TestTicketEndsWithAnotherTemporaryPassword(t *testing.T) {
 			t.Errorf("accountState = %q, want passwordChangeRequired", s)
 		}
 	})
+}
+
+// TestPasswordResetLink: resendInvitation on an account with a password sends
+// a reset link; its page says so, the old password works until the new one is
+// saved, and then only the new one does.
+func TestPasswordResetLink(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		id := e.createCustomer("reset.me@example.com", tempPass)
+		if st, _ := e.scim("POST", "/Users/"+id+"/resendInvitation", nil); st != http.StatusOK {
+			t.Fatalf("resendInvitation = %d, want 200", st)
+		}
+		if s := e.state(id); s != "passwordChangeRequired" {
+			t.Errorf("accountState after a reset link = %q, want passwordChangeRequired (unchanged)", s)
+		}
+		b := e.browser()
+		form := b.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Choose a new password", "keeps working until you save the new one")
+		if st := e.me("acme", "reset.me@example.com", tempPass); st != http.StatusForbidden {
+			t.Errorf("GET /Me with the temporary password = %d, want 403 (it still works: change it first)", st)
+		}
+		b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
+			"password": {newPass}, "confirm": {newPass}}).must(t, http.StatusOK, "all set")
+		if s := e.state(id); s != "active" {
+			t.Errorf("accountState = %q, want active", s)
+		}
+		if st := e.me("acme", "reset.me@example.com", newPass); st != http.StatusOK {
+			t.Errorf("GET /Me with the new password = %d, want 200", st)
+		}
+		if st := e.me("acme", "reset.me@example.com", tempPass); st != http.StatusUnauthorized {
+			t.Errorf("GET /Me with the old password = %d, want 401", st)
+		}
+	})
+}
+
+// TestResendToPendingRegistration: an administrator's link to a registration
+// not yet confirmed invites the address: the confirmation link stops working
+// and the registrant's password is replaced by the one chosen from the link.
+func TestResendToPendingRegistration(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		e.enable("acme", true)
+		e.register("acme", "pending@example.com", "Pen", "Ding", otherPass, otherPass).must(t, http.StatusOK, "Check your email")
+		confirm := confirmLink(t, e.mail, "pending@example.com")
+		id := e.usersNamed("pending@example.com")[0]
+		if st, _ := e.scim("POST", "/Users/"+id+"/resendInvitation", nil); st != http.StatusOK {
+			t.Fatalf("resendInvitation = %d, want 200", st)
+		}
+		if s := e.state(id); s != "pendingInvitation" {
+			t.Errorf("accountState = %q, want pendingInvitation", s)
+		}
+		e.confirm(confirm, otherPass).must(t, http.StatusNotFound, "not valid")
+		b := e.browser()
+		form := b.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Set your password")
+		b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
+			"password": {newPass}, "confirm": {newPass}}).must(t, http.StatusOK, "all set")
+		if st := e.me("acme", "pending@example.com", newPass); st != http.StatusOK {
+			t.Errorf("GET /Me with the chosen password = %d, want 200", st)
+		}
+		if st := e.me("acme", "pending@example.com", otherPass); st != http.StatusUnauthorized {
+			t.Errorf("GET /Me with the registrant's password = %d, want 401", st)
+		}
+	})
+}
+
+var autofocusRE = regexp.MustCompile(`<input id="([a-z]+)"[^>]*\sautofocus>`)
+
+// TestPagesSayOnlyWhatHappened: the done and confirmed pages tell the outcome
+// of this browser's form, once; opened otherwise they lead to sign-in. A
+// password saved on a disabled account says so. A mismatched confirmation
+// puts the focus on it.
+func TestPagesSayOnlyWhatHappened(t *testing.T) {
+	e := newEnv(t, "", 0)
+	e.enable("acme", true)
+	for _, path := range []string{"/t/acme/accounts/done", "/t/globex/accounts/done", "/t/nosuchorg/accounts/done", "/t/acme/accounts/confirmed"} {
+		p := e.browser().get(path).must(t, http.StatusOK, "Sign in")
+		if !strings.HasSuffix(p.url, "/accounts/login") || strings.Contains(p.body, "all set") || strings.Contains(p.body, "active") {
+			t.Errorf("GET %s without submitting anything: at %s:\n%s\nwant the sign-in page", path, p.url, p.body)
+		}
+	}
+
+	id := e.createCustomer("disabled@example.com", "invite")
+	if st, body := e.scim("PATCH", "/Users/"+id, map[string]any{
+		"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+		"Operations": []any{map[string]any{"op": "replace", "path": "active", "value": false}},
+	}); st != http.StatusOK {
+		t.Fatalf("PATCH active false: %d %v", st, body)
+	}
+	b := e.browser()
+	form := b.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Set your password")
+	post := func(pw, confirm string) page {
+		return b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
+			"password": {pw}, "confirm": {confirm}})
+	}
+	for _, c := range []struct{ pw, confirm, focus string }{
+		{chosen, chosen + "x", "confirm"},
+		{"Welcome2026", "Welcome2026", "password"},
+		{"Welcome2026", "other", "password"},
+	} {
+		p := post(c.pw, c.confirm).must(t, http.StatusBadRequest)
+		if got := autofocusRE.FindAllStringSubmatch(p.body, -1); len(got) != 1 || got[0][1] != c.focus {
+			t.Errorf("refused %q/%q: autofocus on %v, want only %q", c.pw, c.confirm, got, c.focus)
+		}
+	}
+	done := post(chosen, chosen).must(t, http.StatusOK, "Your password is saved", "disabled by acme")
+	if strings.Contains(done.body, "account is active") || strings.Contains(done.body, `href="login"`) {
+		t.Errorf("the page after setting a disabled account's password says it is active or offers sign-in:\n%s", done.body)
+	}
+	if again := b.get("/t/acme/accounts/done"); !strings.HasSuffix(again.url, "/accounts/login") {
+		t.Errorf("reloading done: at %s, want the sign-in page (the outcome is told once)", again.url)
+	}
+}
+
+// countingLimiter is an accounts.AuthLimiter that blocks after limit
+// failures and records every settled attempt.
+type countingLimiter struct {
+	mu       sync.Mutex
+	limit    int
+	pending  int
+	failures int
+	settled  []bool
+}
+
+func (l *countingLimiter) BeginAuth(*http.Request) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failures+l.pending >= l.limit {
+		return 42 * time.Second, false
+	}
+	l.pending++
+	return 0, true
+}
+
+func (l *countingLimiter) EndAuth(_ *http.Request, failed bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending--
+	l.settled = append(l.settled, failed)
+	if failed {
+		l.failures++
+	}
+}
+
+func (l *countingLimiter) report() (failures, pending int, settled []bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failures, l.pending, append([]bool(nil), l.settled...)
+}
+
+// TestFailedPasswordsAreLimited: failed sign-ins and wrong passwords on the
+// confirmation page count toward the limit on failed authentications
+// (Config.Limiter, the server's per-address limit); once it is reached,
+// even the right password gets 429 with Retry-After.
+func TestFailedPasswordsAreLimited(t *testing.T) {
+	l := &countingLimiter{limit: 3}
+	e := newEnvPages(t, "", func(*resources.Onboarding) {}, func(*scim.Handler) accounts.Config { return accounts.Config{Limiter: l} })
+	e.enable("acme", true)
+	e.createCustomer("limited@example.com", tempPass)
+	e.register("acme", "reg@example.com", "Reg", "Istered", regPass, regPass).must(t, http.StatusOK, "Check your email")
+	link := confirmLink(t, e.mail, "reg@example.com")
+
+	b := e.browser()
+	login := b.get("/t/acme/accounts/login")
+	signIn := func(pw string) page {
+		return b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"limited@example.com"}, "password": {pw}})
+	}
+	signIn(tempPass).must(t, http.StatusOK, "Choose a new password")
+	signIn("wrong-password-1").must(t, http.StatusUnauthorized, "Invalid email or password.")
+	e.confirm(link, otherPass).must(t, http.StatusUnauthorized, "not the password chosen")
+	if f, p, s := l.report(); f != 2 || p != 0 || fmt.Sprint(s) != "[false true true]" {
+		t.Fatalf("limiter after a sign-in, a failed one and a wrong confirmation: failures %d, pending %d, settled %v; want 2, 0, [false true true]", f, p, s)
+	}
+	signIn("wrong-password-2").must(t, http.StatusUnauthorized, "Invalid email or password.")
+	blocked := signIn(tempPass).must(t, http.StatusTooManyRequests, "Too many attempts", "42 seconds")
+	if got := blocked.header.Get("Retry-After"); got != "42" {
+		t.Errorf("Retry-After = %q, want 42", got)
+	}
+	e.confirm(link, regPass).must(t, http.StatusTooManyRequests, "Too many attempts")
+	if s := e.state(e.usersNamed("reg@example.com")[0]); s != "pendingConfirmation" {
+		t.Errorf("a blocked confirmation changed the account: accountState %q", s)
+	}
+}
+
+// TestPageAndMeFailuresShareOneLimit: wired as serve wires them, failed
+// sign-ins on the pages and on /Me count against one per-address limit.
+func TestPageAndMeFailuresShareOneLimit(t *testing.T) {
+	e := newEnvPages(t, "", func(*resources.Onboarding) {}, func(api *scim.Handler) accounts.Config { return accounts.Config{Limiter: api} })
+	e.createCustomer("shared@example.com", tempPass)
+	b := e.browser()
+	login := b.get("/t/acme/accounts/login")
+	for i := range scim.DefaultAuthFailureLimit {
+		b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"shared@example.com"}, "password": {fmt.Sprintf("wrong-password-%d", i)}}).
+			must(t, http.StatusUnauthorized, "Invalid email or password.")
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/t/acme/scim/v2/Me", nil)
+	req.SetBasicAuth("shared@example.com", tempPass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("/Me after %d failed page sign-ins: status %d, Retry-After %q; want 429 with Retry-After", scim.DefaultAuthFailureLimit, resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
 }

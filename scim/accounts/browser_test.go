@@ -105,6 +105,19 @@ func TestBrowserInvitation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser: %v", err)
 	}
+	// Two passwords that differ: the focus goes to the confirmation.
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("password"), chosen),
+		chromedp.SendKeys(chromedp.ID("confirm"), chosen+"x"),
+		submit,
+		chromedp.WaitVisible(chromedp.ID("confirm-error")),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	if focused, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); err != nil || focused != "confirm" {
+		t.Errorf("after a mismatch the focus is on %q (%v), want the confirmation field", focused, err)
+	}
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("password"), chosen),
 		chromedp.SendKeys(chromedp.ID("confirm"), chosen),
@@ -116,7 +129,7 @@ func TestBrowserInvitation(t *testing.T) {
 		t.Fatalf("browser: %v", err)
 	}
 	title, body := text(ctx, t, "h1"), text(ctx, t, "main")
-	if !strings.Contains(errText, "too common") {
+	if !strings.Contains(errText, "too easy to guess") {
 		t.Errorf("error shown = %q, want the common-password message", errText)
 	}
 	if title != "You're all set" || !strings.Contains(body, "account is active") {

@@ -12,13 +12,13 @@
 //	POST /t/{org}/accounts/login            sign in; a temporary password leads on to change-password
 //	GET  /t/{org}/accounts/change-password  choose a new password (after signing in with a temporary one)
 //	POST /t/{org}/accounts/change-password  replace the temporary password: the account becomes active
-//	GET  /t/{org}/accounts/done             "you're all set"
+//	GET  /t/{org}/accounts/done             after a password form: what it did (else on to sign-in)
 //	GET  /t/{org}/accounts/register         the self-registration form
 //	POST /t/{org}/accounts/register         register: always leads on to "registered"
 //	GET  /t/{org}/accounts/registered       "check your email"
-//	GET  /t/{org}/accounts/confirm?token=T  the confirmation button (from the emailed link; changes nothing)
-//	POST /t/{org}/accounts/confirm          confirm: the account becomes active
-//	GET  /t/{org}/accounts/confirmed        "your account is ready"
+//	GET  /t/{org}/accounts/confirm?token=T  the confirmation form (from the emailed link; changes nothing)
+//	POST /t/{org}/accounts/confirm          confirm with the password chosen at registration: the account becomes active
+//	GET  /t/{org}/accounts/confirmed        after a confirmation: what it did (else on to sign-in)
 //	GET  /t/{org}/accounts/style.css        the pages' style sheet
 //
 // # Security
@@ -31,7 +31,11 @@
 // password the change-password page is reached with a single-use ticket
 // (resources.Users.StartPasswordChange) in an HttpOnly cookie: the password
 // itself is never put in a page. Failed sign-ins all read "Invalid email or
-// password". Tokens, tickets and passwords are never logged.
+// password". Failed sign-ins and wrong passwords on the confirmation page
+// count toward the server's limit on failed authentications per address
+// (Config.Limiter, the one /Me and bearer tokens count toward); a blocked
+// address gets 429 with Retry-After. Tokens, tickets and passwords are never
+// logged.
 //
 // The organization in the path scopes everything: an invitation, ticket or
 // confirmation of another organization is simply not found.
@@ -43,9 +47,11 @@
 // organization turned self-registration on (scimd org set --name ORG
 // --self-registration on). A valid registration form always leads to the same
 // "check your email" page, whether the address was new (an account waiting
-// for confirmation is created and a link emailed), already had an account
-// (nothing is created; its owner is told by email), or the email could not be
-// sent: the page does not tell which addresses have accounts. The emailed
-// link opens a page with a button; only its POST confirms, because mail
-// scanners fetch links.
+// for confirmation is created and a link emailed), was waiting for
+// confirmation (the registration is replaced and a new link emailed),
+// already had an account (nothing is created; its owner is told by email), or
+// the email could not be sent: the page does not tell which addresses have
+// accounts. The emailed link opens a form; only its POST confirms, because
+// mail scanners fetch links, and only with the password chosen at
+// registration, because whoever registered an address need not own it.
 package accounts

@@ -83,6 +83,13 @@ func newEnv(tb testing.TB, redisURL string, inviteTTL time.Duration) *env {
 // newEnvWith is newEnv with onboarding settings changed by set.
 func newEnvWith(tb testing.TB, redisURL string, set func(o *resources.Onboarding)) *env {
 	tb.Helper()
+	return newEnvPages(tb, redisURL, set, func(*scim.Handler) accounts.Config { return accounts.Config{} })
+}
+
+// newEnvPages is newEnvWith with the pages configured by pages, which may
+// wire them to the SCIM handler as serve does.
+func newEnvPages(tb testing.TB, redisURL string, set func(o *resources.Onboarding), pages func(api *scim.Handler) accounts.Config) *env {
+	tb.Helper()
 	ctx := context.Background()
 	store, err := backend.Open(ctx, redisURL)
 	if err != nil {
@@ -110,7 +117,7 @@ func newEnvWith(tb testing.TB, redisURL string, set func(o *resources.Onboarding
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
 	mux.Handle("/t/", api)
-	mux.Handle("/t/{org}/accounts/", accounts.New(accounts.Config{}, users, log))
+	mux.Handle("/t/{org}/accounts/", accounts.New(pages(api), users, log))
 	handler = scim.Observe(log, nil, mux)
 	return e
 }
@@ -256,4 +263,21 @@ func (p page) must(tb testing.TB, status int, texts ...string) page {
 		}
 	}
 	return p
+}
+
+// changeLog returns acme's change-log entries of the resource id, oldest
+// first, as "who action".
+func (e *env) changeLog(id string) []string {
+	e.t.Helper()
+	changes, err := e.store.Changes(context.Background(), "acme", 1000)
+	if err != nil {
+		e.t.Fatalf("Changes: %v", err)
+	}
+	var out []string
+	for i := len(changes) - 1; i >= 0; i-- {
+		if c := changes[i]; c.ResourceID == id {
+			out = append(out, c.Who+" "+string(c.Action))
+		}
+	}
+	return out
 }

@@ -57,7 +57,7 @@ func (f registerForm) fields() []field {
 		{ID: "givenName", Name: "givenName", Type: "text", Label: "First name", Value: f.givenName, Autocomplete: "given-name"},
 		{ID: "familyName", Name: "familyName", Type: "text", Label: "Last name", Value: f.familyName, Autocomplete: "family-name"},
 		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "new-password",
-			Hint:      "At least 8 characters. Not your email address, and not a common password.",
+			Hint:      passwordHint,
 			MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},
 		{ID: "confirm", Name: "confirm", Type: "password", Label: "Confirm password", Autocomplete: "new-password",
 			MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},
@@ -137,7 +137,7 @@ func (h *Handler) registered(w http.ResponseWriter, r *http.Request) {
 	}
 	h.message(w, r, http.StatusOK, "Check your email", []string{
 		"We sent a message to the address you entered. To activate your account, open the link in it and confirm. The link works once and expires; the message says when.",
-		"No message after a few minutes? Check your spam folder. If it does not arrive, you can register again once the link would have expired.",
+		"No message after a few minutes? Check your spam folder. If it does not arrive, register again: a registration not yet confirmed is replaced, and a new link sent.",
 	}, nil)
 }
 
@@ -159,7 +159,22 @@ func (h *Handler) confirmError(w http.ResponseWriter, r *http.Request, err error
 	}
 }
 
-// confirmForm shows the confirmation button of a usable link. It changes
+// confirmFields are the confirmation form's inputs: the address (for
+// password managers) and the password chosen at registration.
+func confirmFields(email, pwErr string) []field {
+	return []field{
+		{ID: "username", Name: "username", Type: "email", Label: "Email", Value: email, Autocomplete: "username", ReadOnly: true},
+		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "current-password",
+			Hint: "The password you chose when you registered.", Error: pwErr, Autofocus: true},
+	}
+}
+
+func (h *Handler) renderConfirm(w http.ResponseWriter, r *http.Request, status int, email, token, alert, pwErr string) {
+	h.render(w, r, status, "confirm", page{Title: "Confirm your account", CSRF: h.csrfToken(w, r), Email: email, Token: token,
+		Alert: alert, Fields: confirmFields(email, pwErr)})
+}
+
+// confirmForm shows the confirmation form of a usable link. It changes
 // nothing: mail scanners and link previews fetch links.
 func (h *Handler) confirmForm(w http.ResponseWriter, r *http.Request) {
 	org, token := r.PathValue("org"), resources.Secret(r.URL.Query().Get("token"))
@@ -168,10 +183,14 @@ func (h *Handler) confirmForm(w http.ResponseWriter, r *http.Request) {
 		h.confirmError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "confirm", page{Title: "Confirm your account", CSRF: h.csrfToken(w, r), Email: userName(u), Token: token.Reveal()})
+	h.renderConfirm(w, r, http.StatusOK, userName(u), token.Reveal(), "", "")
 }
 
-// confirm activates a self-registered account, consuming its token.
+// confirm activates a self-registered account, consuming its token, if the
+// password is the one chosen at registration (resources.Users.ConfirmRegistration):
+// a link alone must not activate a password that the address's owner did
+// not choose. A wrong password changes nothing, leaves the link working and
+// counts as a failed authentication of the client's address (Config.Limiter).
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	csrfOK, ok := h.parseForm(w, r)
 	if !ok {
@@ -183,24 +202,53 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 		h.confirmError(w, r, err)
 		return
 	}
+	email := userName(u)
 	if !csrfOK {
-		h.render(w, r, http.StatusForbidden, "confirm", page{Title: "Confirm your account", CSRF: h.csrfToken(w, r), Email: userName(u),
-			Token: token.Reveal(), Alert: expiredForm})
+		h.renderConfirm(w, r, http.StatusForbidden, email, token.Reveal(), expiredForm, "")
 		return
 	}
-	if _, err := h.users.ConfirmRegistration(r.Context(), org, token); err != nil {
+	password := r.PostFormValue("password")
+	if password == "" {
+		const msg = "Enter the password you chose when you registered."
+		h.renderConfirm(w, r, http.StatusBadRequest, email, token.Reveal(), alertFor(msg), msg)
+		return
+	}
+	if !h.checkPassword(w, r, func() bool {
+		u, err = h.users.ConfirmRegistration(r.Context(), org, token, resources.Secret(password))
+		return errors.Is(err, resources.ErrRegistrationPassword)
+	}) {
+		return
+	}
+	switch {
+	case errors.Is(err, resources.ErrRegistrationPassword):
+		msg := resources.ErrRegistrationPassword.Detail
+		h.renderConfirm(w, r, http.StatusUnauthorized, email, token.Reveal(), alertFor(msg), msg)
+	case err != nil:
 		h.confirmError(w, r, err)
-		return
+	default:
+		h.flash(w, r, doneConfirmed, u)
+		http.Redirect(w, r, "confirmed", http.StatusSeeOther)
 	}
-	http.Redirect(w, r, "confirmed", http.StatusSeeOther)
 }
 
+// confirmed tells the outcome of the confirmation form this browser
+// submitted; opened any other way (no flash), it leads to the sign-in page.
 func (h *Handler) confirmed(w http.ResponseWriter, r *http.Request) {
 	if !h.registrationOpen(w, r) {
 		return
 	}
-	h.message(w, r, http.StatusOK, "Your account is ready", []string{
-		"Your email address is confirmed and your account is active.",
-		"Sign in to the applications of " + r.PathValue("org") + " with your email and the password you chose.",
-	}, &link{Href: "login", Text: "Sign in"})
+	org := r.PathValue("org")
+	switch h.takeFlash(w, r) {
+	case doneConfirmed:
+		h.message(w, r, http.StatusOK, "Your account is ready", []string{
+			"Your email address is confirmed and your account is active.",
+			"Sign in to the applications of " + org + " with your email and the password you chose.",
+		}, &link{Href: "login", Text: "Sign in"})
+	case doneConfirmed + doneDisabled:
+		h.message(w, r, http.StatusOK, "Your address is confirmed", []string{
+			"Your email address is confirmed, but your account is disabled by " + org + ": you cannot sign in until an administrator of " + org + " enables it.",
+		}, nil)
+	default:
+		http.Redirect(w, r, "login", http.StatusSeeOther)
+	}
 }

@@ -174,47 +174,62 @@ func TestRegistration(t *testing.T) {
 			t.Errorf("the confirmation email repeats a name the registrant typed:\n%s", m.Text)
 		}
 
-		// The same email again (any case, another password): the same page,
-		// no second user, and the owner is told.
+		// The same email again (any case, other names and password) while
+		// it waits for confirmation: the same page, no second user; the
+		// registration is replaced and a new link sent, the first revoked.
 		again := e.register("acme", "new.customer@example.COM", "Mallory", "Other", otherPass, otherPass)
 		if again.status != fresh.status || again.url != fresh.url ||
 			csrfInputRE.ReplaceAllString(again.body, "") != csrfInputRE.ReplaceAllString(fresh.body, "") {
-			t.Errorf("registering a taken email answered %d at %s:\n%s\nwant what a new email gets, %d at %s:\n%s",
+			t.Errorf("registering a pending email answered %d at %s:\n%s\nwant what a new email gets, %d at %s:\n%s",
 				again.status, again.url, again.body, fresh.status, fresh.url, fresh.body)
 		}
 		if ids := e.usersNamed(email); len(ids) != 1 || ids[0] != id {
 			t.Errorf("users named %s after registering it again = %v, want only %s", email, ids, id)
 		}
-		msgs := e.mail.Messages()
-		if len(msgs) != sent+1 {
-			t.Fatalf("registering a taken email sent %d messages, want 1", len(msgs)-sent)
+		if n := len(e.mail.Messages()); n != sent+1 {
+			t.Fatalf("registering a pending email sent %d messages, want 1", n-sent)
 		}
-		tried := msgs[len(msgs)-1]
-		if !strings.EqualFold(tried.To, email) || !strings.Contains(tried.Subject, "Someone tried to register") ||
-			!strings.Contains(tried.Text, "nothing was created or changed") {
-			t.Errorf("message to the owner = %q %q:\n%s", tried.To, tried.Subject, tried.Text)
+		replaced := confirmLink(t, e.mail, email)
+		if replaced == link {
+			t.Fatalf("registering again sent the same link")
 		}
-		if strings.Contains(tried.Text+tried.HTML, "token=") || strings.Contains(tried.Text+tried.HTML, "/confirm") {
-			t.Errorf("the attempt message carries a link that grants something:\n%s", tried.Text)
+		b.get(link).must(t, http.StatusNotFound, "not valid")
+		_, u = e.scim("GET", "/Users/"+id, nil)
+		if name, _ := u["name"].(map[string]any); name["givenName"] != "Mallory" || e.state(id) != "pendingConfirmation" {
+			t.Errorf("the replaced registration = %v, want names Mallory Other, pendingConfirmation", u)
 		}
+		// The first registrant registers once more: theirs is the newest.
+		e.register("acme", email, "Nora", "Newman", regPass, regPass).must(t, http.StatusOK, "Check your email")
+		link = confirmLink(t, e.mail, email)
+		token = link[strings.Index(link, "token=")+len("token="):]
+		b.get(replaced).must(t, http.StatusNotFound, "not valid")
 
 		// The link's GET changes nothing (mail scanners fetch links).
 		for range 2 {
-			p := b.get(link).must(t, http.StatusOK, "Confirm your account", email, "Confirm my account")
+			p := b.get(link).must(t, http.StatusOK, "Confirm your account", email, "Confirm my account",
+				`autocomplete="current-password"`, `autocomplete="username"`, `<label for="password">`)
 			checkHeaders(t, p)
 		}
 		if s := e.state(id); s != "pendingConfirmation" {
 			t.Fatalf("accountState after GETs of the link = %q, want pendingConfirmation", s)
 		}
+		conf := b.get(link)
+		confirm := func(csrf, pw string) page {
+			return b.post("/t/acme/accounts/confirm", url.Values{"csrf": {csrf}, "token": {conf.hidden(t, "token")}, "password": {pw}})
+		}
 		// A forged CSRF token: refused, nothing changes.
-		b.post("/t/acme/accounts/confirm", url.Values{"csrf": {"forged"}, "token": {token}}).must(t, http.StatusForbidden, "form has expired")
+		confirm("forged", regPass).must(t, http.StatusForbidden, "form has expired")
+		// No password, or another one (the replaced registration's): refused
+		// with a message on the field; the link keeps working.
+		confirm(conf.hidden(t, "csrf"), "").must(t, http.StatusBadRequest, "Enter the password you chose", `id="password-error"`)
+		wrong := confirm(conf.hidden(t, "csrf"), otherPass).must(t, http.StatusUnauthorized,
+			"not the password chosen when this account was registered", `id="password-error"`, `aria-invalid="true"`, "Register again")
+		noSecrets(t, wrong, otherPass, regPass)
 		if s := e.state(id); s != "pendingConfirmation" {
-			t.Fatalf("accountState after a forged CSRF token = %q", s)
+			t.Fatalf("accountState after refused confirmations = %q", s)
 		}
 
-		conf := b.get(link)
-		done := b.post("/t/acme/accounts/confirm", url.Values{"csrf": {conf.hidden(t, "csrf")}, "token": {conf.hidden(t, "token")}}).
-			must(t, http.StatusOK, "Your account is ready", "account is active")
+		done := confirm(conf.hidden(t, "csrf"), regPass).must(t, http.StatusOK, "Your account is ready", "account is active")
 		if !strings.HasSuffix(done.url, "/t/acme/accounts/confirmed") {
 			t.Errorf("after confirming the browser is at %s, want .../confirmed", done.url)
 		}
@@ -226,37 +241,46 @@ func TestRegistration(t *testing.T) {
 			t.Errorf("GET /Me with the registered password = %d, want 200", st)
 		}
 		if st := e.me("acme", email, otherPass); st != http.StatusUnauthorized {
-			t.Errorf("GET /Me with the second registrant's password = %d, want 401", st)
+			t.Errorf("GET /Me with the replaced registration's password = %d, want 401", st)
 		}
 
 		// The link works once.
 		b.get(link).must(t, http.StatusNotFound, "not valid")
-		b.post("/t/acme/accounts/confirm", url.Values{"csrf": {conf.hidden(t, "csrf")}, "token": {token}}).must(t, http.StatusNotFound, "not valid")
+		confirm(conf.hidden(t, "csrf"), regPass).must(t, http.StatusNotFound, "not valid")
 
-		// An active account registered again: the same page again.
-		third := e.register("acme", email, "Nora", "Newman", regPass, regPass)
+		// An active account registered again: the same page again, nothing
+		// changes, and the owner is told, with nothing that grants anything.
+		sent = len(e.mail.Messages())
+		third := e.register("acme", email, "Mallory", "Other", otherPass, otherPass)
 		if csrfInputRE.ReplaceAllString(third.body, "") != csrfInputRE.ReplaceAllString(fresh.body, "") || third.status != fresh.status {
 			t.Errorf("registering an active account's email answered differently:\n%s", third.body)
 		}
 		if ids := e.usersNamed(email); len(ids) != 1 {
 			t.Errorf("users named %s = %v, want one", email, ids)
 		}
+		msgs := e.mail.Messages()
+		if len(msgs) != sent+1 {
+			t.Fatalf("registering a taken email sent %d messages, want 1", len(msgs)-sent)
+		}
+		tried := msgs[len(msgs)-1]
+		if !strings.EqualFold(tried.To, email) || !strings.Contains(tried.Subject, "Someone tried to register") ||
+			!strings.Contains(tried.Text, "nothing was created or changed") || !strings.Contains(tried.Text, "sign in with your password") {
+			t.Errorf("message to the owner = %q %q:\n%s", tried.To, tried.Subject, tried.Text)
+		}
+		if strings.Contains(tried.Text+tried.HTML, "token=") || strings.Contains(tried.Text+tried.HTML, "/confirm") ||
+			strings.Contains(tried.Text+tried.HTML, "confirmation email") {
+			t.Errorf("the attempt message carries or points to a link that grants something:\n%s", tried.Text)
+		}
+		if st := e.me("acme", email, regPass); st != http.StatusOK {
+			t.Errorf("GET /Me after another registration = %d, want 200 with the confirmed password", st)
+		}
 
-		// The audit trail: created by self-registration, confirmed by the
-		// customer; no personal data.
-		changes, err := e.store.Changes(context.Background(), "acme", 20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var seen []string
-		for _, c := range changes {
-			if c.ResourceID == id {
-				seen = append(seen, c.Who+" "+string(c.Action))
-			}
-		}
-		want := []string{"customer:" + id + " confirm", "self-registration register", "self-registration create"}
-		if strings.Join(seen, ",") != strings.Join(want, ",") {
-			t.Errorf("change log of the user = %v, want %v", seen, want)
+		// The audit trail: created by self-registration, replaced twice,
+		// confirmed by the customer; no personal data.
+		want := []string{"self-registration create", "self-registration register", "self-registration replace", "self-registration register",
+			"self-registration replace", "self-registration register", "customer:" + id + " confirm"}
+		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("change log of the user = %v, want %v", got, want)
 		}
 		logs := e.logs.String()
 		for _, s := range []string{token, regPass, otherPass} {
@@ -273,7 +297,7 @@ func TestRegistrationRefused(t *testing.T) {
 		e.enable("globex", true)
 		// Refused forms: a clear message on the field, nothing created, no mail.
 		for _, c := range []struct{ email, given, family, pw, confirm, want, field string }{
-			{"weak@example.com", "Wes", "Weak", "password123", "password123", "too common", "password"},
+			{"weak@example.com", "Wes", "Weak", "password123", "password123", "too easy to guess", "password"},
 			{"weak@example.com", "Wes", "Weak", "short", "short", "at least 8 characters", "password"},
 			{"weak@example.com", "Wes", "Weak", "weak@example.com", "weak@example.com", "email address", "password"},
 			{"weak@example.com", "Wes", "Weak", regPass, regPass + "x", "do not match", "confirm"},
@@ -333,7 +357,8 @@ func TestRegistrationRefused(t *testing.T) {
 		b.get(link).must(t, http.StatusNotFound, "Registration is not available")
 		e.enable("acme", true)
 		conf := b.get(link).must(t, http.StatusOK, "Confirm my account")
-		b.post("/t/acme/accounts/confirm", url.Values{"csrf": {conf.hidden(t, "csrf")}, "token": {token}}).must(t, http.StatusOK, "Your account is ready")
+		b.post("/t/acme/accounts/confirm", url.Values{"csrf": {conf.hidden(t, "csrf")}, "token": {token}, "password": {regPass}}).
+			must(t, http.StatusOK, "Your account is ready")
 		if s := e.state(id); s != "active" {
 			t.Errorf("accountState = %q, want active", s)
 		}
@@ -344,9 +369,10 @@ func TestRegistrationMailFailure(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		e.enable("acme", true)
 		ok := e.register("acme", "ok@example.com", "Ok", "Kay", regPass, regPass).must(t, http.StatusOK, "Check your email")
+		e.createCustomer("taken@example.com", tempPass)
 		e.mail.SetFail(true)
 		failed := e.register("acme", "nomail@example.com", "No", "Mail", regPass, regPass)
-		taken := e.register("acme", "ok@example.com", "Ok", "Kay", otherPass, otherPass)
+		taken := e.register("acme", "taken@example.com", "Ok", "Kay", otherPass, otherPass)
 		for _, p := range []page{failed, taken} {
 			if p.status != ok.status || p.url != ok.url || p.body != ok.body {
 				t.Errorf("with the mail down the answer is %d at %s:\n%s\nwant the usual %d at %s", p.status, p.url, p.body, ok.status, ok.url)
@@ -367,8 +393,8 @@ func TestRegistrationMailFailure(t *testing.T) {
 	})
 }
 
-// TestRegistrationExpired: an expired link is refused; the stale
-// registration is replaced when the same email registers again.
+// TestRegistrationExpired: an expired link is refused; registering the same
+// email again replaces the registration, and the new link works.
 func TestRegistrationExpired(t *testing.T) {
 	for _, v := range []string{"embedded", "redis"} {
 		t.Run(v, func(t *testing.T) {
@@ -376,35 +402,23 @@ func TestRegistrationExpired(t *testing.T) {
 			if v == "redis" {
 				url = redistest.Start(t)
 			}
-			// Long enough that registering again (argon2id, slower still
-			// under -race on a busy machine) happens within it.
-			const ttl = 3 * time.Second
+			const ttl = 500 * time.Millisecond
 			e := newEnvWith(t, url, func(o *resources.Onboarding) { o.ConfirmTTL = ttl })
 			e.enable("acme", true)
-			start := time.Now()
 			e.register("acme", "late@example.com", "La", "Te", otherPass, otherPass).must(t, http.StatusOK, "Check your email")
 			stale := confirmLink(t, e.mail, "late@example.com")
 			old := e.usersNamed("late@example.com")
-			// Within the link's lifetime, registering again creates nothing.
-			e.register("acme", "late@example.com", "La", "Te", regPass, regPass).must(t, http.StatusOK, "Check your email")
-			if ids := e.usersNamed("late@example.com"); len(ids) != 1 || ids[0] != old[0] {
-				t.Fatalf("users = %v, want only %v", ids, old)
-			}
-			time.Sleep(time.Until(start.Add(ttl + 300*time.Millisecond)))
+			time.Sleep(ttl + 300*time.Millisecond)
 			e.browser().get(stale).must(t, http.StatusNotFound, "not valid", "expired")
 			if s := e.state(old[0]); s != "pendingConfirmation" {
 				t.Errorf("accountState = %q, want pendingConfirmation", s)
 			}
-			// After it: the new registration replaces the stale one.
+			// Registering again replaces the stale registration in place.
 			e.register("acme", "late@example.com", "La", "Te", regPass, regPass).must(t, http.StatusOK, "Check your email")
-			ids := e.usersNamed("late@example.com")
-			if len(ids) != 1 || ids[0] == old[0] {
-				t.Fatalf("users after registering again = %v, want one new user (not %s)", ids, old[0])
+			if ids := e.usersNamed("late@example.com"); len(ids) != 1 || ids[0] != old[0] {
+				t.Fatalf("users after registering again = %v, want only %s", ids, old[0])
 			}
-			b := e.browser()
-			conf := b.get(confirmLink(t, e.mail, "late@example.com")).must(t, http.StatusOK, "Confirm my account")
-			b.post("/t/acme/accounts/confirm", map[string][]string{"csrf": {conf.hidden(t, "csrf")}, "token": {conf.hidden(t, "token")}}).
-				must(t, http.StatusOK, "Your account is ready")
+			e.confirm(confirmLink(t, e.mail, "late@example.com"), regPass).must(t, http.StatusOK, "Your account is ready")
 			if st := e.me("acme", "late@example.com", regPass); st != http.StatusOK {
 				t.Errorf("GET /Me with the new registration's password = %d, want 200", st)
 			}
@@ -413,4 +427,103 @@ func TestRegistrationExpired(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRegistrationTakeoverRefused: someone registers another person's
+// address with a password of their own. The address's owner, who receives
+// the link, cannot activate that password with it, and registering the
+// address themselves replaces the registration: the link they then get is
+// the only one that works, and only with their password.
+func TestRegistrationTakeoverRefused(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		e.enable("acme", true)
+		const victim, attackerPass = "victim@example.com", "Attacker-Chose-This-1"
+		e.register("acme", victim, "Vic", "Tim", attackerPass, attackerPass).must(t, http.StatusOK, "Check your email")
+		id := e.usersNamed(victim)[0]
+		first := confirmLink(t, e.mail, victim)
+
+		// The owner opens the link they got and types their own password:
+		// refused, nothing activated, the link not used up.
+		e.confirm(first, regPass).must(t, http.StatusUnauthorized, "not the password chosen")
+		if s := e.state(id); s != "pendingConfirmation" {
+			t.Fatalf("accountState after a wrong password = %q, want pendingConfirmation", s)
+		}
+		e.browser().get(first).must(t, http.StatusOK, "Confirm my account")
+
+		// The owner registers: a new confirmation (not "someone tried"), and
+		// the first link is dead, with any password.
+		e.register("acme", victim, "Victoria", "Tim", regPass, regPass).must(t, http.StatusOK, "Check your email")
+		last := e.mail.Last(t)
+		if strings.Contains(last.Subject, "Someone tried") || strings.Contains(last.Text, "confirmation email we sent you before") {
+			t.Errorf("registering a pending address sent %q:\n%s\nwant a new confirmation link", last.Subject, last.Text)
+		}
+		second := confirmLink(t, e.mail, victim)
+		e.confirm(first, attackerPass).must(t, http.StatusNotFound, "not valid")
+		e.confirm(second, attackerPass).must(t, http.StatusUnauthorized, "not the password chosen")
+		e.confirm(second, regPass).must(t, http.StatusOK, "Your account is ready")
+
+		if st := e.me("acme", victim, attackerPass); st != http.StatusUnauthorized {
+			t.Errorf("GET /Me with the first registrant's password = %d, want 401", st)
+		}
+		if st := e.me("acme", victim, regPass); st != http.StatusOK {
+			t.Errorf("GET /Me with the owner's password = %d, want 200", st)
+		}
+		if ids := e.usersNamed(victim); len(ids) != 1 || ids[0] != id {
+			t.Errorf("users named %s = %v, want only %s", victim, ids, id)
+		}
+	})
+}
+
+// TestRegistrationOfExistingAccount: registering the address of an account
+// that is not a pending registration changes nothing, and the email to the
+// address says what its owner can do, given the account's state.
+func TestRegistrationOfExistingAccount(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		e.enable("acme", true)
+		invited := e.createCustomer("invited@example.com", "invite")
+		temp := e.createCustomer("temp@example.com", tempPass)
+		for _, c := range []struct {
+			email, id     string
+			want, notWant []string
+		}{
+			{"invited@example.com", invited, []string{"sent an invitation", "ask an administrator of acme to send you a new one"},
+				[]string{"sign in", "Sign in", "/accounts/login", "existing password"}},
+			{"temp@example.com", temp, []string{"temporary password", "/accounts/login"}, []string{"confirmation email"}},
+		} {
+			before := e.state(c.id)
+			e.register("acme", c.email, "Mal", "Lory", otherPass, otherPass).must(t, http.StatusOK, "Check your email")
+			m := e.mail.Last(t)
+			if m.To != c.email || !strings.Contains(m.Subject, "Someone tried to register") {
+				t.Fatalf("last message = to %q, %q; want the attempt message to %s", m.To, m.Subject, c.email)
+			}
+			for _, s := range c.want {
+				if !strings.Contains(m.Text+m.HTML, s) {
+					t.Errorf("the message to %s lacks %q:\n%s", c.email, s, m.Text)
+				}
+			}
+			for _, s := range append(c.notWant, "token=") {
+				if strings.Contains(m.Text+m.HTML, s) {
+					t.Errorf("the message to %s has %q:\n%s", c.email, s, m.Text)
+				}
+			}
+			if s := e.state(c.id); s != before {
+				t.Errorf("accountState of %s = %q after a registration, want %q", c.email, s, before)
+			}
+		}
+		if st := e.me("acme", "temp@example.com", otherPass); st != http.StatusUnauthorized {
+			t.Errorf("GET /Me with the registrant's password = %d, want 401", st)
+		}
+	})
+}
+
+// confirm opens a confirmation link with a new browser and submits its form
+// with password.
+func (e *env) confirm(link, password string) page {
+	e.t.Helper()
+	b := e.browser()
+	form := b.get(link)
+	if form.status != http.StatusOK {
+		return form
+	}
+	return b.post("/t/acme/accounts/confirm", url.Values{"csrf": {form.hidden(e.t, "csrf")}, "token": {form.hidden(e.t, "token")}, "password": {password}})
 }

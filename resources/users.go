@@ -193,7 +193,11 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 			// are equal attributes.
 			return cur, nil
 		}
-		res, err := u.store.ReplaceUser(ctx, org, Resource{ID: id, Attributes: next.attrs}, cur.Version, w)
+		wctx := ctx
+		if next.self && w.PasswordHash != "" {
+			wctx = WithAction(ctx, ActionSetPassword) // the audit trail tells a customer's new password from an edit
+		}
+		res, err := u.store.ReplaceUser(wctx, org, Resource{ID: id, Attributes: next.attrs}, cur.Version, w)
 		if !errors.Is(err, ErrVersionConflict) {
 			return res, err
 		}

@@ -4,9 +4,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
 )
 
@@ -121,6 +123,19 @@ func TestMeTemporaryPassword(t *testing.T) {
 			t.Errorf("PUT /Me with a password: accountState = %q, want active", got)
 		}
 		a.me("GET", mePath, basic("temp.user@example.com", "Fourth-Pass-4"), nil).must(t, http.StatusOK)
+
+		// The audit trail tells the customer's own password changes (PATCH
+		// and PUT) from the administrator's reset in between.
+		var trail []string
+		for _, c := range a.changes("acme") {
+			if c.ResourceID == id && c.Action != resources.ActionCreate {
+				trail = append(trail, c.Who+" "+string(c.Action))
+			}
+		}
+		customer := resources.CustomerActor(id)
+		if want := []string{customer + " setPassword", "owner patch", customer + " setPassword"}; !slices.Equal(trail, want) {
+			t.Errorf("change log of the user = %v, want %v", trail, want)
+		}
 	})
 }
 

@@ -121,7 +121,7 @@ func TestAuditTrailSelfService(t *testing.T) {
 		}
 		cs := a.changes("acme")
 		last := cs[len(cs)-1]
-		if got, want := fmt.Sprintf("%s %s %s %s", last.Who, last.Action, last.Type, last.ResourceID), "customer:"+uid+" patch User "+uid; got != want {
+		if got, want := fmt.Sprintf("%s %s %s %s", last.Who, last.Action, last.Type, last.ResourceID), "customer:"+uid+" setPassword User "+uid; got != want {
 			t.Errorf("last change = %q, want %q", got, want)
 		}
 	})

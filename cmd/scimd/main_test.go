@@ -37,11 +37,18 @@ func (b *syncBuffer) String() string {
 // gracefully, when the test ends.
 func start(t *testing.T, env map[string]string, args ...string) (base string, stdout *syncBuffer) {
 	t.Helper()
+	base, stdout, _ = startLogged(t, env, args...)
+	return base, stdout
+}
+
+// startLogged is start that also keeps the server's log (stderr).
+func startLogged(t *testing.T, env map[string]string, args ...string) (base string, stdout, stderr *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout = &syncBuffer{}
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, stdout, io.Discard)
+		done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, stdout, stderr)
 	}()
 	exited := false
 	t.Cleanup(func() {
@@ -56,7 +63,7 @@ func start(t *testing.T, env map[string]string, args ...string) (base string, st
 	re := regexp.MustCompile(`listening on (\S+)`)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := re.FindStringSubmatch(stdout.String()); m != nil {
-			return "http://" + m[1], stdout
+			return "http://" + m[1], stdout, stderr
 		}
 		select {
 		case err := <-done:
@@ -65,8 +72,8 @@ func start(t *testing.T, env map[string]string, args ...string) (base string, st
 		default:
 		}
 	}
-	t.Fatalf("server did not start; stdout: %s", stdout.String())
-	return "", nil
+	t.Fatalf("server did not start; stdout: %s\nstderr: %s", stdout.String(), stderr.String())
+	return "", nil, nil
 }
 
 func call(t *testing.T, method, url, token, body string) (int, map[string]any) {

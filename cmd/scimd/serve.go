@@ -34,7 +34,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel()}))
+	// ContextHandler: a line logged with a request's context names the
+	// request (request_id), wherever below the middleware it is logged.
+	log := slog.New(scim.ContextHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel()})))
 
 	store, err := backend.Open(ctx, cfg.RedisURL)
 	if err != nil {
@@ -76,7 +78,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := store.Ping(pctx); err != nil {
-			log.Warn("readiness check failed", "err", err)
+			log.WarnContext(r.Context(), "readiness check failed", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, `{"status":"redis unreachable"}`)
 			return

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	neturl "net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -128,6 +130,35 @@ func withoutURL(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// SetLogger sends go-redis's own log lines (failed dials, pool trouble,
+// Sentinel failovers), which it would print as plain text on stderr, to log
+// at warn level, with the credentials of any URL in them cut out. go-redis
+// has one logger per process (redis.SetLogger): call SetLogger once, from
+// main. A line logged for a request (go-redis passes the command's context)
+// names it when log's handler reads the request id from the context.
+func SetLogger(log *slog.Logger) {
+	redis.SetLogger(redisLogger{log})
+}
+
+// redisLogger adapts a *slog.Logger to go-redis's logging interface.
+type redisLogger struct{ log *slog.Logger }
+
+// Printf implements go-redis's internal.Logging.
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	msg := strings.TrimSpace(fmt.Sprintf(format, v...))
+	l.log.WarnContext(ctx, "redis client", "detail", redactURLs(msg))
+}
+
+// userinfoRE matches the scheme and user information of a URL in a text,
+// up to the last "@" before a space: a password may itself hold "/" or "@".
+var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)\S*@`)
+
+// redactURLs replaces the user information (user name and password) of the
+// URLs in s with REDACTED.
+func redactURLs(s string) string {
+	return userinfoRE.ReplaceAllString(s, "${1}REDACTED@")
 }
 
 // resp2 is the protocol scimd speaks unless the URL asks for another

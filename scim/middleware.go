@@ -106,6 +106,9 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 
 // RequestID returns the request id ctx carries ([WithRequestID]), or "".
 func RequestID(ctx context.Context) string {
+	if ctx == nil {
+		return ""
+	}
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }

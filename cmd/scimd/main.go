@@ -23,10 +23,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/scimd/scimd/backend"
+	"github.com/scimd/scimd/scim"
 )
 
 // defaultGCPercent is the garbage collector's target when GOGC is unset.
@@ -41,6 +45,11 @@ func main() {
 		// Process-wide, so set here once, like the signal handling.
 		debug.SetGCPercent(defaultGCPercent)
 	}
+	// go-redis reports connection trouble (failed dials, failovers) through
+	// one process-wide logger, in plain text on stderr, where scimd's log is
+	// JSON. It takes no logger per client, so it is set here, once. Its lines
+	// are warnings whatever the configured level: run reads that later.
+	backend.SetLogger(slog.New(scim.ContextHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {

@@ -40,7 +40,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	store, err := backend.Open(ctx, cfg.RedisURL)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		if cfg.RedisURL != "" {
+			return fmt.Errorf("open the store at SCIM_REDIS_URL %s: %w", redactedURL(cfg.RedisURL), err)
+		}
+		return fmt.Errorf("open the embedded store: %w", err)
 	}
 	defer store.Close()
 	if store.Embedded() {

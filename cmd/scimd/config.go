@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -33,13 +34,13 @@ type Config struct {
 	// RedisURL selects the store (SCIM_REDIS_URL); empty runs the embedded
 	// one. Checked by validateRedisURL: the validator's url tag refuses
 	// unix:///path URLs.
-	RedisURL string
+	RedisURL RedisURL
 	// BaseURL is the public URL of the server (SCIM_BASE_URL), used in
 	// meta.location and Location. Empty derives it from Addr.
 	BaseURL string `validate:"omitempty,url,startswith=http"`
 	// BootstrapToken, when set, is the default organization's owner token
 	// (SCIM_BOOTSTRAP_TOKEN).
-	BootstrapToken string `validate:"omitempty,min=16"`
+	BootstrapToken resources.Secret `validate:"omitempty,min=16"`
 	// LogLevel is debug, info, warn or error (SCIM_LOG_LEVEL).
 	LogLevel string `validate:"oneof=debug info warn error"`
 	// MaxBodyBytes limits request bodies (SCIM_MAX_BODY_BYTES).
@@ -123,7 +124,8 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.Addr, "addr", env("SCIM_ADDR", ":8080"), "listen address")
-	fs.StringVar(&cfg.RedisURL, "redis-url", env("SCIM_REDIS_URL", ""), "Redis URL: redis://, rediss://, unix://, redis+sentinel://, redis+cluster:// (TLS: rediss+…); empty runs the embedded store")
+	cfg.RedisURL = RedisURL(env("SCIM_REDIS_URL", ""))
+	fs.Var(&cfg.RedisURL, "redis-url", "Redis URL: redis://, rediss://, unix://, redis+sentinel://, redis+cluster:// (TLS: rediss+…); empty runs the embedded store")
 	fs.StringVar(&cfg.BaseURL, "base-url", env("SCIM_BASE_URL", ""), "public base URL, e.g. https://scim.example.com")
 	fs.StringVar(&cfg.LogLevel, "log-level", strings.ToLower(env("SCIM_LOG_LEVEL", "info")), "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.DebugAddr, "debug-addr", env("SCIM_DEBUG_ADDR", ""), "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
@@ -144,7 +146,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	}
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", maxBody, "largest request body accepted")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", shutdown, "how long SIGTERM waits for requests to finish")
-	cfg.BootstrapToken = getenv("SCIM_BOOTSTRAP_TOKEN")
+	cfg.BootstrapToken = resources.Secret(getenv("SCIM_BOOTSTRAP_TOKEN"))
 	if err := limitFlags(fs, &cfg, getenv); err != nil {
 		return Config{}, err
 	}
@@ -168,6 +170,9 @@ func (c Config) Validate() error {
 	} else if err != nil {
 		return err
 	}
+	if u, err := url.Parse(c.BaseURL); err == nil && u.User != nil {
+		return fmt.Errorf("invalid SCIM_BASE_URL (-base-url) %s: it holds a user name or password, which every Location header would show", redactedURL(c.BaseURL))
+	}
 	if err := checkAddr("SCIM_ADDR (-addr)", c.Addr); err != nil {
 		return err
 	}
@@ -176,7 +181,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	if err := validateRedisURL(c.RedisURL); err != nil {
+	if err := validateRedisURL(c.RedisURL.Reveal()); err != nil {
 		return err
 	}
 	for _, r := range []struct {
@@ -264,13 +269,70 @@ func validateRedisURL(s string) error {
 	return nil
 }
 
-// redactedURL shows a URL from the configuration without its password, or
-// not at all when it does not parse.
-func redactedURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return strconv.Quote(u.Redacted())
+// LogValue implements slog.LogValuer: every setting, each secret redacted by
+// its type's own LogValue, so that a Config logged whole shows none.
+func (c Config) LogValue() slog.Value {
+	v := reflect.ValueOf(c)
+	attrs := make([]slog.Attr, 0, v.NumField())
+	for i := range v.NumField() {
+		attrs = append(attrs, slog.Any(v.Type().Field(i).Name, v.Field(i).Interface()))
 	}
-	return "(not shown: it does not parse, and may hold a password)"
+	return slog.GroupValue(attrs...)
+}
+
+// redactedURL shows a URL from the configuration, quoted, without its
+// password, or not at all when that cannot be sure.
+func redactedURL(s string) string {
+	if r, ok := redactURL(s); ok {
+		return strconv.Quote(r)
+	}
+	return notShown
+}
+
+// notShown stands for a URL that may hold a password and cannot be redacted.
+const notShown = "(not shown: it does not parse, and may hold a password)"
+
+// redactURL returns s without its password, or false when s does not parse,
+// or has an "@" that net/url did not read as the end of the user
+// information ("redis://u:12/pw@host" parses as host u, port 12, path
+// "/pw@host").
+func redactURL(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil && strings.Contains(s, "@") {
+		return "", false
+	}
+	return u.Redacted(), true
+}
+
+// RedisURL is a Redis URL from the configuration. It may hold a password, so
+// it prints (String, GoString, and so flag defaults in -h) and logs
+// (LogValue) without it; Reveal is the URL itself, to dial.
+type RedisURL string
+
+// String is the URL without its password.
+func (u RedisURL) String() string {
+	if u == "" {
+		return ""
+	}
+	if r, ok := redactURL(string(u)); ok {
+		return r
+	}
+	return notShown
+}
+
+// GoString is String, quoted, so that %#v does not show the password either.
+func (u RedisURL) GoString() string { return strconv.Quote(u.String()) }
+
+// LogValue implements slog.LogValuer: the URL without its password.
+func (u RedisURL) LogValue() slog.Value { return slog.StringValue(u.String()) }
+
+// Reveal returns the URL, password included.
+func (u RedisURL) Reveal() string { return string(u) }
+
+// Set implements flag.Value.
+func (u *RedisURL) Set(s string) error {
+	*u = RedisURL(s)
+	return nil
 }
 
 // mailFlags declares the mail settings: flags over environment over defaults.

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -148,5 +151,54 @@ func TestHelpListsCommands(t *testing.T) {
 		if err := run(context.Background(), args, func(string) string { return "" }, &stdout, io.Discard); err != nil || !strings.Contains(stdout.String(), "usage:") {
 			t.Errorf("run(%q) = %v, printing %q; want nil and the command's usage", args, err, stdout.String())
 		}
+	}
+}
+
+// TestConfigNeverShowsSecrets: the bootstrap token, the SMTP password and the
+// Redis URL's password stay out of logs, formatted values and -h.
+func TestConfigNeverShowsSecrets(t *testing.T) {
+	env := map[string]string{"SCIM_REDIS_URL": "rediss://scimd:redis-pass-secret@redis.example.com:6380/0",
+		"SCIM_BOOTSTRAP_TOKEN": "bootstrap-token-secret", "SCIM_SMTP_HOST": "smtp.example.com", "SCIM_MAIL_FROM": "a@b.example",
+		"SCIM_SMTP_USERNAME": "mailer", "SCIM_SMTP_PASSWORD": "smtp-pass-secret"}
+	getenv := func(k string) string { return env[k] }
+	cfg, err := parseConfig(nil, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RedisURL.Reveal() != env["SCIM_REDIS_URL"] || cfg.BootstrapToken.Reveal() != env["SCIM_BOOTSTRAP_TOKEN"] {
+		t.Fatalf("parseConfig lost a setting: %v", cfg)
+	}
+	var logged bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logged, nil))
+	log.Info("config", "config", cfg, "redis_url", cfg.RedisURL, "token", cfg.BootstrapToken)
+	var help strings.Builder
+	if err := run(context.Background(), []string{"-h"}, getenv, &help, &help); err != nil {
+		t.Fatalf("run -h: %v", err)
+	}
+	for what, text := range map[string]string{
+		"slog": logged.String(), "%v": fmt.Sprintf("%v", cfg), "%+v": fmt.Sprintf("%+v", cfg),
+		"%#v of the URL": fmt.Sprintf("%#v", cfg.RedisURL), "-h": help.String(),
+	} {
+		for _, secret := range []string{"redis-pass-secret", "bootstrap-token-secret", "smtp-pass-secret"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s shows %s:\n%s", what, secret, text)
+			}
+		}
+	}
+	if !strings.Contains(logged.String(), `"RedisURL":"rediss://scimd:xxxxx@redis.example.com:6380/0"`) {
+		t.Errorf("the log does not show the Redis URL redacted:\n%s", logged.String())
+	}
+	if !strings.Contains(help.String(), "redis.example.com") {
+		t.Errorf("-h does not show the Redis URL's host as -redis-url's default:\n%s", help.String())
+	}
+	for _, u := range []string{"redis://u:12/pw-secret@host:6379", "redis://:pw-secret@local host:1"} {
+		if s := RedisURL(u).String(); strings.Contains(s, "pw-secret") {
+			t.Errorf("RedisURL(%q).String() = %q, shows the password", u, s)
+		}
+	}
+	if _, err := parseConfig(nil, func(k string) string {
+		return map[string]string{"SCIM_BASE_URL": "https://admin:base-secret@scim.example.com"}[k]
+	}, io.Discard); err == nil || !strings.Contains(err.Error(), "SCIM_BASE_URL") || strings.Contains(err.Error(), "base-secret") {
+		t.Errorf("SCIM_BASE_URL with a password: error %v, want one naming the setting, without the password", err)
 	}
 }

@@ -38,10 +38,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// request (request_id), wherever below the middleware it is logged.
 	log := slog.New(scim.ContextHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel()})))
 
-	store, err := backend.Open(ctx, cfg.RedisURL)
+	store, err := backend.Open(ctx, cfg.RedisURL.Reveal())
 	if err != nil {
 		if cfg.RedisURL != "" {
-			return fmt.Errorf("open the store at SCIM_REDIS_URL %s: %w", redactedURL(cfg.RedisURL), err)
+			return fmt.Errorf("open the store at SCIM_REDIS_URL %s: %w", redactedURL(cfg.RedisURL.Reveal()), err)
 		}
 		return fmt.Errorf("open the embedded store: %w", err)
 	}
@@ -166,7 +166,7 @@ func bootstrap(ctx context.Context, store *backend.Store, cfg Config, base strin
 		// PutToken: the same token again on every start changes nothing;
 		// a new one replaces (and so revokes) the previous.
 		return store.PutToken(ctx, resources.Token{Org: defaultOrg, Name: "bootstrap", Role: resources.RoleOwner,
-			Hash: resources.HashToken(resources.Secret(cfg.BootstrapToken)), Created: time.Now().UTC()})
+			Hash: resources.HashToken(cfg.BootstrapToken), Created: time.Now().UTC()})
 	}
 	if !created {
 		return nil

@@ -45,8 +45,9 @@ type Config struct {
 	LogLevel string `validate:"oneof=debug info warn error"`
 	// MaxBodyBytes limits request bodies (SCIM_MAX_BODY_BYTES).
 	MaxBodyBytes int64 `validate:"min=1024"`
-	// DebugAddr, when set, serves net/http/pprof there (SCIM_DEBUG_ADDR); keep
-	// it on a loopback address.
+	// DebugAddr, when set, is the operations listener (SCIM_DEBUG_ADDR):
+	// net/http/pprof and /metrics, unauthenticated, so on loopback or a
+	// private network.
 	DebugAddr string
 	// ShutdownTimeout bounds the graceful drain on SIGTERM
 	// (SCIM_SHUTDOWN_TIMEOUT).
@@ -128,7 +129,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	fs.Var(&cfg.RedisURL, "redis-url", "Redis URL: redis://, rediss://, unix://, redis+sentinel://, redis+cluster:// (TLS: rediss+…); empty runs the embedded store")
 	fs.StringVar(&cfg.BaseURL, "base-url", env("SCIM_BASE_URL", ""), "public base URL, e.g. https://scim.example.com")
 	fs.StringVar(&cfg.LogLevel, "log-level", strings.ToLower(env("SCIM_LOG_LEVEL", "info")), "log level: debug, info, warn, error")
-	fs.StringVar(&cfg.DebugAddr, "debug-addr", env("SCIM_DEBUG_ADDR", ""), "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
+	fs.StringVar(&cfg.DebugAddr, "debug-addr", env("SCIM_DEBUG_ADDR", ""), "operations listener: pprof and /metrics, e.g. 127.0.0.1:6060 (keep it on loopback or a private network)")
 	maxBody, shutdown := int64(1<<20), 15*time.Second
 	if v := getenv("SCIM_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -175,8 +175,15 @@ func TestInvalidRedisURLHidesItsPassword(t *testing.T) {
 	}
 }
 
+// TestRunServesMetricsByRoute: the operations listener (SCIM_DEBUG_ADDR)
+// serves /metrics, by route pattern; the public listener does not.
 func TestRunServesMetricsByRoute(t *testing.T) {
-	base, _ := start(t, map[string]string{"SCIM_BOOTSTRAP_TOKEN": "metrics-test-token-1234"})
+	base, stdout := start(t, map[string]string{"SCIM_BOOTSTRAP_TOKEN": "metrics-test-token-1234"}, "-debug-addr", "127.0.0.1:0")
+	m := regexp.MustCompile(`Operations listener \(pprof, /metrics\) on (\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("the operations listener's address is not printed:\n%s", stdout.String())
+	}
+	ops := "http://" + m[1]
 	status, body := call(t, "POST", base+"/scim/v2/Users", "metrics-test-token-1234",
 		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"metrics@example.com"}`)
 	if status != 201 {
@@ -188,7 +195,17 @@ func TestRunServesMetricsByRoute(t *testing.T) {
 			t.Fatalf("GET /Users/%s = %d, want 200", id, status)
 		}
 	}
-	resp, err := http.Get(base + "/metrics")
+	if resp, err := http.Get(base + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics on the public listener = %v, %v; want 404", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if resp, err := http.Get(ops + "/debug/pprof/"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /debug/pprof/ on the operations listener = %v, %v; want 200", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	resp, err := http.Get(ops + "/metrics")
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}

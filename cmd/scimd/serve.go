@@ -88,13 +88,34 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		_, _ = io.WriteString(w, `{"status":"ready"}`)
 	})
+	// The operations listener (SCIM_DEBUG_ADDR) serves the profiler and the
 	// Prometheus metrics: requests by route and status, and the Go runtime's
-	// and the process's own figures.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// and the process's own figures. Neither is for the public listener: the
+	// metrics are unauthenticated and say how the server is used. Without
+	// it, requests are not counted.
+	var ops *http.Server
+	var metrics *scim.Metrics
+	if cfg.DebugAddr != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		metrics = scim.NewMetrics(reg)
+		opsLn, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on SCIM_DEBUG_ADDR %s: %w", cfg.DebugAddr, err)
+		}
+		ops = &http.Server{Handler: opsMux(reg), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ops.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("operations listener failed", "err", err)
+			}
+		}()
+		defer ops.Close()
+		log.Info("operations listener (pprof, /metrics)", "addr", opsLn.Addr().String())
+		fmt.Fprintf(stdout, "Operations listener (pprof, /metrics) on %s\n", opsLn.Addr())
+	}
 	srv := &http.Server{
-		Handler:           scim.Observe(log, scim.NewMetrics(reg), mux),
+		Handler:           scim.Observe(log, metrics, mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -106,15 +127,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("scimd listening", "addr", ln.Addr().String(), "base_url", base+scim.BasePath)
 	fmt.Fprintf(stdout, "scimd listening on %s (SCIM base URL %s)\n", ln.Addr(), base+scim.BasePath)
 
-	if cfg.DebugAddr != "" {
-		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("debug server failed", "err", err)
-			}
-		}()
-		defer dbg.Close()
-	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -134,9 +146,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// debugMux serves the profiler, apart from the API.
-func debugMux() *http.ServeMux {
+// opsMux serves the profiler and reg's metrics, apart from the API.
+func opsMux(reg *prometheus.Registry) *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

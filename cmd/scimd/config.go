@@ -41,6 +41,11 @@ type Config struct {
 	// BootstrapToken, when set, is the default organization's owner token
 	// (SCIM_BOOTSTRAP_TOKEN).
 	BootstrapToken resources.Secret `validate:"omitempty,min=16"`
+	// SelfRegistration, "on" or "off", sets whether customers of the default
+	// organization may register themselves, at every start
+	// (SCIM_SELF_REGISTRATION); empty leaves the stored setting (scimd org
+	// set) as it is.
+	SelfRegistration string `validate:"omitempty,oneof=on off"`
 	// LogLevel is debug, info, warn or error (SCIM_LOG_LEVEL).
 	LogLevel string `validate:"oneof=debug info warn error"`
 	// MaxBodyBytes limits request bodies (SCIM_MAX_BODY_BYTES).
@@ -94,7 +99,7 @@ const defaultMailFrom = "scimd <no-reply@localhost>"
 // settingNames maps Config fields to the setting a user wrote, for messages.
 var settingNames = map[string]string{
 	"Addr": "SCIM_ADDR (-addr)", "RedisURL": "SCIM_REDIS_URL (-redis-url)", "BaseURL": "SCIM_BASE_URL (-base-url)",
-	"BootstrapToken": "SCIM_BOOTSTRAP_TOKEN", "LogLevel": "SCIM_LOG_LEVEL (-log-level)",
+	"BootstrapToken": "SCIM_BOOTSTRAP_TOKEN", "SelfRegistration": "SCIM_SELF_REGISTRATION (-self-registration)", "LogLevel": "SCIM_LOG_LEVEL (-log-level)",
 	"MaxBodyBytes": "SCIM_MAX_BODY_BYTES (-max-body-bytes)", "DebugAddr": "SCIM_DEBUG_ADDR (-debug-addr)", "ShutdownTimeout": "SCIM_SHUTDOWN_TIMEOUT (-shutdown-timeout)",
 	"SMTPHost": "SCIM_SMTP_HOST (-smtp-host)", "SMTPPort": "SCIM_SMTP_PORT (-smtp-port)", "SMTPUsername": "SCIM_SMTP_USERNAME",
 	"SMTPPassword": "SCIM_SMTP_PASSWORD", "SMTPStartTLS": "SCIM_SMTP_STARTTLS (-smtp-starttls)", "MailFrom": "SCIM_MAIL_FROM (-mail-from)",
@@ -128,6 +133,8 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	cfg.RedisURL = RedisURL(env("SCIM_REDIS_URL", ""))
 	fs.Var(&cfg.RedisURL, "redis-url", "Redis URL: redis://, rediss://, unix://, redis+sentinel://, redis+cluster:// (TLS: rediss+…); empty runs the embedded store")
 	fs.StringVar(&cfg.BaseURL, "base-url", env("SCIM_BASE_URL", ""), "public base URL, e.g. https://scim.example.com")
+	fs.StringVar(&cfg.SelfRegistration, "self-registration", strings.ToLower(env("SCIM_SELF_REGISTRATION", "")),
+		"on or off: whether customers of the default organization may register themselves (empty: as stored)")
 	fs.StringVar(&cfg.LogLevel, "log-level", strings.ToLower(env("SCIM_LOG_LEVEL", "info")), "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.DebugAddr, "debug-addr", env("SCIM_DEBUG_ADDR", ""), "operations listener: pprof and /metrics, e.g. 127.0.0.1:6060 (keep it on loopback or a private network)")
 	maxBody, shutdown := int64(1<<20), 15*time.Second
@@ -213,6 +220,8 @@ func (c Config) fieldError(fe validator.FieldError) error {
 		return fmt.Errorf("%s is required: host:port or :port", name)
 	case "BootstrapToken":
 		return fmt.Errorf("invalid %s: must be at least 16 characters", name)
+	case "SelfRegistration":
+		return fmt.Errorf("invalid %s %q: want on or off", name, c.SelfRegistration)
 	case "LogLevel":
 		return fmt.Errorf("invalid %s %q: want debug, info, warn or error", name, c.LogLevel)
 	case "MaxBodyBytes":

@@ -59,6 +59,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ln.Close()
 		return err
 	}
+	if err := setSelfRegistration(ctx, store, cfg.SelfRegistration, base, stdout); err != nil {
+		ln.Close()
+		return err
+	}
 
 	mailer, mailWhere := cfg.mailer()
 	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{
@@ -191,5 +195,24 @@ func bootstrap(ctx context.Context, store *backend.Store, cfg Config, base strin
 	}
 	fmt.Fprintf(stdout, "Created organization %q. Its owner token (shown once, keep it):\n\n    %s\n\nTry: curl -H 'Authorization: Bearer %s' %s%s/Users\n\n",
 		defaultOrg, secret.Reveal(), secret.Reveal(), base, scim.BasePath)
+	return nil
+}
+
+// setSelfRegistration applies SCIM_SELF_REGISTRATION ("on" or "off") to the
+// default organization, as "scimd org set --self-registration" does (audited
+// as the system, a start-up set-up); "" leaves the stored setting.
+func setSelfRegistration(ctx context.Context, store *backend.Store, setting, base string, stdout io.Writer) error {
+	if setting == "" {
+		return nil
+	}
+	on := setting == "on"
+	if _, err := store.SetSelfRegistration(resources.WithActor(ctx, resources.SystemActor), defaultOrg, on); err != nil {
+		return fmt.Errorf("set self-registration of %q (SCIM_SELF_REGISTRATION): %w", defaultOrg, err)
+	}
+	if on {
+		fmt.Fprintf(stdout, "Self-registration of %q is on: customers register at %s/t/%s/accounts/register\n", defaultOrg, base, defaultOrg)
+	} else {
+		fmt.Fprintf(stdout, "Self-registration of %q is off.\n", defaultOrg)
+	}
 	return nil
 }

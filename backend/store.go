@@ -5,8 +5,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	neturl "net/url"
+	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -71,8 +76,11 @@ func newKind(name string, rt schemas.ResourceType, indexes []indexAttr) kind {
 }
 
 // New wraps a go-redis client: a single server, Sentinel (failover) or
-// Cluster. Close closes the client.
+// Cluster. Close closes the client. An error of a command that found Redis
+// unavailable (unreachable, loading, failing over) is, to errors.As, a
+// [resources.Unavailable] error: see [unavailableHook].
 func New(client redis.UniversalClient) *Store {
+	client.AddHook(unavailableHook{})
 	return &Store{
 		client:       client,
 		MaxScan:      DefaultMaxScan,
@@ -128,6 +136,35 @@ func withoutURL(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// SetLogger sends go-redis's own log lines (failed dials, pool trouble,
+// Sentinel failovers), which it would print as plain text on stderr, to log
+// at warn level, with the credentials of any URL in them cut out. go-redis
+// has one logger per process (redis.SetLogger): call SetLogger once, from
+// main. A line logged for a request (go-redis passes the command's context)
+// names it when log's handler reads the request id from the context.
+func SetLogger(log *slog.Logger) {
+	redis.SetLogger(redisLogger{log})
+}
+
+// redisLogger adapts a *slog.Logger to go-redis's logging interface.
+type redisLogger struct{ log *slog.Logger }
+
+// Printf implements go-redis's internal.Logging.
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	msg := strings.TrimSpace(fmt.Sprintf(format, v...))
+	l.log.WarnContext(ctx, "redis client", "detail", redactURLs(msg))
+}
+
+// userinfoRE matches the scheme and user information of a URL in a text,
+// up to the last "@" before a space: a password may itself hold "/" or "@".
+var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)\S*@`)
+
+// redactURLs replaces the user information (user name and password) of the
+// URLs in s with REDACTED.
+func redactURLs(s string) string {
+	return userinfoRE.ReplaceAllString(s, "${1}REDACTED@")
 }
 
 // resp2 is the protocol scimd speaks unless the URL asks for another
@@ -226,6 +263,82 @@ func parseTime(v any) time.Time {
 	s, _ := v.(string)
 	t, _ := time.Parse(tsFormat, s)
 	return t
+}
+
+// errUnavailable is what a client is told when Redis cannot answer now:
+// identity providers retry a 503 (RFC 7644 §3.12), and nothing internal is
+// said.
+var errUnavailable = resources.Errorf(resources.Unavailable, "the store is unavailable; retry later")
+
+// unavailableError is the error of a command that found Redis unavailable.
+// It keeps go-redis's error as its cause, for logs, and is [errUnavailable]
+// to errors.As, so that every store method's error answers 503 without each
+// having to map it.
+type unavailableError struct{ cause error }
+
+func (e unavailableError) Error() string { return "redis unavailable: " + e.cause.Error() }
+func (e unavailableError) Unwrap() error { return e.cause }
+
+// As makes e a [resources.Error] of code Unavailable.
+func (e unavailableError) As(target any) bool {
+	if t, ok := target.(*resources.Error); ok {
+		*t = errUnavailable
+		return true
+	}
+	return false
+}
+
+// unavailable reports whether err, a command's error after go-redis's own
+// retries, means that Redis cannot answer now but may soon: it cannot be
+// reached (refused, reset, timed out, no free connection), it is loading its
+// data, or a failover or cluster reconfiguration is under way. Context
+// errors are not: the request gave up, not the store.
+func unavailable(err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) || errors.As(err, new(unavailableError)) {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		var op *net.OpError // a dial that timed out is wrapped in DeadlineExceeded
+		return errors.As(err, &op)
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) || errors.Is(err, redis.ErrClosed) ||
+		redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsClusterDownError(err) ||
+		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsMaxClientsError(err)
+}
+
+// unavailableHook turns the errors of commands that found Redis unavailable
+// into [unavailableError]s, in one place, whichever store method ran them.
+type unavailableHook struct{}
+
+func (unavailableHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (unavailableHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if unavailable(err) {
+			err = unavailableError{err}
+			cmd.SetErr(err)
+		}
+		return err
+	}
+}
+
+func (unavailableHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			if e := cmd.Err(); unavailable(e) {
+				cmd.SetErr(unavailableError{e})
+			}
+		}
+		if unavailable(err) {
+			err = unavailableError{err}
+		}
+		return err
+	}
 }
 
 // markerErr is the error of a script result scimd does not know: a bug.

@@ -40,13 +40,23 @@ type errorBody struct {
 	Detail   string   `json:"detail,omitempty"`
 }
 
+// retryAfterUnavailable is the Retry-After of a 503, in seconds: about as
+// long as Redis takes to restart or a replica to be promoted.
+const retryAfterUnavailable = "5"
+
 // writeError answers err as a SCIM error. A domain [resources.Error] is shown to
 // the client; anything else is logged with its cause and answered as a bare 500.
+// A 503 (the store or the mail server is unavailable) says when to retry and
+// logs its cause, which the client is not shown.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var e resources.Error
 	if errors.As(err, &e) {
 		kind, ok := errorKinds[e.Code]
 		if ok {
+			if kind.status == http.StatusServiceUnavailable {
+				w.Header().Set("Retry-After", retryAfterUnavailable) // RFC 9110 §10.2.3
+				log.WarnContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", kind.status, "err", err)
+			}
 			writeStatus(w, kind.status, kind.scimType, e.Detail)
 			return
 		}

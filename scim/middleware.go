@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -94,8 +95,54 @@ func accessLevel(status int) slog.Level {
 	return slog.LevelDebug
 }
 
+// requestIDKey is the context key of a request's id.
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying a request's id: a [ContextHandler] adds
+// it as request_id to every line logged with that context.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id ctx carries ([WithRequestID]), or "".
+func RequestID(ctx context.Context) string {
+	if ctx == nil {
+		return ""
+	}
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// ContextHandler wraps h so that every record logged with a context that
+// carries a request id ([WithRequestID]; [Observe] puts one into every
+// request's context) gets it as the attribute request_id: code below the
+// middleware logs with log.ErrorContext(ctx, …) and the line names its
+// request without passing the id around. Like any attribute added by a
+// handler, it lands in the group opened by WithGroup, if there is one.
+func ContextHandler(h slog.Handler) slog.Handler {
+	return contextHandler{h}
+}
+
+type contextHandler struct{ slog.Handler }
+
+func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return contextHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h contextHandler) WithGroup(name string) slog.Handler {
+	return contextHandler{h.Handler.WithGroup(name)}
+}
+
 // Observe wraps next with a request id (X-Request-Id, taken from the client
-// when it sends one), panic recovery, request metrics (when metrics is not
+// when it sends one, and put into the request's context with
+// [WithRequestID]), panic recovery, request metrics (when metrics is not
 // nil) and one JSON access-log line per request. It logs method, path, status
 // and duration (see accessLevel): never bodies, headers or query strings,
 // which may hold personal data.
@@ -109,6 +156,10 @@ func Observe(log *slog.Logger, metrics *Metrics, next http.Handler) http.Handler
 		}
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
+		// The access line and the panic line name the id themselves, with
+		// the outer request's context, so that a ContextHandler does not
+		// add it twice and a plain handler shows it too.
+		inner := r.WithContext(WithRequestID(r.Context(), id))
 		start := time.Now()
 		defer func() {
 			if p := recover(); p != nil {
@@ -118,7 +169,9 @@ func Observe(log *slog.Logger, metrics *Metrics, next http.Handler) http.Handler
 				}
 			}
 			if metrics != nil {
-				metrics.observe(r, rec.status, time.Since(start))
+				// The muxes set the matched pattern on the request they
+				// served: inner.
+				metrics.observe(inner, rec.status, time.Since(start))
 			}
 			// Successful requests log at debug level: building the line's
 			// attributes only when it is written saves allocations on
@@ -128,6 +181,6 @@ func Observe(log *slog.Logger, metrics *Metrics, next http.Handler) http.Handler
 					"status", rec.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 			}
 		}()
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(rec, inner)
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,16 @@ import (
 // a temporary directory, and returns its URL ("redis://127.0.0.1:port"). The
 // server stops when the test ends.
 func Start(tb testing.TB) (url string) {
+	tb.Helper()
+	url, _ = startRetry(tb, lookPath(tb))
+	return url
+}
+
+// StartStoppable is [Start] that also returns a function that kills the
+// server at once, as a crash or a lost network looks to its clients, for
+// tests of what happens when Redis goes away. Calling it again, or the
+// test's cleanup after it, does nothing more.
+func StartStoppable(tb testing.TB) (url string, stop func()) {
 	tb.Helper()
 	return startRetry(tb, lookPath(tb))
 }
@@ -36,7 +47,7 @@ func StartCluster(tb testing.TB, n int) (addrs []string) {
 	bin := lookPath(tb)
 	clients := make([]*redis.Client, n)
 	for i := range n {
-		url := startRetry(tb, bin, "--cluster-enabled", "yes", "--cluster-node-timeout", "5000")
+		url, _ := startRetry(tb, bin, "--cluster-enabled", "yes", "--cluster-node-timeout", "5000")
 		opts, _ := redis.ParseURL(url)
 		addrs = append(addrs, opts.Addr)
 		clients[i] = redis.NewClient(opts)
@@ -84,24 +95,24 @@ func lookPath(tb testing.TB) string {
 	return bin
 }
 
-func startRetry(tb testing.TB, bin string, args ...string) string {
+func startRetry(tb testing.TB, bin string, args ...string) (string, func()) {
 	tb.Helper()
 	var lastErr error
 	for range 3 {
-		url, err := start(tb, bin, args...)
+		url, stop, err := start(tb, bin, args...)
 		if err == nil {
-			return url
+			return url, stop
 		}
 		lastErr = err
 	}
 	tb.Fatalf("start redis-server: %v", lastErr)
-	return ""
+	return "", nil
 }
 
-func start(tb testing.TB, bin string, args ...string) (string, error) {
+func start(tb testing.TB, bin string, args ...string) (string, func(), error) {
 	port, err := freePort()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	dir := tb.TempDir()
 	var out bytes.Buffer
@@ -110,13 +121,16 @@ func start(tb testing.TB, bin string, args ...string) (string, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
+	var once sync.Once
 	stop := func() {
-		_ = cmd.Process.Kill()
-		<-done
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			<-done
+		})
 	}
 	url := fmt.Sprintf("redis://127.0.0.1:%d", port)
 	opts, _ := redis.ParseURL(url)
@@ -129,16 +143,16 @@ func start(tb testing.TB, bin string, args ...string) (string, error) {
 		cancel()
 		if err == nil {
 			tb.Cleanup(stop)
-			return url, nil
+			return url, stop, nil
 		}
 		select {
 		case <-done:
-			return "", fmt.Errorf("redis-server exited: %s", out.String())
+			return "", nil, fmt.Errorf("redis-server exited: %s", out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", fmt.Errorf("redis-server did not answer PING: %v", err)
+			return "", nil, fmt.Errorf("redis-server did not answer PING: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -149,5 +150,40 @@ func TestRunInvitationThroughOutbox(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("GET /Me with the chosen password = %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestRunLogsNameTheRequest: a line logged below the HTTP layer (here the
+// domain's "invitation email not sent") names the request it belongs to, as
+// its access line does.
+func TestRunLogsNameTheRequest(t *testing.T) {
+	blocked := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SCIM_BOOTSTRAP_TOKEN": "test-bootstrap-token-xyz", "SCIM_MAIL_OUTBOX": filepath.Join(blocked, "outbox")}
+	base, _, logs := startLogged(t, env)
+	req, _ := http.NewRequest("POST", base+"/scim/v2/Users", strings.NewReader(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
+		"userName":"nomail@example.com","urn:scim:schemas:extension:customer:2.0:User":{"passwordSetup":"invite"}}`))
+	req.Header.Set("Authorization", "Bearer test-bootstrap-token-xyz")
+	req.Header.Set("Content-Type", "application/scim+json")
+	req.Header.Set("X-Request-Id", "req-mail-failure-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /Users with the mail down = %d, want 201", resp.StatusCode)
+	}
+	var line map[string]any
+	for _, l := range strings.Split(logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "invitation email not sent" {
+			line = m
+		}
+	}
+	if line == nil || line["request_id"] != "req-mail-failure-1" {
+		t.Errorf("the mail failure's log line = %v, want request_id req-mail-failure-1; log:\n%s", line, logs.String())
 	}
 }

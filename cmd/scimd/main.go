@@ -21,12 +21,18 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/scimd/scimd/backend"
+	"github.com/scimd/scimd/scim"
 )
 
 // defaultGCPercent is the garbage collector's target when GOGC is unset.
@@ -41,6 +47,11 @@ func main() {
 		// Process-wide, so set here once, like the signal handling.
 		debug.SetGCPercent(defaultGCPercent)
 	}
+	// go-redis reports connection trouble (failed dials, failovers) through
+	// one process-wide logger, in plain text on stderr, where scimd's log is
+	// JSON. It takes no logger per client, so it is set here, once. Its lines
+	// are warnings whatever the configured level: run reads that later.
+	backend.SetLogger(slog.New(scim.ContextHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -49,23 +60,63 @@ func main() {
 	}
 }
 
+// usage is the overview that -h and "scimd help" print.
+const usage = `scimd is a SCIM 2.0 provisioning server for customer accounts, stored in Redis.
+
+usage:
+  scimd [serve] [flags]                                run the server (flags below; see README.md, Configuration)
+  scimd org create|set|show --name ORG ...            organizations and their settings
+  scimd token create|list|revoke --org ORG ...        API tokens
+  scimd audit --org ORG [--count N]                   the change log, newest first
+  scimd help                                          this text
+
+The org, token and audit commands take --redis-url (default $SCIM_REDIS_URL)
+and work on a Redis, not on a running server's embedded store; run one with
+-h for its usage.
+`
+
+// commandUsages are the usages of the commands other than serve.
+var commandUsages = map[string]string{"org": orgUsage, "token": tokenUsage, "audit": auditUsage}
+
 // run is the whole program: main only supplies the process's context,
-// arguments, environment and output.
+// arguments, environment and output. Asked for help (-h, or "scimd help"),
+// it prints the usage and returns nil.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, args, getenv, stdout, stderr)
-	case "token":
-		return tokenCommand(ctx, args, getenv, stdout)
-	case "org":
-		return orgCommand(ctx, args, getenv, stdout)
-	case "audit":
-		return auditCommand(ctx, args, getenv, stdout)
-	default:
-		return fmt.Errorf("unknown command %q (want serve, org, token or audit)", cmd)
+	if u, ok := commandUsages[cmd]; ok && len(args) > 0 && isHelpFlag(args[0]) {
+		fmt.Fprintln(stdout, u)
+		return nil
 	}
+	var err error
+	switch cmd {
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve":
+		err = serve(ctx, args, getenv, stdout, stderr)
+	case "token":
+		err = tokenCommand(ctx, args, getenv, stdout)
+	case "org":
+		err = orgCommand(ctx, args, getenv, stdout)
+	case "audit":
+		err = auditCommand(ctx, args, getenv, stdout)
+	default:
+		return fmt.Errorf("unknown command %q (want serve, org, token, audit or help)", cmd)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		// serve's flag set printed its usage; the others print none.
+		if u, ok := commandUsages[cmd]; ok {
+			fmt.Fprintln(stdout, u)
+		}
+		return nil
+	}
+	return err
+}
+
+// isHelpFlag reports whether arg asks for help, as the flag package reads it.
+func isHelpFlag(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "--h"
 }

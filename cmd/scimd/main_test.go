@@ -37,11 +37,18 @@ func (b *syncBuffer) String() string {
 // gracefully, when the test ends.
 func start(t *testing.T, env map[string]string, args ...string) (base string, stdout *syncBuffer) {
 	t.Helper()
+	base, stdout, _ = startLogged(t, env, args...)
+	return base, stdout
+}
+
+// startLogged is start that also keeps the server's log (stderr).
+func startLogged(t *testing.T, env map[string]string, args ...string) (base string, stdout, stderr *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout = &syncBuffer{}
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, stdout, io.Discard)
+		done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, stdout, stderr)
 	}()
 	exited := false
 	t.Cleanup(func() {
@@ -56,7 +63,7 @@ func start(t *testing.T, env map[string]string, args ...string) (base string, st
 	re := regexp.MustCompile(`listening on (\S+)`)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := re.FindStringSubmatch(stdout.String()); m != nil {
-			return "http://" + m[1], stdout
+			return "http://" + m[1], stdout, stderr
 		}
 		select {
 		case err := <-done:
@@ -65,8 +72,8 @@ func start(t *testing.T, env map[string]string, args ...string) (base string, st
 		default:
 		}
 	}
-	t.Fatalf("server did not start; stdout: %s", stdout.String())
-	return "", nil
+	t.Fatalf("server did not start; stdout: %s\nstderr: %s", stdout.String(), stderr.String())
+	return "", nil, nil
 }
 
 func call(t *testing.T, method, url, token, body string) (int, map[string]any) {
@@ -168,8 +175,15 @@ func TestInvalidRedisURLHidesItsPassword(t *testing.T) {
 	}
 }
 
+// TestRunServesMetricsByRoute: the operations listener (SCIM_DEBUG_ADDR)
+// serves /metrics, by route pattern; the public listener does not.
 func TestRunServesMetricsByRoute(t *testing.T) {
-	base, _ := start(t, map[string]string{"SCIM_BOOTSTRAP_TOKEN": "metrics-test-token-1234"})
+	base, stdout := start(t, map[string]string{"SCIM_BOOTSTRAP_TOKEN": "metrics-test-token-1234"}, "-debug-addr", "127.0.0.1:0")
+	m := regexp.MustCompile(`Operations listener \(pprof, /metrics\) on (\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("the operations listener's address is not printed:\n%s", stdout.String())
+	}
+	ops := "http://" + m[1]
 	status, body := call(t, "POST", base+"/scim/v2/Users", "metrics-test-token-1234",
 		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"metrics@example.com"}`)
 	if status != 201 {
@@ -181,7 +195,17 @@ func TestRunServesMetricsByRoute(t *testing.T) {
 			t.Fatalf("GET /Users/%s = %d, want 200", id, status)
 		}
 	}
-	resp, err := http.Get(base + "/metrics")
+	if resp, err := http.Get(base + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics on the public listener = %v, %v; want 404", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if resp, err := http.Get(ops + "/debug/pprof/"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /debug/pprof/ on the operations listener = %v, %v; want 200", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	resp, err := http.Get(ops + "/metrics")
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -45,4 +46,52 @@ func TestOrgSelfRegistration(t *testing.T) {
 	if n := strings.Count(out, "selfRegistration"); n != 3 {
 		t.Errorf("audit shows %d setting changes, want 3:\n%s", n, out)
 	}
+}
+
+// TestRunSelfRegistrationSetting: SCIM_SELF_REGISTRATION=on opens the default
+// organization's registration pages at start, with the embedded store too;
+// unset leaves the stored setting; off closes them.
+func TestRunSelfRegistrationSetting(t *testing.T) {
+	registerPage := func(base string) int {
+		t.Helper()
+		resp, err := http.Get(base + "/t/default/accounts/register")
+		if err != nil {
+			t.Fatalf("GET the registration page: %v", err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	t.Run("embedded", func(t *testing.T) {
+		base, stdout := start(t, map[string]string{"SCIM_SELF_REGISTRATION": "on"})
+		if st := registerPage(base); st != http.StatusOK {
+			t.Errorf("registration page with SCIM_SELF_REGISTRATION=on = %d, want 200", st)
+		}
+		if !strings.Contains(stdout.String(), base+"/t/default/accounts/register") {
+			t.Errorf("start-up output does not say where customers register:\n%s", stdout.String())
+		}
+		base, _ = start(t, nil)
+		if st := registerPage(base); st != http.StatusNotFound {
+			t.Errorf("registration page by default = %d, want 404", st)
+		}
+	})
+	t.Run("redis", func(t *testing.T) {
+		url := redistest.Start(t)
+		env := map[string]string{"SCIM_REDIS_URL": url, "SCIM_SELF_REGISTRATION": "on"}
+		base, _ := start(t, env)
+		if st := registerPage(base); st != http.StatusOK {
+			t.Errorf("registration page with SCIM_SELF_REGISTRATION=on = %d, want 200", st)
+		}
+		base, _ = start(t, map[string]string{"SCIM_REDIS_URL": url})
+		if st := registerPage(base); st != http.StatusOK {
+			t.Errorf("registration page with the setting unset, after on = %d, want 200 (as stored)", st)
+		}
+		if out := mustAdmin(t, url, "org", "show", "--name", "default"); !strings.Contains(out, "self-registration:  on") {
+			t.Errorf("scimd org show =\n%s\nwant self-registration on", out)
+		}
+		env["SCIM_SELF_REGISTRATION"] = "off"
+		base, _ = start(t, env)
+		if st := registerPage(base); st != http.StatusNotFound {
+			t.Errorf("registration page with SCIM_SELF_REGISTRATION=off = %d, want 404", st)
+		}
+	})
 }

@@ -34,11 +34,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel()}))
+	// ContextHandler: a line logged with a request's context names the
+	// request (request_id), wherever below the middleware it is logged.
+	log := slog.New(scim.ContextHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel()})))
 
-	store, err := backend.Open(ctx, cfg.RedisURL)
+	store, err := backend.Open(ctx, cfg.RedisURL.Reveal())
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		if cfg.RedisURL != "" {
+			return fmt.Errorf("open the store at SCIM_REDIS_URL %s: %w", redactedURL(cfg.RedisURL.Reveal()), err)
+		}
+		return fmt.Errorf("open the embedded store: %w", err)
 	}
 	defer store.Close()
 	if store.Embedded() {
@@ -51,6 +56,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	base := publicBaseURL(cfg.BaseURL, ln.Addr())
 	if err := bootstrap(ctx, store, cfg, base, stdout); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := setSelfRegistration(ctx, store, cfg.SelfRegistration, base, stdout); err != nil {
 		ln.Close()
 		return err
 	}
@@ -77,20 +86,41 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := store.Ping(pctx); err != nil {
-			log.Warn("readiness check failed", "err", err)
+			log.WarnContext(r.Context(), "readiness check failed", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, `{"status":"redis unreachable"}`)
 			return
 		}
 		_, _ = io.WriteString(w, `{"status":"ready"}`)
 	})
+	// The operations listener (SCIM_DEBUG_ADDR) serves the profiler and the
 	// Prometheus metrics: requests by route and status, and the Go runtime's
-	// and the process's own figures.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// and the process's own figures. Neither is for the public listener: the
+	// metrics are unauthenticated and say how the server is used. Without
+	// it, requests are not counted.
+	var ops *http.Server
+	var metrics *scim.Metrics
+	if cfg.DebugAddr != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		metrics = scim.NewMetrics(reg)
+		opsLn, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on SCIM_DEBUG_ADDR %s: %w", cfg.DebugAddr, err)
+		}
+		ops = &http.Server{Handler: opsMux(reg), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ops.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("operations listener failed", "err", err)
+			}
+		}()
+		defer ops.Close()
+		log.Info("operations listener (pprof, /metrics)", "addr", opsLn.Addr().String())
+		fmt.Fprintf(stdout, "Operations listener (pprof, /metrics) on %s\n", opsLn.Addr())
+	}
 	srv := &http.Server{
-		Handler:           scim.Observe(log, scim.NewMetrics(reg), mux),
+		Handler:           scim.Observe(log, metrics, mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -102,15 +132,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("scimd listening", "addr", ln.Addr().String(), "base_url", base+scim.BasePath)
 	fmt.Fprintf(stdout, "scimd listening on %s (SCIM base URL %s)\n", ln.Addr(), base+scim.BasePath)
 
-	if cfg.DebugAddr != "" {
-		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("debug server failed", "err", err)
-			}
-		}()
-		defer dbg.Close()
-	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -130,9 +151,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// debugMux serves the profiler, apart from the API.
-func debugMux() *http.ServeMux {
+// opsMux serves the profiler and reg's metrics, apart from the API.
+func opsMux(reg *prometheus.Registry) *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
@@ -162,7 +184,7 @@ func bootstrap(ctx context.Context, store *backend.Store, cfg Config, base strin
 		// PutToken: the same token again on every start changes nothing;
 		// a new one replaces (and so revokes) the previous.
 		return store.PutToken(ctx, resources.Token{Org: defaultOrg, Name: "bootstrap", Role: resources.RoleOwner,
-			Hash: resources.HashToken(resources.Secret(cfg.BootstrapToken)), Created: time.Now().UTC()})
+			Hash: resources.HashToken(cfg.BootstrapToken), Created: time.Now().UTC()})
 	}
 	if !created {
 		return nil
@@ -174,5 +196,24 @@ func bootstrap(ctx context.Context, store *backend.Store, cfg Config, base strin
 	}
 	fmt.Fprintf(stdout, "Created organization %q. Its owner token (shown once, keep it):\n\n    %s\n\nTry: curl -H 'Authorization: Bearer %s' %s%s/Users\n\n",
 		defaultOrg, secret.Reveal(), secret.Reveal(), base, scim.BasePath)
+	return nil
+}
+
+// setSelfRegistration applies SCIM_SELF_REGISTRATION ("on" or "off") to the
+// default organization, as "scimd org set --self-registration" does (audited
+// as the system, a start-up set-up); "" leaves the stored setting.
+func setSelfRegistration(ctx context.Context, store *backend.Store, setting, base string, stdout io.Writer) error {
+	if setting == "" {
+		return nil
+	}
+	on := setting == "on"
+	if _, err := store.SetSelfRegistration(resources.WithActor(ctx, resources.SystemActor), defaultOrg, on); err != nil {
+		return fmt.Errorf("set self-registration of %q (SCIM_SELF_REGISTRATION): %w", defaultOrg, err)
+	}
+	if on {
+		fmt.Fprintf(stdout, "Self-registration of %q is on: customers register at %s/t/%s/accounts/register\n", defaultOrg, base, defaultOrg)
+	} else {
+		fmt.Fprintf(stdout, "Self-registration of %q is off.\n", defaultOrg)
+	}
 	return nil
 }

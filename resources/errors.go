@@ -24,7 +24,7 @@ const (
 	Unauthorized                       // 401
 	Forbidden                          // 403
 	Conflict                           // 409, no scimType: lost too many write races, or a state that forbids the request
-	Unavailable                        // 503: a service scimd depends on (the mail server) failed; retry later
+	Unavailable                        // 503: a service scimd depends on (the store, the mail server) is unavailable; retry later
 )
 
 // Error is an error a client may see: a code and a detail a person can act on.

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -207,8 +208,8 @@ func checkErr(tb testing.TB, err error, code Code, detail string) {
 	if err == nil {
 		tb.Fatalf("got no error, want code %d with %q", code, detail)
 	}
-	e, ok := err.(Error)
-	if !ok {
+	var e Error // by value: elimity matches errors that way
+	if !errors.As(err, &e) {
 		tb.Fatalf("got error %T %q, want a resources.Error by value", err, err)
 	}
 	if e.Code != code || !strings.Contains(e.Detail, detail) {

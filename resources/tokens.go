@@ -56,6 +56,13 @@ func (Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 // String hides the secret from fmt as well.
 func (Secret) String() string { return "REDACTED" }
 
+// GoString hides the secret from %#v.
+func (Secret) GoString() string { return `"REDACTED"` }
+
+// MarshalText hides the secret from encoding/json and other encoders: a
+// struct holding one may be encoded without revealing it.
+func (Secret) MarshalText() ([]byte, error) { return []byte("REDACTED"), nil }
+
 // Reveal returns the secret text, for the few places that must use it.
 func (s Secret) Reveal() string { return string(s) }
 

@@ -180,7 +180,15 @@ func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, ti
 
 // failed answers an unexpected error: logged with its cause, shown as a
 // generic page.
+// A store that cannot be reached is 503 with Retry-After, as on the API.
 func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error) {
+	if resources.ErrorCode(err) == resources.Unavailable {
+		h.log.WarnContext(r.Context(), "accounts page unavailable", "org", r.PathValue("org"), "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		h.message(w, r, http.StatusServiceUnavailable, "Please try again shortly",
+			[]string{"This page cannot be reached for a moment, and nothing was changed. Please try again in a few seconds."}, nil)
+		return
+	}
 	h.log.ErrorContext(r.Context(), "accounts page failed", "org", r.PathValue("org"), "method", r.Method, "path", r.URL.Path, "err", err)
 	h.message(w, r, http.StatusInternalServerError, "Something went wrong",
 		[]string{"Something went wrong on our side, and nothing was changed. Please try again in a few minutes."}, nil)

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/elimity-com/scim/schema"
 	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
@@ -248,36 +247,40 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 // 2819c223-…"): the store does not know the URL clients see, so a filter
 // holding a reference the server returned would otherwise match nothing.
 func relativeRefs(rt schemas.ResourceType, e filter.Expression, base string) filter.Expression {
-	switch x := e.(type) {
-	case *filter.LogicalExpression:
-		return &filter.LogicalExpression{Left: relativeRefs(rt, x.Left, base), Right: relativeRefs(rt, x.Right, base), Operator: x.Operator}
-	case *filter.NotExpression:
-		return &filter.NotExpression{Expression: relativeRefs(rt, x.Expression, base)}
-	case *filter.AttributeExpression:
+	return mapComparisons(e, func(x *filter.AttributeExpression) filter.Expression {
 		if a, ok := resources.FilterAttribute(rt, x.AttributePath); ok && a.Leaf().AttributeType() == "reference" {
 			return relativeRef(x, base)
 		}
-	case *filter.ValuePath:
+		return x
+	}, func(x *filter.ValuePath) filter.Expression {
 		a, ok := resources.FilterAttribute(rt, x.AttributePath)
 		if !ok || a.Attr.AttributeType() != "complex" {
-			return e
+			return x
 		}
-		return &filter.ValuePath{AttributePath: x.AttributePath, ValueFilter: relativeSubRefs(a.Attr, x.ValueFilter, base)}
-	}
-	return e
+		// Inside a value filter, paths name the attribute's sub-attributes.
+		vf := mapComparisons(x.ValueFilter, func(y *filter.AttributeExpression) filter.Expression {
+			if sub, ok := schemas.Find(a.Attr.SubAttributes(), y.AttributePath.AttributeName); ok && sub.AttributeType() == "reference" {
+				return relativeRef(y, base)
+			}
+			return y
+		}, nil)
+		return &filter.ValuePath{AttributePath: x.AttributePath, ValueFilter: vf}
+	})
 }
 
-// relativeSubRefs is relativeRefs inside the value filter of the complex
-// attribute attr.
-func relativeSubRefs(attr schema.CoreAttribute, e filter.Expression, base string) filter.Expression {
+// mapComparisons returns e with each comparison replaced by cmp's answer and
+// each value path by vp's (kept when vp is nil), and/or/not kept around them.
+func mapComparisons(e filter.Expression, cmp func(*filter.AttributeExpression) filter.Expression, vp func(*filter.ValuePath) filter.Expression) filter.Expression {
 	switch x := e.(type) {
 	case *filter.LogicalExpression:
-		return &filter.LogicalExpression{Left: relativeSubRefs(attr, x.Left, base), Right: relativeSubRefs(attr, x.Right, base), Operator: x.Operator}
+		return &filter.LogicalExpression{Left: mapComparisons(x.Left, cmp, vp), Right: mapComparisons(x.Right, cmp, vp), Operator: x.Operator}
 	case *filter.NotExpression:
-		return &filter.NotExpression{Expression: relativeSubRefs(attr, x.Expression, base)}
+		return &filter.NotExpression{Expression: mapComparisons(x.Expression, cmp, vp)}
 	case *filter.AttributeExpression:
-		if sub, ok := schemas.Find(attr.SubAttributes(), x.AttributePath.AttributeName); ok && sub.AttributeType() == "reference" {
-			return relativeRef(x, base)
+		return cmp(x)
+	case *filter.ValuePath:
+		if vp != nil {
+			return vp(x)
 		}
 	}
 	return e

@@ -268,16 +268,16 @@ func relativeRefs(rt schemas.ResourceType, e filter.Expression, base string) fil
 	})
 }
 
-// mapComparisons returns e with each comparison replaced by cmp's answer and
+// mapComparisons returns e with each comparison replaced by onCompare's answer and
 // each value path by vp's (kept when vp is nil), and/or/not kept around them.
-func mapComparisons(e filter.Expression, cmp func(*filter.AttributeExpression) filter.Expression, vp func(*filter.ValuePath) filter.Expression) filter.Expression {
+func mapComparisons(e filter.Expression, onCompare func(*filter.AttributeExpression) filter.Expression, vp func(*filter.ValuePath) filter.Expression) filter.Expression {
 	switch x := e.(type) {
 	case *filter.LogicalExpression:
-		return &filter.LogicalExpression{Left: mapComparisons(x.Left, cmp, vp), Right: mapComparisons(x.Right, cmp, vp), Operator: x.Operator}
+		return &filter.LogicalExpression{Left: mapComparisons(x.Left, onCompare, vp), Right: mapComparisons(x.Right, onCompare, vp), Operator: x.Operator}
 	case *filter.NotExpression:
-		return &filter.NotExpression{Expression: mapComparisons(x.Expression, cmp, vp)}
+		return &filter.NotExpression{Expression: mapComparisons(x.Expression, onCompare, vp)}
 	case *filter.AttributeExpression:
-		return cmp(x)
+		return onCompare(x)
 	case *filter.ValuePath:
 		if vp != nil {
 			return vp(x)

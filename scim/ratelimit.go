@@ -330,12 +330,13 @@ func (h *Handler) blockedLog(r *http.Request, reached bool, client string) {
 }
 
 // LimitPublic wraps the public customer pages (/t/{org}/accounts/...): a form
-// submission (POST) from an address over the PublicRate limit, or from an
-// address blocked for failed authentications, is answered 429 with
-// Retry-After; pages themselves (GET) are not limited.
+// submission (POST), or the opening of an emailed link (a GET with a token,
+// which costs a store lookup), from an address over the PublicRate limit or
+// blocked for failed authentications is answered 429 with Retry-After; other
+// pages (GET) are not limited.
 func (h *Handler) LimitPublic(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost || r.URL.RawQuery != "" && r.URL.Query().Has("token") {
 			client, now := h.clientAddr(r), time.Now()
 			wait, blocked := h.failures.blocked(client, now)
 			if !blocked {

@@ -193,11 +193,19 @@ func TestLimitPublic(t *testing.T) {
 	if got := post("192.0.2.2:1234").StatusCode; got != http.StatusNoContent {
 		t.Errorf("another address: status %d, want it through", got)
 	}
-	r := httptest.NewRequest("GET", "/t/acme/accounts/login", nil)
-	r.RemoteAddr = "192.0.2.1:1234"
-	w := httptest.NewRecorder()
-	pages.ServeHTTP(w, r)
-	if w.Code != http.StatusNoContent {
-		t.Errorf("GET of a page from the limited address: status %d, want it through", w.Code)
+	get := func(path string) int {
+		r := httptest.NewRequest("GET", path, nil)
+		r.RemoteAddr = "192.0.2.1:1234"
+		w := httptest.NewRecorder()
+		pages.ServeHTTP(w, r)
+		return w.Code
+	}
+	if got := get("/t/acme/accounts/login"); got != http.StatusNoContent {
+		t.Errorf("GET of a page from the limited address: status %d, want it through", got)
+	}
+	// Opening a link with a token costs a lookup: limited like a post, so
+	// that guessing tokens is slow as well as hopeless.
+	if got := get("/t/acme/accounts/invite?token=guess"); got != http.StatusTooManyRequests {
+		t.Errorf("GET of a token link from the limited address: status %d, want 429", got)
 	}
 }

@@ -216,6 +216,11 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 // prepare enforces the customer rules on a user about to be written: userName
 // is a valid email and immutable, the onboarding method and password agree,
 // and the account state follows. cur is nil on create.
+// MaxValues bounds the values of a user's multi-valued attribute (emails,
+// phoneNumbers, addresses, ...): every value may be an index entry, and no
+// customer has a hundred email addresses. A group's members are not bounded.
+const MaxValues = 100
+
 func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 	name := strings.TrimSpace(stringAttr(b.attrs, "userName"))
 	if cur != nil {
@@ -228,6 +233,11 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 		return UserWrite{}, err
 	}
 	b.attrs["userName"] = name
+	for k, v := range b.attrs {
+		if list, ok := v.([]any); ok && len(list) > MaxValues {
+			return UserWrite{}, Errorf(InvalidValue, "attribute %q has %d values, more than the %d a customer may have", k, len(list), MaxValues)
+		}
+	}
 	if cur == nil {
 		// Defaults of a new customer only: an update that removes one of
 		// these keeps it removed, and one that leaves "active" out never

@@ -72,6 +72,19 @@ func (a *authenticator) authenticate(ctx context.Context, header string) (resour
 	return toPrincipal(t), nil
 }
 
+// forget drops the cached tokens named name in org, so that a token revoked
+// through this server stops working here at once (other servers stop within
+// the cache TTL).
+func (a *authenticator) forget(org, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for hash, c := range a.cache {
+		if c.token.Org == org && c.token.Name == name {
+			delete(a.cache, hash)
+		}
+	}
+}
+
 func toPrincipal(t resources.Token) resources.Principal {
 	return resources.Principal{Org: t.Org, Role: t.Role, Name: t.Name}
 }

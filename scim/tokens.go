@@ -88,6 +88,7 @@ func (h *Handler) tokens(admin tokenAdmin) http.HandlerFunc {
 				writeError(w, r, h.log, err)
 				return
 			}
+			h.auth.forget(p.Org, name)
 			w.WriteHeader(http.StatusNoContent)
 		default:
 			writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/scim"
 )
@@ -65,4 +66,18 @@ func TestOwnersManageTokens(t *testing.T) {
 			t.Errorf("second revoke = %d, want 404", st)
 		}
 	})
+}
+
+// TestRevokedTokenStopsHereAtOnce: a token revoked through a server stops
+// working on it at once, whatever its token cache holds.
+func TestRevokedTokenStopsHereAtOnce(t *testing.T) {
+	a := newAPI(t, "", func(c *scim.Config) { c.TokenCacheTTL = time.Hour })
+	_, body := a.admin("POST", "", ownerToken, `{"name":"short-lived","role":"reader"}`)
+	var created struct{ Token string }
+	_ = json.Unmarshal([]byte(body), &created)
+	a.do("GET", "/Users", created.Token, nil).must(t, http.StatusOK) // now cached for an hour
+	if st, body := a.admin("DELETE", "/short-lived", ownerToken, ""); st != http.StatusNoContent {
+		t.Fatalf("revoke = %d %s", st, body)
+	}
+	a.do("GET", "/Users", created.Token, nil).must(t, http.StatusUnauthorized)
 }

@@ -22,7 +22,7 @@ func TestSecretNeverShows(t *testing.T) {
 	}
 	for how, out := range map[string]string{
 		"%v": fmt.Sprintf("%v", holder), "%+v": fmt.Sprintf("%+v", holder), "%#v": fmt.Sprintf("%#v", holder),
-		"%s": fmt.Sprintf("%s", holder.Password), "slog": logged.String(), "json": string(encoded),
+		"%s": fmt.Sprintf("password=%s", holder.Password), "slog": logged.String(), "json": string(encoded),
 	} {
 		if strings.Contains(out, text) || !strings.Contains(out, "REDACTED") {
 			t.Errorf("%s shows %q, want REDACTED", how, out)

@@ -80,6 +80,8 @@ var conformance = []exchange{
 	{section: "7644 §3.4.2.1", name: "root filter or across types", method: "GET", path: "/?filter=" + urlQuery(`userName eq "fixture@example.com" or displayName eq "fixtures"`), status: 200, contains: []string{`"totalResults":2`, `"displayName":"Fixtures"`, `"userName":"fixture@example.com"`}},
 	{section: "7644 §3.4.2.1", name: "root filter on members", method: "POST", path: "/.search", body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName eq \"fixture@example.com\" or members.value pr"}`, status: 200, contains: []string{`"totalResults":1`}},
 	{section: "7644 §3.4.2.1", name: "root sortBy keeps every type", method: "GET", path: "/?sortBy=userName&sortOrder=descending&count=1", status: 200, contains: []string{`"displayName":"Fixtures"`}},
+	{section: "7644 §3.4.2.1", name: "root sortBy that only the filtered-out type has", method: "GET", path: "/?sortBy=userName&filter=" + urlQuery(`members pr`), status: 200, contains: []string{`"totalResults":0`}},
+	{section: "7644 §3.4.2.1", name: "root sortOrder checked whatever the types", method: "GET", path: "/?sortBy=userName&sortOrder=sideways&filter=" + urlQuery(`members pr`), status: 400, scimType: "invalidValue", contains: []string{"sortOrder"}},
 	{section: "7644 §3.4.2.1", name: "root filter on an attribute no type has", method: "GET", path: "/?filter=" + urlQuery(`favouriteColour eq "blue" or userName pr`), status: 400, scimType: "invalidFilter", contains: []string{"favouriteColour"}},
 
 	// RFC 7644 §3.4.2.4: pagination.

@@ -201,9 +201,15 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 			return nil, err
 		}
 	}
+	sortBy := strings.TrimSpace(p.sortBy)
+	if _, err := resources.ParseSort(eps[0].rt, "", p.sortOrder); err != nil {
+		return nil, err // a bad sortOrder is wrong whatever the types
+	}
+	if p.acrossTypes && sortBy != "" && !slices.ContainsFunc(eps, func(e endpoint) bool { _, has := e.rt.Lookup(sortBy); return has }) {
+		_, err := resources.ParseSort(eps[0].rt, p.sortBy, p.sortOrder) // no type has it: the first one's error
+		return nil, err
+	}
 	var out []typedQuery
-	var sortErr error
-	sorted := false
 	for i, e := range eps {
 		q := resources.Query{StartIndex: p.startIndex, Count: p.count}
 		switch {
@@ -223,20 +229,18 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 		}
 		s, err := resources.ParseSort(e.rt, p.sortBy, p.sortOrder)
 		if err != nil {
-			if _, has := e.rt.Lookup(strings.TrimSpace(p.sortBy)); !p.acrossTypes || has {
+			if _, has := e.rt.Lookup(sortBy); !p.acrossTypes || has {
 				return nil, err
 			}
-			sortErr = err // this type's resources have no value to sort by
+			// This type's resources have no value to sort by: unsorted, they
+			// go where resources without a value go.
 		}
-		q.Sort, sorted = s, sorted || s != nil
+		q.Sort = s
 		q.WithMembers = e.rt.Name == "Group" && !p.proj.excludes(e.rt, "members")
 		// The results are only rendered, except that a sorted query across
 		// types merges them by their decoded sort keys.
 		q.RawOnly = !p.acrossTypes || q.Sort == nil
 		out = append(out, typedQuery{e, q})
-	}
-	if sortErr != nil && !sorted {
-		return nil, sortErr // no type has the sortBy attribute
 	}
 	return out, nil
 }

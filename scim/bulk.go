@@ -454,9 +454,10 @@ func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 // §3.7.1: the service provider "MUST try to resolve circular
 // cross-references"): each is created without the attributes that name a
 // resource of the cycle not created yet, then those attributes are added
-// with a PATCH once every resource exists. A resource whose PATCH fails is
-// deleted again and its operation reports the PATCH's error: an operation
-// is done whole or not at all.
+// with a PATCH once every resource exists. The cycle is done whole or not
+// at all: when one of its POSTs or PATCHes fails, that operation reports
+// why, and every resource the cycle created is deleted again, its operation
+// failing with 409.
 func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created map[string]string, declared map[string]bool) map[int]bulkResult {
 	onCycle := map[string]bool{}
 	for _, m := range cycle {
@@ -468,16 +469,21 @@ func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created m
 	}
 	out := make(map[int]bulkResult, len(cycle))
 	deferred := map[int][]any{} // PATCH operations to run once all exist
+	failed := false
 	for _, m := range cycle {
 		o := ops[m]
 		if o.err == nil {
 			o.data, deferred[m] = withoutLaterRefs(o.data, later)
 		}
 		out[m] = h.runOp(r, o, created, declared)
+		failed = failed || out[m].Status[0] >= '4'
 	}
 	for _, m := range cycle {
+		if failed {
+			break
+		}
 		res := out[m]
-		if len(deferred[m]) == 0 || res.Status != strconv.Itoa(http.StatusCreated) {
+		if len(deferred[m]) == 0 {
 			continue
 		}
 		target := BasePath + "/" + ops[m].endpoint + "/" + url.PathEscape(created[ops[m].bulkID])
@@ -492,11 +498,31 @@ func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created m
 		if rec.status < 400 {
 			res.Version = rec.header.Get("ETag")
 		} else {
-			h.dispatch(r, http.MethodDelete, target, nil, "")
-			delete(created, ops[m].bulkID)
+			failed = true
 			res = bulkResult{Method: res.Method, BulkID: res.BulkID, Status: strconv.Itoa(rec.status), Response: errorResponse(rec)}
 		}
 		out[m] = res
+	}
+	if !failed {
+		return out
+	}
+	// One operation of the cycle failed: the others name what it was to
+	// create, so none of them is kept.
+	names := make([]string, len(cycle))
+	for n, m := range cycle {
+		names[n] = strconv.Quote(ops[m].bulkID)
+	}
+	for _, m := range cycle {
+		id, ok := created[ops[m].bulkID]
+		if !ok {
+			continue
+		}
+		h.dispatch(r, http.MethodDelete, BasePath+"/"+ops[m].endpoint+"/"+url.PathEscape(id), nil, "")
+		delete(created, ops[m].bulkID)
+		if out[m].Status[0] < '4' {
+			out[m] = h.failOp(r, bulkResult{Method: ops[m].method, BulkID: ops[m].bulkID}, resources.Errorf(resources.Conflict,
+				"bulkId %q was undone: it is on a circular reference among bulkIds %s, and another operation of it failed", ops[m].bulkID, strings.Join(names, ", ")))
+		}
 	}
 	return out
 }

@@ -255,8 +255,8 @@ func TestBulkReferenceErrors(t *testing.T) {
 		}
 		// The cycles are tried (RFC 7644 §3.7.1) and fail: groups have
 		// users as members, not groups. B is refused for naming A; A, created
-		// first, cannot then get B and is deleted again; "self" likewise.
-		wantResult(t, res[0], "409", "", `bulkId "B" cannot be resolved: the POST that declares it failed`)
+		// first, is deleted again with the rest of its cycle; "self" likewise.
+		wantResult(t, res[0], "409", "", `bulkId "A" was undone: it is on a circular reference among bulkIds "A", "B"`)
 		wantResult(t, res[1], "400", "invalidValue", "members")
 		wantResult(t, res[2], "400", "invalidValue", "members")
 		wantResult(t, res[3], "409", "", `bulkId "A" cannot be resolved`)
@@ -305,6 +305,26 @@ func TestBulkResolvesCycles(t *testing.T) {
 		team := a.do("GET", "/Groups/"+lastSegment(str(res[0], "location")), ownerToken, nil).must(t, 200)
 		if got := memberIDs(team.body); len(got) != 2 {
 			t.Errorf("team members = %v, want ann and bob", got)
+		}
+	})
+}
+
+// TestBulkCycleAllOrNothing: when the PATCH that links one resource of a
+// cycle fails, none of the cycle's resources is kept: the others name it.
+func TestBulkCycleAllOrNothing(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		manager := func(m map[string]any) map[string]any {
+			return map[string]any{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{"manager": m}}
+		}
+		res := results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			// manager.displayName is readOnly: the PATCH that adds it fails.
+			bulkOp("POST", "/Users", "a", "", user("cyc-a@example.com", manager(map[string]any{"value": "bulkId:b", "displayName": "Boss"}))),
+			bulkOp("POST", "/Users", "b", "", user("cyc-b@example.com", manager(map[string]any{"value": "bulkId:a"}))),
+		)))
+		wantResult(t, res[0], "400", "mutability", "")
+		wantResult(t, res[1], "409", "", `bulkId "b" was undone`)
+		if n := count(a, t, "/Users", `userName sw "cyc-"`); n != 0 {
+			t.Errorf("%v users of the failed cycle were kept, want none", n)
 		}
 	})
 }

@@ -137,6 +137,12 @@ func (l *failureLimiter) end(client string, failed bool, now time.Time) bool {
 	f := l.current(client, now)
 	f.pending = max(f.pending-1, 0)
 	if !failed {
+		if f.count == 0 && f.pending == 0 {
+			// Nothing to remember: drop the entry, so that while no client
+			// has failed, requests skip working out their address again.
+			delete(l.clients, client)
+			l.tracked.Store(int64(len(l.clients)))
+		}
 		return false
 	}
 	f.count++

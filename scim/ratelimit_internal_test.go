@@ -40,6 +40,45 @@ func TestFailureLimiterWindow(t *testing.T) {
 	}
 }
 
+// TestFailureLimiterReservations: begin reserves a failure, end settles it;
+// a success leaves nothing behind, so that the limiter goes back to not
+// tracking anyone.
+func TestFailureLimiterReservations(t *testing.T) {
+	l := newFailureLimiter(2, time.Minute)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 2 {
+		if _, ok := l.begin("a", t0); !ok {
+			t.Fatalf("begin %d refused, want reserved", i+1)
+		}
+	}
+	if wait, ok := l.begin("a", t0); ok || wait != time.Second {
+		t.Fatalf("third concurrent begin = %v, %v; want refused, retry in 1s (two may still fail)", wait, ok)
+	}
+	l.end("a", false, t0)
+	if !l.tracking() {
+		t.Fatalf("not tracking with one attempt under way")
+	}
+	if reached := l.end("a", true, t0); reached {
+		t.Fatalf("one failure reported reaching a limit of 2")
+	}
+	if _, ok := l.begin("a", t0); !ok {
+		t.Fatalf("begin after one failure of two refused")
+	}
+	if reached := l.end("a", true, t0); !reached {
+		t.Fatalf("the second failure did not report reaching the limit")
+	}
+	if wait, ok := l.begin("a", t0.Add(10*time.Second)); ok || wait != 50*time.Second {
+		t.Fatalf("begin when blocked = %v, %v; want refused for the rest of the window, 50s", wait, ok)
+	}
+	if _, ok := l.begin("b", t0); !ok {
+		t.Fatalf("another client refused")
+	}
+	l.end("b", false, t0)
+	if _, kept := l.clients["b"]; kept {
+		t.Errorf("a successful attempt left an entry behind")
+	}
+}
+
 func TestFailureLimiterIsBounded(t *testing.T) {
 	l := newFailureLimiter(5, time.Minute)
 	t0 := time.Now()

@@ -192,16 +192,16 @@ func (u *Users) ReplaceSelf(ctx context.Context, org, id string, raw map[string]
 				ext := subAttrs(attrs, k, true)
 				m, _ := v.(map[string]any) // normalize made it an object
 				for sk, sv := range m {
-					ext[sk] = cloneValue(sv)
+					ext[sk] = deepCopy(sv)
 				}
 				continue
 			}
-			attrs[k] = cloneValue(v)
+			attrs[k] = deepCopy(v)
 		}
 		for _, a := range u.rt.Schema.Attributes {
 			if k := a.Name(); CustomerEditable(k) {
 				if v, ok := sent.attrs[k]; ok {
-					attrs[k] = cloneValue(v)
+					attrs[k] = deepCopy(v)
 				} else {
 					delete(attrs, k)
 				}

@@ -327,25 +327,8 @@ func checkEmail(name string) error {
 	return nil
 }
 
-// cloneMap deep-copies a JSON document.
+// cloneMap deep-copies a JSON document (see deepCopy).
 func cloneMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = cloneValue(v)
-	}
+	out, _ := deepCopy(m).(map[string]any)
 	return out
-}
-
-func cloneValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return cloneMap(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = cloneValue(e)
-		}
-		return out
-	}
-	return v
 }

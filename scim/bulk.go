@@ -282,7 +282,8 @@ func (o *bulkOp) target(i int, path string) error {
 // replaced by f(name). A string that starts with "bulkId:" is one reference
 // to the rest of it, whatever characters follow; a reference inside a longer
 // string (a PATCH filter such as members[value eq "bulkId:q"]) ends at the
-// first quote, space, slash or bracket. Object keys are left alone.
+// first quote, space, slash or bracket. Object keys are left alone, and v
+// itself is not changed: objects and arrays are copied.
 func replaceRefs(v any, f func(name string) string) any {
 	switch x := v.(type) {
 	case string:
@@ -309,15 +310,17 @@ func replaceRefs(v any, f func(name string) string) any {
 			x = x[end:]
 		}
 	case map[string]any:
+		out := make(map[string]any, len(x))
 		for k, e := range x {
-			x[k] = replaceRefs(e, f)
+			out[k] = replaceRefs(e, f)
 		}
-		return x
+		return out
 	case []any:
+		out := make([]any, len(x))
 		for i, e := range x {
-			x[i] = replaceRefs(e, f)
+			out[i] = replaceRefs(e, f)
 		}
-		return x
+		return out
 	}
 	return v
 }
@@ -537,7 +540,7 @@ func withoutLaterRefs(data any, later func(name string) bool) (any, []any) {
 	}
 	refersLater := func(v any) bool {
 		found := false
-		replaceRefs(copyJSON(v), func(name string) string {
+		replaceRefs(v, func(name string) string {
 			found = found || later(name)
 			return ""
 		})
@@ -565,25 +568,6 @@ func withoutLaterRefs(data any, later func(name string) bool) (any, []any) {
 		now[k] = v
 	}
 	return now, patch
-}
-
-// copyJSON returns a deep copy of a decoded JSON value.
-func copyJSON(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = copyJSON(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = copyJSON(e)
-		}
-		return out
-	}
-	return v
 }
 
 // bulkResolver replaces bulkId references by the ids of the resources their

@@ -65,6 +65,9 @@ const MaxNameLength = 256
 type OrgSettings struct {
 	// SelfRegistration opens the public registration pages. Off by default.
 	SelfRegistration bool
+	// DisplayName is the organization's name as people read it ("Acme
+	// Inc."); "" shows its slug.
+	DisplayName string
 }
 
 // ErrRegistrationClosed is the answer of every registration call when the

@@ -37,6 +37,9 @@ type Token struct {
 	Role    Role      `json:"role"`
 	Hash    string    `json:"hash"`
 	Created time.Time `json:"created"`
+	// LastUsed is about when the token last authenticated a request (zero:
+	// never); kept apart from the token, not in its JSON.
+	LastUsed time.Time `json:"-"`
 }
 
 // Principal is who a request acts for.

@@ -70,6 +70,16 @@ type AuthLimiter interface {
 	EndAuth(r *http.Request, failed bool)
 }
 
+// StyleSheet returns the customer pages' style sheet, which the
+// administrators' console extends: one style for every page scimd serves.
+func StyleSheet() []byte {
+	css, err := files.ReadFile("templates/style.css")
+	if err != nil {
+		panic(err) // embedded at build time: cannot happen
+	}
+	return css
+}
+
 // Handler serves the customer pages; mount it at "/t/{org}/accounts/".
 type Handler struct {
 	cfg   Config
@@ -88,11 +98,7 @@ func New(cfg Config, users *resources.Users, log *slog.Logger) *Handler {
 	for _, name := range []string{"invite", "login", "change-password", "message", "register", "confirm"} {
 		h.pages[name] = template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
-	css, err := files.ReadFile("templates/style.css")
-	if err != nil {
-		panic(err) // embedded at build time: cannot happen
-	}
-	h.css = css
+	h.css = StyleSheet()
 	const base = "/t/{org}/accounts/"
 	h.mux.HandleFunc("GET "+base+"invite", h.inviteForm)
 	h.mux.HandleFunc("POST "+base+"invite", h.acceptInvite)

@@ -1,0 +1,4 @@
+package console
+
+// groupRoutes are the Groups pages.
+func (h *Handler) groupRoutes() {}

@@ -1,0 +1,4 @@
+package console
+
+// settingsRoutes are the owners' Settings pages.
+func (h *Handler) settingsRoutes() {}

@@ -1,0 +1,4 @@
+package console
+
+// userRoutes are the Manage > Users pages.
+func (h *Handler) userRoutes() {}

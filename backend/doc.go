@@ -41,7 +41,8 @@
 //	ticket:<hash>               STRING userId: a password-change ticket, PX its lifetime
 //	confirm:<hash>              STRING userId: a self-registration's confirmation (hash of its token), PX its lifetime
 //	uconfirm:<userId>           STRING the hash of the user's one current confirmation, same PX
-//	settings                    HASH the organization's settings: selfRegistration "on" | "off"
+//	settings                    HASH the organization's settings: selfRegistration "on" | "off",
+//	                            displayName (absent: none)
 //	tokens                      HASH token name -> token hash (names unique per organization)
 //	changes                     STREAM the change log (audit trail), see below
 //

@@ -44,6 +44,7 @@
 //	settings                    HASH the organization's settings: selfRegistration "on" | "off",
 //	                            displayName (absent: none)
 //	tokens                      HASH token name -> token hash (names unique per organization)
+//	tokenused                   HASH token name -> when it last authenticated a request (best-effort)
 //	changes                     STREAM the change log (audit trail), see below
 //
 // Tokens are global: "scimd:tokens" is a HASH of token hash -> JSON token, so

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -115,4 +116,74 @@ func seqs(cs []resources.Change) []string {
 		out[i] = c.Seq
 	}
 	return out
+}
+
+func TestTokenLastUsed(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		mk := func(name, hash string) resources.Token {
+			return resources.Token{Org: org, Name: name, Role: resources.RoleReader, Hash: hash, Created: time.Now().UTC()}
+		}
+		for _, tok := range []resources.Token{mk("a", "ha"), mk("b", "hb")} {
+			if err := s.CreateToken(ctx, tok); err != nil {
+				t.Fatalf("CreateToken(%s): %v", tok.Name, err)
+			}
+		}
+		used := func() map[string]time.Time {
+			t.Helper()
+			ts, err := s.ListTokens(ctx, org)
+			if err != nil {
+				t.Fatalf("ListTokens: %v", err)
+			}
+			out := map[string]time.Time{}
+			for _, tok := range ts {
+				out[tok.Name] = tok.LastUsed
+			}
+			return out
+		}
+		if got := used(); len(got) != 2 || !got["a"].IsZero() || !got["b"].IsZero() {
+			t.Fatalf("LastUsed before any use = %v, want two zeros", got)
+		}
+		n := len(allChanges(t, s))
+		start := time.Now().Add(-time.Second)
+		if err := s.TouchToken(ctx, org, "a"); err != nil {
+			t.Fatalf("TouchToken(a): %v", err)
+		}
+		if got := used(); got["a"].Before(start) || got["a"].After(time.Now().Add(time.Second)) || !got["b"].IsZero() {
+			t.Fatalf("LastUsed after TouchToken(a) = %v, want a about now, b zero", got)
+		}
+		if got := len(allChanges(t, s)); got != n {
+			t.Errorf("TouchToken appended %d change log entries, want none", got-n)
+		}
+		// A name with no token is not recorded.
+		if err := s.TouchToken(ctx, org, "nosuch"); err != nil {
+			t.Fatalf("TouchToken(nosuch): %v", err)
+		}
+		if s.client.HExists(ctx, "scimd:{acme}:tokenused", "nosuch").Val() {
+			t.Errorf("TouchToken of no token recorded a use")
+		}
+		// A revoked name forgets its use, and so does a replaced token.
+		if err := s.TouchToken(ctx, org, "b"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokeToken(ctx, org, "a"); err != nil {
+			t.Fatalf("RevokeToken: %v", err)
+		}
+		if err := s.PutToken(ctx, mk("b", "hb2")); err != nil {
+			t.Fatalf("PutToken: %v", err)
+		}
+		if err := s.CreateToken(ctx, mk("a", "ha2")); err != nil {
+			t.Fatalf("CreateToken(a) again: %v", err)
+		}
+		if got := used(); !got["a"].IsZero() || !got["b"].IsZero() {
+			t.Errorf("LastUsed of a revoked and re-created token and of a replaced one = %v, want zeros", got)
+		}
+		if n := s.client.Exists(ctx, "scimd:{acme}:tokenused").Val(); n != 0 {
+			t.Errorf("the last uses outlive the tokens they were of")
+		}
+		err := s.TouchToken(ctx, "a{b}", "a")
+		if err == nil {
+			t.Errorf("TouchToken of an invalid organization = nil, want an error")
+		}
+	})
 }

@@ -59,7 +59,7 @@ type Store struct {
 	users, groups kind
 
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *redis.Script
-	putToken, revokeToken                                        *redis.Script
+	putToken, revokeToken, touchToken                            *redis.Script
 	issueInvite, redeemScript, setSetting                        *redis.Script
 }
 
@@ -94,6 +94,7 @@ func New(client redis.UniversalClient) *Store {
 		findUserName: redis.NewScript(findUserNameSrc),
 		putToken:     redis.NewScript(putTokenSrc),
 		revokeToken:  redis.NewScript(revokeTokenSrc),
+		touchToken:   redis.NewScript(touchTokenSrc),
 		issueInvite:  redis.NewScript(issueInviteSrc),
 		redeemScript: redis.NewScript(redeemSrc),
 		setSetting:   redis.NewScript(setSettingSrc),

@@ -40,6 +40,7 @@ var (
 	_ resources.UserStore  = (*Store)(nil)
 	_ resources.GroupStore = (*Store)(nil)
 	_ resources.TokenStore = (*Store)(nil)
+	_ resources.OrgStore   = (*Store)(nil)
 )
 
 // Store keeps users, groups and tokens in Redis. It is safe for concurrent use.
@@ -61,6 +62,7 @@ type Store struct {
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *redis.Script
 	putToken, revokeToken, touchToken                            *redis.Script
 	issueInvite, redeemScript, setSetting                        *redis.Script
+	admins                                                       adminScripts
 }
 
 // kind is a resource type as the store sees it.
@@ -98,6 +100,7 @@ func New(client redis.UniversalClient) *Store {
 		issueInvite:  redis.NewScript(issueInviteSrc),
 		redeemScript: redis.NewScript(redeemSrc),
 		setSetting:   redis.NewScript(setSettingSrc),
+		admins:       newAdminScripts(),
 	}
 }
 

@@ -46,6 +46,10 @@ type Config struct {
 	// (SCIM_SELF_REGISTRATION); empty leaves the stored setting (scimd org
 	// set) as it is.
 	SelfRegistration string `validate:"omitempty,oneof=on off"`
+	// OwnerEmail is the email of the default organization's first console
+	// owner (SCIM_OWNER_EMAIL), made at its first start and given a
+	// one-time sign-in link.
+	OwnerEmail string `validate:"required,email"`
 	// LogLevel is debug, info, warn or error (SCIM_LOG_LEVEL).
 	LogLevel string `validate:"oneof=debug info warn error"`
 	// MaxBodyBytes limits request bodies (SCIM_MAX_BODY_BYTES).
@@ -93,13 +97,18 @@ type Config struct {
 	TrustForwardedFor bool
 }
 
+// defaultOwnerEmail is the default organization's first console owner when
+// SCIM_OWNER_EMAIL is unset: a placeholder address for a first try, whose
+// owner invites the real administrators.
+const defaultOwnerEmail = "owner@example.com"
+
 // defaultMailFrom is the sender of outbox mail when SCIM_MAIL_FROM is unset.
 const defaultMailFrom = "scimd <no-reply@localhost>"
 
 // settingNames maps Config fields to the setting a user wrote, for messages.
 var settingNames = map[string]string{
 	"Addr": "SCIM_ADDR (-addr)", "RedisURL": "SCIM_REDIS_URL (-redis-url)", "BaseURL": "SCIM_BASE_URL (-base-url)",
-	"BootstrapToken": "SCIM_BOOTSTRAP_TOKEN", "SelfRegistration": "SCIM_SELF_REGISTRATION (-self-registration)", "LogLevel": "SCIM_LOG_LEVEL (-log-level)",
+	"BootstrapToken": "SCIM_BOOTSTRAP_TOKEN", "SelfRegistration": "SCIM_SELF_REGISTRATION (-self-registration)", "OwnerEmail": "SCIM_OWNER_EMAIL (-owner-email)", "LogLevel": "SCIM_LOG_LEVEL (-log-level)",
 	"MaxBodyBytes": "SCIM_MAX_BODY_BYTES (-max-body-bytes)", "DebugAddr": "SCIM_DEBUG_ADDR (-debug-addr)", "ShutdownTimeout": "SCIM_SHUTDOWN_TIMEOUT (-shutdown-timeout)",
 	"SMTPHost": "SCIM_SMTP_HOST (-smtp-host)", "SMTPPort": "SCIM_SMTP_PORT (-smtp-port)", "SMTPUsername": "SCIM_SMTP_USERNAME",
 	"SMTPPassword": "SCIM_SMTP_PASSWORD", "SMTPStartTLS": "SCIM_SMTP_STARTTLS (-smtp-starttls)", "MailFrom": "SCIM_MAIL_FROM (-mail-from)",
@@ -135,6 +144,8 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	fs.StringVar(&cfg.BaseURL, "base-url", env("SCIM_BASE_URL", ""), "public base URL, e.g. https://scim.example.com")
 	fs.StringVar(&cfg.SelfRegistration, "self-registration", strings.ToLower(env("SCIM_SELF_REGISTRATION", "")),
 		"on or off: whether customers of the default organization may register themselves (empty: as stored)")
+	fs.StringVar(&cfg.OwnerEmail, "owner-email", env("SCIM_OWNER_EMAIL", defaultOwnerEmail),
+		"email of the default organization's first console owner, who gets a one-time sign-in link at its first start")
 	fs.StringVar(&cfg.LogLevel, "log-level", strings.ToLower(env("SCIM_LOG_LEVEL", "info")), "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.DebugAddr, "debug-addr", env("SCIM_DEBUG_ADDR", ""), "operations listener: pprof and /metrics, e.g. 127.0.0.1:6060 (keep it on loopback or a private network)")
 	maxBody, shutdown := int64(1<<20), 15*time.Second
@@ -222,6 +233,8 @@ func (c Config) fieldError(fe validator.FieldError) error {
 		return fmt.Errorf("invalid %s: must be at least 16 characters", name)
 	case "SelfRegistration":
 		return fmt.Errorf("invalid %s %q: want on or off", name, c.SelfRegistration)
+	case "OwnerEmail":
+		return fmt.Errorf("invalid %s %q: want an email address such as owner@example.com", name, c.OwnerEmail)
 	case "LogLevel":
 		return fmt.Errorf("invalid %s %q: want debug, info, warn or error", name, c.LogLevel)
 	case "MaxBodyBytes":

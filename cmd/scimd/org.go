@@ -15,8 +15,14 @@ import (
 const ownerTokenName = "initial-owner"
 
 const orgUsage = `usage:
-  scimd org create --name ORG                          create an organization and print its owner token once
-  scimd org set    --name ORG --self-registration on|off   let customers register themselves, or not (default off)
+  scimd org create --name ORG [--owner-email EMAIL --base-url URL] [--display-name NAME]
+                                                       create an organization and print its owner token once;
+                                                       --owner-email emails its first console owner an invitation
+                                                       (--base-url, default $SCIM_BASE_URL: the server's public URL;
+                                                       mail settings from SCIM_SMTP_* / SCIM_MAIL_* as the server's)
+  scimd org set    --name ORG [--self-registration on|off] [--display-name NAME]
+                                                       let customers register themselves, or not (default off);
+                                                       the name the console and pages show
   scimd org show   --name ORG                          print the organization's settings
 each takes --redis-url (default $SCIM_REDIS_URL)`
 
@@ -29,11 +35,26 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 	fs.SetOutput(io.Discard)
 	name := fs.String("name", "", "the organization's name: letters, digits, '.', '_', '-'")
 	redisURL := fs.String("redis-url", getenv("SCIM_REDIS_URL"), "Redis URL")
-	var selfReg *string
+	var selfReg, displayName, ownerEmail, baseURL *string
+	var mailCfg Config
 	switch args[0] {
-	case "create", "show":
+	case "show":
+	case "create":
+		displayName = fs.String("display-name", "", "the organization's name as people read it")
+		ownerEmail = fs.String("owner-email", "", "email of the first console owner, who is sent an invitation")
+		baseURL = fs.String("base-url", getenv("SCIM_BASE_URL"), "the server's public URL, for the invitation link")
+		env := func(k, def string) string {
+			if v := getenv(k); v != "" {
+				return v
+			}
+			return def
+		}
+		if err := mailFlags(fs, &mailCfg, env); err != nil {
+			return err
+		}
 	case "set":
 		selfReg = fs.String("self-registration", "", "on or off: whether customers may register themselves at /t/ORG/accounts/register")
+		displayName = fs.String("display-name", "", "the organization's name as people read it")
 	default:
 		return fmt.Errorf("unknown org command %q\n%s", args[0], orgUsage)
 	}
@@ -53,10 +74,15 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 			on = true
 		case "off":
 		case "":
-			return fmt.Errorf("nothing to set: give --self-registration on|off\n%s", orgUsage)
+			if *displayName == "" {
+				return fmt.Errorf("nothing to set: give --self-registration on|off or --display-name NAME\n%s", orgUsage)
+			}
 		default:
 			return fmt.Errorf("invalid --self-registration %q: want on or off", *selfReg)
 		}
+	}
+	if ownerEmail != nil && *ownerEmail != "" && *baseURL == "" {
+		return errors.New("--owner-email needs --base-url (or SCIM_BASE_URL): the server's public URL, which the invitation links to")
 	}
 	store, err := openAdminStore(ctx, *redisURL)
 	if err != nil {
@@ -68,6 +94,15 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 	case "set":
 		if err := requireOrg(ctx, store, *name); err != nil {
 			return err
+		}
+		if *displayName != "" {
+			if err := resources.NewOrgs(store).SetDisplayName(ctx, *name, cliOwner(), *displayName); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "The name of %q is now %q.\n", *name, *displayName)
+			if *selfReg == "" {
+				return nil
+			}
 		}
 		changed, err := store.SetSelfRegistration(ctx, *name, on)
 		if err != nil {
@@ -91,7 +126,7 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "organization:       %s\nself-registration:  %s\n", *name, map[bool]string{true: "on", false: "off"}[settings.SelfRegistration])
+		fmt.Fprintf(stdout, "organization:       %s\nname:               %s\nself-registration:  %s\n", *name, settings.DisplayName, map[bool]string{true: "on", false: "off"}[settings.SelfRegistration])
 		return nil
 	}
 	created, err := store.CreateOrg(ctx, *name)
@@ -108,5 +143,22 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 			*name, *name, err)
 	}
 	fmt.Fprintf(stdout, "Created organization %q. Its owner token %q (shown once, keep it):\n\n    %s\n\n", *name, ownerTokenName, secret.Reveal())
+	if *displayName != "" {
+		if err := resources.NewOrgs(store).SetDisplayName(ctx, *name, cliOwner(), *displayName); err != nil {
+			return fmt.Errorf("organization %q was created, but not its name (set it with scimd org set --name %s --display-name ...): %w", *name, *name, err)
+		}
+	}
+	if *ownerEmail != "" {
+		mailer, where := mailCfg.mailer()
+		admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Mailer: mailer, BaseURL: *baseURL, InviteTTL: mailCfg.InviteTTL})
+		if _, err := admins.Invite(ctx, *name, resources.Admin{}, *ownerEmail, resources.RoleOwner); err != nil {
+			return fmt.Errorf("organization %q was created, but its console owner was not invited: %w", *name, err)
+		}
+		fmt.Fprintf(stdout, "Invited %s to be an owner of its console (mail: %s).\n", *ownerEmail, where)
+	}
 	return nil
 }
+
+// cliOwner is the command line acting as an owner: whoever can run scimd
+// against the store may change any setting.
+func cliOwner() resources.Admin { return resources.Admin{Role: resources.RoleOwner} }

@@ -19,6 +19,7 @@ import (
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/scim/accounts"
+	"github.com/scimd/scimd/scim/console"
 )
 
 // defaultOrg is the organization created on first start.
@@ -55,7 +56,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	base := publicBaseURL(cfg.BaseURL, ln.Addr())
-	if err := bootstrap(ctx, store, cfg, base, stdout); err != nil {
+	mailer, mailWhere := cfg.mailer()
+	admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Mailer: mailer, BaseURL: base, InviteTTL: cfg.InviteTTL, Log: log})
+	if err := bootstrap(ctx, store, admins, cfg, base, stdout); err != nil {
 		ln.Close()
 		return err
 	}
@@ -64,19 +67,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	mailer, mailWhere := cfg.mailer()
 	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{
 		Store: store, Mailer: mailer, BaseURL: base, InviteTTL: cfg.InviteTTL, Log: log})
+	groups := resources.NewGroups(store)
 	api := scim.NewHandler(scim.Config{BaseURL: base + scim.BasePath, MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: tokenCacheTTL,
 		TokenRate: cfg.TokenRate, TokenBurst: cfg.TokenBurst, AuthFailureLimit: cfg.AuthFailureLimit,
 		PublicRate: cfg.PublicRate, TrustForwardedFor: cfg.TrustForwardedFor},
-		users, resources.NewGroups(store), store, log)
+		users, groups, store, log)
+	secure := strings.HasPrefix(base, "https://")
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
 	mux.Handle(scim.BasePath, api)
 	mux.Handle("/t/", api) // customer-facing routes carry the organization
 	mux.Handle("/admin/", api)
-	mux.Handle("/t/{org}/accounts/", api.LimitPublic(accounts.New(accounts.Config{SecureCookies: strings.HasPrefix(base, "https://"), Limiter: api}, users, log)))
+	mux.Handle("/t/{org}/accounts/", api.LimitPublic(accounts.New(accounts.Config{SecureCookies: secure, Limiter: api}, users, log)))
+	// The console is not behind LimitPublic: administrators submit many
+	// forms; its sign-ins count against the failed-authentication limit.
+	mux.Handle("/t/{org}/console/", console.New(console.Config{SecureCookies: secure, BaseURL: base, Limiter: api},
+		console.Services{Users: users, Groups: groups, Admins: admins, Orgs: resources.NewOrgs(store)}, log))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/t/"+defaultOrg+"/console/", http.StatusSeeOther)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`)
@@ -173,12 +184,19 @@ func publicBaseURL(configured string, addr net.Addr) string {
 	return "http://" + host
 }
 
-// bootstrap gives the default organization an owner token: the configured
-// one, or a fresh one printed once when the organization is new.
-func bootstrap(ctx context.Context, store *backend.Store, cfg Config, base string, stdout io.Writer) error {
+// bootstrap gives the default organization an owner token (the configured
+// one, or a fresh one printed once when the organization is new) and, when
+// the organization is new, a console owner (SCIM_OWNER_EMAIL) with a
+// one-time sign-in link, printed.
+func bootstrap(ctx context.Context, store *backend.Store, admins *resources.Admins, cfg Config, base string, stdout io.Writer) error {
 	created, err := store.CreateOrg(ctx, defaultOrg)
 	if err != nil {
 		return fmt.Errorf("create organization %q: %w", defaultOrg, err)
+	}
+	if created {
+		if err := consoleOwner(resources.WithActor(ctx, resources.SystemActor), admins, cfg.OwnerEmail, stdout); err != nil {
+			return err
+		}
 	}
 	if cfg.BootstrapToken != "" {
 		// PutToken: the same token again on every start changes nothing;
@@ -196,6 +214,23 @@ func bootstrap(ctx context.Context, store *backend.Store, cfg Config, base strin
 	}
 	fmt.Fprintf(stdout, "Created organization %q. Its owner token (shown once, keep it):\n\n    %s\n\nTry: curl -H 'Authorization: Bearer %s' %s%s/Users\n\n",
 		defaultOrg, secret.Reveal(), secret.Reveal(), base, scim.BasePath)
+	return nil
+}
+
+// consoleOwner makes email an owner of the default organization's console
+// and prints a single-use sign-in link for them, valid for
+// resources.DefaultSignInLinkTTL.
+func consoleOwner(ctx context.Context, admins *resources.Admins, email string, stdout io.Writer) error {
+	ad, _, err := admins.EnsureOwner(ctx, defaultOrg, email)
+	if err != nil {
+		return fmt.Errorf("create the console owner %s of %q: %w", email, defaultOrg, err)
+	}
+	link, err := admins.SignInLink(ctx, defaultOrg, ad.ID, resources.DefaultSignInLinkTTL)
+	if err != nil {
+		return fmt.Errorf("sign-in link of the console owner: %w", err)
+	}
+	fmt.Fprintf(stdout, "Console: sign in as %s (owner of %q) with this one-time link, valid for %s:\n\n    %s\n\n",
+		email, defaultOrg, resources.DefaultSignInLinkTTL, link.Reveal())
 	return nil
 }
 

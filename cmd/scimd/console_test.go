@@ -1,0 +1,94 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/backend/redistest"
+)
+
+// signInLinkRE finds the console sign-in link scimd prints at first start.
+var signInLinkRE = regexp.MustCompile(`http://\S+/t/default/console/signin-link\?token=[A-Za-z0-9_-]+`)
+
+// getPage fetches u with client and returns the status and body.
+func getPage(t *testing.T, client *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := client.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestRunPrintsConsoleSignInLink: the first start of the embedded store
+// prints a one-time link that signs the default organization's owner in to
+// the console; it works once, and never reaches the log.
+func TestRunPrintsConsoleSignInLink(t *testing.T) {
+	base, stdout, stderr := startLogged(t, map[string]string{"SCIM_OWNER_EMAIL": "boss@example.com"})
+	link := signInLinkRE.FindString(stdout.String())
+	if link == "" {
+		t.Fatalf("no console sign-in link printed:\n%s", stdout.String())
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+
+	// / leads to the console, which asks for a sign-in first.
+	if status, body := getPage(t, client, base+"/"); status != http.StatusOK || !strings.Contains(body, "Sign in to the console") {
+		t.Errorf("GET / = %d, want the console's sign-in page:\n%s", status, body)
+	}
+	if status, body := getPage(t, client, link); status != http.StatusOK || !strings.Contains(body, "You&#39;re signed in") {
+		t.Fatalf("GET the sign-in link = %d:\n%s", status, body)
+	}
+	if status, body := getPage(t, client, base+"/t/default/console/account"); status != http.StatusOK ||
+		!strings.Contains(body, "boss@example.com") || !strings.Contains(body, "owner") {
+		t.Errorf("account page after the link = %d, want boss@example.com, owner:\n%s", status, body)
+	}
+	other := &http.Client{}
+	if status, _ := getPage(t, other, link); status != http.StatusNotFound {
+		t.Errorf("the link used a second time = %d, want 404", status)
+	}
+	token := link[strings.Index(link, "token=")+len("token="):]
+	if strings.Contains(stderr.String(), token) {
+		t.Errorf("the sign-in link's token is in the log")
+	}
+}
+
+// TestOrgCreateInvitesOwner: scimd org create --owner-email emails the first
+// console owner an invitation to choose their password.
+func TestOrgCreateInvitesOwner(t *testing.T) {
+	url := redistest.Start(t)
+	outbox := t.TempDir()
+	var out strings.Builder
+	env := map[string]string{"SCIM_REDIS_URL": url, "SCIM_MAIL_OUTBOX": outbox}
+	err := run(t.Context(), []string{"org", "create", "--name", "acme", "--display-name", "Acme Inc.",
+		"--owner-email", "boss@acme.com", "--base-url", "https://id.acme.com"}, func(k string) string { return env[k] }, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("org create: %v", err)
+	}
+	if !strings.Contains(out.String(), "Invited boss@acme.com") {
+		t.Errorf("org create printed:\n%s\nwant the invitation said", out.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("outbox holds %d messages, want 1", len(files))
+	}
+	msg, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(msg), "boss@acme.com") || !strings.Contains(string(msg), "https://id.acme.com/t/acme/console/accept?token=") {
+		t.Errorf("the invitation lacks the recipient or the console link:\n%s", msg)
+	}
+	if show := mustAdmin(t, url, "org", "show", "--name", "acme"); !strings.Contains(show, "Acme Inc.") {
+		t.Errorf("org show =\n%s\nwant the display name", show)
+	}
+	if _, err := admin(t, url, "org", "create", "--name", "globex", "--owner-email", "boss@globex.com"); err == nil ||
+		!strings.Contains(err.Error(), "--base-url") {
+		t.Errorf("org create --owner-email without a base URL = %v, want an error naming --base-url", err)
+	}
+}

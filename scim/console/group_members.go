@@ -1,0 +1,282 @@
+package console
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// A group's members tab: its members, paged, each with a remove button,
+// and a search of the organization's customers to add.
+//
+// The store keeps a group's members in one hash that it reads whole
+// (resources.Groups.Get with members): it cannot page them. The tab reads
+// them once per request, sorts them by display name and shows one page;
+// the cost grows with the group (a 100k-member group is read whole to show
+// 50). Paging members in the store is the query issue's to build; adding
+// and removing never read the members (a membership delta).
+
+const (
+	// membersPerPage is the size of a page of a group's members.
+	membersPerPage = 50
+	// candidatesShown bounds the customers a search shows to add.
+	candidatesShown = 20
+	// maxMembersAdded bounds the customers one form adds.
+	maxMembersAdded = 100
+)
+
+// membersData is the members tab's content.
+type membersData struct {
+	ID, Name, Base string
+	// Members is the page's members, of Pager.Total.
+	Members []memberRow
+	Pager   pager
+	// Search is the search box; Query its text, kept by the forms.
+	Search field
+	Query  string
+	// Candidates are the customers the search found (at most
+	// candidatesShown of CandidatesTotal).
+	Candidates      []candidate
+	CandidatesTotal int
+}
+
+// memberRow is a member of the group.
+type memberRow struct {
+	ID, Display, Href string
+}
+
+// candidate is a customer found to add to the group.
+type candidate struct {
+	ID, UserName, Name, Href string
+	// Member reports that the customer is in the group already.
+	Member bool
+}
+
+// Addable reports that a customer found is not in the group yet.
+func (d membersData) Addable() bool {
+	return slices.ContainsFunc(d.Candidates, func(c candidate) bool { return !c.Member })
+}
+
+// More reports that the search found more customers than it shows.
+func (d membersData) More() bool { return d.CandidatesTotal > len(d.Candidates) }
+
+func (h *Handler) groupMembers(w http.ResponseWriter, r *http.Request, c *call) {
+	q := r.URL.Query()
+	h.showMembers(w, r, c, http.StatusOK, view{}, searchParam(q.Get("q")), pageParam(r, maxPage))
+}
+
+// showMembers renders the members tab at page, with the customers whose
+// email or name start with q.
+func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, c *call, status int, v view, q string, page int) {
+	ctx, id := r.Context(), r.PathValue("id")
+	g, err := h.svc.Groups.Get(ctx, c.Org, id, true)
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	members := slices.Clone(g.Members)
+	slices.SortFunc(members, func(a, b resources.Ref) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Display), strings.ToLower(b.Display)), cmp.Compare(a.ID, b.ID))
+	})
+	d := membersData{ID: g.ID, Name: groupName(g), Base: c.url(groupPath(g.ID, "")), Query: q,
+		Pager: pager{Size: membersPerPage, Total: len(members)},
+		Search: field{ID: "q", Name: "q", Type: "search", Label: "Add customers", Value: q, MaxLength: maxSearch,
+			Hint: "Search by the start of their email, first name or last name, or by first and last names."}}
+	if q != "" {
+		d.Pager.Query = "q=" + url.QueryEscape(q)
+	}
+	d.Pager.Page = min(page, d.Pager.Pages())
+	lo := (d.Pager.Page - 1) * membersPerPage
+	for _, m := range members[lo:min(lo+membersPerPage, len(members))] {
+		d.Members = append(d.Members, memberRow{ID: m.ID, Display: m.Display, Href: c.url("users/" + url.PathEscape(m.ID))})
+	}
+	if q != "" {
+		d.Candidates, d.CandidatesTotal, err = h.findCandidates(ctx, c, q, g.ID)
+		switch {
+		case err == nil:
+		case resources.ErrorCode(err) == resources.TooMany:
+			d.Search.Error = "Too many customers match “" + q + "” to list them. Type more of their email or name."
+		case userError(err):
+			d.Search.Error = detail(err)
+		default:
+			h.failed(w, r, c, err)
+			return
+		}
+		if d.Search.Error != "" {
+			d.Search.Autofocus = len(v.Problems) == 0
+			v.Problems = append(v.Problems, problem{Field: "q", Text: d.Search.Error})
+		}
+	}
+	v.Title, v.Nav, v.Data = d.Name, "groups", d
+	h.page(w, r, c, status, "group-members", v)
+}
+
+// candidateFilter is the filter of the customers whose email or name
+// start with q: userName, an email, the first or the last name, or, when q
+// has two words or more, the first name starting with the first word and
+// the last name with the rest.
+func candidateFilter(q string) string {
+	lit := scimString(q)
+	f := "userName sw " + lit + " or emails.value sw " + lit + " or name.givenName sw " + lit + " or name.familyName sw " + lit
+	if first, rest, ok := strings.Cut(q, " "); ok {
+		if rest = strings.TrimSpace(rest); rest != "" {
+			f += " or (name.givenName sw " + scimString(first) + " and name.familyName sw " + scimString(rest) + ")"
+		}
+	}
+	return f
+}
+
+// findCandidates returns the first customers matching q (see
+// candidateFilter), in creation order, and how many match.
+func (h *Handler) findCandidates(ctx context.Context, c *call, q, groupID string) ([]candidate, int, error) {
+	f, err := resources.ParseFilter(h.svc.Users.ResourceType(), candidateFilter(q))
+	if err != nil {
+		return nil, 0, err
+	}
+	res, err := h.svc.Users.List(ctx, c.Org, resources.Query{Filter: f, StartIndex: 1, Count: candidatesShown})
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]candidate, 0, len(res.Resources))
+	for _, u := range res.Resources {
+		if err := u.DecodeAttributes(); err != nil {
+			return nil, 0, err
+		}
+		cd := candidate{ID: u.ID, Href: c.url("users/" + url.PathEscape(u.ID)), Name: candidateName(u.Attributes)}
+		cd.UserName, _ = u.Attributes["userName"].(string)
+		cd.Member = slices.ContainsFunc(u.Groups, func(g resources.Ref) bool { return g.ID == groupID })
+		out = append(out, cd)
+	}
+	return out, res.Total, nil
+}
+
+// candidateName is a customer's first and last names, else their displayName.
+func candidateName(attrs map[string]any) string {
+	n, _ := attrs["name"].(map[string]any)
+	given, _ := n["givenName"].(string)
+	family, _ := n["familyName"].(string)
+	if s := strings.TrimSpace(given + " " + family); s != "" {
+		return s
+	}
+	s, _ := attrs["displayName"].(string)
+	return s
+}
+
+// memberValues is the value of a PATCH operation on members naming ids.
+func memberValues(ids []string) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = map[string]any{"value": id}
+	}
+	return out
+}
+
+// membersReturn is the members tab the forms go back to: the page and the
+// search they were sent from.
+func membersReturn(r *http.Request, id string) (path, q string, page int) {
+	q = searchParam(r.PostFormValue("q"))
+	page, err := strconv.Atoi(r.PostFormValue("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	v := url.Values{}
+	if q != "" {
+		v.Set("q", q)
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	path = groupPath(id, "members")
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	return path, q, page
+}
+
+// addGroupMembers adds the customers ticked in the search results.
+func (h *Handler) addGroupMembers(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx, id := r.Context(), r.PathValue("id")
+	_, q, page := membersReturn(r, id)
+	var ids []string
+	for _, uid := range r.PostForm["user"] {
+		if uid != "" && !slices.Contains(ids, uid) {
+			ids = append(ids, uid)
+		}
+		if len(ids) > maxMembersAdded {
+			break
+		}
+	}
+	refuse := func(status int, text string) {
+		h.showMembers(w, r, c, status, view{Problems: []problem{{Field: "q", Text: text}}}, q, page)
+	}
+	switch {
+	case len(ids) == 0:
+		refuse(http.StatusUnprocessableEntity, "Select at least one customer to add. Nothing was changed.")
+		return
+	case len(ids) > maxMembersAdded:
+		refuse(http.StatusUnprocessableEntity, "Add at most "+strconv.Itoa(maxMembersAdded)+" customers at once. Nothing was changed.")
+		return
+	}
+	g, err := h.svc.Groups.Get(ctx, c.Org, id, false)
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	_, err = h.svc.Groups.Patch(ctx, c.Org, id, []resources.PatchOp{{Op: "add", Path: "members", Value: memberValues(ids), HasValue: true}}, 0)
+	if resources.ErrorCode(err) == resources.InvalidValue {
+		// A customer deleted since the search, or an id from elsewhere.
+		refuse(http.StatusUnprocessableEntity, "A selected customer no longer exists (deleted since the search?). Nothing was changed: search again.")
+		return
+	}
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	what := strconv.Itoa(len(ids)) + " customers"
+	if len(ids) == 1 {
+		what = "1 customer"
+	}
+	// The members tab's first page, the search done.
+	h.redirect(w, r, c, groupPath(id, "members"), "Added "+what+" to “"+groupName(g)+"”.")
+}
+
+// removeGroupMember removes one customer from the group; the customer is
+// not otherwise changed.
+func (h *Handler) removeGroupMember(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx, id := r.Context(), r.PathValue("id")
+	back, _, _ := membersReturn(r, id)
+	uid := r.PostFormValue("user")
+	if uid == "" {
+		h.message(w, r, c, http.StatusBadRequest, "Form not accepted", []string{"The form named no customer, and nothing was changed. Go back, reload the page and try again."}, nil)
+		return
+	}
+	g, err := h.svc.Groups.Get(ctx, c.Org, id, false)
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	who := "the customer"
+	if u, err := h.svc.Users.Get(ctx, c.Org, uid); err == nil {
+		if u.DecodeAttributes() == nil {
+			if s, _ := u.Attributes["userName"].(string); s != "" {
+				who = s
+			}
+		}
+		if !slices.ContainsFunc(u.Groups, func(m resources.Ref) bool { return m.ID == id }) {
+			h.redirect(w, r, c, back, who+" is not in “"+groupName(g)+"”: nothing to remove.")
+			return
+		}
+	}
+	_, err = h.svc.Groups.Patch(ctx, c.Org, id, []resources.PatchOp{{Op: "remove", Path: "members", Value: memberValues([]string{uid}), HasValue: true}}, 0)
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	h.redirect(w, r, c, back, "Removed "+who+" from “"+groupName(g)+"”. The customer was not otherwise changed.")
+}

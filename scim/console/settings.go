@@ -1,4 +1,205 @@
 package console
 
+import (
+	"html/template"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// The owners' Settings: the organization's name and self-registration
+// (General), API tokens, administrators and the audit trail, one tab each.
+// Every page and form is owners only: ownerOnly answers a collaborator 403
+// before anything is read or written, and the domain services check again.
+
+// settingsTabsFile defines "settings-tabs", the sub-navigation every
+// settings page shows; it is parsed into each of them (settingsRoutes).
+const settingsTabsFile = "templates/settings-tabs.html"
+
 // settingsRoutes are the owners' Settings pages.
-func (h *Handler) settingsRoutes() {}
+func (h *Handler) settingsRoutes() {
+	for name, t := range h.pages {
+		if !strings.HasPrefix(name, "settings") {
+			continue
+		}
+		if name == "settings-tabs" {
+			delete(h.pages, name) // a part of the others, not a page
+			continue
+		}
+		// Clone keeps the functions New gave the page; the tabs are one
+		// definition shared by the settings pages only.
+		c := template.Must(t.Clone())
+		h.pages[name] = template.Must(c.ParseFS(files, settingsTabsFile))
+	}
+	owner := func(fn adminHandler) http.HandlerFunc { return h.signedIn(h.ownerOnly(fn)) }
+	ownerForm := func(fn adminHandler) http.HandlerFunc { return h.form(h.ownerOnly(fn)) }
+
+	h.mux.HandleFunc("GET "+base+"settings", owner(h.settingsGeneral))
+	h.mux.HandleFunc("POST "+base+"settings/name", ownerForm(h.setOrgName))
+	h.mux.HandleFunc("POST "+base+"settings/registration", ownerForm(h.setRegistration))
+
+	h.mux.HandleFunc("GET "+base+"settings/tokens", owner(h.tokens))
+	h.mux.HandleFunc("POST "+base+"settings/tokens", ownerForm(h.createToken))
+	// A token's name travels in the query or the form, not the path: "." and
+	// ".." are valid token names, and a path would clean them away.
+	h.mux.HandleFunc("GET "+base+"settings/tokens/revoke", owner(h.confirmRevokeToken))
+	h.mux.HandleFunc("POST "+base+"settings/tokens/revoke", ownerForm(h.revokeToken))
+
+	h.mux.HandleFunc("GET "+base+"settings/admins", owner(h.admins))
+	h.mux.HandleFunc("POST "+base+"settings/admins", ownerForm(h.inviteAdmin))
+	h.mux.HandleFunc("POST "+base+"settings/admins/{id}/role", ownerForm(h.setAdminRole))
+	h.mux.HandleFunc("GET "+base+"settings/admins/{id}/remove", owner(h.confirmRemoveAdmin))
+	h.mux.HandleFunc("POST "+base+"settings/admins/{id}/remove", ownerForm(h.removeAdmin))
+	h.mux.HandleFunc("POST "+base+"settings/admins/{id}/resend", ownerForm(h.resendAdminInvitation))
+
+	h.mux.HandleFunc("GET "+base+"settings/audit", owner(h.audit))
+
+	h.mux.HandleFunc("GET "+base+"copy.js", h.copyScript)
+}
+
+// copyScript serves the copy buttons' script: the only script of the
+// console, and optional (without it, the readonly fields are selected and
+// copied by hand; the buttons stay hidden).
+func (h *Handler) copyScript(w http.ResponseWriter, r *http.Request) {
+	js, err := files.ReadFile("templates/copy.js")
+	if err != nil {
+		http.NotFound(w, r) // embedded at build time: cannot happen
+		return
+	}
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(js)
+}
+
+// Tabs of the settings pages, as settingsTab values.
+const (
+	tabGeneral = "general"
+	tabTokens  = "tokens"
+	tabAdmins  = "admins"
+	tabAudit   = "audit"
+)
+
+// settingsTab marks which tab a settings page is: every settings page's
+// Data embeds it, and "settings-tabs" reads it.
+type settingsTab struct{ Tab string }
+
+// option is an entry of a select.
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// options returns the select's entries with the one of value selected.
+func options(value string, entries ...option) []option {
+	out := make([]option, len(entries))
+	for i, o := range entries {
+		o.Selected = o.Value == value
+		out[i] = o
+	}
+	return out
+}
+
+// generalData is the General tab's content.
+type generalData struct {
+	settingsTab
+	Name             field
+	SelfRegistration bool
+	// RegisterLink is the customers' registration page, to share while
+	// self-registration is on.
+	RegisterLink copyField
+}
+
+// copyField is a readonly value to copy: a token's secret, a URL. The copy
+// button (copy.js) is an extra; the field is selectable without it.
+type copyField struct{ ID, Label, Hint, Value string }
+
+func (h *Handler) settingsGeneral(w http.ResponseWriter, r *http.Request, c *call) {
+	s, err := h.svc.Orgs.Settings(r.Context(), c.Org)
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	h.generalPage(w, r, c, http.StatusOK, s, s.DisplayName, "")
+}
+
+// generalPage renders the General tab with the name form holding name and
+// its problem.
+func (h *Handler) generalPage(w http.ResponseWriter, r *http.Request, c *call, status int, s resources.OrgSettings, name, nameErr string) {
+	v := view{Title: "General settings", Nav: "settings", Data: generalData{
+		settingsTab: settingsTab{tabGeneral},
+		Name: field{ID: "displayName", Name: "displayName", Type: "text", Label: "Organization name", Value: name, Error: nameErr,
+			Hint:     "How the console and your customers' pages name the organization, such as “Acme Inc.”. Leave it empty to show " + c.Org + ".",
+			Optional: true, MaxLength: resources.MaxOrgDisplayNameLength, Autofocus: nameErr != "", Autocomplete: "organization"},
+		SelfRegistration: s.SelfRegistration,
+		RegisterLink: copyField{ID: "registration-link", Label: "Registration link to share with your customers",
+			Value: h.cfg.BaseURL + "/t/" + c.Org + "/accounts/register"},
+	}}
+	if nameErr != "" {
+		v.Problems = []problem{{Field: "displayName", Text: nameErr}}
+	}
+	h.page(w, r, c, status, "settings", v)
+}
+
+// setOrgName sets the organization's display name.
+func (h *Handler) setOrgName(w http.ResponseWriter, r *http.Request, c *call) {
+	name := strings.TrimSpace(r.PostFormValue("displayName"))
+	err := h.svc.Orgs.SetDisplayName(r.Context(), c.Org, c.Admin, name)
+	if userError(err) {
+		s, serr := h.svc.Orgs.Settings(r.Context(), c.Org)
+		if serr != nil {
+			h.failed(w, r, c, serr)
+			return
+		}
+		h.generalPage(w, r, c, http.StatusBadRequest, s, name, sentence(detail(err)))
+		return
+	}
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	if name == "" {
+		h.redirect(w, r, c, "settings", "The organization's name is cleared: the console shows "+c.Org+".")
+		return
+	}
+	h.redirect(w, r, c, "settings", "The organization is now named “"+name+"”.")
+}
+
+// setRegistration turns self-registration on or off.
+func (h *Handler) setRegistration(w http.ResponseWriter, r *http.Request, c *call) {
+	var on bool
+	switch r.PostFormValue("selfRegistration") {
+	case "on":
+		on = true
+	case "off":
+	default:
+		h.message(w, r, c, http.StatusBadRequest, "Form not accepted", []string{"Choose whether self-registration is on or off. Nothing was changed."},
+			&link{Href: c.url("settings"), Text: "Back to the settings"})
+		return
+	}
+	if err := h.svc.Orgs.SetSelfRegistration(r.Context(), c.Org, c.Admin, on); err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	if on {
+		h.redirect(w, r, c, "settings", "Self-registration is on: share the registration link with your customers.")
+		return
+	}
+	h.redirect(w, r, c, "settings", "Self-registration is off: customers can no longer register themselves.")
+}
+
+// sentence capitalizes a domain error's detail and ends it with a full
+// stop, to show it as a form's error.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	first, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(first)) + s[n:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}

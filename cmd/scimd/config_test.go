@@ -24,6 +24,7 @@ var badSettings = map[string]struct {
 	"SCIM_BOOTSTRAP_TOKEN":     {env: map[string]string{"SCIM_BOOTSTRAP_TOKEN": "short"}},
 	"SCIM_LOG_LEVEL":           {env: map[string]string{"SCIM_LOG_LEVEL": "loud"}},
 	"SCIM_SELF_REGISTRATION":   {env: map[string]string{"SCIM_SELF_REGISTRATION": "yes"}},
+	"SCIM_OWNER_EMAIL":         {env: map[string]string{"SCIM_OWNER_EMAIL": "boss"}},
 	"SCIM_MAX_BODY_BYTES":      {env: map[string]string{"SCIM_MAX_BODY_BYTES": "2000abc"}},
 	"SCIM_DEBUG_ADDR":          {env: map[string]string{"SCIM_DEBUG_ADDR": "6060"}},
 	"SCIM_SHUTDOWN_TIMEOUT":    {env: map[string]string{"SCIM_SHUTDOWN_TIMEOUT": "soon"}},

@@ -95,3 +95,8 @@ func (h *Handler) tokens(admin tokenAdmin) http.HandlerFunc {
 		}
 	}
 }
+
+// ForgetToken drops org's token name from this handler's token cache, so
+// that a token revoked elsewhere in the process (the console) is refused at
+// once here, as one revoked through the token API is.
+func (h *Handler) ForgetToken(org, name string) { h.auth.forget(org, name) }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -90,5 +91,46 @@ func TestOrgCreateInvitesOwner(t *testing.T) {
 	if _, err := admin(t, url, "org", "create", "--name", "globex", "--owner-email", "boss@globex.com"); err == nil ||
 		!strings.Contains(err.Error(), "--base-url") {
 		t.Errorf("org create --owner-email without a base URL = %v, want an error naming --base-url", err)
+	}
+}
+
+// TestConsoleRevokeIsImmediate: a token revoked in the console is refused
+// at once by the same server's API, token cache or not.
+func TestConsoleRevokeIsImmediate(t *testing.T) {
+	base, stdout := start(t, nil)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	if status, _ := getPage(t, client, signInLinkRE.FindString(stdout.String())); status != http.StatusOK {
+		t.Fatalf("sign-in link = %d", status)
+	}
+	_, account := getPage(t, client, base+"/t/default/console/account")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(account)
+	if m == nil {
+		t.Fatalf("no CSRF token on the account page:\n%s", account)
+	}
+	post := func(path string, form url.Values) (int, string) {
+		t.Helper()
+		form.Set("csrf", m[1])
+		resp, err := client.PostForm(base+"/t/default/console/"+path, form)
+		if err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, created := post("settings/tokens", url.Values{"name": {"okta"}, "role": {"reader"}})
+	secret := tokenRE.FindString(created)
+	if status != http.StatusCreated || secret == "" {
+		t.Fatalf("create a token in the console = %d, secret %q:\n%s", status, secret, created)
+	}
+	if status, _ := call(t, "GET", base+"/scim/v2/Users", secret, ""); status != http.StatusOK {
+		t.Fatalf("GET /Users with the new token = %d, want 200", status)
+	}
+	if status, body := post("settings/tokens/revoke", url.Values{"name": {"okta"}}); status != http.StatusOK || !strings.Contains(body, "revoked") {
+		t.Fatalf("revoke in the console = %d:\n%s", status, body)
+	}
+	if status, _ := call(t, "GET", base+"/scim/v2/Users", secret, ""); status != http.StatusUnauthorized {
+		t.Errorf("GET /Users with the revoked token = %d, want 401 at once", status)
 	}
 }

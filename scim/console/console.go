@@ -51,6 +51,11 @@ type Config struct {
 	// Limiter counts failed sign-ins against the client's address with the
 	// server's other failed authentications; nil: no limit here.
 	Limiter accounts.AuthLimiter
+	// TokenRevoked, when set, is told of each API token the console
+	// revokes, so that the process's API drops it from its token cache at
+	// once (scim.Handler.ForgetToken); other processes refuse it within
+	// their cache time.
+	TokenRevoked func(org, name string)
 }
 
 // Services are the domain services the console calls: the same ones the

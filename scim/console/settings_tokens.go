@@ -156,5 +156,8 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, c *call) {
 		h.failed(w, r, c, err)
 		return
 	}
+	if h.cfg.TokenRevoked != nil {
+		h.cfg.TokenRevoked(c.Org, name)
+	}
 	h.redirect(w, r, c, "settings/tokens", "API token “"+name+"” is revoked: requests that use it are refused within seconds.")
 }

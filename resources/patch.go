@@ -31,12 +31,28 @@ type PatchOp struct {
 	HasValue bool
 }
 
+// MaxPatchOperations bounds the operations of one PATCH request, on every
+// endpoint that takes one (/Users, /Groups, /Me, and PATCH inside /Bulk), so
+// that one request's work stays bounded. Identity providers send a few per
+// request: one per changed attribute, and member changes as a few operations
+// whose values list the members (identity-provider-requests.md). 1000 leaves
+// them ample room and matches /Bulk's maxOperations.
+//
+// A request over it is [TooLarge], 413. RFC 7644 §3.12 has no scimType that
+// fits: tooMany is for a filter that selects too many resources, invalidValue
+// for a value an attribute cannot take, and neither tells the client what to
+// do. 413 is RFC 9110 §15.5.14's answer to content larger than the server is
+// willing to process, and the one RFC 7644 §3.7.4 prescribes for a /Bulk
+// request over maxOperations: send less at a time.
+const MaxPatchOperations = 1000
+
 // ParsePatch decodes the body of a PATCH request (RFC 7644 §3.5.2). The body
 // must be a JSON object whose "schemas" holds the PatchOp message URN and whose
-// "Operations" is a non-empty array of operations. Member names and op values
-// are matched ignoring case: Entra ID sends "Operations" and "Replace".
-// Malformed bodies are [InvalidSyntax]; an add or replace without a value is
-// [InvalidValue].
+// "Operations" is a non-empty array of at most [MaxPatchOperations] operations.
+// Member names and op values are matched ignoring case: Entra ID sends
+// "Operations" and "Replace". Malformed bodies are [InvalidSyntax]; an add or
+// replace without a value is [InvalidValue]; too many operations is
+// [TooLarge], before any of them is looked at.
 func ParsePatch(body []byte) ([]PatchOp, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var raw any
@@ -64,6 +80,9 @@ func ParsePatch(body []byte) ([]PatchOp, error) {
 	list, isList := rawOps.([]any)
 	if !ok || !isList || len(list) == 0 {
 		return nil, Errorf(InvalidSyntax, "PATCH body: \"Operations\" must be a non-empty array of operations")
+	}
+	if len(list) > MaxPatchOperations {
+		return nil, Errorf(TooLarge, "a PATCH request may carry at most %d operations; this one has %d: send them in several requests", MaxPatchOperations, len(list))
 	}
 	ops := make([]PatchOp, len(list))
 	for i, r := range list {

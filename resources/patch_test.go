@@ -89,6 +89,15 @@ func TestParsePatch(t *testing.T) {
 	}
 }
 
+// TestParsePatchOperationLimit: a request of exactly MaxPatchOperations
+// operations is accepted.
+func TestParsePatchOperationLimit(t *testing.T) {
+	ops := patchOps(t, `[{"op":"remove","path":"title"}`+strings.Repeat(`,{"op":"remove","path":"title"}`, MaxPatchOperations-1)+`]`)
+	if len(ops) != MaxPatchOperations {
+		t.Errorf("ParsePatch of %d operations: got %d", MaxPatchOperations, len(ops))
+	}
+}
+
 func TestParsePatchErrors(t *testing.T) {
 	const urn = `"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]`
 	tests := []struct {
@@ -114,6 +123,8 @@ func TestParsePatchErrors(t *testing.T) {
 		{"replace without value", `{` + urn + `,"Operations":[{"op":"Replace","path":"title"}]}`, InvalidValue, `"replace" needs a "value"`},
 		{"ambiguous member names", `{` + urn + `,"Operations":[{"op":"remove","Op":"add","path":"title"}]}`, InvalidSyntax, `both "Op" and "op" given`},
 		{"ambiguous operations", `{` + urn + `,"Operations":[{"op":"remove","path":"title"}],"operations":[]}`, InvalidSyntax, `both "Operations" and "operations" given`},
+		// Counted before any operation is looked at: the first is malformed.
+		{"too many operations", `{` + urn + `,"Operations":[{"op":"move"}` + strings.Repeat(`,{"op":"remove","path":"title"}`, MaxPatchOperations) + `]}`, TooLarge, `a PATCH request may carry at most 1000 operations; this one has 1001`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,6 +30,7 @@ var errorKinds = map[resources.Code]struct {
 	resources.Forbidden:          {http.StatusForbidden, ""},
 	resources.Conflict:           {http.StatusConflict, ""},
 	resources.Unavailable:        {http.StatusServiceUnavailable, ""},
+	resources.TooLarge:           {http.StatusRequestEntityTooLarge, ""},
 }
 
 // errorBody is a SCIM error response (RFC 7644 §3.12).

@@ -173,13 +173,19 @@ func containsFold(v any, s string) bool {
 // value removes only the values equal on the given sub-attributes (Entra ID's
 // legacy member removal, applied to every multi-valued attribute); setting
 // "primary" true on one value removes it from the others (RFC 7643 §2.4).
+//
+// The operation that would give a multi-valued attribute more than
+// [MaxValues] values fails ([InvalidValue]), even if a later one would remove
+// some: the write would be refused anyway, and each operation on a
+// multi-valued attribute costs as much as its values.
 func ApplyPatch(rt schemas.ResourceType, doc map[string]any, ops []PatchOp) (map[string]any, error) {
 	out, _ := deepCopy(doc).(map[string]any)
 	if out == nil {
 		out = map[string]any{}
 	}
-	p := patcher{rt: rt, doc: out}
-	for _, op := range ops {
+	p := patcher{rt: rt, doc: out, ops: len(ops)}
+	for i, op := range ops {
+		p.at = i
 		if err := p.apply(op); err != nil {
 			return nil, err
 		}
@@ -192,6 +198,8 @@ func ApplyPatch(rt schemas.ResourceType, doc map[string]any, ops []PatchOp) (map
 type patcher struct {
 	rt  schemas.ResourceType
 	doc map[string]any
+	// at is the index of the operation being applied, of ops in all.
+	at, ops int
 }
 
 // patchTarget is a resolved PATCH path.
@@ -332,6 +340,9 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 		add := elements(cv)
 		if op == "replace" {
 			// RFC 7644 §3.5.2.3: without a filter, all values are replaced.
+			if err := p.checkValues(a, len(add)); err != nil {
+				return err
+			}
 			c[key] = add
 			return normalizePrimary(a, add, indexes(len(add)))
 		}
@@ -344,6 +355,9 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 			if i < 0 {
 				elems = append(elems, e)
 				i = len(elems) - 1
+				if err := p.checkValues(a, len(elems)); err != nil {
+					return err
+				}
 			}
 			touched = append(touched, i)
 		}
@@ -400,6 +414,9 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 			elem[a.Sub.Name()] = cv
 			elems = append(elems, elem)
 			matched = []int{len(elems) - 1}
+			if err := p.checkValues(a, len(elems)); err != nil {
+				return err
+			}
 		}
 		for _, i := range matched {
 			if m, ok := elems[i].(map[string]any); ok {
@@ -432,6 +449,9 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 			}
 			elems = append(elems, elem)
 			matched = []int{len(elems) - 1}
+			if err := p.checkValues(a, len(elems)); err != nil {
+				return err
+			}
 		case op == "replace":
 			for _, i := range matched {
 				elems[i] = deepCopy(nv)
@@ -589,6 +609,17 @@ func (p *patcher) container(a schemas.Attribute, create bool) map[string]any {
 		p.doc[a.URN] = m
 	}
 	return m
+}
+
+// checkValues fails the operation being applied when it gives a's
+// multi-valued attribute n values, more than [MaxValues]: at once, so that
+// no later operation pays for the values the write would refuse.
+func (p *patcher) checkValues(a schemas.Attribute, n int) error {
+	if n <= MaxValues {
+		return nil
+	}
+	name := schemas.Attribute{URN: a.URN, Core: a.Core, Attr: a.Attr}.FullName()
+	return Errorf(InvalidValue, "attribute %q would have more than the %d values a customer may have (operation %d of %d): remove values before adding more", name, MaxValues, p.at+1, p.ops)
 }
 
 // checkWritable refuses a target that is readOnly (RFC 7643 §2.2).

@@ -3,6 +3,7 @@ package resources
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -512,6 +513,77 @@ func TestApplyPatchErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestApplyPatchValueLimit: the operation that gives a multi-valued
+// attribute more than MaxValues values fails at once, naming itself, not
+// after the operations that follow it.
+func TestApplyPatchValueLimit(t *testing.T) {
+	rt := schemas.Users()
+	many := func(n int, f func(i int) any) []any {
+		out := make([]any, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	phone := func(i int) any { return map[string]any{"value": fmt.Sprintf("+1 555 %07d", i)} }
+	email := func(i int) PatchOp {
+		return PatchOp{Op: "add", Path: fmt.Sprintf(`emails[type eq "w%d"].value`, i), Value: fmt.Sprintf("u%d@example.com", i), HasValue: true}
+	}
+	addPhone := func(i int) PatchOp {
+		return PatchOp{Op: "add", Path: "phoneNumbers", Value: []any{phone(i)}, HasValue: true}
+	}
+	tests := []struct {
+		name   string
+		ops    []PatchOp
+		detail string // empty: no error
+	}{
+		// baseUser has one email: the 100th new one is its 101st.
+		{"filtered adds", opsOf(5000, email), `attribute "emails" would have more than the 100 values a customer may have (operation 100 of 5000)`},
+		{"filtered adds up to the limit", opsOf(99, email), ""},
+		{"adds", opsOf(5000, addPhone), `attribute "phoneNumbers" would have more than the 100 values a customer may have (operation 101 of 5000)`},
+		{"adds of values already there", opsOf(300, func(i int) PatchOp { return addPhone(i % 100) }), ""},
+		{"one add of many values", []PatchOp{{Op: "add", Path: "phoneNumbers", Value: many(101, phone), HasValue: true}}, `attribute "phoneNumbers" would have more than the 100 values`},
+		{"replace with many values", []PatchOp{{Op: "replace", Path: "phoneNumbers", Value: many(101, phone), HasValue: true}}, `(operation 1 of 1)`},
+		{"replace with as many as allowed", []PatchOp{{Op: "replace", Path: "phoneNumbers", Value: many(100, phone), HasValue: true}}, ""},
+		{"no-path add", []PatchOp{{Op: "add", Value: map[string]any{"phoneNumbers": many(101, phone)}, HasValue: true}}, `attribute "phoneNumbers" would have more than the 100 values`},
+		{"over, then back under", []PatchOp{
+			{Op: "add", Path: "phoneNumbers", Value: many(100, phone), HasValue: true},
+			addPhone(100),
+			{Op: "remove", Path: "phoneNumbers"},
+		}, `(operation 2 of 3)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := jsonDoc(t, baseUser)
+			got, err := ApplyPatch(rt, doc, tt.ops)
+			if tt.detail == "" {
+				if err != nil {
+					t.Fatalf("ApplyPatch: %v", err)
+				}
+				for k, v := range got {
+					if l, ok := v.([]any); ok && len(l) > MaxValues {
+						t.Errorf("ApplyPatch: %q has %d values, more than %d", k, len(l), MaxValues)
+					}
+				}
+				return
+			}
+			if got != nil {
+				t.Errorf("ApplyPatch returned a document with its error")
+			}
+			checkErr(t, err, InvalidValue, tt.detail)
+		})
+	}
+}
+
+// opsOf returns n operations made by f from their index.
+func opsOf(n int, f func(i int) PatchOp) []PatchOp {
+	out := make([]PatchOp, n)
+	for i := range out {
+		out[i] = f(i)
+	}
+	return out
 }
 
 func TestApplyPatchGroup(t *testing.T) {

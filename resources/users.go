@@ -219,6 +219,7 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 // MaxValues bounds the values of a user's multi-valued attribute (emails,
 // phoneNumbers, addresses, ...): every value may be an index entry, and no
 // customer has a hundred email addresses. A group's members are not bounded.
+// [ApplyPatch] fails the operation that exceeds it.
 const MaxValues = 100
 
 func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {

@@ -60,3 +60,21 @@ func TestPatchOperationLimit(t *testing.T) {
 		wantResult(t, res[0], "413", "", detail)
 	})
 }
+
+// TestPatchValueLimitFailsFast: the operation that gives a multi-valued
+// attribute its 101st value fails the PATCH (400 invalidValue, naming it),
+// and nothing changes.
+func TestPatchValueLimitFailsFast(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		id := createCustomer(t, a, "phones@example.com", nil)
+		before := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK)
+		a.do("PATCH", "/Users/"+id, ownerToken, ops(500, func(i int) map[string]any {
+			return op("add", "phoneNumbers", fmt.Sprintf("+1 555 %07d", i))
+		})).scimError(t, http.StatusBadRequest, "invalidValue",
+			`attribute "phoneNumbers" would have more than the 100 values a customer may have (operation 101 of 500)`)
+		after := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK)
+		if after.header.Get("ETag") != before.header.Get("ETag") || after.body["phoneNumbers"] != nil {
+			t.Errorf("after a refused PATCH: ETag %s (was %s), phoneNumbers %v; want the user unchanged", after.header.Get("ETag"), before.header.Get("ETag"), after.body["phoneNumbers"])
+		}
+	})
+}

@@ -80,7 +80,7 @@ func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMat
 	return g.update(ctx, org, id, ifMatch, func(cur Resource) (map[string]any, MemberDelta, error) {
 		attrs := cur.Attributes
 		if len(rest) > 0 {
-			if attrs, err = ApplyPatch(g.rt, cur.Attributes, rest); err != nil {
+			if attrs, err = ApplyPatch(ctx, g.rt, cur.Attributes, rest); err != nil {
 				return nil, MemberDelta{}, err
 			}
 		}

@@ -2,6 +2,7 @@ package resources
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,7 +159,9 @@ func containsFold(v any, s string) bool {
 // ApplyPatch applies ops in order to a copy of doc and returns the result
 // (RFC 7644 §3.5.2). doc holds a resource's stored attributes (canonical names,
 // extensions under their URN, no id, meta, schemas, groups or members) and is
-// not modified. It is all or nothing: on error there is no result.
+// not modified. It is all or nothing: on error there is no result. When ctx is
+// done (the client left) it stops within [cancelCheckEvery] operations and
+// returns ctx's error.
 //
 // Paths and the names inside values are matched ignoring case; values are
 // coerced with [CoerceValue]. readOnly attributes cannot be targeted
@@ -178,13 +181,21 @@ func containsFold(v any, s string) bool {
 // [MaxValues] values fails ([InvalidValue]), even if a later one would remove
 // some: the write would be refused anyway, and each operation on a
 // multi-valued attribute costs as much as its values.
-func ApplyPatch(rt schemas.ResourceType, doc map[string]any, ops []PatchOp) (map[string]any, error) {
+func ApplyPatch(ctx context.Context, rt schemas.ResourceType, doc map[string]any, ops []PatchOp) (map[string]any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	out, _ := deepCopy(doc).(map[string]any)
 	if out == nil {
 		out = map[string]any{}
 	}
 	p := patcher{rt: rt, doc: out, ops: len(ops)}
 	for i, op := range ops {
+		if i > 0 && i%cancelCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("PATCH stopped after %d of %d operations: %w", i, len(ops), err)
+			}
+		}
 		p.at = i
 		if err := p.apply(op); err != nil {
 			return nil, err
@@ -193,6 +204,11 @@ func ApplyPatch(rt schemas.ResourceType, doc map[string]any, ops []PatchOp) (map
 	prune(out)
 	return out, nil
 }
+
+// cancelCheckEvery is how many operations [ApplyPatch] applies between two
+// looks at its context: an operation takes microseconds, a look less, and
+// the client that left is noticed within a millisecond or so.
+const cancelCheckEvery = 64
 
 // patcher applies operations to doc, which it owns.
 type patcher struct {

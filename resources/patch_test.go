@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -430,7 +431,7 @@ func TestApplyPatch(t *testing.T) {
 			doc := jsonDoc(t, baseUser)
 			want := jsonDoc(t, baseUser)
 			tt.edit(want)
-			got, err := ApplyPatch(rt, doc, patchOps(t, tt.ops))
+			got, err := ApplyPatch(t.Context(), rt, doc, patchOps(t, tt.ops))
 			if err != nil {
 				t.Fatalf("ApplyPatch(%s): %v", tt.ops, err)
 			}
@@ -503,7 +504,7 @@ func TestApplyPatchErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := jsonDoc(t, baseUser)
-			got, err := ApplyPatch(rt, doc, patchOps(t, tt.ops))
+			got, err := ApplyPatch(t.Context(), rt, doc, patchOps(t, tt.ops))
 			checkErr(t, err, tt.code, tt.detail)
 			if got != nil {
 				t.Errorf("ApplyPatch returned a document with its error: %s", jsonString(got))
@@ -557,7 +558,7 @@ func TestApplyPatchValueLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := jsonDoc(t, baseUser)
-			got, err := ApplyPatch(rt, doc, tt.ops)
+			got, err := ApplyPatch(t.Context(), rt, doc, tt.ops)
 			if tt.detail == "" {
 				if err != nil {
 					t.Fatalf("ApplyPatch: %v", err)
@@ -577,6 +578,54 @@ func TestApplyPatchValueLimit(t *testing.T) {
 	}
 }
 
+// cancelAfter is a context whose Err reports context.Canceled once it has
+// answered nil n times: a client that leaves while its PATCH is applied.
+type cancelAfter struct {
+	context.Context
+	n int
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n <= 0 {
+		return context.Canceled
+	}
+	c.n--
+	return nil
+}
+
+// TestApplyPatchCancelled: ApplyPatch stops when its context is done, before
+// the first operation or within cancelCheckEvery of them, and returns the
+// context's error; the document is unchanged.
+func TestApplyPatchCancelled(t *testing.T) {
+	rt := schemas.Users()
+	ops := opsOf(1000, func(i int) PatchOp {
+		return PatchOp{Op: "replace", Path: "title", Value: fmt.Sprintf("T%d", i), HasValue: true}
+	})
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		detail string
+	}{
+		{"before the first operation", cancelled, "context canceled"},
+		{"while applying", &cancelAfter{Context: t.Context(), n: 2}, fmt.Sprintf("PATCH stopped after %d of 1000 operations", 2*cancelCheckEvery)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := jsonDoc(t, baseUser)
+			want := jsonString(doc)
+			got, err := ApplyPatch(tt.ctx, rt, doc, ops)
+			if !errors.Is(err, context.Canceled) || !strings.Contains(fmt.Sprint(err), tt.detail) || got != nil {
+				t.Errorf("ApplyPatch = %v, %v; want no document and an error wrapping context.Canceled containing %q", got, err, tt.detail)
+			}
+			if now := jsonString(doc); now != want {
+				t.Errorf("ApplyPatch changed its document:\n got %s\nwant %s", now, want)
+			}
+		})
+	}
+}
+
 // opsOf returns n operations made by f from their index.
 func opsOf(n int, f func(i int) PatchOp) []PatchOp {
 	out := make([]PatchOp, n)
@@ -589,21 +638,21 @@ func opsOf(n int, f func(i int) PatchOp) []PatchOp {
 func TestApplyPatchGroup(t *testing.T) {
 	rt := schemas.Groups()
 	doc := map[string]any{"displayName": "Sales"}
-	got, err := ApplyPatch(rt, doc, patchOps(t, `[{"op":"Replace","path":"displayName","value":"Sales EMEA"},{"op":"add","path":"externalId","value":"e1"}]`))
+	got, err := ApplyPatch(t.Context(), rt, doc, patchOps(t, `[{"op":"Replace","path":"displayName","value":"Sales EMEA"},{"op":"add","path":"externalId","value":"e1"}]`))
 	if err != nil {
 		t.Fatalf("ApplyPatch: %v", err)
 	}
 	if want := map[string]any{"displayName": "Sales EMEA", "externalId": "e1"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("ApplyPatch = %v, want %v", got, want)
 	}
-	_, err = ApplyPatch(rt, doc, patchOps(t, `[{"op":"remove","path":"displayName"}]`))
+	_, err = ApplyPatch(t.Context(), rt, doc, patchOps(t, `[{"op":"remove","path":"displayName"}]`))
 	checkErr(t, err, Mutability, `attribute "displayName" is required and cannot be removed`)
-	_, err = ApplyPatch(rt, doc, patchOps(t, `[{"op":"replace","path":"displayName","value":null}]`))
+	_, err = ApplyPatch(t.Context(), rt, doc, patchOps(t, `[{"op":"replace","path":"displayName","value":null}]`))
 	checkErr(t, err, Mutability, `attribute "displayName" is required`)
 
 	// A stored readOnly attribute (set by the server) survives.
 	user := jsonDoc(t, baseUser)
-	got, err = ApplyPatch(schemas.Users(), user, patchOps(t, `[{"op":"replace","value":{"urn:scim:schemas:extension:customer:2.0:User":{"passwordSetup":"invite"}}}]`))
+	got, err = ApplyPatch(t.Context(), schemas.Users(), user, patchOps(t, `[{"op":"replace","value":{"urn:scim:schemas:extension:customer:2.0:User":{"passwordSetup":"invite"}}}]`))
 	if err != nil {
 		t.Fatalf("ApplyPatch: %v", err)
 	}
@@ -833,7 +882,7 @@ func TestApplyPatchReadOnlyTargets(t *testing.T) {
 				if urn != rt.Schema.ID {
 					full = urn + ":" + p
 				}
-				_, err := ApplyPatch(rt, jsonDoc(t, baseUser), []PatchOp{{Op: "add", Path: full, Value: "x", HasValue: true}})
+				_, err := ApplyPatch(t.Context(), rt, jsonDoc(t, baseUser), []PatchOp{{Op: "add", Path: full, Value: "x", HasValue: true}})
 				checkErr(t, err, Mutability, "is read-only")
 			}
 		}
@@ -853,7 +902,7 @@ func BenchmarkApplyPatch(b *testing.B) {
 	doc := jsonDoc(b, baseUser)
 	ops := patchOps(b, `[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"x@y.z"},{"op":"Replace","path":"active","value":"False"}]`)
 	for b.Loop() {
-		if _, err := ApplyPatch(rt, doc, ops); err != nil {
+		if _, err := ApplyPatch(b.Context(), rt, doc, ops); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -189,7 +189,7 @@ func ApplyPatch(ctx context.Context, rt schemas.ResourceType, doc map[string]any
 	if out == nil {
 		out = map[string]any{}
 	}
-	p := patcher{rt: rt, doc: out, ops: len(ops)}
+	p := patcher{rt: rt, doc: out, ops: len(ops), immutable: immutableAttributes(rt)}
 	for i, op := range ops {
 		if i > 0 && i%cancelCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -216,6 +216,11 @@ type patcher struct {
 	doc map[string]any
 	// at is the index of the operation being applied, of ops in all.
 	at, ops int
+	// immutable are the resource type's immutable attributes, found once
+	// for all operations; before holds their values before the operation
+	// being applied.
+	immutable []schemas.Attribute
+	before    []immutableValue
 }
 
 // patchTarget is a resolved PATCH path.
@@ -230,7 +235,7 @@ type patchTarget struct {
 }
 
 func (p *patcher) apply(op PatchOp) error {
-	before := p.immutables()
+	p.snapshotImmutables()
 	var err error
 	switch strings.ToLower(op.Op) {
 	case "add", "replace":
@@ -257,7 +262,7 @@ func (p *patcher) apply(op PatchOp) error {
 	if err != nil {
 		return err
 	}
-	return p.checkImmutables(before)
+	return p.checkImmutables()
 }
 
 // applyNoPath applies an add or replace whose target is the resource itself:
@@ -656,35 +661,41 @@ type immutableValue struct {
 	value any
 }
 
-// immutables returns the immutable top-level attributes of the resource type
-// and their values in p.doc. Immutable sub-attributes of multi-valued
-// attributes (those of Group members) are not tracked: members are changed
-// through [MemberChange].
-func (p *patcher) immutables() []immutableValue {
-	var out []immutableValue
-	urns := []string{p.rt.Schema.ID}
-	for _, e := range p.rt.Extensions {
+// immutableAttributes returns the immutable top-level attributes of rt.
+// Immutable sub-attributes of multi-valued attributes (those of Group
+// members) are not tracked: members are changed through [MemberChange].
+func immutableAttributes(rt schemas.ResourceType) []schemas.Attribute {
+	var out []schemas.Attribute
+	urns := []string{rt.Schema.ID}
+	for _, e := range rt.Extensions {
 		urns = append(urns, e.ID)
 	}
 	for _, urn := range urns {
-		for _, attr := range p.rt.AttributesOf(urn) {
-			if attr.Mutability() != "immutable" {
-				continue
+		for _, attr := range rt.AttributesOf(urn) {
+			if attr.Mutability() == "immutable" {
+				out = append(out, schemas.Attribute{URN: urn, Core: urn == rt.Schema.ID, Attr: attr})
 			}
-			a := schemas.Attribute{URN: urn, Core: urn == p.rt.Schema.ID, Attr: attr}
-			c := p.container(a, false)
-			out = append(out, immutableValue{attr: a, value: deepCopy(c[attr.Name()])})
 		}
 	}
 	return out
+}
+
+// snapshotImmutables records in p.before the values the immutable attributes
+// have in p.doc before an operation.
+func (p *patcher) snapshotImmutables() {
+	p.before = p.before[:0]
+	for _, a := range p.immutable {
+		c := p.container(a, false)
+		p.before = append(p.before, immutableValue{attr: a, value: deepCopy(c[a.Attr.Name()])})
+	}
 }
 
 // checkImmutables compares the immutable attributes with their values before
 // an operation (RFC 7643 §2.2: immutable values SHALL NOT be updated). A value
 // that only differs in case, for an attribute that is not caseExact, is put
 // back as it was: Entra ID resends userName on every sync.
-func (p *patcher) checkImmutables(before []immutableValue) error {
-	for _, b := range before {
+func (p *patcher) checkImmutables() error {
+	for _, b := range p.before {
 		c := p.container(b.attr, b.value != nil)
 		now := c[b.attr.Attr.Name()]
 		if reflect.DeepEqual(now, b.value) {

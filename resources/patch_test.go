@@ -897,13 +897,48 @@ func extensionURNs(rt schemas.ResourceType) []string {
 	return slices.Clip(out)
 }
 
+// BenchmarkApplyPatch measures PATCH application by its number of
+// operations: the time per PATCH should grow linearly with them (ops=1000
+// about 10 times ops=100), whatever the shape. Shapes that add values stay
+// within MaxValues: they fill an attribute to the limit, then keep working
+// on it.
 func BenchmarkApplyPatch(b *testing.B) {
 	rt := schemas.Users()
-	doc := jsonDoc(b, baseUser)
-	ops := patchOps(b, `[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"x@y.z"},{"op":"Replace","path":"active","value":"False"}]`)
-	for b.Loop() {
-		if _, err := ApplyPatch(b.Context(), rt, doc, ops); err != nil {
-			b.Fatal(err)
+	b.Run("entra", func(b *testing.B) {
+		doc := jsonDoc(b, baseUser)
+		ops := patchOps(b, `[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"x@y.z"},{"op":"Replace","path":"active","value":"False"}]`)
+		for b.Loop() {
+			if _, err := ApplyPatch(b.Context(), rt, doc, ops); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	shapes := []struct {
+		name string
+		op   func(i int) PatchOp
+	}{
+		{"title", func(i int) PatchOp {
+			return PatchOp{Op: "replace", Path: "title", Value: fmt.Sprintf("T%d", i), HasValue: true}
+		}},
+		// baseUser has a work email: 99 more reach the limit.
+		{"emails-filter", func(i int) PatchOp {
+			return PatchOp{Op: "add", Path: fmt.Sprintf(`emails[type eq "w%d"].value`, i%99), Value: fmt.Sprintf("u%d@example.com", i), HasValue: true}
+		}},
+		{"phoneNumbers", func(i int) PatchOp {
+			return PatchOp{Op: "add", Path: "phoneNumbers", Value: []any{map[string]any{"value": fmt.Sprintf("+1 555 %07d", i%100), "type": "work"}}, HasValue: true}
+		}},
+	}
+	for _, sh := range shapes {
+		for _, n := range []int{100, 1000} {
+			ops := opsOf(n, sh.op)
+			b.Run(fmt.Sprintf("%s/ops=%d", sh.name, n), func(b *testing.B) {
+				doc := jsonDoc(b, baseUser)
+				for b.Loop() {
+					if _, err := ApplyPatch(b.Context(), rt, doc, ops); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }

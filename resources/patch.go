@@ -1160,7 +1160,11 @@ func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, 
 		if d.Add, err = memberIDs(op.Value); err != nil {
 			return MemberDelta{}, err
 		}
-		d.Remove = slices.DeleteFunc(d.Remove, func(id string) bool { return slices.Contains(d.Add, id) })
+		added := make(map[string]bool, len(d.Add))
+		for _, id := range d.Add {
+			added[id] = true
+		}
+		d.Remove = slices.DeleteFunc(d.Remove, func(id string) bool { return added[id] })
 		if len(d.Remove) == 0 {
 			d.Remove = nil
 		}
@@ -1179,6 +1183,7 @@ func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, 
 // not supported), and so is an unknown sub-attribute (see [memberID]).
 func memberIDs(v any) ([]string, error) {
 	var ids []string
+	seen := map[string]bool{} // a members list may hold tens of thousands
 	for _, e := range elements(v) {
 		id, ok := e.(string)
 		if m, isMap := e.(map[string]any); isMap {
@@ -1193,7 +1198,8 @@ func memberIDs(v any) ([]string, error) {
 		if err := checkNUL("members.value", id); err != nil {
 			return nil, err
 		}
-		if !slices.Contains(ids, id) {
+		if !seen[id] {
+			seen[id] = true
 			ids = append(ids, id)
 		}
 	}

@@ -899,9 +899,11 @@ func extensionURNs(rt schemas.ResourceType) []string {
 
 // BenchmarkApplyPatch measures PATCH application by its number of
 // operations: the time per PATCH should grow linearly with them (ops=1000
-// about 10 times ops=100), whatever the shape. Shapes that add values stay
-// within MaxValues: they fill an attribute to the limit, then keep working
-// on it.
+// about 10 times ops=100), whatever the shape. Shapes that add values fill
+// an attribute to its MaxValues values, then keep working on it (an
+// operation then costs more than one on a smaller attribute), except
+// phoneNumbers-new, whose every operation adds a value: it fails at the
+// 101st, so ops=1000 costs about what ops=100 costs.
 func BenchmarkApplyPatch(b *testing.B) {
 	rt := schemas.Users()
 	b.Run("entra", func(b *testing.B) {
@@ -927,6 +929,9 @@ func BenchmarkApplyPatch(b *testing.B) {
 		{"phoneNumbers", func(i int) PatchOp {
 			return PatchOp{Op: "add", Path: "phoneNumbers", Value: []any{map[string]any{"value": fmt.Sprintf("+1 555 %07d", i%100), "type": "work"}}, HasValue: true}
 		}},
+		{"phoneNumbers-new", func(i int) PatchOp {
+			return PatchOp{Op: "add", Path: "phoneNumbers", Value: []any{map[string]any{"value": fmt.Sprintf("+1 555 %07d", i), "type": "work"}}, HasValue: true}
+		}},
 	}
 	for _, sh := range shapes {
 		for _, n := range []int{100, 1000} {
@@ -934,7 +939,8 @@ func BenchmarkApplyPatch(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/ops=%d", sh.name, n), func(b *testing.B) {
 				doc := jsonDoc(b, baseUser)
 				for b.Loop() {
-					if _, err := ApplyPatch(b.Context(), rt, doc, ops); err != nil {
+					_, err := ApplyPatch(b.Context(), rt, doc, ops)
+					if err != nil && (sh.name != "phoneNumbers-new" || n <= MaxValues) {
 						b.Fatal(err)
 					}
 				}

@@ -25,6 +25,7 @@ const (
 	Forbidden                          // 403
 	Conflict                           // 409, no scimType: lost too many write races, or a state that forbids the request
 	Unavailable                        // 503: a service scimd depends on (the store, the mail server) is unavailable; retry later
+	TooLarge                           // 413: the request asks for more work than one request may (PATCH operations); split it
 )
 
 // Error is an error a client may see: a code and a detail a person can act on.

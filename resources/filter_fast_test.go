@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -67,5 +68,52 @@ func TestSimpleComparisonAgreesWithParser(t *testing.T) {
 		if _, ok := simpleComparison(l); ok {
 			t.Errorf("simpleComparison(%q) took the fast path; it must not", f)
 		}
+	}
+}
+
+// TestElementFilterFastPath: the value filter of a PATCH path that takes the
+// fast path checks out exactly as with the general parser, errors included.
+func TestElementFilterFastPath(t *testing.T) {
+	rt := schemas.Users()
+	for _, tt := range []struct{ attr, filter string }{
+		{"emails", `type eq "work"`},
+		{"emails", `Type EQ "Work"`},
+		{"emails", `  value  eq  "a b \" c" `},
+		{"phoneNumbers", `type eq "\u00e9"`},
+		{"addresses", `type ne "home"`},
+		{"emails", `primary eq "true"`},
+		{"emails", `nosuch eq "x"`},
+		{"emails", `display sw "x"`},
+		{"x509Certificates", `value eq "x"`},
+		{"emails", `0type eq "x"`},
+		{"emails", `type.x eq "x"`},
+		{"emails", `urn:x:type eq "x"`},
+		{"emails", `type eq "work" and primary eq true`},
+		{"emails", `type pr`},
+	} {
+		t.Run(tt.attr+"["+tt.filter+"]", func(t *testing.T) {
+			a, err := resolve(rt, tt.attr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := lexLiterals("[" + tt.filter + "]")
+			if err != nil {
+				t.Fatal(err)
+			}
+			inner := strings.TrimSpace(l.text[1 : len(l.text)-1])
+			fast, ferr := parseElementFilter(l, inner)
+			slow, serr := filter.ParseFilter([]byte(inner))
+			if (ferr == nil) != (serr == nil) {
+				t.Fatalf("parseElementFilter error %v, general parser error %v", ferr, serr)
+			}
+			if ferr != nil {
+				return
+			}
+			fc, fcerr := checkElementFilter(a, l, fast)
+			sc, scerr := checkElementFilter(a, l, slow)
+			if fmt.Sprint(fcerr) != fmt.Sprint(scerr) || !reflect.DeepEqual(fc, sc) {
+				t.Errorf("checked: fast = %#v, %v; general = %#v, %v", fc, fcerr, sc, scerr)
+			}
+		})
 	}
 }

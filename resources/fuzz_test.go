@@ -91,7 +91,7 @@ func FuzzApplyPatch(f *testing.F) {
 			}
 			return
 		}
-		out, err := ApplyPatch(schemas.Users(), user, ops)
+		out, err := ApplyPatch(t.Context(), schemas.Users(), user, ops)
 		if !reflect.DeepEqual(user, userCopy) {
 			t.Fatalf("ApplyPatch modified its input: %v", user)
 		}
@@ -108,7 +108,7 @@ func FuzzApplyPatch(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if out, err := ApplyPatch(schemas.Groups(), group, rest); err == nil {
+		if out, err := ApplyPatch(t.Context(), schemas.Groups(), group, rest); err == nil {
 			checkPatched(t, schemas.Groups(), out)
 			if _, ok := out["members"]; ok {
 				t.Fatalf("members left to ApplyPatch: %v", out)
@@ -211,7 +211,7 @@ func FuzzPatchOp(f *testing.F) {
 			return
 		}
 		ops := []PatchOp{{Op: op, Path: path, Value: v, HasValue: true}}
-		out, err := ApplyPatch(schemas.Users(), user, ops)
+		out, err := ApplyPatch(t.Context(), schemas.Users(), user, ops)
 		if !reflect.DeepEqual(user, userCopy) {
 			t.Fatalf("ApplyPatch modified its input: %v", user)
 		}
@@ -224,7 +224,7 @@ func FuzzPatchOp(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if out, err := ApplyPatch(schemas.Groups(), map[string]any{"displayName": "G"}, rest); err == nil {
+		if out, err := ApplyPatch(t.Context(), schemas.Groups(), map[string]any{"displayName": "G"}, rest); err == nil {
 			checkPatched(t, schemas.Groups(), out)
 		}
 		for _, op := range memberOps {

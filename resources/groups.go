@@ -80,7 +80,7 @@ func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMat
 	return g.update(ctx, org, id, ifMatch, func(cur Resource) (map[string]any, MemberDelta, error) {
 		attrs := cur.Attributes
 		if len(rest) > 0 {
-			if attrs, err = ApplyPatch(g.rt, cur.Attributes, rest); err != nil {
+			if attrs, err = ApplyPatch(ctx, g.rt, cur.Attributes, rest); err != nil {
 				return nil, MemberDelta{}, err
 			}
 		}
@@ -92,21 +92,38 @@ func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMat
 	})
 }
 
-// memberDelta folds member operations into one delta.
+// memberDelta folds member operations into one delta. The current members,
+// which a filter other than "value eq" is evaluated on, are read once, when
+// the first such operation needs them: every operation sees the stored
+// members, and a group may have many.
 func (g *Groups) memberDelta(ctx context.Context, org, id string, ops []PatchOp) (MemberDelta, error) {
-	var d memberSet
+	var (
+		d       memberSet
+		members []string
+		read    bool
+	)
+	current := func() ([]string, error) {
+		if read {
+			return members, nil
+		}
+		full, err := g.store.GetGroup(ctx, org, id, true)
+		if err != nil {
+			return nil, err
+		}
+		members = make([]string, len(full.Members))
+		for i, m := range full.Members {
+			members[i] = m.ID
+		}
+		read = true
+		return members, nil
+	}
 	for _, op := range ops {
-		change, err := MemberChange(op, func() ([]string, error) {
-			full, err := g.store.GetGroup(ctx, org, id, true)
-			if err != nil {
-				return nil, err
-			}
-			ids := make([]string, len(full.Members))
-			for i, m := range full.Members {
-				ids[i] = m.ID
-			}
-			return ids, nil
-		})
+		// Each operation may cost as much as the group's members: stop when
+		// the client has left.
+		if err := ctx.Err(); err != nil {
+			return MemberDelta{}, err
+		}
+		change, err := MemberChange(op, current)
 		if err != nil {
 			return MemberDelta{}, err
 		}

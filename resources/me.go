@@ -161,7 +161,7 @@ func (u *Users) PatchSelf(ctx context.Context, org, id string, ops []PatchOp, if
 		return Resource{}, err
 	}
 	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
-		b, err := u.patched(cur, ops)
+		b, err := u.patched(ctx, cur, ops)
 		if err != nil {
 			return body{}, err
 		}

@@ -2,6 +2,7 @@ package resources
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,12 +32,28 @@ type PatchOp struct {
 	HasValue bool
 }
 
+// MaxPatchOperations bounds the operations of one PATCH request, on every
+// endpoint that takes one (/Users, /Groups, /Me, and PATCH inside /Bulk), so
+// that one request's work stays bounded. Identity providers send a few per
+// request: one per changed attribute, and member changes as a few operations
+// whose values list the members (identity-provider-requests.md). 1000 leaves
+// them ample room and matches /Bulk's maxOperations.
+//
+// A request over it is [TooLarge], 413. RFC 7644 §3.12 has no scimType that
+// fits: tooMany is for a filter that selects too many resources, invalidValue
+// for a value an attribute cannot take, and neither tells the client what to
+// do. 413 is RFC 9110 §15.5.14's answer to content larger than the server is
+// willing to process, and the one RFC 7644 §3.7.4 prescribes for a /Bulk
+// request over maxOperations: send less at a time.
+const MaxPatchOperations = 1000
+
 // ParsePatch decodes the body of a PATCH request (RFC 7644 §3.5.2). The body
 // must be a JSON object whose "schemas" holds the PatchOp message URN and whose
-// "Operations" is a non-empty array of operations. Member names and op values
-// are matched ignoring case: Entra ID sends "Operations" and "Replace".
-// Malformed bodies are [InvalidSyntax]; an add or replace without a value is
-// [InvalidValue].
+// "Operations" is a non-empty array of at most [MaxPatchOperations] operations.
+// Member names and op values are matched ignoring case: Entra ID sends
+// "Operations" and "Replace". Malformed bodies are [InvalidSyntax]; an add or
+// replace without a value is [InvalidValue]; too many operations is
+// [TooLarge], before any of them is looked at.
 func ParsePatch(body []byte) ([]PatchOp, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var raw any
@@ -64,6 +81,9 @@ func ParsePatch(body []byte) ([]PatchOp, error) {
 	list, isList := rawOps.([]any)
 	if !ok || !isList || len(list) == 0 {
 		return nil, Errorf(InvalidSyntax, "PATCH body: \"Operations\" must be a non-empty array of operations")
+	}
+	if len(list) > MaxPatchOperations {
+		return nil, Errorf(TooLarge, "a PATCH request may carry at most %d operations; this one has %d: send them in several requests", MaxPatchOperations, len(list))
 	}
 	ops := make([]PatchOp, len(list))
 	for i, r := range list {
@@ -139,7 +159,9 @@ func containsFold(v any, s string) bool {
 // ApplyPatch applies ops in order to a copy of doc and returns the result
 // (RFC 7644 §3.5.2). doc holds a resource's stored attributes (canonical names,
 // extensions under their URN, no id, meta, schemas, groups or members) and is
-// not modified. It is all or nothing: on error there is no result.
+// not modified. It is all or nothing: on error there is no result. When ctx is
+// done (the client left) it stops within [cancelCheckEvery] operations and
+// returns ctx's error.
 //
 // Paths and the names inside values are matched ignoring case; values are
 // coerced with [CoerceValue]. readOnly attributes cannot be targeted
@@ -154,13 +176,27 @@ func containsFold(v any, s string) bool {
 // value removes only the values equal on the given sub-attributes (Entra ID's
 // legacy member removal, applied to every multi-valued attribute); setting
 // "primary" true on one value removes it from the others (RFC 7643 §2.4).
-func ApplyPatch(rt schemas.ResourceType, doc map[string]any, ops []PatchOp) (map[string]any, error) {
+//
+// The operation that would give a multi-valued attribute more than
+// [MaxValues] values fails ([InvalidValue]), even if a later one would remove
+// some: the write would be refused anyway, and each operation on a
+// multi-valued attribute costs as much as its values.
+func ApplyPatch(ctx context.Context, rt schemas.ResourceType, doc map[string]any, ops []PatchOp) (map[string]any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	out, _ := deepCopy(doc).(map[string]any)
 	if out == nil {
 		out = map[string]any{}
 	}
-	p := patcher{rt: rt, doc: out}
-	for _, op := range ops {
+	p := patcher{rt: rt, doc: out, ops: len(ops), immutable: immutableAttributes(rt)}
+	for i, op := range ops {
+		if i > 0 && i%cancelCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("PATCH stopped after %d of %d operations: %w", i, len(ops), err)
+			}
+		}
+		p.at = i
 		if err := p.apply(op); err != nil {
 			return nil, err
 		}
@@ -169,10 +205,22 @@ func ApplyPatch(rt schemas.ResourceType, doc map[string]any, ops []PatchOp) (map
 	return out, nil
 }
 
+// cancelCheckEvery is how many operations [ApplyPatch] applies between two
+// looks at its context: an operation takes microseconds, a look less, and
+// the client that left is noticed within a millisecond or so.
+const cancelCheckEvery = 64
+
 // patcher applies operations to doc, which it owns.
 type patcher struct {
 	rt  schemas.ResourceType
 	doc map[string]any
+	// at is the index of the operation being applied, of ops in all.
+	at, ops int
+	// immutable are the resource type's immutable attributes, found once
+	// for all operations; before holds their values before the operation
+	// being applied.
+	immutable []schemas.Attribute
+	before    []immutableValue
 }
 
 // patchTarget is a resolved PATCH path.
@@ -187,7 +235,7 @@ type patchTarget struct {
 }
 
 func (p *patcher) apply(op PatchOp) error {
-	before := p.immutables()
+	p.snapshotImmutables()
 	var err error
 	switch strings.ToLower(op.Op) {
 	case "add", "replace":
@@ -214,7 +262,7 @@ func (p *patcher) apply(op PatchOp) error {
 	if err != nil {
 		return err
 	}
-	return p.checkImmutables(before)
+	return p.checkImmutables()
 }
 
 // applyNoPath applies an add or replace whose target is the resource itself:
@@ -313,6 +361,9 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 		add := elements(cv)
 		if op == "replace" {
 			// RFC 7644 §3.5.2.3: without a filter, all values are replaced.
+			if err := p.checkValues(a, len(add)); err != nil {
+				return err
+			}
 			c[key] = add
 			return normalizePrimary(a, add, indexes(len(add)))
 		}
@@ -325,6 +376,9 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 			if i < 0 {
 				elems = append(elems, e)
 				i = len(elems) - 1
+				if err := p.checkValues(a, len(elems)); err != nil {
+					return err
+				}
 			}
 			touched = append(touched, i)
 		}
@@ -381,6 +435,9 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 			elem[a.Sub.Name()] = cv
 			elems = append(elems, elem)
 			matched = []int{len(elems) - 1}
+			if err := p.checkValues(a, len(elems)); err != nil {
+				return err
+			}
 		}
 		for _, i := range matched {
 			if m, ok := elems[i].(map[string]any); ok {
@@ -413,6 +470,9 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 			}
 			elems = append(elems, elem)
 			matched = []int{len(elems) - 1}
+			if err := p.checkValues(a, len(elems)); err != nil {
+				return err
+			}
 		case op == "replace":
 			for _, i := range matched {
 				elems[i] = deepCopy(nv)
@@ -572,6 +632,17 @@ func (p *patcher) container(a schemas.Attribute, create bool) map[string]any {
 	return m
 }
 
+// checkValues fails the operation being applied when it gives a's
+// multi-valued attribute n values, more than [MaxValues]: at once, so that
+// no later operation pays for the values the write would refuse.
+func (p *patcher) checkValues(a schemas.Attribute, n int) error {
+	if n <= MaxValues {
+		return nil
+	}
+	name := schemas.Attribute{URN: a.URN, Core: a.Core, Attr: a.Attr}.FullName()
+	return Errorf(InvalidValue, "attribute %q would have more than the %d values a customer may have (operation %d of %d): remove values before adding more", name, MaxValues, p.at+1, p.ops)
+}
+
 // checkWritable refuses a target that is readOnly (RFC 7643 §2.2).
 func checkWritable(t patchTarget) error {
 	a := t.attr
@@ -590,35 +661,41 @@ type immutableValue struct {
 	value any
 }
 
-// immutables returns the immutable top-level attributes of the resource type
-// and their values in p.doc. Immutable sub-attributes of multi-valued
-// attributes (those of Group members) are not tracked: members are changed
-// through [MemberChange].
-func (p *patcher) immutables() []immutableValue {
-	var out []immutableValue
-	urns := []string{p.rt.Schema.ID}
-	for _, e := range p.rt.Extensions {
+// immutableAttributes returns the immutable top-level attributes of rt.
+// Immutable sub-attributes of multi-valued attributes (those of Group
+// members) are not tracked: members are changed through [MemberChange].
+func immutableAttributes(rt schemas.ResourceType) []schemas.Attribute {
+	var out []schemas.Attribute
+	urns := []string{rt.Schema.ID}
+	for _, e := range rt.Extensions {
 		urns = append(urns, e.ID)
 	}
 	for _, urn := range urns {
-		for _, attr := range p.rt.AttributesOf(urn) {
-			if attr.Mutability() != "immutable" {
-				continue
+		for _, attr := range rt.AttributesOf(urn) {
+			if attr.Mutability() == "immutable" {
+				out = append(out, schemas.Attribute{URN: urn, Core: urn == rt.Schema.ID, Attr: attr})
 			}
-			a := schemas.Attribute{URN: urn, Core: urn == p.rt.Schema.ID, Attr: attr}
-			c := p.container(a, false)
-			out = append(out, immutableValue{attr: a, value: deepCopy(c[attr.Name()])})
 		}
 	}
 	return out
+}
+
+// snapshotImmutables records in p.before the values the immutable attributes
+// have in p.doc before an operation.
+func (p *patcher) snapshotImmutables() {
+	p.before = p.before[:0]
+	for _, a := range p.immutable {
+		c := p.container(a, false)
+		p.before = append(p.before, immutableValue{attr: a, value: deepCopy(c[a.Attr.Name()])})
+	}
 }
 
 // checkImmutables compares the immutable attributes with their values before
 // an operation (RFC 7643 §2.2: immutable values SHALL NOT be updated). A value
 // that only differs in case, for an attribute that is not caseExact, is put
 // back as it was: Entra ID resends userName on every sync.
-func (p *patcher) checkImmutables(before []immutableValue) error {
-	for _, b := range before {
+func (p *patcher) checkImmutables() error {
+	for _, b := range p.before {
 		c := p.container(b.attr, b.value != nil)
 		now := c[b.attr.Attr.Name()]
 		if reflect.DeepEqual(now, b.value) {
@@ -731,7 +808,7 @@ func parsePatchPath(rt schemas.ResourceType, path string) (patchTarget, error) {
 	if !a.Attr.MultiValued() {
 		return t, Errorf(InvalidPath, "path %q: %q is not multi-valued: name its sub-attributes without a filter", path, a.FullName())
 	}
-	e, err := filter.ParseFilter([]byte(inner))
+	e, err := parseElementFilter(l, inner)
 	if err != nil {
 		return t, Errorf(InvalidPath, "path %q: invalid syntax in value filter %s", path, quoteShort(restoreLiterals(l, inner)))
 	}
@@ -751,6 +828,22 @@ func parsePatchPath(rt schemas.ResourceType, path string) (patchTarget, error) {
 	}
 	t.attr = a
 	return t, nil
+}
+
+// parseElementFilter parses inner, the value filter of a PATCH path whose
+// literals l holds. The filters identity providers put there compare one
+// sub-attribute with a string (Entra ID's `type eq "work"`): those take
+// [simpleComparison]'s fast path, as filters do, for the general parser costs
+// far more than the rest of the operation. A name with a dot, a colon or a
+// leading digit goes to the general parser, to fail as it fails.
+func parseElementFilter(l lexed, inner string) (filter.Expression, error) {
+	if e, ok := simpleComparison(lexed{text: inner, prefix: l.prefix, lits: l.lits}); ok {
+		name := e.AttributePath.AttributeName
+		if c := name[0]; ('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') && !strings.ContainsAny(name, ".:") {
+			return e, nil
+		}
+	}
+	return filter.ParseFilter([]byte(inner))
 }
 
 // CoerceValue checks v against the attribute a points at and returns it in
@@ -1067,7 +1160,11 @@ func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, 
 		if d.Add, err = memberIDs(op.Value); err != nil {
 			return MemberDelta{}, err
 		}
-		d.Remove = slices.DeleteFunc(d.Remove, func(id string) bool { return slices.Contains(d.Add, id) })
+		added := make(map[string]bool, len(d.Add))
+		for _, id := range d.Add {
+			added[id] = true
+		}
+		d.Remove = slices.DeleteFunc(d.Remove, func(id string) bool { return added[id] })
 		if len(d.Remove) == 0 {
 			d.Remove = nil
 		}
@@ -1086,6 +1183,7 @@ func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, 
 // not supported), and so is an unknown sub-attribute (see [memberID]).
 func memberIDs(v any) ([]string, error) {
 	var ids []string
+	seen := map[string]bool{} // a members list may hold tens of thousands
 	for _, e := range elements(v) {
 		id, ok := e.(string)
 		if m, isMap := e.(map[string]any); isMap {
@@ -1100,7 +1198,8 @@ func memberIDs(v any) ([]string, error) {
 		if err := checkNUL("members.value", id); err != nil {
 			return nil, err
 		}
-		if !slices.Contains(ids, id) {
+		if !seen[id] {
+			seen[id] = true
 			ids = append(ids, id)
 		}
 	}

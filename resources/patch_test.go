@@ -1,8 +1,10 @@
 package resources
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -89,6 +91,15 @@ func TestParsePatch(t *testing.T) {
 	}
 }
 
+// TestParsePatchOperationLimit: a request of exactly MaxPatchOperations
+// operations is accepted.
+func TestParsePatchOperationLimit(t *testing.T) {
+	ops := patchOps(t, `[{"op":"remove","path":"title"}`+strings.Repeat(`,{"op":"remove","path":"title"}`, MaxPatchOperations-1)+`]`)
+	if len(ops) != MaxPatchOperations {
+		t.Errorf("ParsePatch of %d operations: got %d", MaxPatchOperations, len(ops))
+	}
+}
+
 func TestParsePatchErrors(t *testing.T) {
 	const urn = `"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]`
 	tests := []struct {
@@ -114,6 +125,8 @@ func TestParsePatchErrors(t *testing.T) {
 		{"replace without value", `{` + urn + `,"Operations":[{"op":"Replace","path":"title"}]}`, InvalidValue, `"replace" needs a "value"`},
 		{"ambiguous member names", `{` + urn + `,"Operations":[{"op":"remove","Op":"add","path":"title"}]}`, InvalidSyntax, `both "Op" and "op" given`},
 		{"ambiguous operations", `{` + urn + `,"Operations":[{"op":"remove","path":"title"}],"operations":[]}`, InvalidSyntax, `both "Operations" and "operations" given`},
+		// Counted before any operation is looked at: the first is malformed.
+		{"too many operations", `{` + urn + `,"Operations":[{"op":"move"}` + strings.Repeat(`,{"op":"remove","path":"title"}`, MaxPatchOperations) + `]}`, TooLarge, `a PATCH request may carry at most 1000 operations; this one has 1001`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -418,7 +431,7 @@ func TestApplyPatch(t *testing.T) {
 			doc := jsonDoc(t, baseUser)
 			want := jsonDoc(t, baseUser)
 			tt.edit(want)
-			got, err := ApplyPatch(rt, doc, patchOps(t, tt.ops))
+			got, err := ApplyPatch(t.Context(), rt, doc, patchOps(t, tt.ops))
 			if err != nil {
 				t.Fatalf("ApplyPatch(%s): %v", tt.ops, err)
 			}
@@ -491,7 +504,7 @@ func TestApplyPatchErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := jsonDoc(t, baseUser)
-			got, err := ApplyPatch(rt, doc, patchOps(t, tt.ops))
+			got, err := ApplyPatch(t.Context(), rt, doc, patchOps(t, tt.ops))
 			checkErr(t, err, tt.code, tt.detail)
 			if got != nil {
 				t.Errorf("ApplyPatch returned a document with its error: %s", jsonString(got))
@@ -503,24 +516,143 @@ func TestApplyPatchErrors(t *testing.T) {
 	}
 }
 
+// TestApplyPatchValueLimit: the operation that gives a multi-valued
+// attribute more than MaxValues values fails at once, naming itself, not
+// after the operations that follow it.
+func TestApplyPatchValueLimit(t *testing.T) {
+	rt := schemas.Users()
+	many := func(n int, f func(i int) any) []any {
+		out := make([]any, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	phone := func(i int) any { return map[string]any{"value": fmt.Sprintf("+1 555 %07d", i)} }
+	email := func(i int) PatchOp {
+		return PatchOp{Op: "add", Path: fmt.Sprintf(`emails[type eq "w%d"].value`, i), Value: fmt.Sprintf("u%d@example.com", i), HasValue: true}
+	}
+	addPhone := func(i int) PatchOp {
+		return PatchOp{Op: "add", Path: "phoneNumbers", Value: []any{phone(i)}, HasValue: true}
+	}
+	tests := []struct {
+		name   string
+		ops    []PatchOp
+		detail string // empty: no error
+	}{
+		// baseUser has one email: the 100th new one is its 101st.
+		{"filtered adds", opsOf(5000, email), `attribute "emails" would have more than the 100 values a customer may have (operation 100 of 5000)`},
+		{"filtered adds up to the limit", opsOf(99, email), ""},
+		{"adds", opsOf(5000, addPhone), `attribute "phoneNumbers" would have more than the 100 values a customer may have (operation 101 of 5000)`},
+		{"adds of values already there", opsOf(300, func(i int) PatchOp { return addPhone(i % 100) }), ""},
+		{"one add of many values", []PatchOp{{Op: "add", Path: "phoneNumbers", Value: many(101, phone), HasValue: true}}, `attribute "phoneNumbers" would have more than the 100 values`},
+		{"replace with many values", []PatchOp{{Op: "replace", Path: "phoneNumbers", Value: many(101, phone), HasValue: true}}, `(operation 1 of 1)`},
+		{"replace with as many as allowed", []PatchOp{{Op: "replace", Path: "phoneNumbers", Value: many(100, phone), HasValue: true}}, ""},
+		{"no-path add", []PatchOp{{Op: "add", Value: map[string]any{"phoneNumbers": many(101, phone)}, HasValue: true}}, `attribute "phoneNumbers" would have more than the 100 values`},
+		{"over, then back under", []PatchOp{
+			{Op: "add", Path: "phoneNumbers", Value: many(100, phone), HasValue: true},
+			addPhone(100),
+			{Op: "remove", Path: "phoneNumbers"},
+		}, `(operation 2 of 3)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := jsonDoc(t, baseUser)
+			got, err := ApplyPatch(t.Context(), rt, doc, tt.ops)
+			if tt.detail == "" {
+				if err != nil {
+					t.Fatalf("ApplyPatch: %v", err)
+				}
+				for k, v := range got {
+					if l, ok := v.([]any); ok && len(l) > MaxValues {
+						t.Errorf("ApplyPatch: %q has %d values, more than %d", k, len(l), MaxValues)
+					}
+				}
+				return
+			}
+			if got != nil {
+				t.Errorf("ApplyPatch returned a document with its error")
+			}
+			checkErr(t, err, InvalidValue, tt.detail)
+		})
+	}
+}
+
+// cancelAfter is a context whose Err reports context.Canceled once it has
+// answered nil n times: a client that leaves while its PATCH is applied.
+type cancelAfter struct {
+	context.Context
+	n int
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n <= 0 {
+		return context.Canceled
+	}
+	c.n--
+	return nil
+}
+
+// TestApplyPatchCancelled: ApplyPatch stops when its context is done, before
+// the first operation or within cancelCheckEvery of them, and returns the
+// context's error; the document is unchanged.
+func TestApplyPatchCancelled(t *testing.T) {
+	rt := schemas.Users()
+	ops := opsOf(1000, func(i int) PatchOp {
+		return PatchOp{Op: "replace", Path: "title", Value: fmt.Sprintf("T%d", i), HasValue: true}
+	})
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		detail string
+	}{
+		{"before the first operation", cancelled, "context canceled"},
+		{"while applying", &cancelAfter{Context: t.Context(), n: 2}, fmt.Sprintf("PATCH stopped after %d of 1000 operations", 2*cancelCheckEvery)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := jsonDoc(t, baseUser)
+			want := jsonString(doc)
+			got, err := ApplyPatch(tt.ctx, rt, doc, ops)
+			if !errors.Is(err, context.Canceled) || !strings.Contains(fmt.Sprint(err), tt.detail) || got != nil {
+				t.Errorf("ApplyPatch = %v, %v; want no document and an error wrapping context.Canceled containing %q", got, err, tt.detail)
+			}
+			if now := jsonString(doc); now != want {
+				t.Errorf("ApplyPatch changed its document:\n got %s\nwant %s", now, want)
+			}
+		})
+	}
+}
+
+// opsOf returns n operations made by f from their index.
+func opsOf(n int, f func(i int) PatchOp) []PatchOp {
+	out := make([]PatchOp, n)
+	for i := range out {
+		out[i] = f(i)
+	}
+	return out
+}
+
 func TestApplyPatchGroup(t *testing.T) {
 	rt := schemas.Groups()
 	doc := map[string]any{"displayName": "Sales"}
-	got, err := ApplyPatch(rt, doc, patchOps(t, `[{"op":"Replace","path":"displayName","value":"Sales EMEA"},{"op":"add","path":"externalId","value":"e1"}]`))
+	got, err := ApplyPatch(t.Context(), rt, doc, patchOps(t, `[{"op":"Replace","path":"displayName","value":"Sales EMEA"},{"op":"add","path":"externalId","value":"e1"}]`))
 	if err != nil {
 		t.Fatalf("ApplyPatch: %v", err)
 	}
 	if want := map[string]any{"displayName": "Sales EMEA", "externalId": "e1"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("ApplyPatch = %v, want %v", got, want)
 	}
-	_, err = ApplyPatch(rt, doc, patchOps(t, `[{"op":"remove","path":"displayName"}]`))
+	_, err = ApplyPatch(t.Context(), rt, doc, patchOps(t, `[{"op":"remove","path":"displayName"}]`))
 	checkErr(t, err, Mutability, `attribute "displayName" is required and cannot be removed`)
-	_, err = ApplyPatch(rt, doc, patchOps(t, `[{"op":"replace","path":"displayName","value":null}]`))
+	_, err = ApplyPatch(t.Context(), rt, doc, patchOps(t, `[{"op":"replace","path":"displayName","value":null}]`))
 	checkErr(t, err, Mutability, `attribute "displayName" is required`)
 
 	// A stored readOnly attribute (set by the server) survives.
 	user := jsonDoc(t, baseUser)
-	got, err = ApplyPatch(schemas.Users(), user, patchOps(t, `[{"op":"replace","value":{"urn:scim:schemas:extension:customer:2.0:User":{"passwordSetup":"invite"}}}]`))
+	got, err = ApplyPatch(t.Context(), schemas.Users(), user, patchOps(t, `[{"op":"replace","value":{"urn:scim:schemas:extension:customer:2.0:User":{"passwordSetup":"invite"}}}]`))
 	if err != nil {
 		t.Fatalf("ApplyPatch: %v", err)
 	}
@@ -750,7 +882,7 @@ func TestApplyPatchReadOnlyTargets(t *testing.T) {
 				if urn != rt.Schema.ID {
 					full = urn + ":" + p
 				}
-				_, err := ApplyPatch(rt, jsonDoc(t, baseUser), []PatchOp{{Op: "add", Path: full, Value: "x", HasValue: true}})
+				_, err := ApplyPatch(t.Context(), rt, jsonDoc(t, baseUser), []PatchOp{{Op: "add", Path: full, Value: "x", HasValue: true}})
 				checkErr(t, err, Mutability, "is read-only")
 			}
 		}
@@ -765,13 +897,54 @@ func extensionURNs(rt schemas.ResourceType) []string {
 	return slices.Clip(out)
 }
 
+// BenchmarkApplyPatch measures PATCH application by its number of
+// operations: the time per PATCH should grow linearly with them (ops=1000
+// about 10 times ops=100), whatever the shape. Shapes that add values fill
+// an attribute to its MaxValues values, then keep working on it (an
+// operation then costs more than one on a smaller attribute), except
+// phoneNumbers-new, whose every operation adds a value: it fails at the
+// 101st, so ops=1000 costs about what ops=100 costs.
 func BenchmarkApplyPatch(b *testing.B) {
 	rt := schemas.Users()
-	doc := jsonDoc(b, baseUser)
-	ops := patchOps(b, `[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"x@y.z"},{"op":"Replace","path":"active","value":"False"}]`)
-	for b.Loop() {
-		if _, err := ApplyPatch(rt, doc, ops); err != nil {
-			b.Fatal(err)
+	b.Run("entra", func(b *testing.B) {
+		doc := jsonDoc(b, baseUser)
+		ops := patchOps(b, `[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"x@y.z"},{"op":"Replace","path":"active","value":"False"}]`)
+		for b.Loop() {
+			if _, err := ApplyPatch(b.Context(), rt, doc, ops); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	shapes := []struct {
+		name string
+		op   func(i int) PatchOp
+	}{
+		{"title", func(i int) PatchOp {
+			return PatchOp{Op: "replace", Path: "title", Value: fmt.Sprintf("T%d", i), HasValue: true}
+		}},
+		// baseUser has a work email: 99 more reach the limit.
+		{"emails-filter", func(i int) PatchOp {
+			return PatchOp{Op: "add", Path: fmt.Sprintf(`emails[type eq "w%d"].value`, i%99), Value: fmt.Sprintf("u%d@example.com", i), HasValue: true}
+		}},
+		{"phoneNumbers", func(i int) PatchOp {
+			return PatchOp{Op: "add", Path: "phoneNumbers", Value: []any{map[string]any{"value": fmt.Sprintf("+1 555 %07d", i%100), "type": "work"}}, HasValue: true}
+		}},
+		{"phoneNumbers-new", func(i int) PatchOp {
+			return PatchOp{Op: "add", Path: "phoneNumbers", Value: []any{map[string]any{"value": fmt.Sprintf("+1 555 %07d", i), "type": "work"}}, HasValue: true}
+		}},
+	}
+	for _, sh := range shapes {
+		for _, n := range []int{100, 1000} {
+			ops := opsOf(n, sh.op)
+			b.Run(fmt.Sprintf("%s/ops=%d", sh.name, n), func(b *testing.B) {
+				doc := jsonDoc(b, baseUser)
+				for b.Loop() {
+					_, err := ApplyPatch(b.Context(), rt, doc, ops)
+					if err != nil && (sh.name != "phoneNumbers-new" || n <= MaxValues) {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }

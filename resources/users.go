@@ -128,14 +128,14 @@ func (u *Users) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMatc
 		return Resource{}, err
 	}
 	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
-		return u.patched(cur, ops)
+		return u.patched(ctx, cur, ops)
 	})
 }
 
 // patched applies ops to cur's attributes; a "password" they set is taken
 // out of the attributes into the body's password.
-func (u *Users) patched(cur Resource, ops []PatchOp) (body, error) {
-	attrs, err := ApplyPatch(u.rt, cur.Attributes, ops)
+func (u *Users) patched(ctx context.Context, cur Resource, ops []PatchOp) (body, error) {
+	attrs, err := ApplyPatch(ctx, u.rt, cur.Attributes, ops)
 	if err != nil {
 		return body{}, err
 	}
@@ -219,6 +219,7 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 // MaxValues bounds the values of a user's multi-valued attribute (emails,
 // phoneNumbers, addresses, ...): every value may be an index entry, and no
 // customer has a hundred email addresses. A group's members are not bounded.
+// [ApplyPatch] fails the operation that exceeds it.
 const MaxValues = 100
 
 func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -30,6 +31,7 @@ var errorKinds = map[resources.Code]struct {
 	resources.Forbidden:          {http.StatusForbidden, ""},
 	resources.Conflict:           {http.StatusConflict, ""},
 	resources.Unavailable:        {http.StatusServiceUnavailable, ""},
+	resources.TooLarge:           {http.StatusRequestEntityTooLarge, ""},
 }
 
 // errorBody is a SCIM error response (RFC 7644 §3.12).
@@ -44,11 +46,22 @@ type errorBody struct {
 // long as Redis takes to restart or a replica to be promoted.
 const retryAfterUnavailable = "5"
 
+// statusClientClosedRequest is the status of a request whose client left
+// before the answer (nginx's 499): no one reads it, but the access log and
+// the metrics tell it from a failure of the server.
+const statusClientClosedRequest = 499
+
 // writeError answers err as a SCIM error. A domain [resources.Error] is shown to
 // the client; anything else is logged with its cause and answered as a bare 500.
 // A 503 (the store or the mail server is unavailable) says when to retry and
-// logs its cause, which the client is not shown.
+// logs its cause, which the client is not shown. The cancellation of a request
+// whose client left is no failure of the server: it is answered 499, and only
+// the access log shows it.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		writeStatus(w, statusClientClosedRequest, "", "the client closed the request")
+		return
+	}
 	var e resources.Error
 	if errors.As(err, &e) {
 		kind, ok := errorKinds[e.Code]

@@ -2,8 +2,10 @@ package scim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -42,5 +44,30 @@ func TestErrorLogNamesTheRequest(t *testing.T) {
 	}
 	if !seen["request failed"] || !seen["request"] {
 		t.Errorf("log = %q, want a \"request failed\" line and an access line", lines)
+	}
+}
+
+// TestClientGoneIsNoServerError: work stopped because the client left is
+// answered 499 and logged by the access line alone, not as a failure.
+func TestClientGoneIsNoServerError(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, "PATCH", "/scim/v2/Users/u1", nil)
+	rec := httptest.NewRecorder()
+	writeError(rec, req, log, fmt.Errorf("patch user u1: %w", context.Canceled))
+	if rec.Code != statusClientClosedRequest {
+		t.Errorf("writeError(context.Canceled) with the client gone: status %d, want %d", rec.Code, statusClientClosedRequest)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("writeError(context.Canceled) with the client gone logged %s, want nothing", buf.String())
+	}
+
+	// A cancellation the client did not cause is the server's failure.
+	rec = httptest.NewRecorder()
+	writeError(rec, httptest.NewRequest("PATCH", "/scim/v2/Users/u1", nil), log, context.Canceled)
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(buf.String(), "request failed") {
+		t.Errorf("writeError(context.Canceled) with the client there: status %d, log %q; want 500 and a \"request failed\" line", rec.Code, buf.String())
 	}
 }

@@ -1,9 +1,10 @@
 // Package backend stores scimd's users, groups and tokens in Redis: a single
 // server, Sentinel or Cluster, or an embedded in-process server
 // (github.com/alicebob/miniredis/v2) that runs the very same Lua scripts.
-// [Store] implements resources.UserStore, resources.GroupStore and
-// resources.TokenStore, and records every change in a per-organization change
-// log.
+// [Store] implements resources.UserStore, resources.GroupStore,
+// resources.TokenStore, resources.AdminStore (the console's administrators,
+// their links and sessions) and resources.OrgStore, and records every change
+// in a per-organization change log.
 //
 // # Connecting
 //
@@ -41,9 +42,18 @@
 //	ticket:<hash>               STRING userId: a password-change ticket, PX its lifetime
 //	confirm:<hash>              STRING userId: a self-registration's confirmation (hash of its token), PX its lifetime
 //	uconfirm:<userId>           STRING the hash of the user's one current confirmation, same PX
-//	settings                    HASH the organization's settings: selfRegistration "on" | "off"
+//	settings                    HASH the organization's settings: selfRegistration "on" | "off",
+//	                            displayName (absent: none)
 //	tokens                      HASH token name -> token hash (names unique per organization)
+//	tokenused                   HASH token name -> when it last authenticated a request (best-effort)
 //	changes                     STREAM the change log (audit trail), see below
+//	admin:<id>                  HASH an administrator: email, uk (lowercase email), role, created, pw (password hash)
+//	admins                      HASH lowercase email -> administrator id
+//	owners                      SET ids of the administrators who are owners (the last-owner rule)
+//	adminlink:<hash>            HASH admin, kind (invite | signin): a single-use link, PX its lifetime
+//	adminlinks:<adminId>        SET hashes of the administrator's links
+//	session:<hash>              HASH admin, created, csrf: a console session, PX its idle timeout
+//	adminsessions:<adminId>     SET hashes of the administrator's sessions
 //
 // Tokens are global: "scimd:tokens" is a HASH of token hash -> JSON token, so
 // that a request finds its token, and its organization, with one HGET.
@@ -59,10 +69,11 @@
 // Every write script appends one entry to the organization's "changes"
 // stream, in the same script as the change, so the log and the data never
 // disagree: fields time, who (an API token's name, "customer:<userId>", "cli",
-// "self-registration" or "system": see resources.Actor), action (create,
-// replace, patch, delete, members, invite, register, confirm), type (User,
-// Group, Token, Settings) and id (a token's name for tokens, a setting's name
-// for settings). A write that fails a check appends nothing. Entries hold no
+// "self-registration", "admin:<adminId>" or "system": see resources.Actor),
+// action (create, replace, patch, delete, members, invite, register, confirm,
+// setPassword), type (User, Group, Token, Settings, Administrator) and id (a
+// token's name for tokens, a setting's name for settings, an administrator's
+// id, never their email). A write that fails a check appends nothing. Entries hold no
 // personal data (no userName, email or name) and no secrets. The stream is capped at about
 // [Store.MaxChanges] entries (XADD MAXLEN ~). Deleting a user also removes
 // it from its groups; that is recorded as the user's deletion only.

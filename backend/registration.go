@@ -2,11 +2,8 @@ package backend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -16,7 +13,7 @@ var _ resources.RegistrationStore = (*Store)(nil)
 // Self-registration keeps, besides the user (see the package documentation
 // for the key layout):
 //
-//	settings          HASH the organization's settings: selfRegistration "on" | "off"
+//	settings          HASH the organization's settings: selfRegistration "on" | "off", displayName
 //	confirm:<hash>    STRING userId, a registration's confirmation token; PX its lifetime
 //	uconfirm:<userId> STRING hash of the user's one current confirmation, same PX
 //
@@ -24,37 +21,46 @@ var _ resources.RegistrationStore = (*Store)(nil)
 // and redeemed by redeemSrc without a password: the token, the version check
 // and the account state change together.
 
-// settingSelfRegistration is the settings field of self-registration.
-const settingSelfRegistration = "selfRegistration"
+// Fields of an organization's settings hash.
+const (
+	settingSelfRegistration = "selfRegistration"
+	settingDisplayName      = "displayName"
+)
 
-// setSettingSrc sets one field of an organization's settings and records the
-// change, if it is one.
+// setSettingSrc sets one field of an organization's settings ("" deletes it)
+// and records the change, if it is one.
 //
 // KEYS: 1 settings. ARGV: 1 prefix, 2 field, 3 value, 4 actor, 5 now, 6
 // change log cap.
 // Returns {"ok", "1" if changed else "0"}.
 const setSettingSrc = luaCommon + `
 --@checked
-local old = redis.call('HGET', KEYS[1], ARGV[2])
+local old = redis.call('HGET', KEYS[1], ARGV[2]) or ''
 if old == ARGV[3] then return {'ok', '0'} end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[2])
+else
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+end
 audit(ARGV[1], ARGV[6], ARGV[4], 'replace', 'Settings', ARGV[2], ARGV[5])
 return {'ok', '1'}
 `
 
 // OrgSettings returns an organization's settings. An organization that never
 // set one, or that does not exist, has the zero settings (self-registration
-// off).
+// off, no display name).
 func (s *Store) OrgSettings(ctx context.Context, org string) (resources.OrgSettings, error) {
 	p, err := prefix(org)
 	if err != nil {
 		return resources.OrgSettings{}, nil
 	}
-	v, err := s.client.HGet(ctx, p+"settings", settingSelfRegistration).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	v, err := s.client.HMGet(ctx, p+"settings", settingSelfRegistration, settingDisplayName).Result()
+	if err != nil {
 		return resources.OrgSettings{}, fmt.Errorf("settings of %s: redis: %w", org, err)
 	}
-	return resources.OrgSettings{SelfRegistration: v == "on"}, nil
+	on, _ := v[0].(string)
+	name, _ := v[1].(string)
+	return resources.OrgSettings{SelfRegistration: on == "on", DisplayName: name}, nil
 }
 
 // SetSelfRegistration turns an organization's self-registration on or off and
@@ -71,11 +77,35 @@ func (s *Store) SetSelfRegistration(ctx context.Context, org string, on bool) (b
 	if on {
 		v = "on"
 	}
+	changed, err := s.setOrgSetting(ctx, p, settingSelfRegistration, v)
+	if err != nil {
+		return false, fmt.Errorf("set self-registration of %s: %w", org, err)
+	}
+	return changed, nil
+}
+
+// SetOrgDisplayName sets an organization's display name; "" clears it. A
+// change is recorded in the change log (type Settings, id displayName, action
+// replace) by [resources.Actor](ctx); setting the name it has records
+// nothing. The caller checks the name ([resources.Orgs.SetDisplayName]).
+func (s *Store) SetOrgDisplayName(ctx context.Context, org, name string) error {
+	p, err := prefix(org)
+	if err != nil {
+		return fmt.Errorf("set display name of %s: %w", org, err)
+	}
+	if _, err := s.setOrgSetting(ctx, p, settingDisplayName, name); err != nil {
+		return fmt.Errorf("set display name of %s: %w", org, err)
+	}
+	return nil
+}
+
+// setOrgSetting runs setSettingSrc and reports whether the field changed.
+func (s *Store) setOrgSetting(ctx context.Context, p, field, value string) (bool, error) {
 	_, ts := now()
-	res, err := s.setSetting.Run(ctx, s.client, []string{p + "settings"}, p, settingSelfRegistration, v,
+	res, err := s.setSetting.Run(ctx, s.client, []string{p + "settings"}, p, field, value,
 		resources.Actor(ctx), ts, s.MaxChanges).Slice()
 	if err != nil {
-		return false, fmt.Errorf("set self-registration of %s: redis: %w", org, err)
+		return false, fmt.Errorf("redis: %w", err)
 	}
 	changed, _ := res[1].(string)
 	return changed == "1", nil

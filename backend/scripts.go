@@ -305,7 +305,8 @@ return {id, d[1], d[2], d[3], d[4], redis.call('HGETALL', ARGV[1] .. 'ugroups:' 
 `
 
 // putTokenSrc records a token under its name in the organization's token
-// index, with its change log entry. The token itself (hash -> JSON) lives in
+// index, with its change log entry, and forgets when the name's previous
+// token was last used. The token itself (hash -> JSON) lives in
 // the global hash, in another slot on Cluster: the caller writes it first (see
 // [Store.CreateToken]).
 //
@@ -318,14 +319,16 @@ if old and ARGV[4] == 'create' then return {'taken'} end
 --@checked
 if old == ARGV[3] then return {'ok', ''} end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+-- A new secret under the name has not been used yet.
+redis.call('HDEL', ARGV[1] .. 'tokenused', ARGV[2])
 local action = 'create'
 if old then action = 'replace' end
 audit(ARGV[1], ARGV[7], ARGV[5], action, 'Token', ARGV[2], ARGV[6])
 return {'ok', old or ''}
 `
 
-// revokeTokenSrc removes a token from the organization's token index, with its
-// change log entry, if the name still maps to the hash the caller revoked.
+// revokeTokenSrc removes a token from the organization's token index and its
+// last use, with its change log entry, if the name still maps to the hash the caller revoked.
 //
 // KEYS: 1 token index. ARGV: 1 prefix, 2 name, 3 hash, 4 actor, 5 now, 6
 // change log cap.
@@ -336,6 +339,20 @@ if not cur then return {'notfound'} end
 if cur ~= ARGV[3] then return {'conflict'} end
 --@checked
 redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('HDEL', ARGV[1] .. 'tokenused', ARGV[2])
 audit(ARGV[1], ARGV[6], ARGV[4], 'delete', 'Token', ARGV[2], ARGV[5])
 return {'ok'}
+`
+
+// touchTokenSrc records when a token of the organization was last used, if
+// the organization still has a token of that name. It is no change: the
+// change log records nothing.
+//
+// KEYS: 1 token index, 2 last uses. ARGV: 1 name, 2 now.
+// Returns 1 if recorded, else 0.
+const touchTokenSrc = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+--@checked
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
 `

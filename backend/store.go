@@ -40,6 +40,7 @@ var (
 	_ resources.UserStore  = (*Store)(nil)
 	_ resources.GroupStore = (*Store)(nil)
 	_ resources.TokenStore = (*Store)(nil)
+	_ resources.OrgStore   = (*Store)(nil)
 )
 
 // Store keeps users, groups and tokens in Redis. It is safe for concurrent use.
@@ -59,8 +60,9 @@ type Store struct {
 	users, groups kind
 
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *redis.Script
-	putToken, revokeToken                                        *redis.Script
+	putToken, revokeToken, touchToken                            *redis.Script
 	issueInvite, redeemScript, setSetting                        *redis.Script
+	admins                                                       adminScripts
 }
 
 // kind is a resource type as the store sees it.
@@ -94,9 +96,11 @@ func New(client redis.UniversalClient) *Store {
 		findUserName: redis.NewScript(findUserNameSrc),
 		putToken:     redis.NewScript(putTokenSrc),
 		revokeToken:  redis.NewScript(revokeTokenSrc),
+		touchToken:   redis.NewScript(touchTokenSrc),
 		issueInvite:  redis.NewScript(issueInviteSrc),
 		redeemScript: redis.NewScript(redeemSrc),
 		setSetting:   redis.NewScript(setSettingSrc),
+		admins:       newAdminScripts(),
 	}
 }
 

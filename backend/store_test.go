@@ -165,6 +165,10 @@ func dump(t *testing.T, s *Store) map[string]string {
 			v = s.client.HGetAll(ctx, k).Val()
 		case "zset":
 			v = s.client.ZRangeWithScores(ctx, k, 0, -1).Val()
+		case "set":
+			m := s.client.SMembers(ctx, k).Val()
+			slices.Sort(m)
+			v = m
 		case "stream":
 			v = s.client.XRange(ctx, k, "-", "+").Val()
 		default:

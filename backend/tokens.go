@@ -21,6 +21,12 @@ const tokensKey = "scimd:tokens"
 // tokens by name without scanning every organization's tokens.
 func tokenIndex(p string) string { return p + "tokens" }
 
+// tokenUsed is the key of an organization's tokens' last uses: name -> time.
+// It is kept apart from the tokens so that recording a use rewrites no token,
+// and it is best-effort: [Store.TouchToken] is called at most once per token
+// per authentication cache period of each server.
+func tokenUsed(p string) string { return p + "tokenused" }
+
 // CreateToken stores a new token. Its name must be free in its organization,
 // else it fails with [resources.Uniqueness] and stores nothing. The change is
 // recorded in the organization's change log, attributed to
@@ -125,18 +131,26 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (resources.Token, 
 	return t, nil
 }
 
-// ListTokens returns an organization's tokens, by name. The tokens carry their
-// hash (callers must not show it: it identifies the token in the store).
-// Costs O(tokens of the organization), in two round trips.
+// ListTokens returns an organization's tokens, by name, with when each was
+// last used ([Store.TouchToken]; zero: not since it was created). The tokens
+// carry their hash (callers must not show it: it identifies the token in the
+// store). Costs O(tokens of the organization), in two round trips.
 func (s *Store) ListTokens(ctx context.Context, org string) ([]resources.Token, error) {
 	p, err := prefix(org)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	index, err := s.client.HGetAll(ctx, tokenIndex(p)).Result()
-	if err != nil {
+	// One round trip for the organization's keys (one slot), one for the
+	// global hash.
+	var indexCmd, usedCmd *redis.MapStringStringCmd
+	if _, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		indexCmd = pipe.HGetAll(ctx, tokenIndex(p))
+		usedCmd = pipe.HGetAll(ctx, tokenUsed(p))
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("list tokens of %s: redis: %w", org, err)
 	}
+	index, used := indexCmd.Val(), usedCmd.Val()
 	if len(index) == 0 {
 		return nil, nil
 	}
@@ -159,6 +173,7 @@ func (s *Store) ListTokens(ctx context.Context, org string) ([]resources.Token, 
 		if err := json.Unmarshal([]byte(str), &t); err != nil {
 			return nil, fmt.Errorf("list tokens of %s: decode: %w", org, err)
 		}
+		t.LastUsed = parseTime(used[t.Name])
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -205,4 +220,19 @@ func (s *Store) RevokeToken(ctx context.Context, org, name string) error {
 	default:
 		return fmt.Errorf("revoke token %s: %w", name, markerErr(marker))
 	}
+}
+
+// TouchToken records that the organization's token name was used now, if the
+// organization has a token of that name. It records nothing in the change
+// log: a use is no change.
+func (s *Store) TouchToken(ctx context.Context, org, name string) error {
+	p, err := prefix(org)
+	if err != nil {
+		return fmt.Errorf("touch token %s: %w", name, err)
+	}
+	_, ts := now()
+	if err := s.touchToken.Run(ctx, s.client, []string{tokenIndex(p), tokenUsed(p)}, name, ts).Err(); err != nil {
+		return fmt.Errorf("touch token %s: redis: %w", name, err)
+	}
+	return nil
 }

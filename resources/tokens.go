@@ -128,4 +128,7 @@ type TokenStore interface {
 	PutToken(ctx context.Context, t Token) error
 	// TokenByHash returns the token with the given hash, or [NotFound].
 	TokenByHash(ctx context.Context, hash string) (Token, error)
+	// TouchToken records that the organization's token name was used now
+	// ([Token.LastUsed]).
+	TouchToken(ctx context.Context, org, name string) error
 }

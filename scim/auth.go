@@ -2,6 +2,7 @@ package scim
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,10 +21,13 @@ func principal(ctx context.Context) resources.Principal {
 
 // authenticator checks bearer tokens. Verified tokens are cached for a short
 // time so that a request costs no extra Redis round trip; a revoked token stops
-// working within the cache TTL.
+// working within the cache TTL. A token verified against the store is recorded
+// as used then ([resources.Token.LastUsed]): at most once per cache TTL per
+// server, so "last used" is as precise as the TTL.
 type authenticator struct {
 	tokens resources.TokenStore
 	ttl    time.Duration
+	log    *slog.Logger
 
 	mu    sync.Mutex
 	cache map[string]cachedToken // by token hash
@@ -36,8 +40,8 @@ type cachedToken struct {
 
 const maxCachedTokens = 10000
 
-func newAuthenticator(tokens resources.TokenStore, ttl time.Duration) *authenticator {
-	return &authenticator{tokens: tokens, ttl: ttl, cache: map[string]cachedToken{}}
+func newAuthenticator(tokens resources.TokenStore, ttl time.Duration, log *slog.Logger) *authenticator {
+	return &authenticator{tokens: tokens, ttl: ttl, log: log, cache: map[string]cachedToken{}}
 }
 
 // authenticate returns the principal of a bearer token.
@@ -60,6 +64,10 @@ func (a *authenticator) authenticate(ctx context.Context, header string) (resour
 	}
 	if err != nil {
 		return resources.Principal{}, err
+	}
+	// Best-effort: a request does not fail for want of a last-use time.
+	if err := a.tokens.TouchToken(ctx, t.Org, t.Name); err != nil {
+		a.log.WarnContext(ctx, "token use not recorded", "org", t.Org, "token_name", t.Name, "err", err)
 	}
 	if a.ttl > 0 {
 		a.mu.Lock()

@@ -99,7 +99,7 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 		cfg.MaxBulkPayload = 1 << 20
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	h := &Handler{cfg: cfg, log: log, auth: newAuthenticator(tokens, cfg.TokenCacheTTL), users: users, groups: groups, mux: http.NewServeMux(),
+	h := &Handler{cfg: cfg, log: log, auth: newAuthenticator(tokens, cfg.TokenCacheTTL, log), users: users, groups: groups, mux: http.NewServeMux(),
 		failures: newFailureLimiter(cfg.AuthFailureLimit, cfg.AuthFailureWindow), rates: newTokenLimiter(cfg.TokenRate, cfg.TokenBurst),
 		public: newPublicLimiter(cfg.PublicRate, cfg.PublicBurst)}
 

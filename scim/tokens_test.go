@@ -1,12 +1,19 @@
 package scim_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/backend"
+	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
 )
 
@@ -80,4 +87,66 @@ func TestRevokedTokenStopsHereAtOnce(t *testing.T) {
 		t.Fatalf("revoke = %d %s", st, body)
 	}
 	a.do("GET", "/Users", created.Token, nil).must(t, http.StatusUnauthorized)
+}
+
+// TestTokenUseRecorded: a token verified against the store is recorded as
+// used, once per cache period; a store that cannot record it does not fail
+// the request.
+func TestTokenUseRecorded(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		lastUsed := func(name string) time.Time {
+			t.Helper()
+			ts, err := a.store.ListTokens(context.Background(), "acme")
+			if err != nil {
+				t.Fatalf("ListTokens: %v", err)
+			}
+			for _, tok := range ts {
+				if tok.Name == name {
+					return tok.LastUsed
+				}
+			}
+			t.Fatalf("no token %s", name)
+			return time.Time{}
+		}
+		if got := lastUsed("reader"); !got.IsZero() {
+			t.Fatalf("LastUsed before any use = %v, want zero", got)
+		}
+		start := time.Now().Add(-time.Second)
+		a.do("GET", "/Users", readerToken, nil).must(t, http.StatusOK)
+		first := lastUsed("reader")
+		if first.Before(start) || first.After(time.Now().Add(time.Second)) {
+			t.Fatalf("LastUsed after a request = %v, want about now", first)
+		}
+		if got := lastUsed("owner"); !got.IsZero() {
+			t.Errorf("owner's LastUsed = %v after the reader's request, want zero", got)
+		}
+		a.do("GET", "/Users", readerToken, nil).must(t, http.StatusOK) // from the cache
+		if got := lastUsed("reader"); !got.Equal(first) {
+			t.Errorf("LastUsed after a cached request = %v, want %v (recorded once per cache period)", got, first)
+		}
+	}, func(c *scim.Config) { c.TokenCacheTTL = time.Hour })
+}
+
+// failingTouch is a token store that cannot record token uses.
+type failingTouch struct{ *backend.Store }
+
+func (failingTouch) TouchToken(context.Context, string, string) error {
+	return errors.New("cannot record")
+}
+
+func TestTokenUseNotRecordedStillServes(t *testing.T) {
+	a := newAPI(t, "")
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	h := scim.NewHandler(scim.Config{BaseURL: a.srv.URL + scim.BasePath}, resources.NewUsers(a.store), resources.NewGroups(a.store), failingTouch{a.store}, log)
+	r := httptest.NewRequest("GET", scim.BasePath+"/Users", nil)
+	r.Header.Set("Authorization", "Bearer "+readerToken)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET /Users with a store that cannot record the use = %d %s, want 200", w.Code, w.Body)
+	}
+	if !strings.Contains(logs.String(), "token use not recorded") || strings.Contains(logs.String(), readerToken) {
+		t.Errorf("log = %s, want a warning without the secret", logs.String())
+	}
 }

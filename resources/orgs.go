@@ -24,6 +24,8 @@ const auditScanLimit = 5000
 
 // OrgStore is what [Orgs] needs from the store.
 type OrgStore interface {
+	// OrgExists reports whether the organization was created.
+	OrgExists(ctx context.Context, org string) (bool, error)
 	// OrgSettings returns the organization's settings.
 	OrgSettings(ctx context.Context, org string) (OrgSettings, error)
 	// SetSelfRegistration turns self-registration on or off; it reports
@@ -53,6 +55,11 @@ type Orgs struct {
 // NewOrgs returns the organizations' service.
 func NewOrgs(store OrgStore) *Orgs { return &Orgs{store: store} }
 
+// Exists reports whether org is an organization (was created).
+func (o *Orgs) Exists(ctx context.Context, org string) (bool, error) {
+	return o.store.OrgExists(ctx, org)
+}
+
 // Settings returns the organization's settings; any administrator may read
 // them (the console shows the organization's name to all).
 func (o *Orgs) Settings(ctx context.Context, org string) (OrgSettings, error) {
@@ -77,6 +84,9 @@ func (o *Orgs) SetDisplayName(ctx context.Context, org string, actor Admin, name
 	name = strings.TrimSpace(name)
 	if utf8.RuneCountInString(name) > MaxOrgDisplayNameLength {
 		return Errorf(InvalidValue, "the organization's name is at most %d characters", MaxOrgDisplayNameLength)
+	}
+	if !utf8.ValidString(name) {
+		return Errorf(InvalidValue, "the organization's name is not valid text (UTF-8)")
 	}
 	if strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return Errorf(InvalidValue, "the organization's name cannot contain control characters")

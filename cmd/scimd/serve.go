@@ -83,8 +83,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux.Handle("/t/{org}/accounts/", api.LimitPublic(accounts.New(accounts.Config{SecureCookies: secure, Limiter: api}, users, log)))
 	// The console is not behind LimitPublic: administrators submit many
 	// forms; its sign-ins count against the failed-authentication limit.
-	mux.Handle("/t/{org}/console/", console.New(console.Config{SecureCookies: secure, BaseURL: base, Limiter: api, TokenRevoked: api.ForgetToken},
-		console.Services{Users: users, Groups: groups, Admins: admins, Orgs: resources.NewOrgs(store)}, log))
+	consolePages := console.New(console.Config{SecureCookies: secure, BaseURL: base, Limiter: api, TokenRevoked: api.ForgetToken},
+		console.Services{Users: users, Groups: groups, Admins: admins, Orgs: resources.NewOrgs(store)}, log)
+	mux.Handle("/t/{org}/console/", consolePages)
+	mux.Handle("/t/{org}/console", consolePages) // its redirect to the slash carries the console's headers
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/t/"+defaultOrg+"/console/", http.StatusSeeOther)
 	})

@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/scimd/scimd/resources"
@@ -36,18 +37,42 @@ func signInFields(email, problem string) []field {
 
 // safeNext is where to go after signing in: a console page of org the
 // sign-in page was sent from, else the users list. Nothing else, so that
-// the sign-in page cannot be made to lead elsewhere.
+// the sign-in page cannot be made to lead elsewhere: the path must already
+// be clean (no "." or ".." segments, which a browser would resolve out of
+// the console), and of this organization's console.
 func safeNext(org, next string) string {
 	root := "/t/" + org + "/console/"
-	if strings.HasPrefix(next, root) && !strings.ContainsAny(next, "\\\r\n") && !strings.Contains(next, "//") &&
-		!strings.HasPrefix(next, root+"sign") {
-		return next
+	p, query, _ := strings.Cut(next, "?")
+	if strings.HasPrefix(p, root) && !strings.ContainsAny(next, "\\\r\n") && !strings.Contains(p, "%") && !strings.Contains(p, "//") &&
+		path.Clean(p) == strings.TrimSuffix(p, "/") && !strings.HasPrefix(p, root+"sign") {
+		if query == "" {
+			return p
+		}
+		return p + "?" + query
 	}
 	return root + "users"
 }
 
+// knownOrg answers 404 unless the request's organization exists, so that a
+// mistyped address does not show a sign-in form that can never work.
+func (h *Handler) knownOrg(w http.ResponseWriter, r *http.Request) bool {
+	ok, err := h.svc.Orgs.Exists(r.Context(), r.PathValue("org"))
+	if err != nil {
+		h.failed(w, r, nil, err)
+		return false
+	}
+	if !ok {
+		h.message(w, r, nil, http.StatusNotFound, "No such organization",
+			[]string{"There is no organization named “" + r.PathValue("org") + "”. Check the address you were given."}, nil)
+	}
+	return ok
+}
+
 func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request) {
 	org := r.PathValue("org")
+	if !h.knownOrg(w, r) {
+		return
+	}
 	if _, _, err := h.svc.Admins.Session(r.Context(), org, sessionSecret(r)); err == nil {
 		http.Redirect(w, r, safeNext(org, r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
@@ -61,7 +86,7 @@ func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request) {
 // was wrong.
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	csrfOK, ok := h.parsePreSessionForm(w, r)
-	if !ok {
+	if !ok || !h.knownOrg(w, r) {
 		return
 	}
 	org, email := r.PathValue("org"), strings.TrimSpace(r.PostFormValue("email"))
@@ -111,6 +136,9 @@ func (h *Handler) signedInPage(w http.ResponseWriter, r *http.Request, title str
 // scimd prints at a fresh start of the embedded store).
 func (h *Handler) signInLink(w http.ResponseWriter, r *http.Request) {
 	org := r.PathValue("org")
+	if !h.knownOrg(w, r) {
+		return
+	}
 	var secret resources.Secret
 	var err error
 	if !h.checkPassword(w, r, func() bool {

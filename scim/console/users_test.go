@@ -173,7 +173,16 @@ func TestUsersList(t *testing.T) {
 		}
 		// Paging keeps the search.
 		b.get(b.console("users?q=family")).must(t, http.StatusOK, `href="?q=family&amp;page=2"`)
-		b.get(b.console("users?q=family&page=2")).must(t, http.StatusOK, "26–27 of 27")
+		// Search results are newest first too, across pages.
+		p := b.get(b.console("users?q=family")).lacks(t, "user00@", "user01@")
+		if i, j := strings.Index(p.body, "user26@"), strings.Index(p.body, "user02@"); i < 0 || j < 0 || i > j {
+			t.Errorf("search results: user26@ at %d, user02@ at %d; want the newest first", i, j)
+		}
+		p = b.get(b.console("users?q=family&page=2")).must(t, http.StatusOK, "26–27 of 27", "user00@", "user01@")
+		if i, j := strings.Index(p.body, "user01@"), strings.Index(p.body, "user00@"); i > j {
+			t.Errorf("search page 2: user01@ at %d, user00@ at %d; want the newest first", i, j)
+		}
+		b.get(b.console("users?q=family&page=3")).must(t, http.StatusOK, "no customers on this page")
 	})
 }
 

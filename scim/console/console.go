@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim/accounts"
@@ -430,6 +432,22 @@ func userError(err error) bool {
 		return false
 	}
 	return true
+}
+
+// textProblem is what is wrong with a name typed into a form, "" if
+// nothing: it must be valid UTF-8 without control characters (line breaks,
+// escapes, bidirectional overrides), which a form never needs and which
+// would reach mail and other pages as they are.
+func textProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return "contains bytes that are not valid text"
+	}
+	if strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+	}) {
+		return "cannot contain control characters such as line breaks"
+	}
+	return ""
 }
 
 // checkPassword runs check within the limit on failed authentications

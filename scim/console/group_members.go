@@ -262,16 +262,24 @@ func (h *Handler) removeGroupMember(w http.ResponseWriter, r *http.Request, c *c
 		return
 	}
 	who := "the customer"
-	if u, err := h.svc.Users.Get(ctx, c.Org, uid); err == nil {
-		if u.DecodeAttributes() == nil {
-			if s, _ := u.Attributes["userName"].(string); s != "" {
-				who = s
-			}
+	u, err := h.svc.Users.Get(ctx, c.Org, uid)
+	switch {
+	case resources.ErrorCode(err) == resources.NotFound:
+		// Not a customer of this organization (any more): so not a member.
+		h.redirect(w, r, c, back, "That customer is not in “"+groupName(g)+"”: nothing to remove.")
+		return
+	case err != nil:
+		h.failed(w, r, c, err)
+		return
+	}
+	if u.DecodeAttributes() == nil {
+		if s, _ := u.Attributes["userName"].(string); s != "" {
+			who = s
 		}
-		if !slices.ContainsFunc(u.Groups, func(m resources.Ref) bool { return m.ID == id }) {
-			h.redirect(w, r, c, back, who+" is not in “"+groupName(g)+"”: nothing to remove.")
-			return
-		}
+	}
+	if !slices.ContainsFunc(u.Groups, func(m resources.Ref) bool { return m.ID == id }) {
+		h.redirect(w, r, c, back, who+" is not in “"+groupName(g)+"”: nothing to remove.")
+		return
 	}
 	_, err = h.svc.Groups.Patch(ctx, c.Org, id, []resources.PatchOp{{Op: "remove", Path: "members", Value: memberValues([]string{uid}), HasValue: true}}, 0)
 	if err != nil {

@@ -163,6 +163,8 @@ func checkGroupName(name string) string {
 		return "Enter the group's name."
 	case utf8.RuneCountInString(name) > maxGroupName:
 		return "The name is too long: at most " + strconv.Itoa(maxGroupName) + " characters."
+	case textProblem(name) != "":
+		return "The name " + textProblem(name) + "."
 	}
 	return ""
 }

@@ -292,6 +292,8 @@ func checkUserName(label, v string) string {
 		return "Enter the " + label + "."
 	case utf8.RuneCountInString(v) > maxUserNameLen:
 		return "The " + label + " must be at most " + strconv.Itoa(maxUserNameLen) + " characters long."
+	case textProblem(v) != "":
+		return "The " + label + " " + textProblem(v) + "."
 	}
 	return ""
 }

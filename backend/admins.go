@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/scimd/scimd/resources"
 )
 
@@ -282,24 +280,24 @@ return 1
 
 // adminScripts are the administrators' scripts.
 type adminScripts struct {
-	read, create, setRole, delete, setPassword *redis.Script
-	putLink, link, redeemLink                  *redis.Script
-	createSession, session, deleteSession      *redis.Script
+	read, create, setRole, delete, setPassword *script
+	putLink, link, redeemLink                  *script
+	createSession, session, deleteSession      *script
 }
 
 func newAdminScripts() adminScripts {
 	return adminScripts{
-		read:          redis.NewScript(readAdminsSrc),
-		create:        redis.NewScript(createAdminSrc),
-		setRole:       redis.NewScript(setAdminRoleSrc),
-		delete:        redis.NewScript(deleteAdminSrc),
-		setPassword:   redis.NewScript(setAdminPasswordSrc),
-		putLink:       redis.NewScript(putAdminLinkSrc),
-		link:          redis.NewScript(adminLinkSrc),
-		redeemLink:    redis.NewScript(redeemAdminLinkSrc),
-		createSession: redis.NewScript(createSessionSrc),
-		session:       redis.NewScript(sessionSrc),
-		deleteSession: redis.NewScript(deleteSessionSrc),
+		read:          newIdempotentScript(readAdminsSrc),
+		create:        newScript(createAdminSrc),
+		setRole:       newScript(setAdminRoleSrc),
+		delete:        newScript(deleteAdminSrc),
+		setPassword:   newScript(setAdminPasswordSrc),
+		putLink:       newScript(putAdminLinkSrc),
+		link:          newIdempotentScript(adminLinkSrc),
+		redeemLink:    newScript(redeemAdminLinkSrc),
+		createSession: newScript(createSessionSrc),
+		session:       newIdempotentScript(sessionSrc),
+		deleteSession: newIdempotentScript(deleteSessionSrc),
 	}
 }
 

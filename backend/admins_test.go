@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/scimd/scimd/resources"
 )
 
@@ -527,7 +525,7 @@ func TestAdminInjectedFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, sc := range []struct {
-			script **redis.Script
+			script **script
 			src    string
 		}{
 			{&s.admins.create, createAdminSrc}, {&s.admins.setRole, setAdminRoleSrc}, {&s.admins.delete, deleteAdminSrc},
@@ -537,7 +535,7 @@ func TestAdminInjectedFailure(t *testing.T) {
 			if strings.Count(sc.src, "--@checked") != 1 {
 				t.Fatalf("script has not one --@checked marker:\n%s", sc.src)
 			}
-			*sc.script = redis.NewScript(strings.Replace(sc.src, "--@checked", "error('injected failure')", 1))
+			*sc.script = newScript(strings.Replace(sc.src, "--@checked", "error('injected failure')", 1))
 		}
 		before := dump(t, s)
 		calls := map[string]error{}

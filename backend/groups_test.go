@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/scimd/scimd/resources"
 )
 
@@ -160,11 +158,11 @@ func TestInjectedFailure(t *testing.T) {
 		u := mustCreateUser(t, s, user("one@example.com"))
 		g := mustCreateGroup(t, s, group("G", u.ID))
 		u, _ = s.GetUser(ctx, org, u.ID) // joining G gave it a new version
-		inject := func(src string) *redis.Script {
+		inject := func(src string) *script {
 			if !strings.Contains(src, "--@checked") {
 				t.Fatalf("script has no --@checked marker")
 			}
-			return redis.NewScript(strings.Replace(src, "--@checked", "error('injected failure')", 1))
+			return newScript(strings.Replace(src, "--@checked", "error('injected failure')", 1))
 		}
 		s.writeUser, s.deleteUser = inject(writeUserSrc), inject(deleteUserSrc)
 		s.writeGroup, s.deleteGroup = inject(writeGroupSrc), inject(deleteGroupSrc)

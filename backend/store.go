@@ -59,9 +59,9 @@ type Store struct {
 
 	users, groups kind
 
-	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *redis.Script
-	putToken, revokeToken, touchToken                            *redis.Script
-	issueInvite, redeemScript, setSetting                        *redis.Script
+	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *script
+	putToken, revokeToken, touchToken                            *script
+	issueInvite, redeemScript, setSetting                        *script
 	admins                                                       adminScripts
 }
 
@@ -89,17 +89,17 @@ func New(client redis.UniversalClient) *Store {
 		MaxChanges:   DefaultMaxChanges,
 		users:        newKind("user", schemas.Users(), userIndexes()),
 		groups:       newKind("group", schemas.Groups(), groupIndexes()),
-		writeUser:    redis.NewScript(writeUserSrc),
-		deleteUser:   redis.NewScript(deleteUserSrc),
-		writeGroup:   redis.NewScript(writeGroupSrc),
-		deleteGroup:  redis.NewScript(deleteGroupSrc),
-		findUserName: redis.NewScript(findUserNameSrc),
-		putToken:     redis.NewScript(putTokenSrc),
-		revokeToken:  redis.NewScript(revokeTokenSrc),
-		touchToken:   redis.NewScript(touchTokenSrc),
-		issueInvite:  redis.NewScript(issueInviteSrc),
-		redeemScript: redis.NewScript(redeemSrc),
-		setSetting:   redis.NewScript(setSettingSrc),
+		writeUser:    newScript(writeUserSrc),
+		deleteUser:   newScript(deleteUserSrc),
+		writeGroup:   newScript(writeGroupSrc),
+		deleteGroup:  newScript(deleteGroupSrc),
+		findUserName: newIdempotentScript(findUserNameSrc),
+		putToken:     newScript(putTokenSrc),
+		revokeToken:  newScript(revokeTokenSrc),
+		touchToken:   newIdempotentScript(touchTokenSrc),
+		issueInvite:  newScript(issueInviteSrc),
+		redeemScript: newScript(redeemSrc),
+		setSetting:   newScript(setSettingSrc),
 		admins:       newAdminScripts(),
 	}
 }
@@ -295,7 +295,10 @@ func (e unavailableError) As(target any) bool {
 // unavailable reports whether err, a command's error after go-redis's own
 // retries, means that Redis cannot answer now but may soon: it cannot be
 // reached (refused, reset, timed out, no free connection), it is loading its
-// data, or a failover or cluster reconfiguration is under way. Context
+// data, a failover or cluster reconfiguration is under way, it is busy
+// running a script past its time limit (BUSY), it is out of memory with no
+// eviction (OOM, also when a script's write meets it), or it refuses writes
+// for want of replicas or of a working disk (NOREPLICAS, MISCONF). Context
 // errors are not: the request gave up, not the store.
 func unavailable(err error) bool {
 	if err == nil || errors.Is(err, redis.Nil) || errors.As(err, new(unavailableError)) {
@@ -310,7 +313,9 @@ func unavailable(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) || errors.Is(err, redis.ErrClosed) ||
 		redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsClusterDownError(err) ||
-		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsMaxClientsError(err)
+		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsMaxClientsError(err) ||
+		redis.IsOOMError(err) || redis.IsNoReplicasError(err) ||
+		redis.HasErrorPrefix(err, "BUSY ") || redis.HasErrorPrefix(err, "MISCONF ")
 }
 
 // unavailableHook turns the errors of commands that found Redis unavailable

@@ -3,6 +3,7 @@ package backend
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -58,9 +59,11 @@ func fakeRedis(t *testing.T, reply string) string {
 	return ln.Addr().String()
 }
 
-// TestStoreUnavailable: a store whose Redis cannot answer now fails with
-// resources.Unavailable (503, retry later), whatever the method; one that
-// answers with an error of its own does not.
+// TestStoreUnavailable: a store whose Redis cannot answer now (down,
+// loading, failing over, busy running a script, out of memory, unable to
+// persist) fails with resources.Unavailable (503, retry later), whatever the
+// method, writes included; one that answers with an error of its own does
+// not.
 func TestStoreUnavailable(t *testing.T) {
 	closed := func() string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -80,6 +83,13 @@ func TestStoreUnavailable(t *testing.T) {
 		{"cluster down", fakeRedis(t, "-CLUSTERDOWN The cluster is down"), resources.Unavailable},
 		{"read-only replica", fakeRedis(t, "-READONLY You can't write against a read only replica."), resources.Unavailable},
 		{"master down", fakeRedis(t, "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."), resources.Unavailable},
+		{"busy script", fakeRedis(t, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."), resources.Unavailable},
+		{"out of memory", fakeRedis(t, "-OOM command not allowed when used memory > 'maxmemory'."), resources.Unavailable},
+		{"out of memory in a script", fakeRedis(t, "-OOM command not allowed when used memory > 'maxmemory'. script: 37be6840b4b50cf43f45291cff18d0a6756379e0, on @user_script:1."), resources.Unavailable},
+		{"try again", fakeRedis(t, "-TRYAGAIN Multiple keys request during rehashing of slot"), resources.Unavailable},
+		{"no replicas", fakeRedis(t, "-NOREPLICAS Not enough good replicas to write."), resources.Unavailable},
+		{"persistence failing", fakeRedis(t, "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."), resources.Unavailable},
+		{"a key that exists", fakeRedis(t, "-BUSYKEY Target key name already exists."), 0},
 		{"another error", fakeRedis(t, "-ERR unknown command"), 0},
 		{"wrong password", fakeRedis(t, "-WRONGPASS invalid username-password pair or user is disabled."), 0},
 	}
@@ -91,12 +101,17 @@ func TestStoreUnavailable(t *testing.T) {
 			ctx := context.Background()
 			_, err := s.TokenByHash(ctx, "h")
 			_, err2 := s.GetUser(ctx, "acme", "id")
-			for _, e := range []error{err, err2} {
+			_, err3 := s.CreateUser(ctx, "acme", resources.Resource{Attributes: map[string]any{"userName": "a@example.com"}}, resources.UserWrite{})
+			for _, e := range []error{err, err2, err3} {
 				if got := resources.ErrorCode(e); got != c.want {
 					t.Errorf("error %v has code %v, want %v", e, got, c.want)
 				}
 				if c.want == resources.Unavailable && !strings.Contains(e.Error(), "redis unavailable") {
 					t.Errorf("error %q lost its cause", e)
+				}
+				// Redis answered, or could not be reached: it ran nothing.
+				if errors.Is(e, resources.ErrOutcomeUnknown) {
+					t.Errorf("error %v says the outcome is unknown, but Redis ran nothing", e)
 				}
 			}
 		})

@@ -56,3 +56,9 @@ func ErrorCode(err error) Code {
 // the resource changed since it was read. Callers retry, or report
 // [PreconditionFailed] when the client asked for a specific version.
 var ErrVersionConflict = errors.New("version conflict")
+
+// ErrOutcomeUnknown is, to errors.Is, the error of a write that was sent to a
+// store whose answer was lost (a timeout, a broken connection): the change
+// may or may not have been made. Its [Error] is [Unavailable]; a page for
+// people says that the change may have been made, not that nothing was.
+var ErrOutcomeUnknown = errors.New("the outcome of the write is unknown")

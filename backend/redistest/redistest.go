@@ -23,7 +23,8 @@ import (
 
 // Start starts redis-server on a free loopback port, with no persistence, in
 // a temporary directory, and returns its URL ("redis://127.0.0.1:port"). The
-// server stops when the test ends.
+// server stops when the test ends. It takes DEBUG commands (DEBUG SLEEP
+// pauses it, for fault tests).
 func Start(tb testing.TB) (url string) {
 	tb.Helper()
 	url, _ = startRetry(tb, lookPath(tb))
@@ -117,7 +118,7 @@ func start(tb testing.TB, bin string, args ...string) (string, func(), error) {
 	dir := tb.TempDir()
 	var out bytes.Buffer
 	args = append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir}, args...)
+		"--save", "", "--appendonly", "no", "--dir", dir, "--enable-debug-command", "local"}, args...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -184,6 +184,15 @@ func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, ti
 	h.render(w, r, status, "message", page{Title: title, Paragraphs: paragraphs, Link: l})
 }
 
+// unavailableText is what a page says when the store could not answer: that
+// nothing was changed, unless a change was sent and its answer lost.
+func unavailableText(err error) string {
+	if errors.Is(err, resources.ErrOutcomeUnknown) {
+		return "We could not confirm that your change was saved: it may have been. Please wait a few seconds, then check before trying again."
+	}
+	return "This page cannot be reached for a moment, and nothing was changed. Please try again in a few seconds."
+}
+
 // failed answers an unexpected error: logged with its cause, shown as a
 // generic page.
 // A store that cannot be reached is 503 with Retry-After, as on the API.
@@ -191,8 +200,7 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, err error) {
 	if resources.ErrorCode(err) == resources.Unavailable {
 		h.log.WarnContext(r.Context(), "accounts page unavailable", "org", r.PathValue("org"), "method", r.Method, "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "5")
-		h.message(w, r, http.StatusServiceUnavailable, "Please try again shortly",
-			[]string{"This page cannot be reached for a moment, and nothing was changed. Please try again in a few seconds."}, nil)
+		h.message(w, r, http.StatusServiceUnavailable, "Please try again shortly", []string{unavailableText(err)}, nil)
 		return
 	}
 	h.log.ErrorContext(r.Context(), "accounts page failed", "org", r.PathValue("org"), "method", r.Method, "path", r.URL.Path, "err", err)

@@ -384,8 +384,11 @@ func (h *Handler) failed(w http.ResponseWriter, r *http.Request, c *call, err er
 	case resources.ErrorCode(err) == resources.Unavailable:
 		h.log.WarnContext(r.Context(), "console page unavailable", "org", r.PathValue("org"), "method", r.Method, "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "5")
-		h.message(w, r, c, http.StatusServiceUnavailable, "Please try again shortly",
-			[]string{"This page cannot be reached for a moment, and nothing was changed. Please try again in a few seconds."}, nil)
+		text := "This page cannot be reached for a moment, and nothing was changed. Please try again in a few seconds."
+		if errors.Is(err, resources.ErrOutcomeUnknown) {
+			text = "The change could not be confirmed: it may have been made. Wait a few seconds, then check before trying again."
+		}
+		h.message(w, r, c, http.StatusServiceUnavailable, "Please try again shortly", []string{text}, nil)
 	case errors.As(err, &e):
 		status, title := statusOf(e.Code)
 		h.message(w, r, c, status, title, []string{e.Detail}, nil)

@@ -1,0 +1,140 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// script is a Lua script as the store runs it.
+//
+// A script that writes is sent to Redis at most once per call. go-redis
+// resends a command whose answer did not come (a read timeout, a connection
+// that broke after the command was written): right for a read, wrong for a
+// write that Redis may already have run. A creation resent would find its own
+// user and answer 409 "id is already taken", a deletion resent would answer
+// 404, although both were made. So a write's command tells go-redis not to
+// resend it ([noResend]), and a write whose answer was lost fails with
+// [errOutcomeUnknown], which says so, instead of guessing.
+//
+// What go-redis still does for a write, because the script did not run:
+// dial again before the command is written, follow a Cluster's MOVED and ASK,
+// and EVAL the source after a NOSCRIPT answer to EVALSHA.
+type script struct {
+	*redis.Script
+	src string
+	// idempotent: a second run changes nothing more and answers as the
+	// first (a read, setting a value to what it is): go-redis may resend it.
+	idempotent bool
+}
+
+// newScript returns a script that changes data: run at most once per call.
+func newScript(src string) *script { return &script{Script: redis.NewScript(src), src: src} }
+
+// newIdempotentScript returns a script that go-redis may resend, as it does
+// reads: one that only reads, or whose second run changes nothing more and
+// answers as the first did.
+func newIdempotentScript(src string) *script {
+	return &script{Script: redis.NewScript(src), src: src, idempotent: true}
+}
+
+// Run runs the script with EVALSHA, then with EVAL if Redis answers NOSCRIPT
+// (it does not have the script cached, and ran nothing). It has the
+// signature of [redis.Script.Run] so that calls read alike; c is always the
+// store's client.
+func (sc *script) Run(ctx context.Context, c redis.UniversalClient, keys []string, args ...any) *redis.Cmd {
+	if sc.idempotent {
+		return sc.Script.Run(ctx, c, keys, args...)
+	}
+	cmd := sendOnce(ctx, c, "evalsha", sc.Hash(), keys, args)
+	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		cmd = sendOnce(ctx, c, "eval", sc.src, keys, args)
+	}
+	return cmd
+}
+
+// sendOnce sends EVAL or EVALSHA without go-redis resending it, and marks a
+// failure after which Redis may have run it with [outcomeUnknownError].
+func sendOnce(ctx context.Context, c redis.UniversalClient, name, payload string, keys []string, args []any) *redis.Cmd {
+	a := make([]any, 0, 3+len(keys)+len(args))
+	a = append(a, name, payload, len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	a = append(a, args...)
+	cmd := redis.NewCmd(ctx, a...)
+	if len(keys) > 0 {
+		cmd.SetFirstKeyPos(3) // the slot on Cluster: every key shares the organization's hash tag
+	}
+	_ = c.Process(ctx, noResend{cmd})
+	if err := cmd.Err(); mayHaveRun(err) {
+		cmd.SetErr(outcomeUnknownError{err})
+	}
+	return cmd
+}
+
+// noResend is a command that go-redis must not send a second time once it
+// may have reached Redis (go-redis's [redis.Cmder] NoRetry): it still retries
+// what failed before the command was written, such as a stale pooled
+// connection.
+type noResend struct{ *redis.Cmd }
+
+// NoRetry implements [redis.Cmder].
+func (noResend) NoRetry() bool { return true }
+
+// mayHaveRun reports whether err, the failure of a command, leaves open
+// whether Redis ran it: the connection timed out or broke after the command
+// may have been written. An error answer (BUSY, OOM, READONLY, LOADING, ...),
+// a refused or failed dial, or no free connection in the pool mean that
+// Redis did not run it.
+func mayHaveRun(err error) bool {
+	if err == nil || !errors.As(err, new(unavailableError)) {
+		return false
+	}
+	var reply redis.Error
+	var op *net.OpError
+	switch {
+	case errors.As(err, &reply),
+		errors.As(err, &op) && op.Op == "dial",
+		errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrPoolExhausted), errors.Is(err, redis.ErrClosed):
+		return false
+	}
+	return true
+}
+
+// errOutcomeUnknown is what a client is told when a write was sent to Redis
+// and its answer was lost: Redis may have made the change or not. It is a
+// 503, so identity providers retry; a retry is safe (see the README's
+// Reliability section): a creation that was made answers 409, a deletion
+// 404, a replacement makes the same document, a PATCH with If-Match answers
+// 412.
+var errOutcomeUnknown = resources.Errorf(resources.Unavailable,
+	"the store did not answer in time, so whether the change was made is unknown; "+
+		"read the resource to see, or retry later (a creation that was made then answers 409, a deletion 404)")
+
+// outcomeUnknownError is the error of a write whose answer was lost. It
+// keeps go-redis's error as its cause, for logs, is [errOutcomeUnknown] to
+// errors.As and [resources.ErrOutcomeUnknown] to errors.Is.
+type outcomeUnknownError struct{ cause error }
+
+func (e outcomeUnknownError) Error() string { return "redis write outcome unknown: " + e.cause.Error() }
+func (e outcomeUnknownError) Unwrap() error { return e.cause }
+
+// Is makes e [resources.ErrOutcomeUnknown].
+func (e outcomeUnknownError) Is(target error) bool { return target == resources.ErrOutcomeUnknown }
+
+// As makes e a [resources.Error] of code Unavailable that says the outcome
+// is unknown.
+func (e outcomeUnknownError) As(target any) bool {
+	if t, ok := target.(*resources.Error); ok {
+		*t = errOutcomeUnknown
+		return true
+	}
+	return false
+}

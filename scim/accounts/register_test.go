@@ -402,7 +402,10 @@ func TestRegistrationExpired(t *testing.T) {
 			if v == "redis" {
 				url = redistest.Start(t)
 			}
-			const ttl = 500 * time.Millisecond
+			// Long enough for the new link to outlive its own confirmation:
+			// registering and confirming each run argon2id, slow under -race
+			// on a loaded machine (500 ms was seen to expire the new link).
+			const ttl = 2 * time.Second
 			e := newEnvWith(t, url, func(o *resources.Onboarding) { o.ConfirmTTL = ttl })
 			e.enable("acme", true)
 			e.register("acme", "late@example.com", "La", "Te", otherPass, otherPass).must(t, http.StatusOK, "Check your email")

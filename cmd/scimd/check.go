@@ -41,8 +41,8 @@ func checkCommand(ctx context.Context, args []string, getenv func(string) string
 	defer store.Close()
 	findings := 0
 	summary := func(org string, st backend.CheckStats) {
-		fmt.Fprintf(stdout, "checked %s: %d users, %d groups, %d memberships, %d administrators, %d keys: %d findings\n",
-			org, st.Users, st.Groups, st.Memberships, st.Admins, st.Keys, st.Findings)
+		fmt.Fprintf(stdout, "checked %s: %d users, %d groups, %d memberships, %d administrators, %d keys: %s\n",
+			org, st.Users, st.Groups, st.Memberships, st.Admins, st.Keys, findingsOf(st.Findings))
 	}
 	if *org != "" {
 		if err := requireOrg(ctx, store, *org); err != nil {
@@ -71,7 +71,15 @@ func checkCommand(ctx context.Context, args []string, getenv func(string) string
 		fmt.Fprintf(stdout, "checked %d organizations and the tokens\n", orgs)
 	}
 	if findings > 0 {
-		return fmt.Errorf("check: %d findings: the store disagrees with itself (see README, Operations)", findings)
+		return fmt.Errorf("check: %s: the store disagrees with itself (see README, Operations)", findingsOf(findings))
 	}
 	return nil
+}
+
+// findingsOf says how many findings there are.
+func findingsOf(n int) string {
+	if n == 1 {
+		return "1 finding"
+	}
+	return fmt.Sprintf("%d findings", n)
 }

@@ -50,8 +50,8 @@ func TestCheckCommand(t *testing.T) {
 	defer c.Close()
 	c.ZRem(context.Background(), "scimd:{default}:ix:user:name.givenName", "jane\x00"+id)
 	out, err := admin(t, url, "check", "--org", "default")
-	if err == nil || !strings.Contains(err.Error(), "1 findings") {
-		t.Errorf("scimd check of a store with a lost index entry = %v, want an error saying 1 findings", err)
+	if err == nil || !strings.Contains(err.Error(), "1 finding:") {
+		t.Errorf("scimd check of a store with a lost index entry = %v, want an error saying 1 finding", err)
 	}
 	want := "scimd:{default}:ix:user:name.givenName " + id + ": the index lacks an entry of the resource\n"
 	if !strings.Contains(out, want) || strings.Contains(out, "jane") {

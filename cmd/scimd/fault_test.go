@@ -169,13 +169,14 @@ func (l *ledger) failed() int {
 	return n
 }
 
-// load runs a mixed write load (create a user; add every third to a group;
-// delete every fifth) with workers until ctx ends, recording what scimd
-// acknowledged in l.
+// load runs a mixed write load (create users; add every fifth to a group;
+// delete every fifth, a member of a group) with workers until ctx ends,
+// recording what scimd acknowledged in l.
 func load(ctx context.Context, base, token string, groups []string, workers int, l *ledger) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
+			var member string // the last user this worker added to a group
 			for i := 0; ctx.Err() == nil; i++ {
 				name := fmt.Sprintf("w%d-%d-%d@example.com", w, i, time.Now().UnixNano())
 				status, body := request(ctx, "POST", base+"/scim/v2/Users", token, userBody(name))
@@ -204,7 +205,11 @@ func load(ctx context.Context, base, token string, groups []string, workers int,
 						l.members[id] = g
 						l.mu.Unlock()
 					}
+					member = id
 				case 4:
+					if member != "" {
+						id, member = member, ""
+					}
 					l.mu.Lock()
 					l.tried[id] = true
 					l.mu.Unlock()

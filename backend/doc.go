@@ -122,4 +122,14 @@
 // Results are in creation order and paged by StartIndex and Count. Without a
 // filter a page costs O(log N + count) (ZCARD and ZRANGE on the ordering set);
 // with an indexed filter it costs O(matches) to order the matches.
+//
+// # Checking
+//
+// [Store.Check] verifies an organization against the invariants above
+// (indexes, uniqueness hashes, both sides of memberships, ordering sets,
+// pending links, administrators' links and sessions, tokens) and reports each
+// disagreement as a [Finding]. It reads in batches, each checked by one
+// read-only script (check_scripts.go), so that it may run while servers
+// write. A change of the key layout changes what it checks: a key of a new
+// kind is reported as unknown until the checker knows it.
 package backend

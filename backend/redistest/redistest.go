@@ -31,6 +31,15 @@ func Start(tb testing.TB) (url string) {
 	return url
 }
 
+// StartWith is [Start] with extra redis-server arguments, which override
+// Start's ("--replicaof", "127.0.0.1", "6379"; "--enable-debug-command",
+// "yes").
+func StartWith(tb testing.TB, args ...string) (url string) {
+	tb.Helper()
+	url, _ = startRetry(tb, lookPath(tb), args...)
+	return url
+}
+
 // StartStoppable is [Start] that also returns a function that kills the
 // server at once, as a crash or a lost network looks to its clients, for
 // tests of what happens when Redis goes away. Calling it again, or the
@@ -115,7 +124,12 @@ func start(tb testing.TB, bin string, args ...string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	dir := tb.TempDir()
+	return launch(tb, bin, port, tb.TempDir(), args...)
+}
+
+// launch runs redis-server on port with its files in dir, and returns once
+// it answers PING (or fails); the test's cleanup kills it.
+func launch(tb testing.TB, bin string, port int, dir string, args ...string) (string, func(), error) {
 	var out bytes.Buffer
 	args = append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--enable-debug-command", "local"}, args...)
@@ -157,6 +171,78 @@ func start(tb testing.TB, bin string, args ...string) (string, func(), error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Persistent is a redis-server that persists every write before it answers
+// (appendonly yes, appendfsync always), which a test may kill (SIGKILL, as a
+// crash does) and start again on the same port and directory, where it loads
+// what it persisted.
+type Persistent struct {
+	// URL is the server's URL ("redis://127.0.0.1:port"), the same after a
+	// restart.
+	URL string
+
+	tb   testing.TB
+	bin  string
+	port int
+	dir  string
+	args []string
+	mu   sync.Mutex
+	kill func()
+}
+
+// StartPersistent starts a [Persistent] redis-server on a free loopback port
+// in a temporary directory, with extra args, if any. It stops when the test
+// ends.
+func StartPersistent(tb testing.TB, args ...string) *Persistent {
+	tb.Helper()
+	s := &Persistent{tb: tb, bin: lookPath(tb), dir: tb.TempDir(),
+		args: append([]string{"--appendonly", "yes", "--appendfsync", "always"}, args...)}
+	var lastErr error
+	for range 3 {
+		port, err := freePort()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		url, kill, err := launch(tb, s.bin, port, s.dir, s.args...)
+		if err == nil {
+			s.URL, s.port, s.kill = url, port, kill
+			return s
+		}
+		lastErr = err
+	}
+	tb.Fatalf("start redis-server: %v", lastErr)
+	return nil
+}
+
+// Kill kills the server at once (SIGKILL): what it had not persisted is lost,
+// and its clients see their connections drop.
+func (s *Persistent) Kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.kill()
+}
+
+// Restart starts the server again, after [Persistent.Kill], on the same port
+// and directory, and returns once it answers PING, which it does once it has
+// loaded what it persisted. It fails the test if the server does not come
+// back.
+func (s *Persistent) Restart() {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var lastErr error
+	// The port may stay taken for a moment after the kill.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		_, kill, err := launch(s.tb, s.bin, s.port, s.dir, s.args...)
+		if err == nil {
+			s.kill = kill
+			return
+		}
+		lastErr = err
+	}
+	s.tb.Fatalf("restart redis-server on port %d: %v", s.port, lastErr)
 }
 
 func freePort() (int, error) {

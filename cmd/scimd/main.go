@@ -11,6 +11,7 @@
 //	scimd token list --org O                         list tokens: name, role, created
 //	scimd token revoke --org O --name N              revoke a token (servers stop accepting it within 5 s)
 //	scimd audit --org O [--count N]                  print the change log (audit trail), newest first
+//	scimd check [--org O]                            check the store's consistency; exit 1 on any finding
 //
 // The admin commands take --redis-url (default SCIM_REDIS_URL): they work on
 // a Redis, not on the embedded store of a running server.
@@ -68,15 +69,16 @@ usage:
   scimd org create|set|show --name ORG ...            organizations and their settings
   scimd token create|list|revoke --org ORG ...        API tokens
   scimd audit --org ORG [--count N]                   the change log, newest first
+  scimd check [--org ORG]                             check the store's consistency (every organization without --org)
   scimd help                                          this text
 
-The org, token and audit commands take --redis-url (default $SCIM_REDIS_URL)
+The org, token, audit and check commands take --redis-url (default $SCIM_REDIS_URL)
 and work on a Redis, not on a running server's embedded store; run one with
 -h for its usage.
 `
 
 // commandUsages are the usages of the commands other than serve.
-var commandUsages = map[string]string{"org": orgUsage, "token": tokenUsage, "audit": auditUsage}
+var commandUsages = map[string]string{"org": orgUsage, "token": tokenUsage, "audit": auditUsage, "check": checkUsage}
 
 // run is the whole program: main only supplies the process's context,
 // arguments, environment and output. Asked for help (-h, or "scimd help"),
@@ -103,8 +105,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = orgCommand(ctx, args, getenv, stdout)
 	case "audit":
 		err = auditCommand(ctx, args, getenv, stdout)
+	case "check":
+		err = checkCommand(ctx, args, getenv, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, org, token, audit or help)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, org, token, audit, check or help)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		// serve's flag set printed its usage; the others print none.

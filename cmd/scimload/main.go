@@ -7,6 +7,7 @@
 //	    go run ./cmd/scimload [-url http://localhost:8080/scim/v2] [-users 10000]
 //	    [-duration 10s] [-concurrency 16] [-seed-concurrency 32] [-skip-seed]
 //	    [-ops get,filter,...] [-baseline-in-process]
+//	go run ./cmd/scimload soak -metrics-url http://127.0.0.1:6060/metrics [-duration 10m] ...
 //
 // # What it does
 //
@@ -35,6 +36,12 @@
 // a column of the table, the first one of each operation is printed below it,
 // and scimload then exits with status 1. req/s counts every completed request,
 // so an operation with errors is not a valid measurement.
+//
+// # Soak
+//
+// "scimload soak" runs a bounded mixed load for -duration and prints scimd's
+// resident memory, heap and goroutines and Redis's used memory at the start,
+// every -interval and at the end (see soakUsage).
 package main
 
 import (
@@ -71,6 +78,9 @@ func main() {
 // run is the whole program: main only supplies the process's context,
 // arguments, environment and output. Results go to stdout, progress to stderr.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "soak" {
+		return soak(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err

@@ -55,8 +55,14 @@ func newFakeSCIM(tb testing.TB) (*fakeSCIM, *httptest.Server) {
 			writeJSON(w, f.groupStatus, map[string]any{"detail": "the fake fails group PATCH"})
 			return
 		}
-		f.patch(w, r, "members", f.isEntraMember)
+		f.groupPatch(w, r)
 	})
+	mux.HandleFunc("DELETE /scim/v2/Users/{id}", f.withUser(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.byID, r.PathValue("id"))
+		w.WriteHeader(http.StatusNoContent)
+	}))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+testToken {
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"detail": "bad token"})
@@ -144,6 +150,32 @@ func (f *fakeSCIM) patch(w http.ResponseWriter, r *http.Request, path string, va
 	err := json.NewDecoder(r.Body).Decode(&msg)
 	if err != nil || len(msg.Schemas) != 1 || len(msg.Operations) != 1 || msg.Operations[0].Path != path || !valid(msg.Operations[0].Value) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"detail": fmt.Sprintf("bad PATCH body (%v)", err)})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id")})
+}
+
+// groupPatch accepts a PatchOp message adding one member as Entra ID does,
+// or removing one by a value filter (members[value eq "<id>"]).
+func (f *fakeSCIM) groupPatch(w http.ResponseWriter, r *http.Request) {
+	var msg struct {
+		Schemas    []string  `json:"schemas"`
+		Operations []patchOp `json:"Operations"`
+	}
+	err := json.NewDecoder(r.Body).Decode(&msg)
+	ok := err == nil && len(msg.Schemas) == 1 && len(msg.Operations) == 1
+	if ok {
+		op := msg.Operations[0]
+		var id string
+		_, scanErr := fmt.Sscanf(op.Path, "members[value eq %q]", &id)
+		f.mu.Lock()
+		_, known := f.byID[id]
+		f.mu.Unlock()
+		ok = op.Op == "Add" && op.Path == "members" && f.isEntraMember(op.Value) ||
+			op.Op == "remove" && scanErr == nil && known && op.Value == nil
+	}
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"detail": fmt.Sprintf("bad group PATCH body (%v)", err)})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id")})

@@ -1,0 +1,653 @@
+package backend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// Finding is one disagreement [Store.Check] found between a document and
+// what should agree with it: an index, a uniqueness entry, a membership's
+// other side, an ordering set, a pending link. It names keys and ids only,
+// never a value (userName, email) nor a secret: it is printed for operators.
+type Finding struct {
+	// Key is the Redis key that disagrees.
+	Key string
+	// ID is the user, group, administrator or token (by name) it is about;
+	// "" when the key itself is the whole story.
+	ID string
+	// Code says what disagrees, one of the keys of [FindingCodes].
+	Code string
+}
+
+// String is the finding as the check command prints it: key, id, and what
+// disagrees, in words.
+func (f Finding) String() string {
+	what := FindingCodes[f.Code]
+	if what == "" {
+		what = f.Code
+	}
+	if f.ID == "" || strings.HasSuffix(f.Key, ":"+f.ID) {
+		return f.Key + ": " + what
+	}
+	return f.Key + " " + f.ID + ": " + what
+}
+
+// FindingCodes says, for each code of a [Finding], what disagrees.
+var FindingCodes = map[string]string{
+	"ordered-missing":      "the ordering set names a resource that does not exist",
+	"unordered":            "the resource is not in its ordering set (lists and scans miss it)",
+	"version-missing":      "the resource has no version",
+	"times-missing":        "the resource has no created or lastModified time",
+	"doc-invalid":          "the resource's document is not a JSON object",
+	"unique-missing":       "the uniqueness hash does not map the resource's unique key to it",
+	"unique-stray":         "the uniqueness hash maps a key to a resource that does not exist",
+	"unique-stale":         "the uniqueness hash maps a key to a resource whose unique key is another",
+	"unique-key-stale":     "the resource's stored unique key does not fit its document",
+	"display-stale":        "the resource's stored display does not fit its document",
+	"ix-invalid":           "the resource's stored index entries are not a JSON list",
+	"ix-stale":             "the resource's stored index entries do not fit its document",
+	"index-missing":        "the index lacks an entry of the resource",
+	"index-stray":          "the index has an entry of a resource that does not exist",
+	"index-stale":          "the index has an entry the resource does not have",
+	"index-malformed":      "the index has an entry without an id",
+	"group-missing":        "names a group that does not exist",
+	"user-missing":         "names a user that does not exist",
+	"admin-missing":        "names an administrator who does not exist",
+	"group-name-stale":     "the user's groups keep another name than the group's displayName",
+	"member-display-stale": "the group's members keep another display than the user's",
+	"member-one-sided":     "the membership is recorded on one side only (group's members, user's groups)",
+	"link-missing":         "the user's current link names a link that does not exist or names another user",
+	"link-not-current":     "the link is not its user's current one (a revoked link still works)",
+	"ticket-malformed":     "the password-change ticket does not name a user and version",
+	"admin-incomplete":     "the administrator lacks an email, unique key or creation time",
+	"admin-role":           "the administrator's role is neither owner nor collaborator",
+	"owners-stale":         "the owners set disagrees with the administrator's role",
+	"link-incomplete":      "the link or session lacks its administrator, creation time or CSRF token",
+	"link-unlisted":        "the link or session is not in its administrator's set (a password change or removal would not end it)",
+	"link-kind":            "the link's kind is neither invite nor signin",
+	"token-missing":        "the organization's token index names a token that is not in scimd:tokens (half revoked: revoke it again)",
+	"token-mismatch":       "the token in scimd:tokens belongs to another organization or name than the index says",
+	"token-unindexed":      "the token works but no organization's index names it (an interrupted create or replace: it cannot be listed or revoked)",
+	"token-invalid":        "the token in scimd:tokens is not valid JSON",
+	"token-used-stray":     "records a use of a token the organization does not have",
+	"org-unknown":          "the token belongs to an organization that scimd:orgs does not list",
+	"sequence-behind":      "the sequence is below the highest ordering score: new resources would sort among old ones",
+	"setting-invalid":      "the setting has a value scimd does not know",
+	"key-unknown":          "a key of the organization of no kind scimd writes",
+}
+
+// CheckStats counts what [Store.Check] read.
+type CheckStats struct {
+	Users, Groups, Memberships, Admins, Keys int
+	Findings                                 int
+}
+
+// checkBatch is how many items one check script call covers: large enough
+// for few round trips, small enough that a script blocks Redis briefly.
+const checkBatch = 200
+
+// checkScripts are the checker's scripts (see check_scripts.go).
+type checkScripts struct {
+	resources, members, index, unique, keys, owners *redis.Script
+}
+
+func newCheckScripts() checkScripts {
+	return checkScripts{
+		resources: redis.NewScript(checkResourcesSrc),
+		members:   redis.NewScript(checkMembersSrc),
+		index:     redis.NewScript(checkIndexSrc),
+		unique:    redis.NewScript(checkUniqueSrc),
+		keys:      redis.NewScript(checkKeysSrc),
+		owners:    redis.NewScript(checkOwnersSrc),
+	}
+}
+
+// Check reads every key of an organization and reports, through report,
+// each disagreement between a document and its indexes, uniqueness entries,
+// memberships (both sides), ordering set and pending links (invitations,
+// tickets, confirmations, administrators' links and sessions), and between the
+// organization's token index and the global tokens hash. It returns an error
+// only when it could not read; findings are not errors.
+//
+// It reads in batches (ZSCAN, HSCAN, SSCAN of the organization's sets, and one
+// SCAN of the organization's keys, on the Cluster node that holds them), so
+// its memory does not grow with the organization. Each batch is checked by
+// one read-only script, so a finding held at one instant even while the
+// server keeps writing; only token findings (the global hash is in another
+// Cluster slot) may be made up by a token written during the check: run it
+// again to confirm one. Scans may return an item twice, and so a finding.
+func (s *Store) Check(ctx context.Context, org string, report func(Finding)) (CheckStats, error) {
+	c, err := s.newChecker(org, report)
+	if err != nil {
+		return CheckStats{}, err
+	}
+	if err := c.all(ctx); err != nil {
+		return c.stats, fmt.Errorf("check %s: %w", org, err)
+	}
+	if err := c.globalTokens(ctx, org); err != nil {
+		return c.stats, fmt.Errorf("check %s: %w", org, err)
+	}
+	return c.stats, nil
+}
+
+// CheckAll runs [Store.Check] for every organization scimd:orgs lists, calling
+// each after it is checked, and checks the global tokens hash once for all of
+// them. Findings of tokens of organizations that scimd:orgs does not list are
+// reported to the last call of report.
+func (s *Store) CheckAll(ctx context.Context, report func(org string, f Finding), each func(org string, st CheckStats)) error {
+	var orgs []string
+	iter := s.client.SScan(ctx, orgsKey, 0, "", checkBatch).Iterator()
+	for iter.Next(ctx) {
+		orgs = append(orgs, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("list organizations: redis: %w", err)
+	}
+	slices.Sort(orgs)
+	orgs = slices.Compact(orgs)
+	for _, org := range orgs {
+		c, err := s.newChecker(org, func(f Finding) { report(org, f) })
+		if err != nil {
+			return err
+		}
+		if err := c.all(ctx); err != nil {
+			return fmt.Errorf("check %s: %w", org, err)
+		}
+		each(org, c.stats)
+	}
+	c := &checker{s: s, script: newCheckScripts(), report: func(f Finding) { report("", f) }}
+	if err := c.globalTokens(ctx, ""); err != nil {
+		return fmt.Errorf("check tokens: %w", err)
+	}
+	return nil
+}
+
+// checker is one run of [Store.Check] on one organization.
+type checker struct {
+	s      *Store
+	script checkScripts
+	org, p string
+	report func(Finding)
+	stats  CheckStats
+}
+
+func (s *Store) newChecker(org string, report func(Finding)) (*checker, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return nil, err
+	}
+	return &checker{s: s, script: newCheckScripts(), org: org, p: p, report: report}, nil
+}
+
+func (c *checker) add(f Finding) {
+	c.stats.Findings++
+	c.report(f)
+}
+
+// findings reports a check script's flat list key, id, code.
+func (c *checker) findings(v any) {
+	flat, _ := v.([]any)
+	for i := 0; i+2 < len(flat); i += 3 {
+		key, _ := flat[i].(string)
+		id, _ := flat[i+1].(string)
+		code, _ := flat[i+2].(string)
+		c.add(Finding{Key: key, ID: id, Code: code})
+	}
+}
+
+// run runs a check script on one batch and reports its findings.
+func (c *checker) run(ctx context.Context, script *redis.Script, key string, args ...any) error {
+	res, err := script.Run(ctx, c.s.client, []string{key}, args...).Result()
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	c.findings(res)
+	return nil
+}
+
+// all checks everything of the organization but the global tokens hash.
+func (c *checker) all(ctx context.Context) error {
+	for _, k := range []*kind{&c.s.users, &c.s.groups} {
+		if err := c.resources(ctx, k); err != nil {
+			return err
+		}
+		if err := c.indexes(ctx, k); err != nil {
+			return err
+		}
+	}
+	for _, u := range []struct{ key, seg string }{
+		{c.p + "unique:user:userName", "user"}, {c.p + "unique:group:displayName", "group"}, {c.p + "admins", "admin"},
+	} {
+		if err := c.unique(ctx, u.key, u.seg); err != nil {
+			return err
+		}
+	}
+	if err := c.owners(ctx); err != nil {
+		return err
+	}
+	if err := c.tokens(ctx); err != nil {
+		return err
+	}
+	if err := c.sequenceAndSettings(ctx); err != nil {
+		return err
+	}
+	return c.keys(ctx)
+}
+
+// resources checks every user or group its ordering set names, and a
+// group's members.
+func (c *checker) resources(ctx context.Context, k *kind) error {
+	all := c.p + "all:" + k.name
+	return c.zscan(ctx, all, func(ids []string) error {
+		res, err := c.script.resources.Run(ctx, c.s.client, []string{all}, append([]any{c.p, k.name}, anys(ids)...)...).Slice()
+		if err != nil {
+			return fmt.Errorf("check %ss: redis: %w", k.name, err)
+		}
+		c.findings(res[0])
+		docs, _ := res[1].([]any)
+		for _, d := range docs {
+			f, _ := d.([]any)
+			if len(f) != 5 {
+				return fmt.Errorf("check %ss: unexpected script result %v", k.name, d)
+			}
+			str := func(i int) string { s, _ := f[i].(string); return s }
+			c.document(k, str(0), str(1), str(2), str(3), str(4))
+			if k.name == "user" {
+				c.stats.Users++
+				continue
+			}
+			c.stats.Groups++
+			if err := c.members(ctx, str(0)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// document checks that a resource's bookkeeping (unique key, display, index
+// entries) is what its document makes it: what the write scripts were given.
+func (c *checker) document(k *kind, id, doc, uk, disp, ix string) {
+	key := c.p + k.name + ":" + id
+	var attrs map[string]any
+	if err := json.Unmarshal([]byte(doc), &attrs); err != nil {
+		c.add(Finding{Key: key, ID: id, Code: "doc-invalid"})
+		return
+	}
+	attr, display := "userName", userDisplay(attrs)
+	if k.name == "group" {
+		attr, display = "displayName", ""
+	}
+	wantUK, value := uniqueKey(attrs, attr)
+	if k.name == "group" {
+		display = value
+	}
+	if uk != wantUK {
+		c.add(Finding{Key: key, ID: id, Code: "unique-key-stale"})
+	}
+	if disp != display {
+		c.add(Finding{Key: key, ID: id, Code: "display-stale"})
+	}
+	if !sameEntries(ix, k.indexEntries(attrs)) {
+		c.add(Finding{Key: key, ID: id, Code: "ix-stale"})
+	}
+}
+
+// sameEntries reports whether two JSON lists attr, value, ... hold the same
+// pairs, in any order.
+func sameEntries(a, b string) bool {
+	pairs := func(s string) []string {
+		var flat []string
+		if json.Unmarshal([]byte(s), &flat) != nil {
+			return nil
+		}
+		out := make([]string, 0, len(flat)/2)
+		for i := 0; i+1 < len(flat); i += 2 {
+			out = append(out, flat[i]+"\x00"+flat[i+1])
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(pairs(a), pairs(b))
+}
+
+// members checks a group's members, in batches.
+func (c *checker) members(ctx context.Context, gid string) error {
+	key := c.p + "members:" + gid
+	return c.hscan(ctx, key, func(fields, _ []string) error {
+		c.stats.Memberships += len(fields)
+		return c.run(ctx, c.script.members, key, append([]any{c.p, gid}, anys(fields)...)...)
+	})
+}
+
+// indexes checks every entry of a kind's indexes against its resource.
+func (c *checker) indexes(ctx context.Context, k *kind) error {
+	for _, ix := range k.indexes {
+		key := c.p + "ix:" + k.name + ":" + ix.name
+		meta := ""
+		switch ix.name {
+		case "meta.created":
+			meta = "created"
+		case "meta.lastModified":
+			meta = "modified"
+		}
+		if err := c.zscan(ctx, key, func(entries []string) error {
+			return c.run(ctx, c.script.index, key, append([]any{c.p, k.name, ix.name, meta}, anys(entries)...)...)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unique checks every entry of a uniqueness hash against its resource.
+func (c *checker) unique(ctx context.Context, key, seg string) error {
+	return c.hscan(ctx, key, func(fields, values []string) error {
+		args := []any{c.p, seg}
+		for i := range fields {
+			args = append(args, fields[i], values[i])
+		}
+		if seg == "admin" {
+			c.stats.Admins += len(fields)
+		}
+		return c.run(ctx, c.script.unique, key, args...)
+	})
+}
+
+// owners checks the owners set against the administrators' roles.
+func (c *checker) owners(ctx context.Context) error {
+	key := c.p + "owners"
+	iter := c.s.client.SScan(ctx, key, 0, "", checkBatch).Iterator()
+	var batch []string
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := c.run(ctx, c.script.owners, key, append([]any{c.p}, anys(batch)...)...)
+		batch = batch[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == checkBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("scan %s: redis: %w", key, err)
+	}
+	return flush()
+}
+
+// tokens checks the organization's token index against the global tokens
+// hash, and its last uses against the index.
+func (c *checker) tokens(ctx context.Context) error {
+	index := tokenIndex(c.p)
+	if err := c.hscan(ctx, index, func(names, hashes []string) error {
+		vals, err := c.s.client.HMGet(ctx, tokensKey, hashes...).Result()
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		for i, v := range vals {
+			str, ok := v.(string)
+			if !ok {
+				c.add(Finding{Key: index, ID: names[i], Code: "token-missing"})
+				continue
+			}
+			var t resources.Token
+			if json.Unmarshal([]byte(str), &t) != nil {
+				c.add(Finding{Key: tokensKey, ID: names[i], Code: "token-invalid"})
+			} else if t.Org != c.org || t.Name != names[i] {
+				c.add(Finding{Key: tokensKey, ID: names[i], Code: "token-mismatch"})
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	used := tokenUsed(c.p)
+	return c.hscan(ctx, used, func(names, _ []string) error {
+		vals, err := c.s.client.HMGet(ctx, index, names...).Result()
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		for i, v := range vals {
+			if v == nil {
+				c.add(Finding{Key: used, ID: names[i], Code: "token-used-stray"})
+			}
+		}
+		return nil
+	})
+}
+
+// globalTokens checks the tokens of the global hash, of one organization or
+// ("") of all: each is named by its organization's index, and its
+// organization is known.
+func (c *checker) globalTokens(ctx context.Context, org string) error {
+	type tok struct{ hash, org, name string }
+	return c.hscan(ctx, tokensKey, func(hashes, values []string) error {
+		var toks []tok
+		for i, v := range values {
+			var t resources.Token
+			if json.Unmarshal([]byte(v), &t) != nil {
+				if org == "" {
+					c.add(Finding{Key: tokensKey, Code: "token-invalid"})
+				}
+				continue
+			}
+			if org != "" && t.Org != org {
+				continue
+			}
+			if _, err := prefix(t.Org); err != nil {
+				c.add(Finding{Key: tokensKey, ID: t.Org + "/" + t.Name, Code: "org-unknown"})
+				continue
+			}
+			toks = append(toks, tok{hashes[i], t.Org, t.Name})
+		}
+		if len(toks) == 0 {
+			return nil
+		}
+		pipe := c.s.client.Pipeline()
+		named := make([]*redis.StringCmd, len(toks))
+		known := make([]*redis.BoolCmd, len(toks))
+		for i, t := range toks {
+			p, _ := prefix(t.org)
+			named[i] = pipe.HGet(ctx, tokenIndex(p), t.name)
+			known[i] = pipe.SIsMember(ctx, orgsKey, t.org)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("redis: %w", err)
+		}
+		for i, t := range toks {
+			if !known[i].Val() {
+				c.add(Finding{Key: tokensKey, ID: t.org + "/" + t.name, Code: "org-unknown"})
+			}
+			if named[i].Val() != t.hash {
+				c.add(Finding{Key: tokensKey, ID: t.org + "/" + t.name, Code: "token-unindexed"})
+			}
+		}
+		return nil
+	})
+}
+
+// sequenceAndSettings checks that the sequence is ahead of both ordering
+// sets, and the settings' values.
+func (c *checker) sequenceAndSettings(ctx context.Context) error {
+	pipe := c.s.client.Pipeline()
+	seq := pipe.Get(ctx, c.p+"seq")
+	top := []*redis.ZSliceCmd{
+		pipe.ZRangeWithScores(ctx, c.p+"all:user", -1, -1),
+		pipe.ZRangeWithScores(ctx, c.p+"all:group", -1, -1),
+	}
+	selfReg := pipe.HGet(ctx, c.p+"settings", settingSelfRegistration)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("redis: %w", err)
+	}
+	n, _ := seq.Float64()
+	for _, t := range top {
+		if z := t.Val(); len(z) == 1 && z[0].Score > n {
+			c.add(Finding{Key: c.p + "seq", Code: "sequence-behind"})
+			break
+		}
+	}
+	if v := selfReg.Val(); v != "" && v != "on" && v != "off" {
+		c.add(Finding{Key: c.p + "settings", ID: settingSelfRegistration, Code: "setting-invalid"})
+	}
+	return nil
+}
+
+// keySegments are the key segments of an organization's keys that name one
+// resource, link or set ("<segment>:<argument>"), checked by checkKeysSrc.
+var keySegments = map[string]bool{
+	"user": true, "group": true, "pw": true, "ugroups": true, "members": true,
+	"invite": true, "uinvite": true, "ticket": true, "confirm": true, "uconfirm": true,
+	"admin": true, "adminlink": true, "adminlinks": true, "session": true, "adminsessions": true,
+}
+
+// singleKeys are the organization's keys of which there is one, relative to
+// its prefix.
+func (c *checker) singleKeys() map[string]bool {
+	out := map[string]bool{
+		"seq": true, "settings": true, "tokens": true, "tokenused": true, "changes": true,
+		"admins": true, "owners": true, "all:user": true, "all:group": true,
+		"unique:user:userName": true, "unique:group:displayName": true,
+	}
+	for _, k := range []*kind{&c.s.users, &c.s.groups} {
+		for _, ix := range k.indexes {
+			out["ix:"+k.name+":"+ix.name] = true
+		}
+	}
+	return out
+}
+
+// keys scans the organization's keys, on the node that holds them, for the
+// ones no set of the organization names, and for keys of no known kind.
+func (c *checker) keys(ctx context.Context) error {
+	node, err := c.node(ctx)
+	if err != nil {
+		return err
+	}
+	single := c.singleKeys()
+	var batch []any
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := c.run(ctx, c.script.keys, c.p+"seq", append([]any{c.p}, batch...)...)
+		batch = batch[:0]
+		return err
+	}
+	iter := node.Scan(ctx, 0, globEscape(c.p)+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		c.stats.Keys++
+		rest := strings.TrimPrefix(iter.Val(), c.p)
+		if single[rest] {
+			continue
+		}
+		seg, arg, ok := strings.Cut(rest, ":")
+		if !ok || !keySegments[seg] {
+			c.add(Finding{Key: iter.Val(), Code: "key-unknown"})
+			continue
+		}
+		if batch = append(batch, seg, arg); len(batch) == 2*checkBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("scan keys: redis: %w", err)
+	}
+	return flush()
+}
+
+// node returns the client of the server that holds the organization's keys:
+// on Cluster the master of its slot (SCAN runs on one node), else the client.
+func (c *checker) node(ctx context.Context) (redis.Cmdable, error) {
+	cc, ok := c.s.client.(*redis.ClusterClient)
+	if !ok {
+		return c.s.client, nil
+	}
+	n, err := cc.MasterForKey(ctx, c.p+"seq")
+	if err != nil {
+		return nil, fmt.Errorf("find the cluster node of %s: redis: %w", c.org, err)
+	}
+	return n, nil
+}
+
+// globEscape escapes the characters SCAN's MATCH pattern gives a meaning.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// zscan calls f with batches of a sorted set's members.
+func (c *checker) zscan(ctx context.Context, key string, f func([]string) error) error {
+	var cursor uint64
+	for {
+		kv, next, err := c.s.client.ZScan(ctx, key, cursor, "", checkBatch).Result()
+		if err != nil {
+			return fmt.Errorf("scan %s: redis: %w", key, err)
+		}
+		members := make([]string, 0, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			members = append(members, kv[i])
+		}
+		if len(members) > 0 {
+			if err := f(members); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+// hscan calls f with batches of a hash's fields and values.
+func (c *checker) hscan(ctx context.Context, key string, f func(fields, values []string) error) error {
+	var cursor uint64
+	for {
+		kv, next, err := c.s.client.HScan(ctx, key, cursor, "", checkBatch).Result()
+		if err != nil {
+			return fmt.Errorf("scan %s: redis: %w", key, err)
+		}
+		fields := make([]string, 0, len(kv)/2)
+		values := make([]string, 0, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			fields = append(fields, kv[i])
+			values = append(values, kv[i+1])
+		}
+		if len(fields) > 0 {
+			if err := f(fields, values); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

@@ -1,0 +1,267 @@
+package backend
+
+// Read-only Lua scripts of [Store.Check]. Each checks one batch of resources,
+// entries or keys, all of one organization (one Cluster slot), and returns its
+// findings as a flat list key, id, code: a script is atomic, so a finding is
+// a disagreement that held at one instant, never one made up by a write that
+// ran between two reads of the checker. A check of a batch reads only the
+// keys its items name, so it blocks Redis for a time bounded by the batch.
+//
+// Findings name keys and ids only: never a userName, email or other value of
+// an index or a uniqueness hash, never a secret.
+
+// luaCheck is prepended to every check script.
+const luaCheck = `
+local NUL = string.char(0)
+local out = {}
+local function bad(key, id, code)
+  out[#out + 1] = key
+  out[#out + 1] = id
+  out[#out + 1] = code
+end
+
+-- decodeList decodes a JSON list, or returns nil.
+local function decodeList(s)
+  local ok, v = pcall(cjson.decode, s)
+  if ok and type(v) == 'table' then return v end
+  return nil
+end
+
+-- hasEntry reports whether the flat list attr, value, ... holds attr, value.
+local function hasEntry(list, attr, value)
+  for i = 1, #list, 2 do
+    if list[i] == attr and list[i + 1] == value then return true end
+  end
+  return false
+end
+
+-- checkIndexed checks that a resource's index entries (its ix field, a JSON
+-- list) and meta times are in their indexes.
+local function checkIndexed(p, kind, id, key, ix, created, modified)
+  local entries = decodeList(ix or '[]')
+  if not entries then
+    bad(key, id, 'ix-invalid')
+  else
+    for j = 1, #entries, 2 do
+      local ixKey = p .. 'ix:' .. kind .. ':' .. tostring(entries[j])
+      if not redis.call('ZSCORE', ixKey, tostring(entries[j + 1]) .. NUL .. id) then bad(ixKey, id, 'index-missing') end
+    end
+  end
+  if not created or not modified then
+    bad(key, id, 'times-missing')
+    return
+  end
+  if not redis.call('ZSCORE', p .. 'ix:' .. kind .. ':meta.created', created .. NUL .. id) then
+    bad(p .. 'ix:' .. kind .. ':meta.created', id, 'index-missing')
+  end
+  if not redis.call('ZSCORE', p .. 'ix:' .. kind .. ':meta.lastModified', modified .. NUL .. id) then
+    bad(p .. 'ix:' .. kind .. ':meta.lastModified', id, 'index-missing')
+  end
+end
+`
+
+// checkResourcesSrc checks users or groups named by their ordering set:
+// each has a document and a version, its uniqueness entry and index entries
+// are in place; a user's groups list it back under the group's current name,
+// and its pending invitation and confirmation name it back. It returns the
+// stored fields of each resource for the checks made in Go (that the
+// bookkeeping fits the document).
+//
+// KEYS: 1 the ordering set (all:<kind>). ARGV: 1 prefix, 2 kind, 3.. ids.
+// Returns {findings, {{id, doc, uk, disp, ix}, ...}}.
+const checkResourcesSrc = luaCheck + `
+local p, kind = ARGV[1], ARGV[2]
+local unique = p .. 'unique:user:userName'
+if kind == 'group' then unique = p .. 'unique:group:displayName' end
+local docs = {}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local key = p .. kind .. ':' .. id
+  local h = redis.call('HMGET', key, 'doc', 'ver', 'uk', 'disp', 'ix', 'created', 'modified')
+  if not h[1] then
+    if redis.call('ZSCORE', KEYS[1], id) then bad(KEYS[1], id, 'ordered-missing') end
+  else
+    docs[#docs + 1] = {id, h[1], h[3] or '', h[4] or '', h[5] or '[]'}
+    if not tonumber(h[2]) then bad(key, id, 'version-missing') end
+    if h[3] and h[3] ~= '' and redis.call('HGET', unique, h[3]) ~= id then bad(unique, id, 'unique-missing') end
+    checkIndexed(p, kind, id, key, h[5], h[6], h[7])
+    if kind == 'user' then
+      local ug = p .. 'ugroups:' .. id
+      local gs = redis.call('HGETALL', ug)
+      for j = 1, #gs, 2 do
+        local gid, name = gs[j], gs[j + 1]
+        local gd = redis.call('HGET', p .. 'group:' .. gid, 'disp')
+        if not gd then
+          bad(ug, gid, 'group-missing')
+        else
+          if gd ~= name then bad(ug, gid, 'group-name-stale') end
+          if redis.call('HEXISTS', p .. 'members:' .. gid, id) == 0 then bad(ug, gid, 'member-one-sided') end
+        end
+      end
+      for _, link in ipairs({'invite', 'confirm'}) do
+        local cur = p .. 'u' .. link .. ':' .. id
+        local hash = redis.call('GET', cur)
+        if hash and redis.call('GET', p .. link .. ':' .. hash) ~= id then bad(cur, id, 'link-missing') end
+      end
+    end
+  end
+end
+return {out, docs}
+`
+
+// checkMembersSrc checks members of a group: each is a user whose display
+// is the one the group keeps and whose groups list the group back. A group
+// that no longer exists is skipped (its members key is an orphan the key
+// scan reports).
+//
+// KEYS: 1 members:<groupId>. ARGV: 1 prefix, 2 group id, 3.. user ids.
+// Returns findings.
+const checkMembersSrc = luaCheck + `
+local p, gid = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. 'group:' .. gid) == 0 then return out end
+for i = 3, #ARGV do
+  local uid = ARGV[i]
+  local d = redis.call('HGET', KEYS[1], uid)
+  if d then
+    local ud = redis.call('HGET', p .. 'user:' .. uid, 'disp')
+    if not ud then
+      bad(KEYS[1], uid, 'user-missing')
+    else
+      if ud ~= d then bad(KEYS[1], uid, 'member-display-stale') end
+      if redis.call('HEXISTS', p .. 'ugroups:' .. uid, gid) == 0 then bad(KEYS[1], uid, 'member-one-sided') end
+    end
+  end
+end
+return out
+`
+
+// checkIndexSrc checks entries of an index: each still there names a
+// resource that has that entry (its ix field, or its created or modified time
+// for the meta indexes).
+//
+// KEYS: 1 ix:<kind>:<attr>. ARGV: 1 prefix, 2 kind, 3 attr, 4 "created",
+// "modified" or "" (a filter index), 5.. entries (value NUL id).
+// Returns findings.
+const checkIndexSrc = luaCheck + `
+local p, kind, attr, meta = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+for i = 5, #ARGV do
+  local e = ARGV[i]
+  if redis.call('ZSCORE', KEYS[1], e) then
+    local at = string.find(e, NUL, 1, true)
+    if not at then
+      bad(KEYS[1], '', 'index-malformed')
+    else
+      local value, id = string.sub(e, 1, at - 1), string.sub(e, at + 1)
+      local h = redis.call('HMGET', p .. kind .. ':' .. id, 'ver', 'ix', 'created', 'modified')
+      if not h[1] then
+        bad(KEYS[1], id, 'index-stray')
+      elseif meta == 'created' or meta == 'modified' then
+        local t = h[3]
+        if meta == 'modified' then t = h[4] end
+        if t ~= value then bad(KEYS[1], id, 'index-stale') end
+      else
+        local entries = decodeList(h[2] or '[]')
+        if entries and not hasEntry(entries, attr, value) then bad(KEYS[1], id, 'index-stale') end
+      end
+    end
+  end
+end
+return out
+`
+
+// checkUniqueSrc checks entries of a uniqueness hash (users' userNames,
+// groups' displayNames, administrators' emails): each still there names a
+// resource whose unique key it is.
+//
+// KEYS: 1 the hash. ARGV: 1 prefix, 2 the resource's key segment ("user",
+// "group", "admin"), 3.. pairs of unique key and id.
+// Returns findings.
+const checkUniqueSrc = luaCheck + `
+local p, seg = ARGV[1], ARGV[2]
+for i = 3, #ARGV, 2 do
+  local uk, id = ARGV[i], ARGV[i + 1]
+  if redis.call('HGET', KEYS[1], uk) == id then
+    local cur = redis.call('HGET', p .. seg .. ':' .. id, 'uk')
+    if not cur then
+      bad(KEYS[1], id, 'unique-stray')
+    elseif cur ~= uk then
+      bad(KEYS[1], id, 'unique-stale')
+    end
+  end
+end
+return out
+`
+
+// checkKeysSrc checks keys found by scanning the organization's keys, for
+// what no set or hash of the organization names: documents outside their
+// ordering set, passwords, groups and members of resources that are gone,
+// pending links and their owners, administrators, their links and sessions.
+//
+// KEYS: 1 any key of the organization (routing). ARGV: 1 prefix, 2.. pairs of
+// segment and argument (the key is prefix .. segment .. ':' .. argument).
+// Returns findings.
+const checkKeysSrc = luaCheck + `
+local p = ARGV[1]
+local function exists(key) return redis.call('EXISTS', key) == 1 end
+for i = 2, #ARGV, 2 do
+  local seg, arg = ARGV[i], ARGV[i + 1]
+  local key = p .. seg .. ':' .. arg
+  if exists(key) then
+    if seg == 'user' or seg == 'group' then
+      if not redis.call('ZSCORE', p .. 'all:' .. seg, arg) then bad(key, arg, 'unordered') end
+    elseif seg == 'pw' or seg == 'ugroups' or seg == 'uinvite' or seg == 'uconfirm' then
+      if not exists(p .. 'user:' .. arg) then bad(key, arg, 'user-missing') end
+    elseif seg == 'members' then
+      if not exists(p .. 'group:' .. arg) then bad(key, arg, 'group-missing') end
+    elseif seg == 'invite' or seg == 'confirm' then
+      local uid = redis.call('GET', key)
+      if not exists(p .. 'user:' .. uid) then
+        bad(key, uid, 'user-missing')
+      elseif redis.call('GET', p .. 'u' .. seg .. ':' .. uid) ~= arg then
+        bad(key, uid, 'link-not-current')
+      end
+    elseif seg == 'ticket' then
+      local v = redis.call('GET', key)
+      if not string.match(v, '^%S+ %d+$') then bad(key, '', 'ticket-malformed') end
+    elseif seg == 'admin' then
+      local a = redis.call('HMGET', key, 'email', 'uk', 'role', 'created')
+      if not a[1] or not a[2] or not a[4] then bad(key, arg, 'admin-incomplete') end
+      if a[2] and redis.call('HGET', p .. 'admins', a[2]) ~= arg then bad(p .. 'admins', arg, 'unique-missing') end
+      if a[3] ~= 'owner' and a[3] ~= 'collaborator' then bad(key, arg, 'admin-role') end
+      local owner = redis.call('SISMEMBER', p .. 'owners', arg) == 1
+      if owner ~= (a[3] == 'owner') then bad(p .. 'owners', arg, 'owners-stale') end
+    elseif seg == 'adminlinks' or seg == 'adminsessions' then
+      if not exists(p .. 'admin:' .. arg) then bad(key, arg, 'admin-missing') end
+    elseif seg == 'adminlink' or seg == 'session' then
+      local l = redis.call('HMGET', key, 'admin', 'kind', 'created', 'csrf')
+      local set = p .. 'adminlinks:'
+      if seg == 'session' then set = p .. 'adminsessions:' end
+      if not l[1] then
+        bad(key, '', 'link-incomplete')
+      elseif not exists(p .. 'admin:' .. l[1]) then
+        bad(key, l[1], 'admin-missing')
+      elseif redis.call('SISMEMBER', set .. l[1], arg) == 0 then
+        bad(key, l[1], 'link-unlisted')
+      end
+      if seg == 'adminlink' and l[2] ~= 'invite' and l[2] ~= 'signin' then bad(key, l[1] or '', 'link-kind') end
+      if seg == 'session' and (not l[3] or not l[4]) then bad(key, l[1] or '', 'link-incomplete') end
+    end
+  end
+end
+return out
+`
+
+// checkOwnersSrc checks members of the owners set: each still there is an
+// administrator (whose role the key scan checks against the set).
+//
+// KEYS: 1 owners. ARGV: 1 prefix, 2.. ids.
+// Returns findings.
+const checkOwnersSrc = luaCheck + `
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  if redis.call('SISMEMBER', KEYS[1], id) == 1 then
+    if redis.call('EXISTS', ARGV[1] .. 'admin:' .. id) == 0 then bad(KEYS[1], id, 'admin-missing') end
+  end
+end
+return out
+`

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/scimd/scimd/backend"
+)
+
+const checkUsage = `usage:
+  scimd check [--org ORG]     check an organization's store (every organization without --org):
+                              each document against its indexes, uniqueness entries, memberships
+                              (both sides), ordering set and pending links, and the tokens;
+                              prints one line per disagreement (key and id, never a value or a
+                              secret) and exits with status 1 if there is any
+takes --redis-url (default $SCIM_REDIS_URL)`
+
+// checkCommand implements "scimd check": it reads the store, changes
+// nothing, and fails when it found a disagreement.
+func checkCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("scimd check", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	org := fs.String("org", "", "the organization to check (default: every organization)")
+	redisURL := fs.String("redis-url", getenv("SCIM_REDIS_URL"), "Redis URL")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w\n%s", err, checkUsage)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), checkUsage)
+	}
+	if *redisURL == "" {
+		return errors.New("SCIM_REDIS_URL (--redis-url) is required: scimd check reads a Redis; the embedded store lives only inside a running server, and cannot be checked")
+	}
+	store, err := openAdminStore(ctx, *redisURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	findings := 0
+	summary := func(org string, st backend.CheckStats) {
+		fmt.Fprintf(stdout, "checked %s: %d users, %d groups, %d memberships, %d administrators, %d keys: %s\n",
+			org, st.Users, st.Groups, st.Memberships, st.Admins, st.Keys, findingsOf(st.Findings))
+	}
+	if *org != "" {
+		if err := requireOrg(ctx, store, *org); err != nil {
+			return err
+		}
+		st, err := store.Check(ctx, *org, func(f backend.Finding) {
+			findings++
+			fmt.Fprintln(stdout, f)
+		})
+		if err != nil {
+			return err
+		}
+		summary(*org, st)
+	} else {
+		orgs := 0
+		err := store.CheckAll(ctx, func(_ string, f backend.Finding) {
+			findings++
+			fmt.Fprintln(stdout, f)
+		}, func(org string, st backend.CheckStats) {
+			orgs++
+			summary(org, st)
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "checked %d organizations and the tokens\n", orgs)
+	}
+	if findings > 0 {
+		return fmt.Errorf("check: %s: the store disagrees with itself (see README, Operations)", findingsOf(findings))
+	}
+	return nil
+}
+
+// findingsOf says how many findings there are.
+func findingsOf(n int) string {
+	if n == 1 {
+		return "1 finding"
+	}
+	return fmt.Sprintf("%d findings", n)
+}

@@ -1,0 +1,620 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/backend"
+	"github.com/scimd/scimd/backend/redistest"
+)
+
+// Fault tests: Redis and scimd fail as they do in production (killed with
+// SIGKILL, paused, out of memory, demoted), under load; each test ends with
+// "scimd check" clean and every write scimd acknowledged present.
+
+// runAsScimdEnv makes the test binary run scimd's main instead of the tests,
+// so that a test can run scimd as a process of its own and kill it.
+const runAsScimdEnv = "SCIMD_TEST_RUN_AS_SCIMD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runAsScimdEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	// go-redis logs every failed dial on stderr, in plain text, through one
+	// process-wide logger: hundreds of lines while a fault test keeps Redis
+	// down. main sends them to scimd's log; the tests have no use for them.
+	backend.SetLogger(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
+
+// scimdProcess is scimd running as a process of its own: this test binary,
+// re-executed (see TestMain).
+type scimdProcess struct {
+	base string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startProcess runs scimd serve on a free port with env and returns once it
+// listens. The process is killed when the test ends, if it still runs.
+func startProcess(t *testing.T, env map[string]string) *scimdProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve", "-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), runAsScimdEnv+"=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start scimd: %v", err)
+	}
+	p := &scimdProcess{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`listening on (\S+)`)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(p.kill)
+	select {
+	case a := <-addr:
+		p.base = "http://" + a
+		return p
+	case <-p.done:
+		t.Fatalf("scimd exited before listening")
+	case <-time.After(20 * time.Second):
+		t.Fatalf("scimd did not listen within 20s")
+	}
+	return nil
+}
+
+// kill kills scimd with SIGKILL, as a crash or an OOM killer does: no
+// draining, no deferred work.
+func (p *scimdProcess) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// request sends one SCIM request and returns the status and decoded body; a
+// transport error is status 0. A 503 without Retry-After is status
+// noRetryAfter.
+func request(ctx context.Context, method, url, token, body string) (int, map[string]any) {
+	req, _ := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+		return noRetryAfter, m
+	}
+	return resp.StatusCode, m
+}
+
+// noRetryAfter is the status [request] gives a 503 without Retry-After.
+const noRetryAfter = 5030
+
+func userBody(name string) string {
+	return `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"` + name + `","name":{"givenName":"G","familyName":"F"}}`
+}
+
+// ledger records the writes scimd acknowledged, and the ones whose outcome
+// the client cannot know (no answer, or a 503 after the write may have run).
+type ledger struct {
+	mu       sync.Mutex
+	users    map[string]string // id -> userName, acknowledged creates
+	deleted  map[string]bool   // acknowledged deletes
+	tried    map[string]bool   // deletes sent, whatever the answer
+	members  map[string]string // user id -> group id, acknowledged member adds
+	statuses map[int]int
+	acked    atomic.Int64
+}
+
+func newLedger() *ledger {
+	return &ledger{users: map[string]string{}, deleted: map[string]bool{}, tried: map[string]bool{},
+		members: map[string]string{}, statuses: map[int]int{}}
+}
+
+func (l *ledger) status(s int) {
+	l.mu.Lock()
+	l.statuses[s]++
+	l.mu.Unlock()
+	if s >= 200 && s < 300 {
+		l.acked.Add(1)
+	}
+}
+
+// failed counts the answers that were no success.
+func (l *ledger) failed() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for s, c := range l.statuses {
+		if s < 200 || s > 299 {
+			n += c
+		}
+	}
+	return n
+}
+
+// load runs a mixed write load (create users; add every fifth to a group;
+// delete every fifth, a member of a group) with workers until ctx ends,
+// recording what scimd acknowledged in l.
+func load(ctx context.Context, base, token string, groups []string, workers int, l *ledger) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			var member string // the last user this worker added to a group
+			for i := 0; ctx.Err() == nil; i++ {
+				name := fmt.Sprintf("w%d-%d-%d@example.com", w, i, time.Now().UnixNano())
+				status, body := request(ctx, "POST", base+"/scim/v2/Users", token, userBody(name))
+				if ctx.Err() != nil {
+					return
+				}
+				l.status(status)
+				if status != http.StatusCreated {
+					continue
+				}
+				id, _ := body["id"].(string)
+				l.mu.Lock()
+				l.users[id] = name
+				l.mu.Unlock()
+				switch i % 5 {
+				case 1:
+					g := groups[i%len(groups)]
+					status, _ := request(ctx, "PATCH", base+"/scim/v2/Groups/"+g+"?excludedAttributes=members", token,
+						`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"`+id+`"}]}]}`)
+					if ctx.Err() != nil {
+						return
+					}
+					l.status(status)
+					if status == http.StatusOK || status == http.StatusNoContent {
+						l.mu.Lock()
+						l.members[id] = g
+						l.mu.Unlock()
+					}
+					member = id
+				case 4:
+					if member != "" {
+						id, member = member, ""
+					}
+					l.mu.Lock()
+					l.tried[id] = true
+					l.mu.Unlock()
+					status, _ := request(ctx, "DELETE", base+"/scim/v2/Users/"+id, token, "")
+					if ctx.Err() != nil {
+						return
+					}
+					l.status(status)
+					if status == http.StatusNoContent {
+						l.mu.Lock()
+						l.deleted[id] = true
+						l.mu.Unlock()
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// verify checks that every write l recorded as acknowledged is in the store,
+// through the API: created users exist with their userName (unless a delete
+// was sent), deleted ones are gone, added members are members.
+func (l *ledger) verify(t *testing.T, base, token string) {
+	t.Helper()
+	ctx := context.Background()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lost := 0
+	for id, name := range l.users {
+		status, body := request(ctx, "GET", base+"/scim/v2/Users/"+id, token, "")
+		switch {
+		case l.deleted[id]:
+			if status != http.StatusNotFound {
+				t.Errorf("user %s: its DELETE was acknowledged, but GET = %d", id, status)
+			}
+		case l.tried[id]:
+			// The DELETE got no acknowledgment: either outcome is right.
+		case status != http.StatusOK || body["userName"] != name:
+			lost++
+			t.Errorf("user %s: its creation was acknowledged, but GET = %d %v", id, status, body["userName"])
+		}
+	}
+	groups := map[string]map[string]bool{}
+	for uid, gid := range l.members {
+		if l.tried[uid] {
+			continue
+		}
+		if groups[gid] == nil {
+			status, body := request(ctx, "GET", base+"/scim/v2/Groups/"+gid, token, "")
+			if status != http.StatusOK {
+				t.Fatalf("GET group %s = %d", gid, status)
+			}
+			groups[gid] = map[string]bool{}
+			ms, _ := body["members"].([]any)
+			for _, m := range ms {
+				v, _ := m.(map[string]any)["value"].(string)
+				groups[gid][v] = true
+			}
+		}
+		if !groups[gid][uid] {
+			lost++
+			t.Errorf("user %s: its addition to group %s was acknowledged, but the group does not list it", uid, gid)
+		}
+	}
+	t.Logf("acknowledged: %d users created, %d deleted, %d member additions; %d lost; answers by status: %v",
+		len(l.users), len(l.deleted), len(l.members), lost, l.statuses)
+}
+
+// createGroups creates groups named prefix-0..n-1 and returns their ids.
+func createGroups(t *testing.T, base, token, prefix string, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		status, g := call(t, "POST", base+"/scim/v2/Groups", token,
+			fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"%s-%d"}`, prefix, i))
+		if status != http.StatusCreated {
+			t.Fatalf("POST /Groups = %d %v", status, g)
+		}
+		ids = append(ids, g["id"].(string))
+	}
+	return ids
+}
+
+// waitAcked waits until l has at least n more acknowledged writes than at
+// the call, or fails the test after d.
+func waitAcked(t *testing.T, l *ledger, n int64, d time.Duration) {
+	t.Helper()
+	want := l.acked.Load() + n
+	for deadline := time.Now().Add(d); l.acked.Load() < want; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			t.Fatalf("fewer than %d writes acknowledged within %s; answers by status: %v", n, d, l.statuses)
+		}
+	}
+}
+
+// TestFaultRedisKilledUnderWrites kills Redis (SIGKILL) twice while scimd
+// serves a write load, and starts it again on its append-only file
+// (appendfsync always), once at once (within go-redis's retries) and once
+// after two seconds (past them): scimd serves again once Redis is back,
+// loses no write it acknowledged, and the store checks clean.
+func TestFaultRedisKilledUnderWrites(t *testing.T) {
+	srv := redistest.StartPersistent(t)
+	const token = "fault-redis-killed-token-123"
+	base, _ := start(t, faultEnv(srv.URL, token))
+	groups := createGroups(t, base, token, "killed", 3)
+
+	l := newLedger()
+	ctx, cancel := context.WithCancel(context.Background())
+	loaded := make(chan struct{})
+	go func() { load(ctx, base, token, groups, 8, l); close(loaded) }()
+	for _, down := range []time.Duration{300 * time.Millisecond, 2 * time.Second} {
+		waitAcked(t, l, 100, 20*time.Second)
+		srv.Kill()
+		time.Sleep(down)
+		srv.Restart()
+		t.Logf("Redis killed, and restarted %s later", down)
+	}
+	waitAcked(t, l, 100, 20*time.Second) // scimd serves again
+	cancel()
+	<-loaded
+
+	l.verify(t, base, token)
+	mustCheck(t, srv.URL)
+	t.Run("answers", func(t *testing.T) { l.onlySuccessOr503(t) })
+}
+
+// onlySuccessOr503 fails unless every answer l saw was a success or a 503
+// with Retry-After:
+// a request that met a failing Redis may not answer 500, nor a 409 or 404
+// that its own write, run and then resent, caused.
+func (l *ledger) onlySuccessOr503(t *testing.T) {
+	awaitingFix(t)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for s, n := range l.statuses {
+		if (s < 200 || s > 299) && s != http.StatusServiceUnavailable {
+			t.Errorf("%d answers of status %d; want only successes and 503 (answers by status: %v)", n, s, l.statuses)
+		}
+	}
+}
+
+// awaitingFixes names the fault tests that fail today because of a defect of
+// issue 10 that another branch fixes, and the defect. They are skipped, with
+// that reason, until the fix is merged and its entry removed here;
+// SCIM_FAULT_ALL=1 runs them anyway.
+var awaitingFixes = map[string]string{
+	"TestFaultRedisKilledUnderWrites/answers": "item 2: go-redis resends a script whose answer was lost, and a create that ran answers 409 \"already taken\"",
+	"TestFaultRedisPaused/answers":            "item 2: go-redis resends a script after its read timeout, and a create that ran answers 409 \"already taken\"",
+	"TestFaultRedisOutOfMemory/answers":       "item 3: Redis's OOM answer is a 500, not a 503 with Retry-After",
+}
+
+// awaitingFix skips t, saying why, while its defect is not fixed (see
+// awaitingFixes).
+func awaitingFix(t *testing.T) {
+	t.Helper()
+	if why, ok := awaitingFixes[t.Name()]; ok && os.Getenv("SCIM_FAULT_ALL") != "1" {
+		t.Skipf("fails until issue 10 %s is fixed (SCIM_FAULT_ALL=1 runs it)", why)
+	}
+}
+
+// TestFaultRedisPaused pauses Redis (DEBUG SLEEP) for longer than scimd's
+// read timeout (go-redis's default, 5 s) under a write load: requests under way
+// answer 503 or succeed, no acknowledged write is lost, the store checks
+// clean.
+func TestFaultRedisPaused(t *testing.T) {
+	url := redistest.StartWith(t, "--enable-debug-command", "yes")
+	const token = "fault-redis-paused-token-12"
+	base, _ := start(t, faultEnv(url, token))
+	l := newLedger()
+	ctx, cancel := context.WithCancel(context.Background())
+	loaded := make(chan struct{})
+	go func() { load(ctx, base, token, createGroups(t, base, token, "paused", 2), 8, l); close(loaded) }()
+	waitAcked(t, l, 100, 20*time.Second)
+	// The pausing client waits for Redis longer than Redis sleeps, and never
+	// resends.
+	opts, _ := redis.ParseURL(url)
+	opts.ReadTimeout, opts.MaxRetries = 30*time.Second, -1
+	pauser := redis.NewClient(opts)
+	defer pauser.Close()
+	if err := pauser.Do(context.Background(), "DEBUG", "SLEEP", "5.5").Err(); err != nil {
+		t.Fatalf("DEBUG SLEEP: %v", err)
+	}
+	waitAcked(t, l, 100, 20*time.Second)
+	cancel()
+	<-loaded
+	l.verify(t, base, token)
+	mustCheck(t, url)
+	t.Run("answers", func(t *testing.T) { l.onlySuccessOr503(t) })
+}
+
+// TestFaultRedisOutOfMemory fills Redis to its maxmemory (noeviction) under a
+// write load: writes fail, and once memory is raised they succeed again; no
+// acknowledged write is lost and the store checks clean.
+func TestFaultRedisOutOfMemory(t *testing.T) {
+	url := redistest.StartWith(t, "--maxmemory-policy", "noeviction")
+	const token = "fault-redis-oom-token-123456"
+	base, _ := start(t, faultEnv(url, token))
+	rdb := redisClient(t, url)
+	ctx := context.Background()
+	info := rdb.Info(ctx, "memory").Val()
+	m := regexp.MustCompile(`used_memory:(\d+)`).FindStringSubmatch(info)
+	if m == nil {
+		t.Fatalf("INFO memory has no used_memory: %s", info)
+	}
+	var mem int64
+	fmt.Sscan(m[1], &mem)
+	if err := rdb.ConfigSet(ctx, "maxmemory", fmt.Sprint(mem+2<<20)).Err(); err != nil {
+		t.Fatalf("CONFIG SET maxmemory: %v", err)
+	}
+
+	l := newLedger()
+	lctx, cancel := context.WithCancel(ctx)
+	loaded := make(chan struct{})
+	go func() { load(lctx, base, token, createGroups(t, base, token, "oom", 2), 8, l); close(loaded) }()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if l.failed() >= 20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no write failed within 60s of filling Redis; answers: %v", l.statuses)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // more requests meet the full Redis
+	if err := rdb.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatalf("CONFIG SET maxmemory 0: %v", err)
+	}
+	waitAcked(t, l, 100, 20*time.Second)
+	cancel()
+	<-loaded
+	l.verify(t, base, token)
+	mustCheck(t, url)
+	t.Run("answers", func(t *testing.T) { l.onlySuccessOr503(t) })
+}
+
+// TestFaultReplicaPromoted fails Redis over to its replica (FAILOVER: the
+// primary waits for the replica to catch up, then becomes its replica) under
+// a write load: scimd, still pointed at the old primary, answers writes 503
+// (READONLY), and the new primary has every acknowledged write and checks
+// clean.
+func TestFaultReplicaPromoted(t *testing.T) {
+	primary := redistest.StartWith(t, "--repl-diskless-sync-delay", "0") // the replica syncs at once
+	opts, _ := redis.ParseURL(primary)
+	host, port, _ := strings.Cut(opts.Addr, ":")
+	replica := redistest.StartWith(t, "--replicaof", host, port)
+	const token = "fault-replica-promoted-token"
+	base, _ := start(t, faultEnv(primary, token))
+	l := newLedger()
+	ctx, cancel := context.WithCancel(context.Background())
+	loaded := make(chan struct{})
+	go func() { load(ctx, base, token, createGroups(t, base, token, "failover", 2), 8, l); close(loaded) }()
+	waitAcked(t, l, 100, 20*time.Second)
+	ropts, _ := redis.ParseURL(replica)
+	rhost, rport, _ := strings.Cut(ropts.Addr, ":")
+	p, r := redisClient(t, primary), redisClient(t, replica)
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.Info(context.Background(), "replication").Val(), "state=online"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica did not come online within 20s")
+		}
+	}
+	t.Logf("replica online")
+	if err := p.Do(context.Background(), "FAILOVER", "TO", rhost, rport, "TIMEOUT", "10000").Err(); err != nil {
+		t.Fatalf("FAILOVER: %v", err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(r.Info(context.Background(), "replication").Val(), "role:master"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica was not promoted within 20s")
+		}
+	}
+	t.Logf("replica promoted")
+	time.Sleep(300 * time.Millisecond) // writes meet the demoted primary
+	cancel()
+	<-loaded
+	l.mu.Lock()
+	unavailable := l.statuses[http.StatusServiceUnavailable]
+	l.mu.Unlock()
+	if unavailable == 0 {
+		t.Errorf("no write answered 503 after the failover; answers: %v", l.statuses)
+	}
+	// What scimd acknowledged is on the new primary, served by a scimd
+	// pointed at it.
+	promoted, _ := start(t, faultEnv(replica, token))
+	l.verify(t, promoted, token)
+	mustCheck(t, replica)
+	l.onlySuccessOr503(t)
+}
+
+// bulkCycle is a /Bulk request that creates n users, each the manager of the
+// next and the last of the first: a cycle scimd resolves by creating them
+// all, then linking them with PATCHes.
+func bulkCycle(prefix string, n int) string {
+	ops := make([]string, n)
+	for i := range n {
+		ops[i] = fmt.Sprintf(`{"method":"POST","path":"/Users","bulkId":"u%d","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"userName":"%s-%d@example.com","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"manager":{"value":"bulkId:u%d"}}}}`,
+			i, prefix, i, (i+1)%n)
+	}
+	return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[` + strings.Join(ops, ",") + `]}`
+}
+
+// TestFaultScimdKilledMidBulk kills scimd (SIGKILL) in the middle of a /Bulk
+// request of 999 users that manage each other in a cycle. The operations
+// that ran stay (scimd keeps no journal to undo them after a crash; a client
+// that got no answer retries the /Bulk, whose POSTs then find their userNames
+// taken), but the store checks clean: every operation was one atomic script.
+// A write acknowledged before the crash is still there.
+func TestFaultScimdKilledMidBulk(t *testing.T) {
+	url := redistest.Start(t)
+	const token = "fault-killed-bulk-token-1234"
+	env := faultEnv(url, token)
+	p := startProcess(t, env)
+	before := newLedger()
+	load(ctxAfter(t, 200*time.Millisecond), p.base, token, createGroups(t, p.base, token, "bulk", 2), 4, before)
+
+	rdb := redisClient(t, url)
+	n0 := rdb.ZCard(context.Background(), "scimd:{default}:all:user").Val()
+	const n = 999
+	go func() {
+		_, _ = request(context.Background(), "POST", p.base+"/scim/v2/Bulk", token, bulkCycle("bulk", n))
+	}()
+	for deadline := time.Now().Add(30 * time.Second); rdb.ZCard(context.Background(), "scimd:{default}:all:user").Val() < n0+50; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the /Bulk created fewer than 50 users in 30s")
+		}
+	}
+	p.kill()
+	made := rdb.ZCard(context.Background(), "scimd:{default}:all:user").Val() - n0
+	t.Logf("scimd killed after the /Bulk created %d of %d users", made, n)
+	if made >= n {
+		t.Logf("the /Bulk finished its creations before the kill: this run tested a kill during its PATCHes at most")
+	}
+
+	mustCheck(t, url)
+	p = startProcess(t, env)
+	before.verify(t, p.base, token)
+}
+
+// TestFaultScimdKilledMidRename kills scimd (SIGKILL) while it renames a
+// group of 999 members, at several moments: the group has one name or the
+// other, and its members' groups agree with it (scimd check).
+func TestFaultScimdKilledMidRename(t *testing.T) {
+	url := redistest.Start(t)
+	const token = "fault-killed-rename-token-12"
+	env := faultEnv(url, token)
+	p := startProcess(t, env)
+	const n = 999 // and the group: maxOperations
+	ops := make([]string, n)
+	for i := range n {
+		ops[i] = fmt.Sprintf(`{"method":"POST","path":"/Users","bulkId":"u%d","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"m%d@example.com"}}`, i, i)
+	}
+	members := make([]string, n)
+	for i := range n {
+		members[i] = fmt.Sprintf(`{"value":"bulkId:u%d"}`, i)
+	}
+	bulk := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[` + strings.Join(ops, ",") +
+		`,{"method":"POST","path":"/Groups","bulkId":"g","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Everyone","members":[` +
+		strings.Join(members, ",") + `]}}]}`
+	status, body := request(context.Background(), "POST", p.base+"/scim/v2/Bulk", token, bulk)
+	if status != http.StatusOK {
+		t.Fatalf("POST /Bulk = %d %v", status, body)
+	}
+	res, _ := body["Operations"].([]any)
+	loc, _ := res[n].(map[string]any)["location"].(string)
+	gid := loc[strings.LastIndex(loc, "/")+1:]
+
+	names := []string{"Everyone"}
+	for i, delay := range []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 10 * time.Millisecond} {
+		name := fmt.Sprintf("Everyone %d", i)
+		names = append(names, name)
+		go func() {
+			_, _ = request(context.Background(), "PATCH", p.base+"/scim/v2/Groups/"+gid+"?excludedAttributes=members", token,
+				`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"`+name+`"}]}`)
+		}()
+		time.Sleep(delay)
+		p.kill()
+		mustCheck(t, url, "--org", "default")
+		p = startProcess(t, env)
+	}
+	status, g := request(context.Background(), "GET", p.base+"/scim/v2/Groups/"+gid+"?attributes=displayName", token, "")
+	if status != http.StatusOK || !strings.Contains(strings.Join(names, "|"), fmt.Sprint(g["displayName"])) {
+		t.Errorf("GET the renamed group = %d %v, want one of the names %q", status, g["displayName"], names)
+	}
+}
+
+// faultEnv is scimd's environment in the fault tests: Redis at url, the
+// bootstrap token, and no per-token rate limit (the load is one token's).
+func faultEnv(url, token string) map[string]string {
+	return map[string]string{"SCIM_REDIS_URL": url, "SCIM_BOOTSTRAP_TOKEN": token, "SCIM_TOKEN_RATE": "-1"}
+}
+
+// ctxAfter is a context that ends after d, or with the test.
+func ctxAfter(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func redisClient(t *testing.T, url string) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}

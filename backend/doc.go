@@ -117,7 +117,11 @@
 // are indexed. Anything else (ne, co, ew, not, attributes without an index)
 // scans the organization in creation order, checking each document, and fails
 // with resources.TooMany when the organization has more than [Store.MaxScan]
-// resources of the type.
+// resources of the type. Whatever the plan, a filter evaluated on documents
+// costs the documents examined times its comparisons: past
+// [Store.MaxFilterWork] the query fails with resources.TooMany before it
+// reads any, and a scan stops at its next batch when its context ends (the
+// client left).
 //
 // Results are in creation order and paged by StartIndex and Count. Without a
 // filter a page costs O(log N + count) (ZCARD and ZRANGE on the ordering set);

@@ -101,6 +101,11 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return resources.Page{}, resources.Errorf(resources.TooMany,
 			"filter %v matches more than %d %ss; narrow it with an indexed attribute (userName, externalId, emails.value, ...)", q.Filter, s.MaxScan, k.name)
 	}
+	if !n.exact {
+		if err := s.checkWork(k, q.Filter, len(ids)); err != nil {
+			return resources.Page{}, err
+		}
+	}
 	ids, err = s.inOrder(ctx, p, k, ids)
 	if err != nil {
 		return resources.Page{}, err
@@ -432,6 +437,9 @@ func (s *Store) matcher(k *kind, e filter.Expression, w window, withMembers bool
 }
 
 func (m *matcher) add(ctx context.Context, s *Store, p string, ids []string) error {
+	if err := ctx.Err(); err != nil {
+		return err // the client left: stop examining
+	}
 	rs, err := s.fetch(ctx, p, m.k, ids, load{refs: m.loadRefs, attrs: true})
 	if err != nil {
 		return err
@@ -461,12 +469,11 @@ func (s *Store) scan(ctx context.Context, p string, k *kind, e filter.Expression
 		return resources.Page{}, fmt.Errorf("redis: %w", err)
 	}
 	if n > int64(s.MaxScan) {
-		hint := "userName, externalId, emails.value, ..."
-		if k.name == "group" {
-			hint = "displayName, externalId, ..."
-		}
 		return resources.Page{}, resources.Errorf(resources.TooMany,
-			"filter %v needs a full scan of more than %d %ss; filter on an indexed attribute (%s)", e, s.MaxScan, k.name, hint)
+			"filter %v needs a full scan of more than %d %ss; filter on an indexed attribute (%s)", e, s.MaxScan, k.name, k.indexHint())
+	}
+	if err := s.checkWork(k, e, int(n)); err != nil {
+		return resources.Page{}, err
 	}
 	m := s.matcher(k, e, w, withRefs && k.name == "group")
 	for start := int64(0); ; start += scanBatch {
@@ -481,6 +488,27 @@ func (s *Store) scan(ctx context.Context, p string, k *kind, e filter.Expression
 			return m.page, nil
 		}
 	}
+}
+
+// checkWork fails with [resources.TooMany] when evaluating e on n resources
+// would cost more than MaxFilterWork comparisons: checked before the first
+// is examined, so a hostile filter costs nothing but this.
+func (s *Store) checkWork(k *kind, e filter.Expression, n int) error {
+	terms := resources.FilterTerms(e)
+	if n*terms <= s.MaxFilterWork {
+		return nil
+	}
+	return resources.Errorf(resources.TooMany,
+		"the filter needs its %d comparisons evaluated on %d %ss, more than the %d evaluations one query may cost; filter on an indexed attribute (%s) or with fewer comparisons",
+		terms, n, k.name, s.MaxFilterWork, k.indexHint())
+}
+
+// indexHint names some indexed attributes of k, for error details.
+func (k *kind) indexHint() string {
+	if k.name == "group" {
+		return "displayName, externalId, ..."
+	}
+	return "userName, externalId, emails.value, ..."
 }
 
 // mentions reports whether a filter refers to the attribute name.

@@ -70,7 +70,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return resources.Page{}, err
 	}
 	w := pageWindow(q)
-	ld := load{refs: k.name == "user" || q.WithMembers, attrs: !q.RawOnly}
+	ld := load{refs: k.name == "user" || q.WithMembers, attrs: !q.RawOnly, maxRefs: s.maxRefs(q.WithMembers)}
 	if q.Sort != nil {
 		return s.sortedList(ctx, p, k, q, w, ld)
 	}
@@ -424,6 +424,7 @@ type matcher struct {
 	w           window
 	withMembers bool // return members
 	loadRefs    bool // load groups/members (to return them or to filter on them)
+	maxRefs     int  // bounds the members of the groups of one batch, when returned
 	seen        int
 	page        resources.Page
 }
@@ -432,6 +433,7 @@ func (s *Store) matcher(k *kind, e filter.Expression, w window, withMembers bool
 	return &matcher{
 		k: k, e: e, w: w, withMembers: withMembers,
 		loadRefs: k.name == "user" || withMembers || mentions(e, "members"),
+		maxRefs:  s.maxRefs(withMembers),
 		page:     resources.Page{Resources: []resources.Resource{}},
 	}
 }
@@ -440,7 +442,7 @@ func (m *matcher) add(ctx context.Context, s *Store, p string, ids []string) err
 	if err := ctx.Err(); err != nil {
 		return err // the client left: stop examining
 	}
-	rs, err := s.fetch(ctx, p, m.k, ids, load{refs: m.loadRefs, attrs: true})
+	rs, err := s.fetch(ctx, p, m.k, ids, load{refs: m.loadRefs, attrs: true, maxRefs: m.maxRefs})
 	if err != nil {
 		return err
 	}
@@ -509,6 +511,15 @@ func (k *kind) indexHint() string {
 		return "displayName, externalId, ..."
 	}
 	return "userName, externalId, emails.value, ..."
+}
+
+// maxRefs is the bound of a list's load: MaxListMembers when it returns
+// members; a filter on members reads them to evaluate it, batch by batch.
+func (s *Store) maxRefs(withMembers bool) int {
+	if withMembers {
+		return s.MaxListMembers
+	}
+	return 0
 }
 
 // mentions reports whether a filter refers to the attribute name.

@@ -68,7 +68,8 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		present bool
 	}
 	items := make([]item, 0, len(ids))
-	keyed := load{refs: ld.refs || q.Sort.Attr.Attr.Name() == "groups" || q.Sort.Attr.Attr.Name() == "members", attrs: true}
+	// Members are read for the page only, unless they are the sort key.
+	keyed := load{refs: q.Sort.Attr.Attr.Name() == "members", attrs: true, maxRefs: ld.maxRefs}
 	for start := 0; start < len(ids); start += scanBatch {
 		if err := ctx.Err(); err != nil {
 			return resources.Page{}, err // the client left

@@ -30,6 +30,10 @@ const DefaultMaxScan = 100000
 // (DefaultMaxScan).
 const DefaultMaxFilterWork = 1_000_000
 
+// DefaultMaxListMembers is the default of [Store.MaxListMembers]: about 2 MB
+// of response.
+const DefaultMaxListMembers = 10000
+
 // DefaultMaxChanges is the default of [Store.MaxChanges]: about a hundred
 // thousand entries per organization, a few megabytes of Redis memory, keep
 // months of an identity provider's changes without growing without bound.
@@ -63,6 +67,11 @@ type Store struct {
 	// ([resources.FilterTerms]). A query that would cost more fails with
 	// [resources.TooMany] before it examines any. Set it before use.
 	MaxFilterWork int
+	// MaxListMembers bounds the members a list returns (the groups of one
+	// page, when asked for their members, have at most that many in all):
+	// past it the list fails with [resources.TooMany] before it loads them.
+	// Set it before use.
+	MaxListMembers int
 	// MaxChanges caps each organization's change log (the audit trail): older
 	// entries are trimmed, approximately (XADD MAXLEN ~), as new ones come.
 	// Set it before use.
@@ -95,24 +104,25 @@ func newKind(name string, rt schemas.ResourceType, indexes []indexAttr) kind {
 func New(client redis.UniversalClient) *Store {
 	client.AddHook(unavailableHook{})
 	return &Store{
-		client:        client,
-		MaxScan:       DefaultMaxScan,
-		MaxFilterWork: DefaultMaxFilterWork,
-		MaxChanges:    DefaultMaxChanges,
-		users:         newKind("user", schemas.Users(), userIndexes()),
-		groups:        newKind("group", schemas.Groups(), groupIndexes()),
-		writeUser:     redis.NewScript(writeUserSrc),
-		deleteUser:    redis.NewScript(deleteUserSrc),
-		writeGroup:    redis.NewScript(writeGroupSrc),
-		deleteGroup:   redis.NewScript(deleteGroupSrc),
-		findUserName:  redis.NewScript(findUserNameSrc),
-		putToken:      redis.NewScript(putTokenSrc),
-		revokeToken:   redis.NewScript(revokeTokenSrc),
-		touchToken:    redis.NewScript(touchTokenSrc),
-		issueInvite:   redis.NewScript(issueInviteSrc),
-		redeemScript:  redis.NewScript(redeemSrc),
-		setSetting:    redis.NewScript(setSettingSrc),
-		admins:        newAdminScripts(),
+		client:         client,
+		MaxScan:        DefaultMaxScan,
+		MaxFilterWork:  DefaultMaxFilterWork,
+		MaxListMembers: DefaultMaxListMembers,
+		MaxChanges:     DefaultMaxChanges,
+		users:          newKind("user", schemas.Users(), userIndexes()),
+		groups:         newKind("group", schemas.Groups(), groupIndexes()),
+		writeUser:      redis.NewScript(writeUserSrc),
+		deleteUser:     redis.NewScript(deleteUserSrc),
+		writeGroup:     redis.NewScript(writeGroupSrc),
+		deleteGroup:    redis.NewScript(deleteGroupSrc),
+		findUserName:   redis.NewScript(findUserNameSrc),
+		putToken:       redis.NewScript(putTokenSrc),
+		revokeToken:    redis.NewScript(revokeTokenSrc),
+		touchToken:     redis.NewScript(touchTokenSrc),
+		issueInvite:    redis.NewScript(issueInviteSrc),
+		redeemScript:   redis.NewScript(redeemSrc),
+		setSetting:     redis.NewScript(setSettingSrc),
+		admins:         newAdminScripts(),
 	}
 }
 

@@ -178,6 +178,10 @@ type load struct {
 	refs bool
 	// attrs: the document decoded into Attributes; otherwise Raw only.
 	attrs bool
+	// maxRefs, when not 0, bounds the members the groups of one read may
+	// have in all: past it the read fails with [resources.TooMany] before
+	// it loads them.
+	maxRefs int
 }
 
 // fetch reads resources in one pipeline, with their groups or members when
@@ -194,6 +198,11 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 		refKey = "members:"
 	} else {
 		ld.refs = true // a user's groups are part of its version
+	}
+	if k.name == "group" && ld.refs && ld.maxRefs > 0 {
+		if err := s.checkMembers(ctx, p, ids, ld.maxRefs); err != nil {
+			return nil, err
+		}
 	}
 	pipe := s.client.Pipeline()
 	docs := make([]*redis.SliceCmd, len(ids))
@@ -248,6 +257,29 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 		out[i] = r
 	}
 	return out, nil
+}
+
+// checkMembers fails with [resources.TooMany] when the groups ids have more
+// than limit members in all.
+func (s *Store) checkMembers(ctx context.Context, p string, ids []string, limit int) error {
+	pipe := s.client.Pipeline()
+	lens := make([]*redis.IntCmd, len(ids))
+	for i, id := range ids {
+		lens[i] = pipe.HLen(ctx, p+"members:"+id)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	total := 0
+	for _, c := range lens {
+		total += int(c.Val())
+	}
+	if total > limit {
+		return resources.Errorf(resources.TooMany,
+			"the %d groups of this page have %d members, more than the %d one list returns: ask for fewer groups (count), or read each with GET /Groups/{id}",
+			len(ids), total, limit)
+	}
+	return nil
 }
 
 // groupName is what a user's read needs of one of its groups.

@@ -51,6 +51,12 @@ func (p projection) excludes(rt schemas.ResourceType, name string) bool {
 	return false
 }
 
+// asks reports whether the projection's attributes name the top-level
+// attribute name, or one of its sub-attributes.
+func (p projection) asks(rt schemas.ResourceType, name string) bool {
+	return len(p.attributes) > 0 && !p.excludes(rt, name)
+}
+
 // apply returns doc projected. Attributes returned "always" (id, schemas) stay;
 // "never" ones are never in doc to begin with.
 func (p projection) apply(rt schemas.ResourceType, doc map[string]any) map[string]any {

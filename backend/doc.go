@@ -132,6 +132,10 @@
 // reads any, and a scan stops at its next batch when its context ends (the
 // client left).
 //
+// A list loads groups' members only when asked to, and then at most
+// [Store.MaxListMembers] of them; [Store.ScanMembers] reads one group's
+// members in HSCAN batches, for responses that stream them.
+//
 // Results are in creation order and paged by StartIndex and Count. Without a
 // filter a page costs O(log N + count) (ZCARD and ZRANGE on the ordering set);
 // with an indexed filter it costs O(matches) to order the matches.

@@ -42,15 +42,16 @@ func TestGroupListsLeaveMembersOut(t *testing.T) {
 				t.Errorf("a list of groups returned %d groups, want 3: %.300s", n, r.raw)
 			}
 		}
-		// 15 more members change no list's size.
+		// 15 more members (about 2,600 bytes of JSON) change no list's size
+		// but for the group's meta (lastModified's digits, version).
 		var more []any
 		for _, id := range uids[15:] {
 			more = append(more, map[string]any{"value": id})
 		}
 		a.do("PATCH", "/Groups/"+gids[0], ownerToken, patch(op("add", "members", more))).must(t, http.StatusOK)
 		for i, r := range lists() {
-			if len(r.raw) != len(before[i].raw) {
-				t.Errorf("list %d: %d bytes before 15 more members, %d after; want the same", i, len(before[i].raw), len(r.raw))
+			if d := len(r.raw) - len(before[i].raw); d > 16 || d < -16 {
+				t.Errorf("list %d: %d bytes before 15 more members, %d after; want about the same", i, len(before[i].raw), len(r.raw))
 			}
 		}
 		if got := a.do("GET", "/Groups/"+gids[0], readerToken, nil).must(t, http.StatusOK).body["members"].([]any); len(got) != 20 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -141,5 +142,32 @@ func BenchmarkFilterSW(b *testing.B) {
 		if err != nil || page.Total != 100 {
 			b.Fatalf("ListUsers = %d, %v", page.Total, err)
 		}
+	}
+}
+
+// BenchmarkFilterScan evaluates unindexed filters (co) of 1 and 100
+// comparisons on every user, the work [Store.MaxFilterWork] bounds: ns/op
+// divided by users × comparisons is what one evaluation costs.
+func BenchmarkFilterScan(b *testing.B) {
+	s, _ := seeded(b)
+	s.MaxFilterWork = 1 << 30
+	ctx := context.Background()
+	for _, terms := range []int{1, 100} {
+		parts := make([]string, terms)
+		for i := range parts {
+			parts[i] = fmt.Sprintf(`userName co "zz%d"`, i)
+		}
+		e, err := resources.ParseFilter(schemas.Users(), strings.Join(parts, " or "))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("terms=%d", terms), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: 1, Count: 20}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(benchUsers*terms), "ns/evaluation")
+		})
 	}
 }

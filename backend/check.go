@@ -61,7 +61,7 @@ var FindingCodes = map[string]string{
 	"group-missing":        "names a group that does not exist",
 	"user-missing":         "names a user that does not exist",
 	"admin-missing":        "names an administrator who does not exist",
-	"group-name-stale":     "the user's groups keep another name than the group's displayName",
+	"membership-ahead":     "the user's membership began at more renames than its group has had",
 	"member-display-stale": "the group's members keep another display than the user's",
 	"member-one-sided":     "the membership is recorded on one side only (group's members, user's groups)",
 	"link-missing":         "the user's current link names a link that does not exist or names another user",

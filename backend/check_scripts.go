@@ -90,11 +90,15 @@ for i = 3, #ARGV do
       local gs = redis.call('HGETALL', ug)
       for j = 1, #gs, 2 do
         local gid, name = gs[j], gs[j + 1]
-        local gd = redis.call('HGET', p .. 'group:' .. gid, 'disp')
-        if not gd then
+        local g = redis.call('HMGET', p .. 'group:' .. gid, 'disp', 'renames')
+        if not g[1] then
           bad(ug, gid, 'group-missing')
         else
-          if gd ~= name then bad(ug, gid, 'group-name-stale') end
+          -- A membership keeps the group's rename count when it began (a
+          -- legacy one its name, read as 0): never more than the group's.
+          if string.match(name, '^%d+$') and tonumber(name) > (tonumber(g[2]) or 0) then
+            bad(ug, gid, 'membership-ahead')
+          end
           if redis.call('HEXISTS', p .. 'members:' .. gid, id) == 0 then bad(ug, gid, 'member-one-sided') end
         end
       end

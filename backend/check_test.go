@@ -302,9 +302,9 @@ func TestCheckFindsCorruption(t *testing.T) {
 		{"user in a group that does not exist", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.HSet(ctx, p+"ugroups:"+f.alice, "ghost-group", "Ghost")
 		}, func(f checkFixture) want { return want{p + "ugroups:" + f.alice, "ghost-group", "group-missing"} }},
-		{"half-done group rename", func(t *testing.T, c redis.Cmdable, f checkFixture) {
-			c.HSet(ctx, p+"ugroups:"+f.carol, f.sales, "Sales")
-		}, func(f checkFixture) want { return want{p + "ugroups:" + f.carol, f.sales, "group-name-stale"} }},
+		{"membership ahead of its group's renames", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.HSet(ctx, p+"ugroups:"+f.carol, f.sales, "99")
+		}, func(f checkFixture) want { return want{p + "ugroups:" + f.carol, f.sales, "membership-ahead"} }},
 		{"half-done user rename", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.HSet(ctx, p+"members:"+f.sales, f.bob, "bob@example.com")
 		}, func(f checkFixture) want { return want{p + "members:" + f.sales, f.bob, "member-display-stale"} }},

@@ -28,9 +28,10 @@
 // keys are relative to that prefix; <kind> is "user" or "group".
 //
 //	<kind>:<id>                 HASH doc (JSON of the attributes), ver, created, modified,
-//	                            and bookkeeping: uk (uniqueness key), disp (display), ix (index entries)
+//	                            and bookkeeping: uk (uniqueness key), disp (display), ix (index entries);
+//	                            a group also renames (how often it was renamed, absent: 0)
 //	pw:<userId>                 STRING password hash, written only with its user
-//	ugroups:<userId>            HASH groupId -> group displayName
+//	ugroups:<userId>            HASH groupId -> the group's renames when the membership began
 //	members:<groupId>           HASH userId -> user display (displayName, else userName)
 //	unique:user:userName        HASH lowercase userName -> userId
 //	unique:group:displayName    HASH lowercase displayName -> groupId
@@ -99,12 +100,20 @@
 // Versions: every write of a resource bumps its version by one. Membership
 // changes are changes of the group: adding or removing members, and deleting
 // a member user, bump the group's version and lastModified, not the user's.
-// A user's or group's rename updates the display stored on the other side of
-// its memberships without bumping the other side's version.
+// A user's groups and a group's members are part of what their ETags stand
+// for: joining or leaving a group is a new version of the user too. A user's
+// rename writes its display into each of its groups' members and bumps each
+// group's version: O(its groups). A group's rename writes no member: the group
+// counts its renames, each membership keeps the count at which it began, a
+// user's groups show the names read from the groups, and a user's version is
+// its stored version plus the renames of its groups since it joined them (a
+// membership that ends folds them into the stored version, so a version never
+// goes back). A rename is thus a new version (ETag) of every member, but not a
+// new meta.lastModified: that is the group's.
 //
-// Adding or removing one member costs O(1), whatever the group's size;
-// renaming a group costs O(members), deleting a user O(its groups), deleting a
-// group O(members).
+// Adding or removing one member costs O(1), whatever the group's size, and so
+// does renaming a group; reading a user costs O(its groups); deleting a user
+// O(its groups), deleting a group O(members).
 //
 // # Queries
 //
@@ -117,7 +126,15 @@
 // are indexed. Anything else (ne, co, ew, not, attributes without an index)
 // scans the organization in creation order, checking each document, and fails
 // with resources.TooMany when the organization has more than [Store.MaxScan]
-// resources of the type.
+// resources of the type. Whatever the plan, a filter evaluated on documents
+// costs the documents examined times its comparisons: past
+// [Store.MaxFilterWork] the query fails with resources.TooMany before it
+// reads any, and a scan stops at its next batch when its context ends (the
+// client left).
+//
+// A list loads groups' members only when asked to, and then at most
+// [Store.MaxListMembers] of them; [Store.ScanMembers] reads one group's
+// members in HSCAN batches, for responses that stream them.
 //
 // Results are in creation order and paged by StartIndex and Count. Without a
 // filter a page costs O(log N + count) (ZCARD and ZRANGE on the ordering set);

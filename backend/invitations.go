@@ -45,7 +45,7 @@ const issueInviteSrc = luaCommon + `
 local prefix, id = ARGV[1], ARGV[2]
 local ver = redis.call('HGET', KEYS[1], 'ver')
 if not ver then return {'notfound'} end
-if tonumber(ver) ~= tonumber(ARGV[5]) then return {'conflict'} end
+if userVersion(prefix, id, ver) ~= tonumber(ARGV[5]) then return {'conflict'} end
 --@checked
 local old = redis.call('GET', KEYS[2])
 if old then redis.call('DEL', prefix .. ARGV[9] .. old) end
@@ -74,14 +74,16 @@ local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5]
 local owner = redis.call('GET', KEYS[3])
 if not owner or (owner ~= id and string.sub(owner, 1, #id + 1) ~= id .. ' ') then return {'notoken'} end
 local cur = redis.call('HMGET', KEYS[1], 'ver', 'ix', 'created')
-local fault = versionFault(cur[1], expect)
+local extra = 0
+if cur[1] then extra = userGroups(prefix, id) end
+local fault = versionFault(cur[1] and tonumber(cur[1]) + extra, expect)
 if fault then return {fault} end
 local new = cjson.decode(ARGV[7])
 local old = {}
 if cur[2] then old = cjson.decode(cur[2]) end
 --@checked
 setIndex(prefix, 'user', id, old, new)
-local ver = touch(prefix, 'user', id, now)
+local ver = touch(prefix, 'user', id, now) + extra
 redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'ix', ARGV[7])
 if ARGV[6] ~= '' then redis.call('SET', KEYS[2], ARGV[6]) end
 redis.call('DEL', KEYS[3], KEYS[4])

@@ -70,7 +70,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return resources.Page{}, err
 	}
 	w := pageWindow(q)
-	ld := load{refs: k.name == "user" || q.WithMembers, attrs: !q.RawOnly}
+	ld := load{refs: k.name == "user" || q.WithMembers, attrs: !q.RawOnly, maxRefs: s.maxRefs(q.WithMembers)}
 	if q.Sort != nil {
 		return s.sortedList(ctx, p, k, q, w, ld)
 	}
@@ -100,6 +100,11 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		// costs their number: bounded like a scan.
 		return resources.Page{}, resources.Errorf(resources.TooMany,
 			"filter %v matches more than %d %ss; narrow it with an indexed attribute (userName, externalId, emails.value, ...)", q.Filter, s.MaxScan, k.name)
+	}
+	if !n.exact {
+		if err := s.checkWork(k, q.Filter, len(ids)); err != nil {
+			return resources.Page{}, err
+		}
 	}
 	ids, err = s.inOrder(ctx, p, k, ids)
 	if err != nil {
@@ -419,6 +424,7 @@ type matcher struct {
 	w           window
 	withMembers bool // return members
 	loadRefs    bool // load groups/members (to return them or to filter on them)
+	maxRefs     int  // bounds the members of the groups of one batch, when returned
 	seen        int
 	page        resources.Page
 }
@@ -427,12 +433,16 @@ func (s *Store) matcher(k *kind, e filter.Expression, w window, withMembers bool
 	return &matcher{
 		k: k, e: e, w: w, withMembers: withMembers,
 		loadRefs: k.name == "user" || withMembers || mentions(e, "members"),
+		maxRefs:  s.maxRefs(withMembers),
 		page:     resources.Page{Resources: []resources.Resource{}},
 	}
 }
 
 func (m *matcher) add(ctx context.Context, s *Store, p string, ids []string) error {
-	rs, err := s.fetch(ctx, p, m.k, ids, load{refs: m.loadRefs, attrs: true})
+	if err := ctx.Err(); err != nil {
+		return err // the client left: stop examining
+	}
+	rs, err := s.fetch(ctx, p, m.k, ids, load{refs: m.loadRefs, attrs: true, maxRefs: m.maxRefs})
 	if err != nil {
 		return err
 	}
@@ -461,12 +471,11 @@ func (s *Store) scan(ctx context.Context, p string, k *kind, e filter.Expression
 		return resources.Page{}, fmt.Errorf("redis: %w", err)
 	}
 	if n > int64(s.MaxScan) {
-		hint := "userName, externalId, emails.value, ..."
-		if k.name == "group" {
-			hint = "displayName, externalId, ..."
-		}
 		return resources.Page{}, resources.Errorf(resources.TooMany,
-			"filter %v needs a full scan of more than %d %ss; filter on an indexed attribute (%s)", e, s.MaxScan, k.name, hint)
+			"filter %v needs a full scan of more than %d %ss; filter on an indexed attribute (%s)", e, s.MaxScan, k.name, k.indexHint())
+	}
+	if err := s.checkWork(k, e, int(n)); err != nil {
+		return resources.Page{}, err
 	}
 	m := s.matcher(k, e, w, withRefs && k.name == "group")
 	for start := int64(0); ; start += scanBatch {
@@ -481,6 +490,36 @@ func (s *Store) scan(ctx context.Context, p string, k *kind, e filter.Expression
 			return m.page, nil
 		}
 	}
+}
+
+// checkWork fails with [resources.TooMany] when evaluating e on n resources
+// would cost more than MaxFilterWork comparisons: checked before the first
+// is examined, so a hostile filter costs nothing but this.
+func (s *Store) checkWork(k *kind, e filter.Expression, n int) error {
+	terms := resources.FilterTerms(e)
+	if n*terms <= s.MaxFilterWork {
+		return nil
+	}
+	return resources.Errorf(resources.TooMany,
+		"the filter needs its %d comparisons evaluated on %d %ss, more than the %d evaluations one query may cost; filter on an indexed attribute (%s) or with fewer comparisons",
+		terms, n, k.name, s.MaxFilterWork, k.indexHint())
+}
+
+// indexHint names some indexed attributes of k, for error details.
+func (k *kind) indexHint() string {
+	if k.name == "group" {
+		return "displayName, externalId, ..."
+	}
+	return "userName, externalId, emails.value, ..."
+}
+
+// maxRefs is the bound of a list's load: MaxListMembers when it returns
+// members; a filter on members reads them to evaluate it, batch by batch.
+func (s *Store) maxRefs(withMembers bool) int {
+	if withMembers {
+		return s.MaxListMembers
+	}
+	return 0
 }
 
 // mentions reports whether a filter refers to the attribute name.

@@ -10,8 +10,56 @@ package backend
 // ("scimd:{org}:"), which carries the hash tag, so on Redis Cluster every key a
 // script touches lives in the slot of KEYS[1].
 
+// luaUserGroups reads a user's groups. A group's rename is a new version of
+// each of its members (their "groups" show its name), yet writes none of
+// them, so that a rename costs O(1) whatever the group's size: a group counts
+// its renames (field "renames" of group:<id>), each membership keeps the count
+// at which it began (ugroups:<userId> groupId -> count), and a user's version
+// as clients see it (its ETag) is its stored version plus the renames of its
+// groups since it joined them. A group's name is read from the group.
+const luaUserGroups = `
+-- count reads a count as renamedSince in Go does: up to 15 digits, else 0
+-- (a base written before memberships kept one was a display name).
+local function count(v)
+  if type(v) == 'number' then return v end
+  if type(v) ~= 'string' or #v > 15 or not string.match(v, '^%d+$') then return 0 end
+  return tonumber(v)
+end
+
+-- renamedSince returns how often a group renamed renames times in all was
+-- renamed since a membership that began at count base.
+local function renamedSince(renames, base)
+  local d = count(renames) - count(base)
+  if d > 0 then return d end
+  return 0
+end
+
+-- userGroups returns what a user's groups add to its stored version, and
+-- its groups as a flat list id, displayName: O(its groups).
+local function userGroups(prefix, id)
+  local ug = redis.call('HGETALL', prefix .. 'ugroups:' .. id)
+  local extra, flat = 0, {}
+  for i = 1, #ug, 2 do
+    local g = redis.call('HMGET', prefix .. 'group:' .. ug[i], 'disp', 'renames')
+    if g[1] then
+      extra = extra + renamedSince(g[2], ug[i+1])
+      flat[#flat + 1] = ug[i]
+      flat[#flat + 1] = g[1]
+    end
+  end
+  return extra, flat
+end
+
+-- userVersion returns the version clients see of a user whose stored version
+-- is ver (nil: no user).
+local function userVersion(prefix, id, ver)
+  if not ver then return nil end
+  return tonumber(ver) + (userGroups(prefix, id))
+end
+`
+
 // luaCommon is prepended to every write script.
-const luaCommon = `
+const luaCommon = luaUserGroups + `
 local NUL = string.char(0)
 local SEP = string.char(1)
 
@@ -24,6 +72,21 @@ local function touch(prefix, kind, id, now)
   redis.call('ZADD', ix, 0, now .. NUL .. id)
   redis.call('HSET', key, 'modified', now)
   return redis.call('HINCRBY', key, 'ver', 1)
+end
+
+-- leaveGroup ends user uid's membership of group gid, which was renamed
+-- renames times, folding the renames since the membership began into the
+-- user's stored version, so that the version clients see still grows.
+-- Returns whether the user was a member.
+local function leaveGroup(prefix, uid, gid, renames, now)
+  local ug = prefix .. 'ugroups:' .. uid
+  local base = redis.call('HGET', ug, gid)
+  if not base then return false end
+  redis.call('HDEL', ug, gid)
+  touch(prefix, 'user', uid, now)
+  local d = renamedSince(renames, base)
+  if d > 0 then redis.call('HINCRBY', prefix .. 'user:' .. uid, 'ver', d) end
+  return true
 end
 
 -- setIndex moves a resource's filter index entries from old to new, both
@@ -84,7 +147,7 @@ end
 // writeUserSrc creates (expected version 0) or replaces a user.
 //
 // KEYS: 1 user, 2 password, 3 unique userName, 4 ordering set, 5 sequence,
-// 6 user's groups.
+// 6 user's groups (read through userGroups).
 // ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
 // userName, "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
 // 9 index entries (JSON), 10 actor, 11 action, 12 change log cap.
@@ -92,7 +155,9 @@ end
 const writeUserSrc = luaCommon + `
 local prefix, id, expect, uk, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[7]
 local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created')
-local fault = versionFault(cur[1], expect) or uniqueFault(KEYS[3], uk, id)
+local extra, groups = 0, {}
+if cur[1] then extra, groups = userGroups(prefix, id) end
+local fault = versionFault(cur[1] and tonumber(cur[1]) + extra, expect) or uniqueFault(KEYS[3], uk, id)
 if fault then return {fault} end
 local new = cjson.decode(ARGV[9])
 local old = {}
@@ -118,10 +183,9 @@ if cur[2] and cur[2] ~= uk and redis.call('HGET', KEYS[3], cur[2]) == id then
 end
 if uk ~= '' then redis.call('HSET', KEYS[3], uk, id) end
 setIndex(prefix, 'user', id, old, new)
-local ver = touch(prefix, 'user', id, now)
+local ver = touch(prefix, 'user', id, now) + extra
 redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', ARGV[6], 'ix', ARGV[9])
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
-local groups = redis.call('HGETALL', KEYS[6])
 if cur[3] ~= ARGV[6] then
   -- The groups show the new display in their members: a new version each.
   for i = 1, #groups, 2 do
@@ -143,7 +207,7 @@ const deleteUserSrc = luaCommon + `
 local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'ix', 'created', 'modified')
 if not cur[1] then return {'notfound'} end
-if expect ~= 0 and tonumber(cur[1]) ~= expect then return {'conflict'} end
+if expect ~= 0 and userVersion(prefix, id, cur[1]) ~= expect then return {'conflict'} end
 local old = {}
 if cur[3] then old = cjson.decode(cur[3]) end
 --@checked
@@ -186,7 +250,8 @@ return {'ok'}
 // {marker, ...}.
 const writeGroupSrc = luaCommon + `
 local prefix, id, expect, uk, name, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[6], ARGV[7]
-local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created', 'doc', 'modified')
+local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created', 'doc', 'modified', 'renames')
+local renames = count(cur[8])
 local membersOnly = ARGV[12] == 'members'
 local fault
 if membersOnly then
@@ -229,27 +294,26 @@ if ARGV[9] == '1' then
   for _, uid in ipairs(sortedKeys(KEYS[5])) do
     if not keep[uid] then
       redis.call('HDEL', KEYS[5], uid)
-      if redis.call('HDEL', prefix .. 'ugroups:' .. uid, id) == 1 then touch(prefix, 'user', uid, now) end
+      leaveGroup(prefix, uid, id, renames, now)
       changed = true
     end
   end
 end
 -- A user whose groups change (joined, left, renamed) gets a new version:
--- its "groups" attribute is part of what its ETag stands for.
+-- its "groups" attribute is part of what its ETag stands for. A rename
+-- gives every member a new version through the group's rename count (see
+-- luaUserGroups): O(1), whatever the group's size.
 for _, uid in ipairs(remove) do
   if redis.call('HDEL', KEYS[5], uid) == 1 then changed = true end
-  if redis.call('HDEL', prefix .. 'ugroups:' .. uid, id) == 1 then touch(prefix, 'user', uid, now) end
+  leaveGroup(prefix, uid, id, renames, now)
 end
 if cur[3] and cur[3] ~= name then
-  for _, uid in ipairs(sortedKeys(KEYS[5])) do
-    redis.call('HSET', prefix .. 'ugroups:' .. uid, id, name)
-    touch(prefix, 'user', uid, now)
-  end
+  renames = redis.call('HINCRBY', KEYS[1], 'renames', 1)
 end
 local added = {}
 for i, uid in ipairs(add) do
   if redis.call('HSET', KEYS[5], uid, disp[i]) == 1 then changed = true end
-  if redis.call('HSET', prefix .. 'ugroups:' .. uid, id, name) == 1 then touch(prefix, 'user', uid, now) end
+  if redis.call('HSETNX', prefix .. 'ugroups:' .. uid, id, renames) == 1 then touch(prefix, 'user', uid, now) end
   added[#added + 1] = uid
   added[#added + 1] = disp[i]
 end
@@ -270,14 +334,14 @@ return {'ok', ver, created, added, now}
 // Returns {"ok"} or {marker}.
 const deleteGroupSrc = luaCommon + `
 local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'ix', 'created', 'modified')
+local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'ix', 'created', 'modified', 'renames')
 if not cur[1] then return {'notfound'} end
 if expect ~= 0 and tonumber(cur[1]) ~= expect then return {'conflict'} end
 local old = {}
 if cur[3] then old = cjson.decode(cur[3]) end
 --@checked
 for _, uid in ipairs(sortedKeys(KEYS[4])) do
-  if redis.call('HDEL', prefix .. 'ugroups:' .. uid, id) == 1 then touch(prefix, 'user', uid, now) end
+  leaveGroup(prefix, uid, id, cur[6], now)
 end
 if cur[2] and cur[2] ~= '' and redis.call('HGET', KEYS[2], cur[2]) == id then
   redis.call('HDEL', KEYS[2], cur[2])
@@ -295,13 +359,15 @@ return {'ok'}
 // check IdPs send before every provisioning, in one round trip.
 //
 // KEYS: 1 unique userName. ARGV: 1 prefix, 2 lowercase userName.
-// Returns {} or {id, doc, ver, created, modified, groups (flat)}.
-const findUserNameSrc = `
+// Returns {} or {id, doc, version (as clients see it), created, modified,
+// groups (flat id, displayName)}.
+const findUserNameSrc = luaUserGroups + `
 local id = redis.call('HGET', KEYS[1], ARGV[2])
 if not id then return {} end
 local d = redis.call('HMGET', ARGV[1] .. 'user:' .. id, 'doc', 'ver', 'created', 'modified')
 if not d[1] then return {} end
-return {id, d[1], d[2], d[3], d[4], redis.call('HGETALL', ARGV[1] .. 'ugroups:' .. id)}
+local extra, groups = userGroups(ARGV[1], id)
+return {id, d[1], tostring(tonumber(d[2]) + extra), d[3], d[4], groups}
 `
 
 // putTokenSrc records a token under its name in the organization's token

@@ -53,6 +53,11 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		return resources.Page{}, resources.Errorf(resources.TooMany,
 			"the filter matches more than %d %ss, too many to sort; narrow it", s.MaxScan, k.name)
 	}
+	if !exact {
+		if err := s.checkWork(k, q.Filter, len(ids)); err != nil {
+			return resources.Page{}, err
+		}
+	}
 	ids, err := s.inOrder(ctx, p, k, ids) // ties keep creation order
 	if err != nil {
 		return resources.Page{}, err
@@ -63,8 +68,12 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		present bool
 	}
 	items := make([]item, 0, len(ids))
-	keyed := load{refs: ld.refs || q.Sort.Attr.Attr.Name() == "groups" || q.Sort.Attr.Attr.Name() == "members", attrs: true}
+	// Members are read for the page only, unless they are the sort key.
+	keyed := load{refs: q.Sort.Attr.Attr.Name() == "members", attrs: true, maxRefs: ld.maxRefs}
 	for start := 0; start < len(ids); start += scanBatch {
+		if err := ctx.Err(); err != nil {
+			return resources.Page{}, err // the client left
+		}
 		rs, err := s.fetch(ctx, p, k, ids[start:min(start+scanBatch, len(ids))], keyed)
 		if err != nil {
 			return resources.Page{}, err

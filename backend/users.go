@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -177,10 +178,16 @@ type load struct {
 	refs bool
 	// attrs: the document decoded into Attributes; otherwise Raw only.
 	attrs bool
+	// maxRefs, when not 0, bounds the members the groups of one read may
+	// have in all: past it the read fails with [resources.TooMany] before
+	// it loads them.
+	maxRefs int
 }
 
 // fetch reads resources in one pipeline, with their groups or members when
-// ld.refs is set. Missing resources are nil.
+// ld.refs is set, and a second one for users in groups: their groups' names
+// and rename counts, which a user's version includes (see luaUserGroups).
+// Missing resources are nil.
 func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld load) ([]*resources.Resource, error) {
 	out := make([]*resources.Resource, len(ids))
 	if len(ids) == 0 {
@@ -189,6 +196,13 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	refKey := "ugroups:"
 	if k.name == "group" {
 		refKey = "members:"
+	} else {
+		ld.refs = true // a user's groups are part of its version
+	}
+	if k.name == "group" && ld.refs && ld.maxRefs > 0 {
+		if err := s.checkMembers(ctx, p, ids, ld.maxRefs); err != nil {
+			return nil, err
+		}
 	}
 	pipe := s.client.Pipeline()
 	docs := make([]*redis.SliceCmd, len(ids))
@@ -205,6 +219,13 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
+	var groups map[string]groupName
+	if k.name == "user" {
+		var err error
+		if groups, err = s.groupNames(ctx, p, rc); err != nil {
+			return nil, err
+		}
+	}
 	for i, id := range ids {
 		r, ok, err := decode(id, docs[i].Val(), ld.attrs)
 		if err != nil {
@@ -213,20 +234,106 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 		if !ok {
 			continue
 		}
-		if ld.refs {
-			refs := mapRefs(rc[i].Val())
-			if k.name == "group" {
-				if refs == nil {
-					refs = []resources.Ref{}
+		switch {
+		case k.name == "user":
+			var refs []resources.Ref
+			for gid, base := range rc[i].Val() {
+				g, ok := groups[gid]
+				if !ok {
+					continue // deleted meanwhile
 				}
-				r.Members = refs
-			} else {
-				r.Groups = refs
+				refs = append(refs, resources.Ref{ID: gid, Display: g.name})
+				r.Version += renamedSince(g.renames, base)
 			}
+			sortRefs(refs)
+			r.Groups = refs
+		case ld.refs:
+			refs := mapRefs(rc[i].Val())
+			if refs == nil {
+				refs = []resources.Ref{}
+			}
+			r.Members = refs
 		}
 		out[i] = r
 	}
 	return out, nil
+}
+
+// checkMembers fails with [resources.TooMany] when the groups ids have more
+// than limit members in all.
+func (s *Store) checkMembers(ctx context.Context, p string, ids []string, limit int) error {
+	pipe := s.client.Pipeline()
+	lens := make([]*redis.IntCmd, len(ids))
+	for i, id := range ids {
+		lens[i] = pipe.HLen(ctx, p+"members:"+id)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	total := 0
+	for _, c := range lens {
+		total += int(c.Val())
+	}
+	if total > limit {
+		return resources.Errorf(resources.TooMany,
+			"the %d groups of this page have %d members, more than the %d one list returns: ask for fewer groups (count), or read each with GET /Groups/{id}",
+			len(ids), total, limit)
+	}
+	return nil
+}
+
+// groupName is what a user's read needs of one of its groups.
+type groupName struct {
+	name    string
+	renames string
+}
+
+// groupNames reads the name and rename count of every group in users' groups
+// (ugroups), in one pipeline.
+func (s *Store) groupNames(ctx context.Context, p string, ugroups []*redis.MapStringStringCmd) (map[string]groupName, error) {
+	out := map[string]groupName{}
+	cmds := map[string]*redis.SliceCmd{}
+	pipe := s.client.Pipeline()
+	for _, c := range ugroups {
+		for gid := range c.Val() {
+			if cmds[gid] == nil {
+				cmds[gid] = pipe.HMGet(ctx, p+"group:"+gid, "disp", "renames")
+			}
+		}
+	}
+	if len(cmds) == 0 {
+		return out, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	for gid, c := range cmds {
+		v := c.Val()
+		name, ok := v[0].(string)
+		if !ok {
+			continue
+		}
+		renames, _ := v[1].(string)
+		out[gid] = groupName{name, renames}
+	}
+	return out, nil
+}
+
+// renamedSince is luaUserGroups' renamedSince: how often a group renamed
+// renames times was renamed since a membership that began at count base.
+func renamedSince(renames, base string) int64 {
+	return max(count(renames)-count(base), 0)
+}
+
+// count reads a count of up to 15 digits, else 0, as the scripts' count
+// does: a membership's base written before memberships kept one was a
+// display name.
+func count(v string) int64 {
+	if v == "" || len(v) > 15 || strings.Trim(v, "0123456789") != "" {
+		return 0
+	}
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
 }
 
 // decode builds a resource from doc, ver, created, modified, decoding the

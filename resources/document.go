@@ -158,15 +158,47 @@ func appendRefs(dst []byte, name string, refs []Ref, prefix, typ string) []byte 
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(append(dst, `{"value":`...), r.ID)
-		dst = appendJSONString(append(dst, `,"$ref":`...), prefix+r.ID)
-		dst = appendJSONString(append(dst, `,"type":`...), typ)
-		if r.Display != "" {
-			dst = appendJSONString(append(dst, `,"display":`...), r.Display)
-		}
-		dst = append(dst, '}')
+		dst = appendRef(dst, r, prefix, typ, allRefAttrs)
 	}
 	return append(dst, ']')
+}
+
+// RefAttrs says which sub-attributes of a member (or group) reference a
+// response shows.
+type RefAttrs struct{ Value, Ref, Type, Display bool }
+
+var allRefAttrs = RefAttrs{true, true, true, true}
+
+// AppendMember appends the JSON object of one member of a group, with the
+// sub-attributes a, as [AppendDocument] writes them: for a response that
+// streams a group's members instead of holding them all.
+func AppendMember(dst []byte, m Ref, baseURL string, a RefAttrs) []byte {
+	return appendRef(dst, m, baseURL+"/Users/", "User", a)
+}
+
+func appendRef(dst []byte, r Ref, prefix, typ string, a RefAttrs) []byte {
+	dst = append(dst, '{')
+	sep := func() {
+		if dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+	}
+	if a.Value {
+		dst = appendJSONString(append(dst, `"value":`...), r.ID)
+	}
+	if a.Ref {
+		sep()
+		dst = appendJSONString(append(dst, `"$ref":`...), prefix+r.ID)
+	}
+	if a.Type {
+		sep()
+		dst = appendJSONString(append(dst, `"type":`...), typ)
+	}
+	if a.Display && r.Display != "" {
+		sep()
+		dst = appendJSONString(append(dst, `"display":`...), r.Display)
+	}
+	return append(dst, '}')
 }
 
 // appendJSONString appends s as a JSON string. Plain ASCII, by far the most

@@ -24,6 +24,13 @@ const (
 	maxFilterWord  = 512
 )
 
+// MaxFilterTerms bounds the comparisons of one filter. Evaluating a filter no
+// index covers costs its comparisons for every resource it examines: the
+// store bounds that product per request (see FilterTerms), and this bounds
+// its second factor, so that even a small scan of a hostile filter is cheap.
+// Identity providers send one or two comparisons.
+const MaxFilterTerms = 100
+
 // ParseFilter parses s as a SCIM filter (RFC 7644 §3.4.2.2) and checks it
 // against rt.
 //
@@ -391,6 +398,10 @@ func parseSyntax(s string) (l lexed, vps []filter.Expression, e filter.Expressio
 	if l, err = lexLiterals(s); err != nil {
 		return l, nil, nil, err
 	}
+	// Counted before parsing: the parser's time grows with the comparisons.
+	if n := l.comparisons(); n > MaxFilterTerms {
+		return l, nil, nil, fmt.Errorf("%d comparisons, at most %d: split the query, or filter on fewer attributes", n, MaxFilterTerms)
+	}
 	if e, ok := simpleComparison(l); ok {
 		return l, nil, e, nil
 	}
@@ -402,6 +413,22 @@ func parseSyntax(s string) (l lexed, vps []filter.Expression, e filter.Expressio
 		return l, nil, nil, fmt.Errorf("invalid syntax in %s", quoteShort(s))
 	}
 	return l, vps, e, nil
+}
+
+// FilterTerms returns the number of comparisons in e, those inside value
+// filters included: what evaluating e on one resource costs, about.
+func FilterTerms(e filter.Expression) int {
+	switch x := e.(type) {
+	case *filter.LogicalExpression:
+		return FilterTerms(x.Left) + FilterTerms(x.Right)
+	case *filter.NotExpression:
+		return FilterTerms(x.Expression)
+	case *filter.ValuePath:
+		return FilterTerms(x.ValueFilter)
+	case *filter.AttributeExpression:
+		return 1
+	}
+	return 0
 }
 
 // TypeFilter is one resource type's part of a filter across resource types:
@@ -609,6 +636,19 @@ func lexLiterals(s string) (lexed, error) {
 	}
 	l.text = b.String()
 	return l, nil
+}
+
+// comparisons counts the comparison operators of l: a word outside literals
+// that is one (every comparison has exactly one).
+func (l lexed) comparisons() int {
+	n := 0
+	for _, w := range strings.FieldsFunc(l.text, func(r rune) bool { return strings.ContainsRune(" ()[]", r) }) {
+		switch strings.ToLower(w) {
+		case "eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le", "pr":
+			n++
+		}
+	}
+	return n
 }
 
 // literal returns the compare value a parsed operand stands for: the decoded

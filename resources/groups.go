@@ -41,6 +41,12 @@ func (g *Groups) Get(ctx context.Context, org, id string, withMembers bool) (Res
 	return g.store.GetGroup(ctx, org, id, withMembers)
 }
 
+// ScanMembers calls fn with the members of group id, batch by batch (see
+// [GroupStore]).
+func (g *Groups) ScanMembers(ctx context.Context, org, id string, fn func([]Ref) error) error {
+	return g.store.ScanMembers(ctx, org, id, fn)
+}
+
 // List runs a query over the organization's groups.
 func (g *Groups) List(ctx context.Context, org string, q Query) (Page, error) {
 	return g.store.ListGroups(ctx, org, q)

@@ -139,6 +139,10 @@ type GroupStore interface {
 	CreateGroup(ctx context.Context, org string, g Resource) (Resource, error)
 	// GetGroup returns a group, with its members when withMembers is set.
 	GetGroup(ctx context.Context, org, id string, withMembers bool) (Resource, error)
+	// ScanMembers calls fn with the members of group id, batch by batch, in
+	// no particular order, each once, so that a reader's memory does not
+	// grow with the group's size. A missing group has no members.
+	ScanMembers(ctx context.Context, org, id string, fn func([]Ref) error) error
 	// UpdateGroup writes g's attributes and applies d, if the stored version is
 	// still version, else it returns [ErrVersionConflict]. When g.Attributes is
 	// nil it applies only d, whatever the version: membership changes commute,

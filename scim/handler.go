@@ -163,6 +163,9 @@ type endpoint struct {
 	patch   func(ctx context.Context, org, id string, ops []resources.PatchOp, ifMatch int64) (resources.Resource, error)
 	remove  func(ctx context.Context, org, id string, ifMatch int64) error
 	list    func(ctx context.Context, org string, q resources.Query) (resources.Page, error)
+	// members reads a group's members batch by batch, for responses that
+	// stream them (see streamMembers); nil for users.
+	members func(ctx context.Context, org, id string, fn func([]resources.Ref) error) error
 }
 
 func (h *Handler) userEndpoint() endpoint {
@@ -183,10 +186,11 @@ func (h *Handler) groupEndpoint() endpoint {
 	return endpoint{
 		h: h, rt: rt,
 		create: g.Create,
-		get: func(ctx context.Context, org, id string, p projection) (resources.Resource, error) {
-			return g.Get(ctx, org, id, !p.excludes(rt, "members"))
+		// A group is read without its members: respond streams them.
+		get: func(ctx context.Context, org, id string, _ projection) (resources.Resource, error) {
+			return g.Get(ctx, org, id, false)
 		},
-		replace: g.Replace, patch: g.Patch, remove: g.Delete, list: g.List,
+		replace: g.Replace, patch: g.Patch, remove: g.Delete, list: g.List, members: g.ScanMembers,
 	}
 }
 
@@ -243,11 +247,18 @@ func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, re
 	if status == http.StatusCreated {
 		w.Header().Set("Location", resources.Location(e.rt, e.h.cfg.BaseURL, res.ID))
 	}
+	p := e.projection(r)
 	// Room for the stored document and what a response adds to it.
-	body, err := e.render(make([]byte, 0, len(res.Raw)+512), res, e.projection(r))
+	body, err := e.render(make([]byte, 0, len(res.Raw)+512), res, p)
 	if err != nil {
 		writeError(w, r, e.h.log, err)
 		return
+	}
+	if e.members != nil && res.Members == nil {
+		if a := memberAttrs(e.rt, p); a != (resources.RefAttrs{}) {
+			e.streamMembers(w, r, status, body, res.ID, a)
+			return
+		}
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)

@@ -31,6 +31,7 @@ type api struct {
 	t     testing.TB
 	srv   *httptest.Server
 	store *backend.Store
+	url   string // the store's redis URL; "" for the embedded store
 }
 
 // stores runs fn against the embedded store and a real redis-server.
@@ -76,7 +77,7 @@ func newAPI(tb testing.TB, redisURL string, opts ...func(*scim.Config)) *api {
 	handler := scim.NewHandler(cfg, resources.NewUsers(store), resources.NewGroups(store), store, log)
 	srv.Config.Handler = scim.Observe(log, nil, handler)
 	tb.Cleanup(srv.Close)
-	return &api{t: tb, srv: srv, store: store}
+	return &api{t: tb, srv: srv, store: store, url: redisURL}
 }
 
 // response is a decoded HTTP response.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -162,7 +163,14 @@ func Observe(log *slog.Logger, metrics *Metrics, next http.Handler) http.Handler
 		inner := r.WithContext(WithRequestID(r.Context(), id))
 		start := time.Now()
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				// A response cut short (a stream whose source failed): net/http
+				// drops the connection, so the client sees it incomplete.
+				defer panic(p)
+				p = nil
+			}
+			if p != nil {
 				log.ErrorContext(r.Context(), "handler panic", "request_id", id, "method", r.Method, "path", r.URL.Path, "panic", p)
 				if rec.status == 0 {
 					writeStatus(rec, http.StatusInternalServerError, "", "internal error; the server logged the cause")

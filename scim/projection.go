@@ -3,6 +3,7 @@ package scim
 import (
 	"strings"
 
+	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -49,6 +50,12 @@ func (p projection) excludes(rt schemas.ResourceType, name string) bool {
 		}
 	}
 	return false
+}
+
+// asks reports whether the projection's attributes name the top-level
+// attribute name, or one of its sub-attributes.
+func (p projection) asks(rt schemas.ResourceType, name string) bool {
+	return len(p.attributes) > 0 && !p.excludes(rt, name)
 }
 
 // apply returns doc projected. Attributes returned "always" (id, schemas) stay;
@@ -241,4 +248,44 @@ func copyMap(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// memberAttrs returns the sub-attributes of a group's members that p
+// shows; none when it leaves members out.
+func memberAttrs(rt schemas.ResourceType, p projection) resources.RefAttrs {
+	all := resources.RefAttrs{Value: true, Ref: true, Type: true, Display: true}
+	set := func(a *resources.RefAttrs, sub string, v bool) {
+		switch strings.ToLower(sub) {
+		case "value":
+			a.Value = v
+		case "$ref":
+			a.Ref = v
+		case "type":
+			a.Type = v
+		case "display":
+			a.Display = v
+		}
+	}
+	if p.excludes(rt, "members") {
+		return resources.RefAttrs{}
+	}
+	if len(p.attributes) > 0 {
+		var a resources.RefAttrs
+		for _, path := range p.attributes {
+			if at, ok := rt.Lookup(path); ok && at.Attr.Name() == "members" {
+				if at.Sub == nil {
+					return all
+				}
+				set(&a, at.Sub.Name(), true)
+			}
+		}
+		return a
+	}
+	a := all
+	for _, path := range p.excluded {
+		if at, ok := rt.Lookup(path); ok && at.Attr.Name() == "members" && at.Sub != nil {
+			set(&a, at.Sub.Name(), false)
+		}
+	}
+	return a
 }

@@ -236,7 +236,14 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 			// go where resources without a value go.
 		}
 		q.Sort = s
-		q.WithMembers = e.rt.Name == "Group" && !p.proj.excludes(e.rt, "members")
+		// A list returns a group's members only when asked for them by name
+		// (attributes=members), a deliberate deviation from their "returned":
+		// "default": a page of large groups would be a response of millions
+		// of members, identity providers read members with GET
+		// /Groups/{id}, and many large SCIM servers leave them out of lists
+		// (draft-zollner-scim-group-members). Even asked for, a page holds
+		// at most the store's MaxListMembers.
+		q.WithMembers = e.rt.Name == "Group" && p.proj.asks(e.rt, "members")
 		// The results are only rendered, except that a sorted query across
 		// types merges them by their decoded sort keys.
 		q.RawOnly = !p.acrossTypes || q.Sort == nil

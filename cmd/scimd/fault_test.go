@@ -344,32 +344,12 @@ func TestFaultRedisKilledUnderWrites(t *testing.T) {
 // a request that met a failing Redis may not answer 500, nor a 409 or 404
 // that its own write, run and then resent, caused.
 func (l *ledger) onlySuccessOr503(t *testing.T) {
-	awaitingFix(t)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for s, n := range l.statuses {
 		if (s < 200 || s > 299) && s != http.StatusServiceUnavailable {
 			t.Errorf("%d answers of status %d; want only successes and 503 (answers by status: %v)", n, s, l.statuses)
 		}
-	}
-}
-
-// awaitingFixes names the fault tests that fail today because of a defect of
-// issue 10 that another branch fixes, and the defect. They are skipped, with
-// that reason, until the fix is merged and its entry removed here;
-// SCIM_FAULT_ALL=1 runs them anyway.
-var awaitingFixes = map[string]string{
-	"TestFaultRedisKilledUnderWrites/answers": "item 2: go-redis resends a script whose answer was lost, and a create that ran answers 409 \"already taken\"",
-	"TestFaultRedisPaused/answers":            "item 2: go-redis resends a script after its read timeout, and a create that ran answers 409 \"already taken\"",
-	"TestFaultRedisOutOfMemory/answers":       "item 3: Redis's OOM answer is a 500, not a 503 with Retry-After",
-}
-
-// awaitingFix skips t, saying why, while its defect is not fixed (see
-// awaitingFixes).
-func awaitingFix(t *testing.T) {
-	t.Helper()
-	if why, ok := awaitingFixes[t.Name()]; ok && os.Getenv("SCIM_FAULT_ALL") != "1" {
-		t.Skipf("fails until issue 10 %s is fixed (SCIM_FAULT_ALL=1 runs it)", why)
 	}
 }
 

@@ -1,0 +1,100 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+)
+
+// docReads counts the pipelines that read user documents; after runs, once,
+// after the first.
+type docReads struct {
+	n     atomic.Int64
+	after func()
+}
+
+func (*docReads) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (*docReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (d *docReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, c := range cmds {
+			if c.Name() == "hmget" && strings.Contains(fmt.Sprint(c.Args()[1]), ":user:") {
+				if d.n.Add(1) == 1 && d.after != nil {
+					d.after()
+				}
+				break
+			}
+		}
+		return err
+	}
+}
+
+// TestFilterWorkBudget: a query whose filter would be evaluated on more
+// documents × comparisons than MaxFilterWork fails with TooMany before it
+// reads a single document; one within the budget runs.
+func TestFilterWorkBudget(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for i := range 6 {
+			mustCreateUser(t, s, user(fmt.Sprintf("u%d@example.com", i)))
+		}
+		reads := &docReads{}
+		s.client.AddHook(reads)
+		s.MaxFilterWork = 10
+		byTitle, err := resources.ParseSort(schemas.Users(), "title", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{
+			`userName co "1" or userName co "2"`,             // a scan: 6 users × 2
+			`userName sw "u" and (title co "a" or title pr)`, // 6 candidates × 3
+		} {
+			e, err := resources.ParseFilter(schemas.Users(), f)
+			if err != nil {
+				t.Fatalf("ParseFilter(%q): %v", f, err)
+			}
+			_, err = s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10})
+			wantCode(t, "ListUsers("+f+")", err, resources.TooMany)
+			_, err = s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10, Sort: byTitle})
+			wantCode(t, "sorted ListUsers("+f+")", err, resources.TooMany)
+		}
+		if n := reads.n.Load(); n != 0 {
+			t.Errorf("queries over the budget read documents %d times, want 0", n)
+		}
+		e, _ := resources.ParseFilter(schemas.Users(), `userName co "1"`)
+		if page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10}); err != nil || page.Total != 1 {
+			t.Errorf("ListUsers within the budget = %d, %v; want 1 match", page.Total, err)
+		}
+	})
+}
+
+// TestFilterScanStopsWhenClientLeaves: a scan stops at the next batch once
+// its context is done.
+func TestFilterScanStopsWhenClientLeaves(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		for i := range scanBatch + 1 {
+			mustCreateUser(t, s, user(fmt.Sprintf("u%d@example.com", i)))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		reads := &docReads{after: cancel}
+		s.client.AddHook(reads)
+		e, _ := resources.ParseFilter(schemas.Users(), `userName co "1"`)
+		_, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("ListUsers after the client left = %v, want context.Canceled", err)
+		}
+		if n := reads.n.Load(); n != 1 {
+			t.Errorf("the scan read documents %d times after the client left at the first, want 1", n)
+		}
+	})
+}

@@ -28,9 +28,10 @@ const (
 
 // api is a running scimd SCIM handler on a real store.
 type api struct {
-	t     testing.TB
-	srv   *httptest.Server
-	store *backend.Store
+	t       testing.TB
+	srv     *httptest.Server
+	store   *backend.Store
+	handler http.Handler // what srv serves, for a test that calls it directly
 }
 
 // stores runs fn against the embedded store and a real redis-server.
@@ -43,6 +44,13 @@ func stores(t *testing.T, fn func(t *testing.T, a *api), opts ...func(*scim.Conf
 // newAPI serves the SCIM API on a store at redisURL ("" for embedded); opts
 // adjust the handler's configuration.
 func newAPI(tb testing.TB, redisURL string, opts ...func(*scim.Config)) *api {
+	tb.Helper()
+	return newAPIWithUsers(tb, redisURL, nil, opts...)
+}
+
+// newAPIWithUsers is newAPI whose user service stores through
+// users(store) (a test's wrapper of the store) when users is not nil.
+func newAPIWithUsers(tb testing.TB, redisURL string, users func(*backend.Store) resources.UserStore, opts ...func(*scim.Config)) *api {
 	tb.Helper()
 	ctx := context.Background()
 	store, err := backend.Open(ctx, redisURL)
@@ -73,10 +81,14 @@ func newAPI(tb testing.TB, redisURL string, opts ...func(*scim.Config)) *api {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	handler := scim.NewHandler(cfg, resources.NewUsers(store), resources.NewGroups(store), store, log)
+	var userStore resources.UserStore = store
+	if users != nil {
+		userStore = users(store)
+	}
+	handler := scim.NewHandler(cfg, resources.NewUsers(userStore), resources.NewGroups(store), store, log)
 	srv.Config.Handler = scim.Observe(log, nil, handler)
 	tb.Cleanup(srv.Close)
-	return &api{t: tb, srv: srv, store: store}
+	return &api{t: tb, srv: srv, store: store, handler: srv.Config.Handler}
 }
 
 // response is a decoded HTTP response.

@@ -127,7 +127,7 @@ func TestInvitationAccepted(t *testing.T) {
 			t.Errorf("the log holds the token or the password")
 		}
 		// The change log tells the password apart from a profile edit.
-		want := []string{"owner create", "owner invite", "customer:" + id + " setPassword"}
+		want := []string{"token:owner create", "token:owner invite", "customer:" + id + " setPassword"}
 		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("change log of the user = %v, want %v", got, want)
 		}
@@ -223,7 +223,7 @@ func TestInvitationNotDelivered(t *testing.T) {
 			t.Errorf("the log holds the token")
 		}
 		// The state changes of delivery are the invitation's, not edits.
-		want := []string{"owner create", "owner invite", "owner invite", "owner invite", "owner invite"}
+		want := []string{"token:owner create", "token:owner invite", "token:owner invite", "token:owner invite", "token:owner invite"}
 		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("change log of the user = %v, want %v", got, want)
 		}
@@ -292,7 +292,7 @@ func TestTemporaryPassword(t *testing.T) {
 				t.Errorf("the log holds a password")
 			}
 		}
-		want := []string{"owner create", "customer:" + id + " setPassword"}
+		want := []string{"token:owner create", "customer:" + id + " setPassword"}
 		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("change log of the user = %v, want %v", got, want)
 		}

@@ -74,6 +74,16 @@ local function uniqueFault(hash, uk, id)
   if owner and owner ~= id then return 'taken' end
 end
 
+-- endLinks deletes a user's pending invitation (or password reset) and
+-- self-registration confirmation.
+local function endLinks(prefix, id)
+  for _, kind in ipairs({'invite', 'confirm'}) do
+    local current = prefix .. 'u' .. kind .. ':' .. id
+    local hash = redis.call('GET', current)
+    if hash then redis.call('DEL', prefix .. kind .. ':' .. hash, current) end
+  end
+end
+
 local function sortedKeys(key)
   local ks = redis.call('HKEYS', key)
   table.sort(ks)
@@ -87,7 +97,8 @@ end
 // 6 user's groups.
 // ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
 // userName, "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
-// 9 index entries (JSON), 10 actor, 11 action, 12 change log cap.
+// 9 index entries (JSON), 10 actor, 11 action, 12 change log cap, 13 "1"
+// to end the user's pending invitation and confirmation links.
 // Returns {"ok", version, created, groups (flat id, display)} or {marker}.
 const writeUserSrc = luaCommon + `
 local prefix, id, expect, uk, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[7]
@@ -121,6 +132,7 @@ setIndex(prefix, 'user', id, old, new)
 local ver = touch(prefix, 'user', id, now)
 redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', ARGV[6], 'ix', ARGV[9])
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
+if ARGV[13] == '1' then endLinks(prefix, id) end
 local groups = redis.call('HGETALL', KEYS[6])
 if cur[3] ~= ARGV[6] then
   -- The groups show the new display in their members: a new version each.
@@ -160,11 +172,7 @@ if cur[5] then redis.call('ZREM', prefix .. 'ix:user:meta.lastModified', cur[5] 
 redis.call('ZREM', KEYS[4], id)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
 -- The user's pending invitation or confirmation goes with it.
-for _, kind in ipairs({'invite', 'confirm'}) do
-  local current = prefix .. 'u' .. kind .. ':' .. id
-  local hash = redis.call('GET', current)
-  if hash then redis.call('DEL', prefix .. kind .. ':' .. hash, current) end
-end
+endLinks(prefix, id)
 audit(prefix, ARGV[6], ARGV[5], 'delete', 'User', id, now)
 return {'ok'}
 `

@@ -94,6 +94,11 @@ type Page struct {
 type UserWrite struct {
 	// PasswordHash, when not empty, replaces the stored password hash.
 	PasswordHash string
+	// EndLinks ends the user's pending emailed links (an invitation or
+	// password reset, a self-registration confirmation) in the same write:
+	// a link is good for the credentials and the account it was sent for,
+	// not for those that replaced them (see [Users.prepare]).
+	EndLinks bool
 }
 
 // MemberDelta is a change to a group's membership, applied atomically with the

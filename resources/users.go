@@ -306,6 +306,11 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 			state = schemas.AccountStateActive
 		}
 	}
+	// A link emailed to choose a password dies with any new password (the
+	// customer's own through /Me, or one an administrator set) and when the
+	// account is disabled: re-enabling it must not bring back a link sent
+	// before. Deleting the account ends its links too (the store does).
+	w.EndLinks = cur != nil && (w.PasswordHash != "" || enabled(*cur) && !enabled(Resource{Attributes: b.attrs}))
 	if state == "" {
 		state = schemas.AccountStateActive
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/mail"
 	"strings"
 	"time"
 
@@ -319,18 +318,6 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 	}
 	ext["accountState"] = state
 	return w, nil
-}
-
-// checkEmail requires userName to be a bare email address (no display name).
-func checkEmail(name string) error {
-	if name == "" {
-		return Errorf(InvalidValue, "attribute \"userName\" is required: the customer's email address")
-	}
-	addr, err := mail.ParseAddress(name)
-	if err != nil || addr.Address != name || !strings.Contains(name[strings.LastIndex(name, "@")+1:], ".") {
-		return Errorf(InvalidValue, "attribute \"userName\" must be an email address such as jane@example.com, got %q", name)
-	}
-	return nil
 }
 
 // cloneMap deep-copies a JSON document (see deepCopy).

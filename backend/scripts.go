@@ -132,7 +132,6 @@ setIndex(prefix, 'user', id, old, new)
 local ver = touch(prefix, 'user', id, now)
 redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', ARGV[6], 'ix', ARGV[9])
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
-if ARGV[13] == '1' then endLinks(prefix, id) end
 local groups = redis.call('HGETALL', KEYS[6])
 if cur[3] ~= ARGV[6] then
   -- The groups show the new display in their members: a new version each.
@@ -141,6 +140,7 @@ if cur[3] ~= ARGV[6] then
     touch(prefix, 'group', groups[i], now)
   end
 end
+if ARGV[13] == '1' then endLinks(prefix, id) end
 audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
 return {'ok', ver, created, groups}
 `
@@ -185,8 +185,10 @@ return {'ok'}
 // displayName), 6 displayName, 7 now, 8 index entries (JSON), 9 remove all
 // ("1"/"0"), 10 remove (JSON ids), 11 add (JSON ids), 12 "members" to apply
 // only the membership delta to an existing group, whatever its version, leaving
-// its document as it is (ARGV 3-6 and 8 are then ignored), 13 actor, 14
-// action, 15 change log cap.
+// its document as it is (ARGV 3-6 and 8 are then ignored), or "document" to
+// update a group whose stored document is still ARGV 16, whatever its
+// version (membership changes do not change the document), 13 actor, 14
+// action, 15 change log cap, 16 the document a "document" write expects.
 // A write that changes nothing (the same document, members added that were
 // members already, removed that were not) leaves the version, lastModified
 // and the change log alone.
@@ -200,6 +202,9 @@ local fault
 if membersOnly then
   if not cur[1] then return {'notfound'} end
   uk, name = cur[2] or '', cur[3] or ''
+elseif ARGV[12] == 'document' then
+  if not cur[1] then return {'notfound'} end
+  if cur[6] ~= ARGV[16] then fault = 'conflict' end
 else
   fault = versionFault(cur[1], expect)
 end

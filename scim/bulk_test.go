@@ -520,7 +520,7 @@ func TestBulkCycleClientLeaves(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				l := &leavingClient{creates: c.creates, replaces: c.replaces, cancel: cancel}
-				a := newAPIWithUsers(t, s.url(t), func(st *backend.Store) resources.UserStore { l.Store = st; return l })
+				a := newAPIWith(t, s.url(t), storeWrap{users: func(st *backend.Store) resources.UserStore { l.Store = st; return l }})
 				req := httptest.NewRequestWithContext(ctx, "POST", scim.BasePath+"/Bulk", bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+ownerToken)
 				req.Header.Set("Content-Type", "application/scim+json")

@@ -45,12 +45,18 @@ func stores(t *testing.T, fn func(t *testing.T, a *api), opts ...func(*scim.Conf
 // adjust the handler's configuration.
 func newAPI(tb testing.TB, redisURL string, opts ...func(*scim.Config)) *api {
 	tb.Helper()
-	return newAPIWithUsers(tb, redisURL, nil, opts...)
+	return newAPIWith(tb, redisURL, storeWrap{}, opts...)
 }
 
-// newAPIWithUsers is newAPI whose user service stores through
-// users(store) (a test's wrapper of the store) when users is not nil.
-func newAPIWithUsers(tb testing.TB, redisURL string, users func(*backend.Store) resources.UserStore, opts ...func(*scim.Config)) *api {
+// storeWrap has a test's wrappers of the store, through which the user and
+// group services store when they are set.
+type storeWrap struct {
+	users  func(*backend.Store) resources.UserStore
+	groups func(*backend.Store) resources.GroupStore
+}
+
+// newAPIWith is newAPI whose services store through wrap's wrappers.
+func newAPIWith(tb testing.TB, redisURL string, wrap storeWrap, opts ...func(*scim.Config)) *api {
 	tb.Helper()
 	ctx := context.Background()
 	store, err := backend.Open(ctx, redisURL)
@@ -82,10 +88,14 @@ func newAPIWithUsers(tb testing.TB, redisURL string, users func(*backend.Store) 
 		o(&cfg)
 	}
 	var userStore resources.UserStore = store
-	if users != nil {
-		userStore = users(store)
+	if wrap.users != nil {
+		userStore = wrap.users(store)
 	}
-	handler := scim.NewHandler(cfg, resources.NewUsers(userStore), resources.NewGroups(store), store, log)
+	var groupStore resources.GroupStore = store
+	if wrap.groups != nil {
+		groupStore = wrap.groups(store)
+	}
+	handler := scim.NewHandler(cfg, resources.NewUsers(userStore), resources.NewGroups(groupStore), store, log)
 	srv.Config.Handler = scim.Observe(log, nil, handler)
 	tb.Cleanup(srv.Close)
 	return &api{t: tb, srv: srv, store: store, handler: srv.Config.Handler}

@@ -69,7 +69,7 @@
 //
 // Every write script appends one entry to the organization's "changes"
 // stream, in the same script as the change, so the log and the data never
-// disagree: fields time, who (an API token's name, "customer:<userId>", "cli",
+// disagree: fields time, who ("token:<name>", "customer:<userId>", "cli",
 // "self-registration", "admin:<adminId>" or "system": see resources.Actor),
 // action (create, replace, patch, delete, members, invite, register, confirm,
 // setPassword), type (User, Group, Token, Settings, Administrator) and id (a

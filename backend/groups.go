@@ -22,7 +22,7 @@ func (s *Store) CreateGroup(ctx context.Context, org string, g resources.Resourc
 	for i, m := range g.Members {
 		add[i] = m.ID
 	}
-	out, err := s.putGroup(ctx, org, g, 0, resources.MemberDelta{Add: add})
+	out, err := s.putGroup(ctx, org, g, 0, nil, resources.MemberDelta{Add: add})
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("create group %s: %w", g.ID, err)
 	}
@@ -42,14 +42,34 @@ func (s *Store) UpdateGroup(ctx context.Context, org string, g resources.Resourc
 	if version <= 0 && g.Attributes != nil {
 		return resources.Resource{}, fmt.Errorf("update group %s: %w", g.ID, resources.ErrVersionConflict)
 	}
-	out, err := s.putGroup(ctx, org, g, version, d)
+	out, err := s.putGroup(ctx, org, g, version, nil, d)
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("update group %s: %w", g.ID, err)
 	}
 	return out, nil
 }
 
-func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, version int64, d resources.MemberDelta) (resources.Resource, error) {
+// UpdateGroupIfDocument writes g's attributes and applies d as UpdateGroup
+// does, if the stored document is still based (the Raw of the version, read
+// by GetGroup, that the caller computed g from), else it returns
+// [resources.ErrVersionConflict]. version is that version, whose document
+// was based. Membership changes since, which give the group new versions but
+// leave its document alone, do not fail it.
+func (s *Store) UpdateGroupIfDocument(ctx context.Context, org string, g resources.Resource, version int64, based []byte, d resources.MemberDelta) (resources.Resource, error) {
+	if version <= 0 || g.Attributes == nil || len(based) == 0 {
+		return resources.Resource{}, fmt.Errorf("update group %s: %w", g.ID, resources.ErrVersionConflict)
+	}
+	out, err := s.putGroup(ctx, org, g, version, based, d)
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("update group %s: %w", g.ID, err)
+	}
+	return out, nil
+}
+
+// putGroup runs writeGroupSrc: a creation (version 0), a membership delta
+// (g.Attributes nil), or an update if the stored version is still version,
+// or, when based is set, if the stored document is still based.
+func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, version int64, based []byte, d resources.MemberDelta) (resources.Resource, error) {
 	p, err := prefix(org)
 	if err != nil {
 		return resources.Resource{}, err
@@ -61,6 +81,9 @@ func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, 
 		mode, action = "members", resources.ActionMembers
 	case version != 0:
 		action = resources.UpdateAction(ctx)
+		if based != nil {
+			mode = "document"
+		}
 	}
 	doc, err := json.Marshal(g.Attributes)
 	if err != nil {
@@ -77,7 +100,7 @@ func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, 
 	keys := []string{p + "group:" + g.ID, p + "unique:group:displayName", p + "all:group", p + "seq", p + "members:" + g.ID}
 	res, err := s.writeGroup.Run(ctx, s.client, keys,
 		p, g.ID, version, doc, uk, name, ts, s.groups.indexEntries(g.Attributes), removeAll, remove, add, mode,
-		resources.Actor(ctx), string(action), s.MaxChanges).Slice()
+		resources.Actor(ctx), string(action), s.MaxChanges, based).Slice()
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redis: %w", err)
 	}

@@ -258,3 +258,43 @@ func TestReplaceMembers(t *testing.T) {
 		}
 	})
 }
+
+// TestUpdateGroupIfDocument: a write conditioned on the document goes
+// through after member changes (new versions, same document) and loses to
+// another document write.
+func TestUpdateGroupIfDocument(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u := mustCreateUser(t, s, user("member@example.com"))
+		g := mustCreateGroup(t, s, group("Before"))
+		read, err := s.GetGroup(ctx, org, g.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateGroup(ctx, org, resources.Resource{ID: g.ID}, 0, resources.MemberDelta{Add: []string{u.ID}}); err != nil {
+			t.Fatalf("member add: %v", err)
+		}
+		renamed := maps.Clone(read.Attributes)
+		renamed["displayName"] = "After"
+		out, err := s.UpdateGroupIfDocument(ctx, org, resources.Resource{ID: g.ID, Attributes: renamed}, read.Version, read.Raw, resources.MemberDelta{})
+		if err != nil {
+			t.Fatalf("UpdateGroupIfDocument after a member change: %v", err)
+		}
+		if out.Version != read.Version+2 {
+			t.Errorf("version = %d, want %d (the member add, then the rename)", out.Version, read.Version+2)
+		}
+		got, _ := s.GetGroup(ctx, org, g.ID, true)
+		if got.Attributes["displayName"] != "After" || len(got.Members) != 1 {
+			t.Errorf("group = %v with members %v, want After with its member", got.Attributes, got.Members)
+		}
+		// The document read before is no longer the stored one.
+		again := maps.Clone(read.Attributes)
+		again["displayName"] = "Again"
+		if _, err := s.UpdateGroupIfDocument(ctx, org, resources.Resource{ID: g.ID, Attributes: again}, read.Version, read.Raw, resources.MemberDelta{}); !errors.Is(err, resources.ErrVersionConflict) {
+			t.Errorf("UpdateGroupIfDocument over a changed document = %v, want ErrVersionConflict", err)
+		}
+		if _, err := s.UpdateGroupIfDocument(ctx, org, resources.Resource{ID: "no-such-group", Attributes: again}, 1, read.Raw, resources.MemberDelta{}); resources.ErrorCode(err) != resources.NotFound {
+			t.Errorf("UpdateGroupIfDocument of no group = %v, want NotFound", err)
+		}
+	})
+}

@@ -29,7 +29,9 @@ var _ resources.OnboardingStore = (*Store)(nil)
 // A new invitation for a user deletes the one uinvite names (a resend revokes
 // the link sent before), in the script that stores it; confirmations work the
 // same way. Redeeming an invitation, a ticket or a confirmation deletes it in
-// the script that writes the account, so it works once.
+// the script that writes the account, so it works once. A user write with
+// resources.UserWrite.EndLinks (a new password, a disable) and a user's
+// deletion delete the user's invitation and confirmation in their script.
 
 // issueInviteSrc stores a new invitation (or self-registration
 // confirmation) for a user whose version is still the one the caller checked

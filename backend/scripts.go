@@ -137,6 +137,16 @@ local function uniqueFault(hash, uk, id)
   if owner and owner ~= id then return 'taken' end
 end
 
+-- endLinks deletes a user's pending invitation (or password reset) and
+-- self-registration confirmation.
+local function endLinks(prefix, id)
+  for _, kind in ipairs({'invite', 'confirm'}) do
+    local current = prefix .. 'u' .. kind .. ':' .. id
+    local hash = redis.call('GET', current)
+    if hash then redis.call('DEL', prefix .. kind .. ':' .. hash, current) end
+  end
+end
+
 local function sortedKeys(key)
   local ks = redis.call('HKEYS', key)
   table.sort(ks)
@@ -150,7 +160,8 @@ end
 // 6 user's groups (read through userGroups).
 // ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
 // userName, "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
-// 9 index entries (JSON), 10 actor, 11 action, 12 change log cap.
+// 9 index entries (JSON), 10 actor, 11 action, 12 change log cap, 13 "1"
+// to end the user's pending invitation and confirmation links.
 // Returns {"ok", version, created, groups (flat id, display)} or {marker}.
 const writeUserSrc = luaCommon + `
 local prefix, id, expect, uk, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[7]
@@ -193,6 +204,7 @@ if cur[3] ~= ARGV[6] then
     touch(prefix, 'group', groups[i], now)
   end
 end
+if ARGV[13] == '1' then endLinks(prefix, id) end
 audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
 return {'ok', ver, created, groups}
 `
@@ -224,11 +236,7 @@ if cur[5] then redis.call('ZREM', prefix .. 'ix:user:meta.lastModified', cur[5] 
 redis.call('ZREM', KEYS[4], id)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
 -- The user's pending invitation or confirmation goes with it.
-for _, kind in ipairs({'invite', 'confirm'}) do
-  local current = prefix .. 'u' .. kind .. ':' .. id
-  local hash = redis.call('GET', current)
-  if hash then redis.call('DEL', prefix .. kind .. ':' .. hash, current) end
-end
+endLinks(prefix, id)
 audit(prefix, ARGV[6], ARGV[5], 'delete', 'User', id, now)
 return {'ok'}
 `
@@ -241,8 +249,10 @@ return {'ok'}
 // displayName), 6 displayName, 7 now, 8 index entries (JSON), 9 remove all
 // ("1"/"0"), 10 remove (JSON ids), 11 add (JSON ids), 12 "members" to apply
 // only the membership delta to an existing group, whatever its version, leaving
-// its document as it is (ARGV 3-6 and 8 are then ignored), 13 actor, 14
-// action, 15 change log cap.
+// its document as it is (ARGV 3-6 and 8 are then ignored), or "document" to
+// update a group whose stored document is still ARGV 16, whatever its
+// version (membership changes do not change the document), 13 actor, 14
+// action, 15 change log cap, 16 the document a "document" write expects.
 // A write that changes nothing (the same document, members added that were
 // members already, removed that were not) leaves the version, lastModified
 // and the change log alone.
@@ -257,6 +267,9 @@ local fault
 if membersOnly then
   if not cur[1] then return {'notfound'} end
   uk, name = cur[2] or '', cur[3] or ''
+elseif ARGV[12] == 'document' then
+  if not cur[1] then return {'notfound'} end
+  if cur[6] ~= ARGV[16] then fault = 'conflict' end
 else
   fault = versionFault(cur[1], expect)
 end

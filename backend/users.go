@@ -68,7 +68,7 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + "unique:user:userName", p + "all:user", p + "seq", p + "ugroups:" + u.ID}
 	res, err := s.writeUser.Run(ctx, s.client, keys,
 		p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, s.users.indexEntries(u.Attributes),
-		resources.Actor(ctx), string(action), s.MaxChanges).Slice()
+		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0).Slice()
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redis: %w", err)
 	}

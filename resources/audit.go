@@ -36,8 +36,11 @@ type Change struct {
 	Seq string
 	// Time is when the change was written.
 	Time time.Time
-	// Who is the actor: an API token's name, "customer:<userId>" for a
-	// customer's self-service, "cli" for the scimd command, or [SystemActor].
+	// Who is the actor: "token:<name>" for an API token ([TokenActor]),
+	// "admin:<adminId>" for an administrator in the console,
+	// "customer:<userId>" for a customer's self-service, "self-registration",
+	// "cli" for the scimd command, or [SystemActor]. Entries written before
+	// token actors had their prefix hold a token's bare name.
 	Who string
 	// Action is what was done.
 	Action Action
@@ -71,6 +74,13 @@ func Actor(ctx context.Context) string {
 	}
 	return SystemActor
 }
+
+// TokenActor is the actor of a request made with the API token name. The
+// prefix keeps a token apart from the built-in actors: a token may be named
+// "cli", "system" or "self-registration" (and no token name holds a ':', see
+// [ValidateTokenName]), so every actor a token can be is one no other kind
+// of actor is.
+func TokenActor(name string) string { return "token:" + name }
 
 // CustomerActor is the actor of a customer acting on their own account.
 func CustomerActor(userID string) string { return "customer:" + userID }

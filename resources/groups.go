@@ -163,7 +163,15 @@ func (g *Groups) update(ctx context.Context, org, id string, ifMatch int64, appl
 		if err := g.check(attrs); err != nil {
 			return Resource{}, err
 		}
-		res, err := g.store.UpdateGroup(ctx, org, Resource{ID: id, Attributes: attrs}, cur.Version, d)
+		var res Resource
+		if ifMatch == 0 && len(cur.Raw) > 0 {
+			// Without If-Match the write needs only the document it was
+			// computed from: member changes meanwhile (they bump the
+			// version, never the document) do not make it lose.
+			res, err = g.store.UpdateGroupIfDocument(ctx, org, Resource{ID: id, Attributes: attrs}, cur.Version, cur.Raw, d)
+		} else {
+			res, err = g.store.UpdateGroup(ctx, org, Resource{ID: id, Attributes: attrs}, cur.Version, d)
+		}
 		if !errors.Is(err, ErrVersionConflict) {
 			return res, err
 		}

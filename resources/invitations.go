@@ -311,7 +311,11 @@ func (u *Users) setAccountState(ctx context.Context, org string, cur Resource, s
 // Invitation returns the account an invitation token (or password-reset
 // link, see [Users.ResendInvitation]) of org is for, if the token is usable
 // and the account still waits for an invitation or has a password to
-// replace; else [ErrInvalidInvitation].
+// replace; else [ErrInvalidInvitation]. A link ends with the account, with a
+// new password and when the account is disabled ([UserWrite.EndLinks]); one
+// sent to an account that was disabled already (an identity provider
+// creating it ahead of its start date) sets the password the customer signs
+// in with once the account is enabled.
 func (u *Users) Invitation(ctx context.Context, org string, token Secret) (Resource, error) {
 	if u.onboarding == nil || token == "" {
 		return Resource{}, ErrInvalidInvitation

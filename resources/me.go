@@ -121,7 +121,7 @@ func (u *Users) findByUserName(ctx context.Context, org, userName string) (Resou
 // state is closed until someone decides otherwise. Likewise "active" must be
 // true: an account whose "active" was removed (unassigned) is disabled.
 func maySignIn(r Resource) bool {
-	if active, _ := r.Attributes["active"].(bool); !active {
+	if !enabled(r) {
 		return false
 	}
 	switch accountState(r) {
@@ -129,6 +129,13 @@ func maySignIn(r Resource) bool {
 		return true
 	}
 	return false
+}
+
+// enabled reports whether an account's "active" is true; false or
+// unassigned is a disabled account.
+func enabled(r Resource) bool {
+	active, _ := r.Attributes["active"].(bool)
+	return active
 }
 
 func accountState(r Resource) string {

@@ -139,8 +139,8 @@ func CheckRegistration(r Registration) map[string]string {
 	email := strings.TrimSpace(r.Email)
 	if email == "" {
 		problems["email"] = "Enter your email address."
-	} else if checkEmail(email) != nil {
-		problems["email"] = "Enter an email address such as jane@example.com."
+	} else if p := emailProblem(email); p != "" {
+		problems["email"] = "Enter an email address such as jane@example.com: this one " + p + "."
 	}
 	for field, v := range map[string]string{"givenName": r.GivenName, "familyName": r.FamilyName} {
 		what := "first"

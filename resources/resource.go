@@ -94,6 +94,11 @@ type Page struct {
 type UserWrite struct {
 	// PasswordHash, when not empty, replaces the stored password hash.
 	PasswordHash string
+	// EndLinks ends the user's pending emailed links (an invitation or
+	// password reset, a self-registration confirmation) in the same write:
+	// a link is good for the credentials and the account it was sent for,
+	// not for those that replaced them (see [Users.prepare]).
+	EndLinks bool
 }
 
 // MemberDelta is a change to a group's membership, applied atomically with the
@@ -149,6 +154,13 @@ type GroupStore interface {
 	// so concurrent member adds never conflict. The returned resource then has
 	// no attributes.
 	UpdateGroup(ctx context.Context, org string, g Resource, version int64, d MemberDelta) (Resource, error)
+	// UpdateGroupIfDocument is UpdateGroup for a write computed from the
+	// group's document alone: it applies if the stored document is still
+	// based (the Raw of version, as GetGroup read it), else it returns
+	// [ErrVersionConflict]. Membership changes, which give the group new
+	// versions but leave its document alone, do not fail it: a rename goes
+	// through while clients change members.
+	UpdateGroupIfDocument(ctx context.Context, org string, g Resource, version int64, based []byte, d MemberDelta) (Resource, error)
 	// DeleteGroup removes a group; its members lose it from their groups.
 	DeleteGroup(ctx context.Context, org, id string, version int64) error
 	// ListGroups runs a query.

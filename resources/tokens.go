@@ -88,8 +88,10 @@ const maxNameLen = 64
 
 // ValidateTokenName checks a token's name: 1 to 64 letters, digits, '.', '_'
 // or '-'. A name is unique within its organization and shown in logs and the
-// audit trail as the actor, so it is kept plain; having no ':' keeps it apart
-// from actors such as "customer:<userId>".
+// audit trail, so it is kept plain. In the audit trail it is the actor
+// "token:<name>" ([TokenActor]): having no ':', no name can make that read as
+// another token or as a built-in actor, so names such as "cli" or "system"
+// need not be reserved.
 func ValidateTokenName(name string) error {
 	if !plainName(name) {
 		return Errorf(InvalidValue, "invalid token name %q: use 1 to %d letters, digits, '.', '_' or '-'", name, maxNameLen)

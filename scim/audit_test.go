@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -52,15 +53,15 @@ func TestAuditTrail(t *testing.T) {
 		a.do("DELETE", "/Users/"+uid, collabToken, nil).must(t, http.StatusNoContent)
 
 		want := []string{
-			"collaborator create User " + uid,
-			"owner patch User " + uid,
-			"collaborator replace User " + uid,
-			"owner create Group " + gid,
-			"owner members Group " + gid,
-			"owner patch Group " + gid,
-			"owner replace Group " + gid,
-			"owner delete Group " + gid,
-			"collaborator delete User " + uid,
+			"token:collaborator create User " + uid,
+			"token:owner patch User " + uid,
+			"token:collaborator replace User " + uid,
+			"token:owner create Group " + gid,
+			"token:owner members Group " + gid,
+			"token:owner patch Group " + gid,
+			"token:owner replace Group " + gid,
+			"token:owner delete Group " + gid,
+			"token:collaborator delete User " + uid,
 		}
 		got := a.changes("acme")
 		var lines []string
@@ -81,7 +82,7 @@ func TestAuditTrail(t *testing.T) {
 				t.Errorf("change log entry %s has no time", text)
 			}
 		}
-		if other := a.changes("globex"); len(other) != 1 || other[0].Who != "owner" || other[0].Action != resources.ActionCreate {
+		if other := a.changes("globex"); len(other) != 1 || other[0].Who != "token:owner" || other[0].Action != resources.ActionCreate {
 			t.Errorf("globex's change log = %+v, want its one create", other)
 		}
 	})
@@ -97,8 +98,8 @@ func TestAuditTrailBulk(t *testing.T) {
 		},
 	}).must(t, http.StatusOK)
 	got := a.changes("acme")
-	if len(got) != 2 || got[0].Who != "collaborator" || got[0].Action != resources.ActionCreate ||
-		got[1].Who != "collaborator" || got[1].Action != resources.ActionPatch {
+	if len(got) != 2 || got[0].Who != "token:collaborator" || got[0].Action != resources.ActionCreate ||
+		got[1].Who != "token:collaborator" || got[1].Action != resources.ActionPatch {
 		t.Fatalf("change log after /Bulk = %+v, want a create and a patch by the collaborator token; bulk answered %s", got, r.raw)
 	}
 }
@@ -125,4 +126,26 @@ func TestAuditTrailSelfService(t *testing.T) {
 			t.Errorf("last change = %q, want %q", got, want)
 		}
 	})
+}
+
+// TestAuditTokenCannotImitateBuiltInActors: a token may be named like a
+// built-in actor ("cli", "system", "self-registration"), or like another
+// kind's prefix; its changes still read as that token's, never as the
+// built-in actor's.
+func TestAuditTokenCannotImitateBuiltInActors(t *testing.T) {
+	a := newAPI(t, "")
+	ctx := context.Background()
+	for i, name := range []string{"cli", resources.SystemActor, resources.RegistrationActor, "admin", "customer"} {
+		secret := fmt.Sprintf("imitating-token-%d-0123456789", i)
+		err := a.store.PutToken(ctx, resources.Token{Org: "acme", Name: name, Role: resources.RoleCollaborator,
+			Hash: resources.HashToken(resources.Secret(secret)), Created: time.Now()})
+		if err != nil {
+			t.Fatalf("PutToken %q: %v", name, err)
+		}
+		a.do("POST", "/Users", secret, user(fmt.Sprintf("imitated-%d@example.com", i), nil)).must(t, http.StatusCreated)
+		got := a.changes("acme")
+		if who := got[len(got)-1].Who; who != resources.TokenActor(name) {
+			t.Errorf("the change of a token named %q is recorded as by %q, want %q", name, who, resources.TokenActor(name))
+		}
+	}
 }

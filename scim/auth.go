@@ -99,8 +99,8 @@ func toPrincipal(t resources.Token) resources.Principal {
 
 // requireAuth authenticates every request, applies the abuse limits (see
 // ratelimit.go), refuses writes to readers, and puts the principal in the
-// context, with its token name as the actor of the audit trail
-// ([resources.WithActor]).
+// context, with its token as the actor of the audit trail
+// ([resources.TokenActor]).
 //
 // A request whose context already has a principal is an operation of a /Bulk
 // request, dispatched internally: it is authenticated again but not counted
@@ -141,7 +141,7 @@ func (h *Handler) requireAuth(next http.Handler) http.Handler {
 			return
 		}
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
-		next.ServeHTTP(w, r.WithContext(resources.WithActor(ctx, p.Name)))
+		next.ServeHTTP(w, r.WithContext(resources.WithActor(ctx, resources.TokenActor(p.Name))))
 	})
 }
 

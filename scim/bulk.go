@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
@@ -430,7 +432,7 @@ func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 		if cycle := plan.cycles[i]; cycle != nil {
 			ran = h.runCycle(r, ops, cycle, created, declared)
 		} else {
-			ran[i] = h.runOp(r, ops[i], created, declared)
+			ran[i] = h.runOp(r.Context(), r, ops[i], created, declared)
 		}
 		stop := false
 		for m, res := range ran {
@@ -453,15 +455,27 @@ func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 	return out
 }
 
+// cycleUndoTimeout bounds the undoing of a failed cycle. The undo runs on a
+// context of its own (STYLE.md "Context first"): it must finish when the
+// client has left, which is one of the reasons it runs.
+const cycleUndoTimeout = 30 * time.Second
+
 // runCycle runs the POSTs of a cycle of bulkId references (RFC 7644
 // §3.7.1: the service provider "MUST try to resolve circular
 // cross-references"): each is created without the attributes that name a
 // resource of the cycle not created yet, then those attributes are added
 // with a PATCH once every resource exists. The cycle is done whole or not
-// at all: when one of its POSTs or PATCHes fails, that operation reports
-// why, and every resource the cycle created is deleted again, its operation
-// failing with 409.
+// at all: when one of its POSTs or PATCHes fails, or the client leaves
+// before the last is done, every resource the cycle created is deleted
+// again, its operation failing with 409; a failed operation reports why.
+//
+// Each operation of the cycle runs on a context the client's leaving does
+// not cancel, so that it is either done (and known, to be undone) or not
+// done; the client's context is looked at between operations only. A
+// write cancelled mid-call might have happened unseen and be left behind.
 func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created map[string]string, declared map[string]bool) map[int]bulkResult {
+	client := r.Context()
+	work := context.WithoutCancel(client)
 	onCycle := map[string]bool{}
 	for _, m := range cycle {
 		onCycle[ops[m].bulkID] = true
@@ -472,17 +486,26 @@ func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created m
 	}
 	out := make(map[int]bulkResult, len(cycle))
 	deferred := map[int][]any{} // PATCH operations to run once all exist
-	failed := false
+	failed, left := false, false
 	for _, m := range cycle {
+		if left = client.Err() != nil; left {
+			break
+		}
 		o := ops[m]
 		if o.err == nil {
 			o.data, deferred[m] = withoutLaterRefs(o.data, later)
 		}
-		out[m] = h.runOp(r, o, created, declared)
-		failed = failed || out[m].Status[0] >= '4'
+		out[m] = h.runOp(work, r, o, created, declared)
+		if out[m].Status[0] >= '4' {
+			failed = true
+			break // the cycle is undone: its other operations need not run
+		}
 	}
 	for _, m := range cycle {
-		if failed {
+		if failed || left {
+			break
+		}
+		if left = client.Err() != nil; left {
 			break
 		}
 		res := out[m]
@@ -496,7 +519,7 @@ func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created m
 		if err = cmp.Or(refs.err, err); err != nil {
 			writeError(rec, r, h.log, err)
 		} else {
-			rec = h.dispatch(r, http.MethodPatch, target, body, "")
+			rec = h.dispatch(work, r, http.MethodPatch, target, body, "")
 		}
 		if rec.status < 400 {
 			res.Version = rec.header.Get("ETag")
@@ -506,25 +529,40 @@ func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created m
 		}
 		out[m] = res
 	}
-	if !failed {
+	if !failed && !left {
 		return out
 	}
-	// One operation of the cycle failed: the others name what it was to
-	// create, so none of them is kept.
+	// One operation of the cycle failed, or the client left: the others
+	// name what it was to create, so none of them is kept.
 	names := make([]string, len(cycle))
 	for n, m := range cycle {
 		names[n] = strconv.Quote(ops[m].bulkID)
 	}
+	why := "another operation of it failed"
+	if left {
+		why = "the client left before the cycle was complete"
+	}
+	undo, cancel := context.WithTimeout(work, cycleUndoTimeout)
+	defer cancel()
 	for _, m := range cycle {
+		res, ran := out[m]
 		id, ok := created[ops[m].bulkID]
 		if !ok {
+			if !ran {
+				out[m] = h.failOp(r, bulkResult{Method: ops[m].method, BulkID: ops[m].bulkID}, resources.Errorf(resources.Conflict,
+					"bulkId %q was not run: it is on a circular reference among bulkIds %s, and %s", ops[m].bulkID, strings.Join(names, ", "), why))
+			}
 			continue
 		}
-		h.dispatch(r, http.MethodDelete, BasePath+"/"+ops[m].endpoint+"/"+url.PathEscape(id), nil, "")
+		target := BasePath + "/" + ops[m].endpoint + "/" + url.PathEscape(id)
+		if rec := h.dispatch(undo, r, http.MethodDelete, target, nil, ""); rec.status >= 400 && rec.status != http.StatusNotFound {
+			h.log.ErrorContext(undo, "bulk cycle undo failed: a resource of a failed cycle is left",
+				"org", principal(client).Org, "resource_id", id, "status", rec.status, "err", string(errorResponse(rec)))
+		}
 		delete(created, ops[m].bulkID)
-		if out[m].Status[0] < '4' {
+		if !ran || res.Status[0] < '4' {
 			out[m] = h.failOp(r, bulkResult{Method: ops[m].method, BulkID: ops[m].bulkID}, resources.Errorf(resources.Conflict,
-				"bulkId %q was undone: it is on a circular reference among bulkIds %s, and another operation of it failed", ops[m].bulkID, strings.Join(names, ", ")))
+				"bulkId %q was undone: it is on a circular reference among bulkIds %s, and %s", ops[m].bulkID, strings.Join(names, ", "), why))
 		}
 	}
 	return out
@@ -592,8 +630,8 @@ func (b *bulkResolver) id(name string) string {
 	return ""
 }
 
-// runOp resolves the references of one operation and dispatches it.
-func (h *Handler) runOp(r *http.Request, o bulkOp, created map[string]string, declared map[string]bool) bulkResult {
+// runOp resolves the references of one operation and dispatches it on ctx.
+func (h *Handler) runOp(ctx context.Context, r *http.Request, o bulkOp, created map[string]string, declared map[string]bool) bulkResult {
 	res := bulkResult{Method: o.method, BulkID: o.bulkID}
 	refs := &bulkResolver{created: created, declared: declared}
 	id := o.id
@@ -624,7 +662,7 @@ func (h *Handler) runOp(r *http.Request, o bulkOp, created map[string]string, de
 	if id != "" {
 		target += "/" + url.PathEscape(id)
 	}
-	rec := h.dispatch(r, o.method, target, body, o.version)
+	rec := h.dispatch(ctx, r, o.method, target, body, o.version)
 	res.Status = strconv.Itoa(rec.status)
 	if rec.status >= 400 {
 		res.Response = errorResponse(rec)
@@ -645,11 +683,12 @@ func (h *Handler) runOp(r *http.Request, o bulkOp, created map[string]string, de
 	return res
 }
 
-// dispatch runs one operation through the SCIM mux as the bulk request's
-// caller and records the answer.
-func (h *Handler) dispatch(r *http.Request, method, target string, body []byte, version string) *opRecorder {
+// dispatch runs one operation through the SCIM mux as the bulk request r's
+// caller, on ctx (r's context, or one derived from it that outlives it), and
+// records the answer.
+func (h *Handler) dispatch(ctx context.Context, r *http.Request, method, target string, body []byte, version string) *opRecorder {
 	rec := &opRecorder{header: http.Header{}}
-	req, err := http.NewRequestWithContext(r.Context(), method, target, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
 		writeError(rec, r, h.log, fmt.Errorf("build bulk operation request %s %s: %w", method, target, err))
 		return rec

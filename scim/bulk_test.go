@@ -1,10 +1,20 @@
 package scim_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/scimd/scimd/backend"
+	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim"
 )
 
 const bulkRequestURN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -451,4 +461,84 @@ func TestBulkAdvertised(t *testing.T) {
 			t.Errorf("bulk = %s", got)
 		}
 	})
+}
+
+// leavingClient is a user store through which the client of a /Bulk request
+// leaves mid-way: once its creates-th CreateUser (or replaces-th ReplaceUser)
+// has returned, it cancels the request's context.
+type leavingClient struct {
+	*backend.Store
+	creates, replaces int64 // 0: never
+	cancel            context.CancelFunc
+	nCreate, nReplace atomic.Int64
+}
+
+func (l *leavingClient) CreateUser(ctx context.Context, org string, u resources.Resource, w resources.UserWrite) (resources.Resource, error) {
+	res, err := l.Store.CreateUser(ctx, org, u, w)
+	if l.nCreate.Add(1) == l.creates {
+		l.cancel()
+	}
+	return res, err
+}
+
+func (l *leavingClient) ReplaceUser(ctx context.Context, org string, u resources.Resource, version int64, w resources.UserWrite) (resources.Resource, error) {
+	res, err := l.Store.ReplaceUser(ctx, org, u, version, w)
+	if l.nReplace.Add(1) == l.replaces {
+		l.cancel()
+	}
+	return res, err
+}
+
+// TestBulkCycleClientLeaves: a cycle of 20 users, each the next one's
+// manager, whose client leaves while the users are created or while their
+// managers are linked. The cycle is all or nothing: it stops at once, and
+// what it created is deleted again, although the request's context is gone.
+func TestBulkCycleClientLeaves(t *testing.T) {
+	const n = 20
+	const ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	ops := make([]map[string]any, n)
+	for i := range ops {
+		manager := map[string]any{ext: map[string]any{"manager": map[string]any{"value": fmt.Sprintf("bulkId:u%d", (i+1)%n)}}}
+		ops[i] = bulkOp("POST", "/Users", fmt.Sprintf("u%d", i), "", user(fmt.Sprintf("left-%02d@example.com", i), manager))
+	}
+	body, err := json.Marshal(bulkReq(0, ops...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name              string
+		creates, replaces int64
+	}{
+		{"while creating", 5, 0},
+		{"while linking", 0, 3},
+	} {
+		for _, s := range []struct {
+			name string
+			url  func(testing.TB) string
+		}{{"embedded", func(testing.TB) string { return "" }}, {"redis", redistest.Start}} {
+			t.Run(c.name+"/"+s.name, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				l := &leavingClient{creates: c.creates, replaces: c.replaces, cancel: cancel}
+				a := newAPIWith(t, s.url(t), storeWrap{users: func(st *backend.Store) resources.UserStore { l.Store = st; return l }})
+				req := httptest.NewRequestWithContext(ctx, "POST", scim.BasePath+"/Bulk", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+ownerToken)
+				req.Header.Set("Content-Type", "application/scim+json")
+				a.handler.ServeHTTP(httptest.NewRecorder(), req)
+				if ctx.Err() == nil {
+					t.Fatalf("the client never left: %d creates, %d replaces", l.nCreate.Load(), l.nReplace.Load())
+				}
+				if got := count(a, t, "/Users", `userName sw "left-"`); got != 0 {
+					t.Errorf("%v users of the cycle are left after its client left, want none", got)
+				}
+				// The cycle stopped when the client left: no operation ran after.
+				if c.creates > 0 && l.nCreate.Load() != c.creates {
+					t.Errorf("%d creates ran, want %d: the cycle went on after its client left", l.nCreate.Load(), c.creates)
+				}
+				if c.replaces > 0 && (l.nCreate.Load() != n || l.nReplace.Load() != c.replaces) {
+					t.Errorf("%d creates and %d replaces ran, want %d and %d", l.nCreate.Load(), l.nReplace.Load(), n, c.replaces)
+				}
+			})
+		}
+	}
 }

@@ -1,9 +1,15 @@
 package scim_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"sort"
 	"testing"
+
+	"github.com/scimd/scimd/backend"
+	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/resources"
 )
 
 // memberIDs returns the member ids of a group document, sorted.
@@ -300,4 +306,91 @@ func TestGroupMembersAreUsers(t *testing.T) {
 			t.Errorf("writes of the same members changed the group: ETag %s, was %s", got, etag)
 		}
 	})
+}
+
+// racingMembers is a group store in which, before each of the first races
+// document writes of a group, another client changes the group in between:
+// its members (adding or removing member), or, with renames, its name.
+type racingMembers struct {
+	*backend.Store
+	races   int
+	member  string
+	renames bool
+	n       int
+}
+
+// race makes the change of another client to group id, before a document
+// write of the first races.
+func (r *racingMembers) race(ctx context.Context, org, id string) error {
+	if r.n >= r.races {
+		return nil
+	}
+	r.n++
+	other := resources.MemberDelta{Add: []string{r.member}}
+	if r.n%2 == 0 {
+		other = resources.MemberDelta{Remove: []string{r.member}}
+	}
+	g := resources.Resource{ID: id}
+	var version int64
+	if r.renames {
+		cur, err := r.Store.GetGroup(ctx, org, id, false)
+		if err != nil {
+			return err
+		}
+		g.Attributes = map[string]any{"schemas": []any{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": fmt.Sprintf("Other %d", r.n)}
+		version = cur.Version
+	}
+	if _, err := r.Store.UpdateGroup(ctx, org, g, version, other); err != nil {
+		return fmt.Errorf("racing write: %w", err)
+	}
+	return nil
+}
+
+func (r *racingMembers) UpdateGroup(ctx context.Context, org string, g resources.Resource, version int64, d resources.MemberDelta) (resources.Resource, error) {
+	if g.Attributes != nil {
+		if err := r.race(ctx, org, g.ID); err != nil {
+			return resources.Resource{}, err
+		}
+	}
+	return r.Store.UpdateGroup(ctx, org, g, version, d)
+}
+
+func (r *racingMembers) UpdateGroupIfDocument(ctx context.Context, org string, g resources.Resource, version int64, based []byte, d resources.MemberDelta) (resources.Resource, error) {
+	if err := r.race(ctx, org, g.ID); err != nil {
+		return resources.Resource{}, err
+	}
+	return r.Store.UpdateGroupIfDocument(ctx, org, g, version, based, d)
+}
+
+// TestGroupRenameWhileMembersChange: a rename that loses its race to member
+// changes, again and again, still goes through: member changes never touch
+// the name. One that loses to other renames gives up after a few tries (409).
+func TestGroupRenameWhileMembersChange(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		renames bool
+		status  int
+	}{
+		{"members change", false, http.StatusOK},
+		{"the name changes", true, http.StatusConflict},
+	} {
+		for _, s := range []struct {
+			name string
+			url  func(testing.TB) string
+		}{{"embedded", func(testing.TB) string { return "" }}, {"redis", redistest.Start}} {
+			t.Run(c.name+"/"+s.name, func(t *testing.T) {
+				r := &racingMembers{races: 20, renames: c.renames}
+				a := newAPIWith(t, s.url(t), storeWrap{groups: func(st *backend.Store) resources.GroupStore { r.Store = st; return r }})
+				r.member = str(a.do("POST", "/Users", ownerToken, user("racer@example.com", nil)).must(t, http.StatusCreated).body, "id")
+				gid := str(a.do("POST", "/Groups", ownerToken, group("Before")).must(t, http.StatusCreated).body, "id")
+				res := a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("replace", "displayName", "After"))).must(t, c.status)
+				if c.status == http.StatusOK && str(res.body, "displayName") != "After" {
+					t.Errorf("displayName = %q, want After", str(res.body, "displayName"))
+				}
+				if c.status == http.StatusConflict && r.n >= r.races {
+					t.Errorf("the rename tried %d times against renames, want it to give up sooner", r.n)
+				}
+			})
+		}
+	}
 }

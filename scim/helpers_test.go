@@ -28,10 +28,11 @@ const (
 
 // api is a running scimd SCIM handler on a real store.
 type api struct {
-	t     testing.TB
-	srv   *httptest.Server
-	store *backend.Store
-	url   string // the store's redis URL; "" for the embedded store
+	t       testing.TB
+	srv     *httptest.Server
+	store   *backend.Store
+	url     string       // the store's redis URL; "" for the embedded store
+	handler http.Handler // what srv serves, for a test that calls it directly
 }
 
 // stores runs fn against the embedded store and a real redis-server.
@@ -44,6 +45,19 @@ func stores(t *testing.T, fn func(t *testing.T, a *api), opts ...func(*scim.Conf
 // newAPI serves the SCIM API on a store at redisURL ("" for embedded); opts
 // adjust the handler's configuration.
 func newAPI(tb testing.TB, redisURL string, opts ...func(*scim.Config)) *api {
+	tb.Helper()
+	return newAPIWith(tb, redisURL, storeWrap{}, opts...)
+}
+
+// storeWrap has a test's wrappers of the store, through which the user and
+// group services store when they are set.
+type storeWrap struct {
+	users  func(*backend.Store) resources.UserStore
+	groups func(*backend.Store) resources.GroupStore
+}
+
+// newAPIWith is newAPI whose services store through wrap's wrappers.
+func newAPIWith(tb testing.TB, redisURL string, wrap storeWrap, opts ...func(*scim.Config)) *api {
 	tb.Helper()
 	ctx := context.Background()
 	store, err := backend.Open(ctx, redisURL)
@@ -74,10 +88,18 @@ func newAPI(tb testing.TB, redisURL string, opts ...func(*scim.Config)) *api {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	handler := scim.NewHandler(cfg, resources.NewUsers(store), resources.NewGroups(store), store, log)
+	var userStore resources.UserStore = store
+	if wrap.users != nil {
+		userStore = wrap.users(store)
+	}
+	var groupStore resources.GroupStore = store
+	if wrap.groups != nil {
+		groupStore = wrap.groups(store)
+	}
+	handler := scim.NewHandler(cfg, resources.NewUsers(userStore), resources.NewGroups(groupStore), store, log)
 	srv.Config.Handler = scim.Observe(log, nil, handler)
 	tb.Cleanup(srv.Close)
-	return &api{t: tb, srv: srv, store: store, url: redisURL}
+	return &api{t: tb, srv: srv, store: store, url: redisURL, handler: srv.Config.Handler}
 }
 
 // response is a decoded HTTP response.

@@ -133,7 +133,7 @@ func TestMeTemporaryPassword(t *testing.T) {
 			}
 		}
 		customer := resources.CustomerActor(id)
-		if want := []string{customer + " setPassword", "owner patch", customer + " setPassword"}; !slices.Equal(trail, want) {
+		if want := []string{customer + " setPassword", "token:owner patch", customer + " setPassword"}; !slices.Equal(trail, want) {
 			t.Errorf("change log of the user = %v, want %v", trail, want)
 		}
 	})

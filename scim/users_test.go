@@ -708,3 +708,32 @@ func TestPatchReadOnlySubAttribute(t *testing.T) {
 		}
 	})
 }
+
+// TestUserNameLookAlikes: a userName that reads as another customer's (an
+// invisible character, a text-direction control, a Cyrillic letter among
+// Latin ones, another Unicode spelling of the same letters), or one longer
+// than an email address can be, is refused: it is no second account.
+func TestUserNameLookAlikes(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.do("POST", "/Users", ownerToken, user("jane@example.com", nil)).must(t, http.StatusCreated)
+		for _, c := range []struct{ name, userName, detail string }{
+			{"zero width joiner", "ja\u200dne@example.com", "invisible"},
+			{"right-to-left override", "\u202ejane@example.com", "text-direction"},
+			{"Cyrillic a", "j\u0430ne@example.com", "Latin and Cyrillic"},
+			{"Cyrillic domain", "jane@ex\u0430mple.com", "xn--"},
+			{"decomposed", "jo\u0308ne@example.com", "NFC"},
+			{"60,000 characters", strings.Repeat("j", 60000) + "@example.com", "longer than 254 bytes"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				r := a.do("POST", "/Users", ownerToken, user(c.userName, nil))
+				r.scimError(t, http.StatusBadRequest, "invalidValue", c.detail)
+				if len(r.raw) > 2000 {
+					t.Errorf("the error quotes the whole userName: %d bytes", len(r.raw))
+				}
+			})
+		}
+		if n := count(a, t, "/Users", `userName pr`); n != 1 {
+			t.Errorf("%v customers, want only jane@example.com", n)
+		}
+	})
+}

@@ -132,7 +132,7 @@ func TestAuditCommand(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	want := []string{
 		`^TIME\s+WHO\s+ACTION\s+TYPE\s+ID$`,
-		`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s+initial-owner\s+create\s+User\s+` + id + `$`,
+		`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s+token:initial-owner\s+create\s+User\s+` + id + `$`,
 		`^\S+\s+cli\s+create\s+Token\s+okta$`,
 		`^\S+\s+cli\s+create\s+Token\s+initial-owner$`,
 	}

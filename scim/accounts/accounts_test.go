@@ -12,6 +12,7 @@ import (
 
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/scim/accounts"
 )
@@ -127,7 +128,7 @@ func TestInvitationAccepted(t *testing.T) {
 			t.Errorf("the log holds the token or the password")
 		}
 		// The change log tells the password apart from a profile edit.
-		want := []string{"owner create", "owner invite", "customer:" + id + " setPassword"}
+		want := []string{"token:owner create", "token:owner invite", "customer:" + id + " setPassword"}
 		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("change log of the user = %v, want %v", got, want)
 		}
@@ -223,7 +224,7 @@ func TestInvitationNotDelivered(t *testing.T) {
 			t.Errorf("the log holds the token")
 		}
 		// The state changes of delivery are the invitation's, not edits.
-		want := []string{"owner create", "owner invite", "owner invite", "owner invite", "owner invite"}
+		want := []string{"token:owner create", "token:owner invite", "token:owner invite", "token:owner invite", "token:owner invite"}
 		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("change log of the user = %v, want %v", got, want)
 		}
@@ -292,7 +293,7 @@ func TestTemporaryPassword(t *testing.T) {
 				t.Errorf("the log holds a password")
 			}
 		}
-		want := []string{"owner create", "customer:" + id + " setPassword"}
+		want := []string{"token:owner create", "customer:" + id + " setPassword"}
 		if got := e.changeLog(id); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("change log of the user = %v, want %v", got, want)
 		}
@@ -431,12 +432,12 @@ func TestPagesSayOnlyWhatHappened(t *testing.T) {
 		}
 	}
 
-	id := e.createCustomer("disabled@example.com", "invite")
-	if st, body := e.scim("PATCH", "/Users/"+id, map[string]any{
-		"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
-		"Operations": []any{map[string]any{"op": "replace", "path": "active", "value": false}},
-	}); st != http.StatusOK {
-		t.Fatalf("PATCH active false: %d %v", st, body)
+	// Created disabled, as an identity provider creates an account ahead of
+	// its start date: its invitation works (one sent before the account was
+	// disabled would not, see TestLinksEndWithPasswordDisableDelete).
+	if st, body := e.scim("POST", "/Users", map[string]any{"schemas": []string{schemas.UserURN}, "userName": "disabled@example.com", "active": false,
+		schemas.CustomerUserURN: map[string]any{"passwordSetup": "invite"}}); st != http.StatusCreated {
+		t.Fatalf("POST /Users disabled: %d %v", st, body)
 	}
 	b := e.browser()
 	form := b.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Set your password")
@@ -553,5 +554,83 @@ func TestPageAndMeFailuresShareOneLimit(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("/Me after %d failed page sign-ins: status %d, Retry-After %q; want 429 with Retry-After", scim.DefaultAuthFailureLimit, resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// TestLinksEndWithPasswordDisableDelete: an invitation or password-reset
+// link is good for the account it was sent for: it stops working once the
+// account's password changes (the customer's own through /Me, or another
+// temporary one an administrator sets), once the account is disabled (and
+// enabling it again does not bring the link back), and with the account.
+func TestLinksEndWithPasswordDisableDelete(t *testing.T) {
+	patchOp := func(path string, value any) map[string]any {
+		return map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+			"Operations": []any{map[string]any{"op": "replace", "path": path, "value": value}}}
+	}
+	for _, c := range []struct {
+		name   string
+		setup  string // the customer's passwordSetup: "invite" or a temporary password
+		change func(e *env, id string)
+	}{
+		{"reset, the customer's own password through /Me", tempPass, func(e *env, id string) {
+			req, _ := http.NewRequest("PATCH", e.srv.URL+"/t/acme/scim/v2/Me", strings.NewReader(
+				`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"password","value":"`+newPass+`"}]}`))
+			req.SetBasicAuth("links@example.com", tempPass)
+			req.Header.Set("Content-Type", "application/scim+json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				e.t.Fatalf("PATCH /Me password = %d, want 200", resp.StatusCode)
+			}
+		}},
+		{"reset, another temporary password", tempPass, func(e *env, id string) {
+			if st, body := e.scim("PATCH", "/Users/"+id, patchOp("password", otherPass)); st != http.StatusOK {
+				e.t.Fatalf("PATCH password = %d %v", st, body)
+			}
+		}},
+		{"reset, disabled and enabled again", tempPass, func(e *env, id string) {
+			for _, active := range []bool{false, true} {
+				if st, body := e.scim("PATCH", "/Users/"+id, patchOp("active", active)); st != http.StatusOK {
+					e.t.Fatalf("PATCH active %v = %d %v", active, st, body)
+				}
+			}
+		}},
+		{"invitation, disabled and enabled again", "invite", func(e *env, id string) {
+			for _, active := range []bool{false, true} {
+				if st, body := e.scim("PATCH", "/Users/"+id, patchOp("active", active)); st != http.StatusOK {
+					e.t.Fatalf("PATCH active %v = %d %v", active, st, body)
+				}
+			}
+		}},
+		{"invitation, deleted", "invite", func(e *env, id string) {
+			if st, body := e.scim("DELETE", "/Users/"+id, nil); st != http.StatusNoContent {
+				e.t.Fatalf("DELETE = %d %v", st, body)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stores(t, func(t *testing.T, e *env) {
+				id := e.createCustomer("links@example.com", c.setup)
+				if c.setup != "invite" {
+					if st, _ := e.scim("POST", "/Users/"+id+"/resendInvitation", nil); st != http.StatusOK {
+						t.Fatalf("resendInvitation = %d, want 200", st)
+					}
+				}
+				link := lastLink(t, e.mail)
+				b := e.browser()
+				form := b.get(link).must(t, http.StatusOK)
+				c.change(e, id)
+				b.get(link).must(t, http.StatusNotFound, "not valid")
+				// A form opened before the change cannot use the link either.
+				b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
+					"password": {chosen}, "confirm": {chosen}}).must(t, http.StatusNotFound, "not valid")
+				if st := e.me("acme", "links@example.com", chosen); st != http.StatusUnauthorized {
+					t.Errorf("GET /Me with the password the dead link tried to set = %d, want 401", st)
+				}
+			})
+		})
 	}
 }

@@ -93,7 +93,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, c *call) {
 		who = append(who, option{Value: resources.AdminActor(a.ID), Label: a.Email})
 	}
 	for _, t := range tokens {
-		who = append(who, option{Value: t.Name, Label: "API token " + t.Name})
+		who = append(who, option{Value: resources.TokenActor(t.Name), Label: "API token " + t.Name})
 	}
 	known := false
 	for _, o := range who {
@@ -128,9 +128,13 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, c *call) {
 }
 
 // actorLink puts an audit actor in words: an administrator's email, a
-// customer (linking to their page), an API token's name.
+// customer (linking to their page), an API token's name. An actor with no
+// prefix that is no built-in one is a token's name from before token actors
+// had their prefix.
 func actorLink(c *call, emails map[string]string, who string) link {
 	switch {
+	case strings.HasPrefix(who, "token:"):
+		return link{Text: "API token " + strings.TrimPrefix(who, "token:")}
 	case strings.HasPrefix(who, "admin:"):
 		id := strings.TrimPrefix(who, "admin:")
 		if e, ok := emails[id]; ok {
@@ -144,6 +148,8 @@ func actorLink(c *call, emails map[string]string, who string) link {
 		return link{Text: "scimd itself"}
 	case who == "cli":
 		return link{Text: "the scimd command"}
+	case who == resources.RegistrationActor:
+		return link{Text: "self-registration"}
 	default:
 		return link{Text: "API token " + who}
 	}

@@ -1,0 +1,72 @@
+package resources
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestEmailProblem: the rule for the email address an account is called by.
+func TestEmailProblem(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("a", n) }
+	for _, c := range []struct {
+		name, email, problem string // problem "" when accepted
+	}{
+		{"plain", "jane@example.com", ""},
+		{"tag and punctuation", "jane.doe+news!#$%&'*/=?^_`{|}~-@example.com", ""},
+		{"letter case kept", "Jane.Doe@Example.COM", ""},
+		{"Latin with diacritics", "jöne@example.com", ""},
+		{"Cyrillic", "иван@example.ru", ""},
+		{"Greek", "γιάννης@example.gr", ""},
+		{"Japanese", "山田たろう@example.jp", ""},
+		{"Latin and Han", "yamada山田@example.jp", ""},
+		{"punycode domain", "jane@xn--bcher-kva.de", ""},
+		{"64 bytes before the @", long(64) + "@example.com", ""},
+		{"254 bytes", long(64) + "@" + long(63) + "." + long(63) + "." + long(58) + ".de", ""},
+
+		{"zero width joiner", "ja\u200dne@example.com", "invisible"},
+		{"right-to-left override", "jane\u202e@example.com", "invisible"},
+		{"zero width space", "ja\u200bne@example.com", "invisible"},
+		{"byte order mark", "\ufeffjane@example.com", "invisible"},
+		{"soft hyphen", "ja\u00adne@example.com", "invisible"},
+		{"variation selector", "jane\ufe0f@example.com", "invisible"},
+		{"control", "ja\x01ne@example.com", "invisible"},
+		{"not UTF-8", "ja\xffne@example.com", "invisible"},
+		{"one Cyrillic a", "j\u0430ne@example.com", "mixes letters of the Latin and Cyrillic scripts"},
+		{"one Greek o", "j\u03bfhn@example.com", "mixes letters of the Latin and Greek scripts"},
+		{"Cyrillic look-alike of Latin", "\u0458\u0430\u0455\u043e\u0440@example.com", "Cyrillic letters that all look like Latin"},
+		{"decomposed", "jo\u0308ne@example.com", `send it as "jöne@example.com"`},
+		{"full-width", "ｊane@example.com", `send it as "jane@example.com"`},
+		{"emoji", "jane😀@example.com", "a space, a symbol or an emoji"},
+		{"quoted space", `"jane doe"@example.com`, "not a plain address"},
+		{"65 bytes before the @", long(65) + "@example.com", "more than 64 bytes before the @"},
+		{"255 bytes", long(64) + "@" + long(63) + "." + long(63) + "." + long(59) + ".de", "longer than 254 bytes"},
+		{"60,000 characters", long(60000) + "@example.com", "longer than 254 bytes"},
+		{"Unicode domain", "jane@bücher.de", "xn-- form"},
+		{"Cyrillic in the domain", "jane@ex\u0430mple.com", "xn-- form"},
+		{"no dot in the domain", "jane@localhost", "no dot"},
+		{"hyphen at a label's end", "jane@example-.com", "not a host name"},
+		{"underscore in the domain", "jane@ex_ample.com", "not a host name"},
+		{"display name", "Jane <jane@example.com>", "not a plain address"},
+		{"no @", "jane.example.com", "no @"},
+		{"two @", "jane@doe@example.com", "not a plain address"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := emailProblem(c.email)
+			if c.problem == "" && got != "" || !strings.Contains(got, c.problem) {
+				t.Errorf("emailProblem(%q) = %q, want %q", shorten(c.email), got, c.problem)
+			}
+			if c.problem != "" && got == "" {
+				t.Errorf("emailProblem(%q) accepts it, want %q", shorten(c.email), c.problem)
+			}
+		})
+	}
+}
+
+// TestRegistrationEmailRule: self-registration says what is wrong with the
+// address, by the same rule.
+func TestRegistrationEmailRule(t *testing.T) {
+	p := CheckRegistration(Registration{Email: "j\u0430ne@example.com", GivenName: "Jane", FamilyName: "Doe", Password: "blue-kettle-river-42"})
+	if got := p["email"]; !strings.Contains(got, "Latin and Cyrillic") {
+		t.Errorf("CheckRegistration email problem = %q, want it to name the mixed scripts", got)
+	}
+}

@@ -1,10 +1,7 @@
 package accounts
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -12,10 +9,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/web"
 )
 
 //go:embed templates
@@ -54,20 +51,7 @@ type Config struct {
 	// confirming a registration) against the client's address, with the
 	// server's other failed authentications (/Me, bearer tokens), and refuses
 	// an address that used up its failures. nil: no limit here.
-	Limiter AuthLimiter
-}
-
-// AuthLimiter limits failed authentications per client address.
-// scim.Handler's abuse limits implement it, so that a password guessed on
-// these pages counts as one guessed through /Me does.
-type AuthLimiter interface {
-	// BeginAuth is called before a password of r is checked: it reserves a
-	// failure of r's client, so that concurrent attempts cannot overrun the
-	// limit. ok false, with how long to wait, refuses the attempt; otherwise
-	// EndAuth must follow.
-	BeginAuth(r *http.Request) (wait time.Duration, ok bool)
-	// EndAuth settles BeginAuth: failed counts a wrong password.
-	EndAuth(r *http.Request, failed bool)
+	Limiter web.AuthLimiter
 }
 
 // StyleSheet returns the customer pages' style sheet, which the
@@ -123,38 +107,13 @@ func New(cfg Config, users *resources.Users, log *slog.Logger) *Handler {
 // ServeHTTP implements http.Handler: it sets the security headers, refuses
 // organizations whose name no organization can have, and routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("Referrer-Policy", "no-referrer")
-	hd.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	web.SetSecurityHeaders(w.Header())
 	org, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/t/"), "/")
 	if resources.ValidateOrgName(org) != nil {
 		http.NotFound(w, r)
 		return
 	}
 	h.mux.ServeHTTP(w, r)
-}
-
-// field is one input of a form.
-type field struct {
-	ID, Name, Type, Label, Hint, Error, Value, Autocomplete string
-	MinLength, MaxLength                                    int
-	ReadOnly, Autofocus                                     bool
-}
-
-// Describe is the input's aria-describedby: its hint and error.
-func (f field) Describe() string {
-	var ids []string
-	if f.Hint != "" {
-		ids = append(ids, f.ID+"-hint")
-	}
-	if f.Error != "" {
-		ids = append(ids, f.ID+"-error")
-	}
-	return strings.Join(ids, " ")
 }
 
 // link is a call to action on a message page.
@@ -165,7 +124,7 @@ type page struct {
 	Title, Org, Alert, CSRF, Email, Token string
 	// Reset marks the invitation page of a password reset.
 	Reset      bool
-	Fields     []field
+	Fields     []web.Field
 	Paragraphs []string
 	Link       *link
 }
@@ -216,21 +175,16 @@ func (h *Handler) style(w http.ResponseWriter, r *http.Request) {
 
 // cookie returns a cookie scoped to this organization's pages.
 func (h *Handler) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: "/t/" + r.PathValue("org") + "/accounts/", MaxAge: maxAge,
-		HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteStrictMode}
+	return web.Cookie(name, value, pagesPath(r), maxAge, h.cfg.SecureCookies)
 }
+
+// pagesPath is the path of the request's organization's pages.
+func pagesPath(r *http.Request) string { return "/t/" + r.PathValue("org") + "/accounts/" }
 
 // csrfToken returns the request's CSRF token, setting a new cookie when it
 // has none (double-submit: the form field must match the cookie).
 func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
-		return c.Value
-	}
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+).
-	tok := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, h.cookie(r, csrfCookie, tok, 0))
-	return tok
+	return web.CSRFToken(w, r, csrfCookie, pagesPath(r), h.cfg.SecureCookies)
 }
 
 // parseForm reads a bounded form body and checks its CSRF token. When the
@@ -242,9 +196,7 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) (csrfOK, ok 
 		h.message(w, r, http.StatusBadRequest, "Form not accepted", []string{"The form could not be read. Go back and try again."}, nil)
 		return false, false
 	}
-	c, err := r.Cookie(csrfCookie)
-	sent := r.PostFormValue("csrf")
-	return err == nil && sent != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(sent)) == 1, true
+	return web.CSRFMatches(r, csrfCookie), true
 }
 
 // expiredForm is the alert of a form whose CSRF check failed.
@@ -256,9 +208,9 @@ const passwordHint = "At least 8 characters, and hard to guess: not your email a
 
 // passwordFields are the new-password and confirmation inputs; the focus is
 // on the new password, unless only the confirmation is in error.
-func passwordFields(email, pwErr, confirmErr string) []field {
+func passwordFields(email, pwErr, confirmErr string) []web.Field {
 	focusConfirm := pwErr == "" && confirmErr != ""
-	return []field{
+	return []web.Field{
 		{ID: "username", Name: "username", Type: "email", Label: "Email", Value: email, Autocomplete: "username", ReadOnly: true},
 		{ID: "password", Name: "password", Type: "password", Label: "New password", Autocomplete: "new-password",
 			Hint:  passwordHint,
@@ -408,12 +360,12 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 }
 
 // loginFields are the sign-in inputs.
-func loginFields(email string, failed bool) []field {
+func loginFields(email string, failed bool) []web.Field {
 	errMsg := ""
 	if failed {
 		errMsg = "Invalid email or password."
 	}
-	return []field{
+	return []web.Field{
 		{ID: "email", Name: "email", Type: "email", Label: "Email", Value: email, Autocomplete: "username", Autofocus: true, Error: errMsg},
 		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "current-password", Error: errMsg},
 	}
@@ -473,24 +425,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // within the limit on failed authentications (Config.Limiter). It reports
 // false, having answered 429, when the client's address may not try now.
 func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, check func() (failed bool)) bool {
-	l := h.cfg.Limiter
-	if l == nil {
-		check()
-		return true
-	}
-	wait, ok := l.BeginAuth(r)
+	wait, ok := web.WithinLimit(h.cfg.Limiter, r, check)
 	if !ok {
 		secs := max(int(math.Ceil(wait.Seconds())), 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		h.message(w, r, http.StatusTooManyRequests, "Too many attempts", []string{
 			"There were too many failed attempts from your address. Please wait " + strconv.Itoa(secs) + " seconds and try again.",
 		}, nil)
-		return false
 	}
-	failed := true // until check says otherwise, should it panic
-	defer func() { l.EndAuth(r, failed) }()
-	failed = check()
-	return true
+	return ok
 }
 
 func (h *Handler) invalidTicket(w http.ResponseWriter, r *http.Request) {

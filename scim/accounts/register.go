@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/web"
 )
 
 // Self-registration pages: register, registered, confirm, confirmed. Each
@@ -42,7 +43,7 @@ type registerForm struct {
 // registerFields are the form's inputs, in order.
 var registerFields = []string{"email", "givenName", "familyName", "password", "confirm"}
 
-func (f registerForm) fields() []field {
+func (f registerForm) fields() []web.Field {
 	e := f.errs
 	focus := "email"
 	for _, k := range registerFields {
@@ -51,7 +52,7 @@ func (f registerForm) fields() []field {
 			break
 		}
 	}
-	fs := []field{
+	fs := []web.Field{
 		{ID: "email", Name: "email", Type: "email", Label: "Email", Value: f.email, Autocomplete: "email",
 			Hint: "Your email address is also your username."},
 		{ID: "givenName", Name: "givenName", Type: "text", Label: "First name", Value: f.givenName, Autocomplete: "given-name"},
@@ -161,8 +162,8 @@ func (h *Handler) confirmError(w http.ResponseWriter, r *http.Request, err error
 
 // confirmFields are the confirmation form's inputs: the address (for
 // password managers) and the password chosen at registration.
-func confirmFields(email, pwErr string) []field {
-	return []field{
+func confirmFields(email, pwErr string) []web.Field {
+	return []web.Field{
 		{ID: "username", Name: "username", Type: "email", Label: "Email", Value: email, Autocomplete: "username", ReadOnly: true},
 		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "current-password",
 			Hint: "The password you chose when you registered.", Error: pwErr, Autofocus: true},

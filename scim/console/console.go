@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim/accounts"
+	"github.com/scimd/scimd/scim/web"
 )
 
 //go:embed templates
@@ -52,7 +52,7 @@ type Config struct {
 	BaseURL string
 	// Limiter counts failed sign-ins against the client's address with the
 	// server's other failed authentications; nil: no limit here.
-	Limiter accounts.AuthLimiter
+	Limiter web.AuthLimiter
 	// TokenRevoked, when set, is told of each API token the console
 	// revokes, so that the process's API drops it from its token cache at
 	// once (scim.Handler.ForgetToken); other processes refuse it within
@@ -121,13 +121,7 @@ func New(cfg Config, svc Services, log *slog.Logger) *Handler {
 
 // ServeHTTP implements http.Handler: security headers, then the routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("Referrer-Policy", "no-referrer")
-	hd.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	web.SetSecurityHeaders(w.Header())
 	org, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/t/"), "/")
 	if resources.ValidateOrgName(org) != nil {
 		http.NotFound(w, r)
@@ -224,9 +218,11 @@ func sessionSecret(r *http.Request) resources.Secret {
 
 // cookie returns a cookie scoped to this organization's console.
 func (h *Handler) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: "/t/" + r.PathValue("org") + "/console/", MaxAge: maxAge,
-		HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteStrictMode}
+	return web.Cookie(name, value, consolePath(r), maxAge, h.cfg.SecureCookies)
 }
+
+// consolePath is the path of the request's organization's console.
+func consolePath(r *http.Request) string { return "/t/" + r.PathValue("org") + "/console/" }
 
 // startSession gives the browser the session's secret.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, secret resources.Secret) {
@@ -236,14 +232,7 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, secret re
 // preSessionCSRF returns the double-submit CSRF token of a form shown
 // before sign-in, setting its cookie when the browser has none.
 func (h *Handler) preSessionCSRF(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
-		return c.Value
-	}
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+).
-	tok := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, h.cookie(r, csrfCookie, tok, 0))
-	return tok
+	return web.CSRFToken(w, r, csrfCookie, consolePath(r), h.cfg.SecureCookies)
 }
 
 // parsePreSessionForm reads a bounded form shown before sign-in and checks
@@ -254,9 +243,7 @@ func (h *Handler) parsePreSessionForm(w http.ResponseWriter, r *http.Request) (c
 		h.message(w, r, nil, http.StatusBadRequest, "Form not accepted", []string{"The form could not be read. Go back and try again."}, nil)
 		return false, false
 	}
-	c, err := r.Cookie(csrfCookie)
-	sent := r.PostFormValue("csrf")
-	return err == nil && sent != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(sent)) == 1, true
+	return web.CSRFMatches(r, csrfCookie), true
 }
 
 // flash tells the page a successful form redirects to what happened.
@@ -285,25 +272,6 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, c *call, path
 		h.flash(w, r, flash)
 	}
 	http.Redirect(w, r, c.url(path), http.StatusSeeOther)
-}
-
-// field is one input of a form.
-type field struct {
-	ID, Name, Type, Label, Hint, Error, Value, Autocomplete string
-	MinLength, MaxLength                                    int
-	ReadOnly, Autofocus, Optional                           bool
-}
-
-// Describe is the input's aria-describedby: its hint and error.
-func (f field) Describe() string {
-	var ids []string
-	if f.Hint != "" {
-		ids = append(ids, f.ID+"-hint")
-	}
-	if f.Error != "" {
-		ids = append(ids, f.ID+"-error")
-	}
-	return strings.Join(ids, " ")
 }
 
 // problem is an entry of a form's error summary, linking to its field.
@@ -456,24 +424,15 @@ func textProblem(s string) string {
 // checkPassword runs check within the limit on failed authentications
 // (Config.Limiter); false means it answered 429.
 func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, check func() (failed bool)) bool {
-	l := h.cfg.Limiter
-	if l == nil {
-		check()
-		return true
-	}
-	wait, ok := l.BeginAuth(r)
+	wait, ok := web.WithinLimit(h.cfg.Limiter, r, check)
 	if !ok {
 		secs := max(int(math.Ceil(wait.Seconds())), 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		h.message(w, r, nil, http.StatusTooManyRequests, "Too many attempts", []string{
 			"There were too many failed attempts from your address. Please wait " + strconv.Itoa(secs) + " seconds and try again.",
 		}, nil)
-		return false
 	}
-	failed := true
-	defer func() { l.EndAuth(r, failed) }()
-	failed = check()
-	return true
+	return ok
 }
 
 // pager is a list's paging: 1-based page, of size, total items.

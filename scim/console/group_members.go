@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/web"
 )
 
 // A group's members tab: its members, paged, each with a remove button,
@@ -38,7 +39,7 @@ type membersData struct {
 	Members []memberRow
 	Pager   pager
 	// Search is the search box; Query its text, kept by the forms.
-	Search field
+	Search web.Field
 	Query  string
 	// Candidates are the customers the search found (at most
 	// candidatesShown of CandidatesTotal).
@@ -86,7 +87,7 @@ func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, c *call, s
 	})
 	d := membersData{ID: g.ID, Name: groupName(g), Base: c.url(groupPath(g.ID, "")), Query: q,
 		Pager: pager{Size: membersPerPage, Total: len(members)},
-		Search: field{ID: "q", Name: "q", Type: "search", Label: "Add customers", Value: q, MaxLength: maxSearch,
+		Search: web.Field{ID: "q", Name: "q", Type: "search", Label: "Add customers", Value: q, MaxLength: maxSearch,
 			Hint: "Search by the start of their email, first name or last name, or by first and last names."}}
 	if q != "" {
 		d.Pager.Query = "q=" + url.QueryEscape(q)

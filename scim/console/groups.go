@@ -12,6 +12,7 @@ import (
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/web"
 )
 
 // groupRoutes are the Groups pages: the list (search, creation), a group's
@@ -42,7 +43,7 @@ const (
 
 // groupsData is the groups list's content.
 type groupsData struct {
-	Search, Name field
+	Search, Name web.Field
 	// Query is the search, "" for none.
 	Query  string
 	Groups []groupRow
@@ -85,9 +86,9 @@ func (h *Handler) showGroups(w http.ResponseWriter, r *http.Request, c *call, st
 	q := searchParam(r.URL.Query().Get("q"))
 	d := groupsData{
 		Query: q,
-		Search: field{ID: "q", Name: "q", Type: "search", Label: "Search groups", Hint: "The start of the group's name.",
+		Search: web.Field{ID: "q", Name: "q", Type: "search", Label: "Search groups", Hint: "The start of the group's name.",
 			Value: q, MaxLength: maxSearch},
-		Name: field{ID: "displayName", Name: "displayName", Type: "text", Label: "Name", Value: name, Error: nameErr,
+		Name: web.Field{ID: "displayName", Name: "displayName", Type: "text", Label: "Name", Value: name, Error: nameErr,
 			Hint: "Unique in the organization, ignoring case.", MaxLength: maxGroupName, Autofocus: nameErr != ""},
 		Pager: pager{Size: groupsPerPage},
 	}
@@ -209,7 +210,7 @@ type groupData struct {
 	Created, Modified time.Time
 	// Version is the version the rename form was made from (If-Match).
 	Version int64
-	Rename  field
+	Rename  web.Field
 }
 
 func (h *Handler) group(w http.ResponseWriter, r *http.Request, c *call) {
@@ -225,7 +226,7 @@ func (h *Handler) group(w http.ResponseWriter, r *http.Request, c *call) {
 // holding name and its problem nameErr.
 func (h *Handler) showGroup(w http.ResponseWriter, r *http.Request, c *call, status int, v view, g resources.Resource, version int64, name, nameErr string) {
 	d := groupData{ID: g.ID, Name: groupName(g), Base: c.url(groupPath(g.ID, "")), Created: g.Created, Modified: g.Modified, Version: version,
-		Rename: field{ID: "displayName", Name: "displayName", Type: "text", Label: "Name", Value: name, Error: nameErr,
+		Rename: web.Field{ID: "displayName", Name: "displayName", Type: "text", Label: "Name", Value: name, Error: nameErr,
 			Hint:      "Unique in the organization, ignoring case. Applications and identity providers see the new name at once.",
 			MaxLength: maxGroupName, Autofocus: nameErr != ""}}
 	if nameErr != "" {
@@ -290,7 +291,7 @@ func (h *Handler) renameGroup(w http.ResponseWriter, r *http.Request, c *call) {
 // groupDeleteData is the deletion page's content.
 type groupDeleteData struct {
 	Name, Base string
-	Confirm    field
+	Confirm    web.Field
 }
 
 func (h *Handler) deleteGroupForm(w http.ResponseWriter, r *http.Request, c *call) {
@@ -305,7 +306,7 @@ func (h *Handler) deleteGroupForm(w http.ResponseWriter, r *http.Request, c *cal
 func (h *Handler) showDeleteGroup(w http.ResponseWriter, r *http.Request, c *call, status int, v view, g resources.Resource, typed, typedErr string) {
 	name := groupName(g)
 	d := groupDeleteData{Name: name, Base: c.url(groupPath(g.ID, "")),
-		Confirm: field{ID: "confirm", Name: "confirm", Type: "text", Label: "Type the group's name to confirm", Value: typed, Error: typedErr,
+		Confirm: web.Field{ID: "confirm", Name: "confirm", Type: "text", Label: "Type the group's name to confirm", Value: typed, Error: typedErr,
 			Hint: "Exactly as shown: " + name, Autocomplete: "off", Autofocus: true}}
 	if typedErr != "" {
 		v.Problems = append(v.Problems, problem{Field: "confirm", Text: typedErr})

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/web"
 )
 
 // The owners' Settings: the organization's name and self-registration
@@ -105,7 +106,7 @@ func options(value string, entries ...option) []option {
 // generalData is the General tab's content.
 type generalData struct {
 	settingsTab
-	Name             field
+	Name             web.Field
 	SelfRegistration bool
 	// RegisterLink is the customers' registration page, to share while
 	// self-registration is on.
@@ -130,7 +131,7 @@ func (h *Handler) settingsGeneral(w http.ResponseWriter, r *http.Request, c *cal
 func (h *Handler) generalPage(w http.ResponseWriter, r *http.Request, c *call, status int, s resources.OrgSettings, name, nameErr string) {
 	v := view{Title: "General settings", Nav: "settings", Data: generalData{
 		settingsTab: settingsTab{tabGeneral},
-		Name: field{ID: "displayName", Name: "displayName", Type: "text", Label: "Organization name", Value: name, Error: nameErr,
+		Name: web.Field{ID: "displayName", Name: "displayName", Type: "text", Label: "Organization name", Value: name, Error: nameErr,
 			Hint:     "How the console and your customers' pages name the organization, such as “Acme Inc.”. Leave it empty to show " + c.Org + ".",
 			Optional: true, MaxLength: resources.MaxOrgDisplayNameLength, Autofocus: nameErr != "", Autocomplete: "organization"},
 		SelfRegistration: s.SelfRegistration,

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/web"
 )
 
 // Administrators: owners invite people to the console, change their role,
@@ -25,7 +26,7 @@ type adminsData struct {
 	settingsTab
 	Admins []adminRow
 	// Email and Roles are the invitation form's fields.
-	Email     field
+	Email     web.Field
 	Roles     []option
 	RoleError string
 }
@@ -62,7 +63,7 @@ func (h *Handler) adminsPage(w http.ResponseWriter, r *http.Request, c *call, st
 	v := view{Title: "Administrators", Nav: "settings", Alert: alert, Data: adminsData{
 		settingsTab: settingsTab{tabAdmins},
 		Admins:      rows,
-		Email: field{ID: "invite-email", Name: "email", Type: "email", Label: "Email", Value: f.Email, Error: f.EmailErr,
+		Email: web.Field{ID: "invite-email", Name: "email", Type: "email", Label: "Email", Value: f.Email, Error: f.EmailErr,
 			Hint: "They get an email with a link to choose their password: it works once, for a few days.", Autocomplete: "off", Autofocus: f.EmailErr != ""},
 		Roles:     adminRoles(f.Role),
 		RoleError: f.RoleErr,

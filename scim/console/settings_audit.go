@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/web"
 )
 
 // The audit trail: the organization's change log, newest first, paged
@@ -38,7 +39,7 @@ type auditData struct {
 	Rows []auditRow
 	// Who, Type and ID are the filter's fields.
 	Who, Types []option
-	ID         field
+	ID         web.Field
 	// Filtered is whether a filter is set; Older and Newest are the
 	// addresses of the next page and of the first one ("" for none).
 	Filtered      bool
@@ -81,7 +82,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	d := auditData{settingsTab: settingsTab{tabAudit}, Filtered: f != resources.AuditFilter{},
 		Types: options(f.Type, auditTypes...),
-		ID: field{ID: "audit-id", Name: "id", Type: "text", Label: "Resource id", Value: f.ResourceID, Optional: true,
+		ID: web.Field{ID: "audit-id", Name: "id", Type: "text", Label: "Resource id", Value: f.ResourceID, Optional: true,
 			Hint: "A customer's or group's id, an administrator's id or a token's name.", Autocomplete: "off"},
 	}
 

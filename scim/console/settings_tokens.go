@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/web"
 )
 
 // API tokens: the bearer tokens identity providers (Entra ID, Okta) and HR
@@ -16,7 +17,7 @@ type tokensData struct {
 	settingsTab
 	Tokens []resources.Token
 	// Name and Role are the new token form's fields.
-	Name      field
+	Name      web.Field
 	Roles     []option
 	RoleError string
 }
@@ -47,7 +48,7 @@ func (h *Handler) tokensPage(w http.ResponseWriter, r *http.Request, c *call, st
 	v := view{Title: "API tokens", Nav: "settings", Data: tokensData{
 		settingsTab: settingsTab{tabTokens},
 		Tokens:      ts,
-		Name: field{ID: "token-name", Name: "name", Type: "text", Label: "Name", Value: name, Error: nameErr, MaxLength: 64,
+		Name: web.Field{ID: "token-name", Name: "name", Type: "text", Label: "Name", Value: name, Error: nameErr, MaxLength: 64,
 			Hint:      "Say who uses it, such as entra-id or okta-prod: it names the token in the audit trail. Letters, digits, dots, underscores and hyphens.",
 			Autofocus: nameErr != "", Autocomplete: "off"},
 		Roles:     tokenRoles(role),

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/web"
 )
 
 // signInRoutes are the pages of signing in and out, of accepting an
@@ -24,12 +25,12 @@ func (h *Handler) signInRoutes() {
 
 // signInData is the sign-in page's content.
 type signInData struct {
-	Fields []field
+	Fields []web.Field
 	Next   string
 }
 
-func signInFields(email, problem string) []field {
-	return []field{
+func signInFields(email, problem string) []web.Field {
+	return []web.Field{
 		{ID: "email", Name: "email", Type: "email", Label: "Email", Value: email, Autocomplete: "username", Autofocus: true, Error: problem},
 		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "current-password", Error: problem},
 	}
@@ -163,14 +164,14 @@ func (h *Handler) signInLink(w http.ResponseWriter, r *http.Request) {
 // acceptData is the invitation page's content.
 type acceptData struct {
 	Email, Token string
-	Fields       []field
+	Fields       []web.Field
 }
 
 // passwordHint is the hint of every new-password field.
 const passwordHint = "At least 8 characters, and hard to guess: not your email address or name, not a common password or pattern. Three or four unrelated words work well."
 
-func newPasswordFields(pwErr, confirmErr string) []field {
-	return []field{
+func newPasswordFields(pwErr, confirmErr string) []web.Field {
+	return []web.Field{
 		{ID: "password", Name: "password", Type: "password", Label: "New password", Autocomplete: "new-password", Hint: passwordHint,
 			Error: pwErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength, Autofocus: confirmErr == ""},
 		{ID: "confirm", Name: "confirm", Type: "password", Label: "Confirm new password", Autocomplete: "new-password",
@@ -277,14 +278,14 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request, c *call) {
 
 // accountData is the account page's content.
 type accountData struct {
-	Fields      []field
+	Fields      []web.Field
 	HasPassword bool
 }
 
-func accountFields(hasPassword bool, currentErr, pwErr, confirmErr string) []field {
-	var fs []field
+func accountFields(hasPassword bool, currentErr, pwErr, confirmErr string) []web.Field {
+	var fs []web.Field
 	if hasPassword {
-		fs = append(fs, field{ID: "current", Name: "current", Type: "password", Label: "Current password", Autocomplete: "current-password", Error: currentErr})
+		fs = append(fs, web.Field{ID: "current", Name: "current", Type: "password", Label: "Current password", Autocomplete: "current-password", Error: currentErr})
 	}
 	return append(fs, newPasswordFields(pwErr, confirmErr)...)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/web"
 )
 
 // usersPerPage is the size of a page of the customers list.
@@ -245,7 +246,7 @@ type userData struct {
 	// Tab is "details" or "groups".
 	Tab string
 	// Fields edit the name; Version is the version they were filled from.
-	Fields  []field
+	Fields  []web.Field
 	Version int64
 	// Stale says what the administrator had entered when someone else
 	// changed the customer first.
@@ -255,8 +256,8 @@ type userData struct {
 }
 
 // userNameFields are the name form's fields.
-func userNameFields(given, family, givenErr, familyErr string) []field {
-	fs := []field{
+func userNameFields(given, family, givenErr, familyErr string) []web.Field {
+	fs := []web.Field{
 		{ID: "givenName", Name: "givenName", Type: "text", Label: "First name", Value: given, Autocomplete: "off", MaxLength: maxUserNameLen, Error: givenErr},
 		{ID: "familyName", Name: "familyName", Type: "text", Label: "Last name", Value: family, Autocomplete: "off", MaxLength: maxUserNameLen, Error: familyErr},
 	}
@@ -265,7 +266,7 @@ func userNameFields(given, family, givenErr, familyErr string) []field {
 }
 
 // focusFirstError puts the focus on the first field in error.
-func focusFirstError(fs []field) {
+func focusFirstError(fs []web.Field) {
 	for i := range fs {
 		if fs[i].Error != "" {
 			fs[i].Autofocus = true
@@ -275,7 +276,7 @@ func focusFirstError(fs []field) {
 }
 
 // fieldProblems is the error summary of fields.
-func fieldProblems(fs ...field) []problem {
+func fieldProblems(fs ...web.Field) []problem {
 	var ps []problem
 	for _, f := range fs {
 		if f.Error != "" {
@@ -467,11 +468,11 @@ func (h *Handler) resendUserInvitation(w http.ResponseWriter, r *http.Request, c
 // userDeleteData is the deletion page's content.
 type userDeleteData struct {
 	User  customer
-	Field field
+	Field web.Field
 }
 
-func userConfirmField(email, value, problem string) field {
-	return field{ID: "confirm", Name: "confirm", Type: "text", Label: "Type the username " + email + " to confirm",
+func userConfirmField(email, value, problem string) web.Field {
+	return web.Field{ID: "confirm", Name: "confirm", Type: "text", Label: "Type the username " + email + " to confirm",
 		Hint: "Exactly as shown: the customer's email address, letter case included.", Value: value, Autocomplete: "off",
 		Error: problem, Autofocus: true}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/web"
 )
 
 // The New customer wizard follows the guide's New User > Customer: step 1
@@ -26,7 +27,7 @@ var userMethodWords = map[string]string{
 
 // newUserData is step 1's content.
 type newUserData struct {
-	Fields  []field
+	Fields  []web.Field
 	Method  string
 	Methods []userMethod
 	// MethodError is the problem with the method; Password the temporary
@@ -34,7 +35,7 @@ type newUserData struct {
 	MethodError string
 	// MethodFocus: the method is the first field in error.
 	MethodFocus bool
-	Password    field
+	Password    web.Field
 	// Suggestion is a strong password the administrator may copy: made
 	// afresh for every page, never logged or kept.
 	Suggestion string
@@ -50,14 +51,14 @@ const userTempPasswordHint = "At least 8 characters, and hard to guess: not the 
 	"not a common password or a word with a number. Give it to the customer yourself: they must change it when they first sign in."
 
 func newUserPage(email, given, family, method string, errs map[string]string) newUserData {
-	fs := []field{
+	fs := []web.Field{
 		{ID: "email", Name: "email", Type: "email", Label: "Email (username)", Value: email, Autocomplete: "off", MaxLength: 254,
 			Hint:  "This email address is the customer's username. A username is unique in the organization, and it can never be changed once the customer is created.",
 			Error: errs["email"]},
 		{ID: "givenName", Name: "givenName", Type: "text", Label: "First name", Value: given, Autocomplete: "off", MaxLength: maxUserNameLen, Error: errs["givenName"]},
 		{ID: "familyName", Name: "familyName", Type: "text", Label: "Last name", Value: family, Autocomplete: "off", MaxLength: maxUserNameLen, Error: errs["familyName"]},
 	}
-	pw := field{ID: "password", Name: "password", Type: "password", Label: "Temporary password", Autocomplete: "new-password",
+	pw := web.Field{ID: "password", Name: "password", Type: "password", Label: "Temporary password", Autocomplete: "new-password",
 		Hint: userTempPasswordHint, Error: errs["password"], MaxLength: resources.MaxPasswordLength}
 	d := newUserData{Fields: fs, Method: method, MethodError: errs["method"], Password: pw, Suggestion: userPasswordSuggestion()}
 	// The focus goes to the first field in error, else to the email.

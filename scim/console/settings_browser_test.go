@@ -14,9 +14,10 @@ import (
 // TestSettingsBrowser walks the owners' settings in Chromium: the name and
 // self-registration, a token created and its secret copied, an invitation,
 // the audit trail; then a collaborator is refused.
-func TestSettingsBrowser(t *testing.T) {
+func TestSettingsBrowser(t *testing.T) { stores(t, walkSettingsInBrowser) }
+
+func walkSettingsInBrowser(t *testing.T, e *env) {
 	ctx := newChromium(t, 1000)
-	e := newEnv(t, "")
 	e.admin("boss@acme.com", resources.RoleOwner)
 	e.admin("helper@acme.com", resources.RoleCollaborator)
 	signInChromium(t, ctx, e, "acme", "boss@acme.com")

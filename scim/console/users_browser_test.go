@@ -18,9 +18,10 @@ import (
 // list, the New customer wizard (a taken email first, then an invitation),
 // its groups step, Finish, the customer's page, a name edit, the Groups tab
 // and the deletion confirmed by typing the username.
-func TestBrowserUsers(t *testing.T) {
+func TestBrowserUsers(t *testing.T) { stores(t, walkUsersInBrowser) }
+
+func walkUsersInBrowser(t *testing.T, e *env) {
 	ctx := newChromium(t, 1024)
-	e := newEnv(t, "")
 	e.admin("collaborator@acme.com", resources.RoleCollaborator)
 	signInChromium(t, ctx, e, "acme", "collaborator@acme.com")
 	taken := e.createCustomer("jane.doe@example.com", "Jane", "Doe")

@@ -179,21 +179,6 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 	}
 }
 
-// infoField returns a numeric field of a section of INFO.
-func infoField(tb testing.TB, c *redis.Client, section, field string) int {
-	tb.Helper()
-	info, err := c.Info(context.Background(), section).Result()
-	if err != nil {
-		tb.Fatalf("INFO %s: %v", section, err)
-	}
-	m := regexp.MustCompile(`(?m)^` + field + `:(\d+)`).FindStringSubmatch(info)
-	if m == nil {
-		tb.Fatalf("INFO %s has no %s:\n%s", section, field, info)
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
-}
-
 // TestRedisOutOfMemory: at maxmemory with noeviction, writes answer 503
 // with Retry-After (nothing was made), while reads, authentication
 // included, still work; once memory is freed, writes work again.

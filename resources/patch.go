@@ -7,12 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/elimity-com/scim/schema"
 	"github.com/scim2/filter-parser/v2"
@@ -327,7 +324,7 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 	case a.Sub != nil && a.Attr.MultiValued():
 		// No filter: the sub-attribute of every value, or of a new value if
 		// there is none.
-		cv, err := CoerceValue(p.rt, a, v)
+		cv, err := CoerceValue(a, v)
 		if err != nil {
 			return err
 		}
@@ -348,13 +345,13 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 		}
 		c[key] = elems
 	case a.Sub != nil:
-		cv, err := CoerceValue(p.rt, a, v)
+		cv, err := CoerceValue(a, v)
 		if err != nil {
 			return err
 		}
 		subAttrs(c, key, true)[a.Sub.Name()] = cv
 	case a.Attr.MultiValued():
-		cv, err := CoerceValue(p.rt, a, v)
+		cv, err := CoerceValue(a, v)
 		if err != nil {
 			return err
 		}
@@ -389,7 +386,7 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 	case a.Attr.AttributeType() == "complex":
 		// RFC 7644 §3.5.2.1, §3.5.2.3: sub-attributes given replace or add
 		// to those present; the others are left unchanged.
-		cv, err := CoerceValue(p.rt, a, v)
+		cv, err := CoerceValue(a, v)
 		if err != nil {
 			return err
 		}
@@ -398,7 +395,7 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 			m[k] = x
 		}
 	default:
-		cv, err := CoerceValue(p.rt, a, v)
+		cv, err := CoerceValue(a, v)
 		if err != nil {
 			return err
 		}
@@ -421,7 +418,7 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 	}
 	whole := schemas.Attribute{URN: a.URN, Core: a.Core, Attr: a.Attr}
 	if a.Sub != nil {
-		cv, err := CoerceValue(p.rt, a, v)
+		cv, err := CoerceValue(a, v)
 		if err != nil {
 			return err
 		}
@@ -502,7 +499,7 @@ func (p *patcher) newElement(t patchTarget, whole schemas.Attribute) (map[string
 	if !equalities(t.filter, eqs) {
 		return nil, Errorf(NoTarget, "path %q: no value of %s matches the filter, and a value can only be created from a filter of \"eq\" comparisons", t.path, t.attr.Attr.Name())
 	}
-	cv, err := CoerceValue(p.rt, whole, []any{eqs})
+	cv, err := CoerceValue(whole, []any{eqs})
 	if err != nil {
 		return nil, err
 	}
@@ -580,7 +577,7 @@ func (p *patcher) remove(t patchTarget, v any) error {
 	case a.Attr.MultiValued() && v != nil:
 		// Entra ID's legacy form: {"op":"Remove","path":"emails","value":[{"value":"x"}]}
 		// removes the values equal on the sub-attributes given.
-		cv, err := CoerceValue(p.rt, a, v)
+		cv, err := CoerceValue(a, v)
 		if err != nil {
 			return err
 		}
@@ -844,552 +841,4 @@ func parseElementFilter(l lexed, inner string) (filter.Expression, error) {
 		}
 	}
 	return filter.ParseFilter([]byte(inner))
-}
-
-// CoerceValue checks v against the attribute a points at and returns it in
-// canonical form: the sub-attribute when a.Sub is set, else the whole
-// attribute, whose value is a []any of its values when it is multi-valued (a
-// single value is wrapped). Errors are [InvalidValue] details naming
-// a.FullName(), or [Mutability] for a readOnly sub-attribute.
-//
-// Booleans may be JSON booleans or the strings "true" and "false" in any case
-// (Entra ID sends "True"). Complex values are objects whose member names are
-// made canonical; an unknown sub-attribute is an error, null members are
-// dropped, and a bare value for a complex attribute with a "value"
-// sub-attribute stands for {"value": v} (Entra ID sends the manager's id
-// alone). A readOnly sub-attribute with a value is refused, as a PATCH path
-// naming it is: the client would lose what it sent without a word.
-// dateTimes must be RFC 3339; numbers are float64. The value of a
-// server-unique attribute (userName, a group's displayName) is trimmed of
-// surrounding spaces. null coerces to nil, meaning unassigned.
-func CoerceValue(rt schemas.ResourceType, a schemas.Attribute, v any) (any, error) {
-	return coerceValue(a, v, refuseReadOnly)
-}
-
-// readOnlyRule says what coercion does with a readOnly sub-attribute given a
-// value inside a complex value (manager.displayName of the enterprise
-// extension).
-type readOnlyRule int
-
-const (
-	// refuseReadOnly refuses it ([Mutability]): PATCH, whose operations
-	// name what they change. No identity provider is known to send one
-	// (identity-provider-requests.md: Entra ID sends the manager as a bare
-	// id or {"value": id}), scimd never stores or shows one, so no client
-	// echoes one back.
-	refuseReadOnly readOnlyRule = iota
-	// dropReadOnly ignores it: POST and PUT, whose bodies are whole
-	// resources (RFC 7644 §3.3, §3.5.1: readOnly values SHALL be ignored).
-	dropReadOnly
-)
-
-// coerceValue is [CoerceValue] with the readOnly rule ro.
-func coerceValue(a schemas.Attribute, v any, ro readOnlyRule) (any, error) {
-	if a.Sub != nil {
-		return coerceAttr(*a.Sub, a.FullName(), v, ro)
-	}
-	return coerceAttr(a.Attr, a.FullName(), v, ro)
-}
-
-// coerceAttr coerces the value of attr, named name in errors: an array of
-// values when attr is multi-valued.
-func coerceAttr(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (any, error) {
-	if !attr.MultiValued() || v == nil {
-		return coerceOne(attr, name, v, ro)
-	}
-	in := elements(v)
-	out := make([]any, 0, len(in))
-	for _, e := range in {
-		if e == nil {
-			continue
-		}
-		if _, nested := e.([]any); nested {
-			return nil, Errorf(InvalidValue, "attribute %q: expected an array of values, got an array of arrays", name)
-		}
-		cv, err := coerceOne(attr, name, e, ro)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cv)
-	}
-	return out, nil
-}
-
-// coerceOne coerces a single value of attr (one element if it is
-// multi-valued), named name in errors.
-func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	secret := attr.Mutability() == "writeOnly" || attr.Returned() == "never"
-	bad := func(want string) error {
-		return Errorf(InvalidValue, "attribute %q: expected %s, got %s", name, want, describe(v, secret))
-	}
-	switch attr.AttributeType() {
-	case "complex":
-		m, ok := v.(map[string]any)
-		if !ok {
-			sub, hasValue := schemas.Find(attr.SubAttributes(), "value")
-			switch v.(type) {
-			case []any, map[string]any:
-			default:
-				if hasValue {
-					cv, err := coerceOne(sub, name+".value", v, ro)
-					if err != nil {
-						return nil, err
-					}
-					return map[string]any{"value": cv}, nil
-				}
-			}
-			return nil, bad("an object")
-		}
-		out := make(map[string]any, len(m))
-		seen := make(map[string]string, len(m))
-		for _, k := range sortedKeys(m) {
-			sub, ok := schemas.Find(attr.SubAttributes(), k)
-			if !ok {
-				return nil, Errorf(InvalidValue, "attribute %q: unknown sub-attribute %q", name, k)
-			}
-			if prev, dup := seen[sub.Name()]; dup {
-				return nil, Errorf(InvalidValue, "attribute %q: sub-attribute %q given twice, as %q and %q", name, sub.Name(), prev, k)
-			}
-			seen[sub.Name()] = k
-			if sub.Mutability() == "readOnly" {
-				if ro == refuseReadOnly && m[k] != nil {
-					return nil, Errorf(Mutability, "attribute %q is read-only: leave it out of the value", name+"."+sub.Name())
-				}
-				continue
-			}
-			cv, err := coerceAttr(sub, name+"."+sub.Name(), m[k], ro)
-			if err != nil {
-				return nil, err
-			}
-			if cv != nil {
-				out[sub.Name()] = cv
-			}
-		}
-		return out, nil
-	case "boolean":
-		b, ok := ParseBool(v)
-		if !ok {
-			return nil, bad("a boolean")
-		}
-		return b, nil
-	case "integer", "decimal":
-		f, ok := toFloat(v)
-		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, bad("a number")
-		}
-		if attr.AttributeType() == "integer" && f != math.Trunc(f) {
-			return nil, bad("an integer")
-		}
-		return f, nil
-	case "dateTime":
-		s, ok := v.(string)
-		if !ok {
-			return nil, bad("an RFC 3339 date and time")
-		}
-		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-			return nil, bad("an RFC 3339 date and time")
-		}
-		return s, nil
-	}
-	// string, reference, binary
-	s, ok := v.(string)
-	if !ok {
-		return nil, bad("a string")
-	}
-	if err := checkNUL(name, s); err != nil {
-		return nil, err
-	}
-	if attr.Uniqueness() == "server" {
-		// userName, a group's displayName: surrounding spaces are no part
-		// of a name, on any write, so that uniqueness, immutability and
-		// filters all see the same name.
-		s = strings.TrimSpace(s)
-	}
-	return s, nil
-}
-
-// checkNUL refuses a string value holding NUL, the attribute named name's:
-// the stores' indexes cannot hold it (NUL separates value and id there), so
-// such a value would be found by one filter and not by another.
-func checkNUL(name, s string) error {
-	if strings.IndexByte(s, 0) >= 0 {
-		return Errorf(InvalidValue, "attribute %q must not contain the NUL character (\\u0000)", name)
-	}
-	return nil
-}
-
-// describe names a value for an error message; secret values are described
-// by their type only.
-func describe(v any, secret bool) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "an array"
-	case string:
-		if secret {
-			return "a string"
-		}
-		return quoteShort(x)
-	case bool:
-		if secret {
-			return "a boolean"
-		}
-		return strconv.FormatBool(x)
-	case float64:
-		if secret {
-			return "a number"
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	}
-	if secret {
-		return "a value"
-	}
-	return quoteShort(fmt.Sprint(v))
-}
-
-// SplitMemberOps separates the operations on a Group's members, which the
-// caller turns into a [MemberDelta] with [MemberChange], from the rest, for
-// [ApplyPatch]. An operation is a member operation when its path names
-// members (any case, with or without a value filter). An add or replace
-// without a path whose value has a "members" member is split in two: that
-// member becomes its own operation with path "members". For resource types
-// without members every operation is in rest.
-func SplitMemberOps(rt schemas.ResourceType, ops []PatchOp) (memberOps []PatchOp, rest []PatchOp, err error) {
-	if a, err := resolve(rt, "members"); err != nil || !a.Core {
-		return nil, slices.Clone(ops), nil
-	}
-	isMembers := func(path string) (bool, error) {
-		t, err := parsePatchPath(rt, path)
-		if err != nil {
-			return false, err
-		}
-		return t.ext == "" && t.attr.Core && t.attr.Attr.Name() == "members", nil
-	}
-	for _, op := range ops {
-		if op.Path != "" {
-			ok, err := isMembers(op.Path)
-			if err != nil {
-				return nil, nil, err
-			}
-			if ok {
-				memberOps = append(memberOps, op)
-			} else {
-				rest = append(rest, op)
-			}
-			continue
-		}
-		m, isMap := op.Value.(map[string]any)
-		if lop := strings.ToLower(op.Op); !isMap || (lop != "add" && lop != "replace") {
-			rest = append(rest, op)
-			continue
-		}
-		left := make(map[string]any, len(m))
-		for _, k := range sortedKeys(m) {
-			if ok, _ := isMembers(k); ok {
-				memberOps = append(memberOps, PatchOp{Op: op.Op, Path: k, Value: m[k], HasValue: true})
-			} else {
-				left[k] = m[k]
-			}
-		}
-		if len(left) == len(m) {
-			rest = append(rest, op)
-		} else if len(left) > 0 {
-			rest = append(rest, PatchOp{Op: op.Op, Value: left, HasValue: true})
-		}
-	}
-	return memberOps, rest, nil
-}
-
-// MemberChange translates one member operation (see [SplitMemberOps]) into a
-// [MemberDelta]:
-//
-//   - add "members" with a list of {"value": id} (or bare ids): Add;
-//   - remove "members" with a list: Remove those (Entra ID's legacy form);
-//   - remove "members[value eq \"id\"]", or several joined by "or": Remove;
-//   - remove "members" without a value: RemoveAll;
-//   - replace "members" with a list: RemoveAll and Add;
-//   - replace "members[value eq \"id\"]" with a member: Remove and Add.
-//
-// Other filters on value (ne, sw, not, ...) are evaluated against the current
-// member ids, which current returns; it is only called then and may be nil
-// otherwise. Filters on other sub-attributes are [InvalidPath]: members only
-// carry ids. An id that is not a non-empty string is [InvalidValue].
-func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, err error) {
-	rt := schemas.Groups()
-	t, err := parsePatchPath(rt, op.Path)
-	if err != nil {
-		return d, err
-	}
-	if t.ext != "" || t.attr.Attr.Name() != "members" {
-		return d, Errorf(InvalidPath, "path %q does not name members", op.Path)
-	}
-	if t.attr.Sub != nil {
-		return d, Errorf(InvalidPath, "path %q: members are added, removed or replaced whole, not by sub-attribute", op.Path)
-	}
-	switch strings.ToLower(op.Op) {
-	case "add":
-		if t.filter != nil {
-			return d, Errorf(InvalidPath, "path %q: add members with path \"members\" and no filter", op.Path)
-		}
-		d.Add, err = memberIDs(op.Value)
-	case "remove":
-		if t.filter == nil {
-			if op.Value == nil {
-				d.RemoveAll = true
-				return d, nil
-			}
-			d.Remove, err = memberIDs(op.Value)
-			return d, err
-		}
-		d.Remove, err = filteredMembers(op.Path, t, current)
-	case "replace":
-		if t.filter == nil {
-			d.RemoveAll = true
-			d.Add, err = memberIDs(op.Value)
-			return d, err
-		}
-		if d.Remove, err = filteredMembers(op.Path, t, current); err != nil {
-			return MemberDelta{}, err
-		}
-		if d.Add, err = memberIDs(op.Value); err != nil {
-			return MemberDelta{}, err
-		}
-		added := make(map[string]bool, len(d.Add))
-		for _, id := range d.Add {
-			added[id] = true
-		}
-		d.Remove = slices.DeleteFunc(d.Remove, func(id string) bool { return added[id] })
-		if len(d.Remove) == 0 {
-			d.Remove = nil
-		}
-	default:
-		return d, Errorf(InvalidSyntax, "unknown PATCH op %q: expected add, replace or remove", op.Op)
-	}
-	if err != nil {
-		return MemberDelta{}, err
-	}
-	return d, nil
-}
-
-// memberIDs returns the ids of a members value: a list (or one) of
-// {"value": id, ...} objects or bare id strings, without duplicates. Members
-// are users: a member of another type is [InvalidValue] (nested groups are
-// not supported), and so is an unknown sub-attribute (see [memberID]).
-func memberIDs(v any) ([]string, error) {
-	var ids []string
-	seen := map[string]bool{} // a members list may hold tens of thousands
-	for _, e := range elements(v) {
-		id, ok := e.(string)
-		if m, isMap := e.(map[string]any); isMap {
-			var err error
-			if id, ok, err = memberID(m); err != nil {
-				return nil, err
-			}
-		}
-		if !ok || strings.TrimSpace(id) == "" {
-			return nil, Errorf(InvalidValue, "members: each member needs a non-empty \"value\" holding a user id, got %s", describe(e, false))
-		}
-		if err := checkNUL("members.value", id); err != nil {
-			return nil, err
-		}
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	return ids, nil
-}
-
-// memberID returns the "value" of a member object, ok false when it is
-// missing or not a non-empty string, after checking the other
-// sub-attributes (named in any case). Those accepted are the ones clients
-// send: what a GET shows of each member (value, $ref, type, display), which
-// a client may send back in a PUT (RFC 7644 §3.5.1); Entra ID's "$ref": null
-// (identity-provider-requests.md, the team's record of what identity
-// providers send: "Members: add [{"$ref":null,"value":"<id>"}]"); and Okta's
-// "display", the member's userName (testdata/replay/okta.json, "add members
-// in a batch"). Members are users and nested groups are not supported, so
-// "type" must be "User" and "$ref", when not null, the location of the user
-// "value" names. "display" may be any string, unchecked: checking it would
-// mean reading every member's user, and it is never stored (a member's
-// display is always its user's).
-func memberID(m map[string]any) (id string, ok bool, err error) {
-	x, _, err := member(m, "value", "members")
-	if err != nil {
-		return "", false, err
-	}
-	if id, ok = x.(string); !ok || strings.TrimSpace(id) == "" {
-		return "", false, nil
-	}
-	members, _ := schemas.Groups().Lookup("members")
-	seen := make(map[string]string, len(m))
-	for _, k := range sortedKeys(m) {
-		sub, known := schemas.Find(members.Attr.SubAttributes(), k)
-		if !known {
-			return "", false, Errorf(InvalidValue, "attribute \"members\": unknown sub-attribute %q", k)
-		}
-		if prev, dup := seen[sub.Name()]; dup {
-			return "", false, Errorf(InvalidValue, "attribute \"members\": sub-attribute %q given twice, as %q and %q", sub.Name(), prev, k)
-		}
-		seen[sub.Name()] = k
-		v := m[k]
-		if v == nil || sub.Name() == "value" {
-			continue
-		}
-		s, isString := v.(string)
-		if !isString {
-			return "", false, Errorf(InvalidValue, "attribute \"members.%s\": expected a string, got %s", sub.Name(), describe(v, false))
-		}
-		switch sub.Name() {
-		case "type":
-			if strings.EqualFold(s, "Group") {
-				return "", false, notUser(id)
-			}
-			if !strings.EqualFold(s, "User") {
-				return "", false, Errorf(InvalidValue, "attribute \"members.type\" must be \"User\" (members must be users), got %s", quoteShort(s))
-			}
-		case "$ref":
-			if strings.Contains(strings.ToLower(s), "/groups/") {
-				return "", false, notUser(id)
-			}
-			if s != "Users/"+id && !strings.HasSuffix(s, "/Users/"+id) {
-				return "", false, Errorf(InvalidValue, "attribute \"members.$ref\": %s is not the location of the user %q that \"value\" names; leave \"$ref\" out", quoteShort(s), id)
-			}
-		}
-	}
-	return id, true, nil
-}
-
-func notUser(id string) error {
-	return Errorf(InvalidValue, "members must be users: member %q is a group, and groups cannot be members (nested groups are not supported)", id)
-}
-
-// filteredMembers returns the member ids a filter on members selects: the ids
-// of "value eq" comparisons joined by "or" directly, else by evaluating it on
-// the current members.
-func filteredMembers(path string, t patchTarget, current func() ([]string, error)) ([]string, error) {
-	var ids []string
-	if valueEqualities(t.filter, &ids) {
-		return ids, nil
-	}
-	if !onlyValue(t.filter) {
-		return nil, Errorf(InvalidPath, "path %q: members: only filters on value are supported", path)
-	}
-	if current == nil {
-		return nil, Errorf(InvalidPath, "path %q: members: only \"value eq\" filters are supported here", path)
-	}
-	all, err := current()
-	if err != nil {
-		return nil, fmt.Errorf("members of filter %q: %w", path, err)
-	}
-	ids = nil
-	for _, id := range all {
-		if matchElement(t.attr.Attr, map[string]any{"value": id}, t.filter) {
-			ids = append(ids, id)
-		}
-	}
-	return ids, nil
-}
-
-// valueEqualities appends to ids the operands of a filter made of
-// `value eq "id"` joined by "or", and reports whether it is one.
-func valueEqualities(e filter.Expression, ids *[]string) bool {
-	switch e := e.(type) {
-	case *filter.AttributeExpression:
-		id, ok := e.CompareValue.(string)
-		if e.AttributePath.AttributeName != "value" || e.Operator != filter.EQ || !ok || id == "" {
-			return false
-		}
-		if !slices.Contains(*ids, id) {
-			*ids = append(*ids, id)
-		}
-		return true
-	case *filter.LogicalExpression:
-		return e.Operator == filter.OR && valueEqualities(e.Left, ids) && valueEqualities(e.Right, ids)
-	}
-	return false
-}
-
-// onlyValue reports whether a value filter compares only the "value" sub-attribute.
-func onlyValue(e filter.Expression) bool {
-	switch e := e.(type) {
-	case *filter.AttributeExpression:
-		return e.AttributePath.AttributeName == "value"
-	case *filter.LogicalExpression:
-		return onlyValue(e.Left) && onlyValue(e.Right)
-	case *filter.NotExpression:
-		return onlyValue(e.Expression)
-	}
-	return false
-}
-
-// deepCopy copies the maps and arrays of a decoded JSON value.
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = deepCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = deepCopy(e)
-		}
-		return out
-	case []map[string]any, []string:
-		return deepCopy(elements(x))
-	}
-	return v
-}
-
-// prune deletes nulls, empty objects and empty arrays from m, depth first:
-// RFC 7644 §3.5.2 treats them as unassigned, and a document should not keep
-// "name": {} after its last sub-attribute is removed.
-func prune(m map[string]any) {
-	for k, v := range m {
-		if pruneValue(&v) {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-}
-
-// pruneValue prunes *v in place and reports whether it is now empty.
-func pruneValue(v *any) bool {
-	switch x := (*v).(type) {
-	case nil:
-		return true
-	case map[string]any:
-		prune(x)
-		return len(x) == 0
-	case []any:
-		kept := x[:0]
-		for _, e := range x {
-			if !pruneValue(&e) {
-				kept = append(kept, e)
-			}
-		}
-		clear(x[len(kept):])
-		*v = kept
-		return len(kept) == 0
-	}
-	return false
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

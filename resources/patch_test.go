@@ -711,7 +711,7 @@ func TestCoerceValue(t *testing.T) {
 			if err := json.Unmarshal([]byte(tt.in), &in); err != nil {
 				t.Fatal(err)
 			}
-			got, err := CoerceValue(rt, lookup(t, tt.path), in)
+			got, err := CoerceValue(lookup(t, tt.path), in)
 			if tt.err != "" {
 				code := tt.code
 				if code == 0 {

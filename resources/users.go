@@ -319,9 +319,3 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 	ext["accountState"] = state
 	return w, nil
 }
-
-// cloneMap deep-copies a JSON document (see deepCopy).
-func cloneMap(m map[string]any) map[string]any {
-	out, _ := deepCopy(m).(map[string]any)
-	return out
-}

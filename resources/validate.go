@@ -233,17 +233,6 @@ func stringAttr(attrs map[string]any, name string) string {
 	return s
 }
 
-// subAttrs returns (creating it if asked) the attribute map under key: an
-// extension's attributes, or a complex attribute's sub-attributes.
-func subAttrs(attrs map[string]any, key string, create bool) map[string]any {
-	m, _ := attrs[key].(map[string]any)
-	if m == nil && create {
-		m = map[string]any{}
-		attrs[key] = m
-	}
-	return m
-}
-
 // dropEchoedID removes the resource's own "id" and any "schemas" from the
 // values of no-path add/replace operations: Okta renames a group with
 // {"op":"replace","value":{"id":"<the group's id>","displayName":"…"}}. A

@@ -148,22 +148,23 @@ func (g *Groups) Delete(ctx context.Context, org, id string, ifMatch int64) erro
 }
 
 func (g *Groups) update(ctx context.Context, org, id string, ifMatch int64, apply func(cur Resource) (map[string]any, MemberDelta, error)) (Resource, error) {
-	for attempt := 0; ; attempt++ {
+	var res Resource
+	busy := Errorf(Conflict, "group %q is being changed by other requests at the same time; retry", id)
+	err := retryWrites(ctx, busy, func() error {
 		cur, err := g.store.GetGroup(ctx, org, id, false)
 		if err != nil {
-			return Resource{}, err
+			return err
 		}
 		if ifMatch != 0 && cur.Version != ifMatch {
-			return Resource{}, Errorf(PreconditionFailed, "group %q has changed: its version is %s, not %s", id, ETag(cur.Version), ETag(ifMatch))
+			return Errorf(PreconditionFailed, "group %q has changed: its version is %s, not %s", id, ETag(cur.Version), ETag(ifMatch))
 		}
 		attrs, d, err := apply(cur)
 		if err != nil {
-			return Resource{}, err
+			return err
 		}
 		if err := g.check(attrs); err != nil {
-			return Resource{}, err
+			return err
 		}
-		var res Resource
 		if ifMatch == 0 && len(cur.Raw) > 0 {
 			// Without If-Match the write needs only the document it was
 			// computed from: member changes meanwhile (they bump the
@@ -172,19 +173,15 @@ func (g *Groups) update(ctx context.Context, org, id string, ifMatch int64, appl
 		} else {
 			res, err = g.store.UpdateGroup(ctx, org, Resource{ID: id, Attributes: attrs}, cur.Version, d)
 		}
-		if !errors.Is(err, ErrVersionConflict) {
-			return res, err
+		if ifMatch != 0 && errors.Is(err, ErrVersionConflict) {
+			return Errorf(PreconditionFailed, "group %q changed while it was being updated", id)
 		}
-		if ifMatch != 0 {
-			return Resource{}, Errorf(PreconditionFailed, "group %q changed while it was being updated", id)
-		}
-		if attempt+1 >= maxWriteAttempts {
-			return Resource{}, Errorf(Conflict, "group %q is being changed by other requests at the same time; retry", id)
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return Resource{}, err
-		}
+		return lostRace(err)
+	})
+	if err != nil {
+		return Resource{}, err
 	}
+	return res, nil
 }
 
 // normalize checks a group body and splits off its members' ids.

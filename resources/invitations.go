@@ -162,22 +162,16 @@ func (u *Users) ResendInvitation(ctx context.Context, org, id string) (Resource,
 	if u.onboarding == nil {
 		return Resource{}, errors.New("resend invitation: onboarding is not configured")
 	}
-	for attempt := 0; ; attempt++ {
+	var res Resource
+	err := retryWrites(ctx, busyUser(id), func() error {
 		cur, err := u.store.GetUser(ctx, org, id)
 		if err != nil {
-			return Resource{}, err
+			return err
 		}
-		res, err := u.resend(ctx, org, cur)
-		if !errors.Is(err, ErrVersionConflict) {
-			return res, err
-		}
-		if attempt+1 >= maxWriteAttempts {
-			return Resource{}, Errorf(Conflict, "user %q is being changed by other requests at the same time; retry", id)
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return Resource{}, err
-		}
-	}
+		res, err = u.resend(ctx, org, cur)
+		return lostRace(err)
+	})
+	return res, err
 }
 
 // resend is one attempt of [Users.ResendInvitation] on cur as read; it is
@@ -240,26 +234,22 @@ func (u *Users) sendPasswordReset(ctx context.Context, org string, cur Resource)
 func (u *Users) invite(ctx context.Context, org string, cur Resource) (res Resource, sent bool, err error) {
 	o := u.onboarding
 	token := newSecret()
-	for attempt := 0; ; attempt++ {
-		err := o.Store.PutInvitation(ctx, org, cur.ID, HashToken(token), o.InviteTTL, cur.Version)
-		if err == nil {
-			break
+	first := true
+	err = retryWrites(ctx, busyUser(cur.ID), func() error {
+		if !first {
+			var err error
+			if cur, err = u.store.GetUser(ctx, org, cur.ID); err != nil {
+				return err
+			}
+			if !invited(cur) {
+				return Errorf(Conflict, "user %q accepted their invitation meanwhile", cur.ID)
+			}
 		}
-		if !errors.Is(err, ErrVersionConflict) {
-			return Resource{}, false, err
-		}
-		if attempt+1 >= maxWriteAttempts {
-			return Resource{}, false, Errorf(Conflict, "user %q is being changed by other requests at the same time; retry", cur.ID)
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return Resource{}, false, err
-		}
-		if cur, err = u.store.GetUser(ctx, org, cur.ID); err != nil {
-			return Resource{}, false, err
-		}
-		if !invited(cur) {
-			return Resource{}, false, Errorf(Conflict, "user %q accepted their invitation meanwhile", cur.ID)
-		}
+		first = false
+		return lostRace(o.Store.PutInvitation(ctx, org, cur.ID, HashToken(token), o.InviteTTL, cur.Version))
+	})
+	if err != nil {
+		return Resource{}, false, err
 	}
 	expires := time.Now().Add(o.InviteTTL)
 	m, err := invitationMessage(org, cur, o.BaseURL+"/t/"+url.PathEscape(org)+"/accounts/invite?token="+token.Reveal(), expires)
@@ -283,29 +273,33 @@ func (u *Users) invite(ctx context.Context, org string, cur Resource) (res Resou
 // so or the account stopped waiting for an invitation meanwhile; it returns
 // the user as stored.
 func (u *Users) setAccountState(ctx context.Context, org string, cur Resource, state string) (Resource, error) {
-	for attempt := 0; ; attempt++ {
+	var res Resource
+	first := true
+	err := retryWrites(ctx, busyUser(cur.ID), func() error {
+		if !first {
+			var err error
+			if cur, err = u.store.GetUser(ctx, org, cur.ID); err != nil {
+				return err
+			}
+		}
+		first = false
 		if accountState(cur) == state || !invited(cur) {
-			return cur, nil
+			res = cur
+			return nil
 		}
 		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
 		subAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = state
-		res, err := u.store.ReplaceUser(WithAction(ctx, ActionInvite), org, next, cur.Version, UserWrite{})
-		if !errors.Is(err, ErrVersionConflict) {
-			if err == nil {
-				res.Groups = cur.Groups
-			}
-			return res, err
+		var err error
+		res, err = u.store.ReplaceUser(WithAction(ctx, ActionInvite), org, next, cur.Version, UserWrite{})
+		if err == nil {
+			res.Groups = cur.Groups
 		}
-		if attempt+1 >= maxWriteAttempts {
-			return Resource{}, Errorf(Conflict, "user %q is being changed by other requests at the same time; retry", cur.ID)
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return Resource{}, err
-		}
-		if cur, err = u.store.GetUser(ctx, org, cur.ID); err != nil {
-			return Resource{}, err
-		}
+		return lostRace(err)
+	})
+	if err != nil {
+		return Resource{}, err
 	}
+	return res, nil
 }
 
 // Invitation returns the account an invitation token (or password-reset
@@ -456,34 +450,33 @@ func (u *Users) activate(ctx context.Context, invalid Error,
 	load func() (Resource, error), prepare func(cur Resource) (UserWrite, error),
 	write func(ctx context.Context, next Resource, version int64, w UserWrite) (Resource, error),
 ) (Resource, error) {
-	for attempt := 0; ; attempt++ {
+	var res Resource
+	busy := Errorf(Conflict, "your account is being changed by other requests at the same time; try again")
+	err := retryWrites(ctx, busy, func() error {
 		cur, err := load()
 		if err != nil {
-			return Resource{}, err
+			return err
 		}
 		w, err := prepare(cur)
 		if err != nil {
-			return Resource{}, err
+			return err
 		}
 		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
 		subAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStateActive
-		res, err := write(WithActor(ctx, CustomerActor(cur.ID)), next, cur.Version, w)
+		res, err = write(WithActor(ctx, CustomerActor(cur.ID)), next, cur.Version, w)
 		switch {
 		case err == nil:
 			res.Groups = cur.Groups
-			return res, nil
+			return nil
 		case ErrorCode(err) == NotFound:
-			return Resource{}, invalid
-		case !errors.Is(err, ErrVersionConflict):
-			return Resource{}, err
+			return invalid
 		}
-		if attempt+1 >= maxWriteAttempts {
-			return Resource{}, Errorf(Conflict, "your account is being changed by other requests at the same time; try again")
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return Resource{}, err
-		}
+		return lostRace(err)
+	})
+	if err != nil {
+		return Resource{}, err
 	}
+	return res, nil
 }
 
 // accountNames returns what an account is called besides its email (first,

@@ -3,7 +3,6 @@ package resources
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/url"
@@ -204,7 +203,8 @@ func (u *Users) Register(ctx context.Context, org string, r Registration) error 
 	hash := HashPassword(r.Password)
 	ctx = WithActor(ctx, RegistrationActor)
 
-	for attempt := 0; ; attempt++ {
+	busy := Errorf(Conflict, "this email address is being registered by other requests at the same time; try again")
+	return retryWrites(ctx, busy, func() error {
 		cur, found, err := u.findByUserName(ctx, org, r.Email)
 		if err != nil {
 			return err
@@ -224,16 +224,11 @@ func (u *Users) Register(ctx context.Context, org string, r Registration) error 
 		}
 		// Lost a race: the email was registered (or created) meanwhile, or
 		// the registration changed or was deleted. Look again.
-		if ErrorCode(err) != Uniqueness && ErrorCode(err) != NotFound && !errors.Is(err, ErrVersionConflict) {
-			return err
+		if ErrorCode(err) == Uniqueness || ErrorCode(err) == NotFound {
+			return errRetry
 		}
-		if attempt+1 >= maxWriteAttempts {
-			return Errorf(Conflict, "this email address is being registered by other requests at the same time; try again")
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return err
-		}
-	}
+		return lostRace(err)
+	})
 }
 
 // createRegistration creates the account of a registration of a new email,

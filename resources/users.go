@@ -6,30 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
-	"time"
 
 	"github.com/scimd/scimd/schemas"
 )
-
-// maxWriteAttempts bounds the read-apply-write retries of a write that lost a
-// race with another writer and carries no If-Match.
-const maxWriteAttempts = 8
-
-// backoff waits a random, growing time before retrying a write that lost a
-// race, so that contending writers spread out.
-func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // Users is the customer-account service: the rules of /Users.
 type Users struct {
@@ -163,25 +143,26 @@ func (u *Users) Delete(ctx context.Context, org, id string, ifMatch int64) error
 // update is the read-apply-write loop shared by PUT and PATCH: it retries when
 // another writer got in between, unless the client pinned a version.
 func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply func(cur Resource) (body, error)) (Resource, error) {
-	for attempt := 0; ; attempt++ {
+	var res Resource
+	err := retryWrites(ctx, busyUser(id), func() error {
 		cur, err := u.store.GetUser(ctx, org, id)
 		if err != nil {
-			return Resource{}, err
+			return err
 		}
 		if ifMatch != 0 && cur.Version != ifMatch {
-			return Resource{}, Errorf(PreconditionFailed, "user %q has changed: its version is %s, not %s", id, ETag(cur.Version), ETag(ifMatch))
+			return Errorf(PreconditionFailed, "user %q has changed: its version is %s, not %s", id, ETag(cur.Version), ETag(ifMatch))
 		}
 		next, err := apply(cur)
 		if err != nil {
-			return Resource{}, err
+			return err
 		}
 		w, err := u.prepare(next, &cur)
 		if err != nil {
-			return Resource{}, err
+			return err
 		}
 		doc, err := json.Marshal(next.attrs)
 		if err != nil {
-			return Resource{}, fmt.Errorf("encode user %s: %w", id, err)
+			return fmt.Errorf("encode user %s: %w", id, err)
 		}
 		if w.PasswordHash == "" && bytes.Equal(doc, cur.Raw) {
 			// Nothing changes: identity providers resend unchanged values on
@@ -190,26 +171,23 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 			// changes when the resource does). Both documents are
 			// encoding/json's encoding of a map, keys sorted: equal bytes
 			// are equal attributes.
-			return cur, nil
+			res = cur
+			return nil
 		}
 		wctx := ctx
 		if next.self && w.PasswordHash != "" {
 			wctx = WithAction(ctx, ActionSetPassword) // the audit trail tells a customer's new password from an edit
 		}
-		res, err := u.store.ReplaceUser(wctx, org, Resource{ID: id, Attributes: next.attrs}, cur.Version, w)
-		if !errors.Is(err, ErrVersionConflict) {
-			return res, err
+		res, err = u.store.ReplaceUser(wctx, org, Resource{ID: id, Attributes: next.attrs}, cur.Version, w)
+		if ifMatch != 0 && errors.Is(err, ErrVersionConflict) {
+			return Errorf(PreconditionFailed, "user %q changed while it was being updated", id)
 		}
-		if ifMatch != 0 {
-			return Resource{}, Errorf(PreconditionFailed, "user %q changed while it was being updated", id)
-		}
-		if attempt+1 >= maxWriteAttempts {
-			return Resource{}, Errorf(Conflict, "user %q is being changed by other requests at the same time; retry", id)
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return Resource{}, err
-		}
+		return lostRace(err)
+	})
+	if err != nil {
+		return Resource{}, err
 	}
+	return res, nil
 }
 
 // prepare enforces the customer rules on a user about to be written: userName

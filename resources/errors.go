@@ -11,21 +11,22 @@ type Code int
 
 // Error codes.
 const (
-	NotFound           Code = iota + 1 // 404
-	Uniqueness                         // 409 uniqueness
-	Mutability                         // 400 mutability
-	InvalidValue                       // 400 invalidValue
-	InvalidSyntax                      // 400 invalidSyntax
-	InvalidFilter                      // 400 invalidFilter
-	InvalidPath                        // 400 invalidPath
-	NoTarget                           // 400 noTarget
-	TooMany                            // 400 tooMany
-	PreconditionFailed                 // 412
-	Unauthorized                       // 401
-	Forbidden                          // 403
-	Conflict                           // 409, no scimType: lost too many write races, or a state that forbids the request
-	Unavailable                        // 503: a service scimd depends on (the store, the mail server) is unavailable; retry later
-	TooLarge                           // 413: the request asks for more work than one request may (PATCH operations); split it
+	NotFound             Code = iota + 1 // 404
+	Uniqueness                           // 409 uniqueness
+	Mutability                           // 400 mutability
+	InvalidValue                         // 400 invalidValue
+	InvalidSyntax                        // 400 invalidSyntax
+	InvalidFilter                        // 400 invalidFilter
+	InvalidPath                          // 400 invalidPath
+	NoTarget                             // 400 noTarget
+	TooMany                              // 400 tooMany
+	PreconditionFailed                   // 412
+	Unauthorized                         // 401
+	Forbidden                            // 403
+	Conflict                             // 409, no scimType: lost too many write races, or a state that forbids the request
+	Unavailable                          // 503: a service scimd depends on (the store, the mail server) is unavailable; retry later
+	TooLarge                             // 413: the request asks for more work than one request may (PATCH operations, body size); split it
+	UnsupportedMediaType                 // 415: the request body is not JSON
 )
 
 // Error is an error a client may see: a code and a detail a person can act on.

@@ -50,14 +50,10 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
 	}
 	// RFC 7644 §3.7.4: the payload limit is enforced while reading.
 	data, err := readBody(w, r, h.cfg.MaxBulkPayload)
-	switch {
-	case errors.Is(err, errTooLarge):
-		writeStatus(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("the bulk request exceeds maxPayloadSize (%d bytes)", h.cfg.MaxBulkPayload))
-		return
-	case errors.Is(err, errUnsupportedMedia):
-		writeStatus(w, http.StatusUnsupportedMediaType, "", "send the body as application/scim+json (or application/json)")
-		return
-	case err != nil:
+	if resources.ErrorCode(err) == resources.TooLarge {
+		err = resources.Errorf(resources.TooLarge, "the bulk request exceeds maxPayloadSize (%d bytes)", h.cfg.MaxBulkPayload)
+	}
+	if err != nil {
 		writeError(w, r, h.log, err)
 		return
 	}

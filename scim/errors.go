@@ -17,21 +17,22 @@ var errorKinds = map[resources.Code]struct {
 	status   int
 	scimType string
 }{
-	resources.NotFound:           {http.StatusNotFound, ""},
-	resources.Uniqueness:         {http.StatusConflict, "uniqueness"},
-	resources.Mutability:         {http.StatusBadRequest, "mutability"},
-	resources.InvalidValue:       {http.StatusBadRequest, "invalidValue"},
-	resources.InvalidSyntax:      {http.StatusBadRequest, "invalidSyntax"},
-	resources.InvalidFilter:      {http.StatusBadRequest, "invalidFilter"},
-	resources.InvalidPath:        {http.StatusBadRequest, "invalidPath"},
-	resources.NoTarget:           {http.StatusBadRequest, "noTarget"},
-	resources.TooMany:            {http.StatusBadRequest, "tooMany"},
-	resources.PreconditionFailed: {http.StatusPreconditionFailed, ""},
-	resources.Unauthorized:       {http.StatusUnauthorized, ""},
-	resources.Forbidden:          {http.StatusForbidden, ""},
-	resources.Conflict:           {http.StatusConflict, ""},
-	resources.Unavailable:        {http.StatusServiceUnavailable, ""},
-	resources.TooLarge:           {http.StatusRequestEntityTooLarge, ""},
+	resources.NotFound:             {http.StatusNotFound, ""},
+	resources.Uniqueness:           {http.StatusConflict, "uniqueness"},
+	resources.Mutability:           {http.StatusBadRequest, "mutability"},
+	resources.InvalidValue:         {http.StatusBadRequest, "invalidValue"},
+	resources.InvalidSyntax:        {http.StatusBadRequest, "invalidSyntax"},
+	resources.InvalidFilter:        {http.StatusBadRequest, "invalidFilter"},
+	resources.InvalidPath:          {http.StatusBadRequest, "invalidPath"},
+	resources.NoTarget:             {http.StatusBadRequest, "noTarget"},
+	resources.TooMany:              {http.StatusBadRequest, "tooMany"},
+	resources.PreconditionFailed:   {http.StatusPreconditionFailed, ""},
+	resources.Unauthorized:         {http.StatusUnauthorized, ""},
+	resources.Forbidden:            {http.StatusForbidden, ""},
+	resources.Conflict:             {http.StatusConflict, ""},
+	resources.Unavailable:          {http.StatusServiceUnavailable, ""},
+	resources.TooLarge:             {http.StatusRequestEntityTooLarge, ""},
+	resources.UnsupportedMediaType: {http.StatusUnsupportedMediaType, ""},
 }
 
 // errorBody is a SCIM error response (RFC 7644 §3.12).

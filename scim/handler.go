@@ -3,7 +3,6 @@ package scim
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -223,14 +222,7 @@ func (e endpoint) single(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e endpoint) fail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, errTooLarge):
-		writeStatus(w, http.StatusRequestEntityTooLarge, "", "the request body exceeds "+strconv.FormatInt(e.h.cfg.MaxBodyBytes, 10)+" bytes")
-	case errors.Is(err, errUnsupportedMedia):
-		writeStatus(w, http.StatusUnsupportedMediaType, "", "send the body as application/scim+json (or application/json)")
-	default:
-		writeError(w, r, e.h.log, err)
-	}
+	writeError(w, r, e.h.log, err)
 }
 
 func (e endpoint) projection(r *http.Request) projection {

@@ -31,30 +31,25 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// errTooLarge reports a request body over the configured limit.
-var errTooLarge = errors.New("request body too large")
-
 // readBody reads a request body, enforcing the content type (RFC 7644 §3.1:
 // application/scim+json; application/json is accepted too, Okta sends it).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != contentType && mt != "application/json") {
-			return nil, errUnsupportedMedia
+			return nil, resources.Errorf(resources.UnsupportedMediaType, "send the body as application/scim+json (or application/json)")
 		}
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		return nil, errTooLarge
+		return nil, resources.Errorf(resources.TooLarge, "the request body exceeds %d bytes", limit)
 	}
 	if err != nil {
 		return nil, resources.Errorf(resources.InvalidSyntax, "could not read the request body: %v", err)
 	}
 	return data, nil
 }
-
-var errUnsupportedMedia = errors.New("unsupported media type")
 
 // decodeObject decodes a JSON object body.
 func decodeObject(data []byte) (map[string]any, error) {

@@ -91,7 +91,16 @@ for i = 3, #ARGV do
       for j = 1, #gs, 2 do
         local gid, name = gs[j], gs[j + 1]
         local g = redis.call('HMGET', p .. 'group:' .. gid, 'disp', 'renames')
-        if not g[1] then
+        local final = nil
+        if not g[1] then final = redis.call('HGET', p .. 'leaving', gid) end
+        if final then
+          -- The group is deleted and its sweep pending: work left, not a
+          -- disagreement, as long as the sweep will end this membership.
+          if string.match(name, '^%d+$') and tonumber(name) > (tonumber(final) or 0) then
+            bad(ug, gid, 'membership-ahead')
+          end
+          if redis.call('HEXISTS', p .. 'leaving:' .. gid, id) == 0 then bad(ug, gid, 'member-one-sided') end
+        elseif not g[1] then
           bad(ug, gid, 'group-missing')
         else
           -- A membership keeps the group's rename count when it began (a
@@ -199,7 +208,8 @@ return out
 // checkKeysSrc checks keys found by scanning the organization's keys, for
 // what no set or hash of the organization names: documents outside their
 // ordering set, passwords, groups and members of resources that are gone,
-// pending links and their owners, administrators, their links and sessions.
+// pending links and their owners, administrators, their links and sessions,
+// members of deleted groups left to sweep.
 //
 // KEYS: 1 any key of the organization (routing). ARGV: 1 prefix, 2.. pairs of
 // segment and argument (the key is prefix .. segment .. ':' .. argument).
@@ -217,6 +227,9 @@ for i = 2, #ARGV, 2 do
       if not exists(p .. 'user:' .. arg) then bad(key, arg, 'user-missing') end
     elseif seg == 'members' then
       if not exists(p .. 'group:' .. arg) then bad(key, arg, 'group-missing') end
+    elseif seg == 'leaving' then
+      if redis.call('HEXISTS', p .. 'leaving', arg) == 0 then bad(key, arg, 'sweep-unlisted') end
+      if exists(p .. 'group:' .. arg) then bad(key, arg, 'sweep-group-exists') end
     elseif seg == 'invite' or seg == 'confirm' then
       local uid = redis.call('GET', key)
       if not exists(p .. 'user:' .. uid) then

@@ -33,6 +33,9 @@
 //	pw:<userId>                 STRING password hash, written only with its user
 //	ugroups:<userId>            HASH groupId -> the group's renames when the membership began
 //	members:<groupId>           HASH userId -> user display (displayName, else userName)
+//	leaving:<groupId>           HASH userId -> display: members of a deleted group whose memberships
+//	                            are still being ended (members:<groupId> renamed by the deletion)
+//	leaving                     HASH groupId -> the deleted group's final renames: deletions being swept
 //	unique:user:userName        HASH lowercase userName -> userId
 //	unique:group:displayName    HASH lowercase displayName -> groupId
 //	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"slices"
+	"time"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -194,21 +196,155 @@ func (s *Store) ScanMembers(ctx context.Context, org, id string, fn func([]resou
 	}
 }
 
-// DeleteGroup removes a group; its members lose it from their groups (their
-// versions are unchanged). version 0 deletes any version.
+// DeleteGroup removes a group; its members lose it from their groups, which
+// gives each a new version. version 0 deletes any version.
+//
+// The group is gone for every reader and writer once one script of constant
+// cost has run (deleteGroupSrc); its memberships are then ended in scripts
+// of at most sweepBatch members each ([Store.FinishGroupDeletes]), so that
+// no script call grows with the group's size. DeleteGroup runs that sweep,
+// for this group and any other of the organization left pending (by a
+// server that stopped midway), before it returns, with a context of its
+// own: a client that leaves does not stop it. A sweep that fails is not the
+// deletion's failure (the group is gone): it is resumed by the next group
+// deletion of the organization, when a server starts, and reported by
+// [Store.Check] as pending meanwhile.
 func (s *Store) DeleteGroup(ctx context.Context, org, id string, version int64) error {
+	if err := s.deleteGroupStart(ctx, org, id, version); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sweepTimeout)
+	defer cancel()
+	_, _ = s.FinishGroupDeletes(sctx, org)
+	return nil
+}
+
+// deleteGroupStart runs deleteGroupSrc: the group is gone, its members are
+// left to sweep.
+func (s *Store) deleteGroupStart(ctx context.Context, org, id string, version int64) error {
 	p, err := prefix(org)
 	if err != nil {
 		return fmt.Errorf("delete group %s: %w", id, err)
 	}
 	_, ts := now()
-	keys := []string{p + "group:" + id, p + "unique:group:displayName", p + "all:group", p + "members:" + id}
+	keys := []string{p + "group:" + id, p + "unique:group:displayName", p + "all:group", p + "members:" + id,
+		p + "leaving", p + "leaving:" + id}
 	res, err := s.deleteGroup.Run(ctx, s.client, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("delete group %s: redis: %w", id, err)
 	}
 	if err := checkMarker(res, "group", id, "", ""); err != nil {
 		return fmt.Errorf("delete group %s: %w", id, err)
+	}
+	return nil
+}
+
+// sweepBatch is how many memberships of a deleted group one sweep script
+// ends: its cost, whatever the group's size.
+const sweepBatch = 200
+
+// sweepTimeout bounds the sweep DeleteGroup runs after a deletion: 200,000
+// members are 1,000 scripts of sweepBatch.
+const sweepTimeout = time.Minute
+
+// FinishGroupDeletes ends the memberships of the organization's deleted
+// groups whose sweep is pending (see [Store.DeleteGroup]), each sweep script
+// ending at most sweepBatch of them, and returns how many deletions it
+// finished. It stops at the first error; what is left stays pending, and a
+// later call resumes it. Calls may overlap: a membership is ended once.
+func (s *Store) FinishGroupDeletes(ctx context.Context, org string) (int, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return 0, fmt.Errorf("finish group deletions: %w", err)
+	}
+	var gids []string
+	iter := s.client.HScan(ctx, p+"leaving", 0, "", sweepBatch).Iterator()
+	for i := 0; iter.Next(ctx); i++ {
+		if i%2 == 0 { // fields and values alternate
+			gids = append(gids, iter.Val())
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return 0, fmt.Errorf("finish group deletions of %s: redis: %w", org, err)
+	}
+	slices.Sort(gids)
+	gids = slices.Compact(gids)
+	done := 0
+	for _, gid := range gids {
+		if err := s.sweepDeletedGroup(ctx, p, gid); err != nil {
+			return done, fmt.Errorf("finish deletion of group %s: %w", gid, err)
+		}
+		done++
+	}
+	return done, nil
+}
+
+// sweepDeletedGroup ends every membership of deleted group gid: HSCAN reads the
+// members left (nobody can join a deleted group), and each batch is ended by
+// one sweepGroupSrc; the last call, with no member left, ends the deletion.
+func (s *Store) sweepDeletedGroup(ctx context.Context, p, gid string) error {
+	keys := []string{p + "leaving", p + "leaving:" + gid}
+	run := func(uids []string) (bool, error) {
+		_, ts := now()
+		args := append([]any{p, gid, ts}, anys(uids)...)
+		res, err := s.sweepGroup.Run(ctx, s.client, keys, args...).Slice()
+		if err != nil {
+			return false, fmt.Errorf("redis: %w", err)
+		}
+		if len(res) != 2 {
+			return false, fmt.Errorf("unexpected sweep result %v", res)
+		}
+		fin, _ := res[1].(int64)
+		return fin == 1, nil
+	}
+	// A full HSCAN returns every member present throughout; a member is
+	// never added, so one pass leaves none. Passes are bounded all the same.
+	for pass := 0; pass < 3; pass++ {
+		var cursor uint64
+		for {
+			kv, next, err := s.client.HScan(ctx, keys[1], cursor, "", sweepBatch).Result()
+			if err != nil {
+				return fmt.Errorf("redis: %w", err)
+			}
+			uids := make([]string, 0, len(kv)/2)
+			for i := 0; i+1 < len(kv); i += 2 {
+				uids = append(uids, kv[i])
+			}
+			for len(uids) > 0 {
+				n := min(len(uids), sweepBatch)
+				if fin, err := run(uids[:n]); err != nil || fin {
+					return err
+				}
+				uids = uids[n:]
+			}
+			if next == 0 {
+				break
+			}
+			cursor = next
+		}
+		if fin, err := run(nil); err != nil || fin {
+			return err
+		}
+	}
+	return fmt.Errorf("members of group %s left after 3 passes", gid)
+}
+
+// FinishAllGroupDeletes runs [Store.FinishGroupDeletes] for every
+// organization scimd:orgs lists, calling each with its outcome (a server
+// that starts resumes what one that stopped left).
+func (s *Store) FinishAllGroupDeletes(ctx context.Context, each func(org string, finished int, err error)) error {
+	var orgs []string
+	iter := s.client.SScan(ctx, orgsKey, 0, "", checkBatch).Iterator()
+	for iter.Next(ctx) {
+		orgs = append(orgs, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("list organizations: redis: %w", err)
+	}
+	slices.Sort(orgs)
+	for _, org := range slices.Compact(orgs) {
+		n, err := s.FinishGroupDeletes(ctx, org)
+		each(org, n, err)
 	}
 	return nil
 }

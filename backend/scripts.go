@@ -35,7 +35,11 @@ local function renamedSince(renames, base)
 end
 
 -- userGroups returns what a user's groups add to its stored version, and
--- its groups as a flat list id, displayName: O(its groups).
+-- its groups as a flat list id, displayName: O(its groups). A membership of
+-- a deleted group whose sweep is pending (see deleteGroupSrc) is no group,
+-- yet adds what the sweep will fold into the stored version (its renames
+-- since, and 1 for leaving), so that the version clients see changes when
+-- the group is deleted and stays the same when the sweep ends.
 local function userGroups(prefix, id)
   local ug = redis.call('HGETALL', prefix .. 'ugroups:' .. id)
   local extra, flat = 0, {}
@@ -45,6 +49,9 @@ local function userGroups(prefix, id)
       extra = extra + renamedSince(g[2], ug[i+1])
       flat[#flat + 1] = ug[i]
       flat[#flat + 1] = g[1]
+    else
+      local final = redis.call('HGET', prefix .. 'leaving', ug[i])
+      if final then extra = extra + renamedSince(final, ug[i+1]) + 1 end
     end
   end
   return extra, flat
@@ -272,6 +279,9 @@ elseif ARGV[12] == 'document' then
   if cur[6] ~= ARGV[16] then fault = 'conflict' end
 else
   fault = versionFault(cur[1], expect)
+  -- A group deleted with this id whose members are still being swept
+  -- (deleteGroupSrc) holds the id until the sweep ends.
+  if expect == 0 and redis.call('HEXISTS', prefix .. 'leaving', id) == 1 then fault = 'exists' end
 end
 fault = fault or uniqueFault(KEYS[2], uk, id)
 if fault then return {fault} end
@@ -339,12 +349,20 @@ audit(prefix, ARGV[15], ARGV[13], ARGV[14], 'Group', id, now)
 return {'ok', ver, created, added, now}
 `
 
-// deleteGroupSrc deletes a group.
+// deleteGroupSrc deletes a group: in O(1) whatever its size, it makes the
+// group gone for every reader and writer (document, uniqueness entry,
+// indexes, ordering set, change log entry) and hands its members to a sweep.
+// It renames members:<id> to leaving:<id> and records the group's final
+// rename count under its id in the organization's hash "leaving" (the
+// deletions being swept); sweepGroupSrc then ends the memberships in
+// batches. Until it has, a user's groups skip the group and its version
+// counts what the sweep will fold in (see luaUserGroups).
 //
-// KEYS: 1 group, 2 unique displayName, 3 ordering set, 4 members.
+// KEYS: 1 group, 2 unique displayName, 3 ordering set, 4 members, 5 the
+// deletions being swept ("leaving"), 6 leaving:<id>.
 // ARGV: 1 prefix, 2 id, 3 expected version (0: any), 4 now, 5 actor, 6 change
 // log cap.
-// Returns {"ok"} or {marker}.
+// Returns {"ok", "1" when members are left to sweep, else "0"} or {marker}.
 const deleteGroupSrc = luaCommon + `
 local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'ix', 'created', 'modified', 'renames')
@@ -353,8 +371,11 @@ if expect ~= 0 and tonumber(cur[1]) ~= expect then return {'conflict'} end
 local old = {}
 if cur[3] then old = cjson.decode(cur[3]) end
 --@checked
-for _, uid in ipairs(sortedKeys(KEYS[4])) do
-  leaveGroup(prefix, uid, id, cur[6], now)
+local sweep = '0'
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('HSET', KEYS[5], id, count(cur[6]))
+  redis.call('RENAME', KEYS[4], KEYS[6])
+  sweep = '1'
 end
 if cur[2] and cur[2] ~= '' and redis.call('HGET', KEYS[2], cur[2]) == id then
   redis.call('HDEL', KEYS[2], cur[2])
@@ -363,9 +384,35 @@ setIndex(prefix, 'group', id, old, {})
 if cur[4] then redis.call('ZREM', prefix .. 'ix:group:meta.created', cur[4] .. NUL .. id) end
 if cur[5] then redis.call('ZREM', prefix .. 'ix:group:meta.lastModified', cur[5] .. NUL .. id) end
 redis.call('ZREM', KEYS[3], id)
-redis.call('DEL', KEYS[1], KEYS[4])
+redis.call('DEL', KEYS[1])
 audit(prefix, ARGV[6], ARGV[5], 'delete', 'Group', id, now)
-return {'ok'}
+return {'ok', sweep}
+`
+
+// sweepGroupSrc ends memberships of a deleted group (see deleteGroupSrc):
+// each of the users named that is still in leaving:<groupId> leaves it,
+// its renames since folded into its stored version as leaveGroup does, so
+// that the version clients see is the one they saw since the deletion.
+// When leaving:<groupId> is empty, the deletion is no longer pending. A
+// second run with the same users changes nothing more.
+//
+// KEYS: 1 the deletions being swept ("leaving"), 2 leaving:<groupId>.
+// ARGV: 1 prefix, 2 group id, 3 now, 4.. user ids (a bounded batch).
+// Returns {users removed, 1 when the sweep is done, else 0}.
+const sweepGroupSrc = luaCommon + `
+local prefix, gid, now = ARGV[1], ARGV[2], ARGV[3]
+local renames = redis.call('HGET', KEYS[1], gid) or '0'
+--@checked
+local n = 0
+for i = 4, #ARGV do
+  if redis.call('HDEL', KEYS[2], ARGV[i]) == 1 then
+    leaveGroup(prefix, ARGV[i], gid, renames, now)
+    n = n + 1
+  end
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {n, 0} end
+redis.call('HDEL', KEYS[1], gid)
+return {n, 1}
 `
 
 // findUserNameSrc finds a user by lowercase userName: the SCIM existence

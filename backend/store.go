@@ -80,6 +80,7 @@ type Store struct {
 	users, groups kind
 
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *script
+	sweepGroup                                                   *script
 	putToken, revokeToken, touchToken                            *script
 	issueInvite, redeemScript, setSetting                        *script
 	admins                                                       adminScripts
@@ -115,6 +116,7 @@ func New(client redis.UniversalClient) *Store {
 		deleteUser:     newScript(deleteUserSrc),
 		writeGroup:     newScript(writeGroupSrc),
 		deleteGroup:    newScript(deleteGroupSrc),
+		sweepGroup:     newScript(sweepGroupSrc),
 		findUserName:   newIdempotentScript(findUserNameSrc),
 		putToken:       newScript(putTokenSrc),
 		revokeToken:    newScript(revokeTokenSrc),

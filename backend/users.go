@@ -242,6 +242,11 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 				if !ok {
 					continue // deleted meanwhile
 				}
+				if g.leaving {
+					// Deleted, its sweep pending: as luaUserGroups counts it.
+					r.Version += renamedSince(g.renames, base) + 1
+					continue
+				}
 				refs = append(refs, resources.Ref{ID: gid, Display: g.name})
 				r.Version += renamedSince(g.renames, base)
 			}
@@ -286,6 +291,9 @@ func (s *Store) checkMembers(ctx context.Context, p string, ids []string, limit 
 type groupName struct {
 	name    string
 	renames string
+	// leaving: the group is deleted, its memberships are being swept, and
+	// renames is its final count (see deleteGroupSrc).
+	leaving bool
 }
 
 // groupNames reads the name and rename count of every group in users' groups
@@ -307,14 +315,30 @@ func (s *Store) groupNames(ctx context.Context, p string, ugroups []*redis.MapSt
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
+	var gone []string
 	for gid, c := range cmds {
 		v := c.Val()
 		name, ok := v[0].(string)
 		if !ok {
+			gone = append(gone, gid)
 			continue
 		}
 		renames, _ := v[1].(string)
-		out[gid] = groupName{name, renames}
+		out[gid] = groupName{name: name, renames: renames}
+	}
+	if len(gone) == 0 {
+		return out, nil
+	}
+	// Groups deleted whose sweep is pending still count in their members'
+	// versions (see luaUserGroups): rare, so a second round trip.
+	final, err := s.client.HMGet(ctx, p+"leaving", gone...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	for i, gid := range gone {
+		if renames, ok := final[i].(string); ok {
+			out[gid] = groupName{renames: renames, leaving: true}
+		}
 	}
 	return out, nil
 }

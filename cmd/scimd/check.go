@@ -43,6 +43,11 @@ func checkCommand(ctx context.Context, args []string, getenv func(string) string
 	summary := func(org string, st backend.CheckStats) {
 		fmt.Fprintf(stdout, "checked %s: %d users, %d groups, %d memberships, %d administrators, %d keys: %s\n",
 			org, st.Users, st.Groups, st.Memberships, st.Admins, st.Keys, findingsOf(st.Findings))
+		if st.PendingGroupDeletes > 0 {
+			// Work left, not a disagreement: a server resumes it.
+			fmt.Fprintf(stdout, "pending %s: %d deleted groups' memberships are still being ended (scimd serve finishes them when it starts)\n",
+				org, st.PendingGroupDeletes)
+		}
 	}
 	if *org != "" {
 		if err := requireOrg(ctx, store, *org); err != nil {

@@ -51,6 +51,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("using the embedded in-memory store: data is lost when scimd stops; set SCIM_REDIS_URL for production")
 	}
 
+	// Group deletions a stopped server left midway are finished in the
+	// background, in bounded scripts (see Store.DeleteGroup).
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	sweepDone := make(chan struct{})
+	defer func() { stopSweep(); <-sweepDone }()
+	go func() {
+		defer close(sweepDone)
+		err := store.FinishAllGroupDeletes(sweepCtx, func(org string, n int, err error) {
+			if err != nil {
+				log.Warn("finishing interrupted group deletions failed", "org", org, "finished", n, "err", err)
+			} else if n > 0 {
+				log.Info("finished interrupted group deletions", "org", org, "groups", n)
+			}
+		})
+		if err != nil {
+			log.Warn("finishing interrupted group deletions failed", "err", err)
+		}
+	}()
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
@@ -95,6 +96,51 @@ func TestFilterScanStopsWhenClientLeaves(t *testing.T) {
 		}
 		if n := reads.n.Load(); n != 1 {
 			t.Errorf("the scan read documents %d times after the client left at the first, want 1", n)
+		}
+	})
+}
+
+// TestMemberFilterWork: a filter on groups' members is charged its
+// comparisons times their members, from their count, before any member is
+// loaded; and returning members is bounded by the groups a filter keeps,
+// not by those it examines.
+func TestMemberFilterWork(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		rt := schemas.Groups()
+		var refs []resources.Ref
+		for i := range 30 {
+			refs = append(refs, resources.Ref{ID: mustCreateUser(t, s, user(fmt.Sprintf("m%d@example.com", i))).ID})
+		}
+		big := group("Big")
+		big.Members = refs
+		mustCreateGroup(t, s, big)
+		small := group("Small")
+		small.Members = refs[:2]
+		smallID := mustCreateGroup(t, s, small).ID
+
+		s.MaxFilterWork = 50  // 2 comparisons × (32 members + 2 groups) = 68: over
+		s.MaxListMembers = 10 // Big alone is over
+		parse := func(f string) filter.Expression {
+			e, err := resources.ParseFilter(rt, f)
+			if err != nil {
+				t.Fatalf("ParseFilter(%s): %v", f, err)
+			}
+			return e
+		}
+		_, err := s.ListGroups(ctx, org, resources.Query{Filter: parse(`members[display co "zz"] or members[display co "yy"]`), StartIndex: 1, Count: 10})
+		if resources.ErrorCode(err) != resources.TooMany {
+			t.Errorf("a members filter over budget = %v, want TooMany", err)
+		}
+		page, err := s.ListGroups(ctx, org, resources.Query{Filter: parse(`members[display co "m1"]`), StartIndex: 1, Count: 10})
+		if err != nil || page.Total != 2 {
+			t.Errorf("a members filter within budget = total %d, %v; want both groups", page.Total, err)
+		}
+		// An unindexed filter keeping only Small returns it with its members,
+		// although Big, examined too, has more than MaxListMembers.
+		page, err = s.ListGroups(ctx, org, resources.Query{Filter: parse(`id eq "` + smallID + `"`), StartIndex: 1, Count: 10, WithMembers: true})
+		if err != nil || page.Total != 1 || len(page.Resources) != 1 || len(page.Resources[0].Members) != 2 {
+			t.Fatalf("id eq Small with members = %+v, %v; want Small and its 2 members", page, err)
 		}
 	})
 }

@@ -423,35 +423,63 @@ type matcher struct {
 	e           filter.Expression
 	w           window
 	withMembers bool // return members
-	loadRefs    bool // load groups/members (to return them or to filter on them)
-	maxRefs     int  // bounds the members of the groups of one batch, when returned
+	// filterRefs: the filter needs the refs to be evaluated (a user's
+	// groups, always loaded; a group's members, when it mentions them).
+	filterRefs bool
+	// onMembers: the filter is evaluated on groups' members, whose number
+	// it is charged for (work, terms) before they are loaded.
+	onMembers   bool
+	terms, work int
 	seen        int
 	page        resources.Page
 }
 
 func (s *Store) matcher(k *kind, e filter.Expression, w window, withMembers bool) *matcher {
+	onMembers := k.name == "group" && mentions(e, "members")
 	return &matcher{
 		k: k, e: e, w: w, withMembers: withMembers,
-		loadRefs: k.name == "user" || withMembers || mentions(e, "members"),
-		maxRefs:  s.maxRefs(withMembers),
-		page:     resources.Page{Resources: []resources.Resource{}},
+		filterRefs: k.name == "user" || onMembers,
+		onMembers:  onMembers,
+		terms:      resources.FilterTerms(e),
+		page:       resources.Page{Resources: []resources.Resource{}},
 	}
 }
 
+// add examines the resources ids. A filter on groups' members costs its
+// comparisons times their members: that is charged to MaxFilterWork, from
+// the members' count, before any member is loaded. Groups returned with
+// their members are loaded again, the matching ones of the page only, within
+// MaxListMembers: a group the filter does not keep costs nothing.
 func (m *matcher) add(ctx context.Context, s *Store, p string, ids []string) error {
 	if err := ctx.Err(); err != nil {
 		return err // the client left: stop examining
 	}
-	rs, err := s.fetch(ctx, p, m.k, ids, load{refs: m.loadRefs, attrs: true, maxRefs: m.maxRefs})
+	if m.onMembers {
+		n, err := s.memberCount(ctx, p, ids)
+		if err != nil {
+			return err
+		}
+		m.work += m.terms * (n + len(ids))
+		if m.work > s.MaxFilterWork {
+			return resources.Errorf(resources.TooMany,
+				"the filter needs its %d comparisons evaluated on the members of the groups, more than the %d evaluations one query may cost; filter on an indexed attribute (%s) first, or with fewer comparisons",
+				m.terms, s.MaxFilterWork, m.k.indexHint())
+		}
+	}
+	rs, err := s.fetch(ctx, p, m.k, ids, load{refs: m.filterRefs, attrs: true})
 	if err != nil {
 		return err
 	}
+	var kept []string // groups of the page to return with their members
 	for _, r := range rs {
 		if r == nil || !resources.Match(m.k.rt, resources.Document(m.k.rt, *r, ""), m.e) {
 			continue
 		}
 		if m.seen >= m.w.start && m.seen < m.w.start+m.w.count {
-			if m.k.name == "group" && !m.withMembers {
+			if m.k.name == "group" {
+				if m.withMembers {
+					kept = append(kept, r.ID)
+				}
 				r.Members = nil
 			}
 			m.page.Resources = append(m.page.Resources, *r)
@@ -459,6 +487,24 @@ func (m *matcher) add(ctx context.Context, s *Store, p string, ids []string) err
 		m.seen++
 	}
 	m.page.Total = m.seen
+	if len(kept) == 0 {
+		return nil
+	}
+	withMembers, err := s.fetch(ctx, p, m.k, kept, load{refs: true, attrs: true, maxRefs: s.MaxListMembers})
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*resources.Resource, len(withMembers))
+	for _, r := range withMembers {
+		if r != nil {
+			byID[r.ID] = r
+		}
+	}
+	for i := len(m.page.Resources) - len(kept); i < len(m.page.Resources); i++ {
+		if r := byID[m.page.Resources[i].ID]; r != nil {
+			m.page.Resources[i].Members = r.Members
+		}
+	}
 	return nil
 }
 

@@ -267,17 +267,9 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 // checkMembers fails with [resources.TooMany] when the groups ids have more
 // than limit members in all.
 func (s *Store) checkMembers(ctx context.Context, p string, ids []string, limit int) error {
-	pipe := s.client.Pipeline()
-	lens := make([]*redis.IntCmd, len(ids))
-	for i, id := range ids {
-		lens[i] = pipe.HLen(ctx, p+"members:"+id)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	total := 0
-	for _, c := range lens {
-		total += int(c.Val())
+	total, err := s.memberCount(ctx, p, ids)
+	if err != nil {
+		return err
 	}
 	if total > limit {
 		return resources.Errorf(resources.TooMany,
@@ -285,6 +277,24 @@ func (s *Store) checkMembers(ctx context.Context, p string, ids []string, limit 
 			len(ids), total, limit)
 	}
 	return nil
+}
+
+// memberCount is how many members the groups ids have in all: one
+// pipelined HLEN each, without loading them.
+func (s *Store) memberCount(ctx context.Context, p string, ids []string) (int, error) {
+	pipe := s.client.Pipeline()
+	lens := make([]*redis.IntCmd, len(ids))
+	for i, id := range ids {
+		lens[i] = pipe.HLen(ctx, p+"members:"+id)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("redis: %w", err)
+	}
+	total := 0
+	for _, c := range lens {
+		total += int(c.Val())
+	}
+	return total, nil
 }
 
 // groupName is what a user's read needs of one of its groups.

@@ -330,12 +330,21 @@ func TestFaultRedisKilledUnderWrites(t *testing.T) {
 		srv.Restart()
 		t.Logf("Redis killed, and restarted %s later", down)
 	}
-	waitAcked(t, l, 100, 20*time.Second) // scimd serves again
+	l.settle(t, base, token, srv.URL, cancel, loaded) // once scimd serves again
+}
+
+// settle ends a fault test's load: once 100 more writes are acknowledged
+// (the store serves again), it stops the load (cancel, then waits for
+// loaded), reads every acknowledged write back, checks the store at
+// redisURL, and, as the "answers" subtest, that every answer was a success
+// or a 503.
+func (l *ledger) settle(t *testing.T, base, token, redisURL string, cancel context.CancelFunc, loaded <-chan struct{}) {
+	t.Helper()
+	waitAcked(t, l, 100, 20*time.Second)
 	cancel()
 	<-loaded
-
 	l.verify(t, base, token)
-	mustCheck(t, srv.URL)
+	mustCheck(t, redisURL)
 	t.Run("answers", func(t *testing.T) { l.onlySuccessOr503(t) })
 }
 
@@ -375,12 +384,7 @@ func TestFaultRedisPaused(t *testing.T) {
 	if err := pauser.Do(context.Background(), "DEBUG", "SLEEP", "5.5").Err(); err != nil {
 		t.Fatalf("DEBUG SLEEP: %v", err)
 	}
-	waitAcked(t, l, 100, 20*time.Second)
-	cancel()
-	<-loaded
-	l.verify(t, base, token)
-	mustCheck(t, url)
-	t.Run("answers", func(t *testing.T) { l.onlySuccessOr503(t) })
+	l.settle(t, base, token, url, cancel, loaded)
 }
 
 // TestFaultRedisOutOfMemory fills Redis to its maxmemory (noeviction) under a
@@ -419,12 +423,7 @@ func TestFaultRedisOutOfMemory(t *testing.T) {
 	if err := rdb.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
 		t.Fatalf("CONFIG SET maxmemory 0: %v", err)
 	}
-	waitAcked(t, l, 100, 20*time.Second)
-	cancel()
-	<-loaded
-	l.verify(t, base, token)
-	mustCheck(t, url)
-	t.Run("answers", func(t *testing.T) { l.onlySuccessOr503(t) })
+	l.settle(t, base, token, url, cancel, loaded)
 }
 
 // TestFaultReplicaPromoted fails Redis over to its replica (FAILOVER: the

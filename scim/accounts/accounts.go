@@ -104,16 +104,10 @@ func New(cfg Config, users *resources.Users, log *slog.Logger) *Handler {
 	return h
 }
 
-// ServeHTTP implements http.Handler: it sets the security headers, refuses
-// organizations whose name no organization can have, and routes.
+// ServeHTTP implements http.Handler: the security headers, a 404 for an
+// organization no organization can be called, then the routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	web.SetSecurityHeaders(w.Header())
-	org, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/t/"), "/")
-	if resources.ValidateOrgName(org) != nil {
-		http.NotFound(w, r)
-		return
-	}
-	h.mux.ServeHTTP(w, r)
+	web.ServeOrgPages(w, r, h.mux)
 }
 
 // link is a call to action on a message page.

@@ -119,15 +119,10 @@ func New(cfg Config, svc Services, log *slog.Logger) *Handler {
 	return h
 }
 
-// ServeHTTP implements http.Handler: security headers, then the routes.
+// ServeHTTP implements http.Handler: the security headers, a 404 for an
+// organization no organization can be called, then the routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	web.SetSecurityHeaders(w.Header())
-	org, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/t/"), "/")
-	if resources.ValidateOrgName(org) != nil {
-		http.NotFound(w, r)
-		return
-	}
-	h.mux.ServeHTTP(w, r)
+	web.ServeOrgPages(w, r, h.mux)
 }
 
 func (h *Handler) style(w http.ResponseWriter, r *http.Request) {

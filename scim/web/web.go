@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/scimd/scimd/resources"
 )
 
 // SetSecurityHeaders sets the headers every page carries: never cached
@@ -26,6 +28,19 @@ func SetSecurityHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+}
+
+// ServeOrgPages serves r with pages, the routes of an organization's pages
+// (/t/{org}/...), after the security headers: a path whose organization no
+// organization can be called (resources.ValidateOrgName) is 404 at once.
+func ServeOrgPages(w http.ResponseWriter, r *http.Request, pages http.Handler) {
+	SetSecurityHeaders(w.Header())
+	org, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/t/"), "/")
+	if resources.ValidateOrgName(org) != nil {
+		http.NotFound(w, r)
+		return
+	}
+	pages.ServeHTTP(w, r)
 }
 
 // Field is one input of a form, as the pages' "field" templates render it:

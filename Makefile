@@ -1,4 +1,4 @@
-# make fmt vet lint test bench (STYLE.md). The linters run from the Go module
+# make fmt vet lint test bench: formatting, vet, linters, tests, benchmarks. The linters run from the Go module
 # proxy at pinned versions: nothing to install. lint is not in .ci/run: with a
 # cold module cache it took over two minutes on a 2-core machine (see the
 # commit that added it).

@@ -2,12 +2,17 @@ package scim_test
 
 import (
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 )
+
+// update rewrites the golden files (discovery documents, replay responses)
+// from what the handler answers, after a deliberate change.
+var update = flag.Bool("update", false, "rewrite the golden files under ../testdata")
 
 // replayStep is one recorded exchange of an identity provider's provisioning
 // run (testdata/replay/*.json).

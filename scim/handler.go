@@ -23,7 +23,7 @@ type Config struct {
 	// ("https://scim.example.com/scim/v2"); it prefixes meta.location and the
 	// Location header.
 	BaseURL string
-	// MaxBodyBytes limits request bodies.
+	// MaxBodyBytes limits request bodies ([DefaultMaxBodyBytes]).
 	MaxBodyBytes int64
 	// DefaultCount is the page size when a list request gives none; MaxCount is
 	// the largest page served (RFC 7644 §3.4.2.4).
@@ -80,10 +80,13 @@ type Handler struct {
 	public   *tokenLimiter
 }
 
+// DefaultMaxBodyBytes is the request body limit when [Config] gives none.
+const DefaultMaxBodyBytes = 1 << 20
+
 // NewHandler returns the SCIM API handler.
 func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, tokens resources.TokenStore, log *slog.Logger) *Handler {
 	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 1 << 20
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if cfg.DefaultCount <= 0 {
 		cfg.DefaultCount = 100

@@ -1,7 +1,6 @@
 package scim_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	scimdmail "github.com/scimd/scimd/resources/mail"
 	"github.com/scimd/scimd/resources/mail/mailtest"
 	"github.com/scimd/scimd/scim"
+	"github.com/scimd/scimd/scim/logtest"
 )
 
 // lastToken returns the invitation token of mb's newest message.
@@ -36,7 +35,7 @@ func lastToken(tb testing.TB, mb *mailtest.Mailbox) string {
 
 // onboardingAPI is newAPI with invitations: mail goes to the returned
 // mailbox, logs to the returned buffer.
-func onboardingAPI(t *testing.T, redisURL string) (*api, *resources.Users, *mailtest.Mailbox, *syncBuffer) {
+func onboardingAPI(t *testing.T, redisURL string) (*api, *resources.Users, *mailtest.Mailbox, *logtest.Buffer) {
 	t.Helper()
 	mails := &mailtest.Mailbox{}
 	a, users, logs := onboardingAPIWith(t, redisURL, mails)
@@ -44,10 +43,10 @@ func onboardingAPI(t *testing.T, redisURL string) (*api, *resources.Users, *mail
 }
 
 // onboardingAPIWith is onboardingAPI sending mail through mailer.
-func onboardingAPIWith(t *testing.T, redisURL string, mailer resources.Mailer) (*api, *resources.Users, *syncBuffer) {
+func onboardingAPIWith(t *testing.T, redisURL string, mailer resources.Mailer) (*api, *resources.Users, *logtest.Buffer) {
 	t.Helper()
 	a := newAPI(t, redisURL)
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	users := resources.NewUsers(a.store).WithOnboarding(resources.Onboarding{
 		Store: a.store, Mailer: mailer, BaseURL: a.srv.URL, Log: log})
@@ -55,20 +54,6 @@ func onboardingAPIWith(t *testing.T, redisURL string, mailer resources.Mailer) (
 	a.srv.Config.Handler = scim.Observe(log, nil, handler)
 	return a, users, logs
 }
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
 
 func invitee(userName string) map[string]any {
 	return user(userName, map[string]any{customerURN: map[string]any{"passwordSetup": "invite"}})

@@ -27,73 +27,33 @@ import (
 )
 
 // Config is scimd's configuration, read once by run from flags and the
-// environment.
+// environment. Each field is one row of [settings], which says where it is
+// read from, its default, what a valid value is and how it is described.
 type Config struct {
-	// Addr is the listen address (SCIM_ADDR).
-	Addr string `validate:"required"`
-	// RedisURL selects the store (SCIM_REDIS_URL); empty runs the embedded
-	// one. Checked by validateRedisURL: the validator's url tag refuses
-	// unix:///path URLs.
-	RedisURL RedisURL
-	// BaseURL is the public URL of the server (SCIM_BASE_URL), used in
-	// meta.location and Location. Empty derives it from Addr.
-	BaseURL string `validate:"omitempty,url,startswith=http"`
-	// BootstrapToken, when set, is the default organization's owner token
-	// (SCIM_BOOTSTRAP_TOKEN).
-	BootstrapToken resources.Secret `validate:"omitempty,min=16"`
-	// SelfRegistration, "on" or "off", sets whether customers of the default
-	// organization may register themselves, at every start
-	// (SCIM_SELF_REGISTRATION); empty leaves the stored setting (scimd org
-	// set) as it is.
-	SelfRegistration string `validate:"omitempty,oneof=on off"`
-	// OwnerEmail is the email of the default organization's first console
-	// owner (SCIM_OWNER_EMAIL), made at its first start and given a
-	// one-time sign-in link.
-	OwnerEmail string `validate:"required,email"`
-	// LogLevel is debug, info, warn or error (SCIM_LOG_LEVEL).
-	LogLevel string `validate:"oneof=debug info warn error"`
-	// MaxBodyBytes limits request bodies (SCIM_MAX_BODY_BYTES).
-	MaxBodyBytes int64 `validate:"min=1024"`
-	// DebugAddr, when set, is the operations listener (SCIM_DEBUG_ADDR):
-	// net/http/pprof and /metrics, unauthenticated, so on loopback or a
-	// private network.
-	DebugAddr string
-	// ShutdownTimeout bounds the graceful drain on SIGTERM
-	// (SCIM_SHUTDOWN_TIMEOUT).
-	ShutdownTimeout time.Duration `validate:"min=0"`
+	Addr             string
+	RedisURL         RedisURL
+	BaseURL          string
+	BootstrapToken   resources.Secret
+	SelfRegistration string
+	OwnerEmail       string
+	LogLevel         string
+	MaxBodyBytes     int64
+	ShutdownTimeout  time.Duration
+	DebugAddr        string
 
-	// SMTPHost, when set, sends mail (invitations) through this SMTP server
-	// (SCIM_SMTP_HOST); otherwise mail goes to the outbox directory.
-	SMTPHost string `validate:"omitempty,hostname_rfc1123|ip"`
-	// SMTPPort is the SMTP server's port (SCIM_SMTP_PORT), 587 by default.
-	SMTPPort int `validate:"min=1,max=65535"`
-	// SMTPUsername and SMTPPassword, when set, authenticate with AUTH PLAIN
-	// (SCIM_SMTP_USERNAME, SCIM_SMTP_PASSWORD).
+	SMTPHost     string
+	SMTPPort     int
+	SMTPStartTLS string
 	SMTPUsername string
-	SMTPPassword resources.Secret `validate:"required_with=SMTPUsername"`
-	// SMTPStartTLS is required, optional or off (SCIM_SMTP_STARTTLS).
-	SMTPStartTLS string `validate:"oneof=required optional off"`
-	// MailFrom is the sender of scimd's mail (SCIM_MAIL_FROM): an address or
-	// "Name <address>". Required with SMTPHost.
-	MailFrom string
-	// MailOutbox is the directory where mail goes when SMTPHost is empty
-	// (SCIM_MAIL_OUTBOX): one .eml file per message.
-	MailOutbox string
-	// InviteTTL is how long an invitation link works (SCIM_INVITE_TTL).
-	InviteTTL time.Duration `validate:"min=1m,max=720h"`
+	SMTPPassword resources.Secret
+	MailFrom     string
+	MailOutbox   string
+	InviteTTL    time.Duration
 
-	// TokenRate and TokenBurst bound each API token's requests per second
-	// (SCIM_TOKEN_RATE, SCIM_TOKEN_BURST); a negative rate turns the limit off.
-	TokenRate  float64
-	TokenBurst int `validate:"min=0"`
-	// AuthFailureLimit failed sign-ins per minute from one address block it
-	// (SCIM_AUTH_FAILURE_LIMIT); negative turns the limit off.
-	AuthFailureLimit int
-	// PublicRate bounds form submissions to the public customer pages per
-	// client address and second (SCIM_PUBLIC_RATE); negative turns it off.
-	PublicRate float64
-	// TrustForwardedFor counts clients by the last X-Forwarded-For address
-	// (SCIM_TRUST_FORWARDED_FOR): set it only behind a proxy that appends it.
+	AuthFailureLimit  int
+	TokenRate         float64
+	TokenBurst        int
+	PublicRate        float64
 	TrustForwardedFor bool
 }
 
@@ -105,71 +65,279 @@ const defaultOwnerEmail = "owner@example.com"
 // defaultMailFrom is the sender of outbox mail when SCIM_MAIL_FROM is unset.
 const defaultMailFrom = "scimd <no-reply@localhost>"
 
-// settingNames maps Config fields to the setting a user wrote, for messages.
-var settingNames = map[string]string{
-	"Addr": "SCIM_ADDR (-addr)", "RedisURL": "SCIM_REDIS_URL (-redis-url)", "BaseURL": "SCIM_BASE_URL (-base-url)",
-	"BootstrapToken": "SCIM_BOOTSTRAP_TOKEN", "SelfRegistration": "SCIM_SELF_REGISTRATION (-self-registration)", "OwnerEmail": "SCIM_OWNER_EMAIL (-owner-email)", "LogLevel": "SCIM_LOG_LEVEL (-log-level)",
-	"MaxBodyBytes": "SCIM_MAX_BODY_BYTES (-max-body-bytes)", "DebugAddr": "SCIM_DEBUG_ADDR (-debug-addr)", "ShutdownTimeout": "SCIM_SHUTDOWN_TIMEOUT (-shutdown-timeout)",
-	"SMTPHost": "SCIM_SMTP_HOST (-smtp-host)", "SMTPPort": "SCIM_SMTP_PORT (-smtp-port)", "SMTPUsername": "SCIM_SMTP_USERNAME",
-	"SMTPPassword": "SCIM_SMTP_PASSWORD", "SMTPStartTLS": "SCIM_SMTP_STARTTLS (-smtp-starttls)", "MailFrom": "SCIM_MAIL_FROM (-mail-from)",
-	"MailOutbox": "SCIM_MAIL_OUTBOX (-mail-outbox)", "InviteTTL": "SCIM_INVITE_TTL (-invite-ttl)",
-	"TokenBurst": "SCIM_TOKEN_BURST (-token-burst)",
+// settingGroup says which command declares a setting and which README table
+// documents it.
+type settingGroup int
+
+const (
+	serverSetting settingGroup = iota // scimd serve; README, Configuration
+	mailSetting                       // scimd serve and org create; README, Configuration
+	limitSetting                      // scimd serve; README, abuse limits
+)
+
+// setting is one configuration setting: a row of [settings].
+type setting struct {
+	// field is the Config field the setting fills.
+	field func(*Config) any
+	// env is the environment variable; flag the flag of scimd serve, or ""
+	// for none (secrets: a flag shows in ps).
+	env, flag string
+	// def is the default, a package's own constant where it has one;
+	// defaultFrom, when set, computes it from the environment instead.
+	def         any
+	defaultFrom func(getenv func(string) string) string
+	// shown is the default as README and -h state it, when the value alone
+	// does not say it all ("(empty: embedded)"); markdown.
+	shown string
+	// check is a validator tag for the value (see newValidator for ours),
+	// want what a valid value looks like, for messages.
+	check, want string
+	// verify, when set, checks what a tag cannot and writes its own message,
+	// naming the setting by name.
+	verify func(name string, c Config) error
+	// fold makes the value case-insensitive; secret keeps it out of every
+	// message, -h and log; redact shows it as a URL without its password.
+	fold, secret, redact bool
+	group                settingGroup
+	// help is the meaning, for -h and README (markdown).
+	help string
 }
 
-// redisSchemes are the URL schemes of SCIM_REDIS_URL (see backend.Open).
-var redisSchemes = []string{"redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster"}
+// settings are scimd serve's settings, each written once: parsing, -h, the
+// error messages and README's configuration tables (TestREADMEConfiguration,
+// go test ./cmd/scimd -update rewrites them) are derived from these rows.
+//
+// To add a setting: add its Config field and its row here, give it a bad
+// value in config_test.go's badSettings, and run the -update above.
+var settings = []setting{
+	{field: func(c *Config) any { return &c.Addr }, env: "SCIM_ADDR", flag: "addr", def: ":8080",
+		check: "required,listenaddr", want: "host:port or :port", help: "listen address"},
+	{field: func(c *Config) any { return &c.RedisURL }, env: "SCIM_REDIS_URL", flag: "redis-url", shown: "(empty: embedded)",
+		verify: func(name string, c Config) error { return validateRedisURL(name, c.RedisURL.Reveal()) },
+		help:   "`redis://[user:pass@]host:port/db`, `rediss://…` (TLS), `unix:///path/to/redis.sock`, `redis+sentinel://…`, `redis+cluster://…` (details under Running against real Redis)"},
+	{field: func(c *Config) any { return &c.BaseURL }, env: "SCIM_BASE_URL", flag: "base-url", shown: "`http://localhost:<port>`",
+		check: "omitempty,url,startswith=http", want: "a URL such as https://scim.example.com", redact: true, verify: checkBaseURLUser,
+		help: "public URL, used in `meta.location` and `Location`"},
+	{field: func(c *Config) any { return &c.BootstrapToken }, env: "SCIM_BOOTSTRAP_TOKEN", secret: true,
+		check: "omitempty,min=16", want: "at least 16 characters",
+		help: "when set, this exact token is the `default` organization's owner token"},
+	{field: func(c *Config) any { return &c.OwnerEmail }, env: "SCIM_OWNER_EMAIL", flag: "owner-email", def: defaultOwnerEmail,
+		check: "required,email", want: "an email address such as owner@example.com",
+		help: "the `default` organization's first console owner, made at its first start and given a one-time sign-in link (printed)"},
+	{field: func(c *Config) any { return &c.SelfRegistration }, env: "SCIM_SELF_REGISTRATION", flag: "self-registration", shown: "(empty: as stored)",
+		check: "omitempty,oneof=on off", want: "on or off", fold: true,
+		help: "`on` or `off`: whether customers of the `default` organization may register themselves (`/t/default/accounts/register`), set at every start"},
+	{field: func(c *Config) any { return &c.LogLevel }, env: "SCIM_LOG_LEVEL", flag: "log-level", def: "info",
+		check: "oneof=debug info warn error", want: "debug, info, warn or error", fold: true,
+		help: "`debug`, `info`, `warn`, `error` (JSON logs on stderr)"},
+	{field: func(c *Config) any { return &c.MaxBodyBytes }, env: "SCIM_MAX_BODY_BYTES", flag: "max-body-bytes", def: scim.DefaultMaxBodyBytes,
+		check: "min=1024", want: "a whole number of bytes, at least 1024", help: "largest request body (at least 1024)"},
+	{field: func(c *Config) any { return &c.ShutdownTimeout }, env: "SCIM_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: 15 * time.Second,
+		check: "min=0", want: "a duration of zero or more, such as 15s", help: "how long SIGTERM waits for requests in flight before exit"},
+	{field: func(c *Config) any { return &c.DebugAddr }, env: "SCIM_DEBUG_ADDR", flag: "debug-addr", shown: "(empty: off)",
+		check: "omitempty,listenaddr", want: "host:port or :port",
+		help: "operations listener: pprof and `/metrics`, e.g. `127.0.0.1:6060`; keep it on loopback or a private network"},
 
-// schemeRE is what a URL scheme looks like (RFC 3986 §3.1): only such a
-// prefix of a bad SCIM_REDIS_URL is quoted, never what may be a password.
-var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+	{field: func(c *Config) any { return &c.SMTPHost }, env: "SCIM_SMTP_HOST", flag: "smtp-host", shown: "(empty: outbox)", group: mailSetting,
+		check: "omitempty,hostname_rfc1123|ip", want: "a host name or IP address", help: "SMTP server for invitation mail"},
+	{field: func(c *Config) any { return &c.SMTPPort }, env: "SCIM_SMTP_PORT", flag: "smtp-port", def: 587, group: mailSetting,
+		check: "min=1,max=65535", want: "a port from 1 to 65535", help: "SMTP port"},
+	{field: func(c *Config) any { return &c.SMTPStartTLS }, env: "SCIM_SMTP_STARTTLS", flag: "smtp-starttls", def: mail.StartTLSRequired, group: mailSetting,
+		check: "oneof=required optional off", want: "required, optional or off", fold: true, help: "`required`, `optional` or `off`"},
+	{field: func(c *Config) any { return &c.SMTPUsername }, env: "SCIM_SMTP_USERNAME", group: mailSetting,
+		help: "AUTH PLAIN user name (credentials are sent only over TLS or to localhost)"},
+	{field: func(c *Config) any { return &c.SMTPPassword }, env: "SCIM_SMTP_PASSWORD", secret: true, group: mailSetting,
+		help: "AUTH PLAIN password; required with `SCIM_SMTP_USERNAME`"},
+	{field: func(c *Config) any { return &c.MailFrom }, env: "SCIM_MAIL_FROM", flag: "mail-from", shown: "`" + defaultMailFrom + "`", group: mailSetting,
+		check: "omitempty,mailaddress", want: `an address such as no-reply@acme.com or "Acme <no-reply@acme.com>"`,
+		help: "sender, e.g. `Acme <no-reply@acme.com>`; required with `SCIM_SMTP_HOST`"},
+	{field: func(c *Config) any { return &c.MailOutbox }, env: "SCIM_MAIL_OUTBOX", flag: "mail-outbox", shown: "`$TMPDIR/scimd-outbox`", group: mailSetting,
+		defaultFrom: func(getenv func(string) string) string {
+			tmp := getenv("TMPDIR")
+			if tmp == "" {
+				tmp = os.TempDir()
+			}
+			return filepath.Join(tmp, "scimd-outbox")
+		},
+		help: "without `SCIM_SMTP_HOST`, each message is written here as an `.eml` file (printed at start)"},
+	{field: func(c *Config) any { return &c.InviteTTL }, env: "SCIM_INVITE_TTL", flag: "invite-ttl", def: resources.DefaultInviteTTL, group: mailSetting,
+		check: "min=1m,max=720h", want: "a duration from 1m to 720h (30 days)", help: "how long an invitation link works (1m to 720h)"},
+
+	{field: func(c *Config) any { return &c.AuthFailureLimit }, env: "SCIM_AUTH_FAILURE_LIMIT", flag: "auth-failure-limit", def: scim.DefaultAuthFailureLimit,
+		group: limitSetting, want: "a whole number (negative: no limit)",
+		help: "failed authentications (bad bearer token, failed `/Me` sign-in, failed sign-in or wrong password on the customer pages; " +
+			"concurrent attempts reserve theirs before any password is hashed) per minute from one address before that address gets `429` " +
+			"with `Retry-After` for every request until the minute ends; negative: off"},
+	{field: func(c *Config) any { return &c.TokenRate }, env: "SCIM_TOKEN_RATE", flag: "token-rate", def: scim.DefaultTokenRate, group: limitSetting,
+		check: "finite", want: "a number per second such as 50 (negative: no limit)",
+		help: "requests per second per API token (a `/Bulk` request counts once); negative: off"},
+	{field: func(c *Config) any { return &c.TokenBurst }, env: "SCIM_TOKEN_BURST", flag: "token-burst", def: scim.DefaultTokenBurst, group: limitSetting,
+		check: "min=0", want: "a whole number, zero (the default) or more", help: "burst of requests per API token"},
+	{field: func(c *Config) any { return &c.PublicRate }, env: "SCIM_PUBLIC_RATE", flag: "public-rate", def: scim.DefaultPublicRate, group: limitSetting,
+		check: "finite", want: "a number per second such as 0.2 (negative: no limit)",
+		help: "form submissions and openings of emailed links (`?token=`) per second per address on the customer pages, bursts of 10; negative: off"},
+	{field: func(c *Config) any { return &c.TrustForwardedFor }, env: "SCIM_TRUST_FORWARDED_FOR", flag: "trust-forwarded-for", def: false, group: limitSetting,
+		want: "true or false", help: "count clients by the last `X-Forwarded-For` address; set only behind a proxy that appends it"},
+}
+
+// name is how messages name the setting: "SCIM_ADDR (-addr)".
+func (s setting) name() string {
+	if s.flag == "" {
+		return s.env
+	}
+	return s.env + " (-" + s.flag + ")"
+}
+
+// settingOf returns the row that fills field of c.
+func settingOf(c *Config, field any) setting {
+	for _, s := range settings {
+		if s.field(c) == field {
+			return s
+		}
+	}
+	panic("config: no setting fills this field") // a programming error, caught by any test
+}
+
+// nameOf is the name of the setting that fills field of c, for messages.
+func nameOf(c *Config, field any) string { return settingOf(c, field).name() }
+
+// set parses text into the setting's field of c.
+func (s setting) set(c *Config, text string) error {
+	var err error
+	switch p := s.field(c).(type) {
+	case *string:
+		if s.fold {
+			text = strings.ToLower(text)
+		}
+		*p = text
+	case *resources.Secret:
+		*p = resources.Secret(text)
+	case *RedisURL:
+		*p = RedisURL(text)
+	case *int:
+		*p, err = strconv.Atoi(text)
+	case *int64:
+		*p, err = strconv.ParseInt(text, 10, 64)
+	case *float64:
+		*p, err = strconv.ParseFloat(text, 64)
+	case *bool:
+		*p, err = strconv.ParseBool(text)
+	case *time.Duration:
+		*p, err = time.ParseDuration(text)
+	default:
+		panic(fmt.Sprintf("config: %s has a field of type %T, which set does not parse", s.env, p))
+	}
+	if err != nil {
+		return fmt.Errorf("want %s", s.want)
+	}
+	return nil
+}
+
+// defaultText is the setting's default as set parses it.
+func (s setting) defaultText(getenv func(string) string) string {
+	switch {
+	case s.defaultFrom != nil:
+		return s.defaultFrom(getenv)
+	case s.def == nil:
+		return ""
+	}
+	if d, ok := s.def.(time.Duration); ok {
+		return shortDuration(d)
+	}
+	return fmt.Sprint(s.def)
+}
+
+// value is the setting's value in c as messages and -h show it: quoted if
+// text, without a URL's password, never a secret's.
+func (s setting) value(c *Config) string {
+	switch p := s.field(c).(type) {
+	case *resources.Secret:
+		return ""
+	case *RedisURL:
+		return strconv.Quote(p.String())
+	case *string:
+		if s.redact {
+			return redactedURL(*p)
+		}
+		return strconv.Quote(*p)
+	case *time.Duration:
+		return shortDuration(*p)
+	default:
+		return fmt.Sprint(reflect.ValueOf(p).Elem().Interface())
+	}
+}
+
+// shortDuration writes 72h, not 72h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// flagValue is a setting of one Config as a flag.Value.
+type flagValue struct {
+	s   setting
+	cfg *Config
+}
+
+func (v flagValue) String() string {
+	if v.cfg == nil {
+		return ""
+	}
+	return v.s.value(v.cfg)
+}
+
+func (v flagValue) Set(text string) error { return v.s.set(v.cfg, text) }
+
+// IsBoolFlag lets a bool setting's flag stand alone (-trust-forwarded-for).
+func (v flagValue) IsBoolFlag() bool {
+	_, ok := v.s.field(&Config{}).(*bool)
+	return ok
+}
+
+// declare fills cfg's settings of the given groups from their defaults and
+// the environment, and declares their flags on fs; a malformed environment
+// value is an error naming it.
+func declare(fs *flag.FlagSet, cfg *Config, getenv func(string) string, groups ...settingGroup) error {
+	for _, s := range settings {
+		if !slices.Contains(groups, s.group) {
+			continue
+		}
+		if def := s.defaultText(getenv); def != "" {
+			if err := s.set(cfg, def); err != nil {
+				panic(fmt.Sprintf("config: the default of %s does not parse: %v", s.env, err)) // caught by any test
+			}
+		}
+		if text := getenv(s.env); text != "" {
+			if err := s.set(cfg, text); err != nil {
+				if s.secret {
+					return fmt.Errorf("invalid %s: %w", s.name(), err)
+				}
+				return fmt.Errorf("invalid %s %q: %w", s.name(), text, err)
+			}
+		}
+		if s.flag != "" {
+			fs.Var(flagValue{s, cfg}, s.flag, s.help)
+		}
+	}
+	return nil
+}
 
 // parseConfig reads flags over environment over defaults and validates.
 func parseConfig(args []string, getenv func(string) string, output io.Writer) (Config, error) {
-	env := func(k, def string) string {
-		if v := getenv(k); v != "" {
-			return v
-		}
-		return def
-	}
 	var cfg Config
 	fs := flag.NewFlagSet("scimd serve", flag.ContinueOnError)
 	fs.SetOutput(output)
 	fs.Usage = func() {
-		fmt.Fprintf(output, "%s\nflags of scimd serve (each also read from its SCIM_ environment variable; flags win):\n", usage)
-		fs.PrintDefaults()
+		fmt.Fprintf(output, "%s\nsettings of scimd serve: flag, environment variable (flags win), current value:\n", usage)
+		printSettings(output, &cfg)
 	}
-	fs.StringVar(&cfg.Addr, "addr", env("SCIM_ADDR", ":8080"), "listen address")
-	cfg.RedisURL = RedisURL(env("SCIM_REDIS_URL", ""))
-	fs.Var(&cfg.RedisURL, "redis-url", "Redis URL: redis://, rediss://, unix://, redis+sentinel://, redis+cluster:// (TLS: rediss+…); empty runs the embedded store")
-	fs.StringVar(&cfg.BaseURL, "base-url", env("SCIM_BASE_URL", ""), "public base URL, e.g. https://scim.example.com")
-	fs.StringVar(&cfg.SelfRegistration, "self-registration", strings.ToLower(env("SCIM_SELF_REGISTRATION", "")),
-		"on or off: whether customers of the default organization may register themselves (empty: as stored)")
-	fs.StringVar(&cfg.OwnerEmail, "owner-email", env("SCIM_OWNER_EMAIL", defaultOwnerEmail),
-		"email of the default organization's first console owner, who gets a one-time sign-in link at its first start")
-	fs.StringVar(&cfg.LogLevel, "log-level", strings.ToLower(env("SCIM_LOG_LEVEL", "info")), "log level: debug, info, warn, error")
-	fs.StringVar(&cfg.DebugAddr, "debug-addr", env("SCIM_DEBUG_ADDR", ""), "operations listener: pprof and /metrics, e.g. 127.0.0.1:6060 (keep it on loopback or a private network)")
-	maxBody, shutdown := int64(1<<20), 15*time.Second
-	if v := getenv("SCIM_MAX_BODY_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return Config{}, fmt.Errorf("invalid SCIM_MAX_BODY_BYTES %q: want a whole number of bytes such as 1048576", v)
-		}
-		maxBody = n
-	}
-	if v := getenv("SCIM_SHUTDOWN_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("invalid SCIM_SHUTDOWN_TIMEOUT %q: want a duration such as 15s", v)
-		}
-		shutdown = d
-	}
-	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", maxBody, "largest request body accepted")
-	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", shutdown, "how long SIGTERM waits for requests to finish")
-	cfg.BootstrapToken = resources.Secret(getenv("SCIM_BOOTSTRAP_TOKEN"))
-	if err := limitFlags(fs, &cfg, getenv); err != nil {
-		return Config{}, err
-	}
-	if err := mailFlags(fs, &cfg, env); err != nil {
+	if err := declare(fs, &cfg, getenv, serverSetting, mailSetting, limitSetting); err != nil {
 		return Config{}, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -181,90 +349,101 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	return cfg, nil
 }
 
-// Validate checks the configuration and names the setting at fault.
-func (c Config) Validate() error {
-	var verrs validator.ValidationErrors
-	if err := validator.New().Struct(c); errors.As(err, &verrs) && len(verrs) > 0 {
-		return c.fieldError(verrs[0])
-	} else if err != nil {
-		return err
+// printSettings writes -h's list of settings, with cfg's values.
+func printSettings(w io.Writer, cfg *Config) {
+	for _, s := range settings {
+		line := "  " + s.env
+		if s.flag != "" {
+			line = "  -" + s.flag + ", " + s.env
+		}
+		if v := s.value(cfg); v != "" && v != `""` {
+			line += " (" + v + ")"
+		} else if s.shown != "" {
+			line += " " + strings.ReplaceAll(s.shown, "`", "")
+		}
+		if s.secret {
+			line += " (secret; environment only)"
+		}
+		fmt.Fprintf(w, "%s\n    \t%s\n", line, strings.ReplaceAll(s.help, "`", ""))
 	}
-	if u, err := url.Parse(c.BaseURL); err == nil && u.User != nil {
-		return fmt.Errorf("invalid SCIM_BASE_URL (-base-url) %s: it holds a user name or password, which every Location header would show", redactedURL(c.BaseURL))
-	}
-	if err := checkAddr("SCIM_ADDR (-addr)", c.Addr); err != nil {
-		return err
-	}
-	if c.DebugAddr != "" {
-		if err := checkAddr("SCIM_DEBUG_ADDR (-debug-addr)", c.DebugAddr); err != nil {
-			return err
+}
+
+// newValidator is validator/v10 with scimd's own tags: listenaddr (host:port
+// or :port), finite (a float that is no NaN or infinity) and mailaddress
+// (RFC 5322, "Name <address>" too).
+func newValidator() *validator.Validate {
+	v := validator.New()
+	for tag, ok := range map[string]func(fl validator.FieldLevel) bool{
+		"listenaddr": func(fl validator.FieldLevel) bool {
+			_, port, err := net.SplitHostPort(fl.Field().String())
+			return err == nil && port != ""
+		},
+		"finite": func(fl validator.FieldLevel) bool {
+			f := fl.Field().Float()
+			return !math.IsNaN(f) && !math.IsInf(f, 0)
+		},
+		"mailaddress": func(fl validator.FieldLevel) bool {
+			_, err := netmail.ParseAddress(fl.Field().String())
+			return err == nil
+		},
+	} {
+		if err := v.RegisterValidation(tag, ok); err != nil {
+			panic(err) // only for a malformed tag name
 		}
 	}
-	if err := validateRedisURL(c.RedisURL.Reveal()); err != nil {
-		return err
-	}
-	for _, r := range []struct {
-		name string
-		v    float64
-	}{{"SCIM_TOKEN_RATE (-token-rate)", c.TokenRate}, {"SCIM_PUBLIC_RATE (-public-rate)", c.PublicRate}} {
-		if math.IsNaN(r.v) || math.IsInf(r.v, 0) {
-			return fmt.Errorf("invalid %s %v: want a number per second (negative: no limit)", r.name, r.v)
+	return v
+}
+
+// Validate checks the configuration and names the setting at fault: each
+// setting's own check, then what involves several (validateMail).
+func (c Config) Validate() error {
+	v := newValidator()
+	for _, s := range settings {
+		if s.check != "" {
+			err := v.Var(reflect.ValueOf(s.field(&c)).Elem().Interface(), s.check)
+			var verrs validator.ValidationErrors
+			if errors.As(err, &verrs) && len(verrs) > 0 {
+				if verrs[0].Tag() == "required" {
+					return fmt.Errorf("%s is required: want %s", s.name(), s.want)
+				}
+				if shown := s.value(&c); shown != "" {
+					return fmt.Errorf("invalid %s %s: want %s", s.name(), shown, s.want)
+				}
+				return fmt.Errorf("invalid %s: want %s", s.name(), s.want)
+			} else if err != nil {
+				return fmt.Errorf("check %s: %w", s.name(), err)
+			}
+		}
+		if s.verify != nil {
+			if err := s.verify(s.name(), c); err != nil {
+				return err
+			}
 		}
 	}
 	return c.validateMail()
 }
 
-// checkAddr checks a listen address.
-func checkAddr(name, addr string) error {
-	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
-		return fmt.Errorf("invalid %s %q: want host:port or :port", name, addr)
+// checkBaseURLUser refuses a base URL with user information.
+func checkBaseURLUser(name string, c Config) error {
+	if u, err := url.Parse(c.BaseURL); err == nil && u.User != nil {
+		return fmt.Errorf("invalid %s %s: it holds a user name or password, which every Location header would show",
+			name, redactedURL(c.BaseURL))
 	}
 	return nil
 }
 
-// fieldError is the message of a field the validator refused: it names the
-// setting and what it wants, and never quotes a secret.
-func (c Config) fieldError(fe validator.FieldError) error {
-	name := settingNames[fe.Field()]
-	switch fe.Field() {
-	case "Addr":
-		return fmt.Errorf("%s is required: host:port or :port", name)
-	case "BootstrapToken":
-		return fmt.Errorf("invalid %s: must be at least 16 characters", name)
-	case "SelfRegistration":
-		return fmt.Errorf("invalid %s %q: want on or off", name, c.SelfRegistration)
-	case "OwnerEmail":
-		return fmt.Errorf("invalid %s %q: want an email address such as owner@example.com", name, c.OwnerEmail)
-	case "LogLevel":
-		return fmt.Errorf("invalid %s %q: want debug, info, warn or error", name, c.LogLevel)
-	case "MaxBodyBytes":
-		return fmt.Errorf("invalid %s %d: want at least 1024 bytes", name, c.MaxBodyBytes)
-	case "ShutdownTimeout":
-		return fmt.Errorf("invalid %s %s: want zero or more, such as 15s", name, c.ShutdownTimeout)
-	case "SMTPHost":
-		return fmt.Errorf("invalid %s %q: want a host name or IP address", name, c.SMTPHost)
-	case "SMTPPassword": // never quote a secret
-		return fmt.Errorf("%s is required with SCIM_SMTP_USERNAME", name)
-	case "SMTPStartTLS":
-		return fmt.Errorf("invalid %s %q: want required, optional or off", name, c.SMTPStartTLS)
-	case "SMTPPort":
-		return fmt.Errorf("invalid %s %d: want a port from 1 to 65535", name, c.SMTPPort)
-	case "BaseURL":
-		return fmt.Errorf("invalid %s %s: want a URL such as https://scim.example.com", name, redactedURL(c.BaseURL))
-	case "InviteTTL":
-		return fmt.Errorf("invalid %s %s: want from 1m to 720h (30 days)", name, c.InviteTTL)
-	case "TokenBurst":
-		return fmt.Errorf("invalid %s %d: want zero (the default) or more", name, c.TokenBurst)
-	}
-	return fmt.Errorf("invalid %s: fails %q", name, fe.Tag()) // a tag without a message above: add one
-}
+// redisSchemes are the URL schemes of SCIM_REDIS_URL (see backend.Open).
+var redisSchemes = []string{"redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster"}
+
+// schemeRE is what a URL scheme looks like (RFC 3986 §3.1): only such a
+// prefix of a bad SCIM_REDIS_URL is quoted, never what may be a password.
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
 // validateRedisURL checks the form of SCIM_REDIS_URL: one of redisSchemes,
 // a URL, with a host (or, for unix://, a socket path). backend.Open checks
 // the rest (the options) when it dials. The URL may hold a password: it is
 // shown redacted, or not at all.
-func validateRedisURL(s string) error {
-	const name = "SCIM_REDIS_URL (-redis-url)"
+func validateRedisURL(name, s string) error {
 	if s == "" {
 		return nil
 	}
@@ -352,61 +531,31 @@ func (u RedisURL) LogValue() slog.Value { return slog.StringValue(u.String()) }
 // Reveal returns the URL, password included.
 func (u RedisURL) Reveal() string { return string(u) }
 
-// Set implements flag.Value.
-func (u *RedisURL) Set(s string) error {
-	*u = RedisURL(s)
-	return nil
-}
-
-// mailFlags declares the mail settings: flags over environment over defaults.
+// mailFlags declares the mail settings on fs, for the commands that send
+// mail (scimd org create).
 func mailFlags(fs *flag.FlagSet, cfg *Config, env func(k, def string) string) error {
-	tmp := env("TMPDIR", os.TempDir())
-	fs.StringVar(&cfg.SMTPHost, "smtp-host", env("SCIM_SMTP_HOST", ""), "SMTP server for invitation mail; empty writes mail to the outbox")
-	fs.StringVar(&cfg.SMTPStartTLS, "smtp-starttls", strings.ToLower(env("SCIM_SMTP_STARTTLS", string(mail.StartTLSRequired))), "STARTTLS: required, optional or off")
-	fs.StringVar(&cfg.MailFrom, "mail-from", env("SCIM_MAIL_FROM", ""), "sender of scimd's mail, e.g. \"Acme <no-reply@acme.com>\"")
-	fs.StringVar(&cfg.MailOutbox, "mail-outbox", env("SCIM_MAIL_OUTBOX", filepath.Join(tmp, "scimd-outbox")), "directory for mail when no SMTP server is set")
-	cfg.SMTPUsername = env("SCIM_SMTP_USERNAME", "")
-	cfg.SMTPPassword = resources.Secret(env("SCIM_SMTP_PASSWORD", ""))
-	port := 587
-	if v := env("SCIM_SMTP_PORT", ""); v != "" {
-		p, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("invalid SCIM_SMTP_PORT %q: not a number", v)
-		}
-		port = p
-	}
-	fs.IntVar(&cfg.SMTPPort, "smtp-port", port, "SMTP server port")
-	ttl := 72 * time.Hour
-	if v := env("SCIM_INVITE_TTL", ""); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("invalid SCIM_INVITE_TTL %q: want a duration such as 72h or 30m", v)
-		}
-		ttl = d
-	}
-	fs.DurationVar(&cfg.InviteTTL, "invite-ttl", ttl, "how long an invitation link works")
-	return nil
+	return declare(fs, cfg, func(k string) string { return env(k, "") }, mailSetting)
 }
 
-// validateMail checks what the validator tags cannot say.
+// validateMail checks what involves several mail settings.
 func (c Config) validateMail() error {
-	if c.SMTPHost != "" && c.MailFrom == "" {
-		return errors.New("SCIM_MAIL_FROM (-mail-from) is required with SCIM_SMTP_HOST: the sender of invitation mail, e.g. \"Acme <no-reply@acme.com>\"")
-	}
-	if c.MailFrom != "" {
-		if _, err := netmail.ParseAddress(c.MailFrom); err != nil {
-			return fmt.Errorf("invalid SCIM_MAIL_FROM (-mail-from) %q: want an address such as no-reply@acme.com or \"Acme <no-reply@acme.com>\"", c.MailFrom)
-		}
-	}
-	if c.SMTPHost != "" && c.SMTPUsername != "" && c.SMTPStartTLS == string(mail.StartTLSOff) && !isLoopback(c.SMTPHost) {
-		return errors.New("SCIM_SMTP_STARTTLS (-smtp-starttls) off with SCIM_SMTP_USERNAME would send the SMTP password in clear text: use required or optional, or a relay on localhost")
-	}
-	if c.SMTPHost == "" && c.MailOutbox == "" {
-		return errors.New("SCIM_MAIL_OUTBOX (-mail-outbox) is empty and no SCIM_SMTP_HOST is set: mail has nowhere to go")
+	name := func(field any) string { return nameOf(&c, field) }
+	switch {
+	case c.SMTPUsername != "" && c.SMTPPassword == "":
+		return fmt.Errorf("%s is required with %s", name(&c.SMTPPassword), name(&c.SMTPUsername))
+	case c.SMTPHost != "" && c.MailFrom == "":
+		return fmt.Errorf("%s is required with %s: the sender of invitation mail, e.g. \"Acme <no-reply@acme.com>\"", name(&c.MailFrom), name(&c.SMTPHost))
+	case c.SMTPHost != "" && c.SMTPUsername != "" && c.SMTPStartTLS == string(mail.StartTLSOff) && !isLoopback(c.SMTPHost):
+		return fmt.Errorf("%s off with %s would send the SMTP password in clear text: use required or optional, or a relay on localhost",
+			name(&c.SMTPStartTLS), name(&c.SMTPUsername))
+	case c.SMTPHost == "" && c.MailOutbox == "":
+		return fmt.Errorf("%s is empty and no %s is set: mail has nowhere to go", name(&c.MailOutbox), name(&c.SMTPHost))
 	}
 	return nil
 }
 
+// isLoopback reports whether host is this machine, where mail to a relay
+// does not cross a network.
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -436,42 +585,4 @@ func (c Config) logLevel() slog.Level {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(c.LogLevel))
 	return l
-}
-
-// limitFlags declares the abuse-limit settings, defaulting from the
-// environment; a malformed environment value is an error naming it.
-func limitFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) error {
-	rate, burst, failures, public := float64(scim.DefaultTokenRate), scim.DefaultTokenBurst, scim.DefaultAuthFailureLimit, scim.DefaultPublicRate
-	trust := false
-	for _, v := range []struct {
-		name, want string
-		dst        any
-	}{
-		{"SCIM_TOKEN_RATE", "a number such as 50", &rate}, {"SCIM_TOKEN_BURST", "a whole number", &burst},
-		{"SCIM_AUTH_FAILURE_LIMIT", "a whole number", &failures}, {"SCIM_PUBLIC_RATE", "a number such as 0.2", &public},
-		{"SCIM_TRUST_FORWARDED_FOR", "true or false", &trust},
-	} {
-		s := getenv(v.name)
-		if s == "" {
-			continue
-		}
-		var err error
-		switch d := v.dst.(type) {
-		case *float64:
-			*d, err = strconv.ParseFloat(s, 64)
-		case *int:
-			*d, err = strconv.Atoi(s)
-		case *bool:
-			*d, err = strconv.ParseBool(s)
-		}
-		if err != nil {
-			return fmt.Errorf("invalid %s %q: want %s", v.name, s, v.want)
-		}
-	}
-	fs.Float64Var(&cfg.TokenRate, "token-rate", rate, "requests per second per API token (negative: no limit)")
-	fs.IntVar(&cfg.TokenBurst, "token-burst", burst, "burst of requests per API token")
-	fs.IntVar(&cfg.AuthFailureLimit, "auth-failure-limit", failures, "failed sign-ins per minute that block an address (negative: no limit)")
-	fs.Float64Var(&cfg.PublicRate, "public-rate", public, "form submissions per second per address on the customer pages (negative: no limit)")
-	fs.BoolVar(&cfg.TrustForwardedFor, "trust-forwarded-for", trust, "count clients by X-Forwarded-For (only behind a proxy that appends it)")
-	return nil
 }

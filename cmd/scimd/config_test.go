@@ -3,17 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// badSettings holds, for every setting of the README's configuration tables,
-// a value that start-up must refuse with a message naming the setting.
+// badSettings holds, for every setting, a value that start-up must refuse
+// with a message naming the setting.
 var badSettings = map[string]struct {
 	env  map[string]string
 	args []string
@@ -43,38 +44,117 @@ var badSettings = map[string]struct {
 	"SCIM_TRUST_FORWARDED_FOR": {env: map[string]string{"SCIM_TRUST_FORWARDED_FOR": "perhaps"}},
 }
 
-// TestEverySettingIsValidated: each setting the README documents has a bad
-// value that stops start-up with a message naming it.
+// TestEverySettingIsValidated: each setting has a bad value that stops
+// start-up with a message naming it.
 func TestEverySettingIsValidated(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	documented := map[string]bool{}
-	for _, line := range strings.Split(string(readme), "\n") {
-		if first, _, ok := strings.Cut(strings.TrimPrefix(line, "|"), "|"); ok && strings.HasPrefix(line, "| `SCIM_") {
-			for _, name := range regexp.MustCompile(`SCIM_[A-Z_]+`).FindAllString(first, -1) {
-				documented[name] = true
-			}
-		}
-	}
-	if len(documented) < 10 {
-		t.Fatalf("found %d settings in README.md's tables, want its configuration tables", len(documented))
-	}
-	for name := range documented {
-		bad, ok := badSettings[name]
+	for _, s := range settings {
+		bad, ok := badSettings[s.env]
 		if !ok {
-			t.Errorf("README.md documents %s, but badSettings has no bad value for it", name)
+			t.Errorf("%s has no bad value in badSettings", s.env)
 			continue
 		}
 		err := run(context.Background(), bad.args, func(k string) string { return bad.env[k] }, io.Discard, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s: run with %v %q = %v, want an error naming %s", name, bad.env, bad.args, err, name)
+		if err == nil || !strings.Contains(err.Error(), s.env) {
+			t.Errorf("%s: run with %v %q = %v, want an error naming %s", s.env, bad.env, bad.args, err, s.env)
 		}
 	}
 	for name := range badSettings {
-		if !documented[name] {
-			t.Errorf("%s is not in README.md's configuration tables", name)
+		if !slices.ContainsFunc(settings, func(s setting) bool { return s.env == name }) {
+			t.Errorf("badSettings has %s, which is no setting", name)
+		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite README.md's configuration tables from the settings")
+
+// TestREADMEConfiguration: README.md's two configuration tables are the
+// settings table's rows (go test ./cmd/scimd -run README -update rewrites
+// them).
+func TestREADMEConfiguration(t *testing.T) {
+	const path, header = "../../README.md", "| Environment | Flag | Default | Meaning |"
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(readme), "\n")
+	var tables [][2]int // [first row, end) of each table under header
+	for i, line := range lines {
+		if line == header {
+			end := i + 2
+			for end < len(lines) && strings.HasPrefix(lines[end], "|") {
+				end++
+			}
+			tables = append(tables, [2]int{i + 2, end})
+		}
+	}
+	if len(tables) != 2 {
+		t.Fatalf("README.md has %d tables headed %q, want 2: the configuration and the abuse limits", len(tables), header)
+	}
+	want := [2][]string{readmeRows(serverSetting, mailSetting), readmeRows(limitSetting)}
+	if *update {
+		var out []string
+		out = append(out, lines[:tables[0][0]]...)
+		out = append(out, want[0]...)
+		out = append(out, lines[tables[0][1]:tables[1][0]]...)
+		out = append(out, want[1]...)
+		out = append(out, lines[tables[1][1]:]...)
+		if err := os.WriteFile(path, []byte(strings.Join(out, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	for i, tbl := range tables {
+		if got := lines[tbl[0]:tbl[1]]; !slices.Equal(got, want[i]) {
+			t.Errorf("README.md's configuration table %d differs from the settings (go test ./cmd/scimd -run README -update):\ngot:\n%s\nwant:\n%s",
+				i+1, strings.Join(got, "\n"), strings.Join(want[i], "\n"))
+		}
+	}
+}
+
+// readmeRows renders the settings of the groups as README's table rows.
+func readmeRows(groups ...settingGroup) []string {
+	var rows []string
+	for _, s := range settings {
+		if !slices.Contains(groups, s.group) {
+			continue
+		}
+		flagText, def := "", "(empty)"
+		if s.flag != "" {
+			flagText = "`-" + s.flag + "`"
+		}
+		if d := s.defaultText(func(string) string { return "" }); d != "" {
+			def = "`" + d + "`"
+		}
+		if s.shown != "" {
+			def = s.shown
+		}
+		rows = append(rows, strings.ReplaceAll(fmt.Sprintf("| `%s` | %s | %s | %s |", s.env, flagText, def, s.help), "|  |", "| |"))
+	}
+	return rows
+}
+
+// TestSecretSettingsNeverShow: a setting marked secret has a type that
+// keeps its value out of logs and fmt, and no flag (ps shows flags).
+func TestSecretSettingsNeverShow(t *testing.T) {
+	for _, s := range settings {
+		if !s.secret {
+			continue
+		}
+		var cfg Config
+		if err := s.set(&cfg, "marker-secret-value"); err != nil {
+			t.Fatal(err)
+		}
+		var logged bytes.Buffer
+		slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", cfg)
+		var help strings.Builder
+		printSettings(&help, &cfg)
+		for what, text := range map[string]string{"slog": logged.String(), "%+v": fmt.Sprintf("%+v", cfg), "-h": help.String(), "value": s.value(&cfg)} {
+			if strings.Contains(text, "marker-secret-value") {
+				t.Errorf("%s shows secret %s: %s", what, s.env, text)
+			}
+		}
+		if s.flag != "" {
+			t.Errorf("secret %s has flag -%s, which ps would show", s.env, s.flag)
 		}
 	}
 }

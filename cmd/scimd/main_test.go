@@ -1,51 +1,32 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/scim/logtest"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while run writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // start runs scimd on a free port and returns its base URL; the server stops,
 // gracefully, when the test ends.
-func start(t *testing.T, env map[string]string, args ...string) (base string, stdout *syncBuffer) {
+func start(t *testing.T, env map[string]string, args ...string) (base string, stdout *logtest.Buffer) {
 	t.Helper()
 	base, stdout, _ = startLogged(t, env, args...)
 	return base, stdout
 }
 
 // startLogged is start that also keeps the server's log (stderr).
-func startLogged(t *testing.T, env map[string]string, args ...string) (base string, stdout, stderr *syncBuffer) {
+func startLogged(t *testing.T, env map[string]string, args ...string) (base string, stdout, stderr *logtest.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &logtest.Buffer{}, &logtest.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, stdout, stderr)

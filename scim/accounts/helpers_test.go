@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/scim/accounts"
+	"github.com/scimd/scimd/scim/logtest"
 )
 
 const (
@@ -44,20 +44,6 @@ func lastLink(tb testing.TB, mb *mailtest.Mailbox) string {
 	return link
 }
 
-// syncBuffer collects logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
-
 // env is scimd's HTTP surface as serve wires it: the SCIM API, /Me and the
 // customer pages, on a real store, with mail kept in a mailbox.
 type env struct {
@@ -65,7 +51,7 @@ type env struct {
 	srv   *httptest.Server
 	store *backend.Store
 	mail  *mailtest.Mailbox
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 }
 
 // stores runs fn on the embedded store and on a real redis-server.
@@ -105,7 +91,7 @@ func newEnvPages(tb testing.TB, redisURL string, set func(o *resources.Onboardin
 			tb.Fatal(err)
 		}
 	}
-	e := &env{t: tb, store: store, mail: &mailtest.Mailbox{}, logs: &syncBuffer{}}
+	e := &env{t: tb, store: store, mail: &mailtest.Mailbox{}, logs: &logtest.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/scim/accounts"
 	"github.com/scimd/scimd/scim/console"
+	"github.com/scimd/scimd/scim/logtest"
 )
 
 const (
@@ -34,20 +34,6 @@ const (
 	adminPassword = "correct horse battery staple"
 )
 
-// syncBuffer collects logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
-
 // env is scimd's HTTP surface as serve wires it (the SCIM API, the customer
 // pages and the console) on a real store, with mail kept in a mailbox.
 // Organizations acme and globex exist, each with an owner API token.
@@ -56,7 +42,7 @@ type env struct {
 	srv    *httptest.Server
 	store  *backend.Store
 	mail   *mailtest.Mailbox
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 	admins *resources.Admins
 }
 
@@ -84,7 +70,7 @@ func newEnv(tb testing.TB, redisURL string) *env {
 			tb.Fatal(err)
 		}
 	}
-	e := &env{t: tb, store: store, mail: &mailtest.Mailbox{}, logs: &syncBuffer{}}
+	e := &env{t: tb, store: store, mail: &mailtest.Mailbox{}, logs: &logtest.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))

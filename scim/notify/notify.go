@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -58,11 +59,8 @@ func New(baseURL string, mailer Mailer) *Notifier {
 	return n
 }
 
-// Links returns the notifier's links, for the pages that show or print one
-// (the sign-in link of a fresh start).
-func (n *Notifier) Links() Links { return n.links }
-
-// Notify emails n to its recipient.
+// Notify emails notice to its recipient. Its error is the mailer's, which
+// never quotes the message (and so not the link's token).
 func (n *Notifier) Notify(ctx context.Context, notice resources.Notice) error {
 	m, err := n.Message(notice)
 	if err != nil {
@@ -126,34 +124,44 @@ func (n *Notifier) Message(notice resources.Notice) (Message, error) {
 	default:
 		return Message{}, fmt.Errorf("notify: no mail for a %T", notice)
 	}
-	t := n.notices[name]
-	m := mail{Name: greet, Link: link.Reveal()}
-	var err error
-	subject, e1 := execText(t.text, "subject", f)
-	m.Button, err = execText(t.text, "button", f)
-	before, e2 := execText(t.text, "before", f)
-	after, e3 := execText(t.text, "after", f)
-	if err = errors.Join(e1, err, e2, e3); err != nil {
+	m, err := n.notices[name].render(f, greet, link)
+	if err != nil {
 		return Message{}, fmt.Errorf("notify: %s mail: %w", name, err)
 	}
-	m.Subject, m.Before, m.After = subject, paragraphs(before), paragraphs(after)
-	var text bytes.Buffer
+	m.To = to
+	return m, nil
+}
+
+// render renders the notice of f as a message (without its recipient),
+// greeting greet by name and linking to link ("" for no link).
+func (t *mailTemplate) render(f fields, greet string, link resources.Secret) (Message, error) {
+	var blockErr error
+	block := func(name string) string {
+		var b strings.Builder
+		blockErr = cmp.Or(blockErr, t.text.ExecuteTemplate(&b, name, f))
+		return strings.TrimSpace(b.String())
+	}
+	m := mail{Subject: block("subject"), Name: greet, Button: block("button"), Link: link.Reveal(),
+		Before: paragraphs(block("before")), After: paragraphs(block("after"))}
+	if blockErr != nil {
+		return Message{}, blockErr
+	}
+	var text, html bytes.Buffer
 	if err := t.text.ExecuteTemplate(&text, "layout.txt", m); err != nil {
-		return Message{}, fmt.Errorf("notify: %s mail: %w", name, err)
+		return Message{}, err
 	}
 	if t.ownHTML {
-		before, e1 := execHTML(t.html, "before", f)
-		after, e2 := execHTML(t.html, "after", f)
-		if err := errors.Join(e1, e2); err != nil {
-			return Message{}, fmt.Errorf("notify: %s mail: %w", name, err)
+		var before, after strings.Builder
+		err := errors.Join(t.html.ExecuteTemplate(&before, "before", f), t.html.ExecuteTemplate(&after, "after", f))
+		if err != nil {
+			return Message{}, err
 		}
-		m.Before, m.After = htmlParagraphs(before), htmlParagraphs(after)
+		m.Before, m.After = htmlParagraphs(before.String()), htmlParagraphs(after.String())
 	}
-	var html bytes.Buffer
 	if err := t.html.ExecuteTemplate(&html, "layout.html", m); err != nil {
-		return Message{}, fmt.Errorf("notify: %s mail: %w", name, err)
+		return Message{}, err
 	}
-	return Message{To: to, Subject: subject, Text: text.String(), HTML: html.String()}, nil
+	return Message{Subject: m.Subject, Text: text.String(), HTML: html.String()}, nil
 }
 
 // standing names an AlreadyRegistered account's standing for its template.
@@ -162,18 +170,6 @@ var standing = map[resources.RegisteredAccount]string{
 	resources.AccountInvited:           "invited",
 	resources.AccountTemporaryPassword: "temporaryPassword",
 	resources.AccountWithPassword:      "password",
-}
-
-func execText(t *texttemplate.Template, block string, f fields) (string, error) {
-	var b strings.Builder
-	err := t.ExecuteTemplate(&b, block, f)
-	return strings.TrimSpace(b.String()), err
-}
-
-func execHTML(t *htmltemplate.Template, block string, f fields) (string, error) {
-	var b strings.Builder
-	err := t.ExecuteTemplate(&b, block, f)
-	return strings.TrimSpace(b.String()), err
 }
 
 // blankLine separates a template's paragraphs.

@@ -135,11 +135,8 @@ var ErrSignedOut = Error{Code: Unauthorized, Detail: "Your session has ended. Pl
 type AdminsConfig struct {
 	// Store keeps the administrators.
 	Store AdminStore
-	// Mailer sends invitations.
-	Mailer Mailer
-	// BaseURL is the server's public URL without a path; links point to
-	// BaseURL/t/<org>/console/.
-	BaseURL string
+	// Notifier emails invitations, with the links to the console.
+	Notifier Notifier
 	// InviteTTL is how long an invitation works ([DefaultInviteTTL]).
 	InviteTTL time.Duration
 	// SessionIdle and SessionMaxAge end a session after that long unused,
@@ -169,13 +166,7 @@ func NewAdmins(cfg AdminsConfig) *Admins {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	return &Admins{cfg: cfg}
-}
-
-// consoleLink is the address of a console page with a link token.
-func (a *Admins) consoleLink(org, page string, token Secret) string {
-	return a.cfg.BaseURL + "/t/" + org + "/console/" + page + "?token=" + token.Reveal()
 }
 
 // checkAdminRole refuses roles an administrator cannot have.
@@ -251,21 +242,11 @@ func (a *Admins) sendInvitation(ctx context.Context, org string, ad Admin) error
 	if err := a.cfg.Store.PutAdminLink(ctx, org, ad.ID, AdminLinkInvite, HashToken(token), a.cfg.InviteTTL); err != nil {
 		return fmt.Errorf("store administrator invitation: %w", err)
 	}
-	expires := time.Now().Add(a.cfg.InviteTTL)
-	m, err := registrationMail("You are invited to administer "+org, ad.Email,
-		[]string{fmt.Sprintf("You were made an administrator (%s) of %s in scimd, with this email address: %s. To sign in to the console, choose your password:", ad.Role, org, ad.Email)},
-		"Choose my password", a.consoleLink(org, "accept", token),
-		[]string{
-			"The link works once and expires on " + expires.UTC().Format("Monday 2 January 2006 at 15:04 UTC") + ".",
-			"If you did not expect this email, you can ignore it.",
-		})
-	if err != nil {
-		return err
-	}
-	if a.cfg.Mailer == nil {
+	if a.cfg.Notifier == nil {
 		return Errorf(Unavailable, "no mailer is configured: the invitation cannot be sent")
 	}
-	if err := a.cfg.Mailer.Send(ctx, m); err != nil {
+	n := AdminInvitation{Org: org, Email: ad.Email, Role: ad.Role, Token: token, Expires: time.Now().Add(a.cfg.InviteTTL)}
+	if err := a.cfg.Notifier.Notify(ctx, n); err != nil {
 		a.cfg.Log.WarnContext(ctx, "administrator invitation not sent", "org", org, "admin_id", ad.ID, "err", err)
 		return Errorf(Unavailable, "the invitation email to %s could not be sent; try again later", ad.Email)
 	}
@@ -290,14 +271,15 @@ func (a *Admins) EnsureOwner(ctx context.Context, org, email string) (ad Admin, 
 	return ad, err == nil, err
 }
 
-// SignInLink returns a single-use link that signs the administrator in at
-// once, working for ttl: what a development server prints.
+// SignInLink returns the token of a single-use link that signs the
+// administrator in at once ([Admins.UseSignInLink]), working for ttl: what
+// a development server prints (the pages make the link of it).
 func (a *Admins) SignInLink(ctx context.Context, org, id string, ttl time.Duration) (Secret, error) {
 	token := newSecret()
 	if err := a.cfg.Store.PutAdminLink(ctx, org, id, AdminLinkSignIn, HashToken(token), ttl); err != nil {
 		return "", fmt.Errorf("store sign-in link: %w", err)
 	}
-	return Secret(a.consoleLink(org, "signin-link", token)), nil
+	return token, nil
 }
 
 // Invitation returns the administrator an invitation token belongs to, or

@@ -6,7 +6,11 @@
 //
 // It knows nothing of HTTP or Redis. It declares the small store interfaces it
 // needs ([UserStore], [GroupStore], [TokenStore], [OnboardingStore],
-// [RegistrationStore]); package backend implements them.
+// [RegistrationStore]); package backend implements them. Nor does it know
+// web addresses or mail: the services tell a [Notifier] what happened, as a
+// [Notice] ([Invitation], [PasswordReset], [RegistrationConfirmation],
+// [AlreadyRegistered], [AdminInvitation]) carrying the token, and package
+// scim/notify turns it into an email that links to the pages.
 // Errors a client may see are [Error] values whose [Code] package scim maps to an
 // HTTP status and scimType.
 package resources

@@ -1,15 +1,11 @@
 package resources
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
-	"html/template"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
@@ -86,12 +82,9 @@ type OnboardingStore interface {
 type Onboarding struct {
 	// Store keeps the secrets' hashes.
 	Store OnboardingStore
-	// Mailer sends the invitations and the registration emails.
-	Mailer Mailer
-	// BaseURL is the public URL of the server's customer pages, without a
-	// path ("https://id.example.com"): an invitation links to
-	// BaseURL/t/<org>/accounts/invite?token=<token>.
-	BaseURL string
+	// Notifier emails the invitations, password resets and registration
+	// notices, with the links to the customer pages.
+	Notifier Notifier
 	// InviteTTL is how long an invitation works ([DefaultInviteTTL]);
 	// TicketTTL how long a password-change ticket does ([DefaultTicketTTL]);
 	// ConfirmTTL how long a self-registration's confirmation link does
@@ -116,7 +109,6 @@ func (u *Users) WithOnboarding(o Onboarding) *Users {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
 	u.onboarding = &o
 	return u
 }
@@ -214,11 +206,8 @@ func (u *Users) sendPasswordReset(ctx context.Context, org string, cur Resource)
 	if err := o.Store.PutInvitation(ctx, org, cur.ID, HashToken(token), o.InviteTTL, cur.Version); err != nil {
 		return Resource{}, err
 	}
-	m, err := passwordResetMessage(org, cur, o.BaseURL+"/t/"+url.PathEscape(org)+"/accounts/invite?token="+token.Reveal(), time.Now().Add(o.InviteTTL))
-	if err != nil {
-		return Resource{}, err
-	}
-	if err := o.Mailer.Send(context.WithoutCancel(ctx), m); err != nil {
+	n := PasswordReset{Org: org, Email: stringAttr(cur.Attributes, "userName"), Token: token, Expires: time.Now().Add(o.InviteTTL)}
+	if err := o.Notifier.Notify(context.WithoutCancel(ctx), n); err != nil {
 		o.Log.ErrorContext(ctx, "password reset email not sent", "org", org, "resource_id", cur.ID,
 			"err", strings.ReplaceAll(err.Error(), token.Reveal(), "REDACTED"))
 		return Resource{}, Errorf(Unavailable, "the email to user %q could not be sent (the server logged why); the account and its password are unchanged: try again later", cur.ID)
@@ -251,14 +240,11 @@ func (u *Users) invite(ctx context.Context, org string, cur Resource) (res Resou
 	if err != nil {
 		return Resource{}, false, err
 	}
-	expires := time.Now().Add(o.InviteTTL)
-	m, err := invitationMessage(org, cur, o.BaseURL+"/t/"+url.PathEscape(org)+"/accounts/invite?token="+token.Reveal(), expires)
-	if err != nil {
-		return Resource{}, false, err
-	}
+	n := Invitation{Org: org, Email: stringAttr(cur.Attributes, "userName"), Name: calledName(cur),
+		Token: token, Expires: time.Now().Add(o.InviteTTL)}
 	// The user exists whether or not the email goes out: a client that
 	// hangs up now must not leave the delivery half done.
-	sendErr := o.Mailer.Send(context.WithoutCancel(ctx), m)
+	sendErr := o.Notifier.Notify(context.WithoutCancel(ctx), n)
 	next := schemas.AccountStatePendingInvitation
 	if sendErr != nil {
 		o.Log.ErrorContext(ctx, "invitation email not sent", "org", org, "resource_id", cur.ID,
@@ -496,6 +482,17 @@ func accountNames(r Resource) []string {
 	return names
 }
 
+// calledName is what an invitation calls its customer: their first name,
+// else their display name, else nothing.
+func calledName(r Resource) string {
+	if n, ok := r.Attributes["name"].(map[string]any); ok {
+		if s, _ := n["givenName"].(string); s != "" {
+			return s
+		}
+	}
+	return stringAttr(r.Attributes, "displayName")
+}
+
 // asInvalid turns "not found" into the invalid-secret answer and keeps other
 // errors (the store failing) as they are.
 func asInvalid(err error, invalid Error) error {
@@ -503,59 +500,4 @@ func asInvalid(err error, invalid Error) error {
 		return invalid
 	}
 	return err
-}
-
-// invitationHTML is the HTML body of the invitation email.
-var invitationHTML = template.Must(template.New("invitation").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
-<body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1f2328; max-width: 36rem; margin: 0 auto; padding: 1.5rem;">
-<p>Hello{{with .Name}} {{.}}{{end}},</p>
-<p>An administrator of <strong>{{.Org}}</strong> created an account for you: <strong>{{.Email}}</strong>. To start using it, choose your password:</p>
-<p><a href="{{.Link}}" style="display: inline-block; background: #1f6feb; color: #ffffff; padding: 0.6rem 1.2rem; border-radius: 6px; text-decoration: none;">Set your password</a></p>
-<p>Or open this link: <a href="{{.Link}}">{{.Link}}</a></p>
-<p>The link works once and expires on {{.Expires}}. If you did not expect this email, you can ignore it.</p>
-</body></html>
-`))
-
-// invitationMessage composes the invitation email of the invited user r.
-func invitationMessage(org string, r Resource, link string, expires time.Time) (Message, error) {
-	email := stringAttr(r.Attributes, "userName")
-	name := ""
-	if n, ok := r.Attributes["name"].(map[string]any); ok {
-		name, _ = n["givenName"].(string)
-	}
-	if name == "" {
-		name = stringAttr(r.Attributes, "displayName")
-	}
-	data := struct{ Subject, Name, Org, Email, Link, Expires string }{
-		Subject: "Set up your " + org + " account",
-		Name:    name, Org: org, Email: email, Link: link,
-		Expires: expires.UTC().Format("Monday 2 January 2006 at 15:04 UTC"),
-	}
-	var text strings.Builder
-	if name != "" {
-		fmt.Fprintf(&text, "Hello %s,\n\n", name)
-	} else {
-		text.WriteString("Hello,\n\n")
-	}
-	fmt.Fprintf(&text, "An administrator of %s created an account for you: %s.\nTo start using it, choose your password here:\n\n%s\n\n", org, email, link)
-	fmt.Fprintf(&text, "The link works once and expires on %s.\nIf you did not expect this email, you can ignore it.\n", data.Expires)
-	var html bytes.Buffer
-	if err := invitationHTML.Execute(&html, data); err != nil {
-		return Message{}, fmt.Errorf("invitation email: %w", err)
-	}
-	return Message{To: email, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
-}
-
-// passwordResetMessage composes the email of a password reset: a link to
-// choose a new password for r, an account that has one.
-func passwordResetMessage(org string, r Resource, link string, expires time.Time) (Message, error) {
-	email := stringAttr(r.Attributes, "userName")
-	return registrationMail("Choose a new password for your "+org+" account", email,
-		[]string{fmt.Sprintf("An administrator of %s sent you a link to choose a new password for your account %s. Your current password keeps working until you choose a new one:", org, email)},
-		"Choose a new password", link,
-		[]string{
-			"The link works once and expires on " + expires.UTC().Format("Monday 2 January 2006 at 15:04 UTC") + ".",
-			"If you did not ask for this, you can ignore this email: your password stays as it is.",
-		})
 }

@@ -1,11 +1,8 @@
 package resources
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"html/template"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -280,10 +277,8 @@ func (u *Users) issueConfirmation(ctx context.Context, org string, res Resource)
 		u.onboarding.Log.ErrorContext(ctx, "registration confirmation not issued", "org", org, "resource_id", res.ID, "err", err)
 		return
 	}
-	link := u.onboarding.BaseURL + "/t/" + url.PathEscape(org) + "/accounts/confirm?token=" + token.Reveal()
-	u.sendRegistrationMail(ctx, org, res.ID, "registration confirmation email not sent", func() (Message, error) {
-		return confirmationMessage(org, res, link, time.Now().Add(ttl))
-	}, token.Reveal())
+	n := RegistrationConfirmation{Org: org, Email: stringAttr(res.Attributes, "userName"), Token: token, Expires: time.Now().Add(ttl)}
+	u.notifyRegistration(ctx, org, res.ID, "registration confirmation email not sent", n, token.Reveal())
 }
 
 // tellRegistered emails the owner of cur, an account that is not a pending
@@ -293,23 +288,34 @@ func (u *Users) tellRegistered(ctx context.Context, org string, cur Resource) er
 	if err != nil {
 		return err
 	}
-	signIn := u.onboarding.BaseURL + "/t/" + url.PathEscape(org) + "/accounts/login"
-	u.sendRegistrationMail(ctx, org, cur.ID, "registration attempt email not sent", func() (Message, error) {
-		return alreadyRegisteredMessage(org, cur, hash != "", signIn)
-	})
+	n := AlreadyRegistered{Org: org, Email: stringAttr(cur.Attributes, "userName"), Account: registeredAccount(cur, hash != "")}
+	u.notifyRegistration(ctx, org, cur.ID, "registration attempt email not sent", n)
 	return nil
 }
 
-// sendRegistrationMail composes and sends a registration email, logging
-// (never returning) a failure: the form's answer must not depend on it. The
-// log carries the user id, and secrets (the link's token) are cut out of the
-// error.
-func (u *Users) sendRegistrationMail(ctx context.Context, org, userID, failure string, compose func() (Message, error), secrets ...string) {
-	o := u.onboarding
-	m, err := compose()
-	if err == nil {
-		err = o.Mailer.Send(context.WithoutCancel(ctx), m)
+// registeredAccount is how the owner of cur, an account that is not a
+// pending registration, can use it: an invitation to accept, a temporary
+// password to replace, a password to sign in with, or none yet (hasPassword
+// false).
+func registeredAccount(cur Resource, hasPassword bool) RegisteredAccount {
+	switch state := accountState(cur); {
+	case invited(cur):
+		return AccountInvited
+	case state == schemas.AccountStatePasswordChangeRequired && hasPassword:
+		return AccountTemporaryPassword
+	case state == schemas.AccountStateActive && hasPassword:
+		return AccountWithPassword
 	}
+	return AccountWithoutPassword
+}
+
+// notifyRegistration sends a registration notice, logging (never
+// returning) a failure: the form's answer must not depend on it. The log
+// carries the user id, and secrets (the link's token) are cut out of the
+// error.
+func (u *Users) notifyRegistration(ctx context.Context, org, userID, failure string, n Notice, secrets ...string) {
+	o := u.onboarding
+	err := o.Notifier.Notify(context.WithoutCancel(ctx), n)
 	if err == nil {
 		return
 	}
@@ -379,85 +385,4 @@ func (u *Users) ConfirmRegistration(ctx context.Context, org string, token, pass
 		func(ctx context.Context, next Resource, version int64, _ UserWrite) (Resource, error) {
 			return u.onboarding.Store.RedeemConfirmation(WithAction(ctx, ActionConfirm), org, hash, next, version)
 		})
-}
-
-// registrationHTML is the HTML body of the registration emails: a greeting,
-// paragraphs, and an optional button.
-var registrationHTML = template.Must(template.New("registration").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
-<body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1f2328; max-width: 36rem; margin: 0 auto; padding: 1.5rem;">
-<p>Hello,</p>
-{{range .Before}}<p>{{.}}</p>
-{{end}}{{if .Link}}<p><a href="{{.Link}}" style="display: inline-block; background: #1f6feb; color: #ffffff; padding: 0.6rem 1.2rem; border-radius: 6px; text-decoration: none;">{{.Button}}</a></p>
-<p>Or open this link: <a href="{{.Link}}">{{.Link}}</a></p>
-{{end}}{{range .After}}<p>{{.}}</p>
-{{end}}</body></html>
-`))
-
-// registrationMail composes an email of the registration flow (or a
-// password reset) to the address to: paragraphs before and after a link (none
-// when link is ""). It greets nobody by name: a registration form's names
-// were typed by whoever filled it in, who may not own the address.
-func registrationMail(subject, to string, before []string, button, link string, after []string) (Message, error) {
-	var text strings.Builder
-	text.WriteString("Hello,\n\n")
-	for _, p := range before {
-		text.WriteString(p + "\n\n")
-	}
-	if link != "" {
-		text.WriteString(link + "\n\n")
-	}
-	text.WriteString(strings.Join(after, "\n\n") + "\n")
-	data := struct {
-		Subject, Button, Link string
-		Before, After         []string
-	}{subject, button, link, before, after}
-	var html bytes.Buffer
-	if err := registrationHTML.Execute(&html, data); err != nil {
-		return Message{}, fmt.Errorf("registration email: %w", err)
-	}
-	return Message{To: to, Subject: subject, Text: text.String(), HTML: html.String()}, nil
-}
-
-// confirmationMessage is the email that asks a newly registered customer to
-// confirm their address.
-func confirmationMessage(org string, r Resource, link string, expires time.Time) (Message, error) {
-	email := stringAttr(r.Attributes, "userName")
-	return registrationMail("Confirm your "+org+" account", email,
-		[]string{fmt.Sprintf("You registered for an account of %s with this email address: %s. To activate it, confirm your address with the password you chose when you registered:", org, email)},
-		"Confirm my account", link,
-		[]string{
-			"The link works once and expires on " + expires.UTC().Format("Monday 2 January 2006 at 15:04 UTC") + ". If you registered more than once, only the newest link works.",
-			"If you did not register, ignore this email: the account becomes active only with the password chosen at registration. If you want an account with this address yourself, register it: that replaces this registration.",
-		})
-}
-
-// alreadyRegisteredMessage is the email to the owner of an address that
-// someone tried to register while it has an account that is not a pending
-// registration. It grants nothing: its only link, if any, is the sign-in
-// page. What it suggests depends on the account: an invitation waiting to
-// be accepted, a temporary password to replace, a password to sign in with,
-// or none yet (hasPassword false).
-func alreadyRegisteredMessage(org string, r Resource, hasPassword bool, signIn string) (Message, error) {
-	email := stringAttr(r.Attributes, "userName")
-	before := []string{fmt.Sprintf("Someone tried to register for an account of %s with your email address, %s. This address already has an account, so nothing was created or changed.", org, email)}
-	var after []string
-	link := ""
-	switch state := accountState(r); {
-	case invited(r):
-		before = append(before, "An administrator of "+org+" created this account and sent an invitation to this address. To start using the account, open the link in the invitation email and choose your password.")
-		after = []string{"If the invitation has expired or you cannot find it, ask an administrator of " + org + " to send you a new one."}
-	case state == schemas.AccountStatePasswordChangeRequired && hasPassword:
-		before = append(before, "If it was you, sign in with the temporary password an administrator of "+org+" gave you; you will then choose your own:")
-		link = signIn
-		after = []string{"If you do not have it, ask an administrator of " + org + " to send you a link to set your password."}
-	case state == schemas.AccountStateActive && hasPassword:
-		before = append(before, "If it was you, sign in with your password:")
-		link = signIn
-		after = []string{"If you have forgotten your password, ask an administrator of " + org + " to send you a link to choose a new one."}
-	default:
-		before = append(before, "This account has no password you can sign in with yet. If it was you, ask an administrator of "+org+" to send you a link to set your password.")
-	}
-	after = append(after, "If it was not you, you can ignore this email: your account is unchanged.")
-	return registrationMail("Someone tried to register with your "+org+" address", email, before, "Sign in", link, after)
 }

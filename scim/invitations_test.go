@@ -16,10 +16,11 @@ import (
 
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
-	scimdmail "github.com/scimd/scimd/resources/mail"
-	"github.com/scimd/scimd/resources/mail/mailtest"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/scim/logtest"
+	"github.com/scimd/scimd/scim/notify"
+	scimdmail "github.com/scimd/scimd/scim/notify/mail"
+	"github.com/scimd/scimd/scim/notify/mailtest"
 )
 
 // lastToken returns the invitation token of mb's newest message.
@@ -43,13 +44,13 @@ func onboardingAPI(t *testing.T, redisURL string) (*api, *resources.Users, *mail
 }
 
 // onboardingAPIWith is onboardingAPI sending mail through mailer.
-func onboardingAPIWith(t *testing.T, redisURL string, mailer resources.Mailer) (*api, *resources.Users, *logtest.Buffer) {
+func onboardingAPIWith(t *testing.T, redisURL string, mailer notify.Mailer) (*api, *resources.Users, *logtest.Buffer) {
 	t.Helper()
 	a := newAPI(t, redisURL)
 	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	users := resources.NewUsers(a.store).WithOnboarding(resources.Onboarding{
-		Store: a.store, Mailer: mailer, BaseURL: a.srv.URL, Log: log})
+		Store: a.store, Notifier: notify.New(a.srv.URL, mailer), Log: log})
 	handler := scim.NewHandler(scim.Config{BaseURL: a.srv.URL + scim.BasePath}, users, resources.NewGroups(a.store), a.store, log)
 	a.srv.Config.Handler = scim.Observe(log, nil, handler)
 	return a, users, logs

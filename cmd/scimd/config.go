@@ -22,8 +22,9 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"github.com/scimd/scimd/resources"
-	"github.com/scimd/scimd/resources/mail"
 	"github.com/scimd/scimd/scim"
+	"github.com/scimd/scimd/scim/notify"
+	"github.com/scimd/scimd/scim/notify/mail"
 )
 
 // Config is scimd's configuration, read once by run from flags and the
@@ -566,7 +567,7 @@ func isLoopback(host string) bool {
 
 // mailer returns where scimd's mail goes and a description for the start-up
 // message: the SMTP server when one is set, else the outbox directory.
-func (c Config) mailer() (resources.Mailer, string) {
+func (c Config) mailer() (notify.Mailer, string) {
 	if c.SMTPHost != "" {
 		m := &mail.SMTP{Host: c.SMTPHost, Port: c.SMTPPort, StartTLS: mail.StartTLS(c.SMTPStartTLS),
 			Username: c.SMTPUsername, Password: c.SMTPPassword, From: c.MailFrom}

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scimd/scimd/resources/mail"
+	"github.com/scimd/scimd/scim/notify/mail"
 )
 
 func TestInvalidMailConfigurationNamesTheSetting(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/notify"
 )
 
 // ownerTokenName is the name of the owner token minted with an organization.
@@ -150,7 +151,7 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	if *ownerEmail != "" {
 		mailer, where := mailCfg.mailer()
-		admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Mailer: mailer, BaseURL: *baseURL, InviteTTL: mailCfg.InviteTTL})
+		admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notify.New(*baseURL, mailer), InviteTTL: mailCfg.InviteTTL})
 		if _, err := admins.Invite(ctx, *name, resources.Admin{}, *ownerEmail, resources.RoleOwner); err != nil {
 			return fmt.Errorf("organization %q was created, but its console owner was not invited: %w", *name, err)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/scim/accounts"
 	"github.com/scimd/scimd/scim/console"
+	"github.com/scimd/scimd/scim/notify"
 )
 
 // defaultOrg is the organization created on first start.
@@ -76,7 +77,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	base := publicBaseURL(cfg.BaseURL, ln.Addr())
 	mailer, mailWhere := cfg.mailer()
-	admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Mailer: mailer, BaseURL: base, InviteTTL: cfg.InviteTTL, Log: log})
+	notifier := notify.New(base, mailer)
+	admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notifier, InviteTTL: cfg.InviteTTL, Log: log})
 	if err := bootstrap(ctx, store, admins, cfg, base, stdout); err != nil {
 		ln.Close()
 		return err
@@ -87,7 +89,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{
-		Store: store, Mailer: mailer, BaseURL: base, InviteTTL: cfg.InviteTTL, Log: log})
+		Store: store, Notifier: notifier, InviteTTL: cfg.InviteTTL, Log: log})
 	groups := resources.NewGroups(store)
 	api := scim.NewHandler(scim.Config{BaseURL: base + scim.BasePath, MaxBodyBytes: cfg.MaxBodyBytes, TokenCacheTTL: tokenCacheTTL,
 		TokenRate: cfg.TokenRate, TokenBurst: cfg.TokenBurst, AuthFailureLimit: cfg.AuthFailureLimit,
@@ -99,12 +101,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux.Handle(scim.BasePath, api)
 	mux.Handle("/t/", api) // customer-facing routes carry the organization
 	mux.Handle("/admin/", api)
-	mux.Handle("/t/{org}/accounts/", api.LimitPublic(accounts.New(accounts.Config{SecureCookies: secure, Limiter: api}, users, log)))
+	mux.Handle(notify.AccountsPages, api.LimitPublic(accounts.New(accounts.Config{SecureCookies: secure, Limiter: api}, users, log)))
 	// The console is not behind LimitPublic: administrators submit many
 	// forms; its sign-ins count against the failed-authentication limit.
 	consolePages := console.New(console.Config{SecureCookies: secure, BaseURL: base, Limiter: api, TokenRevoked: api.ForgetToken},
 		console.Services{Users: users, Groups: groups, Admins: admins, Orgs: resources.NewOrgs(store)}, log)
-	mux.Handle("/t/{org}/console/", consolePages)
+	mux.Handle(notify.ConsolePages, consolePages)
 	mux.Handle("/t/{org}/console", consolePages) // its redirect to the slash carries the console's headers
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/t/"+defaultOrg+"/console/", http.StatusSeeOther)
@@ -215,7 +217,7 @@ func bootstrap(ctx context.Context, store *backend.Store, admins *resources.Admi
 		return fmt.Errorf("create organization %q: %w", defaultOrg, err)
 	}
 	if created {
-		if err := consoleOwner(resources.WithActor(ctx, resources.SystemActor), admins, cfg.OwnerEmail, stdout); err != nil {
+		if err := consoleOwner(resources.WithActor(ctx, resources.SystemActor), admins, notify.NewLinks(base), cfg.OwnerEmail, stdout); err != nil {
 			return err
 		}
 	}
@@ -241,15 +243,16 @@ func bootstrap(ctx context.Context, store *backend.Store, admins *resources.Admi
 // consoleOwner makes email an owner of the default organization's console
 // and prints a single-use sign-in link for them, valid for
 // resources.DefaultSignInLinkTTL.
-func consoleOwner(ctx context.Context, admins *resources.Admins, email string, stdout io.Writer) error {
+func consoleOwner(ctx context.Context, admins *resources.Admins, links notify.Links, email string, stdout io.Writer) error {
 	ad, _, err := admins.EnsureOwner(ctx, defaultOrg, email)
 	if err != nil {
 		return fmt.Errorf("create the console owner %s of %q: %w", email, defaultOrg, err)
 	}
-	link, err := admins.SignInLink(ctx, defaultOrg, ad.ID, resources.DefaultSignInLinkTTL)
+	token, err := admins.SignInLink(ctx, defaultOrg, ad.ID, resources.DefaultSignInLinkTTL)
 	if err != nil {
 		return fmt.Errorf("sign-in link of the console owner: %w", err)
 	}
+	link := links.WithToken(notify.AdminSignIn, defaultOrg, token)
 	fmt.Fprintf(stdout, "Console: sign in as %s (owner of %q) with this one-time link, valid for %s:\n\n    %s\n\n",
 		email, defaultOrg, resources.DefaultSignInLinkTTL, link.Reveal())
 	return nil
@@ -267,7 +270,7 @@ func setSelfRegistration(ctx context.Context, store *backend.Store, setting, bas
 		return fmt.Errorf("set self-registration of %q (SCIM_SELF_REGISTRATION): %w", defaultOrg, err)
 	}
 	if on {
-		fmt.Fprintf(stdout, "Self-registration of %q is on: customers register at %s/t/%s/accounts/register\n", defaultOrg, base, defaultOrg)
+		fmt.Fprintf(stdout, "Self-registration of %q is on: customers register at %s\n", defaultOrg, notify.NewLinks(base).Page(notify.Register, defaultOrg))
 	} else {
 		fmt.Fprintf(stdout, "Self-registration of %q is off.\n", defaultOrg)
 	}

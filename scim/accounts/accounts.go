@@ -12,6 +12,7 @@ import (
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/notify"
 	"github.com/scimd/scimd/scim/web"
 )
 
@@ -83,19 +84,19 @@ func New(cfg Config, users *resources.Users, log *slog.Logger) *Handler {
 		h.pages[name] = template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	h.css = StyleSheet()
-	const base = "/t/{org}/accounts/"
-	h.mux.HandleFunc("GET "+base+"invite", h.inviteForm)
-	h.mux.HandleFunc("POST "+base+"invite", h.acceptInvite)
-	h.mux.HandleFunc("GET "+base+"login", h.loginForm)
-	h.mux.HandleFunc("POST "+base+"login", h.login)
+	const base = notify.AccountsPages
+	h.mux.HandleFunc("GET "+notify.Invite, h.inviteForm)
+	h.mux.HandleFunc("POST "+notify.Invite, h.acceptInvite)
+	h.mux.HandleFunc("GET "+notify.SignIn, h.loginForm)
+	h.mux.HandleFunc("POST "+notify.SignIn, h.login)
 	h.mux.HandleFunc("GET "+base+"change-password", h.changeForm)
 	h.mux.HandleFunc("POST "+base+"change-password", h.changePassword)
 	h.mux.HandleFunc("GET "+base+"done", h.done)
-	h.mux.HandleFunc("GET "+base+"register", h.registerPage)
-	h.mux.HandleFunc("POST "+base+"register", h.register)
+	h.mux.HandleFunc("GET "+notify.Register, h.registerPage)
+	h.mux.HandleFunc("POST "+notify.Register, h.register)
 	h.mux.HandleFunc("GET "+base+"registered", h.registered)
-	h.mux.HandleFunc("GET "+base+"confirm", h.confirmForm)
-	h.mux.HandleFunc("POST "+base+"confirm", h.confirm)
+	h.mux.HandleFunc("GET "+notify.Confirm, h.confirmForm)
+	h.mux.HandleFunc("POST "+notify.Confirm, h.confirm)
 	h.mux.HandleFunc("GET "+base+"confirmed", h.confirmed)
 	h.mux.HandleFunc("GET "+base+"style.css", h.style)
 	h.mux.HandleFunc("GET "+base, func(w http.ResponseWriter, r *http.Request) {

@@ -20,11 +20,12 @@ import (
 	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
-	"github.com/scimd/scimd/resources/mail/mailtest"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/scim/accounts"
 	"github.com/scimd/scimd/scim/logtest"
+	"github.com/scimd/scimd/scim/notify"
+	"github.com/scimd/scimd/scim/notify/mailtest"
 )
 
 const (
@@ -96,7 +97,7 @@ func newEnvPages(tb testing.TB, redisURL string, set func(o *resources.Onboardin
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	tb.Cleanup(e.srv.Close)
-	o := resources.Onboarding{Store: store, Mailer: e.mail, BaseURL: e.srv.URL, Log: log}
+	o := resources.Onboarding{Store: store, Notifier: notify.New(e.srv.URL, e.mail), Log: log}
 	set(&o)
 	users := resources.NewUsers(store).WithOnboarding(o)
 	api := scim.NewHandler(scim.Config{BaseURL: e.srv.URL + scim.BasePath}, users, resources.NewGroups(store), store, log)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
-	"github.com/scimd/scimd/resources/mail/mailtest"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/notify/mailtest"
 )
 
 const (

@@ -20,6 +20,7 @@ import (
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim/accounts"
+	"github.com/scimd/scimd/scim/notify"
 	"github.com/scimd/scimd/scim/web"
 )
 
@@ -81,7 +82,7 @@ type Handler struct {
 }
 
 // base is the path of every console route.
-const base = "/t/{org}/console/"
+const base = notify.ConsolePages
 
 // New returns the console's handler.
 func New(cfg Config, svc Services, log *slog.Logger) *Handler {

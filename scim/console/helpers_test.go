@@ -19,12 +19,13 @@ import (
 	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
-	"github.com/scimd/scimd/resources/mail/mailtest"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/scim/accounts"
 	"github.com/scimd/scimd/scim/console"
 	"github.com/scimd/scimd/scim/logtest"
+	"github.com/scimd/scimd/scim/notify"
+	"github.com/scimd/scimd/scim/notify/mailtest"
 )
 
 const (
@@ -75,9 +76,9 @@ func newEnv(tb testing.TB, redisURL string) *env {
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	tb.Cleanup(e.srv.Close)
-	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{Store: store, Mailer: e.mail, BaseURL: e.srv.URL, Log: log})
+	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{Store: store, Notifier: notify.New(e.srv.URL, e.mail), Log: log})
 	groups := resources.NewGroups(store)
-	e.admins = resources.NewAdmins(resources.AdminsConfig{Store: store, Mailer: e.mail, BaseURL: e.srv.URL, Log: log})
+	e.admins = resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notify.New(e.srv.URL, e.mail), Log: log})
 	api := scim.NewHandler(scim.Config{BaseURL: e.srv.URL + scim.BasePath}, users, groups, store, log)
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/notify"
 	"github.com/scimd/scimd/scim/web"
 )
 
@@ -136,7 +137,7 @@ func (h *Handler) generalPage(w http.ResponseWriter, r *http.Request, c *call, s
 			Optional: true, MaxLength: resources.MaxOrgDisplayNameLength, Autofocus: nameErr != "", Autocomplete: "organization"},
 		SelfRegistration: s.SelfRegistration,
 		RegisterLink: copyField{ID: "registration-link", Label: "Registration link to share with your customers",
-			Value: h.cfg.BaseURL + "/t/" + c.Org + "/accounts/register"},
+			Value: notify.NewLinks(h.cfg.BaseURL).Page(notify.Register, c.Org)},
 	}}
 	if nameErr != "" {
 		v.Problems = []problem{{Field: "displayName", Text: nameErr}}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/notify"
 	"github.com/scimd/scimd/scim/web"
 )
 
@@ -15,9 +16,9 @@ import (
 func (h *Handler) signInRoutes() {
 	h.mux.HandleFunc("GET "+base+"signin", h.signInForm)
 	h.mux.HandleFunc("POST "+base+"signin", h.signIn)
-	h.mux.HandleFunc("GET "+base+"signin-link", h.signInLink)
-	h.mux.HandleFunc("GET "+base+"accept", h.acceptForm)
-	h.mux.HandleFunc("POST "+base+"accept", h.accept)
+	h.mux.HandleFunc("GET "+notify.AdminSignIn, h.signInLink)
+	h.mux.HandleFunc("GET "+notify.AdminAccept, h.acceptForm)
+	h.mux.HandleFunc("POST "+notify.AdminAccept, h.accept)
 	h.mux.HandleFunc("POST "+base+"signout", h.form(h.signOut))
 	h.mux.HandleFunc("GET "+base+"account", h.signedIn(h.account))
 	h.mux.HandleFunc("POST "+base+"account/password", h.form(h.changePassword))

@@ -1,9 +1,10 @@
-// Package mail delivers scimd's emails to customers (invitations): [SMTP]
-// sends them through a mail server, and [Outbox], the development default,
-// writes each one as an RFC 5322 .eml file into a directory, where a developer
-// opens it with any mail client or reads it as text.
+// Package mail delivers the emails package notify renders (invitations,
+// password resets, registration notices): [SMTP] sends them through a mail
+// server, and [Outbox], the development default, writes each one as an
+// RFC 5322 .eml file into a directory, where a developer opens it with any
+// mail client or reads it as text.
 //
-// Both implement resources.Mailer and compose the same message: a
+// Both implement notify.Mailer and compose the message one way: a
 // multipart/alternative body (RFC 2046 §5.1.4) with a plain-text and an HTML
 // part, quoted-printable, UTF-8 (RFC 2045), and From, To, Subject, Date,
 // Message-ID and MIME-Version headers (RFC 5322 §3.6).

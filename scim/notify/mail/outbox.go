@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/notify"
 )
 
-var _ resources.Mailer = (*Outbox)(nil)
+var _ notify.Mailer = (*Outbox)(nil)
 
 // Outbox is the development mailer: it writes each message as an RFC 5322
 // .eml file into Dir instead of sending it. A file name starts with the UTC
@@ -24,7 +24,7 @@ type Outbox struct {
 
 // Send writes m into the outbox. The file (mode 0600) appears whole or not
 // at all: it is written under a temporary name and renamed.
-func (o *Outbox) Send(ctx context.Context, m resources.Message) error {
+func (o *Outbox) Send(ctx context.Context, m notify.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -26,14 +26,14 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"github.com/scimd/scimd/resources"
-	scimdmail "github.com/scimd/scimd/resources/mail"
+	"github.com/scimd/scimd/scim/notify"
+	scimdmail "github.com/scimd/scimd/scim/notify/mail"
 )
 
 const link = "https://id.example.com/t/acme/accounts/invite?token=AbCdEf0123456789_-AbCdEf0123456789_-AbCdEf0"
 
-func message() resources.Message {
-	return resources.Message{
+func message() notify.Message {
+	return notify.Message{
 		To:      "jane.doe@example.com",
 		Subject: "Set up your account at Ãcme",
 		Text:    "Hello Jane,\n\nSet your password here:\n\n" + link + "\n\nThe link works once.\n",

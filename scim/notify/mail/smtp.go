@@ -14,9 +14,10 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/notify"
 )
 
-var _ resources.Mailer = (*SMTP)(nil)
+var _ notify.Mailer = (*SMTP)(nil)
 
 // StartTLS says whether an [SMTP] mailer upgrades its connection with
 // STARTTLS (RFC 3207).
@@ -81,7 +82,7 @@ type SMTP struct {
 // a refusal, the server's status code and enhanced status code (RFC 3463)
 // only: servers quote the recipient's address or the message itself (its
 // link) in the rest of their reply.
-func (s *SMTP) Send(ctx context.Context, m resources.Message) error {
+func (s *SMTP) Send(ctx context.Context, m notify.Message) error {
 	env, err := compose(s.From, m, time.Now())
 	if err != nil {
 		return fmt.Errorf("smtp: %w", err)

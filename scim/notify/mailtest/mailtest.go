@@ -1,4 +1,4 @@
-// Package mailtest provides an in-memory [resources.Mailer] for tests: it keeps
+// Package mailtest provides an in-memory [notify.Mailer] for tests: it keeps
 // what is sent, and can be told to fail as an unreachable mail server does.
 package mailtest
 
@@ -8,22 +8,22 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/notify"
 )
 
 // ErrUnreachable is what Send returns while a Mailbox is set to fail.
 var ErrUnreachable = errors.New("mail server unreachable")
 
-// Mailbox is a [resources.Mailer] that keeps messages in memory. Its zero
+// Mailbox is a [notify.Mailer] that keeps messages in memory. Its zero
 // value is ready to use; it is safe for concurrent use.
 type Mailbox struct {
 	mu   sync.Mutex
-	msgs []resources.Message
+	msgs []notify.Message
 	fail bool
 }
 
 // Send keeps msg, or returns [ErrUnreachable] while the mailbox fails.
-func (m *Mailbox) Send(_ context.Context, msg resources.Message) error {
+func (m *Mailbox) Send(_ context.Context, msg notify.Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail {
@@ -41,14 +41,14 @@ func (m *Mailbox) SetFail(fail bool) {
 }
 
 // Messages returns a copy of the messages sent so far, oldest first.
-func (m *Mailbox) Messages() []resources.Message {
+func (m *Mailbox) Messages() []notify.Message {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]resources.Message(nil), m.msgs...)
+	return append([]notify.Message(nil), m.msgs...)
 }
 
 // Last returns the newest message; the test fails when none was sent.
-func (m *Mailbox) Last(tb testing.TB) resources.Message {
+func (m *Mailbox) Last(tb testing.TB) notify.Message {
 	tb.Helper()
 	msgs := m.Messages()
 	if len(msgs) == 0 {

@@ -1,4 +1,4 @@
-package resources
+package notify
 
 import "context"
 
@@ -15,7 +15,8 @@ type Message struct {
 }
 
 // Mailer delivers email. Package mail implements it over SMTP and, for
-// development, into a local outbox directory.
+// development, into a local outbox directory; package mailtest keeps it in
+// memory for tests.
 type Mailer interface {
 	// Send delivers m, or reports why it could not. Errors never quote the
 	// message's bodies.

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim/notify"
 )
 
 // envelope is a composed message and the addresses its SMTP envelope needs.
@@ -27,7 +27,7 @@ type envelope struct {
 // address or "Name <address>"). It refuses addresses that do not parse, so
 // that no header can be injected through them; the subject has its line
 // breaks removed and is encoded as an RFC 2047 word when it is not ASCII.
-func compose(from string, m resources.Message, date time.Time) (envelope, error) {
+func compose(from string, m notify.Message, date time.Time) (envelope, error) {
 	fromAddr, err := mail.ParseAddress(from)
 	if err != nil {
 		return envelope{}, fmt.Errorf("invalid from address %q: %w", from, err)

@@ -69,6 +69,10 @@ type ResourceType struct {
 	// Hidden lists extension URNs that are accepted on input but not written to
 	// the "schemas" attribute of responses.
 	Hidden []string
+	// HasMembers reports that the resources hold a member list (a Group's
+	// "members", RFC 7643 §4.2) that may be too large to return whole with
+	// every write or list: it is loaded only when a response shows it.
+	HasMembers bool
 }
 
 // Attribute is the resolution of an attribute path against a resource type.
@@ -148,7 +152,7 @@ func buildUsers() ResourceType {
 func Groups() ResourceType { return groups() }
 
 func buildGroups() ResourceType {
-	return ResourceType{Name: "Group", Endpoint: "/Groups", Schema: groupSchema()}
+	return ResourceType{Name: "Group", Endpoint: "/Groups", Schema: groupSchema(), HasMembers: true}
 }
 
 // Extension returns the extension schema with the given URN, ignoring case.

@@ -193,13 +193,10 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	if len(ids) == 0 {
 		return out, nil
 	}
-	refKey := "ugroups:"
-	if k.name == "group" {
-		refKey = "members:"
-	} else {
+	if k.groupRefs {
 		ld.refs = true // a user's groups are part of its version
 	}
-	if k.name == "group" && ld.refs && ld.maxRefs > 0 {
+	if k.members && ld.refs && ld.maxRefs > 0 {
 		if err := s.checkMembers(ctx, p, ids, ld.maxRefs); err != nil {
 			return nil, err
 		}
@@ -213,14 +210,14 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	for i, id := range ids {
 		docs[i] = pipe.HMGet(ctx, p+k.name+":"+id, "doc", "ver", "created", "modified")
 		if ld.refs {
-			rc[i] = pipe.HGetAll(ctx, p+refKey+id)
+			rc[i] = pipe.HGetAll(ctx, p+k.refKey+id)
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	var groups map[string]groupName
-	if k.name == "user" {
+	if k.groupRefs {
 		var err error
 		if groups, err = s.groupNames(ctx, p, rc); err != nil {
 			return nil, err
@@ -235,7 +232,7 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 			continue
 		}
 		switch {
-		case k.name == "user":
+		case k.groupRefs:
 			var refs []resources.Ref
 			for gid, base := range rc[i].Val() {
 				g, ok := groups[gid]

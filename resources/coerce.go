@@ -40,7 +40,7 @@ type readOnlyRule int
 const (
 	// refuseReadOnly refuses it ([Mutability]): PATCH, whose operations
 	// name what they change. No identity provider is known to send one
-	// (identity-provider-requests.md: Entra ID sends the manager as a bare
+	// (testdata/replay/entra-id.json: Entra ID sends the manager as a bare
 	// id or {"value": id}), scimd never stores or shows one, so no client
 	// echoes one back.
 	refuseReadOnly readOnlyRule = iota

@@ -29,19 +29,12 @@ type PatchOp struct {
 	HasValue bool
 }
 
-// MaxPatchOperations bounds the operations of one PATCH request, on every
-// endpoint that takes one (/Users, /Groups, /Me, and PATCH inside /Bulk), so
-// that one request's work stays bounded. Identity providers send a few per
-// request: one per changed attribute, and member changes as a few operations
-// whose values list the members (identity-provider-requests.md). 1000 leaves
-// them ample room and matches /Bulk's maxOperations.
-//
-// A request over it is [TooLarge], 413. RFC 7644 §3.12 has no scimType that
-// fits: tooMany is for a filter that selects too many resources, invalidValue
-// for a value an attribute cannot take, and neither tells the client what to
-// do. 413 is RFC 9110 §15.5.14's answer to content larger than the server is
-// willing to process, and the one RFC 7644 §3.7.4 prescribes for a /Bulk
-// request over maxOperations: send less at a time.
+// MaxPatchOperations bounds the operations of one PATCH request on every
+// endpoint (/Users, /Groups, /Me, PATCH inside /Bulk). Identity providers
+// send a few, one per changed attribute, members listed in the values
+// (testdata/replay); 1000 matches /Bulk's maxOperations. Over it is
+// [TooLarge], 413: no scimType of RFC 7644 §3.12 fits, and 413 is what RFC
+// 7644 §3.7.4 gives a /Bulk request over maxOperations (RFC 9110 §15.5.14).
 const MaxPatchOperations = 1000
 
 // ParsePatch decodes the body of a PATCH request (RFC 7644 §3.5.2). The body

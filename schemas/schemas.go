@@ -11,6 +11,15 @@
 // [ResourceType.Lookup] resolves any spelling of a path ("name.FamilyName",
 // "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department") to the
 // canonical attribute definition.
+//
+// # Vocabulary
+//
+// elimity's schema package reports attribute facts as strings. Code compares
+// them through the typed values here ([TypeOf] an attribute is [TypeComplex],
+// [MutabilityOf] it is [Immutable], [ReturnedOf], [UniquenessOf]), so a
+// misspelt fact does not compile. What a resource type does differently is a
+// field of [ResourceType] ([ResourceType.HasMembers]), not a branch on its
+// name.
 package schemas
 
 import (

@@ -18,8 +18,10 @@ type kind struct {
 	rt      schemas.ResourceType
 	indexes []indexAttr
 	paths   map[string]indexPath
-	// unique is the attribute the hash unique:<name>:<unique> keeps unique.
-	unique string
+	// unique is the attribute the hash unique:<name>:<unique> keeps unique;
+	// taken is the detail, formatted with unique and its value, of a write
+	// refused because another resource holds the value.
+	unique, taken string
 	// display is what a resource's disp field holds (see the key layout).
 	display func(attrs map[string]any) string
 	// refKey is the key segment of a resource's references: a user's groups
@@ -41,7 +43,7 @@ type kind struct {
 // errors, and the package documentation lists them (checked by a test).
 func userKind() kind {
 	return newKind(kind{
-		name: "user", rt: schemas.Users(), unique: "userName", display: userDisplay,
+		name: "user", rt: schemas.Users(), unique: "userName", taken: "%s %q is already taken", display: userDisplay,
 		refKey: "ugroups:", groupRefs: true, findByUnique: true,
 	}, "userName", "externalId", "emails.value", "name.givenName", "name.familyName", "displayName", "active",
 		"meta.created", "meta.lastModified")
@@ -49,7 +51,7 @@ func userKind() kind {
 
 func groupKind() kind {
 	return newKind(kind{
-		name: "group", rt: schemas.Groups(), unique: "displayName", display: groupDisplay,
+		name: "group", rt: schemas.Groups(), unique: "displayName", taken: "%s %q is already taken by another group", display: groupDisplay,
 		refKey: "members:", members: true,
 	}, "displayName", "externalId", "meta.created", "meta.lastModified")
 }

@@ -25,15 +25,13 @@ type kind struct {
 	// display is what a resource's disp field holds (see the key layout).
 	display func(attrs map[string]any) string
 	// refKey is the key segment of a resource's references: a user's groups
-	// or a group's members.
+	// or, when rt.HasMembers, a group's members (which may be millions:
+	// loaded only when asked for, within MaxListMembers).
 	refKey string
 	// groupRefs: the references are a user's groups. Their names and
 	// renames are part of the user's version (luaUserGroups), so every read
 	// loads them.
 	groupRefs bool
-	// members: the references are a group's members, which may be millions:
-	// loaded only when asked for, within MaxListMembers.
-	members bool
 	// findByUnique: "<unique> eq" reads the uniqueness hash, not an index.
 	findByUnique bool
 }
@@ -43,16 +41,18 @@ type kind struct {
 // errors, and the package documentation lists them (checked by a test).
 func userKind() kind {
 	return newKind(kind{
-		name: "user", rt: schemas.Users(), unique: "userName", taken: "%s %q is already taken", display: userDisplay,
-		refKey: "ugroups:", groupRefs: true, findByUnique: true,
+		name: "user", rt: schemas.Users(), display: userDisplay,
+		unique: "userName", taken: "%s %q is already taken", findByUnique: true,
+		refKey: "ugroups:", groupRefs: true,
 	}, "userName", "externalId", "emails.value", "name.givenName", "name.familyName", "displayName", "active",
 		"meta.created", "meta.lastModified")
 }
 
 func groupKind() kind {
 	return newKind(kind{
-		name: "group", rt: schemas.Groups(), unique: "displayName", taken: "%s %q is already taken by another group", display: groupDisplay,
-		refKey: "members:", members: true,
+		name: "group", rt: schemas.Groups(), display: groupDisplay,
+		unique: "displayName", taken: "%s %q is already taken by another group",
+		refKey: "members:",
 	}, "displayName", "externalId", "meta.created", "meta.lastModified")
 }
 

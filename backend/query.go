@@ -436,7 +436,7 @@ type matcher struct {
 }
 
 func (s *Store) matcher(k *kind, e filter.Expression, w window, withMembers bool) *matcher {
-	onMembers := k.members && mentions(e, "members")
+	onMembers := k.rt.HasMembers && mentions(e, "members")
 	return &matcher{
 		k: k, e: e, w: w, withMembers: withMembers,
 		filterRefs: k.groupRefs || onMembers,
@@ -477,7 +477,7 @@ func (m *matcher) add(ctx context.Context, s *Store, p string, ids []string) err
 			continue
 		}
 		if m.seen >= m.w.start && m.seen < m.w.start+m.w.count {
-			if m.k.members {
+			if m.k.rt.HasMembers {
 				if m.withMembers {
 					kept = append(kept, r.ID)
 				}
@@ -524,7 +524,7 @@ func (s *Store) scan(ctx context.Context, p string, k *kind, e filter.Expression
 	if err := s.checkWork(k, e, int(n)); err != nil {
 		return resources.Page{}, err
 	}
-	m := s.matcher(k, e, w, withRefs && k.members)
+	m := s.matcher(k, e, w, withRefs && k.rt.HasMembers)
 	for start := int64(0); ; start += scanBatch {
 		ids, err := s.client.ZRange(ctx, all, start, start+scanBatch-1).Result()
 		if err != nil {

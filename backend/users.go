@@ -194,7 +194,7 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	if k.groupRefs {
 		ld.refs = true // a user's groups are part of its version
 	}
-	if k.members && ld.refs && ld.maxRefs > 0 {
+	if k.rt.HasMembers && ld.refs && ld.maxRefs > 0 {
 		if err := s.checkMembers(ctx, p, ids, ld.maxRefs); err != nil {
 			return nil, err
 		}

@@ -266,7 +266,7 @@ func (c *checker) resources(ctx context.Context, k *kind) error {
 			}
 			str := func(i int) string { s, _ := f[i].(string); return s }
 			c.document(k, str(0), str(1), str(2), str(3), str(4))
-			if k.name == "user" {
+			if k == &c.s.users {
 				c.stats.Users++
 				continue
 			}
@@ -288,18 +288,11 @@ func (c *checker) document(k *kind, id, doc, uk, disp, ix string) {
 		c.add(Finding{Key: key, ID: id, Code: "doc-invalid"})
 		return
 	}
-	attr, display := "userName", userDisplay(attrs)
-	if k.name == "group" {
-		attr, display = "displayName", ""
-	}
-	wantUK, value := uniqueKey(attrs, attr)
-	if k.name == "group" {
-		display = value
-	}
+	wantUK, _ := uniqueKey(attrs, k.unique)
 	if uk != wantUK {
 		c.add(Finding{Key: key, ID: id, Code: "unique-key-stale"})
 	}
-	if disp != display {
+	if disp != k.display(attrs) {
 		c.add(Finding{Key: key, ID: id, Code: "display-stale"})
 	}
 	if !sameEntries(ix, k.indexEntries(attrs)) {

@@ -83,12 +83,13 @@
 // it from its groups; that is recorded as the user's deletion only.
 //
 // Times are stored as RFC 3339 UTC with nine fraction digits, so that their
-// lexical order is their time order. Indexed attributes: for users userName,
-// externalId, emails.value (every value), name.givenName, name.familyName,
-// displayName, active ("true"/"false"), meta.created and meta.lastModified; for
-// groups displayName, externalId, meta.created and meta.lastModified. Values of
-// attributes that are not caseExact are indexed in lower case. Values holding
-// NUL are not indexed.
+// lexical order is their time order. Indexed attributes (listed once, in
+// index.go): for users userName, externalId, emails.value, name.givenName,
+// name.familyName, displayName, active, meta.created and meta.lastModified;
+// for groups displayName, externalId, meta.created and meta.lastModified. A
+// multi-valued attribute (emails.value) is indexed with every value, a boolean
+// as "true" or "false". Values of attributes that are not caseExact are indexed
+// in lower case. Values holding NUL are not indexed.
 //
 // # Atomicity
 //

@@ -106,7 +106,7 @@ func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, 
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redis: %w", err)
 	}
-	if err := checkMarker(res, "group", g.ID, "displayName", name); err != nil {
+	if err := s.groups.checkMarker(res, g.ID, name); err != nil {
 		return resources.Resource{}, err
 	}
 	out := resources.Resource{ID: g.ID, Attributes: g.Attributes, Modified: t}
@@ -233,7 +233,7 @@ func (s *Store) deleteGroupStart(ctx context.Context, org, id string, version in
 	if err != nil {
 		return fmt.Errorf("delete group %s: redis: %w", id, err)
 	}
-	if err := checkMarker(res, "group", id, "", ""); err != nil {
+	if err := s.groups.checkMarker(res, id, ""); err != nil {
 		return fmt.Errorf("delete group %s: %w", id, err)
 	}
 	return nil

@@ -11,18 +11,62 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
-// Attribute types an index may hold.
-const (
-	typeString   = "string"
-	typeBoolean  = "boolean"
-	typeDateTime = "dateTime"
-)
+// kind is a resource type as the store sees it: its keys, its indexes, and
+// what it does differently, stated here rather than as branches on its name.
+type kind struct {
+	name    string // "user", "group": the key segment
+	rt      schemas.ResourceType
+	indexes []indexAttr
+	paths   map[string]indexPath
+	// unique is the attribute the hash unique:<name>:<unique> keeps unique;
+	// taken is the detail, formatted with unique and its value, of a write
+	// refused because another resource holds the value.
+	unique, taken string
+	// display is what a resource's disp field holds (see the key layout).
+	display func(attrs map[string]any) string
+	// refKey is the key segment of a resource's references: a user's groups
+	// or, when rt.HasMembers, a group's members (which may be millions:
+	// loaded only when asked for, within MaxListMembers).
+	refKey string
+	// groupRefs: the references are a user's groups. Their names and
+	// renames are part of the user's version (luaUserGroups), so every read
+	// loads them.
+	groupRefs bool
+	// findByUnique: "<unique> eq" reads the uniqueness hash, not an index.
+	findByUnique bool
+}
+
+// userKind and groupKind state the indexed attributes once: the store keeps
+// these indexes, the planner reads them, [kind.indexHint] names them in
+// errors, and the package documentation lists them (checked by a test).
+func userKind() kind {
+	return newKind(kind{
+		name: "user", rt: schemas.Users(), display: userDisplay,
+		unique: "userName", taken: "%s %q is already taken", findByUnique: true,
+		refKey: "ugroups:", groupRefs: true,
+	}, "userName", "externalId", "emails.value", "name.givenName", "name.familyName", "displayName", "active",
+		"meta.created", "meta.lastModified")
+}
+
+func groupKind() kind {
+	return newKind(kind{
+		name: "group", rt: schemas.Groups(), display: groupDisplay,
+		unique: "displayName", taken: "%s %q is already taken by another group",
+		refKey: "members:",
+	}, "displayName", "externalId", "meta.created", "meta.lastModified")
+}
+
+func newKind(k kind, indexed ...string) kind {
+	k.indexes = indexAttrs(k.rt, indexed...)
+	k.paths = indexPaths(k.rt, k.indexes)
+	return k
+}
 
 // indexAttr is an attribute with a lexicographic filter index: a sorted set
 // "ix:<kind>:<name>" of members value NUL id, all scored 0.
 type indexAttr struct {
 	name      string // canonical full name, e.g. "name.givenName"
-	typ       string
+	typ       schemas.AttributeType
 	caseExact bool
 	// meta indexes (meta.created, meta.lastModified) are kept by the scripts.
 	meta bool
@@ -41,7 +85,7 @@ func indexAttrs(rt schemas.ResourceType, names ...string) []indexAttr {
 		leaf := a.Leaf()
 		out = append(out, indexAttr{
 			name:      a.FullName(),
-			typ:       leaf.AttributeType(),
+			typ:       schemas.TypeOf(leaf),
 			caseExact: leaf.CaseExact(),
 			meta:      strings.HasPrefix(n, "meta."),
 			multi:     a.Sub != nil && a.Attr.MultiValued(),
@@ -50,13 +94,15 @@ func indexAttrs(rt schemas.ResourceType, names ...string) []indexAttr {
 	return out
 }
 
-func userIndexes() []indexAttr {
-	return indexAttrs(schemas.Users(), "userName", "externalId", "emails.value", "name.givenName",
-		"name.familyName", "displayName", "active", "meta.created", "meta.lastModified")
-}
-
-func groupIndexes() []indexAttr {
-	return indexAttrs(schemas.Groups(), "displayName", "externalId", "meta.created", "meta.lastModified")
+// indexHint names the first indexed attributes of k, for error details.
+func (k *kind) indexHint() string {
+	var names []string
+	for _, ix := range k.indexes {
+		if !ix.meta && len(names) < 3 {
+			names = append(names, ix.name)
+		}
+	}
+	return strings.Join(names, ", ") + ", ..."
 }
 
 // indexPaths maps every spelling of the indexed attributes' paths, in lower
@@ -69,7 +115,7 @@ func indexPaths(rt schemas.ResourceType, indexes []indexAttr) map[string]indexPa
 			p = strings.ToLower(p)
 			out[p] = indexPath{ix: ix}
 			if parent, ok := strings.CutSuffix(p, ".value"); ok {
-				if a, ok := rt.Lookup(parent); ok && a.Sub == nil && a.Attr.AttributeType() == "complex" {
+				if a, ok := rt.Lookup(parent); ok && a.Sub == nil && schemas.IsComplex(a.Attr) {
 					out[parent] = indexPath{ix: ix, whole: true}
 				}
 			}
@@ -111,7 +157,7 @@ func (k *kind) indexEntries(attrs map[string]any) string {
 		for _, v := range attrValues(attrs, ix.name) {
 			var s string
 			switch ix.typ {
-			case typeBoolean:
+			case schemas.TypeBoolean:
 				b, ok := resources.ParseBool(v)
 				if !ok {
 					continue
@@ -193,4 +239,11 @@ func userDisplay(attrs map[string]any) string {
 	}
 	u, _ := attrs["userName"].(string)
 	return u
+}
+
+// groupDisplay is how a group is shown in its members' groups: its
+// displayName.
+func groupDisplay(attrs map[string]any) string {
+	d, _ := attrs["displayName"].(string)
+	return d
 }

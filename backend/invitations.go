@@ -118,7 +118,7 @@ func (s *Store) issueSecret(ctx context.Context, org, userID, hash string, ttl t
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
-	return checkMarker(res, "user", userID, "", "")
+	return s.users.checkMarker(res, userID, "")
 }
 
 // InvitationUser returns the id of the user whose invitation has hash, or
@@ -220,7 +220,7 @@ func (s *Store) redeem(ctx context.Context, p, secretKey, alsoKey string, u reso
 	if marker, _ := res[0].(string); marker == "notoken" {
 		return resources.Resource{}, resources.Errorf(resources.NotFound, "not found")
 	}
-	if err := checkMarker(res, "user", u.ID, "", ""); err != nil {
+	if err := s.users.checkMarker(res, u.ID, ""); err != nil {
 		return resources.Resource{}, err
 	}
 	out := resources.Resource{ID: u.ID, Attributes: u.Attributes, Raw: doc, Modified: t}

@@ -12,6 +12,7 @@ import (
 	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
 )
 
 // ListUsers runs a query over an organization's users. See the package
@@ -70,7 +71,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return resources.Page{}, err
 	}
 	w := pageWindow(q)
-	ld := load{refs: k.name == "user" || q.WithMembers, attrs: !q.RawOnly, maxRefs: s.maxRefs(q.WithMembers)}
+	ld := load{refs: k.groupRefs || q.WithMembers, attrs: !q.RawOnly, maxRefs: s.maxRefs(q.WithMembers)}
 	if q.Sort != nil {
 		return s.sortedList(ctx, p, k, q, w, ld)
 	}
@@ -81,7 +82,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	if n == nil {
 		return s.scan(ctx, p, k, q.Filter, w, ld.refs)
 	}
-	if n.isUnique && n.exact && k.name == "user" {
+	if n.isUnique && n.exact {
 		return s.findByUserName(ctx, p, n.unique, w, ld)
 	}
 	if n.exact && w.count == 0 && !n.isUnique && n.left == nil && !n.ix.multi {
@@ -99,7 +100,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		// Ordering (and, for a partly indexed filter, checking) the matches
 		// costs their number: bounded like a scan.
 		return resources.Page{}, resources.Errorf(resources.TooMany,
-			"filter %v matches more than %d %ss; narrow it with an indexed attribute (userName, externalId, emails.value, ...)", q.Filter, s.MaxScan, k.name)
+			"filter %v matches more than %d %ss; narrow it with an indexed attribute (%s)", q.Filter, s.MaxScan, k.name, k.indexHint())
 	}
 	if !n.exact {
 		if err := s.checkWork(k, q.Filter, len(ids)); err != nil {
@@ -238,7 +239,7 @@ func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 	}
 	n := &node{ix: ix, exact: true}
 	if op == filter.PR {
-		if ix.typ == typeString {
+		if ix.typ == schemas.TypeString {
 			n.min, n.max = "[\x01", "+" // empty strings are not present
 		} else {
 			n.min, n.max = "-", "+"
@@ -247,13 +248,13 @@ func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 	}
 	var v string
 	switch ix.typ {
-	case typeBoolean:
+	case schemas.TypeBoolean:
 		b, ok := resources.ParseBool(e.CompareValue)
 		if !ok || op != filter.EQ {
 			return nil
 		}
 		v = fmt.Sprint(b)
-	case typeDateTime:
+	case schemas.TypeDateTime:
 		str, ok := e.CompareValue.(string)
 		if !ok {
 			return nil
@@ -275,13 +276,13 @@ func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 	}
 	switch op {
 	case filter.EQ:
-		if ix.name == "userName" && k.name == "user" {
+		if k.findByUnique && ix.name == k.unique {
 			n.isUnique, n.unique = true, v
 			return n
 		}
 		n.min, n.max = "["+v+"\x00", "("+v+"\x01"
 	case filter.SW:
-		if ix.typ != typeString {
+		if ix.typ != schemas.TypeString {
 			return nil
 		}
 		n.min, n.max = "["+v, "("+v+"\xff"
@@ -435,10 +436,10 @@ type matcher struct {
 }
 
 func (s *Store) matcher(k *kind, e filter.Expression, w window, withMembers bool) *matcher {
-	onMembers := k.name == "group" && mentions(e, "members")
+	onMembers := k.rt.HasMembers && mentions(e, "members")
 	return &matcher{
 		k: k, e: e, w: w, withMembers: withMembers,
-		filterRefs: k.name == "user" || onMembers,
+		filterRefs: k.groupRefs || onMembers,
 		onMembers:  onMembers,
 		terms:      resources.FilterTerms(e),
 		page:       resources.Page{Resources: []resources.Resource{}},
@@ -476,7 +477,7 @@ func (m *matcher) add(ctx context.Context, s *Store, p string, ids []string) err
 			continue
 		}
 		if m.seen >= m.w.start && m.seen < m.w.start+m.w.count {
-			if m.k.name == "group" {
+			if m.k.rt.HasMembers {
 				if m.withMembers {
 					kept = append(kept, r.ID)
 				}
@@ -523,7 +524,7 @@ func (s *Store) scan(ctx context.Context, p string, k *kind, e filter.Expression
 	if err := s.checkWork(k, e, int(n)); err != nil {
 		return resources.Page{}, err
 	}
-	m := s.matcher(k, e, w, withRefs && k.name == "group")
+	m := s.matcher(k, e, w, withRefs && k.rt.HasMembers)
 	for start := int64(0); ; start += scanBatch {
 		ids, err := s.client.ZRange(ctx, all, start, start+scanBatch-1).Result()
 		if err != nil {
@@ -549,14 +550,6 @@ func (s *Store) checkWork(k *kind, e filter.Expression, n int) error {
 	return resources.Errorf(resources.TooMany,
 		"the filter needs its %d comparisons evaluated on %d %ss, more than the %d evaluations one query may cost; filter on an indexed attribute (%s) or with fewer comparisons",
 		terms, n, k.name, s.MaxFilterWork, k.indexHint())
-}
-
-// indexHint names some indexed attributes of k, for error details.
-func (k *kind) indexHint() string {
-	if k.name == "group" {
-		return "displayName, externalId, ..."
-	}
-	return "userName, externalId, emails.value, ..."
 }
 
 // maxRefs is the bound of a list's load: MaxListMembers when it returns

@@ -18,7 +18,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scimd/scimd/resources"
-	"github.com/scimd/scimd/schemas"
 )
 
 // DefaultMaxScan is the default of [Store.MaxScan].
@@ -86,18 +85,6 @@ type Store struct {
 	admins                                                       adminScripts
 }
 
-// kind is a resource type as the store sees it.
-type kind struct {
-	name    string // "user", "group": the key segment
-	rt      schemas.ResourceType
-	indexes []indexAttr
-	paths   map[string]indexPath
-}
-
-func newKind(name string, rt schemas.ResourceType, indexes []indexAttr) kind {
-	return kind{name: name, rt: rt, indexes: indexes, paths: indexPaths(rt, indexes)}
-}
-
 // New wraps a go-redis client: a single server, Sentinel (failover) or
 // Cluster. Close closes the client. An error of a command that found Redis
 // unavailable (unreachable, loading, failing over) is, to errors.As, a
@@ -110,8 +97,8 @@ func New(client redis.UniversalClient) *Store {
 		MaxFilterWork:  DefaultMaxFilterWork,
 		MaxListMembers: DefaultMaxListMembers,
 		MaxChanges:     DefaultMaxChanges,
-		users:          newKind("user", schemas.Users(), userIndexes()),
-		groups:         newKind("group", schemas.Groups(), groupIndexes()),
+		users:          userKind(),
+		groups:         groupKind(),
 		writeUser:      newScript(writeUserSrc),
 		deleteUser:     newScript(deleteUserSrc),
 		writeGroup:     newScript(writeGroupSrc),

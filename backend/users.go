@@ -72,7 +72,7 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redis: %w", err)
 	}
-	if err := checkMarker(res, "user", u.ID, "userName", userName); err != nil {
+	if err := s.users.checkMarker(res, u.ID, userName); err != nil {
 		return resources.Resource{}, err
 	}
 	out := resources.Resource{ID: u.ID, Attributes: u.Attributes, Raw: doc, Modified: t}
@@ -82,8 +82,9 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	return out, nil
 }
 
-// checkMarker turns the marker of a failed write script into an error.
-func checkMarker(res []any, what, id, uniqueAttr, uniqueValue string) error {
+// checkMarker turns the marker of a failed write script into an error;
+// uniqueValue is the value of k.unique the write was refused for, if any.
+func (k *kind) checkMarker(res []any, id, uniqueValue string) error {
 	marker, _ := res[0].(string)
 	switch marker {
 	case "ok":
@@ -91,14 +92,11 @@ func checkMarker(res []any, what, id, uniqueAttr, uniqueValue string) error {
 	case "conflict":
 		return resources.ErrVersionConflict
 	case "notfound":
-		return resources.Errorf(resources.NotFound, "%s %q not found", what, id)
+		return resources.Errorf(resources.NotFound, "%s %q not found", k.name, id)
 	case "exists":
-		return resources.Errorf(resources.Uniqueness, "%s id %q is already taken", what, id)
+		return resources.Errorf(resources.Uniqueness, "%s id %q is already taken", k.name, id)
 	case "taken":
-		if what == "group" {
-			return resources.Errorf(resources.Uniqueness, "%s %q is already taken by another group", uniqueAttr, uniqueValue)
-		}
-		return resources.Errorf(resources.Uniqueness, "%s %q is already taken", uniqueAttr, uniqueValue)
+		return resources.Errorf(resources.Uniqueness, k.taken, k.unique, uniqueValue)
 	case "nomember":
 		uid, _ := res[1].(string)
 		return resources.Errorf(resources.InvalidValue, "members: no user with id %q", uid)
@@ -193,13 +191,10 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	if len(ids) == 0 {
 		return out, nil
 	}
-	refKey := "ugroups:"
-	if k.name == "group" {
-		refKey = "members:"
-	} else {
+	if k.groupRefs {
 		ld.refs = true // a user's groups are part of its version
 	}
-	if k.name == "group" && ld.refs && ld.maxRefs > 0 {
+	if k.rt.HasMembers && ld.refs && ld.maxRefs > 0 {
 		if err := s.checkMembers(ctx, p, ids, ld.maxRefs); err != nil {
 			return nil, err
 		}
@@ -213,14 +208,14 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	for i, id := range ids {
 		docs[i] = pipe.HMGet(ctx, p+k.name+":"+id, "doc", "ver", "created", "modified")
 		if ld.refs {
-			rc[i] = pipe.HGetAll(ctx, p+refKey+id)
+			rc[i] = pipe.HGetAll(ctx, p+k.refKey+id)
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	var groups map[string]groupName
-	if k.name == "user" {
+	if k.groupRefs {
 		var err error
 		if groups, err = s.groupNames(ctx, p, rc); err != nil {
 			return nil, err
@@ -235,7 +230,7 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 			continue
 		}
 		switch {
-		case k.name == "user":
+		case k.groupRefs:
 			var refs []resources.Ref
 			for gid, base := range rc[i].Val() {
 				g, ok := groups[gid]
@@ -403,7 +398,7 @@ func (s *Store) DeleteUser(ctx context.Context, org, id string, version int64) e
 	if err != nil {
 		return fmt.Errorf("delete user %s: redis: %w", id, err)
 	}
-	if err := checkMarker(res, "user", id, "", ""); err != nil {
+	if err := s.users.checkMarker(res, id, ""); err != nil {
 		return fmt.Errorf("delete user %s: %w", id, err)
 	}
 	return nil

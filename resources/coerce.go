@@ -40,7 +40,7 @@ type readOnlyRule int
 const (
 	// refuseReadOnly refuses it ([Mutability]): PATCH, whose operations
 	// name what they change. No identity provider is known to send one
-	// (identity-provider-requests.md: Entra ID sends the manager as a bare
+	// (testdata/replay/entra-id.json: Entra ID sends the manager as a bare
 	// id or {"value": id}), scimd never stores or shows one, so no client
 	// echoes one back.
 	refuseReadOnly readOnlyRule = iota
@@ -87,12 +87,12 @@ func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (
 	if v == nil {
 		return nil, nil
 	}
-	secret := attr.Mutability() == "writeOnly" || attr.Returned() == "never"
+	secret := schemas.IsSecret(attr)
 	bad := func(want string) error {
 		return Errorf(InvalidValue, "attribute %q: expected %s, got %s", name, want, describe(v, secret))
 	}
-	switch attr.AttributeType() {
-	case "complex":
+	switch typ := schemas.TypeOf(attr); typ {
+	case schemas.TypeComplex:
 		m, ok := v.(map[string]any)
 		if !ok {
 			sub, hasValue := schemas.Find(attr.SubAttributes(), "value")
@@ -120,7 +120,7 @@ func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (
 				return nil, Errorf(InvalidValue, "attribute %q: sub-attribute %q given twice, as %q and %q", name, sub.Name(), prev, k)
 			}
 			seen[sub.Name()] = k
-			if sub.Mutability() == "readOnly" {
+			if schemas.MutabilityOf(sub) == schemas.ReadOnly {
 				if ro == refuseReadOnly && m[k] != nil {
 					return nil, Errorf(Mutability, "attribute %q is read-only: leave it out of the value", name+"."+sub.Name())
 				}
@@ -135,22 +135,22 @@ func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (
 			}
 		}
 		return out, nil
-	case "boolean":
+	case schemas.TypeBoolean:
 		b, ok := ParseBool(v)
 		if !ok {
 			return nil, bad("a boolean")
 		}
 		return b, nil
-	case "integer", "decimal":
+	case schemas.TypeInteger, schemas.TypeDecimal:
 		f, ok := toFloat(v)
 		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, bad("a number")
 		}
-		if attr.AttributeType() == "integer" && f != math.Trunc(f) {
+		if typ == schemas.TypeInteger && f != math.Trunc(f) {
 			return nil, bad("an integer")
 		}
 		return f, nil
-	case "dateTime":
+	case schemas.TypeDateTime:
 		s, ok := v.(string)
 		if !ok {
 			return nil, bad("an RFC 3339 date and time")
@@ -168,7 +168,7 @@ func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (
 	if err := checkNUL(name, s); err != nil {
 		return nil, err
 	}
-	if attr.Uniqueness() == "server" {
+	if schemas.UniquenessOf(attr) == schemas.UniquenessServer {
 		// userName, a group's displayName: surrounding spaces are no part
 		// of a name, on any write, so that uniqueness, immutability and
 		// filters all see the same name.

@@ -2,7 +2,9 @@
 // govern them (validation against the schemas, userName immutability, write-only
 // passwords, read-only computed groups, membership), onboarding (invitations,
 // temporary passwords, self-registration), SCIM filter evaluation and PATCH
-// application (RFC 7644 §3.4.2.2, §3.5.2).
+// application (RFC 7644 §3.4.2.2, §3.5.2). Attribute facts (type, mutability,
+// returned, uniqueness) come from package schemas and are compared through its
+// typed vocabulary, never as strings.
 //
 // It knows nothing of HTTP or Redis. It declares the small store interfaces it
 // needs ([UserStore], [GroupStore], [TokenStore], [OnboardingStore],

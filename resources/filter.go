@@ -122,7 +122,7 @@ func matchAttrExp(rt schemas.ResourceType, doc map[string]any, e *filter.Attribu
 				vals = append(vals, m[a.Sub.Name()])
 			}
 		}
-	case a.Attr.AttributeType() == "complex":
+	case schemas.IsComplex(a.Attr):
 		if op == filter.PR {
 			return present(v)
 		}
@@ -153,7 +153,7 @@ func matchElement(attr schema.CoreAttribute, elem any, e filter.Expression) bool
 		return !matchElement(attr, elem, e.Expression)
 	case *filter.AttributeExpression:
 		op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
-		if attr.AttributeType() != "complex" {
+		if !schemas.IsComplex(attr) {
 			if !strings.EqualFold(e.AttributePath.AttributeName, "value") {
 				return false
 			}
@@ -200,19 +200,19 @@ func compare(leaf schema.CoreAttribute, op filter.CompareOperator, v, cv any) bo
 	if v == nil {
 		return false
 	}
-	switch leaf.AttributeType() {
-	case "boolean":
+	switch schemas.TypeOf(leaf) {
+	case schemas.TypeBoolean:
 		a, ok1 := ParseBool(v)
 		b, ok2 := ParseBool(cv)
 		return ok1 && ok2 && op == filter.EQ && a == b
-	case "integer", "decimal":
+	case schemas.TypeInteger, schemas.TypeDecimal:
 		a, ok1 := toFloat(v)
 		b, ok2 := toFloat(cv)
 		if !ok1 || !ok2 {
 			return false
 		}
 		return ordered(op, cmpFloat(a, b))
-	case "dateTime":
+	case schemas.TypeDateTime:
 		a, ok1 := v.(string)
 		b, ok2 := cv.(string)
 		if !ok1 || !ok2 {
@@ -224,7 +224,7 @@ func compare(leaf schema.CoreAttribute, op filter.CompareOperator, v, cv any) bo
 			return false
 		}
 		return ordered(op, ta.Compare(tb))
-	case "complex":
+	case schemas.TypeComplex:
 		return false
 	}
 	a, ok1 := v.(string)
@@ -844,7 +844,7 @@ func checkValuePathAttr(a schemas.Attribute) error {
 	if a.Sub != nil {
 		return fmt.Errorf("value filter on sub-attribute %q: put it on %q", a.FullName(), a.Attr.Name())
 	}
-	if !a.Attr.MultiValued() && a.Attr.AttributeType() != "complex" {
+	if !a.Attr.MultiValued() && !schemas.IsComplex(a.Attr) {
 		return fmt.Errorf("value filter on %q, which is neither multi-valued nor complex", a.FullName())
 	}
 	return nil
@@ -876,7 +876,7 @@ func checkElementFilter(a schemas.Attribute, l lexed, e filter.Expression) (filt
 			return nil, fmt.Errorf("%q in the value filter of %s: name a sub-attribute of %s", attrPathString(p), a.FullName(), a.Attr.Name())
 		}
 		leaf, name := a.Attr, "value"
-		if a.Attr.AttributeType() == "complex" {
+		if schemas.IsComplex(a.Attr) {
 			sub, ok := schemas.Find(a.Attr.SubAttributes(), p.AttributeName)
 			if !ok {
 				return nil, fmt.Errorf("no sub-attribute %q in %s", p.AttributeName, a.Attr.Name())
@@ -913,8 +913,8 @@ func checkOperator(leaf schema.CoreAttribute, name string, whole bool, op filter
 	default:
 		return "", nil, fmt.Errorf("unknown operator %q", op)
 	}
-	typ := leaf.AttributeType()
-	if typ == "complex" {
+	typ := schemas.TypeOf(leaf)
+	if typ == schemas.TypeComplex {
 		if !whole {
 			return "", nil, fmt.Errorf("attribute %q is complex: compare one of its sub-attributes", name)
 		}
@@ -925,7 +925,7 @@ func checkOperator(leaf schema.CoreAttribute, name string, whole bool, op filter
 		if !ok {
 			return "", nil, fmt.Errorf("attribute %q is complex: compare one of its sub-attributes", name)
 		}
-		leaf, name, typ = sub, name+".value", sub.AttributeType()
+		leaf, name, typ = sub, name+".value", schemas.TypeOf(sub)
 	}
 	if cv == nil {
 		if op != filter.EQ && op != filter.NE {
@@ -935,11 +935,11 @@ func checkOperator(leaf schema.CoreAttribute, name string, whole bool, op filter
 	}
 	switch op {
 	case filter.CO, filter.SW, filter.EW:
-		if typ != "string" && typ != "reference" {
+		if typ != schemas.TypeString && typ != schemas.TypeReference {
 			return "", nil, fmt.Errorf("operator %q needs a string attribute, and %q is %s", op, name, typ)
 		}
 	case filter.GT, filter.GE, filter.LT, filter.LE:
-		if typ == "boolean" || typ == "binary" {
+		if typ == schemas.TypeBoolean || typ == schemas.TypeBinary {
 			return "", nil, fmt.Errorf("operator %q cannot order %s attribute %q", op, typ, name)
 		}
 	}
@@ -947,22 +947,22 @@ func checkOperator(leaf schema.CoreAttribute, name string, whole bool, op filter
 		return fmt.Errorf("attribute %q is %s: cannot compare it with %s", name, typ, describeFilterValue(cv, want))
 	}
 	switch typ {
-	case "boolean":
+	case schemas.TypeBoolean:
 		b, ok := ParseBool(cv)
 		if !ok {
 			return "", nil, bad("a boolean")
 		}
 		return op, b, nil
-	case "integer", "decimal":
+	case schemas.TypeInteger, schemas.TypeDecimal:
 		f, ok := toFloat(cv)
 		if !ok {
 			return "", nil, bad("a number")
 		}
-		if typ == "integer" && f != float64(int64(f)) {
+		if typ == schemas.TypeInteger && f != float64(int64(f)) {
 			return "", nil, bad("an integer")
 		}
 		return op, f, nil
-	case "dateTime":
+	case schemas.TypeDateTime:
 		s, ok := cv.(string)
 		if !ok {
 			return "", nil, bad("a date and time")

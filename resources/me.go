@@ -272,7 +272,7 @@ func (u *Users) protectedChange(before, after map[string]any) (string, bool) {
 // immutable reports whether the attribute at path is immutable (RFC 7643 §2.2).
 func (u *Users) immutable(path string) bool {
 	a, ok := u.rt.Lookup(path)
-	return ok && a.Attr.Mutability() == "immutable"
+	return ok && schemas.MutabilityOf(a.Attr) == schemas.Immutable
 }
 
 // unionKeys returns the keys of a and b, sorted.

@@ -29,19 +29,12 @@ type PatchOp struct {
 	HasValue bool
 }
 
-// MaxPatchOperations bounds the operations of one PATCH request, on every
-// endpoint that takes one (/Users, /Groups, /Me, and PATCH inside /Bulk), so
-// that one request's work stays bounded. Identity providers send a few per
-// request: one per changed attribute, and member changes as a few operations
-// whose values list the members (identity-provider-requests.md). 1000 leaves
-// them ample room and matches /Bulk's maxOperations.
-//
-// A request over it is [TooLarge], 413. RFC 7644 §3.12 has no scimType that
-// fits: tooMany is for a filter that selects too many resources, invalidValue
-// for a value an attribute cannot take, and neither tells the client what to
-// do. 413 is RFC 9110 §15.5.14's answer to content larger than the server is
-// willing to process, and the one RFC 7644 §3.7.4 prescribes for a /Bulk
-// request over maxOperations: send less at a time.
+// MaxPatchOperations bounds the operations of one PATCH request on every
+// endpoint (/Users, /Groups, /Me, PATCH inside /Bulk). Identity providers
+// send a few, one per changed attribute, members listed in the values
+// (testdata/replay); 1000 matches /Bulk's maxOperations. Over it is
+// [TooLarge], 413: no scimType of RFC 7644 §3.12 fits, and 413 is what RFC
+// 7644 §3.7.4 gives a /Bulk request over maxOperations (RFC 9110 §15.5.14).
 const MaxPatchOperations = 1000
 
 // ParsePatch decodes the body of a PATCH request (RFC 7644 §3.5.2). The body
@@ -383,7 +376,7 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 			return err
 		}
 		c[key] = elems
-	case a.Attr.AttributeType() == "complex":
+	case schemas.IsComplex(a.Attr):
 		// RFC 7644 §3.5.2.1, §3.5.2.3: sub-attributes given replace or add
 		// to those present; the others are left unchanged.
 		cv, err := CoerceValue(a, v)
@@ -442,7 +435,7 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 			}
 		}
 	} else {
-		if a.Attr.AttributeType() != "complex" {
+		if !schemas.IsComplex(a.Attr) {
 			return Errorf(InvalidPath, "path %q: a value filter on %q selects values that cannot be updated in place: use a path without a filter", t.path, a.FullName())
 		}
 		cv, err := coerceOne(a.Attr, a.FullName(), v, refuseReadOnly)
@@ -533,7 +526,7 @@ func (p *patcher) remove(t patchTarget, v any) error {
 	if t.ext != "" {
 		m, _ := p.doc[t.ext].(map[string]any)
 		for k := range m {
-			if a, err := resolve(p.rt, t.ext+":"+k); err != nil || a.Attr.Mutability() != "readOnly" {
+			if a, err := resolve(p.rt, t.ext+":"+k); err != nil || schemas.MutabilityOf(a.Attr) != schemas.ReadOnly {
 				delete(m, k)
 			}
 		}
@@ -543,7 +536,7 @@ func (p *patcher) remove(t patchTarget, v any) error {
 		return err
 	}
 	a := t.attr
-	if a.Attr.Mutability() == "immutable" || a.Sub != nil && a.Sub.Mutability() == "immutable" {
+	if schemas.MutabilityOf(a.Attr) == schemas.Immutable || a.Sub != nil && schemas.MutabilityOf(*a.Sub) == schemas.Immutable {
 		return immutableError(p.rt, a.FullName())
 	}
 	if a.Attr.Required() && a.Sub == nil && t.filter == nil {
@@ -643,10 +636,10 @@ func (p *patcher) checkValues(a schemas.Attribute, n int) error {
 // checkWritable refuses a target that is readOnly (RFC 7643 §2.2).
 func checkWritable(t patchTarget) error {
 	a := t.attr
-	if a.Attr.Mutability() == "readOnly" {
+	if schemas.MutabilityOf(a.Attr) == schemas.ReadOnly {
 		return Errorf(Mutability, "attribute %q is read-only", schemas.Attribute{URN: a.URN, Core: a.Core, Attr: a.Attr}.FullName())
 	}
-	if a.Sub != nil && a.Sub.Mutability() == "readOnly" {
+	if a.Sub != nil && schemas.MutabilityOf(*a.Sub) == schemas.ReadOnly {
 		return Errorf(Mutability, "attribute %q is read-only", a.FullName())
 	}
 	return nil
@@ -669,7 +662,7 @@ func immutableAttributes(rt schemas.ResourceType) []schemas.Attribute {
 	}
 	for _, urn := range urns {
 		for _, attr := range rt.AttributesOf(urn) {
-			if attr.Mutability() == "immutable" {
+			if schemas.MutabilityOf(attr) == schemas.Immutable {
 				out = append(out, schemas.Attribute{URN: urn, Core: urn == rt.Schema.ID, Attr: attr})
 			}
 		}

@@ -35,14 +35,14 @@ func ParseSort(rt schemas.ResourceType, sortBy, sortOrder string) (*Sort, error)
 	if !ok {
 		return nil, Errorf(InvalidValue, "sortBy: %s resources have no attribute %q", rt.Name, sortBy)
 	}
-	if a.Sub == nil && a.Attr.AttributeType() == "complex" {
+	if a.Sub == nil && schemas.IsComplex(a.Attr) {
 		sub, ok := schemas.Find(a.Attr.SubAttributes(), "value")
 		if !ok {
 			return nil, Errorf(InvalidValue, "sortBy: %q is complex; name one of its sub-attributes, such as %s.%s", a.FullName(), a.Attr.Name(), a.Attr.SubAttributes()[0].Name())
 		}
 		a.Sub = &sub
 	}
-	if a.Leaf().Returned() == "never" {
+	if schemas.ReturnedOf(a.Leaf()) == schemas.ReturnedNever {
 		return nil, Errorf(InvalidValue, "sortBy: %q is never returned and cannot be sorted by", a.FullName())
 	}
 	return &Sort{Attr: a, Descending: desc}, nil
@@ -85,7 +85,7 @@ func (s Sort) SortKey(doc map[string]any) (any, bool) {
 	leaf := s.Attr.Leaf()
 	switch x := v.(type) {
 	case string:
-		if leaf.AttributeType() == "dateTime" {
+		if schemas.TypeOf(leaf) == schemas.TypeDateTime {
 			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
 				return t, true
 			}

@@ -121,7 +121,7 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 		}
 	}
 	for _, a := range rt.Schema.Attributes {
-		if a.Required() && a.Mutability() != "readOnly" {
+		if a.Required() && schemas.MutabilityOf(a) != schemas.ReadOnly {
 			if _, ok := b.attrs[a.Name()]; !ok {
 				return body{}, Errorf(InvalidValue, "attribute %q is required", a.Name())
 			}
@@ -142,10 +142,10 @@ func (b *body) container(a schemas.Attribute) map[string]any {
 // put coerces v for a and stores it in into, unless a is read-only or the value
 // is empty. The password is kept apart.
 func (b *body) put(into map[string]any, a schemas.Attribute, v any) error {
-	switch a.Attr.Mutability() {
-	case "readOnly":
+	switch schemas.MutabilityOf(a.Attr) {
+	case schemas.ReadOnly:
 		return nil
-	case "writeOnly":
+	case schemas.WriteOnly:
 		if a.Attr.Name() == "password" && a.Core {
 			s, ok := v.(string)
 			if !ok {
@@ -162,7 +162,7 @@ func (b *body) put(into map[string]any, a schemas.Attribute, v any) error {
 	if _, list := v.([]any); a.Attr.MultiValued() && !list && v != nil {
 		// A PATCH may add one value alone; a resource's attribute is its
 		// list of values.
-		return Errorf(InvalidValue, "attribute %q must be an array of values (RFC 7643 §2.4), got %s", a.FullName(), describe(v, a.Attr.Mutability() == "writeOnly"))
+		return Errorf(InvalidValue, "attribute %q must be an array of values (RFC 7643 §2.4), got %s", a.FullName(), describe(v, schemas.MutabilityOf(a.Attr) == schemas.WriteOnly))
 	}
 	cv, err := coerceValue(a, v, dropReadOnly)
 	if err != nil {

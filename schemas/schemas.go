@@ -11,6 +11,15 @@
 // [ResourceType.Lookup] resolves any spelling of a path ("name.FamilyName",
 // "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department") to the
 // canonical attribute definition.
+//
+// # Vocabulary
+//
+// elimity's schema package reports attribute facts as strings. Code compares
+// them through the typed values here ([TypeOf] an attribute is [TypeComplex],
+// [MutabilityOf] it is [Immutable], [ReturnedOf], [UniquenessOf]), so a
+// misspelt fact does not compile. What a resource type does differently is a
+// field of [ResourceType] ([ResourceType.HasMembers]), not a branch on its
+// name.
 package schemas
 
 import (
@@ -69,6 +78,10 @@ type ResourceType struct {
 	// Hidden lists extension URNs that are accepted on input but not written to
 	// the "schemas" attribute of responses.
 	Hidden []string
+	// HasMembers reports that the resources hold a member list (a Group's
+	// "members", RFC 7643 §4.2) that may be too large to return whole with
+	// every write or list: it is loaded only when a response shows it.
+	HasMembers bool
 }
 
 // Attribute is the resolution of an attribute path against a resource type.
@@ -148,7 +161,7 @@ func buildUsers() ResourceType {
 func Groups() ResourceType { return groups() }
 
 func buildGroups() ResourceType {
-	return ResourceType{Name: "Group", Endpoint: "/Groups", Schema: groupSchema()}
+	return ResourceType{Name: "Group", Endpoint: "/Groups", Schema: groupSchema(), HasMembers: true}
 }
 
 // Extension returns the extension schema with the given URN, ignoring case.

@@ -373,7 +373,7 @@ func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) {
 		e.fail(w, r, err)
 		return
 	}
-	if e.rt.Name == "Group" {
+	if e.rt.HasMembers {
 		// A group write returns neither its full member list nor, for a
 		// members-only change, its attributes: load what the response shows.
 		if res, err = e.get(r.Context(), principal(r.Context()).Org, res.ID, e.projection(r)); err != nil {

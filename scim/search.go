@@ -243,7 +243,7 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 		// /Groups/{id}, and many large SCIM servers leave them out of lists
 		// (draft-zollner-scim-group-members). Even asked for, a page holds
 		// at most the store's MaxListMembers.
-		q.WithMembers = e.rt.Name == "Group" && p.proj.asks(e.rt, "members")
+		q.WithMembers = e.rt.HasMembers && p.proj.asks(e.rt, "members")
 		// The results are only rendered, except that a sorted query across
 		// types merges them by their decoded sort keys.
 		q.RawOnly = !p.acrossTypes || q.Sort == nil
@@ -259,18 +259,18 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 // holding a reference the server returned would otherwise match nothing.
 func relativeRefs(rt schemas.ResourceType, e filter.Expression, base string) filter.Expression {
 	return mapComparisons(e, func(x *filter.AttributeExpression) filter.Expression {
-		if a, ok := resources.FilterAttribute(rt, x.AttributePath); ok && a.Leaf().AttributeType() == "reference" {
+		if a, ok := resources.FilterAttribute(rt, x.AttributePath); ok && schemas.TypeOf(a.Leaf()) == schemas.TypeReference {
 			return relativeRef(x, base)
 		}
 		return x
 	}, func(x *filter.ValuePath) filter.Expression {
 		a, ok := resources.FilterAttribute(rt, x.AttributePath)
-		if !ok || a.Attr.AttributeType() != "complex" {
+		if !ok || !schemas.IsComplex(a.Attr) {
 			return x
 		}
 		// Inside a value filter, paths name the attribute's sub-attributes.
 		vf := mapComparisons(x.ValueFilter, func(y *filter.AttributeExpression) filter.Expression {
-			if sub, ok := schemas.Find(a.Attr.SubAttributes(), y.AttributePath.AttributeName); ok && sub.AttributeType() == "reference" {
+			if sub, ok := schemas.Find(a.Attr.SubAttributes(), y.AttributePath.AttributeName); ok && schemas.TypeOf(sub) == schemas.TypeReference {
 				return relativeRef(y, base)
 			}
 			return y

@@ -252,9 +252,9 @@ func (s *Store) Close() error {
 }
 
 // prefix returns the key prefix of an organization. The organization is the
-// hash tag, so it must be non-empty and free of braces.
+// hash tag, so it must be a valid name (no braces, not empty).
 func prefix(org string) (string, error) {
-	if org == "" || strings.ContainsAny(org, "{}") {
+	if err := resources.ValidateOrgName(org); err != nil {
 		return "", fmt.Errorf("invalid organization %q", org)
 	}
 	return "scimd:{" + org + "}:", nil

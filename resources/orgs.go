@@ -22,6 +22,19 @@ const MaxAuditPage = 200
 // a bounded amount of work.
 const auditScanLimit = 5000
 
+// ValidateOrgName is the one rule of an organization's name: 1 to 64
+// letters, digits, '.', '_' or '-', not only dots. It appears in URL paths
+// (/t/{org}/...), where "." and ".." would be cleaned away, and in Redis
+// keys, where braces would break the hash tag. The store refuses any other
+// name, and the HTTP layer answers a path naming one as it answers an
+// unknown organization.
+func ValidateOrgName(name string) error {
+	if !plainName(name) || strings.Trim(name, ".") == "" {
+		return Errorf(InvalidValue, "invalid organization name %q: use 1 to %d letters, digits, '.', '_' or '-', not only dots", name, maxNameLen)
+	}
+	return nil
+}
+
 // OrgStore is what [Orgs] needs from the store.
 type OrgStore interface {
 	// OrgExists reports whether the organization was created.

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
-	"strings"
 	"time"
 )
 
@@ -95,17 +94,6 @@ const maxNameLen = 64
 func ValidateTokenName(name string) error {
 	if !plainName(name) {
 		return Errorf(InvalidValue, "invalid token name %q: use 1 to %d letters, digits, '.', '_' or '-'", name, maxNameLen)
-	}
-	return nil
-}
-
-// ValidateOrgName checks an organization's name: 1 to 64 letters, digits,
-// '.', '_' or '-', not only dots. It appears in URL paths (/t/{org}/...),
-// where "." and ".." would be cleaned away, and in Redis keys, where braces
-// would break the hash tag.
-func ValidateOrgName(name string) error {
-	if !plainName(name) || strings.Trim(name, ".") == "" {
-		return Errorf(InvalidValue, "invalid organization name %q: use 1 to %d letters, digits, '.', '_' or '-', not only dots", name, maxNameLen)
 	}
 	return nil
 }

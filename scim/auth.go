@@ -106,14 +106,13 @@ func toPrincipal(t resources.Token) resources.Principal {
 // request, dispatched internally: it is authenticated again but not counted
 // against the limits, which the /Bulk request passed as one request.
 func (h *Handler) requireAuth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return h.serve(func(w http.ResponseWriter, r *http.Request) error {
 		_, internal := r.Context().Value(principalKey{}).(resources.Principal)
 		var client string // worked out only when needed
 		if !internal && h.failures.tracking() {
 			client = h.clientAddr(r)
 			if wait, blocked := h.failures.blocked(client, time.Now()); blocked {
-				tooManyRequests(w, wait, "too many failed authentication attempts from your address; retry after the time in Retry-After")
-				return
+				return errTooManyRequests(wait, "too many failed authentication attempts from your address; retry after the time in Retry-After")
 			}
 		}
 		p, err := h.auth.authenticate(r.Context(), r.Header.Get("Authorization"))
@@ -127,21 +126,19 @@ func (h *Handler) requireAuth(next http.Handler) http.Handler {
 				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
 			}
-			writeError(w, r, h.log, err)
-			return
+			return err
 		}
 		if !internal {
 			if wait, ok := h.rates.allow(p.Org+"\x00"+p.Name, time.Now()); !ok {
-				tooManyRequests(w, wait, "this token sends requests faster than allowed; retry after the time in Retry-After")
-				return
+				return errTooManyRequests(wait, "this token sends requests faster than allowed; retry after the time in Retry-After")
 			}
 		}
 		if !p.Role.CanWrite() && r.Method != http.MethodGet && r.Method != http.MethodHead && !isSearch(r) {
-			writeError(w, r, h.log, resources.Errorf(resources.Forbidden, "role %q may only read; this needs an owner or collaborator token", p.Role))
-			return
+			return resources.Errorf(resources.Forbidden, "role %q may only read; this needs an owner or collaborator token", p.Role)
 		}
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
 		next.ServeHTTP(w, r.WithContext(resources.WithActor(ctx, resources.TokenActor(p.Name))))
+		return nil
 	})
 }
 

@@ -42,35 +42,24 @@ const bulkRefPrefix = "bulkId:"
 // so forward references work. The response lists the operations that ran, in
 // request order. A reader token is refused as a whole (403) by requireAuth:
 // every bulk operation writes.
-func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path+": send a BulkRequest with POST")
-		return
-	}
+func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) error {
 	// RFC 7644 §3.7.4: the payload limit is enforced while reading.
 	data, err := readBody(w, r, h.cfg.MaxBulkPayload)
 	if resources.ErrorCode(err) == resources.TooLarge {
 		err = resources.Errorf(resources.TooLarge, "the bulk request exceeds maxPayloadSize (%d bytes)", h.cfg.MaxBulkPayload)
 	}
 	if err != nil {
-		writeError(w, r, h.log, err)
-		return
+		return err
 	}
 	req, err := decodeBulk(data, h.cfg.MaxBulkOperations)
-	var tooMany tooManyOperations
-	if errors.As(err, &tooMany) {
-		writeStatus(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("the bulk request has %d operations; maxOperations is %d", tooMany.got, tooMany.max))
-		return
-	}
 	if err != nil {
-		writeError(w, r, h.log, err)
-		return
+		return err
 	}
 	results := h.runBulk(r, req)
 	h.log.DebugContext(r.Context(), "bulk request", "org", principal(r.Context()).Org,
 		"operations", len(req.ops), "ran", len(results))
 	writeJSON(w, http.StatusOK, bulkResponse{Schemas: []string{bulkResponseURN}, Operations: results})
+	return nil
 }
 
 // bulkRequest is a decoded BulkRequest.
@@ -111,15 +100,9 @@ type bulkResult struct {
 	Response json.RawMessage `json:"response,omitempty"`
 }
 
-// tooManyOperations reports a BulkRequest over maxOperations.
-type tooManyOperations struct{ got, max int }
-
-func (e tooManyOperations) Error() string {
-	return fmt.Sprintf("%d bulk operations, at most %d", e.got, e.max)
-}
-
 // decodeBulk parses a BulkRequest. A malformed request as a whole is an
-// invalidSyntax (or, for a duplicate bulkId, invalidValue) error; an operation
+// invalidSyntax (or, for a duplicate bulkId, invalidValue) error, one over
+// maxOps operations TooLarge; an operation
 // that is well-formed JSON but names an unsupported method or path gets its own
 // error in bulkOp.err, so that the other operations still run.
 func decodeBulk(data []byte, maxOps int) (bulkRequest, error) {
@@ -157,7 +140,8 @@ func decodeBulk(data []byte, maxOps int) (bulkRequest, error) {
 		return bulkRequest{}, resources.Errorf(resources.InvalidSyntax, "Operations must be an array of operations")
 	}
 	if len(rawOps) > maxOps {
-		return bulkRequest{}, tooManyOperations{got: len(rawOps), max: maxOps}
+		// RFC 7644 §3.7.4: 413 beyond maxOperations.
+		return bulkRequest{}, resources.Errorf(resources.TooLarge, "the bulk request has %d operations; maxOperations is %d", len(rawOps), maxOps)
 	}
 	req.ops = make([]bulkOp, len(rawOps))
 	seen := make(map[string]int, len(rawOps))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/elimity-com/scim/schema"
+	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -16,7 +17,7 @@ const (
 )
 
 // serviceProviderConfig advertises what scimd supports, truthfully (RFC 7643 §5).
-func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"schemas":          []string{serviceProviderConfigURN},
 		"documentationUri": "https://github.com/scimd/scimd#readme",
@@ -41,6 +42,7 @@ func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request) 
 			"location":     h.cfg.BaseURL + "/ServiceProviderConfig",
 		},
 	})
+	return nil
 }
 
 func (h *Handler) resourceTypeDocs() []map[string]any {
@@ -67,12 +69,13 @@ func (h *Handler) resourceTypeDocs() []map[string]any {
 	return out
 }
 
-func (h *Handler) resourceTypes(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) resourceTypes(w http.ResponseWriter, r *http.Request) error {
 	writeDocList(w, h.resourceTypeDocs())
+	return nil
 }
 
-func (h *Handler) resourceType(w http.ResponseWriter, r *http.Request) {
-	writeDocByID(w, h.resourceTypeDocs(), r.PathValue("name"), "resource type")
+func (h *Handler) resourceType(w http.ResponseWriter, r *http.Request) error {
+	return writeDocByID(w, h.resourceTypeDocs(), r.PathValue("name"), "resource type")
 }
 
 // writeDocList answers a discovery list: every document on one page.
@@ -83,15 +86,15 @@ func writeDocList(w http.ResponseWriter, docs []map[string]any) {
 }
 
 // writeDocByID answers the discovery document with the given id, ignoring
-// case, or a 404 naming what was asked for.
-func writeDocByID(w http.ResponseWriter, docs []map[string]any, id, what string) {
+// case; when there is none, NotFound names what was asked for.
+func writeDocByID(w http.ResponseWriter, docs []map[string]any, id, what string) error {
 	for _, d := range docs {
 		if strings.EqualFold(d["id"].(string), id) {
 			writeJSON(w, http.StatusOK, d)
-			return
+			return nil
 		}
 	}
-	writeStatus(w, http.StatusNotFound, "", "no "+what+" "+id)
+	return resources.Errorf(resources.NotFound, "no %s %s", what, id)
 }
 
 func (h *Handler) schemaDocs() []map[string]any {
@@ -117,10 +120,11 @@ func (h *Handler) schemaDocs() []map[string]any {
 	return out
 }
 
-func (h *Handler) schemaList(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) schemaList(w http.ResponseWriter, r *http.Request) error {
 	writeDocList(w, h.schemaDocs())
+	return nil
 }
 
-func (h *Handler) schema(w http.ResponseWriter, r *http.Request) {
-	writeDocByID(w, h.schemaDocs(), r.PathValue("id"), "schema")
+func (h *Handler) schema(w http.ResponseWriter, r *http.Request) error {
+	return writeDocByID(w, h.schemaDocs(), r.PathValue("id"), "schema")
 }

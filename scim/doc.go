@@ -4,7 +4,19 @@
 // the discovery endpoints, and the one table that maps domain errors to SCIM
 // error responses.
 //
-// Routing uses the standard library's ServeMux. github.com/elimity-com/scim's
-// schema package supplies the schema definitions (via package schemas) that the
-// discovery endpoints serve.
+// # Routes and errors
+//
+// Routes are the standard library ServeMux's method patterns ("GET
+// /scim/v2/Users/{id}"), registered by Handler.route, which also answers any
+// other method on a known path with a SCIM 405 naming the allowed ones in
+// Allow, behind authentication like the path's handlers. Handlers return
+// their error instead of writing it; writeError renders every error in one
+// place: classify maps a domain error ([resources.Error], through the
+// errorKinds table) or a protocol one (405, 429, 501) to its status,
+// scimType, detail and Retry-After, and anything else to a logged 500.
+// /Me (me.go) authenticates the customer in a middleware and then shares
+// the PUT and PATCH handling of /Users/{id}.
+//
+// github.com/elimity-com/scim's schema package supplies the schema
+// definitions (via package schemas) that the discovery endpoints serve.
 package scim

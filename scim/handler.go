@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -106,52 +107,101 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 		public: newPublicLimiter(cfg.PublicRate, cfg.PublicBurst)}
 
 	h.endpoints = []endpoint{h.userEndpoint(), h.groupEndpoint()}
+	api := h.requireAuth
 	for _, e := range h.endpoints {
-		h.mux.Handle(BasePath+e.rt.Endpoint, h.requireAuth(http.HandlerFunc(e.collection)))
-		h.mux.Handle(BasePath+e.rt.Endpoint+"/{id}", h.requireAuth(http.HandlerFunc(e.single)))
+		h.route(api, route{path: BasePath + e.rt.Endpoint, get: e.listResources, post: e.createResource})
+		h.route(api, route{path: BasePath + e.rt.Endpoint + "/{id}",
+			get: e.getResource, put: e.replaceResource, patch: e.patchResource, delete: e.deleteResource})
+		h.route(api, route{path: BasePath + e.rt.Endpoint + "/.search", post: e.search, hint: ": send a SearchRequest with POST", underWildcard: true})
 	}
-	for _, e := range h.endpoints {
-		h.mux.Handle(BasePath+e.rt.Endpoint+"/.search", h.requireAuth(http.HandlerFunc(e.search)))
+	// The service root with and without its slash, not a redirect.
+	for _, root := range []string{BasePath + "/{$}", BasePath} {
+		h.route(api, route{path: root, get: h.rootQuery, place: "the service root"})
 	}
-	h.mux.Handle(BasePath+"/{$}", h.requireAuth(http.HandlerFunc(h.rootQuery)))
-	h.mux.Handle(BasePath, h.requireAuth(http.HandlerFunc(h.rootQuery))) // the service root without its slash, not a redirect
-	h.mux.Handle(BasePath+"/.search", h.requireAuth(http.HandlerFunc(h.rootSearch)))
+	h.route(api, route{path: BasePath + "/.search", post: h.rootSearch, place: "/.search", hint: ": send a SearchRequest with POST"})
 	if admin, ok := tokens.(tokenAdmin); ok {
-		h.mux.Handle(AdminPath, h.requireAuth(h.tokens(admin)))
-		h.mux.Handle(AdminPath+"/{name}", h.requireAuth(h.tokens(admin)))
+		owners := func(next http.Handler) http.Handler { return h.requireAuth(h.requireOwner(next)) }
+		h.route(owners, route{path: AdminPath, get: h.listTokens(admin), post: h.createToken(admin)})
+		h.route(owners, route{path: AdminPath + "/{name}", delete: h.revokeToken(admin)})
 	}
-	h.mux.Handle(BasePath+"/Bulk", h.requireAuth(http.HandlerFunc(h.bulk)))
-	h.mux.Handle(BasePath+"/Users/{id}/resendInvitation", h.requireAuth(http.HandlerFunc(h.resendInvitation)))
-	h.mux.Handle(BasePath+"/Me", http.HandlerFunc(h.me))
-	h.mux.Handle("/t/{org}"+BasePath+"/Me", http.HandlerFunc(h.me))
-	h.mux.Handle(BasePath+"/ServiceProviderConfig", h.requireAuth(readOnly(h.serviceProviderConfig)))
-	h.mux.Handle(BasePath+"/ResourceTypes", h.requireAuth(readOnly(h.resourceTypes)))
-	h.mux.Handle(BasePath+"/ResourceTypes/{name}", h.requireAuth(readOnly(h.resourceType)))
-	h.mux.Handle(BasePath+"/Schemas", h.requireAuth(readOnly(h.schemaList)))
-	h.mux.Handle(BasePath+"/Schemas/{id}", h.requireAuth(readOnly(h.schema)))
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeStatus(w, http.StatusNotFound, "", "no SCIM endpoint at "+r.URL.Path)
-	})
+	h.route(api, route{path: BasePath + "/Bulk", post: h.bulk, hint: ": send a BulkRequest with POST"})
+	h.route(api, route{path: BasePath + "/Users/{id}/resendInvitation", post: h.resendInvitation, hint: ": POST to send a new invitation or password reset"})
+	h.mux.Handle(BasePath+"/Me", h.serve(h.meWithoutOrg))
+	h.route(h.customer, route{path: "/t/{org}" + BasePath + "/Me", get: h.getMe, put: h.replaceMe, patch: h.patchMe, delete: h.deleteMe, post: h.postMe})
+	// Discovery endpoints are read-only and do not filter.
+	const readOnly = ": discovery endpoints are read-only"
+	h.route(api, route{path: BasePath + "/ServiceProviderConfig", get: withoutFilter(h.serviceProviderConfig), hint: readOnly})
+	h.route(api, route{path: BasePath + "/ResourceTypes", get: withoutFilter(h.resourceTypes), hint: readOnly})
+	h.route(api, route{path: BasePath + "/ResourceTypes/{name}", get: withoutFilter(h.resourceType), hint: readOnly})
+	h.route(api, route{path: BasePath + "/Schemas", get: withoutFilter(h.schemaList), hint: readOnly})
+	h.route(api, route{path: BasePath + "/Schemas/{id}", get: withoutFilter(h.schema), hint: readOnly})
+	h.mux.Handle("/", h.serve(func(w http.ResponseWriter, r *http.Request) error {
+		return resources.Errorf(resources.NotFound, "no SCIM endpoint at %s", r.URL.Path)
+	}))
 	return h
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-func readOnly(f http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET")
-			writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path+": discovery endpoints are read-only")
-			return
+// route is one path of the API and its handler for each method it allows.
+// A GET handler serves HEAD too (net/http drops the body).
+type route struct {
+	path                          string
+	get, post, put, patch, delete handlerFunc
+	// place names the path in the detail of a 405 ("PUT is not allowed on
+	// <place><hint>"); the request's path when empty. hint says what to do
+	// instead.
+	place, hint string
+	// underWildcard marks a path that is also a value of a sibling's
+	// wildcard (/Users/.search of /Users/{id}): ServeMux refuses a pattern
+	// without a method for it, so its 405 is registered method by method.
+	underWildcard bool
+}
+
+// notAllowedMethods are the methods a 405 of an underWildcard route is
+// registered for; any other method reaches the sibling's 405.
+var notAllowedMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace}
+
+// route registers rt's handlers as method patterns ("GET /scim/v2/Users")
+// and, for every other method, a SCIM-shaped 405 naming the allowed methods
+// in Allow (RFC 9110 §15.5.6). Both run behind wrap (authentication), so a
+// client learns which methods a path allows only once authenticated.
+func (h *Handler) route(wrap func(http.Handler) http.Handler, rt route) {
+	var allow []string
+	for _, m := range []struct {
+		method string
+		f      handlerFunc
+	}{{http.MethodGet, rt.get}, {http.MethodPost, rt.post}, {http.MethodPut, rt.put}, {http.MethodPatch, rt.patch}, {http.MethodDelete, rt.delete}} {
+		if m.f != nil {
+			h.mux.Handle(m.method+" "+rt.path, wrap(h.serve(m.f)))
+			allow = append(allow, m.method)
 		}
-		// RFC 7644 §4: discovery endpoints do not filter, and say so, lest a
-		// client take the whole answer for the matches.
+	}
+	notAllowed := wrap(h.serve(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		return protocolError{status: http.StatusMethodNotAllowed, detail: r.Method + " is not allowed on " + cmp.Or(rt.place, r.URL.Path) + rt.hint}
+	}))
+	if !rt.underWildcard {
+		h.mux.Handle(rt.path, notAllowed)
+		return
+	}
+	for _, m := range notAllowedMethods {
+		if !slices.Contains(allow, m) {
+			h.mux.Handle(m+" "+rt.path, notAllowed)
+		}
+	}
+}
+
+// withoutFilter refuses a filter on the discovery endpoints, which do not
+// filter, and say so, lest a client take the whole answer for the matches
+// (RFC 7644 §4).
+func withoutFilter(next handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Query().Has("filter") {
-			writeStatus(w, http.StatusForbidden, "", "discovery endpoints do not support filter: request "+r.URL.Path+" without it")
-			return
+			return resources.Errorf(resources.Forbidden, "discovery endpoints do not support filter: request %s without it", r.URL.Path)
 		}
-		f(w, r)
+		return next(w, r)
 	}
 }
 
@@ -196,38 +246,6 @@ func (h *Handler) groupEndpoint() endpoint {
 	}
 }
 
-func (e endpoint) collection(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		e.listResources(w, r)
-	case http.MethodPost:
-		e.createResource(w, r)
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)
-	}
-}
-
-func (e endpoint) single(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		e.getResource(w, r)
-	case http.MethodPut:
-		e.replaceResource(w, r)
-	case http.MethodPatch:
-		e.patchResource(w, r)
-	case http.MethodDelete:
-		e.deleteResource(w, r)
-	default:
-		w.Header().Set("Allow", "GET, PUT, PATCH, DELETE")
-		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)
-	}
-}
-
-func (e endpoint) fail(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(w, r, e.h.log, err)
-}
-
 func (e endpoint) projection(r *http.Request) projection {
 	if r.URL.RawQuery == "" {
 		return projection{}
@@ -237,27 +255,26 @@ func (e endpoint) projection(r *http.Request) projection {
 }
 
 // respond writes one resource with its ETag (RFC 7644 §3.14).
-func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, res resources.Resource) {
-	w.Header().Set("ETag", resources.ETag(res.Version))
-	if status == http.StatusCreated {
-		w.Header().Set("Location", resources.Location(e.rt, e.h.cfg.BaseURL, res.ID))
-	}
+func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, res resources.Resource) error {
 	p := e.projection(r)
 	// Room for the stored document and what a response adds to it.
 	body, err := e.render(make([]byte, 0, len(res.Raw)+512), res, p)
 	if err != nil {
-		writeError(w, r, e.h.log, err)
-		return
+		return err
+	}
+	w.Header().Set("ETag", resources.ETag(res.Version))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", resources.Location(e.rt, e.h.cfg.BaseURL, res.ID))
 	}
 	if e.members != nil && res.Members == nil {
 		if a := memberAttrs(e.rt, p); a != (resources.RefAttrs{}) {
-			e.streamMembers(w, r, status, body, res.ID, a)
-			return
+			return e.streamMembers(w, r, status, body, res.ID, a)
 		}
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+	return nil
 }
 
 // render appends the JSON of one resource, projected, to dst. Without a
@@ -276,159 +293,161 @@ func (e endpoint) render(dst []byte, res resources.Resource, p projection) ([]by
 	return append(dst, doc...), nil
 }
 
-func (e endpoint) readObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+// readObject reads a request body that is one JSON object.
+func (e endpoint) readObject(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
 	data, err := readBody(w, r, e.h.cfg.MaxBodyBytes)
-	if err == nil {
-		var m map[string]any
-		if m, err = decodeObject(data); err == nil {
-			return m, true
-		}
+	if err != nil {
+		return nil, err
 	}
-	e.fail(w, r, err)
-	return nil, false
+	return decodeObject(data)
 }
 
-// readPatch reads a PatchOp request body (RFC 7644 §3.5.2); on failure it
-// has answered.
-func (e endpoint) readPatch(w http.ResponseWriter, r *http.Request) ([]resources.PatchOp, bool) {
+// readPatch reads a PatchOp request body (RFC 7644 §3.5.2).
+func (e endpoint) readPatch(w http.ResponseWriter, r *http.Request) ([]resources.PatchOp, error) {
 	data, err := readBody(w, r, e.h.cfg.MaxBodyBytes)
-	if err == nil {
-		var ops []resources.PatchOp
-		if ops, err = resources.ParsePatch(data); err == nil {
-			return ops, true
-		}
+	if err != nil {
+		return nil, err
 	}
-	e.fail(w, r, err)
-	return nil, false
+	return resources.ParsePatch(data)
 }
 
-func (e endpoint) createResource(w http.ResponseWriter, r *http.Request) {
-	raw, ok := e.readObject(w, r)
-	if !ok {
-		return
+func (e endpoint) createResource(w http.ResponseWriter, r *http.Request) error {
+	raw, err := e.readObject(w, r)
+	if err != nil {
+		return err
 	}
 	res, err := e.create(r.Context(), principal(r.Context()).Org, raw)
 	if err != nil {
-		e.fail(w, r, err)
-		return
+		return err
 	}
-	e.respond(w, r, http.StatusCreated, res)
+	return e.respond(w, r, http.StatusCreated, res)
 }
 
-func (e endpoint) getResource(w http.ResponseWriter, r *http.Request) {
+func (e endpoint) getResource(w http.ResponseWriter, r *http.Request) error {
 	res, err := e.get(r.Context(), principal(r.Context()).Org, r.PathValue("id"), e.projection(r))
 	if err != nil {
-		e.fail(w, r, err)
-		return
+		return err
 	}
-	e.respondRead(w, r, res)
+	return e.respondRead(w, r, res)
 }
 
 // respondRead answers a read: 412 when If-Match names no current version,
 // 304 when If-None-Match names the current version (RFC 7644 §3.14, RFC 9110
 // §13.2.2), else the resource.
-func (e endpoint) respondRead(w http.ResponseWriter, r *http.Request, res resources.Resource) {
+func (e endpoint) respondRead(w http.ResponseWriter, r *http.Request, res resources.Resource) error {
 	if im := r.Header.Get("If-Match"); im != "" && !etagMatches(im, res.Version) {
-		writeStatus(w, http.StatusPreconditionFailed, "", "If-Match "+strconv.Quote(im)+" does not name the current version of this resource")
-		return
+		return resources.Errorf(resources.PreconditionFailed, "If-Match %s does not name the current version of this resource", strconv.Quote(im))
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, res.Version) {
 		w.Header().Set("ETag", resources.ETag(res.Version))
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return nil
 	}
-	e.respond(w, r, http.StatusOK, res)
+	return e.respond(w, r, http.StatusOK, res)
 }
 
-func (e endpoint) replaceResource(w http.ResponseWriter, r *http.Request) {
-	ifMatch, ok := e.ifMatch(w, r, r.PathValue("id"))
-	if !ok {
-		return
-	}
-	raw, ok := e.readObject(w, r)
-	if !ok {
-		return
-	}
-	res, err := e.replace(r.Context(), principal(r.Context()).Org, r.PathValue("id"), raw, ifMatch)
+func (e endpoint) replaceResource(w http.ResponseWriter, r *http.Request) error {
+	return e.replaceOne(w, r, principal(r.Context()).Org, r.PathValue("id"), e.replace)
+}
+
+// replaceOne answers a PUT of resource id in org (RFC 7644 §3.5.1) with
+// replace: /Users/{id} with the administrators' rules, /Me with the
+// customer's.
+func (e endpoint) replaceOne(w http.ResponseWriter, r *http.Request, org, id string,
+	replace func(ctx context.Context, org, id string, raw map[string]any, ifMatch int64) (resources.Resource, error)) error {
+	ifMatch, err := e.ifMatch(r, org, id)
 	if err != nil {
-		e.fail(w, r, err)
-		return
+		return err
 	}
-	e.respond(w, r, http.StatusOK, res)
+	raw, err := e.readObject(w, r)
+	if err != nil {
+		return err
+	}
+	res, err := replace(r.Context(), org, id, raw, ifMatch)
+	if err != nil {
+		return err
+	}
+	return e.respond(w, r, http.StatusOK, res)
 }
 
-func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) {
-	ifMatch, ok := e.ifMatch(w, r, r.PathValue("id"))
-	if !ok {
-		return
+func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) error {
+	return e.patchOne(w, r, principal(r.Context()).Org, r.PathValue("id"), e.patch)
+}
+
+// patchOne answers a PATCH of resource id in org (RFC 7644 §3.5.2) with
+// patch: /Users/{id} and /Groups/{id} with the administrators' rules, /Me
+// with the customer's.
+func (e endpoint) patchOne(w http.ResponseWriter, r *http.Request, org, id string,
+	patch func(ctx context.Context, org, id string, ops []resources.PatchOp, ifMatch int64) (resources.Resource, error)) error {
+	ifMatch, err := e.ifMatch(r, org, id)
+	if err != nil {
+		return err
 	}
-	ops, ok := e.readPatch(w, r)
-	if !ok {
-		return
+	ops, err := e.readPatch(w, r)
+	if err != nil {
+		return err
 	}
 	// The store sees a PATCH as a replace; the audit trail says PATCH.
 	ctx := resources.WithAction(r.Context(), resources.ActionPatch)
-	res, err := e.patch(ctx, principal(ctx).Org, r.PathValue("id"), ops, ifMatch)
+	res, err := patch(ctx, org, id, ops, ifMatch)
 	if err != nil {
-		e.fail(w, r, err)
-		return
+		return err
 	}
 	if e.rt.HasMembers {
 		// A group write returns neither its full member list nor, for a
 		// members-only change, its attributes: load what the response shows.
-		if res, err = e.get(r.Context(), principal(r.Context()).Org, res.ID, e.projection(r)); err != nil {
-			e.fail(w, r, err)
-			return
+		if res, err = e.get(r.Context(), org, res.ID, e.projection(r)); err != nil {
+			return err
 		}
 	}
-	e.respond(w, r, http.StatusOK, res)
+	return e.respond(w, r, http.StatusOK, res)
 }
 
-func (e endpoint) deleteResource(w http.ResponseWriter, r *http.Request) {
-	ifMatch, ok := e.ifMatch(w, r, r.PathValue("id"))
-	if !ok {
-		return
+func (e endpoint) deleteResource(w http.ResponseWriter, r *http.Request) error {
+	org, id := principal(r.Context()).Org, r.PathValue("id")
+	ifMatch, err := e.ifMatch(r, org, id)
+	if err != nil {
+		return err
 	}
-	if err := e.remove(r.Context(), principal(r.Context()).Org, r.PathValue("id"), ifMatch); err != nil {
-		e.fail(w, r, err)
-		return
+	if err := e.remove(r.Context(), org, id, ifMatch); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-// ifMatch returns the version an If-Match header pins on resource id, 0 for
-// none or "*" (RFC 7644 §3.14, RFC 9110 §13.1.1). A list of several tags
-// pins the one that is current, if any; the write then requires that version,
-// so a change in between still fails it. On failure it has answered 412.
-func (e endpoint) ifMatch(w http.ResponseWriter, r *http.Request, id string) (int64, bool) {
+// ifMatch returns the version an If-Match header pins on resource id of
+// org, 0 for none or "*" (RFC 7644 §3.14, RFC 9110 §13.1.1). A list of
+// several tags pins the one that is current, if any; the write then requires
+// that version, so a change in between still fails it. A header that names
+// no current version is a PreconditionFailed error (412).
+func (e endpoint) ifMatch(r *http.Request, org, id string) (int64, error) {
 	header := strings.TrimSpace(r.Header.Get("If-Match"))
 	if header == "" {
-		return 0, true
+		return 0, nil
 	}
 	var versions []int64
 	for _, t := range strings.Split(header, ",") {
 		if t = strings.TrimSpace(t); t == "*" {
-			return 0, true
+			return 0, nil
 		}
 		if v, ok := resources.ParseETag(t); ok {
 			versions = append(versions, v)
 		}
 	}
 	if len(versions) == 1 {
-		return versions[0], true
+		return versions[0], nil
 	}
 	if len(versions) > 1 {
-		cur, err := e.get(r.Context(), principal(r.Context()).Org, id, projection{excluded: []string{"members"}})
+		cur, err := e.get(r.Context(), org, id, projection{excluded: []string{"members"}})
 		if err != nil {
-			e.fail(w, r, err)
-			return 0, false
+			return 0, err
 		}
 		if slices.Contains(versions, cur.Version) {
-			return cur.Version, true
+			return cur.Version, nil
 		}
 	}
-	writeStatus(w, http.StatusPreconditionFailed, "", "If-Match "+strconv.Quote(header)+" does not name the current version of this resource: read it again (its ETag) and retry")
-	return 0, false
+	return 0, resources.Errorf(resources.PreconditionFailed, "If-Match %s does not name the current version of this resource: read it again (its ETag) and retry", strconv.Quote(header))
 }
 
 // etagMatches reports whether an If-Match or If-None-Match list names
@@ -454,11 +473,10 @@ type listResponse struct {
 	Resources    []map[string]any `json:"Resources"`
 }
 
-func (e endpoint) listResources(w http.ResponseWriter, r *http.Request) {
+func (e endpoint) listResources(w http.ResponseWriter, r *http.Request) error {
 	params, err := e.h.queryParams(r)
 	if err != nil {
-		e.fail(w, r, err)
-		return
+		return err
 	}
-	e.h.writeList(w, r, []endpoint{e}, params)
+	return e.h.writeList(w, r, []endpoint{e}, params)
 }

@@ -21,17 +21,10 @@ import (
 //   - 503 when the email could not be sent: an invited account is then
 //     "invitationNotDelivered", a reset one unchanged, and the server logged
 //     why.
-func (h *Handler) resendInvitation(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path+": POST to send a new invitation or password reset")
-		return
-	}
-	e := h.userEndpoint()
+func (h *Handler) resendInvitation(w http.ResponseWriter, r *http.Request) error {
 	res, err := h.users.ResendInvitation(r.Context(), principal(r.Context()).Org, r.PathValue("id"))
 	if err != nil {
-		e.fail(w, r, err)
-		return
+		return err
 	}
-	e.respond(w, r, http.StatusOK, res)
+	return h.userEndpoint().respond(w, r, http.StatusOK, res)
 }

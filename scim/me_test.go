@@ -224,6 +224,11 @@ func TestMeCustomerEdits(t *testing.T) {
 		a.me("PATCH", mePath, auth, patch(op("replace", "nickName", "x")), "If-Match", admin.header.Get("ETag")).must(t, http.StatusOK)
 		// Resending unchanged protected values is no change.
 		a.me("PATCH", mePath, auth, patch(op("replace", "externalId", "crm-1"), op("replace", "nickName", "y"))).must(t, http.StatusOK)
+		// A list of tags pins the current one, for a customer as for an
+		// administrator (RFC 9110 §13.1.1); a stale list is 412.
+		cur := a.me("GET", mePath, auth, nil).must(t, http.StatusOK).header.Get("ETag")
+		a.me("PATCH", mePath, auth, patch(op("replace", "nickName", "z")), "If-Match", `W/"1", `+cur).must(t, http.StatusOK)
+		a.me("PUT", mePath, auth, user("editor@example.com", nil), "If-Match", `W/"1", `+cur).scimError(t, http.StatusPreconditionFailed, "", "")
 	})
 }
 

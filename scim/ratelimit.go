@@ -294,15 +294,10 @@ func (h *Handler) clientAddr(r *http.Request) string {
 	return ip.String()
 }
 
-// tooManyRequests answers 429 with Retry-After in whole seconds (RFC 6585
-// §4, RFC 9110 §10.2.3) and a SCIM error body.
-func tooManyRequests(w http.ResponseWriter, wait time.Duration, detail string) {
-	secs := int(math.Ceil(wait.Seconds()))
-	if secs < 1 {
-		secs = 1
-	}
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeStatus(w, http.StatusTooManyRequests, "", detail)
+// errTooManyRequests is a 429 (RFC 6585 §4) telling the client to wait:
+// writeError answers it with Retry-After in whole seconds (RFC 9110 §10.2.3).
+func errTooManyRequests(wait time.Duration, detail string) error {
+	return protocolError{status: http.StatusTooManyRequests, detail: detail, retryAfter: wait}
 }
 
 // authFailed counts a failed authentication of the request's client, and logs

@@ -127,51 +127,33 @@ func trimAll(list []string) []string {
 }
 
 // search serves POST /{ResourceType}/.search (RFC 7644 §3.4.3).
-func (e endpoint) search(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path+": send a SearchRequest with POST")
-		return
-	}
+func (e endpoint) search(w http.ResponseWriter, r *http.Request) error {
 	params, err := e.h.searchParams(w, r)
 	if err != nil {
-		e.fail(w, r, err)
-		return
+		return err
 	}
-	e.h.writeList(w, r, []endpoint{e}, params)
+	return e.h.writeList(w, r, []endpoint{e}, params)
 }
 
 // rootQuery serves GET on the service root: a query across every resource
 // type (RFC 7644 §3.4.2.1).
-func (h *Handler) rootQuery(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET")
-		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on the service root")
-		return
-	}
+func (h *Handler) rootQuery(w http.ResponseWriter, r *http.Request) error {
 	params, err := h.queryParams(r)
 	if err != nil {
-		h.endpoints[0].fail(w, r, err)
-		return
+		return err
 	}
 	params.acrossTypes = true
-	h.writeList(w, r, h.endpoints, params)
+	return h.writeList(w, r, h.endpoints, params)
 }
 
 // rootSearch serves POST /.search across every resource type.
-func (h *Handler) rootSearch(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on /.search: send a SearchRequest with POST")
-		return
-	}
+func (h *Handler) rootSearch(w http.ResponseWriter, r *http.Request) error {
 	params, err := h.searchParams(w, r)
 	if err != nil {
-		h.endpoints[0].fail(w, r, err)
-		return
+		return err
 	}
 	params.acrossTypes = true
-	h.writeList(w, r, h.endpoints, params)
+	return h.writeList(w, r, h.endpoints, params)
 }
 
 // maxRootDepth bounds startIndex+count of a query across resource types.
@@ -307,12 +289,10 @@ func relativeRef(x *filter.AttributeExpression, base string) filter.Expression {
 
 // writeList runs a list over one or more resource types and writes the
 // ListResponse.
-func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoint, p listParams) {
-	fail := eps[0].fail
+func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoint, p listParams) error {
 	tqs, err := h.plan(eps, p)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return err
 	}
 	org := principal(r.Context()).Org
 	type item struct {
@@ -324,8 +304,7 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoi
 	if len(tqs) == 1 {
 		page, err := tqs[0].e.list(r.Context(), org, tqs[0].q)
 		if err != nil {
-			fail(w, r, err)
-			return
+			return err
 		}
 		total = page.Total
 		for _, res := range page.Resources {
@@ -336,9 +315,8 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoi
 		// (by the sort key when sorting, else users then groups), then paged.
 		// That costs the depth of the page, so the depth is bounded.
 		if p.startIndex-1 > maxRootDepth-p.count {
-			fail(w, r, resources.Errorf(resources.TooMany,
-				"a query across resource types pages at most %d results deep (startIndex+count); query /Users or /Groups for deeper pages", maxRootDepth))
-			return
+			return resources.Errorf(resources.TooMany,
+				"a query across resource types pages at most %d results deep (startIndex+count); query /Users or /Groups for deeper pages", maxRootDepth)
 		}
 		var all []item
 		type sortKey struct {
@@ -352,8 +330,7 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoi
 			q.StartIndex, q.Count = 1, p.startIndex-1+p.count
 			page, err := tq.e.list(r.Context(), org, q)
 			if err != nil {
-				fail(w, r, err)
-				return
+				return err
 			}
 			total += page.Total
 			order = cmp.Or(order, q.Sort)
@@ -398,12 +375,12 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoi
 			buf = append(buf, ',')
 		}
 		if buf, err = it.e.render(buf, it.res, p.proj); err != nil {
-			fail(w, r, err)
-			return
+			return err
 		}
 	}
 	buf = append(buf, "]}\n"...)
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf)
+	return nil
 }

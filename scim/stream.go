@@ -11,10 +11,10 @@ import (
 // so that the response's memory does not grow with the group's size (a
 // group of 100,000 members is about 18 MB of JSON). Members are in no
 // particular order (RFC 7643 §2.4: multi-valued attributes are unordered).
-// A store failure before the first batch is answered as an error; after it,
-// the response is cut short (the connection dropped), never completed as if
-// whole.
-func (e endpoint) streamMembers(w http.ResponseWriter, r *http.Request, status int, head []byte, id string, a resources.RefAttrs) {
+// A store failure before the first batch is returned, to be answered as an
+// error; after it, the response is cut short (the connection dropped), never
+// completed as if whole.
+func (e endpoint) streamMembers(w http.ResponseWriter, r *http.Request, status int, head []byte, id string, a resources.RefAttrs) error {
 	head = head[:len(head)-1] // the closing brace: members go before it
 	started := false
 	start := func() {
@@ -42,7 +42,7 @@ func (e endpoint) streamMembers(w http.ResponseWriter, r *http.Request, status i
 	})
 	switch {
 	case err != nil && !started:
-		writeError(w, r, e.h.log, err)
+		return err
 	case err != nil:
 		if r.Context().Err() == nil {
 			e.h.log.ErrorContext(r.Context(), "group members stream failed", "resource_id", id, "err", err)
@@ -54,4 +54,5 @@ func (e endpoint) streamMembers(w http.ResponseWriter, r *http.Request, status i
 	default:
 		_, _ = w.Write([]byte("]}"))
 	}
+	return nil
 }

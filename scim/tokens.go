@@ -30,69 +30,79 @@ type tokenInfo struct {
 	Token   string         `json:"token,omitempty"`
 }
 
-// tokens serves the owners' token API: GET lists the organization's tokens,
-// POST {"name","role"} creates one and shows its secret once, DELETE
-// .../{name} revokes one (running servers stop accepting it within their
-// token cache time). Only owners may use it; every change is in the
+// The owners' token API: GET lists the organization's tokens, POST
+// {"name","role"} creates one and shows its secret once, DELETE .../{name}
+// revokes one (running servers stop accepting it within their token cache
+// time). Only owners may use it (requireOwner); every change is in the
 // organization's change log.
-func (h *Handler) tokens(admin tokenAdmin) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		p := principal(ctx)
-		if p.Role != resources.RoleOwner {
-			writeError(w, r, h.log, resources.Errorf(resources.Forbidden, "only an owner token may manage tokens; this one is a %s token", p.Role))
-			return
+
+// requireOwner refuses every principal but an owner.
+func (h *Handler) requireOwner(next http.Handler) http.Handler {
+	return h.serve(func(w http.ResponseWriter, r *http.Request) error {
+		if p := principal(r.Context()); p.Role != resources.RoleOwner {
+			return resources.Errorf(resources.Forbidden, "only an owner token may manage tokens; this one is a %s token", p.Role)
 		}
-		name := r.PathValue("name")
-		switch {
-		case r.Method == http.MethodGet && name == "":
-			list, err := admin.ListTokens(ctx, p.Org)
-			if err != nil {
-				writeError(w, r, h.log, err)
-				return
-			}
-			out := make([]tokenInfo, len(list))
-			for i, t := range list {
-				out[i] = tokenInfo{Name: t.Name, Role: t.Role, Created: t.Created}
-			}
-			writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
-		case r.Method == http.MethodPost && name == "":
-			data, err := readBody(w, r, h.cfg.MaxBodyBytes)
-			if err != nil {
-				h.endpoints[0].fail(w, r, err)
-				return
-			}
-			var req struct {
-				Name string         `json:"name"`
-				Role resources.Role `json:"role"`
-			}
-			if err := json.Unmarshal(data, &req); err != nil {
-				writeError(w, r, h.log, resources.Errorf(resources.InvalidSyntax, "send {\"name\": \"…\", \"role\": \"owner|collaborator|reader\"}"))
-				return
-			}
-			req.Role = resources.Role(strings.ToLower(string(req.Role)))
-			if !req.Role.Valid() {
-				writeError(w, r, h.log, resources.Errorf(resources.InvalidValue, "role %q: want owner, collaborator or reader", req.Role))
-				return
-			}
-			secret := resources.NewTokenSecret()
-			t := resources.Token{Org: p.Org, Name: req.Name, Role: req.Role, Hash: resources.HashToken(secret), Created: time.Now().UTC()}
-			if err := admin.CreateToken(ctx, t); err != nil {
-				writeError(w, r, h.log, err)
-				return
-			}
-			w.Header().Set("Cache-Control", "no-store")
-			writeJSON(w, http.StatusCreated, tokenInfo{Name: t.Name, Role: t.Role, Created: t.Created, Token: secret.Reveal()})
-		case r.Method == http.MethodDelete && name != "":
-			if err := admin.RevokeToken(ctx, p.Org, name); err != nil {
-				writeError(w, r, h.log, err)
-				return
-			}
-			h.auth.forget(p.Org, name)
-			w.WriteHeader(http.StatusNoContent)
-		default:
-			writeStatus(w, http.StatusMethodNotAllowed, "", r.Method+" is not allowed on "+r.URL.Path)
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+// listTokens serves GET: the organization's tokens, never their hashes.
+func (h *Handler) listTokens(admin tokenAdmin) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		list, err := admin.ListTokens(r.Context(), principal(r.Context()).Org)
+		if err != nil {
+			return err
 		}
+		out := make([]tokenInfo, len(list))
+		for i, t := range list {
+			out[i] = tokenInfo{Name: t.Name, Role: t.Role, Created: t.Created}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+		return nil
+	}
+}
+
+// createToken serves POST {"name","role"}: a new token, its secret shown
+// this once.
+func (h *Handler) createToken(admin tokenAdmin) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		data, err := readBody(w, r, h.cfg.MaxBodyBytes)
+		if err != nil {
+			return err
+		}
+		var req struct {
+			Name string         `json:"name"`
+			Role resources.Role `json:"role"`
+		}
+		if err := json.Unmarshal(data, &req); err != nil {
+			return resources.Errorf(resources.InvalidSyntax, "send {\"name\": \"…\", \"role\": \"owner|collaborator|reader\"}")
+		}
+		req.Role = resources.Role(strings.ToLower(string(req.Role)))
+		if !req.Role.Valid() {
+			return resources.Errorf(resources.InvalidValue, "role %q: want owner, collaborator or reader", req.Role)
+		}
+		secret := resources.NewTokenSecret()
+		t := resources.Token{Org: principal(r.Context()).Org, Name: req.Name, Role: req.Role, Hash: resources.HashToken(secret), Created: time.Now().UTC()}
+		if err := admin.CreateToken(r.Context(), t); err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusCreated, tokenInfo{Name: t.Name, Role: t.Role, Created: t.Created, Token: secret.Reveal()})
+		return nil
+	}
+}
+
+// revokeToken serves DELETE .../{name}, and forgets the token here at once.
+func (h *Handler) revokeToken(admin tokenAdmin) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, name := principal(r.Context()), r.PathValue("name")
+		if err := admin.RevokeToken(r.Context(), p.Org, name); err != nil {
+			return err
+		}
+		h.auth.forget(p.Org, name)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
 }
 

@@ -43,7 +43,7 @@ func TestReplayIdentityProviders(t *testing.T) {
 			t.Fatalf("%s: %v", file, err)
 		}
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			stores(t, func(t *testing.T, a *api) {
+			storesAndCluster(t, func(t *testing.T, a *api) {
 				vars := map[string]string{}
 				expand := func(s string) string {
 					for k, v := range vars {

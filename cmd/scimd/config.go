@@ -95,6 +95,11 @@ type Config struct {
 	// TrustForwardedFor counts clients by the last X-Forwarded-For address
 	// (SCIM_TRUST_FORWARDED_FOR): set it only behind a proxy that appends it.
 	TrustForwardedFor bool
+
+	// RedisWaitReplica, when positive, makes every write wait up to this
+	// long for a replica to acknowledge it before scimd answers
+	// (SCIM_REDIS_WAIT_REPLICA; see backend.Store.WaitForReplica).
+	RedisWaitReplica time.Duration `validate:"min=0,max=10s"`
 }
 
 // defaultOwnerEmail is the default organization's first console owner when
@@ -114,6 +119,7 @@ var settingNames = map[string]string{
 	"SMTPPassword": "SCIM_SMTP_PASSWORD", "SMTPStartTLS": "SCIM_SMTP_STARTTLS (-smtp-starttls)", "MailFrom": "SCIM_MAIL_FROM (-mail-from)",
 	"MailOutbox": "SCIM_MAIL_OUTBOX (-mail-outbox)", "InviteTTL": "SCIM_INVITE_TTL (-invite-ttl)",
 	"TokenBurst": "SCIM_TOKEN_BURST (-token-burst)",
+	"RedisWaitReplica": "SCIM_REDIS_WAIT_REPLICA (-redis-wait-replica)",
 }
 
 // redisSchemes are the URL schemes of SCIM_REDIS_URL (see backend.Open).
@@ -170,6 +176,9 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 		return Config{}, err
 	}
 	if err := mailFlags(fs, &cfg, env); err != nil {
+		return Config{}, err
+	}
+	if err := redisWaitFlag(fs, &cfg, getenv); err != nil {
 		return Config{}, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -473,5 +482,21 @@ func limitFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) error
 	fs.IntVar(&cfg.AuthFailureLimit, "auth-failure-limit", failures, "failed sign-ins per minute that block an address (negative: no limit)")
 	fs.Float64Var(&cfg.PublicRate, "public-rate", public, "form submissions per second per address on the customer pages (negative: no limit)")
 	fs.BoolVar(&cfg.TrustForwardedFor, "trust-forwarded-for", trust, "count clients by X-Forwarded-For (only behind a proxy that appends it)")
+	return nil
+}
+
+// redisWaitFlag reads SCIM_REDIS_WAIT_REPLICA (-redis-wait-replica), the
+// durability setting (issue 14): off (0) unless set.
+func redisWaitFlag(fs *flag.FlagSet, cfg *Config, getenv func(string) string) error {
+	var wait time.Duration
+	if v := getenv("SCIM_REDIS_WAIT_REPLICA"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("invalid SCIM_REDIS_WAIT_REPLICA %q: want a duration such as 500ms, or 0 for off", v)
+		}
+		wait = d
+	}
+	fs.DurationVar(&cfg.RedisWaitReplica, "redis-wait-replica", wait,
+		"wait up to this long for a Redis replica to acknowledge each write before answering (0: off); a write no replica acknowledged answers 503")
 	return nil
 }

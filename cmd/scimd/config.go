@@ -118,7 +118,7 @@ var settingNames = map[string]string{
 	"SMTPHost": "SCIM_SMTP_HOST (-smtp-host)", "SMTPPort": "SCIM_SMTP_PORT (-smtp-port)", "SMTPUsername": "SCIM_SMTP_USERNAME",
 	"SMTPPassword": "SCIM_SMTP_PASSWORD", "SMTPStartTLS": "SCIM_SMTP_STARTTLS (-smtp-starttls)", "MailFrom": "SCIM_MAIL_FROM (-mail-from)",
 	"MailOutbox": "SCIM_MAIL_OUTBOX (-mail-outbox)", "InviteTTL": "SCIM_INVITE_TTL (-invite-ttl)",
-	"TokenBurst": "SCIM_TOKEN_BURST (-token-burst)",
+	"TokenBurst":       "SCIM_TOKEN_BURST (-token-burst)",
 	"RedisWaitReplica": "SCIM_REDIS_WAIT_REPLICA (-redis-wait-replica)",
 }
 

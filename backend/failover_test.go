@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,5 +223,38 @@ func TestWaitForReplica(t *testing.T) {
 	t.Cleanup(func() { _ = primary.Close() })
 	if n := primary.HLen(ctx, "scimd:{"+org+"}:unique:user:userName").Val(); n != 21 {
 		t.Fatalf("the primary has %d userNames, want 21: the write no replica acknowledged was made there", n)
+	}
+}
+
+// BenchmarkWaitForReplica measures what WaitForReplica costs a write: user
+// creations on a primary with one replica (loopback), with it off and on.
+func BenchmarkWaitForReplica(b *testing.B) {
+	ctx := context.Background()
+	primaryURL := redistest.StartWith(b, "--repl-diskless-sync-delay", "0")
+	popts, _ := redis.ParseURL(primaryURL)
+	host, port, _ := net.SplitHostPort(popts.Addr)
+	redistest.StartWith(b, "--replicaof", host, port)
+	for _, wait := range []time.Duration{0, time.Second} {
+		name := "off"
+		if wait > 0 {
+			name = "on"
+		}
+		b.Run(name, func(b *testing.B) {
+			s, err := Open(ctx, primaryURL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			s.WaitForReplica(wait)
+			var n atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					if _, err := s.CreateUser(ctx, org, user(fmt.Sprintf("%s-%d-%s@example.com", name, i, newID())), resources.UserWrite{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
 	}
 }

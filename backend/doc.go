@@ -19,6 +19,14 @@
 //   - redis+cluster://[user:pass@]node:port[?addr=node2:port...] and
 //     rediss+cluster://: Redis Cluster (go-redis ParseClusterURL).
 //
+// Connections time out after 1 s unless the URL sets dial_timeout. After a
+// failover the store follows the promoted replica without a restart: on
+// Cluster, errors that may mean a new layout (unreachable node, CLUSTERDOWN,
+// READONLY, MOVED, ...) reload it, at most every 100 ms; Sentinel's client
+// asks the sentinels at every connection. [Store.Ready] answers a readiness
+// probe without retries, and [Store.WaitForReplica] makes every write wait
+// for a replica (WAIT 1) before it is acknowledged.
+//
 // # Key layout
 //
 // Every key of an organization starts with "scimd:{<org>}:". The braces make

@@ -11,6 +11,7 @@ import (
 	neturl "net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -201,6 +202,9 @@ func dial(url string) (redis.UniversalClient, error) {
 		if o.Protocol == 0 {
 			o.Protocol = resp2
 		}
+		if o.DialTimeout == 0 {
+			o.DialTimeout = defaultDialTimeout
+		}
 		return redis.NewClient(o), nil
 	case "redis+sentinel", "rediss+sentinel":
 		o, err := redis.ParseFailoverURL(strings.TrimSuffix(scheme, "+sentinel") + "://" + rest)
@@ -213,6 +217,13 @@ func dial(url string) (redis.UniversalClient, error) {
 		if o.Protocol == 0 {
 			o.Protocol = resp2
 		}
+		if o.DialTimeout == 0 {
+			o.DialTimeout = defaultDialTimeout
+		}
+		// A failover client asks a sentinel for the primary's address at
+		// every dial, and on Sentinel's +switch-master message (it
+		// subscribes) it closes its connections to the old primary: no
+		// reload of its own is needed (see TestSentinelFailover).
 		return redis.NewFailoverClient(o), nil
 	case "redis+cluster", "rediss+cluster":
 		o, err := redis.ParseClusterURL(strings.TrimSuffix(scheme, "+cluster") + "://" + rest)
@@ -222,9 +233,85 @@ func dial(url string) (redis.UniversalClient, error) {
 		if o.Protocol == 0 {
 			o.Protocol = resp2
 		}
-		return redis.NewClusterClient(o), nil
+		if o.DialTimeout == 0 {
+			o.DialTimeout = defaultDialTimeout
+		}
+		c := redis.NewClusterClient(o)
+		c.AddHook(&clusterReloadHook{client: c})
+		return c, nil
 	}
 	return nil, fmt.Errorf("redis url: unsupported scheme %q", scheme)
+}
+
+// defaultDialTimeout bounds a connection attempt unless the URL sets
+// dial_timeout (go-redis's default is 5 s): a dead primary whose address
+// does not refuse at once (a host gone from the network) delays a failover's
+// reconnection, and a Cluster's layout reload, by this much per attempt. A
+// TCP handshake takes milliseconds, even between regions.
+const defaultDialTimeout = time.Second
+
+// clusterReloadEvery is how often, at most, a Cluster client reloads the
+// cluster's layout because commands failed (see [clusterReloadHook]).
+const clusterReloadEvery = 100 * time.Millisecond
+
+// clusterReloadHook makes a Cluster client reload the cluster's layout
+// (CLUSTER SLOTS, from any node that answers) as soon as a command finds a
+// node unreachable, the cluster down, a node read-only or loading, or
+// redirects it, at most every [clusterReloadEvery]. go-redis by itself
+// reloads it every 60 s and on MOVED: after a primary died, it dialled the
+// dead address (refused: no MOVED) until then, so writes to the primary's
+// slots failed for up to a minute after Redis had promoted its replica in
+// seconds (issue 14).
+type clusterReloadHook struct {
+	client *redis.ClusterClient
+	last   atomic.Int64 // when a reload was last asked for, in Unix nanoseconds
+}
+
+func (h *clusterReloadHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *clusterReloadHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.after(err)
+		return err
+	}
+}
+
+func (h *clusterReloadHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		h.after(err)
+		for _, cmd := range cmds {
+			h.after(cmd.Err())
+		}
+		return err
+	}
+}
+
+// after asks for a reload if err says the layout may have changed.
+func (h *clusterReloadHook) after(err error) {
+	if err == nil || !layoutMayHaveChanged(err) {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := h.last.Load()
+	if now-last < int64(clusterReloadEvery) || !h.last.CompareAndSwap(last, now) {
+		return
+	}
+	// In the background; go-redis runs one reload at a time and coalesces
+	// the requests that come meanwhile.
+	h.client.ReloadState(context.Background())
+}
+
+// layoutMayHaveChanged reports whether err, a command's error on a Cluster,
+// may come from a change of the cluster's layout: a node that cannot be
+// reached or answers CLUSTERDOWN, TRYAGAIN, READONLY, LOADING, MASTERDOWN,
+// MOVED or ASK.
+func layoutMayHaveChanged(err error) bool {
+	if errors.As(err, new(unavailableError)) || unavailable(err) {
+		return true
+	}
+	return redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")
 }
 
 // Embedded reports whether the store runs on the in-process server started by
@@ -238,6 +325,68 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// readyTimeout bounds each command of [Store.Ready].
+const readyTimeout = time.Second
+
+// Ready reports whether the store can serve this process now, quickly and
+// without go-redis's retries, for a readiness probe: a single server or
+// Sentinel's primary answers PING as a primary (not READONLY: the old
+// primary after a failover), and on a Cluster, every primary this process
+// routes to (it needs all of them: organizations spread over every slot)
+// answers and says cluster_state:ok. A Cluster whose primaries fail makes
+// the client reload the layout, so that the next probe sees the promoted
+// replicas.
+func (s *Store) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			info := redis.NewStringCmd(ctx, "cluster", "info")
+			if err := node.Process(ctx, noRetry{info}); err != nil {
+				return fmt.Errorf("%s: %w", node.Options().Addr, err)
+			}
+			if !strings.Contains(info.Val(), "cluster_state:ok") {
+				return fmt.Errorf("%s: cluster_state is not ok", node.Options().Addr)
+			}
+			return primary(ctx, node)
+		})
+		if err != nil {
+			cc.ReloadState(context.Background())
+			return fmt.Errorf("redis cluster not ready: %w", err)
+		}
+		return nil
+	}
+	if s.mini != nil { // in process, and miniredis has no ROLE
+		return s.Ping(ctx)
+	}
+	if err := primary(ctx, s.client); err != nil {
+		return fmt.Errorf("redis not ready: %w", err)
+	}
+	return nil
+}
+
+// primary checks, without retries, that c answers as a primary: ROLE's
+// first element is "master".
+func primary(ctx context.Context, c interface {
+	Process(context.Context, redis.Cmder) error
+}) error {
+	role := redis.NewSliceCmd(ctx, "role")
+	if err := c.Process(ctx, noRetry{role}); err != nil {
+		return err
+	}
+	if v := role.Val(); len(v) == 0 || v[0] != "master" {
+		return fmt.Errorf("the server is a %v, not a primary", v)
+	}
+	return nil
+}
+
+// noRetry is a command go-redis does not resend: a readiness probe answers
+// now, from one attempt.
+type noRetry struct{ redis.Cmder }
+
+// NoRetry implements [redis.Cmder].
+func (noRetry) NoRetry() bool { return true }
 
 // Close closes the client and stops the embedded server, if any.
 func (s *Store) Close() error {

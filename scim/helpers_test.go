@@ -42,6 +42,16 @@ func stores(t *testing.T, fn func(t *testing.T, a *api), opts ...func(*scim.Conf
 	t.Run("redis", func(t *testing.T) { fn(t, newAPI(t, redistest.Start(t), opts...)) })
 }
 
+// storesAndCluster is stores plus a three-primary Redis Cluster (issue 14:
+// the API on Cluster; slower to start, so for a few groups).
+func storesAndCluster(t *testing.T, fn func(t *testing.T, a *api), opts ...func(*scim.Config)) {
+	t.Helper()
+	stores(t, fn, opts...)
+	t.Run("cluster", func(t *testing.T) {
+		fn(t, newAPI(t, redistest.StartClusterWith(t, redistest.ClusterOptions{Masters: 3}).URL(), opts...))
+	})
+}
+
 // newAPI serves the SCIM API on a store at redisURL ("" for embedded); opts
 // adjust the handler's configuration.
 func newAPI(tb testing.TB, redisURL string, opts ...func(*scim.Config)) *api {

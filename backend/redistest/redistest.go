@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,43 +53,7 @@ func StartStoppable(tb testing.TB) (url string, stop func()) {
 // addresses ("127.0.0.1:port") once the cluster is ok. It stops with the test.
 func StartCluster(tb testing.TB, n int) (addrs []string) {
 	tb.Helper()
-	bin := lookPath(tb)
-	clients := make([]*redis.Client, n)
-	for i := range n {
-		url, _ := startRetry(tb, bin, "--cluster-enabled", "yes", "--cluster-node-timeout", "5000")
-		opts, _ := redis.ParseURL(url)
-		addrs = append(addrs, opts.Addr)
-		clients[i] = redis.NewClient(opts)
-		defer clients[i].Close()
-	}
-	ctx := context.Background()
-	const slots = 16384
-	for i, c := range clients {
-		lo, hi := i*slots/n, (i+1)*slots/n-1
-		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err(); err != nil {
-			tb.Fatalf("CLUSTER ADDSLOTSRANGE %d %d on %s: %v", lo, hi, addrs[i], err)
-		}
-	}
-	for _, a := range addrs[1:] {
-		host, port, _ := net.SplitHostPort(a)
-		if err := clients[0].Do(ctx, "CLUSTER", "MEET", host, port).Err(); err != nil {
-			tb.Fatalf("CLUSTER MEET %s: %v", a, err)
-		}
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for _, c := range clients {
-		for {
-			info, err := c.ClusterInfo(ctx).Result()
-			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d", n)) {
-				break
-			}
-			if time.Now().After(deadline) {
-				tb.Fatalf("redis cluster not ok after 30s: %v %s", err, info)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return addrs
+	return StartClusterWith(tb, ClusterOptions{Masters: n}).Addrs
 }
 
 func lookPath(tb testing.TB) string {
@@ -130,9 +93,18 @@ func start(tb testing.TB, bin string, args ...string) (string, func(), error) {
 // launch runs redis-server on port with its files in dir, and returns once
 // it answers PING (or fails); the test's cleanup kills it.
 func launch(tb testing.TB, bin string, port int, dir string, args ...string) (string, func(), error) {
+	return launchConf(tb, bin, "", port, dir, args...)
+}
+
+// launchConf is launch with a configuration file, when conf is not "" (as
+// Sentinel requires: it rewrites its file with what it learns).
+func launchConf(tb testing.TB, bin, conf string, port int, dir string, args ...string) (string, func(), error) {
 	var out bytes.Buffer
 	args = append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--enable-debug-command", "local"}, args...)
+	if conf != "" {
+		args = append([]string{conf}, args...)
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

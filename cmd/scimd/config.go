@@ -56,6 +56,8 @@ type Config struct {
 	TokenBurst        int
 	PublicRate        float64
 	TrustForwardedFor bool
+
+	RedisWaitReplica time.Duration
 }
 
 // defaultOwnerEmail is the default organization's first console owner when
@@ -135,6 +137,10 @@ var settings = []setting{
 		check: "min=1024", want: "a whole number of bytes, at least 1024", help: "largest request body (at least 1024)"},
 	{field: func(c *Config) any { return &c.ShutdownTimeout }, env: "SCIM_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: 15 * time.Second,
 		check: "min=0", want: "a duration of zero or more, such as 15s", help: "how long SIGTERM waits for requests in flight before exit"},
+	{field: func(c *Config) any { return &c.RedisWaitReplica }, env: "SCIM_REDIS_WAIT_REPLICA", flag: "redis-wait-replica", def: time.Duration(0), shown: "`0` (off)",
+		check: "min=0,max=10s", want: "a duration from 0 (off) to 10s, such as 500ms",
+		help: "durability: each write waits up to this long (at most `10s`) for a Redis replica to acknowledge it (`WAIT 1`) before scimd answers; " +
+			"a write no replica acknowledged in time answers `503` \"outcome unknown\" (see [Deployment](#deployment-several-replicas-cluster-sentinel))"},
 	{field: func(c *Config) any { return &c.DebugAddr }, env: "SCIM_DEBUG_ADDR", flag: "debug-addr", shown: "(empty: off)",
 		check: "omitempty,listenaddr", want: "host:port or :port",
 		help: "operations listener: pprof and `/metrics`, e.g. `127.0.0.1:6060`; keep it on loopback or a private network"},

@@ -42,6 +42,7 @@ var badSettings = map[string]struct {
 	"SCIM_TOKEN_BURST":         {env: map[string]string{"SCIM_TOKEN_BURST": "-1"}},
 	"SCIM_PUBLIC_RATE":         {env: map[string]string{"SCIM_PUBLIC_RATE": "Inf"}},
 	"SCIM_TRUST_FORWARDED_FOR": {env: map[string]string{"SCIM_TRUST_FORWARDED_FOR": "perhaps"}},
+	"SCIM_REDIS_WAIT_REPLICA":  {env: map[string]string{"SCIM_REDIS_WAIT_REPLICA": "1 second"}},
 }
 
 // TestEverySettingIsValidated: each setting has a bad value that stops

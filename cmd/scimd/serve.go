@@ -51,6 +51,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if store.Embedded() {
 		log.Warn("using the embedded in-memory store: data is lost when scimd stops; set SCIM_REDIS_URL for production")
 	}
+	if cfg.RedisWaitReplica > 0 && !store.Embedded() {
+		store.WaitForReplica(cfg.RedisWaitReplica)
+		log.Info("writes wait for a replica", "timeout", cfg.RedisWaitReplica.String())
+	}
 
 	// Group deletions a stopped server left midway are finished in the
 	// background, in bounded scripts (see Store.DeleteGroup).
@@ -115,11 +119,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`)
 	})
+	// /readyz answers for the store as this process uses it, within about a
+	// second and without retries (Store.Ready): a load balancer takes a
+	// process out while its primary, or one of its Cluster's, is down.
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := store.Ping(pctx); err != nil {
+		if err := store.Ready(r.Context()); err != nil {
 			log.WarnContext(r.Context(), "readiness check failed", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, `{"status":"redis unreachable"}`)

@@ -55,7 +55,8 @@
 //	confirm:<hash>              STRING userId: a self-registration's confirmation (hash of its token), PX its lifetime
 //	uconfirm:<userId>           STRING the hash of the user's one current confirmation, same PX
 //	settings                    HASH the organization's settings: selfRegistration "on" | "off",
-//	                            displayName (absent: none)
+//	                            displayName (absent: none), onboarding "invite" | "none" (absent: none),
+//	                            userNameFormat "email" | "any" (absent: email)
 //	tokens                      HASH token name -> token hash (names unique per organization)
 //	tokenused                   HASH token name -> when it last authenticated a request (best-effort)
 //	changes                     STREAM the change log (audit trail), see below

@@ -32,3 +32,45 @@ func (s *Store) OrgExists(ctx context.Context, org string) (bool, error) {
 	}
 	return ok, nil
 }
+
+// Fields of an organization's settings hash kept by this file (the others
+// are in registration.go).
+const (
+	settingOnboarding     = "onboarding"
+	settingUserNameFormat = "userNameFormat"
+)
+
+// SetOnboarding sets an organization's onboarding policy for customers
+// created without passwordSetup ([resources.OnboardingInvite] or
+// [resources.OnboardingNone]) and reports whether that changed it. A change
+// is recorded in the change log (type Settings, id onboarding, action
+// replace) by [resources.Actor](ctx). Every server reads it at each
+// creation, so it applies at once.
+func (s *Store) SetOnboarding(ctx context.Context, org, policy string) (bool, error) {
+	return s.setNamedSetting(ctx, org, settingOnboarding, policy, resources.ParseOnboarding)
+}
+
+// SetUserNameFormat sets the rule of an organization's userNames
+// ([schemas.UserNameFormatEmail] or [schemas.UserNameFormatAny]) and reports
+// whether that changed it, audited as [Store.SetOnboarding] is. Stored
+// userNames are not checked again.
+func (s *Store) SetUserNameFormat(ctx context.Context, org, format string) (bool, error) {
+	return s.setNamedSetting(ctx, org, settingUserNameFormat, format, resources.ParseUserNameFormat)
+}
+
+// setNamedSetting checks value with parse and stores it as the field of
+// org's settings.
+func (s *Store) setNamedSetting(ctx context.Context, org, field, value string, parse func(string) (string, error)) (bool, error) {
+	if _, err := parse(value); err != nil {
+		return false, err
+	}
+	p, err := prefix(org)
+	if err != nil {
+		return false, fmt.Errorf("set %s of %s: %w", field, org, err)
+	}
+	changed, err := s.setOrgSetting(ctx, p, field, value)
+	if err != nil {
+		return false, fmt.Errorf("set %s of %s: %w", field, org, err)
+	}
+	return changed, nil
+}

@@ -13,7 +13,8 @@ var _ resources.RegistrationStore = (*Store)(nil)
 // Self-registration keeps, besides the user (see the package documentation
 // for the key layout):
 //
-//	settings          HASH the organization's settings: selfRegistration "on" | "off", displayName
+//	settings          HASH the organization's settings: selfRegistration "on" | "off", displayName,
+//	                  onboarding "invite" | "none", userNameFormat "email" | "any" (see orgs.go)
 //	confirm:<hash>    STRING userId, a registration's confirmation token; PX its lifetime
 //	uconfirm:<userId> STRING hash of the user's one current confirmation, same PX
 //
@@ -54,13 +55,15 @@ func (s *Store) OrgSettings(ctx context.Context, org string) (resources.OrgSetti
 	if err != nil {
 		return resources.OrgSettings{}, nil
 	}
-	v, err := s.client.HMGet(ctx, p+"settings", settingSelfRegistration, settingDisplayName).Result()
+	v, err := s.client.HMGet(ctx, p+"settings", settingSelfRegistration, settingDisplayName, settingOnboarding, settingUserNameFormat).Result()
 	if err != nil {
 		return resources.OrgSettings{}, fmt.Errorf("settings of %s: redis: %w", org, err)
 	}
 	on, _ := v[0].(string)
 	name, _ := v[1].(string)
-	return resources.OrgSettings{SelfRegistration: on == "on", DisplayName: name}, nil
+	onboarding, _ := v[2].(string)
+	format, _ := v[3].(string)
+	return resources.OrgSettings{SelfRegistration: on == "on", DisplayName: name, Onboarding: onboarding, UserNameFormat: format}, nil
 }
 
 // SetSelfRegistration turns an organization's self-registration on or off and

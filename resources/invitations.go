@@ -173,19 +173,27 @@ func (u *Users) resend(ctx context.Context, org string, cur Resource) (Resource,
 	if err != nil {
 		return Resource{}, err
 	}
+	settings, err := u.orgSettings(ctx, org)
+	if err != nil {
+		return Resource{}, err
+	}
+	to := mailAddress(cur, settings.UserNameRule())
+	if to == "" {
+		return Resource{}, errNoAddress(cur.ID)
+	}
 	if hash != "" && passwordState(cur) {
-		return u.sendPasswordReset(ctx, org, cur)
+		return u.sendPasswordReset(ctx, org, cur, to)
 	}
 	if !invited(cur) {
 		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
-		subAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStatePendingInvitation
+		stampAccountState(next.Attributes, schemas.AccountStatePendingInvitation)
 		res, err := u.store.ReplaceUser(WithAction(ctx, ActionInvite), org, next, cur.Version, UserWrite{})
 		if err != nil {
 			return Resource{}, err
 		}
 		res.Groups, cur = cur.Groups, res
 	}
-	res, sent, err := u.invite(ctx, org, cur)
+	res, sent, err := u.invite(ctx, org, cur, to)
 	if err != nil {
 		return Resource{}, err
 	}
@@ -200,13 +208,13 @@ func (u *Users) resend(ctx context.Context, org string, cur Resource) (Resource,
 // revoking the link sent before; it is [ErrVersionConflict] when cur changed
 // meanwhile. The account is not written: its password works until the link
 // is used.
-func (u *Users) sendPasswordReset(ctx context.Context, org string, cur Resource) (Resource, error) {
+func (u *Users) sendPasswordReset(ctx context.Context, org string, cur Resource, to string) (Resource, error) {
 	o := u.onboarding
 	token := newSecret()
 	if err := o.Store.PutInvitation(ctx, org, cur.ID, HashToken(token), o.InviteTTL, cur.Version); err != nil {
 		return Resource{}, err
 	}
-	n := PasswordReset{Org: org, Email: stringAttr(cur.Attributes, "userName"), Token: token, Expires: time.Now().Add(o.InviteTTL)}
+	n := PasswordReset{Org: org, Email: to, Token: token, Expires: time.Now().Add(o.InviteTTL)}
 	if err := o.Notifier.Notify(context.WithoutCancel(ctx), n); err != nil {
 		o.Log.ErrorContext(ctx, "password reset email not sent", "org", org, "resource_id", cur.ID,
 			"err", strings.ReplaceAll(err.Error(), token.Reveal(), "REDACTED"))
@@ -216,11 +224,11 @@ func (u *Users) sendPasswordReset(ctx context.Context, org string, cur Resource)
 }
 
 // invite mints an invitation for the invited user cur, stores its hash
-// (revoking any earlier one) and emails the link. sent reports the delivery:
+// (revoking any earlier one) and emails the link to the address to. sent reports the delivery:
 // on failure the account becomes invitationNotDelivered, and after a
 // successful resend pendingInvitation again. The failure is logged without
 // the link.
-func (u *Users) invite(ctx context.Context, org string, cur Resource) (res Resource, sent bool, err error) {
+func (u *Users) invite(ctx context.Context, org string, cur Resource, to string) (res Resource, sent bool, err error) {
 	o := u.onboarding
 	token := newSecret()
 	first := true
@@ -240,7 +248,7 @@ func (u *Users) invite(ctx context.Context, org string, cur Resource) (res Resou
 	if err != nil {
 		return Resource{}, false, err
 	}
-	n := Invitation{Org: org, Email: stringAttr(cur.Attributes, "userName"), Name: calledName(cur),
+	n := Invitation{Org: org, Email: to, Name: calledName(cur),
 		Token: token, Expires: time.Now().Add(o.InviteTTL)}
 	// The user exists whether or not the email goes out: a client that
 	// hangs up now must not leave the delivery half done.
@@ -274,7 +282,7 @@ func (u *Users) setAccountState(ctx context.Context, org string, cur Resource, s
 			return nil
 		}
 		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
-		subAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = state
+		stampAccountState(next.Attributes, state)
 		var err error
 		res, err = u.store.ReplaceUser(WithAction(ctx, ActionInvite), org, next, cur.Version, UserWrite{})
 		if err == nil {
@@ -448,7 +456,7 @@ func (u *Users) activate(ctx context.Context, invalid Error,
 			return err
 		}
 		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
-		subAttrs(next.Attributes, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStateActive
+		stampAccountState(next.Attributes, schemas.AccountStateActive)
 		res, err = write(WithActor(ctx, CustomerActor(cur.ID)), next, cur.Version, w)
 		switch {
 		case err == nil:

@@ -138,8 +138,18 @@ func enabled(r Resource) bool {
 	return active
 }
 
+// accountState is the account's onboarding state: its accountState, or
+// while it is disabled the state it returns to (see [AccountState]).
 func accountState(r Resource) string {
-	s, _ := subAttrs(r.Attributes, schemas.CustomerUserURN, false)["accountState"].(string)
+	return onboardingState(subAttrs(r.Attributes, schemas.CustomerUserURN, false))
+}
+
+// onboardingState is accountState read from the customer extension ext.
+func onboardingState(ext map[string]any) string {
+	s, _ := ext["accountState"].(string)
+	if s == schemas.AccountStateDisabled {
+		s, _ = ext["stateWhenEnabled"].(string)
+	}
 	return s
 }
 

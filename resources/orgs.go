@@ -47,6 +47,12 @@ type OrgStore interface {
 	// SetOrgDisplayName sets the organization's display name ("" clears
 	// it), audited.
 	SetOrgDisplayName(ctx context.Context, org, name string) error
+	// SetOnboarding sets the onboarding policy ([ParseOnboarding]); it
+	// reports whether the setting changed (audited only then).
+	SetOnboarding(ctx context.Context, org, policy string) (bool, error)
+	// SetUserNameFormat sets the userNameFormat ([ParseUserNameFormat]); it
+	// reports whether the setting changed (audited only then).
+	SetUserNameFormat(ctx context.Context, org, format string) (bool, error)
 	// CreateToken stores a new token; [Uniqueness] if its name is taken.
 	CreateToken(ctx context.Context, t Token) error
 	// ListTokens returns the organization's tokens, by name.
@@ -85,6 +91,33 @@ func (o *Orgs) SetSelfRegistration(ctx context.Context, org string, actor Admin,
 		return err
 	}
 	_, err := o.store.SetSelfRegistration(ctx, org, on)
+	return err
+}
+
+// SetOnboarding sets the organization's onboarding policy for customers
+// created without passwordSetup ([OnboardingInvite], [OnboardingNone]).
+func (o *Orgs) SetOnboarding(ctx context.Context, org string, actor Admin, policy string) error {
+	if err := requireOwner(actor, "change the organization's settings"); err != nil {
+		return err
+	}
+	if _, err := ParseOnboarding(policy); err != nil {
+		return err
+	}
+	_, err := o.store.SetOnboarding(ctx, org, policy)
+	return err
+}
+
+// SetUserNameFormat sets the rule of the organization's userNames
+// (schemas.UserNameFormatEmail or schemas.UserNameFormatAny); stored
+// userNames stay as they are.
+func (o *Orgs) SetUserNameFormat(ctx context.Context, org string, actor Admin, format string) error {
+	if err := requireOwner(actor, "change the organization's settings"); err != nil {
+		return err
+	}
+	if _, err := ParseUserNameFormat(format); err != nil {
+		return err
+	}
+	_, err := o.store.SetUserNameFormat(ctx, org, format)
 	return err
 }
 

@@ -64,6 +64,12 @@ type OrgSettings struct {
 	// DisplayName is the organization's name as people read it ("Acme
 	// Inc."); "" shows its slug.
 	DisplayName string
+	// Onboarding is the policy for customers created without passwordSetup
+	// ([OnboardingInvite], [OnboardingNone]); "" is [DefaultOnboarding].
+	Onboarding string
+	// UserNameFormat is the rule of userNames ([schemas.UserNameFormatEmail],
+	// [schemas.UserNameFormatAny]); "" is email.
+	UserNameFormat string
 }
 
 // ErrRegistrationClosed is the answer of every registration call when the
@@ -240,12 +246,12 @@ func (u *Users) createRegistration(ctx context.Context, org string, r Registrati
 	if err != nil {
 		return Resource{}, err
 	}
-	w, err := u.prepare(b, nil)
+	w, err := u.prepare(b, nil, userRules{})
 	if err != nil {
 		return Resource{}, err
 	}
 	w.PasswordHash = hash
-	subAttrs(b.attrs, schemas.CustomerUserURN, true)["accountState"] = schemas.AccountStatePendingConfirmation
+	stampAccountState(b.attrs, schemas.AccountStatePendingConfirmation)
 	return u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
 }
 
@@ -256,7 +262,7 @@ func (u *Users) createRegistration(ctx context.Context, org string, r Registrati
 func (u *Users) replaceRegistration(ctx context.Context, org string, cur Resource, r Registration, hash string) (Resource, error) {
 	next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
 	next.Attributes["name"] = map[string]any{"givenName": r.GivenName, "familyName": r.FamilyName}
-	w, err := u.prepare(body{attrs: next.Attributes}, &cur)
+	w, err := u.prepare(body{attrs: next.Attributes}, &cur, userRules{})
 	if err != nil {
 		return Resource{}, err
 	}

@@ -101,6 +101,19 @@ func emailProblem(name string) string {
 	return scriptProblem(local)
 }
 
+// precisProblem checks a whole login against the PRECIS username rules
+// (RFC 8265 §3.3), as emailProblem checks the part before the @.
+func precisProblem(name string) string {
+	enforced, err := precis.UsernameCasePreserved.String(name)
+	switch {
+	case err != nil:
+		return "has a character a login may not have (a space, a symbol or an emoji, or a mix of left-to-right and right-to-left letters)"
+	case enforced != name:
+		return fmt.Sprintf("is not in its usual Unicode form (NFC, no full-width letters): send it as %q", enforced)
+	}
+	return ""
+}
+
 // invisible reports a character that does not show, or that changes how the
 // characters around it show: controls, format characters (U+200D, U+202E,
 // U+FEFF ...), default-ignorable code points and variation selectors.

@@ -2,6 +2,7 @@ package resources
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,16 +29,22 @@ func NewUsers(store UserStore) *Users {
 func (u *Users) ResourceType() schemas.ResourceType { return u.rt }
 
 // Create creates a customer from a POST body (RFC 7644 §3.3). A customer
-// with passwordSetup "invite" is sent an invitation (see [Users.WithOnboarding]);
-// when its email cannot be sent the customer is still created, in accountState
-// "invitationNotDelivered", and an administrator resends it
-// ([Users.ResendInvitation]).
+// with passwordSetup "invite", or without passwordSetup in an organization
+// (or from a token) whose onboarding policy is "invite", is sent an
+// invitation (see [Users.WithOnboarding]); when its email cannot be sent the
+// customer is still created, in accountState "invitationNotDelivered", and an
+// administrator resends it ([Users.ResendInvitation]).
 func (u *Users) Create(ctx context.Context, org string, raw map[string]any) (Resource, error) {
 	b, err := normalize(u.rt, raw)
 	if err != nil {
 		return Resource{}, err
 	}
-	w, err := u.prepare(b, nil)
+	settings, err := u.orgSettings(ctx, org)
+	if err != nil {
+		return Resource{}, err
+	}
+	rules := userRules{format: settings.UserNameRule(), onboarding: cmp.Or(onboardingOverride(ctx), settings.OnboardingPolicy())}
+	w, err := u.prepare(b, nil, rules)
 	if err != nil {
 		return Resource{}, err
 	}
@@ -45,16 +52,23 @@ func (u *Users) Create(ctx context.Context, org string, raw map[string]any) (Res
 	if err != nil || u.onboarding == nil || !invited(res) {
 		return res, err
 	}
-	sent, _, err := u.invite(ctx, org, res)
+	return u.inviteNew(ctx, org, res, rules.format), nil
+}
+
+// inviteNew sends the first invitation of res, a customer just invited (at
+// creation, or by passwordSetup set later). The customer exists whatever
+// happens: when no invitation could be issued it is marked
+// invitationNotDelivered, for an administrator to resend.
+func (u *Users) inviteNew(ctx context.Context, org string, res Resource, format string) Resource {
+	sent, _, err := u.invite(ctx, org, res, mailAddress(res, format))
 	if err != nil {
-		// The customer exists: say so, and let an administrator resend.
 		u.onboarding.Log.ErrorContext(ctx, "invitation not issued", "org", org, "resource_id", res.ID, "err", err)
 		if marked, err := u.setAccountState(ctx, org, res, schemas.AccountStateInvitationNotDelivered); err == nil {
-			return marked, nil
+			return marked
 		}
-		return res, nil
+		return res
 	}
-	return sent, nil
+	return sent
 }
 
 // Get returns a customer for display: Attributes may be nil, with Raw set
@@ -141,9 +155,13 @@ func (u *Users) Delete(ctx context.Context, org, id string, ifMatch int64) error
 }
 
 // update is the read-apply-write loop shared by PUT and PATCH: it retries when
-// another writer got in between, unless the client pinned a version.
+// another writer got in between, unless the client pinned a version. A write
+// that sets passwordSetup "invite" on a customer without a password sends
+// the invitation.
 func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply func(cur Resource) (body, error)) (Resource, error) {
 	var res Resource
+	var started bool // the write began an invitation
+	var rules userRules
 	err := retryWrites(ctx, busyUser(id), func() error {
 		cur, err := u.store.GetUser(ctx, org, id)
 		if err != nil {
@@ -156,7 +174,10 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 		if err != nil {
 			return err
 		}
-		w, err := u.prepare(next, &cur)
+		if rules, err = u.updateRules(ctx, org, cur, next); err != nil {
+			return err
+		}
+		w, err := u.prepare(next, &cur, rules)
 		if err != nil {
 			return err
 		}
@@ -182,12 +203,55 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 		if ifMatch != 0 && errors.Is(err, ErrVersionConflict) {
 			return Errorf(PreconditionFailed, "user %q changed while it was being updated", id)
 		}
+		started = err == nil && !invited(cur) && invited(res)
 		return lostRace(err)
 	})
 	if err != nil {
 		return Resource{}, err
 	}
+	if started && u.onboarding != nil {
+		return u.inviteNew(ctx, org, res, rules.format), nil
+	}
 	return res, nil
+}
+
+// userRules are what a write of a customer follows besides the schema: the
+// organization's userNameFormat, the onboarding policy for a customer
+// created without passwordSetup, and, when a write sets passwordSetup on a
+// customer that had none, whether it has a password already.
+type userRules struct {
+	format, onboarding string
+	hasPassword        bool
+}
+
+// updateRules reads what prepare needs to judge next, a write of cur: only
+// a write that sets passwordSetup where there was none costs the reads.
+func (u *Users) updateRules(ctx context.Context, org string, cur Resource, next body) (userRules, error) {
+	old, _ := subAttrs(cur.Attributes, schemas.CustomerUserURN, false)["passwordSetup"].(string)
+	if old != "" || requestedSetup(next.attrs) == "" {
+		return userRules{}, nil
+	}
+	settings, err := u.orgSettings(ctx, org)
+	if err != nil {
+		return userRules{}, err
+	}
+	hash, err := u.store.PasswordHash(ctx, org, cur.ID)
+	if err != nil {
+		return userRules{}, err
+	}
+	return userRules{format: settings.UserNameRule(), hasPassword: hash != ""}, nil
+}
+
+// requestedSetup is the passwordSetup a body asks for: its own, or "invite"
+// for Asgardeo's askPassword true.
+func requestedSetup(attrs map[string]any) string {
+	if setup, _ := subAttrs(attrs, schemas.CustomerUserURN, false)["passwordSetup"].(string); setup != "" {
+		return setup
+	}
+	if subAttrs(attrs, schemas.WSO2URN, false)["askPassword"] == true {
+		return schemas.PasswordSetupInvite
+	}
+	return ""
 }
 
 // prepare enforces the customer rules on a user about to be written: userName
@@ -199,7 +263,7 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 // [ApplyPatch] fails the operation that exceeds it.
 const MaxValues = 100
 
-func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
+func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, error) {
 	name := strings.TrimSpace(stringAttr(b.attrs, "userName"))
 	if cur != nil {
 		old := stringAttr(cur.Attributes, "userName")
@@ -207,7 +271,7 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 			return UserWrite{}, Errorf(Mutability, "attribute \"userName\" is immutable: it cannot be changed once the user is created (it is %q: send that value; its letter case does not matter)", old)
 		}
 		name = old // identity providers resend it in any case
-	} else if err := checkEmail(name); err != nil {
+	} else if err := checkUserName(name, rules.format); err != nil {
 		return UserWrite{}, err
 	}
 	b.attrs["userName"] = name
@@ -219,8 +283,9 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 	if cur == nil {
 		// Defaults of a new customer only: an update that removes one of
 		// these keeps it removed, and one that leaves "active" out never
-		// re-enables a disabled customer.
-		if _, ok := b.attrs["emails"]; !ok {
+		// re-enables a disabled customer. A login that is not an address
+		// (userNameFormat "any") is no email.
+		if _, ok := b.attrs["emails"]; !ok && emailProblem(name) == "" {
 			b.attrs["emails"] = []any{map[string]any{"value": name, "type": "work", "primary": true}}
 		}
 		if _, ok := b.attrs["userType"]; !ok {
@@ -231,20 +296,25 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 		}
 	}
 
-	// Asgardeo/WSO2 clients ask for an invitation with askPassword.
-	askPassword := subAttrs(b.attrs, schemas.WSO2URN, false)["askPassword"] == true
+	setup := requestedSetup(b.attrs) // Asgardeo/WSO2 clients ask for an invitation with askPassword
 	delete(b.attrs, schemas.WSO2URN)
 
 	ext := subAttrs(b.attrs, schemas.CustomerUserURN, true)
-	setup, _ := ext["passwordSetup"].(string)
-	if askPassword && setup == "" {
-		setup = schemas.PasswordSetupInvite
-	}
 	var oldExt map[string]any
+	// onboard is a write that chooses how the customer gets a password: a
+	// creation, or passwordSetup set on a customer that had none.
+	onboard := cur == nil
 	if cur != nil {
 		oldExt = subAttrs(cur.Attributes, schemas.CustomerUserURN, false)
-		if old, _ := oldExt["passwordSetup"].(string); old != "" && setup != old {
+		old, _ := oldExt["passwordSetup"].(string)
+		switch {
+		case old != "" && setup != old:
 			return UserWrite{}, Errorf(Mutability, "attribute %q is immutable: it is %q and cannot be changed", schemas.CustomerUserURN+":passwordSetup", old)
+		case old == "" && setup != "" && rules.hasPassword:
+			return UserWrite{}, Errorf(Mutability, "attribute %q cannot be set on user %q: the customer has a password already (to send them a link to choose a new one, POST /Users/%s/resendInvitation; to give them a temporary one, send \"password\")",
+				schemas.CustomerUserURN+":passwordSetup", cur.ID, cur.ID)
+		case old == "" && setup != "":
+			onboard = true
 		}
 	}
 	var w UserWrite
@@ -253,24 +323,36 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 			return UserWrite{}, err
 		}
 	}
-	state, _ := oldExt["accountState"].(string)
+	state := onboardingState(oldExt)
 	switch setup {
 	case schemas.PasswordSetupInvite:
 		// A customer who accepted their invitation may change their password.
 		if b.password != nil && !b.self {
 			return UserWrite{}, Errorf(InvalidValue, "attribute \"password\" must not be sent with passwordSetup %q: the customer sets their own password from the invitation", setup)
 		}
-		if cur == nil {
+		if onboard {
+			if mailAddress(Resource{Attributes: b.attrs}, rules.format) == "" {
+				id := ""
+				if cur != nil {
+					id = cur.ID
+				}
+				return UserWrite{}, errNoAddress(id)
+			}
 			state = schemas.AccountStatePendingInvitation
 		}
 	case schemas.PasswordSetupTemporaryPassword:
-		if cur == nil && b.password == nil {
+		if onboard && b.password == nil {
 			return UserWrite{}, Errorf(InvalidValue, "passwordSetup %q requires the attribute \"password\"", setup)
 		}
 	case "":
-		if b.password != nil && !b.self {
+		switch {
+		case b.password != nil && !b.self:
 			// A password an admin sets is a temporary one.
 			setup = schemas.PasswordSetupTemporaryPassword
+		case cur == nil && rules.onboarding == OnboardingInvite && mailAddress(Resource{Attributes: b.attrs}, rules.format) != "":
+			setup, state = schemas.PasswordSetupInvite, schemas.AccountStatePendingInvitation
+		case cur == nil:
+			state = schemas.AccountStateNoPassword
 		}
 	default:
 		return UserWrite{}, Errorf(InvalidValue, "attribute %q must be %q or %q, got %q", schemas.CustomerUserURN+":passwordSetup",
@@ -294,6 +376,6 @@ func (u *Users) prepare(b body, cur *Resource) (UserWrite, error) {
 	if setup != "" {
 		ext["passwordSetup"] = setup
 	}
-	ext["accountState"] = state
+	stampAccountState(b.attrs, state)
 	return w, nil
 }

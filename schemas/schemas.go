@@ -62,7 +62,39 @@ const (
 	// customer has not yet confirmed their email address with the emailed
 	// link: it cannot sign in.
 	AccountStatePendingConfirmation = "pendingConfirmation"
+	// AccountStateNoPassword is an account created without a way to get a
+	// password (no passwordSetup, as identity providers and HR systems push
+	// customers, under the organization's onboarding "none"): its customer
+	// signs in elsewhere, or an administrator invites them later.
+	AccountStateNoPassword = "noPassword"
+	// AccountStateDisabled is an account whose "active" is false, whatever
+	// its onboarding state (kept in stateWhenEnabled until it is enabled).
+	AccountStateDisabled = "disabled"
 )
+
+// AccountStates are the values of accountState, as /Schemas lists them.
+var AccountStates = []string{AccountStatePendingInvitation, AccountStateInvitationNotDelivered, AccountStatePasswordChangeRequired,
+	AccountStatePendingConfirmation, AccountStateNoPassword, AccountStateActive, AccountStateDisabled}
+
+// Values of an organization's userNameFormat: the rule its userNames follow.
+const (
+	// UserNameFormatEmail: the userName is the customer's email address
+	// (the default).
+	UserNameFormatEmail = "email"
+	// UserNameFormatAny: any login an identity provider sends (an Okta
+	// login, an employee number); mail goes to the customer's emails.
+	UserNameFormatAny = "any"
+)
+
+// UserNameDescription is the description of userName in /Schemas for an
+// organization whose userNameFormat is format: discovery tells each client
+// the rule of its own organization.
+func UserNameDescription(format string) string {
+	if format == UserNameFormatAny {
+		return "The customer's login: any non-empty name without spaces, symbols, emoji or invisible characters (a PRECIS username, RFC 8265), in its normalized form (NFC). Mail to the customer goes to their emails (the primary one, else the work one, else the first). Unique within the organization ignoring case, and immutable once the user is created. REQUIRED."
+	}
+	return "The customer's email address, used to sign in. Unique within the organization ignoring case, and immutable once the user is created. REQUIRED."
+}
 
 // ResourceType describes one SCIM resource type: its endpoint, core schema and
 // extensions (RFC 7643 §6).
@@ -256,7 +288,7 @@ func userSchema() schema.Schema {
 	for i, a := range s.Attributes {
 		if a.Name() == "userName" {
 			a = schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
-				Description: optional.NewString("The customer's email address, used to sign in. Unique within the organization ignoring case, and immutable once the user is created. REQUIRED."),
+				Description: optional.NewString(UserNameDescription(UserNameFormatEmail)),
 				Mutability:  schema.AttributeMutabilityImmutable(),
 				Name:        "userName",
 				Required:    true,
@@ -378,10 +410,18 @@ func CustomerUser() schema.Schema {
 				Name:            "passwordSetup",
 			})),
 			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
-				CanonicalValues: []string{AccountStatePendingInvitation, AccountStateInvitationNotDelivered, AccountStatePasswordChangeRequired, AccountStatePendingConfirmation, AccountStateActive},
-				Description:     optional.NewString("The state of the account: 'pendingInvitation' until the customer sets a password from the invitation ('invitationNotDelivered' when its email could not be sent: resend it with POST /Users/{id}/resendInvitation), 'passwordChangeRequired' until a temporary password is changed, 'pendingConfirmation' until a self-registered customer confirms their email address, then 'active'."),
+				CanonicalValues: AccountStates,
+				Description: optional.NewString("The state of the account, always the truth: 'disabled' whenever active is false; otherwise 'pendingInvitation' until the customer sets a password from the invitation ('invitationNotDelivered' when its email could not be sent: resend it with POST /Users/{id}/resendInvitation), " +
+					"'passwordChangeRequired' until a temporary password is changed, 'pendingConfirmation' until a self-registered customer confirms their email address, " +
+					"'noPassword' for an account created without passwordSetup that was not invited (it signs in elsewhere; setting passwordSetup later onboards it), then 'active'."),
+				Mutability: schema.AttributeMutabilityReadOnly(),
+				Name:       "accountState",
+			})),
+			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+				CanonicalValues: AccountStates[:len(AccountStates)-1],
+				Description:     optional.NewString("Only while the account is disabled: the accountState it has again once active is true."),
 				Mutability:      schema.AttributeMutabilityReadOnly(),
-				Name:            "accountState",
+				Name:            "stateWhenEnabled",
 			})),
 		},
 	}

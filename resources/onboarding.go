@@ -193,3 +193,10 @@ func stampAccountState(attrs map[string]any, state string) {
 	ext["accountState"] = state
 	delete(ext, "stateWhenEnabled")
 }
+
+// UserNameFormat returns the organization's userNameFormat, for the
+// documents that describe its rule (discovery, the console's form).
+func (u *Users) UserNameFormat(ctx context.Context, org string) (string, error) {
+	s, err := u.orgSettings(ctx, org)
+	return s.UserNameRule(), err
+}

@@ -683,12 +683,14 @@ func (p *patcher) snapshotImmutables() {
 // checkImmutables compares the immutable attributes with their values before
 // an operation (RFC 7643 §2.2: immutable values SHALL NOT be updated). A value
 // that only differs in case, for an attribute that is not caseExact, is put
-// back as it was: Entra ID resends userName on every sync.
+// back as it was: Entra ID resends userName on every sync. An attribute that
+// had no value may be given one, as a PUT may: what §2.2 forbids is changing
+// a value (a customer created without passwordSetup gets one later).
 func (p *patcher) checkImmutables() error {
 	for _, b := range p.before {
 		c := p.container(b.attr, b.value != nil)
 		now := c[b.attr.Attr.Name()]
-		if reflect.DeepEqual(now, b.value) {
+		if reflect.DeepEqual(now, b.value) || b.value == nil {
 			continue
 		}
 		if b.value == nil || now == nil || !sameImmutable(b.attr.Attr, now, b.value) {

@@ -96,6 +96,19 @@ func UserNameDescription(format string) string {
 	return "The customer's email address, used to sign in. Unique within the organization ignoring case, and immutable once the user is created. REQUIRED."
 }
 
+// UserNameAttribute is the User's userName as an organization whose
+// userNameFormat is format has it: its facts are the same for every
+// organization, its description states the organization's rule.
+func UserNameAttribute(format string) schema.CoreAttribute {
+	return schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
+		Description: optional.NewString(UserNameDescription(format)),
+		Mutability:  schema.AttributeMutabilityImmutable(),
+		Name:        "userName",
+		Required:    true,
+		Uniqueness:  schema.AttributeUniquenessServer(),
+	}))
+}
+
 // ResourceType describes one SCIM resource type: its endpoint, core schema and
 // extensions (RFC 7643 §6).
 type ResourceType struct {
@@ -287,13 +300,7 @@ func userSchema() schema.Schema {
 	attrs := make([]schema.CoreAttribute, len(s.Attributes))
 	for i, a := range s.Attributes {
 		if a.Name() == "userName" {
-			a = schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
-				Description: optional.NewString(UserNameDescription(UserNameFormatEmail)),
-				Mutability:  schema.AttributeMutabilityImmutable(),
-				Name:        "userName",
-				Required:    true,
-				Uniqueness:  schema.AttributeUniquenessServer(),
-			}))
+			a = UserNameAttribute(UserNameFormatEmail)
 		}
 		if a.Name() == "groups" {
 			a = groupsAttribute()

@@ -3,6 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/elimity-com/scim/schema"
@@ -97,9 +98,21 @@ func writeDocByID(w http.ResponseWriter, docs []map[string]any, id, what string)
 	return resources.Errorf(resources.NotFound, "no %s %s", what, id)
 }
 
-func (h *Handler) schemaDocs() []map[string]any {
+// schemaDocs are the schemas as the organization of the request has them:
+// userName's description states its userNameFormat.
+func (h *Handler) schemaDocs(r *http.Request) ([]map[string]any, error) {
+	format, err := h.users.UserNameFormat(r.Context(), principal(r.Context()).Org)
+	if err != nil {
+		return nil, err
+	}
 	var all []schema.Schema
 	users := schemas.Users()
+	users.Schema.Attributes = slices.Clone(users.Schema.Attributes)
+	for i, a := range users.Schema.Attributes {
+		if a.Name() == "userName" {
+			users.Schema.Attributes[i] = schemas.UserNameAttribute(format)
+		}
+	}
 	all = append(all, users.Schema)
 	all = append(all, users.Extensions...)
 	all = append(all, schemas.Groups().Schema)
@@ -117,14 +130,22 @@ func (h *Handler) schemaDocs() []map[string]any {
 		doc["meta"] = map[string]any{"resourceType": "Schema", "location": h.cfg.BaseURL + "/Schemas/" + s.ID}
 		out = append(out, doc)
 	}
-	return out
+	return out, nil
 }
 
 func (h *Handler) schemaList(w http.ResponseWriter, r *http.Request) error {
-	writeDocList(w, h.schemaDocs())
+	docs, err := h.schemaDocs(r)
+	if err != nil {
+		return err
+	}
+	writeDocList(w, docs)
 	return nil
 }
 
 func (h *Handler) schema(w http.ResponseWriter, r *http.Request) error {
-	return writeDocByID(w, h.schemaDocs(), r.PathValue("id"), "schema")
+	docs, err := h.schemaDocs(r)
+	if err != nil {
+		return err
+	}
+	return writeDocByID(w, docs, r.PathValue("id"), "schema")
 }

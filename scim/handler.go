@@ -124,6 +124,9 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 		h.route(owners, route{path: AdminPath, get: h.listTokens(admin), post: h.createToken(admin)})
 		h.route(owners, route{path: AdminPath + "/{name}", delete: h.revokeToken(admin)})
 	}
+	if admin, ok := tokens.(settingsAdmin); ok {
+		h.route(api, route{path: SettingsPath, get: h.getSettings(admin), patch: h.patchSettings(admin)})
+	}
 	h.route(api, route{path: BasePath + "/Bulk", post: h.bulk, hint: ": send a BulkRequest with POST"})
 	h.route(api, route{path: BasePath + "/Users/{id}/resendInvitation", post: h.resendInvitation, hint: ": POST to send a new invitation or password reset"})
 	h.mux.Handle(BasePath+"/Me", h.serve(h.meWithoutOrg))

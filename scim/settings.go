@@ -1,0 +1,102 @@
+package scim
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// SettingsPath is where an organization's settings are read and, by its
+// owners, changed over HTTP.
+const SettingsPath = "/admin/v1/settings"
+
+// settingsAdmin is what the settings API needs from the store. The handler
+// serves the API when the token store it is given has it.
+type settingsAdmin interface {
+	OrgSettings(ctx context.Context, org string) (resources.OrgSettings, error)
+	SetOnboarding(ctx context.Context, org, policy string) (bool, error)
+	SetUserNameFormat(ctx context.Context, org, format string) (bool, error)
+}
+
+// settingsInfo is the organization's settings as the API shows them, with
+// their defaults filled in.
+type settingsInfo struct {
+	DisplayName      string `json:"displayName"`
+	SelfRegistration bool   `json:"selfRegistration"`
+	Onboarding       string `json:"onboarding"`
+	UserNameFormat   string `json:"userNameFormat"`
+}
+
+// The settings API: GET (any token of the organization) shows the settings;
+// PATCH {"onboarding": "invite"|"none", "userNameFormat": "email"|"any"}
+// (owners only) changes those given, each audited. The other settings are
+// the console's and the CLI's; a field the API does not change is refused,
+// never ignored.
+
+// getSettings serves GET.
+func (h *Handler) getSettings(admin settingsAdmin) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		s, err := admin.OrgSettings(r.Context(), principal(r.Context()).Org)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, settingsInfo{DisplayName: s.DisplayName, SelfRegistration: s.SelfRegistration,
+			Onboarding: s.OnboardingPolicy(), UserNameFormat: s.UserNameRule()})
+		return nil
+	}
+}
+
+// patchSettings serves PATCH: the fields given, checked all before any is
+// stored.
+func (h *Handler) patchSettings(admin settingsAdmin) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p := principal(r.Context())
+		if p.Role != resources.RoleOwner {
+			return resources.Errorf(resources.Forbidden, "only an owner token may change the organization's settings; this one is a %s token", p.Role)
+		}
+		data, err := readBody(w, r, h.cfg.MaxBodyBytes)
+		if err != nil {
+			return err
+		}
+		var req map[string]json.RawMessage
+		if err := json.Unmarshal(data, &req); err != nil {
+			return resources.Errorf(resources.InvalidSyntax, `send {"onboarding": "invite|none", "userNameFormat": "email|any"} (either or both)`)
+		}
+		known := []string{"onboarding", "userNameFormat"}
+		values := map[string]string{}
+		for k, raw := range req {
+			if !slices.Contains(known, k) {
+				return resources.Errorf(resources.InvalidValue, "setting %q cannot be changed here: send onboarding or userNameFormat (the others are in the console and `scimd org set`)", k)
+			}
+			var v string
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return resources.Errorf(resources.InvalidValue, "setting %q must be a string", k)
+			}
+			values[k] = v
+		}
+		if v, ok := values["onboarding"]; ok {
+			if _, err := resources.ParseOnboarding(v); err != nil {
+				return err
+			}
+		}
+		if v, ok := values["userNameFormat"]; ok {
+			if _, err := resources.ParseUserNameFormat(v); err != nil {
+				return err
+			}
+		}
+		if v, ok := values["onboarding"]; ok {
+			if _, err := admin.SetOnboarding(r.Context(), p.Org, v); err != nil {
+				return err
+			}
+		}
+		if v, ok := values["userNameFormat"]; ok {
+			if _, err := admin.SetUserNameFormat(r.Context(), p.Org, v); err != nil {
+				return err
+			}
+		}
+		return h.getSettings(admin)(w, r)
+	}
+}

@@ -22,8 +22,12 @@ const orgUsage = `usage:
                                                        (--base-url, default $SCIM_BASE_URL: the server's public URL;
                                                        mail settings from SCIM_SMTP_* / SCIM_MAIL_* as the server's)
   scimd org set    --name ORG [--self-registration on|off] [--display-name NAME]
+                   [--onboarding invite|none] [--username-format email|any]
                                                        let customers register themselves, or not (default off);
-                                                       the name the console and pages show
+                                                       the name the console and pages show; what customers created
+                                                       without passwordSetup get: an invitation, or nothing
+                                                       (default none: accountState noPassword); whether userNames
+                                                       are email addresses (default) or any login
   scimd org show   --name ORG                          print the organization's settings
 each takes --redis-url (default $SCIM_REDIS_URL)`
 
@@ -36,7 +40,7 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 	fs.SetOutput(io.Discard)
 	name := fs.String("name", "", "the organization's name: letters, digits, '.', '_', '-'")
 	redisURL := fs.String("redis-url", getenv("SCIM_REDIS_URL"), "Redis URL")
-	var selfReg, displayName, ownerEmail, baseURL *string
+	var selfReg, displayName, ownerEmail, baseURL, onboarding, userNameFormat *string
 	var mailCfg Config
 	switch args[0] {
 	case "show":
@@ -56,6 +60,8 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 	case "set":
 		selfReg = fs.String("self-registration", "", "on or off: whether customers may register themselves at /t/ORG/accounts/register")
 		displayName = fs.String("display-name", "", "the organization's name as people read it")
+		onboarding = fs.String("onboarding", "", "invite or none: what customers created without passwordSetup get")
+		userNameFormat = fs.String("username-format", "", "email or any: the rule of new userNames")
 	default:
 		return fmt.Errorf("unknown org command %q\n%s", args[0], orgUsage)
 	}
@@ -73,13 +79,22 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		switch *selfReg {
 		case "on":
 			on = true
-		case "off":
-		case "":
-			if *displayName == "" {
-				return fmt.Errorf("nothing to set: give --self-registration on|off or --display-name NAME\n%s", orgUsage)
-			}
+		case "off", "":
 		default:
 			return fmt.Errorf("invalid --self-registration %q: want on or off", *selfReg)
+		}
+		if *selfReg == "" && *displayName == "" && *onboarding == "" && *userNameFormat == "" {
+			return fmt.Errorf("nothing to set: give --self-registration on|off, --display-name NAME, --onboarding invite|none or --username-format email|any\n%s", orgUsage)
+		}
+		if *onboarding != "" {
+			if _, err := resources.ParseOnboarding(*onboarding); err != nil {
+				return fmt.Errorf("invalid --onboarding: %w", err)
+			}
+		}
+		if *userNameFormat != "" {
+			if _, err := resources.ParseUserNameFormat(*userNameFormat); err != nil {
+				return fmt.Errorf("invalid --username-format: %w", err)
+			}
 		}
 	}
 	if ownerEmail != nil && *ownerEmail != "" && *baseURL == "" {
@@ -101,9 +116,23 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 				return err
 			}
 			fmt.Fprintf(stdout, "The name of %q is now %q.\n", *name, *displayName)
-			if *selfReg == "" {
-				return nil
+		}
+		if *onboarding != "" {
+			changed, err := store.SetOnboarding(ctx, *name, *onboarding)
+			if err != nil {
+				return err
 			}
+			fmt.Fprintf(stdout, "Onboarding of %q %s %s: %s.\n", *name, map[bool]string{true: "is now", false: "was already"}[changed], *onboarding, onboardingMeaning(*onboarding))
+		}
+		if *userNameFormat != "" {
+			changed, err := store.SetUserNameFormat(ctx, *name, *userNameFormat)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "The userName format of %q %s %s.\n", *name, map[bool]string{true: "is now", false: "was already"}[changed], *userNameFormat)
+		}
+		if *selfReg == "" {
+			return nil
 		}
 		changed, err := store.SetSelfRegistration(ctx, *name, on)
 		if err != nil {
@@ -127,7 +156,8 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "organization:       %s\nname:               %s\nself-registration:  %s\n", *name, settings.DisplayName, map[bool]string{true: "on", false: "off"}[settings.SelfRegistration])
+		fmt.Fprintf(stdout, "organization:       %s\nname:               %s\nself-registration:  %s\nonboarding:         %s\nuserName format:    %s\n",
+			*name, settings.DisplayName, map[bool]string{true: "on", false: "off"}[settings.SelfRegistration], settings.OnboardingPolicy(), settings.UserNameRule())
 		return nil
 	}
 	created, err := store.CreateOrg(ctx, *name)
@@ -158,6 +188,14 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stdout, "Invited %s to be an owner of its console (mail: %s).\n", *ownerEmail, where)
 	}
 	return nil
+}
+
+// onboardingMeaning says what an onboarding policy does, for the CLI's answer.
+func onboardingMeaning(policy string) string {
+	if policy == resources.OnboardingInvite {
+		return "customers created without passwordSetup are emailed an invitation (when they have an address)"
+	}
+	return "customers created without passwordSetup get no mail (accountState noPassword)"
 }
 
 // cliOwner is the command line acting as an owner: whoever can run scimd

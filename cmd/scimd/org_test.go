@@ -95,3 +95,42 @@ func TestRunSelfRegistrationSetting(t *testing.T) {
 		}
 	})
 }
+
+func TestOrgOnboardingAndUserNameFormat(t *testing.T) {
+	url := redistest.Start(t)
+	mustAdmin(t, url, "org", "create", "--name", "acme")
+	out := mustAdmin(t, url, "org", "show", "--name", "acme")
+	if !strings.Contains(out, "onboarding:         none") || !strings.Contains(out, "userName format:    email") {
+		t.Errorf("org show of a new organization =\n%s\nwant onboarding none, userName format email", out)
+	}
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--onboarding", "invite"}, `Onboarding of "acme" is now invite: customers created without passwordSetup are emailed an invitation`},
+		{[]string{"--onboarding", "invite"}, `Onboarding of "acme" was already invite`},
+		{[]string{"--username-format", "any"}, `The userName format of "acme" is now any.`},
+		{[]string{"--onboarding", "none", "--username-format", "any"}, `Onboarding of "acme" is now none: customers created without passwordSetup get no mail`},
+	}
+	for _, s := range steps {
+		args := append([]string{"org", "set", "--name", "acme"}, s.args...)
+		if out := mustAdmin(t, url, args...); !strings.Contains(out, s.want) {
+			t.Errorf("scimd %s =\n%s\nwant %q", strings.Join(args, " "), out, s.want)
+		}
+	}
+	out = mustAdmin(t, url, "org", "show", "--name", "acme")
+	if !strings.Contains(out, "onboarding:         none") || !strings.Contains(out, "userName format:    any") {
+		t.Errorf("org show =\n%s\nwant onboarding none, userName format any", out)
+	}
+	for want, args := range map[string][]string{
+		"invalid --onboarding":      {"org", "set", "--name", "acme", "--onboarding", "always"},
+		"invalid --username-format": {"org", "set", "--name", "acme", "--username-format", "login"},
+	} {
+		if _, err := admin(t, url, args...); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("scimd %s = %v, want an error saying %q", strings.Join(args, " "), err, want)
+		}
+	}
+	if out := mustAdmin(t, url, "audit", "--org", "acme"); strings.Count(out, "onboarding") != 2 || strings.Count(out, "userNameFormat") != 1 {
+		t.Errorf("audit = \n%s\nwant 2 onboarding and 1 userNameFormat changes", out)
+	}
+}

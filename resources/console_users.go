@@ -2,10 +2,11 @@ package resources
 
 import "context"
 
-// CheckUserName reports why name cannot be a new customer's userName: it
-// must be a bare email address (the rule [Users.Create] applies), so that a
+// CheckUserName reports why name cannot be a new customer's userName in an
+// organization whose userNameFormat is format: a bare email address, or
+// under "any" a PRECIS username (the rule [Users.Create] applies), so that a
 // form can say so next to its field before anything is created.
-func CheckUserName(name string) error { return checkEmail(name) }
+func CheckUserName(name, format string) error { return checkUserName(name, format) }
 
 // HasPassword reports whether the customer id has a password: whether
 // [Users.ResendInvitation] would send them a password reset rather than an

@@ -8,12 +8,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim/notify"
 	"github.com/scimd/scimd/scim/web"
 )
 
-// The owners' Settings: the organization's name and self-registration
-// (General), API tokens, administrators and the audit trail, one tab each.
+// The owners' Settings: the organization's name, self-registration, the
+// onboarding policy and the userName format (General), API tokens, administrators and the audit trail, one tab each.
 // Every page and form is owners only: ownerOnly answers a collaborator 403
 // before anything is read or written, and the domain services check again.
 
@@ -42,6 +43,8 @@ func (h *Handler) settingsRoutes() {
 	h.mux.HandleFunc("GET "+base+"settings", owner(h.settingsGeneral))
 	h.mux.HandleFunc("POST "+base+"settings/name", ownerForm(h.setOrgName))
 	h.mux.HandleFunc("POST "+base+"settings/registration", ownerForm(h.setRegistration))
+	h.mux.HandleFunc("POST "+base+"settings/onboarding", ownerForm(h.setOnboarding))
+	h.mux.HandleFunc("POST "+base+"settings/usernames", ownerForm(h.setUserNameFormat))
 
 	h.mux.HandleFunc("GET "+base+"settings/tokens", owner(h.tokens))
 	h.mux.HandleFunc("POST "+base+"settings/tokens", ownerForm(h.createToken))
@@ -112,6 +115,32 @@ type generalData struct {
 	// RegisterLink is the customers' registration page, to share while
 	// self-registration is on.
 	RegisterLink copyField
+	// Onboarding and UserNameFormats are the radio buttons of those
+	// settings, the current one checked.
+	Onboarding, UserNameFormats []userMethod
+}
+
+// onboardingWords and userNameFormatWords are the settings' choices as the
+// page names them.
+var (
+	onboardingWords = []userMethod{
+		{Value: resources.OnboardingNone, Label: "Send nothing: they sign in through your identity provider (their account reads “no password” until someone invites them)"},
+		{Value: resources.OnboardingInvite, Label: "Email them an invitation to set their own password (when they have an email address)"},
+	}
+	userNameFormatWords = []userMethod{
+		{Value: schemas.UserNameFormatEmail, Label: "Email address: the username is the customer's email"},
+		{Value: schemas.UserNameFormatAny, Label: "Any login (an Okta login, an employee number): mail goes to the customer's email addresses"},
+	}
+)
+
+// checked returns choices with the one of value checked.
+func checked(choices []userMethod, value string) []userMethod {
+	out := make([]userMethod, len(choices))
+	for i, c := range choices {
+		c.Checked = c.Value == value
+		out[i] = c
+	}
+	return out
 }
 
 // copyField is a readonly value to copy: a token's secret, a URL. The copy
@@ -138,6 +167,8 @@ func (h *Handler) generalPage(w http.ResponseWriter, r *http.Request, c *call, s
 		SelfRegistration: s.SelfRegistration,
 		RegisterLink: copyField{ID: "registration-link", Label: "Registration link to share with your customers",
 			Value: notify.NewLinks(h.cfg.BaseURL).Page(notify.Register, c.Org)},
+		Onboarding:      checked(onboardingWords, s.OnboardingPolicy()),
+		UserNameFormats: checked(userNameFormatWords, s.UserNameRule()),
 	}}
 	if nameErr != "" {
 		v.Problems = []problem{{Field: "displayName", Text: nameErr}}
@@ -190,6 +221,44 @@ func (h *Handler) setRegistration(w http.ResponseWriter, r *http.Request, c *cal
 		return
 	}
 	h.redirect(w, r, c, "settings", "Self-registration is off: customers can no longer register themselves.")
+}
+
+// setOnboarding sets what customers created without passwordSetup get.
+func (h *Handler) setOnboarding(w http.ResponseWriter, r *http.Request, c *call) {
+	v := r.PostFormValue("onboarding")
+	if _, err := resources.ParseOnboarding(v); err != nil {
+		h.message(w, r, c, http.StatusBadRequest, "Form not accepted", []string{"Choose what customers created by your identity provider get. Nothing was changed."},
+			&link{Href: c.url("settings"), Text: "Back to the settings"})
+		return
+	}
+	if err := h.svc.Orgs.SetOnboarding(r.Context(), c.Org, c.Admin, v); err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	if v == resources.OnboardingInvite {
+		h.redirect(w, r, c, "settings", "Customers created without a password method are now emailed an invitation.")
+		return
+	}
+	h.redirect(w, r, c, "settings", "Customers created without a password method now get no email.")
+}
+
+// setUserNameFormat sets the rule of new usernames.
+func (h *Handler) setUserNameFormat(w http.ResponseWriter, r *http.Request, c *call) {
+	v := r.PostFormValue("userNameFormat")
+	if _, err := resources.ParseUserNameFormat(v); err != nil {
+		h.message(w, r, c, http.StatusBadRequest, "Form not accepted", []string{"Choose what a username is. Nothing was changed."},
+			&link{Href: c.url("settings"), Text: "Back to the settings"})
+		return
+	}
+	if err := h.svc.Orgs.SetUserNameFormat(r.Context(), c.Org, c.Admin, v); err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	if v == schemas.UserNameFormatAny {
+		h.redirect(w, r, c, "settings", "New usernames may be any login; existing ones stay as they are.")
+		return
+	}
+	h.redirect(w, r, c, "settings", "New usernames must be email addresses; existing ones stay as they are.")
 }
 
 // sentence capitalizes a domain error's detail and ends it with a full

@@ -60,7 +60,8 @@ type customer struct {
 	// State is the account state in words (see userStateWords).
 	State  string
 	Active bool
-	// AccountState is the customer extension's accountState.
+	// AccountState is the customer's onboarding state: the customer
+	// extension's accountState, or while disabled the one it returns to.
 	AccountState string
 	// Setup is how the password was to be set, in words.
 	Setup             string
@@ -91,7 +92,7 @@ func customerOf(r resources.Resource) (customer, error) {
 	active, ok := resources.ParseBool(a["active"])
 	c := customer{
 		ID: r.ID, Email: str(a, "userName"), GivenName: str(name, "givenName"), FamilyName: str(name, "familyName"),
-		Active: active || !ok, AccountState: str(ext, "accountState"),
+		Active: active || !ok, AccountState: resources.AccountState(r),
 		Groups: r.Groups, Version: r.Version, Created: r.Created, Modified: r.Modified,
 	}
 	c.State = userStateWords(c.AccountState, c.Active)
@@ -123,6 +124,8 @@ func userStateWords(state string, active bool) string {
 		return "Must change password"
 	case schemas.AccountStatePendingConfirmation:
 		return "Pending confirmation"
+	case schemas.AccountStateNoPassword:
+		return "No password"
 	}
 	return "Active"
 }

@@ -50,7 +50,7 @@ type userMethod struct {
 const userTempPasswordHint = "At least 8 characters, and hard to guess: not the customer's email address or name, " +
 	"not a common password or a word with a number. Give it to the customer yourself: they must change it when they first sign in."
 
-func newUserPage(email, given, family, method string, errs map[string]string) newUserData {
+func newUserPage(format, userName, email, given, family, method string, errs map[string]string) newUserData {
 	fs := []web.Field{
 		{ID: "email", Name: "email", Type: "email", Label: "Email (username)", Value: email, Autocomplete: "off", MaxLength: 254,
 			Hint:  "This email address is the customer's username. A username is unique in the organization, and it can never be changed once the customer is created.",
@@ -58,12 +58,22 @@ func newUserPage(email, given, family, method string, errs map[string]string) ne
 		{ID: "givenName", Name: "givenName", Type: "text", Label: "First name", Value: given, Autocomplete: "off", MaxLength: maxUserNameLen, Error: errs["givenName"]},
 		{ID: "familyName", Name: "familyName", Type: "text", Label: "Last name", Value: family, Autocomplete: "off", MaxLength: maxUserNameLen, Error: errs["familyName"]},
 	}
+	if format == schemas.UserNameFormatAny {
+		// The organization's usernames are logins: the email is a field
+		// of its own, which an invitation needs.
+		login := web.Field{ID: "userName", Name: "userName", Type: "text", Label: "Username", Value: userName, Autocomplete: "off", MaxLength: 254,
+			Hint:  "The customer's login, such as an employee number: letters, digits and punctuation, no spaces. A username is unique in the organization, and it can never be changed once the customer is created.",
+			Error: errs["userName"]}
+		fs[0].Label, fs[0].Optional = "Email", true
+		fs[0].Hint = "Where the customer's mail goes, such as an invitation: required to invite them."
+		fs = append([]web.Field{login}, fs...)
+	}
 	pw := web.Field{ID: "password", Name: "password", Type: "password", Label: "Temporary password", Autocomplete: "new-password",
 		Hint: userTempPasswordHint, Error: errs["password"], MaxLength: resources.MaxPasswordLength}
 	d := newUserData{Fields: fs, Method: method, MethodError: errs["method"], Password: pw, Suggestion: userPasswordSuggestion()}
-	// The focus goes to the first field in error, else to the email.
+	// The focus goes to the first field in error, else to the first field.
 	switch {
-	case errs["email"] != "", errs["givenName"] != "", errs["familyName"] != "":
+	case errs["userName"] != "", errs["email"] != "", errs["givenName"] != "", errs["familyName"] != "":
 		focusFirstError(d.Fields)
 	case errs["method"] != "":
 		d.MethodFocus = true
@@ -80,23 +90,52 @@ func newUserPage(email, given, family, method string, errs map[string]string) ne
 
 // newUserForm is step 1.
 func (h *Handler) newUserForm(w http.ResponseWriter, r *http.Request, c *call) {
+	format, err := h.svc.Users.UserNameFormat(r.Context(), c.Org)
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
 	h.page(w, r, c, http.StatusOK, "users-new", view{Title: "New customer", Nav: "users",
-		Data: newUserPage("", "", "", schemas.PasswordSetupInvite, nil)})
+		Data: newUserPage(format, "", "", "", "", schemas.PasswordSetupInvite, nil)})
 }
 
 // newUser checks step 1 whole (nothing is created while anything is
 // wrong, and the form comes back with what was typed, the password
 // aside), then creates the customer and moves on to step 2.
 func (h *Handler) newUser(w http.ResponseWriter, r *http.Request, c *call) {
+	format, err := h.svc.Users.UserNameFormat(r.Context(), c.Org)
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	given, family := strings.TrimSpace(r.PostFormValue("givenName")), strings.TrimSpace(r.PostFormValue("familyName"))
 	method, password := r.PostFormValue("method"), resources.Secret(r.PostFormValue("password"))
 	errs := map[string]string{}
-	switch {
-	case email == "":
-		errs["email"] = "Enter the customer's email address."
-	case len(email) > 254 || resources.CheckUserName(email) != nil:
-		errs["email"] = "Enter an email address such as jane@example.com."
+	// userName is the username as typed, and nameField the field that
+	// holds it: the email, unless the organization's usernames are logins.
+	userName, nameField := email, "email"
+	if format == schemas.UserNameFormatAny {
+		userName, nameField = strings.TrimSpace(r.PostFormValue("userName")), "userName"
+		switch {
+		case userName == "":
+			errs["userName"] = "Enter the customer's username."
+		case resources.CheckUserName(userName, format) != nil:
+			errs["userName"] = "Enter a username of letters, digits and punctuation, without spaces (" + detail(resources.CheckUserName(userName, format)) + ")."
+		}
+		switch {
+		case email == "" && method == schemas.PasswordSetupInvite:
+			errs["email"] = "Enter the customer's email address: the invitation goes there."
+		case email != "" && (len(email) > 254 || resources.CheckUserName(email, schemas.UserNameFormatEmail) != nil):
+			errs["email"] = "Enter an email address such as jane@example.com."
+		}
+	} else {
+		switch {
+		case email == "":
+			errs["email"] = "Enter the customer's email address."
+		case len(email) > 254 || resources.CheckUserName(email, format) != nil:
+			errs["email"] = "Enter an email address such as jane@example.com."
+		}
 	}
 	if e := checkUserName("first name", given); e != "" {
 		errs["givenName"] = e
@@ -118,21 +157,25 @@ func (h *Handler) newUser(w http.ResponseWriter, r *http.Request, c *call) {
 		method = ""
 	}
 	status := http.StatusBadRequest
-	if errs["email"] == "" {
-		taken, err := h.userNameTaken(r, c, email)
+	taken := "A customer with this email address already exists. Usernames are unique in the organization."
+	if nameField == "userName" {
+		taken = "A customer with this username already exists. Usernames are unique in the organization."
+	}
+	if errs[nameField] == "" {
+		exists, err := h.userNameTaken(r, c, userName)
 		if err != nil {
 			h.failed(w, r, c, err)
 			return
 		}
-		if taken {
-			errs["email"] = "A customer with this email address already exists. Usernames are unique in the organization."
+		if exists {
+			errs[nameField] = taken
 			if len(errs) == 1 {
 				status = http.StatusConflict
 			}
 		}
 	}
 	form := func(status int, alert string) {
-		d := newUserPage(email, given, family, method, errs)
+		d := newUserPage(format, userName, email, given, family, method, errs)
 		ps := fieldProblems(d.Fields...)
 		if errs["method"] != "" {
 			ps = append(ps, problem{Field: "method-" + schemas.PasswordSetupInvite, Text: errs["method"]})
@@ -146,9 +189,12 @@ func (h *Handler) newUser(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	body := map[string]any{
 		"schemas":               []any{schemas.UserURN, schemas.CustomerUserURN},
-		"userName":              email,
+		"userName":              userName,
 		"name":                  map[string]any{"givenName": given, "familyName": family},
 		schemas.CustomerUserURN: map[string]any{"passwordSetup": method},
+	}
+	if email != "" && email != userName {
+		body["emails"] = []any{map[string]any{"value": email, "type": "work", "primary": true}}
 	}
 	if method == schemas.PasswordSetupTemporaryPassword {
 		body["password"] = password.Reveal()
@@ -156,7 +202,7 @@ func (h *Handler) newUser(w http.ResponseWriter, r *http.Request, c *call) {
 	res, err := h.svc.Users.Create(r.Context(), c.Org, body)
 	switch {
 	case resources.ErrorCode(err) == resources.Uniqueness:
-		errs["email"] = "A customer with this email address already exists. Usernames are unique in the organization."
+		errs[nameField] = taken
 		form(http.StatusConflict, "")
 		return
 	case userError(err):

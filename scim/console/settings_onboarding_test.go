@@ -1,0 +1,67 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// TestSettingsOnboardingAndUserNames: owners choose the onboarding policy
+// and the userName format on the General tab; the New customer form then
+// follows the userName rule.
+func TestSettingsOnboardingAndUserNames(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		owner := e.admin("boss@acme.com", resources.RoleOwner)
+		collab := e.admin("helper@acme.com", resources.RoleCollaborator)
+		owner.get(owner.console("settings")).must(t, http.StatusOK, "Customers from your identity provider",
+			`id="onboarding-none" name="onboarding" value="none" checked`, `id="usernames-email" name="userNameFormat" value="email" checked`)
+
+		collab.submit("settings/onboarding", url.Values{"onboarding": {"invite"}}).must(t, http.StatusForbidden)
+		collab.submit("settings/usernames", url.Values{"userNameFormat": {"any"}}).must(t, http.StatusForbidden)
+		owner.submit("settings/onboarding", url.Values{"onboarding": {"sometimes"}}).must(t, http.StatusBadRequest, "Nothing was changed")
+		owner.submit("settings/usernames", url.Values{"userNameFormat": {"login"}}).must(t, http.StatusBadRequest, "Nothing was changed")
+		if s := e.orgSettings(); s.Onboarding != "" || s.UserNameFormat != "" {
+			t.Fatalf("settings after refused forms = %+v, want none set", s)
+		}
+
+		owner.submit("settings/onboarding", url.Values{"onboarding": {"invite"}}).
+			must(t, http.StatusOK, "now emailed an invitation", `id="onboarding-invite" name="onboarding" value="invite" checked`)
+		owner.submit("settings/usernames", url.Values{"userNameFormat": {"any"}}).
+			must(t, http.StatusOK, "New usernames may be any login", `id="usernames-any" name="userNameFormat" value="any" checked`)
+		if s := e.orgSettings(); s.Onboarding != "invite" || s.UserNameFormat != "any" {
+			t.Errorf("settings = %+v, want invite and any", s)
+		}
+
+		// The New customer form: a username field and an email field, which
+		// an invitation needs.
+		b := owner
+		b.get(b.console("users/new")).must(t, http.StatusOK, `<label for="userName">Username</label>`, "employee number").
+			lacks(t, "Email (username)")
+		form := func(userName, email, method, password string) url.Values {
+			v := newUserForm(email, "Ada", "Lovelace", method, password)
+			v.Set("userName", userName)
+			return v
+		}
+		b.submit("users/new", form("EMP 7", "ada@example.com", "invite", "")).must(t, http.StatusBadRequest, "without spaces")
+		b.submit("users/new", form("EMP-7", "", "invite", "")).must(t, http.StatusBadRequest, "the invitation goes there")
+		p := b.submit("users/new", form("EMP-7", "ada@example.com", "invite", "")).must(t, http.StatusOK, "Customer created.", "Step 2 of 2")
+		u := e.user(idInURL(t, p.url))
+		if u["userName"] != "EMP-7" {
+			t.Errorf("created userName = %v, want EMP-7", u["userName"])
+		}
+		if last := e.mail.Last(t); last.To != "ada@example.com" {
+			t.Errorf("invitation to %q, want ada@example.com", last.To)
+		}
+		b.submit("users/new", form("emp-7", "", "temporaryPassword", tempPassword)).must(t, http.StatusConflict, "A customer with this username already exists")
+		p = b.submit("users/new", form("EMP-8", "", "temporaryPassword", tempPassword)).must(t, http.StatusOK, "Customer created.")
+		if u := e.user(idInURL(t, p.url)); u["emails"] != nil {
+			t.Errorf("a customer without email got emails %v", u["emails"])
+		}
+
+		// Back to email usernames: the form is the usual one again.
+		owner.submit("settings/usernames", url.Values{"userNameFormat": {"email"}}).must(t, http.StatusOK, "must be email addresses")
+		b.get(b.console("users/new")).must(t, http.StatusOK, "Email (username)").lacks(t, `<label for="userName">`)
+	})
+}

@@ -141,8 +141,9 @@ func (o *Orgs) SetDisplayName(ctx context.Context, org string, actor Admin, name
 }
 
 // CreateToken creates an API token with role and returns its secret, which
-// is shown this once.
-func (o *Orgs) CreateToken(ctx context.Context, org string, actor Admin, name string, role Role) (Secret, error) {
+// is shown this once. onboarding, when not "", overrides the organization's
+// onboarding policy for the customers the token creates.
+func (o *Orgs) CreateToken(ctx context.Context, org string, actor Admin, name string, role Role, onboarding string) (Secret, error) {
 	if err := requireOwner(actor, "manage API tokens"); err != nil {
 		return "", err
 	}
@@ -153,8 +154,13 @@ func (o *Orgs) CreateToken(ctx context.Context, org string, actor Admin, name st
 	if !role.Valid() {
 		return "", Errorf(InvalidValue, "role %q: want owner, collaborator or reader", role)
 	}
+	if onboarding != "" {
+		if _, err := ParseOnboarding(onboarding); err != nil {
+			return "", err
+		}
+	}
 	secret := NewTokenSecret()
-	t := Token{Org: org, Name: name, Role: role, Hash: HashToken(secret), Created: time.Now().UTC()}
+	t := Token{Org: org, Name: name, Role: role, Hash: HashToken(secret), Created: time.Now().UTC(), Onboarding: onboarding}
 	if err := o.store.CreateToken(ctx, t); err != nil {
 		return "", err
 	}

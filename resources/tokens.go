@@ -36,6 +36,11 @@ type Token struct {
 	Role    Role      `json:"role"`
 	Hash    string    `json:"hash"`
 	Created time.Time `json:"created"`
+	// Onboarding, when set, overrides the organization's onboarding policy
+	// for the customers this token creates ([OnboardingInvite],
+	// [OnboardingNone]): one organization may connect an identity provider
+	// whose customers are invited and an HR system whose are not.
+	Onboarding string `json:"onboarding,omitempty"`
 	// LastUsed is about when the token last authenticated a request (zero:
 	// never); kept apart from the token, not in its JSON.
 	LastUsed time.Time `json:"-"`
@@ -47,6 +52,9 @@ type Principal struct {
 	Role Role
 	// Name is the token's name, used in logs and the audit trail.
 	Name string
+	// Onboarding is the token's override of the onboarding policy ("":
+	// the organization's).
+	Onboarding string
 }
 
 // Secret is a string that must never be logged.

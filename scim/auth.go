@@ -94,7 +94,7 @@ func (a *authenticator) forget(org, name string) {
 }
 
 func toPrincipal(t resources.Token) resources.Principal {
-	return resources.Principal{Org: t.Org, Role: t.Role, Name: t.Name}
+	return resources.Principal{Org: t.Org, Role: t.Role, Name: t.Name, Onboarding: t.Onboarding}
 }
 
 // requireAuth authenticates every request, applies the abuse limits (see
@@ -137,6 +137,7 @@ func (h *Handler) requireAuth(next http.Handler) http.Handler {
 			return resources.Errorf(resources.Forbidden, "role %q may only read; this needs an owner or collaborator token", p.Role)
 		}
 		ctx := context.WithValue(r.Context(), principalKey{}, p)
+		ctx = resources.WithOnboarding(ctx, p.Onboarding) // the token's override of the organization's policy
 		next.ServeHTTP(w, r.WithContext(resources.WithActor(ctx, resources.TokenActor(p.Name))))
 		return nil
 	})

@@ -318,3 +318,56 @@ func TestUserNameFormatAny(t *testing.T) {
 		a.do("POST", "/Users", ownerToken, user("EMP-004", nil)).must(t, http.StatusBadRequest)
 	})
 }
+
+// TestOnboardingPerToken: a token created with its own onboarding policy
+// applies it to the customers it creates, whatever the organization's.
+func TestOnboardingPerToken(t *testing.T) {
+	onboardingStores(t, func(t *testing.T, a *api, users *resources.Users, mails mailbox) {
+		mint := func(name, onboarding string) string {
+			r := a.send("POST", scim.AdminPath, "Bearer "+ownerToken, map[string]any{"name": name, "role": "collaborator", "onboarding": onboarding}).must(t, http.StatusCreated)
+			if r.body["onboarding"] != onboarding {
+				t.Errorf("created token answers onboarding %v, want %q", r.body["onboarding"], onboarding)
+			}
+			return str(r.body, "token")
+		}
+		entra, hr := mint("entra", "invite"), mint("hr", "none")
+		a.send("POST", scim.AdminPath, "Bearer "+ownerToken, map[string]any{"name": "x", "role": "reader", "onboarding": "maybe"}).
+			scimError(t, http.StatusBadRequest, "invalidValue", `onboarding "maybe"`)
+		r := a.send("GET", scim.AdminPath, "Bearer "+ownerToken, nil).must(t, http.StatusOK)
+		if !strings.Contains(r.raw, `"name":"entra","role":"collaborator"`) || !strings.Contains(r.raw, `"onboarding":"invite"`) {
+			t.Errorf("token list does not show the override: %s", r.raw)
+		}
+
+		state := func(token, userName string) string {
+			return accountStateOf(a.do("POST", "/Users", token, user(userName, nil)).must(t, http.StatusCreated))
+		}
+		if got := state(entra, "e1@example.com"); got != "pendingInvitation" {
+			t.Errorf("created by the invite token under the organization's none: %q, want pendingInvitation", got)
+		}
+		if got := state(hr, "h1@example.com"); got != "noPassword" {
+			t.Errorf("created by the none token: %q, want noPassword", got)
+		}
+		a.setting(t, ownerToken, map[string]any{"onboarding": "invite"}).must(t, http.StatusOK)
+		if got := state(hr, "h2@example.com"); got != "noPassword" {
+			t.Errorf("created by the none token under the organization's invite: %q, want noPassword", got)
+		}
+		if got := state(collabToken, "c1@example.com"); got != "pendingInvitation" {
+			t.Errorf("created by a token without override under invite: %q, want pendingInvitation", got)
+		}
+		// Through /Bulk too.
+		bulk := map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:BulkRequest"}, "Operations": []any{
+			map[string]any{"method": "POST", "path": "/Users", "bulkId": "u", "data": user("b1@example.com", nil)}}}
+		a.do("POST", "/Bulk", hr, bulk).must(t, http.StatusOK)
+		r = a.do("GET", "/Users?filter="+q(`userName eq "b1@example.com"`), ownerToken, nil).must(t, http.StatusOK)
+		if got := str(r.body, "Resources", 0, customerURN, "accountState"); got != "noPassword" {
+			t.Errorf("created through /Bulk by the none token: %q, want noPassword", got)
+		}
+		to := map[string]bool{}
+		for _, m := range mails.Messages() {
+			to[m.To] = true
+		}
+		if !to["e1@example.com"] || !to["c1@example.com"] || to["h1@example.com"] || to["h2@example.com"] || to["b1@example.com"] {
+			t.Errorf("invitations went to %v, want e1 and c1 only", to)
+		}
+	})
+}

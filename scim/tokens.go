@@ -28,10 +28,13 @@ type tokenInfo struct {
 	Role    resources.Role `json:"role"`
 	Created time.Time      `json:"created"`
 	Token   string         `json:"token,omitempty"`
+	// Onboarding is the token's override of the organization's onboarding
+	// policy, when it has one.
+	Onboarding string `json:"onboarding,omitempty"`
 }
 
 // The owners' token API: GET lists the organization's tokens, POST
-// {"name","role"} creates one and shows its secret once, DELETE .../{name}
+// {"name","role"[,"onboarding"]} creates one and shows its secret once, DELETE .../{name}
 // revokes one (running servers stop accepting it within their token cache
 // time). Only owners may use it (requireOwner); every change is in the
 // organization's change log.
@@ -56,7 +59,7 @@ func (h *Handler) listTokens(admin tokenAdmin) handlerFunc {
 		}
 		out := make([]tokenInfo, len(list))
 		for i, t := range list {
-			out[i] = tokenInfo{Name: t.Name, Role: t.Role, Created: t.Created}
+			out[i] = tokenInfo{Name: t.Name, Role: t.Role, Created: t.Created, Onboarding: t.Onboarding}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
 		return nil
@@ -74,6 +77,9 @@ func (h *Handler) createToken(admin tokenAdmin) handlerFunc {
 		var req struct {
 			Name string         `json:"name"`
 			Role resources.Role `json:"role"`
+			// Onboarding overrides the organization's policy for the
+			// customers this token creates (optional).
+			Onboarding string `json:"onboarding"`
 		}
 		if err := json.Unmarshal(data, &req); err != nil {
 			return resources.Errorf(resources.InvalidSyntax, "send {\"name\": \"…\", \"role\": \"owner|collaborator|reader\"}")
@@ -82,13 +88,19 @@ func (h *Handler) createToken(admin tokenAdmin) handlerFunc {
 		if !req.Role.Valid() {
 			return resources.Errorf(resources.InvalidValue, "role %q: want owner, collaborator or reader", req.Role)
 		}
+		if req.Onboarding != "" {
+			if _, err := resources.ParseOnboarding(req.Onboarding); err != nil {
+				return err
+			}
+		}
 		secret := resources.NewTokenSecret()
-		t := resources.Token{Org: principal(r.Context()).Org, Name: req.Name, Role: req.Role, Hash: resources.HashToken(secret), Created: time.Now().UTC()}
+		t := resources.Token{Org: principal(r.Context()).Org, Name: req.Name, Role: req.Role, Hash: resources.HashToken(secret), Created: time.Now().UTC(),
+			Onboarding: req.Onboarding}
 		if err := admin.CreateToken(r.Context(), t); err != nil {
 			return err
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusCreated, tokenInfo{Name: t.Name, Role: t.Role, Created: t.Created, Token: secret.Reveal()})
+		writeJSON(w, http.StatusCreated, tokenInfo{Name: t.Name, Role: t.Role, Created: t.Created, Token: secret.Reveal(), Onboarding: t.Onboarding})
 		return nil
 	}
 }

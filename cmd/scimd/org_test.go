@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/backend/redistest"
 )
 
@@ -132,5 +133,31 @@ func TestOrgOnboardingAndUserNameFormat(t *testing.T) {
 	}
 	if out := mustAdmin(t, url, "audit", "--org", "acme"); strings.Count(out, "onboarding") != 2 || strings.Count(out, "userNameFormat") != 1 {
 		t.Errorf("audit = \n%s\nwant 2 onboarding and 1 userNameFormat changes", out)
+	}
+}
+
+func TestTokenCreateOnboarding(t *testing.T) {
+	url := redistest.Start(t)
+	mustAdmin(t, url, "org", "create", "--name", "acme")
+	mustAdmin(t, url, "token", "create", "--org", "acme", "--name", "hr", "--onboarding", "none")
+	mustAdmin(t, url, "token", "create", "--org", "acme", "--name", "entra", "--onboarding", "invite")
+	if _, err := admin(t, url, "token", "create", "--org", "acme", "--name", "x", "--onboarding", "yes"); err == nil || !strings.Contains(err.Error(), "invalid --onboarding") {
+		t.Errorf("token create --onboarding yes = %v, want invalid --onboarding", err)
+	}
+	store, err := backend.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ts, err := store.ListTokens(t.Context(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, tok := range ts {
+		got[tok.Name] = tok.Onboarding
+	}
+	if got["hr"] != "none" || got["entra"] != "invite" || got["initial-owner"] != "" || len(got) != 3 {
+		t.Errorf("tokens' onboarding = %v", got)
 	}
 }

@@ -20,6 +20,8 @@ const cliActor = "cli"
 
 const tokenUsage = `usage:
   scimd token create --org ORG --role owner|collaborator|reader --name NAME   mint a token (printed once)
+                     [--onboarding invite|none]                            the customers it creates without passwordSetup:
+                                                                           invited or not, whatever the organization's policy
   scimd token list   --org ORG                                               list tokens: name, role, created
   scimd token revoke --org ORG --name NAME                                   revoke a token
 each takes --redis-url (default $SCIM_REDIS_URL)`
@@ -33,11 +35,12 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	fs.SetOutput(io.Discard)
 	org := fs.String("org", defaultOrg, "organization")
 	redisURL := fs.String("redis-url", getenv("SCIM_REDIS_URL"), "Redis URL")
-	var role, name *string
+	var role, name, onboarding *string
 	switch args[0] {
 	case "create":
 		role = fs.String("role", string(resources.RoleCollaborator), "owner, collaborator or reader")
 		name = fs.String("name", "", "a name for the token, unique in the organization, shown in logs and the audit trail")
+		onboarding = fs.String("onboarding", "", "invite or none: overrides the organization's onboarding policy for the customers this token creates")
 	case "revoke":
 		name = fs.String("name", "", "the token's name")
 	case "list":
@@ -53,6 +56,11 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	if role != nil && !resources.Role(*role).Valid() {
 		return fmt.Errorf("invalid --role %q: want owner, collaborator or reader", *role)
 	}
+	if onboarding != nil && *onboarding != "" {
+		if _, err := resources.ParseOnboarding(*onboarding); err != nil {
+			return fmt.Errorf("invalid --onboarding: %w", err)
+		}
+	}
 	store, err := openAdminStore(ctx, *redisURL)
 	if err != nil {
 		return err
@@ -66,7 +74,7 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 		}
 		secret := resources.NewTokenSecret()
 		if err := store.CreateToken(ctx, resources.Token{Org: *org, Name: *name, Role: resources.Role(*role),
-			Hash: resources.HashToken(secret), Created: time.Now().UTC()}); err != nil {
+			Hash: resources.HashToken(secret), Created: time.Now().UTC(), Onboarding: *onboarding}); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, secret.Reveal())

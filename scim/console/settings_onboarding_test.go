@@ -65,3 +65,30 @@ func TestSettingsOnboardingAndUserNames(t *testing.T) {
 		b.get(b.console("users/new")).must(t, http.StatusOK, "Email (username)").lacks(t, `<label for="userName">`)
 	})
 }
+
+// TestTokenOnboardingOverride: a token created in the console may override
+// the organization's onboarding policy.
+func TestTokenOnboardingOverride(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		owner := e.admin("boss@acme.com", resources.RoleOwner)
+		owner.get(owner.console("settings/tokens")).must(t, http.StatusOK, "Customers it creates without a password method", `<option value="" selected>`)
+		owner.submit("settings/tokens", url.Values{"name": {"hr"}, "role": {"collaborator"}, "onboarding": {"none"}}).must(t, http.StatusCreated)
+		owner.submit("settings/tokens", url.Values{"name": {"entra"}, "role": {"collaborator"}, "onboarding": {"invite"}}).must(t, http.StatusCreated)
+		owner.submit("settings/tokens", url.Values{"name": {"plain"}, "role": {"collaborator"}}).must(t, http.StatusCreated)
+		owner.submit("settings/tokens", url.Values{"name": {"odd"}, "role": {"collaborator"}, "onboarding": {"sometimes"}}).must(t, http.StatusBadRequest, "onboarding")
+		got := map[string]string{}
+		ts, err := e.store.ListTokens(t.Context(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range ts {
+			got[tok.Name] = tok.Onboarding
+		}
+		if got["hr"] != "none" || got["entra"] != "invite" || got["plain"] != "" {
+			t.Errorf("tokens' onboarding = %v, want hr none, entra invite, plain none set", got)
+		}
+		if _, ok := got["odd"]; ok {
+			t.Errorf("a token with an invalid onboarding was created")
+		}
+	})
+}

@@ -20,6 +20,8 @@ type tokensData struct {
 	Name      web.Field
 	Roles     []option
 	RoleError string
+	// Onboarding are the choices of the token's onboarding override.
+	Onboarding []option
 }
 
 // tokenRoles are the roles a new token may have, as the form offers them:
@@ -53,6 +55,10 @@ func (h *Handler) tokensPage(w http.ResponseWriter, r *http.Request, c *call, st
 			Autofocus: nameErr != "", Autocomplete: "off"},
 		Roles:     tokenRoles(role),
 		RoleError: roleErr,
+		Onboarding: options(r.PostFormValue("onboarding"),
+			option{Value: "", Label: "As the organization's setting (General)"},
+			option{Value: resources.OnboardingInvite, Label: "Email them an invitation"},
+			option{Value: resources.OnboardingNone, Label: "Send nothing"}),
 	}}
 	if nameErr != "" {
 		v.Problems = append(v.Problems, problem{Field: "token-name", Text: nameErr})
@@ -87,7 +93,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, c *call) {
 		h.tokensPage(w, r, c, http.StatusBadRequest, name, role, nameErr, roleErr)
 		return
 	}
-	secret, err := h.svc.Orgs.CreateToken(r.Context(), c.Org, c.Admin, name, resources.Role(role))
+	secret, err := h.svc.Orgs.CreateToken(r.Context(), c.Org, c.Admin, name, resources.Role(role), r.PostFormValue("onboarding"))
 	switch {
 	case resources.ErrorCode(err) == resources.Uniqueness:
 		h.tokensPage(w, r, c, http.StatusConflict, name, role, "There is already a token named “"+name+"”. Choose another name, or revoke that token first.", "")

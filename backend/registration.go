@@ -81,6 +81,7 @@ func (s *Store) SetSelfRegistration(ctx context.Context, org string, on bool) (b
 		v = "on"
 	}
 	changed, err := s.setOrgSetting(ctx, p, settingSelfRegistration, v)
+	s.recent.forget(org)
 	if err != nil {
 		return false, fmt.Errorf("set self-registration of %s: %w", org, err)
 	}
@@ -96,7 +97,9 @@ func (s *Store) SetOrgDisplayName(ctx context.Context, org, name string) error {
 	if err != nil {
 		return fmt.Errorf("set display name of %s: %w", org, err)
 	}
-	if _, err := s.setOrgSetting(ctx, p, settingDisplayName, name); err != nil {
+	_, err = s.setOrgSetting(ctx, p, settingDisplayName, name)
+	s.recent.forget(org)
+	if err != nil {
 		return fmt.Errorf("set display name of %s: %w", org, err)
 	}
 	return nil

@@ -53,6 +53,10 @@ var ErrInvalidTicket = Error{Code: NotFound, Detail: "Your sign-in has expired. 
 // on its own and works once.
 type OnboardingStore interface {
 	RegistrationStore
+	// RecentOrgSettings is OrgSettings as read at most a few seconds ago,
+	// for the hot path of creations; changes made through the same store
+	// are seen at once.
+	RecentOrgSettings(ctx context.Context, org string) (OrgSettings, error)
 	// PutInvitation stores hash as the user's one invitation until ttl
 	// passes, revoking the one it had, if the user's version is still
 	// version (else [ErrVersionConflict]); [NotFound] if there is no user.

@@ -101,6 +101,15 @@ func (u *Users) orgSettings(ctx context.Context, org string) (OrgSettings, error
 	return u.onboarding.Store.OrgSettings(ctx, org)
 }
 
+// recentOrgSettings is orgSettings as read at most a few seconds ago (see
+// [OnboardingStore]), for creations.
+func (u *Users) recentOrgSettings(ctx context.Context, org string) (OrgSettings, error) {
+	if u.onboarding == nil {
+		return OrgSettings{}, nil
+	}
+	return u.onboarding.Store.RecentOrgSettings(ctx, org)
+}
+
 // checkUserName requires name to follow the organization's rule (format).
 func checkUserName(name, format string) error {
 	if format != schemas.UserNameFormatAny {

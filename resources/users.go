@@ -39,7 +39,7 @@ func (u *Users) Create(ctx context.Context, org string, raw map[string]any) (Res
 	if err != nil {
 		return Resource{}, err
 	}
-	settings, err := u.orgSettings(ctx, org)
+	settings, err := u.recentOrgSettings(ctx, org)
 	if err != nil {
 		return Resource{}, err
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
+	"github.com/scimd/scimd/scim/notify"
+	"github.com/scimd/scimd/scim/notify/mailtest"
 )
 
 // benchHandler returns the SCIM handler on a real redis-server seeded with n
@@ -33,7 +35,10 @@ func benchHandler(b *testing.B, n int) (http.Handler, []string) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	// No per-token rate limit: the benchmarks measure the handler.
 	h := scim.NewHandler(scim.Config{BaseURL: "http://bench/scim/v2", TokenCacheTTL: time.Minute, TokenRate: -1},
-		resources.NewUsers(store), resources.NewGroups(store), store, log)
+		// With onboarding, as scimd serves: a creation reads the
+		// organization's settings.
+		resources.NewUsers(store).WithOnboarding(resources.Onboarding{Store: store, Notifier: notify.New("http://bench", &mailtest.Mailbox{}), Log: log}),
+		resources.NewGroups(store), store, log)
 	ids := make([]string, n)
 	for i := range ids {
 		w := serve(h, "POST", "/Users", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bench%06d@example.com","name":{"givenName":"Bench","familyName":"User %d"},"externalId":"ext-%d"}`, i, i, i))

@@ -1,7 +1,8 @@
 // Package resources is scimd's domain: customer Users and Groups, the rules that
 // govern them (validation against the schemas, userName immutability, write-only
 // passwords, read-only computed groups, membership), onboarding (invitations,
-// temporary passwords, self-registration), SCIM filter evaluation and PATCH
+// temporary passwords, self-registration, the organization's onboarding policy
+// and userName format: onboarding.go), SCIM filter evaluation and PATCH
 // application (RFC 7644 §3.4.2.2, §3.5.2). Attribute facts (type, mutability,
 // returned, uniqueness) come from package schemas and are compared through its
 // typed vocabulary, never as strings.

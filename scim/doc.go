@@ -18,5 +18,14 @@
 // the PUT and PATCH handling of /Users/{id}.
 //
 // github.com/elimity-com/scim's schema package supplies the schema
-// definitions (via package schemas) that the discovery endpoints serve.
+// definitions (via package schemas) that the discovery endpoints serve;
+// /Schemas states the userName rule of the organization whose token asks.
+//
+// # Administration
+//
+// Owners manage their organization's API tokens at /admin/v1/tokens
+// (tokens.go; a token may carry its own onboarding policy) and its
+// onboarding policy and userName format at /admin/v1/settings (settings.go).
+// A request's token puts its onboarding override in the context
+// ([resources.WithOnboarding]) for the domain to apply.
 package scim

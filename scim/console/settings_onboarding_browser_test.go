@@ -1,0 +1,42 @@
+package console_test
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// TestSettingsOnboardingBrowser: in Chromium, an owner chooses the
+// onboarding policy and the userName format, and the New customer form then
+// asks for a username.
+func TestSettingsOnboardingBrowser(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		ctx := newChromium(t, 1000)
+		e.admin("boss@acme.com", resources.RoleOwner)
+		signInChromium(t, ctx, e, "acme", "boss@acme.com")
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(e.srv.URL+"/t/acme/console/settings"),
+			chromedp.WaitVisible(chromedp.ID("onboarding-invite")),
+			chromedp.Click(chromedp.ID("onboarding-invite")),
+			chromedp.Click(chromedp.CSS(`form[action$="/settings/onboarding"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(".flash")),
+			chromedp.Click(chromedp.ID("usernames-any")),
+			chromedp.Click(chromedp.CSS(`form[action$="/settings/usernames"] button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#usernames-any:checked`)),
+			screenshot(t, "settings-onboarding"),
+			chromedp.Navigate(e.srv.URL+"/t/acme/console/users/new"),
+			chromedp.WaitVisible(chromedp.ID("userName")),
+		)
+		if err != nil {
+			t.Fatalf("onboarding settings in the browser: %v", err)
+		}
+		if s := e.orgSettings(); s.Onboarding != "invite" || s.UserNameFormat != "any" {
+			t.Errorf("settings after the browser's forms = %+v, want invite and any", s)
+		}
+		if got := textOf(t, ctx, `label[for="userName"]`); got != "Username" {
+			t.Errorf("New customer's first label = %q, want Username", got)
+		}
+	})
+}

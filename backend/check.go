@@ -488,6 +488,8 @@ func (c *checker) sequenceAndSettings(ctx context.Context) error {
 		pipe.ZRangeWithScores(ctx, c.p+"all:group", -1, -1),
 	}
 	selfReg := pipe.HGet(ctx, c.p+"settings", settingSelfRegistration)
+	onboarding := pipe.HGet(ctx, c.p+"settings", settingOnboarding)
+	format := pipe.HGet(ctx, c.p+"settings", settingUserNameFormat)
 	pending := pipe.HLen(ctx, c.p+"leaving")
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("redis: %w", err)
@@ -502,6 +504,16 @@ func (c *checker) sequenceAndSettings(ctx context.Context) error {
 	c.stats.PendingGroupDeletes = int(pending.Val())
 	if v := selfReg.Val(); v != "" && v != "on" && v != "off" {
 		c.add(Finding{Key: c.p + "settings", ID: settingSelfRegistration, Code: "setting-invalid"})
+	}
+	if v := onboarding.Val(); v != "" {
+		if _, err := resources.ParseOnboarding(v); err != nil {
+			c.add(Finding{Key: c.p + "settings", ID: settingOnboarding, Code: "setting-invalid"})
+		}
+	}
+	if v := format.Val(); v != "" {
+		if _, err := resources.ParseUserNameFormat(v); err != nil {
+			c.add(Finding{Key: c.p + "settings", ID: settingUserNameFormat, Code: "setting-invalid"})
+		}
 	}
 	return nil
 }

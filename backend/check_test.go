@@ -354,6 +354,12 @@ func TestCheckFindsCorruption(t *testing.T) {
 			b, _ := json.Marshal(resources.Token{Org: org, Name: "orphan", Role: resources.RoleOwner, Hash: "h"})
 			c.HSet(ctx, tokensKey, "h", b)
 		}, func(f checkFixture) want { return want{tokensKey, org + "/orphan", "token-unindexed"} }},
+		{"onboarding setting unknown", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.HSet(ctx, p+"settings", "onboarding", "sometimes")
+		}, func(f checkFixture) want { return want{p + "settings", "onboarding", "setting-invalid"} }},
+		{"userNameFormat setting unknown", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.HSet(ctx, p+"settings", "userNameFormat", "phone")
+		}, func(f checkFixture) want { return want{p + "settings", "userNameFormat", "setting-invalid"} }},
 		{"sequence behind", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.Set(ctx, p+"seq", 1, 0)
 		}, func(f checkFixture) want { return want{p + "seq", "", "sequence-behind"} }},

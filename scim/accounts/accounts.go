@@ -524,8 +524,6 @@ func userName(u resources.Resource) string {
 	return s
 }
 
-func accountState(u resources.Resource) string {
-	ext, _ := u.Attributes[schemas.CustomerUserURN].(map[string]any)
-	s, _ := ext["accountState"].(string)
-	return s
-}
+// accountState is u's onboarding state, also while it is disabled (see
+// resources.AccountState).
+func accountState(u resources.Resource) string { return resources.AccountState(u) }

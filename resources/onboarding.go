@@ -2,6 +2,7 @@ package resources
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/scimd/scimd/schemas"
@@ -132,7 +133,7 @@ func checkUserName(name, format string) error {
 // emailProblem's part before the @, applied to the whole name.
 func loginProblem(name string) string {
 	if len(name) > maxAddress {
-		return "is longer than 254 bytes"
+		return fmt.Sprintf("is longer than %d bytes", maxAddress)
 	}
 	if strings.ContainsFunc(name, invisible) {
 		return "holds an invisible or text-direction character"
@@ -179,7 +180,7 @@ func mailAddress(r Resource, format string) string {
 func errNoAddress(id string) error {
 	who := "the customer"
 	if id != "" {
-		who = "user " + `"` + id + `"`
+		who = fmt.Sprintf("user %q", id)
 	}
 	return Errorf(InvalidValue, "%s has no email address to send an invitation to: add one to \"emails\" (the primary one is used, else the work one, else the first)", who)
 }
@@ -189,7 +190,7 @@ func errNoAddress(id string) error {
 // (stateWhenEnabled). Whether it is disabled is "active" ([enabled]).
 func AccountState(r Resource) string { return accountState(r) }
 
-// setAccountState writes state into attrs as the truth has it: accountState
+// stampAccountState writes state into attrs as the truth has it: accountState
 // "disabled" (and state kept as stateWhenEnabled) while "active" is not
 // true, else state itself.
 func stampAccountState(attrs map[string]any, state string) {

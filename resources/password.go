@@ -166,3 +166,10 @@ func VerifyPassword(hash string, password Secret) bool {
 	got := argon2id([]byte(password.Reveal()), salt, time, memory, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
+
+// AccountPasswordProblems is [PasswordProblems] for the account u: its
+// userName and the names it is known by, as setting its password checks
+// them.
+func AccountPasswordProblems(password Secret, u Resource) []string {
+	return PasswordProblems(password, stringAttr(u.Attributes, "userName"), accountNames(u)...)
+}

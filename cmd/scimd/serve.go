@@ -99,11 +99,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux.Handle(scim.BasePath, api)
 	mux.Handle("/t/", api) // customer-facing routes carry the organization
 	mux.Handle("/admin/", api)
-	mux.Handle("/t/{org}/accounts/", api.LimitPublic(accounts.New(accounts.Config{SecureCookies: secure, Limiter: api}, users, log)))
+	orgs := resources.NewOrgs(store)
+	mux.Handle("/t/{org}/accounts/", api.LimitPublic(accounts.New(accounts.Config{SecureCookies: secure, Limiter: api,
+		Orgs: orgs, Sessions: resources.NewCustomerSessions(store, users)}, users, log)))
 	// The console is not behind LimitPublic: administrators submit many
 	// forms; its sign-ins count against the failed-authentication limit.
 	consolePages := console.New(console.Config{SecureCookies: secure, BaseURL: base, Limiter: api, TokenRevoked: api.ForgetToken},
-		console.Services{Users: users, Groups: groups, Admins: admins, Orgs: resources.NewOrgs(store)}, log)
+		console.Services{Users: users, Groups: groups, Admins: admins, Orgs: orgs}, log)
 	mux.Handle("/t/{org}/console/", consolePages)
 	mux.Handle("/t/{org}/console", consolePages) // its redirect to the slash carries the console's headers
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -128,15 +128,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		_, _ = io.WriteString(w, `{"status":"ready"}`)
 	})
 	// The operations listener (SCIM_DEBUG_ADDR) serves the profiler and the
-	// Prometheus metrics: requests by route and status, and the Go runtime's
-	// and the process's own figures. Neither is for the public listener: the
+	// Prometheus metrics: requests by route and status, the Go runtime's
+	// and the process's own figures, and the build (scimd_build_info). Neither is for the public listener: the
 	// metrics are unauthenticated and say how the server is used. Without
 	// it, requests are not counted.
 	var ops *http.Server
 	var metrics *scim.Metrics
 	if cfg.DebugAddr != "" {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 		metrics = scim.NewMetrics(reg)
 		opsLn, err := net.Listen("tcp", cfg.DebugAddr)
 		if err != nil {

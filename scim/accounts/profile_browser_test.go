@@ -143,7 +143,6 @@ func TestBrowserPasswordProblemsDesktop(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("password"), chosen),
 		submit,
 		chromedp.WaitVisible(chromedp.CSS("dl.profile")),
-		screenshot(t, "profile"),
 	)
 	if err != nil {
 		t.Fatalf("browser: %v", err)

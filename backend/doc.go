@@ -66,6 +66,7 @@
 //	adminlinks:<adminId>        SET hashes of the administrator's links
 //	session:<hash>              HASH admin, created, csrf: a console session, PX its idle timeout
 //	adminsessions:<adminId>     SET hashes of the administrator's sessions
+//	csession:<hash>             STRING userId and password stamp: a customer's session of the customer pages, PX its lifetime
 //
 // Tokens are global: "scimd:tokens" is a HASH of token hash -> JSON token, so
 // that a request finds its token, and its organization, with one HGET.

@@ -286,7 +286,7 @@ func TestTemporaryPassword(t *testing.T) {
 
 		// The old password fails; the new one signs in.
 		signIn("temp@example.com", tempPass).must(t, http.StatusUnauthorized, "Invalid email or password.")
-		signed := signIn("temp@example.com", newPass).must(t, http.StatusOK, "signed in", "no application to continue to")
+		signed := signIn("temp@example.com", newPass).must(t, http.StatusOK, "Your account", "temp@example.com", "no application to continue to")
 		noSecrets(t, signed, newPass)
 		for _, s := range []string{tempPass, newPass} {
 			if strings.Contains(e.logs.String(), s) {

@@ -131,7 +131,7 @@ func (h *Handler) requireAuth(next http.Handler) http.Handler {
 			return
 		}
 		if !internal {
-			if wait, ok := h.rates.allow(p.Org+"\x00"+p.Name, time.Now()); !ok {
+			if wait, ok := h.allowToken(r.Context(), p); !ok {
 				tooManyRequests(w, wait, "this token sends requests faster than allowed; retry after the time in Retry-After")
 				return
 			}

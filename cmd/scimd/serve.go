@@ -93,6 +93,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		TokenRate: cfg.TokenRate, TokenBurst: cfg.TokenBurst, AuthFailureLimit: cfg.AuthFailureLimit,
 		PublicRate: cfg.PublicRate, TrustForwardedFor: cfg.TrustForwardedFor},
 		users, groups, store, log)
+	defer shareWithReplicas(ctx, store, api, log)()
 	secure := strings.HasPrefix(base, "https://")
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
@@ -136,6 +137,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		metrics = scim.NewMetrics(reg)
+		reg.MustRegister(limitFallbacksMetric(api))
 		opsLn, err := net.Listen("tcp", cfg.DebugAddr)
 		if err != nil {
 			ln.Close()

@@ -239,7 +239,13 @@ type Events struct {
 // waiting between attempts, and pings while nothing arrives.
 func (s *Store) WatchEvents(ctx context.Context, ev Events) error {
 	ps := s.client.Subscribe(ctx, EventsChannel)
-	defer ps.Close()
+	// Closing it ends a receive under way, which does not watch ctx.
+	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
+	defer func() {
+		if stop() {
+			_ = ps.Close()
+		}
+	}()
 	lost := false
 	backoff := 50 * time.Millisecond
 	for {

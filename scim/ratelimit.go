@@ -359,7 +359,7 @@ func (h *Handler) BeginAuth(r *http.Request) (wait time.Duration, ok bool) {
 		return 0, true
 	}
 	client, now := h.clientAddr(r), time.Now()
-	if s := l.shared; s != nil {
+	if s := l.shared; s.try() {
 		// A block this process knows of costs no round trip.
 		if wait, blocked := l.blocked(client, now); blocked {
 			return wait, false
@@ -396,7 +396,7 @@ func (h *Handler) settleFailure(r *http.Request, client string, reserved, failed
 		return
 	}
 	now := time.Now()
-	if s := l.shared; s != nil && !(reserved && l.pendingHere(client)) {
+	if s := l.shared; !(reserved && l.pendingHere(client)) && s.try() {
 		failures, left, err := s.store.SettleFailure(r.Context(), client, reserved, failed, l.limit, l.window)
 		if err == nil {
 			s.reached(r.Context())
@@ -424,7 +424,7 @@ func (h *Handler) allowToken(ctx context.Context, p resources.Principal) (time.D
 	if l == nil {
 		return 0, true
 	}
-	if s := l.shared; s != nil {
+	if s := l.shared; s.try() {
 		wait, ok, err := s.store.AllowToken(ctx, p.Org, p.Name, l.rate, int(l.burst))
 		if err == nil {
 			s.reached(ctx)
@@ -441,7 +441,7 @@ func (h *Handler) allowAddress(ctx context.Context, client string, now time.Time
 	if l == nil {
 		return 0, true
 	}
-	if s := l.shared; s != nil {
+	if s := l.shared; s.try() {
 		wait, ok, err := s.store.AllowAddress(ctx, client, l.rate, int(l.burst))
 		if err == nil {
 			s.reached(ctx)
@@ -553,6 +553,12 @@ func (h *Handler) LimitFallbacks() uint64 {
 	return 0
 }
 
+// sharedRetry is how long after the shared counts failed the limits decide
+// locally without asking them: while Redis is down, only one request in this
+// time pays for finding out (a refused dial and go-redis's retries, or a
+// read timeout).
+const sharedRetry = time.Second
+
 // sharing is the shared counts of the limits, and the state of falling back
 // from them.
 type sharing struct {
@@ -560,11 +566,28 @@ type sharing struct {
 	log       *slog.Logger
 	degraded  atomic.Bool
 	fallbacks atomic.Uint64
+	// retryAt (Unix nanoseconds) is when to ask the shared counts again
+	// after they failed.
+	retryAt atomic.Int64
+}
+
+// try reports whether to ask the shared counts: they are in use and did not
+// fail within sharedRetry. A decision made locally instead is counted.
+func (s *sharing) try() bool {
+	if s == nil {
+		return false
+	}
+	if time.Now().UnixNano() < s.retryAt.Load() {
+		s.fallbacks.Add(1)
+		return false
+	}
+	return true
 }
 
 // unreachable records a decision made locally because the store failed.
 func (s *sharing) unreachable(ctx context.Context, err error) {
 	s.fallbacks.Add(1)
+	s.retryAt.Store(time.Now().Add(sharedRetry).UnixNano())
 	if s.degraded.CompareAndSwap(false, true) {
 		s.log.WarnContext(ctx, "abuse limits counted per process: the shared counts are unreachable", "err", err)
 	}

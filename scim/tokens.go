@@ -32,8 +32,8 @@ type tokenInfo struct {
 
 // tokens serves the owners' token API: GET lists the organization's tokens,
 // POST {"name","role"} creates one and shows its secret once, DELETE
-// .../{name} revokes one (running servers stop accepting it within their
-// token cache time). Only owners may use it; every change is in the
+// .../{name} revokes one (this server stops accepting it at once, others
+// when they hear of it: see ForgetToken). Only owners may use it; every change is in the
 // organization's change log.
 func (h *Handler) tokens(admin tokenAdmin) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -97,6 +97,7 @@ func (h *Handler) tokens(admin tokenAdmin) http.HandlerFunc {
 }
 
 // ForgetToken drops org's token name from this handler's token cache, so
-// that a token revoked elsewhere in the process (the console) is refused at
-// once here, as one revoked through the token API is.
+// that a token revoked elsewhere (the console, or another process, which the
+// store's events tell of) is refused at once here, as one revoked through
+// the token API is.
 func (h *Handler) ForgetToken(org, name string) { h.auth.forget(org, name) }

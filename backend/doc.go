@@ -77,6 +77,12 @@
 // never shown); revoking deletes the token, then the index entry (the token
 // stops working first; revoking again finishes the job).
 //
+// The abuse limits shared by every process (limits.go) live under
+// "scimd:limit:", outside the organizations' prefix: a token's bucket in its
+// organization's slot ("scimd:limit:{<org>}:token:<name>"), an address's
+// counts in no particular one. Revoked tokens and blocked addresses are
+// published on the pub/sub channel "scimd:events" ([Store.WatchEvents]).
+//
 // # Change log
 //
 // Every write script appends one entry to the organization's "changes"

@@ -81,8 +81,9 @@ func (a *authenticator) authenticate(ctx context.Context, header string) (resour
 }
 
 // forget drops the cached tokens named name in org, so that a token revoked
-// through this server stops working here at once (other servers stop within
-// the cache TTL).
+// through this server stops working here at once (other servers hear of it
+// through the store's events, see Handler.ForgetToken, or stop within the
+// cache TTL).
 func (a *authenticator) forget(org, name string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -129,7 +130,7 @@ func (h *Handler) requireAuth(next http.Handler) http.Handler {
 			return err
 		}
 		if !internal {
-			if wait, ok := h.rates.allow(p.Org+"\x00"+p.Name, time.Now()); !ok {
+			if wait, ok := h.allowToken(r.Context(), p); !ok {
 				return errTooManyRequests(wait, "this token sends requests faster than allowed; retry after the time in Retry-After")
 			}
 		}

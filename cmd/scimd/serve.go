@@ -99,6 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		TokenRate: cfg.TokenRate, TokenBurst: cfg.TokenBurst, AuthFailureLimit: cfg.AuthFailureLimit,
 		PublicRate: cfg.PublicRate, TrustForwardedFor: cfg.TrustForwardedFor},
 		users, groups, store, log)
+	defer shareWithReplicas(ctx, store, api, log)()
 	secure := strings.HasPrefix(base, "https://")
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
@@ -145,6 +146,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 		metrics = scim.NewMetrics(reg)
+		reg.MustRegister(limitFallbacksMetric(api))
 		opsLn, err := net.Listen("tcp", cfg.DebugAddr)
 		if err != nil {
 			ln.Close()

@@ -20,8 +20,9 @@ func principal(ctx context.Context) resources.Principal {
 }
 
 // authenticator checks bearer tokens. Verified tokens are cached for a short
-// time so that a request costs no extra Redis round trip; a revoked token stops
-// working within the cache TTL. A token verified against the store is recorded
+// time so that a request costs no extra Redis round trip; a revoked token is
+// forgotten at once when its revocation is heard (see Handler.ForgetToken), and
+// stops working within the cache TTL otherwise. A token verified against the store is recorded
 // as used then ([resources.Token.LastUsed]): at most once per cache TTL per
 // server, so "last used" is as precise as the TTL.
 type authenticator struct {

@@ -116,6 +116,10 @@ func New(client redis.UniversalClient) *Store {
 	}
 }
 
+// embeddedReadTimeout is the embedded store's read timeout (go-redis's
+// default, for a real Redis, is 3 s).
+const embeddedReadTimeout = 30 * time.Second
+
 // Open connects to the Redis deployment at url, or, when url is "", starts an
 // embedded in-process server (miniredis) that lives until [Store.Close]. See
 // the package documentation for the URL schemes. Open pings the server.
@@ -128,7 +132,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		if err := m.Start(); err != nil {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
-		s := New(redis.NewClient(&redis.Options{Addr: m.Addr()}))
+		// In process, a slow answer is a busy CPU, not a lost server: the
+		// read timeout that detects a dead Redis would only turn a slow
+		// write's outcome unknown (a 503), so it is long here.
+		s := New(redis.NewClient(&redis.Options{Addr: m.Addr(), ReadTimeout: embeddedReadTimeout}))
 		s.mini = m
 		return s, nil
 	}

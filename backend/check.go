@@ -69,7 +69,7 @@ var FindingCodes = map[string]string{
 	"member-one-sided":     "the membership is recorded on one side only (group's members, user's groups)",
 	"link-missing":         "the user's current link names a link that does not exist or names another user",
 	"link-not-current":     "the link is not its user's current one (a revoked link still works)",
-	"ticket-malformed":     "the password-change ticket does not name a user and version",
+	"ticket-malformed":     "the password-change ticket does not name a user and password stamp",
 	"admin-incomplete":     "the administrator lacks an email, unique key or creation time",
 	"admin-role":           "the administrator's role is neither owner nor collaborator",
 	"owners-stale":         "the owners set disagrees with the administrator's role",

@@ -369,16 +369,16 @@ func (u *Users) StartPasswordChange(ctx context.Context, org string, self Resour
 		return "", ErrInvalidTicket
 	}
 	ticket := newSecret()
-	if err := u.onboarding.Store.PutTicket(ctx, org, self.ID, passwordStamp(hash), HashToken(ticket), u.onboarding.TicketTTL); err != nil {
+	if err := u.onboarding.Store.PutTicket(ctx, org, self.ID, ticketStamp(hash), HashToken(ticket), u.onboarding.TicketTTL); err != nil {
 		return "", err
 	}
 	return ticket, nil
 }
 
-// passwordStamp is what a password-change ticket keeps of the password it
+// ticketStamp is what a password-change ticket keeps of the password it
 // was issued for: 63 bits of the SHA-256 of its hash, which changes with
 // every password set (argon2id hashes are salted), and with nothing else.
-func passwordStamp(hash string) int64 {
+func ticketStamp(hash string) int64 {
 	sum := sha256.Sum256([]byte(hash))
 	return int64(binary.BigEndian.Uint64(sum[:8]) >> 1)
 }
@@ -413,7 +413,7 @@ func (u *Users) Ticket(ctx context.Context, org string, ticket Secret) (Resource
 	if err != nil {
 		return Resource{}, err
 	}
-	if hash == "" || passwordStamp(hash) != issued {
+	if hash == "" || ticketStamp(hash) != issued {
 		return Resource{}, ErrInvalidTicket
 	}
 	return cur, nil

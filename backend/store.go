@@ -80,7 +80,7 @@ type Store struct {
 	users, groups kind
 
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *script
-	sweepGroup                                                   *script
+	sweepGroup, sweepReplaced                                    *script
 	putToken, revokeToken, touchToken                            *script
 	issueInvite, redeemScript, setSetting                        *script
 	admins                                                       adminScripts
@@ -105,6 +105,7 @@ func New(client redis.UniversalClient) *Store {
 		writeGroup:     newScript(writeGroupSrc),
 		deleteGroup:    newScript(deleteGroupSrc),
 		sweepGroup:     newScript(sweepGroupSrc),
+		sweepReplaced:  newScript(sweepReplacedSrc),
 		findUserName:   newIdempotentScript(findUserNameSrc),
 		putToken:       newScript(putTokenSrc),
 		revokeToken:    newScript(revokeTokenSrc),

@@ -56,8 +56,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("writes wait for a replica", "timeout", cfg.RedisWaitReplica.String())
 	}
 
-	// Group deletions a stopped server left midway are finished in the
-	// background, in bounded scripts (see Store.DeleteGroup).
+	// Group deletions and replacements of groups' members a stopped server
+	// left midway are finished in the background, in bounded scripts (see
+	// Store.DeleteGroup, Store.UpdateGroup).
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	sweepDone := make(chan struct{})
 	defer func() { stopSweep(); <-sweepDone }()
@@ -65,13 +66,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer close(sweepDone)
 		err := store.FinishAllGroupDeletes(sweepCtx, func(org string, n int, err error) {
 			if err != nil {
-				log.Warn("finishing interrupted group deletions failed", "org", org, "finished", n, "err", err)
+				log.Warn("finishing interrupted group deletions and member replacements failed", "org", org, "finished", n, "err", err)
 			} else if n > 0 {
-				log.Info("finished interrupted group deletions", "org", org, "groups", n)
+				log.Info("finished interrupted group deletions and member replacements", "org", org, "groups", n)
 			}
 		})
 		if err != nil {
-			log.Warn("finishing interrupted group deletions failed", "err", err)
+			log.Warn("finishing interrupted group deletions and member replacements failed", "err", err)
 		}
 	}()
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -179,7 +180,7 @@ func keyCosts(ctx context.Context, rdb *redis.Client, p string, sample []string,
 		var sum, found int64
 		for _, id := range sample {
 			b, err := rdb.MemoryUsage(ctx, p+pre+id).Result()
-			if err == redis.Nil {
+			if errors.Is(err, redis.Nil) {
 				continue
 			}
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -49,6 +50,30 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	if err != nil {
 		return resources.Resource{}, err
 	}
+	call, err := s.userWriteCall(ctx, p, u, version, w)
+	if err != nil {
+		return resources.Resource{}, err
+	}
+	res, err := s.writeUser.Run(ctx, s.client, call.keys, call.args...).Slice()
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("redis: %w", err)
+	}
+	return call.result(&s.users, res)
+}
+
+// userWrite is one run of the write script for a user: its keys and
+// arguments, and what the result is built from.
+type userWrite struct {
+	keys     []string
+	args     []any
+	u        resources.Resource
+	doc      []byte
+	userName string
+	modified time.Time
+}
+
+// userWriteCall prepares the write script's run for u (see writeUserSrc).
+func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resource, version int64, w resources.UserWrite) (userWrite, error) {
 	if u.Attributes == nil {
 		u.Attributes = map[string]any{}
 	}
@@ -57,7 +82,7 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	// old document.
 	doc, err := json.Marshal(u.Attributes)
 	if err != nil {
-		return resources.Resource{}, fmt.Errorf("encode document: %w", err)
+		return userWrite{}, fmt.Errorf("encode document: %w", err)
 	}
 	uk, userName := uniqueKey(u.Attributes, "userName")
 	t, ts := now()
@@ -66,16 +91,17 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 		action = resources.UpdateAction(ctx)
 	}
 	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + "unique:user:userName", p + "all:user", p + "seq", p + "ugroups:" + u.ID}
-	res, err := s.writeUser.Run(ctx, s.client, keys,
-		p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, s.users.indexEntries(u.Attributes),
-		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0).Slice()
-	if err != nil {
-		return resources.Resource{}, fmt.Errorf("redis: %w", err)
-	}
-	if err := s.users.checkMarker(res, u.ID, userName); err != nil {
+	args := []any{p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, s.users.indexEntries(u.Attributes),
+		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0}
+	return userWrite{keys: keys, args: args, u: u, doc: doc, userName: userName, modified: t}, nil
+}
+
+// result is the written user, or the error the script's answer res means.
+func (c userWrite) result(k *kind, res []any) (resources.Resource, error) {
+	if err := k.checkMarker(res, c.u.ID, c.userName); err != nil {
 		return resources.Resource{}, err
 	}
-	out := resources.Resource{ID: u.ID, Attributes: u.Attributes, Raw: doc, Modified: t}
+	out := resources.Resource{ID: c.u.ID, Attributes: c.u.Attributes, Raw: c.doc, Modified: c.modified}
 	out.Version, _ = res[1].(int64)
 	out.Created = parseTime(res[2])
 	out.Groups = refs(res[3])

@@ -80,7 +80,7 @@ func (f failoverRun) run(t *testing.T, org string) {
 	killed := time.Now()
 	f.kill()
 	waitUntil(t, "Ready to fail after the kill", 10*time.Second, func() bool { return f.s.Ready(ctx) != nil })
-	waitUntil(t, "Redis to promote a replica", 30*time.Second, func() bool { return f.promoted(ctx) })
+	waitUntil(t, "Redis to promote a replica", time.Minute, func() bool { return f.promoted(ctx) })
 	promoted := time.Now()
 	// Writes resume: one acknowledged after the promotion, by a client that
 	// kept its connections and layout.
@@ -135,7 +135,7 @@ func TestClusterFailover(t *testing.T) {
 	if !hasRedis(t) {
 		t.Skip("no redis-server")
 	}
-	c := redistest.StartClusterWith(t, redistest.ClusterOptions{Masters: 3, ReplicasPerMaster: 2, NodeTimeout: time.Second})
+	c := redistest.StartClusterWith(t, redistest.ClusterOptions{Masters: 3, ReplicasPerMaster: 2, NodeTimeout: 2 * time.Second})
 	s, err := Open(context.Background(), c.URL())
 	if err != nil {
 		t.Fatal(err)

@@ -111,6 +111,7 @@ func (s *Store) storeToken(ctx context.Context, t resources.Token, mode string) 
 		if err := s.client.HDel(ctx, tokensKey, old).Err(); err != nil {
 			return fmt.Errorf("remove replaced token: redis: %w", err)
 		}
+		s.publishRevoked(ctx, t.Org, t.Name)
 	}
 	return nil
 }
@@ -187,8 +188,8 @@ func (s *Store) ListTokens(ctx context.Context, org string) ([]resources.Token, 
 // The token is removed from the global hash first, so that it stops working
 // even if the second write, to the organization's index, does not happen; a
 // crash in between leaves a name in the index that RevokeToken removes when
-// run again. Servers that cached the token (scim's token cache) accept it
-// until their cache entry expires.
+// run again. Every process that watches [EventsChannel] ([Store.WatchEvents])
+// is told at once, so that none keeps accepting it from its token cache.
 func (s *Store) RevokeToken(ctx context.Context, org, name string) error {
 	p, err := prefix(org)
 	if err != nil {
@@ -212,6 +213,7 @@ func (s *Store) RevokeToken(ctx context.Context, org, name string) error {
 	}
 	switch marker, _ := res[0].(string); marker {
 	case "ok":
+		s.publishRevoked(ctx, org, name)
 		return nil
 	case "notfound":
 		return resources.Errorf(resources.NotFound, "organization %q has no token named %q", org, name)

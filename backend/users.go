@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -49,6 +50,30 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	if err != nil {
 		return resources.Resource{}, err
 	}
+	call, err := s.userWriteCall(ctx, p, u, version, w)
+	if err != nil {
+		return resources.Resource{}, err
+	}
+	res, err := s.writeUser.Run(ctx, s.client, call.keys, call.args...).Slice()
+	if err != nil {
+		return resources.Resource{}, fmt.Errorf("redis: %w", err)
+	}
+	return call.result(&s.users, res)
+}
+
+// userWrite is one run of the write script for a user: its keys and
+// arguments, and what the result is built from.
+type userWrite struct {
+	keys     []string
+	args     []any
+	u        resources.Resource
+	doc      []byte
+	userName string
+	modified time.Time
+}
+
+// userWriteCall prepares the write script's run for u (see writeUserSrc).
+func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resource, version int64, w resources.UserWrite) (userWrite, error) {
 	if u.Attributes == nil {
 		u.Attributes = map[string]any{}
 	}
@@ -57,7 +82,7 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	// old document.
 	doc, err := json.Marshal(u.Attributes)
 	if err != nil {
-		return resources.Resource{}, fmt.Errorf("encode document: %w", err)
+		return userWrite{}, fmt.Errorf("encode document: %w", err)
 	}
 	uk, userName := uniqueKey(u.Attributes, "userName")
 	t, ts := now()
@@ -66,16 +91,17 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 		action = resources.UpdateAction(ctx)
 	}
 	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + "unique:user:userName", p + "all:user", p + "seq", p + "ugroups:" + u.ID}
-	res, err := s.writeUser.Run(ctx, s.client, keys,
-		p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, s.users.indexEntries(u.Attributes),
-		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0).Slice()
-	if err != nil {
-		return resources.Resource{}, fmt.Errorf("redis: %w", err)
-	}
-	if err := s.users.checkMarker(res, u.ID, userName); err != nil {
+	args := []any{p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, s.users.indexEntries(u.Attributes),
+		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0}
+	return userWrite{keys: keys, args: args, u: u, doc: doc, userName: userName, modified: t}, nil
+}
+
+// result is the written user, or the error the script's answer res means.
+func (c userWrite) result(k *kind, res []any) (resources.Resource, error) {
+	if err := k.checkMarker(res, c.u.ID, c.userName); err != nil {
 		return resources.Resource{}, err
 	}
-	out := resources.Resource{ID: u.ID, Attributes: u.Attributes, Raw: doc, Modified: t}
+	out := resources.Resource{ID: c.u.ID, Attributes: c.u.Attributes, Raw: c.doc, Modified: c.modified}
 	out.Version, _ = res[1].(int64)
 	out.Created = parseTime(res[2])
 	out.Groups = refs(res[3])
@@ -215,9 +241,13 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	var groups map[string]groupName
+	var left map[[2]string]bool
 	if k.groupRefs {
 		var err error
 		if groups, err = s.groupNames(ctx, p, rc); err != nil {
+			return nil, err
+		}
+		if left, err = s.replacedOut(ctx, p, ids, rc, groups); err != nil {
 			return nil, err
 		}
 	}
@@ -240,6 +270,11 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 				if g.leaving {
 					// Deleted, its sweep pending: as luaUserGroups counts it.
 					r.Version += renamedSince(g.renames, base) + 1
+					continue
+				}
+				if left[[2]string{gid, id}] {
+					// Replaced without this user, its sweep pending: likewise.
+					r.Version += renamedSince(g.replacing, base) + 1
 					continue
 				}
 				refs = append(refs, resources.Ref{ID: gid, Display: g.name})
@@ -299,6 +334,43 @@ type groupName struct {
 	// leaving: the group is deleted, its memberships are being swept, and
 	// renames is its final count (see deleteGroupSrc).
 	leaving bool
+	// replacing: the group's members were replaced and the memberships the
+	// replacement ended are being swept; its rename count before (see
+	// writeGroupSrc), else "".
+	replacing string
+}
+
+// replacedOut returns which memberships (group id, user id) of the users ids,
+// whose groups are ugroups, a replacement of the group's members ended and
+// left to its sweep: those of a group being replaced whose members lack the
+// user. One pipelined HEXISTS each, only for groups being replaced.
+func (s *Store) replacedOut(ctx context.Context, p string, ids []string, ugroups []*redis.MapStringStringCmd, groups map[string]groupName) (map[[2]string]bool, error) {
+	cmds := map[[2]string]*redis.BoolCmd{}
+	var pipe redis.Pipeliner
+	for i, c := range ugroups {
+		for gid := range c.Val() {
+			if groups[gid].replacing == "" {
+				continue
+			}
+			if pipe == nil {
+				pipe = s.client.Pipeline()
+			}
+			cmds[[2]string{gid, ids[i]}] = pipe.HExists(ctx, p+"members:"+gid, ids[i])
+		}
+	}
+	if pipe == nil {
+		return nil, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	out := map[[2]string]bool{}
+	for k, c := range cmds {
+		if !c.Val() {
+			out[k] = true
+		}
+	}
+	return out, nil
 }
 
 // groupNames reads the name and rename count of every group in users' groups
@@ -310,7 +382,7 @@ func (s *Store) groupNames(ctx context.Context, p string, ugroups []*redis.MapSt
 	for _, c := range ugroups {
 		for gid := range c.Val() {
 			if cmds[gid] == nil {
-				cmds[gid] = pipe.HMGet(ctx, p+"group:"+gid, "disp", "renames")
+				cmds[gid] = pipe.HMGet(ctx, p+"group:"+gid, "disp", "renames", "replacing")
 			}
 		}
 	}
@@ -329,7 +401,8 @@ func (s *Store) groupNames(ctx context.Context, p string, ugroups []*redis.MapSt
 			continue
 		}
 		renames, _ := v[1].(string)
-		out[gid] = groupName{name: name, renames: renames}
+		replacing, _ := v[2].(string)
+		out[gid] = groupName{name: name, renames: renames, replacing: replacing}
 	}
 	if len(gone) == 0 {
 		return out, nil

@@ -168,8 +168,7 @@ func memberIDs(v any) ([]string, error) {
 // sub-attributes (named in any case). Those accepted are the ones clients
 // send: what a GET shows of each member (value, $ref, type, display), which
 // a client may send back in a PUT (RFC 7644 §3.5.1); Entra ID's "$ref": null
-// (identity-provider-requests.md, the team's record of what identity
-// providers send: "Members: add [{"$ref":null,"value":"<id>"}]"); and Okta's
+// (testdata/replay/entra-id.json, "add members with $ref null"); and Okta's
 // "display", the member's userName (testdata/replay/okta.json, "add members
 // in a batch"). Members are users and nested groups are not supported, so
 // "type" must be "User" and "$ref", when not null, the location of the user

@@ -35,8 +35,8 @@ type tokenInfo struct {
 
 // The owners' token API: GET lists the organization's tokens, POST
 // {"name","role"[,"onboarding"]} creates one and shows its secret once, DELETE .../{name}
-// revokes one (running servers stop accepting it within their token cache
-// time). Only owners may use it (requireOwner); every change is in the
+// revokes one (this server stops accepting it at once, others when they
+// hear of it: see ForgetToken). Only owners may use it (requireOwner); every change is in the
 // organization's change log.
 
 // requireOwner refuses every principal but an owner.
@@ -119,6 +119,7 @@ func (h *Handler) revokeToken(admin tokenAdmin) handlerFunc {
 }
 
 // ForgetToken drops org's token name from this handler's token cache, so
-// that a token revoked elsewhere in the process (the console) is refused at
-// once here, as one revoked through the token API is.
+// that a token revoked elsewhere (the console, or another process, which the
+// store's events tell of) is refused at once here, as one revoked through
+// the token API is.
 func (h *Handler) ForgetToken(org, name string) { h.auth.forget(org, name) }

@@ -41,7 +41,7 @@ func failover(t *testing.T, redisURL string, kill func(), promoted func(context.
 	killed := time.Now()
 	kill()
 	until(t, "/readyz to answer 503 after the kill", 10*time.Second, func() bool { return readyz(base) == http.StatusServiceUnavailable })
-	until(t, "Redis to promote a replica", 30*time.Second, func() bool { return promoted(context.Background()) })
+	until(t, "Redis to promote a replica", time.Minute, func() bool { return promoted(context.Background()) })
 	promotedAt := time.Now()
 	waitAcked(t, l, 1, 30*time.Second)
 	recovered := time.Since(promotedAt)
@@ -77,7 +77,7 @@ func until(t *testing.T, what string, d time.Duration, cond func() bool) {
 // TestFailoverCluster: a Cluster of 3 primaries with 2 replicas each (so
 // that the promoted primary still has a replica to acknowledge writes).
 func TestFailoverCluster(t *testing.T) {
-	c := redistest.StartClusterWith(t, redistest.ClusterOptions{Masters: 3, ReplicasPerMaster: 2, NodeTimeout: time.Second})
+	c := redistest.StartClusterWith(t, redistest.ClusterOptions{Masters: 3, ReplicasPerMaster: 2, NodeTimeout: 2 * time.Second})
 	const key = "scimd:{" + defaultOrg + "}:"
 	master, err := c.MasterOf(context.Background(), c.Addrs[0], key)
 	if err != nil {

@@ -8,6 +8,7 @@
 //	    [-duration 10s] [-concurrency 16] [-seed-concurrency 32] [-skip-seed]
 //	    [-ops get,filter,...] [-baseline-in-process]
 //	go run ./cmd/scimload soak -metrics-url http://127.0.0.1:6060/metrics [-duration 10m] ...
+//	go run ./cmd/scimload bench -scimd /tmp/scimd -redis-url redis://127.0.0.1:6379 [-users 10000] ...
 //
 // # What it does
 //
@@ -42,6 +43,13 @@
 // "scimload soak" runs a bounded mixed load for -duration and prints scimd's
 // resident memory, heap and goroutines and Redis's used memory at the start,
 // every -interval and at the end (see soakUsage).
+//
+// # Bench
+//
+// "scimload bench" measures the rows of issue 12's table on an empty Redis:
+// it seeds customers through the backend's create script in pipelines,
+// starts scimd and the baseline (the ceiling) itself, and drives both with
+// wrk, alternating (see benchUsage).
 package main
 
 import (
@@ -80,6 +88,9 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "soak" {
 		return soak(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "bench" {
+		return bench(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {

@@ -412,7 +412,11 @@ func (c *checker) tokens(ctx context.Context) error {
 	}
 	for _, key := range []string{tokenUsed(c.p), prevKey} {
 		if err := c.hscan(ctx, key, func(names, _ []string) error {
-			vals, err := c.s.client.HMGet(ctx, index, names...).Result()
+			tokens := make([]string, len(names))
+			for i, name := range names {
+				tokens[i] = strings.TrimSuffix(name, previousUse)
+			}
+			vals, err := c.s.client.HMGet(ctx, index, tokens...).Result()
 			if err != nil {
 				return fmt.Errorf("redis: %w", err)
 			}

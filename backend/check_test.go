@@ -109,7 +109,7 @@ func populate(t *testing.T, s *Store) checkFixture {
 	// org-scoped from the start.
 	must("CreateToken", s.CreateToken(ctx, resources.Token{Org: org, Name: "idp", Role: resources.RoleCollaborator,
 		Hash: resources.HashToken("an-older-token-0123456789"), Created: time.Now()}))
-	must("TouchToken", s.TouchToken(ctx, org, "idp"))
+	must("TouchToken", s.TouchToken(ctx, org, "idp", resources.HashToken("an-older-token-0123456789")))
 	_, err = s.RotateToken(ctx, org, "idp", resources.Rotation{Hash: resources.HashToken(resources.NewTokenSecret(org)),
 		Created: time.Now(), PreviousExpires: time.Now().Add(time.Hour)})
 	must("RotateToken", err)

@@ -43,11 +43,16 @@ func tokenRecords(p string) string { return p + "tokenhash" }
 // until the expiry in its record ([Store.RotateToken]).
 func tokenPrevious(p string) string { return p + "tokenprev" }
 
-// tokenUsed is the key of an organization's tokens' last uses: name -> time.
-// It is kept apart from the tokens so that recording a use rewrites no token,
+// tokenUsed is the key of an organization's tokens' last uses: name -> time
+// of the current secret, name + previousUse -> time of the previous one
+// (which tells whether an identity provider still sends it). It is kept apart from the tokens so that recording a use rewrites no token,
 // and it is best-effort: [Store.TouchToken] is called at most once per token
 // per authentication cache period of each server.
 func tokenUsed(p string) string { return p + "tokenused" }
+
+// previousUse is the suffix of a previous secret's field in tokenUsed: no
+// token name has a ':'.
+const previousUse = ":previous"
 
 // tokenKeys are the organization's token keys, in the order the scripts
 // take them.
@@ -172,7 +177,7 @@ if old == ARGV[3] then return {'ok'} end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[8]) end
 -- A new secret under the name has not been used yet.
-redis.call('HDEL', KEYS[4], ARGV[2])
+redis.call('HDEL', KEYS[4], ARGV[2], ARGV[2] .. ':previous')
 local prev = redis.call('HGET', KEYS[3], ARGV[2])
 redis.call('HDEL', KEYS[3], ARGV[2])
 local out = {'ok'}
@@ -348,7 +353,9 @@ func (s *Store) ListTokens(ctx context.Context, org string) ([]resources.Token, 
 			continue
 		}
 		t.LastUsed = parseTime(used[name])
-		t.Previous = recs[2*i+1]
+		if t.Previous = recs[2*i+1]; t.Previous != nil {
+			t.Previous.LastUsed = parseTime(used[name+previousUse])
+		}
 		out = append(out, *t)
 	}
 	return out, nil
@@ -455,7 +462,7 @@ if cur ~= ARGV[3] or prev ~= ARGV[4] then return {'conflict'} end
 --@checked
 redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('HDEL', KEYS[3], ARGV[2])
-redis.call('HDEL', KEYS[4], ARGV[2])
+redis.call('HDEL', KEYS[4], ARGV[2], ARGV[2] .. ':previous')
 redis.call('HDEL', KEYS[2], cur)
 if prev ~= '' then redis.call('HDEL', KEYS[2], prev) end
 audit(ARGV[1], ARGV[7], ARGV[5], 'delete', 'Token', ARGV[2], ARGV[6])
@@ -556,6 +563,11 @@ redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
 redis.call('HSET', KEYS[3], ARGV[2], cur)
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[2], cur, ARGV[7]) end
 if prev ~= '' then redis.call('HDEL', KEYS[2], prev) end
+-- The replaced secret's last use becomes the previous one's; the new
+-- secret has not been used yet.
+local used = redis.call('HGET', KEYS[4], ARGV[2])
+redis.call('HDEL', KEYS[4], ARGV[2], ARGV[2] .. ':previous')
+if used then redis.call('HSET', KEYS[4], ARGV[2] .. ':previous', used) end
 audit(ARGV[1], ARGV[10], ARGV[8], 'replace', 'Token', ARGV[2], ARGV[9])
 return {'ok'}
 `
@@ -604,34 +616,42 @@ if prev ~= ARGV[3] then return {'conflict'} end
 --@checked
 redis.call('HDEL', KEYS[3], ARGV[2])
 redis.call('HDEL', KEYS[2], prev)
+redis.call('HDEL', KEYS[4], ARGV[2] .. ':previous')
 audit(ARGV[1], ARGV[6], ARGV[4], 'patch', 'Token', ARGV[2], ARGV[5])
 return {'ok'}
 `
 
-// TouchToken records that the organization's token name was used now, if the
-// organization has a token of that name. It records nothing in the change
-// log: a use is no change.
-func (s *Store) TouchToken(ctx context.Context, org, name string) error {
+// TouchToken records that the organization's token name was used now with
+// the secret of the given hash: its current secret's last use, or its
+// previous secret's ([resources.Token.Previous]) during a rotation's
+// overlap. A hash that is neither records nothing. It records nothing in
+// the change log: a use is no change.
+func (s *Store) TouchToken(ctx context.Context, org, name, hash string) error {
 	p, err := prefix(org)
 	if err != nil {
 		return fmt.Errorf("touch token %s: %w", name, err)
 	}
 	_, ts := now()
-	if err := s.touchToken.Run(ctx, s.client, []string{tokenIndex(p), tokenUsed(p)}, name, ts).Err(); err != nil {
+	if err := s.touchToken.Run(ctx, s.client, []string{tokenIndex(p), tokenUsed(p), tokenPrevious(p)}, name, ts, hash).Err(); err != nil {
 		return fmt.Errorf("touch token %s: redis: %w", name, err)
 	}
 	return nil
 }
 
-// touchTokenSrc records when a token of the organization was last used, if
-// the organization still has a token of that name. It is no change: the
-// change log records nothing.
+// touchTokenSrc records when a secret of an organization's token was last
+// used, if it is still the token's current or previous secret. It is no
+// change: the change log records nothing.
 //
-// KEYS: 1 token index, 2 last uses. ARGV: 1 name, 2 now.
+// KEYS: 1 token index, 2 last uses, 3 previous secrets. ARGV: 1 name, 2 now,
+// 3 hash.
 // Returns 1 if recorded, else 0.
 const touchTokenSrc = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local field = ARGV[1]
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[3] then
+  if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[3] then return 0 end
+  field = ARGV[1] .. ':previous'
+end
 --@checked
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], field, ARGV[2])
 return 1
 `

@@ -238,6 +238,7 @@ type TokenStore interface {
 	// have expired ([Token.Expired]).
 	OrgTokenByHash(ctx context.Context, org, hash string) (Token, error)
 	// TouchToken records that the organization's token name was used now
-	// ([Token.LastUsed]).
-	TouchToken(ctx context.Context, org, name string) error
+	// with the secret of hash ([Token.LastUsed], of the token or of its
+	// [Token.Previous]).
+	TouchToken(ctx context.Context, org, name, hash string) error
 }

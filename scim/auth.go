@@ -91,7 +91,7 @@ func (a *authenticator) authenticate(ctx context.Context, header string) (resour
 		return resources.Principal{}, invalid
 	}
 	// Best-effort: a request does not fail for want of a last-use time.
-	if err := a.tokens.TouchToken(ctx, t.Org, t.Name); err != nil {
+	if err := a.tokens.TouchToken(ctx, t.Org, t.Name, hash); err != nil {
 		a.log.WarnContext(ctx, "token use not recorded", "org", t.Org, "token_name", t.Name, "err", err)
 	}
 	if a.ttl > 0 {

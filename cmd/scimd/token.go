@@ -23,7 +23,7 @@ const tokenUsage = `usage:
   scimd token create --org ORG --role owner|collaborator|reader --name NAME [--expires WHEN]
         mint a token (printed once)
   scimd token list   --org ORG
-        list tokens: name, role, format, created, expiry, last use, a rotation's previous secret
+        list tokens: name, role, format, created, expiry, last use, a rotation's previous secret (until, last use)
   scimd token rotate --org ORG --name NAME [--expires WHEN] [--previous-expires WHEN]
         give a token a new secret (printed once); the old one works until --previous-expires (default 168h)
   scimd token revoke --org ORG --name NAME [--previous]
@@ -111,14 +111,17 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 		// secret-equivalent, but nobody needs it and it names the token in
 		// the store.
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tFORMAT\tCREATED\tEXPIRES\tLAST USED\tPREVIOUS SECRET UNTIL")
+		// PREVIOUS: the secret a rotation replaced, until when it works
+		// and when it was last used (still in use: the identity provider
+		// has not been moved to the new secret yet).
+		fmt.Fprintln(tw, "NAME\tROLE\tFORMAT\tCREATED\tEXPIRES\tLAST USED\tPREVIOUS UNTIL\tPREVIOUS USED")
 		for _, t := range tokens {
-			prev := "-"
+			prevUntil, prevUsed := "-", "-"
 			if t.Previous != nil {
-				prev = when(t.Previous.Expires, "never")
+				prevUntil, prevUsed = when(t.Previous.Expires, "never"), when(t.Previous.LastUsed, "never")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, map[bool]string{true: "org-scoped", false: "legacy"}[t.Scoped],
-				when(t.Created, "-"), when(t.Expires, "never"), when(t.LastUsed, "never"), prev)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, map[bool]string{true: "org-scoped", false: "legacy"}[t.Scoped],
+				when(t.Created, "-"), when(t.Expires, "never"), when(t.LastUsed, "never"), prevUntil, prevUsed)
 		}
 		return tw.Flush()
 	case "rotate":

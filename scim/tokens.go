@@ -52,7 +52,9 @@ type tokenInfo struct {
 type previousInfo struct {
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expiresAt,omitzero"`
-	Format  string    `json:"format"`
+	// LastUsed tells whether the identity provider still sends it.
+	LastUsed time.Time `json:"lastUsed,omitzero"`
+	Format   string    `json:"format"`
 }
 
 func format(t resources.Token) string {
@@ -65,7 +67,7 @@ func format(t resources.Token) string {
 func toTokenInfo(t resources.Token) tokenInfo {
 	info := tokenInfo{Name: t.Name, Role: t.Role, Created: t.Created, LastUsed: t.LastUsed, Expires: t.Expires, Format: format(t)}
 	if p := t.Previous; p != nil {
-		info.Previous = &previousInfo{Created: p.Created, Expires: p.Expires, Format: format(*p)}
+		info.Previous = &previousInfo{Created: p.Created, Expires: p.Expires, LastUsed: p.LastUsed, Format: format(*p)}
 	}
 	return info
 }

@@ -2,6 +2,8 @@ package backend
 
 import (
 	"context"
+	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,6 +154,56 @@ func TestTokenExpiryStored(t *testing.T) {
 		got, err := s.OrgTokenByHash(ctx, org, tok.Hash)
 		if err != nil || !got.Expires.Equal(tok.Expires) || !got.Expired(time.Now()) {
 			t.Fatalf("OrgTokenByHash = %+v, %v; want it expired at %v", got, err, tok.Expires)
+		}
+	})
+}
+
+// TestTokenInjectedFailure makes every token write script fail right after
+// its checks and shows that, for org-scoped tokens, nothing was written (see
+// TestInjectedFailure): all checks precede all writes, and there is no
+// second write in another slot.
+func TestTokenInjectedFailure(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		for _, name := range []string{"a", "b"} {
+			if err := s.CreateToken(ctx, resources.NewToken(org, name, resources.RoleReader, resources.NewTokenSecret(org), now)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.RotateToken(ctx, org, "b", resources.Rotation{Hash: "hb2", Created: now, PreviousExpires: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, sc := range []struct {
+			script **script
+			src    string
+		}{
+			{&s.putToken, putTokenSrc}, {&s.revokeToken, revokeTokenSrc}, {&s.rotateToken, rotateTokenSrc},
+			{&s.revokePrevious, revokePreviousSrc}, {&s.touchToken, touchTokenSrc},
+		} {
+			if strings.Count(sc.src, "--@checked") != 1 {
+				t.Fatalf("script has not one --@checked marker:\n%s", sc.src)
+			}
+			*sc.script = newScript(strings.Replace(sc.src, "--@checked", "error('injected failure')", 1))
+		}
+		before := dump(t, s)
+		calls := map[string]error{}
+		calls["CreateToken"] = s.CreateToken(ctx, resources.NewToken(org, "c", resources.RoleReader, resources.NewTokenSecret(org), now))
+		calls["PutToken"] = s.PutToken(ctx, resources.NewToken(org, "a", resources.RoleOwner, resources.NewTokenSecret(org), now))
+		_, calls["RotateToken"] = s.RotateToken(ctx, org, "a", resources.Rotation{Hash: "ha2", Created: now, PreviousExpires: now.Add(time.Hour)})
+		calls["RevokePreviousToken"] = s.RevokePreviousToken(ctx, org, "b")
+		calls["RevokeToken"] = s.RevokeToken(ctx, org, "b")
+		calls["TouchToken"] = s.TouchToken(ctx, org, "b", "hb2")
+		for call, err := range calls {
+			if err == nil || !strings.Contains(err.Error(), "injected failure") {
+				t.Errorf("%s = %v, want the injected failure", call, err)
+			}
+			if resources.ErrorCode(err) != 0 {
+				t.Errorf("%s: a Redis failure became a client error %v", call, err)
+			}
+		}
+		if after := dump(t, s); !maps.Equal(before, after) {
+			t.Fatalf("failed writes changed the data:\nbefore %v\nafter  %v", before, after)
 		}
 	})
 }

@@ -136,6 +136,9 @@ func (o *Orgs) Tokens(ctx context.Context, org string, actor Admin) ([]Token, er
 	ts, err := o.store.ListTokens(ctx, org)
 	for i := range ts {
 		ts[i].Hash = ""
+		if p := ts[i].Previous; p != nil {
+			p.Hash = ""
+		}
 	}
 	return ts, err
 }

@@ -61,6 +61,7 @@ var FindingCodes = map[string]string{
 	"group-missing":        "names a group that does not exist",
 	"sweep-unlisted":       "members of a deleted group left to sweep, but the organization's leaving hash does not list the group: no sweep will end them",
 	"sweep-group-exists":   "members of a deleted group left to sweep, but a group of that id exists",
+	"replace-unlisted":     "a replacement of the group's members left to sweep, but the group's replacing field or the organization's replacing set does not record it: no sweep will end its old memberships",
 	"user-missing":         "names a user that does not exist",
 	"admin-missing":        "names an administrator who does not exist",
 	"membership-ahead":     "the user's membership began at more renames than its group has had",
@@ -68,7 +69,7 @@ var FindingCodes = map[string]string{
 	"member-one-sided":     "the membership is recorded on one side only (group's members, user's groups)",
 	"link-missing":         "the user's current link names a link that does not exist or names another user",
 	"link-not-current":     "the link is not its user's current one (a revoked link still works)",
-	"ticket-malformed":     "the password-change ticket does not name a user and version",
+	"ticket-malformed":     "the password-change ticket does not name a user and password stamp",
 	"admin-incomplete":     "the administrator lacks an email, unique key or creation time",
 	"admin-role":           "the administrator's role is neither owner nor collaborator",
 	"owners-stale":         "the owners set disagrees with the administrator's role",
@@ -94,6 +95,11 @@ type CheckStats struct {
 	// being ended (see [Store.DeleteGroup]): work left, not findings. A
 	// server finishes them when it starts, and at every group deletion.
 	PendingGroupDeletes int
+	// PendingGroupReplacements counts groups whose members were replaced
+	// and whose old memberships are still being ended (see
+	// [Store.UpdateGroup]): work left, not findings. A server finishes them
+	// when it starts, and at the group's next write.
+	PendingGroupReplacements int
 }
 
 // checkBatch is how many items one check script call covers: large enough
@@ -528,6 +534,7 @@ func (c *checker) sequenceAndSettings(ctx context.Context) error {
 	}
 	selfReg := pipe.HGet(ctx, c.p+"settings", settingSelfRegistration)
 	pending := pipe.HLen(ctx, c.p+"leaving")
+	replacing := pipe.SCard(ctx, c.p+"replacing")
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("redis: %w", err)
 	}
@@ -539,6 +546,7 @@ func (c *checker) sequenceAndSettings(ctx context.Context) error {
 		}
 	}
 	c.stats.PendingGroupDeletes = int(pending.Val())
+	c.stats.PendingGroupReplacements = int(replacing.Val())
 	if v := selfReg.Val(); v != "" && v != "on" && v != "off" {
 		c.add(Finding{Key: c.p + "settings", ID: settingSelfRegistration, Code: "setting-invalid"})
 	}
@@ -551,7 +559,7 @@ var keySegments = map[string]bool{
 	"user": true, "group": true, "pw": true, "ugroups": true, "members": true,
 	"invite": true, "uinvite": true, "ticket": true, "confirm": true, "uconfirm": true,
 	"admin": true, "adminlink": true, "adminlinks": true, "session": true, "adminsessions": true,
-	"leaving": true,
+	"leaving": true, "replacing": true, "csession": true,
 }
 
 // singleKeys are the organization's keys of which there is one, relative to
@@ -559,7 +567,7 @@ var keySegments = map[string]bool{
 func (c *checker) singleKeys() map[string]bool {
 	out := map[string]bool{
 		"seq": true, "settings": true, "tokens": true, "tokenused": true, "tokenhash": true, "tokenprev": true, "changes": true,
-		"admins": true, "owners": true, "all:user": true, "all:group": true, "leaving": true,
+		"admins": true, "owners": true, "all:user": true, "all:group": true, "leaving": true, "replacing": true,
 		"unique:user:userName": true, "unique:group:displayName": true,
 	}
 	for _, k := range []*kind{&c.s.users, &c.s.groups} {

@@ -77,7 +77,7 @@ local docs = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
   local key = p .. kind .. ':' .. id
-  local h = redis.call('HMGET', key, 'doc', 'ver', 'uk', 'disp', 'ix', 'created', 'modified')
+  local h = redis.call('HMGET', key, 'doc', 'ver', 'uk', 'disp', 'ix', 'created', 'modified', 'replacing')
   if not h[1] then
     if redis.call('ZSCORE', KEYS[1], id) then bad(KEYS[1], id, 'ordered-missing') end
   else
@@ -85,15 +85,23 @@ for i = 3, #ARGV do
     if not tonumber(h[2]) then bad(key, id, 'version-missing') end
     if h[3] and h[3] ~= '' and redis.call('HGET', unique, h[3]) ~= id then bad(unique, id, 'unique-missing') end
     checkIndexed(p, kind, id, key, h[5], h[6], h[7])
+    if h[8] and redis.call('SISMEMBER', p .. 'replacing', id) == 0 then bad(key, id, 'replace-unlisted') end
     if kind == 'user' then
       local ug = p .. 'ugroups:' .. id
       local gs = redis.call('HGETALL', ug)
       for j = 1, #gs, 2 do
         local gid, name = gs[j], gs[j + 1]
-        local g = redis.call('HMGET', p .. 'group:' .. gid, 'disp', 'renames')
+        local g = redis.call('HMGET', p .. 'group:' .. gid, 'disp', 'renames', 'replacing')
         local final = nil
         if not g[1] then final = redis.call('HGET', p .. 'leaving', gid) end
-        if final then
+        if g[1] and g[3] and redis.call('HEXISTS', p .. 'members:' .. gid, id) == 0 then
+          -- The group's members were replaced without the user, and the
+          -- replacement's sweep is pending: work left, as for a deletion.
+          if string.match(name, '^%d+$') and tonumber(name) > (tonumber(g[3]) or 0) then
+            bad(ug, gid, 'membership-ahead')
+          end
+          if redis.call('HEXISTS', p .. 'replacing:' .. gid, id) == 0 then bad(ug, gid, 'member-one-sided') end
+        elseif final then
           -- The group is deleted and its sweep pending: work left, not a
           -- disagreement, as long as the sweep will end this membership.
           if string.match(name, '^%d+$') and tonumber(name) > (tonumber(final) or 0) then
@@ -209,7 +217,8 @@ return out
 // what no set or hash of the organization names: documents outside their
 // ordering set, passwords, groups and members of resources that are gone,
 // pending links and their owners, administrators, their links and sessions,
-// members of deleted groups left to sweep.
+// members of deleted groups left to sweep, old members of groups whose
+// members were replaced left to sweep.
 //
 // KEYS: 1 any key of the organization (routing). ARGV: 1 prefix, 2.. pairs of
 // segment and argument (the key is prefix .. segment .. ':' .. argument).
@@ -227,6 +236,12 @@ for i = 2, #ARGV, 2 do
       if not exists(p .. 'user:' .. arg) then bad(key, arg, 'user-missing') end
     elseif seg == 'members' then
       if not exists(p .. 'group:' .. arg) then bad(key, arg, 'group-missing') end
+    elseif seg == 'replacing' then
+      if not exists(p .. 'group:' .. arg) then
+        bad(key, arg, 'group-missing')
+      elseif not redis.call('HGET', p .. 'group:' .. arg, 'replacing') or redis.call('SISMEMBER', p .. 'replacing', arg) == 0 then
+        bad(key, arg, 'replace-unlisted')
+      end
     elseif seg == 'leaving' then
       if redis.call('HEXISTS', p .. 'leaving', arg) == 0 then bad(key, arg, 'sweep-unlisted') end
       if exists(p .. 'group:' .. arg) then bad(key, arg, 'sweep-group-exists') end

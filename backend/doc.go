@@ -37,13 +37,17 @@
 //
 //	<kind>:<id>                 HASH doc (JSON of the attributes), ver, created, modified,
 //	                            and bookkeeping: uk (uniqueness key), disp (display), ix (index entries);
-//	                            a group also renames (how often it was renamed, absent: 0)
+//	                            a group also renames (how often it was renamed, absent: 0) and, while
+//	                            a replacement of its members is swept, replacing (its renames before it)
 //	pw:<userId>                 STRING password hash, written only with its user
 //	ugroups:<userId>            HASH groupId -> the group's renames when the membership began
 //	members:<groupId>           HASH userId -> user display (displayName, else userName)
 //	leaving:<groupId>           HASH userId -> display: members of a deleted group whose memberships
 //	                            are still being ended (members:<groupId> renamed by the deletion)
 //	leaving                     HASH groupId -> the deleted group's final renames: deletions being swept
+//	replacing:<groupId>         HASH userId -> display: the members a replacement of the group's members
+//	                            (remove all, then add) replaced, whose memberships are still being ended
+//	replacing                   SET groupIds: replacements of members being swept
 //	unique:user:userName        HASH lowercase userName -> userId
 //	unique:group:displayName    HASH lowercase displayName -> groupId
 //	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index)
@@ -70,6 +74,7 @@
 //	adminlinks:<adminId>        SET hashes of the administrator's links
 //	session:<hash>              HASH admin, created, csrf: a console session, PX its idle timeout
 //	adminsessions:<adminId>     SET hashes of the administrator's sessions
+//	csession:<hash>             STRING userId and password stamp: a customer's session of the customer pages, PX its lifetime
 //
 // Tokens: a token minted now names its organization in its secret
 // (resources.NewTokenSecret), so a request finds its record in that
@@ -84,6 +89,12 @@
 // index (an orphan token's secret was never shown); revoking deletes the
 // token, then the index entry (the token stops working first; revoking again
 // finishes the job).
+//
+// The abuse limits shared by every process (limits.go) live under
+// "scimd:limit:", outside the organizations' prefix: a token's bucket in its
+// organization's slot ("scimd:limit:{<org>}:token:<name>"), an address's
+// counts in no particular one. Revoked tokens and blocked addresses are
+// published on the pub/sub channel "scimd:events" ([Store.WatchEvents]).
 //
 // # Change log
 //
@@ -134,7 +145,12 @@
 //
 // Adding or removing one member costs O(1), whatever the group's size, and so
 // does renaming a group; reading a user costs O(its groups); deleting a user
-// O(its groups), deleting a group O(members).
+// O(its groups). Deleting a group, and replacing all its members, cost one
+// script of O(1) (plus the members a replacement adds), then sweeps of at
+// most 200 memberships each: no script grows with the group's size. Until a
+// sweep ends, the memberships it is to end are out of the group's members
+// and out of the users' groups alike; only the users' meta.lastModified
+// changes at the sweep rather than at the write.
 //
 // # Queries
 //

@@ -40,6 +40,14 @@ func (s *Store) CreateGroup(ctx context.Context, org string, g resources.Resourc
 // organization, else nothing is written. Members of g are ignored, and the
 // result carries only the added members (nil when none): reading every member
 // of a large group is what the delta avoids; use GetGroup for them.
+//
+// RemoveAll costs what d holds, not what the group holds: one script makes
+// the group's members those of d.Add for every reader and writer, and hands
+// the old members that were not added again to a sweep that ends their
+// memberships in scripts of at most sweepBatch members each
+// ([Store.FinishGroupDeletes]), before UpdateGroup returns, with a context
+// of its own. A write of the group or its deletion that finds a sweep
+// pending (a server stopped midway) finishes it first.
 func (s *Store) UpdateGroup(ctx context.Context, org string, g resources.Resource, version int64, d resources.MemberDelta) (resources.Resource, error) {
 	if version <= 0 && g.Attributes != nil {
 		return resources.Resource{}, fmt.Errorf("update group %s: %w", g.ID, resources.ErrVersionConflict)
@@ -70,12 +78,30 @@ func (s *Store) UpdateGroupIfDocument(ctx context.Context, org string, g resourc
 
 // putGroup runs writeGroupSrc: a creation (version 0), a membership delta
 // (g.Attributes nil), or an update if the stored version is still version,
-// or, when based is set, if the stored document is still based.
+// or, when based is set, if the stored document is still based; then the
+// sweep of the old members a replacement left, if any.
 func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, version int64, based []byte, d resources.MemberDelta) (resources.Resource, error) {
 	p, err := prefix(org)
 	if err != nil {
 		return resources.Resource{}, err
 	}
+	out, sweep, err := s.writeGroupStep(ctx, p, g, version, based, d)
+	if err != nil || !sweep {
+		return out, err
+	}
+	// The old members not added again are the sweep's. A sweep that fails
+	// is not the write's failure: the next write of the group, or a
+	// server's start, resumes it.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sweepTimeout)
+	defer cancel()
+	_ = s.sweepReplacedGroup(sctx, p, g.ID)
+	return out, nil
+}
+
+// writeGroupStep is putGroup's first step, the write clients see: it runs
+// writeGroupSrc, after finishing a replacement's sweep it finds pending,
+// and reports whether the write left old members to sweep.
+func (s *Store) writeGroupStep(ctx context.Context, p string, g resources.Resource, version int64, based []byte, d resources.MemberDelta) (out resources.Resource, sweep bool, err error) {
 	mode := ""
 	action := resources.ActionCreate
 	switch {
@@ -89,27 +115,42 @@ func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, 
 	}
 	doc, err := json.Marshal(g.Attributes)
 	if err != nil {
-		return resources.Resource{}, fmt.Errorf("encode document: %w", err)
+		return resources.Resource{}, false, fmt.Errorf("encode document: %w", err)
 	}
 	add, _ := json.Marshal(dedupe(d.Add))
 	remove, _ := json.Marshal(dedupe(d.Remove))
 	removeAll := "0"
 	if d.RemoveAll {
 		removeAll = "1"
+		remove = []byte("[]") // every member not added leaves anyway
 	}
 	uk, name := uniqueKey(g.Attributes, "displayName")
 	t, ts := now()
 	keys := []string{p + "group:" + g.ID, p + "unique:group:displayName", p + "all:group", p + "seq", p + "members:" + g.ID}
-	res, err := s.writeGroup.Run(ctx, s.client, keys,
-		p, g.ID, version, doc, uk, name, ts, s.groups.indexEntries(g.Attributes), removeAll, remove, add, mode,
-		resources.Actor(ctx), string(action), s.MaxChanges, based).Slice()
-	if err != nil {
-		return resources.Resource{}, fmt.Errorf("redis: %w", err)
+	var res []any
+	for attempt := 0; ; attempt++ {
+		res, err = s.writeGroup.Run(ctx, s.client, keys,
+			p, g.ID, version, doc, uk, name, ts, s.groups.indexEntries(g.Attributes), removeAll, remove, add, mode,
+			resources.Actor(ctx), string(action), s.MaxChanges, based).Slice()
+		if err != nil {
+			return resources.Resource{}, false, fmt.Errorf("redis: %w", err)
+		}
+		if marker, _ := res[0].(string); marker != "pending" || attempt == 2 {
+			break
+		}
+		// A replacement of the group's members left its sweep pending (a
+		// server stopped, or another request sweeps): finish it, write again.
+		if err := s.sweepReplacedGroup(ctx, p, g.ID); err != nil {
+			return resources.Resource{}, false, fmt.Errorf("finish the replacement of its members: %w", err)
+		}
+	}
+	if res[0] == "pending" {
+		return resources.Resource{}, false, resources.Errorf(resources.Conflict, "group %q is being changed by other requests at the same time; retry", g.ID)
 	}
 	if err := s.groups.checkMarker(res, g.ID, name); err != nil {
-		return resources.Resource{}, err
+		return resources.Resource{}, false, err
 	}
-	out := resources.Resource{ID: g.ID, Attributes: g.Attributes, Modified: t}
+	out = resources.Resource{ID: g.ID, Attributes: g.Attributes, Modified: t}
 	if g.Attributes != nil {
 		out.Raw = doc // the response copies it instead of encoding again
 	}
@@ -119,7 +160,7 @@ func (s *Store) putGroup(ctx context.Context, org string, g resources.Resource, 
 	if len(res) > 4 {
 		out.Modified = parseTime(res[4]) // unchanged when the write changed nothing
 	}
-	return out, nil
+	return out, len(res) > 5 && res[5] == "1", nil
 }
 
 // dedupe returns ids without repeats, never nil (it is sent as a JSON array).
@@ -229,9 +270,21 @@ func (s *Store) deleteGroupStart(ctx context.Context, org, id string, version in
 	_, ts := now()
 	keys := []string{p + "group:" + id, p + "unique:group:displayName", p + "all:group", p + "members:" + id,
 		p + "leaving", p + "leaving:" + id}
-	res, err := s.deleteGroup.Run(ctx, s.client, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
-	if err != nil {
-		return fmt.Errorf("delete group %s: redis: %w", id, err)
+	var res []any
+	for attempt := 0; ; attempt++ {
+		res, err = s.deleteGroup.Run(ctx, s.client, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
+		if err != nil {
+			return fmt.Errorf("delete group %s: redis: %w", id, err)
+		}
+		if marker, _ := res[0].(string); marker != "pending" || attempt == 2 {
+			break
+		}
+		if err := s.sweepReplacedGroup(ctx, p, id); err != nil {
+			return fmt.Errorf("delete group %s: finish the replacement of its members: %w", id, err)
+		}
+	}
+	if res[0] == "pending" {
+		return resources.Errorf(resources.Conflict, "group %q is being changed by other requests at the same time; retry", id)
 	}
 	if err := s.groups.checkMarker(res, id, ""); err != nil {
 		return fmt.Errorf("delete group %s: %w", id, err)
@@ -248,14 +301,32 @@ const sweepBatch = 200
 const sweepTimeout = time.Minute
 
 // FinishGroupDeletes ends the memberships of the organization's deleted
-// groups whose sweep is pending (see [Store.DeleteGroup]), each sweep script
-// ending at most sweepBatch of them, and returns how many deletions it
-// finished. It stops at the first error; what is left stays pending, and a
-// later call resumes it. Calls may overlap: a membership is ended once.
+// groups whose sweep is pending (see [Store.DeleteGroup]), and those that
+// replacements of groups' members left pending (see [Store.UpdateGroup]),
+// each sweep script ending at most sweepBatch of them, and returns how many
+// deletions and replacements it finished. It stops at the first error; what
+// is left stays pending, and a later call resumes it. Calls may overlap: a
+// membership is ended once.
 func (s *Store) FinishGroupDeletes(ctx context.Context, org string) (int, error) {
 	p, err := prefix(org)
 	if err != nil {
 		return 0, fmt.Errorf("finish group deletions: %w", err)
+	}
+	var replaced []string
+	members := s.client.SScan(ctx, p+"replacing", 0, "", sweepBatch).Iterator()
+	for members.Next(ctx) {
+		replaced = append(replaced, members.Val())
+	}
+	if err := members.Err(); err != nil {
+		return 0, fmt.Errorf("finish group member replacements of %s: redis: %w", org, err)
+	}
+	slices.Sort(replaced)
+	done := 0
+	for _, gid := range slices.Compact(replaced) {
+		if err := s.sweepReplacedGroup(ctx, p, gid); err != nil {
+			return done, fmt.Errorf("finish the replacement of the members of group %s: %w", gid, err)
+		}
+		done++
 	}
 	var gids []string
 	iter := s.client.HScan(ctx, p+"leaving", 0, "", sweepBatch).Iterator()
@@ -269,7 +340,6 @@ func (s *Store) FinishGroupDeletes(ctx context.Context, org string) (int, error)
 	}
 	slices.Sort(gids)
 	gids = slices.Compact(gids)
-	done := 0
 	for _, gid := range gids {
 		if err := s.sweepDeletedGroup(ctx, p, gid); err != nil {
 			return done, fmt.Errorf("finish deletion of group %s: %w", gid, err)
@@ -283,11 +353,27 @@ func (s *Store) FinishGroupDeletes(ctx context.Context, org string) (int, error)
 // members left (nobody can join a deleted group), and each batch is ended by
 // one sweepGroupSrc; the last call, with no member left, ends the deletion.
 func (s *Store) sweepDeletedGroup(ctx context.Context, p, gid string) error {
-	keys := []string{p + "leaving", p + "leaving:" + gid}
+	return s.sweep(ctx, s.sweepGroup, []string{p + "leaving", p + "leaving:" + gid}, 1, p, gid)
+}
+
+// sweepReplacedGroup ends the memberships a replacement of group gid's
+// members left (see writeGroupSrc), batch by batch, with sweepReplacedSrc;
+// the last call, with no old member left, ends the replacement. It does
+// nothing when none is pending.
+func (s *Store) sweepReplacedGroup(ctx context.Context, p, gid string) error {
+	keys := []string{p + "group:" + gid, p + "replacing:" + gid, p + "replacing", p + "members:" + gid}
+	return s.sweep(ctx, s.sweepReplaced, keys, 1, p, gid)
+}
+
+// sweep runs a sweep script (sweepGroupSrc, sweepReplacedSrc) over the
+// users of the hash keys[left], in batches of sweepBatch read with HSCAN,
+// until the script says it is done. Its arguments are p, gid, now and the
+// batch.
+func (s *Store) sweep(ctx context.Context, sc *script, keys []string, left int, p, gid string) error {
 	run := func(uids []string) (bool, error) {
 		_, ts := now()
 		args := append([]any{p, gid, ts}, anys(uids)...)
-		res, err := s.sweepGroup.Run(ctx, s.client, keys, args...).Slice()
+		res, err := sc.Run(ctx, s.client, keys, args...).Slice()
 		if err != nil {
 			return false, fmt.Errorf("redis: %w", err)
 		}
@@ -302,7 +388,7 @@ func (s *Store) sweepDeletedGroup(ctx context.Context, p, gid string) error {
 	for pass := 0; pass < 3; pass++ {
 		var cursor uint64
 		for {
-			kv, next, err := s.client.HScan(ctx, keys[1], cursor, "", sweepBatch).Result()
+			kv, next, err := s.client.HScan(ctx, keys[left], cursor, "", sweepBatch).Result()
 			if err != nil {
 				return fmt.Errorf("redis: %w", err)
 			}

@@ -145,28 +145,29 @@ func (s *Store) RedeemInvitation(ctx context.Context, org, hash string, u resour
 	return out, nil
 }
 
-// PutTicket stores hash as a password-change ticket of the user until ttl
-// passes.
-func (s *Store) PutTicket(ctx context.Context, org, userID string, version int64, hash string, ttl time.Duration) error {
+// PutTicket stores hash as a password-change ticket of the user, issued for
+// the password of stamp, until ttl passes.
+func (s *Store) PutTicket(ctx context.Context, org, userID string, stamp int64, hash string, ttl time.Duration) error {
 	p, err := prefix(org)
 	if err != nil {
 		return fmt.Errorf("put ticket of %s: %w", userID, err)
 	}
-	if err := s.client.Set(ctx, p+"ticket:"+hash, userID+" "+strconv.FormatInt(version, 10), ttl).Err(); err != nil {
+	if err := s.client.Set(ctx, p+"ticket:"+hash, userID+" "+strconv.FormatInt(stamp, 10), ttl).Err(); err != nil {
 		return fmt.Errorf("put ticket of %s: redis: %w", userID, err)
 	}
 	return nil
 }
 
 // TicketUser returns the id of the user whose password-change ticket has
-// hash, or [resources.NotFound].
+// hash and the stamp of the password it was issued for, or
+// [resources.NotFound].
 func (s *Store) TicketUser(ctx context.Context, org, hash string) (string, int64, error) {
 	v, err := s.secretUser(ctx, org, "ticket:", hash)
 	if err != nil {
 		return "", 0, err
 	}
-	id, version, _ := strings.Cut(v, " ")
-	n, _ := strconv.ParseInt(version, 10, 64)
+	id, stamp, _ := strings.Cut(v, " ")
+	n, _ := strconv.ParseInt(stamp, 10, 64)
 	return id, n, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/scimd/scimd/resources"
 )
 
@@ -13,11 +15,20 @@ const orgsKey = "scimd:orgs"
 // CreateOrg records an organization. It reports whether the organization is
 // new, so that first-start set-up (an initial owner token) happens once. The
 // name must pass [resources.ValidateOrgName].
+//
+// SADD is sent at most once: resent after its answer was lost, it would
+// answer 0 for an organization the first one created, and the set-up would
+// never happen. A lost answer is [resources.ErrOutcomeUnknown] instead.
 func (s *Store) CreateOrg(ctx context.Context, org string) (bool, error) {
 	if err := resources.ValidateOrgName(org); err != nil {
 		return false, err
 	}
-	n, err := s.client.SAdd(ctx, orgsKey, org).Result()
+	cmd := redis.NewCmd(ctx, "sadd", orgsKey, org)
+	_ = s.client.Process(ctx, noResend{cmd})
+	n, err := cmd.Int64()
+	if mayHaveRun(err) {
+		err = outcomeUnknownError{err}
+	}
 	if err != nil {
 		return false, fmt.Errorf("create org %s: redis: %w", org, err)
 	}

@@ -188,3 +188,25 @@ func TestEveryScriptSaysIfItMayBeResent(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateOrgIsNotResent: CreateOrg's SADD, whose answer says whether the
+// organization is new (and so whether first-start set-up runs), is sent
+// once: resent after its answer was lost, it would answer "not new" for the
+// organization it created.
+func TestCreateOrgIsNotResent(t *testing.T) {
+	for _, mode := range []string{"silent", "close"} {
+		t.Run(mode, func(t *testing.T) {
+			f := startCountingRedis(t, mode, "SADD")
+			s := New(redis.NewClient(&redis.Options{Addr: f.addr, Protocol: resp2, ReadTimeout: 100 * time.Millisecond,
+				MaxRetries: 3, MinRetryBackoff: time.Millisecond, MaxRetryBackoff: time.Millisecond}))
+			defer s.Close()
+			created, err := s.CreateOrg(context.Background(), "acme")
+			if sent := f.count("SADD"); sent != 1 {
+				t.Errorf("CreateOrg sent SADD %d times, want 1", sent)
+			}
+			if created || !errors.Is(err, resources.ErrOutcomeUnknown) {
+				t.Errorf("CreateOrg = %v, %v; want false and the outcome unknown", created, err)
+			}
+		})
+	}
+}

@@ -39,13 +39,17 @@ end
 -- a deleted group whose sweep is pending (see deleteGroupSrc) is no group,
 -- yet adds what the sweep will fold into the stored version (its renames
 -- since, and 1 for leaving), so that the version clients see changes when
--- the group is deleted and stays the same when the sweep ends.
+-- the group is deleted and stays the same when the sweep ends. So does a
+-- membership of a group whose members were replaced without this user
+-- (field "replacing" of group:<id>, see writeGroupSrc), ended by its sweep.
 local function userGroups(prefix, id)
   local ug = redis.call('HGETALL', prefix .. 'ugroups:' .. id)
   local extra, flat = 0, {}
   for i = 1, #ug, 2 do
-    local g = redis.call('HMGET', prefix .. 'group:' .. ug[i], 'disp', 'renames')
-    if g[1] then
+    local g = redis.call('HMGET', prefix .. 'group:' .. ug[i], 'disp', 'renames', 'replacing')
+    if g[1] and g[3] and redis.call('HEXISTS', prefix .. 'members:' .. ug[i], id) == 0 then
+      extra = extra + renamedSince(g[3], ug[i+1]) + 1
+    elseif g[1] then
       extra = extra + renamedSince(g[2], ug[i+1])
       flat[#flat + 1] = ug[i]
       flat[#flat + 1] = g[1]
@@ -231,8 +235,11 @@ local old = {}
 if cur[3] then old = cjson.decode(cur[3]) end
 --@checked
 for _, gid in ipairs(sortedKeys(KEYS[5])) do
-  redis.call('HDEL', prefix .. 'members:' .. gid, id)
-  if redis.call('EXISTS', prefix .. 'group:' .. gid) == 1 then touch(prefix, 'group', gid, now) end
+  -- A membership a replacement left to its sweep (see writeGroupSrc) is no
+  -- longer among the group's members: the group does not change.
+  if redis.call('HDEL', prefix .. 'members:' .. gid, id) == 1 and redis.call('EXISTS', prefix .. 'group:' .. gid) == 1 then
+    touch(prefix, 'group', gid, now)
+  end
 end
 if cur[2] and cur[2] ~= '' and redis.call('HGET', KEYS[3], cur[2]) == id then
   redis.call('HDEL', KEYS[3], cur[2])
@@ -263,11 +270,26 @@ return {'ok'}
 // A write that changes nothing (the same document, members added that were
 // members already, removed that were not) leaves the version, lastModified
 // and the change log alone.
-// Returns {"ok", version, created, added (flat id, display), modified} or
-// {marker, ...}.
+//
+// Remove all does not read the current members, so that the script costs
+// what the request holds, not what the group holds: members:<id> becomes
+// replacing:<id> (RENAME, O(1)), the members added make a new members:<id>,
+// and the old members that were not added again are left for
+// sweepReplacedSrc, which ends their memberships in bounded batches. Until
+// it has, the group's field "replacing" holds its rename count before this
+// write and the organization's set "replacing" lists it; those users are
+// out of the group's members and out of their groups at once (luaUserGroups
+// skips a membership of a group being replaced that members:<id> lacks),
+// and their versions count the leaving. Every write of the group, and its
+// deletion, answers {"pending"} meanwhile: the caller finishes the sweep
+// and writes again, so that a group has one replacement pending at most and
+// is never renamed during one.
+// Returns {"ok", version, created, added (flat id, display), modified, "1"
+// when old members are left to sweep, else "0"} or {marker, ...}.
 const writeGroupSrc = luaCommon + `
 local prefix, id, expect, uk, name, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[6], ARGV[7]
-local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created', 'doc', 'modified', 'renames')
+local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created', 'doc', 'modified', 'renames', 'replacing')
+if cur[9] then return {'pending'} end
 local renames = count(cur[8])
 local membersOnly = ARGV[12] == 'members'
 local fault
@@ -310,18 +332,12 @@ if expect == 0 and not membersOnly then
   redis.call('ZADD', prefix .. 'ix:group:meta.created', 0, now .. NUL .. id)
   redis.call('HSET', KEYS[1], 'created', now)
 end
-if ARGV[9] == '1' then
-  -- Remove all, then add: only the members not added again leave.
-  local keep = {}
-  for _, uid in ipairs(add) do keep[uid] = true end
-  for _, uid in ipairs(sortedKeys(KEYS[5])) do
-    if not keep[uid] then
-      redis.call('HDEL', KEYS[5], uid)
-      leaveGroup(prefix, uid, id, renames, now)
-      changed = true
-    end
-  end
-end
+-- Remove all, then add: only the members not added again leave, in the
+-- sweep (see above).
+local replaced = prefix .. 'replacing:' .. id
+local replacing = ARGV[9] == '1' and redis.call('EXISTS', KEYS[5]) == 1
+local before = renames
+if replacing then redis.call('RENAME', KEYS[5], replaced) end
 -- A user whose groups change (joined, left, renamed) gets a new version:
 -- its "groups" attribute is part of what its ETag stands for. A rename
 -- gives every member a new version through the group's rename count (see
@@ -333,20 +349,34 @@ end
 if cur[3] and cur[3] ~= name then
   renames = redis.call('HINCRBY', KEYS[1], 'renames', 1)
 end
-local added = {}
+local added, kept = {}, 0
 for i, uid in ipairs(add) do
-  if redis.call('HSET', KEYS[5], uid, disp[i]) == 1 then changed = true end
+  local joined = redis.call('HSET', KEYS[5], uid, disp[i]) == 1
+  if replacing then joined = redis.call('HEXISTS', replaced, uid) == 0 end
+  if joined then changed = true elseif replacing then kept = kept + 1 end
+  -- A member added again keeps its membership, and the count it began at.
   if redis.call('HSETNX', prefix .. 'ugroups:' .. uid, id, renames) == 1 then touch(prefix, 'user', uid, now) end
   added[#added + 1] = uid
   added[#added + 1] = disp[i]
 end
-if not changed then return {'ok', tonumber(cur[1]), created, added, cur[7]} end
+local sweep = '0'
+if replacing then
+  if kept == redis.call('HLEN', replaced) then
+    -- Every member stayed: nothing to sweep. UNLINK frees in the background.
+    redis.call('UNLINK', replaced)
+  else
+    changed, sweep = true, '1'
+    redis.call('HSET', KEYS[1], 'replacing', before)
+    redis.call('SADD', prefix .. 'replacing', id)
+  end
+end
+if not changed then return {'ok', tonumber(cur[1]), created, added, cur[7], sweep} end
 local ver = touch(prefix, 'group', id, now)
 if not membersOnly then
   redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', name, 'ix', ARGV[8])
 end
 audit(prefix, ARGV[15], ARGV[13], ARGV[14], 'Group', id, now)
-return {'ok', ver, created, added, now}
+return {'ok', ver, created, added, now, sweep}
 `
 
 // deleteGroupSrc deletes a group: in O(1) whatever its size, it makes the
@@ -362,11 +392,14 @@ return {'ok', ver, created, added, now}
 // deletions being swept ("leaving"), 6 leaving:<id>.
 // ARGV: 1 prefix, 2 id, 3 expected version (0: any), 4 now, 5 actor, 6 change
 // log cap.
-// Returns {"ok", "1" when members are left to sweep, else "0"} or {marker}.
+// Returns {"ok", "1" when members are left to sweep, else "0"} or {marker};
+// {"pending"} while a replacement of its members is being swept (see
+// writeGroupSrc): the caller finishes it first.
 const deleteGroupSrc = luaCommon + `
 local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'ix', 'created', 'modified', 'renames')
+local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'ix', 'created', 'modified', 'renames', 'replacing')
 if not cur[1] then return {'notfound'} end
+if cur[7] then return {'pending'} end
 if expect ~= 0 and tonumber(cur[1]) ~= expect then return {'conflict'} end
 local old = {}
 if cur[3] then old = cjson.decode(cur[3]) end
@@ -412,6 +445,34 @@ for i = 4, #ARGV do
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {n, 0} end
 redis.call('HDEL', KEYS[1], gid)
+return {n, 1}
+`
+
+// sweepReplacedSrc ends memberships a replacement of a group's members left
+// (see writeGroupSrc): each of the users named that is still in
+// replacing:<groupId> is dropped from it and, unless it is a member again,
+// leaves the group, with the group's rename count before the replacement
+// (field "replacing"), as luaUserGroups counted it meanwhile. When
+// replacing:<groupId> is empty, the replacement is no longer pending. A
+// second run with the same users changes nothing more.
+//
+// KEYS: 1 group, 2 replacing:<groupId>, 3 the replacements being swept
+// ("replacing"), 4 members:<groupId>.
+// ARGV: 1 prefix, 2 group id, 3 now, 4.. user ids (a bounded batch).
+// Returns {users removed, 1 when the sweep is done, else 0}.
+const sweepReplacedSrc = luaCommon + `
+local prefix, gid, now = ARGV[1], ARGV[2], ARGV[3]
+local renames = redis.call('HGET', KEYS[1], 'replacing') or '0'
+--@checked
+local n = 0
+for i = 4, #ARGV do
+  if redis.call('HDEL', KEYS[2], ARGV[i]) == 1 and redis.call('HEXISTS', KEYS[4], ARGV[i]) == 0 then
+    if leaveGroup(prefix, ARGV[i], gid, renames, now) then n = n + 1 end
+  end
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {n, 0} end
+redis.call('HDEL', KEYS[1], 'replacing')
+redis.call('SREM', KEYS[3], gid)
 return {n, 1}
 `
 

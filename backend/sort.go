@@ -43,7 +43,7 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		}
 		if n > int64(s.MaxScan) {
 			return resources.Page{}, resources.Errorf(resources.TooMany,
-				"sorting by %s needs more than %d %ss read; sort by an indexed attribute such as userName, or filter first", q.Sort.Attr.FullName(), s.MaxScan, k.name)
+				"sorting by %s needs more than %d %ss read; sort by an indexed attribute (%s), or filter first", q.Sort.Attr.FullName(), s.MaxScan, k.name, k.indexHint())
 		}
 		if ids, err = s.client.ZRange(ctx, all, 0, -1).Result(); err != nil {
 			return resources.Page{}, fmt.Errorf("redis: %w", err)

@@ -80,7 +80,7 @@ type Store struct {
 	users, groups kind
 
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *script
-	sweepGroup                                                   *script
+	sweepGroup, sweepReplaced                                    *script
 	putToken, revokeToken, touchToken                            *script
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
@@ -106,6 +106,7 @@ func New(client redis.UniversalClient) *Store {
 		writeGroup:     newScript(writeGroupSrc),
 		deleteGroup:    newScript(deleteGroupSrc),
 		sweepGroup:     newScript(sweepGroupSrc),
+		sweepReplaced:  newScript(sweepReplacedSrc),
 		findUserName:   newIdempotentScript(findUserNameSrc),
 		putToken:       newScript(putTokenSrc),
 		revokeToken:    newScript(revokeTokenSrc),
@@ -119,6 +120,10 @@ func New(client redis.UniversalClient) *Store {
 	}
 }
 
+// embeddedReadTimeout is the embedded store's read timeout (go-redis's
+// default, for a real Redis, is 3 s).
+const embeddedReadTimeout = 30 * time.Second
+
 // Open connects to the Redis deployment at url, or, when url is "", starts an
 // embedded in-process server (miniredis) that lives until [Store.Close]. See
 // the package documentation for the URL schemes. Open pings the server.
@@ -131,7 +136,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		if err := m.Start(); err != nil {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
-		s := New(redis.NewClient(&redis.Options{Addr: m.Addr()}))
+		// In process, a slow answer is a busy CPU, not a lost server: the
+		// read timeout that detects a dead Redis would only turn a slow
+		// write's outcome unknown (a 503), so it is long here.
+		s := New(redis.NewClient(&redis.Options{Addr: m.Addr(), ReadTimeout: embeddedReadTimeout}))
 		s.mini = m
 		return s, nil
 	}

@@ -149,10 +149,13 @@ func (s *Store) storeToken(ctx context.Context, t resources.Token, mode string) 
 		return markerErr(marker)
 	}
 	// The replaced secrets that were in the global hash.
-	if replaced := nonEmpty(res[1:]); len(replaced) > 0 {
+	if replaced := nonEmpty(res[2:]); len(replaced) > 0 {
 		if err := s.client.HDel(ctx, tokensKey, replaced...).Err(); err != nil {
 			return fmt.Errorf("remove replaced token: redis: %w", err)
 		}
+	}
+	if old, _ := res[1].(string); old != "" {
+		s.publishRevoked(ctx, t.Org, t.Name)
 	}
 	return nil
 }
@@ -167,20 +170,21 @@ func (s *Store) storeToken(ctx context.Context, t resources.Token, mode string) 
 // 2 name, 3 hash, 4 "create" (fail when the name is taken) or "put"
 // (replace), 5 actor, 6 now, 7 change log cap, 8 the record of an
 // org-scoped token, or "".
-// Returns {"ok", replaced hashes that were not the organization's records
-// (the caller removes them from the global hash)...} or {"taken"}.
+// Returns {"ok", the replaced current hash or "", replaced hashes that were
+// not the organization's records (the caller removes them from the global
+// hash)...} or {"taken"}.
 const putTokenSrc = luaCommon + `
 local old = redis.call('HGET', KEYS[1], ARGV[2])
 if old and ARGV[4] == 'create' then return {'taken'} end
 --@checked
-if old == ARGV[3] then return {'ok'} end
+if old == ARGV[3] then return {'ok', ''} end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[8]) end
 -- A new secret under the name has not been used yet.
 redis.call('HDEL', KEYS[4], ARGV[2], ARGV[2] .. ':previous')
 local prev = redis.call('HGET', KEYS[3], ARGV[2])
 redis.call('HDEL', KEYS[3], ARGV[2])
-local out = {'ok'}
+local out = {'ok', old or ''}
 for _, h in ipairs({old or '', prev or ''}) do
   if h ~= '' and h ~= ARGV[3] and redis.call('HDEL', KEYS[2], h) == 0 then table.insert(out, h) end
 end
@@ -404,9 +408,9 @@ func (st tokenState) legacy() []string {
 // Secrets in the global hash are removed from it first, so that they stop
 // working even if the second write, to the organization's keys, does not
 // happen; a crash in between leaves a name in the index that RevokeToken
-// removes when run again. Org-scoped secrets go in one script. Servers that
-// cached the token (scim's token cache) accept it until their cache entry
-// expires.
+// removes when run again. Org-scoped secrets go in one script. Every process
+// that watches [EventsChannel] ([Store.WatchEvents]) is told at once, so that
+// none keeps accepting it from its token cache.
 func (s *Store) RevokeToken(ctx context.Context, org, name string) error {
 	p, err := prefix(org)
 	if err != nil {
@@ -427,7 +431,11 @@ func (s *Store) RevokeToken(ctx context.Context, org, name string) error {
 	if err != nil {
 		return fmt.Errorf("revoke token %s: redis: %w", name, err)
 	}
-	return tokenMarker(res, org, name, "revoke token")
+	if err := tokenMarker(res, org, name, "revoke token"); err != nil {
+		return err
+	}
+	s.publishRevoked(ctx, org, name)
+	return nil
 }
 
 // tokenMarker turns the marker of a token script into an error.
@@ -533,6 +541,9 @@ func (s *Store) RotateToken(ctx context.Context, org, name string, r resources.R
 	if err := tokenMarker(res, org, name, "rotate token"); err != nil {
 		return resources.Token{}, err
 	}
+	if st.prev != "" {
+		s.publishRevoked(ctx, org, name) // the earlier previous secret
+	}
 	if !old.Scoped {
 		if err := s.client.HSet(ctx, tokensKey, old.Hash, oldRec).Err(); err != nil {
 			return resources.Token{}, fmt.Errorf("rotate token %s: set the previous secret's expiry: redis: %w", name, err)
@@ -600,7 +611,11 @@ func (s *Store) RevokePreviousToken(ctx context.Context, org, name string) error
 	if err != nil {
 		return fmt.Errorf("revoke previous secret of %s: redis: %w", name, err)
 	}
-	return tokenMarker(res, org, name, "revoke previous secret of")
+	if err := tokenMarker(res, org, name, "revoke previous secret of"); err != nil {
+		return err
+	}
+	s.publishRevoked(ctx, org, name)
+	return nil
 }
 
 // revokePreviousSrc removes a token's previous secret, if it is still the

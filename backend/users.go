@@ -215,9 +215,13 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	var groups map[string]groupName
+	var left map[[2]string]bool
 	if k.groupRefs {
 		var err error
 		if groups, err = s.groupNames(ctx, p, rc); err != nil {
+			return nil, err
+		}
+		if left, err = s.replacedOut(ctx, p, ids, rc, groups); err != nil {
 			return nil, err
 		}
 	}
@@ -240,6 +244,11 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 				if g.leaving {
 					// Deleted, its sweep pending: as luaUserGroups counts it.
 					r.Version += renamedSince(g.renames, base) + 1
+					continue
+				}
+				if left[[2]string{gid, id}] {
+					// Replaced without this user, its sweep pending: likewise.
+					r.Version += renamedSince(g.replacing, base) + 1
 					continue
 				}
 				refs = append(refs, resources.Ref{ID: gid, Display: g.name})
@@ -299,6 +308,43 @@ type groupName struct {
 	// leaving: the group is deleted, its memberships are being swept, and
 	// renames is its final count (see deleteGroupSrc).
 	leaving bool
+	// replacing: the group's members were replaced and the memberships the
+	// replacement ended are being swept; its rename count before (see
+	// writeGroupSrc), else "".
+	replacing string
+}
+
+// replacedOut returns which memberships (group id, user id) of the users ids,
+// whose groups are ugroups, a replacement of the group's members ended and
+// left to its sweep: those of a group being replaced whose members lack the
+// user. One pipelined HEXISTS each, only for groups being replaced.
+func (s *Store) replacedOut(ctx context.Context, p string, ids []string, ugroups []*redis.MapStringStringCmd, groups map[string]groupName) (map[[2]string]bool, error) {
+	cmds := map[[2]string]*redis.BoolCmd{}
+	var pipe redis.Pipeliner
+	for i, c := range ugroups {
+		for gid := range c.Val() {
+			if groups[gid].replacing == "" {
+				continue
+			}
+			if pipe == nil {
+				pipe = s.client.Pipeline()
+			}
+			cmds[[2]string{gid, ids[i]}] = pipe.HExists(ctx, p+"members:"+gid, ids[i])
+		}
+	}
+	if pipe == nil {
+		return nil, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	out := map[[2]string]bool{}
+	for k, c := range cmds {
+		if !c.Val() {
+			out[k] = true
+		}
+	}
+	return out, nil
 }
 
 // groupNames reads the name and rename count of every group in users' groups
@@ -310,7 +356,7 @@ func (s *Store) groupNames(ctx context.Context, p string, ugroups []*redis.MapSt
 	for _, c := range ugroups {
 		for gid := range c.Val() {
 			if cmds[gid] == nil {
-				cmds[gid] = pipe.HMGet(ctx, p+"group:"+gid, "disp", "renames")
+				cmds[gid] = pipe.HMGet(ctx, p+"group:"+gid, "disp", "renames", "replacing")
 			}
 		}
 	}
@@ -329,7 +375,8 @@ func (s *Store) groupNames(ctx context.Context, p string, ugroups []*redis.MapSt
 			continue
 		}
 		renames, _ := v[1].(string)
-		out[gid] = groupName{name: name, renames: renames}
+		replacing, _ := v[2].(string)
+		out[gid] = groupName{name: name, renames: renames, replacing: replacing}
 	}
 	if len(gone) == 0 {
 		return out, nil

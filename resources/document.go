@@ -55,15 +55,8 @@ func Document(rt schemas.ResourceType, r Resource, baseURL string) map[string]an
 		"location":     Location(rt, baseURL, r.ID),
 		"version":      ETag(r.Version),
 	}
-	switch rt.Name {
-	case "User":
-		if len(r.Groups) > 0 {
-			doc["groups"] = refs(r.Groups, baseURL+"/Groups/", "direct")
-		}
-	case "Group":
-		if len(r.Members) > 0 {
-			doc["members"] = refs(r.Members, baseURL+"/Users/", "User")
-		}
+	if list := r.refs(rt); len(list) > 0 {
+		doc[rt.Refs.Attr] = refs(list, baseURL+rt.Refs.Endpoint+"/", rt.Refs.Type)
 	}
 	return doc
 }
@@ -135,17 +128,20 @@ func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL str
 	dst = append(dst, `,"version":"W/\"`...)
 	dst = strconv.AppendInt(dst, r.Version, 10)
 	dst = append(dst, `\""}`...)
-	switch rt.Name {
-	case "User":
-		dst = appendRefs(dst, "groups", r.Groups, baseURL+"/Groups/", "direct")
-	case "Group":
-		dst = appendRefs(dst, "members", r.Members, baseURL+"/Users/", "User")
-	}
+	dst = appendRefs(dst, rt.Refs.Attr, r.refs(rt), baseURL+rt.Refs.Endpoint+"/", rt.Refs.Type)
 	if inner := raw[1 : len(raw)-1]; skipSpace(inner, 0) < len(inner) {
 		dst = append(dst, ',')
 		dst = append(dst, inner...)
 	}
 	return append(dst, '}'), nil
+}
+
+// refs returns the reference list of r that rt.Refs describes.
+func (r Resource) refs(rt schemas.ResourceType) []Ref {
+	if rt.HasMembers {
+		return r.Members
+	}
+	return r.Groups
 }
 
 // appendRefs appends ,"name":[...] for refs, nothing when there are none.

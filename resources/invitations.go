@@ -3,7 +3,9 @@ package resources
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"strings"
@@ -66,11 +68,11 @@ type OnboardingStore interface {
 	// ([NotFound]).
 	RedeemInvitation(ctx context.Context, org, hash string, u Resource, version int64, w UserWrite) (Resource, error)
 	// PutTicket stores hash as a password-change ticket of the user, issued
-	// for its version, until ttl passes.
-	PutTicket(ctx context.Context, org, userID string, version int64, hash string, ttl time.Duration) error
+	// for the password of stamp (a stamp of its hash), until ttl passes.
+	PutTicket(ctx context.Context, org, userID string, stamp int64, hash string, ttl time.Duration) error
 	// TicketUser returns the id of the user a ticket hash belongs to and the
-	// user version it was issued for, or [NotFound].
-	TicketUser(ctx context.Context, org, hash string) (userID string, version int64, err error)
+	// stamp of the password it was issued for, or [NotFound].
+	TicketUser(ctx context.Context, org, hash string) (userID string, stamp int64, err error)
 	// RedeemTicket is RedeemInvitation for a password-change ticket.
 	RedeemTicket(ctx context.Context, org, hash string, u Resource, version int64, w UserWrite) (Resource, error)
 }
@@ -352,11 +354,33 @@ func (u *Users) StartPasswordChange(ctx context.Context, org string, self Resour
 	if accountState(self) != schemas.AccountStatePasswordChangeRequired {
 		return "", Errorf(Conflict, "user %q has no temporary password to change", self.ID)
 	}
+	// The ticket records a stamp of the password hash the customer signed
+	// in with. The hash is read before the account: an account still at the
+	// version that signed in had this hash when its password was checked.
+	hash, err := u.store.PasswordHash(ctx, org, self.ID)
+	if err != nil {
+		return "", err
+	}
+	cur, err := u.store.GetUser(ctx, org, self.ID)
+	if err != nil {
+		return "", asInvalid(err, ErrInvalidTicket)
+	}
+	if hash == "" || cur.Version != self.Version {
+		return "", ErrInvalidTicket
+	}
 	ticket := newSecret()
-	if err := u.onboarding.Store.PutTicket(ctx, org, self.ID, self.Version, HashToken(ticket), u.onboarding.TicketTTL); err != nil {
+	if err := u.onboarding.Store.PutTicket(ctx, org, self.ID, ticketStamp(hash), HashToken(ticket), u.onboarding.TicketTTL); err != nil {
 		return "", err
 	}
 	return ticket, nil
+}
+
+// ticketStamp is what a password-change ticket keeps of the password it
+// was issued for: 63 bits of the SHA-256 of its hash, which changes with
+// every password set (argon2id hashes are salted), and with nothing else.
+func ticketStamp(hash string) int64 {
+	sum := sha256.Sum256([]byte(hash))
+	return int64(binary.BigEndian.Uint64(sum[:8]) >> 1)
 }
 
 // Ticket returns the account a password-change ticket of org is for, if the
@@ -366,18 +390,33 @@ func (u *Users) Ticket(ctx context.Context, org string, ticket Secret) (Resource
 	if u.onboarding == nil || ticket == "" {
 		return Resource{}, ErrInvalidTicket
 	}
-	// A ticket is good for the account as it was when the customer signed in:
-	// once an administrator sets another temporary password (a new version),
-	// only that password leads to a new ticket.
+	// A ticket is good while the account keeps the temporary password the
+	// customer signed in with (its stamp) and may sign in: once an
+	// administrator sets another password, only that one leads to a new
+	// ticket. Other changes (a group renamed or joined, a new version of the
+	// account) leave it.
 	var issued int64
 	lookup := func(ctx context.Context, org, hash string) (string, error) {
-		id, version, err := u.onboarding.Store.TicketUser(ctx, org, hash)
-		issued = version
+		id, stamp, err := u.onboarding.Store.TicketUser(ctx, org, hash)
+		issued = stamp
 		return id, err
 	}
-	return u.tokenAccount(ctx, org, ticket, lookup, func(r Resource) bool {
-		return r.Version == issued && accountState(r) == schemas.AccountStatePasswordChangeRequired
+	cur, err := u.tokenAccount(ctx, org, ticket, lookup, func(r Resource) bool {
+		return enabled(r) && accountState(r) == schemas.AccountStatePasswordChangeRequired
 	}, ErrInvalidTicket)
+	if err != nil {
+		return Resource{}, err
+	}
+	// Read after the account: a password set since is seen here, or makes
+	// the write conditional on cur's version fail.
+	hash, err := u.store.PasswordHash(ctx, org, cur.ID)
+	if err != nil {
+		return Resource{}, err
+	}
+	if hash == "" || ticketStamp(hash) != issued {
+		return Resource{}, ErrInvalidTicket
+	}
+	return cur, nil
 }
 
 // ChangeTemporaryPassword replaces the temporary password of the account a

@@ -53,34 +53,52 @@ func CheckPasswordPolicy(password Secret, userName string) error {
 
 // PasswordProblem returns why password is not acceptable for the account
 // userName, as the rest of a sentence about it ("must be at least 8
-// characters long"), or "" when it is: between [MinPasswordLength] and
-// [MaxPasswordLength] characters, not only white space, not the email address
-// or its local part, and hard to guess: a zxcvbn score of at least
-// [MinPasswordScore] (github.com/trustelem/zxcvbn, which knows the most
-// common passwords, words, names, keyboard patterns, dates and repetitions;
-// NIST SP 800-63B §5.1.1.2 asks that such passwords be refused). names are
-// more of what the account is known by (first and last name): zxcvbn counts
-// them as guessable too. It never quotes the password.
+// characters long"), or "" when it is: the first of [PasswordProblems].
 func PasswordProblem(password Secret, userName string, names ...string) string {
+	if problems := PasswordProblems(password, userName, names...); len(problems) > 0 {
+		return problems[0]
+	}
+	return ""
+}
+
+// PasswordProblems returns every reason password is not acceptable for the
+// account userName, each the rest of a sentence about it ("must be at least
+// 8 characters long"), or none when it is: between [MinPasswordLength] and
+// [MaxPasswordLength] characters, valid UTF-8, not only white space, not the
+// email address or its local part, and hard to guess: a zxcvbn score of at
+// least [MinPasswordScore] (github.com/trustelem/zxcvbn, which knows the
+// most common passwords, words, names, keyboard patterns, dates and
+// repetitions; NIST SP 800-63B §5.1.1.2 asks that such passwords be
+// refused). names are more of what the account is known by (first and last
+// name): zxcvbn counts them as guessable too. A form shows them all at once,
+// so that a customer does not fix one only to meet the next. "Too easy to
+// guess" is left out when the password is only spaces or the address: that
+// says why already. It never quotes the password.
+func PasswordProblems(password Secret, userName string, names ...string) []string {
 	pw := password.Reveal()
 	n := utf8.RuneCountInString(pw)
 	local, _, _ := strings.Cut(userName, "@")
+	var problems []string
 	switch {
 	case n < MinPasswordLength:
-		return fmt.Sprintf("must be at least %d characters long", MinPasswordLength)
+		problems = append(problems, fmt.Sprintf("must be at least %d characters long", MinPasswordLength))
 	case n > MaxPasswordLength:
-		return fmt.Sprintf("must be at most %d characters long", MaxPasswordLength)
-	case !utf8.ValidString(pw):
-		return "must be text (valid UTF-8)"
-	case strings.TrimSpace(pw) == "":
-		return "must not be only spaces"
-	case strings.EqualFold(pw, userName) || strings.EqualFold(pw, local):
-		return "must not be the account's email address or its name part"
-	case !strongEnough(pw, append([]string{userName, local}, names...)):
-		return "is too easy to guess: it is a common password, or a common pattern such as a word with a number or a year, " +
-			"a keyboard row or a repetition. Choose a longer one, for example three or four unrelated words"
+		problems = append(problems, fmt.Sprintf("must be at most %d characters long", MaxPasswordLength))
 	}
-	return ""
+	valid := utf8.ValidString(pw)
+	if !valid {
+		problems = append(problems, "must be text (valid UTF-8)")
+	}
+	switch {
+	case strings.TrimSpace(pw) == "":
+		problems = append(problems, "must not be only spaces")
+	case strings.EqualFold(pw, userName) || strings.EqualFold(pw, local):
+		problems = append(problems, "must not be the account's email address or its name part")
+	case valid && !strongEnough(pw, append([]string{userName, local}, names...)):
+		problems = append(problems, "is too easy to guess: it is a common password, or a common pattern such as a word with a number or a year, "+
+			"a keyboard row or a repetition. Choose a longer one, for example three or four unrelated words")
+	}
+	return problems
 }
 
 // strongEnough reports whether zxcvbn rates pw at least [MinPasswordScore],
@@ -147,4 +165,11 @@ func VerifyPassword(hash string, password Secret) bool {
 	}
 	got := argon2id([]byte(password.Reveal()), salt, time, memory, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// AccountPasswordProblems is [PasswordProblems] for the account u: its
+// userName and the names it is known by, as setting its password checks
+// them.
+func AccountPasswordProblems(password Secret, u Resource) []string {
+	return PasswordProblems(password, stringAttr(u.Attributes, "userName"), accountNames(u)...)
 }

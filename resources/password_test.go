@@ -78,3 +78,35 @@ func TestCheckPasswordPolicyError(t *testing.T) {
 		t.Errorf("CheckPasswordPolicy(passphrase) = %v, want nil", err)
 	}
 }
+
+func TestPasswordProblems(t *testing.T) {
+	const email = "jane.doe@example.com"
+	cases := []struct {
+		password string
+		want     []string // parts of each problem, in order
+	}{
+		{"abc", []string{"at least 8 characters", "too easy to guess"}},
+		{"x7#kQ9m", []string{"at least 8 characters", "too easy to guess"}},
+		{"    ", []string{"at least 8 characters", "only spaces"}},
+		{"jane", []string{"at least 8 characters", "too easy to guess"}},
+		{"jane.doe", []string{"email address"}},
+		{"Summer2026", []string{"too easy to guess"}},
+		{"correct horse battery staple", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.password, func(t *testing.T) {
+			got := PasswordProblems(Secret(c.password), email)
+			if len(got) != len(c.want) {
+				t.Fatalf("PasswordProblems(%q) = %q, want %d problems mentioning %q", c.password, got, len(c.want), c.want)
+			}
+			for i, w := range c.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("PasswordProblems(%q)[%d] = %q, want it to mention %q", c.password, i, got[i], w)
+				}
+			}
+			if first := PasswordProblem(Secret(c.password), email); len(got) > 0 && first != got[0] {
+				t.Errorf("PasswordProblem(%q) = %q, want the first of PasswordProblems, %q", c.password, first, got[0])
+			}
+		})
+	}
+}

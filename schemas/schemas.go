@@ -82,6 +82,16 @@ type ResourceType struct {
 	// "members", RFC 7643 §4.2) that may be too large to return whole with
 	// every write or list: it is loaded only when a response shows it.
 	HasMembers bool
+	// Refs is the list of references the server computes and every
+	// response shows: a User's "groups" (RFC 7643 §4.1.2), a Group's
+	// "members" (§4.2).
+	Refs RefList
+}
+
+// RefList describes a resource type's reference list: the attribute that
+// holds it, the endpoint its values' $ref point into and their "type".
+type RefList struct {
+	Attr, Endpoint, Type string
 }
 
 // Attribute is the resolution of an attribute path against a resource type.
@@ -154,6 +164,7 @@ func buildUsers() ResourceType {
 		Schema:     userSchema(),
 		Extensions: []schema.Schema{schema.ExtensionEnterpriseUser(), CustomerUser(), WSO2User()},
 		Hidden:     []string{WSO2URN},
+		Refs:       RefList{Attr: "groups", Endpoint: "/Groups", Type: "direct"},
 	}
 }
 
@@ -161,7 +172,8 @@ func buildUsers() ResourceType {
 func Groups() ResourceType { return groups() }
 
 func buildGroups() ResourceType {
-	return ResourceType{Name: "Group", Endpoint: "/Groups", Schema: groupSchema(), HasMembers: true}
+	return ResourceType{Name: "Group", Endpoint: "/Groups", Schema: groupSchema(), HasMembers: true,
+		Refs: RefList{Attr: "members", Endpoint: "/Users", Type: "User"}}
 }
 
 // Extension returns the extension schema with the given URN, ignoring case.

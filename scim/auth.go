@@ -20,8 +20,9 @@ func principal(ctx context.Context) resources.Principal {
 }
 
 // authenticator checks bearer tokens. Verified tokens are cached for a short
-// time so that a request costs no extra Redis round trip; a revoked token stops
-// working within the cache TTL. A token verified against the store is recorded
+// time so that a request costs no extra Redis round trip; a revoked token is
+// forgotten at once when its revocation is heard (see Handler.ForgetToken), and
+// stops working within the cache TTL otherwise. A token verified against the store is recorded
 // as used then ([resources.Token.LastUsed]): at most once per cache TTL per
 // server, so "last used" is as precise as the TTL.
 type authenticator struct {
@@ -110,8 +111,9 @@ func (a *authenticator) authenticate(ctx context.Context, header string) (resour
 }
 
 // forget drops the cached tokens named name in org, so that a token revoked
-// through this server stops working here at once (other servers stop within
-// the cache TTL).
+// through this server stops working here at once (other servers hear of it
+// through the store's events, see Handler.ForgetToken, or stop within the
+// cache TTL).
 func (a *authenticator) forget(org, name string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -156,7 +158,7 @@ func (h *Handler) requireAuth(next http.Handler) http.Handler {
 		}
 		noteAccess(r.Context(), client, p)
 		if !internal {
-			if wait, ok := h.rates.allow(p.Org+"\x00"+p.Name, time.Now()); !ok {
+			if wait, ok := h.allowToken(r.Context(), p); !ok {
 				return errTooManyRequests(wait, "this token sends requests faster than allowed; retry after the time in Retry-After")
 			}
 		}

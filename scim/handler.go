@@ -42,14 +42,14 @@ type Config struct {
 	// token) from one client address within AuthFailureWindow make every
 	// request from that address answer 429, with Retry-After, until the
 	// window ends. Defaults: 20 per minute; a negative limit disables it.
-	// State is per process: with N replicas a client may fail up to N times
-	// the limit.
+	// Counted per process unless shared ([Handler.ShareLimits]).
 	AuthFailureLimit  int
 	AuthFailureWindow time.Duration
 	// TokenRate (requests per second) and TokenBurst bound each API token's
 	// requests (a token bucket); beyond them requests answer 429 with
 	// Retry-After. A /Bulk request counts once. Defaults: 50 per second, bursts
-	// of 200; a negative rate disables it. Per process, like AuthFailureLimit.
+	// of 200; a negative rate disables it. Per process unless shared, like
+	// AuthFailureLimit.
 	TokenRate  float64
 	TokenBurst int
 	// PublicRate (submissions per second) and PublicBurst bound form posts

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"context"
 	"log/slog"
 	"math"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/scimd/scimd/resources"
 )
 
 // Defaults of the abuse limits in [Config].
@@ -56,6 +59,11 @@ type failureLimiter struct {
 	// tracked is len(clients), readable without the lock: while no client
 	// has failed, requests skip working out their address.
 	tracked atomic.Int64
+
+	// shared, when set, counts failures for every process (see
+	// [Handler.ShareLimits]); clients then holds the blocks this process
+	// learned of, and the counts of when the store could not be reached.
+	shared *sharing
 }
 
 type failureWindow struct {
@@ -149,6 +157,29 @@ func (l *failureLimiter) end(client string, failed bool, now time.Time) bool {
 	return f.count == l.limit
 }
 
+// block records that client is blocked for left, as the shared count (or
+// another process, through the store's events) says.
+func (l *failureLimiter) block(client string, now time.Time, left time.Duration) {
+	if l == nil || left <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.current(client, now)
+	f.start = now.Add(left - l.window)
+	f.count = max(f.count, l.limit)
+}
+
+// pendingHere reports whether client has a reservation of this process's
+// own counts under way: one made while the shared counts were unreachable,
+// which must be settled here.
+func (l *failureLimiter) pendingHere(client string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, ok := l.clients[client]
+	return ok && f.pending > 0
+}
+
 // fail counts a failed authentication of client; it reports whether this
 // failure reached the limit.
 func (l *failureLimiter) fail(client string, now time.Time) bool {
@@ -195,6 +226,11 @@ type tokenLimiter struct {
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
+
+	// shared, when set, keeps the buckets for every process (see
+	// [Handler.ShareLimits]); buckets are then used only while the store
+	// cannot be reached.
+	shared *sharing
 }
 
 type bucket struct {
@@ -304,7 +340,7 @@ func errTooManyRequests(wait time.Duration, detail string) error {
 // once when the client reaches the limit. The log names the address (an
 // operator needs it to act) but never the token sent.
 func (h *Handler) authFailed(r *http.Request, client string) {
-	h.blockedLog(r, h.failures.fail(client, time.Now()), client)
+	h.settleFailure(r, client, false, true)
 }
 
 // BeginAuth reserves a failed authentication of r's client before a password
@@ -313,13 +349,102 @@ func (h *Handler) authFailed(r *http.Request, client string) {
 // so that their failed sign-ins count against the same limit as /Me and API
 // tokens. Every BeginAuth that returns ok needs its EndAuth.
 func (h *Handler) BeginAuth(r *http.Request) (wait time.Duration, ok bool) {
-	return h.failures.begin(h.clientAddr(r), time.Now())
+	l := h.failures
+	if l == nil {
+		return 0, true
+	}
+	client, now := h.clientAddr(r), time.Now()
+	if s := l.shared; s.try() {
+		// A block this process knows of costs no round trip.
+		if wait, blocked := l.blocked(client, now); blocked {
+			return wait, false
+		}
+		failures, left, ok, err := s.store.ReserveFailure(r.Context(), client, l.limit, l.window)
+		if err == nil {
+			s.reached(r.Context())
+			switch {
+			case ok:
+				return 0, true
+			case failures >= l.limit:
+				l.block(client, now, left)
+				return left, false
+			default:
+				return time.Second, false // attempts under way may fail: retry when they are done
+			}
+		}
+		s.unreachable(r.Context(), err)
+	}
+	return l.begin(client, now)
 }
 
 // EndAuth settles a BeginAuth: failed counts the failure.
 func (h *Handler) EndAuth(r *http.Request, failed bool) {
-	client := h.clientAddr(r)
-	h.blockedLog(r, h.failures.end(client, failed, time.Now()), client)
+	h.settleFailure(r, h.clientAddr(r), true, failed)
+}
+
+// settleFailure settles a reservation of BeginAuth (reserved) and counts a
+// failure (failed): in the shared counts, or in this process's when the
+// reservation was made there or the store cannot be reached.
+func (h *Handler) settleFailure(r *http.Request, client string, reserved, failed bool) {
+	l := h.failures
+	if l == nil {
+		return
+	}
+	now := time.Now()
+	if s := l.shared; !(reserved && l.pendingHere(client)) && s.try() {
+		failures, left, err := s.store.SettleFailure(r.Context(), client, reserved, failed, l.limit, l.window)
+		if err == nil {
+			s.reached(r.Context())
+			if failures >= l.limit {
+				l.block(client, now, left)
+			}
+			h.blockedLog(r, failed && failures == l.limit, client)
+			return
+		}
+		s.unreachable(r.Context(), err)
+		reserved = false // the store's reservation expires with its window
+	}
+	var reached bool
+	if reserved {
+		reached = l.end(client, failed, now)
+	} else if failed {
+		reached = l.fail(client, now)
+	}
+	h.blockedLog(r, reached, client)
+}
+
+// allowToken takes one request of the principal's token from its bucket.
+func (h *Handler) allowToken(ctx context.Context, p resources.Principal) (time.Duration, bool) {
+	l := h.rates
+	if l == nil {
+		return 0, true
+	}
+	if s := l.shared; s.try() {
+		wait, ok, err := s.store.AllowToken(ctx, p.Org, p.Name, l.rate, int(l.burst))
+		if err == nil {
+			s.reached(ctx)
+			return wait, ok
+		}
+		s.unreachable(ctx, err)
+	}
+	return l.allow(p.Org+"\x00"+p.Name, time.Now())
+}
+
+// allowAddress takes one submission of client from its public-pages bucket.
+func (h *Handler) allowAddress(ctx context.Context, client string, now time.Time) (time.Duration, bool) {
+	l := h.public
+	if l == nil {
+		return 0, true
+	}
+	if s := l.shared; s.try() {
+		wait, ok, err := s.store.AllowAddress(ctx, client, l.rate, int(l.burst))
+		if err == nil {
+			s.reached(ctx)
+			return wait, ok
+		}
+		s.unreachable(ctx, err)
+	}
+	return l.allow(client, now)
 }
 
 // blockedLog logs, when reached, that client reached the failure limit.
@@ -341,7 +466,7 @@ func (h *Handler) LimitPublic(next http.Handler) http.Handler {
 			client, now := h.clientAddr(r), time.Now()
 			wait, blocked := h.failures.blocked(client, now)
 			if !blocked {
-				wait, blocked = h.public.allow(client, now)
+				wait, blocked = h.allowAddress(r.Context(), client, now)
 				blocked = !blocked
 			}
 			if blocked {
@@ -356,4 +481,116 @@ func (h *Handler) LimitPublic(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// SharedLimits keeps the counts of the abuse limits where every scimd
+// process on one store sees them (backend.Store on Redis), so that N
+// replicas enforce one limit, not N. Each method is one atomic decision; an
+// error means the store could not decide, and the process then counts on
+// its own (see [Handler.ShareLimits]).
+type SharedLimits interface {
+	// AllowToken takes one request of org's token name from its bucket
+	// (rate per second, burst at once); ok false: empty for wait.
+	AllowToken(ctx context.Context, org, name string, rate float64, burst int) (wait time.Duration, ok bool, err error)
+	// AllowAddress takes one public-page submission of addr from its
+	// bucket, as AllowToken.
+	AllowAddress(ctx context.Context, addr string, rate float64, burst int) (wait time.Duration, ok bool, err error)
+	// ReserveFailure reserves a failed authentication of addr (see
+	// failureLimiter.begin): ok false when the window's failures reached
+	// limit (blocked for left) or reservations under way may use up the
+	// rest.
+	ReserveFailure(ctx context.Context, addr string, limit int, window time.Duration) (failures int, left time.Duration, ok bool, err error)
+	// SettleFailure settles a reservation (reserved) and counts a failure
+	// (failed) of addr; it returns the window's failures and its time left.
+	SettleFailure(ctx context.Context, addr string, reserved, failed bool, limit int, window time.Duration) (failures int, left time.Duration, err error)
+}
+
+// ShareLimits makes the handler's abuse limits (per-token rate, per-address
+// failed authentications, per-address public-page rate) count in store, for
+// every process that shares it; call it before serving. Whether an address
+// is blocked is still decided without a round trip, from the blocks this
+// process learned of: from the counts it made, and from other processes
+// through [Handler.BlockClient]. While the store cannot be reached, each
+// decision falls back to this process's own counts, never to no limit; the
+// first such fallback is logged, as is the return, and every one is counted
+// ([Handler.LimitFallbacks]).
+func (h *Handler) ShareLimits(store SharedLimits) {
+	s := &sharing{store: store, log: h.log}
+	if h.failures != nil {
+		h.failures.shared = s
+	}
+	if h.rates != nil {
+		h.rates.shared = s
+	}
+	if h.public != nil {
+		h.public.shared = s
+	}
+}
+
+// BlockClient blocks addr, a client address as the limits count it, for
+// blockedFor: another process counted its failed authentications to the
+// limit (backend.Store.WatchEvents tells).
+func (h *Handler) BlockClient(addr string, blockedFor time.Duration) {
+	h.failures.block(addr, time.Now(), blockedFor)
+}
+
+// LimitFallbacks is how many decisions of the shared limits were made by
+// this process alone because the store could not be reached.
+func (h *Handler) LimitFallbacks() uint64 {
+	switch {
+	case h.failures != nil && h.failures.shared != nil:
+		return h.failures.shared.fallbacks.Load()
+	case h.rates != nil && h.rates.shared != nil:
+		return h.rates.shared.fallbacks.Load()
+	case h.public != nil && h.public.shared != nil:
+		return h.public.shared.fallbacks.Load()
+	}
+	return 0
+}
+
+// sharedRetry is how long after the shared counts failed the limits decide
+// locally without asking them: while Redis is down, only one request in this
+// time pays for finding out (a refused dial and go-redis's retries, or a
+// read timeout).
+const sharedRetry = time.Second
+
+// sharing is the shared counts of the limits, and the state of falling back
+// from them.
+type sharing struct {
+	store     SharedLimits
+	log       *slog.Logger
+	degraded  atomic.Bool
+	fallbacks atomic.Uint64
+	// retryAt (Unix nanoseconds) is when to ask the shared counts again
+	// after they failed.
+	retryAt atomic.Int64
+}
+
+// try reports whether to ask the shared counts: they are in use and did not
+// fail within sharedRetry. A decision made locally instead is counted.
+func (s *sharing) try() bool {
+	if s == nil {
+		return false
+	}
+	if time.Now().UnixNano() < s.retryAt.Load() {
+		s.fallbacks.Add(1)
+		return false
+	}
+	return true
+}
+
+// unreachable records a decision made locally because the store failed.
+func (s *sharing) unreachable(ctx context.Context, err error) {
+	s.fallbacks.Add(1)
+	s.retryAt.Store(time.Now().Add(sharedRetry).UnixNano())
+	if s.degraded.CompareAndSwap(false, true) {
+		s.log.WarnContext(ctx, "abuse limits counted per process: the shared counts are unreachable", "err", err)
+	}
+}
+
+// reached records a decision made with the shared counts.
+func (s *sharing) reached(ctx context.Context) {
+	if s.degraded.Load() && s.degraded.CompareAndSwap(true, false) {
+		s.log.InfoContext(ctx, "abuse limits shared again")
+	}
 }

@@ -83,10 +83,11 @@ func toTokenInfo(t resources.Token) tokenInfo {
 //   - DELETE .../{name}/previous ends that overlap now;
 //   - DELETE .../{name} revokes the token, both secrets.
 //
-// Running servers stop accepting a revoked secret within their token cache
-// time, this one at once. Only owners may use it (requireOwner); every
-// change is in the organization's change log. Bodies with fields the API
-// does not know are refused (400), never half understood.
+// This server stops accepting a revoked secret at once, others when they
+// hear of it (see ForgetToken), or within their token cache time. Only
+// owners may use it (requireOwner); every change is in the organization's
+// change log. Bodies with fields the API does not know are refused (400),
+// never half understood.
 func (h *Handler) routeTokens(admin tokenAdmin) {
 	owners := func(next http.Handler) http.Handler { return h.requireAuth(h.requireOwner(next)) }
 	h.route(owners, route{path: AdminPath, get: h.listTokens(admin), post: h.createToken(admin)})
@@ -262,6 +263,7 @@ func (h *Handler) revokeToken(admin tokenAdmin) handlerFunc {
 }
 
 // ForgetToken drops org's token name from this handler's token cache, so
-// that a token revoked elsewhere in the process (the console) is refused at
-// once here, as one revoked through the token API is.
+// that a token revoked elsewhere (the console, or another process, which the
+// store's events tell of) is refused at once here, as one revoked through
+// the token API is.
 func (h *Handler) ForgetToken(org, name string) { h.auth.forget(org, name) }

@@ -48,6 +48,10 @@ func checkCommand(ctx context.Context, args []string, getenv func(string) string
 			fmt.Fprintf(stdout, "pending %s: %d deleted groups' memberships are still being ended (scimd serve finishes them when it starts)\n",
 				org, st.PendingGroupDeletes)
 		}
+		if st.PendingGroupReplacements > 0 {
+			fmt.Fprintf(stdout, "pending %s: %d groups' replaced members' memberships are still being ended (scimd serve finishes them when it starts, and the group's next write)\n",
+				org, st.PendingGroupReplacements)
+		}
 	}
 	if *org != "" {
 		if err := requireOrg(ctx, store, *org); err != nil {

@@ -14,6 +14,7 @@
 //	                                                 --previous: only a rotation's previous secret)
 //	scimd audit --org O [--count N]                  print the change log (audit trail), newest first
 //	scimd check [--org O]                            check the store's consistency; exit 1 on any finding
+//	scimd version                                    print the module version, VCS revision and Go version
 //
 // The admin commands take --redis-url (default SCIM_REDIS_URL): they work on
 // a Redis, not on the embedded store of a running server.
@@ -72,6 +73,7 @@ usage:
   scimd token create|list|rotate|revoke --org ORG ... API tokens
   scimd audit --org ORG [--count N]                   the change log, newest first
   scimd check [--org ORG]                             check the store's consistency (every organization without --org)
+  scimd version                                       the build: module version, VCS revision, Go version
   scimd help                                          this text
 
 The org, token, audit and check commands take --redis-url (default $SCIM_REDIS_URL)
@@ -99,6 +101,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "version":
+		versionCommand(stdout)
+		return nil
 	case "serve":
 		err = serve(ctx, args, getenv, stdout, stderr)
 	case "token":
@@ -110,7 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "check":
 		err = checkCommand(ctx, args, getenv, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, org, token, audit, check or help)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, org, token, audit, check, version or help)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		// serve's flag set printed its usage; the others print none.

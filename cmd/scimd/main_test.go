@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -197,6 +201,8 @@ func TestRunServesMetricsByRoute(t *testing.T) {
 		`scimd_http_requests_total{code="200",method="GET",route="/scim/v2/Users/{id}"} 2`,
 		`scimd_http_request_duration_seconds_count{method="GET",route="/scim/v2/Users/{id}"} 2`,
 		"go_goroutines ",
+		// The build, as "scimd version" prints it.
+		fmt.Sprintf(`scimd_build_info{goversion=%q,revision=%q,version=%q} 1`, runtime.Version(), readBuild().Revision, readBuild().Version),
 	} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("GET /metrics lacks %q; got:\n%s", want, text)
@@ -204,5 +210,37 @@ func TestRunServesMetricsByRoute(t *testing.T) {
 	}
 	if strings.Contains(string(text), id) {
 		t.Errorf("GET /metrics names the user id %s: routes must be patterns, not paths", id)
+	}
+}
+
+// TestVersion: "scimd version" prints what the toolchain stamped into the
+// binary: the module version, the VCS revision, the Go version.
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatalf("scimd version: %v", err)
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		t.Fatal("no build information in the test binary")
+	}
+	wantVersion := info.Main.Version
+	if wantVersion == "" {
+		wantVersion = "(devel)"
+	}
+	wantRevision := "unknown"
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" {
+			wantRevision = s.Value
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) < 3 || lines[0] != "scimd "+wantVersion || !strings.HasPrefix(lines[1], "revision: "+wantRevision) ||
+		lines[len(lines)-1] != "go: "+runtime.Version() {
+		t.Errorf("scimd version printed:\n%s\nwant scimd %s, revision: %s, go: %s", out.String(), wantVersion, wantRevision, runtime.Version())
+	}
+	var help bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, func(string) string { return "" }, &help, io.Discard); err != nil || !strings.Contains(help.String(), "scimd version") {
+		t.Errorf("scimd help = %v, lacks the version command:\n%s", err, help.String())
 	}
 }

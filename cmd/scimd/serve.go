@@ -56,8 +56,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("writes wait for a replica", "timeout", cfg.RedisWaitReplica.String())
 	}
 
-	// Group deletions a stopped server left midway are finished in the
-	// background, in bounded scripts (see Store.DeleteGroup).
+	// Group deletions and replacements of groups' members a stopped server
+	// left midway are finished in the background, in bounded scripts (see
+	// Store.DeleteGroup, Store.UpdateGroup).
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	sweepDone := make(chan struct{})
 	defer func() { stopSweep(); <-sweepDone }()
@@ -65,13 +66,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer close(sweepDone)
 		err := store.FinishAllGroupDeletes(sweepCtx, func(org string, n int, err error) {
 			if err != nil {
-				log.Warn("finishing interrupted group deletions failed", "org", org, "finished", n, "err", err)
+				log.Warn("finishing interrupted group deletions and member replacements failed", "org", org, "finished", n, "err", err)
 			} else if n > 0 {
-				log.Info("finished interrupted group deletions", "org", org, "groups", n)
+				log.Info("finished interrupted group deletions and member replacements", "org", org, "groups", n)
 			}
 		})
 		if err != nil {
-			log.Warn("finishing interrupted group deletions failed", "err", err)
+			log.Warn("finishing interrupted group deletions and member replacements failed", "err", err)
 		}
 	}()
 
@@ -99,17 +100,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		TokenRate: cfg.TokenRate, TokenBurst: cfg.TokenBurst, AuthFailureLimit: cfg.AuthFailureLimit,
 		PublicRate: cfg.PublicRate, TrustForwardedFor: cfg.TrustForwardedFor},
 		users, groups, store, log)
+	defer shareWithReplicas(ctx, store, api, log)()
 	secure := strings.HasPrefix(base, "https://")
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
 	mux.Handle(scim.BasePath, api)
 	mux.Handle("/t/", api) // customer-facing routes carry the organization
 	mux.Handle("/admin/", api)
-	mux.Handle(notify.AccountsPages, api.LimitPublic(accounts.New(accounts.Config{SecureCookies: secure, Limiter: api}, users, log)))
+	orgs := resources.NewOrgs(store)
+	mux.Handle(notify.AccountsPages, api.LimitPublic(accounts.New(accounts.Config{SecureCookies: secure, Limiter: api,
+		Orgs: orgs, Sessions: resources.NewCustomerSessions(store, users)}, users, log)))
 	// The console is not behind LimitPublic: administrators submit many
 	// forms; its sign-ins count against the failed-authentication limit.
 	consolePages := console.New(console.Config{SecureCookies: secure, BaseURL: base, Limiter: api, TokenRevoked: api.ForgetToken},
-		console.Services{Users: users, Groups: groups, Admins: admins, Orgs: resources.NewOrgs(store)}, log)
+		console.Services{Users: users, Groups: groups, Admins: admins, Orgs: orgs}, log)
 	mux.Handle(notify.ConsolePages, consolePages)
 	mux.Handle("/t/{org}/console", consolePages) // its redirect to the slash carries the console's headers
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -133,16 +137,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		_, _ = io.WriteString(w, `{"status":"ready"}`)
 	})
 	// The operations listener (SCIM_DEBUG_ADDR) serves the profiler and the
-	// Prometheus metrics: requests by route and status, and the Go runtime's
-	// and the process's own figures. Neither is for the public listener: the
+	// Prometheus metrics: requests by route and status, the Go runtime's
+	// and the process's own figures, and the build (scimd_build_info). Neither is for the public listener: the
 	// metrics are unauthenticated and say how the server is used. Without
 	// it, requests are not counted.
 	var ops *http.Server
 	var metrics *scim.Metrics
 	if cfg.DebugAddr != "" {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge())
 		metrics = scim.NewMetrics(reg)
+		reg.MustRegister(limitFallbacksMetric(api))
 		opsLn, err := net.Listen("tcp", cfg.DebugAddr)
 		if err != nil {
 			ln.Close()

@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -24,6 +25,9 @@ var files embed.FS
 const (
 	csrfCookie   = "scimd_csrf"
 	ticketCookie = "scimd_ticket"
+	// sessionCookie holds a signed-in customer's session secret
+	// (resources.CustomerSessions).
+	sessionCookie = "scimd_session"
 	// doneCookie carries, from a form that succeeded to the page it
 	// redirects to, what succeeded (a flash): the done and confirmed pages
 	// say only what happened to this browser's form.
@@ -37,6 +41,8 @@ const (
 	// doneDisabled follows either when the organization disabled the
 	// account (active false): the customer cannot sign in yet.
 	doneDisabled = "-disabled"
+	// doneSignedOut follows signing out: the sign-in page says so.
+	doneSignedOut = "signed-out"
 )
 
 // maxFormBytes bounds a form body: a few fields, passwords at most
@@ -53,6 +59,18 @@ type Config struct {
 	// server's other failed authentications (/Me, bearer tokens), and refuses
 	// an address that used up its failures. nil: no limit here.
 	Limiter web.AuthLimiter
+	// Orgs, when set, names the organization on every page by its display
+	// name (resources.OrgSettings.DisplayName), as the console does; nil,
+	// or no display name: its slug.
+	Orgs OrgNames
+	// Sessions keeps the sessions of signed-in customers, who then see
+	// their profile. nil: signing in only says so, and shows no profile.
+	Sessions *resources.CustomerSessions
+}
+
+// OrgNames reads an organization's settings; *resources.Orgs implements it.
+type OrgNames interface {
+	Settings(ctx context.Context, org string) (resources.OrgSettings, error)
 }
 
 // StyleSheet returns the customer pages' style sheet, which the
@@ -80,7 +98,7 @@ type Handler struct {
 // password-change tickets and self-registration to work.
 func New(cfg Config, users *resources.Users, log *slog.Logger) *Handler {
 	h := &Handler{cfg: cfg, users: users, log: log, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
-	for _, name := range []string{"invite", "login", "change-password", "message", "register", "confirm"} {
+	for _, name := range []string{"invite", "login", "change-password", "message", "register", "confirm", "profile"} {
 		h.pages[name] = template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	h.css = StyleSheet()
@@ -92,6 +110,8 @@ func New(cfg Config, users *resources.Users, log *slog.Logger) *Handler {
 	h.mux.HandleFunc("GET "+base+"change-password", h.changeForm)
 	h.mux.HandleFunc("POST "+base+"change-password", h.changePassword)
 	h.mux.HandleFunc("GET "+base+"done", h.done)
+	h.mux.HandleFunc("GET "+base+"profile", h.profile)
+	h.mux.HandleFunc("POST "+base+"signout", h.signOut)
 	h.mux.HandleFunc("GET "+notify.Register, h.registerPage)
 	h.mux.HandleFunc("POST "+notify.Register, h.register)
 	h.mux.HandleFunc("GET "+base+"registered", h.registered)
@@ -114,23 +134,60 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // link is a call to action on a message page.
 type link struct{ Href, Text string }
 
+// formError is one entry of a form's error summary: a problem of the field
+// whose id is Field ("" for the form as a whole), in a sentence.
+type formError struct{ Field, Text string }
+
 // page is what a template renders.
 type page struct {
-	Title, Org, Alert, CSRF, Email, Token string
+	// Org is the organization's slug (its pages' path); OrgName is what
+	// people read: its display name, else the slug.
+	Title, Org, OrgName, CSRF, Email, Token string
+	// Alert is a problem of the whole form (an expired form); Errors are
+	// the problems of its fields. The error summary at the top of the page
+	// shows each once, linked to its field (GOV.UK's error summary): the
+	// field is marked invalid and described by its entry (web.Field.Describe
+	// names "<id>-error", the entry's id), not given a second copy.
+	Alert  string
+	Errors []formError
+	// Notice says what just happened (signed out), as a status.
+	Notice string
 	// Reset marks the invitation page of a password reset.
 	Reset      bool
 	Fields     []web.Field
 	Paragraphs []string
 	Link       *link
+	// Profile is the signed-in customer's profile page.
+	Profile *profile
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	p.Org = r.PathValue("org")
+	p.OrgName = h.orgName(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := h.pages[name].ExecuteTemplate(w, "layout", p); err != nil {
 		h.log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
 	}
+}
+
+// orgName is the name people read of the request's organization: its
+// display name (Config.Orgs), else its slug. A store that cannot answer
+// leaves the slug: a page is still worth showing.
+func (h *Handler) orgName(r *http.Request) string {
+	org := r.PathValue("org")
+	if h.cfg.Orgs == nil {
+		return org
+	}
+	s, err := h.cfg.Orgs.Settings(r.Context(), org)
+	if err != nil {
+		h.log.WarnContext(r.Context(), "read organization name", "org", org, "err", err)
+		return org
+	}
+	if s.DisplayName != "" {
+		return s.DisplayName
+	}
+	return org
 }
 
 // message renders a page of paragraphs and an optional link.
@@ -215,26 +272,46 @@ func passwordFields(email, pwErr, confirmErr string) []web.Field {
 	}
 }
 
-// alertFor summarizes field errors for the top of the form.
-func alertFor(errs ...string) string {
-	for _, e := range errs {
-		if e != "" {
-			return "There is a problem: " + e
+// fieldErrors are the error summary's entries of fields, in the order of
+// the fields: each field's Error.
+func fieldErrors(fields []web.Field) []formError {
+	var errs []formError
+	for _, f := range fields {
+		if f.Error != "" {
+			errs = append(errs, formError{Field: f.ID, Text: f.Error})
 		}
 	}
-	return ""
+	return errs
 }
 
-// checkNew checks the new password and its confirmation before anything
-// is stored; it returns the messages of the two fields.
-func checkNew(password, confirm, email string) (pwErr, confirmErr string) {
-	if p := resources.PasswordProblem(resources.Secret(password), email); p != "" {
-		return "Your new password " + p + ".", ""
+// mismatch is the confirmation field's message when the two passwords differ.
+const mismatch = "The two passwords do not match. Type the same password twice."
+
+// passwordSentence is one sentence of all of a password's problems
+// (resources.PasswordProblems) about subject ("Your new password must be at
+// least 8 characters long, and is too easy to guess: …"), or "" when there
+// are none.
+func passwordSentence(subject string, problems []string) string {
+	switch n := len(problems); n {
+	case 0:
+		return ""
+	case 1:
+		return subject + " " + problems[0] + "."
+	default:
+		return subject + " " + strings.Join(problems[:n-1], ", ") + ", and " + problems[n-1] + "."
 	}
+}
+
+// checkNew checks the new password of account u and its confirmation
+// before anything is stored; it returns the messages of the two fields:
+// every problem of the password, and whether the confirmation differs, at
+// once.
+func checkNew(password, confirm string, u resources.Resource) (pwErr, confirmErr string) {
+	pwErr = passwordSentence("Your new password", resources.AccountPasswordProblems(resources.Secret(password), u))
 	if password != confirm {
-		return "", "The two passwords do not match. Type the same password twice."
+		confirmErr = mismatch
 	}
-	return "", ""
+	return pwErr, confirmErr
 }
 
 func (h *Handler) invalidInvitation(w http.ResponseWriter, r *http.Request) {
@@ -324,15 +401,16 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 	email := userName(u)
 	title, reset := f.title(u)
 	form := func(status int, alert, pwErr, confirmErr string) {
+		fields := passwordFields(email, pwErr, confirmErr)
 		h.render(w, r, status, f.page, page{Title: title, Reset: reset, CSRF: h.csrfToken(w, r), Email: email,
-			Token: f.token, Alert: alert, Fields: passwordFields(email, pwErr, confirmErr)})
+			Token: f.token, Alert: alert, Errors: fieldErrors(fields), Fields: fields})
 	}
 	if !csrfOK {
 		form(http.StatusForbidden, expiredForm, "", "")
 		return
 	}
-	if pwErr, confirmErr := checkNew(password, confirm, email); pwErr != "" || confirmErr != "" {
-		form(http.StatusBadRequest, alertFor(pwErr, confirmErr), pwErr, confirmErr)
+	if pwErr, confirmErr := checkNew(password, confirm, u); pwErr != "" || confirmErr != "" {
+		form(http.StatusBadRequest, "", pwErr, confirmErr)
 		return
 	}
 	u, err = f.set(resources.Secret(password))
@@ -342,7 +420,7 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 	case resources.ErrorCode(err) == resources.InvalidValue:
 		msg := resources.Error{}
 		errors.As(err, &msg)
-		form(http.StatusBadRequest, alertFor(msg.Detail), msg.Detail, "")
+		form(http.StatusBadRequest, "", msg.Detail, "")
 	case err != nil:
 		h.failed(w, r, err)
 	default:
@@ -354,25 +432,44 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 	}
 }
 
-// loginFields are the sign-in inputs.
+// invalidSignIn is the one answer to a failed sign-in: it does not tell
+// whether the email has an account.
+const invalidSignIn = "Invalid email or password."
+
+// loginFields are the sign-in inputs. A failed sign-in is one problem of
+// the pair, shown once and linked to the email field, where the customer
+// starts again.
 func loginFields(email string, failed bool) []web.Field {
 	errMsg := ""
 	if failed {
-		errMsg = "Invalid email or password."
+		errMsg = invalidSignIn
 	}
 	return []web.Field{
 		{ID: "email", Name: "email", Type: "email", Label: "Email", Value: email, Autocomplete: "username", Autofocus: true, Error: errMsg},
-		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "current-password", Error: errMsg},
+		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "current-password"},
 	}
 }
 
+// loginForm shows the sign-in form; a customer signed in already goes on to
+// their profile.
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r), Fields: loginFields("", false)})
+	if h.cfg.Sessions != nil {
+		if _, err := h.cfg.Sessions.User(r.Context(), r.PathValue("org"), sessionSecret(r)); err == nil {
+			http.Redirect(w, r, "profile", http.StatusSeeOther)
+			return
+		}
+	}
+	p := page{Title: "Sign in", CSRF: h.csrfToken(w, r), Fields: loginFields("", false)}
+	if h.takeFlash(w, r) == doneSignedOut {
+		p.Notice = "You're signed out."
+	}
+	h.render(w, r, http.StatusOK, "login", p)
 }
 
 // login signs a customer in: a temporary password leads on to
-// change-password with a ticket; an active account gets a "signed in" page.
-// A failed sign-in counts against the client's address (Config.Limiter).
+// change-password with a ticket; an active account to its profile, in a
+// session (Config.Sessions). A failed sign-in counts against the client's
+// address (Config.Limiter).
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	csrfOK, ok := h.parseForm(w, r)
 	if !ok {
@@ -392,8 +489,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if resources.ErrorCode(err) == resources.Unauthorized {
+		fields := loginFields(email, true)
 		h.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r),
-			Alert: "Invalid email or password.", Fields: loginFields(email, true)})
+			Errors: fieldErrors(fields), Fields: fields})
 		return
 	}
 	if err != nil {
@@ -410,10 +508,24 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "change-password", http.StatusSeeOther)
 		return
 	}
-	h.message(w, r, http.StatusOK, "You're signed in", []string{
-		"You signed in as " + userName(u) + ".",
-		"There is no application to continue to from this page: to use an application of " + org + ", sign in from that application with the same email and password.",
-	}, nil)
+	if h.cfg.Sessions == nil {
+		h.message(w, r, http.StatusOK, "You're signed in", []string{"You signed in as " + userName(u) + ".", noApplication(h.orgName(r))}, nil)
+		return
+	}
+	secret, err := h.cfg.Sessions.Start(r.Context(), org, u)
+	if err != nil {
+		h.failed(w, r, err)
+		return
+	}
+	http.SetCookie(w, h.cookie(r, sessionCookie, secret.Reveal(), int(resources.CustomerSessionTTL.Seconds())))
+	http.Redirect(w, r, "profile", http.StatusSeeOther)
+}
+
+// noApplication says why the pages lead nowhere after signing in: they are
+// where a customer manages their account, not an application's sign-in.
+func noApplication(orgName string) string {
+	return "There is no application to continue to from this page: to use an application of " + orgName +
+		", sign in from that application with the same email and password."
 }
 
 // checkPassword runs check, a password check that reports whether it failed,
@@ -481,7 +593,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 // done tells the outcome of a password form this browser submitted; opened
 // any other way (no flash), it leads to the sign-in page, claiming nothing.
 func (h *Handler) done(w http.ResponseWriter, r *http.Request) {
-	org := r.PathValue("org")
+	org := h.orgName(r)
 	switch h.takeFlash(w, r) {
 	case donePassword:
 		h.message(w, r, http.StatusOK, "You're all set", []string{

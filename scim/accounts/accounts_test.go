@@ -286,7 +286,7 @@ func TestTemporaryPassword(t *testing.T) {
 
 		// The old password fails; the new one signs in.
 		signIn("temp@example.com", tempPass).must(t, http.StatusUnauthorized, "Invalid email or password.")
-		signed := signIn("temp@example.com", newPass).must(t, http.StatusOK, "signed in", "no application to continue to")
+		signed := signIn("temp@example.com", newPass).must(t, http.StatusOK, "Your account", "temp@example.com", "no application to continue to")
 		noSecrets(t, signed, newPass)
 		for _, s := range []string{tempPass, newPass} {
 			if strings.Contains(e.logs.String(), s) {
@@ -352,6 +352,56 @@ func TestTicketEndsWithAnotherTemporaryPassword(t *testing.T) {
 		}
 		if s := e.state(id); s != "passwordChangeRequired" {
 			t.Errorf("accountState = %q, want passwordChangeRequired", s)
+		}
+	})
+}
+
+// TestTicketOutlivesGroupChanges: a password-change ticket ends with the
+// password and the account's state, not with any new version of the account:
+// a group of the customer renamed (a new version of every member) or joined
+// meanwhile leaves it working; the account disabled makes it fail (it grants
+// no more than the temporary password it was issued for, which fails too).
+func TestTicketOutlivesGroupChanges(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		id := e.createCustomer("grouped@example.com", tempPass)
+		st, g := e.scim("POST", "/Groups", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
+			"displayName": "Staff", "members": []any{map[string]any{"value": id}}})
+		if st != http.StatusCreated {
+			t.Fatalf("POST /Groups = %d %v", st, g)
+		}
+		signIn := func() (*browser, page) {
+			b := e.browser()
+			login := b.get("/t/acme/accounts/login").must(t, http.StatusOK, "Sign in")
+			change := b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"grouped@example.com"}, "password": {tempPass}}).
+				must(t, http.StatusOK, "Choose a new password")
+			return b, change
+		}
+		patch := func(path string, ops ...any) {
+			t.Helper()
+			if st, body := e.scim("PATCH", path, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": ops}); st != http.StatusOK {
+				t.Fatalf("PATCH %s = %d %v", path, st, body)
+			}
+		}
+
+		// Disabled: the ticket fails.
+		b, change := signIn()
+		patch("/Users/"+id, map[string]any{"op": "replace", "path": "active", "value": false})
+		b.post("/t/acme/accounts/change-password", url.Values{"csrf": {change.hidden(t, "csrf")}, "password": {newPass}, "confirm": {newPass}}).
+			must(t, http.StatusForbidden, "Sign in again")
+		patch("/Users/"+id, map[string]any{"op": "replace", "path": "active", "value": true})
+
+		// Its group renamed, another joined: the ticket still works.
+		b, change = signIn()
+		patch("/Groups/"+g["id"].(string), map[string]any{"op": "replace", "path": "displayName", "value": "Staff renamed"})
+		st, other := e.scim("POST", "/Groups", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
+			"displayName": "Others", "members": []any{map[string]any{"value": id}}})
+		if st != http.StatusCreated {
+			t.Fatalf("POST /Groups = %d %v", st, other)
+		}
+		b.post("/t/acme/accounts/change-password", url.Values{"csrf": {change.hidden(t, "csrf")}, "password": {newPass}, "confirm": {newPass}}).
+			must(t, http.StatusOK, "all set")
+		if st := e.me("acme", "grouped@example.com", newPass); st != http.StatusOK {
+			t.Errorf("GET /Me with the new password = %d, want 200", st)
 		}
 	})
 }

@@ -1,15 +1,19 @@
 // Package accounts serves the customer pages of scimd under
 // /t/{org}/accounts/: where a customer accepts an invitation by choosing a
-// password, signs in, replaces a temporary password, and (where the
-// organization allows it) registers and confirms their address. They are
-// plain HTML forms (html/template, embedded), without JavaScript.
+// password, signs in to see their profile, replaces a temporary password,
+// and (where the organization allows it) registers and confirms their
+// address. They are plain HTML forms (html/template, embedded), without
+// JavaScript, and name the organization by its display name (Config.Orgs),
+// else its slug.
 //
 // # Routes
 //
 //	GET  /t/{org}/accounts/invite?token=T   the invitation form (from the emailed link)
 //	POST /t/{org}/accounts/invite           set the password: the account becomes active
 //	GET  /t/{org}/accounts/login            the sign-in form
-//	POST /t/{org}/accounts/login            sign in; a temporary password leads on to change-password
+//	POST /t/{org}/accounts/login            sign in: on to the profile; a temporary password leads on to change-password
+//	GET  /t/{org}/accounts/profile          the signed-in customer's email, name and account state, and sign-out
+//	POST /t/{org}/accounts/signout          end the session: back to sign-in, which says so
 //	GET  /t/{org}/accounts/change-password  choose a new password (after signing in with a temporary one)
 //	POST /t/{org}/accounts/change-password  replace the temporary password: the account becomes active
 //	GET  /t/{org}/accounts/done             after a password form: what it did (else on to sign-in)
@@ -20,6 +24,25 @@
 //	POST /t/{org}/accounts/confirm          confirm with the password chosen at registration: the account becomes active
 //	GET  /t/{org}/accounts/confirmed        after a confirmation: what it did (else on to sign-in)
 //	GET  /t/{org}/accounts/style.css        the pages' style sheet
+//
+// # Forms and their errors
+//
+// A form that is refused comes back with an error summary at the top
+// (GOV.UK's pattern): "There is a problem", then each problem once, as a
+// link to its field, which is marked aria-invalid and described by it. A
+// new password's problems are all listed at once
+// (resources.PasswordProblems), with a mismatched confirmation beside them,
+// so that a customer does not fix one only to meet the next.
+//
+// # Sessions
+//
+// Signing in with a password that is not temporary starts a session
+// (resources.CustomerSessions, Config.Sessions): an HttpOnly cookie holds
+// its secret, the store only its hash. It ends on sign-out, after
+// resources.CustomerSessionTTL, and as soon as the account is deleted or
+// disabled, may no longer sign in, or its password changes. The profile is
+// the only page it opens. A forgotten password is not handled yet: the
+// sign-in page marks where its link goes.
 //
 // # Security
 //
@@ -34,8 +57,8 @@
 // password". Failed sign-ins and wrong passwords on the confirmation page
 // count toward the server's limit on failed authentications per address
 // (Config.Limiter, the one /Me and bearer tokens count toward); a blocked
-// address gets 429 with Retry-After. Tokens, tickets and passwords are never
-// logged.
+// address gets 429 with Retry-After. Tokens, tickets, session secrets and
+// passwords are never logged.
 //
 // The organization in the path scopes everything: an invitation, ticket or
 // confirmation of another organization is simply not found.

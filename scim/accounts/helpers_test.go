@@ -104,7 +104,9 @@ func newEnvPages(tb testing.TB, redisURL string, set func(o *resources.Onboardin
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
 	mux.Handle("/t/", api)
-	mux.Handle("/t/{org}/accounts/", accounts.New(pages(api), users, log))
+	cfg := pages(api)
+	cfg.Orgs, cfg.Sessions = resources.NewOrgs(store), resources.NewCustomerSessions(store, users)
+	mux.Handle("/t/{org}/accounts/", accounts.New(cfg, users, log))
 	handler = scim.Observe(log, nil, mux)
 	return e
 }

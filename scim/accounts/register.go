@@ -70,19 +70,11 @@ func (f registerForm) fields() []web.Field {
 	return fs
 }
 
-// alert summarizes the form's problems, in the order of the fields.
-func (f registerForm) alert() string {
-	var msgs []string
-	for _, k := range registerFields {
-		if m := f.errs[k]; m != "" {
-			msgs = append(msgs, m)
-		}
-	}
-	return alertFor(strings.Join(msgs, " "))
-}
-
+// renderRegister shows the form f; alert is a problem of the whole form.
 func (h *Handler) renderRegister(w http.ResponseWriter, r *http.Request, status int, f registerForm, alert string) {
-	h.render(w, r, status, "register", page{Title: "Create your account", CSRF: h.csrfToken(w, r), Alert: alert, Fields: f.fields()})
+	fields := f.fields()
+	h.render(w, r, status, "register", page{Title: "Create your account", CSRF: h.csrfToken(w, r), Alert: alert,
+		Errors: fieldErrors(fields), Fields: fields})
 }
 
 func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request) {
@@ -109,11 +101,15 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	password, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
 	reg := resources.Registration{Email: f.email, GivenName: f.givenName, FamilyName: f.familyName, Password: resources.Secret(password)}
 	f.errs = resources.CheckRegistration(reg)
-	if f.errs["password"] == "" && password != confirm {
-		f.errs["confirm"] = "The two passwords do not match. Type the same password twice."
+	if f.errs["password"] != "" {
+		// Every problem of the password at once, not only the first.
+		f.errs["password"] = passwordSentence("Your password", resources.PasswordProblems(reg.Password, f.email, f.givenName, f.familyName))
+	}
+	if password != confirm {
+		f.errs["confirm"] = mismatch
 	}
 	if len(f.errs) > 0 {
-		h.renderRegister(w, r, http.StatusBadRequest, f, f.alert())
+		h.renderRegister(w, r, http.StatusBadRequest, f, "")
 		return
 	}
 	err := h.users.Register(r.Context(), r.PathValue("org"), reg)
@@ -123,7 +119,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	case resources.ErrorCode(err) == resources.InvalidValue:
 		msg := resources.Error{}
 		errors.As(err, &msg)
-		h.renderRegister(w, r, http.StatusBadRequest, f, alertFor(msg.Detail))
+		h.renderRegister(w, r, http.StatusBadRequest, f, msg.Detail)
 	case err != nil:
 		h.failed(w, r, err)
 	default:
@@ -170,9 +166,12 @@ func confirmFields(email, pwErr string) []web.Field {
 	}
 }
 
+// renderConfirm shows the confirmation form; alert is a problem of the
+// whole form, pwErr one of the password.
 func (h *Handler) renderConfirm(w http.ResponseWriter, r *http.Request, status int, email, token, alert, pwErr string) {
+	fields := confirmFields(email, pwErr)
 	h.render(w, r, status, "confirm", page{Title: "Confirm your account", CSRF: h.csrfToken(w, r), Email: email, Token: token,
-		Alert: alert, Fields: confirmFields(email, pwErr)})
+		Alert: alert, Errors: fieldErrors(fields), Fields: fields})
 }
 
 // confirmForm shows the confirmation form of a usable link. It changes
@@ -211,7 +210,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	if password == "" {
 		const msg = "Enter the password you chose when you registered."
-		h.renderConfirm(w, r, http.StatusBadRequest, email, token.Reveal(), alertFor(msg), msg)
+		h.renderConfirm(w, r, http.StatusBadRequest, email, token.Reveal(), "", msg)
 		return
 	}
 	if !h.checkPassword(w, r, func() bool {
@@ -223,7 +222,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, resources.ErrRegistrationPassword):
 		msg := resources.ErrRegistrationPassword.Detail
-		h.renderConfirm(w, r, http.StatusUnauthorized, email, token.Reveal(), alertFor(msg), msg)
+		h.renderConfirm(w, r, http.StatusUnauthorized, email, token.Reveal(), "", msg)
 	case err != nil:
 		h.confirmError(w, r, err)
 	default:
@@ -238,7 +237,7 @@ func (h *Handler) confirmed(w http.ResponseWriter, r *http.Request) {
 	if !h.registrationOpen(w, r) {
 		return
 	}
-	org := r.PathValue("org")
+	org := h.orgName(r)
 	switch h.takeFlash(w, r) {
 	case doneConfirmed:
 		h.message(w, r, http.StatusOK, "Your account is ready", []string{

@@ -56,8 +56,9 @@ type Config struct {
 	Limiter web.AuthLimiter
 	// TokenRevoked, when set, is told of each API token the console
 	// revokes, so that the process's API drops it from its token cache at
-	// once (scim.Handler.ForgetToken); other processes refuse it within
-	// their cache time.
+	// once (scim.Handler.ForgetToken); other processes hear of it through
+	// the store's events, or refuse it within their cache time while they
+	// cannot.
 	TokenRevoked func(org, name string)
 }
 

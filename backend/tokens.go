@@ -45,7 +45,8 @@ func tokenPrevious(p string) string { return p + "tokenprev" }
 
 // tokenUsed is the key of an organization's tokens' last uses: name -> time
 // of the current secret, name + previousUse -> time of the previous one
-// (which tells whether an identity provider still sends it). It is kept apart from the tokens so that recording a use rewrites no token,
+// (which tells whether an identity provider still sends it). It is kept
+// apart from the tokens so that recording a use rewrites no token,
 // and it is best-effort: [Store.TouchToken] is called at most once per token
 // per authentication cache period of each server.
 func tokenUsed(p string) string { return p + "tokenused" }

@@ -107,8 +107,8 @@ func TestAdminBodiesRefuseUnknownFields(t *testing.T) {
 }
 
 // loggedHandler serves a's store with a handler that logs to logs, and
-// returns its URL.
-func loggedHandler(t *testing.T, a *api, store resources.TokenStore, logs io.Writer, opts ...func(*scim.Config)) string {
+// returns its URL and the handler (not serving until a request comes).
+func loggedHandler(t *testing.T, a *api, store resources.TokenStore, logs io.Writer, opts ...func(*scim.Config)) (string, *scim.Handler) {
 	t.Helper()
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var srv *httptest.Server
@@ -118,8 +118,9 @@ func loggedHandler(t *testing.T, a *api, store resources.TokenStore, logs io.Wri
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv.Config.Handler = scim.Observe(log, nil, scim.NewHandler(cfg, resources.NewUsers(a.store), resources.NewGroups(a.store), store, log))
-	return srv.URL
+	h := scim.NewHandler(cfg, resources.NewUsers(a.store), resources.NewGroups(a.store), store, log)
+	srv.Config.Handler = scim.Observe(log, nil, h)
+	return srv.URL, h
 }
 
 // get sends GET base+path with a bearer token and returns the status.
@@ -163,7 +164,7 @@ func TestTokenExpiry(t *testing.T) {
 				t.Fatal(err)
 			}
 			var logs logtest.Buffer
-			base := loggedHandler(t, a, a.store, &logs, func(c *scim.Config) { c.TokenCacheTTL = time.Hour })
+			base, _ := loggedHandler(t, a, a.store, &logs, func(c *scim.Config) { c.TokenCacheTTL = time.Hour })
 			if st := get(t, base, scim.BasePath+"/Users", string(secret)); st != http.StatusUnauthorized {
 				t.Errorf("GET /Users with the %s token = %d, want 401", name, st)
 			}
@@ -247,7 +248,7 @@ func TestTokenRotationOverHTTP(t *testing.T) {
 func TestAccessLogNamesTheActor(t *testing.T) {
 	a := newAPI(t, "")
 	var logs logtest.Buffer
-	base := loggedHandler(t, a, a.store, &logs)
+	base, _ := loggedHandler(t, a, a.store, &logs)
 	get(t, base, scim.BasePath+"/Users", readerToken)
 	get(t, base, scim.BasePath+"/Users", "wrong-token-0123456789")
 	var lines []map[string]any
@@ -272,9 +273,10 @@ func TestAccessLogNamesTheActor(t *testing.T) {
 }
 
 // TestOrgScopedTokenNeedsNoGlobalKey (issue 14 §2): an org-scoped token
-// authenticates, and its request is served, by a server whose Redis user
-// may touch only organizations' keys (scimd:{org}:…): neither the global
-// token hash nor the organizations list is on the request path. On a real
+// authenticates, and its request is served, by a server (with the limits
+// shared through Redis) whose Redis user may touch only organizations' keys
+// (scimd:{org}:…) and the limits' (scimd:limit:…): neither the global token
+// hash nor the organizations list is on the request path. On a real
 // redis-server and a Cluster; the global hash is also deleted. A token of
 // the older format needs the global hash, and is refused there.
 func TestOrgScopedTokenNeedsNoGlobalKey(t *testing.T) {
@@ -283,8 +285,10 @@ func TestOrgScopedTokenNeedsNoGlobalKey(t *testing.T) {
 		secret := a.createToken(`{"name":"entra","role":"collaborator"}`)["token"].(string)
 		for _, addr := range addrs {
 			c := redis.NewClient(&redis.Options{Addr: addr})
-			// Only keys with an organization's hash tag; every command.
-			err := c.Do(ctx, "ACL", "SETUSER", "orgonly", "on", ">orgonly-pw", "resetkeys", "~scimd:{*", "+@all").Err()
+			// Only keys with an organization's hash tag, and the shared
+			// limits' (a token's in its organization's slot, an
+			// address's of its own); every command.
+			err := c.Do(ctx, "ACL", "SETUSER", "orgonly", "on", ">orgonly-pw", "resetkeys", "~scimd:{*", "~scimd:limit:*", "+@all").Err()
 			if err == nil {
 				// On Cluster, only the node that has its slot deletes it.
 				if err = c.Del(ctx, "scimd:tokens").Err(); err != nil && strings.HasPrefix(err.Error(), "MOVED") {
@@ -303,7 +307,8 @@ func TestOrgScopedTokenNeedsNoGlobalKey(t *testing.T) {
 		}
 		t.Cleanup(func() { store.Close() })
 		var logs logtest.Buffer
-		base := loggedHandler(t, &api{t: t, store: store}, store, &logs)
+		base, h := loggedHandler(t, &api{t: t, store: store}, store, &logs)
+		h.ShareLimits(store) // as several replicas run
 		if st := get(t, base, scim.BasePath+"/Users", secret); st != http.StatusOK {
 			t.Fatalf("GET /Users with an org-scoped token, no access to global keys = %d, want 200\n%s", st, logs.String())
 		}
@@ -317,6 +322,9 @@ func TestOrgScopedTokenNeedsNoGlobalKey(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusCreated {
 			t.Errorf("POST /Users with an org-scoped token, no access to global keys = %d, want 201\n%s", resp.StatusCode, logs.String())
+		}
+		if n := h.LimitFallbacks(); n != 0 {
+			t.Errorf("the shared limits fell back to the process's own %d times: they read a key out of bounds\n%s", n, logs.String())
 		}
 		if st := get(t, base, scim.BasePath+"/Users", ownerToken); st == http.StatusOK {
 			t.Errorf("a token of the older format authenticated without the global hash")

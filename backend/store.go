@@ -82,6 +82,7 @@ type Store struct {
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *script
 	sweepGroup, sweepReplaced                                    *script
 	putToken, revokeToken, touchToken                            *script
+	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
 	admins                                                       adminScripts
 }
@@ -110,6 +111,8 @@ func New(client redis.UniversalClient) *Store {
 		putToken:       newScript(putTokenSrc),
 		revokeToken:    newScript(revokeTokenSrc),
 		touchToken:     newIdempotentScript(touchTokenSrc),
+		rotateToken:    newScript(rotateTokenSrc),
+		revokePrevious: newScript(revokePreviousSrc),
 		issueInvite:    newScript(issueInviteSrc),
 		redeemScript:   newScript(redeemSrc),
 		setSetting:     newScript(setSettingSrc),

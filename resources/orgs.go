@@ -120,8 +120,8 @@ func (o *Orgs) CreateToken(ctx context.Context, org string, actor Admin, name st
 	if !role.Valid() {
 		return "", Errorf(InvalidValue, "role %q: want owner, collaborator or reader", role)
 	}
-	secret := NewTokenSecret()
-	t := Token{Org: org, Name: name, Role: role, Hash: HashToken(secret), Created: time.Now().UTC()}
+	secret := NewTokenSecret(org)
+	t := NewToken(org, name, role, secret, time.Now().UTC())
 	if err := o.store.CreateToken(ctx, t); err != nil {
 		return "", err
 	}
@@ -136,6 +136,9 @@ func (o *Orgs) Tokens(ctx context.Context, org string, actor Admin) ([]Token, er
 	ts, err := o.store.ListTokens(ctx, org)
 	for i := range ts {
 		ts[i].Hash = ""
+		if p := ts[i].Previous; p != nil {
+			p.Hash = ""
+		}
 	}
 	return ts, err
 }

@@ -84,6 +84,8 @@ type Store struct {
 	putToken, revokeToken, touchToken                            *script
 	issueInvite, redeemScript, setSetting                        *script
 	admins                                                       adminScripts
+
+	leases leasePool // requests this process leased of tokens' buckets (limits.go)
 }
 
 // New wraps a go-redis client: a single server, Sentinel (failover) or

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,6 +151,40 @@ func TestTokenLeaseQuietHolder(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestTokenLeaseExactUnderContention: many callers on two processes each
+// take requests of one token until refused; in all they get exactly the
+// burst, although leases grow large while the bucket is full.
+func TestTokenLeaseExactUnderContention(t *testing.T) {
+	const burst, rate, callers = 3000, 0.01, 8
+	for name, s := range twoProcesses(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var allowed [2]atomic.Int64
+			var wg sync.WaitGroup
+			for i := range 2 * callers {
+				wg.Go(func() {
+					for {
+						_, ok, err := s[i%2].AllowToken(ctx, org, "contended", rate, burst)
+						if err != nil {
+							t.Errorf("AllowToken: %v", err)
+							return
+						}
+						if !ok {
+							return
+						}
+						allowed[i%2].Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			if a, b := allowed[0].Load(), allowed[1].Load(); a+b != burst {
+				t.Fatalf("%d callers on each of two processes until refused: %d + %d allowed; want %d in all", callers, a, b, burst)
+			}
+		})
 	}
 }
 

@@ -272,7 +272,8 @@ type tokenLease struct {
 	// them.
 	held int
 	// next is how many to ask for next time; granted is when the last lease
-	// came; spent counts the requests spent since the timer was set.
+	// came; spent counts the requests spent since the timer was set (none:
+	// the token went quiet, and the process forgets it).
 	next    int
 	granted time.Time
 	spent   int
@@ -398,15 +399,17 @@ func (p *leasePool) add(s *Store, b tokenBucket, extra int) {
 		p.tokens[b.key] = l
 	}
 	l.granted = time.Now()
-	l.spent++
 	if extra == 0 {
+		l.spent++
 		return
 	}
 	l.units += extra
 	l.held += extra
 	if l.timer == nil {
-		l.spent = 1
+		l.spent = 0 // the request that took the lease does not count: it came before
 		l.timer = time.AfterFunc(p.leaseAge(), func() { p.giveBack(s, b.key, true) })
+	} else {
+		l.spent++
 	}
 }
 

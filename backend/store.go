@@ -85,6 +85,8 @@ type Store struct {
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
 	admins                                                       adminScripts
+
+	leases leasePool // requests this process leased of tokens' buckets (limits.go)
 }
 
 // New wraps a go-redis client: a single server, Sentinel (failover) or

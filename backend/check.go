@@ -76,11 +76,11 @@ var FindingCodes = map[string]string{
 	"link-incomplete":      "the link or session lacks its administrator, creation time or CSRF token",
 	"link-unlisted":        "the link or session is not in its administrator's set (a password change or removal would not end it)",
 	"link-kind":            "the link's kind is neither invite nor signin",
-	"token-missing":        "the organization's token index names a token that is not in scimd:tokens (half revoked: revoke it again)",
-	"token-mismatch":       "the token in scimd:tokens belongs to another organization or name than the index says",
+	"token-missing":        "the organization's token index names a token that is neither among its records nor in scimd:tokens (half revoked: revoke it again)",
+	"token-mismatch":       "the token's record belongs to another organization or name than the index says",
 	"token-unindexed":      "the token works but no organization's index names it (an interrupted create or replace: it cannot be listed or revoked)",
 	"token-invalid":        "the token in scimd:tokens is not valid JSON",
-	"token-used-stray":     "records a use of a token the organization does not have",
+	"token-used-stray":     "records a use or a previous secret of a token the organization does not have",
 	"org-unknown":          "the token belongs to an organization that scimd:orgs does not list",
 	"sequence-behind":      "the sequence is below the highest ordering score: new resources would sort among old ones",
 	"setting-invalid":      "the setting has a value scimd does not know",
@@ -393,25 +393,22 @@ func (c *checker) owners(ctx context.Context) error {
 	return flush()
 }
 
-// tokens checks the organization's token index against the global tokens
-// hash, and its last uses against the index.
+// tokens checks the organization's token index against the tokens' records
+// (the organization's own for org-scoped tokens, else the global hash), its
+// previous secrets and last uses against the index, and its records against
+// the index and previous secrets.
 func (c *checker) tokens(ctx context.Context) error {
-	index := tokenIndex(c.p)
+	index, prevKey, records := tokenIndex(c.p), tokenPrevious(c.p), tokenRecords(c.p)
 	if err := c.hscan(ctx, index, func(names, hashes []string) error {
-		vals, err := c.s.client.HMGet(ctx, tokensKey, hashes...).Result()
+		recs, err := c.s.records(ctx, c.p, hashes)
 		if err != nil {
-			return fmt.Errorf("redis: %w", err)
+			return err
 		}
-		for i, v := range vals {
-			str, ok := v.(string)
-			if !ok {
+		for i, t := range recs {
+			switch {
+			case t == nil:
 				c.add(Finding{Key: index, ID: names[i], Code: "token-missing"})
-				continue
-			}
-			var t resources.Token
-			if json.Unmarshal([]byte(str), &t) != nil {
-				c.add(Finding{Key: tokensKey, ID: names[i], Code: "token-invalid"})
-			} else if t.Org != c.org || t.Name != names[i] {
+			case t.Org != c.org || t.Name != names[i]:
 				c.add(Finding{Key: tokensKey, ID: names[i], Code: "token-mismatch"})
 			}
 		}
@@ -419,15 +416,55 @@ func (c *checker) tokens(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	used := tokenUsed(c.p)
-	return c.hscan(ctx, used, func(names, _ []string) error {
-		vals, err := c.s.client.HMGet(ctx, index, names...).Result()
-		if err != nil {
+	for _, key := range []string{tokenUsed(c.p), prevKey} {
+		if err := c.hscan(ctx, key, func(names, _ []string) error {
+			tokens := make([]string, len(names))
+			for i, name := range names {
+				tokens[i] = strings.TrimSuffix(name, previousUse)
+			}
+			vals, err := c.s.client.HMGet(ctx, index, tokens...).Result()
+			if err != nil {
+				return fmt.Errorf("redis: %w", err)
+			}
+			for i, v := range vals {
+				if v == nil {
+					c.add(Finding{Key: key, ID: names[i], Code: "token-used-stray"})
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return c.hscan(ctx, records, func(hashes, values []string) error {
+		names := make([]string, len(hashes))
+		for i, v := range values {
+			var t resources.Token
+			if json.Unmarshal([]byte(v), &t) != nil {
+				c.add(Finding{Key: records, Code: "token-invalid"})
+				continue
+			}
+			if t.Org != c.org {
+				c.add(Finding{Key: records, ID: t.Name, Code: "token-mismatch"})
+				continue
+			}
+			names[i] = t.Name
+		}
+		pipe := c.s.client.Pipeline()
+		cur := make([]*redis.StringCmd, len(hashes))
+		prev := make([]*redis.StringCmd, len(hashes))
+		for i, name := range names {
+			if name != "" {
+				cur[i] = pipe.HGet(ctx, index, name)
+				prev[i] = pipe.HGet(ctx, prevKey, name)
+			}
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("redis: %w", err)
 		}
-		for i, v := range vals {
-			if v == nil {
-				c.add(Finding{Key: used, ID: names[i], Code: "token-used-stray"})
+		for i, name := range names {
+			if name != "" && cur[i].Val() != hashes[i] && prev[i].Val() != hashes[i] {
+				c.add(Finding{Key: records, ID: c.org + "/" + name, Code: "token-unindexed"})
 			}
 		}
 		return nil
@@ -463,10 +500,12 @@ func (c *checker) globalTokens(ctx context.Context, org string) error {
 		}
 		pipe := c.s.client.Pipeline()
 		named := make([]*redis.StringCmd, len(toks))
+		previous := make([]*redis.StringCmd, len(toks))
 		known := make([]*redis.BoolCmd, len(toks))
 		for i, t := range toks {
 			p, _ := prefix(t.org)
 			named[i] = pipe.HGet(ctx, tokenIndex(p), t.name)
+			previous[i] = pipe.HGet(ctx, tokenPrevious(p), t.name)
 			known[i] = pipe.SIsMember(ctx, orgsKey, t.org)
 		}
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -476,7 +515,7 @@ func (c *checker) globalTokens(ctx context.Context, org string) error {
 			if !known[i].Val() {
 				c.add(Finding{Key: tokensKey, ID: t.org + "/" + t.name, Code: "org-unknown"})
 			}
-			if named[i].Val() != t.hash {
+			if named[i].Val() != t.hash && previous[i].Val() != t.hash {
 				c.add(Finding{Key: tokensKey, ID: t.org + "/" + t.name, Code: "token-unindexed"})
 			}
 		}
@@ -539,7 +578,7 @@ var keySegments = map[string]bool{
 // its prefix.
 func (c *checker) singleKeys() map[string]bool {
 	out := map[string]bool{
-		"seq": true, "settings": true, "tokens": true, "tokenused": true, "changes": true,
+		"seq": true, "settings": true, "tokens": true, "tokenused": true, "tokenhash": true, "tokenprev": true, "changes": true,
 		"admins": true, "owners": true, "all:user": true, "all:group": true, "leaving": true, "replacing": true,
 		"unique:user:userName": true, "unique:group:displayName": true,
 	}

@@ -104,11 +104,18 @@ func populate(t *testing.T, s *Store) checkFixture {
 	must("Invite", err)
 	f.collab = collab.ID
 
+	// "idp" is of the older format (the global hash), rotated to an
+	// org-scoped secret while the old one still works; "scoped" is
+	// org-scoped from the start.
 	must("CreateToken", s.CreateToken(ctx, resources.Token{Org: org, Name: "idp", Role: resources.RoleCollaborator,
-		Hash: resources.HashToken(resources.NewTokenSecret()), Created: time.Now()}))
-	must("TouchToken", s.TouchToken(ctx, org, "idp"))
+		Hash: resources.HashToken("an-older-token-0123456789"), Created: time.Now()}))
+	must("TouchToken", s.TouchToken(ctx, org, "idp", resources.HashToken("an-older-token-0123456789")))
+	_, err = s.RotateToken(ctx, org, "idp", resources.Rotation{Hash: resources.HashToken(resources.NewTokenSecret(org)),
+		Created: time.Now(), PreviousExpires: time.Now().Add(time.Hour)})
+	must("RotateToken", err)
+	must("CreateToken", s.CreateToken(ctx, resources.NewToken(org, "scoped", resources.RoleReader, resources.NewTokenSecret(org), time.Now())))
 	must("CreateToken", s.CreateToken(ctx, resources.Token{Org: org, Name: "gone", Role: resources.RoleReader,
-		Hash: resources.HashToken(resources.NewTokenSecret()), Created: time.Now()}))
+		Hash: resources.HashToken(resources.NewTokenSecret(org)), Created: time.Now()}))
 	must("RevokeToken", s.RevokeToken(ctx, org, "gone"))
 	return f
 }
@@ -348,8 +355,12 @@ func TestCheckFindsCorruption(t *testing.T) {
 			c.HDel(ctx, p+"admins", "collab@example.com")
 		}, func(f checkFixture) want { return want{p + "admins", f.collab, "unique-missing"} }},
 		{"half-revoked token", func(t *testing.T, c redis.Cmdable, f checkFixture) {
-			c.HDel(ctx, tokensKey, c.HGet(ctx, p+"tokens", "idp").Val())
-		}, func(f checkFixture) want { return want{p + "tokens", "idp", "token-missing"} }},
+			c.HDel(ctx, p+"tokenhash", c.HGet(ctx, p+"tokens", "scoped").Val())
+		}, func(f checkFixture) want { return want{p + "tokens", "scoped", "token-missing"} }},
+		{"org-scoped token no index names", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			b, _ := json.Marshal(resources.Token{Org: org, Name: "orphan", Role: resources.RoleOwner, Hash: "h"})
+			c.HSet(ctx, p+"tokenhash", "h", b)
+		}, func(f checkFixture) want { return want{p + "tokenhash", org + "/orphan", "token-unindexed"} }},
 		{"token no index names", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			b, _ := json.Marshal(resources.Token{Org: org, Name: "orphan", Role: resources.RoleOwner, Hash: "h"})
 			c.HSet(ctx, tokensKey, "h", b)

@@ -61,8 +61,12 @@
 //	settings                    HASH the organization's settings: selfRegistration "on" | "off",
 //	                            displayName (absent: none), onboarding "invite" | "none" (absent: none),
 //	                            userNameFormat "email" | "any" (absent: email)
-//	tokens                      HASH token name -> token hash (names unique per organization)
-//	tokenused                   HASH token name -> when it last authenticated a request (best-effort)
+//	tokens                      HASH token name -> hash of its current secret (names unique per organization)
+//	tokenhash                   HASH secret hash -> JSON token: the org-scoped tokens' records, current
+//	                            and previous secrets (with expiresAt when they expire)
+//	tokenprev                   HASH token name -> hash of the secret its last rotation replaced
+//	tokenused                   HASH token name (a previous secret: name + ":previous") -> when it last
+//	                            authenticated a request (best-effort)
 //	changes                     STREAM the change log (audit trail), see below
 //	admin:<id>                  HASH an administrator: email, uk (lowercase email), role, created, pw (password hash)
 //	admins                      HASH lowercase email -> administrator id
@@ -73,14 +77,19 @@
 //	adminsessions:<adminId>     SET hashes of the administrator's sessions
 //	csession:<hash>             STRING userId and password stamp: a customer's session of the customer pages, PX its lifetime
 //
-// Tokens are global: "scimd:tokens" is a HASH of token hash -> JSON token, so
-// that a request finds its token, and its organization, with one HGET.
-// "scimd:orgs" is the SET of organizations. The global hash and an
-// organization's "tokens" index are in different Cluster slots, so a token
-// write is two writes, ordered so that a crash between them is harmless:
-// creating writes the token, then the index (an orphan token's secret was
-// never shown); revoking deletes the token, then the index entry (the token
-// stops working first; revoking again finishes the job).
+// Tokens: a token minted now names its organization in its secret
+// (resources.NewTokenSecret), so a request finds its record in that
+// organization's "tokenhash" with one HGET, in the organization's slot, and
+// every write of it is one script there. Tokens of the older format (and a
+// configured bootstrap token of any text) do not; their records are in the
+// global "scimd:tokens" HASH of token hash -> JSON token, read only for
+// them. "scimd:orgs" is the SET of organizations, read by commands, never
+// per request. The global hash and an organization's keys are in different
+// Cluster slots, so a write of a legacy token is two writes, ordered so that
+// a crash between them is harmless: creating writes the token, then the
+// index (an orphan token's secret was never shown); revoking deletes the
+// token, then the index entry (the token stops working first; revoking again
+// finishes the job).
 //
 // The abuse limits shared by every process (limits.go) live under
 // "scimd:limit:", outside the organizations' prefix: a token's bucket in its

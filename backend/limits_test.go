@@ -2,7 +2,11 @@ package backend
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,6 +94,141 @@ func TestSharedTokenRate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTokenLeaseQuietHolder: a process that leased requests of a token and
+// then went quiet does not keep them from another process: that one still
+// gets exactly the burst, less what the first spent. The holder gives its
+// lease back when asked (it watches the events, and its lease would outlive
+// the test) or when its lease ages out (it does not watch).
+func TestTokenLeaseQuietHolder(t *testing.T) {
+	const burst, rate = 200, 0.01 // nothing refills during the test
+	for name, s := range twoProcesses(t) {
+		for _, watch := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/watch=%v", name, watch), func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				token := fmt.Sprintf("quiet-%v", watch)
+				holder, other := s[0], s[1]
+				if watch {
+					holder.leases.age = time.Hour
+					defer func() { holder.leases.age = 0 }()
+					wctx, stop := context.WithCancel(ctx)
+					subscribed, done := make(chan struct{}, 4), make(chan struct{})
+					go func() {
+						defer close(done)
+						_ = holder.WatchEvents(wctx, Events{Subscribed: func() { subscribed <- struct{}{} }})
+					}()
+					defer func() { stop(); <-done }()
+					<-subscribed
+				}
+				spent := 0
+				for leased(holder, token) == 0 && spent < 20 {
+					if _, ok, err := holder.AllowToken(ctx, org, token, rate, burst); err != nil || !ok {
+						t.Fatalf("holder's AllowToken %d = %v, %v; want allowed", spent+1, ok, err)
+					}
+					spent++
+				}
+				if watch && leased(holder, token) == 0 {
+					t.Fatalf("after %d requests the holder leased none ahead", spent)
+				}
+				got := 0
+				for {
+					_, ok, err := other.AllowToken(ctx, org, token, rate, burst)
+					if err != nil {
+						t.Fatalf("other's AllowToken: %v", err)
+					}
+					if !ok {
+						break
+					}
+					got++
+				}
+				if spent+got != burst {
+					t.Fatalf("holder spent %d and went quiet; the other got %d; want %d in all", spent, got, burst)
+				}
+				if n := leased(holder, token); n != 0 {
+					t.Errorf("holder still holds %d after the other was refused", n)
+				}
+			})
+		}
+	}
+}
+
+// TestTokenLeaseExactUnderContention: many callers on two processes each
+// take requests of one token until refused; in all they get exactly the
+// burst, although leases grow large while the bucket is full.
+func TestTokenLeaseExactUnderContention(t *testing.T) {
+	const burst, rate, callers = 3000, 0.01, 8
+	for name, s := range twoProcesses(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var allowed [2]atomic.Int64
+			var wg sync.WaitGroup
+			for i := range 2 * callers {
+				wg.Go(func() {
+					for {
+						_, ok, err := s[i%2].AllowToken(ctx, org, "contended", rate, burst)
+						if err != nil {
+							t.Errorf("AllowToken: %v", err)
+							return
+						}
+						if !ok {
+							return
+						}
+						allowed[i%2].Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			if a, b := allowed[0].Load(), allowed[1].Load(); a+b != burst {
+				t.Fatalf("%d callers on each of two processes until refused: %d + %d allowed; want %d in all", callers, a, b, burst)
+			}
+		})
+	}
+}
+
+// TestTokenLeaseSavesRoundTrips: a token far from its limit costs a Redis
+// round trip only every many requests.
+func TestTokenLeaseSavesRoundTrips(t *testing.T) {
+	s := twoProcesses(t)["redis"][0]
+	ctx := context.Background()
+	if err := s.client.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	const requests = 2000
+	for i := range requests {
+		if _, ok, err := s.AllowToken(ctx, org, "busy", 1e5, 1e5); err != nil || !ok {
+			t.Fatalf("AllowToken %d = %v, %v; want allowed", i+1, ok, err)
+		}
+	}
+	info, err := s.client.Info(ctx, "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts := 0
+	for _, line := range strings.Split(info, "\n") {
+		for _, cmd := range []string{"cmdstat_evalsha:calls=", "cmdstat_eval:calls="} {
+			if rest, ok := strings.CutPrefix(line, cmd); ok {
+				n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+				scripts += n
+			}
+		}
+	}
+	if scripts == 0 || scripts > requests/20 {
+		t.Errorf("%d requests far from the limit ran %d scripts; want at most %d", requests, scripts, requests/20)
+	}
+}
+
+// leased is how many requests of org's token s holds, leased and unspent.
+func leased(s *Store, token string) int {
+	key, _ := tokenLimitKey(org, token)
+	s.leases.mu.Lock()
+	defer s.leases.mu.Unlock()
+	if l := s.leases.tokens[key]; l != nil {
+		return l.units
+	}
+	return 0
 }
 
 // TestSharedFailures: failed authentications of one address through two

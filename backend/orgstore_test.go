@@ -146,7 +146,7 @@ func TestTokenLastUsed(t *testing.T) {
 		}
 		n := len(allChanges(t, s))
 		start := time.Now().Add(-time.Second)
-		if err := s.TouchToken(ctx, org, "a"); err != nil {
+		if err := s.TouchToken(ctx, org, "a", "ha"); err != nil {
 			t.Fatalf("TouchToken(a): %v", err)
 		}
 		if got := used(); got["a"].Before(start) || got["a"].After(time.Now().Add(time.Second)) || !got["b"].IsZero() {
@@ -156,14 +156,21 @@ func TestTokenLastUsed(t *testing.T) {
 			t.Errorf("TouchToken appended %d change log entries, want none", got-n)
 		}
 		// A name with no token is not recorded.
-		if err := s.TouchToken(ctx, org, "nosuch"); err != nil {
+		if err := s.TouchToken(ctx, org, "nosuch", "ha"); err != nil {
 			t.Fatalf("TouchToken(nosuch): %v", err)
 		}
 		if s.client.HExists(ctx, "scimd:{acme}:tokenused", "nosuch").Val() {
 			t.Errorf("TouchToken of no token recorded a use")
 		}
+		// Nor is a secret the name does not have.
+		if err := s.TouchToken(ctx, org, "b", "ha"); err != nil {
+			t.Fatal(err)
+		}
+		if got := used(); !got["b"].IsZero() {
+			t.Errorf("TouchToken of b with a's secret recorded a use of b")
+		}
 		// A revoked name forgets its use, and so does a replaced token.
-		if err := s.TouchToken(ctx, org, "b"); err != nil {
+		if err := s.TouchToken(ctx, org, "b", "hb"); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.RevokeToken(ctx, org, "a"); err != nil {
@@ -181,7 +188,7 @@ func TestTokenLastUsed(t *testing.T) {
 		if n := s.client.Exists(ctx, "scimd:{acme}:tokenused").Val(); n != 0 {
 			t.Errorf("the last uses outlive the tokens they were of")
 		}
-		err := s.TouchToken(ctx, "a{b}", "a")
+		err := s.TouchToken(ctx, "a{b}", "a", "ha")
 		if err == nil {
 			t.Errorf("TouchToken of an invalid organization = nil, want an error")
 		}

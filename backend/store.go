@@ -82,10 +82,12 @@ type Store struct {
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *script
 	sweepGroup, sweepReplaced                                    *script
 	putToken, revokeToken, touchToken                            *script
+	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
 	admins                                                       adminScripts
 
 	recent recentSettings // see RecentOrgSettings (orgs.go)
+	leases leasePool // requests this process leased of tokens' buckets (limits.go)
 }
 
 // New wraps a go-redis client: a single server, Sentinel (failover) or
@@ -112,6 +114,8 @@ func New(client redis.UniversalClient) *Store {
 		putToken:       newScript(putTokenSrc),
 		revokeToken:    newScript(revokeTokenSrc),
 		touchToken:     newIdempotentScript(touchTokenSrc),
+		rotateToken:    newScript(rotateTokenSrc),
+		revokePrevious: newScript(revokePreviousSrc),
 		issueInvite:    newScript(issueInviteSrc),
 		redeemScript:   newScript(redeemSrc),
 		setSetting:     newScript(setSettingSrc),

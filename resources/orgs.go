@@ -159,8 +159,9 @@ func (o *Orgs) CreateToken(ctx context.Context, org string, actor Admin, name st
 			return "", err
 		}
 	}
-	secret := NewTokenSecret()
-	t := Token{Org: org, Name: name, Role: role, Hash: HashToken(secret), Created: time.Now().UTC(), Onboarding: onboarding}
+	secret := NewTokenSecret(org)
+	t := NewToken(org, name, role, secret, time.Now().UTC())
+	t.Onboarding = onboarding
 	if err := o.store.CreateToken(ctx, t); err != nil {
 		return "", err
 	}
@@ -175,6 +176,9 @@ func (o *Orgs) Tokens(ctx context.Context, org string, actor Admin) ([]Token, er
 	ts, err := o.store.ListTokens(ctx, org)
 	for i := range ts {
 		ts[i].Hash = ""
+		if p := ts[i].Previous; p != nil {
+			p.Hash = ""
+		}
 	}
 	return ts, err
 }

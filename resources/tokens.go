@@ -4,9 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
+	"hash/crc32"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -44,6 +45,49 @@ type Token struct {
 	// LastUsed is about when the token last authenticated a request (zero:
 	// never); kept apart from the token, not in its JSON.
 	LastUsed time.Time `json:"-"`
+
+	// Expiry, format and rotation (issue 13 §4, issue 14 §2).
+
+	// Expires is when the token stops working (zero: never). An expired
+	// token is refused like an unknown one.
+	Expires time.Time `json:"expiresAt,omitzero"`
+	// Scoped reports a token whose secret names its organization (the
+	// format of [NewTokenSecret]): it is stored, and found, among its
+	// organization's keys only. Other tokens (minted before that format, or
+	// configured as SCIM_BOOTSTRAP_TOKEN) are found through one global hash.
+	// Set by whoever makes the token ([NewToken]); not in its JSON, since
+	// where a token is stored says it.
+	Scoped bool `json:"-"`
+	// Previous is, in a list, the secret that the token's last rotation
+	// replaced and that still works until its Expires, if any.
+	Previous *Token `json:"-"`
+}
+
+// NewToken returns the token of secret, named name in org with role,
+// created at created: Scoped when the secret names org.
+func NewToken(org, name string, role Role, secret Secret, created time.Time) Token {
+	tokenOrg, scoped, _ := secret.Org()
+	return Token{Org: org, Name: name, Role: role, Hash: HashToken(secret), Created: created,
+		Scoped: scoped && tokenOrg == org}
+}
+
+// Rotation is a new secret for a token ([NewTokenSecret]'s format), the
+// one it replaces working on until PreviousExpires.
+type Rotation struct {
+	// Hash is the new secret's [HashToken].
+	Hash string
+	// Created is when the new secret was made.
+	Created time.Time
+	// Expires is when the new secret stops working (zero: never).
+	Expires time.Time
+	// PreviousExpires is when the replaced secret stops working, unless it
+	// expires sooner.
+	PreviousExpires time.Time
+}
+
+// Expired reports whether t no longer works at now.
+func (t Token) Expired(now time.Time) bool {
+	return !t.Expires.IsZero() && !now.Before(t.Expires)
 }
 
 // Principal is who a request acts for.
@@ -76,11 +120,81 @@ func (Secret) MarshalText() ([]byte, error) { return []byte("REDACTED"), nil }
 // Reveal returns the secret text, for the few places that must use it.
 func (s Secret) Reveal() string { return string(s) }
 
-// NewTokenSecret returns a random token secret (256 bits, URL-safe).
-func NewTokenSecret() Secret {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+).
-	return Secret("scimd_" + base64.RawURLEncoding.EncodeToString(b))
+// The format of token secrets (issue 14 §2), after GitHub's
+// (github.blog 2021-04-05, "Behind GitHub's new authentication token
+// formats"): a prefix that secret scanners can match, the organization the
+// token belongs to, 40 random base62 characters (238 bits) and a CRC-32 of
+// everything before it in 6 base62 characters:
+//
+//	scimd_<org>_<40 random><6 checksum>
+//
+// The organization lets authentication read only that organization's keys
+// (one Cluster slot); the checksum lets it refuse a mistyped or made-up
+// token without a lookup, and a scanner tell a token from lookalike text.
+// Organization names may hold '_', so the random part and checksum are read
+// from the end. Secrets of the older format ("scimd_" and 43 base64url
+// characters: 49 in all, shorter than any new one) keep working.
+const (
+	tokenPrefix      = "scimd_"
+	tokenRandomLen   = 40
+	tokenChecksumLen = 6
+	base62           = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+// NewTokenSecret returns a random token secret of org, in the format that
+// names its organization ([Secret.Org]).
+func NewTokenSecret(org string) Secret {
+	var b strings.Builder
+	b.WriteString(tokenPrefix + org + "_")
+	buf := make([]byte, 64)
+	for n := 0; n < tokenRandomLen; {
+		_, _ = rand.Read(buf) // crypto/rand.Read never fails (Go 1.24+).
+		for _, c := range buf {
+			// 248 = 4*62: rejecting the rest keeps every character equally
+			// likely.
+			if c < 248 && n < tokenRandomLen {
+				b.WriteByte(base62[c%62])
+				n++
+			}
+		}
+	}
+	b.WriteString(tokenChecksum(b.String()))
+	return Secret(b.String())
+}
+
+// tokenChecksum is the CRC-32 (IEEE) of s in tokenChecksumLen base62
+// characters (62^6 > 2^32).
+func tokenChecksum(s string) string {
+	sum := crc32.ChecksumIEEE([]byte(s))
+	var out [tokenChecksumLen]byte
+	for i := tokenChecksumLen - 1; i >= 0; i-- {
+		out[i] = base62[sum%62]
+		sum /= 62
+	}
+	return string(out[:])
+}
+
+// Org returns the organization that a secret of the current format names.
+// scoped is false for a secret of another format (an older token or a
+// configured one), found through the global hash. A secret shaped like the
+// current format whose organization or checksum is wrong is not valid
+// (valid false): no token has it, and nothing need be looked up.
+func (s Secret) Org() (org string, scoped, valid bool) {
+	str := string(s)
+	tail := tokenRandomLen + tokenChecksumLen
+	if !strings.HasPrefix(str, tokenPrefix) || len(str) < len(tokenPrefix)+2+tail || str[len(str)-tail-1] != '_' {
+		return "", false, true
+	}
+	for i := len(str) - tail; i < len(str); i++ {
+		if strings.IndexByte(base62, str[i]) < 0 {
+			return "", false, true
+		}
+	}
+	org = str[len(tokenPrefix) : len(str)-tail-1]
+	if ValidateOrgName(org) != nil || tokenChecksum(str[:len(str)-tokenChecksumLen]) != str[len(str)-tokenChecksumLen:] {
+		return "", true, false
+	}
+	return org, true, true
 }
 
 // HashToken returns the hash under which a token secret is stored. Tokens have
@@ -124,9 +238,15 @@ type TokenStore interface {
 	// PutToken stores t under its name in its organization, replacing the
 	// token of that name, if any (which then stops working).
 	PutToken(ctx context.Context, t Token) error
-	// TokenByHash returns the token with the given hash, or [NotFound].
+	// TokenByHash returns the token of another format than
+	// [NewTokenSecret]'s with the given hash, or [NotFound].
 	TokenByHash(ctx context.Context, hash string) (Token, error)
+	// OrgTokenByHash returns the organization's token with the given hash,
+	// reading only the organization's keys, or [NotFound]. The token may
+	// have expired ([Token.Expired]).
+	OrgTokenByHash(ctx context.Context, org, hash string) (Token, error)
 	// TouchToken records that the organization's token name was used now
-	// ([Token.LastUsed]).
-	TouchToken(ctx context.Context, org, name string) error
+	// with the secret of hash ([Token.LastUsed], of the token or of its
+	// [Token.Previous]).
+	TouchToken(ctx context.Context, org, name, hash string) error
 }

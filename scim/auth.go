@@ -46,12 +46,23 @@ func newAuthenticator(tokens resources.TokenStore, ttl time.Duration, log *slog.
 }
 
 // authenticate returns the principal of a bearer token.
+//
+// A secret in the current format names its organization
+// ([resources.Secret.Org]): it is looked up among that organization's keys
+// only, so that one organization's slot (or a global key) being unavailable
+// on Redis Cluster refuses no other organization (issue 14 §2); one whose
+// checksum is wrong is refused without a lookup. A secret of another format
+// (older tokens, a configured bootstrap token) is looked up in the global
+// hash. An expired token is refused like an unknown one; the log says it
+// expired, naming the token, never its secret.
 func (a *authenticator) authenticate(ctx context.Context, header string) (resources.Principal, error) {
-	scheme, secret, ok := strings.Cut(header, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+	scheme, raw, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
 		return resources.Principal{}, resources.Errorf(resources.Unauthorized, "authentication required: send \"Authorization: Bearer <token>\"")
 	}
-	hash := resources.HashToken(resources.Secret(strings.TrimSpace(secret)))
+	invalid := resources.Errorf(resources.Unauthorized, "the bearer token is not valid")
+	secret := resources.Secret(strings.TrimSpace(raw))
+	hash := resources.HashToken(secret)
 	now := time.Now()
 	a.mu.Lock()
 	c, hit := a.cache[hash]
@@ -59,23 +70,41 @@ func (a *authenticator) authenticate(ctx context.Context, header string) (resour
 	if hit && now.Before(c.expires) {
 		return toPrincipal(c.token), nil
 	}
-	t, err := a.tokens.TokenByHash(ctx, hash)
+	org, scoped, valid := secret.Org()
+	if !valid {
+		return resources.Principal{}, invalid
+	}
+	var t resources.Token
+	var err error
+	if scoped {
+		t, err = a.tokens.OrgTokenByHash(ctx, org, hash)
+	} else {
+		t, err = a.tokens.TokenByHash(ctx, hash)
+	}
 	if resources.ErrorCode(err) == resources.NotFound {
-		return resources.Principal{}, resources.Errorf(resources.Unauthorized, "the bearer token is not valid")
+		return resources.Principal{}, invalid
 	}
 	if err != nil {
 		return resources.Principal{}, err
 	}
+	if t.Expired(now) {
+		a.log.InfoContext(ctx, "bearer token expired", "org", t.Org, "token_name", t.Name, "expired_at", t.Expires)
+		return resources.Principal{}, invalid
+	}
 	// Best-effort: a request does not fail for want of a last-use time.
-	if err := a.tokens.TouchToken(ctx, t.Org, t.Name); err != nil {
+	if err := a.tokens.TouchToken(ctx, t.Org, t.Name, hash); err != nil {
 		a.log.WarnContext(ctx, "token use not recorded", "org", t.Org, "token_name", t.Name, "err", err)
 	}
 	if a.ttl > 0 {
+		expires := now.Add(a.ttl)
+		if !t.Expires.IsZero() && t.Expires.Before(expires) {
+			expires = t.Expires // the cache never outlives the token
+		}
 		a.mu.Lock()
 		if len(a.cache) >= maxCachedTokens {
 			clear(a.cache)
 		}
-		a.cache[hash] = cachedToken{token: t, expires: now.Add(a.ttl)}
+		a.cache[hash] = cachedToken{token: t, expires: expires}
 		a.mu.Unlock()
 	}
 	return toPrincipal(t), nil
@@ -110,9 +139,9 @@ func toPrincipal(t resources.Token) resources.Principal {
 func (h *Handler) requireAuth(next http.Handler) http.Handler {
 	return h.serve(func(w http.ResponseWriter, r *http.Request) error {
 		_, internal := r.Context().Value(principalKey{}).(resources.Principal)
-		var client string // worked out only when needed
+		client := h.clientAddr(r)
+		noteAccess(r.Context(), client, resources.Principal{})
 		if !internal && h.failures.tracking() {
-			client = h.clientAddr(r)
 			if wait, blocked := h.failures.blocked(client, time.Now()); blocked {
 				return errTooManyRequests(wait, "too many failed authentication attempts from your address; retry after the time in Retry-After")
 			}
@@ -121,15 +150,13 @@ func (h *Handler) requireAuth(next http.Handler) http.Handler {
 		if err != nil {
 			if resources.ErrorCode(err) == resources.Unauthorized {
 				if !internal {
-					if client == "" {
-						client = h.clientAddr(r)
-					}
 					h.authFailed(r, client)
 				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
 			}
 			return err
 		}
+		noteAccess(r.Context(), client, p)
 		if !internal {
 			if wait, ok := h.allowToken(r.Context(), p); !ok {
 				return errTooManyRequests(wait, "this token sends requests faster than allowed; retry after the time in Retry-After")

@@ -120,9 +120,7 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 	}
 	h.route(api, route{path: BasePath + "/.search", post: h.rootSearch, place: "/.search", hint: ": send a SearchRequest with POST"})
 	if admin, ok := tokens.(tokenAdmin); ok {
-		owners := func(next http.Handler) http.Handler { return h.requireAuth(h.requireOwner(next)) }
-		h.route(owners, route{path: AdminPath, get: h.listTokens(admin), post: h.createToken(admin)})
-		h.route(owners, route{path: AdminPath + "/{name}", delete: h.revokeToken(admin)})
+		h.routeTokens(admin)
 	}
 	if admin, ok := tokens.(settingsAdmin); ok {
 		h.route(api, route{path: SettingsPath, get: h.getSettings(admin), patch: h.patchSettings(admin)})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/scimd/scimd/resources"
 )
 
 // Metrics counts the server's requests for Prometheus, by method, route and
@@ -141,12 +143,33 @@ func (h contextHandler) WithGroup(name string) slog.Handler {
 	return contextHandler{h.Handler.WithGroup(name)}
 }
 
+// accessKey is the context key of a request's accessFields.
+type accessKey struct{}
+
+// accessFields are what the access log says of who sent a request: the
+// client's address and, once authenticated, the organization and token
+// name (never the secret). Observe puts an empty one in the request's
+// context; the authentication middleware fills it in (noteAccess).
+type accessFields struct {
+	client, org, token string
+}
+
+// noteAccess records, for the request's access log line, its client address
+// and principal (p is zero before authentication).
+func noteAccess(ctx context.Context, client string, p resources.Principal) {
+	if f, ok := ctx.Value(accessKey{}).(*accessFields); ok {
+		f.client, f.org, f.token = client, p.Org, p.Name
+	}
+}
+
 // Observe wraps next with a request id (X-Request-Id, taken from the client
 // when it sends one, and put into the request's context with
 // [WithRequestID]), panic recovery, request metrics (when metrics is not
 // nil) and one JSON access-log line per request. It logs method, path, status
-// and duration (see accessLevel): never bodies, headers or query strings,
-// which may hold personal data.
+// and duration (see accessLevel), and for authenticated API requests the
+// client's address (client), organization (org) and token name
+// (token_name): never bodies, headers, secrets or query strings, which may
+// hold personal data.
 func Observe(log *slog.Logger, metrics *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
@@ -160,7 +183,8 @@ func Observe(log *slog.Logger, metrics *Metrics, next http.Handler) http.Handler
 		// The access line and the panic line name the id themselves, with
 		// the outer request's context, so that a ContextHandler does not
 		// add it twice and a plain handler shows it too.
-		inner := r.WithContext(WithRequestID(r.Context(), id))
+		access := &accessFields{}
+		inner := r.WithContext(context.WithValue(WithRequestID(r.Context(), id), accessKey{}, access))
 		start := time.Now()
 		defer func() {
 			p := recover()
@@ -185,8 +209,15 @@ func Observe(log *slog.Logger, metrics *Metrics, next http.Handler) http.Handler
 			// attributes only when it is written saves allocations on
 			// every request.
 			if level := accessLevel(rec.status); log.Enabled(r.Context(), level) {
-				log.Log(r.Context(), level, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-					"status", rec.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+				attrs := []any{"request_id", id, "method", r.Method, "path", r.URL.Path,
+					"status", rec.status, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+				if access.client != "" {
+					attrs = append(attrs, "client", access.client)
+				}
+				if access.org != "" {
+					attrs = append(attrs, "org", access.org, "token_name", access.token)
+				}
+				log.Log(r.Context(), level, "request", attrs...)
 			}
 		}()
 		next.ServeHTTP(rec, inner)

@@ -490,7 +490,9 @@ func (h *Handler) LimitPublic(next http.Handler) http.Handler {
 // its own (see [Handler.ShareLimits]).
 type SharedLimits interface {
 	// AllowToken takes one request of org's token name from its bucket
-	// (rate per second, burst at once); ok false: empty for wait.
+	// (rate per second, burst at once); ok false: empty for wait. It is
+	// called for every authenticated request, so backend.Store answers most
+	// calls without a round trip, from requests it leased of the bucket.
 	AllowToken(ctx context.Context, org, name string, rate float64, burst int) (wait time.Duration, ok bool, err error)
 	// AllowAddress takes one public-page submission of addr from its
 	// bucket, as AllowToken.

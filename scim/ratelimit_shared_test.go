@@ -94,6 +94,35 @@ func TestReplicasShareTokenRate(t *testing.T) {
 	}
 }
 
+// TestReplicasQuietLeaseHolder: a replica that served a few requests of a
+// token (and so leased more of its bucket than it spent) and then went quiet
+// does not keep them from the other: the other still answers the burst, less
+// what the first answered, exactly.
+func TestReplicasQuietLeaseHolder(t *testing.T) {
+	const burst = 60
+	r := replicas(t, redistest.Start(t), 2, func(c *scim.Config) { c.TokenRate = 0.01; c.TokenBurst = burst })
+	const first = 6
+	for range first {
+		r[0].do("GET", "/Schemas", ownerToken, nil).must(t, http.StatusOK)
+	}
+	answered := 0
+	for {
+		got := r[1].do("GET", "/Schemas", ownerToken, nil)
+		if got.status == http.StatusTooManyRequests {
+			break
+		}
+		got.must(t, http.StatusOK)
+		answered++
+		if answered > burst {
+			t.Fatalf("replica 1 answered more than the burst (%d)", burst)
+		}
+	}
+	if first+answered != burst {
+		t.Fatalf("replica 0 answered %d and went quiet; replica 1 then answered %d; want %d in all", first, answered, burst)
+	}
+	wantTooMany(t, r[0].do("GET", "/Schemas", ownerToken, nil), 200)
+}
+
 // TestReplicasShareFailureLimit: failed authentications from one address
 // count together over both replicas: the limit is reached after limit
 // failures in all, and then both refuse the address, a valid token too, at

@@ -130,7 +130,7 @@ func TestTokenUseRecorded(t *testing.T) {
 // failingTouch is a token store that cannot record token uses.
 type failingTouch struct{ *backend.Store }
 
-func (failingTouch) TouchToken(context.Context, string, string) error {
+func (failingTouch) TouchToken(context.Context, string, string, string) error {
 	return errors.New("cannot record")
 }
 

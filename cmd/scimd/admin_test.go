@@ -60,7 +60,10 @@ func TestOrgAndTokenCommands(t *testing.T) {
 		"--name is required":        {"token", "create", "--org", "acme"},
 		"does not exist":            {"token", "create", "--org", "acmee", "--name", "x"},
 		"no token named":            {"token", "revoke", "--org", "acme", "--name", "nope"},
-		"unknown token command":     {"token", "rotate"},
+		"unknown token command":     {"token", "renew"},
+		"not in the future":         {"token", "create", "--org", "acme", "--name", "x", "--expires", "2020-01-01T00:00:00Z"},
+		"invalid --expires":         {"token", "create", "--org", "acme", "--name", "x", "--expires", "tomorrow"},
+		"no previous secret":        {"token", "revoke", "--org", "acme", "--name", "sync", "--previous"},
 	}
 	for want, args := range failures {
 		if _, err := admin(t, url, args...); err == nil || !strings.Contains(err.Error(), want) {
@@ -73,8 +76,8 @@ func TestOrgAndTokenCommands(t *testing.T) {
 
 	list := mustAdmin(t, url, "token", "list", "--org", "acme")
 	lines := strings.Split(strings.TrimSpace(list), "\n")
-	if len(lines) != 3 || !regexp.MustCompile(`^initial-owner\s+owner\s+\d{4}-`).MatchString(lines[1]) ||
-		!regexp.MustCompile(`^sync\s+reader\s+\d{4}-`).MatchString(lines[2]) {
+	if len(lines) != 3 || !regexp.MustCompile(`^initial-owner\s+owner\s+org-scoped\s+\d{4}-`).MatchString(lines[1]) ||
+		!regexp.MustCompile(`^sync\s+reader\s+org-scoped\s+\d{4}-`).MatchString(lines[2]) {
 		t.Fatalf("token list =\n%s\nwant a header, initial-owner (owner) and sync (reader)", list)
 	}
 	for _, secret := range []string{owner, sync} {

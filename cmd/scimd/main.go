@@ -7,9 +7,11 @@
 //	scimd org create --name O                        create an organization; print its owner token once
 //	scimd org set --name O --self-registration on|off  let customers register themselves (default off)
 //	scimd org show --name O                          print an organization's settings
-//	scimd token create --org O --role R --name N     mint an API token (printed once)
-//	scimd token list --org O                         list tokens: name, role, created
-//	scimd token revoke --org O --name N              revoke a token (servers stop accepting it within 5 s)
+//	scimd token create --org O --role R --name N     mint an API token (printed once; --expires)
+//	scimd token list --org O                         list tokens: name, role, format, expiry, last use
+//	scimd token rotate --org O --name N              a new secret; the old one works until --previous-expires
+//	scimd token revoke --org O --name N              revoke a token (servers stop accepting it within 5 s;
+//	                                                 --previous: only a rotation's previous secret)
 //	scimd audit --org O [--count N]                  print the change log (audit trail), newest first
 //	scimd check [--org O]                            check the store's consistency; exit 1 on any finding
 //	scimd version                                    print the module version, VCS revision and Go version
@@ -68,7 +70,7 @@ const usage = `scimd is a SCIM 2.0 provisioning server for customer accounts, st
 usage:
   scimd [serve] [flags]                                run the server (flags below; see README.md, Configuration)
   scimd org create|set|show --name ORG ...            organizations and their settings
-  scimd token create|list|revoke --org ORG ...        API tokens
+  scimd token create|list|rotate|revoke --org ORG ... API tokens
   scimd audit --org ORG [--count N]                   the change log, newest first
   scimd check [--org ORG]                             check the store's consistency (every organization without --org)
   scimd version                                       the build: module version, VCS revision, Go version

@@ -167,9 +167,8 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 	if !created {
 		return fmt.Errorf("organization %q already exists", *name)
 	}
-	secret := resources.NewTokenSecret()
-	if err := store.CreateToken(ctx, resources.Token{Org: *name, Name: ownerTokenName, Role: resources.RoleOwner,
-		Hash: resources.HashToken(secret), Created: time.Now().UTC()}); err != nil {
+	secret := resources.NewTokenSecret(*name)
+	if err := store.CreateToken(ctx, resources.NewToken(*name, ownerTokenName, resources.RoleOwner, secret, time.Now().UTC())); err != nil {
 		return fmt.Errorf("organization %q was created, but its owner token was not (mint one with: scimd token create --org %s --role owner --name owner): %w",
 			*name, *name, err)
 	}

@@ -234,15 +234,20 @@ func bootstrap(ctx context.Context, store *backend.Store, admins *resources.Admi
 	if cfg.BootstrapToken != "" {
 		// PutToken: the same token again on every start changes nothing;
 		// a new one replaces (and so revokes) the previous.
-		return store.PutToken(ctx, resources.Token{Org: defaultOrg, Name: "bootstrap", Role: resources.RoleOwner,
-			Hash: resources.HashToken(cfg.BootstrapToken), Created: time.Now().UTC()})
+		// Any text may be configured: org-scoped when it is in that
+		// format for the default organization, else in the global hash.
+		// Text shaped like that format that fails its checksum, or names
+		// another organization, would never authenticate: say so now.
+		if org, scoped, valid := cfg.BootstrapToken.Org(); !valid || scoped && org != defaultOrg {
+			return fmt.Errorf("SCIM_BOOTSTRAP_TOKEN has the format of a scimd token but not a valid one of organization %q (a wrong checksum or another organization); mint one with scimd token create, or configure other text", defaultOrg)
+		}
+		return store.PutToken(ctx, resources.NewToken(defaultOrg, "bootstrap", resources.RoleOwner, cfg.BootstrapToken, time.Now().UTC()))
 	}
 	if !created {
 		return nil
 	}
-	secret := resources.NewTokenSecret()
-	if err := store.CreateToken(ctx, resources.Token{Org: defaultOrg, Name: ownerTokenName, Role: resources.RoleOwner,
-		Hash: resources.HashToken(secret), Created: time.Now().UTC()}); err != nil {
+	secret := resources.NewTokenSecret(defaultOrg)
+	if err := store.CreateToken(ctx, resources.NewToken(defaultOrg, ownerTokenName, resources.RoleOwner, secret, time.Now().UTC())); err != nil {
 		return fmt.Errorf("store the initial owner token: %w", err)
 	}
 	fmt.Fprintf(stdout, "Created organization %q. Its owner token (shown once, keep it):\n\n    %s\n\nTry: curl -H 'Authorization: Bearer %s' %s%s/Users\n\n",

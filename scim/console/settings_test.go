@@ -16,7 +16,7 @@ import (
 )
 
 // tokenSecretRE finds a new token's secret in a page.
-var tokenSecretRE = regexp.MustCompile(`scimd_[A-Za-z0-9_-]{43}`)
+var tokenSecretRE = regexp.MustCompile(`scimd_[A-Za-z0-9._-]+_[A-Za-z0-9]{46}`)
 
 // adminByEmail returns acme's administrator of email, failing the test when
 // there is none.

@@ -87,7 +87,7 @@ type Store struct {
 	admins                                                       adminScripts
 
 	recent recentSettings // see RecentOrgSettings (orgs.go)
-	leases leasePool // requests this process leased of tokens' buckets (limits.go)
+	leases leasePool      // requests this process leased of tokens' buckets (limits.go)
 }
 
 // New wraps a go-redis client: a single server, Sentinel (failover) or

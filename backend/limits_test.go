@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -368,7 +369,7 @@ func TestWatchEventsLost(t *testing.T) {
 		t.Error("Lost called with a nil error")
 	}
 	cancel()
-	if err := <-done; err != context.Canceled {
+	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("WatchEvents = %v, want context.Canceled", err)
 	}
 }

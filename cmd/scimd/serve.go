@@ -108,8 +108,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux.Handle("/t/", api) // customer-facing routes carry the organization
 	mux.Handle("/admin/", api)
 	orgs := resources.NewOrgs(store)
-	mux.Handle(notify.AccountsPages, api.LimitPublic(accounts.New(accounts.Config{SecureCookies: secure, Limiter: api,
-		Orgs: orgs, Sessions: resources.NewCustomerSessions(store, users)}, users, log)))
+	customerPages := accounts.New(accounts.Config{SecureCookies: secure, Limiter: api,
+		Orgs: orgs, Sessions: resources.NewCustomerSessions(store, users)}, users, log)
+	// Forgot-password emails go out after their answers: let them finish
+	// before the store closes.
+	defer customerPages.Wait()
+	mux.Handle(notify.AccountsPages, api.LimitPublic(customerPages))
 	// The console is not behind LimitPublic: administrators submit many
 	// forms; its sign-ins count against the failed-authentication limit.
 	consolePages := console.New(console.Config{SecureCookies: secure, BaseURL: base, Limiter: api, TokenRevoked: api.ForgetToken},

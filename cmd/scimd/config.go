@@ -65,6 +65,16 @@ type Config struct {
 // owner invites the real administrators.
 const defaultOwnerEmail = "owner@example.com"
 
+// defaultOutbox is the outbox directory when SCIM_MAIL_OUTBOX is unset:
+// scimd-outbox in $TMPDIR (else the system's temporary directory).
+func defaultOutbox(getenv func(string) string) string {
+	tmp := getenv("TMPDIR")
+	if tmp == "" {
+		tmp = os.TempDir()
+	}
+	return filepath.Join(tmp, "scimd-outbox")
+}
+
 // defaultMailFrom is the sender of outbox mail when SCIM_MAIL_FROM is unset.
 const defaultMailFrom = "scimd <no-reply@localhost>"
 
@@ -159,14 +169,8 @@ var settings = []setting{
 		check: "omitempty,mailaddress", want: `an address such as no-reply@acme.com or "Acme <no-reply@acme.com>"`,
 		help: "sender, e.g. `Acme <no-reply@acme.com>`; required with `SCIM_SMTP_HOST`"},
 	{field: func(c *Config) any { return &c.MailOutbox }, env: "SCIM_MAIL_OUTBOX", flag: "mail-outbox", shown: "`$TMPDIR/scimd-outbox`", group: mailSetting,
-		defaultFrom: func(getenv func(string) string) string {
-			tmp := getenv("TMPDIR")
-			if tmp == "" {
-				tmp = os.TempDir()
-			}
-			return filepath.Join(tmp, "scimd-outbox")
-		},
-		help: "without `SCIM_SMTP_HOST`, each message is written here as an `.eml` file (printed at start)"},
+		defaultFrom: defaultOutbox,
+		help:        "without `SCIM_SMTP_HOST`, each message is written here as an `.eml` file (printed at start)"},
 	{field: func(c *Config) any { return &c.InviteTTL }, env: "SCIM_INVITE_TTL", flag: "invite-ttl", def: resources.DefaultInviteTTL, group: mailSetting,
 		check: "min=1m,max=720h", want: "a duration from 1m to 720h (30 days)", help: "how long an invitation link works (1m to 720h)"},
 
@@ -584,7 +588,7 @@ func (c Config) mailer() (notify.Mailer, string) {
 		from = defaultMailFrom
 	}
 	return &mail.Outbox{Dir: c.MailOutbox, From: from},
-		fmt.Sprintf("writing mail to the outbox %s, not sending it (set SCIM_SMTP_HOST to send)", c.MailOutbox)
+		fmt.Sprintf("writing mail to the outbox %s, not sending it (set SCIM_SMTP_HOST to send); scimd outbox prints its messages' links", c.MailOutbox)
 }
 
 // logLevel maps the configured level name.

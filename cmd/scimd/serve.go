@@ -21,6 +21,7 @@ import (
 	"github.com/scimd/scimd/scim/accounts"
 	"github.com/scimd/scimd/scim/console"
 	"github.com/scimd/scimd/scim/notify"
+	"github.com/scimd/scimd/scim/notify/mail"
 )
 
 // defaultOrg is the organization created on first start.
@@ -82,6 +83,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	base := publicBaseURL(cfg.BaseURL, ln.Addr())
 	mailer, mailWhere := cfg.mailer()
+	if outbox, ok := mailer.(*mail.Outbox); ok {
+		// Development only: a line names each message's file (scimd outbox
+		// prints its links). SMTP deliveries are not logged one by one.
+		outbox.Log = log
+	}
 	notifier := notify.New(base, mailer)
 	admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notifier, InviteTTL: cfg.InviteTTL, Log: log})
 	if err := bootstrap(ctx, store, admins, cfg, base, stdout); err != nil {

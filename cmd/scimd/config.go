@@ -169,8 +169,7 @@ var settings = []setting{
 		check: "omitempty,mailaddress", want: `an address such as no-reply@acme.com or "Acme <no-reply@acme.com>"`,
 		help: "sender, e.g. `Acme <no-reply@acme.com>`; required with `SCIM_SMTP_HOST`"},
 	{field: func(c *Config) any { return &c.MailOutbox }, env: "SCIM_MAIL_OUTBOX", flag: "mail-outbox", shown: "`$TMPDIR/scimd-outbox`", group: mailSetting,
-		defaultFrom: defaultOutbox,
-		help:        "without `SCIM_SMTP_HOST`, each message is written here as an `.eml` file (printed at start)"},
+		defaultFrom: defaultOutbox, help: "without `SCIM_SMTP_HOST`, each message is written here as an `.eml` file (printed at start)"},
 	{field: func(c *Config) any { return &c.InviteTTL }, env: "SCIM_INVITE_TTL", flag: "invite-ttl", def: resources.DefaultInviteTTL, group: mailSetting,
 		check: "min=1m,max=720h", want: "a duration from 1m to 720h (30 days)", help: "how long an invitation link works (1m to 720h)"},
 

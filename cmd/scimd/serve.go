@@ -183,6 +183,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("mail", "destination", mailWhere)
 	fmt.Fprintf(stdout, "Mail: %s\n", mailWhere)
+	for _, w := range cfg.mailWarnings() {
+		log.Warn("mail settings", "warning", w)
+		fmt.Fprintf(stdout, "Warning: %s\n", w)
+	}
 	log.Info("scimd listening", "addr", ln.Addr().String(), "base_url", base+scim.BasePath)
 	fmt.Fprintf(stdout, "scimd listening on %s (SCIM base URL %s)\n", ln.Addr(), base+scim.BasePath)
 

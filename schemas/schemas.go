@@ -384,9 +384,14 @@ func membersAttribute() schema.CoreAttribute {
 				Mutability:      schema.AttributeMutabilityImmutable(),
 				Name:            "type",
 			}),
+			// display is the server's, never the client's: computed from the
+			// member's user and kept current when the user is renamed. A value
+			// a client sends (Okta sends the userName) is accepted and ignored,
+			// neither stored nor checked: readOnly (RFC 7643 §2.2, RFC 7644
+			// §3.5.1 "any values provided SHALL be ignored").
 			schema.SimpleStringParams(schema.StringParams{
-				Description: optional.NewString("The member's displayName (or userName when it has none), filled in by the server."),
-				Mutability:  schema.AttributeMutabilityImmutable(),
+				Description: optional.NewString("The member's displayName, else its userName: computed by the server from the User and kept current when the User changes. A value sent by a client is ignored (neither stored nor checked)."),
+				Mutability:  schema.AttributeMutabilityReadOnly(),
 				Name:        "display",
 			}),
 		},

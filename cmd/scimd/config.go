@@ -44,6 +44,7 @@ type Config struct {
 
 	SMTPHost     string
 	SMTPPort     int
+	SMTPTLS      string
 	SMTPStartTLS string
 	SMTPUsername string
 	SMTPPassword resources.Secret
@@ -64,6 +65,40 @@ type Config struct {
 // SCIM_OWNER_EMAIL is unset: a placeholder address for a first try, whose
 // owner invites the real administrators.
 const defaultOwnerEmail = "owner@example.com"
+
+// The values of SCIM_SMTP_TLS.
+const (
+	smtpTLSStartTLS = "starttls" // plain connection, upgraded as SCIM_SMTP_STARTTLS says (RFC 3207)
+	smtpTLSImplicit = "implicit" // TLS from the first byte (RFC 8314 §3.3)
+)
+
+// mailWarnings are the mail settings' problems that do not stop scimd but
+// will bite: said at start.
+func (c Config) mailWarnings() []string {
+	if c.SMTPHost == "" {
+		return nil
+	}
+	var w []string
+	if c.BaseURL == "" {
+		w = append(w, fmt.Sprintf("%s is set but %s is not: the links in mail point at this server's listen address (localhost), which recipients cannot open; set %s to the public URL",
+			nameOf(&c, &c.SMTPHost), nameOf(&c, &c.BaseURL), nameOf(&c, &c.BaseURL)))
+	}
+	if c.SMTPPort == 465 && c.SMTPTLS != smtpTLSImplicit {
+		w = append(w, fmt.Sprintf("%s is 465, where servers expect TLS from the first byte: set %s to implicit",
+			nameOf(&c, &c.SMTPPort), nameOf(&c, &c.SMTPTLS)))
+	}
+	return w
+}
+
+// defaultOutbox is the outbox directory when SCIM_MAIL_OUTBOX is unset:
+// scimd-outbox in $TMPDIR (else the system's temporary directory).
+func defaultOutbox(getenv func(string) string) string {
+	tmp := getenv("TMPDIR")
+	if tmp == "" {
+		tmp = os.TempDir()
+	}
+	return filepath.Join(tmp, "scimd-outbox")
+}
 
 // defaultMailFrom is the sender of outbox mail when SCIM_MAIL_FROM is unset.
 const defaultMailFrom = "scimd <no-reply@localhost>"
@@ -149,8 +184,12 @@ var settings = []setting{
 		check: "omitempty,hostname_rfc1123|ip", want: "a host name or IP address", help: "SMTP server for invitation mail"},
 	{field: func(c *Config) any { return &c.SMTPPort }, env: "SCIM_SMTP_PORT", flag: "smtp-port", def: 587, group: mailSetting,
 		check: "min=1,max=65535", want: "a port from 1 to 65535", help: "SMTP port"},
+	{field: func(c *Config) any { return &c.SMTPTLS }, env: "SCIM_SMTP_TLS", flag: "smtp-tls", def: smtpTLSStartTLS, group: mailSetting,
+		check: "oneof=starttls implicit", want: "starttls or implicit", fold: true,
+		help: "`starttls` (upgrade as `SCIM_SMTP_STARTTLS` says; port 587) or `implicit` (TLS from the first byte; port 465)"},
 	{field: func(c *Config) any { return &c.SMTPStartTLS }, env: "SCIM_SMTP_STARTTLS", flag: "smtp-starttls", def: mail.StartTLSRequired, group: mailSetting,
-		check: "oneof=required optional off", want: "required, optional or off", fold: true, help: "`required`, `optional` or `off`"},
+		check: "oneof=required optional off", want: "required, optional or off", fold: true,
+		help: "with `SCIM_SMTP_TLS` `starttls`: `required`, `optional` (clear text when the server offers no STARTTLS) or `off`"},
 	{field: func(c *Config) any { return &c.SMTPUsername }, env: "SCIM_SMTP_USERNAME", group: mailSetting,
 		help: "AUTH PLAIN user name (credentials are sent only over TLS or to localhost)"},
 	{field: func(c *Config) any { return &c.SMTPPassword }, env: "SCIM_SMTP_PASSWORD", secret: true, group: mailSetting,
@@ -159,14 +198,7 @@ var settings = []setting{
 		check: "omitempty,mailaddress", want: `an address such as no-reply@acme.com or "Acme <no-reply@acme.com>"`,
 		help: "sender, e.g. `Acme <no-reply@acme.com>`; required with `SCIM_SMTP_HOST`"},
 	{field: func(c *Config) any { return &c.MailOutbox }, env: "SCIM_MAIL_OUTBOX", flag: "mail-outbox", shown: "`$TMPDIR/scimd-outbox`", group: mailSetting,
-		defaultFrom: func(getenv func(string) string) string {
-			tmp := getenv("TMPDIR")
-			if tmp == "" {
-				tmp = os.TempDir()
-			}
-			return filepath.Join(tmp, "scimd-outbox")
-		},
-		help: "without `SCIM_SMTP_HOST`, each message is written here as an `.eml` file (printed at start)"},
+		defaultFrom: defaultOutbox, help: "without `SCIM_SMTP_HOST`, each message is written here as an `.eml` file (printed at start)"},
 	{field: func(c *Config) any { return &c.InviteTTL }, env: "SCIM_INVITE_TTL", flag: "invite-ttl", def: resources.DefaultInviteTTL, group: mailSetting,
 		check: "min=1m,max=720h", want: "a duration from 1m to 720h (30 days)", help: "how long an invitation link works (1m to 720h)"},
 
@@ -555,6 +587,9 @@ func (c Config) validateMail() error {
 	case c.SMTPHost != "" && c.SMTPUsername != "" && c.SMTPStartTLS == string(mail.StartTLSOff) && !isLoopback(c.SMTPHost):
 		return fmt.Errorf("%s off with %s would send the SMTP password in clear text: use required or optional, or a relay on localhost",
 			name(&c.SMTPStartTLS), name(&c.SMTPUsername))
+	case c.SMTPTLS == smtpTLSImplicit && c.SMTPStartTLS != string(mail.StartTLSRequired):
+		return fmt.Errorf("%s %s does not apply with %s implicit, which speaks TLS from the first byte: leave %s unset",
+			name(&c.SMTPStartTLS), c.SMTPStartTLS, name(&c.SMTPTLS), name(&c.SMTPStartTLS))
 	case c.SMTPHost == "" && c.MailOutbox == "":
 		return fmt.Errorf("%s is empty and no %s is set: mail has nowhere to go", name(&c.MailOutbox), name(&c.SMTPHost))
 	}
@@ -575,16 +610,21 @@ func isLoopback(host string) bool {
 // message: the SMTP server when one is set, else the outbox directory.
 func (c Config) mailer() (notify.Mailer, string) {
 	if c.SMTPHost != "" {
-		m := &mail.SMTP{Host: c.SMTPHost, Port: c.SMTPPort, StartTLS: mail.StartTLS(c.SMTPStartTLS),
+		m := &mail.SMTP{Host: c.SMTPHost, Port: c.SMTPPort, ImplicitTLS: c.SMTPTLS == smtpTLSImplicit, StartTLS: mail.StartTLS(c.SMTPStartTLS),
+			StartTLSSetting: nameOf(&c, &c.SMTPStartTLS), TLSSetting: nameOf(&c, &c.SMTPTLS),
 			Username: c.SMTPUsername, Password: c.SMTPPassword, From: c.MailFrom}
-		return m, fmt.Sprintf("sending mail through SMTP %s (STARTTLS %s)", net.JoinHostPort(c.SMTPHost, strconv.Itoa(c.SMTPPort)), c.SMTPStartTLS)
+		tlsMode := "STARTTLS " + c.SMTPStartTLS
+		if m.ImplicitTLS {
+			tlsMode = "implicit TLS"
+		}
+		return m, fmt.Sprintf("sending mail through SMTP %s (%s)", net.JoinHostPort(c.SMTPHost, strconv.Itoa(c.SMTPPort)), tlsMode)
 	}
 	from := c.MailFrom
 	if from == "" {
 		from = defaultMailFrom
 	}
 	return &mail.Outbox{Dir: c.MailOutbox, From: from},
-		fmt.Sprintf("writing mail to the outbox %s, not sending it (set SCIM_SMTP_HOST to send)", c.MailOutbox)
+		fmt.Sprintf("writing mail to the outbox %s, not sending it (set SCIM_SMTP_HOST to send); scimd outbox prints its messages' links", c.MailOutbox)
 }
 
 // logLevel maps the configured level name.

@@ -32,6 +32,7 @@ var badSettings = map[string]struct {
 	"SCIM_SMTP_HOST":           {env: map[string]string{"SCIM_SMTP_HOST": "smtp example.com", "SCIM_MAIL_FROM": "a@b.example"}},
 	"SCIM_SMTP_PORT":           {env: map[string]string{"SCIM_SMTP_PORT": "70000"}},
 	"SCIM_SMTP_STARTTLS":       {env: map[string]string{"SCIM_SMTP_STARTTLS": "maybe"}},
+	"SCIM_SMTP_TLS":            {env: map[string]string{"SCIM_SMTP_TLS": "ssl"}},
 	"SCIM_SMTP_USERNAME":       {env: map[string]string{"SCIM_SMTP_HOST": "smtp.example.com", "SCIM_MAIL_FROM": "a@b.example", "SCIM_SMTP_USERNAME": "u"}},
 	"SCIM_SMTP_PASSWORD":       {env: map[string]string{"SCIM_SMTP_HOST": "smtp.example.com", "SCIM_MAIL_FROM": "a@b.example", "SCIM_SMTP_USERNAME": "u"}},
 	"SCIM_MAIL_FROM":           {env: map[string]string{"SCIM_MAIL_FROM": "not an address"}},

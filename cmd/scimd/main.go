@@ -14,6 +14,7 @@
 //	                                                 --previous: only a rotation's previous secret)
 //	scimd audit --org O [--count N]                  print the change log (audit trail), newest first
 //	scimd check [--org O]                            check the store's consistency; exit 1 on any finding
+//	scimd outbox [--dir D] [--count N]               list the development outbox's messages, newest first, with their links
 //	scimd version                                    print the module version, VCS revision and Go version
 //
 // The admin commands take --redis-url (default SCIM_REDIS_URL): they work on
@@ -73,6 +74,7 @@ usage:
   scimd token create|list|rotate|revoke --org ORG ... API tokens
   scimd audit --org ORG [--count N]                   the change log, newest first
   scimd check [--org ORG]                             check the store's consistency (every organization without --org)
+  scimd outbox [--dir DIR] [--count N]                the development outbox's messages, newest first, with their links
   scimd version                                       the build: module version, VCS revision, Go version
   scimd help                                          this text
 
@@ -82,7 +84,7 @@ and work on a Redis, not on a running server's embedded store; run one with
 `
 
 // commandUsages are the usages of the commands other than serve.
-var commandUsages = map[string]string{"org": orgUsage, "token": tokenUsage, "audit": auditUsage, "check": checkUsage}
+var commandUsages = map[string]string{"org": orgUsage, "token": tokenUsage, "audit": auditUsage, "check": checkUsage, "outbox": outboxUsage}
 
 // run is the whole program: main only supplies the process's context,
 // arguments, environment and output. Asked for help (-h, or "scimd help"),
@@ -114,8 +116,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = auditCommand(ctx, args, getenv, stdout)
 	case "check":
 		err = checkCommand(ctx, args, getenv, stdout)
+	case "outbox":
+		err = outboxCommand(args, getenv, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, org, token, audit, check, version or help)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, org, token, audit, check, outbox, version or help)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		// serve's flag set printed its usage; the others print none.

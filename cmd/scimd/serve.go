@@ -21,6 +21,7 @@ import (
 	"github.com/scimd/scimd/scim/accounts"
 	"github.com/scimd/scimd/scim/console"
 	"github.com/scimd/scimd/scim/notify"
+	"github.com/scimd/scimd/scim/notify/mail"
 )
 
 // defaultOrg is the organization created on first start.
@@ -82,6 +83,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	base := publicBaseURL(cfg.BaseURL, ln.Addr())
 	mailer, mailWhere := cfg.mailer()
+	if outbox, ok := mailer.(*mail.Outbox); ok {
+		// Development only: a line names each message's file (scimd outbox
+		// prints its links). SMTP deliveries are not logged one by one.
+		outbox.Log = log
+	}
 	notifier := notify.New(base, mailer)
 	admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notifier, InviteTTL: cfg.InviteTTL, Log: log})
 	if err := bootstrap(ctx, store, admins, cfg, base, stdout); err != nil {
@@ -108,8 +114,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux.Handle("/t/", api) // customer-facing routes carry the organization
 	mux.Handle("/admin/", api)
 	orgs := resources.NewOrgs(store)
-	mux.Handle(notify.AccountsPages, api.LimitPublic(accounts.New(accounts.Config{SecureCookies: secure, Limiter: api,
-		Orgs: orgs, Sessions: resources.NewCustomerSessions(store, users)}, users, log)))
+	customerPages := accounts.New(accounts.Config{SecureCookies: secure, Limiter: api,
+		Orgs: orgs, Sessions: resources.NewCustomerSessions(store, users)}, users, log)
+	// Forgot-password emails go out after their answers: let them finish
+	// before the store closes.
+	defer customerPages.Wait()
+	mux.Handle(notify.AccountsPages, api.LimitPublic(customerPages))
 	// The console is not behind LimitPublic: administrators submit many
 	// forms; its sign-ins count against the failed-authentication limit.
 	consolePages := console.New(console.Config{SecureCookies: secure, BaseURL: base, Limiter: api, TokenRevoked: api.ForgetToken},
@@ -173,6 +183,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("mail", "destination", mailWhere)
 	fmt.Fprintf(stdout, "Mail: %s\n", mailWhere)
+	for _, w := range cfg.mailWarnings() {
+		log.Warn("mail settings", "warning", w)
+		fmt.Fprintf(stdout, "Warning: %s\n", w)
+	}
 	log.Info("scimd listening", "addr", ln.Addr().String(), "base_url", base+scim.BasePath)
 	fmt.Fprintf(stdout, "scimd listening on %s (SCIM base URL %s)\n", ln.Addr(), base+scim.BasePath)
 

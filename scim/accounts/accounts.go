@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
@@ -91,6 +92,9 @@ type Handler struct {
 	mux   *http.ServeMux
 	pages map[string]*template.Template
 	css   []byte
+	// background counts the forgot-password work running after its
+	// answer (see Wait).
+	background sync.WaitGroup
 }
 
 // New returns the customer pages' handler. users must have onboarding
@@ -98,7 +102,7 @@ type Handler struct {
 // password-change tickets and self-registration to work.
 func New(cfg Config, users *resources.Users, log *slog.Logger) *Handler {
 	h := &Handler{cfg: cfg, users: users, log: log, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
-	for _, name := range []string{"invite", "login", "change-password", "message", "register", "confirm", "profile"} {
+	for _, name := range []string{"invite", "login", "change-password", "message", "register", "confirm", "profile", "forgot-password"} {
 		h.pages[name] = template.Must(template.ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	h.css = StyleSheet()
@@ -112,6 +116,9 @@ func New(cfg Config, users *resources.Users, log *slog.Logger) *Handler {
 	h.mux.HandleFunc("GET "+base+"done", h.done)
 	h.mux.HandleFunc("GET "+base+"profile", h.profile)
 	h.mux.HandleFunc("POST "+base+"signout", h.signOut)
+	h.mux.HandleFunc("GET "+base+"forgot-password", h.forgotForm)
+	h.mux.HandleFunc("POST "+base+"forgot-password", h.forgotPassword)
+	h.mux.HandleFunc("GET "+base+"reset-requested", h.resetRequested)
 	h.mux.HandleFunc("GET "+notify.Register, h.registerPage)
 	h.mux.HandleFunc("POST "+notify.Register, h.register)
 	h.mux.HandleFunc("GET "+base+"registered", h.registered)

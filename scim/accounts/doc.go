@@ -16,6 +16,9 @@
 //	POST /t/{org}/accounts/signout          end the session: back to sign-in, which says so
 //	GET  /t/{org}/accounts/change-password  choose a new password (after signing in with a temporary one)
 //	POST /t/{org}/accounts/change-password  replace the temporary password: the account becomes active
+//	GET  /t/{org}/accounts/forgot-password  "forgot your password?": the address to send a reset link to
+//	POST /t/{org}/accounts/forgot-password  always leads on to "reset-requested"
+//	GET  /t/{org}/accounts/reset-requested  "check your email", whatever the address
 //	GET  /t/{org}/accounts/done             after a password form: what it did (else on to sign-in)
 //	GET  /t/{org}/accounts/register         the self-registration form
 //	POST /t/{org}/accounts/register         register: always leads on to "registered"
@@ -41,8 +44,23 @@
 // its secret, the store only its hash. It ends on sign-out, after
 // resources.CustomerSessionTTL, and as soon as the account is deleted or
 // disabled, may no longer sign in, or its password changes. The profile is
-// the only page it opens. A forgotten password is not handled yet: the
-// sign-in page marks where its link goes.
+// the only page it opens.
+//
+// # Forgotten passwords
+//
+// The sign-in page links to a form asking for an address. Every accepted
+// form leads to the same "check your email" page, at the same speed: the
+// handler answers first and then, apart from the request
+// (resources.Users.RequestPasswordReset, bounded by a minute; Handler.Wait
+// lets a shutdown finish it), looks the address up and emails a reset link
+// only to an enabled account with a password (active or
+// passwordChangeRequired). That link is the one an administrator's
+// resendInvitation sends: single use, expiring with the invitations'
+// lifetime, revoking the one sent before, dead once the password changes or
+// the account is disabled or deleted; the old password works until it is
+// used. Unknown addresses, accounts waiting for an invitation or a
+// confirmation, and disabled accounts get nothing. The form is a POST of the
+// public pages, so scim.Handler.LimitPublic limits it per client address.
 //
 // # Security
 //

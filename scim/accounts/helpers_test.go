@@ -53,6 +53,8 @@ type env struct {
 	store *backend.Store
 	mail  *mailtest.Mailbox
 	logs  *logtest.Buffer
+	// pages is the customer pages' handler (Wait: forgot-password work).
+	pages *accounts.Handler
 }
 
 // stores runs fn on the embedded store and on a real redis-server.
@@ -106,7 +108,8 @@ func newEnvPages(tb testing.TB, redisURL string, set func(o *resources.Onboardin
 	mux.Handle("/t/", api)
 	cfg := pages(api)
 	cfg.Orgs, cfg.Sessions = resources.NewOrgs(store), resources.NewCustomerSessions(store, users)
-	mux.Handle("/t/{org}/accounts/", accounts.New(cfg, users, log))
+	e.pages = accounts.New(cfg, users, log)
+	mux.Handle("/t/{org}/accounts/", e.pages)
 	handler = scim.Observe(log, nil, mux)
 	return e
 }

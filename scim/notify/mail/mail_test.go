@@ -243,6 +243,13 @@ func (s *session) Logout() error { return nil }
 // STARTTLS. It stops when the test ends.
 func startSMTP(t *testing.T, cert *tls.Certificate, user, pw string) *smtpServer {
 	t.Helper()
+	return startSMTPServer(t, cert, user, pw, false)
+}
+
+// startSMTPServer is startSMTP; implicit makes it speak TLS from the first
+// byte (as on port 465) instead of offering STARTTLS.
+func startSMTPServer(t *testing.T, cert *tls.Certificate, user, pw string, implicit bool) *smtpServer {
+	t.Helper()
 	srv := &smtpServer{user: user, pw: pw}
 	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{s: srv, conn: c}, nil
@@ -259,6 +266,9 @@ func startSMTP(t *testing.T, cert *tls.Certificate, user, pw string) *smtpServer
 		t.Fatal(err)
 	}
 	srv.addr = ln.Addr().String()
+	if implicit {
+		ln = tls.NewListener(ln, s.TLSConfig)
+	}
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(func() { _ = s.Close() })
 	return srv
@@ -456,5 +466,66 @@ func TestSMTPTimeoutBoundsSend(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("Send to a silent server still running after 10s with Timeout 300ms")
+	}
+}
+
+// TestSMTPImplicitTLS: with ImplicitTLS the connection is TLS from the
+// first byte (RFC 8314 §3.3, port 465), AUTH PLAIN goes over it, and the
+// mismatches of the two TLS modes fail with an error naming the setting
+// that fixes them.
+func TestSMTPImplicitTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	implicit := startSMTPServer(t, &cert, "mailer", "smtp-secret-password", true)
+	startTLS := startSMTP(t, &cert, "", "")
+	plain := startSMTP(t, nil, "", "")
+	smtpTo := func(srv *smtpServer, m scimdmail.SMTP) *scimdmail.SMTP {
+		m.Host, m.Port = hostPort(t, srv.addr)
+		m.From, m.TLSConfig = "no-reply@acme.example", &tls.Config{RootCAs: pool}
+		m.StartTLSSetting, m.TLSSetting = "SCIM_SMTP_STARTTLS", "SCIM_SMTP_TLS"
+		return &m
+	}
+	// untrusted verifies with the system roots, which do not trust the
+	// test's certificate.
+	untrusted := func(m *scimdmail.SMTP) *scimdmail.SMTP { m.TLSConfig = nil; return m }
+
+	m := smtpTo(implicit, scimdmail.SMTP{ImplicitTLS: true, Username: "mailer", Password: "smtp-secret-password"})
+	if err := m.Send(context.Background(), message()); err != nil {
+		t.Fatalf("Send with implicit TLS: %v", err)
+	}
+	got := implicit.deliveries()
+	if len(got) != 1 || !got[0].tls || !got[0].authed {
+		t.Fatalf("deliveries = %+v, want one, over TLS, authenticated", got)
+	}
+	check(t, got[0].data, "no-reply@acme.example")
+
+	for _, c := range []struct {
+		name string
+		m    *scimdmail.SMTP
+		want []string
+	}{
+		{"implicit to a STARTTLS server", smtpTo(startTLS, scimdmail.SMTP{ImplicitTLS: true}),
+			[]string{"TLS: ", "SCIM_SMTP_TLS implicit expects TLS from the first byte", "set SCIM_SMTP_TLS to starttls"}},
+		{"STARTTLS required, not offered", smtpTo(plain, scimdmail.SMTP{}),
+			[]string{"does not offer STARTTLS, which SCIM_SMTP_STARTTLS required demands", "set SCIM_SMTP_TLS to implicit", "set SCIM_SMTP_STARTTLS to optional or off"}},
+		{"STARTTLS with an untrusted certificate", untrusted(smtpTo(startTLS, scimdmail.SMTP{})),
+			[]string{"STARTTLS: ", "SCIM_SMTP_STARTTLS chooses STARTTLS"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.m.Send(context.Background(), message())
+			if err == nil {
+				t.Fatal("Send succeeded, want an error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Send = %v, want it to say %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), link) {
+				t.Errorf("error %q reveals the link", err)
+			}
+		})
+	}
+	if !errors.Is(smtpTo(plain, scimdmail.SMTP{}).Send(context.Background(), message()), scimdmail.ErrNoStartTLS) {
+		t.Error("a required STARTTLS not offered is not ErrNoStartTLS")
 	}
 }

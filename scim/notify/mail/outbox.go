@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,6 +13,10 @@ import (
 
 var _ notify.Mailer = (*Outbox)(nil)
 
+// outboxTimeLayout is the time an outbox file's name starts with (UTC, to
+// the nanosecond): names sort as the messages were written.
+const outboxTimeLayout = "20060102T150405.000000000Z"
+
 // Outbox is the development mailer: it writes each message as an RFC 5322
 // .eml file into Dir instead of sending it. A file name starts with the UTC
 // time it was written, so the newest message sorts last.
@@ -20,6 +25,9 @@ type Outbox struct {
 	Dir string
 	// From is the sender: a bare address or "Name <address>".
 	From string
+	// Log, when set, gets a line naming each file written ("scimd outbox"
+	// prints its links); never the recipient or the link.
+	Log *slog.Logger
 }
 
 // Send writes m into the outbox. The file (mode 0600) appears whole or not
@@ -36,7 +44,7 @@ func (o *Outbox) Send(ctx context.Context, m notify.Message) error {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	name := now.Format("20060102T150405.000000000Z") + "-" + randomHex(4) + ".eml"
+	name := now.Format(outboxTimeLayout) + "-" + randomHex(4) + ".eml"
 	tmp, err := os.CreateTemp(o.Dir, ".writing-*")
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
@@ -49,8 +57,12 @@ func (o *Outbox) Send(ctx context.Context, m notify.Message) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("outbox: write %s: %w", tmp.Name(), err)
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(o.Dir, name)); err != nil {
+	path := filepath.Join(o.Dir, name)
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("outbox: %w", err)
+	}
+	if o.Log != nil {
+		o.Log.InfoContext(ctx, "mail written to the outbox", "file", path)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -20,7 +21,7 @@ import (
 var _ notify.Mailer = (*SMTP)(nil)
 
 // StartTLS says whether an [SMTP] mailer upgrades its connection with
-// STARTTLS (RFC 3207).
+// STARTTLS (RFC 3207), unless it speaks TLS from the start ([SMTP.ImplicitTLS]).
 type StartTLS string
 
 // STARTTLS modes.
@@ -49,14 +50,23 @@ func (m StartTLS) Valid() bool {
 const DefaultTimeout = 10 * time.Second
 
 // SMTP sends messages through a mail server (RFC 5321): a connection per
-// message, STARTTLS as [SMTP.StartTLS] says, AUTH PLAIN (RFC 4616) when a
-// username is set.
+// message, TLS from the first byte ([SMTP.ImplicitTLS]) or STARTTLS as
+// [SMTP.StartTLS] says, AUTH PLAIN (RFC 4616) when a username is set.
 type SMTP struct {
-	// Host and Port locate the server (submission is port 587).
+	// Host and Port locate the server (submission is port 587 with
+	// STARTTLS, 465 with implicit TLS).
 	Host string
 	Port int
+	// ImplicitTLS speaks TLS from the first byte, as submission on port
+	// 465 expects (RFC 8314 §3.3); StartTLS then does not apply.
+	ImplicitTLS bool
 	// StartTLS is the STARTTLS mode; "" is [StartTLSRequired].
 	StartTLS StartTLS
+	// StartTLSSetting and TLSSetting are the names an operator knows the
+	// StartTLS and ImplicitTLS settings by (scimd: SCIM_SMTP_STARTTLS and
+	// SCIM_SMTP_TLS), which an error that a change of them fixes names;
+	// "" names the fields.
+	StartTLSSetting, TLSSetting string
 	// Username and Password, when Username is set, authenticate with AUTH
 	// PLAIN. The password is sent only over TLS, or to localhost (net/smtp
 	// refuses otherwise), and never appears in an error.
@@ -64,7 +74,7 @@ type SMTP struct {
 	Password resources.Secret
 	// From is the sender: a bare address or "Name <address>".
 	From string
-	// TLSConfig, when set, configures STARTTLS (for a private CA); by
+	// TLSConfig, when set, configures TLS (for a private CA); by
 	// default the server's certificate is verified against the system roots
 	// for Host.
 	TLSConfig *tls.Config
@@ -113,8 +123,20 @@ func (s *SMTP) send(ctx context.Context, env envelope) error {
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
+	startTLSName, tlsName := cmp.Or(s.StartTLSSetting, "StartTLS"), cmp.Or(s.TLSSetting, "ImplicitTLS")
+	if s.ImplicitTLS {
+		tc := tls.Client(conn, s.tlsConfig())
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fmt.Errorf("TLS: %w (%s implicit expects TLS from the first byte, as on port 465; for a server that offers STARTTLS, as on port 587, set %s to starttls)",
+				ctxErr(ctx, err), tlsName, tlsName)
+		}
+		conn = tc // net/smtp sees a *tls.Conn: AUTH is allowed on it
+	}
 	c, err := smtp.NewClient(conn, s.Host)
 	if err != nil {
+		if !s.ImplicitTLS && s.Port == 465 {
+			return fmt.Errorf("greeting: %w (a server on port 465 usually expects TLS from the first byte: set %s to implicit)", ctxErr(ctx, err), tlsName)
+		}
 		return fmt.Errorf("greeting: %w", ctxErr(ctx, err))
 	}
 	defer c.Close()
@@ -129,20 +151,15 @@ func (s *SMTP) send(ctx context.Context, env envelope) error {
 	if mode == "" {
 		mode = StartTLSRequired
 	}
-	if mode != StartTLSOff {
+	if mode != StartTLSOff && !s.ImplicitTLS {
 		if ok, _ := c.Extension("STARTTLS"); ok {
-			cfg := &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}
-			if s.TLSConfig != nil {
-				cfg = s.TLSConfig.Clone()
-				if cfg.ServerName == "" {
-					cfg.ServerName = s.Host
-				}
-			}
-			if err := c.StartTLS(cfg); err != nil {
-				return fmt.Errorf("STARTTLS: %w", ctxErr(ctx, err))
+			if err := c.StartTLS(s.tlsConfig()); err != nil {
+				return fmt.Errorf("STARTTLS: %w (%s chooses STARTTLS: required, optional or off; %s implicit speaks TLS from the first byte)",
+					ctxErr(ctx, err), startTLSName, tlsName)
 			}
 		} else if mode == StartTLSRequired {
-			return errors.New("the server does not offer STARTTLS, which is required (set STARTTLS to optional or off to send in clear text)")
+			return fmt.Errorf("%w, which %s required demands: if the server expects TLS from the first byte (port 465), set %s to implicit; "+
+				"to send in clear text to a server without STARTTLS, set %s to optional or off", ErrNoStartTLS, startTLSName, tlsName, startTLSName)
 		}
 	}
 	if s.Username != "" {
@@ -173,6 +190,24 @@ func (s *SMTP) send(ctx context.Context, env envelope) error {
 	// undo that.
 	_ = c.Quit()
 	return nil
+}
+
+// ErrNoStartTLS is the error of a send to a server that does not offer the
+// STARTTLS that [StartTLSRequired] requires; the error names the settings
+// that change it.
+var ErrNoStartTLS = errors.New("the server does not offer STARTTLS")
+
+// tlsConfig is the TLS configuration of STARTTLS and implicit TLS: TLSConfig
+// or the system roots, verified for Host.
+func (s *SMTP) tlsConfig() *tls.Config {
+	if s.TLSConfig == nil {
+		return &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}
+	}
+	cfg := s.TLSConfig.Clone()
+	if cfg.ServerName == "" {
+		cfg.ServerName = s.Host
+	}
+	return cfg
 }
 
 // replyError is a refusal from the SMTP server: its reply code (RFC 5321

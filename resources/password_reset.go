@@ -1,0 +1,44 @@
+package resources
+
+import (
+	"context"
+	"errors"
+)
+
+// RequestPasswordReset handles a customer's "forgot password" form for the
+// address email of org. If email is the userName of an enabled account that
+// has a password to replace (accountState active or
+// passwordChangeRequired), the account is emailed a password-reset link: the
+// one [Users.ResendInvitation] sends an account with a password, single use,
+// expiring after [Onboarding.InviteTTL], revoking the link sent before, and
+// ending with any password change, disabling or deletion. Its password keeps
+// working until the link is used.
+//
+// Any other address (unknown, disabled, waiting for an invitation or a
+// confirmation, without a password) gets nothing and the answer is nil as
+// well: the caller's answer must not tell which addresses have accounts.
+// An account waiting for its invitation gets no new one here: it has no
+// password to forget, and an administrator resends invitations.
+//
+// Errors are the store failing or the email not being sent ([Unavailable]);
+// they are the server's to log, not the visitor's to see.
+func (u *Users) RequestPasswordReset(ctx context.Context, org, email string) error {
+	if u.onboarding == nil {
+		return errors.New("request password reset: onboarding is not configured")
+	}
+	return retryWrites(ctx, Errorf(Conflict, "the account is being changed by other requests at the same time; retry"), func() error {
+		cur, found, err := u.findByUserName(ctx, org, email)
+		if err != nil || !found {
+			return err
+		}
+		if active, _ := cur.Attributes["active"].(bool); !active || !passwordState(cur) {
+			return nil
+		}
+		hash, err := u.store.PasswordHash(ctx, org, cur.ID)
+		if err != nil || hash == "" {
+			return err
+		}
+		_, err = u.sendPasswordReset(ctx, org, cur)
+		return lostRace(err)
+	})
+}

@@ -1,0 +1,118 @@
+package accounts_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// forgot submits the forgot-password form of acme for email with b and
+// waits for the work it started after its answer.
+func (b *browser) forgot(email string) page {
+	b.e.t.Helper()
+	form := b.get("/t/acme/accounts/forgot-password").must(b.e.t, http.StatusOK, "Forgot your password?")
+	p := b.post("/t/acme/accounts/forgot-password", url.Values{"csrf": {form.hidden(b.e.t, "csrf")}, "email": {email}})
+	b.e.pages.Wait()
+	return p
+}
+
+// sameAnswer is what every accepted forgot-password form leads to.
+const sameAnswer = "If an account with a password exists for the address you entered, we sent it a link"
+
+// TestForgotPassword: the sign-in page links to the form; an account with a
+// password gets a reset link (the address matched ignoring case), which sets
+// a new password once; a second request revokes the first link.
+func TestForgotPassword(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		id := e.activeCustomer("forgetful@example.com")
+		b := e.browser()
+		b.get("/t/acme/accounts/login").must(t, http.StatusOK, `<a href="forgot-password">Forgot your password?</a>`)
+		sent := len(e.mail.Messages())
+		answer := b.forgot("  Forgetful@EXAMPLE.com ")
+		answer.must(t, http.StatusOK, "Check your email", sameAnswer)
+		if !strings.HasSuffix(answer.url, "/t/acme/accounts/reset-requested") {
+			t.Errorf("forgot-password led to %s, want reset-requested", answer.url)
+		}
+		msgs := e.mail.Messages()
+		if len(msgs) != sent+1 || msgs[len(msgs)-1].To != "forgetful@example.com" {
+			t.Fatalf("messages after the form: %d (want %d), last %+v", len(msgs), sent+1, msgs[len(msgs)-1].To)
+		}
+		first := lastLink(t, e.mail)
+		b.forgot("forgetful@example.com")
+		second := lastLink(t, e.mail)
+		if first == second {
+			t.Fatal("the second request sent the same link")
+		}
+		b.get(first).must(t, http.StatusNotFound, "not valid")
+		if st := e.me("acme", "forgetful@example.com", chosen); st != http.StatusOK {
+			t.Errorf("GET /Me with the password before the reset = %d, want 200 (it works until the link is used)", st)
+		}
+		form := b.get(second).must(t, http.StatusOK, "Choose a new password")
+		b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
+			"password": {newPass}, "confirm": {newPass}}).must(t, http.StatusOK, "all set")
+		if st := e.me("acme", "forgetful@example.com", newPass); st != http.StatusOK {
+			t.Errorf("GET /Me with the new password = %d, want 200", st)
+		}
+		if st := e.me("acme", "forgetful@example.com", chosen); st != http.StatusUnauthorized {
+			t.Errorf("GET /Me with the old password = %d, want 401", st)
+		}
+		b.get(second).must(t, http.StatusNotFound, "not valid")
+		if s := e.state(id); s != "active" {
+			t.Errorf("accountState = %q, want active", s)
+		}
+	})
+}
+
+// TestForgotPasswordSameAnswer: an unknown address, one of another
+// organization, an account waiting for its invitation and a disabled
+// account get the very answer an account with a password gets, and no
+// mail; nothing is logged with the address.
+func TestForgotPasswordSameAnswer(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		e.createCustomer("invited@example.com", "invite")
+		disabled := e.activeCustomer("disabled@example.com")
+		if st, body := e.scim("PATCH", "/Users/"+disabled, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+			"Operations": []any{map[string]any{"op": "replace", "path": "active", "value": false}}}); st != http.StatusOK {
+			t.Fatalf("PATCH active false = %d %v", st, body)
+		}
+		if st, body := e.scimAs(otherToken, "POST", "/Users", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+			"userName": "globex.only@example.com", "password": tempPass}); st != http.StatusCreated {
+			t.Fatalf("POST /Users (globex) = %d %v", st, body)
+		}
+		e.activeCustomer("has.password@example.com")
+		b := e.browser()
+		want := b.forgot("has.password@example.com").must(t, http.StatusOK, sameAnswer)
+		for _, email := range []string{"nobody@example.com", "globex.only@example.com", "invited@example.com", "disabled@example.com", "not an address"} {
+			sent := len(e.mail.Messages())
+			got := b.forgot(email)
+			if got.status != want.status || got.url != want.url || got.body != want.body {
+				t.Errorf("forgot %q = %d at %s, want the answer an account gets (%d at %s):\n%s", email, got.status, got.url, want.status, want.url, got.body)
+			}
+			if n := len(e.mail.Messages()); n != sent {
+				t.Errorf("forgot %q sent %d messages, want none", email, n-sent)
+			}
+			if strings.Contains(e.logs.String(), email) {
+				t.Errorf("the log names the address %q", email)
+			}
+		}
+	})
+}
+
+// TestForgotPasswordForm: an empty address and an expired form are shown
+// again with their problem, and start nothing.
+func TestForgotPasswordForm(t *testing.T) {
+	e := newEnv(t, "", 0)
+	e.activeCustomer("form@example.com")
+	sent := len(e.mail.Messages())
+	b := e.browser()
+	form := b.get("/t/acme/accounts/forgot-password")
+	b.post("/t/acme/accounts/forgot-password", url.Values{"csrf": {form.hidden(t, "csrf")}, "email": {" "}}).
+		must(t, http.StatusBadRequest, `<a href="#email">Enter the email address of your account.</a>`)
+	b.post("/t/acme/accounts/forgot-password", url.Values{"csrf": {"forged"}, "email": {"form@example.com"}}).
+		must(t, http.StatusForbidden, "this form has expired", `value="form@example.com"`)
+	e.pages.Wait()
+	if n := len(e.mail.Messages()); n != sent {
+		t.Errorf("refused forms sent %d messages, want none", n-sent)
+	}
+}

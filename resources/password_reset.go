@@ -11,7 +11,9 @@ import (
 // passwordChangeRequired), the account is emailed a password-reset link: the
 // one [Users.ResendInvitation] sends an account with a password, single use,
 // expiring after [Onboarding.InviteTTL], revoking the link sent before, and
-// ending with any password change, disabling or deletion. Its password keeps
+// ending with any password change, disabling or deletion, sent where all of
+// its mail goes (see mailAddress: its emails when the organization's
+// userNames are not addresses; no address, no link). Its password keeps
 // working until the link is used.
 //
 // Any other address (unknown, disabled, waiting for an invitation or a
@@ -38,7 +40,15 @@ func (u *Users) RequestPasswordReset(ctx context.Context, org, email string) err
 		if err != nil || hash == "" {
 			return err
 		}
-		_, err = u.sendPasswordReset(ctx, org, cur)
+		settings, err := u.orgSettings(ctx, org)
+		if err != nil {
+			return err
+		}
+		to := mailAddress(cur, settings.UserNameRule())
+		if to == "" {
+			return nil // nowhere to send it; the answer is the same for every address
+		}
+		_, err = u.sendPasswordReset(ctx, org, cur, to)
 		return lostRace(err)
 	})
 }

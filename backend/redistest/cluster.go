@@ -6,7 +6,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,8 +31,7 @@ type Cluster struct {
 	// started, then their replicas.
 	Addrs []string
 
-	mu    sync.Mutex
-	stops map[string]func()
+	processes
 }
 
 // StartClusterWith starts a Redis Cluster as opts say on free loopback ports
@@ -47,7 +45,7 @@ func StartClusterWith(tb testing.TB, opts ClusterOptions) *Cluster {
 		timeout = 5 * time.Second
 	}
 	n := opts.Masters * (1 + opts.ReplicasPerMaster)
-	c := &Cluster{stops: map[string]func(){}}
+	c := &Cluster{}
 	clients := make([]*redis.Client, n)
 	buses := make([]int, n)
 	for i := range n {
@@ -57,7 +55,8 @@ func StartClusterWith(tb testing.TB, opts ClusterOptions) *Cluster {
 			"--cluster-replica-validity-factor", "0", "--repl-diskless-sync-delay", "0")
 		opts, _ := redis.ParseURL(url)
 		c.Addrs = append(c.Addrs, opts.Addr)
-		c.stops[opts.Addr], buses[i] = stop, bus
+		c.add(opts.Addr, stop)
+		buses[i] = bus
 		clients[i] = redis.NewClient(opts)
 		defer clients[i].Close()
 	}
@@ -67,6 +66,16 @@ func StartClusterWith(tb testing.TB, opts ClusterOptions) *Cluster {
 		lo, hi := i*slots/opts.Masters, (i+1)*slots/opts.Masters-1
 		if err := cl.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err(); err != nil {
 			tb.Fatalf("CLUSTER ADDSLOTSRANGE %d %d on %s: %v", lo, hi, c.Addrs[i], err)
+		}
+	}
+	// Distinct config epochs before the nodes meet, as redis-cli --cluster
+	// create sets them: left to the collision resolution that starts from
+	// epoch 0, a replica may still hold its primary's old epoch when the
+	// primary dies, and the other primaries then refuse it their votes
+	// (its claim looks older than their view of the slots): no failover.
+	for i, cl := range clients[:opts.Masters] {
+		if err := cl.Do(ctx, "CLUSTER", "SET-CONFIG-EPOCH", i+1).Err(); err != nil {
+			tb.Fatalf("CLUSTER SET-CONFIG-EPOCH on %s: %v", c.Addrs[i], err)
 		}
 	}
 	for i, a := range c.Addrs[1:] {
@@ -147,14 +156,6 @@ func startClusterNode(tb testing.TB, bin string, args ...string) (url string, st
 // naming every node.
 func (c *Cluster) URL() string {
 	return "redis+cluster://" + c.Addrs[0] + "?addr=" + strings.Join(c.Addrs[1:], "&addr=")
-}
-
-// Kill kills the node at addr at once (SIGKILL), as a crash does.
-func (c *Cluster) Kill(addr string) {
-	c.mu.Lock()
-	stop := c.stops[addr]
-	c.mu.Unlock()
-	stop()
 }
 
 // MasterOf returns the address of the primary that serves key's slot, as

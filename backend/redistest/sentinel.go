@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,8 +28,7 @@ type Sentinel struct {
 	// Sentinels are the sentinels' addresses.
 	Sentinels []string
 
-	mu    sync.Mutex
-	stops map[string]func()
+	processes
 }
 
 // StartSentinel starts a primary with replicas replicas and three sentinels
@@ -40,18 +38,19 @@ type Sentinel struct {
 func StartSentinel(tb testing.TB, replicas int) *Sentinel {
 	tb.Helper()
 	bin := lookPath(tb)
-	s := &Sentinel{stops: map[string]func(){}}
+	s := &Sentinel{}
 	ctx := context.Background()
 	// The replicas sync at once.
 	url, stop := startRetry(tb, bin, "--repl-diskless-sync-delay", "0")
 	opts, _ := redis.ParseURL(url)
-	s.Primary, s.stops[opts.Addr] = opts.Addr, stop
+	s.Primary = opts.Addr
+	s.add(opts.Addr, stop)
 	host, port, _ := net.SplitHostPort(s.Primary)
 	for range replicas {
 		url, stop := startRetry(tb, bin, "--replicaof", host, port, "--repl-diskless-sync-delay", "0")
 		opts, _ := redis.ParseURL(url)
 		s.Replicas = append(s.Replicas, opts.Addr)
-		s.stops[opts.Addr] = stop
+		s.add(opts.Addr, stop)
 	}
 	primary := redis.NewClient(&redis.Options{Addr: s.Primary})
 	defer primary.Close()
@@ -98,7 +97,7 @@ func StartSentinel(tb testing.TB, replicas int) *Sentinel {
 			}
 			opts, _ := redis.ParseURL(url)
 			s.Sentinels = append(s.Sentinels, opts.Addr)
-			s.stops[opts.Addr] = stop
+			s.add(opts.Addr, stop)
 			lastErr = nil
 			break
 		}
@@ -122,15 +121,6 @@ func StartSentinel(tb testing.TB, replicas int) *Sentinel {
 func (s *Sentinel) URL() string {
 	return "redis+sentinel://" + s.Sentinels[0] + "?master_name=" + SentinelMaster +
 		"&addr=" + strings.Join(s.Sentinels[1:], "&addr=")
-}
-
-// Kill kills the server or sentinel at addr at once (SIGKILL), as a crash
-// does.
-func (s *Sentinel) Kill(addr string) {
-	s.mu.Lock()
-	stop := s.stops[addr]
-	s.mu.Unlock()
-	stop()
 }
 
 // Master returns the address of the primary as the sentinels see it now.

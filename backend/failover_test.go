@@ -203,7 +203,9 @@ func TestWaitForReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	s.WaitForReplica(500 * time.Millisecond)
+	// Generous: a loaded machine (CI runs packages side by side) can take
+	// longer than half a second to acknowledge the first writes.
+	s.WaitForReplica(5 * time.Second)
 
 	for i := range 20 {
 		u := mustCreateUser(t, s, user(fmt.Sprintf("r%d@example.com", i)))

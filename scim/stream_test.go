@@ -13,9 +13,26 @@ import (
 )
 
 // commandCount is commandCalls (redisfaults_test.go) of one command, on
-// the redis-server at url.
+// the redis-server at url, or summed over every node of the Redis Cluster at url.
 func commandCount(t *testing.T, url, name string) int {
 	t.Helper()
+	if rest, ok := strings.CutPrefix(url, "redis+cluster://"); ok {
+		// Every primary's count: "a?addr=b&addr=c" names every node.
+		first, query, _ := strings.Cut(rest, "?")
+		addrs := []string{first}
+		for _, kv := range strings.Split(query, "&") {
+			if a, ok := strings.CutPrefix(kv, "addr="); ok {
+				addrs = append(addrs, a)
+			}
+		}
+		n := 0
+		for _, a := range addrs {
+			c := redis.NewClient(&redis.Options{Addr: a})
+			n += commandCalls(t, c, name)
+			c.Close()
+		}
+		return n
+	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatalf("ParseURL(%q): %v", url, err)

@@ -39,7 +39,12 @@ type Cluster struct {
 // in sync with its primary. It stops with the test.
 func StartClusterWith(tb testing.TB, opts ClusterOptions) *Cluster {
 	tb.Helper()
-	bin := lookPath(tb)
+	return startCluster(tb, lookPath(tb), opts)
+}
+
+// startCluster is StartClusterWith for any owner of the processes.
+func startCluster(tb owner, bin string, opts ClusterOptions) *Cluster {
+	tb.Helper()
 	timeout := opts.NodeTimeout
 	if timeout == 0 {
 		timeout = 5 * time.Second
@@ -133,7 +138,7 @@ func StartClusterWith(tb testing.TB, opts ClusterOptions) *Cluster {
 // startClusterNode is startRetry with a free port for the cluster bus too:
 // by default it is the node's port + 10000, which may be taken, or past
 // 65535.
-func startClusterNode(tb testing.TB, bin string, args ...string) (url string, stop func(), busPort int) {
+func startClusterNode(tb owner, bin string, args ...string) (url string, stop func(), busPort int) {
 	tb.Helper()
 	var lastErr error
 	for range 3 {

@@ -82,7 +82,7 @@ func startRetry(tb testing.TB, bin string, args ...string) (string, func()) {
 	return "", nil
 }
 
-func start(tb testing.TB, bin string, args ...string) (string, func(), error) {
+func start(tb owner, bin string, args ...string) (string, func(), error) {
 	port, err := freePort()
 	if err != nil {
 		return "", nil, err
@@ -92,13 +92,13 @@ func start(tb testing.TB, bin string, args ...string) (string, func(), error) {
 
 // launch runs redis-server on port with its files in dir, and returns once
 // it answers PING (or fails); the test's cleanup kills it.
-func launch(tb testing.TB, bin string, port int, dir string, args ...string) (string, func(), error) {
+func launch(tb owner, bin string, port int, dir string, args ...string) (string, func(), error) {
 	return launchConf(tb, bin, "", port, dir, args...)
 }
 
 // launchConf is launch with a configuration file, when conf is not "" (as
 // Sentinel requires: it rewrites its file with what it learns).
-func launchConf(tb testing.TB, bin, conf string, port int, dir string, args ...string) (string, func(), error) {
+func launchConf(tb owner, bin, conf string, port int, dir string, args ...string) (string, func(), error) {
 	var out bytes.Buffer
 	args = append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--enable-debug-command", "local"}, args...)
@@ -107,6 +107,7 @@ func launchConf(tb testing.TB, bin, conf string, port int, dir string, args ...s
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return "", nil, err
 	}

@@ -92,16 +92,7 @@ func startCluster(tb owner, bin string, opts ClusterOptions) *Cluster {
 	deadline := time.Now().Add(30 * time.Second)
 	waitFor := func(what string, ok func() (bool, error)) {
 		tb.Helper()
-		for {
-			done, err := ok()
-			if done {
-				return
-			}
-			if time.Now().After(deadline) {
-				tb.Fatalf("redis cluster: %s not within 30s: %v", what, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		await(tb, deadline, "redis cluster: "+what, ok)
 	}
 	for i, cl := range clients {
 		waitFor(c.Addrs[i]+" knows every node", func() (bool, error) {

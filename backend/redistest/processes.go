@@ -1,6 +1,9 @@
 package redistest
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // processes are the redis-server processes of a [Cluster] or a [Sentinel]
 // set, by address, so that a test can kill one.
@@ -25,4 +28,20 @@ func (p *processes) Kill(addr string) {
 	stop := p.stops[addr]
 	p.mu.Unlock()
 	stop()
+}
+
+// await polls ok every 20 ms until it holds, or fails tb at deadline with
+// ok's last error: how a set of servers is waited for until it is ready.
+func await(tb owner, deadline time.Time, what string, ok func() (bool, error)) {
+	tb.Helper()
+	for {
+		done, err := ok()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s not in time: %v", what, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

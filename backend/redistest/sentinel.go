@@ -57,16 +57,7 @@ func StartSentinel(tb testing.TB, replicas int) *Sentinel {
 	deadline := time.Now().Add(30 * time.Second)
 	waitFor := func(what string, ok func() (bool, error)) {
 		tb.Helper()
-		for {
-			done, err := ok()
-			if done {
-				return
-			}
-			if time.Now().After(deadline) {
-				tb.Fatalf("redis sentinel set: %s not within 30s: %v", what, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		await(tb, deadline, "redis sentinel set: "+what, ok)
 	}
 	waitFor("replicas online", func() (bool, error) {
 		info, err := primary.Info(ctx, "replication").Result()

@@ -73,6 +73,9 @@ type indexAttr struct {
 	// multi is set for attributes of multi-valued parents (emails.value): one
 	// resource may hold several entries.
 	multi bool
+	// urn is the extension schema of a custom attribute's index, whose
+	// name is then the full name (extensions.go).
+	urn string
 }
 
 func indexAttrs(rt schemas.ResourceType, names ...string) []indexAttr {
@@ -154,7 +157,7 @@ func (k *kind) indexEntries(attrs map[string]any) string {
 			continue
 		}
 		seen := map[string]bool{}
-		for _, v := range attrValues(attrs, ix.name) {
+		for _, v := range ix.values(attrs) {
 			var s string
 			switch ix.typ {
 			case schemas.TypeBoolean:
@@ -188,6 +191,24 @@ func (k *kind) indexEntries(attrs map[string]any) string {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(entries) // strings always encode
 	return strings.TrimSpace(buf.String())
+}
+
+// values returns the values of ix's attribute in a document: one per
+// element of a multi-valued attribute or parent.
+func (ix indexAttr) values(attrs map[string]any) []any {
+	if ix.urn == "" {
+		return attrValues(attrs, ix.name)
+	}
+	ext, _ := attrs[ix.urn].(map[string]any)
+	var out []any
+	for _, v := range attrValues(ext, ix.name[len(ix.urn)+1:]) {
+		if list, ok := v.([]any); ok {
+			out = append(out, list...)
+		} else {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // attrValues returns the values at a dotted path of core attributes; for a

@@ -70,6 +70,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	if err != nil {
 		return resources.Page{}, err
 	}
+	k = k.forType(q.Type) // an organization's custom attributes
 	w := pageWindow(q)
 	ld := load{refs: k.groupRefs || q.WithMembers, attrs: !q.RawOnly, maxRefs: s.maxRefs(q.WithMembers)}
 	if q.Sort != nil {

@@ -158,6 +158,39 @@ local function endLinks(prefix, id)
   end
 end
 
+-- luaClaims: a user's values of custom attributes with uniqueness
+-- "server" are claims, a flat list attr, key, ...: the hash
+-- unique:user:<attr> maps each key to the user holding it, and the user's
+-- field "uq" keeps its claims (JSON) to release them when they change.
+
+-- claimFault returns the attr of the first claim another user holds.
+local function claimFault(prefix, claims, id)
+  for i = 1, #claims, 2 do
+    local owner = redis.call('HGET', prefix .. 'unique:user:' .. claims[i], claims[i+1])
+    if owner and owner ~= id then return claims[i] end
+  end
+end
+
+-- setClaims moves user id's claims from old (JSON or false) to new (raw:
+-- its JSON), releasing only what the user holds.
+local function setClaims(prefix, id, old, new, raw)
+  local keep = {}
+  for i = 1, #new, 2 do keep[new[i] .. SEP .. new[i+1]] = true end
+  if old and old ~= '' then
+    local o = cjson.decode(old)
+    for i = 1, #o, 2 do
+      local h = prefix .. 'unique:user:' .. o[i]
+      if not keep[o[i] .. SEP .. o[i+1]] and redis.call('HGET', h, o[i+1]) == id then redis.call('HDEL', h, o[i+1]) end
+    end
+  end
+  for i = 1, #new, 2 do redis.call('HSET', prefix .. 'unique:user:' .. new[i], new[i+1], id) end
+  if #new > 0 then
+    redis.call('HSET', prefix .. 'user:' .. id, 'uq', raw)
+  elseif old then
+    redis.call('HDEL', prefix .. 'user:' .. id, 'uq')
+  end
+end
+
 local function sortedKeys(key)
   local ks = redis.call('HKEYS', key)
   table.sort(ks)
@@ -172,19 +205,29 @@ end
 // ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
 // userName, "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
 // 9 index entries (JSON), 10 actor, 11 action, 12 change log cap, 13 "1"
-// to end the user's pending invitation and confirmation links.
-// Returns {"ok", version, created, groups (flat id, display)} or {marker}.
+// to end the user's pending invitation and confirmation links, 14 the
+// claims of custom unique attributes (JSON flat list attr, key; see
+// luaClaims), 15 the generation of the organization's custom attribute
+// definitions the document was checked against ("" when it has none).
+// Returns {"ok", version, created, groups (flat id, display)} or {marker}
+// ({"takenx", attr} for a custom unique attribute, {"stale"} for a
+// generation that is no longer current).
 const writeUserSrc = luaCommon + `
 local prefix, id, expect, uk, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[7]
-local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created')
+if ARGV[15] ~= '' and (redis.call('GET', prefix .. 'exts:gen') or '0') ~= ARGV[15] then return {'stale'} end
+local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created', 'uq')
 local extra, groups = 0, {}
 if cur[1] then extra, groups = userGroups(prefix, id) end
 local fault = versionFault(cur[1] and tonumber(cur[1]) + extra, expect) or uniqueFault(KEYS[3], uk, id)
 if fault then return {fault} end
+local claims = cjson.decode(ARGV[14])
+local taken = claimFault(prefix, claims, id)
+if taken then return {'takenx', taken} end
 local new = cjson.decode(ARGV[9])
 local old = {}
 if cur[4] then old = cjson.decode(cur[4]) end
 --@checked
+setClaims(prefix, id, cur[6], claims, ARGV[14])
 if expect == 0 then
   -- A creation touches the fewest keys, each once: every Redis call in a
   -- script costs, and creation is what provisioning runs do most.
@@ -234,6 +277,7 @@ if expect ~= 0 and userVersion(prefix, id, cur[1]) ~= expect then return {'confl
 local old = {}
 if cur[3] then old = cjson.decode(cur[3]) end
 --@checked
+setClaims(prefix, id, redis.call('HGET', KEYS[1], 'uq'), {}, '[]')
 for _, gid in ipairs(sortedKeys(KEYS[5])) do
   -- A membership a replacement left to its sweep (see writeGroupSrc) is no
   -- longer among the group's members: the group does not change.

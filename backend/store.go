@@ -84,6 +84,7 @@ type Store struct {
 	putToken, revokeToken, touchToken                            *script
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
+	changeExt, purgeScript                                       *script
 	admins                                                       adminScripts
 
 	recent recentSettings // see RecentOrgSettings (orgs.go)
@@ -119,6 +120,8 @@ func New(client redis.UniversalClient) *Store {
 		issueInvite:    newScript(issueInviteSrc),
 		redeemScript:   newScript(redeemSrc),
 		setSetting:     newScript(setSettingSrc),
+		changeExt:      newScript(changeExtensionSrc),
+		purgeScript:    newScript(purgeBatchSrc),
 		admins:         newAdminScripts(),
 	}
 }

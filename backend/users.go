@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
 )
 
 // CreateUser stores a new user with version 1, assigning an ID when u.ID is
@@ -91,8 +92,16 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 		action = resources.UpdateAction(ctx)
 	}
 	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + "unique:user:userName", p + "all:user", p + "seq", p + "ugroups:" + u.ID}
-	args := []any{p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, s.users.indexEntries(u.Attributes),
-		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0}
+	k := &s.users
+	gen := ""
+	if c := w.Custom; c.Generation != 0 {
+		// Checked against the organization's custom attributes: indexed,
+		// kept unique, and refused if they changed since (extensions.go).
+		k = k.forType(&schemas.ResourceType{Custom: c})
+		gen = strconv.FormatInt(c.Generation, 10)
+	}
+	args := []any{p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, k.indexEntries(u.Attributes),
+		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen}
 	return userWrite{keys: keys, args: args, u: u, doc: doc, userName: userName, modified: t}, nil
 }
 
@@ -123,6 +132,11 @@ func (k *kind) checkMarker(res []any, id, uniqueValue string) error {
 		return resources.Errorf(resources.Uniqueness, "%s id %q is already taken", k.name, id)
 	case "taken":
 		return resources.Errorf(resources.Uniqueness, k.taken, k.unique, uniqueValue)
+	case "takenx":
+		attr, _ := res[1].(string)
+		return resources.Errorf(resources.Uniqueness, "attribute %q: the value is already taken by another %s", attr, k.name)
+	case "stale":
+		return fmt.Errorf("%w (%w)", resources.ErrSchemaChanged, resources.ErrVersionConflict)
 	case "nomember":
 		uid, _ := res[1].(string)
 		return resources.Errorf(resources.InvalidValue, "members: no user with id %q", uid)

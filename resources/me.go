@@ -177,8 +177,8 @@ func (u *Users) PatchSelf(ctx context.Context, org, id string, ops []PatchOp, if
 	if err != nil {
 		return Resource{}, err
 	}
-	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
-		b, err := u.patched(ctx, cur, ops)
+	return u.update(ctx, org, id, ifMatch, func(rt schemas.ResourceType, cur Resource) (body, error) {
+		b, err := u.patched(ctx, rt, cur, ops)
 		if err != nil {
 			return body{}, err
 		}
@@ -199,7 +199,7 @@ func (u *Users) ReplaceSelf(ctx context.Context, org, id string, raw map[string]
 	if err != nil {
 		return Resource{}, err
 	}
-	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
+	return u.update(ctx, org, id, ifMatch, func(_ schemas.ResourceType, cur Resource) (body, error) {
 		attrs := cloneMap(cur.Attributes)
 		for k, v := range sent.attrs {
 			if CustomerEditable(k) {

@@ -246,7 +246,11 @@ func (u *Users) createRegistration(ctx context.Context, org string, r Registrati
 	if err != nil {
 		return Resource{}, err
 	}
-	w, err := u.prepare(b, nil, userRules{})
+	rt, err := u.TypeFor(ctx, org)
+	if err != nil {
+		return Resource{}, err
+	}
+	w, err := u.prepare(b, nil, userRules{rt: rt})
 	if err != nil {
 		return Resource{}, err
 	}
@@ -262,7 +266,11 @@ func (u *Users) createRegistration(ctx context.Context, org string, r Registrati
 func (u *Users) replaceRegistration(ctx context.Context, org string, cur Resource, r Registration, hash string) (Resource, error) {
 	next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
 	next.Attributes["name"] = map[string]any{"givenName": r.GivenName, "familyName": r.FamilyName}
-	w, err := u.prepare(body{attrs: next.Attributes}, &cur, userRules{})
+	rt, err := u.TypeFor(ctx, org)
+	if err != nil {
+		return Resource{}, err
+	}
+	w, err := u.prepare(body{attrs: next.Attributes}, &cur, userRules{rt: rt})
 	if err != nil {
 		return Resource{}, err
 	}

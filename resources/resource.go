@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/scim2/filter-parser/v2"
+
+	"github.com/scimd/scimd/schemas"
 )
 
 // Resource is a stored User or Group.
@@ -82,6 +84,10 @@ type Query struct {
 	// resource. Render with [AppendDocument], or call
 	// [Resource.DecodeAttributes] before [Document].
 	RawOnly bool
+	// Type, when set, is the resource type Filter and Sort were parsed
+	// against: an organization's Users with its custom attributes
+	// ([Users.TypeFor]), which the store matches and plans with.
+	Type *schemas.ResourceType
 }
 
 // Page is one page of a query's results.
@@ -99,6 +105,11 @@ type UserWrite struct {
 	// a link is good for the credentials and the account it was sent for,
 	// not for those that replaced them (see [Users.prepare]).
 	EndLinks bool
+	// Custom is what the organization's custom attributes, as the document
+	// was checked against them, ask of the store: the attributes it
+	// indexes and keeps unique, and their generation, which the store
+	// checks is still current (else [ErrSchemaChanged]).
+	Custom schemas.Custom
 }
 
 // MemberDelta is a change to a group's membership, applied atomically with the

@@ -18,14 +18,23 @@ type Users struct {
 	rt    schemas.ResourceType
 	// onboarding, when set, sends invitations (see [Users.WithOnboarding]).
 	onboarding *Onboarding
+	// custom gives each organization its custom attributes (extensions.go)
+	// when the store keeps them.
+	custom *customTypes
 }
 
-// NewUsers returns the Users service on store.
+// NewUsers returns the Users service on store. When store is also an
+// [ExtensionStore], organizations may define custom attributes.
 func NewUsers(store UserStore) *Users {
-	return &Users{store: store, rt: schemas.Users()}
+	u := &Users{store: store, rt: schemas.Users()}
+	if es, ok := store.(ExtensionStore); ok {
+		u.custom = &customTypes{store: es}
+	}
+	return u
 }
 
-// ResourceType returns the User resource type.
+// ResourceType returns the built-in User resource type, without any
+// organization's custom attributes (see [Users.TypeFor]).
 func (u *Users) ResourceType() schemas.ResourceType { return u.rt }
 
 // Create creates a customer from a POST body (RFC 7644 §3.3). A customer
@@ -35,21 +44,35 @@ func (u *Users) ResourceType() schemas.ResourceType { return u.rt }
 // customer is still created, in accountState "invitationNotDelivered", and an
 // administrator resends it ([Users.ResendInvitation]).
 func (u *Users) Create(ctx context.Context, org string, raw map[string]any) (Resource, error) {
-	b, err := normalize(u.rt, raw)
-	if err != nil {
-		return Resource{}, err
-	}
 	settings, err := u.recentOrgSettings(ctx, org)
 	if err != nil {
 		return Resource{}, err
 	}
-	rules := userRules{format: settings.UserNameRule(), onboarding: cmp.Or(onboardingOverride(ctx), settings.OnboardingPolicy())}
-	w, err := u.prepare(b, nil, rules)
-	if err != nil {
-		return Resource{}, err
+	rules := userRules{format: settings.UserNameRule(), onboarding: cmp.Or(onboardingOverride(ctx), settings.OnboardingPolicy()), whole: true}
+	var res Resource
+	for attempt := 0; ; attempt++ {
+		if rules.rt, err = u.TypeFor(ctx, org); err != nil {
+			return Resource{}, err
+		}
+		b, err := normalize(rules.rt, cloneMap(raw))
+		if err != nil {
+			return Resource{}, err
+		}
+		w, err := u.prepare(b, nil, rules)
+		if err != nil {
+			return Resource{}, err
+		}
+		res, err = u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
+		if errors.Is(err, ErrSchemaChanged) && attempt < 2 {
+			u.custom.forget(org) // checked against definitions that changed: check again
+			continue
+		}
+		if err != nil {
+			return Resource{}, err
+		}
+		break
 	}
-	res, err := u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
-	if err != nil || u.onboarding == nil || !invited(res) {
+	if u.onboarding == nil || !invited(res) {
 		return res, err
 	}
 	return u.inviteNew(ctx, org, res, rules.format), nil
@@ -88,12 +111,12 @@ func (u *Users) List(ctx context.Context, org string, q Query) (Page, error) {
 // which keep their values. ifMatch, when not 0, is the version the client
 // expects to replace.
 func (u *Users) Replace(ctx context.Context, org, id string, raw map[string]any, ifMatch int64) (Resource, error) {
-	b, err := normalize(u.rt, raw)
-	if err != nil {
-		return Resource{}, err
-	}
-	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
-		next := body{attrs: cloneMap(b.attrs), password: b.password}
+	return u.update(ctx, org, id, ifMatch, func(rt schemas.ResourceType, cur Resource) (body, error) {
+		b, err := normalize(rt, raw)
+		if err != nil {
+			return body{}, err
+		}
+		next := body{attrs: b.attrs, password: b.password, replace: true}
 		// "active" left out (or null) keeps its value: RFC 7644 §3.5.1 lets
 		// the service provider treat an omitted attribute as not asserted,
 		// and a PUT from a system that does not manage it (an HR system)
@@ -120,15 +143,15 @@ func (u *Users) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMatc
 	if err != nil {
 		return Resource{}, err
 	}
-	return u.update(ctx, org, id, ifMatch, func(cur Resource) (body, error) {
-		return u.patched(ctx, cur, ops)
+	return u.update(ctx, org, id, ifMatch, func(rt schemas.ResourceType, cur Resource) (body, error) {
+		return u.patched(ctx, rt, cur, ops)
 	})
 }
 
 // patched applies ops to cur's attributes; a "password" they set is taken
 // out of the attributes into the body's password.
-func (u *Users) patched(ctx context.Context, cur Resource, ops []PatchOp) (body, error) {
-	attrs, err := ApplyPatch(ctx, u.rt, cur.Attributes, ops)
+func (u *Users) patched(ctx context.Context, rt schemas.ResourceType, cur Resource, ops []PatchOp) (body, error) {
+	attrs, err := ApplyPatch(ctx, rt, cur.Attributes, ops)
 	if err != nil {
 		return body{}, err
 	}
@@ -158,7 +181,7 @@ func (u *Users) Delete(ctx context.Context, org, id string, ifMatch int64) error
 // another writer got in between, unless the client pinned a version. A write
 // that sets passwordSetup "invite" on a customer without a password sends
 // the invitation.
-func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply func(cur Resource) (body, error)) (Resource, error) {
+func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply func(rt schemas.ResourceType, cur Resource) (body, error)) (Resource, error) {
 	var res Resource
 	var started bool // the write began an invitation
 	var rules userRules
@@ -170,13 +193,18 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 		if ifMatch != 0 && cur.Version != ifMatch {
 			return Errorf(PreconditionFailed, "user %q has changed: its version is %s, not %s", id, ETag(cur.Version), ETag(ifMatch))
 		}
-		next, err := apply(cur)
+		rt, err := u.TypeFor(ctx, org)
+		if err != nil {
+			return err
+		}
+		next, err := apply(rt, cur)
 		if err != nil {
 			return err
 		}
 		if rules, err = u.updateRules(ctx, org, cur, next); err != nil {
 			return err
 		}
+		rules.rt, rules.whole = rt, next.replace
 		w, err := u.prepare(next, &cur, rules)
 		if err != nil {
 			return err
@@ -200,6 +228,10 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 			wctx = WithAction(ctx, ActionSetPassword) // the audit trail tells a customer's new password from an edit
 		}
 		res, err = u.store.ReplaceUser(wctx, org, Resource{ID: id, Attributes: next.attrs}, cur.Version, w)
+		if errors.Is(err, ErrSchemaChanged) {
+			u.custom.forget(org) // checked against definitions that changed: check again
+			return errRetry
+		}
 		if ifMatch != 0 && errors.Is(err, ErrVersionConflict) {
 			return Errorf(PreconditionFailed, "user %q changed while it was being updated", id)
 		}
@@ -222,6 +254,12 @@ func (u *Users) update(ctx context.Context, org, id string, ifMatch int64, apply
 type userRules struct {
 	format, onboarding string
 	hasPassword        bool
+	// rt is the organization's User resource type, custom attributes
+	// included.
+	rt schemas.ResourceType
+	// whole: the write is a whole resource a client sent (POST, PUT), which
+	// must hold the required custom attributes.
+	whole bool
 }
 
 // updateRules reads what prepare needs to judge next, a write of cur: only
@@ -275,6 +313,16 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 		return UserWrite{}, err
 	}
 	b.attrs["userName"] = name
+	var w UserWrite
+	if err := checkCustom(rules.rt, b, cur); err != nil {
+		return UserWrite{}, err
+	}
+	if rules.whole {
+		if err := checkRequired(rules.rt, b.attrs); err != nil {
+			return UserWrite{}, err
+		}
+	}
+	w.Custom = rules.rt.Custom
 	for k, v := range b.attrs {
 		if list, ok := v.([]any); ok && len(list) > MaxValues {
 			return UserWrite{}, Errorf(InvalidValue, "attribute %q has %d values, more than the %d a customer may have", k, len(list), MaxValues)
@@ -317,7 +365,6 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 			onboard = true
 		}
 	}
-	var w UserWrite
 	if b.password != nil {
 		if err := CheckPasswordPolicy(*b.password, name); err != nil {
 			return UserWrite{}, err

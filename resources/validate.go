@@ -16,6 +16,9 @@ type body struct {
 	// self reports a write by the customer themselves (/Me): a password they
 	// set is their own, not a temporary one.
 	self bool
+	// put reports a whole resource that replaces the stored one (PUT): what
+	// it leaves out is cleared, except what no client may clear.
+	replace bool
 }
 
 // normalize checks a POST/PUT body against rt (RFC 7643 §2, RFC 7644 §3.3,

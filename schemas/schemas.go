@@ -131,6 +131,10 @@ type ResourceType struct {
 	// response shows: a User's "groups" (RFC 7643 §4.1.2), a Group's
 	// "members" (§4.2).
 	Refs RefList
+	// Custom is what an organization's own extension schemas (custom
+	// attributes, [ResourceType.WithCustom]) ask of the store and of
+	// responses; zero for the built-in types.
+	Custom Custom
 }
 
 // RefList describes a resource type's reference list: the attribute that

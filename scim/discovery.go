@@ -46,9 +46,15 @@ func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request) 
 	return nil
 }
 
-func (h *Handler) resourceTypeDocs() []map[string]any {
+// resourceTypeDocs are the resource types as the organization of the
+// request has them: its Users with its custom schemas.
+func (h *Handler) resourceTypeDocs(r *http.Request) ([]map[string]any, error) {
+	users, err := h.users.TypeFor(r.Context(), requestOrg(r))
+	if err != nil {
+		return nil, err
+	}
 	var out []map[string]any
-	for _, rt := range []schemas.ResourceType{schemas.Users(), schemas.Groups()} {
+	for _, rt := range []schemas.ResourceType{users, schemas.Groups()} {
 		exts := []map[string]any{}
 		for _, e := range rt.Extensions {
 			exts = append(exts, map[string]any{"schema": e.ID, "required": false})
@@ -67,16 +73,24 @@ func (h *Handler) resourceTypeDocs() []map[string]any {
 			},
 		})
 	}
-	return out
+	return out, nil
 }
 
 func (h *Handler) resourceTypes(w http.ResponseWriter, r *http.Request) error {
-	writeDocList(w, h.resourceTypeDocs())
+	docs, err := h.resourceTypeDocs(r)
+	if err != nil {
+		return err
+	}
+	writeDocList(w, docs)
 	return nil
 }
 
 func (h *Handler) resourceType(w http.ResponseWriter, r *http.Request) error {
-	return writeDocByID(w, h.resourceTypeDocs(), r.PathValue("name"), "resource type")
+	docs, err := h.resourceTypeDocs(r)
+	if err != nil {
+		return err
+	}
+	return writeDocByID(w, docs, r.PathValue("name"), "resource type")
 }
 
 // writeDocList answers a discovery list: every document on one page.
@@ -99,9 +113,14 @@ func writeDocByID(w http.ResponseWriter, docs []map[string]any, id, what string)
 }
 
 // schemaDocs are the schemas as the organization of the request has them:
-// userName's description states its userNameFormat.
+// userName's description states its userNameFormat, and its custom schemas
+// follow the built-in ones.
 func (h *Handler) schemaDocs(r *http.Request) ([]map[string]any, error) {
 	format, err := h.users.UserNameFormat(r.Context(), principal(r.Context()).Org)
+	if err != nil {
+		return nil, err
+	}
+	custom, err := h.users.TypeFor(r.Context(), principal(r.Context()).Org)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +147,11 @@ func (h *Handler) schemaDocs(r *http.Request) ([]map[string]any, error) {
 		}
 		doc["schemas"] = []string{schemaURN}
 		doc["meta"] = map[string]any{"resourceType": "Schema", "location": h.cfg.BaseURL + "/Schemas/" + s.ID}
+		out = append(out, doc)
+	}
+	for _, doc := range customDocs(custom) {
+		doc["schemas"] = []string{schemaURN}
+		doc["meta"] = map[string]any{"resourceType": "Schema", "location": h.cfg.BaseURL + "/Schemas/" + doc["id"].(string)}
 		out = append(out, doc)
 	}
 	return out, nil

@@ -125,6 +125,7 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 	if admin, ok := tokens.(settingsAdmin); ok {
 		h.route(api, route{path: SettingsPath, get: h.getSettings(admin), patch: h.patchSettings(admin)})
 	}
+	h.routeSchemas()
 	h.route(api, route{path: BasePath + "/Bulk", post: h.bulk, hint: ": send a BulkRequest with POST"})
 	h.route(api, route{path: BasePath + "/Users/{id}/resendInvitation", post: h.resendInvitation, hint: ": POST to send a new invitation or password reset"})
 	h.mux.Handle(BasePath+"/Me", h.serve(h.meWithoutOrg))
@@ -219,6 +220,9 @@ type endpoint struct {
 	// members reads a group's members batch by batch, for responses that
 	// stream them (see streamMembers); nil for users.
 	members func(ctx context.Context, org, id string, fn func([]resources.Ref) error) error
+	// typeFor, when set, is the resource type of an organization (its
+	// custom attributes): see forOrg.
+	typeFor func(ctx context.Context, org string) (schemas.ResourceType, error)
 }
 
 func (h *Handler) userEndpoint() endpoint {
@@ -229,7 +233,7 @@ func (h *Handler) userEndpoint() endpoint {
 		get: func(ctx context.Context, org, id string, _ projection) (resources.Resource, error) {
 			return u.Get(ctx, org, id)
 		},
-		replace: u.Replace, patch: u.Patch, remove: u.Delete, list: u.List,
+		replace: u.Replace, patch: u.Patch, remove: u.Delete, list: u.List, typeFor: u.TypeFor,
 	}
 }
 
@@ -257,6 +261,10 @@ func (e endpoint) projection(r *http.Request) projection {
 
 // respond writes one resource with its ETag (RFC 7644 §3.14).
 func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, res resources.Resource) error {
+	e, err := e.forOrg(r)
+	if err != nil {
+		return err
+	}
 	p := e.projection(r)
 	// Room for the stored document and what a response adds to it.
 	body, err := e.render(make([]byte, 0, len(res.Raw)+512), res, p)
@@ -281,13 +289,17 @@ func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, re
 // render appends the JSON of one resource, projected, to dst. Without a
 // projection the stored attributes are copied as they are.
 func (e endpoint) render(dst []byte, res resources.Resource, p projection) ([]byte, error) {
-	if p.empty() {
+	if p.empty() && !e.withholds() {
 		return resources.AppendDocument(dst, e.rt, res, e.h.cfg.BaseURL)
 	}
 	if err := res.DecodeAttributes(); err != nil {
 		return nil, err
 	}
-	doc, err := json.Marshal(p.apply(e.rt, resources.Document(e.rt, res, e.h.cfg.BaseURL)))
+	full := resources.Document(e.rt, res, e.h.cfg.BaseURL)
+	if e.withholds() {
+		full = withhold(e.rt, full, p)
+	}
+	doc, err := json.Marshal(p.apply(e.rt, full))
 	if err != nil {
 		return nil, err
 	}

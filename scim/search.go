@@ -229,6 +229,9 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 		// The results are only rendered, except that a sorted query across
 		// types merges them by their decoded sort keys.
 		q.RawOnly = !p.acrossTypes || q.Sort == nil
+		if e.typeFor != nil {
+			q.Type = &e.rt // the organization's custom attributes
+		}
 		out = append(out, typedQuery{e, q})
 	}
 	return out, nil
@@ -290,6 +293,13 @@ func relativeRef(x *filter.AttributeExpression, base string) filter.Expression {
 // writeList runs a list over one or more resource types and writes the
 // ListResponse.
 func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoint, p listParams) error {
+	eps = slices.Clone(eps)
+	for i := range eps {
+		var err error
+		if eps[i], err = eps[i].forOrg(r); err != nil {
+			return err
+		}
+	}
 	tqs, err := h.plan(eps, p)
 	if err != nil {
 		return err

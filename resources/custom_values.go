@@ -1,0 +1,147 @@
+package resources
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/elimity-com/scim/schema"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// The rules of custom attributes' values beyond their types, which
+// validation and PATCH enforce as they do for every attribute: what a
+// removed schema or attribute left in a stored document goes, a PUT keeps
+// immutable and readOnly values it leaves out, immutable values do not
+// change, and a value that changes must be one of the attribute's
+// canonicalValues when it has any.
+
+// checkCustom enforces those rules on b, a write of cur (nil: a creation)
+// checked against rt.
+func checkCustom(rt schemas.ResourceType, b body, cur *Resource) error {
+	if rt.Schema.ID == "" {
+		return nil // no resource type: a write that never carries custom attributes
+	}
+	dropRemoved(rt, b.attrs)
+	for _, d := range rt.Custom.Definitions {
+		next, _ := b.attrs[d.ID].(map[string]any)
+		var prev map[string]any
+		if cur != nil {
+			prev, _ = cur.Attributes[d.ID].(map[string]any)
+		}
+		for _, def := range d.Attributes {
+			a, ok := rt.Lookup(d.ID + ":" + def.Name)
+			if !ok {
+				continue
+			}
+			key := a.Attr.Name()
+			was, now := prev[key], next[key]
+			mut := schemas.MutabilityOf(a.Attr)
+			if b.replace && now == nil && was != nil && (mut == schemas.Immutable || mut == schemas.ReadOnly) {
+				// A PUT that leaves out an immutable or readOnly value keeps
+				// it: the client could not have set it otherwise.
+				next = subAttrs(b.attrs, d.ID, true)
+				next[key] = was
+				continue
+			}
+			if mut == schemas.Immutable && was != nil && now != nil && !sameImmutable(a.Attr, now, was) {
+				return immutableError(rt, a.FullName())
+			}
+			if reflect.DeepEqual(was, now) {
+				continue
+			}
+			if err := checkCanonical(a, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// dropRemoved deletes from attrs what rt no longer defines: the object of a
+// removed custom schema, and removed attributes of a custom schema's
+// object. The store purges them from every document; a write that read a
+// document before the purge reached it must not write them back.
+func dropRemoved(rt schemas.ResourceType, attrs map[string]any) {
+	for k, v := range attrs {
+		if !strings.HasPrefix(strings.ToLower(k), "urn:") || strings.EqualFold(k, rt.Schema.ID) {
+			continue
+		}
+		ext, ok := rt.Extension(k)
+		if !ok {
+			delete(attrs, k)
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok || !rt.IsCustom(ext.ID) {
+			continue
+		}
+		for name := range m {
+			if _, ok := schemas.Find(ext.Attributes, name); !ok {
+				delete(m, name)
+			}
+		}
+		if len(m) == 0 {
+			delete(attrs, k)
+		}
+	}
+}
+
+// checkCanonical requires the values v of a (a string attribute, or a
+// complex one with string sub-attributes) to be among their canonicalValues,
+// when they have any, ignoring case unless caseExact.
+func checkCanonical(a schemas.Attribute, v any) error {
+	var list []any
+	if l, ok := v.([]any); ok {
+		list = l
+	} else if v != nil {
+		list = []any{v}
+	}
+	for _, e := range list {
+		if m, ok := e.(map[string]any); ok {
+			for _, sub := range a.Attr.SubAttributes() {
+				if err := canonical(sub, a.FullName()+"."+sub.Name(), m[sub.Name()]); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := canonical(a.Attr, a.FullName(), e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func canonical(attr schema.CoreAttribute, name string, v any) error {
+	s, ok := v.(string)
+	values := attr.CanonicalValues()
+	if !ok || len(values) == 0 {
+		return nil
+	}
+	if slices.ContainsFunc(values, func(c string) bool { return c == s || !attr.CaseExact() && strings.EqualFold(c, s) }) {
+		return nil
+	}
+	return Errorf(InvalidValue, "attribute %q: %q is not one of its canonicalValues (%s)", name, shorten(s), strings.Join(values, ", "))
+}
+
+// checkRequired requires the custom attributes of rt that are required to
+// have a value in attrs, a whole resource a client sent (POST, PUT).
+// Customers stored before an attribute became required keep lacking it
+// until such a write.
+func checkRequired(rt schemas.ResourceType, attrs map[string]any) error {
+	for _, d := range rt.Custom.Definitions {
+		ext, _ := attrs[d.ID].(map[string]any)
+		for _, def := range d.Attributes {
+			if !def.Required {
+				continue
+			}
+			if v, ok := ext[def.Name]; !ok || empty(v) {
+				return Errorf(InvalidValue, "attribute %q is required", fmt.Sprintf("%s:%s", d.ID, def.Name))
+			}
+		}
+	}
+	return nil
+}

@@ -75,6 +75,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if err != nil {
 			log.Warn("finishing interrupted group deletions and member replacements failed", "err", err)
 		}
+		// Purges of removed custom attributes likewise (backend/extensions.go).
+		err = store.PurgeAllExtensions(sweepCtx, func(org string, n int, err error) {
+			if err != nil {
+				log.Warn("purging removed custom attributes failed", "org", org, "finished", n, "err", err)
+			} else if n > 0 {
+				log.Info("finished purging removed custom attributes", "org", org, "purges", n)
+			}
+		})
+		if err != nil {
+			log.Warn("purging removed custom attributes failed", "err", err)
+		}
 	}()
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -119,13 +119,20 @@ func checkUserName(name, format string) error {
 	if name == "" {
 		return Errorf(InvalidValue, "attribute \"userName\" is required: the customer's login")
 	}
-	if emailProblem(name) == "" {
-		return nil
-	}
-	if p := loginProblem(name); p != "" {
+	if p := anyUserNameProblem(name); p != "" {
 		return Errorf(InvalidValue, "attribute \"userName\" %q %s", shorten(name), p)
 	}
 	return nil
+}
+
+// anyUserNameProblem says what is wrong with name, not empty, as a userName
+// of an organization whose userNameFormat is "any", as a phrase, or "": an
+// email address is fine, else loginProblem's rules apply.
+func anyUserNameProblem(name string) string {
+	if emailProblem(name) == "" {
+		return ""
+	}
+	return loginProblem(name)
 }
 
 // loginProblem says what is wrong with name as a login of an organization
@@ -174,6 +181,12 @@ func mailAddress(r Resource, format string) string {
 	}
 	return first
 }
+
+// MailAddress is where mail to customer r of an organization whose
+// userNameFormat is format goes, for the pages that show it: its userName
+// under "email", else its primary email, else its work one, else its first;
+// "" when it has none.
+func MailAddress(r Resource, format string) string { return mailAddress(r, format) }
 
 // errNoAddress is the answer to an invitation of a customer without an
 // address to mail.

@@ -25,6 +25,15 @@ import (
 // and its owner is told by email that someone tried to register with it
 // ([Users.Register]).
 //
+// Where the organization's userNames are logins rather than addresses
+// (userNameFormat "any"), the form asks for a username and an email address:
+// the username becomes the userName (the API's rule, checkUserName), the
+// address the primary email, where the link goes. A username is chosen, not
+// owned, so one that another account has is refused on the form
+// ([ErrUserNameTaken]): a registrant cannot be told by mail that a name they
+// typed is in use, and usernames are not secret (they are what people sign in
+// with).
+//
 // An unconfirmed account stays, visible to administrators as
 // pendingConfirmation, until it is confirmed or deleted. Registering the same
 // address again replaces the registration in place (names, password, a new
@@ -83,10 +92,15 @@ var ErrRegistrationClosed = Error{Code: NotFound, Detail: "This organization doe
 // that is no longer waiting for it.
 var ErrInvalidConfirmation = Error{Code: NotFound, Detail: "This confirmation link is not valid. It may have expired, been used already, or been replaced by a newer registration of the same address. If your account is not active yet, register again: that sends you a new link."}
 
+// ErrUserNameTaken is the answer to a registration, where the organization's
+// userNameFormat is "any", of a username that an account other than a
+// pending registration has.
+var ErrUserNameTaken = Error{Code: Uniqueness, Detail: "This username is taken. Choose another one."}
+
 // ErrRegistrationPassword is the answer to a confirmation whose password is
 // not the one chosen at registration: nothing changes, and the link still
 // works.
-var ErrRegistrationPassword = Error{Code: Unauthorized, Detail: "This is not the password chosen when this account was registered. Type the password you chose when you registered. If you have forgotten it, register again with the same email address: that replaces the registration and sends you a new link."}
+var ErrRegistrationPassword = Error{Code: Unauthorized, Detail: "This is not the password chosen when this account was registered. Type the password you chose when you registered. If you have forgotten it, register again for the same account (the same email address, or the same username where you chose one): that replaces the registration and sends you a new link."}
 
 // RegistrationStore keeps what self-registration needs: the organization's
 // settings and the hashes of confirmation tokens, each of which expires on its
@@ -110,7 +124,12 @@ type RegistrationStore interface {
 
 // Registration is the registration form as a customer filled it in.
 type Registration struct {
-	// Email is the address, and so the userName, of the new account.
+	// UserName is the username the customer chose, where the organization's
+	// userNameFormat is "any"; under "email" the userName is Email, and
+	// UserName is not used.
+	UserName string
+	// Email is the address of the new account, where its confirmation link
+	// goes: its primary email, and under userNameFormat "email" its userName.
 	Email string
 	// GivenName and FamilyName are the customer's first and last names.
 	GivenName, FamilyName string
@@ -130,15 +149,38 @@ func (u *Users) SelfRegistration(ctx context.Context, org string) (bool, error) 
 	return s.SelfRegistration, nil
 }
 
-// CheckRegistration checks a registration form before anything is stored:
-// the email must be an address such as jane@example.com, both names given
-// and at most [MaxNameLength] characters, and the password must pass
-// [CheckPasswordPolicy]. Each problem is a sentence for the customer, keyed
-// by the form's field ("email", "givenName", "familyName", "password"); an
-// empty map means the form is acceptable.
-func CheckRegistration(r Registration) map[string]string {
+// userName is the userName of the account r registers, in an organization
+// whose userNameFormat is format.
+func (r Registration) userName(format string) string {
+	if format == schemas.UserNameFormatAny {
+		return strings.TrimSpace(r.UserName)
+	}
+	return strings.TrimSpace(r.Email)
+}
+
+// registrationFields are the fields of [CheckRegistration]'s problems, in
+// the form's order.
+var registrationFields = []string{"userName", "email", "givenName", "familyName", "password"}
+
+// CheckRegistration checks a registration form of an organization whose
+// userNameFormat is format before anything is stored: under "any" the
+// username must follow the API's rule for a login; the email must be an
+// address such as jane@example.com, both names given and at most
+// [MaxNameLength] characters, and the password must pass
+// [CheckPasswordPolicy] for the account. Each problem is a sentence for the
+// customer, keyed by the form's field ("userName", "email", "givenName",
+// "familyName", "password"); an empty map means the form is acceptable.
+func CheckRegistration(r Registration, format string) map[string]string {
 	problems := map[string]string{}
 	email := strings.TrimSpace(r.Email)
+	if format == schemas.UserNameFormatAny {
+		switch name := r.userName(format); {
+		case name == "":
+			problems["userName"] = "Choose a username."
+		case anyUserNameProblem(name) != "":
+			problems["userName"] = "Choose another username: this one " + anyUserNameProblem(name) + "."
+		}
+	}
 	if email == "" {
 		problems["email"] = "Enter your email address."
 	} else if p := emailProblem(email); p != "" {
@@ -158,10 +200,29 @@ func CheckRegistration(r Registration) map[string]string {
 			problems[field] = "Your " + what + " name must not contain control characters."
 		}
 	}
-	if p := PasswordProblem(r.Password, email, r.GivenName, r.FamilyName); p != "" {
+	if p := PasswordProblem(r.Password, r.userName(format), r.guessable(format)...); p != "" {
 		problems["password"] = "Your password " + p + "."
 	}
 	return problems
+}
+
+// RegistrationPasswordProblems is every problem of the password of r, a
+// registration in an organization whose userNameFormat is format
+// ([PasswordProblems] for the account it would create).
+func RegistrationPasswordProblems(r Registration, format string) []string {
+	return PasswordProblems(r.Password, r.userName(format), r.guessable(format)...)
+}
+
+// guessable are what a password of r must not be made of besides its
+// userName: the names, and under userNameFormat "any" the email address.
+func (r Registration) guessable(format string) []string {
+	names := []string{r.GivenName, r.FamilyName}
+	if format == schemas.UserNameFormatAny {
+		email := strings.TrimSpace(r.Email)
+		local, _, _ := strings.Cut(email, "@")
+		names = append(names, email, local)
+	}
+	return names
 }
 
 // Register handles a registration form of org. It is [ErrRegistrationClosed]
@@ -181,26 +242,36 @@ func CheckRegistration(r Registration) map[string]string {
 //     the address is told that someone tried to register with it (an email
 //     that grants nothing, and says what the owner can do given the account's
 //     state);
+//   - under userNameFormat "any", the same cases by username: a new one is
+//     created with the address as its primary email, one whose registration
+//     waits for confirmation is replaced (its email too), and one with any
+//     other account is [ErrUserNameTaken], changing nothing;
 //   - the email cannot be sent: the failure is logged (never the link), and
 //     the account stays unconfirmed until it is registered again.
 //
 // Other errors are the store failing.
 func (u *Users) Register(ctx context.Context, org string, r Registration) error {
-	on, err := u.SelfRegistration(ctx, org)
+	if u.onboarding == nil {
+		return ErrRegistrationClosed
+	}
+	settings, err := u.onboarding.Store.OrgSettings(ctx, org)
 	if err != nil {
 		return err
 	}
-	if !on {
+	if !settings.SelfRegistration {
 		return ErrRegistrationClosed
 	}
-	r.Email, r.GivenName, r.FamilyName = strings.TrimSpace(r.Email), strings.TrimSpace(r.GivenName), strings.TrimSpace(r.FamilyName)
-	if problems := CheckRegistration(r); len(problems) > 0 {
-		for _, f := range []string{"email", "givenName", "familyName", "password"} {
+	format := settings.UserNameRule()
+	r.UserName, r.Email = strings.TrimSpace(r.UserName), strings.TrimSpace(r.Email)
+	r.GivenName, r.FamilyName = strings.TrimSpace(r.GivenName), strings.TrimSpace(r.FamilyName)
+	if problems := CheckRegistration(r, format); len(problems) > 0 {
+		for _, f := range registrationFields {
 			if p, ok := problems[f]; ok {
 				return Errorf(InvalidValue, "%s", p)
 			}
 		}
 	}
+	name := r.userName(format)
 	// Hash first, whether or not the account will be written: every answer
 	// then costs one argon2id run.
 	hash := HashPassword(r.Password)
@@ -208,21 +279,23 @@ func (u *Users) Register(ctx context.Context, org string, r Registration) error 
 
 	busy := Errorf(Conflict, "this email address is being registered by other requests at the same time; try again")
 	return retryWrites(ctx, busy, func() error {
-		cur, found, err := u.findByUserName(ctx, org, r.Email)
+		cur, found, err := u.findByUserName(ctx, org, name)
 		if err != nil {
 			return err
 		}
 		var res Resource
 		switch {
 		case !found:
-			res, err = u.createRegistration(ctx, org, r, hash)
+			res, err = u.createRegistration(ctx, org, r, format, hash)
 		case pendingConfirmation(cur):
-			res, err = u.replaceRegistration(ctx, org, cur, r, hash)
+			res, err = u.replaceRegistration(ctx, org, cur, r, format, hash)
+		case format == schemas.UserNameFormatAny:
+			return ErrUserNameTaken
 		default:
 			return u.tellRegistered(ctx, org, cur)
 		}
 		if err == nil {
-			u.issueConfirmation(ctx, org, res)
+			u.issueConfirmation(ctx, org, res, format)
 			return nil
 		}
 		// Lost a race: the email was registered (or created) meanwhile, or
@@ -234,13 +307,17 @@ func (u *Users) Register(ctx context.Context, org string, r Registration) error 
 	})
 }
 
-// createRegistration creates the account of a registration of a new email,
-// waiting for confirmation with the chosen password's hash.
-func (u *Users) createRegistration(ctx context.Context, org string, r Registration, hash string) (Resource, error) {
+// createRegistration creates the account of a registration of a new
+// userName in an organization whose userNameFormat is format, waiting for
+// confirmation with the chosen password's hash.
+func (u *Users) createRegistration(ctx context.Context, org string, r Registration, format, hash string) (Resource, error) {
 	raw := map[string]any{
 		"schemas":  []any{schemas.UserURN},
-		"userName": r.Email,
+		"userName": r.userName(format),
 		"name":     map[string]any{"givenName": r.GivenName, "familyName": r.FamilyName},
+	}
+	if format == schemas.UserNameFormatAny {
+		raw["emails"] = registrationEmails(r)
 	}
 	b, err := normalize(u.rt, raw)
 	if err != nil {
@@ -250,7 +327,7 @@ func (u *Users) createRegistration(ctx context.Context, org string, r Registrati
 	if err != nil {
 		return Resource{}, err
 	}
-	w, err := u.prepare(b, nil, userRules{rt: rt})
+	w, err := u.prepare(b, nil, userRules{rt: rt, format: format})
 	if err != nil {
 		return Resource{}, err
 	}
@@ -259,13 +336,23 @@ func (u *Users) createRegistration(ctx context.Context, org string, r Registrati
 	return u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
 }
 
-// replaceRegistration writes a new registration of the same email over cur,
-// a registration still waiting for confirmation: the names and password
-// hash are the new ones, everything else (id, groups an administrator added)
+// registrationEmails is the emails of the account of r, where userNames are
+// not addresses: the address typed, primary.
+func registrationEmails(r Registration) []any {
+	return []any{map[string]any{"value": r.Email, "primary": true}}
+}
+
+// replaceRegistration writes a new registration of the same userName over
+// cur, a registration still waiting for confirmation: the names and password
+// hash are the new ones (and, under userNameFormat "any", the email, where
+// the new link goes), everything else (id, groups an administrator added)
 // stays. It fails with [ErrVersionConflict] if cur changed meanwhile.
-func (u *Users) replaceRegistration(ctx context.Context, org string, cur Resource, r Registration, hash string) (Resource, error) {
+func (u *Users) replaceRegistration(ctx context.Context, org string, cur Resource, r Registration, format, hash string) (Resource, error) {
 	next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
 	next.Attributes["name"] = map[string]any{"givenName": r.GivenName, "familyName": r.FamilyName}
+	if format == schemas.UserNameFormatAny {
+		next.Attributes["emails"] = registrationEmails(r)
+	}
 	rt, err := u.TypeFor(ctx, org)
 	if err != nil {
 		return Resource{}, err
@@ -279,10 +366,11 @@ func (u *Users) replaceRegistration(ctx context.Context, org string, cur Resourc
 }
 
 // issueConfirmation stores a new confirmation token for res, a registration
-// just written (revoking the one it had), and emails its link. Failures are
-// logged: the form's answer must not depend on them, and registering again
-// issues another link.
-func (u *Users) issueConfirmation(ctx context.Context, org string, res Resource) {
+// just written (revoking the one it had), and emails its link to its address
+// (mailAddress under the organization's userNameFormat, format). Failures
+// are logged: the form's answer must not depend on them, and registering
+// again issues another link.
+func (u *Users) issueConfirmation(ctx context.Context, org string, res Resource, format string) {
 	token := newSecret()
 	ttl := u.onboarding.ConfirmTTL
 	if err := u.onboarding.Store.PutConfirmation(WithAction(ctx, ActionRegister), org, res.ID, HashToken(token), ttl, res.Version); err != nil {
@@ -291,7 +379,7 @@ func (u *Users) issueConfirmation(ctx context.Context, org string, res Resource)
 		u.onboarding.Log.ErrorContext(ctx, "registration confirmation not issued", "org", org, "resource_id", res.ID, "err", err)
 		return
 	}
-	n := RegistrationConfirmation{Org: org, Email: stringAttr(res.Attributes, "userName"), Token: token, Expires: time.Now().Add(ttl)}
+	n := RegistrationConfirmation{Org: org, Email: mailAddress(res, format), Token: token, Expires: time.Now().Add(ttl)}
 	u.notifyRegistration(ctx, org, res.ID, "registration confirmation email not sent", n, token.Reveal())
 }
 

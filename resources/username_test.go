@@ -3,6 +3,8 @@ package resources
 import (
 	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/schemas"
 )
 
 // TestEmailProblem: the rule for the email address an account is called by.
@@ -65,8 +67,41 @@ func TestEmailProblem(t *testing.T) {
 // TestRegistrationEmailRule: self-registration says what is wrong with the
 // address, by the same rule.
 func TestRegistrationEmailRule(t *testing.T) {
-	p := CheckRegistration(Registration{Email: "j\u0430ne@example.com", GivenName: "Jane", FamilyName: "Doe", Password: "blue-kettle-river-42"})
+	p := CheckRegistration(Registration{Email: "j\u0430ne@example.com", GivenName: "Jane", FamilyName: "Doe", Password: "blue-kettle-river-42"}, schemas.UserNameFormatEmail)
 	if got := p["email"]; !strings.Contains(got, "Latin and Cyrillic") {
 		t.Errorf("CheckRegistration email problem = %q, want it to name the mixed scripts", got)
+	}
+}
+
+// TestRegistrationUserNameRule: where userNames are logins (userNameFormat
+// "any"), the registration form's username follows the API's rule and the
+// email is still required; under "email" the username is not asked for.
+func TestRegistrationUserNameRule(t *testing.T) {
+	const pw = "blue-kettle-river-42"
+	for _, c := range []struct {
+		name, format, userName, email string
+		want                          map[string]string // field: a phrase its problem holds
+	}{
+		{"login", schemas.UserNameFormatAny, "EMP-001", "jane@example.com", nil},
+		{"address as login", schemas.UserNameFormatAny, "jane@example.com", "jane@example.com", nil},
+		{"no username", schemas.UserNameFormatAny, " ", "jane@example.com", map[string]string{"userName": "Choose a username"}},
+		{"space", schemas.UserNameFormatAny, "EMP 002", "jane@example.com", map[string]string{"userName": "a space"}},
+		{"mixed scripts", schemas.UserNameFormatAny, "j\u0430ne", "jane@example.com", map[string]string{"userName": "mixes letters"}},
+		{"no email", schemas.UserNameFormatAny, "EMP-001", "", map[string]string{"email": "Enter your email address"}},
+		{"bad email", schemas.UserNameFormatAny, "EMP-001", "jane", map[string]string{"email": "has no @"}},
+		{"password is the username", schemas.UserNameFormatAny, "blue-kettle-river-42", "jane@example.com", map[string]string{"password": "must not be"}},
+		{"email ignores the username", schemas.UserNameFormatEmail, "EMP 002", "jane@example.com", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := CheckRegistration(Registration{UserName: c.userName, Email: c.email, GivenName: "Jane", FamilyName: "Doe", Password: pw}, c.format)
+			if len(got) != len(c.want) {
+				t.Fatalf("CheckRegistration(%q, %q) = %v, want problems of %v", c.userName, c.email, got, c.want)
+			}
+			for field, phrase := range c.want {
+				if !strings.Contains(got[field], phrase) {
+					t.Errorf("CheckRegistration(%q, %q)[%s] = %q, want it to hold %q", c.userName, c.email, field, got[field], phrase)
+				}
+			}
+		})
 	}
 }

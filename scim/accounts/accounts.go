@@ -148,8 +148,13 @@ type formError struct{ Field, Text string }
 // page is what a template renders.
 type page struct {
 	// Org is the organization's slug (its pages' path); OrgName is what
-	// people read: its display name, else the slug.
-	Title, Org, OrgName, CSRF, Email, Token string
+	// people read: its display name, else the slug. Account is the userName
+	// of the account a password form is for; Email the address a
+	// registration confirms.
+	Title, Org, OrgName, CSRF, Account, Email, Token string
+	// AnyUserNames marks an organization whose customers sign in with a
+	// username that need not be their email address (userNameFormat any).
+	AnyUserNames bool
 	// Alert is a problem of the whole form (an expired form); Errors are
 	// the problems of its fields. The error summary at the top of the page
 	// shows each once, linked to its field (GOV.UK's error summary): the
@@ -265,12 +270,13 @@ const expiredForm = "For your security, this form has expired. Please fill it in
 // resources.PasswordProblem, in a customer's words.
 const passwordHint = "At least 8 characters, and hard to guess: not your email address or name, not a common password or pattern. Three or four unrelated words work well."
 
-// passwordFields are the new-password and confirmation inputs; the focus is
-// on the new password, unless only the confirmation is in error.
-func passwordFields(email, pwErr, confirmErr string) []web.Field {
+// passwordFields are the account's name (accountField), the new-password
+// and confirmation inputs; the focus is on the new password, unless only the
+// confirmation is in error.
+func passwordFields(account web.Field, pwErr, confirmErr string) []web.Field {
 	focusConfirm := pwErr == "" && confirmErr != ""
 	return []web.Field{
-		{ID: "username", Name: "username", Type: "email", Label: "Email", Value: email, Autocomplete: "username", ReadOnly: true},
+		account,
 		{ID: "password", Name: "password", Type: "password", Label: "New password", Autocomplete: "new-password",
 			Hint:  passwordHint,
 			Error: pwErr, MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength, Autofocus: !focusConfirm},
@@ -337,10 +343,10 @@ func (h *Handler) inviteForm(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, err)
 		return
 	}
-	email := userName(u)
+	name := userName(u)
 	title, reset := inviteTitle(u)
-	h.render(w, r, http.StatusOK, "invite", page{Title: title, Reset: reset, CSRF: h.csrfToken(w, r), Email: email,
-		Token: token.Reveal(), Fields: passwordFields(email, "", "")})
+	h.render(w, r, http.StatusOK, "invite", page{Title: title, Reset: reset, CSRF: h.csrfToken(w, r), Account: name,
+		Token: token.Reveal(), Fields: passwordFields(accountField(name, h.userNameFormat(r)), "", "")})
 }
 
 // inviteTitle is the title of the invitation page of account u, and whether
@@ -405,11 +411,11 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 		h.failed(w, r, err)
 		return
 	}
-	email := userName(u)
+	name := userName(u)
 	title, reset := f.title(u)
 	form := func(status int, alert, pwErr, confirmErr string) {
-		fields := passwordFields(email, pwErr, confirmErr)
-		h.render(w, r, status, f.page, page{Title: title, Reset: reset, CSRF: h.csrfToken(w, r), Email: email,
+		fields := passwordFields(accountField(name, h.userNameFormat(r)), pwErr, confirmErr)
+		h.render(w, r, status, f.page, page{Title: title, Reset: reset, CSRF: h.csrfToken(w, r), Account: name,
 			Token: f.token, Alert: alert, Errors: fieldErrors(fields), Fields: fields})
 	}
 	if !csrfOK {
@@ -439,20 +445,21 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request, csrfOK boo
 	}
 }
 
-// invalidSignIn is the one answer to a failed sign-in: it does not tell
-// whether the email has an account.
-const invalidSignIn = "Invalid email or password."
+// invalidSignIn is the one answer to a failed sign-in under userNameFormat
+// format ("Invalid email or password."): it does not tell whether the email
+// or username has an account.
+func invalidSignIn(format string) string { return "Invalid " + loginWord(format) + " or password." }
 
-// loginFields are the sign-in inputs. A failed sign-in is one problem of
-// the pair, shown once and linked to the email field, where the customer
-// starts again.
-func loginFields(email string, failed bool) []web.Field {
+// loginFields are the sign-in inputs under userNameFormat format. A failed
+// sign-in is one problem of the pair, shown once and linked to the email or
+// username field, where the customer starts again.
+func loginFields(login, format string, failed bool) []web.Field {
 	errMsg := ""
 	if failed {
-		errMsg = invalidSignIn
+		errMsg = invalidSignIn(format)
 	}
 	return []web.Field{
-		{ID: "email", Name: "email", Type: "email", Label: "Email", Value: email, Autocomplete: "username", Autofocus: true, Error: errMsg},
+		signInField(login, format, errMsg),
 		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "current-password"},
 	}
 }
@@ -466,7 +473,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p := page{Title: "Sign in", CSRF: h.csrfToken(w, r), Fields: loginFields("", false)}
+	p := page{Title: "Sign in", CSRF: h.csrfToken(w, r), Fields: loginFields("", h.userNameFormat(r), false)}
 	if h.takeFlash(w, r) == doneSignedOut {
 		p.Notice = "You're signed out."
 	}
@@ -482,21 +489,21 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	org, email := r.PathValue("org"), strings.TrimSpace(r.PostFormValue("email"))
+	org, login, format := r.PathValue("org"), signInValue(r), h.userNameFormat(r)
 	if !csrfOK {
-		h.render(w, r, http.StatusForbidden, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r), Alert: expiredForm, Fields: loginFields(email, false)})
+		h.render(w, r, http.StatusForbidden, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r), Alert: expiredForm, Fields: loginFields(login, format, false)})
 		return
 	}
 	var u resources.Resource
 	var err error
 	if !h.checkPassword(w, r, func() bool {
-		u, err = h.users.Authenticate(r.Context(), org, email, resources.Secret(r.PostFormValue("password")))
+		u, err = h.users.Authenticate(r.Context(), org, login, resources.Secret(r.PostFormValue("password")))
 		return resources.ErrorCode(err) == resources.Unauthorized
 	}) {
 		return
 	}
 	if resources.ErrorCode(err) == resources.Unauthorized {
-		fields := loginFields(email, true)
+		fields := loginFields(login, format, true)
 		h.render(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: h.csrfToken(w, r),
 			Errors: fieldErrors(fields), Fields: fields})
 		return
@@ -516,7 +523,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.cfg.Sessions == nil {
-		h.message(w, r, http.StatusOK, "You're signed in", []string{"You signed in as " + userName(u) + ".", noApplication(h.orgName(r))}, nil)
+		h.message(w, r, http.StatusOK, "You're signed in", []string{"You signed in as " + userName(u) + ".", noApplication(h.orgName(r), format)}, nil)
 		return
 	}
 	secret, err := h.cfg.Sessions.Start(r.Context(), org, u)
@@ -530,9 +537,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 // noApplication says why the pages lead nowhere after signing in: they are
 // where a customer manages their account, not an application's sign-in.
-func noApplication(orgName string) string {
+func noApplication(orgName, format string) string {
 	return "There is no application to continue to from this page: to use an application of " + orgName +
-		", sign in from that application with the same email and password."
+		", sign in from that application with the same " + loginWord(format) + " and password."
 }
 
 // checkPassword runs check, a password check that reports whether it failed,
@@ -574,9 +581,9 @@ func (h *Handler) changeForm(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, err)
 		return
 	}
-	email := userName(u)
-	h.render(w, r, http.StatusOK, "change-password", page{Title: "Choose a new password", CSRF: h.csrfToken(w, r), Email: email,
-		Fields: passwordFields(email, "", "")})
+	name := userName(u)
+	h.render(w, r, http.StatusOK, "change-password", page{Title: "Choose a new password", CSRF: h.csrfToken(w, r), Account: name,
+		Fields: passwordFields(accountField(name, h.userNameFormat(r)), "", "")})
 }
 
 // changePassword replaces a temporary password.
@@ -600,17 +607,17 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 // done tells the outcome of a password form this browser submitted; opened
 // any other way (no flash), it leads to the sign-in page, claiming nothing.
 func (h *Handler) done(w http.ResponseWriter, r *http.Request) {
-	org := h.orgName(r)
+	org, word := h.orgName(r), loginWord(h.userNameFormat(r))
 	switch h.takeFlash(w, r) {
 	case donePassword:
 		h.message(w, r, http.StatusOK, "You're all set", []string{
 			"Your password is saved and your account is active.",
-			"Sign in to the applications of " + org + " with your email and your new password.",
+			"Sign in to the applications of " + org + " with your " + word + " and your new password.",
 		}, &link{Href: "login", Text: "Sign in"})
 	case donePassword + doneDisabled:
 		h.message(w, r, http.StatusOK, "Your password is saved", []string{
 			"Your password is saved, but your account is disabled by " + org + ": you cannot sign in until an administrator of " + org + " enables it.",
-			"Once it is enabled, sign in with your email and your new password.",
+			"Once it is enabled, sign in with your " + word + " and your new password.",
 		}, nil)
 	default:
 		http.Redirect(w, r, "login", http.StatusSeeOther)

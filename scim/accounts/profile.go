@@ -17,7 +17,29 @@ import (
 
 // profile is what the profile page shows of the signed-in customer.
 type profile struct {
-	Email, Name, State string
+	// Names are what the account is known by: its email under
+	// userNameFormat "email"; under "any" its username and its email, apart
+	// when they differ (one row when they are the same address).
+	Names       []profileRow
+	Name, State string
+}
+
+// profileRow is one labelled value of a profile; an empty Value is shown as
+// not given.
+type profileRow struct{ Label, Value string }
+
+// profileNames are the rows that name the account u under userNameFormat
+// format (see profile.Names).
+func profileNames(u resources.Resource, format string) []profileRow {
+	name := userName(u)
+	if !anyUserNames(format) {
+		return []profileRow{{"Email", name}}
+	}
+	mail := resources.MailAddress(u, format)
+	if strings.EqualFold(mail, name) {
+		return []profileRow{{"Username and email", name}}
+	}
+	return []profileRow{{"Username", name}, {"Email", mail}}
 }
 
 // sessionSecret returns the request's customer session secret.
@@ -57,9 +79,10 @@ func (h *Handler) profile(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	format := h.userNameFormat(r)
 	h.render(w, r, http.StatusOK, "profile", page{Title: "Your account", CSRF: h.csrfToken(w, r),
-		Paragraphs: []string{noApplication(h.orgName(r))},
-		Profile:    &profile{Email: userName(u), Name: fullName(u), State: stateInWords(u)}})
+		Paragraphs: []string{noApplication(h.orgName(r), format)},
+		Profile:    &profile{Names: profileNames(u, format), Name: fullName(u), State: stateInWords(u, format)}})
 }
 
 // signOut ends the session and leads to the sign-in page, which says so.
@@ -102,16 +125,17 @@ func fullName(u resources.Resource) string {
 	return strings.TrimSpace(s)
 }
 
-// stateInWords is the account's state as its owner reads it: "active"
-// false first (a disabled account is disabled whatever else), then
-// accountState; a state this version does not know is shown as it is.
-func stateInWords(u resources.Resource) string {
+// stateInWords is the account's state as its owner reads it, under
+// userNameFormat format: "active" false first (a disabled account is
+// disabled whatever else), then accountState; a state this version does not
+// know is shown as it is.
+func stateInWords(u resources.Resource, format string) string {
 	if active, _ := u.Attributes["active"].(bool); !active {
 		return "Disabled: you cannot sign in until an administrator enables your account."
 	}
 	switch s := accountState(u); s {
 	case schemas.AccountStateActive:
-		return "Active: you can sign in with your email and password."
+		return "Active: you can sign in with your " + loginWord(format) + " and password."
 	case schemas.AccountStatePasswordChangeRequired:
 		return "Waiting for you to replace your temporary password."
 	case schemas.AccountStatePendingInvitation, schemas.AccountStateInvitationNotDelivered:

@@ -34,27 +34,42 @@ func (h *Handler) registrationClosed(w http.ResponseWriter, r *http.Request) {
 }
 
 // registerForm holds what the customer typed, except the passwords, and the
-// messages of each field.
+// messages of each field; format is the organization's userNameFormat,
+// which decides whether the form asks for a username besides the email.
 type registerForm struct {
-	email, givenName, familyName string
-	errs                         map[string]string
+	format                                 string
+	userName, email, givenName, familyName string
+	errs                                   map[string]string
 }
 
-// registerFields are the form's inputs, in order.
-var registerFields = []string{"email", "givenName", "familyName", "password", "confirm"}
+// registerFields are the form's inputs, in order; "userName" is asked for
+// only under userNameFormat "any".
+var registerFields = []string{"userName", "email", "givenName", "familyName", "password", "confirm"}
 
 func (f registerForm) fields() []web.Field {
 	e := f.errs
 	focus := "email"
+	if anyUserNames(f.format) {
+		focus = "userName"
+	}
 	for _, k := range registerFields {
 		if e[k] != "" {
 			focus = k
 			break
 		}
 	}
-	fs := []web.Field{
-		{ID: "email", Name: "email", Type: "email", Label: "Email", Value: f.email, Autocomplete: "email",
-			Hint: "Your email address is also your username."},
+	var fs []web.Field
+	if anyUserNames(f.format) {
+		fs = append(fs,
+			web.Field{ID: "userName", Name: "userName", Type: "text", Label: "Username", Value: f.userName, Autocomplete: "username",
+				Hint: "You sign in with it: letters, digits and punctuation such as . - _ @, no spaces."},
+			web.Field{ID: "email", Name: "email", Type: "email", Label: "Email", Value: f.email, Autocomplete: "email",
+				Hint: "We email a link to this address to confirm it, and your account's messages later."})
+	} else {
+		fs = append(fs, web.Field{ID: "email", Name: "email", Type: "email", Label: "Email", Value: f.email, Autocomplete: "email",
+			Hint: "Your email address is also your username."})
+	}
+	fs = append(fs, []web.Field{
 		{ID: "givenName", Name: "givenName", Type: "text", Label: "First name", Value: f.givenName, Autocomplete: "given-name"},
 		{ID: "familyName", Name: "familyName", Type: "text", Label: "Last name", Value: f.familyName, Autocomplete: "family-name"},
 		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "new-password",
@@ -62,7 +77,7 @@ func (f registerForm) fields() []web.Field {
 			MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},
 		{ID: "confirm", Name: "confirm", Type: "password", Label: "Confirm password", Autocomplete: "new-password",
 			MinLength: resources.MinPasswordLength, MaxLength: resources.MaxPasswordLength},
-	}
+	}...)
 	for i := range fs {
 		fs[i].Error = e[fs[i].ID]
 		fs[i].Autofocus = fs[i].ID == focus
@@ -81,29 +96,33 @@ func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request) {
 	if !h.registrationOpen(w, r) {
 		return
 	}
-	h.renderRegister(w, r, http.StatusOK, registerForm{}, "")
+	h.renderRegister(w, r, http.StatusOK, registerForm{format: h.userNameFormat(r)}, "")
 }
 
 // register handles the registration form. A valid form always leads to the
 // same "check your email" page, whether the email was new, already had an
-// account, or the email could not be sent (resources.Users.Register).
+// account, or the email could not be sent (resources.Users.Register); under
+// userNameFormat "any" a username another account has is refused on the
+// form (resources.ErrUserNameTaken).
 func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	csrfOK, ok := h.parseForm(w, r)
 	if !ok || !h.registrationOpen(w, r) {
 		return
 	}
-	f := registerForm{email: strings.TrimSpace(r.PostFormValue("email")), givenName: strings.TrimSpace(r.PostFormValue("givenName")),
+	f := registerForm{format: h.userNameFormat(r), userName: strings.TrimSpace(r.PostFormValue("userName")),
+		email: strings.TrimSpace(r.PostFormValue("email")), givenName: strings.TrimSpace(r.PostFormValue("givenName")),
 		familyName: strings.TrimSpace(r.PostFormValue("familyName"))}
 	if !csrfOK {
 		h.renderRegister(w, r, http.StatusForbidden, f, expiredForm)
 		return
 	}
 	password, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
-	reg := resources.Registration{Email: f.email, GivenName: f.givenName, FamilyName: f.familyName, Password: resources.Secret(password)}
-	f.errs = resources.CheckRegistration(reg)
+	reg := resources.Registration{UserName: f.userName, Email: f.email, GivenName: f.givenName, FamilyName: f.familyName,
+		Password: resources.Secret(password)}
+	f.errs = resources.CheckRegistration(reg, f.format)
 	if f.errs["password"] != "" {
 		// Every problem of the password at once, not only the first.
-		f.errs["password"] = passwordSentence("Your password", resources.PasswordProblems(reg.Password, f.email, f.givenName, f.familyName))
+		f.errs["password"] = passwordSentence("Your password", resources.RegistrationPasswordProblems(reg, f.format))
 	}
 	if password != confirm {
 		f.errs["confirm"] = mismatch
@@ -116,6 +135,9 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, resources.ErrRegistrationClosed):
 		h.registrationClosed(w, r)
+	case errors.Is(err, resources.ErrUserNameTaken):
+		f.errs = map[string]string{"userName": resources.ErrUserNameTaken.Detail}
+		h.renderRegister(w, r, http.StatusConflict, f, "")
 	case resources.ErrorCode(err) == resources.InvalidValue:
 		msg := resources.Error{}
 		errors.As(err, &msg)
@@ -156,22 +178,24 @@ func (h *Handler) confirmError(w http.ResponseWriter, r *http.Request, err error
 	}
 }
 
-// confirmFields are the confirmation form's inputs: the address (for
+// confirmFields are the confirmation form's inputs: the account's name (for
 // password managers) and the password chosen at registration.
-func confirmFields(email, pwErr string) []web.Field {
+func confirmFields(account web.Field, pwErr string) []web.Field {
 	return []web.Field{
-		{ID: "username", Name: "username", Type: "email", Label: "Email", Value: email, Autocomplete: "username", ReadOnly: true},
+		account,
 		{ID: "password", Name: "password", Type: "password", Label: "Password", Autocomplete: "current-password",
 			Hint: "The password you chose when you registered.", Error: pwErr, Autofocus: true},
 	}
 }
 
-// renderConfirm shows the confirmation form; alert is a problem of the
-// whole form, pwErr one of the password.
-func (h *Handler) renderConfirm(w http.ResponseWriter, r *http.Request, status int, email, token, alert, pwErr string) {
-	fields := confirmFields(email, pwErr)
-	h.render(w, r, status, "confirm", page{Title: "Confirm your account", CSRF: h.csrfToken(w, r), Email: email, Token: token,
-		Alert: alert, Errors: fieldErrors(fields), Fields: fields})
+// renderConfirm shows the confirmation form of the account u; alert is a
+// problem of the whole form, pwErr one of the password. It names the
+// address being confirmed, and the account by its userName.
+func (h *Handler) renderConfirm(w http.ResponseWriter, r *http.Request, status int, u resources.Resource, token, alert, pwErr string) {
+	format := h.userNameFormat(r)
+	fields := confirmFields(accountField(userName(u), format), pwErr)
+	h.render(w, r, status, "confirm", page{Title: "Confirm your account", CSRF: h.csrfToken(w, r), Account: userName(u),
+		Email: resources.MailAddress(u, format), Token: token, Alert: alert, Errors: fieldErrors(fields), Fields: fields})
 }
 
 // confirmForm shows the confirmation form of a usable link. It changes
@@ -183,7 +207,7 @@ func (h *Handler) confirmForm(w http.ResponseWriter, r *http.Request) {
 		h.confirmError(w, r, err)
 		return
 	}
-	h.renderConfirm(w, r, http.StatusOK, userName(u), token.Reveal(), "", "")
+	h.renderConfirm(w, r, http.StatusOK, u, token.Reveal(), "", "")
 }
 
 // confirm activates a self-registered account, consuming its token, if the
@@ -202,17 +226,17 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 		h.confirmError(w, r, err)
 		return
 	}
-	email := userName(u)
 	if !csrfOK {
-		h.renderConfirm(w, r, http.StatusForbidden, email, token.Reveal(), expiredForm, "")
+		h.renderConfirm(w, r, http.StatusForbidden, u, token.Reveal(), expiredForm, "")
 		return
 	}
 	password := r.PostFormValue("password")
 	if password == "" {
 		const msg = "Enter the password you chose when you registered."
-		h.renderConfirm(w, r, http.StatusBadRequest, email, token.Reveal(), "", msg)
+		h.renderConfirm(w, r, http.StatusBadRequest, u, token.Reveal(), "", msg)
 		return
 	}
+	shown := u
 	if !h.checkPassword(w, r, func() bool {
 		u, err = h.users.ConfirmRegistration(r.Context(), org, token, resources.Secret(password))
 		return errors.Is(err, resources.ErrRegistrationPassword)
@@ -222,7 +246,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, resources.ErrRegistrationPassword):
 		msg := resources.ErrRegistrationPassword.Detail
-		h.renderConfirm(w, r, http.StatusUnauthorized, email, token.Reveal(), "", msg)
+		h.renderConfirm(w, r, http.StatusUnauthorized, shown, token.Reveal(), "", msg)
 	case err != nil:
 		h.confirmError(w, r, err)
 	default:
@@ -242,7 +266,7 @@ func (h *Handler) confirmed(w http.ResponseWriter, r *http.Request) {
 	case doneConfirmed:
 		h.message(w, r, http.StatusOK, "Your account is ready", []string{
 			"Your email address is confirmed and your account is active.",
-			"Sign in to the applications of " + org + " with your email and the password you chose.",
+			"Sign in to the applications of " + org + " with your " + loginWord(h.userNameFormat(r)) + " and the password you chose.",
 		}, &link{Href: "login", Text: "Sign in"})
 	case doneConfirmed + doneDisabled:
 		h.message(w, r, http.StatusOK, "Your address is confirmed", []string{

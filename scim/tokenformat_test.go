@@ -16,9 +16,9 @@ import (
 
 	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/internal/logtest"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
-	"github.com/scimd/scimd/scim/logtest"
 )
 
 // createToken creates a token through the owners' API and returns the

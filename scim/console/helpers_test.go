@@ -18,12 +18,12 @@ import (
 
 	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/internal/logtest"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/scim/accounts"
 	"github.com/scimd/scimd/scim/console"
-	"github.com/scimd/scimd/scim/logtest"
 	"github.com/scimd/scimd/scim/notify"
 	"github.com/scimd/scimd/scim/notify/mailtest"
 )

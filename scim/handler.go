@@ -27,14 +27,15 @@ type Config struct {
 	// MaxBodyBytes limits request bodies ([DefaultMaxBodyBytes]).
 	MaxBodyBytes int64
 	// DefaultCount is the page size when a list request gives none; MaxCount is
-	// the largest page served (RFC 7644 §3.4.2.4).
+	// the largest page served (RFC 7644 §3.4.2.4). Defaults: [DefaultPageSize],
+	// [DefaultMaxCount].
 	DefaultCount, MaxCount int
 	// TokenCacheTTL is how long a verified token is trusted without asking the
 	// store again.
 	TokenCacheTTL time.Duration
 	// MaxBulkOperations and MaxBulkPayload bound one /Bulk request: its number
 	// of operations and its body size in bytes (RFC 7644 §3.7.4). Defaults:
-	// 1000 and 1 MiB.
+	// [DefaultMaxBulkOperations], [DefaultMaxBulkPayload].
 	MaxBulkOperations int
 	MaxBulkPayload    int64
 
@@ -81,8 +82,30 @@ type Handler struct {
 	public   *tokenLimiter
 }
 
-// DefaultMaxBodyBytes is the request body limit when [Config] gives none.
-const DefaultMaxBodyBytes = 1 << 20
+// Defaults of [Config]'s limits, where it gives none.
+const (
+	// DefaultMaxBodyBytes is the request body limit.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultPageSize is the page size of a list request that gives no
+	// count (RFC 7644 §3.4.2.4 leaves it to the service provider).
+	DefaultPageSize = 100
+	// DefaultMaxCount is the largest page, also /ServiceProviderConfig's
+	// filter.maxResults.
+	DefaultMaxCount = 1000
+	// DefaultMaxBulkOperations is a /Bulk request's maxOperations (RFC 7644
+	// §3.7.4). It equals [resources.MaxPatchOperations] by choice, not by
+	// rule: each bounds what one request asks, and a client that splits one
+	// kind of request at 1000 operations may split the other there too. They
+	// are two facts: this one is a setting, advertised in
+	// /ServiceProviderConfig, while the PATCH bound is fixed, and a PATCH
+	// inside /Bulk counts once here and its operations there.
+	DefaultMaxBulkOperations = 1000
+	// DefaultMaxBulkPayload is a /Bulk request's maxPayloadSize, in bytes:
+	// a /Bulk request may be as large as any other request by default. It
+	// is a setting of its own because a deployment that raises the one
+	// (large /Bulk batches) need not raise the other.
+	DefaultMaxBulkPayload = DefaultMaxBodyBytes
+)
 
 // NewHandler returns the SCIM API handler.
 func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, tokens resources.TokenStore, log *slog.Logger) *Handler {
@@ -90,16 +113,16 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if cfg.DefaultCount <= 0 {
-		cfg.DefaultCount = 100
+		cfg.DefaultCount = DefaultPageSize
 	}
 	if cfg.MaxCount <= 0 {
-		cfg.MaxCount = 1000
+		cfg.MaxCount = DefaultMaxCount
 	}
 	if cfg.MaxBulkOperations <= 0 {
-		cfg.MaxBulkOperations = 1000
+		cfg.MaxBulkOperations = DefaultMaxBulkOperations
 	}
 	if cfg.MaxBulkPayload <= 0 {
-		cfg.MaxBulkPayload = 1 << 20
+		cfg.MaxBulkPayload = DefaultMaxBulkPayload
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	h := &Handler{cfg: cfg, log: log, auth: newAuthenticator(tokens, cfg.TokenCacheTTL, log), users: users, groups: groups, mux: http.NewServeMux(),

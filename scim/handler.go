@@ -80,6 +80,9 @@ type Handler struct {
 	failures *failureLimiter
 	rates    *tokenLimiter
 	public   *tokenLimiter
+	// literals are the 405s of routes under a sibling's wildcard, by path
+	// (see route.underWildcard).
+	literals map[string]handlerFunc
 }
 
 // Defaults of [Config]'s limits, where it gives none.
@@ -127,7 +130,7 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	h := &Handler{cfg: cfg, log: log, auth: newAuthenticator(tokens, cfg.TokenCacheTTL, log), users: users, groups: groups, mux: http.NewServeMux(),
 		failures: newFailureLimiter(cfg.AuthFailureLimit, cfg.AuthFailureWindow), rates: newTokenLimiter(cfg.TokenRate, cfg.TokenBurst),
-		public: newPublicLimiter(cfg.PublicRate, cfg.PublicBurst)}
+		public: newPublicLimiter(cfg.PublicRate, cfg.PublicBurst), literals: map[string]handlerFunc{}}
 
 	h.endpoints = []endpoint{h.userEndpoint(), h.groupEndpoint()}
 	api := h.requireAuth
@@ -151,7 +154,8 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 	h.route(api, route{path: BasePath + "/Bulk", post: h.bulk, hint: ": send a BulkRequest with POST"})
 	h.route(api, route{path: BasePath + "/Users/{id}/resendInvitation", post: h.resendInvitation, hint: ": POST to send a new invitation or password reset"})
 	h.mux.Handle(BasePath+"/Me", h.serve(h.meWithoutOrg))
-	h.route(h.customer, route{path: "/t/{org}" + BasePath + "/Me", get: h.getMe, put: h.replaceMe, patch: h.patchMe, delete: h.deleteMe, post: h.postMe})
+	h.route(h.customer, route{path: "/t/{org}" + BasePath + "/Me", get: h.getMe, put: h.replaceMe, patch: h.patchMe,
+		refused: map[string]handlerFunc{http.MethodDelete: h.deleteMe, http.MethodPost: h.postMe}})
 	// Discovery endpoints are read-only and do not filter.
 	const readOnly = ": discovery endpoints are read-only"
 	h.route(api, route{path: BasePath + "/ServiceProviderConfig", get: withoutFilter(h.serviceProviderConfig), hint: readOnly})
@@ -173,24 +177,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 type route struct {
 	path                          string
 	get, post, put, patch, delete handlerFunc
+	// refused are methods the path does not allow but answers with a
+	// handler of its own, which says why (DELETE /Me: 403), instead of the
+	// 405; Allow does not name them.
+	refused map[string]handlerFunc
 	// place names the path in the detail of a 405 ("PUT is not allowed on
 	// <place><hint>"); the request's path when empty. hint says what to do
 	// instead.
 	place, hint string
 	// underWildcard marks a path that is also a value of a sibling's
 	// wildcard (/Users/.search of /Users/{id}): ServeMux refuses a pattern
-	// without a method for it, so its 405 is registered method by method.
+	// without a method for it, so its 405 is registered method by method,
+	// and the sibling's 405 hands it the other methods (PROPFIND).
 	underWildcard bool
 }
 
 // notAllowedMethods are the methods a 405 of an underWildcard route is
-// registered for; any other method reaches the sibling's 405.
-var notAllowedMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace}
+// registered for; any other method reaches the sibling's 405, which passes
+// it on (see Handler.literals).
+var notAllowedMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace}
 
 // route registers rt's handlers as method patterns ("GET /scim/v2/Users")
-// and, for every other method, a SCIM-shaped 405 naming the allowed methods
-// in Allow (RFC 9110 §15.5.6). Both run behind wrap (authentication), so a
-// client learns which methods a path allows only once authenticated.
+// and, for every other method, a SCIM-shaped 405 naming the methods the path
+// serves in Allow (RFC 9110 §15.5.6), HEAD with GET. Both run behind wrap
+// (authentication), so a client learns which methods a path allows only once
+// authenticated.
 func (h *Handler) route(wrap func(http.Handler) http.Handler, rt route) {
 	var allow []string
 	for _, m := range []struct {
@@ -200,19 +211,31 @@ func (h *Handler) route(wrap func(http.Handler) http.Handler, rt route) {
 		if m.f != nil {
 			h.mux.Handle(m.method+" "+rt.path, wrap(h.serve(m.f)))
 			allow = append(allow, m.method)
+			if m.method == http.MethodGet {
+				allow = append(allow, http.MethodHead)
+			}
 		}
 	}
-	notAllowed := wrap(h.serve(func(w http.ResponseWriter, r *http.Request) error {
+	for m, f := range rt.refused {
+		h.mux.Handle(m+" "+rt.path, wrap(h.serve(f)))
+	}
+	notAllowed := func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		return protocolError{status: http.StatusMethodNotAllowed, detail: r.Method + " is not allowed on " + cmp.Or(rt.place, r.URL.Path) + rt.hint}
-	}))
+	}
 	if !rt.underWildcard {
-		h.mux.Handle(rt.path, notAllowed)
+		h.mux.Handle(rt.path, wrap(h.serve(func(w http.ResponseWriter, r *http.Request) error {
+			if literal, ok := h.literals[r.URL.Path]; ok {
+				return literal(w, r)
+			}
+			return notAllowed(w, r)
+		})))
 		return
 	}
+	h.literals[rt.path] = notAllowed
 	for _, m := range notAllowedMethods {
-		if !slices.Contains(allow, m) {
-			h.mux.Handle(m+" "+rt.path, notAllowed)
+		if !slices.Contains(allow, m) && rt.refused[m] == nil {
+			h.mux.Handle(m+" "+rt.path, wrap(h.serve(notAllowed)))
 		}
 	}
 }

@@ -427,23 +427,59 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	return cfg, nil
 }
 
-// printSettings writes -h's list of settings, with cfg's values.
+// printSettings writes -h's list of settings, with cfg's values: a default
+// in README's words where README words it ("0 (off)", not "(0s)"), the help
+// as plain text.
 func printSettings(w io.Writer, cfg *Config) {
 	for _, s := range settings {
 		line := "  " + s.env
 		if s.flag != "" {
 			line = "  -" + s.flag + ", " + s.env
 		}
-		if v := s.value(cfg); v != "" && v != `""` {
+		if v := s.value(cfg); s.shown != "" && (v == "" || v == `""` || s.isDefault(cfg)) {
+			line += " " + plainText(s.shown)
+		} else if v != "" && v != `""` {
 			line += " (" + v + ")"
-		} else if s.shown != "" {
-			line += " " + strings.ReplaceAll(s.shown, "`", "")
 		}
 		if s.secret {
 			line += " (secret; environment only)"
 		}
-		fmt.Fprintf(w, "%s\n    \t%s\n", line, strings.ReplaceAll(s.help, "`", ""))
+		fmt.Fprintf(w, "%s\n    \t%s\n", line, plainText(s.help))
 	}
+}
+
+// isDefault reports whether cfg holds the setting's default. A default
+// computed from the environment (defaultFrom) never counts: its value says
+// more than README's words for it ("/tmp/scimd-outbox", not
+// "$TMPDIR/scimd-outbox").
+func (s setting) isDefault(cfg *Config) bool {
+	if s.defaultFrom != nil || s.secret {
+		return false
+	}
+	var d Config
+	if def := s.defaultText(nil); def != "" {
+		if err := s.set(&d, def); err != nil {
+			return false
+		}
+	}
+	return s.value(&d) == s.value(cfg)
+}
+
+// markdownLink is a link of README's help texts: [text](target).
+var markdownLink = regexp.MustCompile(`\[([^\]]+)\]\(([^)]+)\)`)
+
+// plainText renders a setting's markdown (help, shown) for a terminal: code
+// without its backticks, a link to a README section as "text in README.md",
+// another link as "text (address)".
+func plainText(md string) string {
+	md = markdownLink.ReplaceAllStringFunc(md, func(link string) string {
+		m := markdownLink.FindStringSubmatch(link)
+		if strings.HasPrefix(m[2], "#") {
+			return m[1] + " in README.md"
+		}
+		return m[1] + " (" + m[2] + ")"
+	})
+	return strings.ReplaceAll(md, "`", "")
 }
 
 // newValidator is validator/v10 with scimd's own tags: listenaddr (host:port

@@ -402,19 +402,7 @@ func (e endpoint) replaceResource(w http.ResponseWriter, r *http.Request) error 
 // customer's.
 func (e endpoint) replaceOne(w http.ResponseWriter, r *http.Request, org, id string,
 	replace func(ctx context.Context, org, id string, raw map[string]any, ifMatch int64) (resources.Resource, error)) error {
-	ifMatch, err := e.ifMatch(r, org, id)
-	if err != nil {
-		return err
-	}
-	raw, err := e.readObject(w, r)
-	if err != nil {
-		return err
-	}
-	res, err := replace(r.Context(), org, id, raw, ifMatch)
-	if err != nil {
-		return err
-	}
-	return e.respond(w, r, http.StatusOK, res)
+	return writeOne(e, w, r, org, id, e.readObject, replace)
 }
 
 func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) error {
@@ -426,26 +414,35 @@ func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) error {
 // with the customer's.
 func (e endpoint) patchOne(w http.ResponseWriter, r *http.Request, org, id string,
 	patch func(ctx context.Context, org, id string, ops []resources.PatchOp, ifMatch int64) (resources.Resource, error)) error {
+	return writeOne(e, w, r, org, id, e.readPatch, func(ctx context.Context, org, id string, ops []resources.PatchOp, ifMatch int64) (resources.Resource, error) {
+		// The store sees a PATCH as a replace; the audit trail says PATCH.
+		res, err := patch(resources.WithAction(ctx, resources.ActionPatch), org, id, ops, ifMatch)
+		if err != nil || !e.rt.HasMembers {
+			return res, err
+		}
+		// A group write returns neither its full member list nor, for a
+		// members-only change, its attributes: load what the response shows.
+		return e.get(ctx, org, res.ID, e.projection(r))
+	})
+}
+
+// writeOne answers a PUT or PATCH of resource id in org: the version
+// If-Match pins, the body as read reads it, then write, and the resource
+// written.
+func writeOne[B any](e endpoint, w http.ResponseWriter, r *http.Request, org, id string,
+	read func(http.ResponseWriter, *http.Request) (B, error),
+	write func(ctx context.Context, org, id string, body B, ifMatch int64) (resources.Resource, error)) error {
 	ifMatch, err := e.ifMatch(r, org, id)
 	if err != nil {
 		return err
 	}
-	ops, err := e.readPatch(w, r)
+	body, err := read(w, r)
 	if err != nil {
 		return err
 	}
-	// The store sees a PATCH as a replace; the audit trail says PATCH.
-	ctx := resources.WithAction(r.Context(), resources.ActionPatch)
-	res, err := patch(ctx, org, id, ops, ifMatch)
+	res, err := write(r.Context(), org, id, body, ifMatch)
 	if err != nil {
 		return err
-	}
-	if e.rt.HasMembers {
-		// A group write returns neither its full member list nor, for a
-		// members-only change, its attributes: load what the response shows.
-		if res, err = e.get(r.Context(), org, res.ID, e.projection(r)); err != nil {
-			return err
-		}
 	}
 	return e.respond(w, r, http.StatusOK, res)
 }

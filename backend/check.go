@@ -225,9 +225,12 @@ func (c *checker) run(ctx context.Context, script *redis.Script, key string, arg
 	return nil
 }
 
+// kinds are the store's kinds of resources, users first.
+func (s *Store) kinds() []*kind { return []*kind{&s.users, &s.groups} }
+
 // all checks everything of the organization but the global tokens hash.
 func (c *checker) all(ctx context.Context) error {
-	for _, k := range []*kind{&c.s.users, &c.s.groups} {
+	for _, k := range c.s.kinds() {
 		if err := c.resources(ctx, k); err != nil {
 			return err
 		}
@@ -235,12 +238,13 @@ func (c *checker) all(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, u := range []struct{ key, seg string }{
-		{c.p + "unique:user:userName", "user"}, {c.p + "unique:group:displayName", "group"}, {c.p + "admins", "admin"},
-	} {
-		if err := c.unique(ctx, u.key, u.seg); err != nil {
+	for _, k := range c.s.kinds() {
+		if err := c.unique(ctx, c.p+k.uniqueHash(), k.name); err != nil {
 			return err
 		}
+	}
+	if err := c.unique(ctx, c.p+"admins", "admin"); err != nil {
+		return err
 	}
 	if err := c.owners(ctx); err != nil {
 		return err
@@ -272,11 +276,10 @@ func (c *checker) resources(ctx context.Context, k *kind) error {
 			}
 			str := func(i int) string { s, _ := f[i].(string); return s }
 			c.document(k, str(0), str(1), str(2), str(3), str(4))
-			if k == &c.s.users {
-				c.stats.Users++
+			*k.counted(&c.stats)++
+			if !k.rt.HasMembers {
 				continue
 			}
-			c.stats.Groups++
 			if err := c.members(ctx, str(0)); err != nil {
 				return err
 			}
@@ -579,10 +582,10 @@ var keySegments = map[string]bool{
 func (c *checker) singleKeys() map[string]bool {
 	out := map[string]bool{
 		"seq": true, "settings": true, "tokens": true, "tokenused": true, "tokenhash": true, "tokenprev": true, "changes": true,
-		"admins": true, "owners": true, "all:user": true, "all:group": true, "leaving": true, "replacing": true,
-		"unique:user:userName": true, "unique:group:displayName": true,
+		"admins": true, "owners": true, "leaving": true, "replacing": true,
 	}
-	for _, k := range []*kind{&c.s.users, &c.s.groups} {
+	for _, k := range c.s.kinds() {
+		out["all:"+k.name], out[k.uniqueHash()] = true, true
 		for _, ix := range k.indexes {
 			out["ix:"+k.name+":"+ix.name] = true
 		}

@@ -24,7 +24,7 @@ import (
 // WaitForReplica, no acknowledged write is lost; the store checks clean.
 
 // failoverBudget is how long after Redis promoted a replica the store's
-// writes may still fail (issue 14: "within 2 s").
+// writes may still fail (the goal: writes succeed again within 2 s).
 const failoverBudget = 2 * time.Second
 
 // failoverRun is one failover under load, on s: kill stops the primary of

@@ -34,6 +34,8 @@ type kind struct {
 	groupRefs bool
 	// findByUnique: "<unique> eq" reads the uniqueness hash, not an index.
 	findByUnique bool
+	// counted is the count of these resources in a check's [CheckStats].
+	counted func(*CheckStats) *int
 }
 
 // userKind and groupKind state the indexed attributes once: the store keeps
@@ -43,7 +45,7 @@ func userKind() kind {
 	return newKind(kind{
 		name: "user", rt: schemas.Users(), display: userDisplay,
 		unique: "userName", taken: "%s %q is already taken", findByUnique: true,
-		refKey: "ugroups:", groupRefs: true,
+		refKey: "ugroups:", groupRefs: true, counted: func(st *CheckStats) *int { return &st.Users },
 	}, "userName", "externalId", "emails.value", "name.givenName", "name.familyName", "displayName", "active",
 		"meta.created", "meta.lastModified")
 }
@@ -52,7 +54,7 @@ func groupKind() kind {
 	return newKind(kind{
 		name: "group", rt: schemas.Groups(), display: groupDisplay,
 		unique: "displayName", taken: "%s %q is already taken by another group",
-		refKey: "members:",
+		refKey: "members:", counted: func(st *CheckStats) *int { return &st.Groups },
 	}, "displayName", "externalId", "meta.created", "meta.lastModified")
 }
 
@@ -61,6 +63,10 @@ func newKind(k kind, indexed ...string) kind {
 	k.paths = indexPaths(k.rt, k.indexes)
 	return k
 }
+
+// uniqueHash is the key, after the organization's prefix, of the hash that
+// keeps k.unique unique: value (see uniqueKey) -> id.
+func (k *kind) uniqueHash() string { return "unique:" + k.name + ":" + k.unique }
 
 // indexAttr is an attribute with a lexicographic filter index: a sorted set
 // "ix:<kind>:<name>" of members value NUL id, all scored 0.

@@ -7,10 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/internal/logtest"
 )
 
 func TestRedisLoggerWritesJSONWithoutCredentials(t *testing.T) {
@@ -45,7 +46,7 @@ func TestRedisLoggerWritesJSONWithoutCredentials(t *testing.T) {
 // TestRedisLoggerImplementsGoRedis: go-redis accepts the adapter, and its
 // failed dials go through it.
 func TestRedisLoggerImplementsGoRedis(t *testing.T) {
-	var buf lockedBuffer
+	var buf logtest.Buffer
 	redis.SetLogger(redisLogger{slog.New(slog.NewJSONHandler(&buf, nil))})
 	// Process-wide: put back a logger that writes where go-redis's does.
 	t.Cleanup(func() { SetLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil))) })
@@ -57,22 +58,4 @@ func TestRedisLoggerImplementsGoRedis(t *testing.T) {
 	if !strings.Contains(buf.String(), `"msg":"redis client"`) || !strings.Contains(buf.String(), "failed to dial") {
 		t.Errorf("a failed dial logged %q, want a JSON line", buf.String())
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that go-redis's goroutines may write to.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -84,7 +84,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return s.scan(ctx, p, k, q.Filter, w, ld.refs)
 	}
 	if n.isUnique && n.exact {
-		return s.findByUserName(ctx, p, n.unique, w, ld)
+		return s.findByUserName(ctx, p, k, n.unique, w, ld)
 	}
 	if n.exact && w.count == 0 && !n.isUnique && n.left == nil && !n.ix.multi {
 		total, err := s.client.ZLexCount(ctx, p+"ix:"+k.name+":"+n.ix.name, n.min, n.max).Result()
@@ -154,8 +154,8 @@ func (s *Store) listAll(ctx context.Context, p string, k *kind, w window, ld loa
 
 // findByUserName answers "userName eq" with one script round trip. The user's
 // groups are always loaded; ld says whether to decode the document.
-func (s *Store) findByUserName(ctx context.Context, p, lower string, w window, ld load) (resources.Page, error) {
-	res, err := s.findUserName.Run(ctx, s.client, []string{p + "unique:user:userName"}, p, lower).Slice()
+func (s *Store) findByUserName(ctx context.Context, p string, k *kind, lower string, w window, ld load) (resources.Page, error) {
+	res, err := s.findUserName.Run(ctx, s.client, []string{p + k.uniqueHash()}, p, lower).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return resources.Page{}, fmt.Errorf("redis: %w", err)
 	}
@@ -305,7 +305,7 @@ func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, error) {
 	switch {
 	case n.isUnique:
-		id, err := s.client.HGet(ctx, p+"unique:user:userName", n.unique).Result()
+		id, err := s.client.HGet(ctx, p+k.uniqueHash(), n.unique).Result()
 		if errors.Is(err, redis.Nil) {
 			return nil, nil
 		}

@@ -278,7 +278,7 @@ const clusterReloadEvery = 100 * time.Millisecond
 // reloads it every 60 s and on MOVED: after a primary died, it dialled the
 // dead address (refused: no MOVED) until then, so writes to the primary's
 // slots failed for up to a minute after Redis had promoted its replica in
-// seconds (issue 14).
+// seconds (cmd/scimd's failover tests measure it).
 type clusterReloadHook struct {
 	client *redis.ClusterClient
 	last   atomic.Int64 // when a reload was last asked for, in Unix nanoseconds

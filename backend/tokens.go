@@ -12,7 +12,8 @@ import (
 	"github.com/scimd/scimd/resources"
 )
 
-// Where tokens live (issue 14 §2: no global key on the request path).
+// Where tokens live: no global key on the request path, so that one Cluster
+// slot being unavailable refuses only its own organization's requests.
 //
 // A token of the current format ([resources.NewTokenSecret]) names its
 // organization, and its record (hash -> JSON) is one of the organization's

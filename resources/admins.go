@@ -154,18 +154,9 @@ type Admins struct {
 
 // NewAdmins returns the administrators' service.
 func NewAdmins(cfg AdminsConfig) *Admins {
-	if cfg.InviteTTL <= 0 {
-		cfg.InviteTTL = DefaultInviteTTL
-	}
-	if cfg.SessionIdle <= 0 {
-		cfg.SessionIdle = DefaultSessionIdle
-	}
-	if cfg.SessionMaxAge <= 0 {
-		cfg.SessionMaxAge = DefaultSessionMaxAge
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
+	invitationDefaults(&cfg.InviteTTL, &cfg.Log)
+	cfg.SessionIdle = orDefault(cfg.SessionIdle, DefaultSessionIdle)
+	cfg.SessionMaxAge = orDefault(cfg.SessionMaxAge, DefaultSessionMaxAge)
 	return &Admins{cfg: cfg}
 }
 

@@ -28,9 +28,10 @@ const (
 )
 
 // Change is one entry of an organization's change log (the audit trail): who
-// did what to which resource, when. It holds no personal data and no secrets
-// (DESIGN.md "Storage"): ids, not userNames or emails, so that the log can be
-// kept, shipped and read without becoming a copy of the customer data.
+// did what to which resource, when. It holds no personal data and no secrets:
+// ids, not userNames or emails, so that the log can be kept, shipped and read
+// (it is also the feed for future webhooks) without becoming a copy of the
+// customer data.
 type Change struct {
 	// Seq is the entry's id in the log (a Redis stream id), increasing.
 	Seq string

@@ -311,26 +311,6 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// present reports whether v is a value in the sense of RFC 7644 §3.4.2.2 "pr":
-// not null, not an empty string, array or object.
-func present(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case string:
-		return x != ""
-	case []any:
-		return len(x) > 0
-	case []string:
-		return len(x) > 0
-	case []map[string]any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
-}
-
 // attrContainer returns the map holding a's top-level attribute in doc: doc
 // itself for core attributes, the extension's object otherwise (nil if absent).
 func attrContainer(doc map[string]any, a schemas.Attribute) map[string]any {
@@ -351,30 +331,6 @@ func attrValues(attr schema.CoreAttribute, v any) []any {
 		return []any{v}
 	}
 	return elements(v)
-}
-
-// elements returns the elements of an array held in a document, whatever its
-// Go type; a non-array is one element.
-func elements(v any) []any {
-	switch x := v.(type) {
-	case nil:
-		return nil
-	case []any:
-		return x
-	case []map[string]any:
-		out := make([]any, len(x))
-		for i, m := range x {
-			out[i] = m
-		}
-		return out
-	case []string:
-		out := make([]any, len(x))
-		for i, s := range x {
-			out[i] = s
-		}
-		return out
-	}
-	return []any{v}
 }
 
 // parseFilter does the work of ParseFilter; its errors are plain details.

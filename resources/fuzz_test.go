@@ -115,7 +115,7 @@ func FuzzApplyPatch(f *testing.F) {
 			}
 		}
 		for _, op := range memberOps {
-			d, err := MemberChange(op, func() ([]string, error) { return []string{"u1", "u2"}, nil })
+			d, err := MemberChange(schemas.Groups(), op, func() ([]string, error) { return []string{"u1", "u2"}, nil })
 			if err != nil {
 				if ErrorCode(err) == 0 {
 					t.Fatalf("MemberChange error %v is not a resources.Error", err)
@@ -228,7 +228,7 @@ func FuzzPatchOp(f *testing.F) {
 			checkPatched(t, schemas.Groups(), out)
 		}
 		for _, op := range memberOps {
-			if _, err := MemberChange(op, func() ([]string, error) { return []string{"u1"}, nil }); err != nil && ErrorCode(err) == 0 {
+			if _, err := MemberChange(schemas.Groups(), op, func() ([]string, error) { return []string{"u1"}, nil }); err != nil && ErrorCode(err) == 0 {
 				t.Fatalf("MemberChange error %v is not a resources.Error", err)
 			}
 		}

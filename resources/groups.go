@@ -129,7 +129,7 @@ func (g *Groups) memberDelta(ctx context.Context, org, id string, ops []PatchOp)
 		if err := ctx.Err(); err != nil {
 			return MemberDelta{}, err
 		}
-		change, err := MemberChange(op, current)
+		change, err := MemberChange(g.rt, op, current)
 		if err != nil {
 			return MemberDelta{}, err
 		}
@@ -194,7 +194,7 @@ func (g *Groups) normalize(raw map[string]any) (map[string]any, []string, error)
 	if v, ok := b.attrs["members"]; ok {
 		// Members are kept by the store, not in the document.
 		delete(b.attrs, "members")
-		if members, err = memberIDs(v); err != nil {
+		if members, err = memberIDs(g.rt, v); err != nil {
 			return nil, nil, err
 		}
 	}

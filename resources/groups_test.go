@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/scimd/scimd/schemas"
 )
 
 // countingGroups is a GroupStore holding one group; it counts the reads of
@@ -66,7 +68,7 @@ func BenchmarkMemberChange(b *testing.B) {
 		op := PatchOp{Op: "add", Path: "members", Value: value, HasValue: true}
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := MemberChange(op, nil); err != nil {
+				if _, err := MemberChange(schemas.Groups(), op, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -24,7 +24,8 @@ import (
 // appear in the email and the customer's browser only, never in a log, an
 // error or a response.
 
-// Defaults of [Onboarding].
+// Defaults of [Onboarding]; DefaultInviteTTL is [AdminsConfig]'s too: an
+// invitation works as long whoever it invites.
 const (
 	DefaultInviteTTL = 72 * time.Hour
 	DefaultTicketTTL = 10 * time.Minute
@@ -103,20 +104,29 @@ type Onboarding struct {
 // WithOnboarding makes u send invitations and issue password-change tickets
 // as o says, and returns u. Call it before u serves requests.
 func (u *Users) WithOnboarding(o Onboarding) *Users {
-	if o.InviteTTL <= 0 {
-		o.InviteTTL = DefaultInviteTTL
-	}
-	if o.TicketTTL <= 0 {
-		o.TicketTTL = DefaultTicketTTL
-	}
-	if o.ConfirmTTL <= 0 {
-		o.ConfirmTTL = DefaultConfirmTTL
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
+	invitationDefaults(&o.InviteTTL, &o.Log)
+	o.TicketTTL = orDefault(o.TicketTTL, DefaultTicketTTL)
+	o.ConfirmTTL = orDefault(o.ConfirmTTL, DefaultConfirmTTL)
 	u.onboarding = &o
 	return u
+}
+
+// invitationDefaults fills what a service that mails invitations
+// (customers' onboarding, [Admins]) leaves unset: the invitation lifetime,
+// [DefaultInviteTTL], and a logger, one that discards.
+func invitationDefaults(ttl *time.Duration, log **slog.Logger) {
+	*ttl = orDefault(*ttl, DefaultInviteTTL)
+	if *log == nil {
+		*log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// orDefault returns the lifetime d, or def when d is unset (zero or less).
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 // newSecret returns a random single-use secret: 32 bytes, base64url.

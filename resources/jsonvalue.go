@@ -60,6 +60,8 @@ func pruneValue(v *any) bool {
 	return false
 }
 
+// sortedKeys returns the keys of m, sorted, so that work over a document's
+// members is done, and its errors are reported, in one order.
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -84,4 +86,78 @@ func subAttrs(attrs map[string]any, key string, create bool) map[string]any {
 		attrs[key] = m
 	}
 	return m
+}
+
+// present reports whether v is a value in the sense of RFC 7644 §3.4.2.2 "pr":
+// not null, not an empty string, array or object.
+func present(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case string:
+		return x != ""
+	case []any:
+		return len(x) > 0
+	case []string:
+		return len(x) > 0
+	case []map[string]any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}
+
+// elements returns the elements of an array held in a document, whatever its
+// Go type; a non-array is one element.
+func elements(v any) []any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return x
+	case []map[string]any:
+		out := make([]any, len(x))
+		for i, m := range x {
+			out[i] = m
+		}
+		return out
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	}
+	return []any{v}
+}
+
+// empty reports whether v is null, an empty array or an empty object, which
+// a body leaves unassigned (RFC 7644 §3.5.2); unlike [present], an empty
+// string is a value here.
+func empty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
+}
+
+// unionKeys returns the keys of a and b, sorted.
+func unionKeys(a, b map[string]any) []string {
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }

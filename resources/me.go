@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 
@@ -283,19 +282,4 @@ func (u *Users) protectedChange(before, after map[string]any) (string, bool) {
 func (u *Users) immutable(path string) bool {
 	a, ok := u.rt.Lookup(path)
 	return ok && schemas.MutabilityOf(a.Attr) == schemas.Immutable
-}
-
-// unionKeys returns the keys of a and b, sorted.
-func unionKeys(a, b map[string]any) []string {
-	keys := make([]string, 0, len(a)+len(b))
-	for k := range a {
-		keys = append(keys, k)
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -63,8 +63,8 @@ func SplitMemberOps(rt schemas.ResourceType, ops []PatchOp) (memberOps []PatchOp
 	return memberOps, rest, nil
 }
 
-// MemberChange translates one member operation (see [SplitMemberOps]) into a
-// [MemberDelta]:
+// MemberChange translates one member operation of resource type rt (see
+// [SplitMemberOps]) into a [MemberDelta]:
 //
 //   - add "members" with a list of {"value": id} (or bare ids): Add;
 //   - remove "members" with a list: Remove those (Entra ID's legacy form);
@@ -77,8 +77,7 @@ func SplitMemberOps(rt schemas.ResourceType, ops []PatchOp) (memberOps []PatchOp
 // member ids, which current returns; it is only called then and may be nil
 // otherwise. Filters on other sub-attributes are [InvalidPath]: members only
 // carry ids. An id that is not a non-empty string is [InvalidValue].
-func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, err error) {
-	rt := schemas.Groups()
+func MemberChange(rt schemas.ResourceType, op PatchOp, current func() ([]string, error)) (d MemberDelta, err error) {
 	t, err := parsePatchPath(rt, op.Path)
 	if err != nil {
 		return d, err
@@ -94,27 +93,27 @@ func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, 
 		if t.filter != nil {
 			return d, Errorf(InvalidPath, "path %q: add members with path \"members\" and no filter", op.Path)
 		}
-		d.Add, err = memberIDs(op.Value)
+		d.Add, err = memberIDs(rt, op.Value)
 	case "remove":
 		if t.filter == nil {
 			if op.Value == nil {
 				d.RemoveAll = true
 				return d, nil
 			}
-			d.Remove, err = memberIDs(op.Value)
+			d.Remove, err = memberIDs(rt, op.Value)
 			return d, err
 		}
 		d.Remove, err = filteredMembers(op.Path, t, current)
 	case "replace":
 		if t.filter == nil {
 			d.RemoveAll = true
-			d.Add, err = memberIDs(op.Value)
+			d.Add, err = memberIDs(rt, op.Value)
 			return d, err
 		}
 		if d.Remove, err = filteredMembers(op.Path, t, current); err != nil {
 			return MemberDelta{}, err
 		}
-		if d.Add, err = memberIDs(op.Value); err != nil {
+		if d.Add, err = memberIDs(rt, op.Value); err != nil {
 			return MemberDelta{}, err
 		}
 		added := make(map[string]bool, len(d.Add))
@@ -138,14 +137,14 @@ func MemberChange(op PatchOp, current func() ([]string, error)) (d MemberDelta, 
 // {"value": id, ...} objects or bare id strings, without duplicates. Members
 // are users: a member of another type is [InvalidValue] (nested groups are
 // not supported), and so is an unknown sub-attribute (see [memberID]).
-func memberIDs(v any) ([]string, error) {
+func memberIDs(rt schemas.ResourceType, v any) ([]string, error) {
 	var ids []string
 	seen := map[string]bool{} // a members list may hold tens of thousands
 	for _, e := range elements(v) {
 		id, ok := e.(string)
 		if m, isMap := e.(map[string]any); isMap {
 			var err error
-			if id, ok, err = memberID(m); err != nil {
+			if id, ok, err = memberID(rt, m); err != nil {
 				return nil, err
 			}
 		}
@@ -175,7 +174,7 @@ func memberIDs(v any) ([]string, error) {
 // "value" names. "display" may be any string, unchecked: checking it would
 // mean reading every member's user, and it is never stored (a member's
 // display is always its user's).
-func memberID(m map[string]any) (id string, ok bool, err error) {
+func memberID(rt schemas.ResourceType, m map[string]any) (id string, ok bool, err error) {
 	x, _, err := member(m, "value", "members")
 	if err != nil {
 		return "", false, err
@@ -183,7 +182,7 @@ func memberID(m map[string]any) (id string, ok bool, err error) {
 	if id, ok = x.(string); !ok || strings.TrimSpace(id) == "" {
 		return "", false, nil
 	}
-	members, _ := schemas.Groups().Lookup("members")
+	members, _ := rt.Lookup("members")
 	seen := make(map[string]string, len(m))
 	for _, k := range sortedKeys(m) {
 		sub, known := schemas.Find(members.Attr.SubAttributes(), k)

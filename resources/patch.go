@@ -32,7 +32,9 @@ type PatchOp struct {
 // MaxPatchOperations bounds the operations of one PATCH request on every
 // endpoint (/Users, /Groups, /Me, PATCH inside /Bulk). Identity providers
 // send a few, one per changed attribute, members listed in the values
-// (testdata/replay); 1000 matches /Bulk's maxOperations. Over it is
+// (testdata/replay); 1000 is /Bulk's default maxOperations too, by choice
+// (see scim.DefaultMaxBulkOperations), not one rule: a PATCH inside /Bulk
+// counts once there, and its operations here. Over it is
 // [TooLarge], 413: no scimType of RFC 7644 §3.12 fits, and 413 is what RFC
 // 7644 §3.7.4 gives a /Bulk request over maxOperations (RFC 9110 §15.5.14).
 const MaxPatchOperations = 1000

@@ -805,7 +805,7 @@ func TestMemberChange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			op := patchOps(t, "["+tt.op+"]")[0]
-			got, err := MemberChange(op, current)
+			got, err := MemberChange(schemas.Groups(), op, current)
 			if err != nil {
 				t.Fatalf("MemberChange(%s): %v", tt.op, err)
 			}
@@ -845,18 +845,18 @@ func TestMemberChangeErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			op := patchOps(t, "["+tt.op+"]")[0]
-			_, err := MemberChange(op, tt.current)
+			_, err := MemberChange(schemas.Groups(), op, tt.current)
 			checkErr(t, err, tt.code, tt.detail)
 		})
 	}
 	op := patchOps(t, `[{"op":"remove","path":"members[value sw \"a\"]"}]`)[0]
-	if _, err := MemberChange(op, failing); err == nil || !strings.Contains(err.Error(), "store down") || ErrorCode(err) != 0 {
+	if _, err := MemberChange(schemas.Groups(), op, failing); err == nil || !strings.Contains(err.Error(), "store down") || ErrorCode(err) != 0 {
 		t.Errorf("MemberChange with a failing store = %v, want the store's error wrapped", err)
 	}
 	// No current-members lookup for value eq filters: it must stay O(1).
 	op = patchOps(t, `[{"op":"remove","path":"members[value eq \"u1\"]"}]`)[0]
 	called := false
-	if _, err := MemberChange(op, func() ([]string, error) { called = true; return nil, nil }); err != nil || called {
+	if _, err := MemberChange(schemas.Groups(), op, func() ([]string, error) { called = true; return nil, nil }); err != nil || called {
 		t.Errorf("MemberChange(value eq) = %v, called current = %v; want no error, no call", err, called)
 	}
 }

@@ -10,13 +10,13 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
-// Self-registration (DESIGN.md "Onboarding flows"), off unless the
-// organization enables it ([OrgSettings.SelfRegistration]): a customer fills
-// in a public form; scimd creates their account in accountState
-// "pendingConfirmation", with the password they chose already stored (hashed)
-// but unusable, and emails a single-use link to the address. The link's page
-// asks for that password ([Users.ConfirmRegistration]): only someone who holds
-// both the address's mail and the password chosen at registration makes the
+// Self-registration, off unless the organization enables it
+// ([OrgSettings.SelfRegistration]: an open form lets anyone create accounts,
+// so each organization chooses it): a customer fills in a public form; scimd
+// creates their account in accountState "pendingConfirmation", with the
+// password they chose already stored (hashed) but unusable, and emails a
+// single-use link to the address. The link's page asks for that password
+// ([Users.ConfirmRegistration]): only someone who holds both the address's mail and the password chosen at registration makes the
 // account active. A link alone never activates a password that the owner of
 // the address did not choose (someone else may have registered their address).
 //

@@ -46,7 +46,7 @@ type Token struct {
 	// never); kept apart from the token, not in its JSON.
 	LastUsed time.Time `json:"-"`
 
-	// Expiry, format and rotation (issue 13 §4, issue 14 §2).
+	// Expiry, format and rotation.
 
 	// Expires is when the token stops working (zero: never). An expired
 	// token is refused like an unknown one.
@@ -120,7 +120,7 @@ func (Secret) MarshalText() ([]byte, error) { return []byte("REDACTED"), nil }
 // Reveal returns the secret text, for the few places that must use it.
 func (s Secret) Reveal() string { return string(s) }
 
-// The format of token secrets (issue 14 §2), after GitHub's
+// The format of token secrets, after GitHub's
 // (github.blog 2021-04-05, "Behind GitHub's new authentication token
 // formats"): a prefix that secret scanners can match, the organization the
 // token belongs to, 40 random base62 characters (238 bits) and a CRC-32 of

@@ -218,18 +218,6 @@ func checkPrimary(a schemas.Attribute, v any) error {
 	return nil
 }
 
-func empty(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case []any:
-		return len(x) == 0
-	case map[string]any:
-		return len(x) == 0
-	}
-	return false
-}
-
 // stringAttr returns a top-level string attribute of attrs.
 func stringAttr(attrs map[string]any, name string) string {
 	s, _ := attrs[name].(string)

@@ -50,7 +50,7 @@ func newAuthenticator(tokens resources.TokenStore, ttl time.Duration, log *slog.
 // A secret in the current format names its organization
 // ([resources.Secret.Org]): it is looked up among that organization's keys
 // only, so that one organization's slot (or a global key) being unavailable
-// on Redis Cluster refuses no other organization (issue 14 §2); one whose
+// on Redis Cluster refuses no other organization; one whose
 // checksum is wrong is refused without a lookup. A secret of another format
 // (older tokens, a configured bootstrap token) is looked up in the global
 // hash. An expired token is refused like an unknown one; the log says it

@@ -436,8 +436,9 @@ func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 }
 
 // cycleUndoTimeout bounds the undoing of a failed cycle. The undo runs on a
-// context of its own (STYLE.md "Context first"): it must finish when the
-// client has left, which is one of the reasons it runs.
+// context of its own, not the request's: it must finish when the client has
+// left, which is one of the reasons it runs, and a context of its own needs
+// a deadline of its own so that it cannot hang.
 const cycleUndoTimeout = 30 * time.Second
 
 // runCycle runs the POSTs of a cycle of bulkId references (RFC 7644

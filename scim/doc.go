@@ -14,8 +14,21 @@
 // place: classify maps a domain error ([resources.Error], through the
 // errorKinds table) or a protocol one (405, 429, 501) to its status,
 // scimType, detail and Retry-After, and anything else to a logged 500.
-// /Me (me.go) authenticates the customer in a middleware and then shares
-// the PUT and PATCH handling of /Users/{id}.
+// A path's Allow names the methods it serves (HEAD with GET); a method
+// answered by a refusal of its own (DELETE /Me: 403) is not among them. /Me
+// (me.go) authenticates the customer in a middleware and then shares the PUT
+// and PATCH handling of /Users/{id} (writeOne: If-Match, body, write,
+// answer). Defaults of the limits of [Config] are named constants
+// ([DefaultPageSize], [DefaultMaxBulkOperations], ...).
+//
+// # Below it
+//
+// scim/accounts serves the customer pages and scim/console the
+// administrators'; scim/notify turns the domain's notices into mail and owns
+// the pages' link paths and the mail templates, scim/notify/mail composes
+// and delivers the message. scim/webtest (the pages' shared test support)
+// and scim/notify/mailtest are imported by tests only; so is
+// internal/logtest, a log buffer any package's tests may read.
 //
 // github.com/elimity-com/scim's schema package supplies the schema
 // definitions (via package schemas) that the discovery endpoints serve;

@@ -27,14 +27,15 @@ type Config struct {
 	// MaxBodyBytes limits request bodies ([DefaultMaxBodyBytes]).
 	MaxBodyBytes int64
 	// DefaultCount is the page size when a list request gives none; MaxCount is
-	// the largest page served (RFC 7644 §3.4.2.4).
+	// the largest page served (RFC 7644 §3.4.2.4). Defaults: [DefaultPageSize],
+	// [DefaultMaxCount].
 	DefaultCount, MaxCount int
 	// TokenCacheTTL is how long a verified token is trusted without asking the
 	// store again.
 	TokenCacheTTL time.Duration
 	// MaxBulkOperations and MaxBulkPayload bound one /Bulk request: its number
 	// of operations and its body size in bytes (RFC 7644 §3.7.4). Defaults:
-	// 1000 and 1 MiB.
+	// [DefaultMaxBulkOperations], [DefaultMaxBulkPayload].
 	MaxBulkOperations int
 	MaxBulkPayload    int64
 
@@ -79,10 +80,35 @@ type Handler struct {
 	failures *failureLimiter
 	rates    *tokenLimiter
 	public   *tokenLimiter
+	// literals are the 405s of routes under a sibling's wildcard, by path
+	// (see route.underWildcard).
+	literals map[string]handlerFunc
 }
 
-// DefaultMaxBodyBytes is the request body limit when [Config] gives none.
-const DefaultMaxBodyBytes = 1 << 20
+// Defaults of [Config]'s limits, where it gives none.
+const (
+	// DefaultMaxBodyBytes is the request body limit.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultPageSize is the page size of a list request that gives no
+	// count (RFC 7644 §3.4.2.4 leaves it to the service provider).
+	DefaultPageSize = 100
+	// DefaultMaxCount is the largest page, also /ServiceProviderConfig's
+	// filter.maxResults.
+	DefaultMaxCount = 1000
+	// DefaultMaxBulkOperations is a /Bulk request's maxOperations (RFC 7644
+	// §3.7.4). It equals [resources.MaxPatchOperations] by choice, not by
+	// rule: each bounds what one request asks, and a client that splits one
+	// kind of request at 1000 operations may split the other there too. They
+	// are two facts: this one is a setting, advertised in
+	// /ServiceProviderConfig, while the PATCH bound is fixed, and a PATCH
+	// inside /Bulk counts once here and its operations there.
+	DefaultMaxBulkOperations = 1000
+	// DefaultMaxBulkPayload is a /Bulk request's maxPayloadSize, in bytes:
+	// a /Bulk request may be as large as any other request by default. It
+	// is a setting of its own because a deployment that raises the one
+	// (large /Bulk batches) need not raise the other.
+	DefaultMaxBulkPayload = DefaultMaxBodyBytes
+)
 
 // NewHandler returns the SCIM API handler.
 func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, tokens resources.TokenStore, log *slog.Logger) *Handler {
@@ -90,21 +116,21 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if cfg.DefaultCount <= 0 {
-		cfg.DefaultCount = 100
+		cfg.DefaultCount = DefaultPageSize
 	}
 	if cfg.MaxCount <= 0 {
-		cfg.MaxCount = 1000
+		cfg.MaxCount = DefaultMaxCount
 	}
 	if cfg.MaxBulkOperations <= 0 {
-		cfg.MaxBulkOperations = 1000
+		cfg.MaxBulkOperations = DefaultMaxBulkOperations
 	}
 	if cfg.MaxBulkPayload <= 0 {
-		cfg.MaxBulkPayload = 1 << 20
+		cfg.MaxBulkPayload = DefaultMaxBulkPayload
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	h := &Handler{cfg: cfg, log: log, auth: newAuthenticator(tokens, cfg.TokenCacheTTL, log), users: users, groups: groups, mux: http.NewServeMux(),
 		failures: newFailureLimiter(cfg.AuthFailureLimit, cfg.AuthFailureWindow), rates: newTokenLimiter(cfg.TokenRate, cfg.TokenBurst),
-		public: newPublicLimiter(cfg.PublicRate, cfg.PublicBurst)}
+		public: newPublicLimiter(cfg.PublicRate, cfg.PublicBurst), literals: map[string]handlerFunc{}}
 
 	h.endpoints = []endpoint{h.userEndpoint(), h.groupEndpoint()}
 	api := h.requireAuth
@@ -129,7 +155,8 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 	h.route(api, route{path: BasePath + "/Bulk", post: h.bulk, hint: ": send a BulkRequest with POST"})
 	h.route(api, route{path: BasePath + "/Users/{id}/resendInvitation", post: h.resendInvitation, hint: ": POST to send a new invitation or password reset"})
 	h.mux.Handle(BasePath+"/Me", h.serve(h.meWithoutOrg))
-	h.route(h.customer, route{path: "/t/{org}" + BasePath + "/Me", get: h.getMe, put: h.replaceMe, patch: h.patchMe, delete: h.deleteMe, post: h.postMe})
+	h.route(h.customer, route{path: "/t/{org}" + BasePath + "/Me", get: h.getMe, put: h.replaceMe, patch: h.patchMe,
+		refused: map[string]handlerFunc{http.MethodDelete: h.deleteMe, http.MethodPost: h.postMe}})
 	// Discovery endpoints are read-only and do not filter.
 	const readOnly = ": discovery endpoints are read-only"
 	h.route(api, route{path: BasePath + "/ServiceProviderConfig", get: withoutFilter(h.serviceProviderConfig), hint: readOnly})
@@ -151,24 +178,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 type route struct {
 	path                          string
 	get, post, put, patch, delete handlerFunc
+	// refused are methods the path does not allow but answers with a
+	// handler of its own, which says why (DELETE /Me: 403), instead of the
+	// 405; Allow does not name them.
+	refused map[string]handlerFunc
 	// place names the path in the detail of a 405 ("PUT is not allowed on
 	// <place><hint>"); the request's path when empty. hint says what to do
 	// instead.
 	place, hint string
 	// underWildcard marks a path that is also a value of a sibling's
 	// wildcard (/Users/.search of /Users/{id}): ServeMux refuses a pattern
-	// without a method for it, so its 405 is registered method by method.
+	// without a method for it, so its 405 is registered method by method,
+	// and the sibling's 405 hands it the other methods (PROPFIND).
 	underWildcard bool
 }
 
 // notAllowedMethods are the methods a 405 of an underWildcard route is
-// registered for; any other method reaches the sibling's 405.
-var notAllowedMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace}
+// registered for; any other method reaches the sibling's 405, which passes
+// it on (see Handler.literals).
+var notAllowedMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace}
 
 // route registers rt's handlers as method patterns ("GET /scim/v2/Users")
-// and, for every other method, a SCIM-shaped 405 naming the allowed methods
-// in Allow (RFC 9110 §15.5.6). Both run behind wrap (authentication), so a
-// client learns which methods a path allows only once authenticated.
+// and, for every other method, a SCIM-shaped 405 naming the methods the path
+// serves in Allow (RFC 9110 §15.5.6), HEAD with GET. Both run behind wrap
+// (authentication), so a client learns which methods a path allows only once
+// authenticated.
 func (h *Handler) route(wrap func(http.Handler) http.Handler, rt route) {
 	var allow []string
 	for _, m := range []struct {
@@ -178,19 +212,31 @@ func (h *Handler) route(wrap func(http.Handler) http.Handler, rt route) {
 		if m.f != nil {
 			h.mux.Handle(m.method+" "+rt.path, wrap(h.serve(m.f)))
 			allow = append(allow, m.method)
+			if m.method == http.MethodGet {
+				allow = append(allow, http.MethodHead)
+			}
 		}
 	}
-	notAllowed := wrap(h.serve(func(w http.ResponseWriter, r *http.Request) error {
+	for m, f := range rt.refused {
+		h.mux.Handle(m+" "+rt.path, wrap(h.serve(f)))
+	}
+	notAllowed := func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		return protocolError{status: http.StatusMethodNotAllowed, detail: r.Method + " is not allowed on " + cmp.Or(rt.place, r.URL.Path) + rt.hint}
-	}))
+	}
 	if !rt.underWildcard {
-		h.mux.Handle(rt.path, notAllowed)
+		h.mux.Handle(rt.path, wrap(h.serve(func(w http.ResponseWriter, r *http.Request) error {
+			if literal, ok := h.literals[r.URL.Path]; ok {
+				return literal(w, r)
+			}
+			return notAllowed(w, r)
+		})))
 		return
 	}
+	h.literals[rt.path] = notAllowed
 	for _, m := range notAllowedMethods {
-		if !slices.Contains(allow, m) {
-			h.mux.Handle(m+" "+rt.path, notAllowed)
+		if !slices.Contains(allow, m) && rt.refused[m] == nil {
+			h.mux.Handle(m+" "+rt.path, wrap(h.serve(notAllowed)))
 		}
 	}
 }
@@ -368,19 +414,7 @@ func (e endpoint) replaceResource(w http.ResponseWriter, r *http.Request) error 
 // customer's.
 func (e endpoint) replaceOne(w http.ResponseWriter, r *http.Request, org, id string,
 	replace func(ctx context.Context, org, id string, raw map[string]any, ifMatch int64) (resources.Resource, error)) error {
-	ifMatch, err := e.ifMatch(r, org, id)
-	if err != nil {
-		return err
-	}
-	raw, err := e.readObject(w, r)
-	if err != nil {
-		return err
-	}
-	res, err := replace(r.Context(), org, id, raw, ifMatch)
-	if err != nil {
-		return err
-	}
-	return e.respond(w, r, http.StatusOK, res)
+	return writeOne(e, w, r, org, id, e.readObject, replace)
 }
 
 func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) error {
@@ -392,26 +426,35 @@ func (e endpoint) patchResource(w http.ResponseWriter, r *http.Request) error {
 // with the customer's.
 func (e endpoint) patchOne(w http.ResponseWriter, r *http.Request, org, id string,
 	patch func(ctx context.Context, org, id string, ops []resources.PatchOp, ifMatch int64) (resources.Resource, error)) error {
+	return writeOne(e, w, r, org, id, e.readPatch, func(ctx context.Context, org, id string, ops []resources.PatchOp, ifMatch int64) (resources.Resource, error) {
+		// The store sees a PATCH as a replace; the audit trail says PATCH.
+		res, err := patch(resources.WithAction(ctx, resources.ActionPatch), org, id, ops, ifMatch)
+		if err != nil || !e.rt.HasMembers {
+			return res, err
+		}
+		// A group write returns neither its full member list nor, for a
+		// members-only change, its attributes: load what the response shows.
+		return e.get(ctx, org, res.ID, e.projection(r))
+	})
+}
+
+// writeOne answers a PUT or PATCH of resource id in org: the version
+// If-Match pins, the body as read reads it, then write, and the resource
+// written.
+func writeOne[B any](e endpoint, w http.ResponseWriter, r *http.Request, org, id string,
+	read func(http.ResponseWriter, *http.Request) (B, error),
+	write func(ctx context.Context, org, id string, body B, ifMatch int64) (resources.Resource, error)) error {
 	ifMatch, err := e.ifMatch(r, org, id)
 	if err != nil {
 		return err
 	}
-	ops, err := e.readPatch(w, r)
+	body, err := read(w, r)
 	if err != nil {
 		return err
 	}
-	// The store sees a PATCH as a replace; the audit trail says PATCH.
-	ctx := resources.WithAction(r.Context(), resources.ActionPatch)
-	res, err := patch(ctx, org, id, ops, ifMatch)
+	res, err := write(r.Context(), org, id, body, ifMatch)
 	if err != nil {
 		return err
-	}
-	if e.rt.HasMembers {
-		// A group write returns neither its full member list nor, for a
-		// members-only change, its attributes: load what the response shows.
-		if res, err = e.get(r.Context(), org, res.ID, e.projection(r)); err != nil {
-			return err
-		}
 	}
 	return e.respond(w, r, http.StatusOK, res)
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/internal/logtest"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
-	"github.com/scimd/scimd/scim/logtest"
 	"github.com/scimd/scimd/scim/notify"
 	scimdmail "github.com/scimd/scimd/scim/notify/mail"
 	"github.com/scimd/scimd/scim/notify/mailtest"

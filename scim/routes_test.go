@@ -19,21 +19,26 @@ func TestRoutes(t *testing.T) {
 	}{
 		{"HEAD", "/Users", readerToken, http.StatusOK, "", ""},
 		{"HEAD", "/Users/none", readerToken, http.StatusNotFound, "", ""},
-		{"OPTIONS", "/Users", ownerToken, http.StatusMethodNotAllowed, "GET, POST", "OPTIONS is not allowed on /scim/v2/Users"},
-		{"DELETE", "/Groups", ownerToken, http.StatusMethodNotAllowed, "GET, POST", "DELETE"},
-		{"POST", "/Users/u1", ownerToken, http.StatusMethodNotAllowed, "GET, PUT, PATCH, DELETE", "POST"},
+		{"OPTIONS", "/Users", ownerToken, http.StatusMethodNotAllowed, "GET, HEAD, POST", "OPTIONS is not allowed on /scim/v2/Users"},
+		{"DELETE", "/Groups", ownerToken, http.StatusMethodNotAllowed, "GET, HEAD, POST", "DELETE"},
+		{"POST", "/Users/u1", ownerToken, http.StatusMethodNotAllowed, "GET, HEAD, PUT, PATCH, DELETE", "POST"},
 		{"GET", "/Users/.search", ownerToken, http.StatusMethodNotAllowed, "POST", "send a SearchRequest with POST"},
 		{"OPTIONS", "/Groups/.search", ownerToken, http.StatusMethodNotAllowed, "POST", "send a SearchRequest with POST"},
 		{"DELETE", "/Users/.search", ownerToken, http.StatusMethodNotAllowed, "POST", "send a SearchRequest with POST"},
-		{"PUT", "/", ownerToken, http.StatusMethodNotAllowed, "GET", "not allowed on the service root"},
-		{"PATCH", "", ownerToken, http.StatusMethodNotAllowed, "GET", "not allowed on the service root"},
+		// Methods no pattern names reach /Users/{id}'s 405, which answers
+		// for /Users/.search.
+		{"PROPFIND", "/Users/.search", ownerToken, http.StatusMethodNotAllowed, "POST", "send a SearchRequest with POST"},
+		{"HEAD", "/Groups/.search", ownerToken, http.StatusMethodNotAllowed, "POST", ""},
+		{"PROPFIND", "/Users/u1", ownerToken, http.StatusMethodNotAllowed, "GET, HEAD, PUT, PATCH, DELETE", "PROPFIND"},
+		{"PUT", "/", ownerToken, http.StatusMethodNotAllowed, "GET, HEAD", "not allowed on the service root"},
+		{"PATCH", "", ownerToken, http.StatusMethodNotAllowed, "GET, HEAD", "not allowed on the service root"},
 		{"GET", "", readerToken, http.StatusOK, "", ""},
 		{"GET", "/.search", ownerToken, http.StatusMethodNotAllowed, "POST", "not allowed on /.search: send a SearchRequest with POST"},
 		{"GET", "/Bulk", ownerToken, http.StatusMethodNotAllowed, "POST", "send a BulkRequest with POST"},
 		{"GET", "/Users/u1/resendInvitation", ownerToken, http.StatusMethodNotAllowed, "POST", "new invitation"},
-		{"DELETE", "/Schemas", ownerToken, http.StatusMethodNotAllowed, "GET", "discovery endpoints are read-only"},
+		{"DELETE", "/Schemas", ownerToken, http.StatusMethodNotAllowed, "GET, HEAD", "discovery endpoints are read-only"},
 		// The method is checked before the filter.
-		{"POST", "/ResourceTypes?filter=x", ownerToken, http.StatusMethodNotAllowed, "GET", "read-only"},
+		{"POST", "/ResourceTypes?filter=x", ownerToken, http.StatusMethodNotAllowed, "GET, HEAD", "read-only"},
 		{"GET", "/ResourceTypes?filter=x", ownerToken, http.StatusForbidden, "", "do not support filter"},
 		// Authentication and roles come first.
 		{"DELETE", "/Users", "", http.StatusUnauthorized, "", ""},
@@ -62,7 +67,7 @@ func TestRoutes(t *testing.T) {
 		status                      int
 		allow                       string
 	}{
-		{"PUT", scim.AdminPath, "Bearer " + ownerToken, http.StatusMethodNotAllowed, "GET, POST"},
+		{"PUT", scim.AdminPath, "Bearer " + ownerToken, http.StatusMethodNotAllowed, "GET, HEAD, POST"},
 		{"GET", scim.AdminPath + "/cli", "Bearer " + ownerToken, http.StatusMethodNotAllowed, "DELETE"},
 		{"PUT", scim.AdminPath, "Bearer " + collabToken, http.StatusForbidden, ""},
 		{"OPTIONS", "/t/acme" + scim.BasePath + "/Me", "", http.StatusUnauthorized, ""},

@@ -16,9 +16,9 @@ import (
 
 	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/internal/logtest"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
-	"github.com/scimd/scimd/scim/logtest"
 )
 
 // createToken creates a token through the owners' API and returns the
@@ -85,7 +85,7 @@ func TestOrgScopedTokenFormat(t *testing.T) {
 }
 
 // TestAdminBodiesRefuseUnknownFields: a field the admin API does not know is
-// a 400 naming it, never ignored (issue 13 §4: expiresAt was ignored).
+// a 400 naming it, never ignored (expiresAt was once silently ignored).
 func TestAdminBodiesRefuseUnknownFields(t *testing.T) {
 	stores(t, func(t *testing.T, a *api) {
 		for _, c := range []struct{ path, body, detail string }{
@@ -272,7 +272,7 @@ func TestAccessLogNamesTheActor(t *testing.T) {
 	}
 }
 
-// TestOrgScopedTokenNeedsNoGlobalKey (issue 14 §2): an org-scoped token
+// TestOrgScopedTokenNeedsNoGlobalKey: an org-scoped token
 // authenticates, and its request is served, by a server (with the limits
 // shared through Redis) whose Redis user may touch only organizations' keys
 // (scimd:{org}:…) and the limits' (scimd:limit:…): neither the global token

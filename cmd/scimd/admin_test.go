@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -157,5 +159,67 @@ func TestAuditCommand(t *testing.T) {
 	}
 	if _, err := admin(t, url, "audit", "--org", "nope"); err == nil {
 		t.Errorf("scimd audit of an unknown organization succeeded")
+	}
+}
+
+// TestAdminCommandsCheckSettingsAsServeDoes: the admin commands read
+// -redis-url and org create's -base-url through the settings table, so a
+// value serve refuses is refused there too, with serve's message and
+// without a password: a base URL with user information would put it in the
+// mailed link, one that is not a URL would make a link nobody can open.
+func TestAdminCommandsCheckSettingsAsServeDoes(t *testing.T) {
+	url := redistest.Start(t)
+	const secret = "hunter2pw"
+	refused := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"org", "create", "--name", "acme", "--owner-email", "boss@acme.com", "--base-url", "https://alice:" + secret + "@id.example.com"}, nil,
+			`invalid SCIM_BASE_URL (-base-url) "https://alice:xxxxx@id.example.com": it holds a user name or password`},
+		{[]string{"org", "create", "--name", "acme", "--owner-email", "boss@acme.com"}, map[string]string{"SCIM_BASE_URL": "https://alice:" + secret + "@id.example.com"},
+			`invalid SCIM_BASE_URL (-base-url) "https://alice:xxxxx@id.example.com"`},
+		{[]string{"org", "create", "--name", "acme", "--owner-email", "boss@acme.com", "--base-url", "not a url"}, nil,
+			`invalid SCIM_BASE_URL (-base-url) "not%20a%20url": want a URL such as https://scim.example.com`},
+		{[]string{"org", "create", "--name", "acme", "--owner-email", "boss@acme.com", "--base-url", "https://id.example.com", "--smtp-port", "0"}, nil,
+			"invalid SCIM_SMTP_PORT (-smtp-port) 0: want a port from 1 to 65535"},
+		{[]string{"org", "create", "--name", "acme", "--owner-email", "boss@acme.com", "--base-url", "https://id.example.com"}, map[string]string{"SCIM_SMTP_HOST": "smtp.example.com"},
+			"SCIM_MAIL_FROM (-mail-from) is required with SCIM_SMTP_HOST (-smtp-host)"},
+		{[]string{"org", "show", "--name", "acme", "--redis-url", "localhost:6379"}, nil,
+			"invalid SCIM_REDIS_URL (-redis-url): no scheme"},
+		{[]string{"token", "list", "--org", "acme"}, map[string]string{"SCIM_REDIS_URL": "http://:" + secret + "@localhost:6379"},
+			`invalid SCIM_REDIS_URL (-redis-url): scheme "http" is none of`},
+		{[]string{"audit", "--org", "acme", "--redis-url", "redis://:" + secret + "@"}, nil,
+			`invalid SCIM_REDIS_URL (-redis-url) "redis://:xxxxx@": want a host`},
+		{[]string{"check", "--redis-url", "unix://"}, nil, "invalid SCIM_REDIS_URL (-redis-url)"},
+	}
+	for _, c := range refused {
+		env := map[string]string{"SCIM_REDIS_URL": url, "SCIM_MAIL_OUTBOX": t.TempDir()}
+		for k, v := range c.env {
+			env[k] = v
+		}
+		var out bytes.Buffer
+		err := run(t.Context(), c.args, func(k string) string { return env[k] }, &out, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error()+out.String(), secret) {
+			t.Errorf("scimd %s (environment %v) = %v, printing %q; want an error saying %q, without the password",
+				strings.Join(c.args, " "), c.env, err, out.String(), c.want)
+		}
+	}
+	if _, err := admin(t, url, "org", "show", "--name", "acme"); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("org show after refused creates = %v, want does not exist (nothing created)", err)
+	}
+	// The same settings, valid, are taken from the flag over the environment.
+	env := map[string]string{"SCIM_REDIS_URL": "redis://" + secret + "-not-this-one", "SCIM_BASE_URL": "not a url either", "SCIM_MAIL_OUTBOX": t.TempDir()}
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"org", "create", "--name", "acme", "--redis-url", url, "--owner-email", "boss@acme.com",
+		"--base-url", "https://id.example.com"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+		t.Fatalf("org create with valid flags over invalid environment: %v", err)
+	}
+	msgs, err := filepath.Glob(filepath.Join(env["SCIM_MAIL_OUTBOX"], "*.eml"))
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("outbox holds %v (%v), want one invitation", msgs, err)
+	}
+	if msg, _ := os.ReadFile(msgs[0]); !strings.Contains(string(msg), "https://id.example.com/t/acme/console/accept?token=") {
+		t.Errorf("the invitation does not link to the flag's base URL:\n%s", msg)
 	}
 }

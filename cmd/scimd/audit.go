@@ -19,14 +19,21 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	fs.SetOutput(io.Discard)
 	org := fs.String("org", defaultOrg, "organization")
 	count := fs.Int64("count", 100, "how many of the newest changes to print")
-	redisURL := fs.String("redis-url", getenv("SCIM_REDIS_URL"), "Redis URL")
+	var cfg Config
+	checkFlags, err := adminFlags(fs, &cfg, getenv)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w\n%s", err, auditUsage)
+	}
+	if err := checkFlags(); err != nil {
+		return err
 	}
 	if *count < 1 {
 		return errors.New("--count must be at least 1")
 	}
-	store, err := openAdminStore(ctx, *redisURL)
+	store, err := openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

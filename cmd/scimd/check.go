@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,17 +23,24 @@ func checkCommand(ctx context.Context, args []string, getenv func(string) string
 	fs := flag.NewFlagSet("scimd check", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	org := fs.String("org", "", "the organization to check (default: every organization)")
-	redisURL := fs.String("redis-url", getenv("SCIM_REDIS_URL"), "Redis URL")
+	var cfg Config
+	checkFlags, err := adminFlags(fs, &cfg, getenv)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w\n%s", err, checkUsage)
+	}
+	if err := checkFlags(); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), checkUsage)
 	}
-	if *redisURL == "" {
-		return errors.New("SCIM_REDIS_URL (--redis-url) is required: scimd check reads a Redis; the embedded store lives only inside a running server, and cannot be checked")
+	if cfg.RedisURL == "" {
+		return fmt.Errorf("%s is required: scimd check reads a Redis; the embedded store lives only inside a running server, and cannot be checked", nameOf(&cfg, &cfg.RedisURL))
 	}
-	store, err := openAdminStore(ctx, *redisURL)
+	store, err := openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -339,14 +339,40 @@ func (v flagValue) IsBoolFlag() bool {
 	return ok
 }
 
-// declare fills cfg's settings of the given groups from their defaults and
-// the environment, and declares their flags on fs; a malformed environment
-// value is an error naming it.
-func declare(fs *flag.FlagSet, cfg *Config, getenv func(string) string, groups ...settingGroup) error {
+// settingsIn returns the rows of the given groups, in the table's order.
+func settingsIn(groups ...settingGroup) []setting {
+	var rows []setting
 	for _, s := range settings {
-		if !slices.Contains(groups, s.group) {
-			continue
+		if slices.Contains(groups, s.group) {
+			rows = append(rows, s)
 		}
+	}
+	return rows
+}
+
+// settingsOf returns the rows that fill the given fields of c, in the
+// table's order: the settings a command other than serve takes (scimd org
+// create's -base-url, every admin command's -redis-url), so that it reads
+// them from the same environment variables, with the same defaults, checks
+// and messages as scimd serve.
+func settingsOf(c *Config, fields ...any) []setting {
+	var rows []setting
+	for _, s := range settings {
+		if slices.Contains(fields, s.field(c)) {
+			rows = append(rows, s)
+		}
+	}
+	if len(rows) != len(fields) {
+		panic("config: a field is filled by no setting") // a programming error, caught by any test
+	}
+	return rows
+}
+
+// declare fills cfg's settings of the given rows from their defaults and
+// the environment, and declares their flags on fs (fs nil: none); a
+// malformed environment value is an error naming it.
+func declare(fs *flag.FlagSet, cfg *Config, getenv func(string) string, rows []setting) error {
+	for _, s := range rows {
 		if def := s.defaultText(getenv); def != "" {
 			if err := s.set(cfg, def); err != nil {
 				panic(fmt.Sprintf("config: the default of %s does not parse: %v", s.env, err)) // caught by any test
@@ -360,11 +386,24 @@ func declare(fs *flag.FlagSet, cfg *Config, getenv func(string) string, groups .
 				return fmt.Errorf("invalid %s %q: %w", s.name(), text, err)
 			}
 		}
-		if s.flag != "" {
+		if s.flag != "" && fs != nil {
 			fs.Var(flagValue{s, cfg}, s.flag, s.help)
 		}
 	}
 	return nil
+}
+
+// adminFlags declares, on the flag set of a command other than serve, its
+// -redis-url and the settings of more, filled into cfg as rows of the
+// settings table: the same environment variables, defaults, parsing and
+// redaction as scimd serve's. check, called after fs.Parse, validates them
+// with serve's checks and messages.
+func adminFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string, more ...setting) (check func() error, err error) {
+	rows := append(settingsOf(cfg, &cfg.RedisURL), more...)
+	if err := declare(fs, cfg, getenv, rows); err != nil {
+		return nil, err
+	}
+	return func() error { return cfg.validate(rows) }, nil
 }
 
 // parseConfig reads flags over environment over defaults and validates.
@@ -376,7 +415,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 		fmt.Fprintf(output, "%s\nsettings of scimd serve: flag, environment variable (flags win), current value:\n", usage)
 		printSettings(output, &cfg)
 	}
-	if err := declare(fs, &cfg, getenv, serverSetting, mailSetting, limitSetting); err != nil {
+	if err := declare(fs, &cfg, getenv, settings); err != nil {
 		return Config{}, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -388,23 +427,59 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	return cfg, nil
 }
 
-// printSettings writes -h's list of settings, with cfg's values.
+// printSettings writes -h's list of settings, with cfg's values: a default
+// in README's words where README words it ("0 (off)", not "(0s)"), the help
+// as plain text.
 func printSettings(w io.Writer, cfg *Config) {
 	for _, s := range settings {
 		line := "  " + s.env
 		if s.flag != "" {
 			line = "  -" + s.flag + ", " + s.env
 		}
-		if v := s.value(cfg); v != "" && v != `""` {
+		if v := s.value(cfg); s.shown != "" && (v == "" || v == `""` || s.isDefault(cfg)) {
+			line += " " + plainText(s.shown)
+		} else if v != "" && v != `""` {
 			line += " (" + v + ")"
-		} else if s.shown != "" {
-			line += " " + strings.ReplaceAll(s.shown, "`", "")
 		}
 		if s.secret {
 			line += " (secret; environment only)"
 		}
-		fmt.Fprintf(w, "%s\n    \t%s\n", line, strings.ReplaceAll(s.help, "`", ""))
+		fmt.Fprintf(w, "%s\n    \t%s\n", line, plainText(s.help))
 	}
+}
+
+// isDefault reports whether cfg holds the setting's default. A default
+// computed from the environment (defaultFrom) never counts: its value says
+// more than README's words for it ("/tmp/scimd-outbox", not
+// "$TMPDIR/scimd-outbox").
+func (s setting) isDefault(cfg *Config) bool {
+	if s.defaultFrom != nil || s.secret {
+		return false
+	}
+	var d Config
+	if def := s.defaultText(nil); def != "" {
+		if err := s.set(&d, def); err != nil {
+			return false
+		}
+	}
+	return s.value(&d) == s.value(cfg)
+}
+
+// markdownLink is a link of README's help texts: [text](target).
+var markdownLink = regexp.MustCompile(`\[([^\]]+)\]\(([^)]+)\)`)
+
+// plainText renders a setting's markdown (help, shown) for a terminal: code
+// without its backticks, a link to a README section as "text in README.md",
+// another link as "text (address)".
+func plainText(md string) string {
+	md = markdownLink.ReplaceAllStringFunc(md, func(link string) string {
+		m := markdownLink.FindStringSubmatch(link)
+		if strings.HasPrefix(m[2], "#") {
+			return m[1] + " in README.md"
+		}
+		return m[1] + " (" + m[2] + ")"
+	})
+	return strings.ReplaceAll(md, "`", "")
 }
 
 // newValidator is validator/v10 with scimd's own tags: listenaddr (host:port
@@ -436,8 +511,16 @@ func newValidator() *validator.Validate {
 // Validate checks the configuration and names the setting at fault: each
 // setting's own check, then what involves several (validateMail).
 func (c Config) Validate() error {
+	if err := c.validate(settings); err != nil {
+		return err
+	}
+	return c.validateMail()
+}
+
+// validate runs the given rows' own checks on c: check, then verify.
+func (c Config) validate(rows []setting) error {
 	v := newValidator()
-	for _, s := range settings {
+	for _, s := range rows {
 		if s.check != "" {
 			err := v.Var(reflect.ValueOf(s.field(&c)).Elem().Interface(), s.check)
 			var verrs validator.ValidationErrors
@@ -459,13 +542,13 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	return c.validateMail()
+	return nil
 }
 
 // checkBaseURLUser refuses a base URL with user information.
 func checkBaseURLUser(name string, c Config) error {
 	if u, err := url.Parse(c.BaseURL); err == nil && u.User != nil {
-		return fmt.Errorf("invalid %s %s: it holds a user name or password, which every Location header would show",
+		return fmt.Errorf("invalid %s %s: it holds a user name or password, which every Location header and emailed link would show",
 			name, redactedURL(c.BaseURL))
 	}
 	return nil
@@ -569,12 +652,6 @@ func (u RedisURL) LogValue() slog.Value { return slog.StringValue(u.String()) }
 
 // Reveal returns the URL, password included.
 func (u RedisURL) Reveal() string { return string(u) }
-
-// mailFlags declares the mail settings on fs, for the commands that send
-// mail (scimd org create).
-func mailFlags(fs *flag.FlagSet, cfg *Config, env func(k, def string) string) error {
-	return declare(fs, cfg, func(k string) string { return env(k, "") }, mailSetting)
-}
 
 // validateMail checks what involves several mail settings.
 func (c Config) validateMail() error {

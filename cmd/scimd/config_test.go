@@ -286,3 +286,31 @@ func TestConfigNeverShowsSecrets(t *testing.T) {
 		t.Errorf("SCIM_BASE_URL with a password: error %v, want one naming the setting, without the password", err)
 	}
 }
+
+// TestHelpIsPlainText: -h renders the settings table's markdown for a
+// terminal (no link syntax, no backticks) and states a default in README's
+// words, a value set otherwise as it is.
+func TestHelpIsPlainText(t *testing.T) {
+	help := func(env map[string]string) string {
+		t.Helper()
+		var out strings.Builder
+		if err := run(context.Background(), []string{"-h"}, func(k string) string { return env[k] }, &out, &out); err != nil {
+			t.Fatalf("run -h: %v", err)
+		}
+		return out.String()
+	}
+	out := help(nil)
+	for _, bad := range []string{"](", "`", "(0s)"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("-h shows %q:\n%s", bad, out)
+		}
+	}
+	for _, want := range []string{"SCIM_REDIS_WAIT_REPLICA 0 (off)\n", "(see Deployment in README.md)", "SCIM_REDIS_URL (empty: embedded)\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("-h lacks %q:\n%s", want, out)
+		}
+	}
+	if out := help(map[string]string{"SCIM_REDIS_WAIT_REPLICA": "500ms"}); !strings.Contains(out, "SCIM_REDIS_WAIT_REPLICA (500ms)\n") {
+		t.Errorf("-h with SCIM_REDIS_WAIT_REPLICA=500ms lacks its value:\n%s", out)
+	}
+}

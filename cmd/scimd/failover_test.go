@@ -9,7 +9,7 @@ import (
 	"github.com/scimd/scimd/backend/redistest"
 )
 
-// Failover tests (issue 14): scimd serves a write load on a Redis Cluster
+// Failover tests: scimd serves a write load on a Redis Cluster
 // with replicas, or a Sentinel set, with SCIM_REDIS_WAIT_REPLICA on; the
 // primary that holds the organization is killed (SIGKILL). /readyz answers
 // 503 while it is down; writes succeed again within 2 s of Redis promoting

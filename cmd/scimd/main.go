@@ -21,7 +21,12 @@
 // a Redis, not on the embedded store of a running server.
 //
 // Configuration comes from flags and the environment (flags win); see
-// README.md. With no Redis URL, scimd runs an embedded in-memory store.
+// README.md. Each setting is one row of the settings table (config.go:
+// environment variable, flag, default, check, secret or not, help), from
+// which serve's parsing and validation, -h, README's configuration tables
+// (checked by a test) and the admin commands' -redis-url and org create's
+// -base-url and mail settings are all derived. With no Redis URL, scimd runs
+// an embedded in-memory store.
 package main
 
 import (

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/backend/redistest"
-	"github.com/scimd/scimd/scim/logtest"
+	"github.com/scimd/scimd/internal/logtest"
 )
 
 // start runs scimd on a free port and returns its base URL; the server stops,

@@ -39,24 +39,23 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 	fs := flag.NewFlagSet("scimd org "+args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	name := fs.String("name", "", "the organization's name: letters, digits, '.', '_', '-'")
-	redisURL := fs.String("redis-url", getenv("SCIM_REDIS_URL"), "Redis URL")
-	var selfReg, displayName, ownerEmail, baseURL, onboarding, userNameFormat *string
-	var mailCfg Config
+	var cfg Config
+	// org create mails an invitation: the link needs the public URL, the
+	// mail the server's mail settings.
+	var more []setting
+	if args[0] == "create" {
+		more = append(settingsOf(&cfg, &cfg.BaseURL), settingsIn(mailSetting)...)
+	}
+	checkFlags, err := adminFlags(fs, &cfg, getenv, more...)
+	if err != nil {
+		return err
+	}
+	var selfReg, displayName, ownerEmail, onboarding, userNameFormat *string
 	switch args[0] {
 	case "show":
 	case "create":
 		displayName = fs.String("display-name", "", "the organization's name as people read it")
 		ownerEmail = fs.String("owner-email", "", "email of the first console owner, who is sent an invitation")
-		baseURL = fs.String("base-url", getenv("SCIM_BASE_URL"), "the server's public URL, for the invitation link")
-		env := func(k, def string) string {
-			if v := getenv(k); v != "" {
-				return v
-			}
-			return def
-		}
-		if err := mailFlags(fs, &mailCfg, env); err != nil {
-			return err
-		}
 	case "set":
 		selfReg = fs.String("self-registration", "", "on or off: whether customers may register themselves at /t/ORG/accounts/register")
 		displayName = fs.String("display-name", "", "the organization's name as people read it")
@@ -67,6 +66,9 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, orgUsage)
+	}
+	if err := checkFlags(); err != nil {
+		return err
 	}
 	if *name == "" {
 		return errors.New("--name is required")
@@ -97,10 +99,15 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 			}
 		}
 	}
-	if ownerEmail != nil && *ownerEmail != "" && *baseURL == "" {
-		return errors.New("--owner-email needs --base-url (or SCIM_BASE_URL): the server's public URL, which the invitation links to")
+	if ownerEmail != nil && *ownerEmail != "" {
+		if cfg.BaseURL == "" {
+			return errors.New("--owner-email needs --base-url (or SCIM_BASE_URL): the server's public URL, which the invitation links to")
+		}
+		if err := cfg.validateMail(); err != nil {
+			return err
+		}
 	}
-	store, err := openAdminStore(ctx, *redisURL)
+	store, err := openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -179,8 +186,8 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		}
 	}
 	if *ownerEmail != "" {
-		mailer, where := mailCfg.mailer()
-		admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notify.New(*baseURL, mailer), InviteTTL: mailCfg.InviteTTL})
+		mailer, where := cfg.mailer()
+		admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notify.New(cfg.BaseURL, mailer), InviteTTL: cfg.InviteTTL})
 		if _, err := admins.Invite(ctx, *name, resources.Admin{}, *ownerEmail, resources.RoleOwner); err != nil {
 			return fmt.Errorf("organization %q was created, but its console owner was not invited: %w", *name, err)
 		}

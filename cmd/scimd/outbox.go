@@ -21,10 +21,13 @@ const outboxUsage = `usage:
 func outboxCommand(args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("scimd outbox", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	dir := getenv("SCIM_MAIL_OUTBOX")
-	if dir == "" {
-		dir = defaultOutbox(getenv)
+	// The outbox is where scimd serve writes, by the same setting; its flag
+	// here is -dir.
+	var cfg Config
+	if err := declare(nil, &cfg, getenv, settingsOf(&cfg, &cfg.MailOutbox)); err != nil {
+		return err
 	}
+	dir := cfg.MailOutbox
 	fs.StringVar(&dir, "dir", dir, "outbox directory")
 	count := fs.Int("count", 10, "how many of the newest messages to print")
 	if err := fs.Parse(args); err != nil {

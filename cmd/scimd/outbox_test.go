@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scimd/scimd/scim/logtest"
+	"github.com/scimd/scimd/internal/logtest"
 )
 
 // TestOutboxCommand: with the development outbox, the server's log names

@@ -40,7 +40,11 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	fs := flag.NewFlagSet("scimd token "+args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	org := fs.String("org", defaultOrg, "organization")
-	redisURL := fs.String("redis-url", getenv("SCIM_REDIS_URL"), "Redis URL")
+	var cfg Config
+	checkFlags, err := adminFlags(fs, &cfg, getenv)
+	if err != nil {
+		return err
+	}
 	var role, name, expires, previousExpires, onboarding *string
 	var previous *bool
 	switch args[0] {
@@ -62,6 +66,9 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, tokenUsage)
+	}
+	if err := checkFlags(); err != nil {
+		return err
 	}
 	if name != nil && *name == "" {
 		return errors.New("--name is required")
@@ -91,7 +98,7 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 			previousExpiresAt = now.Add(scim.DefaultRotationOverlap)
 		}
 	}
-	store, err := openAdminStore(ctx, *redisURL)
+	store, err := openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -189,11 +196,11 @@ func when(t time.Time, none string) string {
 
 // openAdminStore opens the store an admin command works on: a Redis, never
 // the embedded store, which lives only inside a running server.
-func openAdminStore(ctx context.Context, redisURL string) (*backend.Store, error) {
-	if redisURL == "" {
-		return nil, errors.New("SCIM_REDIS_URL (--redis-url) is required: the embedded store lives only inside a running server")
+func openAdminStore(ctx context.Context, cfg Config) (*backend.Store, error) {
+	if cfg.RedisURL == "" {
+		return nil, fmt.Errorf("%s is required: the embedded store lives only inside a running server", nameOf(&cfg, &cfg.RedisURL))
 	}
-	store, err := backend.Open(ctx, redisURL)
+	store, err := backend.Open(ctx, cfg.RedisURL.Reveal())
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -31,7 +31,8 @@ import (
 const benchUsage = `usage: scimload bench -scimd PATH -redis-url URL [-users 10000] [-runs 3]
                       [-duration 10s] [-latency-duration 5s] [-wrk wrk] [-seed-workers 2]
 
-Measures scimd against the rows of issue 12's table, on an empty Redis:
+Measures scimd against the rows of README's "At a million customers" table,
+on an empty Redis:
 
  1. seeds -users customers into the "default" organization through the
     backend's create script, in pipelines (the documents, indexes and

@@ -46,7 +46,8 @@
 //
 // # Bench
 //
-// "scimload bench" measures the rows of issue 12's table on an empty Redis:
+// "scimload bench" measures the rows of README's "At a million customers"
+// table on an empty Redis:
 // it seeds customers through the backend's create script in pipelines,
 // starts scimd and the baseline (the ceiling) itself, and drives both with
 // wrk, alternating (see benchUsage).

@@ -34,11 +34,11 @@ func checkHeaders(t *testing.T, p page) {
 		"Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
 	}
 	for k, v := range want {
-		if got := p.header.Get(k); !strings.Contains(got, v) {
+		if got := p.Header.Get(k); !strings.Contains(got, v) {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
-	if ct := p.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+	if ct := p.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
 		t.Errorf("Content-Type = %q", ct)
 	}
 }
@@ -47,8 +47,8 @@ func checkHeaders(t *testing.T, p page) {
 func noSecrets(t *testing.T, p page, secrets ...string) {
 	t.Helper()
 	for _, s := range secrets {
-		if strings.Contains(p.body, s) {
-			t.Errorf("the page shows a password (%q):\n%s", s, p.body)
+		if strings.Contains(p.Body, s) {
+			t.Errorf("the page shows a password (%q):\n%s", s, p.Body)
 		}
 	}
 }
@@ -66,19 +66,19 @@ func TestInvitationAccepted(t *testing.T) {
 		}
 
 		b := e.browser()
-		form := b.get(link).must(t, http.StatusOK, `<html lang="en">`, "Set your password", "Jane.Doe@Example.com",
+		form := b.Get(link).Must(t, http.StatusOK, `<html lang="en">`, "Set your password", "Jane.Doe@Example.com",
 			`autocomplete="new-password"`, `autocomplete="username"`, `<label for="password">`, `<label for="confirm">`,
 			`aria-describedby="password-hint"`, `href="style.css"`)
 		checkHeaders(t, form)
-		if strings.Contains(form.body, "<script") {
+		if strings.Contains(form.Body, "<script") {
 			t.Errorf("the page has a script")
 		}
-		csrf := form.hidden(t, "csrf")
-		if got := form.hidden(t, "token"); got != token {
+		csrf := form.Hidden(t, "csrf")
+		if got := form.Hidden(t, "token"); got != token {
 			t.Errorf("hidden token = %q, want the link's", got)
 		}
 		post := func(pw, confirm string) page {
-			return b.post("/t/acme/accounts/invite", url.Values{"csrf": {csrf}, "token": {token}, "password": {pw}, "confirm": {confirm}})
+			return b.Post("/t/acme/accounts/invite", url.Values{"csrf": {csrf}, "token": {token}, "password": {pw}, "confirm": {confirm}})
 		}
 
 		// Refused passwords: a clear message, linked to the field, and nothing changes.
@@ -88,10 +88,10 @@ func TestInvitationAccepted(t *testing.T) {
 			{"jane.doe@example.com", "jane.doe@example.com", "email address", "password"},
 			{chosen, chosen + "x", "do not match", "confirm"},
 		} {
-			p := post(c.pw, c.confirm).must(t, http.StatusBadRequest, c.want, `role="alert"`, `aria-invalid="true"`,
+			p := post(c.pw, c.confirm).Must(t, http.StatusBadRequest, c.want, `role="alert"`, `aria-invalid="true"`,
 				`id="`+c.field+`-error"`)
-			if !strings.Contains(p.body, c.field+`-error"`) || !strings.Contains(p.body, `aria-describedby="`) {
-				t.Errorf("error of %s not linked with aria-describedby:\n%s", c.field, p.body)
+			if !strings.Contains(p.Body, c.field+`-error"`) || !strings.Contains(p.Body, `aria-describedby="`) {
+				t.Errorf("error of %s not linked with aria-describedby:\n%s", c.field, p.Body)
 			}
 			noSecrets(t, p, chosen)
 		}
@@ -100,15 +100,15 @@ func TestInvitationAccepted(t *testing.T) {
 		}
 
 		// A forged CSRF token: refused, nothing changes.
-		b.post("/t/acme/accounts/invite", url.Values{"csrf": {"forged"}, "token": {token}, "password": {chosen}, "confirm": {chosen}}).
-			must(t, http.StatusForbidden, "form has expired")
+		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {"forged"}, "token": {token}, "password": {chosen}, "confirm": {chosen}}).
+			Must(t, http.StatusForbidden, "form has expired")
 		if s := e.state(id); s != "pendingInvitation" {
 			t.Fatalf("accountState after a forged CSRF token = %q", s)
 		}
 
-		done := post(chosen, chosen).must(t, http.StatusOK, "all set", "account is active")
-		if !strings.HasSuffix(done.url, "/t/acme/accounts/done") {
-			t.Errorf("after success the browser is at %s, want .../done (303 See Other)", done.url)
+		done := post(chosen, chosen).Must(t, http.StatusOK, "all set", "account is active")
+		if !strings.HasSuffix(done.URL, "/t/acme/accounts/done") {
+			t.Errorf("after success the browser is at %s, want .../done (303 See Other)", done.URL)
 		}
 		noSecrets(t, done, chosen, token)
 		if s := e.state(id); s != "active" {
@@ -119,8 +119,8 @@ func TestInvitationAccepted(t *testing.T) {
 		}
 
 		// The link works once.
-		b.get(link).must(t, http.StatusNotFound, "not valid")
-		post("Another-Pass-2025", "Another-Pass-2025").must(t, http.StatusNotFound, "not valid")
+		b.Get(link).Must(t, http.StatusNotFound, "not valid")
+		post("Another-Pass-2025", "Another-Pass-2025").Must(t, http.StatusNotFound, "not valid")
 		if st := e.me("acme", "jane.doe@example.com", chosen); st != http.StatusOK {
 			t.Errorf("GET /Me after a reused link = %d, want 200 with the first password", st)
 		}
@@ -144,16 +144,16 @@ func TestInvitationRefused(t *testing.T) {
 
 		// Forged: any other token, a truncated one, none.
 		for _, q := range []string{"?token=" + strings.Repeat("A", 43), "?token=" + token[:20], "", "?token="} {
-			b.get("/t/acme/accounts/invite"+q).must(t, http.StatusNotFound, "not valid")
+			b.Get("/t/acme/accounts/invite"+q).Must(t, http.StatusNotFound, "not valid")
 		}
 		// Another organization's path.
-		b.get("/t/globex/accounts/invite?token="+token).must(t, http.StatusNotFound, "not valid")
-		other := b.get("/t/globex/accounts/login")
-		b.post("/t/globex/accounts/invite", url.Values{"csrf": {other.hidden(t, "csrf")}, "token": {token}, "password": {chosen}, "confirm": {chosen}}).
-			must(t, http.StatusNotFound, "not valid")
+		b.Get("/t/globex/accounts/invite?token="+token).Must(t, http.StatusNotFound, "not valid")
+		other := b.Get("/t/globex/accounts/login")
+		b.Post("/t/globex/accounts/invite", url.Values{"csrf": {other.Hidden(t, "csrf")}, "token": {token}, "password": {chosen}, "confirm": {chosen}}).
+			Must(t, http.StatusNotFound, "not valid")
 		// An organization name no organization can have.
-		if p := b.get("/t/%7Bacme%7D/accounts/invite?token=" + token); p.status != http.StatusNotFound {
-			t.Errorf("GET with org {acme} = %d, want 404", p.status)
+		if p := b.Get("/t/%7Bacme%7D/accounts/invite?token=" + token); p.Status != http.StatusNotFound {
+			t.Errorf("GET with org {acme} = %d, want 404", p.Status)
 		}
 		if s := e.state(id); s != "pendingInvitation" {
 			t.Errorf("accountState = %q, want pendingInvitation", s)
@@ -164,14 +164,14 @@ func TestInvitationRefused(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("resendInvitation = %d", status)
 		}
-		b.get(link).must(t, http.StatusNotFound, "not valid")
+		b.Get(link).Must(t, http.StatusNotFound, "not valid")
 		fresh := lastLink(t, e.mail)
 		if fresh == link {
 			t.Fatalf("the resend sent the same link")
 		}
-		form := b.get(fresh).must(t, http.StatusOK, "Set your password")
-		b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
-			"password": {chosen}, "confirm": {chosen}}).must(t, http.StatusOK, "all set")
+		form := b.Get(fresh).Must(t, http.StatusOK, "Set your password")
+		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+			"password": {chosen}, "confirm": {chosen}}).Must(t, http.StatusOK, "all set")
 		if s := e.state(id); s != "active" {
 			t.Errorf("accountState = %q, want active", s)
 		}
@@ -189,7 +189,7 @@ func TestInvitationExpired(t *testing.T) {
 			id := e.createCustomer("late@example.com", "invite")
 			link := lastLink(t, e.mail)
 			time.Sleep(400 * time.Millisecond)
-			e.browser().get(link).must(t, http.StatusNotFound, "not valid", "expired")
+			e.browser().Get(link).Must(t, http.StatusNotFound, "not valid", "expired")
 			if s := e.state(id); s != "pendingInvitation" {
 				t.Errorf("accountState = %q, want pendingInvitation", s)
 			}
@@ -235,43 +235,43 @@ func TestTemporaryPassword(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		id := e.createCustomer("temp@example.com", tempPass)
 		b := e.browser()
-		login := b.get("/t/acme/accounts/login").must(t, http.StatusOK, "Sign in", `autocomplete="current-password"`, `autocomplete="username"`)
+		login := b.Get("/t/acme/accounts/login").Must(t, http.StatusOK, "Sign in", `autocomplete="current-password"`, `autocomplete="username"`)
 		checkHeaders(t, login)
-		csrf := login.hidden(t, "csrf")
+		csrf := login.Hidden(t, "csrf")
 		signIn := func(email, pw string) page {
-			return b.post("/t/acme/accounts/login", url.Values{"csrf": {csrf}, "email": {email}, "password": {pw}})
+			return b.Post("/t/acme/accounts/login", url.Values{"csrf": {csrf}, "email": {email}, "password": {pw}})
 		}
 
 		// Failures all read the same.
 		for _, c := range [][2]string{{"temp@example.com", "wrong-password"}, {"nobody@example.com", tempPass}, {"", ""}} {
-			p := signIn(c[0], c[1]).must(t, http.StatusUnauthorized, "Invalid email or password.")
+			p := signIn(c[0], c[1]).Must(t, http.StatusUnauthorized, "Invalid email or password.")
 			noSecrets(t, p, tempPass, "wrong-password")
 		}
 		// Another organization does not know the account.
-		other := b.get("/t/globex/accounts/login")
-		b.post("/t/globex/accounts/login", url.Values{"csrf": {other.hidden(t, "csrf")}, "email": {"temp@example.com"}, "password": {tempPass}}).
-			must(t, http.StatusUnauthorized, "Invalid email or password.")
+		other := b.Get("/t/globex/accounts/login")
+		b.Post("/t/globex/accounts/login", url.Values{"csrf": {other.Hidden(t, "csrf")}, "email": {"temp@example.com"}, "password": {tempPass}}).
+			Must(t, http.StatusUnauthorized, "Invalid email or password.")
 
-		change := signIn("TEMP@example.com", tempPass).must(t, http.StatusOK, "Choose a new password", "temp@example.com",
+		change := signIn("TEMP@example.com", tempPass).Must(t, http.StatusOK, "Choose a new password", "temp@example.com",
 			`autocomplete="new-password"`)
-		if !strings.HasSuffix(change.url, "/t/acme/accounts/change-password") {
-			t.Errorf("after sign-in the browser is at %s, want .../change-password", change.url)
+		if !strings.HasSuffix(change.URL, "/t/acme/accounts/change-password") {
+			t.Errorf("after sign-in the browser is at %s, want .../change-password", change.URL)
 		}
 		noSecrets(t, change, tempPass)
 		checkHeaders(t, change)
-		csrf = change.hidden(t, "csrf")
+		csrf = change.Hidden(t, "csrf")
 		post := func(pw, confirm string) page {
-			return b.post("/t/acme/accounts/change-password", url.Values{"csrf": {csrf}, "password": {pw}, "confirm": {confirm}})
+			return b.Post("/t/acme/accounts/change-password", url.Values{"csrf": {csrf}, "password": {pw}, "confirm": {confirm}})
 		}
-		post(tempPass, tempPass).must(t, http.StatusBadRequest, "must differ from your temporary password")
-		post("12345678", "12345678").must(t, http.StatusBadRequest, "too easy to guess")
+		post(tempPass, tempPass).Must(t, http.StatusBadRequest, "must differ from your temporary password")
+		post("12345678", "12345678").Must(t, http.StatusBadRequest, "too easy to guess")
 		if s := e.state(id); s != "passwordChangeRequired" {
 			t.Fatalf("accountState = %q, want passwordChangeRequired", s)
 		}
 		// Without the ticket cookie: sign in again.
-		e.browser().get("/t/acme/accounts/change-password").must(t, http.StatusForbidden, "Sign in again")
+		e.browser().Get("/t/acme/accounts/change-password").Must(t, http.StatusForbidden, "Sign in again")
 
-		post(newPass, newPass).must(t, http.StatusOK, "all set")
+		post(newPass, newPass).Must(t, http.StatusOK, "all set")
 		if s := e.state(id); s != "active" {
 			t.Errorf("accountState = %q, want active", s)
 		}
@@ -282,11 +282,11 @@ func TestTemporaryPassword(t *testing.T) {
 			t.Errorf("GET /Me with the new password = %d, want 200", st)
 		}
 		// The ticket worked once.
-		b.get("/t/acme/accounts/change-password").must(t, http.StatusForbidden, "Sign in again")
+		b.Get("/t/acme/accounts/change-password").Must(t, http.StatusForbidden, "Sign in again")
 
 		// The old password fails; the new one signs in.
-		signIn("temp@example.com", tempPass).must(t, http.StatusUnauthorized, "Invalid email or password.")
-		signed := signIn("temp@example.com", newPass).must(t, http.StatusOK, "Your account", "temp@example.com", "no application to continue to")
+		signIn("temp@example.com", tempPass).Must(t, http.StatusUnauthorized, "Invalid email or password.")
+		signed := signIn("temp@example.com", newPass).Must(t, http.StatusOK, "Your account", "temp@example.com", "no application to continue to")
 		noSecrets(t, signed, newPass)
 		for _, s := range []string{tempPass, newPass} {
 			if strings.Contains(e.logs.String(), s) {
@@ -303,19 +303,19 @@ func TestTemporaryPassword(t *testing.T) {
 func TestPagesMisc(t *testing.T) {
 	e := newEnv(t, "", 0)
 	b := e.browser()
-	css := b.get("/t/acme/accounts/style.css")
-	if css.status != http.StatusOK || !strings.HasPrefix(css.header.Get("Content-Type"), "text/css") {
-		t.Errorf("style.css = %d %q", css.status, css.header.Get("Content-Type"))
+	css := b.Get("/t/acme/accounts/style.css")
+	if css.Status != http.StatusOK || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") {
+		t.Errorf("style.css = %d %q", css.Status, css.Header.Get("Content-Type"))
 	}
-	b.get("/t/acme/accounts/nothing-here").must(t, http.StatusNotFound, "no page")
+	b.Get("/t/acme/accounts/nothing-here").Must(t, http.StatusNotFound, "no page")
 	// A pending invitee cannot sign in with any password.
 	e.createCustomer("pending@example.com", "invite")
-	login := b.get("/t/acme/accounts/login")
-	b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"pending@example.com"}, "password": {"anything-at-all"}}).
-		must(t, http.StatusUnauthorized, "Invalid email or password.")
+	login := b.Get("/t/acme/accounts/login")
+	b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"pending@example.com"}, "password": {"anything-at-all"}}).
+		Must(t, http.StatusUnauthorized, "Invalid email or password.")
 	// A form without its CSRF cookie is refused.
-	e.browser().post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"pending@example.com"}, "password": {"x"}}).
-		must(t, http.StatusForbidden, "form has expired")
+	e.browser().Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"pending@example.com"}, "password": {"x"}}).
+		Must(t, http.StatusForbidden, "form has expired")
 	// Only GET and POST.
 	req, _ := http.NewRequest("PUT", e.srv.URL+"/t/acme/accounts/login", nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -335,9 +335,9 @@ func TestTicketEndsWithAnotherTemporaryPassword(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		id := e.createCustomer("reset@example.com", tempPass)
 		b := e.browser()
-		login := b.get("/t/acme/accounts/login").must(t, http.StatusOK, "Sign in")
-		change := b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"reset@example.com"}, "password": {tempPass}}).
-			must(t, http.StatusOK, "Choose a new password")
+		login := b.Get("/t/acme/accounts/login").Must(t, http.StatusOK, "Sign in")
+		change := b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"reset@example.com"}, "password": {tempPass}}).
+			Must(t, http.StatusOK, "Choose a new password")
 		const adminPass = "Admin-Reset-Pass-9"
 		if st, body := e.scim("PATCH", "/Users/"+id, map[string]any{
 			"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
@@ -345,8 +345,8 @@ func TestTicketEndsWithAnotherTemporaryPassword(t *testing.T) {
 		}); st != http.StatusOK {
 			t.Fatalf("admin reset: %d %v", st, body)
 		}
-		b.post("/t/acme/accounts/change-password", url.Values{"csrf": {change.hidden(t, "csrf")}, "password": {newPass}, "confirm": {newPass}}).
-			must(t, http.StatusForbidden, "Sign in again")
+		b.Post("/t/acme/accounts/change-password", url.Values{"csrf": {change.Hidden(t, "csrf")}, "password": {newPass}, "confirm": {newPass}}).
+			Must(t, http.StatusForbidden, "Sign in again")
 		if st := e.me("acme", "reset@example.com", newPass); st != http.StatusUnauthorized {
 			t.Errorf("the stale ticket set a password: GET /Me with it = %d, want 401", st)
 		}
@@ -371,9 +371,9 @@ func TestTicketOutlivesGroupChanges(t *testing.T) {
 		}
 		signIn := func() (*browser, page) {
 			b := e.browser()
-			login := b.get("/t/acme/accounts/login").must(t, http.StatusOK, "Sign in")
-			change := b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"grouped@example.com"}, "password": {tempPass}}).
-				must(t, http.StatusOK, "Choose a new password")
+			login := b.Get("/t/acme/accounts/login").Must(t, http.StatusOK, "Sign in")
+			change := b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"grouped@example.com"}, "password": {tempPass}}).
+				Must(t, http.StatusOK, "Choose a new password")
 			return b, change
 		}
 		patch := func(path string, ops ...any) {
@@ -386,8 +386,8 @@ func TestTicketOutlivesGroupChanges(t *testing.T) {
 		// Disabled: the ticket fails.
 		b, change := signIn()
 		patch("/Users/"+id, map[string]any{"op": "replace", "path": "active", "value": false})
-		b.post("/t/acme/accounts/change-password", url.Values{"csrf": {change.hidden(t, "csrf")}, "password": {newPass}, "confirm": {newPass}}).
-			must(t, http.StatusForbidden, "Sign in again")
+		b.Post("/t/acme/accounts/change-password", url.Values{"csrf": {change.Hidden(t, "csrf")}, "password": {newPass}, "confirm": {newPass}}).
+			Must(t, http.StatusForbidden, "Sign in again")
 		patch("/Users/"+id, map[string]any{"op": "replace", "path": "active", "value": true})
 
 		// Its group renamed, another joined: the ticket still works.
@@ -398,8 +398,8 @@ func TestTicketOutlivesGroupChanges(t *testing.T) {
 		if st != http.StatusCreated {
 			t.Fatalf("POST /Groups = %d %v", st, other)
 		}
-		b.post("/t/acme/accounts/change-password", url.Values{"csrf": {change.hidden(t, "csrf")}, "password": {newPass}, "confirm": {newPass}}).
-			must(t, http.StatusOK, "all set")
+		b.Post("/t/acme/accounts/change-password", url.Values{"csrf": {change.Hidden(t, "csrf")}, "password": {newPass}, "confirm": {newPass}}).
+			Must(t, http.StatusOK, "all set")
 		if st := e.me("acme", "grouped@example.com", newPass); st != http.StatusOK {
 			t.Errorf("GET /Me with the new password = %d, want 200", st)
 		}
@@ -419,12 +419,12 @@ func TestPasswordResetLink(t *testing.T) {
 			t.Errorf("accountState after a reset link = %q, want passwordChangeRequired (unchanged)", s)
 		}
 		b := e.browser()
-		form := b.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Choose a new password", "keeps working until you save the new one")
+		form := b.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Choose a new password", "keeps working until you save the new one")
 		if st := e.me("acme", "reset.me@example.com", tempPass); st != http.StatusForbidden {
 			t.Errorf("GET /Me with the temporary password = %d, want 403 (it still works: change it first)", st)
 		}
-		b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
-			"password": {newPass}, "confirm": {newPass}}).must(t, http.StatusOK, "all set")
+		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+			"password": {newPass}, "confirm": {newPass}}).Must(t, http.StatusOK, "all set")
 		if s := e.state(id); s != "active" {
 			t.Errorf("accountState = %q, want active", s)
 		}
@@ -443,7 +443,7 @@ func TestPasswordResetLink(t *testing.T) {
 func TestResendToPendingRegistration(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		e.enable("acme", true)
-		e.register("acme", "pending@example.com", "Pen", "Ding", otherPass, otherPass).must(t, http.StatusOK, "Check your email")
+		e.register("acme", "pending@example.com", "Pen", "Ding", otherPass, otherPass).Must(t, http.StatusOK, "Check your email")
 		confirm := confirmLink(t, e.mail, "pending@example.com")
 		id := e.usersNamed("pending@example.com")[0]
 		if st, _ := e.scim("POST", "/Users/"+id+"/resendInvitation", nil); st != http.StatusOK {
@@ -452,11 +452,11 @@ func TestResendToPendingRegistration(t *testing.T) {
 		if s := e.state(id); s != "pendingInvitation" {
 			t.Errorf("accountState = %q, want pendingInvitation", s)
 		}
-		e.confirm(confirm, otherPass).must(t, http.StatusNotFound, "not valid")
+		e.confirm(confirm, otherPass).Must(t, http.StatusNotFound, "not valid")
 		b := e.browser()
-		form := b.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Set your password")
-		b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
-			"password": {newPass}, "confirm": {newPass}}).must(t, http.StatusOK, "all set")
+		form := b.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Set your password")
+		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+			"password": {newPass}, "confirm": {newPass}}).Must(t, http.StatusOK, "all set")
 		if st := e.me("acme", "pending@example.com", newPass); st != http.StatusOK {
 			t.Errorf("GET /Me with the chosen password = %d, want 200", st)
 		}
@@ -476,9 +476,9 @@ func TestPagesSayOnlyWhatHappened(t *testing.T) {
 	e := newEnv(t, "", 0)
 	e.enable("acme", true)
 	for _, path := range []string{"/t/acme/accounts/done", "/t/globex/accounts/done", "/t/nosuchorg/accounts/done", "/t/acme/accounts/confirmed"} {
-		p := e.browser().get(path).must(t, http.StatusOK, "Sign in")
-		if !strings.HasSuffix(p.url, "/accounts/login") || strings.Contains(p.body, "all set") || strings.Contains(p.body, "active") {
-			t.Errorf("GET %s without submitting anything: at %s:\n%s\nwant the sign-in page", path, p.url, p.body)
+		p := e.browser().Get(path).Must(t, http.StatusOK, "Sign in")
+		if !strings.HasSuffix(p.URL, "/accounts/login") || strings.Contains(p.Body, "all set") || strings.Contains(p.Body, "active") {
+			t.Errorf("GET %s without submitting anything: at %s:\n%s\nwant the sign-in page", path, p.URL, p.Body)
 		}
 	}
 
@@ -490,9 +490,9 @@ func TestPagesSayOnlyWhatHappened(t *testing.T) {
 		t.Fatalf("POST /Users disabled: %d %v", st, body)
 	}
 	b := e.browser()
-	form := b.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Set your password")
+	form := b.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Set your password")
 	post := func(pw, confirm string) page {
-		return b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
+		return b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
 			"password": {pw}, "confirm": {confirm}})
 	}
 	for _, c := range []struct{ pw, confirm, focus string }{
@@ -500,17 +500,17 @@ func TestPagesSayOnlyWhatHappened(t *testing.T) {
 		{"Welcome2026", "Welcome2026", "password"},
 		{"Welcome2026", "other", "password"},
 	} {
-		p := post(c.pw, c.confirm).must(t, http.StatusBadRequest)
-		if got := autofocusRE.FindAllStringSubmatch(p.body, -1); len(got) != 1 || got[0][1] != c.focus {
+		p := post(c.pw, c.confirm).Must(t, http.StatusBadRequest)
+		if got := autofocusRE.FindAllStringSubmatch(p.Body, -1); len(got) != 1 || got[0][1] != c.focus {
 			t.Errorf("refused %q/%q: autofocus on %v, want only %q", c.pw, c.confirm, got, c.focus)
 		}
 	}
-	done := post(chosen, chosen).must(t, http.StatusOK, "Your password is saved", "disabled by acme")
-	if strings.Contains(done.body, "account is active") || strings.Contains(done.body, `href="login"`) {
-		t.Errorf("the page after setting a disabled account's password says it is active or offers sign-in:\n%s", done.body)
+	done := post(chosen, chosen).Must(t, http.StatusOK, "Your password is saved", "disabled by acme")
+	if strings.Contains(done.Body, "account is active") || strings.Contains(done.Body, `href="login"`) {
+		t.Errorf("the page after setting a disabled account's password says it is active or offers sign-in:\n%s", done.Body)
 	}
-	if again := b.get("/t/acme/accounts/done"); !strings.HasSuffix(again.url, "/accounts/login") {
-		t.Errorf("reloading done: at %s, want the sign-in page (the outcome is told once)", again.url)
+	if again := b.Get("/t/acme/accounts/done"); !strings.HasSuffix(again.URL, "/accounts/login") {
+		t.Errorf("reloading done: at %s, want the sign-in page (the outcome is told once)", again.URL)
 	}
 }
 
@@ -559,26 +559,26 @@ func TestFailedPasswordsAreLimited(t *testing.T) {
 	e := newEnvPages(t, "", func(*resources.Onboarding) {}, func(*scim.Handler) accounts.Config { return accounts.Config{Limiter: l} })
 	e.enable("acme", true)
 	e.createCustomer("limited@example.com", tempPass)
-	e.register("acme", "reg@example.com", "Reg", "Istered", regPass, regPass).must(t, http.StatusOK, "Check your email")
+	e.register("acme", "reg@example.com", "Reg", "Istered", regPass, regPass).Must(t, http.StatusOK, "Check your email")
 	link := confirmLink(t, e.mail, "reg@example.com")
 
 	b := e.browser()
-	login := b.get("/t/acme/accounts/login")
+	login := b.Get("/t/acme/accounts/login")
 	signIn := func(pw string) page {
-		return b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"limited@example.com"}, "password": {pw}})
+		return b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"limited@example.com"}, "password": {pw}})
 	}
-	signIn(tempPass).must(t, http.StatusOK, "Choose a new password")
-	signIn("wrong-password-1").must(t, http.StatusUnauthorized, "Invalid email or password.")
-	e.confirm(link, otherPass).must(t, http.StatusUnauthorized, "not the password chosen")
+	signIn(tempPass).Must(t, http.StatusOK, "Choose a new password")
+	signIn("wrong-password-1").Must(t, http.StatusUnauthorized, "Invalid email or password.")
+	e.confirm(link, otherPass).Must(t, http.StatusUnauthorized, "not the password chosen")
 	if f, p, s := l.report(); f != 2 || p != 0 || fmt.Sprint(s) != "[false true true]" {
 		t.Fatalf("limiter after a sign-in, a failed one and a wrong confirmation: failures %d, pending %d, settled %v; want 2, 0, [false true true]", f, p, s)
 	}
-	signIn("wrong-password-2").must(t, http.StatusUnauthorized, "Invalid email or password.")
-	blocked := signIn(tempPass).must(t, http.StatusTooManyRequests, "Too many attempts", "42 seconds")
-	if got := blocked.header.Get("Retry-After"); got != "42" {
+	signIn("wrong-password-2").Must(t, http.StatusUnauthorized, "Invalid email or password.")
+	blocked := signIn(tempPass).Must(t, http.StatusTooManyRequests, "Too many attempts", "42 seconds")
+	if got := blocked.Header.Get("Retry-After"); got != "42" {
 		t.Errorf("Retry-After = %q, want 42", got)
 	}
-	e.confirm(link, regPass).must(t, http.StatusTooManyRequests, "Too many attempts")
+	e.confirm(link, regPass).Must(t, http.StatusTooManyRequests, "Too many attempts")
 	if s := e.state(e.usersNamed("reg@example.com")[0]); s != "pendingConfirmation" {
 		t.Errorf("a blocked confirmation changed the account: accountState %q", s)
 	}
@@ -590,10 +590,10 @@ func TestPageAndMeFailuresShareOneLimit(t *testing.T) {
 	e := newEnvPages(t, "", func(*resources.Onboarding) {}, func(api *scim.Handler) accounts.Config { return accounts.Config{Limiter: api} })
 	e.createCustomer("shared@example.com", tempPass)
 	b := e.browser()
-	login := b.get("/t/acme/accounts/login")
+	login := b.Get("/t/acme/accounts/login")
 	for i := range scim.DefaultAuthFailureLimit {
-		b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"shared@example.com"}, "password": {fmt.Sprintf("wrong-password-%d", i)}}).
-			must(t, http.StatusUnauthorized, "Invalid email or password.")
+		b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"shared@example.com"}, "password": {fmt.Sprintf("wrong-password-%d", i)}}).
+			Must(t, http.StatusUnauthorized, "Invalid email or password.")
 	}
 	req, _ := http.NewRequest("GET", e.srv.URL+"/t/acme/scim/v2/Me", nil)
 	req.SetBasicAuth("shared@example.com", tempPass)
@@ -671,12 +671,12 @@ func TestLinksEndWithPasswordDisableDelete(t *testing.T) {
 				}
 				link := lastLink(t, e.mail)
 				b := e.browser()
-				form := b.get(link).must(t, http.StatusOK)
+				form := b.Get(link).Must(t, http.StatusOK)
 				c.change(e, id)
-				b.get(link).must(t, http.StatusNotFound, "not valid")
+				b.Get(link).Must(t, http.StatusNotFound, "not valid")
 				// A form opened before the change cannot use the link either.
-				b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
-					"password": {chosen}, "confirm": {chosen}}).must(t, http.StatusNotFound, "not valid")
+				b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+					"password": {chosen}, "confirm": {chosen}}).Must(t, http.StatusNotFound, "not valid")
 				if st := e.me("acme", "links@example.com", chosen); st != http.StatusUnauthorized {
 					t.Errorf("GET /Me with the password the dead link tried to set = %d, want 401", st)
 				}

@@ -5,14 +5,16 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/scim/webtest"
 )
 
 // forgot submits the forgot-password form of acme for email with b and
 // waits for the work it started after its answer.
 func (b *browser) forgot(email string) page {
 	b.e.t.Helper()
-	form := b.get("/t/acme/accounts/forgot-password").must(b.e.t, http.StatusOK, "Forgot your password?")
-	p := b.post("/t/acme/accounts/forgot-password", url.Values{"csrf": {form.hidden(b.e.t, "csrf")}, "email": {email}})
+	form := b.Get("/t/acme/accounts/forgot-password").Must(b.e.t, http.StatusOK, "Forgot your password?")
+	p := b.Post("/t/acme/accounts/forgot-password", url.Values{"csrf": {form.Hidden(b.e.t, "csrf")}, "email": {email}})
 	b.e.pages.Wait()
 	return p
 }
@@ -27,12 +29,12 @@ func TestForgotPassword(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		id := e.activeCustomer("forgetful@example.com")
 		b := e.browser()
-		b.get("/t/acme/accounts/login").must(t, http.StatusOK, `<a href="forgot-password">Forgot your password?</a>`)
+		b.Get("/t/acme/accounts/login").Must(t, http.StatusOK, `<a href="forgot-password">Forgot your password?</a>`)
 		sent := len(e.mail.Messages())
 		answer := b.forgot("  Forgetful@EXAMPLE.com ")
-		answer.must(t, http.StatusOK, "Check your email", sameAnswer)
-		if !strings.HasSuffix(answer.url, "/t/acme/accounts/reset-requested") {
-			t.Errorf("forgot-password led to %s, want reset-requested", answer.url)
+		answer.Must(t, http.StatusOK, "Check your email", sameAnswer)
+		if !strings.HasSuffix(answer.URL, "/t/acme/accounts/reset-requested") {
+			t.Errorf("forgot-password led to %s, want reset-requested", answer.URL)
 		}
 		msgs := e.mail.Messages()
 		if len(msgs) != sent+1 || msgs[len(msgs)-1].To != "forgetful@example.com" {
@@ -44,20 +46,20 @@ func TestForgotPassword(t *testing.T) {
 		if first == second {
 			t.Fatal("the second request sent the same link")
 		}
-		b.get(first).must(t, http.StatusNotFound, "not valid")
+		b.Get(first).Must(t, http.StatusNotFound, "not valid")
 		if st := e.me("acme", "forgetful@example.com", chosen); st != http.StatusOK {
 			t.Errorf("GET /Me with the password before the reset = %d, want 200 (it works until the link is used)", st)
 		}
-		form := b.get(second).must(t, http.StatusOK, "Choose a new password")
-		b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
-			"password": {newPass}, "confirm": {newPass}}).must(t, http.StatusOK, "all set")
+		form := b.Get(second).Must(t, http.StatusOK, "Choose a new password")
+		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+			"password": {newPass}, "confirm": {newPass}}).Must(t, http.StatusOK, "all set")
 		if st := e.me("acme", "forgetful@example.com", newPass); st != http.StatusOK {
 			t.Errorf("GET /Me with the new password = %d, want 200", st)
 		}
 		if st := e.me("acme", "forgetful@example.com", chosen); st != http.StatusUnauthorized {
 			t.Errorf("GET /Me with the old password = %d, want 401", st)
 		}
-		b.get(second).must(t, http.StatusNotFound, "not valid")
+		b.Get(second).Must(t, http.StatusNotFound, "not valid")
 		if s := e.state(id); s != "active" {
 			t.Errorf("accountState = %q, want active", s)
 		}
@@ -76,18 +78,18 @@ func TestForgotPasswordSameAnswer(t *testing.T) {
 			"Operations": []any{map[string]any{"op": "replace", "path": "active", "value": false}}}); st != http.StatusOK {
 			t.Fatalf("PATCH active false = %d %v", st, body)
 		}
-		if st, body := e.scimAs(otherToken, "POST", "/Users", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+		if st, body := e.scimAs(webtest.OtherToken, "POST", "/Users", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
 			"userName": "globex.only@example.com", "password": tempPass}); st != http.StatusCreated {
 			t.Fatalf("POST /Users (globex) = %d %v", st, body)
 		}
 		e.activeCustomer("has.password@example.com")
 		b := e.browser()
-		want := b.forgot("has.password@example.com").must(t, http.StatusOK, sameAnswer)
+		want := b.forgot("has.password@example.com").Must(t, http.StatusOK, sameAnswer)
 		for _, email := range []string{"nobody@example.com", "globex.only@example.com", "invited@example.com", "disabled@example.com", "not an address"} {
 			sent := len(e.mail.Messages())
 			got := b.forgot(email)
-			if got.status != want.status || got.url != want.url || got.body != want.body {
-				t.Errorf("forgot %q = %d at %s, want the answer an account gets (%d at %s):\n%s", email, got.status, got.url, want.status, want.url, got.body)
+			if got.Status != want.Status || got.URL != want.URL || got.Body != want.Body {
+				t.Errorf("forgot %q = %d at %s, want the answer an account gets (%d at %s):\n%s", email, got.Status, got.URL, want.Status, want.URL, got.Body)
 			}
 			if n := len(e.mail.Messages()); n != sent {
 				t.Errorf("forgot %q sent %d messages, want none", email, n-sent)
@@ -106,11 +108,11 @@ func TestForgotPasswordForm(t *testing.T) {
 	e.activeCustomer("form@example.com")
 	sent := len(e.mail.Messages())
 	b := e.browser()
-	form := b.get("/t/acme/accounts/forgot-password")
-	b.post("/t/acme/accounts/forgot-password", url.Values{"csrf": {form.hidden(t, "csrf")}, "email": {" "}}).
-		must(t, http.StatusBadRequest, `<a href="#email">Enter the email address of your account.</a>`)
-	b.post("/t/acme/accounts/forgot-password", url.Values{"csrf": {"forged"}, "email": {"form@example.com"}}).
-		must(t, http.StatusForbidden, "this form has expired", `value="form@example.com"`)
+	form := b.Get("/t/acme/accounts/forgot-password")
+	b.Post("/t/acme/accounts/forgot-password", url.Values{"csrf": {form.Hidden(t, "csrf")}, "email": {" "}}).
+		Must(t, http.StatusBadRequest, `<a href="#email">Enter the email address of your account.</a>`)
+	b.Post("/t/acme/accounts/forgot-password", url.Values{"csrf": {"forged"}, "email": {"form@example.com"}}).
+		Must(t, http.StatusForbidden, "this form has expired", `value="form@example.com"`)
 	e.pages.Wait()
 	if n := len(e.mail.Messages()); n != sent {
 		t.Errorf("refused forms sent %d messages, want none", n-sent)

@@ -17,25 +17,25 @@ func (e *env) activeCustomer(userName string) string {
 	e.t.Helper()
 	id := e.createCustomer(userName, "invite")
 	b := e.browser()
-	form := b.get(lastLink(e.t, e.mail))
-	b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(e.t, "csrf")}, "token": {form.hidden(e.t, "token")},
-		"password": {chosen}, "confirm": {chosen}}).must(e.t, http.StatusOK, "all set")
+	form := b.Get(lastLink(e.t, e.mail))
+	b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "token": {form.Hidden(e.t, "token")},
+		"password": {chosen}, "confirm": {chosen}}).Must(e.t, http.StatusOK, "all set")
 	return id
 }
 
 // signIn signs b in to acme's pages.
 func (b *browser) signIn(email, password string) page {
 	b.e.t.Helper()
-	login := b.get("/t/acme/accounts/login")
-	return b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(b.e.t, "csrf")}, "email": {email}, "password": {password}})
+	login := b.Get("/t/acme/accounts/login")
+	return b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(b.e.t, "csrf")}, "email": {email}, "password": {password}})
 }
 
 // signedOut fails unless GET profile leads b to the sign-in form.
 func (b *browser) signedOut(tb testing.TB, why string) {
 	tb.Helper()
-	p := b.get("/t/acme/accounts/profile")
-	if p.status != http.StatusOK || !strings.HasSuffix(p.url, "/t/acme/accounts/login") || strings.Contains(p.body, "Your account") {
-		tb.Errorf("%s: GET profile = %d at %s, want the sign-in form:\n%s", why, p.status, p.url, p.body)
+	p := b.Get("/t/acme/accounts/profile")
+	if p.Status != http.StatusOK || !strings.HasSuffix(p.URL, "/t/acme/accounts/login") || strings.Contains(p.Body, "Your account") {
+		tb.Errorf("%s: GET profile = %d at %s, want the sign-in form:\n%s", why, p.Status, p.URL, p.Body)
 	}
 }
 
@@ -45,15 +45,15 @@ func TestProfileAndSignOut(t *testing.T) {
 		b := e.browser()
 		b.signedOut(t, "before signing in")
 
-		p := b.signIn("Jane.Doe@example.com", chosen).must(t, http.StatusOK, "<h1>Your account</h1>",
+		p := b.signIn("Jane.Doe@example.com", chosen).Must(t, http.StatusOK, "<h1>Your account</h1>",
 			"<dd>jane.doe@example.com</dd>", "<dd>Jane Doe</dd>", "Active: you can sign in", "Sign out")
-		if !strings.HasSuffix(p.url, "/t/acme/accounts/profile") {
-			t.Errorf("after signing in the browser is at %s, want .../profile (303 See Other)", p.url)
+		if !strings.HasSuffix(p.URL, "/t/acme/accounts/profile") {
+			t.Errorf("after signing in the browser is at %s, want .../profile (303 See Other)", p.URL)
 		}
 		checkHeaders(t, p)
 		noSecrets(t, p, chosen)
 		var session *http.Cookie
-		for _, c := range b.client.Jar.Cookies(mustURL(t, e.srv.URL+"/t/acme/accounts/")) {
+		for _, c := range b.Client.Jar.Cookies(mustURL(t, e.srv.URL+"/t/acme/accounts/")) {
 			if c.Name == "scimd_session" {
 				session = c
 			}
@@ -65,32 +65,32 @@ func TestProfileAndSignOut(t *testing.T) {
 			t.Errorf("the log holds the session secret")
 		}
 		// Signed in, the sign-in form leads to the profile; a reload shows it again.
-		if again := b.get("/t/acme/accounts/login"); !strings.HasSuffix(again.url, "/profile") {
-			t.Errorf("GET login while signed in ends at %s, want the profile", again.url)
+		if again := b.Get("/t/acme/accounts/login"); !strings.HasSuffix(again.URL, "/profile") {
+			t.Errorf("GET login while signed in ends at %s, want the profile", again.URL)
 		}
-		b.get("/t/acme/accounts/profile").must(t, http.StatusOK, "jane.doe@example.com")
+		b.Get("/t/acme/accounts/profile").Must(t, http.StatusOK, "jane.doe@example.com")
 		// The session is acme's: globex's pages know nothing of it.
 		other := e.browser()
-		other.client.Jar.SetCookies(mustURL(t, e.srv.URL+"/t/globex/accounts/"), []*http.Cookie{{Name: "scimd_session", Value: session.Value, Path: "/t/globex/accounts/"}})
-		if g := other.get("/t/globex/accounts/profile"); !strings.HasSuffix(g.url, "/t/globex/accounts/login") {
-			t.Errorf("acme's session on globex's profile ends at %s, want globex's sign-in", g.url)
+		other.Client.Jar.SetCookies(mustURL(t, e.srv.URL+"/t/globex/accounts/"), []*http.Cookie{{Name: "scimd_session", Value: session.Value, Path: "/t/globex/accounts/"}})
+		if g := other.Get("/t/globex/accounts/profile"); !strings.HasSuffix(g.URL, "/t/globex/accounts/login") {
+			t.Errorf("acme's session on globex's profile ends at %s, want globex's sign-in", g.URL)
 		}
 
 		// Sign out: a forged form does nothing; the real one ends the session.
-		b.post("/t/acme/accounts/signout", url.Values{"csrf": {"forged"}}).must(t, http.StatusForbidden, "expired")
-		b.get("/t/acme/accounts/profile").must(t, http.StatusOK, "Your account")
-		out := b.post("/t/acme/accounts/signout", url.Values{"csrf": {p.hidden(t, "csrf")}}).must(t, http.StatusOK, "re signed out.", `role="status"`)
-		if !strings.HasSuffix(out.url, "/t/acme/accounts/login") {
-			t.Errorf("after signing out the browser is at %s, want the sign-in form", out.url)
+		b.Post("/t/acme/accounts/signout", url.Values{"csrf": {"forged"}}).Must(t, http.StatusForbidden, "expired")
+		b.Get("/t/acme/accounts/profile").Must(t, http.StatusOK, "Your account")
+		out := b.Post("/t/acme/accounts/signout", url.Values{"csrf": {p.Hidden(t, "csrf")}}).Must(t, http.StatusOK, "re signed out.", `role="status"`)
+		if !strings.HasSuffix(out.URL, "/t/acme/accounts/login") {
+			t.Errorf("after signing out the browser is at %s, want the sign-in form", out.URL)
 		}
-		b.get("/t/acme/accounts/login").must(t, http.StatusOK, "Sign in")
-		if strings.Contains(b.get("/t/acme/accounts/login").body, "signed out") {
+		b.Get("/t/acme/accounts/login").Must(t, http.StatusOK, "Sign in")
+		if strings.Contains(b.Get("/t/acme/accounts/login").Body, "signed out") {
 			t.Errorf("the sign-in form says \"signed out\" again: the notice is shown once")
 		}
 		b.signedOut(t, "after signing out")
 		// The secret of an ended session is worth nothing, even replayed.
 		replay := e.browser()
-		replay.client.Jar.SetCookies(mustURL(t, e.srv.URL+"/t/acme/accounts/"), []*http.Cookie{{Name: "scimd_session", Value: session.Value, Path: "/t/acme/accounts/"}})
+		replay.Client.Jar.SetCookies(mustURL(t, e.srv.URL+"/t/acme/accounts/"), []*http.Cookie{{Name: "scimd_session", Value: session.Value, Path: "/t/acme/accounts/"}})
 		replay.signedOut(t, "the ended session's cookie replayed")
 	})
 }
@@ -112,9 +112,9 @@ func TestSessionEndsWithTheAccount(t *testing.T) {
 					t.Fatalf("resendInvitation = %d %v", st, body)
 				}
 				other := e.browser()
-				form := other.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Choose a new password")
-				other.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
-					"password": {newPass}, "confirm": {newPass}}).must(t, http.StatusOK, "all set")
+				form := other.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Choose a new password")
+				other.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+					"password": {newPass}, "confirm": {newPass}}).Must(t, http.StatusOK, "all set")
 			}},
 			{"deleted", func(id string) {
 				if st, body := e.scim("DELETE", "/Users/"+id, nil); st != http.StatusNoContent {
@@ -127,7 +127,7 @@ func TestSessionEndsWithTheAccount(t *testing.T) {
 				email := "s" + string(rune('a'+i)) + "@example.com"
 				id := e.activeCustomer(email)
 				b := e.browser()
-				b.signIn(email, chosen).must(t, http.StatusOK, "Your account", email)
+				b.signIn(email, chosen).Must(t, http.StatusOK, "Your account", email)
 				c.change(id)
 				b.signedOut(t, c.name)
 			})
@@ -153,7 +153,7 @@ func mustURL(tb testing.TB, s string) *url.URL {
 // visibleText is a page's text without its tags and the values of its
 // attributes.
 func visibleText(p page) string {
-	return regexp.MustCompile(`(?s)<[^>]*>`).ReplaceAllString(p.body, " ")
+	return regexp.MustCompile(`(?s)<[^>]*>`).ReplaceAllString(p.Body, " ")
 }
 
 func TestErrorsShownOnceAndLinked(t *testing.T) {
@@ -162,18 +162,18 @@ func TestErrorsShownOnceAndLinked(t *testing.T) {
 		b := e.browser()
 
 		// A failed sign-in: one message, in the summary, linked to the email field.
-		p := b.signIn("jane.doe@example.com", "wrong-password").must(t, http.StatusUnauthorized,
+		p := b.signIn("jane.doe@example.com", "wrong-password").Must(t, http.StatusUnauthorized,
 			`<h2 id="error-summary-title">There is a problem</h2>`, `<li id="email-error"><a href="#email">Invalid email or password.</a></li>`,
 			`aria-describedby="email-error" aria-invalid="true"`)
 		if n := strings.Count(visibleText(p), "Invalid email or password"); n != 1 {
-			t.Errorf("the sign-in error is shown %d times, want once:\n%s", n, p.body)
+			t.Errorf("the sign-in error is shown %d times, want once:\n%s", n, p.Body)
 		}
 
 		// Every problem of a new password at once, and the mismatch beside them.
 		id := e.createCustomer("new@example.com", "invite")
-		form := b.get(lastLink(t, e.mail))
-		p = b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
-			"password": {"abc"}, "confirm": {"abd"}}).must(t, http.StatusBadRequest,
+		form := b.Get(lastLink(t, e.mail))
+		p = b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+			"password": {"abc"}, "confirm": {"abd"}}).Must(t, http.StatusBadRequest,
 			`<li id="password-error"><a href="#password">Your new password must be at least 8 characters long, and is too easy to guess`,
 			`<li id="confirm-error"><a href="#confirm">The two passwords do not match.`,
 			`aria-describedby="password-hint password-error" aria-invalid="true"`, `aria-describedby="confirm-error" aria-invalid="true"`)
@@ -184,27 +184,27 @@ func TestErrorsShownOnceAndLinked(t *testing.T) {
 			}
 		}
 		// The account's own names are guessable too, checked before anything is stored.
-		p = b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
-			"password": {"DoeJane!"}, "confirm": {"DoeJane!"}}).must(t, http.StatusBadRequest, `<a href="#password">Your new password is too easy to guess`)
+		p = b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+			"password": {"DoeJane!"}, "confirm": {"DoeJane!"}}).Must(t, http.StatusBadRequest, `<a href="#password">Your new password is too easy to guess`)
 		if s := e.state(id); s != "pendingInvitation" {
 			t.Errorf("accountState after refused passwords = %q, want pendingInvitation", s)
 		}
 
 		// The registration form too: every field's problem, the password's all, at once.
 		e.enable("acme", true)
-		p = e.register("acme", "not-an-address", "", "Doe", "doe", "Doe").must(t, http.StatusBadRequest,
+		p = e.register("acme", "not-an-address", "", "Doe", "doe", "Doe").Must(t, http.StatusBadRequest,
 			`<li id="email-error"><a href="#email">`, `<li id="givenName-error"><a href="#givenName">`,
 			`<li id="password-error"><a href="#password">Your password must be at least 8 characters long, and is too easy to guess`,
 			`<li id="confirm-error"><a href="#confirm">The two passwords do not match.`)
-		if strings.Contains(p.body, `id="familyName-error"`) {
-			t.Errorf("the given last name is marked in error:\n%s", p.body)
+		if strings.Contains(p.Body, `id="familyName-error"`) {
+			t.Errorf("the given last name is marked in error:\n%s", p.Body)
 		}
 
 		// An expired form is a problem of the form: said once, no link.
-		p = b.post("/t/acme/accounts/invite", url.Values{"csrf": {"forged"}, "token": {form.hidden(t, "token")},
-			"password": {chosen}, "confirm": {chosen}}).must(t, http.StatusForbidden, "There is a problem", "this form has expired")
-		if strings.Contains(p.body, `aria-invalid="true"`) {
-			t.Errorf("an expired form marks fields invalid:\n%s", p.body)
+		p = b.Post("/t/acme/accounts/invite", url.Values{"csrf": {"forged"}, "token": {form.Hidden(t, "token")},
+			"password": {chosen}, "confirm": {chosen}}).Must(t, http.StatusForbidden, "There is a problem", "this form has expired")
+		if strings.Contains(p.Body, `aria-invalid="true"`) {
+			t.Errorf("an expired form marks fields invalid:\n%s", p.Body)
 		}
 	})
 }
@@ -213,18 +213,18 @@ func TestOrganizationDisplayName(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		ctx := resources.WithActor(context.Background(), "test")
 		b := e.browser()
-		b.get("/t/acme/accounts/login").must(t, http.StatusOK, `<p class="org">acme</p>`, "<title>Sign in · acme</title>")
+		b.Get("/t/acme/accounts/login").Must(t, http.StatusOK, `<p class="org">acme</p>`, "<title>Sign in · acme</title>")
 		if err := e.store.SetOrgDisplayName(ctx, "acme", "Acme & Co."); err != nil {
 			t.Fatal(err)
 		}
-		p := b.get("/t/acme/accounts/login").must(t, http.StatusOK, `<p class="org">Acme &amp; Co.</p>`, "<title>Sign in · Acme &amp; Co.</title>")
-		if strings.Contains(p.body, `class="org">acme<`) {
-			t.Errorf("the page shows the slug:\n%s", p.body)
+		p := b.Get("/t/acme/accounts/login").Must(t, http.StatusOK, `<p class="org">Acme &amp; Co.</p>`, "<title>Sign in · Acme &amp; Co.</title>")
+		if strings.Contains(p.Body, `class="org">acme<`) {
+			t.Errorf("the page shows the slug:\n%s", p.Body)
 		}
 		// Pages of another organization keep their own name.
-		b.get("/t/globex/accounts/login").must(t, http.StatusOK, `<p class="org">globex</p>`)
+		b.Get("/t/globex/accounts/login").Must(t, http.StatusOK, `<p class="org">globex</p>`)
 		// Sentences name the organization so too.
 		e.activeCustomer("named@example.com")
-		b.signIn("named@example.com", chosen).must(t, http.StatusOK, "to use an application of Acme &amp; Co., sign in")
+		b.signIn("named@example.com", chosen).Must(t, http.StatusOK, "to use an application of Acme &amp; Co., sign in")
 	})
 }

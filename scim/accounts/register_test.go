@@ -67,8 +67,8 @@ func (e *env) usersNamed(userName string) []string {
 func (e *env) register(org, email, given, family, pw, confirm string) page {
 	e.t.Helper()
 	b := e.browser()
-	form := b.get("/t/"+org+"/accounts/register").must(e.t, http.StatusOK, "Create your account")
-	return b.post("/t/"+org+"/accounts/register", url.Values{"csrf": {form.hidden(e.t, "csrf")}, "email": {email},
+	form := b.Get("/t/"+org+"/accounts/register").Must(e.t, http.StatusOK, "Create your account")
+	return b.Post("/t/"+org+"/accounts/register", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "email": {email},
 		"givenName": {given}, "familyName": {family}, "password": {pw}, "confirm": {confirm}})
 }
 
@@ -84,23 +84,23 @@ func TestRegistrationDisabled(t *testing.T) {
 				e.enable("acme", true)
 				e.enable("acme", false)
 			}
-			p := b.get("/t/acme/accounts/register").must(t, http.StatusNotFound, "Registration is not available", "does not offer self-registration")
+			p := b.Get("/t/acme/accounts/register").Must(t, http.StatusNotFound, "Registration is not available", "does not offer self-registration")
 			checkHeaders(t, p)
-			if strings.Contains(p.body, `name="password"`) {
+			if strings.Contains(p.Body, `name="password"`) {
 				t.Errorf("the closed page shows the form")
 			}
-			login := b.get("/t/acme/accounts/login")
-			b.post("/t/acme/accounts/register", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {"new@example.com"},
+			login := b.Get("/t/acme/accounts/login")
+			b.Post("/t/acme/accounts/register", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"new@example.com"},
 				"givenName": {"New"}, "familyName": {"Person"}, "password": {regPass}, "confirm": {regPass}}).
-				must(t, http.StatusNotFound, "Registration is not available")
+				Must(t, http.StatusNotFound, "Registration is not available")
 			for _, path := range []string{"registered", "confirm?token=" + strings.Repeat("A", 43), "confirmed"} {
-				b.get("/t/acme/accounts/"+path).must(t, http.StatusNotFound, "Registration is not available")
+				b.Get("/t/acme/accounts/"+path).Must(t, http.StatusNotFound, "Registration is not available")
 			}
-			b.post("/t/acme/accounts/confirm", url.Values{"csrf": {login.hidden(t, "csrf")}, "token": {"x"}}).
-				must(t, http.StatusNotFound, "Registration is not available")
+			b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {login.Hidden(t, "csrf")}, "token": {"x"}}).
+				Must(t, http.StatusNotFound, "Registration is not available")
 		}
 		// A name no organization has: the same page.
-		b.get("/t/nosuchorg/accounts/register").must(t, http.StatusNotFound, "Registration is not available")
+		b.Get("/t/nosuchorg/accounts/register").Must(t, http.StatusNotFound, "Registration is not available")
 		if ids := e.usersNamed("new@example.com"); len(ids) != 0 {
 			t.Errorf("a closed registration created users %v", ids)
 		}
@@ -116,19 +116,19 @@ func TestRegistration(t *testing.T) {
 		const email = "New.Customer@Example.com"
 
 		b := e.browser()
-		form := b.get("/t/acme/accounts/register").must(t, http.StatusOK, `<html lang="en">`, "Create your account",
+		form := b.Get("/t/acme/accounts/register").Must(t, http.StatusOK, `<html lang="en">`, "Create your account",
 			`<label for="email">`, `<label for="givenName">`, `<label for="familyName">`, `<label for="password">`, `<label for="confirm">`,
 			`autocomplete="email"`, `autocomplete="given-name"`, `autocomplete="family-name"`, `autocomplete="new-password"`,
 			`aria-describedby="password-hint"`, `href="login"`)
 		checkHeaders(t, form)
-		if strings.Contains(form.body, "<script") {
+		if strings.Contains(form.Body, "<script") {
 			t.Errorf("the page has a script")
 		}
-		fresh := b.post("/t/acme/accounts/register", url.Values{"csrf": {form.hidden(t, "csrf")}, "email": {email},
+		fresh := b.Post("/t/acme/accounts/register", url.Values{"csrf": {form.Hidden(t, "csrf")}, "email": {email},
 			"givenName": {"Nora"}, "familyName": {"Newman"}, "password": {regPass}, "confirm": {regPass}}).
-			must(t, http.StatusOK, "Check your email")
-		if !strings.HasSuffix(fresh.url, "/t/acme/accounts/registered") {
-			t.Errorf("after registering the browser is at %s, want .../registered (303 See Other)", fresh.url)
+			Must(t, http.StatusOK, "Check your email")
+		if !strings.HasSuffix(fresh.URL, "/t/acme/accounts/registered") {
+			t.Errorf("after registering the browser is at %s, want .../registered (303 See Other)", fresh.URL)
 		}
 		checkHeaders(t, fresh)
 		noSecrets(t, fresh, regPass)
@@ -157,9 +157,9 @@ func TestRegistration(t *testing.T) {
 		if st := e.me("acme", email, regPass); st != http.StatusUnauthorized {
 			t.Errorf("GET /Me before confirmation = %d, want 401", st)
 		}
-		login := b.get("/t/acme/accounts/login")
-		b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "email": {email}, "password": {regPass}}).
-			must(t, http.StatusUnauthorized, "Invalid email or password.")
+		login := b.Get("/t/acme/accounts/login")
+		b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {email}, "password": {regPass}}).
+			Must(t, http.StatusUnauthorized, "Invalid email or password.")
 
 		link := confirmLink(t, e.mail, email)
 		if !strings.HasPrefix(link, e.srv.URL+"/t/acme/accounts/confirm?token=") {
@@ -178,10 +178,10 @@ func TestRegistration(t *testing.T) {
 		// it waits for confirmation: the same page, no second user; the
 		// registration is replaced and a new link sent, the first revoked.
 		again := e.register("acme", "new.customer@example.COM", "Mallory", "Other", otherPass, otherPass)
-		if again.status != fresh.status || again.url != fresh.url ||
-			csrfInputRE.ReplaceAllString(again.body, "") != csrfInputRE.ReplaceAllString(fresh.body, "") {
+		if again.Status != fresh.Status || again.URL != fresh.URL ||
+			csrfInputRE.ReplaceAllString(again.Body, "") != csrfInputRE.ReplaceAllString(fresh.Body, "") {
 			t.Errorf("registering a pending email answered %d at %s:\n%s\nwant what a new email gets, %d at %s:\n%s",
-				again.status, again.url, again.body, fresh.status, fresh.url, fresh.body)
+				again.Status, again.URL, again.Body, fresh.Status, fresh.URL, fresh.Body)
 		}
 		if ids := e.usersNamed(email); len(ids) != 1 || ids[0] != id {
 			t.Errorf("users named %s after registering it again = %v, want only %s", email, ids, id)
@@ -193,45 +193,45 @@ func TestRegistration(t *testing.T) {
 		if replaced == link {
 			t.Fatalf("registering again sent the same link")
 		}
-		b.get(link).must(t, http.StatusNotFound, "not valid")
+		b.Get(link).Must(t, http.StatusNotFound, "not valid")
 		_, u = e.scim("GET", "/Users/"+id, nil)
 		if name, _ := u["name"].(map[string]any); name["givenName"] != "Mallory" || e.state(id) != "pendingConfirmation" {
 			t.Errorf("the replaced registration = %v, want names Mallory Other, pendingConfirmation", u)
 		}
 		// The first registrant registers once more: theirs is the newest.
-		e.register("acme", email, "Nora", "Newman", regPass, regPass).must(t, http.StatusOK, "Check your email")
+		e.register("acme", email, "Nora", "Newman", regPass, regPass).Must(t, http.StatusOK, "Check your email")
 		link = confirmLink(t, e.mail, email)
 		token = link[strings.Index(link, "token=")+len("token="):]
-		b.get(replaced).must(t, http.StatusNotFound, "not valid")
+		b.Get(replaced).Must(t, http.StatusNotFound, "not valid")
 
 		// The link's GET changes nothing (mail scanners fetch links).
 		for range 2 {
-			p := b.get(link).must(t, http.StatusOK, "Confirm your account", email, "Confirm my account",
+			p := b.Get(link).Must(t, http.StatusOK, "Confirm your account", email, "Confirm my account",
 				`autocomplete="current-password"`, `autocomplete="username"`, `<label for="password">`)
 			checkHeaders(t, p)
 		}
 		if s := e.state(id); s != "pendingConfirmation" {
 			t.Fatalf("accountState after GETs of the link = %q, want pendingConfirmation", s)
 		}
-		conf := b.get(link)
+		conf := b.Get(link)
 		confirm := func(csrf, pw string) page {
-			return b.post("/t/acme/accounts/confirm", url.Values{"csrf": {csrf}, "token": {conf.hidden(t, "token")}, "password": {pw}})
+			return b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {csrf}, "token": {conf.Hidden(t, "token")}, "password": {pw}})
 		}
 		// A forged CSRF token: refused, nothing changes.
-		confirm("forged", regPass).must(t, http.StatusForbidden, "form has expired")
+		confirm("forged", regPass).Must(t, http.StatusForbidden, "form has expired")
 		// No password, or another one (the replaced registration's): refused
 		// with a message on the field; the link keeps working.
-		confirm(conf.hidden(t, "csrf"), "").must(t, http.StatusBadRequest, "Enter the password you chose", `id="password-error"`)
-		wrong := confirm(conf.hidden(t, "csrf"), otherPass).must(t, http.StatusUnauthorized,
+		confirm(conf.Hidden(t, "csrf"), "").Must(t, http.StatusBadRequest, "Enter the password you chose", `id="password-error"`)
+		wrong := confirm(conf.Hidden(t, "csrf"), otherPass).Must(t, http.StatusUnauthorized,
 			"not the password chosen when this account was registered", `id="password-error"`, `aria-invalid="true"`, "Register again")
 		noSecrets(t, wrong, otherPass, regPass)
 		if s := e.state(id); s != "pendingConfirmation" {
 			t.Fatalf("accountState after refused confirmations = %q", s)
 		}
 
-		done := confirm(conf.hidden(t, "csrf"), regPass).must(t, http.StatusOK, "Your account is ready", "account is active")
-		if !strings.HasSuffix(done.url, "/t/acme/accounts/confirmed") {
-			t.Errorf("after confirming the browser is at %s, want .../confirmed", done.url)
+		done := confirm(conf.Hidden(t, "csrf"), regPass).Must(t, http.StatusOK, "Your account is ready", "account is active")
+		if !strings.HasSuffix(done.URL, "/t/acme/accounts/confirmed") {
+			t.Errorf("after confirming the browser is at %s, want .../confirmed", done.URL)
 		}
 		noSecrets(t, done, token, regPass)
 		if s := e.state(id); s != "active" {
@@ -245,15 +245,15 @@ func TestRegistration(t *testing.T) {
 		}
 
 		// The link works once.
-		b.get(link).must(t, http.StatusNotFound, "not valid")
-		confirm(conf.hidden(t, "csrf"), regPass).must(t, http.StatusNotFound, "not valid")
+		b.Get(link).Must(t, http.StatusNotFound, "not valid")
+		confirm(conf.Hidden(t, "csrf"), regPass).Must(t, http.StatusNotFound, "not valid")
 
 		// An active account registered again: the same page again, nothing
 		// changes, and the owner is told, with nothing that grants anything.
 		sent = len(e.mail.Messages())
 		third := e.register("acme", email, "Mallory", "Other", otherPass, otherPass)
-		if csrfInputRE.ReplaceAllString(third.body, "") != csrfInputRE.ReplaceAllString(fresh.body, "") || third.status != fresh.status {
-			t.Errorf("registering an active account's email answered differently:\n%s", third.body)
+		if csrfInputRE.ReplaceAllString(third.Body, "") != csrfInputRE.ReplaceAllString(fresh.Body, "") || third.Status != fresh.Status {
+			t.Errorf("registering an active account's email answered differently:\n%s", third.Body)
 		}
 		if ids := e.usersNamed(email); len(ids) != 1 {
 			t.Errorf("users named %s = %v, want one", email, ids)
@@ -307,9 +307,9 @@ func TestRegistrationRefused(t *testing.T) {
 			{"weak@example.com", "Wes", "", regPass, regPass, "Enter your last name", "familyName"},
 		} {
 			p := e.register("acme", c.email, c.given, c.family, c.pw, c.confirm).
-				must(t, http.StatusBadRequest, c.want, `role="alert"`, `aria-invalid="true"`, `id="`+c.field+`-error"`)
+				Must(t, http.StatusBadRequest, c.want, `role="alert"`, `aria-invalid="true"`, `id="`+c.field+`-error"`)
 			noSecrets(t, p, regPass)
-			if c.email != "" && c.field != "email" && !strings.Contains(p.body, `value="`+c.email+`"`) {
+			if c.email != "" && c.field != "email" && !strings.Contains(p.Body, `value="`+c.email+`"`) {
 				t.Errorf("the refused form lost the email typed")
 			}
 		}
@@ -321,44 +321,44 @@ func TestRegistrationRefused(t *testing.T) {
 		}
 		// A form without its CSRF cookie: refused, nothing created.
 		b := e.browser()
-		form := b.get("/t/acme/accounts/register")
-		e.browser().post("/t/acme/accounts/register", url.Values{"csrf": {form.hidden(t, "csrf")}, "email": {"csrf@example.com"},
-			"givenName": {"C"}, "familyName": {"S"}, "password": {regPass}, "confirm": {regPass}}).must(t, http.StatusForbidden, "form has expired")
+		form := b.Get("/t/acme/accounts/register")
+		e.browser().Post("/t/acme/accounts/register", url.Values{"csrf": {form.Hidden(t, "csrf")}, "email": {"csrf@example.com"},
+			"givenName": {"C"}, "familyName": {"S"}, "password": {regPass}, "confirm": {regPass}}).Must(t, http.StatusForbidden, "form has expired")
 		if ids := e.usersNamed("csrf@example.com"); len(ids) != 0 {
 			t.Errorf("a form without CSRF cookie created users %v", ids)
 		}
 
 		// Forged, truncated and missing tokens.
-		e.register("acme", "tok@example.com", "To", "Ken", regPass, regPass).must(t, http.StatusOK, "Check your email")
+		e.register("acme", "tok@example.com", "To", "Ken", regPass, regPass).Must(t, http.StatusOK, "Check your email")
 		link := confirmLink(t, e.mail, "tok@example.com")
 		token := link[strings.Index(link, "token=")+len("token="):]
 		id := e.usersNamed("tok@example.com")[0]
 		for _, q := range []string{"?token=" + strings.Repeat("A", 43), "?token=" + token[:20], "", "?token="} {
-			b.get("/t/acme/accounts/confirm"+q).must(t, http.StatusNotFound, "not valid")
+			b.Get("/t/acme/accounts/confirm"+q).Must(t, http.StatusNotFound, "not valid")
 		}
-		csrf := form.hidden(t, "csrf")
+		csrf := form.Hidden(t, "csrf")
 		for _, tok := range []string{strings.Repeat("A", 43), "", token + "x"} {
-			b.post("/t/acme/accounts/confirm", url.Values{"csrf": {csrf}, "token": {tok}}).must(t, http.StatusNotFound, "not valid")
+			b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {csrf}, "token": {tok}}).Must(t, http.StatusNotFound, "not valid")
 		}
 		// An invitation token is not a confirmation token, nor the reverse.
 		e.createCustomer("invited@example.com", "invite")
 		invite := lastLink(t, e.mail)
-		b.get("/t/acme/accounts/confirm?token="+invite[strings.Index(invite, "token=")+6:]).must(t, http.StatusNotFound, "not valid")
-		b.get("/t/acme/accounts/invite?token="+token).must(t, http.StatusNotFound, "not valid")
+		b.Get("/t/acme/accounts/confirm?token="+invite[strings.Index(invite, "token=")+6:]).Must(t, http.StatusNotFound, "not valid")
+		b.Get("/t/acme/accounts/invite?token="+token).Must(t, http.StatusNotFound, "not valid")
 		// Another organization's path.
-		b.get("/t/globex/accounts/confirm?token="+token).must(t, http.StatusNotFound, "not valid")
-		other := b.get("/t/globex/accounts/register")
-		b.post("/t/globex/accounts/confirm", url.Values{"csrf": {other.hidden(t, "csrf")}, "token": {token}}).must(t, http.StatusNotFound, "not valid")
+		b.Get("/t/globex/accounts/confirm?token="+token).Must(t, http.StatusNotFound, "not valid")
+		other := b.Get("/t/globex/accounts/register")
+		b.Post("/t/globex/accounts/confirm", url.Values{"csrf": {other.Hidden(t, "csrf")}, "token": {token}}).Must(t, http.StatusNotFound, "not valid")
 		if s := e.state(id); s != "pendingConfirmation" {
 			t.Errorf("accountState after refused confirmations = %q, want pendingConfirmation", s)
 		}
 		// Turning registration off closes the link too; on again, it works.
 		e.enable("acme", false)
-		b.get(link).must(t, http.StatusNotFound, "Registration is not available")
+		b.Get(link).Must(t, http.StatusNotFound, "Registration is not available")
 		e.enable("acme", true)
-		conf := b.get(link).must(t, http.StatusOK, "Confirm my account")
-		b.post("/t/acme/accounts/confirm", url.Values{"csrf": {conf.hidden(t, "csrf")}, "token": {token}, "password": {regPass}}).
-			must(t, http.StatusOK, "Your account is ready")
+		conf := b.Get(link).Must(t, http.StatusOK, "Confirm my account")
+		b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {conf.Hidden(t, "csrf")}, "token": {token}, "password": {regPass}}).
+			Must(t, http.StatusOK, "Your account is ready")
 		if s := e.state(id); s != "active" {
 			t.Errorf("accountState = %q, want active", s)
 		}
@@ -368,14 +368,14 @@ func TestRegistrationRefused(t *testing.T) {
 func TestRegistrationMailFailure(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		e.enable("acme", true)
-		ok := e.register("acme", "ok@example.com", "Ok", "Kay", regPass, regPass).must(t, http.StatusOK, "Check your email")
+		ok := e.register("acme", "ok@example.com", "Ok", "Kay", regPass, regPass).Must(t, http.StatusOK, "Check your email")
 		e.createCustomer("taken@example.com", tempPass)
 		e.mail.SetFail(true)
 		failed := e.register("acme", "nomail@example.com", "No", "Mail", regPass, regPass)
 		taken := e.register("acme", "taken@example.com", "Ok", "Kay", otherPass, otherPass)
 		for _, p := range []page{failed, taken} {
-			if p.status != ok.status || p.url != ok.url || p.body != ok.body {
-				t.Errorf("with the mail down the answer is %d at %s:\n%s\nwant the usual %d at %s", p.status, p.url, p.body, ok.status, ok.url)
+			if p.Status != ok.Status || p.URL != ok.URL || p.Body != ok.Body {
+				t.Errorf("with the mail down the answer is %d at %s:\n%s\nwant the usual %d at %s", p.Status, p.URL, p.Body, ok.Status, ok.URL)
 			}
 		}
 		ids := e.usersNamed("nomail@example.com")
@@ -408,20 +408,20 @@ func TestRegistrationExpired(t *testing.T) {
 			const ttl = 2 * time.Second
 			e := newEnvWith(t, url, func(o *resources.Onboarding) { o.ConfirmTTL = ttl })
 			e.enable("acme", true)
-			e.register("acme", "late@example.com", "La", "Te", otherPass, otherPass).must(t, http.StatusOK, "Check your email")
+			e.register("acme", "late@example.com", "La", "Te", otherPass, otherPass).Must(t, http.StatusOK, "Check your email")
 			stale := confirmLink(t, e.mail, "late@example.com")
 			old := e.usersNamed("late@example.com")
 			time.Sleep(ttl + 300*time.Millisecond)
-			e.browser().get(stale).must(t, http.StatusNotFound, "not valid", "expired")
+			e.browser().Get(stale).Must(t, http.StatusNotFound, "not valid", "expired")
 			if s := e.state(old[0]); s != "pendingConfirmation" {
 				t.Errorf("accountState = %q, want pendingConfirmation", s)
 			}
 			// Registering again replaces the stale registration in place.
-			e.register("acme", "late@example.com", "La", "Te", regPass, regPass).must(t, http.StatusOK, "Check your email")
+			e.register("acme", "late@example.com", "La", "Te", regPass, regPass).Must(t, http.StatusOK, "Check your email")
 			if ids := e.usersNamed("late@example.com"); len(ids) != 1 || ids[0] != old[0] {
 				t.Fatalf("users after registering again = %v, want only %s", ids, old[0])
 			}
-			e.confirm(confirmLink(t, e.mail, "late@example.com"), regPass).must(t, http.StatusOK, "Your account is ready")
+			e.confirm(confirmLink(t, e.mail, "late@example.com"), regPass).Must(t, http.StatusOK, "Your account is ready")
 			if st := e.me("acme", "late@example.com", regPass); st != http.StatusOK {
 				t.Errorf("GET /Me with the new registration's password = %d, want 200", st)
 			}
@@ -441,29 +441,29 @@ func TestRegistrationTakeoverRefused(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		e.enable("acme", true)
 		const victim, attackerPass = "victim@example.com", "Attacker-Chose-This-1"
-		e.register("acme", victim, "Vic", "Tim", attackerPass, attackerPass).must(t, http.StatusOK, "Check your email")
+		e.register("acme", victim, "Vic", "Tim", attackerPass, attackerPass).Must(t, http.StatusOK, "Check your email")
 		id := e.usersNamed(victim)[0]
 		first := confirmLink(t, e.mail, victim)
 
 		// The owner opens the link they got and types their own password:
 		// refused, nothing activated, the link not used up.
-		e.confirm(first, regPass).must(t, http.StatusUnauthorized, "not the password chosen")
+		e.confirm(first, regPass).Must(t, http.StatusUnauthorized, "not the password chosen")
 		if s := e.state(id); s != "pendingConfirmation" {
 			t.Fatalf("accountState after a wrong password = %q, want pendingConfirmation", s)
 		}
-		e.browser().get(first).must(t, http.StatusOK, "Confirm my account")
+		e.browser().Get(first).Must(t, http.StatusOK, "Confirm my account")
 
 		// The owner registers: a new confirmation (not "someone tried"), and
 		// the first link is dead, with any password.
-		e.register("acme", victim, "Victoria", "Tim", regPass, regPass).must(t, http.StatusOK, "Check your email")
+		e.register("acme", victim, "Victoria", "Tim", regPass, regPass).Must(t, http.StatusOK, "Check your email")
 		last := e.mail.Last(t)
 		if strings.Contains(last.Subject, "Someone tried") || strings.Contains(last.Text, "confirmation email we sent you before") {
 			t.Errorf("registering a pending address sent %q:\n%s\nwant a new confirmation link", last.Subject, last.Text)
 		}
 		second := confirmLink(t, e.mail, victim)
-		e.confirm(first, attackerPass).must(t, http.StatusNotFound, "not valid")
-		e.confirm(second, attackerPass).must(t, http.StatusUnauthorized, "not the password chosen")
-		e.confirm(second, regPass).must(t, http.StatusOK, "Your account is ready")
+		e.confirm(first, attackerPass).Must(t, http.StatusNotFound, "not valid")
+		e.confirm(second, attackerPass).Must(t, http.StatusUnauthorized, "not the password chosen")
+		e.confirm(second, regPass).Must(t, http.StatusOK, "Your account is ready")
 
 		if st := e.me("acme", victim, attackerPass); st != http.StatusUnauthorized {
 			t.Errorf("GET /Me with the first registrant's password = %d, want 401", st)
@@ -494,7 +494,7 @@ func TestRegistrationOfExistingAccount(t *testing.T) {
 			{"temp@example.com", temp, []string{"temporary password", "/accounts/login"}, []string{"confirmation email"}},
 		} {
 			before := e.state(c.id)
-			e.register("acme", c.email, "Mal", "Lory", otherPass, otherPass).must(t, http.StatusOK, "Check your email")
+			e.register("acme", c.email, "Mal", "Lory", otherPass, otherPass).Must(t, http.StatusOK, "Check your email")
 			m := e.mail.Last(t)
 			if m.To != c.email || !strings.Contains(m.Subject, "Someone tried to register") {
 				t.Fatalf("last message = to %q, %q; want the attempt message to %s", m.To, m.Subject, c.email)
@@ -524,9 +524,9 @@ func TestRegistrationOfExistingAccount(t *testing.T) {
 func (e *env) confirm(link, password string) page {
 	e.t.Helper()
 	b := e.browser()
-	form := b.get(link)
-	if form.status != http.StatusOK {
+	form := b.Get(link)
+	if form.Status != http.StatusOK {
 		return form
 	}
-	return b.post("/t/acme/accounts/confirm", url.Values{"csrf": {form.hidden(e.t, "csrf")}, "token": {form.hidden(e.t, "token")}, "password": {password}})
+	return b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "token": {form.Hidden(e.t, "token")}, "password": {password}})
 }

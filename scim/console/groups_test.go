@@ -11,6 +11,7 @@ import (
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/webtest"
 )
 
 // userGroups returns the ids of the groups of acme's customer id, as the
@@ -101,10 +102,10 @@ func TestGroupCreate(t *testing.T) {
 				b := e.admin(string(role)+"@acme.example", role)
 				name := "Sales " + string(role)
 				p := b.submit("groups", url.Values{"displayName": {"  " + name + " "}}).
-					must(t, http.StatusOK, "Group “"+name+"” created", "Add customers")
-				id := idFromURL(t, p.url)
-				if !strings.HasSuffix(p.url, "/groups/"+id+"/members") {
-					t.Errorf("created group: landed on %s, want its members tab", p.url)
+					Must(t, http.StatusOK, "Group “"+name+"” created", "Add customers")
+				id := idFromURL(t, p.URL)
+				if !strings.HasSuffix(p.URL, "/groups/"+id+"/members") {
+					t.Errorf("created group: landed on %s, want its members tab", p.URL)
 				}
 				if status, got := e.groupAttr(id, "displayName"); status != http.StatusOK || got != name {
 					t.Errorf("GET /Groups/%s displayName = %d %v, want 200 %q", id, status, got, name)
@@ -116,11 +117,11 @@ func TestGroupCreate(t *testing.T) {
 				before := e.groupCount()
 				// A taken name in another case: on the form, kept, nothing created.
 				p = b.submit("groups", url.Values{"displayName": {strings.ToUpper(name)}}).
-					must(t, http.StatusConflict, "There is a problem", `href="#displayName"`, "already exists", `value="`+strings.ToUpper(name)+`"`, "aria-invalid")
+					Must(t, http.StatusConflict, "There is a problem", `href="#displayName"`, "already exists", `value="`+strings.ToUpper(name)+`"`, "aria-invalid")
 				// A blank name.
-				b.submit("groups", url.Values{"displayName": {"   "}}).must(t, http.StatusUnprocessableEntity, "Enter the group&#39;s name.")
+				b.submit("groups", url.Values{"displayName": {"   "}}).Must(t, http.StatusUnprocessableEntity, "Enter the group&#39;s name.")
 				// Too long.
-				b.submit("groups", url.Values{"displayName": {strings.Repeat("x", 257)}}).must(t, http.StatusUnprocessableEntity, "too long")
+				b.submit("groups", url.Values{"displayName": {strings.Repeat("x", 257)}}).Must(t, http.StatusUnprocessableEntity, "too long")
 				if n := e.groupCount(); n != before {
 					t.Errorf("refused creations: %d groups, want %d", n, before)
 				}
@@ -138,22 +139,22 @@ func TestGroupList(t *testing.T) {
 		e.createGroup(`Quote "q" <b>`)
 		b := e.admin("collab@acme.example", resources.RoleCollaborator)
 
-		p := b.get(b.console("groups")).must(t, http.StatusOK, "1–25 of 32", `rel="next"`, "Alpha", "Quote &#34;q&#34; &lt;b&gt;", "team 00", "team 22")
-		p.lacks(t, "<b>", "team 23")
-		if a, q := strings.Index(p.body, "Alpha"), strings.Index(p.body, "Quote"); a > q {
+		p := b.Get(b.console("groups")).Must(t, http.StatusOK, "1–25 of 32", `rel="next"`, "Alpha", "Quote &#34;q&#34; &lt;b&gt;", "team 00", "team 22")
+		p.Lacks(t, "<b>", "team 23")
+		if a, q := strings.Index(p.Body, "Alpha"), strings.Index(p.Body, "Quote"); a > q {
 			t.Errorf("groups not by name: Alpha after Quote")
 		}
-		b.get(b.console("groups?page=2")).must(t, http.StatusOK, "26–32 of 32", "team 23", "team 29").lacks(t, "Alpha")
+		b.Get(b.console("groups?page=2")).Must(t, http.StatusOK, "26–32 of 32", "team 23", "team 29").Lacks(t, "Alpha")
 		// Past the end: the last page.
-		b.get(b.console("groups?page=99")).must(t, http.StatusOK, "26–32 of 32")
+		b.Get(b.console("groups?page=99")).Must(t, http.StatusOK, "26–32 of 32")
 
 		// Prefix search on the name, ignoring case, kept across pages.
-		p = b.get(b.console("groups?q=TEAM+1")).must(t, http.StatusOK, "team 10", "team 19", "10 in all").lacks(t, "team 20", "Alpha")
-		b.get(b.console("groups?q=team")).must(t, http.StatusOK, "1–25 of 30", `href="?q=team&amp;page=2"`)
+		p = b.Get(b.console("groups?q=TEAM+1")).Must(t, http.StatusOK, "team 10", "team 19", "10 in all").Lacks(t, "team 20", "Alpha")
+		b.Get(b.console("groups?q=team")).Must(t, http.StatusOK, "1–25 of 30", `href="?q=team&amp;page=2"`)
 		// Text that would change a filter stays text.
-		b.get(b.console("groups?q="+url.QueryEscape(`x" or displayName pr or displayName eq "`))).
-			must(t, http.StatusOK, "No group's name starts with").lacks(t, "Alpha")
-		b.get(b.console("groups?q="+url.QueryEscape(`Quote "q`))).must(t, http.StatusOK, "Quote &#34;q&#34;", "1 in all")
+		b.Get(b.console("groups?q="+url.QueryEscape(`x" or displayName pr or displayName eq "`))).
+			Must(t, http.StatusOK, "No group's name starts with").Lacks(t, "Alpha")
+		b.Get(b.console("groups?q="+url.QueryEscape(`Quote "q`))).Must(t, http.StatusOK, "Quote &#34;q&#34;", "1 in all")
 	})
 }
 
@@ -162,21 +163,21 @@ func TestGroupRename(t *testing.T) {
 		id := e.createGroup("Support")
 		e.createGroup("Billing")
 		b := e.admin("collab@acme.example", resources.RoleCollaborator)
-		p := b.get(b.console("groups/"+id)).must(t, http.StatusOK, "Support", "Rename group", "Delete group")
-		version := p.hidden(t, "version")
+		p := b.Get(b.console("groups/"+id)).Must(t, http.StatusOK, "Support", "Rename group", "Delete group")
+		version := p.Hidden(t, "version")
 
 		p = b.submit("groups/"+id, url.Values{"displayName": {"Customer care"}, "version": {version}}).
-			must(t, http.StatusOK, "Group renamed to “Customer care”.")
+			Must(t, http.StatusOK, "Group renamed to “Customer care”.")
 		if status, got := e.groupAttr(id, "displayName"); status != http.StatusOK || got != "Customer care" {
 			t.Fatalf("after rename: GET /Groups/%s displayName = %d %v", id, status, got)
 		}
-		version = p.hidden(t, "version")
+		version = p.Hidden(t, "version")
 
 		// A taken name: on the form, nothing changed.
 		b.submit("groups/"+id, url.Values{"displayName": {"billing"}, "version": {version}}).
-			must(t, http.StatusConflict, "already exists", `value="billing"`)
-		b.submit("groups/"+id, url.Values{"displayName": {""}, "version": {version}}).must(t, http.StatusUnprocessableEntity, "Enter the group")
-		b.submit("groups/"+id, url.Values{"displayName": {"No version"}}).must(t, http.StatusBadRequest, "nothing was changed")
+			Must(t, http.StatusConflict, "already exists", `value="billing"`)
+		b.submit("groups/"+id, url.Values{"displayName": {""}, "version": {version}}).Must(t, http.StatusUnprocessableEntity, "Enter the group")
+		b.submit("groups/"+id, url.Values{"displayName": {"No version"}}).Must(t, http.StatusBadRequest, "nothing was changed")
 		if _, got := e.groupAttr(id, "displayName"); got != "Customer care" {
 			t.Fatalf("after refused renames: displayName %v", got)
 		}
@@ -189,12 +190,12 @@ func TestGroupRename(t *testing.T) {
 			t.Fatalf("PATCH /Groups/%s = %d %v", id, status, body)
 		}
 		p = b.submit("groups/"+id, url.Values{"displayName": {"Care team"}, "version": {version}}).
-			must(t, http.StatusPreconditionFailed, "changed by someone else", "“Care team” was not saved", `value="Helpdesk"`)
+			Must(t, http.StatusPreconditionFailed, "changed by someone else", "“Care team” was not saved", `value="Helpdesk"`)
 		if _, got := e.groupAttr(id, "displayName"); got != "Helpdesk" {
 			t.Fatalf("after a stale rename: displayName %v, want Helpdesk", got)
 		}
 		// The page now holds the current version: renaming again works.
-		b.submit("groups/"+id, url.Values{"displayName": {"Care team"}, "version": {p.hidden(t, "version")}}).must(t, http.StatusOK, "renamed")
+		b.submit("groups/"+id, url.Values{"displayName": {"Care team"}, "version": {p.Hidden(t, "version")}}).Must(t, http.StatusOK, "renamed")
 		if _, got := e.groupAttr(id, "displayName"); got != "Care team" {
 			t.Fatalf("after renaming again: displayName %v", got)
 		}
@@ -204,7 +205,7 @@ func TestGroupRename(t *testing.T) {
 // scimAsGroups returns the group ids of globex's customer id.
 func (e *env) scimAsGroups(id string) []any {
 	e.t.Helper()
-	status, body := e.scimAs(otherToken, "GET", "/Users/"+id, nil)
+	status, body := e.scimAs(webtest.OtherToken, "GET", "/Users/"+id, nil)
 	if status != http.StatusOK {
 		e.t.Fatalf("GET globex /Users/%s = %d %v", id, status, body)
 	}
@@ -215,7 +216,7 @@ func (e *env) scimAsGroups(id string) []any {
 // hasRemove reports whether a members page has the remove button of the
 // member id.
 func hasRemove(p page, id string) bool {
-	return strings.Contains(p.body, `<input type="hidden" name="user" value="`+id+`">`)
+	return strings.Contains(p.Body, `<input type="hidden" name="user" value="`+id+`">`)
 }
 
 func TestGroupMembers(t *testing.T) {
@@ -226,7 +227,7 @@ func TestGroupMembers(t *testing.T) {
 		id := e.createGroup("Beta testers", carl)
 		b := e.admin("owner@acme.example", resources.RoleOwner)
 
-		p := b.get(b.console("groups/"+id+"/members")).must(t, http.StatusOK, "Members (1)", "carl@example.com", "Add customers")
+		p := b.Get(b.console("groups/"+id+"/members")).Must(t, http.StatusOK, "Members (1)", "carl@example.com", "Add customers")
 		if !hasRemove(p, carl) {
 			t.Errorf("members tab lacks a remove button for carl")
 		}
@@ -240,20 +241,20 @@ func TestGroupMembers(t *testing.T) {
 			"zz":                    {},
 			`" or userName pr or "`: {},
 		} {
-			p := b.get(b.console("groups/"+id+"/members?q="+url.QueryEscape(q))).must(t, http.StatusOK)
+			p := b.Get(b.console("groups/"+id+"/members?q="+url.QueryEscape(q))).Must(t, http.StatusOK)
 			for _, u := range []string{ada, bob} {
-				if got := strings.Contains(p.body, `id="add-`+u+`"`); got != slices.Contains(want, u) {
+				if got := strings.Contains(p.Body, `id="add-`+u+`"`); got != slices.Contains(want, u) {
 					t.Errorf("search %q: offers %s: %v, want %v", q, u, got, !got)
 				}
 			}
 		}
-		b.get(b.console("groups/"+id+"/members?q=carl")).must(t, http.StatusOK, "already a member").lacks(t, `id="add-`+carl+`"`, "Add selected customers")
+		b.Get(b.console("groups/"+id+"/members?q=carl")).Must(t, http.StatusOK, "already a member").Lacks(t, `id="add-`+carl+`"`, "Add selected customers")
 
 		// Add two.
 		p = b.submit("groups/"+id+"/members", url.Values{"user": {ada, bob}, "q": {"ada"}}).
-			must(t, http.StatusOK, "Added 2 customers to “Beta testers”.", "Members (3)")
-		if !strings.HasSuffix(p.url, "/groups/"+id+"/members") {
-			t.Errorf("after adding: at %s, want the members tab", p.url)
+			Must(t, http.StatusOK, "Added 2 customers to “Beta testers”.", "Members (3)")
+		if !strings.HasSuffix(p.URL, "/groups/"+id+"/members") {
+			t.Errorf("after adding: at %s, want the members tab", p.URL)
 		}
 		for _, u := range []string{ada, bob, carl} {
 			if gs := e.userGroups(u); !slices.Equal(gs, []string{id}) {
@@ -261,14 +262,14 @@ func TestGroupMembers(t *testing.T) {
 			}
 		}
 		// Nothing ticked; a customer of another organization; both change nothing.
-		b.submit("groups/"+id+"/members", url.Values{"q": {"ada"}}).must(t, http.StatusUnprocessableEntity, "Select at least one customer")
-		status, body := e.scimAs(otherToken, "POST", "/Users", map[string]any{"schemas": []string{schemas.UserURN}, "userName": "eve@globex.example"})
+		b.submit("groups/"+id+"/members", url.Values{"q": {"ada"}}).Must(t, http.StatusUnprocessableEntity, "Select at least one customer")
+		status, body := e.scimAs(webtest.OtherToken, "POST", "/Users", map[string]any{"schemas": []string{schemas.UserURN}, "userName": "eve@globex.example"})
 		if status != http.StatusCreated {
 			t.Fatalf("POST globex user = %d %v", status, body)
 		}
 		eve, _ := body["id"].(string)
-		b.submit("groups/"+id+"/members", url.Values{"user": {eve}}).must(t, http.StatusUnprocessableEntity, "no longer exists", "Nothing was changed")
-		b.submit("groups/"+id+"/members", url.Values{"user": {eve, ada}}).must(t, http.StatusUnprocessableEntity)
+		b.submit("groups/"+id+"/members", url.Values{"user": {eve}}).Must(t, http.StatusUnprocessableEntity, "no longer exists", "Nothing was changed")
+		b.submit("groups/"+id+"/members", url.Values{"user": {eve, ada}}).Must(t, http.StatusUnprocessableEntity)
 		if _, members := e.groupAttr(id, "members"); len(members.([]any)) != 3 {
 			t.Errorf("after refused adds: members %v, want 3", members)
 		}
@@ -278,7 +279,7 @@ func TestGroupMembers(t *testing.T) {
 
 		// Remove one: the others stay, the customer stays.
 		p = b.submit("groups/"+id+"/members/remove", url.Values{"user": {ada}}).
-			must(t, http.StatusOK, "Removed ada@example.com from “Beta testers”.", "Members (2)")
+			Must(t, http.StatusOK, "Removed ada@example.com from “Beta testers”.", "Members (2)")
 		if hasRemove(p, ada) {
 			t.Errorf("ada still listed after removal")
 		}
@@ -288,7 +289,7 @@ func TestGroupMembers(t *testing.T) {
 		if gs := e.userGroups(bob); !slices.Equal(gs, []string{id}) {
 			t.Errorf("after removing ada: bob's groups = %v", gs)
 		}
-		b.submit("groups/"+id+"/members/remove", url.Values{"user": {ada}}).must(t, http.StatusOK, "ada@example.com is not in “Beta testers”")
+		b.submit("groups/"+id+"/members/remove", url.Values{"user": {ada}}).Must(t, http.StatusOK, "ada@example.com is not in “Beta testers”")
 		if log := e.changeLog(id); len(log) != 3 || !strings.HasPrefix(log[1], "admin:") || !strings.HasSuffix(log[2], " members") {
 			t.Errorf("change log of the group = %v, want create, members, members by the administrator", log)
 		}
@@ -303,14 +304,14 @@ func TestGroupMembersPaging(t *testing.T) {
 		}
 		id := e.createGroup("Big", ids...)
 		b := e.admin("collab@acme.example", resources.RoleCollaborator)
-		p := b.get(b.console("groups/"+id+"/members")).must(t, http.StatusOK, "Members (60)", "1–50 of 60", "m00@example.com", "m49@example.com")
-		p.lacks(t, "m50@example.com")
-		p = b.get(b.console("groups/"+id+"/members?page=2")).must(t, http.StatusOK, "51–60 of 60", "m50@example.com", "m59@example.com")
-		p.lacks(t, "m49@example.com")
+		p := b.Get(b.console("groups/"+id+"/members")).Must(t, http.StatusOK, "Members (60)", "1–50 of 60", "m00@example.com", "m49@example.com")
+		p.Lacks(t, "m50@example.com")
+		p = b.Get(b.console("groups/"+id+"/members?page=2")).Must(t, http.StatusOK, "51–60 of 60", "m50@example.com", "m59@example.com")
+		p.Lacks(t, "m49@example.com")
 		// Removing from page 2 comes back to page 2.
-		p = b.submit("groups/"+id+"/members/remove", url.Values{"user": {ids[0]}, "page": {"2"}}).must(t, http.StatusOK, "Removed m59@example.com", "51–59 of 59")
-		if !strings.HasSuffix(p.url, "page=2") {
-			t.Errorf("after removal from page 2: at %s", p.url)
+		p = b.submit("groups/"+id+"/members/remove", url.Values{"user": {ids[0]}, "page": {"2"}}).Must(t, http.StatusOK, "Removed m59@example.com", "51–59 of 59")
+		if !strings.HasSuffix(p.URL, "page=2") {
+			t.Errorf("after removal from page 2: at %s", p.URL)
 		}
 	})
 }
@@ -320,18 +321,18 @@ func TestGroupDelete(t *testing.T) {
 		ada := e.createCustomer("ada@example.com", "Ada", "Lovelace")
 		id := e.createGroup("Old Team", ada)
 		b := e.admin("collab@acme.example", resources.RoleCollaborator)
-		b.get(b.console("groups/"+id+"/delete")).must(t, http.StatusOK, "irreversible", "members are not deleted", "Type the group&#39;s name to confirm")
+		b.Get(b.console("groups/"+id+"/delete")).Must(t, http.StatusOK, "irreversible", "members are not deleted", "Type the group&#39;s name to confirm")
 
 		for _, typed := range []string{"", "old team", "Old Team ", "Old"} {
 			b.submit("groups/"+id+"/delete", url.Values{"confirm": {typed}}).
-				must(t, http.StatusUnprocessableEntity, "exactly as shown", "Nothing was deleted", `href="#confirm"`)
+				Must(t, http.StatusUnprocessableEntity, "exactly as shown", "Nothing was deleted", `href="#confirm"`)
 			if status, _ := e.groupAttr(id, "displayName"); status != http.StatusOK {
 				t.Fatalf("after typing %q: GET /Groups/%s = %d, want it kept", typed, id, status)
 			}
 		}
-		p := b.submit("groups/"+id+"/delete", url.Values{"confirm": {"Old Team"}}).must(t, http.StatusOK, "Group “Old Team” deleted.", "Its members were not deleted")
-		if !strings.HasSuffix(p.url, "/console/groups") {
-			t.Errorf("after deletion: at %s, want the groups list", p.url)
+		p := b.submit("groups/"+id+"/delete", url.Values{"confirm": {"Old Team"}}).Must(t, http.StatusOK, "Group “Old Team” deleted.", "Its members were not deleted")
+		if !strings.HasSuffix(p.URL, "/console/groups") {
+			t.Errorf("after deletion: at %s, want the groups list", p.URL)
 		}
 		if status, _ := e.groupAttr(id, "displayName"); status != http.StatusNotFound {
 			t.Errorf("after deletion: GET /Groups/%s = %d, want 404", id, status)
@@ -342,8 +343,8 @@ func TestGroupDelete(t *testing.T) {
 		if log := e.changeLog(id); len(log) != 2 || !strings.HasPrefix(log[1], "admin:") || !strings.HasSuffix(log[1], " delete") {
 			t.Errorf("change log = %v, want the deletion by the administrator", log)
 		}
-		b.get(b.console("groups/"+id)).must(t, http.StatusNotFound)
-		b.submit("groups/"+id+"/delete", url.Values{"confirm": {"Old Team"}}).must(t, http.StatusNotFound)
+		b.Get(b.console("groups/"+id)).Must(t, http.StatusNotFound)
+		b.submit("groups/"+id+"/delete", url.Values{"confirm": {"Old Team"}}).Must(t, http.StatusNotFound)
 	})
 }
 
@@ -355,13 +356,13 @@ func TestGroupOtherOrganization(t *testing.T) {
 		id := e.createGroup("Acme only", ada)
 		g := e.adminOf("globex", "boss@globex.example", resources.RoleOwner)
 		for _, path := range []string{"groups/" + id, "groups/" + id + "/members", "groups/" + id + "/delete"} {
-			g.get(g.console(path)).must(t, http.StatusNotFound).lacks(t, "Acme only", "ada@example.com")
+			g.Get(g.console(path)).Must(t, http.StatusNotFound).Lacks(t, "Acme only", "ada@example.com")
 		}
-		g.submit("groups/"+id, url.Values{"displayName": {"Taken over"}, "version": {"1"}}).must(t, http.StatusNotFound)
-		g.submit("groups/"+id+"/members/remove", url.Values{"user": {ada}}).must(t, http.StatusNotFound)
-		g.submit("groups/"+id+"/members", url.Values{"user": {ada}}).must(t, http.StatusNotFound)
-		g.submit("groups/"+id+"/delete", url.Values{"confirm": {"Acme only"}}).must(t, http.StatusNotFound)
-		g.get(g.console("groups")).must(t, http.StatusOK).lacks(t, "Acme only")
+		g.submit("groups/"+id, url.Values{"displayName": {"Taken over"}, "version": {"1"}}).Must(t, http.StatusNotFound)
+		g.submit("groups/"+id+"/members/remove", url.Values{"user": {ada}}).Must(t, http.StatusNotFound)
+		g.submit("groups/"+id+"/members", url.Values{"user": {ada}}).Must(t, http.StatusNotFound)
+		g.submit("groups/"+id+"/delete", url.Values{"confirm": {"Acme only"}}).Must(t, http.StatusNotFound)
+		g.Get(g.console("groups")).Must(t, http.StatusOK).Lacks(t, "Acme only")
 		if status, name := e.groupAttr(id, "displayName"); status != http.StatusOK || name != "Acme only" {
 			t.Errorf("acme's group after globex's attempts: %d %v", status, name)
 		}
@@ -370,9 +371,9 @@ func TestGroupOtherOrganization(t *testing.T) {
 		}
 		// acme's session does not open globex's console.
 		a := e.admin("owner@acme.example", resources.RoleOwner)
-		p := a.get("/t/globex/console/groups")
-		if !strings.Contains(p.url, "/t/globex/console/signin") {
-			t.Errorf("acme's administrator at globex's groups: landed on %s, want the sign-in page", p.url)
+		p := a.Get("/t/globex/console/groups")
+		if !strings.Contains(p.URL, "/t/globex/console/signin") {
+			t.Errorf("acme's administrator at globex's groups: landed on %s, want the sign-in page", p.URL)
 		}
 	})
 }
@@ -397,7 +398,7 @@ func TestGroupFormsNeedCSRF(t *testing.T) {
 				for k, v := range form {
 					f[k] = v
 				}
-				b.post(b.console(path), f).must(t, http.StatusForbidden, "nothing was changed")
+				b.Post(b.console(path), f).Must(t, http.StatusForbidden, "nothing was changed")
 			}
 		}
 		if status, name := e.groupAttr(id, "displayName"); status != http.StatusOK || name != "Guarded" {
@@ -414,7 +415,7 @@ func TestGroupFormsNeedCSRF(t *testing.T) {
 		}
 		// Signed out: the forms ask to sign in and change nothing.
 		anon := e.browser()
-		anon.post("/t/acme/console/groups/"+id+"/delete", url.Values{"confirm": {"Guarded"}}).must(t, http.StatusUnauthorized)
+		anon.Post("/t/acme/console/groups/"+id+"/delete", url.Values{"confirm": {"Guarded"}}).Must(t, http.StatusUnauthorized)
 		if status, _ := e.groupAttr(id, "displayName"); status != http.StatusOK {
 			t.Errorf("a signed-out form deleted the group")
 		}

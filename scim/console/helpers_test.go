@@ -1,39 +1,29 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"html"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/internal/logtest"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim"
 	"github.com/scimd/scimd/scim/accounts"
 	"github.com/scimd/scimd/scim/console"
-	"github.com/scimd/scimd/scim/logtest"
 	"github.com/scimd/scimd/scim/notify"
 	"github.com/scimd/scimd/scim/notify/mailtest"
+	"github.com/scimd/scimd/scim/webtest"
 )
 
-const (
-	ownerToken = "acme-owner-token-0123456789"
-	otherToken = "globex-owner-token-0123456789"
-	// adminPassword is every test administrator's password.
-	adminPassword = "correct horse battery staple"
-)
+// adminPassword is every test administrator's password.
+const adminPassword = "correct horse battery staple"
 
 // env is scimd's HTTP surface as serve wires it (the SCIM API, the customer
 // pages and the console) on a real store, with mail kept in a mailbox.
@@ -56,21 +46,7 @@ func stores(t *testing.T, fn func(t *testing.T, e *env)) {
 
 func newEnv(tb testing.TB, redisURL string) *env {
 	tb.Helper()
-	ctx := context.Background()
-	store, err := backend.Open(ctx, redisURL)
-	if err != nil {
-		tb.Fatalf("backend.Open: %v", err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	for org, tok := range map[string]string{"acme": ownerToken, "globex": otherToken} {
-		if _, err := store.CreateOrg(ctx, org); err != nil {
-			tb.Fatal(err)
-		}
-		if err := store.PutToken(ctx, resources.Token{Org: org, Name: "owner", Role: resources.RoleOwner,
-			Hash: resources.HashToken(resources.Secret(tok)), Created: time.Now()}); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	store := webtest.Store(tb, redisURL)
 	e := &env{t: tb, store: store, mail: &mailtest.Mailbox{}, logs: &logtest.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var handler http.Handler
@@ -93,27 +69,12 @@ func newEnv(tb testing.TB, redisURL string) *env {
 // scim sends a SCIM request as the acme owner token and decodes the answer.
 func (e *env) scim(method, path string, body any) (int, map[string]any) {
 	e.t.Helper()
-	return e.scimAs(ownerToken, method, path, body)
+	return e.scimAs(webtest.OwnerToken, method, path, body)
 }
 
 func (e *env) scimAs(token, method, path string, body any) (int, map[string]any) {
 	e.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, e.srv.URL+scim.BasePath+path, rd)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/scim+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&m)
-	return resp.StatusCode, m
+	return webtest.SCIM(e.t, e.srv.URL, token, method, path, body)
 }
 
 // createCustomer creates a customer of acme through SCIM with a temporary
@@ -165,12 +126,12 @@ func (e *env) adminOf(org, email string, role resources.Role) *browser {
 		e.t.Fatalf("no invitation link in the message to %s", email)
 	}
 	b := e.browser()
-	p := b.get(link).must(e.t, http.StatusOK, "Choose your console password")
-	p = b.post("/t/"+org+"/console/accept", url.Values{"csrf": {p.hidden(e.t, "csrf")}, "token": {p.hidden(e.t, "token")},
+	p := b.Get(link).Must(e.t, http.StatusOK, "Choose your console password")
+	p = b.Post("/t/"+org+"/console/accept", url.Values{"csrf": {p.Hidden(e.t, "csrf")}, "token": {p.Hidden(e.t, "token")},
 		"password": {adminPassword}, "confirm": {adminPassword}})
-	p.must(e.t, http.StatusOK)
+	p.Must(e.t, http.StatusOK)
 	b.org = org
-	b.csrf = b.get("/t/"+org+"/console/account").must(e.t, http.StatusOK, email).hidden(e.t, "csrf")
+	b.csrf = b.Get("/t/"+org+"/console/account").Must(e.t, http.StatusOK, email).Hidden(e.t, "csrf")
 	return b
 }
 
@@ -178,65 +139,27 @@ func (e *env) adminOf(org, email string, role resources.Role) *browser {
 // first, as "who action".
 func (e *env) changeLog(id string) []string {
 	e.t.Helper()
-	changes, err := e.store.Changes(context.Background(), "acme", 1000)
-	if err != nil {
-		e.t.Fatalf("Changes: %v", err)
-	}
-	var out []string
-	for i := len(changes) - 1; i >= 0; i-- {
-		if c := changes[i]; c.ResourceID == id {
-			out = append(out, c.Who+" "+string(c.Action))
-		}
-	}
-	return out
+	return webtest.ChangeLog(e.t, e.store, "acme", id)
 }
 
 // browser is a client with a cookie jar that follows redirects, as a
 // browser does; once signed in, org is its organization and csrf its
 // session's form token.
 type browser struct {
+	*webtest.Browser
 	e         *env
-	client    *http.Client
 	org, csrf string
 }
 
 func (e *env) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{e: e, client: &http.Client{Jar: jar}}
+	return &browser{Browser: webtest.NewBrowser(e.t, e.srv.URL), e: e}
 }
 
 // page is a fetched HTML page.
-type page struct {
-	status int
-	header http.Header
-	body   string
-	url    string
-}
+type page = webtest.Page
 
 // console is the address of a console page of the browser's organization.
 func (b *browser) console(path string) string { return "/t/" + b.org + "/console/" + path }
-
-func (b *browser) get(u string) page {
-	b.e.t.Helper()
-	if strings.HasPrefix(u, "/") {
-		u = b.e.srv.URL + u
-	}
-	resp, err := b.client.Get(u)
-	if err != nil {
-		b.e.t.Fatalf("GET %s: %v", u, err)
-	}
-	return b.read(resp)
-}
-
-// post submits form to path (relative to the server).
-func (b *browser) post(path string, form url.Values) page {
-	b.e.t.Helper()
-	resp, err := b.client.PostForm(b.e.srv.URL+path, form)
-	if err != nil {
-		b.e.t.Fatalf("POST %s: %v", path, err)
-	}
-	return b.read(resp)
-}
 
 // submit posts form to the console page path with the session's CSRF
 // token, as the page's form would.
@@ -246,46 +169,5 @@ func (b *browser) submit(path string, form url.Values) page {
 		form = url.Values{}
 	}
 	form.Set("csrf", b.csrf)
-	return b.post(b.console(path), form)
-}
-
-func (b *browser) read(resp *http.Response) page {
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, header: resp.Header, body: string(data), url: resp.Request.URL.String()}
-}
-
-// hidden returns the value of a hidden input.
-func (p page) hidden(tb testing.TB, name string) string {
-	tb.Helper()
-	m := regexp.MustCompile(`<input type="hidden" name="` + name + `" value="([^"]*)"`).FindStringSubmatch(p.body)
-	if m == nil {
-		tb.Fatalf("no hidden input %q in page:\n%s", name, p.body)
-	}
-	return html.UnescapeString(m[1])
-}
-
-// must fails unless the page has status and contains every text.
-func (p page) must(tb testing.TB, status int, texts ...string) page {
-	tb.Helper()
-	if p.status != status {
-		tb.Fatalf("%s: status %d, want %d; page:\n%s", p.url, p.status, status, p.body)
-	}
-	for _, s := range texts {
-		if !strings.Contains(p.body, s) {
-			tb.Errorf("%s lacks %q:\n%s", p.url, s, p.body)
-		}
-	}
-	return p
-}
-
-// lacks fails if the page contains any of texts.
-func (p page) lacks(tb testing.TB, texts ...string) page {
-	tb.Helper()
-	for _, s := range texts {
-		if strings.Contains(p.body, s) {
-			tb.Errorf("%s contains %q:\n%s", p.url, s, p.body)
-		}
-	}
-	return p
+	return b.Post(b.console(path), form)
 }

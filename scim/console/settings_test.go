@@ -13,6 +13,7 @@ import (
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/webtest"
 )
 
 // tokenSecretRE finds a new token's secret in a page.
@@ -80,17 +81,17 @@ func TestSettingsGeneral(t *testing.T) {
 		owner := e.admin("boss@acme.com", resources.RoleOwner)
 		register := e.srv.URL + "/t/acme/accounts/register"
 
-		p := owner.get(owner.console("settings")).must(t, http.StatusOK, "General settings", "Self-registration is off",
+		p := owner.Get(owner.console("settings")).Must(t, http.StatusOK, "General settings", "Self-registration is off",
 			`href="/t/acme/console/settings/tokens"`, `href="/t/acme/console/settings/admins"`, `href="/t/acme/console/settings/audit"`,
 			`aria-current="page">General`)
-		p.lacks(t, register)
-		if s := owner.get(register); s.status != http.StatusNotFound {
-			t.Errorf("registration page while off: status %d, want 404", s.status)
+		p.Lacks(t, register)
+		if s := owner.Get(register); s.Status != http.StatusNotFound {
+			t.Errorf("registration page while off: status %d, want 404", s.Status)
 		}
 
 		// The organization's name: shown in the console's bar once saved.
 		p = owner.submit("settings/name", url.Values{"displayName": {"  Acme Inc.  "}})
-		p.must(t, http.StatusOK, "The organization is now named “Acme Inc.”.", `<span class="org-name">Acme Inc.</span>`, `value="Acme Inc."`)
+		p.Must(t, http.StatusOK, "The organization is now named “Acme Inc.”.", `<span class="org-name">Acme Inc.</span>`, `value="Acme Inc."`)
 		if got := e.orgSettings().DisplayName; got != "Acme Inc." {
 			t.Errorf("display name = %q, want Acme Inc.", got)
 		}
@@ -102,8 +103,8 @@ func TestSettingsGeneral(t *testing.T) {
 		} {
 			t.Run(bad.name, func(t *testing.T) {
 				p := owner.submit("settings/name", url.Values{"displayName": {bad.value}})
-				p.must(t, http.StatusBadRequest, bad.want, `href="#displayName"`, `aria-invalid="true"`, "autofocus")
-				if !strings.Contains(p.body, `value="`+html.EscapeString(bad.value)) && bad.name == "too long" {
+				p.Must(t, http.StatusBadRequest, bad.want, `href="#displayName"`, `aria-invalid="true"`, "autofocus")
+				if !strings.Contains(p.Body, `value="`+html.EscapeString(bad.value)) && bad.name == "too long" {
 					t.Errorf("the refused name is not kept in the field")
 				}
 				if got := e.orgSettings().DisplayName; got != "Acme Inc." {
@@ -114,33 +115,33 @@ func TestSettingsGeneral(t *testing.T) {
 
 		// Self-registration on: the link to share is shown, and works.
 		p = owner.submit("settings/registration", url.Values{"selfRegistration": {"on"}})
-		p.must(t, http.StatusOK, "Self-registration is on", register, "Turn self-registration off")
+		p.Must(t, http.StatusOK, "Self-registration is on", register, "Turn self-registration off")
 		if !e.orgSettings().SelfRegistration {
 			t.Errorf("self-registration is off after turning it on")
 		}
-		owner.get(register).must(t, http.StatusOK)
+		owner.Get(register).Must(t, http.StatusOK)
 
 		// A value that is neither on nor off changes nothing.
-		owner.submit("settings/registration", url.Values{"selfRegistration": {"maybe"}}).must(t, http.StatusBadRequest, "Nothing was changed")
+		owner.submit("settings/registration", url.Values{"selfRegistration": {"maybe"}}).Must(t, http.StatusBadRequest, "Nothing was changed")
 		if !e.orgSettings().SelfRegistration {
 			t.Errorf("self-registration changed by a refused form")
 		}
 
 		p = owner.submit("settings/registration", url.Values{"selfRegistration": {"off"}})
-		p.must(t, http.StatusOK, "Self-registration is off:", "Turn self-registration on").lacks(t, register)
+		p.Must(t, http.StatusOK, "Self-registration is off:", "Turn self-registration on").Lacks(t, register)
 		if e.orgSettings().SelfRegistration {
 			t.Errorf("self-registration is on after turning it off")
 		}
 
 		// Clearing the name shows the slug again.
-		owner.submit("settings/name", url.Values{"displayName": {""}}).must(t, http.StatusOK, "name is cleared")
+		owner.submit("settings/name", url.Values{"displayName": {""}}).Must(t, http.StatusOK, "name is cleared")
 		if got := e.orgSettings().DisplayName; got != "" {
 			t.Errorf("display name after clearing = %q, want none", got)
 		}
 
 		// A form without its CSRF token changes nothing.
-		p = owner.post(owner.console("settings/name"), url.Values{"displayName": {"Forged"}})
-		p.must(t, http.StatusForbidden)
+		p = owner.Post(owner.console("settings/name"), url.Values{"displayName": {"Forged"}})
+		p.Must(t, http.StatusForbidden)
 		if got := e.orgSettings().DisplayName; got != "" {
 			t.Errorf("display name after a forged form = %q, want none", got)
 		}
@@ -152,17 +153,17 @@ func TestSettingsCollaboratorForbidden(t *testing.T) {
 		owner := e.admin("boss@acme.com", resources.RoleOwner)
 		collab := e.admin("helper@acme.com", resources.RoleCollaborator)
 		invited := "Invited@acme.com"
-		owner.submit("settings/admins", url.Values{"email": {invited}, "role": {"collaborator"}}).must(t, http.StatusOK)
+		owner.submit("settings/admins", url.Values{"email": {invited}, "role": {"collaborator"}}).Must(t, http.StatusOK)
 		boss, pending := e.adminByEmail("boss@acme.com"), e.adminByEmail(invited)
 		mails := len(e.mail.Messages())
 
 		// The navigation has no Settings link for a collaborator.
-		collab.get(collab.console("account")).must(t, http.StatusOK).lacks(t, `href="/t/acme/console/settings"`)
+		collab.Get(collab.console("account")).Must(t, http.StatusOK).Lacks(t, `href="/t/acme/console/settings"`)
 
 		beforeAdmins, beforeTokens, beforeSettings := e.adminEmails(), e.tokenNames(), e.orgSettings()
 		for _, path := range []string{"settings", "settings/tokens", "settings/tokens/revoke?name=owner", "settings/admins",
 			"settings/admins/" + boss.ID + "/remove", "settings/audit"} {
-			collab.get(collab.console(path)).must(t, http.StatusForbidden, "Owners only")
+			collab.Get(collab.console(path)).Must(t, http.StatusForbidden, "Owners only")
 		}
 		for _, f := range []struct {
 			path string
@@ -179,8 +180,8 @@ func TestSettingsCollaboratorForbidden(t *testing.T) {
 			{"settings/admins/" + pending.ID + "/resend", nil},
 		} {
 			p := collab.submit(f.path, f.form)
-			p.must(t, http.StatusForbidden, "Owners only")
-			if tokenSecretRE.MatchString(p.body) {
+			p.Must(t, http.StatusForbidden, "Owners only")
+			if tokenSecretRE.MatchString(p.Body) {
 				t.Errorf("POST %s shows a token secret", f.path)
 			}
 		}
@@ -197,7 +198,7 @@ func TestSettingsCollaboratorForbidden(t *testing.T) {
 			t.Errorf("%d messages sent by forged forms, want none", got-mails)
 		}
 		// The owner's session still works: nothing ended it.
-		owner.get(owner.console("settings")).must(t, http.StatusOK)
+		owner.Get(owner.console("settings")).Must(t, http.StatusOK)
 	})
 }
 
@@ -206,24 +207,24 @@ func TestSettingsTokens(t *testing.T) {
 		owner := e.admin("boss@acme.com", resources.RoleOwner)
 		boss := e.adminByEmail("boss@acme.com")
 
-		p := owner.get(owner.console("settings/tokens")).must(t, http.StatusOK, "API tokens", "<th scope=\"row\">owner</th>", "Create token")
-		p.lacks(t, resources.HashToken(ownerToken))
+		p := owner.Get(owner.console("settings/tokens")).Must(t, http.StatusOK, "API tokens", "<th scope=\"row\">owner</th>", "Create token")
+		p.Lacks(t, resources.HashToken(webtest.OwnerToken))
 
 		// Created: the secret is in the answer to the form, once, with the
 		// SCIM base URL.
 		p = owner.submit("settings/tokens", url.Values{"name": {"entra-id"}, "role": {"collaborator"}})
-		p.must(t, http.StatusCreated, "API token created", "only time it is shown", e.srv.URL+"/scim/v2", "Tenant URL", "Okta", `data-copy="token-secret"`)
-		secret := tokenSecretRE.FindString(p.body)
+		p.Must(t, http.StatusCreated, "API token created", "only time it is shown", e.srv.URL+"/scim/v2", "Tenant URL", "Okta", `data-copy="token-secret"`)
+		secret := tokenSecretRE.FindString(p.Body)
 		if secret == "" {
-			t.Fatalf("no secret on the created page:\n%s", p.body)
+			t.Fatalf("no secret on the created page:\n%s", p.Body)
 		}
-		if strings.Contains(p.url, secret) || strings.Contains(fmt.Sprint(p.header), secret) {
+		if strings.Contains(p.URL, secret) || strings.Contains(fmt.Sprint(p.Header), secret) {
 			t.Errorf("the secret is in the URL or a header")
 		}
-		if got := strings.Count(p.body, secret); got != 1 {
+		if got := strings.Count(p.Body, secret); got != 1 {
 			t.Errorf("the secret appears %d times on its page, want once", got)
 		}
-		for _, c := range owner.client.Jar.Cookies(mustURL(t, e.srv.URL+"/t/acme/console/")) {
+		for _, c := range owner.Client.Jar.Cookies(mustURL(t, e.srv.URL+"/t/acme/console/")) {
 			if strings.Contains(c.Value, secret) {
 				t.Errorf("cookie %s holds the secret", c.Name)
 			}
@@ -242,9 +243,9 @@ func TestSettingsTokens(t *testing.T) {
 		}
 
 		// The list shows it with its last use; never its secret again.
-		p = owner.get(owner.console("settings/tokens")).must(t, http.StatusOK, `<th scope="row">entra-id</th>`, "collaborator")
-		p.lacks(t, secret, resources.HashToken(resources.Secret(secret)))
-		if row := rowOf(p.body, "entra-id"); strings.Contains(row, "never") {
+		p = owner.Get(owner.console("settings/tokens")).Must(t, http.StatusOK, `<th scope="row">entra-id</th>`, "collaborator")
+		p.Lacks(t, secret, resources.HashToken(resources.Secret(secret)))
+		if row := rowOf(p.Body, "entra-id"); strings.Contains(row, "never") {
 			t.Errorf("the used token's row says never used: %s", row)
 		}
 		if strings.Contains(e.logs.String(), secret) {
@@ -252,8 +253,8 @@ func TestSettingsTokens(t *testing.T) {
 		}
 
 		// A reader token reads and cannot write.
-		p = owner.submit("settings/tokens", url.Values{"name": {"hr.reader"}, "role": {"reader"}}).must(t, http.StatusCreated)
-		reader := tokenSecretRE.FindString(p.body)
+		p = owner.submit("settings/tokens", url.Values{"name": {"hr.reader"}, "role": {"reader"}}).Must(t, http.StatusCreated)
+		reader := tokenSecretRE.FindString(p.Body)
 		if status, _ := e.scimAs(reader, "GET", "/Users", nil); status != http.StatusOK {
 			t.Errorf("GET /Users with the reader token = %d", status)
 		}
@@ -277,8 +278,8 @@ func TestSettingsTokens(t *testing.T) {
 			{"okta", "", http.StatusBadRequest, []string{"Choose the token&#39;s role"}},
 		} {
 			p := owner.submit("settings/tokens", url.Values{"name": {bad.name}, "role": {bad.role}})
-			p.must(t, bad.status, bad.want...)
-			if tokenSecretRE.MatchString(p.body) {
+			p.Must(t, bad.status, bad.want...)
+			if tokenSecretRE.MatchString(p.Body) {
 				t.Errorf("refused token %q: a secret is shown", bad.name)
 			}
 		}
@@ -287,19 +288,19 @@ func TestSettingsTokens(t *testing.T) {
 		}
 
 		// Revoke: a confirmation page, then the token fails.
-		owner.get(owner.console("settings/tokens/revoke?name=entra-id")).must(t, http.StatusOK, "Revoke API token “entra-id”?", "Revoke token entra-id", "Cancel")
+		owner.Get(owner.console("settings/tokens/revoke?name=entra-id")).Must(t, http.StatusOK, "Revoke API token “entra-id”?", "Revoke token entra-id", "Cancel")
 		owner.submit("settings/tokens/revoke", url.Values{"name": {"entra-id"}}).
-			must(t, http.StatusOK, "API token “entra-id” is revoked").lacks(t, `<th scope="row">entra-id</th>`)
+			Must(t, http.StatusOK, "API token “entra-id” is revoked").Lacks(t, `<th scope="row">entra-id</th>`)
 		if status, _ := e.scimAs(secret, "GET", "/Users", nil); status != http.StatusUnauthorized {
 			t.Errorf("GET /Users with the revoked token = %d, want 401", status)
 		}
-		owner.submit("settings/tokens/revoke", url.Values{"name": {"entra-id"}}).must(t, http.StatusNotFound, "no API token named “entra-id”")
-		owner.get(owner.console("settings/tokens/revoke?name=nope")).must(t, http.StatusNotFound, "Token not found")
+		owner.submit("settings/tokens/revoke", url.Values{"name": {"entra-id"}}).Must(t, http.StatusNotFound, "no API token named “entra-id”")
+		owner.Get(owner.console("settings/tokens/revoke?name=nope")).Must(t, http.StatusNotFound, "Token not found")
 
 		// Names a path would clean away are revoked all the same.
-		owner.submit("settings/tokens", url.Values{"name": {".."}, "role": {"reader"}}).must(t, http.StatusCreated)
-		owner.get(owner.console("settings/tokens/revoke?name=..")).must(t, http.StatusOK, "Revoke token ..")
-		owner.submit("settings/tokens/revoke", url.Values{"name": {".."}}).must(t, http.StatusOK, "API token “..” is revoked")
+		owner.submit("settings/tokens", url.Values{"name": {".."}, "role": {"reader"}}).Must(t, http.StatusCreated)
+		owner.Get(owner.console("settings/tokens/revoke?name=..")).Must(t, http.StatusOK, "Revoke token ..")
+		owner.submit("settings/tokens/revoke", url.Values{"name": {".."}}).Must(t, http.StatusOK, "API token “..” is revoked")
 
 		// The audit trail has the console's token changes, by the owner.
 		want := []string{resources.AdminActor(boss.ID) + " create", resources.AdminActor(boss.ID) + " delete"}
@@ -340,15 +341,15 @@ func TestSettingsAdmins(t *testing.T) {
 		helper := e.admin("helper@acme.com", resources.RoleCollaborator)
 		boss := e.adminByEmail("boss@acme.com")
 
-		p := owner.get(owner.console("settings/admins")).must(t, http.StatusOK, "Administrators", "boss@acme.com", "(you)", "helper@acme.com", "Send invitation")
-		if row := rowOf(p.body, "boss@acme.com"); !strings.Contains(row, "active") || strings.Contains(row, "Resend invitation") {
+		p := owner.Get(owner.console("settings/admins")).Must(t, http.StatusOK, "Administrators", "boss@acme.com", "(you)", "helper@acme.com", "Send invitation")
+		if row := rowOf(p.Body, "boss@acme.com"); !strings.Contains(row, "active") || strings.Contains(row, "Resend invitation") {
 			t.Errorf("the owner's row: %s", row)
 		}
 
 		// Invite: mail, listed as invited, accept through the mail.
 		p = owner.submit("settings/admins", url.Values{"email": {"new@acme.com"}, "role": {"collaborator"}})
-		p.must(t, http.StatusOK, "Invitation sent to new@acme.com")
-		if row := rowOf(p.body, "new@acme.com"); !strings.Contains(row, "invited") || !strings.Contains(row, "Resend invitation") {
+		p.Must(t, http.StatusOK, "Invitation sent to new@acme.com")
+		if row := rowOf(p.Body, "new@acme.com"); !strings.Contains(row, "invited") || !strings.Contains(row, "Resend invitation") {
 			t.Errorf("the invited administrator's row: %s", row)
 		}
 		m := e.mail.Last(t)
@@ -358,24 +359,24 @@ func TestSettingsAdmins(t *testing.T) {
 		first := inviteLinkRE.FindString(m.Text)
 
 		// Resend: another mail with another link; both work until used.
-		p = owner.submit("settings/admins/"+e.adminByEmail("new@acme.com").ID+"/resend", nil).must(t, http.StatusOK, "A new invitation is on its way to new@acme.com")
+		p = owner.submit("settings/admins/"+e.adminByEmail("new@acme.com").ID+"/resend", nil).Must(t, http.StatusOK, "A new invitation is on its way to new@acme.com")
 		if m := e.mail.Last(t); m.To != "new@acme.com" || inviteLinkRE.FindString(m.Text) == first {
 			t.Errorf("resent invitation: to %q, same link %v", m.To, inviteLinkRE.FindString(m.Text) == first)
 		}
 		newcomer := e.browser()
 		newcomer.org = "acme"
-		acc := newcomer.get(inviteLinkRE.FindString(e.mail.Last(t).Text)).must(t, http.StatusOK, "new@acme.com")
-		newcomer.post("/t/acme/console/accept", url.Values{"csrf": {acc.hidden(t, "csrf")}, "token": {acc.hidden(t, "token")},
-			"password": {adminPassword}, "confirm": {adminPassword}}).must(t, http.StatusOK)
+		acc := newcomer.Get(inviteLinkRE.FindString(e.mail.Last(t).Text)).Must(t, http.StatusOK, "new@acme.com")
+		newcomer.Post("/t/acme/console/accept", url.Values{"csrf": {acc.Hidden(t, "csrf")}, "token": {acc.Hidden(t, "token")},
+			"password": {adminPassword}, "confirm": {adminPassword}}).Must(t, http.StatusOK)
 		if a := e.adminByEmail("new@acme.com"); !a.HasPassword || a.Role != resources.RoleCollaborator {
 			t.Errorf("after accepting: %+v", a)
 		}
-		p = owner.get(owner.console("settings/admins"))
-		if row := rowOf(p.body, "new@acme.com"); !strings.Contains(row, "active") || strings.Contains(row, "Resend invitation") {
+		p = owner.Get(owner.console("settings/admins"))
+		if row := rowOf(p.Body, "new@acme.com"); !strings.Contains(row, "active") || strings.Contains(row, "Resend invitation") {
 			t.Errorf("the accepted administrator's row: %s", row)
 		}
 		// Resending to someone with a password is refused on the list.
-		owner.submit("settings/admins/"+e.adminByEmail("new@acme.com").ID+"/resend", nil).must(t, http.StatusConflict, "already chosen a password", "Nothing was changed")
+		owner.submit("settings/admins/"+e.adminByEmail("new@acme.com").ID+"/resend", nil).Must(t, http.StatusConflict, "already chosen a password", "Nothing was changed")
 
 		// Bad invitations: on the form, kept, nothing created or sent.
 		before, mails := e.adminEmails(), len(e.mail.Messages())
@@ -389,7 +390,7 @@ func TestSettingsAdmins(t *testing.T) {
 			{"HELPER@acme.com", "owner", http.StatusConflict, []string{"HELPER@acme.com is already an administrator", `value="HELPER@acme.com"`}},
 			{"third@acme.com", "reader", http.StatusBadRequest, []string{"Choose a role", `href="#invite-role"`, `value="third@acme.com"`}},
 		} {
-			owner.submit("settings/admins", url.Values{"email": {bad.email}, "role": {bad.role}}).must(t, bad.status, bad.want...)
+			owner.submit("settings/admins", url.Values{"email": {bad.email}, "role": {bad.role}}).Must(t, bad.status, bad.want...)
 		}
 		if got := e.adminEmails(); !equal(got, before) {
 			t.Errorf("administrators after refused invitations = %v, want %v", got, before)
@@ -400,46 +401,46 @@ func TestSettingsAdmins(t *testing.T) {
 
 		// The last owner can be neither demoted nor removed.
 		owner.submit("settings/admins/"+boss.ID+"/role", url.Values{"role": {"collaborator"}}).
-			must(t, http.StatusConflict, html.EscapeString(resources.ErrLastOwner.Detail))
-		owner.get(owner.console("settings/admins/"+boss.ID+"/remove")).must(t, http.StatusOK, "This is you.", "Remove boss@acme.com")
-		owner.submit("settings/admins/"+boss.ID+"/remove", nil).must(t, http.StatusConflict, html.EscapeString(resources.ErrLastOwner.Detail))
+			Must(t, http.StatusConflict, html.EscapeString(resources.ErrLastOwner.Detail))
+		owner.Get(owner.console("settings/admins/"+boss.ID+"/remove")).Must(t, http.StatusOK, "This is you.", "Remove boss@acme.com")
+		owner.submit("settings/admins/"+boss.ID+"/remove", nil).Must(t, http.StatusConflict, html.EscapeString(resources.ErrLastOwner.Detail))
 		if got := e.adminByEmail("boss@acme.com"); got.Role != resources.RoleOwner {
 			t.Errorf("the last owner's role = %s, want owner", got.Role)
 		}
-		owner.get(owner.console("settings")).must(t, http.StatusOK)
+		owner.Get(owner.console("settings")).Must(t, http.StatusOK)
 
 		// A bad role changes nothing.
 		h := e.adminByEmail("helper@acme.com")
-		owner.submit("settings/admins/"+h.ID+"/role", url.Values{"role": {"reader"}}).must(t, http.StatusBadRequest, "Choose a role")
-		owner.submit("settings/admins/no-such-id/role", url.Values{"role": {"owner"}}).must(t, http.StatusNotFound)
+		owner.submit("settings/admins/"+h.ID+"/role", url.Values{"role": {"reader"}}).Must(t, http.StatusBadRequest, "Choose a role")
+		owner.submit("settings/admins/no-such-id/role", url.Values{"role": {"owner"}}).Must(t, http.StatusNotFound)
 
 		// Promote the helper: they reach the settings at their next request.
-		owner.submit("settings/admins/"+h.ID+"/role", url.Values{"role": {"owner"}}).must(t, http.StatusOK, "helper@acme.com is now an owner.")
+		owner.submit("settings/admins/"+h.ID+"/role", url.Values{"role": {"owner"}}).Must(t, http.StatusOK, "helper@acme.com is now an owner.")
 		if got := e.adminByEmail("helper@acme.com").Role; got != resources.RoleOwner {
 			t.Errorf("helper's role = %s, want owner", got)
 		}
-		helper.get(helper.console("settings")).must(t, http.StatusOK, "General settings")
+		helper.Get(helper.console("settings")).Must(t, http.StatusOK, "General settings")
 
 		// Now boss may step down; the console leads them out of the settings.
 		p = owner.submit("settings/admins/"+boss.ID+"/role", url.Values{"role": {"collaborator"}})
-		p.must(t, http.StatusOK, "You are now a collaborator")
-		owner.get(owner.console("settings")).must(t, http.StatusForbidden)
+		p.Must(t, http.StatusOK, "You are now a collaborator")
+		owner.Get(owner.console("settings")).Must(t, http.StatusForbidden)
 
 		// Removing an administrator signs their browser out.
 		newcomerID := e.adminByEmail("new@acme.com").ID
-		helper.get(helper.console("settings/admins/"+newcomerID+"/remove")).must(t, http.StatusOK, "Remove new@acme.com", "signed out at once")
-		helper.submit("settings/admins/"+newcomerID+"/remove", nil).must(t, http.StatusOK, "new@acme.com is removed").lacks(t, "new@acme.com</th>")
+		helper.Get(helper.console("settings/admins/"+newcomerID+"/remove")).Must(t, http.StatusOK, "Remove new@acme.com", "signed out at once")
+		helper.submit("settings/admins/"+newcomerID+"/remove", nil).Must(t, http.StatusOK, "new@acme.com is removed").Lacks(t, "new@acme.com</th>")
 		if got := e.adminEmails(); !equal(got, []string{"boss@acme.com collaborator", "helper@acme.com owner"}) {
 			t.Errorf("administrators after the removal = %v", got)
 		}
-		p = newcomer.get(newcomer.console("account"))
-		if !strings.Contains(p.url, "/console/signin") {
-			t.Errorf("the removed administrator's browser reached %s, want the sign-in page", p.url)
+		p = newcomer.Get(newcomer.console("account"))
+		if !strings.Contains(p.URL, "/console/signin") {
+			t.Errorf("the removed administrator's browser reached %s, want the sign-in page", p.URL)
 		}
 		newcomer.submit("account/password", url.Values{"current": {adminPassword}, "password": {"another good passphrase"}, "confirm": {"another good passphrase"}}).
-			must(t, http.StatusUnauthorized)
-		owner.submit("settings/admins/"+newcomerID+"/remove", nil).must(t, http.StatusForbidden) // boss is a collaborator now
-		helper.submit("settings/admins/"+newcomerID+"/remove", nil).must(t, http.StatusNotFound, "no longer in the organization")
+			Must(t, http.StatusUnauthorized)
+		owner.submit("settings/admins/"+newcomerID+"/remove", nil).Must(t, http.StatusForbidden) // boss is a collaborator now
+		helper.submit("settings/admins/"+newcomerID+"/remove", nil).Must(t, http.StatusNotFound, "no longer in the organization")
 
 		// The audit trail names the owners who did it, by email.
 		want := []string{resources.AdminActor(boss.ID) + " create"}
@@ -454,14 +455,14 @@ func TestSettingsInvitationMailDown(t *testing.T) {
 		owner := e.admin("boss@acme.com", resources.RoleOwner)
 		e.mail.SetFail(true)
 		p := owner.submit("settings/admins", url.Values{"email": {"late@acme.com"}, "role": {"owner"}})
-		p.must(t, http.StatusServiceUnavailable, "late@acme.com is added as an owner, but the invitation email could not be sent", "Resend invitation")
+		p.Must(t, http.StatusServiceUnavailable, "late@acme.com is added as an owner, but the invitation email could not be sent", "Resend invitation")
 		late := e.adminByEmail("late@acme.com")
 		if late.HasPassword || late.Role != resources.RoleOwner {
 			t.Errorf("the administrator added without a mail: %+v", late)
 		}
-		owner.submit("settings/admins/"+late.ID+"/resend", nil).must(t, http.StatusServiceUnavailable)
+		owner.submit("settings/admins/"+late.ID+"/resend", nil).Must(t, http.StatusServiceUnavailable)
 		e.mail.SetFail(false)
-		owner.submit("settings/admins/"+late.ID+"/resend", nil).must(t, http.StatusOK, "A new invitation is on its way to late@acme.com")
+		owner.submit("settings/admins/"+late.ID+"/resend", nil).Must(t, http.StatusOK, "A new invitation is on its way to late@acme.com")
 		if m := e.mail.Last(t); m.To != "late@acme.com" || inviteLinkRE.FindString(m.Text) == "" {
 			t.Errorf("the resent invitation: %+v", m)
 		}
@@ -474,9 +475,9 @@ func TestSettingsAudit(t *testing.T) {
 		boss := e.adminByEmail("boss@acme.com")
 		ctx := context.Background()
 
-		owner.submit("settings/name", url.Values{"displayName": {"Acme Inc."}}).must(t, http.StatusOK)
-		owner.submit("settings/tokens", url.Values{"name": {"okta"}, "role": {"collaborator"}}).must(t, http.StatusCreated)
-		owner.submit("settings/admins", url.Values{"email": {"new@acme.com"}, "role": {"collaborator"}}).must(t, http.StatusOK)
+		owner.submit("settings/name", url.Values{"displayName": {"Acme Inc."}}).Must(t, http.StatusOK)
+		owner.submit("settings/tokens", url.Values{"name": {"okta"}, "role": {"collaborator"}}).Must(t, http.StatusCreated)
+		owner.submit("settings/admins", url.Values{"email": {"new@acme.com"}, "role": {"collaborator"}}).Must(t, http.StatusOK)
 		newID := e.adminByEmail("new@acme.com").ID
 		customer := e.createCustomer("jane@example.com", "Jane", "Doe")
 		// A customer's own change, as the self-service pages record it.
@@ -484,23 +485,23 @@ func TestSettingsAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		p := owner.get(owner.console("settings/audit")).must(t, http.StatusOK, "Audit trail",
+		p := owner.Get(owner.console("settings/audit")).Must(t, http.StatusOK, "Audit trail",
 			"boss@acme.com", "setting: organization name", "API token okta", "administrator new@acme.com",
 			"API token owner", `href="/t/acme/console/users/`+customer+`"`, "customer "+customer, "setting: self-registration")
-		p.lacks(t, "admin:"+boss.ID+"<", "Older entries", "Newest entries")
-		if !regexp.MustCompile(`boss@acme.com</td>\s*<td data-label="What">created</td>\s*<td data-label="Resource">API token okta</td>`).MatchString(p.body) {
-			t.Errorf("no row saying boss created the okta token:\n%s", p.body)
+		p.Lacks(t, "admin:"+boss.ID+"<", "Older entries", "Newest entries")
+		if !regexp.MustCompile(`boss@acme.com</td>\s*<td data-label="What">created</td>\s*<td data-label="Resource">API token okta</td>`).MatchString(p.Body) {
+			t.Errorf("no row saying boss created the okta token:\n%s", p.Body)
 		}
 
 		// Filters: by actor, by resource type and id.
-		p = owner.get(owner.console("settings/audit?who=" + url.QueryEscape(resources.AdminActor(boss.ID))))
-		p.must(t, http.StatusOK, "API token okta", "administrator new@acme.com", "Clear the filter").lacks(t, "API token owner</td>", `href="/t/acme/console/users/`+customer)
-		p = owner.get(owner.console("settings/audit?type=Token"))
-		p.must(t, http.StatusOK, "API token okta").lacks(t, "administrator new@acme.com", "setting: organization name")
-		p = owner.get(owner.console("settings/audit?type=Administrator&id="+newID)).must(t, http.StatusOK, "administrator new@acme.com").lacks(t, ">API token okta</td>")
-		p = owner.get(owner.console("settings/audit?who=" + url.QueryEscape(resources.CustomerActor(customer))))
-		p.must(t, http.StatusOK, "setting: self-registration", `<option value="customer:`+customer+`" selected>customer `+customer).lacks(t, ">API token okta</td>")
-		owner.get(owner.console("settings/audit?who=nobody")).must(t, http.StatusOK, "No entries match this filter.")
+		p = owner.Get(owner.console("settings/audit?who=" + url.QueryEscape(resources.AdminActor(boss.ID))))
+		p.Must(t, http.StatusOK, "API token okta", "administrator new@acme.com", "Clear the filter").Lacks(t, "API token owner</td>", `href="/t/acme/console/users/`+customer)
+		p = owner.Get(owner.console("settings/audit?type=Token"))
+		p.Must(t, http.StatusOK, "API token okta").Lacks(t, "administrator new@acme.com", "setting: organization name")
+		p = owner.Get(owner.console("settings/audit?type=Administrator&id="+newID)).Must(t, http.StatusOK, "administrator new@acme.com").Lacks(t, ">API token okta</td>")
+		p = owner.Get(owner.console("settings/audit?who=" + url.QueryEscape(resources.CustomerActor(customer))))
+		p.Must(t, http.StatusOK, "setting: self-registration", `<option value="customer:`+customer+`" selected>customer `+customer).Lacks(t, ">API token okta</td>")
+		owner.Get(owner.console("settings/audit?who=nobody")).Must(t, http.StatusOK, "No entries match this filter.")
 
 		// Paging: 50 a page, then older entries.
 		for i := range 60 {
@@ -508,23 +509,23 @@ func TestSettingsAudit(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		p = owner.get(owner.console("settings/audit")).must(t, http.StatusOK, "Older entries").lacks(t, "Newest entries")
-		if got := strings.Count(p.body, "<tr>") - 1; got != 50 {
+		p = owner.Get(owner.console("settings/audit")).Must(t, http.StatusOK, "Older entries").Lacks(t, "Newest entries")
+		if got := strings.Count(p.Body, "<tr>") - 1; got != 50 {
 			t.Errorf("first page has %d entries, want 50", got)
 		}
-		older := regexp.MustCompile(`href="(\?before=[^"]+)"`).FindStringSubmatch(p.body)
+		older := regexp.MustCompile(`href="(\?before=[^"]+)"`).FindStringSubmatch(p.Body)
 		if older == nil {
 			t.Fatalf("no link to older entries")
 		}
-		p = owner.get(owner.console("settings/audit"+html.UnescapeString(older[1]))).must(t, http.StatusOK, "Newest entries", "API token okta")
-		if strings.Count(p.body, "<tr>") < 2 {
+		p = owner.Get(owner.console("settings/audit"+html.UnescapeString(older[1]))).Must(t, http.StatusOK, "Newest entries", "API token okta")
+		if strings.Count(p.Body, "<tr>") < 2 {
 			t.Errorf("the older page has no entries")
 		}
-		owner.get(owner.console("settings/audit?before=not-a-seq")).must(t, http.StatusBadRequest)
+		owner.Get(owner.console("settings/audit?before=not-a-seq")).Must(t, http.StatusBadRequest)
 
 		// A filtered page keeps its filter on the next.
-		p = owner.get(owner.console("settings/audit?type=Settings"))
-		if m := regexp.MustCompile(`href="(\?before=[^"]+)"`).FindStringSubmatch(p.body); m == nil || !strings.Contains(m[1], "type=Settings") {
+		p = owner.Get(owner.console("settings/audit?type=Settings"))
+		if m := regexp.MustCompile(`href="(\?before=[^"]+)"`).FindStringSubmatch(p.Body); m == nil || !strings.Contains(m[1], "type=Settings") {
 			t.Errorf("the filtered page's older link = %v, want it to keep type=Settings", m)
 		}
 	})
@@ -543,9 +544,9 @@ func TestSettingsAuditTokenNamedLikeBuiltIn(t *testing.T) {
 	if status, body := e.scimAs(secret, "POST", "/Users", map[string]any{"schemas": []string{schemas.UserURN}, "userName": "cli-made@example.com"}); status != http.StatusCreated {
 		t.Fatalf("POST /Users as the token named cli = %d %v", status, body)
 	}
-	p := owner.get(owner.console("settings/audit")).must(t, http.StatusOK)
-	if !regexp.MustCompile(`API token cli</td>\s*<td data-label="What">created</td>`).MatchString(p.body) {
-		t.Errorf("no row saying the API token cli created a customer:\n%s", p.body)
+	p := owner.Get(owner.console("settings/audit")).Must(t, http.StatusOK)
+	if !regexp.MustCompile(`API token cli</td>\s*<td data-label="What">created</td>`).MatchString(p.Body) {
+		t.Errorf("no row saying the API token cli created a customer:\n%s", p.Body)
 	}
-	p.lacks(t, "the scimd command")
+	p.Lacks(t, "the scimd command")
 }

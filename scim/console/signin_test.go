@@ -14,8 +14,8 @@ import (
 func signInAs(t *testing.T, e *env, email, password, next string) (*browser, page) {
 	t.Helper()
 	b := e.browser()
-	p := b.get("/t/acme/console/signin?next="+url.QueryEscape(next)).must(t, http.StatusOK, "Sign in to the console")
-	return b, b.post("/t/acme/console/signin", url.Values{"csrf": {p.hidden(t, "csrf")}, "next": {p.hidden(t, "next")},
+	p := b.Get("/t/acme/console/signin?next="+url.QueryEscape(next)).Must(t, http.StatusOK, "Sign in to the console")
+	return b, b.Post("/t/acme/console/signin", url.Values{"csrf": {p.Hidden(t, "csrf")}, "next": {p.Hidden(t, "next")},
 		"email": {email}, "password": {password}})
 }
 
@@ -26,8 +26,8 @@ func TestSignIn(t *testing.T) {
 		// A wrong password and an unknown address read the same; no session.
 		for _, email := range []string{"boss@example.com", "nobody@example.com"} {
 			b, p := signInAs(t, e, email, "wrong password here", "")
-			p.must(t, http.StatusUnauthorized, "Invalid email or password.").lacks(t, "wrong password here")
-			b.get("/t/acme/console/account").must(t, http.StatusOK, "Sign in to the console")
+			p.Must(t, http.StatusUnauthorized, "Invalid email or password.").Lacks(t, "wrong password here")
+			b.Get("/t/acme/console/account").Must(t, http.StatusOK, "Sign in to the console")
 		}
 
 		// next leads back to a page of this console, never elsewhere.
@@ -43,9 +43,9 @@ func TestSignIn(t *testing.T) {
 		}
 		for next, want := range cases {
 			_, p := signInAs(t, e, "boss@example.com", adminPassword, next)
-			u, _ := url.Parse(p.url)
-			if got := u.RequestURI(); got != want || p.status != http.StatusOK {
-				t.Errorf("sign in with next=%q: at %s (%d), want %s", next, got, p.status, want)
+			u, _ := url.Parse(p.URL)
+			if got := u.RequestURI(); got != want || p.Status != http.StatusOK {
+				t.Errorf("sign in with next=%q: at %s (%d), want %s", next, got, p.Status, want)
 			}
 		}
 	})
@@ -55,7 +55,7 @@ func TestSignOutEndsTheSession(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		b := e.admin("boss@example.com", resources.RoleOwner)
 		var cookie *http.Cookie
-		for _, c := range b.client.Jar.Cookies(mustURL(t, e.srv.URL+"/t/acme/console/")) {
+		for _, c := range b.Client.Jar.Cookies(mustURL(t, e.srv.URL+"/t/acme/console/")) {
 			if c.Name == "scimd_console" {
 				cookie = c
 			}
@@ -63,11 +63,11 @@ func TestSignOutEndsTheSession(t *testing.T) {
 		if cookie == nil {
 			t.Fatal("no session cookie after sign-in")
 		}
-		b.submit("signout", nil).must(t, http.StatusOK, "You&#39;re signed out")
+		b.submit("signout", nil).Must(t, http.StatusOK, "You&#39;re signed out")
 		// The old cookie, replayed, is refused: the session is gone from the store.
 		replay := e.browser()
-		replay.client.Jar.SetCookies(mustURL(t, e.srv.URL+"/t/acme/console/"), []*http.Cookie{{Name: cookie.Name, Value: cookie.Value, Path: "/t/acme/console/"}})
-		replay.get("/t/acme/console/account").must(t, http.StatusOK, "Sign in to the console").lacks(t, "boss@example.com")
+		replay.Client.Jar.SetCookies(mustURL(t, e.srv.URL+"/t/acme/console/"), []*http.Cookie{{Name: cookie.Name, Value: cookie.Value, Path: "/t/acme/console/"}})
+		replay.Get("/t/acme/console/account").Must(t, http.StatusOK, "Sign in to the console").Lacks(t, "boss@example.com")
 	})
 }
 
@@ -76,13 +76,13 @@ func TestAccountPasswordAfterAMistake(t *testing.T) {
 		b := e.admin("boss@example.com", resources.RoleOwner)
 		const next = "another long pass phrase for boss"
 		p := b.submit("account/password", url.Values{"current": {adminPassword}, "password": {next}, "confirm": {next + "x"}})
-		p.must(t, http.StatusBadRequest, "do not match", `action="/t/acme/console/account/password"`).lacks(t, next)
+		p.Must(t, http.StatusBadRequest, "do not match", `action="/t/acme/console/account/password"`).Lacks(t, next)
 		b.submit("account/password", url.Values{"current": {adminPassword}, "password": {next}, "confirm": {next}}).
-			must(t, http.StatusOK, "Your password is saved")
+			Must(t, http.StatusOK, "Your password is saved")
 		_, p = signInAs(t, e, "boss@example.com", next, "")
-		p.must(t, http.StatusOK, "Users")
+		p.Must(t, http.StatusOK, "Users")
 		_, p = signInAs(t, e, "boss@example.com", adminPassword, "")
-		p.must(t, http.StatusUnauthorized, "Invalid email or password.")
+		p.Must(t, http.StatusUnauthorized, "Invalid email or password.")
 	})
 }
 
@@ -90,14 +90,14 @@ func TestUnknownOrganization(t *testing.T) {
 	e := newEnv(t, "")
 	b := e.browser()
 	for _, path := range []string{"/t/nosuchorg/console/signin", "/t/nosuchorg/console/signin-link?token=x"} {
-		p := b.get(path).must(t, http.StatusNotFound, "No such organization")
-		if p.header.Get("Content-Security-Policy") == "" {
+		p := b.Get(path).Must(t, http.StatusNotFound, "No such organization")
+		if p.Header.Get("Content-Security-Policy") == "" {
 			t.Errorf("%s: no Content-Security-Policy", path)
 		}
 	}
-	p := b.post("/t/nosuchorg/console/signin", url.Values{"email": {"a@example.com"}, "password": {"x"}})
-	if p.status != http.StatusForbidden && p.status != http.StatusNotFound {
-		t.Errorf("POST sign-in of an unknown organization = %d, want 403 or 404", p.status)
+	p := b.Post("/t/nosuchorg/console/signin", url.Values{"email": {"a@example.com"}, "password": {"x"}})
+	if p.Status != http.StatusForbidden && p.Status != http.StatusNotFound {
+		t.Errorf("POST sign-in of an unknown organization = %d, want 403 or 404", p.Status)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
+	"github.com/scimd/scimd/scim/webtest"
 )
 
 // roles are the administrators who manage customers: both may.
@@ -132,24 +133,24 @@ func TestUsersList(t *testing.T) {
 		for _, role := range roles {
 			t.Run(string(role), func(t *testing.T) {
 				b := e.admin(string(role)+"@acme.com", role)
-				p := b.get(b.console("users")).must(t, http.StatusOK, "New customer", "1–25 of 29", "Page 1 of 2",
+				p := b.Get(b.console("users")).Must(t, http.StatusOK, "New customer", "1–25 of 29", "Page 1 of 2",
 					`href="/t/acme/console/users/`+jane+`">jane.doe@example.com</a>`, "Jane Doe", "Must change password", "Invited",
 					`href="/t/acme/console/users/new"`, time.Now().UTC().Format("2 Jan 2006"))
 				// Newest first: the invited customer, then Jane, ..., the first
 				// ones on page 2.
-				if i, j := strings.Index(p.body, "invited@example.com"), strings.Index(p.body, "jane.doe@example.com"); i < 0 || j < 0 || i > j {
+				if i, j := strings.Index(p.Body, "invited@example.com"), strings.Index(p.Body, "jane.doe@example.com"); i < 0 || j < 0 || i > j {
 					t.Errorf("users list: invited@ at %d, jane.doe@ at %d; want the newest first", i, j)
 				}
-				p.lacks(t, "user00@example.com", "user01@example.com")
+				p.Lacks(t, "user00@example.com", "user01@example.com")
 				// Jane's row: two groups.
-				if !regexp.MustCompile(`jane\.doe@example\.com</a></td>\s*<td>Jane Doe</td>\s*<td class="state">Must change password</td>\s*<td class="optional-col">2</td>`).MatchString(p.body) {
-					t.Errorf("Jane's row lacks her state and group count:\n%s", p.body)
+				if !regexp.MustCompile(`jane\.doe@example\.com</a></td>\s*<td>Jane Doe</td>\s*<td class="state">Must change password</td>\s*<td class="optional-col">2</td>`).MatchString(p.Body) {
+					t.Errorf("Jane's row lacks her state and group count:\n%s", p.Body)
 				}
-				p2 := b.get(b.console("users?page=2")).must(t, http.StatusOK, "26–29 of 29", "user00@example.com", "user01@example.com", `rel="prev"`)
-				if !regexp.MustCompile(`user00@example\.com</a></td>\s*<td>Given0 Family</td>\s*<td class="state">Disabled</td>`).MatchString(p2.body) {
-					t.Errorf("a disabled customer's row does not say Disabled:\n%s", p2.body)
+				p2 := b.Get(b.console("users?page=2")).Must(t, http.StatusOK, "26–29 of 29", "user00@example.com", "user01@example.com", `rel="prev"`)
+				if !regexp.MustCompile(`user00@example\.com</a></td>\s*<td>Given0 Family</td>\s*<td class="state">Disabled</td>`).MatchString(p2.Body) {
+					t.Errorf("a disabled customer's row does not say Disabled:\n%s", p2.Body)
 				}
-				b.get(b.console("users?page=99")).must(t, http.StatusOK, "no customers on this page")
+				b.Get(b.console("users?page=99")).Must(t, http.StatusOK, "no customers on this page")
 			})
 		}
 		b := e.admin("searcher@acme.com", resources.RoleCollaborator)
@@ -168,21 +169,21 @@ func TestUsersList(t *testing.T) {
 			{`a\"b`, []string{"No customers match"}, nil},
 			{"  jane   ", []string{"jane.doe@example.com", `value="jane"`}, nil},
 		} {
-			p := b.get(b.console("users?q="+url.QueryEscape(tc.q))).must(t, http.StatusOK, tc.want...)
-			p.lacks(t, tc.lack...)
+			p := b.Get(b.console("users?q="+url.QueryEscape(tc.q))).Must(t, http.StatusOK, tc.want...)
+			p.Lacks(t, tc.lack...)
 		}
 		// Paging keeps the search.
-		b.get(b.console("users?q=family")).must(t, http.StatusOK, `href="?q=family&amp;page=2"`)
+		b.Get(b.console("users?q=family")).Must(t, http.StatusOK, `href="?q=family&amp;page=2"`)
 		// Search results are newest first too, across pages.
-		p := b.get(b.console("users?q=family")).lacks(t, "user00@", "user01@")
-		if i, j := strings.Index(p.body, "user26@"), strings.Index(p.body, "user02@"); i < 0 || j < 0 || i > j {
+		p := b.Get(b.console("users?q=family")).Lacks(t, "user00@", "user01@")
+		if i, j := strings.Index(p.Body, "user26@"), strings.Index(p.Body, "user02@"); i < 0 || j < 0 || i > j {
 			t.Errorf("search results: user26@ at %d, user02@ at %d; want the newest first", i, j)
 		}
-		p = b.get(b.console("users?q=family&page=2")).must(t, http.StatusOK, "26–27 of 27", "user00@", "user01@")
-		if i, j := strings.Index(p.body, "user01@"), strings.Index(p.body, "user00@"); i > j {
+		p = b.Get(b.console("users?q=family&page=2")).Must(t, http.StatusOK, "26–27 of 27", "user00@", "user01@")
+		if i, j := strings.Index(p.Body, "user01@"), strings.Index(p.Body, "user00@"); i > j {
 			t.Errorf("search page 2: user01@ at %d, user00@ at %d; want the newest first", i, j)
 		}
-		b.get(b.console("users?q=family&page=3")).must(t, http.StatusOK, "no customers on this page")
+		b.Get(b.console("users?q=family&page=3")).Must(t, http.StatusOK, "no customers on this page")
 	})
 }
 
@@ -198,18 +199,18 @@ func TestUsersNewInvite(t *testing.T) {
 		n := strconv.Itoa(e.userCount())
 		readers, writers := e.createGroup("Readers "+n), e.createGroup("Writers "+n)
 		email := "new." + n + "@example.com"
-		p := b.get(b.console("users/new")).must(t, http.StatusOK, "Email (username)", "can never be changed", "First name", "Last name",
+		p := b.Get(b.console("users/new")).Must(t, http.StatusOK, "Email (username)", "can never be changed", "First name", "Last name",
 			"Select the method to set the user password", "Invite user to set their own password", "Set a temporary password",
 			`class="secret"`, "Next")
-		if a, c := regexp.MustCompile(`class="secret">([^<]+)<`).FindStringSubmatch(p.body), regexp.MustCompile(`class="secret">([^<]+)<`).FindStringSubmatch(b.get(b.console("users/new")).body); a == nil || c == nil || a[1] == c[1] {
+		if a, c := regexp.MustCompile(`class="secret">([^<]+)<`).FindStringSubmatch(p.Body), regexp.MustCompile(`class="secret">([^<]+)<`).FindStringSubmatch(b.Get(b.console("users/new")).Body); a == nil || c == nil || a[1] == c[1] {
 			t.Errorf("password suggestions %v and %v: want a new one for each page", a, c)
 		}
 		mails := len(e.mail.Messages())
 		p = b.submit("users/new", newUserForm(email, "Ada", "Lovelace", "invite", ""))
-		p.must(t, http.StatusOK, "Customer created. Invitation sent to "+email+".", "Step 2 of 2", "Readers "+n, "Writers "+n, "Finish")
-		id := idInURL(t, p.url)
-		if !strings.HasSuffix(p.url, "/users/"+id+"/new-groups") {
-			t.Errorf("after step 1: at %s, want step 2", p.url)
+		p.Must(t, http.StatusOK, "Customer created. Invitation sent to "+email+".", "Step 2 of 2", "Readers "+n, "Writers "+n, "Finish")
+		id := idInURL(t, p.URL)
+		if !strings.HasSuffix(p.URL, "/users/"+id+"/new-groups") {
+			t.Errorf("after step 1: at %s, want step 2", p.URL)
 		}
 		u := e.user(id)
 		if u == nil {
@@ -226,9 +227,9 @@ func TestUsersNewInvite(t *testing.T) {
 		}
 		// Step 2: Finish with both groups checked.
 		p = b.submit("users/"+id+"/new-groups", url.Values{"group": {readers, writers}, "then": {"finish"}})
-		p.must(t, http.StatusOK, "Invitation sent to "+email+". Added to the groups Readers "+n+" and Writers "+n+".", "Save name")
-		if !strings.HasSuffix(p.url, "/users/"+id) {
-			t.Errorf("after Finish: at %s, want the customer's page", p.url)
+		p.Must(t, http.StatusOK, "Invitation sent to "+email+". Added to the groups Readers "+n+" and Writers "+n+".", "Save name")
+		if !strings.HasSuffix(p.URL, "/users/"+id) {
+			t.Errorf("after Finish: at %s, want the customer's page", p.URL)
 		}
 		for _, g := range []string{readers, writers} {
 			if ms := e.members(g); !slices.Contains(ms, id) {
@@ -238,7 +239,7 @@ func TestUsersNewInvite(t *testing.T) {
 		if log := e.changeLog(id); len(log) == 0 || !strings.HasPrefix(log[0], "admin:") || !strings.HasSuffix(log[0], " create") {
 			t.Errorf("change log of %s = %v: want a create by the administrator first", id, log)
 		}
-		p.lacks(t, "token=")
+		p.Lacks(t, "token=")
 	})
 }
 
@@ -247,13 +248,13 @@ func TestUsersNewTemporaryPassword(t *testing.T) {
 		email := "temp." + strconv.Itoa(e.userCount()) + "@example.com"
 		mails := len(e.mail.Messages())
 		p := b.submit("users/new", newUserForm(email, "Alan", "Turing", "temporaryPassword", tempPassword))
-		p.must(t, http.StatusOK, "Customer created. Temporary password set; the customer must change it at first sign-in.", "Step 2 of 2")
-		p.lacks(t, tempPassword)
-		id := idInURL(t, p.url)
+		p.Must(t, http.StatusOK, "Customer created. Temporary password set; the customer must change it at first sign-in.", "Step 2 of 2")
+		p.Lacks(t, tempPassword)
+		id := idInURL(t, p.URL)
 		// Finish without a group.
 		p = b.submit("users/"+id+"/new-groups", url.Values{"then": {"finish"}})
-		p.must(t, http.StatusOK, "Temporary password set; the customer must change it at first sign-in. No groups assigned.", "Must change password", "Send a password reset link")
-		p.lacks(t, tempPassword)
+		p.Must(t, http.StatusOK, "Temporary password set; the customer must change it at first sign-in. No groups assigned.", "Must change password", "Send a password reset link")
+		p.Lacks(t, tempPassword)
 		if ext := customerExt(e.user(id)); ext["passwordSetup"] != "temporaryPassword" || ext["accountState"] != "passwordChangeRequired" {
 			t.Errorf("created user's extension %v: want temporaryPassword, passwordChangeRequired", ext)
 		}
@@ -262,8 +263,8 @@ func TestUsersNewTemporaryPassword(t *testing.T) {
 		}
 		// The customer signs in with it: the customer pages ask for a new one.
 		c := e.browser()
-		c.post("/t/acme/accounts/login", url.Values{"email": {email}, "password": {tempPassword}, "csrf": {c.get("/t/acme/accounts/login").hidden(t, "csrf")}}).
-			must(t, http.StatusOK, "Choose a new password")
+		c.Post("/t/acme/accounts/login", url.Values{"email": {email}, "password": {tempPassword}, "csrf": {c.Get("/t/acme/accounts/login").Hidden(t, "csrf")}}).
+			Must(t, http.StatusOK, "Choose a new password")
 		if strings.Contains(e.logs.String(), tempPassword) {
 			t.Errorf("the logs hold the temporary password")
 		}
@@ -306,12 +307,12 @@ func TestUsersNewBadInput(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before, mails := e.userCount(), len(e.mail.Messages())
-				p := b.submit("users/new", tc.form).must(t, tc.status, append(tc.want, "There is a problem", "New customer", "aria-invalid")...)
+				p := b.submit("users/new", tc.form).Must(t, tc.status, append(tc.want, "There is a problem", "New customer", "aria-invalid")...)
 				if pw := tc.form.Get("password"); pw != "" {
-					p.lacks(t, `value="`+pw+`"`)
+					p.Lacks(t, `value="`+pw+`"`)
 				}
-				if strings.Contains(p.url, "new-groups") {
-					t.Errorf("moved on to %s", p.url)
+				if strings.Contains(p.URL, "new-groups") {
+					t.Errorf("moved on to %s", p.URL)
 				}
 				if after := e.userCount(); after != before {
 					t.Errorf("customers: %d before, %d after; want nothing created", before, after)
@@ -323,7 +324,7 @@ func TestUsersNewBadInput(t *testing.T) {
 		}
 		// A forged form without the session's token changes nothing.
 		before := e.userCount()
-		b.post(b.console("users/new"), newUserForm("forged@example.com", "F", "G", "invite", "")).must(t, http.StatusForbidden, "Form expired")
+		b.Post(b.console("users/new"), newUserForm("forged@example.com", "F", "G", "invite", "")).Must(t, http.StatusForbidden, "Form expired")
 		if e.userCount() != before || e.userByName("forged@example.com") != "" {
 			t.Errorf("a form without the CSRF token created a customer")
 		}
@@ -334,15 +335,15 @@ func TestUsersNewGroupsAllOrNothing(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		b := e.admin("boss@acme.com", resources.RoleOwner)
 		readers, doomed := e.createGroup("Readers"), e.createGroup("Doomed")
-		p := b.submit("users/new", newUserForm("all.or.nothing@example.com", "All", "Nothing", "invite", "")).must(t, http.StatusOK, "Step 2 of 2")
-		id := idInURL(t, p.url)
+		p := b.submit("users/new", newUserForm("all.or.nothing@example.com", "All", "Nothing", "invite", "")).Must(t, http.StatusOK, "Step 2 of 2")
+		id := idInURL(t, p.URL)
 		// Doomed is deleted while the page is open: Readers is added, then
 		// Doomed fails, and Readers is undone.
 		if st, body := e.scim("DELETE", "/Groups/"+doomed, nil); st != http.StatusNoContent {
 			t.Fatalf("DELETE /Groups = %d %v", st, body)
 		}
 		p = b.submit("users/"+id+"/new-groups", url.Values{"group": {readers, doomed}, "then": {"finish"}})
-		p.must(t, http.StatusConflict, "The customer was created, but no groups were added: one of the selected groups no longer exists", "Step 2 of 2")
+		p.Must(t, http.StatusConflict, "The customer was created, but no groups were added: one of the selected groups no longer exists", "Step 2 of 2")
 		if ms := e.members(readers); len(ms) != 0 {
 			t.Errorf("Readers members %v after a failed Finish: want none", ms)
 		}
@@ -351,7 +352,7 @@ func TestUsersNewGroupsAllOrNothing(t *testing.T) {
 		}
 		// "Add selected and keep searching" stays on step 2, search kept.
 		p = b.submit("users/"+id+"/new-groups", url.Values{"group": {readers}, "then": {"more"}, "q": {"Rea"}})
-		p.must(t, http.StatusOK, "Added to the group Readers.", "Step 2 of 2", `value="Rea"`, "already assigned")
+		p.Must(t, http.StatusOK, "Added to the group Readers.", "Step 2 of 2", `value="Rea"`, "already assigned")
 		if !slices.Contains(e.members(readers), id) {
 			t.Errorf("Readers lacks the customer after Add")
 		}
@@ -359,43 +360,43 @@ func TestUsersNewGroupsAllOrNothing(t *testing.T) {
 		for i := range 25 {
 			e.createGroup(fmt.Sprintf("Team %02d", i))
 		}
-		b.get(b.console("users/"+id+"/new-groups")).must(t, http.StatusOK, "1–20 of 26", "Page 1 of 2", "Readers")
-		b.get(b.console("users/"+id+"/new-groups?q=team+2")).must(t, http.StatusOK, "Team 20", "Team 24", "5 in all").lacks(t, "Team 19", "Team 02")
-		b.get(b.console("users/"+id+"/new-groups?page=2")).must(t, http.StatusOK, "21–26 of 26", "Team 24")
+		b.Get(b.console("users/"+id+"/new-groups")).Must(t, http.StatusOK, "1–20 of 26", "Page 1 of 2", "Readers")
+		b.Get(b.console("users/"+id+"/new-groups?q=team+2")).Must(t, http.StatusOK, "Team 20", "Team 24", "5 in all").Lacks(t, "Team 19", "Team 02")
+		b.Get(b.console("users/"+id+"/new-groups?page=2")).Must(t, http.StatusOK, "21–26 of 26", "Team 24")
 	})
 }
 
 func TestUserEdit(t *testing.T) {
 	asEach(t, func(t *testing.T, e *env, b *browser) {
 		id := e.createCustomer("grace."+strconv.Itoa(e.userCount())+"@example.com", "Grace", "Hopper")
-		p := b.get(b.console("users/"+id)).must(t, http.StatusOK, "Grace Hopper", "Must change password", `value="Grace"`, `value="Hopper"`, "Save name", "Delete")
-		version := p.hidden(t, "version")
+		p := b.Get(b.console("users/"+id)).Must(t, http.StatusOK, "Grace Hopper", "Must change password", `value="Grace"`, `value="Hopper"`, "Save name", "Delete")
+		version := p.Hidden(t, "version")
 		// Saved.
 		p = b.submit("users/"+id, url.Values{"version": {version}, "givenName": {" Amazing Grace "}, "familyName": {"Hopper-Murray"}})
-		p.must(t, http.StatusOK, "Name saved.", `value="Amazing Grace"`, "Amazing Grace Hopper-Murray")
+		p.Must(t, http.StatusOK, "Name saved.", `value="Amazing Grace"`, "Amazing Grace Hopper-Murray")
 		if g, f := names(e.user(id)); g != "Amazing Grace" || f != "Hopper-Murray" {
 			t.Errorf("after saving: name %q %q", g, f)
 		}
 		// Stale: the form was filled before the save above.
 		p = b.submit("users/"+id, url.Values{"version": {version}, "givenName": {"Old"}, "familyName": {"Form"}})
-		p.must(t, http.StatusConflict, "This customer was changed by someone else", "You had entered: first name “Old”, last name “Form”",
+		p.Must(t, http.StatusConflict, "This customer was changed by someone else", "You had entered: first name “Old”, last name “Form”",
 			`value="Amazing Grace"`, `value="Hopper-Murray"`)
 		if g, f := names(e.user(id)); g != "Amazing Grace" || f != "Hopper-Murray" {
 			t.Errorf("after a stale form: name %q %q, want it unchanged", g, f)
 		}
 		// Another administrator (here the API) changes the customer.
-		current := p.hidden(t, "version")
+		current := p.Hidden(t, "version")
 		e.scim("PATCH", "/Users/"+id, map[string]any{"schemas": []string{schemas.PatchOpURN},
 			"Operations": []any{map[string]any{"op": "replace", "path": "name.familyName", "value": "Hopper"}}})
 		b.submit("users/"+id, url.Values{"version": {current}, "givenName": {"Mine"}, "familyName": {"Mine"}}).
-			must(t, http.StatusConflict, "changed by someone else", `value="Hopper"`)
+			Must(t, http.StatusConflict, "changed by someone else", `value="Hopper"`)
 		if g, f := names(e.user(id)); g != "Amazing Grace" || f != "Hopper" {
 			t.Errorf("after a stale form: name %q %q, want the other change kept", g, f)
 		}
 		// Empty names: shown on the form, typed values kept, nothing changed.
-		p = b.get(b.console("users/" + id))
-		p = b.submit("users/"+id, url.Values{"version": {p.hidden(t, "version")}, "givenName": {""}, "familyName": {"Kept"}})
-		p.must(t, http.StatusBadRequest, "Enter the first name.", `value="Kept"`, `href="#givenName"`)
+		p = b.Get(b.console("users/" + id))
+		p = b.submit("users/"+id, url.Values{"version": {p.Hidden(t, "version")}, "givenName": {""}, "familyName": {"Kept"}})
+		p.Must(t, http.StatusBadRequest, "Enter the first name.", `value="Kept"`, `href="#givenName"`)
 		if g, f := names(e.user(id)); g != "Amazing Grace" || f != "Hopper" {
 			t.Errorf("after an empty name: %q %q, want unchanged", g, f)
 		}
@@ -406,28 +407,28 @@ func TestUserGroupsTab(t *testing.T) {
 	asEach(t, func(t *testing.T, e *env, b *browser) {
 		id := e.createCustomer("groups."+strconv.Itoa(e.userCount())+"@example.com", "Group", "Tab")
 		a, c := e.createGroup("Alpha "+b.csrf[:6]), e.createGroup("Charlie "+b.csrf[:6])
-		b.get(b.console("users/"+id+"/groups")).must(t, http.StatusOK, "is in no group", "Add to groups", "Alpha", "Charlie", "Add selected groups")
+		b.Get(b.console("users/"+id+"/groups")).Must(t, http.StatusOK, "is in no group", "Add to groups", "Alpha", "Charlie", "Add selected groups")
 		b.submit("users/"+id+"/groups", url.Values{"group": {a, c}}).
-			must(t, http.StatusOK, "Added to the groups Alpha", "Remove<span class=\"visually-hidden\"> from Alpha", "Groups (2)")
+			Must(t, http.StatusOK, "Added to the groups Alpha", "Remove<span class=\"visually-hidden\"> from Alpha", "Groups (2)")
 		if !slices.Contains(e.members(a), id) || !slices.Contains(e.members(c), id) {
 			t.Errorf("after adding: Alpha %v, Charlie %v; want %s in both", e.members(a), e.members(c), id)
 		}
-		b.submit("users/"+id+"/groups/remove", url.Values{"group": {a}}).must(t, http.StatusOK, "Removed from the group Alpha", "Groups (1)")
+		b.submit("users/"+id+"/groups/remove", url.Values{"group": {a}}).Must(t, http.StatusOK, "Removed from the group Alpha", "Groups (1)")
 		if slices.Contains(e.members(a), id) || !slices.Contains(e.members(c), id) {
 			t.Errorf("after removing: Alpha %v, Charlie %v; want %s in Charlie only", e.members(a), e.members(c), id)
 		}
 		// Nothing selected: said so, nothing changed.
-		b.submit("users/"+id+"/groups", nil).must(t, http.StatusBadRequest, "Select at least one group to add.")
+		b.submit("users/"+id+"/groups", nil).Must(t, http.StatusBadRequest, "Select at least one group to add.")
 		// A group of another organization is no group here.
 		other := otherGroup(t, e)
-		b.submit("users/"+id+"/groups", url.Values{"group": {other}}).must(t, http.StatusConflict, "No groups were added")
+		b.submit("users/"+id+"/groups", url.Values{"group": {other}}).Must(t, http.StatusConflict, "No groups were added")
 	})
 }
 
 // otherGroup creates a group of globex and returns its id.
 func otherGroup(t *testing.T, e *env) string {
 	t.Helper()
-	status, body := e.scimAs(otherToken, "POST", "/Groups", map[string]any{"schemas": []string{schemas.GroupURN}, "displayName": "Globex team " + strconv.Itoa(int(time.Now().UnixNano()))})
+	status, body := e.scimAs(webtest.OtherToken, "POST", "/Groups", map[string]any{"schemas": []string{schemas.GroupURN}, "displayName": "Globex team " + strconv.Itoa(int(time.Now().UnixNano()))})
 	if status != http.StatusCreated {
 		t.Fatalf("POST globex /Groups = %d %v", status, body)
 	}
@@ -439,43 +440,43 @@ func TestUserAccountActions(t *testing.T) {
 	asEach(t, func(t *testing.T, e *env, b *browser) {
 		id := e.createCustomer("actions."+strconv.Itoa(e.userCount())+"@example.com", "Act", "Ions")
 		email := e.user(id)["userName"].(string)
-		p := b.get(b.console("users/"+id)).must(t, http.StatusOK, "Disable", "Send a password reset link")
-		version := regexp.MustCompile(`name="version" value="(\d+)">\s*<input type="hidden" name="active"`).FindStringSubmatch(p.body)
+		p := b.Get(b.console("users/"+id)).Must(t, http.StatusOK, "Disable", "Send a password reset link")
+		version := regexp.MustCompile(`name="version" value="(\d+)">\s*<input type="hidden" name="active"`).FindStringSubmatch(p.Body)
 		if version == nil {
-			t.Fatalf("no version in the disable form:\n%s", p.body)
+			t.Fatalf("no version in the disable form:\n%s", p.Body)
 		}
 		p = b.submit("users/"+id+"/active", url.Values{"version": {version[1]}, "active": {"false"}})
-		p.must(t, http.StatusOK, email+" is disabled", "Disabled", "Enable")
+		p.Must(t, http.StatusOK, email+" is disabled", "Disabled", "Enable")
 		if e.user(id)["active"] != false {
 			t.Errorf("after Disable: active %v", e.user(id)["active"])
 		}
 		// The old page's form is stale now.
-		b.submit("users/"+id+"/active", url.Values{"version": {version[1]}, "active": {"false"}}).must(t, http.StatusConflict, "changed by someone else", "Enable")
-		p = b.get(b.console("users/" + id))
-		v := regexp.MustCompile(`name="version" value="(\d+)">\s*<input type="hidden" name="active"`).FindStringSubmatch(p.body)
-		b.submit("users/"+id+"/active", url.Values{"version": {v[1]}, "active": {"true"}}).must(t, http.StatusOK, email+" is enabled")
+		b.submit("users/"+id+"/active", url.Values{"version": {version[1]}, "active": {"false"}}).Must(t, http.StatusConflict, "changed by someone else", "Enable")
+		p = b.Get(b.console("users/" + id))
+		v := regexp.MustCompile(`name="version" value="(\d+)">\s*<input type="hidden" name="active"`).FindStringSubmatch(p.Body)
+		b.submit("users/"+id+"/active", url.Values{"version": {v[1]}, "active": {"true"}}).Must(t, http.StatusOK, email+" is enabled")
 		if e.user(id)["active"] != true {
 			t.Errorf("after Enable: active %v", e.user(id)["active"])
 		}
 		// A password reset for a customer with a password.
 		mails := len(e.mail.Messages())
-		b.submit("users/"+id+"/invitation", nil).must(t, http.StatusOK, "Password reset link sent to "+email)
+		b.submit("users/"+id+"/invitation", nil).Must(t, http.StatusOK, "Password reset link sent to "+email)
 		if msgs := e.mail.Messages(); len(msgs) != mails+1 || msgs[len(msgs)-1].To != email {
 			t.Errorf("after a reset: %d new messages, want one to %s", len(msgs)-mails, email)
 		}
 		// An invitation resent.
 		inv := b.submit("users/new", newUserForm("inv."+email, "In", "Vited", "invite", ""))
-		iid := idInURL(t, inv.url)
-		b.get(b.console("users/"+iid)).must(t, http.StatusOK, "Resend the invitation", "Invited")
-		b.submit("users/"+iid+"/invitation", nil).must(t, http.StatusOK, "Invitation sent to inv."+email)
+		iid := idInURL(t, inv.URL)
+		b.Get(b.console("users/"+iid)).Must(t, http.StatusOK, "Resend the invitation", "Invited")
+		b.submit("users/"+iid+"/invitation", nil).Must(t, http.StatusOK, "Invitation sent to inv."+email)
 		// The mail server is down: said so.
 		e.mail.SetFail(true)
-		b.submit("users/"+iid+"/invitation", nil).must(t, http.StatusServiceUnavailable, "could not be sent", "Invitation not delivered")
+		b.submit("users/"+iid+"/invitation", nil).Must(t, http.StatusServiceUnavailable, "could not be sent", "Invitation not delivered")
 		e.mail.SetFail(false)
 		if ext := customerExt(e.user(iid)); ext["accountState"] != "invitationNotDelivered" {
 			t.Errorf("after a failed send: %v", ext)
 		}
-		b.get(b.console("users?q=inv.")).must(t, http.StatusOK, "Invitation not delivered")
+		b.Get(b.console("users?q=inv.")).Must(t, http.StatusOK, "Invitation not delivered")
 	})
 }
 
@@ -484,26 +485,26 @@ func TestUserDelete(t *testing.T) {
 		email := "Delete.Me" + strconv.Itoa(e.userCount()) + "@example.com"
 		id := e.createCustomer(email, "Delete", "Me")
 		e.createGroup("Doomed members "+b.csrf[:6], id)
-		b.get(b.console("users/"+id+"/delete")).must(t, http.StatusOK, "irreversible", "Type the username "+email+" to confirm", "Confirm", "user-delete.js")
+		b.Get(b.console("users/"+id+"/delete")).Must(t, http.StatusOK, "irreversible", "Type the username "+email+" to confirm", "Confirm", "user-delete.js")
 		for _, typed := range []string{"", "someone@example.com", strings.ToLower(email), email + "x"} {
 			p := b.submit("users/"+id+"/delete", url.Values{"confirm": {typed}})
-			p.must(t, http.StatusBadRequest, "Type the username", email+" exactly", `href="#confirm"`)
+			p.Must(t, http.StatusBadRequest, "Type the username", email+" exactly", `href="#confirm"`)
 			if e.user(id) == nil {
 				t.Fatalf("deleted after typing %q", typed)
 			}
 		}
 		p := b.submit("users/"+id+"/delete", url.Values{"confirm": {" " + email + " "}})
-		p.must(t, http.StatusOK, "Customer "+email+" was deleted.")
-		if !strings.HasSuffix(p.url, "/console/users") {
-			t.Errorf("after deleting: at %s, want the list", p.url)
+		p.Must(t, http.StatusOK, "Customer "+email+" was deleted.")
+		if !strings.HasSuffix(p.URL, "/console/users") {
+			t.Errorf("after deleting: at %s, want the list", p.URL)
 		}
 		if e.user(id) != nil {
 			t.Errorf("customer %s still exists", id)
 		}
-		b.get(b.console("users/"+id)).must(t, http.StatusNotFound, "Customer not found")
+		b.Get(b.console("users/"+id)).Must(t, http.StatusNotFound, "Customer not found")
 		// The page's script is served from the console.
-		js := b.get(b.console("user-delete.js")).must(t, http.StatusOK, "data-confirm")
-		if ct := js.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
+		js := b.Get(b.console("user-delete.js")).Must(t, http.StatusOK, "data-confirm")
+		if ct := js.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
 			t.Errorf("user-delete.js Content-Type %q", ct)
 		}
 	})
@@ -515,10 +516,10 @@ func TestUsersOtherOrganization(t *testing.T) {
 		g := b2g(e)
 		globex := e.adminOf("globex", "boss@globex.com", resources.RoleOwner)
 		for _, path := range []string{"users/" + id, "users/" + id + "/groups", "users/" + id + "/delete", "users/" + id + "/new-groups"} {
-			globex.get(globex.console(path)).must(t, http.StatusNotFound).lacks(t, "acme.only@example.com")
+			globex.Get(globex.console(path)).Must(t, http.StatusNotFound).Lacks(t, "acme.only@example.com")
 		}
-		globex.get(globex.console("users")).must(t, http.StatusOK).lacks(t, "acme.only@example.com")
-		globex.get(globex.console("users?q=acme")).must(t, http.StatusOK, "No customers match")
+		globex.Get(globex.console("users")).Must(t, http.StatusOK).Lacks(t, "acme.only@example.com")
+		globex.Get(globex.console("users?q=acme")).Must(t, http.StatusOK, "No customers match")
 		v := e.user(id)["meta"].(map[string]any)["version"].(string)
 		version := strings.Trim(strings.TrimPrefix(v, "W/"), `"`)
 		for path, form := range map[string]url.Values{
@@ -530,7 +531,7 @@ func TestUsersOtherOrganization(t *testing.T) {
 			"users/" + id + "/new-groups":    {"group": {g}, "then": {"finish"}},
 			"users/" + id + "/groups/remove": {"group": {g}},
 		} {
-			globex.submit(path, form).must(t, http.StatusNotFound)
+			globex.submit(path, form).Must(t, http.StatusNotFound)
 		}
 		u := e.user(id)
 		if u == nil || u["active"] != true {
@@ -544,9 +545,9 @@ func TestUsersOtherOrganization(t *testing.T) {
 		}
 		// An acme session is no session at globex's console.
 		acme := e.admin("boss@acme.com", resources.RoleOwner)
-		p := acme.get("/t/globex/console/users")
-		if !strings.Contains(p.url, "/t/globex/console/signin") {
-			t.Errorf("an acme session at globex's console reached %s", p.url)
+		p := acme.Get("/t/globex/console/users")
+		if !strings.Contains(p.URL, "/t/globex/console/signin") {
+			t.Errorf("an acme session at globex's console reached %s", p.URL)
 		}
 	})
 }

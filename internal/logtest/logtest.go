@@ -1,5 +1,7 @@
 // Package logtest holds what scimd's tests use to read what a running server
-// writes: its log, and scimd's output. It is imported only by tests.
+// writes: its log, go-redis's, and scimd's output. It is imported only by
+// tests, of any package (it imports nothing of scimd's), which is why it is
+// internal to the module and not under one of its layers.
 package logtest
 
 import (

@@ -28,7 +28,11 @@ func schemaCommand(ctx context.Context, args []string, getenv func(string) strin
 	fs := flag.NewFlagSet("scimd schema "+args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	org := fs.String("org", "", "the organization")
-	redisURL := fs.String("redis-url", getenv("SCIM_REDIS_URL"), "Redis URL")
+	var cfg Config
+	checkFlags, err := adminFlags(fs, &cfg, getenv)
+	if err != nil {
+		return err
+	}
 	var file, urn *string
 	var replace *bool
 	switch args[0] {
@@ -43,6 +47,9 @@ func schemaCommand(ctx context.Context, args []string, getenv func(string) strin
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, schemaUsage)
+	}
+	if err := checkFlags(); err != nil {
+		return err
 	}
 	if *org == "" {
 		return errors.New("--org is required")
@@ -65,7 +72,7 @@ func schemaCommand(ctx context.Context, args []string, getenv func(string) strin
 	if urn != nil && *urn == "" {
 		return errors.New("--urn is required")
 	}
-	store, err := openAdminStore(ctx, *redisURL)
+	store, err := openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -37,9 +37,9 @@ func (e *env) activeLogin(login, email string) string {
 		e.t.Fatalf("the invitation of %s went to %q, want %q", login, to, email)
 	}
 	b := e.browser()
-	form := b.get(lastLink(e.t, e.mail)).must(e.t, http.StatusOK, `<label for="username">Username</label>`, `value="`+login+`"`)
-	b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(e.t, "csrf")}, "token": {form.hidden(e.t, "token")},
-		"password": {chosen}, "confirm": {chosen}}).must(e.t, http.StatusOK, "all set", "with your username and your new password")
+	form := b.Get(lastLink(e.t, e.mail)).Must(e.t, http.StatusOK, `<label for="username">Username</label>`, `value="`+login+`"`)
+	b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "token": {form.Hidden(e.t, "token")},
+		"password": {chosen}, "confirm": {chosen}}).Must(e.t, http.StatusOK, "all set", "with your username and your new password")
 	id, _ := body["id"].(string)
 	return id
 }
@@ -49,8 +49,8 @@ func (e *env) activeLogin(login, email string) string {
 func (e *env) registerAny(login, email string) page {
 	e.t.Helper()
 	b := e.browser()
-	form := b.get("/t/acme/accounts/register").must(e.t, http.StatusOK, `<label for="userName">Username</label>`)
-	return b.post("/t/acme/accounts/register", url.Values{"csrf": {form.hidden(e.t, "csrf")}, "userName": {login}, "email": {email},
+	form := b.Get("/t/acme/accounts/register").Must(e.t, http.StatusOK, `<label for="userName">Username</label>`)
+	return b.Post("/t/acme/accounts/register", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "userName": {login}, "email": {email},
 		"givenName": {"Kim"}, "familyName": {"Lee"}, "password": {regPass}, "confirm": {regPass}})
 }
 
@@ -65,27 +65,27 @@ func TestAnyUserNamesForms(t *testing.T) {
 		e.enable("globex", true)
 		b := e.browser()
 		for _, path := range []string{"login", "forgot-password"} {
-			p := b.get("/t/acme/accounts/"+path).must(t, http.StatusOK, `<label for="username">Username</label>`,
+			p := b.Get("/t/acme/accounts/"+path).Must(t, http.StatusOK, `<label for="username">Username</label>`,
 				`<input id="username" name="username" type="text" autocomplete="username" required autofocus>`)
-			if strings.Contains(p.body, `type="email"`) || strings.Contains(p.body, ">Email<") {
-				t.Errorf("acme's %s page asks for an email under userNameFormat any:\n%s", path, p.body)
+			if strings.Contains(p.Body, `type="email"`) || strings.Contains(p.Body, ">Email<") {
+				t.Errorf("acme's %s page asks for an email under userNameFormat any:\n%s", path, p.Body)
 			}
-			b.get("/t/globex/accounts/"+path).must(t, http.StatusOK, `<label for="email">Email</label>`,
+			b.Get("/t/globex/accounts/"+path).Must(t, http.StatusOK, `<label for="email">Email</label>`,
 				`<input id="email" name="email" type="email" autocomplete="username" required autofocus>`)
 		}
-		b.get("/t/acme/accounts/forgot-password").must(t, http.StatusOK, "Enter the username of your account", "to the account's email address")
-		b.get("/t/acme/accounts/register").must(t, http.StatusOK,
+		b.Get("/t/acme/accounts/forgot-password").Must(t, http.StatusOK, "Enter the username of your account", "to the account's email address")
+		b.Get("/t/acme/accounts/register").Must(t, http.StatusOK,
 			`<input id="userName" name="userName" type="text" autocomplete="username" required aria-describedby="userName-hint" autofocus>`,
 			`<input id="email" name="email" type="email" autocomplete="email" required aria-describedby="email-hint">`,
 			`<label for="givenName">`, `<label for="password">`)
-		if p := b.get("/t/globex/accounts/register"); strings.Contains(p.body, `name="userName"`) || !strings.Contains(p.body, "Your email address is also your username.") {
-			t.Errorf("globex's registration form (userNameFormat email) changed:\n%s", p.body)
+		if p := b.Get("/t/globex/accounts/register"); strings.Contains(p.Body, `name="userName"`) || !strings.Contains(p.Body, "Your email address is also your username.") {
+			t.Errorf("globex's registration form (userNameFormat email) changed:\n%s", p.Body)
 		}
-		login := b.get("/t/acme/accounts/login")
-		b.post("/t/acme/accounts/forgot-password", url.Values{"csrf": {login.hidden(t, "csrf")}, "username": {" "}}).
-			must(t, http.StatusBadRequest, `<a href="#username">Enter the username of your account.</a>`)
-		b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "username": {"nobody"}, "password": {"x"}}).
-			must(t, http.StatusUnauthorized, `<a href="#username">Invalid username or password.</a>`, `value="nobody"`)
+		login := b.Get("/t/acme/accounts/login")
+		b.Post("/t/acme/accounts/forgot-password", url.Values{"csrf": {login.Hidden(t, "csrf")}, "username": {" "}}).
+			Must(t, http.StatusBadRequest, `<a href="#username">Enter the username of your account.</a>`)
+		b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "username": {"nobody"}, "password": {"x"}}).
+			Must(t, http.StatusUnauthorized, `<a href="#username">Invalid username or password.</a>`, `value="nobody"`)
 	})
 }
 
@@ -112,9 +112,9 @@ func TestAnyUserNamesRegistrationRefused(t *testing.T) {
 			{"not an email", "EMP-003", "kim", http.StatusBadRequest, `<a href="#email">Enter an email address such as jane@example.com: this one has no @.</a>`},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				p := e.registerAny(c.login, c.email).must(t, c.status, c.want, `value="Kim"`, `value="Lee"`)
+				p := e.registerAny(c.login, c.email).Must(t, c.status, c.want, `value="Kim"`, `value="Lee"`)
 				if strings.TrimSpace(c.login) != "" {
-					p.must(t, c.status, `value="`+c.login+`"`)
+					p.Must(t, c.status, `value="`+c.login+`"`)
 				}
 				noSecrets(t, p, regPass)
 			})
@@ -142,13 +142,13 @@ func TestAnyUserNamesRegistration(t *testing.T) {
 	stores(t, func(t *testing.T, e *env) {
 		e.anyUserNames()
 		e.enable("acme", true)
-		e.registerAny("Kim-42", "kim@example.com").must(t, http.StatusOK, "Check your email")
+		e.registerAny("Kim-42", "kim@example.com").Must(t, http.StatusOK, "Check your email")
 		ids := e.usersNamed("Kim-42")
 		if len(ids) != 1 {
 			t.Fatalf("users named Kim-42 = %v, want one", ids)
 		}
 		first := confirmLink(t, e.mail, "kim@example.com")
-		e.registerAny("kim-42", "kim.lee@example.com").must(t, http.StatusOK, "Check your email")
+		e.registerAny("kim-42", "kim.lee@example.com").Must(t, http.StatusOK, "Check your email")
 		if again := e.usersNamed("Kim-42"); len(again) != 1 || again[0] != ids[0] {
 			t.Fatalf("users named Kim-42 after registering it again = %v, want only %s", again, ids[0])
 		}
@@ -162,17 +162,17 @@ func TestAnyUserNamesRegistration(t *testing.T) {
 			t.Errorf("emails = %v, want kim.lee@example.com, primary", emails)
 		}
 		b := e.browser()
-		b.get(first).must(t, http.StatusNotFound, "not valid")
-		conf := b.get(link).must(t, http.StatusOK, "Confirm that <strong>kim.lee@example.com</strong> is your email address to activate your account <strong>Kim-42</strong>.",
+		b.Get(first).Must(t, http.StatusNotFound, "not valid")
+		conf := b.Get(link).Must(t, http.StatusOK, "Confirm that <strong>kim.lee@example.com</strong> is your email address to activate your account <strong>Kim-42</strong>.",
 			`<label for="username">Username</label>`, `<input id="username" name="username" type="text" autocomplete="username" value="Kim-42" readonly>`)
-		b.post("/t/acme/accounts/confirm", url.Values{"csrf": {conf.hidden(t, "csrf")}, "token": {conf.hidden(t, "token")}, "password": {regPass}}).
-			must(t, http.StatusOK, "Your account is ready", "with your username and the password you chose")
+		b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {conf.Hidden(t, "csrf")}, "token": {conf.Hidden(t, "token")}, "password": {regPass}}).
+			Must(t, http.StatusOK, "Your account is ready", "with your username and the password you chose")
 		if st := e.me("acme", "kim-42", regPass); st != http.StatusOK {
 			t.Errorf("GET /Me as kim-42 = %d, want 200", st)
 		}
-		login := b.get("/t/acme/accounts/login")
-		b.post("/t/acme/accounts/login", url.Values{"csrf": {login.hidden(t, "csrf")}, "username": {"KIM-42"}, "password": {regPass}}).
-			must(t, http.StatusOK, "<dt>Username</dt><dd>Kim-42</dd>", "<dt>Email</dt><dd>kim.lee@example.com</dd>",
+		login := b.Get("/t/acme/accounts/login")
+		b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "username": {"KIM-42"}, "password": {regPass}}).
+			Must(t, http.StatusOK, "<dt>Username</dt><dd>Kim-42</dd>", "<dt>Email</dt><dd>kim.lee@example.com</dd>",
 				"Active: you can sign in with your username and password.", "with the same username and password")
 	})
 }
@@ -191,21 +191,21 @@ func TestAnyUserNamesForgotPassword(t *testing.T) {
 			t.Fatalf("POST /Users NOMAIL-1 = %d %v", status, body)
 		}
 		b := e.browser()
-		want := b.forgot("emp-7").must(t, http.StatusOK, "If an account with a password exists for the username you entered, we sent a link")
+		want := b.forgot("emp-7").Must(t, http.StatusOK, "If an account with a password exists for the username you entered, we sent a link")
 		if to := e.mail.Last(t).To; to != "emp7@example.com" {
 			t.Fatalf("the reset link went to %q, want emp7@example.com", to)
 		}
-		form := b.get(lastLink(t, e.mail)).must(t, http.StatusOK, "Choose a new password for your account <strong>EMP-7</strong>", `value="EMP-7" readonly`)
-		b.post("/t/acme/accounts/invite", url.Values{"csrf": {form.hidden(t, "csrf")}, "token": {form.hidden(t, "token")},
-			"password": {newPass}, "confirm": {newPass}}).must(t, http.StatusOK, "all set")
+		form := b.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Choose a new password for your account <strong>EMP-7</strong>", `value="EMP-7" readonly`)
+		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+			"password": {newPass}, "confirm": {newPass}}).Must(t, http.StatusOK, "all set")
 		if st := e.me("acme", "EMP-7", newPass); st != http.StatusOK {
 			t.Errorf("GET /Me with the new password = %d, want 200", st)
 		}
 		for _, login := range []string{"nobody", "emp7@example.com", "NOMAIL-1"} {
 			sent := len(e.mail.Messages())
 			got := b.forgot(login)
-			if got.status != want.status || got.url != want.url || got.body != want.body {
-				t.Errorf("forgot %q = %d at %s, want the answer an account gets:\n%s", login, got.status, got.url, got.body)
+			if got.Status != want.Status || got.URL != want.URL || got.Body != want.Body {
+				t.Errorf("forgot %q = %d at %s, want the answer an account gets:\n%s", login, got.Status, got.URL, got.Body)
 			}
 			if n := len(e.mail.Messages()); n != sent {
 				t.Errorf("forgot %q sent %d messages, want none", login, n-sent)
@@ -222,16 +222,16 @@ func TestAnyUserNamesProfile(t *testing.T) {
 		e.anyUserNames()
 		e.activeLogin("jane@example.com", "jane@example.com")
 		b := e.browser()
-		p := b.signInAs("jane@example.com", chosen).must(t, http.StatusOK, "<dt>Username and email</dt><dd>jane@example.com</dd>")
-		if strings.Count(p.body, "jane@example.com") != 1 {
-			t.Errorf("the profile names jane@example.com %d times, want once:\n%s", strings.Count(p.body, "jane@example.com"), p.body)
+		p := b.signInAs("jane@example.com", chosen).Must(t, http.StatusOK, "<dt>Username and email</dt><dd>jane@example.com</dd>")
+		if strings.Count(p.Body, "jane@example.com") != 1 {
+			t.Errorf("the profile names jane@example.com %d times, want once:\n%s", strings.Count(p.Body, "jane@example.com"), p.Body)
 		}
 		e.activeLogin("EMP-9", "emp9@example.com")
 		status, _ := e.scim("PATCH", "/Users/"+e.usersNamed("EMP-9")[0], patch("remove", "emails", nil))
 		if status != http.StatusOK {
 			t.Fatalf("PATCH remove emails = %d", status)
 		}
-		e.browser().signInAs("EMP-9", chosen).must(t, http.StatusOK, "<dt>Username</dt><dd>EMP-9</dd>",
+		e.browser().signInAs("EMP-9", chosen).Must(t, http.StatusOK, "<dt>Username</dt><dd>EMP-9</dd>",
 			`<dt>Email</dt><dd><span class="muted">Not given</span></dd>`)
 	})
 }
@@ -239,6 +239,6 @@ func TestAnyUserNamesProfile(t *testing.T) {
 // signInAs signs b in to acme's pages under userNameFormat "any".
 func (b *browser) signInAs(login, password string) page {
 	b.e.t.Helper()
-	form := b.get("/t/acme/accounts/login")
-	return b.post("/t/acme/accounts/login", url.Values{"csrf": {form.hidden(b.e.t, "csrf")}, "username": {login}, "password": {password}})
+	form := b.Get("/t/acme/accounts/login")
+	return b.Post("/t/acme/accounts/login", url.Values{"csrf": {form.Hidden(b.e.t, "csrf")}, "username": {login}, "password": {password}})
 }

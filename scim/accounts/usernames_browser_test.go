@@ -103,7 +103,7 @@ func TestBrowserAnyUserNames(t *testing.T) {
 			if err != nil {
 				t.Fatalf("browser: %v", err)
 			}
-			if n := evaluate[int](ctx, t, `document.Body.innerText.split("Invalid username or password.").length - 1`); n != 1 {
+			if n := evaluate[int](ctx, t, `document.body.innerText.split("Invalid username or password.").length - 1`); n != 1 {
 				t.Errorf("the sign-in error is shown %d times, want once", n)
 			}
 			if href := evaluate[string](ctx, t, `document.querySelector("#error-summary a").getAttribute("href")`); href != "#username" {

@@ -26,9 +26,9 @@
 // scim/accounts serves the customer pages and scim/console the
 // administrators'; scim/notify turns the domain's notices into mail and owns
 // the pages' link paths and the mail templates, scim/notify/mail composes
-// and delivers the message. scim/webtest (the pages' shared test support)
-// and scim/notify/mailtest are imported by tests only; so is
-// internal/logtest, a log buffer any package's tests may read.
+// and delivers the message. scim/webtest (the pages' shared test support),
+// scim/web/browsertest and scim/notify/mailtest are imported by tests only;
+// so is internal/logtest, a log buffer any package's tests may read.
 //
 // github.com/elimity-com/scim's schema package supplies the schema
 // definitions (via package schemas) that the discovery endpoints serve;

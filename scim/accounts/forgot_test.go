@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/scimd/scimd/backend/redistest"
 )
 
 // forgot submits the forgot-password form of acme for email with b and
@@ -102,17 +104,19 @@ func TestForgotPasswordSameAnswer(t *testing.T) {
 // TestForgotPasswordForm: an empty address and an expired form are shown
 // again with their problem, and start nothing.
 func TestForgotPasswordForm(t *testing.T) {
-	e := newEnv(t, "", 0)
-	e.activeCustomer("form@example.com")
-	sent := len(e.mail.Messages())
-	b := e.browser()
-	form := b.get("/t/acme/accounts/forgot-password")
-	b.post("/t/acme/accounts/forgot-password", url.Values{"csrf": {form.hidden(t, "csrf")}, "email": {" "}}).
-		must(t, http.StatusBadRequest, `<a href="#email">Enter the email address of your account.</a>`)
-	b.post("/t/acme/accounts/forgot-password", url.Values{"csrf": {"forged"}, "email": {"form@example.com"}}).
-		must(t, http.StatusForbidden, "this form has expired", `value="form@example.com"`)
-	e.pages.Wait()
-	if n := len(e.mail.Messages()); n != sent {
-		t.Errorf("refused forms sent %d messages, want none", n-sent)
-	}
+	redistest.EachStore(t, func(t *testing.T, redisURL string) {
+		e := newEnv(t, redisURL, 0)
+		e.activeCustomer("form@example.com")
+		sent := len(e.mail.Messages())
+		b := e.browser()
+		form := b.get("/t/acme/accounts/forgot-password")
+		b.post("/t/acme/accounts/forgot-password", url.Values{"csrf": {form.hidden(t, "csrf")}, "email": {" "}}).
+			must(t, http.StatusBadRequest, `<a href="#email">Enter the email address of your account.</a>`)
+		b.post("/t/acme/accounts/forgot-password", url.Values{"csrf": {"forged"}, "email": {"form@example.com"}}).
+			must(t, http.StatusForbidden, "this form has expired", `value="form@example.com"`)
+		e.pages.Wait()
+		if n := len(e.mail.Messages()); n != sent {
+			t.Errorf("refused forms sent %d messages, want none", n-sent)
+		}
+	})
 }

@@ -89,19 +89,20 @@ func TestAuditTrail(t *testing.T) {
 }
 
 func TestAuditTrailBulk(t *testing.T) {
-	a := newAPI(t, "")
-	r := a.do("POST", "/Bulk", collabToken, map[string]any{
-		"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:BulkRequest"},
-		"Operations": []any{
-			map[string]any{"method": "POST", "path": "/Users", "bulkId": "u", "data": user("bulk@example.com", nil)},
-			map[string]any{"method": "PATCH", "path": "/Users/bulkId:u", "data": patch(op("replace", "nickName", "B"))},
-		},
-	}).must(t, http.StatusOK)
-	got := a.changes("acme")
-	if len(got) != 2 || got[0].Who != "token:collaborator" || got[0].Action != resources.ActionCreate ||
-		got[1].Who != "token:collaborator" || got[1].Action != resources.ActionPatch {
-		t.Fatalf("change log after /Bulk = %+v, want a create and a patch by the collaborator token; bulk answered %s", got, r.raw)
-	}
+	stores(t, func(t *testing.T, a *api) {
+		r := a.do("POST", "/Bulk", collabToken, map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:BulkRequest"},
+			"Operations": []any{
+				map[string]any{"method": "POST", "path": "/Users", "bulkId": "u", "data": user("bulk@example.com", nil)},
+				map[string]any{"method": "PATCH", "path": "/Users/bulkId:u", "data": patch(op("replace", "nickName", "B"))},
+			},
+		}).must(t, http.StatusOK)
+		got := a.changes("acme")
+		if len(got) != 2 || got[0].Who != "token:collaborator" || got[0].Action != resources.ActionCreate ||
+			got[1].Who != "token:collaborator" || got[1].Action != resources.ActionPatch {
+			t.Fatalf("change log after /Bulk = %+v, want a create and a patch by the collaborator token; bulk answered %s", got, r.raw)
+		}
+	})
 }
 
 // TestAuditTrailSelfService: a customer's own change through /Me is theirs.
@@ -133,19 +134,20 @@ func TestAuditTrailSelfService(t *testing.T) {
 // kind's prefix; its changes still read as that token's, never as the
 // built-in actor's.
 func TestAuditTokenCannotImitateBuiltInActors(t *testing.T) {
-	a := newAPI(t, "")
-	ctx := context.Background()
-	for i, name := range []string{"cli", resources.SystemActor, resources.RegistrationActor, "admin", "customer"} {
-		secret := fmt.Sprintf("imitating-token-%d-0123456789", i)
-		err := a.store.PutToken(ctx, resources.Token{Org: "acme", Name: name, Role: resources.RoleCollaborator,
-			Hash: resources.HashToken(resources.Secret(secret)), Created: time.Now()})
-		if err != nil {
-			t.Fatalf("PutToken %q: %v", name, err)
+	stores(t, func(t *testing.T, a *api) {
+		ctx := context.Background()
+		for i, name := range []string{"cli", resources.SystemActor, resources.RegistrationActor, "admin", "customer"} {
+			secret := fmt.Sprintf("imitating-token-%d-0123456789", i)
+			err := a.store.PutToken(ctx, resources.Token{Org: "acme", Name: name, Role: resources.RoleCollaborator,
+				Hash: resources.HashToken(resources.Secret(secret)), Created: time.Now()})
+			if err != nil {
+				t.Fatalf("PutToken %q: %v", name, err)
+			}
+			a.do("POST", "/Users", secret, user(fmt.Sprintf("imitated-%d@example.com", i), nil)).must(t, http.StatusCreated)
+			got := a.changes("acme")
+			if who := got[len(got)-1].Who; who != resources.TokenActor(name) {
+				t.Errorf("the change of a token named %q is recorded as by %q, want %q", name, who, resources.TokenActor(name))
+			}
 		}
-		a.do("POST", "/Users", secret, user(fmt.Sprintf("imitated-%d@example.com", i), nil)).must(t, http.StatusCreated)
-		got := a.changes("acme")
-		if who := got[len(got)-1].Who; who != resources.TokenActor(name) {
-			t.Errorf("the change of a token named %q is recorded as by %q, want %q", name, who, resources.TokenActor(name))
-		}
-	}
+	})
 }

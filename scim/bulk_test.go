@@ -512,15 +512,12 @@ func TestBulkCycleClientLeaves(t *testing.T) {
 		{"while creating", 5, 0},
 		{"while linking", 0, 3},
 	} {
-		for _, s := range []struct {
-			name string
-			url  func(testing.TB) string
-		}{{"embedded", func(testing.TB) string { return "" }}, {"redis", redistest.Start}} {
-			t.Run(c.name+"/"+s.name, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
+			redistest.EachStore(t, func(t *testing.T, url string) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				l := &leavingClient{creates: c.creates, replaces: c.replaces, cancel: cancel}
-				a := newAPIWith(t, s.url(t), storeWrap{users: func(st *backend.Store) resources.UserStore { l.Store = st; return l }})
+				a := newAPIWith(t, url, storeWrap{users: func(st *backend.Store) resources.UserStore { l.Store = st; return l }})
 				req := httptest.NewRequestWithContext(ctx, "POST", scim.BasePath+"/Bulk", bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+ownerToken)
 				req.Header.Set("Content-Type", "application/scim+json")
@@ -539,6 +536,6 @@ func TestBulkCycleClientLeaves(t *testing.T) {
 					t.Errorf("%d creates and %d replaces ran, want %d and %d", l.nCreate.Load(), l.nReplace.Load(), n, c.replaces)
 				}
 			})
-		}
+		})
 	}
 }

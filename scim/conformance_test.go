@@ -155,7 +155,7 @@ var conformance = []exchange{
 }
 
 func TestConformance(t *testing.T) {
-	storesAndCluster(t, func(t *testing.T, a *api) {
+	stores(t, func(t *testing.T, a *api) {
 		u := a.do("POST", "/Users", ownerToken, map[string]any{
 			"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
 			"userName": "fixture@example.com",

@@ -374,13 +374,10 @@ func TestGroupRenameWhileMembersChange(t *testing.T) {
 		{"members change", false, http.StatusOK},
 		{"the name changes", true, http.StatusConflict},
 	} {
-		for _, s := range []struct {
-			name string
-			url  func(testing.TB) string
-		}{{"embedded", func(testing.TB) string { return "" }}, {"redis", redistest.Start}} {
-			t.Run(c.name+"/"+s.name, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
+			redistest.EachStore(t, func(t *testing.T, url string) {
 				r := &racingMembers{races: 20, renames: c.renames}
-				a := newAPIWith(t, s.url(t), storeWrap{groups: func(st *backend.Store) resources.GroupStore { r.Store = st; return r }})
+				a := newAPIWith(t, url, storeWrap{groups: func(st *backend.Store) resources.GroupStore { r.Store = st; return r }})
 				r.member = str(a.do("POST", "/Users", ownerToken, user("racer@example.com", nil)).must(t, http.StatusCreated).body, "id")
 				gid := str(a.do("POST", "/Groups", ownerToken, group("Before")).must(t, http.StatusCreated).body, "id")
 				res := a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("replace", "displayName", "After"))).must(t, c.status)
@@ -391,6 +388,6 @@ func TestGroupRenameWhileMembersChange(t *testing.T) {
 					t.Errorf("the rename tried %d times against renames, want it to give up sooner", r.n)
 				}
 			})
-		}
+		})
 	}
 }

@@ -35,20 +35,12 @@ type api struct {
 	handler http.Handler // what srv serves, for a test that calls it directly
 }
 
-// stores runs fn against the embedded store, a real redis-server and a Redis
-// Cluster the package's tests share (emptied before each use).
+// stores runs fn on the API served on each store every API test group runs
+// on (the embedded store, a redis-server, a Redis Cluster: see
+// redistest.EachStore); opts adjust the handler's configuration.
 func stores(t *testing.T, fn func(t *testing.T, a *api), opts ...func(*scim.Config)) {
 	t.Helper()
-	t.Run("embedded", func(t *testing.T) { fn(t, newAPI(t, "", opts...)) })
-	t.Run("redis", func(t *testing.T) { fn(t, newAPI(t, redistest.Start(t), opts...)) })
-	t.Run("cluster", func(t *testing.T) { fn(t, newAPI(t, redistest.SharedCluster(t), opts...)) })
-}
-
-// storesAndCluster is stores: every API test group runs on the embedded
-// store, a redis-server and a Redis Cluster shared by the package's tests.
-func storesAndCluster(t *testing.T, fn func(t *testing.T, a *api), opts ...func(*scim.Config)) {
-	t.Helper()
-	stores(t, fn, opts...)
+	redistest.EachStore(t, func(t *testing.T, url string) { fn(t, newAPI(t, url, opts...)) })
 }
 
 // newAPI serves the SCIM API on a store at redisURL ("" for embedded); opts

@@ -14,20 +14,13 @@ import (
 	"github.com/scimd/scimd/scim/notify/mailtest"
 )
 
-// onboardingStores runs fn on onboardingAPI over the embedded store and a
-// real redis-server.
+// onboardingStores runs fn on onboardingAPI on each store (redistest.EachStore).
 func onboardingStores(t *testing.T, fn func(t *testing.T, a *api, users *resources.Users, mails mailbox)) {
 	t.Helper()
-	for _, variant := range []string{"embedded", "redis"} {
-		t.Run(variant, func(t *testing.T) {
-			url := ""
-			if variant == "redis" {
-				url = redistest.Start(t)
-			}
-			a, users, mails, _ := onboardingAPI(t, url)
-			fn(t, a, users, mails)
-		})
-	}
+	redistest.EachStore(t, func(t *testing.T, url string) {
+		a, users, mails, _ := onboardingAPI(t, url)
+		fn(t, a, users, mails)
+	})
 }
 
 type mailbox = *mailtest.Mailbox

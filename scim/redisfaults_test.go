@@ -19,7 +19,11 @@ import (
 // These tests put a real redis-server in the states an operator meets
 // (paused past the client's read timeout, out of memory, busy running a
 // script, a replica after a failover) and check what the API answers: the
-// truth, and 503 with Retry-After whenever the store cannot answer.
+// truth, and 503 with Retry-After whenever the store cannot answer. Each
+// runs on a redis-server of its own, not on the Cluster the package's tests
+// share: it leaves its server in a state no later test may inherit. A
+// Cluster's primary failing is tested in backend (TestClusterFailover) and
+// cmd/scimd (TestFailoverCluster), under write load.
 
 // redisControl is a client for setting a test's redis-server up, apart from
 // the store's: its commands wait as long as Redis takes.

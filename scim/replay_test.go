@@ -68,7 +68,7 @@ func TestReplayIdentityProviders(t *testing.T) {
 		}
 		golden := strings.TrimSuffix(file, ".json") + ".golden.json"
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			storesAndCluster(t, func(t *testing.T, a *api) {
+			stores(t, func(t *testing.T, a *api) {
 				var got bytes.Buffer
 				enc := json.NewEncoder(&got)
 				enc.SetIndent("", "  ")

@@ -118,8 +118,9 @@ func TestSearchAndRoot(t *testing.T) {
 }
 
 func TestRootQueryDepthBounded(t *testing.T) {
-	a := newAPI(t, "")
-	a.do("GET", "/?startIndex=9990&count=10", ownerToken, nil).must(t, 200)
-	a.do("GET", "/?startIndex=9992&count=10", ownerToken, nil).scimError(t, 400, "tooMany", "/Users")
-	a.do("GET", "/?startIndex=9223372036854775807&count=10", ownerToken, nil).scimError(t, 400, "tooMany", "deep")
+	stores(t, func(t *testing.T, a *api) {
+		a.do("GET", "/?startIndex=9990&count=10", ownerToken, nil).must(t, 200)
+		a.do("GET", "/?startIndex=9992&count=10", ownerToken, nil).scimError(t, 400, "tooMany", "/Users")
+		a.do("GET", "/?startIndex=9223372036854775807&count=10", ownerToken, nil).scimError(t, 400, "tooMany", "deep")
+	})
 }

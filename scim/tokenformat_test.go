@@ -183,7 +183,7 @@ func TestTokenExpiry(t *testing.T) {
 // keeps working until previousExpiresAt; the list shows both secrets' last
 // uses; DELETE .../previous ends the old one at once on this server.
 func TestTokenRotationOverHTTP(t *testing.T) {
-	storesAndCluster(t, func(t *testing.T, a *api) {
+	stores(t, func(t *testing.T, a *api) {
 		old := a.createToken(`{"name":"entra","role":"collaborator"}`)["token"].(string)
 		a.do("GET", "/Users", old, nil).must(t, http.StatusOK) // cached for an hour
 
@@ -246,30 +246,31 @@ func TestTokenRotationOverHTTP(t *testing.T) {
 // the client's address, the organization and the token's name, never the
 // secret; a refused request names the address.
 func TestAccessLogNamesTheActor(t *testing.T) {
-	a := newAPI(t, "")
-	var logs logtest.Buffer
-	base, _ := loggedHandler(t, a, a.store, &logs)
-	get(t, base, scim.BasePath+"/Users", readerToken)
-	get(t, base, scim.BasePath+"/Users", "wrong-token-0123456789")
-	var lines []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" {
-			lines = append(lines, m)
+	stores(t, func(t *testing.T, a *api) {
+		var logs logtest.Buffer
+		base, _ := loggedHandler(t, a, a.store, &logs)
+		get(t, base, scim.BasePath+"/Users", readerToken)
+		get(t, base, scim.BasePath+"/Users", "wrong-token-0123456789")
+		var lines []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" {
+				lines = append(lines, m)
+			}
 		}
-	}
-	if len(lines) != 2 {
-		t.Fatalf("access lines = %v, want 2", lines)
-	}
-	if ok := lines[0]; ok["client"] != "127.0.0.1" || ok["org"] != "acme" || ok["token_name"] != "reader" || ok["status"] != float64(200) {
-		t.Errorf("access line = %v, want client 127.0.0.1, org acme, token_name reader", ok)
-	}
-	if bad := lines[1]; bad["client"] != "127.0.0.1" || bad["org"] != nil || bad["token_name"] != nil || bad["status"] != float64(401) {
-		t.Errorf("access line of a refused request = %v, want client only", bad)
-	}
-	if out := logs.String(); strings.Contains(out, readerToken) || strings.Contains(out, "wrong-token") {
-		t.Errorf("the log holds a secret: %s", out)
-	}
+		if len(lines) != 2 {
+			t.Fatalf("access lines = %v, want 2", lines)
+		}
+		if ok := lines[0]; ok["client"] != "127.0.0.1" || ok["org"] != "acme" || ok["token_name"] != "reader" || ok["status"] != float64(200) {
+			t.Errorf("access line = %v, want client 127.0.0.1, org acme, token_name reader", ok)
+		}
+		if bad := lines[1]; bad["client"] != "127.0.0.1" || bad["org"] != nil || bad["token_name"] != nil || bad["status"] != float64(401) {
+			t.Errorf("access line of a refused request = %v, want client only", bad)
+		}
+		if out := logs.String(); strings.Contains(out, readerToken) || strings.Contains(out, "wrong-token") {
+			t.Errorf("the log holds a secret: %s", out)
+		}
+	})
 }
 
 // TestOrgScopedTokenNeedsNoGlobalKey: an org-scoped token
@@ -336,7 +337,18 @@ func TestOrgScopedTokenNeedsNoGlobalKey(t *testing.T) {
 		run(t, newAPI(t, url), []string{u.Host})
 	})
 	t.Run("cluster", func(t *testing.T) {
-		c := redistest.StartClusterWith(t, redistest.ClusterOptions{Masters: 3})
-		run(t, newAPI(t, c.URL()), c.Addrs)
+		url := redistest.SharedCluster(t)
+		u, _ := neturl.Parse(url)
+		addrs := append([]string{u.Host}, u.Query()["addr"]...)
+		t.Cleanup(func() { // the next test gets the Cluster as it was
+			for _, addr := range addrs {
+				c := redis.NewClient(&redis.Options{Addr: addr})
+				if err := c.Do(context.Background(), "ACL", "DELUSER", "orgonly").Err(); err != nil {
+					t.Errorf("ACL DELUSER on %s: %v", addr, err)
+				}
+				c.Close()
+			}
+		})
+		run(t, newAPI(t, url), addrs)
 	})
 }

@@ -78,15 +78,16 @@ func TestOwnersManageTokens(t *testing.T) {
 // TestRevokedTokenStopsHereAtOnce: a token revoked through a server stops
 // working on it at once, whatever its token cache holds.
 func TestRevokedTokenStopsHereAtOnce(t *testing.T) {
-	a := newAPI(t, "", func(c *scim.Config) { c.TokenCacheTTL = time.Hour })
-	_, body := a.admin("POST", "", ownerToken, `{"name":"short-lived","role":"reader"}`)
-	var created struct{ Token string }
-	_ = json.Unmarshal([]byte(body), &created)
-	a.do("GET", "/Users", created.Token, nil).must(t, http.StatusOK) // now cached for an hour
-	if st, body := a.admin("DELETE", "/short-lived", ownerToken, ""); st != http.StatusNoContent {
-		t.Fatalf("revoke = %d %s", st, body)
-	}
-	a.do("GET", "/Users", created.Token, nil).must(t, http.StatusUnauthorized)
+	stores(t, func(t *testing.T, a *api) {
+		_, body := a.admin("POST", "", ownerToken, `{"name":"short-lived","role":"reader"}`)
+		var created struct{ Token string }
+		_ = json.Unmarshal([]byte(body), &created)
+		a.do("GET", "/Users", created.Token, nil).must(t, http.StatusOK) // now cached for an hour
+		if st, body := a.admin("DELETE", "/short-lived", ownerToken, ""); st != http.StatusNoContent {
+			t.Fatalf("revoke = %d %s", st, body)
+		}
+		a.do("GET", "/Users", created.Token, nil).must(t, http.StatusUnauthorized)
+	}, func(c *scim.Config) { c.TokenCacheTTL = time.Hour })
 }
 
 // TestTokenUseRecorded: a token verified against the store is recorded as
@@ -135,18 +136,19 @@ func (failingTouch) TouchToken(context.Context, string, string, string) error {
 }
 
 func TestTokenUseNotRecordedStillServes(t *testing.T) {
-	a := newAPI(t, "")
-	var logs bytes.Buffer
-	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	h := scim.NewHandler(scim.Config{BaseURL: a.srv.URL + scim.BasePath}, resources.NewUsers(a.store), resources.NewGroups(a.store), failingTouch{a.store}, log)
-	r := httptest.NewRequest("GET", scim.BasePath+"/Users", nil)
-	r.Header.Set("Authorization", "Bearer "+readerToken)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	if w.Code != http.StatusOK {
-		t.Fatalf("GET /Users with a store that cannot record the use = %d %s, want 200", w.Code, w.Body)
-	}
-	if !strings.Contains(logs.String(), "token use not recorded") || strings.Contains(logs.String(), readerToken) {
-		t.Errorf("log = %s, want a warning without the secret", logs.String())
-	}
+	stores(t, func(t *testing.T, a *api) {
+		var logs bytes.Buffer
+		log := slog.New(slog.NewJSONHandler(&logs, nil))
+		h := scim.NewHandler(scim.Config{BaseURL: a.srv.URL + scim.BasePath}, resources.NewUsers(a.store), resources.NewGroups(a.store), failingTouch{a.store}, log)
+		r := httptest.NewRequest("GET", scim.BasePath+"/Users", nil)
+		r.Header.Set("Authorization", "Bearer "+readerToken)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			t.Fatalf("GET /Users with a store that cannot record the use = %d %s, want 200", w.Code, w.Body)
+		}
+		if !strings.Contains(logs.String(), "token use not recorded") || strings.Contains(logs.String(), readerToken) {
+			t.Errorf("log = %s, want a warning without the secret", logs.String())
+		}
+	})
 }

@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -264,45 +263,11 @@ func (b *benchRun) serve(ctx context.Context) error {
 	secret := make([]byte, 24)
 	_, _ = crand.Read(secret)
 	b.token = "bench-" + hex.EncodeToString(secret)
-	port, err := freeTCPPort()
+	p, err := startScimd(ctx, b.cfg.scimd, "", b.cfg.redisURL, b.dir, b.token, "SCIM_BOOTSTRAP_TOKEN="+b.token)
 	if err != nil {
 		return err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	logFile, err := os.Create(filepath.Join(b.dir, "scimd.log"))
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(b.cfg.scimd)
-	cmd.Env = append(os.Environ(),
-		"SCIM_ADDR="+addr, "SCIM_REDIS_URL="+b.cfg.redisURL, "SCIM_BOOTSTRAP_TOKEN="+b.token,
-		"SCIM_TOKEN_RATE=-1", "SCIM_PUBLIC_RATE=-1", "SCIM_AUTH_FAILURE_LIMIT=-1", "SCIM_LOG_LEVEL=error",
-		"SCIM_MAIL_OUTBOX="+filepath.Join(b.dir, "outbox"))
-	// scimd's standard output may hold a console sign-in link: not shown.
-	cmd.Stdout, cmd.Stderr = io.Discard, logFile
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start scimd: %w", err)
-	}
-	b.stopScimd = func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-		_ = logFile.Close()
-	}
-	b.scimdURL = "http://" + addr
-	c := b.client()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := c.do(ctx, http.MethodGet, "/ServiceProviderConfig", nil)
-		if err == nil && resp.status == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.stop()
-			log, _ := os.ReadFile(logFile.Name())
-			return fmt.Errorf("scimd did not answer within 30 s (%v, status %d); its log:\n%s", err, resp.status, log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	b.scimdURL, b.stopScimd = p.url, p.stop
 	bl, err := startBaselineProcess(ctx, b.cfg.redisURL)
 	if err != nil {
 		b.stop()

@@ -9,6 +9,7 @@
 //	    [-ops get,filter,...] [-baseline-in-process]
 //	go run ./cmd/scimload soak -metrics-url http://127.0.0.1:6060/metrics [-duration 10m] ...
 //	go run ./cmd/scimload bench -scimd /tmp/scimd -redis-url redis://127.0.0.1:6379 [-users 10000] ...
+//	go run ./cmd/scimload scaleout -scimd /tmp/scimd -redis-url redis+cluster://127.0.0.1:7000 [-orgs 1,3] ...
 //
 // # What it does
 //
@@ -51,6 +52,14 @@
 // it seeds customers through the backend's create script in pipelines,
 // starts scimd and the baseline (the ceiling) itself, and drives both with
 // wrk, alternating (see benchUsage).
+//
+// # Scale-out
+//
+// "scimload scaleout" drives 1, 3, ... organizations at once on a Redis
+// Cluster, each on its own primary, and prints the throughput per
+// organization and in total and the CPU each part used per request: each
+// primary and the replicas (INFO cpu), scimd and scimload (see
+// scaleoutUsage).
 package main
 
 import (
@@ -92,6 +101,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(args) > 0 && args[0] == "bench" {
 		return bench(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "scaleout" {
+		return scaleout(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {

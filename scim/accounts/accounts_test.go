@@ -179,22 +179,16 @@ func TestInvitationRefused(t *testing.T) {
 }
 
 func TestInvitationExpired(t *testing.T) {
-	for _, v := range []string{"embedded", "redis"} {
-		t.Run(v, func(t *testing.T) {
-			url := ""
-			if v == "redis" {
-				url = redistest.Start(t)
-			}
-			e := newEnv(t, url, 200*time.Millisecond)
-			id := e.createCustomer("late@example.com", "invite")
-			link := lastLink(t, e.mail)
-			time.Sleep(400 * time.Millisecond)
-			e.browser().Get(link).Must(t, http.StatusNotFound, "not valid", "expired")
-			if s := e.state(id); s != "pendingInvitation" {
-				t.Errorf("accountState = %q, want pendingInvitation", s)
-			}
-		})
-	}
+	redistest.EachStore(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, 200*time.Millisecond)
+		id := e.createCustomer("late@example.com", "invite")
+		link := lastLink(t, e.mail)
+		time.Sleep(400 * time.Millisecond)
+		e.browser().Get(link).Must(t, http.StatusNotFound, "not valid", "expired")
+		if s := e.state(id); s != "pendingInvitation" {
+			t.Errorf("accountState = %q, want pendingInvitation", s)
+		}
+	})
 }
 
 func TestInvitationNotDelivered(t *testing.T) {
@@ -301,31 +295,33 @@ func TestTemporaryPassword(t *testing.T) {
 }
 
 func TestPagesMisc(t *testing.T) {
-	e := newEnv(t, "", 0)
-	b := e.browser()
-	css := b.Get("/t/acme/accounts/style.css")
-	if css.Status != http.StatusOK || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") {
-		t.Errorf("style.css = %d %q", css.Status, css.Header.Get("Content-Type"))
-	}
-	b.Get("/t/acme/accounts/nothing-here").Must(t, http.StatusNotFound, "no page")
-	// A pending invitee cannot sign in with any password.
-	e.createCustomer("pending@example.com", "invite")
-	login := b.Get("/t/acme/accounts/login")
-	b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"pending@example.com"}, "password": {"anything-at-all"}}).
-		Must(t, http.StatusUnauthorized, "Invalid email or password.")
-	// A form without its CSRF cookie is refused.
-	e.browser().Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"pending@example.com"}, "password": {"x"}}).
-		Must(t, http.StatusForbidden, "form has expired")
-	// Only GET and POST.
-	req, _ := http.NewRequest("PUT", e.srv.URL+"/t/acme/accounts/login", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("PUT login = %d, want 405", resp.StatusCode)
-	}
+	redistest.EachStore(t, func(t *testing.T, redisURL string) {
+		e := newEnv(t, redisURL, 0)
+		b := e.browser()
+		css := b.Get("/t/acme/accounts/style.css")
+		if css.Status != http.StatusOK || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") {
+			t.Errorf("style.css = %d %q", css.Status, css.Header.Get("Content-Type"))
+		}
+		b.Get("/t/acme/accounts/nothing-here").Must(t, http.StatusNotFound, "no page")
+		// A pending invitee cannot sign in with any password.
+		e.createCustomer("pending@example.com", "invite")
+		login := b.Get("/t/acme/accounts/login")
+		b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"pending@example.com"}, "password": {"anything-at-all"}}).
+			Must(t, http.StatusUnauthorized, "Invalid email or password.")
+		// A form without its CSRF cookie is refused.
+		e.browser().Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"pending@example.com"}, "password": {"x"}}).
+			Must(t, http.StatusForbidden, "form has expired")
+		// Only GET and POST.
+		req, _ := http.NewRequest("PUT", e.srv.URL+"/t/acme/accounts/login", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("PUT login = %d, want 405", resp.StatusCode)
+		}
+	})
 }
 
 // TestTicketEndsWithAnotherTemporaryPassword: a password-change ticket is good
@@ -473,45 +469,47 @@ var autofocusRE = regexp.MustCompile(`<input id="([a-z]+)"[^>]*\sautofocus>`)
 // password saved on a disabled account says so. A mismatched confirmation
 // puts the focus on it.
 func TestPagesSayOnlyWhatHappened(t *testing.T) {
-	e := newEnv(t, "", 0)
-	e.enable("acme", true)
-	for _, path := range []string{"/t/acme/accounts/done", "/t/globex/accounts/done", "/t/nosuchorg/accounts/done", "/t/acme/accounts/confirmed"} {
-		p := e.browser().Get(path).Must(t, http.StatusOK, "Sign in")
-		if !strings.HasSuffix(p.URL, "/accounts/login") || strings.Contains(p.Body, "all set") || strings.Contains(p.Body, "active") {
-			t.Errorf("GET %s without submitting anything: at %s:\n%s\nwant the sign-in page", path, p.URL, p.Body)
+	redistest.EachStore(t, func(t *testing.T, redisURL string) {
+		e := newEnv(t, redisURL, 0)
+		e.enable("acme", true)
+		for _, path := range []string{"/t/acme/accounts/done", "/t/globex/accounts/done", "/t/nosuchorg/accounts/done", "/t/acme/accounts/confirmed"} {
+			p := e.browser().Get(path).Must(t, http.StatusOK, "Sign in")
+			if !strings.HasSuffix(p.URL, "/accounts/login") || strings.Contains(p.Body, "all set") || strings.Contains(p.Body, "active") {
+				t.Errorf("GET %s without submitting anything: at %s:\n%s\nwant the sign-in page", path, p.URL, p.Body)
+			}
 		}
-	}
 
-	// Created disabled, as an identity provider creates an account ahead of
-	// its start date: its invitation works (one sent before the account was
-	// disabled would not, see TestLinksEndWithPasswordDisableDelete).
-	if st, body := e.scim("POST", "/Users", map[string]any{"schemas": []string{schemas.UserURN}, "userName": "disabled@example.com", "active": false,
-		schemas.CustomerUserURN: map[string]any{"passwordSetup": "invite"}}); st != http.StatusCreated {
-		t.Fatalf("POST /Users disabled: %d %v", st, body)
-	}
-	b := e.browser()
-	form := b.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Set your password")
-	post := func(pw, confirm string) page {
-		return b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
-			"password": {pw}, "confirm": {confirm}})
-	}
-	for _, c := range []struct{ pw, confirm, focus string }{
-		{chosen, chosen + "x", "confirm"},
-		{"Welcome2026", "Welcome2026", "password"},
-		{"Welcome2026", "other", "password"},
-	} {
-		p := post(c.pw, c.confirm).Must(t, http.StatusBadRequest)
-		if got := autofocusRE.FindAllStringSubmatch(p.Body, -1); len(got) != 1 || got[0][1] != c.focus {
-			t.Errorf("refused %q/%q: autofocus on %v, want only %q", c.pw, c.confirm, got, c.focus)
+		// Created disabled, as an identity provider creates an account ahead of
+		// its start date: its invitation works (one sent before the account was
+		// disabled would not, see TestLinksEndWithPasswordDisableDelete).
+		if st, body := e.scim("POST", "/Users", map[string]any{"schemas": []string{schemas.UserURN}, "userName": "disabled@example.com", "active": false,
+			schemas.CustomerUserURN: map[string]any{"passwordSetup": "invite"}}); st != http.StatusCreated {
+			t.Fatalf("POST /Users disabled: %d %v", st, body)
 		}
-	}
-	done := post(chosen, chosen).Must(t, http.StatusOK, "Your password is saved", "disabled by acme")
-	if strings.Contains(done.Body, "account is active") || strings.Contains(done.Body, `href="login"`) {
-		t.Errorf("the page after setting a disabled account's password says it is active or offers sign-in:\n%s", done.Body)
-	}
-	if again := b.Get("/t/acme/accounts/done"); !strings.HasSuffix(again.URL, "/accounts/login") {
-		t.Errorf("reloading done: at %s, want the sign-in page (the outcome is told once)", again.URL)
-	}
+		b := e.browser()
+		form := b.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Set your password")
+		post := func(pw, confirm string) page {
+			return b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+				"password": {pw}, "confirm": {confirm}})
+		}
+		for _, c := range []struct{ pw, confirm, focus string }{
+			{chosen, chosen + "x", "confirm"},
+			{"Welcome2026", "Welcome2026", "password"},
+			{"Welcome2026", "other", "password"},
+		} {
+			p := post(c.pw, c.confirm).Must(t, http.StatusBadRequest)
+			if got := autofocusRE.FindAllStringSubmatch(p.Body, -1); len(got) != 1 || got[0][1] != c.focus {
+				t.Errorf("refused %q/%q: autofocus on %v, want only %q", c.pw, c.confirm, got, c.focus)
+			}
+		}
+		done := post(chosen, chosen).Must(t, http.StatusOK, "Your password is saved", "disabled by acme")
+		if strings.Contains(done.Body, "account is active") || strings.Contains(done.Body, `href="login"`) {
+			t.Errorf("the page after setting a disabled account's password says it is active or offers sign-in:\n%s", done.Body)
+		}
+		if again := b.Get("/t/acme/accounts/done"); !strings.HasSuffix(again.URL, "/accounts/login") {
+			t.Errorf("reloading done: at %s, want the sign-in page (the outcome is told once)", again.URL)
+		}
+	})
 }
 
 // countingLimiter is an accounts.AuthLimiter that blocks after limit
@@ -555,56 +553,69 @@ func (l *countingLimiter) report() (failures, pending int, settled []bool) {
 // (Config.Limiter, the server's per-address limit); once it is reached,
 // even the right password gets 429 with Retry-After.
 func TestFailedPasswordsAreLimited(t *testing.T) {
-	l := &countingLimiter{limit: 3}
-	e := newEnvPages(t, "", func(*resources.Onboarding) {}, func(*scim.Handler) accounts.Config { return accounts.Config{Limiter: l} })
-	e.enable("acme", true)
-	e.createCustomer("limited@example.com", tempPass)
-	e.register("acme", "reg@example.com", "Reg", "Istered", regPass, regPass).Must(t, http.StatusOK, "Check your email")
-	link := confirmLink(t, e.mail, "reg@example.com")
+	redistest.EachStore(t, func(t *testing.T, redisURL string) {
+		l := &countingLimiter{limit: 3}
+		e := newEnvPages(t, redisURL, func(*resources.Onboarding) {}, func(*scim.Handler) accounts.Config { return accounts.Config{Limiter: l} })
+		e.enable("acme", true)
+		e.createCustomer("limited@example.com", tempPass)
+		e.register("acme", "reg@example.com", "Reg", "Istered", regPass, regPass).Must(t, http.StatusOK, "Check your email")
+		link := confirmLink(t, e.mail, "reg@example.com")
 
-	b := e.browser()
-	login := b.Get("/t/acme/accounts/login")
-	signIn := func(pw string) page {
-		return b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"limited@example.com"}, "password": {pw}})
-	}
-	signIn(tempPass).Must(t, http.StatusOK, "Choose a new password")
-	signIn("wrong-password-1").Must(t, http.StatusUnauthorized, "Invalid email or password.")
-	e.confirm(link, otherPass).Must(t, http.StatusUnauthorized, "not the password chosen")
-	if f, p, s := l.report(); f != 2 || p != 0 || fmt.Sprint(s) != "[false true true]" {
-		t.Fatalf("limiter after a sign-in, a failed one and a wrong confirmation: failures %d, pending %d, settled %v; want 2, 0, [false true true]", f, p, s)
-	}
-	signIn("wrong-password-2").Must(t, http.StatusUnauthorized, "Invalid email or password.")
-	blocked := signIn(tempPass).Must(t, http.StatusTooManyRequests, "Too many attempts", "42 seconds")
-	if got := blocked.Header.Get("Retry-After"); got != "42" {
-		t.Errorf("Retry-After = %q, want 42", got)
-	}
-	e.confirm(link, regPass).Must(t, http.StatusTooManyRequests, "Too many attempts")
-	if s := e.state(e.usersNamed("reg@example.com")[0]); s != "pendingConfirmation" {
-		t.Errorf("a blocked confirmation changed the account: accountState %q", s)
-	}
+		b := e.browser()
+		login := b.Get("/t/acme/accounts/login")
+		signIn := func(pw string) page {
+			return b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"limited@example.com"}, "password": {pw}})
+		}
+		signIn(tempPass).Must(t, http.StatusOK, "Choose a new password")
+		signIn("wrong-password-1").Must(t, http.StatusUnauthorized, "Invalid email or password.")
+		e.confirm(link, otherPass).Must(t, http.StatusUnauthorized, "not the password chosen")
+		if f, p, s := l.report(); f != 2 || p != 0 || fmt.Sprint(s) != "[false true true]" {
+			t.Fatalf("limiter after a sign-in, a failed one and a wrong confirmation: failures %d, pending %d, settled %v; want 2, 0, [false true true]", f, p, s)
+		}
+		signIn("wrong-password-2").Must(t, http.StatusUnauthorized, "Invalid email or password.")
+		blocked := signIn(tempPass).Must(t, http.StatusTooManyRequests, "Too many attempts", "42 seconds")
+		if got := blocked.Header.Get("Retry-After"); got != "42" {
+			t.Errorf("Retry-After = %q, want 42", got)
+		}
+		e.confirm(link, regPass).Must(t, http.StatusTooManyRequests, "Too many attempts")
+		if s := e.state(e.usersNamed("reg@example.com")[0]); s != "pendingConfirmation" {
+			t.Errorf("a blocked confirmation changed the account: accountState %q", s)
+		}
+	})
 }
 
 // TestPageAndMeFailuresShareOneLimit: wired as serve wires them, failed
-// sign-ins on the pages and on /Me count against one per-address limit.
+// sign-ins on the pages and on /Me count against one per-address limit:
+// the process's own on the embedded store, the one shared through Redis
+// otherwise.
 func TestPageAndMeFailuresShareOneLimit(t *testing.T) {
-	e := newEnvPages(t, "", func(*resources.Onboarding) {}, func(api *scim.Handler) accounts.Config { return accounts.Config{Limiter: api} })
-	e.createCustomer("shared@example.com", tempPass)
-	b := e.browser()
-	login := b.Get("/t/acme/accounts/login")
-	for i := range scim.DefaultAuthFailureLimit {
-		b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"shared@example.com"}, "password": {fmt.Sprintf("wrong-password-%d", i)}}).
-			Must(t, http.StatusUnauthorized, "Invalid email or password.")
-	}
-	req, _ := http.NewRequest("GET", e.srv.URL+"/t/acme/scim/v2/Me", nil)
-	req.SetBasicAuth("shared@example.com", tempPass)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("/Me after %d failed page sign-ins: status %d, Retry-After %q; want 429 with Retry-After", scim.DefaultAuthFailureLimit, resp.StatusCode, resp.Header.Get("Retry-After"))
-	}
+	redistest.EachStore(t, func(t *testing.T, redisURL string) {
+		var api *scim.Handler
+		e := newEnvPages(t, redisURL, func(*resources.Onboarding) {}, func(h *scim.Handler) accounts.Config { api = h; return accounts.Config{Limiter: h} })
+		if !e.store.Embedded() {
+			api.ShareLimits(e.store)
+		}
+		e.createCustomer("shared@example.com", tempPass)
+		b := e.browser()
+		login := b.Get("/t/acme/accounts/login")
+		for i := range scim.DefaultAuthFailureLimit {
+			b.Post("/t/acme/accounts/login", url.Values{"csrf": {login.Hidden(t, "csrf")}, "email": {"shared@example.com"}, "password": {fmt.Sprintf("wrong-password-%d", i)}}).
+				Must(t, http.StatusUnauthorized, "Invalid email or password.")
+		}
+		req, _ := http.NewRequest("GET", e.srv.URL+"/t/acme/scim/v2/Me", nil)
+		req.SetBasicAuth("shared@example.com", tempPass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("/Me after %d failed page sign-ins: status %d, Retry-After %q; want 429 with Retry-After", scim.DefaultAuthFailureLimit, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		if n := api.LimitFallbacks(); n != 0 {
+			t.Errorf("the limit was decided by the process alone %d times with the store up", n)
+		}
+	})
 }
 
 // TestLinksEndWithPasswordDisableDelete: an invitation or password-reset

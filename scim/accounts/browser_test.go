@@ -13,6 +13,12 @@ import (
 
 // newBrowser starts headless Chromium (browsertest.Start); it stops with
 // the test.
+//
+// The browser tests check what a person sees and does in the pages'
+// scripts and layout, which no store changes; they run on the embedded
+// store (TestBrowserSignInProfileNarrow on the Cluster too), while every
+// request of theirs runs through HTTP on all three stores in the other
+// tests. A browser walk takes seconds of Chromium.
 func newBrowser(t *testing.T) context.Context { return browsertest.Start(t, 720, 820) }
 
 // screenshot saves the viewport as docs/screenshots/<name>.png when

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/scim/webtest"
 )
 
@@ -104,17 +105,19 @@ func TestForgotPasswordSameAnswer(t *testing.T) {
 // TestForgotPasswordForm: an empty address and an expired form are shown
 // again with their problem, and start nothing.
 func TestForgotPasswordForm(t *testing.T) {
-	e := newEnv(t, "", 0)
-	e.activeCustomer("form@example.com")
-	sent := len(e.mail.Messages())
-	b := e.browser()
-	form := b.Get("/t/acme/accounts/forgot-password")
-	b.Post("/t/acme/accounts/forgot-password", url.Values{"csrf": {form.Hidden(t, "csrf")}, "email": {" "}}).
-		Must(t, http.StatusBadRequest, `<a href="#email">Enter the email address of your account.</a>`)
-	b.Post("/t/acme/accounts/forgot-password", url.Values{"csrf": {"forged"}, "email": {"form@example.com"}}).
-		Must(t, http.StatusForbidden, "this form has expired", `value="form@example.com"`)
-	e.pages.Wait()
-	if n := len(e.mail.Messages()); n != sent {
-		t.Errorf("refused forms sent %d messages, want none", n-sent)
-	}
+	redistest.EachStore(t, func(t *testing.T, redisURL string) {
+		e := newEnv(t, redisURL, 0)
+		e.activeCustomer("form@example.com")
+		sent := len(e.mail.Messages())
+		b := e.browser()
+		form := b.Get("/t/acme/accounts/forgot-password")
+		b.Post("/t/acme/accounts/forgot-password", url.Values{"csrf": {form.Hidden(t, "csrf")}, "email": {" "}}).
+			Must(t, http.StatusBadRequest, `<a href="#email">Enter the email address of your account.</a>`)
+		b.Post("/t/acme/accounts/forgot-password", url.Values{"csrf": {"forged"}, "email": {"form@example.com"}}).
+			Must(t, http.StatusForbidden, "this form has expired", `value="form@example.com"`)
+		e.pages.Wait()
+		if n := len(e.mail.Messages()); n != sent {
+			t.Errorf("refused forms sent %d messages, want none", n-sent)
+		}
+	})
 }

@@ -45,11 +45,11 @@ type env struct {
 	pages *accounts.Handler
 }
 
-// stores runs fn on the embedded store and on a real redis-server.
+// stores runs fn on each store every API test group runs on: the embedded
+// store, a redis-server and a Redis Cluster (redistest.EachStore).
 func stores(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
-	t.Run("embedded", func(t *testing.T) { fn(t, newEnv(t, "", 0)) })
-	t.Run("redis", func(t *testing.T) { fn(t, newEnv(t, redistest.Start(t), 0)) })
+	redistest.EachStore(t, func(t *testing.T, url string) { fn(t, newEnv(t, url, 0)) })
 }
 
 func newEnv(tb testing.TB, redisURL string, inviteTTL time.Duration) *env {

@@ -15,89 +15,84 @@ import (
 
 // TestBrowserSignInProfileNarrow drives a 390 px wide phone through a failed
 // sign-in (one message, linked to the field), the profile of the
-// organization's display name, and signing out, on both stores.
+// organization's display name, and signing out, on the embedded store and
+// the Cluster.
 func TestBrowserSignInProfileNarrow(t *testing.T) {
-	for _, store := range []string{"embedded", "redis"} {
-		t.Run(store, func(t *testing.T) {
-			url := ""
-			if store == "redis" {
-				url = redistest.Start(t)
+	redistest.EachStore(t, func(t *testing.T, url string) {
+		ctx := browsertest.Start(t, 500, 844)
+		e := newEnv(t, url, 0)
+		if err := e.store.SetOrgDisplayName(resources.WithActor(context.Background(), "test"), "acme", "Acme Inc."); err != nil {
+			t.Fatal(err)
+		}
+		e.activeCustomer("jane.doe@example.com")
+		shot := func(name string) chromedp.Action[chromedp.Void] {
+			if url != "" { // screenshots of the embedded store's run only
+				return chromedp.Func(func(context.Context, *chromedp.Target) error { return nil })
 			}
-			ctx := browsertest.Start(t, 500, 844)
-			e := newEnv(t, url, 0)
-			if err := e.store.SetOrgDisplayName(resources.WithActor(context.Background(), "test"), "acme", "Acme Inc."); err != nil {
-				t.Fatal(err)
-			}
-			e.activeCustomer("jane.doe@example.com")
-			shot := func(name string) chromedp.Action[chromedp.Void] {
-				if store != "embedded" {
-					return chromedp.Func(func(context.Context, *chromedp.Target) error { return nil })
-				}
-				return screenshot(t, name)
-			}
+			return screenshot(t, name)
+		}
 
-			submit := chromedp.Click(chromedp.CSS("button[type=submit]"))
-			err := chromedp.Do(ctx,
-				// Headless Chromium's window is at least 500 px wide: emulate the phone.
-				chromedp.EmulateViewport(390, 844),
-				chromedp.Navigate(e.srv.URL+"/t/acme/accounts/login"),
-				chromedp.WaitVisible(chromedp.ID("email")),
-				chromedp.SendKeys(chromedp.ID("email"), "jane.doe@example.com"),
-				chromedp.SendKeys(chromedp.ID("password"), "not-her-password"),
-				submit,
-				chromedp.WaitVisible(chromedp.ID("error-summary")),
-				shot("login-error-narrow"),
-			)
-			if err != nil {
-				t.Fatalf("browser: %v", err)
-			}
-			if n := evaluate[int](ctx, t, `document.body.innerText.split("Invalid email or password").length - 1`); n != 1 {
-				t.Errorf("the sign-in error is shown %d times, want once", n)
-			}
-			if href := evaluate[string](ctx, t, `document.querySelector("#error-summary a").getAttribute("href")`); href != "#email" {
-				t.Errorf("the error summary links to %q, want #email", href)
-			}
-			if org := text(ctx, t, "header .org"); org != "Acme Inc." {
-				t.Errorf("header names %q, want the display name", org)
-			}
-			checkMargins(ctx, t, 390)
+		submit := chromedp.Click(chromedp.CSS("button[type=submit]"))
+		err := chromedp.Do(ctx,
+			// Headless Chromium's window is at least 500 px wide: emulate the phone.
+			chromedp.EmulateViewport(390, 844),
+			chromedp.Navigate(e.srv.URL+"/t/acme/accounts/login"),
+			chromedp.WaitVisible(chromedp.ID("email")),
+			chromedp.SendKeys(chromedp.ID("email"), "jane.doe@example.com"),
+			chromedp.SendKeys(chromedp.ID("password"), "not-her-password"),
+			submit,
+			chromedp.WaitVisible(chromedp.ID("error-summary")),
+			shot("login-error-narrow"),
+		)
+		if err != nil {
+			t.Fatalf("browser: %v", err)
+		}
+		if n := evaluate[int](ctx, t, `document.body.innerText.split("Invalid email or password").length - 1`); n != 1 {
+			t.Errorf("the sign-in error is shown %d times, want once", n)
+		}
+		if href := evaluate[string](ctx, t, `document.querySelector("#error-summary a").getAttribute("href")`); href != "#email" {
+			t.Errorf("the error summary links to %q, want #email", href)
+		}
+		if org := text(ctx, t, "header .org"); org != "Acme Inc." {
+			t.Errorf("header names %q, want the display name", org)
+		}
+		checkMargins(ctx, t, 390)
 
-			err = chromedp.Do(ctx,
-				chromedp.SetValue(chromedp.ID("password"), chosen),
-				submit,
-				chromedp.WaitVisible(chromedp.CSS("dl.profile")),
-				shot("profile-narrow"),
-			)
-			if err != nil {
-				t.Fatalf("browser: %v", err)
+		err = chromedp.Do(ctx,
+			chromedp.SetValue(chromedp.ID("password"), chosen),
+			submit,
+			chromedp.WaitVisible(chromedp.CSS("dl.profile")),
+			shot("profile-narrow"),
+		)
+		if err != nil {
+			t.Fatalf("browser: %v", err)
+		}
+		body := text(ctx, t, "main")
+		for _, want := range []string{"Your account", "jane.doe@example.com", "Jane Doe", "Active: you can sign in", "Acme Inc."} {
+			if !strings.Contains(body, want) {
+				t.Errorf("profile lacks %q: %q", want, body)
 			}
-			body := text(ctx, t, "main")
-			for _, want := range []string{"Your account", "jane.doe@example.com", "Jane Doe", "Active: you can sign in", "Acme Inc."} {
-				if !strings.Contains(body, want) {
-					t.Errorf("profile lacks %q: %q", want, body)
-				}
-			}
-			checkMargins(ctx, t, 390)
+		}
+		checkMargins(ctx, t, 390)
 
-			err = chromedp.Do(ctx,
-				submit, // the profile's one form: sign out
-				chromedp.WaitVisible(chromedp.CSS(".notice")),
-			)
-			if err != nil {
-				t.Fatalf("browser: %v", err)
-			}
-			if notice := text(ctx, t, ".notice"); notice != "You're signed out." {
-				t.Errorf("after signing out: %q, want the notice", notice)
-			}
-			err = chromedp.Do(ctx,
-				chromedp.Navigate(e.srv.URL+"/t/acme/accounts/profile"),
-				chromedp.WaitVisible(chromedp.ID("email")),
-			)
-			if err != nil {
-				t.Fatalf("browser: profile after signing out: %v", err)
-			}
-		})
-	}
+		err = chromedp.Do(ctx,
+			submit, // the profile's one form: sign out
+			chromedp.WaitVisible(chromedp.CSS(".notice")),
+		)
+		if err != nil {
+			t.Fatalf("browser: %v", err)
+		}
+		if notice := text(ctx, t, ".notice"); notice != "You're signed out." {
+			t.Errorf("after signing out: %q, want the notice", notice)
+		}
+		err = chromedp.Do(ctx,
+			chromedp.Navigate(e.srv.URL+"/t/acme/accounts/profile"),
+			chromedp.WaitVisible(chromedp.ID("email")),
+		)
+		if err != nil {
+			t.Fatalf("browser: profile after signing out: %v", err)
+		}
+	}, redistest.EmbeddedStore, redistest.ClusterStore)
 }
 
 // TestBrowserPasswordProblemsDesktop: a new password's problems all at

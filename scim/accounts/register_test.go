@@ -396,40 +396,34 @@ func TestRegistrationMailFailure(t *testing.T) {
 // TestRegistrationExpired: an expired link is refused; registering the same
 // email again replaces the registration, and the new link works.
 func TestRegistrationExpired(t *testing.T) {
-	for _, v := range []string{"embedded", "redis"} {
-		t.Run(v, func(t *testing.T) {
-			url := ""
-			if v == "redis" {
-				url = redistest.Start(t)
-			}
-			// Long enough for the new link to outlive its own confirmation:
-			// registering and confirming each run argon2id, slow under -race
-			// on a loaded machine (500 ms was seen to expire the new link).
-			const ttl = 2 * time.Second
-			e := newEnvWith(t, url, func(o *resources.Onboarding) { o.ConfirmTTL = ttl })
-			e.enable("acme", true)
-			e.register("acme", "late@example.com", "La", "Te", otherPass, otherPass).Must(t, http.StatusOK, "Check your email")
-			stale := confirmLink(t, e.mail, "late@example.com")
-			old := e.usersNamed("late@example.com")
-			time.Sleep(ttl + 300*time.Millisecond)
-			e.browser().Get(stale).Must(t, http.StatusNotFound, "not valid", "expired")
-			if s := e.state(old[0]); s != "pendingConfirmation" {
-				t.Errorf("accountState = %q, want pendingConfirmation", s)
-			}
-			// Registering again replaces the stale registration in place.
-			e.register("acme", "late@example.com", "La", "Te", regPass, regPass).Must(t, http.StatusOK, "Check your email")
-			if ids := e.usersNamed("late@example.com"); len(ids) != 1 || ids[0] != old[0] {
-				t.Fatalf("users after registering again = %v, want only %s", ids, old[0])
-			}
-			e.confirm(confirmLink(t, e.mail, "late@example.com"), regPass).Must(t, http.StatusOK, "Your account is ready")
-			if st := e.me("acme", "late@example.com", regPass); st != http.StatusOK {
-				t.Errorf("GET /Me with the new registration's password = %d, want 200", st)
-			}
-			if st := e.me("acme", "late@example.com", otherPass); st != http.StatusUnauthorized {
-				t.Errorf("GET /Me with the stale registration's password = %d, want 401", st)
-			}
-		})
-	}
+	redistest.EachStore(t, func(t *testing.T, url string) {
+		// Long enough for the new link to outlive its own confirmation:
+		// registering and confirming each run argon2id, slow under -race
+		// on a loaded machine (500 ms was seen to expire the new link).
+		const ttl = 2 * time.Second
+		e := newEnvWith(t, url, func(o *resources.Onboarding) { o.ConfirmTTL = ttl })
+		e.enable("acme", true)
+		e.register("acme", "late@example.com", "La", "Te", otherPass, otherPass).Must(t, http.StatusOK, "Check your email")
+		stale := confirmLink(t, e.mail, "late@example.com")
+		old := e.usersNamed("late@example.com")
+		time.Sleep(ttl + 300*time.Millisecond)
+		e.browser().Get(stale).Must(t, http.StatusNotFound, "not valid", "expired")
+		if s := e.state(old[0]); s != "pendingConfirmation" {
+			t.Errorf("accountState = %q, want pendingConfirmation", s)
+		}
+		// Registering again replaces the stale registration in place.
+		e.register("acme", "late@example.com", "La", "Te", regPass, regPass).Must(t, http.StatusOK, "Check your email")
+		if ids := e.usersNamed("late@example.com"); len(ids) != 1 || ids[0] != old[0] {
+			t.Fatalf("users after registering again = %v, want only %s", ids, old[0])
+		}
+		e.confirm(confirmLink(t, e.mail, "late@example.com"), regPass).Must(t, http.StatusOK, "Your account is ready")
+		if st := e.me("acme", "late@example.com", regPass); st != http.StatusOK {
+			t.Errorf("GET /Me with the new registration's password = %d, want 200", st)
+		}
+		if st := e.me("acme", "late@example.com", otherPass); st != http.StatusUnauthorized {
+			t.Errorf("GET /Me with the stale registration's password = %d, want 401", st)
+		}
+	})
 }
 
 // TestRegistrationTakeoverRefused: someone registers another person's

@@ -7,8 +7,20 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/scim/web/browsertest"
 )
+
+// browserStores runs a browser walk fn on the embedded store and the Redis
+// Cluster, not on all three stores as stores does: what a browser adds (the
+// pages' scripts, layout, focus) no store changes, every request of the walk
+// runs through HTTP on all three in the form tests, and Cluster is the
+// strictest of the Redis deployments. A walk takes seconds of Chromium.
+func browserStores(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	redistest.EachStore(t, func(t *testing.T, url string) { fn(t, newEnv(t, url)) },
+		redistest.EmbeddedStore, redistest.ClusterStore)
+}
 
 // newChromium starts headless Chromium width px wide
 // (browsertest.Start); it stops with the test.

@@ -14,7 +14,7 @@ import (
 // create a group, find a customer and add them, remove them, rename the
 // group, then delete it after a wrong and the right typed name, checking
 // the store through the SCIM API at each step.
-func TestGroupsBrowser(t *testing.T) { stores(t, walkGroupsInBrowser) }
+func TestGroupsBrowser(t *testing.T) { browserStores(t, walkGroupsInBrowser) }
 
 func walkGroupsInBrowser(t *testing.T, e *env) {
 	ada := e.createCustomer("ada@example.com", "Ada", "Lovelace")

@@ -37,11 +37,11 @@ type env struct {
 	admins *resources.Admins
 }
 
-// stores runs fn on the embedded store and on a real redis-server.
+// stores runs fn on each store every API test group runs on: the embedded
+// store, a redis-server and a Redis Cluster (redistest.EachStore).
 func stores(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
-	t.Run("embedded", func(t *testing.T) { fn(t, newEnv(t, "")) })
-	t.Run("redis", func(t *testing.T) { fn(t, newEnv(t, redistest.Start(t))) })
+	redistest.EachStore(t, func(t *testing.T, url string) { fn(t, newEnv(t, url)) })
 }
 
 func newEnv(tb testing.TB, redisURL string) *env {

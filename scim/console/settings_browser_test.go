@@ -14,7 +14,7 @@ import (
 // TestSettingsBrowser walks the owners' settings in Chromium: the name and
 // self-registration, a token created and its secret copied, an invitation,
 // the audit trail; then a collaborator is refused.
-func TestSettingsBrowser(t *testing.T) { stores(t, walkSettingsInBrowser) }
+func TestSettingsBrowser(t *testing.T) { browserStores(t, walkSettingsInBrowser) }
 
 func walkSettingsInBrowser(t *testing.T, e *env) {
 	ctx := newChromium(t, 1000)

@@ -13,7 +13,7 @@ import (
 // onboarding policy and the userName format, and the New customer form then
 // asks for a username.
 func TestSettingsOnboardingBrowser(t *testing.T) {
-	stores(t, func(t *testing.T, e *env) {
+	browserStores(t, func(t *testing.T, e *env) {
 		ctx := newChromium(t, 1000)
 		e.admin("boss@acme.com", resources.RoleOwner)
 		signInChromium(t, ctx, e, "acme", "boss@acme.com")

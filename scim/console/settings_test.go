@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim/webtest"
@@ -534,19 +535,21 @@ func TestSettingsAudit(t *testing.T) {
 // TestSettingsAuditTokenNamedLikeBuiltIn: a token named "cli" is shown as
 // that API token, not as the scimd command.
 func TestSettingsAuditTokenNamedLikeBuiltIn(t *testing.T) {
-	e := newEnv(t, "")
-	owner := e.admin("boss@acme.com", resources.RoleOwner)
-	const secret = "token-named-cli-0123456789"
-	if err := e.store.PutToken(context.Background(), resources.Token{Org: "acme", Name: "cli", Role: resources.RoleCollaborator,
-		Hash: resources.HashToken(resources.Secret(secret)), Created: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if status, body := e.scimAs(secret, "POST", "/Users", map[string]any{"schemas": []string{schemas.UserURN}, "userName": "cli-made@example.com"}); status != http.StatusCreated {
-		t.Fatalf("POST /Users as the token named cli = %d %v", status, body)
-	}
-	p := owner.Get(owner.console("settings/audit")).Must(t, http.StatusOK)
-	if !regexp.MustCompile(`API token cli</td>\s*<td data-label="What">created</td>`).MatchString(p.Body) {
-		t.Errorf("no row saying the API token cli created a customer:\n%s", p.Body)
-	}
-	p.Lacks(t, "the scimd command")
+	redistest.EachStore(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		owner := e.admin("boss@acme.com", resources.RoleOwner)
+		const secret = "token-named-cli-0123456789"
+		if err := e.store.PutToken(context.Background(), resources.Token{Org: "acme", Name: "cli", Role: resources.RoleCollaborator,
+			Hash: resources.HashToken(resources.Secret(secret)), Created: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if status, body := e.scimAs(secret, "POST", "/Users", map[string]any{"schemas": []string{schemas.UserURN}, "userName": "cli-made@example.com"}); status != http.StatusCreated {
+			t.Fatalf("POST /Users as the token named cli = %d %v", status, body)
+		}
+		p := owner.Get(owner.console("settings/audit")).Must(t, http.StatusOK)
+		if !regexp.MustCompile(`API token cli</td>\s*<td data-label="What">created</td>`).MatchString(p.Body) {
+			t.Errorf("no row saying the API token cli created a customer:\n%s", p.Body)
+		}
+		p.Lacks(t, "the scimd command")
+	})
 }

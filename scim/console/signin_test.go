@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
 )
 
@@ -87,38 +88,42 @@ func TestAccountPasswordAfterAMistake(t *testing.T) {
 }
 
 func TestUnknownOrganization(t *testing.T) {
-	e := newEnv(t, "")
-	b := e.browser()
-	for _, path := range []string{"/t/nosuchorg/console/signin", "/t/nosuchorg/console/signin-link?token=x"} {
-		p := b.Get(path).Must(t, http.StatusNotFound, "No such organization")
-		if p.Header.Get("Content-Security-Policy") == "" {
-			t.Errorf("%s: no Content-Security-Policy", path)
+	redistest.EachStore(t, func(t *testing.T, redisURL string) {
+		e := newEnv(t, redisURL)
+		b := e.browser()
+		for _, path := range []string{"/t/nosuchorg/console/signin", "/t/nosuchorg/console/signin-link?token=x"} {
+			p := b.Get(path).Must(t, http.StatusNotFound, "No such organization")
+			if p.Header.Get("Content-Security-Policy") == "" {
+				t.Errorf("%s: no Content-Security-Policy", path)
+			}
 		}
-	}
-	p := b.Post("/t/nosuchorg/console/signin", url.Values{"email": {"a@example.com"}, "password": {"x"}})
-	if p.Status != http.StatusForbidden && p.Status != http.StatusNotFound {
-		t.Errorf("POST sign-in of an unknown organization = %d, want 403 or 404", p.Status)
-	}
+		p := b.Post("/t/nosuchorg/console/signin", url.Values{"email": {"a@example.com"}, "password": {"x"}})
+		if p.Status != http.StatusForbidden && p.Status != http.StatusNotFound {
+			t.Errorf("POST sign-in of an unknown organization = %d, want 403 or 404", p.Status)
+		}
+	})
 }
 
 // TestConsoleHeaders: every console answer, errors and redirects included,
 // carries the security headers.
 func TestConsoleHeaders(t *testing.T) {
-	e := newEnv(t, "")
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	for _, path := range []string{"/t/acme/console/", "/t/acme/console/nothing-here", "/t/acme/console/signin", "/t/acme/console/users"} {
-		resp, err := client.Get(e.srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "Cache-Control", "Referrer-Policy"} {
-			if resp.Header.Get(h) == "" {
-				t.Errorf("GET %s (%d): no %s", path, resp.StatusCode, h)
+	redistest.EachStore(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for _, path := range []string{"/t/acme/console/", "/t/acme/console/nothing-here", "/t/acme/console/signin", "/t/acme/console/users"} {
+			resp, err := client.Get(e.srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "Cache-Control", "Referrer-Policy"} {
+				if resp.Header.Get(h) == "" {
+					t.Errorf("GET %s (%d): no %s", path, resp.StatusCode, h)
+				}
+			}
+			if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("GET %s: CSP allows inline code: %s", path, csp)
 			}
 		}
-		if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") {
-			t.Errorf("GET %s: CSP allows inline code: %s", path, csp)
-		}
-	}
+	})
 }

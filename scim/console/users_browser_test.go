@@ -18,7 +18,7 @@ import (
 // list, the New customer wizard (a taken email first, then an invitation),
 // its groups step, Finish, the customer's page, a name edit, the Groups tab
 // and the deletion confirmed by typing the username.
-func TestBrowserUsers(t *testing.T) { stores(t, walkUsersInBrowser) }
+func TestBrowserUsers(t *testing.T) { browserStores(t, walkUsersInBrowser) }
 
 func walkUsersInBrowser(t *testing.T, e *env) {
 	ctx := newChromium(t, 1024)

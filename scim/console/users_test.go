@@ -19,7 +19,8 @@ import (
 // roles are the administrators who manage customers: both may.
 var roles = []resources.Role{resources.RoleOwner, resources.RoleCollaborator}
 
-// asEach runs fn on both stores as an owner and as a collaborator of acme.
+// asEach runs fn on each store (stores) as an owner and as a collaborator
+// of acme.
 func asEach(t *testing.T, fn func(t *testing.T, e *env, b *browser)) {
 	t.Helper()
 	stores(t, func(t *testing.T, e *env) {

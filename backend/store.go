@@ -24,11 +24,12 @@ import (
 // DefaultMaxScan is the default of [Store.MaxScan].
 const DefaultMaxScan = 100000
 
-// DefaultMaxFilterWork is the default of [Store.MaxFilterWork]: about 0.6 s of
+// DefaultMaxFilterWork is the default of [Store.MaxFilterWork], the one
+// filter work budget of a request, [resources.MaxFilterWork]: about 0.6 s of
 // one core (a comparison on a fetched document costs about 0.6 µs, see
 // BenchmarkFilterScan), ten comparisons on each of 100,000 users
 // (DefaultMaxScan).
-const DefaultMaxFilterWork = 1_000_000
+const DefaultMaxFilterWork = resources.MaxFilterWork
 
 // DefaultMaxListMembers is the default of [Store.MaxListMembers]: about 2 MB
 // of response.

@@ -61,6 +61,17 @@ func TestPatchOperationLimit(t *testing.T) {
 	})
 }
 
+// TestPatchLimitAdvertised: /ServiceProviderConfig advertises the operation
+// limit TestPatchOperationLimit enforces, as "patch"."maxOperations" (scimd's
+// extension, named as bulk's).
+func TestPatchLimitAdvertised(t *testing.T) {
+	a := newAPI(t, "")
+	r := a.do("GET", "/ServiceProviderConfig", readerToken, nil).must(t, http.StatusOK)
+	if got, want := str(r.body, "patch"), fmt.Sprintf(`{"maxOperations":%d,"supported":true}`, resources.MaxPatchOperations); got != want {
+		t.Errorf("ServiceProviderConfig patch = %s, want %s", got, want)
+	}
+}
+
 // TestPatchValueLimitFailsFast: the operation that gives a multi-valued
 // attribute its 101st value fails the PATCH (400 invalidValue, naming it),
 // and nothing changes.

@@ -109,8 +109,8 @@ func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMat
 // memberDelta folds member operations into one delta. Every operation sees
 // the stored members: those that select among them ([selectsMembers]) are
 // evaluated together, in one pass over the members, batch by batch, so that
-// memory does not grow with the group; each batch is charged to work, and
-// the pass stops when the client has left.
+// memory does not grow with the group; their cost is charged to work before
+// the members are read, and the pass stops when the client has left.
 func (g *Groups) memberDelta(ctx context.Context, org, id string, ops []PatchOp, work *patchWork) (MemberDelta, error) {
 	targets := make([]patchTarget, len(ops))
 	var selecting []int
@@ -141,24 +141,40 @@ func (g *Groups) memberDelta(ctx context.Context, org, id string, ops []PatchOp,
 
 // selectMembers returns, for each operation of ops that selects among the
 // members (their indexes in ops), the ids of the members its filter on
-// targets selects, from one pass over the members. Before a batch is
-// evaluated its cost, its size times each filter's comparisons, is charged
-// to work.
+// targets selects, from one pass over the members. The cost, the members
+// times the filters' comparisons, is charged to work from the group's
+// member count before any member is read, and for members beyond that count
+// (added meanwhile) before their batch is evaluated.
 func (g *Groups) selectMembers(ctx context.Context, org, id string, targets []patchTarget, ops []int, work *patchWork) (map[int][]string, error) {
 	if len(ops) == 0 {
 		return nil, nil
 	}
+	perMember := 0
+	for _, i := range ops {
+		perMember += targets[i].terms
+	}
+	counted, err := g.store.MemberCount(ctx, org, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := work.charge(counted*perMember, memberWorkHint); err != nil {
+		return nil, err
+	}
 	selected := make(map[int][]string, len(ops))
 	member := map[string]any{}
-	err := g.store.ScanMembers(ctx, org, id, func(batch []Ref) error {
+	seen := 0
+	err = g.store.ScanMembers(ctx, org, id, func(batch []Ref) error {
 		if err := ctx.Err(); err != nil {
 			return err // the client left
 		}
-		for _, i := range ops {
-			t := targets[i]
-			if err := work.charge(len(batch)*t.terms, memberWorkHint); err != nil {
+		if extra := seen + len(batch) - max(seen, counted); extra > 0 {
+			if err := work.charge(extra*perMember, memberWorkHint); err != nil {
 				return err
 			}
+		}
+		seen += len(batch)
+		for _, i := range ops {
+			t := targets[i]
 			for _, m := range batch {
 				member["value"] = m.ID
 				if matchElement(t.attr.Attr, member, t.filter) {

@@ -23,6 +23,7 @@ type countingGroups struct {
 	scans      int
 	batches    int
 	onBatch    func() // called before each batch is given, when set
+	uncounted  int    // members MemberCount leaves out (added since)
 	delta      *MemberDelta
 }
 
@@ -53,6 +54,10 @@ func (s *countingGroups) ScanMembers(ctx context.Context, _, _ string, fn func([
 		}
 	}
 	return nil
+}
+
+func (s *countingGroups) MemberCount(context.Context, string, string) (int, error) {
+	return len(s.members) - s.uncounted, nil
 }
 
 func (s *countingGroups) UpdateGroup(_ context.Context, _ string, g Resource, _ int64, d MemberDelta) (Resource, error) {
@@ -115,8 +120,8 @@ func TestGroupPatchMemberFilterBudget(t *testing.T) {
 		store := &countingGroups{tb: t, members: memberIDsN(50_000), batch: 1000}
 		g := NewGroups(store)
 		g.filterWork = 20_000
-		// Parsing costs 2 x 2 x 500 = 2000; each batch 2 operations x 2
-		// comparisons x 1000 members = 4000: the fifth batch of 50 is over.
+		// Parsing costs 2 x 2 x 500 = 2000, evaluating 50,000 members x
+		// 4 comparisons: over before any member is read.
 		ops := patchOps(t, `[
 			{"op":"remove","path":"members[`+orTerms("value", "co", 2)+`]"},
 			{"op":"remove","path":"members[`+orTerms("value", "sw", 2)+`]"}
@@ -126,8 +131,24 @@ func TestGroupPatchMemberFilterBudget(t *testing.T) {
 		if store.delta != nil {
 			t.Errorf("refused Patch wrote %+v", *store.delta)
 		}
-		if store.batches != 5 {
-			t.Errorf("refused Patch read %d batches of members, want 5 (the work stops at the budget)", store.batches)
+		if store.batches != 0 {
+			t.Errorf("refused Patch read %d batches of members, want none", store.batches)
+		}
+	})
+	t.Run("members added during the scan", func(t *testing.T) {
+		// MemberCount says 3000 (12,000 + 2000 to parse fit), the scan
+		// finds 50,000: charged as their batches come, the fifth is over.
+		store := &countingGroups{tb: t, members: memberIDsN(50_000), uncounted: 47_000, batch: 1000}
+		g := NewGroups(store)
+		g.filterWork = 20_000
+		ops := patchOps(t, `[
+			{"op":"remove","path":"members[`+orTerms("value", "co", 2)+`]"},
+			{"op":"remove","path":"members[`+orTerms("value", "sw", 2)+`]"}
+		]`)
+		_, err := g.Patch(t.Context(), "acme", "g1", ops, 0)
+		checkErr(t, err, TooMany, `"value eq"`)
+		if store.delta != nil || store.batches != 5 {
+			t.Errorf("refused Patch read %d batches and wrote %v, want 5 batches (3 counted, one more fits) and nothing", store.batches, store.delta)
 		}
 	})
 	t.Run("within the budget", func(t *testing.T) {

@@ -193,6 +193,20 @@ func (s *Store) GetGroup(ctx context.Context, org, id string, withMembers bool) 
 	return *rs[0], nil
 }
 
+// MemberCount returns how many members group id has (HLEN), without reading
+// them; a missing group has none.
+func (s *Store) MemberCount(ctx context.Context, org, id string) (int, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return 0, fmt.Errorf("members of group %s: %w", id, err)
+	}
+	n, err := s.memberCount(ctx, p, []string{id})
+	if err != nil {
+		return 0, fmt.Errorf("members of group %s: %w", id, err)
+	}
+	return n, nil
+}
+
 // memberBatch is how many members ScanMembers asks HSCAN for at a time.
 const memberBatch = 1000
 

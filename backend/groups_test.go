@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -295,6 +296,25 @@ func TestUpdateGroupIfDocument(t *testing.T) {
 		}
 		if _, err := s.UpdateGroupIfDocument(ctx, org, resources.Resource{ID: "no-such-group", Attributes: again}, 1, read.Raw, resources.MemberDelta{}); resources.ErrorCode(err) != resources.NotFound {
 			t.Errorf("UpdateGroupIfDocument of no group = %v, want NotFound", err)
+		}
+	})
+}
+
+// TestMemberCount: MemberCount is the number of members ScanMembers returns,
+// read without them; a missing group has none.
+func TestMemberCount(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		var ids []string
+		for i := range 3 {
+			ids = append(ids, mustCreateUser(t, s, user(fmt.Sprintf("count%d@example.com", i))).ID)
+		}
+		g := mustCreateGroup(t, s, group("Counted", ids...))
+		if n, err := s.MemberCount(ctx, org, g.ID); err != nil || n != 3 {
+			t.Errorf("MemberCount = %d, %v; want 3", n, err)
+		}
+		if n, err := s.MemberCount(ctx, org, "nobody"); err != nil || n != 0 {
+			t.Errorf("MemberCount(missing group) = %d, %v; want 0", n, err)
 		}
 	})
 }

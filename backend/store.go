@@ -24,11 +24,12 @@ import (
 // DefaultMaxScan is the default of [Store.MaxScan].
 const DefaultMaxScan = 100000
 
-// DefaultMaxFilterWork is the default of [Store.MaxFilterWork]: about 0.6 s of
+// DefaultMaxFilterWork is the default of [Store.MaxFilterWork], the one
+// filter work budget of a request, [resources.MaxFilterWork]: about 0.6 s of
 // one core (a comparison on a fetched document costs about 0.6 µs, see
 // BenchmarkFilterScan), ten comparisons on each of 100,000 users
 // (DefaultMaxScan).
-const DefaultMaxFilterWork = 1_000_000
+const DefaultMaxFilterWork = resources.MaxFilterWork
 
 // DefaultMaxListMembers is the default of [Store.MaxListMembers]: about 2 MB
 // of response.
@@ -126,8 +127,8 @@ func New(client redis.UniversalClient) *Store {
 	}
 }
 
-// embeddedReadTimeout is the embedded store's read timeout (go-redis's
-// default, for a real Redis, is 3 s).
+// embeddedReadTimeout is the embedded store's read timeout (a real Redis
+// gets [defaultReadTimeout]).
 const embeddedReadTimeout = 30 * time.Second
 
 // Open connects to the Redis deployment at url, or, when url is "", starts an
@@ -222,6 +223,9 @@ func dial(url string) (redis.UniversalClient, error) {
 		if o.DialTimeout == 0 {
 			o.DialTimeout = defaultDialTimeout
 		}
+		if o.ReadTimeout == 0 {
+			o.ReadTimeout = defaultReadTimeout
+		}
 		return redis.NewClient(o), nil
 	case "redis+sentinel", "rediss+sentinel":
 		o, err := redis.ParseFailoverURL(strings.TrimSuffix(scheme, "+sentinel") + "://" + rest)
@@ -236,6 +240,9 @@ func dial(url string) (redis.UniversalClient, error) {
 		}
 		if o.DialTimeout == 0 {
 			o.DialTimeout = defaultDialTimeout
+		}
+		if o.ReadTimeout == 0 {
+			o.ReadTimeout = defaultReadTimeout
 		}
 		// A failover client asks a sentinel for the primary's address at
 		// every dial, and on Sentinel's +switch-master message (it
@@ -253,12 +260,23 @@ func dial(url string) (redis.UniversalClient, error) {
 		if o.DialTimeout == 0 {
 			o.DialTimeout = defaultDialTimeout
 		}
+		if o.ReadTimeout == 0 {
+			o.ReadTimeout = defaultReadTimeout
+		}
 		c := redis.NewClusterClient(o)
 		c.AddHook(&clusterReloadHook{client: c})
 		return c, nil
 	}
 	return nil, fmt.Errorf("redis url: unsupported scheme %q", scheme)
 }
+
+// defaultReadTimeout is how long a command waits for Redis's answer unless
+// the URL sets read_timeout; the write timeout, unless the URL sets
+// write_timeout, is the same (go-redis's rule). It is go-redis v9's own
+// default, set here so that what scimd promises (README, Reliability) does
+// not move with the library. A write that passes it answers 503 "outcome
+// unknown" and is never resent ([script]).
+const defaultReadTimeout = 5 * time.Second
 
 // defaultDialTimeout bounds a connection attempt unless the URL sets
 // dial_timeout (go-redis's default is 5 s): a dead primary whose address

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -376,5 +377,43 @@ func TestOpen(t *testing.T) {
 	}
 	if real, ok := realStore(t); ok && real.Embedded() {
 		t.Errorf("Embedded() = true for a redis:// store")
+	}
+}
+
+// TestDialTimeouts: a URL without timeouts gets scimd's (the README's
+// Reliability section states them): a 1 s dial timeout, 5 s read and write
+// timeouts; a URL's own win.
+func TestDialTimeouts(t *testing.T) {
+	type timeouts struct{ dial, read, write time.Duration }
+	of := func(c redis.UniversalClient) timeouts {
+		switch c := c.(type) {
+		case *redis.Client:
+			o := c.Options()
+			return timeouts{o.DialTimeout, o.ReadTimeout, o.WriteTimeout}
+		case *redis.ClusterClient:
+			o := c.Options()
+			return timeouts{o.DialTimeout, o.ReadTimeout, o.WriteTimeout}
+		}
+		t.Fatalf("dial returned a %T", c)
+		return timeouts{}
+	}
+	for _, c := range []struct {
+		url  string
+		want timeouts
+	}{
+		{"redis://127.0.0.1:1", timeouts{time.Second, 5 * time.Second, 5 * time.Second}},
+		{"redis+sentinel://127.0.0.1:1?master_name=m", timeouts{time.Second, 5 * time.Second, 5 * time.Second}},
+		{"redis+cluster://127.0.0.1:1", timeouts{time.Second, 5 * time.Second, 5 * time.Second}},
+		{"redis://127.0.0.1:1?read_timeout=2s", timeouts{time.Second, 2 * time.Second, 2 * time.Second}},
+		{"redis://127.0.0.1:1?dial_timeout=3s&read_timeout=2s&write_timeout=4s", timeouts{3 * time.Second, 2 * time.Second, 4 * time.Second}},
+	} {
+		client, err := dial(c.url)
+		if err != nil {
+			t.Fatalf("dial(%q): %v", c.url, err)
+		}
+		if got := of(client); got != c.want {
+			t.Errorf("dial(%q) timeouts = %+v, want %+v", c.url, got, c.want)
+		}
+		_ = client.Close()
 	}
 }

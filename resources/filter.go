@@ -354,9 +354,8 @@ func parseSyntax(s string) (l lexed, vps []filter.Expression, e filter.Expressio
 	if l, err = lexLiterals(s); err != nil {
 		return l, nil, nil, err
 	}
-	// Counted before parsing: the parser's time grows with the comparisons.
-	if n := l.comparisons(); n > MaxFilterTerms {
-		return l, nil, nil, fmt.Errorf("%d comparisons, at most %d: split the query, or filter on fewer attributes", n, MaxFilterTerms)
+	if _, err := checkComparisons(l); err != nil {
+		return l, nil, nil, fmt.Errorf("%w: split the query, or filter on fewer attributes", err)
 	}
 	if e, ok := simpleComparison(l); ok {
 		return l, nil, e, nil
@@ -369,6 +368,18 @@ func parseSyntax(s string) (l lexed, vps []filter.Expression, e filter.Expressio
 		return l, nil, nil, fmt.Errorf("invalid syntax in %s", quoteShort(s))
 	}
 	return l, vps, e, nil
+}
+
+// checkComparisons returns the comparisons of l, a query's filter or the
+// value filter of a PATCH path, and fails when there are more than
+// [MaxFilterTerms]: counted before parsing, for the parser's time grows
+// faster than their number.
+func checkComparisons(l lexed) (int, error) {
+	n := l.comparisons()
+	if n > MaxFilterTerms {
+		return n, fmt.Errorf("%d comparisons, at most %d", n, MaxFilterTerms)
+	}
+	return n, nil
 }
 
 // FilterTerms returns the number of comparisons in e, those inside value

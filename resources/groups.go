@@ -13,11 +13,14 @@ import (
 type Groups struct {
 	store GroupStore
 	rt    schemas.ResourceType
+	// filterWork bounds one PATCH's filter work: [MaxFilterWork], lowered
+	// by tests.
+	filterWork int
 }
 
 // NewGroups returns the Groups service on store.
 func NewGroups(store GroupStore) *Groups {
-	return &Groups{store: store, rt: schemas.Groups()}
+	return &Groups{store: store, rt: schemas.Groups(), filterWork: MaxFilterWork}
 }
 
 // ResourceType returns the Group resource type.
@@ -65,6 +68,10 @@ func (g *Groups) Replace(ctx context.Context, org, id string, raw map[string]any
 
 // Patch applies PATCH operations to a group. Member operations become a
 // membership delta: adding or removing one member never rewrites the list.
+// The request's filters, in paths and on members, share one budget of
+// [MaxFilterWork] comparisons ([TooMany] past it): a member filter of
+// "value eq" comparisons costs only its parsing, any other costs its
+// comparisons times the group's members.
 func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMatch int64) (Resource, error) {
 	ops, err := dropEchoedID(ops, id)
 	if err != nil {
@@ -74,10 +81,11 @@ func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMat
 	if err != nil {
 		return Resource{}, err
 	}
+	work := newPatchWork(g.rt, g.filterWork)
 	if len(rest) == 0 && ifMatch == 0 {
 		// Only members change: apply the delta without reading the group, so
 		// concurrent member adds and removes never conflict.
-		d, err := g.memberDelta(ctx, org, id, memberOps)
+		d, err := g.memberDelta(ctx, org, id, memberOps, work)
 		if err != nil {
 			return Resource{}, err
 		}
@@ -86,11 +94,11 @@ func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMat
 	return g.update(ctx, org, id, ifMatch, func(cur Resource) (map[string]any, MemberDelta, error) {
 		attrs := cur.Attributes
 		if len(rest) > 0 {
-			if attrs, err = ApplyPatch(ctx, g.rt, cur.Attributes, rest); err != nil {
+			if attrs, err = applyPatch(ctx, work, cur.Attributes, rest); err != nil {
 				return nil, MemberDelta{}, err
 			}
 		}
-		d, err := g.memberDelta(ctx, org, id, memberOps)
+		d, err := g.memberDelta(ctx, org, id, memberOps, work)
 		if err != nil {
 			return nil, MemberDelta{}, err
 		}
@@ -98,44 +106,88 @@ func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMat
 	})
 }
 
-// memberDelta folds member operations into one delta. The current members,
-// which a filter other than "value eq" is evaluated on, are read once, when
-// the first such operation needs them: every operation sees the stored
-// members, and a group may have many.
-func (g *Groups) memberDelta(ctx context.Context, org, id string, ops []PatchOp) (MemberDelta, error) {
-	var (
-		d       memberSet
-		members []string
-		read    bool
-	)
-	current := func() ([]string, error) {
-		if read {
-			return members, nil
-		}
-		full, err := g.store.GetGroup(ctx, org, id, true)
+// memberDelta folds member operations into one delta. Every operation sees
+// the stored members: those that select among them ([selectsMembers]) are
+// evaluated together, in one pass over the members, batch by batch, so that
+// memory does not grow with the group; their cost is charged to work before
+// the members are read, and the pass stops when the client has left.
+func (g *Groups) memberDelta(ctx context.Context, org, id string, ops []PatchOp, work *patchWork) (MemberDelta, error) {
+	targets := make([]patchTarget, len(ops))
+	var selecting []int
+	for i, op := range ops {
+		t, err := work.target(op.Path)
 		if err != nil {
-			return nil, err
-		}
-		members = make([]string, len(full.Members))
-		for i, m := range full.Members {
-			members[i] = m.ID
-		}
-		read = true
-		return members, nil
-	}
-	for _, op := range ops {
-		// Each operation may cost as much as the group's members: stop when
-		// the client has left.
-		if err := ctx.Err(); err != nil {
 			return MemberDelta{}, err
 		}
-		change, err := MemberChange(g.rt, op, current)
+		targets[i] = t
+		if selectsMembers(op, t) {
+			selecting = append(selecting, i)
+		}
+	}
+	selected, err := g.selectMembers(ctx, org, id, targets, selecting, work)
+	if err != nil {
+		return MemberDelta{}, err
+	}
+	var d memberSet
+	for i, op := range ops {
+		change, err := memberChange(g.rt, op, targets[i], func() ([]string, error) { return selected[i], nil })
 		if err != nil {
 			return MemberDelta{}, err
 		}
 		d.apply(change)
 	}
 	return d.delta(), nil
+}
+
+// selectMembers returns, for each operation of ops that selects among the
+// members (their indexes in ops), the ids of the members its filter on
+// targets selects, from one pass over the members. The cost, the members
+// times the filters' comparisons, is charged to work from the group's
+// member count before any member is read, and for members beyond that count
+// (added meanwhile) before their batch is evaluated.
+func (g *Groups) selectMembers(ctx context.Context, org, id string, targets []patchTarget, ops []int, work *patchWork) (map[int][]string, error) {
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	perMember := 0
+	for _, i := range ops {
+		perMember += targets[i].terms
+	}
+	counted, err := g.store.MemberCount(ctx, org, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := work.charge(counted*perMember, memberWorkHint); err != nil {
+		return nil, err
+	}
+	selected := make(map[int][]string, len(ops))
+	member := map[string]any{}
+	seen := 0
+	err = g.store.ScanMembers(ctx, org, id, func(batch []Ref) error {
+		if err := ctx.Err(); err != nil {
+			return err // the client left
+		}
+		if extra := seen + len(batch) - max(seen, counted); extra > 0 {
+			if err := work.charge(extra*perMember, memberWorkHint); err != nil {
+				return err
+			}
+		}
+		seen += len(batch)
+		for _, i := range ops {
+			t := targets[i]
+			for _, m := range batch {
+				member["value"] = m.ID
+				if matchElement(t.attr.Attr, member, t.filter) {
+					selected[i] = append(selected[i], m.ID)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return selected, nil
 }
 
 // Delete deletes a group; its members lose it from their groups.

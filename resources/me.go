@@ -163,9 +163,12 @@ func CheckPasswordChanged(self Resource) error {
 }
 
 // PatchSelf applies PATCH operations (RFC 7644 §3.5.2) sent by the customer id
-// to their own account. The operations are applied as for an administrator,
-// then the result is refused with [Forbidden] if any attribute outside
-// [CustomerEditable] differs from before. A "password" operation changes the
+// to their own account. Before any is applied, an operation whose path has a
+// value filter on an attribute outside [CustomerEditable] is refused
+// ([Forbidden], see [checkSelfPaths]). The operations are applied as
+// for an administrator, within the same filter budget, then the result is
+// refused with [Forbidden] if any attribute outside [CustomerEditable]
+// differs from before. A "password" operation changes the
 // password: it must pass [CheckPasswordPolicy] and differ from the current
 // one, and the account becomes active (the Basic credentials of the request
 // confirmed the current password). While the account has a temporary password,
@@ -176,14 +179,75 @@ func (u *Users) PatchSelf(ctx context.Context, org, id string, ops []PatchOp, if
 	if err != nil {
 		return Resource{}, err
 	}
+	rt, err := u.TypeFor(ctx, org)
+	if err != nil {
+		return Resource{}, err
+	}
+	if err := checkSelfPaths(rt, ops); err != nil {
+		return Resource{}, err
+	}
+	work := newPatchWork(rt, u.filterWork)
 	return u.update(ctx, org, id, ifMatch, func(rt schemas.ResourceType, cur Resource) (body, error) {
-		b, err := u.patched(ctx, rt, cur, ops)
+		b, err := u.patched(ctx, work.use(rt), cur, ops)
 		if err != nil {
 			return body{}, err
 		}
 		b.self = true
 		return b, u.checkSelfWrite(ctx, org, cur, b)
 	})
+}
+
+// checkSelfPaths is the customer's permission check on the paths of ops (on
+// a user of type rt), made before any is applied: a path (or, without one,
+// a member of the value) with a value filter on an attribute a customer may
+// not change is [Forbidden], its filter neither parsed nor evaluated. Which attribute a
+// path names is found without parsing its filter. A path without a filter
+// is left to [Users.checkSelfWrite], which accepts an operation that changes
+// nothing (a client sending back what it read); readOnly and immutable
+// attributes, and paths that do not resolve, are left to the rules every
+// writer follows, so that a customer gets an administrator's answer.
+func checkSelfPaths(rt schemas.ResourceType, ops []PatchOp) error {
+	for _, op := range ops {
+		if op.Path != "" {
+			if err := checkSelfPath(rt, op.Path, op.Value); err != nil {
+				return err
+			}
+			continue
+		}
+		m, _ := op.Value.(map[string]any)
+		for _, k := range sortedKeys(m) {
+			if err := checkSelfPath(rt, k, m[k]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkSelfPath is [checkSelfPaths] for one path of rt and the value
+// set there: an extension's object names a path per member.
+func checkSelfPath(rt schemas.ResourceType, path string, v any) error {
+	p, err := resolvePatchPath(rt, path)
+	if err != nil {
+		return nil // refused as for an administrator, when applied
+	}
+	if p.t.ext != "" {
+		m, _ := v.(map[string]any)
+		for _, k := range sortedKeys(m) {
+			if err := checkSelfPath(rt, p.t.ext+":"+k, m[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	a := schemas.Attribute{URN: p.t.attr.URN, Core: p.t.attr.Core, Attr: p.t.attr.Attr}
+	if !p.filtered || a.Core && CustomerEditable(a.Attr.Name()) {
+		return nil
+	}
+	if m := schemas.MutabilityOf(a.Attr); m == schemas.ReadOnly || m == schemas.Immutable {
+		return nil
+	}
+	return Errorf(Forbidden, "customers cannot change attribute %q: ask an administrator of your organization", a.FullName())
 }
 
 // ReplaceSelf replaces the customer-editable attributes of the customer id's

@@ -186,6 +186,18 @@ func TestPatchSelfRule(t *testing.T) {
 		{"enterprise attribute", []PatchOp{{Op: "replace", Path: ent + ":department", Value: "Board", HasValue: true}}, Forbidden, ent + ":department"},
 		{"enterprise removed", []PatchOp{{Op: "remove", Path: ent}}, Forbidden, ent + ":department"},
 		{"enterprise added", []PatchOp{{Op: "add", Path: ent + ":costCenter", Value: "1", HasValue: true}}, Forbidden, ent + ":costCenter"},
+		// A value filter on an attribute the customer may not change is
+		// refused before any operation is applied or the filter parsed.
+		{"filter on a protected attribute, unparsed", []PatchOp{{Op: "remove", Path: "emails[value eq].display"}}, Forbidden, `"emails"`},
+		{"filter on a protected attribute, after an editable change", []PatchOp{
+			{Op: "replace", Path: "nickName", Value: "j", HasValue: true},
+			{Op: "replace", Path: `emails[type eq "work" and value co "x"].display`, Value: "x", HasValue: true},
+		}, Forbidden, `"emails"`},
+		{"filter on a protected attribute, without a path", []PatchOp{{Op: "add", HasValue: true, Value: map[string]any{
+			"nickName": "j", `emails[type eq "work"].value`: "b@example.com",
+		}}}, Forbidden, `"emails"`},
+		{"filter on an editable attribute", []PatchOp{{Op: "add", Path: `phoneNumbers[type eq "work"].value`, Value: "+1", HasValue: true}}, 0, ""},
+		{"filter on a read-only attribute", []PatchOp{{Op: "remove", Path: `groups[value eq "g"]`}}, Mutability, "read-only"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

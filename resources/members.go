@@ -13,7 +13,8 @@ import (
 // SplitMemberOps separates the operations on a Group's members, which the
 // caller turns into a [MemberDelta] with [MemberChange], from the rest, for
 // [ApplyPatch]. An operation is a member operation when its path names
-// members (any case, with or without a value filter). An add or replace
+// members (any case, with or without a value filter, which is not parsed
+// here: the caller parses each path once, within its budget). An add or replace
 // without a path whose value has a "members" member is split in two: that
 // member becomes its own operation with path "members". For resource types
 // without members every operation is in rest.
@@ -22,11 +23,13 @@ func SplitMemberOps(rt schemas.ResourceType, ops []PatchOp) (memberOps []PatchOp
 		return nil, slices.Clone(ops), nil
 	}
 	isMembers := func(path string) (bool, error) {
-		t, err := parsePatchPath(rt, path)
+		// What a path names is found without parsing its value filter:
+		// the caller parses each path once, within the request's budget.
+		p, err := resolvePatchPath(rt, path)
 		if err != nil {
 			return false, err
 		}
-		return t.ext == "" && t.attr.Core && t.attr.Attr.Name() == "members", nil
+		return p.t.ext == "" && p.t.attr.Core && p.t.attr.Attr.Name() == "members", nil
 	}
 	for _, op := range ops {
 		if op.Path != "" {
@@ -77,11 +80,39 @@ func SplitMemberOps(rt schemas.ResourceType, ops []PatchOp) (memberOps []PatchOp
 // member ids, which current returns; it is only called then and may be nil
 // otherwise. Filters on other sub-attributes are [InvalidPath]: members only
 // carry ids. An id that is not a non-empty string is [InvalidValue].
+//
+// It evaluates a filter on every id current returns, unbounded: a group
+// PATCH instead streams the members and charges the request's budget
+// ([Groups.Patch]).
 func MemberChange(rt schemas.ResourceType, op PatchOp, current func() ([]string, error)) (d MemberDelta, err error) {
 	t, err := parsePatchPath(rt, op.Path)
 	if err != nil {
 		return d, err
 	}
+	var selected func() ([]string, error)
+	if current != nil {
+		selected = func() ([]string, error) {
+			all, err := current()
+			if err != nil {
+				return nil, err
+			}
+			var ids []string
+			for _, id := range all {
+				if matchElement(t.attr.Attr, map[string]any{"value": id}, t.filter) {
+					ids = append(ids, id)
+				}
+			}
+			return ids, nil
+		}
+	}
+	return memberChange(rt, op, t, selected)
+}
+
+// memberChange is [MemberChange] for op, whose path resolved to t against rt.
+// selected returns the ids of the current members t's filter selects, when
+// it is a filter on value not made of "value eq" comparisons
+// ([selectsMembers]).
+func memberChange(rt schemas.ResourceType, op PatchOp, t patchTarget, selected func() ([]string, error)) (d MemberDelta, err error) {
 	if t.ext != "" || t.attr.Attr.Name() != "members" {
 		return d, Errorf(InvalidPath, "path %q does not name members", op.Path)
 	}
@@ -103,14 +134,14 @@ func MemberChange(rt schemas.ResourceType, op PatchOp, current func() ([]string,
 			d.Remove, err = memberIDs(rt, op.Value)
 			return d, err
 		}
-		d.Remove, err = filteredMembers(op.Path, t, current)
+		d.Remove, err = filteredMembers(op.Path, t, selected)
 	case "replace":
 		if t.filter == nil {
 			d.RemoveAll = true
 			d.Add, err = memberIDs(rt, op.Value)
 			return d, err
 		}
-		if d.Remove, err = filteredMembers(op.Path, t, current); err != nil {
+		if d.Remove, err = filteredMembers(op.Path, t, selected); err != nil {
 			return MemberDelta{}, err
 		}
 		if d.Add, err = memberIDs(rt, op.Value); err != nil {
@@ -226,9 +257,9 @@ func notUser(id string) error {
 }
 
 // filteredMembers returns the member ids a filter on members selects: the ids
-// of "value eq" comparisons joined by "or" directly, else by evaluating it on
-// the current members.
-func filteredMembers(path string, t patchTarget, current func() ([]string, error)) ([]string, error) {
+// of "value eq" comparisons joined by "or" directly, else those selected
+// returns, the current members the filter selects.
+func filteredMembers(path string, t patchTarget, selected func() ([]string, error)) ([]string, error) {
 	var ids []string
 	if valueEqualities(t.filter, &ids) {
 		return ids, nil
@@ -236,20 +267,29 @@ func filteredMembers(path string, t patchTarget, current func() ([]string, error
 	if !onlyValue(t.filter) {
 		return nil, Errorf(InvalidPath, "path %q: members: only filters on value are supported", path)
 	}
-	if current == nil {
+	if selected == nil {
 		return nil, Errorf(InvalidPath, "path %q: members: only \"value eq\" filters are supported here", path)
 	}
-	all, err := current()
+	ids, err := selected()
 	if err != nil {
 		return nil, fmt.Errorf("members of filter %q: %w", path, err)
 	}
-	ids = nil
-	for _, id := range all {
-		if matchElement(t.attr.Attr, map[string]any{"value": id}, t.filter) {
-			ids = append(ids, id)
-		}
-	}
 	return ids, nil
+}
+
+// selectsMembers reports whether the member operation op, whose path
+// resolved to t, selects among the group's current members: a remove or
+// replace whose filter on value is not made of "value eq" comparisons,
+// which cost nothing whatever the group's size.
+func selectsMembers(op PatchOp, t patchTarget) bool {
+	if t.filter == nil || t.ext != "" || t.attr.Sub != nil {
+		return false
+	}
+	if lop := strings.ToLower(op.Op); lop != "remove" && lop != "replace" {
+		return false
+	}
+	var ids []string
+	return !valueEqualities(t.filter, &ids) && onlyValue(t.filter)
 }
 
 // valueEqualities appends to ids the operands of a filter made of

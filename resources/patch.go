@@ -173,7 +173,18 @@ func containsFold(v any, s string) bool {
 // [MaxValues] values fails ([InvalidValue]), even if a later one would remove
 // some: the write would be refused anyway, and each operation on a
 // multi-valued attribute costs as much as its values.
+//
+// The value filters of the paths, parsed and evaluated, may cost at most
+// [MaxFilterWork] comparisons in all; past that the operation about to
+// exceed it fails with [TooMany] before it does the work.
 func ApplyPatch(ctx context.Context, rt schemas.ResourceType, doc map[string]any, ops []PatchOp) (map[string]any, error) {
+	return applyPatch(ctx, newPatchWork(rt, MaxFilterWork), doc, ops)
+}
+
+// applyPatch is [ApplyPatch] charging the request's work, which also knows
+// the resource type.
+func applyPatch(ctx context.Context, work *patchWork, doc map[string]any, ops []PatchOp) (map[string]any, error) {
+	rt := work.rt
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -181,7 +192,7 @@ func ApplyPatch(ctx context.Context, rt schemas.ResourceType, doc map[string]any
 	if out == nil {
 		out = map[string]any{}
 	}
-	p := patcher{rt: rt, doc: out, ops: len(ops), immutable: immutableAttributes(rt)}
+	p := patcher{rt: rt, work: work, doc: out, ops: len(ops), immutable: immutableAttributes(rt)}
 	for i, op := range ops {
 		if i > 0 && i%cancelCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -204,8 +215,9 @@ const cancelCheckEvery = 64
 
 // patcher applies operations to doc, which it owns.
 type patcher struct {
-	rt  schemas.ResourceType
-	doc map[string]any
+	rt   schemas.ResourceType
+	work *patchWork
+	doc  map[string]any
 	// at is the index of the operation being applied, of ops in all.
 	at, ops int
 	// immutable are the resource type's immutable attributes, found once
@@ -222,8 +234,10 @@ type patchTarget struct {
 	// of that extension's attributes.
 	ext  string
 	attr schemas.Attribute
-	// filter is the value filter of a value path, with paths relative to attr.
+	// filter is the value filter of a value path, with paths relative to
+	// attr, and terms its comparisons: what evaluating it on one value costs.
 	filter filter.Expression
+	terms  int
 }
 
 func (p *patcher) apply(op PatchOp) error {
@@ -236,7 +250,7 @@ func (p *patcher) apply(op PatchOp) error {
 			break
 		}
 		var t patchTarget
-		if t, err = parsePatchPath(p.rt, op.Path); err == nil {
+		if t, err = p.work.target(op.Path); err == nil {
 			err = p.set(strings.ToLower(op.Op), t, op.Value)
 		}
 	case "remove":
@@ -245,7 +259,7 @@ func (p *patcher) apply(op PatchOp) error {
 			return Errorf(NoTarget, "remove needs a \"path\" naming what to remove")
 		}
 		var t patchTarget
-		if t, err = parsePatchPath(p.rt, op.Path); err == nil {
+		if t, err = p.work.target(op.Path); err == nil {
 			err = p.remove(t, op.Value)
 		}
 	default:
@@ -270,7 +284,7 @@ func (p *patcher) applyNoPath(op string, value any) error {
 		if strings.EqualFold(k, "schemas") {
 			continue
 		}
-		t, err := parsePatchPath(p.rt, k)
+		t, err := p.work.target(k)
 		if err != nil {
 			return err
 		}
@@ -296,7 +310,7 @@ func (p *patcher) set(op string, t patchTarget, v any) error {
 			if strings.EqualFold(k, "schemas") {
 				continue
 			}
-			sub, err := parsePatchPath(p.rt, t.ext+":"+k)
+			sub, err := p.work.target(t.ext + ":" + k)
 			if err != nil {
 				return err
 			}
@@ -405,6 +419,9 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 	a := t.attr
 	key := a.Attr.Name()
 	elems := slices.Clone(elements(c[key]))
+	if err := p.work.charge(len(elems)*t.terms, pathWorkHint); err != nil {
+		return err
+	}
 	var matched []int
 	for i, e := range elems {
 		if matchElement(a.Attr, e, t.filter) {
@@ -551,6 +568,9 @@ func (p *patcher) remove(t patchTarget, v any) error {
 	}
 	switch {
 	case t.filter != nil:
+		if err := p.work.charge(len(elements(c[key]))*t.terms, pathWorkHint); err != nil {
+			return err
+		}
 		var kept []any
 		for _, e := range elements(c[key]) {
 			if !matchElement(a.Attr, e, t.filter) {
@@ -752,90 +772,4 @@ func indexes(n int) []int {
 		out[i] = i
 	}
 	return out
-}
-
-// parsePatchPath resolves a PATCH path (RFC 7644 §3.5.2: attrPath or
-// valuePath [subAttr]) against rt, ignoring case. The filter parser's value
-// filter grammar is narrower than the RFC's, so the part between brackets is
-// parsed as a filter of its own.
-func parsePatchPath(rt schemas.ResourceType, path string) (patchTarget, error) {
-	s := strings.TrimSpace(path)
-	t := patchTarget{path: path}
-	if s == "" {
-		return t, Errorf(InvalidPath, "empty path")
-	}
-	if len(s) > maxFilterLen {
-		return t, Errorf(InvalidPath, "path too long: %d bytes, at most %d", len(s), maxFilterLen)
-	}
-	if ext, ok := rt.Extension(s); ok {
-		t.ext = ext.ID
-		return t, nil
-	}
-	open := strings.IndexByte(s, '[')
-	if open < 0 {
-		a, err := resolve(rt, s)
-		if err != nil {
-			return t, Errorf(InvalidPath, "path %q: %v", path, err)
-		}
-		t.attr = a
-		return t, nil
-	}
-	l, err := lexLiterals(s[open:])
-	if err != nil {
-		return t, Errorf(InvalidPath, "path %q: %v", path, err)
-	}
-	end := strings.IndexByte(l.text, ']')
-	if end < 0 {
-		return t, Errorf(InvalidPath, "path %q: unclosed \"[\"", path)
-	}
-	inner, suffix := strings.TrimSpace(l.text[1:end]), l.text[end+1:]
-	if strings.Contains(inner, "[") {
-		return t, Errorf(InvalidPath, "path %q: value filters cannot be nested", path)
-	}
-	a, err := resolve(rt, strings.TrimSpace(s[:open]))
-	if err != nil {
-		return t, Errorf(InvalidPath, "path %q: %v", path, err)
-	}
-	if err := checkValuePathAttr(a); err != nil {
-		return t, Errorf(InvalidPath, "path %q: %v", path, err)
-	}
-	if !a.Attr.MultiValued() {
-		return t, Errorf(InvalidPath, "path %q: %q is not multi-valued: name its sub-attributes without a filter", path, a.FullName())
-	}
-	e, err := parseElementFilter(l, inner)
-	if err != nil {
-		return t, Errorf(InvalidPath, "path %q: invalid syntax in value filter %s", path, quoteShort(restoreLiterals(l, inner)))
-	}
-	if t.filter, err = checkElementFilter(a, l, e); err != nil {
-		return t, Errorf(InvalidPath, "path %q: %v", path, err)
-	}
-	if suffix != "" {
-		name, ok := strings.CutPrefix(suffix, ".")
-		if !ok {
-			return t, Errorf(InvalidPath, "path %q: unexpected %s after the value filter", path, quoteShort(restoreLiterals(l, suffix)))
-		}
-		sub, ok := schemas.Find(a.Attr.SubAttributes(), name)
-		if !ok {
-			return t, Errorf(InvalidPath, "path %q: no sub-attribute %q in %s", path, restoreLiterals(l, name), a.Attr.Name())
-		}
-		a.Sub = &sub
-	}
-	t.attr = a
-	return t, nil
-}
-
-// parseElementFilter parses inner, the value filter of a PATCH path whose
-// literals l holds. The filters identity providers put there compare one
-// sub-attribute with a string (Entra ID's `type eq "work"`): those take
-// [simpleComparison]'s fast path, as filters do, for the general parser costs
-// far more than the rest of the operation. A name with a dot, a colon or a
-// leading digit goes to the general parser, to fail as it fails.
-func parseElementFilter(l lexed, inner string) (filter.Expression, error) {
-	if e, ok := simpleComparison(lexed{text: inner, prefix: l.prefix, lits: l.lits}); ok {
-		name := e.AttributePath.AttributeName
-		if c := name[0]; ('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') && !strings.ContainsAny(name, ".:") {
-			return e, nil
-		}
-	}
-	return filter.ParseFilter([]byte(inner))
 }

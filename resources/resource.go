@@ -159,6 +159,9 @@ type GroupStore interface {
 	// no particular order, each once, so that a reader's memory does not
 	// grow with the group's size. A missing group has no members.
 	ScanMembers(ctx context.Context, org, id string, fn func([]Ref) error) error
+	// MemberCount returns how many members group id has, without reading
+	// them; a missing group has none.
+	MemberCount(ctx context.Context, org, id string) (int, error)
 	// UpdateGroup writes g's attributes and applies d, if the stored version is
 	// still version, else it returns [ErrVersionConflict]. When g.Attributes is
 	// nil it applies only d, whatever the version: membership changes commute,

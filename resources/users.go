@@ -21,12 +21,15 @@ type Users struct {
 	// custom gives each organization its custom attributes (extensions.go)
 	// when the store keeps them.
 	custom *customTypes
+	// filterWork bounds one PATCH's filter work: [MaxFilterWork], lowered
+	// by tests.
+	filterWork int
 }
 
 // NewUsers returns the Users service on store. When store is also an
 // [ExtensionStore], organizations may define custom attributes.
 func NewUsers(store UserStore) *Users {
-	u := &Users{store: store, rt: schemas.Users()}
+	u := &Users{store: store, rt: schemas.Users(), filterWork: MaxFilterWork}
 	if es, ok := store.(ExtensionStore); ok {
 		u.custom = &customTypes{store: es}
 	}
@@ -137,21 +140,25 @@ func (u *Users) Replace(ctx context.Context, org, id string, raw map[string]any,
 	})
 }
 
-// Patch applies PATCH operations to a customer (RFC 7644 §3.5.2).
+// Patch applies PATCH operations to a customer (RFC 7644 §3.5.2). The
+// value filters of their paths share one budget of [MaxFilterWork]
+// comparisons, retries of the write included ([TooMany] past it).
 func (u *Users) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMatch int64) (Resource, error) {
 	ops, err := dropEchoedID(ops, id)
 	if err != nil {
 		return Resource{}, err
 	}
+	work := newPatchWork(u.rt, u.filterWork)
 	return u.update(ctx, org, id, ifMatch, func(rt schemas.ResourceType, cur Resource) (body, error) {
-		return u.patched(ctx, rt, cur, ops)
+		return u.patched(ctx, work.use(rt), cur, ops)
 	})
 }
 
-// patched applies ops to cur's attributes; a "password" they set is taken
-// out of the attributes into the body's password.
-func (u *Users) patched(ctx context.Context, rt schemas.ResourceType, cur Resource, ops []PatchOp) (body, error) {
-	attrs, err := ApplyPatch(ctx, rt, cur.Attributes, ops)
+// patched applies ops to cur's attributes, charging work (which knows the
+// resource type); a "password" they set is taken out of the attributes into
+// the body's password.
+func (u *Users) patched(ctx context.Context, work *patchWork, cur Resource, ops []PatchOp) (body, error) {
+	attrs, err := applyPatch(ctx, work, cur.Attributes, ops)
 	if err != nil {
 		return body{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,22 +132,37 @@ func TestAuditTrailSelfService(t *testing.T) {
 
 // TestAuditTokenCannotImitateBuiltInActors: a token may be named like a
 // built-in actor ("cli", "system", "self-registration"), or like another
-// kind's prefix; its changes still read as that token's, never as the
-// built-in actor's.
+// kind's prefix; its changes still read as that token's ("token:<name>",
+// spelled out here, not computed by the code under test), never as the
+// built-in actor's nor as an administrator's or a customer's.
 func TestAuditTokenCannotImitateBuiltInActors(t *testing.T) {
 	stores(t, func(t *testing.T, a *api) {
 		ctx := context.Background()
-		for i, name := range []string{"cli", resources.SystemActor, resources.RegistrationActor, "admin", "customer"} {
+		builtIn := []string{"cli", "system", "self-registration"}
+		if resources.SystemActor != "system" || resources.RegistrationActor != "self-registration" {
+			t.Fatalf("built-in actors are %q and %q, want \"system\" and \"self-registration\"", resources.SystemActor, resources.RegistrationActor)
+		}
+		for i, c := range []struct{ name, want string }{
+			{"cli", "token:cli"},
+			{"system", "token:system"},
+			{"self-registration", "token:self-registration"},
+			{"admin", "token:admin"},
+			{"customer", "token:customer"},
+		} {
 			secret := fmt.Sprintf("imitating-token-%d-0123456789", i)
-			err := a.store.PutToken(ctx, resources.Token{Org: "acme", Name: name, Role: resources.RoleCollaborator,
+			err := a.store.PutToken(ctx, resources.Token{Org: "acme", Name: c.name, Role: resources.RoleCollaborator,
 				Hash: resources.HashToken(resources.Secret(secret)), Created: time.Now()})
 			if err != nil {
-				t.Fatalf("PutToken %q: %v", name, err)
+				t.Fatalf("PutToken %q: %v", c.name, err)
 			}
 			a.do("POST", "/Users", secret, user(fmt.Sprintf("imitated-%d@example.com", i), nil)).must(t, http.StatusCreated)
 			got := a.changes("acme")
-			if who := got[len(got)-1].Who; who != resources.TokenActor(name) {
-				t.Errorf("the change of a token named %q is recorded as by %q, want %q", name, who, resources.TokenActor(name))
+			who := got[len(got)-1].Who
+			if who != c.want {
+				t.Errorf("the change of a token named %q is recorded as by %q, want %q", c.name, who, c.want)
+			}
+			if slices.Contains(builtIn, who) || strings.HasPrefix(who, "admin:") || strings.HasPrefix(who, "customer:") {
+				t.Errorf("the change of a token named %q is recorded as by %q, a built-in actor, administrator or customer", c.name, who)
 			}
 		}
 	})

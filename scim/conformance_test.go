@@ -137,7 +137,7 @@ var conformance = []exchange{
 	{section: "7644 §3.12", name: "method not allowed", method: "DELETE", path: "/Users", status: 405},
 
 	// RFC 7644 §4 and RFC 7643 §5-7: discovery.
-	{section: "7644 §4", name: "ServiceProviderConfig", method: "GET", path: "/ServiceProviderConfig", status: 200, contains: []string{`"patch":{"supported":true}`, `"etag":{"supported":true}`, `"sort":{"supported":true}`}},
+	{section: "7644 §4", name: "ServiceProviderConfig", method: "GET", path: "/ServiceProviderConfig", status: 200, contains: []string{`"patch":{"maxOperations":1000,"supported":true}`, `"etag":{"supported":true}`, `"sort":{"supported":true}`}},
 	{section: "7644 §4", name: "ResourceTypes", method: "GET", path: "/ResourceTypes", status: 200, contains: []string{`"endpoint":"/Users"`, `"endpoint":"/Groups"`, "urn:scim:schemas:extension:customer:2.0:User"}},
 	{section: "7644 §4", name: "Schemas by id", method: "GET", path: "/Schemas/urn:scim:schemas:extension:customer:2.0:User", status: 200, contains: []string{`"name":"passwordSetup"`, `"name":"accountState"`}},
 	{section: "7644 §4", name: "unknown schema 404", method: "GET", path: "/Schemas/urn:nope", status: 404},

@@ -18,11 +18,15 @@ const (
 )
 
 // serviceProviderConfig advertises what scimd supports, truthfully (RFC 7643 §5).
+// "patch" also holds "maxOperations", scimd's own extension (RFC 7643 §5
+// has no field for it): the operations one PATCH may carry, named and
+// meant as bulk's, so that a client can split its changes before it is
+// refused (413).
 func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"schemas":          []string{serviceProviderConfigURN},
 		"documentationUri": "https://github.com/scimd/scimd#readme",
-		"patch":            map[string]any{"supported": true},
+		"patch":            map[string]any{"supported": true, "maxOperations": resources.MaxPatchOperations},
 		"bulk":             map[string]any{"supported": true, "maxOperations": h.cfg.MaxBulkOperations, "maxPayloadSize": h.cfg.MaxBulkPayload},
 		"filter":           map[string]any{"supported": true, "maxResults": h.cfg.MaxCount},
 		"changePassword":   map[string]any{"supported": true},

@@ -61,6 +61,17 @@ func TestPatchOperationLimit(t *testing.T) {
 	})
 }
 
+// TestPatchLimitAdvertised: /ServiceProviderConfig advertises the operation
+// limit TestPatchOperationLimit enforces, as "patch"."maxOperations" (scimd's
+// extension, named as bulk's).
+func TestPatchLimitAdvertised(t *testing.T) {
+	a := newAPI(t, "")
+	r := a.do("GET", "/ServiceProviderConfig", readerToken, nil).must(t, http.StatusOK)
+	if got, want := str(r.body, "patch"), fmt.Sprintf(`{"maxOperations":%d,"supported":true}`, resources.MaxPatchOperations); got != want {
+		t.Errorf("ServiceProviderConfig patch = %s, want %s", got, want)
+	}
+}
+
 // TestPatchValueLimitFailsFast: the operation that gives a multi-valued
 // attribute its 101st value fails the PATCH (400 invalidValue, naming it),
 // and nothing changes.
@@ -77,4 +88,94 @@ func TestPatchValueLimitFailsFast(t *testing.T) {
 			t.Errorf("after a refused PATCH: ETag %s (was %s), phoneNumbers %v; want the user unchanged", after.header.Get("ETag"), before.header.Get("ETag"), after.body["phoneNumbers"])
 		}
 	})
+}
+
+// manyTerms returns a value filter of n comparisons "value <op> \"zzN\""
+// ("value pr" for pr) joined by "or".
+func manyTerms(op string, n int) string {
+	return orFilter(n, func(i int) string {
+		if op == "pr" {
+			return "value pr"
+		}
+		return fmt.Sprintf(`value %s "zz%d"`, op, i)
+	})
+}
+
+// TestPatchPathComparisonLimit: the value filter of a PATCH path has a
+// query filter's limit of resources.MaxFilterTerms comparisons (400
+// invalidPath, nothing written), on users' attributes and groups' members;
+// one of exactly that many is applied.
+func TestPatchPathComparisonLimit(t *testing.T) {
+	detail := fmt.Sprintf("%d comparisons, at most %d", resources.MaxFilterTerms+1, resources.MaxFilterTerms)
+	stores(t, func(t *testing.T, a *api) {
+		id := createCustomer(t, a, "paths@example.com", nil)
+		before := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK)
+		over := "emails[" + manyTerms("pr", resources.MaxFilterTerms+1) + "].display"
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("remove", over, nil))).scimError(t, http.StatusBadRequest, "invalidPath", detail)
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("add", "", map[string]any{over: "x"}))).scimError(t, http.StatusBadRequest, "invalidPath", detail)
+		after := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK)
+		if after.header.Get("ETag") != before.header.Get("ETag") {
+			t.Errorf("after refused PATCHes: ETag %s, want %s", after.header.Get("ETag"), before.header.Get("ETag"))
+		}
+		atLimit := "emails[" + manyTerms("co", resources.MaxFilterTerms) + "].display"
+		a.do("PATCH", "/Users/"+id, ownerToken, patch(op("remove", atLimit, nil))).must(t, http.StatusOK)
+
+		gid := str(a.do("POST", "/Groups", ownerToken, group("Paths", id)).must(t, http.StatusCreated).body, "id")
+		a.do("PATCH", "/Groups/"+gid, collabToken, patch(op("remove", "members["+manyTerms("co", resources.MaxFilterTerms+1)+"]", nil))).
+			scimError(t, http.StatusBadRequest, "invalidPath", detail)
+		a.do("PATCH", "/Groups/"+gid, collabToken, patch(op("remove", "members["+manyTerms("eq", resources.MaxFilterTerms+1)+"]", nil))).
+			scimError(t, http.StatusBadRequest, "invalidPath", detail)
+		if got := str(a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK).body, "members", 0, "value"); got != id {
+			t.Errorf("after refused PATCHes: the group's first member is %q, want %q", got, id)
+		}
+	})
+}
+
+// TestPatchFilterWorkBudget: the value filters of one PATCH, parsed and
+// evaluated, share one budget of resources.MaxFilterWork comparisons: 21
+// different paths of 100 comparisons each cost more to parse than it allows,
+// and the PATCH is 400 tooMany, nothing written (it was 200 after 0.6 s of
+// CPU, and 1000 such operations took 3.8 s). The same path in several
+// operations is parsed once. The budget does not depend on the store, so one
+// store is enough.
+func TestPatchFilterWorkBudget(t *testing.T) {
+	a := newAPI(t, "")
+	id := createCustomer(t, a, "work@example.com", nil)
+	before := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK)
+	path := func(i int) string {
+		return "emails[" + orFilter(resources.MaxFilterTerms, func(j int) string { return fmt.Sprintf(`value co "zz%d-%d"`, i, j) }) + "].display"
+	}
+	a.do("PATCH", "/Users/"+id, collabToken, ops(21, func(i int) map[string]any { return op("remove", path(i), nil) })).
+		scimError(t, http.StatusBadRequest, "tooMany", fmt.Sprintf("the filters of this PATCH cost more than the %d comparisons one request may evaluate", resources.MaxFilterWork))
+	after := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK)
+	if after.header.Get("ETag") != before.header.Get("ETag") {
+		t.Errorf("after a refused PATCH: ETag %s, want %s", after.header.Get("ETag"), before.header.Get("ETag"))
+	}
+	// 25 times one path (what the test's 64 KiB body limit takes) would
+	// be over the budget if each were parsed.
+	a.do("PATCH", "/Users/"+id, collabToken, ops(25, func(int) map[string]any { return op("remove", path(0), nil) })).
+		must(t, http.StatusOK)
+}
+
+// TestMePatchPermissionFirst: a customer's operation with a value filter on
+// an attribute they may not change is 403 before any operation is applied
+// and before its filter is parsed: an unparseable filter is 403, not 400,
+// and the editable change before it is not written.
+func TestMePatchPermissionFirst(t *testing.T) {
+	a := newAPI(t, "")
+	id := activeCustomer(t, a, "me-first@example.com", nil)
+	const detail = `customers cannot change attribute "emails"`
+	auth := basic("me-first@example.com", newPassword)
+	a.me("PATCH", mePath, auth, patch(
+		op("replace", "nickName", "Jo"),
+		op("remove", "emails[value eq].display", nil),
+	)).scimError(t, http.StatusForbidden, "", detail)
+	a.me("PATCH", mePath, auth, patch(op("add", "", map[string]any{
+		"nickName": "Jo", `emails[type eq "work" and ` + manyTerms("co", 50) + `].display`: "x",
+	}))).scimError(t, http.StatusForbidden, "", detail)
+	if got := str(a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK).body, "nickName"); got != "" {
+		t.Errorf("after refused /Me PATCHes: nickName = %q, want none", got)
+	}
+	// Editable attributes take value filters as before.
+	a.me("PATCH", mePath, auth, patch(op("add", `phoneNumbers[type eq "work"].value`, "+1 555 0100"))).must(t, http.StatusOK)
 }

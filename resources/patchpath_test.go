@@ -1,0 +1,118 @@
+package resources
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/schemas"
+)
+
+// TestPatchPathComparisons: a PATCH path's value filter may have at most
+// MaxFilterTerms comparisons, counted before it is parsed, as a query's
+// filter; the check is the one both use.
+func TestPatchPathComparisons(t *testing.T) {
+	rt := schemas.Users()
+	over := fmt.Sprintf(`[{"op":"remove","path":"emails[%s].display"}]`, orTerms("value", "co", MaxFilterTerms+1))
+	_, err := ApplyPatch(t.Context(), rt, jsonDoc(t, baseUser), patchOps(t, over))
+	checkErr(t, err, InvalidPath, fmt.Sprintf("%d comparisons, at most %d", MaxFilterTerms+1, MaxFilterTerms))
+	atLimit := fmt.Sprintf(`[{"op":"remove","path":"emails[%s].display"}]`, orTerms("value", "co", MaxFilterTerms))
+	if _, err := ApplyPatch(t.Context(), rt, jsonDoc(t, baseUser), patchOps(t, atLimit)); err != nil {
+		t.Errorf("ApplyPatch(a path of %d comparisons): %v", MaxFilterTerms, err)
+	}
+}
+
+// TestPatchFilterWork: the value filters of one PATCH share one budget,
+// charged for parsing (filterParseWork per comparison, one for the fast
+// path) and for each evaluation (values x comparisons), before the work.
+// A path named by several operations is parsed, and charged, once.
+func TestPatchFilterWork(t *testing.T) {
+	rt := schemas.Users()
+	// A user with 100 emails.
+	var emails []string
+	for i := range MaxValues {
+		emails = append(emails, fmt.Sprintf(`{"value":"e%d@example.com","type":"other"}`, i))
+	}
+	doc := jsonDoc(t, `{"userName":"bulk@example.com","emails":[`+strings.Join(emails, ",")+`]}`)
+	path := func(i, n int) string {
+		terms := make([]string, n)
+		for j := range terms {
+			terms[j] = fmt.Sprintf(`value co \"zz%d-%d\"`, i, j)
+		}
+		return `emails[` + strings.Join(terms, " or ") + `].display`
+	}
+	opsOf := func(n int, op func(i int) string) []PatchOp {
+		list := make([]string, n)
+		for i := range list {
+			list[i] = op(i)
+		}
+		return patchOps(t, "["+strings.Join(list, ",")+"]")
+	}
+	cases := []struct {
+		name   string
+		budget int
+		ops    []PatchOp
+		fails  bool
+	}{
+		// 10 comparisons x 500 to parse + 10 x 100 values = 6000 each.
+		{"parsing, within", 12_000, opsOf(2, func(i int) string { return `{"op":"remove","path":"` + path(i, 10) + `"}` }), false},
+		{"parsing, over", 12_000, opsOf(3, func(i int) string { return `{"op":"remove","path":"` + path(i, 10) + `"}` }), true},
+		// One path, parsed once: 5000 + 1000 ops x 1000 evaluations.
+		{"one path, many operations", 5000 + 1000*1000, opsOf(1000, func(int) string { return `{"op":"remove","path":"` + path(0, 10) + `"}` }), false},
+		{"one path, many operations, over", 5000 + 1000*1000 - 1, opsOf(1000, func(int) string { return `{"op":"remove","path":"` + path(0, 10) + `"}` }), true},
+		// The fast path: 1 to parse, 100 values to evaluate.
+		{"evaluation, within", 50 * 101, opsOf(50, func(i int) string {
+			return fmt.Sprintf(`{"op":"replace","path":"emails[value eq \"e%d@example.com\"].display","value":"x"}`, i)
+		}), false},
+		{"evaluation, over", 50*101 - 1, opsOf(50, func(i int) string {
+			return fmt.Sprintf(`{"op":"replace","path":"emails[value eq \"e%d@example.com\"].display","value":"x"}`, i)
+		}), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := applyPatch(t.Context(), newPatchWork(rt, c.budget), doc, c.ops)
+			if !c.fails {
+				if err != nil {
+					t.Fatalf("applyPatch(budget %d): %v", c.budget, err)
+				}
+				return
+			}
+			checkErr(t, err, TooMany, fmt.Sprintf("the filters of this PATCH cost more than the %d comparisons one request may evaluate", c.budget))
+		})
+	}
+}
+
+// TestPatchFilterWorkAcrossRetries: a write retried after losing a race
+// applies its operations again without parsing their paths again: the
+// budget is the request's.
+func TestPatchFilterWorkAcrossRetries(t *testing.T) {
+	rt := schemas.Users()
+	w := newPatchWork(rt, 10*filterParseWork)
+	ops := patchOps(t, `[{"op":"remove","path":"emails[`+orTerms("value", "co", 10)+`].display"}]`)
+	for attempt := range 5 {
+		if _, err := applyPatch(t.Context(), w, jsonDoc(t, `{"userName":"a@example.com"}`), ops); err != nil {
+			t.Fatalf("attempt %d: applyPatch: %v", attempt+1, err)
+		}
+	}
+}
+
+// BenchmarkParsePatchPath measures parsing a PATCH path's value filter by
+// its comparisons: filterParseWork is its cost per comparison over that of
+// one evaluated.
+func BenchmarkParsePatchPath(b *testing.B) {
+	rt := schemas.Users()
+	for _, n := range []int{1, 2, 10, 50, MaxFilterTerms} {
+		terms := make([]string, n)
+		for i := range terms {
+			terms[i] = fmt.Sprintf(`value co "zz%d"`, i)
+		}
+		path := "emails[" + strings.Join(terms, " or ") + "].display"
+		b.Run(fmt.Sprintf("comparisons=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := parsePatchPath(rt, path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

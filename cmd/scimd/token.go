@@ -146,14 +146,14 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 			if err := store.RevokePreviousToken(ctx, *org, *name); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "Revoked the previous secret of token %q of organization %q. Running servers stop accepting it within %s (their token cache).\n",
+			fmt.Fprintf(stdout, "Revoked the previous secret of token %q of organization %q. Running servers refuse it at once (Redis pub/sub tells them); one that cannot hear it, within %s (its token cache).\n",
 				*name, *org, tokenCacheTTL)
 			return nil
 		}
 		if err := store.RevokeToken(ctx, *org, *name); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Revoked token %q of organization %q. Running servers stop accepting it within %s (their token cache).\n",
+		fmt.Fprintf(stdout, "Revoked token %q of organization %q. Running servers refuse it at once (Redis pub/sub tells them); one that cannot hear it, within %s (its token cache).\n",
 			*name, *org, tokenCacheTTL)
 	}
 	return nil

@@ -92,8 +92,11 @@ func (f failoverRun) run(t *testing.T, org string) {
 	mu.Lock()
 	recovered := lastOK
 	mu.Unlock()
-	t.Logf("primary killed; replica promoted %s later; writes succeeded again %s after the promotion (%d writes failed meanwhile)",
-		promoted.Sub(killed).Round(time.Millisecond), recovered.Sub(promoted).Round(time.Millisecond), failures)
+	mu.Lock()
+	failed := failures
+	mu.Unlock()
+	redistest.Figures(t, "store: primary killed; replica promoted %s later; writes succeeded again %s after the promotion (%d writes failed meanwhile)",
+		promoted.Sub(killed).Round(time.Millisecond), recovered.Sub(promoted).Round(time.Millisecond), failed)
 	if d := recovered.Sub(promoted); d > failoverBudget {
 		t.Errorf("writes succeeded again %s after Redis promoted the replica, want within %s", d, failoverBudget)
 	}
@@ -108,7 +111,7 @@ func (f failoverRun) run(t *testing.T, org string) {
 			t.Errorf("GetUser %s, acknowledged before or during the failover: %v", id, err)
 		}
 	}
-	t.Logf("%d writes acknowledged, %d lost", len(acked), lost)
+	redistest.Figures(t, "store: %d writes acknowledged, %d lost", len(acked), lost)
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged users are missing after the failover (WaitForReplica is on)", lost, len(acked))
 	}

@@ -45,13 +45,13 @@ func failover(t *testing.T, redisURL string, kill func(), promoted func(context.
 	promotedAt := time.Now()
 	waitAcked(t, l, 1, 30*time.Second)
 	recovered := time.Since(promotedAt)
-	t.Logf("primary killed; replica promoted %s later; writes acknowledged again %s after the promotion",
+	redistest.Figures(t, "scimd: primary killed; replica promoted %s later; writes acknowledged again %s after the promotion",
 		promotedAt.Sub(killed).Round(time.Millisecond), recovered.Round(time.Millisecond))
 	if recovered > failoverBudget {
 		t.Errorf("writes acknowledged again %s after Redis promoted the replica, want within %s", recovered, failoverBudget)
 	}
 	until(t, "/readyz to answer 200 after the failover", 10*time.Second, func() bool { return readyz(base) == http.StatusOK })
-	l.settle(t, base, token, redisURL, cancel, loaded)
+	redistest.Figures(t, "scimd: %s", l.settle(t, base, token, redisURL, cancel, loaded))
 }
 
 // readyz returns the status of GET /readyz (0 if no answer).

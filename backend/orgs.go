@@ -26,7 +26,7 @@ func (s *Store) CreateOrg(ctx context.Context, org string) (bool, error) {
 		return false, err
 	}
 	cmd := redis.NewCmd(ctx, "sadd", orgsKey, org)
-	_ = s.client.Process(ctx, noResend{cmd})
+	_ = s.client.Process(ctx, durable{Cmder: noResend{cmd}, key: orgsKey})
 	n, err := cmd.Int64()
 	if mayHaveRun(err) {
 		err = outcomeUnknownError{err}

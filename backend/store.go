@@ -472,7 +472,9 @@ func (e unavailableError) As(target any) bool {
 // data, a failover or cluster reconfiguration is under way, it is busy
 // running a script past its time limit (BUSY), it is out of memory with no
 // eviction (OOM, also when a script's write meets it), or it refuses writes
-// for want of replicas or of a working disk (NOREPLICAS, MISCONF). Context
+// for want of replicas or of a working disk (NOREPLICAS, MISCONF), or a
+// Cluster's slot moved more often than the client follows (MOVED, ASK: the
+// command did not run). Context
 // errors are not: the request gave up, not the store.
 func unavailable(err error) bool {
 	if err == nil || errors.Is(err, redis.Nil) || errors.As(err, new(unavailableError)) {
@@ -489,7 +491,10 @@ func unavailable(err error) bool {
 		redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsClusterDownError(err) ||
 		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsMaxClientsError(err) ||
 		redis.IsOOMError(err) || redis.IsNoReplicasError(err) ||
-		redis.HasErrorPrefix(err, "BUSY ") || redis.HasErrorPrefix(err, "MISCONF ")
+		redis.HasErrorPrefix(err, "BUSY ") || redis.HasErrorPrefix(err, "MISCONF ") ||
+		// Past the client's redirects (the slot moved again, or a write
+		// with its WAIT, see durability.go): the command did not run.
+		redis.HasErrorPrefix(err, "MOVED ") || redis.HasErrorPrefix(err, "ASK ")
 }
 
 // unavailableHook turns the errors of commands that found Redis unavailable

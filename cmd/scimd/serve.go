@@ -53,7 +53,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("using the embedded in-memory store: data is lost when scimd stops; set SCIM_REDIS_URL for production")
 	}
 	if cfg.RedisWaitReplica > 0 && !store.Embedded() {
-		store.WaitForReplica(cfg.RedisWaitReplica)
+		if err := store.WaitForReplica(cfg.RedisWaitReplica); err != nil {
+			return fmt.Errorf("SCIM_REDIS_WAIT_REPLICA: %w", err)
+		}
 		log.Info("writes wait for a replica", "timeout", cfg.RedisWaitReplica.String())
 	}
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -142,8 +143,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		w.Header().Set("Content-Type", "application/json")
 		if err := store.Ready(r.Context()); err != nil {
 			log.WarnContext(r.Context(), "readiness check failed", "err", err)
+			reason := "redis unreachable"
+			if nr := (*backend.NotReady)(nil); errors.As(err, &nr) {
+				reason = nr.Reason
+			}
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, `{"status":"redis unreachable"}`)
+			_ = json.NewEncoder(w).Encode(map[string]string{"status": reason})
 			return
 		}
 		_, _ = io.WriteString(w, `{"status":"ready"}`)

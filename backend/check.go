@@ -578,7 +578,7 @@ var keySegments = map[string]bool{
 // its prefix.
 func (c *checker) singleKeys() map[string]bool {
 	out := map[string]bool{
-		"seq": true, "settings": true, "tokens": true, "tokenused": true, "tokenhash": true, "tokenprev": true, "changes": true,
+		"created": true, "seq": true, "settings": true, "tokens": true, "tokenused": true, "tokenhash": true, "tokenprev": true, "changes": true,
 		"admins": true, "owners": true, "all:user": true, "all:group": true, "leaving": true, "replacing": true,
 		"unique:user:userName": true, "unique:group:displayName": true,
 	}

@@ -101,6 +101,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ln.Close()
 		return err
 	}
+	// Requests read an organization's existence in its own slot, never the
+	// list: record there the organizations created before that was so.
+	if n, err := store.RecordOrgsInTheirSlots(ctx); err != nil {
+		ln.Close()
+		return err
+	} else if n > 0 {
+		log.Info("organizations recorded in their own slots", "organizations", n)
+	}
 
 	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{
 		Store: store, Notifier: notifier, InviteTTL: cfg.InviteTTL, Log: log})

@@ -204,6 +204,13 @@ func openAdminStore(ctx context.Context, redisURL string) (*backend.Store, error
 // mint a token for an organization nobody uses.
 func requireOrg(ctx context.Context, store *backend.Store, org string) error {
 	ok, err := store.OrgExists(ctx, org)
+	if err == nil && !ok {
+		// Created before organizations were recorded in their own slots?
+		var n int
+		if n, err = store.RecordOrgsInTheirSlots(ctx); err == nil && n > 0 {
+			ok, err = store.OrgExists(ctx, org)
+		}
+	}
 	if err != nil {
 		return err
 	}

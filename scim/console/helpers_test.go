@@ -71,6 +71,12 @@ func newEnv(tb testing.TB, redisURL string) *env {
 			tb.Fatal(err)
 		}
 	}
+	return wireEnv(tb, store)
+}
+
+// wireEnv is newEnv on a store already set up.
+func wireEnv(tb testing.TB, store *backend.Store) *env {
+	tb.Helper()
 	e := &env{t: tb, store: store, mail: &mailtest.Mailbox{}, logs: &logtest.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var handler http.Handler

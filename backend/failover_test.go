@@ -227,28 +227,13 @@ func TestClusterGracefulFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replica := replicaOf(t, master)
+	via := c.Addrs[0]
+	if via == master {
+		via = c.Addrs[1]
+	}
 	l := startWriteLoad(t, s, org)
 	l.waitAcked(t, 50)
-
-	r := redis.NewClient(&redis.Options{Addr: replica})
-	defer r.Close()
-	// A primary ignores the request of a replica it does not know yet as
-	// its own (the cluster's gossip may lag the replication link), and the
-	// replica gives up after 5 s: ask again until it takes over.
-	asked := time.Time{}
-	waitUntil(t, "the replica to take over", time.Minute, func() bool {
-		if m, err := c.MasterOf(ctx, replica, p); err == nil && m == replica {
-			return true
-		}
-		if time.Since(asked) > 6*time.Second {
-			if err := r.Do(ctx, "CLUSTER", "FAILOVER").Err(); err != nil {
-				t.Fatalf("CLUSTER FAILOVER on %s: %v", replica, err)
-			}
-			asked = time.Now()
-		}
-		return false
-	})
+	c.TakeOver(t, master, via)
 	l.ackedAfter(t, time.Now())
 	l.mu.Lock()
 	n := len(l.acked)
@@ -256,35 +241,6 @@ func TestClusterGracefulFailover(t *testing.T) {
 	l.waitAcked(t, n+50)
 	acked, failed, lost := l.settle(t, s, org)
 	redistest.Figures(t, "store: graceful failover: %d writes acknowledged, %d answered 503, %d lost", acked, failed, lost)
-}
-
-// replicaOf returns the address of a replica of the primary at addr.
-func replicaOf(t *testing.T, addr string) string {
-	t.Helper()
-	m := redis.NewClient(&redis.Options{Addr: addr})
-	defer m.Close()
-	info, err := m.Info(context.Background(), "replication").Result()
-	if err != nil {
-		t.Fatalf("INFO replication on %s: %v", addr, err)
-	}
-	for line := range strings.SplitSeq(info, "\r\n") {
-		if !strings.HasPrefix(line, "slave0:") {
-			continue
-		}
-		var ip, port string
-		for kv := range strings.SplitSeq(strings.TrimPrefix(line, "slave0:"), ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			switch k {
-			case "ip":
-				ip = v
-			case "port":
-				port = v
-			}
-		}
-		return net.JoinHostPort(ip, port)
-	}
-	t.Fatalf("%s has no replica: %s", addr, info)
-	return ""
 }
 
 func TestSentinelFailover(t *testing.T) {

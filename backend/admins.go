@@ -297,7 +297,7 @@ func newAdminScripts() adminScripts {
 		redeemLink:    newScript(redeemAdminLinkSrc),
 		createSession: newScript(createSessionSrc),
 		session:       newIdempotentScript(sessionSrc),
-		deleteSession: newIdempotentScript(deleteSessionSrc),
+		deleteSession: newIdempotentWriteScript(deleteSessionSrc),
 	}
 }
 

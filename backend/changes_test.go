@@ -235,6 +235,39 @@ func TestTokenAdmin(t *testing.T) {
 	})
 }
 
+// TestRecordOrgsInTheirSlots: an organization created before organizations
+// were recorded in their own slots (only in the list) does not exist to a
+// request until RecordOrgsInTheirSlots, which serve runs at start, records
+// it; organizations recorded already are left as they are.
+func TestRecordOrgsInTheirSlots(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for _, org := range []string{"old", "new"} {
+			if _, err := s.CreateOrg(ctx, org); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, _ := prefix("old")
+		if err := s.client.Del(ctx, orgCreated(p)).Err(); err != nil { // as an older scimd created it
+			t.Fatal(err)
+		}
+		if ok, err := s.OrgExists(ctx, "old"); ok || err != nil {
+			t.Fatalf("OrgExists(old) with no record in its slot = %v, %v; want false", ok, err)
+		}
+		if n, err := s.RecordOrgsInTheirSlots(ctx); n != 1 || err != nil {
+			t.Fatalf("RecordOrgsInTheirSlots = %d, %v; want 1", n, err)
+		}
+		for _, org := range []string{"old", "new"} {
+			if ok, err := s.OrgExists(ctx, org); !ok || err != nil {
+				t.Errorf("OrgExists(%s) = %v, %v; want true", org, ok, err)
+			}
+		}
+		if n, err := s.RecordOrgsInTheirSlots(ctx); n != 0 || err != nil {
+			t.Errorf("RecordOrgsInTheirSlots again = %d, %v; want 0", n, err)
+		}
+	})
+}
+
 // streamIDAfter reports whether Redis stream id a ("ms-seq") comes after b.
 // They compare as numbers: "5-10" is after "5-9".
 func streamIDAfter(a, b string) bool {

@@ -581,7 +581,7 @@ var keySegments = map[string]bool{
 // its prefix.
 func (c *checker) singleKeys() map[string]bool {
 	out := map[string]bool{
-		"seq": true, "settings": true, "tokens": true, "tokenused": true, "tokenhash": true, "tokenprev": true, "changes": true,
+		"created": true, "seq": true, "settings": true, "tokens": true, "tokenused": true, "tokenhash": true, "tokenprev": true, "changes": true,
 		"admins": true, "owners": true, "leaving": true, "replacing": true,
 	}
 	for _, k := range c.s.kinds() {

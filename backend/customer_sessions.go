@@ -32,7 +32,7 @@ func (s *Store) PutCustomerSession(ctx context.Context, org, hash string, sess r
 	if hash == "" || sess.UserID == "" || sess.PasswordStamp == "" || strings.ContainsRune(sess.UserID, ' ') || ttl <= 0 {
 		return fmt.Errorf("put customer session: incomplete session (user %q, ttl %v)", sess.UserID, ttl)
 	}
-	if err := s.client.Set(ctx, p+"csession:"+hash, sess.UserID+" "+sess.PasswordStamp, ttl).Err(); err != nil {
+	if err := s.setPX(ctx, p+"csession:"+hash, sess.UserID+" "+sess.PasswordStamp, ttl); err != nil {
 		return fmt.Errorf("put customer session of %s: redis: %w", sess.UserID, err)
 	}
 	return nil
@@ -63,7 +63,7 @@ func (s *Store) DeleteCustomerSession(ctx context.Context, org, hash string) err
 	if err != nil || hash == "" {
 		return nil
 	}
-	if err := s.client.Del(ctx, p+"csession:"+hash).Err(); err != nil {
+	if err := s.del(ctx, p+"csession:"+hash); err != nil {
 		return fmt.Errorf("delete customer session: redis: %w", err)
 	}
 	return nil

@@ -58,6 +58,8 @@
 //	ticket:<hash>               STRING userId: a password-change ticket, PX its lifetime
 //	confirm:<hash>              STRING userId: a self-registration's confirmation (hash of its token), PX its lifetime
 //	uconfirm:<userId>           STRING the hash of the user's one current confirmation, same PX
+//	created                     STRING when the organization was created: that it exists, in its own
+//	                            slot (requests read it, never "scimd:orgs")
 //	settings                    HASH the organization's settings: selfRegistration "on" | "off",
 //	                            displayName (absent: none), onboarding "invite" | "none" (absent: none),
 //	                            userNameFormat "email" | "any" (absent: email)
@@ -83,8 +85,9 @@
 // every write of it is one script there. Tokens of the older format (and a
 // configured bootstrap token of any text) do not; their records are in the
 // global "scimd:tokens" HASH of token hash -> JSON token, read only for
-// them. "scimd:orgs" is the SET of organizations, read by commands, never
-// per request. The global hash and an organization's keys are in different
+// them. "scimd:orgs" is the SET of organizations, read by commands and at a
+// server's start, never per request: a request finds an organization by
+// its "created" key. The global hash and an organization's keys are in different
 // Cluster slots, so a write of a legacy token is two writes, ordered so that
 // a crash between them is harmless: creating writes the token, then the
 // index (an orphan token's secret was never shown); revoking deletes the

@@ -152,7 +152,7 @@ func (s *Store) PutTicket(ctx context.Context, org, userID string, stamp int64, 
 	if err != nil {
 		return fmt.Errorf("put ticket of %s: %w", userID, err)
 	}
-	if err := s.client.Set(ctx, p+"ticket:"+hash, userID+" "+strconv.FormatInt(stamp, 10), ttl).Err(); err != nil {
+	if err := s.setPX(ctx, p+"ticket:"+hash, userID+" "+strconv.FormatInt(stamp, 10), ttl); err != nil {
 		return fmt.Errorf("put ticket of %s: redis: %w", userID, err)
 	}
 	return nil

@@ -148,10 +148,10 @@ return {0, math.ceil(tat + interval - burst * interval - now), held}
 `
 
 var (
-	gcraScript           = newScript(gcraSrc)
-	leaseScript          = newScript(leaseSrc)
-	reserveFailureScript = newScript(reserveFailureSrc)
-	settleFailureScript  = newScript(settleFailureSrc)
+	gcraScript           = newCountScript(gcraSrc)
+	leaseScript          = newCountScript(leaseSrc)
+	reserveFailureScript = newCountScript(reserveFailureSrc)
+	settleFailureScript  = newCountScript(settleFailureSrc)
 )
 
 // tokenLimitKey is the key of the bucket of org's token name.

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,22 +12,39 @@ import (
 	"github.com/scimd/scimd/resources"
 )
 
-// orgsKey is the set of known organizations.
+// orgsKey is the set of known organizations, read by commands and at a
+// server's start, never per request (on a Cluster, one slot).
 const orgsKey = "scimd:orgs"
+
+// orgCreated is the key, among an organization's own, that says it exists
+// (when it was created): what a request reads ([Store.OrgExists]), in the
+// organization's slot.
+func orgCreated(p string) string { return p + "created" }
 
 // CreateOrg records an organization. It reports whether the organization is
 // new, so that first-start set-up (an initial owner token) happens once. The
 // name must pass [resources.ValidateOrgName].
 //
-// SADD is sent at most once: resent after its answer was lost, it would
+// The organization is recorded in its own slot first (SET NX, which keeps
+// the first creation time), then in the list: a crash between them leaves
+// an organization that works and that the next CreateOrg lists, and sets
+// up. SADD is sent at most once: resent after its answer was lost, it would
 // answer 0 for an organization the first one created, and the set-up would
 // never happen. A lost answer is [resources.ErrOutcomeUnknown] instead.
 func (s *Store) CreateOrg(ctx context.Context, org string) (bool, error) {
 	if err := resources.ValidateOrgName(org); err != nil {
 		return false, err
 	}
+	p, err := prefix(org)
+	if err != nil {
+		return false, err
+	}
+	_, ts := now()
+	if err := s.write(ctx, redis.NewStatusCmd(ctx, "set", orgCreated(p), ts, "nx")); err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("create org %s: redis: %w", org, err)
+	}
 	cmd := redis.NewCmd(ctx, "sadd", orgsKey, org)
-	_ = s.client.Process(ctx, noResend{cmd})
+	_ = s.client.Process(ctx, durable{Cmder: noResend{cmd}, key: orgsKey})
 	n, err := cmd.Int64()
 	if mayHaveRun(err) {
 		err = outcomeUnknownError{err}
@@ -37,13 +55,50 @@ func (s *Store) CreateOrg(ctx context.Context, org string) (bool, error) {
 	return n == 1, nil
 }
 
-// OrgExists reports whether [Store.CreateOrg] recorded org.
+// OrgExists reports whether [Store.CreateOrg] recorded org, from the
+// organization's own keys: one read in its slot, never the global list.
 func (s *Store) OrgExists(ctx context.Context, org string) (bool, error) {
-	ok, err := s.client.SIsMember(ctx, orgsKey, org).Result()
+	p, err := prefix(org)
+	if err != nil {
+		return false, nil
+	}
+	n, err := s.client.Exists(ctx, orgCreated(p)).Result()
 	if err != nil {
 		return false, fmt.Errorf("org %s exists: redis: %w", org, err)
 	}
-	return ok, nil
+	return n == 1, nil
+}
+
+// RecordOrgsInTheirSlots records every organization the list has in its own
+// slot, as CreateOrg does now, for organizations created before it did
+// (scimd serve calls it at start, the commands before they act), and
+// returns how many it recorded. It reads the list, and writes only what is
+// missing.
+func (s *Store) RecordOrgsInTheirSlots(ctx context.Context) (int, error) {
+	var orgs []string
+	iter := s.client.SScan(ctx, orgsKey, 0, "", checkBatch).Iterator()
+	for iter.Next(ctx) {
+		orgs = append(orgs, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return 0, fmt.Errorf("list organizations: redis: %w", err)
+	}
+	_, ts := now()
+	recorded := 0
+	for _, org := range orgs {
+		p, err := prefix(org)
+		if err != nil {
+			continue // check reports it
+		}
+		err = s.write(ctx, redis.NewStatusCmd(ctx, "set", orgCreated(p), ts, "nx"))
+		switch {
+		case err == nil:
+			recorded++
+		case !errors.Is(err, redis.Nil):
+			return recorded, fmt.Errorf("record organization %s in its slot: redis: %w", org, err)
+		}
+	}
+	return recorded, nil
 }
 
 // Fields of an organization's settings hash kept by this file (the others

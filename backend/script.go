@@ -25,42 +25,64 @@ import (
 // What go-redis still does for a write, because the script did not run:
 // dial again before the command is written, follow a Cluster's MOVED and ASK,
 // and EVAL the source after a NOSCRIPT answer to EVALSHA.
+//
+// A script that changes data a client is told of is also waited for by
+// [Store.WaitForReplica]; the abuse limits' counts are not (see there).
 type script struct {
 	*redis.Script
 	src string
 	// idempotent: a second run changes nothing more and answers as the
 	// first (a read, setting a value to what it is): go-redis may resend it.
 	idempotent bool
+	// durable: WaitForReplica waits for it.
+	durable bool
 }
 
-// newScript returns a script that changes data: run at most once per call.
-func newScript(src string) *script { return &script{Script: redis.NewScript(src), src: src} }
+// newScript returns a script that changes data: run at most once per call,
+// and waited for by WaitForReplica.
+func newScript(src string) *script {
+	return &script{Script: redis.NewScript(src), src: src, durable: true}
+}
 
 // newIdempotentScript returns a script that go-redis may resend, as it does
 // reads: one that only reads, or whose second run changes nothing more and
-// answers as the first did.
+// answers as the first did, and whose change may be lost (a token's last
+// use): WaitForReplica does not wait for it.
 func newIdempotentScript(src string) *script {
 	return &script{Script: redis.NewScript(src), src: src, idempotent: true}
 }
+
+// newIdempotentWriteScript returns a script that go-redis may resend (its
+// second run changes nothing more) and that WaitForReplica waits for: a
+// change that must survive a failover, such as ending a session.
+func newIdempotentWriteScript(src string) *script {
+	return &script{Script: redis.NewScript(src), src: src, idempotent: true, durable: true}
+}
+
+// newCountScript returns a script that changes a count of the abuse limits:
+// run at most once per call, as newScript's, but not waited for by
+// WaitForReplica (see there).
+func newCountScript(src string) *script { return &script{Script: redis.NewScript(src), src: src} }
 
 // Run runs the script with EVALSHA, then with EVAL if Redis answers NOSCRIPT
 // (it does not have the script cached, and ran nothing). It has the
 // signature of [redis.Script.Run] so that calls read alike; c is always the
 // store's client.
 func (sc *script) Run(ctx context.Context, c redis.UniversalClient, keys []string, args ...any) *redis.Cmd {
-	if sc.idempotent {
+	if sc.idempotent && !sc.durable {
 		return sc.Script.Run(ctx, c, keys, args...)
 	}
-	cmd := sendOnce(ctx, c, "evalsha", sc.Hash(), keys, args)
+	cmd := sc.send(ctx, c, "evalsha", sc.Hash(), keys, args)
 	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-		cmd = sendOnce(ctx, c, "eval", sc.src, keys, args)
+		cmd = sc.send(ctx, c, "eval", sc.src, keys, args)
 	}
 	return cmd
 }
 
-// sendOnce sends EVAL or EVALSHA without go-redis resending it, and marks a
-// failure after which Redis may have run it with [outcomeUnknownError].
-func sendOnce(ctx context.Context, c redis.UniversalClient, name, payload string, keys []string, args []any) *redis.Cmd {
+// send sends EVAL or EVALSHA: a script that is not idempotent without
+// go-redis resending it, with a failure after which Redis may have run it
+// marked as [outcomeUnknownError]; a durable one as a [durable] write.
+func (sc *script) send(ctx context.Context, c redis.UniversalClient, name, payload string, keys []string, args []any) *redis.Cmd {
 	a := make([]any, 0, 3+len(keys)+len(args))
 	a = append(a, name, payload, len(keys))
 	for _, k := range keys {
@@ -71,8 +93,15 @@ func sendOnce(ctx context.Context, c redis.UniversalClient, name, payload string
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3) // the slot on Cluster: every key shares the organization's hash tag
 	}
-	_ = c.Process(ctx, noResend{cmd})
-	if err := cmd.Err(); mayHaveRun(err) {
+	var sent redis.Cmder = cmd
+	if !sc.idempotent {
+		sent = noResend{cmd}
+	}
+	if sc.durable && len(keys) > 0 {
+		sent = durable{Cmder: sent, key: keys[0]}
+	}
+	_ = c.Process(ctx, sent)
+	if err := cmd.Err(); !sc.idempotent && mayHaveRun(err) {
 		cmd.SetErr(outcomeUnknownError{err})
 	}
 	return cmd

@@ -90,6 +90,7 @@ type Store struct {
 
 	recent recentSettings // see RecentOrgSettings (orgs.go)
 	leases leasePool      // requests this process leased of tokens' buckets (limits.go)
+	probes probes         // the readiness probe's own clients (ready.go)
 }
 
 // New wraps a go-redis client: a single server, Sentinel (failover) or
@@ -361,70 +362,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// readyTimeout bounds each command of [Store.Ready].
-const readyTimeout = time.Second
-
-// Ready reports whether the store can serve this process now, quickly and
-// without go-redis's retries, for a readiness probe: a single server or
-// Sentinel's primary answers PING as a primary (not READONLY: the old
-// primary after a failover), and on a Cluster, every primary this process
-// routes to (it needs all of them: organizations spread over every slot)
-// answers and says cluster_state:ok. A Cluster whose primaries fail makes
-// the client reload the layout, so that the next probe sees the promoted
-// replicas.
-func (s *Store) Ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	if cc, ok := s.client.(*redis.ClusterClient); ok {
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-			info := redis.NewStringCmd(ctx, "cluster", "info")
-			if err := node.Process(ctx, noRetry{info}); err != nil {
-				return fmt.Errorf("%s: %w", node.Options().Addr, err)
-			}
-			if !strings.Contains(info.Val(), "cluster_state:ok") {
-				return fmt.Errorf("%s: cluster_state is not ok", node.Options().Addr)
-			}
-			return primary(ctx, node)
-		})
-		if err != nil {
-			cc.ReloadState(context.Background())
-			return fmt.Errorf("redis cluster not ready: %w", err)
-		}
-		return nil
-	}
-	if s.mini != nil { // in process, and miniredis has no ROLE
-		return s.Ping(ctx)
-	}
-	if err := primary(ctx, s.client); err != nil {
-		return fmt.Errorf("redis not ready: %w", err)
-	}
-	return nil
-}
-
-// primary checks, without retries, that c answers as a primary: ROLE's
-// first element is "master".
-func primary(ctx context.Context, c interface {
-	Process(context.Context, redis.Cmder) error
-}) error {
-	role := redis.NewSliceCmd(ctx, "role")
-	if err := c.Process(ctx, noRetry{role}); err != nil {
-		return err
-	}
-	if v := role.Val(); len(v) == 0 || v[0] != "master" {
-		return fmt.Errorf("the server is a %v, not a primary", v)
-	}
-	return nil
-}
-
-// noRetry is a command go-redis does not resend: a readiness probe answers
-// now, from one attempt.
-type noRetry struct{ redis.Cmder }
-
-// NoRetry implements [redis.Cmder].
-func (noRetry) NoRetry() bool { return true }
-
 // Close closes the client and stops the embedded server, if any.
 func (s *Store) Close() error {
+	s.probes.close()
 	err := s.client.Close()
 	if s.mini != nil {
 		s.mini.Close()
@@ -493,7 +433,9 @@ func (e unavailableError) As(target any) bool {
 // data, a failover or cluster reconfiguration is under way, it is busy
 // running a script past its time limit (BUSY), it is out of memory with no
 // eviction (OOM, also when a script's write meets it), or it refuses writes
-// for want of replicas or of a working disk (NOREPLICAS, MISCONF). Context
+// for want of replicas or of a working disk (NOREPLICAS, MISCONF), or a
+// Cluster's slot moved more often than the client follows (MOVED, ASK: the
+// command did not run). Context
 // errors are not: the request gave up, not the store.
 func unavailable(err error) bool {
 	if err == nil || errors.Is(err, redis.Nil) || errors.As(err, new(unavailableError)) {
@@ -510,7 +452,10 @@ func unavailable(err error) bool {
 		redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsClusterDownError(err) ||
 		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsMaxClientsError(err) ||
 		redis.IsOOMError(err) || redis.IsNoReplicasError(err) ||
-		redis.HasErrorPrefix(err, "BUSY ") || redis.HasErrorPrefix(err, "MISCONF ")
+		redis.HasErrorPrefix(err, "BUSY ") || redis.HasErrorPrefix(err, "MISCONF ") ||
+		// Past the client's redirects (the slot moved again, or a write
+		// with its WAIT, see durability.go): the command did not run.
+		redis.HasErrorPrefix(err, "MOVED ") || redis.HasErrorPrefix(err, "ASK ")
 }
 
 // unavailableHook turns the errors of commands that found Redis unavailable

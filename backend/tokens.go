@@ -126,7 +126,7 @@ func (s *Store) storeToken(ctx context.Context, t resources.Token, mode string) 
 				return taken()
 			}
 		}
-		if err := s.client.HSet(ctx, tokensKey, t.Hash, b).Err(); err != nil {
+		if err := s.hset(ctx, tokensKey, t.Hash, b); err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
 	}
@@ -142,7 +142,7 @@ func (s *Store) storeToken(ctx context.Context, t resources.Token, mode string) 
 		if !t.Scoped {
 			// Lost a race for the name: withdraw the token, never shown
 			// to anyone.
-			if err := s.client.HDel(ctx, tokensKey, t.Hash).Err(); err != nil {
+			if err := s.hdel(ctx, tokensKey, t.Hash); err != nil {
 				return fmt.Errorf("withdraw token: redis: %w", err)
 			}
 		}
@@ -152,7 +152,7 @@ func (s *Store) storeToken(ctx context.Context, t resources.Token, mode string) 
 	}
 	// The replaced secrets that were in the global hash.
 	if replaced := nonEmpty(res[2:]); len(replaced) > 0 {
-		if err := s.client.HDel(ctx, tokensKey, replaced...).Err(); err != nil {
+		if err := s.hdel(ctx, tokensKey, replaced...); err != nil {
 			return fmt.Errorf("remove replaced token: redis: %w", err)
 		}
 	}
@@ -423,7 +423,7 @@ func (s *Store) RevokeToken(ctx context.Context, org, name string) error {
 		return fmt.Errorf("revoke token %s: %w", name, err)
 	}
 	if legacy := st.legacy(); len(legacy) > 0 {
-		if err := s.client.HDel(ctx, tokensKey, legacy...).Err(); err != nil {
+		if err := s.hdel(ctx, tokensKey, legacy...); err != nil {
 			return fmt.Errorf("revoke token %s: redis: %w", name, err)
 		}
 	}
@@ -530,7 +530,7 @@ func (s *Store) RotateToken(ctx context.Context, org, name string, r resources.R
 	// The secret an earlier rotation replaced goes now: from the global
 	// hash first, so that it stops working whatever happens next.
 	if st.prev != "" && (st.prevRec == nil || !st.prevRec.Scoped) {
-		if err := s.client.HDel(ctx, tokensKey, st.prev).Err(); err != nil {
+		if err := s.hdel(ctx, tokensKey, st.prev); err != nil {
 			return resources.Token{}, fmt.Errorf("rotate token %s: redis: %w", name, err)
 		}
 	}
@@ -547,7 +547,7 @@ func (s *Store) RotateToken(ctx context.Context, org, name string, r resources.R
 		s.publishRevoked(ctx, org, name) // the earlier previous secret
 	}
 	if !old.Scoped {
-		if err := s.client.HSet(ctx, tokensKey, old.Hash, oldRec).Err(); err != nil {
+		if err := s.hset(ctx, tokensKey, old.Hash, oldRec); err != nil {
 			return resources.Token{}, fmt.Errorf("rotate token %s: set the previous secret's expiry: redis: %w", name, err)
 		}
 	}
@@ -603,7 +603,7 @@ func (s *Store) RevokePreviousToken(ctx context.Context, org, name string) error
 		return tokenMarker([]any{"noprevious"}, org, name, "")
 	}
 	if st.prevRec == nil || !st.prevRec.Scoped {
-		if err := s.client.HDel(ctx, tokensKey, st.prev).Err(); err != nil {
+		if err := s.hdel(ctx, tokensKey, st.prev); err != nil {
 			return fmt.Errorf("revoke previous secret of %s: redis: %w", name, err)
 		}
 	}

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -32,6 +33,16 @@ type authenticator struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedToken // by token hash
+	// flights are the store lookups under way, by token hash: concurrent
+	// requests with one token wait for one lookup (see Handler.authenticate).
+	flights map[string]*flight
+}
+
+// flight is a lookup of a token that other requests with it wait for.
+type flight struct {
+	done chan struct{}
+	p    resources.Principal
+	err  error
 }
 
 type cachedToken struct {
@@ -42,7 +53,48 @@ type cachedToken struct {
 const maxCachedTokens = 10000
 
 func newAuthenticator(tokens resources.TokenStore, ttl time.Duration, log *slog.Logger) *authenticator {
-	return &authenticator{tokens: tokens, ttl: ttl, log: log, cache: map[string]cachedToken{}}
+	return &authenticator{tokens: tokens, ttl: ttl, log: log, cache: map[string]cachedToken{}, flights: map[string]*flight{}}
+}
+
+// cached returns the principal of a bearer token verified within the cache
+// TTL: one that cannot fail.
+func (a *authenticator) cached(header string) (resources.Principal, bool) {
+	scheme, raw, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return resources.Principal{}, false
+	}
+	hash := resources.HashToken(resources.Secret(strings.TrimSpace(raw)))
+	a.mu.Lock()
+	c, hit := a.cache[hash]
+	a.mu.Unlock()
+	if hit && time.Now().Before(c.expires) {
+		return toPrincipal(c.token), true
+	}
+	return resources.Principal{}, false
+}
+
+// join returns the lookup under way of header's token, or starts one (lead:
+// the caller looks the token up, and lands the flight with what it found).
+func (a *authenticator) join(header string) (f *flight, lead bool) {
+	key := resources.HashToken(resources.Secret(header))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if f := a.flights[key]; f != nil {
+		return f, false
+	}
+	f = &flight{done: make(chan struct{})}
+	a.flights[key] = f
+	return f, true
+}
+
+// land ends the flight of header's token with its outcome.
+func (a *authenticator) land(header string, f *flight, p resources.Principal, err error) {
+	key := resources.HashToken(resources.Secret(header))
+	a.mu.Lock()
+	delete(a.flights, key)
+	a.mu.Unlock()
+	f.p, f.err = p, err
+	close(f.done)
 }
 
 // authenticate returns the principal of a bearer token.
@@ -146,12 +198,9 @@ func (h *Handler) requireAuth(next http.Handler) http.Handler {
 				return errTooManyRequests(wait, "too many failed authentication attempts from your address; retry after the time in Retry-After")
 			}
 		}
-		p, err := h.auth.authenticate(r.Context(), r.Header.Get("Authorization"))
+		p, err := h.authenticate(r, internal)
 		if err != nil {
 			if resources.ErrorCode(err) == resources.Unauthorized {
-				if !internal {
-					h.authFailed(r, client)
-				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="scimd"`)
 			}
 			return err
@@ -170,6 +219,57 @@ func (h *Handler) requireAuth(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(resources.WithActor(ctx, resources.TokenActor(p.Name))))
 		return nil
 	})
+}
+
+// authenticate returns the principal of r's bearer token. A token verified
+// within the cache TTL cannot fail. Any other may, so unless the request is
+// internal (a /Bulk operation) its failure is reserved first, atomically,
+// in the failed-authentication counts of r's address (BeginAuth: shared by
+// every process through the store): concurrent requests with bad tokens,
+// on one process or many, never get more than the limit's 401s between
+// them, and the rest answer 429. Concurrent requests with one token share
+// one lookup and one reservation, so that a client sending many requests
+// at once with a token not yet cached (at start, or when its cache entry
+// expires) is not refused for the reservations of its own requests; each
+// request answered 401 counts.
+func (h *Handler) authenticate(r *http.Request, internal bool) (resources.Principal, error) {
+	ctx, header := r.Context(), r.Header.Get("Authorization")
+	if p, ok := h.auth.cached(header); ok {
+		return p, nil
+	}
+	if internal || h.failures == nil {
+		return h.auth.authenticate(ctx, header)
+	}
+	for {
+		f, lead := h.auth.join(header)
+		if lead {
+			var p resources.Principal
+			wait, ok := h.BeginAuth(r)
+			err := errTooManyRequests(wait, "too many failed authentication attempts from your address; retry after the time in Retry-After")
+			if ok {
+				p, err = h.auth.authenticate(ctx, header)
+				h.EndAuth(r, resources.ErrorCode(err) == resources.Unauthorized)
+			}
+			h.auth.land(header, f, p, err)
+			return p, err
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return resources.Principal{}, ctx.Err()
+		}
+		if f.err != nil && ctx.Err() == nil && (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) {
+			continue // the request that looked it up went away: look again
+		}
+		if resources.ErrorCode(f.err) == resources.Unauthorized {
+			// This request's 401 counts too, within the limit.
+			if wait, ok := h.BeginAuth(r); !ok {
+				return resources.Principal{}, errTooManyRequests(wait, "too many failed authentication attempts from your address; retry after the time in Retry-After")
+			}
+			h.EndAuth(r, true)
+		}
+		return f.p, f.err
+	}
 }
 
 // isSearch reports a POST /.search, which only reads (RFC 7644 §3.4.3).

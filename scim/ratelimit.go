@@ -336,18 +336,13 @@ func errTooManyRequests(wait time.Duration, detail string) error {
 	return protocolError{status: http.StatusTooManyRequests, detail: detail, retryAfter: wait}
 }
 
-// authFailed counts a failed authentication of the request's client, and logs
-// once when the client reaches the limit. The log names the address (an
-// operator needs it to act) but never the token sent.
-func (h *Handler) authFailed(r *http.Request, client string) {
-	h.settleFailure(r, client, false, true)
-}
-
-// BeginAuth reserves a failed authentication of r's client before a password
-// is checked, as /Me does (see failureLimiter.begin); ok false means the
-// client is blocked for wait. The customer pages call it (accounts.Limiter),
-// so that their failed sign-ins count against the same limit as /Me and API
-// tokens. Every BeginAuth that returns ok needs its EndAuth.
+// BeginAuth reserves a failed authentication of r's client before a bearer
+// token (see Handler.authenticate) or a password is checked (see
+// failureLimiter.begin); ok false means the client is blocked for wait. The
+// customer pages and the console call it (web.AuthLimiter), so that their
+// failed sign-ins count against the same limit as /Me and API tokens. Every
+// BeginAuth that returns ok needs its EndAuth, which logs when a client
+// reaches the limit (its address, never what it sent).
 func (h *Handler) BeginAuth(r *http.Request) (wait time.Duration, ok bool) {
 	l := h.failures
 	if l == nil {

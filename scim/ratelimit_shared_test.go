@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -248,3 +249,58 @@ func TestSharedLimitsFallBackWhenRedisIsDown(t *testing.T) {
 }
 
 var _ = httptest.NewServer
+
+// TestBearerFailuresCannotOverrunTheLimit (issue 14): bad bearer tokens sent
+// at once, in waves, from one address get at most the limit's 401s between
+// them, the rest 429: on one process counting alone, on one sharing its
+// counts through Redis, and over two sharing them. A failure is reserved
+// before the token is looked up, atomically. Meanwhile requests with a good
+// token, all at once and none cached, are not refused for each other's
+// reservations: they share one lookup.
+func TestBearerFailuresCannotOverrunTheLimit(t *testing.T) {
+	const limit, waves, wave = 20, 3, 16
+	run := func(t *testing.T, procs []*api) {
+		// A good token, not yet cached, by 40 requests at once: one lookup,
+		// one reservation.
+		good := make(chan int, 40)
+		var wg sync.WaitGroup
+		for i := range cap(good) {
+			wg.Go(func() { good <- procs[i%len(procs)].do("GET", "/Schemas", ownerToken, nil).status })
+		}
+		wg.Wait()
+		close(good)
+		for s := range good {
+			if s != http.StatusOK {
+				t.Fatalf("40 requests at once with a good token, limit %d: a status %d, want all 200", limit, s)
+			}
+		}
+		count := map[int]int{}
+		var mu sync.Mutex
+		for w := range waves {
+			for i := range wave {
+				wg.Go(func() {
+					// Distinct guesses, and some sent twice at once.
+					token := "wrong-token-" + strconv.Itoa(w) + "-" + strconv.Itoa(i%(wave-4)) + "-0123456789"
+					s := procs[i%len(procs)].do("GET", "/Users", token, nil).status
+					mu.Lock()
+					count[s]++
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+		}
+		if count[http.StatusUnauthorized] > limit || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != waves*wave {
+			t.Errorf("%d waves of %d bad tokens at once over %d process(es), limit %d: statuses %v, want at most %d × 401 and the rest 429",
+				waves, wave, len(procs), limit, count, limit)
+		}
+	}
+	cfg := func(c *scim.Config) { c.AuthFailureLimit = limit }
+	t.Run("one process", func(t *testing.T) { run(t, []*api{newAPI(t, "", cfg)}) })
+	t.Run("one process, shared counts", func(t *testing.T) {
+		run(t, []*api{replicas(t, redistest.Start(t), 1, cfg)[0].api})
+	})
+	t.Run("two processes", func(t *testing.T) {
+		r := replicas(t, redistest.Start(t), 2, cfg)
+		run(t, []*api{r[0].api, r[1].api})
+	})
+}

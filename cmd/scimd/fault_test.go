@@ -266,8 +266,9 @@ func load(ctx context.Context, base, token string, groups []string, workers int,
 
 // verify checks that every write l recorded as acknowledged is in the store,
 // through the API: created users exist with their userName (unless a delete
-// was sent), deleted ones are gone, added members are members.
-func (l *ledger) verify(t *testing.T, base, token string) {
+// was sent), deleted ones are gone, added members are members. It returns
+// (and logs) what it counted.
+func (l *ledger) verify(t *testing.T, base, token string) (summary string) {
 	t.Helper()
 	ctx := context.Background()
 	l.mu.Lock()
@@ -309,8 +310,10 @@ func (l *ledger) verify(t *testing.T, base, token string) {
 			t.Errorf("user %s: its addition to group %s was acknowledged, but the group does not list it", uid, gid)
 		}
 	}
-	t.Logf("acknowledged: %d users created, %d deleted, %d member additions; %d lost; answers by status: %v",
+	summary = fmt.Sprintf("acknowledged: %d users created, %d deleted, %d member additions; %d lost; answers by status: %v",
 		len(l.users), len(l.deleted), len(l.members), lost, l.statuses)
+	t.Log(summary)
+	return summary
 }
 
 // createGroups creates groups named prefix-0..n-1 and returns their ids.
@@ -371,15 +374,16 @@ func TestFaultRedisKilledUnderWrites(t *testing.T) {
 // (the store serves again), it stops the load (cancel, then waits for
 // loaded), reads every acknowledged write back, checks the store at
 // redisURL, and, as the "answers" subtest, that every answer was a success
-// or a 503.
-func (l *ledger) settle(t *testing.T, base, token, redisURL string, cancel context.CancelFunc, loaded <-chan struct{}) {
+// or a 503. It returns verify's summary.
+func (l *ledger) settle(t *testing.T, base, token, redisURL string, cancel context.CancelFunc, loaded <-chan struct{}) (summary string) {
 	t.Helper()
 	waitAcked(t, l, 100, 20*time.Second)
 	cancel()
 	<-loaded
-	l.verify(t, base, token)
+	summary = l.verify(t, base, token)
 	mustCheck(t, redisURL)
 	t.Run("answers", func(t *testing.T) { l.onlySuccessOr503(t) })
+	return summary
 }
 
 // onlySuccessOr503 fails unless every answer l saw was a success or a 503

@@ -10,7 +10,7 @@
 //	scimd token create --org O --role R --name N     mint an API token (printed once; --expires)
 //	scimd token list --org O                         list tokens: name, role, format, expiry, last use
 //	scimd token rotate --org O --name N              a new secret; the old one works until --previous-expires
-//	scimd token revoke --org O --name N              revoke a token (servers stop accepting it within 5 s;
+//	scimd token revoke --org O --name N              revoke a token (every server refuses it at once;
 //	                                                 --previous: only a rotation's previous secret)
 //	scimd audit --org O [--count N]                  print the change log (audit trail), newest first
 //	scimd check [--org O]                            check the store's consistency; exit 1 on any finding

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -53,7 +54,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("using the embedded in-memory store: data is lost when scimd stops; set SCIM_REDIS_URL for production")
 	}
 	if cfg.RedisWaitReplica > 0 && !store.Embedded() {
-		store.WaitForReplica(cfg.RedisWaitReplica)
+		if err := store.WaitForReplica(cfg.RedisWaitReplica); err != nil {
+			return fmt.Errorf("SCIM_REDIS_WAIT_REPLICA: %w", err)
+		}
 		log.Info("writes wait for a replica", "timeout", cfg.RedisWaitReplica.String())
 	}
 
@@ -109,6 +112,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ln.Close()
 		return err
 	}
+	// Requests read an organization's existence in its own slot, never the
+	// list: record there the organizations created before that was so.
+	if n, err := store.RecordOrgsInTheirSlots(ctx); err != nil {
+		ln.Close()
+		return err
+	} else if n > 0 {
+		log.Info("organizations recorded in their own slots", "organizations", n)
+	}
 
 	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{
 		Store: store, Notifier: notifier, InviteTTL: cfg.InviteTTL, Log: log})
@@ -151,8 +162,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		w.Header().Set("Content-Type", "application/json")
 		if err := store.Ready(r.Context()); err != nil {
 			log.WarnContext(r.Context(), "readiness check failed", "err", err)
+			reason := "redis unreachable"
+			if nr := (*backend.NotReady)(nil); errors.As(err, &nr) {
+				reason = nr.Reason
+			}
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, `{"status":"redis unreachable"}`)
+			_ = json.NewEncoder(w).Encode(map[string]string{"status": reason})
 			return
 		}
 		_, _ = io.WriteString(w, `{"status":"ready"}`)

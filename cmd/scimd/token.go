@@ -153,14 +153,14 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 			if err := store.RevokePreviousToken(ctx, *org, *name); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "Revoked the previous secret of token %q of organization %q. Running servers stop accepting it within %s (their token cache).\n",
+			fmt.Fprintf(stdout, "Revoked the previous secret of token %q of organization %q. Running servers refuse it at once (Redis pub/sub tells them); one that cannot hear it, within %s (its token cache).\n",
 				*name, *org, tokenCacheTTL)
 			return nil
 		}
 		if err := store.RevokeToken(ctx, *org, *name); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Revoked token %q of organization %q. Running servers stop accepting it within %s (their token cache).\n",
+		fmt.Fprintf(stdout, "Revoked token %q of organization %q. Running servers refuse it at once (Redis pub/sub tells them); one that cannot hear it, within %s (its token cache).\n",
 			*name, *org, tokenCacheTTL)
 	}
 	return nil
@@ -211,6 +211,13 @@ func openAdminStore(ctx context.Context, cfg Config) (*backend.Store, error) {
 // mint a token for an organization nobody uses.
 func requireOrg(ctx context.Context, store *backend.Store, org string) error {
 	ok, err := store.OrgExists(ctx, org)
+	if err == nil && !ok {
+		// Created before organizations were recorded in their own slots?
+		var n int
+		if n, err = store.RecordOrgsInTheirSlots(ctx); err == nil && n > 0 {
+			ok, err = store.OrgExists(ctx, org)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,12 @@ func stores(t *testing.T, fn func(t *testing.T, e *env)) {
 func newEnv(tb testing.TB, redisURL string) *env {
 	tb.Helper()
 	store := webtest.Store(tb, redisURL)
+	return wireEnv(tb, store)
+}
+
+// wireEnv is newEnv on a store already set up.
+func wireEnv(tb testing.TB, store *backend.Store) *env {
+	tb.Helper()
 	e := &env{t: tb, store: store, mail: &mailtest.Mailbox{}, logs: &logtest.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var handler http.Handler

@@ -1,11 +1,15 @@
 package console_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
 )
@@ -125,5 +129,55 @@ func TestConsoleHeaders(t *testing.T) {
 				t.Errorf("GET %s: CSP allows inline code: %s", path, csp)
 			}
 		}
+	})
+}
+
+// TestSignInNeedsNoGlobalKey (issue 14): the sign-in page finds its
+// organization among the organization's own keys, so that it works for a
+// server whose Redis user may touch only organizations' keys (scimd:{org}:…)
+// and the shared limits' (scimd:limit:…), the organizations list deleted:
+// no request reads it. On a real redis-server and a Cluster.
+func TestSignInNeedsNoGlobalKey(t *testing.T) {
+	run := func(t *testing.T, redisURL string, addrs []string) {
+		ctx := context.Background()
+		full := newEnv(t, redisURL)
+		full.admin("boss@example.com", resources.RoleOwner)
+		for _, addr := range addrs {
+			c := redis.NewClient(&redis.Options{Addr: addr})
+			err := c.Do(ctx, "ACL", "SETUSER", "orgonly", "on", ">orgonly-pw", "resetkeys", "~scimd:{*", "~scimd:limit:*", "+@all").Err()
+			if err == nil {
+				// On Cluster, only the node that has its slot deletes it.
+				if err = c.Del(ctx, "scimd:orgs").Err(); err != nil && strings.HasPrefix(err.Error(), "MOVED") {
+					err = nil
+				}
+			}
+			c.Close()
+			if err != nil {
+				t.Fatalf("ACL SETUSER on %s: %v", addr, err)
+			}
+		}
+		store, err := backend.Open(ctx, strings.Replace(redisURL, "://", "://orgonly:orgonly-pw@", 1))
+		if err != nil {
+			t.Fatalf("backend.Open as orgonly: %v", err)
+		}
+		t.Cleanup(func() { store.Close() })
+		e := wireEnv(t, store)
+		b := e.browser()
+		b.Get("/t/acme/console/signin").Must(t, http.StatusOK, "Sign in to the console")
+		b.Get("/t/nosuchorg/console/signin").Must(t, http.StatusNotFound, "No such organization")
+		_, p := signInAs(t, e, "boss@example.com", adminPassword, "")
+		p.Must(t, http.StatusOK, "Users")
+		if out := e.logs.String(); strings.Contains(out, "NOPERM") {
+			t.Errorf("a request read a key out of bounds:\n%s", out)
+		}
+	}
+	t.Run("redis", func(t *testing.T) {
+		redisURL := redistest.Start(t)
+		u, _ := url.Parse(redisURL)
+		run(t, redisURL, []string{u.Host})
+	})
+	t.Run("cluster", func(t *testing.T) {
+		c := redistest.StartClusterWith(t, redistest.ClusterOptions{Masters: 3})
+		run(t, c.URL(), c.Addrs)
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
 )
 
 // Finding is one disagreement [Store.Check] found between a document and
@@ -84,6 +85,10 @@ var FindingCodes = map[string]string{
 	"org-unknown":          "the token belongs to an organization that scimd:orgs does not list",
 	"sequence-behind":      "the sequence is below the highest ordering score: new resources would sort among old ones",
 	"setting-invalid":      "the setting has a value scimd does not know",
+	"uq-invalid":           "the user's stored claims of custom unique attributes are not a JSON list",
+	"uq-stale":             "the user's stored claims of custom unique attributes do not fit its document",
+	"schema-invalid":       "a stored custom schema is not a valid definition: the organization's custom attributes are not checked",
+	"schema-generation":    "custom schemas are stored without a generation: writes are not checked against them",
 	"key-unknown":          "a key of the organization of no kind scimd writes",
 }
 
@@ -100,6 +105,11 @@ type CheckStats struct {
 	// [Store.UpdateGroup]): work left, not findings. A server finishes them
 	// when it starts, and at the group's next write.
 	PendingGroupReplacements int
+	// PendingPurges counts removed custom schemas and attributes whose
+	// stored values are still being purged (see [Store.PurgeExtensions]):
+	// work left, not findings. A server resumes them when it starts, and at
+	// the organization's next schema change.
+	PendingPurges int
 }
 
 // checkBatch is how many items one check script call covers: large enough
@@ -108,7 +118,7 @@ const checkBatch = 200
 
 // checkScripts are the checker's scripts (see check_scripts.go).
 type checkScripts struct {
-	resources, members, index, unique, keys, owners *redis.Script
+	resources, members, index, unique, claims, keys, owners *redis.Script
 }
 
 func newCheckScripts() checkScripts {
@@ -117,6 +127,7 @@ func newCheckScripts() checkScripts {
 		members:   redis.NewScript(checkMembersSrc),
 		index:     redis.NewScript(checkIndexSrc),
 		unique:    redis.NewScript(checkUniqueSrc),
+		claims:    redis.NewScript(checkClaimsSrc),
 		keys:      redis.NewScript(checkKeysSrc),
 		owners:    redis.NewScript(checkOwnersSrc),
 	}
@@ -189,6 +200,15 @@ type checker struct {
 	org, p string
 	report func(Finding)
 	stats  CheckStats
+	// users is the organization's user kind: with its custom attributes'
+	// indexes (loadCustom). custom are those attributes, purging the
+	// removed ones whose values are still being purged.
+	users   *kind
+	custom  schemas.Custom
+	purging []resources.PurgeTarget
+	// purgeKeys are the index and uniqueness keys of purging attributes
+	// the key scan found, checked after it.
+	purgeKeys []string
 }
 
 func (s *Store) newChecker(org string, report func(Finding)) (*checker, error) {
@@ -196,7 +216,7 @@ func (s *Store) newChecker(org string, report func(Finding)) (*checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &checker{s: s, script: newCheckScripts(), org: org, p: p, report: report}, nil
+	return &checker{s: s, script: newCheckScripts(), org: org, p: p, report: report, users: &s.users}, nil
 }
 
 func (c *checker) add(f Finding) {
@@ -228,9 +248,16 @@ func (c *checker) run(ctx context.Context, script *redis.Script, key string, arg
 // kinds are the store's kinds of resources, users first.
 func (s *Store) kinds() []*kind { return []*kind{&s.users, &s.groups} }
 
+// kinds are the kinds the check walks: the organization's users (with its
+// custom attributes' indexes, see loadCustom) and the groups.
+func (c *checker) kinds() []*kind { return []*kind{c.users, &c.s.groups} }
+
 // all checks everything of the organization but the global tokens hash.
 func (c *checker) all(ctx context.Context) error {
-	for _, k := range c.s.kinds() {
+	if err := c.loadCustom(ctx); err != nil {
+		return err
+	}
+	for _, k := range c.kinds() {
 		if err := c.resources(ctx, k); err != nil {
 			return err
 		}
@@ -246,6 +273,11 @@ func (c *checker) all(ctx context.Context) error {
 	if err := c.unique(ctx, c.p+"admins", "admin"); err != nil {
 		return err
 	}
+	for _, a := range c.custom.Unique {
+		if err := c.claims(ctx, c.p+"unique:user:"+a.FullName(), a.FullName()); err != nil {
+			return err
+		}
+	}
 	if err := c.owners(ctx); err != nil {
 		return err
 	}
@@ -255,7 +287,10 @@ func (c *checker) all(ctx context.Context) error {
 	if err := c.sequenceAndSettings(ctx); err != nil {
 		return err
 	}
-	return c.keys(ctx)
+	if err := c.keys(ctx); err != nil {
+		return err
+	}
+	return c.purgingKeys(ctx)
 }
 
 // resources checks every user or group its ordering set names, and a
@@ -271,11 +306,11 @@ func (c *checker) resources(ctx context.Context, k *kind) error {
 		docs, _ := res[1].([]any)
 		for _, d := range docs {
 			f, _ := d.([]any)
-			if len(f) != 5 {
+			if len(f) != 6 {
 				return fmt.Errorf("check %ss: unexpected script result %v", k.name, d)
 			}
 			str := func(i int) string { s, _ := f[i].(string); return s }
-			c.document(k, str(0), str(1), str(2), str(3), str(4))
+			c.document(k, str(0), str(1), str(2), str(3), str(4), str(5))
 			*k.counted(&c.stats)++
 			if !k.rt.HasMembers {
 				continue
@@ -289,8 +324,10 @@ func (c *checker) resources(ctx context.Context, k *kind) error {
 }
 
 // document checks that a resource's bookkeeping (unique key, display, index
-// entries) is what its document makes it: what the write scripts were given.
-func (c *checker) document(k *kind, id, doc, uk, disp, ix string) {
+// entries, a user's claims of custom unique attributes) is what its document
+// makes it: what the write scripts were given. Entries and claims of
+// attributes still being purged may remain until the purge reaches the user.
+func (c *checker) document(k *kind, id, doc, uk, disp, ix, uq string) {
 	key := c.p + k.name + ":" + id
 	var attrs map[string]any
 	if err := json.Unmarshal([]byte(doc), &attrs); err != nil {
@@ -304,9 +341,93 @@ func (c *checker) document(k *kind, id, doc, uk, disp, ix string) {
 	if disp != k.display(attrs) {
 		c.add(Finding{Key: key, ID: id, Code: "display-stale"})
 	}
-	if !sameEntries(ix, k.indexEntries(attrs)) {
+	if !sameEntries(c.unpurged(ix), k.indexEntries(attrs)) {
 		c.add(Finding{Key: key, ID: id, Code: "ix-stale"})
 	}
+	if k.name != "user" {
+		return
+	}
+	if uq == "" {
+		uq = "[]"
+	}
+	if !sameEntries(c.unpurged(uq), customClaims(c.custom, attrs)) {
+		c.add(Finding{Key: key, ID: id, Code: "uq-stale"})
+	}
+}
+
+// unpurged returns a JSON list attr, value, ... without the pairs of
+// attributes being purged (as is when it is not a list: the caller's
+// comparison fails).
+func (c *checker) unpurged(flat string) string {
+	if len(c.purging) == 0 {
+		return flat
+	}
+	kept, _, err := splitFlat(flat, func(name string) bool {
+		return slices.ContainsFunc(c.purging, func(t resources.PurgeTarget) bool { return t.Covers(name) })
+	})
+	if err != nil {
+		return flat
+	}
+	return flatJSON(kept)
+}
+
+// loadCustom reads the organization's custom attribute definitions: the
+// users' indexes and claims are checked against them.
+func (c *checker) loadCustom(ctx context.Context) error {
+	set, err := c.s.Extensions(ctx, c.org)
+	if err != nil {
+		return err
+	}
+	c.purging = set.Purging
+	c.stats.PendingPurges = len(set.Purging)
+	if len(set.Definitions) == 0 {
+		return nil
+	}
+	if set.Generation == 0 {
+		c.add(Finding{Key: c.p + "exts:gen", Code: "schema-generation"})
+		return nil
+	}
+	rt, err := set.UserType()
+	if err != nil {
+		c.add(Finding{Key: c.p + "exts", Code: "schema-invalid"})
+		return nil
+	}
+	c.users = c.s.users.forType(&rt)
+	c.custom = rt.Custom
+	return nil
+}
+
+// claims checks every claim of a custom unique attribute against the user
+// it names.
+func (c *checker) claims(ctx context.Context, key, attr string) error {
+	return c.hscan(ctx, key, func(fields, values []string) error {
+		args := []any{c.p, attr}
+		for i := range fields {
+			args = append(args, fields[i], values[i])
+		}
+		return c.run(ctx, c.script.claims, key, args...)
+	})
+}
+
+// purgingKeys checks the entries of the index and uniqueness keys of
+// attributes still being purged that the key scan found: until the purge
+// reaches a user, its entries and claims stay, in its stored fields too.
+func (c *checker) purgingKeys(ctx context.Context) error {
+	for _, key := range c.purgeKeys {
+		rest := strings.TrimPrefix(key, c.p)
+		if attr, ok := strings.CutPrefix(rest, "ix:user:"); ok {
+			if err := c.zscan(ctx, key, func(entries []string) error {
+				return c.run(ctx, c.script.index, key, append([]any{c.p, "user", attr, ""}, anys(entries)...)...)
+			}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.claims(ctx, key, strings.TrimPrefix(rest, "unique:user:")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sameEntries reports whether two JSON lists attr, value, ... hold the same
@@ -583,14 +704,28 @@ func (c *checker) singleKeys() map[string]bool {
 	out := map[string]bool{
 		"created": true, "seq": true, "settings": true, "tokens": true, "tokenused": true, "tokenhash": true, "tokenprev": true, "changes": true,
 		"admins": true, "owners": true, "leaving": true, "replacing": true,
+		"exts": true, "exts:gen": true, "exts:purge": true,
 	}
-	for _, k := range c.s.kinds() {
+	for _, k := range c.kinds() {
 		out["all:"+k.name], out[k.uniqueHash()] = true, true
 		for _, ix := range k.indexes {
 			out["ix:"+k.name+":"+ix.name] = true
 		}
 	}
+	for _, a := range c.custom.Unique {
+		out["unique:user:"+a.FullName()] = true
+	}
 	return out
+}
+
+// purgingKey reports whether rest (a key without the prefix) is the index
+// or uniqueness key of an attribute still being purged.
+func (c *checker) purgingKey(rest string) bool {
+	name, ok := strings.CutPrefix(rest, "ix:user:")
+	if !ok {
+		name, ok = strings.CutPrefix(rest, "unique:user:")
+	}
+	return ok && slices.ContainsFunc(c.purging, func(t resources.PurgeTarget) bool { return t.Covers(name) })
 }
 
 // keys scans the organization's keys, on the node that holds them, for the
@@ -615,6 +750,10 @@ func (c *checker) keys(ctx context.Context) error {
 		c.stats.Keys++
 		rest := strings.TrimPrefix(iter.Val(), c.p)
 		if single[rest] {
+			continue
+		}
+		if c.purgingKey(rest) {
+			c.purgeKeys = append(c.purgeKeys, iter.Val())
 			continue
 		}
 		seg, arg, ok := strings.Cut(rest, ":")

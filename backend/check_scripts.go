@@ -68,7 +68,7 @@ end
 // bookkeeping fits the document).
 //
 // KEYS: 1 the ordering set (all:<kind>). ARGV: 1 prefix, 2 kind, 3.. ids.
-// Returns {findings, {{id, doc, uk, disp, ix}, ...}}.
+// Returns {findings, {{id, doc, uk, disp, ix, uq}, ...}}.
 const checkResourcesSrc = luaCheck + `
 local p, kind = ARGV[1], ARGV[2]
 local unique = p .. 'unique:user:userName'
@@ -77,15 +77,27 @@ local docs = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
   local key = p .. kind .. ':' .. id
-  local h = redis.call('HMGET', key, 'doc', 'ver', 'uk', 'disp', 'ix', 'created', 'modified', 'replacing')
+  local h = redis.call('HMGET', key, 'doc', 'ver', 'uk', 'disp', 'ix', 'created', 'modified', 'replacing', 'uq')
   if not h[1] then
     if redis.call('ZSCORE', KEYS[1], id) then bad(KEYS[1], id, 'ordered-missing') end
   else
-    docs[#docs + 1] = {id, h[1], h[3] or '', h[4] or '', h[5] or '[]'}
+    docs[#docs + 1] = {id, h[1], h[3] or '', h[4] or '', h[5] or '[]', h[9] or ''}
     if not tonumber(h[2]) then bad(key, id, 'version-missing') end
     if h[3] and h[3] ~= '' and redis.call('HGET', unique, h[3]) ~= id then bad(unique, id, 'unique-missing') end
     checkIndexed(p, kind, id, key, h[5], h[6], h[7])
     if h[8] and redis.call('SISMEMBER', p .. 'replacing', id) == 0 then bad(key, id, 'replace-unlisted') end
+    if kind == 'user' and h[9] then
+      -- Claims of custom unique attributes: each held in its hash.
+      local claims = decodeList(h[9])
+      if not claims then
+        bad(key, id, 'uq-invalid')
+      else
+        for j = 1, #claims, 2 do
+          local uh = p .. 'unique:user:' .. tostring(claims[j])
+          if redis.call('HGET', uh, tostring(claims[j + 1])) ~= id then bad(uh, id, 'unique-missing') end
+        end
+      end
+    end
     if kind == 'user' then
       local ug = p .. 'ugroups:' .. id
       local gs = redis.call('HGETALL', ug)
@@ -207,6 +219,29 @@ for i = 3, #ARGV, 2 do
       bad(KEYS[1], id, 'unique-stray')
     elseif cur ~= uk then
       bad(KEYS[1], id, 'unique-stale')
+    end
+  end
+end
+return out
+`
+
+// checkClaimsSrc checks claims of a custom unique attribute: each still
+// there names a user whose stored claims (its field "uq") hold it.
+//
+// KEYS: 1 unique:user:<attr>. ARGV: 1 prefix, 2 attr, 3.. pairs of claimed
+// key and user id.
+// Returns findings.
+const checkClaimsSrc = luaCheck + `
+local p, attr = ARGV[1], ARGV[2]
+for i = 3, #ARGV, 2 do
+  local k, id = ARGV[i], ARGV[i + 1]
+  if redis.call('HGET', KEYS[1], k) == id then
+    local h = redis.call('HMGET', p .. 'user:' .. id, 'ver', 'uq')
+    if not h[1] then
+      bad(KEYS[1], id, 'unique-stray')
+    else
+      local claims = decodeList(h[2] or '[]')
+      if claims and not hasEntry(claims, attr, k) then bad(KEYS[1], id, 'unique-stale') end
     end
   end
 end

@@ -347,16 +347,11 @@ func purgeUser(target resources.PurgeTarget, doc, ix, uq string) (purgedUser, bo
 			delete(attrs, k)
 		}
 	}
-	matches := func(name string) bool {
-		full := strings.ToLower(target.FullName())
-		name = strings.ToLower(name)
-		return name == full || strings.HasPrefix(name, full+".") || target.Attr == "" && strings.HasPrefix(name, full+":")
-	}
-	keptIx, goneIx, err := splitFlat(ix, matches)
+	keptIx, goneIx, err := splitFlat(ix, target.Covers)
 	if err != nil {
 		return purgedUser{}, false, fmt.Errorf("index entries: %w", err)
 	}
-	keptUq, goneUq, err := splitFlat(uq, matches)
+	keptUq, goneUq, err := splitFlat(uq, target.Covers)
 	if err != nil {
 		return purgedUser{}, false, fmt.Errorf("claims: %w", err)
 	}

@@ -60,6 +60,15 @@ func (t PurgeTarget) FullName() string {
 	return t.URN + ":" + t.Attr
 }
 
+// Covers reports whether the attribute of full name name (an index's or a
+// claim's: "URN:attr", "URN:attr.sub") is the target's or one of its,
+// ignoring case.
+func (t PurgeTarget) Covers(name string) bool {
+	full := strings.ToLower(t.FullName())
+	name = strings.ToLower(name)
+	return name == full || strings.HasPrefix(name, full+".") || t.Attr == "" && strings.HasPrefix(name, full+":")
+}
+
 // ExtensionChange is one change of an organization's definitions.
 type ExtensionChange struct {
 	URN string
@@ -168,6 +177,13 @@ func (c *customTypes) forget(org string) {
 	delete(c.m, org)
 }
 
+// UserType returns the User resource type of an organization whose custom
+// attribute definitions are set: [schemas.Users] and them, as
+// [Users.TypeFor] makes it (scimd check verifies the store against it).
+func (set ExtensionSet) UserType() (schemas.ResourceType, error) {
+	return buildType(schemas.Users(), set)
+}
+
 // buildType returns base with the definitions of set.
 func buildType(base schemas.ResourceType, set ExtensionSet) (schemas.ResourceType, error) {
 	defs, err := parseSet(set)
@@ -242,11 +258,83 @@ func (u *Users) DefineExtension(ctx context.Context, org string, data []byte, re
 	if replace != "" && !strings.EqualFold(def.ID, replace) {
 		return schemas.Definition{}, Errorf(InvalidValue, "the definition's id %q is not the schema %q it replaces: a schema's URN cannot change", def.ID, replace)
 	}
-	stored, err := json.Marshal(def)
-	if err != nil {
-		return schemas.Definition{}, fmt.Errorf("encode schema %s: %w", def.ID, err)
+	return u.editExtension(ctx, org, def.ID, func(prev *schemas.Definition) (schemas.Definition, error) {
+		switch {
+		case replace == "" && prev != nil:
+			return schemas.Definition{}, Errorf(Uniqueness, "custom schema %q exists: replace it with PUT /admin/v1/schemas/%s", prev.ID, prev.ID)
+		case replace != "" && prev == nil:
+			return schemas.Definition{}, Errorf(NotFound, "no custom schema %q", replace)
+		}
+		return def, nil
+	})
+}
+
+// AddExtensionAttribute adds attr to the organization's custom schema urn
+// (409 when the schema has an attribute of that name). Added while others
+// change the schema, it is added to the schema as they left it.
+func (u *Users) AddExtensionAttribute(ctx context.Context, org, urn string, attr schemas.AttributeDef) (schemas.Definition, error) {
+	if u.custom == nil {
+		return schemas.Definition{}, errNoCustom
 	}
-	err = retryWrites(ctx, Errorf(Conflict, "custom schemas of the organization are being changed by other requests at the same time; retry"), func() error {
+	return u.editExtension(ctx, org, urn, func(prev *schemas.Definition) (schemas.Definition, error) {
+		if prev == nil {
+			return schemas.Definition{}, Errorf(NotFound, "no custom schema %q", urn)
+		}
+		if a, ok := prev.Attr(attr.Name); ok {
+			return schemas.Definition{}, Errorf(Uniqueness, "custom schema %q has an attribute %q already (names are case-insensitive)", prev.ID, a.Name)
+		}
+		next := *prev
+		next.Attributes = append(slices.Clone(prev.Attributes), attr)
+		return reparse(next)
+	})
+}
+
+// RemoveExtensionAttribute removes the attribute name of the
+// organization's custom schema urn: it vanishes at once, its stored values
+// are purged. A schema's last attribute goes with the schema
+// ([Users.RemoveExtension]).
+func (u *Users) RemoveExtensionAttribute(ctx context.Context, org, urn, name string) (schemas.Definition, error) {
+	if u.custom == nil {
+		return schemas.Definition{}, errNoCustom
+	}
+	return u.editExtension(ctx, org, urn, func(prev *schemas.Definition) (schemas.Definition, error) {
+		if prev == nil {
+			return schemas.Definition{}, Errorf(NotFound, "no custom schema %q", urn)
+		}
+		if _, ok := prev.Attr(name); !ok {
+			return schemas.Definition{}, Errorf(NotFound, "custom schema %q has no attribute %q", prev.ID, name)
+		}
+		if len(prev.Attributes) == 1 {
+			return schemas.Definition{}, Errorf(InvalidValue, "attribute %q is the last of custom schema %q: remove the schema instead", name, prev.ID)
+		}
+		next := *prev
+		next.Attributes = slices.DeleteFunc(slices.Clone(prev.Attributes), func(a schemas.AttributeDef) bool { return strings.EqualFold(a.Name, name) })
+		return reparse(next)
+	})
+}
+
+// reparse checks an edited definition as [schemas.ParseDefinition] checks
+// one sent whole, filling in defaults.
+func reparse(d schemas.Definition) (schemas.Definition, error) {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return schemas.Definition{}, fmt.Errorf("encode schema %s: %w", d.ID, err)
+	}
+	out, err := schemas.ParseDefinition(raw)
+	if err != nil {
+		return schemas.Definition{}, definitionError(err)
+	}
+	return out, nil
+}
+
+// editExtension stores the definition edit makes of the organization's
+// custom schema urn (prev nil: there is none) as the set is now: read,
+// edit, checked against the change rules and the organization's bounds,
+// written if the set did not change since it was read (else all again),
+// then the removed attributes' values purged.
+func (u *Users) editExtension(ctx context.Context, org, urn string, edit func(prev *schemas.Definition) (schemas.Definition, error)) (schemas.Definition, error) {
+	var def schemas.Definition
+	err := retryWrites(ctx, Errorf(Conflict, "custom schemas of the organization are being changed by other requests at the same time; retry"), func() error {
 		set, err := u.custom.store.Extensions(ctx, org)
 		if err != nil {
 			return err
@@ -255,22 +343,24 @@ func (u *Users) DefineExtension(ctx context.Context, org string, data []byte, re
 		if err != nil {
 			return err
 		}
-		c := ExtensionChange{URN: def.ID, Definition: stored, Generation: set.Generation, Action: ActionCreate}
 		var others []schemas.Definition
 		var prev *schemas.Definition
 		for i, d := range defs {
-			if strings.EqualFold(d.ID, def.ID) {
+			if strings.EqualFold(d.ID, urn) {
 				prev = &defs[i]
 			} else {
 				others = append(others, d)
 			}
 		}
-		switch {
-		case replace == "" && prev != nil:
-			return Errorf(Uniqueness, "custom schema %q exists: replace it with PUT /admin/v1/schemas/%s", prev.ID, prev.ID)
-		case replace != "" && prev == nil:
-			return Errorf(NotFound, "no custom schema %q", replace)
-		case prev != nil:
+		if def, err = edit(prev); err != nil {
+			return err
+		}
+		stored, err := json.Marshal(def)
+		if err != nil {
+			return fmt.Errorf("encode schema %s: %w", def.ID, err)
+		}
+		c := ExtensionChange{URN: def.ID, Definition: stored, Generation: set.Generation, Action: ActionCreate}
+		if prev != nil {
 			removed, err := schemas.CheckChange(*prev, def)
 			if err != nil {
 				return definitionError(err)

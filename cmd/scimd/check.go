@@ -58,6 +58,10 @@ func checkCommand(ctx context.Context, args []string, getenv func(string) string
 			fmt.Fprintf(stdout, "pending %s: %d groups' replaced members' memberships are still being ended (scimd serve finishes them when it starts, and the group's next write)\n",
 				org, st.PendingGroupReplacements)
 		}
+		if st.PendingPurges > 0 {
+			fmt.Fprintf(stdout, "pending %s: %d removed custom schemas or attributes' values are still being purged (scimd serve resumes it when it starts, and at the next schema change)\n",
+				org, st.PendingPurges)
+		}
 	}
 	if *org != "" {
 		if err := requireOrg(ctx, store, *org); err != nil {

@@ -61,6 +61,7 @@ func (h *Handler) settingsRoutes() {
 	h.mux.HandleFunc("POST "+base+"settings/admins/{id}/resend", ownerForm(h.resendAdminInvitation))
 
 	h.mux.HandleFunc("GET "+base+"settings/audit", owner(h.audit))
+	h.settingsSchemaRoutes()
 
 	h.mux.HandleFunc("GET "+base+"copy.js", h.copyScript)
 }

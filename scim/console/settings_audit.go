@@ -54,6 +54,7 @@ var auditTypes = []option{
 	{Value: resources.TypeAdmin, Label: "Administrators"},
 	{Value: resources.TypeToken, Label: "API tokens"},
 	{Value: "Settings", Label: "Settings"},
+	{Value: resources.TypeSchema, Label: "Custom schemas"},
 }
 
 func (h *Handler) audit(w http.ResponseWriter, r *http.Request, c *call) {
@@ -171,6 +172,8 @@ func resourceLink(c *call, emails map[string]string, typ, id string) link {
 		return link{Text: "removed administrator " + id}
 	case resources.TypeToken:
 		return link{Text: "API token " + id}
+	case resources.TypeSchema:
+		return link{Text: "custom schema " + id, Href: c.url("settings/schemas")}
 	case "Settings":
 		switch id {
 		case "selfRegistration":

@@ -68,6 +68,8 @@ type customer struct {
 	Groups            []resources.Ref
 	Version           int64
 	Created, Modified time.Time
+	// attrs is the stored document, for the custom attributes' values.
+	attrs map[string]any
 }
 
 // Name is the customer's name for display.
@@ -93,7 +95,7 @@ func customerOf(r resources.Resource) (customer, error) {
 	c := customer{
 		ID: r.ID, Email: str(a, "userName"), GivenName: str(name, "givenName"), FamilyName: str(name, "familyName"),
 		Active: active || !ok, AccountState: resources.AccountState(r),
-		Groups: r.Groups, Version: r.Version, Created: r.Created, Modified: r.Modified,
+		Groups: r.Groups, Version: r.Version, Created: r.Created, Modified: r.Modified, attrs: a,
 	}
 	c.State = userStateWords(c.AccountState, c.Active)
 	switch str(ext, "passwordSetup") {
@@ -256,6 +258,8 @@ type userData struct {
 	Stale string
 	// HasPassword tells a password reset from an invitation.
 	HasPassword bool
+	// Custom are the customer's values of custom attributes (users_custom.go).
+	Custom []customValue
 }
 
 // userNameFields are the name form's fields.
@@ -328,7 +332,12 @@ func (h *Handler) userPage(w http.ResponseWriter, r *http.Request, c *call, stat
 		h.failed(w, r, c, err)
 		return
 	}
-	d.User, d.Tab, d.HasPassword = cu, "details", has
+	defs, _, err := h.svc.Users.Extensions(r.Context(), c.Org)
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	d.User, d.Tab, d.HasPassword, d.Custom = cu, "details", has, customValues(defs, cu.attrs)
 	if d.Fields == nil {
 		d.Fields = userNameFields(cu.GivenName, cu.FamilyName, "", "")
 		d.Version = cu.Version

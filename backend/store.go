@@ -81,6 +81,7 @@ type Store struct {
 
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *script
 	sweepGroup, sweepReplaced                                    *script
+	memberPage, orderMembers                                     *script
 	putToken, revokeToken, touchToken                            *script
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
@@ -110,6 +111,8 @@ func New(client redis.UniversalClient) *Store {
 		deleteGroup:    newScript(deleteGroupSrc),
 		sweepGroup:     newScript(sweepGroupSrc),
 		sweepReplaced:  newScript(sweepReplacedSrc),
+		memberPage:     newIdempotentScript(memberPageSrc),
+		orderMembers:   newIdempotentScript(orderMembersSrc),
 		findUserName:   newIdempotentScript(findUserNameSrc),
 		putToken:       newScript(putTokenSrc),
 		revokeToken:    newScript(revokeTokenSrc),

@@ -165,4 +165,5 @@ type GroupStore interface {
 	DeleteGroup(ctx context.Context, org, id string, version int64) error
 	// ListGroups runs a query.
 	ListGroups(ctx context.Context, org string, q Query) (Page, error)
+	MemberPages
 }

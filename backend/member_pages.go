@@ -168,10 +168,10 @@ func (s *Store) MemberPage(ctx context.Context, org, id string, q resources.Memb
 	}
 	num := func(v any) int { n, _ := v.(int64); return int(n) }
 	total, inRange, offset := num(res[1]), num(res[3]), num(res[4])
+	out := resources.MemberPage{Total: total, Matching: total, Offset: offset, Members: make([]resources.Ref, 0, (len(res)-5)/2)}
 	if prefixKey != "" {
-		total = inRange
+		out.Matching = inRange
 	}
-	out := resources.MemberPage{Total: total, Offset: offset, Members: make([]resources.Ref, 0, (len(res)-5)/2)}
 	var first, last string
 	for i := 5; i+1 < len(res); i += 2 {
 		e, _ := res[i].(string)

@@ -32,9 +32,9 @@ func mustMemberPage(t *testing.T, s *Store, gid string, q resources.MemberPageQu
 // previous and a next page.
 func wantPage(t *testing.T, call string, pg resources.MemberPage, displays string, total, offset int, prev, next bool) {
 	t.Helper()
-	if got := pageDisplays(pg); got != displays || pg.Total != total || pg.Offset != offset || (pg.Prev != "") != prev || (pg.Next != "") != next {
+	if got := pageDisplays(pg); got != displays || pg.Matching != total || pg.Offset != offset || (pg.Prev != "") != prev || (pg.Next != "") != next {
 		t.Fatalf("%s = %q total %d offset %d prev %t next %t, want %q total %d offset %d prev %t next %t",
-			call, got, pg.Total, pg.Offset, pg.Prev != "", pg.Next != "", displays, total, offset, prev, next)
+			call, got, pg.Matching, pg.Offset, pg.Prev != "", pg.Next != "", displays, total, offset, prev, next)
 	}
 }
 
@@ -66,6 +66,9 @@ func TestMemberPage(t *testing.T) {
 		// A prefix, ignoring case, pages within the members that match.
 		al := mustMemberPage(t, s, g.ID, resources.MemberPageQuery{Count: 1, Prefix: "AL"})
 		wantPage(t, "prefix AL", al, "Alpha", 2, 0, false, true)
+		if al.Total != 7 {
+			t.Errorf("prefix AL: Total = %d, want the group's 7", al.Total)
+		}
 		al = mustMemberPage(t, s, g.ID, resources.MemberPageQuery{Count: 1, Prefix: "AL", After: al.Next})
 		wantPage(t, "prefix AL, next", al, "alpine", 2, 1, true, false)
 		// A key from the pages without a prefix starts at the prefix.

@@ -22,9 +22,12 @@ type MemberPageQuery struct {
 type MemberPage struct {
 	// Members are the page's members, in display order.
 	Members []Ref
-	// Total is how many members the group has (matching Prefix, when set).
+	// Total is how many members the group has.
 	Total int
-	// Offset is how many members (matching Prefix) come before the page.
+	// Matching is how many of them match the query's Prefix (Total when
+	// there is none).
+	Matching int
+	// Offset is how many members matching the Prefix come before the page.
 	Offset int
 	// Prev and Next are the keys of the pages before and after this one,
 	// "" when there is none.

@@ -304,14 +304,24 @@ func TestGroupMembersPaging(t *testing.T) {
 		id := e.createGroup("Big", ids...)
 		b := e.admin("collab@acme.example", resources.RoleCollaborator)
 		p := b.get(b.console("groups/"+id+"/members")).must(t, http.StatusOK, "Members (60)", "1–50 of 60", "m00@example.com", "m49@example.com")
-		p.lacks(t, "m50@example.com")
-		p = b.get(b.console("groups/"+id+"/members?page=2")).must(t, http.StatusOK, "51–60 of 60", "m50@example.com", "m59@example.com")
-		p.lacks(t, "m49@example.com")
+		p.lacks(t, "m50@example.com", `rel="prev"`)
+		p = b.get(p.link(t, "next")).must(t, http.StatusOK, "Members (60)", "51–60 of 60", "m50@example.com", "m59@example.com")
+		p.lacks(t, "m49@example.com", `rel="next"`)
+		if back := b.get(p.link(t, "prev")).must(t, http.StatusOK, "1–50 of 60", "m00@example.com", "m49@example.com"); strings.Contains(back.body, "m50@example.com") {
+			t.Errorf("Previous from the second page shows m50")
+		}
 		// Removing from page 2 comes back to page 2.
-		p = b.submit("groups/"+id+"/members/remove", url.Values{"user": {ids[0]}, "page": {"2"}}).must(t, http.StatusOK, "Removed m59@example.com", "51–59 of 59")
-		if !strings.HasSuffix(p.url, "page=2") {
+		after := p.hidden(t, "after")
+		p = b.submit("groups/"+id+"/members/remove", url.Values{"user": {ids[0]}, "after": {after}}).must(t, http.StatusOK, "Removed m59@example.com", "51–59 of 59")
+		if !strings.Contains(p.url, "after="+url.QueryEscape(after)) {
 			t.Errorf("after removal from page 2: at %s", p.url)
 		}
+		// A filter by the start of the name, ignoring case; a key edited by
+		// hand shows the first page.
+		b.get(b.console("groups/"+id+"/members?m=M1")).must(t, http.StatusOK, "Members (59)", "10 in all", "m10@example.com", "m19@example.com").
+			lacks(t, "m09@example.com", "m20@example.com")
+		b.get(b.console("groups/"+id+"/members?m=zz")).must(t, http.StatusOK, "name or email starts with “zz”")
+		b.get(b.console("groups/"+id+"/members?after=bogus")).must(t, http.StatusOK, "1–50 of 59", "m00@example.com")
 	})
 }
 

@@ -289,3 +289,22 @@ func (p page) lacks(tb testing.TB, texts ...string) page {
 	}
 	return p
 }
+
+// link returns the address of the page's link of relation rel (rel="next"),
+// resolved against the page's address.
+func (p page) link(tb testing.TB, rel string) string {
+	tb.Helper()
+	m := regexp.MustCompile(`<a href="([^"]*)" rel="` + rel + `"`).FindStringSubmatch(p.body)
+	if m == nil {
+		tb.Fatalf("%s: no link rel=%q in page:\n%s", p.url, rel, p.body)
+	}
+	base, err := url.Parse(p.url)
+	if err != nil {
+		tb.Fatalf("page address %q: %v", p.url, err)
+	}
+	ref, err := url.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		tb.Fatalf("link %q: %v", m[1], err)
+	}
+	return base.ResolveReference(ref).String()
+}

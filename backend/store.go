@@ -82,11 +82,13 @@ type Store struct {
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *script
 	sweepGroup, sweepReplaced                                    *script
 	memberPage, orderMembers                                     *script
+	searchWalkScript, searchRangeScript                          *script
 	putToken, revokeToken, touchToken                            *script
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
 	admins                                                       adminScripts
 
+	search searchTuning   // see SearchUsers (user_search.go)
 	recent recentSettings // see RecentOrgSettings (orgs.go)
 	leases leasePool      // requests this process leased of tokens' buckets (limits.go)
 }
@@ -98,31 +100,33 @@ type Store struct {
 func New(client redis.UniversalClient) *Store {
 	client.AddHook(unavailableHook{})
 	return &Store{
-		client:         client,
-		MaxScan:        DefaultMaxScan,
-		MaxFilterWork:  DefaultMaxFilterWork,
-		MaxListMembers: DefaultMaxListMembers,
-		MaxChanges:     DefaultMaxChanges,
-		users:          userKind(),
-		groups:         groupKind(),
-		writeUser:      newScript(writeUserSrc),
-		deleteUser:     newScript(deleteUserSrc),
-		writeGroup:     newScript(writeGroupSrc),
-		deleteGroup:    newScript(deleteGroupSrc),
-		sweepGroup:     newScript(sweepGroupSrc),
-		sweepReplaced:  newScript(sweepReplacedSrc),
-		memberPage:     newIdempotentScript(memberPageSrc),
-		orderMembers:   newIdempotentScript(orderMembersSrc),
-		findUserName:   newIdempotentScript(findUserNameSrc),
-		putToken:       newScript(putTokenSrc),
-		revokeToken:    newScript(revokeTokenSrc),
-		touchToken:     newIdempotentScript(touchTokenSrc),
-		rotateToken:    newScript(rotateTokenSrc),
-		revokePrevious: newScript(revokePreviousSrc),
-		issueInvite:    newScript(issueInviteSrc),
-		redeemScript:   newScript(redeemSrc),
-		setSetting:     newScript(setSettingSrc),
-		admins:         newAdminScripts(),
+		client:            client,
+		MaxScan:           DefaultMaxScan,
+		MaxFilterWork:     DefaultMaxFilterWork,
+		MaxListMembers:    DefaultMaxListMembers,
+		MaxChanges:        DefaultMaxChanges,
+		users:             userKind(),
+		groups:            groupKind(),
+		writeUser:         newScript(writeUserSrc),
+		deleteUser:        newScript(deleteUserSrc),
+		writeGroup:        newScript(writeGroupSrc),
+		deleteGroup:       newScript(deleteGroupSrc),
+		sweepGroup:        newScript(sweepGroupSrc),
+		sweepReplaced:     newScript(sweepReplacedSrc),
+		memberPage:        newIdempotentScript(memberPageSrc),
+		orderMembers:      newIdempotentScript(orderMembersSrc),
+		searchWalkScript:  newIdempotentScript(searchWalkSrc),
+		searchRangeScript: newIdempotentScript(searchRangeSrc),
+		findUserName:      newIdempotentScript(findUserNameSrc),
+		putToken:          newScript(putTokenSrc),
+		revokeToken:       newScript(revokeTokenSrc),
+		touchToken:        newIdempotentScript(touchTokenSrc),
+		rotateToken:       newScript(rotateTokenSrc),
+		revokePrevious:    newScript(revokePreviousSrc),
+		issueInvite:       newScript(issueInviteSrc),
+		redeemScript:      newScript(redeemSrc),
+		setSetting:        newScript(setSettingSrc),
+		admins:            newAdminScripts(),
 	}
 }
 

@@ -133,6 +133,7 @@ type UserStore interface {
 	ListUsers(ctx context.Context, org string, q Query) (Page, error)
 	// PasswordHash returns the stored password hash of a user, or "" if none.
 	PasswordHash(ctx context.Context, org, id string) (string, error)
+	UserSearcher
 }
 
 // GroupStore stores groups and their membership.

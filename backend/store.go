@@ -11,6 +11,7 @@ import (
 	neturl "net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -57,6 +58,8 @@ var (
 type Store struct {
 	client redis.UniversalClient
 	mini   *miniredis.Miniredis // nil unless embedded
+	// stopClock stops the embedded store's clock (embedded_clock.go).
+	stopClock func()
 
 	// MaxScan bounds filters that no index covers: when an organization has
 	// more resources of the queried type, such a filter fails with
@@ -140,17 +143,21 @@ const embeddedReadTimeout = 30 * time.Second
 func Open(ctx context.Context, url string) (*Store, error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()
-		// Invitations and tickets expire by the wall clock, as in Redis
-		// (miniredis otherwise expires keys only when told to).
-		m.ClockTTL(true)
 		if err := m.Start(); err != nil {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
+		// Invitations and tickets expire by the wall clock, as in Redis
+		// (miniredis otherwise expires keys only when told to): see
+		// embedded_clock.go.
+		stop, done := make(chan struct{}), make(chan struct{})
+		go runClock(m, stop, done)
 		// In process, a slow answer is a busy CPU, not a lost server: the
 		// read timeout that detects a dead Redis would only turn a slow
 		// write's outcome unknown (a 503), so it is long here.
 		s := New(redis.NewClient(&redis.Options{Addr: m.Addr(), ReadTimeout: embeddedReadTimeout}))
 		s.mini = m
+		var once sync.Once
+		s.stopClock = func() { once.Do(func() { close(stop); <-done }) }
 		return s, nil
 	}
 	client, err := dial(url)
@@ -413,6 +420,7 @@ func (noRetry) NoRetry() bool { return true }
 func (s *Store) Close() error {
 	err := s.client.Close()
 	if s.mini != nil {
+		s.stopClock()
 		s.mini.Close()
 	}
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,7 +46,13 @@ type env struct {
 	mail   *mailtest.Mailbox
 	logs   *logtest.Buffer
 	admins *resources.Admins
+	// ahead is how far the administrators' clock is ahead of the wall
+	// clock (see advance).
+	ahead atomic.Int64
 }
+
+// advance moves the administrators' clock (sessions' ages) d ahead.
+func (e *env) advance(d time.Duration) { e.ahead.Add(int64(d)) }
 
 // stores runs fn on the embedded store and on a real redis-server.
 func stores(t *testing.T, fn func(t *testing.T, e *env)) {
@@ -78,7 +85,8 @@ func newEnv(tb testing.TB, redisURL string) *env {
 	tb.Cleanup(e.srv.Close)
 	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{Store: store, Notifier: notify.New(e.srv.URL, e.mail), Log: log})
 	groups := resources.NewGroups(store)
-	e.admins = resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notify.New(e.srv.URL, e.mail), Log: log})
+	e.admins = resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notify.New(e.srv.URL, e.mail), Log: log,
+		Now: func() time.Time { return time.Now().Add(time.Duration(e.ahead.Load())) }})
 	api := scim.NewHandler(scim.Config{BaseURL: e.srv.URL + scim.BasePath}, users, groups, store, log)
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)

@@ -9,7 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim/web"

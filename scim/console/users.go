@@ -473,7 +473,8 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, c *call) {
 	if !ok {
 		return
 	}
-	typed := strings.TrimSpace(r.PostFormValue("confirm"))
+	// Exactly as the issue asks: no trimming, no case folding.
+	typed := r.PostFormValue("confirm")
 	if typed != cu.Email {
 		msg := "Type the username " + cu.Email + " exactly to delete this customer."
 		if typed != "" {

@@ -485,14 +485,15 @@ func TestUserDelete(t *testing.T) {
 		id := e.createCustomer(email, "Delete", "Me")
 		e.createGroup("Doomed members "+b.csrf[:6], id)
 		b.get(b.console("users/"+id+"/delete")).must(t, http.StatusOK, "irreversible", "Type the username "+email+" to confirm", "Confirm", "user-delete.js")
-		for _, typed := range []string{"", "someone@example.com", strings.ToLower(email), email + "x"} {
+		// Exactly: not another case, nor with spaces around it.
+		for _, typed := range []string{"", "someone@example.com", strings.ToLower(email), email + "x", " " + email + " "} {
 			p := b.submit("users/"+id+"/delete", url.Values{"confirm": {typed}})
 			p.must(t, http.StatusBadRequest, "Type the username", email+" exactly", `href="#confirm"`)
 			if e.user(id) == nil {
 				t.Fatalf("deleted after typing %q", typed)
 			}
 		}
-		p := b.submit("users/"+id+"/delete", url.Values{"confirm": {" " + email + " "}})
+		p := b.submit("users/"+id+"/delete", url.Values{"confirm": {email}})
 		p.must(t, http.StatusOK, "Customer "+email+" was deleted.")
 		if !strings.HasSuffix(p.url, "/console/users") {
 			t.Errorf("after deleting: at %s, want the list", p.url)

@@ -84,7 +84,9 @@ const (
 // lets them choose their password ([Admins.AcceptInvitation]) until Expires.
 type AdminInvitation struct {
 	Org, Email string
-	Role       Role
+	// OrgName is the organization's display name, "" when it has none.
+	OrgName string
+	Role    Role
 	Token      Secret
 	Expires    time.Time
 }

@@ -365,7 +365,7 @@ func TestSettingsAdmins(t *testing.T) {
 		newcomer := e.browser()
 		newcomer.org = "acme"
 		acc := newcomer.get(inviteLinkRE.FindString(e.mail.Last(t).Text)).must(t, http.StatusOK, "new@acme.com")
-		newcomer.post("/t/acme/console/accept", url.Values{"csrf": {acc.hidden(t, "csrf")}, "token": {acc.hidden(t, "token")},
+		newcomer.post(strings.TrimPrefix(acc.url, e.srv.URL), url.Values{"csrf": {acc.hidden(t, "csrf")},
 			"password": {adminPassword}, "confirm": {adminPassword}}).must(t, http.StatusOK)
 		if a := e.adminByEmail("new@acme.com"); !a.HasPassword || a.Role != resources.RoleCollaborator {
 			t.Errorf("after accepting: %+v", a)

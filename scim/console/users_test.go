@@ -142,11 +142,11 @@ func TestUsersList(t *testing.T) {
 				}
 				p.lacks(t, "user00@example.com", "user01@example.com")
 				// Jane's row: two groups.
-				if !regexp.MustCompile(`jane\.doe@example\.com</a></td>\s*<td>Jane Doe</td>\s*<td class="state">Must change password</td>\s*<td class="optional-col">2</td>`).MatchString(p.body) {
+				if !regexp.MustCompile(`jane\.doe@example\.com</a></td>\s*<td data-label="Name">Jane Doe</td>\s*<td class="state" data-label="State">Must change password</td>\s*<td class="groups" data-label="Groups">2</td>`).MatchString(p.body) {
 					t.Errorf("Jane's row lacks her state and group count:\n%s", p.body)
 				}
 				p2 := b.get(b.console("users?page=2")).must(t, http.StatusOK, "26–29 of 29", "user00@example.com", "user01@example.com", `rel="prev"`)
-				if !regexp.MustCompile(`user00@example\.com</a></td>\s*<td>Given0 Family</td>\s*<td class="state">Disabled</td>`).MatchString(p2.body) {
+				if !regexp.MustCompile(`user00@example\.com</a></td>\s*<td data-label="Name">Given0 Family</td>\s*<td class="state" data-label="State">Disabled</td>`).MatchString(p2.body) {
 					t.Errorf("a disabled customer's row does not say Disabled:\n%s", p2.body)
 				}
 				b.get(b.console("users?page=99")).must(t, http.StatusOK, "no customers on this page")

@@ -87,8 +87,8 @@ type AdminInvitation struct {
 	// OrgName is the organization's display name, "" when it has none.
 	OrgName string
 	Role    Role
-	Token      Secret
-	Expires    time.Time
+	Token   Secret
+	Expires time.Time
 }
 
 func (Invitation) notice()               {}

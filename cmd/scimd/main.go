@@ -72,19 +72,20 @@ usage:
   scimd [serve] [flags]                                run the server (flags below; see README.md, Configuration)
   scimd org create|set|show --name ORG ...            organizations and their settings
   scimd token create|list|rotate|revoke --org ORG ... API tokens
+  scimd admin invite --org ORG --email E --role R     invite a console administrator (owner or collaborator) by mail
   scimd audit --org ORG [--count N]                   the change log, newest first
   scimd check [--org ORG]                             check the store's consistency (every organization without --org)
   scimd outbox [--dir DIR] [--count N]                the development outbox's messages, newest first, with their links
   scimd version                                       the build: module version, VCS revision, Go version
   scimd help                                          this text
 
-The org, token, audit and check commands take --redis-url (default $SCIM_REDIS_URL)
+The org, token, admin, audit and check commands take --redis-url (default $SCIM_REDIS_URL)
 and work on a Redis, not on a running server's embedded store; run one with
 -h for its usage.
 `
 
 // commandUsages are the usages of the commands other than serve.
-var commandUsages = map[string]string{"org": orgUsage, "token": tokenUsage, "audit": auditUsage, "check": checkUsage, "outbox": outboxUsage}
+var commandUsages = map[string]string{"org": orgUsage, "admin": adminUsage, "token": tokenUsage, "audit": auditUsage, "check": checkUsage, "outbox": outboxUsage}
 
 // run is the whole program: main only supplies the process's context,
 // arguments, environment and output. Asked for help (-h, or "scimd help"),
@@ -112,6 +113,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = tokenCommand(ctx, args, getenv, stdout)
 	case "org":
 		err = orgCommand(ctx, args, getenv, stdout)
+	case "admin":
+		err = adminCommand(ctx, args, getenv, stdout)
 	case "audit":
 		err = auditCommand(ctx, args, getenv, stdout)
 	case "check":
@@ -119,7 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "outbox":
 		err = outboxCommand(args, getenv, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, org, token, audit, check, outbox, version or help)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, org, token, admin, audit, check, outbox, version or help)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		// serve's flag set printed its usage; the others print none.

@@ -68,6 +68,8 @@ var FindingCodes = map[string]string{
 	"membership-ahead":     "the user's membership began at more renames than its group has had",
 	"member-display-stale": "the group's members keep another display than the user's",
 	"member-one-sided":     "the membership is recorded on one side only (group's members, user's groups)",
+	"order-missing":        "the members' order lacks the member's entry (its display in lower case, NUL, its id): the console's members tab rebuilds the order when it next shows the group",
+	"order-stray":          "the members' order has an entry that is no member's current one: the console's members tab rebuilds the order when it next shows the group",
 	"link-missing":         "the user's current link names a link that does not exist or names another user",
 	"link-not-current":     "the link is not its user's current one (a revoked link still works)",
 	"ticket-malformed":     "the password-change ticket does not name a user and password stamp",
@@ -118,13 +120,14 @@ const checkBatch = 200
 
 // checkScripts are the checker's scripts (see check_scripts.go).
 type checkScripts struct {
-	resources, members, index, unique, claims, keys, owners *redis.Script
+	resources, members, order, index, unique, claims, keys, owners *redis.Script
 }
 
 func newCheckScripts() checkScripts {
 	return checkScripts{
 		resources: redis.NewScript(checkResourcesSrc),
 		members:   redis.NewScript(checkMembersSrc),
+		order:     redis.NewScript(checkOrderSrc),
 		index:     redis.NewScript(checkIndexSrc),
 		unique:    redis.NewScript(checkUniqueSrc),
 		claims:    redis.NewScript(checkClaimsSrc),
@@ -448,12 +451,19 @@ func sameEntries(a, b string) bool {
 	return slices.Equal(pairs(a), pairs(b))
 }
 
-// members checks a group's members, in batches.
+// members checks a group's members, in batches, and their order
+// (morder:<groupId>) against them both ways.
 func (c *checker) members(ctx context.Context, gid string) error {
 	key := c.p + "members:" + gid
-	return c.hscan(ctx, key, func(fields, _ []string) error {
+	if err := c.hscan(ctx, key, func(fields, _ []string) error {
 		c.stats.Memberships += len(fields)
 		return c.run(ctx, c.script.members, key, append([]any{c.p, gid}, anys(fields)...)...)
+	}); err != nil {
+		return err
+	}
+	order := c.p + "morder:" + gid
+	return c.zscan(ctx, order, func(entries []string) error {
+		return c.run(ctx, c.script.order, order, append([]any{key}, anys(entries)...)...)
 	})
 }
 
@@ -695,7 +705,7 @@ var keySegments = map[string]bool{
 	"user": true, "group": true, "pw": true, "ugroups": true, "members": true,
 	"invite": true, "uinvite": true, "ticket": true, "confirm": true, "uconfirm": true,
 	"admin": true, "adminlink": true, "adminlinks": true, "session": true, "adminsessions": true,
-	"leaving": true, "replacing": true, "csession": true,
+	"leaving": true, "replacing": true, "csession": true, "morder": true,
 }
 
 // singleKeys are the organization's keys of which there is one, relative to

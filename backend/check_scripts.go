@@ -11,7 +11,7 @@ package backend
 // an index or a uniqueness hash, never a secret.
 
 // luaCheck is prepended to every check script.
-const luaCheck = `
+const luaCheck = luaOrderKey + `
 local NUL = string.char(0)
 local out = {}
 local function bad(key, id, code)
@@ -161,7 +161,30 @@ for i = 3, #ARGV do
       bad(KEYS[1], uid, 'user-missing')
     else
       if ud ~= d then bad(KEYS[1], uid, 'member-display-stale') end
+      if not redis.call('ZSCORE', p .. 'morder:' .. gid, orderKey(d, uid)) then bad(p .. 'morder:' .. gid, uid, 'order-missing') end
       if redis.call('HEXISTS', p .. 'ugroups:' .. uid, gid) == 0 then bad(KEYS[1], uid, 'member-one-sided') end
+    end
+  end
+end
+return out
+`
+
+// checkOrderSrc checks entries of a group's members' order: each still
+// there is the entry of a member of the group, with its display.
+//
+// KEYS: 1 morder:<groupId>. ARGV: 1 members:<groupId>, 2.. entries.
+// Returns findings.
+const checkOrderSrc = luaCheck + `
+for i = 2, #ARGV do
+  local e = ARGV[i]
+  if redis.call('ZSCORE', KEYS[1], e) then
+    local at = string.find(e, NUL, 1, true)
+    if not at then
+      bad(KEYS[1], '', 'index-malformed')
+    else
+      local uid = string.sub(e, at + 1)
+      local d = redis.call('HGET', ARGV[1], uid)
+      if not d or orderKey(d, uid) ~= e then bad(KEYS[1], uid, 'order-stray') end
     end
   end
 end
@@ -269,7 +292,7 @@ for i = 2, #ARGV, 2 do
       if not redis.call('ZSCORE', p .. 'all:' .. seg, arg) then bad(key, arg, 'unordered') end
     elseif seg == 'pw' or seg == 'ugroups' or seg == 'uinvite' or seg == 'uconfirm' then
       if not exists(p .. 'user:' .. arg) then bad(key, arg, 'user-missing') end
-    elseif seg == 'members' then
+    elseif seg == 'members' or seg == 'morder' then
       if not exists(p .. 'group:' .. arg) then bad(key, arg, 'group-missing') end
     elseif seg == 'replacing' then
       if not exists(p .. 'group:' .. arg) then

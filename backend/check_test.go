@@ -318,6 +318,15 @@ func TestCheckFindsCorruption(t *testing.T) {
 		{"half-done user rename", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.HSet(ctx, p+"members:"+f.sales, f.bob, "bob@example.com")
 		}, func(f checkFixture) want { return want{p + "members:" + f.sales, f.bob, "member-display-stale"} }},
+		{"members' order entry deleted", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.ZRem(ctx, p+"morder:"+f.eng, "alice\x00"+f.alice)
+		}, func(f checkFixture) want { return want{p + "morder:" + f.eng, f.alice, "order-missing"} }},
+		{"members' order entry of a non-member", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.ZAdd(ctx, p+"morder:"+f.eng, redis.Z{Member: "carol@example.com\x00" + f.carol})
+		}, func(f checkFixture) want { return want{p + "morder:" + f.eng, f.carol, "order-stray"} }},
+		{"members' order of a deleted group", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.ZAdd(ctx, p+"morder:deleted-group", redis.Z{Member: "alice\x00" + f.alice})
+		}, func(f checkFixture) want { return want{p + "morder:deleted-group", "deleted-group", "group-missing"} }},
 		{"members of a deleted group", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.HSet(ctx, p+"members:deleted-group", f.alice, "Alice")
 		}, func(f checkFixture) want { return want{p + "members:deleted-group", "deleted-group", "group-missing"} }},

@@ -42,6 +42,8 @@
 //	pw:<userId>                 STRING password hash, written only with its user
 //	ugroups:<userId>            HASH groupId -> the group's renames when the membership began
 //	members:<groupId>           HASH userId -> user display (displayName, else userName)
+//	morder:<groupId>            ZSET score 0, members display (ASCII lower case) NUL userId: the same
+//	                            members in display order, for paging by key (member_pages.go)
 //	leaving:<groupId>           HASH userId -> display: members of a deleted group whose memberships
 //	                            are still being ended (members:<groupId> renamed by the deletion)
 //	leaving                     HASH groupId -> the deleted group's final renames: deletions being swept

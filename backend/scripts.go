@@ -70,9 +70,26 @@ end
 `
 
 // luaCommon is prepended to every write script.
-const luaCommon = luaUserGroups + `
+const luaCommon = luaUserGroups + luaOrderKey + `
 local NUL = string.char(0)
 local SEP = string.char(1)
+
+-- setMember makes user uid a member of group gid shown as d (nil: no
+-- member), in members:<gid> and, in step, in the members' order
+-- morder:<gid> (see member_pages.go). Returns whether uid was a member.
+local function setMember(prefix, gid, uid, d)
+  local mk, ok = prefix .. 'members:' .. gid, prefix .. 'morder:' .. gid
+  local old = redis.call('HGET', mk, uid)
+  if old and old == d then return true end
+  if old then redis.call('ZREM', ok, orderKey(old, uid)) end
+  if d then
+    redis.call('HSET', mk, uid, d)
+    redis.call('ZADD', ok, 0, orderKey(d, uid))
+  elseif old then
+    redis.call('HDEL', mk, uid)
+  end
+  return old ~= false and old ~= nil
+end
 
 -- touch bumps a resource's version and lastModified (hash field and index).
 local function touch(prefix, kind, id, now)
@@ -254,7 +271,7 @@ if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
 if cur[3] ~= ARGV[6] then
   -- The groups show the new display in their members: a new version each.
   for i = 1, #groups, 2 do
-    redis.call('HSET', prefix .. 'members:' .. groups[i], id, ARGV[6])
+    setMember(prefix, groups[i], id, ARGV[6])
     touch(prefix, 'group', groups[i], now)
   end
 end
@@ -281,7 +298,7 @@ setClaims(prefix, id, redis.call('HGET', KEYS[1], 'uq'), {}, '[]')
 for _, gid in ipairs(sortedKeys(KEYS[5])) do
   -- A membership a replacement left to its sweep (see writeGroupSrc) is no
   -- longer among the group's members: the group does not change.
-  if redis.call('HDEL', prefix .. 'members:' .. gid, id) == 1 and redis.call('EXISTS', prefix .. 'group:' .. gid) == 1 then
+  if setMember(prefix, gid, id, nil) and redis.call('EXISTS', prefix .. 'group:' .. gid) == 1 then
     touch(prefix, 'group', gid, now)
   end
 end
@@ -381,13 +398,16 @@ end
 local replaced = prefix .. 'replacing:' .. id
 local replacing = ARGV[9] == '1' and redis.call('EXISTS', KEYS[5]) == 1
 local before = renames
-if replacing then redis.call('RENAME', KEYS[5], replaced) end
+if replacing then
+  redis.call('RENAME', KEYS[5], replaced)
+  redis.call('UNLINK', prefix .. 'morder:' .. id) -- O(1): freed in the background
+end
 -- A user whose groups change (joined, left, renamed) gets a new version:
 -- its "groups" attribute is part of what its ETag stands for. A rename
 -- gives every member a new version through the group's rename count (see
 -- luaUserGroups): O(1), whatever the group's size.
 for _, uid in ipairs(remove) do
-  if redis.call('HDEL', KEYS[5], uid) == 1 then changed = true end
+  if setMember(prefix, id, uid, nil) then changed = true end
   leaveGroup(prefix, uid, id, renames, now)
 end
 if cur[3] and cur[3] ~= name then
@@ -395,7 +415,7 @@ if cur[3] and cur[3] ~= name then
 end
 local added, kept = {}, 0
 for i, uid in ipairs(add) do
-  local joined = redis.call('HSET', KEYS[5], uid, disp[i]) == 1
+  local joined = not setMember(prefix, id, uid, disp[i])
   if replacing then joined = redis.call('HEXISTS', replaced, uid) == 0 end
   if joined then changed = true elseif replacing then kept = kept + 1 end
   -- A member added again keeps its membership, and the count it began at.
@@ -454,6 +474,7 @@ if redis.call('EXISTS', KEYS[4]) == 1 then
   redis.call('RENAME', KEYS[4], KEYS[6])
   sweep = '1'
 end
+redis.call('UNLINK', prefix .. 'morder:' .. id) -- O(1): freed in the background
 if cur[2] and cur[2] ~= '' and redis.call('HGET', KEYS[2], cur[2]) == id then
   redis.call('HDEL', KEYS[2], cur[2])
 end

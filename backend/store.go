@@ -11,6 +11,7 @@ import (
 	neturl "net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -58,6 +59,8 @@ var (
 type Store struct {
 	client redis.UniversalClient
 	mini   *miniredis.Miniredis // nil unless embedded
+	// stopClock stops the embedded store's clock (embedded_clock.go).
+	stopClock func()
 
 	// MaxScan bounds filters that no index covers: when an organization has
 	// more resources of the queried type, such a filter fails with
@@ -82,12 +85,15 @@ type Store struct {
 
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *script
 	sweepGroup, sweepReplaced                                    *script
+	memberPage, orderMembers                                     *script
+	searchWalkScript, searchRangeScript                          *script
 	putToken, revokeToken, touchToken                            *script
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
 	changeExt, purgeScript                                       *script
 	admins                                                       adminScripts
 
+	search searchTuning   // see SearchUsers (user_search.go)
 	recent recentSettings // see RecentOrgSettings (orgs.go)
 	leases leasePool      // requests this process leased of tokens' buckets (limits.go)
 	probes probes         // the readiness probe's own clients (ready.go)
@@ -100,31 +106,35 @@ type Store struct {
 func New(client redis.UniversalClient) *Store {
 	client.AddHook(unavailableHook{})
 	return &Store{
-		client:         client,
-		MaxScan:        DefaultMaxScan,
-		MaxFilterWork:  DefaultMaxFilterWork,
-		MaxListMembers: DefaultMaxListMembers,
-		MaxChanges:     DefaultMaxChanges,
-		users:          userKind(),
-		groups:         groupKind(),
-		writeUser:      newScript(writeUserSrc),
-		deleteUser:     newScript(deleteUserSrc),
-		writeGroup:     newScript(writeGroupSrc),
-		deleteGroup:    newScript(deleteGroupSrc),
-		sweepGroup:     newScript(sweepGroupSrc),
-		sweepReplaced:  newScript(sweepReplacedSrc),
-		findUserName:   newIdempotentScript(findUserNameSrc),
-		putToken:       newScript(putTokenSrc),
-		revokeToken:    newScript(revokeTokenSrc),
-		touchToken:     newIdempotentScript(touchTokenSrc),
-		rotateToken:    newScript(rotateTokenSrc),
-		revokePrevious: newScript(revokePreviousSrc),
-		issueInvite:    newScript(issueInviteSrc),
-		redeemScript:   newScript(redeemSrc),
-		setSetting:     newScript(setSettingSrc),
-		changeExt:      newScript(changeExtensionSrc),
-		purgeScript:    newScript(purgeBatchSrc),
-		admins:         newAdminScripts(),
+		client:            client,
+		MaxScan:           DefaultMaxScan,
+		MaxFilterWork:     DefaultMaxFilterWork,
+		MaxListMembers:    DefaultMaxListMembers,
+		MaxChanges:        DefaultMaxChanges,
+		users:             userKind(),
+		groups:            groupKind(),
+		writeUser:         newScript(writeUserSrc),
+		deleteUser:        newScript(deleteUserSrc),
+		writeGroup:        newScript(writeGroupSrc),
+		deleteGroup:       newScript(deleteGroupSrc),
+		sweepGroup:        newScript(sweepGroupSrc),
+		sweepReplaced:     newScript(sweepReplacedSrc),
+		memberPage:        newIdempotentScript(memberPageSrc),
+		orderMembers:      newIdempotentScript(orderMembersSrc),
+		searchWalkScript:  newIdempotentScript(searchWalkSrc),
+		searchRangeScript: newIdempotentScript(searchRangeSrc),
+		findUserName:      newIdempotentScript(findUserNameSrc),
+		putToken:          newScript(putTokenSrc),
+		revokeToken:       newScript(revokeTokenSrc),
+		touchToken:        newIdempotentScript(touchTokenSrc),
+		rotateToken:       newScript(rotateTokenSrc),
+		revokePrevious:    newScript(revokePreviousSrc),
+		issueInvite:       newScript(issueInviteSrc),
+		redeemScript:      newScript(redeemSrc),
+		setSetting:        newScript(setSettingSrc),
+		changeExt:         newScript(changeExtensionSrc),
+		purgeScript:       newScript(purgeBatchSrc),
+		admins:            newAdminScripts(),
 	}
 }
 
@@ -138,17 +148,21 @@ const embeddedReadTimeout = 30 * time.Second
 func Open(ctx context.Context, url string) (*Store, error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()
-		// Invitations and tickets expire by the wall clock, as in Redis
-		// (miniredis otherwise expires keys only when told to).
-		m.ClockTTL(true)
 		if err := m.Start(); err != nil {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
+		// Invitations and tickets expire by the wall clock, as in Redis
+		// (miniredis otherwise expires keys only when told to): see
+		// embedded_clock.go.
+		stop, done := make(chan struct{}), make(chan struct{})
+		go runClock(m, stop, done)
 		// In process, a slow answer is a busy CPU, not a lost server: the
 		// read timeout that detects a dead Redis would only turn a slow
 		// write's outcome unknown (a 503), so it is long here.
 		s := New(redis.NewClient(&redis.Options{Addr: m.Addr(), ReadTimeout: embeddedReadTimeout}))
 		s.mini = m
+		var once sync.Once
+		s.stopClock = func() { once.Do(func() { close(stop); <-done }) }
 		return s, nil
 	}
 	client, err := dial(url)
@@ -367,6 +381,7 @@ func (s *Store) Close() error {
 	s.probes.close()
 	err := s.client.Close()
 	if s.mini != nil {
+		s.stopClock()
 		s.mini.Close()
 	}
 	if err != nil {

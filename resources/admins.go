@@ -71,6 +71,9 @@ type Session struct {
 // sessions. Every write that changes an administrator is recorded in the
 // change log with [Actor](ctx).
 type AdminStore interface {
+	// OrgSettings returns the organization's settings (its display name
+	// for the invitations).
+	OrgSettings(ctx context.Context, org string) (OrgSettings, error)
 	// CreateAdmin stores a new administrator; [Uniqueness] if the email
 	// (ignoring case) is taken. It returns a with its ID and Created set.
 	CreateAdmin(ctx context.Context, org string, a Admin) (Admin, error)
@@ -144,6 +147,9 @@ type AdminsConfig struct {
 	SessionIdle, SessionMaxAge time.Duration
 	// Log receives delivery failures (never a link).
 	Log *slog.Logger
+	// Now is the clock sessions' ages are read by (nil: time.Now); tests
+	// move it.
+	Now func() time.Time
 }
 
 // Admins is the domain service of administrators: invitations, sign-in,
@@ -157,6 +163,9 @@ func NewAdmins(cfg AdminsConfig) *Admins {
 	invitationDefaults(&cfg.InviteTTL, &cfg.Log)
 	cfg.SessionIdle = orDefault(cfg.SessionIdle, DefaultSessionIdle)
 	cfg.SessionMaxAge = orDefault(cfg.SessionMaxAge, DefaultSessionMaxAge)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Admins{cfg: cfg}
 }
 
@@ -237,6 +246,9 @@ func (a *Admins) sendInvitation(ctx context.Context, org string, ad Admin) error
 		return Errorf(Unavailable, "no mailer is configured: the invitation cannot be sent")
 	}
 	n := AdminInvitation{Org: org, Email: ad.Email, Role: ad.Role, Token: token, Expires: time.Now().Add(a.cfg.InviteTTL)}
+	if set, err := a.cfg.Store.OrgSettings(ctx, org); err == nil {
+		n.OrgName = set.DisplayName // else the mail names the organization by its slug
+	}
 	if err := a.cfg.Notifier.Notify(ctx, n); err != nil {
 		a.cfg.Log.WarnContext(ctx, "administrator invitation not sent", "org", org, "admin_id", ad.ID, "err", err)
 		return Errorf(Unavailable, "the invitation email to %s could not be sent; try again later", ad.Email)
@@ -371,7 +383,7 @@ func (a *Admins) Session(ctx context.Context, org string, secret Secret) (Admin,
 	if err != nil {
 		return Admin{}, Session{}, err
 	}
-	if time.Since(s.Created) > a.cfg.SessionMaxAge {
+	if a.cfg.Now().Sub(s.Created) > a.cfg.SessionMaxAge {
 		_ = a.cfg.Store.DeleteSession(ctx, org, s.Hash)
 		return Admin{}, Session{}, ErrSignedOut
 	}

@@ -102,6 +102,11 @@ func (m *memUsers) PasswordHash(_ context.Context, _, id string) (string, error)
 	return m.pw[id], nil
 }
 
+// SearchUsers implements [UserSearcher]; the /Me tests do not search.
+func (m *memUsers) SearchUsers(context.Context, string, UserSearch) (Page, error) {
+	return Page{}, Errorf(InvalidValue, "memUsers does not search")
+}
+
 var _ UserStore = (*memUsers)(nil)
 
 const (

@@ -84,9 +84,11 @@ const (
 // lets them choose their password ([Admins.AcceptInvitation]) until Expires.
 type AdminInvitation struct {
 	Org, Email string
-	Role       Role
-	Token      Secret
-	Expires    time.Time
+	// OrgName is the organization's display name, "" when it has none.
+	OrgName string
+	Role    Role
+	Token   Secret
+	Expires time.Time
 }
 
 func (Invitation) notice()               {}

@@ -144,6 +144,7 @@ type UserStore interface {
 	ListUsers(ctx context.Context, org string, q Query) (Page, error)
 	// PasswordHash returns the stored password hash of a user, or "" if none.
 	PasswordHash(ctx context.Context, org, id string) (string, error)
+	UserSearcher
 }
 
 // GroupStore stores groups and their membership.
@@ -179,4 +180,5 @@ type GroupStore interface {
 	DeleteGroup(ctx context.Context, org, id string, version int64) error
 	// ListGroups runs a query.
 	ListGroups(ctx context.Context, org string, q Query) (Page, error)
+	MemberPages
 }

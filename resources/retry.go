@@ -7,9 +7,16 @@ import (
 	"time"
 )
 
-// maxWriteAttempts bounds the read-apply-write retries of a write that lost a
-// race with another writer and carries no If-Match.
-const maxWriteAttempts = 8
+// A write that lost a race with another writer, and carries no If-Match, is
+// read, applied and written again for up to maxWriteRetryTime, and at most
+// maxWriteAttempts times: a time budget rather than a count alone, because
+// under load each attempt takes longer and its window to lose grows with it
+// (16 concurrent PATCHes of one user on a loaded machine exhausted 8
+// attempts; they are all applicable, so all should apply).
+const (
+	maxWriteAttempts  = 64
+	maxWriteRetryTime = 3 * time.Second
+)
 
 // errRetry is what an attempt of [retryWrites] returns when its write lost a
 // race: the stored resource changed between its read and its write.
@@ -26,16 +33,17 @@ func lostRace(err error) error {
 
 // retryWrites runs attempt, a read-apply-write, until it returns anything
 // but errRetry: after a lost race it waits a random, growing time (so that
-// contending writers spread out) and runs again, at most maxWriteAttempts
-// times in all; then the answer is busy. Every conditional write of the
+// contending writers spread out) and runs again, within maxWriteAttempts and
+// maxWriteRetryTime; then the answer is busy. Every conditional write of the
 // domain goes through it, so that all retry alike.
 func retryWrites(ctx context.Context, busy Error, attempt func() error) error {
+	start := time.Now()
 	for n := 0; ; n++ {
 		err := attempt()
 		if !errors.Is(err, errRetry) {
 			return err
 		}
-		if n+1 >= maxWriteAttempts {
+		if n+1 >= maxWriteAttempts || time.Since(start) >= maxWriteRetryTime {
 			return busy
 		}
 		if err := backoff(ctx, n); err != nil {

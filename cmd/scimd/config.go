@@ -204,7 +204,8 @@ var settings = []setting{
 
 	{field: func(c *Config) any { return &c.AuthFailureLimit }, env: "SCIM_AUTH_FAILURE_LIMIT", flag: "auth-failure-limit", def: scim.DefaultAuthFailureLimit,
 		group: limitSetting, want: "a whole number (negative: no limit)",
-		help: "failed authentications (bad bearer token, failed `/Me` sign-in, failed sign-in or wrong password on the customer pages; " +
+		help: "failed authentications (bad bearer token, failed `/Me` sign-in, failed sign-in or wrong password on the customer pages, " +
+			"failed console sign-in or wrong current password of an administrator; " +
 			"concurrent attempts reserve theirs before any password is hashed) per minute from one address before that address gets `429` " +
 			"with `Retry-After` for every request until the minute ends; negative: off"},
 	{field: func(c *Config) any { return &c.TokenRate }, env: "SCIM_TOKEN_RATE", flag: "token-rate", def: scim.DefaultTokenRate, group: limitSetting,

@@ -94,6 +94,51 @@ func TestOrgCreateInvitesOwner(t *testing.T) {
 	}
 }
 
+// TestAdminInvite: scimd admin invite gets a console administrator into an
+// existing organization by mail, named by its display name.
+func TestAdminInvite(t *testing.T) {
+	url := redistest.Start(t)
+	mustAdmin(t, url, "org", "create", "--name", "acme", "--display-name", "Acme Inc.")
+	outbox := t.TempDir()
+	env := map[string]string{"SCIM_REDIS_URL": url, "SCIM_MAIL_OUTBOX": outbox, "SCIM_BASE_URL": "https://id.acme.com"}
+	invite := func(args ...string) (string, error) {
+		var out strings.Builder
+		err := run(t.Context(), append([]string{"admin", "invite"}, args...), func(k string) string { return env[k] }, &out, io.Discard)
+		return out.String(), err
+	}
+	out, err := invite("--org", "acme", "--email", "ops@acme.com", "--role", "collaborator")
+	if err != nil || !strings.Contains(out, "Invited ops@acme.com to be a collaborator") {
+		t.Fatalf("admin invite = %q, %v", out, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("outbox holds %d messages, want 1", len(files))
+	}
+	msg, _ := os.ReadFile(files[0])
+	for _, want := range []string{"ops@acme.com", "https://id.acme.com/t/acme/console/accept?token=", "Acme Inc. (acme)", "(collaborator)"} {
+		if !strings.Contains(string(msg), want) {
+			t.Errorf("the invitation lacks %q:\n%s", want, msg)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--org", "acme", "--email", "ops@acme.com", "--role", "owner"}, "already"},
+		{[]string{"--org", "acme", "--email", "x@acme.com", "--role", "reader"}, "owner or collaborator"},
+		{[]string{"--org", "nowhere", "--email", "x@acme.com", "--role", "owner"}, "nowhere"},
+		{[]string{"--org", "acme", "--email", "x@acme.com"}, "--role"},
+	} {
+		if _, err := invite(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("admin invite %v = %v, want an error saying %q", c.args, err, c.want)
+		}
+	}
+	delete(env, "SCIM_BASE_URL")
+	if _, err := invite("--org", "acme", "--email", "y@acme.com", "--role", "owner"); err == nil || !strings.Contains(err.Error(), "--base-url") {
+		t.Errorf("admin invite without a base URL = %v, want an error naming --base-url", err)
+	}
+}
+
 // TestConsoleRevokeIsImmediate: a token revoked in the console is refused
 // at once by the same server's API, token cache or not.
 func TestConsoleRevokeIsImmediate(t *testing.T) {

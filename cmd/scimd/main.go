@@ -78,19 +78,20 @@ usage:
   scimd org create|set|show --name ORG ...            organizations and their settings
   scimd token create|list|rotate|revoke --org ORG ... API tokens
   scimd schema list|add|remove --org ORG ...          custom attributes: the organization's extension schemas for Users
+  scimd admin invite --org ORG --email E --role R     invite a console administrator (owner or collaborator) by mail
   scimd audit --org ORG [--count N]                   the change log, newest first
   scimd check [--org ORG]                             check the store's consistency (every organization without --org)
   scimd outbox [--dir DIR] [--count N]                the development outbox's messages, newest first, with their links
   scimd version                                       the build: module version, VCS revision, Go version
   scimd help                                          this text
 
-The org, token, schema, audit and check commands take --redis-url (default $SCIM_REDIS_URL)
+The org, token, admin, schema, audit and check commands take --redis-url (default $SCIM_REDIS_URL)
 and work on a Redis, not on a running server's embedded store; run one with
 -h for its usage.
 `
 
 // commandUsages are the usages of the commands other than serve.
-var commandUsages = map[string]string{"org": orgUsage, "token": tokenUsage, "schema": schemaUsage, "audit": auditUsage, "check": checkUsage, "outbox": outboxUsage}
+var commandUsages = map[string]string{"org": orgUsage, "admin": adminUsage, "token": tokenUsage, "schema": schemaUsage, "audit": auditUsage, "check": checkUsage, "outbox": outboxUsage}
 
 // run is the whole program: main only supplies the process's context,
 // arguments, environment and output. Asked for help (-h, or "scimd help"),
@@ -120,6 +121,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = orgCommand(ctx, args, getenv, stdout)
 	case "schema":
 		err = schemaCommand(ctx, args, getenv, os.Stdin, stdout)
+	case "admin":
+		err = adminCommand(ctx, args, getenv, stdout)
 	case "audit":
 		err = auditCommand(ctx, args, getenv, stdout)
 	case "check":
@@ -127,7 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "outbox":
 		err = outboxCommand(args, getenv, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, org, token, schema, audit, check, outbox, version or help)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, org, token, admin, schema, audit, check, outbox, version or help)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		// serve's flag set printed its usage; the others print none.

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"cmp"
 	"context"
 	"net/http"
 	"net/url"
@@ -16,12 +15,12 @@ import (
 // A group's members tab: its members, paged, each with a remove button,
 // and a search of the organization's customers to add.
 //
-// The store keeps a group's members in one hash that it reads whole
-// (resources.Groups.Get with members): it cannot page them. The tab reads
-// them once per request, sorts them by display name and shows one page;
-// the cost grows with the group (a 100k-member group is read whole to show
-// 50). Paging members in the store is the query issue's to build; adding
-// and removing never read the members (a membership delta).
+// The store keeps the members in display order beside the members
+// (resources.Groups.MemberPage): a page is read by key (the previous
+// page's last member, or the next page's first), so it costs the same at
+// the start and the end of a group of any size, and so does a filter by
+// the start of the members' names. Adding and removing never read the
+// members (a membership delta).
 
 const (
 	// membersPerPage is the size of a page of a group's members.
@@ -35,9 +34,14 @@ const (
 // membersData is the members tab's content.
 type membersData struct {
 	ID, Name, Base string
-	// Members is the page's members, of Pager.Total.
+	// Members is the page's members; Total the group's.
 	Members []memberRow
-	Pager   pager
+	Total   int
+	Pager   keyPager
+	// Filter is the members' filter box; At the page's keys (after or
+	// before), both kept by the forms with Filter's value.
+	Filter web.Field
+	At     url.Values
 	// Search is the search box; Query its text, kept by the forms.
 	Search web.Field
 	Query  string
@@ -68,33 +72,85 @@ func (d membersData) Addable() bool {
 func (d membersData) More() bool { return d.CandidatesTotal > len(d.Candidates) }
 
 func (h *Handler) groupMembers(w http.ResponseWriter, r *http.Request, c *call) {
-	q := r.URL.Query()
-	h.showMembers(w, r, c, http.StatusOK, view{}, searchParam(q.Get("q")), pageParam(r, maxPage))
+	h.showMembers(w, r, c, http.StatusOK, view{}, readMembersAt(r.URL.Query()))
 }
 
-// showMembers renders the members tab at page, with the customers whose
-// email or name start with q.
-func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, c *call, status int, v view, q string, page int) {
+// membersAt is where the members tab is: the customers' search (q), the
+// members' filter (m) and the page's key (after or before).
+type membersAt struct{ q, m, after, before string }
+
+// readMembersAt reads a membersAt from a query or a form.
+func readMembersAt(v url.Values) membersAt {
+	return membersAt{q: searchParam(v.Get("q")), m: searchParam(v.Get("m")), after: v.Get("after"), before: v.Get("before")}
+}
+
+// values is at as the query of the members tab's address.
+func (at membersAt) values() url.Values {
+	v := url.Values{}
+	for _, kv := range [][2]string{{"q", at.q}, {"m", at.m}, {"after", at.after}, {"before", at.before}} {
+		if kv[1] != "" {
+			v.Set(kv[0], kv[1])
+		}
+	}
+	return v
+}
+
+// keyPager links a page of members read by key to its neighbours.
+type keyPager struct {
+	// First and Last are the 1-based positions of the page's first and
+	// last members, of Total (0 0 when the page is empty).
+	First, Last, Total int
+	// PrevHref and NextHref are the neighbouring pages' addresses, "" for
+	// none; FirstHref the first page's, "" on it.
+	PrevHref, NextHref, FirstHref string
+}
+
+// showMembers renders the members tab at at.
+func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, c *call, status int, v view, at membersAt) {
 	ctx, id := r.Context(), r.PathValue("id")
-	g, err := h.svc.Groups.Get(ctx, c.Org, id, true)
+	g, err := h.svc.Groups.Get(ctx, c.Org, id, false)
 	if err != nil {
 		h.failed(w, r, c, err)
 		return
 	}
-	members := slices.Clone(g.Members)
-	slices.SortFunc(members, func(a, b resources.Ref) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Display), strings.ToLower(b.Display)), cmp.Compare(a.ID, b.ID))
-	})
-	d := membersData{ID: g.ID, Name: groupName(g), Base: c.url(groupPath(g.ID, "")), Query: q,
-		Pager: pager{Size: membersPerPage, Total: len(members)},
+	pg, err := h.svc.Groups.MemberPage(ctx, c.Org, id, resources.MemberPageQuery{Prefix: at.m, After: at.after, Before: at.before, Count: membersPerPage})
+	if resources.ErrorCode(err) == resources.InvalidValue {
+		// A key edited by hand: the first page.
+		at.after, at.before = "", ""
+		pg, err = h.svc.Groups.MemberPage(ctx, c.Org, id, resources.MemberPageQuery{Prefix: at.m, Count: membersPerPage})
+	}
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
+	q := at.q
+	d := membersData{ID: g.ID, Name: groupName(g), Base: c.url(groupPath(g.ID, "")), Query: q, Total: pg.Total,
+		At: membersAt{after: at.after, before: at.before}.values(),
+		Filter: web.Field{ID: "m", Name: "m", Type: "search", Label: "Find members", Value: at.m, MaxLength: maxSearch,
+			Hint: "The start of their name or email."},
 		Search: web.Field{ID: "q", Name: "q", Type: "search", Label: "Add customers", Value: q, MaxLength: maxSearch,
 			Hint: "Search by the start of their email, first name or last name, or by first and last names."}}
-	if q != "" {
-		d.Pager.Query = "q=" + url.QueryEscape(q)
+	d.Pager = keyPager{Total: pg.Matching}
+	if len(pg.Members) > 0 {
+		d.Pager.First, d.Pager.Last = pg.Offset+1, pg.Offset+len(pg.Members)
 	}
-	d.Pager.Page = min(page, d.Pager.Pages())
-	lo := (d.Pager.Page - 1) * membersPerPage
-	for _, m := range members[lo:min(lo+membersPerPage, len(members))] {
+	href := func(key, val string) string {
+		v := membersAt{q: at.q, m: at.m}.values()
+		if key != "" {
+			v.Set(key, val)
+		}
+		if len(v) == 0 {
+			return "members#members"
+		}
+		return "members?" + v.Encode() + "#members"
+	}
+	if pg.Prev != "" {
+		d.Pager.PrevHref, d.Pager.FirstHref = href("before", pg.Prev), href("", "")
+	}
+	if pg.Next != "" {
+		d.Pager.NextHref = href("after", pg.Next)
+	}
+	for _, m := range pg.Members {
 		d.Members = append(d.Members, memberRow{ID: m.ID, Display: m.Display, Href: c.url("users/" + url.PathEscape(m.ID))})
 	}
 	if q != "" {
@@ -178,32 +234,21 @@ func memberValues(ids []string) []any {
 	return out
 }
 
-// membersReturn is the members tab the forms go back to: the page and the
-// search they were sent from.
-func membersReturn(r *http.Request, id string) (path, q string, page int) {
-	q = searchParam(r.PostFormValue("q"))
-	page, err := strconv.Atoi(r.PostFormValue("page"))
-	if err != nil || page < 1 {
-		page = 1
-	}
-	v := url.Values{}
-	if q != "" {
-		v.Set("q", q)
-	}
-	if page > 1 {
-		v.Set("page", strconv.Itoa(page))
-	}
+// membersReturn is the members tab the forms go back to: the page, the
+// filter and the search they were sent from.
+func membersReturn(r *http.Request, id string) (path string, at membersAt) {
+	at = readMembersAt(r.PostForm)
 	path = groupPath(id, "members")
-	if len(v) > 0 {
+	if v := at.values(); len(v) > 0 {
 		path += "?" + v.Encode()
 	}
-	return path, q, page
+	return path, at
 }
 
 // addGroupMembers adds the customers ticked in the search results.
 func (h *Handler) addGroupMembers(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx, id := r.Context(), r.PathValue("id")
-	_, q, page := membersReturn(r, id)
+	_, at := membersReturn(r, id)
 	var ids []string
 	for _, uid := range r.PostForm["user"] {
 		if uid != "" && !slices.Contains(ids, uid) {
@@ -214,7 +259,7 @@ func (h *Handler) addGroupMembers(w http.ResponseWriter, r *http.Request, c *cal
 		}
 	}
 	refuse := func(status int, text string) {
-		h.showMembers(w, r, c, status, view{Problems: []problem{{Field: "q", Text: text}}}, q, page)
+		h.showMembers(w, r, c, status, view{Problems: []problem{{Field: "q", Text: text}}}, at)
 	}
 	switch {
 	case len(ids) == 0:
@@ -251,7 +296,7 @@ func (h *Handler) addGroupMembers(w http.ResponseWriter, r *http.Request, c *cal
 // not otherwise changed.
 func (h *Handler) removeGroupMember(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx, id := r.Context(), r.PathValue("id")
-	back, _, _ := membersReturn(r, id)
+	back, _ := membersReturn(r, id)
 	uid := r.PostFormValue("user")
 	if uid == "" {
 		h.message(w, r, c, http.StatusBadRequest, "Form not accepted", []string{"The form named no customer, and nothing was changed. Go back, reload the page and try again."}, nil)

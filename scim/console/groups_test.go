@@ -305,14 +305,24 @@ func TestGroupMembersPaging(t *testing.T) {
 		id := e.createGroup("Big", ids...)
 		b := e.admin("collab@acme.example", resources.RoleCollaborator)
 		p := b.Get(b.console("groups/"+id+"/members")).Must(t, http.StatusOK, "Members (60)", "1–50 of 60", "m00@example.com", "m49@example.com")
-		p.Lacks(t, "m50@example.com")
-		p = b.Get(b.console("groups/"+id+"/members?page=2")).Must(t, http.StatusOK, "51–60 of 60", "m50@example.com", "m59@example.com")
-		p.Lacks(t, "m49@example.com")
+		p.Lacks(t, "m50@example.com", `rel="prev"`)
+		p = b.Get(p.Link(t, "next")).Must(t, http.StatusOK, "Members (60)", "51–60 of 60", "m50@example.com", "m59@example.com")
+		p.Lacks(t, "m49@example.com", `rel="next"`)
+		if back := b.Get(p.Link(t, "prev")).Must(t, http.StatusOK, "1–50 of 60", "m00@example.com", "m49@example.com"); strings.Contains(back.Body, "m50@example.com") {
+			t.Errorf("Previous from the second page shows m50")
+		}
 		// Removing from page 2 comes back to page 2.
-		p = b.submit("groups/"+id+"/members/remove", url.Values{"user": {ids[0]}, "page": {"2"}}).Must(t, http.StatusOK, "Removed m59@example.com", "51–59 of 59")
-		if !strings.HasSuffix(p.URL, "page=2") {
+		after := p.Hidden(t, "after")
+		p = b.submit("groups/"+id+"/members/remove", url.Values{"user": {ids[0]}, "after": {after}}).Must(t, http.StatusOK, "Removed m59@example.com", "51–59 of 59")
+		if !strings.Contains(p.URL, "after="+url.QueryEscape(after)) {
 			t.Errorf("after removal from page 2: at %s", p.URL)
 		}
+		// A filter by the start of the name, ignoring case; a key edited by
+		// hand shows the first page.
+		b.Get(b.console("groups/"+id+"/members?m=M1")).Must(t, http.StatusOK, "Members (59)", "10 in all", "m10@example.com", "m19@example.com").
+			Lacks(t, "m09@example.com", "m20@example.com")
+		b.Get(b.console("groups/"+id+"/members?m=zz")).Must(t, http.StatusOK, "name or email starts with “zz”")
+		b.Get(b.console("groups/"+id+"/members?after=bogus")).Must(t, http.StatusOK, "1–50 of 59", "m00@example.com")
 	})
 }
 

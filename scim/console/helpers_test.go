@@ -7,7 +7,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/backend/redistest"
@@ -35,7 +38,13 @@ type env struct {
 	mail   *mailtest.Mailbox
 	logs   *logtest.Buffer
 	admins *resources.Admins
+	// ahead is how far the administrators' clock is ahead of the wall
+	// clock (see advance).
+	ahead atomic.Int64
 }
+
+// advance moves the administrators' clock (sessions' ages) d ahead.
+func (e *env) advance(d time.Duration) { e.ahead.Add(int64(d)) }
 
 // stores runs fn on each store every API test group runs on: the embedded
 // store, a redis-server and a Redis Cluster (redistest.EachStore).
@@ -60,7 +69,8 @@ func wireEnv(tb testing.TB, store *backend.Store) *env {
 	tb.Cleanup(e.srv.Close)
 	users := resources.NewUsers(store).WithOnboarding(resources.Onboarding{Store: store, Notifier: notify.New(e.srv.URL, e.mail), Log: log})
 	groups := resources.NewGroups(store)
-	e.admins = resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notify.New(e.srv.URL, e.mail), Log: log})
+	e.admins = resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notify.New(e.srv.URL, e.mail), Log: log,
+		Now: func() time.Time { return time.Now().Add(time.Duration(e.ahead.Load())) }})
 	api := scim.NewHandler(scim.Config{BaseURL: e.srv.URL + scim.BasePath}, users, groups, store, log)
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
@@ -133,7 +143,10 @@ func (e *env) adminOf(org, email string, role resources.Role) *browser {
 	}
 	b := e.browser()
 	p := b.Get(link).Must(e.t, http.StatusOK, "Choose your console password")
-	p = b.Post("/t/"+org+"/console/accept", url.Values{"csrf": {p.Hidden(e.t, "csrf")}, "token": {p.Hidden(e.t, "token")},
+	// No link token is ever written in a page (it stays in the address).
+	p.Lacks(e.t, link[strings.Index(link, "token=")+len("token="):])
+	// The form posts to the page's own address, which holds the token.
+	p = b.Post(strings.TrimPrefix(p.URL, e.srv.URL), url.Values{"csrf": {p.Hidden(e.t, "csrf")},
 		"password": {adminPassword}, "confirm": {adminPassword}})
 	p.Must(e.t, http.StatusOK)
 	b.org = org

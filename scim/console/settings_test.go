@@ -367,7 +367,7 @@ func TestSettingsAdmins(t *testing.T) {
 		newcomer := e.browser()
 		newcomer.org = "acme"
 		acc := newcomer.Get(inviteLinkRE.FindString(e.mail.Last(t).Text)).Must(t, http.StatusOK, "new@acme.com")
-		newcomer.Post("/t/acme/console/accept", url.Values{"csrf": {acc.Hidden(t, "csrf")}, "token": {acc.Hidden(t, "token")},
+		newcomer.Post(strings.TrimPrefix(acc.URL, e.srv.URL), url.Values{"csrf": {acc.Hidden(t, "csrf")},
 			"password": {adminPassword}, "confirm": {adminPassword}}).Must(t, http.StatusOK)
 		if a := e.adminByEmail("new@acme.com"); !a.HasPassword || a.Role != resources.RoleCollaborator {
 			t.Errorf("after accepting: %+v", a)

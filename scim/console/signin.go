@@ -164,8 +164,8 @@ func (h *Handler) signInLink(w http.ResponseWriter, r *http.Request) {
 
 // acceptData is the invitation page's content.
 type acceptData struct {
-	Email, Token string
-	Fields       []web.Field
+	Email  string
+	Fields []web.Field
 }
 
 // passwordHint is the hint of every new-password field.
@@ -221,7 +221,7 @@ func (h *Handler) acceptForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.page(w, r, nil, http.StatusOK, "accept", view{Title: "Choose your console password", CSRF: h.preSessionCSRF(w, r),
-		Data: acceptData{Email: ad.Email, Token: token.Reveal(), Fields: newPasswordFields("", "")}})
+		Data: acceptData{Email: ad.Email, Fields: newPasswordFields("", "")}})
 }
 
 // accept sets an invited administrator's password and signs them in.
@@ -230,7 +230,9 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	org, token := r.PathValue("org"), resources.Secret(r.PostFormValue("token"))
+	// The token comes in the address the form posts to (the page's own,
+	// see accept.html), never in the page.
+	org, token := r.PathValue("org"), resources.Secret(r.URL.Query().Get("token"))
 	ad, err := h.svc.Admins.Invitation(r.Context(), org, token)
 	if errors.Is(err, resources.ErrInvalidAdminLink) {
 		h.invalidInvitation(w, r)
@@ -242,7 +244,7 @@ func (h *Handler) accept(w http.ResponseWriter, r *http.Request) {
 	}
 	form := func(status int, alert, pwErr, confirmErr string) {
 		h.page(w, r, nil, status, "accept", view{Title: "Choose your console password", CSRF: h.preSessionCSRF(w, r), Alert: alert,
-			Problems: problems(pwErr, confirmErr), Data: acceptData{Email: ad.Email, Token: token.Reveal(), Fields: newPasswordFields(pwErr, confirmErr)}})
+			Problems: problems(pwErr, confirmErr), Data: acceptData{Email: ad.Email, Fields: newPasswordFields(pwErr, confirmErr)}})
 	}
 	if !csrfOK {
 		form(http.StatusForbidden, "For your security, this form has expired. Please type your password again.", "", "")

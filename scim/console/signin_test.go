@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -73,6 +74,22 @@ func TestSignOutEndsTheSession(t *testing.T) {
 		replay := e.browser()
 		replay.Client.Jar.SetCookies(mustURL(t, e.srv.URL+"/t/acme/console/"), []*http.Cookie{{Name: cookie.Name, Value: cookie.Value, Path: "/t/acme/console/"}})
 		replay.Get("/t/acme/console/account").Must(t, http.StatusOK, "Sign in to the console").Lacks(t, "boss@example.com")
+	})
+}
+
+// TestSessionMaxAge: a session ends SessionMaxAge (12 hours) after the
+// sign-in, however active it is; one that was just used still works a
+// moment before.
+func TestSessionMaxAge(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		b := e.admin("boss@example.com", resources.RoleOwner)
+		e.advance(resources.DefaultSessionMaxAge - time.Minute)
+		b.Get(b.console("account")).Must(t, http.StatusOK, "boss@example.com").Lacks(t, "Sign in to the console")
+		e.advance(2 * time.Minute)
+		b.Get(b.console("account")).Must(t, http.StatusOK, "Sign in to the console").Lacks(t, "boss@example.com")
+		// Ended for good: the clock back does not revive it.
+		e.advance(-time.Hour)
+		b.Get(b.console("account")).Must(t, http.StatusOK, "Sign in to the console")
 	})
 }
 

@@ -144,11 +144,11 @@ func TestUsersList(t *testing.T) {
 				}
 				p.Lacks(t, "user00@example.com", "user01@example.com")
 				// Jane's row: two groups.
-				if !regexp.MustCompile(`jane\.doe@example\.com</a></td>\s*<td>Jane Doe</td>\s*<td class="state">Must change password</td>\s*<td class="optional-col">2</td>`).MatchString(p.Body) {
+				if !regexp.MustCompile(`jane\.doe@example\.com</a></td>\s*<td data-label="Name">Jane Doe</td>\s*<td class="state" data-label="State">Must change password</td>\s*<td class="groups" data-label="Groups">2</td>`).MatchString(p.Body) {
 					t.Errorf("Jane's row lacks her state and group count:\n%s", p.Body)
 				}
 				p2 := b.Get(b.console("users?page=2")).Must(t, http.StatusOK, "26–29 of 29", "user00@example.com", "user01@example.com", `rel="prev"`)
-				if !regexp.MustCompile(`user00@example\.com</a></td>\s*<td>Given0 Family</td>\s*<td class="state">Disabled</td>`).MatchString(p2.Body) {
+				if !regexp.MustCompile(`user00@example\.com</a></td>\s*<td data-label="Name">Given0 Family</td>\s*<td class="state" data-label="State">Disabled</td>`).MatchString(p2.Body) {
 					t.Errorf("a disabled customer's row does not say Disabled:\n%s", p2.Body)
 				}
 				b.Get(b.console("users?page=99")).Must(t, http.StatusOK, "no customers on this page")
@@ -487,14 +487,15 @@ func TestUserDelete(t *testing.T) {
 		id := e.createCustomer(email, "Delete", "Me")
 		e.createGroup("Doomed members "+b.csrf[:6], id)
 		b.Get(b.console("users/"+id+"/delete")).Must(t, http.StatusOK, "irreversible", "Type the username "+email+" to confirm", "Confirm", "user-delete.js")
-		for _, typed := range []string{"", "someone@example.com", strings.ToLower(email), email + "x"} {
+		// Exactly: not another case, nor with spaces around it.
+		for _, typed := range []string{"", "someone@example.com", strings.ToLower(email), email + "x", " " + email + " "} {
 			p := b.submit("users/"+id+"/delete", url.Values{"confirm": {typed}})
 			p.Must(t, http.StatusBadRequest, "Type the username", email+" exactly", `href="#confirm"`)
 			if e.user(id) == nil {
 				t.Fatalf("deleted after typing %q", typed)
 			}
 		}
-		p := b.submit("users/"+id+"/delete", url.Values{"confirm": {" " + email + " "}})
+		p := b.submit("users/"+id+"/delete", url.Values{"confirm": {email}})
 		p.Must(t, http.StatusOK, "Customer "+email+" was deleted.")
 		if !strings.HasSuffix(p.URL, "/console/users") {
 			t.Errorf("after deleting: at %s, want the list", p.URL)

@@ -74,6 +74,9 @@ type fields struct {
 	// Org, Email and Role are the notice's; Expires is when its link stops
 	// working, as people read it.
 	Org, Email, Role, Expires string
+	// OrgName is the organization as people read it: its display name,
+	// else its slug.
+	OrgName string
 	// Account is an AlreadyRegistered account's standing: "invited",
 	// "temporaryPassword", "password" or "none".
 	Account string
@@ -119,7 +122,7 @@ func (n *Notifier) Message(notice resources.Notice) (Message, error) {
 		}
 	case resources.AdminInvitation:
 		name, to = "admin-invitation", v.Email
-		f = fields{Org: v.Org, Email: v.Email, Role: string(v.Role), Expires: expires(v.Expires)}
+		f = fields{Org: v.Org, OrgName: cmp.Or(v.OrgName, v.Org), Email: v.Email, Role: string(v.Role), Expires: expires(v.Expires)}
 		link = n.links.WithToken(AdminAccept, v.Org, v.Token)
 	default:
 		return Message{}, fmt.Errorf("notify: no mail for a %T", notice)

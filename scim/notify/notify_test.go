@@ -44,7 +44,7 @@ func TestMessagesGolden(t *testing.T) {
 		{"already-registered-temporary-password", already(resources.AccountTemporaryPassword)},
 		{"already-registered-active", already(resources.AccountWithPassword)},
 		{"already-registered-no-password", already(resources.AccountWithoutPassword)},
-		{"admin-invitation", resources.AdminInvitation{Org: "acme", Email: "ops+1@example.com", Role: resources.RoleCollaborator, Token: token, Expires: expires}},
+		{"admin-invitation", resources.AdminInvitation{Org: "acme", OrgName: "Acme Inc.", Email: "ops+1@example.com", Role: resources.RoleCollaborator, Token: token, Expires: expires}},
 	}
 	for _, c := range cases {
 		t.Run(c.golden, func(t *testing.T) {

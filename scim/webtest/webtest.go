@@ -177,3 +177,22 @@ func (p Page) Lacks(tb testing.TB, texts ...string) Page {
 	}
 	return p
 }
+
+// Link returns the address of the page's link of relation rel (rel="next"),
+// resolved against the page's address.
+func (p Page) Link(tb testing.TB, rel string) string {
+	tb.Helper()
+	m := regexp.MustCompile(`<a href="([^"]*)" rel="` + rel + `"`).FindStringSubmatch(p.Body)
+	if m == nil {
+		tb.Fatalf("%s: no link rel=%q in page:\n%s", p.URL, rel, p.Body)
+	}
+	base, err := url.Parse(p.URL)
+	if err != nil {
+		tb.Fatalf("page address %q: %v", p.URL, err)
+	}
+	ref, err := url.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		tb.Fatalf("link %q: %v", m[1], err)
+	}
+	return base.ResolveReference(ref).String()
+}

@@ -7,7 +7,7 @@
   var want = form.getAttribute("data-confirm");
   var input = document.getElementById("confirm");
   var button = document.getElementById("confirm-delete");
-  function update() { button.disabled = input.value.trim() !== want; }
+  function update() { button.disabled = input.value !== want; }
   input.addEventListener("input", update);
   update();
 })();

@@ -239,10 +239,10 @@ type answer struct {
 	Body   string `json:"body"`
 }
 
-// forge posts form to the console path of acme from the page, with the
-// page's CSRF token, as a script or a crafted page of the signed-in
-// administrator could; redirects are not followed.
-func (b *tab) forge(path string, form url.Values) answer {
+// forge sends a request to the console path of acme from the page, as a
+// script or a crafted page of the signed-in administrator could: a POST
+// carries form and the page's CSRF token. Redirects are not followed.
+func (b *tab) forge(method, path string, form url.Values) answer {
 	b.t.Helper()
 	fields := map[string]string{}
 	for k := range form {
@@ -250,9 +250,12 @@ func (b *tab) forge(path string, form url.Values) answer {
 	}
 	js, _ := json.Marshal(fields)
 	return eval[answer](b, `(async () => {
-		const body = new URLSearchParams(`+string(js)+`);
-		body.set("csrf", document.querySelector('input[name="csrf"]').value);
-		const r = await fetch(`+strconv.Quote("/t/acme/console/"+path)+`, {method: "POST", body, redirect: "manual", credentials: "same-origin"});
+		const init = {method: `+strconv.Quote(method)+`, redirect: "manual", credentials: "same-origin"};
+		if (init.method === "POST") {
+			init.body = new URLSearchParams(`+string(js)+`);
+			init.body.set("csrf", document.querySelector('input[name="csrf"]').value);
+		}
+		const r = await fetch(`+strconv.Quote("/t/acme/console/"+path)+`, init);
 		return {status: r.status, body: await r.text()};
 	})()`)
 }

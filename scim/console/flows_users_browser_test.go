@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -12,12 +11,13 @@ import (
 )
 
 // TestFlowsUsersBrowser walks Manage > Users in Chromium as an owner and as
-// a collaborator, on both stores: the list with its paging and searches,
+// a collaborator, on both stores: the list with its paging and searches;
 // the New customer wizard refusing an invalid address, a weak password and
-// a taken email and then finishing with a temporary password and a group,
-// the customer's page (a stale name edit from a second browser, the Groups
-// tab assigning and unassigning, a password reset and a resent invitation,
-// disabling and enabling) and the deletion refusing a wrong username.
+// a taken email, then finishing with a temporary password and a group, and
+// with an invitation; the customer's page (a stale name edit from a second
+// browser, the Groups tab assigning and unassigning, a password reset and a
+// resent invitation, disabling and enabling); and the deletion refusing a
+// wrong username.
 func TestFlowsUsersBrowser(t *testing.T) { inBrowser(t, walkUsers) }
 
 func walkUsers(t *testing.T, b *tab) {
@@ -161,6 +161,35 @@ func walkUsers(t *testing.T, b *tab) {
 	if adaID == "" {
 		t.Fatal("no customer to go on with")
 	}
+
+	bob := p + ".bob@example.com"
+	t.Run("new customer invited", func(t *testing.T) {
+		b := b.on(t)
+		e := b.e
+		mails := len(e.mail.Messages())
+		b.open("users/new")
+		b.fill("email", bob)
+		b.fill("givenName", "Bob")
+		b.fill("familyName", "Stone")
+		b.click("#method-invite")
+		b.submit("next", `main form[method=post] button[type=submit]`)
+		b.submit("finish without groups", `button[value="finish"]`)
+		b.shows(".flash", "Invitation sent to "+bob)
+		b.shows("dd.state", "Invited")
+		u := e.user(e.userByName(bob))
+		if u == nil {
+			t.Fatalf("no customer %s after Finish", bob)
+		}
+		if s := customerExt(u)["accountState"]; s != schemas.AccountStatePendingInvitation {
+			t.Errorf("%s's accountState = %v, want %s", bob, s, schemas.AccountStatePendingInvitation)
+		}
+		if gs, _ := u["groups"].([]any); len(gs) != 0 {
+			t.Errorf("%s's groups = %v, want none", bob, gs)
+		}
+		if got := e.mail.Messages(); len(got) != mails+1 || got[mails].To != bob {
+			t.Errorf("%d messages after inviting, want 1 to %s", len(got)-mails, bob)
+		}
+	})
 	saveName := `main form[action$="/users/` + adaID + `"] button[type=submit]`
 
 	t.Run("stale edit", func(t *testing.T) {
@@ -234,13 +263,10 @@ func walkUsers(t *testing.T, b *tab) {
 			t.Errorf("a password reset changed the accountState to %v", s)
 		}
 
-		bob := p + ".bob@example.com"
-		status, body := e.scim("POST", "/Users", map[string]any{"schemas": []string{schemas.UserURN, schemas.CustomerUserURN}, "userName": bob,
-			schemas.CustomerUserURN: map[string]any{"passwordSetup": schemas.PasswordSetupInvite}})
-		if status != http.StatusCreated {
-			t.Fatalf("POST /Users %s = %d %v", bob, status, body)
+		bobID := e.userByName(bob)
+		if bobID == "" {
+			t.Fatalf("no customer %s to invite again", bob)
 		}
-		bobID, _ := body["id"].(string)
 		first := e.mail.Last(t)
 		b.open("users/" + bobID)
 		b.shows("dd.state", "Invited")

@@ -125,10 +125,16 @@ func (b *tab) open(path string) {
 	b.do("open "+path, chromedp.Navigate(b.e.srv.URL+"/t/acme/console/"+path))
 }
 
-// fill types value into the field id, replacing what it holds.
+// fill puts value in the field id, replacing what it holds, as typing or
+// pasting it does (the field hears an input event).
 func (b *tab) fill(id, value string) {
 	b.t.Helper()
-	b.do("type into #"+id, chromedp.Clear(chromedp.ID(id)), chromedp.SendKeys(chromedp.ID(id), value))
+	eval[bool](b, `(() => {
+		const f = document.getElementById(`+strconv.Quote(id)+`);
+		f.value = `+strconv.Quote(value)+`;
+		f.dispatchEvent(new Event("input", {bubbles: true}));
+		return true;
+	})()`)
 }
 
 // choose selects value in the select id.
@@ -144,17 +150,17 @@ func (b *tab) click(css string) {
 }
 
 // submit clicks the button (or link) css and waits for the page it leads
-// to: the page's document is marked first, and the wait is over when a
-// document without the mark has loaded.
-func (b *tab) submit(what, css string) {
+// to; it returns that page's HTTP status.
+func (b *tab) submit(what, css string) int {
 	b.t.Helper()
-	b.do(what,
-		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := chromedp.Evaluate[bool](`window.scimdPageBefore = true`)(ctx, t)
-			return err
-		}),
-		chromedp.Click(chromedp.CSS(css)))
-	b.waitFor(what, `!window.scimdPageBefore && document.readyState === "complete"`)
+	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(css)))
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	if resp == nil {
+		return 0
+	}
+	return int(resp.Status)
 }
 
 // waitFor waits until the JavaScript condition cond holds in the page (a
@@ -262,8 +268,9 @@ func (b *tab) forge(method, path string, form url.Values) answer {
 
 // injectForm adds to the page a form that posts fields to the console
 // path of acme with the page's CSRF token, and submits it as a person
-// clicking its button would: the browser shows the answer.
-func (b *tab) injectForm(path string, form url.Values) {
+// clicking its button would: the browser shows the answer, whose status
+// it returns.
+func (b *tab) injectForm(path string, form url.Values) int {
 	b.t.Helper()
 	fields := map[string]string{}
 	for k := range form {
@@ -287,7 +294,7 @@ func (b *tab) injectForm(path string, form url.Values) {
 		document.body.appendChild(f);
 		return true;
 	})()`)
-	b.submit("submit the form injected to "+path, "#forged")
+	return b.submit("submit the form injected to "+path, "#forged")
 }
 
 // session is the secret of the tab's console session cookie, "" when it

@@ -337,7 +337,9 @@ func forgeSettingsAsCollaborator(t *testing.T, b *tab) {
 			t.Errorf("POST %s as a collaborator shows a token secret", f.path)
 		}
 	}
-	b.injectForm("settings/tokens", url.Values{"name": {"injected"}, "role": {"owner"}})
+	if st := b.injectForm("settings/tokens", url.Values{"name": {"injected"}, "role": {"owner"}}); st != http.StatusForbidden {
+		t.Errorf("a form injected into the page to create a token: status %d, want 403", st)
+	}
 	b.shows("h1", "Owners only")
 	if n := b.count("#token-secret"); n != 0 {
 		t.Errorf("the injected form's answer shows a secret")

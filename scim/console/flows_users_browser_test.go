@@ -139,7 +139,7 @@ func walkUsers(t *testing.T, b *tab) {
 		b.submit("next", `main form[method=post] button[type=submit]`)
 		b.click("#group-" + readers)
 		b.submit("finish", `button[value="finish"]`)
-		b.shows(".flash", "Temporary password set; the customer must change it at first sign-in", p+" readers")
+		b.shows(".flash", "Temporary password set; the customer must change it at first sign-in")
 		if strings.Contains(b.html(), temporary) {
 			t.Errorf("the temporary password is in the customer's page")
 		}

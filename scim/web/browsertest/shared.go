@@ -7,39 +7,99 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
 
-// tabTimeout bounds one test's tab of a [Shared] browser, so that a page
-// that never answers fails its test instead of the whole test binary.
+// tabTimeout bounds one test's use of a [Shared] tab, so that a page that
+// never answers fails its test instead of the whole test binary.
 const tabTimeout = 4 * time.Minute
 
 // Shared is one headless Chromium for the tests of a package: it starts at
 // the first [Shared.Tab] and stops at [Shared.Close], which the package's
-// TestMain calls after m.Run. Starting Chromium costs more than most walks,
-// so a package of many browser tests starts it once. Its zero value is
-// ready to use; it is safe for concurrent use.
+// TestMain calls after m.Run. Starting Chromium, and opening a tab, each cost
+// more than most steps of a walk, so a package starts Chromium once and
+// reuses its tabs: a tab a test is done with is blanked, its cookies
+// cleared, and given to the next test that asks. Its zero value is ready to
+// use; it is safe for concurrent use.
 type Shared struct {
 	mu     sync.Mutex
 	ctx    context.Context // the browser's; nil until started
 	cancel []context.CancelFunc
 	dir    string
+	// idle are the tabs no test uses: blank, without cookies.
+	idle []tab
 }
 
-// Tab opens a tab of its own for the test, in a fresh browser context (no
-// cookies or storage shared with other tabs, as two people's browsers), with
-// a viewport width by height pixels; it closes with the test. Like [Start],
-// it skips the test when there is no Chromium, unless SCIM_REQUIRE_BROWSER=1.
+// tab is a tab of the shared browser, in a browser context of its own.
+type tab struct {
+	ctx   context.Context
+	close context.CancelFunc
+}
+
+// Tab gives the test a tab of its own, in a browser context of its own (no
+// cookies or storage shared with the tabs of other tests, as two people's
+// browsers), with a viewport width by height pixels, for as long as the test
+// runs. Like [Start], it skips the test when there is no Chromium, unless
+// SCIM_REQUIRE_BROWSER=1.
 func (s *Shared) Tab(t *testing.T, width, height int) context.Context {
 	t.Helper()
-	bctx := s.browser(t)
-	tctx, tcancel := context.WithTimeout(bctx, tabTimeout)
-	ctx, cancel := chromedp.NewContext(tctx, chromedp.WithNewBrowserContext())
-	t.Cleanup(func() { cancel(); tcancel() })
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+	tb, err := s.take(t)
+	if err != nil {
 		t.Fatalf("open a tab in chromium: %v", err)
 	}
+	ctx, cancel := context.WithTimeout(tb.ctx, tabTimeout)
+	t.Cleanup(func() {
+		cancel()
+		s.release(tb)
+	})
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+		t.Fatalf("size the tab: %v", err)
+	}
 	return ctx
+}
+
+// take returns an idle tab, or a new one.
+func (s *Shared) take(t *testing.T) (tab, error) {
+	t.Helper()
+	bctx := s.browser(t)
+	s.mu.Lock()
+	if n := len(s.idle); n > 0 {
+		tb := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		s.mu.Unlock()
+		return tb, nil
+	}
+	s.mu.Unlock()
+	ctx, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		return tab{}, err
+	}
+	return tab{ctx, cancel}, nil
+}
+
+// release makes tb as new (a blank page, no cookies) and idle; a tab that
+// cannot be is closed.
+func (s *Shared) release(tb tab) {
+	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+	defer cancel()
+	err := chromedp.Do(ctx, chromedp.Navigate("about:blank"))
+	if err == nil {
+		_, err = chromedp.CallBrowser(ctx, storage.ClearCookies,
+			storage.ClearCookiesParams{BrowserContextID: chromedp.FromContext(tb.ctx).BrowserContextID})
+	}
+	if err != nil {
+		tb.close()
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		tb.close() // closed meanwhile
+		return
+	}
+	s.idle = append(s.idle, tb)
 }
 
 // browser returns the shared browser's context, starting Chromium first
@@ -72,11 +132,14 @@ func (s *Shared) browser(t *testing.T) context.Context {
 func (s *Shared) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, tb := range s.idle {
+		tb.close()
+	}
 	for _, c := range s.cancel {
 		c()
 	}
 	if s.dir != "" {
 		_ = os.RemoveAll(s.dir)
 	}
-	s.ctx, s.cancel, s.dir = nil, nil, ""
+	s.ctx, s.cancel, s.dir, s.idle = nil, nil, "", nil
 }

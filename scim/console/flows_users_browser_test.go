@@ -197,10 +197,7 @@ func walkUsers(t *testing.T, b *tab) {
 		e := b.e
 		b.open("users/" + adaID)
 		// A second administrator, in a browser of their own, saves first.
-		other := e.on(t).tab(t)
-		other.email = "second-" + p + "@acme.com"
-		e.admin(other.email, resources.RoleCollaborator)
-		other.signIn(other.email)
+		other := e.signedIn(t, "second-"+p+"@acme.com", resources.RoleCollaborator)
 		other.open("users/" + adaID)
 		other.fill("givenName", "Augusta")
 		other.submit("save in the second browser", saveName)

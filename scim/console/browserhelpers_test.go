@@ -24,7 +24,7 @@ func browserStores(t *testing.T, fn func(t *testing.T, e *env)) {
 
 // newChromium starts headless Chromium width px wide
 // (browsertest.Start); it stops with the test.
-func newChromium(t *testing.T, width int) context.Context { return browsertest.Start(t, width, 900) }
+func newChromium(t *testing.T, width int) context.Context { return chromium.Tab(t, width, 900) }
 
 // screenshot saves the viewport as docs/screenshots/console-<name>.png when
 // SCIM_SCREENSHOTS=1 (the README shows them).

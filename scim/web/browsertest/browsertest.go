@@ -2,8 +2,10 @@
 // scimd's pages (the customer pages and the console). It is imported only
 // by tests.
 //
-// When no Chromium is on PATH, [Start] skips the test, unless the
-// environment sets SCIM_REQUIRE_BROWSER=1 (as CI does): then it fails.
+// [Start] gives a test a Chromium of its own; [Shared] is one Chromium whose
+// tabs the tests of a package share. When no Chromium is on PATH, both skip
+// the test, unless the environment sets SCIM_REQUIRE_BROWSER=1 (as CI does):
+// then it fails.
 package browsertest
 
 import (
@@ -34,27 +36,10 @@ func path(t *testing.T) string {
 }
 
 // Start starts headless Chromium with a fresh profile and a window width by
-// height pixels, and returns its context; it stops with the test. The flags
-// keep it off the network (this machine's is closed) and quiet.
+// height pixels, and returns its context; it stops with the test.
 func Start(t *testing.T, width, height int) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.WindowSize(width, height),
-	}
+	opts := append(flags(path(t), t.TempDir()), chromedp.WindowSize(width, height))
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	t.Cleanup(cancel)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
@@ -65,6 +50,27 @@ func Start(t *testing.T, width, height int) context.Context {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return bctx
+}
+
+// flags are the options of the Chromium at exec with the profile dir. They
+// keep it off the network (this machine's is closed) and quiet.
+func flags(exec, dir string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exec),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(dir),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("hide-scrollbars", true),
+	}
 }
 
 // Screenshot saves the viewport as <root>/docs/screenshots/<name>.png (root

@@ -40,7 +40,8 @@ type env struct {
 	admins *resources.Admins
 	// ahead is how far the administrators' clock is ahead of the wall
 	// clock (see advance).
-	ahead atomic.Int64
+	// A pointer, so that the copies [env.on] makes share it.
+	ahead *atomic.Int64
 }
 
 // advance moves the administrators' clock (sessions' ages) d ahead.
@@ -62,7 +63,7 @@ func newEnv(tb testing.TB, redisURL string) *env {
 // wireEnv is newEnv on a store already set up.
 func wireEnv(tb testing.TB, store *backend.Store) *env {
 	tb.Helper()
-	e := &env{t: tb, store: store, mail: &mailtest.Mailbox{}, logs: &logtest.Buffer{}}
+	e := &env{t: tb, store: store, mail: &mailtest.Mailbox{}, logs: &logtest.Buffer{}, ahead: new(atomic.Int64)}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))

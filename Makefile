@@ -9,7 +9,7 @@ ERRORLINT = codeberg.org/polyfloyd/go-errorlint@v1.9.1
 run:
 	go run ./cmd/scimd
 test:
-	go test -race -count=1 ./...
+	go test -race -count=1 -timeout 30m ./...
 fmt:
 	gofmt -l -w .
 vet:

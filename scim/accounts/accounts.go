@@ -367,7 +367,7 @@ func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	org, token := r.PathValue("org"), resources.Secret(r.PostFormValue("token"))
+	org, token := r.PathValue("org"), linkToken(r)
 	h.setPassword(w, r, csrfOK, newPasswordForm{
 		page: "invite", title: inviteTitle, token: token.Reveal(),
 		account: func() (resources.Resource, error) { return h.users.Invitation(r.Context(), org, token) },
@@ -653,3 +653,14 @@ func userName(u resources.Resource) string {
 // accountState is u's onboarding state, also while it is disabled (see
 // resources.AccountState).
 func accountState(u resources.Resource) string { return resources.AccountState(u) }
+
+// linkToken is the token of the emailed link whose form r posts. The form
+// has no action, so it posts to the page's own address, which carries the
+// token: the token is never written in a page. A token posted as a form
+// field (as pages before did) is taken too.
+func linkToken(r *http.Request) resources.Secret {
+	if t := r.URL.Query().Get("token"); t != "" {
+		return resources.Secret(t)
+	}
+	return resources.Secret(r.PostFormValue("token"))
+}

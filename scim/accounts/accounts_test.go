@@ -74,8 +74,11 @@ func TestInvitationAccepted(t *testing.T) {
 			t.Errorf("the page has a script")
 		}
 		csrf := form.Hidden(t, "csrf")
-		if got := form.Hidden(t, "token"); got != token {
-			t.Errorf("hidden token = %q, want the link's", got)
+		// The link's token is never written in the page: the form posts
+		// to the page's own address, which carries it.
+		form.Lacks(t, token)
+		if got := tokenOf(t, form); got != token {
+			t.Errorf("the page's address holds token %q, want the link's", got)
 		}
 		post := func(pw, confirm string) page {
 			return b.Post("/t/acme/accounts/invite", url.Values{"csrf": {csrf}, "token": {token}, "password": {pw}, "confirm": {confirm}})
@@ -170,7 +173,7 @@ func TestInvitationRefused(t *testing.T) {
 			t.Fatalf("the resend sent the same link")
 		}
 		form := b.Get(fresh).Must(t, http.StatusOK, "Set your password")
-		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {tokenOf(t, form)},
 			"password": {chosen}, "confirm": {chosen}}).Must(t, http.StatusOK, "all set")
 		if s := e.state(id); s != "active" {
 			t.Errorf("accountState = %q, want active", s)
@@ -419,7 +422,7 @@ func TestPasswordResetLink(t *testing.T) {
 		if st := e.me("acme", "reset.me@example.com", tempPass); st != http.StatusForbidden {
 			t.Errorf("GET /Me with the temporary password = %d, want 403 (it still works: change it first)", st)
 		}
-		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {tokenOf(t, form)},
 			"password": {newPass}, "confirm": {newPass}}).Must(t, http.StatusOK, "all set")
 		if s := e.state(id); s != "active" {
 			t.Errorf("accountState = %q, want active", s)
@@ -451,7 +454,7 @@ func TestResendToPendingRegistration(t *testing.T) {
 		e.confirm(confirm, otherPass).Must(t, http.StatusNotFound, "not valid")
 		b := e.browser()
 		form := b.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Set your password")
-		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {tokenOf(t, form)},
 			"password": {newPass}, "confirm": {newPass}}).Must(t, http.StatusOK, "all set")
 		if st := e.me("acme", "pending@example.com", newPass); st != http.StatusOK {
 			t.Errorf("GET /Me with the chosen password = %d, want 200", st)
@@ -489,7 +492,7 @@ func TestPagesSayOnlyWhatHappened(t *testing.T) {
 		b := e.browser()
 		form := b.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Set your password")
 		post := func(pw, confirm string) page {
-			return b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+			return b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {tokenOf(t, form)},
 				"password": {pw}, "confirm": {confirm}})
 		}
 		for _, c := range []struct{ pw, confirm, focus string }{
@@ -686,7 +689,7 @@ func TestLinksEndWithPasswordDisableDelete(t *testing.T) {
 				c.change(e, id)
 				b.Get(link).Must(t, http.StatusNotFound, "not valid")
 				// A form opened before the change cannot use the link either.
-				b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+				b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {tokenOf(t, form)},
 					"password": {chosen}, "confirm": {chosen}}).Must(t, http.StatusNotFound, "not valid")
 				if st := e.me("acme", "links@example.com", chosen); st != http.StatusUnauthorized {
 					t.Errorf("GET /Me with the password the dead link tried to set = %d, want 401", st)

@@ -52,7 +52,7 @@ func TestForgotPassword(t *testing.T) {
 			t.Errorf("GET /Me with the password before the reset = %d, want 200 (it works until the link is used)", st)
 		}
 		form := b.Get(second).Must(t, http.StatusOK, "Choose a new password")
-		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {tokenOf(t, form)},
 			"password": {newPass}, "confirm": {newPass}}).Must(t, http.StatusOK, "all set")
 		if st := e.me("acme", "forgetful@example.com", newPass); st != http.StatusOK {
 			t.Errorf("GET /Me with the new password = %d, want 200", st)

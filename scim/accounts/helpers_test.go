@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"testing"
 	"time"
@@ -163,4 +164,15 @@ type page = webtest.Page
 func (e *env) changeLog(id string) []string {
 	e.t.Helper()
 	return webtest.ChangeLog(e.t, e.store, "acme", id)
+}
+
+// tokenOf is the link token in the address of p, an emailed link's page:
+// its form posts there, and the page itself never holds the token.
+func tokenOf(tb testing.TB, p page) string {
+	tb.Helper()
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		tb.Fatalf("page address %q: %v", p.URL, err)
+	}
+	return u.Query().Get("token")
 }

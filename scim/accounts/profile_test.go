@@ -18,7 +18,7 @@ func (e *env) activeCustomer(userName string) string {
 	id := e.createCustomer(userName, "invite")
 	b := e.browser()
 	form := b.Get(lastLink(e.t, e.mail))
-	b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "token": {form.Hidden(e.t, "token")},
+	b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "token": {tokenOf(e.t, form)},
 		"password": {chosen}, "confirm": {chosen}}).Must(e.t, http.StatusOK, "all set")
 	return id
 }
@@ -113,7 +113,7 @@ func TestSessionEndsWithTheAccount(t *testing.T) {
 				}
 				other := e.browser()
 				form := other.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Choose a new password")
-				other.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+				other.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {tokenOf(t, form)},
 					"password": {newPass}, "confirm": {newPass}}).Must(t, http.StatusOK, "all set")
 			}},
 			{"deleted", func(id string) {
@@ -172,7 +172,7 @@ func TestErrorsShownOnceAndLinked(t *testing.T) {
 		// Every problem of a new password at once, and the mismatch beside them.
 		id := e.createCustomer("new@example.com", "invite")
 		form := b.Get(lastLink(t, e.mail))
-		p = b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+		p = b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {tokenOf(t, form)},
 			"password": {"abc"}, "confirm": {"abd"}}).Must(t, http.StatusBadRequest,
 			`<li id="password-error"><a href="#password">Your new password must be at least 8 characters long, and is too easy to guess`,
 			`<li id="confirm-error"><a href="#confirm">The two passwords do not match.`,
@@ -184,7 +184,7 @@ func TestErrorsShownOnceAndLinked(t *testing.T) {
 			}
 		}
 		// The account's own names are guessable too, checked before anything is stored.
-		p = b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+		p = b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {tokenOf(t, form)},
 			"password": {"DoeJane!"}, "confirm": {"DoeJane!"}}).Must(t, http.StatusBadRequest, `<a href="#password">Your new password is too easy to guess`)
 		if s := e.state(id); s != "pendingInvitation" {
 			t.Errorf("accountState after refused passwords = %q, want pendingInvitation", s)
@@ -201,7 +201,7 @@ func TestErrorsShownOnceAndLinked(t *testing.T) {
 		}
 
 		// An expired form is a problem of the form: said once, no link.
-		p = b.Post("/t/acme/accounts/invite", url.Values{"csrf": {"forged"}, "token": {form.Hidden(t, "token")},
+		p = b.Post("/t/acme/accounts/invite", url.Values{"csrf": {"forged"}, "token": {tokenOf(t, form)},
 			"password": {chosen}, "confirm": {chosen}}).Must(t, http.StatusForbidden, "There is a problem", "this form has expired")
 		if strings.Contains(p.Body, `aria-invalid="true"`) {
 			t.Errorf("an expired form marks fields invalid:\n%s", p.Body)

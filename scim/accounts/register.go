@@ -220,7 +220,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	org, token := r.PathValue("org"), resources.Secret(r.PostFormValue("token"))
+	org, token := r.PathValue("org"), linkToken(r)
 	u, err := h.users.Confirmation(r.Context(), org, token)
 	if err != nil {
 		h.confirmError(w, r, err)

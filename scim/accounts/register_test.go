@@ -215,7 +215,7 @@ func TestRegistration(t *testing.T) {
 		}
 		conf := b.Get(link)
 		confirm := func(csrf, pw string) page {
-			return b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {csrf}, "token": {conf.Hidden(t, "token")}, "password": {pw}})
+			return b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {csrf}, "token": {tokenOf(t, conf)}, "password": {pw}})
 		}
 		// A forged CSRF token: refused, nothing changes.
 		confirm("forged", regPass).Must(t, http.StatusForbidden, "form has expired")
@@ -522,5 +522,5 @@ func (e *env) confirm(link, password string) page {
 	if form.Status != http.StatusOK {
 		return form
 	}
-	return b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "token": {form.Hidden(e.t, "token")}, "password": {password}})
+	return b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "token": {tokenOf(e.t, form)}, "password": {password}})
 }

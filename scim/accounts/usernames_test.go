@@ -38,7 +38,7 @@ func (e *env) activeLogin(login, email string) string {
 	}
 	b := e.browser()
 	form := b.Get(lastLink(e.t, e.mail)).Must(e.t, http.StatusOK, `<label for="username">Username</label>`, `value="`+login+`"`)
-	b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "token": {form.Hidden(e.t, "token")},
+	b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "token": {tokenOf(e.t, form)},
 		"password": {chosen}, "confirm": {chosen}}).Must(e.t, http.StatusOK, "all set", "with your username and your new password")
 	id, _ := body["id"].(string)
 	return id
@@ -165,7 +165,7 @@ func TestAnyUserNamesRegistration(t *testing.T) {
 		b.Get(first).Must(t, http.StatusNotFound, "not valid")
 		conf := b.Get(link).Must(t, http.StatusOK, "Confirm that <strong>kim.lee@example.com</strong> is your email address to activate your account <strong>Kim-42</strong>.",
 			`<label for="username">Username</label>`, `<input id="username" name="username" type="text" autocomplete="username" value="Kim-42" readonly>`)
-		b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {conf.Hidden(t, "csrf")}, "token": {conf.Hidden(t, "token")}, "password": {regPass}}).
+		b.Post("/t/acme/accounts/confirm", url.Values{"csrf": {conf.Hidden(t, "csrf")}, "token": {tokenOf(t, conf)}, "password": {regPass}}).
 			Must(t, http.StatusOK, "Your account is ready", "with your username and the password you chose")
 		if st := e.me("acme", "kim-42", regPass); st != http.StatusOK {
 			t.Errorf("GET /Me as kim-42 = %d, want 200", st)
@@ -196,7 +196,7 @@ func TestAnyUserNamesForgotPassword(t *testing.T) {
 			t.Fatalf("the reset link went to %q, want emp7@example.com", to)
 		}
 		form := b.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Choose a new password for your account <strong>EMP-7</strong>", `value="EMP-7" readonly`)
-		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {form.Hidden(t, "token")},
+		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {tokenOf(t, form)},
 			"password": {newPass}, "confirm": {newPass}}).Must(t, http.StatusOK, "all set")
 		if st := e.me("acme", "EMP-7", newPass); st != http.StatusOK {
 			t.Errorf("GET /Me with the new password = %d, want 200", st)

@@ -116,3 +116,23 @@ func BenchmarkParsePatchPath(b *testing.B) {
 		})
 	}
 }
+
+// TestPatchWorkUse: a write's attempt that reads another resource type (the
+// organization's custom attributes changed) resolves its paths again; the
+// same type keeps them, and the budget spent stays spent.
+func TestPatchWorkUse(t *testing.T) {
+	rt := schemas.Users()
+	w := newPatchWork(rt, MaxFilterWork)
+	if _, err := w.target(`emails[type eq "work" and primary eq true].value`); err != nil {
+		t.Fatalf("target: %v", err)
+	}
+	spent := MaxFilterWork - w.left
+	if w.use(rt); len(w.paths) != 1 {
+		t.Errorf("use(the same type) left %d paths parsed, want 1", len(w.paths))
+	}
+	next := rt
+	next.Custom.Generation++
+	if w.use(next); len(w.paths) != 0 || MaxFilterWork-w.left != spent {
+		t.Errorf("use(a newer generation) left %d paths parsed and %d spent, want 0 and %d", len(w.paths), MaxFilterWork-w.left, spent)
+	}
+}

@@ -169,16 +169,10 @@ func (s *Store) Check(ctx context.Context, org string, report func(Finding)) (Ch
 // them. Findings of tokens of organizations that scimd:orgs does not list are
 // reported to the last call of report.
 func (s *Store) CheckAll(ctx context.Context, report func(org string, f Finding), each func(org string, st CheckStats)) error {
-	var orgs []string
-	iter := s.client.SScan(ctx, orgsKey, 0, "", checkBatch).Iterator()
-	for iter.Next(ctx) {
-		orgs = append(orgs, iter.Val())
+	orgs, err := s.allOrgs(ctx)
+	if err != nil {
+		return err
 	}
-	if err := iter.Err(); err != nil {
-		return fmt.Errorf("list organizations: redis: %w", err)
-	}
-	slices.Sort(orgs)
-	orgs = slices.Compact(orgs)
 	for _, org := range orgs {
 		c, err := s.newChecker(org, func(f Finding) { report(org, f) })
 		if err != nil {

@@ -469,16 +469,11 @@ func customClaims(c schemas.Custom, attrs map[string]any) string {
 // scimd:orgs lists, calling each with its outcome (a server that starts
 // resumes the purges one that stopped left).
 func (s *Store) PurgeAllExtensions(ctx context.Context, each func(org string, finished int, err error)) error {
-	var orgs []string
-	iter := s.client.SScan(ctx, orgsKey, 0, "", checkBatch).Iterator()
-	for iter.Next(ctx) {
-		orgs = append(orgs, iter.Val())
+	orgs, err := s.allOrgs(ctx)
+	if err != nil {
+		return err
 	}
-	if err := iter.Err(); err != nil {
-		return fmt.Errorf("list organizations: redis: %w", err)
-	}
-	slices.Sort(orgs)
-	for _, org := range slices.Compact(orgs) {
+	for _, org := range orgs {
 		n, err := s.PurgeExtensions(ctx, org)
 		each(org, n, err)
 	}

@@ -433,16 +433,11 @@ func (s *Store) sweep(ctx context.Context, sc *script, keys []string, left int, 
 // organization scimd:orgs lists, calling each with its outcome (a server
 // that starts resumes what one that stopped left).
 func (s *Store) FinishAllGroupDeletes(ctx context.Context, each func(org string, finished int, err error)) error {
-	var orgs []string
-	iter := s.client.SScan(ctx, orgsKey, 0, "", checkBatch).Iterator()
-	for iter.Next(ctx) {
-		orgs = append(orgs, iter.Val())
+	orgs, err := s.allOrgs(ctx)
+	if err != nil {
+		return err
 	}
-	if err := iter.Err(); err != nil {
-		return fmt.Errorf("list organizations: redis: %w", err)
-	}
-	slices.Sort(orgs)
-	for _, org := range slices.Compact(orgs) {
+	for _, org := range orgs {
 		n, err := s.FinishGroupDeletes(ctx, org)
 		each(org, n, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -69,19 +70,30 @@ func (s *Store) OrgExists(ctx context.Context, org string) (bool, error) {
 	return n == 1, nil
 }
 
-// RecordOrgsInTheirSlots records every organization the list has in its own
-// slot, as CreateOrg does now, for organizations created before it did
-// (scimd serve calls it at start, the commands before they act), and
-// returns how many it recorded. It reads the list, and writes only what is
-// missing.
-func (s *Store) RecordOrgsInTheirSlots(ctx context.Context) (int, error) {
+// allOrgs is every organization scimd:orgs lists, sorted, each once: the
+// list that the commands and the start-up work walk (no request reads it).
+func (s *Store) allOrgs(ctx context.Context) ([]string, error) {
 	var orgs []string
 	iter := s.client.SScan(ctx, orgsKey, 0, "", checkBatch).Iterator()
 	for iter.Next(ctx) {
 		orgs = append(orgs, iter.Val())
 	}
 	if err := iter.Err(); err != nil {
-		return 0, fmt.Errorf("list organizations: redis: %w", err)
+		return nil, fmt.Errorf("list organizations: redis: %w", err)
+	}
+	slices.Sort(orgs)
+	return slices.Compact(orgs), nil
+}
+
+// RecordOrgsInTheirSlots records every organization the list has in its own
+// slot, as CreateOrg does now, for organizations created before it did
+// (scimd serve calls it at start, the commands before they act), and
+// returns how many it recorded. It reads the list, and writes only what is
+// missing.
+func (s *Store) RecordOrgsInTheirSlots(ctx context.Context) (int, error) {
+	orgs, err := s.allOrgs(ctx)
+	if err != nil {
+		return 0, err
 	}
 	_, ts := now()
 	recorded := 0

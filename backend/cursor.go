@@ -15,11 +15,11 @@ import (
 	"github.com/scimd/scimd/resources"
 )
 
-// cursorKeyKey holds the secret that signs the API's pagination cursors. It
+// cursorKeyKey holds the secret that seals the API's pagination cursors. It
 // is outside every organization's prefix: one key for the deployment.
 const cursorKeyKey = "scimd:cursorkey"
 
-// CursorKey returns the secret with which the API signs its pagination
+// CursorKey returns the secret with which the API seals its pagination
 // cursors (RFC 9865), made at random by the first process that asks and
 // kept in Redis, so that every replica sharing the store accepts the
 // cursors of every other, across restarts, with no setting to agree on.

@@ -91,7 +91,7 @@
 // token, then the index entry (the token stops working first; revoking again
 // finishes the job).
 //
-// The secret that signs the API's pagination cursors (RFC 9865) is
+// The secret that seals the API's pagination cursors (RFC 9865) is
 // "scimd:cursorkey", outside every organization's prefix: random, written
 // by the first process that needs it (SET NX), read by every other
 // ([Store.CursorKey]). A cursor holds a position in a query's order, not a

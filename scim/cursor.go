@@ -2,7 +2,7 @@ package scim
 
 import (
 	"context"
-	"crypto/hmac"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/chacha20poly1305"
+
 	"github.com/scimd/scimd/resources"
 )
 
@@ -26,15 +28,16 @@ import (
 // unchanged during it exactly once, whatever is created or deleted
 // meanwhile, and the store seeks to it instead of counting an offset.
 //
-// A cursor is signed, not stored: HMAC-SHA256 over the position, the time
-// it was issued and a fingerprint of the query (organization, endpoint,
-// filter, sortBy, sortOrder), with a secret the store keeps for every
-// replica ([cursorKeys]). So a client cannot forge a position, a cursor used
-// with another query or another organization is invalidCursor, any replica
-// sharing the store accepts it, and paging costs no write and no memory per
-// cursor (RFC 9865 §5.4). Its age is checked against cursorTimeout. The
-// position is readable by whoever holds the cursor: the sort key and id of a
-// resource the same client was just sent.
+// A cursor is sealed, not stored: the position and the time it was issued,
+// encrypted and authenticated (XChaCha20-Poly1305, random 192-bit nonces)
+// with a fingerprint of the query (organization, endpoint, filter, sortBy,
+// sortOrder) as additional data, under a secret the store keeps for every
+// replica ([cursorKeys]). So a client cannot forge or read a position (a
+// sort key may be an email address, and URLs end up in proxies' logs), a
+// cursor used with another query or organization is invalidCursor, any
+// replica sharing the store accepts it, and paging costs no write and no
+// memory per cursor (RFC 9865 §5.4). Its age is checked against
+// cursorTimeout.
 
 // DefaultCursorTimeout is how long a cursor stays valid when [Config] gives
 // no CursorTimeout: the cursorTimeout of /ServiceProviderConfig.
@@ -44,40 +47,46 @@ const DefaultCursorTimeout = time.Hour
 // id and a few numbers.
 const maxCursorLen = 4096
 
-// cursorKeys is the store that keeps the secret signing cursors, shared by
+// cursorKeys is the store that keeps the secret sealing cursors, shared by
 // every replica. Without one (a store that is not shared), each process
 // makes its own.
 type cursorKeys interface {
 	CursorKey(ctx context.Context) ([]byte, error)
 }
 
-// cursorSigner holds the secret, read from the store once.
+// cursorSigner seals and opens cursors with the secret, read from the
+// store once.
 type cursorSigner struct {
 	store cursorKeys // nil: a key of this process
 	mu    sync.Mutex
-	key   []byte
+	aead  cipher.AEAD
 }
 
-func (c *cursorSigner) secret(ctx context.Context) ([]byte, error) {
+func (c *cursorSigner) cipher(ctx context.Context) (cipher.AEAD, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.key != nil {
-		return c.key, nil
+	if c.aead != nil {
+		return c.aead, nil
 	}
+	var secret []byte
 	if c.store == nil {
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
 			return nil, fmt.Errorf("cursor key: %w", err)
 		}
-		c.key = key
-		return key, nil
+	} else {
+		var err error
+		if secret, err = c.store.CursorKey(ctx); err != nil {
+			return nil, err
+		}
 	}
-	key, err := c.store.CursorKey(ctx)
+	key := sha256.Sum256(append([]byte("scimd cursor key\x00"), secret...))
+	aead, err := chacha20poly1305.NewX(key[:])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cursor key: %w", err)
 	}
-	c.key = key
-	return key, nil
+	c.aead = aead
+	return aead, nil
 }
 
 // cursorParams completes the parameters of a cursor-paged request: it may
@@ -115,13 +124,10 @@ type cursor struct {
 }
 
 // The cursor's encoding: version, flags, issue time (Unix seconds), then,
-// with flagPosition, the position's Seq, ID and, with flagKey, Key; then the
-// first macLen bytes of the HMAC; base64url without padding (RFC 9865 §2:
+// with flagPosition, the position's Seq, ID and, with flagKey, Key; sealed
+// (nonce, ciphertext, tag); base64url without padding (RFC 9865 §2:
 // unreserved characters only).
-const (
-	cursorVersion = 1
-	macLen        = 16
-)
+const cursorVersion = 1
 
 // Cursor flags.
 const (
@@ -145,15 +151,8 @@ func fingerprint(org, scope string, p listParams) []byte {
 	return h.Sum(nil)
 }
 
-func sign(key, fp, payload []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(fp)
-	m.Write(payload)
-	return m.Sum(nil)[:macLen]
-}
-
 // encodeCursor returns the cursor of the page after (or, before, before) at.
-func encodeCursor(key, fp []byte, now time.Time, at *resources.Position, before bool) string {
+func encodeCursor(aead cipher.AEAD, fp []byte, now time.Time, at *resources.Position, before bool) string {
 	b := []byte{cursorVersion, 0}
 	if before {
 		b[1] |= flagBefore
@@ -170,22 +169,23 @@ func encodeCursor(key, fp []byte, now time.Time, at *resources.Position, before 
 			b = append(b, at.Key...)
 		}
 	}
-	b = append(b, sign(key, fp, b)...)
-	return base64.RawURLEncoding.EncodeToString(b)
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(b)+aead.Overhead())
+	_, _ = rand.Read(nonce) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, b, fp))
 }
 
-// decodeCursor checks a cursor's signature against the query's fingerprint
-// and decodes it; "" is the first page.
-func decodeCursor(key, fp []byte, s string) (cursor, error) {
+// decodeCursor opens a cursor sealed for the query's fingerprint and
+// decodes it; "" is the first page.
+func decodeCursor(aead cipher.AEAD, fp []byte, s string) (cursor, error) {
 	if s == "" {
 		return cursor{}, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 2+macLen {
+	if err != nil || len(b) < aead.NonceSize()+aead.Overhead()+2 {
 		return cursor{}, invalidCursor()
 	}
-	payload, mac := b[:len(b)-macLen], b[len(b)-macLen:]
-	if !hmac.Equal(mac, sign(key, fp, payload)) || payload[0] != cursorVersion {
+	payload, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], fp)
+	if err != nil || len(payload) < 2 || payload[0] != cursorVersion {
 		return cursor{}, invalidCursor()
 	}
 	flags, rest := payload[1], payload[2:]
@@ -239,12 +239,12 @@ func (h *Handler) writeCursorList(w http.ResponseWriter, r *http.Request, tqs []
 	if !p.acrossTypes {
 		scope = tqs[0].e.rt.Endpoint
 	}
-	key, err := h.cursors.secret(ctx)
+	aead, err := h.cursors.cipher(ctx)
 	if err != nil {
 		return err
 	}
 	fp := fingerprint(org, scope, p)
-	c, err := decodeCursor(key, fp, *p.cursor)
+	c, err := decodeCursor(aead, fp, *p.cursor)
 	if err != nil {
 		return err
 	}
@@ -308,14 +308,14 @@ func (h *Handler) writeCursorList(w http.ResponseWriter, r *http.Request, tqs []
 		if len(all) > 0 {
 			at = &all[len(all)-1].at
 		}
-		lp.next = encodeCursor(key, fp, now, at, false)
+		lp.next = encodeCursor(aead, fp, now, at, false)
 	}
 	if hasPrevious {
 		at := c.seek.From
 		if len(all) > 0 {
 			at = &all[0].at
 		}
-		lp.previous = encodeCursor(key, fp, now, at, true)
+		lp.previous = encodeCursor(aead, fp, now, at, true)
 	}
 	return writeListResponse(w, lp, p.proj)
 }

@@ -96,6 +96,12 @@
 // token, then the index entry (the token stops working first; revoking again
 // finishes the job).
 //
+// The secret that seals the API's pagination cursors (RFC 9865) is
+// "scimd:cursorkey", outside every organization's prefix: random, written
+// by the first process that needs it (SET NX), read by every other
+// ([Store.CursorKey]). A cursor holds a position in a query's order, not a
+// stored record: nothing is written per cursor or per page.
+//
 // The abuse limits shared by every process (limits.go) live under
 // "scimd:limit:", outside the organizations' prefix: a token's bucket in its
 // organization's slot ("scimd:limit:{<org>}:token:<name>"), an address's

@@ -45,6 +45,7 @@ type node struct {
 	min, max string
 	unique   string // userName eq: the lowercase userName
 	isUnique bool
+	group    string // groups.value eq: the group whose members are the ids (membership.go)
 	// inner: and, or
 	op          filter.LogicalOperator
 	left, right *node
@@ -73,6 +74,9 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	k = k.forType(q.Type) // an organization's custom attributes
 	w := pageWindow(q)
 	ld := load{refs: k.groupRefs || q.WithMembers, attrs: !q.RawOnly, maxRefs: s.maxRefs(q.WithMembers)}
+	if q.Seek != nil {
+		return s.seekList(ctx, p, k, q, ld) // cursor.go
+	}
 	if q.Sort != nil {
 		return s.sortedList(ctx, p, k, q, w, ld)
 	}
@@ -86,7 +90,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	if n.isUnique && n.exact {
 		return s.findByUserName(ctx, p, k, n.unique, w, ld)
 	}
-	if n.exact && w.count == 0 && !n.isUnique && n.left == nil && !n.ix.multi {
+	if n.exact && w.count == 0 && !n.isUnique && n.group == "" && n.left == nil && !n.ix.multi {
 		total, err := s.client.ZLexCount(ctx, p+"ix:"+k.name+":"+n.ix.name, n.min, n.max).Result()
 		if err != nil {
 			return resources.Page{}, fmt.Errorf("redis: %w", err)
@@ -231,6 +235,9 @@ func qualify(parent filter.AttributePath, e filter.Expression) filter.Expression
 }
 
 func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
+	if n := membershipLeaf(k, e); n != nil {
+		return n
+	}
 	op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
 	ix, whole, ok := k.indexOf(e.AttributePath)
 	if !ok || whole && op == filter.PR {
@@ -313,6 +320,8 @@ func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, 
 			return nil, fmt.Errorf("redis: %w", err)
 		}
 		return []string{id}, nil
+	case n.group != "":
+		return s.groupMembers(ctx, p, n.group)
 	case n.op == filter.AND:
 		side := n.left
 		if n.right != nil {
@@ -360,6 +369,8 @@ func (s *Store) estimate(ctx context.Context, p string, k *kind, n *node) (int64
 	switch {
 	case n.isUnique:
 		return 1, nil
+	case n.group != "":
+		return s.memberTotal(ctx, p, n.group)
 	case n.op == filter.AND:
 		l, err := s.estimate(ctx, p, k, n.left)
 		if err != nil || n.right == nil {

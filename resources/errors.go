@@ -27,6 +27,9 @@ const (
 	Unavailable                          // 503: a service scimd depends on (the store, the mail server) is unavailable; retry later
 	TooLarge                             // 413: the request asks for more work than one request may (PATCH operations, body size); split it
 	UnsupportedMediaType                 // 415: the request body is not JSON
+	InvalidCursor                        // 400 invalidCursor (RFC 9865 §2.1): a cursor this server did not issue for this query
+	ExpiredCursor                        // 400 expiredCursor (RFC 9865 §2.1): a cursor older than its timeout
+	InvalidCount                         // 400 invalidCount (RFC 9865 §2.1): a cursor page's count outside 1..maxPageSize
 )
 
 // Error is an error a client may see: a code and a detail a person can act on.

@@ -88,12 +88,21 @@ type Query struct {
 	// against: an organization's Users with its custom attributes
 	// ([Users.TypeFor]), which the store matches and plans with.
 	Type *schemas.ResourceType
+	// Seek, when set, pages by position instead of StartIndex: keyset paging,
+	// behind RFC 9865's cursors (see [Seek]).
+	Seek *Seek
 }
 
 // Page is one page of a query's results.
 type Page struct {
 	Total     int
 	Resources []Resource
+	// Positions, Next and Previous are set for a [Query] with Seek:
+	// Positions[i] is where Resources[i] stands in the query's order; Next
+	// and Previous report whether results follow the last resource and
+	// precede the first one.
+	Positions      []Position
+	Next, Previous bool
 }
 
 // UserWrite carries what a user write stores beside the document.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/elimity-com/scim/schema"
 	"github.com/scimd/scimd/resources"
@@ -32,6 +33,13 @@ func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request) 
 		"changePassword":   map[string]any{"supported": true},
 		"sort":             map[string]any{"supported": true},
 		"etag":             map[string]any{"supported": true},
+		// RFC 9865 §4. Index paging stays the default, so that clients
+		// written against RFC 7644 see no change (§2.4).
+		"pagination": map[string]any{
+			"cursor": true, "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": h.cfg.DefaultCount, "maxPageSize": h.cfg.MaxCount,
+			"cursorTimeout": int(h.cfg.CursorTimeout / time.Second),
+		},
 		"authenticationSchemes": []any{map[string]any{
 			"type":        "oauthbearertoken",
 			"name":        "Bearer token",

@@ -35,6 +35,9 @@ var errorKinds = map[resources.Code]struct {
 	resources.Unavailable:          {http.StatusServiceUnavailable, ""},
 	resources.TooLarge:             {http.StatusRequestEntityTooLarge, ""},
 	resources.UnsupportedMediaType: {http.StatusUnsupportedMediaType, ""},
+	resources.InvalidCursor:        {http.StatusBadRequest, "invalidCursor"}, // RFC 9865 §2.1
+	resources.ExpiredCursor:        {http.StatusBadRequest, "expiredCursor"},
+	resources.InvalidCount:         {http.StatusBadRequest, "invalidCount"},
 }
 
 // errorBody is a SCIM error response (RFC 7644 §3.12).

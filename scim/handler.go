@@ -59,6 +59,9 @@ type Config struct {
 	// disables it.
 	PublicRate  float64
 	PublicBurst int
+	// CursorTimeout is how long a pagination cursor stays valid (RFC 9865
+	// cursorTimeout); [DefaultCursorTimeout] when 0.
+	CursorTimeout time.Duration
 	// TrustForwardedFor makes the client address of the limits the last
 	// X-Forwarded-For entry instead of the peer address. Set it only behind a
 	// proxy that appends that header; otherwise clients could forge it.
@@ -83,6 +86,8 @@ type Handler struct {
 	// literals are the 405s of routes under a sibling's wildcard, by path
 	// (see route.underWildcard).
 	literals map[string]handlerFunc
+	// cursors signs pagination cursors (cursor.go).
+	cursors *cursorSigner
 }
 
 // Defaults of [Config]'s limits, where it gives none.
@@ -127,11 +132,18 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 	if cfg.MaxBulkPayload <= 0 {
 		cfg.MaxBulkPayload = DefaultMaxBulkPayload
 	}
+	if cfg.CursorTimeout <= 0 {
+		cfg.CursorTimeout = DefaultCursorTimeout
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	h := &Handler{cfg: cfg, log: log, auth: newAuthenticator(tokens, cfg.TokenCacheTTL, log), users: users, groups: groups, mux: http.NewServeMux(),
 		failures: newFailureLimiter(cfg.AuthFailureLimit, cfg.AuthFailureWindow), rates: newTokenLimiter(cfg.TokenRate, cfg.TokenBurst),
 		public: newPublicLimiter(cfg.PublicRate, cfg.PublicBurst), literals: map[string]handlerFunc{}}
 
+	h.cursors = &cursorSigner{}
+	if keys, ok := tokens.(cursorKeys); ok {
+		h.cursors.store = keys
+	}
 	h.endpoints = []endpoint{h.userEndpoint(), h.groupEndpoint()}
 	api := h.requireAuth
 	for _, e := range h.endpoints {

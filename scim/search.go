@@ -23,6 +23,9 @@ type listParams struct {
 	startIndex, count int
 	proj              projection
 	acrossTypes       bool
+	// cursor, when set, asks for cursor pagination (RFC 9865): "" for the
+	// first page (see cursor.go).
+	cursor *string
 }
 
 // queryParams reads list parameters from the query string (RFC 7644 §3.4.2).
@@ -31,6 +34,11 @@ func (h *Handler) queryParams(r *http.Request) (listParams, error) {
 	p := listParams{
 		filter: q.Get("filter"), sortBy: q.Get("sortBy"), sortOrder: q.Get("sortOrder"),
 		proj: parseProjection(q.Get("attributes"), q.Get("excludedAttributes")),
+	}
+	if q.Has("cursor") {
+		c := q.Get("cursor")
+		p.cursor = &c
+		return h.cursorParams(p, q.Has("startIndex"), q.Has("count"), q.Get("count"))
 	}
 	var err error
 	if p.startIndex, err = intParam(q, "startIndex", 1); err != nil {
@@ -72,6 +80,7 @@ type searchRequest struct {
 	SortOrder          string   `json:"sortOrder"`
 	StartIndex         *int     `json:"startIndex"`
 	Count              *int     `json:"count"`
+	Cursor             *string  `json:"cursor"` // RFC 9865 §3
 }
 
 // searchParams reads list parameters from a SearchRequest body.
@@ -88,7 +97,7 @@ func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listPara
 	// struct's before decoding.
 	folded := map[string]any{}
 	for k, v := range raw {
-		for _, name := range []string{"schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count"} {
+		for _, name := range []string{"schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count", "cursor"} {
 			if strings.EqualFold(k, name) {
 				if s, ok := v.(string); ok && (name == "attributes" || name == "excludedAttributes") {
 					v = []any{s} // one string of comma-separated names, as in a query string
@@ -108,6 +117,14 @@ func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listPara
 	p := listParams{
 		filter: sr.Filter, sortBy: sr.SortBy, sortOrder: sr.SortOrder, startIndex: 1, count: h.cfg.DefaultCount,
 		proj: projection{attributes: trimAll(sr.Attributes), excluded: trimAll(sr.ExcludedAttributes)},
+	}
+	if sr.Cursor != nil {
+		p.cursor = sr.Cursor
+		count := ""
+		if sr.Count != nil {
+			count = strconv.Itoa(*sr.Count)
+		}
+		return h.cursorParams(p, sr.StartIndex != nil, sr.Count != nil, count)
 	}
 	if sr.StartIndex != nil {
 		p.startIndex = *sr.StartIndex
@@ -304,11 +321,11 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoi
 	if err != nil {
 		return err
 	}
-	org := principal(r.Context()).Org
-	type item struct {
-		e   endpoint
-		res resources.Resource
+	if p.cursor != nil {
+		return h.writeCursorList(w, r, tqs, p)
 	}
+	org := principal(r.Context()).Org
+	type item = listItem
 	var items []item
 	total := 0
 	if len(tqs) == 1 {
@@ -370,21 +387,54 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, eps []endpoi
 		lo := min(p.startIndex-1, len(all))
 		items = all[lo:min(lo+p.count, len(all))]
 	}
-	// The ListResponse (RFC 7644 §3.4.2) is written directly around the
-	// rendered resources, which encoding/json would otherwise scan again.
-	buf := make([]byte, 0, 256+len(items)*1024)
+	return writeListResponse(w, listPage{total: total, startIndex: p.startIndex, items: items}, p.proj)
+}
+
+// listItem is one resource of a list page, with the endpoint that renders it.
+type listItem struct {
+	e   endpoint
+	res resources.Resource
+}
+
+// listPage is a ListResponse to write: startIndex 0 (a cursor page) is left
+// out, and so are empty cursors.
+type listPage struct {
+	total, startIndex int
+	next, previous    string
+	items             []listItem
+}
+
+// writeListResponse writes a ListResponse (RFC 7644 §3.4.2, RFC 9865 §2)
+// directly around the rendered resources, which encoding/json would
+// otherwise scan again.
+func writeListResponse(w http.ResponseWriter, lp listPage, proj projection) error {
+	buf := make([]byte, 0, 256+len(lp.items)*1024)
 	buf = append(buf, `{"schemas":["`+schemas.ListResponseURN+`"],"totalResults":`...)
-	buf = strconv.AppendInt(buf, int64(total), 10)
+	buf = strconv.AppendInt(buf, int64(lp.total), 10)
 	buf = append(buf, `,"itemsPerPage":`...)
-	buf = strconv.AppendInt(buf, int64(len(items)), 10)
-	buf = append(buf, `,"startIndex":`...)
-	buf = strconv.AppendInt(buf, int64(p.startIndex), 10)
+	buf = strconv.AppendInt(buf, int64(len(lp.items)), 10)
+	if lp.startIndex > 0 {
+		buf = append(buf, `,"startIndex":`...)
+		buf = strconv.AppendInt(buf, int64(lp.startIndex), 10)
+	}
+	// Cursors hold only RFC 3986 unreserved characters: no JSON escaping.
+	if lp.previous != "" {
+		buf = append(buf, `,"previousCursor":"`...)
+		buf = append(buf, lp.previous...)
+		buf = append(buf, '"')
+	}
+	if lp.next != "" {
+		buf = append(buf, `,"nextCursor":"`...)
+		buf = append(buf, lp.next...)
+		buf = append(buf, '"')
+	}
 	buf = append(buf, `,"Resources":[`...)
-	for i, it := range items {
+	var err error
+	for i, it := range lp.items {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		if buf, err = it.e.render(buf, it.res, p.proj); err != nil {
+		if buf, err = it.e.render(buf, it.res, proj); err != nil {
 			return err
 		}
 	}

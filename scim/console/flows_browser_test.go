@@ -182,13 +182,16 @@ func (b *tab) submit(what, css string) int {
 	return int(resp.Status)
 }
 
-// waitFor waits until the JavaScript condition cond holds in the page (a
-// page that is loading does not answer: it is asked again).
+// waitFor waits until the page has loaded and the JavaScript condition cond
+// holds in it. A page that is loading does not answer, or answers before its
+// markup is parsed (location changes when the new document commits): it is
+// asked again.
 func (b *tab) waitFor(what, cond string) {
 	b.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
+	loaded := `document.readyState === "complete" && (` + cond + `)`
 	for {
-		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](cond))
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](loaded))
 		if err == nil && ok {
 			return
 		}

@@ -108,6 +108,9 @@ func New(cfg Config, svc Services, log *slog.Logger) *Handler {
 	h.css = append(append(accounts.StyleSheet(), '\n'), own...)
 
 	h.mux.HandleFunc("GET "+base+"style.css", h.style)
+	for _, js := range scripts {
+		h.mux.HandleFunc("GET "+base+js, h.script(js))
+	}
 	h.signInRoutes()
 	h.userRoutes()
 	h.groupRoutes()
@@ -125,6 +128,25 @@ func New(cfg Config, svc Services, log *slog.Logger) *Handler {
 // organization no organization can be called, then the routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	web.ServeOrgPages(w, r, h.mux)
+}
+
+// scripts are the console's progressive enhancements, each optional: the
+// pages work without them. copy.js: copy buttons of the settings' secrets
+// and URLs; user-delete.js: Confirm stays disabled until the username is
+// typed; password-generate.js: the new customer form's Generate button.
+var scripts = []string{"copy.js", "user-delete.js", "password-generate.js"}
+
+// script serves the embedded script name.
+func (h *Handler) script(name string) http.HandlerFunc {
+	js, err := files.ReadFile("templates/" + name)
+	if err != nil {
+		panic(err) // embedded at build time: cannot happen
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		_, _ = w.Write(js)
+	}
 }
 
 func (h *Handler) style(w http.ResponseWriter, r *http.Request) {

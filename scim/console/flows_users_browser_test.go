@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -161,6 +163,35 @@ func walkUsers(t *testing.T, b *tab) {
 	if adaID == "" {
 		t.Fatal("no customer to go on with")
 	}
+
+	t.Run("new customer with a generated password", func(t *testing.T) {
+		b := b.on(t)
+		e := b.e
+		cy := p + ".cy@example.com"
+		b.open("users/new")
+		b.fill("email", cy)
+		b.fill("givenName", "Cy")
+		b.fill("familyName", "Young")
+		b.click("#method-temporaryPassword")
+		b.click(`button[data-generate="password"]`)
+		generated := b.value("password")
+		if !regexp.MustCompile(`^[a-hjkmnp-z2-9]{16}$`).MatchString(generated) {
+			t.Errorf("Generate filled the password field with %q, want 16 letters and digits of the suggestions' alphabet", generated)
+		}
+		if !eval[bool](b, `document.getElementById("password").type === "text"`) {
+			t.Errorf("after Generate the password is not shown to copy")
+		}
+		b.shows("#password-generated", "generated")
+		b.submit("next", `main form[method=post] button[type=submit]`)
+		b.submit("finish", `button[value="finish"]`)
+		b.shows(".flash", "Temporary password set")
+		if strings.Contains(b.html(), generated) {
+			t.Errorf("the generated password is in the customer's page")
+		}
+		if _, err := resources.NewUsers(e.store).Authenticate(context.Background(), "acme", cy, resources.Secret(generated)); err != nil {
+			t.Errorf("%s cannot sign in with the generated password: %v", cy, err)
+		}
+	})
 
 	bob := p + ".bob@example.com"
 	t.Run("new customer invited", func(t *testing.T) {

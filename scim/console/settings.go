@@ -63,21 +63,6 @@ func (h *Handler) settingsRoutes() {
 	h.mux.HandleFunc("GET "+base+"settings/audit", owner(h.audit))
 	h.settingsSchemaRoutes()
 
-	h.mux.HandleFunc("GET "+base+"copy.js", h.copyScript)
-}
-
-// copyScript serves the copy buttons' script: the only script of the
-// console, and optional (without it, the readonly fields are selected and
-// copied by hand; the buttons stay hidden).
-func (h *Handler) copyScript(w http.ResponseWriter, r *http.Request) {
-	js, err := files.ReadFile("templates/copy.js")
-	if err != nil {
-		http.NotFound(w, r) // embedded at build time: cannot happen
-		return
-	}
-	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	_, _ = w.Write(js)
 }
 
 // Tabs of the settings pages, as settingsTab values.

@@ -46,7 +46,6 @@ func (h *Handler) userRoutes() {
 	h.mux.HandleFunc("POST "+base+"users/{id}/groups/remove", h.form(h.removeUserGroup))
 	h.mux.HandleFunc("GET "+base+"users/{id}/delete", h.signedIn(h.deleteUserForm))
 	h.mux.HandleFunc("POST "+base+"users/{id}/delete", h.form(h.deleteUser))
-	h.mux.HandleFunc("GET "+base+"user-delete.js", h.userDeleteScript)
 }
 
 // customer is a customer as the console shows it.
@@ -500,17 +499,4 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	h.redirect(w, r, c, "users", "Customer "+cu.Email+" was deleted.")
-}
-
-// userDeleteScript serves the deletion page's progressive enhancement: it
-// keeps Confirm disabled until the username typed matches.
-func (h *Handler) userDeleteScript(w http.ResponseWriter, r *http.Request) {
-	js, err := files.ReadFile("templates/user-delete.js")
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	_, _ = w.Write(js)
 }

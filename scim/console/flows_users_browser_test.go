@@ -175,8 +175,8 @@ func walkUsers(t *testing.T, b *tab) {
 		b.click("#method-temporaryPassword")
 		b.click(`button[data-generate="password"]`)
 		generated := b.value("password")
-		if !regexp.MustCompile(`^[a-hjkmnp-z2-9]{16}$`).MatchString(generated) {
-			t.Errorf("Generate filled the password field with %q, want 16 letters and digits of the suggestions' alphabet", generated)
+		if !regexp.MustCompile(`^([a-hjkmnp-z2-9]{4}-){3}[a-hjkmnp-z2-9]{4}$`).MatchString(generated) {
+			t.Errorf("Generate filled the password field with %q, want four groups of four letters and digits, as the page's suggestion", generated)
 		}
 		if !eval[bool](b, `document.getElementById("password").type === "text"`) {
 			t.Errorf("after Generate the password is not shown to copy")

@@ -1,6 +1,7 @@
 // The new customer form's Generate button: it fills the temporary password
-// field with a random password of 16 characters (letters and digits that
-// are not easily mistaken for one another), shows it so that it can be
+// field with a random password like the page's suggestion: 16 letters and
+// digits not easily mistaken for one another, in four groups (about 79
+// bits), shows it so that it can be
 // copied, and says so. The button is hidden until this script runs: without
 // it, the page's own suggestion is there to copy.
 (function () {
@@ -18,7 +19,7 @@
         }
       }
     }
-    return out;
+    return out.match(/.{4}/g).join("-");
   }
   function start() {
     var buttons = document.querySelectorAll("button[data-generate]");

@@ -268,7 +268,7 @@ const expiredForm = "For your security, this form has expired. Please fill it in
 
 // passwordHint is the hint of every new-password field: the policy of
 // resources.PasswordProblem, in a customer's words.
-const passwordHint = "At least 8 characters, and hard to guess: not your email address or name, not a common password or pattern. Three or four unrelated words work well."
+const passwordHint = "At least 8 characters, and hard to guess: not your username, email address or name, not a common password or pattern. Three or four unrelated words work well."
 
 // passwordFields are the account's name (accountField), the new-password
 // and confirmation inputs; the focus is on the new password, unless only the

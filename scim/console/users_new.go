@@ -47,7 +47,7 @@ type userMethod struct {
 	Checked      bool
 }
 
-const userTempPasswordHint = "At least 8 characters, and hard to guess: not the customer's email address or name, " +
+const userTempPasswordHint = "At least 8 characters, and hard to guess: not the customer's username, email address or name, " +
 	"not a common password or a word with a number. Give it to the customer yourself: they must change it when they first sign in."
 
 func newUserPage(format, userName, email, given, family, method string, errs map[string]string) newUserData {

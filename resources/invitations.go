@@ -526,8 +526,9 @@ func (u *Users) activate(ctx context.Context, invalid Error,
 	return res, nil
 }
 
-// accountNames returns what an account is called besides its email (first,
-// last and display name), which a password should not be built from.
+// accountNames returns what an account is called besides its userName
+// (first, last and display name, email addresses), which a password should
+// not be built from.
 func accountNames(r Resource) []string {
 	var names []string
 	if n, ok := r.Attributes["name"].(map[string]any); ok {
@@ -539,6 +540,25 @@ func accountNames(r Resource) []string {
 	}
 	if s := stringAttr(r.Attributes, "displayName"); s != "" {
 		names = append(names, s)
+	}
+	// Under userNameFormat any the userName is not the email address: the
+	// addresses are names the account is known by too.
+	add := func(m map[string]any) {
+		if s, _ := m["value"].(string); s != "" {
+			names = append(names, s)
+		}
+	}
+	switch emails := r.Attributes["emails"].(type) {
+	case []any:
+		for _, e := range emails {
+			if m, ok := e.(map[string]any); ok {
+				add(m)
+			}
+		}
+	case []map[string]any:
+		for _, m := range emails {
+			add(m)
+		}
 	}
 	return names
 }

@@ -110,3 +110,20 @@ func TestPasswordProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestAccountPasswordProblemsEmails: where the userName is not the email
+// address (userNameFormat any), a password built from the account's email
+// address is refused as one built from its name is.
+func TestAccountPasswordProblemsEmails(t *testing.T) {
+	const email = "sam.jones.works@example.org"
+	u := Resource{Attributes: map[string]any{
+		"userName": "emp-20417",
+		"emails":   []any{map[string]any{"value": email, "type": "work"}},
+	}}
+	if p := AccountPasswordProblems(Secret(email), u); len(p) == 0 {
+		t.Errorf("the account's email address as its password: no problem, want it refused")
+	}
+	if p := AccountPasswordProblems(Secret(email), Resource{Attributes: map[string]any{"userName": "emp-20417"}}); len(p) != 0 {
+		t.Errorf("the same password on an account without that address: %v, want none (the test's password must be strong on its own)", p)
+	}
+}

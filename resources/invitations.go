@@ -230,7 +230,7 @@ func (u *Users) sendPasswordReset(ctx context.Context, org string, cur Resource,
 	if err := o.Store.PutInvitation(ctx, org, cur.ID, HashToken(token), o.InviteTTL, cur.Version); err != nil {
 		return Resource{}, err
 	}
-	n := PasswordReset{Org: org, Email: to, Token: token, Expires: time.Now().Add(o.InviteTTL)}
+	n := PasswordReset{Org: org, Email: to, UserName: loginUnlessAddress(cur, to), Token: token, Expires: time.Now().Add(o.InviteTTL)}
 	if err := o.Notifier.Notify(context.WithoutCancel(ctx), n); err != nil {
 		o.Log.ErrorContext(ctx, "password reset email not sent", "org", org, "resource_id", cur.ID,
 			"err", strings.ReplaceAll(err.Error(), token.Reveal(), "REDACTED"))
@@ -264,7 +264,7 @@ func (u *Users) invite(ctx context.Context, org string, cur Resource, to string)
 	if err != nil {
 		return Resource{}, false, err
 	}
-	n := Invitation{Org: org, Email: to, Name: calledName(cur),
+	n := Invitation{Org: org, Email: to, UserName: loginUnlessAddress(cur, to), Name: calledName(cur),
 		Token: token, Expires: time.Now().Add(o.InviteTTL)}
 	// The user exists whether or not the email goes out: a client that
 	// hangs up now must not leave the delivery half done.

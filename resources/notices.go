@@ -25,9 +25,12 @@ type Notice interface{ notice() }
 // lets them choose their first password ([Users.AcceptInvitation]) until
 // Expires.
 type Invitation struct {
-	// Org is the customer's organization; Email the account's userName,
-	// where the mail goes.
+	// Org is the customer's organization; Email where the mail goes: the
+	// account's userName, or under userNameFormat any its email address.
 	Org, Email string
+	// UserName is the account's userName when it is not Email (userNameFormat
+	// any): the mail tells the customer what they sign in with. "" otherwise.
+	UserName string
 	// Name is what the customer is called (first name, else display name):
 	// "" greets nobody by name.
 	Name    string
@@ -40,8 +43,11 @@ type Invitation struct {
 // Expires. Their password keeps working until they use it.
 type PasswordReset struct {
 	Org, Email string
-	Token      Secret
-	Expires    time.Time
+	// UserName is as [Invitation]'s: the account's userName when it is not
+	// Email, "" otherwise.
+	UserName string
+	Token    Secret
+	Expires  time.Time
 }
 
 // RegistrationConfirmation asks a customer who registered themselves to
@@ -50,8 +56,11 @@ type PasswordReset struct {
 // address.
 type RegistrationConfirmation struct {
 	Org, Email string
-	Token      Secret
-	Expires    time.Time
+	// UserName is as [Invitation]'s: the account's userName when it is not
+	// Email, "" otherwise.
+	UserName string
+	Token    Secret
+	Expires  time.Time
 }
 
 // AlreadyRegistered tells the owner of an address that someone tried to

@@ -154,6 +154,16 @@ func loginProblem(name string) string {
 // mailAddress is where mail to customer r goes: its userName when the
 // organization's userNames are email addresses, else its emails (the
 // primary one, else the work one, else the first); "" when it has none.
+// loginUnlessAddress is r's userName when mail for r goes to another
+// address, to (userNameFormat any): what its notices tell the customer they
+// sign in with. "" when the userName is the address.
+func loginUnlessAddress(r Resource, to string) string {
+	if name := stringAttr(r.Attributes, "userName"); !strings.EqualFold(name, to) {
+		return name
+	}
+	return ""
+}
+
 func mailAddress(r Resource, format string) string {
 	if format != schemas.UserNameFormatAny {
 		return stringAttr(r.Attributes, "userName")

@@ -379,7 +379,8 @@ func (u *Users) issueConfirmation(ctx context.Context, org string, res Resource,
 		u.onboarding.Log.ErrorContext(ctx, "registration confirmation not issued", "org", org, "resource_id", res.ID, "err", err)
 		return
 	}
-	n := RegistrationConfirmation{Org: org, Email: mailAddress(res, format), Token: token, Expires: time.Now().Add(ttl)}
+	to := mailAddress(res, format)
+	n := RegistrationConfirmation{Org: org, Email: to, UserName: loginUnlessAddress(res, to), Token: token, Expires: time.Now().Add(ttl)}
 	u.notifyRegistration(ctx, org, res.ID, "registration confirmation email not sent", n, token.Reveal())
 }
 

@@ -36,6 +36,9 @@ func (e *env) activeLogin(login, email string) string {
 	if to := e.mail.Last(e.t).To; to != email {
 		e.t.Fatalf("the invitation of %s went to %q, want %q", login, to, email)
 	}
+	if text := e.mail.Last(e.t).Text; !strings.EqualFold(login, email) && !strings.Contains(text, "your username is "+login) {
+		e.t.Errorf("the invitation of %s does not tell the username it signs in with:\n%s", login, text)
+	}
 	b := e.browser()
 	form := b.Get(lastLink(e.t, e.mail)).Must(e.t, http.StatusOK, `<label for="username">Username</label>`, `value="`+login+`"`)
 	b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(e.t, "csrf")}, "token": {tokenOf(e.t, form)},
@@ -148,6 +151,9 @@ func TestAnyUserNamesRegistration(t *testing.T) {
 			t.Fatalf("users named Kim-42 = %v, want one", ids)
 		}
 		first := confirmLink(t, e.mail, "kim@example.com")
+		if text := e.mail.Last(t).Text; !strings.Contains(text, "and the username Kim-42.") {
+			t.Errorf("the confirmation mail does not name the username registered:\n%s", text)
+		}
 		e.registerAny("kim-42", "kim.lee@example.com").Must(t, http.StatusOK, "Check your email")
 		if again := e.usersNamed("Kim-42"); len(again) != 1 || again[0] != ids[0] {
 			t.Fatalf("users named Kim-42 after registering it again = %v, want only %s", again, ids[0])
@@ -194,6 +200,9 @@ func TestAnyUserNamesForgotPassword(t *testing.T) {
 		want := b.forgot("emp-7").Must(t, http.StatusOK, "If an account with a password exists for the username you entered, we sent a link")
 		if to := e.mail.Last(t).To; to != "emp7@example.com" {
 			t.Fatalf("the reset link went to %q, want emp7@example.com", to)
+		}
+		if text := e.mail.Last(t).Text; !strings.Contains(text, "for your account EMP-7.") {
+			t.Errorf("the reset mail does not name the account's username EMP-7:\n%s", text)
 		}
 		form := b.Get(lastLink(t, e.mail)).Must(t, http.StatusOK, "Choose a new password for your account <strong>EMP-7</strong>", `value="EMP-7" readonly`)
 		b.Post("/t/acme/accounts/invite", url.Values{"csrf": {form.Hidden(t, "csrf")}, "token": {tokenOf(t, form)},

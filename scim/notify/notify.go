@@ -71,9 +71,9 @@ func (n *Notifier) Notify(ctx context.Context, notice resources.Notice) error {
 
 // fields are what a notice's templates read.
 type fields struct {
-	// Org, Email and Role are the notice's; Expires is when its link stops
-	// working, as people read it.
-	Org, Email, Role, Expires string
+	// Org, Email, UserName and Role are the notice's; Expires is when its
+	// link stops working, as people read it.
+	Org, Email, UserName, Role, Expires string
 	// OrgName is the organization as people read it: its display name,
 	// else its slug.
 	OrgName string
@@ -104,15 +104,15 @@ func (n *Notifier) Message(notice resources.Notice) (Message, error) {
 	switch v := notice.(type) {
 	case resources.Invitation:
 		name, to, greet = "invitation", v.Email, v.Name
-		f = fields{Org: v.Org, Email: v.Email, Expires: expires(v.Expires)}
+		f = fields{Org: v.Org, Email: v.Email, UserName: v.UserName, Expires: expires(v.Expires)}
 		link = n.links.WithToken(Invite, v.Org, v.Token)
 	case resources.PasswordReset:
 		name, to = "password-reset", v.Email
-		f = fields{Org: v.Org, Email: v.Email, Expires: expires(v.Expires)}
+		f = fields{Org: v.Org, Email: v.Email, UserName: v.UserName, Expires: expires(v.Expires)}
 		link = n.links.WithToken(Invite, v.Org, v.Token)
 	case resources.RegistrationConfirmation:
 		name, to = "registration-confirmation", v.Email
-		f = fields{Org: v.Org, Email: v.Email, Expires: expires(v.Expires)}
+		f = fields{Org: v.Org, Email: v.Email, UserName: v.UserName, Expires: expires(v.Expires)}
 		link = n.links.WithToken(Confirm, v.Org, v.Token)
 	case resources.AlreadyRegistered:
 		name, to = "already-registered", v.Email

@@ -30,9 +30,10 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		}
 	}
 	var ids []string
-	exact := q.Filter == nil
+	exact, planned := q.Filter == nil, false
 	if q.Filter != nil {
 		if n := s.plan(k, q.Filter, false); n != nil {
+			planned = true
 			est, err := s.estimate(ctx, p, k, n)
 			if err != nil {
 				return resources.Page{}, err
@@ -48,7 +49,7 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 			exact = n.exact
 		}
 	}
-	if ids == nil {
+	if !planned { // every resource: an index plans nothing of the filter (an empty plan is no match)
 		all := p + "all:" + k.name
 		n, err := s.client.ZCard(ctx, all).Result()
 		if err != nil {

@@ -269,7 +269,13 @@ func (s *Store) leafPage(ctx context.Context, p string, k *kind, n *node, w wind
 			members = pipe.HLen(ctx, p+"members:"+n.group)
 		}
 		var rng *redis.StringSliceCmd
-		if len(n.ranges) == 1 && w.count > 0 {
+		var before *redis.IntCmd // entries of the key before the range, for a deep page
+		deep := len(n.ranges) == 1 && w.start >= deepPage
+		if deep && w.count > 0 && n.ranges[0].min != "-" {
+			before = pipe.ZLexCount(ctx, key, "-", "("+n.ranges[0].lower())
+		} else if deep && w.count > 0 {
+			before = pipe.ZLexCount(ctx, key, "-", "-") // 0: the range starts the key
+		} else if len(n.ranges) == 1 && w.count > 0 {
 			r := n.ranges[0]
 			rng = pipe.ZRangeByLex(ctx, key, &redis.ZRangeBy{Min: r.min, Max: r.max, Offset: int64(w.start), Count: int64(w.count)})
 		}
@@ -289,9 +295,15 @@ func (s *Store) leafPage(ctx context.Context, p string, k *kind, n *node, w wind
 			continue
 		}
 		var got []string
-		if rng != nil {
+		switch {
+		case rng != nil:
 			got = rng.Val()
-		} else if w.count > 0 {
+		case before != nil:
+			var err error
+			if got, err = s.rankWindow(ctx, key, n.ranges[0], before.Val(), total, w); err != nil {
+				return resources.Page{}, err
+			}
+		case w.count > 0:
 			var err error
 			if got, err = s.rangesWindow(ctx, key, n.ranges, counts, w); err != nil {
 				return resources.Page{}, err
@@ -303,6 +315,37 @@ func (s *Store) leafPage(ctx context.Context, p string, k *kind, n *node, w wind
 		}
 		return s.page(ctx, p, k, int(total), ids, ld)
 	}
+}
+
+// deepPage is the startIndex from which a page of one range is read by rank
+// (rankWindow) rather than by ZRANGEBYLEX LIMIT, whose offset Redis walks
+// entry by entry.
+const deepPage = 2000
+
+// contains reports whether member is within the range.
+func (r lexRange) contains(member string) bool {
+	if member < r.lower() {
+		return false
+	}
+	hi, inf := r.upper()
+	return inf || member < hi
+}
+
+// rankWindow reads window w of a range that starts at rank first and holds
+// total entries: ZRANGE by rank, O(log N + count) however deep. The ranks
+// come from the round trip before; members a concurrent write moved out of
+// the range are left out.
+func (s *Store) rankWindow(ctx context.Context, key string, r lexRange, first, total int64, w window) ([]string, error) {
+	if int64(w.start) >= total {
+		return nil, nil
+	}
+	lo := first + int64(w.start)
+	hi := min(lo+int64(w.count), first+total) - 1
+	members, err := s.client.ZRange(ctx, key, lo, hi).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return slices.DeleteFunc(members, func(m string) bool { return !r.contains(m) }), nil
 }
 
 // rangesWindow reads the members in window w of several disjoint ranges

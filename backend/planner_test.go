@@ -366,3 +366,48 @@ func TestBroadExactFilter(t *testing.T) {
 		}
 	})
 }
+
+// TestDeepPage: a page of one range past deepPage is read by rank, and is
+// the same as the index's order says.
+func TestDeepPage(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		const n = deepPage + 100
+		var names []string
+		for i := range n {
+			name := fmt.Sprintf("d%05d@x.io", (i*7919)%n)
+			names = append(names, name)
+			mustCreateUser(t, s, user(name))
+		}
+		mustCreateUser(t, s, user("a@x.io"))
+		mustCreateUser(t, s, user("e@x.io"))
+		slices.Sort(names)
+		for _, tc := range []struct {
+			filter       string
+			start, count int
+			total        int
+			want         []string
+		}{
+			{`userName sw "d"`, deepPage + 51, 10, n, names[deepPage+50 : deepPage+60]},
+			{`userName gt "d00010@x.io"`, deepPage + 1, 200, n - 11 + 1, append(slices.Clone(names[deepPage+11:]), "e@x.io")},
+			{`userName lt "e"`, deepPage + 2, 3, n + 1, names[deepPage : deepPage+3]},
+			{`userName sw "d"`, n + 1, 10, n, nil},
+		} {
+			e, err := resources.ParseFilter(schemas.Users(), tc.filter)
+			if err != nil {
+				t.Fatalf("ParseFilter(%s): %v", tc.filter, err)
+			}
+			page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: tc.start, Count: tc.count})
+			if err != nil {
+				t.Fatalf("ListUsers(%s): %v", tc.filter, err)
+			}
+			var got []string
+			for _, r := range page.Resources {
+				got = append(got, r.Attributes["userName"].(string))
+			}
+			if page.Total != tc.total || !slices.Equal(got, tc.want) {
+				t.Errorf("ListUsers(%s, start %d, count %d) = total %d, %v; want %d, %v", tc.filter, tc.start, tc.count, page.Total, got, tc.total, tc.want)
+			}
+		}
+	})
+}

@@ -176,8 +176,9 @@
 //
 //   - One exact leaf of a single-valued key (an "or" of ranges of one key is
 //     one leaf): totalResults is ZLEXCOUNT (exact) and the page ZRANGEBYLEX
-//     LIMIT startIndex count, O(log N + startIndex + count), whatever the
-//     number of matches.
+//     LIMIT startIndex count, whatever the number of matches; from
+//     startIndex 2,000, a ZRANGE by rank (the range's first rank counted by
+//     ZLEXCOUNT), O(log N + count) however deep.
 //   - "and": driven by the leaf with the fewest entries (ZLEXCOUNT
 //     estimates), whose ids are streamed in its key's order, 500 at a time,
 //     and checked against the whole filter with resources.Match; every

@@ -254,8 +254,10 @@ func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 func idOf(member string) string { return member[strings.LastIndexByte(member, 0)+1:] }
 
 // leafPage answers an exact leaf of a single-valued key: the total is the
-// ranges' ZLEXCOUNT, the page a ZRANGEBYLEX LIMIT: O(log N + startIndex +
-// count), whatever the number of matches. One round trip for one range.
+// ranges' ZLEXCOUNT, the page a ZRANGEBYLEX LIMIT, whatever the number of
+// matches: one round trip for one range, O(log N + startIndex + count).
+// Past deepPage the page is read by rank instead (rankWindow): two round
+// trips, O(log N + count).
 func (s *Store) leafPage(ctx context.Context, p string, k *kind, n *node, w window, ld load) (resources.Page, error) {
 	key := p + n.key
 	for attempt := 0; ; attempt++ {
@@ -270,12 +272,10 @@ func (s *Store) leafPage(ctx context.Context, p string, k *kind, n *node, w wind
 		}
 		var rng *redis.StringSliceCmd
 		var before *redis.IntCmd // entries of the key before the range, for a deep page
-		deep := len(n.ranges) == 1 && w.start >= deepPage
-		if deep && w.count > 0 && n.ranges[0].min != "-" {
+		deep := len(n.ranges) == 1 && w.start >= deepPage && w.count > 0
+		if deep && n.ranges[0].min != "-" {
 			before = pipe.ZLexCount(ctx, key, "-", "("+n.ranges[0].lower())
-		} else if deep && w.count > 0 {
-			before = pipe.ZLexCount(ctx, key, "-", "-") // 0: the range starts the key
-		} else if len(n.ranges) == 1 && w.count > 0 {
+		} else if !deep && len(n.ranges) == 1 && w.count > 0 {
 			r := n.ranges[0]
 			rng = pipe.ZRangeByLex(ctx, key, &redis.ZRangeBy{Min: r.min, Max: r.max, Offset: int64(w.start), Count: int64(w.count)})
 		}
@@ -298,9 +298,13 @@ func (s *Store) leafPage(ctx context.Context, p string, k *kind, n *node, w wind
 		switch {
 		case rng != nil:
 			got = rng.Val()
-		case before != nil:
+		case deep:
+			first := int64(0) // the range starts the key
+			if before != nil {
+				first = before.Val()
+			}
 			var err error
-			if got, err = s.rankWindow(ctx, key, n.ranges[0], before.Val(), total, w); err != nil {
+			if got, err = s.rankWindow(ctx, key, n.ranges[0], first, total, w); err != nil {
 				return resources.Page{}, err
 			}
 		case w.count > 0:

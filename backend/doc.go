@@ -166,28 +166,61 @@
 //
 // # Queries
 //
-// Filters are planned onto the indexes. An attribute expression on an
-// indexed attribute with eq, sw, gt, ge, lt, le or pr is a range read of its
-// index (ZRANGEBYLEX); "userName eq" reads the uniqueness hash, in one script
-// round trip that also returns the user. "and" reads the side with fewer
-// entries (ZLEXCOUNT estimates) and checks the whole filter on those
-// candidates with resources.Match; "or" is the union of its sides when both
-// are indexed. Anything else (ne, co, ew, not, attributes without an index)
-// scans the organization in creation order, checking each document, and fails
-// with resources.TooMany when the organization has more than [Store.MaxScan]
-// resources of the type. Whatever the plan, a filter evaluated on documents
-// costs the documents examined times its comparisons: past
-// [Store.MaxFilterWork] the query fails with resources.TooMany before it
-// reads any, and a scan stops at its next batch when its context ends (the
+// planner.go is where a filter becomes Redis reads. Filters are planned onto
+// the indexes: an attribute expression on an indexed attribute with eq, sw,
+// gt, ge, lt, le or pr is a range of its index; "userName eq" reads the
+// uniqueness hash, in one script round trip that also returns the user;
+// "groups.value eq <group id>" is the range of every member of the group's
+// morder (display NUL userId). A leaf is thus a range read of one sorted
+// set, whatever the key. How the plan is answered:
+//
+//   - One exact leaf of a single-valued key (an "or" of ranges of one key is
+//     one leaf): totalResults is ZLEXCOUNT (exact) and the page ZRANGEBYLEX
+//     LIMIT startIndex count, whatever the number of matches; from
+//     startIndex 2,000, a ZRANGE by rank (the range's first rank counted by
+//     ZLEXCOUNT), O(log N + count) however deep.
+//   - "and": driven by the leaf with the fewest entries (ZLEXCOUNT
+//     estimates), whose ids are streamed in its key's order, 500 at a time,
+//     and checked against the whole filter with resources.Match; every
+//     match is counted, those of the page kept. A multi-valued leaf
+//     (emails.value) is streamed the same way, each user counted at its
+//     first entry (a set of the ids seen, for the request). Either costs the
+//     driving leaf's entries times the filter's comparisons, charged to
+//     [Store.MaxFilterWork] before the first read: past it the query fails
+//     with resources.TooMany, naming indexed attributes to narrow with.
+//   - "or" of different keys: the union of its sides, at most [Store.MaxScan]
+//     ids, in creation order.
+//   - Anything else (ne, co, ew, not, attributes without an index): a scan of
+//     the organization in creation order, checking each document, which fails
+//     with resources.TooMany when the organization has more than
+//     [Store.MaxScan] resources of the type or the scan would cost more than
+//     [Store.MaxFilterWork].
+//
+// Streams and scans stop at their next batch when the context ends (the
 // client left).
+//
+// Order: results of an indexed filter come in the order of the key read:
+// the index's (the indexed value, then the id), or for groups.value eq the
+// members' display (ASCII lower case), then the id; an "or" of different
+// keys and a scan, in creation order. RFC 7644 §3.4.2.3 leaves the order of
+// unsorted results to the provider; this one is stable from page to page
+// while the data does not change. Without a filter, results are in creation
+// order and a page costs O(log N + count) (ZCARD and ZRANGE on the ordering
+// set). Cursor paging (cursor.go) orders filtered matches by creation, and
+// collects them within MaxScan.
+//
+// sortBy (sort.go) orders ties by id, as the indexes do. Without a filter,
+// on an attribute whose index holds every resource, the page is read from
+// that index. With a filter whose plan yields at most MaxScan ids, they are
+// read, sorted and paged; with more, the sorted attribute's index (when it
+// holds every resource) is walked in order, checking the filter on each
+// document: for an exact single-valued leaf, whose count is the total, the
+// walk stops at the page's end, its documents charged to MaxFilterWork;
+// otherwise every document is checked, charged before the first.
 //
 // A list loads groups' members only when asked to, and then at most
 // [Store.MaxListMembers] of them; [Store.ScanMembers] reads one group's
 // members in HSCAN batches, for responses that stream them.
-//
-// Results are in creation order and paged by StartIndex and Count. Without a
-// filter a page costs O(log N + count) (ZCARD and ZRANGE on the ordering set);
-// with an indexed filter it costs O(matches) to order the matches.
 //
 // # Checking
 //

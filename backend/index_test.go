@@ -54,7 +54,8 @@ func TestIndexHint(t *testing.T) {
 			mustCreateUser(t, s, user(fmt.Sprintf("g%d@example.com", i)))
 			mustCreateGroup(t, s, group(fmt.Sprintf("g%d", i)))
 		}
-		s.MaxScan = 5
+		s.MaxScan = 5        // the scans: 6 resources
+		s.MaxFilterWork = 10 // the streamed ands: 6 candidates × 2 comparisons
 		for _, c := range []struct {
 			rt     schemas.ResourceType
 			list   func(context.Context, string, resources.Query) (resources.Page, error)

@@ -9,8 +9,10 @@ import (
 )
 
 // membershipLeaf plans "groups.value eq <group id>" on users (also written
-// "groups eq <id>") as a read of the group's member set: the way to page a
-// large group's members, with a cursor, through /Users. nil when e is not
+// "groups eq <id>") as a range read of the group's members in display order
+// (morder:<gid>, whose members are display NUL userId like an index's): the
+// way to page a large group's members through /Users, by startIndex (a page
+// by rank, the total its ZCARD) or with a cursor. nil when e is not
 // that comparison. A value in another case than the lowercase ids the store
 // mints is left to the scan (groups.value is not caseExact).
 //
@@ -30,7 +32,23 @@ func membershipLeaf(k *kind, e *filter.AttributeExpression) *node {
 	if !ok || id == "" || id != strings.ToLower(id) {
 		return nil
 	}
-	return &node{group: id, exact: true}
+	return &node{key: "morder:" + id, ranges: []lexRange{wholeSet}, group: id, exact: true}
+}
+
+// wholeOrder makes sure a group's morder holds every member before it is
+// read in order: a group written before the set existed lacks it, and is
+// rebuilt once (see member_pages.go).
+func (s *Store) wholeOrder(ctx context.Context, p, group string) error {
+	pipe := s.client.Pipeline()
+	hlen := pipe.HLen(ctx, p+"members:"+group)
+	zcard := pipe.ZCard(ctx, p+"morder:"+group)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	if hlen.Val() == zcard.Val() {
+		return nil
+	}
+	return s.rebuildMemberOrder(ctx, p+"members:"+group, p+"morder:"+group)
 }
 
 // groupMembers returns the ids of a group's members: O(its size).

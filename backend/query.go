@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
-	"github.com/scimd/scimd/schemas"
 )
 
 // ListUsers runs a query over an organization's users. See the package
@@ -33,24 +31,6 @@ func (s *Store) ListGroups(ctx context.Context, org string, q resources.Query) (
 		return resources.Page{}, fmt.Errorf("list groups: %w", err)
 	}
 	return page, nil
-}
-
-// node is a filter planned onto the indexes. A leaf is a range read of one
-// index (or, for userName eq, one uniqueness hash field). exact reports
-// whether the ids a node yields are exactly the matches of its filter;
-// otherwise they are candidates, a superset, to check with resources.Match.
-type node struct {
-	// leaf
-	ix       indexAttr
-	min, max string
-	unique   string // userName eq: the lowercase userName
-	isUnique bool
-	group    string // groups.value eq: the group whose members are the ids (membership.go)
-	// inner: and, or
-	op          filter.LogicalOperator
-	left, right *node
-
-	exact bool
 }
 
 type window struct{ start, count int }
@@ -84,19 +64,27 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return s.listAll(ctx, p, k, w, ld)
 	}
 	n := s.plan(k, q.Filter, false)
-	if n == nil {
+	switch {
+	case n == nil:
 		return s.scan(ctx, p, k, q.Filter, w, ld.refs)
-	}
-	if n.isUnique && n.exact {
+	case n.isUnique && n.exact:
 		return s.findByUserName(ctx, p, k, n.unique, w, ld)
+	case n.isLeaf() && n.exact && !n.multi:
+		return s.leafPage(ctx, p, k, n, w, ld)
 	}
-	if n.exact && w.count == 0 && !n.isUnique && n.group == "" && n.left == nil && !n.ix.multi {
-		total, err := s.client.ZLexCount(ctx, p+"ix:"+k.name+":"+n.ix.name, n.min, n.max).Result()
-		if err != nil {
-			return resources.Page{}, fmt.Errorf("redis: %w", err)
-		}
-		return resources.Page{Total: int(total), Resources: []resources.Resource{}}, nil
+	drive, est, ok, err := s.driver(ctx, p, k, n)
+	if err != nil {
+		return resources.Page{}, err
 	}
+	if ok {
+		return s.streamPage(ctx, p, k, q, n, drive, est, w, ld)
+	}
+	return s.collected(ctx, p, k, q, n, w, ld)
+}
+
+// collected answers a plan no leaf drives (an "or" of different keys): its
+// ids, at most MaxScan, in creation order.
+func (s *Store) collected(ctx context.Context, p string, k *kind, q resources.Query, n *node, w window, ld load) (resources.Page, error) {
 	ids, err := s.run(ctx, p, k, n)
 	if err != nil {
 		return resources.Page{}, err
@@ -178,219 +166,6 @@ func (s *Store) findByUserName(ctx context.Context, p string, k *kind, lower str
 		page.Resources = append(page.Resources, *r)
 	}
 	return page, nil
-}
-
-// plan maps a filter onto the indexes; nil means no index helps. Inside a
-// value path (emails[value sw "a"]) leaves are candidates only.
-func (s *Store) plan(k *kind, e filter.Expression, inValuePath bool) *node {
-	switch e := e.(type) {
-	case *filter.AttributeExpression:
-		n := s.planLeaf(k, e)
-		if n != nil && inValuePath {
-			n.exact = false
-		}
-		return n
-	case *filter.ValuePath:
-		return s.plan(k, qualify(e.AttributePath, e.ValueFilter), true)
-	case *filter.LogicalExpression:
-		l, r := s.plan(k, e.Left, inValuePath), s.plan(k, e.Right, inValuePath)
-		switch filter.LogicalOperator(strings.ToLower(string(e.Operator))) {
-		case filter.AND:
-			if l == nil && r == nil {
-				return nil
-			}
-			if l == nil || r == nil {
-				if l == nil {
-					l = r
-				}
-				return &node{op: filter.AND, left: l, exact: false}
-			}
-			return &node{op: filter.AND, left: l, right: r, exact: false}
-		case filter.OR:
-			if l == nil || r == nil {
-				return nil
-			}
-			return &node{op: filter.OR, left: l, right: r, exact: l.exact && r.exact}
-		}
-	}
-	return nil
-}
-
-// qualify rewrites the attribute paths of a value path's filter to full
-// paths: emails[value eq "x"] -> emails.value eq "x". Only attribute
-// expressions and logical combinations are kept; anything else becomes nil.
-func qualify(parent filter.AttributePath, e filter.Expression) filter.Expression {
-	switch e := e.(type) {
-	case *filter.AttributeExpression:
-		sub := e.AttributePath.AttributeName
-		return &filter.AttributeExpression{
-			AttributePath: filter.AttributePath{URIPrefix: parent.URIPrefix, AttributeName: parent.AttributeName, SubAttribute: &sub},
-			Operator:      e.Operator,
-			CompareValue:  e.CompareValue,
-		}
-	case *filter.LogicalExpression:
-		return &filter.LogicalExpression{Left: qualify(parent, e.Left), Right: qualify(parent, e.Right), Operator: e.Operator}
-	}
-	return nil
-}
-
-func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
-	if n := membershipLeaf(k, e); n != nil {
-		return n
-	}
-	op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
-	ix, whole, ok := k.indexOf(e.AttributePath)
-	if !ok || whole && op == filter.PR {
-		// A complex attribute compared as a whole compares its "value"
-		// (emails eq "x" is emails.value eq "x"), but "pr" is about the whole.
-		return nil
-	}
-	n := &node{ix: ix, exact: true}
-	if op == filter.PR {
-		if ix.typ == schemas.TypeString {
-			n.min, n.max = "[\x01", "+" // empty strings are not present
-		} else {
-			n.min, n.max = "-", "+"
-		}
-		return n
-	}
-	var v string
-	switch ix.typ {
-	case schemas.TypeBoolean:
-		b, ok := resources.ParseBool(e.CompareValue)
-		if !ok || op != filter.EQ {
-			return nil
-		}
-		v = fmt.Sprint(b)
-	case schemas.TypeDateTime:
-		str, ok := e.CompareValue.(string)
-		if !ok {
-			return nil
-		}
-		t, err := time.Parse(time.RFC3339Nano, str)
-		if err != nil {
-			return nil
-		}
-		v = t.UTC().Format(tsFormat)
-	default:
-		str, ok := e.CompareValue.(string)
-		if !ok || strings.IndexByte(str, 0) >= 0 {
-			return nil
-		}
-		v = str
-		if !ix.caseExact {
-			v = strings.ToLower(v)
-		}
-	}
-	switch op {
-	case filter.EQ:
-		if k.findByUnique && ix.name == k.unique {
-			n.isUnique, n.unique = true, v
-			return n
-		}
-		n.min, n.max = "["+v+"\x00", "("+v+"\x01"
-	case filter.SW:
-		if ix.typ != schemas.TypeString {
-			return nil
-		}
-		n.min, n.max = "["+v, "("+v+"\xff"
-	case filter.GT:
-		n.min, n.max = "["+v+"\x01", "+"
-	case filter.GE:
-		n.min, n.max = "["+v+"\x00", "+"
-	case filter.LT:
-		n.min, n.max = "-", "("+v+"\x00"
-	case filter.LE:
-		n.min, n.max = "-", "("+v+"\x01"
-	default: // ne, co, ew: evaluated on documents
-		return nil
-	}
-	return n
-}
-
-// run returns the ids a planned node yields, without repeats.
-func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, error) {
-	switch {
-	case n.isUnique:
-		id, err := s.client.HGet(ctx, p+k.uniqueHash(), n.unique).Result()
-		if errors.Is(err, redis.Nil) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("redis: %w", err)
-		}
-		return []string{id}, nil
-	case n.group != "":
-		return s.groupMembers(ctx, p, n.group)
-	case n.op == filter.AND:
-		side := n.left
-		if n.right != nil {
-			l, err := s.estimate(ctx, p, k, n.left)
-			if err != nil {
-				return nil, err
-			}
-			r, err := s.estimate(ctx, p, k, n.right)
-			if err != nil {
-				return nil, err
-			}
-			if r < l {
-				side = n.right
-			}
-		}
-		return s.run(ctx, p, k, side)
-	case n.op == filter.OR:
-		l, err := s.run(ctx, p, k, n.left)
-		if err != nil {
-			return nil, err
-		}
-		r, err := s.run(ctx, p, k, n.right)
-		if err != nil {
-			return nil, err
-		}
-		return dedupe(append(l, r...)), nil
-	}
-	members, err := s.client.ZRangeByLex(ctx, p+"ix:"+k.name+":"+n.ix.name, &redis.ZRangeBy{Min: n.min, Max: n.max}).Result()
-	if err != nil {
-		return nil, fmt.Errorf("redis: %w", err)
-	}
-	ids := make([]string, len(members))
-	for i, m := range members {
-		ids[i] = m[strings.LastIndexByte(m, 0)+1:]
-	}
-	if n.ix.multi {
-		ids = dedupe(ids)
-	}
-	return ids, nil
-}
-
-// estimate returns an upper bound of the number of ids a node yields,
-// cheaply: O(log N) per leaf.
-func (s *Store) estimate(ctx context.Context, p string, k *kind, n *node) (int64, error) {
-	switch {
-	case n.isUnique:
-		return 1, nil
-	case n.group != "":
-		return s.memberTotal(ctx, p, n.group)
-	case n.op == filter.AND:
-		l, err := s.estimate(ctx, p, k, n.left)
-		if err != nil || n.right == nil {
-			return l, err
-		}
-		r, err := s.estimate(ctx, p, k, n.right)
-		return min(l, r), err
-	case n.op == filter.OR:
-		l, err := s.estimate(ctx, p, k, n.left)
-		if err != nil {
-			return 0, err
-		}
-		r, err := s.estimate(ctx, p, k, n.right)
-		return l + r, err
-	}
-	c, err := s.client.ZLexCount(ctx, p+"ix:"+k.name+":"+n.ix.name, n.min, n.max).Result()
-	if err != nil {
-		return 0, fmt.Errorf("redis: %w", err)
-	}
-	return c, nil
 }
 
 // inOrder sorts ids by creation (their score in the ordering set), dropping

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,13 +12,17 @@ import (
 	"github.com/scimd/scimd/resources"
 )
 
-// sortedList answers a query with sortBy (RFC 7644 §3.4.2.3).
+// sortedList answers a query with sortBy (RFC 7644 §3.4.2.3); resources
+// with equal keys are ordered by id (descending when the sort is), as the
+// indexes order them.
 //
 // Without a filter, on a single-valued indexed attribute that every resource
 // has (userName, meta.created, a group's displayName, ...), the page is read
 // straight from the attribute's index: O(log N + startIndex + count), no
-// record loaded but the page's. Otherwise the matching resources, at most
-// MaxScan, are read in batches, keyed, sorted, and the page fetched.
+// record loaded but the page's. Otherwise, when the filter's plan yields at
+// most MaxScan ids, they are read in batches, keyed, sorted, and the page
+// fetched. When it yields more, and the attribute's index orders every
+// resource, sortedWalk walks that index instead, checking the filter.
 func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Query, w window, ld load) (resources.Page, error) {
 	if q.Filter == nil {
 		if page, ok, err := s.sortedFromIndex(ctx, p, k, q, w, ld); ok || err != nil {
@@ -25,23 +30,37 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		}
 	}
 	var ids []string
-	exact := q.Filter == nil
+	exact, planned := q.Filter == nil, false
 	if q.Filter != nil {
 		if n := s.plan(k, q.Filter, false); n != nil {
-			var err error
+			planned = true
+			est, err := s.estimate(ctx, p, k, n)
+			if err != nil {
+				return resources.Page{}, err
+			}
+			if est > int64(s.MaxScan) {
+				if page, ok, err := s.sortedWalk(ctx, p, k, q, n, est, w, ld); ok || err != nil {
+					return page, err
+				}
+			}
 			if ids, err = s.run(ctx, p, k, n); err != nil {
 				return resources.Page{}, err
 			}
 			exact = n.exact
 		}
 	}
-	if ids == nil {
+	if !planned { // every resource: an index plans nothing of the filter (an empty plan is no match)
 		all := p + "all:" + k.name
 		n, err := s.client.ZCard(ctx, all).Result()
 		if err != nil {
 			return resources.Page{}, fmt.Errorf("redis: %w", err)
 		}
 		if n > int64(s.MaxScan) {
+			if q.Filter != nil {
+				if page, ok, err := s.sortedWalk(ctx, p, k, q, nil, n, w, ld); ok || err != nil {
+					return page, err
+				}
+			}
 			return resources.Page{}, resources.Errorf(resources.TooMany,
 				"sorting by %s needs more than %d %ss read; sort by an indexed attribute (%s), or filter first", q.Sort.Attr.FullName(), s.MaxScan, k.name, k.indexHint())
 		}
@@ -57,10 +76,6 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		if err := s.checkWork(k, q.Filter, len(ids)); err != nil {
 			return resources.Page{}, err
 		}
-	}
-	ids, err := s.inOrder(ctx, p, k, ids) // ties keep creation order
-	if err != nil {
-		return resources.Page{}, err
 	}
 	type item struct {
 		id      string
@@ -90,8 +105,14 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 			items = append(items, item{r.ID, key, ok})
 		}
 	}
-	slices.SortStableFunc(items, func(a, b item) int {
-		return q.Sort.Compare(a.key, a.present, b.key, b.present)
+	slices.SortFunc(items, func(a, b item) int {
+		if c := q.Sort.Compare(a.key, a.present, b.key, b.present); c != 0 {
+			return c
+		}
+		if q.Sort.Descending {
+			return strings.Compare(b.id, a.id)
+		}
+		return strings.Compare(a.id, b.id)
 	})
 	lo, hi := w.bounds(len(items))
 	pageIDs := make([]string, 0, hi-lo)
@@ -99,6 +120,73 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		pageIDs = append(pageIDs, it.id)
 	}
 	return s.page(ctx, p, k, len(items), pageIDs, ld)
+}
+
+// errPageFilled stops a walk once the page it fills is full.
+var errPageFilled = errors.New("page filled")
+
+// sortedWalk answers a filtered, sorted query whose plan yields more than
+// MaxScan ids (est; or, with no plan, every resource) by walking the index
+// of the attribute sorted by, in the query's order, and checking the filter
+// on each document. ok is false when that index cannot order every
+// resource (it is multi-valued, or some resources lack the attribute).
+//
+// When the plan is an exact single-valued leaf, est is the exact total and
+// the walk stops once the page is full: it costs the documents before the
+// page's end, charged to MaxFilterWork batch by batch. Otherwise the total
+// needs every document checked: that is charged before the first read.
+func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Query, n *node, est int64, w window, ld load) (resources.Page, bool, error) {
+	ix, found := k.paths[strings.ToLower(q.Sort.Attr.FullName())]
+	if !found || ix.whole || ix.ix.multi {
+		return resources.Page{}, false, nil
+	}
+	key := p + "ix:" + k.name + ":" + ix.ix.name
+	pipe := s.client.Pipeline()
+	total := pipe.ZCard(ctx, p+"all:"+k.name)
+	indexed := pipe.ZCard(ctx, key)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return resources.Page{}, false, fmt.Errorf("redis: %w", err)
+	}
+	if total.Val() != indexed.Val() {
+		return resources.Page{}, false, nil // some lack the attribute: they sort after every value
+	}
+	counted := n != nil && n.exact && n.isLeaf() && !n.multi
+	if !counted {
+		if err := s.checkWork(k, q.Filter, int(total.Val())); err != nil {
+			return resources.Page{}, true, err
+		}
+	} else if w.count == 0 {
+		return resources.Page{Total: int(est), Resources: []resources.Resource{}}, true, nil
+	}
+	m := s.matcher(k, q.Filter, w, q.WithMembers)
+	examined := 0
+	err := s.walkRange(ctx, key, wholeSet, q.Sort.Descending, func(members []string) error {
+		ids := make([]string, len(members))
+		for i, member := range members {
+			ids[i] = idOf(member)
+		}
+		if counted {
+			examined += len(ids)
+			if err := s.checkWork(k, q.Filter, examined); err != nil {
+				return err
+			}
+		}
+		if err := m.add(ctx, s, p, ids); err != nil {
+			return err
+		}
+		if counted && m.seen >= w.start+w.count {
+			return errPageFilled
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errPageFilled) {
+		return resources.Page{}, true, err
+	}
+	page := m.page
+	if counted {
+		page.Total = int(est)
+	}
+	return page, true, nil
 }
 
 // sortedFromIndex reads a sorted page from a single-valued attribute's index

@@ -1,0 +1,628 @@
+package backend
+
+// How a filter becomes Redis reads (the package documentation's "Queries"
+// section says the same for a reader of the docs).
+//
+//  1. plan maps the filter onto the indexes: a tree of nodes whose leaves
+//     are range reads of one sorted set of "value NUL id" members (an
+//     index ix:<kind>:<attr>, or a group's morder:<gid> for groups.value eq),
+//     and "userName eq", which reads the uniqueness hash. A node is exact
+//     when the ids it yields are the filter's matches; otherwise they are
+//     candidates, to check on the documents with resources.Match.
+//  2. list (query.go) picks how to answer from the plan's shape:
+//     - no plan (ne, co, ew, not, attributes without an index): scan the
+//       organization in creation order, bounded by MaxScan and MaxFilterWork;
+//     - userName eq: one script round trip;
+//     - an exact leaf on a single-valued key: leafPage, a page read straight
+//       from the key (ZLEXCOUNT for the total, ZRANGEBYLEX LIMIT for the
+//       page), whatever the number of matches;
+//     - otherwise, when the plan has a leaf to drive it (driver): stream the
+//       driving leaf's ids in its order, batch by batch (walk), checking the
+//       filter on the documents unless the plan is exact, counting every
+//       match and keeping the page's (streamPage);
+//     - otherwise (an or of different indexes): collect the ids (run),
+//       within MaxScan, and order them by creation.
+//
+// Results of an indexed filter are thus in the order of the key read: the
+// index's (value, then id), the group's members' (display, then id), or
+// creation order for scans and collected unions. RFC 7644 §3.4.2.3 leaves
+// the order of unsorted results to the provider; this one is stable from
+// page to page while the data is unchanged.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/scim2/filter-parser/v2"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+)
+
+// node is a filter planned onto the indexes. A leaf is a range read of one
+// sorted set whose members are "value NUL id" (key and ranges), or, for
+// userName eq, one uniqueness hash field (isUnique). exact reports whether
+// the ids a node yields are exactly the matches of its filter; otherwise
+// they are candidates, a superset, to check with resources.Match.
+type node struct {
+	// leaf: a range read of one sorted set
+	key    string     // after the organization's prefix: "ix:user:userName", "morder:<gid>"
+	ranges []lexRange // disjoint and ascending
+	// multi: one id may have several entries in key (emails.value).
+	multi bool
+	// ix is the index read, when key is one (not for a group's members).
+	ix indexAttr
+	// group is set when key is the group's morder: the members, read only
+	// once the order is whole (see member_pages.go).
+	group string
+	// unique: userName eq reads the uniqueness hash, field unique.
+	unique   string
+	isUnique bool
+
+	// inner: and, or
+	op          filter.LogicalOperator
+	left, right *node
+
+	exact bool
+}
+
+// isLeaf reports whether n is a range read of one sorted set.
+func (n *node) isLeaf() bool { return n.key != "" && !n.isUnique }
+
+// lexRange is a range of ZRANGEBYLEX bounds: min is "-" or "[" value, max
+// is "+" or "(" value, so every range is half-open, [min, max).
+type lexRange struct{ min, max string }
+
+// wholeSet is the range of every member of a sorted set.
+var wholeSet = lexRange{"-", "+"}
+
+// lower and upper return a range's bounds as values, "" and inf standing
+// for the set's ends.
+func (r lexRange) lower() string { return strings.TrimPrefix(strings.TrimPrefix(r.min, "-"), "[") }
+func (r lexRange) upper() (v string, inf bool) {
+	if r.max == "+" {
+		return "", true
+	}
+	return r.max[1:], false
+}
+
+// union returns the union of two lists of disjoint ascending ranges, as
+// one such list: an or of ranges of one key reads each entry once.
+func union(a, b []lexRange) []lexRange {
+	rs := slices.Concat(a, b)
+	slices.SortFunc(rs, func(x, y lexRange) int { return strings.Compare(x.lower(), y.lower()) })
+	out := rs[:1]
+	for _, r := range rs[1:] {
+		last := &out[len(out)-1]
+		hi, inf := last.upper()
+		if !inf && r.lower() > hi { // disjoint ([a, b) and [c, d) with b < c)
+			out = append(out, r)
+			continue
+		}
+		if rhi, rinf := r.upper(); inf || !rinf && rhi <= hi {
+			continue // within last
+		}
+		last.max = r.max
+	}
+	return out
+}
+
+// plan maps a filter onto the indexes; nil means no index helps. Inside a
+// value path (emails[value sw "a"]) leaves are candidates only.
+func (s *Store) plan(k *kind, e filter.Expression, inValuePath bool) *node {
+	switch e := e.(type) {
+	case *filter.AttributeExpression:
+		n := s.planLeaf(k, e)
+		if n != nil && inValuePath {
+			n.exact = false
+		}
+		return n
+	case *filter.ValuePath:
+		return s.plan(k, qualify(e.AttributePath, e.ValueFilter), true)
+	case *filter.LogicalExpression:
+		l, r := s.plan(k, e.Left, inValuePath), s.plan(k, e.Right, inValuePath)
+		switch filter.LogicalOperator(strings.ToLower(string(e.Operator))) {
+		case filter.AND:
+			if l == nil && r == nil {
+				return nil
+			}
+			if l == nil || r == nil {
+				if l == nil {
+					l = r
+				}
+				return &node{op: filter.AND, left: l, exact: false}
+			}
+			return &node{op: filter.AND, left: l, right: r, exact: false}
+		case filter.OR:
+			if l == nil || r == nil {
+				return nil
+			}
+			if l.isLeaf() && r.isLeaf() && l.key == r.key {
+				// Ranges of one key: one leaf, read in the key's order.
+				m := *l
+				m.ranges, m.exact = union(l.ranges, r.ranges), l.exact && r.exact
+				return &m
+			}
+			return &node{op: filter.OR, left: l, right: r, exact: l.exact && r.exact}
+		}
+	}
+	return nil
+}
+
+// qualify rewrites the attribute paths of a value path's filter to full
+// paths: emails[value eq "x"] -> emails.value eq "x". Only attribute
+// expressions and logical combinations are kept; anything else becomes nil.
+func qualify(parent filter.AttributePath, e filter.Expression) filter.Expression {
+	switch e := e.(type) {
+	case *filter.AttributeExpression:
+		sub := e.AttributePath.AttributeName
+		return &filter.AttributeExpression{
+			AttributePath: filter.AttributePath{URIPrefix: parent.URIPrefix, AttributeName: parent.AttributeName, SubAttribute: &sub},
+			Operator:      e.Operator,
+			CompareValue:  e.CompareValue,
+		}
+	case *filter.LogicalExpression:
+		return &filter.LogicalExpression{Left: qualify(parent, e.Left), Right: qualify(parent, e.Right), Operator: e.Operator}
+	}
+	return nil
+}
+
+// planLeaf plans one comparison: a range of an index, the uniqueness
+// hash, or a group's members; nil when no index answers it.
+func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
+	if n := membershipLeaf(k, e); n != nil {
+		return n
+	}
+	op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
+	ix, whole, ok := k.indexOf(e.AttributePath)
+	if !ok || whole && op == filter.PR {
+		// A complex attribute compared as a whole compares its "value"
+		// (emails eq "x" is emails.value eq "x"), but "pr" is about the whole.
+		return nil
+	}
+	n := &node{key: "ix:" + k.name + ":" + ix.name, ix: ix, multi: ix.multi, exact: true}
+	if op == filter.PR {
+		if ix.typ == schemas.TypeString {
+			n.ranges = []lexRange{{"[\x01", "+"}} // empty strings are not present
+		} else {
+			n.ranges = []lexRange{wholeSet}
+		}
+		return n
+	}
+	var v string
+	switch ix.typ {
+	case schemas.TypeBoolean:
+		b, ok := resources.ParseBool(e.CompareValue)
+		if !ok || op != filter.EQ {
+			return nil
+		}
+		v = fmt.Sprint(b)
+	case schemas.TypeDateTime:
+		str, ok := e.CompareValue.(string)
+		if !ok {
+			return nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, str)
+		if err != nil {
+			return nil
+		}
+		v = t.UTC().Format(tsFormat)
+	default:
+		str, ok := e.CompareValue.(string)
+		if !ok || strings.IndexByte(str, 0) >= 0 {
+			return nil
+		}
+		v = str
+		if !ix.caseExact {
+			v = strings.ToLower(v)
+		}
+	}
+	var r lexRange
+	switch op {
+	case filter.EQ:
+		if k.findByUnique && ix.name == k.unique {
+			n.isUnique, n.unique = true, v
+			return n
+		}
+		r = lexRange{"[" + v + "\x00", "(" + v + "\x01"}
+	case filter.SW:
+		if ix.typ != schemas.TypeString {
+			return nil
+		}
+		r = lexRange{"[" + v, "(" + v + "\xff"}
+	case filter.GT:
+		r = lexRange{"[" + v + "\x01", "+"}
+	case filter.GE:
+		r = lexRange{"[" + v + "\x00", "+"}
+	case filter.LT:
+		r = lexRange{"-", "(" + v + "\x00"}
+	case filter.LE:
+		r = lexRange{"-", "(" + v + "\x01"}
+	default: // ne, co, ew: evaluated on documents
+		return nil
+	}
+	n.ranges = []lexRange{r}
+	return n
+}
+
+// idOf returns the id of a sorted set's member, value NUL id.
+func idOf(member string) string { return member[strings.LastIndexByte(member, 0)+1:] }
+
+// leafPage answers an exact leaf of a single-valued key: the total is the
+// ranges' ZLEXCOUNT, the page a ZRANGEBYLEX LIMIT, whatever the number of
+// matches: one round trip for one range, O(log N + startIndex + count).
+// Past deepPage the page is read by rank instead (rankWindow): two round
+// trips, O(log N + count).
+func (s *Store) leafPage(ctx context.Context, p string, k *kind, n *node, w window, ld load) (resources.Page, error) {
+	key := p + n.key
+	for attempt := 0; ; attempt++ {
+		pipe := s.client.Pipeline()
+		counts := make([]*redis.IntCmd, len(n.ranges))
+		for i, r := range n.ranges {
+			counts[i] = pipe.ZLexCount(ctx, key, r.min, r.max)
+		}
+		var members *redis.IntCmd
+		if n.group != "" {
+			members = pipe.HLen(ctx, p+"members:"+n.group)
+		}
+		var rng *redis.StringSliceCmd
+		var before *redis.IntCmd // entries of the key before the range, for a deep page
+		deep := len(n.ranges) == 1 && w.start >= deepPage && w.count > 0
+		if deep && n.ranges[0].min != "-" {
+			before = pipe.ZLexCount(ctx, key, "-", "("+n.ranges[0].lower())
+		} else if !deep && len(n.ranges) == 1 && w.count > 0 {
+			r := n.ranges[0]
+			rng = pipe.ZRangeByLex(ctx, key, &redis.ZRangeBy{Min: r.min, Max: r.max, Offset: int64(w.start), Count: int64(w.count)})
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return resources.Page{}, fmt.Errorf("redis: %w", err)
+		}
+		total := int64(0)
+		for _, c := range counts {
+			total += c.Val()
+		}
+		if members != nil && members.Val() != total && attempt == 0 {
+			// A group whose order is not whole (written before it existed):
+			// rebuilt once, as a page of its members would.
+			if err := s.rebuildMemberOrder(ctx, p+"members:"+n.group, key); err != nil {
+				return resources.Page{}, err
+			}
+			continue
+		}
+		var got []string
+		switch {
+		case rng != nil:
+			got = rng.Val()
+		case deep:
+			first := int64(0) // the range starts the key
+			if before != nil {
+				first = before.Val()
+			}
+			var err error
+			if got, err = s.rankWindow(ctx, key, n.ranges[0], first, total, w); err != nil {
+				return resources.Page{}, err
+			}
+		case w.count > 0:
+			var err error
+			if got, err = s.rangesWindow(ctx, key, n.ranges, counts, w); err != nil {
+				return resources.Page{}, err
+			}
+		}
+		ids := make([]string, len(got))
+		for i, m := range got {
+			ids[i] = idOf(m)
+		}
+		return s.page(ctx, p, k, int(total), ids, ld)
+	}
+}
+
+// deepPage is the startIndex from which a page of one range is read by rank
+// (rankWindow) rather than by ZRANGEBYLEX LIMIT, whose offset Redis walks
+// entry by entry.
+const deepPage = 2000
+
+// contains reports whether member is within the range.
+func (r lexRange) contains(member string) bool {
+	if member < r.lower() {
+		return false
+	}
+	hi, inf := r.upper()
+	return inf || member < hi
+}
+
+// rankWindow reads window w of a range that starts at rank first and holds
+// total entries: ZRANGE by rank, O(log N + count) however deep. The ranks
+// come from the round trip before; members a concurrent write moved out of
+// the range are left out.
+func (s *Store) rankWindow(ctx context.Context, key string, r lexRange, first, total int64, w window) ([]string, error) {
+	if int64(w.start) >= total {
+		return nil, nil
+	}
+	lo := first + int64(w.start)
+	hi := min(lo+int64(w.count), first+total) - 1
+	members, err := s.client.ZRange(ctx, key, lo, hi).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return slices.DeleteFunc(members, func(m string) bool { return !r.contains(m) }), nil
+}
+
+// rangesWindow reads the members in window w of several disjoint ranges
+// taken in order, whose counts are known.
+func (s *Store) rangesWindow(ctx context.Context, key string, ranges []lexRange, counts []*redis.IntCmd, w window) ([]string, error) {
+	pipe := s.client.Pipeline()
+	var cmds []*redis.StringSliceCmd
+	skip, want := int64(w.start), int64(w.count)
+	for i, r := range ranges {
+		c := counts[i].Val()
+		if skip >= c {
+			skip -= c
+			continue
+		}
+		cmds = append(cmds, pipe.ZRangeByLex(ctx, key, &redis.ZRangeBy{Min: r.min, Max: r.max, Offset: skip, Count: want}))
+		want -= min(c-skip, want)
+		skip = 0
+		if want == 0 {
+			break
+		}
+	}
+	if len(cmds) == 0 {
+		return nil, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	var out []string
+	for _, c := range cmds {
+		out = append(out, c.Val()...)
+	}
+	return out[:min(len(out), w.count)], nil
+}
+
+// driver returns the leaf whose ids, streamed in its order, drive the
+// answer of n, with its estimated number of entries: the side of an "and"
+// with the fewest, recursively. ok is false when the fewest are those of
+// an "or" that is not one leaf: they are collected instead (run).
+func (s *Store) driver(ctx context.Context, p string, k *kind, n *node) (leaf *node, est int64, ok bool, err error) {
+	if n.op != filter.AND {
+		est, err = s.estimate(ctx, p, k, n)
+		return n, est, n.isLeaf() || n.isUnique, err
+	}
+	leaf, est, ok, err = s.driver(ctx, p, k, n.left)
+	if err != nil || n.right == nil {
+		return leaf, est, ok, err
+	}
+	r, rest, rok, err := s.driver(ctx, p, k, n.right)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if rest < est {
+		return r, rest, rok, nil
+	}
+	return leaf, est, ok, nil
+}
+
+// streamPage answers a filter driven by one leaf (see driver): it streams
+// the leaf's ids in its order, counts the matches and keeps the page's.
+// Unless the plan is exact, the filter is checked on every document the
+// leaf yields: that costs the leaf's entries (est) times the filter's
+// comparisons, charged to MaxFilterWork before the first read. An exact
+// plan here is a multi-valued leaf, whose ids are counted once each
+// without reading a document; its entries are charged the same way.
+func (s *Store) streamPage(ctx context.Context, p string, k *kind, q resources.Query, n, drive *node, est int64, w window, ld load) (resources.Page, error) {
+	if err := s.checkWork(k, q.Filter, int(est)); err != nil {
+		return resources.Page{}, err
+	}
+	if !n.exact {
+		m := s.matcher(k, q.Filter, w, q.WithMembers)
+		err := s.walk(ctx, p, k, drive, func(ids []string) error { return m.add(ctx, s, p, ids) })
+		if err != nil {
+			return resources.Page{}, err
+		}
+		return m.page, nil
+	}
+	var pageIDs []string
+	total := 0
+	err := s.walk(ctx, p, k, drive, func(ids []string) error {
+		for _, id := range ids {
+			if total >= w.start && total < w.start+w.count {
+				pageIDs = append(pageIDs, id)
+			}
+			total++
+		}
+		return nil
+	})
+	if err != nil {
+		return resources.Page{}, err
+	}
+	return s.page(ctx, p, k, total, pageIDs, ld)
+}
+
+// walk calls fn with the ids a leaf (or userName eq) yields, in the order
+// of its key, batch by batch, each id once: an id of a multi-valued key is
+// passed at its first entry. It stops when ctx ends (the client left).
+func (s *Store) walk(ctx context.Context, p string, k *kind, n *node, fn func(ids []string) error) error {
+	if n.isUnique {
+		id, err := s.client.HGet(ctx, p+k.uniqueHash(), n.unique).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		return fn([]string{id})
+	}
+	if n.group != "" {
+		if err := s.wholeOrder(ctx, p, n.group); err != nil {
+			return err
+		}
+	}
+	var seen map[string]bool
+	if n.multi {
+		seen = map[string]bool{}
+	}
+	for _, r := range n.ranges {
+		err := s.walkRange(ctx, p+n.key, r, false, func(members []string) error {
+			ids := make([]string, 0, len(members))
+			for _, m := range members {
+				id := idOf(m)
+				if seen != nil {
+					if seen[id] {
+						continue
+					}
+					seen[id] = true
+				}
+				ids = append(ids, id)
+			}
+			return fn(ids)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkRange calls fn with the members of one range of a sorted set, in
+// order (reversed when rev), scanBatch at a time: each batch starts past
+// the last member of the one before, O(log N + scanBatch). It stops when
+// ctx ends.
+func (s *Store) walkRange(ctx context.Context, key string, r lexRange, rev bool, fn func(members []string) error) error {
+	lo, hi := r.min, r.max
+	for {
+		if err := ctx.Err(); err != nil {
+			return err // the client left: stop reading
+		}
+		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: scanBatch}
+		var members []string
+		var err error
+		if rev {
+			members, err = s.client.ZRevRangeByLex(ctx, key, by).Result()
+		} else {
+			members, err = s.client.ZRangeByLex(ctx, key, by).Result()
+		}
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		if len(members) > 0 {
+			if err := fn(members); err != nil {
+				return err
+			}
+		}
+		if len(members) < scanBatch {
+			return nil
+		}
+		last := members[len(members)-1]
+		if rev {
+			hi = "(" + last
+		} else {
+			lo = "(" + last
+		}
+	}
+}
+
+// run returns the ids a planned node yields, without repeats: the
+// collecting plan, for an "or" of different keys (its callers bound the
+// ids by MaxScan and order them by creation) and for cursors.
+func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, error) {
+	switch {
+	case n.isUnique:
+		id, err := s.client.HGet(ctx, p+k.uniqueHash(), n.unique).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		return []string{id}, nil
+	case n.group != "":
+		return s.groupMembers(ctx, p, n.group)
+	case n.op == filter.AND:
+		side := n.left
+		if n.right != nil {
+			l, err := s.estimate(ctx, p, k, n.left)
+			if err != nil {
+				return nil, err
+			}
+			r, err := s.estimate(ctx, p, k, n.right)
+			if err != nil {
+				return nil, err
+			}
+			if r < l {
+				side = n.right
+			}
+		}
+		return s.run(ctx, p, k, side)
+	case n.op == filter.OR:
+		l, err := s.run(ctx, p, k, n.left)
+		if err != nil {
+			return nil, err
+		}
+		r, err := s.run(ctx, p, k, n.right)
+		if err != nil {
+			return nil, err
+		}
+		return dedupe(append(l, r...)), nil
+	}
+	pipe := s.client.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, len(n.ranges))
+	for i, r := range n.ranges {
+		cmds[i] = pipe.ZRangeByLex(ctx, p+n.key, &redis.ZRangeBy{Min: r.min, Max: r.max})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	var ids []string
+	for _, c := range cmds {
+		for _, m := range c.Val() {
+			ids = append(ids, idOf(m))
+		}
+	}
+	if n.multi {
+		ids = dedupe(ids)
+	}
+	return ids, nil
+}
+
+// estimate returns an upper bound of the number of ids a node yields,
+// cheaply: O(log N) per range. For a single-valued leaf it is exact.
+func (s *Store) estimate(ctx context.Context, p string, k *kind, n *node) (int64, error) {
+	switch {
+	case n.isUnique:
+		return 1, nil
+	case n.group != "":
+		return s.memberTotal(ctx, p, n.group)
+	case n.op == filter.AND:
+		l, err := s.estimate(ctx, p, k, n.left)
+		if err != nil || n.right == nil {
+			return l, err
+		}
+		r, err := s.estimate(ctx, p, k, n.right)
+		return min(l, r), err
+	case n.op == filter.OR:
+		l, err := s.estimate(ctx, p, k, n.left)
+		if err != nil {
+			return 0, err
+		}
+		r, err := s.estimate(ctx, p, k, n.right)
+		return l + r, err
+	}
+	pipe := s.client.Pipeline()
+	cmds := make([]*redis.IntCmd, len(n.ranges))
+	for i, r := range n.ranges {
+		cmds[i] = pipe.ZLexCount(ctx, p+n.key, r.min, r.max)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("redis: %w", err)
+	}
+	total := int64(0)
+	for _, c := range cmds {
+		total += c.Val()
+	}
+	return total, nil
+}

@@ -238,6 +238,9 @@ func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 	if n := membershipLeaf(k, e); n != nil {
 		return n
 	}
+	if n := substringPlan(k, e); n != nil { // substring leaf
+		return n
+	}
 	op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
 	ix, whole, ok := k.indexOf(e.AttributePath)
 	if !ok || whole && op == filter.PR {

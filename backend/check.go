@@ -737,7 +737,7 @@ func (c *checker) sequenceAndSettings(ctx context.Context) error {
 		}
 	}
 	if v, _ := substr.Val()[0].(string); v != "" {
-		if attrs, err := ParseSubstringSearch(splitSetting(v)); err != nil || strings.Join(attrs, ",") != v {
+		if attrs, err := resources.ParseSubstringSearch(splitSetting(v)); err != nil || strings.Join(attrs, ",") != v {
 			c.add(Finding{Key: c.p + "settings", ID: settingSubstringSearch, Code: "setting-invalid"})
 		}
 	}

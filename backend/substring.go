@@ -42,9 +42,9 @@ import (
 // generation again. Until it has finished, queries do not use the
 // attributes it covers: the bounded scan answers them.
 
-// substringAttrs are the attributes that may be opted in, in their
-// canonical spelling and order.
-var substringAttrs = []string{"userName", "emails.value", "name.givenName", "name.familyName", "displayName", "externalId"}
+// substringAttrs are the attributes that may be opted in (see
+// [resources.SubstringAttributes]).
+var substringAttrs = resources.SubstringAttributes
 
 // Fields of the settings hash kept by this file.
 const (
@@ -59,27 +59,6 @@ const trigramSuffix = "#3"
 type substringSweep struct {
 	Attrs []string `json:"attrs"`
 	After int64    `json:"after"`
-}
-
-// ParseSubstringSearch returns names in canonical spelling and order, or
-// [resources.InvalidValue] naming the allowed attributes.
-func ParseSubstringSearch(names []string) ([]string, error) {
-	seen := map[string]bool{}
-	for _, n := range names {
-		i := slices.IndexFunc(substringAttrs, func(a string) bool { return strings.EqualFold(a, strings.TrimSpace(n)) })
-		if i < 0 {
-			return nil, resources.Errorf(resources.InvalidValue, "substringSearch: %q cannot be searched by substring; the attributes that can are %s",
-				n, strings.Join(substringAttrs, ", "))
-		}
-		seen[substringAttrs[i]] = true
-	}
-	out := []string{}
-	for _, a := range substringAttrs {
-		if seen[a] {
-			out = append(out, a)
-		}
-	}
-	return out, nil
 }
 
 // splitSetting returns the attributes of a stored substringSearch value.
@@ -336,7 +315,7 @@ const substringSweepTimeout = time.Minute
 // leaves does not stop it); what is left stays pending, resumed later. A
 // sweep that fails is not the change's failure.
 func (s *Store) SetSubstringSearch(ctx context.Context, org string, attrs []string) (bool, error) {
-	attrs, err := ParseSubstringSearch(attrs)
+	attrs, err := resources.ParseSubstringSearch(attrs)
 	if err != nil {
 		return false, err
 	}

@@ -203,6 +203,10 @@ type checker struct {
 	users   *kind
 	custom  schemas.Custom
 	purging []resources.PurgeTarget
+	// sweeping are the attributes whose trigram entries a pending
+	// substring sweep is writing or removing (substring.go): until it
+	// reaches a user, the user may have them or not.
+	sweeping []string
 	// purgeKeys are the index and uniqueness keys of purging attributes
 	// the key scan found, checked after it.
 	purgeKeys []string
@@ -338,7 +342,7 @@ func (c *checker) document(k *kind, id, doc, uk, disp, ix, uq string) {
 	if disp != k.display(attrs) {
 		c.add(Finding{Key: key, ID: id, Code: "display-stale"})
 	}
-	if !sameEntries(c.unpurged(ix), k.indexEntries(attrs)) {
+	if !sameEntries(c.unpurged(c.unswept(ix)), c.unswept(k.indexEntries(attrs))) {
 		c.add(Finding{Key: key, ID: id, Code: "ix-stale"})
 	}
 	if k.name != "user" {
@@ -368,6 +372,35 @@ func (c *checker) unpurged(flat string) string {
 	return flatJSON(kept)
 }
 
+// unswept returns a JSON list attr, value, ... without the pairs of the
+// trigram indexes a pending sweep covers (as is when it is not a list).
+func (c *checker) unswept(flat string) string {
+	if len(c.sweeping) == 0 {
+		return flat
+	}
+	kept, _, err := splitFlat(flat, func(name string) bool {
+		base, ok := strings.CutSuffix(name, trigramSuffix)
+		return ok && slices.Contains(c.sweeping, base)
+	})
+	if err != nil {
+		return flat
+	}
+	return flatJSON(kept)
+}
+
+// trigramIndexes are the names of the organization's trigram indexes that
+// may hold entries: its opted-in attributes' and those a sweep is
+// removing.
+func (c *checker) trigramIndexes() []string {
+	var out []string
+	for _, a := range substringAttrs {
+		if slices.Contains(c.custom.Substring, a) || slices.Contains(c.sweeping, a) {
+			out = append(out, a+trigramSuffix)
+		}
+	}
+	return out
+}
+
 // loadCustom reads the organization's custom attribute definitions: the
 // users' indexes and claims are checked against them.
 func (c *checker) loadCustom(ctx context.Context) error {
@@ -377,7 +410,8 @@ func (c *checker) loadCustom(ctx context.Context) error {
 	}
 	c.purging = set.Purging
 	c.stats.PendingPurges = len(set.Purging)
-	if len(set.Definitions) == 0 {
+	c.sweeping = set.SubstringPending
+	if len(set.Definitions) == 0 && len(set.Substring) == 0 {
 		return nil
 	}
 	if set.Generation == 0 {
@@ -474,6 +508,17 @@ func (c *checker) indexes(ctx context.Context, k *kind) error {
 		}
 		if err := c.zscan(ctx, key, func(entries []string) error {
 			return c.run(ctx, c.script.index, key, append([]any{c.p, k.name, ix.name, meta}, anys(entries)...)...)
+		}); err != nil {
+			return err
+		}
+	}
+	if k.name != "user" {
+		return nil
+	}
+	for _, name := range c.trigramIndexes() {
+		key := c.p + "ix:user:" + name
+		if err := c.zscan(ctx, key, func(entries []string) error {
+			return c.run(ctx, c.script.index, key, append([]any{c.p, "user", name, ""}, anys(entries)...)...)
 		}); err != nil {
 			return err
 		}
@@ -663,6 +708,7 @@ func (c *checker) sequenceAndSettings(ctx context.Context) error {
 	selfReg := pipe.HGet(ctx, c.p+"settings", settingSelfRegistration)
 	onboarding := pipe.HGet(ctx, c.p+"settings", settingOnboarding)
 	format := pipe.HGet(ctx, c.p+"settings", settingUserNameFormat)
+	substr := pipe.HMGet(ctx, c.p+"settings", settingSubstringSearch, settingSubstringSweep)
 	pending := pipe.HLen(ctx, c.p+"leaving")
 	replacing := pipe.SCard(ctx, c.p+"replacing")
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -688,6 +734,16 @@ func (c *checker) sequenceAndSettings(ctx context.Context) error {
 	if v := format.Val(); v != "" {
 		if _, err := resources.ParseUserNameFormat(v); err != nil {
 			c.add(Finding{Key: c.p + "settings", ID: settingUserNameFormat, Code: "setting-invalid"})
+		}
+	}
+	if v, _ := substr.Val()[0].(string); v != "" {
+		if attrs, err := resources.ParseSubstringSearch(splitSetting(v)); err != nil || strings.Join(attrs, ",") != v {
+			c.add(Finding{Key: c.p + "settings", ID: settingSubstringSearch, Code: "setting-invalid"})
+		}
+	}
+	if v, _ := substr.Val()[1].(string); v != "" {
+		if st, err := decodeSweep(v); err != nil || len(st.Attrs) == 0 {
+			c.add(Finding{Key: c.p + "settings", ID: settingSubstringSweep, Code: "setting-invalid"})
 		}
 	}
 	return nil
@@ -718,6 +774,9 @@ func (c *checker) singleKeys() map[string]bool {
 	}
 	for _, a := range c.custom.Unique {
 		out["unique:user:"+a.FullName()] = true
+	}
+	for _, name := range c.trigramIndexes() {
+		out["ix:user:"+name] = true
 	}
 	return out
 }

@@ -171,8 +171,11 @@
 // gt, ge, lt, le or pr is a range of its index; "userName eq" reads the
 // uniqueness hash, in one script round trip that also returns the user;
 // "groups.value eq <group id>" is the range of every member of the group's
-// morder (display NUL userId). A leaf is thus a range read of one sorted
-// set, whatever the key. How the plan is answered:
+// morder (display NUL userId); "co" and "ew" on an attribute the
+// organization opted in to substring search (substring.go), with a value of
+// at least 3 characters, are the "and" of the value's trigrams, each a range
+// of the attribute's trigram index, driven by the rarest. A leaf is thus a
+// range read of one sorted set, whatever the key. How the plan is answered:
 //
 //   - One exact leaf of a single-valued key (an "or" of ranges of one key is
 //     one leaf): totalResults is ZLEXCOUNT (exact) and the page ZRANGEBYLEX
@@ -190,7 +193,8 @@
 //     with resources.TooMany, naming indexed attributes to narrow with.
 //   - "or" of different keys: the union of its sides, at most [Store.MaxScan]
 //     ids, in creation order.
-//   - Anything else (ne, co, ew, not, attributes without an index): a scan of
+//   - Anything else (ne, not, co and ew without a trigram index, attributes
+//     without an index): a scan of
 //     the organization in creation order, checking each document, which fails
 //     with resources.TooMany when the organization has more than
 //     [Store.MaxScan] resources of the type or the scan would cost more than

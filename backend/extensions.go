@@ -100,18 +100,27 @@ end
 return {'ok', unpack(skipped)}
 `
 
-// Extensions reads an organization's custom attribute definitions.
+// Extensions reads an organization's custom attribute definitions and its
+// substringSearch setting (substring.go): what its User type is made of.
 func (s *Store) Extensions(ctx context.Context, org string) (resources.ExtensionSet, error) {
 	p, err := prefix(org)
 	if err != nil {
 		return resources.ExtensionSet{}, err
 	}
+	set, _, err := s.extensionSet(ctx, p, org)
+	return set, err
+}
+
+// extensionSet is [Store.Extensions], with the substring sweep's state as
+// stored.
+func (s *Store) extensionSet(ctx context.Context, p, org string) (resources.ExtensionSet, string, error) {
 	pipe := s.client.Pipeline()
 	defs := pipe.HVals(ctx, p+"exts")
 	gen := pipe.Get(ctx, p+"exts:gen")
 	purge := pipe.HVals(ctx, p+"exts:purge")
+	substr := pipe.HMGet(ctx, p+"settings", settingSubstringSearch, settingSubstringSweep)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return resources.ExtensionSet{}, fmt.Errorf("custom schemas of %s: redis: %w", org, err)
+		return resources.ExtensionSet{}, "", fmt.Errorf("custom schemas of %s: redis: %w", org, err)
 	}
 	set := resources.ExtensionSet{}
 	set.Generation, _ = strconv.ParseInt(gen.Val(), 10, 64)
@@ -121,12 +130,20 @@ func (s *Store) Extensions(ctx context.Context, org string) (resources.Extension
 	for _, raw := range purge.Val() {
 		var st purgeState
 		if err := json.Unmarshal([]byte(raw), &st); err != nil {
-			return resources.ExtensionSet{}, fmt.Errorf("custom schemas of %s: purge state: %w", org, err)
+			return resources.ExtensionSet{}, "", fmt.Errorf("custom schemas of %s: purge state: %w", org, err)
 		}
 		set.Purging = append(set.Purging, st.Target)
 	}
 	slices.SortFunc(set.Purging, func(a, b resources.PurgeTarget) int { return strings.Compare(a.FullName(), b.FullName()) })
-	return set, nil
+	attrs, _ := substr.Val()[0].(string)
+	sweep, _ := substr.Val()[1].(string)
+	set.Substring = splitSetting(attrs)
+	st, err := decodeSweep(sweep)
+	if err != nil {
+		return resources.ExtensionSet{}, "", fmt.Errorf("substring sweep of %s: %w", org, err)
+	}
+	set.SubstringPending = st.Attrs
+	return set, sweep, nil
 }
 
 // ExtensionGeneration reads the generation of an organization's custom
@@ -217,6 +234,9 @@ func (s *Store) PurgeExtensions(ctx context.Context, org string) (int, error) {
 			return done, fmt.Errorf("purge %s of %s: %w", st.Target.FullName(), org, err)
 		}
 		done++
+	}
+	if err := s.SweepSubstring(ctx, org); err != nil { // resumed with the purges
+		return done, err
 	}
 	return done, nil
 }
@@ -419,6 +439,7 @@ func (k *kind) forType(rt *schemas.ResourceType) *kind {
 		out.indexes = append(slices.Clone(k.indexes), customIndexes(rt.Custom)...)
 		out.paths = indexPaths(*rt, out.indexes)
 	}
+	out.withSubstring(rt.Custom)
 	return &out
 }
 

@@ -36,6 +36,11 @@ type kind struct {
 	findByUnique bool
 	// counted is the count of these resources in a check's [CheckStats].
 	counted func(*CheckStats) *int
+	// substring are the indexed attributes with a trigram index too (an
+	// organization's substringSearch setting, substring.go), and
+	// substringReady the names of those whose index is built.
+	substring      []indexAttr
+	substringReady []string
 }
 
 // userKind and groupKind state the indexed attributes once: the store keeps
@@ -111,7 +116,7 @@ func (k *kind) indexHint() string {
 			names = append(names, ix.name)
 		}
 	}
-	return strings.Join(names, ", ") + ", ..."
+	return strings.Join(names, ", ") + ", ..." + k.substringHint()
 }
 
 // indexPaths maps every spelling of the indexed attributes' paths, in lower
@@ -192,6 +197,7 @@ func (k *kind) indexEntries(attrs map[string]any) string {
 			entries = append(entries, ix.name, s)
 		}
 	}
+	entries = append(entries, k.trigramEntries(attrs)...)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
 )
 
 var _ resources.OnboardingStore = (*Store)(nil)
@@ -68,10 +69,12 @@ return {'ok'}
 // invitation, uconfirm:<userId> for a confirmation).
 // ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 now, 6 password hash (""
 // keeps the password: a confirmation), 7 index entries (JSON), 8 actor, 9
-// action, 10 change log cap.
+// action, 10 change log cap, 11 the generation of the organization's User
+// type the entries were computed under (see writeUserSrc).
 // Returns {"ok", version, created} or {marker}.
 const redeemSrc = luaCommon + `
 local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5]
+if (redis.call('GET', prefix .. 'exts:gen') or '0') ~= ARGV[11] then return {'stale'} end
 -- The secret names the user: "<id>", or "<id> <version>" for a ticket.
 local owner = redis.call('GET', KEYS[3])
 if not owner or (owner ~= id and string.sub(owner, 1, #id + 1) ~= id .. ' ') then return {'notoken'} end
@@ -211,10 +214,16 @@ func (s *Store) redeem(ctx context.Context, p, secretKey, alsoKey string, u reso
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("encode document: %w", err)
 	}
+	w, err = s.typed(ctx, p, w)
+	if err != nil {
+		return resources.Resource{}, err
+	}
+	k := s.users.forType(&schemas.ResourceType{Custom: w.Custom})
 	t, ts := now()
 	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, secretKey, alsoKey}
 	res, err := s.redeemScript.Run(ctx, s.client, keys, p, u.ID, version, doc, ts, w.PasswordHash,
-		s.users.indexEntries(u.Attributes), resources.Actor(ctx), string(resources.UpdateAction(ctx)), s.MaxChanges).Slice()
+		k.indexEntries(u.Attributes), resources.Actor(ctx), string(resources.UpdateAction(ctx)), s.MaxChanges,
+		strconv.FormatInt(w.Custom.Generation, 10)).Slice()
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redis: %w", err)
 	}

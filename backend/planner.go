@@ -5,12 +5,15 @@ package backend
 //
 //  1. plan maps the filter onto the indexes: a tree of nodes whose leaves
 //     are range reads of one sorted set of "value NUL id" members (an
-//     index ix:<kind>:<attr>, or a group's morder:<gid> for groups.value eq),
+//     index ix:<kind>:<attr>, or a group's morder:<gid> for groups.value eq,
+//     or for co and ew on an attribute opted in to substring search the
+//     "and" of its value's trigrams in ix:<kind>:<attr>#3, substring.go),
 //     and "userName eq", which reads the uniqueness hash. A node is exact
 //     when the ids it yields are the filter's matches; otherwise they are
 //     candidates, to check on the documents with resources.Match.
 //  2. list (query.go) picks how to answer from the plan's shape:
-//     - no plan (ne, co, ew, not, attributes without an index): scan the
+//     - no plan (ne, not, co and ew without a trigram index, attributes
+//       without an index): scan the
 //       organization in creation order, bounded by MaxScan and MaxFilterWork;
 //     - userName eq: one script round trip;
 //     - an exact leaf on a single-valued key: leafPage, a page read straight
@@ -176,6 +179,9 @@ func qualify(parent filter.AttributePath, e filter.Expression) filter.Expression
 // hash, or a group's members; nil when no index answers it.
 func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 	if n := membershipLeaf(k, e); n != nil {
+		return n
+	}
+	if n := substringPlan(k, e); n != nil { // substring.go
 		return n
 	}
 	op := filter.CompareOperator(strings.ToLower(string(e.Operator)))

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/scimd/scimd/resources"
@@ -55,7 +56,8 @@ func (s *Store) OrgSettings(ctx context.Context, org string) (resources.OrgSetti
 	if err != nil {
 		return resources.OrgSettings{}, nil
 	}
-	v, err := s.client.HMGet(ctx, p+"settings", settingSelfRegistration, settingDisplayName, settingOnboarding, settingUserNameFormat).Result()
+	v, err := s.client.HMGet(ctx, p+"settings", settingSelfRegistration, settingDisplayName, settingOnboarding, settingUserNameFormat,
+		settingSubstringSearch, settingSubstringSweep).Result()
 	if err != nil {
 		return resources.OrgSettings{}, fmt.Errorf("settings of %s: redis: %w", org, err)
 	}
@@ -63,7 +65,11 @@ func (s *Store) OrgSettings(ctx context.Context, org string) (resources.OrgSetti
 	name, _ := v[1].(string)
 	onboarding, _ := v[2].(string)
 	format, _ := v[3].(string)
-	return resources.OrgSettings{SelfRegistration: on == "on", DisplayName: name, Onboarding: onboarding, UserNameFormat: format}, nil
+	substr, _ := v[4].(string)
+	sweep, _ := v[5].(string)
+	st, _ := decodeSweep(sweep) // scimd check reports a broken one
+	return resources.OrgSettings{SelfRegistration: on == "on", DisplayName: name, Onboarding: onboarding, UserNameFormat: format,
+		SubstringSearch: substr, SubstringPending: strings.Join(st.Attrs, ",")}, nil
 }
 
 // SetSelfRegistration turns an organization's self-registration on or off and

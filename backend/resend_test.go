@@ -138,14 +138,14 @@ func TestWriteIsNotResent(t *testing.T) {
 				name string
 				call func() error
 			}{
-				{"CreateUser", func() error { _, err := s.CreateUser(ctx, "acme", u, resources.UserWrite{}); return err }},
+				{"CreateUser", func() error { _, err := s.CreateUser(ctx, "acme", u, resources.UserWrite{Typed: true}); return err }},
 				{"DeleteUser", func() error { return s.DeleteUser(ctx, "acme", "id", 0) }},
 				{"CreateGroup", func() error {
 					_, err := s.CreateGroup(ctx, "acme", resources.Resource{Attributes: map[string]any{"displayName": "G"}})
 					return err
 				}},
 				{"ReplaceUser", func() error {
-					_, err := s.ReplaceUser(ctx, "acme", resources.Resource{ID: "id", Attributes: u.Attributes}, 1, resources.UserWrite{})
+					_, err := s.ReplaceUser(ctx, "acme", resources.Resource{ID: "id", Attributes: u.Attributes}, 1, resources.UserWrite{Typed: true})
 					return err
 				}},
 			}

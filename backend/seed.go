@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/redis/go-redis/v9"
 
@@ -33,6 +34,21 @@ func (s *Store) CreateUsers(ctx context.Context, org string, users []resources.R
 	// script first.
 	if err := s.writeUser.Load(ctx, s.client).Err(); err != nil {
 		return nil, nil, fmt.Errorf("create users: load the write script: %w", err)
+	}
+	var stored *resources.UserWrite // the organization's type, read once for the writes that have none
+	ws = slices.Clone(ws)
+	for i, w := range ws {
+		if w.Typed {
+			continue
+		}
+		if stored == nil {
+			t, err := s.typed(ctx, p, resources.UserWrite{})
+			if err != nil {
+				return nil, nil, fmt.Errorf("create users: %w", err)
+			}
+			stored = &t
+		}
+		ws[i].Custom, ws[i].Typed = stored.Custom, true
 	}
 	calls := make([]userWrite, len(users))
 	cmds := make([]*redis.Cmd, len(users))

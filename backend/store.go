@@ -91,6 +91,7 @@ type Store struct {
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
 	changeExt, purgeScript                                       *script
+	setSubstring, substringScript                                *script
 	admins                                                       adminScripts
 
 	search searchTuning   // see SearchUsers (user_search.go)
@@ -134,6 +135,8 @@ func New(client redis.UniversalClient) *Store {
 		setSetting:        newScript(setSettingSrc),
 		changeExt:         newScript(changeExtensionSrc),
 		purgeScript:       newScript(purgeBatchSrc),
+		setSubstring:      newScript(setSubstringSrc),
+		substringScript:   newScript(substringBatchSrc),
 		admins:            newAdminScripts(),
 	}
 }

@@ -92,17 +92,36 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 		action = resources.UpdateAction(ctx)
 	}
 	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + "unique:user:userName", p + "all:user", p + "seq", p + "ugroups:" + u.ID}
-	k := &s.users
-	gen := ""
-	if c := w.Custom; c.Generation != 0 {
-		// Checked against the organization's custom attributes: indexed,
-		// kept unique, and refused if they changed since (extensions.go).
-		k = k.forType(&schemas.ResourceType{Custom: c})
-		gen = strconv.FormatInt(c.Generation, 10)
+	w, err = s.typed(ctx, p, w)
+	if err != nil {
+		return userWrite{}, err
 	}
+	// Indexed and kept unique as the organization's User type (custom
+	// attributes, substringSearch) says, and refused if it changed since
+	// (extensions.go, substring.go).
+	k := s.users.forType(&schemas.ResourceType{Custom: w.Custom})
+	gen := strconv.FormatInt(w.Custom.Generation, 10)
 	args := []any{p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, k.indexEntries(u.Attributes),
 		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen}
 	return userWrite{keys: keys, args: args, u: u, doc: doc, userName: userName, modified: t}, nil
+}
+
+// typed returns w with the organization's User type as the store holds it
+// now, unless the caller checked the document against one ([resources.UserWrite.Typed]).
+func (s *Store) typed(ctx context.Context, p string, w resources.UserWrite) (resources.UserWrite, error) {
+	if w.Typed {
+		return w, nil
+	}
+	set, _, err := s.extensionSet(ctx, p, strings.TrimSuffix(strings.TrimPrefix(p, "scimd:{"), "}:"))
+	if err != nil {
+		return w, err
+	}
+	rt, err := set.UserType()
+	if err != nil {
+		return w, err
+	}
+	w.Custom, w.Typed = rt.Custom, true
+	return w, nil
 }
 
 // result is the written user, or the error the script's answer res means.

@@ -43,6 +43,11 @@ type ExtensionSet struct {
 	// Purging are the removed schemas and attributes whose values are still
 	// being purged.
 	Purging []PurgeTarget
+	// Substring are the attributes the substringSearch setting opts in to
+	// a trigram index, and SubstringPending those whose trigram entries of
+	// existing users are still being built or purged (see
+	// [schemas.Custom]).
+	Substring, SubstringPending []string
 }
 
 // PurgeTarget is a removed schema (Attr "") or attribute whose stored
@@ -194,7 +199,17 @@ func buildType(base schemas.ResourceType, set ExtensionSet) (schemas.ResourceTyp
 	for i, t := range set.Purging {
 		purging[i] = t.FullName()
 	}
-	return base.WithCustom(defs, set.Generation, purging)
+	rt, err := base.WithCustom(defs, set.Generation, purging)
+	if err != nil {
+		return schemas.ResourceType{}, err
+	}
+	rt.Custom.Substring = set.Substring
+	for _, a := range set.Substring {
+		if !slices.Contains(set.SubstringPending, a) {
+			rt.Custom.SubstringReady = append(rt.Custom.SubstringReady, a)
+		}
+	}
+	return rt, nil
 }
 
 func parseSet(set ExtensionSet) ([]schemas.Definition, error) {

@@ -3,6 +3,7 @@ package resources
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/scimd/scimd/schemas"
@@ -46,6 +47,34 @@ func ParseOnboarding(v string) (string, error) {
 	}
 	return "", Errorf(InvalidValue, "onboarding %q: want %q (email an invitation to customers created without passwordSetup) or %q (no mail; accountState %q)",
 		v, OnboardingInvite, OnboardingNone, schemas.AccountStateNoPassword)
+}
+
+// SubstringAttributes are the User attributes an organization may opt in
+// to substring search (its substringSearch setting): co and ew filters on
+// them are then answered from trigram indexes, which cost memory per
+// customer (README "Substring search").
+var SubstringAttributes = []string{"userName", "emails.value", "name.givenName", "name.familyName", "displayName", "externalId"}
+
+// ParseSubstringSearch checks a substringSearch setting given by a person
+// or a client, and returns its attributes in canonical spelling and in
+// the order of [SubstringAttributes].
+func ParseSubstringSearch(names []string) ([]string, error) {
+	seen := map[string]bool{}
+	for _, n := range names {
+		i := slices.IndexFunc(SubstringAttributes, func(a string) bool { return strings.EqualFold(a, strings.TrimSpace(n)) })
+		if i < 0 {
+			return nil, Errorf(InvalidValue, "substringSearch: %q cannot be searched by substring; the attributes that can are %s",
+				n, strings.Join(SubstringAttributes, ", "))
+		}
+		seen[SubstringAttributes[i]] = true
+	}
+	out := []string{}
+	for _, a := range SubstringAttributes {
+		if seen[a] {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // ParseUserNameFormat checks a userNameFormat given by a person or a client.

@@ -79,6 +79,20 @@ type OrgSettings struct {
 	// UserNameFormat is the rule of userNames ([schemas.UserNameFormatEmail],
 	// [schemas.UserNameFormatAny]); "" is email.
 	UserNameFormat string
+	// SubstringSearch are the attributes co and ew filters are answered
+	// for from trigram indexes (none by default), and SubstringPending
+	// those whose index is still being built or removed: comma-separated
+	// lists (the settings stay comparable), read with [SplitAttributes].
+	SubstringSearch, SubstringPending string
+}
+
+// SplitAttributes returns the attributes of a comma-separated list ("":
+// none, an empty list).
+func SplitAttributes(list string) []string {
+	if list == "" {
+		return []string{}
+	}
+	return strings.Split(list, ",")
 }
 
 // ErrRegistrationClosed is the answer of every registration call when the

@@ -119,6 +119,12 @@ type UserWrite struct {
 	// indexes and keeps unique, and their generation, which the store
 	// checks is still current (else [ErrSchemaChanged]).
 	Custom schemas.Custom
+	// Typed reports that Custom is the organization's User type the
+	// document was checked against, even of generation 0: the store then
+	// refuses the write if that generation is no longer current. A write
+	// that is not typed (a change of account state) is indexed under the
+	// type the store reads itself.
+	Typed bool
 }
 
 // MemberDelta is a change to a group's membership, applied atomically with the

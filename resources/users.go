@@ -329,7 +329,7 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 			return UserWrite{}, err
 		}
 	}
-	w.Custom = rules.rt.Custom
+	w.Custom, w.Typed = rules.rt.Custom, true
 	for k, v := range b.attrs {
 		if list, ok := v.([]any); ok && len(list) > MaxValues {
 			return UserWrite{}, Errorf(InvalidValue, "attribute %q has %d values, more than the %d a customer may have", k, len(list), MaxValues)

@@ -456,6 +456,11 @@ type Custom struct {
 	// (URN:name) whose stored values are still being purged: responses
 	// leave them out.
 	Purging []string
+	// Substring are the attributes the organization's substringSearch
+	// setting opts in to a trigram index: writes keep their trigram
+	// entries. SubstringReady are those whose index is complete (its build
+	// is done): only they answer co and ew filters.
+	Substring, SubstringReady []string
 }
 
 // WithCustom returns rt with an organization's definitions as extensions.

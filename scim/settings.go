@@ -19,6 +19,7 @@ type settingsAdmin interface {
 	OrgSettings(ctx context.Context, org string) (resources.OrgSettings, error)
 	SetOnboarding(ctx context.Context, org, policy string) (bool, error)
 	SetUserNameFormat(ctx context.Context, org, format string) (bool, error)
+	SetSubstringSearch(ctx context.Context, org string, attrs []string) (bool, error)
 }
 
 // settingsInfo is the organization's settings as the API shows them, with
@@ -28,11 +29,19 @@ type settingsInfo struct {
 	SelfRegistration bool   `json:"selfRegistration"`
 	Onboarding       string `json:"onboarding"`
 	UserNameFormat   string `json:"userNameFormat"`
+	// SubstringSearch are the attributes whose co and ew filters a trigram
+	// index answers; SubstringSearchPending those whose index is still
+	// being built or removed (the bounded scan answers them meanwhile).
+	SubstringSearch        []string `json:"substringSearch"`
+	SubstringSearchPending []string `json:"substringSearchPending"`
 }
 
 // The settings API: GET (any token of the organization) shows the settings;
-// PATCH {"onboarding": "invite"|"none", "userNameFormat": "email"|"any"}
-// (owners only) changes those given, each audited. The other settings are
+// PATCH {"onboarding": "invite"|"none", "userNameFormat": "email"|"any",
+// "substringSearch": [attribute, ...]} (owners only) changes those given,
+// each audited; a change of substringSearch answers once the existing
+// customers' trigram entries are written (or removed), or after a minute,
+// the rest continuing later (substringSearchPending). The other settings are
 // the console's and the CLI's; a field the API does not change is refused,
 // never ignored.
 
@@ -44,7 +53,8 @@ func (h *Handler) getSettings(admin settingsAdmin) handlerFunc {
 			return err
 		}
 		writeJSON(w, http.StatusOK, settingsInfo{DisplayName: s.DisplayName, SelfRegistration: s.SelfRegistration,
-			Onboarding: s.OnboardingPolicy(), UserNameFormat: s.UserNameRule()})
+			Onboarding: s.OnboardingPolicy(), UserNameFormat: s.UserNameRule(),
+			SubstringSearch: resources.SplitAttributes(s.SubstringSearch), SubstringSearchPending: resources.SplitAttributes(s.SubstringPending)})
 		return nil
 	}
 }
@@ -65,11 +75,21 @@ func (h *Handler) patchSettings(admin settingsAdmin) handlerFunc {
 		if err := json.Unmarshal(data, &req); err != nil {
 			return resources.Errorf(resources.InvalidSyntax, `send {"onboarding": "invite|none", "userNameFormat": "email|any"} (either or both)`)
 		}
-		known := []string{"onboarding", "userNameFormat"}
+		known := []string{"onboarding", "userNameFormat", "substringSearch"}
 		values := map[string]string{}
+		var substring []string
 		for k, raw := range req {
 			if !slices.Contains(known, k) {
-				return resources.Errorf(resources.InvalidValue, "setting %q cannot be changed here: send onboarding or userNameFormat (the others are in the console and `scimd org set`)", k)
+				return resources.Errorf(resources.InvalidValue, "setting %q cannot be changed here: send onboarding, userNameFormat or substringSearch (the others are in the console and `scimd org set`)", k)
+			}
+			if k == "substringSearch" {
+				if err := json.Unmarshal(raw, &substring); err != nil || substring == nil {
+					return resources.Errorf(resources.InvalidValue, "setting \"substringSearch\" must be a list of attribute names ([] for none)")
+				}
+				if _, err := resources.ParseSubstringSearch(substring); err != nil {
+					return err
+				}
+				continue
 			}
 			var v string
 			if err := json.Unmarshal(raw, &v); err != nil {
@@ -94,6 +114,11 @@ func (h *Handler) patchSettings(admin settingsAdmin) handlerFunc {
 		}
 		if v, ok := values["userNameFormat"]; ok {
 			if _, err := admin.SetUserNameFormat(r.Context(), p.Org, v); err != nil {
+				return err
+			}
+		}
+		if substring != nil {
+			if _, err := admin.SetSubstringSearch(r.Context(), p.Org, substring); err != nil {
 				return err
 			}
 		}

@@ -182,6 +182,13 @@ end
 -- setIndex moves a resource's filter index entries from old to new, both
 -- flat lists attr, value, attr, value, ...
 local function setIndex(prefix, kind, id, old, new)
+  if #old == 0 then
+    -- A creation: no entry to compare with.
+    for i = 1, #new, 2 do
+      redis.call('ZADD', prefix .. 'ix:' .. kind .. ':' .. new[i], 0, new[i+1] .. NUL .. id)
+    end
+    return
+  end
   local keep, had = {}, {}
   for i = 1, #new, 2 do keep[new[i] .. SEP .. new[i+1]] = true end
   for i = 1, #old, 2 do

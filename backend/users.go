@@ -240,13 +240,20 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 		}
 	}
 	pipe := s.client.Pipeline()
-	docs := make([]*redis.MapStringStringCmd, len(ids))
+	// A user's document may be in chunks (see luaStoredHash): its whole
+	// hash is read. A group's is not, and its hash is read by field.
+	hashes := make([]*redis.MapStringStringCmd, len(ids))
+	fields := make([]*redis.SliceCmd, len(ids))
 	var rc []*redis.MapStringStringCmd
 	if ld.refs {
 		rc = make([]*redis.MapStringStringCmd, len(ids))
 	}
 	for i, id := range ids {
-		docs[i] = pipe.HGetAll(ctx, p+k.name+":"+id)
+		if k.groupRefs {
+			hashes[i] = pipe.HGetAll(ctx, p+k.name+":"+id)
+		} else {
+			fields[i] = pipe.HMGet(ctx, p+k.name+":"+id, "doc", "ver", "created", "modified")
+		}
 		if ld.refs {
 			rc[i] = pipe.HGetAll(ctx, p+k.refKey+id)
 		}
@@ -266,7 +273,13 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 		}
 	}
 	for i, id := range ids {
-		r, ok, err := decode(id, storedFields(docs[i].Val()), ld.attrs)
+		var vals []any
+		if hashes[i] != nil {
+			vals = storedFields(hashes[i].Val())
+		} else {
+			vals = fields[i].Val()
+		}
+		r, ok, err := decode(id, vals, ld.attrs)
 		if err != nil {
 			return nil, err
 		}

@@ -106,7 +106,7 @@ func TestCheckCustomAttributes(t *testing.T) {
 				c.ZAdd(ctx, p+"ix:user:"+checkURN+":gone", redis.Z{Member: "x\x00no-such-user"})
 			}, want{p + "ix:user:" + checkURN + ":gone", "no-such-user", "index-stray"}},
 			{"stored entries lack a custom index entry", func(c redis.Cmdable) {
-				c.HSet(ctx, p+"user:"+ben, "ix", `["userName","ben@example.com","`+checkURN+`:tier","silver"]`)
+				setStoredField(t, ctx, c, p+"user:"+ben, "ix", `["userName","ben@example.com","`+checkURN+`:tier","silver"]`)
 			}, want{p + "user:" + ben, ben, "ix-stale"}},
 			{"claim deleted", func(c redis.Cmdable) {
 				c.HDel(ctx, p+"unique:user:"+checkURN+":number", "n-1")

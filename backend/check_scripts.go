@@ -11,7 +11,7 @@ package backend
 // an index or a uniqueness hash, never a secret.
 
 // luaCheck is prepended to every check script.
-const luaCheck = luaOrderKey + `
+const luaCheck = luaOrderKey + luaStoredHash + `
 local NUL = string.char(0)
 local out = {}
 local function bad(key, id, code)
@@ -77,7 +77,8 @@ local docs = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
   local key = p .. kind .. ':' .. id
-  local h = redis.call('HMGET', key, 'doc', 'ver', 'uk', 'disp', 'ix', 'created', 'modified', 'replacing', 'uq')
+  local s = readHash(key)
+  local h = {s.doc, s.ver, s.uk, s.disp, s.ix, s.created, s.modified, s.replacing, s.uq}
   if not h[1] then
     if redis.call('ZSCORE', KEYS[1], id) then bad(KEYS[1], id, 'ordered-missing') end
   else
@@ -208,7 +209,8 @@ for i = 5, #ARGV do
       bad(KEYS[1], '', 'index-malformed')
     else
       local value, id = string.sub(e, 1, at - 1), string.sub(e, at + 1)
-      local h = redis.call('HMGET', p .. kind .. ':' .. id, 'ver', 'ix', 'created', 'modified')
+      local s = readHash(p .. kind .. ':' .. id)
+      local h = {s.ver, s.ix, s.created, s.modified}
       if not h[1] then
         bad(KEYS[1], id, 'index-stray')
       elseif meta == 'created' or meta == 'modified' then

@@ -279,11 +279,11 @@ func TestCheckFindsCorruption(t *testing.T) {
 			c.ZAdd(ctx, p+"ix:user:meta.created", redis.Z{Member: "2001-01-01T00:00:00.000000000Z\x00" + f.bob})
 		}, func(f checkFixture) want { return want{p + "ix:user:meta.created", f.bob, "index-stale"} }},
 		{"stored index entries disagree with the document", func(t *testing.T, c redis.Cmdable, f checkFixture) {
-			c.HSet(ctx, p+"user:"+f.carol, "ix", `["userName","carol@example.com"]`)
+			setStoredField(t, ctx, c, p+"user:"+f.carol, "ix", `["userName","carol@example.com"]`)
 		}, func(f checkFixture) want { return want{p + "user:" + f.carol, f.carol, "ix-stale"} }},
 		{"document no longer fits its unique key", func(t *testing.T, c redis.Cmdable, f checkFixture) {
-			doc := c.HGet(ctx, p+"user:"+f.alice, "doc").Val()
-			c.HSet(ctx, p+"user:"+f.alice, "doc", strings.Replace(doc, `"userName":"alice@example.com"`, `"userName":"alicia@example.com"`, 1))
+			doc := storedField(t, ctx, c, p+"user:"+f.alice, "doc")
+			setStoredField(t, ctx, c, p+"user:"+f.alice, "doc", strings.Replace(doc, `"userName":"alice@example.com"`, `"userName":"alicia@example.com"`, 1))
 		}, func(f checkFixture) want { return want{p + "user:" + f.alice, f.alice, "unique-key-stale"} }},
 		{"uniqueness entry deleted", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.HDel(ctx, p+"unique:group:displayName", "engineering")

@@ -70,13 +70,14 @@ local skipped = {}
 for i = 4, #ARGV, 7 do
   local id = ARGV[i]
   local key = prefix .. 'user:' .. id
-  local ver = redis.call('HGET', key, 'ver')
+  local cur = readHash(key)
+  local ver = cur.ver
   if ver and ver == ARGV[i+1] then
     if ARGV[i+4] == '' then
       redis.call('HDEL', key, 'uq')
-      redis.call('HSET', key, 'doc', ARGV[i+2], 'ix', ARGV[i+3])
+      writeDoc(key, cur, ARGV[i+2], ARGV[i+3], {})
     else
-      redis.call('HSET', key, 'doc', ARGV[i+2], 'ix', ARGV[i+3], 'uq', ARGV[i+4])
+      writeDoc(key, cur, ARGV[i+2], ARGV[i+3], {'uq', ARGV[i+4]})
     end
     local gone = cjson.decode(ARGV[i+5])
     for j = 1, #gone, 2 do redis.call('ZREM', prefix .. 'ix:user:' .. gone[j], gone[j+1] .. NUL .. id) end
@@ -295,9 +296,9 @@ const maxPurgeRetries = 10
 // returns those, for the caller to purge again.
 func (s *Store) purgeBatch(ctx context.Context, p, field string, target resources.PurgeTarget, ids []string, next string) ([]string, error) {
 	pipe := s.client.Pipeline()
-	cmds := make([]*redis.SliceCmd, len(ids))
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HMGet(ctx, p+"user:"+id, "doc", "ver", "ix", "uq")
+		cmds[i] = pipe.HGetAll(ctx, p+"user:"+id)
 	}
 	if len(ids) > 0 {
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -306,14 +307,14 @@ func (s *Store) purgeBatch(ctx context.Context, p, field string, target resource
 	}
 	args := []any{p, field, next}
 	for i, id := range ids {
-		v := cmds[i].Val()
-		doc, _ := v[0].(string)
-		ver, _ := v[1].(string)
+		h := cmds[i].Val()
+		ver := h["ver"]
 		if ver == "" {
 			continue // deleted meanwhile
 		}
-		ix, _ := v[2].(string)
-		uq, _ := v[3].(string)
+		doc, _ := storedValue(h, "doc")
+		ix, _ := storedValue(h, "ix")
+		uq := h["uq"]
 		w, changed, err := purgeUser(target, doc, ix, uq)
 		if err != nil {
 			return nil, fmt.Errorf("user %s: %w", id, err)

@@ -28,7 +28,7 @@ func (d *docReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
 		for _, c := range cmds {
-			if c.Name() == "hmget" && strings.Contains(fmt.Sprint(c.Args()[1]), ":user:") {
+			if c.Name() == "hgetall" && strings.Contains(fmt.Sprint(c.Args()[1]), ":user:") {
 				if d.n.Add(1) == 1 && d.after != nil {
 					d.after()
 				}

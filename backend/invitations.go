@@ -78,22 +78,22 @@ if (redis.call('GET', prefix .. 'exts:gen') or '0') ~= ARGV[11] then return {'st
 -- The secret names the user: "<id>", or "<id> <version>" for a ticket.
 local owner = redis.call('GET', KEYS[3])
 if not owner or (owner ~= id and string.sub(owner, 1, #id + 1) ~= id .. ' ') then return {'notoken'} end
-local cur = redis.call('HMGET', KEYS[1], 'ver', 'ix', 'created')
+local cur = readHash(KEYS[1])
 local extra = 0
-if cur[1] then extra = userGroups(prefix, id) end
-local fault = versionFault(cur[1] and tonumber(cur[1]) + extra, expect)
+if cur.ver then extra = userGroups(prefix, id) end
+local fault = versionFault(cur.ver and tonumber(cur.ver) + extra, expect)
 if fault then return {fault} end
 local new = cjson.decode(ARGV[7])
 local old = {}
-if cur[2] then old = cjson.decode(cur[2]) end
+if cur.ix then old = cjson.decode(cur.ix) end
 --@checked
 setIndex(prefix, 'user', id, old, new)
 local ver = touch(prefix, 'user', id, now) + extra
-redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'ix', ARGV[7])
+writeDoc(KEYS[1], cur, ARGV[4], ARGV[7], {})
 if ARGV[6] ~= '' then redis.call('SET', KEYS[2], ARGV[6]) end
 redis.call('DEL', KEYS[3], KEYS[4])
 audit(prefix, ARGV[10], ARGV[8], ARGV[9], 'User', id, now)
-return {'ok', ver, cur[3]}
+return {'ok', ver, cur.created}
 `
 
 // PutInvitation stores hash as the user's invitation until ttl passes, if

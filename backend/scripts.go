@@ -10,6 +10,68 @@ package backend
 // ("scimd:{org}:"), which carries the hash tag, so on Redis Cluster every key a
 // script touches lives in the slot of KEYS[1].
 
+// luaStoredHash reads and writes the fields of a resource's hash that may be
+// longer than Redis keeps in a hash's compact encoding: a user's document
+// (doc) and index entries (ix). Redis stores a hash as a listpack while each
+// of its values is at most hash-max-listpack-value bytes (64 by default) and
+// converts it for good to a hash table, about twice the memory, when one is
+// longer: a user's document always is. So the write scripts store a user's
+// doc and ix in chunks of at most 64 bytes (CHUNK), fields "doc.0",
+// "doc.1", ... and "ix.0", ...; users written before, and groups, hold them
+// whole in fields "doc" and "ix". Readers accept both; a user's next write
+// stores the chunks and drops the whole fields.
+const luaStoredHash = `
+local CHUNK = 64
+
+-- readHash reads a resource's hash into a table field -> value, with doc
+-- and ix whole whichever way they are stored, and their chunk counts as
+-- '#doc' and '#ix' when chunked. An absent resource is an empty table.
+local function readHash(key)
+  local flat = redis.call('HGETALL', key)
+  local h = {}
+  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+  for _, name in ipairs({'doc', 'ix'}) do
+    if h[name .. '.0'] then
+      local parts, n = {}, 0
+      while h[name .. '.' .. n] do
+        parts[n + 1] = h[name .. '.' .. n]
+        n = n + 1
+      end
+      h[name], h['#' .. name] = table.concat(parts), n
+    end
+  end
+  return h
+end
+
+-- chunkFields appends to args (field, value, ...) the chunks of value as
+-- fields name.0, name.1, ..., and to gone the fields of h (a resource read
+-- by readHash) that held name before and that they do not overwrite.
+local function chunkFields(args, gone, h, name, value)
+  local n = 0
+  repeat
+    args[#args + 1] = name .. '.' .. n
+    args[#args + 1] = string.sub(value, n * CHUNK + 1, (n + 1) * CHUNK)
+    n = n + 1
+  until n * CHUNK >= #value
+  local had = h['#' .. name]
+  if had then
+    for i = n, had - 1 do gone[#gone + 1] = name .. '.' .. i end
+  elseif h[name] then
+    gone[#gone + 1] = name
+  end
+end
+
+-- writeDoc stores a user's doc and ix, in chunks, with the other fields of
+-- args (field, value, ...), over what h (its hash read by readHash) held.
+local function writeDoc(key, h, doc, ix, args)
+  local gone = {}
+  chunkFields(args, gone, h, 'doc', doc)
+  chunkFields(args, gone, h, 'ix', ix)
+  redis.call('HSET', key, unpack(args))
+  if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+end
+`
+
 // luaUserGroups reads a user's groups. A group's rename is a new version of
 // each of its members (their "groups" show its name), yet writes none of
 // them, so that a rename costs O(1) whatever the group's size: a group counts
@@ -17,7 +79,7 @@ package backend
 // at which it began (ugroups:<userId> groupId -> count), and a user's version
 // as clients see it (its ETag) is its stored version plus the renames of its
 // groups since it joined them. A group's name is read from the group.
-const luaUserGroups = `
+const luaUserGroups = luaStoredHash + `
 -- count reads a count as renamedSince in Go does: up to 15 digits, else 0
 -- (a base written before memberships kept one was a display name).
 local function count(v)
@@ -120,6 +182,13 @@ end
 -- setIndex moves a resource's filter index entries from old to new, both
 -- flat lists attr, value, attr, value, ...
 local function setIndex(prefix, kind, id, old, new)
+  if #old == 0 then
+    -- A creation: no entry to compare with.
+    for i = 1, #new, 2 do
+      redis.call('ZADD', prefix .. 'ix:' .. kind .. ':' .. new[i], 0, new[i+1] .. NUL .. id)
+    end
+    return
+  end
   local keep, had = {}, {}
   for i = 1, #new, 2 do keep[new[i] .. SEP .. new[i+1]] = true end
   for i = 1, #old, 2 do
@@ -232,19 +301,20 @@ end
 const writeUserSrc = luaCommon + `
 local prefix, id, expect, uk, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[7]
 if ARGV[15] ~= '' and (redis.call('GET', prefix .. 'exts:gen') or '0') ~= ARGV[15] then return {'stale'} end
-local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'disp', 'ix', 'created', 'uq')
+local cur = readHash(KEYS[1])
 local extra, groups = 0, {}
-if cur[1] then extra, groups = userGroups(prefix, id) end
-local fault = versionFault(cur[1] and tonumber(cur[1]) + extra, expect) or uniqueFault(KEYS[3], uk, id)
+if cur.ver then extra, groups = userGroups(prefix, id) end
+local fault = versionFault(cur.ver and tonumber(cur.ver) + extra, expect) or uniqueFault(KEYS[3], uk, id)
 if fault then return {fault} end
-local claims = cjson.decode(ARGV[14])
+local claims = {}
+if ARGV[14] ~= '[]' then claims = cjson.decode(ARGV[14]) end
 local taken = claimFault(prefix, claims, id)
 if taken then return {'takenx', taken} end
 local new = cjson.decode(ARGV[9])
 local old = {}
-if cur[4] then old = cjson.decode(cur[4]) end
+if cur.ix then old = cjson.decode(cur.ix) end
 --@checked
-setClaims(prefix, id, cur[6], claims, ARGV[14])
+if #claims > 0 or cur.uq then setClaims(prefix, id, cur.uq, claims, ARGV[14]) end
 if expect == 0 then
   -- A creation touches the fewest keys, each once: every Redis call in a
   -- script costs, and creation is what provisioning runs do most.
@@ -253,22 +323,21 @@ if expect == 0 then
   redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), id)
   redis.call('ZADD', prefix .. 'ix:user:meta.created', 0, now .. NUL .. id)
   redis.call('ZADD', prefix .. 'ix:user:meta.lastModified', 0, now .. NUL .. id)
-  redis.call('HSET', KEYS[1], 'ver', 1, 'created', now, 'modified', now,
-    'doc', ARGV[4], 'uk', uk, 'disp', ARGV[6], 'ix', ARGV[9])
+  writeDoc(KEYS[1], cur, ARGV[4], ARGV[9], {'ver', 1, 'created', now, 'modified', now, 'uk', uk, 'disp', ARGV[6]})
   if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
   audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
   return {'ok', 1, now, {}}
 end
-local created = cur[5]
-if cur[2] and cur[2] ~= uk and redis.call('HGET', KEYS[3], cur[2]) == id then
-  redis.call('HDEL', KEYS[3], cur[2])
+local created = cur.created
+if cur.uk and cur.uk ~= uk and redis.call('HGET', KEYS[3], cur.uk) == id then
+  redis.call('HDEL', KEYS[3], cur.uk)
 end
 if uk ~= '' then redis.call('HSET', KEYS[3], uk, id) end
 setIndex(prefix, 'user', id, old, new)
 local ver = touch(prefix, 'user', id, now) + extra
-redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'uk', uk, 'disp', ARGV[6], 'ix', ARGV[9])
+writeDoc(KEYS[1], cur, ARGV[4], ARGV[9], {'uk', uk, 'disp', ARGV[6]})
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
-if cur[3] ~= ARGV[6] then
+if cur.disp ~= ARGV[6] then
   -- The groups show the new display in their members: a new version each.
   for i = 1, #groups, 2 do
     setMember(prefix, groups[i], id, ARGV[6])
@@ -288,13 +357,13 @@ return {'ok', ver, created, groups}
 // Returns {"ok"} or {marker}.
 const deleteUserSrc = luaCommon + `
 local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local cur = redis.call('HMGET', KEYS[1], 'ver', 'uk', 'ix', 'created', 'modified')
-if not cur[1] then return {'notfound'} end
-if expect ~= 0 and userVersion(prefix, id, cur[1]) ~= expect then return {'conflict'} end
+local cur = readHash(KEYS[1])
+if not cur.ver then return {'notfound'} end
+if expect ~= 0 and userVersion(prefix, id, cur.ver) ~= expect then return {'conflict'} end
 local old = {}
-if cur[3] then old = cjson.decode(cur[3]) end
+if cur.ix then old = cjson.decode(cur.ix) end
 --@checked
-setClaims(prefix, id, redis.call('HGET', KEYS[1], 'uq'), {}, '[]')
+setClaims(prefix, id, cur.uq, {}, '[]')
 for _, gid in ipairs(sortedKeys(KEYS[5])) do
   -- A membership a replacement left to its sweep (see writeGroupSrc) is no
   -- longer among the group's members: the group does not change.
@@ -302,12 +371,12 @@ for _, gid in ipairs(sortedKeys(KEYS[5])) do
     touch(prefix, 'group', gid, now)
   end
 end
-if cur[2] and cur[2] ~= '' and redis.call('HGET', KEYS[3], cur[2]) == id then
-  redis.call('HDEL', KEYS[3], cur[2])
+if cur.uk and cur.uk ~= '' and redis.call('HGET', KEYS[3], cur.uk) == id then
+  redis.call('HDEL', KEYS[3], cur.uk)
 end
 setIndex(prefix, 'user', id, old, {})
-if cur[4] then redis.call('ZREM', prefix .. 'ix:user:meta.created', cur[4] .. NUL .. id) end
-if cur[5] then redis.call('ZREM', prefix .. 'ix:user:meta.lastModified', cur[5] .. NUL .. id) end
+if cur.created then redis.call('ZREM', prefix .. 'ix:user:meta.created', cur.created .. NUL .. id) end
+if cur.modified then redis.call('ZREM', prefix .. 'ix:user:meta.lastModified', cur.modified .. NUL .. id) end
 redis.call('ZREM', KEYS[4], id)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
 -- The user's pending invitation or confirmation goes with it.
@@ -550,8 +619,8 @@ return {n, 1}
 const findUserNameSrc = luaUserGroups + `
 local id = redis.call('HGET', KEYS[1], ARGV[2])
 if not id then return {} end
-local d = redis.call('HMGET', ARGV[1] .. 'user:' .. id, 'doc', 'ver', 'created', 'modified')
-if not d[1] then return {} end
+local d = readHash(ARGV[1] .. 'user:' .. id)
+if not d.doc then return {} end
 local extra, groups = userGroups(ARGV[1], id)
-return {id, d[1], tostring(tonumber(d[2]) + extra), d[3], d[4], groups}
+return {id, d.doc, tostring(tonumber(d.ver) + extra), d.created, d.modified, groups}
 `

@@ -34,15 +34,15 @@ import (
 //     ones do not match, read as above: O(the other terms' ranges).
 //
 // Either way a user is checked against a term with its stored index
-// entries (field ix of user:<id>), the values the indexes hold.
+// entries (ix of user:<id>, see luaStoredHash), the values the indexes hold.
 
 // luaSearch is the check of a user against a search's terms.
-const luaSearch = `
+const luaSearch = luaStoredHash + `
 -- matchedTerm returns the index of the first of terms (each a flat list
 -- attr, prefix, attr, prefix, ...) that user id matches, 0 for none.
 local function matchedTerm(prefix, id, terms)
   if #terms == 0 then return 0 end
-  local ix = redis.call('HGET', prefix .. 'user:' .. id, 'ix')
+  local ix = readHash(prefix .. 'user:' .. id).ix
   if not ix then return 0 end
   local ok, e = pcall(cjson.decode, ix)
   if not ok then return 0 end

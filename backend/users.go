@@ -259,13 +259,20 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 		}
 	}
 	pipe := s.client.Pipeline()
-	docs := make([]*redis.SliceCmd, len(ids))
+	// A user's document may be in chunks (see luaStoredHash): its whole
+	// hash is read. A group's is not, and its hash is read by field.
+	hashes := make([]*redis.MapStringStringCmd, len(ids))
+	fields := make([]*redis.SliceCmd, len(ids))
 	var rc []*redis.MapStringStringCmd
 	if ld.refs {
 		rc = make([]*redis.MapStringStringCmd, len(ids))
 	}
 	for i, id := range ids {
-		docs[i] = pipe.HMGet(ctx, p+k.name+":"+id, "doc", "ver", "created", "modified")
+		if k.groupRefs {
+			hashes[i] = pipe.HGetAll(ctx, p+k.name+":"+id)
+		} else {
+			fields[i] = pipe.HMGet(ctx, p+k.name+":"+id, "doc", "ver", "created", "modified")
+		}
 		if ld.refs {
 			rc[i] = pipe.HGetAll(ctx, p+k.refKey+id)
 		}
@@ -285,7 +292,13 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 		}
 	}
 	for i, id := range ids {
-		r, ok, err := decode(id, docs[i].Val(), ld.attrs)
+		var vals []any
+		if hashes[i] != nil {
+			vals = storedFields(hashes[i].Val())
+		} else {
+			vals = fields[i].Val()
+		}
+		r, ok, err := decode(id, vals, ld.attrs)
 		if err != nil {
 			return nil, err
 		}
@@ -469,6 +482,44 @@ func count(v string) int64 {
 	}
 	n, _ := strconv.ParseInt(v, 10, 64)
 	return n
+}
+
+// storedFields returns doc, ver, created and modified of a resource's hash h
+// (nil when absent), the document whole whether it is stored in chunks or in
+// one field (see luaStoredHash).
+func storedFields(h map[string]string) []any {
+	vals := make([]any, 4)
+	if doc, ok := storedValue(h, "doc"); ok {
+		vals[0] = doc
+	}
+	for i, f := range []string{"ver", "created", "modified"} {
+		if v, ok := h[f]; ok {
+			vals[i+1] = v
+		}
+	}
+	return vals
+}
+
+// storedValue returns the field name of a resource's hash h, joined from
+// its chunks name.0, name.1, ... when the write scripts stored it so (see
+// luaStoredHash).
+func storedValue(h map[string]string, name string) (string, bool) {
+	first, ok := h[name+".0"]
+	if !ok {
+		v, ok := h[name]
+		return v, ok
+	}
+	if _, more := h[name+".1"]; !more {
+		return first, true
+	}
+	var b strings.Builder
+	for i := 0; ; i++ {
+		c, ok := h[name+"."+strconv.Itoa(i)]
+		if !ok {
+			return b.String(), true
+		}
+		b.WriteString(c)
+	}
 }
 
 // decode builds a resource from doc, ver, created, modified, decoding the

@@ -256,13 +256,16 @@ local skipped = {}
 for i = 5, #ARGV, 3 do
   local id = ARGV[i]
   local key = prefix .. 'user:' .. id
-  local cur = redis.call('HMGET', key, 'ver', 'ix')
-  if cur[1] and cur[1] == ARGV[i+1] then
+  local cur = readHash(key)
+  if cur.ver and cur.ver == ARGV[i+1] then
     local old = {}
-    if cur[2] then old = cjson.decode(cur[2]) end
+    if cur.ix then old = cjson.decode(cur.ix) end
     setIndex(prefix, 'user', id, old, cjson.decode(ARGV[i+2]))
-    redis.call('HSET', key, 'ix', ARGV[i+2])
-  elseif cur[1] then
+    local fields, gone = {}, {}
+    chunkFields(fields, gone, cur, 'ix', ARGV[i+2])
+    redis.call('HSET', key, unpack(fields))
+    if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+  elseif cur.ver then
     skipped[#skipped + 1] = id
   end
 end
@@ -435,9 +438,9 @@ func (s *Store) sweepSubstring(ctx context.Context, p, org string) (bool, error)
 // type or the sweep changed.
 func (s *Store) substringBatch(ctx context.Context, p string, k *kind, gen, state, next string, ids []string) (skipped []string, stale bool, err error) {
 	pipe := s.client.Pipeline()
-	cmds := make([]*redis.SliceCmd, len(ids))
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HMGet(ctx, p+"user:"+id, "doc", "ver", "ix")
+		cmds[i] = pipe.HGetAll(ctx, p+"user:"+id)
 	}
 	if len(ids) > 0 {
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -446,13 +449,13 @@ func (s *Store) substringBatch(ctx context.Context, p string, k *kind, gen, stat
 	}
 	args := []any{p, gen, state, next}
 	for i, id := range ids {
-		v := cmds[i].Val()
-		doc, _ := v[0].(string)
-		ver, _ := v[1].(string)
+		h := cmds[i].Val()
+		ver := h["ver"]
 		if ver == "" {
 			continue // deleted meanwhile
 		}
-		ix, _ := v[2].(string)
+		doc, _ := storedValue(h, "doc")
+		ix, _ := storedValue(h, "ix")
 		var attrs map[string]any
 		if err := json.Unmarshal([]byte(doc), &attrs); err != nil {
 			return nil, false, fmt.Errorf("user %s: decode document: %w", id, err)

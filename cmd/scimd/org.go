@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/scimd/scimd/resources"
@@ -23,11 +24,14 @@ const orgUsage = `usage:
                                                        mail settings from SCIM_SMTP_* / SCIM_MAIL_* as the server's)
   scimd org set    --name ORG [--self-registration on|off] [--display-name NAME]
                    [--onboarding invite|none] [--username-format email|any]
+                   [--substring-search ATTR,...|none]
                                                        let customers register themselves, or not (default off);
                                                        the name the console and pages show; what customers created
                                                        without passwordSetup get: an invitation, or nothing
                                                        (default none: accountState noPassword); whether userNames
-                                                       are email addresses (default) or any login
+                                                       are email addresses (default) or any login; the attributes
+                                                       co and ew filters answer from trigram indexes (memory per
+                                                       customer: README "Substring search"; default none)
   scimd org show   --name ORG                          print the organization's settings
 each takes --redis-url (default $SCIM_REDIS_URL)`
 
@@ -50,7 +54,7 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	var selfReg, displayName, ownerEmail, onboarding, userNameFormat *string
+	var selfReg, displayName, ownerEmail, onboarding, userNameFormat, substring *string
 	switch args[0] {
 	case "show":
 	case "create":
@@ -61,6 +65,7 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		displayName = fs.String("display-name", "", "the organization's name as people read it")
 		onboarding = fs.String("onboarding", "", "invite or none: what customers created without passwordSetup get")
 		userNameFormat = fs.String("username-format", "", "email or any: the rule of new userNames")
+		substring = fs.String("substring-search", "", "the attributes searched by substring from trigram indexes, comma-separated, or none")
 	default:
 		return fmt.Errorf("unknown org command %q\n%s", args[0], orgUsage)
 	}
@@ -85,8 +90,13 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		default:
 			return fmt.Errorf("invalid --self-registration %q: want on or off", *selfReg)
 		}
-		if *selfReg == "" && *displayName == "" && *onboarding == "" && *userNameFormat == "" {
-			return fmt.Errorf("nothing to set: give --self-registration on|off, --display-name NAME, --onboarding invite|none or --username-format email|any\n%s", orgUsage)
+		if *selfReg == "" && *displayName == "" && *onboarding == "" && *userNameFormat == "" && *substring == "" {
+			return fmt.Errorf("nothing to set: give --self-registration on|off, --display-name NAME, --onboarding invite|none, --username-format email|any or --substring-search ATTR,...|none\n%s", orgUsage)
+		}
+		if *substring != "" {
+			if _, err := resources.ParseSubstringSearch(substringList(*substring)); err != nil {
+				return fmt.Errorf("invalid --substring-search: %w", err)
+			}
 		}
 		if *onboarding != "" {
 			if _, err := resources.ParseOnboarding(*onboarding); err != nil {
@@ -138,6 +148,20 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 			}
 			fmt.Fprintf(stdout, "The userName format of %q %s %s.\n", *name, map[bool]string{true: "is now", false: "was already"}[changed], *userNameFormat)
 		}
+		if *substring != "" {
+			changed, err := store.SetSubstringSearch(ctx, *name, substringList(*substring))
+			if err != nil {
+				return err
+			}
+			settings, err := store.OrgSettings(ctx, *name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Substring search of %q %s: %s.\n", *name, map[bool]string{true: "is now", false: "was already"}[changed], orNone(settings.SubstringSearch))
+			if settings.SubstringPending != "" {
+				fmt.Fprintf(stdout, "Trigram entries of %s are still being written or removed; a server resumes the sweep at its start.\n", settings.SubstringPending)
+			}
+		}
 		if *selfReg == "" {
 			return nil
 		}
@@ -163,8 +187,11 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "organization:       %s\nname:               %s\nself-registration:  %s\nonboarding:         %s\nuserName format:    %s\n",
-			*name, settings.DisplayName, map[bool]string{true: "on", false: "off"}[settings.SelfRegistration], settings.OnboardingPolicy(), settings.UserNameRule())
+		fmt.Fprintf(stdout, "organization:       %s\nname:               %s\nself-registration:  %s\nonboarding:         %s\nuserName format:    %s\nsubstring search:   %s\n",
+			*name, settings.DisplayName, map[bool]string{true: "on", false: "off"}[settings.SelfRegistration], settings.OnboardingPolicy(), settings.UserNameRule(), orNone(settings.SubstringSearch))
+		if settings.SubstringPending != "" {
+			fmt.Fprintf(stdout, "  (being built or removed: %s)\n", settings.SubstringPending)
+		}
 		return nil
 	}
 	created, err := store.CreateOrg(ctx, *name)
@@ -207,3 +234,20 @@ func onboardingMeaning(policy string) string {
 // cliOwner is the command line acting as an owner: whoever can run scimd
 // against the store may change any setting.
 func cliOwner() resources.Admin { return resources.Admin{Role: resources.RoleOwner} }
+
+// substringList splits a --substring-search value: attributes separated by
+// commas, or "none" for none.
+func substringList(v string) []string {
+	if strings.EqualFold(strings.TrimSpace(v), "none") {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+// orNone is v, or "none" when it is empty.
+func orNone(v string) string {
+	if v == "" {
+		return "none"
+	}
+	return v
+}

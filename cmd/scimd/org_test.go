@@ -161,3 +161,30 @@ func TestTokenCreateOnboarding(t *testing.T) {
 		t.Errorf("tokens' onboarding = %v", got)
 	}
 }
+
+// TestOrgSubstringSearch: org set --substring-search opts attributes in
+// (the existing customers' trigram entries written before it answers),
+// org show says which, a bad name is refused naming the allowed ones, and
+// none turns it off.
+func TestOrgSubstringSearch(t *testing.T) {
+	url := redistest.Start(t)
+	mustAdmin(t, url, "org", "create", "--name", "acme")
+	if out := mustAdmin(t, url, "org", "show", "--name", "acme"); !strings.Contains(out, "substring search:   none") {
+		t.Errorf("org show of a new organization =\n%s\nwant substring search none", out)
+	}
+	out := mustAdmin(t, url, "org", "set", "--name", "acme", "--substring-search", "name.familyName, userName")
+	if want := `Substring search of "acme" is now: userName,name.familyName.`; !strings.Contains(out, want) {
+		t.Errorf("org set --substring-search =\n%s\nwant %q", out, want)
+	}
+	if out := mustAdmin(t, url, "org", "show", "--name", "acme"); !strings.Contains(out, "substring search:   userName,name.familyName\n") {
+		t.Errorf("org show =\n%s\nwant substring search userName,name.familyName, built", out)
+	}
+	if _, err := admin(t, url, "org", "set", "--name", "acme", "--substring-search", "password"); err == nil ||
+		!strings.Contains(err.Error(), "invalid --substring-search") || !strings.Contains(err.Error(), "name.givenName") {
+		t.Errorf("org set --substring-search password = %v, want an error listing the allowed attributes", err)
+	}
+	mustAdmin(t, url, "org", "set", "--name", "acme", "--substring-search", "none")
+	if out := mustAdmin(t, url, "org", "show", "--name", "acme"); !strings.Contains(out, "substring search:   none") {
+		t.Errorf("org show after none =\n%s\nwant substring search none", out)
+	}
+}

@@ -32,6 +32,11 @@ const defaultOrg = "default"
 // the store again: a revoked token works for at most this long.
 const tokenCacheTTL = 5 * time.Second
 
+// extensionSweepInterval is how often a server resumes the purges of
+// removed custom attributes and the sweeps of trigram indexes that are
+// pending in any organization (a variable for the tests).
+var extensionSweepInterval = 30 * time.Second
+
 // serve runs the HTTP server until ctx ends, then drains it.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
@@ -78,16 +83,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if err != nil {
 			log.Warn("finishing interrupted group deletions and member replacements failed", "err", err)
 		}
-		// Purges of removed custom attributes likewise (backend/extensions.go).
-		err = store.PurgeAllExtensions(sweepCtx, func(org string, n int, err error) {
-			if err != nil {
-				log.Warn("purging removed custom attributes failed", "org", org, "finished", n, "err", err)
-			} else if n > 0 {
-				log.Info("finished purging removed custom attributes", "org", org, "purges", n)
+		// Purges of removed custom attributes likewise (backend/extensions.go),
+		// and builds and purges of trigram indexes (backend/substring.go): at
+		// the start, then every extensionSweepInterval, for those a change
+		// left unfinished when its own time ran out.
+		purge := func() {
+			err := store.PurgeAllExtensions(sweepCtx, func(org string, n int, err error) {
+				if err != nil {
+					log.Warn("purging removed custom attributes or sweeping trigram indexes failed", "org", org, "finished", n, "err", err)
+				} else if n > 0 {
+					log.Info("finished purging removed custom attributes", "org", org, "purges", n)
+				}
+			})
+			if err != nil && sweepCtx.Err() == nil {
+				log.Warn("purging removed custom attributes or sweeping trigram indexes failed", "err", err)
 			}
-		})
-		if err != nil {
-			log.Warn("purging removed custom attributes failed", "err", err)
+		}
+		purge()
+		tick := time.NewTicker(extensionSweepInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-sweepCtx.Done():
+				return
+			case <-tick.C:
+				purge()
+			}
 		}
 	}()
 

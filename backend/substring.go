@@ -282,7 +282,8 @@ return {'ok', unpack(skipped)}
 
 // substringSweepTimeout bounds the sweep a change of the setting runs
 // before it answers; what is left is resumed by [Store.PurgeExtensions]
-// (every server start) and by the next change.
+// (at every server start and every 30 s while it runs, cmd/scimd) and by
+// the next change.
 const substringSweepTimeout = time.Minute
 
 // SetSubstringSearch sets the attributes an organization searches by

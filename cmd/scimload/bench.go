@@ -62,6 +62,9 @@ type benchConfig struct {
 	latencyDuration time.Duration
 	seedWorkers     int
 	check           bool
+	// substring: the organization's substringSearch setting (attributes,
+	// comma-separated), set before seeding so that the memory counts it.
+	substring string
 }
 
 func parseBenchConfig(args []string, getenv func(string) string, output io.Writer) (benchConfig, error) {
@@ -78,6 +81,7 @@ func parseBenchConfig(args []string, getenv func(string) string, output io.Write
 	fs.DurationVar(&cfg.latencyDuration, "latency-duration", 5*time.Second, "how long each latency run lasts")
 	fs.IntVar(&cfg.seedWorkers, "seed-workers", 2, "concurrent seeding pipelines")
 	fs.BoolVar(&cfg.check, "check", false, "check the store (scimd check) after seeding: minutes at 1M")
+	fs.StringVar(&cfg.substring, "substring-search", "", "attributes searched by substring from trigram indexes (the organization's substringSearch, comma-separated), set before seeding; default none")
 	if err := fs.Parse(args); err != nil {
 		return benchConfig{}, err
 	}
@@ -193,6 +197,11 @@ func (b *benchRun) seed(ctx context.Context) error {
 	defer store.Close()
 	if _, err := store.CreateOrg(ctx, benchOrg); err != nil {
 		return err
+	}
+	if b.cfg.substring != "" {
+		if _, err := store.SetSubstringSearch(ctx, benchOrg, strings.Split(b.cfg.substring, ",")); err != nil {
+			return fmt.Errorf("-substring-search: %w", err)
+		}
 	}
 	before, err := usedMemory(ctx, b.rdb)
 	if err != nil {

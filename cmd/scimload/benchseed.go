@@ -43,8 +43,13 @@ type creation struct {
 // /Users (validation, defaults, the document as stored) through
 // resources.Users, then writes a batch with [backend.Store.CreateUsers], the
 // same script CreateUser runs, in one pipeline.
+//
+// It is the store's resources.ExtensionStore too, so that the users are
+// made under the organization's User type (its custom attributes and
+// substringSearch) and their writes carry its generation.
 type collectingStore struct {
 	resources.UserStore
+	resources.ExtensionStore
 	batch []creation
 }
 
@@ -81,10 +86,18 @@ func seedBenchUsers(ctx context.Context, store *backend.Store, org string, n, ba
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			// A worker that failed goes on draining the batches (without
+			// seeding them): the feeder never waits for a receiver.
 			for from := range batches {
+				mu.Lock()
+				failed := firstErr != nil
+				mu.Unlock()
+				if failed {
+					continue
+				}
 				if err := seedBatch(ctx, store, org, from, min(from+batch, n), ids); err != nil {
 					fail(err)
-					return
+					continue
 				}
 				mu.Lock()
 				before := done
@@ -120,7 +133,7 @@ feed:
 
 // seedBatch creates users from..to-1 and records their ids.
 func seedBatch(ctx context.Context, store *backend.Store, org string, from, to int, ids []string) error {
-	collect := &collectingStore{UserStore: store}
+	collect := &collectingStore{UserStore: store, ExtensionStore: store}
 	users := resources.NewUsers(collect)
 	for i := from; i < to; i++ {
 		if _, err := users.Create(ctx, org, benchUserBody(i)); err != nil {

@@ -320,18 +320,6 @@ func (s *Store) SetSubstringSearch(ctx context.Context, org string, attrs []stri
 	return true, nil
 }
 
-// readSubstring reads an organization's substringSearch setting and its
-// pending sweep, raw.
-func (s *Store) readSubstring(ctx context.Context, p string) (attrs []string, sweep string, err error) {
-	v, err := s.client.HMGet(ctx, p+"settings", settingSubstringSearch, settingSubstringSweep).Result()
-	if err != nil {
-		return nil, "", fmt.Errorf("redis: %w", err)
-	}
-	a, _ := v[0].(string)
-	sweep, _ = v[1].(string)
-	return splitSetting(a), sweep, nil
-}
-
 // decodeSweep decodes a stored sweep state.
 func decodeSweep(raw string) (substringSweep, error) {
 	var st substringSweep

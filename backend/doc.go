@@ -218,9 +218,10 @@
 // Order: results of an indexed filter come in the order of the key read:
 // the index's (the indexed value, then the id), or for groups.value eq and
 // groups.display eq the members' display (ASCII lower case), then the id;
-// members.value eq, an "or" of different keys and a scan, in creation order. RFC 7644 §3.4.2.3 leaves the order of
-// unsorted results to the provider; this one is stable from page to page
-// while the data does not change. Without a filter, results are in creation
+// members.value eq, an "or" of different keys and a scan, in creation
+// order. RFC 7644 §3.4.2.3 leaves the order of unsorted results to the
+// provider; this one is stable from page to page while the data does not
+// change. Without a filter, results are in creation
 // order and a page costs O(log N + count) (ZCARD and ZRANGE on the ordering
 // set). Cursor paging (cursor.go) orders filtered matches by creation, and
 // collects them within MaxScan.

@@ -174,11 +174,20 @@
 // gt, ge, lt, le or pr is a range of its index; "userName eq" reads the
 // uniqueness hash, in one script round trip that also returns the user;
 // "groups.value eq <group id>" is the range of every member of the group's
-// morder (display NUL userId); "co" and "ew" on an attribute the
+// morder (display NUL userId), and so is "groups.display eq <name>", the
+// group found by its name (folded) in unique:group:displayName at the
+// first read, no such group answering no match; "members.value eq <user
+// id>" on groups is the user's groups, the fields of ugroups:<userId> whose
+// group's members hold the user (so not the memberships a deletion or
+// replacement is still sweeping), a small list collected and ordered like
+// an "or" of different keys (membership.go). One comparison in a value path
+// (groups[display eq "x"], emails[value sw "a"]) is planned as its
+// qualified path; several are candidates. "co" and "ew" on an attribute the
 // organization opted in to substring search (substring.go), with a value of
 // at least 3 characters, are the "and" of the value's trigrams, each a range
 // of the attribute's trigram index, driven by the rarest. A leaf is thus a
-// range read of one sorted set, whatever the key. How the plan is answered:
+// range read of one sorted set, whatever the key, but for userName eq and
+// members.value eq. How the plan is answered:
 //
 //   - One exact leaf of a single-valued key (an "or" of ranges of one key is
 //     one leaf): totalResults is ZLEXCOUNT (exact) and the page ZRANGEBYLEX
@@ -194,8 +203,8 @@
 //     driving leaf's entries times the filter's comparisons, charged to
 //     [Store.MaxFilterWork] before the first read: past it the query fails
 //     with resources.TooMany, naming indexed attributes to narrow with.
-//   - "or" of different keys: the union of its sides, at most [Store.MaxScan]
-//     ids, in creation order.
+//   - "or" of different keys, and members.value eq: the union of its sides,
+//     or the user's groups, at most [Store.MaxScan] ids, in creation order.
 //   - Anything else (ne, not, co and ew without a trigram index, attributes
 //     without an index): a scan of
 //     the organization in creation order, checking each document, which fails
@@ -207,11 +216,12 @@
 // client left).
 //
 // Order: results of an indexed filter come in the order of the key read:
-// the index's (the indexed value, then the id), or for groups.value eq the
-// members' display (ASCII lower case), then the id; an "or" of different
-// keys and a scan, in creation order. RFC 7644 §3.4.2.3 leaves the order of
-// unsorted results to the provider; this one is stable from page to page
-// while the data does not change. Without a filter, results are in creation
+// the index's (the indexed value, then the id), or for groups.value eq and
+// groups.display eq the members' display (ASCII lower case), then the id;
+// members.value eq, an "or" of different keys and a scan, in creation
+// order. RFC 7644 §3.4.2.3 leaves the order of unsorted results to the
+// provider; this one is stable from page to page while the data does not
+// change. Without a filter, results are in creation
 // order and a page costs O(log N + count) (ZCARD and ZRANGE on the ordering
 // set). Cursor paging (cursor.go) orders filtered matches by creation, and
 // collects them within MaxScan.

@@ -5,10 +5,12 @@ package backend
 //
 //  1. plan maps the filter onto the indexes: a tree of nodes whose leaves
 //     are range reads of one sorted set of "value NUL id" members (an
-//     index ix:<kind>:<attr>, or a group's morder:<gid> for groups.value eq,
-//     or for co and ew on an attribute opted in to substring search the
-//     "and" of its value's trigrams in ix:<kind>:<attr>#3, substring.go),
-//     and "userName eq", which reads the uniqueness hash. A node is exact
+//     index ix:<kind>:<attr>, or a group's morder:<gid> for groups.value eq
+//     and groups.display eq, membership.go, or for co and ew on an
+//     attribute opted in to substring search the "and" of its value's
+//     trigrams in ix:<kind>:<attr>#3, substring.go), "userName eq", which
+//     reads the uniqueness hash, and "members.value eq", whose ids are the
+//     user's groups read from ugroups:<userId> (collected). A node is exact
 //     when the ids it yields are the filter's matches; otherwise they are
 //     candidates, to check on the documents with resources.Match.
 //  2. list (query.go) picks how to answer from the plan's shape:
@@ -23,8 +25,8 @@ package backend
 //       driving leaf's ids in its order, batch by batch (walk), checking the
 //       filter on the documents unless the plan is exact, counting every
 //       match and keeping the page's (streamPage);
-//     - otherwise (an or of different indexes): collect the ids (run),
-//       within MaxScan, and order them by creation.
+//     - otherwise (an or of different indexes, members.value eq): collect
+//       the ids (run), within MaxScan, and order them by creation.
 //
 // Results of an indexed filter are thus in the order of the key read: the
 // index's (value, then id), the group's members' (display, then id), or
@@ -49,7 +51,8 @@ import (
 
 // node is a filter planned onto the indexes. A leaf is a range read of one
 // sorted set whose members are "value NUL id" (key and ranges), or, for
-// userName eq, one uniqueness hash field (isUnique). exact reports whether
+// userName eq, one uniqueness hash field (isUnique), or, for members.value
+// eq, a user's groups (groupsOf). exact reports whether
 // the ids a node yields are exactly the matches of its filter; otherwise
 // they are candidates, a superset, to check with resources.Match.
 type node struct {
@@ -63,6 +66,12 @@ type node struct {
 	// group is set when key is the group's morder: the members, read only
 	// once the order is whole (see member_pages.go).
 	group string
+	// groupName: groups.display eq, the folded name of the group whose
+	// morder the leaf reads, bound at its first read (resolveGroup).
+	groupName string
+	// groupsOf: members.value eq, not a range read: the ids are the groups
+	// of this user (userGroupIDs), collected.
+	groupsOf string
 	// unique: userName eq reads the uniqueness hash, field unique.
 	unique   string
 	isUnique bool
@@ -126,7 +135,11 @@ func (s *Store) plan(k *kind, e filter.Expression, inValuePath bool) *node {
 		}
 		return n
 	case *filter.ValuePath:
-		return s.plan(k, qualify(e.AttributePath, e.ValueFilter), true)
+		// One comparison in a value path is the comparison of the
+		// qualified path (emails[value eq "x"] is emails.value eq "x"):
+		// as exact. Several may hold of different values: candidates.
+		_, one := e.ValueFilter.(*filter.AttributeExpression)
+		return s.plan(k, qualify(e.AttributePath, e.ValueFilter), inValuePath || !one)
 	case *filter.LogicalExpression:
 		l, r := s.plan(k, e.Left, inValuePath), s.plan(k, e.Right, inValuePath)
 		switch filter.LogicalOperator(strings.ToLower(string(e.Operator))) {
@@ -145,7 +158,7 @@ func (s *Store) plan(k *kind, e filter.Expression, inValuePath bool) *node {
 			if l == nil || r == nil {
 				return nil
 			}
-			if l.isLeaf() && r.isLeaf() && l.key == r.key {
+			if l.isLeaf() && r.isLeaf() && l.key == r.key && l.groupName == r.groupName {
 				// Ranges of one key: one leaf, read in the key's order.
 				m := *l
 				m.ranges, m.exact = union(l.ranges, r.ranges), l.exact && r.exact
@@ -176,7 +189,8 @@ func qualify(parent filter.AttributePath, e filter.Expression) filter.Expression
 }
 
 // planLeaf plans one comparison: a range of an index, the uniqueness
-// hash, or a group's members; nil when no index answers it.
+// hash, a group's members or a user's groups (membership.go); nil when no
+// index answers it.
 func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 	if n := membershipLeaf(k, e); n != nil {
 		return n
@@ -265,6 +279,9 @@ func idOf(member string) string { return member[strings.LastIndexByte(member, 0)
 // Past deepPage the page is read by rank instead (rankWindow): two round
 // trips, O(log N + count).
 func (s *Store) leafPage(ctx context.Context, p string, k *kind, n *node, w window, ld load) (resources.Page, error) {
+	if err := s.resolveGroup(ctx, p, n); err != nil {
+		return resources.Page{}, err
+	}
 	key := p + n.key
 	for attempt := 0; ; attempt++ {
 		pipe := s.client.Pipeline()
@@ -463,6 +480,9 @@ func (s *Store) walk(ctx context.Context, p string, k *kind, n *node, fn func(id
 		}
 		return fn([]string{id})
 	}
+	if err := s.resolveGroup(ctx, p, n); err != nil {
+		return err
+	}
 	if n.group != "" {
 		if err := s.wholeOrder(ctx, p, n.group); err != nil {
 			return err
@@ -533,9 +553,13 @@ func (s *Store) walkRange(ctx context.Context, key string, r lexRange, rev bool,
 }
 
 // run returns the ids a planned node yields, without repeats: the
-// collecting plan, for an "or" of different keys (its callers bound the
-// ids by MaxScan and order them by creation) and for cursors.
+// collecting plan, for an "or" of different keys and members.value eq (its
+// callers bound the ids by MaxScan and order them by creation) and for
+// cursors.
 func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, error) {
+	if err := s.resolveGroup(ctx, p, n); err != nil {
+		return nil, err
+	}
 	switch {
 	case n.isUnique:
 		id, err := s.client.HGet(ctx, p+k.uniqueHash(), n.unique).Result()
@@ -548,6 +572,8 @@ func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, 
 		return []string{id}, nil
 	case n.group != "":
 		return s.groupMembers(ctx, p, n.group)
+	case n.groupsOf != "":
+		return s.userGroupIDs(ctx, p, n.groupsOf)
 	case n.op == filter.AND:
 		side := n.left
 		if n.right != nil {
@@ -598,11 +624,16 @@ func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, 
 // estimate returns an upper bound of the number of ids a node yields,
 // cheaply: O(log N) per range. For a single-valued leaf it is exact.
 func (s *Store) estimate(ctx context.Context, p string, k *kind, n *node) (int64, error) {
+	if err := s.resolveGroup(ctx, p, n); err != nil {
+		return 0, err
+	}
 	switch {
 	case n.isUnique:
 		return 1, nil
 	case n.group != "":
 		return s.memberTotal(ctx, p, n.group)
+	case n.groupsOf != "":
+		return s.userGroupCount(ctx, p, n.groupsOf)
 	case n.op == filter.AND:
 		l, err := s.estimate(ctx, p, k, n.left)
 		if err != nil || n.right == nil {

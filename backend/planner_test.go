@@ -90,8 +90,14 @@ func (g *filterGen) value(path string) string {
 }
 
 func (g *filterGen) leaf() string {
-	if g.r.IntN(20) == 0 {
-		return fmt.Sprintf("groups.value eq %q", g.group)
+	if g.r.IntN(10) == 0 {
+		name := []string{"Staff", "staff", "STAFF", "Other", "Gone"}[g.r.IntN(5)]
+		return []string{
+			fmt.Sprintf("groups.value eq %q", g.group),
+			fmt.Sprintf("groups[value eq %q]", g.group),
+			fmt.Sprintf("groups.display eq %q", name),
+			fmt.Sprintf("groups[display eq %q]", name),
+		}[g.r.IntN(4)]
 	}
 	path := propPaths[g.r.IntN(len(propPaths))]
 	if path == "active" {
@@ -168,6 +174,13 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 			}
 		}
 		grp := mustCreateGroup(t, s, group("Staff", members...))
+		// Other: a second group, overlapping; Gone: deleted, its
+		// memberships swept.
+		mustCreateGroup(t, s, group("Other", members[:len(members)/2]...))
+		gone := mustCreateGroup(t, s, group("Gone", members[len(members)/3:]...))
+		if err := s.DeleteGroup(ctx, org, gone.ID, 0); err != nil {
+			t.Fatalf("DeleteGroup: %v", err)
+		}
 		all, err := s.ListUsers(ctx, org, resources.Query{StartIndex: 1, Count: n})
 		if err != nil {
 			t.Fatalf("ListUsers: %v", err)

@@ -83,8 +83,10 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		present bool
 	}
 	items := make([]item, 0, len(ids))
-	// Members are read for the page only, unless they are the sort key.
-	keyed := load{refs: q.Sort.Attr.Attr.Name() == "members", attrs: true, maxRefs: ld.maxRefs}
+	// Members are read for the page only, unless they are the sort key or
+	// the filter, checked on the documents, compares them.
+	onMembers := !exact && k.rt.HasMembers && mentions(q.Filter, "members")
+	keyed := load{refs: q.Sort.Attr.Attr.Name() == "members" || onMembers, attrs: true, maxRefs: ld.maxRefs}
 	for start := 0; start < len(ids); start += scanBatch {
 		if err := ctx.Err(); err != nil {
 			return resources.Page{}, err // the client left

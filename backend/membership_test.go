@@ -277,3 +277,37 @@ func TestMembershipPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestSortedMembersFilterCharged: a sorted list whose filter compares
+// groups' members, checked on the documents, reads the members it compares,
+// charged to MaxFilterWork from their count before they are loaded: within
+// the budget it finds the groups, past it it is tooMany and reads none.
+func TestSortedMembersFilterCharged(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		var members []string
+		for i := range 40 {
+			members = append(members, mustCreateUser(t, s, user(fmt.Sprintf("m%02d@x.io", i))).ID)
+		}
+		big := mustCreateGroup(t, s, group("gbig", members...)).ID
+		mustCreateGroup(t, s, group("gsmall", members[0]))
+		e, err := resources.ParseFilter(schemas.Groups(), `displayName sw "g" and members.display co "m39"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		by, err := resources.ParseSort(schemas.Groups(), "displayName", "ascending")
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := resources.Query{Filter: e, Sort: by, StartIndex: 1, Count: 10}
+		page, err := s.ListGroups(ctx, org, q)
+		if err != nil || page.Total != 1 || len(page.Resources) != 1 || page.Resources[0].ID != big {
+			t.Fatalf("sorted members filter = %+v, %v; want gbig only", page, err)
+		}
+		// 2 terms times (41 members + 2 groups) is past a budget of 50.
+		s.MaxFilterWork = 50
+		if _, err := s.ListGroups(ctx, org, q); resources.ErrorCode(err) != resources.TooMany || !strings.Contains(err.Error(), "members") {
+			t.Fatalf("sorted members filter past the budget = %v, want tooMany about the members", err)
+		}
+	})
+}

@@ -87,11 +87,27 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 	// the filter, checked on the documents, compares them.
 	onMembers := !exact && k.rt.HasMembers && mentions(q.Filter, "members")
 	keyed := load{refs: q.Sort.Attr.Attr.Name() == "members" || onMembers, attrs: true, maxRefs: ld.maxRefs}
+	// Groups' members read to sort or filter by are charged to
+	// MaxFilterWork from their count, batch by batch, before they are
+	// loaded, as the unsorted matcher charges them.
+	terms, work := max(resources.FilterTerms(q.Filter), 1), 0
 	for start := 0; start < len(ids); start += scanBatch {
 		if err := ctx.Err(); err != nil {
 			return resources.Page{}, err // the client left
 		}
-		rs, err := s.fetch(ctx, p, k, ids[start:min(start+scanBatch, len(ids))], keyed)
+		batch := ids[start:min(start+scanBatch, len(ids))]
+		if keyed.refs && k.rt.HasMembers {
+			n, err := s.memberCount(ctx, p, batch)
+			if err != nil {
+				return resources.Page{}, err
+			}
+			if work += terms * (n + len(batch)); work > s.MaxFilterWork {
+				return resources.Page{}, resources.Errorf(resources.TooMany,
+					"sorting by %s needs the groups' members read, %d comparisons each, more than the %d evaluations one query may cost; filter on an indexed attribute (%s) first, or sort by another attribute",
+					q.Sort.Attr.FullName(), terms, s.MaxFilterWork, k.indexHint())
+			}
+		}
+		rs, err := s.fetch(ctx, p, k, batch, keyed)
 		if err != nil {
 			return resources.Page{}, err
 		}

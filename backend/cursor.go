@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -44,8 +46,10 @@ func (s *Store) CursorKey(ctx context.Context) ([]byte, error) {
 // seekList answers a query with Seek (keyset paging, see [resources.Seek]).
 // Unfiltered, it seeks in an ordering index: the ordering set by creation
 // sequence, or a sorted attribute's index, as sortedFromIndex reads it:
-// O(log N + count) a page, wherever the page is. Otherwise it orders the
-// matches, at most MaxScan, like an index-paged query, and seeks among them.
+// O(log N + count) a page, wherever the page is. Filtered and unsorted, it
+// pages in the order of the key the plan reads, as startIndex paging does
+// (seekPlanned). Otherwise it orders the matches, at most MaxScan, like an
+// index-paged query, and seeks among them.
 func (s *Store) seekList(ctx context.Context, p string, k *kind, q resources.Query, ld load) (resources.Page, error) {
 	count := max(q.Count, 0)
 	if q.Filter == nil && q.Sort == nil {
@@ -56,12 +60,382 @@ func (s *Store) seekList(ctx context.Context, p string, k *kind, q resources.Que
 			return page, err
 		}
 	}
+	if q.Sort == nil && !q.Seek.ByCreation {
+		if page, ok, err := s.seekPlanned(ctx, p, k, q, count, ld); ok || err != nil {
+			return page, err
+		}
+	}
 	return s.seekMatches(ctx, p, k, q, count, ld)
+}
+
+// invalidCursor refuses a position that the query's plan did not mint: a
+// cursor of another plan shape (the organization's indexes changed, or
+// the data made another side of an "and" the cheapest) is not misread.
+func invalidCursor() error {
+	return resources.Errorf(resources.InvalidCursor,
+		"the cursor was issued for another way of answering this query (the organization's indexes changed meanwhile): start again with an empty cursor")
+}
+
+// isCreated reports whether a position is one of creation order.
+func isCreated(at *resources.Position) bool { return !at.HasKey && at.Seq > 0 }
+
+// seekPlanned answers a filtered, unsorted query in the order of the key
+// its plan reads, as the startIndex path orders it (see planner.go): an
+// exact leaf of a single-valued key is read from the position straight
+// (seekLeaf); a plan with a driving leaf streams the leaf (seekDriven).
+// Its positions are the key's members (Key the value, ID the id) with
+// Seq the leaf's tag, so that a cursor read from one leaf is never taken
+// for another's. ok is false for the other plans (none, userName eq, an
+// "or" of different keys), and for a position of creation order, minted
+// by them: they are answered by seekMatches, in creation order.
+func (s *Store) seekPlanned(ctx context.Context, p string, k *kind, q resources.Query, count int, ld load) (resources.Page, bool, error) {
+	n := s.plan(k, q.Filter, false)
+	from := q.Seek.From
+	if n == nil || n.isUnique || from != nil && isCreated(from) {
+		return resources.Page{}, false, nil
+	}
+	var drive *node
+	switch {
+	case from != nil:
+		if drive = taggedLeaf(n, from.Seq); drive == nil || !from.HasKey {
+			return resources.Page{}, true, invalidCursor()
+		}
+	case n.isLeaf() && n.exact && !n.multi:
+		drive = n
+	default:
+		d, _, ok, err := s.driver(ctx, p, k, n)
+		if err != nil {
+			return resources.Page{}, true, err
+		}
+		if !ok || !d.isLeaf() {
+			return resources.Page{}, false, nil
+		}
+		drive = d
+	}
+	if drive.group != "" {
+		if err := s.wholeOrder(ctx, p, drive.group); err != nil {
+			return resources.Page{}, true, err
+		}
+	}
+	var page resources.Page
+	var err error
+	if drive == n && n.exact && !n.multi {
+		page, err = s.seekLeaf(ctx, p, k, n, *q.Seek, count, ld)
+	} else {
+		page, err = s.seekDriven(ctx, p, k, q, n, drive, count, ld)
+	}
+	return page, true, err
+}
+
+// leafTag names a leaf's read (its key and ranges) in the Seq of its
+// positions: negative, so never a creation sequence.
+func leafTag(n *node) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(n.key))
+	for _, r := range n.ranges {
+		h.Write([]byte{0})
+		h.Write([]byte(r.min))
+		h.Write([]byte{0})
+		h.Write([]byte(r.max))
+	}
+	return -int64(h.Sum64()>>2) - 1
+}
+
+// taggedLeaf returns the leaf of n, or of one of its "and"s, whose tag
+// is tag: the leaf a position was read from, whatever side would drive
+// the plan today.
+func taggedLeaf(n *node, tag int64) *node {
+	switch {
+	case n == nil:
+		return nil
+	case n.isLeaf():
+		if leafTag(n) == tag {
+			return n
+		}
+		return nil
+	case n.op == filter.AND:
+		if l := taggedLeaf(n.left, tag); l != nil {
+			return l
+		}
+		return taggedLeaf(n.right, tag)
+	}
+	return nil
+}
+
+// keyPosition returns the position of a key's member, value NUL id, read by
+// the leaf tagged tag.
+func keyPosition(member string, tag int64) resources.Position {
+	i := strings.LastIndexByte(member, 0)
+	return resources.Position{Seq: tag, HasKey: true, Key: member[:i], ID: member[i+1:]}
+}
+
+// lexBounds are ZRANGEBYLEX bounds as Redis takes them: "-", "+", or a
+// member after "(" (excluded) or "[" (included).
+type lexBounds struct{ min, max string }
+
+// seekRanges returns the parts of ranges (disjoint, ascending) that hold
+// the members after at (before at, when before), and at itself when
+// inclusive, in ascending order; at "" (no position) takes them whole.
+func seekRanges(ranges []lexRange, at string, before, inclusive bool) []lexBounds {
+	edge := "("
+	if inclusive {
+		edge = "["
+	}
+	var out []lexBounds
+	for _, r := range ranges {
+		b := lexBounds{r.min, r.max}
+		if at != "" {
+			hi, inf := r.upper()
+			lo := r.lower()
+			if !before {
+				if !inf && at >= hi {
+					continue // the whole range is before at
+				}
+				if at >= lo {
+					b.min = edge + at
+				}
+			} else {
+				if at < lo || at == lo && !inclusive {
+					continue // the whole range is after at
+				}
+				if inf || at < hi {
+					b.max = edge + at
+				}
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// seekLeaf pages an exact leaf of a single-valued key from a position: the
+// count+1 members after it (ZRANGEBYLEX from "(" + member, LIMIT), or
+// before it (ZREVRANGEBYLEX), in one round trip with the total (ZLEXCOUNT
+// of the ranges) and the entries on the position's other side: O(ranges ×
+// (log N + count)), wherever the page is.
+func (s *Store) seekLeaf(ctx context.Context, p string, k *kind, n *node, sk resources.Seek, count int, ld load) (resources.Page, error) {
+	key, tag := p+n.key, leafTag(n)
+	at := ""
+	if sk.From != nil {
+		at = sk.From.Key + "\x00" + sk.From.ID
+	}
+	pipe := s.client.Pipeline()
+	totals := make([]*redis.IntCmd, len(n.ranges))
+	for i, r := range n.ranges {
+		totals[i] = pipe.ZLexCount(ctx, key, r.min, r.max)
+	}
+	var beyond []*redis.IntCmd // entries on the other side of at, at included
+	if at != "" {
+		for _, b := range seekRanges(n.ranges, at, !sk.Before, true) {
+			beyond = append(beyond, pipe.ZLexCount(ctx, key, b.min, b.max))
+		}
+	}
+	var reads []*redis.StringSliceCmd
+	ahead := seekRanges(n.ranges, at, sk.Before, false)
+	if sk.Before {
+		slices.Reverse(ahead)
+	}
+	for _, b := range ahead {
+		by := &redis.ZRangeBy{Min: b.min, Max: b.max, Count: int64(count) + 1}
+		if sk.Before {
+			reads = append(reads, pipe.ZRevRangeByLex(ctx, key, by))
+		} else {
+			reads = append(reads, pipe.ZRangeByLex(ctx, key, by))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return resources.Page{}, fmt.Errorf("redis: %w", err)
+	}
+	var members []string
+	for _, c := range reads {
+		members = append(members, c.Val()...)
+		if len(members) > count {
+			break
+		}
+	}
+	more := len(members) > count
+	members = members[:min(len(members), count)]
+	if sk.Before {
+		slices.Reverse(members)
+	}
+	page := resources.Page{Next: more}
+	for _, c := range totals {
+		page.Total += int(c.Val())
+	}
+	for _, c := range beyond {
+		page.Previous = page.Previous || c.Val() > 0
+	}
+	if sk.Before {
+		page.Next, page.Previous = page.Previous, page.Next
+	}
+	ids := make([]string, len(members))
+	pos := make([]resources.Position, len(members))
+	for i, m := range members {
+		pos[i] = keyPosition(m, tag)
+		ids[i] = pos[i].ID
+	}
+	return s.seekPage(ctx, p, k, page, ids, pos, ld)
+}
+
+// seekDriven pages a plan driven by one of its leaves (see driver) from a
+// position in the leaf's order: it streams the whole leaf, as streamPage
+// does for the exact total, checking the filter on the documents unless
+// the plan is exact (a multi-valued leaf), and keeps the count+1 matches
+// next to the position. An id of a multi-valued key stands at its first
+// entry. The leaf's entries times the filter's comparisons are charged to
+// MaxFilterWork before the first read.
+func (s *Store) seekDriven(ctx context.Context, p string, k *kind, q resources.Query, n, drive *node, count int, ld load) (resources.Page, error) {
+	est, err := s.estimate(ctx, p, k, drive)
+	if err != nil {
+		return resources.Page{}, err
+	}
+	if err := s.checkWork(k, q.Filter, int(est)); err != nil {
+		return resources.Page{}, err
+	}
+	sk := *q.Seek
+	at := ""
+	if sk.From != nil {
+		at = sk.From.Key + "\x00" + sk.From.ID
+	}
+	mw := s.memberWork(k, q.Filter, n.exact)
+	var seen map[string]bool
+	if drive.multi {
+		seen = map[string]bool{}
+	}
+	total := 0
+	other := false    // a match on the position's other side
+	var kept []string // the members of the matches next to the position, count+1 at most
+	for _, r := range drive.ranges {
+		err := s.walkRange(ctx, p+drive.key, r, false, func(members []string) error {
+			firsts := make([]string, 0, len(members))
+			for _, m := range members {
+				if id := idOf(m); seen != nil {
+					if seen[id] {
+						continue
+					}
+					seen[id] = true
+				}
+				firsts = append(firsts, m)
+			}
+			matched, err := s.matching(ctx, p, k, q.Filter, n.exact, mw, firsts)
+			if err != nil {
+				return err
+			}
+			for i, m := range firsts {
+				if !matched[i] {
+					continue
+				}
+				total++
+				switch {
+				case !sk.Before && (at == "" || m > at):
+					if len(kept) <= count {
+						kept = append(kept, m)
+					}
+				case sk.Before && (at == "" || m < at):
+					if kept = append(kept, m); len(kept) > count+1 {
+						kept = kept[1:]
+					}
+				default:
+					other = true
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return resources.Page{}, err
+		}
+	}
+	more := len(kept) > count
+	if sk.Before {
+		kept = kept[max(len(kept)-count, 0):]
+	} else {
+		kept = kept[:min(len(kept), count)]
+	}
+	page := resources.Page{Total: total, Next: more, Previous: other}
+	if sk.Before {
+		page.Next, page.Previous = other, more
+	}
+	tag := leafTag(drive)
+	ids := make([]string, len(kept))
+	pos := make([]resources.Position, len(kept))
+	for i, m := range kept {
+		pos[i] = keyPosition(m, tag)
+		ids[i] = pos[i].ID
+	}
+	return s.seekPage(ctx, p, k, page, ids, pos, ld)
+}
+
+// memberWork is what checking a filter on groups costs when it refers to
+// their members: its comparisons times their members, charged to
+// MaxFilterWork batch by batch before they are loaded, as the matcher
+// charges it.
+type memberWork struct {
+	on          bool // the filter is checked on groups' members
+	terms, work int
+}
+
+func (s *Store) memberWork(k *kind, e filter.Expression, exact bool) *memberWork {
+	w := &memberWork{on: !exact && k.rt.HasMembers && mentions(e, "members")}
+	if w.on {
+		w.terms = resources.FilterTerms(e)
+	}
+	return w
+}
+
+// charge adds the cost of checking the filter on the groups ids.
+func (w *memberWork) charge(ctx context.Context, s *Store, p string, k *kind, ids []string) error {
+	if !w.on {
+		return nil
+	}
+	n, err := s.memberCount(ctx, p, ids)
+	if err != nil {
+		return err
+	}
+	if w.work += w.terms * (n + len(ids)); w.work > s.MaxFilterWork {
+		return resources.Errorf(resources.TooMany,
+			"the filter needs its %d comparisons evaluated on the members of the groups, more than the %d evaluations one query may cost; filter on an indexed attribute (%s) first, or with fewer comparisons",
+			w.terms, s.MaxFilterWork, k.indexHint())
+	}
+	return nil
+}
+
+// matching reports which of the members (value NUL id) of a key are ids of
+// resources matching the filter: all, if the plan is exact, otherwise as
+// their documents say. It stops when ctx ends (the client left).
+func (s *Store) matching(ctx context.Context, p string, k *kind, e filter.Expression, exact bool, mw *memberWork, members []string) ([]bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(members))
+	if exact {
+		for i := range out {
+			out[i] = true
+		}
+		return out, nil
+	}
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = idOf(m)
+	}
+	if err := mw.charge(ctx, s, p, k, ids); err != nil {
+		return nil, err
+	}
+	rs, err := s.fetch(ctx, p, k, ids, load{refs: k.groupRefs || mw.on, attrs: true})
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range rs {
+		out[i] = r != nil && resources.Match(k.rt, resources.Document(k.rt, *r, ""), e)
+	}
+	return out, nil
 }
 
 // seekCreated pages through the ordering set, whose scores (the creation
 // sequence) are the positions.
 func (s *Store) seekCreated(ctx context.Context, p string, k *kind, sk resources.Seek, count int, ld load) (resources.Page, error) {
+	if sk.From != nil && !isCreated(sk.From) {
+		return resources.Page{}, invalidCursor()
+	}
 	all := p + "all:" + k.name
 	pipe := s.client.Pipeline()
 	card := pipe.ZCard(ctx, all)
@@ -174,6 +548,9 @@ func (s *Store) seekIndex(ctx context.Context, p string, k *kind, q resources.Qu
 // are loaded for the response; documents are read before only to check a
 // filter that the indexes answer partly and to read sort keys.
 func (s *Store) seekMatches(ctx context.Context, p string, k *kind, q resources.Query, count int, ld load) (resources.Page, error) {
+	if q.Sort == nil && q.Seek.From != nil && !isCreated(q.Seek.From) {
+		return resources.Page{}, invalidCursor()
+	}
 	ids, exact, err := s.candidates(ctx, p, k, q)
 	if err != nil {
 		return resources.Page{}, err
@@ -292,29 +669,17 @@ func (s *Store) sequences(ctx context.Context, p string, k *kind, ids []string) 
 // match the filter (unless exact) with their positions. A filter on groups'
 // members is charged to MaxFilterWork as the matcher charges it.
 func (s *Store) positions(ctx context.Context, p string, k *kind, q resources.Query, ids []string, seqs []int64, exact bool) ([]resources.Position, error) {
-	onMembers := !exact && k.rt.HasMembers && mentions(q.Filter, "members")
+	mw := s.memberWork(k, q.Filter, exact)
 	byMembers := q.Sort != nil && q.Sort.Attr.Attr.Name() == "members"
-	ld := load{refs: k.groupRefs || onMembers || byMembers, attrs: true}
-	terms, work := 0, 0
-	if onMembers {
-		terms = resources.FilterTerms(q.Filter)
-	}
+	ld := load{refs: k.groupRefs || mw.on || byMembers, attrs: true}
 	var out []resources.Position
 	for start := 0; start < len(ids); start += scanBatch {
 		if err := ctx.Err(); err != nil {
 			return nil, err // the client left: stop examining
 		}
 		batch := ids[start:min(start+scanBatch, len(ids))]
-		if onMembers {
-			n, err := s.memberCount(ctx, p, batch)
-			if err != nil {
-				return nil, err
-			}
-			if work += terms * (n + len(batch)); work > s.MaxFilterWork {
-				return nil, resources.Errorf(resources.TooMany,
-					"the filter needs its %d comparisons evaluated on the members of the groups, more than the %d evaluations one query may cost; filter on an indexed attribute (%s) first, or with fewer comparisons",
-					terms, s.MaxFilterWork, k.indexHint())
-			}
+		if err := mw.charge(ctx, s, p, k, batch); err != nil {
+			return nil, err
 		}
 		rs, err := s.fetch(ctx, p, k, batch, ld)
 		if err != nil {

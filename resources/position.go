@@ -21,12 +21,21 @@ type Seek struct {
 	// Before asks for the Count results just before From, in order (the
 	// previous page); otherwise the Count results just after From.
 	Before bool
+	// ByCreation asks for an unsorted query's results in creation order,
+	// whose positions ([Position].Seq) compare across resource types: the
+	// caller merges the pages of several types. Otherwise a filtered,
+	// unsorted query may come in the order of the index it is read from.
+	ByCreation bool
 }
 
 // Position is where a resource stands in the order of a query with Seek.
 //
 // Unsorted, the order is creation: Seq is the store's creation sequence,
-// unique per organization across resource types. Sorted ([Query].Sort), the
+// unique per organization across resource types. A store may instead answer
+// a filtered, unsorted query in the order of an index it reads (unless
+// [Seek].ByCreation): its positions then have HasKey, the index's value as
+// Key, and a negative Seq that names the read, never a creation sequence;
+// they compare only with positions of the same query. Sorted ([Query].Sort), the
 // order is the sort key (RFC 7644 §3.4.2.3: no value sorts last ascending,
 // first descending), then the id, so that it is total: HasKey reports
 // whether the resource has a value, Key is the value as [Sort.PositionKey]
@@ -84,9 +93,13 @@ func (s Sort) positionKey(key string) any {
 }
 
 // ComparePositions orders two positions of the query sorted by s (nil:
-// unsorted, by creation).
+// unsorted, by creation, or by index value then id for positions read
+// from an index).
 func ComparePositions(s *Sort, a, b Position) int {
 	if s == nil {
+		if a.HasKey && b.HasKey {
+			return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.ID, b.ID))
+		}
 		return cmp.Compare(a.Seq, b.Seq)
 	}
 	var ka, kb any

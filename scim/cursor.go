@@ -270,6 +270,9 @@ func (h *Handler) writeCursorList(w http.ResponseWriter, r *http.Request, tqs []
 	var all []positioned
 	lp := listPage{}
 	hasNext, hasPrevious := false, false
+	// Across types, pages are merged by position: in creation order, the
+	// one order whose positions compare across types, unless sorted.
+	c.seek.ByCreation = p.acrossTypes
 	for _, tq := range tqs {
 		q := tq.q
 		q.StartIndex, q.Count, q.Seek = 1, p.count, &c.seek

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scim2/filter-parser/v2"
+
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
@@ -296,12 +298,42 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 				if err != nil || tot != total || !slices.Equal(got, wantWin) {
 					t.Errorf("%s: window (%d, %d) = total %d, %v, %v; want total %d, %v", what, start, count, tot, got, err, total, wantWin)
 				}
+				// Unsorted, a cursor walk where the plan streams from a key
+				// is the same list in the same order, both ways.
+				if sort == nil && streamsFromKey(ctx, t, s, e) {
+					forward, backward := seekWalk(t, s, resources.Query{Filter: e}, size, total)
+					if !slices.Equal(forward, full) || !slices.Equal(backward, full) {
+						t.Errorf("%s: cursor walk by %d = %v\nback %v\nwant %v", what, size, forward, backward, full)
+					}
+				}
 			}
 			if answered < 30 {
 				t.Errorf("seed %d, MaxScan %d: only %d filters answered", seed, maxScan, answered)
 			}
 		}
 	})
+}
+
+// streamsFromKey reports whether a cursor walk of the filter e reads a key
+// from its position (seekPlanned) rather than collecting in creation order.
+func streamsFromKey(ctx context.Context, t *testing.T, s *Store, e filter.Expression) bool {
+	t.Helper()
+	n := s.plan(&s.users, e, false)
+	if n == nil || n.isUnique {
+		return false
+	}
+	if n.isLeaf() && n.exact && !n.multi {
+		return true
+	}
+	p, err := prefix(org)
+	if err != nil {
+		t.Fatalf("prefix: %v", err)
+	}
+	drive, _, ok, err := s.driver(ctx, p, &s.users, n)
+	if err != nil {
+		t.Fatalf("driver(%v): %v", e, err)
+	}
+	return ok && drive.isLeaf()
 }
 
 // TestBroadExactFilter: an exact filter matching more than MaxScan answers

@@ -223,8 +223,17 @@
 // provider; this one is stable from page to page while the data does not
 // change. Without a filter, results are in creation
 // order and a page costs O(log N + count) (ZCARD and ZRANGE on the ordering
-// set). Cursor paging (cursor.go) orders filtered matches by creation, and
-// collects them within MaxScan.
+// set). Cursor paging (cursor.go) keeps the same order for a filtered,
+// unsorted query, a position being the key's member (value, id), tagged
+// with the leaf read: an exact single-valued leaf is read from the position
+// (ZRANGEBYLEX, or ZREVRANGEBYLEX for the previous page, count+1 members,
+// with the ranges' ZLEXCOUNT): O(log N + count) a page, wherever it is; a
+// plan driven by a leaf streams the whole leaf as streamPage does, for the
+// exact total, keeping the matches next to the position. The other plans
+// (userName eq, an "or" of different keys, scans), a query across resource
+// types and a cursor they minted keep creation order and collect within
+// MaxScan; a position of one leaf presented to a plan without it is
+// invalidCursor.
 //
 // sortBy (sort.go) orders ties by id, as the indexes do. Without a filter,
 // on an attribute whose index holds every resource, the page is read from

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -57,6 +58,28 @@ func BenchmarkBroadFilters(b *testing.B) {
 				page, err := s.ListUsers(context.Background(), org, resources.Query{Filter: e, StartIndex: bc.start, Count: 100})
 				if err != nil || page.Total != users || len(page.Resources) != 100 {
 					b.Fatalf("ListUsers(%s) = total %d, %d resources, %v", bc.filter, page.Total, len(page.Resources), err)
+				}
+			}
+		})
+		// The same page by cursor: a seek from the position of the result
+		// before it (what a nextCursor holds), in the index's order.
+		at, err := s.ListUsers(context.Background(), org, resources.Query{Filter: e, StartIndex: max(bc.start-1, 1), Count: 1, RawOnly: true})
+		if err != nil || len(at.Resources) != 1 {
+			b.Fatalf("ListUsers(%s) = %d resources, %v", bc.filter, len(at.Resources), err)
+		}
+		seek, err := s.ListUsers(context.Background(), org, resources.Query{Filter: e, Count: 1, Seek: &resources.Seek{}})
+		if err != nil || len(seek.Positions) != 1 {
+			b.Fatalf("ListUsers(%s, cursor) = %d positions, %v", bc.filter, len(seek.Positions), err)
+		}
+		from := seek.Positions[0] // the leaf's tag, and the key of the first
+		if bc.start > 1 {
+			from.Key, from.ID = strings.ToLower(fmt.Sprintf("w%06d@example.com", bc.start-2)), at.Resources[0].ID
+		}
+		b.Run(bc.name+"/cursor", func(b *testing.B) {
+			for b.Loop() {
+				page, err := s.ListUsers(context.Background(), org, resources.Query{Filter: e, Count: 100, Seek: &resources.Seek{From: &from}})
+				if err != nil || page.Total != users || len(page.Resources) != 100 {
+					b.Fatalf("ListUsers(%s, cursor) = total %d, %d resources, %v", bc.filter, page.Total, len(page.Resources), err)
 				}
 			}
 		})

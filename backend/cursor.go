@@ -94,6 +94,9 @@ func (s *Store) seekPlanned(ctx context.Context, p string, k *kind, q resources.
 	if n == nil || n.isUnique || from != nil && isCreated(from) {
 		return resources.Page{}, false, nil
 	}
+	if err := s.resolveGroups(ctx, p, n); err != nil {
+		return resources.Page{}, true, err
+	}
 	var drive *node
 	switch {
 	case from != nil:
@@ -125,6 +128,21 @@ func (s *Store) seekPlanned(ctx context.Context, p string, k *kind, q resources.
 		page, err = s.seekDriven(ctx, p, k, q, n, drive, count, ld)
 	}
 	return page, true, err
+}
+
+// resolveGroups binds the groups.display leaves of n and of its "and"s to
+// their group (resolveGroup) before their keys are read or tagged.
+func (s *Store) resolveGroups(ctx context.Context, p string, n *node) error {
+	if n == nil {
+		return nil
+	}
+	if n.op == filter.AND {
+		if err := s.resolveGroups(ctx, p, n.left); err != nil {
+			return err
+		}
+		return s.resolveGroups(ctx, p, n.right)
+	}
+	return s.resolveGroup(ctx, p, n)
 }
 
 // leafTag names a leaf's read (its key and ranges) in the Seq of its

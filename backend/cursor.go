@@ -201,7 +201,7 @@ func seekRanges(ranges []lexRange, at string, before, inclusive bool) []lexBound
 	}
 	var out []lexBounds
 	for _, r := range ranges {
-		b := lexBounds{r.min, r.max}
+		b := lexBounds(r)
 		if at != "" {
 			hi, inf := r.upper()
 			lo := r.lower()

@@ -295,32 +295,22 @@ const maxPurgeRetries = 10
 // state ("": the purge is done), unless some users changed since read: it
 // returns those, for the caller to purge again.
 func (s *Store) purgeBatch(ctx context.Context, p, field string, target resources.PurgeTarget, ids []string, next string) ([]string, error) {
-	pipe := s.client.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = pipe.HGetAll(ctx, p+"user:"+id)
-	}
-	if len(ids) > 0 {
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("redis: %w", err)
-		}
+	users, err := s.storedUsers(ctx, p, ids)
+	if err != nil {
+		return nil, err
 	}
 	args := []any{p, field, next}
 	for i, id := range ids {
-		h := cmds[i].Val()
-		ver := h["ver"]
-		if ver == "" {
+		u := users[i]
+		if u.ver == "" {
 			continue // deleted meanwhile
 		}
-		doc, _ := storedValue(h, "doc")
-		ix, _ := storedValue(h, "ix")
-		uq := h["uq"]
-		w, changed, err := purgeUser(target, doc, ix, uq)
+		w, changed, err := purgeUser(target, u.doc, u.ix, u.uq)
 		if err != nil {
 			return nil, fmt.Errorf("user %s: %w", id, err)
 		}
 		if changed {
-			args = append(args, id, ver, w.doc, w.ix, w.uq, w.goneIx, w.goneUq)
+			args = append(args, id, u.ver, w.doc, w.ix, w.uq, w.goneIx, w.goneUq)
 		}
 	}
 	res, err := s.purgeScript.Run(ctx, s.client, []string{p + "exts:purge", p + "exts:gen"}, args...).Slice()

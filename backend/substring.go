@@ -3,7 +3,6 @@ package backend
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -426,25 +425,16 @@ func (s *Store) sweepSubstring(ctx context.Context, p, org string) (bool, error)
 // changed since read, for the caller to write again, or stale when the
 // type or the sweep changed.
 func (s *Store) substringBatch(ctx context.Context, p string, k *kind, gen, state, next string, ids []string) (skipped []string, stale bool, err error) {
-	pipe := s.client.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = pipe.HGetAll(ctx, p+"user:"+id)
-	}
-	if len(ids) > 0 {
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, false, fmt.Errorf("redis: %w", err)
-		}
+	users, err := s.storedUsers(ctx, p, ids)
+	if err != nil {
+		return nil, false, err
 	}
 	args := []any{p, gen, state, next}
 	for i, id := range ids {
-		h := cmds[i].Val()
-		ver := h["ver"]
+		ver, doc, ix := users[i].ver, users[i].doc, users[i].ix
 		if ver == "" {
 			continue // deleted meanwhile
 		}
-		doc, _ := storedValue(h, "doc")
-		ix, _ := storedValue(h, "ix")
 		var attrs map[string]any
 		if err := json.Unmarshal([]byte(doc), &attrs); err != nil {
 			return nil, false, fmt.Errorf("user %s: decode document: %w", id, err)

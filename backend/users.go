@@ -500,6 +500,34 @@ func storedFields(h map[string]string) []any {
 	return vals
 }
 
+// storedUser is a user's hash as the sweeps that rewrite its index entries
+// read it: ver ("" when the user does not exist), the document and index
+// entries whole however they are stored (see luaStoredHash), and uq.
+type storedUser struct{ ver, doc, ix, uq string }
+
+// storedUsers reads the hashes of the users ids in one pipeline.
+func (s *Store) storedUsers(ctx context.Context, p string, ids []string) ([]storedUser, error) {
+	out := make([]storedUser, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	pipe := s.client.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.HGetAll(ctx, p+"user:"+id)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	for i, c := range cmds {
+		h := c.Val()
+		doc, _ := storedValue(h, "doc")
+		ix, _ := storedValue(h, "ix")
+		out[i] = storedUser{ver: h["ver"], doc: doc, ix: ix, uq: h["uq"]}
+	}
+	return out, nil
+}
+
 // storedValue returns the field name of a resource's hash h, joined from
 // its chunks name.0, name.1, ... when the write scripts stored it so (see
 // luaStoredHash).

@@ -97,12 +97,9 @@ func TestInvitationExpires(t *testing.T) {
 		if err := s.PutTicket(ctx, org, u.ID, u.Version, "t", 50*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(150 * time.Millisecond) // the embedded store expires keys by the clock too
-		_, err := s.InvitationUser(ctx, org, "h")
-		wantCode(t, "InvitationUser after its TTL", err, resources.NotFound)
-		_, _, err = s.TicketUser(ctx, org, "t")
-		wantCode(t, "TicketUser after its TTL", err, resources.NotFound)
-		_, err = s.RedeemInvitation(ctx, org, "h", u, u.Version, resources.UserWrite{PasswordHash: "x"})
+		awaitExpiry(t, "the invitation", func() error { _, err := s.InvitationUser(ctx, org, "h"); return err })
+		awaitExpiry(t, "the ticket", func() error { _, _, err := s.TicketUser(ctx, org, "t"); return err })
+		_, err := s.RedeemInvitation(ctx, org, "h", u, u.Version, resources.UserWrite{PasswordHash: "x"})
 		wantCode(t, "RedeemInvitation after its TTL", err, resources.NotFound)
 	})
 }

@@ -342,7 +342,6 @@ func streamsFromKey(ctx context.Context, t *testing.T, s *Store, e filter.Expres
 // members' display order.
 func TestBroadExactFilter(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
-		ctx := context.Background()
 		type u struct{ id, userName, display string }
 		var users []u
 		for i := range 60 {
@@ -385,20 +384,9 @@ func TestBroadExactFilter(t *testing.T) {
 			{`active eq true and userName sw "u"`, 31, 2, 60, ids(byID[30:32])},
 			{`displayName pr`, 60, 5, 60, ids(byAllDisplays[59:])},
 		} {
-			e, err := resources.ParseFilter(schemas.Users(), tc.filter)
-			if err != nil {
-				t.Fatalf("ParseFilter(%s): %v", tc.filter, err)
-			}
-			page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: tc.start, Count: tc.count})
-			if err != nil {
-				t.Fatalf("ListUsers(%s): %v", tc.filter, err)
-			}
-			var got []string
-			for _, r := range page.Resources {
-				got = append(got, r.ID)
-			}
-			if page.Total != tc.total || !slices.Equal(got, tc.want) {
-				t.Errorf("ListUsers(%s, start %d, count %d) = total %d, %v; want %d, %v", tc.filter, tc.start, tc.count, page.Total, got, tc.total, tc.want)
+			total, got := filteredPage(t, s, tc.filter, tc.start, tc.count, func(r resources.Resource) string { return r.ID })
+			if total != tc.total || !slices.Equal(got, tc.want) {
+				t.Errorf("ListUsers(%s, start %d, count %d) = total %d, %v; want %d, %v", tc.filter, tc.start, tc.count, total, got, tc.total, tc.want)
 			}
 		}
 	})
@@ -408,7 +396,6 @@ func TestBroadExactFilter(t *testing.T) {
 // the same as the index's order says.
 func TestDeepPage(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
-		ctx := context.Background()
 		const n = deepPage + 100
 		var names []string
 		for i := range n {
@@ -430,21 +417,29 @@ func TestDeepPage(t *testing.T) {
 			{`userName lt "e"`, deepPage + 2, 3, n + 1, names[deepPage : deepPage+3]},
 			{`userName sw "d"`, n + 1, 10, n, nil},
 		} {
-			e, err := resources.ParseFilter(schemas.Users(), tc.filter)
-			if err != nil {
-				t.Fatalf("ParseFilter(%s): %v", tc.filter, err)
-			}
-			page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: tc.start, Count: tc.count})
-			if err != nil {
-				t.Fatalf("ListUsers(%s): %v", tc.filter, err)
-			}
-			var got []string
-			for _, r := range page.Resources {
-				got = append(got, r.Attributes["userName"].(string))
-			}
-			if page.Total != tc.total || !slices.Equal(got, tc.want) {
-				t.Errorf("ListUsers(%s, start %d, count %d) = total %d, %v; want %d, %v", tc.filter, tc.start, tc.count, page.Total, got, tc.total, tc.want)
+			total, got := filteredPage(t, s, tc.filter, tc.start, tc.count, func(r resources.Resource) string { return r.Attributes["userName"].(string) })
+			if total != tc.total || !slices.Equal(got, tc.want) {
+				t.Errorf("ListUsers(%s, start %d, count %d) = total %d, %v; want %d, %v", tc.filter, tc.start, tc.count, total, got, tc.total, tc.want)
 			}
 		}
 	})
+}
+
+// filteredPage lists the users matching filter from startIndex start,
+// count of them, and returns the total and each one's key.
+func filteredPage(t *testing.T, s *Store, filter string, start, count int, key func(resources.Resource) string) (int, []string) {
+	t.Helper()
+	e, err := resources.ParseFilter(schemas.Users(), filter)
+	if err != nil {
+		t.Fatalf("ParseFilter(%s): %v", filter, err)
+	}
+	page, err := s.ListUsers(context.Background(), org, resources.Query{Filter: e, StartIndex: start, Count: count})
+	if err != nil {
+		t.Fatalf("ListUsers(%s): %v", filter, err)
+	}
+	var got []string
+	for _, r := range page.Resources {
+		got = append(got, key(r))
+	}
+	return page.Total, got
 }

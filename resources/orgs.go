@@ -53,6 +53,12 @@ type OrgStore interface {
 	// SetUserNameFormat sets the userNameFormat ([ParseUserNameFormat]); it
 	// reports whether the setting changed (audited only then).
 	SetUserNameFormat(ctx context.Context, org, format string) (bool, error)
+	// SetSubstringSearch sets the attributes searched by substring from
+	// trigram indexes ([ParseSubstringSearch]; none turns it off) and
+	// writes or removes the existing customers' entries for a bounded time,
+	// the rest staying pending ([OrgSettings].SubstringPending); it reports
+	// whether the setting changed (audited only then).
+	SetSubstringSearch(ctx context.Context, org string, attrs []string) (bool, error)
 	// CreateToken stores a new token; [Uniqueness] if its name is taken.
 	CreateToken(ctx context.Context, t Token) error
 	// ListTokens returns the organization's tokens, by name.
@@ -118,6 +124,22 @@ func (o *Orgs) SetUserNameFormat(ctx context.Context, org string, actor Admin, f
 		return err
 	}
 	_, err := o.store.SetUserNameFormat(ctx, org, format)
+	return err
+}
+
+// SetSubstringSearch sets the User attributes whose co and ew filters the
+// organization answers from trigram indexes ([SubstringAttributes]; none
+// turns it off), as the settings API and `scimd org set` do. It returns once
+// the existing customers' entries are written or removed, or after a
+// bounded time with the rest pending: read [OrgSettings].SubstringPending.
+func (o *Orgs) SetSubstringSearch(ctx context.Context, org string, actor Admin, attrs []string) error {
+	if err := requireOwner(actor, "change the organization's settings"); err != nil {
+		return err
+	}
+	if _, err := ParseSubstringSearch(attrs); err != nil {
+		return err
+	}
+	_, err := o.store.SetSubstringSearch(ctx, org, attrs)
 	return err
 }
 

@@ -319,6 +319,7 @@ func forgeSettingsAsCollaborator(t *testing.T, b *tab) {
 		{"settings/registration", url.Values{"selfRegistration": {"on"}}},
 		{"settings/onboarding", url.Values{"onboarding": {resources.OnboardingNone}}},
 		{"settings/usernames", url.Values{"userNameFormat": {"any"}}},
+		{"settings/substring-search", url.Values{"substringSearch": {"userName"}}},
 		{"settings/tokens", url.Values{"name": {"forged"}, "role": {"owner"}}},
 		{"settings/tokens/revoke", url.Values{"name": {"owner"}}},
 		{"settings/admins", url.Values{"email": {"forged@acme.com"}, "role": {"owner"}}},

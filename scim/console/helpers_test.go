@@ -76,6 +76,7 @@ func wireEnv(tb testing.TB, store *backend.Store) *env {
 	mux := http.NewServeMux()
 	mux.Handle(scim.BasePath+"/", api)
 	mux.Handle("/t/", api)
+	mux.Handle("/admin/", api)
 	mux.Handle("/t/{org}/accounts/", accounts.New(accounts.Config{}, users, log))
 	mux.Handle("/t/{org}/console/", console.New(console.Config{BaseURL: e.srv.URL, Limiter: api},
 		console.Services{Users: users, Groups: groups, Admins: e.admins, Orgs: resources.NewOrgs(store)}, log))

@@ -14,7 +14,9 @@ import (
 )
 
 // The owners' Settings: the organization's name, self-registration, the
-// onboarding policy and the userName format (General), API tokens, administrators and the audit trail, one tab each.
+// onboarding policy, the userName format and substring search (General),
+// API tokens, administrators, custom attributes and the audit trail, one
+// tab each.
 // Every page and form is owners only: ownerOnly answers a collaborator 403
 // before anything is read or written, and the domain services check again.
 
@@ -45,6 +47,7 @@ func (h *Handler) settingsRoutes() {
 	h.mux.HandleFunc("POST "+base+"settings/registration", ownerForm(h.setRegistration))
 	h.mux.HandleFunc("POST "+base+"settings/onboarding", ownerForm(h.setOnboarding))
 	h.mux.HandleFunc("POST "+base+"settings/usernames", ownerForm(h.setUserNameFormat))
+	h.mux.HandleFunc("POST "+base+"settings/substring-search", ownerForm(h.setSubstringSearch))
 
 	h.mux.HandleFunc("GET "+base+"settings/tokens", owner(h.tokens))
 	h.mux.HandleFunc("POST "+base+"settings/tokens", ownerForm(h.createToken))
@@ -104,6 +107,9 @@ type generalData struct {
 	// Onboarding and UserNameFormats are the radio buttons of those
 	// settings, the current one checked.
 	Onboarding, UserNameFormats []userMethod
+	// SubstringSearch are the attributes that may be searched by
+	// substring, those searched so checked.
+	SubstringSearch []substringBox
 }
 
 // onboardingWords and userNameFormatWords are the settings' choices as the
@@ -145,6 +151,13 @@ func (h *Handler) settingsGeneral(w http.ResponseWriter, r *http.Request, c *cal
 // generalPage renders the General tab with the name form holding name and
 // its problem.
 func (h *Handler) generalPage(w http.ResponseWriter, r *http.Request, c *call, status int, s resources.OrgSettings, name, nameErr string) {
+	// Totals only: one count of the ordering set, for what substring
+	// search would cost the organization.
+	customers, err := h.svc.Users.List(r.Context(), c.Org, resources.Query{StartIndex: 1})
+	if err != nil {
+		h.failed(w, r, c, err)
+		return
+	}
 	v := view{Title: "General settings", Nav: "settings", Data: generalData{
 		settingsTab: settingsTab{tabGeneral},
 		Name: web.Field{ID: "displayName", Name: "displayName", Type: "text", Label: "Organization name", Value: name, Error: nameErr,
@@ -155,6 +168,7 @@ func (h *Handler) generalPage(w http.ResponseWriter, r *http.Request, c *call, s
 			Value: notify.NewLinks(h.cfg.BaseURL).Page(notify.Register, c.Org)},
 		Onboarding:      checked(onboardingWords, s.OnboardingPolicy()),
 		UserNameFormats: checked(userNameFormatWords, s.UserNameRule()),
+		SubstringSearch: substringBoxes(s, customers.Total),
 	}}
 	if nameErr != "" {
 		v.Problems = []problem{{Field: "displayName", Text: nameErr}}

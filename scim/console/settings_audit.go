@@ -180,6 +180,8 @@ func resourceLink(c *call, emails map[string]string, typ, id string) link {
 			return link{Text: "setting: self-registration"}
 		case "displayName":
 			return link{Text: "setting: organization name"}
+		case "substringSearch":
+			return link{Text: "setting: substring search", Href: c.url("settings#substring-heading")}
 		}
 		return link{Text: "setting: " + id}
 	}

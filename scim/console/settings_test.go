@@ -172,6 +172,7 @@ func TestSettingsCollaboratorForbidden(t *testing.T) {
 		}{
 			{"settings/name", url.Values{"displayName": {"Hijacked"}}},
 			{"settings/registration", url.Values{"selfRegistration": {"on"}}},
+			{"settings/substring-search", url.Values{"substringSearch": {"userName"}}},
 			{"settings/tokens", url.Values{"name": {"stolen"}, "role": {"owner"}}},
 			{"settings/tokens/revoke", url.Values{"name": {"owner"}}},
 			{"settings/admins", url.Values{"email": {"friend@acme.com"}, "role": {"owner"}}},

@@ -46,7 +46,7 @@ func walkNarrowInBrowser(t *testing.T, e *env) {
 		{"groups", nil},
 		{"groups/" + gid, nil},
 		{"groups/" + gid + "/members", []string{"table.members td"}},
-		{"settings", nil},
+		{"settings", []string{`[id^="substring-"][id$="-cost"]`}},
 		{"settings/tokens", nil},
 		{"settings/admins", []string{"table.admins td"}},
 		{"settings/audit", nil},

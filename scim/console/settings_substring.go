@@ -122,7 +122,10 @@ func (h *Handler) setSubstringSearch(w http.ResponseWriter, r *http.Request, c *
 	attrs := r.PostForm["substringSearch"]
 	err := h.svc.Orgs.SetSubstringSearch(r.Context(), c.Org, c.Admin, attrs)
 	if resources.ErrorCode(err) == resources.InvalidValue {
-		h.message(w, r, c, http.StatusBadRequest, "Form not accepted", []string{sentence(detail(err)), "Nothing was changed."},
+		// Only a forged or outdated form names another attribute: the
+		// domain's detail names it, as the API's answer does.
+		h.message(w, r, c, http.StatusBadRequest, "Form not accepted",
+			[]string{"Choose among the attributes the settings list. Nothing was changed.", detail(err) + "."},
 			&link{Href: c.url("settings"), Text: "Back to the settings"})
 		return
 	}

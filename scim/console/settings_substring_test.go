@@ -49,8 +49,8 @@ func TestSettingsSubstringSearch(t *testing.T) {
 		before, log := e.orgSettings(), e.changeLog("substringSearch")
 		collab.submit("settings/substring-search", url.Values{"substringSearch": {"userName"}}).Must(t, http.StatusForbidden, "Owners only")
 		owner.submit("settings/substring-search", url.Values{"substringSearch": {"userName", "nickName"}}).
-			Must(t, http.StatusBadRequest, "Form not accepted", "&#34;nickName&#34; cannot be searched by substring",
-				"the attributes that can are userName, emails.value", "Nothing was changed", "Back to the settings")
+			Must(t, http.StatusBadRequest, "Form not accepted", "Choose among the attributes the settings list. Nothing was changed.",
+				"substringSearch: &#34;nickName&#34; cannot be searched by substring; the attributes that can are userName, emails.value", "Back to the settings")
 		if got := e.orgSettings(); got != before {
 			t.Errorf("settings after refused forms = %+v, want %+v", got, before)
 		}

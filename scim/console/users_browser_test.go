@@ -155,6 +155,12 @@ func walkUsersInBrowser(t *testing.T, e *env) {
 		chromedp.WaitVisible(chromedp.CSS(`a[href$="/delete"]`)),
 		chromedp.Click(chromedp.CSS(`a[href$="/delete"]`)),
 		chromedp.WaitVisible(chromedp.ID("confirm")),
+		// user-delete.js is deferred: it runs before the document completes,
+		// possibly after the field shows.
+		chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](`document.readyState === "complete"`)(ctx, target)
+			return err
+		}),
 		chromedp.SendKeys(chromedp.ID("confirm"), "ada.lovelace"),
 	)
 	disabled := func() bool {

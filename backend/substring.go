@@ -279,18 +279,19 @@ end
 return {'ok', unpack(skipped)}
 `
 
-// substringSweepTimeout bounds the sweep a change of the setting runs
+// substringSweepTimeout bounds the sweep a change of the setting runs (well
+// within a request's deadline: the console and the API answer a person)
 // before it answers; what is left is resumed by [Store.PurgeExtensions]
 // (at every server start and every 30 s while it runs, cmd/scimd) and by
 // the next change.
-const substringSweepTimeout = time.Minute
+const substringSweepTimeout = 10 * time.Second
 
 // SetSubstringSearch sets the attributes an organization searches by
 // substring from trigram indexes (any of substringAttrs; none turns it
 // off) and reports whether that changed them. A change is audited (type
 // Settings, id substringSearch) and then swept: existing users' trigram
 // entries are written (added attributes) or removed (removed ones) in
-// batches, for up to a minute with a context of its own (a client that
+// batches, for up to 10 s with a context of its own (a client that
 // leaves does not stop it); what is left stays pending, resumed later. A
 // sweep that fails is not the change's failure.
 func (s *Store) SetSubstringSearch(ctx context.Context, org string, attrs []string) (bool, error) {

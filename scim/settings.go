@@ -40,7 +40,7 @@ type settingsInfo struct {
 // PATCH {"onboarding": "invite"|"none", "userNameFormat": "email"|"any",
 // "substringSearch": [attribute, ...]} (owners only) changes those given,
 // each audited; a change of substringSearch answers once the existing
-// customers' trigram entries are written (or removed), or after a minute,
+// customers' trigram entries are written (or removed), or after 10 s,
 // the rest continuing later (substringSearchPending). The other settings are
 // the console's and the CLI's; a field the API does not change is refused,
 // never ignored.

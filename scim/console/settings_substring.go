@@ -116,7 +116,7 @@ func thousands(n int) string {
 
 // setSubstringSearch sets the attributes searched by substring: those
 // checked, none when none is. It answers once the existing customers'
-// entries are written or removed, or after the store's bound (a minute),
+// entries are written or removed, or after the store's bound (10 s),
 // the rest continuing in the background.
 func (h *Handler) setSubstringSearch(w http.ResponseWriter, r *http.Request, c *call) {
 	attrs := r.PostForm["substringSearch"]

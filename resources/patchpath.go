@@ -196,7 +196,7 @@ func (p patchPath) parse() (patchTarget, error) {
 	}
 	whole := t.attr
 	whole.Sub = nil
-	if t.filter, err = checkElementFilter(whole, p.l, e); err != nil {
+	if t.filter, err = checkElementFilter(whole, p.l, e, ""); err != nil {
 		return t, Errorf(InvalidPath, "path %q: %v", t.path, err)
 	}
 	t.terms = FilterTerms(t.filter)

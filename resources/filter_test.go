@@ -175,6 +175,30 @@ func TestParseFilterResolves(t *testing.T) {
 	if got := fmt.Sprint(codes); got != `urn:example:loyalty:codes[value eq "A1"]` {
 		t.Errorf("String() = %s", got)
 	}
+
+	// The organization's attributes match as the schema says: tier ignores
+	// case, codes and card numbers are caseExact.
+	doc := Document(custom, Resource{ID: "u1", Attributes: map[string]any{
+		"userName": "u",
+		"urn:example:loyalty": map[string]any{
+			"tier": "GOLD", "since": "2021-06-01T00:00:00+02:00", "codes": []any{"A1", "B2"},
+			"card": []any{map[string]any{"number": "x42"}},
+		},
+	}}, "")
+	for f, want := range map[string]bool{
+		`urn:example:loyalty:tier eq "gold"`:                               true,
+		`urn:example:loyalty:codes eq "b2"`:                                false,
+		`urn:example:loyalty:codes[value eq "B2"]`:                         true,
+		`urn:example:loyalty:card[number sw "X"]`:                          false,
+		`urn:example:loyalty:card.number ew "42"`:                          true,
+		`urn:example:loyalty:since gt "2021-05-31T21:59:59Z"`:              true,
+		`urn:example:loyalty:since gt "2021-05-31T22:00:00Z"`:              false,
+		`not (urn:example:loyalty:tier pr) or urn:example:loyalty:card pr`: true,
+	} {
+		if got := Match(doc, mustParseFilter(t, custom, f)); got != want {
+			t.Errorf("Match(%s) = %v, want %v", f, got, want)
+		}
+	}
 }
 
 func TestParseFilterRelativeRefs(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/elimity-com/scim/schema"
 	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/schemas"
@@ -65,18 +64,18 @@ type Comparison struct {
 	// "pr" and for null.
 	Value any
 
-	// leaf is the attribute whose values compare: Attr's leaf, or the
-	// "value" sub-attribute of a complex attribute compared as a whole.
-	leaf schema.CoreAttribute
 	// whole: Attr is a complex attribute named without a sub-attribute,
 	// outside a value filter ("emails eq ..." compares emails.value, but
 	// "emails pr" is about emails).
 	whole bool
 	// inValue: the comparison is inside a value filter.
-	inValue   bool
+	inValue bool
+	// typ and caseExact are those of the attribute whose values compare:
+	// Attr's leaf, or the "value" sub-attribute of a complex attribute
+	// compared as a whole.
 	typ       schemas.AttributeType
 	caseExact bool
-	// The operand as compared: str folded unless leaf is caseExact; num
+	// The operand as compared: str folded unless caseExact; num
 	// for numbers, instant for dateTimes, boolean for booleans.
 	str     string
 	num     float64
@@ -92,14 +91,15 @@ func (c *Comparison) Whole() bool { return c.whole }
 // operator and operand checkOperator returned; inValue is set inside a value
 // filter.
 func newComparison(a schemas.Attribute, op filter.CompareOperator, cv any, inValue bool) *Comparison {
-	c := &Comparison{Attr: a, Op: op, Value: cv, leaf: a.Leaf(), inValue: inValue}
+	c := &Comparison{Attr: a, Op: op, Value: cv, inValue: inValue}
+	leaf := a.Leaf()
 	if !inValue && a.Sub == nil && schemas.IsComplex(a.Attr) {
 		c.whole = true
 		if sub, ok := schemas.Find(a.Attr.SubAttributes(), "value"); ok {
-			c.leaf = sub
+			leaf = sub
 		}
 	}
-	c.typ, c.caseExact = schemas.TypeOf(c.leaf), c.leaf.CaseExact()
+	c.typ, c.caseExact = schemas.TypeOf(leaf), leaf.CaseExact()
 	switch v := cv.(type) {
 	case bool:
 		c.boolean = v

@@ -142,8 +142,8 @@ func TestParseFilterResolves(t *testing.T) {
 			if got := c.Attr.FullName(); got != tt.fullName || c.Attr.Core != tt.core {
 				t.Errorf("ParseFilter(%q).Attr = %s (core %v), want %s (core %v)", tt.filter, got, c.Attr.Core, tt.fullName, tt.core)
 			}
-			if c.Op != tt.op || c.Value != tt.value || c.Whole() != tt.whole {
-				t.Errorf("ParseFilter(%q) = %s %v (whole %v), want %s %v (whole %v)", tt.filter, c.Op, c.Value, c.Whole(), tt.op, tt.value, tt.whole)
+			if c.Op != tt.op || c.Value != tt.value || c.whole != tt.whole {
+				t.Errorf("ParseFilter(%q) = %s %v (whole %v), want %s %v (whole %v)", tt.filter, c.Op, c.Value, c.whole, tt.op, tt.value, tt.whole)
 			}
 		})
 	}
@@ -162,7 +162,7 @@ func TestParseFilterResolves(t *testing.T) {
 	if !ok || and.Op != filter.AND {
 		t.Fatalf("value filter = %v, want an and", vp.Filter)
 	}
-	if c := and.Left.(*Comparison); c.Attr.FullName() != "emails.type" || c.Whole() {
+	if c := and.Left.(*Comparison); c.Attr.FullName() != "emails.type" || c.whole {
 		t.Errorf("value filter's left = %s, want emails.type", c.Attr.FullName())
 	}
 	if c := and.Right.(*Not).Filter.(*Comparison); c.Attr.FullName() != "emails.value" {

@@ -17,9 +17,10 @@ import (
 // [Match] looks a path up or converts an operand again. The operators are
 // the parser's constants (filter.EQ, filter.AND, ...).
 //
-// String returns the filter in canonical form: names spelled as in the
-// schema, extension attributes with their URN, paths inside a value filter
-// relative to it.
+// A Filter is read-only: its nodes also keep their operand in the derived
+// forms it compares in. String returns it in canonical form: names spelled
+// as in the schema, extension attributes with their URN, paths inside a
+// value filter relative to it.
 type Filter interface {
 	String() string
 	// write appends the canonical form to b.
@@ -82,10 +83,6 @@ type Comparison struct {
 	instant time.Time
 	boolean bool
 }
-
-// Whole reports whether c compares a complex attribute as a whole ("emails
-// eq ..." compares emails.value; "emails pr" is about emails).
-func (c *Comparison) Whole() bool { return c.whole }
 
 // newComparison builds the comparison of attribute a, whose canonical
 // operator and operand checkOperator returned; inValue is set inside a value

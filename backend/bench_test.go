@@ -91,7 +91,7 @@ func BenchmarkFindByUserName(b *testing.B) {
 	ctx := context.Background()
 	filters := make([]resources.Query, 1000)
 	for i := range filters {
-		e, err := resources.ParseFilter(schemas.Users(), fmt.Sprintf(`userName eq "USER%05d@example.com"`, i*7))
+		e, err := resources.ParseFilter(schemas.Users(), fmt.Sprintf(`userName eq "USER%05d@example.com"`, i*7), "")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func BenchmarkListUsersPage(b *testing.B) {
 func BenchmarkFilterSW(b *testing.B) {
 	s, _ := seeded(b)
 	ctx := context.Background()
-	e, _ := resources.ParseFilter(schemas.Users(), `userName sw "user050"`)
+	e, _ := resources.ParseFilter(schemas.Users(), `userName sw "user050"`, "")
 	for b.Loop() {
 		page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: 1, Count: 20})
 		if err != nil || page.Total != 100 {
@@ -157,7 +157,7 @@ func BenchmarkFilterScan(b *testing.B) {
 		for i := range parts {
 			parts[i] = fmt.Sprintf(`userName co "zz%d"`, i)
 		}
-		e, err := resources.ParseFilter(schemas.Users(), strings.Join(parts, " or "))
+		e, err := resources.ParseFilter(schemas.Users(), strings.Join(parts, " or "), "")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -392,7 +392,7 @@ type memberWork struct {
 	terms, work int
 }
 
-func (s *Store) memberWork(k *kind, e filter.Expression, exact bool) *memberWork {
+func (s *Store) memberWork(k *kind, e resources.Filter, exact bool) *memberWork {
 	w := &memberWork{on: !exact && k.rt.HasMembers && mentions(e, "members")}
 	if w.on {
 		w.terms = resources.FilterTerms(e)
@@ -420,7 +420,7 @@ func (w *memberWork) charge(ctx context.Context, s *Store, p string, k *kind, id
 // matching reports which of the members (value NUL id) of a key are ids of
 // resources matching the filter: all, if the plan is exact, otherwise as
 // their documents say. It stops when ctx ends (the client left).
-func (s *Store) matching(ctx context.Context, p string, k *kind, e filter.Expression, exact bool, mw *memberWork, members []string) ([]bool, error) {
+func (s *Store) matching(ctx context.Context, p string, k *kind, e resources.Filter, exact bool, mw *memberWork, members []string) ([]bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -443,7 +443,7 @@ func (s *Store) matching(ctx context.Context, p string, k *kind, e filter.Expres
 		return nil, err
 	}
 	for i, r := range rs {
-		out[i] = r != nil && resources.Match(k.rt, resources.Document(k.rt, *r, ""), e)
+		out[i] = r != nil && resources.Match(resources.Document(k.rt, *r, ""), e)
 	}
 	return out, nil
 }
@@ -709,7 +709,7 @@ func (s *Store) positions(ctx context.Context, p string, k *kind, q resources.Qu
 				continue
 			}
 			doc := resources.Document(k.rt, *r, "")
-			if !exact && !resources.Match(k.rt, doc, q.Filter) {
+			if !exact && !resources.Match(doc, q.Filter) {
 				continue
 			}
 			pos := resources.Position{Seq: seq, ID: r.ID}

@@ -139,13 +139,13 @@ func TestSeekFromIndex(t *testing.T) {
 			{`emails.value sw "w"`, nil},                                      // multi-valued, exact
 			{`emails[value sw "aw"] and active eq false`, nil},                // value path
 		} {
-			e, err := resources.ParseFilter(rt, tc.filter)
+			e, err := resources.ParseFilter(rt, tc.filter, "")
 			if err != nil {
 				t.Fatalf("ParseFilter(%s): %v", tc.filter, err)
 			}
 			var want []string
 			for _, r := range all {
-				if resources.Match(rt, resources.Document(rt, r, ""), e) {
+				if resources.Match(resources.Document(rt, r, ""), e) {
 					want = append(want, r.ID)
 				}
 			}
@@ -193,7 +193,7 @@ func TestSeekFromIndexWhileWriting(t *testing.T) {
 		deleted := map[string]bool{}
 		n := 0 // users made meanwhile
 		for _, f := range []string{`active eq true`, `userName sw "w"`, `active eq true and userName sw "w"`} {
-			e, err := resources.ParseFilter(schemas.Users(), f)
+			e, err := resources.ParseFilter(schemas.Users(), f, "")
 			if err != nil {
 				t.Fatalf("ParseFilter(%s): %v", f, err)
 			}
@@ -259,7 +259,7 @@ func TestSeekRefusesOtherShapes(t *testing.T) {
 			mustCreateUser(t, s, user(fmt.Sprintf("w%d@x.io", i), "active", true, "name", map[string]any{"familyName": "Ng"}))
 		}
 		parse := func(f string) resources.Query {
-			e, err := resources.ParseFilter(schemas.Users(), f)
+			e, err := resources.ParseFilter(schemas.Users(), f, "")
 			if err != nil {
 				t.Fatalf("ParseFilter(%s): %v", f, err)
 			}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
@@ -59,7 +58,7 @@ func TestFilterWorkBudget(t *testing.T) {
 			`userName co "1" or userName co "2"`,             // a scan: 6 users × 2
 			`userName sw "u" and (title co "a" or title pr)`, // 6 candidates × 3
 		} {
-			e, err := resources.ParseFilter(schemas.Users(), f)
+			e, err := resources.ParseFilter(schemas.Users(), f, "")
 			if err != nil {
 				t.Fatalf("ParseFilter(%q): %v", f, err)
 			}
@@ -71,7 +70,7 @@ func TestFilterWorkBudget(t *testing.T) {
 		if n := reads.n.Load(); n != 0 {
 			t.Errorf("queries over the budget read documents %d times, want 0", n)
 		}
-		e, _ := resources.ParseFilter(schemas.Users(), `userName co "1"`)
+		e, _ := resources.ParseFilter(schemas.Users(), `userName co "1"`, "")
 		if page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10}); err != nil || page.Total != 1 {
 			t.Errorf("ListUsers within the budget = %d, %v; want 1 match", page.Total, err)
 		}
@@ -89,7 +88,7 @@ func TestFilterScanStopsWhenClientLeaves(t *testing.T) {
 		defer cancel()
 		reads := &docReads{after: cancel}
 		s.client.AddHook(reads)
-		e, _ := resources.ParseFilter(schemas.Users(), `userName co "1"`)
+		e, _ := resources.ParseFilter(schemas.Users(), `userName co "1"`, "")
 		_, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10})
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("ListUsers after the client left = %v, want context.Canceled", err)
@@ -121,8 +120,8 @@ func TestMemberFilterWork(t *testing.T) {
 
 		s.MaxFilterWork = 50  // 2 comparisons × (32 members + 2 groups) = 68: over
 		s.MaxListMembers = 10 // Big alone is over
-		parse := func(f string) filter.Expression {
-			e, err := resources.ParseFilter(rt, f)
+		parse := func(f string) resources.Filter {
+			e, err := resources.ParseFilter(rt, f, "")
 			if err != nil {
 				t.Fatalf("ParseFilter(%s): %v", f, err)
 			}

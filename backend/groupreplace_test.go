@@ -37,7 +37,7 @@ func TestGroupReplaceInSteps(t *testing.T) {
 				t.Fatalf("GetUser %s: %v", uid, err)
 			}
 			// The scripts' read (userName eq) sees what Go's read does.
-			e, _ := resources.ParseFilter(schemas.Users(), fmt.Sprintf("userName eq %q", u.Attributes["userName"]))
+			e, _ := resources.ParseFilter(schemas.Users(), fmt.Sprintf("userName eq %q", u.Attributes["userName"]), "")
 			page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: 1, Count: 1})
 			if err != nil || len(page.Resources) != 1 {
 				t.Fatalf("ListUsers userName eq: %v, %d results", err, len(page.Resources))

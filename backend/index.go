@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/scim2/filter-parser/v2"
-
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
@@ -143,18 +141,10 @@ type indexPath struct {
 	whole bool
 }
 
-// indexOf returns the index of a filter's attribute path, if it has one.
-// It resolves paths itself, without the schema, because planning is on the
-// path of every query.
-func (k *kind) indexOf(p filter.AttributePath) (ix indexAttr, whole, ok bool) {
-	name := p.AttributeName
-	if p.SubAttribute != nil {
-		name += "." + *p.SubAttribute
-	}
-	if p.URIPrefix != nil {
-		name = *p.URIPrefix + ":" + name
-	}
-	ip, ok := k.paths[strings.ToLower(name)]
+// indexOf returns the index of the attribute a comparison compares, if it
+// has one.
+func (k *kind) indexOf(c *resources.Comparison) (ix indexAttr, whole, ok bool) {
+	ip, ok := k.paths[strings.ToLower(c.Attr.FullName())]
 	return ip.ix, ip.whole, ok
 }
 

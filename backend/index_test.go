@@ -67,7 +67,7 @@ func TestIndexHint(t *testing.T) {
 			{schemas.Groups(), s.ListGroups, `displayName sw "g" and displayName co "1"`, "(displayName, externalId, ...)"},
 			{schemas.Groups(), s.ListGroups, `displayName co "1"`, "(displayName, externalId, ...)"},
 		} {
-			e, err := resources.ParseFilter(c.rt, c.filter)
+			e, err := resources.ParseFilter(c.rt, c.filter, "")
 			if err != nil {
 				t.Fatalf("ParseFilter(%s): %v", c.filter, err)
 			}

@@ -33,21 +33,16 @@ import (
 // name is looked up folded (resources.FoldCase, as the uniqueness hash
 // keeps it); were groups.display caseExact, the leaf would yield the group
 // folded alike, a candidate to check.
-func membershipLeaf(k *kind, e *filter.AttributeExpression) *node {
+func membershipLeaf(k *kind, e *resources.Comparison) *node {
 	refs := k.rt.Refs.Attr
-	if refs == "" || !strings.EqualFold(string(e.Operator), string(filter.EQ)) {
-		return nil
-	}
-	path := e.AttributePath
-	if path.URIPrefix != nil && !strings.EqualFold(*path.URIPrefix, k.rt.Schema.ID) ||
-		!strings.EqualFold(path.AttributeName, refs) {
+	if refs == "" || e.Op != filter.EQ || !e.Attr.Core || e.Attr.Attr.Name() != refs {
 		return nil
 	}
 	sub := "value" // a complex attribute compared as a whole compares its value
-	if path.SubAttribute != nil {
-		sub = strings.ToLower(*path.SubAttribute)
+	if e.Attr.Sub != nil {
+		sub = strings.ToLower(e.Attr.Sub.Name())
 	}
-	v, ok := e.CompareValue.(string)
+	v, ok := e.Value.(string)
 	if !ok {
 		return nil
 	}

@@ -125,13 +125,13 @@ func TestMembershipQueries(t *testing.T) {
 			{schemas.Groups(), s.ListGroups, groupFilters, groupDocs, groupIDs},
 		} {
 			for _, f := range tc.filters {
-				e, err := resources.ParseFilter(tc.rt, f)
+				e, err := resources.ParseFilter(tc.rt, f, "")
 				if err != nil {
 					t.Fatalf("ParseFilter(%s): %v", f, err)
 				}
 				var want []string
 				for i, doc := range tc.docs {
-					if resources.Match(tc.rt, doc, e) {
+					if resources.Match(doc, e) {
 						want = append(want, tc.ids[i])
 					}
 				}
@@ -207,13 +207,13 @@ func TestMembershipQueries(t *testing.T) {
 // countMatches counts the documents that match filter f.
 func countMatches(t *testing.T, rt schemas.ResourceType, docs []map[string]any, f string) int {
 	t.Helper()
-	e, err := resources.ParseFilter(rt, f)
+	e, err := resources.ParseFilter(rt, f, "")
 	if err != nil {
 		t.Fatalf("ParseFilter(%s): %v", f, err)
 	}
 	n := 0
 	for _, doc := range docs {
-		if resources.Match(rt, doc, e) {
+		if resources.Match(doc, e) {
 			n++
 		}
 	}
@@ -249,7 +249,7 @@ func TestMembershipPlans(t *testing.T) {
 		if tc.rt.Schema.ID == schemas.Groups().Schema.ID {
 			k = &s.groups
 		}
-		e, err := resources.ParseFilter(tc.rt, tc.filter)
+		e, err := resources.ParseFilter(tc.rt, tc.filter, "")
 		if err != nil {
 			t.Fatalf("ParseFilter(%s): %v", tc.filter, err)
 		}
@@ -291,7 +291,7 @@ func TestSortedMembersFilterCharged(t *testing.T) {
 		}
 		big := mustCreateGroup(t, s, group("gbig", members...)).ID
 		mustCreateGroup(t, s, group("gsmall", members[0]))
-		e, err := resources.ParseFilter(schemas.Groups(), `displayName sw "g" and members.display co "m39"`)
+		e, err := resources.ParseFilter(schemas.Groups(), `displayName sw "g" and members.display co "m39"`, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -126,23 +126,24 @@ func union(a, b []lexRange) []lexRange {
 
 // plan maps a filter onto the indexes; nil means no index helps. Inside a
 // value path (emails[value sw "a"]) leaves are candidates only.
-func (s *Store) plan(k *kind, e filter.Expression, inValuePath bool) *node {
+func (s *Store) plan(k *kind, e resources.Filter, inValuePath bool) *node {
 	switch e := e.(type) {
-	case *filter.AttributeExpression:
+	case *resources.Comparison:
 		n := s.planLeaf(k, e)
 		if n != nil && inValuePath {
 			n.exact = false
 		}
 		return n
-	case *filter.ValuePath:
-		// One comparison in a value path is the comparison of the
-		// qualified path (emails[value eq "x"] is emails.value eq "x"):
-		// as exact. Several may hold of different values: candidates.
-		_, one := e.ValueFilter.(*filter.AttributeExpression)
-		return s.plan(k, qualify(e.AttributePath, e.ValueFilter), inValuePath || !one)
-	case *filter.LogicalExpression:
+	case *resources.ValuePath:
+		// A value path's comparisons name their sub-attribute in full: one
+		// comparison is the comparison of that path (emails[value eq "x"]
+		// is emails.value eq "x"): as exact. Several may hold of different
+		// values: candidates.
+		_, one := e.Filter.(*resources.Comparison)
+		return s.plan(k, e.Filter, inValuePath || !one)
+	case *resources.Logical:
 		l, r := s.plan(k, e.Left, inValuePath), s.plan(k, e.Right, inValuePath)
-		switch filter.LogicalOperator(strings.ToLower(string(e.Operator))) {
+		switch e.Op {
 		case filter.AND:
 			if l == nil && r == nil {
 				return nil
@@ -170,36 +171,18 @@ func (s *Store) plan(k *kind, e filter.Expression, inValuePath bool) *node {
 	return nil
 }
 
-// qualify rewrites the attribute paths of a value path's filter to full
-// paths: emails[value eq "x"] -> emails.value eq "x". Only attribute
-// expressions and logical combinations are kept; anything else becomes nil.
-func qualify(parent filter.AttributePath, e filter.Expression) filter.Expression {
-	switch e := e.(type) {
-	case *filter.AttributeExpression:
-		sub := e.AttributePath.AttributeName
-		return &filter.AttributeExpression{
-			AttributePath: filter.AttributePath{URIPrefix: parent.URIPrefix, AttributeName: parent.AttributeName, SubAttribute: &sub},
-			Operator:      e.Operator,
-			CompareValue:  e.CompareValue,
-		}
-	case *filter.LogicalExpression:
-		return &filter.LogicalExpression{Left: qualify(parent, e.Left), Right: qualify(parent, e.Right), Operator: e.Operator}
-	}
-	return nil
-}
-
 // planLeaf plans one comparison: a range of an index, the uniqueness
 // hash, a group's members or a user's groups (membership.go); nil when no
 // index answers it.
-func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
+func (s *Store) planLeaf(k *kind, e *resources.Comparison) *node {
 	if n := membershipLeaf(k, e); n != nil {
 		return n
 	}
 	if n := substringPlan(k, e); n != nil { // substring.go
 		return n
 	}
-	op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
-	ix, whole, ok := k.indexOf(e.AttributePath)
+	op := e.Op
+	ix, whole, ok := k.indexOf(e)
 	if !ok || whole && op == filter.PR {
 		// A complex attribute compared as a whole compares its "value"
 		// (emails eq "x" is emails.value eq "x"), but "pr" is about the whole.
@@ -217,13 +200,13 @@ func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 	var v string
 	switch ix.typ {
 	case schemas.TypeBoolean:
-		b, ok := resources.ParseBool(e.CompareValue)
+		b, ok := resources.ParseBool(e.Value)
 		if !ok || op != filter.EQ {
 			return nil
 		}
 		v = fmt.Sprint(b)
 	case schemas.TypeDateTime:
-		str, ok := e.CompareValue.(string)
+		str, ok := e.Value.(string)
 		if !ok {
 			return nil
 		}
@@ -233,7 +216,7 @@ func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 		}
 		v = t.UTC().Format(tsFormat)
 	default:
-		str, ok := e.CompareValue.(string)
+		str, ok := e.Value.(string)
 		if !ok || strings.IndexByte(str, 0) >= 0 {
 			return nil
 		}

@@ -49,7 +49,7 @@ func BenchmarkBroadFilters(b *testing.B) {
 		{"active_eq_true/page1", `active eq true`, 1},
 		{"userName_sw_w/start50001", `userName sw "w"`, 50001},
 	} {
-		e, err := resources.ParseFilter(schemas.Users(), bc.filter)
+		e, err := resources.ParseFilter(schemas.Users(), bc.filter, "")
 		if err != nil {
 			b.Fatal(err)
 		}

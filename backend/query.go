@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -208,7 +206,7 @@ func (s *Store) inOrder(ctx context.Context, p string, k *kind, ids []string) ([
 // keeping those in the page window.
 type matcher struct {
 	k           *kind
-	e           filter.Expression
+	e           resources.Filter
 	w           window
 	withMembers bool // return members
 	// filterRefs: the filter needs the refs to be evaluated (a user's
@@ -222,7 +220,7 @@ type matcher struct {
 	page        resources.Page
 }
 
-func (s *Store) matcher(k *kind, e filter.Expression, w window, withMembers bool) *matcher {
+func (s *Store) matcher(k *kind, e resources.Filter, w window, withMembers bool) *matcher {
 	onMembers := k.rt.HasMembers && mentions(e, "members")
 	return &matcher{
 		k: k, e: e, w: w, withMembers: withMembers,
@@ -260,7 +258,7 @@ func (m *matcher) add(ctx context.Context, s *Store, p string, ids []string) err
 	}
 	var kept []string // groups of the page to return with their members
 	for _, r := range rs {
-		if r == nil || !resources.Match(m.k.rt, resources.Document(m.k.rt, *r, ""), m.e) {
+		if r == nil || !resources.Match(resources.Document(m.k.rt, *r, ""), m.e) {
 			continue
 		}
 		if m.seen >= m.w.start && m.seen < m.w.start+m.w.count {
@@ -298,7 +296,7 @@ func (m *matcher) add(ctx context.Context, s *Store, p string, ids []string) err
 
 // scan evaluates a filter no index covers on every resource, in creation
 // order, up to MaxScan resources.
-func (s *Store) scan(ctx context.Context, p string, k *kind, e filter.Expression, w window, withRefs bool) (resources.Page, error) {
+func (s *Store) scan(ctx context.Context, p string, k *kind, e resources.Filter, w window, withRefs bool) (resources.Page, error) {
 	all := p + "all:" + k.name
 	n, err := s.client.ZCard(ctx, all).Result()
 	if err != nil {
@@ -329,7 +327,7 @@ func (s *Store) scan(ctx context.Context, p string, k *kind, e filter.Expression
 // checkWork fails with [resources.TooMany] when evaluating e on n resources
 // would cost more than MaxFilterWork comparisons: checked before the first
 // is examined, so a hostile filter costs nothing but this.
-func (s *Store) checkWork(k *kind, e filter.Expression, n int) error {
+func (s *Store) checkWork(k *kind, e resources.Filter, n int) error {
 	terms := resources.FilterTerms(e)
 	if n*terms <= s.MaxFilterWork {
 		return nil
@@ -348,17 +346,17 @@ func (s *Store) maxRefs(withMembers bool) int {
 	return 0
 }
 
-// mentions reports whether a filter refers to the attribute name.
-func mentions(e filter.Expression, name string) bool {
+// mentions reports whether a filter compares the core attribute name.
+func mentions(e resources.Filter, name string) bool {
 	switch e := e.(type) {
-	case *filter.AttributeExpression:
-		return strings.EqualFold(e.AttributePath.AttributeName, name)
-	case *filter.ValuePath:
-		return strings.EqualFold(e.AttributePath.AttributeName, name) || mentions(e.ValueFilter, name)
-	case *filter.LogicalExpression:
+	case *resources.Comparison:
+		return e.Attr.Core && e.Attr.Attr.Name() == name
+	case *resources.ValuePath:
+		return e.Attr.Core && e.Attr.Attr.Name() == name
+	case *resources.Logical:
 		return mentions(e.Left, name) || mentions(e.Right, name)
-	case *filter.NotExpression:
-		return mentions(e.Expression, name)
+	case *resources.Not:
+		return mentions(e.Filter, name)
 	}
 	return false
 }

@@ -142,13 +142,13 @@ func TestQueryMatchesFilter(t *testing.T) {
 			`id eq "` + ids[5] + `"`,
 		}
 		for _, f := range filters {
-			e, err := resources.ParseFilter(rt, f)
+			e, err := resources.ParseFilter(rt, f, "")
 			if err != nil {
 				t.Fatalf("ParseFilter(%s): %v", f, err)
 			}
 			var want []string
 			for _, u := range all.Resources {
-				if resources.Match(rt, resources.Document(rt, u, ""), e) {
+				if resources.Match(resources.Document(rt, u, ""), e) {
 					want = append(want, u.ID)
 				}
 			}
@@ -217,19 +217,19 @@ func TestScanLimit(t *testing.T) {
 			mustCreateUser(t, s, user(fmt.Sprintf("u%d@example.com", i)))
 		}
 		s.MaxScan = 5
-		e, _ := resources.ParseFilter(schemas.Users(), `userName co "3"`)
+		e, _ := resources.ParseFilter(schemas.Users(), `userName co "3"`, "")
 		_, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10})
 		wantCode(t, "ListUsers needing a scan", err, resources.TooMany)
 		if !strings.Contains(err.Error(), "more than 5 users") {
 			t.Errorf("scan error = %v, want it to name the bound", err)
 		}
-		e, _ = resources.ParseFilter(schemas.Users(), `userName sw "u3" and userName co "3"`)
+		e, _ = resources.ParseFilter(schemas.Users(), `userName sw "u3" and userName co "3"`, "")
 		if page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10}); err != nil || page.Total != 1 {
 			t.Errorf("ListUsers with an indexed side = %d, %v; want 1 match", page.Total, err)
 		}
 		// An indexed side matching more than the bound is streamed from its
 		// index, bounded by the work budget rather than by MaxScan.
-		e, _ = resources.ParseFilter(schemas.Users(), `userName sw "u" and nickName eq "x"`)
+		e, _ = resources.ParseFilter(schemas.Users(), `userName sw "u" and nickName eq "x"`, "")
 		if page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10}); err != nil || page.Total != 0 {
 			t.Errorf("ListUsers with 6 candidates = %d, %v; want no match", page.Total, err)
 		}
@@ -261,14 +261,14 @@ func TestListGroups(t *testing.T) {
 		for _, f := range []string{`displayName eq "ADMINS"`, `displayName sw "s"`, `displayName gt "r"`, `externalId pr`,
 			`externalId eq "x1"`, `externalId eq "X1"`, `members.value eq "` + u.ID + `"`, `displayName co "a"`,
 			`displayName sw "a" and members pr`, `not (members pr)`} {
-			e, err := resources.ParseFilter(rt, f)
+			e, err := resources.ParseFilter(rt, f, "")
 			if err != nil {
 				t.Fatalf("ParseFilter(%s): %v", f, err)
 			}
 			var want []string
 			for _, g := range all {
 				g, _ := s.GetGroup(ctx, org, g.ID, true)
-				if resources.Match(rt, resources.Document(rt, g, ""), e) {
+				if resources.Match(resources.Document(rt, g, ""), e) {
 					want = append(want, g.ID)
 				}
 			}

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	filter "github.com/scim2/filter-parser/v2"
-
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
@@ -96,9 +94,9 @@ func TestGroupRenameWritesNoMember(t *testing.T) {
 	})
 }
 
-func mustFilter(t *testing.T, f string) filter.Expression {
+func mustFilter(t *testing.T, f string) resources.Filter {
 	t.Helper()
-	e, err := resources.ParseFilter(schemas.Users(), f)
+	e, err := resources.ParseFilter(schemas.Users(), f, "")
 	if err != nil {
 		t.Fatalf("ParseFilter(%q): %v", f, err)
 	}

@@ -116,7 +116,7 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 				continue
 			}
 			doc := resources.Document(k.rt, *r, "")
-			if !exact && !resources.Match(k.rt, doc, q.Filter) {
+			if !exact && !resources.Match(doc, q.Filter) {
 				continue
 			}
 			key, ok := q.Sort.SortKey(doc)

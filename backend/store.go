@@ -26,8 +26,8 @@ import (
 const DefaultMaxScan = 100000
 
 // DefaultMaxFilterWork is the default of [Store.MaxFilterWork], the one
-// filter work budget of a request, [resources.MaxFilterWork]: about 0.6 s of
-// one core (a comparison on a fetched document costs about 0.6 µs, see
+// filter work budget of a request, [resources.MaxFilterWork]: about 0.3 s of
+// one core (a comparison on a fetched document costs about 0.3 µs, see
 // BenchmarkFilterScan), ten comparisons on each of 100,000 users
 // (DefaultMaxScan).
 const DefaultMaxFilterWork = resources.MaxFilterWork

@@ -110,7 +110,7 @@ func TestUserWrittenInTheOldLayout(t *testing.T) {
 		if err != nil || string(got.Raw) != string(before.Raw) || got.Version != before.Version || len(got.Groups) != 1 {
 			t.Fatalf("GetUser of the old layout = %s v%d %v, %v; want %s v%d in %s", got.Raw, got.Version, got.Groups, err, before.Raw, before.Version, g.ID)
 		}
-		f, err := resources.ParseFilter(schemas.Users(), `userName eq "old@example.com"`)
+		f, err := resources.ParseFilter(schemas.Users(), `userName eq "old@example.com"`, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -139,16 +139,16 @@ func isTrigramIndex(attr string) bool { return strings.HasSuffix(attr, trigramSu
 // index: the attribute, the trigrams of the value, and whether the ids of
 // its one trigram are exactly the matches (co with a 3-character value on
 // a single-valued attribute). ok is false when no trigram index answers it.
-func (k *kind) substringTerms(e *filter.AttributeExpression) (ix indexAttr, tris []string, exact, ok bool) {
-	op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
+func (k *kind) substringTerms(e *resources.Comparison) (ix indexAttr, tris []string, exact, ok bool) {
+	op := e.Op
 	if op != filter.CO && op != filter.EW {
 		return indexAttr{}, nil, false, false
 	}
-	ix, _, ok = k.indexOf(e.AttributePath)
+	ix, _, ok = k.indexOf(e)
 	if !ok || !slices.Contains(k.substringReady, ix.name) {
 		return indexAttr{}, nil, false, false
 	}
-	v, ok := substringValue(ix, e.CompareValue)
+	v, ok := substringValue(ix, e.Value)
 	if !ok {
 		return indexAttr{}, nil, false, false
 	}
@@ -176,7 +176,7 @@ func trigramLeaf(k *kind, ix indexAttr, t string, exact bool) *node {
 // driver: a ZLEXCOUNT per trigram). Its ids are candidates for the matcher,
 // or exactly the matches (see substringTerms). nil: no trigram index
 // answers the filter.
-func substringPlan(k *kind, e *filter.AttributeExpression) *node {
+func substringPlan(k *kind, e *resources.Comparison) *node {
 	ix, tris, exact, ok := k.substringTerms(e)
 	if !ok {
 		return nil

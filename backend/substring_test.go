@@ -54,7 +54,7 @@ func listFilter(t *testing.T, s *Store, _ *resources.Users, f string) ([]string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := resources.ParseFilter(rt, f)
+	e, err := resources.ParseFilter(rt, f, "")
 	if err != nil {
 		t.Fatalf("ParseFilter(%s): %v", f, err)
 	}
@@ -78,7 +78,7 @@ func bruteForce(t *testing.T, s *Store, _ *resources.Users, f string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := resources.ParseFilter(rt, f)
+	e, err := resources.ParseFilter(rt, f, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func bruteForce(t *testing.T, s *Store, _ *resources.Users, f string) []string {
 	}
 	var ids []string
 	for _, r := range all.Resources {
-		if resources.Match(rt, resources.Document(rt, r, ""), e) {
+		if resources.Match(resources.Document(rt, r, ""), e) {
 			ids = append(ids, r.ID)
 		}
 	}

@@ -38,7 +38,9 @@
 //   - retry.go: retryWrites, the one read-apply-write-if-unchanged loop that
 //     every conditional write of the domain runs (users, groups,
 //     invitations, registration), with its bound and backoff;
-//   - filter.go, sort.go: filter evaluation and sorting on documents;
+//   - filter.go, filtertree.go, sort.go: filter parsing into a [Filter],
+//     resolved against the schema once, its evaluation and sorting on
+//     documents;
 //   - users.go, groups.go, me.go: the services; invitations.go,
 //     registration.go, password_reset.go, onboarding.go: onboarding;
 //     admins.go, tokens.go, orgs.go: the console's administrators, API

@@ -31,8 +31,9 @@ const (
 // Identity providers send one or two comparisons.
 const MaxFilterTerms = 100
 
-// ParseFilter parses s as a SCIM filter (RFC 7644 §3.4.2.2) and checks it
-// against rt.
+// ParseFilter parses s as a SCIM filter (RFC 7644 §3.4.2.2) and resolves it
+// against rt, once: the [Filter] it returns is what the store plans on and
+// [Match] evaluates.
 //
 // Every attribute path must name an attribute of rt; operators must fit the
 // attribute's type (gt, ge, lt and le are refused on booleans, binaries and
@@ -40,162 +41,194 @@ const MaxFilterTerms = 100
 // value filters ("emails[type eq \"work\"]") apply only to multi-valued or
 // complex attributes. Failures are [InvalidFilter] errors naming the problem.
 //
-// The returned expression is canonical: attribute and sub-attribute names are
-// spelled as in the schema, URIPrefix is the extension URN for extension
-// attributes and nil for core ones, operators are lower case, booleans compared
-// as "True"/"False" strings become bools and numbers become float64. Paths
-// inside a [filter.ValuePath]'s filter stay relative to it (AttributeName
-// "type"). The form emails[type eq "work"].value eq "x" is returned as
-// emails[type eq "work" and value eq "x"], which RFC 7644 §3.4.2.2 gives the
-// same meaning: one value must satisfy both.
+// Booleans compared as "True"/"False" strings become bools and numbers
+// float64. A reference (meta.location, members.$ref) compared with a value
+// under base, the URL clients see the service at, is compared in the
+// relative form the store keeps ("/Users/2819c223-…"); base "" leaves
+// references as sent. The form emails[type eq "work"].value eq "x" is
+// returned as emails[type eq "work" and value eq "x"], which RFC 7644
+// §3.4.2.2 gives the same meaning: one value must satisfy both.
 //
 // An empty or blank s is an error: callers handle an absent filter themselves.
-func ParseFilter(rt schemas.ResourceType, s string) (filter.Expression, error) {
-	e, err := parseFilter(rt, s)
+func ParseFilter(rt schemas.ResourceType, s, base string) (Filter, error) {
+	e, err := parseFilter(rt, s, base)
 	if err != nil {
 		return nil, Errorf(InvalidFilter, "filter: %v", err)
 	}
 	return e, nil
 }
 
-// FilterAttribute resolves the attribute path p of a top-level filter
-// expression, canonical or not, to its schema attribute.
-func FilterAttribute(rt schemas.ResourceType, p filter.AttributePath) (schemas.Attribute, bool) {
-	a, err := resolve(rt, attrPathString(p))
-	return a, err == nil
-}
-
-// Match reports whether doc satisfies e, following RFC 7644 §3.4.2.2. doc is a
-// resource as [Document] returns it; e is usually from [ParseFilter].
+// Match reports whether doc satisfies f, following RFC 7644 §3.4.2.2. doc is
+// a resource as [Document] returns it; f is from [ParseFilter] for its type.
+// A nil f matches nothing.
 //
 // Strings compare ignoring case unless the attribute is caseExact; dateTimes
 // compare as instants; "pr" means present and not empty; "eq null" means not
-// present. An expression on a multi-valued attribute matches when any of its
+// present. A comparison of a multi-valued attribute matches when any of its
 // values matches, and "ne" is the negation of "eq": it holds when no value
 // equals the operand, including when the attribute is absent. A comparison of
 // a complex attribute itself ("emails eq \"a@b.c\"") compares its "value"
 // sub-attribute. A value filter matches when one value satisfies all of it.
-func Match(rt schemas.ResourceType, doc map[string]any, e filter.Expression) bool {
-	switch e := e.(type) {
-	case *filter.LogicalExpression:
-		return matchLogical(e, func(x filter.Expression) bool { return Match(rt, doc, x) })
-	case *filter.NotExpression:
-		return !Match(rt, doc, e.Expression)
-	case *filter.AttributeExpression:
-		return matchAttrExp(rt, doc, e)
-	case *filter.ValuePath:
-		a, ok := FilterAttribute(rt, e.AttributePath)
-		if !ok || a.Sub != nil {
-			return false
+func Match(doc map[string]any, f Filter) bool {
+	switch f := f.(type) {
+	case *Logical:
+		if f.Op == filter.OR {
+			return Match(doc, f.Left) || Match(doc, f.Right)
 		}
-		for _, elem := range attrValues(a.Attr, attrContainer(doc, a)[a.Attr.Name()]) {
-			if matchElement(a.Attr, elem, e.ValueFilter) {
+		return Match(doc, f.Left) && Match(doc, f.Right)
+	case *Not:
+		return !Match(doc, f.Filter)
+	case *Comparison:
+		return f.matchDoc(doc)
+	case *ValuePath:
+		for _, elem := range attrValues(f.Attr.Attr, attrContainer(doc, f.Attr)[f.Attr.Attr.Name()]) {
+			if matchElement(elem, f.Filter) {
 				return true
 			}
 		}
-		return false
 	}
 	return false
 }
 
-func matchLogical(e *filter.LogicalExpression, f func(filter.Expression) bool) bool {
-	if strings.EqualFold(string(e.Operator), string(filter.OR)) {
-		return f(e.Left) || f(e.Right)
+// matchDoc evaluates a comparison outside a value filter against doc.
+func (c *Comparison) matchDoc(doc map[string]any) bool {
+	a := c.Attr
+	v := attrContainer(doc, a)[a.Attr.Name()]
+	if a.Sub == nil && !c.whole {
+		if a.Attr.MultiValued() {
+			return c.holds(elements(v))
+		}
+		one := [1]any{v}
+		return c.holds(one[:])
 	}
-	return f(e.Left) && f(e.Right)
+	if c.whole && c.Op == filter.PR {
+		return present(v)
+	}
+	name := "value" // a complex attribute compared as a whole compares its value
+	if a.Sub != nil {
+		name = a.Sub.Name()
+	}
+	if !a.Attr.MultiValued() {
+		m, _ := v.(map[string]any)
+		one := [1]any{m[name]}
+		return c.holds(one[:])
+	}
+	var buf [4]any
+	vals := buf[:0]
+	for _, elem := range elements(v) {
+		if m, ok := elem.(map[string]any); ok {
+			vals = append(vals, m[name])
+		}
+	}
+	return c.holds(vals)
 }
 
-// matchAttrExp evaluates a top-level attribute expression against doc.
-func matchAttrExp(rt schemas.ResourceType, doc map[string]any, e *filter.AttributeExpression) bool {
-	a, ok := FilterAttribute(rt, e.AttributePath)
-	if !ok {
-		return false
-	}
-	op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
-	v := attrContainer(doc, a)[a.Attr.Name()]
-	leaf := a.Leaf()
-	var vals []any
-	switch {
-	case a.Sub != nil:
-		for _, elem := range attrValues(a.Attr, v) {
-			if m, ok := elem.(map[string]any); ok {
-				vals = append(vals, m[a.Sub.Name()])
-			}
+// matchElement evaluates a value filter against one value of its attribute:
+// a map of sub-attributes for a complex attribute, else the value itself
+// (which the filter calls "value").
+func matchElement(elem any, f Filter) bool {
+	switch f := f.(type) {
+	case *Logical:
+		if f.Op == filter.OR {
+			return matchElement(elem, f.Left) || matchElement(elem, f.Right)
 		}
-	case schemas.IsComplex(a.Attr):
-		if op == filter.PR {
-			return present(v)
+		return matchElement(elem, f.Left) && matchElement(elem, f.Right)
+	case *Not:
+		return !matchElement(elem, f.Filter)
+	case *Comparison:
+		if f.Attr.Sub == nil {
+			one := [1]any{elem}
+			return f.holds(one[:])
 		}
-		sub, ok := schemas.Find(a.Attr.SubAttributes(), "value")
+		m, ok := elem.(map[string]any)
 		if !ok {
 			return false
 		}
-		leaf = sub
-		for _, elem := range attrValues(a.Attr, v) {
-			if m, ok := elem.(map[string]any); ok {
-				vals = append(vals, m["value"])
-			}
+		v := m[f.Attr.Sub.Name()]
+		if f.Attr.Sub.MultiValued() {
+			return f.holds(elements(v))
 		}
-	default:
-		vals = attrValues(a.Attr, v)
-	}
-	return compareValues(leaf, op, vals, e.CompareValue)
-}
-
-// matchElement evaluates a value filter against one value of attr: a map of
-// sub-attributes for a complex attribute, else the value itself (which the
-// filter calls "value").
-func matchElement(attr schema.CoreAttribute, elem any, e filter.Expression) bool {
-	switch e := e.(type) {
-	case *filter.LogicalExpression:
-		return matchLogical(e, func(x filter.Expression) bool { return matchElement(attr, elem, x) })
-	case *filter.NotExpression:
-		return !matchElement(attr, elem, e.Expression)
-	case *filter.AttributeExpression:
-		op := filter.CompareOperator(strings.ToLower(string(e.Operator)))
-		if !schemas.IsComplex(attr) {
-			if !strings.EqualFold(e.AttributePath.AttributeName, "value") {
-				return false
-			}
-			return compareValues(attr, op, []any{elem}, e.CompareValue)
-		}
-		sub, ok := schemas.Find(attr.SubAttributes(), e.AttributePath.AttributeName)
-		m, isMap := elem.(map[string]any)
-		if !ok || !isMap {
-			return false
-		}
-		return compareValues(sub, op, attrValues(sub, m[sub.Name()]), e.CompareValue)
+		one := [1]any{v}
+		return f.holds(one[:])
 	}
 	return false
 }
 
-// compareValues applies op to the values of one attribute: true when any value
-// satisfies it, except for "ne" and "eq null", which hold when none does.
-func compareValues(leaf schema.CoreAttribute, op filter.CompareOperator, vals []any, cv any) bool {
-	anyOf := func(f func(any) bool) bool {
-		for _, v := range vals {
-			if f(v) {
-				return true
-			}
-		}
-		return false
-	}
+// holds applies c to the values of its attribute (nil standing for none):
+// true when any value satisfies it, except for "ne" and "eq null", which
+// hold when none does.
+func (c *Comparison) holds(vals []any) bool {
 	switch {
-	case op == filter.PR:
-		return anyOf(present)
-	case cv == nil && op == filter.EQ:
-		return !anyOf(present)
-	case cv == nil && op == filter.NE:
-		return anyOf(present)
-	case cv == nil:
+	case c.Op == filter.PR:
+		return anyPresent(vals)
+	case c.Value == nil && c.Op == filter.EQ:
+		return !anyPresent(vals)
+	case c.Value == nil && c.Op == filter.NE:
+		return anyPresent(vals)
+	case c.Value == nil:
 		return false
-	case op == filter.NE:
-		return !anyOf(func(v any) bool { return compare(leaf, filter.EQ, v, cv) })
 	}
-	return anyOf(func(v any) bool { return compare(leaf, op, v, cv) })
+	op, negate := c.Op, false
+	if op == filter.NE {
+		op, negate = filter.EQ, true
+	}
+	for _, v := range vals {
+		if c.compare(op, v) {
+			return !negate
+		}
+	}
+	return negate
 }
 
-// compare applies op to one value v and the operand cv, by leaf's type.
+func anyPresent(vals []any) bool {
+	for _, v := range vals {
+		if present(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsOfAbsent reports whether a comparison with operator op and operand cv
+// holds of an attribute without a value: "ne" and "eq null" do.
+func holdsOfAbsent(op filter.CompareOperator, cv any) bool {
+	return op == filter.NE && cv != nil || op == filter.EQ && cv == nil
+}
+
+// compare applies op to one value v and c's operand, by c's type.
+func (c *Comparison) compare(op filter.CompareOperator, v any) bool {
+	if v == nil {
+		return false
+	}
+	switch c.typ {
+	case schemas.TypeBoolean:
+		a, ok := ParseBool(v)
+		return ok && op == filter.EQ && a == c.boolean
+	case schemas.TypeInteger, schemas.TypeDecimal:
+		a, ok := toFloat(v)
+		return ok && ordered(op, cmpFloat(a, c.num))
+	case schemas.TypeDateTime:
+		a, ok := v.(string)
+		if !ok {
+			return false
+		}
+		t, err := time.Parse(time.RFC3339Nano, a)
+		return err == nil && ordered(op, t.Compare(c.instant))
+	case schemas.TypeComplex:
+		return false
+	}
+	a, ok := v.(string)
+	if !ok {
+		return false
+	}
+	if !c.caseExact {
+		a = strings.ToLower(a)
+	}
+	return compareStrings(op, a, c.str)
+}
+
+// compare applies op to one value v and an operand cv of any form, by
+// leaf's type: for values a filter did not parse (PATCH's selectors).
 func compare(leaf schema.CoreAttribute, op filter.CompareOperator, v, cv any) bool {
 	if v == nil {
 		return false
@@ -235,6 +268,12 @@ func compare(leaf schema.CoreAttribute, op filter.CompareOperator, v, cv any) bo
 	if !leaf.CaseExact() {
 		a, b = strings.ToLower(a), strings.ToLower(b)
 	}
+	return compareStrings(op, a, b)
+}
+
+// compareStrings applies op to a value a and an operand b, both in the case
+// they compare in.
+func compareStrings(op filter.CompareOperator, a, b string) bool {
 	switch op {
 	case filter.CO:
 		return strings.Contains(a, b)
@@ -334,12 +373,12 @@ func attrValues(attr schema.CoreAttribute, v any) []any {
 }
 
 // parseFilter does the work of ParseFilter; its errors are plain details.
-func parseFilter(rt schemas.ResourceType, s string) (filter.Expression, error) {
+func parseFilter(rt schemas.ResourceType, s, base string) (Filter, error) {
 	l, vps, e, err := parseSyntax(s)
 	if err != nil {
 		return nil, err
 	}
-	return checkTop(rt, l, vps, e)
+	return checkTop(rt, l, vps, e, base)
 }
 
 // parseSyntax parses s without checking it against a schema: the expression,
@@ -382,27 +421,11 @@ func checkComparisons(l lexed) (int, error) {
 	return n, nil
 }
 
-// FilterTerms returns the number of comparisons in e, those inside value
-// filters included: what evaluating e on one resource costs, about.
-func FilterTerms(e filter.Expression) int {
-	switch x := e.(type) {
-	case *filter.LogicalExpression:
-		return FilterTerms(x.Left) + FilterTerms(x.Right)
-	case *filter.NotExpression:
-		return FilterTerms(x.Expression)
-	case *filter.ValuePath:
-		return FilterTerms(x.ValueFilter)
-	case *filter.AttributeExpression:
-		return 1
-	}
-	return 0
-}
-
 // TypeFilter is one resource type's part of a filter across resource types:
 // Expr, or, when the filter's outcome does not depend on the type's
 // resources, nil and that outcome in All (every resource matches, or none).
 type TypeFilter struct {
-	Expr filter.Expression
+	Expr Filter
 	All  bool
 }
 
@@ -411,8 +434,8 @@ type TypeFilter struct {
 // whose schema lacks an attribute the filter names, the attribute is one
 // without a value (RFC 7644 §3.4.2.2): "pr" and comparisons are false, "ne"
 // and "eq null" true. An attribute no type has, or any other fault, is an
-// [InvalidFilter] error.
-func ParseFilterAcross(rts []schemas.ResourceType, s string) ([]TypeFilter, error) {
+// [InvalidFilter] error. base is as for [ParseFilter].
+func ParseFilterAcross(rts []schemas.ResourceType, s, base string) ([]TypeFilter, error) {
 	l, vps, e, err := parseSyntax(s)
 	if err != nil {
 		return nil, Errorf(InvalidFilter, "filter: %v", err)
@@ -440,7 +463,7 @@ func ParseFilterAcross(rts []schemas.ResourceType, s string) ([]TypeFilter, erro
 			out[i] = TypeFilter{All: outcome}
 			continue
 		}
-		if out[i].Expr, err = checkTop(rt, l, vps, pruned); err != nil {
+		if out[i].Expr, err = checkTop(rt, l, vps, pruned, base); err != nil {
 			return nil, Errorf(InvalidFilter, "filter: %v", err)
 		}
 	}
@@ -493,8 +516,7 @@ func foldLacking(rt schemas.ResourceType, l lexed, e filter.Expression, lacks fu
 		if err != nil {
 			return nil, false, err
 		}
-		op := filter.CompareOperator(strings.ToLower(string(x.Operator)))
-		return nil, compareValues(schema.CoreAttribute{}, op, nil, cv), nil
+		return nil, holdsOfAbsent(filter.CompareOperator(strings.ToLower(string(x.Operator))), cv), nil
 	case *filter.ValuePath:
 		path := attrPathString(x.AttributePath)
 		if _, err := resolve(rt, path); err == nil {
@@ -740,26 +762,26 @@ func restoreLiterals(l lexed, s string) string {
 	return s
 }
 
-// checkTop validates a parsed top-level expression against rt and returns its
-// canonical form.
-func checkTop(rt schemas.ResourceType, l lexed, vps []filter.Expression, e filter.Expression) (filter.Expression, error) {
+// checkTop validates a parsed top-level expression against rt and returns
+// it resolved; base is as for [ParseFilter].
+func checkTop(rt schemas.ResourceType, l lexed, vps []filter.Expression, e filter.Expression, base string) (Filter, error) {
 	switch e := e.(type) {
 	case *filter.LogicalExpression:
-		left, err := checkTop(rt, l, vps, e.Left)
+		left, err := checkTop(rt, l, vps, e.Left, base)
 		if err != nil {
 			return nil, err
 		}
-		right, err := checkTop(rt, l, vps, e.Right)
+		right, err := checkTop(rt, l, vps, e.Right, base)
 		if err != nil {
 			return nil, err
 		}
-		return &filter.LogicalExpression{Left: left, Right: right, Operator: filter.LogicalOperator(strings.ToLower(string(e.Operator)))}, nil
+		return &Logical{Left: left, Right: right, Op: filter.LogicalOperator(strings.ToLower(string(e.Operator)))}, nil
 	case *filter.NotExpression:
-		x, err := checkTop(rt, l, vps, e.Expression)
+		x, err := checkTop(rt, l, vps, e.Expression, base)
 		if err != nil {
 			return nil, err
 		}
-		return &filter.NotExpression{Expression: x}, nil
+		return &Not{Filter: x}, nil
 	case *filter.AttributeExpression:
 		a, err := resolve(rt, attrPathString(e.AttributePath))
 		if err != nil {
@@ -773,7 +795,7 @@ func checkTop(rt schemas.ResourceType, l lexed, vps []filter.Expression, e filte
 		if err != nil {
 			return nil, err
 		}
-		return &filter.AttributeExpression{AttributePath: canonicalPath(a), Operator: op, CompareValue: cv}, nil
+		return newComparison(a, op, cv, false).relativeTo(base), nil
 	case *filter.ValuePath:
 		a, err := resolve(rt, attrPathString(e.AttributePath))
 		if err != nil {
@@ -786,11 +808,11 @@ func checkTop(rt schemas.ResourceType, l lexed, vps []filter.Expression, e filte
 		if err != nil {
 			return nil, err
 		}
-		vf, err := checkElementFilter(a, l, inner)
+		vf, err := checkElementFilter(a, l, inner, base)
 		if err != nil {
 			return nil, err
 		}
-		return &filter.ValuePath{AttributePath: canonicalPath(a), ValueFilter: vf}, nil
+		return &ValuePath{Attr: a, Filter: vf}, nil
 	}
 	return nil, fmt.Errorf("unsupported expression %v", e)
 }
@@ -817,38 +839,39 @@ func checkValuePathAttr(a schemas.Attribute) error {
 	return nil
 }
 
-// checkElementFilter validates the filter of a value path on a and returns its
-// canonical form, with paths relative to a.
-func checkElementFilter(a schemas.Attribute, l lexed, e filter.Expression) (filter.Expression, error) {
+// checkElementFilter validates the filter of a value path on a and returns
+// it resolved: each comparison names a with the sub-attribute it compares.
+// base is as for [ParseFilter].
+func checkElementFilter(a schemas.Attribute, l lexed, e filter.Expression, base string) (Filter, error) {
 	switch e := e.(type) {
 	case *filter.LogicalExpression:
-		left, err := checkElementFilter(a, l, e.Left)
+		left, err := checkElementFilter(a, l, e.Left, base)
 		if err != nil {
 			return nil, err
 		}
-		right, err := checkElementFilter(a, l, e.Right)
+		right, err := checkElementFilter(a, l, e.Right, base)
 		if err != nil {
 			return nil, err
 		}
-		return &filter.LogicalExpression{Left: left, Right: right, Operator: filter.LogicalOperator(strings.ToLower(string(e.Operator)))}, nil
+		return &Logical{Left: left, Right: right, Op: filter.LogicalOperator(strings.ToLower(string(e.Operator)))}, nil
 	case *filter.NotExpression:
-		x, err := checkElementFilter(a, l, e.Expression)
+		x, err := checkElementFilter(a, l, e.Expression, base)
 		if err != nil {
 			return nil, err
 		}
-		return &filter.NotExpression{Expression: x}, nil
+		return &Not{Filter: x}, nil
 	case *filter.AttributeExpression:
 		p := e.AttributePath
 		if p.URIPrefix != nil || p.SubAttribute != nil {
 			return nil, fmt.Errorf("%q in the value filter of %s: name a sub-attribute of %s", attrPathString(p), a.FullName(), a.Attr.Name())
 		}
-		leaf, name := a.Attr, "value"
+		leaf, name, compared := a.Attr, "value", a
 		if schemas.IsComplex(a.Attr) {
 			sub, ok := schemas.Find(a.Attr.SubAttributes(), p.AttributeName)
 			if !ok {
 				return nil, fmt.Errorf("no sub-attribute %q in %s", p.AttributeName, a.Attr.Name())
 			}
-			leaf, name = sub, sub.Name()
+			leaf, name, compared.Sub = sub, sub.Name(), &sub
 		} else if !strings.EqualFold(p.AttributeName, "value") {
 			return nil, fmt.Errorf("%q in the value filter of %s: its values are named \"value\"", p.AttributeName, a.FullName())
 		}
@@ -860,7 +883,7 @@ func checkElementFilter(a schemas.Attribute, l lexed, e filter.Expression) (filt
 		if err != nil {
 			return nil, err
 		}
-		return &filter.AttributeExpression{AttributePath: filter.AttributePath{AttributeName: name}, Operator: op, CompareValue: cv}, nil
+		return newComparison(compared, op, cv, true).relativeTo(base), nil
 	case *filter.ValuePath:
 		return nil, errors.New("value filters cannot be nested")
 	}
@@ -1010,21 +1033,6 @@ func attrPathString(p filter.AttributePath) string {
 		s += "." + *p.SubAttribute
 	}
 	return s
-}
-
-// canonicalPath returns the filter path of a: canonical names, URIPrefix set
-// for extension attributes only.
-func canonicalPath(a schemas.Attribute) filter.AttributePath {
-	p := filter.AttributePath{AttributeName: a.Attr.Name()}
-	if !a.Core {
-		urn := a.URN
-		p.URIPrefix = &urn
-	}
-	if a.Sub != nil {
-		sub := a.Sub.Name()
-		p.SubAttribute = &sub
-	}
-	return p
 }
 
 // quoteShort quotes s for an error message, cut to a readable length.

@@ -11,7 +11,7 @@ import (
 )
 
 // generalParse parses s with the general parser only, bypassing the fast path.
-func generalParse(t *testing.T, rt schemas.ResourceType, s string) (filter.Expression, error) {
+func generalParse(t *testing.T, rt schemas.ResourceType, s string) (Filter, error) {
 	t.Helper()
 	l, err := lexLiterals(s)
 	if err != nil {
@@ -25,7 +25,7 @@ func generalParse(t *testing.T, rt schemas.ResourceType, s string) (filter.Expre
 	if err != nil {
 		return nil, err
 	}
-	return checkTop(rt, l, vps, e)
+	return checkTop(rt, l, vps, e, "")
 }
 
 // TestSimpleComparisonAgreesWithParser: the fast path for `attr op "literal"`
@@ -53,7 +53,7 @@ func TestSimpleComparisonAgreesWithParser(t *testing.T) {
 			if _, ok := simpleComparison(l); !ok {
 				t.Fatalf("simpleComparison(%q) did not take the fast path", f)
 			}
-			fast, ferr := ParseFilter(rt, f)
+			fast, ferr := ParseFilter(rt, f, "")
 			slow, serr := generalParse(t, rt, f)
 			if (ferr == nil) != (serr == nil) {
 				t.Fatalf("fast error %v, general error %v", ferr, serr)
@@ -109,8 +109,8 @@ func TestElementFilterFastPath(t *testing.T) {
 			if ferr != nil {
 				return
 			}
-			fc, fcerr := checkElementFilter(a, l, fast)
-			sc, scerr := checkElementFilter(a, l, slow)
+			fc, fcerr := checkElementFilter(a, l, fast, "")
+			sc, scerr := checkElementFilter(a, l, slow, "")
 			if fmt.Sprint(fcerr) != fmt.Sprint(scerr) || !reflect.DeepEqual(fc, sc) {
 				t.Errorf("checked: fast = %#v, %v; general = %#v, %v", fc, fcerr, sc, scerr)
 			}

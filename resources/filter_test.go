@@ -12,9 +12,9 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
-func mustParseFilter(tb testing.TB, rt schemas.ResourceType, s string) filter.Expression {
+func mustParseFilter(tb testing.TB, rt schemas.ResourceType, s string) Filter {
 	tb.Helper()
-	e, err := ParseFilter(rt, s)
+	e, err := ParseFilter(rt, s, "")
 	if err != nil {
 		tb.Fatalf("ParseFilter(%q): %v", s, err)
 	}
@@ -92,60 +92,160 @@ func TestParseFilterCanonical(t *testing.T) {
 	}
 }
 
-func TestParseFilterPaths(t *testing.T) {
-	// The paths themselves, not only their spelling, must be canonical.
-	rt := schemas.Users()
-	e := mustParseFilter(t, rt, `URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER:MANAGER.VALUE eq "x"`)
-	x, ok := e.(*filter.AttributeExpression)
-	if !ok {
-		t.Fatalf("got %T, want *filter.AttributeExpression", e)
+func TestParseFilterResolves(t *testing.T) {
+	// The tree's comparisons carry their schema attribute, in the schema's
+	// spelling whatever the filter's, and their operand as it compares.
+	const ent = schemas.EnterpriseUserURN
+	loyalty := `{"id":"urn:example:loyalty","attributes":[{"name":"tier","type":"string"},` +
+		`{"name":"since","type":"dateTime"},{"name":"codes","type":"string","multiValued":true,"caseExact":true},` +
+		`{"name":"card","type":"complex","multiValued":true,"subAttributes":[{"name":"number","type":"string","caseExact":true}]}]}`
+	def, err := schemas.ParseDefinition([]byte(loyalty))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if x.AttributePath.URIPrefix == nil || *x.AttributePath.URIPrefix != schemas.EnterpriseUserURN {
-		t.Errorf("URIPrefix = %v, want %q", x.AttributePath.URIPrefix, schemas.EnterpriseUserURN)
+	custom, err := schemas.Users().WithCustom([]schemas.Definition{def}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if x.AttributePath.AttributeName != "manager" || x.AttributePath.SubAttributeName() != "value" {
-		t.Errorf("path = %v, want manager.value", x.AttributePath)
+	tests := []struct {
+		rt       schemas.ResourceType
+		filter   string
+		fullName string // of the comparison's attribute
+		core     bool
+		op       filter.CompareOperator
+		value    any
+		whole    bool
+	}{
+		{schemas.Users(), `USERNAME Eq "Bjensen"`, "userName", true, filter.EQ, "Bjensen", false},
+		{schemas.Users(), `name.FAMILYNAME sw "J"`, "name.familyName", true, filter.SW, "J", false},
+		{schemas.Users(), schemas.UserURN + `:Name.givenName pr`, "name.givenName", true, filter.PR, nil, false},
+		{schemas.Users(), `emails eq "a@b.c"`, "emails", true, filter.EQ, "a@b.c", true},
+		{schemas.Users(), `emails pr`, "emails", true, filter.PR, nil, true},
+		{schemas.Users(), `active eq "False"`, "active", true, filter.EQ, false, false},
+		{schemas.Users(), `userName eq null`, "userName", true, filter.EQ, nil, false},
+		{schemas.Users(), `META.LASTMODIFIED GT "2011-05-13T04:42:34Z"`, "meta.lastModified", true, filter.GT, "2011-05-13T04:42:34Z", false},
+		{schemas.Users(), `meta.resourceType eq "User"`, "meta.resourceType", true, filter.EQ, "User", false},
+		{schemas.Groups(), `Meta.Created le "2024-01-01T00:00:00Z"`, "meta.created", true, filter.LE, "2024-01-01T00:00:00Z", false},
+		{schemas.Users(), strings.ToLower(ent) + `:DEPARTMENT eq "x"`, ent + ":department", false, filter.EQ, "x", false},
+		{schemas.Users(), ent + `:manager eq "m"`, ent + ":manager", false, filter.EQ, "m", true},
+		{schemas.Users(), ent + `:Manager.Value eq "m"`, ent + ":manager.value", false, filter.EQ, "m", false},
+		{custom, `URN:EXAMPLE:LOYALTY:Tier eq "Gold"`, "urn:example:loyalty:tier", false, filter.EQ, "Gold", false},
+		{custom, `urn:example:loyalty:card.NUMBER co "42"`, "urn:example:loyalty:card.number", false, filter.CO, "42", false},
+		{custom, `urn:example:loyalty:since ge "2020-01-01T00:00:00Z"`, "urn:example:loyalty:since", false, filter.GE, "2020-01-01T00:00:00Z", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.filter, func(t *testing.T) {
+			c, ok := mustParseFilter(t, tt.rt, tt.filter).(*Comparison)
+			if !ok {
+				t.Fatalf("ParseFilter(%q) is not a *Comparison", tt.filter)
+			}
+			if got := c.Attr.FullName(); got != tt.fullName || c.Attr.Core != tt.core {
+				t.Errorf("ParseFilter(%q).Attr = %s (core %v), want %s (core %v)", tt.filter, got, c.Attr.Core, tt.fullName, tt.core)
+			}
+			if c.Op != tt.op || c.Value != tt.value || c.whole != tt.whole {
+				t.Errorf("ParseFilter(%q) = %s %v (whole %v), want %s %v (whole %v)", tt.filter, c.Op, c.Value, c.whole, tt.op, tt.value, tt.whole)
+			}
+		})
 	}
 
-	e = mustParseFilter(t, rt, `EMAILS[TYPE eq "work"]`)
-	vp, ok := e.(*filter.ValuePath)
-	if !ok {
-		t.Fatalf("got %T, want *filter.ValuePath", e)
-	}
-	if vp.AttributePath.URIPrefix != nil || vp.AttributePath.AttributeName != "emails" {
-		t.Errorf("value path attribute = %v, want emails", vp.AttributePath)
-	}
-	inner, ok := vp.ValueFilter.(*filter.AttributeExpression)
-	if !ok || inner.AttributePath.AttributeName != "type" || inner.AttributePath.SubAttribute != nil || inner.AttributePath.URIPrefix != nil {
-		t.Errorf("value filter = %v, want relative path \"type\"", vp.ValueFilter)
+	for _, s := range []string{`urn:example:loyalty:tier eq "x"`, `urn:example:loyalty:card[number eq "x"]`} {
+		_, err := ParseFilter(schemas.Users(), s, "")
+		checkErr(t, err, InvalidFilter, "unknown attribute")
 	}
 
-	e = mustParseFilter(t, rt, `userName eq "a" and id eq "b"`)
-	if l, ok := e.(*filter.LogicalExpression); !ok || l.Operator != filter.AND {
-		t.Errorf("got %#v, want an and expression", e)
+	// A value path's comparisons name its attribute with their sub-attribute.
+	vp, ok := mustParseFilter(t, schemas.Users(), `EMAILS[TYPE eq "work" and not (Value co "x")]`).(*ValuePath)
+	if !ok || vp.Attr.FullName() != "emails" {
+		t.Fatalf("value path = %#v, want one on emails", vp)
+	}
+	and, ok := vp.Filter.(*Logical)
+	if !ok || and.Op != filter.AND {
+		t.Fatalf("value filter = %v, want an and", vp.Filter)
+	}
+	if c := and.Left.(*Comparison); c.Attr.FullName() != "emails.type" || c.whole {
+		t.Errorf("value filter's left = %s, want emails.type", c.Attr.FullName())
+	}
+	if c := and.Right.(*Not).Filter.(*Comparison); c.Attr.FullName() != "emails.value" {
+		t.Errorf("value filter's right = %s, want emails.value", c.Attr.FullName())
+	}
+	codes := mustParseFilter(t, custom, `urn:example:loyalty:codes[VALUE eq "A1"]`).(*ValuePath)
+	if c := codes.Filter.(*Comparison); c.Attr.FullName() != "urn:example:loyalty:codes" || c.Attr.Sub != nil || c.Value != "A1" {
+		t.Errorf("codes[value eq] compares %s (sub %v) with %v, want the values of urn:example:loyalty:codes with A1", c.Attr.FullName(), c.Attr.Sub, c.Value)
+	}
+	if got := fmt.Sprint(codes); got != `urn:example:loyalty:codes[value eq "A1"]` {
+		t.Errorf("String() = %s", got)
 	}
 
-	for _, s := range []string{`emails.value eq "x"`, `name.givenName pr`, schemas.EnterpriseUserURN + `:department eq "x"`} {
-		e := mustParseFilter(t, rt, s).(*filter.AttributeExpression)
-		a, ok := FilterAttribute(rt, e.AttributePath)
-		if !ok || a.FullName() != strings.Fields(s)[0] {
-			t.Errorf("FilterAttribute(%v) = %q, %v; want %q", e.AttributePath, a.FullName(), ok, strings.Fields(s)[0])
+	// The organization's attributes match as the schema says: tier ignores
+	// case, codes and card numbers are caseExact.
+	doc := Document(custom, Resource{ID: "u1", Attributes: map[string]any{
+		"userName": "u",
+		"urn:example:loyalty": map[string]any{
+			"tier": "GOLD", "since": "2021-06-01T00:00:00+02:00", "codes": []any{"A1", "B2"},
+			"card": []any{map[string]any{"number": "x42"}},
+		},
+	}}, "")
+	for f, want := range map[string]bool{
+		`urn:example:loyalty:tier eq "gold"`:                               true,
+		`urn:example:loyalty:codes eq "b2"`:                                false,
+		`urn:example:loyalty:codes[value eq "B2"]`:                         true,
+		`urn:example:loyalty:card[number sw "X"]`:                          false,
+		`urn:example:loyalty:card.number ew "42"`:                          true,
+		`urn:example:loyalty:since gt "2021-05-31T21:59:59Z"`:              true,
+		`urn:example:loyalty:since gt "2021-05-31T22:00:00Z"`:              false,
+		`not (urn:example:loyalty:tier pr) or urn:example:loyalty:card pr`: true,
+	} {
+		if got := Match(doc, mustParseFilter(t, custom, f)); got != want {
+			t.Errorf("Match(%s) = %v, want %v", f, got, want)
 		}
 	}
-	lower := "department"
-	urn := strings.ToLower(schemas.EnterpriseUserURN)
-	if a, ok := FilterAttribute(rt, filter.AttributePath{URIPrefix: &urn, AttributeName: lower}); !ok || a.Core || a.Attr.Name() != "department" {
-		t.Errorf("FilterAttribute(lower-case extension path) = %+v, %v; want the enterprise department", a, ok)
+}
+
+func TestParseFilterRelativeRefs(t *testing.T) {
+	// References the server returned compare in the form the store keeps
+	// them in; other attributes, and references elsewhere, as sent.
+	const base = "https://scim.example.com/v2"
+	tests := []struct {
+		rt     schemas.ResourceType
+		filter string
+		want   string
+	}{
+		{schemas.Users(), `meta.location eq "` + base + `/Users/u1"`, `meta.location eq "/Users/u1"`},
+		{schemas.Users(), `meta.location eq "HTTPS://SCIM.example.com/v2/Users/u1"`, `meta.location eq "/Users/u1"`},
+		{schemas.Users(), `meta.location eq "https://other.example.com/v2/Users/u1"`, `meta.location eq "https://other.example.com/v2/Users/u1"`},
+		{schemas.Users(), `meta.location eq "` + base + `"`, `meta.location eq "` + base + `"`},
+		{schemas.Users(), `groups.$ref eq "` + base + `/Groups/g1"`, `groups.$ref eq "/Groups/g1"`},
+		{schemas.Groups(), `members[$ref eq "` + base + `/Users/u1" and value eq "` + base + `/x"]`, `members[$ref eq "/Users/u1" and value eq "` + base + `/x"]`},
+		{schemas.Users(), `userName eq "` + base + `/x"`, `userName eq "` + base + `/x"`},
 	}
-	if _, ok := FilterAttribute(rt, filter.AttributePath{AttributeName: "nope"}); ok {
-		t.Errorf("FilterAttribute(nope) = ok, want not found")
+	for _, tt := range tests {
+		t.Run(tt.filter, func(t *testing.T) {
+			f, err := ParseFilter(tt.rt, tt.filter, base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.String(); got != tt.want {
+				t.Errorf("ParseFilter(%q, %q) = %s, want %s", tt.filter, base, got, tt.want)
+			}
+		})
+	}
+	// Documents in the store hold relative references.
+	doc := Document(schemas.Users(), Resource{ID: "u1", Attributes: map[string]any{"userName": "u"}}, "")
+	for base, want := range map[string]bool{base: true, "": false} {
+		f, err := ParseFilter(schemas.Users(), `meta.location eq "https://scim.example.com/v2/Users/u1"`, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Match(doc, f); got != want {
+			t.Errorf("Match(meta.location eq <absolute URL>) with base %q = %v, want %v", base, got, want)
+		}
 	}
 }
 
 func TestParseFilterNumbers(t *testing.T) {
 	// No numeric attribute exists in the schemas; numbers still parse and
 	// are refused on string attributes with a clear detail.
-	_, err := ParseFilter(schemas.Users(), `userName eq 12`)
+	_, err := ParseFilter(schemas.Users(), `userName eq 12`, "")
 	checkErr(t, err, InvalidFilter, `attribute "userName" is string: cannot compare it with 12`)
 }
 
@@ -195,7 +295,7 @@ func TestParseFilterErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.filter, func(t *testing.T) {
-			_, err := ParseFilter(schemas.Users(), tt.filter)
+			_, err := ParseFilter(schemas.Users(), tt.filter, "")
 			checkErr(t, err, InvalidFilter, tt.detail)
 		})
 	}
@@ -330,7 +430,7 @@ func TestMatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.filter, func(t *testing.T) {
 			e := mustParseFilter(t, rt, tt.filter)
-			if got := Match(rt, doc, e); got != tt.want {
+			if got := Match(doc, e); got != tt.want {
 				t.Errorf("Match(%q) = %v, want %v", tt.filter, got, tt.want)
 			}
 		})
@@ -357,34 +457,8 @@ func TestMatchGroup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.filter, func(t *testing.T) {
-			if got := Match(rt, doc, mustParseFilter(t, rt, tt.filter)); got != tt.want {
+			if got := Match(doc, mustParseFilter(t, rt, tt.filter)); got != tt.want {
 				t.Errorf("Match(%q) = %v, want %v", tt.filter, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestMatchRawExpressions(t *testing.T) {
-	// Match accepts expressions that did not come from ParseFilter:
-	// non-canonical names, upper-case operators, int operands.
-	rt := schemas.Users()
-	doc := testUserDoc(t)
-	sub := "VALUE"
-	tests := []struct {
-		name string
-		e    filter.Expression
-		want bool
-	}{
-		{"upper-case path and operator", &filter.AttributeExpression{AttributePath: filter.AttributePath{AttributeName: "USERNAME"}, Operator: "EQ", CompareValue: "bjensen@example.com"}, true},
-		{"sub-attribute in any case", &filter.AttributeExpression{AttributePath: filter.AttributePath{AttributeName: "emails", SubAttribute: &sub}, Operator: filter.EQ, CompareValue: "babs@jensen.org"}, true},
-		{"unknown attribute", &filter.AttributeExpression{AttributePath: filter.AttributePath{AttributeName: "nope"}, Operator: filter.PR}, false},
-		{"type mismatch", &filter.AttributeExpression{AttributePath: filter.AttributePath{AttributeName: "active"}, Operator: filter.EQ, CompareValue: 1}, false},
-		{"nil expression", nil, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Match(rt, doc, tt.e); got != tt.want {
-				t.Errorf("Match(%v) = %v, want %v", tt.e, got, tt.want)
 			}
 		})
 	}
@@ -398,7 +472,7 @@ func BenchmarkParseFilter(b *testing.B) {
 	} {
 		b.Run(s, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := ParseFilter(rt, s); err != nil {
+				if _, err := ParseFilter(rt, s, ""); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -409,10 +483,21 @@ func BenchmarkParseFilter(b *testing.B) {
 func BenchmarkMatch(b *testing.B) {
 	rt := schemas.Users()
 	doc := testUserDoc(b)
-	e := mustParseFilter(b, rt, `emails[type eq "work" and value co "@example.com"] and userName eq "bjensen@example.com"`)
-	for b.Loop() {
-		if !Match(rt, doc, e) {
-			b.Fatal("no match")
-		}
+	for _, f := range matchBenchFilters {
+		e := mustParseFilter(b, rt, f)
+		b.Run(f, func(b *testing.B) {
+			for b.Loop() {
+				Match(doc, e)
+			}
+		})
 	}
+}
+
+var matchBenchFilters = []string{
+	`emails[type eq "work" and value co "@example.com"] and userName eq "bjensen@example.com"`,
+	`userName eq "bjensen@example.com"`,
+	`meta.lastModified gt "2011-05-13T04:42:34Z"`,
+	`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "tour operations"`,
+	`name.familyName co "jen" or title pr`,
+	`active eq true`,
 }

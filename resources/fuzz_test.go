@@ -38,7 +38,7 @@ func FuzzParseFilter(f *testing.F) {
 			rt  schemas.ResourceType
 			doc map[string]any
 		}{{schemas.Users(), user}, {schemas.Groups(), group}} {
-			e, err := ParseFilter(c.rt, s)
+			e, err := ParseFilter(c.rt, s, "")
 			if err != nil {
 				if ErrorCode(err) != InvalidFilter {
 					t.Fatalf("ParseFilter(%q) error %v has code %d, want InvalidFilter", s, err, ErrorCode(err))
@@ -48,7 +48,7 @@ func FuzzParseFilter(f *testing.F) {
 			if e == nil {
 				t.Fatalf("ParseFilter(%q) = nil, nil", s)
 			}
-			Match(c.rt, c.doc, e)
+			Match(c.doc, e)
 		}
 	})
 }

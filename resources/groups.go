@@ -177,7 +177,7 @@ func (g *Groups) selectMembers(ctx context.Context, org, id string, targets []pa
 			t := targets[i]
 			for _, m := range batch {
 				member["value"] = m.ID
-				if matchElement(t.attr.Attr, member, t.filter) {
+				if matchElement(member, t.filter) {
 					selected[i] = append(selected[i], m.ID)
 				}
 			}

@@ -99,7 +99,7 @@ func (u *Users) findByUserName(ctx context.Context, org, userName string) (Resou
 	if err := enc.Encode(userName); err != nil {
 		return Resource{}, false, nil
 	}
-	expr, err := ParseFilter(u.rt, "userName eq "+strings.TrimSpace(lit.String()))
+	expr, err := ParseFilter(u.rt, "userName eq "+strings.TrimSpace(lit.String()), "")
 	if err != nil {
 		return Resource{}, false, nil // no userName anyone could have
 	}

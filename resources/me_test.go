@@ -88,7 +88,7 @@ func (m *memUsers) ListUsers(_ context.Context, _ string, q Query) (Page, error)
 	defer m.mu.Unlock()
 	var p Page
 	for _, u := range m.users {
-		if q.Filter == nil || Match(schemas.Users(), u.Attributes, q.Filter) {
+		if q.Filter == nil || Match(u.Attributes, q.Filter) {
 			p.Total++
 			p.Resources = append(p.Resources, u)
 		}

@@ -98,7 +98,7 @@ func MemberChange(rt schemas.ResourceType, op PatchOp, current func() ([]string,
 			}
 			var ids []string
 			for _, id := range all {
-				if matchElement(t.attr.Attr, map[string]any{"value": id}, t.filter) {
+				if matchElement(map[string]any{"value": id}, t.filter) {
 					ids = append(ids, id)
 				}
 			}
@@ -294,32 +294,32 @@ func selectsMembers(op PatchOp, t patchTarget) bool {
 
 // valueEqualities appends to ids the operands of a filter made of
 // `value eq "id"` joined by "or", and reports whether it is one.
-func valueEqualities(e filter.Expression, ids *[]string) bool {
-	switch e := e.(type) {
-	case *filter.AttributeExpression:
-		id, ok := e.CompareValue.(string)
-		if e.AttributePath.AttributeName != "value" || e.Operator != filter.EQ || !ok || id == "" {
+func valueEqualities(f Filter, ids *[]string) bool {
+	switch e := f.(type) {
+	case *Comparison:
+		id, ok := e.Value.(string)
+		if e.relativeName() != "value" || e.Op != filter.EQ || !ok || id == "" {
 			return false
 		}
 		if !slices.Contains(*ids, id) {
 			*ids = append(*ids, id)
 		}
 		return true
-	case *filter.LogicalExpression:
-		return e.Operator == filter.OR && valueEqualities(e.Left, ids) && valueEqualities(e.Right, ids)
+	case *Logical:
+		return e.Op == filter.OR && valueEqualities(e.Left, ids) && valueEqualities(e.Right, ids)
 	}
 	return false
 }
 
 // onlyValue reports whether a value filter compares only the "value" sub-attribute.
-func onlyValue(e filter.Expression) bool {
-	switch e := e.(type) {
-	case *filter.AttributeExpression:
-		return e.AttributePath.AttributeName == "value"
-	case *filter.LogicalExpression:
+func onlyValue(f Filter) bool {
+	switch e := f.(type) {
+	case *Comparison:
+		return e.relativeName() == "value"
+	case *Logical:
 		return onlyValue(e.Left) && onlyValue(e.Right)
-	case *filter.NotExpression:
-		return onlyValue(e.Expression)
+	case *Not:
+		return onlyValue(e.Filter)
 	}
 	return false
 }

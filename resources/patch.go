@@ -234,9 +234,10 @@ type patchTarget struct {
 	// of that extension's attributes.
 	ext  string
 	attr schemas.Attribute
-	// filter is the value filter of a value path, with paths relative to
-	// attr, and terms its comparisons: what evaluating it on one value costs.
-	filter filter.Expression
+	// filter is the value filter of a value path, whose comparisons name
+	// attr with the sub-attribute they compare, and terms its comparisons:
+	// what evaluating it on one value costs.
+	filter Filter
 	terms  int
 }
 
@@ -424,7 +425,7 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 	}
 	var matched []int
 	for i, e := range elems {
-		if matchElement(a.Attr, e, t.filter) {
+		if matchElement(e, t.filter) {
 			matched = append(matched, i)
 		}
 	}
@@ -520,20 +521,20 @@ func (p *patcher) newElement(t patchTarget, whole schemas.Attribute) (map[string
 
 // equalities collects into eqs the sub-attribute values a filter of "eq"
 // comparisons joined by "and" requires. It reports false for any other filter.
-func equalities(e filter.Expression, eqs map[string]any) bool {
-	switch e := e.(type) {
-	case *filter.AttributeExpression:
-		if e.Operator != filter.EQ || e.CompareValue == nil || e.AttributePath.SubAttribute != nil {
+func equalities(f Filter, eqs map[string]any) bool {
+	switch e := f.(type) {
+	case *Comparison:
+		if e.Op != filter.EQ || e.Value == nil {
 			return false
 		}
-		name := e.AttributePath.AttributeName
-		if old, ok := eqs[name]; ok && !reflect.DeepEqual(old, e.CompareValue) {
+		name := e.relativeName()
+		if old, ok := eqs[name]; ok && !reflect.DeepEqual(old, e.Value) {
 			return false
 		}
-		eqs[name] = e.CompareValue
+		eqs[name] = e.Value
 		return true
-	case *filter.LogicalExpression:
-		return e.Operator == filter.AND && equalities(e.Left, eqs) && equalities(e.Right, eqs)
+	case *Logical:
+		return e.Op == filter.AND && equalities(e.Left, eqs) && equalities(e.Right, eqs)
 	}
 	return false
 }
@@ -573,7 +574,7 @@ func (p *patcher) remove(t patchTarget, v any) error {
 		}
 		var kept []any
 		for _, e := range elements(c[key]) {
-			if !matchElement(a.Attr, e, t.filter) {
+			if !matchElement(e, t.filter) {
 				kept = append(kept, e)
 			} else if a.Sub != nil {
 				if m, ok := e.(map[string]any); ok {

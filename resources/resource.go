@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scim2/filter-parser/v2"
-
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -67,9 +65,9 @@ type Ref struct {
 
 // Query selects and pages resources of one type.
 type Query struct {
-	// Filter is a parsed filter whose attribute paths have been checked against
-	// the schema (see [ParseFilter]); nil selects every resource.
-	Filter filter.Expression
+	// Filter is a filter parsed for the resource type (see [ParseFilter]);
+	// nil selects every resource.
+	Filter Filter
 	// StartIndex is 1-based (RFC 7644 §3.4.2.4).
 	StartIndex int
 	// Count is the page size; 0 asks for totals only.

@@ -145,6 +145,12 @@ func TestCustomAttributes(t *testing.T) {
 			{acmeURN + `:labels eq "c"`, []string{"bob@example.com"}},
 			{acmeURN + `:labels eq "b"`, []string{"jane@example.com", "bob@example.com"}},
 			{acmeURN + `:address.city eq "lyon"`, []string{"bob@example.com"}},
+			// Value filters on indexed attributes are planned onto the
+			// indexes like the comparisons they stand for.
+			{acmeURN + `:labels[value eq "C"]`, []string{"bob@example.com"}},
+			{acmeURN + `:labels[value sw "a" or value eq "c"]`, []string{"jane@example.com", "bob@example.com"}},
+			{acmeURN + `:labels[value eq "a" and value eq "b"]`, []string{}},
+			{acmeURN + `:address[city eq "LYON"]`, []string{"bob@example.com"}},
 			{acmeURN + `:customerNumber eq "C-1"`, []string{"bob@example.com"}},
 			{acmeURN + `:customerNumber co "-2"`, []string{"jane@example.com"}},
 			{acmeURN + `:points gt 1`, []string{"bob@example.com"}},

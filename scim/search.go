@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	filter "github.com/scim2/filter-parser/v2"
-
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
@@ -196,7 +194,7 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 			rts[i] = e.rt
 		}
 		var err error
-		if across, err = resources.ParseFilterAcross(rts, f); err != nil {
+		if across, err = resources.ParseFilterAcross(rts, f, h.cfg.BaseURL); err != nil {
 			return nil, err
 		}
 	}
@@ -217,14 +215,11 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 		case across != nil:
 			q.Filter = across[i].Expr
 		case f != "":
-			expr, err := resources.ParseFilter(e.rt, f)
+			expr, err := resources.ParseFilter(e.rt, f, h.cfg.BaseURL)
 			if err != nil {
 				return nil, err
 			}
 			q.Filter = expr
-		}
-		if q.Filter != nil && strings.Contains(f, "://") {
-			q.Filter = relativeRefs(e.rt, q.Filter, h.cfg.BaseURL)
 		}
 		s, err := resources.ParseSort(e.rt, p.sortBy, p.sortOrder)
 		if err != nil {
@@ -252,59 +247,6 @@ func (h *Handler) plan(eps []endpoint, p listParams) ([]typedQuery, error) {
 		out = append(out, typedQuery{e, q})
 	}
 	return out, nil
-}
-
-// relativeRefs rewrites the comparisons of e on reference attributes
-// (meta.location, members.$ref, groups.$ref) whose value starts with the
-// service's base URL to the relative form resources are matched in ("/Users/
-// 2819c223-…"): the store does not know the URL clients see, so a filter
-// holding a reference the server returned would otherwise match nothing.
-func relativeRefs(rt schemas.ResourceType, e filter.Expression, base string) filter.Expression {
-	return mapComparisons(e, func(x *filter.AttributeExpression) filter.Expression {
-		if a, ok := resources.FilterAttribute(rt, x.AttributePath); ok && schemas.TypeOf(a.Leaf()) == schemas.TypeReference {
-			return relativeRef(x, base)
-		}
-		return x
-	}, func(x *filter.ValuePath) filter.Expression {
-		a, ok := resources.FilterAttribute(rt, x.AttributePath)
-		if !ok || !schemas.IsComplex(a.Attr) {
-			return x
-		}
-		// Inside a value filter, paths name the attribute's sub-attributes.
-		vf := mapComparisons(x.ValueFilter, func(y *filter.AttributeExpression) filter.Expression {
-			if sub, ok := schemas.Find(a.Attr.SubAttributes(), y.AttributePath.AttributeName); ok && schemas.TypeOf(sub) == schemas.TypeReference {
-				return relativeRef(y, base)
-			}
-			return y
-		}, nil)
-		return &filter.ValuePath{AttributePath: x.AttributePath, ValueFilter: vf}
-	})
-}
-
-// mapComparisons returns e with each comparison replaced by onCompare's answer and
-// each value path by vp's (kept when vp is nil), and/or/not kept around them.
-func mapComparisons(e filter.Expression, onCompare func(*filter.AttributeExpression) filter.Expression, vp func(*filter.ValuePath) filter.Expression) filter.Expression {
-	switch x := e.(type) {
-	case *filter.LogicalExpression:
-		return &filter.LogicalExpression{Left: mapComparisons(x.Left, onCompare, vp), Right: mapComparisons(x.Right, onCompare, vp), Operator: x.Operator}
-	case *filter.NotExpression:
-		return &filter.NotExpression{Expression: mapComparisons(x.Expression, onCompare, vp)}
-	case *filter.AttributeExpression:
-		return onCompare(x)
-	case *filter.ValuePath:
-		if vp != nil {
-			return vp(x)
-		}
-	}
-	return e
-}
-
-func relativeRef(x *filter.AttributeExpression, base string) filter.Expression {
-	v, ok := x.CompareValue.(string)
-	if !ok || base == "" || len(v) <= len(base) || !strings.EqualFold(v[:len(base)], base) {
-		return x
-	}
-	return &filter.AttributeExpression{AttributePath: x.AttributePath, Operator: x.Operator, CompareValue: v[len(base):]}
 }
 
 // writeList runs a list over one or more resource types and writes the

@@ -70,7 +70,7 @@ func TestServerResumesSubstringSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := resources.ParseFilter(rt, `name.familyName co "ove"`)
+	e, err := resources.ParseFilter(rt, `name.familyName co "ove"`, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -192,7 +192,7 @@ func candidateFilter(q string) string {
 // findCandidates returns the first customers matching q (see
 // candidateFilter), in creation order, and how many match.
 func (h *Handler) findCandidates(ctx context.Context, c *call, q, groupID string) ([]candidate, int, error) {
-	f, err := resources.ParseFilter(h.svc.Users.ResourceType(), candidateFilter(q))
+	f, err := resources.ParseFilter(h.svc.Users.ResourceType(), candidateFilter(q), "")
 	if err != nil {
 		return nil, 0, err
 	}

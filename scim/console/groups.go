@@ -133,7 +133,7 @@ func (h *Handler) findGroups(ctx context.Context, org, q string, page int) (reso
 	}
 	query := resources.Query{StartIndex: (page-1)*groupsPerPage + 1, Count: groupsPerPage, Sort: sort}
 	if q != "" {
-		if query.Filter, err = resources.ParseFilter(rt, "displayName sw "+scimString(q)); err != nil {
+		if query.Filter, err = resources.ParseFilter(rt, "displayName sw "+scimString(q), ""); err != nil {
 			return resources.Page{}, err
 		}
 	}

@@ -82,7 +82,7 @@ func (h *Handler) renderUserGroups(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	query := resources.Query{Sort: sort, StartIndex: (pg-1)*userGroupsPerPage + 1, Count: userGroupsPerPage}
 	if q != "" {
-		if query.Filter, err = resources.ParseFilter(rt, "displayName sw "+userFilterString(q)); err != nil {
+		if query.Filter, err = resources.ParseFilter(rt, "displayName sw "+userFilterString(q), ""); err != nil {
 			h.failed(w, r, c, err)
 			return
 		}

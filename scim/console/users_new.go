@@ -236,7 +236,7 @@ func userOutcome(cu customer) string {
 // userNameTaken reports whether a customer of the organization has the
 // username email (ignoring case, as uniqueness does).
 func (h *Handler) userNameTaken(r *http.Request, c *call, email string) (bool, error) {
-	f, err := resources.ParseFilter(h.svc.Users.ResourceType(), "userName eq "+userFilterString(email))
+	f, err := resources.ParseFilter(h.svc.Users.ResourceType(), "userName eq "+userFilterString(email), "")
 	if err != nil {
 		return false, err
 	}

@@ -52,6 +52,7 @@ var FindingCodes = map[string]string{
 	"unique-stray":         "the uniqueness hash maps a key to a resource that does not exist",
 	"unique-stale":         "the uniqueness hash maps a key to a resource whose unique key is another",
 	"unique-key-stale":     "the resource's stored unique key does not fit its document",
+	"unique-duplicate":     "the index that keeps the attribute unique holds the resource's value for another resource too",
 	"display-stale":        "the resource's stored display does not fit its document",
 	"ix-invalid":           "the resource's stored index entries are not a JSON list",
 	"ix-stale":             "the resource's stored index entries do not fit its document",
@@ -267,6 +268,9 @@ func (c *checker) all(ctx context.Context) error {
 		}
 	}
 	for _, k := range c.s.kinds() {
+		if k.uniqueByIndex {
+			continue // its index: checked with the others
+		}
 		if err := c.unique(ctx, c.p+k.uniqueHash(), k.name); err != nil {
 			return err
 		}
@@ -336,7 +340,7 @@ func (c *checker) document(k *kind, id, doc, uk, disp, ix, uq string) {
 		return
 	}
 	wantUK, _ := uniqueKey(attrs, k.unique)
-	if uk != wantUK {
+	if uk != wantUK && !(k.uniqueByIndex && uk == "") { // a user's: until its next write (legacyKeys)
 		c.add(Finding{Key: key, ID: id, Code: "unique-key-stale"})
 	}
 	if disp != k.display(attrs) {
@@ -500,11 +504,13 @@ func (c *checker) indexes(ctx context.Context, k *kind) error {
 	for _, ix := range k.indexes {
 		key := c.p + "ix:" + k.name + ":" + ix.name
 		meta := ""
-		switch ix.name {
-		case "meta.created":
+		switch {
+		case ix.name == "meta.created":
 			meta = "created"
-		case "meta.lastModified":
+		case ix.name == "meta.lastModified":
 			meta = "modified"
+		case k.uniqueByIndex && ix.name == k.unique:
+			meta = "unique"
 		}
 		if err := c.zscan(ctx, key, func(entries []string) error {
 			return c.run(ctx, c.script.index, key, append([]any{c.p, k.name, ix.name, meta}, anys(entries)...)...)
@@ -766,8 +772,14 @@ func (c *checker) singleKeys() map[string]bool {
 		"admins": true, "owners": true, "leaving": true, "replacing": true,
 		"exts": true, "exts:gen": true, "exts:purge": true,
 	}
+	for _, key := range legacyKeys {
+		out[key] = true // until a server starts (Store.Upgrade)
+	}
 	for _, k := range c.kinds() {
-		out["all:"+k.name], out[k.uniqueHash()] = true, true
+		out["all:"+k.name] = true
+		if !k.uniqueByIndex {
+			out[k.uniqueHash()] = true
+		}
 		for _, ix := range k.indexes {
 			out["ix:"+k.name+":"+ix.name] = true
 		}

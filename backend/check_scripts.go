@@ -71,7 +71,10 @@ end
 // Returns {findings, {{id, doc, uk, disp, ix, uq}, ...}}.
 const checkResourcesSrc = luaCheck + `
 local p, kind = ARGV[1], ARGV[2]
-local unique = p .. 'unique:user:userName'
+-- A user's userName is kept unique by its index (checked by checkIndexSrc);
+-- a user written before keeps its key of the legacy hash until its next
+-- write (see legacyKeys), no longer checked.
+local unique = nil
 if kind == 'group' then unique = p .. 'unique:group:displayName' end
 local docs = {}
 for i = 3, #ARGV do
@@ -84,7 +87,7 @@ for i = 3, #ARGV do
   else
     docs[#docs + 1] = {id, h[1], h[3] or '', h[4] or '', h[5] or '[]', h[9] or ''}
     if not tonumber(h[2]) then bad(key, id, 'version-missing') end
-    if h[3] and h[3] ~= '' and redis.call('HGET', unique, h[3]) ~= id then bad(unique, id, 'unique-missing') end
+    if unique and h[3] and h[3] ~= '' and redis.call('HGET', unique, h[3]) ~= id then bad(unique, id, 'unique-missing') end
     checkIndexed(p, kind, id, key, h[5], h[6], h[7])
     if h[8] and redis.call('SISMEMBER', p .. 'replacing', id) == 0 then bad(key, id, 'replace-unlisted') end
     if kind == 'user' and h[9] then
@@ -194,10 +197,12 @@ return out
 
 // checkIndexSrc checks entries of an index: each still there names a
 // resource that has that entry (its ix field, or its created or modified time
-// for the meta indexes).
+// for the meta indexes), and, in an index that keeps its attribute unique,
+// is the only entry of its value.
 //
 // KEYS: 1 ix:<kind>:<attr>. ARGV: 1 prefix, 2 kind, 3 attr, 4 "created",
-// "modified" or "" (a filter index), 5.. entries (value NUL id).
+// "modified", "unique" (a filter index that keeps its values unique) or ""
+// (a filter index), 5.. entries (value NUL id).
 // Returns findings.
 const checkIndexSrc = luaCheck + `
 local p, kind, attr, meta = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -220,6 +225,10 @@ for i = 5, #ARGV do
       else
         local entries = decodeList(h[2] or '[]')
         if entries and not hasEntry(entries, attr, value) then bad(KEYS[1], id, 'index-stale') end
+        if meta == 'unique' then
+          local other = redis.call('ZRANGEBYLEX', KEYS[1], '(' .. e, '(' .. value .. string.char(1), 'LIMIT', 0, 1)[1]
+          if other then bad(KEYS[1], id, 'unique-duplicate') end
+        end
       end
     end
   end

@@ -36,7 +36,9 @@
 // keys are relative to that prefix; <kind> is "user" or "group".
 //
 //	<kind>:<id>                 HASH doc (JSON of the attributes), ver, created, modified,
-//	                            and bookkeeping: uk (uniqueness key), disp (display), ix (index entries);
+//	                            and bookkeeping: uk (a group's uniqueness key; a user written before the
+//	                            userName index kept userNames unique: its old one, until its next write),
+//	                            disp (display), ix (index entries);
 //	                            a user's doc and ix in chunks of at most 64 bytes, fields doc.0, doc.1, ...
 //	                            and ix.0, ..., so that Redis keeps the hash a listpack (older users: whole,
 //	                            until their next write; see luaStoredHash);
@@ -53,9 +55,10 @@
 //	replacing:<groupId>         HASH userId -> display: the members a replacement of the group's members
 //	                            (remove all, then add) replaced, whose memberships are still being ended
 //	replacing                   SET groupIds: replacements of members being swept
-//	unique:user:userName        HASH lowercase userName -> userId
 //	unique:group:displayName    HASH lowercase displayName -> groupId
-//	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index)
+//	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index); ix:user:userName
+//	                            keeps userNames unique: one entry per lowercase userName (the write
+//	                            scripts read it, ZRANGEBYLEX, before they write)
 //	all:<kind>                  ZSET id scored by creation sequence (ordering set)
 //	seq                         STRING sequence (INCR) behind the ordering sets
 //	invite:<hash>               STRING userId: an invitation (hash of its token), PX its lifetime
@@ -171,8 +174,9 @@
 //
 // planner.go is where a filter becomes Redis reads. Filters are planned onto
 // the indexes: an attribute expression on an indexed attribute with eq, sw,
-// gt, ge, lt, le or pr is a range of its index; "userName eq" reads the
-// uniqueness hash, in one script round trip that also returns the user;
+// gt, ge, lt, le or pr is a range of its index; "userName eq", a range of
+// one entry at most, is read in one script round trip that also returns
+// the user;
 // "groups.value eq <group id>" is the range of every member of the group's
 // morder (display NUL userId), and so is "groups.display eq <name>", the
 // group found by its name (folded) in unique:group:displayName at the
@@ -186,8 +190,8 @@
 // organization opted in to substring search (substring.go), with a value of
 // at least 3 characters, are the "and" of the value's trigrams, each a range
 // of the attribute's trigram index, driven by the rarest. A leaf is thus a
-// range read of one sorted set, whatever the key, but for userName eq and
-// members.value eq. How the plan is answered:
+// range read of one sorted set, whatever the key, but for members.value
+// eq. How the plan is answered:
 //
 //   - One exact leaf of a single-valued key (an "or" of ranges of one key is
 //     one leaf): totalResults is ZLEXCOUNT (exact) and the page ZRANGEBYLEX
@@ -230,7 +234,7 @@
 // with the ranges' ZLEXCOUNT): O(log N + count) a page, wherever it is; a
 // plan driven by a leaf streams the whole leaf as streamPage does, for the
 // exact total, keeping the matches next to the position. The other plans
-// (userName eq, an "or" of different keys, scans), a query across resource
+// (an "or" of different keys, scans), a query across resource
 // types and a cursor they minted keep creation order and collect within
 // MaxScan; a position of one leaf presented to a plan without it is
 // invalidCursor.

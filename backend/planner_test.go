@@ -319,7 +319,7 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 func streamsFromKey(ctx context.Context, t *testing.T, s *Store, e filter.Expression) bool {
 	t.Helper()
 	n := s.plan(&s.users, e, false)
-	if n == nil || n.isUnique {
+	if n == nil {
 		return false
 	}
 	if n.isLeaf() && n.exact && !n.multi {

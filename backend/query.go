@@ -67,7 +67,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	switch {
 	case n == nil:
 		return s.scan(ctx, p, k, q.Filter, w, ld.refs)
-	case n.isUnique && n.exact:
+	case n.unique != "" && n.exact:
 		return s.findByUserName(ctx, p, k, n.unique, w, ld)
 	case n.isLeaf() && n.exact && !n.multi:
 		return s.leafPage(ctx, p, k, n, w, ld)
@@ -147,7 +147,7 @@ func (s *Store) listAll(ctx context.Context, p string, k *kind, w window, ld loa
 // findByUserName answers "userName eq" with one script round trip. The user's
 // groups are always loaded; ld says whether to decode the document.
 func (s *Store) findByUserName(ctx context.Context, p string, k *kind, lower string, w window, ld load) (resources.Page, error) {
-	res, err := s.findUserName.Run(ctx, s.client, []string{p + k.uniqueHash()}, p, lower).Slice()
+	res, err := s.findUserName.Run(ctx, s.client, []string{p + k.uniqueIndex()}, p, lower).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return resources.Page{}, fmt.Errorf("redis: %w", err)
 	}

@@ -277,6 +277,12 @@ func TestCheckFindsCorruption(t *testing.T) {
 		{"stale index entry", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.ZAdd(ctx, p+"ix:user:externalId", redis.Z{Member: "old-id\x00" + f.alice})
 		}, func(f checkFixture) want { return want{p + "ix:user:externalId", f.alice, "index-stale"} }},
+		{"inactive entry of a missing user", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.ZAdd(ctx, p+"inactive:user", redis.Z{Score: 3, Member: "no-such-user"})
+		}, func(f checkFixture) want { return want{p + "inactive:user", "no-such-user", "index-stray"} }},
+		{"inactive entry of an active user", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.ZAdd(ctx, p+"inactive:user", redis.Z{Score: 1, Member: f.alice})
+		}, func(f checkFixture) want { return want{p + "inactive:user", f.alice, "inactive-stale"} }},
 		{"stale meta index entry", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.ZAdd(ctx, p+"ix:user:meta.created", redis.Z{Member: "2001-01-01T00:00:00.000000000Z\x00" + f.bob})
 		}, func(f checkFixture) want { return want{p + "ix:user:meta.created", f.bob, "index-stale"} }},
@@ -475,10 +481,10 @@ func checkLargeOrganization(t *testing.T, s *Store) {
 		}
 		victim := members[n/2].ID
 		s.client.HDel(ctx, "scimd:{"+org+"}:ugroups:"+victim, g.ID)
-		s.client.ZRem(ctx, "scimd:{"+org+"}:ix:user:active", "true\x00"+members[n-1].ID)
+		s.client.ZAdd(ctx, "scimd:{"+org+"}:inactive:user", redis.Z{Score: 1, Member: members[n-1].ID})
 		got, _ = check(t, s)
 		want := []Finding{
-			{Key: "scimd:{" + org + "}:ix:user:active", ID: members[n-1].ID, Code: "index-missing"},
+			{Key: "scimd:{" + org + "}:inactive:user", ID: members[n-1].ID, Code: "inactive-stale"},
 			{Key: "scimd:{" + org + "}:members:" + g.ID, ID: victim, Code: "member-one-sided"},
 		}
 		slices.SortFunc(got, func(a, b Finding) int { return strings.Compare(a.Key, b.Key) })

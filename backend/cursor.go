@@ -60,6 +60,13 @@ func (s *Store) seekList(ctx context.Context, p string, k *kind, q resources.Que
 			return page, err
 		}
 	}
+	if q.Sort == nil {
+		// A leaf of a sparse boolean, and a plan it drives, are read in
+		// creation order (active.go).
+		if page, ok, err := s.seekSparse(ctx, p, k, q, count, ld); ok || err != nil {
+			return page, err
+		}
+	}
 	if q.Sort == nil && !q.Seek.ByCreation {
 		if page, ok, err := s.seekPlanned(ctx, p, k, q, count, ld); ok || err != nil {
 			return page, err

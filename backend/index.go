@@ -36,6 +36,11 @@ type kind struct {
 	// renames are part of the user's version (luaUserGroups), so every read
 	// loads them.
 	groupRefs bool
+	// sparsePending: the organization still has the lexicographic index
+	// an earlier version kept of the sparse boolean (ix:user:active), whose
+	// exceptions set is being built (Store.Upgrade): queries do not plan
+	// onto it meanwhile.
+	sparsePending bool
 	// counted is the count of these resources in a check's [CheckStats].
 	counted func(*CheckStats) *int
 	// substring are the indexed attributes with a trigram index too (an
@@ -94,6 +99,10 @@ type indexAttr struct {
 	// urn is the extension schema of a custom attribute's index, whose
 	// name is then the full name (extensions.go).
 	urn string
+	// sparse: a boolean nearly every resource holds true (a user's
+	// active), kept not in a lexicographic index but as the set of the
+	// exceptions, inactive:<kind> (active.go).
+	sparse bool
 }
 
 func indexAttrs(rt schemas.ResourceType, names ...string) []indexAttr {
@@ -110,6 +119,7 @@ func indexAttrs(rt schemas.ResourceType, names ...string) []indexAttr {
 			caseExact: leaf.CaseExact(),
 			meta:      strings.HasPrefix(n, "meta."),
 			multi:     a.Sub != nil && a.Attr.MultiValued(),
+			sparse:    n == sparseAttr,
 		})
 	}
 	return out
@@ -167,11 +177,12 @@ func (k *kind) indexOf(p filter.AttributePath) (ix indexAttr, whole, ok bool) {
 
 // indexEntries returns the flat list attr, value, attr, value... of a
 // document's entries in the non-meta indexes, as JSON for the write scripts.
-// Values holding NUL are not indexed: NUL separates value and id.
+// Values holding NUL are not indexed: NUL separates value and id. A sparse
+// boolean has none (see activeState).
 func (k *kind) indexEntries(attrs map[string]any) string {
 	entries := []string{}
 	for _, ix := range k.indexes {
-		if ix.meta {
+		if ix.meta || ix.sparse {
 			continue
 		}
 		seen := map[string]bool{}

@@ -70,6 +70,9 @@ type node struct {
 	// groupsOf: members.value eq, not a range read: the ids are the groups
 	// of this user (userGroupIDs), collected.
 	groupsOf string
+	// active: a comparison of a sparse boolean (active.go), not a range
+	// read: the mode of its read of the exceptions set, in creation order.
+	active string
 	// unique: the leaf is "userName eq unique" (folded), which holds one
 	// id at most (see kind.uniqueByIndex): one script round trip answers
 	// it with the user (findByUserName).
@@ -203,6 +206,9 @@ func (s *Store) planLeaf(k *kind, e *filter.AttributeExpression) *node {
 		// A complex attribute compared as a whole compares its "value"
 		// (emails eq "x" is emails.value eq "x"), but "pr" is about the whole.
 		return nil
+	}
+	if ix.sparse {
+		return sparseLeaf(k, op, e.CompareValue) // active.go
 	}
 	n := &node{key: "ix:" + k.name + ":" + ix.name, ix: ix, multi: ix.multi, exact: true}
 	if op == filter.PR {
@@ -412,7 +418,7 @@ func (s *Store) rangesWindow(ctx context.Context, key string, ranges []lexRange,
 func (s *Store) driver(ctx context.Context, p string, k *kind, n *node) (leaf *node, est int64, ok bool, err error) {
 	if n.op != filter.AND {
 		est, err = s.estimate(ctx, p, k, n)
-		return n, est, n.isLeaf(), err
+		return n, est, n.isLeaf() || n.active != "", err
 	}
 	leaf, est, ok, err = s.driver(ctx, p, k, n.left)
 	if err != nil || n.right == nil {
@@ -468,6 +474,9 @@ func (s *Store) streamPage(ctx context.Context, p string, k *kind, q resources.Q
 // by batch, each id once: an id of a multi-valued key is passed at its
 // first entry. It stops when ctx ends (the client left).
 func (s *Store) walk(ctx context.Context, p string, k *kind, n *node, fn func(ids []string) error) error {
+	if n.active != "" {
+		return s.walkActive(ctx, p, k, n.active, fn)
+	}
 	if err := s.resolveGroup(ctx, p, n); err != nil {
 		return err
 	}
@@ -549,6 +558,8 @@ func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, 
 		return nil, err
 	}
 	switch {
+	case n.active != "":
+		return s.activeIDs(ctx, p, k, n.active)
 	case n.group != "":
 		return s.groupMembers(ctx, p, n.group)
 	case n.groupsOf != "":
@@ -607,6 +618,8 @@ func (s *Store) estimate(ctx context.Context, p string, k *kind, n *node) (int64
 		return 0, err
 	}
 	switch {
+	case n.active != "":
+		return s.activeCount(ctx, p, k, n.active)
 	case n.group != "":
 		return s.memberTotal(ctx, p, n.group)
 	case n.groupsOf != "":

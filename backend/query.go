@@ -52,6 +52,9 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return resources.Page{}, err
 	}
 	k = k.forType(q.Type) // an organization's custom attributes
+	if k, err = s.sparseReady(ctx, p, k); err != nil {
+		return resources.Page{}, err
+	}
 	w := pageWindow(q)
 	ld := load{refs: k.groupRefs || q.WithMembers, attrs: !q.RawOnly, maxRefs: s.maxRefs(q.WithMembers)}
 	if q.Seek != nil {
@@ -69,6 +72,8 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return s.scan(ctx, p, k, q.Filter, w, ld.refs)
 	case n.unique != "" && n.exact:
 		return s.findByUserName(ctx, p, k, n.unique, w, ld)
+	case n.active != "" && n.exact:
+		return s.activePage(ctx, p, k, n.active, w, ld) // active.go
 	case n.isLeaf() && n.exact && !n.multi:
 		return s.leafPage(ctx, p, k, n, w, ld)
 	}

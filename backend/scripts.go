@@ -244,6 +244,27 @@ local function indexedFault(ix, v, id)
   end
 end
 
+-- setActive keeps user id's entry in inactive:user (active.go): none when
+-- its active is 'true', its creation sequence seq when 'false', minus it
+-- otherwise (no active). A user just created (fresh) has no entry yet;
+-- seq is false for a user out of the ordering set (none is written).
+local function setActive(prefix, id, seq, state, fresh)
+  local key = prefix .. 'inactive:user'
+  if state == 'true' then
+    if not fresh then redis.call('ZREM', key, id) end
+  elseif seq then
+    if state == 'false' then redis.call('ZADD', key, seq, id) else redis.call('ZADD', key, -seq, id) end
+  end
+end
+
+-- updateActive sets an existing user's entry in inactive:user to state,
+-- as setActive does.
+local function updateActive(prefix, id, state)
+  local seq = false
+  if state ~= 'true' then seq = tonumber(redis.call('ZSCORE', prefix .. 'all:user', id)) or false end
+  setActive(prefix, id, seq, state, false)
+end
+
 -- endLinks deletes a user's pending invitation (or password reset) and
 -- self-registration confirmation.
 local function endLinks(prefix, id)
@@ -305,7 +326,8 @@ end
 // to end the user's pending invitation and confirmation links, 14 the
 // claims of custom unique attributes (JSON flat list attr, key; see
 // luaClaims), 15 the generation of the organization's custom attribute
-// definitions the document was checked against ("" when it has none).
+// definitions the document was checked against ("" when it has none), 16
+// its active, "true", "false" or "" (none: see activeState).
 // Returns {"ok", version, created, groups (flat id, display)} or {marker}
 // ({"takenx", attr} for a custom unique attribute, {"stale"} for a
 // generation that is no longer current).
@@ -330,7 +352,9 @@ if expect == 0 then
   -- A creation touches the fewest keys, each once: every Redis call in a
   -- script costs, and creation is what provisioning runs do most.
   setIndex(prefix, 'user', id, old, new)
-  redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), id)
+  local seq = redis.call('INCR', KEYS[5])
+  redis.call('ZADD', KEYS[4], seq, id)
+  setActive(prefix, id, seq, ARGV[16], true)
   redis.call('ZADD', prefix .. 'ix:user:meta.created', 0, now .. NUL .. id)
   redis.call('ZADD', prefix .. 'ix:user:meta.lastModified', 0, now .. NUL .. id)
   writeDoc(KEYS[1], cur, ARGV[4], ARGV[9], {'ver', 1, 'created', now, 'modified', now, 'disp', ARGV[6]})
@@ -340,6 +364,7 @@ if expect == 0 then
 end
 local created = cur.created
 setIndex(prefix, 'user', id, old, new)
+updateActive(prefix, id, ARGV[16])
 local ver = touch(prefix, 'user', id, now) + extra
 writeDoc(KEYS[1], cur, ARGV[4], ARGV[9], {'disp', ARGV[6]})
 -- A user written before the index kept userNames unique kept its key of
@@ -384,6 +409,7 @@ setIndex(prefix, 'user', id, old, {})
 if cur.created then redis.call('ZREM', prefix .. 'ix:user:meta.created', cur.created .. NUL .. id) end
 if cur.modified then redis.call('ZREM', prefix .. 'ix:user:meta.lastModified', cur.modified .. NUL .. id) end
 redis.call('ZREM', KEYS[3], id)
+redis.call('ZREM', prefix .. 'inactive:user', id)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
 -- The user's pending invitation or confirmation goes with it.
 endLinks(prefix, id)

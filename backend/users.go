@@ -107,7 +107,8 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	k := s.users.forType(&schemas.ResourceType{Custom: w.Custom})
 	gen := strconv.FormatInt(w.Custom.Generation, 10)
 	args := []any{p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, k.indexEntries(u.Attributes),
-		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen}
+		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen,
+		activeState(u.Attributes)}
 	return userWrite{keys: keys, args: args, u: u, doc: doc, userName: userName, modified: t}, nil
 }
 

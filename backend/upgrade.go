@@ -26,6 +26,9 @@ import (
 // An older server still running against the store would check uniqueness
 // in the removed hash and miss users' active: upgrade every server of a
 // deployment together.
+//
+// legacyKeys are those removed as they are; the index of active is
+// converted first (upgradeSparse).
 var legacyKeys = []string{"unique:user:userName"}
 
 // Upgrade converts an organization's keys of an earlier layout (see

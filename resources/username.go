@@ -118,6 +118,18 @@ func precisProblem(name string) string {
 // characters around it show: controls, format characters (U+200D, U+202E,
 // U+FEFF ...), default-ignorable code points and variation selectors.
 func invisible(r rune) bool {
+	if r < utf8.RuneSelf {
+		// ASCII, nearly every address: of invisibleClasses it holds only
+		// the controls. Looking each character up in six tables was half
+		// of emailProblem's time (1.8 against 0.9 µs an address).
+		return r < 0x20 || r == 0x7f
+	}
+	return invisibleClasses(r)
+}
+
+// invisibleClasses is invisible's rule: the Unicode classes of characters
+// that do not show.
+func invisibleClasses(r rune) bool {
 	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Bidi_Control, unicode.Join_Control,
 		unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point, unicode.Noncharacter_Code_Point) ||
 		r == utf8.RuneError

@@ -3,6 +3,7 @@ package resources
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/scimd/scimd/schemas"
 )
@@ -103,5 +104,15 @@ func TestRegistrationUserNameRule(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInvisibleASCII checks invisible's ASCII shortcut against the classes
+// it stands for.
+func TestInvisibleASCII(t *testing.T) {
+	for r := rune(0); r < utf8.RuneSelf; r++ {
+		if got, want := invisible(r), invisibleClasses(r); got != want {
+			t.Errorf("invisible(%U) = %v, invisibleClasses = %v", r, got, want)
+		}
 	}
 }

@@ -53,7 +53,7 @@ var FindingCodes = map[string]string{
 	"unique-stale":         "the uniqueness hash maps a key to a resource whose unique key is another",
 	"unique-key-stale":     "the resource's stored unique key does not fit its document",
 	"display-stale":        "the resource's stored display does not fit its document",
-	"ix-invalid":           "the resource's stored index entries are not a JSON list",
+	"ix-invalid":           "the resource's stored index entries do not decode",
 	"ix-stale":             "the resource's stored index entries do not fit its document",
 	"index-missing":        "the index lacks an entry of the resource",
 	"index-stray":          "the index has an entry of a resource that does not exist",

@@ -12,7 +12,6 @@ package backend
 
 // luaCheck is prepended to every check script.
 const luaCheck = luaOrderKey + luaStoredHash + `
-local NUL = string.char(0)
 local out = {}
 local function bad(key, id, code)
   out[#out + 1] = key
@@ -35,10 +34,17 @@ local function hasEntry(list, attr, value)
   return false
 end
 
--- checkIndexed checks that a resource's index entries (its ix field, a JSON
--- list) and meta times are in their indexes.
-local function checkIndexed(p, kind, id, key, ix, created, modified)
-  local entries = decodeList(ix or '[]')
+-- entriesJSON returns index entries read by readHash as a JSON list, for
+-- the checks made in Go ("" when they do not decode).
+local function entriesJSON(entries)
+  if not entries then return '' end
+  if #entries == 0 then return '[]' end
+  return cjson.encode(entries)
+end
+
+-- checkIndexed checks that a resource's index entries (read by readHash:
+-- false when they do not decode) and meta times are in their indexes.
+local function checkIndexed(p, kind, id, key, entries, created, modified)
   if not entries then
     bad(key, id, 'ix-invalid')
   else
@@ -78,11 +84,11 @@ for i = 3, #ARGV do
   local id = ARGV[i]
   local key = p .. kind .. ':' .. id
   local s = readHash(key)
-  local h = {s.doc, s.ver, s.uk, s.disp, s.ix, s.created, s.modified, s.replacing, s.uq}
+  local h = {s.doc, s.ver, s.uk, s.disp, s.entries, s.created, s.modified, s.replacing, s.uq}
   if not h[1] then
     if redis.call('ZSCORE', KEYS[1], id) then bad(KEYS[1], id, 'ordered-missing') end
   else
-    docs[#docs + 1] = {id, h[1], h[3] or '', h[4] or '', h[5] or '[]', h[9] or ''}
+    docs[#docs + 1] = {id, h[1], h[3] or '', h[4] or '', entriesJSON(h[5]), h[9] or ''}
     if not tonumber(h[2]) then bad(key, id, 'version-missing') end
     if h[3] and h[3] ~= '' and redis.call('HGET', unique, h[3]) ~= id then bad(unique, id, 'unique-missing') end
     checkIndexed(p, kind, id, key, h[5], h[6], h[7])
@@ -157,7 +163,7 @@ for i = 3, #ARGV do
   local uid = ARGV[i]
   local d = redis.call('HGET', KEYS[1], uid)
   if d then
-    local ud = redis.call('HGET', p .. 'user:' .. uid, 'disp')
+    local ud = userDisplay(p, uid)
     if not ud then
       bad(KEYS[1], uid, 'user-missing')
     else
@@ -210,7 +216,7 @@ for i = 5, #ARGV do
     else
       local value, id = string.sub(e, 1, at - 1), string.sub(e, at + 1)
       local s = readHash(p .. kind .. ':' .. id)
-      local h = {s.ver, s.ix, s.created, s.modified}
+      local h = {s.ver, s.entries, s.created, s.modified}
       if not h[1] then
         bad(KEYS[1], id, 'index-stray')
       elseif meta == 'created' or meta == 'modified' then
@@ -218,8 +224,7 @@ for i = 5, #ARGV do
         if meta == 'modified' then t = h[4] end
         if t ~= value then bad(KEYS[1], id, 'index-stale') end
       else
-        local entries = decodeList(h[2] or '[]')
-        if entries and not hasEntry(entries, attr, value) then bad(KEYS[1], id, 'index-stale') end
+        if h[2] and not hasEntry(h[2], attr, value) then bad(KEYS[1], id, 'index-stale') end
       end
     end
   end

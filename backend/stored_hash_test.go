@@ -2,9 +2,12 @@ package backend
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -12,73 +15,114 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
-// storedField returns the field name of the hash key whole, as the scripts'
-// readHash does: a user's doc and ix are stored in chunks (luaStoredHash).
+// storedField returns the field name of a user's hash key as the scripts'
+// readHash reads it, whatever its layout (luaStoredHash): doc, ix (JSON),
+// uk, disp, ver, created, modified (tsFormat) or uq.
 func storedField(tb testing.TB, ctx context.Context, c redis.Cmdable, key, name string) string {
 	tb.Helper()
 	h, err := c.HGetAll(ctx, key).Result()
 	if err != nil {
 		tb.Fatalf("HGETALL %s: %v", key, err)
 	}
-	v, _ := storedValue(h, name)
+	return storedUserField(tb, h, name)
+}
+
+// storedUserField returns the field name of a user's hash h, as storedField.
+func storedUserField(tb testing.TB, h map[string]string, name string) string {
+	tb.Helper()
+	u, err := readStoredUser(h, true)
+	if err != nil {
+		tb.Fatalf("read a user's hash %q: %v", h, err)
+	}
+	fields := map[string]string{"doc": u.doc, "ix": u.ix, "uk": u.uk, "disp": u.disp, "ver": u.ver,
+		"created": u.created, "modified": u.modified, "uq": u.uq}
+	v, ok := fields[name]
+	if !ok {
+		tb.Fatalf("no stored field %q", name)
+	}
 	return v
 }
 
-// setStoredField replaces the field name of the hash key with value, stored
-// whole (the layout written before chunks, which every reader accepts): for
-// tests that corrupt a stored resource.
+// setStoredField stores a user's hash key in the layout of users written
+// before chunks (toLayout "whole", which every reader accepts) with its
+// field name set to value: for tests that corrupt a stored user.
 func setStoredField(tb testing.TB, ctx context.Context, c redis.Cmdable, key, name, value string) {
 	tb.Helper()
-	h, err := c.HGetAll(ctx, key).Result()
-	if err != nil {
-		tb.Fatalf("HGETALL %s: %v", key, err)
-	}
-	for i := 0; ; i++ {
-		f := name + "." + strconv.Itoa(i)
-		if _, ok := h[f]; !ok {
-			break
-		}
-		if err := c.HDel(ctx, key, f).Err(); err != nil {
-			tb.Fatalf("HDEL %s %s: %v", key, f, err)
-		}
-	}
+	toLayout(tb, ctx, c, key, "whole")
 	if err := c.HSet(ctx, key, name, value).Err(); err != nil {
 		tb.Fatalf("HSET %s %s: %v", key, name, err)
 	}
 }
 
-// toOldLayout rewrites a user's hash as versions before chunks wrote it:
-// doc and ix whole, in one field each.
-func toOldLayout(tb testing.TB, ctx context.Context, c redis.Cmdable, key string) {
+// toLayout rewrites a user's hash as earlier versions wrote it: times as
+// strings, disp always, and doc and ix (JSON) either "whole" (one field
+// each) or "chunked" (fields doc.0, doc.1, ..., ix.0, ... of 64 bytes).
+func toLayout(tb testing.TB, ctx context.Context, c redis.Cmdable, key, layout string) {
 	tb.Helper()
-	for _, name := range []string{"doc", "ix"} {
-		setStoredField(tb, ctx, c, key, name, storedField(tb, ctx, c, key, name))
+	h, err := c.HGetAll(ctx, key).Result()
+	if err != nil {
+		tb.Fatalf("HGETALL %s: %v", key, err)
 	}
-	h := c.HGetAll(ctx, key).Val()
-	if _, ok := h["doc.0"]; ok || h["doc"] == "" || h["ix"] == "" {
-		tb.Fatalf("user %s not in the old layout: %q", key, h)
+	fields := map[string]string{}
+	for _, name := range []string{"ver", "created", "modified", "uk", "disp", "uq"} {
+		if v := storedUserField(tb, h, name); v != "" || name == "uk" || name == "disp" {
+			fields[name] = v
+		}
+	}
+	for _, name := range []string{"doc", "ix"} {
+		v := storedUserField(tb, h, name)
+		if layout == "whole" {
+			fields[name] = v
+			continue
+		}
+		for i := 0; i*64 < len(v); i++ {
+			fields[name+"."+strconv.Itoa(i)] = v[i*64 : min(len(v), (i+1)*64)]
+		}
+	}
+	if err := c.Del(ctx, key).Err(); err != nil {
+		tb.Fatalf("DEL %s: %v", key, err)
+	}
+	if err := c.HSet(ctx, key, fields).Err(); err != nil {
+		tb.Fatalf("HSET %s: %v", key, err)
 	}
 }
 
-// chunkFieldsOf returns the chunk fields (doc.N, ix.N) of a hash and
-// whether it still has the whole doc or ix fields.
-func chunkFieldsOf(h map[string]string) (chunks []string, whole bool) {
+// layoutOf names the layout of a user's hash h: "whole", "chunked" or
+// "compact" (the body in fields 0, 1, ..., luaStoredHash), "mixed" when it
+// holds fields of several.
+func layoutOf(h map[string]string) string {
+	seen := map[string]bool{}
 	for f := range h {
 		switch {
 		case f == "doc" || f == "ix":
-			whole = true
-		case len(f) > 3 && (f[:4] == "doc." || f[:3] == "ix."):
-			chunks = append(chunks, f)
+			seen["whole"] = true
+		case strings.HasPrefix(f, "doc.") || strings.HasPrefix(f, "ix."):
+			seen["chunked"] = true
+		case strings.Trim(f, "0123456789") == "":
+			seen["compact"] = true
 		}
 	}
-	return chunks, whole
+	if len(seen) != 1 {
+		return "mixed"
+	}
+	for l := range seen {
+		return l
+	}
+	return ""
 }
 
 // TestUserWrittenInTheOldLayout reads, searches, updates and deletes a user
-// whose hash holds its document and index entries whole, as versions before
-// chunked fields (luaStoredHash) wrote it, with its groups; Check finds
-// nothing at every step, and its first write moves it to chunks.
+// whose hash is in a layout of earlier versions (times as strings, disp
+// always, doc and ix as JSON whole or in 64-byte chunks), with its groups;
+// Check finds nothing at every step, and its first write moves it to the
+// compact layout (luaStoredHash).
 func TestUserWrittenInTheOldLayout(t *testing.T) {
+	for _, layout := range []string{"whole", "chunked"} {
+		t.Run(layout, func(t *testing.T) { testUserInLayout(t, layout) })
+	}
+}
+
+func testUserInLayout(t *testing.T, layout string) {
 	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		p := "scimd:{" + org + "}:"
@@ -103,7 +147,10 @@ func TestUserWrittenInTheOldLayout(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GetUser: %v", err)
 		}
-		toOldLayout(t, ctx, s.client, key)
+		toLayout(t, ctx, s.client, key, layout)
+		if h := s.client.HGetAll(ctx, key).Val(); layoutOf(h) != layout || strings.Trim(h["created"], "0123456789") == "" {
+			t.Fatalf("user %s not in the %s layout: %q", key, layout, h)
+		}
 		clean("old layout")
 
 		got, err := s.GetUser(ctx, org, u.ID)
@@ -123,15 +170,16 @@ func TestUserWrittenInTheOldLayout(t *testing.T) {
 			t.Fatalf("SearchUsers(familyName) of the old layout = %+v, %v", found.Resources, err)
 		}
 
-		// The first write moves it to chunks and moves its index entries.
+		// The first write moves it to the compact layout and moves its index
+		// entries, its lastModified entry among them.
 		got.Attributes["name"] = map[string]any{"givenName": "Olga", "familyName": "Newfield"}
 		replaced, err := s.ReplaceUser(ctx, org, got, got.Version, resources.UserWrite{})
 		if err != nil {
 			t.Fatalf("ReplaceUser of the old layout: %v", err)
 		}
 		h := s.client.HGetAll(ctx, key).Val()
-		if chunks, whole := chunkFieldsOf(h); whole || len(chunks) < 2 {
-			t.Errorf("after ReplaceUser: fields %q; want doc and ix in chunks only", h)
+		if layoutOf(h) != "compact" || h["disp"] != "Old@Example.com" || strings.Trim(h["modified"], "0123456789") != "" {
+			t.Errorf("after ReplaceUser: fields %q; want the compact layout, disp kept, modified in nanoseconds", h)
 		}
 		if s.client.ZScore(ctx, p+"ix:user:name.familyName", "oldfield\x00"+u.ID).Err() == nil ||
 			s.client.ZScore(ctx, p+"ix:user:name.familyName", "newfield\x00"+u.ID).Err() != nil {
@@ -144,7 +192,7 @@ func TestUserWrittenInTheOldLayout(t *testing.T) {
 		clean("replaced")
 
 		// Deleting a user of the old layout frees every index entry.
-		toOldLayout(t, ctx, s.client, key)
+		toLayout(t, ctx, s.client, key, layout)
 		if err := s.DeleteUser(ctx, org, u.ID, 0); err != nil {
 			t.Fatalf("DeleteUser of the old layout: %v", err)
 		}
@@ -197,14 +245,72 @@ func TestUserChunks(t *testing.T) {
 				t.Fatalf("GetUser after a document of %d bytes = %s, %v; want %s", len(w.Raw), got.Raw, err, w.Raw)
 			}
 			h := s.client.HGetAll(ctx, key).Val()
-			chunks, whole := chunkFieldsOf(h)
-			want := (len(w.Raw)+63)/64 + (len(h["ix.0"])+len(h["ix.1"])+63)/64
-			if whole || len(chunks) != want {
-				t.Errorf("document of %d bytes: chunk fields %v, want %d and no whole field", len(w.Raw), chunks, want)
+			if layoutOf(h) != "compact" {
+				t.Errorf("document of %d bytes: fields %q, want the compact layout only", len(w.Raw), h)
+			}
+			n := 0
+			for ; h[strconv.Itoa(n)] != ""; n++ {
+				if c := h[strconv.Itoa(n)]; len(c) != 63 && h[strconv.Itoa(n+1)] != "" {
+					t.Errorf("document of %d bytes: chunk %d holds %d bytes, want 63 but the last", len(w.Raw), n, len(c))
+				}
+			}
+			if body := joinChunks(h, ""); n != (len(body)+62)/63 || !strings.HasPrefix(body, string(w.Raw)+"\x00") {
+				t.Errorf("document of %d bytes: %d chunks holding %q", len(w.Raw), n, body)
 			}
 		}
 		if _, err := s.Check(ctx, org, func(f Finding) { t.Errorf("Check found %s", f) }); err != nil {
 			t.Fatalf("Check: %v", err)
+		}
+	})
+}
+
+// TestStoredTimes: the scripts' conversions between a time string and the
+// Unix nanoseconds a user's hash stores (luaStoredHash) agree with Go's
+// over four centuries of dates (leap days, month and year ends), and
+// storedTime reads both forms back.
+func TestStoredTimes(t *testing.T) {
+	times := []time.Time{
+		time.Date(1970, 1, 1, 0, 0, 1, 0, time.UTC),
+		time.Date(2000, 2, 29, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2026, 12, 6, 16, 37, 10, 433919350, time.UTC),
+		time.Date(2100, 3, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(2262, 4, 11, 23, 47, 16, 0, time.UTC),
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 300 {
+		times = append(times, time.Unix(0, rng.Int64N(math.MaxInt64)).UTC())
+	}
+	src := luaStoredHash + `
+local out = {}
+for i = 1, #ARGV do
+  local n = timeNanos(ARGV[i])
+  out[#out + 1] = n
+  out[#out + 1] = timeString(n)
+end
+return out`
+	eachStore(t, func(t *testing.T, s *Store) {
+		args := make([]any, len(times))
+		for i, tm := range times {
+			args[i] = tm.Format(tsFormat)
+		}
+		res, err := s.client.Eval(context.Background(), src, []string{"scimd:{" + org + "}:x"}, args...).StringSlice()
+		if err != nil {
+			t.Fatalf("EVAL: %v", err)
+		}
+		for i, tm := range times {
+			nanos, back := res[2*i], res[2*i+1]
+			if want := strconv.FormatInt(tm.UnixNano(), 10); nanos != want {
+				t.Errorf("timeNanos(%s) = %s, want %s", args[i], nanos, want)
+			}
+			if back != args[i] {
+				t.Errorf("timeString(timeNanos(%s)) = %s", args[i], back)
+			}
+			if got := storedTime(nanos); got != args[i] {
+				t.Errorf("storedTime(%s) = %s, want %s", nanos, got, args[i])
+			}
+			if got := storedTime(args[i].(string)); got != args[i] {
+				t.Errorf("storedTime(%s) = %s, want it as it is", args[i], got)
+			}
 		}
 	})
 }

@@ -1,0 +1,162 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// A user's hash, as Go reads it: the layout is luaStoredHash's (scripts.go),
+// which writes it; these readers accept every layout it reads.
+
+// storedUser is a user's hash with every field whole, whatever its layout:
+// ver ("" when the user does not exist), the document, the index entries
+// (a JSON flat list attr, value, ...), the unique key, the display, the
+// times (tsFormat) and uq.
+type storedUser struct {
+	ver, doc, ix, uk, disp, created, modified, uq string
+	// hasDoc: the hash holds a document.
+	hasDoc bool
+}
+
+// readStoredUser reads a user's hash h (HGETALL), decoding its index
+// entries when entries is set (see luaStoredHash's readHash).
+func readStoredUser(h map[string]string, entries bool) (storedUser, error) {
+	u := storedUser{ver: h["ver"], uk: h["uk"], uq: h["uq"]}
+	u.disp = u.uk
+	if d, ok := h["disp"]; ok {
+		u.disp = d
+	}
+	u.created = storedTime(h["created"])
+	u.modified = u.created
+	if m, ok := h["modified"]; ok {
+		u.modified = storedTime(m)
+	}
+	if _, ok := h["0"]; ok {
+		body := joinChunks(h, "")
+		doc, compact, _ := strings.Cut(body, "\x00")
+		u.doc, u.hasDoc = doc, true
+		if entries {
+			flat, err := decodeEntries(compact, u.uk)
+			if err != nil {
+				return u, err
+			}
+			u.ix = flatJSON(flat)
+		}
+		return u, nil
+	}
+	if _, ok := h["doc.0"]; ok {
+		u.doc, u.hasDoc = joinChunks(h, "doc."), true
+	} else {
+		u.doc, u.hasDoc = h["doc"]
+	}
+	if _, ok := h["ix.0"]; ok {
+		u.ix = joinChunks(h, "ix.")
+	} else {
+		u.ix = h["ix"]
+	}
+	return u, nil
+}
+
+// joinChunks joins the fields name0, name1, ... of h.
+func joinChunks(h map[string]string, name string) string {
+	var b strings.Builder
+	for i := 0; ; i++ {
+		c, ok := h[name+strconv.Itoa(i)]
+		if !ok {
+			return b.String()
+		}
+		b.WriteString(c)
+	}
+}
+
+// storedTime returns a user's stored time as tsFormat: Unix nanoseconds
+// converted, a time string of an older user as it is.
+func storedTime(v string) string {
+	if v == "" || strings.Trim(v, "0123456789") != "" {
+		return v
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return v
+	}
+	return time.Unix(0, n).UTC().Format(tsFormat)
+}
+
+// decodeEntries decodes index entries in the compact form of luaStoredHash's
+// encodeEntries into a flat list attr, value, ...; uk is the user's unique
+// key, which an attribute part ending in "=" stands for.
+func decodeEntries(s, uk string) ([]string, error) {
+	out := []string{}
+	if s == "" {
+		return out, nil
+	}
+	parts := strings.Split(s, "\x00")
+	attr := ""
+	for i := 0; i < len(parts); {
+		part, ref := strings.CutSuffix(parts[i], "=")
+		if part != "" {
+			attr = part
+		}
+		if attr == "" {
+			return nil, fmt.Errorf("index entries: an entry without an attribute")
+		}
+		if ref {
+			out = append(out, attr, uk)
+			i++
+			continue
+		}
+		if i+1 >= len(parts) {
+			return nil, fmt.Errorf("index entries: attribute %q without a value", attr)
+		}
+		out = append(out, attr, parts[i+1])
+		i += 2
+	}
+	return out, nil
+}
+
+// storedFields returns doc, ver, created and modified of a user's hash h
+// (nil when absent), as [decode] reads them.
+func storedFields(h map[string]string) []any {
+	u, _ := readStoredUser(h, false) // without entries, it cannot fail
+	vals := make([]any, 4)
+	if u.hasDoc {
+		vals[0] = u.doc
+	}
+	for i, v := range []string{u.ver, u.created, u.modified} {
+		if v != "" {
+			vals[i+1] = v
+		}
+	}
+	return vals
+}
+
+// storedUsers reads the hashes of the users ids in one pipeline, with
+// their index entries.
+func (s *Store) storedUsers(ctx context.Context, p string, ids []string) ([]storedUser, error) {
+	out := make([]storedUser, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	pipe := s.client.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.HGetAll(ctx, p+"user:"+id)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	for i, c := range cmds {
+		u, err := readStoredUser(c.Val(), true)
+		if err != nil {
+			return nil, fmt.Errorf("user %s: %w", ids[i], err)
+		}
+		out[i] = u
+	}
+	return out, nil
+}

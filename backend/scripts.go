@@ -99,18 +99,30 @@ local function splitNul(s)
   end
 end
 
+-- ENTRY_CODES are the attributes whose name a user's stored index entries
+-- hold as a number, their position here from 0 (entryCodes in Go): stored
+-- in every user, so never changed or reordered, only appended to.
+local ENTRY_CODES = {'userName', 'externalId', 'emails.value', 'name.givenName',
+  'name.familyName', 'displayName', 'active'}
+local ENTRY_CODE = {}
+for i, name in ipairs(ENTRY_CODES) do ENTRY_CODE[name] = tostring(i - 1) end
+
 -- encodeEntries returns index entries (a flat list attr, value, ...) in
 -- their compact form: parts joined by NUL, each entry an attribute part
--- then a value part, where the attribute part is "" when it is the
--- previous entry's attribute (the trigrams of one attribute, the values
--- of a multi-valued one), and ends with "=" in place of a value part when
--- the value is the user's unique key uk (its userName, often its email
--- too). An attribute name never ends with "=", nor is it "".
+-- then a value part. The attribute part is "" when it is the previous
+-- entry's attribute (the trigrams of one attribute, the values of a
+-- multi-valued one), else the attribute's name, whose start up to a "#"
+-- (a trigram index's suffix) is replaced by its number in ENTRY_CODES if
+-- it has one; no other name starts with a digit. It ends with "=" in
+-- place of a value part when the value is the user's unique key uk (its
+-- userName, often its email too): no name ends with "=".
 local function encodeEntries(entries, uk)
   local parts, prev = {}, nil
   for i = 1, #entries, 2 do
     local attr, value = entries[i], entries[i + 1]
+    local base, suffix = string.match(attr, '^([^#]*)(.*)$')
     local part = attr
+    if ENTRY_CODE[base] then part = ENTRY_CODE[base] .. suffix end
     if attr == prev then part = '' end
     prev = attr
     if uk ~= '' and value == uk then
@@ -134,7 +146,13 @@ local function decodeEntries(s, uk)
     local part = parts[i]
     local ref = string.sub(part, -1) == '='
     if ref then part = string.sub(part, 1, -2) end
-    if part ~= '' then attr = part end
+    local code, suffix = string.match(part, '^(%d+)(.*)$')
+    if code then
+      if not ENTRY_CODES[tonumber(code) + 1] then return nil end
+      attr = ENTRY_CODES[tonumber(code) + 1] .. suffix
+    elseif part ~= '' then
+      attr = part
+    end
     if not attr then return nil end
     out[#out + 1] = attr
     if ref then

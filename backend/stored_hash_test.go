@@ -2,8 +2,11 @@ package backend
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -312,5 +315,123 @@ return out`
 				t.Errorf("storedTime(%s) = %s, want it as it is", args[i], got)
 			}
 		}
+	})
+}
+
+// TestStoredEntries: index entries stored in their compact form
+// (luaStoredHash's encodeEntries) read back the same through the scripts'
+// decodeEntries and Go's, whatever their attributes and values, and the
+// scripts number the attributes as Go does.
+func TestStoredEntries(t *testing.T) {
+	const uk = "ann@example.com"
+	lists := [][]string{
+		{},
+		{"userName", uk},
+		{"userName", uk, "externalId", "e-1", "emails.value", uk, "emails.value", "ann@work.example", "emails.value", "",
+			"name.givenName", "ann", "name.familyName", "0#=", "displayName", "=", "active", "true"},
+		{"userName#3", "ann", "userName#3", "nn@", "userName#3", "n@e", "name.familyName#3", "ann", "emails.value#3", "ann"},
+		{checkURN + ":tier", "gold", checkURN + ":tier", uk, checkURN + ":tier#3", "gol", "userName", "ANN"},
+		{"active", "false", "userName", "", "externalId", "7", "externalId", "é\x01ü"},
+	}
+	src := luaStoredHash + `
+local out = {}
+for i = 2, #ARGV do
+  local s = encodeEntries(cjson.decode(ARGV[i]), ARGV[1])
+  out[#out + 1] = s
+  out[#out + 1] = cjson.encode(decodeEntries(s, ARGV[1]))
+end
+return {out, ENTRY_CODES}`
+	eachStore(t, func(t *testing.T, s *Store) {
+		args := []any{uk}
+		for _, l := range lists {
+			args = append(args, flatJSON(l))
+		}
+		res, err := s.client.Eval(context.Background(), src, []string{"scimd:{" + org + "}:x"}, args...).Slice()
+		if err != nil {
+			t.Fatalf("EVAL: %v", err)
+		}
+		out, _ := res[0].([]any)
+		for i, l := range lists {
+			compact, _ := out[2*i].(string)
+			var back []string
+			if raw, _ := out[2*i+1].(string); raw != "{}" { // cjson's empty table
+				if err := json.Unmarshal([]byte(raw), &back); err != nil {
+					t.Errorf("decodeEntries(%q) = %s: %v", compact, raw, err)
+				}
+			}
+			if !slices.Equal(back, l) && len(l)+len(back) > 0 {
+				t.Errorf("decodeEntries(encodeEntries(%q)) = %q", l, back)
+			}
+			if got, err := decodeEntries(compact, uk); err != nil || !slices.Equal(got, l) {
+				t.Errorf("Go decodeEntries(encodeEntries(%q)) = %q, %v", l, got, err)
+			}
+		}
+		if len(out[2].(string)) > 40 || strings.Contains(out[2].(string), "emails.value") {
+			t.Errorf("encodeEntries(%q) = %q: want its unique keys and built-in names left out", lists[1], out[2])
+		}
+		codes := fmt.Sprint(res[1])
+		if want := fmt.Sprint(entryCodes); codes != want {
+			t.Errorf("the scripts' ENTRY_CODES = %s, Go's entryCodes = %s", codes, want)
+		}
+		// Stored in every user: appended to, never changed.
+		if want := "[userName externalId emails.value name.givenName name.familyName displayName active]"; fmt.Sprint(entryCodes[:7]) != want {
+			t.Errorf("entryCodes begin %v, want %s", entryCodes[:7], want)
+		}
+	})
+}
+
+// TestUserTimesStored: a new user's hash stores its creation time once, in
+// nanoseconds, and no display equal to its unique key; its lastModified is
+// its creation time until a change, here joining a group, moves it (hash
+// and index); Check agrees at each step and a deletion leaves no entry.
+func TestUserTimesStored(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		p := "scimd:{" + org + "}:"
+		clean := func(when string) {
+			t.Helper()
+			if _, err := s.Check(ctx, org, func(f Finding) { t.Errorf("%s: Check found %s", when, f) }); err != nil {
+				t.Fatalf("%s: Check: %v", when, err)
+			}
+		}
+		u, err := s.CreateUser(ctx, org, user("tim@example.com"), resources.UserWrite{})
+		if err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+		key := p + "user:" + u.ID
+		h := s.client.HGetAll(ctx, key).Val()
+		_, hasModified := h["modified"]
+		_, hasDisp := h["disp"]
+		if h["created"] != strconv.FormatInt(u.Created.UnixNano(), 10) || hasModified || hasDisp {
+			t.Errorf("a new user's hash %q: want created %d in nanoseconds, no modified, no disp", h, u.Created.UnixNano())
+		}
+		got, err := s.GetUser(ctx, org, u.ID)
+		if err != nil || !got.Created.Equal(u.Created) || !got.Modified.Equal(u.Created) {
+			t.Fatalf("GetUser = created %v modified %v, %v; want both %v", got.Created, got.Modified, err, u.Created)
+		}
+		clean("created")
+
+		if _, err := s.CreateGroup(ctx, org, resources.Resource{Attributes: map[string]any{"displayName": "Timers"}, Members: []resources.Ref{{ID: u.ID}}}); err != nil {
+			t.Fatalf("CreateGroup: %v", err)
+		}
+		got, err = s.GetUser(ctx, org, u.ID)
+		if err != nil || !got.Modified.After(u.Created) || got.Version != 2 {
+			t.Fatalf("GetUser after joining a group = modified %v v%d, %v; want after %v, v2", got.Modified, got.Version, err, u.Created)
+		}
+		entries := s.client.ZRangeByLex(ctx, p+"ix:user:meta.lastModified", &redis.ZRangeBy{Min: "-", Max: "+"}).Val()
+		if want := got.Modified.Format(tsFormat) + "\x00" + u.ID; !slices.Equal(entries, []string{want}) {
+			t.Errorf("meta.lastModified holds %q, want %q", entries, want)
+		}
+		clean("joined")
+
+		if err := s.DeleteUser(ctx, org, u.ID, 0); err != nil {
+			t.Fatalf("DeleteUser: %v", err)
+		}
+		for _, ix := range []string{"meta.created", "meta.lastModified"} {
+			if n := s.client.ZCard(ctx, p+"ix:user:"+ix).Val(); n != 0 {
+				t.Errorf("after DeleteUser: %s holds %d entries", ix, n)
+			}
+		}
+		clean("deleted")
 	})
 }

@@ -88,6 +88,12 @@ func storedTime(v string) string {
 	return time.Unix(0, n).UTC().Format(tsFormat)
 }
 
+// entryCodes are luaStoredHash's ENTRY_CODES: the attributes whose name a
+// user's stored index entries hold as their position here. Stored in every
+// user: never change or reorder them, only append.
+var entryCodes = [...]string{"userName", "externalId", "emails.value", "name.givenName",
+	"name.familyName", "displayName", "active"}
+
 // decodeEntries decodes index entries in the compact form of luaStoredHash's
 // encodeEntries into a flat list attr, value, ...; uk is the user's unique
 // key, which an attribute part ending in "=" stands for.
@@ -100,7 +106,13 @@ func decodeEntries(s, uk string) ([]string, error) {
 	attr := ""
 	for i := 0; i < len(parts); {
 		part, ref := strings.CutSuffix(parts[i], "=")
-		if part != "" {
+		if digits := len(part) - len(strings.TrimLeft(part, "0123456789")); digits > 0 {
+			code, err := strconv.Atoi(part[:digits])
+			if err != nil || code >= len(entryCodes) {
+				return nil, fmt.Errorf("index entries: no attribute numbered %q", part[:digits])
+			}
+			attr = entryCodes[code] + part[digits:]
+		} else if part != "" {
 			attr = part
 		}
 		if attr == "" {

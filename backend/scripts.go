@@ -120,10 +120,14 @@ local function encodeEntries(entries, uk)
   local parts, prev = {}, nil
   for i = 1, #entries, 2 do
     local attr, value = entries[i], entries[i + 1]
-    local base, suffix = string.match(attr, '^([^#]*)(.*)$')
-    local part = attr
-    if ENTRY_CODE[base] then part = ENTRY_CODE[base] .. suffix end
-    if attr == prev then part = '' end
+    local part = ''
+    if attr ~= prev then
+      part = ENTRY_CODE[attr] or attr
+      local at = part == attr and string.find(attr, '#', 1, true)
+      if at and ENTRY_CODE[string.sub(attr, 1, at - 1)] then
+        part = ENTRY_CODE[string.sub(attr, 1, at - 1)] .. string.sub(attr, at)
+      end
+    end
     prev = attr
     if uk ~= '' and value == uk then
       parts[#parts + 1] = part .. '='

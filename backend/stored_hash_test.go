@@ -194,6 +194,23 @@ func testUserInLayout(t *testing.T, layout string) {
 		}
 		clean("replaced")
 
+		// A user whose display is its unique key loses its disp field.
+		low, err := s.CreateUser(ctx, org, user("low@example.com"), resources.UserWrite{})
+		if err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+		toLayout(t, ctx, s.client, p+"user:"+low.ID, layout)
+		if _, err := s.ReplaceUser(ctx, org, low, low.Version, resources.UserWrite{}); err != nil {
+			t.Fatalf("ReplaceUser of the old layout: %v", err)
+		}
+		if h := s.client.HGetAll(ctx, p+"user:"+low.ID).Val(); layoutOf(h) != "compact" || h["disp"] != "" || h["uk"] != "low@example.com" {
+			t.Errorf("after ReplaceUser: fields %q; want the compact layout without disp", h)
+		}
+		if err := s.DeleteUser(ctx, org, low.ID, 0); err != nil {
+			t.Fatalf("DeleteUser: %v", err)
+		}
+		clean("replaced and deleted")
+
 		// Deleting a user of the old layout frees every index entry.
 		toLayout(t, ctx, s.client, key, layout)
 		if err := s.DeleteUser(ctx, org, u.ID, 0); err != nil {

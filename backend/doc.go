@@ -39,9 +39,9 @@
 //	                            and bookkeeping: uk (uniqueness key), disp (display), ix (index entries);
 //	                            a user's compactly, so that Redis keeps the hash a listpack: times in Unix
 //	                            nanoseconds, modified absent while it equals created, disp absent when it
-//	                            equals uk, doc and ix (compact form) in one body cut in fields 0, 1, ... of
-//	                            at most 63 bytes (older users as they were written, until their next
-//	                            write; see luaStoredHash);
+//	                            equals uk, doc (its uk as byte 1) and ix (compact form) in one body cut in
+//	                            fields 0, 1, ... of at most 63 bytes (older users as they were written,
+//	                            until their next write; see luaStoredHash);
 //	                            a group also renames (how often it was renamed, absent: 0) and, while
 //	                            a replacement of its members is swept, replacing (its renames before it)
 //	pw:<userId>                 STRING password hash, written only with its user

@@ -19,9 +19,9 @@ package backend
 //     while it equals created (a user never changed since its creation);
 //   - disp: absent when it equals uk (a user without a displayName whose
 //     userName is in lower case, as most are);
-//   - the body, fields "0", "1", ...: the document, NUL, then the index
-//     entries in the compact form of encodeEntries, cut in chunks of at
-//     most CHUNK bytes. Redis keeps a hash a listpack (about half the
+//   - the body, fields "0", "1", ...: the document (packDoc: its unique
+//     key not repeated), NUL, then the index entries in the compact form
+//     of encodeEntries, cut in chunks of at most CHUNK bytes. Redis keeps a hash a listpack (about half the
 //     memory of a hash table) only while every value is at most
 //     hash-max-listpack-value bytes (64 by default), and a document always
 //     is longer. JSON never holds a NUL byte, nor does an index entry.
@@ -171,6 +171,31 @@ local function decodeEntries(s, uk)
   return out
 end
 
+-- KEYREF stands for the unique key in a stored document (see packDoc).
+local KEYREF = string.char(1)
+
+-- packDoc returns a user's document with each occurrence of its unique key
+-- uk (its userName in lower case: its email, often twice) replaced by the
+-- byte KEYREF, which JSON never holds raw; unpackDoc undoes it.
+local function packDoc(doc, uk)
+  if uk == '' or string.find(uk, KEYREF, 1, true) then return doc end
+  local parts, from = {}, 1
+  while true do
+    local at = string.find(doc, uk, from, true)
+    if not at then break end
+    parts[#parts + 1] = string.sub(doc, from, at - 1)
+    from = at + #uk
+  end
+  if #parts == 0 then return doc end
+  parts[#parts + 1] = string.sub(doc, from)
+  return table.concat(parts, KEYREF)
+end
+
+local function unpackDoc(doc, uk)
+  if not string.find(doc, KEYREF, 1, true) then return doc end
+  return (string.gsub(doc, KEYREF, function() return uk end))
+end
+
 -- joinChunks returns the chunks of h named name .. 0, name .. 1, ...
 -- joined, and how many there are (0: none).
 local function joinChunks(h, name)
@@ -199,7 +224,7 @@ local function readHash(key)
   if h['0'] then
     local body = joinChunks(h, '')
     local at = string.find(body, NUL, 1, true) or (#body + 1)
-    h.doc, ix = string.sub(body, 1, at - 1), string.sub(body, at + 1)
+    h.doc, ix = unpackDoc(string.sub(body, 1, at - 1), h.uk or ''), string.sub(body, at + 1)
     h.entries = decodeEntries(ix, h.uk or '') or false
   else
     if h['doc.0'] then h.doc = joinChunks(h, 'doc.') end
@@ -238,7 +263,7 @@ local function writeDoc(key, h, doc, entries, uk, disp, args)
     args[#args + 1] = disp
     keep.disp = true
   end
-  local body = doc .. NUL .. encodeEntries(entries, uk)
+  local body = packDoc(doc, uk) .. NUL .. encodeEntries(entries, uk)
   local n = 0
   repeat
     args[#args + 1] = tostring(n)

@@ -274,7 +274,8 @@ func TestUserChunks(t *testing.T) {
 					t.Errorf("document of %d bytes: chunk %d holds %d bytes, want 63 but the last", len(w.Raw), n, len(c))
 				}
 			}
-			if body := joinChunks(h, ""); n != (len(body)+62)/63 || !strings.HasPrefix(body, string(w.Raw)+"\x00") {
+			body := joinChunks(h, "")
+			if doc, _, _ := strings.Cut(body, "\x00"); n != (len(body)+62)/63 || unpackDoc(doc, h["uk"]) != string(w.Raw) {
 				t.Errorf("document of %d bytes: %d chunks holding %q", len(w.Raw), n, body)
 			}
 		}
@@ -450,5 +451,42 @@ func TestUserTimesStored(t *testing.T) {
 			}
 		}
 		clean("deleted")
+	})
+}
+
+// TestStoredDocument: a user's document is stored without repeating its
+// unique key (luaStoredHash's packDoc) and reads back byte for byte, by id
+// (Go) and by userName (the scripts), whatever the key holds.
+func TestStoredDocument(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		p := "scimd:{" + org + "}:"
+		for _, name := range []string{"pat@example.com", "Pat.Mixed@Example.com", "100%+a.b*c$@example.com", "x", "ctl\x01key@example.com"} {
+			uk := strings.ToLower(name)
+			u, err := s.CreateUser(ctx, org, user(name, "externalId", uk+uk, "nickName", "%1 "+uk,
+				"emails", []any{map[string]any{"value": uk, "primary": true}}), resources.UserWrite{})
+			if err != nil {
+				t.Fatalf("CreateUser(%q): %v", name, err)
+			}
+			doc, _, _ := strings.Cut(joinChunks(s.client.HGetAll(ctx, p+"user:"+u.ID).Val(), ""), "\x00")
+			if uk != "x" && !strings.Contains(name, "\x01") && strings.Contains(doc, uk) {
+				t.Errorf("user %q: the stored document %q repeats its unique key", name, doc)
+			}
+			got, err := s.GetUser(ctx, org, u.ID)
+			if err != nil || string(got.Raw) != string(u.Raw) {
+				t.Errorf("GetUser(%q) = %s, %v; want %s", name, got.Raw, err, u.Raw)
+			}
+			f, err := resources.ParseFilter(schemas.Users(), `userName eq "`+strings.ReplaceAll(name, "\x01", `\u0001`)+`"`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := s.ListUsers(ctx, org, resources.Query{Filter: f, StartIndex: 1, Count: 10})
+			if err != nil || len(page.Resources) != 1 || string(page.Resources[0].Raw) != string(u.Raw) {
+				t.Errorf("ListUsers(userName eq %q) = %+v, %v; want %s", name, page.Resources, err, u.Raw)
+			}
+		}
+		if _, err := s.Check(ctx, org, func(f Finding) { t.Errorf("Check found %s", f) }); err != nil {
+			t.Fatalf("Check: %v", err)
+		}
 	})
 }

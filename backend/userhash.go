@@ -40,7 +40,7 @@ func readStoredUser(h map[string]string, entries bool) (storedUser, error) {
 	if _, ok := h["0"]; ok {
 		body := joinChunks(h, "")
 		doc, compact, _ := strings.Cut(body, "\x00")
-		u.doc, u.hasDoc = doc, true
+		u.doc, u.hasDoc = unpackDoc(doc, u.uk), true
 		if entries {
 			flat, err := decodeEntries(compact, u.uk)
 			if err != nil {
@@ -61,6 +61,15 @@ func readStoredUser(h map[string]string, entries bool) (storedUser, error) {
 		u.ix = h["ix"]
 	}
 	return u, nil
+}
+
+// unpackDoc returns a stored document with its unique key uk in place of
+// each byte 1 (luaStoredHash's packDoc).
+func unpackDoc(doc, uk string) string {
+	if strings.IndexByte(doc, 1) < 0 {
+		return doc
+	}
+	return strings.ReplaceAll(doc, "\x01", uk)
 }
 
 // joinChunks joins the fields name0, name1, ... of h.

@@ -490,3 +490,54 @@ func TestStoredDocument(t *testing.T) {
 		}
 	})
 }
+
+// TestOldLayoutSwept: the substring sweeps rewrite the index entries of
+// users in the layouts of earlier versions: turned on, each gets its
+// trigram entries and the compact layout; turned off, it loses them
+// (and is compact) again.
+// Check finds nothing at each step.
+func TestOldLayoutSwept(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := resources.WithActor(context.Background(), "test")
+		p := "scimd:{" + org + "}:"
+		if _, err := s.CreateOrg(ctx, org); err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]string{}
+		for _, layout := range []string{"whole", "chunked"} {
+			u, err := s.CreateUser(ctx, org, user(layout+"@example.com", "name", map[string]any{"familyName": "Layout"}), resources.UserWrite{})
+			if err != nil {
+				t.Fatalf("CreateUser: %v", err)
+			}
+			toLayout(t, ctx, s.client, p+"user:"+u.ID, layout)
+			ids[layout] = u.ID
+		}
+		clean := func(when string) {
+			t.Helper()
+			if _, err := s.Check(ctx, org, func(f Finding) { t.Errorf("%s: Check found %s", when, f) }); err != nil {
+				t.Fatalf("%s: Check: %v", when, err)
+			}
+		}
+		clean("old layouts")
+		for _, on := range []bool{true, false} {
+			var attrs []string
+			if on {
+				attrs = []string{"name.familyName"}
+			}
+			for layout, id := range ids {
+				toLayout(t, ctx, s.client, p+"user:"+id, layout)
+			}
+			if _, err := s.SetSubstringSearch(ctx, org, attrs); err != nil {
+				t.Fatalf("SetSubstringSearch(%v): %v", attrs, err)
+			}
+			for layout, id := range ids {
+				h := s.client.HGetAll(ctx, p+"user:"+id).Val()
+				ix := storedUserField(t, h, "ix")
+				if layoutOf(h) != "compact" || strings.Contains(ix, "name.familyName#3") != on {
+					t.Errorf("a user of the %s layout after SetSubstringSearch(%v): fields %q, entries %s", layout, attrs, h, ix)
+				}
+			}
+			clean(fmt.Sprintf("substring search %v", attrs))
+		}
+	})
+}

@@ -55,7 +55,7 @@ var FindingCodes = map[string]string{
 	"inactive-stale":       "the set of users whose active is not true (inactive:user) disagrees with the user's active",
 	"unique-duplicate":     "the index that keeps the attribute unique holds the resource's value for another resource too",
 	"display-stale":        "the resource's stored display does not fit its document",
-	"ix-invalid":           "the resource's stored index entries are not a JSON list",
+	"ix-invalid":           "the resource's stored index entries do not decode",
 	"ix-stale":             "the resource's stored index entries do not fit its document",
 	"index-missing":        "the index lacks an entry of the resource",
 	"index-stray":          "the index has an entry of a resource that does not exist",

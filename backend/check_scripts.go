@@ -12,7 +12,6 @@ package backend
 
 // luaCheck is prepended to every check script.
 const luaCheck = luaOrderKey + luaStoredHash + `
-local NUL = string.char(0)
 local out = {}
 local function bad(key, id, code)
   out[#out + 1] = key
@@ -35,12 +34,19 @@ local function hasEntry(list, attr, value)
   return false
 end
 
--- checkIndexed checks that a resource's index entries (its ix field, a JSON
--- list) and meta times are in their indexes; entries of the attribute
--- sparse (see active.go), which a user written by an earlier version
--- keeps in its ix, are not.
-local function checkIndexed(p, kind, id, key, ix, created, modified, sparse)
-  local entries = decodeList(ix or '[]')
+-- entriesJSON returns index entries read by readHash as a JSON list, for
+-- the checks made in Go ("" when they do not decode).
+local function entriesJSON(entries)
+  if not entries then return '' end
+  if #entries == 0 then return '[]' end
+  return cjson.encode(entries)
+end
+
+-- checkIndexed checks that a resource's index entries (read by readHash:
+-- false when they do not decode) and meta times are in their indexes;
+-- entries of the attribute sparse (see active.go), which a user written
+-- by an earlier version keeps, are not.
+local function checkIndexed(p, kind, id, key, entries, created, modified, sparse)
   if not entries then
     bad(key, id, 'ix-invalid')
   else
@@ -87,7 +93,7 @@ for i = 4, #ARGV do
   local id = ARGV[i]
   local key = p .. kind .. ':' .. id
   local s = readHash(key)
-  local h = {s.doc, s.ver, s.uk, s.disp, s.ix, s.created, s.modified, s.replacing, s.uq}
+  local h = {s.doc, s.ver, s.uk, s.disp, s.entries, s.created, s.modified, s.replacing, s.uq}
   if not h[1] then
     if redis.call('ZSCORE', KEYS[1], id) then bad(KEYS[1], id, 'ordered-missing') end
   else
@@ -102,7 +108,7 @@ for i = 4, #ARGV do
         inactive = 'stale'
       end
     end
-    docs[#docs + 1] = {id, h[1], h[3] or '', h[4] or '', h[5] or '[]', h[9] or '', inactive}
+    docs[#docs + 1] = {id, h[1], h[3] or '', h[4] or '', entriesJSON(h[5]), h[9] or '', inactive}
     if not tonumber(h[2]) then bad(key, id, 'version-missing') end
     if unique and h[3] and h[3] ~= '' and redis.call('HGET', unique, h[3]) ~= id then bad(unique, id, 'unique-missing') end
     checkIndexed(p, kind, id, key, h[5], h[6], h[7], sparse)
@@ -232,7 +238,7 @@ for i = 5, #ARGV do
     else
       local value, id = string.sub(e, 1, at - 1), string.sub(e, at + 1)
       local s = readHash(p .. kind .. ':' .. id)
-      local h = {s.ver, s.ix, s.created, s.modified}
+      local h = {s.ver, s.entries, s.created, s.modified}
       if not h[1] then
         bad(KEYS[1], id, 'index-stray')
       elseif meta == 'created' or meta == 'modified' then
@@ -240,8 +246,7 @@ for i = 5, #ARGV do
         if meta == 'modified' then t = h[4] end
         if t ~= value then bad(KEYS[1], id, 'index-stale') end
       else
-        local entries = decodeList(h[2] or '[]')
-        if entries and not hasEntry(entries, attr, value) then bad(KEYS[1], id, 'index-stale') end
+        if h[2] and not hasEntry(h[2], attr, value) then bad(KEYS[1], id, 'index-stale') end
         if meta == 'unique' then
           local other = redis.call('ZRANGEBYLEX', KEYS[1], '(' .. e, '(' .. value .. string.char(1), 'LIMIT', 0, 1)[1]
           if other then bad(KEYS[1], id, 'unique-duplicate') end

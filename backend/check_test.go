@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -289,6 +290,15 @@ func TestCheckFindsCorruption(t *testing.T) {
 		{"stored index entries disagree with the document", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			setStoredField(t, ctx, c, p+"user:"+f.carol, "ix", `["userName","carol@example.com"]`)
 		}, func(f checkFixture) want { return want{p + "user:" + f.carol, f.carol, "ix-stale"} }},
+		{"stored index entries that do not decode", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			// An attribute without a value, past the last chunk of the body.
+			h := c.HGetAll(ctx, p+"user:"+f.carol).Val()
+			n := 0
+			for h[strconv.Itoa(n)] != "" {
+				n++
+			}
+			c.HSet(ctx, p+"user:"+f.carol, strconv.Itoa(n), "\x00dangling")
+		}, func(f checkFixture) want { return want{p + "user:" + f.carol, f.carol, "ix-invalid"} }},
 		{"document no longer fits its unique key", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			doc := storedField(t, ctx, c, p+"group:"+f.eng, "doc")
 			setStoredField(t, ctx, c, p+"group:"+f.eng, "doc", strings.Replace(doc, `"displayName":"Engineering"`, `"displayName":"Engineers"`, 1))

@@ -39,8 +39,10 @@
 //	                            and bookkeeping: uk (a group's uniqueness key; a user written before the
 //	                            userName index kept userNames unique: its old one, until its next write),
 //	                            disp (display), ix (index entries);
-//	                            a user's doc and ix in chunks of at most 64 bytes, fields doc.0, doc.1, ...
-//	                            and ix.0, ..., so that Redis keeps the hash a listpack (older users: whole,
+//	                            a user's compactly, so that Redis keeps the hash a listpack: times in Unix
+//	                            nanoseconds, modified absent while it equals created, doc and ix (compact
+//	                            form) in one body cut in fields 0, 1, ... of at most 63 bytes, its key (the
+//	                            first userName entry's value) written once (older users as they were written,
 //	                            until their next write; see luaStoredHash);
 //	                            a group also renames (how often it was renamed, absent: 0) and, while
 //	                            a replacement of its members is swept, replacing (its renames before it)

@@ -73,11 +73,12 @@ for i = 4, #ARGV, 7 do
   local cur = readHash(key)
   local ver = cur.ver
   if ver and ver == ARGV[i+1] then
+    local entries = cjson.decode(ARGV[i+3])
     if ARGV[i+4] == '' then
       redis.call('HDEL', key, 'uq')
-      writeDoc(key, cur, ARGV[i+2], ARGV[i+3], {})
+      writeDoc(key, cur, ARGV[i+2], entries, cur.disp or '', {})
     else
-      writeDoc(key, cur, ARGV[i+2], ARGV[i+3], {'uq', ARGV[i+4]})
+      writeDoc(key, cur, ARGV[i+2], entries, cur.disp or '', {'uq', ARGV[i+4]})
     end
     local gone = cjson.decode(ARGV[i+5])
     for j = 1, #gone, 2 do redis.call('ZREM', prefix .. 'ix:user:' .. gone[j], gone[j+1] .. NUL .. id) end

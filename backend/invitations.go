@@ -85,13 +85,12 @@ if cur.ver then extra = userGroups(prefix, id) end
 local fault = versionFault(cur.ver and tonumber(cur.ver) + extra, expect)
 if fault then return {fault} end
 local new = cjson.decode(ARGV[7])
-local old = {}
-if cur.ix then old = cjson.decode(cur.ix) end
+local old = storedEntries(cur)
 --@checked
 setIndex(prefix, 'user', id, old, new)
 updateActive(prefix, id, ARGV[12])
 local ver = touch(prefix, 'user', id, now) + extra
-writeDoc(KEYS[1], cur, ARGV[4], ARGV[7], {})
+writeDoc(KEYS[1], cur, ARGV[4], new, cur.disp or '', {})
 if ARGV[6] ~= '' then redis.call('SET', KEYS[2], ARGV[6]) end
 redis.call('DEL', KEYS[3], KEYS[4])
 audit(prefix, ARGV[10], ARGV[8], ARGV[9], 'User', id, now)

@@ -10,64 +10,286 @@ package backend
 // ("scimd:{org}:"), which carries the hash tag, so on Redis Cluster every key a
 // script touches lives in the slot of KEYS[1].
 
-// luaStoredHash reads and writes the fields of a resource's hash that may be
-// longer than Redis keeps in a hash's compact encoding: a user's document
-// (doc) and index entries (ix). Redis stores a hash as a listpack while each
-// of its values is at most hash-max-listpack-value bytes (64 by default) and
-// converts it for good to a hash table, about twice the memory, when one is
-// longer: a user's document always is. So the write scripts store a user's
-// doc and ix in chunks of at most 64 bytes (CHUNK), fields "doc.0",
-// "doc.1", ... and "ix.0", ...; users written before, and groups, hold them
-// whole in fields "doc" and "ix". Readers accept both; a user's next write
-// stores the chunks and drops the whole fields.
+// luaStoredHash reads and writes a user's hash (user:<id>), whose layout
+// is made small because there is one per customer:
+//
+//   - ver, disp, uq as described in the key layout (doc.go);
+//   - created, modified: Unix nanoseconds, which a listpack stores as an
+//     integer (8 bytes, not a 30-byte time string); modified is absent
+//     while it equals created (a user never changed since its creation);
+//   - the body, fields "0", "1", ...: the document (packDoc: its key not
+//     repeated), NUL, then the index entries in the compact form of
+//     encodeEntries, cut in chunks of at most CHUNK bytes. Redis keeps a
+//     hash a listpack (about half the memory of a hash table) only while
+//     every value is at most hash-max-listpack-value bytes (64 by
+//     default), and a document always is longer. JSON never holds a NUL
+//     byte, nor does an index entry.
+//
+// A user's key is the value of its first userName index entry (its
+// userName in lower case, often its email too): the body holds it once,
+// in that entry, and stands for it elsewhere.
+//
+// Users written by earlier versions, and groups, are read as they are:
+// times as strings (tsFormat), a field uk (a user's key of the uniqueness
+// hash that userNames once had, see legacyKeys), and doc and ix (a JSON
+// flat list attr, value, ...) whole in fields "doc" and "ix", or in
+// chunks "doc.0", "doc.1", ..., "ix.0", .... A user's next write
+// (writeDoc) stores the body and drops those fields.
 const luaStoredHash = `
-local CHUNK = 64
+local CHUNK = 63 -- the longest string a listpack stores with a 1-byte header
+local NUL = string.char(0)
 
--- readHash reads a resource's hash into a table field -> value, with doc
--- and ix whole whichever way they are stored, and their chunk counts as
--- '#doc' and '#ix' when chunked. An absent resource is an empty table.
-local function readHash(key)
-  local flat = redis.call('HGETALL', key)
-  local h = {}
-  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
-  for _, name in ipairs({'doc', 'ix'}) do
-    if h[name .. '.0'] then
-      local parts, n = {}, 0
-      while h[name .. '.' .. n] do
-        parts[n + 1] = h[name .. '.' .. n]
-        n = n + 1
+-- civil returns year, month, day of the day days after 1970-01-01
+-- (proleptic Gregorian calendar, days >= 0).
+local function civil(days)
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return y, m, d
+end
+
+-- timeString returns a stored time as the indexes hold it (tsFormat):
+-- Unix nanoseconds are converted, a time string (older users, groups) is
+-- returned as it is, and so is nil.
+local function timeString(v)
+  if type(v) ~= 'string' or not string.match(v, '^%d+$') then return v end
+  if #v < 10 then v = string.rep('0', 10 - #v) .. v end
+  local secs = tonumber(string.sub(v, 1, -10))
+  local days = math.floor(secs / 86400)
+  local rest = secs - days * 86400
+  local y, m, d = civil(days)
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%sZ', y, m, d,
+    math.floor(rest / 3600), math.floor(rest % 3600 / 60), rest % 60, string.sub(v, -9))
+end
+
+-- timeNanos returns a time string (tsFormat) as Unix nanoseconds, the form
+-- a user's hash stores; anything else as it is.
+local function timeNanos(s)
+  local y, mo, d, h, mi, se, frac = string.match(s or '', '^(%d%d%d%d)-(%d%d)-(%d%d)T(%d%d):(%d%d):(%d%d)%.(%d%d%d%d%d%d%d%d%d)Z$')
+  if not y then return s end
+  y, mo = tonumber(y), tonumber(mo)
+  if mo <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local mp = mo - 3
+  if mo <= 2 then mp = mo + 9 end
+  local doy = math.floor((153 * mp + 2) / 5) + tonumber(d) - 1
+  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+  local days = era * 146097 + doe - 719468
+  local secs = days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(se)
+  if secs <= 0 then return s end
+  return string.format('%d', secs) .. frac
+end
+
+-- splitNul returns the parts of s between NUL bytes, empty ones included.
+local function splitNul(s)
+  local out, from = {}, 1
+  while true do
+    local at = string.find(s, NUL, from, true)
+    if not at then
+      out[#out + 1] = string.sub(s, from)
+      return out
+    end
+    out[#out + 1] = string.sub(s, from, at - 1)
+    from = at + 1
+  end
+end
+
+-- ENTRY_CODES are the attributes whose name a user's stored index entries
+-- hold as a number, their position here from 0 (entryCodes in Go): stored
+-- in every user, so never changed or reordered, only appended to.
+local ENTRY_CODES = {'userName', 'externalId', 'emails.value', 'name.givenName',
+  'name.familyName', 'displayName', 'active'}
+local ENTRY_CODE = {}
+for i, name in ipairs(ENTRY_CODES) do ENTRY_CODE[name] = tostring(i - 1) end
+
+-- encodeEntries returns index entries (a flat list attr, value, ...) in
+-- their compact form: parts joined by NUL, each entry an attribute part
+-- then a value part. The attribute part is "" when it is the previous
+-- entry's attribute (the trigrams of one attribute, the values of a
+-- multi-valued one), else the attribute's name, whose start up to a "#"
+-- (a trigram index's suffix) is replaced by its number in ENTRY_CODES if
+-- it has one; no other name starts with a digit. After the first userName
+-- entry, written in full, an entry whose value is that one's (the user's
+-- key, see above) ends its attribute part with "=" in place of a value
+-- part: no name ends with "=".
+local function encodeEntries(entries)
+  local parts, prev, key = {}, nil, nil
+  for i = 1, #entries, 2 do
+    local attr, value = entries[i], entries[i + 1]
+    local part = ''
+    if attr ~= prev then
+      part = ENTRY_CODE[attr] or attr
+      local at = part == attr and string.find(attr, '#', 1, true)
+      if at and ENTRY_CODE[string.sub(attr, 1, at - 1)] then
+        part = ENTRY_CODE[string.sub(attr, 1, at - 1)] .. string.sub(attr, at)
       end
-      h[name], h['#' .. name] = table.concat(parts), n
+    end
+    prev = attr
+    if key and value == key then
+      parts[#parts + 1] = part .. '='
+    else
+      parts[#parts + 1] = part
+      parts[#parts + 1] = value
+      if not key and attr == 'userName' then key = value end
     end
   end
+  return table.concat(parts, NUL)
+end
+
+-- decodeEntries is encodeEntries' inverse: the flat list and the user's
+-- key ('' when it has no userName entry), or nil when s is not in that
+-- form.
+local function decodeEntries(s)
+  local out, key = {}, nil
+  if s == '' then return out, '' end
+  local parts = splitNul(s)
+  local attr, i = nil, 1
+  while i <= #parts do
+    local part = parts[i]
+    local ref = string.sub(part, -1) == '='
+    if ref then part = string.sub(part, 1, -2) end
+    local code, suffix = string.match(part, '^(%d+)(.*)$')
+    if code then
+      if not ENTRY_CODES[tonumber(code) + 1] then return nil end
+      attr = ENTRY_CODES[tonumber(code) + 1] .. suffix
+    elseif part ~= '' then
+      attr = part
+    end
+    if not attr then return nil end
+    out[#out + 1] = attr
+    if ref then
+      if not key then return nil end
+      out[#out + 1] = key
+      i = i + 1
+    else
+      if i + 1 > #parts then return nil end
+      out[#out + 1] = parts[i + 1]
+      if not key and attr == 'userName' then key = parts[i + 1] end
+      i = i + 2
+    end
+  end
+  return out, key or ''
+end
+
+-- entriesKey returns the user's key of index entries (a flat list): the
+-- value of the first userName entry, '' when there is none.
+local function entriesKey(entries)
+  for i = 1, #entries, 2 do
+    if entries[i] == 'userName' then return entries[i + 1] end
+  end
+  return ''
+end
+
+-- KEYREF stands for the user's key in a stored document (see packDoc).
+local KEYREF = string.char(1)
+
+-- packDoc returns a user's document with each occurrence of its key (see
+-- above; its email, often twice) replaced by the byte KEYREF, which JSON
+-- never holds raw; unpackDoc undoes it.
+local function packDoc(doc, key)
+  if key == '' or string.find(key, KEYREF, 1, true) then return doc end
+  local parts, from = {}, 1
+  while true do
+    local at = string.find(doc, key, from, true)
+    if not at then break end
+    parts[#parts + 1] = string.sub(doc, from, at - 1)
+    from = at + #key
+  end
+  if #parts == 0 then return doc end
+  parts[#parts + 1] = string.sub(doc, from)
+  return table.concat(parts, KEYREF)
+end
+
+local function unpackDoc(doc, key)
+  if not string.find(doc, KEYREF, 1, true) then return doc end
+  return (string.gsub(doc, KEYREF, function() return key end))
+end
+
+-- joinChunks returns the chunks of h named name .. 0, name .. 1, ...
+-- joined, and how many there are (0: none).
+local function joinChunks(h, name)
+  local parts, n = {}, 0
+  while h[name .. n] do
+    parts[n + 1] = h[name .. n]
+    n = n + 1
+  end
+  return table.concat(parts), n
+end
+
+-- readHash reads a resource's hash into a table field -> value, whatever
+-- its layout (see above): doc whole, uk (an earlier layout's), disp, ver,
+-- created and modified (time strings), uq, and entries, its index entries
+-- as a flat list attr, value, ... ({} when it has none, false when they
+-- do not decode), and '#fields', its fields' names as stored. An absent
+-- resource is a table without ver.
+local function readHash(key)
+  local flat = redis.call('HGETALL', key)
+  local h, names = {}, {}
+  for i = 1, #flat, 2 do
+    h[flat[i]] = flat[i + 1]
+    names[#names + 1] = flat[i]
+  end
+  if h['0'] then
+    local body = joinChunks(h, '')
+    local at = string.find(body, NUL, 1, true) or (#body + 1)
+    local entries, key = decodeEntries(string.sub(body, at + 1))
+    h.doc, h.entries = unpackDoc(string.sub(body, 1, at - 1), key or ''), entries or false
+  else
+    if h['doc.0'] then h.doc = joinChunks(h, 'doc.') end
+    if h['ix.0'] then h.ix = joinChunks(h, 'ix.') end
+    h.entries = {}
+    if h.ix then
+      local ok, v = pcall(cjson.decode, h.ix)
+      if ok and type(v) == 'table' then h.entries = v else h.entries = false end
+    end
+  end
+  h.ix = nil
+  h.created = timeString(h.created)
+  h.modified = timeString(h.modified) or h.created
+  h['#fields'] = names
   return h
 end
 
--- chunkFields appends to args (field, value, ...) the chunks of value as
--- fields name.0, name.1, ..., and to gone the fields of h (a resource read
--- by readHash) that held name before and that they do not overwrite.
-local function chunkFields(args, gone, h, name, value)
-  local n = 0
-  repeat
-    args[#args + 1] = name .. '.' .. n
-    args[#args + 1] = string.sub(value, n * CHUNK + 1, (n + 1) * CHUNK)
-    n = n + 1
-  until n * CHUNK >= #value
-  local had = h['#' .. name]
-  if had then
-    for i = n, had - 1 do gone[#gone + 1] = name .. '.' .. i end
-  elseif h[name] then
-    gone[#gone + 1] = name
-  end
+-- storedEntries returns the index entries of h (read by readHash), failing
+-- the script when they do not decode: a write must not forget entries.
+local function storedEntries(h)
+  if h.entries == false then error('the stored index entries do not decode') end
+  return h.entries
 end
 
--- writeDoc stores a user's doc and ix, in chunks, with the other fields of
--- args (field, value, ...), over what h (its hash read by readHash) held.
-local function writeDoc(key, h, doc, ix, args)
-  local gone = {}
-  chunkFields(args, gone, h, 'doc', doc)
-  chunkFields(args, gone, h, 'ix', ix)
+-- writeDoc stores a user's document doc and index entries (a flat list)
+-- as its body, its display disp, and the other fields of args (field,
+-- value, ...), over what h (its hash read by readHash) held: fields of an
+-- earlier layout go.
+local function writeDoc(key, h, doc, entries, disp, args)
+  local keep = {}
+  args[#args + 1] = 'disp'
+  args[#args + 1] = disp
+  local body = packDoc(doc, entriesKey(entries)) .. NUL .. encodeEntries(entries)
+  local n = 0
+  repeat
+    args[#args + 1] = tostring(n)
+    args[#args + 1] = string.sub(body, n * CHUNK + 1, (n + 1) * CHUNK)
+    keep[tostring(n)] = true
+    n = n + 1
+  until n * CHUNK >= #body
   redis.call('HSET', key, unpack(args))
+  local gone = {}
+  for _, f in ipairs(h['#fields'] or {}) do
+    if not keep[f] and (f == 'uk' or f == 'doc' or f == 'ix' or string.match(f, '^%d+$')
+        or string.match(f, '^doc%.%d+$') or string.match(f, '^ix%.%d+$')) then
+      gone[#gone + 1] = f
+    end
+  end
   if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
 end
 `
@@ -133,7 +355,6 @@ end
 
 // luaCommon is prepended to every write script.
 const luaCommon = luaUserGroups + luaOrderKey + `
-local NUL = string.char(0)
 local SEP = string.char(1)
 
 -- setMember makes user uid a member of group gid shown as d (nil: no
@@ -153,14 +374,20 @@ local function setMember(prefix, gid, uid, d)
   return old ~= false and old ~= nil
 end
 
--- touch bumps a resource's version and lastModified (hash field and index).
+-- touch bumps a resource's version and lastModified (hash field and index;
+-- a user's as luaStoredHash stores times).
 local function touch(prefix, kind, id, now)
   local key = prefix .. kind .. ':' .. id
   local ix = prefix .. 'ix:' .. kind .. ':meta.lastModified'
-  local old = redis.call('HGET', key, 'modified')
+  local t = redis.call('HMGET', key, 'modified', 'created')
+  local old = timeString(t[1] or t[2] or nil)
   if old then redis.call('ZREM', ix, old .. NUL .. id) end
   redis.call('ZADD', ix, 0, now .. NUL .. id)
-  redis.call('HSET', key, 'modified', now)
+  if kind == 'user' then
+    redis.call('HSET', key, 'modified', timeNanos(now))
+  else
+    redis.call('HSET', key, 'modified', now)
+  end
   return redis.call('HINCRBY', key, 'ver', 1)
 end
 
@@ -344,8 +571,7 @@ if ARGV[14] ~= '[]' then claims = cjson.decode(ARGV[14]) end
 local taken = claimFault(prefix, claims, id)
 if taken then return {'takenx', taken} end
 local new = cjson.decode(ARGV[9])
-local old = {}
-if cur.ix then old = cjson.decode(cur.ix) end
+local old = storedEntries(cur)
 --@checked
 if #claims > 0 or cur.uq then setClaims(prefix, id, cur.uq, claims, ARGV[14]) end
 if expect == 0 then
@@ -357,7 +583,7 @@ if expect == 0 then
   setActive(prefix, id, seq, ARGV[16], true)
   redis.call('ZADD', prefix .. 'ix:user:meta.created', 0, now .. NUL .. id)
   redis.call('ZADD', prefix .. 'ix:user:meta.lastModified', 0, now .. NUL .. id)
-  writeDoc(KEYS[1], cur, ARGV[4], ARGV[9], {'ver', 1, 'created', now, 'modified', now, 'disp', ARGV[6]})
+  writeDoc(KEYS[1], cur, ARGV[4], new, ARGV[6], {'ver', 1, 'created', timeNanos(now)})
   if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
   audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
   return {'ok', 1, now, {}}
@@ -366,10 +592,7 @@ local created = cur.created
 setIndex(prefix, 'user', id, old, new)
 updateActive(prefix, id, ARGV[16])
 local ver = touch(prefix, 'user', id, now) + extra
-writeDoc(KEYS[1], cur, ARGV[4], ARGV[9], {'disp', ARGV[6]})
--- A user written before the index kept userNames unique kept its key of
--- the uniqueness hash then (see legacyKeys): no longer needed.
-if cur.uk then redis.call('HDEL', KEYS[1], 'uk') end
+writeDoc(KEYS[1], cur, ARGV[4], new, ARGV[6], {})
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
 if cur.disp ~= ARGV[6] then
   -- The groups show the new display in their members: a new version each.
@@ -394,8 +617,7 @@ local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local cur = readHash(KEYS[1])
 if not cur.ver then return {'notfound'} end
 if expect ~= 0 and userVersion(prefix, id, cur.ver) ~= expect then return {'conflict'} end
-local old = {}
-if cur.ix then old = cjson.decode(cur.ix) end
+local old = storedEntries(cur)
 --@checked
 setClaims(prefix, id, cur.uq, {}, '[]')
 for _, gid in ipairs(sortedKeys(KEYS[4])) do

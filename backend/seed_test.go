@@ -61,8 +61,7 @@ func TestCreateUsersWritesWhatCreateUserWrites(t *testing.T) {
 			one := s.client.HGetAll(ctx, "scimd:{one}:user:"+id).Val()
 			two := s.client.HGetAll(ctx, "scimd:{two}:user:"+id).Val()
 			for _, f := range []string{"doc", "ver", "disp", "ix"} {
-				a, _ := storedValue(one, f)
-				b, _ := storedValue(two, f)
+				a, b := storedUserField(t, one, f), storedUserField(t, two, f)
 				if a != b || a == "" {
 					t.Errorf("user %s field %s: one by one %q, in a batch %q", id, f, a, b)
 				}

@@ -257,13 +257,9 @@ for i = 5, #ARGV, 3 do
   local key = prefix .. 'user:' .. id
   local cur = readHash(key)
   if cur.ver and cur.ver == ARGV[i+1] then
-    local old = {}
-    if cur.ix then old = cjson.decode(cur.ix) end
-    setIndex(prefix, 'user', id, old, cjson.decode(ARGV[i+2]))
-    local fields, gone = {}, {}
-    chunkFields(fields, gone, cur, 'ix', ARGV[i+2])
-    redis.call('HSET', key, unpack(fields))
-    if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+    local new = cjson.decode(ARGV[i+2])
+    setIndex(prefix, 'user', id, storedEntries(cur), new)
+    writeDoc(key, cur, cur.doc, new, cur.disp or '', {})
   elseif cur.ver then
     skipped[#skipped + 1] = id
   end

@@ -42,10 +42,8 @@ const luaSearch = luaStoredHash + `
 -- attr, prefix, attr, prefix, ...) that user id matches, 0 for none.
 local function matchedTerm(prefix, id, terms)
   if #terms == 0 then return 0 end
-  local ix = readHash(prefix .. 'user:' .. id).ix
-  if not ix then return 0 end
-  local ok, e = pcall(cjson.decode, ix)
-  if not ok then return 0 end
+  local e = readHash(prefix .. 'user:' .. id).entries
+  if not e then return 0 end
   for t, term in ipairs(terms) do
     local all = true
     for j = 1, #term, 2 do

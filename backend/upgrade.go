@@ -111,7 +111,7 @@ func redisErr(err error) error {
 // exceptions set (both after the prefix), 4.. user ids.
 // Returns nothing.
 const upgradeSparseSrc = luaStoredHash + `
-local p, NUL = ARGV[1], string.char(0)
+local p = ARGV[1]
 local legacy, inactive = p .. ARGV[2], p .. ARGV[3]
 for i = 4, #ARGV do
   local id = ARGV[i]

@@ -416,6 +416,9 @@ return {out, ENTRY_CODES}`
 			if got, key, err := decodeEntries(compact); err != nil || !slices.Equal(got, l) || key != keys[i] {
 				t.Errorf("Go decodeEntries(encodeEntries(%q)) = %q, key %q, %v; want key %q", l, got, key, err, keys[i])
 			}
+			if key, err := storedKey(compact); err != nil || key != keys[i] {
+				t.Errorf("storedKey(encodeEntries(%q)) = %q, %v; want %q", l, key, err, keys[i])
+			}
 		}
 		if c := out[8].(string); strings.Count(c, uk) != 1 || strings.Contains(c, "emails.value") {
 			t.Errorf("encodeEntries(%q) = %q: want its key written once and built-in names left out", lists[2], c)

@@ -37,14 +37,17 @@ func readStoredUser(h map[string]string, entries bool) (storedUser, error) {
 	if _, ok := h["0"]; ok {
 		body := joinChunks(h, "")
 		doc, compact, _ := strings.Cut(body, "\x00")
-		flat, key, err := decodeEntries(compact)
-		u.doc, u.hasDoc = unpackDoc(doc, key), true
-		if entries {
-			if err != nil {
-				return u, err
-			}
-			u.ix = flatJSON(flat)
+		u.hasDoc = true
+		if !entries {
+			key, _ := storedKey(compact) // entries that do not decode: the document as stored
+			u.doc = unpackDoc(doc, key)
+			return u, nil
 		}
+		flat, key, err := decodeEntries(compact)
+		if err != nil {
+			return u, err
+		}
+		u.doc, u.ix = unpackDoc(doc, key), flatJSON(flat)
 		return u, nil
 	}
 	if _, ok := h["doc.0"]; ok {
@@ -146,10 +149,23 @@ func decodeEntries(s string) ([]string, string, error) {
 	return out, key, nil
 }
 
+// storedKey returns the user's key of index entries in their compact form
+// (see decodeEntries) without decoding them when, as the write scripts
+// are given them (indexEntries), the userName entry comes first: then the
+// entries begin with its attribute part, the number 0, and its value.
+func storedKey(compact string) (string, error) {
+	if rest, ok := strings.CutPrefix(compact, "0\x00"); ok {
+		key, _, _ := strings.Cut(rest, "\x00")
+		return key, nil
+	}
+	_, key, err := decodeEntries(compact)
+	return key, err
+}
+
 // storedFields returns doc, ver, created and modified of a user's hash h
 // (nil when absent), as [decode] reads them.
 func storedFields(h map[string]string) []any {
-	u, _ := readStoredUser(h, false) // entries that do not decode: the document as stored
+	u, _ := readStoredUser(h, false) // without entries, it cannot fail
 	vals := make([]any, 4)
 	if u.hasDoc {
 		vals[0] = u.doc

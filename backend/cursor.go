@@ -60,6 +60,9 @@ func (s *Store) seekList(ctx context.Context, p string, k *kind, q resources.Que
 			return page, err
 		}
 	}
+	if page, ok, err := s.seekOr(ctx, p, k, q, count, ld); ok || err != nil {
+		return page, err // merge.go
+	}
 	if q.Sort == nil && !q.Seek.ByCreation {
 		if page, ok, err := s.seekPlanned(ctx, p, k, q, count, ld); ok || err != nil {
 			return page, err

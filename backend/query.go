@@ -77,10 +77,17 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	if ok {
 		return s.streamPage(ctx, p, k, q, n, drive, est, w, ld)
 	}
+	if bs, ok, err := s.mergeBranches(ctx, p, k, q.Filter, n); ok || err != nil {
+		if err != nil {
+			return resources.Page{}, err
+		}
+		return s.mergePage(ctx, p, k, bs, w, ld) // merge.go
+	}
 	return s.collected(ctx, p, k, q, n, w, ld)
 }
 
-// collected answers a plan no leaf drives (an "or" of different keys): its
+// collected answers a plan no leaf drives nor merge streams (an "or" with
+// a members.value eq branch): its
 // ids, at most MaxScan, in creation order.
 func (s *Store) collected(ctx context.Context, p string, k *kind, q resources.Query, n *node, w window, ld load) (resources.Page, error) {
 	ids, err := s.run(ctx, p, k, n)

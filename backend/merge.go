@@ -1,0 +1,290 @@
+package backend
+
+// An "or" of different keys answered as a merge of its branches (see
+// planner.go's walkthrough).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/scim2/filter-parser/v2"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// branch is one side of an "or" answered as a merge: its filter, its plan,
+// and the leaf that drives the plan (see driver) with its entries.
+type branch struct {
+	e     resources.Filter
+	n     *node
+	drive *node
+	est   int64
+}
+
+// mergeBranches returns the branches of a plan that is an "or" of
+// different keys, in the filter's order, when each is streamed from one
+// leaf (an exact leaf, userName eq, or an "and" driven by a leaf). ok is
+// false otherwise (a branch on a user's groups, members.value eq, or a
+// filter on groups' members): the plan is collected instead.
+func (s *Store) mergeBranches(ctx context.Context, p string, k *kind, e resources.Filter, n *node) (bs []branch, ok bool, err error) {
+	if n == nil || n.op != filter.OR || k.rt.HasMembers && mentions(e, "members") {
+		return nil, false, nil
+	}
+	var flatten func(e resources.Filter, n *node)
+	flatten = func(e resources.Filter, n *node) {
+		if l, isOr := e.(*resources.Logical); isOr && l.Op == filter.OR && n.op == filter.OR {
+			flatten(l.Left, n.left)
+			flatten(l.Right, n.right)
+			return
+		}
+		bs = append(bs, branch{e: e, n: n})
+	}
+	flatten(e, n)
+	for i := range bs {
+		b := &bs[i]
+		if err := s.resolveGroups(ctx, p, b.n); err != nil {
+			return nil, false, err
+		}
+		drive, est, ok, err := s.driver(ctx, p, k, b.n)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		b.drive, b.est = drive, est
+	}
+	return bs, true, nil
+}
+
+// checkMergeWork charges a merge to MaxFilterWork before its first read:
+// each branch's entries times the comparisons of its filter and of the
+// branches before it, which its documents are checked against so that
+// each match is counted once.
+func (s *Store) checkMergeWork(k *kind, bs []branch) error {
+	work, terms := int64(0), 0
+	for _, b := range bs {
+		terms += resources.FilterTerms(b.e)
+		work += b.est * int64(terms)
+	}
+	if work <= int64(s.MaxFilterWork) {
+		return nil
+	}
+	return resources.Errorf(resources.TooMany,
+		"the %d sides of the filter's \"or\" hold %d evaluations to count each %s once, more than the %d one query may cost; send each side as a query of its own, or narrow the sides with an indexed attribute (%s)",
+		len(bs), work, k.name, s.MaxFilterWork, k.indexHint())
+}
+
+// walkMerged calls fn with the matches of an "or" in the merge's order:
+// branch by branch in the filter's order, each in the order of its
+// driving leaf's key, a resource at the first branch it matches only.
+// member is the key's entry (value NUL id; for userName eq, the folded
+// userName NUL id). Documents are read where the branch's plan is not
+// exact and, past the first branch, to leave out the matches of the
+// branches before. It stops when ctx ends (the client left).
+func (s *Store) walkMerged(ctx context.Context, p string, k *kind, bs []branch, fn func(i int, member string) error) error {
+	for i, b := range bs {
+		check := i > 0 || !b.n.exact
+		err := s.walkMembers(ctx, p, k, b.drive, func(members []string) error {
+			if !check {
+				for _, m := range members {
+					if err := fn(i, m); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			ids := make([]string, len(members))
+			for j, m := range members {
+				ids[j] = idOf(m)
+			}
+			rs, err := s.fetch(ctx, p, k, ids, load{refs: k.groupRefs, attrs: true})
+			if err != nil {
+				return err
+			}
+			for j, r := range rs {
+				if r == nil {
+					continue
+				}
+				doc := resources.Document(k.rt, *r, "")
+				if !b.n.exact && !resources.Match(doc, b.e) ||
+					slices.ContainsFunc(bs[:i], func(before branch) bool { return resources.Match(doc, before.e) }) {
+					continue
+				}
+				if err := fn(i, members[j]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergePage answers an "or" of different keys from startIndex: it counts
+// every match of the merge (the total is exact) and keeps the window's.
+func (s *Store) mergePage(ctx context.Context, p string, k *kind, bs []branch, w window, ld load) (resources.Page, error) {
+	if err := s.checkMergeWork(k, bs); err != nil {
+		return resources.Page{}, err
+	}
+	var ids []string
+	total := 0
+	err := s.walkMerged(ctx, p, k, bs, func(_ int, member string) error {
+		if total >= w.start && total < w.start+w.count {
+			ids = append(ids, idOf(member))
+		}
+		total++
+		return nil
+	})
+	if err != nil {
+		return resources.Page{}, err
+	}
+	return s.page(ctx, p, k, total, ids, ld)
+}
+
+// mergeTag names branch i of a merge and the read of its driving leaf in
+// the Seq of its positions: negative, so never a creation sequence, and
+// unlike any single leaf's tag.
+func mergeTag(i int, drive *node) int64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "or\x00%d\x00%d\x00%s", i, leafTag(drive), drive.unique)
+	return -int64(h.Sum64()>>2) - 1
+}
+
+// seekMerged pages an "or" of different keys from a position in the
+// merge's order (see walkMerged): its positions are the driving leaf's
+// entries, tagged with their branch (mergeTag). Like seekDriven, it
+// streams the whole merge for the exact total and keeps the count+1
+// matches next to the position.
+func (s *Store) seekMerged(ctx context.Context, p string, k *kind, bs []branch, sk resources.Seek, count int, ld load) (resources.Page, error) {
+	tags := make([]int64, len(bs))
+	for i, b := range bs {
+		tags[i] = mergeTag(i, b.drive)
+	}
+	from, at := -1, ""
+	if sk.From != nil {
+		from = slices.Index(tags, sk.From.Seq)
+		if from < 0 || !sk.From.HasKey {
+			return resources.Page{}, invalidCursor()
+		}
+		at = sk.From.Key + "\x00" + sk.From.ID
+	}
+	if err := s.checkMergeWork(k, bs); err != nil {
+		return resources.Page{}, err
+	}
+	type entry struct {
+		i      int
+		member string
+	}
+	total := 0
+	other := false   // a match on the position's other side
+	var kept []entry // the matches next to the position, count+1 at most
+	err := s.walkMerged(ctx, p, k, bs, func(i int, member string) error {
+		total++
+		switch {
+		case !sk.Before && (from < 0 || i > from || i == from && member > at):
+			if len(kept) <= count {
+				kept = append(kept, entry{i, member})
+			}
+		case sk.Before && (from < 0 || i < from || i == from && member < at):
+			if kept = append(kept, entry{i, member}); len(kept) > count+1 {
+				kept = kept[1:]
+			}
+		default:
+			other = true
+		}
+		return nil
+	})
+	if err != nil {
+		return resources.Page{}, err
+	}
+	more := len(kept) > count
+	if sk.Before {
+		kept = kept[max(len(kept)-count, 0):]
+	} else {
+		kept = kept[:min(len(kept), count)]
+	}
+	page := resources.Page{Total: total, Next: more, Previous: other}
+	if sk.Before {
+		page.Next, page.Previous = other, more
+	}
+	ids := make([]string, len(kept))
+	pos := make([]resources.Position, len(kept))
+	for j, x := range kept {
+		pos[j] = keyPosition(x.member, tags[x.i])
+		ids[j] = pos[j].ID
+	}
+	return s.seekPage(ctx, p, k, page, ids, pos, ld)
+}
+
+// walkMembers calls fn with the entries a leaf (or userName eq, as its
+// folded userName NUL id) yields, in the order of its key, batch by batch,
+// each id once: an id of a multi-valued key at its first entry. It stops
+// when ctx ends (the client left).
+func (s *Store) walkMembers(ctx context.Context, p string, k *kind, n *node, fn func(members []string) error) error {
+	if n.isUnique {
+		id, err := s.client.HGet(ctx, p+k.uniqueHash(), n.unique).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		return fn([]string{n.unique + "\x00" + id})
+	}
+	if err := s.resolveGroup(ctx, p, n); err != nil {
+		return err
+	}
+	if n.group != "" {
+		if err := s.wholeOrder(ctx, p, n.group); err != nil {
+			return err
+		}
+	}
+	var seen map[string]bool
+	if n.multi {
+		seen = map[string]bool{}
+	}
+	for _, r := range n.ranges {
+		err := s.walkRange(ctx, p+n.key, r, false, func(members []string) error {
+			if seen == nil {
+				return fn(members)
+			}
+			firsts := make([]string, 0, len(members))
+			for _, m := range members {
+				if id := idOf(m); !seen[id] {
+					seen[id] = true
+					firsts = append(firsts, m)
+				}
+			}
+			return fn(firsts)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seekOr answers a filtered, unsorted query with Seek whose plan is an
+// "or" of different keys answered as a merge (mergeBranches), in the
+// merge's order. ok is false for other plans, and when the query asks for
+// creation order (ByCreation, or a position of creation order, minted
+// before the merge answered the filter): seekMatches answers it then.
+func (s *Store) seekOr(ctx context.Context, p string, k *kind, q resources.Query, count int, ld load) (resources.Page, bool, error) {
+	if q.Filter == nil || q.Sort != nil || q.Seek.ByCreation || q.Seek.From != nil && isCreated(q.Seek.From) {
+		return resources.Page{}, false, nil
+	}
+	bs, ok, err := s.mergeBranches(ctx, p, k, q.Filter, s.plan(k, q.Filter, false))
+	if !ok || err != nil {
+		return resources.Page{}, err != nil, err
+	}
+	page, err := s.seekMerged(ctx, p, k, bs, *q.Seek, count, ld)
+	return page, true, err
+}

@@ -1,0 +1,155 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+)
+
+// TestOrAcrossKeys: an "or" of different keys is a merge, whatever the
+// number of its matches (MaxScan is small): branch by branch in the
+// filter's order, each in its index's order, a user at the first branch it
+// matches, with the exact total; the same by cursor, both ways.
+func TestOrAcrossKeys(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		type u struct{ id, userName, given, family string }
+		var users []u
+		for i := range 40 {
+			// Created out of name order; givenName "A…" for i%3 == 0,
+			// familyName "A…" for i%4 == 0: both for i%12 == 0.
+			name := fmt.Sprintf("u%02d@x.io", (i*17)%40)
+			given, family := fmt.Sprintf("B%02d", (i*7)%40), fmt.Sprintf("Z%02d", (i*11)%40)
+			if i%3 == 0 {
+				given = "A" + given
+			}
+			if i%4 == 0 {
+				family = "A" + family
+			}
+			r := mustCreateUser(t, s, user(name, "externalId", fmt.Sprintf("E%d", i), "name", map[string]any{"givenName": given, "familyName": family}))
+			users = append(users, u{r.ID, name, given, family})
+		}
+		s.MaxScan = 5
+		ids := func(us []u) []string {
+			out := make([]string, len(us))
+			for i, x := range us {
+				out[i] = x.id
+			}
+			return out
+		}
+		// The merge of name.givenName sw "A" or name.familyName sw "A".
+		var byGiven, byFamily []u
+		for _, x := range users {
+			if strings.HasPrefix(x.given, "A") {
+				byGiven = append(byGiven, x)
+			} else if strings.HasPrefix(x.family, "A") {
+				byFamily = append(byFamily, x)
+			}
+		}
+		slices.SortFunc(byGiven, func(a, b u) int { return strings.Compare(strings.ToLower(a.given), strings.ToLower(b.given)) })
+		slices.SortFunc(byFamily, func(a, b u) int { return strings.Compare(strings.ToLower(a.family), strings.ToLower(b.family)) })
+		names := ids(append(slices.Clone(byGiven), byFamily...))
+		if len(names) != 14+10-4 {
+			t.Fatalf("the data: %d users match, want 20", len(names))
+		}
+		for _, tc := range []struct {
+			filter       string
+			start, count int
+			total        int
+			want         []string
+		}{
+			{`userName eq "` + users[5].userName + `" or externalId eq "E3"`, 1, 10, 2, []string{users[5].id, users[3].id}},
+			{`externalId eq "E3" or userName eq "` + users[3].userName + `"`, 1, 10, 1, []string{users[3].id}},
+			{`name.givenName sw "A" or name.familyName sw "A"`, 1, 100, 20, names},
+			{`name.givenName sw "A" or name.familyName sw "A"`, 12, 5, 20, names[11:16]},
+			{`name.givenName sw "A" or name.familyName sw "A"`, 19, 5, 20, names[18:]},
+			{`name.givenName sw "A" or name.familyName sw "A"`, 21, 5, 20, nil},
+			{`(name.givenName sw "A" or name.familyName sw "A") or externalId eq "E1"`, 20, 5, 21, []string{names[19], users[1].id}},
+		} {
+			total, got := filteredPage(t, s, tc.filter, tc.start, tc.count, func(r resources.Resource) string { return r.ID })
+			if total != tc.total || !slices.Equal(got, tc.want) {
+				t.Errorf("ListUsers(%s, start %d, count %d) = total %d, %v; want %d, %v", tc.filter, tc.start, tc.count, total, got, tc.total, tc.want)
+			}
+		}
+		e, err := resources.ParseFilter(schemas.Users(), `name.givenName sw "A" or name.familyName sw "A"`, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int{1, 3, 7, 30} {
+			forward, backward := seekWalk(t, s, resources.Query{Filter: e}, size, len(names))
+			if !slices.Equal(forward, names) || !slices.Equal(backward, names) {
+				t.Errorf("cursor walk by %d = %v\nback %v\nwant %v", size, forward, backward, names)
+			}
+		}
+	})
+}
+
+// TestCombinedWork: a merge is charged to MaxFilterWork
+// before any document is read, and answer TooMany saying what to send
+// instead; eq or eq (as identity providers send) reads the documents of
+// its second branch once, and the page's.
+func TestCombinedWork(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for i := range 8 {
+			mustCreateUser(t, s, user(fmt.Sprintf("u%d@example.com", i), "externalId", fmt.Sprintf("E%d", i)))
+		}
+		reads := &docReads{}
+		s.client.AddHook(reads)
+		s.MaxFilterWork = 7
+		for _, tc := range []struct{ filter, says string }{
+			// 8 + 8 × 2 evaluations
+			{`userName sw "u" or externalId sw "E"`, "send each side as a query of its own"},
+		} {
+			e, err := resources.ParseFilter(schemas.Users(), tc.filter, "")
+			if err != nil {
+				t.Fatalf("ParseFilter(%q): %v", tc.filter, err)
+			}
+			for _, seek := range []*resources.Seek{nil, {}} {
+				_, err = s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10, Seek: seek})
+				wantCode(t, "ListUsers("+tc.filter+")", err, resources.TooMany)
+				if !strings.Contains(err.Error(), tc.says) {
+					t.Errorf("ListUsers(%s) = %v, want it to say %q", tc.filter, err, tc.says)
+				}
+			}
+		}
+		if n := reads.n.Load(); n != 0 {
+			t.Errorf("queries over the budget read documents %d times, want 0", n)
+		}
+		e, _ := resources.ParseFilter(schemas.Users(), `userName eq "u1@example.com" or externalId eq "E2"`, "")
+		page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: 1, Count: 10})
+		if err != nil || page.Total != 2 {
+			t.Fatalf("ListUsers(eq or eq) = total %d, %v; want 2", page.Total, err)
+		}
+		if n := reads.n.Load(); n != 2 {
+			t.Errorf("eq or eq read documents %d times, want 2 (its second branch's, the page's)", n)
+		}
+	})
+}
+
+// TestMergeStopsWhenClientLeaves: a merge checking its later branch's
+// documents stops at the next batch once its context is done.
+func TestMergeStopsWhenClientLeaves(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		for i := range scanBatch + 1 {
+			mustCreateUser(t, s, user(fmt.Sprintf("u%d@example.com", i), "externalId", fmt.Sprintf("E%d", i)))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		reads := &docReads{after: cancel}
+		s.client.AddHook(reads)
+		e, _ := resources.ParseFilter(schemas.Users(), `userName eq "nobody@example.com" or externalId sw "E"`, "")
+		_, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("ListUsers after the client left = %v, want context.Canceled", err)
+		}
+		if n := reads.n.Load(); n != 1 {
+			t.Errorf("the merge read documents %d times after the client left at the first, want 1", n)
+		}
+	})
+}

@@ -89,7 +89,7 @@ func TestOrAcrossKeys(t *testing.T) {
 	})
 }
 
-// TestCombinedWork: a merge is charged to MaxFilterWork
+// TestCombinedWork: a merge and a complement are charged to MaxFilterWork
 // before any document is read, and answer TooMany saying what to send
 // instead; eq or eq (as identity providers send) reads the documents of
 // its second branch once, and the page's.
@@ -105,6 +105,8 @@ func TestCombinedWork(t *testing.T) {
 		for _, tc := range []struct{ filter, says string }{
 			// 8 + 8 × 2 evaluations
 			{`userName sw "u" or externalId sw "E"`, "send each side as a query of its own"},
+			// 8 users left out
+			{`not (userName sw "u")`, `instead of "not"`},
 		} {
 			e, err := resources.ParseFilter(schemas.Users(), tc.filter, "")
 			if err != nil {

@@ -14,7 +14,9 @@ package backend
 //     when the ids it yields are the filter's matches; otherwise they are
 //     candidates, to check on the documents with resources.Match.
 //  2. list (query.go) picks how to answer from the plan's shape:
-//     - no plan (ne, not, co and ew without a trigram index,
+//     - a "not" of an exact plan: the complement of its ids in creation
+//       order (complement.go), the total the ordering set's size less theirs;
+//     - no plan (ne, other nots, co and ew without a trigram index,
 //       attributes without an index): scan the
 //       organization in creation order, bounded by MaxScan and MaxFilterWork;
 //     - userName eq: one script round trip;
@@ -35,8 +37,8 @@ package backend
 //
 // Results of an indexed filter are thus in the order of the key read: the
 // index's (value, then id), the group's members' (display, then id), the
-// merge's (branch by branch), or creation order for scans and collected
-// unions. RFC 7644 §3.4.2.3 leaves
+// merge's (branch by branch), or creation order for scans, complements and
+// collected unions. RFC 7644 §3.4.2.3 leaves
 // the order of unsorted results to the provider; this one is stable from
 // page to page while the data is unchanged.
 

@@ -61,6 +61,9 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	if q.Filter == nil {
 		return s.listAll(ctx, p, k, w, ld)
 	}
+	if inner := s.complementOf(k, q.Filter); inner != nil {
+		return s.complementPage(ctx, p, k, q.Filter, inner, w, ld) // complement.go
+	}
 	n := s.plan(k, q.Filter, false)
 	switch {
 	case n == nil:

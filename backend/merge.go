@@ -158,12 +158,45 @@ func mergeTag(i int, drive *node) int64 {
 	return -int64(h.Sum64()>>2) - 1
 }
 
+// mergeLeaf returns the leaf of branch i's plan n, or of one of its
+// "and"s, whose merge tag is tag.
+func mergeLeaf(i int, n *node, tag int64) *node {
+	switch {
+	case n == nil:
+		return nil
+	case n.isLeaf() || n.isUnique:
+		if mergeTag(i, n) == tag {
+			return n
+		}
+		return nil
+	case n.op == filter.AND:
+		if l := mergeLeaf(i, n.left, tag); l != nil {
+			return l
+		}
+		return mergeLeaf(i, n.right, tag)
+	}
+	return nil
+}
+
 // seekMerged pages an "or" of different keys from a position in the
 // merge's order (see walkMerged): its positions are the driving leaf's
 // entries, tagged with their branch (mergeTag). Like seekDriven, it
 // streams the whole merge for the exact total and keeps the count+1
 // matches next to the position.
 func (s *Store) seekMerged(ctx context.Context, p string, k *kind, bs []branch, sk resources.Seek, count int, ld load) (resources.Page, error) {
+	if sk.From != nil {
+		// The position's branch is driven by the leaf it was read from,
+		// whichever side of an "and" would drive it today.
+		for i := range bs {
+			if d := mergeLeaf(i, bs[i].n, sk.From.Seq); d != nil && d != bs[i].drive {
+				est, err := s.estimate(ctx, p, k, d)
+				if err != nil {
+					return resources.Page{}, err
+				}
+				bs[i].drive, bs[i].est = d, est
+			}
+		}
+	}
 	tags := make([]int64, len(bs))
 	for i, b := range bs {
 		tags[i] = mergeTag(i, b.drive)

@@ -86,6 +86,23 @@ func TestOrAcrossKeys(t *testing.T) {
 				t.Errorf("cursor walk by %d = %v\nback %v\nwant %v", size, forward, backward, names)
 			}
 		}
+		// A cursor in creation order, as the collecting plan minted before
+		// the merge answered the filter, still pages in creation order.
+		s.MaxScan = DefaultMaxScan
+		var created []string
+		for _, x := range users {
+			if slices.Contains(names, x.id) {
+				created = append(created, x.id)
+			}
+		}
+		first, err := s.ListUsers(context.Background(), org, resources.Query{Filter: e, Count: 3, Seek: &resources.Seek{ByCreation: true}})
+		if err != nil || len(first.Positions) != 3 {
+			t.Fatalf("ListUsers(%v, by creation) = %d positions, %v", e, len(first.Positions), err)
+		}
+		next, err := s.ListUsers(context.Background(), org, resources.Query{Filter: e, Count: 3, Seek: &resources.Seek{From: &first.Positions[2]}})
+		if err != nil || next.Total != len(names) || len(next.Resources) != 3 || next.Resources[0].ID != created[3] {
+			t.Errorf("ListUsers(%v) from a creation position = total %d, %d resources, %v; want %d, from %s", e, next.Total, len(next.Resources), err, len(names), created[3])
+		}
 	})
 }
 
@@ -152,6 +169,43 @@ func TestMergeStopsWhenClientLeaves(t *testing.T) {
 		}
 		if n := reads.n.Load(); n != 1 {
 			t.Errorf("the merge read documents %d times after the client left at the first, want 1", n)
+		}
+	})
+}
+
+// TestMergeCursorKeepsItsLeaf: a cursor of a merge whose "and" side is
+// driven by one leaf keeps paging in that leaf's order once the data makes
+// the "and"'s other side the cheaper.
+func TestMergeCursorKeepsItsLeaf(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		var byName []string // userName sw "u" and externalId sw "E", in userName order
+		for i := range 6 {
+			byName = append(byName, mustCreateUser(t, s, user(fmt.Sprintf("u%d@x.io", i), "externalId", fmt.Sprintf("E%d", 9-i))).ID)
+		}
+		for i := range 10 {
+			mustCreateUser(t, s, user(fmt.Sprintf("v%d@x.io", i), "externalId", fmt.Sprintf("E%d", i)))
+		}
+		other := mustCreateUser(t, s, user("w@x.io", "displayName", "D")).ID
+		e, err := resources.ParseFilter(schemas.Users(), `(userName sw "u" and externalId sw "E") or displayName eq "D"`, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 2, Seek: &resources.Seek{}})
+		if err != nil || len(first.Positions) != 2 || first.Resources[1].ID != byName[1] {
+			t.Fatalf("ListUsers(%v) first page = %+v, %v; want it in userName order", e, first.Resources, err)
+		}
+		for i := range 20 { // userName sw "u" is now the larger side
+			mustCreateUser(t, s, user(fmt.Sprintf("u9%02d@x.io", i)))
+		}
+		next, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10, Seek: &resources.Seek{From: &first.Positions[1]}})
+		var got []string
+		for _, r := range next.Resources {
+			got = append(got, r.ID)
+		}
+		want := append(slices.Clone(byName[2:]), other)
+		if err != nil || !slices.Equal(got, want) || next.Total != 7 {
+			t.Errorf("ListUsers(%v) from the first page = total %d, %v, %v; want 7, %v", e, next.Total, got, err, want)
 		}
 	})
 }

@@ -60,8 +60,8 @@ func (s *Store) mergeBranches(ctx context.Context, p string, k *kind, e resource
 
 // checkMergeWork charges a merge to MaxFilterWork before its first read:
 // each branch's entries times the comparisons of its filter and of the
-// branches before it, which its documents are checked against so that
-// each match is counted once.
+// branches before it, which its documents are checked against, at worst,
+// so that each match is counted once (see walkMerged).
 func (s *Store) checkMergeWork(k *kind, bs []branch) error {
 	work, terms := int64(0), 0
 	for _, b := range bs {
@@ -80,21 +80,23 @@ func (s *Store) checkMergeWork(k *kind, bs []branch) error {
 // branch by branch in the filter's order, each in the order of its
 // driving leaf's key, a resource at the first branch it matches only.
 // member is the key's entry (value NUL id; for userName eq, the folded
-// userName NUL id). Documents are read where the branch's plan is not
-// exact and, past the first branch, to leave out the matches of the
-// branches before. It stops when ctx ends (the client left).
+// userName NUL id). The ids passed so far are kept, up to MaxScan of them,
+// so that a later branch leaves them out by id; past that, by checking its
+// documents against the filters of the branches before. Documents are
+// also read where the branch's plan is not exact. It stops when ctx ends
+// (the client left).
 func (s *Store) walkMerged(ctx context.Context, p string, k *kind, bs []branch, fn func(i int, member string) error) error {
-	for i, b := range bs {
-		check := i > 0 || !b.n.exact
-		err := s.walkMembers(ctx, p, k, b.drive, func(members []string) error {
-			if !check {
-				for _, m := range members {
-					if err := fn(i, m); err != nil {
-						return err
-					}
-				}
-				return nil
+	passed := map[string]bool{} // nil once past MaxScan
+	pass := func(i int, member, id string) error {
+		if passed != nil {
+			if passed[id] = true; len(passed) > s.MaxScan {
+				passed = nil
 			}
+		}
+		return fn(i, member)
+	}
+	for i, b := range bs {
+		err := s.walkMembers(ctx, p, k, b.drive, func(members []string) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -102,20 +104,31 @@ func (s *Store) walkMerged(ctx context.Context, p string, k *kind, bs []branch, 
 			for j, m := range members {
 				ids[j] = idOf(m)
 			}
+			byID := passed != nil || i == 0
+			if b.n.exact && byID {
+				for j, m := range members {
+					if !passed[ids[j]] {
+						if err := pass(i, m, ids[j]); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			}
 			rs, err := s.fetch(ctx, p, k, ids, load{refs: k.groupRefs, attrs: true})
 			if err != nil {
 				return err
 			}
 			for j, r := range rs {
-				if r == nil {
+				if r == nil || byID && passed[ids[j]] {
 					continue
 				}
 				doc := resources.Document(k.rt, *r, "")
 				if !b.n.exact && !resources.Match(doc, b.e) ||
-					slices.ContainsFunc(bs[:i], func(before branch) bool { return resources.Match(doc, before.e) }) {
+					!byID && slices.ContainsFunc(bs[:i], func(before branch) bool { return resources.Match(doc, before.e) }) {
 					continue
 				}
-				if err := fn(i, members[j]); err != nil {
+				if err := pass(i, members[j], ids[j]); err != nil {
 					return err
 				}
 			}

@@ -215,6 +215,7 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 		for _, maxScan := range []int{DefaultMaxScan, 40} {
 			s.MaxScan = maxScan
 			answered := 0
+			combined := map[string]int{} // answers by a merge, by a complement
 			for range 100 {
 				f := gen.filter(2)
 				e, err := resources.ParseFilter(rt, f, "")
@@ -278,6 +279,7 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 					t.Fatalf("%s: %v", what, err)
 				}
 				answered++
+				combined[combinedPlan(ctx, t, s, e)]++
 				if total != len(wantIDs) || !sameSet(full, wantIDs) || len(dedupe(slices.Clone(full))) != len(full) {
 					t.Errorf("%s: total %d, %d ids %v\nwant total %d, ids %v", what, total, len(full), full, len(wantIDs), wantIDs)
 					continue
@@ -320,8 +322,32 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 			if answered < 30 {
 				t.Errorf("seed %d, MaxScan %d: only %d filters answered", seed, maxScan, answered)
 			}
+			t.Logf("seed %d, MaxScan %d: %d merges, %d complements of %d filters answered", seed, maxScan, combined["merge"], combined["complement"], answered)
+			if combined["merge"] == 0 || combined["complement"] == 0 {
+				t.Errorf("seed %d, MaxScan %d: %d merges, %d complements; want some of each", seed, maxScan, combined["merge"], combined["complement"])
+			}
 		}
 	})
+}
+
+// combinedPlan returns which plan of merge.go or complement.go answers
+// the filter e: "merge", "complement" or "".
+func combinedPlan(ctx context.Context, t *testing.T, s *Store, e resources.Filter) string {
+	t.Helper()
+	if s.complementOf(&s.users, e) != nil {
+		return "complement"
+	}
+	p, err := prefix(org)
+	if err != nil {
+		t.Fatalf("prefix: %v", err)
+	}
+	if _, ok, err := s.mergeBranches(ctx, p, &s.users, e, s.plan(&s.users, e, false)); err != nil || ok {
+		if err != nil {
+			t.Fatalf("mergeBranches(%v): %v", e, err)
+		}
+		return "merge"
+	}
+	return ""
 }
 
 // seeksByPlan reports whether a cursor walk of the filter e reads a key
@@ -329,7 +355,7 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 // complement (seekNot) rather than collecting in creation order.
 func seeksByPlan(ctx context.Context, t *testing.T, s *Store, e resources.Filter) bool {
 	t.Helper()
-	if s.complementOf(&s.users, e) != nil {
+	if combinedPlan(ctx, t, s, e) != "" {
 		return true
 	}
 	n := s.plan(&s.users, e, false)
@@ -342,12 +368,6 @@ func seeksByPlan(ctx context.Context, t *testing.T, s *Store, e resources.Filter
 	p, err := prefix(org)
 	if err != nil {
 		t.Fatalf("prefix: %v", err)
-	}
-	if _, ok, err := s.mergeBranches(ctx, p, &s.users, e, n); err != nil || ok {
-		if err != nil {
-			t.Fatalf("mergeBranches(%v): %v", e, err)
-		}
-		return true
 	}
 	drive, _, ok, err := s.driver(ctx, p, &s.users, n)
 	if err != nil {

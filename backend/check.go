@@ -52,6 +52,8 @@ var FindingCodes = map[string]string{
 	"unique-stray":         "the uniqueness hash maps a key to a resource that does not exist",
 	"unique-stale":         "the uniqueness hash maps a key to a resource whose unique key is another",
 	"unique-key-stale":     "the resource's stored unique key does not fit its document",
+	"inactive-stale":       "the set of users whose active is not true (inactive:user) disagrees with the user's active",
+	"unique-duplicate":     "the index that keeps the attribute unique holds the resource's value for another resource too",
 	"display-stale":        "the resource's stored display does not fit its document",
 	"ix-invalid":           "the resource's stored index entries are not a JSON list",
 	"ix-stale":             "the resource's stored index entries do not fit its document",
@@ -112,6 +114,10 @@ type CheckStats struct {
 	// work left, not findings. A server resumes them when it starts, and at
 	// the organization's next schema change.
 	PendingPurges int
+	// PendingUpgrade reports that keys of an earlier version's layout are
+	// still being converted (see [Store.Upgrade]): work left, not
+	// findings. A server converts them when it starts.
+	PendingUpgrade bool
 }
 
 // checkBatch is how many items one check script call covers: large enough
@@ -121,6 +127,7 @@ const checkBatch = 200
 // checkScripts are the checker's scripts (see check_scripts.go).
 type checkScripts struct {
 	resources, members, order, index, unique, claims, keys, owners *redis.Script
+	inactive                                                       *redis.Script
 }
 
 func newCheckScripts() checkScripts {
@@ -133,6 +140,7 @@ func newCheckScripts() checkScripts {
 		claims:    redis.NewScript(checkClaimsSrc),
 		keys:      redis.NewScript(checkKeysSrc),
 		owners:    redis.NewScript(checkOwnersSrc),
+		inactive:  redis.NewScript(checkInactiveSrc),
 	}
 }
 
@@ -267,6 +275,9 @@ func (c *checker) all(ctx context.Context) error {
 		}
 	}
 	for _, k := range c.s.kinds() {
+		if k.uniqueByIndex {
+			continue // its index: checked with the others
+		}
 		if err := c.unique(ctx, c.p+k.uniqueHash(), k.name); err != nil {
 			return err
 		}
@@ -298,8 +309,24 @@ func (c *checker) all(ctx context.Context) error {
 // group's members.
 func (c *checker) resources(ctx context.Context, k *kind) error {
 	all := c.p + "all:" + k.name
+	sparse, converted := "", true
+	for _, ix := range k.indexes {
+		if ix.sparse {
+			sparse = ix.name
+		}
+	}
+	if legacy, ok := k.legacySparseIndex(); ok {
+		// Until the earlier index is converted, inactive:<kind> holds
+		// only the users this version wrote.
+		n, err := c.s.client.Exists(ctx, c.p+legacy).Result()
+		if err != nil {
+			return fmt.Errorf("check %ss: redis: %w", k.name, err)
+		}
+		converted = n == 0
+		c.stats.PendingUpgrade = c.stats.PendingUpgrade || !converted
+	}
 	return c.zscan(ctx, all, func(ids []string) error {
-		res, err := c.script.resources.Run(ctx, c.s.client, []string{all}, append([]any{c.p, k.name}, anys(ids)...)...).Slice()
+		res, err := c.script.resources.Run(ctx, c.s.client, []string{all}, append([]any{c.p, k.name, sparse}, anys(ids)...)...).Slice()
 		if err != nil {
 			return fmt.Errorf("check %ss: redis: %w", k.name, err)
 		}
@@ -307,11 +334,14 @@ func (c *checker) resources(ctx context.Context, k *kind) error {
 		docs, _ := res[1].([]any)
 		for _, d := range docs {
 			f, _ := d.([]any)
-			if len(f) != 6 {
+			if len(f) != 7 {
 				return fmt.Errorf("check %ss: unexpected script result %v", k.name, d)
 			}
 			str := func(i int) string { s, _ := f[i].(string); return s }
 			c.document(k, str(0), str(1), str(2), str(3), str(4), str(5))
+			if sparse != "" && converted {
+				c.inactive(k, str(0), str(1), str(6))
+			}
 			*k.counted(&c.stats)++
 			if !k.rt.HasMembers {
 				continue
@@ -336,13 +366,13 @@ func (c *checker) document(k *kind, id, doc, uk, disp, ix, uq string) {
 		return
 	}
 	wantUK, _ := uniqueKey(attrs, k.unique)
-	if uk != wantUK {
+	if uk != wantUK && !(k.uniqueByIndex && uk == "") { // a user's: until its next write (legacyKeys)
 		c.add(Finding{Key: key, ID: id, Code: "unique-key-stale"})
 	}
 	if disp != k.display(attrs) {
 		c.add(Finding{Key: key, ID: id, Code: "display-stale"})
 	}
-	if !sameEntries(c.unpurged(c.unswept(ix)), c.unswept(k.indexEntries(attrs))) {
+	if !sameEntries(c.unpurged(c.unswept(withoutSparse(k, ix))), c.unswept(k.indexEntries(attrs))) {
 		c.add(Finding{Key: key, ID: id, Code: "ix-stale"})
 	}
 	if k.name != "user" {
@@ -354,6 +384,32 @@ func (c *checker) document(k *kind, id, doc, uk, disp, ix, uq string) {
 	if !sameEntries(c.unpurged(uq), customClaims(c.custom, attrs)) {
 		c.add(Finding{Key: key, ID: id, Code: "uq-stale"})
 	}
+}
+
+// inactive checks a user's entry in inactive:<kind> (as checkResourcesSrc
+// read it) against its document's active (see active.go).
+func (c *checker) inactive(k *kind, id, doc, entry string) {
+	var attrs map[string]any
+	if json.Unmarshal([]byte(doc), &attrs) != nil {
+		return // doc-invalid already
+	}
+	want := map[string]string{"true": "", "false": "false", "": "none"}[activeState(attrs)]
+	if entry != want {
+		c.add(Finding{Key: c.p + "inactive:" + k.name, ID: id, Code: "inactive-stale"})
+	}
+}
+
+// withoutSparse returns a JSON list attr, value, ... without the pairs of
+// k's sparse boolean, which users written by an earlier version keep in
+// their field ix (as is when it is not a list).
+func withoutSparse(k *kind, flat string) string {
+	kept, _, err := splitFlat(flat, func(name string) bool {
+		return slices.ContainsFunc(k.indexes, func(ix indexAttr) bool { return ix.sparse && ix.name == name })
+	})
+	if err != nil {
+		return flat
+	}
+	return flatJSON(kept)
 }
 
 // unpurged returns a JSON list attr, value, ... without the pairs of
@@ -500,14 +556,24 @@ func (c *checker) indexes(ctx context.Context, k *kind) error {
 	for _, ix := range k.indexes {
 		key := c.p + "ix:" + k.name + ":" + ix.name
 		meta := ""
-		switch ix.name {
-		case "meta.created":
+		switch {
+		case ix.name == "meta.created":
 			meta = "created"
-		case "meta.lastModified":
+		case ix.name == "meta.lastModified":
 			meta = "modified"
+		case k.uniqueByIndex && ix.name == k.unique:
+			meta = "unique"
 		}
 		if err := c.zscan(ctx, key, func(entries []string) error {
 			return c.run(ctx, c.script.index, key, append([]any{c.p, k.name, ix.name, meta}, anys(entries)...)...)
+		}); err != nil {
+			return err
+		}
+	}
+	if _, ok := k.legacySparseIndex(); ok {
+		key := c.p + "inactive:" + k.name
+		if err := c.zscan(ctx, key, func(ids []string) error {
+			return c.run(ctx, c.script.inactive, key, append([]any{c.p, k.name}, anys(ids)...)...)
 		}); err != nil {
 			return err
 		}
@@ -766,10 +832,19 @@ func (c *checker) singleKeys() map[string]bool {
 		"admins": true, "owners": true, "leaving": true, "replacing": true,
 		"exts": true, "exts:gen": true, "exts:purge": true,
 	}
+	for _, key := range legacyKeys {
+		out[key] = true // until a server starts (Store.Upgrade)
+	}
 	for _, k := range c.kinds() {
-		out["all:"+k.name], out[k.uniqueHash()] = true, true
+		out["all:"+k.name] = true
+		if !k.uniqueByIndex {
+			out[k.uniqueHash()] = true
+		}
 		for _, ix := range k.indexes {
-			out["ix:"+k.name+":"+ix.name] = true
+			out["ix:"+k.name+":"+ix.name] = true // a sparse boolean's: until a server starts (Store.Upgrade)
+			if ix.sparse {
+				out["inactive:"+k.name] = true
+			}
 		}
 	}
 	for _, a := range c.custom.Unique {

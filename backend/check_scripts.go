@@ -36,15 +36,17 @@ local function hasEntry(list, attr, value)
 end
 
 -- checkIndexed checks that a resource's index entries (its ix field, a JSON
--- list) and meta times are in their indexes.
-local function checkIndexed(p, kind, id, key, ix, created, modified)
+-- list) and meta times are in their indexes; entries of the attribute
+-- sparse (see active.go), which a user written by an earlier version
+-- keeps in its ix, are not.
+local function checkIndexed(p, kind, id, key, ix, created, modified, sparse)
   local entries = decodeList(ix or '[]')
   if not entries then
     bad(key, id, 'ix-invalid')
   else
     for j = 1, #entries, 2 do
       local ixKey = p .. 'ix:' .. kind .. ':' .. tostring(entries[j])
-      if not redis.call('ZSCORE', ixKey, tostring(entries[j + 1]) .. NUL .. id) then bad(ixKey, id, 'index-missing') end
+      if entries[j] ~= sparse and not redis.call('ZSCORE', ixKey, tostring(entries[j + 1]) .. NUL .. id) then bad(ixKey, id, 'index-missing') end
     end
   end
   if not created or not modified then
@@ -67,14 +69,21 @@ end
 // stored fields of each resource for the checks made in Go (that the
 // bookkeeping fits the document).
 //
-// KEYS: 1 the ordering set (all:<kind>). ARGV: 1 prefix, 2 kind, 3.. ids.
-// Returns {findings, {{id, doc, uk, disp, ix, uq}, ...}}.
+// A user's entry in inactive:user is returned for the check in Go: "" none,
+// "false" its creation sequence, "none" minus it, "stale" another score.
+//
+// KEYS: 1 the ordering set (all:<kind>). ARGV: 1 prefix, 2 kind, 3 the
+// kind's sparse boolean ("" none), 4.. ids.
+// Returns {findings, {{id, doc, uk, disp, ix, uq, inactive}, ...}}.
 const checkResourcesSrc = luaCheck + `
-local p, kind = ARGV[1], ARGV[2]
-local unique = p .. 'unique:user:userName'
+local p, kind, sparse = ARGV[1], ARGV[2], ARGV[3]
+-- A user's userName is kept unique by its index (checked by checkIndexSrc);
+-- a user written before keeps its key of the legacy hash until its next
+-- write (see legacyKeys), no longer checked.
+local unique = nil
 if kind == 'group' then unique = p .. 'unique:group:displayName' end
 local docs = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local id = ARGV[i]
   local key = p .. kind .. ':' .. id
   local s = readHash(key)
@@ -82,10 +91,21 @@ for i = 3, #ARGV do
   if not h[1] then
     if redis.call('ZSCORE', KEYS[1], id) then bad(KEYS[1], id, 'ordered-missing') end
   else
-    docs[#docs + 1] = {id, h[1], h[3] or '', h[4] or '', h[5] or '[]', h[9] or ''}
+    local inactive = ''
+    if sparse ~= '' then
+      local x, seq = redis.call('ZSCORE', p .. 'inactive:' .. kind, id), redis.call('ZSCORE', KEYS[1], id)
+      if x and seq and tonumber(x) == tonumber(seq) then
+        inactive = 'false'
+      elseif x and seq and tonumber(x) == -tonumber(seq) then
+        inactive = 'none'
+      elseif x then
+        inactive = 'stale'
+      end
+    end
+    docs[#docs + 1] = {id, h[1], h[3] or '', h[4] or '', h[5] or '[]', h[9] or '', inactive}
     if not tonumber(h[2]) then bad(key, id, 'version-missing') end
-    if h[3] and h[3] ~= '' and redis.call('HGET', unique, h[3]) ~= id then bad(unique, id, 'unique-missing') end
-    checkIndexed(p, kind, id, key, h[5], h[6], h[7])
+    if unique and h[3] and h[3] ~= '' and redis.call('HGET', unique, h[3]) ~= id then bad(unique, id, 'unique-missing') end
+    checkIndexed(p, kind, id, key, h[5], h[6], h[7], sparse)
     if h[8] and redis.call('SISMEMBER', p .. 'replacing', id) == 0 then bad(key, id, 'replace-unlisted') end
     if kind == 'user' and h[9] then
       -- Claims of custom unique attributes: each held in its hash.
@@ -194,10 +214,12 @@ return out
 
 // checkIndexSrc checks entries of an index: each still there names a
 // resource that has that entry (its ix field, or its created or modified time
-// for the meta indexes).
+// for the meta indexes), and, in an index that keeps its attribute unique,
+// is the only entry of its value.
 //
 // KEYS: 1 ix:<kind>:<attr>. ARGV: 1 prefix, 2 kind, 3 attr, 4 "created",
-// "modified" or "" (a filter index), 5.. entries (value NUL id).
+// "modified", "unique" (a filter index that keeps its values unique) or ""
+// (a filter index), 5.. entries (value NUL id).
 // Returns findings.
 const checkIndexSrc = luaCheck + `
 local p, kind, attr, meta = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -220,6 +242,10 @@ for i = 5, #ARGV do
       else
         local entries = decodeList(h[2] or '[]')
         if entries and not hasEntry(entries, attr, value) then bad(KEYS[1], id, 'index-stale') end
+        if meta == 'unique' then
+          local other = redis.call('ZRANGEBYLEX', KEYS[1], '(' .. e, '(' .. value .. string.char(1), 'LIMIT', 0, 1)[1]
+          if other then bad(KEYS[1], id, 'unique-duplicate') end
+        end
       end
     end
   end
@@ -338,6 +364,21 @@ for i = 2, #ARGV, 2 do
       if seg == 'adminlink' and l[2] ~= 'invite' and l[2] ~= 'signin' then bad(key, l[1] or '', 'link-kind') end
       if seg == 'session' and (not l[3] or not l[4]) then bad(key, l[1] or '', 'link-incomplete') end
     end
+  end
+end
+return out
+`
+
+// checkInactiveSrc checks entries of inactive:<kind> (active.go): each
+// still there names a resource.
+//
+// KEYS: 1 inactive:<kind>. ARGV: 1 prefix, 2 kind, 3.. ids.
+// Returns findings.
+const checkInactiveSrc = luaCheck + `
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  if redis.call('ZSCORE', KEYS[1], id) and redis.call('EXISTS', ARGV[1] .. ARGV[2] .. ':' .. id) == 0 then
+    bad(KEYS[1], id, 'index-stray')
   end
 end
 return out

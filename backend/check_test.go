@@ -66,7 +66,9 @@ func populate(t *testing.T, s *Store) checkFixture {
 	_, err = s.SetSelfRegistration(ctx, org, true)
 	must("SetSelfRegistration", err)
 	must("Register", users.Register(ctx, org, resources.Registration{Email: "dave@example.com", GivenName: "Dave", FamilyName: "D", Password: "dave-pass-1234"}))
-	f.dave = s.client.HGet(ctx, "scimd:{"+org+"}:unique:user:userName", "dave@example.com").Val()
+	if m := s.client.ZRangeByLex(ctx, "scimd:{"+org+"}:ix:user:userName", &redis.ZRangeBy{Min: "[dave@example.com\x00", Max: "(dave@example.com\x01"}).Val(); len(m) == 1 {
+		f.dave = idOf(m[0])
+	}
 	if f.dave == "" {
 		t.Fatalf("dave was not registered")
 	}
@@ -275,6 +277,12 @@ func TestCheckFindsCorruption(t *testing.T) {
 		{"stale index entry", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.ZAdd(ctx, p+"ix:user:externalId", redis.Z{Member: "old-id\x00" + f.alice})
 		}, func(f checkFixture) want { return want{p + "ix:user:externalId", f.alice, "index-stale"} }},
+		{"inactive entry of a missing user", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.ZAdd(ctx, p+"inactive:user", redis.Z{Score: 3, Member: "no-such-user"})
+		}, func(f checkFixture) want { return want{p + "inactive:user", "no-such-user", "index-stray"} }},
+		{"inactive entry of an active user", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.ZAdd(ctx, p+"inactive:user", redis.Z{Score: 1, Member: f.alice})
+		}, func(f checkFixture) want { return want{p + "inactive:user", f.alice, "inactive-stale"} }},
 		{"stale meta index entry", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.ZAdd(ctx, p+"ix:user:meta.created", redis.Z{Member: "2001-01-01T00:00:00.000000000Z\x00" + f.bob})
 		}, func(f checkFixture) want { return want{p + "ix:user:meta.created", f.bob, "index-stale"} }},
@@ -282,18 +290,39 @@ func TestCheckFindsCorruption(t *testing.T) {
 			setStoredField(t, ctx, c, p+"user:"+f.carol, "ix", `["userName","carol@example.com"]`)
 		}, func(f checkFixture) want { return want{p + "user:" + f.carol, f.carol, "ix-stale"} }},
 		{"document no longer fits its unique key", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			doc := storedField(t, ctx, c, p+"group:"+f.eng, "doc")
+			setStoredField(t, ctx, c, p+"group:"+f.eng, "doc", strings.Replace(doc, `"displayName":"Engineering"`, `"displayName":"Engineers"`, 1))
+		}, func(f checkFixture) want { return want{p + "group:" + f.eng, f.eng, "unique-key-stale"} }},
+		{"user document no longer fits its userName's entry", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			doc := storedField(t, ctx, c, p+"user:"+f.alice, "doc")
 			setStoredField(t, ctx, c, p+"user:"+f.alice, "doc", strings.Replace(doc, `"userName":"alice@example.com"`, `"userName":"alicia@example.com"`, 1))
-		}, func(f checkFixture) want { return want{p + "user:" + f.alice, f.alice, "unique-key-stale"} }},
+		}, func(f checkFixture) want { return want{p + "user:" + f.alice, f.alice, "ix-stale"} }},
 		{"uniqueness entry deleted", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.HDel(ctx, p+"unique:group:displayName", "engineering")
 		}, func(f checkFixture) want { return want{p + "unique:group:displayName", f.eng, "unique-missing"} }},
-		{"uniqueness entry of a missing user", func(t *testing.T, c redis.Cmdable, f checkFixture) {
-			c.HSet(ctx, p+"unique:user:userName", "ghost@example.com", "ghost-id")
-		}, func(f checkFixture) want { return want{p + "unique:user:userName", "ghost-id", "unique-stray"} }},
-		{"uniqueness entry of another user", func(t *testing.T, c redis.Cmdable, f checkFixture) {
-			c.HSet(ctx, p+"unique:user:userName", "ghost@example.com", f.alice)
-		}, func(f checkFixture) want { return want{p + "unique:user:userName", f.alice, "unique-stale"} }},
+		{"uniqueness entry of a missing group", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.HSet(ctx, p+"unique:group:displayName", "ghost", "ghost-id")
+		}, func(f checkFixture) want { return want{p + "unique:group:displayName", "ghost-id", "unique-stray"} }},
+		{"uniqueness entry of another group", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			c.HSet(ctx, p+"unique:group:displayName", "ghost", f.eng)
+		}, func(f checkFixture) want { return want{p + "unique:group:displayName", f.eng, "unique-stale"} }},
+		{"two users of one userName in its index", func(t *testing.T, c redis.Cmdable, f checkFixture) {
+			// As a lost write could leave it: bob's document and entries
+			// say alice's userName, then bob's own entry is gone.
+			key := p + "user:" + f.bob
+			doc := storedField(t, ctx, c, key, "doc")
+			setStoredField(t, ctx, c, key, "doc", strings.Replace(doc, `"userName":"bob@example.com"`, `"userName":"alice@example.com"`, 1))
+			ix := storedField(t, ctx, c, key, "ix")
+			setStoredField(t, ctx, c, key, "ix", strings.Replace(ix, `"userName","bob@example.com"`, `"userName","alice@example.com"`, 1))
+			c.ZRem(ctx, p+"ix:user:userName", "bob@example.com\x00"+f.bob)
+			c.ZAdd(ctx, p+"ix:user:userName", redis.Z{Member: "alice@example.com\x00" + f.bob})
+		}, func(f checkFixture) want {
+			first := f.alice // the entry before the other of the same value
+			if f.bob < f.alice {
+				first = f.bob
+			}
+			return want{p + "ix:user:userName", first, "unique-duplicate"}
+		}},
 		{"ordering entry without a document", func(t *testing.T, c redis.Cmdable, f checkFixture) {
 			c.ZAdd(ctx, p+"all:user", redis.Z{Score: 1, Member: "phantom"})
 		}, func(f checkFixture) want { return want{p + "all:user", "phantom", "ordered-missing"} }},
@@ -452,10 +481,10 @@ func checkLargeOrganization(t *testing.T, s *Store) {
 		}
 		victim := members[n/2].ID
 		s.client.HDel(ctx, "scimd:{"+org+"}:ugroups:"+victim, g.ID)
-		s.client.ZRem(ctx, "scimd:{"+org+"}:ix:user:active", "true\x00"+members[n-1].ID)
+		s.client.ZAdd(ctx, "scimd:{"+org+"}:inactive:user", redis.Z{Score: 1, Member: members[n-1].ID})
 		got, _ = check(t, s)
 		want := []Finding{
-			{Key: "scimd:{" + org + "}:ix:user:active", ID: members[n-1].ID, Code: "index-missing"},
+			{Key: "scimd:{" + org + "}:inactive:user", ID: members[n-1].ID, Code: "inactive-stale"},
 			{Key: "scimd:{" + org + "}:members:" + g.ID, ID: victim, Code: "member-one-sided"},
 		}
 		slices.SortFunc(got, func(a, b Finding) int { return strings.Compare(a.Key, b.Key) })

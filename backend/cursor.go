@@ -66,6 +66,13 @@ func (s *Store) seekList(ctx context.Context, p string, k *kind, q resources.Que
 	if page, ok, err := s.seekOr(ctx, p, k, q, count, ld); ok || err != nil {
 		return page, err // merge.go
 	}
+	if q.Sort == nil {
+		// A leaf of a sparse boolean, and a plan it drives, are read in
+		// creation order (active.go).
+		if page, ok, err := s.seekSparse(ctx, p, k, q, count, ld); ok || err != nil {
+			return page, err
+		}
+	}
 	if q.Sort == nil && !q.Seek.ByCreation {
 		if page, ok, err := s.seekPlanned(ctx, p, k, q, count, ld); ok || err != nil {
 			return page, err
@@ -91,13 +98,14 @@ func isCreated(at *resources.Position) bool { return !at.HasKey && at.Seq > 0 }
 // (seekLeaf); a plan with a driving leaf streams the leaf (seekDriven).
 // Its positions are the key's members (Key the value, ID the id) with
 // Seq the leaf's tag, so that a cursor read from one leaf is never taken
-// for another's. ok is false for the other plans (none, userName eq, an
-// "or" of different keys), and for a position of creation order, minted
-// by them: they are answered by seekMatches, in creation order.
+// for another's. ok is false for the other plans (none, an "or" of
+// different keys), and for a position of creation order, minted by them
+// (and by userName eq before its index kept userNames unique): they are
+// answered by seekMatches, in creation order.
 func (s *Store) seekPlanned(ctx context.Context, p string, k *kind, q resources.Query, count int, ld load) (resources.Page, bool, error) {
 	n := s.plan(k, q.Filter, false)
 	from := q.Seek.From
-	if n == nil || n.isUnique || from != nil && isCreated(from) {
+	if n == nil || from != nil && isCreated(from) {
 		return resources.Page{}, false, nil
 	}
 	if err := s.resolveGroups(ctx, p, n); err != nil {

@@ -119,7 +119,6 @@ func TestSeekFromIndex(t *testing.T) {
 			}
 		}
 		s.MaxScan = 10
-		slices.SortFunc(active, func(a, b u) int { return strings.Compare(a.id, b.id) })
 		slices.SortFunc(ws, func(a, b u) int { return strings.Compare(a.userName, b.userName) })
 		ids := func(us []u) []string {
 			out := make([]string, len(us))
@@ -132,7 +131,7 @@ func TestSeekFromIndex(t *testing.T) {
 			filter string
 			want   []string // nil: as startIndex paging orders them
 		}{
-			{`active eq true`, ids(active)},
+			{`active eq true`, ids(active)}, // creation order (active.go)
 			{`userName sw "w"`, ids(ws)},
 			{`userName sw "w0" or userName sw "w3" or userName sw "b1"`, nil}, // ranges of one key
 			{`active eq true and userName sw "w"`, nil},                       // driven by a leaf
@@ -265,11 +264,11 @@ func TestSeekRefusesOtherShapes(t *testing.T) {
 			}
 			return resources.Query{Filter: e, Count: 2}
 		}
-		first := parse(`active eq true`)
+		first := parse(`userName sw "w"`)
 		first.Seek = &resources.Seek{}
 		page, err := s.ListUsers(ctx, org, first)
 		if err != nil || len(page.Positions) != 2 {
-			t.Fatalf("ListUsers(active eq true) = %d positions, %v", len(page.Positions), err)
+			t.Fatalf("ListUsers(userName sw \"w\") = %d positions, %v", len(page.Positions), err)
 		}
 		keyed := page.Positions[1]
 		if !keyed.HasKey || keyed.Seq >= 0 {
@@ -281,10 +280,12 @@ func TestSeekRefusesOtherShapes(t *testing.T) {
 			from   resources.Position
 			across bool
 		}{
-			{`userName sw "w"`, keyed, false},
+			{`name.familyName eq "Ng"`, keyed, false},
 			{`name.familyName co "g"`, keyed, false}, // scanned, in creation order
-			{`active eq true`, keyed, true},          // across types: creation order
-			{`active eq true`, resources.Position{Seq: keyed.Seq + 1, HasKey: true, Key: keyed.Key, ID: keyed.ID}, false},
+			{`userName sw "w"`, keyed, true},         // across types: creation order
+			{`userName sw "w"`, resources.Position{Seq: keyed.Seq + 1, HasKey: true, Key: keyed.Key, ID: keyed.ID}, false},
+			{`active eq true`, keyed, false}, // read in creation order (active.go)
+			{`active eq true and userName sw "w0"`, keyed, false},
 			{``, keyed, false},
 		} {
 			q := resources.Query{Count: 2}
@@ -297,10 +298,12 @@ func TestSeekRefusesOtherShapes(t *testing.T) {
 		}
 		// A creation position where the plan reads an index: answered in
 		// creation order, as the plan that minted it did.
-		q := parse(`active eq true`)
-		q.Seek = &resources.Seek{From: &created}
-		if _, err := s.ListUsers(ctx, org, q); err != nil {
-			t.Errorf("ListUsers(active eq true from a creation position): %v", err)
+		for _, f := range []string{`userName sw "w"`, `active eq true`, `active eq true and name.familyName eq "Ng"`} {
+			q := parse(f)
+			q.Seek = &resources.Seek{From: &created}
+			if _, err := s.ListUsers(ctx, org, q); err != nil {
+				t.Errorf("ListUsers(%s from a creation position): %v", f, err)
+			}
 		}
 	})
 }

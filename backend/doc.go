@@ -36,7 +36,9 @@
 // keys are relative to that prefix; <kind> is "user" or "group".
 //
 //	<kind>:<id>                 HASH doc (JSON of the attributes), ver, created, modified,
-//	                            and bookkeeping: uk (uniqueness key), disp (display), ix (index entries);
+//	                            and bookkeeping: uk (a group's uniqueness key; a user written before the
+//	                            userName index kept userNames unique: its old one, until its next write),
+//	                            disp (display), ix (index entries);
 //	                            a user's doc and ix in chunks of at most 64 bytes, fields doc.0, doc.1, ...
 //	                            and ix.0, ..., so that Redis keeps the hash a listpack (older users: whole,
 //	                            until their next write; see luaStoredHash);
@@ -53,10 +55,14 @@
 //	replacing:<groupId>         HASH userId -> display: the members a replacement of the group's members
 //	                            (remove all, then add) replaced, whose memberships are still being ended
 //	replacing                   SET groupIds: replacements of members being swept
-//	unique:user:userName        HASH lowercase userName -> userId
 //	unique:group:displayName    HASH lowercase displayName -> groupId
-//	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index)
+//	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index); ix:user:userName
+//	                            keeps userNames unique: one entry per lowercase userName (the write
+//	                            scripts read it, ZRANGEBYLEX, before they write)
 //	all:<kind>                  ZSET id scored by creation sequence (ordering set)
+//	inactive:user               ZSET userId scored by its creation sequence when its active is false, by
+//	                            minus that when it has none: the exceptions, active having no index of its
+//	                            own (active.go)
 //	seq                         STRING sequence (INCR) behind the ordering sets
 //	invite:<hash>               STRING userId: an invitation (hash of its token), PX its lifetime
 //	uinvite:<userId>            STRING the hash of the user's one current invitation, same PX
@@ -130,9 +136,12 @@
 // index.go): for users userName, externalId, emails.value, name.givenName,
 // name.familyName, displayName, active, meta.created and meta.lastModified;
 // for groups displayName, externalId, meta.created and meta.lastModified. A
-// multi-valued attribute (emails.value) is indexed with every value, a boolean
-// as "true" or "false". Values of attributes that are not caseExact are indexed
-// in lower case. Values holding NUL are not indexed.
+// multi-valued attribute (emails.value) is indexed with every value. A
+// user's active is kept as its exceptions (inactive:user, above): nearly
+// every customer is active, and an index entry per customer costs about 135
+// bytes. Values of attributes that are not caseExact are indexed in lower
+// case. Values holding NUL are not indexed. Keys of an earlier layout are
+// converted when a server starts (upgrade.go).
 //
 // # Atomicity
 //
@@ -171,8 +180,9 @@
 //
 // planner.go is where a filter becomes Redis reads. Filters are planned onto
 // the indexes: an attribute expression on an indexed attribute with eq, sw,
-// gt, ge, lt, le or pr is a range of its index; "userName eq" reads the
-// uniqueness hash, in one script round trip that also returns the user;
+// gt, ge, lt, le or pr is a range of its index; "userName eq", a range of
+// one entry at most, is read in one script round trip that also returns
+// the user;
 // "groups.value eq <group id>" is the range of every member of the group's
 // morder (display NUL userId), and so is "groups.display eq <name>", the
 // group found by its name (folded) in unique:group:displayName at the
@@ -185,15 +195,22 @@
 // qualified path; several are candidates. "co" and "ew" on an attribute the
 // organization opted in to substring search (substring.go), with a value of
 // at least 3 characters, are the "and" of the value's trigrams, each a range
-// of the attribute's trigram index, driven by the rarest. A leaf is thus a
-// range read of one sorted set, whatever the key, but for userName eq and
-// members.value eq. How the plan is answered:
+// of the attribute's trigram index, driven by the rarest. "active eq" and
+// "active pr" read inactive:user (active.go) in creation order: "active eq
+// false" its entries above 0, "active eq true" the ordering set without
+// its entries, "active pr" without those below 0. A leaf is thus a range
+// read of one sorted set, whatever the key, but for members.value eq and
+// active. How the plan is answered:
 //
 //   - One exact leaf of a single-valued key (an "or" of ranges of one key is
 //     one leaf): totalResults is ZLEXCOUNT (exact) and the page ZRANGEBYLEX
 //     LIMIT startIndex count, whatever the number of matches; from
 //     startIndex 2,000, a ZRANGE by rank (the range's first rank counted by
-//     ZLEXCOUNT), O(log N + count) however deep.
+//     ZLEXCOUNT), O(log N + count) however deep. One active leaf likewise:
+//     its total is ZCARD of the ordering set minus ZCOUNT of the
+//     exceptions, and a page at startIndex k starts at the rank p that is
+//     the fixed point of p = k + (exceptions created up to the user at p),
+//     O(log N) a step, in one script, then reads on skipping exceptions.
 //   - "and": driven by the leaf with the fewest entries (ZLEXCOUNT
 //     estimates), whose ids are streamed in its key's order, 500 at a time,
 //     and checked against the whole filter with resources.Match; every
@@ -204,12 +221,14 @@
 //     [Store.MaxFilterWork] before the first read: past it the query fails
 //     with resources.TooMany, naming indexed attributes to narrow with.
 //   - "or" of different keys whose sides each stream from one leaf (an
-//     exact leaf, userName eq, an "and"): a merge (merge.go), side by side
-//     in the filter's order, each in its leaf's order, a user counted at the
-//     first side it matches: the documents of a later side are checked
-//     against the sides before it (eq or eq, as identity providers send,
-//     reads one document). totalResults is exact; the sides' entries times
-//     the comparisons checked are charged to [Store.MaxFilterWork] first.
+//     exact leaf, an active leaf, an "and"): a merge (merge.go), side by
+//     side in the filter's order, each in its leaf's order, a user counted
+//     at the first side it matches: a later side leaves out the ids counted
+//     before (kept up to [Store.MaxScan]; past that, its documents are
+//     checked against the sides before it), so eq or eq, as identity
+//     providers send, reads no document but the page's. totalResults is
+//     exact; the sides' entries times the comparisons a check could cost
+//     are charged to [Store.MaxFilterWork] first.
 //   - "not" of an exact plan: the complement of its ids in creation order
 //     (complement.go); totalResults is the ordering set's ZCARD less the
 //     ids, and the page a ZRANGE by rank found from the ids' ranks,
@@ -231,9 +250,9 @@
 // Order: results of an indexed filter come in the order of the key read:
 // the index's (the indexed value, then the id), or for groups.value eq and
 // groups.display eq the members' display (ASCII lower case), then the id;
-// an "or" of different keys in the merge's order (side by side); a "not",
-// members.value eq, an "or" the merge does not answer and a scan, in
-// creation order. RFC 7644 §3.4.2.3 leaves the order of unsorted results to the
+// an "or" of different keys in the merge's order (side by side); active,
+// a "not", members.value eq, an "or" the merge does not answer and a scan,
+// in creation order. RFC 7644 §3.4.2.3 leaves the order of unsorted results to the
 // provider; this one is stable from page to page while the data does not
 // change. Without a filter, results are in creation
 // order and a page costs O(log N + count) (ZCARD and ZRANGE on the ordering
@@ -244,11 +263,13 @@
 // with the ranges' ZLEXCOUNT): O(log N + count) a page, wherever it is; a
 // plan driven by a leaf streams the whole leaf as streamPage does, for the
 // exact total, keeping the matches next to the position; a merge streams
-// the same way, its positions tagged with their side; a "not" of an exact
-// plan seeks in the ordering set by creation sequence, leaving out the
-// plan's ids. The other plans (userName eq, scans), a query across resource
-// types and a cursor they minted keep creation order and collect within
-// MaxScan; a position of one leaf presented to a plan without it is
+// the same way, its positions tagged with their side (an active side's
+// key being its creation sequence); a "not" of an exact plan seeks in the
+// ordering set by creation sequence, leaving out the plan's ids. An active
+// leaf, and a plan it drives, page by creation sequence the same ways,
+// their positions being creation positions. The other plans (scans, an
+// "or" the merge does not answer), a query across resource types and a
+// cursor they minted keep creation order and collect within MaxScan; a position of one leaf presented to a plan without it is
 // invalidCursor.
 //
 // sortBy (sort.go) orders ties by id, as the indexes do. Without a filter,

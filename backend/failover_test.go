@@ -376,7 +376,7 @@ func TestWaitForReplica(t *testing.T) {
 	// The primary made it.
 	primary := redis.NewClient(popts)
 	t.Cleanup(func() { _ = primary.Close() })
-	if n := primary.HLen(ctx, "scimd:{"+org+"}:unique:user:userName").Val(); n != 21 {
+	if n := primary.ZCard(ctx, "scimd:{"+org+"}:ix:user:userName").Val(); n != 21 {
 		t.Fatalf("the primary has %d userNames, want 21: the write no replica acknowledged was made there", n)
 	}
 }

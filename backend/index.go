@@ -16,10 +16,14 @@ type kind struct {
 	rt      schemas.ResourceType
 	indexes []indexAttr
 	paths   map[string]indexPath
-	// unique is the attribute the hash unique:<name>:<unique> keeps unique;
-	// taken is the detail, formatted with unique and its value, of a write
-	// refused because another resource holds the value.
+	// unique is the attribute whose values (folded) are unique among the
+	// resources; taken is the detail, formatted with unique and its value,
+	// of a write refused because another resource holds the value.
 	unique, taken string
+	// uniqueByIndex: the index of unique keeps it unique (its entries are
+	// the folded values), and "<unique> eq" is one script round trip
+	// (findUserNameSrc). Otherwise the hash uniqueHash does.
+	uniqueByIndex bool
 	// display is what a resource's disp field holds (see the key layout).
 	display func(attrs map[string]any) string
 	// refKey is the key segment of a resource's references: a user's groups
@@ -30,8 +34,11 @@ type kind struct {
 	// renames are part of the user's version (luaUserGroups), so every read
 	// loads them.
 	groupRefs bool
-	// findByUnique: "<unique> eq" reads the uniqueness hash, not an index.
-	findByUnique bool
+	// sparsePending: the organization still has the lexicographic index
+	// an earlier version kept of the sparse boolean (ix:user:active), whose
+	// exceptions set is being built (Store.Upgrade): queries do not plan
+	// onto it meanwhile.
+	sparsePending bool
 	// counted is the count of these resources in a check's [CheckStats].
 	counted func(*CheckStats) *int
 	// substring are the indexed attributes with a trigram index too (an
@@ -47,7 +54,7 @@ type kind struct {
 func userKind() kind {
 	return newKind(kind{
 		name: "user", rt: schemas.Users(), display: userDisplay,
-		unique: "userName", taken: "%s %q is already taken", findByUnique: true,
+		unique: "userName", taken: "%s %q is already taken", uniqueByIndex: true,
 		refKey: "ugroups:", groupRefs: true, counted: func(st *CheckStats) *int { return &st.Users },
 	}, "userName", "externalId", "emails.value", "name.givenName", "name.familyName", "displayName", "active",
 		"meta.created", "meta.lastModified")
@@ -68,8 +75,13 @@ func newKind(k kind, indexed ...string) kind {
 }
 
 // uniqueHash is the key, after the organization's prefix, of the hash that
-// keeps k.unique unique: value (see uniqueKey) -> id.
+// keeps k.unique unique: value (see uniqueKey) -> id. Unless
+// k.uniqueByIndex: the users' one is a legacy key (see legacyKeys).
 func (k *kind) uniqueHash() string { return "unique:" + k.name + ":" + k.unique }
+
+// uniqueIndex is the key, after the organization's prefix, of k.unique's
+// index.
+func (k *kind) uniqueIndex() string { return "ix:" + k.name + ":" + k.unique }
 
 // indexAttr is an attribute with a lexicographic filter index: a sorted set
 // "ix:<kind>:<name>" of members value NUL id, all scored 0.
@@ -85,6 +97,10 @@ type indexAttr struct {
 	// urn is the extension schema of a custom attribute's index, whose
 	// name is then the full name (extensions.go).
 	urn string
+	// sparse: a boolean nearly every resource holds true (a user's
+	// active), kept not in a lexicographic index but as the set of the
+	// exceptions, inactive:<kind> (active.go).
+	sparse bool
 }
 
 func indexAttrs(rt schemas.ResourceType, names ...string) []indexAttr {
@@ -101,6 +117,7 @@ func indexAttrs(rt schemas.ResourceType, names ...string) []indexAttr {
 			caseExact: leaf.CaseExact(),
 			meta:      strings.HasPrefix(n, "meta."),
 			multi:     a.Sub != nil && a.Attr.MultiValued(),
+			sparse:    n == sparseAttr,
 		})
 	}
 	return out
@@ -150,11 +167,12 @@ func (k *kind) indexOf(c *resources.Comparison) (ix indexAttr, whole, ok bool) {
 
 // indexEntries returns the flat list attr, value, attr, value... of a
 // document's entries in the non-meta indexes, as JSON for the write scripts.
-// Values holding NUL are not indexed: NUL separates value and id.
+// Values holding NUL are not indexed: NUL separates value and id. A sparse
+// boolean has none (see activeState).
 func (k *kind) indexEntries(attrs map[string]any) string {
 	entries := []string{}
 	for _, ix := range k.indexes {
-		if ix.meta {
+		if ix.meta || ix.sparse {
 			continue
 		}
 		seen := map[string]bool{}
@@ -247,7 +265,9 @@ func attrValues(attrs map[string]any, path string) []any {
 	return out
 }
 
-// uniqueKey returns the key of a value in a uniqueness hash: uniqueness is
+// uniqueKey returns the key of a value in a uniqueness hash, or in an
+// index that keeps it unique (kind.uniqueByIndex: the same lower case as
+// indexEntries gives a value that is not caseExact): uniqueness is
 // case-insensitive.
 func uniqueKey(attrs map[string]any, name string) (key, value string) {
 	value, _ = attrs[name].(string)

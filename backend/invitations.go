@@ -70,7 +70,8 @@ return {'ok'}
 // ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 now, 6 password hash (""
 // keeps the password: a confirmation), 7 index entries (JSON), 8 actor, 9
 // action, 10 change log cap, 11 the generation of the organization's User
-// type the entries were computed under (see writeUserSrc).
+// type the entries were computed under (see writeUserSrc), 12 its active
+// (as writeUserSrc's ARGV 16).
 // Returns {"ok", version, created} or {marker}.
 const redeemSrc = luaCommon + `
 local prefix, id, expect, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5]
@@ -88,6 +89,7 @@ local old = {}
 if cur.ix then old = cjson.decode(cur.ix) end
 --@checked
 setIndex(prefix, 'user', id, old, new)
+updateActive(prefix, id, ARGV[12])
 local ver = touch(prefix, 'user', id, now) + extra
 writeDoc(KEYS[1], cur, ARGV[4], ARGV[7], {})
 if ARGV[6] ~= '' then redis.call('SET', KEYS[2], ARGV[6]) end
@@ -223,7 +225,7 @@ func (s *Store) redeem(ctx context.Context, p, secretKey, alsoKey string, u reso
 	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, secretKey, alsoKey}
 	res, err := s.redeemScript.Run(ctx, s.client, keys, p, u.ID, version, doc, ts, w.PasswordHash,
 		k.indexEntries(u.Attributes), resources.Actor(ctx), string(resources.UpdateAction(ctx)), s.MaxChanges,
-		strconv.FormatInt(w.Custom.Generation, 10)).Slice()
+		strconv.FormatInt(w.Custom.Generation, 10), activeState(u.Attributes)).Slice()
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redis: %w", err)
 	}

@@ -5,12 +5,10 @@ package backend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
@@ -27,7 +25,7 @@ type branch struct {
 
 // mergeBranches returns the branches of a plan that is an "or" of
 // different keys, in the filter's order, when each is streamed from one
-// leaf (an exact leaf, userName eq, or an "and" driven by a leaf). ok is
+// leaf (an exact leaf, an active leaf, or an "and" driven by a leaf). ok is
 // false otherwise (a branch on a user's groups, members.value eq, or a
 // filter on groups' members): the plan is collected instead.
 func (s *Store) mergeBranches(ctx context.Context, p string, k *kind, e resources.Filter, n *node) (bs []branch, ok bool, err error) {
@@ -79,8 +77,8 @@ func (s *Store) checkMergeWork(k *kind, bs []branch) error {
 // walkMerged calls fn with the matches of an "or" in the merge's order:
 // branch by branch in the filter's order, each in the order of its
 // driving leaf's key, a resource at the first branch it matches only.
-// member is the key's entry (value NUL id; for userName eq, the folded
-// userName NUL id). The ids passed so far are kept, up to MaxScan of them,
+// member is the key's entry (value NUL id; for an active leaf, see
+// walkMembers). The ids passed so far are kept, up to MaxScan of them,
 // so that a later branch leaves them out by id; past that, by checking its
 // documents against the filters of the branches before. Documents are
 // also read where the branch's plan is not exact. It stops when ctx ends
@@ -167,7 +165,7 @@ func (s *Store) mergePage(ctx context.Context, p string, k *kind, bs []branch, w
 // unlike any single leaf's tag.
 func mergeTag(i int, drive *node) int64 {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "or\x00%d\x00%d\x00%s", i, leafTag(drive), drive.unique)
+	fmt.Fprintf(h, "or\x00%d\x00%d\x00%s", i, leafTag(drive), drive.active)
 	return -int64(h.Sum64()>>2) - 1
 }
 
@@ -177,7 +175,7 @@ func mergeLeaf(i int, n *node, tag int64) *node {
 	switch {
 	case n == nil:
 		return nil
-	case n.isLeaf() || n.isUnique:
+	case n.isLeaf() || n.active != "":
 		if mergeTag(i, n) == tag {
 			return n
 		}
@@ -270,20 +268,20 @@ func (s *Store) seekMerged(ctx context.Context, p string, k *kind, bs []branch, 
 	return s.seekPage(ctx, p, k, page, ids, pos, ld)
 }
 
-// walkMembers calls fn with the entries a leaf (or userName eq, as its
-// folded userName NUL id) yields, in the order of its key, batch by batch,
-// each id once: an id of a multi-valued key at its first entry. It stops
-// when ctx ends (the client left).
+// walkMembers calls fn with the entries a leaf yields, in the order of its
+// key, batch by batch, each id once: an id of a multi-valued key at its
+// first entry. An active leaf yields its users in creation order, each
+// entry its creation sequence (zero-padded, so that entries compare as
+// sequences do) NUL id. It stops when ctx ends (the client left).
 func (s *Store) walkMembers(ctx context.Context, p string, k *kind, n *node, fn func(members []string) error) error {
-	if n.isUnique {
-		id, err := s.client.HGet(ctx, p+k.uniqueHash(), n.unique).Result()
-		if errors.Is(err, redis.Nil) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("redis: %w", err)
-		}
-		return fn([]string{n.unique + "\x00" + id})
+	if n.active != "" {
+		return s.walkActiveSeqs(ctx, p, k, n.active, func(ids []string, seqs []int64) error {
+			members := make([]string, len(ids))
+			for i, id := range ids {
+				members[i] = fmt.Sprintf("%020d\x00%s", seqs[i], id)
+			}
+			return fn(members)
+		})
 	}
 	if err := s.resolveGroup(ctx, p, n); err != nil {
 		return err

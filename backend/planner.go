@@ -8,8 +8,8 @@ package backend
 //     index ix:<kind>:<attr>, or a group's morder:<gid> for groups.value eq
 //     and groups.display eq, membership.go, or for co and ew on an
 //     attribute opted in to substring search the "and" of its value's
-//     trigrams in ix:<kind>:<attr>#3, substring.go), "userName eq", which
-//     reads the uniqueness hash, and "members.value eq", whose ids are the
+//     trigrams in ix:<kind>:<attr>#3, substring.go), and "members.value
+//     eq", whose ids are the
 //     user's groups read from ugroups:<userId> (collected). A node is exact
 //     when the ids it yields are the filter's matches; otherwise they are
 //     candidates, to check on the documents with resources.Match.
@@ -19,7 +19,7 @@ package backend
 //     - no plan (ne, other nots, co and ew without a trigram index,
 //       attributes without an index): scan the
 //       organization in creation order, bounded by MaxScan and MaxFilterWork;
-//     - userName eq: one script round trip;
+//     - userName eq: one script round trip (the index read and the user);
 //     - an exact leaf on a single-valued key: leafPage, a page read straight
 //       from the key (ZLEXCOUNT for the total, ZRANGEBYLEX LIMIT for the
 //       page), whatever the number of matches;
@@ -44,7 +44,6 @@ package backend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -59,8 +58,7 @@ import (
 
 // node is a filter planned onto the indexes. A leaf is a range read of one
 // sorted set whose members are "value NUL id" (key and ranges), or, for
-// userName eq, one uniqueness hash field (isUnique), or, for members.value
-// eq, a user's groups (groupsOf). exact reports whether
+// members.value eq, a user's groups (groupsOf). exact reports whether
 // the ids a node yields are exactly the matches of its filter; otherwise
 // they are candidates, a superset, to check with resources.Match.
 type node struct {
@@ -80,9 +78,13 @@ type node struct {
 	// groupsOf: members.value eq, not a range read: the ids are the groups
 	// of this user (userGroupIDs), collected.
 	groupsOf string
-	// unique: userName eq reads the uniqueness hash, field unique.
-	unique   string
-	isUnique bool
+	// active: a comparison of a sparse boolean (active.go), not a range
+	// read: the mode of its read of the exceptions set, in creation order.
+	active string
+	// unique: the leaf is "userName eq unique" (folded), which holds one
+	// id at most (see kind.uniqueByIndex): one script round trip answers
+	// it with the user (findByUserName).
+	unique string
 
 	// inner: and, or
 	op          filter.LogicalOperator
@@ -92,7 +94,7 @@ type node struct {
 }
 
 // isLeaf reports whether n is a range read of one sorted set.
-func (n *node) isLeaf() bool { return n.key != "" && !n.isUnique }
+func (n *node) isLeaf() bool { return n.key != "" }
 
 // lexRange is a range of ZRANGEBYLEX bounds: min is "-" or "[" value, max
 // is "+" or "(" value, so every range is half-open, [min, max).
@@ -171,6 +173,7 @@ func (s *Store) plan(k *kind, e resources.Filter, inValuePath bool) *node {
 				// Ranges of one key: one leaf, read in the key's order.
 				m := *l
 				m.ranges, m.exact = union(l.ranges, r.ranges), l.exact && r.exact
+				m.unique = ""
 				return &m
 			}
 			return &node{op: filter.OR, left: l, right: r, exact: l.exact && r.exact}
@@ -179,9 +182,8 @@ func (s *Store) plan(k *kind, e resources.Filter, inValuePath bool) *node {
 	return nil
 }
 
-// planLeaf plans one comparison: a range of an index, the uniqueness
-// hash, a group's members or a user's groups (membership.go); nil when no
-// index answers it.
+// planLeaf plans one comparison: a range of an index, a group's members or
+// a user's groups (membership.go); nil when no index answers it.
 func (s *Store) planLeaf(k *kind, e *resources.Comparison) *node {
 	if n := membershipLeaf(k, e); n != nil {
 		return n
@@ -195,6 +197,9 @@ func (s *Store) planLeaf(k *kind, e *resources.Comparison) *node {
 		// A complex attribute compared as a whole compares its "value"
 		// (emails eq "x" is emails.value eq "x"), but "pr" is about the whole.
 		return nil
+	}
+	if ix.sparse {
+		return sparseLeaf(k, op, e.Value) // active.go
 	}
 	n := &node{key: "ix:" + k.name + ":" + ix.name, ix: ix, multi: ix.multi, exact: true}
 	if op == filter.PR {
@@ -236,9 +241,8 @@ func (s *Store) planLeaf(k *kind, e *resources.Comparison) *node {
 	var r lexRange
 	switch op {
 	case filter.EQ:
-		if k.findByUnique && ix.name == k.unique {
-			n.isUnique, n.unique = true, v
-			return n
+		if k.uniqueByIndex && ix.name == k.unique {
+			n.unique = v
 		}
 		r = lexRange{"[" + v + "\x00", "(" + v + "\x01"}
 	case filter.SW:
@@ -405,7 +409,7 @@ func (s *Store) rangesWindow(ctx context.Context, key string, ranges []lexRange,
 func (s *Store) driver(ctx context.Context, p string, k *kind, n *node) (leaf *node, est int64, ok bool, err error) {
 	if n.op != filter.AND {
 		est, err = s.estimate(ctx, p, k, n)
-		return n, est, n.isLeaf() || n.isUnique, err
+		return n, est, n.isLeaf() || n.active != "", err
 	}
 	leaf, est, ok, err = s.driver(ctx, p, k, n.left)
 	if err != nil || n.right == nil {
@@ -457,10 +461,13 @@ func (s *Store) streamPage(ctx context.Context, p string, k *kind, q resources.Q
 	return s.page(ctx, p, k, total, pageIDs, ld)
 }
 
-// walk calls fn with the ids a leaf (or userName eq) yields, in the order
-// of its key, batch by batch, each id once (see walkMembers). It stops
-// when ctx ends (the client left).
+// walk calls fn with the ids a leaf yields, in the order of its key, batch
+// by batch, each id once (see walkMembers). It stops when ctx ends (the
+// client left).
 func (s *Store) walk(ctx context.Context, p string, k *kind, n *node, fn func(ids []string) error) error {
+	if n.active != "" {
+		return s.walkActive(ctx, p, k, n.active, fn)
+	}
 	return s.walkMembers(ctx, p, k, n, func(members []string) error {
 		ids := make([]string, len(members))
 		for i, m := range members {
@@ -517,15 +524,8 @@ func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, 
 		return nil, err
 	}
 	switch {
-	case n.isUnique:
-		id, err := s.client.HGet(ctx, p+k.uniqueHash(), n.unique).Result()
-		if errors.Is(err, redis.Nil) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("redis: %w", err)
-		}
-		return []string{id}, nil
+	case n.active != "":
+		return s.activeIDs(ctx, p, k, n.active)
 	case n.group != "":
 		return s.groupMembers(ctx, p, n.group)
 	case n.groupsOf != "":
@@ -584,8 +584,8 @@ func (s *Store) estimate(ctx context.Context, p string, k *kind, n *node) (int64
 		return 0, err
 	}
 	switch {
-	case n.isUnique:
-		return 1, nil
+	case n.active != "":
+		return s.activeCount(ctx, p, k, n.active)
 	case n.group != "":
 		return s.memberTotal(ctx, p, n.group)
 	case n.groupsOf != "":

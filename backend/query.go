@@ -50,6 +50,9 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return resources.Page{}, err
 	}
 	k = k.forType(q.Type) // an organization's custom attributes
+	if k, err = s.sparseReady(ctx, p, k); err != nil {
+		return resources.Page{}, err
+	}
 	w := pageWindow(q)
 	ld := load{refs: k.groupRefs || q.WithMembers, attrs: !q.RawOnly, maxRefs: s.maxRefs(q.WithMembers)}
 	if q.Seek != nil {
@@ -68,8 +71,10 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	switch {
 	case n == nil:
 		return s.scan(ctx, p, k, q.Filter, w, ld.refs)
-	case n.isUnique && n.exact:
+	case n.unique != "" && n.exact:
 		return s.findByUserName(ctx, p, k, n.unique, w, ld)
+	case n.active != "" && n.exact:
+		return s.activePage(ctx, p, k, n.active, w, ld) // active.go
 	case n.isLeaf() && n.exact && !n.multi:
 		return s.leafPage(ctx, p, k, n, w, ld)
 	}
@@ -155,7 +160,7 @@ func (s *Store) listAll(ctx context.Context, p string, k *kind, w window, ld loa
 // findByUserName answers "userName eq" with one script round trip. The user's
 // groups are always loaded; ld says whether to decode the document.
 func (s *Store) findByUserName(ctx context.Context, p string, k *kind, lower string, w window, ld load) (resources.Page, error) {
-	res, err := s.findUserName.Run(ctx, s.client, []string{p + k.uniqueHash()}, p, lower).Slice()
+	res, err := s.findUserName.Run(ctx, s.client, []string{p + k.uniqueIndex()}, p, lower).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return resources.Page{}, fmt.Errorf("redis: %w", err)
 	}

@@ -234,6 +234,37 @@ local function uniqueFault(hash, uk, id)
   if owner and owner ~= id then return 'taken' end
 end
 
+-- indexedFault is 'taken' when the lexicographic index ix (members "value
+-- NUL id") holds value v for another resource than id, else nil ("" is no
+-- value): the uniqueness an index keeps (a user's userName, folded).
+local function indexedFault(ix, v, id)
+  if v == '' then return nil end
+  for _, m in ipairs(redis.call('ZRANGEBYLEX', ix, '[' .. v .. NUL, '(' .. v .. SEP, 'LIMIT', 0, 2)) do
+    if string.sub(m, #v + 2) ~= id then return 'taken' end
+  end
+end
+
+-- setActive keeps user id's entry in inactive:user (active.go): none when
+-- its active is 'true', its creation sequence seq when 'false', minus it
+-- otherwise (no active). A user just created (fresh) has no entry yet;
+-- seq is false for a user out of the ordering set (none is written).
+local function setActive(prefix, id, seq, state, fresh)
+  local key = prefix .. 'inactive:user'
+  if state == 'true' then
+    if not fresh then redis.call('ZREM', key, id) end
+  elseif seq then
+    if state == 'false' then redis.call('ZADD', key, seq, id) else redis.call('ZADD', key, -seq, id) end
+  end
+end
+
+-- updateActive sets an existing user's entry in inactive:user to state,
+-- as setActive does.
+local function updateActive(prefix, id, state)
+  local seq = false
+  if state ~= 'true' then seq = tonumber(redis.call('ZSCORE', prefix .. 'all:user', id)) or false end
+  setActive(prefix, id, seq, state, false)
+end
+
 -- endLinks deletes a user's pending invitation (or password reset) and
 -- self-registration confirmation.
 local function endLinks(prefix, id)
@@ -286,15 +317,17 @@ end
 
 // writeUserSrc creates (expected version 0) or replaces a user.
 //
-// KEYS: 1 user, 2 password, 3 unique userName, 4 ordering set, 5 sequence,
-// 6 user's groups (read through userGroups).
+// KEYS: 1 user, 2 password, 3 the userName index (which keeps userNames
+// unique: see indexedFault), 4 ordering set, 5 sequence, 6 user's groups
+// (read through userGroups).
 // ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
-// userName, "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
+// userName, as indexed; "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
 // 9 index entries (JSON), 10 actor, 11 action, 12 change log cap, 13 "1"
 // to end the user's pending invitation and confirmation links, 14 the
 // claims of custom unique attributes (JSON flat list attr, key; see
 // luaClaims), 15 the generation of the organization's custom attribute
-// definitions the document was checked against ("" when it has none).
+// definitions the document was checked against ("" when it has none), 16
+// its active, "true", "false" or "" (none: see activeState).
 // Returns {"ok", version, created, groups (flat id, display)} or {marker}
 // ({"takenx", attr} for a custom unique attribute, {"stale"} for a
 // generation that is no longer current).
@@ -304,7 +337,7 @@ if ARGV[15] ~= '' and (redis.call('GET', prefix .. 'exts:gen') or '0') ~= ARGV[1
 local cur = readHash(KEYS[1])
 local extra, groups = 0, {}
 if cur.ver then extra, groups = userGroups(prefix, id) end
-local fault = versionFault(cur.ver and tonumber(cur.ver) + extra, expect) or uniqueFault(KEYS[3], uk, id)
+local fault = versionFault(cur.ver and tonumber(cur.ver) + extra, expect) or indexedFault(KEYS[3], uk, id)
 if fault then return {fault} end
 local claims = {}
 if ARGV[14] ~= '[]' then claims = cjson.decode(ARGV[14]) end
@@ -318,24 +351,25 @@ if #claims > 0 or cur.uq then setClaims(prefix, id, cur.uq, claims, ARGV[14]) en
 if expect == 0 then
   -- A creation touches the fewest keys, each once: every Redis call in a
   -- script costs, and creation is what provisioning runs do most.
-  if uk ~= '' then redis.call('HSET', KEYS[3], uk, id) end
   setIndex(prefix, 'user', id, old, new)
-  redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), id)
+  local seq = redis.call('INCR', KEYS[5])
+  redis.call('ZADD', KEYS[4], seq, id)
+  setActive(prefix, id, seq, ARGV[16], true)
   redis.call('ZADD', prefix .. 'ix:user:meta.created', 0, now .. NUL .. id)
   redis.call('ZADD', prefix .. 'ix:user:meta.lastModified', 0, now .. NUL .. id)
-  writeDoc(KEYS[1], cur, ARGV[4], ARGV[9], {'ver', 1, 'created', now, 'modified', now, 'uk', uk, 'disp', ARGV[6]})
+  writeDoc(KEYS[1], cur, ARGV[4], ARGV[9], {'ver', 1, 'created', now, 'modified', now, 'disp', ARGV[6]})
   if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
   audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
   return {'ok', 1, now, {}}
 end
 local created = cur.created
-if cur.uk and cur.uk ~= uk and redis.call('HGET', KEYS[3], cur.uk) == id then
-  redis.call('HDEL', KEYS[3], cur.uk)
-end
-if uk ~= '' then redis.call('HSET', KEYS[3], uk, id) end
 setIndex(prefix, 'user', id, old, new)
+updateActive(prefix, id, ARGV[16])
 local ver = touch(prefix, 'user', id, now) + extra
-writeDoc(KEYS[1], cur, ARGV[4], ARGV[9], {'uk', uk, 'disp', ARGV[6]})
+writeDoc(KEYS[1], cur, ARGV[4], ARGV[9], {'disp', ARGV[6]})
+-- A user written before the index kept userNames unique kept its key of
+-- the uniqueness hash then (see legacyKeys): no longer needed.
+if cur.uk then redis.call('HDEL', KEYS[1], 'uk') end
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
 if cur.disp ~= ARGV[6] then
   -- The groups show the new display in their members: a new version each.
@@ -351,7 +385,7 @@ return {'ok', ver, created, groups}
 
 // deleteUserSrc deletes a user.
 //
-// KEYS: 1 user, 2 password, 3 unique userName, 4 ordering set, 5 user's groups.
+// KEYS: 1 user, 2 password, 3 ordering set, 4 user's groups.
 // ARGV: 1 prefix, 2 id, 3 expected version (0: any), 4 now, 5 actor, 6 change
 // log cap.
 // Returns {"ok"} or {marker}.
@@ -364,21 +398,19 @@ local old = {}
 if cur.ix then old = cjson.decode(cur.ix) end
 --@checked
 setClaims(prefix, id, cur.uq, {}, '[]')
-for _, gid in ipairs(sortedKeys(KEYS[5])) do
+for _, gid in ipairs(sortedKeys(KEYS[4])) do
   -- A membership a replacement left to its sweep (see writeGroupSrc) is no
   -- longer among the group's members: the group does not change.
   if setMember(prefix, gid, id, nil) and redis.call('EXISTS', prefix .. 'group:' .. gid) == 1 then
     touch(prefix, 'group', gid, now)
   end
 end
-if cur.uk and cur.uk ~= '' and redis.call('HGET', KEYS[3], cur.uk) == id then
-  redis.call('HDEL', KEYS[3], cur.uk)
-end
 setIndex(prefix, 'user', id, old, {})
 if cur.created then redis.call('ZREM', prefix .. 'ix:user:meta.created', cur.created .. NUL .. id) end
 if cur.modified then redis.call('ZREM', prefix .. 'ix:user:meta.lastModified', cur.modified .. NUL .. id) end
-redis.call('ZREM', KEYS[4], id)
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
+redis.call('ZREM', KEYS[3], id)
+redis.call('ZREM', prefix .. 'inactive:user', id)
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
 -- The user's pending invitation or confirmation goes with it.
 endLinks(prefix, id)
 audit(prefix, ARGV[6], ARGV[5], 'delete', 'User', id, now)
@@ -613,12 +645,14 @@ return {n, 1}
 // findUserNameSrc finds a user by lowercase userName: the SCIM existence
 // check IdPs send before every provisioning, in one round trip.
 //
-// KEYS: 1 unique userName. ARGV: 1 prefix, 2 lowercase userName.
+// KEYS: 1 the userName index. ARGV: 1 prefix, 2 lowercase userName.
 // Returns {} or {id, doc, version (as clients see it), created, modified,
 // groups (flat id, displayName)}.
 const findUserNameSrc = luaUserGroups + `
-local id = redis.call('HGET', KEYS[1], ARGV[2])
-if not id then return {} end
+local v = ARGV[2]
+local m = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. v .. '\0', '(' .. v .. '\1', 'LIMIT', 0, 1)[1]
+if not m then return {} end
+local id = string.sub(m, #v + 2)
 local d = readHash(ARGV[1] .. 'user:' .. id)
 if not d.doc then return {} end
 local extra, groups = userGroups(ARGV[1], id)

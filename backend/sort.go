@@ -149,10 +149,11 @@ var errPageFilled = errors.New("page filled")
 // on each document. ok is false when that index cannot order every
 // resource (it is multi-valued, or some resources lack the attribute).
 //
-// When the plan is an exact single-valued leaf, est is the exact total and
-// the walk stops once the page is full: it costs the documents before the
-// page's end, charged to MaxFilterWork batch by batch. Otherwise the total
-// needs every document checked: that is charged before the first read.
+// When the plan is an exact single-valued leaf (or an active leaf), est is
+// the exact total and the walk stops once the page is full: it costs the
+// documents before the page's end, charged to MaxFilterWork batch by
+// batch. Otherwise the total needs every document checked: that is charged
+// before the first read.
 func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Query, n *node, est int64, w window, ld load) (resources.Page, bool, error) {
 	ix, found := k.paths[strings.ToLower(q.Sort.Attr.FullName())]
 	if !found || ix.whole || ix.ix.multi {
@@ -168,7 +169,7 @@ func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Q
 	if total.Val() != indexed.Val() {
 		return resources.Page{}, false, nil // some lack the attribute: they sort after every value
 	}
-	counted := n != nil && n.exact && n.isLeaf() && !n.multi
+	counted := n != nil && n.exact && (n.isLeaf() && !n.multi || n.active != "")
 	if !counted {
 		if err := s.checkWork(k, q.Filter, int(total.Val())); err != nil {
 			return resources.Page{}, true, err

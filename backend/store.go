@@ -87,6 +87,7 @@ type Store struct {
 	sweepGroup, sweepReplaced                                    *script
 	memberPage, orderMembers                                     *script
 	searchWalkScript, searchRangeScript                          *script
+	activeRankScript, activeReadScript, sparseUpgrade            *script
 	putToken, revokeToken, touchToken                            *script
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
@@ -98,6 +99,9 @@ type Store struct {
 	recent recentSettings // see RecentOrgSettings (orgs.go)
 	leases leasePool      // requests this process leased of tokens' buckets (limits.go)
 	probes probes         // the readiness probe's own clients (ready.go)
+	// sparseDone holds the organizations' legacy indexes of sparse
+	// booleans seen gone (active.go): not looked for again.
+	sparseDone sync.Map
 }
 
 // New wraps a go-redis client: a single server, Sentinel (failover) or
@@ -125,6 +129,9 @@ func New(client redis.UniversalClient) *Store {
 		searchWalkScript:  newIdempotentScript(searchWalkSrc),
 		searchRangeScript: newIdempotentScript(searchRangeSrc),
 		findUserName:      newIdempotentScript(findUserNameSrc),
+		activeRankScript:  newIdempotentScript(activeRankSrc),
+		activeReadScript:  newIdempotentScript(activeReadSrc),
+		sparseUpgrade:     newScript(upgradeSparseSrc),
 		putToken:          newScript(putTokenSrc),
 		revokeToken:       newScript(revokeTokenSrc),
 		touchToken:        newIdempotentScript(touchTokenSrc),

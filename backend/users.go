@@ -85,13 +85,18 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	if err != nil {
 		return userWrite{}, fmt.Errorf("encode document: %w", err)
 	}
-	uk, userName := uniqueKey(u.Attributes, "userName")
+	uk, userName := uniqueKey(u.Attributes, s.users.unique)
+	if strings.IndexByte(uk, 0) >= 0 {
+		// Not indexed (NUL ends an index entry's value), so not kept
+		// unique: refused (resources refuses control characters before).
+		return userWrite{}, resources.Errorf(resources.InvalidValue, "attribute %q must not hold NUL", s.users.unique)
+	}
 	t, ts := now()
 	action := resources.ActionCreate
 	if version != 0 {
 		action = resources.UpdateAction(ctx)
 	}
-	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + "unique:user:userName", p + "all:user", p + "seq", p + "ugroups:" + u.ID}
+	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + s.users.uniqueIndex(), p + "all:user", p + "seq", p + "ugroups:" + u.ID}
 	w, err = s.typed(ctx, p, w)
 	if err != nil {
 		return userWrite{}, err
@@ -102,7 +107,8 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	k := s.users.forType(&schemas.ResourceType{Custom: w.Custom})
 	gen := strconv.FormatInt(w.Custom.Generation, 10)
 	args := []any{p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, k.indexEntries(u.Attributes),
-		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen}
+		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen,
+		activeState(u.Attributes)}
 	return userWrite{keys: keys, args: args, u: u, doc: doc, userName: userName, modified: t}, nil
 }
 
@@ -570,15 +576,14 @@ func decode(id string, vals []any, attrs bool) (r *resources.Resource, ok bool, 
 }
 
 // DeleteUser removes a user: from every group (bumping each group's version),
-// every index and the uniqueness hash (its userName becomes free), with its
-// password hash. version 0 deletes any version.
+// every index (its userName becomes free), with its password hash. version 0 deletes any version.
 func (s *Store) DeleteUser(ctx context.Context, org, id string, version int64) error {
 	p, err := prefix(org)
 	if err != nil {
 		return fmt.Errorf("delete user %s: %w", id, err)
 	}
 	_, ts := now()
-	keys := []string{p + "user:" + id, p + "pw:" + id, p + "unique:user:userName", p + "all:user", p + "ugroups:" + id}
+	keys := []string{p + "user:" + id, p + "pw:" + id, p + "all:user", p + "ugroups:" + id}
 	res, err := s.deleteUser.Run(ctx, s.client, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("delete user %s: redis: %w", id, err)

@@ -62,6 +62,9 @@ func checkCommand(ctx context.Context, args []string, getenv func(string) string
 			fmt.Fprintf(stdout, "pending %s: %d removed custom schemas or attributes' values are still being purged (scimd serve resumes it when it starts, and at the next schema change)\n",
 				org, st.PendingPurges)
 		}
+		if st.PendingUpgrade {
+			fmt.Fprintf(stdout, "pending %s: keys of an earlier version are still being converted (scimd serve does it when it starts)\n", org)
+		}
 	}
 	if *org != "" {
 		if err := requireOrg(ctx, store, *org); err != nil {

@@ -65,15 +65,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("writes wait for a replica", "timeout", cfg.RedisWaitReplica.String())
 	}
 
-	// Group deletions and replacements of groups' members a stopped server
-	// left midway are finished in the background, in bounded scripts (see
-	// Store.DeleteGroup, Store.UpdateGroup).
+	// Keys an earlier version wrote and this one no longer uses are removed
+	// (Store.Upgrade); group deletions and replacements of groups' members
+	// a stopped server left midway are finished, in bounded scripts (see
+	// Store.DeleteGroup, Store.UpdateGroup). Both in the background.
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	sweepDone := make(chan struct{})
 	defer func() { stopSweep(); <-sweepDone }()
 	go func() {
 		defer close(sweepDone)
-		err := store.FinishAllGroupDeletes(sweepCtx, func(org string, n int, err error) {
+		err := store.UpgradeAll(sweepCtx, func(org string, n int, err error) {
+			if err != nil {
+				log.Warn("removing keys of an earlier version failed", "org", org, "err", err)
+			} else if n > 0 {
+				log.Info("removed keys of an earlier version", "org", org, "keys", n)
+			}
+		})
+		if err != nil && sweepCtx.Err() == nil {
+			log.Warn("removing keys of an earlier version failed", "err", err)
+		}
+		err = store.FinishAllGroupDeletes(sweepCtx, func(org string, n int, err error) {
 			if err != nil {
 				log.Warn("finishing interrupted group deletions and member replacements failed", "org", org, "finished", n, "err", err)
 			} else if n > 0 {

@@ -1,0 +1,585 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/scim2/filter-parser/v2"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// A user's "active" is a boolean nearly every customer holds true: a
+// lexicographic index of it would hold an entry per customer (about 135
+// bytes each). The store keeps the exceptions instead:
+//
+//	inactive:user   ZSET userId scored by its creation sequence (its score in
+//	                all:user) when its active is false, by minus that when it
+//	                has none (absent, or not a boolean: see activeState)
+//
+// and answers in creation order, the ordering set's:
+//
+//   - active eq false: the entries scored above 0;
+//   - active eq true: the ordering set without the users of inactive:user;
+//   - active pr: the ordering set without the entries scored below 0.
+//
+// The last two are complements. Their totalResults are exact: ZCARD of the
+// ordering set minus ZCOUNT of the exceptions. A page at startIndex k of a
+// complement starts at the rank p in the ordering set that is the fixed
+// point of p = k + skipped(p), skipped(p) being the exceptions created no
+// later than the user at rank p (ZCOUNT on minus and plus its sequence):
+// from p = k up, each step O(log N), in one script (activeRankSrc); the
+// page is then read on from there, exceptions skipped (activeReadSrc).
+// Streams (an "and" driven by it) and cursors read the same way, by
+// creation sequence, so a cursor's positions are creation positions.
+//
+// A store written before kept ix:user:active, a lexicographic index of
+// "true"/"false" NUL id; Store.Upgrade builds inactive:user from it and
+// removes it, and until it is gone queries do not plan onto active
+// (kind.sparsePending): it is answered as a filter no index covers.
+
+// sparseAttr is the attribute kept as its exceptions.
+const sparseAttr = "active"
+
+// activeState is a user's active as the write scripts keep it: "true",
+// "false", or "" when it has none (absent, or no boolean).
+func activeState(attrs map[string]any) string {
+	b, ok := resources.ParseBool(attrs[sparseAttr])
+	if !ok {
+		return ""
+	}
+	return strconv.FormatBool(b)
+}
+
+// Modes of a leaf on the sparse boolean (node.active).
+const (
+	activeTrue    = "true"  // the ordering set without inactive:<kind>
+	activeFalse   = "false" // inactive:<kind> scored above 0
+	activePresent = "pr"    // the ordering set without inactive:<kind> scored below 0
+)
+
+// sparseLeaf plans a comparison of a sparse boolean: eq and pr; nil (a
+// filter no index covers) for the others, and while the organization's
+// earlier index of it is being converted.
+func sparseLeaf(k *kind, op filter.CompareOperator, v any) *node {
+	if k.sparsePending {
+		return nil
+	}
+	switch op {
+	case filter.PR:
+		return &node{active: activePresent, exact: true}
+	case filter.EQ:
+		if b, ok := resources.ParseBool(v); ok {
+			return &node{active: strconv.FormatBool(b), exact: true}
+		}
+	}
+	return nil
+}
+
+// legacySparseIndex is the key, after the prefix, of the lexicographic
+// index an earlier version kept of k's sparse boolean, if it has one.
+func (k *kind) legacySparseIndex() (string, bool) {
+	for _, ix := range k.indexes {
+		if ix.sparse {
+			return "ix:" + k.name + ":" + ix.name, true
+		}
+	}
+	return "", false
+}
+
+// sparseReady returns k as queries in the organization of prefix p may
+// plan it: with sparsePending while the organization still has the
+// earlier index of its sparse boolean. Once it is gone, this process does
+// not look again.
+func (s *Store) sparseReady(ctx context.Context, p string, k *kind) (*kind, error) {
+	legacy, ok := k.legacySparseIndex()
+	if !ok {
+		return k, nil
+	}
+	if _, done := s.sparseDone.Load(p + legacy); done {
+		return k, nil
+	}
+	n, err := s.client.Exists(ctx, p+legacy).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	if n == 0 {
+		s.sparseDone.Store(p+legacy, true)
+		return k, nil
+	}
+	out := *k
+	out.sparsePending = true
+	return &out, nil
+}
+
+// activeCount returns the number of users a leaf of mode yields: O(log N).
+func (s *Store) activeCount(ctx context.Context, p string, k *kind, mode string) (int64, error) {
+	exceptions := p + "inactive:" + k.name
+	pipe := s.client.Pipeline()
+	all := pipe.ZCard(ctx, p+"all:"+k.name)
+	var skipped *redis.IntCmd
+	switch mode {
+	case activeTrue:
+		skipped = pipe.ZCard(ctx, exceptions)
+	case activePresent:
+		skipped = pipe.ZCount(ctx, exceptions, "-inf", "(0")
+	default:
+		skipped = pipe.ZCount(ctx, exceptions, "(0", "+inf")
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("redis: %w", err)
+	}
+	if mode == activeFalse {
+		return skipped.Val(), nil
+	}
+	return max(all.Val()-skipped.Val(), 0), nil
+}
+
+// activeUpTo returns the number of users a leaf of mode yields whose
+// creation sequence is at most seq (below it, unless inclusive).
+func (s *Store) activeUpTo(ctx context.Context, p string, k *kind, mode string, seq int64, inclusive bool) (int64, error) {
+	exceptions := p + "inactive:" + k.name
+	hi, lo := strconv.FormatInt(seq, 10), strconv.FormatInt(-seq, 10)
+	if !inclusive {
+		hi, lo = "("+hi, "("+lo
+	}
+	if mode == activeFalse {
+		n, err := s.client.ZCount(ctx, exceptions, "(0", hi).Result()
+		if err != nil {
+			return 0, fmt.Errorf("redis: %w", err)
+		}
+		return n, nil
+	}
+	pipe := s.client.Pipeline()
+	all := pipe.ZCount(ctx, p+"all:"+k.name, "-inf", hi)
+	var skipped *redis.IntCmd
+	if mode == activePresent {
+		skipped = pipe.ZCount(ctx, exceptions, lo, "(0")
+	} else {
+		skipped = pipe.ZCount(ctx, exceptions, lo, hi)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("redis: %w", err)
+	}
+	return max(all.Val()-skipped.Val(), 0), nil
+}
+
+// activeRead reads up to n users a leaf of mode yields, in creation order
+// (reversed when rev) within the bounds lo and hi of creation sequences
+// (ZRANGEBYSCORE's: "-inf", "+inf", "(12" excluded, "12" included), with
+// their sequences. done reports that the bounds hold no more.
+func (s *Store) activeRead(ctx context.Context, p string, k *kind, mode, lo, hi string, rev bool, n int) (ids []string, seqs []int64, done bool, err error) {
+	exceptions := p + "inactive:" + k.name
+	if mode == activeFalse {
+		if lo == "-inf" {
+			lo = "(0"
+		}
+		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(n)}
+		var zs []redis.Z
+		if rev {
+			zs, err = s.client.ZRevRangeByScoreWithScores(ctx, exceptions, by).Result()
+		} else {
+			zs, err = s.client.ZRangeByScoreWithScores(ctx, exceptions, by).Result()
+		}
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("redis: %w", err)
+		}
+		for _, z := range zs {
+			id, _ := z.Member.(string)
+			if z.Score <= 0 { // a reversed read runs into the users without active
+				return ids, seqs, true, nil
+			}
+			ids, seqs = append(ids, id), append(seqs, int64(z.Score))
+		}
+		return ids, seqs, len(zs) < n, nil
+	}
+	dir := ""
+	if rev {
+		dir = "rev"
+	}
+	for !done && len(ids) < n {
+		res, err := s.activeReadScript.Run(ctx, s.client, []string{p + "all:" + k.name, exceptions}, lo, hi, n-len(ids), mode, dir).Slice()
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("redis: %w", err)
+		}
+		last, _ := res[0].(string)
+		done = res[1] == int64(1)
+		for i := 2; i+1 < len(res); i += 2 {
+			id, _ := res[i].(string)
+			seq, _ := strconv.ParseInt(fmt.Sprint(res[i+1]), 10, 64)
+			ids, seqs = append(ids, id), append(seqs, seq)
+		}
+		if last == "" {
+			break
+		}
+		if rev {
+			hi = "(" + last
+		} else {
+			lo = "(" + last
+		}
+	}
+	return ids, seqs, done, nil
+}
+
+// walkActive calls fn with the ids a leaf of mode yields, in creation
+// order, scanBatch at a time. It stops when ctx ends (the client left).
+func (s *Store) walkActive(ctx context.Context, p string, k *kind, mode string, fn func(ids []string) error) error {
+	return s.walkActiveSeqs(ctx, p, k, mode, func(ids []string, _ []int64) error { return fn(ids) })
+}
+
+// walkActiveSeqs is walkActive, with the ids' creation sequences.
+func (s *Store) walkActiveSeqs(ctx context.Context, p string, k *kind, mode string, fn func(ids []string, seqs []int64) error) error {
+	lo := "-inf"
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ids, seqs, done, err := s.activeRead(ctx, p, k, mode, lo, "+inf", false, scanBatch)
+		if err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			if err := fn(ids, seqs); err != nil {
+				return err
+			}
+			lo = "(" + strconv.FormatInt(seqs[len(seqs)-1], 10)
+		}
+		if done || len(ids) == 0 {
+			return nil
+		}
+	}
+}
+
+// activeIDs returns every id a leaf of mode yields, in creation order: the
+// collecting plan (its callers bound them by MaxScan).
+func (s *Store) activeIDs(ctx context.Context, p string, k *kind, mode string) ([]string, error) {
+	var out []string
+	err := s.walkActive(ctx, p, k, mode, func(ids []string) error {
+		out = append(out, ids...)
+		return nil
+	})
+	return out, err
+}
+
+// activePage answers a leaf of mode: its exact total, and the page at
+// w.start found by rank (see the top of this file), whatever its depth.
+func (s *Store) activePage(ctx context.Context, p string, k *kind, mode string, w window, ld load) (resources.Page, error) {
+	total, err := s.activeCount(ctx, p, k, mode)
+	if err != nil {
+		return resources.Page{}, err
+	}
+	if w.count == 0 || int64(w.start) >= total {
+		return s.page(ctx, p, k, int(total), nil, ld)
+	}
+	var ids []string
+	if mode == activeFalse {
+		// The entries above 0 follow those below it, in order.
+		exceptions := p + "inactive:" + k.name
+		below, err := s.client.ZCount(ctx, exceptions, "-inf", "(0").Result()
+		if err != nil {
+			return resources.Page{}, fmt.Errorf("redis: %w", err)
+		}
+		first := below + int64(w.start)
+		zs, err := s.client.ZRangeWithScores(ctx, exceptions, first, first+int64(w.count)-1).Result()
+		if err != nil {
+			return resources.Page{}, fmt.Errorf("redis: %w", err)
+		}
+		for _, z := range zs {
+			if id, _ := z.Member.(string); z.Score > 0 {
+				ids = append(ids, id)
+			}
+		}
+		return s.page(ctx, p, k, int(total), ids, ld)
+	}
+	seq, found, err := s.activeRank(ctx, p, k, mode, int64(w.start))
+	if err != nil || !found {
+		return s.page(ctx, p, k, int(total), nil, ld)
+	}
+	ids, _, _, err = s.activeRead(ctx, p, k, mode, seq, "+inf", false, w.count)
+	if err != nil {
+		return resources.Page{}, err
+	}
+	return s.page(ctx, p, k, int(total), ids, ld)
+}
+
+// activeRank returns the creation sequence of the user at 0-based
+// position at in what a complement leaf of mode yields: see activeRankSrc.
+func (s *Store) activeRank(ctx context.Context, p string, k *kind, mode string, at int64) (seq string, found bool, err error) {
+	keys := []string{p + "all:" + k.name, p + "inactive:" + k.name}
+	from := at
+	for {
+		res, err := s.activeRankScript.Run(ctx, s.client, keys, at, from, mode).Slice()
+		if err != nil {
+			return "", false, fmt.Errorf("redis: %w", err)
+		}
+		switch res[0] {
+		case "found":
+			seq, _ := res[1].(string)
+			return seq, true, nil
+		case "beyond":
+			return "", false, nil
+		}
+		next, _ := res[1].(int64) // not there yet: go on from there
+		if next <= from {
+			return "", false, fmt.Errorf("rank of %s %s: no progress at %d", k.name, mode, from)
+		}
+		from = next
+		if err := ctx.Err(); err != nil {
+			return "", false, err
+		}
+	}
+}
+
+// seekSparse answers a cursor query (RFC 9865) whose plan is a leaf of a
+// sparse boolean, or an "and" it drives, from a position in creation
+// order: seekActive, seekActiveDriven. A plan whose side of another key
+// drives it, or a position read from such a side, is left to seekPlanned
+// (ok false).
+func (s *Store) seekSparse(ctx context.Context, p string, k *kind, q resources.Query, count int, ld load) (resources.Page, bool, error) {
+	n := s.plan(k, q.Filter, false)
+	if n == nil {
+		return resources.Page{}, false, nil
+	}
+	if n.active != "" && n.exact {
+		page, err := s.seekActive(ctx, p, k, n.active, *q.Seek, count, ld)
+		return page, true, err
+	}
+	from := q.Seek.From
+	var drive *node
+	switch {
+	case from != nil && !isCreated(from):
+		return resources.Page{}, false, nil // read from a leaf of another key
+	case from != nil:
+		drive = sparseLeafOf(n) // whatever side would drive it today
+	default:
+		d, _, ok, err := s.driver(ctx, p, k, n)
+		if err != nil {
+			return resources.Page{}, true, err
+		}
+		if ok && d.active != "" {
+			drive = d
+		}
+	}
+	if drive == nil {
+		return resources.Page{}, false, nil
+	}
+	page, err := s.seekActiveDriven(ctx, p, k, q, n, drive.active, count, ld)
+	return page, true, err
+}
+
+// sparseLeafOf returns the leaf of a sparse boolean among the "and"s of n.
+func sparseLeafOf(n *node) *node {
+	switch {
+	case n == nil:
+		return nil
+	case n.active != "":
+		return n
+	case n.op == filter.AND:
+		if l := sparseLeafOf(n.left); l != nil {
+			return l
+		}
+		return sparseLeafOf(n.right)
+	}
+	return nil
+}
+
+// seekActiveDriven pages a plan driven by a leaf of mode from a position in
+// creation order, as seekDriven does for a leaf of a lexicographic key: it
+// streams the whole leaf for the exact total, checking the filter on the
+// documents unless the plan is exact, and keeps the count+1 matches next
+// to the position. The leaf's users times the filter's comparisons are
+// charged to MaxFilterWork before the first read.
+func (s *Store) seekActiveDriven(ctx context.Context, p string, k *kind, q resources.Query, n *node, mode string, count int, ld load) (resources.Page, error) {
+	est, err := s.activeCount(ctx, p, k, mode)
+	if err != nil {
+		return resources.Page{}, err
+	}
+	if err := s.checkWork(k, q.Filter, int(est)); err != nil {
+		return resources.Page{}, err
+	}
+	sk := *q.Seek
+	var at int64 // 0: no position
+	if sk.From != nil {
+		at = sk.From.Seq
+	}
+	mw := s.memberWork(k, q.Filter, n.exact)
+	total, other := 0, false
+	var kept []resources.Position // the matches next to the position, count+1 at most
+	err = s.walkActiveSeqs(ctx, p, k, mode, func(ids []string, seqs []int64) error {
+		matched, err := s.matching(ctx, p, k, q.Filter, n.exact, mw, ids)
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			if !matched[i] {
+				continue
+			}
+			total++
+			pos := resources.Position{Seq: seqs[i], ID: id}
+			switch {
+			case !sk.Before && (at == 0 || seqs[i] > at):
+				if len(kept) <= count {
+					kept = append(kept, pos)
+				}
+			case sk.Before && (at == 0 || seqs[i] < at):
+				if kept = append(kept, pos); len(kept) > count+1 {
+					kept = kept[1:]
+				}
+			default:
+				other = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return resources.Page{}, err
+	}
+	more := len(kept) > count
+	if sk.Before {
+		kept = kept[max(len(kept)-count, 0):]
+	} else {
+		kept = kept[:min(len(kept), count)]
+	}
+	page := resources.Page{Total: total, Next: more, Previous: other}
+	if sk.Before {
+		page.Next, page.Previous = other, more
+	}
+	ids := make([]string, len(kept))
+	for i, pos := range kept {
+		ids[i] = pos.ID
+	}
+	return s.seekPage(ctx, p, k, page, ids, kept, ld)
+}
+
+// seekActive pages a leaf of mode from a position in creation order (a
+// cursor, RFC 9865): the count+1 users after it (before it, when asked
+// for the previous page), with the exact total and whether users match on
+// the position's other side. Its positions are creation positions.
+func (s *Store) seekActive(ctx context.Context, p string, k *kind, mode string, sk resources.Seek, count int, ld load) (resources.Page, error) {
+	lo, hi := "-inf", "+inf"
+	if sk.From != nil {
+		if !isCreated(sk.From) {
+			return resources.Page{}, invalidCursor()
+		}
+		at := "(" + strconv.FormatInt(sk.From.Seq, 10)
+		if sk.Before {
+			hi = at
+		} else {
+			lo = at
+		}
+	}
+	ids, seqs, _, err := s.activeRead(ctx, p, k, mode, lo, hi, sk.Before, count+1)
+	if err != nil {
+		return resources.Page{}, err
+	}
+	total, err := s.activeCount(ctx, p, k, mode)
+	if err != nil {
+		return resources.Page{}, err
+	}
+	other := false // a match on the position's other side, the position included
+	if sk.From != nil {
+		upTo, err := s.activeUpTo(ctx, p, k, mode, sk.From.Seq, !sk.Before)
+		if err != nil {
+			return resources.Page{}, err
+		}
+		if sk.Before {
+			other = total-upTo > 0
+		} else {
+			other = upTo > 0
+		}
+	}
+	more := len(ids) > count
+	ids, seqs = ids[:min(len(ids), count)], seqs[:min(len(seqs), count)]
+	if sk.Before {
+		slices.Reverse(ids)
+		slices.Reverse(seqs)
+	}
+	page := resources.Page{Total: int(total), Next: more, Previous: other}
+	if sk.Before {
+		page.Next, page.Previous = other, more
+	}
+	pos := make([]resources.Position, len(ids))
+	for i, id := range ids {
+		pos[i] = resources.Position{Seq: seqs[i], ID: id}
+	}
+	return s.seekPage(ctx, p, k, page, ids, pos, ld)
+}
+
+// activeRankSrc finds the rank p in the ordering set of the user at
+// 0-based position at in a complement leaf (see the top of this file): the
+// fixed point of p = at + skipped(p), from p = from (at most the answer)
+// up. Each step is O(log N); p grows by the exceptions it passed, so few
+// steps reach it unless exceptions are dense, and a call takes at most
+// 1,000 before it hands back where it is.
+//
+// KEYS: 1 the ordering set, 2 inactive:<kind>. ARGV: 1 at, 2 from, 3 mode.
+// Returns {"found", sequence}, {"beyond"} (past the last), or {"more", p}.
+const activeRankSrc = `
+local at, p, mode = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+for _ = 1, 1000 do
+  local z = redis.call('ZRANGE', KEYS[1], p, p, 'WITHSCORES')
+  if #z == 0 then return {'beyond'} end
+  local s = tonumber(z[2])
+  local skipped
+  if mode == 'pr' then
+    skipped = redis.call('ZCOUNT', KEYS[2], -s, '(0')
+  else
+    skipped = redis.call('ZCOUNT', KEYS[2], -s, s)
+  end
+  local q = at + skipped
+  if q == p then return {'found', z[2]} end
+  p = q
+end
+return {'more', p}
+`
+
+// activeReadSrc reads, in creation order (reversed when ARGV 5 is "rev"),
+// the users of the ordering set between two sequences that a complement
+// leaf yields: those without an entry in inactive:<kind> (mode "true") or
+// without one below 0 ("pr"). It reads at most 8 batches.
+//
+// KEYS: 1 the ordering set, 2 inactive:<kind>. ARGV: 1 lowest, 2 highest
+// sequence (ZRANGEBYSCORE bounds), 3 how many users, 4 mode, 5 "rev" or "".
+// Returns {last sequence read ("" none), 1 when the bounds hold no more
+// (else 0), id, sequence, id, sequence, ...}.
+const activeReadSrc = `
+local lo, hi, n, mode, rev = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5] == 'rev'
+local batch = math.max(n, 100)
+local out, last = {'', 0}, ''
+for _ = 1, 8 do
+  local z
+  if rev then
+    z = redis.call('ZREVRANGEBYSCORE', KEYS[1], hi, lo, 'WITHSCORES', 'LIMIT', 0, batch)
+  else
+    z = redis.call('ZRANGEBYSCORE', KEYS[1], lo, hi, 'WITHSCORES', 'LIMIT', 0, batch)
+  end
+  if #z == 0 then
+    out[1], out[2] = last, 1
+    return out
+  end
+  local ids = {}
+  for i = 1, #z, 2 do ids[#ids + 1] = z[i] end
+  local x = redis.call('ZMSCORE', KEYS[2], unpack(ids))
+  for i, id in ipairs(ids) do
+    last = z[2 * i]
+    if not x[i] or (mode == 'pr' and tonumber(x[i]) > 0) then
+      out[#out + 1] = id
+      out[#out + 1] = last
+      if (#out - 2) / 2 >= n then
+        out[1] = last
+        return out
+      end
+    end
+  end
+  if #z < 2 * batch then
+    out[1], out[2] = last, 1
+    return out
+  end
+  if rev then hi = '(' .. last else lo = '(' .. last end
+end
+out[1] = last
+return out
+`

@@ -1,0 +1,175 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+)
+
+// TestActiveExceptions: active is kept as the set of users whose active is
+// not true, and filters on it are answered from that set, in creation
+// order, however many match (MaxScan below the matches): exact totals,
+// every startIndex window, cursor walks both ways, an "and" it drives.
+func TestActiveExceptions(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		p := "scimd:{" + org + "}:"
+		rt := schemas.Users()
+		var ids []string
+		for i := range 60 {
+			u := user(fmt.Sprintf("u%02d@x.io", (i*7)%60))
+			switch {
+			case i%4 == 1:
+				u.Attributes["active"] = false
+			case i%9 == 2:
+				// none
+			default:
+				u.Attributes["active"] = true
+			}
+			ids = append(ids, mustCreateUser(t, s, u).ID)
+		}
+		for _, i := range []int{1, 3, 10} { // a false, a true and a none go
+			if err := s.DeleteUser(ctx, org, ids[i], 0); err != nil {
+				t.Fatalf("DeleteUser: %v", err)
+			}
+		}
+		for _, i := range []int{5, 8, 11} { // false -> none, true -> false, none -> true
+			u, err := s.GetUser(ctx, org, ids[i])
+			if err != nil {
+				t.Fatalf("GetUser: %v", err)
+			}
+			switch activeState(u.Attributes) {
+			case "true":
+				u.Attributes["active"] = false
+			case "false":
+				delete(u.Attributes, "active")
+			default:
+				u.Attributes["active"] = "TRUE" // a string a client sent
+			}
+			if _, err := s.ReplaceUser(ctx, org, u, u.Version, resources.UserWrite{}); err != nil {
+				t.Fatalf("ReplaceUser: %v", err)
+			}
+		}
+		all, err := s.ListUsers(ctx, org, resources.Query{Count: 100})
+		if err != nil {
+			t.Fatalf("ListUsers: %v", err)
+		}
+		notTrue := 0
+		for _, u := range all.Resources {
+			if activeState(u.Attributes) != "true" {
+				notTrue++
+			}
+		}
+		if n := s.client.Exists(ctx, p+"ix:user:active").Val(); n != 0 {
+			t.Errorf("ix:user:active exists: active is kept as its exceptions only")
+		}
+		if n := s.client.ZCard(ctx, p+"inactive:user").Val(); n != int64(notTrue) {
+			t.Errorf("inactive:user holds %d users, want the %d whose active is not true", n, notTrue)
+		}
+		s.MaxScan = 5
+		for _, f := range []string{"active eq true", "active eq false", "active pr", `active eq "True"`,
+			`active eq true and userName sw "u"`, `active eq false and userName sw "u"`} {
+			e, err := resources.ParseFilter(rt, f, "")
+			if err != nil {
+				t.Fatalf("ParseFilter(%s): %v", f, err)
+			}
+			var want []string // in creation order
+			for _, u := range all.Resources {
+				if resources.Match(resources.Document(rt, u, ""), e) {
+					want = append(want, u.ID)
+				}
+			}
+			for start := 1; start <= len(want)+1; start += 3 {
+				for _, count := range []int{1, 4, 100} {
+					page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: start, Count: count})
+					if err != nil {
+						t.Fatalf("ListUsers(%s, %d, %d): %v", f, start, count, err)
+					}
+					var got []string
+					for _, u := range page.Resources {
+						got = append(got, u.ID)
+					}
+					wantWin := want[min(start-1, len(want)):min(start-1+count, len(want))]
+					if page.Total != len(want) || !slices.Equal(got, wantWin) {
+						t.Errorf("ListUsers(%s, start %d, count %d) = total %d, %v; want %d, %v", f, start, count, page.Total, got, len(want), wantWin)
+					}
+				}
+			}
+			for _, count := range []int{1, 7} {
+				forward, backward := seekWalk(t, s, resources.Query{Filter: e}, count, len(want))
+				if !slices.Equal(forward, want) || !slices.Equal(backward, want) {
+					t.Errorf("%s by %d: walk %v, back %v; want %v", f, count, forward, backward, want)
+				}
+			}
+		}
+		// Sorted, walked along the userName index, stopping at the page's
+		// end: the total is the leaf's count.
+		sort, err := resources.ParseSort(rt, "userName", "descending")
+		if err != nil {
+			t.Fatalf("ParseSort: %v", err)
+		}
+		var want []string
+		for _, u := range all.Resources {
+			if activeState(u.Attributes) == "true" {
+				want = append(want, strings.ToLower(u.Attributes["userName"].(string)))
+			}
+		}
+		slices.Sort(want)
+		slices.Reverse(want)
+		page, err := s.ListUsers(ctx, org, resources.Query{Filter: mustFilter(t, "active eq true"), Sort: sort, StartIndex: 3, Count: 4})
+		if err != nil {
+			t.Fatalf("ListUsers(active eq true, sortBy userName): %v", err)
+		}
+		var got []string
+		for _, u := range page.Resources {
+			got = append(got, u.Attributes["userName"].(string))
+		}
+		if page.Total != len(want) || !slices.Equal(got, want[2:6]) {
+			t.Errorf("ListUsers(active eq true, sortBy userName) = total %d, %v; want %d, %v", page.Total, got, len(want), want[2:6])
+		}
+		if got, _ := check(t, s); len(got) != 0 {
+			t.Errorf("Check found:\n%s", findingLines(got))
+		}
+	})
+}
+
+// TestActiveRankDenseExceptions: the rank of a page of active eq true is
+// found however the exceptions lie: long runs of them, before, between and
+// after the users that match.
+func TestActiveRankDenseExceptions(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		var active []string
+		for i := range 120 {
+			u := user(fmt.Sprintf("r%03d@x.io", i))
+			on := i%40 >= 30 || i == 5 // runs of 30 exceptions
+			u.Attributes["active"] = on
+			r := mustCreateUser(t, s, u)
+			if on {
+				active = append(active, r.ID)
+			}
+		}
+		p := "scimd:{" + org + "}:"
+		for k := range len(active) + 1 {
+			seq, found, err := s.activeRank(ctx, p, &s.users, activeTrue, int64(k))
+			if err != nil {
+				t.Fatalf("activeRank(%d): %v", k, err)
+			}
+			if k == len(active) {
+				if found {
+					t.Errorf("activeRank(%d) past the last = %s", k, seq)
+				}
+				continue
+			}
+			got, _, _, err := s.activeRead(ctx, p, &s.users, activeTrue, seq, "+inf", false, 1)
+			if err != nil || !found || len(got) != 1 || got[0] != active[k] {
+				t.Errorf("activeRank(%d) = %s, %v, %v: user %v; want %s", k, seq, found, err, got, active[k])
+			}
+		}
+	})
+}

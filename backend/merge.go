@@ -84,12 +84,10 @@ func (s *Store) checkMergeWork(k *kind, bs []branch) error {
 // also read where the branch's plan is not exact. It stops when ctx ends
 // (the client left).
 func (s *Store) walkMerged(ctx context.Context, p string, k *kind, bs []branch, fn func(i int, member string) error) error {
-	passed := map[string]bool{} // nil once past MaxScan
+	passed := map[string]bool{} // nil once past MaxScan, between batches
 	pass := func(i int, member, id string) error {
 		if passed != nil {
-			if passed[id] = true; len(passed) > s.MaxScan {
-				passed = nil
-			}
+			passed[id] = true
 		}
 		return fn(i, member)
 	}
@@ -97,6 +95,9 @@ func (s *Store) walkMerged(ctx context.Context, p string, k *kind, bs []branch, 
 		err := s.walkMembers(ctx, p, k, b.drive, func(members []string) error {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if len(passed) > s.MaxScan {
+				passed = nil
 			}
 			ids := make([]string, len(members))
 			for j, m := range members {

@@ -212,3 +212,48 @@ func TestMergeCursorKeepsItsLeaf(t *testing.T) {
 		}
 	})
 }
+
+// TestMergeActiveSide: an active side of a merge yields its users in
+// creation order, by startIndex and by cursor.
+func TestMergeActiveSide(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		var inactive []string
+		var user0 string
+		for i := range 30 {
+			r := mustCreateUser(t, s, user(fmt.Sprintf("u%02d@x.io", (i*7)%30), "active", i%4 != 1, "externalId", fmt.Sprintf("E%d", i%5)))
+			if i%4 == 1 {
+				inactive = append(inactive, r.ID)
+			} else if i == 0 {
+				user0 = r.ID
+			}
+		}
+		e, err := resources.ParseFilter(schemas.Users(), `active eq false or externalId eq "E0"`, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// E0: users 0, 5, 10, ... (5, 25 are inactive, so left out), in externalId then id order.
+		var e0 []string
+		page, err := s.ListUsers(context.Background(), org, resources.Query{Filter: mustFilter(t, `externalId eq "E0" and active eq true`), StartIndex: 1, Count: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Resources {
+			e0 = append(e0, r.ID)
+		}
+		slices.Sort(e0)
+		if len(e0) != 4 || !slices.Contains(e0, user0) {
+			t.Fatalf("the data: E0 and active = %v, want 4 with user 0", e0)
+		}
+		want := append(slices.Clone(inactive), e0...)
+		total, got := filteredPage(t, s, `active eq false or externalId eq "E0"`, 1, 100, func(r resources.Resource) string { return r.ID })
+		if total != len(want) || !slices.Equal(got, want) {
+			t.Errorf("ListUsers(%v) = total %d, %v; want %d, %v", e, total, got, len(want), want)
+		}
+		for _, size := range []int{1, 4, 100} {
+			forward, backward := seekWalk(t, s, resources.Query{Filter: e}, size, len(want))
+			if !slices.Equal(forward, want) || !slices.Equal(backward, want) {
+				t.Errorf("cursor walk by %d = %v\nback %v\nwant %v", size, forward, backward, want)
+			}
+		}
+	})
+}

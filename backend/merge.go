@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"slices"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
@@ -42,16 +43,38 @@ func (s *Store) mergeBranches(ctx context.Context, p string, k *kind, e resource
 		bs = append(bs, branch{e: e, n: n})
 	}
 	flatten(e, n)
+	// The entries of the branches that are one range read of an index
+	// (eq or eq, as identity providers send) are counted in one round
+	// trip; the others' drivers are found as an "and"'s are.
+	pipe := s.client.Pipeline()
+	counts := make([][]*redis.IntCmd, len(bs))
 	for i := range bs {
 		b := &bs[i]
 		if err := s.resolveGroups(ctx, p, b.n); err != nil {
 			return nil, false, err
+		}
+		if b.n.isLeaf() && b.n.group == "" {
+			b.drive = b.n
+			for _, r := range b.n.ranges {
+				counts[i] = append(counts[i], pipe.ZLexCount(ctx, p+b.n.key, r.min, r.max))
+			}
+			continue
 		}
 		drive, est, ok, err := s.driver(ctx, p, k, b.n)
 		if err != nil || !ok {
 			return nil, false, err
 		}
 		b.drive, b.est = drive, est
+	}
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, false, fmt.Errorf("redis: %w", err)
+		}
+	}
+	for i, cs := range counts {
+		for _, c := range cs {
+			bs[i].est += c.Val()
+		}
 	}
 	return bs, true, nil
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -78,18 +79,22 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	case n.isLeaf() && n.exact && !n.multi:
 		return s.leafPage(ctx, p, k, n, w, ld)
 	}
+	if n.op == filter.OR { // no leaf drives an "or" of different keys
+		bs, ok, err := s.mergeBranches(ctx, p, k, q.Filter, n)
+		if err != nil {
+			return resources.Page{}, err
+		}
+		if ok {
+			return s.mergePage(ctx, p, k, bs, w, ld) // merge.go
+		}
+		return s.collected(ctx, p, k, q, n, w, ld)
+	}
 	drive, est, ok, err := s.driver(ctx, p, k, n)
 	if err != nil {
 		return resources.Page{}, err
 	}
 	if ok {
 		return s.streamPage(ctx, p, k, q, n, drive, est, w, ld)
-	}
-	if bs, ok, err := s.mergeBranches(ctx, p, k, q.Filter, n); ok || err != nil {
-		if err != nil {
-			return resources.Page{}, err
-		}
-		return s.mergePage(ctx, p, k, bs, w, ld) // merge.go
 	}
 	return s.collected(ctx, p, k, q, n, w, ld)
 }

@@ -60,6 +60,12 @@ func (s *Store) seekList(ctx context.Context, p string, k *kind, q resources.Que
 			return page, err
 		}
 	}
+	if page, ok, err := s.seekNot(ctx, p, k, q, count, ld); ok || err != nil {
+		return page, err // complement.go
+	}
+	if page, ok, err := s.seekOr(ctx, p, k, q, count, ld); ok || err != nil {
+		return page, err // merge.go
+	}
 	if q.Sort == nil {
 		// A leaf of a sparse boolean, and a plan it drives, are read in
 		// creation order (active.go).

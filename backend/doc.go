@@ -222,10 +222,25 @@
 //     driving leaf's entries times the filter's comparisons, charged to
 //     [Store.MaxFilterWork] before the first read: past it the query fails
 //     with resources.TooMany, naming indexed attributes to narrow with.
-//   - "or" of different keys, and members.value eq: the union of its sides,
-//     or the user's groups, at most [Store.MaxScan] ids, in creation order.
-//   - Anything else (ne, not, co and ew without a trigram index, attributes
-//     without an index): a scan of
+//   - "or" of different keys whose sides each stream from one leaf (an
+//     exact leaf, an active leaf, an "and"): a merge (merge.go), side by
+//     side in the filter's order, each in its leaf's order, a user counted
+//     at the first side it matches: a later side leaves out the ids counted
+//     before (kept up to [Store.MaxScan]; past that, its documents are
+//     checked against the sides before it), so eq or eq, as identity
+//     providers send, reads no document but the page's. totalResults is
+//     exact; the sides' entries times the comparisons a check could cost
+//     are charged to [Store.MaxFilterWork] first.
+//   - "not" of an exact plan: the complement of its ids in creation order
+//     (complement.go); totalResults is the ordering set's ZCARD less the
+//     ids, and the page a ZRANGE by rank found from the ids' ranks,
+//     O(ids + count) however deep; the ids are charged to
+//     [Store.MaxFilterWork] before they are read.
+//   - An "or" with a members.value eq side, and members.value eq: the union
+//     of its sides, or the user's groups, at most [Store.MaxScan] ids, in
+//     creation order.
+//   - Anything else (ne, other nots, co and ew without a trigram index,
+//     attributes without an index): a scan of
 //     the organization in creation order, checking each document, which fails
 //     with resources.TooMany when the organization has more than
 //     [Store.MaxScan] resources of the type or the scan would cost more than
@@ -237,8 +252,9 @@
 // Order: results of an indexed filter come in the order of the key read:
 // the index's (the indexed value, then the id), or for groups.value eq and
 // groups.display eq the members' display (ASCII lower case), then the id;
-// active, members.value eq, an "or" of different keys and a scan, in
-// creation order. RFC 7644 §3.4.2.3 leaves the order of unsorted results to the
+// an "or" of different keys in the merge's order (side by side); active,
+// a "not", members.value eq, an "or" the merge does not answer and a scan,
+// in creation order. RFC 7644 §3.4.2.3 leaves the order of unsorted results to the
 // provider; this one is stable from page to page while the data does not
 // change. Without a filter, results are in creation
 // order and a page costs O(log N + count) (ZCARD and ZRANGE on the ordering
@@ -248,12 +264,14 @@
 // (ZRANGEBYLEX, or ZREVRANGEBYLEX for the previous page, count+1 members,
 // with the ranges' ZLEXCOUNT): O(log N + count) a page, wherever it is; a
 // plan driven by a leaf streams the whole leaf as streamPage does, for the
-// exact total, keeping the matches next to the position. An active leaf,
-// and a plan it drives, page by creation sequence the same ways, their
-// positions being creation positions. The other plans
-// (an "or" of different keys, scans), a query across resource
-// types and a cursor they minted keep creation order and collect within
-// MaxScan; a position of one leaf presented to a plan without it is
+// exact total, keeping the matches next to the position; a merge streams
+// the same way, its positions tagged with their side (an active side's
+// key being its creation sequence); a "not" of an exact plan seeks in the
+// ordering set by creation sequence, leaving out the plan's ids. An active
+// leaf, and a plan it drives, page by creation sequence the same ways,
+// their positions being creation positions. The other plans (scans, an
+// "or" the merge does not answer), a query across resource types and a
+// cursor they minted keep creation order and collect within MaxScan; a position of one leaf presented to a plan without it is
 // invalidCursor.
 //
 // sortBy (sort.go) orders ties by id, as the indexes do. Without a filter,

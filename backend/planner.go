@@ -14,8 +14,10 @@ package backend
 //     when the ids it yields are the filter's matches; otherwise they are
 //     candidates, to check on the documents with resources.Match.
 //  2. list (query.go) picks how to answer from the plan's shape:
-//     - no plan (ne, not, co and ew without a trigram index, attributes
-//       without an index): scan the
+//     - a "not" of an exact plan: the complement of its ids in creation
+//       order (complement.go), the total the ordering set's size less theirs;
+//     - no plan (ne, other nots, co and ew without a trigram index,
+//       attributes without an index): scan the
 //       organization in creation order, bounded by MaxScan and MaxFilterWork;
 //     - userName eq: one script round trip (the index read and the user);
 //     - an exact leaf on a single-valued key: leafPage, a page read straight
@@ -25,12 +27,18 @@ package backend
 //       driving leaf's ids in its order, batch by batch (walk), checking the
 //       filter on the documents unless the plan is exact, counting every
 //       match and keeping the page's (streamPage);
-//     - otherwise (an or of different indexes, members.value eq): collect
-//       the ids (run), within MaxScan, and order them by creation.
+//     - an or of different keys whose branches are each streamed from one
+//       leaf: a merge (merge.go), branch by branch in the filter's
+//       order, each in its leaf's order, a resource counted at the first
+//       branch it matches (later branches' documents are checked against
+//       the filters before them), charged to MaxFilterWork before reading;
+//     - otherwise (an or with a members.value eq branch, members.value eq):
+//       collect the ids (run), within MaxScan, and order them by creation.
 //
 // Results of an indexed filter are thus in the order of the key read: the
-// index's (value, then id), the group's members' (display, then id), or
-// creation order for scans and collected unions. RFC 7644 §3.4.2.3 leaves
+// index's (value, then id), the group's members' (display, then id), the
+// merge's (branch by branch), or creation order for scans, complements and
+// collected unions. RFC 7644 §3.4.2.3 leaves
 // the order of unsorted results to the provider; this one is stable from
 // page to page while the data is unchanged.
 
@@ -454,44 +462,19 @@ func (s *Store) streamPage(ctx context.Context, p string, k *kind, q resources.Q
 }
 
 // walk calls fn with the ids a leaf yields, in the order of its key, batch
-// by batch, each id once: an id of a multi-valued key is passed at its
-// first entry. It stops when ctx ends (the client left).
+// by batch, each id once (see walkMembers). It stops when ctx ends (the
+// client left).
 func (s *Store) walk(ctx context.Context, p string, k *kind, n *node, fn func(ids []string) error) error {
 	if n.active != "" {
 		return s.walkActive(ctx, p, k, n.active, fn)
 	}
-	if err := s.resolveGroup(ctx, p, n); err != nil {
-		return err
-	}
-	if n.group != "" {
-		if err := s.wholeOrder(ctx, p, n.group); err != nil {
-			return err
+	return s.walkMembers(ctx, p, k, n, func(members []string) error {
+		ids := make([]string, len(members))
+		for i, m := range members {
+			ids[i] = idOf(m)
 		}
-	}
-	var seen map[string]bool
-	if n.multi {
-		seen = map[string]bool{}
-	}
-	for _, r := range n.ranges {
-		err := s.walkRange(ctx, p+n.key, r, false, func(members []string) error {
-			ids := make([]string, 0, len(members))
-			for _, m := range members {
-				id := idOf(m)
-				if seen != nil {
-					if seen[id] {
-						continue
-					}
-					seen[id] = true
-				}
-				ids = append(ids, id)
-			}
-			return fn(ids)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return fn(ids)
+	})
 }
 
 // walkRange calls fn with the members of one range of a sorted set, in

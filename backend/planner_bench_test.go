@@ -12,9 +12,10 @@ import (
 	"github.com/scimd/scimd/schemas"
 )
 
-// BenchmarkBroadFilters times filters matching every one of 100,000 users on
-// a real redis-server: the first page of "active eq true", and the page at
-// startIndex 50,001 of "userName sw \"w\"" (the issue's rows, at 100k).
+// BenchmarkBroadFilters times filters over 100,000 users on a real
+// redis-server: the first page of "active eq true", and the page at
+// startIndex 50,001 of "userName sw \"w\"" (the issue's rows, at 100k),
+// both matching every user; "or"s of different keys and "not"s.
 // Seeding takes a minute or two.
 func BenchmarkBroadFilters(b *testing.B) {
 	const users = 100000
@@ -44,10 +45,19 @@ func BenchmarkBroadFilters(b *testing.B) {
 	wg.Wait()
 	for _, bc := range []struct {
 		name, filter string
-		start        int
+		start, total int
+		cursor       bool // also by cursor (from a position of the userName index, past page 1)
 	}{
-		{"active_eq_true/page1", `active eq true`, 1},
-		{"userName_sw_w/start50001", `userName sw "w"`, 50001},
+		{"active_eq_true/page1", `active eq true`, 1, users, true},
+		{"userName_sw_w/start50001", `userName sw "w"`, 50001, users, true},
+		// An "or" of different keys: eq or eq, as identity providers send;
+		// 11,111 and 10 matches (one in both), the large side first, then last.
+		{"or_eq_eq/page1", `userName eq "w000001@example.com" or name.familyName eq "Family2"`, 1, 2, true},
+		{"or_sw_large_first/page1", `name.familyName sw "Family1" or userName sw "w00000"`, 1, 11120, true},
+		{"or_sw_large_last/page1", `userName sw "w00000" or name.familyName sw "Family1"`, 1, 11120, true},
+		// A "not" of an indexed comparison: 11,111 left out, and one.
+		{"not_sw/start50001", `not (name.familyName sw "Family1")`, 50001, users - 11111, false},
+		{"not_eq/page1", `not (userName eq "w000001@example.com")`, 1, users - 1, true},
 	} {
 		e, err := resources.ParseFilter(schemas.Users(), bc.filter, "")
 		if err != nil {
@@ -56,11 +66,14 @@ func BenchmarkBroadFilters(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
 				page, err := s.ListUsers(context.Background(), org, resources.Query{Filter: e, StartIndex: bc.start, Count: 100})
-				if err != nil || page.Total != users || len(page.Resources) != 100 {
+				if err != nil || page.Total != bc.total || len(page.Resources) != min(bc.total, 100) {
 					b.Fatalf("ListUsers(%s) = total %d, %d resources, %v", bc.filter, page.Total, len(page.Resources), err)
 				}
 			}
 		})
+		if !bc.cursor {
+			continue
+		}
 		// The same page by cursor: a seek from the position of the result
 		// before it (what a nextCursor holds), in the index's order.
 		at, err := s.ListUsers(context.Background(), org, resources.Query{Filter: e, StartIndex: max(bc.start-1, 1), Count: 1, RawOnly: true})
@@ -78,7 +91,7 @@ func BenchmarkBroadFilters(b *testing.B) {
 		b.Run(bc.name+"/cursor", func(b *testing.B) {
 			for b.Loop() {
 				page, err := s.ListUsers(context.Background(), org, resources.Query{Filter: e, Count: 100, Seek: &resources.Seek{From: &from}})
-				if err != nil || page.Total != users || len(page.Resources) != 100 {
+				if err != nil || page.Total != bc.total || len(page.Resources) != min(bc.total-1, 100) {
 					b.Fatalf("ListUsers(%s, cursor) = total %d, %d resources, %v", bc.filter, page.Total, len(page.Resources), err)
 				}
 			}

@@ -131,13 +131,24 @@ func (g *filterGen) filter(depth int) string {
 	if depth == 0 || g.r.IntN(3) == 0 {
 		return g.leaf()
 	}
-	switch g.r.IntN(5) {
+	switch g.r.IntN(8) {
 	case 0:
 		return "not (" + g.filter(depth-1) + ")"
-	case 1, 2:
+	case 1:
+		return "not (" + g.leaf() + ")" // often a complement of one index
+	case 2, 3:
 		return "(" + g.filter(depth-1) + ") and (" + g.filter(depth-1) + ")"
+	case 4:
+		// eq or eq on two attributes, as identity providers send: a merge.
+		return fmt.Sprintf("%s or %s", g.eq(), g.eq())
 	}
 	return "(" + g.filter(depth-1) + ") or (" + g.filter(depth-1) + ")"
+}
+
+// eq writes an eq comparison of a string attribute with one of its values.
+func (g *filterGen) eq() string {
+	path := []string{"userName", "externalId", "emails.value", "name.givenName", "name.familyName", "displayName"}[g.r.IntN(6)]
+	return fmt.Sprintf("%s eq %q", path, g.value(path))
 }
 
 // TestPlannerMatchesBruteForce compares the planner with resources.Match on
@@ -226,6 +237,7 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 		for _, maxScan := range []int{DefaultMaxScan, 40} {
 			s.MaxScan = maxScan
 			answered := 0
+			combined := map[string]int{} // answers by a merge, by a complement
 			for range 100 {
 				f := gen.filter(2)
 				e, err := resources.ParseFilter(rt, f, "")
@@ -289,6 +301,7 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 					t.Fatalf("%s: %v", what, err)
 				}
 				answered++
+				combined[combinedPlan(ctx, t, s, e)]++
 				if total != len(wantIDs) || !sameSet(full, wantIDs) || len(dedupe(slices.Clone(full))) != len(full) {
 					t.Errorf("%s: total %d, %d ids %v\nwant total %d, ids %v", what, total, len(full), full, len(wantIDs), wantIDs)
 					continue
@@ -319,8 +332,9 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 					t.Errorf("%s: window (%d, %d) = total %d, %v, %v; want total %d, %v", what, start, count, tot, got, err, total, wantWin)
 				}
 				// Unsorted, a cursor walk where the plan streams from a key
-				// is the same list in the same order, both ways.
-				if sort == nil && streamsFromKey(ctx, t, s, e) {
+				// or combines index reads is the same list in the same
+				// order, both ways.
+				if sort == nil && seeksByPlan(ctx, t, s, e) {
 					forward, backward := seekWalk(t, s, resources.Query{Filter: e}, size, total)
 					if !slices.Equal(forward, full) || !slices.Equal(backward, full) {
 						t.Errorf("%s: cursor walk by %d = %v\nback %v\nwant %v", what, size, forward, backward, full)
@@ -330,14 +344,42 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 			if answered < 30 {
 				t.Errorf("seed %d, MaxScan %d: only %d filters answered", seed, maxScan, answered)
 			}
+			t.Logf("seed %d, MaxScan %d: %d merges, %d complements of %d filters answered", seed, maxScan, combined["merge"], combined["complement"], answered)
+			if combined["merge"] == 0 || combined["complement"] == 0 {
+				t.Errorf("seed %d, MaxScan %d: %d merges, %d complements; want some of each", seed, maxScan, combined["merge"], combined["complement"])
+			}
 		}
 	})
 }
 
-// streamsFromKey reports whether a cursor walk of the filter e reads a key
-// from its position (seekPlanned) rather than collecting in creation order.
-func streamsFromKey(ctx context.Context, t *testing.T, s *Store, e resources.Filter) bool {
+// combinedPlan returns which plan of merge.go or complement.go answers
+// the filter e: "merge", "complement" or "".
+func combinedPlan(ctx context.Context, t *testing.T, s *Store, e resources.Filter) string {
 	t.Helper()
+	if s.complementOf(&s.users, e) != nil {
+		return "complement"
+	}
+	p, err := prefix(org)
+	if err != nil {
+		t.Fatalf("prefix: %v", err)
+	}
+	if _, ok, err := s.mergeBranches(ctx, p, &s.users, e, s.plan(&s.users, e, false)); err != nil || ok {
+		if err != nil {
+			t.Fatalf("mergeBranches(%v): %v", e, err)
+		}
+		return "merge"
+	}
+	return ""
+}
+
+// seeksByPlan reports whether a cursor walk of the filter e reads a key
+// from its position (seekPlanned) or pages a merge (seekOr) or a
+// complement (seekNot) rather than collecting in creation order.
+func seeksByPlan(ctx context.Context, t *testing.T, s *Store, e resources.Filter) bool {
+	t.Helper()
+	if combinedPlan(ctx, t, s, e) != "" {
+		return true
+	}
 	n := s.plan(&s.users, e, false)
 	if n == nil {
 		return false

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -64,6 +65,9 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	if q.Filter == nil {
 		return s.listAll(ctx, p, k, w, ld)
 	}
+	if inner := s.complementOf(k, q.Filter); inner != nil {
+		return s.complementPage(ctx, p, k, q.Filter, inner, w, ld) // complement.go
+	}
 	n := s.plan(k, q.Filter, false)
 	switch {
 	case n == nil:
@@ -75,6 +79,16 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	case n.isLeaf() && n.exact && !n.multi:
 		return s.leafPage(ctx, p, k, n, w, ld)
 	}
+	if n.op == filter.OR { // no leaf drives an "or" of different keys
+		bs, ok, err := s.mergeBranches(ctx, p, k, q.Filter, n)
+		if err != nil {
+			return resources.Page{}, err
+		}
+		if ok {
+			return s.mergePage(ctx, p, k, bs, w, ld) // merge.go
+		}
+		return s.collected(ctx, p, k, q, n, w, ld)
+	}
 	drive, est, ok, err := s.driver(ctx, p, k, n)
 	if err != nil {
 		return resources.Page{}, err
@@ -85,7 +99,8 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	return s.collected(ctx, p, k, q, n, w, ld)
 }
 
-// collected answers a plan no leaf drives (an "or" of different keys): its
+// collected answers a plan no leaf drives nor merge streams (an "or" with
+// a members.value eq branch): its
 // ids, at most MaxScan, in creation order.
 func (s *Store) collected(ctx context.Context, p string, k *kind, q resources.Query, n *node, w window, ld load) (resources.Page, error) {
 	ids, err := s.run(ctx, p, k, n)

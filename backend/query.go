@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/scim2/filter-parser/v2"
@@ -170,15 +171,27 @@ func (s *Store) findByUserName(ctx context.Context, p string, k *kind, lower str
 		return resources.Page{}, fmt.Errorf("redis: %w", err)
 	}
 	page := resources.Page{Resources: []resources.Resource{}}
-	if len(res) < 6 {
+	if len(res) < 4 {
 		return page, nil
 	}
 	id, _ := res[0].(string)
-	r, ok, err := decode(id, res[1:5], ld.attrs)
+	flat, _ := res[1].([]any)
+	h := make(map[string]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		f, _ := flat[i].(string)
+		h[f], _ = flat[i+1].(string)
+	}
+	vals := storedFields(h)
+	if extra, _ := res[2].(int64); extra != 0 {
+		ver, _ := vals[1].(string)
+		n, _ := strconv.ParseInt(ver, 10, 64)
+		vals[1] = strconv.FormatInt(n+extra, 10)
+	}
+	r, ok, err := decode(id, vals, ld.attrs)
 	if err != nil || !ok {
 		return page, err
 	}
-	r.Groups = refs(res[5])
+	r.Groups = refs(res[3])
 	page.Total = 1
 	if lo, hi := w.bounds(1); hi > lo {
 		page.Resources = append(page.Resources, *r)

@@ -406,8 +406,8 @@ func (s *Store) seekActiveDriven(ctx context.Context, p string, k *kind, q resou
 		at = sk.From.Seq
 	}
 	mw := s.memberWork(k, q.Filter, n.exact)
-	total, other := 0, false
-	var kept []resources.Position // the matches next to the position, count+1 at most
+	total := 0
+	near := seekWindow[resources.Position]{before: sk.Before, count: count}
 	err = s.walkActiveSeqs(ctx, p, k, mode, func(ids []string, seqs []int64) error {
 		matched, err := s.matching(ctx, p, k, q.Filter, n.exact, mw, ids)
 		if err != nil {
@@ -418,35 +418,15 @@ func (s *Store) seekActiveDriven(ctx context.Context, p string, k *kind, q resou
 				continue
 			}
 			total++
-			pos := resources.Position{Seq: seqs[i], ID: id}
-			switch {
-			case !sk.Before && (at == 0 || seqs[i] > at):
-				if len(kept) <= count {
-					kept = append(kept, pos)
-				}
-			case sk.Before && (at == 0 || seqs[i] < at):
-				if kept = append(kept, pos); len(kept) > count+1 {
-					kept = kept[1:]
-				}
-			default:
-				other = true
-			}
+			near.add(resources.Position{Seq: seqs[i], ID: id},
+				at == 0 || sk.Before && seqs[i] < at || !sk.Before && seqs[i] > at)
 		}
 		return nil
 	})
 	if err != nil {
 		return resources.Page{}, err
 	}
-	more := len(kept) > count
-	if sk.Before {
-		kept = kept[max(len(kept)-count, 0):]
-	} else {
-		kept = kept[:min(len(kept), count)]
-	}
-	page := resources.Page{Total: total, Next: more, Previous: other}
-	if sk.Before {
-		page.Next, page.Previous = other, more
-	}
+	kept, page := near.page(total)
 	ids := make([]string, len(kept))
 	for i, pos := range kept {
 		ids[i] = pos.ID

@@ -335,8 +335,7 @@ func (s *Store) seekDriven(ctx context.Context, p string, k *kind, q resources.Q
 		seen = map[string]bool{}
 	}
 	total := 0
-	other := false    // a match on the position's other side
-	var kept []string // the members of the matches next to the position, count+1 at most
+	near := seekWindow[string]{before: sk.Before, count: count} // the matches' members
 	for _, r := range drive.ranges {
 		err := s.walkRange(ctx, p+drive.key, r, false, func(members []string) error {
 			firsts := make([]string, 0, len(members))
@@ -358,18 +357,7 @@ func (s *Store) seekDriven(ctx context.Context, p string, k *kind, q resources.Q
 					continue
 				}
 				total++
-				switch {
-				case !sk.Before && (at == "" || m > at):
-					if len(kept) <= count {
-						kept = append(kept, m)
-					}
-				case sk.Before && (at == "" || m < at):
-					if kept = append(kept, m); len(kept) > count+1 {
-						kept = kept[1:]
-					}
-				default:
-					other = true
-				}
+				near.add(m, at == "" || sk.Before && m < at || !sk.Before && m > at)
 			}
 			return nil
 		})
@@ -377,16 +365,7 @@ func (s *Store) seekDriven(ctx context.Context, p string, k *kind, q resources.Q
 			return resources.Page{}, err
 		}
 	}
-	more := len(kept) > count
-	if sk.Before {
-		kept = kept[max(len(kept)-count, 0):]
-	} else {
-		kept = kept[:min(len(kept), count)]
-	}
-	page := resources.Page{Total: total, Next: more, Previous: other}
-	if sk.Before {
-		page.Next, page.Previous = other, more
-	}
+	kept, page := near.page(total)
 	tag := leafTag(drive)
 	ids := make([]string, len(kept))
 	pos := make([]resources.Position, len(kept))
@@ -752,4 +731,46 @@ func (s *Store) seekPage(ctx context.Context, p string, k *kind, page resources.
 		}
 	}
 	return page, nil
+}
+
+// seekWindow keeps, while a stream in the plan's order passes a cursor's
+// position, the count matches next to it on the seek's side (and one more,
+// which says a page follows), and whether any match lies on the other side.
+type seekWindow[T any] struct {
+	before bool // seeking backwards: keep the last matches before the position
+	count  int
+	kept   []T  // count+1 at most
+	other  bool // a match on the position's other side
+}
+
+// add offers a match; ahead says it lies on the seek's side of the position.
+func (w *seekWindow[T]) add(v T, ahead bool) {
+	switch {
+	case !ahead:
+		w.other = true
+	case !w.before:
+		if len(w.kept) <= w.count {
+			w.kept = append(w.kept, v)
+		}
+	default:
+		if w.kept = append(w.kept, v); len(w.kept) > w.count+1 {
+			w.kept = w.kept[1:]
+		}
+	}
+}
+
+// page returns the page's matches, in order, and its page of total matches
+// with its links: Next and Previous as the seek's direction reads them.
+func (w *seekWindow[T]) page(total int) ([]T, resources.Page) {
+	kept, more := w.kept, len(w.kept) > w.count
+	if w.before {
+		kept = kept[max(len(kept)-w.count, 0):]
+	} else {
+		kept = kept[:min(len(kept), w.count)]
+	}
+	page := resources.Page{Total: total, Next: more, Previous: w.other}
+	if w.before {
+		page.Next, page.Previous = w.other, more
+	}
+	return kept, page
 }

@@ -252,37 +252,18 @@ func (s *Store) seekMerged(ctx context.Context, p string, k *kind, bs []branch, 
 		member string
 	}
 	total := 0
-	other := false   // a match on the position's other side
-	var kept []entry // the matches next to the position, count+1 at most
+	near := seekWindow[entry]{before: sk.Before, count: count}
 	err := s.walkMerged(ctx, p, k, bs, func(i int, member string) error {
 		total++
-		switch {
-		case !sk.Before && (from < 0 || i > from || i == from && member > at):
-			if len(kept) <= count {
-				kept = append(kept, entry{i, member})
-			}
-		case sk.Before && (from < 0 || i < from || i == from && member < at):
-			if kept = append(kept, entry{i, member}); len(kept) > count+1 {
-				kept = kept[1:]
-			}
-		default:
-			other = true
-		}
+		near.add(entry{i, member}, from < 0 ||
+			sk.Before && (i < from || i == from && member < at) ||
+			!sk.Before && (i > from || i == from && member > at))
 		return nil
 	})
 	if err != nil {
 		return resources.Page{}, err
 	}
-	more := len(kept) > count
-	if sk.Before {
-		kept = kept[max(len(kept)-count, 0):]
-	} else {
-		kept = kept[:min(len(kept), count)]
-	}
-	page := resources.Page{Total: total, Next: more, Previous: other}
-	if sk.Before {
-		page.Next, page.Previous = other, more
-	}
+	kept, page := near.page(total)
 	ids := make([]string, len(kept))
 	pos := make([]resources.Position, len(kept))
 	for j, x := range kept {

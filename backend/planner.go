@@ -78,9 +78,12 @@ type node struct {
 	// groupsOf: members.value eq, not a range read: the ids are the groups
 	// of this user (userGroupIDs), collected.
 	groupsOf string
-	// active: a comparison of a sparse boolean (active.go), not a range
-	// read: the mode of its read of the exceptions set, in creation order.
+	// active: a leaf read in creation order from the ordering set, not a
+	// range read: a comparison of a sparse boolean (active.go), the mode
+	// of its read of the exceptions set, or of a user's meta.created
+	// (activeCreated, created.go), the scores within span.
 	active string
+	span   seqSpan
 	// unique: the leaf is "userName eq unique" (folded), which holds one
 	// id at most (see kind.uniqueByIndex): one script round trip answers
 	// it with the user (findByUserName).
@@ -164,6 +167,12 @@ func (s *Store) plan(k *kind, e resources.Filter, inValuePath bool) *node {
 				}
 				return &node{op: filter.AND, left: l, exact: false}
 			}
+			if l.isCreatedLeaf() && r.isCreatedLeaf() {
+				// Spans of one ordering set: one leaf, their intersection.
+				m := *l
+				m.span, m.exact = l.span.intersect(r.span), l.exact && r.exact
+				return &m
+			}
 			return &node{op: filter.AND, left: l, right: r, exact: false}
 		case filter.OR:
 			if l == nil || r == nil {
@@ -176,7 +185,23 @@ func (s *Store) plan(k *kind, e resources.Filter, inValuePath bool) *node {
 				m.unique = ""
 				return &m
 			}
+			if l.isCreatedLeaf() && r.isCreatedLeaf() && l.span.joins(r.span) {
+				m := *l
+				m.span, m.exact = l.span.union(r.span), l.exact && r.exact
+				return &m
+			}
 			return &node{op: filter.OR, left: l, right: r, exact: l.exact && r.exact}
+		}
+	case *resources.Not:
+		// Only a span of meta.created open on one side: the rest is a
+		// span too. Other "not"s are complements (complement.go) or scans.
+		n := s.plan(k, e.Filter, inValuePath)
+		if n.isCreatedLeaf() && n.exact {
+			if span, ok := n.span.complement(); ok {
+				m := *n
+				m.span = span
+				return &m
+			}
 		}
 	}
 	return nil
@@ -200,6 +225,9 @@ func (s *Store) planLeaf(k *kind, e *resources.Comparison) *node {
 	}
 	if ix.sparse {
 		return sparseLeaf(k, op, e.Value) // active.go
+	}
+	if ix.name == "meta.created" && k.createdByScore() {
+		return createdLeaf(op, e.Value) // created.go
 	}
 	n := &node{key: "ix:" + k.name + ":" + ix.name, ix: ix, multi: ix.multi, exact: true}
 	if op == filter.PR {
@@ -466,7 +494,7 @@ func (s *Store) streamPage(ctx context.Context, p string, k *kind, q resources.Q
 // client left).
 func (s *Store) walk(ctx context.Context, p string, k *kind, n *node, fn func(ids []string) error) error {
 	if n.active != "" {
-		return s.walkActive(ctx, p, k, n.active, fn)
+		return s.walkActive(ctx, p, k, n, fn)
 	}
 	return s.walkMembers(ctx, p, k, n, func(members []string) error {
 		ids := make([]string, len(members))
@@ -525,7 +553,7 @@ func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, 
 	}
 	switch {
 	case n.active != "":
-		return s.activeIDs(ctx, p, k, n.active)
+		return s.activeIDs(ctx, p, k, n)
 	case n.group != "":
 		return s.groupMembers(ctx, p, n.group)
 	case n.groupsOf != "":
@@ -585,7 +613,7 @@ func (s *Store) estimate(ctx context.Context, p string, k *kind, n *node) (int64
 	}
 	switch {
 	case n.active != "":
-		return s.activeCount(ctx, p, k, n.active)
+		return s.activeCount(ctx, p, k, n)
 	case n.group != "":
 		return s.memberTotal(ctx, p, n.group)
 	case n.groupsOf != "":

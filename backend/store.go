@@ -88,6 +88,7 @@ type Store struct {
 	memberPage, orderMembers                                     *script
 	searchWalkScript, searchRangeScript                          *script
 	activeRankScript, activeReadScript, sparseUpgrade            *script
+	createdUpgrade                                               *script
 	putToken, revokeToken, touchToken                            *script
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
@@ -131,6 +132,7 @@ func New(client redis.UniversalClient) *Store {
 		findUserName:      newIdempotentScript(findUserNameSrc),
 		activeRankScript:  newIdempotentScript(activeRankSrc),
 		activeReadScript:  newIdempotentScript(activeReadSrc),
+		createdUpgrade:    newScript(upgradeCreatedSrc),
 		sparseUpgrade:     newScript(upgradeSparseSrc),
 		putToken:          newScript(putTokenSrc),
 		revokeToken:       newScript(revokeTokenSrc),

@@ -78,7 +78,7 @@ func (g *filterGen) value(path string) string {
 	}
 	v := vs[g.r.IntN(len(vs))]
 	if strings.HasPrefix(path, "meta.") {
-		return v
+		return g.nearTime(v)
 	}
 	switch g.r.IntN(4) {
 	case 0:
@@ -87,6 +87,21 @@ func (g *filterGen) value(path string) string {
 		v = strings.ToUpper(v)
 	}
 	return v
+}
+
+// nearTime returns a time v (RFC 3339), or one a nanosecond, half a
+// microsecond or a microsecond from it, in UTC or another offset: filter
+// times have nanoseconds, users' creation times microseconds (created.go).
+func (g *filterGen) nearTime(v string) string {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil || g.r.IntN(3) == 0 {
+		return v
+	}
+	t = t.Add([]time.Duration{-time.Microsecond, -500, -1, 1, 500, time.Microsecond}[g.r.IntN(6)])
+	if g.r.IntN(3) == 0 {
+		return t.In(time.FixedZone("", 2*3600)).Format(time.RFC3339Nano)
+	}
+	return t.Format(time.RFC3339Nano)
 }
 
 func (g *filterGen) leaf() string {

@@ -326,6 +326,16 @@ func (c *checker) resources(ctx context.Context, k *kind) error {
 		converted = n == 0
 		c.stats.PendingUpgrade = c.stats.PendingUpgrade || !converted
 	}
+	if k.createdScored {
+		// The earlier index of meta.created, until it is converted
+		// (upgradeCreated): users' scores are checked against their times
+		// once it is gone (checkIndexed).
+		n, err := c.s.client.Exists(ctx, c.p+legacyCreatedIndex).Result()
+		if err != nil {
+			return fmt.Errorf("check %ss: redis: %w", k.name, err)
+		}
+		c.stats.PendingUpgrade = c.stats.PendingUpgrade || n > 0
+	}
 	return c.zscan(ctx, all, func(ids []string) error {
 		res, err := c.script.resources.Run(ctx, c.s.client, []string{all}, append([]any{c.p, k.name, sparse}, anys(ids)...)...).Slice()
 		if err != nil {

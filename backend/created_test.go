@@ -258,7 +258,7 @@ func timeOf(t *testing.T, v string) time.Time {
 // after its conversion, keeps the order of creation throughout, checks
 // clean, and has the times as scores, to the microsecond, afterwards.
 func TestUpgradeCreatedIndex(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *Store) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		p := "scimd:{" + org + "}:"
 		for i, active := range []any{true, false, nil, true, false, nil, true, "False", true, nil} {
@@ -351,8 +351,12 @@ func TestUpgradeCreatedIndex(t *testing.T) {
 		}
 		clean := func(when string) {
 			t.Helper()
-			if got, _ := check(t, s); len(got) != 0 {
+			got, stats := check(t, s)
+			if len(got) != 0 {
 				t.Errorf("Check %s found:\n%s", when, findingLines(got))
+			}
+			if pending := s.client.Exists(ctx, p+legacyCreatedIndex).Val() == 1; stats.PendingUpgrade != pending {
+				t.Errorf("Check %s: PendingUpgrade %v; want %v", when, stats.PendingUpgrade, pending)
 			}
 		}
 		answers("with the earlier index")

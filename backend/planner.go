@@ -10,7 +10,11 @@ package backend
 //     attribute opted in to substring search the "and" of its value's
 //     trigrams in ix:<kind>:<attr>#3, substring.go), and "members.value
 //     eq", whose ids are the
-//     user's groups read from ugroups:<userId> (collected). A node is exact
+//     user's groups read from ugroups:<userId> (collected), and the leaves
+//     read by creation score from the ordering set: active (active.go) and
+//     a users' meta.created, a span of all:user's scores (created.go;
+//     "and" intersects two spans, an overlapping "or" unites them, a
+//     "not" of a one-sided one is the other side). A node is exact
 //     when the ids it yields are the filter's matches; otherwise they are
 //     candidates, to check on the documents with resources.Match.
 //  2. list (query.go) picks how to answer from the plan's shape:
@@ -20,6 +24,9 @@ package backend
 //       attributes without an index): scan the
 //       organization in creation order, bounded by MaxScan and MaxFilterWork;
 //     - userName eq: one script round trip (the index read and the user);
+//     - an exact leaf read by creation score (active, a users'
+//       meta.created): activePage, its total counted and its page found by
+//       rank, whatever the number of matches;
 //     - an exact leaf on a single-valued key: leafPage, a page read straight
 //       from the key (ZLEXCOUNT for the total, ZRANGEBYLEX LIMIT for the
 //       page), whatever the number of matches;
@@ -37,8 +44,8 @@ package backend
 //
 // Results of an indexed filter are thus in the order of the key read: the
 // index's (value, then id), the group's members' (display, then id), the
-// merge's (branch by branch), or creation order for scans, complements and
-// collected unions. RFC 7644 §3.4.2.3 leaves
+// merge's (branch by branch), or creation order for scans, complements,
+// collected unions and the leaves read by creation score. RFC 7644 §3.4.2.3 leaves
 // the order of unsorted results to the provider; this one is stable from
 // page to page while the data is unchanged.
 

@@ -253,14 +253,20 @@ func TestPlannerMatchesBruteForce(t *testing.T) {
 			s.MaxScan = maxScan
 			answered := 0
 			combined := map[string]int{} // answers by a merge, by a complement
-			for range 100 {
+			for i := range 100 {
 				f := gen.filter(2)
+				if i < 4 {
+					// A few complements, unsorted: most sorted queries are
+					// too many for the small MaxScan, and the random ones
+					// may hold no complement answered at all.
+					f = "not (" + gen.eq() + ")"
+				}
 				e, err := resources.ParseFilter(rt, f, "")
 				if err != nil {
 					continue // e.g. a comparison the schema refuses
 				}
 				var sort *resources.Sort
-				if by := sorts[r.IntN(len(sorts))]; by != "" {
+				if by := sorts[r.IntN(len(sorts))]; by != "" && i >= 4 {
 					order := []string{"ascending", "descending"}[r.IntN(2)]
 					if sort, err = resources.ParseSort(rt, by, order); err != nil {
 						t.Fatalf("ParseSort(%s): %v", by, err)

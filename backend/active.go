@@ -186,20 +186,22 @@ func (s *Store) activeUpTo(ctx context.Context, p string, k *kind, l *node, seq 
 func (s *Store) activeRead(ctx context.Context, p string, k *kind, l *node, lo, hi string, rev bool, n int) (ids []string, seqs []int64, done bool, err error) {
 	mode := l.active
 	exceptions := p + "inactive:" + k.name
-	if mode == activeCreated {
-		lo, hi = l.span.clip(lo, hi)
-		exceptions = p + "all:" + k.name // the span's users, every one
-	}
 	if mode == activeFalse || mode == activeCreated {
-		if lo == "-inf" && mode == activeFalse {
+		// A read of one set by score: the exceptions above 0, or the
+		// ordering set within the leaf's span (created.go).
+		set := exceptions
+		if mode == activeCreated {
+			lo, hi = l.span.clip(lo, hi)
+			set = p + "all:" + k.name
+		} else if lo == "-inf" {
 			lo = "(0"
 		}
 		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(n)}
 		var zs []redis.Z
 		if rev {
-			zs, err = s.client.ZRevRangeByScoreWithScores(ctx, exceptions, by).Result()
+			zs, err = s.client.ZRevRangeByScoreWithScores(ctx, set, by).Result()
 		} else {
-			zs, err = s.client.ZRangeByScoreWithScores(ctx, exceptions, by).Result()
+			zs, err = s.client.ZRangeByScoreWithScores(ctx, set, by).Result()
 		}
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("redis: %w", err)

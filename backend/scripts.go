@@ -585,10 +585,11 @@ if expect == 0 then
   -- script costs, and creation is what provisioning runs do most.
   setIndex(prefix, 'user', id, old, new)
   local us = tonumber(string.sub(timeNanos(now), 1, -4))
+  local created = string.sub(now, 1, -5) .. '000Z' -- now to the microsecond
   local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')[2]
-  if last and tonumber(last) >= us then us = tonumber(last) + 1 end
+  if last and tonumber(last) >= us then us, created = tonumber(last) + 1, nil end
   local score = string.format('%.0f', us)
-  local created = timeString(score .. '000')
+  created = created or timeString(score .. '000')
   redis.call('ZADD', KEYS[4], score, id)
   setActive(prefix, id, score, ARGV[16], true)
   if ARGV[17] == '1' and redis.call('EXISTS', KEYS[5]) == 1 then

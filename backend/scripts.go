@@ -360,7 +360,7 @@ end
 // luaUserGroups, luaOrderKey, luaSearch, luaAdmin) runs once, when Redis
 // loads the store's function library (library.go), in an environment with
 // no globals: no string, math, ipairs, tostring there, only literals and
-// plain Lua ('\0', numeric for loops, '' .. n); function bodies may use
+// plain Lua ("\0", numeric for loops, "" .. n); function bodies may use
 // any. Its top-level locals are shared by every call: never change them.
 const luaCommon = luaUserGroups + luaOrderKey + `
 local SEP = '\1'

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -45,8 +46,9 @@ import (
 // FUNCTION FLUSH, a new Cluster node, a replica promoted that never had it):
 // an FCALL answered "Function not found" ran nothing, so [script.Run] loads
 // the library on that node and sends the FCALL once more, and if that fails
-// too, runs the script with EVALSHA. A write whose answer was lost is still
-// never resent ([errOutcomeUnknown]).
+// too (or FCALL itself is refused: a node of an older Redis, an ACL), runs
+// the script with EVALSHA. A write whose answer was lost is still never
+// resent ([errOutcomeUnknown]).
 //
 // Where Redis has no functions (the embedded store, miniredis; Redis before
 // 7; a user not allowed FUNCTION), the store runs every script with EVALSHA,
@@ -201,22 +203,57 @@ func splitPieces(src string) (pieces []string, body string) {
 }
 
 // useFunctions loads the library on every primary and reports whether the
-// store's scripts are to run as its functions: false when Redis has no
-// functions (an unknown command, Redis before 7) or refuses them to scimd's
-// user (NOPERM). A failure to reach Redis is an error.
+// store's scripts are to run as its functions: yes when a primary answered
+// and none said it cannot have them (an unknown command: Redis before 7,
+// as a node of a Cluster being upgraded may be; NOPERM: scimd's user may
+// not load functions). A primary that answered but could not load the
+// library (maxmemory reached) or could not be reached gets it at its first
+// call ([script.Run]); when no primary answered, it is an error, as Ping's.
 func (s *Store) useFunctions(ctx context.Context) (bool, error) {
-	err := s.loadLibrary(ctx)
-	var reply redis.Error
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.As(err, &reply):
-		msg := strings.ToLower(reply.Error())
-		if strings.Contains(msg, "unknown command") || strings.Contains(msg, "unknown subcommand") || strings.HasPrefix(msg, "noperm") {
-			return false, nil
+	var mu sync.Mutex
+	has, without := 0, 0
+	var failed error
+	load := func(ctx context.Context, c redis.Cmdable) error {
+		err := loadLibraryOn(ctx, c)
+		var reply redis.Error
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case noFunctions(err):
+			without++
+		case err == nil || errors.As(err, &reply):
+			has++
+		default:
+			failed = err
 		}
+		return nil
 	}
-	return false, fmt.Errorf("load the script library: %w", err)
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		if err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return load(ctx, c) }); err != nil {
+			failed = err
+		}
+	} else {
+		_ = load(ctx, s.client)
+	}
+	switch {
+	case without > 0:
+		return false, nil
+	case has > 0:
+		return true, nil
+	}
+	return false, fmt.Errorf("load the script library: %w", failed)
+}
+
+// noFunctions reports whether err is the answer of a Redis that has no
+// functions for scimd: an unknown command (FUNCTION, FCALL: Redis before 7)
+// or NOPERM.
+func noFunctions(err error) bool {
+	var reply redis.Error
+	if !errors.As(err, &reply) {
+		return false
+	}
+	msg := strings.ToLower(reply.Error())
+	return strings.Contains(msg, "unknown command") || strings.Contains(msg, "unknown subcommand") || strings.HasPrefix(msg, "noperm")
 }
 
 // loadLibrary loads the library on every primary.
@@ -250,9 +287,10 @@ func loadLibraryOn(ctx context.Context, c redis.Cmdable) error {
 	return err
 }
 
-// functionNotFound reports whether err is Redis's answer to an FCALL of a
-// function it does not have: the function did not run.
-func functionNotFound(err error) bool {
+// functionMissing reports whether err is Redis's answer to an FCALL of a
+// function it does not have ("Function not found"), or to an FCALL it does
+// not know or allow ([noFunctions]): the function did not run.
+func functionMissing(err error) bool {
 	var reply redis.Error
-	return errors.As(err, &reply) && strings.Contains(reply.Error(), "Function not found")
+	return errors.As(err, &reply) && strings.Contains(reply.Error(), "Function not found") || noFunctions(err)
 }

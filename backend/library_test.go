@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
 )
 
 // TestLibraryHoldsEveryScript: every script the store runs is a function of
@@ -254,6 +256,52 @@ func TestScriptsWithoutFunctions(t *testing.T) {
 	}
 }
 
+// TestFunctionsRefused: a Redis user not allowed to load functions leaves
+// the store on EVALSHA; one allowed to load them but not to call them
+// (an FCALL refused, as by a node of an older Redis) runs each script with
+// EVALSHA after the refusal, once.
+func TestFunctionsRefused(t *testing.T) {
+	if !hasRedis(t) {
+		return
+	}
+	ctx := context.Background()
+	url := redistest.Start(t)
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := redis.NewClient(opt)
+	defer admin.Close()
+	for _, c := range []struct {
+		user, deny string
+		functions  bool
+	}{
+		{"noload", "-function", false},
+		{"nocall", "-fcall", true},
+	} {
+		t.Run(c.user, func(t *testing.T) {
+			if err := admin.Do(ctx, "ACL", "SETUSER", c.user, "on", ">pw", "~*", "&*", "+@all", c.deny).Err(); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(ctx, strings.Replace(url, "redis://", "redis://"+c.user+":pw@", 1))
+			if err != nil {
+				t.Fatalf("Open as %s: %v", c.user, err)
+			}
+			defer s.Close()
+			if s.functions != c.functions {
+				t.Fatalf("functions = %v, want %v", s.functions, c.functions)
+			}
+			if err := admin.ConfigResetStat(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			lifecycle(t, s, c.user, c.user+"@example.com")
+			if _, evalsha := scriptCalls(t, []*redis.Client{admin}); evalsha == 0 {
+				t.Errorf("no EVALSHA ran")
+			}
+		})
+	}
+}
+
 // TestLibraryVersionsSideBySide: another version of scimd's library (other
 // text, so another hash) loads beside this one and replaces nothing: each
 // version calls its own functions during a rolling upgrade.
@@ -312,5 +360,83 @@ func TestReadFunctionsAnswerAtMaxmemory(t *testing.T) {
 	}
 	if _, err := s.CreateUser(ctx, org, user("more@example.com"), resources.UserWrite{}); err == nil || !strings.Contains(err.Error(), "OOM") {
 		t.Errorf("CreateUser at maxmemory = %v, want OOM", err)
+	}
+}
+
+// BenchmarkScriptsAsFunctions measures what Redis spends on the create
+// script and on userName eq's find script, run with EVALSHA and as
+// functions (FCALL), alternately, three rounds, on the same redis-server
+// holding benchUsers users: redis-µs/script is INFO commandstats' µs per
+// call (Redis's wall time in the command, which grows when the machine is
+// busy), redis-cpu-µs/op the CPU time of Redis's main thread per operation
+// (INFO cpu; the operation's other commands and its network I/O included).
+func BenchmarkScriptsAsFunctions(b *testing.B) {
+	s, _ := seeded(b)
+	ctx := context.Background()
+	filters := make([]resources.Query, 1000)
+	for i := range filters {
+		e, err := resources.ParseFilter(schemas.Users(), fmt.Sprintf(`userName eq "USER%05d@example.com"`, i*7), "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		filters[i] = resources.Query{Filter: e, StartIndex: 1, Count: 100}
+	}
+	info := func(b *testing.B, section string) map[string]string {
+		b.Helper()
+		text, err := s.client.Info(ctx, section).Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, line := range strings.Split(text, "\n") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	cpu := func(b *testing.B) float64 {
+		f := info(b, "cpu")
+		user, _ := strconv.ParseFloat(f["used_cpu_user_main_thread"], 64)
+		sys, _ := strconv.ParseFloat(f["used_cpu_sys_main_thread"], 64)
+		return (user + sys) * 1e6
+	}
+	// measure runs op in a loop and reports Redis's time.
+	measure := func(b *testing.B, call string, op func()) {
+		if err := s.client.ConfigResetStat(ctx).Err(); err != nil {
+			b.Fatal(err)
+		}
+		cpu0 := cpu(b)
+		for b.Loop() {
+			op()
+		}
+		b.ReportMetric((cpu(b)-cpu0)/float64(b.N), "redis-cpu-µs/op")
+		_, per, _ := strings.Cut(info(b, "commandstats")["cmdstat_"+call], "usec_per_call=")
+		per, _, _ = strings.Cut(per, ",")
+		v, _ := strconv.ParseFloat(per, 64)
+		b.ReportMetric(v, "redis-µs/script")
+	}
+	next := benchUsers
+	for range 3 {
+		for _, call := range []string{"evalsha", "fcall"} {
+			s.functions = call == "fcall"
+			b.Run(call+"/create", func(b *testing.B) {
+				measure(b, call, func() {
+					if _, err := s.CreateUser(ctx, org, benchUser(next), resources.UserWrite{PasswordHash: "hash"}); err != nil {
+						b.Fatal(err)
+					}
+					next++
+				})
+			})
+			b.Run(call+"/find", func(b *testing.B) {
+				i := 0
+				measure(b, call, func() {
+					if page, err := s.ListUsers(ctx, org, filters[i%len(filters)]); err != nil || page.Total != 1 {
+						b.Fatalf("ListUsers = %d, %v", page.Total, err)
+					}
+					i++
+				})
+			})
+		}
 	}
 }

@@ -69,19 +69,19 @@ func newCountScript(src string) *script { return &script{Script: redis.NewScript
 // Run runs the script on s's Redis: as its function in the store's library
 // (FCALL) where Redis has functions (see library.go), else with EVALSHA,
 // then with EVAL if Redis answers NOSCRIPT (it does not have the script
-// cached, and ran nothing). An FCALL answered "Function not found" ran
-// nothing either: Run loads the library on that node and sends the FCALL
-// once more, and runs the script with EVALSHA if the function is still not
-// there.
+// cached, and ran nothing). An FCALL answered "Function not found" (or
+// refused: an unknown command, NOPERM) ran nothing either: Run loads the
+// library on that node and sends the FCALL once more, and runs the script
+// with EVALSHA if the function is still not there.
 func (sc *script) Run(ctx context.Context, s *Store, keys []string, args ...any) *redis.Cmd {
 	c := s.client
 	if name, ok := storeLibrary.functions[sc.src]; ok && s.functions {
 		cmd := sc.send(ctx, c, "fcall", name, keys, args)
-		if !functionNotFound(cmd.Err()) {
+		if !functionMissing(cmd.Err()) {
 			return cmd
 		}
 		if s.loadLibraryFor(ctx, keys) == nil {
-			if cmd = sc.send(ctx, c, "fcall", name, keys, args); !functionNotFound(cmd.Err()) {
+			if cmd = sc.send(ctx, c, "fcall", name, keys, args); !functionMissing(cmd.Err()) {
 				return cmd
 			}
 		}

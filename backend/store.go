@@ -157,7 +157,8 @@ const embeddedReadTimeout = 30 * time.Second
 
 // Open connects to the Redis deployment at url, or, when url is "", starts an
 // embedded in-process server (miniredis) that lives until [Store.Close]. See
-// the package documentation for the URL schemes. Open pings the server.
+// the package documentation for the URL schemes. Open pings the server and
+// loads the store's function library where Redis has functions (library.go).
 func Open(ctx context.Context, url string) (*Store, error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()

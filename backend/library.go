@@ -51,8 +51,9 @@ import (
 // resent ([errOutcomeUnknown]).
 //
 // Where Redis has no functions (the embedded store, miniredis; Redis before
-// 7; a user not allowed FUNCTION), the store runs every script with EVALSHA,
-// as [Store.useFunctions] decides once, when it opens. The check scripts
+// 7; a user not allowed FUNCTION; any error answer to FUNCTION LOAD), the
+// store runs every script with EVALSHA, as [Store.useFunctions] decides
+// once, when it opens. The check scripts
 // (check_scripts.go), run only by scimd check, stay scripts.
 
 // libraryScript is a script of the library.
@@ -203,12 +204,13 @@ func splitPieces(src string) (pieces []string, body string) {
 }
 
 // useFunctions loads the library on every primary and reports whether the
-// store's scripts are to run as its functions: yes when a primary answered
-// and none said it cannot have them (an unknown command: Redis before 7,
-// as a node of a Cluster being upgraded may be; NOPERM: scimd's user may
-// not load functions). A primary that answered but could not load the
-// library (maxmemory reached) or could not be reached gets it at its first
-// call ([script.Run]); when no primary answered, it is an error, as Ping's.
+// store's scripts are to run as its functions: yes when a primary loaded it
+// and none answered with an error (an unknown command: Redis before 7, as a
+// node of a Cluster being upgraded may be; NOPERM: scimd's user may not load
+// functions; a library Redis will not load, OOM): the scripts then run with
+// EVALSHA, as before functions. A primary that could not be reached gets
+// the library at its first call ([script.Run]); when none could, it is an
+// error, as Ping's.
 func (s *Store) useFunctions(ctx context.Context) (bool, error) {
 	var mu sync.Mutex
 	has, without := 0, 0
@@ -219,10 +221,10 @@ func (s *Store) useFunctions(ctx context.Context) (bool, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
-		case noFunctions(err):
-			without++
-		case err == nil || errors.As(err, &reply):
+		case err == nil:
 			has++
+		case errors.As(err, &reply):
+			without++
 		default:
 			failed = err
 		}

@@ -153,7 +153,11 @@
 // uniqueness, existence of added members) before its first write, because
 // Redis does not roll back a script that fails halfway. Scripts pass the
 // resource's key as KEYS[1] (which routes them on Cluster) and build the other
-// keys of the organization from its prefix.
+// keys of the organization from its prefix. On Redis 7 and later the scripts
+// run as the functions of one library, FUNCTION LOADed when the store opens
+// and called with FCALL, which saves re-running the helpers they share at
+// every call; elsewhere (the embedded store, older Redis) with EVALSHA
+// (library.go).
 //
 // Versions: every write of a resource bumps its version by one. Membership
 // changes are changes of the group: adding or removing members, and deleting

@@ -36,8 +36,9 @@ package backend
 // chunks "doc.0", "doc.1", ..., "ix.0", .... A user's next write
 // (writeDoc) stores the body and drops those fields.
 const luaStoredHash = `
+-- No globals at the top level, and top-level locals are constants: see luaCommon.
 local CHUNK = 63 -- the longest string a listpack stores with a 1-byte header
-local NUL = string.char(0)
+local NUL = '\0'
 
 -- civil returns year, month, day of the day days after 1970-01-01
 -- (proleptic Gregorian calendar, days >= 0).
@@ -109,7 +110,7 @@ end
 local ENTRY_CODES = {'userName', 'externalId', 'emails.value', 'name.givenName',
   'name.familyName', 'displayName', 'active'}
 local ENTRY_CODE = {}
-for i, name in ipairs(ENTRY_CODES) do ENTRY_CODE[name] = tostring(i - 1) end
+for i = 1, #ENTRY_CODES do ENTRY_CODE[ENTRY_CODES[i]] = '' .. (i - 1) end
 
 -- encodeEntries returns index entries (a flat list attr, value, ...) in
 -- their compact form: parts joined by NUL, each entry an attribute part
@@ -190,7 +191,7 @@ local function entriesKey(entries)
 end
 
 -- KEYREF stands for the user's key in a stored document (see packDoc).
-local KEYREF = string.char(1)
+local KEYREF = '\1'
 
 -- packDoc returns a user's document with each occurrence of its key (see
 -- above; its email, often twice) replaced by the byte KEYREF, which JSON
@@ -354,8 +355,15 @@ end
 `
 
 // luaCommon is prepended to every write script.
+//
+// Its top level (and that of every piece a script begins with: luaStoredHash,
+// luaUserGroups, luaOrderKey, luaSearch, luaAdmin) runs once, when Redis
+// loads the store's function library (library.go), in an environment with
+// no globals: no string, math, ipairs, tostring there, only literals and
+// plain Lua ("\0", numeric for loops, "" .. n); function bodies may use
+// any. Its top-level locals are shared by every call: never change them.
 const luaCommon = luaUserGroups + luaOrderKey + `
-local SEP = string.char(1)
+local SEP = '\1'
 
 -- setMember makes user uid a member of group gid shown as d (nil: no
 -- member), in members:<gid> and, in step, in the members' order

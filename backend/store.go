@@ -61,6 +61,9 @@ type Store struct {
 	mini   *miniredis.Miniredis // nil unless embedded
 	// stopClock stops the embedded store's clock (embedded_clock.go).
 	stopClock func()
+	// functions: Redis has the function library and the scripts run as its
+	// functions (library.go). Open decides it; New leaves it false.
+	functions bool
 
 	// MaxScan bounds filters that no index covers: when an organization has
 	// more resources of the queried type, such a filter fails with
@@ -154,7 +157,8 @@ const embeddedReadTimeout = 30 * time.Second
 
 // Open connects to the Redis deployment at url, or, when url is "", starts an
 // embedded in-process server (miniredis) that lives until [Store.Close]. See
-// the package documentation for the URL schemes. Open pings the server.
+// the package documentation for the URL schemes. Open pings the server and
+// loads the store's function library where Redis has functions (library.go).
 func Open(ctx context.Context, url string) (*Store, error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()
@@ -181,6 +185,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	s := New(client)
 	if err := s.Ping(ctx); err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	if s.functions, err = s.useFunctions(ctx); err != nil {
 		_ = client.Close()
 		return nil, err
 	}

@@ -82,7 +82,7 @@ func (s *Store) upgradeSparse(ctx context.Context, p string, k *kind) (int, erro
 		for _, z := range zs {
 			args = append(args, z.Member)
 		}
-		if err := s.sparseUpgrade.Run(ctx, s.client, []string{all}, args...).Err(); err != nil {
+		if err := s.sparseUpgrade.Run(ctx, s, []string{all}, args...).Err(); err != nil {
 			return 0, fmt.Errorf("redis: %w", err)
 		}
 		lo = "(" + strconv.FormatFloat(zs[len(zs)-1].Score, 'f', -1, 64)

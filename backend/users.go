@@ -55,7 +55,7 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	if err != nil {
 		return resources.Resource{}, err
 	}
-	res, err := s.writeUser.Run(ctx, s.client, call.keys, call.args...).Slice()
+	res, err := s.writeUser.Run(ctx, s, call.keys, call.args...).Slice()
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redis: %w", err)
 	}
@@ -518,7 +518,7 @@ func (s *Store) DeleteUser(ctx context.Context, org, id string, version int64) e
 	}
 	_, ts := now()
 	keys := []string{p + "user:" + id, p + "pw:" + id, p + "all:user", p + "ugroups:" + id}
-	res, err := s.deleteUser.Run(ctx, s.client, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
+	res, err := s.deleteUser.Run(ctx, s, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("delete user %s: redis: %w", id, err)
 	}

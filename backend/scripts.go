@@ -18,12 +18,19 @@ package backend
 //     integer (8 bytes, not a 30-byte time string); modified is absent
 //     while it equals created (a user never changed since its creation);
 //   - the body, fields "0", "1", ...: the document (packDoc: its key not
-//     repeated), NUL, then the index entries in the compact form of
-//     encodeEntries, cut in chunks of at most CHUNK bytes. Redis keeps a
-//     hash a listpack (about half the memory of a hash table) only while
-//     every value is at most hash-max-listpack-value bytes (64 by
-//     default), and a document always is longer. JSON never holds a NUL
-//     byte, nor does an index entry.
+//     repeated, and, when Go wrote it, the fragments of a static
+//     dictionary coded as single bytes 0x02..0x1f: docFragments in
+//     docdict.go, part of this layout for good, only ever appended to),
+//     NUL, then the index entries in the compact form of encodeEntries,
+//     cut in chunks of at most CHUNK bytes. Redis keeps a hash a listpack
+//     (about half the memory of a hash table) only while every value is at
+//     most hash-max-listpack-value bytes (64 by default), and a document
+//     always is longer. JSON never holds a byte below 0x20 raw (NUL, the
+//     codes), nor does an index entry hold NUL. The write scripts of Go's
+//     writes get the body built (storedBody) and only store it
+//     (writeBody); a script that writes a document it has in hand
+//     (writeDoc) packs it without the dictionary. Readers (unpackDoc)
+//     take both, and documents stored before the dictionary.
 //
 // A user's key is the value of its first userName index entry (its
 // userName in lower case, often its email too): the body holds it once,
@@ -209,7 +216,29 @@ local function packDoc(doc, key)
   return table.concat(parts, KEYREF)
 end
 
+-- docDict maps each code of the dictionary (docFragments in Go) to its
+-- fragment, once a script needs it (docCodes).
+local docDict
+
+-- docCodes returns docDict, built from the text of docFragments.
+local function docCodes()
+  if not docDict then
+    docDict = {}
+    local code = 2
+    for f in string.gmatch([==[` + docFragments + `]==], '[^\n]+') do
+      docDict[string.char(code)] = f
+      code = code + 1
+    end
+  end
+  return docDict
+end
+
+-- unpackDoc returns a stored document with each code of the dictionary
+-- replaced by its fragment (see docFragments in Go), then each KEYREF by
+-- the user's key key; a document without them as it is.
 local function unpackDoc(doc, key)
+  if not string.find(doc, '[\1-\31]') then return doc end
+  if string.find(doc, '[\2-\31]') then doc = string.gsub(doc, '[\2-\31]', docCodes()) end
   if not string.find(doc, KEYREF, 1, true) then return doc end
   return (string.gsub(doc, KEYREF, function() return key end))
 end
@@ -266,22 +295,24 @@ local function storedEntries(h)
   return h.entries
 end
 
--- writeDoc stores a user's document doc and index entries (a flat list)
--- as its body, its display disp, and the other fields of args (field,
--- value, ...), over what h (its hash read by readHash) held: fields of an
--- earlier layout go.
-local function writeDoc(key, h, doc, entries, disp, args)
+-- lastArgs returns the script's last n arguments: a user's body as Go
+-- builds it (storedBody), in chunks.
+local function lastArgs(n)
+  return {unpack(ARGV, #ARGV - n + 1, #ARGV)}
+end
+
+-- writeBody stores a user's body, already in chunks (a list), its display
+-- disp, and the other fields of args (field, value, ...), over what h (its
+-- hash read by readHash) held: fields of an earlier layout go.
+local function writeBody(key, h, chunks, disp, args)
   local keep = {}
   args[#args + 1] = 'disp'
   args[#args + 1] = disp
-  local body = packDoc(doc, entriesKey(entries)) .. NUL .. encodeEntries(entries)
-  local n = 0
-  repeat
-    args[#args + 1] = tostring(n)
-    args[#args + 1] = string.sub(body, n * CHUNK + 1, (n + 1) * CHUNK)
-    keep[tostring(n)] = true
-    n = n + 1
-  until n * CHUNK >= #body
+  for n = 1, #chunks do
+    args[#args + 1] = tostring(n - 1)
+    args[#args + 1] = chunks[n]
+    keep[tostring(n - 1)] = true
+  end
   redis.call('HSET', key, unpack(args))
   local gone = {}
   for _, f in ipairs(h['#fields'] or {}) do
@@ -291,6 +322,19 @@ local function writeDoc(key, h, doc, entries, disp, args)
     end
   end
   if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+end
+
+-- writeDoc is writeBody for a document doc and index entries (a flat
+-- list) a script has in hand: its body is built here, without the
+-- dictionary (which only Go codes with: the readers take either).
+local function writeDoc(key, h, doc, entries, disp, args)
+  local body = packDoc(doc, entriesKey(entries)) .. NUL .. encodeEntries(entries)
+  local chunks, n = {}, 0
+  repeat
+    chunks[n + 1] = string.sub(body, n * CHUNK + 1, (n + 1) * CHUNK)
+    n = n + 1
+  until n * CHUNK >= #body
+  writeBody(key, h, chunks, disp, args)
 end
 `
 
@@ -547,7 +591,9 @@ end
 // KEYS: 1 user, 2 password, 3 the userName index (which keeps userNames
 // unique: see indexedFault), 4 ordering set, 5 sequence, 6 user's groups
 // (read through userGroups).
-// ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
+// ARGV: 1 prefix, 2 id, 3 expected version, 4 n, the number of chunks of
+// the user's body (see luaStoredHash; built in Go: storedBody), which are
+// the script's last n arguments, 5 unique key (lowercase
 // userName, as indexed; "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
 // 9 index entries (JSON), 10 actor, 11 action, 12 change log cap, 13 "1"
 // to end the user's pending invitation and confirmation links, 14 the
@@ -583,7 +629,7 @@ if expect == 0 then
   setActive(prefix, id, seq, ARGV[16], true)
   redis.call('ZADD', prefix .. 'ix:user:meta.created', 0, now .. NUL .. id)
   redis.call('ZADD', prefix .. 'ix:user:meta.lastModified', 0, now .. NUL .. id)
-  writeDoc(KEYS[1], cur, ARGV[4], new, ARGV[6], {'ver', 1, 'created', timeNanos(now)})
+  writeBody(KEYS[1], cur, lastArgs(tonumber(ARGV[4])), ARGV[6], {'ver', 1, 'created', timeNanos(now)})
   if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
   audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
   return {'ok', 1, now, {}}
@@ -592,7 +638,7 @@ local created = cur.created
 setIndex(prefix, 'user', id, old, new)
 updateActive(prefix, id, ARGV[16])
 local ver = touch(prefix, 'user', id, now) + extra
-writeDoc(KEYS[1], cur, ARGV[4], new, ARGV[6], {})
+writeBody(KEYS[1], cur, lastArgs(tonumber(ARGV[4])), ARGV[6], {})
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
 if cur.disp ~= ARGV[6] then
   -- The groups show the new display in their members: a new version each.
@@ -643,7 +689,9 @@ return {'ok'}
 // membership delta: remove all, then remove, then add.
 //
 // KEYS: 1 group, 2 unique displayName, 3 ordering set, 4 sequence, 5 members.
-// ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
+// ARGV: 1 prefix, 2 id, 3 expected version, 4 n, the number of chunks of
+// the user's body (see luaStoredHash; built in Go: storedBody), which are
+// the script's last n arguments, 5 unique key (lowercase
 // displayName), 6 displayName, 7 now, 8 index entries (JSON), 9 remove all
 // ("1"/"0"), 10 remove (JSON ids), 11 add (JSON ids), 12 "members" to apply
 // only the membership delta to an existing group, whatever its version, leaving

@@ -305,19 +305,20 @@ end
 -- disp, and the other fields of args (field, value, ...), over what h (its
 -- hash read by readHash) held: fields of an earlier layout go.
 local function writeBody(key, h, chunks, disp, args)
-  local keep = {}
-  args[#args + 1] = 'disp'
-  args[#args + 1] = disp
+  local a = #args
+  args[a + 1], args[a + 2] = 'disp', disp
+  a = a + 2
   for n = 1, #chunks do
-    args[#args + 1] = tostring(n - 1)
-    args[#args + 1] = chunks[n]
-    keep[tostring(n - 1)] = true
+    args[a + 1], args[a + 2] = tostring(n - 1), chunks[n]
+    a = a + 2
   end
   redis.call('HSET', key, unpack(args))
+  local names = h['#fields']
+  if not names or #names == 0 then return end
   local gone = {}
-  for _, f in ipairs(h['#fields'] or {}) do
-    if not keep[f] and (f == 'uk' or f == 'doc' or f == 'ix' or string.match(f, '^%d+$')
-        or string.match(f, '^doc%.%d+$') or string.match(f, '^ix%.%d+$')) then
+  for _, f in ipairs(names) do
+    if f == 'uk' or f == 'doc' or f == 'ix' or (string.match(f, '^%d+$') and tonumber(f) >= #chunks)
+        or string.match(f, '^doc%.%d+$') or string.match(f, '^ix%.%d+$') then
       gone[#gone + 1] = f
     end
   end

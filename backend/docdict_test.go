@@ -187,6 +187,31 @@ func FuzzPackDoc(f *testing.F) {
 	})
 }
 
+// TestLuaPackDoc checks the scripts' packDoc and unpackDoc against Go's:
+// what one packs, the other unpacks back to the document.
+func TestLuaPackDoc(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for _, c := range docCases(t) {
+			lua, err := s.client.Eval(ctx, luaStoredHash+"return packDoc(ARGV[1], ARGV[2])", []string{"scimd:{" + org + "}:x"}, c.doc, c.key).Text()
+			if got := unpackDoc(lua, c.key); err != nil || got != c.doc {
+				t.Errorf("%s: unpackDoc(the scripts' packDoc = %q, %v) = %q; want %q", c.name, lua, err, got, c.doc)
+			}
+			if c.name == "bench user" && len(lua) > 60 {
+				t.Errorf("%s: the scripts' packDoc = %q: %d bytes", c.name, lua, len(lua))
+			}
+			packed, err := packDoc([]byte(c.doc), c.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.client.Eval(ctx, luaStoredHash+"return unpackDoc(ARGV[1], ARGV[2])", []string{"scimd:{" + org + "}:x"}, packed, c.key).Text()
+			if err != nil || got != c.doc {
+				t.Errorf("%s: the scripts' unpackDoc(%q) = %q, %v; want %q", c.name, packed, got, err, c.doc)
+			}
+		}
+	})
+}
+
 // TestEncodeEntries checks Go's encodeEntries against the scripts' (and
 // decodeEntries against it): the same compact form, the same list back.
 func TestEncodeEntries(t *testing.T) {
@@ -281,8 +306,8 @@ func TestCodedDocuments(t *testing.T) {
 		}
 
 		// A replace of a coded record reads it (readHash) and writes a new
-		// one; the scripts' own writes (the substring sweep) store what
-		// readHash expanded, without codes, and read back the same.
+		// one; the scripts' own writes (the substring sweep) code what
+		// readHash expanded again, and read back the same.
 		for _, id := range ids {
 			u, err := s.GetUser(ctx, org, id)
 			if err != nil {
@@ -307,8 +332,9 @@ func TestCodedDocuments(t *testing.T) {
 			if err != nil || !strings.Contains(string(got.Raw), `"familyName":"Coded"`) || got.DecodeAttributes() != nil {
 				t.Errorf("GetUser after the sweep = %s, %v", got.Raw, err)
 			}
-			if ix := storedField(t, ctx, s.client, p+"user:"+id, "ix"); !strings.Contains(ix, "name.familyName#3") {
-				t.Errorf("user %s after the sweep: entries %s", id, ix)
+			h := s.client.HGetAll(ctx, p+"user:"+id).Val()
+			if ix := storedUserField(t, h, "ix"); !strings.Contains(ix, "name.familyName#3") || layoutOf(h) != "compact" {
+				t.Errorf("user %s after the sweep: entries %s, fields %q; want trigrams, a coded document", id, ix, h)
 			}
 		}
 		clean("swept")

@@ -18,19 +18,20 @@ package backend
 //     integer (8 bytes, not a 30-byte time string); modified is absent
 //     while it equals created (a user never changed since its creation);
 //   - the body, fields "0", "1", ...: the document (packDoc: its key not
-//     repeated, and, when Go wrote it, the fragments of a static
-//     dictionary coded as single bytes 0x02..0x1f: docFragments in
-//     docdict.go, part of this layout for good, only ever appended to),
+//     repeated, and the fragments of a static dictionary coded as single
+//     bytes 0x02..0x1f: docFragments in docdict.go, part of this layout
+//     for good, only ever appended to),
 //     NUL, then the index entries in the compact form of encodeEntries,
 //     cut in chunks of at most CHUNK bytes. Redis keeps a hash a listpack
 //     (about half the memory of a hash table) only while every value is at
 //     most hash-max-listpack-value bytes (64 by default), and a document
 //     always is longer. JSON never holds a byte below 0x20 raw (NUL, the
-//     codes), nor does an index entry hold NUL. The write scripts of Go's
-//     writes get the body built (storedBody) and only store it
+//     codes), nor does an index entry hold NUL. The write script of Go's
+//     user writes gets the body built (storedBody) and only stores it
 //     (writeBody); a script that writes a document it has in hand
-//     (writeDoc) packs it without the dictionary. Readers (unpackDoc)
-//     take both, and documents stored before the dictionary.
+//     (writeDoc: sweeps, purges, an invitation's redemption) packs it
+//     itself. Readers (unpackDoc) take documents stored before the
+//     dictionary too.
 //
 // A user's key is the value of its first userName index entry (its
 // userName in lower case, often its email too): the body holds it once,
@@ -199,38 +200,57 @@ end
 -- KEYREF stands for the user's key in a stored document (see packDoc).
 local KEYREF = string.char(1)
 
--- packDoc returns a user's document with each occurrence of its key (see
--- above; its email, often twice) replaced by the byte KEYREF, which JSON
--- never holds raw; unpackDoc undoes it.
-local function packDoc(doc, key)
-  if key == '' or string.find(key, KEYREF, 1, true) then return doc end
+-- replacePlain returns s with each occurrence of the text what replaced
+-- by with, and whether there was one.
+local function replacePlain(s, what, with)
   local parts, from = {}, 1
   while true do
-    local at = string.find(doc, key, from, true)
+    local at = string.find(s, what, from, true)
     if not at then break end
-    parts[#parts + 1] = string.sub(doc, from, at - 1)
-    from = at + #key
+    parts[#parts + 1] = string.sub(s, from, at - 1)
+    from = at + #what
   end
-  if #parts == 0 then return doc end
-  parts[#parts + 1] = string.sub(doc, from)
-  return table.concat(parts, KEYREF)
+  if #parts == 0 then return s, false end
+  parts[#parts + 1] = string.sub(s, from)
+  return table.concat(parts, with), true
 end
 
 -- docDict maps each code of the dictionary (docFragments in Go) to its
--- fragment, once a script needs it (docCodes).
-local docDict
+-- fragment, and docOrder lists the codes, their fragments longest first,
+-- once a script needs them (docCodes).
+local docDict, docOrder
 
--- docCodes returns docDict, built from the text of docFragments.
+-- docCodes returns docDict and docOrder, built from the text of
+-- docFragments.
 local function docCodes()
   if not docDict then
-    docDict = {}
+    docDict, docOrder = {}, {}
     local code = 2
     for f in string.gmatch([==[` + docFragments + `]==], '[^\n]+') do
       docDict[string.char(code)] = f
+      docOrder[#docOrder + 1] = string.char(code)
       code = code + 1
     end
+    table.sort(docOrder, function(a, b)
+      if #docDict[a] ~= #docDict[b] then return #docDict[a] > #docDict[b] end
+      return a < b
+    end)
   end
-  return docDict
+  return docDict, docOrder
+end
+
+-- packDoc returns a user's document with each occurrence of its key (see
+-- above; its email, often twice) replaced by the byte KEYREF, then each
+-- fragment of the dictionary by its code, longest fragments first (not
+-- the longest match at each position, as Go's packDoc: both decode the
+-- same). JSON never holds those bytes raw; unpackDoc undoes it. A document
+-- that holds one anyway is not coded.
+local function packDoc(doc, key)
+  if string.find(doc, '[\1-\31]') then return doc end
+  if key ~= '' and not string.find(key, KEYREF, 1, true) then doc = replacePlain(doc, key, KEYREF) end
+  local dict, order = docCodes()
+  for _, code in ipairs(order) do doc = replacePlain(doc, dict[code], code) end
+  return doc
 end
 
 -- unpackDoc returns a stored document with each code of the dictionary
@@ -238,7 +258,7 @@ end
 -- the user's key key; a document without them as it is.
 local function unpackDoc(doc, key)
   if not string.find(doc, '[\1-\31]') then return doc end
-  if string.find(doc, '[\2-\31]') then doc = string.gsub(doc, '[\2-\31]', docCodes()) end
+  if string.find(doc, '[\2-\31]') then doc = string.gsub(doc, '[\2-\31]', (docCodes())) end
   if not string.find(doc, KEYREF, 1, true) then return doc end
   return (string.gsub(doc, KEYREF, function() return key end))
 end
@@ -326,8 +346,7 @@ local function writeBody(key, h, chunks, disp, args)
 end
 
 -- writeDoc is writeBody for a document doc and index entries (a flat
--- list) a script has in hand: its body is built here, without the
--- dictionary (which only Go codes with: the readers take either).
+-- list) a script has in hand: its body is built here.
 local function writeDoc(key, h, doc, entries, disp, args)
   local body = packDoc(doc, entriesKey(entries)) .. NUL .. encodeEntries(entries)
   local chunks, n = {}, 0

@@ -65,8 +65,7 @@ func setStoredField(tb testing.TB, ctx context.Context, c redis.Cmdable, key, na
 // index kept userNames unique).
 //
 // Layout "plain" is the compact one (luaStoredHash) with a document not
-// coded by the dictionary (docFragments), as users were stored before it
-// and as the scripts' writeDoc stores them.
+// coded by the dictionary (docFragments), as users were stored before it.
 func toLayout(tb testing.TB, ctx context.Context, c redis.Cmdable, key, layout string) {
 	tb.Helper()
 	h, err := c.HGetAll(ctx, key).Result()
@@ -625,8 +624,7 @@ func TestOldLayoutSwept(t *testing.T) {
 			for layout, id := range ids {
 				h := s.client.HGetAll(ctx, p+"user:"+id).Val()
 				ix := storedUserField(t, h, "ix")
-				// The sweep writes the document it read, without codes.
-				if layoutOf(h) != "plain" || strings.Contains(ix, "name.familyName#3") != on {
+				if layoutOf(h) != "compact" || strings.Contains(ix, "name.familyName#3") != on {
 					t.Errorf("a user of the %s layout after SetSubstringSearch(%v): fields %q, entries %s", layout, attrs, h, ix)
 				}
 			}

@@ -201,7 +201,7 @@ end
 local KEYREF = string.char(1)
 
 -- replacePlain returns s with each occurrence of the text what replaced
--- by with, and whether there was one.
+-- by with.
 local function replacePlain(s, what, with)
   local parts, from = {}, 1
   while true do
@@ -210,9 +210,9 @@ local function replacePlain(s, what, with)
     parts[#parts + 1] = string.sub(s, from, at - 1)
     from = at + #what
   end
-  if #parts == 0 then return s, false end
+  if #parts == 0 then return s end
   parts[#parts + 1] = string.sub(s, from)
-  return table.concat(parts, with), true
+  return table.concat(parts, with)
 end
 
 -- docDict maps each code of the dictionary (docFragments in Go) to its
@@ -709,9 +709,7 @@ return {'ok'}
 // membership delta: remove all, then remove, then add.
 //
 // KEYS: 1 group, 2 unique displayName, 3 ordering set, 4 sequence, 5 members.
-// ARGV: 1 prefix, 2 id, 3 expected version, 4 n, the number of chunks of
-// the user's body (see luaStoredHash; built in Go: storedBody), which are
-// the script's last n arguments, 5 unique key (lowercase
+// ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
 // displayName), 6 displayName, 7 now, 8 index entries (JSON), 9 remove all
 // ("1"/"0"), 10 remove (JSON ids), 11 add (JSON ids), 12 "members" to apply
 // only the membership delta to an existing group, whatever its version, leaving

@@ -95,14 +95,14 @@ func packDoc(doc []byte, key string) ([]byte, error) {
 		if c < 0x20 {
 			return nil, fmt.Errorf("document holds the control byte %#x", c)
 		}
-		if key != "" && c == key[0] && strings.HasPrefix(string(doc[i:]), key) {
+		if key != "" && c == key[0] && hasPrefix(doc[i:], key) {
 			out = append(out, 1)
 			i += len(key)
 			continue
 		}
 		coded := false
 		for _, code := range docCandidates[c] {
-			if f := docDict[code-docCodeFirst]; strings.HasPrefix(string(doc[i:]), f) {
+			if f := docDict[code-docCodeFirst]; hasPrefix(doc[i:], f) {
 				out = append(out, code)
 				i += len(f)
 				coded = true
@@ -115,6 +115,11 @@ func packDoc(doc []byte, key string) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// hasPrefix reports whether b begins with s, without copying b.
+func hasPrefix(b []byte, s string) bool {
+	return len(b) >= len(s) && string(b[:len(s)]) == s
 }
 
 // unpackDoc is packDoc's inverse: a stored document with the user's key in

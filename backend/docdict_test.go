@@ -350,3 +350,28 @@ func TestCodedDocuments(t *testing.T) {
 		clean("deleted")
 	})
 }
+
+// BenchmarkStoredBody is the Go side of a user write's body: packing the
+// bench user's document, encoding its entries, cutting the chunks.
+func BenchmarkStoredBody(b *testing.B) {
+	c := docCases(b)[0]
+	entries := []string{"userName", c.key, "externalId", "load-7317", "emails.value", c.key, "name.givenName", "load", "name.familyName", "user0007317"}
+	for b.Loop() {
+		if _, err := storedBody([]byte(c.doc), entries); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUnpackDoc is a read's expansion of the bench user's stored
+// document.
+func BenchmarkUnpackDoc(b *testing.B) {
+	c := docCases(b)[0]
+	packed, err := packDoc([]byte(c.doc), c.key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		_ = unpackDoc(string(packed), c.key)
+	}
+}

@@ -42,7 +42,9 @@
 //	                            a user's compactly, so that Redis keeps the hash a listpack: times in Unix
 //	                            nanoseconds, modified absent while it equals created, doc and ix (compact
 //	                            form) in one body cut in fields 0, 1, ... of at most 63 bytes, its key (the
-//	                            first userName entry's value) written once (older users as they were written,
+//	                            first userName entry's value) written once, the document's fixed fragments
+//	                            (attribute names, extension URNs: docFragments) as single bytes 0x02..0x1f
+//	                            (older users as they were written,
 //	                            until their next write; see luaStoredHash);
 //	                            a group also renames (how often it was renamed, absent: 0) and, while
 //	                            a replacement of its members is swept, replacing (its renames before it)

@@ -106,9 +106,19 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	// (extensions.go, substring.go).
 	k := s.users.forType(&schemas.ResourceType{Custom: w.Custom})
 	gen := strconv.FormatInt(w.Custom.Generation, 10)
-	args := []any{p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, k.indexEntries(u.Attributes),
+	entries := k.entryList(u.Attributes)
+	// The hash's body is built here, not in the script: Redis runs scripts
+	// one at a time, Go's servers side by side.
+	body, err := storedBody(doc, entries)
+	if err != nil {
+		return userWrite{}, fmt.Errorf("encode document: %w", err)
+	}
+	args := []any{p, u.ID, version, len(body), uk, userDisplay(u.Attributes), ts, w.PasswordHash, entriesJSON(entries),
 		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen,
 		activeState(u.Attributes)}
+	for _, c := range body {
+		args = append(args, c) // the last arguments, whatever comes before
+	}
 	return userWrite{keys: keys, args: args, u: u, doc: doc, userName: userName, modified: t}, nil
 }
 

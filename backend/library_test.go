@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,22 @@ import (
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
+
+// TestPiecesReadNoScriptGlobals: the pieces scripts begin with never read
+// KEYS or ARGV. In a script they are globals; in a function of the library
+// they are its callback's parameters, so a piece's function reading them
+// fails on Redis with functions only ("nonexistent global variable").
+func TestPiecesReadNoScriptGlobals(t *testing.T) {
+	global := regexp.MustCompile(`\b(KEYS|ARGV)\b`)
+	for i, p := range libraryPieces {
+		for n, line := range strings.Split(p, "\n") {
+			code, _, _ := strings.Cut(line, "--")
+			if global.MatchString(code) {
+				t.Errorf("piece %d, line %d reads a script global: %s", i, n+1, strings.TrimSpace(line))
+			}
+		}
+	}
+}
 
 // TestLibraryHoldsEveryScript: every script the store runs is a function of
 // the library (one missing would still run, with EVALSHA, and lose what the

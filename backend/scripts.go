@@ -316,10 +316,11 @@ local function storedEntries(h)
   return h.entries
 end
 
--- lastArgs returns the script's last n arguments: a user's body as Go
--- builds it (storedBody), in chunks.
-local function lastArgs(n)
-  return {unpack(ARGV, #ARGV - n + 1, #ARGV)}
+-- lastArgs returns the last n of a script's arguments argv: a user's body
+-- as Go builds it (storedBody), in chunks. argv is passed, not read as the
+-- global ARGV: a function of the library has no such global (library.go).
+local function lastArgs(argv, n)
+  return {unpack(argv, #argv - n + 1, #argv)}
 end
 
 -- writeBody stores a user's body, already in chunks (a list), its display
@@ -657,7 +658,7 @@ if expect == 0 then
   setActive(prefix, id, seq, ARGV[16], true)
   redis.call('ZADD', prefix .. 'ix:user:meta.created', 0, now .. NUL .. id)
   redis.call('ZADD', prefix .. 'ix:user:meta.lastModified', 0, now .. NUL .. id)
-  writeBody(KEYS[1], cur, lastArgs(tonumber(ARGV[4])), ARGV[6], {'ver', 1, 'created', timeNanos(now)})
+  writeBody(KEYS[1], cur, lastArgs(ARGV, tonumber(ARGV[4])), ARGV[6], {'ver', 1, 'created', timeNanos(now)})
   if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
   audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
   return {'ok', 1, now, {}}
@@ -666,7 +667,7 @@ local created = cur.created
 setIndex(prefix, 'user', id, old, new)
 updateActive(prefix, id, ARGV[16])
 local ver = touch(prefix, 'user', id, now) + extra
-writeBody(KEYS[1], cur, lastArgs(tonumber(ARGV[4])), ARGV[6], {})
+writeBody(KEYS[1], cur, lastArgs(ARGV, tonumber(ARGV[4])), ARGV[6], {})
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
 if cur.disp ~= ARGV[6] then
   -- The groups show the new display in their members: a new version each.

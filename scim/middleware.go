@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,27 @@ import (
 type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+
+	// series are the counter and histogram of each method, route and
+	// status seen, so that a request costs a map read instead of the
+	// vectors' hashing of its label values and a formatted status. They are
+	// as many as the vectors' series: the methods and routes are bounded
+	// sets (see observe), and so are the statuses handlers write.
+	mu     sync.RWMutex
+	series map[seriesKey]series
+}
+
+// seriesKey names the series of a request: its method and route labels and
+// its status.
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+// series are the metrics a request with one seriesKey counts in.
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // NewMetrics registers the request metrics with reg:
@@ -38,6 +60,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to serve an HTTP request, by method and route pattern.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route"}),
+		series: map[seriesKey]series{},
 	}
 	reg.MustRegister(m.requests, m.duration)
 	return m
@@ -60,8 +83,19 @@ func (m *Metrics) observe(r *http.Request, status int, elapsed time.Duration) {
 	default:
 		method = "other" // a client may send any method: keep the label set bounded
 	}
-	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(method, route).Observe(elapsed.Seconds())
+	k := seriesKey{method: method, route: route, status: status}
+	m.mu.RLock()
+	s, ok := m.series[k]
+	m.mu.RUnlock()
+	if !ok {
+		s = series{requests: m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(method, route)}
+		m.mu.Lock()
+		m.series[k] = s
+		m.mu.Unlock()
+	}
+	s.requests.Inc()
+	s.duration.Observe(elapsed.Seconds())
 }
 
 // statusRecorder remembers the status a handler wrote, for the access log.

@@ -1,11 +1,12 @@
 package backend
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,12 +199,11 @@ func mapRefs(m map[string]string) []resources.Ref {
 }
 
 // sortRefs orders refs by display, then id, so responses are stable.
+// slices.SortFunc, unlike sort.Slice, allocates nothing: most users are in
+// no group.
 func sortRefs(rs []resources.Ref) {
-	sort.Slice(rs, func(i, j int) bool {
-		if rs[i].Display != rs[j].Display {
-			return rs[i].Display < rs[j].Display
-		}
-		return rs[i].ID < rs[j].ID
+	slices.SortFunc(rs, func(a, b resources.Ref) int {
+		return cmp.Or(strings.Compare(a.Display, b.Display), strings.Compare(a.ID, b.ID))
 	})
 }
 

@@ -132,13 +132,22 @@ func accessLevel(status int) slog.Level {
 	return slog.LevelDebug
 }
 
-// requestIDKey is the context key of a request's id.
-type requestIDKey struct{}
+// requestKey is the context key of a request's *requestState.
+type requestKey struct{}
+
+// requestState is what a request's context carries for the access log: its
+// id and its accessFields. One value under one key, so that a request costs
+// one context and one allocation for both (Observe allocates it with its
+// statusRecorder).
+type requestState struct {
+	id     string
+	access accessFields
+}
 
 // WithRequestID returns ctx carrying a request's id: a [ContextHandler] adds
 // it as request_id to every line logged with that context.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	return context.WithValue(ctx, requestKey{}, &requestState{id: id})
 }
 
 // RequestID returns the request id ctx carries ([WithRequestID]), or "".
@@ -146,8 +155,10 @@ func RequestID(ctx context.Context) string {
 	if ctx == nil {
 		return ""
 	}
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if st, ok := ctx.Value(requestKey{}).(*requestState); ok {
+		return st.id
+	}
+	return ""
 }
 
 // ContextHandler wraps h so that every record logged with a context that
@@ -177,13 +188,11 @@ func (h contextHandler) WithGroup(name string) slog.Handler {
 	return contextHandler{h.Handler.WithGroup(name)}
 }
 
-// accessKey is the context key of a request's accessFields.
-type accessKey struct{}
-
 // accessFields are what the access log says of who sent a request: the
 // client's address and, once authenticated, the organization and token
 // name (never the secret). Observe puts an empty one in the request's
-// context; the authentication middleware fills it in (noteAccess).
+// context (in its requestState); the authentication middleware fills it in
+// (noteAccess).
 type accessFields struct {
 	client, org, token string
 }
@@ -191,9 +200,17 @@ type accessFields struct {
 // noteAccess records, for the request's access log line, its client address
 // and principal (p is zero before authentication).
 func noteAccess(ctx context.Context, client string, p resources.Principal) {
-	if f, ok := ctx.Value(accessKey{}).(*accessFields); ok {
+	if st, ok := ctx.Value(requestKey{}).(*requestState); ok {
+		f := &st.access
 		f.client, f.org, f.token = client, p.Org, p.Name
 	}
+}
+
+// observed is what Observe keeps of one request, in one allocation.
+type observed struct {
+	rec    statusRecorder
+	state  requestState
+	header [1]string // the X-Request-Id header's value
 }
 
 // Observe wraps next with a request id (X-Request-Id, taken from the client
@@ -210,15 +227,17 @@ func Observe(log *slog.Logger, metrics *Metrics, next http.Handler) http.Handler
 		if id == "" || len(id) > 64 {
 			var b [8]byte
 			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
+			var x [16]byte
+			hex.Encode(x[:], b[:])
+			id = string(x[:])
 		}
-		w.Header().Set("X-Request-Id", id)
-		rec := &statusRecorder{ResponseWriter: w}
+		o := &observed{rec: statusRecorder{ResponseWriter: w}, state: requestState{id: id}, header: [1]string{id}}
+		w.Header()["X-Request-Id"] = o.header[:] // as Set would, without allocating a slice
+		rec, access := &o.rec, &o.state.access
 		// The access line and the panic line name the id themselves, with
 		// the outer request's context, so that a ContextHandler does not
 		// add it twice and a plain handler shows it too.
-		access := &accessFields{}
-		inner := r.WithContext(context.WithValue(WithRequestID(r.Context(), id), accessKey{}, access))
+		inner := r.WithContext(context.WithValue(r.Context(), requestKey{}, &o.state))
 		start := time.Now()
 		defer func() {
 			p := recover()

@@ -124,7 +124,7 @@ func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL str
 	dst = r.Created.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","lastModified":"`...)
 	dst = r.Modified.UTC().AppendFormat(dst, time.RFC3339Nano)
-	dst = appendJSONString(append(dst, `","location":`...), Location(rt, baseURL, r.ID))
+	dst = appendLocation(append(dst, `","location":`...), rt, baseURL, r.ID)
 	dst = append(dst, `,"version":"W/\"`...)
 	dst = strconv.AppendInt(dst, r.Version, 10)
 	dst = append(dst, `\""}`...)
@@ -200,14 +200,32 @@ func appendRef(dst []byte, r Ref, prefix, typ string, a RefAttrs) []byte {
 // appendJSONString appends s as a JSON string. Plain ASCII, by far the most
 // common, is copied; anything else is left to encoding/json.
 func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s) // a string always encodes
-			return append(dst, b...)
-		}
+	if !jsonPlain(s) {
+		b, _ := json.Marshal(s) // a string always encodes
+		return append(dst, b...)
 	}
 	dst = append(dst, '"')
 	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// jsonPlain reports whether encoding/json writes s as it is, between quotes.
+func jsonPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendLocation appends the JSON string of [Location](rt, baseURL, id)
+// without building it first, when its parts need no escaping.
+func appendLocation(dst []byte, rt schemas.ResourceType, baseURL, id string) []byte {
+	if !jsonPlain(baseURL) || !jsonPlain(rt.Endpoint) || !jsonPlain(id) {
+		return appendJSONString(dst, Location(rt, baseURL, id))
+	}
+	dst = append(append(append(append(append(dst, '"'), baseURL...), rt.Endpoint...), '/'), id...)
 	return append(dst, '"')
 }
 

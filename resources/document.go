@@ -128,7 +128,9 @@ func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL str
 	dst = append(dst, `,"version":"W/\"`...)
 	dst = strconv.AppendInt(dst, r.Version, 10)
 	dst = append(dst, `\""}`...)
-	dst = appendRefs(dst, rt.Refs.Attr, r.refs(rt), baseURL+rt.Refs.Endpoint+"/", rt.Refs.Type)
+	if refs := r.refs(rt); len(refs) > 0 { // most users are in no group: no prefix to build
+		dst = appendRefs(dst, rt.Refs.Attr, refs, baseURL+rt.Refs.Endpoint+"/", rt.Refs.Type)
+	}
 	if inner := raw[1 : len(raw)-1]; skipSpace(inner, 0) < len(inner) {
 		dst = append(dst, ',')
 		dst = append(dst, inner...)

@@ -1,11 +1,12 @@
 package backend
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -208,12 +209,11 @@ func mapRefs(m map[string]string) []resources.Ref {
 }
 
 // sortRefs orders refs by display, then id, so responses are stable.
+// slices.SortFunc, unlike sort.Slice, allocates nothing: most users are in
+// no group.
 func sortRefs(rs []resources.Ref) {
-	sort.Slice(rs, func(i, j int) bool {
-		if rs[i].Display != rs[j].Display {
-			return rs[i].Display < rs[j].Display
-		}
-		return rs[i].ID < rs[j].ID
+	slices.SortFunc(rs, func(a, b resources.Ref) int {
+		return cmp.Or(strings.Compare(a.Display, b.Display), strings.Compare(a.ID, b.ID))
 	})
 }
 
@@ -277,8 +277,13 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	pipe := s.client.Pipeline()
 	// A user's document may be in chunks (see luaStoredHash): its whole
 	// hash is read. A group's is not, and its hash is read by field.
-	hashes := make([]*redis.MapStringStringCmd, len(ids))
-	fields := make([]*redis.SliceCmd, len(ids))
+	var hashes []*redis.MapStringStringCmd
+	var fields []*redis.SliceCmd
+	if k.groupRefs {
+		hashes = make([]*redis.MapStringStringCmd, len(ids))
+	} else {
+		fields = make([]*redis.SliceCmd, len(ids))
+	}
 	var rc []*redis.MapStringStringCmd
 	if ld.refs {
 		rc = make([]*redis.MapStringStringCmd, len(ids))
@@ -309,7 +314,7 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	}
 	for i, id := range ids {
 		var vals []any
-		if hashes[i] != nil {
+		if hashes != nil {
 			vals = storedFields(hashes[i].Val())
 		} else {
 			vals = fields[i].Val()
@@ -438,19 +443,25 @@ func (s *Store) replacedOut(ctx context.Context, p string, ids []string, ugroups
 // groupNames reads the name and rename count of every group in users' groups
 // (ugroups), in one pipeline.
 func (s *Store) groupNames(ctx context.Context, p string, ugroups []*redis.MapStringStringCmd) (map[string]groupName, error) {
-	out := map[string]groupName{}
-	cmds := map[string]*redis.SliceCmd{}
-	pipe := s.client.Pipeline()
+	// Most users are in no group: they cost no pipeline and no maps (a nil
+	// map reads as empty).
+	var out map[string]groupName
+	var cmds map[string]*redis.SliceCmd
+	var pipe redis.Pipeliner
 	for _, c := range ugroups {
 		for gid := range c.Val() {
+			if pipe == nil {
+				pipe, cmds = s.client.Pipeline(), map[string]*redis.SliceCmd{}
+			}
 			if cmds[gid] == nil {
 				cmds[gid] = pipe.HMGet(ctx, p+"group:"+gid, "disp", "renames", "replacing")
 			}
 		}
 	}
-	if len(cmds) == 0 {
+	if pipe == nil {
 		return out, nil
 	}
+	out = make(map[string]groupName, len(cmds))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redis: %w", err)
 	}

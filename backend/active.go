@@ -220,7 +220,7 @@ func (s *Store) activeRead(ctx context.Context, p string, k *kind, l *node, lo, 
 		dir = "rev"
 	}
 	for !done && len(ids) < n {
-		res, err := s.activeReadScript.Run(ctx, s.client, []string{p + "all:" + k.name, exceptions}, lo, hi, n-len(ids), mode, dir).Slice()
+		res, err := s.activeReadScript.Run(ctx, s, []string{p + "all:" + k.name, exceptions}, lo, hi, n-len(ids), mode, dir).Slice()
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("redis: %w", err)
 		}
@@ -340,7 +340,7 @@ func (s *Store) activeRank(ctx context.Context, p string, k *kind, mode string, 
 	keys := []string{p + "all:" + k.name, p + "inactive:" + k.name}
 	from := at
 	for {
-		res, err := s.activeRankScript.Run(ctx, s.client, keys, at, from, mode).Slice()
+		res, err := s.activeRankScript.Run(ctx, s, keys, at, from, mode).Slice()
 		if err != nil {
 			return "", false, fmt.Errorf("redis: %w", err)
 		}

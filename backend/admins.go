@@ -344,7 +344,7 @@ func toAdmin(v any) (resources.Admin, error) {
 
 // readAdmins runs readAdminsSrc.
 func (s *Store) readAdmins(ctx context.Context, p, mode, arg string) ([]resources.Admin, error) {
-	res, err := s.admins.read.Run(ctx, s.client, []string{p + "admins"}, p, mode, arg).Slice()
+	res, err := s.admins.read.Run(ctx, s, []string{p + "admins"}, p, mode, arg).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
@@ -379,7 +379,7 @@ func (s *Store) CreateAdmin(ctx context.Context, org string, a resources.Admin) 
 	a.HasPassword = false
 	t, ts := now()
 	a.Created = t
-	res, err := s.admins.create.Run(ctx, s.client, []string{p + "admins", p + "admin:" + a.ID, p + "owners"},
+	res, err := s.admins.create.Run(ctx, s, []string{p + "admins", p + "admin:" + a.ID, p + "owners"},
 		p, a.ID, strings.ToLower(a.Email), a.Email, string(a.Role), owner, ts, resources.Actor(ctx), s.MaxChanges).Slice()
 	if err != nil {
 		return resources.Admin{}, fmt.Errorf("create administrator: redis: %w", err)
@@ -456,7 +456,7 @@ func (s *Store) SetAdminRole(ctx context.Context, org, id string, role resources
 		return resources.Admin{}, err
 	}
 	_, ts := now()
-	res, err := s.admins.setRole.Run(ctx, s.client, []string{p + "admin:" + id, p + "owners"},
+	res, err := s.admins.setRole.Run(ctx, s, []string{p + "admin:" + id, p + "owners"},
 		p, id, string(role), owner, ts, resources.Actor(ctx), string(resources.UpdateAction(ctx)), s.MaxChanges).Slice()
 	if err != nil {
 		return resources.Admin{}, fmt.Errorf("set role of administrator %s: redis: %w", id, err)
@@ -479,7 +479,7 @@ func (s *Store) DeleteAdmin(ctx context.Context, org, id string) error {
 	}
 	_, ts := now()
 	keys := []string{p + "admin:" + id, p + "admins", p + "owners", p + "adminlinks:" + id, p + "adminsessions:" + id}
-	res, err := s.admins.delete.Run(ctx, s.client, keys, p, id, ts, resources.Actor(ctx), s.MaxChanges).Slice()
+	res, err := s.admins.delete.Run(ctx, s, keys, p, id, ts, resources.Actor(ctx), s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("delete administrator %s: redis: %w", id, err)
 	}
@@ -519,7 +519,7 @@ func (s *Store) SetAdminPassword(ctx context.Context, org, id, hash, keep string
 	}
 	_, ts := now()
 	keys := []string{p + "admin:" + id, p + "adminlinks:" + id, p + "adminsessions:" + id}
-	res, err := s.admins.setPassword.Run(ctx, s.client, keys, p, id, hash, keep, ts, resources.Actor(ctx), s.MaxChanges).Slice()
+	res, err := s.admins.setPassword.Run(ctx, s, keys, p, id, hash, keep, ts, resources.Actor(ctx), s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("set password of administrator %s: redis: %w", id, err)
 	}
@@ -546,7 +546,7 @@ func (s *Store) PutAdminLink(ctx context.Context, org, id, kind, hash string, tt
 	}
 	_, ts := now()
 	keys := []string{p + "admin:" + id, p + "adminlink:" + hash, p + "adminlinks:" + id}
-	res, err := s.admins.putLink.Run(ctx, s.client, keys, p, id, hash, kind, ttl.Milliseconds(), ts, resources.Actor(ctx), s.MaxChanges).Slice()
+	res, err := s.admins.putLink.Run(ctx, s, keys, p, id, hash, kind, ttl.Milliseconds(), ts, resources.Actor(ctx), s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("put link of administrator %s: redis: %w", id, err)
 	}
@@ -565,7 +565,7 @@ func (s *Store) AdminLink(ctx context.Context, org, kind, hash string) (resource
 	if err != nil || hash == "" {
 		return resources.Admin{}, errNoLink
 	}
-	res, err := s.admins.link.Run(ctx, s.client, []string{p + "adminlink:" + hash}, p, kind).Slice()
+	res, err := s.admins.link.Run(ctx, s, []string{p + "adminlink:" + hash}, p, kind).Slice()
 	if err != nil {
 		return resources.Admin{}, fmt.Errorf("read administrator link: redis: %w", err)
 	}
@@ -591,7 +591,7 @@ func (s *Store) RedeemAdminLink(ctx context.Context, org, kind, hash, passwordHa
 		return resources.Admin{}, fmt.Errorf("redeem administrator link: %w", err)
 	}
 	_, ts := now()
-	res, err := s.admins.redeemLink.Run(ctx, s.client, []string{p + "adminlink:" + hash},
+	res, err := s.admins.redeemLink.Run(ctx, s, []string{p + "adminlink:" + hash},
 		p, kind, hash, passwordHash, sess.Hash, sess.Created.UTC().Format(tsFormat), sess.CSRF, idle.Milliseconds(),
 		sess.AdminID, ts, resources.Actor(ctx), s.MaxChanges).Slice()
 	if err != nil {
@@ -630,7 +630,7 @@ func (s *Store) CreateSession(ctx context.Context, org string, sess resources.Se
 	if err := checkSession(sess, idle, true); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	res, err := s.admins.createSession.Run(ctx, s.client, []string{p + "admin:" + sess.AdminID},
+	res, err := s.admins.createSession.Run(ctx, s, []string{p + "admin:" + sess.AdminID},
 		p, sess.AdminID, sess.Hash, sess.Created.UTC().Format(tsFormat), sess.CSRF, idle.Milliseconds()).Slice()
 	if err != nil {
 		return fmt.Errorf("create session: redis: %w", err)
@@ -652,7 +652,7 @@ func (s *Store) Session(ctx context.Context, org, hash string, idle time.Duratio
 	if idle.Milliseconds() <= 0 {
 		return resources.Session{}, fmt.Errorf("session: idle timeout %v", idle)
 	}
-	res, err := s.admins.session.Run(ctx, s.client, []string{p + "session:" + hash}, idle.Milliseconds()).Slice()
+	res, err := s.admins.session.Run(ctx, s, []string{p + "session:" + hash}, idle.Milliseconds()).Slice()
 	if err != nil {
 		return resources.Session{}, fmt.Errorf("session: redis: %w", err)
 	}
@@ -671,7 +671,7 @@ func (s *Store) DeleteSession(ctx context.Context, org, hash string) error {
 	if err != nil || hash == "" {
 		return nil
 	}
-	if err := s.admins.deleteSession.Run(ctx, s.client, []string{p + "session:" + hash}, p, hash).Err(); err != nil {
+	if err := s.admins.deleteSession.Run(ctx, s, []string{p + "session:" + hash}, p, hash).Err(); err != nil {
 		return fmt.Errorf("delete session: redis: %w", err)
 	}
 	return nil

@@ -386,7 +386,7 @@ func TestUpgradeCreatedIndex(t *testing.T) {
 			t.Fatalf("first page by cursor = %+v, %v", first, err)
 		}
 		// During the conversion: one batch of 4, the last users first.
-		if n, err := s.createdUpgrade.Run(ctx, s.client, []string{p + "all:user"}, p, 4, createdEpoch).Int(); err != nil || n != 4 {
+		if n, err := s.createdUpgrade.Run(ctx, s, []string{p + "all:user"}, p, 4, createdEpoch).Int(); err != nil || n != 4 {
 			t.Fatalf("a batch of the conversion = %d, %v; want 4", n, err)
 		}
 		order = append(order, mustCreateUser(t, s, user("during@example.com")).ID)

@@ -42,7 +42,9 @@
 //	                            a user's compactly, so that Redis keeps the hash a listpack: times in Unix
 //	                            nanoseconds, modified absent while it equals created, doc and ix (compact
 //	                            form) in one body cut in fields 0, 1, ... of at most 63 bytes, its key (the
-//	                            first userName entry's value) written once (older users as they were written,
+//	                            first userName entry's value) written once, the document's fixed fragments
+//	                            (attribute names, extension URNs: docFragments) as single bytes 0x02..0x1f
+//	                            (older users as they were written,
 //	                            until their next write; see luaStoredHash);
 //	                            a group also renames (how often it was renamed, absent: 0) and, while
 //	                            a replacement of its members is swept, replacing (its renames before it)
@@ -158,7 +160,11 @@
 // uniqueness, existence of added members) before its first write, because
 // Redis does not roll back a script that fails halfway. Scripts pass the
 // resource's key as KEYS[1] (which routes them on Cluster) and build the other
-// keys of the organization from its prefix.
+// keys of the organization from its prefix. On Redis 7 and later the scripts
+// run as the functions of one library, FUNCTION LOADed when the store opens
+// and called with FCALL, which saves re-running the helpers they share at
+// every call; elsewhere (the embedded store, older Redis) with EVALSHA
+// (library.go).
 //
 // Versions: every write of a resource bumps its version by one. Membership
 // changes are changes of the group: adding or removing members, and deleting

@@ -194,7 +194,7 @@ func (s *Store) ChangeExtension(ctx context.Context, org string, c resources.Ext
 		return err
 	}
 	_, ts := now()
-	res, err := s.changeExt.Run(ctx, s.client, []string{p + "exts", p + "exts:gen", p + "exts:purge"}, p, c.Generation,
+	res, err := s.changeExt.Run(ctx, s, []string{p + "exts", p + "exts:gen", p + "exts:purge"}, p, c.Generation,
 		strings.ToLower(c.URN), string(c.Definition), string(purge), resources.Actor(ctx), string(c.Action), c.URN, ts, s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("change custom schema %s: redis: %w", c.URN, err)
@@ -314,7 +314,7 @@ func (s *Store) purgeBatch(ctx context.Context, p, field string, target resource
 			args = append(args, id, u.ver, w.doc, w.ix, w.uq, w.goneIx, w.goneUq)
 		}
 	}
-	res, err := s.purgeScript.Run(ctx, s.client, []string{p + "exts:purge", p + "exts:gen"}, args...).Slice()
+	res, err := s.purgeScript.Run(ctx, s, []string{p + "exts:purge", p + "exts:gen"}, args...).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}

@@ -142,8 +142,9 @@ func (h *scriptArgs) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
 		a := cmd.Args()
-		if len(a) > 2 && (cmd.Name() == "evalsha" || cmd.Name() == "eval") && err == nil {
-			// Only the calls that ran (not an EVALSHA answered NOSCRIPT).
+		if len(a) > 2 && (cmd.Name() == "evalsha" || cmd.Name() == "eval" || cmd.Name() == "fcall") && err == nil {
+			// Only the calls that ran (not an EVALSHA answered NOSCRIPT, nor an
+			// FCALL answered "Function not found").
 			name := h.names[fmt.Sprint(a[1])]
 			h.mu.Lock()
 			h.calls[name] = append(h.calls[name], len(a))
@@ -174,7 +175,8 @@ func TestGroupDeleteBounded(t *testing.T) {
 		}
 		h := &scriptArgs{calls: map[string][]int{}, names: map[string]string{
 			s.deleteGroup.Hash(): "delete", s.sweepGroup.Hash(): "sweep",
-			deleteGroupSrc: "delete", sweepGroupSrc: "sweep"}}
+			deleteGroupSrc: "delete", sweepGroupSrc: "sweep",
+			storeLibrary.functions[deleteGroupSrc]: "delete", storeLibrary.functions[sweepGroupSrc]: "sweep"}}
 		s.client.AddHook(h)
 		if err := s.DeleteGroup(ctx, org, g.ID, 0); err != nil {
 			t.Fatalf("DeleteGroup: %v", err)

@@ -159,7 +159,7 @@ func TestGroupReplaceInSteps(t *testing.T) {
 		wantPending("after writes of users left to sweep", 1)
 
 		// Half a sweep, then the rest as a starting server does.
-		if _, err := s.sweepReplaced.Run(ctx, s.client,
+		if _, err := s.sweepReplaced.Run(ctx, s,
 			[]string{p + "group:" + g.ID, p + "replacing:" + g.ID, p + "replacing", p + "members:" + g.ID},
 			p, g.ID, "2026-12-06T00:00:00.000000000Z", id(1)).Slice(); err != nil {
 			t.Fatalf("one sweep batch: %v", err)
@@ -237,7 +237,8 @@ func TestGroupReplaceBounded(t *testing.T) {
 		}
 		h := &scriptArgs{calls: map[string][]int{}, names: map[string]string{
 			s.writeGroup.Hash(): "write", s.sweepReplaced.Hash(): "sweep",
-			writeGroupSrc: "write", sweepReplacedSrc: "sweep"}}
+			writeGroupSrc: "write", sweepReplacedSrc: "sweep",
+			storeLibrary.functions[writeGroupSrc]: "write", storeLibrary.functions[sweepReplacedSrc]: "sweep"}}
 		s.client.AddHook(h)
 		calls := func() map[string][]int {
 			h.mu.Lock()
@@ -272,7 +273,7 @@ func TestGroupReplaceBounded(t *testing.T) {
 		if len(c["write"]) != 1 {
 			t.Fatalf("write script calls = %d, want 1", len(c["write"]))
 		}
-		// evalsha, sha, numkeys, 5 keys, 16 arguments: constant, the members left behind.
+		// evalsha (or fcall), sha (or function), numkeys, 5 keys, 16 arguments: constant, the members left behind.
 		if n := c["write"][0]; n != 24 {
 			t.Fatalf("the replacement's script got %d arguments, want 24", n)
 		}

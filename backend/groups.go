@@ -129,7 +129,7 @@ func (s *Store) writeGroupStep(ctx context.Context, p string, g resources.Resour
 	keys := []string{p + "group:" + g.ID, p + "unique:group:displayName", p + "all:group", p + "seq", p + "members:" + g.ID}
 	var res []any
 	for attempt := 0; ; attempt++ {
-		res, err = s.writeGroup.Run(ctx, s.client, keys,
+		res, err = s.writeGroup.Run(ctx, s, keys,
 			p, g.ID, version, doc, uk, name, ts, s.groups.indexEntries(g.Attributes), removeAll, remove, add, mode,
 			resources.Actor(ctx), string(action), s.MaxChanges, based).Slice()
 		if err != nil {
@@ -286,7 +286,7 @@ func (s *Store) deleteGroupStart(ctx context.Context, org, id string, version in
 		p + "leaving", p + "leaving:" + id}
 	var res []any
 	for attempt := 0; ; attempt++ {
-		res, err = s.deleteGroup.Run(ctx, s.client, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
+		res, err = s.deleteGroup.Run(ctx, s, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
 		if err != nil {
 			return fmt.Errorf("delete group %s: redis: %w", id, err)
 		}
@@ -387,7 +387,7 @@ func (s *Store) sweep(ctx context.Context, sc *script, keys []string, left int, 
 	run := func(uids []string) (bool, error) {
 		_, ts := now()
 		args := append([]any{p, gid, ts}, anys(uids)...)
-		res, err := sc.Run(ctx, s.client, keys, args...).Slice()
+		res, err := sc.Run(ctx, s, keys, args...).Slice()
 		if err != nil {
 			return false, fmt.Errorf("redis: %w", err)
 		}

@@ -170,11 +170,25 @@ func (k *kind) indexOf(c *resources.Comparison) (ix indexAttr, whole, ok bool) {
 	return ip.ix, ip.whole, ok
 }
 
-// indexEntries returns the flat list attr, value, attr, value... of a
-// document's entries in the non-meta indexes, as JSON for the write scripts.
-// Values holding NUL are not indexed: NUL separates value and id. A sparse
-// boolean has none (see activeState).
+// indexEntries returns entryList's entries as JSON, for the write scripts.
 func (k *kind) indexEntries(attrs map[string]any) string {
+	return entriesJSON(k.entryList(attrs))
+}
+
+// entriesJSON returns index entries (a flat list) as JSON.
+func entriesJSON(entries []string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(entries) // strings always encode
+	return strings.TrimSpace(buf.String())
+}
+
+// entryList returns the flat list attr, value, attr, value... of a
+// document's entries in the non-meta indexes. Values holding NUL are not
+// indexed: NUL separates value and id. A sparse boolean has none (see
+// activeState).
+func (k *kind) entryList(attrs map[string]any) []string {
 	entries := []string{}
 	for _, ix := range k.indexes {
 		if ix.meta || ix.sparse {
@@ -210,12 +224,7 @@ func (k *kind) indexEntries(attrs map[string]any) string {
 			entries = append(entries, ix.name, s)
 		}
 	}
-	entries = append(entries, k.trigramEntries(attrs)...)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(entries) // strings always encode
-	return strings.TrimSpace(buf.String())
+	return append(entries, k.trigramEntries(attrs)...)
 }
 
 // values returns the values of ix's attribute in a document: one per

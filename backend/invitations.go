@@ -117,7 +117,7 @@ func (s *Store) issueSecret(ctx context.Context, org, userID, hash string, ttl t
 	}
 	_, ts := now()
 	keys := []string{p + "user:" + userID, p + "u" + kind + ":" + userID, p + kind + ":" + hash}
-	res, err := s.issueInvite.Run(ctx, s.client, keys, p, userID, hash, ttl.Milliseconds(), version,
+	res, err := s.issueInvite.Run(ctx, s, keys, p, userID, hash, ttl.Milliseconds(), version,
 		resources.Actor(ctx), ts, s.MaxChanges, kind+":", string(action)).Slice()
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
@@ -222,7 +222,7 @@ func (s *Store) redeem(ctx context.Context, p, secretKey, alsoKey string, u reso
 	k := s.users.forType(&schemas.ResourceType{Custom: w.Custom})
 	t, ts := now()
 	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, secretKey, alsoKey}
-	res, err := s.redeemScript.Run(ctx, s.client, keys, p, u.ID, version, doc, ts, w.PasswordHash,
+	res, err := s.redeemScript.Run(ctx, s, keys, p, u.ID, version, doc, ts, w.PasswordHash,
 		k.indexEntries(u.Attributes), resources.Actor(ctx), string(resources.UpdateAction(ctx)), s.MaxChanges,
 		strconv.FormatInt(w.Custom.Generation, 10), activeState(u.Attributes)).Slice()
 	if err != nil {

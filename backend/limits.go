@@ -309,7 +309,7 @@ func (p *leasePool) allow(ctx context.Context, s *Store, b tokenBucket) (time.Du
 		if ok {
 			return 0, true, nil
 		}
-		res, err := leaseScript.Run(ctx, s.client, []string{b.key, b.leases},
+		res, err := leaseScript.Run(ctx, s, []string{b.key, b.leases},
 			interval, b.burst, holder, settle, 0, want, keep.Microseconds()).Int64Slice()
 		if err == nil && len(res) != 3 {
 			err = fmt.Errorf("lease answered %d values", len(res))
@@ -443,7 +443,7 @@ func (p *leasePool) giveBack(s *Store, key string, aged bool) {
 	defer cancel()
 	// On failure what was held is lost: the bucket refills it, and its
 	// record in Redis expires.
-	_ = leaseScript.Run(ctx, s.client, []string{b.key, b.leases},
+	_ = leaseScript.Run(ctx, s, []string{b.key, b.leases},
 		strconv.FormatFloat(b.interval, 'f', 0, 64), b.burst, p.id(), held, units, 0, 0).Err()
 }
 
@@ -474,7 +474,7 @@ func (s *Store) allow(ctx context.Context, key string, rate float64, burst int) 
 		return 0, true, nil
 	}
 	interval := math.Ceil(1e6 / rate) // µs per request
-	us, err := gcraScript.Run(ctx, s.client, []string{key}, strconv.FormatFloat(interval, 'f', 0, 64), burst).Int64()
+	us, err := gcraScript.Run(ctx, s, []string{key}, strconv.FormatFloat(interval, 'f', 0, 64), burst).Int64()
 	if err != nil {
 		return 0, false, fmt.Errorf("rate limit: redis: %w", err)
 	}
@@ -492,7 +492,7 @@ func (s *Store) allow(ctx context.Context, key string, rate float64, burst int) 
 // [Store.SettleFailure] with reserved true; one that a process never settles
 // (it stopped) expires with the window.
 func (s *Store) ReserveFailure(ctx context.Context, addr string, limit int, window time.Duration) (failures int, left time.Duration, ok bool, err error) {
-	res, err := reserveFailureScript.Run(ctx, s.client, []string{addressLimitKey("fail", addr)}, limit, window.Milliseconds()).Int64Slice()
+	res, err := reserveFailureScript.Run(ctx, s, []string{addressLimitKey("fail", addr)}, limit, window.Milliseconds()).Int64Slice()
 	if err != nil || len(res) != 3 {
 		return 0, 0, false, fmt.Errorf("reserve failure: redis: %w", err)
 	}
@@ -506,7 +506,7 @@ func (s *Store) ReserveFailure(ctx context.Context, addr string, limit int, wind
 // published on [EventsChannel], so that every process blocks addr at once
 // (see [Store.WatchEvents]).
 func (s *Store) SettleFailure(ctx context.Context, addr string, reserved, failed bool, limit int, window time.Duration) (failures int, left time.Duration, err error) {
-	res, err := settleFailureScript.Run(ctx, s.client, []string{addressLimitKey("fail", addr)},
+	res, err := settleFailureScript.Run(ctx, s, []string{addressLimitKey("fail", addr)},
 		limit, window.Milliseconds(), flag(reserved), flag(failed)).Int64Slice()
 	if err != nil || len(res) != 2 {
 		return 0, 0, fmt.Errorf("count failure: redis: %w", err)

@@ -209,7 +209,7 @@ func TestTokenLeaseSavesRoundTrips(t *testing.T) {
 	}
 	scripts := 0
 	for _, line := range strings.Split(info, "\n") {
-		for _, cmd := range []string{"cmdstat_evalsha:calls=", "cmdstat_eval:calls="} {
+		for _, cmd := range []string{"cmdstat_evalsha:calls=", "cmdstat_eval:calls=", "cmdstat_fcall:calls="} {
 			if rest, ok := strings.CutPrefix(line, cmd); ok {
 				n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
 				scripts += n

@@ -150,7 +150,7 @@ func (s *Store) MemberPage(ctx context.Context, org, id string, q resources.Memb
 	keys := []string{p + "members:" + id, p + "morder:" + id, p + "group:" + id}
 	var res []any
 	for attempt := 0; ; attempt++ {
-		res, err = s.memberPage.Run(ctx, s.client, keys, lo, hi, from, dir, q.Count).Slice()
+		res, err = s.memberPage.Run(ctx, s, keys, lo, hi, from, dir, q.Count).Slice()
 		if err != nil {
 			return resources.MemberPage{}, fmt.Errorf("members of group %s: redis: %w", id, err)
 		}
@@ -225,7 +225,7 @@ func (s *Store) rebuildMemberOrder(ctx context.Context, membersKey, orderKey str
 			args = append(args, kv[i])
 		}
 		if len(args) > 1 {
-			if err := s.orderMembers.Run(ctx, s.client, keys, args...).Err(); err != nil {
+			if err := s.orderMembers.Run(ctx, s, keys, args...).Err(); err != nil {
 				return fmt.Errorf("rebuild the members' order: redis: %w", err)
 			}
 		}
@@ -243,7 +243,7 @@ func (s *Store) rebuildMemberOrder(ctx context.Context, membersKey, orderKey str
 			args = append(args, es[i])
 		}
 		if len(args) > 1 {
-			if err := s.orderMembers.Run(ctx, s.client, keys, args...).Err(); err != nil {
+			if err := s.orderMembers.Run(ctx, s, keys, args...).Err(); err != nil {
 				return fmt.Errorf("rebuild the members' order: redis: %w", err)
 			}
 		}

@@ -169,7 +169,7 @@ func (s *Store) listAll(ctx context.Context, p string, k *kind, w window, ld loa
 // findByUserName answers "userName eq" with one script round trip. The user's
 // groups are always loaded; ld says whether to decode the document.
 func (s *Store) findByUserName(ctx context.Context, p string, k *kind, lower string, w window, ld load) (resources.Page, error) {
-	res, err := s.findUserName.Run(ctx, s.client, []string{p + k.uniqueIndex()}, p, lower).Slice()
+	res, err := s.findUserName.Run(ctx, s, []string{p + k.uniqueIndex()}, p, lower).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return resources.Page{}, fmt.Errorf("redis: %w", err)
 	}

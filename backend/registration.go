@@ -114,7 +114,7 @@ func (s *Store) SetOrgDisplayName(ctx context.Context, org, name string) error {
 // setOrgSetting runs setSettingSrc and reports whether the field changed.
 func (s *Store) setOrgSetting(ctx context.Context, p, field, value string) (bool, error) {
 	_, ts := now()
-	res, err := s.setSetting.Run(ctx, s.client, []string{p + "settings"}, p, field, value,
+	res, err := s.setSetting.Run(ctx, s, []string{p + "settings"}, p, field, value,
 		resources.Actor(ctx), ts, s.MaxChanges).Slice()
 	if err != nil {
 		return false, fmt.Errorf("redis: %w", err)

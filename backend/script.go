@@ -24,7 +24,9 @@ import (
 //
 // What go-redis still does for a write, because the script did not run:
 // dial again before the command is written, follow a Cluster's MOVED and ASK,
-// and EVAL the source after a NOSCRIPT answer to EVALSHA.
+// and EVAL the source after a NOSCRIPT answer to EVALSHA; what [script.Run]
+// does: load the function library and FCALL again after a "Function not
+// found" answer (library.go).
 //
 // A script that changes data a client is told of is also waited for by
 // [Store.WaitForReplica]; the abuse limits' counts are not (see there).
@@ -64,11 +66,26 @@ func newIdempotentWriteScript(src string) *script {
 // WaitForReplica (see there).
 func newCountScript(src string) *script { return &script{Script: redis.NewScript(src), src: src} }
 
-// Run runs the script with EVALSHA, then with EVAL if Redis answers NOSCRIPT
-// (it does not have the script cached, and ran nothing). It has the
-// signature of [redis.Script.Run] so that calls read alike; c is always the
-// store's client.
-func (sc *script) Run(ctx context.Context, c redis.UniversalClient, keys []string, args ...any) *redis.Cmd {
+// Run runs the script on s's Redis: as its function in the store's library
+// (FCALL) where Redis has functions (see library.go), else with EVALSHA,
+// then with EVAL if Redis answers NOSCRIPT (it does not have the script
+// cached, and ran nothing). An FCALL answered "Function not found" (or
+// refused: an unknown command, NOPERM) ran nothing either: Run loads the
+// library on that node and sends the FCALL once more, and runs the script
+// with EVALSHA if the function is still not there.
+func (sc *script) Run(ctx context.Context, s *Store, keys []string, args ...any) *redis.Cmd {
+	c := s.client
+	if name, ok := storeLibrary.functions[sc.src]; ok && s.functions {
+		cmd := sc.send(ctx, c, "fcall", name, keys, args)
+		if !functionMissing(cmd.Err()) {
+			return cmd
+		}
+		if s.loadLibraryFor(ctx, keys) == nil {
+			if cmd = sc.send(ctx, c, "fcall", name, keys, args); !functionMissing(cmd.Err()) {
+				return cmd
+			}
+		}
+	}
 	if sc.idempotent && !sc.durable {
 		return sc.Script.Run(ctx, c, keys, args...)
 	}
@@ -79,7 +96,7 @@ func (sc *script) Run(ctx context.Context, c redis.UniversalClient, keys []strin
 	return cmd
 }
 
-// send sends EVAL or EVALSHA: a script that is not idempotent without
+// send sends EVAL, EVALSHA or FCALL: a script that is not idempotent without
 // go-redis resending it, with a failure after which Redis may have run it
 // marked as [outcomeUnknownError]; a durable one as a [durable] write.
 func (sc *script) send(ctx context.Context, c redis.UniversalClient, name, payload string, keys []string, args []any) *redis.Cmd {

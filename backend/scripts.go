@@ -18,12 +18,20 @@ package backend
 //     integer (8 bytes, not a 30-byte time string); modified is absent
 //     while it equals created (a user never changed since its creation);
 //   - the body, fields "0", "1", ...: the document (packDoc: its key not
-//     repeated), NUL, then the index entries in the compact form of
-//     encodeEntries, cut in chunks of at most CHUNK bytes. Redis keeps a
-//     hash a listpack (about half the memory of a hash table) only while
-//     every value is at most hash-max-listpack-value bytes (64 by
-//     default), and a document always is longer. JSON never holds a NUL
-//     byte, nor does an index entry.
+//     repeated, and the fragments of a static dictionary coded as single
+//     bytes 0x02..0x1f: docFragments in docdict.go, part of this layout
+//     for good, only ever appended to),
+//     NUL, then the index entries in the compact form of encodeEntries,
+//     cut in chunks of at most CHUNK bytes. Redis keeps a hash a listpack
+//     (about half the memory of a hash table) only while every value is at
+//     most hash-max-listpack-value bytes (64 by default), and a document
+//     always is longer. JSON never holds a byte below 0x20 raw (NUL, the
+//     codes), nor does an index entry hold NUL. The write script of Go's
+//     user writes gets the body built (storedBody) and only stores it
+//     (writeBody); a script that writes a document it has in hand
+//     (writeDoc: sweeps, purges, an invitation's redemption) packs it
+//     itself. Readers (unpackDoc) take documents stored before the
+//     dictionary too.
 //
 // A user's key is the value of its first userName index entry (its
 // userName in lower case, often its email too): the body holds it once,
@@ -36,8 +44,9 @@ package backend
 // chunks "doc.0", "doc.1", ..., "ix.0", .... A user's next write
 // (writeDoc) stores the body and drops those fields.
 const luaStoredHash = `
+-- No globals at the top level, and top-level locals are constants: see luaCommon.
 local CHUNK = 63 -- the longest string a listpack stores with a 1-byte header
-local NUL = string.char(0)
+local NUL = '\0'
 
 -- civil returns year, month, day of the day days after 1970-01-01
 -- (proleptic Gregorian calendar, days >= 0).
@@ -109,7 +118,7 @@ end
 local ENTRY_CODES = {'userName', 'externalId', 'emails.value', 'name.givenName',
   'name.familyName', 'displayName', 'active'}
 local ENTRY_CODE = {}
-for i, name in ipairs(ENTRY_CODES) do ENTRY_CODE[name] = tostring(i - 1) end
+for i = 1, #ENTRY_CODES do ENTRY_CODE[ENTRY_CODES[i]] = '' .. (i - 1) end
 
 -- encodeEntries returns index entries (a flat list attr, value, ...) in
 -- their compact form: parts joined by NUL, each entry an attribute part
@@ -190,26 +199,67 @@ local function entriesKey(entries)
 end
 
 -- KEYREF stands for the user's key in a stored document (see packDoc).
-local KEYREF = string.char(1)
+local KEYREF = '\1'
 
--- packDoc returns a user's document with each occurrence of its key (see
--- above; its email, often twice) replaced by the byte KEYREF, which JSON
--- never holds raw; unpackDoc undoes it.
-local function packDoc(doc, key)
-  if key == '' or string.find(key, KEYREF, 1, true) then return doc end
+-- replacePlain returns s with each occurrence of the text what replaced
+-- by with.
+local function replacePlain(s, what, with)
   local parts, from = {}, 1
   while true do
-    local at = string.find(doc, key, from, true)
+    local at = string.find(s, what, from, true)
     if not at then break end
-    parts[#parts + 1] = string.sub(doc, from, at - 1)
-    from = at + #key
+    parts[#parts + 1] = string.sub(s, from, at - 1)
+    from = at + #what
   end
-  if #parts == 0 then return doc end
-  parts[#parts + 1] = string.sub(doc, from)
-  return table.concat(parts, KEYREF)
+  if #parts == 0 then return s end
+  parts[#parts + 1] = string.sub(s, from)
+  return table.concat(parts, with)
 end
 
+-- docDict maps each code of the dictionary (docFragments in Go) to its
+-- fragment, and docOrder lists the codes, their fragments longest first,
+-- once a script needs them (docCodes).
+local docDict, docOrder
+
+-- docCodes returns docDict and docOrder, built from the text of
+-- docFragments.
+local function docCodes()
+  if not docDict then
+    docDict, docOrder = {}, {}
+    local code = 2
+    for f in string.gmatch([==[` + docFragments + `]==], '[^\n]+') do
+      docDict[string.char(code)] = f
+      docOrder[#docOrder + 1] = string.char(code)
+      code = code + 1
+    end
+    table.sort(docOrder, function(a, b)
+      if #docDict[a] ~= #docDict[b] then return #docDict[a] > #docDict[b] end
+      return a < b
+    end)
+  end
+  return docDict, docOrder
+end
+
+-- packDoc returns a user's document with each occurrence of its key (see
+-- above; its email, often twice) replaced by the byte KEYREF, then each
+-- fragment of the dictionary by its code, longest fragments first (not
+-- the longest match at each position, as Go's packDoc: both decode the
+-- same). JSON never holds those bytes raw; unpackDoc undoes it. A document
+-- that holds one anyway is not coded.
+local function packDoc(doc, key)
+  if string.find(doc, '[\1-\31]') then return doc end
+  if key ~= '' and not string.find(key, KEYREF, 1, true) then doc = replacePlain(doc, key, KEYREF) end
+  local dict, order = docCodes()
+  for _, code in ipairs(order) do doc = replacePlain(doc, dict[code], code) end
+  return doc
+end
+
+-- unpackDoc returns a stored document with each code of the dictionary
+-- replaced by its fragment (see docFragments in Go), then each KEYREF by
+-- the user's key key; a document without them as it is.
 local function unpackDoc(doc, key)
+  if not string.find(doc, '[\1-\31]') then return doc end
+  if string.find(doc, '[\2-\31]') then doc = string.gsub(doc, '[\2-\31]', (docCodes())) end
   if not string.find(doc, KEYREF, 1, true) then return doc end
   return (string.gsub(doc, KEYREF, function() return key end))
 end
@@ -266,31 +316,47 @@ local function storedEntries(h)
   return h.entries
 end
 
--- writeDoc stores a user's document doc and index entries (a flat list)
--- as its body, its display disp, and the other fields of args (field,
--- value, ...), over what h (its hash read by readHash) held: fields of an
--- earlier layout go.
-local function writeDoc(key, h, doc, entries, disp, args)
-  local keep = {}
-  args[#args + 1] = 'disp'
-  args[#args + 1] = disp
-  local body = packDoc(doc, entriesKey(entries)) .. NUL .. encodeEntries(entries)
-  local n = 0
-  repeat
-    args[#args + 1] = tostring(n)
-    args[#args + 1] = string.sub(body, n * CHUNK + 1, (n + 1) * CHUNK)
-    keep[tostring(n)] = true
-    n = n + 1
-  until n * CHUNK >= #body
+-- lastArgs returns the last n of a script's arguments argv: a user's body
+-- as Go builds it (storedBody), in chunks. argv is passed, not read as the
+-- global ARGV: a function of the library has no such global (library.go).
+local function lastArgs(argv, n)
+  return {unpack(argv, #argv - n + 1, #argv)}
+end
+
+-- writeBody stores a user's body, already in chunks (a list), its display
+-- disp, and the other fields of args (field, value, ...), over what h (its
+-- hash read by readHash) held: fields of an earlier layout go.
+local function writeBody(key, h, chunks, disp, args)
+  local a = #args
+  args[a + 1], args[a + 2] = 'disp', disp
+  a = a + 2
+  for n = 1, #chunks do
+    args[a + 1], args[a + 2] = tostring(n - 1), chunks[n]
+    a = a + 2
+  end
   redis.call('HSET', key, unpack(args))
+  local names = h['#fields']
+  if not names or #names == 0 then return end
   local gone = {}
-  for _, f in ipairs(h['#fields'] or {}) do
-    if not keep[f] and (f == 'uk' or f == 'doc' or f == 'ix' or string.match(f, '^%d+$')
-        or string.match(f, '^doc%.%d+$') or string.match(f, '^ix%.%d+$')) then
+  for _, f in ipairs(names) do
+    if f == 'uk' or f == 'doc' or f == 'ix' or (string.match(f, '^%d+$') and tonumber(f) >= #chunks)
+        or string.match(f, '^doc%.%d+$') or string.match(f, '^ix%.%d+$') then
       gone[#gone + 1] = f
     end
   end
   if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+end
+
+-- writeDoc is writeBody for a document doc and index entries (a flat
+-- list) a script has in hand: its body is built here.
+local function writeDoc(key, h, doc, entries, disp, args)
+  local body = packDoc(doc, entriesKey(entries)) .. NUL .. encodeEntries(entries)
+  local chunks, n = {}, 0
+  repeat
+    chunks[n + 1] = string.sub(body, n * CHUNK + 1, (n + 1) * CHUNK)
+    n = n + 1
+  until n * CHUNK >= #body
+  writeBody(key, h, chunks, disp, args)
 end
 `
 
@@ -354,8 +420,15 @@ end
 `
 
 // luaCommon is prepended to every write script.
+//
+// Its top level (and that of every piece a script begins with: luaStoredHash,
+// luaUserGroups, luaOrderKey, luaSearch, luaAdmin) runs once, when Redis
+// loads the store's function library (library.go), in an environment with
+// no globals: no string, math, ipairs, tostring there, only literals and
+// plain Lua ("\0", numeric for loops, "" .. n); function bodies may use
+// any. Its top-level locals are shared by every call: never change them.
 const luaCommon = luaUserGroups + luaOrderKey + `
-local SEP = string.char(1)
+local SEP = '\1'
 
 -- setMember makes user uid a member of group gid shown as d (nil: no
 -- member), in members:<gid> and, in step, in the members' order
@@ -549,7 +622,9 @@ end
 // unique: see indexedFault), 4 ordering set, 5 the earlier layout's index
 // of meta.created (written by a creation while it exists: see
 // legacyCreatedIndex), 6 user's groups (read through userGroups).
-// ARGV: 1 prefix, 2 id, 3 expected version, 4 doc, 5 unique key (lowercase
+// ARGV: 1 prefix, 2 id, 3 expected version, 4 n, the number of chunks of
+// the user's body (see luaStoredHash; built in Go: storedBody), which are
+// the script's last n arguments, 5 unique key (lowercase
 // userName, as indexed; "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
 // 9 index entries (JSON), 10 actor, 11 action, 12 change log cap, 13 "1"
 // to end the user's pending invitation and confirmation links, 14 the
@@ -596,7 +671,7 @@ if expect == 0 then
     redis.call('ZADD', KEYS[5], 0, created .. NUL .. id)
   end
   redis.call('ZADD', prefix .. 'ix:user:meta.lastModified', 0, created .. NUL .. id)
-  writeDoc(KEYS[1], cur, ARGV[4], new, ARGV[6], {'ver', 1, 'created', score .. '000'})
+  writeBody(KEYS[1], cur, lastArgs(ARGV, tonumber(ARGV[4])), ARGV[6], {'ver', 1, 'created', score .. '000'})
   if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
   audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
   return {'ok', 1, created, {}}
@@ -605,7 +680,7 @@ local created = cur.created
 setIndex(prefix, 'user', id, old, new)
 updateActive(prefix, id, ARGV[16])
 local ver = touch(prefix, 'user', id, now) + extra
-writeDoc(KEYS[1], cur, ARGV[4], new, ARGV[6], {})
+writeBody(KEYS[1], cur, lastArgs(ARGV, tonumber(ARGV[4])), ARGV[6], {})
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
 if cur.disp ~= ARGV[6] then
   -- The groups show the new display in their members: a new version each.

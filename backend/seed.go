@@ -30,9 +30,15 @@ func (s *Store) CreateUsers(ctx context.Context, org string, users []resources.R
 	if err != nil {
 		return nil, nil, fmt.Errorf("create users: %w", err)
 	}
-	// EVALSHA in a pipeline cannot fall back to EVAL per command: load the
-	// script first.
-	if err := s.writeUser.Load(ctx, s.client).Err(); err != nil {
+	// EVALSHA or FCALL in a pipeline cannot fall back per command: load the
+	// script, or the library, first.
+	call, name := "evalsha", s.writeUser.Hash()
+	if s.functions {
+		call, name = "fcall", storeLibrary.functions[s.writeUser.src]
+		if err := s.loadLibrary(ctx); err != nil {
+			return nil, nil, fmt.Errorf("create users: load the script library: %w", err)
+		}
+	} else if err := s.writeUser.Load(ctx, s.client).Err(); err != nil {
 		return nil, nil, fmt.Errorf("create users: load the write script: %w", err)
 	}
 	var stored *resources.UserWrite // the organization's type, read once for the writes that have none
@@ -61,7 +67,7 @@ func (s *Store) CreateUsers(ctx context.Context, org string, users []resources.R
 			return nil, nil, fmt.Errorf("create user %s: %w", u.ID, err)
 		}
 		a := make([]any, 0, 3+len(calls[i].keys)+len(calls[i].args))
-		a = append(a, "evalsha", s.writeUser.Hash(), len(calls[i].keys))
+		a = append(a, call, name, len(calls[i].keys))
 		for _, k := range calls[i].keys {
 			a = append(a, k)
 		}

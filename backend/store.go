@@ -61,6 +61,9 @@ type Store struct {
 	mini   *miniredis.Miniredis // nil unless embedded
 	// stopClock stops the embedded store's clock (embedded_clock.go).
 	stopClock func()
+	// functions: Redis has the function library and the scripts run as its
+	// functions (library.go). Open decides it; New leaves it false.
+	functions bool
 
 	// MaxScan bounds filters that no index covers: when an organization has
 	// more resources of the queried type, such a filter fails with
@@ -156,7 +159,8 @@ const embeddedReadTimeout = 30 * time.Second
 
 // Open connects to the Redis deployment at url, or, when url is "", starts an
 // embedded in-process server (miniredis) that lives until [Store.Close]. See
-// the package documentation for the URL schemes. Open pings the server.
+// the package documentation for the URL schemes. Open pings the server and
+// loads the store's function library where Redis has functions (library.go).
 func Open(ctx context.Context, url string) (*Store, error) {
 	if url == "" {
 		m := miniredis.NewMiniRedis()
@@ -183,6 +187,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	s := New(client)
 	if err := s.Ping(ctx); err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	if s.functions, err = s.useFunctions(ctx); err != nil {
 		_ = client.Close()
 		return nil, err
 	}
@@ -427,8 +435,42 @@ func now() (time.Time, string) {
 
 func parseTime(v any) time.Time {
 	s, _ := v.(string)
+	if t, ok := parseTS(s); ok {
+		return t
+	}
 	t, _ := time.Parse(tsFormat, s)
 	return t
+}
+
+// parseTS reads a time in tsFormat, as time.Parse does, without its
+// general layout machinery: every read of a resource parses two. ok is
+// false for anything else (a wrong length, a non-digit, a field out of
+// range), which time.Parse then reads or refuses.
+func parseTS(s string) (t time.Time, ok bool) {
+	if len(s) != len(tsFormat) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[29] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, j int) int {
+		n := 0
+		for ; i < j; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec, nsec := num(11, 13), num(14, 16), num(17, 19), num(20, 29)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 || nsec < 0 {
+		return time.Time{}, false
+	}
+	t = time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if t.Day() != day { // past the month's last day: time.Parse refuses it
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // errUnavailable is what a client is told when Redis cannot answer now:

@@ -63,11 +63,18 @@ func setStoredField(tb testing.TB, ctx context.Context, c redis.Cmdable, key, na
 // key of the uniqueness hash userNames had then in field uk; or
 // "unkeyed", chunked without uk (as 8253c51 wrote it, once the userName
 // index kept userNames unique).
+//
+// Layout "plain" is the compact one (luaStoredHash) with a document not
+// coded by the dictionary (docFragments), as users were stored before it.
 func toLayout(tb testing.TB, ctx context.Context, c redis.Cmdable, key, layout string) {
 	tb.Helper()
 	h, err := c.HGetAll(ctx, key).Result()
 	if err != nil {
 		tb.Fatalf("HGETALL %s: %v", key, err)
+	}
+	if layout == "plain" {
+		toPlain(tb, ctx, c, key, h)
+		return
 	}
 	fields := map[string]string{}
 	for _, name := range []string{"ver", "created", "modified", "disp", "uq"} {
@@ -100,9 +107,42 @@ func toLayout(tb testing.TB, ctx context.Context, c redis.Cmdable, key, layout s
 	}
 }
 
+// toPlain rewrites the body of a user's hash h, stored at key in the
+// compact layout, without the dictionary's codes (toLayout "plain").
+func toPlain(tb testing.TB, ctx context.Context, c redis.Cmdable, key string, h map[string]string) {
+	tb.Helper()
+	doc, compact, ok := strings.Cut(joinChunks(h, ""), "\x00")
+	if !ok {
+		tb.Fatalf("user %s is not in the compact layout: %q", key, h)
+	}
+	ukey, err := storedKey(compact)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	doc = unpackDoc(doc, ukey)
+	if ukey != "" {
+		doc = strings.ReplaceAll(doc, ukey, "\x01") // as the scripts' packDoc
+	}
+	body := doc + "\x00" + compact
+	fields := []any{}
+	n := 0
+	for ; n == 0 || n*bodyChunk < len(body); n++ {
+		fields = append(fields, strconv.Itoa(n), body[n*bodyChunk:min(len(body), (n+1)*bodyChunk)])
+	}
+	for f := range h {
+		if i, err := strconv.Atoi(f); err == nil && i >= n {
+			c.HDel(ctx, key, f)
+		}
+	}
+	if err := c.HSet(ctx, key, fields...).Err(); err != nil {
+		tb.Fatalf("HSET %s: %v", key, err)
+	}
+}
+
 // layoutOf names the layout of a user's hash h: "whole", "chunked",
 // "unkeyed" (see toLayout) or "compact" (the body in fields 0, 1, ...,
-// luaStoredHash), "mixed" when it holds fields of several.
+// luaStoredHash; "plain" when its document holds no code of the
+// dictionary), "mixed" when it holds fields of several.
 func layoutOf(h map[string]string) string {
 	seen := map[string]bool{}
 	for f := range h {
@@ -125,6 +165,10 @@ func layoutOf(h map[string]string) string {
 	case seen["chunked"] && !keyed:
 		return "unkeyed"
 	case !keyed:
+		doc, _, _ := strings.Cut(joinChunks(h, ""), "\x00")
+		if strings.IndexFunc(doc, func(r rune) bool { return r >= docCodeFirst && r <= docCodeLast }) < 0 {
+			return "plain"
+		}
 		return "compact"
 	}
 	for l := range seen {
@@ -134,13 +178,14 @@ func layoutOf(h map[string]string) string {
 }
 
 // oldLayouts are the layouts toLayout writes.
-var oldLayouts = []string{"whole", "chunked", "unkeyed"}
+var oldLayouts = []string{"whole", "chunked", "unkeyed", "plain"}
 
 // TestUserWrittenInTheOldLayout reads, searches, updates and deletes a user
 // whose hash is in a layout of earlier versions (times as strings, doc and
-// ix as JSON whole or in 64-byte chunks, with or without uk), with its
-// groups; Check finds nothing at every step, and its first write moves it
-// to the compact layout (luaStoredHash).
+// ix as JSON whole or in 64-byte chunks, with or without uk; or the
+// compact layout without the dictionary), with its groups; Check finds
+// nothing at every step, and its first write moves it to the compact
+// layout (luaStoredHash).
 func TestUserWrittenInTheOldLayout(t *testing.T) {
 	for _, layout := range oldLayouts {
 		t.Run(layout, func(t *testing.T) { testUserInLayout(t, layout) })
@@ -173,7 +218,7 @@ func testUserInLayout(t *testing.T, layout string) {
 			t.Fatalf("GetUser: %v", err)
 		}
 		toLayout(t, ctx, s.client, key, layout)
-		if h := s.client.HGetAll(ctx, key).Val(); layoutOf(h) != layout || strings.Trim(h["created"], "0123456789") == "" {
+		if h := s.client.HGetAll(ctx, key).Val(); layoutOf(h) != layout || (layout != "plain") != (strings.Trim(h["created"], "0123456789") != "") {
 			t.Fatalf("user %s not in the %s layout: %q", key, layout, h)
 		}
 		clean("old layout")

@@ -300,7 +300,7 @@ func (s *Store) SetSubstringSearch(ctx context.Context, org string, attrs []stri
 		return false, fmt.Errorf("set substringSearch of %s: %w", org, err)
 	}
 	_, ts := now()
-	res, err := s.setSubstring.Run(ctx, s.client, []string{p + "settings", p + "exts:gen"}, p, strings.Join(attrs, ","),
+	res, err := s.setSubstring.Run(ctx, s, []string{p + "settings", p + "exts:gen"}, p, strings.Join(attrs, ","),
 		resources.Actor(ctx), ts, s.MaxChanges).Slice()
 	s.recent.forget(org)
 	if err != nil {
@@ -445,7 +445,7 @@ func (s *Store) substringBatch(ctx context.Context, p string, k *kind, gen, stat
 			args = append(args, id, ver, entries)
 		}
 	}
-	res, err := s.substringScript.Run(ctx, s.client, []string{p + "settings", p + "exts:gen"}, args...).Slice()
+	res, err := s.substringScript.Run(ctx, s, []string{p + "settings", p + "exts:gen"}, args...).Slice()
 	if err != nil {
 		return nil, false, fmt.Errorf("redis: %w", err)
 	}

@@ -131,7 +131,7 @@ func (s *Store) storeToken(ctx context.Context, t resources.Token, mode string) 
 		}
 	}
 	_, ts := now()
-	res, err := s.putToken.Run(ctx, s.client, tokenKeys(p),
+	res, err := s.putToken.Run(ctx, s, tokenKeys(p),
 		p, t.Name, t.Hash, mode, resources.Actor(ctx), ts, s.MaxChanges, record).Slice()
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
@@ -428,7 +428,7 @@ func (s *Store) RevokeToken(ctx context.Context, org, name string) error {
 		}
 	}
 	_, ts := now()
-	res, err := s.revokeToken.Run(ctx, s.client, tokenKeys(p),
+	res, err := s.revokeToken.Run(ctx, s, tokenKeys(p),
 		p, name, st.cur, st.prev, resources.Actor(ctx), ts, s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("revoke token %s: redis: %w", name, err)
@@ -535,7 +535,7 @@ func (s *Store) RotateToken(ctx context.Context, org, name string, r resources.R
 		}
 	}
 	_, ts := now()
-	res, err := s.rotateToken.Run(ctx, s.client, tokenKeys(p),
+	res, err := s.rotateToken.Run(ctx, s, tokenKeys(p),
 		p, name, st.cur, st.prev, t.Hash, rec, scopedOld, resources.Actor(ctx), ts, s.MaxChanges).Slice()
 	if err != nil {
 		return resources.Token{}, fmt.Errorf("rotate token %s: redis: %w", name, err)
@@ -608,7 +608,7 @@ func (s *Store) RevokePreviousToken(ctx context.Context, org, name string) error
 		}
 	}
 	_, ts := now()
-	res, err := s.revokePrevious.Run(ctx, s.client, tokenKeys(p),
+	res, err := s.revokePrevious.Run(ctx, s, tokenKeys(p),
 		p, name, st.prev, resources.Actor(ctx), ts, s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("revoke previous secret of %s: redis: %w", name, err)
@@ -649,7 +649,7 @@ func (s *Store) TouchToken(ctx context.Context, org, name, hash string) error {
 		return fmt.Errorf("touch token %s: %w", name, err)
 	}
 	_, ts := now()
-	if err := s.touchToken.Run(ctx, s.client, []string{tokenIndex(p), tokenUsed(p), tokenPrevious(p)}, name, ts, hash).Err(); err != nil {
+	if err := s.touchToken.Run(ctx, s, []string{tokenIndex(p), tokenUsed(p), tokenPrevious(p)}, name, ts, hash).Err(); err != nil {
 		return fmt.Errorf("touch token %s: redis: %w", name, err)
 	}
 	return nil

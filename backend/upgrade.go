@@ -82,7 +82,7 @@ func (s *Store) upgradeCreated(ctx context.Context, p string) (int, error) {
 		return 0, redisErr(err)
 	}
 	for {
-		n, err := s.createdUpgrade.Run(ctx, s.client, []string{p + "all:user"}, p, sweepBatch, createdEpoch).Int()
+		n, err := s.createdUpgrade.Run(ctx, s, []string{p + "all:user"}, p, sweepBatch, createdEpoch).Int()
 		if err != nil {
 			return 0, fmt.Errorf("redis: %w", err)
 		}
@@ -176,7 +176,7 @@ func (s *Store) upgradeSparse(ctx context.Context, p string, k *kind) (int, erro
 		for _, z := range zs {
 			args = append(args, z.Member)
 		}
-		if err := s.sparseUpgrade.Run(ctx, s.client, []string{all}, args...).Err(); err != nil {
+		if err := s.sparseUpgrade.Run(ctx, s, []string{all}, args...).Err(); err != nil {
 			return 0, fmt.Errorf("redis: %w", err)
 		}
 		lo = "(" + strconv.FormatFloat(zs[len(zs)-1].Score, 'f', -1, 64)

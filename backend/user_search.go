@@ -276,7 +276,7 @@ func (s *Store) searchMatches(ctx context.Context, p string, terms, before []sea
 			this = nil // the range is the term's matches
 		}
 		for {
-			res, err := s.searchRangeScript.Run(ctx, s.client, []string{p + "ix:user:" + l.ix.name},
+			res, err := s.searchRangeScript.Run(ctx, s, []string{p + "ix:user:" + l.ix.name},
 				p, flatTerms(this), flatTerms(prior), min, l.max, s.search.batchSize()).Slice()
 			if err != nil {
 				return nil, fmt.Errorf("redis: %w", err)
@@ -325,7 +325,7 @@ func (s *Store) searchWalk(ctx context.Context, p string, terms []searchTerm, of
 	var ids []string
 	rank := int64(0)
 	for rank >= 0 && len(ids) < count {
-		res, err := s.searchWalkScript.Run(ctx, s.client, []string{p + "all:user"}, p, flat, rank, s.search.batchSize(), offset, count-len(ids)).Slice()
+		res, err := s.searchWalkScript.Run(ctx, s, []string{p + "all:user"}, p, flat, rank, s.search.batchSize(), offset, count-len(ids)).Slice()
 		if err != nil {
 			return nil, fmt.Errorf("redis: %w", err)
 		}

@@ -63,15 +63,6 @@ func readStoredUser(h map[string]string, entries bool) (storedUser, error) {
 	return u, nil
 }
 
-// unpackDoc returns a stored document with the user's key in place of
-// each byte 1 (luaStoredHash's packDoc).
-func unpackDoc(doc, key string) string {
-	if strings.IndexByte(doc, 1) < 0 {
-		return doc
-	}
-	return strings.ReplaceAll(doc, "\x01", key)
-}
-
 // joinChunks joins the fields name0, name1, ... of h.
 func joinChunks(h map[string]string, name string) string {
 	var b strings.Builder
@@ -147,6 +138,82 @@ func decodeEntries(s string) ([]string, string, error) {
 		i += 2
 	}
 	return out, key, nil
+}
+
+// bodyChunk is the longest field of a user's body (luaStoredHash's CHUNK).
+const bodyChunk = 63
+
+// storedBody returns a user's body as luaStoredHash lays it out, for a
+// write script to store as it is: the document doc packed (packDoc), NUL,
+// the index entries (a flat list attr, value, ...) in their compact form
+// (encodeEntries), cut in chunks of at most bodyChunk bytes, which are
+// the fields "0", "1", ....
+func storedBody(doc []byte, entries []string) ([]string, error) {
+	packed, err := packDoc(doc, entriesKey(entries))
+	if err != nil {
+		return nil, err
+	}
+	body := string(packed) + "\x00" + encodeEntries(entries)
+	chunks := make([]string, 0, len(body)/bodyChunk+1)
+	for from := 0; from == 0 || from < len(body); from += bodyChunk {
+		chunks = append(chunks, body[from:min(from+bodyChunk, len(body))])
+	}
+	return chunks, nil
+}
+
+// entriesKey returns the user's key of index entries (a flat list attr,
+// value, ...): the value of the first userName entry, "" when there is
+// none (luaStoredHash's entriesKey).
+func entriesKey(entries []string) string {
+	for i := 0; i+1 < len(entries); i += 2 {
+		if entries[i] == "userName" {
+			return entries[i+1]
+		}
+	}
+	return ""
+}
+
+// entryCode maps the attributes of entryCodes to their numbers.
+var entryCode = func() map[string]string {
+	out := make(map[string]string, len(entryCodes))
+	for i, name := range entryCodes {
+		out[name] = strconv.Itoa(i)
+	}
+	return out
+}()
+
+// encodeEntries returns index entries (a flat list attr, value, ...) in
+// their compact form, as luaStoredHash's encodeEntries does (see there).
+func encodeEntries(entries []string) string {
+	var b strings.Builder
+	prev, key, keyed := "", "", false
+	for i := 0; i+1 < len(entries); i += 2 {
+		attr, value := entries[i], entries[i+1]
+		if i > 0 {
+			b.WriteByte(0)
+		}
+		if i == 0 || attr != prev {
+			if code, ok := entryCode[attr]; ok {
+				b.WriteString(code)
+			} else if name, suffix, ok := strings.Cut(attr, "#"); ok && entryCode[name] != "" {
+				b.WriteString(entryCode[name])
+				b.WriteString("#" + suffix)
+			} else {
+				b.WriteString(attr)
+			}
+		}
+		prev = attr
+		if keyed && value == key {
+			b.WriteByte('=')
+			continue
+		}
+		b.WriteByte(0)
+		b.WriteString(value)
+		if !keyed && attr == "userName" {
+			key, keyed = value, true
+		}
+	}
+	return b.String()
 }
 
 // storedKey returns the user's key of index entries in their compact form

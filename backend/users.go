@@ -1,11 +1,12 @@
 package backend
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ func (s *Store) putUser(ctx context.Context, org string, u resources.Resource, v
 	if err != nil {
 		return resources.Resource{}, err
 	}
-	res, err := s.writeUser.Run(ctx, s.client, call.keys, call.args...).Slice()
+	res, err := s.writeUser.Run(ctx, s, call.keys, call.args...).Slice()
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("redis: %w", err)
 	}
@@ -115,9 +116,19 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	// (extensions.go, substring.go).
 	k := s.users.forType(&schemas.ResourceType{Custom: w.Custom})
 	gen := strconv.FormatInt(w.Custom.Generation, 10)
-	args := []any{p, u.ID, version, doc, uk, userDisplay(u.Attributes), ts, w.PasswordHash, k.indexEntries(u.Attributes),
+	entries := k.entryList(u.Attributes)
+	// The hash's body is built here, not in the script: Redis runs scripts
+	// one at a time, Go's servers side by side.
+	body, err := storedBody(doc, entries)
+	if err != nil {
+		return userWrite{}, fmt.Errorf("encode document: %w", err)
+	}
+	args := []any{p, u.ID, version, len(body), uk, userDisplay(u.Attributes), ts, w.PasswordHash, entriesJSON(entries),
 		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen,
 		activeState(u.Attributes), legacy}
+	for _, c := range body {
+		args = append(args, c) // the last arguments, whatever comes before
+	}
 	return userWrite{keys: keys, args: args, u: u, doc: doc, userName: userName, modified: t, create: version == 0}, nil
 }
 
@@ -210,12 +221,11 @@ func mapRefs(m map[string]string) []resources.Ref {
 }
 
 // sortRefs orders refs by display, then id, so responses are stable.
+// slices.SortFunc, unlike sort.Slice, allocates nothing: most users are in
+// no group.
 func sortRefs(rs []resources.Ref) {
-	sort.Slice(rs, func(i, j int) bool {
-		if rs[i].Display != rs[j].Display {
-			return rs[i].Display < rs[j].Display
-		}
-		return rs[i].ID < rs[j].ID
+	slices.SortFunc(rs, func(a, b resources.Ref) int {
+		return cmp.Or(strings.Compare(a.Display, b.Display), strings.Compare(a.ID, b.ID))
 	})
 }
 
@@ -279,8 +289,13 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	pipe := s.client.Pipeline()
 	// A user's document may be in chunks (see luaStoredHash): its whole
 	// hash is read. A group's is not, and its hash is read by field.
-	hashes := make([]*redis.MapStringStringCmd, len(ids))
-	fields := make([]*redis.SliceCmd, len(ids))
+	var hashes []*redis.MapStringStringCmd
+	var fields []*redis.SliceCmd
+	if k.groupRefs {
+		hashes = make([]*redis.MapStringStringCmd, len(ids))
+	} else {
+		fields = make([]*redis.SliceCmd, len(ids))
+	}
 	var rc []*redis.MapStringStringCmd
 	if ld.refs {
 		rc = make([]*redis.MapStringStringCmd, len(ids))
@@ -311,7 +326,7 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	}
 	for i, id := range ids {
 		var vals []any
-		if hashes[i] != nil {
+		if hashes != nil {
 			vals = storedFields(hashes[i].Val())
 		} else {
 			vals = fields[i].Val()
@@ -440,19 +455,25 @@ func (s *Store) replacedOut(ctx context.Context, p string, ids []string, ugroups
 // groupNames reads the name and rename count of every group in users' groups
 // (ugroups), in one pipeline.
 func (s *Store) groupNames(ctx context.Context, p string, ugroups []*redis.MapStringStringCmd) (map[string]groupName, error) {
-	out := map[string]groupName{}
-	cmds := map[string]*redis.SliceCmd{}
-	pipe := s.client.Pipeline()
+	// Most users are in no group: they cost no pipeline and no maps (a nil
+	// map reads as empty).
+	var out map[string]groupName
+	var cmds map[string]*redis.SliceCmd
+	var pipe redis.Pipeliner
 	for _, c := range ugroups {
 		for gid := range c.Val() {
+			if pipe == nil {
+				pipe, cmds = s.client.Pipeline(), map[string]*redis.SliceCmd{}
+			}
 			if cmds[gid] == nil {
 				cmds[gid] = pipe.HMGet(ctx, p+"group:"+gid, "disp", "renames", "replacing")
 			}
 		}
 	}
-	if len(cmds) == 0 {
+	if pipe == nil {
 		return out, nil
 	}
+	out = make(map[string]groupName, len(cmds))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
@@ -530,7 +551,7 @@ func (s *Store) DeleteUser(ctx context.Context, org, id string, version int64) e
 	}
 	_, ts := now()
 	keys := []string{p + "user:" + id, p + "pw:" + id, p + "all:user", p + "ugroups:" + id}
-	res, err := s.deleteUser.Run(ctx, s.client, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
+	res, err := s.deleteUser.Run(ctx, s, keys, p, id, version, ts, resources.Actor(ctx), s.MaxChanges).Slice()
 	if err != nil {
 		return fmt.Errorf("delete user %s: redis: %w", id, err)
 	}

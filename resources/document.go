@@ -124,11 +124,13 @@ func AppendDocument(dst []byte, rt schemas.ResourceType, r Resource, baseURL str
 	dst = r.Created.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","lastModified":"`...)
 	dst = r.Modified.UTC().AppendFormat(dst, time.RFC3339Nano)
-	dst = appendJSONString(append(dst, `","location":`...), Location(rt, baseURL, r.ID))
+	dst = appendLocation(append(dst, `","location":`...), rt, baseURL, r.ID)
 	dst = append(dst, `,"version":"W/\"`...)
 	dst = strconv.AppendInt(dst, r.Version, 10)
 	dst = append(dst, `\""}`...)
-	dst = appendRefs(dst, rt.Refs.Attr, r.refs(rt), baseURL+rt.Refs.Endpoint+"/", rt.Refs.Type)
+	if refs := r.refs(rt); len(refs) > 0 { // most users are in no group: no prefix to build
+		dst = appendRefs(dst, rt.Refs.Attr, refs, baseURL+rt.Refs.Endpoint+"/", rt.Refs.Type)
+	}
 	if inner := raw[1 : len(raw)-1]; skipSpace(inner, 0) < len(inner) {
 		dst = append(dst, ',')
 		dst = append(dst, inner...)
@@ -200,14 +202,32 @@ func appendRef(dst []byte, r Ref, prefix, typ string, a RefAttrs) []byte {
 // appendJSONString appends s as a JSON string. Plain ASCII, by far the most
 // common, is copied; anything else is left to encoding/json.
 func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s) // a string always encodes
-			return append(dst, b...)
-		}
+	if !jsonPlain(s) {
+		b, _ := json.Marshal(s) // a string always encodes
+		return append(dst, b...)
 	}
 	dst = append(dst, '"')
 	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// jsonPlain reports whether encoding/json writes s as it is, between quotes.
+func jsonPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendLocation appends the JSON string of [Location](rt, baseURL, id)
+// without building it first, when its parts need no escaping.
+func appendLocation(dst []byte, rt schemas.ResourceType, baseURL, id string) []byte {
+	if !jsonPlain(baseURL) || !jsonPlain(rt.Endpoint) || !jsonPlain(id) {
+		return appendJSONString(dst, Location(rt, baseURL, id))
+	}
+	dst = append(append(append(append(append(dst, '"'), baseURL...), rt.Endpoint...), '/'), id...)
 	return append(dst, '"')
 }
 
@@ -218,6 +238,12 @@ var errBadDocument = errors.New("stored document is not a JSON object")
 // it without allocating: answering a read needs to know which extension
 // schemas a document uses, not its decoded attributes.
 func hasMember(doc []byte, name string) bool {
+	// A name that is nowhere in doc, where no escape could spell it
+	// otherwise, is not a member's: two quick scans instead of parsing the
+	// members (a read looks for each extension of its resource type).
+	if name != "" && !containsString(doc, name) && bytes.IndexByte(doc, '\\') < 0 {
+		return false
+	}
 	i := skipSpace(doc, 0)
 	if i >= len(doc) || doc[i] != '{' {
 		return false
@@ -243,6 +269,20 @@ func hasMember(doc []byte, name string) bool {
 		}
 		i++
 	}
+}
+
+// containsString reports whether s is within b, without converting either.
+func containsString(b []byte, s string) bool {
+	for i := 0; len(b)-i >= len(s); i++ {
+		j := bytes.IndexByte(b[i:len(b)-len(s)+1], s[0])
+		if j < 0 {
+			return false
+		}
+		if i += j; string(b[i:i+len(s)]) == s {
+			return true
+		}
+	}
+	return false
 }
 
 func skipSpace(b []byte, i int) int {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/elimity-com/scim/schema"
 	"github.com/scim2/filter-parser/v2"
@@ -570,7 +571,7 @@ type lexed struct {
 // filter grammar allows as whitespace.
 func lexLiterals(s string) (lexed, error) {
 	l := lexed{prefix: "scimdlit"}
-	for strings.Contains(strings.ToLower(s), l.prefix) {
+	for lower := strings.ToLower(s); strings.Contains(lower, l.prefix); {
 		l.prefix += "x"
 	}
 	var (
@@ -578,6 +579,7 @@ func lexLiterals(s string) (lexed, error) {
 		depth int
 		word  int
 	)
+	b.Grow(len(s) + 16)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch c {
@@ -615,11 +617,14 @@ func lexLiterals(s string) (lexed, error) {
 		if j >= len(s) {
 			return lexed{}, fmt.Errorf("unterminated string %s", quoteShort(s[i:]))
 		}
-		var lit string
-		if err := json.Unmarshal([]byte(s[i:j+1]), &lit); err != nil {
+		lit, err := decodeLiteral(s[i : j+1])
+		if err != nil {
 			return lexed{}, fmt.Errorf("invalid string %s: it must be a JSON string", quoteShort(s[i:j+1]))
 		}
-		fmt.Fprintf(&b, `"%s%d"`, l.prefix, len(l.lits))
+		b.WriteByte('"')
+		b.WriteString(l.prefix)
+		b.WriteString(strconv.Itoa(len(l.lits)))
+		b.WriteByte('"')
 		l.lits = append(l.lits, lit)
 		i = j
 	}
@@ -627,12 +632,30 @@ func lexLiterals(s string) (lexed, error) {
 	return l, nil
 }
 
+// decodeLiteral decodes quoted, a filter's string literal with its quotes,
+// as the JSON string it is. Most literals hold no escape, control character
+// or invalid UTF-8: those are the text between the quotes, as
+// json.Unmarshal would return them, without its reflection.
+func decodeLiteral(quoted string) (string, error) {
+	if inner := quoted[1 : len(quoted)-1]; utf8.ValidString(inner) && strings.IndexFunc(inner, func(r rune) bool { return r < 0x20 || r == '\\' || r == '"' }) < 0 {
+		return inner, nil
+	}
+	var lit string
+	err := json.Unmarshal([]byte(quoted), &lit)
+	return lit, err
+}
+
 // comparisons counts the comparison operators of l: a word outside literals
-// that is one (every comparison has exactly one).
+// that is one (every comparison has exactly one), in any case. A word that
+// lower-cases to an operator is two ASCII letters: no other letter
+// lower-cases to one of theirs.
 func (l lexed) comparisons() int {
 	n := 0
-	for _, w := range strings.FieldsFunc(l.text, func(r rune) bool { return strings.ContainsRune(" ()[]", r) }) {
-		switch strings.ToLower(w) {
+	for w := range strings.FieldsFuncSeq(l.text, func(r rune) bool { return strings.ContainsRune(" ()[]", r) }) {
+		if len(w) != 2 {
+			continue
+		}
+		switch string([]byte{w[0] | 0x20, w[1] | 0x20}) {
 		case "eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le", "pr":
 			n++
 		}

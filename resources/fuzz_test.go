@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -340,5 +341,20 @@ func FuzzNormalize(f *testing.F) {
 			attrs, members, err := groups.normalize(raw)
 			return result{attrs: attrs, members: members, err: err}
 		})
+	})
+}
+
+// FuzzContainsString: containsString is strings.Contains on bytes.
+func FuzzContainsString(f *testing.F) {
+	f.Add("urn:a urn:b", "urn:b")
+	f.Add("aaab", "aab")
+	f.Add("ab", "abc")
+	f.Fuzz(func(t *testing.T, b, s string) {
+		if s == "" {
+			return // hasMember does not ask
+		}
+		if got, want := containsString([]byte(b), s), strings.Contains(b, s); got != want {
+			t.Errorf("containsString(%q, %q) = %v, want %v", b, s, got, want)
+		}
 	})
 }

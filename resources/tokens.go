@@ -200,8 +200,17 @@ func (s Secret) Org() (org string, scoped, valid bool) {
 // HashToken returns the hash under which a token secret is stored. Tokens have
 // 256 bits of entropy, so a fast hash is enough; it keeps authentication O(1).
 func HashToken(secret Secret) string {
+	return string(AppendTokenHash(make([]byte, 0, TokenHashLen), secret))
+}
+
+// TokenHashLen is the length of a [HashToken].
+const TokenHashLen = 2 * sha256.Size
+
+// AppendTokenHash appends [HashToken](secret) to dst: for a lookup by the
+// hash that need not allocate it (a map read with string(b) does not copy).
+func AppendTokenHash(dst []byte, secret Secret) []byte {
 	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
+	return hex.AppendEncode(dst, sum[:])
 }
 
 // maxNameLen bounds token and organization names.

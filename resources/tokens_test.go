@@ -114,3 +114,15 @@ func BenchmarkSecretOrg(b *testing.B) {
 		}
 	}
 }
+
+// The hash of a token is how stores written by every version hold it: the
+// hex SHA-256 of the secret, whichever way it is computed.
+func TestHashTokenIsStoredForm(t *testing.T) {
+	const want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" // SHA-256("abc")
+	if got := resources.HashToken("abc"); got != want {
+		t.Errorf("HashToken(abc) = %s, want %s", got, want)
+	}
+	if got := string(resources.AppendTokenHash([]byte("x"), "abc")); got != "x"+want {
+		t.Errorf("AppendTokenHash(x, abc) = %s, want x%s", got, want)
+	}
+}

@@ -63,9 +63,10 @@ func (a *authenticator) cached(header string) (resources.Principal, bool) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return resources.Principal{}, false
 	}
-	hash := resources.HashToken(resources.Secret(strings.TrimSpace(raw)))
+	var buf [resources.TokenHashLen]byte
+	hash := resources.AppendTokenHash(buf[:0], resources.Secret(strings.TrimSpace(raw)))
 	a.mu.Lock()
-	c, hit := a.cache[hash]
+	c, hit := a.cache[string(hash)]
 	a.mu.Unlock()
 	if hit && time.Now().Before(c.expires) {
 		return toPrincipal(c.token), true

@@ -2,13 +2,15 @@ package scim
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +25,27 @@ import (
 type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+
+	// series are the counter and histogram of each method, route and
+	// status seen, so that a request costs a map read instead of the
+	// vectors' hashing of its label values and a formatted status. They are
+	// as many as the vectors' series: the methods and routes are bounded
+	// sets (see observe), and so are the statuses handlers write.
+	mu     sync.RWMutex
+	series map[seriesKey]series
+}
+
+// seriesKey names the series of a request: its method and route labels and
+// its status.
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+// series are the metrics a request with one seriesKey counts in.
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // NewMetrics registers the request metrics with reg:
@@ -38,6 +61,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to serve an HTTP request, by method and route pattern.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route"}),
+		series: map[seriesKey]series{},
 	}
 	reg.MustRegister(m.requests, m.duration)
 	return m
@@ -60,8 +84,19 @@ func (m *Metrics) observe(r *http.Request, status int, elapsed time.Duration) {
 	default:
 		method = "other" // a client may send any method: keep the label set bounded
 	}
-	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(method, route).Observe(elapsed.Seconds())
+	k := seriesKey{method: method, route: route, status: status}
+	m.mu.RLock()
+	s, ok := m.series[k]
+	m.mu.RUnlock()
+	if !ok {
+		s = series{requests: m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(method, route)}
+		m.mu.Lock()
+		m.series[k] = s
+		m.mu.Unlock()
+	}
+	s.requests.Inc()
+	s.duration.Observe(elapsed.Seconds())
 }
 
 // statusRecorder remembers the status a handler wrote, for the access log.
@@ -98,13 +133,22 @@ func accessLevel(status int) slog.Level {
 	return slog.LevelDebug
 }
 
-// requestIDKey is the context key of a request's id.
-type requestIDKey struct{}
+// requestKey is the context key of a request's *requestState.
+type requestKey struct{}
+
+// requestState is what a request's context carries for the access log: its
+// id and its accessFields. One value under one key, so that a request costs
+// one context and one allocation for both (Observe allocates it with its
+// statusRecorder).
+type requestState struct {
+	id     string
+	access accessFields
+}
 
 // WithRequestID returns ctx carrying a request's id: a [ContextHandler] adds
 // it as request_id to every line logged with that context.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	return context.WithValue(ctx, requestKey{}, &requestState{id: id})
 }
 
 // RequestID returns the request id ctx carries ([WithRequestID]), or "".
@@ -112,8 +156,10 @@ func RequestID(ctx context.Context) string {
 	if ctx == nil {
 		return ""
 	}
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if st, ok := ctx.Value(requestKey{}).(*requestState); ok {
+		return st.id
+	}
+	return ""
 }
 
 // ContextHandler wraps h so that every record logged with a context that
@@ -143,13 +189,11 @@ func (h contextHandler) WithGroup(name string) slog.Handler {
 	return contextHandler{h.Handler.WithGroup(name)}
 }
 
-// accessKey is the context key of a request's accessFields.
-type accessKey struct{}
-
 // accessFields are what the access log says of who sent a request: the
 // client's address and, once authenticated, the organization and token
 // name (never the secret). Observe puts an empty one in the request's
-// context; the authentication middleware fills it in (noteAccess).
+// context (in its requestState); the authentication middleware fills it in
+// (noteAccess).
 type accessFields struct {
 	client, org, token string
 }
@@ -157,9 +201,17 @@ type accessFields struct {
 // noteAccess records, for the request's access log line, its client address
 // and principal (p is zero before authentication).
 func noteAccess(ctx context.Context, client string, p resources.Principal) {
-	if f, ok := ctx.Value(accessKey{}).(*accessFields); ok {
+	if st, ok := ctx.Value(requestKey{}).(*requestState); ok {
+		f := &st.access
 		f.client, f.org, f.token = client, p.Org, p.Name
 	}
+}
+
+// observed is what Observe keeps of one request, in one allocation.
+type observed struct {
+	rec    statusRecorder
+	state  requestState
+	header [1]string // the X-Request-Id header's value
 }
 
 // Observe wraps next with a request id (X-Request-Id, taken from the client
@@ -174,17 +226,21 @@ func Observe(log *slog.Logger, metrics *Metrics, next http.Handler) http.Handler
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 {
+			// An id names a request in logs, it guards nothing: the
+			// runtime's fast generator will do, unlike crypto/rand's.
 			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
+			var x [16]byte
+			binary.BigEndian.PutUint64(b[:], rand.Uint64())
+			hex.Encode(x[:], b[:])
+			id = string(x[:])
 		}
-		w.Header().Set("X-Request-Id", id)
-		rec := &statusRecorder{ResponseWriter: w}
+		o := &observed{rec: statusRecorder{ResponseWriter: w}, state: requestState{id: id}, header: [1]string{id}}
+		w.Header()["X-Request-Id"] = o.header[:] // as Set would, without allocating a slice
+		rec, access := &o.rec, &o.state.access
 		// The access line and the panic line name the id themselves, with
 		// the outer request's context, so that a ContextHandler does not
 		// add it twice and a plain handler shows it too.
-		access := &accessFields{}
-		inner := r.WithContext(context.WithValue(WithRequestID(r.Context(), id), accessKey{}, access))
+		inner := r.WithContext(context.WithValue(r.Context(), requestKey{}, &o.state))
 		start := time.Now()
 		defer func() {
 			p := recover()

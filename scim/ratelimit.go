@@ -322,6 +322,9 @@ func (h *Handler) clientAddr(r *http.Request) string {
 	if err != nil {
 		return host
 	}
+	if ip.Is4() {
+		return host // as ip.String() writes it: ParseAddr takes no other form of an IPv4 address
+	}
 	ip = ip.Unmap()
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)

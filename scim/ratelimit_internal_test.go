@@ -2,6 +2,7 @@ package scim
 
 import (
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
@@ -174,4 +175,17 @@ func TestClientAddr(t *testing.T) {
 			t.Errorf("clientAddr(%q, XFF %q, trust %v) = %q, want %q", c.remote, c.xff, c.trust, got, c.want)
 		}
 	}
+}
+
+// clientAddr returns an IPv4 address as written: the form netip writes it
+// in, as no other form parses.
+func FuzzIPv4AsWritten(f *testing.F) {
+	for _, s := range []string{"192.0.2.1", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3.4%eth0", "::ffff:1.2.3.4", "1.2.3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ip, err := netip.ParseAddr(s); err == nil && ip.Is4() && ip.String() != s {
+			t.Errorf("netip.ParseAddr(%q).String() = %q", s, ip.String())
+		}
+	})
 }

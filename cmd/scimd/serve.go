@@ -232,7 +232,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "Operations listener (pprof, /metrics) on %s\n", opsLn.Addr())
 	}
 	srv := &http.Server{
-		Handler:           scim.Observe(log, metrics, mux),
+		Handler:           scim.Observe(log, metrics, apiFirst(api, mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -362,4 +362,20 @@ func setSelfRegistration(ctx context.Context, store *backend.Store, setting, bas
 		fmt.Fprintf(stdout, "Self-registration of %q is off.\n", defaultOrg)
 	}
 	return nil
+}
+
+// apiFirst hands requests under scim.BasePath straight to api, as mux would
+// (it routes the whole of scim.BasePath to api, and nothing under it
+// elsewhere), and every other request to mux: a SCIM request is routed once,
+// by api's own ServeMux, instead of twice. That ServeMux cleans paths and
+// redirects as mux does. A path with escapes (RawPath) goes to mux, which
+// matches the escaped path ("/scim/v2%2FUsers" is not under scim.BasePath).
+func apiFirst(api, mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; r.URL.RawPath == "" && (p == scim.BasePath || strings.HasPrefix(p, scim.BasePath+"/")) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }

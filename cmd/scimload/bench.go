@@ -394,6 +394,10 @@ func (b *benchRun) throughput(ctx context.Context, what, goal string, paths []st
 		}
 		if create {
 			cost = addCost(cost, costBetween(before, after))
+		} else if ev := scriptsBetween(before, after); ev.calls > 0 {
+			// The scripts of a read (userName eq's find script), for the
+			// record: not in the table.
+			fmt.Fprintf(b.progress, "Redis: %.1f µs per script (%d scripts)\n", float64(ev.usec)/float64(ev.calls), ev.calls)
 		}
 		runs = append(runs, r)
 		if err := runCeiling(); err != nil {

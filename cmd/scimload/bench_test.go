@@ -100,4 +100,10 @@ func TestCostBetween(t *testing.T) {
 	if s, want := got.String(), "80 µs per create script (100 scripts); 10 Redis calls in each: 9 ZADD, 1 XADD"; s != want {
 		t.Errorf("costBetween(...).String() = %q, want %q", s, want)
 	}
+	// scimd on Redis 7 runs its scripts with FCALL.
+	before = map[string]cmdStat{"fcall": {calls: 10, usec: 1000}, "zadd": {calls: 90}, "function|load": {calls: 1}}
+	after = map[string]cmdStat{"fcall": {calls: 110, usec: 7000}, "zadd": {calls: 990}, "function|load": {calls: 3}}
+	if got := costBetween(before, after); got.scripts != 100 || got.usecPerCall != 60 || len(got.perScript) != 1 {
+		t.Errorf("costBetween of FCALLs: %d scripts at %.1f µs, %v; want 100 at 60, ZADD", got.scripts, got.usecPerCall, got.perScript)
+	}
 }

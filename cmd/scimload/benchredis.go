@@ -70,7 +70,8 @@ func commandStats(ctx context.Context, rdb *redis.Client) (map[string]cmdStat, e
 }
 
 // scriptCost is what Redis spent on the write scripts between two
-// commandstats readings: µs per EVALSHA and the commands each made.
+// commandstats readings: µs per script (EVALSHA, or FCALL where scimd runs
+// its scripts as a function library) and the commands each made.
 type scriptCost struct {
 	scripts     int64
 	usecPerCall float64
@@ -83,14 +84,32 @@ type cmdCount struct {
 	n    float64
 }
 
+// scriptCommands are the commands that run a script of scimd: EVALSHA, or
+// FCALL and FCALL_RO where Redis has functions (EVAL, after a NOSCRIPT,
+// is rare and counted with the script's own commands out).
+var scriptCommands = []string{"evalsha", "fcall", "fcall_ro"}
+
+// notScripts are the commands, besides scriptCommands, that are not a
+// script's: those of the requests themselves and of the bench.
+var notScripts = []string{"eval", "info", "ping", "script|load", "function|load"}
+
+// scriptsBetween is the calls and µs of the script commands between two
+// commandstats readings.
+func scriptsBetween(before, after map[string]cmdStat) cmdStat {
+	var ev cmdStat
+	for _, name := range scriptCommands {
+		ev.calls += after[name].calls - before[name].calls
+		ev.usec += after[name].usec - before[name].usec
+	}
+	return ev
+}
+
 // costBetween is the script cost of the commands run between before and
-// after, on the assumption that every EVALSHA in between was a user's
+// after, on the assumption that every script in between was a user's
 // creation (true while only POST /Users or seeding runs: other scripts of
 // those requests, such as recording a token's use, are rare).
 func costBetween(before, after map[string]cmdStat) scriptCost {
-	ev := after["evalsha"]
-	ev.calls -= before["evalsha"].calls
-	ev.usec -= before["evalsha"].usec
+	ev := scriptsBetween(before, after)
 	c := scriptCost{scripts: ev.calls}
 	if ev.calls == 0 {
 		return c
@@ -99,7 +118,7 @@ func costBetween(before, after map[string]cmdStat) scriptCost {
 	for name, s := range after {
 		// The commands of the requests themselves (pipelined reads, INFO)
 		// are not the script's.
-		if name == "evalsha" || name == "eval" || name == "info" || name == "ping" || name == "script|load" {
+		if slices.Contains(scriptCommands, name) || slices.Contains(notScripts, name) {
 			continue
 		}
 		n := s.calls - before[name].calls

@@ -154,6 +154,42 @@ func TestCreatedScore(t *testing.T) {
 	})
 }
 
+// TestCreatedScoreBatch: creations in one pipeline, most in the
+// microsecond of the one before (in its second), each take the next
+// microsecond: times, scores and index entries agree.
+func TestCreatedScoreBatch(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		p := "scimd:{" + org + "}:"
+		// Many creations in one pipeline: most in the microsecond of the
+		// one before, each takes the next.
+		var batch []resources.Resource
+		for i := range 30 {
+			batch = append(batch, user(fmt.Sprintf("batch%d@example.com", i), "active", true))
+		}
+		made, errs, err := s.CreateUsers(ctx, org, batch, make([]resources.UserWrite, len(batch)))
+		if err != nil {
+			t.Fatalf("CreateUsers: %v", err)
+		}
+		for i, u := range made {
+			if errs[i] != nil {
+				t.Fatalf("CreateUsers %d: %v", i, errs[i])
+			}
+			got, err := s.GetUser(ctx, org, u.ID)
+			sc := s.client.ZScore(ctx, p+"all:user", u.ID).Val()
+			if err != nil || !got.Created.Equal(u.Created) || !got.Modified.Equal(u.Created) || int64(sc) != u.Created.UnixMicro() {
+				t.Errorf("batch user %d: created %v, read %v %v %v, score %v", i, u.Created, got.Created, got.Modified, err, sc)
+			}
+			if i > 0 && !u.Created.After(made[i-1].Created) {
+				t.Errorf("batch user %d created %v, not after %v", i, u.Created, made[i-1].Created)
+			}
+		}
+		if fs, _ := check(t, s); len(fs) != 0 {
+			t.Errorf("Check found:\n%s", findingLines(fs))
+		}
+	})
+}
+
 // moveCreated sets a user's creation time (and its meta.lastModified, the
 // same while it was not modified) from was to to, in its hash, the
 // ordering set, inactive:user and the index of meta.lastModified.

@@ -660,11 +660,17 @@ if expect == 0 then
   -- script costs, and creation is what provisioning runs do most.
   setIndex(prefix, 'user', id, old, new)
   local us = tonumber(string.sub(timeNanos(now), 1, -4))
-  local created = string.sub(now, 1, -5) .. '000Z' -- now to the microsecond
+  local sec = math.floor(us / 1000000)
   local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')[2]
-  if last and tonumber(last) >= us then us, created = tonumber(last) + 1, nil end
+  if last and tonumber(last) >= us then us = tonumber(last) + 1 end
   local score = string.format('%.0f', us)
-  created = created or timeString(score .. '000')
+  local created
+  if math.floor(us / 1000000) == sec then
+    -- In now's second: now's string, its fraction the microseconds.
+    created = string.sub(now, 1, 20) .. string.sub(score, -6) .. '000Z'
+  else
+    created = timeString(score .. '000')
+  end
   redis.call('ZADD', KEYS[4], score, id)
   setActive(prefix, id, score, ARGV[16], true)
   if ARGV[17] == '1' and redis.call('EXISTS', KEYS[5]) == 1 then

@@ -115,8 +115,14 @@ func (s *Store) sparseReady(ctx context.Context, p string, k *kind) (*kind, erro
 	return &out, nil
 }
 
-// activeCount returns the number of users a leaf of mode yields: O(log N).
-func (s *Store) activeCount(ctx context.Context, p string, k *kind, mode string) (int64, error) {
+// activeCount returns the number of users a creation-order leaf yields:
+// O(log N).
+func (s *Store) activeCount(ctx context.Context, p string, k *kind, l *node) (int64, error) {
+	mode := l.active
+	if mode == activeCreated {
+		lo, hi := l.span.bounds()
+		return redisVal(s.client.ZCount(ctx, p+"all:"+k.name, lo, hi).Result())
+	}
 	exceptions := p + "inactive:" + k.name
 	pipe := s.client.Pipeline()
 	all := pipe.ZCard(ctx, p+"all:"+k.name)
@@ -138,13 +144,18 @@ func (s *Store) activeCount(ctx context.Context, p string, k *kind, mode string)
 	return max(all.Val()-skipped.Val(), 0), nil
 }
 
-// activeUpTo returns the number of users a leaf of mode yields whose
-// creation sequence is at most seq (below it, unless inclusive).
-func (s *Store) activeUpTo(ctx context.Context, p string, k *kind, mode string, seq int64, inclusive bool) (int64, error) {
+// activeUpTo returns the number of users a creation-order leaf yields
+// whose creation sequence is at most seq (below it, unless inclusive).
+func (s *Store) activeUpTo(ctx context.Context, p string, k *kind, l *node, seq int64, inclusive bool) (int64, error) {
+	mode := l.active
 	exceptions := p + "inactive:" + k.name
 	hi, lo := strconv.FormatInt(seq, 10), strconv.FormatInt(-seq, 10)
 	if !inclusive {
 		hi, lo = "("+hi, "("+lo
+	}
+	if mode == activeCreated {
+		lo, hi := l.span.clip("-inf", hi)
+		return redisVal(s.client.ZCount(ctx, p+"all:"+k.name, lo, hi).Result())
 	}
 	if mode == activeFalse {
 		n, err := s.client.ZCount(ctx, exceptions, "(0", hi).Result()
@@ -167,29 +178,37 @@ func (s *Store) activeUpTo(ctx context.Context, p string, k *kind, mode string, 
 	return max(all.Val()-skipped.Val(), 0), nil
 }
 
-// activeRead reads up to n users a leaf of mode yields, in creation order
-// (reversed when rev) within the bounds lo and hi of creation sequences
-// (ZRANGEBYSCORE's: "-inf", "+inf", "(12" excluded, "12" included), with
-// their sequences. done reports that the bounds hold no more.
-func (s *Store) activeRead(ctx context.Context, p string, k *kind, mode, lo, hi string, rev bool, n int) (ids []string, seqs []int64, done bool, err error) {
+// activeRead reads up to n users a creation-order leaf yields, in
+// creation order (reversed when rev) within the bounds lo and hi of
+// creation sequences (ZRANGEBYSCORE's: "-inf", "+inf", "(12" excluded,
+// "12" included), with their sequences. done reports that the bounds hold
+// no more.
+func (s *Store) activeRead(ctx context.Context, p string, k *kind, l *node, lo, hi string, rev bool, n int) (ids []string, seqs []int64, done bool, err error) {
+	mode := l.active
 	exceptions := p + "inactive:" + k.name
-	if mode == activeFalse {
-		if lo == "-inf" {
+	if mode == activeFalse || mode == activeCreated {
+		// A read of one set by score: the exceptions above 0, or the
+		// ordering set within the leaf's span (created.go).
+		set := exceptions
+		if mode == activeCreated {
+			lo, hi = l.span.clip(lo, hi)
+			set = p + "all:" + k.name
+		} else if lo == "-inf" {
 			lo = "(0"
 		}
 		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(n)}
 		var zs []redis.Z
 		if rev {
-			zs, err = s.client.ZRevRangeByScoreWithScores(ctx, exceptions, by).Result()
+			zs, err = s.client.ZRevRangeByScoreWithScores(ctx, set, by).Result()
 		} else {
-			zs, err = s.client.ZRangeByScoreWithScores(ctx, exceptions, by).Result()
+			zs, err = s.client.ZRangeByScoreWithScores(ctx, set, by).Result()
 		}
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("redis: %w", err)
 		}
 		for _, z := range zs {
 			id, _ := z.Member.(string)
-			if z.Score <= 0 { // a reversed read runs into the users without active
+			if z.Score <= 0 && mode == activeFalse { // a reversed read runs into the users without active
 				return ids, seqs, true, nil
 			}
 			ids, seqs = append(ids, id), append(seqs, int64(z.Score))
@@ -224,20 +243,22 @@ func (s *Store) activeRead(ctx context.Context, p string, k *kind, mode, lo, hi 
 	return ids, seqs, done, nil
 }
 
-// walkActive calls fn with the ids a leaf of mode yields, in creation
-// order, scanBatch at a time. It stops when ctx ends (the client left).
-func (s *Store) walkActive(ctx context.Context, p string, k *kind, mode string, fn func(ids []string) error) error {
-	return s.walkActiveSeqs(ctx, p, k, mode, func(ids []string, _ []int64) error { return fn(ids) })
+// walkActive calls fn with the ids a creation-order leaf yields, in
+// creation order, scanBatch at a time. It stops when ctx ends (the client
+// left).
+func (s *Store) walkActive(ctx context.Context, p string, k *kind, l *node, fn func(ids []string) error) error {
+	return s.walkActiveSeqs(ctx, p, k, l, false, func(ids []string, _ []int64) error { return fn(ids) })
 }
 
-// walkActiveSeqs is walkActive, with the ids' creation sequences.
-func (s *Store) walkActiveSeqs(ctx context.Context, p string, k *kind, mode string, fn func(ids []string, seqs []int64) error) error {
-	lo := "-inf"
+// walkActiveSeqs is walkActive, with the ids' creation sequences, in
+// reverse order when rev.
+func (s *Store) walkActiveSeqs(ctx context.Context, p string, k *kind, l *node, rev bool, fn func(ids []string, seqs []int64) error) error {
+	lo, hi := "-inf", "+inf"
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ids, seqs, done, err := s.activeRead(ctx, p, k, mode, lo, "+inf", false, scanBatch)
+		ids, seqs, done, err := s.activeRead(ctx, p, k, l, lo, hi, rev, scanBatch)
 		if err != nil {
 			return err
 		}
@@ -245,7 +266,11 @@ func (s *Store) walkActiveSeqs(ctx context.Context, p string, k *kind, mode stri
 			if err := fn(ids, seqs); err != nil {
 				return err
 			}
-			lo = "(" + strconv.FormatInt(seqs[len(seqs)-1], 10)
+			if last := "(" + strconv.FormatInt(seqs[len(seqs)-1], 10); rev {
+				hi = last
+			} else {
+				lo = last
+			}
 		}
 		if done || len(ids) == 0 {
 			return nil
@@ -253,21 +278,25 @@ func (s *Store) walkActiveSeqs(ctx context.Context, p string, k *kind, mode stri
 	}
 }
 
-// activeIDs returns every id a leaf of mode yields, in creation order: the
-// collecting plan (its callers bound them by MaxScan).
-func (s *Store) activeIDs(ctx context.Context, p string, k *kind, mode string) ([]string, error) {
+// activeIDs returns every id a creation-order leaf yields, in creation
+// order: the collecting plan (its callers bound them by MaxScan).
+func (s *Store) activeIDs(ctx context.Context, p string, k *kind, l *node) ([]string, error) {
 	var out []string
-	err := s.walkActive(ctx, p, k, mode, func(ids []string) error {
+	err := s.walkActive(ctx, p, k, l, func(ids []string) error {
 		out = append(out, ids...)
 		return nil
 	})
 	return out, err
 }
 
-// activePage answers a leaf of mode: its exact total, and the page at
-// w.start found by rank (see the top of this file), whatever its depth.
-func (s *Store) activePage(ctx context.Context, p string, k *kind, mode string, w window, ld load) (resources.Page, error) {
-	total, err := s.activeCount(ctx, p, k, mode)
+// activePage answers a creation-order leaf: its exact total, and the page
+// at w.start found by rank (see the top of this file), whatever its depth.
+func (s *Store) activePage(ctx context.Context, p string, k *kind, l *node, w window, ld load) (resources.Page, error) {
+	mode := l.active
+	if mode == activeCreated {
+		return s.createdPage(ctx, p, k, l, w, ld) // created.go
+	}
+	total, err := s.activeCount(ctx, p, k, l)
 	if err != nil {
 		return resources.Page{}, err
 	}
@@ -298,7 +327,7 @@ func (s *Store) activePage(ctx context.Context, p string, k *kind, mode string, 
 	if err != nil || !found {
 		return s.page(ctx, p, k, int(total), nil, ld)
 	}
-	ids, _, _, err = s.activeRead(ctx, p, k, mode, seq, "+inf", false, w.count)
+	ids, _, _, err = s.activeRead(ctx, p, k, l, seq, "+inf", false, w.count)
 	if err != nil {
 		return resources.Page{}, err
 	}
@@ -344,7 +373,7 @@ func (s *Store) seekSparse(ctx context.Context, p string, k *kind, q resources.Q
 		return resources.Page{}, false, nil
 	}
 	if n.active != "" && n.exact {
-		page, err := s.seekActive(ctx, p, k, n.active, *q.Seek, count, ld)
+		page, err := s.seekActive(ctx, p, k, n, *q.Seek, count, ld)
 		return page, true, err
 	}
 	from := q.Seek.From
@@ -366,7 +395,7 @@ func (s *Store) seekSparse(ctx context.Context, p string, k *kind, q resources.Q
 	if drive == nil {
 		return resources.Page{}, false, nil
 	}
-	page, err := s.seekActiveDriven(ctx, p, k, q, n, drive.active, count, ld)
+	page, err := s.seekActiveDriven(ctx, p, k, q, n, drive, count, ld)
 	return page, true, err
 }
 
@@ -392,8 +421,8 @@ func sparseLeafOf(n *node) *node {
 // documents unless the plan is exact, and keeps the count+1 matches next
 // to the position. The leaf's users times the filter's comparisons are
 // charged to MaxFilterWork before the first read.
-func (s *Store) seekActiveDriven(ctx context.Context, p string, k *kind, q resources.Query, n *node, mode string, count int, ld load) (resources.Page, error) {
-	est, err := s.activeCount(ctx, p, k, mode)
+func (s *Store) seekActiveDriven(ctx context.Context, p string, k *kind, q resources.Query, n, drive *node, count int, ld load) (resources.Page, error) {
+	est, err := s.activeCount(ctx, p, k, drive)
 	if err != nil {
 		return resources.Page{}, err
 	}
@@ -408,7 +437,7 @@ func (s *Store) seekActiveDriven(ctx context.Context, p string, k *kind, q resou
 	mw := s.memberWork(k, q.Filter, n.exact)
 	total := 0
 	near := seekWindow[resources.Position]{before: sk.Before, count: count}
-	err = s.walkActiveSeqs(ctx, p, k, mode, func(ids []string, seqs []int64) error {
+	err = s.walkActiveSeqs(ctx, p, k, drive, false, func(ids []string, seqs []int64) error {
 		matched, err := s.matching(ctx, p, k, q.Filter, n.exact, mw, ids)
 		if err != nil {
 			return err
@@ -438,7 +467,7 @@ func (s *Store) seekActiveDriven(ctx context.Context, p string, k *kind, q resou
 // cursor, RFC 9865): the count+1 users after it (before it, when asked
 // for the previous page), with the exact total and whether users match on
 // the position's other side. Its positions are creation positions.
-func (s *Store) seekActive(ctx context.Context, p string, k *kind, mode string, sk resources.Seek, count int, ld load) (resources.Page, error) {
+func (s *Store) seekActive(ctx context.Context, p string, k *kind, l *node, sk resources.Seek, count int, ld load) (resources.Page, error) {
 	lo, hi := "-inf", "+inf"
 	if sk.From != nil {
 		if !isCreated(sk.From) {
@@ -451,17 +480,17 @@ func (s *Store) seekActive(ctx context.Context, p string, k *kind, mode string, 
 			lo = at
 		}
 	}
-	ids, seqs, _, err := s.activeRead(ctx, p, k, mode, lo, hi, sk.Before, count+1)
+	ids, seqs, _, err := s.activeRead(ctx, p, k, l, lo, hi, sk.Before, count+1)
 	if err != nil {
 		return resources.Page{}, err
 	}
-	total, err := s.activeCount(ctx, p, k, mode)
+	total, err := s.activeCount(ctx, p, k, l)
 	if err != nil {
 		return resources.Page{}, err
 	}
 	other := false // a match on the position's other side, the position included
 	if sk.From != nil {
-		upTo, err := s.activeUpTo(ctx, p, k, mode, sk.From.Seq, !sk.Before)
+		upTo, err := s.activeUpTo(ctx, p, k, l, sk.From.Seq, !sk.Before)
 		if err != nil {
 			return resources.Page{}, err
 		}
@@ -563,3 +592,11 @@ end
 out[1] = last
 return out
 `
+
+// redisVal wraps a go-redis error, if any, keeping the value.
+func redisVal[T any](v T, err error) (T, error) {
+	if err != nil {
+		return v, fmt.Errorf("redis: %w", err)
+	}
+	return v, nil
+}

@@ -166,7 +166,7 @@ func TestActiveRankDenseExceptions(t *testing.T) {
 				}
 				continue
 			}
-			got, _, _, err := s.activeRead(ctx, p, &s.users, activeTrue, seq, "+inf", false, 1)
+			got, _, _, err := s.activeRead(ctx, p, &s.users, &node{active: activeTrue}, seq, "+inf", false, 1)
 			if err != nil || !found || len(got) != 1 || got[0] != active[k] {
 				t.Errorf("activeRank(%d) = %s, %v, %v: user %v; want %s", k, seq, found, err, got, active[k])
 			}

@@ -87,7 +87,8 @@ var FindingCodes = map[string]string{
 	"token-invalid":        "the token in scimd:tokens is not valid JSON",
 	"token-used-stray":     "records a use or a previous secret of a token the organization does not have",
 	"org-unknown":          "the token belongs to an organization that scimd:orgs does not list",
-	"sequence-behind":      "the sequence is below the highest ordering score: new resources would sort among old ones",
+	"sequence-behind":      "the sequence is below the highest score of the groups' ordering set: new groups would sort among old ones",
+	"created-score":        "the user's score in the ordering set is not its creation time in microseconds (meta.created filters and creation order disagree)",
 	"setting-invalid":      "the setting has a value scimd does not know",
 	"uq-invalid":           "the user's stored claims of custom unique attributes are not a JSON list",
 	"uq-stale":             "the user's stored claims of custom unique attributes do not fit its document",
@@ -324,6 +325,16 @@ func (c *checker) resources(ctx context.Context, k *kind) error {
 		}
 		converted = n == 0
 		c.stats.PendingUpgrade = c.stats.PendingUpgrade || !converted
+	}
+	if k.createdScored {
+		// The earlier index of meta.created, until it is converted
+		// (upgradeCreated): users' scores are checked against their times
+		// once it is gone (checkIndexed).
+		n, err := c.s.client.Exists(ctx, c.p+legacyCreatedIndex).Result()
+		if err != nil {
+			return fmt.Errorf("check %ss: redis: %w", k.name, err)
+		}
+		c.stats.PendingUpgrade = c.stats.PendingUpgrade || n > 0
 	}
 	return c.zscan(ctx, all, func(ids []string) error {
 		res, err := c.script.resources.Run(ctx, c.s.client, []string{all}, append([]any{c.p, k.name, sparse}, anys(ids)...)...).Slice()
@@ -762,13 +773,13 @@ func (c *checker) globalTokens(ctx context.Context, org string) error {
 	})
 }
 
-// sequenceAndSettings checks that the sequence is ahead of both ordering
-// sets, and the settings' values.
+// sequenceAndSettings checks that the sequence is ahead of the groups'
+// ordering set (the users' is scored by creation time: created.go), and
+// the settings' values.
 func (c *checker) sequenceAndSettings(ctx context.Context) error {
 	pipe := c.s.client.Pipeline()
 	seq := pipe.Get(ctx, c.p+"seq")
 	top := []*redis.ZSliceCmd{
-		pipe.ZRangeWithScores(ctx, c.p+"all:user", -1, -1),
 		pipe.ZRangeWithScores(ctx, c.p+"all:group", -1, -1),
 	}
 	selfReg := pipe.HGet(ctx, c.p+"settings", settingSelfRegistration)

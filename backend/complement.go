@@ -20,7 +20,7 @@ import (
 // resources in creation order (the ordering set) but the inner plan's ids.
 func (s *Store) complementOf(k *kind, e resources.Filter) *node {
 	not, ok := e.(*resources.Not)
-	if !ok {
+	if !ok || s.plan(k, e, false) != nil { // a "not" planned as a leaf (created.go)
 		return nil
 	}
 	if n := s.plan(k, not.Filter, false); n != nil && n.exact {

@@ -52,6 +52,19 @@ func (s *Store) CursorKey(ctx context.Context) ([]byte, error) {
 // index-paged query, and seeks among them.
 func (s *Store) seekList(ctx context.Context, p string, k *kind, q resources.Query, ld load) (resources.Page, error) {
 	count := max(q.Count, 0)
+	if from := q.Seek.From; from != nil && isCreated(from) && k.createdScored && from.Seq < createdEpoch {
+		// A creation sequence of a store being converted (upgradeCreated):
+		// its user's place is its score now.
+		sc, err := s.client.ZScore(ctx, p+"all:"+k.name, from.ID).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return resources.Page{}, fmt.Errorf("redis: %w", err)
+		}
+		if err == nil && sc >= createdEpoch {
+			sk, at := *q.Seek, *from
+			at.Seq, sk.From = int64(sc), &at
+			q.Seek = &sk
+		}
+	}
 	if q.Filter == nil && q.Sort == nil {
 		return s.seekCreated(ctx, p, k, *q.Seek, count, ld)
 	}
@@ -447,6 +460,21 @@ func (s *Store) seekCreated(ctx context.Context, p string, k *kind, sk resources
 	if sk.From != nil && !isCreated(sk.From) {
 		return resources.Page{}, invalidCursor()
 	}
+	page, ids, seqs, err := s.seekScores(ctx, p, k, sk, count)
+	if err != nil {
+		return resources.Page{}, err
+	}
+	pos := make([]resources.Position, len(ids))
+	for i, id := range ids {
+		pos[i] = resources.Position{Seq: seqs[i], ID: id}
+	}
+	return s.seekPage(ctx, p, k, page, ids, pos, ld)
+}
+
+// seekScores reads the count resources after sk.From's score in the
+// ordering set (before it, when sk.Before), in ascending order, with
+// their scores, the total and the page's links.
+func (s *Store) seekScores(ctx context.Context, p string, k *kind, sk resources.Seek, count int) (resources.Page, []string, []int64, error) {
 	all := p + "all:" + k.name
 	pipe := s.client.Pipeline()
 	card := pipe.ZCard(ctx, all)
@@ -468,7 +496,7 @@ func (s *Store) seekCreated(ctx context.Context, p string, k *kind, sk resources
 		rng = pipe.ZRevRangeByScoreWithScores(ctx, all, &redis.ZRangeBy{Min: "-inf", Max: hi, Count: int64(count) + 1})
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return resources.Page{}, fmt.Errorf("redis: %w", err)
+		return resources.Page{}, nil, nil, fmt.Errorf("redis: %w", err)
 	}
 	zs := rng.Val()
 	more := len(zs) > count
@@ -477,10 +505,10 @@ func (s *Store) seekCreated(ctx context.Context, p string, k *kind, sk resources
 		slices.Reverse(zs)
 	}
 	ids := make([]string, len(zs))
-	pos := make([]resources.Position, len(zs))
+	seqs := make([]int64, len(zs))
 	for i, z := range zs {
 		ids[i], _ = z.Member.(string)
-		pos[i] = resources.Position{Seq: int64(z.Score), ID: ids[i]}
+		seqs[i] = int64(z.Score)
 	}
 	page := resources.Page{Total: int(card.Val())}
 	other := beyond != nil && beyond.Val() > 0
@@ -488,7 +516,7 @@ func (s *Store) seekCreated(ctx context.Context, p string, k *kind, sk resources
 	if sk.Before {
 		page.Next, page.Previous = other, more
 	}
-	return s.seekPage(ctx, p, k, page, ids, pos, ld)
+	return page, ids, seqs, nil
 }
 
 // seekIndex pages through the index of the attribute sorted by, when it
@@ -497,6 +525,10 @@ func (s *Store) seekCreated(ctx context.Context, p string, k *kind, sk resources
 // index cannot answer.
 func (s *Store) seekIndex(ctx context.Context, p string, k *kind, q resources.Query, count int, ld load) (resources.Page, bool, error) {
 	sk := *q.Seek
+	if k.createdSort(q) {
+		page, err := s.seekCreatedSorted(ctx, p, k, q, count, ld) // created.go
+		return page, true, err
+	}
 	ix, found := k.paths[strings.ToLower(q.Sort.Attr.FullName())]
 	if !found || ix.whole || ix.ix.multi || sk.From != nil && !sk.From.HasKey {
 		return resources.Page{}, false, nil

@@ -191,7 +191,9 @@ func TestSeekFromIndexWhileWriting(t *testing.T) {
 		}
 		deleted := map[string]bool{}
 		n := 0 // users made meanwhile
-		for _, f := range []string{`active eq true`, `userName sw "w"`, `active eq true and userName sw "w"`} {
+		for _, f := range []string{`active eq true`, `userName sw "w"`, `active eq true and userName sw "w"`,
+			`meta.created gt "2000-01-01T00:00:00.0000005Z"`, `meta.created pr and userName sw "w"`,
+			`meta.created lt "2999-01-01T00:00:00Z" or externalId eq "none"`} {
 			e, err := resources.ParseFilter(schemas.Users(), f, "")
 			if err != nil {
 				t.Fatalf("ParseFilter(%s): %v", f, err)

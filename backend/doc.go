@@ -62,12 +62,15 @@
 //	unique:group:displayName    HASH lowercase displayName -> groupId
 //	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index); ix:user:userName
 //	                            keeps userNames unique: one entry per lowercase userName (the write
-//	                            scripts read it, ZRANGEBYLEX, before they write)
-//	all:<kind>                  ZSET id scored by creation sequence (ordering set)
-//	inactive:user               ZSET userId scored by its creation sequence when its active is false, by
+//	                            scripts read it, ZRANGEBYLEX, before they write); no ix:user:meta.created:
+//	                            all:user is that index (created.go)
+//	all:user                    ZSET userId scored by its creation time in Unix microseconds, unique and
+//	                            increasing (ordering set; the user's meta.created, created.go)
+//	all:group                   ZSET groupId scored by creation sequence (ordering set)
+//	inactive:user               ZSET userId scored by its score in all:user when its active is false, by
 //	                            minus that when it has none: the exceptions, active having no index of its
 //	                            own (active.go)
-//	seq                         STRING sequence (INCR) behind the ordering sets
+//	seq                         STRING sequence (INCR) behind the groups' ordering set
 //	invite:<hash>               STRING userId: an invitation (hash of its token), PX its lifetime
 //	uinvite:<userId>            STRING the hash of the user's one current invitation, same PX
 //	ticket:<hash>               STRING userId: a password-change ticket, PX its lifetime
@@ -136,10 +139,12 @@
 // it from its groups; that is recorded as the user's deletion only.
 //
 // Times are stored as RFC 3339 UTC with nine fraction digits, so that their
-// lexical order is their time order. Indexed attributes (listed once, in
+// lexical order is their time order; a user's creation time is a whole
+// microsecond, its score in all:user. Indexed attributes (listed once, in
 // index.go): for users userName, externalId, emails.value, name.givenName,
 // name.familyName, displayName, active, meta.created and meta.lastModified;
 // for groups displayName, externalId, meta.created and meta.lastModified. A
+// user's meta.created is read from all:user, by score (created.go). A
 // multi-valued attribute (emails.value) is indexed with every value. A
 // user's active is kept as its exceptions (inactive:user, above): nearly
 // every customer is active, and an index entry per customer costs about 135
@@ -206,9 +211,14 @@
 // of the attribute's trigram index, driven by the rarest. "active eq" and
 // "active pr" read inactive:user (active.go) in creation order: "active eq
 // false" its entries above 0, "active eq true" the ordering set without
-// its entries, "active pr" without those below 0. A leaf is thus a range
-// read of one sorted set, whatever the key, but for members.value eq and
-// active. How the plan is answered:
+// its entries, "active pr" without those below 0. A users' meta.created
+// comparison (eq, gt, ge, lt, le, pr) is a span of scores of all:user,
+// the time mapped to whole microseconds (created.go); an "and" of two is
+// their intersection, an "or" of overlapping ones their union, a "not" of
+// one open on one side the rest. A leaf is thus a range read of one
+// sorted set, whatever the key, by value or, for active and a users'
+// meta.created, by creation score, but for members.value eq. How the plan
+// is answered:
 //
 //   - One exact leaf of a single-valued key (an "or" of ranges of one key is
 //     one leaf): totalResults is ZLEXCOUNT (exact) and the page ZRANGEBYLEX
@@ -219,6 +229,8 @@
 //     exceptions, and a page at startIndex k starts at the rank p that is
 //     the fixed point of p = k + (exceptions created up to the user at p),
 //     O(log N) a step, in one script, then reads on skipping exceptions.
+//     One leaf of a users' meta.created: ZCOUNT of its span, and the page
+//     ZRANGEBYSCORE LIMIT, or from startIndex 2,000 a ZRANGE by rank.
 //   - "and": driven by the leaf with the fewest entries (ZLEXCOUNT
 //     estimates), whose ids are streamed in its key's order, 500 at a time,
 //     and checked against the whole filter with resources.Match; every
@@ -259,8 +271,8 @@
 // the index's (the indexed value, then the id), or for groups.value eq and
 // groups.display eq the members' display (ASCII lower case), then the id;
 // an "or" of different keys in the merge's order (side by side); active,
-// a "not", members.value eq, an "or" the merge does not answer and a scan,
-// in creation order. RFC 7644 §3.4.2.3 leaves the order of unsorted results to the
+// a users' meta.created, a "not", members.value eq, an "or" the merge does
+// not answer and a scan, in creation order. RFC 7644 §3.4.2.3 leaves the order of unsorted results to the
 // provider; this one is stable from page to page while the data does not
 // change. Without a filter, results are in creation
 // order and a page costs O(log N + count) (ZCARD and ZRANGE on the ordering
@@ -271,16 +283,23 @@
 // with the ranges' ZLEXCOUNT): O(log N + count) a page, wherever it is; a
 // plan driven by a leaf streams the whole leaf as streamPage does, for the
 // exact total, keeping the matches next to the position; a merge streams
-// the same way, its positions tagged with their side (an active side's
-// key being its creation sequence); a "not" of an exact plan seeks in the
-// ordering set by creation sequence, leaving out the plan's ids. An active
-// leaf, and a plan it drives, page by creation sequence the same ways,
-// their positions being creation positions. The other plans (scans, an
+// the same way, its positions tagged with their side (an active or
+// meta.created side's key being its creation score); a "not" of an exact
+// plan seeks in the ordering set by creation score, leaving out the plan's
+// ids. An active leaf, a users' meta.created leaf, and a plan either
+// drives, page by creation score the same ways, their positions being
+// creation positions (a user's score is its creation time in
+// microseconds, a group's its creation sequence: across resource types,
+// at the root, groups come before users). The other plans (scans, an
 // "or" the merge does not answer), a query across resource types and a
 // cursor they minted keep creation order and collect within MaxScan; a position of one leaf presented to a plan without it is
-// invalidCursor.
+// invalidCursor. A user's creation position minted before its
+// organization's conversion (a sequence, below createdEpoch) is read as
+// the user's score now.
 //
-// sortBy (sort.go) orders ties by id, as the indexes do. Without a filter,
+// sortBy (sort.go) orders ties by id, as the indexes do; a users'
+// meta.created is creation order (all:user), whose times are unique.
+// Without a filter,
 // on an attribute whose index holds every resource, the page is read from
 // that index. With a filter whose plan yields at most MaxScan ids, they are
 // read, sorted and paged; with more, the sorted attribute's index (when it

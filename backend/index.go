@@ -39,6 +39,11 @@ type kind struct {
 	// exceptions set is being built (Store.Upgrade): queries do not plan
 	// onto it meanwhile.
 	sparsePending bool
+	// createdScored: meta.created is the score in the ordering set
+	// (created.go), a user's; createdPending: the organization still has
+	// the earlier index of it, being converted (Store.Upgrade), which
+	// queries read meanwhile.
+	createdScored, createdPending bool
 	// counted is the count of these resources in a check's [CheckStats].
 	counted func(*CheckStats) *int
 	// substring are the indexed attributes with a trigram index too (an
@@ -55,7 +60,7 @@ func userKind() kind {
 	return newKind(kind{
 		name: "user", rt: schemas.Users(), display: userDisplay,
 		unique: "userName", taken: "%s %q is already taken", uniqueByIndex: true,
-		refKey: "ugroups:", groupRefs: true, counted: func(st *CheckStats) *int { return &st.Users },
+		refKey: "ugroups:", groupRefs: true, createdScored: true, counted: func(st *CheckStats) *int { return &st.Users },
 	}, "userName", "externalId", "emails.value", "name.givenName", "name.familyName", "displayName", "active",
 		"meta.created", "meta.lastModified")
 }

@@ -85,6 +85,7 @@ var libraryScripts = []libraryScript{
 	{"active_rank", activeRankSrc, true},
 	{"active_read", activeReadSrc, true},
 	{"upgrade_sparse", upgradeSparseSrc, false},
+	{"upgrade_created", upgradeCreatedSrc, false},
 	{"put_token", putTokenSrc, false},
 	{"revoke_token", revokeTokenSrc, false},
 	{"touch_token", touchTokenSrc, false},

@@ -189,7 +189,7 @@ func (s *Store) mergePage(ctx context.Context, p string, k *kind, bs []branch, w
 // unlike any single leaf's tag.
 func mergeTag(i int, drive *node) int64 {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "or\x00%d\x00%d\x00%s", i, leafTag(drive), drive.active)
+	fmt.Fprintf(h, "or\x00%d\x00%d\x00%s", i, leafTag(drive), drive.creationTag())
 	return -int64(h.Sum64()>>2) - 1
 }
 
@@ -280,7 +280,7 @@ func (s *Store) seekMerged(ctx context.Context, p string, k *kind, bs []branch, 
 // sequences do) NUL id. It stops when ctx ends (the client left).
 func (s *Store) walkMembers(ctx context.Context, p string, k *kind, n *node, fn func(members []string) error) error {
 	if n.active != "" {
-		return s.walkActiveSeqs(ctx, p, k, n.active, func(ids []string, seqs []int64) error {
+		return s.walkActiveSeqs(ctx, p, k, n, false, func(ids []string, seqs []int64) error {
 			members := make([]string, len(ids))
 			for i, id := range ids {
 				members[i] = fmt.Sprintf("%020d\x00%s", seqs[i], id)

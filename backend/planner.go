@@ -10,7 +10,11 @@ package backend
 //     attribute opted in to substring search the "and" of its value's
 //     trigrams in ix:<kind>:<attr>#3, substring.go), and "members.value
 //     eq", whose ids are the
-//     user's groups read from ugroups:<userId> (collected). A node is exact
+//     user's groups read from ugroups:<userId> (collected), and the leaves
+//     read by creation score from the ordering set: active (active.go) and
+//     a users' meta.created, a span of all:user's scores (created.go;
+//     "and" intersects two spans, an overlapping "or" unites them, a
+//     "not" of a one-sided one is the other side). A node is exact
 //     when the ids it yields are the filter's matches; otherwise they are
 //     candidates, to check on the documents with resources.Match.
 //  2. list (query.go) picks how to answer from the plan's shape:
@@ -20,6 +24,9 @@ package backend
 //       attributes without an index): scan the
 //       organization in creation order, bounded by MaxScan and MaxFilterWork;
 //     - userName eq: one script round trip (the index read and the user);
+//     - an exact leaf read by creation score (active, a users'
+//       meta.created): activePage, its total counted and its page found by
+//       rank, whatever the number of matches;
 //     - an exact leaf on a single-valued key: leafPage, a page read straight
 //       from the key (ZLEXCOUNT for the total, ZRANGEBYLEX LIMIT for the
 //       page), whatever the number of matches;
@@ -37,8 +44,8 @@ package backend
 //
 // Results of an indexed filter are thus in the order of the key read: the
 // index's (value, then id), the group's members' (display, then id), the
-// merge's (branch by branch), or creation order for scans, complements and
-// collected unions. RFC 7644 §3.4.2.3 leaves
+// merge's (branch by branch), or creation order for scans, complements,
+// collected unions and the leaves read by creation score. RFC 7644 §3.4.2.3 leaves
 // the order of unsorted results to the provider; this one is stable from
 // page to page while the data is unchanged.
 
@@ -78,9 +85,12 @@ type node struct {
 	// groupsOf: members.value eq, not a range read: the ids are the groups
 	// of this user (userGroupIDs), collected.
 	groupsOf string
-	// active: a comparison of a sparse boolean (active.go), not a range
-	// read: the mode of its read of the exceptions set, in creation order.
+	// active: a leaf read in creation order from the ordering set, not a
+	// range read: a comparison of a sparse boolean (active.go), the mode
+	// of its read of the exceptions set, or of a user's meta.created
+	// (activeCreated, created.go), the scores within span.
 	active string
+	span   seqSpan
 	// unique: the leaf is "userName eq unique" (folded), which holds one
 	// id at most (see kind.uniqueByIndex): one script round trip answers
 	// it with the user (findByUserName).
@@ -164,6 +174,12 @@ func (s *Store) plan(k *kind, e resources.Filter, inValuePath bool) *node {
 				}
 				return &node{op: filter.AND, left: l, exact: false}
 			}
+			if l.isCreatedLeaf() && r.isCreatedLeaf() {
+				// Spans of one ordering set: one leaf, their intersection.
+				m := *l
+				m.span, m.exact = l.span.intersect(r.span), l.exact && r.exact
+				return &m
+			}
 			return &node{op: filter.AND, left: l, right: r, exact: false}
 		case filter.OR:
 			if l == nil || r == nil {
@@ -176,7 +192,23 @@ func (s *Store) plan(k *kind, e resources.Filter, inValuePath bool) *node {
 				m.unique = ""
 				return &m
 			}
+			if l.isCreatedLeaf() && r.isCreatedLeaf() && l.span.joins(r.span) {
+				m := *l
+				m.span, m.exact = l.span.union(r.span), l.exact && r.exact
+				return &m
+			}
 			return &node{op: filter.OR, left: l, right: r, exact: l.exact && r.exact}
+		}
+	case *resources.Not:
+		// Only a span of meta.created open on one side: the rest is a
+		// span too. Other "not"s are complements (complement.go) or scans.
+		n := s.plan(k, e.Filter, inValuePath)
+		if n.isCreatedLeaf() && n.exact {
+			if span, ok := n.span.complement(); ok {
+				m := *n
+				m.span = span
+				return &m
+			}
 		}
 	}
 	return nil
@@ -200,6 +232,9 @@ func (s *Store) planLeaf(k *kind, e *resources.Comparison) *node {
 	}
 	if ix.sparse {
 		return sparseLeaf(k, op, e.Value) // active.go
+	}
+	if ix.name == "meta.created" && k.createdByScore() {
+		return createdLeaf(op, e.Value) // created.go
 	}
 	n := &node{key: "ix:" + k.name + ":" + ix.name, ix: ix, multi: ix.multi, exact: true}
 	if op == filter.PR {
@@ -466,7 +501,7 @@ func (s *Store) streamPage(ctx context.Context, p string, k *kind, q resources.Q
 // client left).
 func (s *Store) walk(ctx context.Context, p string, k *kind, n *node, fn func(ids []string) error) error {
 	if n.active != "" {
-		return s.walkActive(ctx, p, k, n.active, fn)
+		return s.walkActive(ctx, p, k, n, fn)
 	}
 	return s.walkMembers(ctx, p, k, n, func(members []string) error {
 		ids := make([]string, len(members))
@@ -525,7 +560,7 @@ func (s *Store) run(ctx context.Context, p string, k *kind, n *node) ([]string, 
 	}
 	switch {
 	case n.active != "":
-		return s.activeIDs(ctx, p, k, n.active)
+		return s.activeIDs(ctx, p, k, n)
 	case n.group != "":
 		return s.groupMembers(ctx, p, n.group)
 	case n.groupsOf != "":
@@ -585,7 +620,7 @@ func (s *Store) estimate(ctx context.Context, p string, k *kind, n *node) (int64
 	}
 	switch {
 	case n.active != "":
-		return s.activeCount(ctx, p, k, n.active)
+		return s.activeCount(ctx, p, k, n)
 	case n.group != "":
 		return s.memberTotal(ctx, p, n.group)
 	case n.groupsOf != "":

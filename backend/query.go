@@ -55,6 +55,9 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	if k, err = s.sparseReady(ctx, p, k); err != nil {
 		return resources.Page{}, err
 	}
+	if k, err = s.createdReady(ctx, p, k); err != nil { // created.go
+		return resources.Page{}, err
+	}
 	w := pageWindow(q)
 	ld := load{refs: k.groupRefs || q.WithMembers, attrs: !q.RawOnly, maxRefs: s.maxRefs(q.WithMembers)}
 	if q.Seek != nil {
@@ -76,7 +79,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	case n.unique != "" && n.exact:
 		return s.findByUserName(ctx, p, k, n.unique, w, ld)
 	case n.active != "" && n.exact:
-		return s.activePage(ctx, p, k, n.active, w, ld) // active.go
+		return s.activePage(ctx, p, k, n, w, ld) // active.go
 	case n.isLeaf() && n.exact && !n.multi:
 		return s.leafPage(ctx, p, k, n, w, ld)
 	}

@@ -545,15 +545,16 @@ local function indexedFault(ix, v, id)
 end
 
 -- setActive keeps user id's entry in inactive:user (active.go): none when
--- its active is 'true', its creation sequence seq when 'false', minus it
--- otherwise (no active). A user just created (fresh) has no entry yet;
--- seq is false for a user out of the ordering set (none is written).
+-- its active is 'true', its score in the ordering set seq (a string: Lua's
+-- numbers print with 14 digits) when 'false', minus it otherwise (no
+-- active). A user just created (fresh) has no entry yet; seq is false for a
+-- user out of the ordering set (none is written).
 local function setActive(prefix, id, seq, state, fresh)
   local key = prefix .. 'inactive:user'
   if state == 'true' then
     if not fresh then redis.call('ZREM', key, id) end
   elseif seq then
-    if state == 'false' then redis.call('ZADD', key, seq, id) else redis.call('ZADD', key, -seq, id) end
+    if state == 'false' then redis.call('ZADD', key, seq, id) else redis.call('ZADD', key, '-' .. seq, id) end
   end
 end
 
@@ -561,7 +562,7 @@ end
 -- as setActive does.
 local function updateActive(prefix, id, state)
   local seq = false
-  if state ~= 'true' then seq = tonumber(redis.call('ZSCORE', prefix .. 'all:user', id)) or false end
+  if state ~= 'true' then seq = redis.call('ZSCORE', prefix .. 'all:user', id) or false end
   setActive(prefix, id, seq, state, false)
 end
 
@@ -618,8 +619,9 @@ end
 // writeUserSrc creates (expected version 0) or replaces a user.
 //
 // KEYS: 1 user, 2 password, 3 the userName index (which keeps userNames
-// unique: see indexedFault), 4 ordering set, 5 sequence, 6 user's groups
-// (read through userGroups).
+// unique: see indexedFault), 4 ordering set, 5 the earlier layout's index
+// of meta.created (written by a creation while it exists: see
+// legacyCreatedIndex), 6 user's groups (read through userGroups).
 // ARGV: 1 prefix, 2 id, 3 expected version, 4 n, the number of chunks of
 // the user's body (see luaStoredHash; built in Go: storedBody), which are
 // the script's last n arguments, 5 unique key (lowercase
@@ -629,7 +631,11 @@ end
 // claims of custom unique attributes (JSON flat list attr, key; see
 // luaClaims), 15 the generation of the organization's custom attribute
 // definitions the document was checked against ("" when it has none), 16
-// its active, "true", "false" or "" (none: see activeState).
+// its active, "true", "false" or "" (none: see activeState), 17 "1" when
+// the organization may still have KEYS 5.
+// A creation's time is now to the microsecond, or a microsecond after the
+// last user's if that is not before (created.go): the user's score in the
+// ordering set, its meta.created and meta.lastModified.
 // Returns {"ok", version, created, groups (flat id, display)} or {marker}
 // ({"takenx", attr} for a custom unique attribute, {"stale"} for a
 // generation that is no longer current).
@@ -653,15 +659,28 @@ if expect == 0 then
   -- A creation touches the fewest keys, each once: every Redis call in a
   -- script costs, and creation is what provisioning runs do most.
   setIndex(prefix, 'user', id, old, new)
-  local seq = redis.call('INCR', KEYS[5])
-  redis.call('ZADD', KEYS[4], seq, id)
-  setActive(prefix, id, seq, ARGV[16], true)
-  redis.call('ZADD', prefix .. 'ix:user:meta.created', 0, now .. NUL .. id)
-  redis.call('ZADD', prefix .. 'ix:user:meta.lastModified', 0, now .. NUL .. id)
-  writeBody(KEYS[1], cur, lastArgs(ARGV, tonumber(ARGV[4])), ARGV[6], {'ver', 1, 'created', timeNanos(now)})
+  local us = tonumber(string.sub(timeNanos(now), 1, -4))
+  local sec = math.floor(us / 1000000)
+  local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')[2]
+  if last and tonumber(last) >= us then us = tonumber(last) + 1 end
+  local score = string.format('%.0f', us)
+  local created
+  if math.floor(us / 1000000) == sec then
+    -- In now's second: now's string, its fraction the microseconds.
+    created = string.sub(now, 1, 20) .. string.sub(score, -6) .. '000Z'
+  else
+    created = timeString(score .. '000')
+  end
+  redis.call('ZADD', KEYS[4], score, id)
+  setActive(prefix, id, score, ARGV[16], true)
+  if ARGV[17] == '1' and redis.call('EXISTS', KEYS[5]) == 1 then
+    redis.call('ZADD', KEYS[5], 0, created .. NUL .. id)
+  end
+  redis.call('ZADD', prefix .. 'ix:user:meta.lastModified', 0, created .. NUL .. id)
+  writeBody(KEYS[1], cur, lastArgs(ARGV, tonumber(ARGV[4])), ARGV[6], {'ver', 1, 'created', score .. '000'})
   if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
   audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
-  return {'ok', 1, now, {}}
+  return {'ok', 1, created, {}}
 end
 local created = cur.created
 setIndex(prefix, 'user', id, old, new)

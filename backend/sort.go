@@ -155,20 +155,43 @@ var errPageFilled = errors.New("page filled")
 // batch. Otherwise the total needs every document checked: that is charged
 // before the first read.
 func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Query, n *node, est int64, w window, ld load) (resources.Page, bool, error) {
-	ix, found := k.paths[strings.ToLower(q.Sort.Attr.FullName())]
-	if !found || ix.whole || ix.ix.multi {
-		return resources.Page{}, false, nil
+	var walk func(fn func(ids []string) error) error
+	var card *redis.IntCmd
+	if k.createdSort(q) {
+		// The ordering set orders meta.created (created.go).
+		card = s.client.ZCard(ctx, p+"all:"+k.name)
+		if err := card.Err(); err != nil {
+			return resources.Page{}, false, fmt.Errorf("redis: %w", err)
+		}
+		walk = func(fn func(ids []string) error) error {
+			return s.walkActiveSeqs(ctx, p, k, createdAll(), q.Sort.Descending, func(ids []string, _ []int64) error { return fn(ids) })
+		}
+	} else {
+		ix, found := k.paths[strings.ToLower(q.Sort.Attr.FullName())]
+		if !found || ix.whole || ix.ix.multi {
+			return resources.Page{}, false, nil
+		}
+		key := p + "ix:" + k.name + ":" + ix.ix.name
+		pipe := s.client.Pipeline()
+		card = pipe.ZCard(ctx, p+"all:"+k.name)
+		indexed := pipe.ZCard(ctx, key)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return resources.Page{}, false, fmt.Errorf("redis: %w", err)
+		}
+		if card.Val() != indexed.Val() {
+			return resources.Page{}, false, nil // some lack the attribute: they sort after every value
+		}
+		walk = func(fn func(ids []string) error) error {
+			return s.walkRange(ctx, key, wholeSet, q.Sort.Descending, func(members []string) error {
+				ids := make([]string, len(members))
+				for i, member := range members {
+					ids[i] = idOf(member)
+				}
+				return fn(ids)
+			})
+		}
 	}
-	key := p + "ix:" + k.name + ":" + ix.ix.name
-	pipe := s.client.Pipeline()
-	total := pipe.ZCard(ctx, p+"all:"+k.name)
-	indexed := pipe.ZCard(ctx, key)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return resources.Page{}, false, fmt.Errorf("redis: %w", err)
-	}
-	if total.Val() != indexed.Val() {
-		return resources.Page{}, false, nil // some lack the attribute: they sort after every value
-	}
+	total := card
 	counted := n != nil && n.exact && (n.isLeaf() && !n.multi || n.active != "")
 	if !counted {
 		if err := s.checkWork(k, q.Filter, int(total.Val())); err != nil {
@@ -179,11 +202,7 @@ func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Q
 	}
 	m := s.matcher(k, q.Filter, w, q.WithMembers)
 	examined := 0
-	err := s.walkRange(ctx, key, wholeSet, q.Sort.Descending, func(members []string) error {
-		ids := make([]string, len(members))
-		for i, member := range members {
-			ids[i] = idOf(member)
-		}
+	err := walk(func(ids []string) error {
 		if counted {
 			examined += len(ids)
 			if err := s.checkWork(k, q.Filter, examined); err != nil {
@@ -211,6 +230,10 @@ func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Q
 // sortedFromIndex reads a sorted page from a single-valued attribute's index
 // when every resource is in it. ok is false when the index cannot answer.
 func (s *Store) sortedFromIndex(ctx context.Context, p string, k *kind, q resources.Query, w window, ld load) (resources.Page, bool, error) {
+	if k.createdSort(q) {
+		page, err := s.createdSorted(ctx, p, k, q.Sort.Descending, w, ld) // created.go
+		return page, true, err
+	}
 	ix, found := k.paths[strings.ToLower(q.Sort.Attr.FullName())]
 	if !found || ix.whole || ix.ix.multi {
 		return resources.Page{}, false, nil

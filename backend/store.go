@@ -91,6 +91,7 @@ type Store struct {
 	memberPage, orderMembers                                     *script
 	searchWalkScript, searchRangeScript                          *script
 	activeRankScript, activeReadScript, sparseUpgrade            *script
+	createdUpgrade                                               *script
 	putToken, revokeToken, touchToken                            *script
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
@@ -134,6 +135,7 @@ func New(client redis.UniversalClient) *Store {
 		findUserName:      newIdempotentScript(findUserNameSrc),
 		activeRankScript:  newIdempotentScript(activeRankSrc),
 		activeReadScript:  newIdempotentScript(activeReadSrc),
+		createdUpgrade:    newScript(upgradeCreatedSrc),
 		sparseUpgrade:     newScript(upgradeSparseSrc),
 		putToken:          newScript(putTokenSrc),
 		revokeToken:       newScript(revokeTokenSrc),

@@ -22,10 +22,15 @@ import (
 //     as a filter no index covers until it is gone. Users written before
 //     keep its entries in their field "ix" (ignored) until their next
 //     write.
+//   - ix:user:meta.created, the lexicographic index of the users'
+//     creation times, and all:user scored by a creation sequence (INCR
+//     seq): all:user is scored by creation time instead (created.go). It
+//     is converted in batches (upgradeCreated), then removed; queries read
+//     it until it is gone.
 //
 // An older server still running against the store would check uniqueness
-// in the removed hash and miss users' active: upgrade every server of a
-// deployment together.
+// in the removed hash, miss users' active and give new users a creation
+// sequence: upgrade every server of a deployment together.
 //
 // legacyKeys are those removed as they are; the index of active is
 // converted first (upgradeSparse).
@@ -52,8 +57,97 @@ func (s *Store) Upgrade(ctx context.Context, org string) (int, error) {
 	if err != nil {
 		return int(n), fmt.Errorf("upgrade %s: %w", org, err)
 	}
-	return int(n) + converted, nil
+	rescored, err := s.upgradeCreated(ctx, p)
+	if err != nil {
+		return int(n) + converted, fmt.Errorf("upgrade %s: %w", org, err)
+	}
+	return int(n) + converted + rescored, nil
 }
+
+// upgradeCreated scores the users of all:user by their creation time, if
+// the organization still has the earlier index of meta.created
+// (legacyCreatedIndex), sweepBatch users a script (upgradeCreatedSrc),
+// then removes the index. It returns 1 when it removed it.
+//
+// It converts from the last user created down, so that at every step the
+// ordering set stays in creation order: the users not yet converted
+// (their sequences, below createdEpoch), then those converted and those
+// created meanwhile (their times, above it). Each user keeps its place:
+// its score is its creation time to the microsecond, or a microsecond
+// below the next user's if that is not after (users created in one
+// microsecond, or by servers whose clocks disagreed), and its stored
+// created (and the index entries of it) becomes that time.
+func (s *Store) upgradeCreated(ctx context.Context, p string) (int, error) {
+	if n, err := s.client.Exists(ctx, p+legacyCreatedIndex).Result(); err != nil || n == 0 {
+		return 0, redisErr(err)
+	}
+	for {
+		n, err := s.createdUpgrade.Run(ctx, s, []string{p + "all:user"}, p, sweepBatch, createdEpoch).Int()
+		if err != nil {
+			return 0, fmt.Errorf("redis: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if err := s.client.Unlink(ctx, p+legacyCreatedIndex).Err(); err != nil {
+		return 0, fmt.Errorf("redis: %w", err)
+	}
+	return 1, nil
+}
+
+// upgradeCreatedSrc converts the last ARGV 2 users of the ordering set
+// still scored by a creation sequence (below ARGV 3): see upgradeCreated.
+// A user in inactive:user is scored there by its new score (plus or
+// minus, as before).
+//
+// KEYS: 1 all:user. ARGV: 1 prefix, 2 how many users, 3 createdEpoch.
+// Returns how many users it converted.
+const upgradeCreatedSrc = luaStoredHash + `
+local p, n, epoch = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local legacy, inactive, lastmod = p .. 'ix:user:meta.created', p .. 'inactive:user', p .. 'ix:user:meta.lastModified'
+local old = redis.call('ZREVRANGEBYSCORE', KEYS[1], '(' .. epoch, '-inf', 'WITHSCORES', 'LIMIT', 0, n)
+if #old == 0 then return 0 end
+local above = redis.call('ZRANGEBYSCORE', KEYS[1], epoch, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+local next = nil -- the lowest score above: each user's is below it
+if #above > 0 then next = tonumber(above[2]) end
+for i = 1, #old, 2 do
+  local id = old[i]
+  local key = p .. 'user:' .. id
+  local f = redis.call('HMGET', key, 'created', 'modified')
+  local was = timeString(f[1] or nil)
+  local us = nil
+  if was then us = tonumber(string.sub(timeNanos(was), 1, -4)) end
+  if not us then us = tonumber(epoch) + tonumber(old[i + 1]) end -- no time: a place all the same
+  if next and us >= next then us = next - 1 end
+  next = us
+  local score = string.format('%.0f', us)
+  redis.call('ZADD', KEYS[1], score, id)
+  local x = redis.call('ZSCORE', inactive, id)
+  if x and tonumber(x) > 0 then
+    redis.call('ZADD', inactive, score, id)
+  elseif x then
+    redis.call('ZADD', inactive, '-' .. score, id)
+  end
+  local now = timeString(score .. '000')
+  if was and now ~= was then
+    -- Stored as it was: nanoseconds, or a time string (an older user).
+    if string.match(f[1], '^%d+$') then
+      redis.call('HSET', key, 'created', score .. '000')
+    else
+      redis.call('HSET', key, 'created', now)
+    end
+    redis.call('ZREM', legacy, was .. NUL .. id)
+    redis.call('ZADD', legacy, 0, now .. NUL .. id)
+    if not f[2] then
+      -- Its lastModified is its created (see luaStoredHash).
+      redis.call('ZREM', lastmod, was .. NUL .. id)
+      redis.call('ZADD', lastmod, 0, now .. NUL .. id)
+    end
+  end
+end
+return #old / 2
+`
 
 // upgradeSparse reads the earlier index of k's sparse boolean, if the
 // organization has it, into the exceptions set (upgradeSparseSrc), every

@@ -72,6 +72,9 @@ type userWrite struct {
 	doc      []byte
 	userName string
 	modified time.Time
+	// create: the script sets the time (see writeUserSrc), the user's
+	// meta.created and meta.lastModified.
+	create bool
 }
 
 // userWriteCall prepares the write script's run for u (see writeUserSrc).
@@ -97,7 +100,13 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	if version != 0 {
 		action = resources.UpdateAction(ctx)
 	}
-	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + s.users.uniqueIndex(), p + "all:user", p + "seq", p + "ugroups:" + u.ID}
+	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + s.users.uniqueIndex(), p + "all:user", p + legacyCreatedIndex, p + "ugroups:" + u.ID}
+	legacy := false // the organization may still have the earlier index of meta.created (created.go)
+	if version == 0 {
+		if legacy, err = s.createdPending(ctx, p); err != nil {
+			return userWrite{}, err
+		}
+	}
 	w, err = s.typed(ctx, p, w)
 	if err != nil {
 		return userWrite{}, err
@@ -116,11 +125,11 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	}
 	args := []any{p, u.ID, version, len(body), uk, userDisplay(u.Attributes), ts, w.PasswordHash, entriesJSON(entries),
 		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen,
-		activeState(u.Attributes)}
+		activeState(u.Attributes), legacy}
 	for _, c := range body {
 		args = append(args, c) // the last arguments, whatever comes before
 	}
-	return userWrite{keys: keys, args: args, u: u, doc: doc, userName: userName, modified: t}, nil
+	return userWrite{keys: keys, args: args, u: u, doc: doc, userName: userName, modified: t, create: version == 0}, nil
 }
 
 // typed returns w with the organization's User type as the store holds it
@@ -149,6 +158,9 @@ func (c userWrite) result(k *kind, res []any) (resources.Resource, error) {
 	out := resources.Resource{ID: c.u.ID, Attributes: c.u.Attributes, Raw: c.doc, Modified: c.modified}
 	out.Version, _ = res[1].(int64)
 	out.Created = parseTime(res[2])
+	if c.create {
+		out.Modified = out.Created
+	}
 	out.Groups = refs(res[3])
 	return out, nil
 }

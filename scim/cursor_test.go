@@ -322,16 +322,19 @@ func sameSet(a, b []string) bool {
 }
 
 // TestCursorAcrossTypes: a cursor query on the service root walks users and
-// groups, each once, in creation order; sorted by an attribute both have,
-// in its order.
+// groups, each once, by their positions: groups by their creation
+// sequence, then users by their creation time (the users' ordering set is
+// scored by it, the groups' by the sequence); sorted by an attribute both
+// have, in its order.
 func TestCursorAcrossTypes(t *testing.T) {
 	stores(t, func(t *testing.T, a *api) {
-		var want []string
+		var users, groups []string
 		for i := range 6 {
 			u := a.do("POST", "/Users", ownerToken, user(fmt.Sprintf("r%d@example.com", i), map[string]any{"displayName": fmt.Sprintf("D%d", 9-i)})).must(t, 201)
 			g := a.do("POST", "/Groups", ownerToken, group(fmt.Sprintf("D%d", i))).must(t, 201)
-			want = append(want, str(u.body, "id"), str(g.body, "id"))
+			users, groups = append(users, str(u.body, "id")), append(groups, str(g.body, "id"))
 		}
+		want := append(groups, users...)
 		if got := flatten(a.walk(t, "/?count=5", nil)); !slices.Equal(got, want) {
 			t.Errorf("root walk = %v, want %v", got, want)
 		}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -108,8 +109,11 @@ func masters(t *testing.T, s *Store) []*redis.Client {
 		}
 		return []*redis.Client{c}
 	}
+	var mu sync.Mutex // ForEachMaster calls back concurrently
 	var out []*redis.Client
 	err := cc.ForEachMaster(context.Background(), func(_ context.Context, c *redis.Client) error {
+		mu.Lock()
+		defer mu.Unlock()
 		out = append(out, c)
 		return nil
 	})

@@ -334,26 +334,7 @@ func TestUpgradeCreatedIndex(t *testing.T) {
 				}
 			}
 			filters = append(filters, "meta.created pr")
-			for _, f := range filters {
-				e := mustFilter(t, f)
-				var want []string
-				for _, u := range all.Resources {
-					if resources.Match(resources.Document(s.users.rt, u, ""), e) {
-						want = append(want, u.ID)
-					}
-				}
-				page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: 1, Count: 100})
-				if err != nil {
-					t.Fatalf("%s: ListUsers(%s): %v", when, f, err)
-				}
-				var got []string
-				for _, u := range page.Resources {
-					got = append(got, u.ID)
-				}
-				if page.Total != len(want) || !sameSet(got, want) {
-					t.Errorf("%s: %s = total %d, %v; want %d, %v", when, f, page.Total, got, len(want), want)
-				}
-			}
+			listsAsScan(t, s, when, all.Resources, filters)
 			sort, err := resources.ParseSort(s.users.rt, "meta.created", "descending")
 			if err != nil {
 				t.Fatalf("ParseSort: %v", err)

@@ -1,10 +1,13 @@
 package backend
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/scimd/scimd/resources"
 )
 
 // hasRedis reports whether the real-Redis variant should run: redis-server is
@@ -19,3 +22,30 @@ func hasRedis(tb testing.TB) bool {
 }
 
 func fmtAny(v any) string { return fmt.Sprint(v) }
+
+// listsAsScan checks that each filter lists, through the planner, the users
+// of all (every user of org) that resources.Match picks, and counts them
+// as many; when says at which step of the test.
+func listsAsScan(t *testing.T, s *Store, when string, all []resources.Resource, filters []string) {
+	t.Helper()
+	for _, f := range filters {
+		e := mustFilter(t, f)
+		var want []string
+		for _, u := range all {
+			if resources.Match(resources.Document(s.users.rt, u, ""), e) {
+				want = append(want, u.ID)
+			}
+		}
+		page, err := s.ListUsers(context.Background(), org, resources.Query{Filter: e, StartIndex: 1, Count: 100})
+		if err != nil {
+			t.Fatalf("%s: ListUsers(%s): %v", when, f, err)
+		}
+		var got []string
+		for _, u := range page.Resources {
+			got = append(got, u.ID)
+		}
+		if page.Total != len(want) || !sameSet(got, want) {
+			t.Errorf("%s: %s = total %d, %v; want %d, %v", when, f, page.Total, got, len(want), want)
+		}
+	}
+}

@@ -38,12 +38,23 @@ type script struct {
 	idempotent bool
 	// durable: WaitForReplica waits for it.
 	durable bool
+	// function is its function's name in the store's library, "" when it
+	// has none: looked up once here, not by its source (a long string to
+	// hash) at every call.
+	function string
+}
+
+// withFunction sets sc's function, the name of its source's function in the
+// store's library.
+func withFunction(sc *script) *script {
+	sc.function = storeLibrary.functions[sc.src]
+	return sc
 }
 
 // newScript returns a script that changes data: run at most once per call,
 // and waited for by WaitForReplica.
 func newScript(src string) *script {
-	return &script{Script: redis.NewScript(src), src: src, durable: true}
+	return withFunction(&script{Script: redis.NewScript(src), src: src, durable: true})
 }
 
 // newIdempotentScript returns a script that go-redis may resend, as it does
@@ -51,20 +62,22 @@ func newScript(src string) *script {
 // answers as the first did, and whose change may be lost (a token's last
 // use): WaitForReplica does not wait for it.
 func newIdempotentScript(src string) *script {
-	return &script{Script: redis.NewScript(src), src: src, idempotent: true}
+	return withFunction(&script{Script: redis.NewScript(src), src: src, idempotent: true})
 }
 
 // newIdempotentWriteScript returns a script that go-redis may resend (its
 // second run changes nothing more) and that WaitForReplica waits for: a
 // change that must survive a failover, such as ending a session.
 func newIdempotentWriteScript(src string) *script {
-	return &script{Script: redis.NewScript(src), src: src, idempotent: true, durable: true}
+	return withFunction(&script{Script: redis.NewScript(src), src: src, idempotent: true, durable: true})
 }
 
 // newCountScript returns a script that changes a count of the abuse limits:
 // run at most once per call, as newScript's, but not waited for by
 // WaitForReplica (see there).
-func newCountScript(src string) *script { return &script{Script: redis.NewScript(src), src: src} }
+func newCountScript(src string) *script {
+	return withFunction(&script{Script: redis.NewScript(src), src: src})
+}
 
 // Run runs the script on s's Redis: as its function in the store's library
 // (FCALL) where Redis has functions (see library.go), else with EVALSHA,
@@ -75,7 +88,7 @@ func newCountScript(src string) *script { return &script{Script: redis.NewScript
 // with EVALSHA if the function is still not there.
 func (sc *script) Run(ctx context.Context, s *Store, keys []string, args ...any) *redis.Cmd {
 	c := s.client
-	if name, ok := storeLibrary.functions[sc.src]; ok && s.functions {
+	if name := sc.function; name != "" && s.functions {
 		cmd := sc.send(ctx, c, "fcall", name, keys, args)
 		if !functionMissing(cmd.Err()) {
 			return cmd

@@ -34,7 +34,7 @@ func (s *Store) CreateUsers(ctx context.Context, org string, users []resources.R
 	// script, or the library, first.
 	call, name := "evalsha", s.writeUser.Hash()
 	if s.functions {
-		call, name = "fcall", storeLibrary.functions[s.writeUser.src]
+		call, name = "fcall", s.writeUser.function
 		if err := s.loadLibrary(ctx); err != nil {
 			return nil, nil, fmt.Errorf("create users: load the script library: %w", err)
 		}

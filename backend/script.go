@@ -87,7 +87,12 @@ func newCountScript(src string) *script {
 // library on that node and sends the FCALL once more, and runs the script
 // with EVALSHA if the function is still not there.
 func (sc *script) Run(ctx context.Context, s *Store, keys []string, args ...any) *redis.Cmd {
-	c := s.client
+	var c commander = s.client
+	if sc.idempotent && !sc.durable {
+		// It only reads: it shares pipelines with other requests' reads
+		// (reads.go).
+		c = s.reads
+	}
 	if name := sc.function; name != "" && s.functions {
 		cmd := sc.send(ctx, c, "fcall", name, keys, args)
 		if !functionMissing(cmd.Err()) {
@@ -112,7 +117,7 @@ func (sc *script) Run(ctx context.Context, s *Store, keys []string, args ...any)
 // send sends EVAL, EVALSHA or FCALL: a script that is not idempotent without
 // go-redis resending it, with a failure after which Redis may have run it
 // marked as [outcomeUnknownError]; a durable one as a [durable] write.
-func (sc *script) send(ctx context.Context, c redis.UniversalClient, name, payload string, keys []string, args []any) *redis.Cmd {
+func (sc *script) send(ctx context.Context, c commander, name, payload string, keys []string, args []any) *redis.Cmd {
 	a := make([]any, 0, 3+len(keys)+len(args))
 	a = append(a, name, payload, len(keys))
 	for _, k := range keys {

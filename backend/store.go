@@ -64,6 +64,12 @@ type Store struct {
 	// functions: Redis has the function library and the scripts run as its
 	// functions (library.go). Open decides it; New leaves it false.
 	functions bool
+	// reads runs the reads of one resource and the read-only scripts (see
+	// [script.Run]): client's blocking autopipeliner (go-redis
+	// AutoPipeline), which sends the commands that concurrent requests
+	// issue at the same moment in one pipeline on one connection, or the
+	// client itself if it has none. See [Store.reader].
+	reads commander
 
 	// MaxScan bounds filters that no index covers: when an organization has
 	// more resources of the queried type, such a filter fails with
@@ -116,6 +122,7 @@ func New(client redis.UniversalClient) *Store {
 	client.AddHook(unavailableHook{})
 	return &Store{
 		client:            client,
+		reads:             reader(client),
 		MaxScan:           DefaultMaxScan,
 		MaxFilterWork:     DefaultMaxFilterWork,
 		MaxListMembers:    DefaultMaxListMembers,

@@ -286,7 +286,14 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 			return nil, err
 		}
 	}
-	pipe := s.client.Pipeline()
+	// One resource's reads join other requests' (reads.go), one command
+	// after the other; many resources' are one pipeline of their own.
+	var pipe redis.Pipeliner
+	var q redis.Cmdable = s.reads
+	if len(ids) > 1 {
+		pipe = s.client.Pipeline()
+		q = pipe
+	}
 	// A user's document may be in chunks (see luaStoredHash): its whole
 	// hash is read. A group's is not, and its hash is read by field.
 	var hashes []*redis.MapStringStringCmd
@@ -300,18 +307,27 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	if ld.refs {
 		rc = make([]*redis.MapStringStringCmd, len(ids))
 	}
+	var cmds []redis.Cmder
 	for i, id := range ids {
 		if k.groupRefs {
-			hashes[i] = pipe.HGetAll(ctx, p+k.name+":"+id)
+			hashes[i] = q.HGetAll(ctx, p+k.name+":"+id)
+			cmds = append(cmds, hashes[i])
 		} else {
-			fields[i] = pipe.HMGet(ctx, p+k.name+":"+id, "doc", "ver", "created", "modified")
+			fields[i] = q.HMGet(ctx, p+k.name+":"+id, "doc", "ver", "created", "modified")
+			cmds = append(cmds, fields[i])
 		}
 		if ld.refs {
-			rc[i] = pipe.HGetAll(ctx, p+k.refKey+id)
+			rc[i] = q.HGetAll(ctx, p+k.refKey+id)
+			cmds = append(cmds, rc[i])
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("redis: %w", err)
+	if pipe != nil {
+		_, _ = pipe.Exec(ctx)
+	}
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
 	}
 	var groups map[string]groupName
 	var left map[[2]string]bool

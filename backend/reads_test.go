@@ -1,0 +1,112 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scimd/scimd/resources"
+)
+
+// TestConcurrentReadsShareOneAnother checks that reads made at the same
+// moment by many requests, which share pipelines (reads.go), each get their
+// own answer: users read by id and by userName eq, some in a group, from 32
+// goroutines at once. On redis-server it also checks that they did share:
+// Redis read its connections fewer than half as many times as it ran
+// commands.
+func TestConcurrentReadsShareOneAnother(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		const users = 64
+		made := make([]resources.Resource, users)
+		for i := range made {
+			made[i] = mustCreateUser(t, s, user(fmt.Sprintf("reader%02d@example.com", i)))
+		}
+		var members []string
+		for i := 0; i < users; i += 3 {
+			members = append(members, made[i].ID)
+		}
+		mustCreateGroup(t, s, group("Readers", members...))
+		want := make([]resources.Resource, users)
+		byName := make([]resources.Query, users)
+		for i, u := range made {
+			name := strings.ToUpper(u.Attributes["userName"].(string))
+			byName[i] = resources.Query{Filter: mustFilter(t, `userName eq "`+name+`"`), StartIndex: 1, Count: 1}
+			r, err := s.GetUser(ctx, org, u.ID)
+			if err != nil {
+				t.Fatalf("GetUser %s: %v", u.ID, err)
+			}
+			if inGroup := i%3 == 0; inGroup != (len(r.Groups) == 1) {
+				t.Fatalf("user %d has groups %v", i, r.Groups)
+			}
+			want[i] = r
+		}
+
+		before := redisStats(t, s)
+		const workers, rounds = 32, 40
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for n := range rounds {
+					i := (w*7 + n*13) % users
+					got, err := s.GetUser(ctx, org, want[i].ID)
+					if err != nil || got.ID != want[i].ID || got.Version != want[i].Version || len(got.Groups) != len(want[i].Groups) {
+						errs <- fmt.Errorf("GetUser %d = %s v%d %v, %v; want %s v%d %v", i, got.ID, got.Version, got.Groups, err, want[i].ID, want[i].Version, want[i].Groups)
+						return
+					}
+					page, err := s.ListUsers(ctx, org, byName[i])
+					if err != nil || len(page.Resources) != 1 || page.Resources[0].ID != want[i].ID || page.Resources[0].Version != want[i].Version {
+						errs <- fmt.Errorf("userName eq (user %d) = %+v, %v; want %s", i, page, err, want[i].ID)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		after := redisStats(t, s)
+		if before == nil || after == nil {
+			return // the embedded store and a Cluster: no single server's figures
+		}
+		commands := after["total_commands_processed"] - before["total_commands_processed"]
+		reads := after["total_reads_processed"] - before["total_reads_processed"]
+		t.Logf("%d commands in %d reads of Redis's connections", commands, reads)
+		if commands < workers*rounds*3 || reads*2 > commands {
+			t.Errorf("Redis ran %d commands in %d reads of its connections: want at least %d commands, in fewer than half as many reads (concurrent reads share pipelines)",
+				commands, reads, workers*rounds*3)
+		}
+	})
+}
+
+// redisStats is INFO stats of s's Redis as numbers, or nil on the embedded
+// store and on a Cluster.
+func redisStats(t *testing.T, s *Store) map[string]int64 {
+	t.Helper()
+	c, ok := s.client.(*redis.Client)
+	if !ok || s.mini != nil {
+		return nil
+	}
+	info, err := c.Info(context.Background(), "stats").Result()
+	if err != nil {
+		t.Fatalf("INFO stats: %v", err)
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if n, err := strconv.ParseInt(v, 10, 64); ok && err == nil {
+			out[k] = n
+		}
+	}
+	return out
+}

@@ -55,6 +55,10 @@ func (s *Store) WaitForReplica(timeout time.Duration) error {
 		return fmt.Errorf("a wait for a replica of %s needs a longer Redis read timeout than %s: set read_timeout in the URL", timeout, read)
 	}
 	s.client.AddHook(replicaWaitHook{client: s.client, timeout: timeout})
+	// A write and its WAIT go on one connection of the client's own: not
+	// in a pipeline shared with other requests (reads.go), whose hooks
+	// would not add the WAIT.
+	s.writes = s.client
 	return nil
 }
 

@@ -87,10 +87,9 @@ func newCountScript(src string) *script {
 // library on that node and sends the FCALL once more, and runs the script
 // with EVALSHA if the function is still not there.
 func (sc *script) Run(ctx context.Context, s *Store, keys []string, args ...any) *redis.Cmd {
-	var c commander = s.client
+	// Scripts share pipelines with other requests' (reads.go).
+	c := s.writes
 	if sc.idempotent && !sc.durable {
-		// It only reads: it shares pipelines with other requests' reads
-		// (reads.go).
 		c = s.reads
 	}
 	if name := sc.function; name != "" && s.functions {

@@ -68,8 +68,14 @@ type Store struct {
 	// [script.Run]): client's blocking autopipeliner (go-redis
 	// AutoPipeline), which sends the commands that concurrent requests
 	// issue at the same moment in one pipeline on one connection, or the
-	// client itself if it has none. See [Store.reader].
+	// client itself if it has none (coalesce.go).
 	reads commander
+	// writes runs the write scripts: the same autopipeliner as reads, so
+	// that concurrent requests' writes share pipelines too (each still
+	// sent at most once), unless [Store.WaitForReplica] is on: a write's
+	// WAIT must follow it on its own connection, so writes then go on the
+	// client.
+	writes commander
 
 	// MaxScan bounds filters that no index covers: when an organization has
 	// more resources of the queried type, such a filter fails with
@@ -120,9 +126,11 @@ type Store struct {
 // [resources.Unavailable] error: see [unavailableHook].
 func New(client redis.UniversalClient) *Store {
 	client.AddHook(unavailableHook{})
+	ap := sharer(client)
 	return &Store{
 		client:            client,
-		reads:             reader(client),
+		reads:             ap,
+		writes:            ap,
 		MaxScan:           DefaultMaxScan,
 		MaxFilterWork:     DefaultMaxFilterWork,
 		MaxListMembers:    DefaultMaxListMembers,

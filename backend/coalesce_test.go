@@ -2,14 +2,17 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
 )
 
@@ -109,4 +112,82 @@ func redisStats(t *testing.T, s *Store) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// TestSharedWritesRunOnce checks that writes sharing pipelines are still
+// sent at most once: writes from 4 requests at once while redis-server
+// sleeps past the store's read timeout (DEBUG SLEEP). A write written
+// before the sleep ends answers "outcome unknown"; one still queued behind
+// it is sent once Redis answers again, and succeeds. Either way Redis ran
+// each exactly once.
+func TestSharedWritesRunOnce(t *testing.T) {
+	if !hasRedis(t) {
+		t.Skip("no redis-server")
+	}
+	url := redistest.Start(t)
+	ctx := context.Background()
+	s, err := Open(ctx, url+"?read_timeout=300ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	incr := newScript("return redis.call('INCR', KEYS[1])")
+	if err := incr.Run(ctx, s, []string{"count"}).Err(); err != nil { // loads it
+		t.Fatalf("first run: %v", err)
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.ReadTimeout = 30 * time.Second
+	ctl := redis.NewClient(o)
+	defer ctl.Close()
+	if err := ctl.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	slept := make(chan error, 1)
+	go func() { slept <- ctl.Do(ctx, "DEBUG", "SLEEP", "1").Err() }()
+	time.Sleep(100 * time.Millisecond)
+	const writes = 4
+	answers := make(chan error, writes)
+	for range writes {
+		go func() { answers <- incr.Run(ctx, s, []string{"count"}).Err() }()
+	}
+	unknown := 0
+	for range writes {
+		switch err := <-answers; {
+		case errors.Is(err, resources.ErrOutcomeUnknown):
+			unknown++
+		case err != nil:
+			t.Errorf("a write during the sleep = %v, want success or outcome unknown", err)
+		}
+	}
+	if err := <-slept; err != nil {
+		t.Fatalf("DEBUG SLEEP: %v", err)
+	}
+	if unknown == 0 {
+		t.Errorf("no write answered outcome unknown: none was in flight while Redis slept")
+	}
+	stats := func() (calls int64, count string) {
+		info, err := ctl.Info(ctx, "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(info, "\r\n") {
+			if rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:calls="); ok {
+				calls, _ = strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
+			}
+		}
+		return calls, ctl.Get(ctx, "count").Val()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	calls, count := stats()
+	for calls < writes && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		calls, count = stats()
+	}
+	if calls != writes || count != strconv.Itoa(1+writes) {
+		t.Errorf("Redis ran the script %d times, count %s; want %d and %d: a write was sent again or lost", calls, count, writes, 1+writes)
+	}
+	t.Logf("%d of %d writes answered outcome unknown", unknown, writes)
 }

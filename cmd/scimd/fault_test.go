@@ -144,6 +144,7 @@ type ledger struct {
 	statuses map[int]int
 	acked    atomic.Int64
 	inFlight atomic.Int64 // requests sent and not yet answered
+	slowest  atomic.Int64 // the longest a request took to be answered, in ns
 }
 
 // refusal is a write answered 503, and what its detail said of it.
@@ -197,6 +198,12 @@ func load(ctx context.Context, base, token string, groups []string, workers int,
 	request := func(ctx context.Context, method, url, token, body string) (int, map[string]any) {
 		l.inFlight.Add(1)
 		defer l.inFlight.Add(-1)
+		start := time.Now()
+		defer func() {
+			took := int64(time.Since(start))
+			for cur := l.slowest.Load(); took > cur && !l.slowest.CompareAndSwap(cur, took); cur = l.slowest.Load() {
+			}
+		}()
 		return request(ctx, method, url, token, body)
 	}
 	for w := range workers {
@@ -403,10 +410,14 @@ func (l *ledger) onlySuccessOr503(t *testing.T) {
 // TestFaultRedisPaused pauses Redis (DEBUG SLEEP 5) for longer than scimd's
 // read timeout, set to 2 s in its URL (with the 5 s default the margin would
 // be a loaded machine's scheduling delay), under a write load: requests under
-// way answer 503 or succeed, and at least one write answers 503 "outcome
-// unknown", so the pause did outlast the timeout; every write answered 503
-// was made or not as its answer said (see checkRefusals); no acknowledged
-// write is lost, the store checks clean.
+// way answer 503 or succeed; every write answered 503 was made or not as its
+// answer said (see checkRefusals); no acknowledged write is lost, the store
+// checks clean. The pause did outlast the timeout: a write answered 503
+// "outcome unknown", or a request waited longer than the read timeout. The
+// requests' commands share pipelines (backend coalesce.go), so the writes
+// in flight at the pause may be none: those queued behind a pipeline that
+// timed out wait on a new connection, which Redis answers when it wakes,
+// and a read that timed out is sent again, so they may all succeed, later.
 func TestFaultRedisPaused(t *testing.T) {
 	url := redistest.StartWith(t, "--enable-debug-command", "yes")
 	const token = "fault-redis-paused-token-12"
@@ -426,8 +437,11 @@ func TestFaultRedisPaused(t *testing.T) {
 		t.Fatalf("DEBUG SLEEP: %v", err)
 	}
 	l.settle(t, base, token, url, cancel, loaded)
-	if unknown := l.checkRefusals(t, base, token); unknown == 0 {
-		t.Errorf("no write answered 503 \"outcome unknown\" while Redis slept 5 s past scimd's 2 s read timeout (%d writes answered 503); answers by status: %v", len(l.refused), l.statuses)
+	unknown := l.checkRefusals(t, base, token)
+	slowest := time.Duration(l.slowest.Load())
+	t.Logf("the slowest request took %v", slowest)
+	if unknown == 0 && slowest < 2*time.Second {
+		t.Errorf("no write answered 503 \"outcome unknown\" and no request took longer than scimd's 2 s read timeout (the slowest %v) while Redis slept 5 s (%d writes answered 503); answers by status: %v", slowest, len(l.refused), l.statuses)
 	}
 }
 

@@ -25,6 +25,7 @@ package schemas
 import (
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
@@ -240,16 +241,26 @@ func (rt ResourceType) Extension(urn string) (schema.Schema, bool) {
 // extension URN of rt; the core schema URN prefix is stripped and reported as
 // the core URN.
 func (rt ResourceType) SplitURN(path string) (urn, rest string, ok bool) {
-	lower := strings.ToLower(path)
-	if strings.HasPrefix(lower, strings.ToLower(rt.Schema.ID)+":") {
-		return rt.Schema.ID, path[len(rt.Schema.ID)+1:], true
+	if rest, ok := cutURN(path, rt.Schema.ID); ok {
+		return rt.Schema.ID, rest, true
 	}
 	for _, e := range rt.Extensions {
-		if strings.HasPrefix(lower, strings.ToLower(e.ID)+":") {
-			return e.ID, path[len(e.ID)+1:], true
+		if rest, ok := cutURN(path, e.ID); ok {
+			return e.ID, rest, true
 		}
 	}
 	return "", path, false
+}
+
+// cutURN returns what follows urn and a colon at the start of path, the URN
+// matched ignoring case. It compares in place: lower-casing path and urn
+// for each call allocated both (a URN has capitals, "…:User"), on every
+// attribute name a request carries.
+func cutURN(path, urn string) (rest string, ok bool) {
+	if len(path) <= len(urn) || path[len(urn)] != ':' || !strings.EqualFold(path[:len(urn)], urn) {
+		return path, false
+	}
+	return path[len(urn)+1:], true
 }
 
 // Lookup resolves an attribute path ("userName", "name.givenName",
@@ -301,12 +312,30 @@ func Find(attrs []schema.CoreAttribute, name string) (schema.CoreAttribute, bool
 }
 
 func find(attrs []schema.CoreAttribute, name string) (schema.CoreAttribute, bool) {
-	for _, a := range attrs {
-		if strings.EqualFold(a.Name(), name) {
-			return a, true
+	// An ASCII name can equal only names of its length ignoring case:
+	// comparing lengths first skips most of strings.EqualFold's work. A
+	// name with other characters may fold to one of another length ("ſ"
+	// is "s" ignoring case), so it is compared to every name.
+	ascii := isASCII(name)
+	for i := range attrs {
+		n := attrs[i].Name()
+		if ascii && len(n) != len(name) {
+			continue
+		}
+		if strings.EqualFold(n, name) {
+			return attrs[i], true
 		}
 	}
 	return schema.CoreAttribute{}, false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // userSchema is RFC 7643's User schema with scimd's rules: userName is the

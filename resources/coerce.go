@@ -52,14 +52,26 @@ const (
 // coerceValue is [CoerceValue] with the readOnly rule ro.
 func coerceValue(a schemas.Attribute, v any, ro readOnlyRule) (any, error) {
 	if a.Sub != nil {
-		return coerceAttr(*a.Sub, a.FullName(), v, ro)
+		return coerceAttr(*a.Sub, valueName{last: a.FullName()}, v, ro)
 	}
-	return coerceAttr(a.Attr, a.FullName(), v, ro)
+	return coerceAttr(a.Attr, valueName{last: a.FullName()}, v, ro)
+}
+
+// valueName names the value being coerced in errors: the name of the
+// complex attribute it is in, if any, a dot and its own. Joined only for an
+// error, instead of for every sub-attribute of every value.
+type valueName struct{ parent, last string }
+
+func (n valueName) String() string {
+	if n.parent == "" {
+		return n.last
+	}
+	return n.parent + "." + n.last
 }
 
 // coerceAttr coerces the value of attr, named name in errors: an array of
 // values when attr is multi-valued.
-func coerceAttr(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (any, error) {
+func coerceAttr(attr schema.CoreAttribute, name valueName, v any, ro readOnlyRule) (any, error) {
 	if !attr.MultiValued() || v == nil {
 		return coerceOne(attr, name, v, ro)
 	}
@@ -70,7 +82,7 @@ func coerceAttr(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) 
 			continue
 		}
 		if _, nested := e.([]any); nested {
-			return nil, Errorf(InvalidValue, "attribute %q: expected an array of values, got an array of arrays", name)
+			return nil, Errorf(InvalidValue, "attribute %q: expected an array of values, got an array of arrays", name.String())
 		}
 		cv, err := coerceOne(attr, name, e, ro)
 		if err != nil {
@@ -83,13 +95,12 @@ func coerceAttr(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) 
 
 // coerceOne coerces a single value of attr (one element if it is
 // multi-valued), named name in errors.
-func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (any, error) {
+func coerceOne(attr schema.CoreAttribute, name valueName, v any, ro readOnlyRule) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	secret := schemas.IsSecret(attr)
 	bad := func(want string) error {
-		return Errorf(InvalidValue, "attribute %q: expected %s, got %s", name, want, describe(v, secret))
+		return Errorf(InvalidValue, "attribute %q: expected %s, got %s", name.String(), want, describe(v, schemas.IsSecret(attr)))
 	}
 	switch typ := schemas.TypeOf(attr); typ {
 	case schemas.TypeComplex:
@@ -100,7 +111,7 @@ func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (
 			case []any, map[string]any:
 			default:
 				if hasValue {
-					cv, err := coerceOne(sub, name+".value", v, ro)
+					cv, err := coerceOne(sub, valueName{parent: name.String(), last: "value"}, v, ro)
 					if err != nil {
 						return nil, err
 					}
@@ -110,23 +121,31 @@ func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (
 			return nil, bad("an object")
 		}
 		out := make(map[string]any, len(m))
-		seen := make(map[string]string, len(m))
-		for _, k := range sortedKeys(m) {
+		// seen pairs each sub-attribute given with the key that named it,
+		// in an array of the stack: a value has a few members, and a
+		// member that names no sub-attribute or one named already ends it.
+		var seenBuf [8]struct{ sub, key string }
+		seen := seenBuf[:0]
+		var keys [8]string
+		for _, k := range appendSortedKeys(keys[:0], m) {
 			sub, ok := schemas.Find(attr.SubAttributes(), k)
 			if !ok {
-				return nil, Errorf(InvalidValue, "attribute %q: unknown sub-attribute %q", name, k)
+				return nil, Errorf(InvalidValue, "attribute %q: unknown sub-attribute %q", name.String(), k)
 			}
-			if prev, dup := seen[sub.Name()]; dup {
-				return nil, Errorf(InvalidValue, "attribute %q: sub-attribute %q given twice, as %q and %q", name, sub.Name(), prev, k)
+			for _, s := range seen {
+				if s.sub == sub.Name() {
+					return nil, Errorf(InvalidValue, "attribute %q: sub-attribute %q given twice, as %q and %q", name.String(), sub.Name(), s.key, k)
+				}
 			}
-			seen[sub.Name()] = k
+			seen = append(seen, struct{ sub, key string }{sub.Name(), k})
+			subName := valueName{parent: name.String(), last: sub.Name()}
 			if schemas.MutabilityOf(sub) == schemas.ReadOnly {
 				if ro == refuseReadOnly && m[k] != nil {
-					return nil, Errorf(Mutability, "attribute %q is read-only: leave it out of the value", name+"."+sub.Name())
+					return nil, Errorf(Mutability, "attribute %q is read-only: leave it out of the value", subName.String())
 				}
 				continue
 			}
-			cv, err := coerceAttr(sub, name+"."+sub.Name(), m[k], ro)
+			cv, err := coerceAttr(sub, subName, m[k], ro)
 			if err != nil {
 				return nil, err
 			}
@@ -149,6 +168,9 @@ func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (
 		if typ == schemas.TypeInteger && f != math.Trunc(f) {
 			return nil, bad("an integer")
 		}
+		if _, isFloat := v.(float64); isFloat {
+			return v, nil // as decoded: no need to box f again
+		}
 		return f, nil
 	case schemas.TypeDateTime:
 		s, ok := v.(string)
@@ -158,23 +180,26 @@ func coerceOne(attr schema.CoreAttribute, name string, v any, ro readOnlyRule) (
 		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
 			return nil, bad("an RFC 3339 date and time")
 		}
-		return s, nil
+		return v, nil
 	}
 	// string, reference, binary
 	s, ok := v.(string)
 	if !ok {
 		return nil, bad("a string")
 	}
-	if err := checkNUL(name, s); err != nil {
-		return nil, err
+	if strings.IndexByte(s, 0) >= 0 {
+		return nil, checkNUL(name.String(), s)
 	}
 	if schemas.UniquenessOf(attr) == schemas.UniquenessServer {
 		// userName, a group's displayName: surrounding spaces are no part
 		// of a name, on any write, so that uniqueness, immutability and
 		// filters all see the same name.
-		s = strings.TrimSpace(s)
+		if trimmed := strings.TrimSpace(s); trimmed != s {
+			return trimmed, nil
+		}
 	}
-	return s, nil
+	// v holds s already: returning it spares boxing s again.
+	return v, nil
 }
 
 // checkNUL refuses a string value holding NUL, the attribute named name's:

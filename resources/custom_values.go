@@ -66,7 +66,7 @@ func checkCustom(rt schemas.ResourceType, b body, cur *Resource) error {
 // document before the purge reached it must not write them back.
 func dropRemoved(rt schemas.ResourceType, attrs map[string]any) {
 	for k, v := range attrs {
-		if !strings.HasPrefix(strings.ToLower(k), "urn:") || strings.EqualFold(k, rt.Schema.ID) {
+		if !isURNKey(k) || strings.EqualFold(k, rt.Schema.ID) {
 			continue
 		}
 		ext, ok := rt.Extension(k)

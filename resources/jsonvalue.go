@@ -2,6 +2,7 @@ package resources
 
 import (
 	"slices"
+	"strings"
 )
 
 // deepCopy copies the maps and arrays of a decoded JSON value.
@@ -60,15 +61,30 @@ func pruneValue(v *any) bool {
 	return false
 }
 
+// isURNKey reports whether a member name starts with "urn:" in any letter
+// case: the object of a schema extension, or an attribute named with its
+// schema's URN. It compares in place, as lower-casing the name allocated
+// for most names ("userName").
+func isURNKey(key string) bool {
+	return len(key) >= 4 && strings.EqualFold(key[:4], "urn:")
+}
+
 // sortedKeys returns the keys of m, sorted, so that work over a document's
 // members is done, and its errors are reported, in one order.
 func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
+	return appendSortedKeys(make([]string, 0, len(m)), m)
+}
+
+// appendSortedKeys appends the keys of m, sorted, to dst: a caller on a
+// request's path passes an array of its own, which spares an allocation
+// per object when its keys fit.
+func appendSortedKeys(dst []string, m map[string]any) []string {
+	start := len(dst)
 	for k := range m {
-		keys = append(keys, k)
+		dst = append(dst, k)
 	}
-	slices.Sort(keys)
-	return keys
+	slices.Sort(dst[start:])
+	return dst
 }
 
 // cloneMap deep-copies a JSON document (see deepCopy).

@@ -458,7 +458,7 @@ func (p *patcher) setFiltered(op string, t patchTarget, c map[string]any, v any)
 		if !schemas.IsComplex(a.Attr) {
 			return Errorf(InvalidPath, "path %q: a value filter on %q selects values that cannot be updated in place: use a path without a filter", t.path, a.FullName())
 		}
-		cv, err := coerceOne(a.Attr, a.FullName(), v, refuseReadOnly)
+		cv, err := coerceOne(a.Attr, valueName{last: a.FullName()}, v, refuseReadOnly)
 		if err != nil {
 			return err
 		}

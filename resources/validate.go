@@ -41,8 +41,8 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 	}
 	// given maps the canonical full name of each attribute seen to how the
 	// body named it, to refuse a second name for it.
-	given := map[string]string{}
-	claim := func(name, as string) error {
+	given := make(map[string]namedAs, len(raw))
+	claim := func(name string, as namedAs) error {
 		if prev, dup := given[name]; dup {
 			return Errorf(InvalidSyntax, "both %s and %s given: they name the same attribute %q; send it once", prev, as, name)
 		}
@@ -55,12 +55,13 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 		if !ok {
 			return Errorf(InvalidSyntax, "%q: expected an object of the attributes of schema %s, got %s", key, urn, describe(v, false))
 		}
-		for _, k := range sortedKeys(obj) {
+		var keys [16]string
+		for _, k := range appendSortedKeys(keys[:0], obj) {
 			a, ok := rt.Lookup(urn + ":" + k)
 			if !ok || a.Sub != nil {
 				return Errorf(InvalidValue, "unknown attribute %q in schema %s", k, urn)
 			}
-			if err := claim(a.FullName(), fmt.Sprintf("%q in the %q object", k, key)); err != nil {
+			if err := claim(a.FullName(), namedAs{key: k, object: key}); err != nil {
 				return err
 			}
 			if err := b.put(b.container(a), a, obj[k]); err != nil {
@@ -69,10 +70,11 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 		}
 		return nil
 	}
-	for _, key := range sortedKeys(raw) {
+	var keys [32]string
+	for _, key := range appendSortedKeys(keys[:0], raw) {
 		v := raw[key]
 		if strings.EqualFold(key, "schemas") {
-			if err := claim("schemas", strconv.Quote(key)); err != nil {
+			if err := claim("schemas", namedAs{key: key}); err != nil {
 				return body{}, err
 			}
 			continue
@@ -95,7 +97,7 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 			}
 			continue
 		}
-		if _, _, known := rt.SplitURN(key); !known && strings.HasPrefix(strings.ToLower(key), "urn:") {
+		if _, _, known := rt.SplitURN(key); !known && isURNKey(key) {
 			continue // an extension we don't support: ignore, as clients expect
 		}
 		// A name may carry its schema's URN ("urn:…:core:2.0:User:password").
@@ -106,7 +108,7 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 		if !ok || a.Sub != nil {
 			return body{}, Errorf(InvalidValue, "unknown attribute %q: %s resources have no such attribute", key, rt.Name)
 		}
-		if err := claim(a.FullName(), strconv.Quote(key)); err != nil {
+		if err := claim(a.FullName(), namedAs{key: key}); err != nil {
 			return body{}, err
 		}
 		if v == nil {
@@ -131,6 +133,18 @@ func normalize(rt schemas.ResourceType, raw map[string]any) (body, error) {
 		}
 	}
 	return b, nil
+}
+
+// namedAs is how a body named an attribute: its key, and the key of the
+// schema's object it is in, if any. It is spelt out only in the error of a
+// second name for the attribute.
+type namedAs struct{ key, object string }
+
+func (n namedAs) String() string {
+	if n.object != "" {
+		return fmt.Sprintf("%q in the %q object", n.key, n.object)
+	}
+	return strconv.Quote(n.key)
 }
 
 // container returns the map a's top-level attribute goes in: the body's

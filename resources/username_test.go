@@ -5,6 +5,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"golang.org/x/text/secure/precis"
+
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -113,6 +115,27 @@ func TestInvisibleASCII(t *testing.T) {
 	for r := rune(0); r < utf8.RuneSelf; r++ {
 		if got, want := invisible(r), invisibleClasses(r); got != want {
 			t.Errorf("invisible(%U) = %v, invisibleClasses = %v", r, got, want)
+		}
+	}
+}
+
+// TestPrecisUsernameASCII: precisUsername's shortcut for printable ASCII
+// answers as the PRECIS profile does, for every string of one and two ASCII
+// characters and for longer ones that start or end with each.
+func TestPrecisUsernameASCII(t *testing.T) {
+	var inputs []string
+	for a := range 0x80 {
+		inputs = append(inputs, string(rune(a)), string(rune(a))+"jane", "jane"+string(rune(a)), "1"+string(rune(a))+"-")
+		for b := range 0x80 {
+			inputs = append(inputs, string([]byte{byte(a), byte(b)}))
+		}
+	}
+	inputs = append(inputs, "", "Ada.Lovelace", "jane.doe+news!#$%&'*/=?^_`{|}~-", "0123", "-.-")
+	for _, s := range inputs {
+		got, gotErr := precisUsername(s)
+		want, wantErr := precis.UsernameCasePreserved.String(s)
+		if got != want || (gotErr == nil) != (wantErr == nil) {
+			t.Errorf("precisUsername(%q) = %q, %v; the profile gives %q, %v", s, got, gotErr, want, wantErr)
 		}
 	}
 }

@@ -309,7 +309,11 @@ func requestedSetup(attrs map[string]any) string {
 const MaxValues = 100
 
 func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, error) {
-	name := strings.TrimSpace(stringAttr(b.attrs, "userName"))
+	given := stringAttr(b.attrs, "userName")
+	name := strings.TrimSpace(given)
+	// isEmail: name is known to pass emailProblem (checkUserName checked
+	// it), not to be checked again below.
+	isEmail := false
 	if cur != nil {
 		old := stringAttr(cur.Attributes, "userName")
 		if FoldCase(name) != FoldCase(old) {
@@ -318,8 +322,12 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 		name = old // identity providers resend it in any case
 	} else if err := checkUserName(name, rules.format); err != nil {
 		return UserWrite{}, err
+	} else {
+		isEmail = rules.format != schemas.UserNameFormatAny
 	}
-	b.attrs["userName"] = name
+	if _, ok := b.attrs["userName"].(string); !ok || name != given {
+		b.attrs["userName"] = name
+	}
 	var w UserWrite
 	if err := checkCustom(rules.rt, b, cur); err != nil {
 		return UserWrite{}, err
@@ -340,7 +348,7 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 		// these keeps it removed, and one that leaves "active" out never
 		// re-enables a disabled customer. A login that is not an address
 		// (userNameFormat "any") is no email.
-		if _, ok := b.attrs["emails"]; !ok && emailProblem(name) == "" {
+		if _, ok := b.attrs["emails"]; !ok && (isEmail || emailProblem(name) == "") {
 			b.attrs["emails"] = []any{map[string]any{"value": name, "type": "work", "primary": true}}
 		}
 		if _, ok := b.attrs["userType"]; !ok {

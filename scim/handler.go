@@ -350,6 +350,13 @@ func (e endpoint) render(dst []byte, res resources.Resource, p projection) ([]by
 	if p.empty() && !e.withholds() {
 		return resources.AppendDocument(dst, e.rt, res, e.h.cfg.BaseURL)
 	}
+	return e.renderProjected(dst, res, p)
+}
+
+// renderProjected is render's way with a projection, or with attributes
+// to withhold: the attributes decoded, projected, encoded. Apart, so that
+// render's res stays on the stack (DecodeAttributes has it escape).
+func (e endpoint) renderProjected(dst []byte, res resources.Resource, p projection) ([]byte, error) {
 	if err := res.DecodeAttributes(); err != nil {
 		return nil, err
 	}

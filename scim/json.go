@@ -41,11 +41,11 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		}
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
-		return nil, resources.Errorf(resources.TooLarge, "the request body exceeds %d bytes", limit)
-	}
 	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return nil, resources.Errorf(resources.TooLarge, "the request body exceeds %d bytes", limit)
+		}
 		return nil, resources.Errorf(resources.InvalidSyntax, "could not read the request body: %v", err)
 	}
 	return data, nil
@@ -53,7 +53,16 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 
 // decodeObject decodes a JSON object body.
 func decodeObject(data []byte) (map[string]any, error) {
+	// A body that is one object, as nearly all are, decodes with
+	// json.Unmarshal, which reads data in place where a Decoder copies it
+	// into a buffer of its own. Whatever Unmarshal refuses (a body that is
+	// no object, or has more after it, which Unmarshal calls a syntax error)
+	// is decoded again by the Decoder below, whose errors say what is wrong.
 	var m map[string]any
+	if err := json.Unmarshal(data, &m); err == nil && m != nil {
+		return m, nil
+	}
+	m = nil
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&m); err != nil || m == nil {
 		msg := "the request body must be a JSON object"

@@ -351,7 +351,8 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 		// re-enables a disabled customer. A login that is not an address
 		// (userNameFormat "any") is no email.
 		if _, ok := b.attrs["emails"]; !ok && (isEmail || emailProblem(name) == "") {
-			b.attrs["emails"] = []any{map[string]any{"value": name, "type": "work", "primary": true}}
+			// b.attrs["userName"] holds name: its value, not name boxed again.
+			b.attrs["emails"] = []any{map[string]any{"value": b.attrs["userName"], "type": "work", "primary": true}}
 		}
 		if _, ok := b.attrs["userType"]; !ok {
 			b.attrs["userType"] = "Customer"

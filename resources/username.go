@@ -85,8 +85,10 @@ func emailProblem(name string) string {
 	case len(domain) > maxDomain:
 		return fmt.Sprintf("has more than %d bytes after the @", maxDomain)
 	}
-	if addr, err := mail.ParseAddress(name); err != nil || addr.Address != name {
-		return "is not a plain address (no display name, angle brackets or quotes)"
+	if !dotAtom(local) || !dotAtom(domain) {
+		if addr, err := mail.ParseAddress(name); err != nil || addr.Address != name {
+			return "is not a plain address (no display name, angle brackets or quotes)"
+		}
 	}
 	if p := domainProblem(domain); p != "" {
 		return p
@@ -99,6 +101,31 @@ func emailProblem(name string) string {
 		return fmt.Sprintf("is not in its usual Unicode form (NFC, no full-width letters): send it as %q", enforced+"@"+domain)
 	}
 	return scriptProblem(local)
+}
+
+// dotAtom reports whether s is an RFC 5322 dot-atom of ASCII (§3.2.3):
+// atext in runs separated by single dots. mail.ParseAddress takes
+// local@domain whole, as its Address, when both are: checking that here
+// first spares its allocations on nearly every address, and leaves it
+// the rest (quotes, comments, display names, non-ASCII).
+// TestDotAtomAddress checks it against ParseAddress.
+func dotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // precisProblem checks a whole login against the PRECIS username rules

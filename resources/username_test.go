@@ -1,6 +1,8 @@
 package resources
 
 import (
+	"fmt"
+	"net/mail"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -136,6 +138,40 @@ func TestPrecisUsernameASCII(t *testing.T) {
 		want, wantErr := precis.UsernameCasePreserved.String(s)
 		if got != want || (gotErr == nil) != (wantErr == nil) {
 			t.Errorf("precisUsername(%q) = %q, %v; the profile gives %q, %v", s, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+// TestDotAtomAddress: what dotAtom lets emailProblem take as a plain
+// address without mail.ParseAddress, ParseAddress takes whole too, for
+// every string of up to five characters of an alphabet of the characters
+// that matter (atext, dots, @, quotes, spaces, parentheses, angle
+// brackets, non-ASCII) and for each ASCII character in an address.
+func TestDotAtomAddress(t *testing.T) {
+	check := func(name string) {
+		at := strings.LastIndexByte(name, '@')
+		if at < 0 || !dotAtom(name[:at]) || !dotAtom(name[at+1:]) {
+			return
+		}
+		if addr, err := mail.ParseAddress(name); err != nil || addr.Address != name {
+			t.Errorf("dotAtom takes %q as a plain address; mail.ParseAddress: %v, %v", name, addr, err)
+		}
+	}
+	alphabet := []string{"a", "Z", "0", ".", "@", "!", "~", "-", `"`, " ", "(", ")", "<", ">", ",", "é", `\`}
+	var walk func(prefix string, n int)
+	walk = func(prefix string, n int) {
+		check(prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			walk(prefix+c, n-1)
+		}
+	}
+	walk("", 5)
+	for c := range 0x80 {
+		for _, f := range []string{"%sjane@example.com", "ja%sne@example.com", "jane%s@example.com", "jane@ex%sample.com", "jane@example.com%s"} {
+			check(fmt.Sprintf(f, string(rune(c))))
 		}
 	}
 }

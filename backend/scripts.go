@@ -543,7 +543,7 @@ end
 -- value): the uniqueness an index keeps (a user's userName, folded).
 local function indexedFault(ix, v, id)
   if v == '' then return nil end
-  for _, m in ipairs(redis.call('ZRANGEBYLEX', ix, '[' .. v .. NUL, '(' .. v .. SEP, 'LIMIT', 0, 2)) do
+  for _, m in ipairs(redis.call('ZRANGEBYLEX', ix, '[' .. v .. NUL, '(' .. v .. SEP, 'LIMIT', '0', '2')) do
     if string.sub(m, #v + 2) ~= id then return 'taken' end
   end
 end
@@ -675,7 +675,7 @@ if expect == 0 then
   -- score) but then, and the time is the last user's plus 1.
   local score = ARGV[18]
   local created = string.sub(now, 1, 20) .. string.sub(score, -6) .. '000Z'
-  local last = redis.call('ZRANGE', KEYS[4], '+inf', score, 'BYSCORE', 'REV', 'LIMIT', '0', '1', 'WITHSCORES')[2]
+  local last = redis.call('ZREVRANGEBYSCORE', KEYS[4], '+inf', score, 'WITHSCORES', 'LIMIT', '0', '1')[2]
   if last then
     score = string.format('%.0f', tonumber(last) + 1)
     created = timeString(score .. '000')
@@ -977,7 +977,7 @@ return {n, 1}
 // displayName)}.
 const findUserNameSrc = luaUserGroups + `
 local v = ARGV[2]
-local m = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. v .. '\0', '(' .. v .. '\1', 'LIMIT', 0, 1)[1]
+local m = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. v .. '\0', '(' .. v .. '\1', 'LIMIT', '0', '1')[1]
 if not m then return {} end
 local id = string.sub(m, #v + 2)
 local h = redis.call('HGETALL', ARGV[1] .. 'user:' .. id)

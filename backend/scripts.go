@@ -452,8 +452,9 @@ local function setMember(prefix, gid, uid, d)
 end
 
 -- touch bumps a resource's version and lastModified (hash field and index;
--- a user's as luaStoredHash stores times).
-local function touch(prefix, kind, id, now)
+-- a user's as luaStoredHash stores times: nanos, now in Unix nanoseconds,
+-- when the caller has it, else timeNanos(now)).
+local function touch(prefix, kind, id, now, nanos)
   local key = prefix .. kind .. ':' .. id
   local ix = prefix .. 'ix:' .. kind .. ':meta.lastModified'
   local t = redis.call('HMGET', key, 'modified', 'created')
@@ -461,11 +462,11 @@ local function touch(prefix, kind, id, now)
   if old then redis.call('ZREM', ix, old .. NUL .. id) end
   redis.call('ZADD', ix, '0', now .. NUL .. id)
   if kind == 'user' then
-    redis.call('HSET', key, 'modified', timeNanos(now))
+    redis.call('HSET', key, 'modified', nanos or timeNanos(now))
   else
     redis.call('HSET', key, 'modified', now)
   end
-  return redis.call('HINCRBY', key, 'ver', 1)
+  return redis.call('HINCRBY', key, 'ver', '1')
 end
 
 -- leaveGroup ends user uid's membership of group gid, which was renamed
@@ -639,7 +640,7 @@ end
 // attribute definitions the document was checked against ("" when it has
 // none), 16 its active, "true", "false" or "" (none: see activeState), 17
 // "1" when the organization may still have KEYS 5, 18 now in Unix
-// microseconds (the same instant as 7).
+// nanoseconds (the same instant as 7, as luaStoredHash stores times).
 // A creation's time is now to the microsecond, or a microsecond after the
 // last user's if that is not before (created.go): the user's score in the
 // ordering set, its meta.created and meta.lastModified.
@@ -670,10 +671,10 @@ if expect == 0 then
   -- A creation touches the fewest keys, each once: every Redis call in a
   -- script costs, and creation is what provisioning runs do most.
   setIndex(prefix, 'user', id, old, new)
-  -- now's microsecond (ARGV 18, now's string's fraction), unless a user
+  -- now's microsecond (ARGV 18 without its last 3 digits), unless a user
   -- has a score at or after it: this range is empty (Redis formats no
   -- score) but then, and the time is the last user's plus 1.
-  local score = ARGV[18]
+  local score = string.sub(ARGV[18], 1, -4)
   local created = string.sub(now, 1, 20) .. string.sub(score, -6) .. '000Z'
   local last = redis.call('ZREVRANGEBYSCORE', KEYS[4], '+inf', score, 'WITHSCORES', 'LIMIT', '0', '1')[2]
   if last then
@@ -694,7 +695,7 @@ end
 local created = cur.created
 setIndex(prefix, 'user', id, old, new)
 updateActive(prefix, id, ARGV[16])
-local ver = touch(prefix, 'user', id, now) + extra
+local ver = touch(prefix, 'user', id, now, ARGV[18]) + extra
 writeBody(KEYS[1], cur, lastArgs(ARGV, tonumber(ARGV[4])), ARGV[6], {})
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
 if cur.disp ~= ARGV[6] then

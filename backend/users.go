@@ -126,7 +126,7 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	args := make([]any, 0, 18+len(entries)+len(body))
 	args = append(args, p, u.ID, version, len(body), uk, userDisplay(u.Attributes), ts, w.PasswordHash, len(entries),
 		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen,
-		activeState(u.Attributes), legacy, t.UnixMicro())
+		activeState(u.Attributes), legacy, t.UnixNano())
 	for _, e := range entries {
 		args = append(args, e)
 	}

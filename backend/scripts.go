@@ -430,6 +430,10 @@ end
 const luaCommon = luaUserGroups + luaOrderKey + `
 local SEP = '\1'
 
+-- Scores and counts go to redis.call as strings ('0', not 0): Redis
+-- turns a Lua number argument into text with snprintf("%.17g"), about
+-- 0.3 µs each, and a creation makes some ten such calls.
+
 -- setMember makes user uid a member of group gid shown as d (nil: no
 -- member), in members:<gid> and, in step, in the members' order
 -- morder:<gid> (see member_pages.go). Returns whether uid was a member.
@@ -440,7 +444,7 @@ local function setMember(prefix, gid, uid, d)
   if old then redis.call('ZREM', ok, orderKey(old, uid)) end
   if d then
     redis.call('HSET', mk, uid, d)
-    redis.call('ZADD', ok, 0, orderKey(d, uid))
+    redis.call('ZADD', ok, '0', orderKey(d, uid))
   elseif old then
     redis.call('HDEL', mk, uid)
   end
@@ -448,20 +452,21 @@ local function setMember(prefix, gid, uid, d)
 end
 
 -- touch bumps a resource's version and lastModified (hash field and index;
--- a user's as luaStoredHash stores times).
-local function touch(prefix, kind, id, now)
+-- a user's as luaStoredHash stores times: nanos, now in Unix nanoseconds,
+-- when the caller has it, else timeNanos(now)).
+local function touch(prefix, kind, id, now, nanos)
   local key = prefix .. kind .. ':' .. id
   local ix = prefix .. 'ix:' .. kind .. ':meta.lastModified'
   local t = redis.call('HMGET', key, 'modified', 'created')
   local old = timeString(t[1] or t[2] or nil)
   if old then redis.call('ZREM', ix, old .. NUL .. id) end
-  redis.call('ZADD', ix, 0, now .. NUL .. id)
+  redis.call('ZADD', ix, '0', now .. NUL .. id)
   if kind == 'user' then
-    redis.call('HSET', key, 'modified', timeNanos(now))
+    redis.call('HSET', key, 'modified', nanos or timeNanos(now))
   else
     redis.call('HSET', key, 'modified', now)
   end
-  return redis.call('HINCRBY', key, 'ver', 1)
+  return redis.call('HINCRBY', key, 'ver', '1')
 end
 
 -- leaveGroup ends user uid's membership of group gid, which was renamed
@@ -485,7 +490,7 @@ local function setIndex(prefix, kind, id, old, new)
   if #old == 0 then
     -- A creation: no entry to compare with.
     for i = 1, #new, 2 do
-      redis.call('ZADD', prefix .. 'ix:' .. kind .. ':' .. new[i], 0, new[i+1] .. NUL .. id)
+      redis.call('ZADD', prefix .. 'ix:' .. kind .. ':' .. new[i], '0', new[i+1] .. NUL .. id)
     end
     return
   end
@@ -500,7 +505,7 @@ local function setIndex(prefix, kind, id, old, new)
   end
   for i = 1, #new, 2 do
     if not had[new[i] .. SEP .. new[i+1]] then
-      redis.call('ZADD', prefix .. 'ix:' .. kind .. ':' .. new[i], 0, new[i+1] .. NUL .. id)
+      redis.call('ZADD', prefix .. 'ix:' .. kind .. ':' .. new[i], '0', new[i+1] .. NUL .. id)
     end
   end
 end
@@ -539,7 +544,7 @@ end
 -- value): the uniqueness an index keeps (a user's userName, folded).
 local function indexedFault(ix, v, id)
   if v == '' then return nil end
-  for _, m in ipairs(redis.call('ZRANGEBYLEX', ix, '[' .. v .. NUL, '(' .. v .. SEP, 'LIMIT', 0, 2)) do
+  for _, m in ipairs(redis.call('ZRANGEBYLEX', ix, '[' .. v .. NUL, '(' .. v .. SEP, 'LIMIT', '0', '2')) do
     if string.sub(m, #v + 2) ~= id then return 'taken' end
   end
 end
@@ -626,13 +631,16 @@ end
 // the user's body (see luaStoredHash; built in Go: storedBody), which are
 // the script's last n arguments, 5 unique key (lowercase
 // userName, as indexed; "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
-// 9 index entries (JSON), 10 actor, 11 action, 12 change log cap, 13 "1"
-// to end the user's pending invitation and confirmation links, 14 the
-// claims of custom unique attributes (JSON flat list attr, key; see
-// luaClaims), 15 the generation of the organization's custom attribute
-// definitions the document was checked against ("" when it has none), 16
-// its active, "true", "false" or "" (none: see activeState), 17 "1" when
-// the organization may still have KEYS 5.
+// 9 m, the number of arguments that hold the index entries (a flat list
+// attr, value, ...: ARGV 19 to 18 + m, each its own argument, which
+// costs Redis less than decoding JSON), 10 actor, 11 action, 12 change
+// log cap, 13 "1" to end the user's pending invitation and confirmation
+// links, 14 the claims of custom unique attributes (JSON flat list attr,
+// key; see luaClaims), 15 the generation of the organization's custom
+// attribute definitions the document was checked against ("" when it has
+// none), 16 its active, "true", "false" or "" (none: see activeState), 17
+// "1" when the organization may still have KEYS 5, 18 now in Unix
+// nanoseconds (the same instant as 7, as luaStoredHash stores times).
 // A creation's time is now to the microsecond, or a microsecond after the
 // last user's if that is not before (created.go): the user's score in the
 // ordering set, its meta.created and meta.lastModified.
@@ -642,7 +650,10 @@ end
 const writeUserSrc = luaCommon + `
 local prefix, id, expect, uk, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5], ARGV[7]
 if ARGV[15] ~= '' and (redis.call('GET', prefix .. 'exts:gen') or '0') ~= ARGV[15] then return {'stale'} end
-local cur = readHash(KEYS[1])
+-- A creation's user is not there: EXISTS costs Redis less than HGETALL's
+-- empty answer, and its hash is read as any other's only when it is.
+local cur = {entries = {}}
+if expect ~= 0 or redis.call('EXISTS', KEYS[1]) == 1 then cur = readHash(KEYS[1]) end
 local extra, groups = 0, {}
 if cur.ver then extra, groups = userGroups(prefix, id) end
 local fault = versionFault(cur.ver and tonumber(cur.ver) + extra, expect) or indexedFault(KEYS[3], uk, id)
@@ -651,7 +662,8 @@ local claims = {}
 if ARGV[14] ~= '[]' then claims = cjson.decode(ARGV[14]) end
 local taken = claimFault(prefix, claims, id)
 if taken then return {'takenx', taken} end
-local new = cjson.decode(ARGV[9])
+local new = {}
+for i = 1, tonumber(ARGV[9]) do new[i] = ARGV[18 + i] end
 local old = storedEntries(cur)
 --@checked
 if #claims > 0 or cur.uq then setClaims(prefix, id, cur.uq, claims, ARGV[14]) end
@@ -659,25 +671,23 @@ if expect == 0 then
   -- A creation touches the fewest keys, each once: every Redis call in a
   -- script costs, and creation is what provisioning runs do most.
   setIndex(prefix, 'user', id, old, new)
-  local us = tonumber(string.sub(timeNanos(now), 1, -4))
-  local sec = math.floor(us / 1000000)
-  local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')[2]
-  if last and tonumber(last) >= us then us = tonumber(last) + 1 end
-  local score = string.format('%.0f', us)
-  local created
-  if math.floor(us / 1000000) == sec then
-    -- In now's second: now's string, its fraction the microseconds.
-    created = string.sub(now, 1, 20) .. string.sub(score, -6) .. '000Z'
-  else
+  -- now's microsecond (ARGV 18 without its last 3 digits), unless a user
+  -- has a score at or after it: this range is empty (Redis formats no
+  -- score) but then, and the time is the last user's plus 1.
+  local score = string.sub(ARGV[18], 1, -4)
+  local created = string.sub(now, 1, 20) .. string.sub(score, -6) .. '000Z'
+  local last = redis.call('ZREVRANGEBYSCORE', KEYS[4], '+inf', score, 'WITHSCORES', 'LIMIT', '0', '1')[2]
+  if last then
+    score = string.format('%.0f', tonumber(last) + 1)
     created = timeString(score .. '000')
   end
   redis.call('ZADD', KEYS[4], score, id)
   setActive(prefix, id, score, ARGV[16], true)
   if ARGV[17] == '1' and redis.call('EXISTS', KEYS[5]) == 1 then
-    redis.call('ZADD', KEYS[5], 0, created .. NUL .. id)
+    redis.call('ZADD', KEYS[5], '0', created .. NUL .. id)
   end
-  redis.call('ZADD', prefix .. 'ix:user:meta.lastModified', 0, created .. NUL .. id)
-  writeBody(KEYS[1], cur, lastArgs(ARGV, tonumber(ARGV[4])), ARGV[6], {'ver', 1, 'created', score .. '000'})
+  redis.call('ZADD', prefix .. 'ix:user:meta.lastModified', '0', created .. NUL .. id)
+  writeBody(KEYS[1], cur, lastArgs(ARGV, tonumber(ARGV[4])), ARGV[6], {'ver', '1', 'created', score .. '000'})
   if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
   audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
   return {'ok', 1, created, {}}
@@ -685,7 +695,7 @@ end
 local created = cur.created
 setIndex(prefix, 'user', id, old, new)
 updateActive(prefix, id, ARGV[16])
-local ver = touch(prefix, 'user', id, now) + extra
+local ver = touch(prefix, 'user', id, now, ARGV[18]) + extra
 writeBody(KEYS[1], cur, lastArgs(ARGV, tonumber(ARGV[4])), ARGV[6], {})
 if ARGV[8] ~= '' then redis.call('SET', KEYS[2], ARGV[8]) end
 if cur.disp ~= ARGV[6] then
@@ -968,7 +978,7 @@ return {n, 1}
 // displayName)}.
 const findUserNameSrc = luaUserGroups + `
 local v = ARGV[2]
-local m = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. v .. '\0', '(' .. v .. '\1', 'LIMIT', 0, 1)[1]
+local m = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. v .. '\0', '(' .. v .. '\1', 'LIMIT', '0', '1')[1]
 if not m then return {} end
 local id = string.sub(m, #v + 2)
 local h = redis.call('HGETALL', ARGV[1] .. 'user:' .. id)

@@ -123,9 +123,13 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	if err != nil {
 		return userWrite{}, fmt.Errorf("encode document: %w", err)
 	}
-	args := []any{p, u.ID, version, len(body), uk, userDisplay(u.Attributes), ts, w.PasswordHash, entriesJSON(entries),
+	args := make([]any, 0, 18+len(entries)+len(body))
+	args = append(args, p, u.ID, version, len(body), uk, userDisplay(u.Attributes), ts, w.PasswordHash, len(entries),
 		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen,
-		activeState(u.Attributes), legacy}
+		activeState(u.Attributes), legacy, t.UnixNano())
+	for _, e := range entries {
+		args = append(args, e)
+	}
 	for _, c := range body {
 		args = append(args, c) // the last arguments, whatever comes before
 	}

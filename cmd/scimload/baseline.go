@@ -41,13 +41,19 @@ type baseline struct {
 // [startBaselineProcess]); its value is the Redis URL.
 const baselineChildEnv = "SCIMLOAD_BASELINE_REDIS_URL"
 
+// baselineSharedEnv, set to "1" with [baselineChildEnv], makes the child
+// send its GETs through go-redis's blocking autopipeliner, so that the GETs
+// of concurrent requests share pipelines as scimd's reads do: a reference
+// for what that alone gives a bare server, not the ceiling.
+const baselineSharedEnv = "SCIMLOAD_BASELINE_SHARED"
+
 // startBaseline starts the baseline: in a process of its own unless
 // inProcess is set.
 func startBaseline(ctx context.Context, redisURL string, inProcess bool) (*baseline, error) {
 	if inProcess {
-		return startBaselineServer(ctx, redisURL)
+		return startBaselineServer(ctx, redisURL, false)
 	}
-	return startBaselineProcess(ctx, redisURL)
+	return startBaselineProcess(ctx, redisURL, false)
 }
 
 // startBaselineProcess runs the baseline server in a child process, this
@@ -58,13 +64,17 @@ func startBaseline(ctx context.Context, redisURL string, inProcess bool) (*basel
 // machine, that made the in-process floor 17 to 19 % higher than the same
 // handler in a process of its own.) The child stops when its standard input
 // closes.
-func startBaselineProcess(ctx context.Context, redisURL string) (*baseline, error) {
+// shared sends its GETs through a shared pipeline (see [baselineSharedEnv]).
+func startBaselineProcess(ctx context.Context, redisURL string, shared bool) (*baseline, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("baseline: find this executable: %w", err)
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), baselineChildEnv+"="+redisURL)
+	if shared {
+		cmd.Env = append(cmd.Env, baselineSharedEnv+"=1")
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -93,7 +103,7 @@ func startBaselineProcess(ctx context.Context, redisURL string) (*baseline, erro
 // the baseline, prints its URL on stdout and returns when stdin closes.
 func serveBaselineChild(redisURL string, stdin io.Reader, stdout io.Writer) error {
 	ctx := context.Background()
-	b, err := startBaselineServer(ctx, redisURL)
+	b, err := startBaselineServer(ctx, redisURL, os.Getenv(baselineSharedEnv) == "1")
 	if err != nil {
 		return err
 	}
@@ -104,8 +114,9 @@ func serveBaselineChild(redisURL string, stdin io.Reader, stdout io.Writer) erro
 }
 
 // startBaselineServer stores the document in Redis and serves it on a
-// loopback port, in this process, until close.
-func startBaselineServer(ctx context.Context, redisURL string) (*baseline, error) {
+// loopback port, in this process, until close; shared sends the GETs
+// through go-redis's blocking autopipeliner.
+func startBaselineServer(ctx context.Context, redisURL string, shared bool) (*baseline, error) {
 	opts, err := redis.ParseURL(redisURL)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: redis url: %w", err)
@@ -120,7 +131,16 @@ func startBaselineServer(ctx context.Context, redisURL string) (*baseline, error
 		_ = rdb.Close()
 		return nil, fmt.Errorf("baseline: listen: %w", err)
 	}
-	srv := &http.Server{Handler: baselineHandler(rdb), ReadHeaderTimeout: 10 * time.Second}
+	var get redis.Cmdable = rdb
+	if shared {
+		ap, err := rdb.AutoPipeline()
+		if err != nil {
+			_ = rdb.Close()
+			return nil, fmt.Errorf("baseline: autopipeliner: %w", err)
+		}
+		get = ap
+	}
+	srv := &http.Server{Handler: baselineHandler(get), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
@@ -139,7 +159,7 @@ func startBaselineServer(ctx context.Context, redisURL string) (*baseline, error
 }
 
 // baselineHandler answers every request with the document read from Redis.
-func baselineHandler(rdb *redis.Client) http.Handler {
+func baselineHandler(rdb redis.Cmdable) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		doc, err := rdb.Get(r.Context(), baselineKey).Bytes()
 		if err != nil {

@@ -46,7 +46,10 @@ on an empty Redis:
  4. drives each row with wrk (-t2 -c50; a row whose goal is a latency with
     -t1 -c1, one request at a time), the ceiling and scimd alternating,
     -runs of each, and prints each row's figure, its ratio to the ceiling
-    (median, min-max) and the goal.
+    (median, min-max) and the goal;
+ 5. under the table, for reference: the ceiling with its GETs in shared
+    pipelines (go-redis AutoPipeline), as scimd's reads are, and scimd's
+    GET /Users/{id} against it (one run between two of it).
 
 It needs wrk (Debian: apt-get install wrk). It takes a few minutes at 10k,
 longer at 1M (the POST rows add users: run it on a fresh Redis each time).
@@ -172,11 +175,16 @@ type benchRun struct {
 	checked               bool
 	findings, checkedKeys int
 
-	token          string
-	scimdURL       string // scheme and host
-	ceilingURL     string
-	stopScimd      func()
-	stopCeiling    func()
+	token       string
+	scimdURL    string // scheme and host
+	ceilingURL  string
+	stopScimd   func()
+	stopCeiling func()
+	// sharedURL is the ceiling with its GETs in shared pipelines (see
+	// baselineSharedEnv), stopped by stopShared: a reference, not a row.
+	sharedURL      string
+	stopShared     func()
+	sharedNote     string
 	paths, creates string // the wrk scripts
 
 	rows       []benchRow
@@ -277,17 +285,27 @@ func (b *benchRun) serve(ctx context.Context) error {
 		return err
 	}
 	b.scimdURL, b.stopScimd = p.url, p.stop
-	bl, err := startBaselineProcess(ctx, b.cfg.redisURL)
+	bl, err := startBaselineProcess(ctx, b.cfg.redisURL, false)
 	if err != nil {
 		b.stop()
 		return err
 	}
 	b.ceilingURL, b.stopCeiling = bl.url, bl.close
+	shared, err := startBaselineProcess(ctx, b.cfg.redisURL, true)
+	if err != nil {
+		b.stop()
+		return err
+	}
+	b.sharedURL, b.stopShared = shared.url, shared.close
 	return nil
 }
 
 // stop stops the ceiling and scimd.
 func (b *benchRun) stop() {
+	if b.stopShared != nil {
+		b.stopShared()
+		b.stopShared = nil
+	}
 	if b.stopCeiling != nil {
 		b.stopCeiling()
 		b.stopCeiling = nil
@@ -318,6 +336,9 @@ func (b *benchRun) measure(ctx context.Context) error {
 	if err := b.throughput(ctx, "`GET /Users/{id}`", "≥ 0.85 at 10k and at 1M", gets, false); err != nil {
 		return err
 	}
+	if err := b.sharedReference(ctx, gets); err != nil {
+		return err
+	}
 	if err := b.throughput(ctx, "`filter=userName eq \"…\"`", "≥ 0.75 at 10k and at 1M", filters, false); err != nil {
 		return err
 	}
@@ -340,6 +361,43 @@ func (b *benchRun) measure(ctx context.Context) error {
 		return err
 	}
 	return b.throughput(ctx, "`POST /Users`", "≥ 0.40; ≤ 70 µs of Redis time per create", nil, true)
+}
+
+// sharedReference measures the ceiling with its GETs in shared pipelines
+// (baselineSharedEnv), one run before and one after a run of scimd's GET
+// /Users/{id}, for the line under the table: scimd's reads share pipelines,
+// the issue's ceiling does not, and this says what sharing alone gives a
+// bare server.
+func (b *benchRun) sharedReference(ctx context.Context, gets []string) error {
+	sharedPaths := filepath.Join(b.dir, "shared.paths")
+	scimdPaths := filepath.Join(b.dir, "scimd.paths")
+	if err := writePaths(sharedPaths, []string{"/"}); err != nil {
+		return err
+	}
+	if err := writePaths(scimdPaths, gets); err != nil {
+		return err
+	}
+	shared := wrkRun{bin: b.cfg.wrk, threads: 2, conns: 50, duration: b.cfg.duration, script: b.paths, url: b.sharedURL,
+		env: []string{"SCIMBENCH_PATHS=" + sharedPaths, "SCIMBENCH_TOKEN="}, name: "ceiling, shared pipelines"}
+	scimd := wrkRun{bin: b.cfg.wrk, threads: 2, conns: 50, duration: b.cfg.duration, script: b.paths, url: b.scimdURL,
+		env: []string{"SCIMBENCH_PATHS=" + scimdPaths, "SCIMBENCH_TOKEN=" + b.token}, name: "GET /Users/{id}"}
+	var rs [3]wrkResult
+	for i, run := range []wrkRun{shared, scimd, shared} {
+		fmt.Fprintf(b.progress, "wrk: %s for %s\n", run.name, b.cfg.duration)
+		r, err := run.run(ctx)
+		if err != nil {
+			return err
+		}
+		if r.failed > 0 {
+			return fmt.Errorf("%s: %d failed answers", run.name, r.failed)
+		}
+		rs[i] = r
+	}
+	ref := (rs[0].reqPerSec + rs[2].reqPerSec) / 2
+	b.sharedNote = fmt.Sprintf("For reference, not a goal: the ceiling with its GETs in shared pipelines, as scimd's reads are "+
+		"(go-redis AutoPipeline): %.0f req/s; scimd's `GET /Users/{id}` (%.0f req/s, one run between two of it) is %.2f of that.",
+		ref, rs[1].reqPerSec, rs[1].reqPerSec/ref)
+	return nil
 }
 
 // throughput runs the ceiling and scimd alternately, -runs of scimd, each
@@ -551,6 +609,9 @@ func (b *benchRun) report(w io.Writer) {
 	fmt.Fprintln(w, "|---|---|--:|---|")
 	for _, r := range b.rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.what, r.figure, r.ratio, r.goal)
+	}
+	if b.sharedNote != "" {
+		fmt.Fprintf(w, "\n%s\n", b.sharedNote)
 	}
 	fmt.Fprintf(w, "\nRedis time per create script, while seeding (pipelined): %s.\n", b.seedCost)
 	fmt.Fprintf(w, "Redis time per create script, during the POST /Users runs: %s.\n", b.createCost)

@@ -290,8 +290,9 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 			return nil, err
 		}
 	}
-	// One resource's reads join other requests' (reads.go), one command
-	// after the other; many resources' are one pipeline of their own.
+	// One resource's reads join other requests' (coalesce.go), one command
+	// after the other, the second not sent once the first failed; many
+	// resources' are one pipeline of their own.
 	var pipe redis.Pipeliner
 	var q redis.Cmdable = s.reads
 	if len(ids) > 1 {
@@ -321,6 +322,11 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 			cmds = append(cmds, fields[i])
 		}
 		if ld.refs {
+			if pipe == nil {
+				if err := cmds[len(cmds)-1].Err(); err != nil && !errors.Is(err, redis.Nil) {
+					return nil, fmt.Errorf("redis: %w", err)
+				}
+			}
 			rc[i] = q.HGetAll(ctx, p+k.refKey+id)
 			cmds = append(cmds, rc[i])
 		}

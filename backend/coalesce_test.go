@@ -100,14 +100,9 @@ func redisStats(t *testing.T, s *Store) map[string]int64 {
 	if !ok || s.mini != nil {
 		return nil
 	}
-	info, err := c.Info(context.Background(), "stats").Result()
-	if err != nil {
-		t.Fatalf("INFO stats: %v", err)
-	}
 	out := map[string]int64{}
-	for _, line := range strings.Split(info, "\r\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if n, err := strconv.ParseInt(v, 10, 64); ok && err == nil {
+	for k, v := range redisInfo(t, c, "stats") {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			out[k] = n
 		}
 	}
@@ -169,16 +164,7 @@ func TestSharedWritesRunOnce(t *testing.T) {
 		t.Errorf("no write answered outcome unknown: none was in flight while Redis slept")
 	}
 	stats := func() (calls int64, count string) {
-		info, err := ctl.Info(ctx, "commandstats").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(info, "\r\n") {
-			if rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:calls="); ok {
-				calls, _ = strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
-			}
-		}
-		return calls, ctl.Get(ctx, "count").Val()
+		return int64(commandStat(redisInfo(t, ctl, "commandstats"), "evalsha", "calls")), ctl.Get(ctx, "count").Val()
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	calls, count := stats()

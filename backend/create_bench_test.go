@@ -20,47 +20,12 @@ import (
 func BenchmarkCreateScript(b *testing.B) {
 	s, _ := seeded(b)
 	ctx := context.Background()
-	stats := func(b *testing.B) map[string][2]float64 {
-		b.Helper()
-		text, err := s.client.Info(ctx, "commandstats").Result()
-		if err != nil {
-			b.Fatal(err)
-		}
-		out := map[string][2]float64{}
-		for _, line := range strings.Split(text, "\n") {
-			name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
-			if !ok || !strings.HasPrefix(name, "cmdstat_") {
-				continue
-			}
-			var calls, usec float64
-			for _, f := range strings.Split(rest, ",") {
-				k, v, _ := strings.Cut(f, "=")
-				switch k {
-				case "calls":
-					calls, _ = strconv.ParseFloat(v, 64)
-				case "usec":
-					usec, _ = strconv.ParseFloat(v, 64)
-				}
-			}
-			out[strings.TrimPrefix(name, "cmdstat_")] = [2]float64{calls, usec}
-		}
-		return out
-	}
 	cpu := func(b *testing.B) float64 {
 		b.Helper()
-		text, err := s.client.Info(ctx, "cpu").Result()
-		if err != nil {
-			b.Fatal(err)
-		}
-		var total float64
-		for _, line := range strings.Split(text, "\n") {
-			k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
-			if k == "used_cpu_user_main_thread" || k == "used_cpu_sys_main_thread" {
-				f, _ := strconv.ParseFloat(v, 64)
-				total += f
-			}
-		}
-		return total * 1e6
+		info := redisInfo(b, s.client, "cpu")
+		user, _ := strconv.ParseFloat(info["used_cpu_user_main_thread"], 64)
+		sys, _ := strconv.ParseFloat(info["used_cpu_sys_main_thread"], 64)
+		return (user + sys) * 1e6
 	}
 	call := "evalsha"
 	if s.functions {
@@ -80,22 +45,23 @@ func BenchmarkCreateScript(b *testing.B) {
 		next++
 	}
 	b.ReportMetric((cpu(b)-cpu0)/float64(b.N), "redis-cpu-µs/op")
-	st := stats(b)
-	script := st[call]
-	b.ReportMetric(script[1]/script[0], "redis-µs/script")
+	st := redisInfo(b, s.client, "commandstats")
+	calls := func(name string) float64 { return commandStat(st, name, "calls") }
+	script := calls(call)
+	b.ReportMetric(commandStat(st, call, "usec")/script, "redis-µs/script")
 	var names []string
 	inner := 0.0
-	for name, v := range st {
-		if name == call || name == "info" || name == "config|resetstat" || v[0] < script[0] {
+	for field := range st {
+		name, ok := strings.CutPrefix(field, "cmdstat_")
+		if !ok || name == call || name == "info" || name == "config|resetstat" || calls(name) < script {
 			continue
 		}
 		names = append(names, name)
-		inner += v[0]
+		inner += calls(name)
 	}
-	b.ReportMetric(inner/script[0], "redis-calls/script")
+	b.ReportMetric(inner/script, "redis-calls/script")
 	sort.Strings(names)
 	for _, name := range names {
-		v := st[name]
-		b.Logf("%-16s %5.2f calls/script %6.2f µs/call", name, v[0]/script[0], v[1]/v[0])
+		b.Logf("%-16s %5.2f calls/script %6.2f µs/call", name, calls(name)/script, commandStat(st, name, "usec")/calls(name))
 	}
 }

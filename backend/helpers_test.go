@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -48,4 +52,33 @@ func listsAsScan(t *testing.T, s *Store, when string, all []resources.Resource, 
 			t.Errorf("%s: %s = total %d, %v; want %d, %v", when, f, page.Total, got, len(want), want)
 		}
 	}
+}
+
+// redisInfo is section of c's INFO as field → value ("used_cpu_sys":
+// "1.23"; a commandstats line's value is its "calls=…,usec=…" text).
+func redisInfo(tb testing.TB, c redis.Cmdable, section string) map[string]string {
+	tb.Helper()
+	text, err := c.Info(context.Background(), section).Result()
+	if err != nil {
+		tb.Fatalf("INFO %s: %v", section, err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// commandStat is field ("calls", "usec") of command's line in info, INFO
+// commandstats read by redisInfo; 0 when Redis has not run it.
+func commandStat(info map[string]string, command, field string) float64 {
+	for _, f := range strings.Split(info["cmdstat_"+command], ",") {
+		if k, v, _ := strings.Cut(f, "="); k == field {
+			n, _ := strconv.ParseFloat(v, 64)
+			return n
+		}
+	}
+	return 0
 }

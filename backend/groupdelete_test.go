@@ -177,7 +177,7 @@ func TestGroupDeleteBounded(t *testing.T) {
 			s.deleteGroup.Hash(): "delete", s.sweepGroup.Hash(): "sweep",
 			deleteGroupSrc: "delete", sweepGroupSrc: "sweep",
 			storeLibrary.functions[deleteGroupSrc]: "delete", storeLibrary.functions[sweepGroupSrc]: "sweep"}}
-		s.client.AddHook(h)
+		hookAll(s, h)
 		if err := s.DeleteGroup(ctx, org, g.ID, 0); err != nil {
 			t.Fatalf("DeleteGroup: %v", err)
 		}

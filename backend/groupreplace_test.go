@@ -239,7 +239,7 @@ func TestGroupReplaceBounded(t *testing.T) {
 			s.writeGroup.Hash(): "write", s.sweepReplaced.Hash(): "sweep",
 			writeGroupSrc: "write", sweepReplacedSrc: "sweep",
 			storeLibrary.functions[writeGroupSrc]: "write", storeLibrary.functions[sweepReplacedSrc]: "sweep"}}
-		s.client.AddHook(h)
+		hookAll(s, h)
 		calls := func() map[string][]int {
 			h.mu.Lock()
 			defer h.mu.Unlock()

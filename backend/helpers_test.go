@@ -82,3 +82,12 @@ func commandStat(info map[string]string, command, field string) float64 {
 	}
 	return 0
 }
+
+// hookAll adds h to s's client and sends s's write scripts through the
+// client's own autopipeliner, whose commands h sees: the streaming one they
+// go through otherwise belongs to a clone of the client, without its hooks
+// (coalesce.go).
+func hookAll(s *Store, h redis.Hook) {
+	s.client.AddHook(h)
+	s.writes = s.reads
+}

@@ -70,12 +70,15 @@ type Store struct {
 	// issue at the same moment in one pipeline on one connection, or the
 	// client itself if it has none (coalesce.go).
 	reads commander
-	// writes runs the write scripts: the same autopipeliner as reads, so
-	// that concurrent requests' writes share pipelines too (each still
-	// sent at most once), unless [Store.WaitForReplica] is on: a write's
-	// WAIT must follow it on its own connection, so writes then go on the
-	// client.
+	// writes runs the write scripts: a streaming autopipeliner on a
+	// single server or Sentinel, the reads' one on a Cluster, so that
+	// concurrent requests' writes share a connection too (each still sent
+	// at most once), unless [Store.WaitForReplica] is on: a write's WAIT
+	// must follow it on its own connection, so writes then go on the
+	// client (coalesce.go).
 	writes commander
+	// closeWrites closes writes' autopipeliner when the client does not.
+	closeWrites func() error
 
 	// MaxScan bounds filters that no index covers: when an organization has
 	// more resources of the queried type, such a filter fails with
@@ -126,11 +129,12 @@ type Store struct {
 // [resources.Unavailable] error: see [unavailableHook].
 func New(client redis.UniversalClient) *Store {
 	client.AddHook(unavailableHook{})
-	ap := sharer(client)
+	writes, closeWrites := writeSharer(client)
 	return &Store{
 		client:            client,
-		reads:             ap,
-		writes:            ap,
+		reads:             sharer(client),
+		writes:            writes,
+		closeWrites:       closeWrites,
 		MaxScan:           DefaultMaxScan,
 		MaxFilterWork:     DefaultMaxFilterWork,
 		MaxListMembers:    DefaultMaxListMembers,
@@ -414,6 +418,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the client and stops the embedded server, if any.
 func (s *Store) Close() error {
 	s.probes.close()
+	_ = s.closeWrites() // it only stops the autopipeliner's goroutines
 	err := s.client.Close()
 	if s.mini != nil {
 		s.stopClock()

@@ -47,11 +47,13 @@ import (
 // request has been read and checked: with scripts of 100 µs and more, Redis
 // sat idle between batches and 20% of the two cores were idle under POST
 // load. Measured with wrk -t2 -c50, 10k customers, alternating binaries:
-// POST /Users 4,193-4,219 req/s batched, 5,488-6,401 streamed; reads are
-// slower streamed (GET /Users/{id} -12%, userName eq -7 to -20%), so they
-// stay batched. go-redis keeps one autopipeliner of each face per client,
-// so the streaming one belongs to a clone of the client that shares its
-// connection pools (Client.WithTimeout, with the client's read timeout).
+// POST /Users 3,574-4,219 req/s batched, 4,232-6,401 streamed (+18 to
+// +52% in each pair). Reads stay batched: streamed, each went to Redis
+// nearly alone, and Redis's CPU per GET /Users/{id} rose from 6 to 35 µs
+// (GET -15 to -34%, userName eq -10 to -21%). go-redis keeps one
+// autopipeliner of each face per client, so the streaming one belongs to a
+// clone of the client that shares its connection pools
+// (Client.WithTimeout, with the client's read timeout).
 // The clone has none of the client's hooks: [unavailableCommander] maps
 // its errors as [unavailableHook] does, without a hook (a hook would run
 // on a goroutine of its own for every command).

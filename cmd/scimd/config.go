@@ -174,7 +174,7 @@ var settings = []setting{
 		check: "min=0", want: "a duration of zero or more, such as 15s", help: "how long SIGTERM waits for requests in flight before exit"},
 	{field: func(c *Config) any { return &c.RedisWaitReplica }, env: "SCIM_REDIS_WAIT_REPLICA", flag: "redis-wait-replica", def: time.Duration(0), shown: "`0` (off)",
 		check: "min=0,max=10s", want: "a duration from 0 (off) to 10s, such as 500ms",
-		help: "durability: each write waits up to this long (at most `10s`, and less than the URL's `read_timeout`, `3s` by default) for a Redis replica to acknowledge it (`WAIT 1`) before scimd answers; " +
+		help: "durability: each write waits up to this long (at most `10s`, and less than the URL's `read_timeout`, `5s` by default) for a Redis replica to acknowledge it (`WAIT 1`) before scimd answers; " +
 			"a write no replica acknowledged in time answers `503` \"outcome unknown\" (see [Deployment](#deployment-several-replicas-cluster-sentinel))"},
 	{field: func(c *Config) any { return &c.DebugAddr }, env: "SCIM_DEBUG_ADDR", flag: "debug-addr", shown: "(empty: off)",
 		check: "omitempty,listenaddr", want: "host:port or :port",

@@ -114,12 +114,5 @@ type unavailableCommander struct{ *redis.AutoPipeliner }
 
 // Process implements [commander].
 func (u unavailableCommander) Process(ctx context.Context, cmd redis.Cmder) error {
-	err := u.AutoPipeliner.Process(ctx, cmd)
-	if e := cmd.Err(); unavailable(e) {
-		cmd.SetErr(unavailableError{e})
-	}
-	if unavailable(err) {
-		err = unavailableError{err}
-	}
-	return err
+	return markUnavailable(u.AutoPipeliner.Process(ctx, cmd), cmd)
 }

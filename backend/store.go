@@ -555,28 +555,28 @@ func (unavailableHook) DialHook(next redis.DialHook) redis.DialHook { return nex
 
 func (unavailableHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		err := next(ctx, cmd)
-		if unavailable(err) {
-			err = unavailableError{err}
-			cmd.SetErr(err)
-		}
-		return err
+		return markUnavailable(next(ctx, cmd), cmd)
 	}
 }
 
 func (unavailableHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		err := next(ctx, cmds)
-		for _, cmd := range cmds {
-			if e := cmd.Err(); unavailable(e) {
-				cmd.SetErr(unavailableError{e})
-			}
-		}
-		if unavailable(err) {
-			err = unavailableError{err}
-		}
-		return err
+		return markUnavailable(next(ctx, cmds), cmds...)
 	}
+}
+
+// markUnavailable makes the errors of cmds, and err, that say Redis was
+// unavailable [unavailableError]s, and returns err so made.
+func markUnavailable(err error, cmds ...redis.Cmder) error {
+	for _, cmd := range cmds {
+		if e := cmd.Err(); unavailable(e) {
+			cmd.SetErr(unavailableError{e})
+		}
+	}
+	if unavailable(err) {
+		err = unavailableError{err}
+	}
+	return err
 }
 
 // markerErr is the error of a script result scimd does not know: a bug.

@@ -29,19 +29,14 @@ func (s *Store) complementOf(k *kind, e resources.Filter) *node {
 	return nil
 }
 
-// excluded collects the ids of the inner plan of a "not": their number is
-// charged to MaxFilterWork before they are read.
+// excluded collects the ids of the inner plan of a "not", at most MaxScan
+// of them ([Store.collect]).
 func (s *Store) excluded(ctx context.Context, p string, k *kind, e resources.Filter, inner *node) (map[string]bool, error) {
-	est, err := s.estimate(ctx, p, k, inner)
-	if err != nil {
-		return nil, err
-	}
-	if est > int64(s.MaxFilterWork) {
-		return nil, resources.Errorf(resources.TooMany,
+	ids, err := s.collect(ctx, p, k, inner, func(est int64) error {
+		return resources.Errorf(resources.TooMany,
 			"filter %v leaves out %d %ss, more than the %d one query may read; filter for what to keep on an indexed attribute (%s) instead of \"not\"",
-			e, est, k.name, s.MaxFilterWork, k.indexHint())
-	}
-	ids, err := s.run(ctx, p, k, inner)
+			e, est, k.name, s.MaxScan, k.indexHint())
+	})
 	if err != nil {
 		return nil, err
 	}

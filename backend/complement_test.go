@@ -4,14 +4,19 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
 
 // TestNotOfIndex: a "not" of an exact filter is the complement of its
-// matches in creation order, whatever their number (MaxScan is small),
+// matches in creation order, however many users it keeps (MaxScan is
+// less than the users),
 // its total the users' less the matches, pages read by rank however deep;
 // the same by cursor, both ways.
 func TestNotOfIndex(t *testing.T) {
@@ -37,7 +42,7 @@ func TestNotOfIndex(t *testing.T) {
 			}
 			kept = slices.DeleteFunc(kept, func(id string) bool { return id == all[i] })
 		}
-		s.MaxScan = 5
+		s.MaxScan = 25     // the inner matches (their estimate: at most 24), not the 50 users
 		var notM1 []string // users without m1@x.io: i%4 != 1
 		for i, id := range all {
 			if i%4 != 1 && i != 0 && i != 13 && i != 20 {
@@ -73,6 +78,98 @@ func TestNotOfIndex(t *testing.T) {
 			if !slices.Equal(forward, kept) || !slices.Equal(backward, kept) {
 				t.Errorf("cursor walk by %d = %v\nback %v\nwant %v", size, forward, backward, kept)
 			}
+		}
+	})
+}
+
+// rangeReads records the index range reads (ZRANGEBYLEX, ZRANGE BYLEX) a
+// store sends, alone or in pipelines.
+type rangeReads struct {
+	mu    sync.Mutex
+	reads []string
+}
+
+func (*rangeReads) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *rangeReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.record(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (r *rangeReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			r.record(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (r *rangeReads) record(cmd redis.Cmder) {
+	if name := strings.ToLower(cmd.Name()); name != "zrangebylex" && name != "zrange" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reads = append(r.reads, fmt.Sprint(cmd.Args()...))
+}
+
+// unbounded returns the range reads on key without a LIMIT.
+func (r *rangeReads) unbounded(key string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, a := range r.reads {
+		if strings.Contains(a, key) && !strings.Contains(strings.ToLower(a), "limit") {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// TestNotBoundedBeforeRead: a "not" whose inner filter matches more than
+// MaxScan users fails with TooMany, saying what to do, before it reads the
+// ids it would leave out (a million of them once blocked Redis for half a
+// second per try, and the request ended in a 503 after 22 s), and changes
+// nothing; within MaxScan it is answered.
+func TestNotBoundedBeforeRead(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		for i := range 12 {
+			mustCreateUser(t, s, user(fmt.Sprintf("w%02d@x.io", i)))
+		}
+		mustCreateUser(t, s, user("z@x.io"))
+		reads := &rangeReads{}
+		hookAll(s, reads)
+		s.MaxScan = 10
+		for _, f := range []string{`not (userName sw "w")`, `not (userName sw "w" or userName eq "z@x.io")`} {
+			e, err := resources.ParseFilter(schemas.Users(), f, "")
+			if err != nil {
+				t.Fatalf("ParseFilter(%s): %v", f, err)
+			}
+			_, err = s.ListUsers(context.Background(), org, resources.Query{Filter: e, StartIndex: 1, Count: 5})
+			wantCode(t, "ListUsers("+f+")", err, resources.TooMany)
+			if err == nil || !strings.Contains(err.Error(), "leaves out") || !strings.Contains(err.Error(), "instead of \"not\"") {
+				t.Errorf("ListUsers(%s) with MaxScan 10 = %v; want TooMany saying what it leaves out and what to do instead", f, err)
+			}
+		}
+		if got := reads.unbounded("ix:user:userName"); len(got) > 0 {
+			t.Errorf("refused filters read the index unbounded: %q", got)
+		}
+		// Within MaxScan, the ids are read in batches of idBatch, each
+		// range on from where its last batch ended.
+		s.MaxScan = 12
+		defer func(n int) { idBatch = n }(idBatch)
+		idBatch = 5
+		for _, f := range []string{`not (userName sw "w")`, `not (userName sw "w0" or userName sw "w1")`} {
+			total, got := filteredPage(t, s, f, 1, 5, func(r resources.Resource) string { return fmt.Sprint(r.Attributes["userName"]) })
+			if total != 1 || !slices.Equal(got, []string{"z@x.io"}) {
+				t.Errorf("%s with MaxScan 12, in batches of 5 = %d, %v; want 1, [z@x.io]", f, total, got)
+			}
+		}
+		if got := reads.unbounded("ix:user:userName"); len(got) > 0 {
+			t.Errorf("the ids were read unbounded: %q", got)
 		}
 	})
 }

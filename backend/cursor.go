@@ -643,13 +643,9 @@ func (s *Store) seekMatches(ctx context.Context, p string, k *kind, q resources.
 func (s *Store) candidates(ctx context.Context, p string, k *kind, q resources.Query) ([]string, bool, error) {
 	if q.Filter != nil {
 		if n := s.plan(k, q.Filter, false); n != nil {
-			ids, err := s.run(ctx, p, k, n)
+			ids, err := s.collect(ctx, p, k, n, func(int64) error { return s.matchesTooMany(k, q.Filter) })
 			if err != nil {
 				return nil, false, err
-			}
-			if len(ids) > s.MaxScan {
-				return nil, false, resources.Errorf(resources.TooMany,
-					"filter %v matches more than %d %ss; narrow it with an indexed attribute (%s)", q.Filter, s.MaxScan, k.name, k.indexHint())
 			}
 			if !n.exact {
 				if err := s.checkWork(k, q.Filter, len(ids)); err != nil {

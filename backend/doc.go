@@ -252,11 +252,12 @@
 //   - "not" of an exact plan: the complement of its ids in creation order
 //     (complement.go); totalResults is the ordering set's ZCARD less the
 //     ids, and the page a ZRANGE by rank found from the ids' ranks,
-//     O(ids + count) however deep; the ids are charged to
-//     [Store.MaxFilterWork] before they are read.
+//     O(ids + count) however deep; the ids are at most [Store.MaxScan],
+//     counted (ZLEXCOUNT) before they are read, and read 10,000 at a time
+//     (a million in one reply blocked Redis for half a second).
 //   - An "or" with a members.value eq side, and members.value eq: the union
-//     of its sides, or the user's groups, at most [Store.MaxScan] ids, in
-//     creation order.
+//     of its sides, or the user's groups, at most [Store.MaxScan] ids
+//     (counted before they are read), in creation order.
 //   - Anything else (ne, other nots, co and ew without a trigram index,
 //     attributes without an index): a scan of
 //     the organization in creation order, checking each document, which fails

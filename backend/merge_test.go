@@ -109,10 +109,10 @@ func TestOrAcrossKeys(t *testing.T) {
 	})
 }
 
-// TestCombinedWork: a merge and a complement are charged to MaxFilterWork
-// before any document is read, and answer TooMany saying what to send
-// instead; eq or eq (as identity providers send) reads no document but
-// the page's.
+// TestCombinedWork: a merge is charged to MaxFilterWork, and the ids a
+// complement leaves out are counted against MaxScan, before any document
+// is read; past them, both answer TooMany saying what to send instead; eq
+// or eq (as identity providers send) reads no document but the page's.
 func TestCombinedWork(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
@@ -122,6 +122,7 @@ func TestCombinedWork(t *testing.T) {
 		reads := &docReads{}
 		s.client.AddHook(reads)
 		s.MaxFilterWork = 7
+		s.MaxScan = 7
 		for _, tc := range []struct{ filter, says string }{
 			// 8 + 8 × 2 evaluations
 			{`userName sw "u" or externalId sw "E"`, "send each side as a query of its own"},

@@ -107,15 +107,11 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 // a members.value eq branch): its
 // ids, at most MaxScan, in creation order.
 func (s *Store) collected(ctx context.Context, p string, k *kind, q resources.Query, n *node, w window, ld load) (resources.Page, error) {
-	ids, err := s.run(ctx, p, k, n)
+	// Ordering (and, for a partly indexed filter, checking) the matches
+	// costs their number: bounded like a scan.
+	ids, err := s.collect(ctx, p, k, n, func(int64) error { return s.matchesTooMany(k, q.Filter) })
 	if err != nil {
 		return resources.Page{}, err
-	}
-	if len(ids) > s.MaxScan {
-		// Ordering (and, for a partly indexed filter, checking) the matches
-		// costs their number: bounded like a scan.
-		return resources.Page{}, resources.Errorf(resources.TooMany,
-			"filter %v matches more than %d %ss; narrow it with an indexed attribute (%s)", q.Filter, s.MaxScan, k.name, k.indexHint())
 	}
 	if !n.exact {
 		if err := s.checkWork(k, q.Filter, len(ids)); err != nil {
@@ -200,6 +196,13 @@ func (s *Store) findByUserName(ctx context.Context, p string, k *kind, lower str
 		page.Resources = append(page.Resources, *r)
 	}
 	return page, nil
+}
+
+// matchesTooMany is the error of a filter e whose matches, collected,
+// would be more than MaxScan.
+func (s *Store) matchesTooMany(k *kind, e resources.Filter) error {
+	return resources.Errorf(resources.TooMany,
+		"filter %v matches more than %d %ss; narrow it with an indexed attribute (%s)", e, s.MaxScan, k.name, k.indexHint())
 }
 
 // inOrder sorts ids by creation (their score in the ordering set), dropping

@@ -43,7 +43,7 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 					return page, err
 				}
 			}
-			if ids, err = s.run(ctx, p, k, n); err != nil {
+			if ids, err = s.collect(ctx, p, k, n, func(int64) error { return s.sortTooMany(k) }); err != nil {
 				return resources.Page{}, err
 			}
 			exact = n.exact
@@ -69,8 +69,7 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 		}
 	}
 	if len(ids) > s.MaxScan {
-		return resources.Page{}, resources.Errorf(resources.TooMany,
-			"the filter matches more than %d %ss, too many to sort; narrow it", s.MaxScan, k.name)
+		return resources.Page{}, s.sortTooMany(k)
 	}
 	if !exact {
 		if err := s.checkWork(k, q.Filter, len(ids)); err != nil {
@@ -281,4 +280,11 @@ func (s *Store) page(ctx context.Context, p string, k *kind, total int, ids []st
 		}
 	}
 	return page, nil
+}
+
+// sortTooMany is the error of a sorted query whose filter matches more
+// than MaxScan resources that no index can walk in order.
+func (s *Store) sortTooMany(k *kind) error {
+	return resources.Errorf(resources.TooMany,
+		"the filter matches more than %d %ss, too many to sort; narrow it", s.MaxScan, k.name)
 }

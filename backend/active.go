@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/scim2/filter-parser/v2"
@@ -23,11 +24,21 @@ import (
 // and answers in creation order, the ordering set's:
 //
 //   - active eq false: the entries scored above 0;
+//   - active eq null, not (active pr): the entries scored below 0, read
+//     from 0 down;
+//   - active ne true, not (active eq true): all the entries, both sides
+//     read together, by creation;
 //   - active eq true: the ordering set without the users of inactive:user;
-//   - active pr: the ordering set without the entries scored below 0.
+//   - active pr, active ne null: the ordering set without the entries
+//     scored below 0;
+//   - active ne false, not (active eq false): the ordering set without the
+//     entries scored above 0.
 //
-// The last two are complements. Their totalResults are exact: ZCARD of the
-// ordering set minus ZCOUNT of the exceptions. A page at startIndex k of a
+// The first three read the exceptions: a page at startIndex k starts at
+// the k-th of them in creation order, found by rank (on both sides, by a
+// binary search of ranks: O(log² N)). The last three are complements.
+// Their totalResults are exact: ZCARD of the ordering set minus ZCOUNT of
+// the exceptions. A page at startIndex k of a
 // complement starts at the rank p in the ordering set that is the fixed
 // point of p = k + skipped(p), skipped(p) being the exceptions created no
 // later than the user at rank p (ZCOUNT on minus and plus its sequence):
@@ -54,29 +65,72 @@ func activeState(attrs map[string]any) string {
 	return strconv.FormatBool(b)
 }
 
-// Modes of a leaf on the sparse boolean (node.active).
+// Modes of a leaf on the sparse boolean (node.active): three read the
+// exceptions, three are their complements.
 const (
-	activeTrue    = "true"  // the ordering set without inactive:<kind>
-	activeFalse   = "false" // inactive:<kind> scored above 0
-	activePresent = "pr"    // the ordering set without inactive:<kind> scored below 0
+	activeFalse    = "false"  // inactive:<kind> scored above 0
+	activeAbsent   = "absent" // inactive:<kind> scored below 0
+	activeNotTrue  = "nt"     // inactive:<kind>, both sides
+	activeTrue     = "true"   // the ordering set without inactive:<kind>
+	activePresent  = "pr"     // the ordering set without inactive:<kind> scored below 0
+	activeNotFalse = "nf"     // the ordering set without inactive:<kind> scored above 0
 )
 
-// sparseLeaf plans a comparison of a sparse boolean: eq and pr; nil (a
-// filter no index covers) for the others, and while the organization's
-// earlier index of it is being converted.
+// activeNegation maps each mode to the mode of its "not".
+var activeNegation = map[string]string{
+	activeFalse: activeNotFalse, activeNotFalse: activeFalse,
+	activeAbsent: activePresent, activePresent: activeAbsent,
+	activeNotTrue: activeTrue, activeTrue: activeNotTrue,
+}
+
+// activeSides returns the sides of inactive:<kind> a mode reads or, for
+// a complement, skips: above 0 (active false), below 0 (no active).
+func activeSides(mode string) (above, below, complement bool) {
+	switch mode {
+	case activeFalse:
+		return true, false, false
+	case activeAbsent:
+		return false, true, false
+	case activeNotTrue:
+		return true, true, false
+	case activeTrue:
+		return true, true, true
+	case activePresent:
+		return false, true, true
+	case activeNotFalse:
+		return true, false, true
+	}
+	return false, false, false
+}
+
+// sparseLeaf plans a comparison of a sparse boolean: eq, ne and pr; nil
+// (a filter no index covers) for the others, and while the organization's
+// earlier index of it is being converted. For a single-valued attribute,
+// "ne" is the "not" of "eq", and "eq null" the "not" of "pr".
 func sparseLeaf(k *kind, op filter.CompareOperator, v any) *node {
 	if k.sparsePending {
 		return nil
 	}
+	mode := ""
 	switch op {
 	case filter.PR:
-		return &node{active: activePresent, exact: true}
-	case filter.EQ:
-		if b, ok := resources.ParseBool(v); ok {
-			return &node{active: strconv.FormatBool(b), exact: true}
+		mode = activePresent
+	case filter.EQ, filter.NE:
+		switch b, ok := resources.ParseBool(v); {
+		case v == nil:
+			mode = activeAbsent
+		case ok:
+			mode = strconv.FormatBool(b)
+		default:
+			return nil
 		}
+		if op == filter.NE {
+			mode = activeNegation[mode]
+		}
+	default:
+		return nil
 	}
-	return nil
+	return &node{active: mode, exact: true}
 }
 
 // legacySparseIndex is the key, after the prefix, of the lexicographic
@@ -118,64 +172,57 @@ func (s *Store) sparseReady(ctx context.Context, p string, k *kind) (*kind, erro
 // activeCount returns the number of users a creation-order leaf yields:
 // O(log N).
 func (s *Store) activeCount(ctx context.Context, p string, k *kind, l *node) (int64, error) {
-	mode := l.active
-	if mode == activeCreated {
+	if l.active == activeCreated {
 		lo, hi := l.span.bounds()
 		return redisVal(s.client.ZCount(ctx, p+"all:"+k.name, lo, hi).Result())
 	}
-	exceptions := p + "inactive:" + k.name
-	pipe := s.client.Pipeline()
-	all := pipe.ZCard(ctx, p+"all:"+k.name)
-	var skipped *redis.IntCmd
-	switch mode {
-	case activeTrue:
-		skipped = pipe.ZCard(ctx, exceptions)
-	case activePresent:
-		skipped = pipe.ZCount(ctx, exceptions, "-inf", "(0")
-	default:
-		skipped = pipe.ZCount(ctx, exceptions, "(0", "+inf")
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, fmt.Errorf("redis: %w", err)
-	}
-	if mode == activeFalse {
-		return skipped.Val(), nil
-	}
-	return max(all.Val()-skipped.Val(), 0), nil
+	return s.activeUpTo(ctx, p, k, l, 0, true)
 }
 
 // activeUpTo returns the number of users a creation-order leaf yields
-// whose creation sequence is at most seq (below it, unless inclusive).
+// whose creation sequence is at most seq (below it, unless inclusive); all
+// of them when seq is 0.
 func (s *Store) activeUpTo(ctx context.Context, p string, k *kind, l *node, seq int64, inclusive bool) (int64, error) {
 	mode := l.active
 	exceptions := p + "inactive:" + k.name
-	hi, lo := strconv.FormatInt(seq, 10), strconv.FormatInt(-seq, 10)
-	if !inclusive {
-		hi, lo = "("+hi, "("+lo
+	hi, lo := "+inf", "-inf"
+	if seq != 0 {
+		hi, lo = strconv.FormatInt(seq, 10), strconv.FormatInt(-seq, 10)
+		if !inclusive {
+			hi, lo = "("+hi, "("+lo
+		}
 	}
 	if mode == activeCreated {
 		lo, hi := l.span.clip("-inf", hi)
 		return redisVal(s.client.ZCount(ctx, p+"all:"+k.name, lo, hi).Result())
 	}
-	if mode == activeFalse {
-		n, err := s.client.ZCount(ctx, exceptions, "(0", hi).Result()
-		if err != nil {
-			return 0, fmt.Errorf("redis: %w", err)
-		}
-		return n, nil
-	}
+	above, below, complement := activeSides(mode)
 	pipe := s.client.Pipeline()
-	all := pipe.ZCount(ctx, p+"all:"+k.name, "-inf", hi)
-	var skipped *redis.IntCmd
-	if mode == activePresent {
-		skipped = pipe.ZCount(ctx, exceptions, lo, "(0")
-	} else {
-		skipped = pipe.ZCount(ctx, exceptions, lo, hi)
+	var all, aboveN, belowN *redis.IntCmd
+	if complement {
+		all = pipe.ZCount(ctx, p+"all:"+k.name, "-inf", hi)
+	}
+	// The exceptions created up to seq: above 0 up to it, below 0 down to
+	// minus it.
+	if above {
+		aboveN = pipe.ZCount(ctx, exceptions, "(0", hi)
+	}
+	if below {
+		belowN = pipe.ZCount(ctx, exceptions, lo, "(0")
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, fmt.Errorf("redis: %w", err)
 	}
-	return max(all.Val()-skipped.Val(), 0), nil
+	n := int64(0)
+	for _, c := range []*redis.IntCmd{aboveN, belowN} {
+		if c != nil {
+			n += c.Val()
+		}
+	}
+	if complement {
+		return max(all.Val()-n, 0), nil
+	}
+	return n, nil
 }
 
 // activeRead reads up to n users a creation-order leaf yields, in
@@ -186,34 +233,28 @@ func (s *Store) activeUpTo(ctx context.Context, p string, k *kind, l *node, seq 
 func (s *Store) activeRead(ctx context.Context, p string, k *kind, l *node, lo, hi string, rev bool, n int) (ids []string, seqs []int64, done bool, err error) {
 	mode := l.active
 	exceptions := p + "inactive:" + k.name
-	if mode == activeFalse || mode == activeCreated {
-		// A read of one set by score: the exceptions above 0, or the
-		// ordering set within the leaf's span (created.go).
-		set := exceptions
-		if mode == activeCreated {
-			lo, hi = l.span.clip(lo, hi)
-			set = p + "all:" + k.name
-		} else if lo == "-inf" {
-			lo = "(0"
-		}
+	if mode == activeCreated {
+		// A read of the ordering set by score, within the leaf's span
+		// (created.go).
+		lo, hi = l.span.clip(lo, hi)
 		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(n)}
 		var zs []redis.Z
 		if rev {
-			zs, err = s.client.ZRevRangeByScoreWithScores(ctx, set, by).Result()
+			zs, err = s.client.ZRevRangeByScoreWithScores(ctx, p+"all:"+k.name, by).Result()
 		} else {
-			zs, err = s.client.ZRangeByScoreWithScores(ctx, set, by).Result()
+			zs, err = s.client.ZRangeByScoreWithScores(ctx, p+"all:"+k.name, by).Result()
 		}
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("redis: %w", err)
 		}
 		for _, z := range zs {
 			id, _ := z.Member.(string)
-			if z.Score <= 0 && mode == activeFalse { // a reversed read runs into the users without active
-				return ids, seqs, true, nil
-			}
 			ids, seqs = append(ids, id), append(seqs, int64(z.Score))
 		}
 		return ids, seqs, len(zs) < n, nil
+	}
+	if above, below, complement := activeSides(mode); !complement {
+		return s.exceptionRead(ctx, exceptions, above, below, lo, hi, rev, n)
 	}
 	dir := ""
 	if rev {
@@ -241,6 +282,78 @@ func (s *Store) activeRead(ctx context.Context, p string, k *kind, l *node, lo, 
 		}
 	}
 	return ids, seqs, done, nil
+}
+
+// exceptionRead is activeRead for a mode that reads the exceptions: up to n
+// of inactive:<kind> (key exceptions) on the sides asked for, in creation
+// order (reversed when rev) within the sequences lo and hi. A side below 0
+// holds minus the sequences: it is read from 0 down. Both sides read, the
+// two are merged by sequence.
+func (s *Store) exceptionRead(ctx context.Context, exceptions string, above, below bool, lo, hi string, rev bool, n int) (ids []string, seqs []int64, done bool, err error) {
+	pipe := s.client.Pipeline()
+	var up, down *redis.ZSliceCmd
+	if above {
+		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(n)}
+		if lo == "-inf" {
+			by.Min = "(0"
+		}
+		if rev {
+			up = pipe.ZRevRangeByScoreWithScores(ctx, exceptions, by)
+		} else {
+			up = pipe.ZRangeByScoreWithScores(ctx, exceptions, by)
+		}
+	}
+	if below {
+		by := &redis.ZRangeBy{Min: negatedBound(hi), Max: negatedBound(lo), Count: int64(n)}
+		if lo == "-inf" {
+			by.Max = "(0"
+		}
+		if rev {
+			down = pipe.ZRangeByScoreWithScores(ctx, exceptions, by)
+		} else {
+			down = pipe.ZRevRangeByScoreWithScores(ctx, exceptions, by)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, nil, false, fmt.Errorf("redis: %w", err)
+	}
+	var a, b []redis.Z
+	if up != nil {
+		a = up.Val()
+	}
+	if down != nil {
+		b = down.Val()
+	}
+	// Either side's read is complete when it is short of n; a side that
+	// filled n goes on past what the other side's read.
+	done = len(a) < n && len(b) < n
+	before := func(x, y float64) bool { return (x < y) != rev }
+	for len(ids) < n && (len(a) > 0 || len(b) > 0) {
+		var z redis.Z
+		if len(b) == 0 || len(a) > 0 && before(a[0].Score, -b[0].Score) {
+			z, a = a[0], a[1:]
+		} else {
+			z, b = b[0], b[1:]
+			z.Score = -z.Score
+		}
+		id, _ := z.Member.(string)
+		ids, seqs = append(ids, id), append(seqs, int64(z.Score))
+	}
+	return ids, seqs, done && len(a) == 0 && len(b) == 0, nil
+}
+
+// negatedBound returns a ZRANGEBYSCORE bound on minus the scores of b:
+// "-inf" for "+inf", "(-12" for "(12", "-12" for "12".
+func negatedBound(b string) string {
+	switch {
+	case b == "+inf":
+		return "-inf"
+	case b == "-inf":
+		return "+inf"
+	case strings.HasPrefix(b, "("):
+		return "(-" + b[1:]
+	}
+	return "-" + b
 }
 
 // walkActive calls fn with the ids a creation-order leaf yields, in
@@ -303,35 +416,103 @@ func (s *Store) activePage(ctx context.Context, p string, k *kind, l *node, w wi
 	if w.count == 0 || int64(w.start) >= total {
 		return s.page(ctx, p, k, int(total), nil, ld)
 	}
-	var ids []string
-	if mode == activeFalse {
-		// The entries above 0 follow those below it, in order.
-		exceptions := p + "inactive:" + k.name
-		below, err := s.client.ZCount(ctx, exceptions, "-inf", "(0").Result()
-		if err != nil {
-			return resources.Page{}, fmt.Errorf("redis: %w", err)
-		}
-		first := below + int64(w.start)
-		zs, err := s.client.ZRangeWithScores(ctx, exceptions, first, first+int64(w.count)-1).Result()
-		if err != nil {
-			return resources.Page{}, fmt.Errorf("redis: %w", err)
-		}
-		for _, z := range zs {
-			if id, _ := z.Member.(string); z.Score > 0 {
-				ids = append(ids, id)
-			}
-		}
-		return s.page(ctx, p, k, int(total), ids, ld)
+	var seq string
+	var found bool
+	if above, below, complement := activeSides(mode); complement {
+		seq, found, err = s.activeRank(ctx, p, k, mode, int64(w.start))
+	} else {
+		seq, found, err = s.exceptionAt(ctx, p+"inactive:"+k.name, above, below, int64(w.start))
 	}
-	seq, found, err := s.activeRank(ctx, p, k, mode, int64(w.start))
 	if err != nil || !found {
 		return s.page(ctx, p, k, int(total), nil, ld)
 	}
-	ids, _, _, err = s.activeRead(ctx, p, k, l, seq, "+inf", false, w.count)
+	ids, _, _, err := s.activeRead(ctx, p, k, l, seq, "+inf", false, w.count)
 	if err != nil {
 		return resources.Page{}, err
 	}
 	return s.page(ctx, p, k, int(total), ids, ld)
+}
+
+// exceptionAt returns the creation sequence of the exception at 0-based
+// position at, in creation order, on the sides of inactive:<kind> (key
+// exceptions) asked for; found is false past the last. By rank: the side
+// above 0 holds its sequences in order from the rank of its first entry
+// on, the side below 0 holds minus them, in order from the rank before
+// that down. With both sides, a binary search finds how many of the first
+// at come from the side above: O(log at) steps of two rank reads each.
+func (s *Store) exceptionAt(ctx context.Context, exceptions string, above, below bool, at int64) (seq string, found bool, err error) {
+	pipe := s.client.Pipeline()
+	belowAll := pipe.ZCount(ctx, exceptions, "-inf", "(0")
+	aboveAll := pipe.ZCount(ctx, exceptions, "(0", "+inf")
+	if _, err := pipe.Exec(ctx); err != nil {
+		return "", false, fmt.Errorf("redis: %w", err)
+	}
+	split := belowAll.Val() // the rank of the first entry above 0
+	var na, nb int64
+	if above {
+		na = aboveAll.Val()
+	}
+	if below {
+		nb = belowAll.Val()
+	}
+	if at >= na+nb {
+		return "", false, nil
+	}
+	// up(i) and down(j): the sequences of the i-th entry above 0 and of the
+	// j-th below it, in creation order; 0 when there is none (deleted
+	// meanwhile).
+	read := func(i, j int64) (up, down int64, err error) {
+		pipe := s.client.Pipeline()
+		var a, b *redis.ZSliceCmd
+		if i >= 0 && i < na {
+			a = pipe.ZRangeWithScores(ctx, exceptions, split+i, split+i)
+		}
+		if j >= 0 && j < nb {
+			b = pipe.ZRangeWithScores(ctx, exceptions, split-1-j, split-1-j)
+		}
+		if pipe.Len() == 0 {
+			return 0, 0, nil
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return 0, 0, fmt.Errorf("redis: %w", err)
+		}
+		if a != nil && len(a.Val()) == 1 && a.Val()[0].Score > 0 {
+			up = int64(a.Val()[0].Score)
+		}
+		if b != nil && len(b.Val()) == 1 && b.Val()[0].Score < 0 {
+			down = -int64(b.Val()[0].Score)
+		}
+		return up, down, nil
+	}
+	// The smallest i such that the first at hold i entries from above: the
+	// i-th from above does not come before the (at-i-1)-th from below.
+	lo, hi := max(0, at-nb), min(at, na)
+	for lo < hi {
+		if err := ctx.Err(); err != nil {
+			return "", false, err
+		}
+		i := (lo + hi) / 2
+		up, down, err := read(i, at-i-1)
+		if err != nil {
+			return "", false, err
+		}
+		if up < down {
+			lo = i + 1
+		} else {
+			hi = i
+		}
+	}
+	up, down, err := read(lo, at-lo)
+	if err != nil {
+		return "", false, err
+	}
+	switch {
+	case up == 0 && down == 0:
+		return "", false, nil // deleted meanwhile
+	case down == 0 || up != 0 && up < down:
+		return strconv.FormatInt(up, 10), true, nil
+	}
+	return strconv.FormatInt(down, 10), true, nil
 }
 
 // activeRank returns the creation sequence of the user at 0-based
@@ -535,6 +716,8 @@ for _ = 1, 1000 do
   local skipped
   if mode == 'pr' then
     skipped = redis.call('ZCOUNT', KEYS[2], -s, '(0')
+  elseif mode == 'nf' then
+    skipped = redis.call('ZCOUNT', KEYS[2], '(0', s)
   else
     skipped = redis.call('ZCOUNT', KEYS[2], -s, s)
   end
@@ -547,8 +730,9 @@ return {'more', p}
 
 // activeReadSrc reads, in creation order (reversed when ARGV 5 is "rev"),
 // the users of the ordering set between two sequences that a complement
-// leaf yields: those without an entry in inactive:<kind> (mode "true") or
-// without one below 0 ("pr"). It reads at most 8 batches.
+// leaf yields: those without an entry in inactive:<kind> (mode "true"),
+// without one below 0 ("pr"), or without one above 0 ("nf"). It reads at
+// most 8 batches.
 //
 // KEYS: 1 the ordering set, 2 inactive:<kind>. ARGV: 1 lowest, 2 highest
 // sequence (ZRANGEBYSCORE bounds), 3 how many users, 4 mode, 5 "rev" or "".
@@ -574,7 +758,7 @@ for _ = 1, 8 do
   local x = redis.call('ZMSCORE', KEYS[2], unpack(ids))
   for i, id in ipairs(ids) do
     last = z[2 * i]
-    if not x[i] or (mode == 'pr' and tonumber(x[i]) > 0) then
+    if not x[i] or (mode == 'pr' and tonumber(x[i]) > 0) or (mode == 'nf' and tonumber(x[i]) < 0) then
       out[#out + 1] = id
       out[#out + 1] = last
       if (#out - 2) / 2 >= n then

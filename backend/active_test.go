@@ -12,9 +12,10 @@ import (
 )
 
 // TestActiveExceptions: active is kept as the set of users whose active is
-// not true, and filters on it are answered from that set, in creation
-// order, however many match (MaxScan below the matches): exact totals,
-// every startIndex window, cursor walks both ways, an "and" it drives.
+// not true, and filters on it (eq, ne, pr, and their "not"s) are
+// answered from that set, in creation order, however many match (MaxScan
+// below the matches): exact totals, every startIndex window, cursor walks
+// both ways, an "and" it drives.
 func TestActiveExceptions(t *testing.T) {
 	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
@@ -73,7 +74,12 @@ func TestActiveExceptions(t *testing.T) {
 		}
 		s.MaxScan = 5
 		for _, f := range []string{"active eq true", "active eq false", "active pr", `active eq "True"`,
-			`active eq true and userName sw "u"`, `active eq false and userName sw "u"`} {
+			`active eq true and userName sw "u"`, `active eq false and userName sw "u"`,
+			// The other three modes, and each one's "not".
+			"active eq null", "not (active pr)", "active ne true", "not (active eq true)",
+			"active ne false", "not (active eq false)", "active ne null", "not (active eq null)",
+			"not (active ne true)", "not (not (active eq false))",
+			`active ne true and userName sw "u"`, `not (active pr) and userName sw "u"`, `active ne false and userName sw "u"`} {
 			e, err := resources.ParseFilter(rt, f, "")
 			if err != nil {
 				t.Fatalf("ParseFilter(%s): %v", f, err)
@@ -138,37 +144,61 @@ func TestActiveExceptions(t *testing.T) {
 	})
 }
 
-// TestActiveRankDenseExceptions: the rank of a page of active eq true is
-// found however the exceptions lie: long runs of them, before, between and
-// after the users that match.
+// TestActiveRankDenseExceptions: the first user of a page is found,
+// whatever the mode, however the exceptions lie: long runs of them (false,
+// then none), before, between and after the users that match; for the
+// modes that read the exceptions, on either side or on both.
 func TestActiveRankDenseExceptions(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		var active []string
+		byMode := map[string][]string{} // the users each mode yields, in creation order
 		for i := range 120 {
 			u := user(fmt.Sprintf("r%03d@x.io", i))
-			on := i%40 >= 30 || i == 5 // runs of 30 exceptions
-			u.Attributes["active"] = on
-			r := mustCreateUser(t, s, u)
-			if on {
-				active = append(active, r.ID)
+			state := "none"
+			switch {
+			case i%40 >= 30 || i == 5:
+				state = "true"
+			case i%40 < 15 || i == 22:
+				state = "false"
+			}
+			if state != "none" {
+				u.Attributes["active"] = state == "true"
+			}
+			id := mustCreateUser(t, s, u).ID
+			for mode, states := range map[string][]string{
+				activeTrue: {"true"}, activePresent: {"true", "false"}, activeNotFalse: {"true", "none"},
+				activeFalse: {"false"}, activeAbsent: {"none"}, activeNotTrue: {"false", "none"},
+			} {
+				if slices.Contains(states, state) {
+					byMode[mode] = append(byMode[mode], id)
+				}
 			}
 		}
 		p := "scimd:{" + org + "}:"
-		for k := range len(active) + 1 {
-			seq, found, err := s.activeRank(ctx, p, &s.users, activeTrue, int64(k))
-			if err != nil {
-				t.Fatalf("activeRank(%d): %v", k, err)
-			}
-			if k == len(active) {
-				if found {
-					t.Errorf("activeRank(%d) past the last = %s", k, seq)
+		for mode, want := range byMode {
+			above, below, complement := activeSides(mode)
+			for k := range len(want) + 1 {
+				var seq string
+				var found bool
+				var err error
+				if complement {
+					seq, found, err = s.activeRank(ctx, p, &s.users, mode, int64(k))
+				} else {
+					seq, found, err = s.exceptionAt(ctx, p+"inactive:user", above, below, int64(k))
 				}
-				continue
-			}
-			got, _, _, err := s.activeRead(ctx, p, &s.users, &node{active: activeTrue}, seq, "+inf", false, 1)
-			if err != nil || !found || len(got) != 1 || got[0] != active[k] {
-				t.Errorf("activeRank(%d) = %s, %v, %v: user %v; want %s", k, seq, found, err, got, active[k])
+				if err != nil {
+					t.Fatalf("%s: position %d: %v", mode, k, err)
+				}
+				if k == len(want) {
+					if found {
+						t.Errorf("%s: position %d, past the last = %s", mode, k, seq)
+					}
+					continue
+				}
+				got, _, _, err := s.activeRead(ctx, p, &s.users, &node{active: mode}, seq, "+inf", false, 1)
+				if err != nil || !found || len(got) != 1 || got[0] != want[k] {
+					t.Errorf("%s: position %d = %s, %v, %v: user %v; want %s", mode, k, seq, found, err, got, want[k])
+				}
 			}
 		}
 	})

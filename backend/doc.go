@@ -208,10 +208,12 @@
 // qualified path; several are candidates. "co" and "ew" on an attribute the
 // organization opted in to substring search (substring.go), with a value of
 // at least 3 characters, are the "and" of the value's trigrams, each a range
-// of the attribute's trigram index, driven by the rarest. "active eq" and
-// "active pr" read inactive:user (active.go) in creation order: "active eq
-// false" its entries above 0, "active eq true" the ordering set without
-// its entries, "active pr" without those below 0. A users' meta.created
+// of the attribute's trigram index, driven by the rarest. "active eq",
+// "active ne", "active pr" and their "not"s read inactive:user (active.go)
+// in creation order: "active eq false" its entries above 0, "active eq
+// null" (no active) those below 0, "active ne true" both, "active eq true"
+// the ordering set without its entries, "active pr" without those below 0,
+// "active ne false" without those above 0. A users' meta.created
 // comparison (eq, gt, ge, lt, le, pr) is a span of scores of all:user,
 // the time mapped to whole microseconds (created.go); an "and" of two is
 // their intersection, an "or" of overlapping ones their union, a "not" of

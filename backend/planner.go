@@ -11,10 +11,11 @@ package backend
 //     trigrams in ix:<kind>:<attr>#3, substring.go), and "members.value
 //     eq", whose ids are the
 //     user's groups read from ugroups:<userId> (collected), and the leaves
-//     read by creation score from the ordering set: active (active.go) and
-//     a users' meta.created, a span of all:user's scores (created.go;
-//     "and" intersects two spans, an overlapping "or" unites them, a
-//     "not" of a one-sided one is the other side). A node is exact
+//     read by creation score from the ordering set: active (eq, ne, pr,
+//     and their "not"s, active.go) and a users' meta.created, a span of
+//     all:user's scores (created.go; "and" intersects two spans, an
+//     overlapping "or" unites them, a "not" of a one-sided one is the
+//     other side). A node is exact
 //     when the ids it yields are the filter's matches; otherwise they are
 //     candidates, to check on the documents with resources.Match.
 //  2. list (query.go) picks how to answer from the plan's shape:
@@ -200,8 +201,9 @@ func (s *Store) plan(k *kind, e resources.Filter, inValuePath bool) *node {
 			return &node{op: filter.OR, left: l, right: r, exact: l.exact && r.exact}
 		}
 	case *resources.Not:
-		// Only a span of meta.created open on one side: the rest is a
-		// span too. Other "not"s are complements (complement.go) or scans.
+		// A span of meta.created open on one side: the rest is a span too.
+		// A leaf of active: the leaf of the other mode (active.go). Other
+		// "not"s are complements (complement.go) or scans.
 		n := s.plan(k, e.Filter, inValuePath)
 		if n.isCreatedLeaf() && n.exact {
 			if span, ok := n.span.complement(); ok {
@@ -209,6 +211,9 @@ func (s *Store) plan(k *kind, e resources.Filter, inValuePath bool) *node {
 				m.span = span
 				return &m
 			}
+		}
+		if n != nil && n.exact && activeNegation[n.active] != "" {
+			return &node{active: activeNegation[n.active], exact: true}
 		}
 	}
 	return nil

@@ -565,7 +565,10 @@ func (s *Store) seekSparse(ctx context.Context, p string, k *kind, q resources.Q
 	case from != nil:
 		drive = sparseLeafOf(n) // whatever side would drive it today
 	default:
-		d, _, ok, err := s.driver(ctx, p, k, n)
+		d, est, ok, err := s.driver(ctx, p, k, n)
+		if err == nil && ok {
+			d, _, err = s.idDriver(ctx, p, k, n, d, est) // as startIndex paging does
+		}
 		if err != nil {
 			return resources.Page{}, true, err
 		}
@@ -619,7 +622,7 @@ func (s *Store) seekActiveDriven(ctx context.Context, p string, k *kind, q resou
 	total := 0
 	near := seekWindow[resources.Position]{before: sk.Before, count: count}
 	err = s.walkActiveSeqs(ctx, p, k, drive, false, func(ids []string, seqs []int64) error {
-		matched, err := s.matching(ctx, p, k, q.Filter, n.exact, mw, ids)
+		matched, err := s.matching(ctx, p, k, q.Filter, n, drive, mw, ids)
 		if err != nil {
 			return err
 		}
@@ -783,4 +786,118 @@ func redisVal[T any](v T, err error) (T, error) {
 		return v, fmt.Errorf("redis: %w", err)
 	}
 	return v, nil
+}
+
+// idLeaves returns the leaves of n to check on the ids drive yields when n
+// is an exact leaf or an "and" of exact leaves and every one of them but
+// drive is read by creation score (active, a users' meta.created): each
+// holds of an id by one score, read for a batch of ids in one command, so
+// a stream or a sorted walk checks its ids without their documents. ok is
+// false otherwise (drive may be nil: every leaf is then checked).
+func idLeaves(n, drive *node) (leaves []*node, ok bool) {
+	var visit func(n *node) bool
+	visit = func(n *node) bool {
+		switch {
+		case n == nil:
+			return false
+		case n.op == filter.AND:
+			// An "and" with a side no index plans has no right.
+			return n.right != nil && visit(n.left) && visit(n.right)
+		case !n.exact:
+			return false
+		case n == drive:
+			return true
+		case n.active != "":
+			leaves = append(leaves, n)
+			return true
+		}
+		return false
+	}
+	if !visit(n) {
+		return nil, false
+	}
+	return leaves, true
+}
+
+// docCost is about how many ids' scores a stream checks (idLeaves) for
+// the cost of reading and checking one document.
+const docCost = 20
+
+// idDriver returns the leaf a stream of plan n reads: drive (see driver),
+// unless the one leaf of n not read by creation score can drive it with
+// the others checked by id (idLeaves) and yields at most docCost times as
+// many ids as drive: "active eq false and userName sw "a"" is driven by
+// active's few exceptions, each checked on its document, but "active ne
+// true and userName sw "a"", unless userName's range is much the larger,
+// by the range, active checked on the ids.
+func (s *Store) idDriver(ctx context.Context, p string, k *kind, n, drive *node, est int64) (*node, int64, error) {
+	if _, ok := idLeaves(n, drive); ok {
+		return drive, est, nil
+	}
+	var other *node // the leaf not read by creation score, if only one
+	var find func(n *node) bool
+	find = func(n *node) bool {
+		switch {
+		case n.op == filter.AND:
+			return n.right != nil && find(n.left) && find(n.right)
+		case n.active != "":
+			return true
+		case other != nil:
+			return false
+		}
+		other = n
+		return true
+	}
+	if !find(n) || other == nil {
+		return drive, est, nil
+	}
+	if _, ok := idLeaves(n, other); !ok {
+		return drive, est, nil
+	}
+	e, err := s.estimate(ctx, p, k, other)
+	if err != nil || e > docCost*est {
+		return drive, est, err
+	}
+	return other, e, nil
+}
+
+// holdByID reports which of the users ids every leaf of leaves (see
+// idLeaves) holds of: one ZMSCORE of inactive:<kind> for the active
+// leaves, one of the ordering set for the meta.created spans.
+func (s *Store) holdByID(ctx context.Context, p string, k *kind, leaves []*node, ids []string) ([]bool, error) {
+	out := make([]bool, len(ids))
+	for i := range out {
+		out[i] = true
+	}
+	if len(ids) == 0 || len(leaves) == 0 {
+		return out, nil
+	}
+	pipe := s.client.Pipeline()
+	var exceptions, created *redis.FloatSliceCmd
+	for _, l := range leaves {
+		switch {
+		case l.active == activeCreated && created == nil:
+			created = pipe.ZMScore(ctx, p+"all:"+k.name, ids...)
+		case l.active != activeCreated && exceptions == nil:
+			exceptions = pipe.ZMScore(ctx, p+"inactive:"+k.name, ids...)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	for _, l := range leaves {
+		if l.active == activeCreated {
+			// A missing score is 0 (go-redis): no creation sequence is.
+			for i, seq := range created.Val() {
+				out[i] = out[i] && seq != 0 && int64(seq) >= l.span.lo && int64(seq) <= l.span.hi
+			}
+			continue
+		}
+		above, below, complement := activeSides(l.active)
+		for i, x := range exceptions.Val() {
+			in := x > 0 && above || x < 0 && below // x is 0 for a user without an entry: active true
+			out[i] = out[i] && in != complement
+		}
+	}
+	return out, nil
 }

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
@@ -74,12 +77,14 @@ func TestActiveExceptions(t *testing.T) {
 		}
 		s.MaxScan = 5
 		for _, f := range []string{"active eq true", "active eq false", "active pr", `active eq "True"`,
-			`active eq true and userName sw "u"`, `active eq false and userName sw "u"`,
+			// An "and" it drives (title has no index; an indexed side
+			// would drive, active checked by id: TestByIDChecks).
+			`active eq true and not (title pr)`, `active eq false and not (title pr)`,
 			// The other three modes, and each one's "not".
 			"active eq null", "not (active pr)", "active ne true", "not (active eq true)",
 			"active ne false", "not (active eq false)", "active ne null", "not (active eq null)",
 			"not (active ne true)", "not (not (active eq false))",
-			`active ne true and userName sw "u"`, `not (active pr) and userName sw "u"`, `active ne false and userName sw "u"`} {
+			`active ne true and not (title pr)`, `not (active pr) and not (title pr)`, `active ne false and not (title pr)`} {
 			e, err := resources.ParseFilter(rt, f, "")
 			if err != nil {
 				t.Fatalf("ParseFilter(%s): %v", f, err)
@@ -202,4 +207,140 @@ func TestActiveRankDenseExceptions(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestByIDChecks: an "and" of an indexed comparison with filters on active
+// or a users' meta.created, streamed (MaxScan below the matches) or walked
+// along a sort index (the filter of those alone, or with a leaf of that
+// index), are checked on the ids' scores: the same users as the brute force (sorted, in the same order),
+// and no document read but the page's.
+func TestByIDChecks(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		rt := schemas.Users()
+		for i := range 60 {
+			u := user(fmt.Sprintf("u%02d@x.io", (i*7)%60), "emails", []any{map[string]any{"value": fmt.Sprintf("m%d@x.io", i%3)}})
+			switch i % 5 {
+			case 1:
+				u.Attributes["active"] = false
+			case 2:
+				// none
+			default:
+				u.Attributes["active"] = true
+			}
+			mustCreateUser(t, s, u)
+		}
+		all, err := s.ListUsers(ctx, org, resources.Query{Count: 100})
+		if err != nil {
+			t.Fatalf("ListUsers: %v", err)
+		}
+		mid := all.Resources[30].Created.Format("2006-01-02T15:04:05.999999999Z07:00")
+		byName, err := resources.ParseSort(rt, "userName", "descending")
+		if err != nil {
+			t.Fatalf("ParseSort: %v", err)
+		}
+		reads := &userDocReads{}
+		hookAll(s, reads)
+		s.MaxScan = 5
+		for _, tc := range []struct {
+			f string
+			// sortedByID: every leaf is read by creation score, or but
+			// one of the index sorted by (userName), so the walk along
+			// the sort index (or that leaf) checks them by id too.
+			sortedByID bool
+		}{
+			{`active eq true and userName sw "u1"`, true}, {`userName sw "u" and active ne true`, true},
+			{`not (active pr) and userName gt "u2"`, true}, {`active ne false and emails.value sw "m1"`, false},
+			{fmt.Sprintf(`meta.created gt %q and userName sw "u"`, mid), true},
+			{fmt.Sprintf(`emails.value sw "m" and meta.created le %q and active eq false`, mid), false},
+			{`(userName sw "u1" or userName sw "u3") and active ne true`, true},
+			{`active eq true`, true}, {`active ne true`, true}, {fmt.Sprintf(`meta.created ge %q and active pr`, mid), true},
+		} {
+			f := tc.f
+			e := mustFilter(t, f)
+			for _, sort := range []*resources.Sort{nil, byName} {
+				var want []string
+				for _, u := range all.Resources {
+					if resources.Match(resources.Document(rt, u, ""), e) {
+						want = append(want, u.ID)
+					}
+				}
+				if sort != nil {
+					slices.SortFunc(want, func(a, b string) int {
+						return strings.Compare(userNameOf(all, b), userNameOf(all, a))
+					})
+				}
+				// Unsorted, the order is the driving index's: the whole
+				// list is the brute force's set, its window the page.
+				for _, win := range [][2]int{{1, 100}, {3, 4}} {
+					reads.n.Store(0)
+					page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Sort: sort, StartIndex: win[0], Count: win[1]})
+					if err != nil {
+						t.Fatalf("ListUsers(%s, sorted %v, %v): %v", f, sort != nil, win, err)
+					}
+					var got []string
+					for _, u := range page.Resources {
+						got = append(got, u.ID)
+					}
+					if sort == nil && win[1] == 100 {
+						if !sameSet(got, want) {
+							t.Errorf("ListUsers(%s) = %v; want %v in any order", f, got, want)
+						}
+						want = got
+					}
+					wantWin := want[min(win[0]-1, len(want)):min(win[0]-1+win[1], len(want))]
+					if page.Total != len(want) || !slices.Equal(got, wantWin) {
+						t.Errorf("ListUsers(%s, sorted %v, %v) = total %d, %v; want %d, %v", f, sort != nil, win, page.Total, got, len(want), wantWin)
+					}
+					if n := reads.n.Load(); (sort == nil || tc.sortedByID) && n > int64(len(got)) {
+						t.Errorf("ListUsers(%s, sorted %v, %v) read %d documents, want only the page's %d", f, sort != nil, win, n, len(got))
+					}
+				}
+				if sort == nil { // cursors read in startIndex paging's order
+					forward, backward := seekWalk(t, s, resources.Query{Filter: e}, 3, len(want))
+					if !slices.Equal(forward, want) || !slices.Equal(backward, want) {
+						t.Errorf("%s by cursor: walk %v, back %v; want %v", f, forward, backward, want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// userNameOf returns the userName of the user id among page's.
+func userNameOf(page resources.Page, id string) string {
+	for _, u := range page.Resources {
+		if u.ID == id {
+			return u.Attributes["userName"].(string)
+		}
+	}
+	return ""
+}
+
+// userDocReads counts the users' documents read (HGETALL of user:<id>),
+// alone or in pipelines.
+type userDocReads struct{ n atomic.Int64 }
+
+func (*userDocReads) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (d *userDocReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		d.count(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (d *userDocReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			d.count(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (d *userDocReads) count(cmd redis.Cmder) {
+	if cmd.Name() == "hgetall" && strings.Contains(fmt.Sprint(cmd.Args()[1]), ":user:") {
+		d.n.Add(1)
+	}
 }

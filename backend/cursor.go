@@ -133,7 +133,10 @@ func (s *Store) seekPlanned(ctx context.Context, p string, k *kind, q resources.
 	case n.isLeaf() && n.exact && !n.multi:
 		drive = n
 	default:
-		d, _, ok, err := s.driver(ctx, p, k, n)
+		d, est, ok, err := s.driver(ctx, p, k, n)
+		if err == nil && ok {
+			d, _, err = s.idDriver(ctx, p, k, n, d, est) // as startIndex paging does
+		}
 		if err != nil {
 			return resources.Page{}, true, err
 		}
@@ -361,7 +364,7 @@ func (s *Store) seekDriven(ctx context.Context, p string, k *kind, q resources.Q
 				}
 				firsts = append(firsts, m)
 			}
-			matched, err := s.matching(ctx, p, k, q.Filter, n.exact, mw, firsts)
+			matched, err := s.matching(ctx, p, k, q.Filter, n, drive, mw, firsts)
 			if err != nil {
 				return err
 			}
@@ -423,15 +426,17 @@ func (w *memberWork) charge(ctx context.Context, s *Store, p string, k *kind, id
 	return nil
 }
 
-// matching reports which of the members (value NUL id) of a key are ids of
-// resources matching the filter: all, if the plan is exact, otherwise as
-// their documents say. It stops when ctx ends (the client left).
-func (s *Store) matching(ctx context.Context, p string, k *kind, e resources.Filter, exact bool, mw *memberWork, members []string) ([]bool, error) {
+// matching reports which of the members (value NUL id) of a key, the
+// leaf drive of plan n, are ids of resources matching the filter: all, if
+// the plan is exact, as their scores say if every other leaf is read by
+// creation score (idLeaves), otherwise as their documents say. It stops
+// when ctx ends (the client left).
+func (s *Store) matching(ctx context.Context, p string, k *kind, e resources.Filter, n, drive *node, mw *memberWork, members []string) ([]bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	out := make([]bool, len(members))
-	if exact {
+	if n.exact {
 		for i := range out {
 			out[i] = true
 		}
@@ -440,6 +445,9 @@ func (s *Store) matching(ctx context.Context, p string, k *kind, e resources.Fil
 	ids := make([]string, len(members))
 	for i, m := range members {
 		ids[i] = idOf(m)
+	}
+	if checks, ok := idLeaves(n, drive); ok {
+		return s.holdByID(ctx, p, k, checks, ids)
 	}
 	if err := mw.charge(ctx, s, p, k, ids); err != nil {
 		return nil, err

@@ -236,7 +236,13 @@
 //   - "and": driven by the leaf with the fewest entries (ZLEXCOUNT
 //     estimates), whose ids are streamed in its key's order, 500 at a time,
 //     and checked against the whole filter with resources.Match; every
-//     match is counted, those of the page kept. A multi-valued leaf
+//     match is counted, those of the page kept. When every other leaf is
+//     read by creation score (active, a users' meta.created: "active eq
+//     true and userName sw "a""), the ids are checked on their scores
+//     instead, one ZMSCORE per batch, no document read but the page's; the
+//     one other leaf then drives unless it has more than 20 times the
+//     entries of the smallest (a document read and checked costs about
+//     that many ids' scores). A multi-valued leaf
 //     (emails.value) is streamed the same way, each user counted at its
 //     first entry (a set of the ids seen, for the request). Either costs the
 //     driving leaf's entries times the filter's comparisons, charged to

@@ -471,12 +471,16 @@ func (s *Store) driver(ctx context.Context, p string, k *kind, n *node) (leaf *n
 // leaf yields: that costs the leaf's entries (est) times the filter's
 // comparisons, charged to MaxFilterWork before the first read. An exact
 // plan here is a multi-valued leaf, whose ids are counted once each
-// without reading a document; its entries are charged the same way.
+// without reading a document, or an "and" of exact leaves whose other
+// leaves are read by creation score (idLeaves: active eq true and userName
+// sw "a"), whose ids are checked by their scores, a command per batch;
+// their entries are charged the same way.
 func (s *Store) streamPage(ctx context.Context, p string, k *kind, q resources.Query, n, drive *node, est int64, w window, ld load) (resources.Page, error) {
 	if err := s.checkWork(k, q.Filter, int(est)); err != nil {
 		return resources.Page{}, err
 	}
-	if !n.exact {
+	checks, byID := idLeaves(n, drive)
+	if !n.exact && !byID {
 		m := s.matcher(k, q.Filter, w, q.WithMembers)
 		err := s.walk(ctx, p, k, drive, func(ids []string) error { return m.add(ctx, s, p, ids) })
 		if err != nil {
@@ -487,7 +491,14 @@ func (s *Store) streamPage(ctx context.Context, p string, k *kind, q resources.Q
 	var pageIDs []string
 	total := 0
 	err := s.walk(ctx, p, k, drive, func(ids []string) error {
-		for _, id := range ids {
+		holds, err := s.holdByID(ctx, p, k, checks, ids)
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			if !holds[i] {
+				continue
+			}
 			if total >= w.start && total < w.start+w.count {
 				pageIDs = append(pageIDs, id)
 			}

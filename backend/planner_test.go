@@ -422,7 +422,8 @@ func seeksByPlan(ctx context.Context, t *testing.T, s *Store, e resources.Filter
 // TestBroadExactFilter: an exact filter matching more than MaxScan answers
 // with its exact total and the page at a deep startIndex, in the documented
 // order: its index's (value, then id), for groups.value eq the group's
-// members' display order, for active creation order (active.go).
+// members' display order, for active creation order (active.go), for an
+// "and" of a range and active the range's.
 func TestBroadExactFilter(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		type u struct{ id, userName, display string }
@@ -462,7 +463,7 @@ func TestBroadExactFilter(t *testing.T) {
 			{`userName sw "u"`, 51, 20, 60, ids(byName[50:])},
 			{`userName sw "u0" or userName sw "u5"`, 12, 3, 20, ids(append(slices.Clone(byName[:10]), byName[50:]...)[11:14])},
 			{`groups.value eq "` + g.ID + `"`, 21, 4, 30, ids(byDisplay[20:24])},
-			{`active eq true and userName sw "u"`, 31, 2, 60, ids(users[30:32])}, // driven by active, the left
+			{`active eq true and userName sw "u"`, 31, 2, 60, ids(byName[30:32])}, // driven by the range, active checked by id
 			{`displayName pr`, 60, 5, 60, ids(byAllDisplays[59:])},
 		} {
 			total, got := filteredPage(t, s, tc.filter, tc.start, tc.count, func(r resources.Resource) string { return r.ID })

@@ -98,6 +98,9 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return resources.Page{}, err
 	}
 	if ok {
+		if drive, est, err = s.idDriver(ctx, p, k, n, drive, est); err != nil {
+			return resources.Page{}, err
+		}
 		return s.streamPage(ctx, p, k, q, n, drive, est, w, ld)
 	}
 	return s.collected(ctx, p, k, q, n, w, ld)

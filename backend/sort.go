@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -152,16 +153,20 @@ var errPageFilled = errors.New("page filled")
 // the exact total and the walk stops once the page is full: it costs the
 // documents before the page's end, charged to MaxFilterWork batch by
 // batch. Otherwise the total needs every document checked: that is charged
-// before the first read.
+// before the first read. Leaves read by creation score are checked on the
+// ids' scores instead of the documents (idLeaves); an "and" of such leaves
+// and one leaf of the index sorted by walks only that leaf's ranges.
 func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Query, n *node, est int64, w window, ld load) (resources.Page, bool, error) {
 	var walk func(fn func(ids []string) error) error
-	var card *redis.IntCmd
+	var walked int64 // the entries the walk may read: the total's cost
+	var drive *node  // the leaf walked, when not the whole index
 	if k.createdSort(q) {
 		// The ordering set orders meta.created (created.go).
-		card = s.client.ZCard(ctx, p+"all:"+k.name)
-		if err := card.Err(); err != nil {
+		card, err := s.client.ZCard(ctx, p+"all:"+k.name).Result()
+		if err != nil {
 			return resources.Page{}, false, fmt.Errorf("redis: %w", err)
 		}
+		walked = card
 		walk = func(fn func(ids []string) error) error {
 			return s.walkActiveSeqs(ctx, p, k, createdAll(), q.Sort.Descending, func(ids []string, _ []int64) error { return fn(ids) })
 		}
@@ -172,7 +177,7 @@ func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Q
 		}
 		key := p + "ix:" + k.name + ":" + ix.ix.name
 		pipe := s.client.Pipeline()
-		card = pipe.ZCard(ctx, p+"all:"+k.name)
+		card := pipe.ZCard(ctx, p+"all:"+k.name)
 		indexed := pipe.ZCard(ctx, key)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return resources.Page{}, false, fmt.Errorf("redis: %w", err)
@@ -180,25 +185,54 @@ func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Q
 		if card.Val() != indexed.Val() {
 			return resources.Page{}, false, nil // some lack the attribute: they sort after every value
 		}
-		walk = func(fn func(ids []string) error) error {
-			return s.walkRange(ctx, key, wholeSet, q.Sort.Descending, func(members []string) error {
-				ids := make([]string, len(members))
-				for i, member := range members {
-					ids[i] = idOf(member)
+		walked = card.Val()
+		ranges := []lexRange{wholeSet}
+		// An "and" with a leaf of the index sorted by, its other leaves read
+		// by creation score: only that leaf's ranges are walked, the others
+		// checked by id (active eq true and userName sw "a", by userName).
+		if l := indexLeaf(n, ix.ix.name); l != nil && l != n {
+			if _, ok := idLeaves(n, l); ok {
+				e, err := s.estimate(ctx, p, k, l)
+				if err != nil {
+					return resources.Page{}, true, err
 				}
-				return fn(ids)
-			})
+				drive, ranges, walked = l, l.ranges, e
+			}
+		}
+		walk = func(fn func(ids []string) error) error {
+			rs := slices.Clone(ranges)
+			if q.Sort.Descending {
+				slices.Reverse(rs)
+			}
+			for _, r := range rs {
+				err := s.walkRange(ctx, key, r, q.Sort.Descending, func(members []string) error {
+					ids := make([]string, len(members))
+					for i, member := range members {
+						ids[i] = idOf(member)
+					}
+					return fn(ids)
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 	}
-	total := card
 	counted := n != nil && n.exact && (n.isLeaf() && !n.multi || n.active != "")
 	if !counted {
-		if err := s.checkWork(k, q.Filter, int(total.Val())); err != nil {
+		if err := s.checkWork(k, q.Filter, int(walked)); err != nil {
 			return resources.Page{}, true, err
 		}
 	} else if w.count == 0 {
 		return resources.Page{Total: int(est), Resources: []resources.Resource{}}, true, nil
 	}
+	// A filter of leaves read by creation score (active, a users'
+	// meta.created) is checked on the ids' scores, a command per batch,
+	// and only the page's documents are read (idLeaves); so are the other
+	// leaves of an "and" walked along one of its leaves.
+	checks, byID := idLeaves(n, drive)
+	var pageIDs []string
 	m := s.matcher(k, q.Filter, w, q.WithMembers)
 	examined := 0
 	err := walk(func(ids []string) error {
@@ -208,7 +242,20 @@ func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Q
 				return err
 			}
 		}
-		if err := m.add(ctx, s, p, ids); err != nil {
+		if byID {
+			holds, err := s.holdByID(ctx, p, k, checks, ids)
+			if err != nil {
+				return err
+			}
+			for i, id := range ids {
+				if holds[i] {
+					if m.seen >= w.start && m.seen < w.start+w.count {
+						pageIDs = append(pageIDs, id)
+					}
+					m.seen++
+				}
+			}
+		} else if err := m.add(ctx, s, p, ids); err != nil {
 			return err
 		}
 		if counted && m.seen >= w.start+w.count {
@@ -220,6 +267,11 @@ func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Q
 		return resources.Page{}, true, err
 	}
 	page := m.page
+	if byID {
+		if page, err = s.page(ctx, p, k, m.seen, pageIDs, ld); err != nil {
+			return resources.Page{}, true, err
+		}
+	}
 	if counted {
 		page.Total = int(est)
 	}
@@ -287,4 +339,21 @@ func (s *Store) page(ctx context.Context, p string, k *kind, total int, ids []st
 func (s *Store) sortTooMany(k *kind) error {
 	return resources.Errorf(resources.TooMany,
 		"the filter matches more than %d %ss, too many to sort; narrow it", s.MaxScan, k.name)
+}
+
+// indexLeaf returns the exact, single-valued leaf of n, or of its "and"s,
+// that reads the index of attribute name, if there is one.
+func indexLeaf(n *node, name string) *node {
+	switch {
+	case n == nil:
+		return nil
+	case n.op == filter.AND:
+		if l := indexLeaf(n.left, name); l != nil {
+			return l
+		}
+		return indexLeaf(n.right, name)
+	case n.isLeaf() && n.exact && !n.multi && n.group == "" && n.ix.name == name:
+		return n
+	}
+	return nil
 }

@@ -820,8 +820,9 @@ func idLeaves(n, drive *node) (leaves []*node, ok bool) {
 }
 
 // docCost is about how many ids' scores a stream checks (idLeaves) for
-// the cost of reading and checking one document.
-const docCost = 20
+// the cost of reading and checking one document: at a million users, a
+// stream of 100,000 spent 28 µs an id on documents, 1.4-2.4 µs on scores.
+const docCost = 15
 
 // idDriver returns the leaf a stream of plan n reads: drive (see driver),
 // unless the one leaf of n not read by creation score can drive it with

@@ -304,6 +304,17 @@ func TestByIDChecks(t *testing.T) {
 				}
 			}
 		}
+		// Within MaxScan too, a sort along a leaf of the filter walks it.
+		s.MaxScan = 1000
+		reads.n.Store(0)
+		page, err := s.ListUsers(ctx, org, resources.Query{Filter: mustFilter(t, `active eq true and userName sw "u1"`), Sort: byName, StartIndex: 2, Count: 2})
+		if err != nil || page.Total == 0 || len(page.Resources) != 2 {
+			t.Fatalf("ListUsers(active eq true and userName sw \"u1\", by userName, MaxScan 1000) = %d, %d resources, %v", page.Total, len(page.Resources), err)
+		}
+		if n := reads.n.Load(); n > 2 {
+			t.Errorf("a sort within MaxScan along the filter's userName leaf read %d documents, want the page's 2", n)
+		}
+
 	})
 }
 

@@ -240,9 +240,10 @@
 //     read by creation score (active, a users' meta.created: "active eq
 //     true and userName sw "a""), the ids are checked on their scores
 //     instead, one ZMSCORE per batch, no document read but the page's; the
-//     one other leaf then drives unless it has more than 20 times the
+//     one other leaf then drives unless it has more than 15 times the
 //     entries of the smallest (a document read and checked costs about
-//     that many ids' scores). A multi-valued leaf
+//     that many ids' scores). A sorted query whose filter is such an "and"
+//     with a leaf of the index sorted by walks only that leaf's ranges. A multi-valued leaf
 //     (emails.value) is streamed the same way, each user counted at its
 //     first entry (a set of the ids seen, for the request). Either costs the
 //     driving leaf's entries times the filter's comparisons, charged to

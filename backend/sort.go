@@ -39,7 +39,10 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 			if err != nil {
 				return resources.Page{}, err
 			}
-			if est > int64(s.MaxScan) {
+			// Past MaxScan matches, or when a leaf of the plan reads the
+			// index sorted by and the others are checked by id, the index
+			// is walked: no document read but the page's.
+			if est > int64(s.MaxScan) || sortLeaf(k, q, n) != nil {
 				if page, ok, err := s.sortedWalk(ctx, p, k, q, n, est, w, ld); ok || err != nil {
 					return page, err
 				}
@@ -182,22 +185,23 @@ func (s *Store) sortedWalk(ctx context.Context, p string, k *kind, q resources.Q
 		if _, err := pipe.Exec(ctx); err != nil {
 			return resources.Page{}, false, fmt.Errorf("redis: %w", err)
 		}
-		if card.Val() != indexed.Val() {
-			return resources.Page{}, false, nil // some lack the attribute: they sort after every value
+		along := sortLeaf(k, q, n)
+		if card.Val() != indexed.Val() && along == nil {
+			// Some lack the attribute: they sort after every value (none
+			// matches a leaf on it).
+			return resources.Page{}, false, nil
 		}
 		walked = card.Val()
 		ranges := []lexRange{wholeSet}
 		// An "and" with a leaf of the index sorted by, its other leaves read
 		// by creation score: only that leaf's ranges are walked, the others
 		// checked by id (active eq true and userName sw "a", by userName).
-		if l := indexLeaf(n, ix.ix.name); l != nil && l != n {
-			if _, ok := idLeaves(n, l); ok {
-				e, err := s.estimate(ctx, p, k, l)
-				if err != nil {
-					return resources.Page{}, true, err
-				}
-				drive, ranges, walked = l, l.ranges, e
+		if along != nil {
+			e, err := s.estimate(ctx, p, k, along)
+			if err != nil {
+				return resources.Page{}, true, err
 			}
+			drive, ranges, walked = along, along.ranges, e
 		}
 		walk = func(fn func(ids []string) error) error {
 			rs := slices.Clone(ranges)
@@ -339,6 +343,27 @@ func (s *Store) page(ctx context.Context, p string, k *kind, total int, ids []st
 func (s *Store) sortTooMany(k *kind) error {
 	return resources.Errorf(resources.TooMany,
 		"the filter matches more than %d %ss, too many to sort; narrow it", s.MaxScan, k.name)
+}
+
+// sortLeaf returns the leaf of plan n that reads the single-valued index
+// q is sorted by, when n is an "and" of it and leaves read by creation
+// score (idLeaves); nil otherwise.
+func sortLeaf(k *kind, q resources.Query, n *node) *node {
+	if k.createdSort(q) {
+		return nil
+	}
+	ix, found := k.paths[strings.ToLower(q.Sort.Attr.FullName())]
+	if !found || ix.whole || ix.ix.multi {
+		return nil
+	}
+	l := indexLeaf(n, ix.ix.name)
+	if l == nil || l == n {
+		return nil
+	}
+	if _, ok := idLeaves(n, l); !ok {
+		return nil
+	}
+	return l
 }
 
 // indexLeaf returns the exact, single-valued leaf of n, or of its "and"s,

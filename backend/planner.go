@@ -411,10 +411,17 @@ func (s *Store) rankWindow(ctx context.Context, key string, r lexRange, first, t
 }
 
 // rangesWindow reads the members in window w of several disjoint ranges
-// taken in order, whose counts are known.
+// taken in order, whose counts are known. A range entered deeper than
+// deepPage is read by rank (its first rank counted first, one more round
+// trip): a ZRANGEBYLEX LIMIT walks its offset (220 ms for 900,000 entries,
+// every other client waiting).
 func (s *Store) rangesWindow(ctx context.Context, key string, ranges []lexRange, counts []*redis.IntCmd, w window) ([]string, error) {
-	pipe := s.client.Pipeline()
-	var cmds []*redis.StringSliceCmd
+	type part struct {
+		r          lexRange
+		skip, want int64
+		first      *redis.IntCmd // the range's first rank, for a deep part
+	}
+	var parts []*part
 	skip, want := int64(w.start), int64(w.count)
 	for i, r := range ranges {
 		c := counts[i].Val()
@@ -422,22 +429,51 @@ func (s *Store) rangesWindow(ctx context.Context, key string, ranges []lexRange,
 			skip -= c
 			continue
 		}
-		cmds = append(cmds, pipe.ZRangeByLex(ctx, key, &redis.ZRangeBy{Min: r.min, Max: r.max, Offset: skip, Count: want}))
+		parts = append(parts, &part{r: r, skip: skip, want: min(c-skip, want)})
 		want -= min(c-skip, want)
 		skip = 0
 		if want == 0 {
 			break
 		}
 	}
-	if len(cmds) == 0 {
+	if len(parts) == 0 {
 		return nil, nil
+	}
+	pipe := s.client.Pipeline()
+	for _, pt := range parts {
+		if pt.skip >= deepPage && pt.r.min != "-" {
+			pt.first = pipe.ZLexCount(ctx, key, "-", "("+pt.r.lower())
+		}
+	}
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+	}
+	pipe = s.client.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, len(parts))
+	for i, pt := range parts {
+		if pt.skip < deepPage {
+			cmds[i] = pipe.ZRangeByLex(ctx, key, &redis.ZRangeBy{Min: pt.r.min, Max: pt.r.max, Offset: pt.skip, Count: pt.want})
+			continue
+		}
+		lo := pt.skip
+		if pt.first != nil {
+			lo += pt.first.Val()
+		}
+		cmds[i] = pipe.ZRange(ctx, key, lo, lo+pt.want-1)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	var out []string
-	for _, c := range cmds {
-		out = append(out, c.Val()...)
+	for i, c := range cmds {
+		got := c.Val()
+		if parts[i].skip >= deepPage {
+			// Members a concurrent write moved out of the range are left out.
+			got = slices.DeleteFunc(got, func(m string) bool { return !parts[i].r.contains(m) })
+		}
+		out = append(out, got...)
 	}
 	return out[:min(len(out), w.count)], nil
 }

@@ -498,10 +498,38 @@ func TestDeepPage(t *testing.T) {
 			{`userName gt "d00010@x.io"`, deepPage + 1, 200, n - 11 + 1, append(slices.Clone(names[deepPage+11:]), "e@x.io")},
 			{`userName lt "e"`, deepPage + 2, 3, n + 1, names[deepPage : deepPage+3]},
 			{`userName sw "d"`, n + 1, 10, n, nil},
+			// Ranges of one key, entered deep: read by rank too.
+			{`userName sw "a" or userName sw "d"`, deepPage + 51, 10, n + 1, names[deepPage+49 : deepPage+59]},
+			{`userName sw "d" or userName sw "e"`, n, 10, n + 1, []string{names[n-1], "e@x.io"}},
 		} {
 			total, got := filteredPage(t, s, tc.filter, tc.start, tc.count, func(r resources.Resource) string { return r.Attributes["userName"].(string) })
 			if total != tc.total || !slices.Equal(got, tc.want) {
 				t.Errorf("ListUsers(%s, start %d, count %d) = total %d, %v; want %d, %v", tc.filter, tc.start, tc.count, total, got, tc.total, tc.want)
+			}
+		}
+		// Sorted without a filter, read straight from the index by rank.
+		all := append([]string{"a@x.io"}, append(slices.Clone(names), "e@x.io")...)
+		for _, desc := range []bool{false, true} {
+			order := "ascending"
+			want := slices.Clone(all)
+			if desc {
+				order = "descending"
+				slices.Reverse(want)
+			}
+			sort, err := resources.ParseSort(schemas.Users(), "userName", order)
+			if err != nil {
+				t.Fatalf("ParseSort: %v", err)
+			}
+			page, err := s.ListUsers(context.Background(), org, resources.Query{Sort: sort, StartIndex: deepPage + 1, Count: 5})
+			if err != nil {
+				t.Fatalf("ListUsers(sortBy userName %s): %v", order, err)
+			}
+			var got []string
+			for _, r := range page.Resources {
+				got = append(got, r.Attributes["userName"].(string))
+			}
+			if page.Total != n+2 || !slices.Equal(got, want[deepPage:deepPage+5]) {
+				t.Errorf("ListUsers(sortBy userName %s, start %d) = total %d, %v; want %d, %v", order, deepPage+1, page.Total, got, n+2, want[deepPage:deepPage+5])
 			}
 		}
 	})

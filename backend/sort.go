@@ -19,7 +19,7 @@ import (
 //
 // Without a filter, on a single-valued indexed attribute that every resource
 // has (userName, meta.created, a group's displayName, ...), the page is read
-// straight from the attribute's index: O(log N + startIndex + count), no
+// straight from the attribute's index, by rank: O(log N + count), no
 // record loaded but the page's. Otherwise, when the filter's plan yields at
 // most MaxScan ids, they are read in batches, keyed, sorted, and the page
 // fetched. When it yields more, and the attribute's index orders every
@@ -299,11 +299,16 @@ func (s *Store) sortedFromIndex(ctx context.Context, p string, k *kind, q resour
 	indexed := pipe.ZCard(ctx, key)
 	var rng *redis.StringSliceCmd
 	if w.count > 0 {
-		args := redis.ZRangeArgs{Key: key, Start: "-", Stop: "+", ByLex: true, Offset: int64(w.start), Count: int64(w.count)}
+		// By rank: the members share one score, so rank order is their
+		// lexicographic order, and a rank is found in O(log N) where a
+		// BYLEX LIMIT offset walks the offset (141 ms at startIndex 900,000
+		// of a million, every other client waiting).
+		lo, hi := int64(w.start), int64(w.start+w.count-1)
 		if q.Sort.Descending {
-			args.Start, args.Stop, args.Rev = "+", "-", true
+			rng = pipe.ZRevRange(ctx, key, lo, hi)
+		} else {
+			rng = pipe.ZRange(ctx, key, lo, hi)
 		}
-		rng = pipe.ZRangeArgs(ctx, args)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return resources.Page{}, false, fmt.Errorf("redis: %w", err)

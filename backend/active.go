@@ -843,8 +843,8 @@ func (s *Store) idDriver(ctx context.Context, p string, k *kind, n, drive *node,
 			return n.right != nil && find(n.left) && find(n.right)
 		case n.active != "":
 			return true
-		case other != nil:
-			return false
+		case !n.isLeaf() || other != nil:
+			return false // an "or" of different keys drives nothing
 		}
 		other = n
 		return true

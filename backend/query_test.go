@@ -126,6 +126,8 @@ func TestQueryMatchesFilter(t *testing.T) {
 			`active eq true`, `active eq false`, `active pr`, `active ne true`, `active eq null`,
 			`active ne false`, `active ne null`, `not (active pr)`, `not (active eq false)`,
 			`not (active pr) or userName sw "user1"`, `active ne false and displayName pr`,
+			`not (active pr) and (externalId pr or name.familyName gt "n")`, // an "or" is no driver
+			`active ne true and (userName sw "user1" or userName sw "user2")`,
 			fmt.Sprintf(`meta.created gt %q`, created100), fmt.Sprintf(`meta.created le %q`, created100),
 			fmt.Sprintf(`meta.created eq %q`, created100), fmt.Sprintf(`meta.lastModified ge %q`, mod50),
 			fmt.Sprintf(`meta.lastModified lt %q`, mod50), `meta.created gt "2000-01-01T00:00:00+02:00"`,

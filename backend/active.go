@@ -237,13 +237,7 @@ func (s *Store) activeRead(ctx context.Context, p string, k *kind, l *node, lo, 
 		// A read of the ordering set by score, within the leaf's span
 		// (created.go).
 		lo, hi = l.span.clip(lo, hi)
-		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(n)}
-		var zs []redis.Z
-		if rev {
-			zs, err = s.client.ZRevRangeByScoreWithScores(ctx, p+"all:"+k.name, by).Result()
-		} else {
-			zs, err = s.client.ZRangeByScoreWithScores(ctx, p+"all:"+k.name, by).Result()
-		}
+		zs, err := scoreRange(ctx, s.client, p+"all:"+k.name, &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(n)}, rev).Result()
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("redis: %w", err)
 		}
@@ -297,22 +291,14 @@ func (s *Store) exceptionRead(ctx context.Context, exceptions string, above, bel
 		if lo == "-inf" {
 			by.Min = "(0"
 		}
-		if rev {
-			up = pipe.ZRevRangeByScoreWithScores(ctx, exceptions, by)
-		} else {
-			up = pipe.ZRangeByScoreWithScores(ctx, exceptions, by)
-		}
+		up = scoreRange(ctx, pipe, exceptions, by, rev)
 	}
 	if below {
 		by := &redis.ZRangeBy{Min: negatedBound(hi), Max: negatedBound(lo), Count: int64(n)}
 		if lo == "-inf" {
 			by.Max = "(0"
 		}
-		if rev {
-			down = pipe.ZRangeByScoreWithScores(ctx, exceptions, by)
-		} else {
-			down = pipe.ZRevRangeByScoreWithScores(ctx, exceptions, by)
-		}
+		down = scoreRange(ctx, pipe, exceptions, by, !rev)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, nil, false, fmt.Errorf("redis: %w", err)
@@ -340,6 +326,15 @@ func (s *Store) exceptionRead(ctx context.Context, exceptions string, above, bel
 		ids, seqs = append(ids, id), append(seqs, int64(z.Score))
 	}
 	return ids, seqs, done && len(a) == 0 && len(b) == 0, nil
+}
+
+// scoreRange reads the members of key within by's scores, with their
+// scores, in ascending order or, when desc, descending (ZREVRANGEBYSCORE).
+func scoreRange(ctx context.Context, c redis.Cmdable, key string, by *redis.ZRangeBy, desc bool) *redis.ZSliceCmd {
+	if desc {
+		return c.ZRevRangeByScoreWithScores(ctx, key, by)
+	}
+	return c.ZRangeByScoreWithScores(ctx, key, by)
 }
 
 // negatedBound returns a ZRANGEBYSCORE bound on minus the scores of b:

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
@@ -239,7 +236,7 @@ func TestByIDChecks(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ParseSort: %v", err)
 		}
-		reads := &userDocReads{}
+		reads := &sentCommands{}
 		hookAll(s, reads)
 		s.MaxScan = 5
 		for _, tc := range []struct {
@@ -273,7 +270,7 @@ func TestByIDChecks(t *testing.T) {
 				// Unsorted, the order is the driving index's: the whole
 				// list is the brute force's set, its window the page.
 				for _, win := range [][2]int{{1, 100}, {3, 4}} {
-					reads.n.Store(0)
+					reads.reset()
 					page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Sort: sort, StartIndex: win[0], Count: win[1]})
 					if err != nil {
 						t.Fatalf("ListUsers(%s, sorted %v, %v): %v", f, sort != nil, win, err)
@@ -292,7 +289,7 @@ func TestByIDChecks(t *testing.T) {
 					if page.Total != len(want) || !slices.Equal(got, wantWin) {
 						t.Errorf("ListUsers(%s, sorted %v, %v) = total %d, %v; want %d, %v", f, sort != nil, win, page.Total, got, len(want), wantWin)
 					}
-					if n := reads.n.Load(); (sort == nil || tc.sortedByID) && n > int64(len(got)) {
+					if n := reads.userDocs(); (sort == nil || tc.sortedByID) && n > len(got) {
 						t.Errorf("ListUsers(%s, sorted %v, %v) read %d documents, want only the page's %d", f, sort != nil, win, n, len(got))
 					}
 				}
@@ -306,12 +303,12 @@ func TestByIDChecks(t *testing.T) {
 		}
 		// Within MaxScan too, a sort along a leaf of the filter walks it.
 		s.MaxScan = 1000
-		reads.n.Store(0)
+		reads.reset()
 		page, err := s.ListUsers(ctx, org, resources.Query{Filter: mustFilter(t, `active eq true and userName sw "u1"`), Sort: byName, StartIndex: 2, Count: 2})
 		if err != nil || page.Total == 0 || len(page.Resources) != 2 {
 			t.Fatalf("ListUsers(active eq true and userName sw \"u1\", by userName, MaxScan 1000) = %d, %d resources, %v", page.Total, len(page.Resources), err)
 		}
-		if n := reads.n.Load(); n > 2 {
+		if n := reads.userDocs(); n > 2 {
 			t.Errorf("a sort within MaxScan along the filter's userName leaf read %d documents, want the page's 2", n)
 		}
 
@@ -326,32 +323,4 @@ func userNameOf(page resources.Page, id string) string {
 		}
 	}
 	return ""
-}
-
-// userDocReads counts the users' documents read (HGETALL of user:<id>),
-// alone or in pipelines.
-type userDocReads struct{ n atomic.Int64 }
-
-func (*userDocReads) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (d *userDocReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		d.count(cmd)
-		return next(ctx, cmd)
-	}
-}
-
-func (d *userDocReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, cmd := range cmds {
-			d.count(cmd)
-		}
-		return next(ctx, cmds)
-	}
-}
-
-func (d *userDocReads) count(cmd redis.Cmder) {
-	if cmd.Name() == "hgetall" && strings.Contains(fmt.Sprint(cmd.Args()[1]), ":user:") {
-		d.n.Add(1)
-	}
 }

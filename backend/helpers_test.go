@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -90,4 +92,71 @@ func commandStat(info map[string]string, command, field string) float64 {
 func hookAll(s *Store, h redis.Hook) {
 	s.client.AddHook(h)
 	s.writes = s.reads
+}
+
+// sentCommands records the commands a store sends, alone or in pipelines:
+// a hook, for tests that assert what a query reads (hookAll).
+type sentCommands struct {
+	mu   sync.Mutex
+	args [][]any
+}
+
+func (*sentCommands) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *sentCommands) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.record(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *sentCommands) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			c.record(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (c *sentCommands) record(cmd redis.Cmder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.args = append(c.args, cmd.Args())
+}
+
+// reset forgets the commands recorded so far.
+func (c *sentCommands) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.args = nil
+}
+
+// matching returns the recorded commands named one of names (lower case),
+// each as its arguments printed, that keep holds of.
+func (c *sentCommands) matching(keep func(printed string) bool, names ...string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, a := range c.args {
+		if name := strings.ToLower(fmt.Sprint(a[0])); slices.Contains(names, name) {
+			if printed := fmt.Sprint(a...); keep(printed) {
+				out = append(out, printed)
+			}
+		}
+	}
+	return out
+}
+
+// userDocs returns how many user documents (HGETALL user:<id>) were read.
+func (c *sentCommands) userDocs() int {
+	return len(c.matching(func(printed string) bool { return strings.Contains(printed, ":user:") }, "hgetall"))
+}
+
+// unbounded returns the index range reads (ZRANGEBYLEX, ZRANGE) on key
+// sent without a LIMIT.
+func (c *sentCommands) unbounded(key string) []string {
+	return c.matching(func(printed string) bool {
+		return strings.Contains(printed, key) && !strings.Contains(strings.ToLower(printed), "limit")
+	}, "zrangebylex", "zrange")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -51,6 +52,7 @@ var FindingCodes = map[string]string{
 	"unique-missing":       "the uniqueness hash does not map the resource's unique key to it",
 	"unique-stray":         "the uniqueness hash maps a key to a resource that does not exist",
 	"unique-stale":         "the uniqueness hash maps a key to a resource whose unique key is another",
+	"unique-misplaced":     "the userName hash holds a userName of another bucket: lookups never read it there",
 	"unique-key-stale":     "the resource's stored unique key does not fit its document",
 	"inactive-stale":       "the set of users whose active is not true (inactive:user) disagrees with the user's active",
 	"unique-duplicate":     "the index that keeps the attribute unique holds the resource's value for another resource too",
@@ -128,7 +130,7 @@ const checkBatch = 200
 // checkScripts are the checker's scripts (see check_scripts.go).
 type checkScripts struct {
 	resources, members, order, index, unique, claims, keys, owners *redis.Script
-	inactive                                                       *redis.Script
+	inactive, userNames                                            *redis.Script
 }
 
 func newCheckScripts() checkScripts {
@@ -142,6 +144,7 @@ func newCheckScripts() checkScripts {
 		keys:      redis.NewScript(checkKeysSrc),
 		owners:    redis.NewScript(checkOwnersSrc),
 		inactive:  redis.NewScript(checkInactiveSrc),
+		userNames: redis.NewScript(checkUserNamesSrc),
 	}
 }
 
@@ -219,6 +222,9 @@ type checker struct {
 	// purgeKeys are the index and uniqueness keys of purging attributes
 	// the key scan found, checked after it.
 	purgeKeys []string
+	// nameKeys are the userName hashes (usernames.go) the key scan found,
+	// checked after it.
+	nameKeys []string
 }
 
 func (s *Store) newChecker(org string, report func(Finding)) (*checker, error) {
@@ -276,8 +282,8 @@ func (c *checker) all(ctx context.Context) error {
 		}
 	}
 	for _, k := range c.s.kinds() {
-		if k.uniqueByIndex {
-			continue // its index: checked with the others
+		if k.uniqueUserName {
+			continue // the userName hashes: checked with the users and after the key scan
 		}
 		if err := c.unique(ctx, c.p+k.uniqueHash(), k.name); err != nil {
 			return err
@@ -303,7 +309,30 @@ func (c *checker) all(ctx context.Context) error {
 	if err := c.keys(ctx); err != nil {
 		return err
 	}
+	if err := c.userNames(ctx); err != nil {
+		return err
+	}
 	return c.purgingKeys(ctx)
+}
+
+// userNames checks the entries of the userName hashes the key scan found:
+// each is in the hash of its userName's bucket and names a user of that
+// userName (its entry in the userName index, which the index check holds
+// against the users). That each user has its entry is checked with the
+// user, once the hashes are ready.
+func (c *checker) userNames(ctx context.Context) error {
+	for _, key := range c.nameKeys {
+		if err := c.hscan(ctx, key, func(fields, values []string) error {
+			args := []any{c.p}
+			for i := range fields {
+				args = append(args, fields[i], values[i])
+			}
+			return c.run(ctx, c.script.userNames, key, args...)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resources checks every user or group its ordering set names, and a
@@ -377,7 +406,7 @@ func (c *checker) document(k *kind, id, doc, uk, disp, ix, uq string) {
 		return
 	}
 	wantUK, _ := uniqueKey(attrs, k.unique)
-	if uk != wantUK && !(k.uniqueByIndex && uk == "") { // a user's: until its next write (legacyKeys)
+	if uk != wantUK && !(k.uniqueUserName && uk == "") { // a user's: until its next write (legacyKeys)
 		c.add(Finding{Key: key, ID: id, Code: "unique-key-stale"})
 	}
 	if disp != k.display(attrs) {
@@ -572,7 +601,7 @@ func (c *checker) indexes(ctx context.Context, k *kind) error {
 			meta = "created"
 		case ix.name == "meta.lastModified":
 			meta = "modified"
-		case k.uniqueByIndex && ix.name == k.unique:
+		case k.uniqueUserName && ix.name == k.unique:
 			meta = "unique"
 		}
 		if err := c.zscan(ctx, key, func(entries []string) error {
@@ -841,14 +870,14 @@ func (c *checker) singleKeys() map[string]bool {
 	out := map[string]bool{
 		"created": true, "seq": true, "settings": true, "tokens": true, "tokenused": true, "tokenhash": true, "tokenprev": true, "changes": true,
 		"admins": true, "owners": true, "leaving": true, "replacing": true,
-		"exts": true, "exts:gen": true, "exts:purge": true,
+		"exts": true, "exts:gen": true, "exts:purge": true, userNamesReady: true,
 	}
 	for _, key := range legacyKeys {
 		out[key] = true // until a server starts (Store.Upgrade)
 	}
 	for _, k := range c.kinds() {
 		out["all:"+k.name] = true
-		if !k.uniqueByIndex {
+		if !k.uniqueUserName {
 			out[k.uniqueHash()] = true
 		}
 		for _, ix := range k.indexes {
@@ -904,6 +933,12 @@ func (c *checker) keys(ctx context.Context) error {
 		if c.purgingKey(rest) {
 			c.purgeKeys = append(c.purgeKeys, iter.Val())
 			continue
+		}
+		if n, ok := strings.CutPrefix(rest, "unames:"); ok && n != "ready" {
+			if b, err := strconv.Atoi(n); err == nil && b >= 0 && b < userNameBuckets && strconv.Itoa(b) == n {
+				c.nameKeys = append(c.nameKeys, iter.Val())
+				continue
+			}
 		}
 		seg, arg, ok := strings.Cut(rest, ":")
 		if !ok || !keySegments[seg] {

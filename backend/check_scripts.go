@@ -11,7 +11,7 @@ package backend
 // an index or a uniqueness hash, never a secret.
 
 // luaCheck is prepended to every check script.
-const luaCheck = luaOrderKey + luaStoredHash + `
+const luaCheck = luaOrderKey + luaStoredHash + luaUserNames + `
 local out = {}
 local function bad(key, id, code)
   out[#out + 1] = key
@@ -96,6 +96,8 @@ local p, kind, sparse = ARGV[1], ARGV[2], ARGV[3]
 -- write (see legacyKeys), no longer checked.
 local unique = nil
 if kind == 'group' then unique = p .. 'unique:group:displayName' end
+-- Once ready, the userName hashes hold every user (usernames.go).
+local named = kind == 'user' and redis.call('EXISTS', p .. 'unames:ready') == 1
 local docs = {}
 for i = 4, #ARGV do
   local id = ARGV[i]
@@ -119,6 +121,10 @@ for i = 4, #ARGV do
     docs[#docs + 1] = {id, h[1], h[3] or '', h[4] or '', entriesJSON(h[5]), h[9] or '', inactive}
     if not tonumber(h[2]) then bad(key, id, 'version-missing') end
     if unique and h[3] and h[3] ~= '' and redis.call('HGET', unique, h[3]) ~= id then bad(unique, id, 'unique-missing') end
+    if named and h[5] then
+      local uk = storedUserName(h[5])
+      if uk ~= '' and redis.call('HGET', userNameKey(p, uk), uk) ~= id then bad(userNameKey(p, uk), id, 'unique-missing') end
+    end
     checkIndexed(p, kind, id, key, h[5], h[6], h[7], sparse)
     if h[8] and redis.call('SISMEMBER', p .. 'replacing', id) == 0 then bad(key, id, 'replace-unlisted') end
     if kind == 'user' and h[9] then
@@ -283,6 +289,28 @@ for i = 3, #ARGV, 2 do
       bad(KEYS[1], id, 'unique-stray')
     elseif cur ~= uk then
       bad(KEYS[1], id, 'unique-stale')
+    end
+  end
+end
+return out
+`
+
+// checkUserNamesSrc checks entries of a userName hash (usernames.go):
+// each still there is in the hash of its bucket, and names a user whose
+// entry in the userName index is it ('unique-stray' when the user does not
+// exist, else 'unique-stale').
+//
+// KEYS: 1 the hash. ARGV: 1 prefix, 2.. pairs of folded userName and id.
+// Returns findings.
+const checkUserNamesSrc = luaCheck + `
+local p = ARGV[1]
+for i = 2, #ARGV, 2 do
+  local uk, id = ARGV[i], ARGV[i + 1]
+  if redis.call('HGET', KEYS[1], uk) == id then
+    if userNameKey(p, uk) ~= KEYS[1] then
+      bad(KEYS[1], id, 'unique-misplaced')
+    elseif not redis.call('ZSCORE', p .. 'ix:user:userName', uk .. NUL .. id) then
+      if redis.call('EXISTS', p .. 'user:' .. id) == 0 then bad(KEYS[1], id, 'unique-stray') else bad(KEYS[1], id, 'unique-stale') end
     end
   end
 end

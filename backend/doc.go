@@ -60,10 +60,14 @@
 //	                            (remove all, then add) replaced, whose memberships are still being ended
 //	replacing                   SET groupIds: replacements of members being swept
 //	unique:group:displayName    HASH lowercase displayName -> groupId
-//	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index); ix:user:userName
-//	                            keeps userNames unique: one entry per lowercase userName (the write
-//	                            scripts read it, ZRANGEBYLEX, before they write); no ix:user:meta.created:
+//	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index): one entry per
+//	                            lowercase userName in ix:user:userName; no ix:user:meta.created:
 //	                            all:user is that index (created.go)
+//	unames:<n>                  HASH lowercase userName -> userId, n (0 to 32767) a hash of the
+//	                            userName: "userName eq" and the uniqueness of userNames in O(1), the
+//	                            write script's first write HSETNX (usernames.go)
+//	unames:ready                STRING "1": the unames hashes hold every user (until then, written by
+//	                            an earlier version: the index answers and keeps userNames unique)
 //	all:user                    ZSET userId scored by its creation time in Unix microseconds, unique and
 //	                            increasing (ordering set; the user's meta.created, created.go)
 //	all:group                   ZSET groupId scored by creation sequence (ordering set)
@@ -193,9 +197,9 @@
 //
 // planner.go is where a filter becomes Redis reads. Filters are planned onto
 // the indexes: an attribute expression on an indexed attribute with eq, sw,
-// gt, ge, lt, le or pr is a range of its index; "userName eq", a range of
-// one entry at most, is read in one script round trip that also returns
-// the user;
+// gt, ge, lt, le or pr is a range of its index; "userName eq" is one
+// script round trip that finds the user in its userName hash (unames:<n>)
+// and returns it;
 // "groups.value eq <group id>" is the range of every member of the group's
 // morder (display NUL userId), and so is "groups.display eq <name>", the
 // group found by its name (folded) in unique:group:displayName at the

@@ -20,10 +20,11 @@ type kind struct {
 	// resources; taken is the detail, formatted with unique and its value,
 	// of a write refused because another resource holds the value.
 	unique, taken string
-	// uniqueByIndex: the index of unique keeps it unique (its entries are
-	// the folded values), and "<unique> eq" is one script round trip
+	// uniqueUserName: unique is the users' userName, whose folded values
+	// the userName hashes keep unique (usernames.go; its index, until they
+	// are ready), and "<unique> eq" is one script round trip
 	// (findUserNameSrc). Otherwise the hash uniqueHash does.
-	uniqueByIndex bool
+	uniqueUserName bool
 	// display is what a resource's disp field holds (see the key layout).
 	display func(attrs map[string]any) string
 	// refKey is the key segment of a resource's references: a user's groups
@@ -59,7 +60,7 @@ type kind struct {
 func userKind() kind {
 	return newKind(kind{
 		name: "user", rt: schemas.Users(), display: userDisplay,
-		unique: "userName", taken: "%s %q is already taken", uniqueByIndex: true,
+		unique: "userName", taken: "%s %q is already taken", uniqueUserName: true,
 		refKey: "ugroups:", groupRefs: true, createdScored: true, counted: func(st *CheckStats) *int { return &st.Users },
 	}, "userName", "externalId", "emails.value", "name.givenName", "name.familyName", "displayName", "active",
 		"meta.created", "meta.lastModified")
@@ -81,7 +82,7 @@ func newKind(k kind, indexed ...string) kind {
 
 // uniqueHash is the key, after the organization's prefix, of the hash that
 // keeps k.unique unique: value (see uniqueKey) -> id. Unless
-// k.uniqueByIndex: the users' one is a legacy key (see legacyKeys).
+// k.uniqueUserName: the users' one is a legacy key (see legacyKeys).
 func (k *kind) uniqueHash() string { return "unique:" + k.name + ":" + k.unique }
 
 // uniqueIndex is the key, after the organization's prefix, of k.unique's
@@ -279,9 +280,9 @@ func attrValues(attrs map[string]any, path string) []any {
 	return out
 }
 
-// uniqueKey returns the key of a value in a uniqueness hash, or in an
-// index that keeps it unique (kind.uniqueByIndex: the same lower case as
-// indexEntries gives a value that is not caseExact): uniqueness is
+// uniqueKey returns the key of a value in a uniqueness hash (for a user's
+// userName, the same lower case as indexEntries gives a value that is not
+// caseExact, which the userName index holds too): uniqueness is
 // case-insensitive.
 func uniqueKey(attrs map[string]any, name string) (key, value string) {
 	value, _ = attrs[name].(string)

@@ -86,6 +86,7 @@ var libraryScripts = []libraryScript{
 	{"active_read", activeReadSrc, true},
 	{"upgrade_sparse", upgradeSparseSrc, false},
 	{"upgrade_created", upgradeCreatedSrc, false},
+	{"fill_user_names", fillUserNamesSrc, false},
 	{"put_token", putTokenSrc, false},
 	{"revoke_token", revokeTokenSrc, false},
 	{"touch_token", touchTokenSrc, false},
@@ -118,7 +119,7 @@ var libraryScripts = []libraryScript{
 // libraryPieces are the texts scripts begin with, which the library runs
 // once, at its top level. A piece that begins with another comes first
 // (luaCommon begins with luaUserGroups, which begins with luaStoredHash).
-var libraryPieces = []string{luaCommon, luaSearch, luaUserGroups, luaStoredHash, luaOrderKey, luaAdmin}
+var libraryPieces = []string{luaCommon, luaSearch, luaUserGroups, luaStoredHash, luaOrderKey, luaAdmin, luaUserNames}
 
 // library is the function library of this version of scimd.
 type library struct {

@@ -24,7 +24,8 @@ package backend
 //     - no plan (ne, other nots, co and ew without a trigram index,
 //       attributes without an index): scan the
 //       organization in creation order, bounded by MaxScan and MaxFilterWork;
-//     - userName eq: one script round trip (the index read and the user);
+//     - userName eq: one script round trip (the userName hash read and the
+//       user, usernames.go);
 //     - an exact leaf read by creation score (active, a users'
 //       meta.created): activePage, its total counted and its page found by
 //       rank, whatever the number of matches;
@@ -93,7 +94,7 @@ type node struct {
 	active string
 	span   seqSpan
 	// unique: the leaf is "userName eq unique" (folded), which holds one
-	// id at most (see kind.uniqueByIndex): one script round trip answers
+	// id at most (see kind.uniqueUserName): one script round trip answers
 	// it with the user (findByUserName).
 	unique string
 
@@ -281,7 +282,7 @@ func (s *Store) planLeaf(k *kind, e *resources.Comparison) *node {
 	var r lexRange
 	switch op {
 	case filter.EQ:
-		if k.uniqueByIndex && ix.name == k.unique {
+		if k.uniqueUserName && ix.name == k.unique {
 			n.unique = v
 		}
 		r = lexRange{"[" + v + "\x00", "(" + v + "\x01"}

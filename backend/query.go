@@ -168,7 +168,11 @@ func (s *Store) listAll(ctx context.Context, p string, k *kind, w window, ld loa
 // findByUserName answers "userName eq" with one script round trip. The user's
 // groups are always loaded; ld says whether to decode the document.
 func (s *Store) findByUserName(ctx context.Context, p string, k *kind, lower string, w window, ld load) (resources.Page, error) {
-	res, err := s.findUserName.Run(ctx, s, []string{p + k.uniqueIndex()}, p, lower).Slice()
+	named, err := s.userNamesReadyIn(ctx, p) // usernames.go
+	if err != nil {
+		return resources.Page{}, err
+	}
+	res, err := s.findUserName.Run(ctx, s, []string{userNameKey(p, lower), p + k.uniqueIndex()}, p, lower, named).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return resources.Page{}, fmt.Errorf("redis: %w", err)
 	}

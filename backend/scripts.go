@@ -427,7 +427,7 @@ end
 // no globals: no string, math, ipairs, tostring there, only literals and
 // plain Lua ("\0", numeric for loops, "" .. n); function bodies may use
 // any. Its top-level locals are shared by every call: never change them.
-const luaCommon = luaUserGroups + luaOrderKey + `
+const luaCommon = luaUserGroups + luaOrderKey + luaUserNames + `
 local SEP = '\1'
 
 -- Scores and counts go to redis.call as strings ('0', not 0): Redis
@@ -624,15 +624,16 @@ end
 // writeUserSrc creates (expected version 0) or replaces a user.
 //
 // KEYS: 1 user, 2 password, 3 the userName index (which keeps userNames
-// unique: see indexedFault), 4 ordering set, 5 the earlier layout's index
-// of meta.created (written by a creation while it exists: see
-// legacyCreatedIndex), 6 user's groups (read through userGroups).
+// unique until the userName hashes are ready: see indexedFault), 4
+// ordering set, 5 the earlier layout's index of meta.created (written by a
+// creation while it exists: see legacyCreatedIndex), 6 user's groups (read
+// through userGroups), 7 the userName hash of ARGV 5 (usernames.go).
 // ARGV: 1 prefix, 2 id, 3 expected version, 4 n, the number of chunks of
 // the user's body (see luaStoredHash; built in Go: storedBody), which are
 // the script's last n arguments, 5 unique key (lowercase
 // userName, as indexed; "" for none), 6 display, 7 now, 8 password hash ("" keeps it),
 // 9 m, the number of arguments that hold the index entries (a flat list
-// attr, value, ...: ARGV 19 to 18 + m, each its own argument, which
+// attr, value, ...: ARGV 20 to 19 + m, each its own argument, which
 // costs Redis less than decoding JSON), 10 actor, 11 action, 12 change
 // log cap, 13 "1" to end the user's pending invitation and confirmation
 // links, 14 the claims of custom unique attributes (JSON flat list attr,
@@ -640,7 +641,9 @@ end
 // attribute definitions the document was checked against ("" when it has
 // none), 16 its active, "true", "false" or "" (none: see activeState), 17
 // "1" when the organization may still have KEYS 5, 18 now in Unix
-// nanoseconds (the same instant as 7, as luaStoredHash stores times).
+// nanoseconds (the same instant as 7, as luaStoredHash stores times), 19
+// "1" when the organization's userName hashes hold every user (they then
+// keep userNames unique: HSETNX, the first write).
 // A creation's time is now to the microsecond, or a microsecond after the
 // last user's if that is not before (created.go): the user's score in the
 // ordering set, its meta.created and meta.lastModified.
@@ -656,16 +659,32 @@ local cur = {entries = {}}
 if expect ~= 0 or redis.call('EXISTS', KEYS[1]) == 1 then cur = readHash(KEYS[1]) end
 local extra, groups = 0, {}
 if cur.ver then extra, groups = userGroups(prefix, id) end
-local fault = versionFault(cur.ver and tonumber(cur.ver) + extra, expect) or indexedFault(KEYS[3], uk, id)
+local named = ARGV[19] == '1'
+local new = {}
+for i = 1, tonumber(ARGV[9]) do new[i] = ARGV[19 + i] end
+local old = storedEntries(cur)
+local olduk = storedUserName(old)
+local fault = versionFault(cur.ver and tonumber(cur.ver) + extra, expect)
+if not fault and not named then fault = indexedFault(KEYS[3], uk, id) end
 if fault then return {fault} end
 local claims = {}
 if ARGV[14] ~= '[]' then claims = cjson.decode(ARGV[14]) end
 local taken = claimFault(prefix, claims, id)
 if taken then return {'takenx', taken} end
-local new = {}
-for i = 1, tonumber(ARGV[9]) do new[i] = ARGV[18 + i] end
-local old = storedEntries(cur)
 --@checked
+-- The userName's entry: when the hashes keep uniqueness, HSETNX is the
+-- first write, so that a userName taken ends the script with nothing
+-- written.
+if uk ~= '' and (uk ~= olduk or not named) then
+  if named and redis.call('HSETNX', KEYS[7], uk, id) == 0 and redis.call('HGET', KEYS[7], uk) ~= id then
+    return {'taken'}
+  end
+  if not named then redis.call('HSET', KEYS[7], uk, id) end
+end
+if olduk ~= '' and olduk ~= uk then
+  local k = userNameKey(prefix, olduk)
+  if redis.call('HGET', k, olduk) == id then redis.call('HDEL', k, olduk) end
+end
 if #claims > 0 or cur.uq then setClaims(prefix, id, cur.uq, claims, ARGV[14]) end
 if expect == 0 then
   -- A creation touches the fewest keys, each once: every Redis call in a
@@ -674,6 +693,10 @@ if expect == 0 then
   -- now's microsecond (ARGV 18 without its last 3 digits), unless a user
   -- has a score at or after it: this range is empty (Redis formats no
   -- score) but then, and the time is the last user's plus 1.
+  if not named and redis.call('ZCARD', KEYS[4]) == 0 then
+    -- The organization's first user: its userName hashes are complete.
+    redis.call('SET', prefix .. 'unames:ready', '1')
+  end
   local score = string.sub(ARGV[18], 1, -4)
   local created = string.sub(now, 1, 20) .. string.sub(score, -6) .. '000Z'
   local last = redis.call('ZREVRANGEBYSCORE', KEYS[4], '+inf', score, 'WITHSCORES', 'LIMIT', '0', '1')[2]
@@ -724,6 +747,11 @@ if expect ~= 0 and userVersion(prefix, id, cur.ver) ~= expect then return {'conf
 local old = storedEntries(cur)
 --@checked
 setClaims(prefix, id, cur.uq, {}, '[]')
+local uk = storedUserName(old)
+if uk ~= '' then
+  local k = userNameKey(prefix, uk)
+  if redis.call('HGET', k, uk) == id then redis.call('HDEL', k, uk) end
+end
 for _, gid in ipairs(sortedKeys(KEYS[4])) do
   -- A membership a replacement left to its sweep (see writeGroupSrc) is no
   -- longer among the group's members: the group does not change.
@@ -971,16 +999,22 @@ return {n, 1}
 // findUserNameSrc finds a user by lowercase userName: the SCIM existence
 // check IdPs send before every provisioning, in one round trip.
 //
-// KEYS: 1 the userName index. ARGV: 1 prefix, 2 lowercase userName.
+// KEYS: 1 the userName hash of ARGV 2 (usernames.go), 2 the userName
+// index. ARGV: 1 prefix, 2 lowercase userName, 3 "1" when the hashes hold
+// every user (else the index is read).
 // Returns {} or {id, the user's hash as stored (flat field, value: Go
 // decodes it as a read by id does, which costs Redis less than decoding it
 // here), what its groups add to its stored version, groups (flat id,
 // displayName)}.
 const findUserNameSrc = luaUserGroups + `
-local v = ARGV[2]
-local m = redis.call('ZRANGEBYLEX', KEYS[1], '[' .. v .. '\0', '(' .. v .. '\1', 'LIMIT', '0', '1')[1]
-if not m then return {} end
-local id = string.sub(m, #v + 2)
+local v, id = ARGV[2], nil
+if ARGV[3] == '1' then
+  id = redis.call('HGET', KEYS[1], v)
+else
+  local m = redis.call('ZRANGEBYLEX', KEYS[2], '[' .. v .. '\0', '(' .. v .. '\1', 'LIMIT', '0', '1')[1]
+  if m then id = string.sub(m, #v + 2) end
+end
+if not id then return {} end
 local h = redis.call('HGETALL', ARGV[1] .. 'user:' .. id)
 if #h == 0 then return {} end
 local extra, groups = userGroups(ARGV[1], id)

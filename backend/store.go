@@ -106,7 +106,7 @@ type Store struct {
 	memberPage, orderMembers                                     *script
 	searchWalkScript, searchRangeScript                          *script
 	activeRankScript, activeReadScript, sparseUpgrade            *script
-	createdUpgrade                                               *script
+	createdUpgrade, fillUserNames                                *script
 	putToken, revokeToken, touchToken                            *script
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
@@ -155,6 +155,7 @@ func New(client redis.UniversalClient) *Store {
 		activeRankScript:  newIdempotentScript(activeRankSrc),
 		activeReadScript:  newIdempotentScript(activeReadSrc),
 		createdUpgrade:    newScript(upgradeCreatedSrc),
+		fillUserNames:     newScript(fillUserNamesSrc),
 		sparseUpgrade:     newScript(upgradeSparseSrc),
 		putToken:          newScript(putTokenSrc),
 		revokeToken:       newScript(revokeTokenSrc),

@@ -235,10 +235,11 @@ func TestUserLifecycle(t *testing.T) {
 		if h, _ := s.PasswordHash(ctx, org, u.ID); h != "" {
 			t.Fatalf("PasswordHash after delete = %q, want none", h)
 		}
-		// Only the change log may remain (users are ordered by their
-		// creation times: no sequence counter).
-		if ks := keys(t, s); !slices.Equal(ks, []string{"scimd:{acme}:changes"}) {
-			t.Fatalf("keys after deleting the only user = %v, want only the change log", ks)
+		// Only the change log and the mark that the userName hashes are
+		// complete may remain (users are ordered by their creation times:
+		// no sequence counter; the userName's hash went with its entry).
+		if ks := keys(t, s); !slices.Equal(ks, []string{"scimd:{acme}:changes", "scimd:{acme}:unames:ready"}) {
+			t.Fatalf("keys after deleting the only user = %v, want only the change log and unames:ready", ks)
 		}
 		err = s.DeleteUser(ctx, org, u.ID, 0)
 		wantCode(t, "DeleteUser twice", err, resources.NotFound)

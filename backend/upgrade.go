@@ -12,9 +12,9 @@ import (
 // A server converts or removes them when it starts ([Store.UpgradeAll]);
 // until then the store answers as before, and [Store.Check] knows them.
 //
-//   - unique:user:userName, the HASH lowercase userName -> userId: the
-//     userName index keeps userNames unique (kind.uniqueByIndex). It held
-//     the same facts, so it is just removed. Users written before keep
+//   - unique:user:userName, the HASH lowercase userName -> userId of an
+//     older version (the unames:<n> hashes replace it, usernames.go): it is
+//     just removed. Users written before keep
 //     their key of it in their field "uk" until their next write.
 //   - ix:user:active, the lexicographic index "true"/"false" NUL userId:
 //     inactive:user keeps the exceptions instead (active.go). It is read
@@ -22,6 +22,10 @@ import (
 //     as a filter no index covers until it is gone. Users written before
 //     keep its entries in their field "ix" (ignored) until their next
 //     write.
+//   - no unames:<n> (the userName hashes, usernames.go): they are filled
+//     from the userName index, in batches, then unames:ready says so;
+//     until then the index answers userName eq and keeps userNames unique,
+//     and writes keep the hashes too.
 //   - ix:user:meta.created, the lexicographic index of the users'
 //     creation times, and all:user scored by a creation sequence (INCR
 //     seq): all:user is scored by creation time instead (created.go). It
@@ -60,6 +64,10 @@ func (s *Store) Upgrade(ctx context.Context, org string) (int, error) {
 	rescored, err := s.upgradeCreated(ctx, p)
 	if err != nil {
 		return int(n) + converted, fmt.Errorf("upgrade %s: %w", org, err)
+	}
+	// Not a key removed: the userName hashes are filled (usernames.go).
+	if err := s.upgradeUserNames(ctx, p); err != nil {
+		return int(n) + converted + rescored, fmt.Errorf("upgrade %s: %w", org, err)
 	}
 	return int(n) + converted + rescored, nil
 }

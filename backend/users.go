@@ -100,7 +100,11 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	if version != 0 {
 		action = resources.UpdateAction(ctx)
 	}
-	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + s.users.uniqueIndex(), p + "all:user", p + legacyCreatedIndex, p + "ugroups:" + u.ID}
+	keys := []string{p + "user:" + u.ID, p + "pw:" + u.ID, p + s.users.uniqueIndex(), p + "all:user", p + legacyCreatedIndex, p + "ugroups:" + u.ID, userNameKey(p, uk)}
+	named, err := s.userNamesReadyIn(ctx, p) // usernames.go
+	if err != nil {
+		return userWrite{}, err
+	}
 	legacy := false // the organization may still have the earlier index of meta.created (created.go)
 	if version == 0 {
 		if legacy, err = s.createdPending(ctx, p); err != nil {
@@ -123,10 +127,10 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	if err != nil {
 		return userWrite{}, fmt.Errorf("encode document: %w", err)
 	}
-	args := make([]any, 0, 18+len(entries)+len(body))
+	args := make([]any, 0, 19+len(entries)+len(body))
 	args = append(args, p, u.ID, version, len(body), uk, userDisplay(u.Attributes), ts, w.PasswordHash, len(entries),
 		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen,
-		activeState(u.Attributes), legacy, t.UnixNano())
+		activeState(u.Attributes), legacy, t.UnixNano(), named)
 	for _, e := range entries {
 		args = append(args, e)
 	}

@@ -170,16 +170,21 @@ type keyCost struct {
 const memorySamples = 1000
 
 // keyCosts measures the organization's keys with MEMORY USAGE: each shared
-// key (indexes, uniqueness hash, ordering set, change log), sampling
-// memorySamples of its elements, and the users' own keys from the users
-// sample (their hash, password and groups), scaled to n customers.
+// key (indexes, ordering set, change log), sampling memorySamples of its
+// elements, the userName hashes (unames:<n>) together, and the users' own
+// keys from the users sample (their hash, password and groups), scaled to n
+// customers.
 func keyCosts(ctx context.Context, rdb *redis.Client, p string, sample []string, n int) ([]keyCost, error) {
-	var shared []string
+	var shared, names []string
 	iter := rdb.Scan(ctx, 0, p+"*", 1000).Iterator()
 	perUser := []string{"user:", "pw:", "ugroups:", "members:", "group:", "uinvite:", "invite:"}
 	for iter.Next(ctx) {
 		k := strings.TrimPrefix(iter.Val(), p)
-		if !slices.ContainsFunc(perUser, func(pre string) bool { return strings.HasPrefix(k, pre) }) {
+		switch {
+		case slices.ContainsFunc(perUser, func(pre string) bool { return strings.HasPrefix(k, pre) }):
+		case strings.HasPrefix(k, "unames:") && k != "unames:ready":
+			names = append(names, k)
+		default:
 			shared = append(shared, k)
 		}
 	}
@@ -194,6 +199,21 @@ func keyCosts(ctx context.Context, rdb *redis.Client, p string, sample []string,
 			return nil, fmt.Errorf("MEMORY USAGE %s: %w", k, err)
 		}
 		out = append(out, keyCost{name: k, bytes: b, perCustomer: float64(b) / float64(n)})
+	}
+	if len(names) > 0 {
+		pipe := rdb.Pipeline()
+		cmds := make([]*redis.IntCmd, len(names))
+		for i, k := range names {
+			cmds[i] = pipe.MemoryUsage(ctx, p+k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("MEMORY USAGE of the userName hashes: %w", err)
+		}
+		var sum int64
+		for _, c := range cmds {
+			sum += c.Val()
+		}
+		out = append(out, keyCost{name: "unames:<n> (the " + strconv.Itoa(len(names)) + " userName hashes)", bytes: sum, perCustomer: float64(sum) / float64(n)})
 	}
 	for _, pre := range []string{"user:", "pw:", "ugroups:"} {
 		var sum, found int64

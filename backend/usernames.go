@@ -13,17 +13,19 @@ import (
 // answers sw, ranges and sorting; finding one value in it is a walk down a
 // skiplist, which at a million users costs Redis about 7 µs more than at
 // ten thousand (cache misses at every level): measured with wrk at 1.6M
-// users, a userName eq request cost Redis 28-29 µs with the index and
-// 20-22 µs with a hash lookup, and scimd served 8-16% more of them.
+// users, a userName eq request cost Redis 25-29 µs with the index and
+// 18-20 µs with a hash lookup, and scimd served 5-30% more of them.
 //
 // So the folded userName (the key uniqueness compares, uniqueKey) maps to
 // the user's id in one of userNameBuckets hashes, unames:<n>, n chosen by
 // userNameBucket. Buckets keep each hash small, so Redis stores it as a
 // listpack (up to 128 entries, Redis's default hash-max-listpack-entries:
-// about 4 million users): 72 bytes a user at 1.6M users, against some 120
-// for one hash of them all. The write script checks uniqueness with HSETNX
-// there instead of a range read of the index, so a creation sends Redis no
-// more commands than before.
+// about 8 million users): 72 bytes a user at a million users (67 with
+// half as many buckets, whose inserts cost 20% more), against some 112
+// for one hash of them all. The write script checks uniqueness with
+// HSETNX there instead of a range read of the index: a creation sends
+// Redis as many commands as before, one of them an insert into a listpack
+// (1.7 µs in a Lua loop at a million users) instead of a read.
 //
 // An organization whose users were written before the buckets existed has
 // no unames:ready: its writes keep the buckets and still check uniqueness
@@ -36,7 +38,7 @@ import (
 // userName a deletion or a change of userName leaves), the same way.
 
 // userNameBuckets is the number of userName hashes of an organization.
-const userNameBuckets = 32768
+const userNameBuckets = 65536
 
 // userNamesBatch is how many entries of the userName index one script of
 // the upgrade puts in their hashes (a variable for tests).
@@ -70,7 +72,7 @@ const luaUserNames = `
 local function userNameKey(prefix, uk)
   local h = 0
   for i = 1, #uk do h = (h * 131 + string.byte(uk, i)) % 2147483647 end
-  return prefix .. 'unames:' .. string.format('%d', h % 32768)
+  return prefix .. 'unames:' .. string.format('%d', h % 65536)
 end
 
 -- storedUserName is the folded userName among a user's index entries

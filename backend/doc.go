@@ -63,7 +63,7 @@
 //	ix:<kind>:<attribute>       ZSET score 0, members value NUL id (lexicographic index): one entry per
 //	                            lowercase userName in ix:user:userName; no ix:user:meta.created:
 //	                            all:user is that index (created.go)
-//	unames:<n>                  HASH lowercase userName -> userId, n (0 to 65535) a hash of the
+//	unames:<n>                  HASH lowercase userName -> userId, n (0 to 32767) a hash of the
 //	                            userName: "userName eq" and the uniqueness of userNames in O(1), the
 //	                            write script's first write HSETNX (usernames.go)
 //	unames:ready                STRING "1": the unames hashes hold every user (until then, written by

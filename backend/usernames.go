@@ -12,20 +12,29 @@ import (
 // The userName index (ix:user:userName, entries "folded userName NUL id")
 // answers sw, ranges and sorting; finding one value in it is a walk down a
 // skiplist, which at a million users costs Redis about 7 µs more than at
-// ten thousand (cache misses at every level): measured with wrk at 1.6M
-// users, a userName eq request cost Redis 25-29 µs with the index and
-// 18-20 µs with a hash lookup, and scimd served 5-30% more of them.
+// ten thousand (cache misses at every level). Measured with wrk at a
+// million users, old and new binary alternating: the lookup script cost
+// Redis 26-31 µs a call with the index (its ZRANGEBYLEX 10-11.5 µs) and
+// 16-19 µs with a hash (its HGET 2.6-2.8 µs), and scimd served 24-29% more
+// userName eq requests.
 //
 // So the folded userName (the key uniqueness compares, uniqueKey) maps to
 // the user's id in one of userNameBuckets hashes, unames:<n>, n chosen by
 // userNameBucket. Buckets keep each hash small, so Redis stores it as a
 // listpack (up to 128 entries, Redis's default hash-max-listpack-entries:
-// about 8 million users): 72 bytes a user at a million users (67 with
-// half as many buckets, whose inserts cost 20% more), against some 112
-// for one hash of them all. The write script checks uniqueness with
-// HSETNX there instead of a range read of the index: a creation sends
-// Redis as many commands as before, one of them an insert into a listpack
-// (1.7 µs in a Lua loop at a million users) instead of a read.
+// about 4 million users; past that a bucket becomes a hashtable, which
+// costs more memory, not more time). The write script checks uniqueness
+// with HSETNX there instead of a range read of the index: a creation
+// sends Redis as many commands as before, one of them an insert into a
+// listpack instead of a read.
+//
+// What it costs (README, Benchmarks): about 76 bytes a user at a million
+// (the listpacks, and 32,768 keys; 65,536 buckets cost 90 bytes, with
+// inserts 15% cheaper), against some 112 for one hash of them all; and
+// 4-7 µs of Redis time per creation (HSETNX 3.7-4.4 µs under POST load,
+// the range read it replaces 1.4 µs: the load's userNames are sequential,
+// so that read found its place in cache, as a lookup of a random userName
+// does not).
 //
 // An organization whose users were written before the buckets existed has
 // no unames:ready: its writes keep the buckets and still check uniqueness
@@ -38,7 +47,7 @@ import (
 // userName a deletion or a change of userName leaves), the same way.
 
 // userNameBuckets is the number of userName hashes of an organization.
-const userNameBuckets = 65536
+const userNameBuckets = 32768
 
 // userNamesBatch is how many entries of the userName index one script of
 // the upgrade puts in their hashes (a variable for tests).
@@ -72,7 +81,7 @@ const luaUserNames = `
 local function userNameKey(prefix, uk)
   local h = 0
   for i = 1, #uk do h = (h * 131 + string.byte(uk, i)) % 2147483647 end
-  return prefix .. 'unames:' .. string.format('%d', h % 65536)
+  return prefix .. 'unames:' .. string.format('%d', h % 32768)
 end
 
 -- storedUserName is the folded userName among a user's index entries

@@ -321,17 +321,44 @@ func (b *benchRun) client() scimClient {
 	return scimClient{http: newHTTPClient(4), base: b.scimdURL + "/scim/v2", token: b.token}
 }
 
+// checkFinds asks scimd the first of the userName eq filters and fails
+// unless each answers exactly the user of want.
+func (b *benchRun) checkFinds(ctx context.Context, filters, want []string) error {
+	c := b.client()
+	for i := range min(20, len(filters)) {
+		resp, err := c.do(ctx, http.MethodGet, strings.TrimPrefix(filters[i], "/scim/v2"), nil)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			TotalResults int
+			Resources    []struct{ ID string }
+		}
+		if err := json.Unmarshal(resp.body, &page); err != nil || resp.status != http.StatusOK ||
+			page.TotalResults != 1 || len(page.Resources) != 1 || page.Resources[0].ID != want[i] {
+			return fmt.Errorf("GET %s answered %d %.200s, want user %s", filters[i], resp.status, resp.body, want[i])
+		}
+	}
+	return nil
+}
+
 // measure runs the rows, in an order that keeps the figures honest: the POST
 // row, which adds users, comes last.
 func (b *benchRun) measure(ctx context.Context) error {
 	// Customers in no group, at random (see groupSize).
-	var gets, filters []string
+	var gets, filters, want []string
 	g := b.groupSize()
 	for range min(10000, len(b.ids)-g) {
 		i := g + rand.IntN(len(b.ids)-g)
 		gets = append(gets, "/scim/v2/Users/"+b.ids[i])
 		q := url.Values{"filter": {fmt.Sprintf("userName eq %q", benchUserName(i))}}
 		filters = append(filters, "/scim/v2/Users?"+q.Encode())
+		want = append(want, b.ids[i])
+	}
+	// wrk counts answers, not what they say: a lookup that found nobody
+	// would be a fast 200.
+	if err := b.checkFinds(ctx, filters, want); err != nil {
+		return err
 	}
 	if err := b.throughput(ctx, "`GET /Users/{id}`", "≥ 0.85 at 10k and at 1M", gets, false); err != nil {
 		return err

@@ -14,8 +14,8 @@ import (
 // skiplist, which at a million users costs Redis about 7 µs more than at
 // ten thousand (cache misses at every level). Measured with wrk at a
 // million users, old and new binary alternating: the lookup script cost
-// Redis 26-31 µs a call with the index (its ZRANGEBYLEX 10-11.5 µs) and
-// 16-19 µs with a hash (its HGET 2.6-2.8 µs), and scimd served 24-29% more
+// Redis 25-27 µs a call with the index (its ZRANGEBYLEX 10-10.6 µs) and
+// 17-18 µs with a hash (its HGET 2.8 µs), and scimd served 16-23% more
 // userName eq requests.
 //
 // So the folded userName (the key uniqueness compares, uniqueKey) maps to
@@ -28,13 +28,14 @@ import (
 // sends Redis as many commands as before, one of them an insert into a
 // listpack instead of a read.
 //
-// What it costs (README, Benchmarks): about 76 bytes a user at a million
+// What it costs (README, Benchmarks): about 71 bytes a user at a million
 // (the listpacks, and 32,768 keys; 65,536 buckets cost 90 bytes, with
-// inserts 15% cheaper), against some 112 for one hash of them all; and
-// 4-7 µs of Redis time per creation (HSETNX 3.7-4.4 µs under POST load,
-// the range read it replaces 1.4 µs: the load's userNames are sequential,
-// so that read found its place in cache, as a lookup of a random userName
-// does not).
+// inserts 15% cheaper), against some 112 for one hash of them all, and
+// 170 at ten thousand (nearly a key each); and 3-7 µs of Redis time per
+// creation (HSETNX 4.1-4.4 µs under POST load, the range read it replaces
+// 1.2-1.3 µs: the load's userNames are sequential, so that read found its
+// place in cache, as a lookup of a random userName does not): POST /Users
+// served 3-7% fewer requests.
 //
 // An organization whose users were written before the buckets existed has
 // no unames:ready: its writes keep the buckets and still check uniqueness

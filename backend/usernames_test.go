@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -43,7 +44,7 @@ func wantFound(t *testing.T, s *Store, name, id string) {
 func nameEntry(t *testing.T, s *Store, uk string) string {
 	t.Helper()
 	v, err := s.client.HGet(context.Background(), userNameKey("scimd:{"+org+"}:", uk), uk).Result()
-	if err != nil && err != redis.Nil {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		t.Fatalf("HGET: %v", err)
 	}
 	return v

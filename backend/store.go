@@ -118,8 +118,9 @@ type Store struct {
 	recent recentSettings // see RecentOrgSettings (orgs.go)
 	leases leasePool      // requests this process leased of tokens' buckets (limits.go)
 	probes probes         // the readiness probe's own clients (ready.go)
-	// sparseDone holds the organizations' legacy indexes of sparse
-	// booleans seen gone (active.go): not looked for again.
+	// sparseDone holds the keys of the organizations' upgrades seen
+	// finished: legacy indexes seen gone (active.go, created.go) and
+	// unames:ready seen there (usernames.go). Not looked for again.
 	sparseDone sync.Map
 }
 

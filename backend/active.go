@@ -153,15 +153,11 @@ func (s *Store) sparseReady(ctx context.Context, p string, k *kind) (*kind, erro
 	if !ok {
 		return k, nil
 	}
-	if _, done := s.sparseDone.Load(p + legacy); done {
-		return k, nil
-	}
-	n, err := s.client.Exists(ctx, p+legacy).Result()
+	pending, err := s.keyExists(ctx, p+legacy, false)
 	if err != nil {
-		return nil, fmt.Errorf("redis: %w", err)
+		return nil, err
 	}
-	if n == 0 {
-		s.sparseDone.Store(p+legacy, true)
+	if !pending {
 		return k, nil
 	}
 	out := *k

@@ -213,18 +213,7 @@ func (n *node) creationTag() string {
 // have the earlier index of the users' meta.created: until this process
 // sees it gone (it never comes back), one EXISTS.
 func (s *Store) createdPending(ctx context.Context, p string) (bool, error) {
-	key := p + legacyCreatedIndex
-	if _, done := s.sparseDone.Load(key); done {
-		return false, nil
-	}
-	n, err := s.client.Exists(ctx, key).Result()
-	if err != nil {
-		return false, fmt.Errorf("redis: %w", err)
-	}
-	if n == 0 {
-		s.sparseDone.Store(key, true)
-	}
-	return n > 0, nil
+	return s.keyExists(ctx, p+legacyCreatedIndex, false)
 }
 
 // createdReady returns k as queries in the organization of prefix p may

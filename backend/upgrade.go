@@ -195,6 +195,24 @@ func (s *Store) upgradeSparse(ctx context.Context, p string, k *kind) (int, erro
 	return 1, nil
 }
 
+// keyExists reports whether key exists: one EXISTS, until the answer is
+// final, the existence the key never leaves (a legacy index once gone, a
+// marker such as unames:ready once set), which is remembered in
+// sparseDone and not asked again.
+func (s *Store) keyExists(ctx context.Context, key string, final bool) (bool, error) {
+	if _, ok := s.sparseDone.Load(key); ok {
+		return final, nil
+	}
+	n, err := s.client.Exists(ctx, key).Result()
+	if err != nil {
+		return false, fmt.Errorf("redis: %w", err)
+	}
+	if (n == 1) == final {
+		s.sparseDone.Store(key, true)
+	}
+	return n == 1, nil
+}
+
 // redisErr wraps a go-redis error, if any.
 func redisErr(err error) error {
 	if err != nil {

@@ -99,18 +99,7 @@ end
 // of prefix p hold every user. Once they do they always will: that is
 // remembered, and not asked again.
 func (s *Store) userNamesReadyIn(ctx context.Context, p string) (bool, error) {
-	key := p + userNamesReady
-	if _, ok := s.sparseDone.Load(key); ok {
-		return true, nil
-	}
-	n, err := s.client.Exists(ctx, key).Result()
-	if err != nil {
-		return false, fmt.Errorf("redis: %w", err)
-	}
-	if n == 1 {
-		s.sparseDone.Store(key, true)
-	}
-	return n == 1, nil
+	return s.keyExists(ctx, p+userNamesReady, true)
 }
 
 // upgradeUserNames fills the userName hashes from the userName index, if

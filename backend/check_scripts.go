@@ -122,7 +122,7 @@ for i = 4, #ARGV do
     if not tonumber(h[2]) then bad(key, id, 'version-missing') end
     if unique and h[3] and h[3] ~= '' and redis.call('HGET', unique, h[3]) ~= id then bad(unique, id, 'unique-missing') end
     if named and h[5] then
-      local uk = storedUserName(h[5])
+      local uk = entriesKey(h[5])
       if uk ~= '' and redis.call('HGET', userNameKey(p, uk), uk) ~= id then bad(userNameKey(p, uk), id, 'unique-missing') end
     end
     checkIndexed(p, kind, id, key, h[5], h[6], h[7], sparse)

@@ -663,7 +663,7 @@ local named = ARGV[19] == '1'
 local new = {}
 for i = 1, tonumber(ARGV[9]) do new[i] = ARGV[19 + i] end
 local old = storedEntries(cur)
-local olduk = storedUserName(old)
+local olduk = entriesKey(old)
 local fault = versionFault(cur.ver and tonumber(cur.ver) + extra, expect)
 if not fault and not named then fault = indexedFault(KEYS[3], uk, id) end
 if fault then return {fault} end
@@ -747,7 +747,7 @@ if expect ~= 0 and userVersion(prefix, id, cur.ver) ~= expect then return {'conf
 local old = storedEntries(cur)
 --@checked
 setClaims(prefix, id, cur.uq, {}, '[]')
-local uk = storedUserName(old)
+local uk = entriesKey(old)
 if uk ~= '' then
   local k = userNameKey(prefix, uk)
   if redis.call('HGET', k, uk) == id then redis.call('HDEL', k, uk) end

@@ -84,15 +84,6 @@ local function userNameKey(prefix, uk)
   for i = 1, #uk do h = (h * 131 + string.byte(uk, i)) % 2147483647 end
   return prefix .. 'unames:' .. string.format('%d', h % 32768)
 end
-
--- storedUserName is the folded userName among a user's index entries
--- (a flat list attr, value), or ''.
-local function storedUserName(entries)
-  for i = 1, #entries, 2 do
-    if entries[i] == 'userName' then return entries[i + 1] end
-  end
-  return ''
-end
 `
 
 // userNamesReadyIn reports whether the userName hashes of the organization

@@ -276,7 +276,13 @@
 //     the organization in creation order, checking each document, which fails
 //     with resources.TooMany when the organization has more than
 //     [Store.MaxScan] resources of the type or the scan would cost more than
-//     [Store.MaxFilterWork].
+//     [Store.MaxFilterWork]. When co and ew comparisons on indexed string
+//     attributes narrow the filter (both sides of an "or", a side of an
+//     "and"), the scan reads those indexes' entries instead, at most
+//     [Store.MaxScan] (counted before they are read), and keeps the ids
+//     of the values that hold (or end with) the operand: the scan's answer
+//     in the scan's order, the documents read only to check candidates,
+//     none at all when the entries decide the filter (narrow.go).
 //
 // Streams and scans stop at their next batch when the context ends (the
 // client left).

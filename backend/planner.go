@@ -24,6 +24,9 @@ package backend
 //     - no plan (ne, other nots, co and ew without a trigram index,
 //       attributes without an index): scan the
 //       organization in creation order, bounded by MaxScan and MaxFilterWork;
+//       but when co and ew comparisons on indexed attributes narrow it,
+//       the ids of the index entries whose values hold the operand, at
+//       most MaxScan entries read, in creation order (narrow.go);
 //     - userName eq: one script round trip (the userName hash read and the
 //       user, usernames.go);
 //     - an exact leaf read by creation score (active, a users'

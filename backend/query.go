@@ -75,6 +75,9 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	n := s.plan(k, q.Filter, false)
 	switch {
 	case n == nil:
+		if page, ok, err := s.narrowedScan(ctx, p, k, q, w, ld); ok || err != nil { // narrow.go
+			return page, err
+		}
 		return s.scan(ctx, p, k, q.Filter, w, ld.refs)
 	case n.unique != "" && n.exact:
 		return s.findByUserName(ctx, p, k, n.unique, w, ld)
@@ -116,16 +119,23 @@ func (s *Store) collected(ctx context.Context, p string, k *kind, q resources.Qu
 	if err != nil {
 		return resources.Page{}, err
 	}
-	if !n.exact {
+	return s.orderedPage(ctx, p, k, q, ids, n.exact, w, ld)
+}
+
+// orderedPage answers a query from the ids that may match its filter,
+// each once, in any order: in creation order, the ids themselves when they
+// are exactly the matches (exact), else those whose documents match.
+func (s *Store) orderedPage(ctx context.Context, p string, k *kind, q resources.Query, ids []string, exact bool, w window, ld load) (resources.Page, error) {
+	if !exact {
 		if err := s.checkWork(k, q.Filter, len(ids)); err != nil {
 			return resources.Page{}, err
 		}
 	}
-	ids, err = s.inOrder(ctx, p, k, ids)
+	ids, err := s.inOrder(ctx, p, k, ids)
 	if err != nil {
 		return resources.Page{}, err
 	}
-	if n.exact {
+	if exact {
 		lo, hi := w.bounds(len(ids))
 		return s.page(ctx, p, k, len(ids), ids[lo:hi], ld)
 	}

@@ -144,6 +144,13 @@ func TestQueryMatchesFilter(t *testing.T) {
 			`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "sales"`,
 			`groups.value eq "` + g.ID + `"`, `groups.display eq "staff" and userName sw "user00"`,
 			`id eq "` + ids[5] + `"`,
+			// co and ew narrowed by the indexes' entries (narrow.go).
+			`name.familyName co "MIT"`, `name.givenName co "é"`, `name.givenName ew "E"`, `externalId co "ext"`,
+			`externalId ew "1"`, `emails.value co "1@"`, `emails co "B.NET"`, `displayName ew "3"`, `userName co ""`,
+			`userName co "05" and displayName ne "B3"`, `name.familyName co "mit" or emails.value ew ".org"`,
+			`userName co "1" and name.givenName ew "a"`, `emails[value co "a" and type eq "work"]`,
+			`emails[type eq "work"].value co "example"`, `displayName co "1" and not (name.familyName co "s")`,
+			`(userName co "2" or externalId co "2") and active eq false`,
 		}
 		for _, f := range filters {
 			e, err := resources.ParseFilter(rt, f, "")

@@ -1,0 +1,137 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
+)
+
+// TestNarrowedScan checks co and ew answered from the indexes' entries
+// (narrow.go): the scan's answer in the scan's order, documents read only
+// for candidates, and the scan itself past MaxScan entries.
+func TestNarrowedScan(t *testing.T) {
+	eachStoreAndCluster(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		families := []string{"Smith", "Goldsmith", "Jones", "SMITHERS", "Ng"}
+		const n = 30
+		var ids []string
+		for i := range n {
+			emails := []any{
+				map[string]any{"value": fmt.Sprintf("u%d@home.example", i), "type": "home"},
+				map[string]any{"value": fmt.Sprintf("u%d@work.example", i), "type": "work"},
+			}
+			u := user(fmt.Sprintf("u%02d@example.com", i), "name", map[string]any{"familyName": families[i%len(families)]}, "emails", emails)
+			ids = append(ids, mustCreateUser(t, s, u).ID)
+		}
+		// One renamed, one deleted: the entries followed.
+		u, err := s.GetUser(ctx, org, ids[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Attributes["name"] = map[string]any{"familyName": "Smithson"}
+		if _, err := s.ReplaceUser(ctx, org, u, u.Version, resources.UserWrite{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteUser(ctx, org, ids[5], 0); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.ListUsers(ctx, org, resources.Query{StartIndex: 1, Count: n}) // creation order
+		if err != nil {
+			t.Fatal(err)
+		}
+		list := func(f string, start, count int) (resources.Page, error) {
+			e, err := resources.ParseFilter(schemas.Users(), f, "")
+			if err != nil {
+				t.Fatalf("ParseFilter(%s): %v", f, err)
+			}
+			return s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: start, Count: count})
+		}
+		// want is every match in creation order.
+		want := func(f string) []string {
+			e, _ := resources.ParseFilter(schemas.Users(), f, "")
+			var out []string
+			for _, u := range all.Resources {
+				if resources.Match(resources.Document(schemas.Users(), u, ""), e) {
+					out = append(out, u.ID)
+				}
+			}
+			return out
+		}
+		pageIDs := func(p resources.Page) []string {
+			out := []string{}
+			for _, u := range p.Resources {
+				out = append(out, u.ID)
+			}
+			return out
+		}
+
+		// Exact narrowings read no document but the page's (none for a
+		// total), and charge no comparison to the work budget.
+		s.MaxFilterWork = 1
+		for _, f := range []string{`name.familyName co "SMITH"`, `name.familyName ew "s"`, `emails.value co "@work"`,
+			`name.familyName co "smith" or userName ew "7@example.com"`, `name.familyName co "smith" and emails ew "1@home.example"`} {
+			w := want(f)
+			if len(w) == 0 {
+				t.Fatalf("%s matches nobody: the test data changed", f)
+			}
+			got, err := list(f, 1, n)
+			if err != nil || got.Total != len(w) || !slices.Equal(pageIDs(got), w) {
+				t.Errorf("%s = total %d, %v, %v; want total %d, %v (creation order)", f, got.Total, pageIDs(got), err, len(w), w)
+			}
+			reads := &docReads{}
+			s.client.AddHook(reads)
+			got, err = list(f, 1, 0)
+			if err != nil || got.Total != len(w) || reads.n.Load() != 0 {
+				t.Errorf("%s, count 0 = total %d, %v, after %d reads of documents; want total %d, none read", f, got.Total, err, reads.n.Load(), len(w))
+			}
+			got, err = list(f, 2, 2)
+			if err != nil || got.Total != len(w) || !slices.Equal(pageIDs(got), w[1:min(3, len(w))]) {
+				t.Errorf("%s from 2, 2 = total %d, %v, %v; want total %d, %v", f, got.Total, pageIDs(got), err, len(w), w[1:min(3, len(w))])
+			}
+		}
+
+		// Candidates are checked on their documents, and only they are
+		// charged: the 17 users whose family name holds "smith", not the
+		// scan's 29.
+		f := `name.familyName co "smith" and userName ne "u00@example.com"`
+		e, _ := resources.ParseFilter(schemas.Users(), f, "")
+		terms, candidates := resources.FilterTerms(e), len(want(`name.familyName co "smith"`))
+		w := want(f)
+		if candidates != 17 || len(w) != 16 {
+			t.Fatalf("%d candidates, %d matches: the test data changed", candidates, len(w))
+		}
+		s.MaxFilterWork = terms * candidates
+		got, err := list(f, 1, n)
+		if err != nil || got.Total != len(w) || !slices.Equal(pageIDs(got), w) {
+			t.Errorf("%s = total %d, %v, %v; want total %d, %v", f, got.Total, pageIDs(got), err, len(w), w)
+		}
+		s.MaxFilterWork = terms*candidates - 1
+		_, err = list(f, 1, n)
+		wantCode(t, f+" over the work budget", err, resources.TooMany)
+
+		// More entries than MaxScan (58 emails), fewer users (29): the scan
+		// answers, reading every document.
+		s.MaxFilterWork = DefaultMaxFilterWork
+		s.MaxScan = 40
+		f = `emails.value co "1@"`
+		w = want(f)
+		got, err = list(f, 1, n)
+		if err != nil || got.Total != len(w) || !slices.Equal(pageIDs(got), w) {
+			t.Errorf("%s past MaxScan entries = total %d, %v, %v; want total %d, %v", f, got.Total, pageIDs(got), err, len(w), w)
+		}
+		s.MaxFilterWork = 29 // the scan's 29 documents, one comparison each
+		if _, err := list(f, 1, n); err != nil {
+			t.Errorf("%s past MaxScan entries within the scan's budget: %v", f, err)
+		}
+		s.MaxFilterWork = 28
+		_, err = list(f, 1, n)
+		wantCode(t, f+" past MaxScan entries, scanned over the budget", err, resources.TooMany)
+		s.MaxFilterWork = DefaultMaxFilterWork
+		s.MaxScan = DefaultMaxScan
+
+	})
+}

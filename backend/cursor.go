@@ -662,6 +662,20 @@ func (s *Store) candidates(ctx context.Context, p string, k *kind, q resources.Q
 			}
 			return ids, n.exact, nil
 		}
+		// co and ew comparisons of indexed attributes may narrow it
+		// (narrow.go).
+		if nr := k.narrow(q.Filter, false); nr != nil {
+			ids, ok, err := s.narrowedIDs(ctx, p, nr)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok && !nr.exact {
+				err = s.checkWork(k, q.Filter, len(ids))
+			}
+			if ok || err != nil {
+				return ids, nr.exact, err
+			}
+		}
 	}
 	all := p + "all:" + k.name
 	n, err := s.client.ZCard(ctx, all).Result()

@@ -282,7 +282,8 @@
 //     [Store.MaxScan] (counted before they are read), and keeps the ids
 //     of the values that hold (or end with) the operand: the scan's answer
 //     in the scan's order, the documents read only to check candidates,
-//     none at all when the entries decide the filter (narrow.go).
+//     none at all when the entries decide the filter (narrow.go). Sorted
+//     and cursor queries take the same ids instead of every resource.
 //
 // Streams and scans stop at their next batch when the context ends (the
 // client left).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/scimd/scimd/resources"
@@ -87,6 +88,33 @@ func TestNarrowedScan(t *testing.T) {
 			got, err = list(f, 1, 0)
 			if err != nil || got.Total != len(w) || reads.n.Load() != 0 {
 				t.Errorf("%s, count 0 = total %d, %v, after %d reads of documents; want total %d, none read", f, got.Total, err, reads.n.Load(), len(w))
+			}
+			// Sorted: the same matches, in the sort's order.
+			e, _ := resources.ParseFilter(schemas.Users(), f, "")
+			byName, _ := resources.ParseSort(schemas.Users(), "userName", "descending")
+			got, err = s.ListUsers(ctx, org, resources.Query{Filter: e, Sort: byName, StartIndex: 1, Count: n})
+			if err != nil || got.Total != len(w) || !sameSet(pageIDs(got), w) ||
+				!slices.IsSortedFunc(got.Resources, func(a, b resources.Resource) int {
+					return strings.Compare(b.Attributes["userName"].(string), a.Attributes["userName"].(string))
+				}) {
+				t.Errorf("%s sorted by userName descending = total %d, %v, %v; want total %d, %v in that order", f, got.Total, pageIDs(got), err, len(w), w)
+			}
+			// By cursor: every match once, in creation order.
+			var walked []string
+			var sk resources.Seek
+			for range n {
+				got, err = s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 4, Seek: &sk})
+				if err != nil {
+					t.Fatalf("%s by cursor: %v", f, err)
+				}
+				walked = append(walked, pageIDs(got)...)
+				if !got.Next {
+					break
+				}
+				sk = resources.Seek{From: &got.Positions[len(got.Positions)-1]}
+			}
+			if !slices.Equal(walked, w) {
+				t.Errorf("%s by cursor = %v, want %v", f, walked, w)
 			}
 			got, err = list(f, 2, 2)
 			if err != nil || got.Total != len(w) || !slices.Equal(pageIDs(got), w[1:min(3, len(w))]) {

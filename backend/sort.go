@@ -53,6 +53,17 @@ func (s *Store) sortedList(ctx context.Context, p string, k *kind, q resources.Q
 			exact = n.exact
 		}
 	}
+	if !planned && q.Filter != nil {
+		// co and ew comparisons of indexed attributes may narrow it: the
+		// ids their entries hold (narrow.go).
+		if nr := k.narrow(q.Filter, false); nr != nil {
+			var err error
+			if ids, planned, err = s.narrowedIDs(ctx, p, nr); err != nil {
+				return resources.Page{}, err
+			}
+			exact = planned && nr.exact
+		}
+	}
 	if !planned { // every resource: an index plans nothing of the filter (an empty plan is no match)
 		all := p + "all:" + k.name
 		n, err := s.client.ZCard(ctx, all).Result()

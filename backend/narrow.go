@@ -27,7 +27,8 @@ import (
 // an "or" both.
 //
 // The ids are put in creation order (inOrder), so that the answer is the
-// scan's, page for page. When the narrowing is the filter itself (plain
+// scan's, page for page; a sorted query (sort.go) and a cursor (cursor.go)
+// take them instead of every resource. When the narrowing is the filter itself (plain
 // comparisons, not inside a value path, whose entries decide them; their
 // "and"s and "or"s), the ids are the matches: the total is their number
 // and only the page's documents are read. Otherwise they are candidates,

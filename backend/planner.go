@@ -573,12 +573,17 @@ func (s *Store) walk(ctx context.Context, p string, k *kind, n *node, fn func(id
 // the last member of the one before, O(log N + scanBatch). It stops when
 // ctx ends.
 func (s *Store) walkRange(ctx context.Context, key string, r lexRange, rev bool, fn func(members []string) error) error {
+	return s.walkRangeBy(ctx, key, r, rev, scanBatch, fn)
+}
+
+// walkRangeBy is walkRange, batch members at a time.
+func (s *Store) walkRangeBy(ctx context.Context, key string, r lexRange, rev bool, batch int, fn func(members []string) error) error {
 	lo, hi := r.min, r.max
 	for {
 		if err := ctx.Err(); err != nil {
 			return err // the client left: stop reading
 		}
-		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: scanBatch}
+		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(batch)}
 		var members []string
 		var err error
 		if rev {
@@ -594,7 +599,7 @@ func (s *Store) walkRange(ctx context.Context, key string, r lexRange, rev bool,
 				return err
 			}
 		}
-		if len(members) < scanBatch {
+		if len(members) < batch {
 			return nil
 		}
 		last := members[len(members)-1]

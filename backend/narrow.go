@@ -29,10 +29,15 @@ import (
 // The ids are put in creation order (inOrder), so that the answer is the
 // scan's, page for page; a sorted query (sort.go) and a cursor (cursor.go)
 // take them instead of every resource. When the narrowing is the filter itself (plain
-// comparisons, not inside a value path, whose entries decide them; their
-// "and"s and "or"s), the ids are the matches: the total is their number
-// and only the page's documents are read. Otherwise they are candidates,
-// checked on their documents as the scan checks every one.
+// comparisons, not inside a value path, whose entries decide them, and
+// their "or"s), the ids are the matches: the total is their number and
+// only the page's documents are read. Otherwise they are candidates,
+// checked on their documents as the scan checks every one. An "and" of two
+// narrowed sides is such candidates too: its two indexes are read one after
+// the other, and a user changed between the reads (familyName "Smith" to
+// "Jones", givenName "Xavier" to "Bob", for familyName co "smith" and
+// givenName co "bob") would be in both without ever matching both, as the
+// planner never takes an intersection of two keys for the matches either.
 //
 // The entries read are bounded by MaxScan, counted (ZCARD of each index
 // read) before any is read: past it, the scan answers as it would have
@@ -71,7 +76,8 @@ func (k *kind) narrow(e resources.Filter, inValuePath bool) *narrowing {
 		l, r := k.narrow(e.Left, inValuePath), k.narrow(e.Right, inValuePath)
 		switch {
 		case e.Op == filter.AND && l != nil && r != nil:
-			return &narrowing{op: filter.AND, left: l, right: r, exact: l.exact && r.exact}
+			// Candidates: the sides' indexes are read at different moments.
+			return &narrowing{op: filter.AND, left: l, right: r, exact: false}
 		case e.Op == filter.AND && (l != nil || r != nil):
 			if l == nil {
 				l = r

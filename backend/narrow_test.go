@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
@@ -74,7 +76,7 @@ func TestNarrowedScan(t *testing.T) {
 		// total), and charge no comparison to the work budget.
 		s.MaxFilterWork = 1
 		for _, f := range []string{`name.familyName co "SMITH"`, `name.familyName ew "s"`, `emails.value co "@work"`,
-			`name.familyName co "smith" or userName ew "7@example.com"`, `name.familyName co "smith" and emails ew "1@home.example"`} {
+			`name.familyName co "smith" or userName ew "7@example.com"`} {
 			w := want(f)
 			if len(w) == 0 {
 				t.Fatalf("%s matches nobody: the test data changed", f)
@@ -124,30 +126,37 @@ func TestNarrowedScan(t *testing.T) {
 
 		// Candidates are checked on their documents, and only they are
 		// charged: the 17 users whose family name holds "smith", not the
-		// scan's 29.
-		f := `name.familyName co "smith" and userName ne "u00@example.com"`
-		e, _ := resources.ParseFilter(schemas.Users(), f, "")
-		terms, candidates := resources.FilterTerms(e), len(want(`name.familyName co "smith"`))
-		w := want(f)
-		if candidates != 17 || len(w) != 16 {
-			t.Fatalf("%d candidates, %d matches: the test data changed", candidates, len(w))
+		// scan's 29; for an "and" of two narrowed sides, the 3 of both.
+		for _, c := range []struct {
+			f, narrowed         string
+			candidates, matches int
+		}{
+			{`name.familyName co "smith" and userName ne "u00@example.com"`, `name.familyName co "smith"`, 17, 16},
+			{`name.familyName co "smith" and emails ew "1@home.example"`, `name.familyName co "smith" and emails ew "1@home.example"`, 3, 3},
+		} {
+			e, _ := resources.ParseFilter(schemas.Users(), c.f, "")
+			terms, candidates := resources.FilterTerms(e), len(want(c.narrowed))
+			w := want(c.f)
+			if candidates != c.candidates || len(w) != c.matches {
+				t.Fatalf("%s: %d candidates, %d matches: the test data changed", c.f, candidates, len(w))
+			}
+			s.MaxFilterWork = terms * candidates
+			got, err := list(c.f, 1, n)
+			if err != nil || got.Total != len(w) || !slices.Equal(pageIDs(got), w) {
+				t.Errorf("%s = total %d, %v, %v; want total %d, %v", c.f, got.Total, pageIDs(got), err, len(w), w)
+			}
+			s.MaxFilterWork = terms*candidates - 1
+			_, err = list(c.f, 1, n)
+			wantCode(t, c.f+" over the work budget", err, resources.TooMany)
 		}
-		s.MaxFilterWork = terms * candidates
-		got, err := list(f, 1, n)
-		if err != nil || got.Total != len(w) || !slices.Equal(pageIDs(got), w) {
-			t.Errorf("%s = total %d, %v, %v; want total %d, %v", f, got.Total, pageIDs(got), err, len(w), w)
-		}
-		s.MaxFilterWork = terms*candidates - 1
-		_, err = list(f, 1, n)
-		wantCode(t, f+" over the work budget", err, resources.TooMany)
 
 		// More entries than MaxScan (58 emails), fewer users (29): the scan
 		// answers, reading every document.
 		s.MaxFilterWork = DefaultMaxFilterWork
 		s.MaxScan = 40
-		f = `emails.value co "1@"`
-		w = want(f)
-		got, err = list(f, 1, n)
+		f := `emails.value co "1@"`
+		w := want(f)
+		got, err := list(f, 1, n)
 		if err != nil || got.Total != len(w) || !slices.Equal(pageIDs(got), w) {
 			t.Errorf("%s past MaxScan entries = total %d, %v, %v; want total %d, %v", f, got.Total, pageIDs(got), err, len(w), w)
 		}
@@ -162,4 +171,58 @@ func TestNarrowedScan(t *testing.T) {
 		s.MaxScan = DefaultMaxScan
 
 	})
+}
+
+// TestNarrowedAndChecksDocuments: the two sides of an "and" are read from
+// their indexes one after the other; a user changed between the two reads
+// from (Smith, Xavier) to (Jones, Bob) is in both sets but never matched
+// both sides, and is not returned.
+func TestNarrowedAndChecksDocuments(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u := mustCreateUser(t, s, user("a@example.com", "name", map[string]any{"familyName": "Smith", "givenName": "Xavier"}))
+		mustCreateUser(t, s, user("b@example.com", "name", map[string]any{"familyName": "Smith", "givenName": "Bobby"}))
+		f := `name.familyName co "smith" and name.givenName co "bob"`
+		e, err := resources.ParseFilter(schemas.Users(), f, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := false
+		s.client.AddHook(beforeCommand{func(c redis.Cmder) {
+			if changed || c.Name() != "zrangebylex" || !strings.Contains(fmt.Sprint(c.Args()[1]), "name.givenName") {
+				return
+			}
+			changed = true
+			cur, err := s.GetUser(ctx, org, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur.Attributes["name"] = map[string]any{"familyName": "Jones", "givenName": "Bob"}
+			if _, err := s.ReplaceUser(ctx, org, cur, cur.Version, resources.UserWrite{}); err != nil {
+				t.Fatal(err)
+			}
+		}})
+		got, err := s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: 1, Count: 10})
+		if !changed {
+			t.Fatal("the givenName index was not read: the test no longer reaches narrow.go")
+		}
+		if err != nil || got.Total != 1 || len(got.Resources) != 1 || got.Resources[0].Attributes["userName"] != "b@example.com" {
+			t.Errorf("%s with the user changed between the reads = %+v, %v; want only b@example.com", f, got, err)
+		}
+	})
+}
+
+// beforeCommand is a go-redis hook that calls before with each command
+// sent on its own, before it is sent.
+type beforeCommand struct{ before func(redis.Cmder) }
+
+func (beforeCommand) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h beforeCommand) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, c redis.Cmder) error {
+		h.before(c)
+		return next(ctx, c)
+	}
+}
+func (beforeCommand) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }

@@ -685,7 +685,7 @@ func (s *Store) candidates(ctx context.Context, p string, k *kind, q resources.Q
 	if n > int64(s.MaxScan) {
 		if q.Filter != nil {
 			return nil, false, resources.Errorf(resources.TooMany,
-				"filter %v needs a full scan of more than %d %ss; filter on an indexed attribute (%s)", q.Filter, s.MaxScan, k.name, k.indexHint())
+				"filter %v needs a full scan of more than %d %ss; %s", q.Filter, s.MaxScan, k.name, k.scanAdvice(q.Filter, s.MaxScan))
 		}
 		return nil, false, resources.Errorf(resources.TooMany,
 			"sorting by %s needs more than %d %ss read; sort by an indexed attribute (%s), or filter first", q.Sort.Attr.FullName(), s.MaxScan, k.name, k.indexHint())

@@ -63,9 +63,14 @@ func TestIndexHint(t *testing.T) {
 			hint   string
 		}{
 			{schemas.Users(), s.ListUsers, `userName sw "g" and userName co "1"`, "(userName, externalId, emails.value, ...)"},
-			{schemas.Users(), s.ListUsers, `userName co "1"`, "(userName, externalId, emails.value, ...)"},
+			// co and ew on an indexed attribute: its index is there; the
+			// advice is substring search, or eq and sw.
+			{schemas.Users(), s.ListUsers, `userName co "1"`, "co and ew on userName read every value of its index, more than 5; " +
+				"an administrator can turn on substring search for userName (the organization's substringSearch setting); or filter with eq or sw"},
+			{schemas.Users(), s.ListUsers, `name.familyName ew "1" or userName co "1"`, "co and ew on name.familyName, userName read"},
+			{schemas.Users(), s.ListUsers, `title co "1"`, "(userName, externalId, emails.value, ...)"},
 			{schemas.Groups(), s.ListGroups, `displayName sw "g" and displayName co "1"`, "(displayName, externalId, ...)"},
-			{schemas.Groups(), s.ListGroups, `displayName co "1"`, "(displayName, externalId, ...)"},
+			{schemas.Groups(), s.ListGroups, `displayName co "1"`, "co and ew on displayName read every value of its index, more than 5; or filter with eq or sw"},
 		} {
 			e, err := resources.ParseFilter(c.rt, c.filter, "")
 			if err != nil {
@@ -76,6 +81,23 @@ func TestIndexHint(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.hint) {
 				t.Errorf("list %s: error %v, want it to name %s", c.filter, err, c.hint)
 			}
+		}
+		// Substring search on, a value too short for it.
+		if _, err := s.SetSubstringSearch(ctx, org, []string{"userName"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SweepSubstring(ctx, org); err != nil {
+			t.Fatal(err)
+		}
+		rt, err := resources.NewUsers(s).TypeFor(ctx, org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _ := resources.ParseFilter(rt, `userName co "g1"`, "")
+		_, err = s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10, Type: &rt})
+		want := "co and ew on userName read every value of its index, more than 5; substring search on userName needs a value of at least 3 characters; or filter with eq or sw"
+		if resources.ErrorCode(err) != resources.TooMany || !strings.Contains(err.Error(), want) {
+			t.Errorf("list %v with substring search on userName: error %v, want %q", e, err, want)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -211,4 +212,44 @@ func (s *Store) narrowedScan(ctx context.Context, p string, k *kind, q resources
 	}
 	page, err = s.orderedPage(ctx, p, k, q, ids, n.exact, w, ld) // query.go
 	return page, true, err
+}
+
+// scanAdvice is what a refusal of a filter's scan (more than maxScan
+// resources) tells the client to do instead. When co or ew comparisons on
+// indexed attributes narrowed the filter but their indexes hold more than
+// maxScan entries, the attribute is indexed already: the advice is the
+// substring search an administrator can turn on for it (users' attributes
+// that may have one, resources.SubstringAttributes), a value of at least
+// 3 characters when it is on, or eq and sw, which its index answers.
+// Otherwise it names indexed attributes to filter on.
+func (k *kind) scanAdvice(e resources.Filter, maxScan int) string {
+	n := k.narrow(e, false)
+	if n == nil {
+		return "filter on an indexed attribute (" + k.indexHint() + ")"
+	}
+	var attrs, off, short []string
+	for _, key := range n.leaves(nil) {
+		a := strings.TrimPrefix(key, "ix:"+k.name+":")
+		if slices.Contains(attrs, a) {
+			continue
+		}
+		attrs = append(attrs, a)
+		switch {
+		case k.name != "user" || !slices.Contains(substringAttrs, a):
+		case slices.Contains(k.substringReady, a):
+			short = append(short, a)
+		default:
+			off = append(off, a)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "co and ew on %s read every value of its index, more than %d", strings.Join(attrs, ", "), maxScan)
+	if len(off) > 0 {
+		fmt.Fprintf(&b, "; an administrator can turn on substring search for %s (the organization's substringSearch setting)", strings.Join(off, ", "))
+	}
+	if len(short) > 0 {
+		fmt.Fprintf(&b, "; substring search on %s needs a value of at least 3 characters", strings.Join(short, ", "))
+	}
+	b.WriteString("; or filter with eq or sw, which the index answers")
+	return b.String()
 }

@@ -360,7 +360,7 @@ func (s *Store) scan(ctx context.Context, p string, k *kind, e resources.Filter,
 	}
 	if n > int64(s.MaxScan) {
 		return resources.Page{}, resources.Errorf(resources.TooMany,
-			"filter %v needs a full scan of more than %d %ss; filter on an indexed attribute (%s)", e, s.MaxScan, k.name, k.indexHint())
+			"filter %v needs a full scan of more than %d %ss; %s", e, s.MaxScan, k.name, k.scanAdvice(e, s.MaxScan))
 	}
 	if err := s.checkWork(k, e, int(n)); err != nil {
 		return resources.Page{}, err

@@ -176,8 +176,8 @@ func (s *Store) narrowedSet(ctx context.Context, p string, n *narrowing) (map[st
 		return set, err
 	}
 	l, err := s.narrowedSet(ctx, p, n.left)
-	if err != nil || n.right == nil {
-		return l, err
+	if err != nil || n.right == nil || n.op == filter.AND && len(l) == 0 {
+		return l, err // an "and" with an empty side is empty: its other index is not read
 	}
 	r, err := s.narrowedSet(ctx, p, n.right)
 	if err != nil {

@@ -212,6 +212,33 @@ func TestNarrowedAndChecksDocuments(t *testing.T) {
 	})
 }
 
+// TestNarrowedAndSkipsEmptySide: an "and" whose first narrowed side has no
+// id does not read its other side's index.
+func TestNarrowedAndSkipsEmptySide(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		mustCreateUser(t, s, user("a@example.com", "name", map[string]any{"familyName": "Smith"}))
+		read := map[string]int{}
+		s.client.AddHook(beforeCommand{func(c redis.Cmder) {
+			if c.Name() == "zrangebylex" {
+				read[fmt.Sprint(c.Args()[1])]++
+			}
+		}})
+		for f, want := range map[string]int{`name.familyName co "jones" and userName co "a"`: 0, `name.familyName co "smith" and userName co "a"`: 1} {
+			clear(read)
+			e, _ := resources.ParseFilter(schemas.Users(), f, "")
+			got, err := s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: 1, Count: 10})
+			if err != nil || got.Total != want {
+				t.Fatalf("%s = total %d, %v; want %d", f, got.Total, err, want)
+			}
+			p, _ := prefix(org)
+			if read[p+"ix:user:name.familyName"] != 1 || read[p+"ix:user:userName"] != want {
+				t.Errorf("%s read the indexes %v; want familyName's once, userName's %d times", f, read, want)
+			}
+		}
+	})
+}
+
 // beforeCommand is a go-redis hook that calls before with each command
 // sent on its own, before it is sent.
 type beforeCommand struct{ before func(redis.Cmder) }

@@ -67,7 +67,7 @@ func TestIndexHint(t *testing.T) {
 			// advice is substring search, or eq and sw.
 			{schemas.Users(), s.ListUsers, `userName co "1"`, "co and ew on userName read every value of its index, more than 5; " +
 				"an administrator can turn on substring search for userName (the organization's substringSearch setting); or filter with eq or sw"},
-			{schemas.Users(), s.ListUsers, `name.familyName ew "1" or userName co "1"`, "co and ew on name.familyName, userName read"},
+			{schemas.Users(), s.ListUsers, `name.familyName ew "1" or userName co "1"`, "co and ew on name.familyName, userName read every value of their indexes"},
 			{schemas.Users(), s.ListUsers, `title co "1"`, "(userName, externalId, emails.value, ...)"},
 			{schemas.Groups(), s.ListGroups, `displayName sw "g" and displayName co "1"`, "(displayName, externalId, ...)"},
 			{schemas.Groups(), s.ListGroups, `displayName co "1"`, "co and ew on displayName read every value of its index, more than 5; or filter with eq or sw"},
@@ -95,7 +95,7 @@ func TestIndexHint(t *testing.T) {
 		}
 		e, _ := resources.ParseFilter(rt, `userName co "g1"`, "")
 		_, err = s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10, Type: &rt})
-		want := "co and ew on userName read every value of its index, more than 5; substring search on userName needs a value of at least 3 characters; or filter with eq or sw"
+		want := "co and ew on userName read every value of its index, more than 5; substring search on userName answers values of at least 3 characters; or filter with eq or sw"
 		if resources.ErrorCode(err) != resources.TooMany || !strings.Contains(err.Error(), want) {
 			t.Errorf("list %v with substring search on userName: error %v, want %q", e, err, want)
 		}

@@ -219,8 +219,9 @@ func (s *Store) narrowedScan(ctx context.Context, p string, k *kind, q resources
 // indexed attributes narrowed the filter but their indexes hold more than
 // maxScan entries, the attribute is indexed already: the advice is the
 // substring search an administrator can turn on for it (users' attributes
-// that may have one, resources.SubstringAttributes), a value of at least
-// 3 characters when it is on, or eq and sw, which its index answers.
+// that may have one, resources.SubstringAttributes), values of at least 3
+// characters when it is on (shorter ones, or a side without it, make the
+// scan), or eq and sw, which its index answers.
 // Otherwise it names indexed attributes to filter on.
 func (k *kind) scanAdvice(e resources.Filter, maxScan int) string {
 	n := k.narrow(e, false)
@@ -243,12 +244,16 @@ func (k *kind) scanAdvice(e resources.Filter, maxScan int) string {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "co and ew on %s read every value of its index, more than %d", strings.Join(attrs, ", "), maxScan)
+	its := "its index"
+	if len(attrs) > 1 {
+		its = "their indexes"
+	}
+	fmt.Fprintf(&b, "co and ew on %s read every value of %s, more than %d", strings.Join(attrs, ", "), its, maxScan)
 	if len(off) > 0 {
 		fmt.Fprintf(&b, "; an administrator can turn on substring search for %s (the organization's substringSearch setting)", strings.Join(off, ", "))
 	}
 	if len(short) > 0 {
-		fmt.Fprintf(&b, "; substring search on %s needs a value of at least 3 characters", strings.Join(short, ", "))
+		fmt.Fprintf(&b, "; substring search on %s answers values of at least 3 characters", strings.Join(short, ", "))
 	}
 	b.WriteString("; or filter with eq or sw, which the index answers")
 	return b.String()

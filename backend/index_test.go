@@ -95,7 +95,7 @@ func TestIndexHint(t *testing.T) {
 		}
 		e, _ := resources.ParseFilter(rt, `userName co "g1"`, "")
 		_, err = s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 10, Type: &rt})
-		want := "co and ew on userName read every value of its index, more than 5; substring search on userName answers values of at least 3 characters; or filter with eq or sw"
+		want := "co and ew on userName read every value of its index, more than 5; co and ew need a value of at least 3 characters with substringSearch on userName; or filter with eq or sw"
 		if resources.ErrorCode(err) != resources.TooMany || !strings.Contains(err.Error(), want) {
 			t.Errorf("list %v with substring search on userName: error %v, want %q", e, err, want)
 		}

@@ -252,9 +252,7 @@ func (k *kind) scanAdvice(e resources.Filter, maxScan int) string {
 	if len(off) > 0 {
 		fmt.Fprintf(&b, "; an administrator can turn on substring search for %s (the organization's substringSearch setting)", strings.Join(off, ", "))
 	}
-	if len(short) > 0 {
-		fmt.Fprintf(&b, "; substring search on %s answers values of at least 3 characters", strings.Join(short, ", "))
-	}
+	b.WriteString(shortValueHint(short)) // substring.go
 	b.WriteString("; or filter with eq or sw, which the index answers")
 	return b.String()
 }

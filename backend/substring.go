@@ -193,11 +193,15 @@ func substringPlan(k *kind, e *resources.Comparison) *node {
 
 // substringHint is what a filter that the bounded scan could not answer
 // needs to be answered from k's trigram indexes ("" when it has none).
-func (k *kind) substringHint() string {
-	if len(k.substringReady) == 0 {
+func (k *kind) substringHint() string { return shortValueHint(k.substringReady) }
+
+// shortValueHint is the hint of a co or ew too short for the trigram
+// indexes of attrs ("" when there is none).
+func shortValueHint(attrs []string) string {
+	if len(attrs) == 0 {
 		return ""
 	}
-	return "; co and ew need a value of at least 3 characters with substringSearch on " + strings.Join(k.substringReady, ", ")
+	return "; co and ew need a value of at least 3 characters with substringSearch on " + strings.Join(attrs, ", ")
 }
 
 // setSubstringSrc changes an organization's substringSearch setting: the

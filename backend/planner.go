@@ -195,6 +195,11 @@ func (s *Store) plan(k *kind, e resources.Filter, inValuePath bool) *node {
 				m := *l
 				m.ranges, m.exact = union(l.ranges, r.ranges), l.exact && r.exact
 				m.unique = ""
+				if isTrigramIndex(m.ix.name) && len(m.ranges) > 1 {
+					// A user has an entry in each of its trigrams' ranges:
+					// in several ranges, an id repeats (substring.go).
+					m.multi, m.ix.multi = true, true
+				}
 				return &m
 			}
 			if l.isCreatedLeaf() && r.isCreatedLeaf() && l.span.joins(r.span) {

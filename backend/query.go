@@ -58,6 +58,9 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 	if k, err = s.createdReady(ctx, p, k); err != nil { // created.go
 		return resources.Page{}, err
 	}
+	if k, err = s.substringCurrent(ctx, p, k, q.Filter); err != nil { // substring.go
+		return resources.Page{}, err
+	}
 	w := pageWindow(q)
 	ld := load{refs: k.groupRefs || q.WithMembers, attrs: !q.RawOnly, maxRefs: s.maxRefs(q.WithMembers)}
 	if q.Seek != nil {

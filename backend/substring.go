@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -189,6 +190,45 @@ func substringPlan(k *kind, e *resources.Comparison) *node {
 		return &node{op: filter.AND, left: tree(ts[:len(ts)/2]), right: tree(ts[len(ts)/2:])}
 	}
 	return tree(tris)
+}
+
+// substringCurrent returns k without its trigram indexes when filter e
+// would be read from one and the organization's custom generation is no
+// longer the one k's type was read at: its substringSearch setting may have
+// changed since (a type is cached for seconds, resources.TypeFor), and an
+// index being removed or rebuilt must not answer. The narrowed or bounded
+// scan answers then (narrow.go, query.go). One GET, only for such filters.
+func (s *Store) substringCurrent(ctx context.Context, p string, k *kind, e resources.Filter) (*kind, error) {
+	if len(k.substringReady) == 0 || e == nil || !k.readsTrigrams(e) {
+		return k, nil
+	}
+	gen, err := s.client.Get(ctx, p+"exts:gen").Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	if gen == k.rt.Custom.Generation {
+		return k, nil
+	}
+	out := *k
+	out.substring, out.substringReady = nil, nil
+	return &out, nil
+}
+
+// readsTrigrams reports whether a comparison of e is planned onto a
+// trigram index (substringTerms).
+func (k *kind) readsTrigrams(e resources.Filter) bool {
+	switch e := e.(type) {
+	case *resources.Comparison:
+		_, _, _, ok := k.substringTerms(e)
+		return ok
+	case *resources.ValuePath:
+		return k.readsTrigrams(e.Filter)
+	case *resources.Logical:
+		return k.readsTrigrams(e.Left) || e.Right != nil && k.readsTrigrams(e.Right)
+	case *resources.Not:
+		return k.readsTrigrams(e.Filter)
+	}
+	return false
 }
 
 // substringHint is what a filter that the bounded scan could not answer

@@ -398,3 +398,43 @@ func TestSubstringBuildUnderWrites(t *testing.T) {
 		}
 	})
 }
+
+// TestSubstringStaleType: a query with a User type read before the
+// setting changed (servers cache it for seconds) is not answered from a
+// trigram index that is being removed: the organization's generation
+// moved on, and the scan answers.
+func TestSubstringStaleType(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := resources.WithActor(context.Background(), "test")
+		if _, err := s.CreateOrg(ctx, org); err != nil {
+			t.Fatal(err)
+		}
+		users := resources.NewUsers(s)
+		if _, err := users.Create(ctx, org, map[string]any{"schemas": []any{schemas.UserURN}, "userName": "ann@example.com", "displayName": "Annabel"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetSubstringSearch(ctx, org, []string{"displayName"}); err != nil {
+			t.Fatal(err)
+		}
+		rt, err := resources.NewUsers(s).TypeFor(ctx, org)
+		if err != nil || !slices.Contains(rt.Custom.SubstringReady, "displayName") {
+			t.Fatalf("TypeFor = %v, %v; want displayName's trigram index ready", rt.Custom.SubstringReady, err)
+		}
+		e, err := resources.ParseFilter(rt, `displayName co "nna"`, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		list := func() (resources.Page, error) {
+			return s.ListUsers(ctx, org, resources.Query{Filter: e, StartIndex: 1, Count: 10, Type: &rt})
+		}
+		if page, err := list(); err != nil || page.Total != 1 {
+			t.Fatalf("from the trigram index: total %d, %v; want 1", page.Total, err)
+		}
+		if _, err := s.SetSubstringSearch(ctx, org, nil); err != nil {
+			t.Fatal(err)
+		}
+		if page, err := list(); err != nil || page.Total != 1 {
+			t.Errorf("with the type read before substring search was turned off: total %d, %v; want 1", page.Total, err)
+		}
+	})
+}

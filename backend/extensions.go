@@ -59,30 +59,39 @@ return {'ok', gen}
 //
 // KEYS: 1 exts:purge, 2 exts:gen. ARGV: 1 prefix, 2 purge field, 3 new
 // state ("" when the purge is done: the field goes, the generation grows),
-// then per user: id, expected stored version, doc, ix (JSON), uq (JSON, ""
-// for none), removed index entries (JSON flat list attr, value), removed
-// claims (JSON flat list attr, key).
+// then per user: id, expected stored version, doc, uq (JSON, "" for none),
+// removed index entries (JSON flat list attr, value), removed claims (JSON
+// flat list attr, key). The user's other index entries stay as they are
+// stored when it runs: a substring sweep batch (substring.go) may have
+// changed its trigrams since they were read, without a new version.
 // Returns {"ok", skipped ids...}: users that changed since they were read.
 const purgeBatchSrc = luaCommon + `
 local prefix = ARGV[1]
 local skipped = {}
 --@checked
-for i = 4, #ARGV, 7 do
+for i = 4, #ARGV, 6 do
   local id = ARGV[i]
   local key = prefix .. 'user:' .. id
   local cur = readHash(key)
   local ver = cur.ver
   if ver and ver == ARGV[i+1] then
-    local entries = cjson.decode(ARGV[i+3])
-    if ARGV[i+4] == '' then
+    local gone, out = cjson.decode(ARGV[i+4]), {}
+    for j = 1, #gone, 2 do out[gone[j] .. SEP .. gone[j+1]] = true end
+    local old, entries = storedEntries(cur), {}
+    for j = 1, #old, 2 do
+      if not out[old[j] .. SEP .. old[j+1]] then
+        entries[#entries + 1] = old[j]
+        entries[#entries + 1] = old[j+1]
+      end
+    end
+    if ARGV[i+3] == '' then
       redis.call('HDEL', key, 'uq')
       writeDoc(key, cur, ARGV[i+2], entries, cur.disp or '', {})
     else
-      writeDoc(key, cur, ARGV[i+2], entries, cur.disp or '', {'uq', ARGV[i+4]})
+      writeDoc(key, cur, ARGV[i+2], entries, cur.disp or '', {'uq', ARGV[i+3]})
     end
-    local gone = cjson.decode(ARGV[i+5])
     for j = 1, #gone, 2 do redis.call('ZREM', prefix .. 'ix:user:' .. gone[j], gone[j+1] .. NUL .. id) end
-    local released = cjson.decode(ARGV[i+6])
+    local released = cjson.decode(ARGV[i+5])
     for j = 1, #released, 2 do
       local h = prefix .. 'unique:user:' .. released[j]
       if redis.call('HGET', h, released[j+1]) == id then redis.call('HDEL', h, released[j+1]) end
@@ -311,8 +320,11 @@ func (s *Store) purgeBatch(ctx context.Context, p, field string, target resource
 			return nil, fmt.Errorf("user %s: %w", id, err)
 		}
 		if changed {
-			args = append(args, id, u.ver, w.doc, w.ix, w.uq, w.goneIx, w.goneUq)
+			args = append(args, id, u.ver, w.doc, w.uq, w.goneIx, w.goneUq)
 		}
+	}
+	if purgeBatchHook != nil {
+		purgeBatchHook() // substring.go
 	}
 	res, err := s.purgeScript.Run(ctx, s, []string{p + "exts:purge", p + "exts:gen"}, args...).Slice()
 	if err != nil {
@@ -326,13 +338,14 @@ func (s *Store) purgeBatch(ctx context.Context, p, field string, target resource
 	return skipped, nil
 }
 
-// purgedUser is a user's stored fields without a purge target's values.
+// purgedUser is a user's stored fields without a purge target's values
+// (its index entries: the stored ones but goneIx, which the script drops).
 type purgedUser struct {
-	doc, ix, uq, goneIx, goneUq string
+	doc, uq, goneIx, goneUq string
 }
 
-// purgeUser returns the stored fields of a user (doc, ix, uq) without the
-// values of target, and whether they change.
+// purgeUser returns the stored fields of a user (doc, uq, and the index
+// entries to drop) without the values of target, and whether they change.
 func purgeUser(target resources.PurgeTarget, doc, ix, uq string) (purgedUser, bool, error) {
 	var attrs map[string]any
 	if err := json.Unmarshal([]byte(doc), &attrs); err != nil {
@@ -359,7 +372,7 @@ func purgeUser(target resources.PurgeTarget, doc, ix, uq string) (purgedUser, bo
 			delete(attrs, k)
 		}
 	}
-	keptIx, goneIx, err := splitFlat(ix, target.Covers)
+	_, goneIx, err := splitFlat(ix, target.Covers)
 	if err != nil {
 		return purgedUser{}, false, fmt.Errorf("index entries: %w", err)
 	}
@@ -373,7 +386,7 @@ func purgeUser(target resources.PurgeTarget, doc, ix, uq string) (purgedUser, bo
 	if !changed {
 		return purgedUser{}, false, nil
 	}
-	out := purgedUser{ix: flatJSON(keptIx), goneIx: flatJSON(goneIx), goneUq: flatJSON(goneUq)}
+	out := purgedUser{goneIx: flatJSON(goneIx), goneUq: flatJSON(goneUq)}
 	if len(keptUq) > 0 {
 		out.uq = flatJSON(keptUq)
 	}

@@ -280,14 +280,19 @@ audit(ARGV[1], ARGV[5], ARGV[3], 'replace', 'Settings', 'substringSearch', ARGV[
 return {'ok', '1'}
 `
 
+// substringBatchHook and purgeBatchHook, set by tests only, run between a
+// batch's read of its users and its script (substringBatch, purgeBatch in
+// extensions.go): what another process could do in that time.
+var substringBatchHook, purgeBatchHook func()
+
 // substringBatchSrc writes one batch of the substring sweep: users' index
 // entries with the trigram entries of the current set.
 //
 // KEYS: 1 settings, 2 exts:gen. ARGV: 1 prefix, 2 the generation the
 // entries were computed under, 3 the sweep state they were computed for, 4
 // the next state ("" when the sweep is done: the field goes, the
-// generation grows), then per user: id, expected stored version, index
-// entries (JSON).
+// generation grows), then per user: id, expected stored version, its
+// trigram entries (JSON flat list; its other entries stay as stored).
 // Returns {"stale"} when the generation or the sweep changed, else {"ok",
 // skipped ids...}: users that changed since they were read.
 const substringBatchSrc = luaCommon + `
@@ -301,8 +306,18 @@ for i = 5, #ARGV, 3 do
   local key = prefix .. 'user:' .. id
   local cur = readHash(key)
   if cur.ver and cur.ver == ARGV[i+1] then
-    local new = cjson.decode(ARGV[i+2])
-    setIndex(prefix, 'user', id, storedEntries(cur), new)
+    -- The user's stored entries as they are now, but for their trigrams:
+    -- a purge batch (extensions.go) may have changed the others since
+    -- they were read, without a new version.
+    local old, new = storedEntries(cur), {}
+    for j = 1, #old, 2 do
+      if string.sub(old[j], -2) ~= '#3' then
+        new[#new + 1] = old[j]
+        new[#new + 1] = old[j+1]
+      end
+    end
+    for _, v in ipairs(cjson.decode(ARGV[i+2])) do new[#new + 1] = v end
+    setIndex(prefix, 'user', id, old, new)
     writeDoc(key, cur, cur.doc, new, cur.disp or '', {})
   elseif cur.ver then
     skipped[#skipped + 1] = id
@@ -484,10 +499,15 @@ func (s *Store) substringBatch(ctx context.Context, p string, k *kind, gen, stat
 		if err != nil {
 			return nil, false, fmt.Errorf("user %s: index entries: %w", id, err)
 		}
-		entries := flatJSON(append(kept, k.trigramEntries(attrs)...))
-		if entries != ix {
-			args = append(args, id, ver, entries)
+		tris := k.trigramEntries(attrs)
+		if flatJSON(append(kept, tris...)) != ix {
+			// Only the trigrams: the script keeps the other entries the
+			// user has when it runs.
+			args = append(args, id, ver, flatJSON(tris))
 		}
+	}
+	if substringBatchHook != nil {
+		substringBatchHook()
 	}
 	res, err := s.substringScript.Run(ctx, s, []string{p + "settings", p + "exts:gen"}, args...).Slice()
 	if err != nil {

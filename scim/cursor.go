@@ -304,12 +304,19 @@ func (h *Handler) writeCursorList(w http.ResponseWriter, r *http.Request, tqs []
 		lp.items = append(lp.items, x.item)
 	}
 	// nextCursor: after the page's last resource; for an empty previous page
-	// (nothing before its position), from the start. previousCursor: before
-	// the page's first resource, or before the position of an empty page.
+	// (nothing before its position), from the start; for an empty next page
+	// with more after it (its resources deleted between the store's read of
+	// their positions and of their documents), after the same position
+	// again, not from the start: the walk goes on past them.
+	// previousCursor: before the page's first resource, or before the
+	// position of an empty page.
 	if hasNext {
 		var at *resources.Position
-		if len(all) > 0 {
+		switch {
+		case len(all) > 0:
 			at = &all[len(all)-1].at
+		case !c.seek.Before:
+			at = c.seek.From
 		}
 		lp.next = encodeCursor(aead, fp, now, at, false)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
 )
@@ -470,4 +471,60 @@ func TestCursorGroupMembers(t *testing.T) {
 			t.Errorf("an unknown group has %s members, want 0", p.total)
 		}
 	})
+}
+
+// emptyingStore, once armed, deletes every user of the next cursor page it
+// reads and returns the page without them, with its Next: what the store
+// answers when the deletions land between its read of the page's positions
+// and of their documents.
+type emptyingStore struct {
+	*backend.Store
+	armed bool
+}
+
+func (e *emptyingStore) ListUsers(ctx context.Context, org string, q resources.Query) (resources.Page, error) {
+	page, err := e.Store.ListUsers(ctx, org, q)
+	if err != nil || !e.armed || q.Seek == nil {
+		return page, err
+	}
+	e.armed = false
+	for _, u := range page.Resources {
+		if err := e.Store.DeleteUser(ctx, org, u.ID, 0); err != nil {
+			return page, err
+		}
+	}
+	page.Resources, page.Positions = []resources.Resource{}, []resources.Position{}
+	return page, nil
+}
+
+// TestCursorPageEmptiedByDeletions: a page whose every resource was deleted
+// while it was read is empty, and its nextCursor goes on after the same
+// position: the walk does not start again, and returns every other user
+// once.
+func TestCursorPageEmptiedByDeletions(t *testing.T) {
+	st := &emptyingStore{}
+	a := newAPIWith(t, "", storeWrap{users: func(s *backend.Store) resources.UserStore { st.Store = s; return st }})
+	var ids []string
+	for i := range 6 {
+		r := a.do("POST", "/Users", ownerToken, user(fmt.Sprintf("u%d@example.com", i), nil)).must(t, 201)
+		ids = append(ids, str(r.body, "id"))
+	}
+	var walked []string
+	c := ""
+	for page := 0; page < 10; page++ {
+		st.armed = page == 1 // the second page: u2 and u3, deleted as it is read
+		p := a.cursorGet(t, "/Users?count=2&cursor="+url.QueryEscape(c))
+		if page == 1 && (len(p.ids) != 0 || p.next == "") {
+			t.Fatalf("the emptied page = %v, nextCursor %q; want none, and a nextCursor", p.ids, p.next)
+		}
+		walked = append(walked, p.ids...)
+		if p.next == "" {
+			break
+		}
+		c = p.next
+	}
+	want := []string{ids[0], ids[1], ids[4], ids[5]}
+	if !slices.Equal(walked, want) {
+		t.Errorf("walk with a page emptied by deletions = %v, want %v (each user not deleted, once)", walked, want)
+	}
 }

@@ -308,7 +308,7 @@ for i = 5, #ARGV, 3 do
   if cur.ver and cur.ver == ARGV[i+1] then
     -- The user's stored entries as they are now, but for their trigrams:
     -- a purge batch (extensions.go) may have changed the others since
-    -- they were read, without a new version.
+    -- they were read, without a new version. ('#3': trigramSuffix.)
     local old, new = storedEntries(cur), {}
     for j = 1, #old, 2 do
       if string.sub(old[j], -2) ~= '#3' then

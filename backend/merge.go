@@ -29,7 +29,14 @@ type branch struct {
 // leaf (an exact leaf, an active leaf, or an "and" driven by a leaf). ok is
 // false otherwise (a branch on a user's groups, members.value eq, or a
 // filter on groups' members): the plan is collected instead.
-func (s *Store) mergeBranches(ctx context.Context, p string, k *kind, e resources.Filter, n *node) (bs []branch, ok bool, err error) {
+//
+// resumed is set for a cursor walk that began as a merge: a branch whose
+// cheapest side is no longer a leaf (the data changed since the walk's
+// first page) is then driven by its cheapest side that is one, so that the
+// walk goes on in the merge's order instead of failing (invalidCursor);
+// without it, such a branch makes the plan collected, which a first page
+// or a startIndex page answers within MaxScan.
+func (s *Store) mergeBranches(ctx context.Context, p string, k *kind, e resources.Filter, n *node, resumed bool) (bs []branch, ok bool, err error) {
 	if n == nil || n.op != filter.OR || k.rt.HasMembers && mentions(e, "members") {
 		return nil, false, nil
 	}
@@ -61,6 +68,9 @@ func (s *Store) mergeBranches(ctx context.Context, p string, k *kind, e resource
 			continue
 		}
 		drive, est, ok, err := s.driver(ctx, p, k, b.n)
+		if err == nil && !ok && resumed {
+			drive, est, ok, err = s.leafDriver(ctx, p, k, b.n) // planner.go
+		}
 		if err != nil || !ok {
 			return nil, false, err
 		}
@@ -330,7 +340,7 @@ func (s *Store) seekOr(ctx context.Context, p string, k *kind, q resources.Query
 	if q.Filter == nil || q.Sort != nil || q.Seek.ByCreation || q.Seek.From != nil && isCreated(q.Seek.From) {
 		return resources.Page{}, false, nil
 	}
-	bs, ok, err := s.mergeBranches(ctx, p, k, q.Filter, s.plan(k, q.Filter, false))
+	bs, ok, err := s.mergeBranches(ctx, p, k, q.Filter, s.plan(k, q.Filter, false), q.Seek.From != nil)
 	if !ok || err != nil {
 		return resources.Page{}, err != nil, err
 	}

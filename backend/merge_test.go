@@ -258,3 +258,56 @@ func TestMergeActiveSide(t *testing.T) {
 		}
 	})
 }
+
+// TestMergeWalkAfterPlanChange: a cursor walk of a merged "or" goes on when
+// creations make a branch's cheapest side an "or" (no leaf to drive it):
+// the branch is then driven by its cheapest leaf, and the walk returns
+// each user once instead of failing with invalidCursor.
+func TestMergeWalkAfterPlanChange(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for i := range 3 {
+			mustCreateUser(t, s, user(fmt.Sprintf("u%d@example.com", i)))
+		}
+		for i := range 2 {
+			mustCreateUser(t, s, user(fmt.Sprintf("d%d@example.com", i), "displayName", "D", "externalId", "a"))
+		}
+		for i := range 10 {
+			mustCreateUser(t, s, user(fmt.Sprintf("e%d@example.com", i), "externalId", "a"))
+		}
+		f := `userName sw "u" or (displayName eq "D" and (externalId eq "a" or name.givenName eq "b"))`
+		e, err := resources.ParseFilter(schemas.Users(), f, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := func(from *resources.Position) resources.Page {
+			t.Helper()
+			page, err := s.ListUsers(ctx, org, resources.Query{Filter: e, Count: 2, Seek: &resources.Seek{From: from}})
+			if err != nil {
+				t.Fatalf("%s, a page after %v: %v", f, from, err)
+			}
+			return page
+		}
+		page := next(nil)
+		var walked []string
+		for _, r := range page.Resources {
+			walked = append(walked, r.Attributes["userName"].(string))
+		}
+		// Twenty more with displayName "D": the "and"'s side of the
+		// externalId "or" (10 + 2 entries) is now the cheaper one.
+		for i := range 20 {
+			mustCreateUser(t, s, user(fmt.Sprintf("x%d@example.com", i), "displayName", "D"))
+		}
+		for page.Next {
+			page = next(&page.Positions[len(page.Positions)-1])
+			for _, r := range page.Resources {
+				walked = append(walked, r.Attributes["userName"].(string))
+			}
+		}
+		slices.Sort(walked)
+		want := []string{"d0@example.com", "d1@example.com", "u0@example.com", "u1@example.com", "u2@example.com"}
+		if !slices.Equal(walked, want) {
+			t.Errorf("%s walked by cursor across the creations = %v, want %v", f, walked, want)
+		}
+	})
+}

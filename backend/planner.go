@@ -510,6 +510,29 @@ func (s *Store) driver(ctx context.Context, p string, k *kind, n *node) (leaf *n
 	return leaf, est, ok, nil
 }
 
+// leafDriver is driver restricted to the sides of "and"s that a leaf
+// drives: the least estimated of them, ok false when there is none (a
+// cursor walk of a merge whose branch's cheapest side became an "or",
+// merge.go).
+func (s *Store) leafDriver(ctx context.Context, p string, k *kind, n *node) (leaf *node, est int64, ok bool, err error) {
+	if n.op != filter.AND {
+		est, err = s.estimate(ctx, p, k, n)
+		return n, est, n.isLeaf() || n.active != "", err
+	}
+	leaf, est, ok, err = s.leafDriver(ctx, p, k, n.left)
+	if err != nil || n.right == nil {
+		return leaf, est, ok, err
+	}
+	r, rest, rok, err := s.leafDriver(ctx, p, k, n.right)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if rok && (!ok || rest < est) {
+		return r, rest, true, nil
+	}
+	return leaf, est, ok, nil
+}
+
 // streamPage answers a filter driven by one leaf (see driver): it streams
 // the leaf's ids in its order, counts the matches and keeps the page's.
 // Unless the plan is exact, the filter is checked on every document the

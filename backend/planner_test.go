@@ -384,7 +384,7 @@ func combinedPlan(ctx context.Context, t *testing.T, s *Store, e resources.Filte
 	if err != nil {
 		t.Fatalf("prefix: %v", err)
 	}
-	if _, ok, err := s.mergeBranches(ctx, p, &s.users, e, s.plan(&s.users, e, false)); err != nil || ok {
+	if _, ok, err := s.mergeBranches(ctx, p, &s.users, e, s.plan(&s.users, e, false), false); err != nil || ok {
 		if err != nil {
 			t.Fatalf("mergeBranches(%v): %v", e, err)
 		}

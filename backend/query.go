@@ -90,7 +90,7 @@ func (s *Store) list(ctx context.Context, org string, k *kind, q resources.Query
 		return s.leafPage(ctx, p, k, n, w, ld)
 	}
 	if n.op == filter.OR { // no leaf drives an "or" of different keys
-		bs, ok, err := s.mergeBranches(ctx, p, k, q.Filter, n)
+		bs, ok, err := s.mergeBranches(ctx, p, k, q.Filter, n, false)
 		if err != nil {
 			return resources.Page{}, err
 		}

@@ -492,43 +492,38 @@ func (s *Store) rangesWindow(ctx context.Context, key string, ranges []lexRange,
 // with the fewest, recursively. ok is false when the fewest are those of
 // an "or" that is not one leaf: they are collected instead (run).
 func (s *Store) driver(ctx context.Context, p string, k *kind, n *node) (leaf *node, est int64, ok bool, err error) {
+	return s.chooseDriver(ctx, p, k, n, false)
+}
+
+// leafDriver is driver among the sides of "and"s that a leaf drives only:
+// the one with the fewest entries, ok false when there is none (a cursor
+// walk of a merge whose branch's cheapest side became an "or", merge.go).
+func (s *Store) leafDriver(ctx context.Context, p string, k *kind, n *node) (leaf *node, est int64, ok bool, err error) {
+	return s.chooseDriver(ctx, p, k, n, true)
+}
+
+// chooseDriver is driver, or leafDriver when leafOnly is set.
+func (s *Store) chooseDriver(ctx context.Context, p string, k *kind, n *node, leafOnly bool) (leaf *node, est int64, ok bool, err error) {
 	if n.op != filter.AND {
 		est, err = s.estimate(ctx, p, k, n)
 		return n, est, n.isLeaf() || n.active != "", err
 	}
-	leaf, est, ok, err = s.driver(ctx, p, k, n.left)
+	leaf, est, ok, err = s.chooseDriver(ctx, p, k, n.left, leafOnly)
 	if err != nil || n.right == nil {
 		return leaf, est, ok, err
 	}
-	r, rest, rok, err := s.driver(ctx, p, k, n.right)
+	r, rest, rok, err := s.chooseDriver(ctx, p, k, n.right, leafOnly)
 	if err != nil {
 		return nil, 0, false, err
+	}
+	if leafOnly && ok != rok {
+		if rok {
+			return r, rest, true, nil
+		}
+		return leaf, est, true, nil
 	}
 	if rest < est {
 		return r, rest, rok, nil
-	}
-	return leaf, est, ok, nil
-}
-
-// leafDriver is driver restricted to the sides of "and"s that a leaf
-// drives: the least estimated of them, ok false when there is none (a
-// cursor walk of a merge whose branch's cheapest side became an "or",
-// merge.go).
-func (s *Store) leafDriver(ctx context.Context, p string, k *kind, n *node) (leaf *node, est int64, ok bool, err error) {
-	if n.op != filter.AND {
-		est, err = s.estimate(ctx, p, k, n)
-		return n, est, n.isLeaf() || n.active != "", err
-	}
-	leaf, est, ok, err = s.leafDriver(ctx, p, k, n.left)
-	if err != nil || n.right == nil {
-		return leaf, est, ok, err
-	}
-	r, rest, rok, err := s.leafDriver(ctx, p, k, n.right)
-	if err != nil {
-		return nil, 0, false, err
-	}
-	if rok && (!ok || rest < est) {
-		return r, rest, true, nil
 	}
 	return leaf, est, ok, nil
 }

@@ -43,10 +43,10 @@ const MaxFilterTerms = 100
 // complex attributes. Failures are [InvalidFilter] errors naming the problem.
 //
 // Booleans compared as "True"/"False" strings become bools and numbers
-// float64. A reference (meta.location, members.$ref) compared with a value
-// under base, the URL clients see the service at, is compared in the
-// relative form the store keeps ("/Users/2819c223-…"); base "" leaves
-// references as sent. The form emails[type eq "work"].value eq "x" is
+// float64. A reference (meta.location, members.$ref) compares as clients
+// see it: under base, the URL clients see the service at, which [Match]
+// puts in front of the relative form the store keeps ("/Users/2819c223-…");
+// base "" compares references as the store keeps them. The form emails[type eq "work"].value eq "x" is
 // returned as emails[type eq "work" and value eq "x"], which RFC 7644
 // §3.4.2.2 gives the same meaning: one value must satisfy both.
 //
@@ -64,10 +64,11 @@ func ParseFilter(rt schemas.ResourceType, s, base string) (Filter, error) {
 // A nil f matches nothing.
 //
 // Strings compare ignoring case unless the attribute is caseExact; dateTimes
-// compare as instants; "pr" means present and not empty; "eq null" means not
-// present. A comparison of a multi-valued attribute matches when any of its
-// values matches, and "ne" is the negation of "eq": it holds when no value
-// equals the operand, including when the attribute is absent. A comparison of
+// compare as instants; "pr" means present and not empty (a complex value
+// with no non-empty sub-attribute is empty); "eq null" means not present. A
+// comparison of a multi-valued attribute matches when any of its values
+// matches, "ne" too (emails.type ne "work" holds of a user with a work and a
+// home email); "ne" also holds when the attribute is absent. A comparison of
 // a complex attribute itself ("emails eq \"a@b.c\"") compares its "value"
 // sub-attribute. A value filter matches when one value satisfies all of it.
 func Match(doc map[string]any, f Filter) bool {
@@ -156,8 +157,9 @@ func matchElement(elem any, f Filter) bool {
 }
 
 // holds applies c to the values of its attribute (nil standing for none):
-// true when any value satisfies it, except for "ne" and "eq null", which
-// hold when none does.
+// true when any value satisfies it (RFC 7644 §3.4.2.2), "ne" included: it
+// holds when some value differs from the operand. "ne" and "eq null" also
+// hold when the attribute has no value.
 func (c *Comparison) holds(vals []any) bool {
 	switch {
 	case c.Op == filter.PR:
@@ -168,17 +170,24 @@ func (c *Comparison) holds(vals []any) bool {
 		return anyPresent(vals)
 	case c.Value == nil:
 		return false
-	}
-	op, negate := c.Op, false
-	if op == filter.NE {
-		op, negate = filter.EQ, true
+	case c.Op == filter.NE:
+		some := false
+		for _, v := range vals {
+			if present(v) {
+				if !c.compare(filter.EQ, v) {
+					return true
+				}
+				some = true
+			}
+		}
+		return !some
 	}
 	for _, v := range vals {
-		if c.compare(op, v) {
-			return !negate
+		if c.compare(c.Op, v) {
+			return true
 		}
 	}
-	return negate
+	return false
 }
 
 func anyPresent(vals []any) bool {
@@ -221,6 +230,9 @@ func (c *Comparison) compare(op filter.CompareOperator, v any) bool {
 	a, ok := v.(string)
 	if !ok {
 		return false
+	}
+	if c.base != "" && strings.HasPrefix(a, "/") {
+		a = c.base + a
 	}
 	if !c.caseExact {
 		a = strings.ToLower(a)
@@ -509,7 +521,7 @@ func foldLacking(rt schemas.ResourceType, l lexed, e filter.Expression, lacks fu
 		return &filter.NotExpression{Expression: inner}, false, nil
 	case *filter.AttributeExpression:
 		path := attrPathString(x.AttributePath)
-		if _, err := resolve(rt, path); err == nil {
+		if _, err := resolveCompared(rt, path); err == nil {
 			return x, false, nil
 		}
 		lacks(path)
@@ -520,7 +532,7 @@ func foldLacking(rt schemas.ResourceType, l lexed, e filter.Expression, lacks fu
 		return nil, holdsOfAbsent(filter.CompareOperator(strings.ToLower(string(x.Operator))), cv), nil
 	case *filter.ValuePath:
 		path := attrPathString(x.AttributePath)
-		if _, err := resolve(rt, path); err == nil {
+		if _, err := resolveCompared(rt, path); err == nil {
 			return x, false, nil
 		}
 		lacks(path)
@@ -806,7 +818,7 @@ func checkTop(rt schemas.ResourceType, l lexed, vps []filter.Expression, e filte
 		}
 		return &Not{Filter: x}, nil
 	case *filter.AttributeExpression:
-		a, err := resolve(rt, attrPathString(e.AttributePath))
+		a, err := resolveCompared(rt, attrPathString(e.AttributePath))
 		if err != nil {
 			return nil, err
 		}
@@ -818,9 +830,9 @@ func checkTop(rt schemas.ResourceType, l lexed, vps []filter.Expression, e filte
 		if err != nil {
 			return nil, err
 		}
-		return newComparison(a, op, cv, false).relativeTo(base), nil
+		return newComparison(a, op, cv, false).underBase(base), nil
 	case *filter.ValuePath:
-		a, err := resolve(rt, attrPathString(e.AttributePath))
+		a, err := resolveCompared(rt, attrPathString(e.AttributePath))
 		if err != nil {
 			return nil, err
 		}
@@ -906,7 +918,7 @@ func checkElementFilter(a schemas.Attribute, l lexed, e filter.Expression, base 
 		if err != nil {
 			return nil, err
 		}
-		return newComparison(compared, op, cv, true).relativeTo(base), nil
+		return newComparison(compared, op, cv, true).underBase(base), nil
 	case *filter.ValuePath:
 		return nil, errors.New("value filters cannot be nested")
 	}
@@ -1031,6 +1043,24 @@ func resolve(rt schemas.ResourceType, path string) (schemas.Attribute, error) {
 		a.Sub = &s
 	}
 	return a, nil
+}
+
+// resolveCompared resolves an attribute path a filter names: as [resolve],
+// and also "schemas" (with or without the core schema's URN), which clients
+// may filter on (RFC 7644 §3.4.2.2) and which [Document] computes.
+func resolveCompared(rt schemas.ResourceType, path string) (schemas.Attribute, error) {
+	a, err := resolve(rt, path)
+	if err == nil {
+		return a, nil
+	}
+	name := path
+	if len(path) > len(rt.Schema.ID) && strings.EqualFold(path[:len(rt.Schema.ID)+1], rt.Schema.ID+":") {
+		name = path[len(rt.Schema.ID)+1:]
+	}
+	if strings.EqualFold(name, "schemas") {
+		return schemas.Attribute{URN: rt.Schema.ID, Core: true, Attr: schemas.SchemasAttribute()}, nil
+	}
+	return a, err
 }
 
 // findAttr finds the top-level attribute name of schema urn, ignoring case. It

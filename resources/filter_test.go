@@ -201,21 +201,23 @@ func TestParseFilterResolves(t *testing.T) {
 	}
 }
 
-func TestParseFilterRelativeRefs(t *testing.T) {
-	// References the server returned compare in the form the store keeps
-	// them in; other attributes, and references elsewhere, as sent.
+func TestParseFilterReferences(t *testing.T) {
+	// References compare as the server returns them, under base; an operand
+	// under base in another case takes base's spelling. Other attributes,
+	// and references elsewhere, stay as sent.
 	const base = "https://scim.example.com/v2"
 	tests := []struct {
 		rt     schemas.ResourceType
 		filter string
 		want   string
 	}{
-		{schemas.Users(), `meta.location eq "` + base + `/Users/u1"`, `meta.location eq "/Users/u1"`},
-		{schemas.Users(), `meta.location eq "HTTPS://SCIM.example.com/v2/Users/u1"`, `meta.location eq "/Users/u1"`},
+		{schemas.Users(), `meta.location eq "` + base + `/Users/u1"`, `meta.location eq "` + base + `/Users/u1"`},
+		{schemas.Users(), `meta.location eq "HTTPS://SCIM.example.com/v2/Users/u1"`, `meta.location eq "` + base + `/Users/u1"`},
 		{schemas.Users(), `meta.location eq "https://other.example.com/v2/Users/u1"`, `meta.location eq "https://other.example.com/v2/Users/u1"`},
 		{schemas.Users(), `meta.location eq "` + base + `"`, `meta.location eq "` + base + `"`},
-		{schemas.Users(), `groups.$ref eq "` + base + `/Groups/g1"`, `groups.$ref eq "/Groups/g1"`},
-		{schemas.Groups(), `members[$ref eq "` + base + `/Users/u1" and value eq "` + base + `/x"]`, `members[$ref eq "/Users/u1" and value eq "` + base + `/x"]`},
+		{schemas.Users(), `groups.$ref eq "` + base + `/Groups/g1"`, `groups.$ref eq "` + base + `/Groups/g1"`},
+		{schemas.Groups(), `members[$ref eq "HTTPS://scim.example.com/v2/Users/u1" and value eq "HTTPS://scim.example.com/v2/x"]`,
+			`members[$ref eq "` + base + `/Users/u1" and value eq "HTTPS://scim.example.com/v2/x"]`},
 		{schemas.Users(), `userName eq "` + base + `/x"`, `userName eq "` + base + `/x"`},
 	}
 	for _, tt := range tests {
@@ -229,15 +231,29 @@ func TestParseFilterRelativeRefs(t *testing.T) {
 			}
 		})
 	}
-	// Documents in the store hold relative references.
+	// Documents in the store hold relative references: Match puts base in
+	// front of them, whatever the operator.
 	doc := Document(schemas.Users(), Resource{ID: "u1", Attributes: map[string]any{"userName": "u"}}, "")
-	for base, want := range map[string]bool{base: true, "": false} {
-		f, err := ParseFilter(schemas.Users(), `meta.location eq "https://scim.example.com/v2/Users/u1"`, base)
+	for _, tt := range []struct {
+		filter, base string
+		want         bool
+	}{
+		{`meta.location eq "https://scim.example.com/v2/Users/u1"`, base, true},
+		{`meta.location eq "https://scim.example.com/v2/Users/u1"`, "", false},
+		{`meta.location eq "/Users/u1"`, base, false},
+		{`meta.location eq "/Users/u1"`, "", true},
+		{`meta.location sw "https://"`, base, true},
+		{`meta.location co "/v2/Users/"`, base, true},
+		{`meta.location gt "https"`, base, true},
+		{`meta.location lt "https"`, base, false},
+		{`meta.location ew "/u1"`, base, true},
+	} {
+		f, err := ParseFilter(schemas.Users(), tt.filter, tt.base)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := Match(doc, f); got != want {
-			t.Errorf("Match(meta.location eq <absolute URL>) with base %q = %v, want %v", base, got, want)
+		if got := Match(doc, f); got != tt.want {
+			t.Errorf("Match(%s) with base %q = %v, want %v", tt.filter, tt.base, got, tt.want)
 		}
 	}
 }
@@ -389,7 +405,10 @@ func TestMatch(t *testing.T) {
 		{`active pr`, true}, // false is a value
 		{`emails.value eq "babs@jensen.org"`, true},
 		{`emails.type eq "HOME"`, true},
-		{`emails.type ne "home"`, false},
+		{`emails.type ne "home"`, true}, // any value: the work email's type is not "home"
+		{`emails.type ne "other"`, true},
+		{`emails.value ne "babs@jensen.org"`, true},
+		{`not (emails.type eq "home")`, false},
 		{`emails.type ne "other"`, true},
 		{`emails eq "babs@jensen.org"`, true}, // compares emails.value
 		{`emails co "jensen.org"`, true},

@@ -60,9 +60,8 @@ type Comparison struct {
 	Attr schemas.Attribute
 	// Op is the operator, lower case.
 	Op filter.CompareOperator
-	// Value is the operand: a string (a dateTime as sent, a reference under
-	// the service's base URL made relative), a bool or a float64; nil for
-	// "pr" and for null.
+	// Value is the operand: a string (a dateTime as sent), a bool or a
+	// float64; nil for "pr" and for null.
 	Value any
 
 	// whole: Attr is a complex attribute named without a sub-attribute,
@@ -76,6 +75,9 @@ type Comparison struct {
 	// compared as a whole.
 	typ       schemas.AttributeType
 	caseExact bool
+	// base is put in front of a reference value the store keeps relative
+	// before it compares ([Comparison.underBase]).
+	base string
 	// The operand as compared: str folded unless caseExact; num
 	// for numbers, instant for dateTimes, boolean for booleans.
 	str     string
@@ -113,17 +115,21 @@ func newComparison(a schemas.Attribute, op filter.CompareOperator, cv any, inVal
 	return c
 }
 
-// relativeTo returns c with a reference operand under base, the URL clients
-// see the service at, made relative ("/Users/2819c223-…"), the form the
-// store keeps references in (meta.location, members.$ref): else a filter
-// holding a reference the server returned would match nothing.
-func (c *Comparison) relativeTo(base string) *Comparison {
-	v, ok := c.Value.(string)
-	if !ok || base == "" || schemas.TypeOf(c.Attr.Leaf()) != schemas.TypeReference ||
-		len(v) <= len(base) || !strings.EqualFold(v[:len(base)], base) {
+// underBase returns c comparing references (meta.location, members.$ref)
+// as clients see them: the store keeps them relative ("/Users/2819c223-…")
+// and [Match] puts base, the URL clients see the service at, in front of
+// them, so that every operator compares the URL the server returns. An
+// operand under base spelled in another case is taken with base's
+// spelling. base "" compares references as the store keeps them.
+func (c *Comparison) underBase(base string) *Comparison {
+	if base == "" || c.typ != schemas.TypeReference {
 		return c
 	}
-	return newComparison(c.Attr, c.Op, v[len(base):], c.inValue)
+	if v, ok := c.Value.(string); ok && len(v) >= len(base) && v[:len(base)] != base && strings.EqualFold(v[:len(base)], base) {
+		c = newComparison(c.Attr, c.Op, base+v[len(base):], c.inValue)
+	}
+	c.base = base
+	return c
 }
 
 // FilterTerms returns the number of comparisons in f, those inside value

@@ -105,7 +105,9 @@ func subAttrs(attrs map[string]any, key string, create bool) map[string]any {
 }
 
 // present reports whether v is a value in the sense of RFC 7644 §3.4.2.2 "pr":
-// not null, not an empty string, array or object.
+// not null, not an empty string, and for an array or a complex value, holding
+// a present element or sub-attribute ("a non-empty node"): {"givenName": ""}
+// is not present.
 func present(v any) bool {
 	switch x := v.(type) {
 	case nil:
@@ -113,13 +115,18 @@ func present(v any) bool {
 	case string:
 		return x != ""
 	case []any:
-		return len(x) > 0
+		return slices.ContainsFunc(x, present)
 	case []string:
-		return len(x) > 0
+		return slices.ContainsFunc(x, func(s string) bool { return s != "" })
 	case []map[string]any:
-		return len(x) > 0
+		return slices.ContainsFunc(x, func(m map[string]any) bool { return present(m) })
 	case map[string]any:
-		return len(x) > 0
+		for _, sub := range x {
+			if present(sub) {
+				return true
+			}
+		}
+		return false
 	}
 	return true
 }

@@ -185,13 +185,21 @@ func (a Attribute) FullName() string {
 // "schemas". The result is shared: do not modify it.
 func Common() []schema.CoreAttribute { return common() }
 
+// SchemasAttribute returns the "schemas" attribute of every resource (RFC
+// 7643 §3): the schema URIs a resource uses, caseExact false. [Common]
+// leaves it out; a filter may compare it (RFC 7644 §3.4.2.2: schemas eq
+// "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"). The result
+// is shared: do not modify it.
+func SchemasAttribute() schema.CoreAttribute { return schemasAttr() }
+
 // The definitions are built once: building them validates every attribute name
 // with regular expressions, too slow for a request path. They are never
 // modified after.
 var (
-	common = sync.OnceValue(buildCommon)
-	users  = sync.OnceValue(buildUsers)
-	groups = sync.OnceValue(buildGroups)
+	common      = sync.OnceValue(buildCommon)
+	schemasAttr = sync.OnceValue(schema.SchemasAttributes)
+	users       = sync.OnceValue(buildUsers)
+	groups      = sync.OnceValue(buildGroups)
 )
 
 func buildCommon() []schema.CoreAttribute {

@@ -43,9 +43,13 @@ import (
 // no CursorTimeout: the cursorTimeout of /ServiceProviderConfig.
 const DefaultCursorTimeout = time.Hour
 
-// maxCursorLen bounds the cursors decoded: a position holds a sort key, an
-// id and a few numbers.
-const maxCursorLen = 4096
+// maxCursorLen bounds the cursors decoded: the longest this server issues.
+// A position holds a sort key (a value a request body of at most maxBody
+// bytes set: a long displayName makes a long cursor, which the server must
+// take back), an id and a few numbers.
+func maxCursorLen(maxBody int64) int {
+	return base64.RawURLEncoding.EncodedLen(int(min(maxBody, 1<<30)) + 1024)
+}
 
 // cursorKeys is the store that keeps the secret sealing cursors, shared by
 // every replica. Without one (a store that is not shared), each process
@@ -90,8 +94,9 @@ func (c *cursorSigner) cipher(ctx context.Context) (cipher.AEAD, error) {
 }
 
 // cursorParams completes the parameters of a cursor-paged request: it may
-// not name a startIndex, and its count must be 1..MaxCount (RFC 9865 §2.1,
-// invalidCount); no count is DefaultCount.
+// not name a startIndex, and its count must be an integer up to MaxCount
+// (RFC 9865 §2.1, invalidCount); 0 asks for totalResults alone, and a
+// negative count is 0 (RFC 9865 §2); no count is DefaultCount.
 func (h *Handler) cursorParams(p listParams, hasStartIndex, hasCount bool, count string) (listParams, error) {
 	if hasStartIndex {
 		return listParams{}, resources.Errorf(resources.InvalidValue,
@@ -100,13 +105,13 @@ func (h *Handler) cursorParams(p listParams, hasStartIndex, hasCount bool, count
 	p.startIndex, p.count = 0, h.cfg.DefaultCount
 	if hasCount {
 		n, err := strconv.Atoi(count)
-		if err != nil || n < 1 || n > h.cfg.MaxCount {
+		if err != nil || n > h.cfg.MaxCount {
 			return listParams{}, resources.Errorf(resources.InvalidCount,
-				"count must be an integer from 1 to %d (maxPageSize) with a cursor, got %q", h.cfg.MaxCount, count)
+				"count must be an integer from 0 to %d (maxPageSize) with a cursor, got %q", h.cfg.MaxCount, count)
 		}
-		p.count = n
+		p.count = max(n, 0)
 	}
-	if len(*p.cursor) > maxCursorLen {
+	if len(*p.cursor) > maxCursorLen(h.cfg.MaxBodyBytes) {
 		return listParams{}, invalidCursor()
 	}
 	return p, nil
@@ -229,6 +234,36 @@ func readString(b []byte) (string, []byte, bool) {
 	return string(b[n : n+int(l)]), b[n+int(l):], true
 }
 
+// positioned is a resource of a cursor page and its position.
+type positioned struct {
+	item listItem
+	at   resources.Position
+}
+
+// readCursorPages reads each resource type's page of count next to seek's
+// position: the resources with their positions, the sum of the totals,
+// and whether any type has more after or before the page.
+func readCursorPages(ctx context.Context, org string, tqs []typedQuery, seek resources.Seek, count int) (all []positioned, total int, hasNext, hasPrevious bool, err error) {
+	for _, tq := range tqs {
+		q := tq.q
+		q.StartIndex, q.Count, q.Seek = 1, count, &seek
+		page, err := tq.e.list(ctx, org, q)
+		if err != nil {
+			return nil, 0, false, false, err
+		}
+		total += page.Total
+		if len(page.Positions) != len(page.Resources) {
+			return nil, 0, false, false, fmt.Errorf("list %s: the store returned no positions for a cursor query", tq.e.rt.Name)
+		}
+		for i, res := range page.Resources {
+			all = append(all, positioned{listItem{tq.e, res}, page.Positions[i]})
+		}
+		hasNext = hasNext || page.Next
+		hasPrevious = hasPrevious || page.Previous
+	}
+	return all, total, hasNext, hasPrevious, nil
+}
+
 // writeCursorList answers a cursor-paged list or search (RFC 9865): each
 // resource type's page next to the cursor's position, merged in the order
 // of positions when the query is across types.
@@ -249,7 +284,10 @@ func (h *Handler) writeCursorList(w http.ResponseWriter, r *http.Request, tqs []
 		return err
 	}
 	now := time.Now()
-	if *p.cursor != "" && now.Sub(c.issued) > h.cfg.CursorTimeout {
+	// The issue time is kept in whole seconds, up to one before the real
+	// one: the cursor expires only when it is surely older than
+	// cursorTimeout, the minimum RFC 9865 §4 promises.
+	if *p.cursor != "" && now.Sub(c.issued) > h.cfg.CursorTimeout+time.Second {
 		return resources.Errorf(resources.ExpiredCursor,
 			"the cursor has expired: it is more than %d seconds old (cursorTimeout); start again with an empty cursor", int(h.cfg.CursorTimeout/time.Second))
 	}
@@ -263,33 +301,22 @@ func (h *Handler) writeCursorList(w http.ResponseWriter, r *http.Request, tqs []
 		return resources.Errorf(resources.InvalidValue,
 			"a cursor query across resource types sorts by an attribute that every type has; %q is not one: query /Users or /Groups", p.sortBy)
 	}
-	type positioned struct {
-		item listItem
-		at   resources.Position
-	}
-	var all []positioned
-	lp := listPage{}
-	hasNext, hasPrevious := false, false
 	// Across types, pages are merged by position: in creation order, the
 	// one order whose positions compare across types, unless sorted.
 	c.seek.ByCreation = p.acrossTypes
-	for _, tq := range tqs {
-		q := tq.q
-		q.StartIndex, q.Count, q.Seek = 1, p.count, &c.seek
-		page, err := tq.e.list(ctx, org, q)
-		if err != nil {
-			return err
-		}
-		lp.total += page.Total
-		if len(page.Positions) != len(page.Resources) {
-			return fmt.Errorf("list %s: the store returned no positions for a cursor query", tq.e.rt.Name)
-		}
-		for i, res := range page.Resources {
-			all = append(all, positioned{listItem{tq.e, res}, page.Positions[i]})
-		}
-		hasNext = hasNext || page.Next
-		hasPrevious = hasPrevious || page.Previous
+	all, total, hasNext, hasPrevious, err := readCursorPages(ctx, org, tqs, c.seek, p.count)
+	// A previous page whose every resource was deleted between the store's
+	// read of their positions and of their documents comes back empty with
+	// more before it, and its nextCursor could only start from the
+	// beginning: it is read again (the deleted are out of the indexes now),
+	// twice at most.
+	for retry := 0; retry < 2 && len(all) == 0 && c.seek.Before && hasPrevious && p.count > 0 && err == nil; retry++ {
+		all, total, hasNext, hasPrevious, err = readCursorPages(ctx, org, tqs, c.seek, p.count)
 	}
+	if err != nil {
+		return err
+	}
+	lp := listPage{total: total}
 	if len(tqs) > 1 {
 		slices.SortStableFunc(all, func(a, b positioned) int { return resources.ComparePositions(order, a.at, b.at) })
 	}

@@ -217,22 +217,114 @@ func TestCursorErrors(t *testing.T) {
 		}
 		a.do("GET", "/Users?cursor&startIndex=1", ownerToken, nil).scimError(t, 400, "invalidValue", "startIndex and cursor")
 		a.do("GET", "/Users?cursor="+next+"&startIndex=3", ownerToken, nil).scimError(t, 400, "invalidValue", "startIndex and cursor")
-		for _, c := range []string{"0", "-1", "1001", "ten"} {
-			a.do("GET", "/Users?cursor&count="+c, ownerToken, nil).scimError(t, 400, "invalidCount", "from 1 to 1000")
+		for _, c := range []string{"1001", "ten", "1.5"} {
+			a.do("GET", "/Users?cursor&count="+c, ownerToken, nil).scimError(t, 400, "invalidCount", "from 0 to 1000")
 		}
 		sr := map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "cursor": "", "startIndex": 1}
 		a.do("POST", "/.search", ownerToken, sr).scimError(t, 400, "invalidValue", "startIndex and cursor")
 		delete(sr, "startIndex")
-		sr["count"] = 0
-		a.do("POST", "/Users/.search", ownerToken, sr).scimError(t, 400, "invalidCount", "from 1 to 1000")
+		sr["count"] = 1001
+		a.do("POST", "/Users/.search", ownerToken, sr).scimError(t, 400, "invalidCount", "from 0 to 1000")
 	})
 }
 
-// TestCursorExpired: a cursor older than cursorTimeout is expiredCursor.
+// TestCursorCountZero: with a cursor, count 0 (and a negative count, read
+// as 0) answers totalResults alone (RFC 9865 §2), on GET and in .search
+// bodies, on the first page and on a later one.
+func TestCursorCountZero(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		seedUsers(t, a, "acme", "z", 5, nil)
+		next := a.cursorGet(t, "/Users?count=2&cursor").next
+		for _, path := range []string{"/Users?cursor&count=0", "/Users?cursor&count=-3", "/Users?count=0&cursor=" + next} {
+			r := a.do("GET", path, ownerToken, nil).must(t, 200)
+			if str(r.body, "totalResults") != "5" || str(r.body, "itemsPerPage") != "0" || len(names(r.body)) != 0 {
+				t.Errorf("GET %s = %s, want totalResults 5 and no resources", path, r.raw)
+			}
+		}
+		sr := map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "cursor": "", "count": 0}
+		if r := a.do("POST", "/Users/.search", ownerToken, sr).must(t, 200); str(r.body, "totalResults") != "5" || len(names(r.body)) != 0 {
+			t.Errorf(".search count 0 = %s, want totalResults 5 and no resources", r.raw)
+		}
+	})
+}
+
+// TestCursorLongSortKey: a cursor holds its position's sort key; one of
+// 3,000 bytes (a long displayName) makes a cursor the server must take
+// back, sorted by it and in the members' walk ordered by display.
+func TestCursorLongSortKey(t *testing.T) {
+	a := newAPI(t, "")
+	var ids []string
+	for i := range 3 {
+		dn := fmt.Sprint(i) + strings.Repeat("名", 1000) // 3,001 bytes
+		r := a.do("POST", "/Users", ownerToken, user(fmt.Sprintf("l%d@example.com", i), map[string]any{"displayName": dn})).must(t, 201)
+		ids = append(ids, str(r.body, "id"))
+	}
+	g := a.do("POST", "/Groups", ownerToken, group("big", ids...)).must(t, 201)
+	members := "filter=" + url.QueryEscape(`groups.value eq "`+str(g.body, "id")+`"`)
+	for _, q := range []string{"sortBy=displayName", members} {
+		var walked []string
+		c := ""
+		for range 5 {
+			p := a.cursorGet(t, "/Users?count=1&attributes=userName&"+q+"&cursor="+url.QueryEscape(c))
+			walked = append(walked, p.ids...)
+			if c = p.next; c == "" {
+				break
+			}
+		}
+		if !slices.Equal(walked, ids) {
+			t.Errorf("%s: walked %v, want %v", q, walked, ids)
+		}
+	}
+}
+
+// TestCursorPreviousPageEmptiedByDeletions: a previous page whose every
+// resource was deleted while it was read is read again, so the walk goes
+// back to what is before it now, and forward from there to the page it
+// came from, not to the first page.
+func TestCursorPreviousPageEmptiedByDeletions(t *testing.T) {
+	st := &emptyingStore{}
+	a := newAPIWith(t, "", storeWrap{users: func(s *backend.Store) resources.UserStore { st.Store = s; return st }})
+	var ids []string
+	for i := range 6 {
+		r := a.do("POST", "/Users", ownerToken, user(fmt.Sprintf("u%d@example.com", i), nil)).must(t, 201)
+		ids = append(ids, str(r.body, "id"))
+	}
+	p1 := a.cursorGet(t, "/Users?count=2&cursor")
+	p2 := a.cursorGet(t, "/Users?count=2&cursor="+url.QueryEscape(p1.next))
+	p3 := a.cursorGet(t, "/Users?count=2&cursor="+url.QueryEscape(p2.next))
+	st.armed = true // u2 and u3 are deleted as the page before p3 is read
+	back := a.cursorGet(t, "/Users?count=2&cursor="+url.QueryEscape(p3.previous))
+	if !slices.Equal(back.ids, ids[:2]) || back.next == "" {
+		t.Fatalf("the page before p3 = %v, next %q; want u0 and u1 %v, and a nextCursor", back.ids, back.next, ids[:2])
+	}
+	if fwd := a.cursorGet(t, "/Users?count=2&cursor="+url.QueryEscape(back.next)); !slices.Equal(fwd.ids, p3.ids) {
+		t.Errorf("the page after it = %v, want p3 %v", fwd.ids, p3.ids)
+	}
+}
+
+// TestCursorNotExpiredEarly: cursorTimeout is the minimum a cursor stays
+// valid (RFC 9865 §4): one issued late in a second and used 1.3 s later,
+// with a timeout of 2 s, is still taken.
+func TestCursorNotExpiredEarly(t *testing.T) {
+	a := newAPI(t, "", func(c *scim.Config) { c.CursorTimeout = 2 * time.Second })
+	seedUsers(t, a, "acme", "x", 3, nil)
+	for f := time.Now().Nanosecond(); f < 800e6 || f >= 850e6; f = time.Now().Nanosecond() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	issued := time.Now()
+	next := a.cursorGet(t, "/Users?count=1&cursor").next
+	time.Sleep(time.Until(issued.Add(1300 * time.Millisecond)))
+	a.do("GET", "/Users?count=1&cursor="+url.QueryEscape(next), ownerToken, nil).must(t, 200)
+}
+
+// TestCursorExpired: a cursor older than cursorTimeout is expiredCursor;
+// its issue time is kept in seconds, so it expires a second after that at
+// most, never before.
 func TestCursorExpired(t *testing.T) {
 	a := newAPI(t, "", func(c *scim.Config) { c.CursorTimeout = time.Nanosecond })
 	seedUsers(t, a, "acme", "x", 3, nil)
 	next := a.cursorGet(t, "/Users?count=1&cursor").next
+	time.Sleep(1100 * time.Millisecond)
 	a.do("GET", "/Users?count=1&cursor="+next, ownerToken, nil).scimError(t, 400, "expiredCursor", "cursorTimeout")
 	spc := a.do("GET", "/ServiceProviderConfig", ownerToken, nil).must(t, 200)
 	if got := str(spc.body, "pagination", "cursorTimeout"); got != "0" {

@@ -207,6 +207,30 @@ func (s *Store) MemberCount(ctx context.Context, org, id string) (int, error) {
 	return n, nil
 }
 
+// MembersAmong reports which of ids are members of group id, in one round
+// trip (HMGET of its members, as many fields as ids); a missing group has
+// none.
+func (s *Store) MembersAmong(ctx context.Context, org, id string, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	p, err := prefix(org)
+	if err != nil {
+		return nil, fmt.Errorf("members of group %s: %w", id, err)
+	}
+	vals, err := s.client.HMGet(ctx, p+"members:"+id, ids...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("members of group %s: redis: %w", id, err)
+	}
+	for i, v := range vals {
+		if v != nil {
+			out[ids[i]] = true
+		}
+	}
+	return out, nil
+}
+
 // memberBatch is how many members ScanMembers asks HSCAN for at a time.
 const memberBatch = 1000
 

@@ -127,6 +127,25 @@ func canonical(attr schema.CoreAttribute, name string, v any) error {
 	return Errorf(InvalidValue, "attribute %q: %q is not one of its canonicalValues (%s)", name, shorten(s), strings.Join(values, ", "))
 }
 
+// keepRequired refuses a change (a PATCH) that leaves a required custom
+// attribute of rt without the value it had in before: removed, replaced by
+// an empty array, its values all removed by a filter, or its extension
+// removed (RFC 7644 §3.5.2.2: an attribute that "is removed or becomes
+// unassigned and is defined as a required attribute" is 400 mutability).
+// One that had no value may stay without.
+func keepRequired(rt schemas.ResourceType, before, after map[string]any) error {
+	for _, d := range rt.Custom.Definitions {
+		was, _ := before[d.ID].(map[string]any)
+		is, _ := after[d.ID].(map[string]any)
+		for _, def := range d.Attributes {
+			if def.Required && !empty(was[def.Name]) && empty(is[def.Name]) {
+				return Errorf(Mutability, "attribute %q is required: a PATCH cannot remove its value, only replace it", fmt.Sprintf("%s:%s", d.ID, def.Name))
+			}
+		}
+	}
+	return nil
+}
+
 // checkRequired requires the custom attributes of rt that are required to
 // have a value in attrs, a whole resource a client sent (POST, PUT).
 // Customers stored before an attribute became required keep lacking it

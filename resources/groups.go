@@ -3,6 +3,7 @@ package resources
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/scimd/scimd/schemas"
@@ -106,14 +107,20 @@ func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMat
 	})
 }
 
-// memberDelta folds member operations into one delta. Every operation sees
-// the stored members: those that select among them ([selectsMembers]) are
-// evaluated together, in one pass over the members, batch by batch, so that
-// memory does not grow with the group; their cost is charged to work before
-// the members are read, and the pass stops when the client has left.
+// memberDelta folds member operations into one delta, applied in order
+// (RFC 7644 §3.5.2: a sequence of operations): an operation sees the
+// members as the earlier ones left them. Filters other than "value eq"
+// ([selectsMembers]) are evaluated on the stored members together, in one
+// pass over the members, batch by batch, so that memory does not grow with
+// the group (their cost is charged to work before the members are read, and
+// the pass stops when the client has left), and on the members the earlier
+// operations added. A replace whose filter selects no member is noTarget
+// (RFC 7644 §3.5.2.3); for "value eq" filters the store says which of the
+// ids named are members, in one read.
 func (g *Groups) memberDelta(ctx context.Context, org, id string, ops []PatchOp, work *patchWork) (MemberDelta, error) {
 	targets := make([]patchTarget, len(ops))
 	var selecting []int
+	var named []string // ids "value eq" filters of replaces name
 	for i, op := range ops {
 		t, err := work.target(op.Path)
 		if err != nil {
@@ -122,21 +129,66 @@ func (g *Groups) memberDelta(ctx context.Context, org, id string, ops []PatchOp,
 		targets[i] = t
 		if selectsMembers(op, t) {
 			selecting = append(selecting, i)
+		} else if replacesSelected(op, t) {
+			valueEqualities(t.filter, &named)
 		}
 	}
 	selected, err := g.selectMembers(ctx, org, id, targets, selecting, work)
 	if err != nil {
 		return MemberDelta{}, err
 	}
+	var stored map[string]bool
+	if len(named) > 0 {
+		if stored, err = g.store.MembersAmong(ctx, org, id, named); err != nil {
+			return MemberDelta{}, err
+		}
+	}
 	var d memberSet
 	for i, op := range ops {
-		change, err := memberChange(g.rt, op, targets[i], func() ([]string, error) { return selected[i], nil })
+		t := targets[i]
+		// The members op i's filter selects, as the earlier operations left
+		// them: the stored ones they kept, and the ones they added.
+		now := func() ([]string, error) {
+			out := slices.DeleteFunc(slices.Clone(selected[i]), func(m string) bool { return d.removeAll || d.remove[m] })
+			was := make(map[string]bool, len(out))
+			for _, m := range out {
+				was[m] = true
+			}
+			for m := range d.add {
+				if !was[m] && matchElement(map[string]any{"value": m}, t.filter) {
+					out = append(out, m)
+				}
+			}
+			return out, nil
+		}
+		if replacesSelected(op, t) {
+			var ids []string
+			matched := false
+			if valueEqualities(t.filter, &ids) {
+				matched = slices.ContainsFunc(ids, func(m string) bool { return d.has(m, stored[m]) })
+			} else if onlyValue(t.filter) {
+				sel, _ := now()
+				matched = len(sel) > 0
+			} else {
+				matched = true // memberChange refuses the path
+			}
+			if !matched {
+				return MemberDelta{}, Errorf(NoTarget, "path %q: no member of the group matches the filter (RFC 7644 §3.5.2.3); add members with path \"members\"", op.Path)
+			}
+		}
+		change, err := memberChange(g.rt, op, t, now)
 		if err != nil {
 			return MemberDelta{}, err
 		}
 		d.apply(change)
 	}
 	return d.delta(), nil
+}
+
+// replacesSelected reports whether op is a replace of the members its
+// filter on members selects.
+func replacesSelected(op PatchOp, t patchTarget) bool {
+	return t.filter != nil && t.ext == "" && t.attr.Sub == nil && t.attr.Attr.Name() == "members" && strings.EqualFold(op.Op, "replace")
 }
 
 // selectMembers returns, for each operation of ops that selects among the
@@ -289,6 +341,12 @@ func (s *memberSet) apply(d MemberDelta) {
 		delete(s.remove, id)
 		s.add[id] = true
 	}
+}
+
+// has reports whether m is a member after the changes folded so far;
+// stored says whether it was one before them.
+func (s *memberSet) has(m string, stored bool) bool {
+	return s.add[m] || stored && !s.removeAll && !s.remove[m]
 }
 
 func (s *memberSet) delta() MemberDelta {

@@ -60,6 +60,14 @@ func (s *countingGroups) MemberCount(context.Context, string, string) (int, erro
 	return len(s.members) - s.uncounted, nil
 }
 
+func (s *countingGroups) MembersAmong(_ context.Context, _, _ string, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = slices.Contains(s.members, id)
+	}
+	return out, nil
+}
+
 func (s *countingGroups) UpdateGroup(_ context.Context, _ string, g Resource, _ int64, d MemberDelta) (Resource, error) {
 	s.delta = &d
 	return g, nil

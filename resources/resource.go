@@ -176,6 +176,9 @@ type GroupStore interface {
 	// MemberCount returns how many members group id has, without reading
 	// them; a missing group has none.
 	MemberCount(ctx context.Context, org, id string) (int, error)
+	// MembersAmong reports which of ids are members of group id; a missing
+	// group has none.
+	MembersAmong(ctx context.Context, org, id string, ids []string) (map[string]bool, error)
 	// UpdateGroup writes g's attributes and applies d, if the stored version is
 	// still version, else it returns [ErrVersionConflict]. When g.Attributes is
 	// nil it applies only d, whatever the version: membership changes commute,

@@ -338,6 +338,10 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 		if err := checkRequired(rules.rt, b.attrs); err != nil {
 			return UserWrite{}, err
 		}
+	} else if cur != nil {
+		if err := keepRequired(rules.rt, cur.Attributes, b.attrs); err != nil {
+			return UserWrite{}, err
+		}
 	}
 	w.Custom, w.Typed = rules.rt.Custom, true
 	for k, v := range b.attrs {

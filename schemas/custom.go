@@ -452,6 +452,9 @@ type Custom struct {
 	// Withheld are the attributes returned "never" or "request", which a
 	// response shows only when asked for (request) or never.
 	Withheld []Attribute
+	// Always are the attributes returned "always", which a response shows
+	// whatever its attributes and excludedAttributes (RFC 7643 §7).
+	Always []Attribute
 	// Purging are the full names of removed schemas (a URN) and attributes
 	// (URN:name) whose stored values are still being purged: responses
 	// leave them out.
@@ -491,6 +494,8 @@ func (rt ResourceType) WithCustom(defs []Definition, gen int64, purging []string
 			}
 			if a.Returned == string(ReturnedNever) || a.Returned == string(ReturnedRequest) || a.Mutability == string(WriteOnly) {
 				out.Custom.Withheld = append(out.Custom.Withheld, attr)
+			} else if a.Returned == string(ReturnedAlways) {
+				out.Custom.Always = append(out.Custom.Always, attr)
 			}
 			for _, s := range a.SubAttributes {
 				sub, ok := out.Lookup(d.ID + ":" + a.Name + "." + s.Name)
@@ -502,6 +507,8 @@ func (rt ResourceType) WithCustom(defs []Definition, gen int64, purging []string
 				}
 				if s.Returned == string(ReturnedNever) || s.Returned == string(ReturnedRequest) || s.Mutability == string(WriteOnly) {
 					out.Custom.Withheld = append(out.Custom.Withheld, sub)
+				} else if s.Returned == string(ReturnedAlways) {
+					out.Custom.Always = append(out.Custom.Always, sub)
 				}
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 )
 
@@ -94,6 +95,9 @@ func withhold(rt schemas.ResourceType, doc map[string]any, p projection) map[str
 // names reports whether p's attributes name a, its attribute (for a
 // sub-attribute) or its schema.
 func (p projection) names(rt schemas.ResourceType, a schemas.Attribute) bool {
+	if p.specified[strings.ToLower(a.URN)] || p.specified[strings.ToLower(a.URN+":"+a.Attr.Name())] {
+		return true
+	}
 	for _, path := range p.attributes {
 		if strings.EqualFold(path, a.URN) {
 			return true
@@ -116,6 +120,50 @@ func customDocs(rt schemas.ResourceType) []map[string]any {
 	out := make([]map[string]any, 0, len(rt.Custom.Definitions))
 	for _, d := range rt.Custom.Definitions {
 		out = append(out, d.Document(true))
+	}
+	return out
+}
+
+// specifiedBy returns the custom attributes a write's body (a resource for
+// POST and PUT, operations for PATCH) names, as [projection].specified
+// holds them: those it gives a value or an operation's path names.
+func specifiedBy(rt schemas.ResourceType, body any) map[string]bool {
+	if len(rt.Custom.Definitions) == 0 {
+		return nil
+	}
+	out := map[string]bool{}
+	var object func(m map[string]any)
+	object = func(m map[string]any) {
+		for k, v := range m {
+			if _, ok := rt.Extension(k); ok {
+				sub, _ := v.(map[string]any)
+				for name := range sub {
+					out[strings.ToLower(k+":"+name)] = true
+				}
+			} else if a, ok := rt.Lookup(k); ok && !a.Core {
+				out[strings.ToLower(a.URN+":"+a.Attr.Name())] = true
+			}
+		}
+	}
+	switch b := body.(type) {
+	case map[string]any:
+		object(b)
+	case []resources.PatchOp:
+		for _, op := range b {
+			path, _, _ := strings.Cut(op.Path, "[")
+			switch {
+			case path == "":
+				if m, ok := op.Value.(map[string]any); ok {
+					object(m)
+				}
+			case func() bool { _, ok := rt.Extension(path); return ok }():
+				out[strings.ToLower(path)] = true
+			default:
+				if a, ok := rt.Lookup(path); ok && !a.Core {
+					out[strings.ToLower(a.URN+":"+a.Attr.Name())] = true
+				}
+			}
+		}
 	}
 	return out
 }

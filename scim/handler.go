@@ -317,13 +317,18 @@ func (e endpoint) projection(r *http.Request) projection {
 	return parseProjection(q.Get("attributes"), q.Get("excludedAttributes"))
 }
 
-// respond writes one resource with its ETag (RFC 7644 §3.14).
-func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, res resources.Resource) error {
+// respond writes one resource with its ETag (RFC 7644 §3.14); written is the
+// request's (a resource or PATCH operations) for a write, whose response
+// shows the custom attributes returned "request" that it names.
+func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, res resources.Resource, written any) error {
 	e, err := e.forOrg(r)
 	if err != nil {
 		return err
 	}
 	p := e.projection(r)
+	if written != nil && e.withholds() {
+		p.specified = specifiedBy(e.rt, written)
+	}
 	// Room for the stored document and what a response adds to it.
 	body, err := e.render(make([]byte, 0, len(res.Raw)+512), res, p)
 	if err != nil {
@@ -398,7 +403,7 @@ func (e endpoint) createResource(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return e.respond(w, r, http.StatusCreated, res)
+	return e.respond(w, r, http.StatusCreated, res, raw)
 }
 
 func (e endpoint) getResource(w http.ResponseWriter, r *http.Request) error {
@@ -421,7 +426,7 @@ func (e endpoint) respondRead(w http.ResponseWriter, r *http.Request, res resour
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	return e.respond(w, r, http.StatusOK, res)
+	return e.respond(w, r, http.StatusOK, res, nil)
 }
 
 func (e endpoint) replaceResource(w http.ResponseWriter, r *http.Request) error {
@@ -467,6 +472,9 @@ func writeOne[B any](e endpoint, w http.ResponseWriter, r *http.Request, org, id
 	if err != nil {
 		return err
 	}
+	if err := e.ifNoneMatch(r, org, id); err != nil {
+		return err
+	}
 	body, err := read(w, r)
 	if err != nil {
 		return err
@@ -475,13 +483,16 @@ func writeOne[B any](e endpoint, w http.ResponseWriter, r *http.Request, org, id
 	if err != nil {
 		return err
 	}
-	return e.respond(w, r, http.StatusOK, res)
+	return e.respond(w, r, http.StatusOK, res, body)
 }
 
 func (e endpoint) deleteResource(w http.ResponseWriter, r *http.Request) error {
 	org, id := principal(r.Context()).Org, r.PathValue("id")
 	ifMatch, err := e.ifMatch(r, org, id)
 	if err != nil {
+		return err
+	}
+	if err := e.ifNoneMatch(r, org, id); err != nil {
 		return err
 	}
 	if err := e.remove(r.Context(), org, id, ifMatch); err != nil {
@@ -523,6 +534,26 @@ func (e endpoint) ifMatch(r *http.Request, org, id string) (int64, error) {
 		}
 	}
 	return 0, resources.Errorf(resources.PreconditionFailed, "If-Match %s does not name the current version of this resource: read it again (its ETag) and retry", strconv.Quote(header))
+}
+
+// ifNoneMatch fails a write of resource id of org whose If-None-Match
+// names its current version, or is "*" (it exists), with 412 (RFC 9110
+// §13.1.2: a server "MUST NOT perform the requested method" then). Versions
+// only grow, so a tag that was not current when read does not become so
+// before the write.
+func (e endpoint) ifNoneMatch(r *http.Request, org, id string) error {
+	header := strings.TrimSpace(r.Header.Get("If-None-Match"))
+	if header == "" {
+		return nil
+	}
+	cur, err := e.get(r.Context(), org, id, projection{excluded: []string{"members"}})
+	if err != nil {
+		return err
+	}
+	if etagMatches(header, cur.Version) {
+		return resources.Errorf(resources.PreconditionFailed, "If-None-Match %s names the current version of this resource, or any (*): the write is not made", strconv.Quote(header))
+	}
+	return nil
 }
 
 // etagMatches reports whether an If-Match or If-None-Match list names

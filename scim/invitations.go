@@ -26,5 +26,5 @@ func (h *Handler) resendInvitation(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return h.userEndpoint().respond(w, r, http.StatusOK, res)
+	return h.userEndpoint().respond(w, r, http.StatusOK, res, nil)
 }

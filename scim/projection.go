@@ -12,6 +12,10 @@ import (
 type projection struct {
 	attributes []string
 	excluded   []string
+	// specified are the custom attributes a write's body set or changed,
+	// "urn:…:name" in lower case, or a whole extension's URN: a response to
+	// it shows them even when returned "request" (RFC 7643 §7).
+	specified map[string]bool
 }
 
 func (p projection) empty() bool { return len(p.attributes) == 0 && len(p.excluded) == 0 }
@@ -58,25 +62,31 @@ func (p projection) asks(rt schemas.ResourceType, name string) bool {
 	return len(p.attributes) > 0 && !p.excludes(rt, name)
 }
 
-// apply returns doc projected. Attributes returned "always" (id, schemas) stay;
-// "never" ones are never in doc to begin with.
+// apply returns doc projected. Attributes returned "always" stay (RFC 7643
+// §7, RFC 7644 §3.4.2.5: excludedAttributes has no effect on them): id,
+// schemas, and the custom ones so defined; "never" ones are never in doc to
+// begin with.
 func (p projection) apply(rt schemas.ResourceType, doc map[string]any) map[string]any {
 	if len(p.attributes) == 0 && len(p.excluded) == 0 {
 		return doc
 	}
+	var out map[string]any
 	if len(p.attributes) > 0 {
-		out := map[string]any{"schemas": doc["schemas"], "id": doc["id"]}
+		out = map[string]any{"schemas": doc["schemas"], "id": doc["id"]}
 		for _, path := range p.attributes {
 			copyPath(rt, doc, out, path)
 		}
-		return withoutEmpty(rt, out)
+	} else {
+		out = make(map[string]any, len(doc))
+		for k, v := range doc {
+			out[k] = v
+		}
+		for _, path := range p.excluded {
+			removePath(rt, out, path)
+		}
 	}
-	out := make(map[string]any, len(doc))
-	for k, v := range doc {
-		out[k] = v
-	}
-	for _, path := range p.excluded {
-		removePath(rt, out, path)
+	for _, a := range rt.Custom.Always {
+		copyPath(rt, doc, out, a.FullName())
 	}
 	return withoutEmpty(rt, out)
 }

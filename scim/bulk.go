@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -266,10 +267,16 @@ func (o *bulkOp) target(i int, path string) error {
 // string (a PATCH filter such as members[value eq "bulkId:q"]) ends at the
 // first quote, space, slash or bracket. Object keys are left alone, and v
 // itself is not changed: objects and arrays are copied.
+// bulkRefEnd are the characters that end a bulkId named inside a longer
+// string (a PATCH path's filter, an operation's path).
+const bulkRefEnd = "\"' \t\r\n/,;()[]{}?#&="
+
 func replaceRefs(v any, f func(name string) string) any {
 	switch x := v.(type) {
 	case string:
-		if name, ok := strings.CutPrefix(x, bulkRefPrefix); ok {
+		// "bulkId:" names a reference only when a name follows: "Ask bulkId:
+		// desk" is text.
+		if name, ok := strings.CutPrefix(x, bulkRefPrefix); ok && name != "" && !strings.ContainsAny(name, bulkRefEnd) {
 			return f(name)
 		}
 		if !strings.Contains(x, bulkRefPrefix) {
@@ -284,9 +291,13 @@ func replaceRefs(v any, f func(name string) string) any {
 			}
 			b.WriteString(x[:i])
 			x = x[i+len(bulkRefPrefix):]
-			end := strings.IndexAny(x, "\"' \t\r\n/,;()[]{}?#&=")
+			end := strings.IndexAny(x, bulkRefEnd)
 			if end < 0 {
 				end = len(x)
+			}
+			if end == 0 {
+				b.WriteString(bulkRefPrefix) // no name: text
+				continue
 			}
 			b.WriteString(f(x[:end]))
 			x = x[end:]
@@ -768,11 +779,11 @@ func bulkHasSchema(v any, urn string) bool {
 func bulkInt(v any) (int, error) {
 	switch x := v.(type) {
 	case json.Number:
-		n, err := strconv.ParseInt(x.String(), 10, 32)
-		return int(n), err
+		n, err := strconv.ParseInt(x.String(), 10, 64)
+		return int(min(max(n, math.MinInt32), math.MaxInt32)), err
 	case string:
-		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 32)
-		return int(n), err
+		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		return int(min(max(n, math.MinInt32), math.MaxInt32)), err
 	}
 	return 0, errors.New("not an integer")
 }

@@ -539,3 +539,27 @@ func TestBulkCycleClientLeaves(t *testing.T) {
 		})
 	}
 }
+
+// TestBulkTextIsNotAReference: "bulkId:" followed by no name (a space, a
+// quote) is text, as in a single POST; a reference inside a longer string
+// still resolves. A failOnErrors beyond 32 bits is taken as very large.
+func TestBulkTextIsNotAReference(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		res := results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			bulkOp("POST", "/Users", "f", "", user("free@example.com", map[string]any{"title": "Ask bulkId: desk", "nickName": `say "bulkId:"`})),
+			bulkOp("POST", "/Groups", "g", "", group("G")),
+			bulkOp("PATCH", "/Groups/bulkId:g", "", "", patch(op("add", "members", []any{map[string]any{"value": "bulkId:f"}}))),
+		)))
+		wantResult(t, res[0], "201", "", "")
+		wantResult(t, res[2], "200", "", "")
+		u := a.do("GET", "/Users/"+lastSegment(str(res[0], "location")), ownerToken, nil).must(t, 200)
+		if str(u.body, "title") != "Ask bulkId: desk" || str(u.body, "nickName") != `say "bulkId:"` || str(u.body, "groups", 0, "display") != "G" {
+			t.Errorf("user created through /Bulk = %s", u.raw)
+		}
+		b := bulkReq(0, bulkOp("DELETE", "/Users/none", "", "", nil))
+		b["failOnErrors"] = int64(1) << 40
+		if r := a.do("POST", "/Bulk", ownerToken, b).must(t, 200); len(results(t, r)) != 1 {
+			t.Errorf("failOnErrors 2^40: %s", r.raw)
+		}
+	})
+}

@@ -245,6 +245,19 @@ func TestCursorCountZero(t *testing.T) {
 		if r := a.do("POST", "/Users/.search", ownerToken, sr).must(t, 200); str(r.body, "totalResults") != "5" || len(names(r.body)) != 0 {
 			t.Errorf(".search count 0 = %s, want totalResults 5 and no resources", r.raw)
 		}
+		// Every kind of plan: the totals of startIndex paging, no resources.
+		for _, q := range []string{"filter=userName+sw+%22z%22", "filter=userName+sw+%22z%22&sortBy=userName&sortOrder=descending",
+			"filter=active+eq+true", "filter=not+(userName+eq+%22nobody%22)", "filter=userName+co+%22z%22+or+title+pr",
+			"sortBy=name.familyName", "filter=meta.created+gt+%222000-01-01T00:00:00Z%22"} {
+			want := str(a.do("GET", "/Users?count=0&"+q, ownerToken, nil).must(t, 200).body, "totalResults")
+			r := a.do("GET", "/Users?cursor&count=0&"+q, ownerToken, nil).must(t, 200)
+			if str(r.body, "totalResults") != want || len(names(r.body)) != 0 {
+				t.Errorf("GET ?cursor&count=0&%s = %s, want totalResults %s and no resources", q, r.raw, want)
+			}
+		}
+		if r := a.do("GET", "/?cursor&count=0", ownerToken, nil).must(t, 200); len(names(r.body)) != 0 {
+			t.Errorf("the root with count 0 = %s, want no resources", r.raw)
+		}
 	})
 }
 

@@ -2,6 +2,7 @@ package resources
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -105,3 +106,42 @@ func (PasswordReset) notice()            {}
 func (RegistrationConfirmation) notice() {}
 func (AlreadyRegistered) notice()        {}
 func (AdminInvitation) notice()          {}
+
+// HeldInvitations holds the first invitations of customers created under a
+// context from [WithHeldInvitations], until Deliver sends them: for writes
+// that may be undone (a /Bulk cycle deletes what it created when one of
+// its operations fails), so that nobody is invited to an account that was
+// never kept. A customer whose invitation is held is pendingInvitation.
+type HeldInvitations struct {
+	mu    sync.Mutex
+	sends []func(context.Context)
+}
+
+type heldKey struct{}
+
+// WithHeldInvitations returns a context under which customers' first
+// invitations are held, and what holds them.
+func WithHeldInvitations(ctx context.Context) (context.Context, *HeldInvitations) {
+	h := &HeldInvitations{}
+	return context.WithValue(ctx, heldKey{}, h), h
+}
+
+func (h *HeldInvitations) add(send func(context.Context)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sends = append(h.sends, send)
+}
+
+// Deliver sends the held invitations, in the order they were held, on ctx
+// (which must not be a context from [WithHeldInvitations]); a customer
+// whose invitation cannot be sent becomes invitationNotDelivered, as at
+// creation.
+func (h *HeldInvitations) Deliver(ctx context.Context) {
+	h.mu.Lock()
+	sends := h.sends
+	h.sends = nil
+	h.mu.Unlock()
+	for _, send := range sends {
+		send(ctx)
+	}
+}

@@ -88,6 +88,10 @@ func (u *Users) Create(ctx context.Context, org string, raw map[string]any) (Res
 // happens: when no invitation could be issued it is marked
 // invitationNotDelivered, for an administrator to resend.
 func (u *Users) inviteNew(ctx context.Context, org string, res Resource, format string) Resource {
+	if held, _ := ctx.Value(heldKey{}).(*HeldInvitations); held != nil {
+		held.add(func(ctx context.Context) { u.inviteNew(ctx, org, res, format) })
+		return res
+	}
 	sent, _, err := u.invite(ctx, org, res, mailAddress(res, format))
 	if err != nil {
 		u.onboarding.Log.ErrorContext(ctx, "invitation not issued", "org", org, "resource_id", res.ID, "err", err)

@@ -467,7 +467,9 @@ const cycleUndoTimeout = 30 * time.Second
 // write cancelled mid-call might have happened unseen and be left behind.
 func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created map[string]string, declared map[string]bool) map[int]bulkResult {
 	client := r.Context()
-	work := context.WithoutCancel(client)
+	// The cycle's customers are invited once it is kept: undone, they are
+	// deleted, and nobody hears of them.
+	work, invitations := resources.WithHeldInvitations(context.WithoutCancel(client))
 	onCycle := map[string]bool{}
 	for _, m := range cycle {
 		onCycle[ops[m].bulkID] = true
@@ -522,6 +524,7 @@ func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created m
 		out[m] = res
 	}
 	if !failed && !left {
+		invitations.Deliver(context.WithoutCancel(client))
 		return out
 	}
 	// One operation of the cycle failed, or the client left: the others

@@ -563,3 +563,43 @@ func TestBulkTextIsNotAReference(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkCycleInvitesOnlyWhenKept: customers created by a circular
+// reference are invited once the cycle is kept; an undone cycle (one of its
+// operations failed: its customers are deleted) invites nobody.
+func TestBulkCycleInvitesOnlyWhenKept(t *testing.T) {
+	onboardingStores(t, func(t *testing.T, a *api, users *resources.Users, mails mailbox) {
+		a.setting(t, ownerToken, map[string]any{"onboarding": "invite"}).must(t, http.StatusOK)
+		const ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+		manager := func(m map[string]any) map[string]any { return map[string]any{ext: map[string]any{"manager": m}} }
+		res := results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			bulkOp("POST", "/Users", "a", "", user("cyc-a@example.com", manager(map[string]any{"value": "bulkId:b", "displayName": "Boss"}))),
+			bulkOp("POST", "/Users", "b", "", user("cyc-b@example.com", manager(map[string]any{"value": "bulkId:a"}))),
+		)))
+		wantResult(t, res[0], "400", "mutability", "")
+		wantResult(t, res[1], "409", "", "was undone")
+		if n := count(a, t, "/Users", `userName sw "cyc-"`); n != 0 {
+			t.Fatalf("%v users of the undone cycle kept", n)
+		}
+		for _, m := range mails.Messages() {
+			t.Errorf("invitation mailed to %s, whose creation was undone", m.To)
+		}
+		res = results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			bulkOp("POST", "/Users", "c", "", user("cyc-c@example.com", manager(map[string]any{"value": "bulkId:d"}))),
+			bulkOp("POST", "/Users", "d", "", user("cyc-d@example.com", manager(map[string]any{"value": "bulkId:c"}))),
+		)))
+		wantResult(t, res[0], "201", "", "")
+		wantResult(t, res[1], "201", "", "")
+		var to []string
+		for _, m := range mails.Messages() {
+			to = append(to, m.To)
+		}
+		if strings.Join(to, ",") != "cyc-c@example.com,cyc-d@example.com" {
+			t.Errorf("invitations mailed to %v, want cyc-c and cyc-d once each", to)
+		}
+		u := a.do("GET", "/Users/"+lastSegment(str(res[1], "location")), ownerToken, nil).must(t, http.StatusOK)
+		if got := str(u.body, "urn:scim:schemas:extension:customer:2.0:User", "accountState"); got != "pendingInvitation" {
+			t.Errorf("accountState = %q, want pendingInvitation", got)
+		}
+	})
+}

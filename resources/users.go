@@ -53,29 +53,35 @@ func (u *Users) Create(ctx context.Context, org string, raw map[string]any) (Res
 	}
 	rules := userRules{format: settings.UserNameRule(), onboarding: cmp.Or(onboardingOverride(ctx), settings.OnboardingPolicy()), whole: true}
 	var res Resource
-	for attempt := 0; ; attempt++ {
+	// A write checked against custom attributes that changed meanwhile (a
+	// schema edit, a substringSearch change and the end of its rebuild) is
+	// refused by the store: it is checked again, with backoff, within the
+	// bounds of any write that loses a race.
+	busy := Errorf(Unavailable, "the organization's custom attributes or search settings kept changing while the customer was being created; nothing was written: retry")
+	err = retryWrites(ctx, busy, func() error {
+		var err error
 		if rules.rt, err = u.TypeFor(ctx, org); err != nil {
-			return Resource{}, err
+			return err
 		}
 		// normalize neither changes raw nor keeps its maps or arrays
 		// (TestNormalizeLeavesRaw): a retry normalizes raw again.
 		b, err := normalize(rules.rt, raw)
 		if err != nil {
-			return Resource{}, err
+			return err
 		}
 		w, err := u.prepare(b, nil, rules)
 		if err != nil {
-			return Resource{}, err
+			return err
 		}
 		res, err = u.store.CreateUser(ctx, org, Resource{Attributes: b.attrs}, w)
-		if errors.Is(err, ErrSchemaChanged) && attempt < 2 {
+		if errors.Is(err, ErrSchemaChanged) {
 			u.custom.forget(org) // checked against definitions that changed: check again
-			continue
+			return errRetry
 		}
-		if err != nil {
-			return Resource{}, err
-		}
-		break
+		return err
+	})
+	if err != nil {
+		return Resource{}, err
 	}
 	if u.onboarding == nil || !invited(res) {
 		return res, err

@@ -54,7 +54,7 @@ const MaxFilterTerms = 100
 func ParseFilter(rt schemas.ResourceType, s, base string) (Filter, error) {
 	e, err := parseFilter(rt, s, base)
 	if err != nil {
-		return nil, Errorf(InvalidFilter, "filter: %v", err)
+		return nil, filterError(s, err)
 	}
 	return e, nil
 }
@@ -451,7 +451,7 @@ type TypeFilter struct {
 func ParseFilterAcross(rts []schemas.ResourceType, s, base string) ([]TypeFilter, error) {
 	l, vps, e, err := parseSyntax(s)
 	if err != nil {
-		return nil, Errorf(InvalidFilter, "filter: %v", err)
+		return nil, filterError(s, err)
 	}
 	out := make([]TypeFilter, len(rts))
 	var unknown []string        // paths some type lacks, in order of appearance
@@ -470,14 +470,14 @@ func ParseFilterAcross(rts []schemas.ResourceType, s, base string) ([]TypeFilter
 			lacking[key]++
 		})
 		if err != nil {
-			return nil, Errorf(InvalidFilter, "filter: %v", err)
+			return nil, filterError(s, err)
 		}
 		if pruned == nil {
 			out[i] = TypeFilter{All: outcome}
 			continue
 		}
 		if out[i].Expr, err = checkTop(rt, l, vps, pruned, base); err != nil {
-			return nil, Errorf(InvalidFilter, "filter: %v", err)
+			return nil, filterError(s, err)
 		}
 	}
 	for _, path := range unknown {
@@ -1086,6 +1086,17 @@ func attrPathString(p filter.AttributePath) string {
 		s += "." + *p.SubAttribute
 	}
 	return s
+}
+
+// filterError is the InvalidFilter error of filter s, with err's detail
+// unless s names a password: a detail quotes parts of the filter back, and
+// a password, the client's or a guess, is never in a response (the filter
+// is refused all the same).
+func filterError(s string, err error) error {
+	if strings.Contains(strings.ToLower(s), "password") {
+		return Errorf(InvalidFilter, "filter: it is not a valid filter (what is wrong is not said: the filter names a password, which a response never quotes back)")
+	}
+	return Errorf(InvalidFilter, "filter: %v", err)
 }
 
 // quoteShort quotes s for an error message, cut to a readable length.

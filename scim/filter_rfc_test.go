@@ -141,3 +141,21 @@ func TestFilterReferencesAsReturned(t *testing.T) {
 		}
 	})
 }
+
+// TestFilterErrorQuotesNoPassword: a filter's error detail quotes parts of
+// it back, unless it names a password, whose value never comes back in a
+// response.
+func TestFilterErrorQuotesNoPassword(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		for _, f := range []string{`password sw "S3cret-pw" and x`, `password eq "S3cret-pw`, `(password eq "S3cret-pw"`} {
+			for _, path := range []string{"/Users?filter=", "/?filter="} {
+				r := a.do("GET", path+url.QueryEscape(f), ownerToken, nil)
+				r.scimError(t, 400, "invalidFilter", "names a password")
+				if strings.Contains(r.raw, "S3cret") {
+					t.Errorf("GET %s%s: the error quotes the password: %s", path, f, r.raw)
+				}
+			}
+		}
+		a.do("GET", "/Users?filter="+url.QueryEscape(`userName eq "x" and`), ownerToken, nil).scimError(t, 400, "invalidFilter", `invalid syntax in "userName eq \"x\" and"`)
+	})
+}

@@ -516,6 +516,18 @@ func (rt ResourceType) WithCustom(defs []Definition, gen int64, purging []string
 	return out, nil
 }
 
+// ExtensionRequired reports whether a resource of rt must include the
+// extension urn (RFC 7643 §6 schemaExtensions.required): a custom schema
+// with a required attribute, which POST and PUT require.
+func (rt ResourceType) ExtensionRequired(urn string) bool {
+	for _, d := range rt.Custom.Definitions {
+		if strings.EqualFold(d.ID, urn) {
+			return slices.ContainsFunc(d.Attributes, func(a AttributeDef) bool { return a.Required })
+		}
+	}
+	return false
+}
+
 // IsCustom reports whether urn is one of rt's custom extension schemas.
 func (rt ResourceType) IsCustom(urn string) bool {
 	for _, d := range rt.Custom.Definitions {

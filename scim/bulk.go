@@ -113,7 +113,7 @@ func decodeBulk(data []byte, maxOps int) (bulkRequest, error) {
 	if err := dec.Decode(&top); err != nil || top == nil {
 		msg := "the request body must be a BulkRequest JSON object"
 		if err != nil {
-			msg += ": " + strings.TrimPrefix(err.Error(), "json: ")
+			msg += ": " + jsonProblem(err)
 		}
 		return bulkRequest{}, resources.Errorf(resources.InvalidSyntax, "%s", msg)
 	}

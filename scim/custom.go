@@ -132,8 +132,7 @@ func specifiedBy(rt schemas.ResourceType, body any) map[string]bool {
 		return nil
 	}
 	out := map[string]bool{}
-	var object func(m map[string]any)
-	object = func(m map[string]any) {
+	object := func(m map[string]any) {
 		for k, v := range m {
 			if _, ok := rt.Extension(k); ok {
 				sub, _ := v.(map[string]any)

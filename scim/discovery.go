@@ -69,7 +69,10 @@ func (h *Handler) resourceTypeDocs(r *http.Request) ([]map[string]any, error) {
 	for _, rt := range []schemas.ResourceType{users, schemas.Groups()} {
 		exts := []map[string]any{}
 		for _, e := range rt.Extensions {
-			exts = append(exts, map[string]any{"schema": e.ID, "required": false})
+			// RFC 7643 §6: required true when a resource MUST include the
+			// extension, as it must a custom one with a required attribute
+			// (POST and PUT enforce it).
+			exts = append(exts, map[string]any{"schema": e.ID, "required": rt.ExtensionRequired(e.ID)})
 		}
 		out = append(out, map[string]any{
 			"schemas":          []string{resourceTypeURN},

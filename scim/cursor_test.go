@@ -295,13 +295,7 @@ func TestCursorLongSortKey(t *testing.T) {
 // back to what is before it now, and forward from there to the page it
 // came from, not to the first page.
 func TestCursorPreviousPageEmptiedByDeletions(t *testing.T) {
-	st := &emptyingStore{}
-	a := newAPIWith(t, "", storeWrap{users: func(s *backend.Store) resources.UserStore { st.Store = s; return st }})
-	var ids []string
-	for i := range 6 {
-		r := a.do("POST", "/Users", ownerToken, user(fmt.Sprintf("u%d@example.com", i), nil)).must(t, 201)
-		ids = append(ids, str(r.body, "id"))
-	}
+	a, st, ids := emptyingAPI(t)
 	p1 := a.cursorGet(t, "/Users?count=2&cursor")
 	p2 := a.cursorGet(t, "/Users?count=2&cursor="+url.QueryEscape(p1.next))
 	p3 := a.cursorGet(t, "/Users?count=2&cursor="+url.QueryEscape(p2.next))
@@ -602,11 +596,9 @@ func (e *emptyingStore) ListUsers(ctx context.Context, org string, q resources.Q
 	return page, nil
 }
 
-// TestCursorPageEmptiedByDeletions: a page whose every resource was deleted
-// while it was read is empty, and its nextCursor goes on after the same
-// position: the walk does not start again, and returns every other user
-// once.
-func TestCursorPageEmptiedByDeletions(t *testing.T) {
+// emptyingAPI is an API on an [emptyingStore], not armed, with six users
+// u0…u5, whose ids it returns in creation order.
+func emptyingAPI(t *testing.T) (*api, *emptyingStore, []string) {
 	st := &emptyingStore{}
 	a := newAPIWith(t, "", storeWrap{users: func(s *backend.Store) resources.UserStore { st.Store = s; return st }})
 	var ids []string
@@ -614,6 +606,15 @@ func TestCursorPageEmptiedByDeletions(t *testing.T) {
 		r := a.do("POST", "/Users", ownerToken, user(fmt.Sprintf("u%d@example.com", i), nil)).must(t, 201)
 		ids = append(ids, str(r.body, "id"))
 	}
+	return a, st, ids
+}
+
+// TestCursorPageEmptiedByDeletions: a page whose every resource was deleted
+// while it was read is empty, and its nextCursor goes on after the same
+// position: the walk does not start again, and returns every other user
+// once.
+func TestCursorPageEmptiedByDeletions(t *testing.T) {
+	a, st, ids := emptyingAPI(t)
 	var walked []string
 	c := ""
 	for page := 0; page < 10; page++ {

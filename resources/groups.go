@@ -149,7 +149,13 @@ func (g *Groups) memberDelta(ctx context.Context, org, id string, ops []PatchOp,
 		// The members op i's filter selects, as the earlier operations left
 		// them: the stored ones they kept, and the ones they added.
 		now := func() ([]string, error) {
+			if !d.removeAll && len(d.remove) == 0 && len(d.add) == 0 {
+				return selected[i], nil // no earlier change: the stored ones
+			}
 			out := slices.DeleteFunc(slices.Clone(selected[i]), func(m string) bool { return d.removeAll || d.remove[m] })
+			if len(d.add) == 0 {
+				return out, nil
+			}
 			was := make(map[string]bool, len(out))
 			for _, m := range out {
 				was[m] = true

@@ -150,17 +150,14 @@ func specifiedBy(rt schemas.ResourceType, body any) map[string]bool {
 	case []resources.PatchOp:
 		for _, op := range b {
 			path, _, _ := strings.Cut(op.Path, "[")
-			switch {
-			case path == "":
+			if path == "" {
 				if m, ok := op.Value.(map[string]any); ok {
 					object(m)
 				}
-			case func() bool { _, ok := rt.Extension(path); return ok }():
+			} else if _, ok := rt.Extension(path); ok {
 				out[strings.ToLower(path)] = true
-			default:
-				if a, ok := rt.Lookup(path); ok && !a.Core {
-					out[strings.ToLower(a.URN+":"+a.Attr.Name())] = true
-				}
+			} else if a, ok := rt.Lookup(path); ok && !a.Core {
+				out[strings.ToLower(a.URN+":"+a.Attr.Name())] = true
 			}
 		}
 	}

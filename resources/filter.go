@@ -46,9 +46,10 @@ const MaxFilterTerms = 100
 // float64. A reference (meta.location, members.$ref) compares as clients
 // see it: under base, the URL clients see the service at, which [Match]
 // puts in front of the relative form the store keeps ("/Users/2819c223-…");
-// base "" compares references as the store keeps them. The form emails[type eq "work"].value eq "x" is
-// returned as emails[type eq "work" and value eq "x"], which RFC 7644
-// §3.4.2.2 gives the same meaning: one value must satisfy both.
+// base "" compares references as the store keeps them. The form
+// emails[type eq "work"].value eq "x" is returned as emails[type eq "work"
+// and value eq "x"], which RFC 7644 §3.4.2.2 gives the same meaning: one
+// value must satisfy both.
 //
 // An empty or blank s is an error: callers handle an absent filter themselves.
 func ParseFilter(rt schemas.ResourceType, s, base string) (Filter, error) {

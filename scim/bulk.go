@@ -780,15 +780,17 @@ func bulkHasSchema(v any, urn string) bool {
 // bulkInt returns v as an int when it is a JSON integer (or a string of one,
 // as some clients send).
 func bulkInt(v any) (int, error) {
+	var s string
 	switch x := v.(type) {
 	case json.Number:
-		n, err := strconv.ParseInt(x.String(), 10, 64)
-		return int(min(max(n, math.MinInt32), math.MaxInt32)), err
+		s = x.String()
 	case string:
-		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-		return int(min(max(n, math.MinInt32), math.MaxInt32)), err
+		s = strings.TrimSpace(x)
+	default:
+		return 0, errors.New("not an integer")
 	}
-	return 0, errors.New("not an integer")
+	n, err := strconv.ParseInt(s, 10, 64)
+	return int(min(max(n, math.MinInt32), math.MaxInt32)), err
 }
 
 // bulkJSONText shows a decoded JSON value in an error detail, shortened.

@@ -827,6 +827,9 @@ func checkTop(rt schemas.ResourceType, l lexed, vps []filter.Expression, e filte
 		if err != nil {
 			return nil, err
 		}
+		if schemas.IsSecret(a.Attr) {
+			return nil, secretAttrError(a.FullName())
+		}
 		op, cv, err := checkOperator(a.Leaf(), a.FullName(), a.Sub == nil, e.Operator, cv)
 		if err != nil {
 			return nil, err
@@ -836,6 +839,9 @@ func checkTop(rt schemas.ResourceType, l lexed, vps []filter.Expression, e filte
 		a, err := resolveCompared(rt, attrPathString(e.AttributePath))
 		if err != nil {
 			return nil, err
+		}
+		if schemas.IsSecret(a.Attr) {
+			return nil, secretAttrError(a.FullName())
 		}
 		if err := checkValuePathAttr(a); err != nil {
 			return nil, err
@@ -931,6 +937,9 @@ func checkElementFilter(a schemas.Attribute, l lexed, e filter.Expression, base 
 // expression names an attribute without a sub-attribute: a complex attribute
 // then compares its "value" sub-attribute.
 func checkOperator(leaf schema.CoreAttribute, name string, whole bool, op filter.CompareOperator, cv any) (filter.CompareOperator, any, error) {
+	if schemas.IsSecret(leaf) {
+		return "", nil, secretAttrError(name)
+	}
 	op = filter.CompareOperator(strings.ToLower(string(op)))
 	switch op {
 	case filter.PR:
@@ -950,6 +959,9 @@ func checkOperator(leaf schema.CoreAttribute, name string, whole bool, op filter
 		sub, ok := schemas.Find(leaf.SubAttributes(), "value")
 		if !ok {
 			return "", nil, fmt.Errorf("attribute %q is complex: compare one of its sub-attributes", name)
+		}
+		if schemas.IsSecret(sub) {
+			return "", nil, secretAttrError(name + ".value")
 		}
 		leaf, name, typ = sub, name+".value", schemas.TypeOf(sub)
 	}
@@ -1089,11 +1101,25 @@ func attrPathString(p filter.AttributePath) string {
 	return s
 }
 
+// secretAttrError refuses a filter on the attribute it names, whose values
+// are never returned (password, a custom attribute writeOnly or returned
+// "never"): matching them would answer guesses at a value the server
+// withholds (sw "1", sw "12", …). It quotes no value, so [filterError]
+// gives its detail even for a filter that names a password.
+type secretAttrError string
+
+func (e secretAttrError) Error() string {
+	return fmt.Sprintf("%s is never returned, so it cannot be filtered on", string(e))
+}
+
 // filterError is the InvalidFilter error of filter s, with err's detail
 // unless s names a password: a detail quotes parts of the filter back, and
 // a password, the client's or a guess, is never in a response (the filter
-// is refused all the same).
+// is refused all the same). A [secretAttrError] quotes nothing and is given.
 func filterError(s string, err error) error {
+	if se := secretAttrError(""); errors.As(err, &se) {
+		return Errorf(InvalidFilter, "filter: %v", se)
+	}
 	if strings.Contains(strings.ToLower(s), "password") {
 		return Errorf(InvalidFilter, "filter: it is not a valid filter (what is wrong is not said: the filter names a password, which a response never quotes back)")
 	}

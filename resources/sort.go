@@ -42,7 +42,7 @@ func ParseSort(rt schemas.ResourceType, sortBy, sortOrder string) (*Sort, error)
 		}
 		a.Sub = &sub
 	}
-	if schemas.ReturnedOf(a.Leaf()) == schemas.ReturnedNever {
+	if schemas.IsSecret(a.Attr) || schemas.IsSecret(a.Leaf()) {
 		return nil, Errorf(InvalidValue, "sortBy: %q is never returned and cannot be sorted by", a.FullName())
 	}
 	return &Sort{Attr: a, Descending: desc}, nil

@@ -159,3 +159,41 @@ func TestFilterErrorQuotesNoPassword(t *testing.T) {
 		a.do("GET", "/Users?filter="+url.QueryEscape(`userName eq "x" and`), ownerToken, nil).scimError(t, 400, "invalidFilter", `invalid syntax in "userName eq \"x\" and"`)
 	})
 }
+
+// A value the server never returns (password, a custom attribute writeOnly
+// or returned "never") cannot be filtered or sorted on: matching would tell
+// a client its values one guess at a time (sw "1", sw "12", …), and a
+// response that refused the filter quoted its literal back. RFC 7643 §2.2:
+// such values "SHALL NOT be returned"; a filter is refused with
+// invalidFilter, naming the attribute and no value.
+func TestFilterRefusesSecretAttributes(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.schemaAdmin("POST", "", ownerToken, acmeSchema()).must(t, 201)
+		a.do("POST", "/Users", ownerToken, customUser("alice@example.com", map[string]any{"secretCode": "1234-S3cret"})).must(t, 201)
+		secret := acmeURN + ":secretCode"
+		for _, f := range []string{
+			secret + ` sw "1234"`,
+			secret + ` pr`,
+			`not (` + secret + ` eq "1234-S3cret")`,
+			`userName pr and ` + secret + ` ge "1"`,
+			`password eq "S3cret-pw"`,
+			`password pr`,
+		} {
+			for _, path := range []string{"/Users?filter=", "/?filter="} {
+				r := a.do("GET", path+url.QueryEscape(f), ownerToken, nil)
+				r.scimError(t, 400, "invalidFilter", "is never returned")
+				if strings.Contains(r.raw, "S3cret") || strings.Contains(r.raw, `"1234`) {
+					t.Errorf("GET %s%s: the error quotes the value: %s", path, f, r.raw)
+				}
+			}
+			a.do("POST", "/Users/.search", ownerToken, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}, "filter": f}).
+				scimError(t, 400, "invalidFilter", "is never returned")
+		}
+		a.do("GET", "/Users?sortBy="+url.QueryEscape(secret), ownerToken, nil).scimError(t, 400, "invalidValue", "is never returned")
+		a.do("GET", "/Users?sortBy=password", ownerToken, nil).scimError(t, 400, "invalidValue", "is never returned")
+		// What is returned stays filterable, in the same schema.
+		if got := matching(t, a, "/Users", acmeURN+`:nickname pr or userName sw "alice"`); got != "alice@example.com" {
+			t.Errorf("a returned attribute's filter = [%s], want [alice@example.com]", got)
+		}
+	})
+}

@@ -62,7 +62,8 @@ return {'ok'}
 // self-registration confirmation) that still names the user, and writes the
 // user's document and password hash if its version is still the one the
 // caller read: the secret, the password and the account state change together
-// or not at all.
+// or not at all. A new password also ends the user's other emailed links
+// (endLinks), as every write of a password does.
 //
 // KEYS: 1 user, 2 password, 3 the secret (invite:<hash>, ticket:<hash> or
 // confirm:<hash>), 4 a key deleted with it (uinvite:<userId> for an
@@ -91,8 +92,13 @@ setIndex(prefix, 'user', id, old, new)
 updateActive(prefix, id, ARGV[12])
 local ver = touch(prefix, 'user', id, now) + extra
 writeDoc(KEYS[1], cur, ARGV[4], new, cur.disp or '', {})
-if ARGV[6] ~= '' then redis.call('SET', KEYS[2], ARGV[6]) end
 redis.call('DEL', KEYS[3], KEYS[4])
+-- A new password ends the links sent for the one it replaces (a reset
+-- link, when a temporary password is replaced), as every write of one does.
+if ARGV[6] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[6])
+  endLinks(prefix, id)
+end
 audit(prefix, ARGV[10], ARGV[8], ARGV[9], 'User', id, now)
 return {'ok', ver, cur.created}
 `

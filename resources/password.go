@@ -43,9 +43,10 @@ const MinPasswordScore = 3
 const strengthRunes = 64
 
 // CheckPasswordPolicy reports, without ever quoting the password, why it is not
-// acceptable for the account userName (see [PasswordProblem]).
-func CheckPasswordPolicy(password Secret, userName string) error {
-	if problem := PasswordProblem(password, userName); problem != "" {
+// acceptable for the account userName, also known by names (see
+// [PasswordProblem]).
+func CheckPasswordPolicy(password Secret, userName string, names ...string) error {
+	if problem := PasswordProblem(password, userName, names...); problem != "" {
 		return Errorf(InvalidValue, "attribute \"password\": %s", problem)
 	}
 	return nil

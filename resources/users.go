@@ -398,7 +398,9 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 		}
 	}
 	if b.password != nil {
-		if err := CheckPasswordPolicy(*b.password, name); err != nil {
+		// The account's names as this write leaves them: the policy the
+		// customer pages and the console apply (AccountPasswordProblems).
+		if err := CheckPasswordPolicy(*b.password, name, accountNames(Resource{Attributes: b.attrs})...); err != nil {
 			return UserWrite{}, err
 		}
 	}

@@ -861,7 +861,7 @@ var keySegments = map[string]bool{
 	"user": true, "group": true, "pw": true, "ugroups": true, "members": true,
 	"invite": true, "uinvite": true, "ticket": true, "confirm": true, "uconfirm": true,
 	"admin": true, "adminlink": true, "adminlinks": true, "session": true, "adminsessions": true,
-	"leaving": true, "replacing": true, "csession": true, "morder": true,
+	"leaving": true, "replacing": true, "csession": true, "morder": true, "mailturn": true,
 }
 
 // singleKeys are the organization's keys of which there is one, relative to

@@ -46,6 +46,8 @@
 //	                            (attribute names, extension URNs: docFragments) as single bytes 0x02..0x1f
 //	                            (older users as they were written,
 //	                            until their next write; see luaStoredHash);
+//	                            a user also offs (how often it was disabled, absent: 0: its customer
+//	                            sessions and tickets are bound to it, Store.SignInStamp);
 //	                            a group also renames (how often it was renamed, absent: 0) and, while
 //	                            a replacement of its members is swept, replacing (its renames before it)
 //	pw:<userId>                 STRING password hash, written only with its user
@@ -80,6 +82,8 @@
 //	ticket:<hash>               STRING userId: a password-change ticket, PX its lifetime
 //	confirm:<hash>              STRING userId: a self-registration's confirmation (hash of its token), PX its lifetime
 //	uconfirm:<userId>           STRING the hash of the user's one current confirmation, same PX
+//	mailturn:<userId>           STRING "1": the public pages emailed the user lately (at most one such
+//	                            email per window, resources.Onboarding.MailEvery), PX the window
 //	created                     STRING when the organization was created: that it exists, in its own
 //	                            slot (requests read it, never "scimd:orgs")
 //	settings                    HASH the organization's settings: selfRegistration "on" | "off",

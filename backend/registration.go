@@ -2,9 +2,12 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/scimd/scimd/resources"
 )
@@ -18,6 +21,7 @@ var _ resources.RegistrationStore = (*Store)(nil)
 //	                  onboarding "invite" | "none", userNameFormat "email" | "any" (see orgs.go)
 //	confirm:<hash>    STRING userId, a registration's confirmation token; PX its lifetime
 //	uconfirm:<userId> STRING hash of the user's one current confirmation, same PX
+//	mailturn:<userId> STRING "1": the public pages emailed the user lately; PX the window
 //
 // Confirmation tokens are issued by the invitation script (issueInviteSrc)
 // and redeemed by redeemSrc without a password: the token, the version check
@@ -133,6 +137,24 @@ func (s *Store) PutConfirmation(ctx context.Context, org, userID, hash string, t
 		return fmt.Errorf("put confirmation of %s: %w", userID, err)
 	}
 	return nil
+}
+
+// TakeMailTurn reports whether the public pages may email the user now:
+// true when no window of theirs is open, and then it opens one of every
+// (SET NX PX, one command: two requests never both get the turn).
+func (s *Store) TakeMailTurn(ctx context.Context, org, userID string, every time.Duration) (bool, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return false, fmt.Errorf("mail turn of %s: %w", userID, err)
+	}
+	cmd := redis.NewStatusCmd(ctx, "set", p+"mailturn:"+userID, "1", "nx", "px", max(every.Milliseconds(), 1))
+	switch err := s.write(ctx, cmd); {
+	case errors.Is(err, redis.Nil):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("mail turn of %s: redis: %w", userID, err)
+	}
+	return true, nil
 }
 
 // ConfirmationUser returns the id of the user whose confirmation token has

@@ -636,7 +636,8 @@ end
 // attr, value, ...: ARGV 20 to 19 + m, each its own argument, which
 // costs Redis less than decoding JSON), 10 actor, 11 action, 12 change
 // log cap, 13 "1" to end the user's pending invitation and confirmation
-// links, 14 the claims of custom unique attributes (JSON flat list attr,
+// links, "2" to end them and its sessions and tickets too (a disable: the
+// user's field offs counts them, see [Store.SignInStamp]), "0" neither, 14 the claims of custom unique attributes (JSON flat list attr,
 // key; see luaClaims), 15 the generation of the organization's custom
 // attribute definitions the document was checked against ("" when it has
 // none), 16 its active, "true", "false" or "" (none: see activeState), 17
@@ -728,7 +729,8 @@ if cur.disp ~= ARGV[6] then
     touch(prefix, 'group', groups[i], now)
   end
 end
-if ARGV[13] == '1' then endLinks(prefix, id) end
+if ARGV[13] ~= '0' then endLinks(prefix, id) end
+if ARGV[13] == '2' then redis.call('HINCRBY', KEYS[1], 'offs', 1) end
 audit(prefix, ARGV[12], ARGV[10], ARGV[11], 'User', id, now)
 return {'ok', ver, created, groups}
 `

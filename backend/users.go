@@ -129,7 +129,7 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	}
 	args := make([]any, 0, 19+len(entries)+len(body))
 	args = append(args, p, u.ID, version, len(body), uk, userDisplay(u.Attributes), ts, w.PasswordHash, len(entries),
-		resources.Actor(ctx), string(action), s.MaxChanges, w.EndLinks && version != 0, customClaims(w.Custom, u.Attributes), gen,
+		resources.Actor(ctx), string(action), s.MaxChanges, endsOf(w, version), customClaims(w.Custom, u.Attributes), gen,
 		activeState(u.Attributes), legacy, t.UnixNano(), named)
 	for _, e := range entries {
 		args = append(args, e)
@@ -589,6 +589,49 @@ func (s *Store) DeleteUser(ctx context.Context, org, id string, version int64) e
 		return fmt.Errorf("delete user %s: %w", id, err)
 	}
 	return nil
+}
+
+// endsOf is writeUserSrc's ARGV 13 for w, a write of a user at version (0:
+// its creation, which has nothing to end).
+func endsOf(w resources.UserWrite, version int64) int {
+	switch {
+	case version == 0:
+		return 0
+	case w.EndSessions:
+		return 2
+	case w.EndLinks:
+		return 1
+	}
+	return 0
+}
+
+// SignInStamp returns what a customer's session or password-change ticket
+// is bound to: the user's password hash, followed, once the account was
+// ever disabled, by how often (the user's field offs, which the write that
+// disables it counts up). A new password or a disable changes it; "" when
+// the user has no password.
+func (s *Store) SignInStamp(ctx context.Context, org, id string) (string, error) {
+	p, err := prefix(org)
+	if err != nil {
+		return "", fmt.Errorf("sign-in stamp of %s: %w", id, err)
+	}
+	var pw *redis.StringCmd
+	var offs *redis.StringCmd
+	_, err = s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pw = pipe.Get(ctx, p+"pw:"+id)
+		offs = pipe.HGet(ctx, p+"user:"+id, "offs")
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("sign-in stamp of %s: redis: %w", id, err)
+	}
+	if pw.Val() == "" {
+		return "", nil
+	}
+	if offs.Val() == "" {
+		return pw.Val(), nil
+	}
+	return pw.Val() + " " + offs.Val(), nil
 }
 
 // PasswordHash returns the stored password hash of a user, or "" if it has

@@ -118,10 +118,11 @@ func (s *CustomerSessions) End(ctx context.Context, org string, secret Secret) e
 }
 
 // passwordStamp is the [CustomerSession.PasswordStamp] of the user's
-// current password, "" when they have none. It is a digest, so the session
-// never holds the hash itself.
+// current password and disables ([UserStore.SignInStamp]), "" when they
+// have no password. It is a digest, so the session never holds the hash
+// itself.
 func (s *CustomerSessions) passwordStamp(ctx context.Context, org, id string) (string, error) {
-	hash, err := s.users.store.PasswordHash(ctx, org, id)
+	hash, err := s.users.store.SignInStamp(ctx, org, id)
 	if err != nil {
 		return "", fmt.Errorf("customer session of %s: %w", id, err)
 	}

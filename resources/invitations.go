@@ -29,6 +29,7 @@ import (
 const (
 	DefaultInviteTTL = 72 * time.Hour
 	DefaultTicketTTL = 10 * time.Minute
+	DefaultMailEvery = time.Minute
 )
 
 // Actions of the audit trail for invitations and passwords.
@@ -97,6 +98,13 @@ type Onboarding struct {
 	// ConfirmTTL how long a self-registration's confirmation link does
 	// ([DefaultConfirmTTL]).
 	InviteTTL, TicketTTL, ConfirmTTL time.Duration
+	// MailEvery is how often, at most, the public pages (forgot password,
+	// registration) email one account ([DefaultMailEvery]): a request
+	// within that time of the last email sends nothing and changes nothing,
+	// and the link already sent stays good. Each address is limited too
+	// (the pages' rate limit), but not everyone asking for one account.
+	// Negative: no window (tests that send one account several emails).
+	MailEvery time.Duration
 	// Log receives delivery failures (never the link or the token).
 	Log *slog.Logger
 }
@@ -107,8 +115,35 @@ func (u *Users) WithOnboarding(o Onboarding) *Users {
 	invitationDefaults(&o.InviteTTL, &o.Log)
 	o.TicketTTL = orDefault(o.TicketTTL, DefaultTicketTTL)
 	o.ConfirmTTL = orDefault(o.ConfirmTTL, DefaultConfirmTTL)
+	if o.MailEvery == 0 {
+		o.MailEvery = DefaultMailEvery
+	}
 	u.onboarding = &o
 	return u
+}
+
+// mailTurns grants the public pages' emails of one request
+// ([Onboarding.MailEvery]): a turn taken is kept for the request's retries,
+// which may send again what a lost race did not.
+type mailTurns struct {
+	o     *Onboarding
+	taken map[string]bool
+}
+
+// take reports whether the request may email user id of org now.
+func (m *mailTurns) take(ctx context.Context, org, id string) (bool, error) {
+	if m.taken[id] || m.o.MailEvery < 0 {
+		return true, nil
+	}
+	ok, err := m.o.Store.TakeMailTurn(ctx, org, id, m.o.MailEvery)
+	if err != nil || !ok {
+		return false, err
+	}
+	if m.taken == nil {
+		m.taken = map[string]bool{}
+	}
+	m.taken[id] = true
+	return true, nil
 }
 
 // invitationDefaults fills what a service that mails invitations
@@ -377,9 +412,10 @@ func (u *Users) StartPasswordChange(ctx context.Context, org string, self Resour
 		return "", Errorf(Conflict, "user %q has no temporary password to change", self.ID)
 	}
 	// The ticket records a stamp of the password hash the customer signed
-	// in with. The hash is read before the account: an account still at the
-	// version that signed in had this hash when its password was checked.
-	hash, err := u.store.PasswordHash(ctx, org, self.ID)
+	// in with, and of the account's disables (SignInStamp). The hash is
+	// read before the account: an account still at the version that signed
+	// in had this hash when its password was checked.
+	hash, err := u.store.SignInStamp(ctx, org, self.ID)
 	if err != nil {
 		return "", err
 	}
@@ -398,8 +434,9 @@ func (u *Users) StartPasswordChange(ctx context.Context, org string, self Resour
 }
 
 // ticketStamp is what a password-change ticket keeps of the password it
-// was issued for: 63 bits of the SHA-256 of its hash, which changes with
-// every password set (argon2id hashes are salted), and with nothing else.
+// was issued for: 63 bits of the SHA-256 of the user's
+// [UserStore.SignInStamp], which changes with every password set
+// (argon2id hashes are salted) and every disable, and with nothing else.
 func ticketStamp(hash string) int64 {
 	sum := sha256.Sum256([]byte(hash))
 	return int64(binary.BigEndian.Uint64(sum[:8]) >> 1)
@@ -430,8 +467,10 @@ func (u *Users) Ticket(ctx context.Context, org string, ticket Secret) (Resource
 		return Resource{}, err
 	}
 	// Read after the account: a password set since is seen here, or makes
-	// the write conditional on cur's version fail.
-	hash, err := u.store.PasswordHash(ctx, org, cur.ID)
+	// the write conditional on cur's version fail. A disable since the
+	// ticket was issued changed the stamp too, even if the account was
+	// enabled again.
+	hash, err := u.store.SignInStamp(ctx, org, cur.ID)
 	if err != nil {
 		return Resource{}, err
 	}

@@ -102,6 +102,10 @@ func (m *memUsers) PasswordHash(_ context.Context, _, id string) (string, error)
 	return m.pw[id], nil
 }
 
+func (m *memUsers) SignInStamp(ctx context.Context, org, id string) (string, error) {
+	return m.PasswordHash(ctx, org, id)
+}
+
 // SearchUsers implements [UserSearcher]; the /Me tests do not search.
 func (m *memUsers) SearchUsers(context.Context, string, UserSearch) (Page, error) {
 	return Page{}, Errorf(InvalidValue, "memUsers does not search")

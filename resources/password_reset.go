@@ -16,6 +16,10 @@ import (
 // userNames are not addresses; no address, no link). Its password keeps
 // working until the link is used.
 //
+// An account is emailed at most once per [Onboarding.MailEvery] from the
+// public pages: a request within it sends nothing, and the link sent stays
+// good.
+//
 // Any other address (unknown, disabled, waiting for an invitation or a
 // confirmation, without a password) gets nothing and the answer is nil as
 // well: the caller's answer must not tell which addresses have accounts.
@@ -28,6 +32,7 @@ func (u *Users) RequestPasswordReset(ctx context.Context, org, email string) err
 	if u.onboarding == nil {
 		return errors.New("request password reset: onboarding is not configured")
 	}
+	turns := mailTurns{o: u.onboarding}
 	return retryWrites(ctx, Errorf(Conflict, "the account is being changed by other requests at the same time; retry"), func() error {
 		cur, found, err := u.findByUserName(ctx, org, email)
 		if err != nil || !found {
@@ -47,6 +52,9 @@ func (u *Users) RequestPasswordReset(ctx context.Context, org, email string) err
 		to := mailAddress(cur, settings.UserNameRule())
 		if to == "" {
 			return nil // nowhere to send it; the answer is the same for every address
+		}
+		if ok, err := turns.take(ctx, org, cur.ID); !ok {
+			return err // emailed a moment ago: that link stays good
 		}
 		_, err = u.sendPasswordReset(ctx, org, cur, to)
 		return lostRace(err)

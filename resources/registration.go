@@ -127,6 +127,11 @@ type RegistrationStore interface {
 	// ttl passes, if the user's version is still version (else
 	// [ErrVersionConflict]); [NotFound] if there is no user.
 	PutConfirmation(ctx context.Context, org, userID, hash string, ttl time.Duration, version int64) error
+	// TakeMailTurn reports whether the public pages may email the user now,
+	// and if so starts a window of every during which it reports false:
+	// an account gets at most one such email per window, however many
+	// addresses ask ([Onboarding.MailEvery]).
+	TakeMailTurn(ctx context.Context, org, userID string, every time.Duration) (bool, error)
 	// ConfirmationUser returns the id of the user a confirmation hash
 	// belongs to, or [NotFound].
 	ConfirmationUser(ctx context.Context, org, hash string) (string, error)
@@ -260,6 +265,8 @@ func (r Registration) guessable(format string) []string {
 //     created with the address as its primary email, one whose registration
 //     waits for confirmation is replaced (its email too), and one with any
 //     other account is [ErrUserNameTaken], changing nothing;
+//   - an existing account (pending or not) emailed by the public pages
+//     within [Onboarding.MailEvery]: nothing is sent or changed;
 //   - the email cannot be sent: the failure is logged (never the link), and
 //     the account stays unconfirmed until it is registered again.
 //
@@ -292,6 +299,7 @@ func (u *Users) Register(ctx context.Context, org string, r Registration) error 
 	ctx = WithActor(ctx, RegistrationActor)
 
 	busy := Errorf(Conflict, "this email address is being registered by other requests at the same time; try again")
+	turns := mailTurns{o: u.onboarding}
 	return retryWrites(ctx, busy, func() error {
 		cur, found, err := u.findByUserName(ctx, org, name)
 		if err != nil {
@@ -301,14 +309,27 @@ func (u *Users) Register(ctx context.Context, org string, r Registration) error 
 		switch {
 		case !found:
 			res, err = u.createRegistration(ctx, org, r, format, hash)
-		case pendingConfirmation(cur):
-			res, err = u.replaceRegistration(ctx, org, cur, r, format, hash)
-		case format == schemas.UserNameFormatAny:
+		case format == schemas.UserNameFormatAny && !pendingConfirmation(cur):
 			return ErrUserNameTaken
 		default:
-			return u.tellRegistered(ctx, org, cur)
+			// An existing account is emailed once per MailEvery: within
+			// it, nothing changes (a pending registration keeps the link
+			// it was sent, which a replacement would end).
+			if ok, err := turns.take(ctx, org, cur.ID); !ok {
+				return err
+			}
+			if !pendingConfirmation(cur) {
+				return u.tellRegistered(ctx, org, cur)
+			}
+			res, err = u.replaceRegistration(ctx, org, cur, r, format, hash)
 		}
 		if err == nil {
+			if !found {
+				// A new account's email starts its window.
+				if _, err := turns.take(ctx, org, res.ID); err != nil {
+					return err
+				}
+			}
 			u.issueConfirmation(ctx, org, res, format)
 			return nil
 		}

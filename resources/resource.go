@@ -112,6 +112,11 @@ type UserWrite struct {
 	// a link is good for the credentials and the account it was sent for,
 	// not for those that replaced them (see [Users.prepare]).
 	EndLinks bool
+	// EndSessions (a disable) ends, besides the links, the customer's
+	// sessions of the customer pages and password-change tickets: it
+	// changes the user's [UserStore.SignInStamp], so that enabling the
+	// account again does not bring back a session it was disabled over.
+	EndSessions bool
 	// Custom is what the organization's custom attributes, as the document
 	// was checked against them, ask of the store: the attributes it
 	// indexes and keeps unique, and their generation, which the store
@@ -157,6 +162,11 @@ type UserStore interface {
 	ListUsers(ctx context.Context, org string, q Query) (Page, error)
 	// PasswordHash returns the stored password hash of a user, or "" if none.
 	PasswordHash(ctx context.Context, org, id string) (string, error)
+	// SignInStamp returns what a customer's session or password-change
+	// ticket is bound to: a string that changes with every new password
+	// and every disable of the account ([UserWrite.EndSessions]); "" when
+	// the user has no password.
+	SignInStamp(ctx context.Context, org, id string) (string, error)
 	UserSearcher
 }
 

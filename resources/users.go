@@ -450,7 +450,10 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 	// customer's own through /Me, or one an administrator set) and when the
 	// account is disabled: re-enabling it must not bring back a link sent
 	// before. Deleting the account ends its links too (the store does).
-	w.EndLinks = cur != nil && (w.PasswordHash != "" || enabled(*cur) && !enabled(Resource{Attributes: b.attrs}))
+	// Its sessions and tickets end with a disable too, for good (a new
+	// password ends them by itself: they are bound to the password).
+	w.EndSessions = cur != nil && enabled(*cur) && !enabled(Resource{Attributes: b.attrs})
+	w.EndLinks = w.EndSessions || cur != nil && w.PasswordHash != ""
 	if state == "" {
 		state = schemas.AccountStateActive
 	}

@@ -74,7 +74,9 @@ func newEnvPages(tb testing.TB, redisURL string, set func(o *resources.Onboardin
 	var handler http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	tb.Cleanup(e.srv.Close)
-	o := resources.Onboarding{Store: store, Notifier: notify.New(e.srv.URL, e.mail), Log: log}
+	// No window between the public pages' emails to one account (see
+	// TestPublicPagesMailOncePerWindow), which the flows send back to back.
+	o := resources.Onboarding{Store: store, Notifier: notify.New(e.srv.URL, e.mail), Log: log, MailEvery: -1}
 	set(&o)
 	users := resources.NewUsers(store).WithOnboarding(o)
 	api := scim.NewHandler(scim.Config{BaseURL: e.srv.URL + scim.BasePath}, users, resources.NewGroups(store), store, log)

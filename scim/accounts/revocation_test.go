@@ -2,11 +2,16 @@ package accounts_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/scimd/scimd/backend/redistest"
+	"github.com/scimd/scimd/resources"
 )
 
 // A password-reset link is good for the password it was sent to replace: a
@@ -76,5 +81,95 @@ func TestMePasswordPolicyIsThePages(t *testing.T) {
 			"name": map[string]any{"givenName": "Quixley", "familyName": "Zamborsky"}, "password": weak}); st != http.StatusBadRequest {
 			t.Errorf("POST /Users with a password made of the customer's name = %d, want 400", st)
 		}
+	})
+}
+
+// Disabling an account ends its sessions and password-change tickets for
+// good: enabling it again does not bring back a session an administrator
+// disabled the account over (a stolen one, say), even one that made no
+// request while the account was disabled.
+func TestDisableEndsSessionsForGood(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		id := e.activeCustomer("jane@example.com")
+		b := e.browser()
+		b.signIn("jane@example.com", chosen).Must(t, http.StatusOK, "Your account")
+
+		tempID := e.createCustomer("temp@example.com", tempPass)
+		tb := e.browser()
+		tb.signIn("temp@example.com", tempPass).Must(t, http.StatusOK, "Choose a new password")
+
+		// A change other than a disable keeps both.
+		for _, u := range []string{id, tempID} {
+			if st, body := e.scim("PATCH", "/Users/"+u, patch("replace", "name.givenName", "Renamed")); st != http.StatusOK {
+				t.Fatalf("PATCH name = %d %v", st, body)
+			}
+		}
+		b.Get("/t/acme/accounts/profile").Must(t, http.StatusOK, "Your account")
+
+		for _, u := range []string{id, tempID} {
+			for _, active := range []bool{false, true} {
+				if st, body := e.scim("PATCH", "/Users/"+u, patch("replace", "active", active)); st != http.StatusOK {
+					t.Fatalf("PATCH active %v = %d %v", active, st, body)
+				}
+			}
+		}
+		b.signedOut(t, "session started before the account was disabled")
+		if p := tb.Get("/t/acme/accounts/change-password"); p.Status != http.StatusForbidden {
+			t.Errorf("change-password with a ticket issued before the account was disabled = %d, want 403", p.Status)
+		}
+		// Signing in again works as before.
+		e.browser().signIn("jane@example.com", chosen).Must(t, http.StatusOK, "Your account")
+		e.browser().signIn("temp@example.com", tempPass).Must(t, http.StatusOK, "Choose a new password")
+	})
+}
+
+// The public pages email an account at most once per
+// [resources.Onboarding].MailEvery, however many addresses ask: repeated
+// forgot-password requests send one link, which stays good; registering an
+// address that has an account tells its owner once; registering a pending
+// registration again within the window changes nothing (its link and
+// password stay).
+func TestPublicPagesMailOncePerWindow(t *testing.T) {
+	redistest.EachStore(t, func(t *testing.T, url string) {
+		e := newEnvWith(t, url, func(o *resources.Onboarding) { o.MailEvery = time.Minute })
+		e.enable("acme", true)
+		e.activeCustomer("jane@example.com")
+		before := len(e.mail.Messages())
+		e.browser().forgot("jane@example.com")
+		first := lastLink(t, e.mail)
+		for range 4 {
+			e.browser().forgot("JANE@example.com")
+		}
+		if n := len(e.mail.Messages()) - before; n != 1 {
+			t.Errorf("5 forgot-password requests within a second mailed %d reset links to one account, want 1", n)
+		}
+		if p := e.browser().Get(first); p.Status != http.StatusOK {
+			t.Errorf("the first reset link = %d after the repeated requests, want 200", p.Status)
+		}
+
+		e.activeCustomer("kim@example.com")
+		before = len(e.mail.Messages())
+		for range 3 {
+			e.register("acme", "kim@example.com", "Kim", "Lee", regPass, regPass)
+		}
+		if n := len(e.mail.Messages()) - before; n != 1 {
+			t.Errorf("3 registrations of an existing account's address mailed it %d times, want 1", n)
+		}
+
+		before = len(e.mail.Messages())
+		e.register("acme", "new@example.com", "Nora", "New", regPass, regPass)
+		link := confirmLink(t, e.mail, "new@example.com")
+		e.register("acme", "new@example.com", "Mallory", "Other", otherPass, otherPass)
+		if n := len(e.mail.Messages()) - before; n != 1 {
+			t.Errorf("registering a new address twice within the window sent %d messages, want 1", n)
+		}
+		ids := e.usersNamed("new@example.com")
+		if len(ids) != 1 {
+			t.Fatalf("users named new@example.com: %v", ids)
+		}
+		if _, u := e.scim("GET", "/Users/"+ids[0], nil); !strings.Contains(fmt.Sprint(u["name"]), "Nora") {
+			t.Errorf("the registration within the window replaced the first: %v", u["name"])
+		}
+		e.browser().Get(link).Must(t, http.StatusOK)
 	})
 }

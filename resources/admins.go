@@ -288,10 +288,23 @@ func (a *Admins) SignInLink(ctx context.Context, org, id string, ttl time.Durati
 // Invitation returns the administrator an invitation token belongs to, or
 // [ErrInvalidAdminLink].
 func (a *Admins) Invitation(ctx context.Context, org string, token Secret) (Admin, error) {
+	return a.linkAdmin(ctx, org, AdminLinkInvite, token)
+}
+
+// SignInLinkAdmin returns the administrator a sign-in link's token belongs
+// to, or [ErrInvalidAdminLink], without using the link: a page asks before
+// [Admins.UseSignInLink] (mail scanners and link previews open links).
+func (a *Admins) SignInLinkAdmin(ctx context.Context, org string, token Secret) (Admin, error) {
+	return a.linkAdmin(ctx, org, AdminLinkSignIn, token)
+}
+
+// linkAdmin returns the administrator of a link of kind, or
+// [ErrInvalidAdminLink].
+func (a *Admins) linkAdmin(ctx context.Context, org, kind string, token Secret) (Admin, error) {
 	if token == "" {
 		return Admin{}, ErrInvalidAdminLink
 	}
-	ad, err := a.cfg.Store.AdminLink(ctx, org, AdminLinkInvite, HashToken(token))
+	ad, err := a.cfg.Store.AdminLink(ctx, org, kind, HashToken(token))
 	if ErrorCode(err) == NotFound {
 		return Admin{}, ErrInvalidAdminLink
 	}

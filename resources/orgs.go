@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -156,8 +157,10 @@ func (o *Orgs) SetDisplayName(ctx context.Context, org string, actor Admin, name
 	if !utf8.ValidString(name) {
 		return Errorf(InvalidValue, "the organization's name is not valid text (UTF-8)")
 	}
-	if strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return Errorf(InvalidValue, "the organization's name cannot contain control characters")
+	// Bidirectional overrides too: the name is shown in pages and mail,
+	// where one could make it read as another.
+	if strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }) {
+		return Errorf(InvalidValue, "the organization's name cannot contain control characters (line breaks, direction overrides)")
 	}
 	return o.store.SetOrgDisplayName(ctx, org, name)
 }

@@ -72,6 +72,8 @@ func (e *env) signedIn(t *testing.T, email string, role resources.Role) *tab {
 	b := e.tab(t)
 	b.role, b.email = role, email
 	b.do("open "+email+"'s sign-in link", chromedp.Navigate(e.srv.URL+"/t/acme/console/signin-link?token="+url.QueryEscape(token.Reveal())))
+	b.waitFor(email+"'s sign-in link page", `document.querySelector("main button[type=submit]") !== null`)
+	b.submit("sign in with "+email+"'s link", "main button[type=submit]")
 	b.waitFor("the console after "+email+"'s sign-in link", `location.pathname.endsWith("/console/users")`)
 	return b
 }

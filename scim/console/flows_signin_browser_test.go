@@ -136,6 +136,8 @@ func walkSignIn(t *testing.T, e *env, role resources.Role) {
 		fresh := e.tab(t)
 		fresh.email = b.email
 		fresh.do("open the sign-in link", chromedp.Navigate(link))
+		fresh.waitFor("the sign-in link's page", `document.querySelector("main button[type=submit]") !== null`)
+		fresh.submit("sign in with the link", "main button[type=submit]")
 		fresh.waitFor("the console after the sign-in link", atConsole)
 		fresh.shows("header nav", b.email)
 		signedIn(fresh)

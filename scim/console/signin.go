@@ -16,7 +16,8 @@ import (
 func (h *Handler) signInRoutes() {
 	h.mux.HandleFunc("GET "+base+"signin", h.signInForm)
 	h.mux.HandleFunc("POST "+base+"signin", h.signIn)
-	h.mux.HandleFunc("GET "+notify.AdminSignIn, h.signInLink)
+	h.mux.HandleFunc("GET "+notify.AdminSignIn, h.signInLinkForm)
+	h.mux.HandleFunc("POST "+notify.AdminSignIn, h.signInLink)
 	h.mux.HandleFunc("GET "+notify.AdminAccept, h.acceptForm)
 	h.mux.HandleFunc("POST "+notify.AdminAccept, h.accept)
 	h.mux.HandleFunc("POST "+base+"signout", h.form(h.signOut))
@@ -134,11 +135,55 @@ func (h *Handler) signedInPage(w http.ResponseWriter, r *http.Request, title str
 	h.page(w, r, nil, http.StatusOK, "continue", view{Title: title, Link: &link{Href: to, Text: "Continue to the console"}})
 }
 
-// signInLink signs an administrator in with a single-use link (the one
-// scimd prints at a fresh start of the embedded store).
+// signInLinkData is the sign-in link's page content.
+type signInLinkData struct{ Email string }
+
+// signInLinkForm shows what a single-use sign-in link (the one scimd prints
+// at a fresh start of the embedded store) leads to: a button that signs
+// in. Opening it changes nothing: mail scanners and link previews open
+// links, and would use it up.
+func (h *Handler) signInLinkForm(w http.ResponseWriter, r *http.Request) {
+	org := r.PathValue("org")
+	if !h.knownOrg(w, r) {
+		return
+	}
+	ad, err := h.svc.Admins.SignInLinkAdmin(r.Context(), org, resources.Secret(r.URL.Query().Get("token")))
+	if errors.Is(err, resources.ErrInvalidAdminLink) {
+		h.invalidSignInLink(w, r)
+		return
+	}
+	if err != nil {
+		h.failed(w, r, nil, err)
+		return
+	}
+	h.page(w, r, nil, http.StatusOK, "signin-link", view{Title: "Sign in to the console", CSRF: h.preSessionCSRF(w, r),
+		Data: signInLinkData{Email: ad.Email}})
+}
+
+func (h *Handler) invalidSignInLink(w http.ResponseWriter, r *http.Request) {
+	h.message(w, r, nil, http.StatusNotFound, "Link not valid", []string{resources.ErrInvalidAdminLink.Detail},
+		&link{Href: "signin", Text: "Sign in"})
+}
+
+// signInLink signs an administrator in with a single-use link: the form
+// of signInLinkForm, posted to the link's own address.
 func (h *Handler) signInLink(w http.ResponseWriter, r *http.Request) {
 	org := r.PathValue("org")
 	if !h.knownOrg(w, r) {
+		return
+	}
+	csrfOK, ok := h.parsePreSessionForm(w, r)
+	if !ok {
+		return
+	}
+	if !csrfOK {
+		ad, err := h.svc.Admins.SignInLinkAdmin(r.Context(), org, resources.Secret(r.URL.Query().Get("token")))
+		if err != nil {
+			h.invalidSignInLink(w, r)
+			return
+		}
+		h.page(w, r, nil, http.StatusForbidden, "signin-link", view{Title: "Sign in to the console", CSRF: h.preSessionCSRF(w, r),
+			Alert: "For your security, this form has expired. Please sign in again.", Data: signInLinkData{Email: ad.Email}})
 		return
 	}
 	var secret resources.Secret
@@ -150,8 +195,7 @@ func (h *Handler) signInLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if errors.Is(err, resources.ErrInvalidAdminLink) {
-		h.message(w, r, nil, http.StatusNotFound, "Link not valid", []string{resources.ErrInvalidAdminLink.Detail},
-			&link{Href: "signin", Text: "Sign in"})
+		h.invalidSignInLink(w, r)
 		return
 	}
 	if err != nil {

@@ -30,15 +30,31 @@ func SetSecurityHeaders(h http.Header) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 }
 
+// crossOrigin refuses a request a browser sent from another site
+// (Sec-Fetch-Site, else Origin against Host): a form's CSRF token and
+// SameSite cookies are the defence, this one more. Requests without either
+// header (not from a browser) pass.
+var crossOrigin = http.NewCrossOriginProtection()
+
 // ServeOrgPages serves r with pages, the routes of an organization's pages
 // (/t/{org}/...), after the security headers: a path whose organization no
-// organization can be called (resources.ValidateOrgName) is 404 at once.
+// organization can be called (resources.ValidateOrgName) is 404 at once, a
+// form a browser posted from another site is 403 (nothing changed), and
+// only a POST's body is ever read (a GET's is dropped unread: the pages
+// read forms with a bound, and a GET's query alone).
 func ServeOrgPages(w http.ResponseWriter, r *http.Request, pages http.Handler) {
 	SetSecurityHeaders(w.Header())
 	org, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/t/"), "/")
 	if resources.ValidateOrgName(org) != nil {
 		http.NotFound(w, r)
 		return
+	}
+	if err := crossOrigin.Check(r); err != nil {
+		http.Error(w, "This form was sent from another site, so it was refused and nothing was changed. Open the page on this site and send it from there.", http.StatusForbidden)
+		return
+	}
+	if r.Method != http.MethodPost {
+		r.Body = http.NoBody
 	}
 	pages.ServeHTTP(w, r)
 }

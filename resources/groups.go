@@ -82,7 +82,7 @@ func (g *Groups) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMat
 	if err != nil {
 		return Resource{}, err
 	}
-	work := newPatchWork(g.rt, g.filterWork)
+	work := newPatchWork(ctx, g.rt, g.filterWork)
 	if len(rest) == 0 && ifMatch == 0 {
 		// Only members change: apply the delta without reading the group, so
 		// concurrent member adds and removes never conflict.

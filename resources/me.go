@@ -186,7 +186,7 @@ func (u *Users) PatchSelf(ctx context.Context, org, id string, ops []PatchOp, if
 	if err := checkSelfPaths(rt, ops); err != nil {
 		return Resource{}, err
 	}
-	work := newPatchWork(rt, u.filterWork)
+	work := newPatchWork(ctx, rt, u.filterWork)
 	return u.update(ctx, org, id, ifMatch, func(rt schemas.ResourceType, cur Resource) (body, error) {
 		b, err := u.patched(ctx, work.use(rt), cur, ops)
 		if err != nil {

@@ -178,7 +178,7 @@ func containsFold(v any, s string) bool {
 // [MaxFilterWork] comparisons in all; past that the operation about to
 // exceed it fails with [TooMany] before it does the work.
 func ApplyPatch(ctx context.Context, rt schemas.ResourceType, doc map[string]any, ops []PatchOp) (map[string]any, error) {
-	return applyPatch(ctx, newPatchWork(rt, MaxFilterWork), doc, ops)
+	return applyPatch(ctx, newPatchWork(ctx, rt, MaxFilterWork), doc, ops)
 }
 
 // applyPatch is [ApplyPatch] charging the request's work, which also knows

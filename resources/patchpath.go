@@ -1,7 +1,9 @@
 package resources
 
 import (
+	"context"
 	"strings"
+	"sync"
 
 	"github.com/scim2/filter-parser/v2"
 
@@ -42,12 +44,49 @@ type patchWork struct {
 	budget int
 	left   int
 	paths  map[string]patchTarget
+	// shared, when set, is the budget of the request the PATCH is part
+	// of (a /Bulk operation: [WithFilterBudget]), charged as well.
+	shared *sharedBudget
 }
 
 // newPatchWork returns the work of a PATCH on a resource of type rt that may
-// cost budget comparisons.
-func newPatchWork(rt schemas.ResourceType, budget int) *patchWork {
-	return &patchWork{rt: rt, budget: budget, left: budget, paths: map[string]patchTarget{}}
+// cost budget comparisons, and no more than what is left of ctx's shared
+// budget when it has one ([WithFilterBudget]).
+func newPatchWork(ctx context.Context, rt schemas.ResourceType, budget int) *patchWork {
+	shared, _ := ctx.Value(sharedBudgetKey{}).(*sharedBudget)
+	return &patchWork{rt: rt, budget: budget, left: budget, paths: map[string]patchTarget{}, shared: shared}
+}
+
+// sharedBudget is a budget of filter comparisons that several PATCHes
+// share: those of one /Bulk request. Safe for concurrent use.
+type sharedBudget struct {
+	mu          sync.Mutex
+	total, left int
+}
+
+type sharedBudgetKey struct{}
+
+// WithFilterBudget returns ctx with one budget of n filter comparisons that
+// every PATCH made on it shares, each within its own [MaxFilterWork] as
+// well: a request that makes several (a /Bulk of PATCHes) costs no more
+// than one may. Past it a PATCH fails with [TooMany] before the work.
+func WithFilterBudget(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, sharedBudgetKey{}, &sharedBudget{total: n, left: n})
+}
+
+// take spends n of b (nil: no shared budget), or reports false and spends
+// nothing when fewer are left.
+func (b *sharedBudget) take(n int) bool {
+	if b == nil {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n > b.left {
+		return false
+	}
+	b.left -= n
+	return true
 }
 
 // use makes rt the resource type paths resolve against: a write reads its
@@ -87,11 +126,20 @@ func (w *patchWork) target(path string) (patchTarget, error) {
 // charge spends n comparisons of the budget, or fails with [TooMany], hint
 // saying what to send instead, when fewer are left: before the work is done.
 func (w *patchWork) charge(n int, hint string) error {
-	if n <= w.left {
-		w.left -= n
-		return nil
+	if n > w.left {
+		w.left = 0
+		return w.overBudget(hint)
 	}
-	w.left = 0
+	if !w.shared.take(n) {
+		w.left = 0
+		return Errorf(TooMany, "the filters of this request's PATCH operations cost more than the %d comparisons one request, all of its operations together, may evaluate (each filter's comparisons times the values or members it is evaluated on, and parsing): %s, or send the operations in several requests", w.shared.total, hint)
+	}
+	w.left -= n
+	return nil
+}
+
+// overBudget is the [TooMany] error of a PATCH past its own budget.
+func (w *patchWork) overBudget(hint string) error {
 	return Errorf(TooMany, "the filters of this PATCH cost more than the %d comparisons one request may evaluate (each filter's comparisons times the values or members it is evaluated on, and parsing): %s", w.budget, hint)
 }
 

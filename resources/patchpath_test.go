@@ -70,7 +70,7 @@ func TestPatchFilterWork(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := applyPatch(t.Context(), newPatchWork(rt, c.budget), doc, c.ops)
+			_, err := applyPatch(t.Context(), newPatchWork(t.Context(), rt, c.budget), doc, c.ops)
 			if !c.fails {
 				if err != nil {
 					t.Fatalf("applyPatch(budget %d): %v", c.budget, err)
@@ -87,7 +87,7 @@ func TestPatchFilterWork(t *testing.T) {
 // budget is the request's.
 func TestPatchFilterWorkAcrossRetries(t *testing.T) {
 	rt := schemas.Users()
-	w := newPatchWork(rt, 10*filterParseWork)
+	w := newPatchWork(t.Context(), rt, 10*filterParseWork)
 	ops := patchOps(t, `[{"op":"remove","path":"emails[`+orTerms("value", "co", 10)+`].display"}]`)
 	for attempt := range 5 {
 		if _, err := applyPatch(t.Context(), w, jsonDoc(t, `{"userName":"a@example.com"}`), ops); err != nil {
@@ -122,7 +122,7 @@ func BenchmarkParsePatchPath(b *testing.B) {
 // same type keeps them, and the budget spent stays spent.
 func TestPatchWorkUse(t *testing.T) {
 	rt := schemas.Users()
-	w := newPatchWork(rt, MaxFilterWork)
+	w := newPatchWork(t.Context(), rt, MaxFilterWork)
 	if _, err := w.target(`emails[type eq "work" and primary eq true].value`); err != nil {
 		t.Fatalf("target: %v", err)
 	}

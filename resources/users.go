@@ -160,7 +160,7 @@ func (u *Users) Patch(ctx context.Context, org, id string, ops []PatchOp, ifMatc
 	if err != nil {
 		return Resource{}, err
 	}
-	work := newPatchWork(u.rt, u.filterWork)
+	work := newPatchWork(ctx, u.rt, u.filterWork)
 	return u.update(ctx, org, id, ifMatch, func(rt schemas.ResourceType, cur Resource) (body, error) {
 		return u.patched(ctx, work.use(rt), cur, ops)
 	})

@@ -56,6 +56,9 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// One request, one filter budget: its PATCH operations share the
+	// budget one PATCH has.
+	r = r.WithContext(resources.WithFilterBudget(r.Context(), resources.MaxFilterWork))
 	results := h.runBulk(r, req)
 	h.log.DebugContext(r.Context(), "bulk request", "org", principal(r.Context()).Org,
 		"operations", len(req.ops), "ran", len(results))
@@ -399,8 +402,12 @@ func planBulk(ops []bulkOp) bulkPlan {
 
 // runBulk runs the operations of req in plan order and returns the results of
 // those that ran, in request order. It stops after failOnErrors errors (RFC
-// 7644 §3.7.3): the operations not run are not reported.
+// 7644 §3.7.3): the operations not run are not reported. It starts no
+// operation once [Config].MaxBulkTime has passed: those not run then
+// answer 503 (notRun).
 func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
+	stopAt := time.Now().Add(h.cfg.MaxBulkTime)
+	late := false
 	ops := req.ops
 	plan := planBulk(ops)
 	results := make([]*bulkResult, len(ops))
@@ -415,6 +422,9 @@ func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 	for _, i := range plan.order {
 		if r.Context().Err() != nil {
 			break // the client is gone
+		}
+		if late = time.Now().After(stopAt); late {
+			break
 		}
 		if results[i] != nil {
 			continue // ran with its cycle
@@ -438,12 +448,29 @@ func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 		}
 	}
 	out := make([]bulkResult, 0, len(ops))
-	for _, res := range results {
-		if res != nil {
+	for i, res := range results {
+		switch {
+		case res != nil:
 			out = append(out, *res)
+		case late:
+			out = append(out, h.notRun(r, ops[i]))
 		}
 	}
 	return out
+}
+
+// notRun is the result of operation o, not run because the request ran out
+// of time ([Config].MaxBulkTime): 503, nothing of it done.
+func (h *Handler) notRun(r *http.Request, o bulkOp) bulkResult {
+	res := bulkResult{Method: o.method, BulkID: o.bulkID}
+	if o.err != nil {
+		return h.failOp(r, res, o.err) // it would not have run anyway
+	}
+	if o.method != http.MethodPost && o.id != "" && !strings.HasPrefix(o.id, bulkRefPrefix) {
+		res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + o.id
+	}
+	return h.failOp(r, res, resources.Errorf(resources.Unavailable,
+		"not run: this /Bulk request ran out of time (%v) before this operation started, and nothing of it was done; send it again, in a smaller /Bulk request", h.cfg.MaxBulkTime))
 }
 
 // cycleUndoTimeout bounds the undoing of a failed cycle. The undo runs on a
@@ -664,15 +691,11 @@ func (h *Handler) runOp(ctx context.Context, r *http.Request, o bulkOp, created 
 	} else {
 		res.Version = rec.header.Get("ETag")
 	}
-	if o.method == http.MethodPost {
-		if rec.status == http.StatusCreated {
-			res.Location = rec.header.Get("Location")
-			var doc struct {
-				ID string `json:"id"`
-			}
-			if err := json.Unmarshal(rec.body.Bytes(), &doc); err == nil && doc.ID != "" && o.bulkID != "" {
-				created[o.bulkID] = doc.ID
-			}
+	if o.method == http.MethodPost && rec.status == http.StatusCreated {
+		// The answer has no body (withStatusOnly): the id ends its Location.
+		res.Location = rec.header.Get("Location")
+		if id := res.Location[strings.LastIndexByte(res.Location, '/')+1:]; id != "" && o.bulkID != "" {
+			created[o.bulkID] = id
 		}
 	}
 	return res
@@ -680,10 +703,11 @@ func (h *Handler) runOp(ctx context.Context, r *http.Request, o bulkOp, created 
 
 // dispatch runs one operation through the SCIM mux as the bulk request r's
 // caller, on ctx (r's context, or one derived from it that outlives it), and
-// records the answer.
+// records the answer: its status and headers, and an error's body (a
+// success has none: withStatusOnly).
 func (h *Handler) dispatch(ctx context.Context, r *http.Request, method, target string, body []byte, version string) *opRecorder {
 	rec := &opRecorder{header: http.Header{}}
-	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(withStatusOnly(ctx), method, target, bytes.NewReader(body))
 	if err != nil {
 		writeError(rec, r, h.log, fmt.Errorf("build bulk operation request %s %s: %w", method, target, err))
 		return rec

@@ -35,9 +35,15 @@ type Config struct {
 	TokenCacheTTL time.Duration
 	// MaxBulkOperations and MaxBulkPayload bound one /Bulk request: its number
 	// of operations and its body size in bytes (RFC 7644 §3.7.4). Defaults:
-	// [DefaultMaxBulkOperations], [DefaultMaxBulkPayload].
+	// [DefaultMaxBulkOperations], and MaxBodyBytes: a /Bulk request may be
+	// as large as any other request.
 	MaxBulkOperations int
 	MaxBulkPayload    int64
+	// MaxBulkTime bounds the time a /Bulk request runs operations
+	// ([DefaultMaxBulkTime]): past it, the operations not started yet are
+	// not run and answer 503, so that the response is written while the
+	// client still waits for it (the server's write timeout is longer).
+	MaxBulkTime time.Duration
 
 	// AuthFailureLimit failed authentications (a missing or unknown bearer
 	// token) from one client address within AuthFailureWindow make every
@@ -108,11 +114,10 @@ const (
 	// /ServiceProviderConfig, while the PATCH bound is fixed, and a PATCH
 	// inside /Bulk counts once here and its operations there.
 	DefaultMaxBulkOperations = 1000
-	// DefaultMaxBulkPayload is a /Bulk request's maxPayloadSize, in bytes:
-	// a /Bulk request may be as large as any other request by default. It
-	// is a setting of its own because a deployment that raises the one
-	// (large /Bulk batches) need not raise the other.
-	DefaultMaxBulkPayload = DefaultMaxBodyBytes
+	// DefaultMaxBulkTime is [Config].MaxBulkTime: well within the 60 s the
+	// server gives a response to be written (cmd/scimd), an operation
+	// started before it included.
+	DefaultMaxBulkTime = 40 * time.Second
 )
 
 // NewHandler returns the SCIM API handler.
@@ -130,7 +135,10 @@ func NewHandler(cfg Config, users *resources.Users, groups *resources.Groups, to
 		cfg.MaxBulkOperations = DefaultMaxBulkOperations
 	}
 	if cfg.MaxBulkPayload <= 0 {
-		cfg.MaxBulkPayload = DefaultMaxBulkPayload
+		cfg.MaxBulkPayload = cfg.MaxBodyBytes
+	}
+	if cfg.MaxBulkTime <= 0 {
+		cfg.MaxBulkTime = DefaultMaxBulkTime
 	}
 	if cfg.CursorTimeout <= 0 {
 		cfg.CursorTimeout = DefaultCursorTimeout
@@ -317,6 +325,23 @@ func (e endpoint) projection(r *http.Request) projection {
 	return parseProjection(q.Get("attributes"), q.Get("excludedAttributes"))
 }
 
+// statusOnlyKey marks the context of a request whose answer is its status
+// and headers alone: a /Bulk operation, whose result reports those (RFC 7644
+// §3.7.3), so that no response body (a group's members) is read or built
+// to be thrown away.
+type statusOnlyKey struct{}
+
+// withStatusOnly returns ctx marked as statusOnlyKey says.
+func withStatusOnly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, statusOnlyKey{}, true)
+}
+
+// statusOnly reports whether a successful answer on ctx has no body.
+func statusOnly(ctx context.Context) bool {
+	v, _ := ctx.Value(statusOnlyKey{}).(bool)
+	return v
+}
+
 // respond writes one resource with its ETag (RFC 7644 §3.14); written is the
 // request's (a resource or PATCH operations) for a write, whose response
 // shows the custom attributes returned "request" that it names.
@@ -324,6 +349,14 @@ func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, re
 	e, err := e.forOrg(r)
 	if err != nil {
 		return err
+	}
+	w.Header().Set("ETag", resources.ETag(res.Version))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", resources.Location(e.rt, e.h.cfg.BaseURL, res.ID))
+	}
+	if statusOnly(r.Context()) {
+		w.WriteHeader(status)
+		return nil
 	}
 	p := e.projection(r)
 	if written != nil && e.withholds() {
@@ -333,10 +366,6 @@ func (e endpoint) respond(w http.ResponseWriter, r *http.Request, status int, re
 	body, err := e.render(make([]byte, 0, len(res.Raw)+512), res, p)
 	if err != nil {
 		return err
-	}
-	w.Header().Set("ETag", resources.ETag(res.Version))
-	if status == http.StatusCreated {
-		w.Header().Set("Location", resources.Location(e.rt, e.h.cfg.BaseURL, res.ID))
 	}
 	if e.members != nil && res.Members == nil {
 		if a := memberAttrs(e.rt, p); a != (resources.RefAttrs{}) {
@@ -453,7 +482,7 @@ func (e endpoint) patchOne(w http.ResponseWriter, r *http.Request, org, id strin
 	return writeOne(e, w, r, org, id, e.readPatch, func(ctx context.Context, org, id string, ops []resources.PatchOp, ifMatch int64) (resources.Resource, error) {
 		// The store sees a PATCH as a replace; the audit trail says PATCH.
 		res, err := patch(resources.WithAction(ctx, resources.ActionPatch), org, id, ops, ifMatch)
-		if err != nil || !e.rt.HasMembers {
+		if err != nil || !e.rt.HasMembers || statusOnly(ctx) {
 			return res, err
 		}
 		// A group write returns neither its full member list nor, for a

@@ -85,7 +85,9 @@ func newAPIWith(tb testing.TB, redisURL string, wrap storeWrap, opts ...func(*sc
 	var srv *httptest.Server
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.Config.Handler.ServeHTTP(w, r) })
 	srv = httptest.NewServer(h)
-	cfg := scim.Config{BaseURL: srv.URL + scim.BasePath, MaxBodyBytes: 64 << 10}
+	// A small body limit, cheap to exceed; /Bulk keeps the default 1 MiB
+	// (scimd gives it the body limit, SCIM_MAX_BODY_BYTES).
+	cfg := scim.Config{BaseURL: srv.URL + scim.BasePath, MaxBodyBytes: 64 << 10, MaxBulkPayload: scim.DefaultMaxBodyBytes}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -460,6 +460,17 @@ func checkSetBounds(def schemas.Definition, others []schemas.Definition, purging
 		return Errorf(InvalidValue, "id %q and the schema %q start alike (one is the other followed by ':'): attribute paths could not tell them apart; choose another URN", def.ID, u)
 	}
 	for _, t := range purging {
+		// A URN that starts like one being purged (or is a purged
+		// attribute's full name) would share the purge's names: the purge
+		// would take its index entries and claims, the responses withhold
+		// its values.
+		u, overlaps := schemas.URNOverlap(def.ID, []string{t.URN, t.FullName()})
+		if !overlaps && t.Attr != "" && strings.EqualFold(def.ID, t.FullName()) {
+			u, overlaps = t.FullName(), true
+		}
+		if overlaps {
+			return Errorf(Conflict, "id %q and %q, removed and still being purged, start alike: define it once that purge is done (retry in a moment), or choose another URN", def.ID, u)
+		}
 		if !strings.EqualFold(t.URN, def.ID) {
 			continue
 		}

@@ -131,7 +131,7 @@ func ParseDefinition(data []byte) (Definition, error) {
 		err = errors.New("more than one JSON value")
 	}
 	if err != nil {
-		return Definition{}, &DefinitionError{Syntax: true, Detail: strings.TrimPrefix(err.Error(), "json: ") +
+		return Definition{}, &DefinitionError{Syntax: true, Detail: JSONProblem(err) +
 			`; send an RFC 7643 §7 schema: {"id": "urn:...", "name": "...", "attributes": [{"name": "...", "type": "string", ...}]}`}
 	}
 	d.Schemas, d.Meta = nil, nil

@@ -116,7 +116,7 @@ func decodeBulk(data []byte, maxOps int) (bulkRequest, error) {
 	if err := dec.Decode(&top); err != nil || top == nil {
 		msg := "the request body must be a BulkRequest JSON object"
 		if err != nil {
-			msg += ": " + jsonProblem(err)
+			msg += ": " + schemas.JSONProblem(err)
 		}
 		return bulkRequest{}, resources.Errorf(resources.InvalidSyntax, "%s", msg)
 	}

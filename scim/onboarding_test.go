@@ -67,7 +67,7 @@ func TestOnboardingPolicy(t *testing.T) {
 		a.setting(t, collabToken, map[string]any{"onboarding": "invite"}).scimError(t, http.StatusForbidden, "", "only an owner")
 		a.setting(t, readerToken, map[string]any{"onboarding": "invite"}).must(t, http.StatusForbidden)
 		a.setting(t, ownerToken, map[string]any{"onboarding": "always"}).scimError(t, http.StatusBadRequest, "invalidValue", `onboarding "always"`)
-		a.setting(t, ownerToken, map[string]any{"expiresAt": "x"}).scimError(t, http.StatusBadRequest, "invalidValue", `"expiresAt" cannot be changed here`)
+		a.setting(t, ownerToken, map[string]any{"expiresAt": "x"}).scimError(t, http.StatusBadRequest, "invalidSyntax", `"expiresAt" cannot be changed here`)
 		r = a.setting(t, ownerToken, map[string]any{"onboarding": "invite"}).must(t, http.StatusOK)
 		if r.body["onboarding"] != "invite" {
 			t.Errorf("PATCH settings answered %s", r.raw)

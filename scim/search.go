@@ -107,7 +107,7 @@ func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listPara
 	data, _ = json.Marshal(folded)
 	var sr searchRequest
 	if err := json.Unmarshal(data, &sr); err != nil {
-		return listParams{}, resources.Errorf(resources.InvalidSyntax, "invalid SearchRequest: %s", jsonProblem(err))
+		return listParams{}, resources.Errorf(resources.InvalidSyntax, "invalid SearchRequest: %s", schemas.JSONProblem(err))
 	}
 	if !slices.ContainsFunc(sr.Schemas, func(s string) bool { return strings.EqualFold(s, schemas.SearchRequestURN) }) {
 		return listParams{}, resources.Errorf(resources.InvalidSyntax, "a search body must have \"schemas\": [%q]", schemas.SearchRequestURN)

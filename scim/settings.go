@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
 )
 
 // SettingsPath is where an organization's settings are read and, by its
@@ -73,14 +74,14 @@ func (h *Handler) patchSettings(admin settingsAdmin) handlerFunc {
 		}
 		var req map[string]json.RawMessage
 		if err := json.Unmarshal(data, &req); err != nil {
-			return resources.Errorf(resources.InvalidSyntax, `send {"onboarding": "invite|none", "userNameFormat": "email|any"} (either or both)`)
+			return resources.Errorf(resources.InvalidSyntax, `the body is not a JSON object (%s): send {"onboarding": "invite|none", "userNameFormat": "email|any", "substringSearch": ["userName", ...]} (any of them)`, schemas.JSONProblem(err))
 		}
 		known := []string{"onboarding", "userNameFormat", "substringSearch"}
 		values := map[string]string{}
 		var substring []string
 		for k, raw := range req {
 			if !slices.Contains(known, k) {
-				return resources.Errorf(resources.InvalidValue, "setting %q cannot be changed here: send onboarding, userNameFormat or substringSearch (the others are in the console and `scimd org set`)", k)
+				return resources.Errorf(resources.InvalidSyntax, "setting %q cannot be changed here: send onboarding, userNameFormat or substringSearch (the others are in the console and `scimd org set`)", k)
 			}
 			if k == "substringSearch" {
 				if err := json.Unmarshal(raw, &substring); err != nil || substring == nil {

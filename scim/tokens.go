@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/schemas"
 )
 
 // AdminPath is where owners manage their organization's API tokens.
@@ -143,17 +144,21 @@ func decodeAdminBody(data []byte, v any, allowEmpty bool, shape string) error {
 		err = errors.New("more than one JSON value")
 	}
 	if err != nil {
-		return resources.Errorf(resources.InvalidSyntax, "%s; send %s", strings.TrimPrefix(err.Error(), "json: "), shape)
+		return resources.Errorf(resources.InvalidSyntax, "%s; send %s", schemas.JSONProblem(err), shape)
 	}
 	return nil
 }
 
-// future checks that an expiry a client sent is after now.
-func future(field string, t, now time.Time) error {
-	if !t.IsZero() && !t.After(now) {
-		return resources.Errorf(resources.InvalidValue, "%s %s is not in the future", field, t.Format(time.RFC3339))
+// future checks that an expiry a client sent (nil: none) is after now, and
+// returns it (zero: none).
+func future(field string, t *time.Time, now time.Time) (time.Time, error) {
+	if t == nil {
+		return time.Time{}, nil
 	}
-	return nil
+	if !t.After(now) {
+		return time.Time{}, resources.Errorf(resources.InvalidValue, "%s %s is not in the future", field, t.Format(time.RFC3339))
+	}
+	return t.UTC(), nil
 }
 
 // createToken serves POST {"name","role","expiresAt","onboarding"}: a new
@@ -167,7 +172,7 @@ func (h *Handler) createToken(admin tokenAdmin) handlerFunc {
 		var req struct {
 			Name    string         `json:"name"`
 			Role    resources.Role `json:"role"`
-			Expires time.Time      `json:"expiresAt"`
+			Expires *time.Time     `json:"expiresAt"`
 			// Onboarding overrides the organization's policy for the
 			// customers this token creates (optional).
 			Onboarding string `json:"onboarding"`
@@ -185,13 +190,14 @@ func (h *Handler) createToken(admin tokenAdmin) handlerFunc {
 			}
 		}
 		now := time.Now().UTC()
-		if err := future("expiresAt", req.Expires, now); err != nil {
+		expires, err := future("expiresAt", req.Expires, now)
+		if err != nil {
 			return err
 		}
 		org := principal(r.Context()).Org
 		secret := resources.NewTokenSecret(org)
 		t := resources.NewToken(org, req.Name, req.Role, secret, now)
-		t.Expires = req.Expires.UTC()
+		t.Expires = expires
 		t.Onboarding = req.Onboarding
 		if err := admin.CreateToken(r.Context(), t); err != nil {
 			return err
@@ -216,26 +222,28 @@ func (h *Handler) rotateToken(admin tokenAdmin) handlerFunc {
 			return err
 		}
 		var req struct {
-			Expires         time.Time `json:"expiresAt"`
-			PreviousExpires time.Time `json:"previousExpiresAt"`
+			Expires         *time.Time `json:"expiresAt"`
+			PreviousExpires *time.Time `json:"previousExpiresAt"`
 		}
 		if err := decodeAdminBody(data, &req, true, `{"expiresAt": "RFC 3339 time, optional", "previousExpiresAt": "RFC 3339 time, optional"}`); err != nil {
 			return err
 		}
 		now := time.Now().UTC()
-		if err := future("expiresAt", req.Expires, now); err != nil {
+		expires, err := future("expiresAt", req.Expires, now)
+		if err != nil {
 			return err
 		}
-		if err := future("previousExpiresAt", req.PreviousExpires, now); err != nil {
+		previousExpires, err := future("previousExpiresAt", req.PreviousExpires, now)
+		if err != nil {
 			return err
 		}
-		if req.PreviousExpires.IsZero() {
-			req.PreviousExpires = now.Add(DefaultRotationOverlap)
+		if previousExpires.IsZero() {
+			previousExpires = now.Add(DefaultRotationOverlap)
 		}
 		p, name := principal(r.Context()), r.PathValue("name")
 		secret := resources.NewTokenSecret(p.Org)
 		t, err := admin.RotateToken(r.Context(), p.Org, name, resources.Rotation{Hash: resources.HashToken(secret),
-			Created: now, Expires: req.Expires.UTC(), PreviousExpires: req.PreviousExpires.UTC()})
+			Created: now, Expires: expires, PreviousExpires: previousExpires})
 		if err != nil {
 			return err
 		}

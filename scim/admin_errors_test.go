@@ -1,0 +1,40 @@
+package scim_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/scimd/scimd/scim"
+)
+
+// The admin API's answers to bad bodies: an expiry in the past is refused
+// whatever the time (the zero time was taken as "none": a token that never
+// expires), details say what is wrong in the client's terms (no Go type),
+// and an unknown settings field is invalidSyntax, as elsewhere in the API.
+func TestAdminAPIBodyErrors(t *testing.T) {
+	a := newAPI(t, "")
+	a.send("POST", scim.AdminPath, "Bearer "+ownerToken,
+		`{"name":"y1","role":"reader","expiresAt":"0001-01-01T00:00:00Z"}`).scimError(t, 400, "invalidValue", "expiresAt")
+	a.send("POST", scim.AdminPath+"/reader/rotate", "Bearer "+ownerToken,
+		`{"previousExpiresAt":"0001-01-01T00:00:00Z"}`).scimError(t, 400, "invalidValue", "previousExpiresAt")
+	for _, c := range []struct{ path, body, want string }{
+		{scim.AdminPath, `[]`, "it is an array"},
+		{scim.AdminPath, `{"name":1,"role":"reader"}`, `"name" must be a string, not a number`},
+		{scim.AdminPath, `{"name":"x","role":"reader","expiresAt":"tomorrow"}`, `"tomorrow" is not a time`},
+		{scim.AdminPath + "/reader/rotate", `"x"`, "it is a string"},
+		{scim.SchemasPath, `[]`, "it is an array"},
+		{scim.SchemasPath, `{"id":1,"attributes":[]}`, `"id" must be a string, not a number`},
+		{scim.SchemasPath, `{"id":"urn:example:x","attributes":[{"name":"a","type":"string","multiValued":"yes"}]}`, "must be true or false, not a string"},
+	} {
+		r := a.send("POST", c.path, "Bearer "+ownerToken, c.body)
+		r.scimError(t, 400, "invalidSyntax", c.want)
+		if d := str(r.body, "detail"); strings.Contains(d, "Go ") || strings.Contains(d, "struct") || strings.Contains(d, "schemas.") || strings.Contains(d, "2006-01-02") {
+			t.Errorf("POST %s %s: detail %q names Go types or layouts", c.path, c.body, d)
+		}
+	}
+	if got := a.send("GET", scim.AdminPath, "Bearer "+ownerToken, nil).must(t, 200).raw; strings.Contains(got, `"y1"`) {
+		t.Errorf("a refused token was created: %s", got)
+	}
+	a.send("PATCH", scim.SettingsPath, "Bearer "+ownerToken, `{"onboard":"invite"}`).scimError(t, 400, "invalidSyntax", "onboard")
+	a.send("PATCH", scim.SettingsPath, "Bearer "+ownerToken, `[1]`).scimError(t, 400, "invalidSyntax", "substringSearch")
+}

@@ -132,19 +132,22 @@ func (s *Store) storeToken(ctx context.Context, t resources.Token, mode string) 
 	}
 	_, ts := now()
 	res, err := s.putToken.Run(ctx, s, tokenKeys(p),
-		p, t.Name, t.Hash, mode, resources.Actor(ctx), ts, s.MaxChanges, record).Slice()
+		p, t.Name, t.Hash, mode, resources.Actor(ctx), ts, s.MaxChanges, record, resources.MaxTokens).Slice()
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	switch marker, _ := res[0].(string); marker {
 	case "ok":
-	case "taken":
+	case "taken", "full":
 		if !t.Scoped {
-			// Lost a race for the name: withdraw the token, never shown
-			// to anyone.
+			// Lost a race for the name, or the last place: withdraw the
+			// token, never shown to anyone.
 			if err := s.hdel(ctx, tokensKey, t.Hash); err != nil {
 				return fmt.Errorf("withdraw token: redis: %w", err)
 			}
+		}
+		if marker == "full" {
+			return resources.Errorf(resources.InvalidValue, "organization %q has %d tokens, the most it may have: revoke one it no longer uses first", t.Org, resources.MaxTokens)
 		}
 		return taken()
 	default:
@@ -169,15 +172,17 @@ func (s *Store) storeToken(ctx context.Context, t resources.Token, mode string) 
 // Cluster: the caller writes it first (see [Store.CreateToken]).
 //
 // KEYS: 1 index, 2 records, 3 previous secrets, 4 last uses. ARGV: 1 prefix,
-// 2 name, 3 hash, 4 "create" (fail when the name is taken) or "put"
-// (replace), 5 actor, 6 now, 7 change log cap, 8 the record of an
-// org-scoped token, or "".
+// 2 name, 3 hash, 4 "create" (fail when the name is taken, or when the
+// organization has ARGV 9 tokens) or "put" (replace), 5 actor, 6 now, 7
+// change log cap, 8 the record of an org-scoped token, or "", 9 the most
+// tokens an organization may have.
 // Returns {"ok", the replaced current hash or "", replaced hashes that were
 // not the organization's records (the caller removes them from the global
-// hash)...} or {"taken"}.
+// hash)...}, {"taken"} or {"full"}.
 const putTokenSrc = luaCommon + `
 local old = redis.call('HGET', KEYS[1], ARGV[2])
 if old and ARGV[4] == 'create' then return {'taken'} end
+if ARGV[4] == 'create' and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[9]) then return {'full'} end
 --@checked
 if old == ARGV[3] then return {'ok', ''} end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])

@@ -213,6 +213,11 @@ func AppendTokenHash(dst []byte, secret Secret) []byte {
 	return hex.AppendEncode(dst, sum[:])
 }
 
+// MaxTokens is how many API tokens an organization may have: each identity
+// provider, HR system or script gets its own, and a list of them (the admin
+// API's, the console's) is read whole.
+const MaxTokens = 100
+
 // maxNameLen bounds token and organization names.
 const maxNameLen = 64
 

@@ -1,9 +1,11 @@
 package scim_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
 )
 
@@ -37,4 +39,22 @@ func TestAdminAPIBodyErrors(t *testing.T) {
 	}
 	a.send("PATCH", scim.SettingsPath, "Bearer "+ownerToken, `{"onboard":"invite"}`).scimError(t, 400, "invalidSyntax", "onboard")
 	a.send("PATCH", scim.SettingsPath, "Bearer "+ownerToken, `[1]`).scimError(t, 400, "invalidSyntax", "substringSearch")
+}
+
+// An organization has at most resources.MaxTokens tokens: the lists of
+// them are read whole. The next is refused, creating nothing, until one
+// is revoked.
+func TestTokenCountBounded(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		have := len(a.send("GET", scim.AdminPath, "Bearer "+ownerToken, nil).must(t, 200).body["tokens"].([]any))
+		for i := have; i < resources.MaxTokens; i++ {
+			a.send("POST", scim.AdminPath, "Bearer "+ownerToken, fmt.Sprintf(`{"name":"t%d","role":"reader"}`, i)).must(t, 201)
+		}
+		a.send("POST", scim.AdminPath, "Bearer "+ownerToken, `{"name":"one-more","role":"reader"}`).scimError(t, 400, "invalidValue", "revoke one")
+		if n := len(a.send("GET", scim.AdminPath, "Bearer "+ownerToken, nil).must(t, 200).body["tokens"].([]any)); n != resources.MaxTokens {
+			t.Errorf("%d tokens, want %d", n, resources.MaxTokens)
+		}
+		a.send("DELETE", scim.AdminPath+"/t"+fmt.Sprint(resources.MaxTokens-1), "Bearer "+ownerToken, nil).must(t, 204)
+		a.send("POST", scim.AdminPath, "Bearer "+ownerToken, `{"name":"one-more","role":"reader"}`).must(t, 201)
+	})
 }

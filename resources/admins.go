@@ -177,9 +177,9 @@ func checkAdminRole(r Role) error {
 	return nil
 }
 
-// checkAdminEmail requires an administrator's email to be a bare address,
+// CheckAdminEmail requires an administrator's email to be a bare address,
 // by the customers' rule.
-func checkAdminEmail(email string) error {
+func CheckAdminEmail(email string) error {
 	if checkEmail(email) != nil {
 		return Errorf(InvalidValue, "an administrator's email must be an address such as jane@example.com, got %q", email)
 	}
@@ -205,7 +205,7 @@ func (a *Admins) Invite(ctx context.Context, org string, actor Admin, email stri
 		}
 	}
 	email = strings.TrimSpace(email)
-	if err := checkAdminEmail(email); err != nil {
+	if err := CheckAdminEmail(email); err != nil {
 		return Admin{}, err
 	}
 	if err := checkAdminRole(role); err != nil {
@@ -260,7 +260,7 @@ func (a *Admins) sendInvitation(ctx context.Context, org string, ad Admin) error
 // making them an owner without a password when there is none, for
 // start-up set-up; created says whether they are new.
 func (a *Admins) EnsureOwner(ctx context.Context, org, email string) (ad Admin, created bool, err error) {
-	if err := checkAdminEmail(email); err != nil {
+	if err := CheckAdminEmail(email); err != nil {
 		return Admin{}, false, err
 	}
 	ad, err = a.cfg.Store.AdminByEmail(ctx, org, email)

@@ -151,6 +151,16 @@ func (o *Orgs) SetDisplayName(ctx context.Context, org string, actor Admin, name
 		return err
 	}
 	name = strings.TrimSpace(name)
+	if err := CheckOrgDisplayName(name); err != nil {
+		return err
+	}
+	return o.store.SetOrgDisplayName(ctx, org, name)
+}
+
+// CheckOrgDisplayName checks the name an organization is shown by (spaces
+// around it trimmed): at most [MaxOrgDisplayNameLength] characters of
+// text, no control characters.
+func CheckOrgDisplayName(name string) error {
 	if utf8.RuneCountInString(name) > MaxOrgDisplayNameLength {
 		return Errorf(InvalidValue, "the organization's name is at most %d characters", MaxOrgDisplayNameLength)
 	}
@@ -162,7 +172,7 @@ func (o *Orgs) SetDisplayName(ctx context.Context, org string, actor Admin, name
 	if strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }) {
 		return Errorf(InvalidValue, "the organization's name cannot contain control characters (line breaks, direction overrides)")
 	}
-	return o.store.SetOrgDisplayName(ctx, org, name)
+	return nil
 }
 
 // CreateToken creates an API token with role and returns its secret, which

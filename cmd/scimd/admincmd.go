@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim/notify"
@@ -41,7 +42,13 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, adminUsage)
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags start with --)\n%s", fs.Arg(0), adminUsage)
+	}
 	if err := checkFlags(); err != nil {
+		return err
+	}
+	if err := cfg.validateMail(); err != nil {
 		return err
 	}
 	switch {
@@ -66,11 +73,40 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	mailer, where := cfg.mailer()
 	admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notify.New(cfg.BaseURL, mailer), InviteTTL: cfg.InviteTTL})
-	if _, err := admins.Invite(ctx, *org, cliOwner(), *email, resources.Role(*role)); err != nil {
-		return fmt.Errorf("invite %s: %w", *email, err)
+	_, err = admins.Invite(ctx, *org, cliOwner(), *email, resources.Role(*role))
+	if resources.ErrorCode(err) == resources.Uniqueness {
+		// Invited before (perhaps when the mail failed): an administrator
+		// who has not chosen a password yet is sent the invitation again.
+		return resendAdminInvitation(ctx, stdout, admins, *org, *email, where)
+	}
+	if err != nil {
+		return fmt.Errorf("invite %s: %w (run the same command again to resend it)", *email, err)
 	}
 	fmt.Fprintf(stdout, "Invited %s to be %s of the console of %q (mail: %s).\n", *email, article(*role), *org, where)
 	return nil
+}
+
+// resendAdminInvitation sends the administrator email of org, who has no
+// password yet, their invitation again.
+func resendAdminInvitation(ctx context.Context, stdout io.Writer, admins *resources.Admins, org, email, where string) error {
+	list, err := admins.List(ctx, org)
+	if err != nil {
+		return err
+	}
+	for _, ad := range list {
+		if !strings.EqualFold(ad.Email, strings.TrimSpace(email)) {
+			continue
+		}
+		if ad.HasPassword {
+			return fmt.Errorf("%s is already an administrator of %q, with a password: they sign in to the console", ad.Email, org)
+		}
+		if err := admins.ResendInvitation(ctx, org, cliOwner(), ad.ID); err != nil {
+			return fmt.Errorf("resend the invitation of %s: %w", ad.Email, err)
+		}
+		fmt.Fprintf(stdout, "Sent %s, invited before as %s, the invitation to the console of %q again (mail: %s).\n", ad.Email, article(string(ad.Role)), org, where)
+		return nil
+	}
+	return fmt.Errorf("%s is already an administrator of %q", email, org)
 }
 
 // article is a role with its article: "an owner", "a collaborator".

@@ -27,6 +27,9 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w\n%s", err, auditUsage)
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags start with --)\n%s", fs.Arg(0), auditUsage)
+	}
 	if err := checkFlags(); err != nil {
 		return err
 	}

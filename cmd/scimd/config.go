@@ -198,7 +198,7 @@ var settings = []setting{
 		check: "omitempty,mailaddress", want: `an address such as no-reply@acme.com or "Acme <no-reply@acme.com>"`,
 		help: "sender, e.g. `Acme <no-reply@acme.com>`; required with `SCIM_SMTP_HOST`"},
 	{field: func(c *Config) any { return &c.MailOutbox }, env: "SCIM_MAIL_OUTBOX", flag: "mail-outbox", shown: "`$TMPDIR/scimd-outbox`", group: mailSetting,
-		defaultFrom: defaultOutbox, help: "without `SCIM_SMTP_HOST`, each message is written here as an `.eml` file (printed at start)"},
+		defaultFrom: defaultOutbox, help: "without `SCIM_SMTP_HOST`, each message is written here as an `.eml` file (printed at start; made and checked writable at start)"},
 	{field: func(c *Config) any { return &c.InviteTTL }, env: "SCIM_INVITE_TTL", flag: "invite-ttl", def: resources.DefaultInviteTTL, group: mailSetting,
 		check: "min=1m,max=720h", want: "a duration from 1m to 720h (30 days)", help: "how long an invitation link works (1m to 720h)"},
 
@@ -212,7 +212,7 @@ var settings = []setting{
 		check: "finite", want: "a number per second such as 50 (negative: no limit)",
 		help: "requests per second per API token (a `/Bulk` request counts once); negative: off"},
 	{field: func(c *Config) any { return &c.TokenBurst }, env: "SCIM_TOKEN_BURST", flag: "token-burst", def: scim.DefaultTokenBurst, group: limitSetting,
-		check: "min=0", want: "a whole number, zero (the default) or more", help: "burst of requests per API token"},
+		check: "min=0", want: "a whole number such as 200, 0 or more (0: the default)", help: "burst of requests per API token"},
 	{field: func(c *Config) any { return &c.PublicRate }, env: "SCIM_PUBLIC_RATE", flag: "public-rate", def: scim.DefaultPublicRate, group: limitSetting,
 		check: "finite", want: "a number per second such as 0.2 (negative: no limit)",
 		help: "form submissions and openings of emailed links (`?token=`) per second per address on the customer pages, bursts of 10; negative: off"},
@@ -422,6 +422,9 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (C
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q (settings are flags such as -log-level debug, or environment variables)", fs.Arg(0))
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -491,7 +494,8 @@ func newValidator() *validator.Validate {
 	for tag, ok := range map[string]func(fl validator.FieldLevel) bool{
 		"listenaddr": func(fl validator.FieldLevel) bool {
 			_, port, err := net.SplitHostPort(fl.Field().String())
-			return err == nil && port != ""
+			n, perr := strconv.Atoi(port)
+			return err == nil && perr == nil && n >= 0 && n <= 65535
 		},
 		"finite": func(fl validator.FieldLevel) bool {
 			f := fl.Field().Float()
@@ -548,9 +552,18 @@ func (c Config) validate(rows []setting) error {
 
 // checkBaseURLUser refuses a base URL with user information.
 func checkBaseURLUser(name string, c Config) error {
-	if u, err := url.Parse(c.BaseURL); err == nil && u.User != nil {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || c.BaseURL == "" {
+		return nil // the setting's check tells
+	}
+	switch {
+	case u.User != nil:
 		return fmt.Errorf("invalid %s %s: it holds a user name or password, which every Location header and emailed link would show",
 			name, redactedURL(c.BaseURL))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("invalid %s %s: want an http:// or https:// URL", name, redactedURL(c.BaseURL))
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(c.BaseURL, "#"):
+		return fmt.Errorf("invalid %s %s: a base URL has no query (?) or fragment (#): paths are put after it", name, redactedURL(c.BaseURL))
 	}
 	return nil
 }
@@ -617,14 +630,29 @@ func redactedURL(s string) string {
 // notShown stands for a URL that may hold a password and cannot be redacted.
 const notShown = "(not shown: it does not parse, and may hold a password)"
 
-// redactURL returns s without its password, or false when s does not parse,
-// or has an "@" that net/url did not read as the end of the user
+// redactURL returns s without its passwords, or false when s does not
+// parse, or has an "@" that net/url did not read as the end of the user
 // information ("redis://u:12/pw@host" parses as host u, port 12, path
-// "/pw@host").
+// "/pw@host"). Passwords are the user information's and the query's
+// (redis+sentinel:// gives the server's password as ?password=, the
+// sentinels' in the user information).
 func redactURL(s string) (string, bool) {
 	u, err := url.Parse(s)
 	if err != nil || u.User == nil && strings.Contains(s, "@") {
 		return "", false
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "", false
+	}
+	hidden := false
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") || strings.EqualFold(k, "username") || strings.Contains(strings.ToLower(k), "username") {
+			q[k], hidden = []string{"xxxxx"}, true
+		}
+	}
+	if hidden {
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted(), true
 }
@@ -703,6 +731,25 @@ func (c Config) mailer() (notify.Mailer, string) {
 	}
 	return &mail.Outbox{Dir: c.MailOutbox, From: from},
 		fmt.Sprintf("writing mail to the outbox %s, not sending it (set SCIM_SMTP_HOST to send); scimd outbox prints its messages' links", c.MailOutbox)
+}
+
+// checkOutbox makes the mail outbox's directory, when mail goes there (no
+// SCIM_SMTP_HOST), and checks that a message can be written in it: else
+// every invitation would fail, one by one, long after the start.
+func (c Config) checkOutbox() error {
+	if c.SMTPHost != "" {
+		return nil
+	}
+	name := nameOf(&c, &c.MailOutbox)
+	if err := os.MkdirAll(c.MailOutbox, 0o700); err != nil {
+		return fmt.Errorf("invalid %s %q: %w", name, c.MailOutbox, err)
+	}
+	f, err := os.CreateTemp(c.MailOutbox, ".scimd-probe-*")
+	if err != nil {
+		return fmt.Errorf("invalid %s %q: mail cannot be written there: %w", name, c.MailOutbox, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // logLevel maps the configured level name.

@@ -138,11 +138,18 @@ func TestAdminInvite(t *testing.T) {
 			t.Errorf("the invitation lacks %q:\n%s", want, msg)
 		}
 	}
+	// The same again (its mail lost, say): the invitation is sent again.
+	if out, err := invite("--org", "acme", "--email", "OPS@acme.com", "--role", "collaborator"); err != nil ||
+		!strings.Contains(out, "Sent ops@acme.com, invited before as a collaborator, the invitation") {
+		t.Errorf("admin invite of an administrator without a password = %q, %v; want the invitation sent again", out, err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(files) != 2 {
+		t.Errorf("outbox holds %d messages after the second invite, want 2", len(files))
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--org", "acme", "--email", "ops@acme.com", "--role", "owner"}, "already"},
 		{[]string{"--org", "acme", "--email", "x@acme.com", "--role", "reader"}, "owner or collaborator"},
 		{[]string{"--org", "nowhere", "--email", "x@acme.com", "--role", "owner"}, "nowhere"},
 		{[]string{"--org", "acme", "--email", "x@acme.com"}, "--role"},

@@ -157,12 +157,17 @@ func TestRunInvitationThroughOutbox(t *testing.T) {
 // domain's "invitation email not sent") names the request it belongs to, as
 // its access line does.
 func TestRunLogsNameTheRequest(t *testing.T) {
-	blocked := filepath.Join(t.TempDir(), "a-file")
-	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+	outbox := filepath.Join(t.TempDir(), "outbox")
+	env := map[string]string{"SCIM_BOOTSTRAP_TOKEN": "test-bootstrap-token-xyz", "SCIM_MAIL_OUTBOX": outbox}
+	base, _, logs := startLogged(t, env)
+	// The outbox works at the start (scimd checks it), then no longer: a
+	// file where its directory was.
+	if err := os.RemoveAll(outbox); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"SCIM_BOOTSTRAP_TOKEN": "test-bootstrap-token-xyz", "SCIM_MAIL_OUTBOX": filepath.Join(blocked, "outbox")}
-	base, _, logs := startLogged(t, env)
+	if err := os.WriteFile(outbox, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	req, _ := http.NewRequest("POST", base+"/scim/v2/Users", strings.NewReader(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
 		"userName":"nomail@example.com","urn:scim:schemas:extension:customer:2.0:User":{"passwordSetup":"invite"}}`))
 	req.Header.Set("Authorization", "Bearer test-bootstrap-token-xyz")

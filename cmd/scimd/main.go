@@ -111,6 +111,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "version":
+		if len(args) > 0 {
+			return fmt.Errorf("unexpected argument %q: scimd version takes none", args[0])
+		}
 		versionCommand(stdout)
 		return nil
 	case "serve":

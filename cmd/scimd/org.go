@@ -72,6 +72,9 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, orgUsage)
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags start with --)\n%s", fs.Arg(0), orgUsage)
+	}
 	if err := checkFlags(); err != nil {
 		return err
 	}
@@ -194,6 +197,18 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		return nil
 	}
+	// Everything checked before anything is written: a refused flag
+	// leaves no organization behind.
+	if *displayName != "" {
+		if err := resources.CheckOrgDisplayName(strings.TrimSpace(*displayName)); err != nil {
+			return fmt.Errorf("invalid --display-name: %w", err)
+		}
+	}
+	if *ownerEmail != "" {
+		if err := resources.CheckAdminEmail(*ownerEmail); err != nil {
+			return fmt.Errorf("invalid --owner-email: %w", err)
+		}
+	}
 	created, err := store.CreateOrg(ctx, *name)
 	if err != nil {
 		return err
@@ -216,7 +231,7 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		mailer, where := cfg.mailer()
 		admins := resources.NewAdmins(resources.AdminsConfig{Store: store, Notifier: notify.New(cfg.BaseURL, mailer), InviteTTL: cfg.InviteTTL})
 		if _, err := admins.Invite(ctx, *name, resources.Admin{}, *ownerEmail, resources.RoleOwner); err != nil {
-			return fmt.Errorf("organization %q was created, but its console owner was not invited: %w", *name, err)
+			return fmt.Errorf("organization %q was created, but its console owner was not invited (send it again with scimd admin invite --org %s --email %s --role owner): %w", *name, *name, *ownerEmail, err)
 		}
 		fmt.Fprintf(stdout, "Invited %s to be an owner of its console (mail: %s).\n", *ownerEmail, where)
 	}

@@ -48,6 +48,9 @@ func schemaCommand(ctx context.Context, args []string, getenv func(string) strin
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, schemaUsage)
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags start with --)\n%s", fs.Arg(0), schemaUsage)
+	}
 	if err := checkFlags(); err != nil {
 		return err
 	}

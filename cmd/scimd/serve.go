@@ -123,9 +123,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}()
 
+	if err := cfg.checkOutbox(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return fmt.Errorf("listen on SCIM_ADDR (-addr) %s: %w", cfg.Addr, err)
 	}
 	base := publicBaseURL(cfg.BaseURL, ln.Addr())
 	mailer, mailWhere := cfg.mailer()

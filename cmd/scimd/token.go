@@ -67,6 +67,9 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w\n%s", err, tokenUsage)
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags start with --)\n%s", fs.Arg(0), tokenUsage)
+	}
 	if err := checkFlags(); err != nil {
 		return err
 	}
@@ -104,11 +107,11 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	defer store.Close()
 	ctx = resources.WithActor(ctx, cliActor)
+	if err := requireOrg(ctx, store, *org); err != nil {
+		return err
+	}
 	switch args[0] {
 	case "create":
-		if err := requireOrg(ctx, store, *org); err != nil {
-			return err
-		}
 		secret := resources.NewTokenSecret(*org)
 		t := resources.NewToken(*org, *name, resources.Role(*role), secret, now)
 		t.Expires = expiresAt

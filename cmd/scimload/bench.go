@@ -77,7 +77,7 @@ func parseBenchConfig(args []string, getenv func(string) string, output io.Write
 	fs.Usage = func() { fmt.Fprint(output, benchUsage); fs.PrintDefaults() }
 	fs.StringVar(&cfg.scimd, "scimd", "", "the scimd binary to measure (go build -o /tmp/scimd ./cmd/scimd)")
 	fs.StringVar(&cfg.wrk, "wrk", "wrk", "the wrk binary")
-	fs.StringVar(&cfg.redisURL, "redis-url", getenv("SCIM_REDIS_URL"), "an empty Redis (default $SCIM_REDIS_URL)")
+	fs.StringVar(&cfg.redisURL, "redis-url", "", "an empty Redis (default $SCIM_REDIS_URL)")
 	fs.IntVar(&cfg.users, "users", 10000, "customers to seed")
 	fs.IntVar(&cfg.runs, "runs", 3, "wrk runs of scimd per row, each between two of the ceiling")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "how long each throughput run lasts")
@@ -87,6 +87,9 @@ func parseBenchConfig(args []string, getenv func(string) string, output io.Write
 	fs.StringVar(&cfg.substring, "substring-search", "", "attributes searched by substring from trigram indexes (the organization's substringSearch, comma-separated), set before seeding; default none")
 	if err := fs.Parse(args); err != nil {
 		return benchConfig{}, err
+	}
+	if cfg.redisURL == "" {
+		cfg.redisURL = getenv("SCIM_REDIS_URL") // after parsing, so that -h never prints it (a password)
 	}
 	if fs.NArg() > 0 {
 		return benchConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -127,6 +130,11 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	opts, err := redis.ParseURL(cfg.redisURL)
 	if err != nil {
+		// A parse error quotes the URL, password and all: its cause only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("-redis-url: %w", err)
 	}
 	rdb := redis.NewClient(opts)

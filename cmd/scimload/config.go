@@ -36,7 +36,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (c
 	fs.StringVar(&cfg.url, "url", "http://localhost:8080/scim/v2", "scimd SCIM base URL")
 	// The token's default is filled in after parsing, so that -h never prints it.
 	fs.StringVar(&cfg.token, "token", "", "bearer token (default $SCIM_BOOTSTRAP_TOKEN)")
-	fs.StringVar(&cfg.redisURL, "redis-url", getenv("SCIM_REDIS_URL"), "the Redis scimd uses, for the baseline (default $SCIM_REDIS_URL)")
+	fs.StringVar(&cfg.redisURL, "redis-url", "", "the Redis scimd uses, for the baseline (default $SCIM_REDIS_URL)")
 	fs.IntVar(&cfg.users, "users", 10000, "users to seed and draw from")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "how long each operation runs")
 	fs.IntVar(&cfg.concurrency, "concurrency", 16, "concurrent workers per operation")
@@ -47,6 +47,9 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (c
 	fs.StringVar(&ops, "ops", "", "comma-separated operations to run (default all): get,filter,create,patch,member-add,member-add-lean,list")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if cfg.redisURL == "" {
+		cfg.redisURL = getenv("SCIM_REDIS_URL") // after parsing, so that -h never prints it (a password)
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))

@@ -68,7 +68,7 @@ func parseScaleoutConfig(args []string, getenv func(string) string, output io.Wr
 	fs.SetOutput(output)
 	fs.Usage = func() { fmt.Fprint(output, scaleoutUsage); fs.PrintDefaults() }
 	fs.StringVar(&cfg.scimd, "scimd", "", "the scimd binary to measure (go build -o /tmp/scimd ./cmd/scimd)")
-	fs.StringVar(&cfg.redisURL, "redis-url", getenv("SCIM_REDIS_URL"), "the Redis Cluster, as scimd takes it (default $SCIM_REDIS_URL)")
+	fs.StringVar(&cfg.redisURL, "redis-url", "", "the Redis Cluster, as scimd takes it (default $SCIM_REDIS_URL)")
 	fs.StringVar(&cfg.addr, "addr", "", "the address scimd listens on (default a free loopback port)")
 	orgs := fs.String("orgs", "1,3", "comma-separated counts of organizations driven at once")
 	fs.IntVar(&cfg.runs, "runs", 3, "runs of each count")
@@ -77,6 +77,9 @@ func parseScaleoutConfig(args []string, getenv func(string) string, output io.Wr
 	fs.BoolVar(&cfg.get, "get", false, "after each run's creations, GET its customers as long again")
 	if err := fs.Parse(args); err != nil {
 		return scaleoutConfig{}, err
+	}
+	if cfg.redisURL == "" {
+		cfg.redisURL = getenv("SCIM_REDIS_URL") // after parsing, so that -h never prints it (a password)
 	}
 	if fs.NArg() > 0 {
 		return scaleoutConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -92,7 +95,7 @@ func parseScaleoutConfig(args []string, getenv func(string) string, output io.Wr
 	case cfg.scimd == "":
 		return scaleoutConfig{}, errors.New("-scimd is required: the scimd binary to measure (go build -o /tmp/scimd ./cmd/scimd)")
 	case !strings.HasPrefix(cfg.redisURL, "redis+cluster://") && !strings.HasPrefix(cfg.redisURL, "rediss+cluster://"):
-		return scaleoutConfig{}, fmt.Errorf("-redis-url %q: want a Redis Cluster (redis+cluster://host:port?addr=host:port...)", cfg.redisURL)
+		return scaleoutConfig{}, errors.New("-redis-url: want a Redis Cluster (redis+cluster://host:port?addr=host:port...)")
 	case cfg.runs < 1:
 		return scaleoutConfig{}, fmt.Errorf("-runs %d: want at least 1", cfg.runs)
 	case cfg.duration <= 0:
@@ -143,7 +146,7 @@ func scaleout(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Fprintf(stderr, "starting scimd on %s\n", cfg.redisURL)
+	fmt.Fprintln(stderr, "starting scimd on the Redis Cluster of -redis-url")
 	scimd, err := startScimd(ctx, cfg.scimd, cfg.addr, cfg.redisURL, dir, orgs[0].token)
 	if err != nil {
 		return err

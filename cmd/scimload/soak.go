@@ -46,7 +46,7 @@ func parseSoakConfig(args []string, getenv func(string) string, output io.Writer
 	fs.Usage = func() { fmt.Fprint(output, soakUsage) }
 	fs.StringVar(&cfg.url, "url", "http://localhost:8080/scim/v2", "scimd SCIM base URL")
 	fs.StringVar(&cfg.token, "token", "", "bearer token (default $SCIM_BOOTSTRAP_TOKEN)")
-	fs.StringVar(&cfg.redisURL, "redis-url", getenv("SCIM_REDIS_URL"), "the Redis scimd uses, for its memory (default $SCIM_REDIS_URL)")
+	fs.StringVar(&cfg.redisURL, "redis-url", "", "the Redis scimd uses, for its memory (default $SCIM_REDIS_URL)")
 	fs.StringVar(&cfg.metricsURL, "metrics-url", "", "scimd's metrics, on its operations listener: http://127.0.0.1:6060/metrics for SCIM_DEBUG_ADDR=127.0.0.1:6060")
 	fs.IntVar(&cfg.users, "users", 2000, "users to seed and draw from")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Minute, "how long the load runs")
@@ -55,6 +55,9 @@ func parseSoakConfig(args []string, getenv func(string) string, output io.Writer
 	fs.IntVar(&cfg.seedConcurrency, "seed-concurrency", 32, "concurrent workers while seeding")
 	if err := fs.Parse(args); err != nil {
 		return soakConfig{}, err
+	}
+	if cfg.redisURL == "" {
+		cfg.redisURL = getenv("SCIM_REDIS_URL") // after parsing, so that -h never prints it (a password)
 	}
 	if fs.NArg() > 0 {
 		return soakConfig{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))

@@ -73,4 +73,3 @@ func decodeObject(data []byte) (map[string]any, error) {
 	}
 	return m, nil
 }
-

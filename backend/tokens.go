@@ -517,6 +517,7 @@ func (s *Store) RotateToken(ctx context.Context, org, name string, r resources.R
 	t := *st.curRec
 	t.Hash, t.Created, t.Expires, t.Scoped, t.Previous = r.Hash, r.Created, r.Expires, true, nil
 	old := *st.curRec
+	old.Replaced = true // the SCIM API only, until it expires
 	if old.Expires.IsZero() || r.PreviousExpires.Before(old.Expires) {
 		old.Expires = r.PreviousExpires
 	}

@@ -61,6 +61,10 @@ type Token struct {
 	// Previous is, in a list, the secret that the token's last rotation
 	// replaced and that still works until its Expires, if any.
 	Previous *Token `json:"-"`
+	// Replaced marks the record of such a secret: it may call the SCIM API
+	// until it expires (the overlap of a rotation), not the admin API, so
+	// that a leaked secret rotated away cannot rotate the token again.
+	Replaced bool `json:"replaced,omitzero"`
 }
 
 // NewToken returns the token of secret, named name in org with role,
@@ -99,6 +103,9 @@ type Principal struct {
 	// Onboarding is the token's override of the onboarding policy ("":
 	// the organization's).
 	Onboarding string
+	// Replaced: the request came with a token's previous secret
+	// ([Token].Replaced).
+	Replaced bool
 }
 
 // Secret is a string that must never be logged.

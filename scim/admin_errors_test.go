@@ -1,6 +1,7 @@
 package scim_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -56,5 +57,41 @@ func TestTokenCountBounded(t *testing.T) {
 		}
 		a.send("DELETE", scim.AdminPath+"/t"+fmt.Sprint(resources.MaxTokens-1), "Bearer "+ownerToken, nil).must(t, 204)
 		a.send("POST", scim.AdminPath, "Bearer "+ownerToken, `{"name":"one-more","role":"reader"}`).must(t, 201)
+	})
+}
+
+// The secret a rotation replaced keeps working for the SCIM API during the
+// overlap, not for the admin API: a leaked owner secret, rotated away,
+// cannot rotate the token again (which would hand its holder a current
+// secret and demote the owner's), mint tokens, or change settings and
+// schemas.
+func TestReplacedOwnerSecretCannotAdminister(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		old := a.createToken(`{"name":"boss","role":"owner"}`)["token"].(string)
+		a.send("GET", scim.AdminPath, "Bearer "+old, nil).must(t, 200)
+		st, raw := a.admin("POST", "/boss/rotate", ownerToken, "")
+		if st != 200 {
+			t.Fatalf("rotate = %d %s", st, raw)
+		}
+		var rotated struct{ Token string }
+		if err := json.Unmarshal([]byte(raw), &rotated); err != nil {
+			t.Fatal(err)
+		}
+		a.do("GET", "/Users", old, nil).must(t, 200)
+		a.do("POST", "/Users", old, user("still@example.com", nil)).must(t, 201)
+		for _, c := range []struct{ method, path, body string }{
+			{"POST", scim.AdminPath + "/boss/rotate", ""},
+			{"POST", scim.AdminPath, `{"name":"mine","role":"owner"}`},
+			{"GET", scim.AdminPath, ""},
+			{"PATCH", scim.SettingsPath, `{"onboarding":"none"}`},
+			{"GET", scim.SchemasPath, ""},
+		} {
+			var body any
+			if c.body != "" {
+				body = c.body
+			}
+			a.send(c.method, c.path, "Bearer "+old, body).scimError(t, 403, "", "replaced by a rotation")
+		}
+		a.send("POST", scim.AdminPath+"/boss/rotate", "Bearer "+rotated.Token, nil).must(t, 200)
 	})
 }

@@ -178,7 +178,20 @@ func (a *authenticator) forget(org, name string) {
 }
 
 func toPrincipal(t resources.Token) resources.Principal {
-	return resources.Principal{Org: t.Org, Role: t.Role, Name: t.Name, Onboarding: t.Onboarding}
+	return resources.Principal{Org: t.Org, Role: t.Role, Name: t.Name, Onboarding: t.Onboarding, Replaced: t.Replaced}
+}
+
+// ownerOnly refuses p unless it is an owner token's current secret: a
+// secret a rotation replaced works for the SCIM API during the overlap, not
+// for managing the organization (what names what it was refused).
+func ownerOnly(p resources.Principal, what string) error {
+	if p.Role != resources.RoleOwner {
+		return resources.Errorf(resources.Forbidden, "only an owner token may %s; this one is a %s token", what, p.Role)
+	}
+	if p.Replaced {
+		return resources.Errorf(resources.Forbidden, "only an owner token's current secret may %s; this secret was replaced by a rotation and works for the SCIM API only, until it expires", what)
+	}
+	return nil
 }
 
 // requireAuth authenticates every request, applies the abuse limits (see

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/scimd/scimd/resources"
 )
 
 // SchemasPath is where owners define their organization's custom
@@ -33,8 +32,8 @@ func (h *Handler) routeSchemas() {
 // requireSchemaOwner refuses every principal but an owner.
 func (h *Handler) requireSchemaOwner(next http.Handler) http.Handler {
 	return h.serve(func(w http.ResponseWriter, r *http.Request) error {
-		if p := principal(r.Context()); p.Role != resources.RoleOwner {
-			return resources.Errorf(resources.Forbidden, "only an owner token may manage custom schemas; this one is a %s token", p.Role)
+		if err := ownerOnly(principal(r.Context()), "manage custom schemas"); err != nil {
+			return err
 		}
 		next.ServeHTTP(w, r)
 		return nil

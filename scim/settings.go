@@ -65,8 +65,8 @@ func (h *Handler) getSettings(admin settingsAdmin) handlerFunc {
 func (h *Handler) patchSettings(admin settingsAdmin) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		p := principal(r.Context())
-		if p.Role != resources.RoleOwner {
-			return resources.Errorf(resources.Forbidden, "only an owner token may change the organization's settings; this one is a %s token", p.Role)
+		if err := ownerOnly(p, "change the organization's settings"); err != nil {
+			return err
 		}
 		data, err := readBody(w, r, h.cfg.MaxBodyBytes)
 		if err != nil {

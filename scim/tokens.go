@@ -105,8 +105,8 @@ func (h *Handler) routeTokens(admin tokenAdmin) {
 // requireOwner refuses every principal but an owner.
 func (h *Handler) requireOwner(next http.Handler) http.Handler {
 	return h.serve(func(w http.ResponseWriter, r *http.Request) error {
-		if p := principal(r.Context()); p.Role != resources.RoleOwner {
-			return resources.Errorf(resources.Forbidden, "only an owner token may manage tokens; this one is a %s token", p.Role)
+		if err := ownerOnly(principal(r.Context()), "manage tokens"); err != nil {
+			return err
 		}
 		next.ServeHTTP(w, r)
 		return nil

@@ -3,7 +3,6 @@ package scim
 import (
 	"net/http"
 	"net/url"
-
 )
 
 // SchemasPath is where owners define their organization's custom

@@ -252,8 +252,8 @@ func (s *Store) planLeaf(k *kind, e *resources.Comparison) *node {
 	}
 	n := &node{key: "ix:" + k.name + ":" + ix.name, ix: ix, multi: ix.multi, exact: true}
 	if op == filter.PR {
-		if ix.typ == schemas.TypeString {
-			n.ranges = []lexRange{{"[\x01", "+"}} // empty strings are not present
+		if ix.typ == schemas.TypeString || ix.typ == schemas.TypeReference {
+			n.ranges = []lexRange{{"[\x01", "+"}} // empty strings (references too) are not present
 		} else {
 			n.ranges = []lexRange{wholeSet}
 		}

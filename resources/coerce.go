@@ -168,6 +168,12 @@ func coerceOne(attr schema.CoreAttribute, name valueName, v any, ro readOnlyRule
 		if typ == schemas.TypeInteger && f != math.Trunc(f) {
 			return nil, bad("an integer")
 		}
+		// JSON numbers are exact integers below 2^53 (RFC 7493 §2.2):
+		// from there, a value may be stored as another (2^53 + 1 reads as
+		// 2^53), and two distinct unique values collide.
+		if typ == schemas.TypeInteger && math.Abs(f) >= 1<<53 {
+			return nil, bad("an integer from -(2^53-1) to 2^53-1 (9007199254740991); keep larger numbers in a string attribute")
+		}
 		if _, isFloat := v.(float64); isFloat {
 			return v, nil // as decoded: no need to box f again
 		}

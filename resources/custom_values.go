@@ -52,7 +52,7 @@ func checkCustom(rt schemas.ResourceType, b body, cur *Resource) error {
 			if reflect.DeepEqual(was, now) {
 				continue
 			}
-			if err := checkCanonical(a, now); err != nil {
+			if err := checkCanonical(a, now, was); err != nil {
 				return err
 			}
 		}
@@ -91,21 +91,35 @@ func dropRemoved(rt schemas.ResourceType, attrs map[string]any) {
 
 // checkCanonical requires the values v of a (a string attribute, or a
 // complex one with string sub-attributes) to be among their canonicalValues,
-// when they have any, ignoring case unless caseExact.
-func checkCanonical(a schemas.Attribute, v any) error {
-	var list []any
-	if l, ok := v.([]any); ok {
-		list = l
-	} else if v != nil {
-		list = []any{v}
+// when they have any, ignoring case unless caseExact: those that are new,
+// not those the stored values was already held.
+func checkCanonical(a schemas.Attribute, v, was any) error {
+	old := elements(was)
+	// held reports whether the stored value had x (of sub-attribute sub,
+	// "" for a value itself): a value canonical when it was written stays,
+	// though the owner narrowed canonicalValues since (for later values).
+	held := func(sub string, x any) bool {
+		return slices.ContainsFunc(old, func(o any) bool {
+			if sub == "" {
+				return reflect.DeepEqual(o, x)
+			}
+			m, _ := o.(map[string]any)
+			return m != nil && reflect.DeepEqual(m[sub], x)
+		})
 	}
-	for _, e := range list {
+	for _, e := range elements(v) {
 		if m, ok := e.(map[string]any); ok {
 			for _, sub := range a.Attr.SubAttributes() {
+				if held(sub.Name(), m[sub.Name()]) {
+					continue
+				}
 				if err := canonical(sub, a.FullName()+"."+sub.Name(), m[sub.Name()]); err != nil {
 					return err
 				}
 			}
+			continue
+		}
+		if held("", e) {
 			continue
 		}
 		if err := canonical(a.Attr, a.FullName(), e); err != nil {

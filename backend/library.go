@@ -97,7 +97,7 @@ var libraryScripts = []libraryScript{
 	{"set_setting", setSettingSrc, false},
 	{"change_extension", changeExtensionSrc, false},
 	{"purge_batch", purgeBatchSrc, false},
-	{"set_substring", setSubstringSrc, false},
+	{"set_settings", setSettingsSrc, false},
 	{"substring_batch", substringBatchSrc, false},
 	{"gcra", gcraSrc, false},
 	{"lease", leaseSrc, false},

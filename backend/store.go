@@ -111,7 +111,7 @@ type Store struct {
 	rotateToken, revokePrevious                                  *script
 	issueInvite, redeemScript, setSetting                        *script
 	changeExt, purgeScript                                       *script
-	setSubstring, substringScript                                *script
+	substringScript, setSettings                                 *script
 	admins                                                       adminScripts
 
 	search searchTuning   // see SearchUsers (user_search.go)
@@ -168,7 +168,7 @@ func New(client redis.UniversalClient) *Store {
 		setSetting:        newScript(setSettingSrc),
 		changeExt:         newScript(changeExtensionSrc),
 		purgeScript:       newScript(purgeBatchSrc),
-		setSubstring:      newScript(setSubstringSrc),
+		setSettings:       newScript(setSettingsSrc),
 		substringScript:   newScript(substringBatchSrc),
 		admins:            newAdminScripts(),
 	}

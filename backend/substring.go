@@ -244,39 +244,73 @@ func shortValueHint(attrs []string) string {
 	return "; co and ew need a value of at least 3 characters with substringSearch on " + strings.Join(attrs, ", ")
 }
 
-// setSubstringSrc changes an organization's substringSearch setting: the
-// attributes added or removed join the pending sweep, which starts again
-// from the first user, and the generation of its User type grows.
+// luaSubstringSetting plans and writes a change of an organization's
+// substringSearch setting: the attributes added or removed join the pending
+// sweep, which starts again from the first user, and the generation of its
+// User type grows.
+const luaSubstringSetting = `
+-- substringPlan returns the sweep state a change of substringSearch
+-- (settings KEYS, to value v) starts, or nil when v is the setting already.
+-- It only reads.
+local function substringPlan(settings, v)
+  local old = redis.call('HGET', settings, 'substringSearch') or ''
+  if old == v then return nil end
+  local function split(s)
+    local t = {}
+    for a in string.gmatch(s, '[^,]+') do t[a] = true end
+    return t
+  end
+  local pending = {}
+  local cur = redis.call('HGET', settings, 'substringSweep')
+  if cur then for _, a in ipairs(cjson.decode(cur).attrs) do pending[a] = true end end
+  local o, n = split(old), split(v)
+  for a in pairs(o) do if not n[a] then pending[a] = true end end
+  for a in pairs(n) do if not o[a] then pending[a] = true end end
+  local attrs = {}
+  for a in pairs(pending) do attrs[#attrs + 1] = a end
+  table.sort(attrs)
+  return cjson.encode({attrs = attrs, after = 0})
+end
+
+-- substringWrite writes a change substringPlan planned (sweep), audited.
+local function substringWrite(settings, gen, v, sweep, prefix, maxlen, actor, now)
+  if v == '' then
+    redis.call('HDEL', settings, 'substringSearch')
+  else
+    redis.call('HSET', settings, 'substringSearch', v)
+  end
+  redis.call('HSET', settings, 'substringSweep', sweep)
+  redis.call('INCR', gen)
+  audit(prefix, maxlen, actor, 'replace', 'Settings', 'substringSearch', now)
+end
+`
+
+// setSettingsSrc changes several of an organization's settings at once, or
+// none: plain fields and, when given, substringSearch (as setSubstringSrc).
+// Each field that changes is audited.
 //
-// KEYS: 1 settings, 2 exts:gen. ARGV: 1 prefix, 2 the new value, 3 actor,
-// 4 now, 5 change log cap.
-// Returns {"ok", "1" if changed else "0"}.
-const setSubstringSrc = luaCommon + `
-local old = redis.call('HGET', KEYS[1], 'substringSearch') or ''
-if old == ARGV[2] then return {'ok', '0'} end
-local function split(v)
-  local t = {}
-  for a in string.gmatch(v, '[^,]+') do t[a] = true end
-  return t
+// KEYS: 1 settings, 2 exts:gen. ARGV: 1 prefix, 2 actor, 3 now, 4 change
+// log cap, 5 "1" when ARGV 6 is given, 6 the new substringSearch, 7..
+// field, value pairs ("" deletes the field).
+// Returns {"ok", "1" if substringSearch changed else "0"}.
+const setSettingsSrc = luaCommon + luaSubstringSetting + `
+local sweep = nil
+if ARGV[5] == '1' then sweep = substringPlan(KEYS[1], ARGV[6]) end
+local changed = {}
+for i = 7, #ARGV, 2 do
+  if (redis.call('HGET', KEYS[1], ARGV[i]) or '') ~= ARGV[i + 1] then changed[#changed + 1] = i end
 end
-local pending = {}
-local cur = redis.call('HGET', KEYS[1], 'substringSweep')
-if cur then for _, a in ipairs(cjson.decode(cur).attrs) do pending[a] = true end end
-local o, n = split(old), split(ARGV[2])
-for a in pairs(o) do if not n[a] then pending[a] = true end end
-for a in pairs(n) do if not o[a] then pending[a] = true end end
-local attrs = {}
-for a in pairs(pending) do attrs[#attrs + 1] = a end
-table.sort(attrs)
 --@checked
-if ARGV[2] == '' then
-  redis.call('HDEL', KEYS[1], 'substringSearch')
-else
-  redis.call('HSET', KEYS[1], 'substringSearch', ARGV[2])
+for _, i in ipairs(changed) do
+  if ARGV[i + 1] == '' then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  else
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+  audit(ARGV[1], ARGV[4], ARGV[2], 'replace', 'Settings', ARGV[i], ARGV[3])
 end
-redis.call('HSET', KEYS[1], 'substringSweep', cjson.encode({attrs = attrs, after = 0}))
-redis.call('INCR', KEYS[2])
-audit(ARGV[1], ARGV[5], ARGV[3], 'replace', 'Settings', 'substringSearch', ARGV[4])
+if not sweep then return {'ok', '0'} end
+substringWrite(KEYS[1], KEYS[2], ARGV[6], sweep, ARGV[1], ARGV[4], ARGV[2], ARGV[3])
 return {'ok', '1'}
 `
 
@@ -350,20 +384,29 @@ const substringSweepTimeout = 10 * time.Second
 // leaves does not stop it); what is left stays pending, resumed later. A
 // sweep that fails is not the change's failure.
 func (s *Store) SetSubstringSearch(ctx context.Context, org string, attrs []string) (bool, error) {
-	attrs, err := resources.ParseSubstringSearch(attrs)
+	return s.SetSettings(ctx, org, resources.SettingsChange{SubstringSearch: attrs, HasSubstring: true})
+}
+
+// SetSettings changes several of an organization's settings in one write,
+// or none of them: each given value is checked first, each that changes is
+// audited, and a substringSearch change starts its sweep as
+// [Store.SetSubstringSearch] does. It reports whether substringSearch
+// changed.
+func (s *Store) SetSettings(ctx context.Context, org string, c resources.SettingsChange) (bool, error) {
+	args, err := settingsArgs(c)
 	if err != nil {
 		return false, err
 	}
 	p, err := prefix(org)
 	if err != nil {
-		return false, fmt.Errorf("set substringSearch of %s: %w", org, err)
+		return false, fmt.Errorf("set settings of %s: %w", org, err)
 	}
 	_, ts := now()
-	res, err := s.setSubstring.Run(ctx, s, []string{p + "settings", p + "exts:gen"}, p, strings.Join(attrs, ","),
-		resources.Actor(ctx), ts, s.MaxChanges).Slice()
+	res, err := s.setSettings.Run(ctx, s, []string{p + "settings", p + "exts:gen"},
+		append([]any{p, resources.Actor(ctx), ts, s.MaxChanges}, args...)...).Slice()
 	s.recent.forget(org)
 	if err != nil {
-		return false, fmt.Errorf("set substringSearch of %s: redis: %w", org, err)
+		return false, fmt.Errorf("set settings of %s: redis: %w", org, err)
 	}
 	changed, _ := res[1].(string)
 	if changed != "1" {
@@ -373,6 +416,32 @@ func (s *Store) SetSubstringSearch(ctx context.Context, org string, attrs []stri
 	defer cancel()
 	_ = s.SweepSubstring(sctx, org) // pending until done: see SubstringPending
 	return true, nil
+}
+
+// settingsArgs checks c and returns setSettingsSrc's ARGV from 5 on.
+func settingsArgs(c resources.SettingsChange) ([]any, error) {
+	args := []any{"0", ""}
+	if c.HasSubstring {
+		attrs, err := resources.ParseSubstringSearch(c.SubstringSearch)
+		if err != nil {
+			return nil, err
+		}
+		args = []any{"1", strings.Join(attrs, ",")}
+	}
+	for _, f := range []struct {
+		field string
+		value *string
+		parse func(string) (string, error)
+	}{{settingOnboarding, c.Onboarding, resources.ParseOnboarding}, {settingUserNameFormat, c.UserNameFormat, resources.ParseUserNameFormat}} {
+		if f.value == nil {
+			continue
+		}
+		if _, err := f.parse(*f.value); err != nil {
+			return nil, err
+		}
+		args = append(args, f.field, *f.value)
+	}
+	return args, nil
 }
 
 // decodeSweep decodes a stored sweep state.

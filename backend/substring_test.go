@@ -266,7 +266,7 @@ func TestSubstringBuildAndPurge(t *testing.T) {
 		}
 		// The change alone, as a server that stopped before its sweep
 		// leaves it: not used by queries, check clean, resumed later.
-		if err := s.setSubstring.Run(ctx, s, []string{p + "settings", p + "exts:gen"}, p, "name.familyName", "test", "0", 10).Err(); err != nil {
+		if err := s.setSettings.Run(ctx, s, []string{p + "settings", p + "exts:gen"}, p, "test", "0", 10, "1", "name.familyName").Err(); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := listFilter(t, s, users, f); resources.ErrorCode(err) != resources.TooMany {

@@ -144,6 +144,15 @@ func (o *Orgs) SetSubstringSearch(ctx context.Context, org string, actor Admin, 
 	return err
 }
 
+// SettingsChange is a change of several of an organization's settings in
+// one write: the settings given (non-nil; substringSearch when
+// HasSubstring) change together, or none does.
+type SettingsChange struct {
+	Onboarding, UserNameFormat *string
+	SubstringSearch            []string
+	HasSubstring               bool
+}
+
 // SetDisplayName sets the name the console and the customer pages show for
 // the organization.
 func (o *Orgs) SetDisplayName(ctx context.Context, org string, actor Admin, name string) error {

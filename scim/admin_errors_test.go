@@ -1,11 +1,16 @@
 package scim_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/scim"
 )
@@ -94,4 +99,63 @@ func TestReplacedOwnerSecretCannotAdminister(t *testing.T) {
 		}
 		a.send("POST", scim.AdminPath+"/boss/rotate", "Bearer "+rotated.Token, nil).must(t, 200)
 	})
+}
+
+// failingSettings is a store whose settings writes fail, as a Redis that
+// goes away mid-request.
+type failingSettings struct{ *backend.Store }
+
+func (failingSettings) SetSubstringSearch(context.Context, string, []string) (bool, error) {
+	return false, errors.New("redis: i/o timeout")
+}
+
+func (failingSettings) SetSettings(context.Context, string, resources.SettingsChange) (bool, error) {
+	return false, errors.New("redis: i/o timeout")
+}
+
+// A PATCH of several settings changes them all or none: a write that
+// fails leaves every one as it was (before, onboarding and userNameFormat
+// were written one by one, then substringSearch failed).
+func TestSettingsPatchIsAllOrNothing(t *testing.T) {
+	a := newAPI(t, "")
+	body := `{"onboarding":"invite","userNameFormat":"any","substringSearch":["userName"]}`
+	log := slog.New(slog.DiscardHandler)
+	h := scim.NewHandler(scim.Config{BaseURL: a.srv.URL + scim.BasePath}, resources.NewUsers(a.store), resources.NewGroups(a.store), failingSettings{a.store}, log)
+	r := httptest.NewRequest("PATCH", scim.SettingsPath, strings.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+ownerToken)
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code < 500 {
+		t.Fatalf("PATCH with a failing store = %d %s, want 5xx", w.Code, w.Body)
+	}
+	s, err := a.store.OrgSettings(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.OnboardingPolicy() != "none" || s.UserNameRule() != "email" || len(s.SubstringSearch) != 0 {
+		t.Errorf("after a failed PATCH: onboarding %q, userNameFormat %q, substringSearch %v; want none, email, none", s.OnboardingPolicy(), s.UserNameRule(), s.SubstringSearch)
+	}
+	// A refused value changes nothing either; a good PATCH changes all.
+	a.send("PATCH", scim.SettingsPath, "Bearer "+ownerToken, `{"onboarding":"invite","userNameFormat":"whatever"}`).scimError(t, 400, "invalidValue", "userNameFormat")
+	if s, _ := a.store.OrgSettings(context.Background(), "acme"); s.OnboardingPolicy() != "none" {
+		t.Errorf("a refused PATCH changed onboarding to %q", s.OnboardingPolicy())
+	}
+	got := a.send("PATCH", scim.SettingsPath, "Bearer "+ownerToken, body).must(t, 200)
+	if str(got.body, "onboarding") != "invite" || str(got.body, "userNameFormat") != "any" || !strings.Contains(got.raw, `"userName"`) {
+		t.Errorf("PATCH = %s, want all three changed", got.raw)
+	}
+	changes, err := a.store.Changes(context.Background(), "acme", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := 0
+	for _, c := range changes {
+		if c.Type == "Settings" {
+			settings++
+		}
+	}
+	if settings != 3 {
+		t.Errorf("%d Settings entries in the change log, want 3 (one per field)", settings)
+	}
 }

@@ -18,9 +18,7 @@ const SettingsPath = "/admin/v1/settings"
 // serves the API when the token store it is given has it.
 type settingsAdmin interface {
 	OrgSettings(ctx context.Context, org string) (resources.OrgSettings, error)
-	SetOnboarding(ctx context.Context, org, policy string) (bool, error)
-	SetUserNameFormat(ctx context.Context, org, format string) (bool, error)
-	SetSubstringSearch(ctx context.Context, org string, attrs []string) (bool, error)
+	SetSettings(ctx context.Context, org string, c resources.SettingsChange) (bool, error)
 }
 
 // settingsInfo is the organization's settings as the API shows them, with
@@ -108,20 +106,16 @@ func (h *Handler) patchSettings(admin settingsAdmin) handlerFunc {
 				return err
 			}
 		}
+		// One write: the fields given change together, or none does.
+		c := resources.SettingsChange{SubstringSearch: substring, HasSubstring: substring != nil}
 		if v, ok := values["onboarding"]; ok {
-			if _, err := admin.SetOnboarding(r.Context(), p.Org, v); err != nil {
-				return err
-			}
+			c.Onboarding = &v
 		}
 		if v, ok := values["userNameFormat"]; ok {
-			if _, err := admin.SetUserNameFormat(r.Context(), p.Org, v); err != nil {
-				return err
-			}
+			c.UserNameFormat = &v
 		}
-		if substring != nil {
-			if _, err := admin.SetSubstringSearch(r.Context(), p.Org, substring); err != nil {
-				return err
-			}
+		if _, err := admin.SetSettings(r.Context(), p.Org, c); err != nil {
+			return err
 		}
 		return h.getSettings(admin)(w, r)
 	}

@@ -286,7 +286,7 @@ end
 `
 
 // setSettingsSrc changes several of an organization's settings at once, or
-// none: plain fields and, when given, substringSearch (as setSubstringSrc).
+// none: plain fields and, when given, substringSearch (luaSubstringSetting).
 // Each field that changes is audited.
 //
 // KEYS: 1 settings, 2 exts:gen. ARGV: 1 prefix, 2 actor, 3 now, 4 change

@@ -549,14 +549,14 @@ func (s *Store) RotateToken(ctx context.Context, org, name string, r resources.R
 	if err := tokenMarker(res, org, name, "rotate token"); err != nil {
 		return resources.Token{}, err
 	}
-	if st.prev != "" {
-		s.publishRevoked(ctx, org, name) // the earlier previous secret
-	}
 	if !old.Scoped {
 		if err := s.hset(ctx, tokensKey, old.Hash, oldRec); err != nil {
 			return resources.Token{}, fmt.Errorf("rotate token %s: set the previous secret's expiry: redis: %w", name, err)
 		}
 	}
+	// Every process drops the name's cached secrets: an earlier previous
+	// one is gone, and the one replaced now is replaced (the SCIM API only).
+	s.publishRevoked(ctx, org, name)
 	t.Previous = &old
 	return t, nil
 }

@@ -20,9 +20,11 @@ const CustomerSessionTTL = time.Hour
 type CustomerSession struct {
 	// UserID is whose session it is.
 	UserID string
-	// PasswordStamp is a digest of the password hash the customer signed in
-	// with: once the password changes (a reset, a temporary password set by
-	// an administrator), the session no longer works.
+	// PasswordStamp is a digest of the user's [UserStore.SignInStamp] when
+	// the customer signed in (the password hash, and how often the account
+	// was disabled): once the password changes (a reset, a temporary
+	// password set by an administrator) or the account is disabled, the
+	// session no longer works, even after the account is enabled again.
 	PasswordStamp string
 }
 
@@ -59,11 +61,22 @@ func NewCustomerSessions(store CustomerSessionStore, users *Users) *CustomerSess
 // Start starts a session for self, a customer who just signed in
 // ([Users.Authenticate]), and returns its secret, for the browser to keep.
 func (s *CustomerSessions) Start(ctx context.Context, org string, self Resource) (Secret, error) {
+	// The stamp is read before the account, which must still be the one
+	// whose password was checked: a disable or a new password in between
+	// (each a new version) changed the stamp, and the session would be
+	// bound to the new one, working again once the account is enabled.
 	stamp, err := s.passwordStamp(ctx, org, self.ID)
 	if err != nil {
 		return "", err
 	}
-	if !maySignIn(self) || stamp == "" {
+	cur, err := s.users.store.GetUser(ctx, org, self.ID)
+	if ErrorCode(err) == NotFound {
+		return "", ErrCustomerSignedOut
+	}
+	if err != nil {
+		return "", err
+	}
+	if !maySignIn(cur) || cur.Version != self.Version || stamp == "" {
 		return "", ErrCustomerSignedOut
 	}
 	secret := newSecret()

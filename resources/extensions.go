@@ -464,11 +464,12 @@ func checkSetBounds(def schemas.Definition, others []schemas.Definition, purging
 		// attribute's full name) would share the purge's names: the purge
 		// would take its index entries and claims, the responses withhold
 		// its values.
+		// (A schema's own removed attribute is the rule below.)
 		u, overlaps := schemas.URNOverlap(def.ID, []string{t.URN, t.FullName()})
 		if !overlaps && t.Attr != "" && strings.EqualFold(def.ID, t.FullName()) {
 			u, overlaps = t.FullName(), true
 		}
-		if overlaps {
+		if overlaps && !strings.EqualFold(t.URN, def.ID) {
 			return Errorf(Conflict, "id %q and %q, removed and still being purged, start alike: define it once that purge is done (retry in a moment), or choose another URN", def.ID, u)
 		}
 		if !strings.EqualFold(t.URN, def.ID) {

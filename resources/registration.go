@@ -325,8 +325,9 @@ func (u *Users) Register(ctx context.Context, org string, r Registration) error 
 		}
 		if err == nil {
 			if !found {
-				// A new account's email starts its window.
-				if _, err := turns.take(ctx, org, res.ID); err != nil {
+				// A new account's email starts its window (taken already
+				// when a registration racing this one emailed it).
+				if ok, err := turns.take(ctx, org, res.ID); !ok {
 					return err
 				}
 			}

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // JSONProblem says what is wrong with a JSON document in the client's terms:
@@ -19,7 +18,6 @@ import (
 func JSONProblem(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
-	var timeErr *time.ParseError
 	switch {
 	case errors.As(err, &typeErr):
 		where := strconv.Quote(typeErr.Field)
@@ -36,8 +34,6 @@ func JSONProblem(err error) string {
 		return "it is empty"
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "it ends too early"
-	case errors.As(err, &timeErr):
-		return fmt.Sprintf("%s is not a time: send RFC 3339, such as 2026-12-31T23:59:59Z", strconv.Quote(strings.Trim(timeErr.Value, `"`)))
 	}
 	// Such as "unknown field \"x\"" (a decoder that disallows them), in
 	// the client's terms already.

@@ -28,7 +28,7 @@ func TestAdminAPIBodyErrors(t *testing.T) {
 	for _, c := range []struct{ path, body, want string }{
 		{scim.AdminPath, `[]`, "it is an array"},
 		{scim.AdminPath, `{"name":1,"role":"reader"}`, `"name" must be a string, not a number`},
-		{scim.AdminPath, `{"name":"x","role":"reader","expiresAt":"tomorrow"}`, `"tomorrow" is not a time`},
+		{scim.AdminPath, `{"name":"x","role":"reader","expiresAt":1767225600}`, `"expiresAt" must be a string, not a number`},
 		{scim.AdminPath + "/reader/rotate", `"x"`, "it is a string"},
 		{scim.SchemasPath, `[]`, "it is an array"},
 		{scim.SchemasPath, `{"id":1,"attributes":[]}`, `"id" must be a string, not a number`},
@@ -40,7 +40,9 @@ func TestAdminAPIBodyErrors(t *testing.T) {
 			t.Errorf("POST %s %s: detail %q names Go types or layouts", c.path, c.body, d)
 		}
 	}
-	if got := a.send("GET", scim.AdminPath, "Bearer "+ownerToken, nil).must(t, 200).raw; strings.Contains(got, `"y1"`) {
+	a.send("POST", scim.AdminPath, "Bearer "+ownerToken, `{"name":"y2","role":"reader","expiresAt":"tomorrow"}`).
+		scimError(t, 400, "invalidValue", `expiresAt "tomorrow" is not an RFC 3339 time`)
+	if got := a.send("GET", scim.AdminPath, "Bearer "+ownerToken, nil).must(t, 200).raw; strings.Contains(got, `"y1"`) || strings.Contains(got, `"y2"`) {
 		t.Errorf("a refused token was created: %s", got)
 	}
 	a.send("PATCH", scim.SettingsPath, "Bearer "+ownerToken, `{"onboard":"invite"}`).scimError(t, 400, "invalidSyntax", "onboard")
@@ -90,6 +92,7 @@ func TestReplacedOwnerSecretCannotAdminister(t *testing.T) {
 			{"GET", scim.AdminPath, ""},
 			{"PATCH", scim.SettingsPath, `{"onboarding":"none"}`},
 			{"GET", scim.SchemasPath, ""},
+			{"GET", scim.SettingsPath, ""},
 		} {
 			var body any
 			if c.body != "" {

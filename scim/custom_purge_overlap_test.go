@@ -63,3 +63,20 @@ func TestSchemaOverlappingAPurgeIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// The overlap rule is for other schemas: while one of its removed
+// attributes is purged, a schema itself may still change (adding an
+// attribute), though not bring that attribute back.
+func TestSchemaChangesWhileOneOfItsAttributesPurges(t *testing.T) {
+	hold := new(atomic.Bool)
+	a := newAPIWith(t, "", storeWrap{users: func(s *backend.Store) resources.UserStore { return slowPurge{s, hold} }})
+	a.schemaAdmin("POST", "", ownerToken, acmeSchema()).must(t, http.StatusCreated)
+	hold.Store(true)
+	without := acmeSchema()
+	without["attributes"] = without["attributes"].([]any)[1:] // tier removed, its purge pending
+	a.schemaAdmin("PUT", "/"+acmeURN, ownerToken, without).must(t, http.StatusOK)
+	next := acmeSchema()
+	next["attributes"] = append(without["attributes"].([]any), map[string]any{"name": "level", "type": "string"})
+	a.schemaAdmin("PUT", "/"+acmeURN, ownerToken, next).must(t, http.StatusOK)
+	a.schemaAdmin("PUT", "/"+acmeURN, ownerToken, acmeSchema()).scimError(t, http.StatusConflict, "", "still being purged")
+}

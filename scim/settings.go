@@ -47,7 +47,11 @@ type settingsInfo struct {
 // getSettings serves GET.
 func (h *Handler) getSettings(admin settingsAdmin) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		s, err := admin.OrgSettings(r.Context(), principal(r.Context()).Org)
+		p := principal(r.Context())
+		if p.Replaced {
+			return resources.Errorf(resources.Forbidden, "this secret was replaced by a rotation and works for the SCIM API only, until it expires: read the settings with the token's current secret")
+		}
+		s, err := admin.OrgSettings(r.Context(), p.Org)
 		if err != nil {
 			return err
 		}

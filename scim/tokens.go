@@ -149,11 +149,15 @@ func decodeAdminBody(data []byte, v any, allowEmpty bool, shape string) error {
 	return nil
 }
 
-// future checks that an expiry a client sent (nil: none) is after now, and
-// returns it (zero: none).
-func future(field string, t *time.Time, now time.Time) (time.Time, error) {
-	if t == nil {
+// future reads an expiry a client sent (nil: none, the zero time): an RFC
+// 3339 time after now.
+func future(field string, v *string, now time.Time) (time.Time, error) {
+	if v == nil {
 		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, *v)
+	if err != nil {
+		return time.Time{}, resources.Errorf(resources.InvalidValue, "%s %q is not an RFC 3339 time such as 2026-12-31T23:59:59Z", field, *v)
 	}
 	if !t.After(now) {
 		return time.Time{}, resources.Errorf(resources.InvalidValue, "%s %s is not in the future", field, t.Format(time.RFC3339))
@@ -172,7 +176,7 @@ func (h *Handler) createToken(admin tokenAdmin) handlerFunc {
 		var req struct {
 			Name    string         `json:"name"`
 			Role    resources.Role `json:"role"`
-			Expires *time.Time     `json:"expiresAt"`
+			Expires *string        `json:"expiresAt"`
 			// Onboarding overrides the organization's policy for the
 			// customers this token creates (optional).
 			Onboarding string `json:"onboarding"`
@@ -222,8 +226,8 @@ func (h *Handler) rotateToken(admin tokenAdmin) handlerFunc {
 			return err
 		}
 		var req struct {
-			Expires         *time.Time `json:"expiresAt"`
-			PreviousExpires *time.Time `json:"previousExpiresAt"`
+			Expires         *string `json:"expiresAt"`
+			PreviousExpires *string `json:"previousExpiresAt"`
 		}
 		if err := decodeAdminBody(data, &req, true, `{"expiresAt": "RFC 3339 time, optional", "previousExpiresAt": "RFC 3339 time, optional"}`); err != nil {
 			return err

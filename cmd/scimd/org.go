@@ -205,7 +205,7 @@ func orgCommand(ctx context.Context, args []string, getenv func(string) string, 
 		}
 	}
 	if *ownerEmail != "" {
-		if err := resources.CheckAdminEmail(*ownerEmail); err != nil {
+		if err := resources.CheckAdminEmail(strings.TrimSpace(*ownerEmail)); err != nil {
 			return fmt.Errorf("invalid --owner-email: %w", err)
 		}
 	}

@@ -119,7 +119,7 @@ func serveBaselineChild(redisURL string, stdin io.Reader, stdout io.Writer) erro
 func startBaselineServer(ctx context.Context, redisURL string, shared bool) (*baseline, error) {
 	opts, err := redis.ParseURL(redisURL)
 	if err != nil {
-		return nil, fmt.Errorf("baseline: redis url: %w", err)
+		return nil, fmt.Errorf("baseline: redis url: %w", redisURLError(err))
 	}
 	rdb := redis.NewClient(opts)
 	if err := rdb.Set(ctx, baselineKey, baselineDoc, 0).Err(); err != nil {

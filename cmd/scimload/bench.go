@@ -130,12 +130,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	opts, err := redis.ParseURL(cfg.redisURL)
 	if err != nil {
-		// A parse error quotes the URL, password and all: its cause only.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("-redis-url: %w", err)
+		return fmt.Errorf("-redis-url: %w", redisURLError(err))
 	}
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -88,4 +89,14 @@ func (c config) validate() error {
 		}
 	}
 	return nil
+}
+
+// redisURLError is err, from parsing a Redis URL, without the URL: a parse
+// error quotes it, password and all.
+func redisURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

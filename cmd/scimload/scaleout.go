@@ -203,7 +203,7 @@ func clusterNodes(ctx context.Context, url string) (nodes, error) {
 	scheme, rest, _ := strings.Cut(url, "://")
 	opts, err := redis.ParseClusterURL(strings.TrimSuffix(scheme, "+cluster") + "://" + rest)
 	if err != nil {
-		return nodes{}, fmt.Errorf("-redis-url: %w", err)
+		return nodes{}, fmt.Errorf("-redis-url: %w", redisURLError(err))
 	}
 	ns := nodes{cluster: redis.NewClusterClient(opts)}
 	shards, err := ns.cluster.ClusterShards(ctx).Result()

@@ -27,3 +27,32 @@ func TestScimloadNeverShowsRedisPassword(t *testing.T) {
 		}
 	}
 }
+
+// A Redis URL that does not parse is never quoted, password and all, by
+// any command: soak, scaleout and the baseline as bench.
+func TestScimloadParseErrorsHideRedisPassword(t *testing.T) {
+	bad := "redis://:load-redis-secret @127.0.0.1:1/0"
+	getenv := func(k string) string {
+		if k == "SCIM_BOOTSTRAP_TOKEN" {
+			return "tok"
+		}
+		return ""
+	}
+	for _, args := range [][]string{
+		{"soak", "-metrics-url", "http://127.0.0.1:1/metrics", "-redis-url", bad},
+		{"scaleout", "-scimd", "/bin/true", "-redis-url", "redis+cluster://:load-redis-secret @127.0.0.1:1"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), args, getenv, &stdout, &stderr)
+		text := stdout.String() + stderr.String()
+		if err != nil {
+			text += err.Error()
+		}
+		if strings.Contains(text, "load-redis-secret") {
+			t.Errorf("scimload %q shows the Redis password:\n%s", args, text)
+		}
+	}
+	if _, err := startBaselineServer(context.Background(), bad, false); err == nil || strings.Contains(err.Error(), "load-redis-secret") {
+		t.Errorf("baseline: err = %v, shows the Redis password", err)
+	}
+}

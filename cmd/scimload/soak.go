@@ -87,7 +87,7 @@ func soak(ctx context.Context, args []string, getenv func(string) string, stdout
 	c := scimClient{http: newHTTPClient(max(cfg.concurrency, cfg.seedConcurrency)), base: cfg.url, token: cfg.token}
 	opts, err := redis.ParseURL(cfg.redisURL)
 	if err != nil {
-		return fmt.Errorf("-redis-url: %w", err)
+		return fmt.Errorf("-redis-url: %w", redisURLError(err))
 	}
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()

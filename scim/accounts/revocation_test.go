@@ -1,7 +1,9 @@
 package accounts_test
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -44,6 +46,43 @@ func TestResetLinkEndsWithTemporaryPasswordChange(t *testing.T) {
 		}
 		if st := e.me("acme", "temp@example.com", newPass); st != http.StatusOK {
 			t.Errorf("GET /Me with the password the customer chose = %d, want 200", st)
+		}
+	})
+}
+
+// A disable between a customer's sign-in (the password checked) and the
+// start of the session (the stamp read) refuses the session: bound to the
+// stamp after the disable, it would work again once the account is enabled.
+func TestDisableDuringSignInStartsNoSession(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		id := e.activeCustomer("jane@example.com")
+		users := resources.NewUsers(e.store)
+		sessions := resources.NewCustomerSessions(e.store, users)
+		self, err := users.Authenticate(ctx, "acme", "jane@example.com", chosen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, body := e.scim("PATCH", "/Users/"+id, patch("replace", "active", false)); st != http.StatusOK {
+			t.Fatalf("disable = %d %v", st, body)
+		}
+		secret, err := sessions.Start(ctx, "acme", self)
+		if st, body := e.scim("PATCH", "/Users/"+id, patch("replace", "active", true)); st != http.StatusOK {
+			t.Fatalf("enable = %d %v", st, body)
+		}
+		if !errors.Is(err, resources.ErrCustomerSignedOut) {
+			t.Errorf("Start after a disable = %v, want ErrCustomerSignedOut", err)
+			if _, err := sessions.User(ctx, "acme", secret); err == nil {
+				t.Errorf("the session works after the account is enabled again")
+			}
+		}
+		// A sign-in after all that works.
+		self, err = users.Authenticate(ctx, "acme", "jane@example.com", chosen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sessions.Start(ctx, "acme", self); err != nil {
+			t.Errorf("Start = %v", err)
 		}
 	})
 }

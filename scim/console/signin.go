@@ -143,11 +143,15 @@ type signInLinkData struct{ Email string }
 // in. Opening it changes nothing: mail scanners and link previews open
 // links, and would use it up.
 func (h *Handler) signInLinkForm(w http.ResponseWriter, r *http.Request) {
-	org := r.PathValue("org")
-	if !h.knownOrg(w, r) {
-		return
+	if h.knownOrg(w, r) {
+		h.signInLinkPage(w, r, http.StatusOK, "")
 	}
-	ad, err := h.svc.Admins.SignInLinkAdmin(r.Context(), org, resources.Secret(r.URL.Query().Get("token")))
+}
+
+// signInLinkPage renders the sign-in link's page with status and alert, or
+// says the link is not valid.
+func (h *Handler) signInLinkPage(w http.ResponseWriter, r *http.Request, status int, alert string) {
+	ad, err := h.svc.Admins.SignInLinkAdmin(r.Context(), r.PathValue("org"), resources.Secret(r.URL.Query().Get("token")))
 	if errors.Is(err, resources.ErrInvalidAdminLink) {
 		h.invalidSignInLink(w, r)
 		return
@@ -156,8 +160,8 @@ func (h *Handler) signInLinkForm(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, nil, err)
 		return
 	}
-	h.page(w, r, nil, http.StatusOK, "signin-link", view{Title: "Sign in to the console", CSRF: h.preSessionCSRF(w, r),
-		Data: signInLinkData{Email: ad.Email}})
+	h.page(w, r, nil, status, "signin-link", view{Title: "Sign in to the console", CSRF: h.preSessionCSRF(w, r),
+		Alert: alert, Data: signInLinkData{Email: ad.Email}})
 }
 
 func (h *Handler) invalidSignInLink(w http.ResponseWriter, r *http.Request) {
@@ -177,13 +181,7 @@ func (h *Handler) signInLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !csrfOK {
-		ad, err := h.svc.Admins.SignInLinkAdmin(r.Context(), org, resources.Secret(r.URL.Query().Get("token")))
-		if err != nil {
-			h.invalidSignInLink(w, r)
-			return
-		}
-		h.page(w, r, nil, http.StatusForbidden, "signin-link", view{Title: "Sign in to the console", CSRF: h.preSessionCSRF(w, r),
-			Alert: "For your security, this form has expired. Please sign in again.", Data: signInLinkData{Email: ad.Email}})
+		h.signInLinkPage(w, r, http.StatusForbidden, "For your security, this form has expired. Please sign in again.")
 		return
 	}
 	var secret resources.Secret

@@ -41,7 +41,7 @@ func TestAdminAPIBodyErrors(t *testing.T) {
 		}
 	}
 	a.send("POST", scim.AdminPath, "Bearer "+ownerToken, `{"name":"y2","role":"reader","expiresAt":"tomorrow"}`).
-		scimError(t, 400, "invalidValue", `expiresAt "tomorrow" is not an RFC 3339 time`)
+		scimError(t, 400, "invalidSyntax", `expiresAt "tomorrow" is not an RFC 3339 time`)
 	if got := a.send("GET", scim.AdminPath, "Bearer "+ownerToken, nil).must(t, 200).raw; strings.Contains(got, `"y1"`) || strings.Contains(got, `"y2"`) {
 		t.Errorf("a refused token was created: %s", got)
 	}

@@ -150,14 +150,15 @@ func decodeAdminBody(data []byte, v any, allowEmpty bool, shape string) error {
 }
 
 // future reads an expiry a client sent (nil: none, the zero time): an RFC
-// 3339 time after now.
+// 3339 time (else invalidSyntax, as the body's other faults) after now
+// (else invalidValue).
 func future(field string, v *string, now time.Time) (time.Time, error) {
 	if v == nil {
 		return time.Time{}, nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, *v)
 	if err != nil {
-		return time.Time{}, resources.Errorf(resources.InvalidValue, "%s %q is not an RFC 3339 time such as 2026-12-31T23:59:59Z", field, *v)
+		return time.Time{}, resources.Errorf(resources.InvalidSyntax, "%s %q is not an RFC 3339 time such as 2026-12-31T23:59:59Z", field, *v)
 	}
 	if !t.After(now) {
 		return time.Time{}, resources.Errorf(resources.InvalidValue, "%s %s is not in the future", field, t.Format(time.RFC3339))

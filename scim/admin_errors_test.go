@@ -108,10 +108,6 @@ func TestReplacedOwnerSecretCannotAdminister(t *testing.T) {
 // goes away mid-request.
 type failingSettings struct{ *backend.Store }
 
-func (failingSettings) SetSubstringSearch(context.Context, string, []string) (bool, error) {
-	return false, errors.New("redis: i/o timeout")
-}
-
 func (failingSettings) SetSettings(context.Context, string, resources.SettingsChange) (bool, error) {
 	return false, errors.New("redis: i/o timeout")
 }

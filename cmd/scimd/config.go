@@ -647,7 +647,7 @@ func redactURL(s string) (string, bool) {
 	}
 	hidden := false
 	for k := range q {
-		if strings.Contains(strings.ToLower(k), "password") || strings.EqualFold(k, "username") || strings.Contains(strings.ToLower(k), "username") {
+		if lk := strings.ToLower(k); strings.Contains(lk, "password") || strings.Contains(lk, "username") {
 			q[k], hidden = []string{"xxxxx"}, true
 		}
 	}

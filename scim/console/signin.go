@@ -152,21 +152,24 @@ func (h *Handler) signInLinkForm(w http.ResponseWriter, r *http.Request) {
 // says the link is not valid.
 func (h *Handler) signInLinkPage(w http.ResponseWriter, r *http.Request, status int, alert string) {
 	ad, err := h.svc.Admins.SignInLinkAdmin(r.Context(), r.PathValue("org"), resources.Secret(r.URL.Query().Get("token")))
-	if errors.Is(err, resources.ErrInvalidAdminLink) {
-		h.invalidSignInLink(w, r)
-		return
-	}
-	if err != nil {
-		h.failed(w, r, nil, err)
+	if h.signInLinkFailed(w, r, err) {
 		return
 	}
 	h.page(w, r, nil, status, "signin-link", view{Title: "Sign in to the console", CSRF: h.preSessionCSRF(w, r),
 		Alert: alert, Data: signInLinkData{Email: ad.Email}})
 }
 
-func (h *Handler) invalidSignInLink(w http.ResponseWriter, r *http.Request) {
-	h.message(w, r, nil, http.StatusNotFound, "Link not valid", []string{resources.ErrInvalidAdminLink.Detail},
-		&link{Href: "signin", Text: "Sign in"})
+// signInLinkFailed answers err, a sign-in link's lookup or use failing
+// (not valid: 404), and reports whether there was one to answer.
+func (h *Handler) signInLinkFailed(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case errors.Is(err, resources.ErrInvalidAdminLink):
+		h.message(w, r, nil, http.StatusNotFound, "Link not valid", []string{resources.ErrInvalidAdminLink.Detail},
+			&link{Href: "signin", Text: "Sign in"})
+	case err != nil:
+		h.failed(w, r, nil, err)
+	}
+	return err != nil
 }
 
 // signInLink signs an administrator in with a single-use link: the form
@@ -189,15 +192,7 @@ func (h *Handler) signInLink(w http.ResponseWriter, r *http.Request) {
 	if !h.checkPassword(w, r, func() bool {
 		_, _, secret, err = h.svc.Admins.UseSignInLink(r.Context(), org, resources.Secret(r.URL.Query().Get("token")))
 		return errors.Is(err, resources.ErrInvalidAdminLink)
-	}) {
-		return
-	}
-	if errors.Is(err, resources.ErrInvalidAdminLink) {
-		h.invalidSignInLink(w, r)
-		return
-	}
-	if err != nil {
-		h.failed(w, r, nil, err)
+	}) || h.signInLinkFailed(w, r, err) {
 		return
 	}
 	h.startSession(w, r, secret)

@@ -48,11 +48,17 @@ func newFakeSCIM(tb testing.TB) (*fakeSCIM, *httptest.Server) {
 	}))
 	mux.HandleFunc("POST /scim/v2/Groups", f.createGroup)
 	mux.HandleFunc("GET /scim/v2/Groups", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"totalResults": 1, "Resources": []any{map[string]any{"id": f.group, "displayName": loadGroupName}}})
+		f.mu.Lock()
+		group := f.group
+		f.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"totalResults": 1, "Resources": []any{map[string]any{"id": group, "displayName": loadGroupName}}})
 	})
 	mux.HandleFunc("PATCH /scim/v2/Groups/{id}", func(w http.ResponseWriter, r *http.Request) {
-		if f.groupStatus != 0 {
-			writeJSON(w, f.groupStatus, map[string]any{"detail": "the fake fails group PATCH"})
+		f.mu.Lock()
+		status := f.groupStatus
+		f.mu.Unlock()
+		if status != 0 {
+			writeJSON(w, status, map[string]any{"detail": "the fake fails group PATCH"})
 			return
 		}
 		f.groupPatch(w, r)

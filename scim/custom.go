@@ -77,18 +77,14 @@ func withhold(rt schemas.ResourceType, doc map[string]any, p projection) map[str
 		}
 	}
 	// An extension left without attributes is not shown, nor its URN.
-	urns, _ := out["schemas"].([]string)
-	kept := make([]string, 0, len(urns))
-	for _, u := range urns {
-		if m, ok := out[u].(map[string]any); ok && len(m) == 0 {
-			delete(out, u)
-			continue
+	for k, v := range out {
+		if m, ok := v.(map[string]any); ok && len(m) == 0 {
+			if _, isExt := rt.Extension(k); isExt {
+				delete(out, k)
+			}
 		}
-		kept = append(kept, u)
 	}
-	if len(urns) > 0 {
-		out["schemas"] = kept
-	}
+	presentSchemas(rt, out)
 	return out
 }
 

@@ -88,7 +88,30 @@ func (p projection) apply(rt schemas.ResourceType, doc map[string]any) map[strin
 	for _, a := range rt.Custom.Always {
 		copyPath(rt, doc, out, a.FullName())
 	}
-	return withoutEmpty(rt, out)
+	out = withoutEmpty(rt, out)
+	presentSchemas(rt, out)
+	return out
+}
+
+// presentSchemas narrows doc's "schemas" to the URNs of what doc holds: the
+// resource's own schema, and each extension whose attributes are present.
+// RFC 7643 §3: "schemas" lists "the namespaces of the SCIM schemas that
+// define the attributes present in the current JSON structure".
+func presentSchemas(rt schemas.ResourceType, doc map[string]any) {
+	urns, ok := doc["schemas"].([]string)
+	if !ok {
+		return
+	}
+	kept := make([]string, 0, len(urns))
+	for _, u := range urns {
+		if _, isExt := rt.Extension(u); isExt {
+			if _, present := doc[u]; !present {
+				continue
+			}
+		}
+		kept = append(kept, u)
+	}
+	doc["schemas"] = kept
 }
 
 // withoutEmpty drops what projecting sub-attributes left empty: a complex

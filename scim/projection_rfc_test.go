@@ -108,3 +108,38 @@ func TestIfNoneMatchOnWrites(t *testing.T) {
 			must(t, http.StatusPreconditionFailed)
 	})
 }
+
+// TestProjectionSchemasNameOnlyPresentSchemas: RFC 7643 §3, "schemas" lists
+// "the namespaces of the SCIM schemas that define the attributes present in
+// the current JSON structure": an extension that attributes or
+// excludedAttributes leaves out is not named.
+func TestProjectionSchemasNameOnlyPresentSchemas(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		id := str(a.do("POST", "/Users", ownerToken, user("proj@example.com", map[string]any{
+			"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:User", enterpriseURN},
+			enterpriseURN: map[string]any{"employeeNumber": "7"},
+		})).must(t, http.StatusCreated).body, "id")
+		for q, want := range map[string]bool{
+			"/Users/" + id + "?excludedAttributes=" + url.QueryEscape(enterpriseURN):                     false,
+			"/Users/" + id + "?attributes=userName":                                                      false,
+			"/Users?attributes=userName&filter=" + url.QueryEscape(`userName eq "proj@example.com"`):     false,
+			"/Users/" + id + "?attributes=" + url.QueryEscape(enterpriseURN+":employeeNumber"):           true,
+			"/Users/" + id + "?excludedAttributes=userName":                                              true,
+			"/Users?excludedAttributes=name&filter=" + url.QueryEscape(`userName eq "proj@example.com"`): true,
+		} {
+			r := a.do("GET", q, ownerToken, nil).must(t, http.StatusOK)
+			doc := r.body
+			if list, ok := r.body["Resources"].([]any); ok && len(list) == 1 {
+				doc, _ = list[0].(map[string]any)
+			}
+			_, has := doc[enterpriseURN]
+			named := strings.Contains(str(doc, "schemas"), enterpriseURN)
+			if has != want || named != want {
+				t.Errorf("GET %s: extension present %v, named in schemas %v (%s); want both %v", q, has, named, str(doc, "schemas"), want)
+			}
+			if !strings.Contains(str(doc, "schemas"), "urn:ietf:params:scim:schemas:core:2.0:User") {
+				t.Errorf("GET %s: schemas %s lacks the core schema", q, str(doc, "schemas"))
+			}
+		}
+	})
+}

@@ -97,6 +97,9 @@ func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listPara
 	for k, v := range raw {
 		for _, name := range []string{"schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count", "cursor"} {
 			if strings.EqualFold(k, name) {
+				if _, twice := folded[name]; twice {
+					return listParams{}, resources.Errorf(resources.InvalidSyntax, "invalid SearchRequest: it names %q twice (names are case-insensitive, RFC 7643 §2.1): send it once", name)
+				}
 				if s, ok := v.(string); ok && (name == "attributes" || name == "excludedAttributes") {
 					v = []any{s} // one string of comma-separated names, as in a query string
 				}

@@ -2,6 +2,7 @@ package scim_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -122,5 +123,21 @@ func TestRootQueryDepthBounded(t *testing.T) {
 		a.do("GET", "/?startIndex=9990&count=10", ownerToken, nil).must(t, 200)
 		a.do("GET", "/?startIndex=9992&count=10", ownerToken, nil).scimError(t, 400, "tooMany", "/Users")
 		a.do("GET", "/?startIndex=9223372036854775807&count=10", ownerToken, nil).scimError(t, 400, "tooMany", "deep")
+	})
+}
+
+// TestSearchRequestNamesParameterOnce: names are case-insensitive (RFC 7643
+// §2.1), so a SearchRequest naming "filter" and "FILTER" names it twice:
+// 400 invalidSyntax, as a resource body naming an attribute twice is
+// (TestBodyNamesAttributeOnce), never one of the two at random.
+func TestSearchRequestNamesParameterOnce(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.do("POST", "/Users", ownerToken, user("dup-a@example.com", nil)).must(t, http.StatusCreated)
+		a.do("POST", "/Users", ownerToken, user("dup-b@example.com", nil)).must(t, http.StatusCreated)
+		body := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],` +
+			`"filter":"userName eq \"dup-a@example.com\"","FILTER":"userName eq \"dup-b@example.com\""}`
+		for range 10 {
+			a.do("POST", "/Users/.search", ownerToken, body).scimError(t, http.StatusBadRequest, "invalidSyntax", `names "filter" twice`)
+		}
 	})
 }

@@ -237,7 +237,8 @@ func (u *Users) resend(ctx context.Context, org string, cur Resource) (Resource,
 	}
 	if !invited(cur) {
 		next := Resource{ID: cur.ID, Attributes: cloneMap(cur.Attributes)}
-		stampAccountState(next.Attributes, schemas.AccountStatePendingInvitation)
+		// Undelivered until the email is sent, as at creation (prepare).
+		stampAccountState(next.Attributes, schemas.AccountStateInvitationNotDelivered)
 		res, err := u.store.ReplaceUser(WithAction(ctx, ActionInvite), org, next, cur.Version, UserWrite{})
 		if err != nil {
 			return Resource{}, err

@@ -405,6 +405,11 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 		}
 	}
 	state := onboardingState(oldExt)
+	// An invitation starts undelivered: the write that stores the customer
+	// comes before the email, and only its sending makes the state
+	// pendingInvitation (see Users.invite). A stop in between leaves the
+	// truth, for an administrator to resend.
+	undelivered := schemas.AccountStateInvitationNotDelivered
 	switch setup {
 	case schemas.PasswordSetupInvite:
 		// A customer who accepted their invitation may change their password.
@@ -419,7 +424,7 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 				}
 				return UserWrite{}, errNoAddress(id)
 			}
-			state = schemas.AccountStatePendingInvitation
+			state = undelivered
 		}
 	case schemas.PasswordSetupTemporaryPassword:
 		if onboard && b.password == nil {
@@ -431,7 +436,7 @@ func (u *Users) prepare(b body, cur *Resource, rules userRules) (UserWrite, erro
 			// A password an admin sets is a temporary one.
 			setup = schemas.PasswordSetupTemporaryPassword
 		case cur == nil && rules.onboarding == OnboardingInvite && mailAddress(Resource{Attributes: b.attrs}, rules.format) != "":
-			setup, state = schemas.PasswordSetupInvite, schemas.AccountStatePendingInvitation
+			setup, state = schemas.PasswordSetupInvite, undelivered
 		case cur == nil:
 			state = schemas.AccountStateNoPassword
 		}

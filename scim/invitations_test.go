@@ -136,11 +136,14 @@ func TestInvitationResend(t *testing.T) {
 	})
 }
 
+// TestInvitationWithoutOnboardingIsNotSent: a handler without onboarding
+// (no mailer) sends no invitation, and the account says so: it is created
+// invitationNotDelivered, which only a sent invitation changes.
 func TestInvitationWithoutOnboardingIsNotSent(t *testing.T) {
 	stores(t, func(t *testing.T, a *api) {
 		r := a.do("POST", "/Users", ownerToken, invitee("plain@example.com")).must(t, http.StatusCreated)
-		if got := str(r.body, customerURN, "accountState"); got != "pendingInvitation" {
-			t.Errorf("accountState = %q, want pendingInvitation", got)
+		if got := str(r.body, customerURN, "accountState"); got != "invitationNotDelivered" {
+			t.Errorf("accountState = %q, want invitationNotDelivered", got)
 		}
 	})
 }

@@ -134,8 +134,9 @@ func TestInviteAndPasswordNeverReturned(t *testing.T) {
 	stores(t, func(t *testing.T, a *api) {
 		r := a.do("POST", "/Users", ownerToken, user("invitee@example.com", map[string]any{
 			customerURN: map[string]any{"passwordSetup": "invite"}})).must(t, 201)
-		if got := str(r.body, customerURN, "accountState"); got != "pendingInvitation" {
-			t.Errorf("accountState = %q, want pendingInvitation", got)
+		// No mailer here: nothing was sent (TestInvitationWithoutOnboardingIsNotSent).
+		if got := str(r.body, customerURN, "accountState"); got != "invitationNotDelivered" {
+			t.Errorf("accountState = %q, want invitationNotDelivered", got)
 		}
 		wso2 := a.do("POST", "/Users", ownerToken, user("asgardeo@example.com", map[string]any{
 			"urn:scim:wso2:schema": map[string]any{"askPassword": "true"}})).must(t, 201)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scimd/scimd/backend"
 	"github.com/scimd/scimd/backend/redistest"
 )
 
@@ -202,5 +204,31 @@ func TestConsoleRevokeIsImmediate(t *testing.T) {
 	}
 	if status, _ := call(t, "GET", base+"/scim/v2/Users", secret, ""); status != http.StatusUnauthorized {
 		t.Errorf("GET /Users with the revoked token = %d, want 401 at once", status)
+	}
+}
+
+// TestFirstStartStoppedAfterCreateOrg: a first start on a new Redis that
+// stopped after creating the organization, before its console owner and
+// owner token, left no way in. The next start sets it up as new: it prints
+// a sign-in link and an owner token. A start after that prints neither.
+func TestFirstStartStoppedAfterCreateOrg(t *testing.T) {
+	url := redistest.Start(t)
+	ctx := context.Background()
+	store, err := backend.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.CreateOrg(ctx, defaultOrg); err != nil { // what the first start wrote
+		t.Fatal(err)
+	}
+	ownerToken := regexp.MustCompile(`scimd_default_[A-Za-z0-9_-]{20,}`)
+	_, stdout := start(t, map[string]string{"SCIM_REDIS_URL": url, "SCIM_OWNER_EMAIL": "boss@example.com"})
+	if out := stdout.String(); signInLinkRE.FindString(out) == "" || ownerToken.FindString(out) == "" {
+		t.Errorf("the start after a first start stopped after CreateOrg printed no sign-in link or no owner token:\n%s", out)
+	}
+	_, again := start(t, map[string]string{"SCIM_REDIS_URL": url, "SCIM_OWNER_EMAIL": "boss@example.com"})
+	if out := again.String(); signInLinkRE.FindString(out) != "" || ownerToken.FindString(out) != "" {
+		t.Errorf("a start of a set-up organization printed a sign-in link or an owner token:\n%s", out)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -295,11 +296,17 @@ func publicBaseURL(configured string, addr net.Addr) string {
 // bootstrap gives the default organization an owner token (the configured
 // one, or a fresh one printed once when the organization is new) and, when
 // the organization is new, a console owner (SCIM_OWNER_EMAIL) with a
-// one-time sign-in link, printed.
+// one-time sign-in link, printed. An organization a first start created but
+// did not finish setting up (see unfinishedSetUp) counts as new.
 func bootstrap(ctx context.Context, store *backend.Store, admins *resources.Admins, cfg Config, base string, stdout io.Writer) error {
 	created, err := store.CreateOrg(ctx, defaultOrg)
 	if err != nil {
 		return fmt.Errorf("create organization %q: %w", defaultOrg, err)
+	}
+	if !created {
+		if created, err = unfinishedSetUp(ctx, store); err != nil {
+			return err
+		}
 	}
 	if created {
 		if err := consoleOwner(resources.WithActor(ctx, resources.SystemActor), admins, notify.NewLinks(base), cfg.OwnerEmail, stdout); err != nil {
@@ -328,6 +335,25 @@ func bootstrap(ctx context.Context, store *backend.Store, admins *resources.Admi
 	fmt.Fprintf(stdout, "Created organization %q. Its owner token (shown once, keep it):\n\n    %s\n\nTry: curl -H 'Authorization: Bearer %s' %s%s/Users\n\n",
 		defaultOrg, secret.Reveal(), secret.Reveal(), base, scim.BasePath)
 	return nil
+}
+
+// unfinishedSetUp reports whether the default organization has no way in:
+// no token, and no administrator who chose a password. That is what a first
+// start stopped after creating the organization, before its owner token was
+// stored, leaves; bootstrap then sets it up as new.
+func unfinishedSetUp(ctx context.Context, store *backend.Store) (bool, error) {
+	tokens, err := store.ListTokens(ctx, defaultOrg)
+	if err != nil {
+		return false, fmt.Errorf("tokens of organization %q: %w", defaultOrg, err)
+	}
+	if len(tokens) > 0 {
+		return false, nil
+	}
+	admins, err := store.ListAdmins(ctx, defaultOrg)
+	if err != nil {
+		return false, fmt.Errorf("administrators of organization %q: %w", defaultOrg, err)
+	}
+	return !slices.ContainsFunc(admins, func(a resources.Admin) bool { return a.HasPassword }), nil
 }
 
 // consoleOwner makes email an owner of the default organization's console

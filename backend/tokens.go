@@ -495,9 +495,9 @@ return {'ok'}
 //
 // The new secret and the index change in one script on the organization's
 // keys. When the replaced secret is in the global hash (a token of the
-// older format), its expiry is written there after the script: a crash in
-// between leaves it working without an end until the previous secret is
-// revoked.
+// older format), it is marked replaced, with its expiry, there before the
+// script: a crash in between leaves that secret for the SCIM API only,
+// until its expiry, and a rotation again makes a new one.
 func (s *Store) RotateToken(ctx context.Context, org, name string, r resources.Rotation) (resources.Token, error) {
 	p, err := prefix(org)
 	if err != nil {
@@ -540,19 +540,31 @@ func (s *Store) RotateToken(ctx context.Context, org, name string, r resources.R
 			return resources.Token{}, fmt.Errorf("rotate token %s: redis: %w", name, err)
 		}
 	}
-	_, ts := now()
-	res, err := s.rotateToken.Run(ctx, s, tokenKeys(p),
-		p, name, st.cur, st.prev, t.Hash, rec, scopedOld, resources.Actor(ctx), ts, s.MaxChanges).Slice()
-	if err != nil {
-		return resources.Token{}, fmt.Errorf("rotate token %s: redis: %w", name, err)
-	}
-	if err := tokenMarker(res, org, name, "rotate token"); err != nil {
-		return resources.Token{}, err
-	}
+	// A secret of the older format, in the global hash, is marked replaced
+	// (the SCIM API only, until its expiry) before the rotation, which
+	// cannot write that hash in its script: a stop in between leaves the
+	// token less able, never a replaced secret that still administers.
+	// A rotation that fails puts the record back.
 	if !old.Scoped {
 		if err := s.hset(ctx, tokensKey, old.Hash, oldRec); err != nil {
 			return resources.Token{}, fmt.Errorf("rotate token %s: set the previous secret's expiry: redis: %w", name, err)
 		}
+	}
+	_, ts := now()
+	res, err := s.rotateToken.Run(ctx, s, tokenKeys(p),
+		p, name, st.cur, st.prev, t.Hash, rec, scopedOld, resources.Actor(ctx), ts, s.MaxChanges).Slice()
+	if err == nil {
+		err = tokenMarker(res, org, name, "rotate token")
+	} else {
+		err = fmt.Errorf("rotate token %s: redis: %w", name, err)
+	}
+	if err != nil {
+		if !old.Scoped && !errors.Is(err, resources.ErrOutcomeUnknown) {
+			if was, merr := json.Marshal(*st.curRec); merr == nil {
+				_ = s.hset(ctx, tokensKey, old.Hash, was)
+			}
+		}
+		return resources.Token{}, err
 	}
 	// Every process drops the name's cached secrets: an earlier previous
 	// one is gone, and the one replaced now is replaced (the SCIM API only).

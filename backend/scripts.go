@@ -830,7 +830,10 @@ local remove = cjson.decode(ARGV[10])
 local disp = {}
 for i, uid in ipairs(add) do
   local d = redis.call('HGET', prefix .. 'user:' .. uid, 'disp')
-  if not d then return {'nomember', uid} end
+  if not d then
+    if redis.call('EXISTS', prefix .. 'group:' .. uid) == 1 then return {'groupmember', uid} end
+    return {'nomember', uid}
+  end
   disp[i] = d
 end
 local old = {}

@@ -196,6 +196,9 @@ func (k *kind) checkMarker(res []any, id, uniqueValue string) error {
 	case "nomember":
 		uid, _ := res[1].(string)
 		return resources.Errorf(resources.InvalidValue, "members: no user with id %q", uid)
+	case "groupmember":
+		uid, _ := res[1].(string)
+		return resources.NotUser(uid)
 	}
 	return markerErr(marker)
 }

@@ -179,6 +179,9 @@ func (g *Groups) memberDelta(ctx context.Context, org, id string, ops []PatchOp,
 				matched = true // memberChange refuses the path
 			}
 			if !matched {
+				if _, err := g.store.GetGroup(ctx, org, id, false); err != nil {
+					return MemberDelta{}, err // no such group: 404, not "no member matches"
+				}
 				return MemberDelta{}, Errorf(NoTarget, "path %q: no member of the group matches the filter (RFC 7644 §3.5.2.3); add members with path \"members\"", op.Path)
 			}
 		}

@@ -235,14 +235,14 @@ func memberID(rt schemas.ResourceType, m map[string]any) (id string, ok bool, er
 		switch sub.Name() {
 		case "type":
 			if strings.EqualFold(s, "Group") {
-				return "", false, notUser(id)
+				return "", false, NotUser(id)
 			}
 			if !strings.EqualFold(s, "User") {
 				return "", false, Errorf(InvalidValue, "attribute \"members.type\" must be \"User\" (members must be users), got %s", quoteShort(s))
 			}
 		case "$ref":
 			if strings.Contains(strings.ToLower(s), "/groups/") {
-				return "", false, notUser(id)
+				return "", false, NotUser(id)
 			}
 			if s != "Users/"+id && !strings.HasSuffix(s, "/Users/"+id) {
 				return "", false, Errorf(InvalidValue, "attribute \"members.$ref\": %s is not the location of the user %q that \"value\" names; leave \"$ref\" out", quoteShort(s), id)
@@ -252,7 +252,9 @@ func memberID(rt schemas.ResourceType, m map[string]any) (id string, ok bool, er
 	return id, true, nil
 }
 
-func notUser(id string) error {
+// NotUser is the error of a member that is a group: groups cannot be
+// members.
+func NotUser(id string) error {
 	return Errorf(InvalidValue, "members must be users: member %q is a group, and groups cannot be members (nested groups are not supported)", id)
 }
 
@@ -293,7 +295,9 @@ func selectsMembers(op PatchOp, t patchTarget) bool {
 }
 
 // valueEqualities appends to ids the operands of a filter made of
-// `value eq "id"` joined by "or", and reports whether it is one.
+// `value eq "id"` joined by "or", and reports whether it is one. The
+// operands are lower-cased: members.value is not caseExact (RFC 7643 §8.7.1,
+// and /Schemas says so), and ids are lower-case UUIDs.
 func valueEqualities(f Filter, ids *[]string) bool {
 	switch e := f.(type) {
 	case *Comparison:
@@ -301,6 +305,7 @@ func valueEqualities(f Filter, ids *[]string) bool {
 		if e.relativeName() != "value" || e.Op != filter.EQ || !ok || id == "" {
 			return false
 		}
+		id = strings.ToLower(id)
 		if !slices.Contains(*ids, id) {
 			*ids = append(*ids, id)
 		}

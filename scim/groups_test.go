@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/scimd/scimd/backend"
@@ -392,4 +393,73 @@ func TestGroupRenameWhileMembersChange(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestPatchMissingGroupIsNotFound: a PATCH of a group that does not
+// exist is 404 (RFC 7644 §3.12: "The specified resource ... does not
+// exist"), whatever its operations. A members-only PATCH whose operation
+// is a replace through a member filter is 404 too, not 400 noTarget ("no
+// member of the group matches"), though the filter is checked first.
+func TestPatchMissingGroupIsNotFound(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		u := str(a.do("POST", "/Users", ownerToken, user("nf@example.com", nil)).must(t, http.StatusCreated).body, "id")
+		gid := str(a.do("POST", "/Groups", ownerToken, group("Gone soon", u)).must(t, http.StatusCreated).body, "id")
+		a.do("DELETE", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusNoContent)
+		for _, ops := range []map[string]any{
+			patch(op("replace", `members[value eq "`+u+`"]`, map[string]any{"value": u})),
+			patch(op("replace", `members[value sw "`+u[:8]+`"]`, map[string]any{"value": u})),
+		} {
+			r := a.do("PATCH", "/Groups/"+gid, ownerToken, ops)
+			if r.status != http.StatusNotFound {
+				t.Errorf("PATCH of deleted group %s: status %d, want 404; body %s", gid, r.status, r.raw)
+			}
+		}
+	})
+}
+
+// TestMemberValueFilterIgnoresCase: members.value is not caseExact in
+// the server's own Group schema (schemas.membersAttribute; GET
+// /Schemas), so a value filter compares it ignoring case (RFC 7643 §2.2,
+// §7 caseExact; RFC 7644 §3.4.2.2) - as the server does for
+// members[value sw ...], for groups.value eq on /Users (README: "left to
+// the scan (groups.value and members.value are not caseExact)"): a remove
+// or replace through members[value eq "<id in upper case>"] selects the
+// member.
+func TestMemberValueFilterIgnoresCase(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		u := str(a.do("POST", "/Users", ownerToken, user("case@example.com", nil)).must(t, http.StatusCreated).body, "id")
+		v := str(a.do("POST", "/Users", ownerToken, user("case2@example.com", nil)).must(t, http.StatusCreated).body, "id")
+		gid := str(a.do("POST", "/Groups", ownerToken, group("Case", u)).must(t, http.StatusCreated).body, "id")
+		// The same id, in upper case, selects the member in a users' query.
+		q := a.do("GET", "/Users?filter="+urlQuery(`groups.value eq "`+strings.ToUpper(gid)+`"`), ownerToken, nil).must(t, http.StatusOK)
+		if q.body["totalResults"] != float64(1) {
+			t.Fatalf("groups.value eq <upper-case id>: %s", q.raw)
+		}
+		// remove: 200, and the member stays.
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("remove", `members[value eq "`+strings.ToUpper(u)+`"]`, nil))).must(t, http.StatusOK)
+		if got := memberIDs(a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK).body); len(got) != 0 {
+			t.Errorf("after remove members[value eq <upper-case id>] answered 200: members %v, want none", got)
+		}
+		// replace: noTarget for a member that is there.
+		g2 := str(a.do("POST", "/Groups", ownerToken, group("Case 2", u)).must(t, http.StatusCreated).body, "id")
+		r := a.do("PATCH", "/Groups/"+g2, ownerToken, patch(op("replace", `members[value eq "`+strings.ToUpper(u)+`"]`, map[string]any{"value": v})))
+		if r.status != http.StatusOK {
+			t.Errorf("replace members[value eq <upper-case id of a member>]: status %d, want 200; body %s", r.status, r.raw)
+		}
+	})
+}
+
+// TestGroupAsMemberDetail: groups cannot be members (nested groups are
+// not supported). Sent as a bare {"value": "<group id>"}, as Entra ID and
+// Okta send members, the detail says so too, not "no user with id ...",
+// which would tell a person the id is wrong.
+func TestGroupAsMemberDetail(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		inner := str(a.do("POST", "/Groups", ownerToken, group("Inner")).must(t, http.StatusCreated).body, "id")
+		outer := str(a.do("POST", "/Groups", ownerToken, group("Outer")).must(t, http.StatusCreated).body, "id")
+		a.do("PATCH", "/Groups/"+outer, ownerToken, patch(op("add", "members", []any{map[string]any{"value": inner}}))).
+			scimError(t, http.StatusBadRequest, "invalidValue", "nested groups are not supported")
+		a.do("POST", "/Groups", ownerToken, group("Outer 2", inner)).
+			scimError(t, http.StatusBadRequest, "invalidValue", "nested groups are not supported")
+	})
 }

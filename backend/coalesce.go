@@ -9,7 +9,7 @@ import (
 // Commands that concurrent requests send share pipelines.
 //
 // A request that reads one resource (GET /Users/{id}, a userName eq
-// filter) costs Redis two small commands or one read-only script, and a
+// filter) costs Redis one read-only script (a group: two small commands), and a
 // creation one write script; much of what each costs, on both sides, is
 // the round trip itself: a write and a read system call on scimd's side,
 // and on Redis's side the same again plus waking up for the connection.

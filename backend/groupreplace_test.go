@@ -273,9 +273,9 @@ func TestGroupReplaceBounded(t *testing.T) {
 		if len(c["write"]) != 1 {
 			t.Fatalf("write script calls = %d, want 1", len(c["write"]))
 		}
-		// evalsha (or fcall), sha (or function), numkeys, 5 keys, 16 arguments: constant, the members left behind.
-		if n := c["write"][0]; n != 24 {
-			t.Fatalf("the replacement's script got %d arguments, want 24", n)
+		// evalsha (or fcall), sha (or function), numkeys, 5 keys, 17 arguments: constant, the members left behind.
+		if n := c["write"][0]; n != 25 {
+			t.Fatalf("the replacement's script got %d arguments, want 25", n)
 		}
 		if len(c["sweep"]) < (members+sweepBatch-1)/sweepBatch {
 			t.Fatalf("sweep script calls = %v, want at least %d", c["sweep"], (members+sweepBatch-1)/sweepBatch)

@@ -131,7 +131,7 @@ func (s *Store) writeGroupStep(ctx context.Context, p string, g resources.Resour
 	for attempt := 0; ; attempt++ {
 		res, err = s.writeGroup.Run(ctx, s, keys,
 			p, g.ID, version, doc, uk, name, ts, s.groups.indexEntries(g.Attributes), removeAll, remove, add, mode,
-			resources.Actor(ctx), string(action), s.MaxChanges, based).Slice()
+			resources.Actor(ctx), string(action), s.MaxChanges, based, max(s.MaxUserGroups, 0)).Slice()
 		if err != nil {
 			return resources.Resource{}, false, fmt.Errorf("redis: %w", err)
 		}

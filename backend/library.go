@@ -82,6 +82,7 @@ var libraryScripts = []libraryScript{
 	{"search_walk", searchWalkSrc, true},
 	{"search_range", searchRangeSrc, true},
 	{"find_user_name", findUserNameSrc, true},
+	{"read_user", readUserSrc, true},
 	{"active_rank", activeRankSrc, true},
 	{"active_read", activeReadSrc, true},
 	{"upgrade_sparse", upgradeSparseSrc, false},

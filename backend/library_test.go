@@ -84,6 +84,7 @@ func TestLibraryPieces(t *testing.T) {
 		{"writeUser", writeUserSrc, []string{luaCommon}},
 		{"setAdminRole", setAdminRoleSrc, []string{luaCommon, luaAdmin}},
 		{"findUserName", findUserNameSrc, []string{luaUserGroups}},
+		{"readUser", readUserSrc, []string{luaUserGroups}},
 		{"searchWalk", searchWalkSrc, []string{luaSearch}},
 		{"orderMembers", orderMembersSrc, []string{luaOrderKey}},
 		{"gcra", gcraSrc, nil},

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -308,6 +309,57 @@ func TestSortedMembersFilterCharged(t *testing.T) {
 		s.MaxFilterWork = 50
 		if _, err := s.ListGroups(ctx, org, q); resources.ErrorCode(err) != resources.TooMany || !strings.Contains(err.Error(), "members") {
 			t.Fatalf("sorted members filter past the budget = %v, want tooMany about the members", err)
+		}
+	})
+}
+
+// TestMaxUserGroups: a user's groups are bounded (Store.MaxUserGroups): a
+// member added to one more group is refused with a detail that says why,
+// and nothing is written; a user already a member may be added again, and
+// a group replacing its members keeps them.
+func TestMaxUserGroups(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		s.MaxUserGroups = 2
+		ctx := context.Background()
+		u := mustCreateUser(t, s, user("busy@example.com"))
+		other := mustCreateUser(t, s, user("other@example.com"))
+		g1 := mustCreateGroup(t, s, group("One", u.ID))
+		g2 := mustCreateGroup(t, s, group("Two", u.ID))
+		g3 := mustCreateGroup(t, s, group("Three"))
+		_, err := s.UpdateGroup(ctx, org, resources.Resource{ID: g3.ID}, 0, resources.MemberDelta{Add: []string{other.ID, u.ID}})
+		if e := (resources.Error{}); !errors.As(err, &e) || e.Code != resources.InvalidValue ||
+			!strings.Contains(e.Detail, `user "`+u.ID+`" is in 2 groups, the most one customer may be in`) {
+			t.Fatalf("a third group = %v, want invalidValue naming the user and the bound", err)
+		}
+		if _, err := s.CreateGroup(ctx, org, group("Four", u.ID)); resources.ErrorCode(err) != resources.InvalidValue {
+			t.Errorf("a new group with the user = %v, want invalidValue", err)
+		}
+		if g, err := s.GetGroup(ctx, org, g3.ID, true); err != nil || len(g.Members) != 0 {
+			t.Errorf("group Three after the refused add: %v, %v; want no member (nothing written)", g.Members, err)
+		}
+		if _, err := s.UpdateGroup(ctx, org, resources.Resource{ID: g1.ID}, 0, resources.MemberDelta{Add: []string{u.ID}}); err != nil {
+			t.Errorf("adding a member again = %v", err)
+		}
+		if _, err := s.UpdateGroup(ctx, org, resources.Resource{ID: g2.ID}, 0, resources.MemberDelta{RemoveAll: true, Add: []string{u.ID, other.ID}}); err != nil {
+			t.Errorf("replacing a group's members, the user kept = %v", err)
+		}
+		got, err := s.GetUser(ctx, org, u.ID)
+		if err != nil || len(got.Groups) != 2 {
+			t.Errorf("the user's groups = %v, %v; want One and Two", got.Groups, err)
+		}
+		// A page's users' groups are bounded in all, as a page's groups'
+		// members are.
+		s.MaxListMembers = 2
+		if _, err := s.ListUsers(ctx, org, resources.Query{Count: 10}); resources.ErrorCode(err) != resources.TooMany {
+			t.Errorf("a page of users in 3 groups in all, 2 allowed = %v, want tooMany", err)
+		}
+		if page, err := s.ListUsers(ctx, org, resources.Query{StartIndex: 1, Count: 1}); err != nil || len(page.Resources) != 1 {
+			t.Errorf("a page of one user = %v, %v", page.Resources, err)
+		}
+		s.MaxListMembers = DefaultMaxListMembers
+		s.MaxUserGroups = 0 // no bound
+		if _, err := s.UpdateGroup(ctx, org, resources.Resource{ID: g3.ID}, 0, resources.MemberDelta{Add: []string{u.ID}}); err != nil {
+			t.Errorf("without a bound = %v", err)
 		}
 	})
 }

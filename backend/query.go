@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/scim2/filter-parser/v2"
@@ -194,23 +193,10 @@ func (s *Store) findByUserName(ctx context.Context, p string, k *kind, lower str
 		return page, nil
 	}
 	id, _ := res[0].(string)
-	flat, _ := res[1].([]any)
-	h := make(map[string]string, len(flat)/2)
-	for i := 0; i+1 < len(flat); i += 2 {
-		f, _ := flat[i].(string)
-		h[f], _ = flat[i+1].(string)
-	}
-	vals := storedFields(h)
-	if extra, _ := res[2].(int64); extra != 0 {
-		ver, _ := vals[1].(string)
-		n, _ := strconv.ParseInt(ver, 10, 64)
-		vals[1] = strconv.FormatInt(n+extra, 10)
-	}
-	r, ok, err := decode(id, vals, ld.attrs)
-	if err != nil || !ok {
+	r, err := scriptUser(id, res[1:], ld)
+	if err != nil || r == nil {
 		return page, err
 	}
-	r.Groups = refs(res[3])
 	page.Total = 1
 	if lo, hi := w.bounds(1); hi > lo {
 		page.Resources = append(page.Resources, *r)

@@ -784,7 +784,9 @@ return {'ok'}
 // its document as it is (ARGV 3-6 and 8 are then ignored), or "document" to
 // update a group whose stored document is still ARGV 16, whatever its
 // version (membership changes do not change the document), 13 actor, 14
-// action, 15 change log cap, 16 the document a "document" write expects.
+// action, 15 change log cap, 16 the document a "document" write expects, 17
+// the most groups a user may be in ("0": no bound): a member added beyond
+// it is refused ({"toomanygroups", user id, the bound}).
 // A write that changes nothing (the same document, members added that were
 // members already, removed that were not) leaves the version, lastModified
 // and the change log alone.
@@ -833,6 +835,12 @@ for i, uid in ipairs(add) do
   if not d then
     if redis.call('EXISTS', prefix .. 'group:' .. uid) == 1 then return {'groupmember', uid} end
     return {'nomember', uid}
+  end
+  -- A user's groups are read with it, and written with its every change:
+  -- their number is bounded (HLEN is O(1)).
+  local ug = prefix .. 'ugroups:' .. uid
+  if ARGV[17] ~= '0' and redis.call('HLEN', ug) >= tonumber(ARGV[17]) and redis.call('HEXISTS', ug, id) == 0 then
+    return {'toomanygroups', uid, ARGV[17]}
   end
   disp[i] = d
 end
@@ -999,6 +1007,22 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return {n, 0} end
 redis.call('HDEL', KEYS[1], 'replacing')
 redis.call('SREM', KEYS[3], gid)
 return {n, 1}
+`
+
+// readUserSrc reads one user by id: its hash as stored and its groups, in
+// one script, so that the version a reader sees and the groups it shows are
+// of one moment (two commands, even pipelined, let a membership change fall
+// between them: an ETag would then stand for two representations).
+//
+// KEYS: 1 the user's hash. ARGV: 1 prefix, 2 id.
+// Returns {} or {the user's hash as stored (flat field, value), what its
+// groups add to its stored version, groups (flat id, displayName)}, as
+// findUserNameSrc does after its id.
+const readUserSrc = luaUserGroups + `
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return {} end
+local extra, groups = userGroups(ARGV[1], ARGV[2])
+return {h, extra, groups}
 `
 
 // findUserNameSrc finds a user by lowercase userName: the SCIM existence

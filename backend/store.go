@@ -36,6 +36,9 @@ const DefaultMaxFilterWork = resources.MaxFilterWork
 // of response.
 const DefaultMaxListMembers = 10000
 
+// DefaultMaxUserGroups is the default of [Store.MaxUserGroups].
+const DefaultMaxUserGroups = 1000
+
 // DefaultMaxChanges is the default of [Store.MaxChanges]: about a hundred
 // thousand entries per organization, a few megabytes of Redis memory, keep
 // months of an identity provider's changes without growing without bound.
@@ -94,6 +97,12 @@ type Store struct {
 	// past it the list fails with [resources.TooMany] before it loads them.
 	// Set it before use.
 	MaxListMembers int
+	// MaxUserGroups bounds the groups one user may be in: a user's groups
+	// are read with it and written with its every change (its display name
+	// in each group's members), so that what a read or write of a user costs
+	// is bounded. A member added beyond it is refused; 0 is no bound. Set
+	// it before use.
+	MaxUserGroups int
 	// MaxChanges caps each organization's change log (the audit trail): older
 	// entries are trimmed, approximately (XADD MAXLEN ~), as new ones come.
 	// Set it before use.
@@ -102,6 +111,7 @@ type Store struct {
 	users, groups kind
 
 	writeUser, deleteUser, writeGroup, deleteGroup, findUserName *script
+	readUser                                                     *script
 	sweepGroup, sweepReplaced                                    *script
 	memberPage, orderMembers                                     *script
 	searchWalkScript, searchRangeScript                          *script
@@ -139,6 +149,7 @@ func New(client redis.UniversalClient) *Store {
 		MaxScan:           DefaultMaxScan,
 		MaxFilterWork:     DefaultMaxFilterWork,
 		MaxListMembers:    DefaultMaxListMembers,
+		MaxUserGroups:     DefaultMaxUserGroups,
 		MaxChanges:        DefaultMaxChanges,
 		users:             userKind(),
 		groups:            groupKind(),
@@ -153,6 +164,7 @@ func New(client redis.UniversalClient) *Store {
 		searchWalkScript:  newIdempotentScript(searchWalkSrc),
 		searchRangeScript: newIdempotentScript(searchRangeSrc),
 		findUserName:      newIdempotentScript(findUserNameSrc),
+		readUser:          newIdempotentScript(readUserSrc),
 		activeRankScript:  newIdempotentScript(activeRankSrc),
 		activeReadScript:  newIdempotentScript(activeReadSrc),
 		createdUpgrade:    newScript(upgradeCreatedSrc),

@@ -199,6 +199,10 @@ func (k *kind) checkMarker(res []any, id, uniqueValue string) error {
 	case "groupmember":
 		uid, _ := res[1].(string)
 		return resources.NotUser(uid)
+	case "toomanygroups":
+		uid, _ := res[1].(string)
+		limit, _ := res[2].(string)
+		return resources.Errorf(resources.InvalidValue, "members: user %q is in %s groups, the most one customer may be in: take them out of a group first", uid, limit)
 	}
 	return markerErr(marker)
 }
@@ -268,6 +272,34 @@ func (s *Store) getUser(ctx context.Context, org, id string, ld load) (resources
 	return *rs[0], nil
 }
 
+// scriptUser decodes a user as readUserSrc and findUserNameSrc return it:
+// {its hash as stored, what its groups add to its stored version, its
+// groups as a flat list id, displayName}. A reply without them is no user:
+// nil.
+func scriptUser(id string, reply []any, ld load) (*resources.Resource, error) {
+	if len(reply) < 3 {
+		return nil, nil
+	}
+	flat, _ := reply[0].([]any)
+	h := make(map[string]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		f, _ := flat[i].(string)
+		h[f], _ = flat[i+1].(string)
+	}
+	vals := storedFields(h)
+	if extra, _ := reply[1].(int64); extra != 0 {
+		ver, _ := vals[1].(string)
+		n, _ := strconv.ParseInt(ver, 10, 64)
+		vals[1] = strconv.FormatInt(n+extra, 10)
+	}
+	r, ok, err := decode(id, vals, ld.attrs)
+	if err != nil || !ok {
+		return nil, err
+	}
+	r.Groups = refs(reply[2])
+	return r, nil
+}
+
 // load says what a read returns beside a resource's version and times.
 type load struct {
 	// refs: a user's groups, a group's members.
@@ -283,6 +315,13 @@ type load struct {
 // fetch reads resources in one pipeline, with their groups or members when
 // ld.refs is set, and a second one for users in groups: their groups' names
 // and rename counts, which a user's version includes (see luaUserGroups).
+// One user (GET /Users/{id}, and every read before a write) is one script
+// instead, readUserSrc: its hash and its groups of one moment, so that its
+// version and groups agree and its version never goes back. Two commands
+// sent one after the other (through the autopipeliner, each waits for its
+// answer) let a membership change fall between them; measured at a million
+// customers, the script costs Redis 6-7 µs more per read and scimd 4-7 µs
+// less (one command and one wait instead of two), GET /Users/{id} as fast.
 // Missing resources are nil.
 func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld load) ([]*resources.Resource, error) {
 	out := make([]*resources.Resource, len(ids))
@@ -291,6 +330,15 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	}
 	if k.groupRefs {
 		ld.refs = true // a user's groups are part of its version
+		if len(ids) == 1 {
+			// One script: the user's hash and groups of one moment.
+			res, err := s.readUser.Run(ctx, s, []string{p + k.name + ":" + ids[0]}, p, ids[0]).Slice()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return nil, fmt.Errorf("redis: %w", err)
+			}
+			out[0], err = scriptUser(ids[0], res, ld)
+			return out, err
+		}
 	}
 	if k.rt.HasMembers && ld.refs && ld.maxRefs > 0 {
 		if err := s.checkMembers(ctx, p, ids, ld.maxRefs); err != nil {
@@ -349,6 +397,17 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	var groups map[string]groupName
 	var left map[[2]string]bool
 	if k.groupRefs {
+		// A page's users are in MaxUserGroups groups each at most; their
+		// groups are looked up and returned within MaxListMembers in all.
+		total := 0
+		for _, c := range rc {
+			total += len(c.Val())
+		}
+		if s.MaxListMembers > 0 && total > s.MaxListMembers {
+			return nil, resources.Errorf(resources.TooMany,
+				"the %d users of this page are in %d groups in all, more than the %d one list returns: ask for fewer users (count), or read each with GET /Users/{id}",
+				len(ids), total, s.MaxListMembers)
+		}
 		var err error
 		if groups, err = s.groupNames(ctx, p, rc); err != nil {
 			return nil, err

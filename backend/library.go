@@ -93,6 +93,7 @@ var libraryScripts = []libraryScript{
 	{"touch_token", touchTokenSrc, false},
 	{"rotate_token", rotateTokenSrc, false},
 	{"revoke_previous", revokePreviousSrc, false},
+	{"mark_replaced", markReplacedSrc, false},
 	{"issue_invite", issueInviteSrc, false},
 	{"redeem", redeemSrc, false},
 	{"set_setting", setSettingSrc, false},

@@ -328,7 +328,7 @@ func TestMaxUserGroups(t *testing.T) {
 		g3 := mustCreateGroup(t, s, group("Three"))
 		_, err := s.UpdateGroup(ctx, org, resources.Resource{ID: g3.ID}, 0, resources.MemberDelta{Add: []string{other.ID, u.ID}})
 		if e := (resources.Error{}); !errors.As(err, &e) || e.Code != resources.InvalidValue ||
-			!strings.Contains(e.Detail, `user "`+u.ID+`" is in 2 groups, the most one customer may be in`) {
+			!strings.Contains(e.Detail, `user "`+u.ID+`" is in 2 groups (counting any it is being taken out of), the most one customer may be in`) {
 			t.Fatalf("a third group = %v, want invalidValue naming the user and the bound", err)
 		}
 		if _, err := s.CreateGroup(ctx, org, group("Four", u.ID)); resources.ErrorCode(err) != resources.InvalidValue {
@@ -360,6 +360,32 @@ func TestMaxUserGroups(t *testing.T) {
 		s.MaxUserGroups = 0 // no bound
 		if _, err := s.UpdateGroup(ctx, org, resources.Resource{ID: g3.ID}, 0, resources.MemberDelta{Add: []string{u.ID}}); err != nil {
 			t.Errorf("without a bound = %v", err)
+		}
+	})
+}
+
+// TestPageGroupsBoundIsThePages: the bound on a list page's users' groups
+// is on the page returned, not on the batches a filter no index answers is
+// evaluated on (review of this stop's own fix).
+func TestPageGroupsBoundIsThePages(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		s.MaxListMembers = 10
+		ctx := context.Background()
+		var ids []string
+		for i := range 20 {
+			ids = append(ids, mustCreateUser(t, s, user(fmt.Sprintf("b%02d@example.com", i))).ID)
+		}
+		mustCreateGroup(t, s, group("All", ids...))
+		page, err := s.ListUsers(ctx, org, resources.Query{Filter: mustFilter(t, `title eq "nobody"`), StartIndex: 1, Count: 1})
+		if err != nil || page.Total != 0 {
+			t.Errorf("a filter no index answers, over 20 users in a group each, 10 allowed per page = %d, %v; want an empty page", page.Total, err)
+		}
+		page, err = s.ListUsers(ctx, org, resources.Query{Filter: mustFilter(t, `title pr or userName pr`), StartIndex: 1, Count: 10})
+		if err != nil || len(page.Resources) != 10 {
+			t.Errorf("a page of 10 users in 10 groups in all = %d, %v", len(page.Resources), err)
+		}
+		if _, err := s.ListUsers(ctx, org, resources.Query{Filter: mustFilter(t, `title pr or userName pr`), StartIndex: 1, Count: 11}); resources.ErrorCode(err) != resources.TooMany {
+			t.Errorf("a page of 11 users in 11 groups in all = %v, want tooMany", err)
 		}
 	})
 }

@@ -16,10 +16,30 @@ import (
 // documentation for how filters are planned.
 func (s *Store) ListUsers(ctx context.Context, org string, q resources.Query) (resources.Page, error) {
 	page, err := s.list(ctx, org, &s.users, q)
+	if err == nil {
+		err = s.boundPageGroups(page)
+	}
 	if err != nil {
 		return resources.Page{}, fmt.Errorf("list users: %w", err)
 	}
 	return page, nil
+}
+
+// boundPageGroups fails with [resources.TooMany] when the users of page are
+// in more than MaxListMembers groups in all: each is in MaxUserGroups at
+// most, and a page returns the groups of its users within the bound of a
+// page of groups' members.
+func (s *Store) boundPageGroups(page resources.Page) error {
+	total := 0
+	for _, r := range page.Resources {
+		total += len(r.Groups)
+	}
+	if s.MaxListMembers > 0 && total > s.MaxListMembers {
+		return resources.Errorf(resources.TooMany,
+			"the %d users of this page are in %d groups in all, more than the %d one list returns: ask for fewer users (count), or read each with GET /Users/{id}",
+			len(page.Resources), total, s.MaxListMembers)
+	}
+	return nil
 }
 
 // ListGroups runs a query over an organization's groups; members are loaded

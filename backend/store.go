@@ -118,7 +118,7 @@ type Store struct {
 	activeRankScript, activeReadScript, sparseUpgrade            *script
 	createdUpgrade, fillUserNames                                *script
 	putToken, revokeToken, touchToken                            *script
-	rotateToken, revokePrevious                                  *script
+	rotateToken, revokePrevious, markReplaced                    *script
 	issueInvite, redeemScript, setSetting                        *script
 	changeExt, purgeScript                                       *script
 	substringScript, setSettings                                 *script
@@ -128,6 +128,9 @@ type Store struct {
 	recent recentSettings // see RecentOrgSettings (orgs.go)
 	leases leasePool      // requests this process leased of tokens' buckets (limits.go)
 	probes probes         // the readiness probe's own clients (ready.go)
+	// onRotationStep, set by tests, is called at the steps of a token
+	// rotation (see rotationStep), to stop or race it there.
+	onRotationStep func(step string)
 	// sparseDone holds the keys of the organizations' upgrades seen
 	// finished: legacy indexes seen gone (active.go, created.go) and
 	// unames:ready seen there (usernames.go). Not looked for again.
@@ -175,6 +178,7 @@ func New(client redis.UniversalClient) *Store {
 		touchToken:        newIdempotentScript(touchTokenSrc),
 		rotateToken:       newScript(rotateTokenSrc),
 		revokePrevious:    newScript(revokePreviousSrc),
+		markReplaced:      newScript(markReplacedSrc),
 		issueInvite:       newScript(issueInviteSrc),
 		redeemScript:      newScript(redeemSrc),
 		setSetting:        newScript(setSettingSrc),

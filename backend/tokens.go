@@ -496,8 +496,9 @@ return {'ok'}
 // The new secret and the index change in one script on the organization's
 // keys. When the replaced secret is in the global hash (a token of the
 // older format), it is marked replaced, with its expiry, there before the
-// script: a crash in between leaves that secret for the SCIM API only,
-// until its expiry, and a rotation again makes a new one.
+// script (markReplacedSrc): a crash or a failure in between leaves that
+// secret for the SCIM API only, until its expiry, and a rotation again
+// makes a new one.
 func (s *Store) RotateToken(ctx context.Context, org, name string, r resources.Rotation) (resources.Token, error) {
 	p, err := prefix(org)
 	if err != nil {
@@ -543,27 +544,28 @@ func (s *Store) RotateToken(ctx context.Context, org, name string, r resources.R
 	// A secret of the older format, in the global hash, is marked replaced
 	// (the SCIM API only, until its expiry) before the rotation, which
 	// cannot write that hash in its script: a stop in between leaves the
-	// token less able, never a replaced secret that still administers.
-	// A rotation that fails puts the record back.
+	// token less able, never a replaced secret that still administers. The
+	// mark is written only while the secret is there (a revoke meanwhile
+	// stays a revoke), and stays if the rotation then fails: a rotation
+	// again makes a new secret.
+	s.rotationStep("read")
 	if !old.Scoped {
-		if err := s.hset(ctx, tokensKey, old.Hash, oldRec); err != nil {
+		marked, err := s.markReplaced.Run(ctx, s, []string{tokensKey}, old.Hash, oldRec).Int()
+		if err != nil {
 			return resources.Token{}, fmt.Errorf("rotate token %s: set the previous secret's expiry: redis: %w", name, err)
 		}
+		if marked == 0 {
+			return resources.Token{}, resources.Errorf(resources.NotFound, "organization %q has no token named %q", org, name)
+		}
 	}
+	s.rotationStep("marked")
 	_, ts := now()
 	res, err := s.rotateToken.Run(ctx, s, tokenKeys(p),
 		p, name, st.cur, st.prev, t.Hash, rec, scopedOld, resources.Actor(ctx), ts, s.MaxChanges).Slice()
-	if err == nil {
-		err = tokenMarker(res, org, name, "rotate token")
-	} else {
-		err = fmt.Errorf("rotate token %s: redis: %w", name, err)
-	}
 	if err != nil {
-		if !old.Scoped && !errors.Is(err, resources.ErrOutcomeUnknown) {
-			if was, merr := json.Marshal(*st.curRec); merr == nil {
-				_ = s.hset(ctx, tokensKey, old.Hash, was)
-			}
-		}
+		return resources.Token{}, fmt.Errorf("rotate token %s: redis: %w", name, err)
+	}
+	if err := tokenMarker(res, org, name, "rotate token"); err != nil {
 		return resources.Token{}, err
 	}
 	// Every process drops the name's cached secrets: an earlier previous
@@ -637,6 +639,28 @@ func (s *Store) RevokePreviousToken(ctx context.Context, org, name string) error
 	s.publishRevoked(ctx, org, name)
 	return nil
 }
+
+// rotationStep calls the store's onRotationStep, if a test set one, with
+// the step a rotation reached: "read" (the token read, nothing written),
+// "marked" (an older-format secret marked replaced, before the rotation).
+func (s *Store) rotationStep(step string) {
+	if s.onRotationStep != nil {
+		s.onRotationStep(step)
+	}
+}
+
+// markReplacedSrc writes the record of a secret in the global hash (a token
+// of the older format) only while the secret is there: RotateToken marks the
+// secret it replaces before its script, and a revoke meanwhile must not
+// bring the secret back.
+//
+// KEYS: 1 the global hash (tokensKey). ARGV: 1 the secret's hash, 2 its
+// record. Returns 1 when written, 0 when the secret is gone.
+const markReplacedSrc = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`
 
 // revokePreviousSrc removes a token's previous secret, if it is still the
 // one the caller read.

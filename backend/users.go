@@ -202,7 +202,7 @@ func (k *kind) checkMarker(res []any, id, uniqueValue string) error {
 	case "toomanygroups":
 		uid, _ := res[1].(string)
 		limit, _ := res[2].(string)
-		return resources.Errorf(resources.InvalidValue, "members: user %q is in %s groups, the most one customer may be in: take them out of a group first", uid, limit)
+		return resources.Errorf(resources.InvalidValue, "members: user %q is in %s groups (counting any it is being taken out of), the most one customer may be in: take them out of a group first", uid, limit)
 	}
 	return markerErr(marker)
 }
@@ -397,17 +397,6 @@ func (s *Store) fetch(ctx context.Context, p string, k *kind, ids []string, ld l
 	var groups map[string]groupName
 	var left map[[2]string]bool
 	if k.groupRefs {
-		// A page's users are in MaxUserGroups groups each at most; their
-		// groups are looked up and returned within MaxListMembers in all.
-		total := 0
-		for _, c := range rc {
-			total += len(c.Val())
-		}
-		if s.MaxListMembers > 0 && total > s.MaxListMembers {
-			return nil, resources.Errorf(resources.TooMany,
-				"the %d users of this page are in %d groups in all, more than the %d one list returns: ask for fewer users (count), or read each with GET /Users/{id}",
-				len(ids), total, s.MaxListMembers)
-		}
 		var err error
 		if groups, err = s.groupNames(ctx, p, rc); err != nil {
 			return nil, err

@@ -165,7 +165,8 @@ func memberChange(rt schemas.ResourceType, op PatchOp, t patchTarget, selected f
 }
 
 // memberIDs returns the ids of a members value: a list (or one) of
-// {"value": id, ...} objects or bare id strings, without duplicates. Members
+// {"value": id, ...} objects or bare id strings, lower-cased, without
+// duplicates. Members
 // are users: a member of another type is [InvalidValue] (nested groups are
 // not supported), and so is an unknown sub-attribute (see [memberID]).
 func memberIDs(rt schemas.ResourceType, v any) ([]string, error) {
@@ -185,6 +186,9 @@ func memberIDs(rt schemas.ResourceType, v any) ([]string, error) {
 		if err := checkNUL("members.value", id); err != nil {
 			return nil, err
 		}
+		// members.value is not caseExact (as valueEqualities says), and
+		// ids are lower-case UUIDs.
+		id = strings.ToLower(id)
 		if !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)

@@ -111,7 +111,8 @@ func (AdminInvitation) notice()          {}
 // context from [WithHeldInvitations], until Deliver sends them: for writes
 // that may be undone (a /Bulk cycle deletes what it created when one of
 // its operations fails), so that nobody is invited to an account that was
-// never kept. A customer whose invitation is held is pendingInvitation.
+// never kept. A customer whose invitation is held is invitationNotDelivered
+// until it is sent.
 type HeldInvitations struct {
 	mu    sync.Mutex
 	sends []func(context.Context)

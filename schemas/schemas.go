@@ -57,7 +57,8 @@ const (
 	AccountStatePasswordChangeRequired = "passwordChangeRequired"
 	AccountStateActive                 = "active"
 	// AccountStateInvitationNotDelivered is an invited account whose
-	// invitation email could not be sent: an administrator resends it.
+	// invitation email could not be sent (or not yet: an invited account is
+	// stored so until its email is sent): an administrator resends it.
 	AccountStateInvitationNotDelivered = "invitationNotDelivered"
 	// AccountStatePendingConfirmation is a self-registered account whose
 	// customer has not yet confirmed their email address with the emailed
@@ -476,7 +477,7 @@ func CustomerUser() schema.Schema {
 			})),
 			schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
 				CanonicalValues: AccountStates,
-				Description: optional.NewString("The state of the account, always the truth: 'disabled' whenever active is false; otherwise 'pendingInvitation' until the customer sets a password from the invitation ('invitationNotDelivered' when its email could not be sent: resend it with POST /Users/{id}/resendInvitation), " +
+				Description: optional.NewString("The state of the account, always the truth: 'disabled' whenever active is false; otherwise 'pendingInvitation' until the customer sets a password from the invitation ('invitationNotDelivered' when its email could not be sent, or while it is being sent: resend it with POST /Users/{id}/resendInvitation), " +
 					"'passwordChangeRequired' until a temporary password is changed, 'pendingConfirmation' until a self-registered customer confirms their email address, " +
 					"'noPassword' for an account created without passwordSetup that was not invited (it signs in elsewhere; setting passwordSetup later onboards it), then 'active'."),
 				Mutability: schema.AttributeMutabilityReadOnly(),

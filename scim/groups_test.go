@@ -440,6 +440,15 @@ func TestMemberValueFilterIgnoresCase(t *testing.T) {
 		if got := memberIDs(a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK).body); len(got) != 0 {
 			t.Errorf("after remove members[value eq <upper-case id>] answered 200: members %v, want none", got)
 		}
+		// Entra ID's remove by a list of values, and add, ignore case too.
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("add", "members", []any{map[string]any{"value": strings.ToUpper(u)}}))).must(t, http.StatusOK)
+		if got := memberIDs(a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK).body); len(got) != 1 || got[0] != u {
+			t.Errorf("after add members [{value: <upper-case id>}]: members %v, want %s", got, u)
+		}
+		a.do("PATCH", "/Groups/"+gid, ownerToken, patch(op("remove", "members", []any{map[string]any{"value": strings.ToUpper(u)}}))).must(t, http.StatusOK)
+		if got := memberIDs(a.do("GET", "/Groups/"+gid, ownerToken, nil).must(t, http.StatusOK).body); len(got) != 0 {
+			t.Errorf("after remove members [{value: <upper-case id>}]: members %v, want none", got)
+		}
 		// replace: noTarget for a member that is there.
 		g2 := str(a.do("POST", "/Groups", ownerToken, group("Case 2", u)).must(t, http.StatusCreated).body, "id")
 		r := a.do("PATCH", "/Groups/"+g2, ownerToken, patch(op("replace", `members[value eq "`+strings.ToUpper(u)+`"]`, map[string]any{"value": v})))

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"slices"
 	"strings"
 	"time"
 
@@ -296,15 +295,15 @@ func publicBaseURL(configured string, addr net.Addr) string {
 // bootstrap gives the default organization an owner token (the configured
 // one, or a fresh one printed once when the organization is new) and, when
 // the organization is new, a console owner (SCIM_OWNER_EMAIL) with a
-// one-time sign-in link, printed. An organization a first start created but
-// did not finish setting up (see unfinishedSetUp) counts as new.
+// one-time sign-in link, printed. An organization with no way in says how
+// to make one (sayIfNoWayIn).
 func bootstrap(ctx context.Context, store *backend.Store, admins *resources.Admins, cfg Config, base string, stdout io.Writer) error {
 	created, err := store.CreateOrg(ctx, defaultOrg)
 	if err != nil {
 		return fmt.Errorf("create organization %q: %w", defaultOrg, err)
 	}
 	if !created {
-		if created, err = unfinishedSetUp(ctx, store); err != nil {
+		if err := sayIfNoWayIn(ctx, store, cfg.BootstrapToken != "", stdout); err != nil {
 			return err
 		}
 	}
@@ -337,23 +336,30 @@ func bootstrap(ctx context.Context, store *backend.Store, admins *resources.Admi
 	return nil
 }
 
-// unfinishedSetUp reports whether the default organization has no way in:
-// no token, and no administrator who chose a password. That is what a first
-// start stopped after creating the organization, before its owner token was
-// stored, leaves; bootstrap then sets it up as new.
-func unfinishedSetUp(ctx context.Context, store *backend.Store) (bool, error) {
+// sayIfNoWayIn prints how to get into the default organization when it has
+// no token and no administrator (and none is configured): what a first
+// start stopped after creating the organization, before its owner, leaves.
+// It mints nothing: a start is not a first start, replicas start together,
+// and an organization its owners locked down stays so.
+func sayIfNoWayIn(ctx context.Context, store *backend.Store, tokenConfigured bool, stdout io.Writer) error {
+	if tokenConfigured {
+		return nil
+	}
 	tokens, err := store.ListTokens(ctx, defaultOrg)
 	if err != nil {
-		return false, fmt.Errorf("tokens of organization %q: %w", defaultOrg, err)
-	}
-	if len(tokens) > 0 {
-		return false, nil
+		return fmt.Errorf("tokens of organization %q: %w", defaultOrg, err)
 	}
 	admins, err := store.ListAdmins(ctx, defaultOrg)
 	if err != nil {
-		return false, fmt.Errorf("administrators of organization %q: %w", defaultOrg, err)
+		return fmt.Errorf("administrators of organization %q: %w", defaultOrg, err)
 	}
-	return !slices.ContainsFunc(admins, func(a resources.Admin) bool { return a.HasPassword }), nil
+	if len(tokens) == 0 && len(admins) == 0 {
+		fmt.Fprintf(stdout, "Organization %q has no API token and no console administrator (did its first start stop early?). "+
+			"Mint an owner token with: scimd token create --org %s --role owner --name owner; "+
+			"or invite a console owner with: scimd admin invite --org %s --email you@example.com --role owner\n\n",
+			defaultOrg, defaultOrg, defaultOrg)
+	}
+	return nil
 }
 
 // consoleOwner makes email an owner of the default organization's console

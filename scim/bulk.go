@@ -201,6 +201,11 @@ func decodeOp(i int, raw any) (bulkOp, error) {
 	if v, ok := m[bulkKey(m, "bulkId")]; ok && v != nil && o.bulkID == "" {
 		return bulkOp{}, resources.Errorf(resources.InvalidValue, "Operations[%d].bulkId must not be empty", i)
 	}
+	// A reference inside a PATCH path's filter ends at these characters:
+	// a bulkId holding one could be declared and never referenced there.
+	if strings.ContainsAny(o.bulkID, bulkRefEnd) {
+		return bulkOp{}, resources.Errorf(resources.InvalidValue, "Operations[%d].bulkId %s holds a space, a quote or one of /,;()[]{}?#&=, which end a reference to it: use letters, digits, - or _", i, strconv.Quote(o.bulkID))
+	}
 	if o.version, err = str("version", false); err != nil {
 		return bulkOp{}, err
 	}
@@ -265,16 +270,24 @@ func (o *bulkOp) target(i int, path string) error {
 }
 
 // replaceRefs returns v with every bulkId reference in its string values
-// replaced by f(name). A string that starts with "bulkId:" is one reference
-// to the rest of it, whatever characters follow; a reference inside a longer
-// string (a PATCH filter such as members[value eq "bulkId:q"]) ends at the
-// first quote, space, slash or bracket. Object keys are left alone, and v
-// itself is not changed: objects and arrays are copied.
+// replaced by f(name). A value that is "bulkId:" and a name is a reference
+// (RFC 7644 §3.7.2: "the string "bulkId:qwerty""); inside a longer string
+// only a PATCH operation's path names one (members[value eq "bulkId:q"]),
+// which ends at the first quote, space, slash or bracket: a title or a
+// password that holds "bulkId:" is text. A password is never a reference.
+// Object keys are left alone, and v itself is not changed: objects and
+// arrays are copied.
+func replaceRefs(v any, f func(name string) string) any {
+	return replaceRefsIn(v, f, false)
+}
+
 // bulkRefEnd are the characters that end a bulkId named inside a longer
 // string (a PATCH path's filter, an operation's path).
 const bulkRefEnd = "\"' \t\r\n/,;()[]{}?#&="
 
-func replaceRefs(v any, f func(name string) string) any {
+// replaceRefsIn is replaceRefs; inPath says v is a PATCH operation's path,
+// in which references may be inside the text.
+func replaceRefsIn(v any, f func(name string) string, inPath bool) any {
 	switch x := v.(type) {
 	case string:
 		// "bulkId:" names a reference only when a name follows: "Ask bulkId:
@@ -282,7 +295,7 @@ func replaceRefs(v any, f func(name string) string) any {
 		if name, ok := strings.CutPrefix(x, bulkRefPrefix); ok && name != "" && !strings.ContainsAny(name, bulkRefEnd) {
 			return f(name)
 		}
-		if !strings.Contains(x, bulkRefPrefix) {
+		if !inPath || !strings.Contains(x, bulkRefPrefix) {
 			return x
 		}
 		var b strings.Builder
@@ -308,13 +321,18 @@ func replaceRefs(v any, f func(name string) string) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = replaceRefs(e, f)
+			switch {
+			case strings.EqualFold(k, "password"):
+				out[k] = e // a secret: never read as a reference, never quoted
+			default:
+				out[k] = replaceRefsIn(e, f, strings.EqualFold(k, "path"))
+			}
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = replaceRefs(e, f)
+			out[i] = replaceRefsIn(e, f, false)
 		}
 		return out
 	}
@@ -660,11 +678,17 @@ func (h *Handler) runOp(ctx context.Context, r *http.Request, o bulkOp, created 
 	if name, ok := strings.CutPrefix(id, bulkRefPrefix); ok {
 		id = refs.id(name)
 	}
-	// RFC 7644 §3.7.3: location is required except for a failed POST; an
-	// operation whose resource cannot be named (an unresolved bulkId) has
-	// none to give.
-	if id != "" && o.method != http.MethodPost {
-		res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + id
+	// RFC 7644 §3.7.3: location is required except for a failed POST. An
+	// operation whose bulkId is not resolved names its path as sent.
+	if o.method != http.MethodPost && o.endpoint != "" {
+		switch {
+		case id != "":
+			res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + id
+		case o.id != "":
+			res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + url.PathEscape(o.id)
+		default:
+			res.Location = h.cfg.BaseURL + "/" + o.endpoint
+		}
 	}
 	if o.err != nil {
 		return h.failOp(r, res, o.err)

@@ -603,3 +603,68 @@ func TestBulkCycleInvitesOnlyWhenKept(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkTextContainingBulkID: "bulkId:" inside a longer string is a
+// reference only in a PATCH path (RFC 7644 §3.7.2 replaces "the string
+// "bulkId:qwerty""), and a password is never one: a password or a title
+// that a direct POST stores as sent is stored so inside /Bulk too, and no
+// detail quotes the password (review).
+func TestBulkTextContainingBulkID(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		extra := map[string]any{"password": "S3cret-bulkId:Xy9!zz", "title": "Liaison (see bulkId:ops)"}
+		a.do("POST", "/Users", ownerToken, user("direct@example.com", extra)).must(t, http.StatusCreated)
+		r := a.do("POST", "/Bulk", ownerToken, bulkReq(0, bulkOp("POST", "/Users", "b", "", user("bulk@example.com", extra))))
+		res := results(t, r)
+		wantResult(t, res[0], "201", "", "")
+		if strings.Contains(r.raw, "Xy9!zz") {
+			t.Errorf("the bulk response echoes part of the password: %s", r.raw)
+		}
+		if id := lastSegment(str(res[0], "location")); id != "" {
+			if got := str(a.do("GET", "/Users/"+id, ownerToken, nil).body, "title"); got != "Liaison (see bulkId:ops)" {
+				t.Errorf("title = %q, want it as sent", got)
+			}
+		}
+	})
+}
+
+// TestBulkFailedNonPostHasLocation: RFC 7644 §3.7.3 (and the README:
+// "location on every result but a failed POST's"): a failed PATCH, PUT or
+// DELETE whose path names its resource by a bulkId that does not resolve
+// has its path as sent for location (review).
+func TestBulkFailedNonPostHasLocation(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.do("POST", "/Users", ownerToken, user("taken@example.com", nil)).must(t, http.StatusCreated)
+		res := results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			bulkOp("DELETE", "/Users/bulkId:ghost", "", "", nil),
+			bulkOp("POST", "/Users", "dup", "", user("taken@example.com", nil)),
+			bulkOp("PATCH", "/Users/bulkId:dup", "", "", patch(op("replace", "title", "x"))),
+		)))
+		for _, i := range []int{0, 2} {
+			if str(res[i], "status")[0] < '4' {
+				t.Fatalf("result %d did not fail: %v", i, res[i])
+			}
+			if loc := str(res[i], "location"); loc == "" {
+				t.Errorf("result %d (%s, failed %s) has no location: %v", i, str(res[i], "method"), str(res[i], "status"), res[i])
+			}
+		}
+	})
+}
+
+// TestBulkIdRefusesReferenceEnds: a bulkId holding a character that ends a
+// reference inside a PATCH path's filter (a space, a quote, /,;()[]{}?#&=)
+// could be declared and never referenced there: it is refused at once,
+// saying which characters to use, rather than a later "cannot be resolved"
+// (review).
+func TestBulkIdRefusesReferenceEnds(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		for _, id := range []string{"user 1", "emp#2", "k=3", "dept/4", "a,b"} {
+			a.do("POST", "/Bulk", ownerToken, bulkReq(0, bulkOp("POST", "/Users", id, "", user("x@example.com", nil)))).
+				scimError(t, http.StatusBadRequest, "invalidValue", "use letters, digits, - or _")
+		}
+		res := results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			bulkOp("POST", "/Users", "emp-2_x.y", "", user("ok@example.com", nil)),
+			bulkOp("POST", "/Groups", "", "", group("G", "bulkId:emp-2_x.y")))))
+		wantResult(t, res[0], "201", "", "")
+		wantResult(t, res[1], "201", "", "")
+	})
+}

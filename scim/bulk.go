@@ -346,19 +346,13 @@ type bulkPlan struct {
 }
 
 // planBulk orders the operations so that a POST runs before the operations
-// that reference its bulkId, keeping the client's order otherwise (RFC 7644
-// §3.7: "the same stateful result ... as for non-optimized processing"):
-// an operation that references a POST later in the request waits, and runs
-// right after it; nothing runs earlier than the client put it. Operations
-// on a cycle (user A's manager is B and B's is A) cannot be ordered: they
-// come together, at the place of the last of them, and runCycle resolves
-// them.
+// that reference its bulkId; otherwise they keep request order. Operations on
+// a cycle (user A's manager is B and B's is A) cannot be ordered: they come
+// together, and runCycle resolves them.
 //
-// Tarjan's algorithm over "references" edges finds the strongly connected
-// components: a component of more than one operation, or of one that
-// references itself, is a cycle. The components then run in request order
-// (a cycle at its last operation), each once every component it references
-// has run.
+// It is Tarjan's algorithm over "references" edges: it emits the strongly
+// connected components dependencies first, and a component of more than one
+// operation, or of one that references itself, is a cycle.
 func planBulk(ops []bulkOp) bulkPlan {
 	declared := make(map[string]int, len(ops))
 	for i, o := range ops {
@@ -367,7 +361,6 @@ func planBulk(ops []bulkOp) bulkPlan {
 		}
 	}
 	p := bulkPlan{order: make([]int, 0, len(ops)), cycles: map[int][]int{}}
-	comp := make([]int, len(ops))  // operation → its component: the last operation of it
 	index := make([]int, len(ops)) // 0: not visited yet; else visit number
 	low := make([]int, len(ops))
 	onStack := make([]bool, len(ops))
@@ -401,78 +394,26 @@ func planBulk(ops []bulkOp) bulkPlan {
 		for stack[k] != i {
 			k--
 		}
-		members := slices.Clone(stack[k:])
+		comp := stack[k:]
 		stack = stack[:k]
-		slices.Sort(members) // request order
-		last := members[len(members)-1]
-		for _, m := range members {
+		for _, m := range comp {
 			onStack[m] = false
-			comp[m] = last
 		}
-		if len(members) > 1 || selfRef {
-			for _, m := range members {
-				p.cycles[m] = members
-			}
+		if len(comp) == 1 && !selfRef {
+			p.order = append(p.order, i)
+			return
+		}
+		comp = slices.Clone(comp)
+		slices.Sort(comp) // request order
+		for _, m := range comp {
+			p.cycles[m] = comp
+			p.order = append(p.order, m)
 		}
 	}
 	for i := range ops {
 		if index[i] == 0 {
 			visit(i)
 		}
-	}
-	// Each component runs once those it references have.
-	needs := map[int]map[int]bool{}
-	for i, o := range ops {
-		for _, name := range o.refs {
-			if j, ok := declared[name]; ok && comp[j] != comp[i] {
-				if needs[comp[i]] == nil {
-					needs[comp[i]] = map[int]bool{}
-				}
-				needs[comp[i]][comp[j]] = true
-			}
-		}
-	}
-	done := map[int]bool{}
-	ready := func(c int) bool {
-		for d := range needs[c] {
-			if !done[d] {
-				return false
-			}
-		}
-		return true
-	}
-	emit := func(c int) {
-		done[c] = true
-		if members := p.cycles[c]; members != nil {
-			p.order = append(p.order, members...)
-			return
-		}
-		p.order = append(p.order, c)
-	}
-	var waiting []int // components in request order, waiting for a later POST
-	for i := range ops {
-		if comp[i] != i {
-			continue // a cycle's operation: the cycle runs at its last
-		}
-		if !ready(i) {
-			waiting = append(waiting, i)
-			continue
-		}
-		emit(i)
-		for again := true; again; {
-			again = false
-			for w, c := range waiting {
-				if ready(c) {
-					emit(c)
-					waiting = slices.Delete(waiting, w, w+1)
-					again = true
-					break
-				}
-			}
-		}
-	}
-	for _, c := range waiting { // cannot happen: what a component needs comes before or after it
-		emit(c)
 	}
 	return p
 }

@@ -269,25 +269,70 @@ func (o *bulkOp) target(i int, path string) error {
 	return nil
 }
 
-// replaceRefs returns v with every bulkId reference in its string values
-// replaced by f(name). A value that is "bulkId:" and a name is a reference
-// (RFC 7644 §3.7.2: "the string "bulkId:qwerty""); inside a longer string
-// only a PATCH operation's path names one (members[value eq "bulkId:q"]),
-// which ends at the first quote, space, slash or bracket: a title or a
-// password that holds "bulkId:" is text. A password is never a reference.
-// Object keys are left alone, and v itself is not changed: objects and
-// arrays are copied.
+// replaceRefs returns v, an operation's data, with every bulkId reference
+// in its string values replaced by f(name). A value that is "bulkId:" and a
+// name is a reference (RFC 7644 §3.7.2: "the string "bulkId:qwerty"");
+// inside a longer string only a PATCH operation's path names one
+// (members[value eq "bulkId:q"]), and a "$ref" (".../Users/bulkId:q"),
+// ending at the first quote, space, slash or bracket: a title that holds
+// "bulkId:" is text. A password is never a reference, whether it is an
+// attribute or the value of a PATCH operation whose path names it. Object
+// keys are left alone, and v itself is not changed: objects and arrays are
+// copied.
 func replaceRefs(v any, f func(name string) string) any {
-	return replaceRefsIn(v, f, false)
+	m, ok := v.(map[string]any)
+	if !ok {
+		return replaceRefsIn(v, f, false)
+	}
+	out := make(map[string]any, len(m))
+	for k, e := range m {
+		ops, isList := e.([]any)
+		if !strings.EqualFold(k, "Operations") || !isList {
+			out[k] = replaceRefsIn(map[string]any{k: e}, f, false).(map[string]any)[k]
+			continue
+		}
+		// A PatchOp message's operations (RFC 7644 §3.5.2).
+		list := make([]any, len(ops))
+		for i, op := range ops {
+			om, isMap := op.(map[string]any)
+			if !isMap {
+				list[i] = replaceRefsIn(op, f, false)
+				continue
+			}
+			path, _ := om[bulkKey(om, "path")].(string)
+			secret := namesPassword(path)
+			next := make(map[string]any, len(om))
+			for ok, oe := range om {
+				switch {
+				case strings.EqualFold(ok, "path"):
+					next[ok] = replaceRefsIn(oe, f, true)
+				case strings.EqualFold(ok, "value") && secret:
+					next[ok] = oe
+				default:
+					next[ok] = replaceRefsIn(oe, f, false)
+				}
+			}
+			list[i] = next
+		}
+		out[k] = list
+	}
+	return out
+}
+
+// namesPassword reports whether a PATCH path is a user's password.
+func namesPassword(path string) bool {
+	p := strings.ToLower(strings.TrimSpace(path))
+	return p == "password" || strings.HasSuffix(p, ":password")
 }
 
 // bulkRefEnd are the characters that end a bulkId named inside a longer
 // string (a PATCH path's filter, an operation's path).
 const bulkRefEnd = "\"' \t\r\n/,;()[]{}?#&="
 
-// replaceRefsIn is replaceRefs; inPath says v is a PATCH operation's path,
-// in which references may be inside the text.
-func replaceRefsIn(v any, f func(name string) string, inPath bool) any {
+// replaceRefsIn is replaceRefs on any part of the data; inText says v is a
+// PATCH operation's path or a "$ref", in which references may be inside the
+// text.
+func replaceRefsIn(v any, f func(name string) string, inText bool) any {
 	switch x := v.(type) {
 	case string:
 		// "bulkId:" names a reference only when a name follows: "Ask bulkId:
@@ -295,7 +340,7 @@ func replaceRefsIn(v any, f func(name string) string, inPath bool) any {
 		if name, ok := strings.CutPrefix(x, bulkRefPrefix); ok && name != "" && !strings.ContainsAny(name, bulkRefEnd) {
 			return f(name)
 		}
-		if !inPath || !strings.Contains(x, bulkRefPrefix) {
+		if !inText || !strings.Contains(x, bulkRefPrefix) {
 			return x
 		}
 		var b strings.Builder
@@ -325,7 +370,7 @@ func replaceRefsIn(v any, f func(name string) string, inPath bool) any {
 			case strings.EqualFold(k, "password"):
 				out[k] = e // a secret: never read as a reference, never quoted
 			default:
-				out[k] = replaceRefsIn(e, f, strings.EqualFold(k, "path"))
+				out[k] = replaceRefsIn(e, f, strings.EqualFold(k, "$ref"))
 			}
 		}
 		return out
@@ -471,7 +516,7 @@ func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 		case res != nil:
 			out = append(out, *res)
 		case late:
-			out = append(out, h.notRun(r, ops[i]))
+			out = append(out, h.notRun(r, ops[i], created))
 		}
 	}
 	return out
@@ -479,16 +524,34 @@ func (h *Handler) runBulk(r *http.Request, req bulkRequest) []bulkResult {
 
 // notRun is the result of operation o, not run because the request ran out
 // of time ([Config].MaxBulkTime): 503, nothing of it done.
-func (h *Handler) notRun(r *http.Request, o bulkOp) bulkResult {
+func (h *Handler) notRun(r *http.Request, o bulkOp, created map[string]string) bulkResult {
 	res := bulkResult{Method: o.method, BulkID: o.bulkID}
+	id := o.id
+	if name, ok := strings.CutPrefix(id, bulkRefPrefix); ok {
+		id = created[name]
+	}
+	res.Location = h.bulkLocation(o, id)
 	if o.err != nil {
 		return h.failOp(r, res, o.err) // it would not have run anyway
 	}
-	if o.method != http.MethodPost && o.id != "" && !strings.HasPrefix(o.id, bulkRefPrefix) {
-		res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + o.id
-	}
 	return h.failOp(r, res, resources.Errorf(resources.Unavailable,
 		"not run: this /Bulk request ran out of time (%v) before this operation started, and nothing of it was done; send it again, in a smaller /Bulk request", h.cfg.MaxBulkTime))
+}
+
+// bulkLocation is the location of a non-POST operation's result (RFC 7644
+// §3.7.3: required except for a failed POST): its resource, id when
+// resolved, else its path as sent (an unresolved bulkId); "" for a POST.
+func (h *Handler) bulkLocation(o bulkOp, id string) string {
+	if o.method == http.MethodPost || o.endpoint == "" {
+		return ""
+	}
+	switch {
+	case id != "":
+		return h.cfg.BaseURL + "/" + o.endpoint + "/" + id
+	case o.id != "":
+		return h.cfg.BaseURL + "/" + o.endpoint + "/" + url.PathEscape(o.id)
+	}
+	return h.cfg.BaseURL + "/" + o.endpoint
 }
 
 // cycleUndoTimeout bounds the undoing of a failed cycle. The undo runs on a
@@ -627,6 +690,10 @@ func withoutLaterRefs(data any, later func(name string) bool) (any, []any) {
 	now := make(map[string]any, len(m))
 	var patch []any
 	for k, v := range m {
+		if strings.EqualFold(k, "password") {
+			now[k] = v // never a reference (replaceRefs)
+			continue
+		}
 		if ext, isExt := v.(map[string]any); isExt && strings.HasPrefix(strings.ToLower(k), "urn:") {
 			kept := make(map[string]any, len(ext))
 			for ek, ev := range ext {
@@ -678,18 +745,7 @@ func (h *Handler) runOp(ctx context.Context, r *http.Request, o bulkOp, created 
 	if name, ok := strings.CutPrefix(id, bulkRefPrefix); ok {
 		id = refs.id(name)
 	}
-	// RFC 7644 §3.7.3: location is required except for a failed POST. An
-	// operation whose bulkId is not resolved names its path as sent.
-	if o.method != http.MethodPost && o.endpoint != "" {
-		switch {
-		case id != "":
-			res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + id
-		case o.id != "":
-			res.Location = h.cfg.BaseURL + "/" + o.endpoint + "/" + url.PathEscape(o.id)
-		default:
-			res.Location = h.cfg.BaseURL + "/" + o.endpoint
-		}
-	}
+	res.Location = h.bulkLocation(o, id)
 	if o.err != nil {
 		return h.failOp(r, res, o.err)
 	}

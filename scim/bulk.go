@@ -288,7 +288,7 @@ func replaceRefs(v any, f func(name string) string) any {
 	for k, e := range m {
 		ops, isList := e.([]any)
 		if !strings.EqualFold(k, "Operations") || !isList {
-			out[k] = replaceRefsIn(map[string]any{k: e}, f, false).(map[string]any)[k]
+			out[k] = replaceRefsAt(k, e, f)
 			continue
 		}
 		// A PatchOp message's operations (RFC 7644 §3.5.2).
@@ -317,6 +317,16 @@ func replaceRefs(v any, f func(name string) string) any {
 		out[k] = list
 	}
 	return out
+}
+
+// replaceRefsAt is replaceRefsIn on the value e of an object's member k: a
+// password is a secret, never read as a reference (nor quoted in an error);
+// a "$ref" may hold one inside its text.
+func replaceRefsAt(k string, e any, f func(name string) string) any {
+	if strings.EqualFold(k, "password") {
+		return e
+	}
+	return replaceRefsIn(e, f, strings.EqualFold(k, "$ref"))
 }
 
 // namesPassword reports whether a PATCH path is a user's password.
@@ -366,12 +376,7 @@ func replaceRefsIn(v any, f func(name string) string, inText bool) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			switch {
-			case strings.EqualFold(k, "password"):
-				out[k] = e // a secret: never read as a reference, never quoted
-			default:
-				out[k] = replaceRefsIn(e, f, strings.EqualFold(k, "$ref"))
-			}
+			out[k] = replaceRefsAt(k, e, f)
 		}
 		return out
 	case []any:

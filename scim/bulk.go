@@ -38,9 +38,10 @@ const bulkRefPrefix = "bulkId:"
 // bulk request as a whole is not (RFC 7644 does not ask it to be): operations
 // that succeeded before a later one failed stay done.
 //
-// Operations run in request order, except that a POST whose bulkId another
-// operation references runs before the first operation that references it,
-// so forward references work. The response lists the operations that ran, in
+// Operations run in request order, except that an operation that
+// references a later POST's bulkId waits for it (and later operations on
+// the resources it writes wait behind it), so forward references work
+// (planBulk). The response lists the operations that ran, in
 // request order. A reader token is refused as a whole (403) by requireAuth:
 // every bulk operation writes.
 func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) error {
@@ -396,13 +397,20 @@ type bulkPlan struct {
 }
 
 // planBulk orders the operations so that a POST runs before the operations
-// that reference its bulkId; otherwise they keep request order. Operations on
-// a cycle (user A's manager is B and B's is A) cannot be ordered: they come
-// together, and runCycle resolves them.
+// that reference its bulkId, keeping the client's order otherwise (RFC 7644
+// §3.7: "the same stateful result ... as for non-optimized processing"):
+// an operation that references a POST later in the request waits, and runs
+// right after it, and so does every later operation on a resource it
+// writes (two writes of one resource keep their order); nothing runs
+// earlier than the client put it. Operations on a cycle (user A's manager
+// is B and B's is A) cannot be ordered: they come together, at the place of
+// the last of them, and runCycle resolves them.
 //
-// It is Tarjan's algorithm over "references" edges: it emits the strongly
-// connected components dependencies first, and a component of more than one
-// operation, or of one that references itself, is a cycle.
+// Tarjan's algorithm over "references" edges finds the strongly connected
+// components: a component of more than one operation, or of one that
+// references itself, is a cycle. The components then run in request order
+// (a cycle at its last operation), each once every component it references
+// has run and every waiting one before it that writes one of its resources.
 func planBulk(ops []bulkOp) bulkPlan {
 	declared := make(map[string]int, len(ops))
 	for i, o := range ops {
@@ -411,6 +419,7 @@ func planBulk(ops []bulkOp) bulkPlan {
 		}
 	}
 	p := bulkPlan{order: make([]int, 0, len(ops)), cycles: map[int][]int{}}
+	comp := make([]int, len(ops))  // operation → its component: the last operation of it
 	index := make([]int, len(ops)) // 0: not visited yet; else visit number
 	low := make([]int, len(ops))
 	onStack := make([]bool, len(ops))
@@ -444,20 +453,18 @@ func planBulk(ops []bulkOp) bulkPlan {
 		for stack[k] != i {
 			k--
 		}
-		comp := stack[k:]
+		members := slices.Clone(stack[k:])
 		stack = stack[:k]
-		for _, m := range comp {
+		slices.Sort(members) // request order
+		last := members[len(members)-1]
+		for _, m := range members {
 			onStack[m] = false
+			comp[m] = last
 		}
-		if len(comp) == 1 && !selfRef {
-			p.order = append(p.order, i)
-			return
-		}
-		comp = slices.Clone(comp)
-		slices.Sort(comp) // request order
-		for _, m := range comp {
-			p.cycles[m] = comp
-			p.order = append(p.order, m)
+		if len(members) > 1 || selfRef {
+			for _, m := range members {
+				p.cycles[m] = members
+			}
 		}
 	}
 	for i := range ops {
@@ -465,7 +472,97 @@ func planBulk(ops []bulkOp) bulkPlan {
 			visit(i)
 		}
 	}
+	// Each component runs once those it references have.
+	needs := map[int]map[int]bool{}
+	for i, o := range ops {
+		for _, name := range o.refs {
+			if j, ok := declared[name]; ok && comp[j] != comp[i] {
+				if needs[comp[i]] == nil {
+					needs[comp[i]] = map[int]bool{}
+				}
+				needs[comp[i]][comp[j]] = true
+			}
+		}
+	}
+	members := func(c int) []int {
+		if m := p.cycles[c]; m != nil {
+			return m
+		}
+		return []int{c}
+	}
+	done := map[int]bool{}
+	ready := func(c int) bool {
+		for d := range needs[c] {
+			if !done[d] {
+				return false
+			}
+		}
+		return true
+	}
+	emit := func(c int) {
+		done[c] = true
+		p.order = append(p.order, members(c)...)
+	}
+	// waitingOn: a resource a waiting component writes → that component;
+	// a later component that writes it waits behind it.
+	waitingOn := map[string]int{}
+	var waiting []int // components in request order, waiting
+	for i := range ops {
+		if comp[i] != i {
+			continue // a cycle's operation: the cycle runs at its last
+		}
+		for _, m := range members(i) {
+			// A POST makes a new resource: what names it before it
+			// references it, and waits for it, not the other way.
+			if ops[m].method == http.MethodPost {
+				continue
+			}
+			if w, ok := waitingOn[ops[m].resource()]; ok && !done[w] {
+				if needs[i] == nil {
+					needs[i] = map[int]bool{}
+				}
+				needs[i][w] = true
+			}
+		}
+		if !ready(i) {
+			waiting = append(waiting, i)
+			for _, m := range members(i) {
+				if r := ops[m].resource(); r != "" {
+					waitingOn[r] = i
+				}
+			}
+			continue
+		}
+		emit(i)
+		for again := true; again; {
+			again = false
+			for w, c := range waiting {
+				if ready(c) {
+					emit(c)
+					waiting = slices.Delete(waiting, w, w+1)
+					again = true
+					break
+				}
+			}
+		}
+	}
+	for _, c := range waiting { // cannot happen: what a component needs comes before or after it
+		emit(c)
+	}
 	return p
+}
+
+// resource names what an operation writes, for planBulk: its endpoint and
+// id as the request gives it (a bulkId path as "bulkId:<name>"), a POST's
+// as "bulkId:<its bulkId>"; "" when it cannot be named.
+func (o bulkOp) resource() string {
+	switch {
+	case o.method == http.MethodPost && o.bulkID != "":
+		return o.endpoint + "/" + bulkRefPrefix + o.bulkID
+	case o.method != http.MethodPost && o.id != "":
+		return o.endpoint + "/" + o.id
+	}
+	return ""
 }
 
 // runBulk runs the operations of req in plan order and returns the results of

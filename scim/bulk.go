@@ -400,9 +400,13 @@ type bulkPlan struct {
 // that reference its bulkId, keeping the client's order otherwise (RFC 7644
 // §3.7: "the same stateful result ... as for non-optimized processing"):
 // an operation that references a POST later in the request waits, and runs
-// right after it, and so does every later operation on a resource it
-// writes (two writes of one resource keep their order); nothing runs
-// earlier than the client put it. Operations on a cycle (user A's manager
+// right after it; so do the later operations on a resource it writes (two
+// writes of one resource keep their order), the later POSTs no waiting
+// operation needs (they may take a name one frees), and later waiting
+// operations (they keep their order); nothing runs earlier than the client
+// put it. A later PUT, PATCH or DELETE of another resource passes a waiting
+// operation: that is what lets a customer be deleted and created again
+// behind a group, listed first, that names the new one. Operations on a cycle (user A's manager
 // is B and B's is A) cannot be ordered: they come together, at the place of
 // the last of them, and runCycle resolves them.
 //
@@ -503,29 +507,60 @@ func planBulk(ops []bulkOp) bulkPlan {
 		done[c] = true
 		p.order = append(p.order, members(c)...)
 	}
+	isPost := func(c int) bool { return ops[members(c)[0]].method == http.MethodPost } // a cycle is of POSTs
+	wait := func(c, behind int) {
+		if needs[c] == nil {
+			needs[c] = map[int]bool{}
+		}
+		needs[c][behind] = true
+	}
+	// pulled: the POSTs that waiting components need, directly or through
+	// other POSTs: they run when their turn comes, ahead of the waiting.
+	pulled := map[int]bool{}
+	var pull func(c int)
+	pull = func(c int) {
+		for d := range needs[c] {
+			if !pulled[d] && isPost(d) {
+				pulled[d] = true
+				pull(d)
+			}
+		}
+	}
 	// waitingOn: a resource a waiting component writes → that component;
-	// a later component that writes it waits behind it.
+	// a later operation that writes it waits behind it.
 	waitingOn := map[string]int{}
 	var waiting []int // components in request order, waiting
+	lastWaiter := -1  // the last waiting component that is not a POST
 	for i := range ops {
 		if comp[i] != i {
 			continue // a cycle's operation: the cycle runs at its last
 		}
-		for _, m := range members(i) {
-			// A POST makes a new resource: what names it before it
-			// references it, and waits for it, not the other way.
-			if ops[m].method == http.MethodPost {
-				continue
-			}
-			if w, ok := waitingOn[ops[m].resource()]; ok && !done[w] {
-				if needs[i] == nil {
-					needs[i] = map[int]bool{}
+		switch {
+		case isPost(i) && !pulled[i]:
+			// A POST no waiting component needs comes after them all, as
+			// listed: it may take a name one of them frees.
+			for _, w := range waiting {
+				if !done[w] {
+					wait(i, w)
 				}
-				needs[i][w] = true
+			}
+		case !isPost(i):
+			for _, m := range members(i) {
+				if w, ok := waitingOn[ops[m].resource()]; ok && !done[w] {
+					wait(i, w)
+				}
 			}
 		}
 		if !ready(i) {
+			if !isPost(i) {
+				// Waiting operations keep their order among themselves.
+				if lastWaiter >= 0 && !done[lastWaiter] {
+					wait(i, lastWaiter)
+				}
+				lastWaiter = i
+			}
 			waiting = append(waiting, i)
+			pull(i)
 			for _, m := range members(i) {
 				if r := ops[m].resource(); r != "" {
 					waitingOn[r] = i

@@ -13,8 +13,9 @@ import (
 // nothing and to themselves), planBulk plans every operation once; a
 // referenced POST off the referrer's cycle runs before it; a cycle runs
 // together; an operation runs before one listed earlier only when that one
-// waits (for a later POST, or behind a waiting write of its resource); and
-// two PATCHes of one resource keep request order.
+// waits (for a later POST, behind a waiting write of its resource, or, for
+// a POST no waiting operation needs, behind the waiting); and two PATCHes
+// of one resource keep request order.
 func TestPlanBulkProperties(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for range 20000 {
@@ -76,6 +77,22 @@ func TestPlanBulkProperties(t *testing.T) {
 			}
 			return i
 		}
+		needsPost := func(k, j int) bool { // k references POST j, directly or through POSTs
+			seen := map[int]bool{}
+			var from func(x int) bool
+			from = func(x int) bool {
+				for _, name := range ops[x].refs {
+					if d, ok := declared[name]; ok && !seen[d] {
+						seen[d] = true
+						if d == j || from(d) {
+							return true
+						}
+					}
+				}
+				return false
+			}
+			return from(k)
+		}
 		for changed := true; changed; {
 			changed = false
 			set := func(i int) {
@@ -96,6 +113,10 @@ func TestPlanBulkProperties(t *testing.T) {
 				}
 				for k := range i {
 					if waits[k] && o.method == http.MethodPatch && ops[k].method == http.MethodPatch && ops[k].id == o.id {
+						set(i)
+					}
+					// A POST no earlier waiting operation needs waits behind it.
+					if waits[k] && o.method == http.MethodPost && !needsPost(k, i) {
 						set(i)
 					}
 				}

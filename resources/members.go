@@ -186,9 +186,7 @@ func memberIDs(rt schemas.ResourceType, v any) ([]string, error) {
 		if err := checkNUL("members.value", id); err != nil {
 			return nil, err
 		}
-		// members.value is not caseExact (as valueEqualities says), and
-		// ids are lower-case UUIDs.
-		id = strings.ToLower(id)
+		id = memberKey(id)
 		if !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
@@ -298,10 +296,14 @@ func selectsMembers(op PatchOp, t patchTarget) bool {
 	return !valueEqualities(t.filter, &ids) && onlyValue(t.filter)
 }
 
+// memberKey is a member id as stored: members.value is not caseExact (RFC
+// 7643 §8.7.1, and /Schemas says so), and ids are lower-case UUIDs, so an
+// id in any case names the same member.
+func memberKey(id string) string { return strings.ToLower(id) }
+
 // valueEqualities appends to ids the operands of a filter made of
-// `value eq "id"` joined by "or", and reports whether it is one. The
-// operands are lower-cased: members.value is not caseExact (RFC 7643 §8.7.1,
-// and /Schemas says so), and ids are lower-case UUIDs.
+// `value eq "id"` joined by "or" (as member keys), and reports whether it
+// is one.
 func valueEqualities(f Filter, ids *[]string) bool {
 	switch e := f.(type) {
 	case *Comparison:
@@ -309,7 +311,7 @@ func valueEqualities(f Filter, ids *[]string) bool {
 		if e.relativeName() != "value" || e.Op != filter.EQ || !ok || id == "" {
 			return false
 		}
-		id = strings.ToLower(id)
+		id = memberKey(id)
 		if !slices.Contains(*ids, id) {
 			*ids = append(*ids, id)
 		}

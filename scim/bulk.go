@@ -476,15 +476,18 @@ func planBulk(ops []bulkOp) bulkPlan {
 			visit(i)
 		}
 	}
-	// Each component runs once those it references have.
+	// needs: what each component runs after. Those it references first.
 	needs := map[int]map[int]bool{}
+	wait := func(c, behind int) {
+		if needs[c] == nil {
+			needs[c] = map[int]bool{}
+		}
+		needs[c][behind] = true
+	}
 	for i, o := range ops {
 		for _, name := range o.refs {
 			if j, ok := declared[name]; ok && comp[j] != comp[i] {
-				if needs[comp[i]] == nil {
-					needs[comp[i]] = map[int]bool{}
-				}
-				needs[comp[i]][comp[j]] = true
+				wait(comp[i], comp[j])
 			}
 		}
 	}
@@ -508,12 +511,6 @@ func planBulk(ops []bulkOp) bulkPlan {
 		p.order = append(p.order, members(c)...)
 	}
 	isPost := func(c int) bool { return ops[members(c)[0]].method == http.MethodPost } // a cycle is of POSTs
-	wait := func(c, behind int) {
-		if needs[c] == nil {
-			needs[c] = map[int]bool{}
-		}
-		needs[c][behind] = true
-	}
 	// pulled: the POSTs that waiting components need, directly or through
 	// other POSTs: they run when their turn comes, ahead of the waiting.
 	pulled := map[int]bool{}

@@ -78,10 +78,44 @@ type commander interface {
 	Process(ctx context.Context, cmd redis.Cmder) error
 }
 
-// sharer returns client's blocking autopipeliner, or client itself where
-// go-redis has none for it.
+// Reads overlap in up to three batches of about 16 commands. go-redis's
+// blocking default sends one batch at a time and holds the next until
+// every caller the last one answered has sent again ("wave merge", made
+// for slow links). A request that got its answer sends again only after
+// its response is written and its next request read and checked, so on
+// loopback scimd and Redis took turns: Redis idle while the wave came
+// back, scimd idle while Redis ran it, 13-17% of the two cores idle under
+// GET load. Letting a batch go once 16 commands wait, while up to two
+// others are in Redis, keeps both sides busy. Measured at a million
+// customers, wrk -t2 -c50, each run against the ceiling (README,
+// Benchmarks) on either side of it, 5 alternating rounds: GET /Users/{id}
+// 0.79-0.87 of the ceiling (median 0.86) before, 0.81-0.98 (0.93) after;
+// userName eq 0.65-0.76 (0.73) before, 0.75-0.84 (0.79) after; the
+// share of idle CPU 13-17% before, 7-10% after; at 10 and 200
+// connections, the same within the noise. Batches may now run in any
+// order against each other (Unordered), which no caller can see: each
+// call blocks until its own answer is in, so one request's commands still
+// run in the order it sends them.
+const (
+	readBatchSize       = 16
+	readBatchesInFlight = 3
+)
+
+// sharer returns client's blocking autopipeliner (on a single server or
+// Sentinel, with the batching above), or client itself where go-redis has
+// none for it.
 func sharer(client redis.UniversalClient) commander {
-	ap, err := client.AutoPipeline()
+	var ap *redis.AutoPipeliner
+	var err error
+	if c, ok := client.(*redis.Client); ok {
+		opts := redis.DefaultBlockingAutoPipelineOptions()
+		opts.MaxBatchSize = readBatchSize
+		opts.MaxConcurrentBatches = readBatchesInFlight
+		opts.Unordered = true
+		ap, err = c.AutoPipelineWithOptions(opts)
+	} else {
+		ap, err = client.AutoPipeline()
+	}
 	if err != nil {
 		return client
 	}

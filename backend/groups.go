@@ -113,7 +113,7 @@ func (s *Store) writeGroupStep(ctx context.Context, p string, g resources.Resour
 			mode = "document"
 		}
 	}
-	doc, err := json.Marshal(g.Attributes)
+	doc, err := resources.MarshalJSON(g.Attributes)
 	if err != nil {
 		return resources.Resource{}, false, fmt.Errorf("encode document: %w", err)
 	}

@@ -2,7 +2,6 @@ package backend
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -217,7 +216,7 @@ func (s *Store) redeem(ctx context.Context, p, secretKey, alsoKey string, u reso
 	if w.PasswordHash == "" && !confirm {
 		return resources.Resource{}, errors.New("no password hash")
 	}
-	doc, err := json.Marshal(u.Attributes)
+	doc, err := resources.MarshalJSON(u.Attributes)
 	if err != nil {
 		return resources.Resource{}, fmt.Errorf("encode document: %w", err)
 	}

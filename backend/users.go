@@ -3,7 +3,6 @@ package backend
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -85,7 +84,7 @@ func (s *Store) userWriteCall(ctx context.Context, p string, u resources.Resourc
 	// Encoded here even when the caller has an encoding (u.Raw): a caller
 	// that read a user and changed its Attributes would otherwise store the
 	// old document.
-	doc, err := json.Marshal(u.Attributes)
+	doc, err := resources.MarshalJSON(u.Attributes)
 	if err != nil {
 		return userWrite{}, fmt.Errorf("encode document: %w", err)
 	}

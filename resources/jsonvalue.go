@@ -1,9 +1,72 @@
 package resources
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 )
+
+// MarshalJSON encodes a decoded JSON value (a document's attributes) as
+// json.Marshal does, byte for byte, without its reflection: objects,
+// arrays, strings, booleans and nulls are written here, anything else
+// (numbers, other types) by json.Marshal. A stored document is encoded on
+// every write: BenchmarkMarshalJSON's user, 3.3-3.7 µs and 32 allocations
+// with json.Marshal, 1.1-1.4 µs and one here.
+func MarshalJSON(v any) ([]byte, error) {
+	return appendJSON(make([]byte, 0, 512), v)
+}
+
+// appendJSON appends v's encoding (see [MarshalJSON]) to dst.
+func appendJSON(dst []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case string:
+		return appendJSONString(dst, x), nil
+	case bool:
+		if x {
+			return append(dst, "true"...), nil
+		}
+		return append(dst, "false"...), nil
+	case map[string]any:
+		if x == nil {
+			return append(dst, "null"...), nil
+		}
+		var buf [16]string
+		dst = append(dst, '{')
+		for i, k := range appendSortedKeys(buf[:0], x) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(appendJSONString(dst, k), ':')
+			var err error
+			if dst, err = appendJSON(dst, x[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	case []any:
+		if x == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = appendJSON(dst, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, b...), nil
+}
 
 // deepCopy copies the maps and arrays of a decoded JSON value.
 func deepCopy(v any) any {

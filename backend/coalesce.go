@@ -21,8 +21,8 @@ import (
 // go-redis's blocking autopipeliner (Client.AutoPipeline, go-redis 9.22 and
 // later): each call still blocks until its own answer is in, but the
 // commands that all requests issue while a pipeline is on its way go out
-// together as the next one, on one connection. A lone request is sent at
-// once, as it would be without it.
+// together as a next one (how reads are batched: see readBatchSize). A
+// lone request is sent at once, as it would be without it.
 //
 // What goes through it: the reads of a single resource ([Store.fetch] of
 // one id, [Store.reads]) and every script ([script.Run], [Store.writes]).
@@ -40,9 +40,10 @@ import (
 // write scripts go through a second autopipeliner in go-redis's
 // full-duplex mode ([writeSharer]): one connection on which a writer sends
 // each script as it comes while a reader takes the answers in order, so
-// Redis starts a script without waiting for the batch before it. The
-// batching one holds each batch until as many commands as the last batch
-// answered have come in (it expects callers that send again at once), but
+// Redis starts a script without waiting for the batch before it.
+// go-redis's batching by default holds each batch until as many commands
+// as the last batch answered have come in (it expects callers that send
+// again at once), but
 // a request that got its answer sends nothing more until its next HTTP
 // request has been read and checked: with scripts of 100 µs and more, Redis
 // sat idle between batches and 20% of the two cores were idle under POST
@@ -78,24 +79,28 @@ type commander interface {
 	Process(ctx context.Context, cmd redis.Cmder) error
 }
 
-// Reads overlap in up to three batches of about 16 commands. go-redis's
+// On a single server or Sentinel, reads overlap in up to three batches of
+// about 16 commands (a soft bound: a batch takes what waits). go-redis's
 // blocking default sends one batch at a time and holds the next until
-// every caller the last one answered has sent again ("wave merge", made
-// for slow links). A request that got its answer sends again only after
-// its response is written and its next request read and checked, so on
-// loopback scimd and Redis took turns: Redis idle while the wave came
-// back, scimd idle while Redis ran it, 13-17% of the two cores idle under
-// GET load. Letting a batch go once 16 commands wait, while up to two
-// others are in Redis, keeps both sides busy. Measured at a million
-// customers, wrk -t2 -c50, each run against the ceiling (README,
-// Benchmarks) on either side of it, 5 alternating rounds: GET /Users/{id}
-// 0.79-0.87 of the ceiling (median 0.86) before, 0.81-0.98 (0.93) after;
-// userName eq 0.65-0.76 (0.73) before, 0.75-0.84 (0.79) after; the
-// share of idle CPU 13-17% before, 7-10% after; at 10 and 200
-// connections, the same within the noise. Batches may now run in any
-// order against each other (Unordered), which no caller can see: each
-// call blocks until its own answer is in, so one request's commands still
-// run in the order it sends them.
+// every caller the last one answered has sent again, or a silence of
+// 200 µs or more (made for slow links). A request that got its answer
+// sends again only after its response is written and its next request
+// read and checked, so on loopback scimd and Redis took turns: Redis idle
+// while the wave came back, scimd idle while Redis ran it, 13-17% of the
+// two cores idle under GET load. Letting a batch go once 16 commands
+// wait, while up to two others are in Redis, keeps both sides busy.
+// Measured at a million customers, wrk -t2 -c50, each run against the
+// ceiling (README, Benchmarks) on either side of it, 5 alternating
+// rounds: GET /Users/{id} 0.79-0.87 of the ceiling (median 0.86) before,
+// 0.81-0.98 (0.93) after; userName eq 0.65-0.76 (0.73) before, 0.75-0.84
+// (0.79) after; the share of idle CPU 13-17% before, 7-10% after; at 10
+// and 200 connections, the same within the noise. Batches may now run in
+// any order against each other (Unordered): each call blocks until its
+// own answer is in, so one request's commands still run in the order it
+// sends them, and a command sent after another's answer runs after it.
+// Only a batch sent again after a network error may now run after a later
+// batch: reads, and writes that may be repeated (a token's last use, a
+// session's expiry), none of which depends on another request's order.
 const (
 	readBatchSize       = 16
 	readBatchesInFlight = 3

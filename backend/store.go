@@ -70,8 +70,9 @@ type Store struct {
 	// reads runs the reads of one resource and the read-only scripts (see
 	// [script.Run]): client's blocking autopipeliner (go-redis
 	// AutoPipeline), which sends the commands that concurrent requests
-	// issue at the same moment in one pipeline on one connection, or the
-	// client itself if it has none (coalesce.go).
+	// issue at the same moment together, in batches that overlap on a
+	// single server or Sentinel, or the client itself if it has none
+	// (coalesce.go).
 	reads commander
 	// writes runs the write scripts: a streaming autopipeliner on a
 	// single server or Sentinel, the reads' one on a Cluster, so that

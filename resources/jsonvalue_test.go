@@ -12,7 +12,10 @@ import (
 // and numbers JSON makes hard, as json.Marshal does, byte for byte.
 func TestMarshalJSONAsEncodingJSON(t *testing.T) {
 	strs := []string{"", "a", "bjensen@example.com", `q"uote`, `back\slash`, "<b>&amp;</b>", "tab\tnl\n",
-		"\x00\x1f\x7f", "é", "日本", "\u2028\u2029", "\xff\xfe invalid", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}
+		"\x00\x1f\x7f", "é", "日本", "\u2028\u2029", "\xff\xfe invalid", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+		// each character the plain-string test (jsonPlain) checks, alone,
+		// so that every check is needed
+		"<", ">", "&", `"`, `\`, "\x1f", "\x00", "\x7f", "\u2028", "\xff"}
 	nums := []any{0.0, -0.0, 1.0, -42.0, 3.25, 1e20, 1e21, 1e-6, 1e-7, 123456789012345678.0, math.MaxFloat64,
 		math.SmallestNonzeroFloat64, json.Number("12.50"), 7, int64(-3), uint8(9)}
 	r := rand.New(rand.NewPCG(1, 2))
@@ -55,7 +58,17 @@ func TestMarshalJSONAsEncodingJSON(t *testing.T) {
 			t.Fatalf("value %d: MarshalJSON = %s, %v; json.Marshal = %s, %v", i, got, gerr, want, werr)
 		}
 	}
-	for _, bad := range []any{math.NaN(), map[string]any{"a": []any{math.Inf(1)}}, make(chan int)} {
+	cycle := map[string]any{}
+	cycle["self"] = []any{cycle}
+	deep := any("x")
+	for range maxJSONDepth + 10 {
+		deep = []any{map[string]any{"a": deep}}
+	}
+	want, _ := json.Marshal(deep)
+	if got, err := MarshalJSON(deep); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("a value nested %d deep: MarshalJSON differs from json.Marshal (%v)", 2*(maxJSONDepth+10), err)
+	}
+	for _, bad := range []any{math.NaN(), map[string]any{"a": []any{math.Inf(1)}}, make(chan int), cycle} {
 		if _, err := MarshalJSON(bad); err == nil {
 			t.Errorf("MarshalJSON(%v) succeeded; json.Marshal fails", bad)
 		}

@@ -510,3 +510,23 @@ func WSO2User() schema.Schema {
 		},
 	}
 }
+
+// SecretNames returns the names, lower case, of rt's attributes and
+// sub-attributes whose values are never shown ([IsSecret]: a password, a
+// custom writeOnly attribute), in its core schema and its extensions.
+func (rt ResourceType) SecretNames() map[string]bool {
+	out := map[string]bool{}
+	for _, s := range append([]schema.Schema{rt.Schema}, rt.Extensions...) {
+		for _, a := range s.Attributes {
+			if IsSecret(a) {
+				out[strings.ToLower(a.Name())] = true
+			}
+			for _, sub := range a.SubAttributes() {
+				if IsSecret(sub) {
+					out[strings.ToLower(sub.Name())] = true
+				}
+			}
+		}
+	}
+	return out
+}

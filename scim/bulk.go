@@ -53,7 +53,11 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req, err := decodeBulk(data, h.cfg.MaxBulkOperations)
+	users, err := h.userEndpoint().forOrg(r)
+	if err != nil {
+		return err
+	}
+	req, err := decodeBulk(data, h.cfg.MaxBulkOperations, secretNames(users.rt.SecretNames()))
 	if err != nil {
 		return err
 	}
@@ -84,6 +88,9 @@ type bulkOp struct {
 	id       string // resource id from the path, perhaps a bulkId reference
 	data     any    // the data member as decoded (numbers as json.Number); nil if absent
 	refs     []string
+	// secret names the attributes whose values are never references (see
+	// replaceRefs), the same for every operation of a request.
+	secret secretNames
 	// err, when set, fails the operation without running it.
 	err error
 }
@@ -110,7 +117,7 @@ type bulkResult struct {
 // maxOps operations TooLarge; an operation
 // that is well-formed JSON but names an unsupported method or path gets its own
 // error in bulkOp.err, so that the other operations still run.
-func decodeBulk(data []byte, maxOps int) (bulkRequest, error) {
+func decodeBulk(data []byte, maxOps int, secret secretNames) (bulkRequest, error) {
 	var top map[string]any
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber() // pass numbers on to the operations as they were sent
@@ -151,7 +158,7 @@ func decodeBulk(data []byte, maxOps int) (bulkRequest, error) {
 	req.ops = make([]bulkOp, len(rawOps))
 	seen := make(map[string]int, len(rawOps))
 	for i, raw := range rawOps {
-		o, err := decodeOp(i, raw)
+		o, err := decodeOp(i, raw, secret)
 		if err != nil {
 			return bulkRequest{}, err
 		}
@@ -166,8 +173,9 @@ func decodeBulk(data []byte, maxOps int) (bulkRequest, error) {
 	return req, nil
 }
 
-// decodeOp parses Operations[i].
-func decodeOp(i int, raw any) (bulkOp, error) {
+// decodeOp parses Operations[i]; secret names the attributes whose values
+// are never references.
+func decodeOp(i int, raw any, secret secretNames) (bulkOp, error) {
 	m, ok := raw.(map[string]any)
 	if !ok {
 		return bulkOp{}, resources.Errorf(resources.InvalidSyntax, "Operations[%d] must be an object", i)
@@ -186,7 +194,7 @@ func decodeOp(i int, raw any) (bulkOp, error) {
 		}
 		return s, nil
 	}
-	var o bulkOp
+	o := bulkOp{secret: secret}
 	var err error
 	if o.method, err = str("method", true); err != nil {
 		return bulkOp{}, err
@@ -225,7 +233,7 @@ func decodeOp(i int, raw any) (bulkOp, error) {
 			o.refs = append(o.refs, name)
 		}
 		if o.method != http.MethodDelete {
-			o.data = replaceRefs(o.data, func(name string) string {
+			o.data = replaceRefs(o.data, secret, func(name string) string {
 				o.refs = append(o.refs, name)
 				return bulkRefPrefix + name
 			})
@@ -276,20 +284,21 @@ func (o *bulkOp) target(i int, path string) error {
 // inside a longer string only a PATCH operation's path names one
 // (members[value eq "bulkId:q"]), and a "$ref" (".../Users/bulkId:q"),
 // ending at the first quote, space, slash or bracket: a title that holds
-// "bulkId:" is text. A password is never a reference, whether it is an
-// attribute or the value of a PATCH operation whose path names it. Object
-// keys are left alone, and v itself is not changed: objects and arrays are
-// copied.
-func replaceRefs(v any, f func(name string) string) any {
+// "bulkId:" is text. A secret (a password, a custom writeOnly attribute:
+// secret names them) is never a reference, whether it is an attribute or
+// the value of a PATCH operation whose path names it, so that it is never
+// quoted in an error either. Object keys are left alone, and v itself is
+// not changed: objects and arrays are copied.
+func replaceRefs(v any, secret secretNames, f func(name string) string) any {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return replaceRefsIn(v, f, false)
+		return replaceRefsIn(v, secret, f, false)
 	}
 	out := make(map[string]any, len(m))
 	for k, e := range m {
 		ops, isList := e.([]any)
 		if !strings.EqualFold(k, "Operations") || !isList {
-			out[k] = replaceRefsAt(k, e, f)
+			out[k] = replaceRefsAt(k, e, secret, f)
 			continue
 		}
 		// A PatchOp message's operations (RFC 7644 §3.5.2).
@@ -297,20 +306,20 @@ func replaceRefs(v any, f func(name string) string) any {
 		for i, op := range ops {
 			om, isMap := op.(map[string]any)
 			if !isMap {
-				list[i] = replaceRefsIn(op, f, false)
+				list[i] = replaceRefsIn(op, secret, f, false)
 				continue
 			}
 			path, _ := om[bulkKey(om, "path")].(string)
-			secret := namesPassword(path)
+			hidden := secret.path(path)
 			next := make(map[string]any, len(om))
 			for ok, oe := range om {
 				switch {
 				case strings.EqualFold(ok, "path"):
-					next[ok] = replaceRefsIn(oe, f, true)
-				case strings.EqualFold(ok, "value") && secret:
+					next[ok] = replaceRefsIn(oe, secret, f, true)
+				case strings.EqualFold(ok, "value") && hidden:
 					next[ok] = oe
 				default:
-					next[ok] = replaceRefsIn(oe, f, false)
+					next[ok] = replaceRefsIn(oe, secret, f, false)
 				}
 			}
 			list[i] = next
@@ -321,19 +330,36 @@ func replaceRefs(v any, f func(name string) string) any {
 }
 
 // replaceRefsAt is replaceRefsIn on the value e of an object's member k: a
-// password is a secret, never read as a reference (nor quoted in an error);
-// a "$ref" may hold one inside its text.
-func replaceRefsAt(k string, e any, f func(name string) string) any {
-	if strings.EqualFold(k, "password") {
+// secret is never read as a reference (nor quoted in an error); a "$ref"
+// may hold one inside its text.
+func replaceRefsAt(k string, e any, secret secretNames, f func(name string) string) any {
+	if secret.key(k) {
 		return e
 	}
-	return replaceRefsIn(e, f, strings.EqualFold(k, "$ref"))
+	return replaceRefsIn(e, secret, f, strings.EqualFold(k, "$ref"))
 }
 
-// namesPassword reports whether a PATCH path is a user's password.
-func namesPassword(path string) bool {
-	p := strings.ToLower(strings.TrimSpace(path))
-	return p == "password" || strings.HasSuffix(p, ":password")
+// secretNames are the names, lower case, of the attributes whose values
+// are secrets (schemas.ResourceType.SecretNames of the organization's User
+// type: "password", and its custom writeOnly or returned-never attributes).
+// A member of that name anywhere in an operation's data is left as it is:
+// a same-named attribute elsewhere holding a reference would not be
+// resolved, which is the safe side.
+type secretNames map[string]bool
+
+// key reports whether an object's member k holds a secret.
+func (s secretNames) key(k string) bool {
+	return s[strings.ToLower(k)] || strings.EqualFold(k, "password")
+}
+
+// path reports whether a PATCH path names a secret: its last attribute
+// ("password", "urn:…:password", "urn:…:User:pin", "badge.pin").
+func (s secretNames) path(p string) bool {
+	p = strings.TrimSpace(p)
+	if i := strings.LastIndexAny(p, ":."); i >= 0 {
+		p = p[i+1:]
+	}
+	return s.key(p)
 }
 
 // bulkRefEnd are the characters that end a bulkId named inside a longer
@@ -343,7 +369,7 @@ const bulkRefEnd = "\"' \t\r\n/,;()[]{}?#&="
 // replaceRefsIn is replaceRefs on any part of the data; inText says v is a
 // PATCH operation's path or a "$ref", in which references may be inside the
 // text.
-func replaceRefsIn(v any, f func(name string) string, inText bool) any {
+func replaceRefsIn(v any, secret secretNames, f func(name string) string, inText bool) any {
 	switch x := v.(type) {
 	case string:
 		// "bulkId:" names a reference only when a name follows: "Ask bulkId:
@@ -377,13 +403,13 @@ func replaceRefsIn(v any, f func(name string) string, inText bool) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = replaceRefsAt(k, e, f)
+			out[k] = replaceRefsAt(k, e, secret, f)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = replaceRefsIn(e, f, false)
+			out[i] = replaceRefsIn(e, secret, f, false)
 		}
 		return out
 	}
@@ -729,7 +755,7 @@ func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created m
 		}
 		o := ops[m]
 		if o.err == nil {
-			o.data, deferred[m] = withoutLaterRefs(o.data, later)
+			o.data, deferred[m] = withoutLaterRefs(o.data, o.secret, later)
 		}
 		out[m] = h.runOp(work, r, o, created, declared)
 		if out[m].Status[0] >= '4' {
@@ -750,7 +776,7 @@ func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created m
 		}
 		target := BasePath + "/" + ops[m].endpoint + "/" + url.PathEscape(created[ops[m].bulkID])
 		refs := &bulkResolver{created: created, declared: declared}
-		body, err := json.Marshal(replaceRefs(map[string]any{"schemas": []any{schemas.PatchOpURN}, "Operations": deferred[m]}, refs.id))
+		body, err := json.Marshal(replaceRefs(map[string]any{"schemas": []any{schemas.PatchOpURN}, "Operations": deferred[m]}, ops[m].secret, refs.id))
 		rec := &opRecorder{header: http.Header{}}
 		if err = cmp.Or(refs.err, err); err != nil {
 			writeError(rec, r, h.log, err)
@@ -808,14 +834,14 @@ func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created m
 // withoutLaterRefs splits the data of a POST: what can be created now, and
 // "add" PATCH operations for the attributes (top-level, or of an extension)
 // that reference a bulkId for which later reports true.
-func withoutLaterRefs(data any, later func(name string) bool) (any, []any) {
+func withoutLaterRefs(data any, secret secretNames, later func(name string) bool) (any, []any) {
 	m, ok := data.(map[string]any)
 	if !ok {
 		return data, nil
 	}
 	refersLater := func(v any) bool {
 		found := false
-		replaceRefs(v, func(name string) string {
+		replaceRefs(v, secret, func(name string) string {
 			found = found || later(name)
 			return ""
 		})
@@ -824,14 +850,14 @@ func withoutLaterRefs(data any, later func(name string) bool) (any, []any) {
 	now := make(map[string]any, len(m))
 	var patch []any
 	for k, v := range m {
-		if strings.EqualFold(k, "password") {
+		if secret.key(k) {
 			now[k] = v // never a reference (replaceRefs)
 			continue
 		}
 		if ext, isExt := v.(map[string]any); isExt && strings.HasPrefix(strings.ToLower(k), "urn:") {
 			kept := make(map[string]any, len(ext))
 			for ek, ev := range ext {
-				if refersLater(ev) {
+				if !secret.key(ek) && refersLater(ev) {
 					patch = append(patch, map[string]any{"op": "add", "path": k + ":" + ek, "value": ev})
 				} else {
 					kept[ek] = ev
@@ -886,7 +912,7 @@ func (h *Handler) runOp(ctx context.Context, r *http.Request, o bulkOp, created 
 	var body []byte
 	if o.method != http.MethodDelete {
 		var err error
-		if body, err = json.Marshal(replaceRefs(o.data, refs.id)); err != nil {
+		if body, err = json.Marshal(replaceRefs(o.data, o.secret, refs.id)); err != nil {
 			return h.failOp(r, res, fmt.Errorf("encode bulk operation data: %w", err))
 		}
 	}

@@ -143,3 +143,41 @@ func TestBulkRefsFormsStillWork(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkCustomSecretNotAReference: a custom attribute that is writeOnly
+// (returned never) is a secret as a password is: its value "bulkId:…" is
+// not a reference, resolved or not, in a POST's data or as the value of a
+// PATCH whose path names it, and no response quotes it (review of stop
+// 29).
+func TestBulkCustomSecretNotAReference(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.schemaAdmin("POST", "", ownerToken, acmeSchema()).must(t, http.StatusCreated)
+		r := a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			bulkOp("POST", "/Users", "kim", "", customUser("kim@example.com", map[string]any{"secretCode": "bulkId:lee"})),
+			bulkOp("POST", "/Users", "lee", "", customUser("lee@example.com", map[string]any{"secretCode": "bulkId:Xy9zz"})),
+			bulkOp("PATCH", "/Users/bulkId:lee", "", "", patch(op("replace", acmeURN+":secretCode", "bulkId:Qw7vv"))),
+		))
+		res := results(t, r)
+		if len(res) != 3 {
+			t.Fatalf("%d results, want 3: %s", len(res), r.raw)
+		}
+		wantResult(t, res[0], "201", "", "")
+		wantResult(t, res[1], "201", "", "")
+		wantResult(t, res[2], "200", "", "")
+		for _, s := range []string{"Xy9zz", "Qw7vv"} {
+			if strings.Contains(r.raw, s) {
+				t.Errorf("the bulk response quotes a secret (%s): %s", s, r.raw)
+			}
+		}
+		for i, want := range map[int]string{0: "bulkId:lee", 1: "bulkId:Qw7vv"} {
+			id := lastSegment(str(res[i], "location"))
+			u, err := a.store.ReadUser(t.Context(), "acme", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(u.Raw), `"secretCode":"`+want+`"`) {
+				t.Errorf("result %d: secretCode is not stored as sent (%q): %s", i, want, u.Raw)
+			}
+		}
+	})
+}

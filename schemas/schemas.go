@@ -511,22 +511,22 @@ func WSO2User() schema.Schema {
 	}
 }
 
-// SecretNames returns the names, lower case, of rt's attributes and
-// sub-attributes whose values are never shown ([IsSecret]: a password, a
-// custom writeOnly attribute), in its core schema and its extensions.
-func (rt ResourceType) SecretNames() map[string]bool {
-	out := map[string]bool{}
-	for _, s := range append([]schema.Schema{rt.Schema}, rt.Extensions...) {
-		for _, a := range s.Attributes {
-			if IsSecret(a) {
-				out[strings.ToLower(a.Name())] = true
-			}
-			for _, sub := range a.SubAttributes() {
-				if IsSecret(sub) {
-					out[strings.ToLower(sub.Name())] = true
-				}
+// SecretPath reports whether an attribute path of rt ("password",
+// "urn:…:User:secretCode", "badge.pin") names a secret ([IsSecret]: a
+// password, a custom writeOnly or returned-never attribute), or a
+// sub-attribute of one. A path without a URN that the core schema lacks is
+// looked up in the extensions too. A path rt lacks is no secret.
+func (rt ResourceType) SecretPath(path string) bool {
+	a, ok := rt.Lookup(path)
+	if !ok {
+		if _, _, hasURN := rt.SplitURN(path); hasURN {
+			return false
+		}
+		for _, e := range rt.Extensions {
+			if a, ok = rt.Lookup(e.ID + ":" + path); ok {
+				break
 			}
 		}
 	}
-	return out
+	return ok && (IsSecret(a.Attr) || a.Sub != nil && IsSecret(*a.Sub))
 }

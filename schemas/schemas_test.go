@@ -45,3 +45,16 @@ func TestLookup(t *testing.T) {
 		t.Errorf("Groups displayName = %v %v, want found with uniqueness server", a, ok)
 	}
 }
+
+func TestSecretPath(t *testing.T) {
+	rt := schemas.Users()
+	for path, want := range map[string]bool{
+		"password": true, "PASSWORD": true, "urn:ietf:params:scim:schemas:core:2.0:User:password": true,
+		"userName": false, "emails.value": false, "nosuch": false, "urn:x:y:password2": false,
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value": false,
+	} {
+		if got := rt.SecretPath(path); got != want {
+			t.Errorf("SecretPath(%q) = %v, want %v", path, got, want)
+		}
+	}
+}

@@ -57,7 +57,7 @@ func (h *Handler) bulk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req, err := decodeBulk(data, h.cfg.MaxBulkOperations, secretNames(users.rt.SecretNames()))
+	req, err := decodeBulk(data, h.cfg.MaxBulkOperations, &users.rt)
 	if err != nil {
 		return err
 	}
@@ -88,9 +88,9 @@ type bulkOp struct {
 	id       string // resource id from the path, perhaps a bulkId reference
 	data     any    // the data member as decoded (numbers as json.Number); nil if absent
 	refs     []string
-	// secret names the attributes whose values are never references (see
-	// replaceRefs), the same for every operation of a request.
-	secret secretNames
+	// secret tells the attributes whose values are never references (see
+	// replaceRefs): a user's secrets.
+	secret bulkSecrets
 	// err, when set, fails the operation without running it.
 	err error
 }
@@ -117,7 +117,7 @@ type bulkResult struct {
 // maxOps operations TooLarge; an operation
 // that is well-formed JSON but names an unsupported method or path gets its own
 // error in bulkOp.err, so that the other operations still run.
-func decodeBulk(data []byte, maxOps int, secret secretNames) (bulkRequest, error) {
+func decodeBulk(data []byte, maxOps int, users *schemas.ResourceType) (bulkRequest, error) {
 	var top map[string]any
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber() // pass numbers on to the operations as they were sent
@@ -158,7 +158,7 @@ func decodeBulk(data []byte, maxOps int, secret secretNames) (bulkRequest, error
 	req.ops = make([]bulkOp, len(rawOps))
 	seen := make(map[string]int, len(rawOps))
 	for i, raw := range rawOps {
-		o, err := decodeOp(i, raw, secret)
+		o, err := decodeOp(i, raw, users)
 		if err != nil {
 			return bulkRequest{}, err
 		}
@@ -173,9 +173,9 @@ func decodeBulk(data []byte, maxOps int, secret secretNames) (bulkRequest, error
 	return req, nil
 }
 
-// decodeOp parses Operations[i]; secret names the attributes whose values
-// are never references.
-func decodeOp(i int, raw any, secret secretNames) (bulkOp, error) {
+// decodeOp parses Operations[i]; users is the organization's User type,
+// whose secrets are never references.
+func decodeOp(i int, raw any, users *schemas.ResourceType) (bulkOp, error) {
 	m, ok := raw.(map[string]any)
 	if !ok {
 		return bulkOp{}, resources.Errorf(resources.InvalidSyntax, "Operations[%d] must be an object", i)
@@ -194,7 +194,7 @@ func decodeOp(i int, raw any, secret secretNames) (bulkOp, error) {
 		}
 		return s, nil
 	}
-	o := bulkOp{secret: secret}
+	var o bulkOp
 	var err error
 	if o.method, err = str("method", true); err != nil {
 		return bulkOp{}, err
@@ -228,12 +228,15 @@ func decodeOp(i int, raw any, secret secretNames) (bulkOp, error) {
 	if o.err == nil && o.method != http.MethodDelete && o.data == nil {
 		o.err = resources.Errorf(resources.InvalidSyntax, "Operations[%d] (%s %s) needs data", i, o.method, path)
 	}
+	if o.endpoint == "Users" {
+		o.secret.rt = users
+	}
 	if o.err == nil {
 		if name, ok := strings.CutPrefix(o.id, bulkRefPrefix); ok {
 			o.refs = append(o.refs, name)
 		}
 		if o.method != http.MethodDelete {
-			o.data = replaceRefs(o.data, secret, func(name string) string {
+			o.data = replaceRefs(o.data, o.secret, func(name string) string {
 				o.refs = append(o.refs, name)
 				return bulkRefPrefix + name
 			})
@@ -285,20 +288,20 @@ func (o *bulkOp) target(i int, path string) error {
 // (members[value eq "bulkId:q"]), and a "$ref" (".../Users/bulkId:q"),
 // ending at the first quote, space, slash or bracket: a title that holds
 // "bulkId:" is text. A secret (a password, a custom writeOnly attribute:
-// secret names them) is never a reference, whether it is an attribute or
-// the value of a PATCH operation whose path names it, so that it is never
-// quoted in an error either. Object keys are left alone, and v itself is
-// not changed: objects and arrays are copied.
-func replaceRefs(v any, secret secretNames, f func(name string) string) any {
+// see bulkSecrets) is never a reference, whether it is an attribute, a
+// sub-attribute of one, or the value of a PATCH operation whose path names
+// it, so that it is never quoted in an error either. Object keys are left
+// alone, and v itself is not changed: objects and arrays are copied.
+func replaceRefs(v any, secret bulkSecrets, f func(name string) string) any {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return replaceRefsIn(v, secret, f, false)
+		return replaceRefsIn(v, secret, "", f, false)
 	}
 	out := make(map[string]any, len(m))
 	for k, e := range m {
 		ops, isList := e.([]any)
 		if !strings.EqualFold(k, "Operations") || !isList {
-			out[k] = replaceRefsAt(k, e, secret, f)
+			out[k] = replaceRefsAt(k, k, e, secret, f)
 			continue
 		}
 		// A PatchOp message's operations (RFC 7644 §3.5.2).
@@ -306,20 +309,20 @@ func replaceRefs(v any, secret secretNames, f func(name string) string) any {
 		for i, op := range ops {
 			om, isMap := op.(map[string]any)
 			if !isMap {
-				list[i] = replaceRefsIn(op, secret, f, false)
+				list[i] = replaceRefsIn(op, secret, "", f, false)
 				continue
 			}
 			path, _ := om[bulkKey(om, "path")].(string)
-			hidden := secret.path(path)
+			base := withoutFilters(path)
 			next := make(map[string]any, len(om))
 			for ok, oe := range om {
 				switch {
 				case strings.EqualFold(ok, "path"):
-					next[ok] = replaceRefsIn(oe, secret, f, true)
-				case strings.EqualFold(ok, "value") && hidden:
-					next[ok] = oe
+					next[ok] = replaceRefsIn(oe, secret, "", f, true)
+				case strings.EqualFold(ok, "value") && base != "":
+					next[ok] = replaceRefsAt("", base, oe, secret, f)
 				default:
-					next[ok] = replaceRefsIn(oe, secret, f, false)
+					next[ok] = replaceRefsIn(oe, secret, "", f, false)
 				}
 			}
 			list[i] = next
@@ -329,37 +332,75 @@ func replaceRefs(v any, secret secretNames, f func(name string) string) any {
 	return out
 }
 
-// replaceRefsAt is replaceRefsIn on the value e of an object's member k: a
-// secret is never read as a reference (nor quoted in an error); a "$ref"
-// may hold one inside its text.
-func replaceRefsAt(k string, e any, secret secretNames, f func(name string) string) any {
-	if secret.key(k) {
+// replaceRefsAt is replaceRefsIn on the value e of the attribute at path
+// (the member k of an object; "" for a PATCH value): a secret is never
+// read as a reference (nor quoted in an error); a "$ref" may hold one
+// inside its text.
+func replaceRefsAt(k, path string, e any, secret bulkSecrets, f func(name string) string) any {
+	if secret.at(path) {
 		return e
 	}
-	return replaceRefsIn(e, secret, f, strings.EqualFold(k, "$ref"))
+	return replaceRefsIn(e, secret, path, f, strings.EqualFold(k, "$ref"))
 }
 
-// secretNames are the names, lower case, of the attributes whose values
-// are secrets (schemas.ResourceType.SecretNames of the organization's User
-// type: "password", and its custom writeOnly or returned-never attributes).
-// A member of that name anywhere in an operation's data is left as it is:
-// a same-named attribute elsewhere holding a reference would not be
-// resolved, which is the safe side.
-type secretNames map[string]bool
+// bulkSecrets tells which attributes of an operation's data hold secrets,
+// by their path in rt, the organization's User type for a user's
+// operation (nil for a group's): the password, and custom attributes that
+// are writeOnly or returned never, and their sub-attributes
+// (schemas.ResourceType.SecretPath). A member named "password" is one in
+// any operation, as before custom attributes could be secrets.
+type bulkSecrets struct{ rt *schemas.ResourceType }
 
-// key reports whether an object's member k holds a secret.
-func (s secretNames) key(k string) bool {
-	return s[strings.ToLower(k)] || strings.EqualFold(k, "password")
-}
-
-// path reports whether a PATCH path names a secret: its last attribute
-// ("password", "urn:…:password", "urn:…:User:pin", "badge.pin").
-func (s secretNames) path(p string) bool {
-	p = strings.TrimSpace(p)
-	if i := strings.LastIndexAny(p, ":."); i >= 0 {
-		p = p[i+1:]
+// at reports whether the attribute at path holds a secret.
+func (s bulkSecrets) at(path string) bool {
+	if path == "" {
+		return false
 	}
-	return s.key(p)
+	if i := strings.LastIndexAny(path, ":."); strings.EqualFold(path[i+1:], "password") {
+		return true
+	}
+	return s.rt != nil && s.rt.SecretPath(path)
+}
+
+// join is the path of the member k of an object at path: top-level (path
+// ""), in an extension's object (path its URN), or a sub-attribute.
+func (s bulkSecrets) join(path, k string) string {
+	switch {
+	case path == "":
+		return k
+	case s.rt != nil && strings.HasPrefix(strings.ToLower(path), "urn:"):
+		if _, ok := s.rt.Extension(path); ok {
+			return path + ":" + k
+		}
+	}
+	return path + "." + k
+}
+
+// withoutFilters is a PATCH path without its value filters
+// (emails[type eq "work"].value is emails.value), trimmed.
+func withoutFilters(path string) string {
+	if !strings.Contains(path, "[") {
+		return strings.TrimSpace(path)
+	}
+	var b strings.Builder
+	depth, quoted := 0, false
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case quoted && c == '\\':
+			i++
+		case c == '"' && depth > 0:
+			quoted = !quoted
+		case quoted:
+		case c == '[':
+			depth++
+		case c == ']' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteByte(c)
+		}
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // bulkRefEnd are the characters that end a bulkId named inside a longer
@@ -369,7 +410,7 @@ const bulkRefEnd = "\"' \t\r\n/,;()[]{}?#&="
 // replaceRefsIn is replaceRefs on any part of the data; inText says v is a
 // PATCH operation's path or a "$ref", in which references may be inside the
 // text.
-func replaceRefsIn(v any, secret secretNames, f func(name string) string, inText bool) any {
+func replaceRefsIn(v any, secret bulkSecrets, path string, f func(name string) string, inText bool) any {
 	switch x := v.(type) {
 	case string:
 		// "bulkId:" names a reference only when a name follows: "Ask bulkId:
@@ -403,13 +444,13 @@ func replaceRefsIn(v any, secret secretNames, f func(name string) string, inText
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = replaceRefsAt(k, e, secret, f)
+			out[k] = replaceRefsAt(k, secret.join(path, k), e, secret, f)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = replaceRefsIn(e, secret, f, false)
+			out[i] = replaceRefsIn(e, secret, path, f, false)
 		}
 		return out
 	}
@@ -834,14 +875,14 @@ func (h *Handler) runCycle(r *http.Request, ops []bulkOp, cycle []int, created m
 // withoutLaterRefs splits the data of a POST: what can be created now, and
 // "add" PATCH operations for the attributes (top-level, or of an extension)
 // that reference a bulkId for which later reports true.
-func withoutLaterRefs(data any, secret secretNames, later func(name string) bool) (any, []any) {
+func withoutLaterRefs(data any, secret bulkSecrets, later func(name string) bool) (any, []any) {
 	m, ok := data.(map[string]any)
 	if !ok {
 		return data, nil
 	}
-	refersLater := func(v any) bool {
+	refersLater := func(k, path string, v any) bool {
 		found := false
-		replaceRefs(v, secret, func(name string) string {
+		replaceRefsAt(k, path, v, secret, func(name string) string {
 			found = found || later(name)
 			return ""
 		})
@@ -850,14 +891,10 @@ func withoutLaterRefs(data any, secret secretNames, later func(name string) bool
 	now := make(map[string]any, len(m))
 	var patch []any
 	for k, v := range m {
-		if secret.key(k) {
-			now[k] = v // never a reference (replaceRefs)
-			continue
-		}
 		if ext, isExt := v.(map[string]any); isExt && strings.HasPrefix(strings.ToLower(k), "urn:") {
 			kept := make(map[string]any, len(ext))
 			for ek, ev := range ext {
-				if !secret.key(ek) && refersLater(ev) {
+				if refersLater(ek, secret.join(k, ek), ev) {
 					patch = append(patch, map[string]any{"op": "add", "path": k + ":" + ek, "value": ev})
 				} else {
 					kept[ek] = ev
@@ -866,7 +903,7 @@ func withoutLaterRefs(data any, secret secretNames, later func(name string) bool
 			now[k] = kept
 			continue
 		}
-		if refersLater(v) {
+		if refersLater(k, k, v) {
 			patch = append(patch, map[string]any{"op": "add", "path": k, "value": v})
 			continue
 		}

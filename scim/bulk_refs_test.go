@@ -181,3 +181,104 @@ func TestBulkCustomSecretNotAReference(t *testing.T) {
 		}
 	})
 }
+
+const vaultURN = "urn:example:scim:schemas:extension:vault:1.0:User"
+
+// vaultSchema has secrets a bare name does not show: a writeOnly complex
+// attribute (its sub-attributes are secrets too, though not marked), a
+// multi-valued one, and a secret sub-attribute named "value", as members'
+// and managers' references are.
+func vaultSchema() map[string]any {
+	return map[string]any{"id": vaultURN, "name": "Vault", "attributes": []any{
+		map[string]any{"name": "badge", "type": "complex", "mutability": "writeOnly", "returned": "never", "subAttributes": []any{
+			map[string]any{"name": "pin", "type": "string"},
+			map[string]any{"name": "label", "type": "string"},
+		}},
+		map[string]any{"name": "keys", "type": "complex", "multiValued": true, "mutability": "writeOnly", "returned": "never", "subAttributes": []any{
+			map[string]any{"name": "type", "type": "string"},
+			map[string]any{"name": "value", "type": "string"},
+		}},
+		map[string]any{"name": "apiKey", "type": "complex", "subAttributes": []any{
+			map[string]any{"name": "value", "type": "string", "mutability": "writeOnly", "returned": "never"},
+			map[string]any{"name": "label", "type": "string"},
+		}},
+	}}
+}
+
+func vaultUser(userName string, ext map[string]any) map[string]any {
+	u := user(userName, map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User", vaultURN}})
+	if ext != nil {
+		u[vaultURN] = ext
+	}
+	return u
+}
+
+// TestBulkSecretPaths: a secret is found by its path, not its bare name:
+// named by its full path as a member, a sub-attribute of a secret, a PATCH
+// path with a value filter; and a secret's name elsewhere ("value" of a
+// group's members) is still a reference (review).
+func TestBulkSecretPaths(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		a.schemaAdmin("POST", "", ownerToken, vaultSchema()).must(t, http.StatusCreated)
+		for _, k := range []string{"urn:ietf:params:scim:schemas:core:2.0:User:password", vaultURN + ":apiKey"} {
+			u := vaultUser(fmt.Sprintf("full%d@example.com", len(k)), nil)
+			if k != vaultURN+":apiKey" {
+				u[k] = "bulkId:Zq8rr"
+			} else {
+				u[k] = map[string]any{"value": "bulkId:Zq8rr"}
+			}
+			r := a.do("POST", "/Bulk", ownerToken, bulkReq(0, bulkOp("POST", "/Users", "u", "", u)))
+			if strings.Contains(r.raw, "Zq8rr") {
+				t.Errorf("member %s: the bulk response quotes a secret: %s", k, r.raw)
+			}
+		}
+		for _, c := range []struct {
+			path  string
+			value any
+		}{
+			{vaultURN + ":badge.pin", "bulkId:Zq8rr"},
+			{vaultURN + `:keys[type eq "a"].value`, "bulkId:Zq8rr"},
+			{vaultURN + `:keys[type eq "a]"]`, map[string]any{"type": "a", "value": "bulkId:Zq8rr"}},
+			{vaultURN + ":badge", map[string]any{"pin": "bulkId:Zq8rr"}},
+			{vaultURN + ":apiKey", map[string]any{"value": "bulkId:Zq8rr", "label": "k"}},
+			{vaultURN, map[string]any{"badge": map[string]any{"pin": "bulkId:Zq8rr"}}},
+		} {
+			r := a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+				bulkOp("POST", "/Users", "u", "", vaultUser(fmt.Sprintf("p%d@example.com", len(c.path)), map[string]any{
+					"badge": map[string]any{"pin": "1", "label": "l"}, "keys": []any{map[string]any{"type": "a", "value": "v"}},
+				})),
+				bulkOp("PATCH", "/Users/bulkId:u", "", "", patch(op("replace", c.path, c.value))),
+			))
+			if strings.Contains(r.raw, "Zq8rr") {
+				t.Errorf("PATCH %s: the bulk response quotes a secret: %s", c.path, r.raw)
+			}
+		}
+		// A declared bulkId in a secret is not replaced by the id.
+		r := a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+			bulkOp("POST", "/Users", "kim", "", vaultUser("kim@example.com", nil)),
+			bulkOp("POST", "/Users", "lee", "", vaultUser("lee@example.com", map[string]any{"badge": map[string]any{"pin": "1"}})),
+			bulkOp("PATCH", "/Users/bulkId:lee", "", "", patch(op("replace", vaultURN+":badge.pin", "bulkId:kim"))),
+			// A group's members and a manager are references, though a
+			// secret sub-attribute is named "value".
+			bulkOp("POST", "/Groups", "g", "", map[string]any{
+				"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Vaulted",
+				"members": []any{map[string]any{"value": "bulkId:kim"}}}),
+			bulkOp("PATCH", "/Users/bulkId:lee", "", "", patch(op("replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", map[string]any{"value": "bulkId:kim"}))),
+		))
+		res := results(t, r)
+		if len(res) != 5 {
+			t.Fatalf("%d results, want 5: %s", len(res), r.raw)
+		}
+		wantResult(t, res[2], "200", "", "")
+		wantResult(t, res[3], "201", "", "")
+		wantResult(t, res[4], "200", "", "")
+		kim := lastSegment(str(res[0], "location"))
+		u, err := a.store.ReadUser(t.Context(), "acme", lastSegment(str(res[1], "location")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(u.Raw), `"pin":"bulkId:kim"`) || !strings.Contains(string(u.Raw), `"value":"`+kim+`"`) {
+			t.Errorf("lee: want badge.pin as sent and manager.value %s: %s", kim, u.Raw)
+		}
+	})
+}

@@ -16,7 +16,7 @@ func TestMarshalJSONAsEncodingJSON(t *testing.T) {
 		// each character the plain-string test (jsonPlain) checks, alone,
 		// so that every check is needed
 		"<", ">", "&", `"`, `\`, "\x1f", "\x00", "\x7f", "\u2028", "\xff"}
-	nums := []any{0.0, -0.0, 1.0, -42.0, 3.25, 1e20, 1e21, 1e-6, 1e-7, 123456789012345678.0, math.MaxFloat64,
+	nums := []any{0.0, math.Copysign(0, -1), 1.0, -42.0, 3.25, 1e20, 1e21, 1e-6, 1e-7, 123456789012345678.0, math.MaxFloat64,
 		math.SmallestNonzeroFloat64, json.Number("12.50"), 7, int64(-3), uint8(9)}
 	r := rand.New(rand.NewPCG(1, 2))
 	var gen func(depth int) any

@@ -301,7 +301,7 @@ func replaceRefs(v any, secret bulkSecrets, f func(name string) string) any {
 	for k, e := range m {
 		ops, isList := e.([]any)
 		if !strings.EqualFold(k, "Operations") || !isList {
-			out[k] = replaceRefsAt(k, k, e, secret, f)
+			out[k] = replaceRefsAt(k, secret.join("", k), e, secret, f)
 			continue
 		}
 		// A PatchOp message's operations (RFC 7644 §3.5.2).
@@ -356,24 +356,36 @@ func (s bulkSecrets) at(path string) bool {
 	if path == "" {
 		return false
 	}
-	if i := strings.LastIndexAny(path, ":."); strings.EqualFold(path[i+1:], "password") {
+	if i := strings.LastIndexAny(path, ":."); strings.EqualFold(strings.TrimSpace(path[i+1:]), "password") {
 		return true
 	}
 	return s.rt != nil && s.rt.SecretPath(path)
 }
 
 // join is the path of the member k of an object at path: top-level (path
-// ""), in an extension's object (path its URN), or a sub-attribute.
+// ""), in a schema's object (path its URN), or a sub-attribute. k is a
+// path itself in a PATCH value (RFC 7644 §3.5.2.1: no path, or a schema's
+// URN), so its value filters and spaces go, as the server ignores them.
 func (s bulkSecrets) join(path, k string) string {
+	k = withoutFilters(k)
 	switch {
 	case path == "":
 		return k
-	case s.rt != nil && strings.HasPrefix(strings.ToLower(path), "urn:"):
-		if _, ok := s.rt.Extension(path); ok {
-			return path + ":" + k
-		}
+	case s.schema(path):
+		return path + ":" + k
 	}
 	return path + "." + k
+}
+
+// schema reports whether urn is the URN of the User type's core schema or
+// of one of its extensions: an object under it holds that schema's
+// attributes.
+func (s bulkSecrets) schema(urn string) bool {
+	if s.rt == nil || !strings.HasPrefix(strings.ToLower(urn), "urn:") {
+		return false
+	}
+	_, ok := s.rt.Extension(urn)
+	return ok || strings.EqualFold(urn, s.rt.Schema.ID)
 }
 
 // withoutFilters is a PATCH path without its value filters
@@ -891,7 +903,7 @@ func withoutLaterRefs(data any, secret bulkSecrets, later func(name string) bool
 	now := make(map[string]any, len(m))
 	var patch []any
 	for k, v := range m {
-		if ext, isExt := v.(map[string]any); isExt && strings.HasPrefix(strings.ToLower(k), "urn:") {
+		if ext, isExt := v.(map[string]any); isExt && secret.schema(k) {
 			kept := make(map[string]any, len(ext))
 			for ek, ev := range ext {
 				if refersLater(ek, secret.join(k, ek), ev) {
@@ -903,7 +915,7 @@ func withoutLaterRefs(data any, secret bulkSecrets, later func(name string) bool
 			now[k] = kept
 			continue
 		}
-		if refersLater(k, k, v) {
+		if refersLater(k, secret.join("", k), v) {
 			patch = append(patch, map[string]any{"op": "add", "path": k, "value": v})
 			continue
 		}

@@ -205,12 +205,18 @@ func vaultSchema() map[string]any {
 	}}
 }
 
-func vaultUser(userName string, ext map[string]any) map[string]any {
-	u := user(userName, map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User", vaultURN}})
+// extUser is a user of the core schema and the extensions urns, with ext,
+// when set, as the first one's object.
+func extUser(userName string, ext map[string]any, urns ...string) map[string]any {
+	u := user(userName, map[string]any{"schemas": append([]string{"urn:ietf:params:scim:schemas:core:2.0:User"}, urns...)})
 	if ext != nil {
-		u[vaultURN] = ext
+		u[urns[0]] = ext
 	}
 	return u
+}
+
+func vaultUser(userName string, ext map[string]any) map[string]any {
+	return extUser(userName, ext, vaultURN)
 }
 
 // TestBulkSecretPaths: a secret is found by its path, not its bare name:

@@ -21,11 +21,7 @@ func tokensSchema() map[string]any {
 }
 
 func tokensUser(userName string, ext map[string]any) map[string]any {
-	u := user(userName, map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User", tokensURN, entURN}})
-	if ext != nil {
-		u[tokensURN] = ext
-	}
-	return u
+	return extUser(userName, ext, tokensURN, entURN)
 }
 
 // TestBulkSecretKeysArePaths: the keys of a PATCH value without a path

@@ -80,14 +80,11 @@ func TestBulkRefsPathKeyOutsidePatchIsText(t *testing.T) {
 // names a resource (review of 475af38).
 func TestBulkRefsNotRunHasLocation(t *testing.T) {
 	a := newAPI(t, "", func(cfg *scim.Config) { cfg.MaxBulkTime = time.Nanosecond })
-	res := results(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
+	res := resultsN(t, a.do("POST", "/Bulk", ownerToken, bulkReq(0,
 		bulkOp("POST", "/Users", "u", "", user("late@example.com", nil)),
 		bulkOp("PATCH", "/Users/bulkId:u", "", "", patch(op("replace", "title", "x"))),
 		bulkOp("PUT", "/Users/some-id", "", "", nil),
-	)))
-	if len(res) != 3 {
-		t.Fatalf("%d results, want 3", len(res))
-	}
+	)), 3)
 	for _, i := range []int{1, 2} {
 		if str(res[i], "status") != "503" && i == 1 {
 			t.Logf("result %d: %v", i, res[i])
@@ -157,10 +154,7 @@ func TestBulkCustomSecretNotAReference(t *testing.T) {
 			bulkOp("POST", "/Users", "lee", "", customUser("lee@example.com", map[string]any{"secretCode": "bulkId:Xy9zz"})),
 			bulkOp("PATCH", "/Users/bulkId:lee", "", "", patch(op("replace", acmeURN+":secretCode", "bulkId:Qw7vv"))),
 		))
-		res := results(t, r)
-		if len(res) != 3 {
-			t.Fatalf("%d results, want 3: %s", len(res), r.raw)
-		}
+		res := resultsN(t, r, 3)
 		wantResult(t, res[0], "201", "", "")
 		wantResult(t, res[1], "201", "", "")
 		wantResult(t, res[2], "200", "", "")
@@ -271,10 +265,7 @@ func TestBulkSecretPaths(t *testing.T) {
 				"members": []any{map[string]any{"value": "bulkId:kim"}}}),
 			bulkOp("PATCH", "/Users/bulkId:lee", "", "", patch(op("replace", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", map[string]any{"value": "bulkId:kim"}))),
 		))
-		res := results(t, r)
-		if len(res) != 5 {
-			t.Fatalf("%d results, want 5: %s", len(res), r.raw)
-		}
+		res := resultsN(t, r, 5)
 		wantResult(t, res[2], "200", "", "")
 		wantResult(t, res[3], "201", "", "")
 		wantResult(t, res[4], "200", "", "")

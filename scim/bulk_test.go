@@ -66,6 +66,16 @@ func results(tb testing.TB, r response) []map[string]any {
 	return out
 }
 
+// resultsN is [results], which must be n.
+func resultsN(tb testing.TB, r response, n int) []map[string]any {
+	tb.Helper()
+	res := results(tb, r)
+	if len(res) != n {
+		tb.Fatalf("%d results, want %d: %s", len(res), n, r.raw)
+	}
+	return res
+}
+
 // wantResult checks one operation result: its status, and for an error the
 // scimType and a part of the detail of its response.
 func wantResult(tb testing.TB, res map[string]any, status, scimType, detail string) {

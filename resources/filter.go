@@ -16,8 +16,8 @@ import (
 )
 
 // Bounds on the filters and paths scimd parses, so that a hostile query string
-// costs little parsing time: the parser slows down sharply with nesting and
-// with long words. A filter of 300 id comparisons fits; the longest attribute
+// costs little: reading one takes time in proportion to its length, and a
+// level of parentheses is a level of recursion (parseExpression). A filter of 300 id comparisons fits; the longest attribute
 // path (URN-prefixed) is under 100 bytes.
 const (
 	maxFilterLen   = 16 << 10
@@ -410,14 +410,11 @@ func parseSyntax(s string) (l lexed, vps []filter.Expression, e filter.Expressio
 	if _, err := checkComparisons(l); err != nil {
 		return l, nil, nil, fmt.Errorf("%w: split the query, or filter on fewer attributes", err)
 	}
-	if e, ok := simpleComparison(l); ok {
-		return l, nil, e, nil
-	}
 	text, vps, err := extractValuePaths(l)
 	if err != nil {
 		return l, nil, nil, err
 	}
-	if e, err = filter.ParseFilter([]byte(strings.TrimSpace(text))); err != nil {
+	if e, err = parseExpression(strings.TrimSpace(text)); err != nil {
 		return l, nil, nil, fmt.Errorf("invalid syntax in %s", quoteShort(s))
 	}
 	return l, vps, e, nil
@@ -425,8 +422,8 @@ func parseSyntax(s string) (l lexed, vps []filter.Expression, e filter.Expressio
 
 // checkComparisons returns the comparisons of l, a query's filter or the
 // value filter of a PATCH path, and fails when there are more than
-// [MaxFilterTerms]: counted before parsing, for the parser's time grows
-// faster than their number.
+// [MaxFilterTerms]: counted before parsing, so that a filter refused costs
+// no more than reading it.
 func checkComparisons(l lexed) (int, error) {
 	n := l.comparisons()
 	if n > MaxFilterTerms {
@@ -542,37 +539,12 @@ func foldLacking(rt schemas.ResourceType, l lexed, e filter.Expression, lacks fu
 	return e, false, nil
 }
 
-// simpleComparison recognizes the filter identity providers send before every
-// create, `attrPath op "literal"` (userName eq "…", externalId eq "…"), without
-// the general parser, which costs as much as the whole rest of the request.
-// Anything else, or anything doubtful, goes to the general parser.
-func simpleComparison(l lexed) (*filter.AttributeExpression, bool) {
-	fields := strings.Fields(l.text)
-	if len(fields) != 3 || !strings.HasPrefix(fields[2], `"`+l.prefix) || !strings.HasSuffix(fields[2], `"`) {
-		return nil, false
-	}
-	for i := 0; i < len(fields[0]); i++ {
-		if c := fields[0][i]; !isNameChar(c) && c != '.' && c != ':' {
-			return nil, false
-		}
-	}
-	op := filter.CompareOperator(strings.ToLower(fields[1]))
-	switch op {
-	case filter.EQ, filter.NE, filter.CO, filter.SW, filter.EW, filter.GT, filter.GE, filter.LT, filter.LE:
-	default:
-		return nil, false
-	}
-	return &filter.AttributeExpression{
-		AttributePath: filter.AttributePath{AttributeName: fields[0]},
-		Operator:      op,
-		CompareValue:  strings.Trim(fields[2], `"`),
-	}, true
-}
-
 // lexed is a filter or path whose string literals were replaced by
-// placeholders. The filter parser fails on escaped characters in literals
-// ("a\"b", "\u00e9"), so literals are decoded here as the JSON strings they
-// are (RFC 7644 §3.4.2.2: compValue is a JSON string) and put back in the AST.
+// placeholders. The filter grammar's reader (parseExpression) keeps a
+// literal as written, escapes undecoded, and refuses some escapes JSON
+// allows ("\u00e9": it takes upper-case hex digits only), so literals are
+// decoded here as the JSON strings they are (RFC 7644 §3.4.2.2: compValue
+// is a JSON string) and put back in the AST.
 type lexed struct {
 	text   string
 	prefix string   // placeholder prefix, absent from the input
@@ -720,7 +692,7 @@ func extractValuePaths(l lexed) (string, []filter.Expression, error) {
 		if strings.Contains(inner, "[") {
 			return "", nil, errors.New("value filters cannot be nested")
 		}
-		e, err := filter.ParseFilter([]byte(inner))
+		e, err := parseExpression(inner)
 		if err != nil {
 			return "", nil, fmt.Errorf("invalid syntax in value filter %s", quoteShort(restoreLiterals(l, inner)))
 		}
@@ -777,7 +749,7 @@ func parseTail(l lexed, s string) (int, filter.Expression, error) {
 			k++
 		}
 	}
-	e, err := filter.ParseAttrExp([]byte(sub + " " + op + " " + s[vstart:k]))
+	e, err := parseAttrExpression(sub + " " + op + " " + s[vstart:k])
 	if err != nil {
 		return 0, nil, fmt.Errorf("invalid comparison %s", quoteShort(restoreLiterals(l, s[1:k])))
 	}

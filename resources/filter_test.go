@@ -488,6 +488,8 @@ func BenchmarkParseFilter(b *testing.B) {
 	for _, s := range []string{
 		`userName eq "bjensen@example.com"`,
 		`emails[type eq "work" and value co "@example.com"] or meta.lastModified gt "2011-05-13T04:42:34Z"`,
+		// The most comparisons a filter may hold, in parentheses.
+		"(" + strings.Repeat(`userName eq "zz" or `, MaxFilterTerms-1) + `userName eq "zz")`,
 	} {
 		b.Run(s, func(b *testing.B) {
 			for b.Loop() {

@@ -23,8 +23,8 @@ func TestPatchPathComparisons(t *testing.T) {
 }
 
 // TestPatchFilterWork: the value filters of one PATCH share one budget,
-// charged for parsing (filterParseWork per comparison, one for the fast
-// path) and for each evaluation (values x comparisons), before the work.
+// charged for parsing (filterParseWork per comparison) and for each
+// evaluation (values x comparisons), before the work.
 // A path named by several operations is parsed, and charged, once.
 func TestPatchFilterWork(t *testing.T) {
 	rt := schemas.Users()
@@ -48,23 +48,23 @@ func TestPatchFilterWork(t *testing.T) {
 		}
 		return patchOps(t, "["+strings.Join(list, ",")+"]")
 	}
+	perPath := 10*filterParseWork + 10*100 // 10 comparisons to parse, evaluated on 100 values
 	cases := []struct {
 		name   string
 		budget int
 		ops    []PatchOp
 		fails  bool
 	}{
-		// 10 comparisons x 500 to parse + 10 x 100 values = 6000 each.
-		{"parsing, within", 12_000, opsOf(2, func(i int) string { return `{"op":"remove","path":"` + path(i, 10) + `"}` }), false},
-		{"parsing, over", 12_000, opsOf(3, func(i int) string { return `{"op":"remove","path":"` + path(i, 10) + `"}` }), true},
-		// One path, parsed once: 5000 + 1000 ops x 1000 evaluations.
-		{"one path, many operations", 5000 + 1000*1000, opsOf(1000, func(int) string { return `{"op":"remove","path":"` + path(0, 10) + `"}` }), false},
-		{"one path, many operations, over", 5000 + 1000*1000 - 1, opsOf(1000, func(int) string { return `{"op":"remove","path":"` + path(0, 10) + `"}` }), true},
-		// The fast path: 1 to parse, 100 values to evaluate.
-		{"evaluation, within", 50 * 101, opsOf(50, func(i int) string {
+		{"two paths, within", 2 * perPath, opsOf(2, func(i int) string { return `{"op":"remove","path":"` + path(i, 10) + `"}` }), false},
+		{"three paths, over", 2 * perPath, opsOf(3, func(i int) string { return `{"op":"remove","path":"` + path(i, 10) + `"}` }), true},
+		// One path, parsed once, evaluated by each of 1000 operations.
+		{"one path, many operations", 10*filterParseWork + 1000*1000, opsOf(1000, func(int) string { return `{"op":"remove","path":"` + path(0, 10) + `"}` }), false},
+		{"one path, many operations, over", 10*filterParseWork + 1000*1000 - 1, opsOf(1000, func(int) string { return `{"op":"remove","path":"` + path(0, 10) + `"}` }), true},
+		// One comparison to parse, 100 values to evaluate.
+		{"evaluation, within", 50 * (filterParseWork + 100), opsOf(50, func(i int) string {
 			return fmt.Sprintf(`{"op":"replace","path":"emails[value eq \"e%d@example.com\"].display","value":"x"}`, i)
 		}), false},
-		{"evaluation, over", 50*101 - 1, opsOf(50, func(i int) string {
+		{"evaluation, over", 50*(filterParseWork+100) - 1, opsOf(50, func(i int) string {
 			return fmt.Sprintf(`{"op":"replace","path":"emails[value eq \"e%d@example.com\"].display","value":"x"}`, i)
 		}), true},
 	}

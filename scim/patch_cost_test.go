@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/scimd/scimd/resources"
+	"github.com/scimd/scimd/scim"
 )
 
 // ops returns n PATCH operations made by fn from their index.
@@ -132,29 +133,40 @@ func TestPatchPathComparisonLimit(t *testing.T) {
 }
 
 // TestPatchFilterWorkBudget: the value filters of one PATCH, parsed and
-// evaluated, share one budget of resources.MaxFilterWork comparisons: 21
-// different paths of 100 comparisons each cost more to parse than it allows,
-// and the PATCH is 400 tooMany, nothing written (it was 200 after 0.6 s of
-// CPU, and 1000 such operations took 3.8 s). The same path in several
-// operations is parsed once. The budget does not depend on the store, so one
-// store is enough.
+// evaluated, share one budget of resources.MaxFilterWork comparisons: 96
+// paths of 100 comparisons each, on a customer's 100 addresses, cost
+// 96 × (100 to parse + 100 × 100 evaluated), more than it allows, and the
+// PATCH is 400 tooMany, nothing written. (That the same path in several
+// operations is parsed, and charged, once is resources' TestPatchFilterWork.)
+// The budget does not depend on the store, so one store is enough.
 func TestPatchFilterWorkBudget(t *testing.T) {
-	a := newAPI(t, "")
-	id := createCustomer(t, a, "work@example.com", nil)
+	a := newAPI(t, "", func(c *scim.Config) { c.MaxBodyBytes = scim.DefaultMaxBodyBytes })
+	id := createCustomer(t, a, "work@example.com", manyEmails())
 	before := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK)
-	path := func(i int) string {
-		return "emails[" + orFilter(resources.MaxFilterTerms, func(j int) string { return fmt.Sprintf(`value co "zz%d-%d"`, i, j) }) + "].display"
-	}
-	a.do("PATCH", "/Users/"+id, collabToken, ops(21, func(i int) map[string]any { return op("remove", path(i), nil) })).
+	a.do("PATCH", "/Users/"+id, collabToken, ops(96, func(i int) map[string]any { return op("remove", costlyPath(0, i), nil) })).
 		scimError(t, http.StatusBadRequest, "tooMany", fmt.Sprintf("the filters of this PATCH cost more than the %d comparisons one request may evaluate", resources.MaxFilterWork))
 	after := a.do("GET", "/Users/"+id, ownerToken, nil).must(t, http.StatusOK)
 	if after.header.Get("ETag") != before.header.Get("ETag") {
 		t.Errorf("after a refused PATCH: ETag %s, want %s", after.header.Get("ETag"), before.header.Get("ETag"))
 	}
-	// 25 times one path (what the test's 64 KiB body limit takes) would
-	// be over the budget if each were parsed.
-	a.do("PATCH", "/Users/"+id, collabToken, ops(25, func(int) map[string]any { return op("remove", path(0), nil) })).
+	a.do("PATCH", "/Users/"+id, collabToken, ops(94, func(i int) map[string]any { return op("remove", costlyPath(0, i), nil) })).
 		must(t, http.StatusOK)
+}
+
+// manyEmails are a customer's attributes with the most addresses one may
+// have, for filters evaluated on each.
+func manyEmails() map[string]any {
+	emails := make([]any, resources.MaxValues)
+	for i := range emails {
+		emails[i] = map[string]any{"value": fmt.Sprintf("e%d@example.com", i), "type": "other"}
+	}
+	return map[string]any{"emails": emails}
+}
+
+// costlyPath is a PATCH path whose value filter holds the most comparisons
+// one may, none matching: k and i make it differ from the others.
+func costlyPath(k, i int) string {
+	return "emails[" + orFilter(resources.MaxFilterTerms, func(j int) string { return fmt.Sprintf(`value co "zz%d-%d-%d"`, k, i, j) }) + "].display"
 }
 
 // TestMePatchPermissionFirst: a customer's operation with a value filter on

@@ -17,8 +17,10 @@ import (
 
 // Bounds on the filters and paths scimd parses, so that a hostile query string
 // costs little: reading one takes time in proportion to its length, and a
-// level of parentheses is a level of recursion (parseExpression). A filter of 300 id comparisons fits; the longest attribute
-// path (URN-prefixed) is under 100 bytes.
+// level of parentheses is a level of recursion (parseExpression), which
+// lexLiterals bounds at every point of the text, value filters included. A
+// filter of 300 id comparisons fits; the longest attribute path
+// (URN-prefixed) is under 100 bytes.
 const (
 	maxFilterLen   = 16 << 10
 	maxFilterDepth = 32
@@ -573,7 +575,12 @@ func lexLiterals(s string) (lexed, error) {
 				return lexed{}, fmt.Errorf("parentheses nested more than %d deep", maxFilterDepth)
 			}
 		case ')':
-			depth--
+			// Unmatched: no filter or path holds one, and an
+			// unmatched ")" before a "[" would let the value
+			// filter inside nest deeper than the bound.
+			if depth--; depth < 0 {
+				return lexed{}, errors.New(`unmatched ")"`)
+			}
 		}
 		switch c {
 		case ' ', '\t', '\n', '\r', '(', ')', '[', ']':

@@ -292,7 +292,8 @@ func TestParseFilterErrors(t *testing.T) {
 		{`userName xx "a"`, `invalid syntax`},
 		{`userName eq "a" and`, `invalid syntax`},
 		{`(userName eq "a"`, `invalid syntax`},
-		{`userName eq "a")`, `invalid syntax`},
+		{`userName eq "a")`, `unmatched ")"`},
+		{`userName eq "a)" and (title pr))`, `unmatched ")"`},
 		{`userName[value eq "x"]`, `value filter on "userName", which is neither multi-valued nor complex`},
 		{`name.givenName[value eq "x"]`, `value filter on sub-attribute "name.givenName"`},
 		{`emails[typo eq "x"]`, `no sub-attribute "typo" in emails`},
@@ -307,6 +308,8 @@ func TestParseFilterErrors(t *testing.T) {
 		{`emails[primary gt true]`, `operator "gt" cannot order boolean attribute "emails.primary"`},
 		{strings.Repeat(`userName eq "x" or `, 1000) + `title pr`, `too long`},
 		{strings.Repeat(`(`, 33) + `title pr` + strings.Repeat(`)`, 33), `parentheses nested more than 32 deep`},
+		// Unmatched ")" first must not let a value filter nest deeper.
+		{strings.Repeat(`)`, 8000) + `emails[` + strings.Repeat(`(`, 8000) + `]`, `unmatched ")"`},
 		{strings.Repeat(`a`, 513) + ` pr`, `word longer than 512 bytes`},
 	}
 	for _, tt := range tests {

@@ -61,6 +61,10 @@ var syntaxSeeds = []string{
 	`  externalId   eq   "a b \" c"  `, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department ne "Sales"`,
 	`active eq "true"`, `Type EQ "Work"`, `0type eq "x"`, `type.x eq "x"`, `urn:x:type eq "x"`, `primary eq true`,
 	`type eq "work" and primary eq true`, `members[value eq "2819c223-7f76-453a-919d-413861904646"]`,
+	// Runes that fold to ASCII, bytes that are no UTF-8, numbers out of range.
+	"\u0130d pr", "a \u017Fw \"x\"", "a eq \"\xff\"", "a eq \"\x7f\"", "a eq \"\ufffd\"", `a eq "\U00e9"`,
+	`a eq 1E+999`, `a eq 1e309`, `a eq 1.7976931348623159e308`, `a eq 99999999999999999999`, `a[b eq 1e999 or c pr]`,
+	"a\u00a0eq \"x\"", "a eq\t\"x\"",
 }
 
 // TestParseExpressionAgreesWithLibrary: parseExpression and

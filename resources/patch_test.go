@@ -476,6 +476,7 @@ func TestApplyPatchErrors(t *testing.T) {
 		{"unknown sub-attribute in a filter", `[{"op":"remove","path":"emails[typ eq \"work\"]"}]`, InvalidPath, `no sub-attribute "typ" in emails`},
 		{"unparseable filter", `[{"op":"remove","path":"emails[type eq]"}]`, InvalidPath, `invalid syntax in value filter`},
 		{"unclosed filter", `[{"op":"remove","path":"emails[type eq \"work\""}]`, InvalidPath, `unclosed "["`},
+		{"unmatched parenthesis", `[{"op":"remove","path":"emails[type eq \"work\")]"}]`, InvalidPath, `unmatched ")"`},
 		{"garbage after filter", `[{"op":"remove","path":"emails[type eq \"work\"]x"}]`, InvalidPath, `unexpected "x" after the value filter`},
 		{"filter on a single-valued attribute", `[{"op":"remove","path":"name[givenName eq \"x\"]"}]`, InvalidPath, `"name" is not multi-valued`},
 		{"filter on a simple attribute", `[{"op":"remove","path":"userName[value eq \"x\"]"}]`, InvalidPath, `neither multi-valued nor complex`},

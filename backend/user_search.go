@@ -150,6 +150,25 @@ type searchTerm struct {
 	flat   []string
 }
 
+// searchAll is a search without terms: every user, newest first, the page
+// read by rank from the ordering set (one round trip for it and the total).
+func (s *Store) searchAll(ctx context.Context, p string, q resources.UserSearch) (resources.Page, error) {
+	pipe := s.client.Pipeline()
+	total := pipe.ZCard(ctx, p+"all:user")
+	var ids *redis.StringSliceCmd
+	if q.Count > 0 {
+		ids = pipe.ZRevRange(ctx, p+"all:user", int64(q.Offset), int64(q.Offset)+int64(q.Count)-1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return resources.Page{}, fmt.Errorf("redis: %w", err)
+	}
+	var page []string
+	if ids != nil {
+		page = ids.Val()
+	}
+	return s.page(ctx, p, &s.users, int(total.Val()), page, load{refs: true})
+}
+
 // exact reports whether the term's smallest range counts its matches: one
 // leaf of a single-valued attribute.
 func (t searchTerm) exact() bool { return len(t.leaves) == 1 && !t.leaves[0].ix.multi }
@@ -160,6 +179,13 @@ func (s *Store) SearchUsers(ctx context.Context, org string, q resources.UserSea
 	p, err := prefix(org)
 	if err != nil {
 		return resources.Page{}, fmt.Errorf("search users: %w", err)
+	}
+	if len(q.Terms) == 0 {
+		page, err := s.searchAll(ctx, p, q)
+		if err != nil {
+			return resources.Page{}, fmt.Errorf("search users: %w", err)
+		}
+		return page, nil
 	}
 	terms, err := s.planSearch(ctx, p, q)
 	if err != nil {

@@ -76,6 +76,33 @@ func TestSearchUsers(t *testing.T) {
 				t.Errorf("%s: search of a user by two emails = %+v, %v, want the user once", plan, pg, err)
 			}
 		}
+		// Without terms: every user, newest first, with its groups.
+		everyone := []string{twice}
+		for i := len(people) - 1; i >= 0; i-- {
+			everyone = append(everyone, people[i].id)
+		}
+		mustCreateGroup(t, s, group("Searched", people[len(people)-1].id))
+		for _, w := range []struct{ offset, count int }{{0, 5}, {5, 5}, {22, 5}, {24, 5}, {0, 100}, {3, 0}} {
+			pg, err := s.SearchUsers(ctx, org, resources.UserSearch{Offset: w.offset, Count: w.count})
+			if err != nil {
+				t.Fatalf("everyone %+v: SearchUsers: %v", w, err)
+			}
+			var got []string
+			for _, r := range pg.Resources {
+				got = append(got, r.ID)
+				want := 0
+				if r.ID == people[len(people)-1].id {
+					want = 1
+				}
+				if len(r.Groups) != want {
+					t.Errorf("everyone %+v: user %s has groups %v, want %d", w, r.ID, r.Groups, want)
+				}
+			}
+			lo, hi := min(w.offset, len(everyone)), min(w.offset+w.count, len(everyone))
+			if strings.Join(got, ",") != strings.Join(everyone[lo:hi], ",") || pg.Total != len(everyone) {
+				t.Errorf("everyone %+v: SearchUsers = %v of %d, want %v of %d", w, got, pg.Total, everyone[lo:hi], len(everyone))
+			}
+		}
 		if _, err := s.SearchUsers(ctx, org, resources.UserSearch{Terms: [][]resources.Prefix{{{Attr: "password", Value: "x"}}}, Count: 5}); resources.ErrorCode(err) != resources.InvalidValue {
 			t.Errorf("search by an attribute with no index = %v, want InvalidValue", err)
 		}

@@ -10,7 +10,8 @@ import "context"
 // match to sort them).
 type UserSearch struct {
 	// Terms are the alternatives: a user matches when, for every Prefix of
-	// one term, a value of its attribute starts with it.
+	// one term, a value of its attribute starts with it. Without terms,
+	// every user matches.
 	Terms [][]Prefix
 	// Offset is how many matches, newest first, come before the page;
 	// Count the page's size.

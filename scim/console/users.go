@@ -169,22 +169,19 @@ func (h *Handler) users(w http.ResponseWriter, r *http.Request, c *call) {
 }
 
 // listUsers reads page pg of the customers matching the search q (all for
-// ""), newest first.
-//
-// Without a search, the meta.created index answers the sorted page
-// directly. A search is resources.Users.Search, which the store plans by
-// how many customers match: it never reads every match of a broad search
-// to sort them (see backend/user_search.go).
+// ""), newest first: resources.Users.Search, which the store plans by how
+// many customers match, so that it never reads every match of a broad
+// search to sort them (see backend/user_search.go); without a search it
+// reads the page by rank. A page shows how many groups each of its 25
+// customers is in, which the store's bound on one customer's groups
+// bounds: the API's bound on a list's groups in all, made for its pages of
+// up to 1,000 users, is not this page's.
 func (h *Handler) listUsers(r *http.Request, c *call, q string, pg int) (resources.Page, error) {
-	if q == "" {
-		sort, err := resources.ParseSort(h.svc.Users.ResourceType(), "meta.created", "descending")
-		if err != nil {
-			return resources.Page{}, err
-		}
-		return h.svc.Users.List(r.Context(), c.Org, resources.Query{Sort: sort,
-			StartIndex: (pg-1)*usersPerPage + 1, Count: usersPerPage, RawOnly: true})
+	var terms [][]resources.Prefix
+	if q != "" {
+		terms = userSearchTerms(q)
 	}
-	return h.svc.Users.Search(r.Context(), c.Org, resources.UserSearch{Terms: userSearchTerms(q),
+	return h.svc.Users.Search(r.Context(), c.Org, resources.UserSearch{Terms: terms,
 		Offset: (pg - 1) * usersPerPage, Count: usersPerPage})
 }
 

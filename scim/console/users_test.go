@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/backend/redistest"
 	"github.com/scimd/scimd/resources"
 	"github.com/scimd/scimd/schemas"
 	"github.com/scimd/scimd/scim/webtest"
@@ -185,6 +186,37 @@ func TestUsersList(t *testing.T) {
 			t.Errorf("search page 2: user01@ at %d, user00@ at %d; want the newest first", i, j)
 		}
 		b.Get(b.console("users?q=family&page=3")).Must(t, http.StatusOK, "no customers on this page")
+	})
+}
+
+// TestUsersListManyGroups: the customers list shows a page of 25 whatever
+// groups they are in (each customer's are bounded); the API's bound on a
+// list's groups in all, for pages of up to 1,000 users, is not the page's.
+// The list failed, saying "Too many customers match", once its customers
+// were in more than 10,000 groups in all.
+func TestUsersListManyGroups(t *testing.T) {
+	redistest.EachStore(t, func(t *testing.T, redisURL string) {
+		store := webtest.Store(t, redisURL)
+		store.MaxListMembers = 3
+		e := wireEnv(t, store)
+		ann := e.createCustomer("ann@example.com", "Ann", "Aa")
+		bob := e.createCustomer("bob@example.com", "Bob", "Bb")
+		e.createGroup("One", ann, bob)
+		e.createGroup("Two", ann, bob)
+		b := e.admin("owner@acme.com", resources.RoleOwner)
+		twoGroups := regexp.MustCompile(`<td class="groups" data-label="Groups">2</td>`)
+		for _, tc := range []struct {
+			page string
+			rows int
+		}{{"users", 2}, {"users?q=b", 1}} {
+			p := b.Get(b.console(tc.page)).Must(t, http.StatusOK, "bob@example.com")
+			if n := len(twoGroups.FindAllString(p.Body, -1)); n != tc.rows {
+				t.Errorf("%s: %d rows show two groups, want %d:\n%s", tc.page, n, tc.rows, p.Body)
+			}
+		}
+		if st, body := e.scim("GET", "/Users", nil); st != http.StatusBadRequest || body["scimType"] != "tooMany" {
+			t.Errorf("GET /Users = %d %v, want 400 tooMany (the API's bound)", st, body)
+		}
 	})
 }
 

@@ -35,6 +35,10 @@ import (
 //
 // Either way a user is checked against a term with its stored index
 // entries (ix of user:<id>, see luaStoredHash), the values the indexes hold.
+//
+// A search without terms (the customers list before anything is typed) is
+// every user: the page is read by rank from the ordering set, newest first,
+// O(page) (searchAll).
 
 // luaSearch is the check of a user against a search's terms.
 const luaSearch = luaStoredHash + `
@@ -179,6 +183,9 @@ func (s *Store) SearchUsers(ctx context.Context, org string, q resources.UserSea
 	p, err := prefix(org)
 	if err != nil {
 		return resources.Page{}, fmt.Errorf("search users: %w", err)
+	}
+	if q.Offset < 0 || q.Count < 0 {
+		return resources.Page{}, resources.Errorf(resources.InvalidValue, "a search's offset and count are not negative")
 	}
 	if len(q.Terms) == 0 {
 		page, err := s.searchAll(ctx, p, q)

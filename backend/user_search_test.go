@@ -103,6 +103,11 @@ func TestSearchUsers(t *testing.T) {
 				t.Errorf("everyone %+v: SearchUsers = %v of %d, want %v of %d", w, got, pg.Total, everyone[lo:hi], len(everyone))
 			}
 		}
+		for _, q := range []resources.UserSearch{{Offset: -5, Count: 5}, {Terms: [][]resources.Prefix{{{Attr: "userName", Value: "w"}}}, Offset: -5, Count: 5}, {Count: -1}} {
+			if _, err := s.SearchUsers(ctx, org, q); resources.ErrorCode(err) != resources.InvalidValue {
+				t.Errorf("SearchUsers(%+v) = %v, want InvalidValue", q, err)
+			}
+		}
 		if _, err := s.SearchUsers(ctx, org, resources.UserSearch{Terms: [][]resources.Prefix{{{Attr: "password", Value: "x"}}}, Count: 5}); resources.ErrorCode(err) != resources.InvalidValue {
 			t.Errorf("search by an attribute with no index = %v, want InvalidValue", err)
 		}

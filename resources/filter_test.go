@@ -313,7 +313,11 @@ func TestParseFilterErrors(t *testing.T) {
 		{strings.Repeat(`a`, 513) + ` pr`, `word longer than 512 bytes`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.filter, func(t *testing.T) {
+		name := tt.filter
+		if len(name) > 80 {
+			name = name[:80] + "…"
+		}
+		t.Run(name, func(t *testing.T) {
 			_, err := ParseFilter(schemas.Users(), tt.filter, "")
 			checkErr(t, err, InvalidFilter, tt.detail)
 		})

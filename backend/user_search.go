@@ -38,7 +38,7 @@ import (
 //
 // A search without terms (the customers list before anything is typed) is
 // every user: the page is read by rank from the ordering set, newest first,
-// O(page) (searchAll).
+// O(log N + page) (createdSorted).
 
 // luaSearch is the check of a user against a search's terms.
 const luaSearch = luaStoredHash + `
@@ -154,25 +154,6 @@ type searchTerm struct {
 	flat   []string
 }
 
-// searchAll is a search without terms: every user, newest first, the page
-// read by rank from the ordering set (one round trip for it and the total).
-func (s *Store) searchAll(ctx context.Context, p string, q resources.UserSearch) (resources.Page, error) {
-	pipe := s.client.Pipeline()
-	total := pipe.ZCard(ctx, p+"all:user")
-	var ids *redis.StringSliceCmd
-	if q.Count > 0 {
-		ids = pipe.ZRevRange(ctx, p+"all:user", int64(q.Offset), int64(q.Offset)+int64(q.Count)-1)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return resources.Page{}, fmt.Errorf("redis: %w", err)
-	}
-	var page []string
-	if ids != nil {
-		page = ids.Val()
-	}
-	return s.page(ctx, p, &s.users, int(total.Val()), page, load{refs: true})
-}
-
 // exact reports whether the term's smallest range counts its matches: one
 // leaf of a single-valued attribute.
 func (t searchTerm) exact() bool { return len(t.leaves) == 1 && !t.leaves[0].ix.multi }
@@ -188,7 +169,7 @@ func (s *Store) SearchUsers(ctx context.Context, org string, q resources.UserSea
 		return resources.Page{}, resources.Errorf(resources.InvalidValue, "a search's offset and count are not negative")
 	}
 	if len(q.Terms) == 0 {
-		page, err := s.searchAll(ctx, p, q)
+		page, err := s.createdSorted(ctx, p, &s.users, true, window{start: q.Offset, count: q.Count}, load{refs: true})
 		if err != nil {
 			return resources.Page{}, fmt.Errorf("search users: %w", err)
 		}

@@ -75,7 +75,8 @@ func parseAttrExpression(s string) (filter.AttributeExpression, error) {
 }
 
 // syntaxReader reads s from i. Each rule returns whether it matched; one
-// that did not leaves i where it found it.
+// that did not leaves i where it found it, but for the tails (the rest of
+// a rule after a part its caller read), whose caller puts i back.
 type syntaxReader struct {
 	s string
 	i int
@@ -113,14 +114,22 @@ func (p *syntaxReader) chain(op filter.LogicalOperator, operand func() (filter.E
 }
 
 // value = valuePath / attrExp / "not" *SP parens / parens
+//
+// valuePath and attrExp both begin with an attrPath, which reads the same
+// from the same place: it is read once.
 func (p *syntaxReader) value() (filter.Expression, bool) {
-	if vp, ok := p.valuePath(); ok {
-		return &vp, true
-	}
-	if e, ok := p.attrExp(); ok {
-		return &e, true
-	}
 	at := p.i
+	if path, ok := p.attrPath(); ok {
+		after := p.i
+		if vf, ok := p.valuePathTail(); ok {
+			return &filter.ValuePath{AttributePath: path, ValueFilter: vf}, true
+		}
+		p.i = after
+		if e, ok := p.attrExpTail(path); ok {
+			return &e, true
+		}
+		p.i = at
+	}
 	if p.word("not") {
 		p.spaces(0)
 		if e, ok := p.parens(); ok {
@@ -147,48 +156,46 @@ func (p *syntaxReader) parens() (filter.Expression, bool) {
 	return nil, false
 }
 
-// valuePath = attrPath *SP "[" *SP (valFilter / valNot) *SP "]"
-func (p *syntaxReader) valuePath() (filter.ValuePath, bool) {
-	at := p.i
-	if path, ok := p.attrPath(); ok {
-		p.spaces(0)
-		if p.char('[') {
-			p.spaces(0)
-			vf, ok := p.valFilter()
-			if !ok {
-				vf, ok = p.valNot()
-			}
-			if ok {
-				p.spaces(0)
-				if p.char(']') {
-					return filter.ValuePath{AttributePath: path, ValueFilter: vf}, true
-				}
-			}
-		}
+// valuePathTail reads what follows a value path's attrPath:
+// *SP "[" *SP (valFilter / valNot) *SP "]".
+func (p *syntaxReader) valuePathTail() (filter.Expression, bool) {
+	p.spaces(0)
+	if !p.char('[') {
+		return nil, false
 	}
-	p.i = at
-	return filter.ValuePath{}, false
+	p.spaces(0)
+	vf, ok := p.valFilter()
+	if !ok {
+		vf, ok = p.valNot()
+	}
+	if !ok {
+		return nil, false
+	}
+	p.spaces(0)
+	return vf, p.char(']')
 }
 
 // valFilter = attrExp *SP "or" *SP attrExp / attrExp *SP "and" *SP attrExp / attrExp
+//
+// The three alternatives begin with the same attrExp: it is read once.
 func (p *syntaxReader) valFilter() (filter.Expression, bool) {
-	for _, op := range []filter.LogicalOperator{filter.OR, filter.AND} {
-		at := p.i
-		if left, ok := p.attrExp(); ok {
+	left, ok := p.attrExp()
+	if !ok {
+		return nil, false
+	}
+	after := p.i
+	for _, op := range [...]filter.LogicalOperator{filter.OR, filter.AND} {
+		p.i = after
+		p.spaces(0)
+		if p.word(string(op)) {
 			p.spaces(0)
-			if p.word(string(op)) {
-				p.spaces(0)
-				if right, ok := p.attrExp(); ok {
-					return &filter.LogicalExpression{Left: &left, Right: &right, Operator: op}, true
-				}
+			if right, ok := p.attrExp(); ok {
+				return &filter.LogicalExpression{Left: &left, Right: &right, Operator: op}, true
 			}
 		}
-		p.i = at
 	}
-	if e, ok := p.attrExp(); ok {
-		return &e, true
-	}
-	return nil, false
+	p.i = after
+	return &left, true
 }
 
 // valNot = "not" *SP "(" *SP valFilter *SP ")"
@@ -213,17 +220,29 @@ func (p *syntaxReader) valNot() (filter.Expression, bool) {
 // attrExp = attrPath 1*SP ("pr" / compareOp 1*SP compValue)
 func (p *syntaxReader) attrExp() (filter.AttributeExpression, bool) {
 	at := p.i
-	if path, ok := p.attrPath(); ok && p.spaces(1) {
-		if p.word("pr") {
-			return filter.AttributeExpression{AttributePath: path, Operator: filter.PR}, true
-		}
-		if op, ok := p.compareOp(); ok && p.spaces(1) {
-			if v, ok := p.compValue(); ok {
-				return filter.AttributeExpression{AttributePath: path, Operator: op, CompareValue: v}, true
-			}
+	if path, ok := p.attrPath(); ok {
+		if e, ok := p.attrExpTail(path); ok {
+			return e, true
 		}
 	}
 	p.i = at
+	return filter.AttributeExpression{}, false
+}
+
+// attrExpTail reads what follows a comparison's attrPath, path:
+// 1*SP ("pr" / compareOp 1*SP compValue).
+func (p *syntaxReader) attrExpTail(path filter.AttributePath) (filter.AttributeExpression, bool) {
+	if !p.spaces(1) {
+		return filter.AttributeExpression{}, false
+	}
+	if p.word("pr") {
+		return filter.AttributeExpression{AttributePath: path, Operator: filter.PR}, true
+	}
+	if op, ok := p.compareOp(); ok && p.spaces(1) {
+		if v, ok := p.compValue(); ok {
+			return filter.AttributeExpression{AttributePath: path, Operator: op, CompareValue: v}, true
+		}
+	}
 	return filter.AttributeExpression{}, false
 }
 
